@@ -1,0 +1,103 @@
+/**
+ * One parser for every way people write the app they want a token for.
+ *
+ * - audience: what the user typed (`dev-gcp:my-team:my-app`, `dev-gcp.my-team.my-app`,
+ *   `api://dev-gcp.my-team.my-app/.default`)
+ * - target: the app it names, always written `cluster:namespace:app`
+ * - scope: what Entra ID is asked for, `api://cluster.namespace.app/.default`
+ */
+
+export interface Target {
+  cluster: string;
+  namespace: string;
+  app: string;
+}
+
+export interface ParsedAudience extends Target {
+  /** `cluster:namespace:app` */
+  target: string;
+  /** `api://cluster.namespace.app/.default` */
+  scope: string;
+}
+
+export type AudienceResult = { ok: true; value: ParsedAudience } | { ok: false; message: string };
+
+export const AUDIENCE_EXAMPLE = 'dev-gcp:my-team:my-app';
+export const AUDIENCE_FORMS =
+  `Expected <cluster>:<namespace>:<app>, for example ${AUDIENCE_EXAMPLE} ` +
+  `(dev-gcp.my-team.my-app and api://dev-gcp.my-team.my-app/.default are accepted too).`;
+
+const MAX_AUDIENCE_LENGTH = 253;
+const MAX_PART_LENGTH = 63;
+const NAME = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+const PART_NAMES = ['cluster', 'namespace', 'app'] as const;
+
+export function scopeOf(target: Target): string {
+  return `api://${target.cluster}.${target.namespace}.${target.app}/.default`;
+}
+
+export function targetOf(target: Target): string {
+  return `${target.cluster}:${target.namespace}:${target.app}`;
+}
+
+/** Shows an untrusted value in a message: quoted, control characters escaped, long values cut. */
+export function quoteInput(value: string, max = 80): string {
+  const cut = value.length > max ? `${value.slice(0, max)}…` : value;
+  return JSON.stringify(cut);
+}
+
+function fail(audience: string, reason: string): AudienceResult {
+  return { ok: false, message: `Invalid audience ${quoteInput(audience)}: ${reason}. ${AUDIENCE_FORMS}` };
+}
+
+export function parseAudience(input: unknown): AudienceResult {
+  if (input === undefined || input === null || input === '') {
+    return { ok: false, message: `The audience is missing: send it as "aud". ${AUDIENCE_FORMS}` };
+  }
+  if (typeof input !== 'string') {
+    return { ok: false, message: `The audience must be a single string, sent once as "aud". ${AUDIENCE_FORMS}` };
+  }
+  const audience = input;
+  if (audience.length > MAX_AUDIENCE_LENGTH) {
+    return fail(audience, `it is ${audience.length} characters long, at most ${MAX_AUDIENCE_LENGTH} are allowed`);
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(audience)) return fail(audience, 'it contains control characters');
+  if (/\s/.test(audience)) return fail(audience, 'it contains white space');
+
+  let parts: string[];
+  let separator: string;
+  if (audience.startsWith('api://')) {
+    const rest = audience.slice('api://'.length);
+    const host = rest.endsWith('/.default') ? rest.slice(0, -'/.default'.length) : rest;
+    if (host.includes('/')) return fail(audience, 'a scope must look like api://<cluster>.<namespace>.<app>/.default');
+    parts = host.split('.');
+    separator = '.';
+  } else if (audience.includes(':')) {
+    parts = audience.split(':');
+    separator = ':';
+  } else {
+    parts = audience.split('.');
+    separator = '.';
+  }
+
+  if (parts.length !== 3) {
+    return fail(audience, `it has ${parts.length} part${parts.length === 1 ? '' : 's'} separated by "${separator}", three are needed`);
+  }
+  for (const [index, part] of parts.entries()) {
+    const name = PART_NAMES[index] ?? 'part';
+    if (part === '') return fail(audience, `the ${name} is empty`);
+    if (part.length > MAX_PART_LENGTH) {
+      return fail(audience, `the ${name} is ${part.length} characters long, at most ${MAX_PART_LENGTH} are allowed`);
+    }
+    if (!NAME.test(part)) {
+      return fail(
+        audience,
+        `the ${name} ${quoteInput(part)} is not a valid name (lower-case letters, digits and "-", starting and ending with a letter or digit)`,
+      );
+    }
+  }
+  const [cluster, namespace, app] = parts as [string, string, string];
+  const target = { cluster, namespace, app };
+  return { ok: true, value: { ...target, target: targetOf(target), scope: scopeOf(target) } };
+}

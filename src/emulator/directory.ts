@@ -1,0 +1,157 @@
+/**
+ * Who exists in the emulated tenant: registered client apps with their credentials, the targets
+ * tokens can be asked for, and test employees. Ids are derived from names, so that the same
+ * `cluster:namespace:app` has the same client id across restarts.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { importJWK, type CryptoKey, type JWK } from 'jose';
+import { parseAudience } from '../audience.js';
+
+export interface TestEmployee {
+  navIdent: string;
+  name: string;
+  email: string;
+  groups: string[];
+}
+
+export interface ClientRegistration {
+  /** `cluster:namespace:app` of the client app. */
+  target: string;
+  clientId?: string;
+  /** Public keys (with kid) for private_key_jwt. */
+  jwks?: JWK[];
+  secrets?: string[];
+  redirectUris?: string[];
+  postLogoutRedirectUris?: string[];
+}
+
+export interface ClientRecord {
+  clientId: string;
+  target: string;
+  keys: Map<string, JWK>;
+  secrets: string[];
+  redirectUris: Set<string>;
+  postLogoutRedirectUris: Set<string>;
+}
+
+export type TargetStatus = 'open' | 'unauthorized' | 'missing';
+
+export const DEFAULT_EMPLOYEES: TestEmployee[] = [
+  { navIdent: 'Z990001', name: 'Kari Nordmann', email: 'kari.nordmann@trygdeetaten.no', groups: [] },
+  { navIdent: 'Z990002', name: 'Ola Nordmann', email: 'ola.nordmann@trygdeetaten.no', groups: [] },
+  { navIdent: 'Z990003', name: 'Test Testesen', email: 'test.testesen@trygdeetaten.no', groups: [] },
+];
+
+/** A UUID (version 5 layout) derived from a name. */
+export function uuidFrom(name: string): string {
+  const bytes = createHash('sha256').update(name).digest().subarray(0, 16);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x50;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+export function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+export interface Resource {
+  target: string;
+  clientId: string;
+}
+
+export class Directory {
+  readonly clients = new Map<string, ClientRecord>();
+  private readonly targetsById = new Map<string, string>();
+  private readonly unauthorized: Set<string>;
+  private readonly missing: Set<string>;
+  private readonly keyCache = new Map<string, CryptoKey>();
+
+  constructor(
+    readonly tenantId: string,
+    options: { unauthorizedTargets?: string[]; missingTargets?: string[]; employees?: TestEmployee[] },
+    readonly employees: TestEmployee[] = options.employees?.length ? options.employees : DEFAULT_EMPLOYEES,
+  ) {
+    this.unauthorized = new Set(options.unauthorizedTargets ?? []);
+    this.missing = new Set(options.missingTargets ?? []);
+  }
+
+  clientIdFor(target: string): string {
+    const id = uuidFrom(`client-id:${target}`);
+    this.targetsById.set(id, target);
+    return id;
+  }
+
+  /** The service principal (object id) of an app, which app tokens carry as `oid` and `sub`. */
+  servicePrincipalFor(target: string): string {
+    return uuidFrom(`service-principal:${target}`);
+  }
+
+  userOid(navIdent: string): string {
+    return uuidFrom(`user:${navIdent.toUpperCase()}`);
+  }
+
+  /** Entra's `sub` for a user differs per app. */
+  pairwiseSubject(oid: string, appClientId: string): string {
+    return createHash('sha256').update(`${oid}:${appClientId}`).digest('base64url').slice(0, 43);
+  }
+
+  register(registration: ClientRegistration): string {
+    const clientId = registration.clientId ?? this.clientIdFor(registration.target);
+    this.targetsById.set(clientId, registration.target);
+    const existing = this.clients.get(clientId);
+    const record: ClientRecord = existing ?? {
+      clientId,
+      target: registration.target,
+      keys: new Map(),
+      secrets: [],
+      redirectUris: new Set(),
+      postLogoutRedirectUris: new Set(),
+    };
+    for (const jwk of registration.jwks ?? []) {
+      if (!jwk.kid) throw new Error(`a key registered for ${registration.target} has no kid`);
+      record.keys.set(jwk.kid, jwk);
+    }
+    record.secrets.push(...(registration.secrets ?? []));
+    for (const uri of registration.redirectUris ?? []) record.redirectUris.add(uri);
+    for (const uri of registration.postLogoutRedirectUris ?? []) record.postLogoutRedirectUris.add(uri);
+    this.clients.set(clientId, record);
+    return clientId;
+  }
+
+  async clientKey(client: ClientRecord, kid: string): Promise<CryptoKey | undefined> {
+    const jwk = client.keys.get(kid);
+    if (!jwk) return undefined;
+    const cacheKey = `${client.clientId}:${kid}`;
+    let key = this.keyCache.get(cacheKey);
+    if (!key) {
+      const imported = await importJWK(jwk, jwk.alg ?? 'RS256');
+      if (imported instanceof Uint8Array) return undefined;
+      key = imported;
+      this.keyCache.set(cacheKey, key);
+    }
+    return key;
+  }
+
+  status(target: string): TargetStatus {
+    if (this.missing.has(target)) return 'missing';
+    if (this.unauthorized.has(target)) return 'unauthorized';
+    return 'open';
+  }
+
+  /**
+   * The resource a scope names: `api://cluster.namespace.app`, `api://<client id>` or a bare
+   * client id. Undefined when the tenant does not know it.
+   */
+  resource(resource: string): Resource | undefined {
+    const byId = resource.startsWith('api://') ? resource.slice('api://'.length) : resource;
+    const known = this.targetsById.get(byId);
+    if (known) return this.status(known) === 'missing' ? undefined : { target: known, clientId: byId };
+    if (!resource.startsWith('api://')) return undefined;
+    const parsed = parseAudience(resource);
+    if (!parsed.ok || this.status(parsed.value.target) === 'missing') return undefined;
+    return { target: parsed.value.target, clientId: this.clientIdFor(parsed.value.target) };
+  }
+}

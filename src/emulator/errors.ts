@@ -1,0 +1,109 @@
+/**
+ * Entra ID's error bodies: `error`, an `error_description` that starts with the AADSTS code and
+ * ends with trace, correlation and timestamp lines, `error_codes`, ids and `error_uri`.
+ */
+import { randomUUID } from 'node:crypto';
+
+export interface EntraErrorBody {
+  error: string;
+  error_description: string;
+  error_codes: number[];
+  timestamp: string;
+  trace_id: string;
+  correlation_id: string;
+  error_uri: string;
+  suberror?: string;
+}
+
+export class EntraError extends Error {
+  constructor(
+    readonly code: number,
+    readonly error: string,
+    readonly detail: string,
+    readonly options: { status?: number; suberror?: string; correlationId?: string } = {},
+  ) {
+    super(`AADSTS${code}: ${detail}`);
+    this.name = 'EntraError';
+  }
+
+  get status(): number {
+    return this.options.status ?? (this.error === 'invalid_client' ? 401 : 400);
+  }
+
+  body(baseUrl: string): EntraErrorBody {
+    const traceId = randomUUID();
+    const correlationId = this.options.correlationId ?? randomUUID();
+    const timestamp = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+    return {
+      error: this.error,
+      error_description: `AADSTS${this.code}: ${this.detail}\r\nTrace ID: ${traceId}\r\nCorrelation ID: ${correlationId}\r\nTimestamp: ${timestamp}`,
+      error_codes: [this.code],
+      timestamp,
+      trace_id: traceId,
+      correlation_id: correlationId,
+      error_uri: `${baseUrl}/error?code=${this.code}`,
+      ...(this.options.suberror ? { suberror: this.options.suberror } : {}),
+    };
+  }
+}
+
+/** The codes the emulator uses, with Entra's `error` value for each. */
+export const errors = {
+  tenantNotFound: (tenant: string) =>
+    new EntraError(90002, 'invalid_tenant', `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`),
+  missingParameter: (name: string) =>
+    new EntraError(900144, 'invalid_request', `The request body must contain the following parameter: '${name}'.`),
+  unsupportedGrant: (grant: string) =>
+    new EntraError(70003, 'unsupported_grant_type', `The app requested an unsupported grant type '${grant}'.`),
+  unknownClient: (clientId: string) =>
+    new EntraError(
+      700016,
+      'unauthorized_client',
+      `Application with identifier '${clientId}' was not found in the directory. This can happen if the application has not been installed by the administrator of the tenant.`,
+    ),
+  noCredential: () =>
+    new EntraError(7000218, 'invalid_client', "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."),
+  invalidSecret: (clientId: string) =>
+    new EntraError(7000215, 'invalid_client', `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`),
+  assertionSignature: (detail: string) =>
+    new EntraError(700027, 'invalid_client', `Client assertion failed signature validation. ${detail}`),
+  assertionTime: (detail: string) => new EntraError(700024, 'invalid_client', `Client assertion is not within its valid time range. ${detail}`),
+  assertionAudience: (expected: string) =>
+    new EntraError(700212, 'invalid_client', `No matching federated identity record found for presented assertion audience. The audience must be '${expected}'.`),
+  assertionClaims: (detail: string) => new EntraError(50027, 'invalid_client', `JWT token is invalid or malformed. ${detail}`),
+  assertionReplayed: () =>
+    new EntraError(7000222, 'invalid_client', 'The provided client assertion was already used (its jti was seen before). Sign a new assertion for every request.'),
+  invalidScope: (scope: string) =>
+    new EntraError(70011, 'invalid_scope', `The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope ${scope} is not valid.`),
+  scopesAcrossResources: () =>
+    new EntraError(700022, 'invalid_scope', 'The provided value for the input parameter scope is not valid because it contains more than one resource.'),
+  resourceNotFound: (resource: string) =>
+    new EntraError(
+      500011,
+      'invalid_resource',
+      `The resource principal named ${resource} was not found in the tenant. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`,
+    ),
+  notAssignedRole: (client: string, resource: string) =>
+    new EntraError(501051, 'invalid_grant', `Application '${client}' is not assigned to a role for the application '${resource}'.`),
+  consentRequired: (client: string, resource: string) =>
+    new EntraError(
+      65001,
+      'invalid_grant',
+      `The user or administrator has not consented to use the application with ID '${client}' named '${resource}'. Send an interactive authorization request for this user and resource.`,
+      { suberror: 'consent_required' },
+    ),
+  userNotAssigned: (user: string, app: string) =>
+    new EntraError(50105, 'invalid_grant', `Your administrator has configured the application ${app} to block users unless they are specifically granted ('assigned') access to the application. The signed in user '${user}' is blocked because they are not a direct member of a group with access.`),
+  invalidAssertion: (detail: string) => new EntraError(50013, 'invalid_grant', `Assertion failed signature validation. ${detail}`),
+  expiredAssertion: () => new EntraError(500133, 'invalid_grant', 'Assertion is not within its valid time range. The user must sign in again.'),
+  codeRedeemed: () => new EntraError(54005, 'invalid_grant', 'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.'),
+  codeExpired: () => new EntraError(70008, 'invalid_grant', 'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.'),
+  codeInvalid: () => new EntraError(9002313, 'invalid_grant', 'Invalid request. Request is malformed or invalid: the authorization code is not valid.'),
+  pkceMismatch: () => new EntraError(501481, 'invalid_grant', 'The Code_Verifier does not match the code_challenge supplied in the authorization request.'),
+  redirectMismatch: () =>
+    new EntraError(50148, 'invalid_grant', 'The redirect_uri does not match the one used in the authorization request for this code.'),
+  codeClientMismatch: () => new EntraError(70000, 'invalid_grant', 'The provided authorization code was issued to another client.'),
+  refreshInvalid: () => new EntraError(9002313, 'invalid_grant', 'Invalid request. Request is malformed or invalid: the refresh token is not valid.'),
+  unsupportedContentType: () =>
+    new EntraError(900144, 'invalid_request', 'The request body must be form-encoded (application/x-www-form-urlencoded).'),
+};

@@ -1,0 +1,34 @@
+/** Starts the Entra ID emulator on its own: `npm run emulator`. */
+import { pino } from 'pino';
+import { emulatorOptionsFromEnv, startEmulator } from './index.js';
+
+async function main(): Promise<void> {
+  let options;
+  try {
+    options = emulatorOptionsFromEnv({ EMULATOR_PORT: '8081', ...process.env });
+  } catch (err) {
+    process.stderr.write(`Configuration error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: undefined });
+  const emulator = await startEmulator({ ...options, logger });
+  process.stdout.write(
+    [
+      `Entra ID emulator: ${emulator.baseUrl}`,
+      `  tenant:        ${emulator.tenantId}`,
+      `  well-known:    ${emulator.wellKnownUrl}`,
+      `  token:         ${emulator.tokenEndpoint}`,
+      '',
+    ].join('\n'),
+  );
+  const stop = () => {
+    emulator.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+void main();

@@ -1,0 +1,134 @@
+/**
+ * Turns the identity provider's failures into answers a developer can act on.
+ */
+import type { ParsedAudience } from '../audience.js';
+import type { IdpError } from './errors.js';
+
+export interface Problem {
+  status: number;
+  /** A short machine-readable code. */
+  error: string;
+  /** One line: what happened and what to do. */
+  message: string;
+  /** Further lines shown after the message, such as a manifest snippet. */
+  details?: string;
+  aadsts?: number;
+  /** The upstream error_description's first line. */
+  upstream?: string;
+}
+
+export interface GeneratorIdentity {
+  app: string;
+  namespace: string;
+  cluster: string;
+}
+
+export type Flow = 'client_credentials' | 'on_behalf_of';
+
+export function accessPolicyYaml(generator: GeneratorIdentity): string {
+  return [
+    'spec:',
+    '  accessPolicy:',
+    '    inbound:',
+    '      rules:',
+    `        - application: ${generator.app}`,
+    `          namespace: ${generator.namespace}`,
+    `          cluster: ${generator.cluster}`,
+  ].join('\n');
+}
+
+function firstLine(text: string | undefined): string | undefined {
+  return text?.split(/\r?\n/)[0]?.trim() || undefined;
+}
+
+/** Codes by which Entra says the target app has not authorized this caller. */
+const NOT_AUTHORIZED = new Set([501051, 65001]);
+/** Codes by which Entra refuses this service's own credentials: an operator must act. */
+const BAD_CLIENT = new Set([700016, 7000215, 7000218, 700027, 700024, 7000222, 7000112]);
+
+export function adviceFor(err: IdpError, target: ParsedAudience | undefined, generator: GeneratorIdentity, flow: Flow): Problem {
+  const failure = err.failure;
+  switch (failure.kind) {
+    case 'timeout':
+      return {
+        status: 504,
+        error: 'identity_provider_timeout',
+        message: `The identity provider did not answer within ${failure.timeoutMs} ms. Try again in a moment.`,
+      };
+    case 'unreachable':
+      return {
+        status: 502,
+        error: 'identity_provider_unreachable',
+        message: `The identity provider could not be reached (${failure.detail}). Try again in a moment.`,
+      };
+    case 'bad-response':
+      return {
+        status: 502,
+        error: 'identity_provider_bad_response',
+        message: `The identity provider answered something this service cannot read${failure.status ? ` (HTTP ${failure.status})` : ''}. Try again in a moment.`,
+      };
+    case 'rejected':
+      break;
+  }
+
+  const code = failure.aadsts;
+  const upstream = firstLine(failure.description);
+  const base = { ...(code !== undefined ? { aadsts: code } : {}), ...(upstream ? { upstream } : {}) };
+  const name = target?.target ?? 'the target app';
+
+  if (failure.status >= 500) {
+    return { ...base, status: 502, error: 'identity_provider_error', message: `The identity provider failed (HTTP ${failure.status}). Try again in a moment.` };
+  }
+  if (code !== undefined && NOT_AUTHORIZED.has(code)) {
+    const who = flow === 'on_behalf_of' ? 'on behalf of users' : 'as an application';
+    return {
+      ...base,
+      status: 403,
+      error: 'not_authorized_by_target',
+      message:
+        `${name} has not authorized this token generator (${generator.cluster}:${generator.namespace}:${generator.app}) to get tokens for it ${who}. ` +
+        `Add this access policy to the manifest of ${name} and deploy it:`,
+      details:
+        accessPolicyYaml(generator) +
+        (flow === 'on_behalf_of'
+          ? '\n\nThe app must also let you in as a user: spec.azure.application.allowAllUsers: true, or a group you are a member of in spec.azure.application.claims.groups.'
+          : ''),
+    };
+  }
+  if (code === 500011 || failure.error === 'invalid_resource') {
+    return {
+      ...base,
+      status: 404,
+      error: 'target_not_found',
+      message: `${name} does not exist in the tenant, or does not have Entra ID enabled. Check the audience, and that the app's manifest has spec.azure.application.enabled: true and is deployed to ${target?.cluster ?? 'its cluster'}.`,
+    };
+  }
+  if (code === 50105) {
+    return {
+      ...base,
+      status: 403,
+      error: 'user_not_allowed',
+      message: `You are not allowed to use ${name}: it neither allows all users nor lists a group you are in. Ask its team to set spec.azure.application.allowAllUsers or add your group to claims.groups.`,
+    };
+  }
+  if (code === 50013 || code === 500133) {
+    return { ...base, status: 401, error: 'login_expired', message: 'Your login has expired or is no longer valid. Log in again.' };
+  }
+  if (failure.error === 'invalid_scope' || code === 70011 || code === 700022) {
+    return { ...base, status: 400, error: 'invalid_scope', message: `The identity provider does not accept the scope for ${name}. Check the audience.` };
+  }
+  if ((code !== undefined && BAD_CLIENT.has(code)) || failure.error === 'invalid_client' || failure.error === 'unauthorized_client') {
+    return {
+      ...base,
+      status: 502,
+      error: 'generator_misconfigured',
+      message: 'The identity provider refused this token generator\u2019s own credentials. This is a fault in the service, not in your request: tell its operators.',
+    };
+  }
+  return {
+    ...base,
+    status: 502,
+    error: 'identity_provider_refused',
+    message: `The identity provider refused the request (${failure.error}${code !== undefined ? `, AADSTS${code}` : ''}).`,
+  };
+}

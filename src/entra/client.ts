@@ -1,0 +1,332 @@
+/**
+ * The client side of Entra ID: discovery, client authentication and the grants this service uses.
+ * Protocol work is openid-client's; this module adds Entra's conventions, bounded timeouts,
+ * retries with a fresh client assertion per attempt, and typed errors.
+ */
+import * as oidc from 'openid-client';
+import { createRemoteJWKSet, importJWK, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { Logger } from 'pino';
+import type { IdentityConfig } from '../config.js';
+import { IdpError, TransportError, toIdpError } from './errors.js';
+
+export type Grant = 'client_credentials' | 'on_behalf_of' | 'authorization_code' | 'refresh_token';
+
+export interface TokenResponse {
+  accessToken: string;
+  tokenType: string;
+  /** Seconds, as the identity provider reported it. */
+  expiresIn: number;
+  scope?: string;
+  refreshToken?: string;
+  idToken?: string;
+}
+
+export interface LoginResult extends TokenResponse {
+  claims: JWTPayload;
+}
+
+export interface TokenRequestEvent {
+  grant: Grant;
+  outcome: 'success' | 'rejected' | 'unreachable' | 'timeout' | 'bad-response';
+  aadsts?: number;
+  durationMs: number;
+}
+
+export interface EntraClientOptions {
+  timeoutMs: number;
+  retries: number;
+  logger: Logger;
+  /** Seconds a client assertion stays valid; under a minute. */
+  assertionLifetimeSeconds?: number;
+  /** Minimum time between two JWKS fetches caused by an unknown `kid`. */
+  jwksCooldownMs?: number;
+  onTokenRequest?: (event: TokenRequestEvent) => void;
+}
+
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+
+export class EntraClient {
+  private configuration?: oidc.Configuration;
+  private jwks?: JWTVerifyGetKey & { reload(): Promise<void> };
+  private readonly assertionLifetime: number;
+
+  constructor(
+    private readonly identity: IdentityConfig,
+    private readonly options: EntraClientOptions,
+  ) {
+    this.assertionLifetime = options.assertionLifetimeSeconds ?? 30;
+  }
+
+  get clientId(): string {
+    return this.identity.clientId;
+  }
+
+  get ready(): boolean {
+    return this.configuration !== undefined && this.jwks !== undefined;
+  }
+
+  get metadata(): Readonly<oidc.ServerMetadata> {
+    return this.config().serverMetadata();
+  }
+
+  /** Loads discovery and signing keys. Throws an Error that names the variable to check. */
+  async init(): Promise<void> {
+    const auth = await this.clientAuth();
+    const fetchOptions = { [oidc.customFetch]: this.fetch, timeout: Math.ceil(this.options.timeoutMs / 1000) };
+    const provider = this.identity.provider;
+    let configuration: oidc.Configuration;
+    if (provider.discovery === 'well-known') {
+      const url = new URL(provider.wellKnownUrl);
+      try {
+        configuration = await oidc.discovery(url, this.identity.clientId, undefined, auth, {
+          ...fetchOptions,
+          ...(url.protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : {}),
+        });
+      } catch (err) {
+        throw new Error(`AZURE_APP_WELL_KNOWN_URL: could not load the discovery document at ${url.href}: ${toIdpError(err).message}`, {
+          cause: err,
+        });
+      }
+    } else {
+      // Entra puts authorize and logout beside the token endpoint.
+      const base = provider.tokenEndpoint.replace(/\/token$/, '');
+      configuration = new oidc.Configuration(
+        {
+          issuer: provider.issuer,
+          token_endpoint: provider.tokenEndpoint,
+          jwks_uri: provider.jwksUri,
+          authorization_endpoint: `${base}/authorize`,
+          end_session_endpoint: `${base}/logout`,
+        },
+        this.identity.clientId,
+        undefined,
+        auth,
+      );
+      if (new URL(provider.tokenEndpoint).protocol === 'http:') oidc.allowInsecureRequests(configuration);
+    }
+    configuration[oidc.customFetch] = this.fetch;
+    configuration.timeout = Math.ceil(this.options.timeoutMs / 1000);
+
+    const jwksUri = configuration.serverMetadata().jwks_uri;
+    if (!jwksUri) throw new Error('AZURE_OPENID_CONFIG_JWKS_URI: the identity provider publishes no jwks_uri');
+    const jwks = createRemoteJWKSet(new URL(jwksUri), {
+      timeoutDuration: this.options.timeoutMs,
+      cooldownDuration: this.options.jwksCooldownMs ?? 5000,
+      cacheMaxAge: 60 * 60 * 1000,
+    });
+    try {
+      await jwks.reload();
+    } catch (err) {
+      throw new Error(
+        `AZURE_OPENID_CONFIG_JWKS_URI: could not load the signing keys at ${jwksUri}: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
+    }
+    this.configuration = configuration;
+    this.jwks = jwks;
+  }
+
+  async clientCredentials(scope: string): Promise<TokenResponse> {
+    return this.grant('client_credentials', async (config) => oidc.clientCredentialsGrant(config, { scope }));
+  }
+
+  async onBehalfOf(userAccessToken: string, scope: string): Promise<TokenResponse> {
+    return this.grant('on_behalf_of', async (config) =>
+      oidc.genericGrantRequest(config, JWT_BEARER, {
+        assertion: userAccessToken,
+        requested_token_use: 'on_behalf_of',
+        scope,
+      }),
+    );
+  }
+
+  buildLoginUrl(params: {
+    redirectUri: string;
+    scope: string;
+    state: string;
+    nonce: string;
+    codeChallenge: string;
+    prompt?: string;
+  }): string {
+    return oidc
+      .buildAuthorizationUrl(this.config(), {
+        redirect_uri: params.redirectUri,
+        response_type: 'code',
+        response_mode: 'query',
+        scope: params.scope,
+        state: params.state,
+        nonce: params.nonce,
+        code_challenge: params.codeChallenge,
+        code_challenge_method: 'S256',
+        ...(params.prompt ? { prompt: params.prompt } : {}),
+      })
+      .toString();
+  }
+
+  /**
+   * Redeems the code from the login callback. openid-client checks state, PKCE and the ID token's
+   * iss, aud, exp and nonce; the signature and tenant are checked here against the published keys.
+   */
+  async redeemCode(
+    callbackUrl: URL,
+    checks: { state: string; nonce: string; codeVerifier: string; redirectUri: string },
+  ): Promise<LoginResult> {
+    const tokens = await this.grant(
+      'authorization_code',
+      async (config) =>
+        oidc.authorizationCodeGrant(
+          config,
+          callbackUrl,
+          { expectedState: checks.state, expectedNonce: checks.nonce, pkceCodeVerifier: checks.codeVerifier, idTokenExpected: true },
+          { redirect_uri: checks.redirectUri },
+        ),
+      false,
+    );
+    if (!tokens.idToken) throw new LoginValidationError('the identity provider returned no ID token');
+    const claims = await this.verifyIdToken(tokens.idToken, checks.nonce);
+    return { ...tokens, claims };
+  }
+
+  async refresh(refreshToken: string, scope: string): Promise<TokenResponse> {
+    return this.grant('refresh_token', async (config) => oidc.refreshTokenGrant(config, refreshToken, { scope }));
+  }
+
+  logoutUrl(postLogoutRedirectUri: string, idTokenHint?: string): string | undefined {
+    const config = this.config();
+    if (!config.serverMetadata().end_session_endpoint) return undefined;
+    return oidc
+      .buildEndSessionUrl(config, {
+        post_logout_redirect_uri: postLogoutRedirectUri,
+        ...(idTokenHint ? { id_token_hint: idTokenHint } : {}),
+      })
+      .toString();
+  }
+
+  async verifyIdToken(idToken: string, nonce: string): Promise<JWTPayload> {
+    if (!this.jwks) throw new Error('the identity provider keys are not loaded');
+    const metadata = this.metadata;
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(idToken, this.jwks, {
+        issuer: metadata.issuer,
+        audience: this.identity.clientId,
+        algorithms: ['RS256'],
+        clockTolerance: 30,
+      }));
+    } catch (err) {
+      throw new LoginValidationError(`the ID token is not valid: ${err instanceof Error ? err.message : 'unknown error'}`);
+    }
+    if (payload.nonce !== nonce) throw new LoginValidationError('the ID token nonce does not match this login');
+    const tenant = this.identity.tenantId;
+    if (tenant && payload.tid !== tenant) throw new LoginValidationError('the ID token comes from another tenant');
+    return payload;
+  }
+
+  private config(): oidc.Configuration {
+    if (!this.configuration) throw new Error('the Entra ID client is not initialised');
+    return this.configuration;
+  }
+
+  private async clientAuth(): Promise<oidc.ClientAuth> {
+    const auth = this.identity.auth;
+    if (auth.method === 'client_secret') return oidc.ClientSecretPost(auth.secret);
+    const alg = auth.jwk.alg ?? 'RS256';
+    const key = await importJWK(auth.jwk, alg);
+    if (key instanceof Uint8Array) throw new Error('AZURE_APP_JWK: must be an asymmetric private key');
+    const lifetime = this.assertionLifetime;
+    return oidc.PrivateKeyJwt(
+      { key, kid: auth.jwk.kid },
+      {
+        [oidc.modifyAssertion]: (_header, payload) => {
+          // Entra expects the token endpoint as audience; keep the assertion short-lived.
+          const tokenEndpoint = this.configuration?.serverMetadata().token_endpoint ?? this.tokenEndpointHint();
+          if (tokenEndpoint) payload.aud = tokenEndpoint;
+          const now = Math.floor(Date.now() / 1000);
+          payload.iat = now;
+          payload.nbf = now;
+          payload.exp = now + lifetime;
+        },
+      },
+    );
+  }
+
+  private tokenEndpointHint(): string | undefined {
+    const provider = this.identity.provider;
+    return provider.discovery === 'explicit' ? provider.tokenEndpoint : undefined;
+  }
+
+  /**
+   * One grant, retried on transport errors and 5xx. Each attempt goes through openid-client again,
+   * so a fresh client assertion (new jti) is signed every time.
+   */
+  private async grant(
+    grant: Grant,
+    request: (config: oidc.Configuration) => Promise<oidc.TokenEndpointResponse>,
+    retry = true,
+  ): Promise<TokenResponse> {
+    const config = this.config();
+    const attempts = retry ? this.options.retries + 1 : 1;
+    for (let attempt = 1; ; attempt++) {
+      const started = performance.now();
+      try {
+        const response = await request(config);
+        this.options.onTokenRequest?.({ grant, outcome: 'success', durationMs: performance.now() - started });
+        return toTokenResponse(response);
+      } catch (err) {
+        const error = toIdpError(err);
+        const failure = error.failure;
+        this.options.onTokenRequest?.({
+          grant,
+          outcome: failure.kind,
+          ...(failure.kind === 'rejected' && failure.aadsts !== undefined ? { aadsts: failure.aadsts } : {}),
+          durationMs: performance.now() - started,
+        });
+        if (!error.retryable || attempt >= attempts) throw error;
+        this.options.logger.warn({ grant, attempt, reason: error.message }, 'token request failed, trying again');
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** (attempt - 1)));
+      }
+    }
+  }
+
+  /** Every call to the identity provider: bounded in time, redirects never followed. */
+  private readonly fetch = async (url: string, init: oidc.CustomFetchOptions): Promise<Response> => {
+    const timeoutMs = this.options.timeoutMs;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    try {
+      return await fetch(url, {
+        method: init.method,
+        headers: init.headers,
+        body: init.body as string | URLSearchParams | null,
+        redirect: 'manual',
+        signal,
+      });
+    } catch (err) {
+      if (timeout.aborted) throw new TransportError({ kind: 'timeout', timeoutMs });
+      const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : undefined;
+      throw new TransportError({ kind: 'unreachable', detail: cause ?? (err instanceof Error ? err.message : 'fetch failed') });
+    }
+  };
+}
+
+export class LoginValidationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LoginValidationError';
+  }
+}
+
+function toTokenResponse(response: oidc.TokenEndpointResponse): TokenResponse {
+  if (typeof response.access_token !== 'string' || response.access_token === '') {
+    throw new IdpError({ kind: 'bad-response', detail: 'no access_token in the token response' });
+  }
+  return {
+    accessToken: response.access_token,
+    // openid-client lower-cases token_type; Entra and its clients write it "Bearer".
+    tokenType: !response.token_type || response.token_type.toLowerCase() === 'bearer' ? 'Bearer' : response.token_type,
+    expiresIn: typeof response.expires_in === 'number' ? response.expires_in : 3600,
+    ...(typeof response.scope === 'string' ? { scope: response.scope } : {}),
+    ...(typeof response.refresh_token === 'string' ? { refreshToken: response.refresh_token } : {}),
+    ...(typeof response.id_token === 'string' ? { idToken: response.id_token } : {}),
+  };
+}

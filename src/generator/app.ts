@@ -1,0 +1,197 @@
+/**
+ * The token generator's HTTP service. `buildApp` wires routes to an Entra ID client that is
+ * already configured; tests drive it over a real listener, `main.ts` starts it.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import formbody from '@fastify/formbody';
+import multipart from '@fastify/multipart';
+import cookie from '@fastify/cookie';
+import rateLimit from '@fastify/rate-limit';
+import type { Logger } from 'pino';
+import { ConfigError, type GeneratorConfig } from '../config.js';
+import type { EntraClient } from '../entra/client.js';
+import { GeneratorContext } from './context.js';
+import { STYLESHEET } from './html.js';
+import { preferredFormat } from './negotiate.js';
+import { problem, sendProblem } from './problem.js';
+import { appTokenRoutes } from './routes/m2m.js';
+import { internalRoutes, type Readiness } from './routes/internal.js';
+import { Metrics } from './metrics.js';
+import { OPENAPI } from './openapi.js';
+import { TokenService } from './tokens.js';
+import { loginRoutes } from './routes/login.js';
+import { personTokenRoutes } from './routes/obo.js';
+import { Sessions } from './sessions.js';
+import { PAGE_SCRIPT } from './token-page.js';
+import { createStore, parseKey, randomKey, Sealer, SessionManager, type SessionStore } from '../session/index.js';
+
+export interface BuildOptions {
+  config: GeneratorConfig;
+  entra: EntraClient;
+  logger: Logger;
+  /** A store made by the caller (tests); by default one is made from the configuration. */
+  store?: SessionStore;
+  /** Shared with the Entra ID client, which reports its token requests to it. */
+  metrics?: Metrics;
+}
+
+export interface Generator {
+  app: FastifyInstance;
+  ctx: GeneratorContext;
+  readiness: Readiness;
+  sessions: Sessions;
+  metrics: Metrics;
+}
+
+function sessionSealer(config: GeneratorConfig, logger: Logger): Sealer {
+  const configured = config.session.encryptionKey;
+  if (configured) {
+    try {
+      return new Sealer(parseKey(configured));
+    } catch (err) {
+      throw new ConfigError('SESSION_ENCRYPTION_KEY', err instanceof Error ? err.message : 'invalid key');
+    }
+  }
+  logger.warn(
+    'SESSION_ENCRYPTION_KEY is not set: sessions are encrypted with a random key made at start. They end when this process restarts and are not shared with other replicas. Set SESSION_ENCRYPTION_KEY (32 random bytes, base64) in production.',
+  );
+  return new Sealer(randomKey());
+}
+
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** The caller's correlation id when it sent a sane one, else the trace id of `traceparent`, else a new one. */
+export function correlationId(headers: FastifyRequest['headers']): string {
+  const given = headers['x-correlation-id'];
+  if (typeof given === 'string' && CORRELATION_ID.test(given)) return given;
+  const traceparent = headers.traceparent;
+  const trace = typeof traceparent === 'string' ? TRACEPARENT.exec(traceparent)?.[1] : undefined;
+  return trace ?? randomUUID();
+}
+
+export async function buildApp(options: BuildOptions): Promise<Generator> {
+  const { config, entra, logger } = options;
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    genReqId: (req) => correlationId(req.headers),
+    bodyLimit: config.bodyLimitBytes,
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 72_000,
+    routerOptions: { maxParamLength: 256 },
+    trustProxy: (_address: string, hop: number) => hop < config.trustProxyHops,
+  });
+
+  const metrics = options.metrics ?? new Metrics();
+  const tokens = new TokenService(entra, { maxEntries: config.cache.maxEntries, onCache: metrics.onCache });
+  const ctx = new GeneratorContext(config, entra, tokens, logger, metrics);
+  const readiness: Readiness = { shuttingDown: false };
+  const sealer = sessionSealer(config, logger);
+  const store =
+    options.store ??
+    createStore({ sealer, logger: logger.child({ component: 'session-store' }), ...(config.session.redisUrl ? { redisUrl: config.session.redisUrl } : {}) });
+  const manager = new SessionManager({ store, sealer, maxLifetimeMs: config.session.maxLifetimeMs });
+  const sessions = new Sessions(manager, entra, config, logger, (event) => metrics.sessions.inc({ event }));
+  app.addHook('onClose', async () => {
+    await store.close();
+  });
+
+  await app.register(cookie);
+  // Only routes that ask for it are limited (the public endpoints), per client address.
+  await app.register(rateLimit, {
+    global: false,
+    max: config.rateLimit.max,
+    timeWindow: config.rateLimit.windowMs,
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      code: 'RATE_LIMITED',
+      message: `Too many requests from your address: at most ${context.max} in ${Math.round(config.rateLimit.windowMs / 1000)} seconds. Try again in ${context.after}.`,
+    }),
+  });
+
+  await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
+  await app.register(multipart, {
+    attachFieldsToBody: 'keyValues',
+    limits: { fields: 20, fieldSize: 4096, files: 0, parts: 20, fileSize: 1 },
+  });
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-correlation-id', request.id);
+    // Tokens and codes travel in URLs and pages here: no referrer ever leaves, nothing is sniffed.
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-content-type-options', 'nosniff');
+    const type = reply.getHeader('content-type');
+    if (typeof type === 'string' && type.startsWith('text/html')) {
+      reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+      reply.header('x-frame-options', 'DENY');
+    }
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpRequests.inc({ route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) });
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const format = preferredFormat(request.headers.accept, ['text', 'json', 'html'], 'text');
+    const status = error.statusCode ?? 500;
+    if (status >= 500) {
+      request.log.error({ err: error }, 'request failed');
+      return sendProblem(reply, request, problem(500, 'internal_error', 'Something went wrong in the token generator. Try again; if it persists, tell its operators the correlation id.'), format);
+    }
+    return sendProblem(reply, request, clientErrorProblem(error, status), format);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const format = preferredFormat(request.headers.accept, ['text', 'json', 'html'], 'text');
+    return sendProblem(
+      reply,
+      request,
+      problem(404, 'not_found', `There is nothing at ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}. Try POST /api/public/m2m or GET /api/obo?aud=<cluster>:<namespace>:<app>.`),
+      format,
+    );
+  });
+
+  app.get('/static/app.css', async (_request, reply) =>
+    reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET),
+  );
+
+  app.get('/openapi.json', async (_request, reply) => reply.send(OPENAPI));
+
+  app.get('/static/app.js', async (_request, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(PAGE_SCRIPT),
+  );
+
+  await internalRoutes(app, ctx, readiness);
+  await appTokenRoutes(app, ctx);
+  await loginRoutes(app, { ctx, sessions, sealer });
+  await personTokenRoutes(app, ctx, sessions);
+
+  return { app, ctx, readiness, sessions, metrics };
+}
+
+function clientErrorProblem(error: FastifyError, status: number) {
+  switch (error.code) {
+    case 'RATE_LIMITED':
+      return problem(429, 'rate_limited', error.message);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return problem(415, 'unsupported_content_type', 'This content type is not supported: send application/x-www-form-urlencoded, multipart/form-data or application/json.');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+    case 'FST_REQ_FILE_TOO_LARGE':
+    case 'FST_PARTS_LIMIT':
+    case 'FST_FILES_LIMIT':
+    case 'FST_FIELDS_LIMIT':
+      return problem(413, 'body_too_large', 'The request body is too large or has too many parts: send only the field "aud".');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return problem(400, 'invalid_body', 'The JSON body is empty: send {"aud": "<cluster>:<namespace>:<app>"}.');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return problem(400, 'invalid_body', 'The JSON body cannot be read: send {"aud": "<cluster>:<namespace>:<app>"}.');
+    default:
+      if (error.code?.startsWith('FST_ERR_CTP') || status === 400) {
+        return problem(400, 'invalid_request', 'The request cannot be read: check its body and content type.');
+      }
+      return problem(status, 'invalid_request', `The request was refused (HTTP ${status}).`);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Where a browser may be sent after login: only a relative path on this service. Anything a
+ * browser could read as another origin is refused, however it is written or encoded.
+ */
+
+const MAX_LENGTH = 2048;
+const BASE = 'http://return-target.invalid';
+
+/** Decodes percent-encoding up to `rounds` times; stops at the first string that does not decode. */
+function decodings(value: string, rounds = 3): string[] {
+  const forms = [value];
+  let current = value;
+  for (let i = 0; i < rounds; i++) {
+    let next: string;
+    try {
+      next = decodeURIComponent(current);
+    } catch {
+      break;
+    }
+    if (next === current) break;
+    forms.push(next);
+    current = next;
+  }
+  return forms;
+}
+
+function isSafeForm(form: string): boolean {
+  // White space, control characters, line and paragraph separators: browsers strip or fold them.
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\u0000-\u001f\u007f-\u009f\u00a0\u1680\u2000-\u200f\u2028-\u202f\u205f\u2060\u3000\ufeff]/.test(form)) return false;
+  // Backslashes are read as slashes by browsers.
+  if (form.includes('\\')) return false;
+  if (!form.startsWith('/')) return false;
+  // Protocol-relative, and look-alike slashes and dots that some systems normalise.
+  if (/^\/[/\uff0f\u2215\u2044\u29f8]/.test(form)) return false;
+  if (/[\uff0f\u2215\u2044\u29f8\uff3c\ufe68\u3002\uff0e\uff61]/.test(form)) return false;
+  // Userinfo or authority tricks right after the first slash ("/@evil.com", "/:@evil").
+  if (/^\/[@:]/.test(form)) return false;
+  return true;
+}
+
+export function safeReturnPath(input: unknown): string | undefined {
+  if (typeof input !== 'string' || input === '' || input.length > MAX_LENGTH) return undefined;
+  if (!decodings(input).every(isSafeForm)) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(input, BASE);
+  } catch {
+    return undefined;
+  }
+  if (parsed.origin !== new URL(BASE).origin) return undefined;
+  return input;
+}
+
+/** The request's own path and query (fastify's `request.url`), if it is a safe place to return to. */
+export function returnPathFromRequestUrl(rawUrl: string): string | undefined {
+  return safeReturnPath(rawUrl);
+}

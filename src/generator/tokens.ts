@@ -1,0 +1,87 @@
+/**
+ * Tokens this service hands out, cached per scope (app tokens) and per user and scope
+ * (on-behalf-of tokens), so that a caller gets what is left of a token rather than a new one.
+ */
+import { createHash } from 'node:crypto';
+import type { ParsedAudience } from '../audience.js';
+import { TokenCache, type CacheResult } from '../cache/token-cache.js';
+import type { EntraClient, TokenResponse } from '../entra/client.js';
+
+export interface IssuedToken {
+  accessToken: string;
+  tokenType: string;
+  expiresAt: number;
+  scope?: string;
+}
+
+export interface TokenResponseBody {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+  scope?: string;
+}
+
+export interface CacheEvents {
+  onCache?: (cache: 'app' | 'user', hit: boolean) => void;
+}
+
+export class TokenService {
+  readonly appCache: TokenCache<IssuedToken>;
+  readonly userCache: TokenCache<IssuedToken>;
+
+  private readonly events: CacheEvents;
+
+  constructor(
+    private readonly entra: EntraClient,
+    options: { maxEntries: number; maxBytes?: number; now?: () => number } & CacheEvents,
+  ) {
+    this.appCache = new TokenCache(options);
+    this.userCache = new TokenCache(options);
+    this.events = options;
+  }
+
+  async appToken(audience: ParsedAudience, options: { skipCache?: boolean } = {}): Promise<CacheResult<IssuedToken>> {
+    const result = await this.appCache.get(
+      audience.scope,
+      async () => issued(await this.entra.clientCredentials(audience.scope)),
+      options,
+    );
+    this.events.onCache?.('app', result.hit);
+    return result;
+  }
+
+  /** `userKey` names the user's session (never the token itself). */
+  async userToken(
+    userKey: string,
+    userAccessToken: string,
+    audience: ParsedAudience,
+    options: { skipCache?: boolean } = {},
+  ): Promise<CacheResult<IssuedToken>> {
+    const key = `${createHash('sha256').update(userKey).digest('base64url')} ${audience.scope}`;
+    const result = await this.userCache.get(
+      key,
+      async () => issued(await this.entra.onBehalfOf(userAccessToken, audience.scope)),
+      options,
+    );
+    this.events.onCache?.('user', result.hit);
+    return result;
+  }
+}
+
+function issued(response: TokenResponse): IssuedToken {
+  return {
+    accessToken: response.accessToken,
+    tokenType: response.tokenType,
+    expiresAt: Date.now() + response.expiresIn * 1000,
+    ...(response.scope ? { scope: response.scope } : {}),
+  };
+}
+
+export function responseBody(token: IssuedToken, now = Date.now()): TokenResponseBody {
+  return {
+    access_token: token.accessToken,
+    token_type: token.tokenType,
+    expires_in: Math.max(0, Math.floor((token.expiresAt - now) / 1000)),
+    ...(token.scope ? { scope: token.scope } : {}),
+  };
+}

@@ -1,0 +1,69 @@
+/** Sessions in this process's memory: the default, for one replica. Bounded; expired entries leave. */
+import { sleep, type LockOptions, type LockResult, type SessionData, type SessionStore } from './store.js';
+
+export class MemoryStore implements SessionStore {
+  readonly kind = 'memory' as const;
+  private readonly sessions = new Map<string, SessionData>();
+  private readonly locks = new Set<string>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly maxEntries = 100_000) {
+    this.sweeper = setInterval(() => this.sweep(), 60_000);
+    this.sweeper.unref();
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  async get(id: string): Promise<SessionData | undefined> {
+    const data = this.sessions.get(id);
+    if (!data) return undefined;
+    if (data.expiresAt <= Date.now()) {
+      this.sessions.delete(id);
+      return undefined;
+    }
+    return data;
+  }
+
+  async set(id: string, data: SessionData): Promise<void> {
+    this.sessions.delete(id);
+    this.sessions.set(id, data);
+    while (this.sessions.size > this.maxEntries) {
+      const oldest = this.sessions.keys().next();
+      if (oldest.done) break;
+      this.sessions.delete(oldest.value);
+    }
+  }
+
+  async delete(id: string): Promise<void> {
+    this.sessions.delete(id);
+  }
+
+  async withLock<T>(id: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<LockResult<T>> {
+    const deadline = Date.now() + (options.waitMs ?? 5_000);
+    while (this.locks.has(id)) {
+      if (Date.now() >= deadline) return { acquired: false };
+      await sleep(20);
+    }
+    this.locks.add(id);
+    try {
+      return { acquired: true, value: await fn() };
+    } finally {
+      this.locks.delete(id);
+    }
+  }
+
+  async isHealthy(): Promise<boolean> {
+    return true;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [id, data] of this.sessions) if (data.expiresAt <= now) this.sessions.delete(id);
+  }
+}

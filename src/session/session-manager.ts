@@ -1,0 +1,50 @@
+/**
+ * Sessions as the HTTP layer uses them: a random id, handed to the browser only inside a sealed
+ * ticket, and the data behind it in a store until the session's maximum lifetime.
+ */
+import type { Sealer } from './crypto.js';
+import { randomToken } from './crypto.js';
+import type { SessionData, SessionStore } from './store.js';
+
+const TICKET = 'session-ticket';
+
+export class SessionManager {
+  readonly store: SessionStore;
+  private readonly sealer: Sealer;
+  private readonly maxLifetimeMs: number;
+
+  constructor(options: { store: SessionStore; sealer: Sealer; maxLifetimeMs: number }) {
+    this.store = options.store;
+    this.sealer = options.sealer;
+    this.maxLifetimeMs = options.maxLifetimeMs;
+  }
+
+  async create(data: Omit<SessionData, 'createdAt' | 'expiresAt'>): Promise<{ ticket: string; id: string; data: SessionData }> {
+    const id = randomToken(32);
+    const now = Date.now();
+    const session: SessionData = { ...data, createdAt: now, expiresAt: now + this.maxLifetimeMs };
+    await this.store.set(id, session);
+    return { ticket: this.sealer.seal(id, TICKET), id, data: session };
+  }
+
+  async load(ticket: string | undefined): Promise<{ id: string; data: SessionData } | undefined> {
+    if (!ticket) return undefined;
+    const id = this.sealer.open(ticket, TICKET);
+    if (!id) return undefined;
+    const data = await this.store.get(id);
+    if (!data) return undefined;
+    if (data.expiresAt <= Date.now()) {
+      await this.store.delete(id);
+      return undefined;
+    }
+    return { id, data };
+  }
+
+  async update(id: string, data: SessionData): Promise<void> {
+    await this.store.set(id, data);
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.store.delete(id);
+  }
+}

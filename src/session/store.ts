@@ -1,0 +1,54 @@
+/** What a session holds, and the interface every session store offers. */
+
+export interface SessionUser {
+  oid: string;
+  name?: string;
+  preferredUsername?: string;
+  navIdent?: string;
+  tid?: string;
+}
+
+export interface SessionData {
+  user: SessionUser;
+  /** The user's access token (its audience is this service), exchanged on-behalf-of. */
+  accessToken: string;
+  /** Epoch milliseconds. */
+  accessTokenExpiresAt: number;
+  refreshToken?: string;
+  idToken?: string;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  /** Epoch milliseconds: the session's maximum lifetime. */
+  expiresAt: number;
+}
+
+/** The store cannot be reached; the caller answers 503 and tries again later. */
+export class StoreUnavailableError extends Error {
+  constructor(message = 'the session store is unavailable', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+export type LockResult<T> = { acquired: true; value: T } | { acquired: false };
+
+export interface LockOptions {
+  /** How long the lock holds at most, should its holder die. */
+  ttlMs?: number;
+  /** How long to wait for another holder to let go. */
+  waitMs?: number;
+}
+
+export interface SessionStore {
+  readonly kind: 'memory' | 'redis';
+  get(id: string): Promise<SessionData | undefined>;
+  /** Kept until `data.expiresAt`. */
+  set(id: string, data: SessionData): Promise<void>;
+  delete(id: string): Promise<void>;
+  /** Runs `fn` holding this session's lock (across replicas, for Redis). */
+  withLock<T>(id: string, fn: () => Promise<T>, options?: LockOptions): Promise<LockResult<T>>;
+  isHealthy(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

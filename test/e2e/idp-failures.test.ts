@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { freePort } from '../helpers/ports.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+let stack: Stack;
+let proxy: FaultProxy;
+
+beforeAll(async () => {
+  const emulatorPort = await freePort();
+  const proxyPort = await freePort();
+  proxy = await startFaultProxy(`http://127.0.0.1:${emulatorPort}`, proxyPort);
+  stack = await startStack({
+    env: { IDP_TIMEOUT_MS: '400', IDP_RETRIES: '2' },
+    emulator: { port: emulatorPort, publicUrl: `http://localhost:${proxyPort}` },
+  });
+});
+
+afterAll(async () => {
+  await stack?.close();
+  await proxy?.close();
+});
+
+const ask = (aud: string, accept = 'text/plain') =>
+  fetch(`${stack.url}/api/public/m2m`, { method: 'POST', headers: { accept }, body: new URLSearchParams({ aud }) });
+
+const tokenCalls = () => proxy.requests.filter((r) => r.path.endsWith('/oauth2/v2.0/token')).length;
+
+describe('an identity provider in trouble', () => {
+  it('down: 502 with a clear message after a few retries', async () => {
+    proxy.mode = 'down';
+    const before = tokenCalls();
+    const res = await ask('dev-gcp:down:app', 'application/json');
+    expect(res.status).toBe(502);
+    const body = (await res.json()) as { error: string; error_description: string };
+    expect(body.error).toBe('identity_provider_unreachable');
+    expect(body.error_description).toMatch(/could not be reached/);
+    expect(tokenCalls() - before).toBe(3);
+  });
+
+  it('slow: 504 once the timeout has passed on every try', async () => {
+    proxy.mode = 'slow';
+    const before = tokenCalls();
+    const started = Date.now();
+    const res = await ask('dev-gcp:slow:app');
+    expect(res.status).toBe(504);
+    expect(await res.text()).toMatch(/did not answer within 400 ms/);
+    expect(tokenCalls() - before).toBe(3);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('garbage: 502 saying the answer cannot be read, not retried', async () => {
+    proxy.mode = 'garbage';
+    const before = tokenCalls();
+    const res = await ask('dev-gcp:garbage:app');
+    expect(res.status).toBe(502);
+    expect(await res.text()).toMatch(/cannot read/);
+    expect(tokenCalls() - before).toBe(1);
+  });
+
+  it('5xx: retried, then 502', async () => {
+    proxy.mode = 'error-500';
+    const before = tokenCalls();
+    const res = await ask('dev-gcp:error:app');
+    expect(res.status).toBe(502);
+    expect(tokenCalls() - before).toBe(3);
+  });
+
+  it('a redirect from the token endpoint is never followed with credentials', async () => {
+    proxy.mode = 'redirect';
+    const emulatorBefore = stack.emulator!.stats.tokenRequests;
+    const res = await ask('dev-gcp:redirect:app');
+    expect(res.status).toBe(502);
+    expect(stack.emulator!.stats.tokenRequests).toBe(emulatorBefore);
+  });
+
+  it('answers normally once the identity provider is back', async () => {
+    proxy.mode = 'pass';
+    const res = await ask('dev-gcp:down:app');
+    expect(res.status).toBe(200);
+    expect((await res.text()).split('.')).toHaveLength(3);
+  });
+
+  it('a service that cannot load the discovery document does not start, and says which variable to check', async () => {
+    const { loadConfig } = await import('../../src/config.js');
+    const { startService } = await import('../../src/main.js');
+    const { memoryLogger } = await import('../helpers/stack.js');
+    const env = {
+      PORT: String(await freePort()),
+      AZURE_APP_CLIENT_ID: 'x',
+      AZURE_APP_CLIENT_SECRET: 'not-a-real-secret',
+      AZURE_APP_WELL_KNOWN_URL: `http://127.0.0.1:${await freePort()}/t/v2.0/.well-known/openid-configuration`,
+      IDP_TIMEOUT_MS: '500',
+    };
+    await expect(startService(loadConfig(env), env, { logger: memoryLogger().logger })).rejects.toThrow(/^AZURE_APP_WELL_KNOWN_URL: could not load/);
+  });
+});

@@ -1,0 +1,207 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+let stack: Stack;
+let emulator: NonNullable<Stack['emulator']>;
+let keys: ReturnType<typeof createRemoteJWKSet>;
+
+beforeAll(async () => {
+  stack = await startStack({
+    emulator: { unauthorizedTargets: ['dev-gcp:locked:api'], missingTargets: ['dev-gcp:ghost:api'] },
+  });
+  emulator = stack.emulator!;
+  keys = createRemoteJWKSet(new URL(`${emulator.baseUrl}/${emulator.tenantId}/discovery/v2.0/keys`));
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+const m2m = (init: RequestInit & { query?: string } = {}) =>
+  fetch(`${stack.url}/api/public/m2m${init.query ?? ''}`, { method: 'POST', ...init });
+
+async function expectAppToken(token: string, target: string) {
+  const { payload, protectedHeader } = await jwtVerify(token, keys, {
+    issuer: emulator.issuer,
+    audience: emulator.clientIdFor(target),
+    algorithms: ['RS256'],
+  });
+  expect(protectedHeader.kid).toBeTruthy();
+  expect(payload.roles).toEqual(['access_as_application']);
+  expect(payload.idtyp).toBe('app');
+  expect(payload.azp).toBe(stack.identity.clientId);
+  expect(payload.ver).toBe('2.0');
+  expect(payload.tid).toBe(emulator.tenantId);
+  expect(payload.oid).toBe(payload.sub);
+  return payload;
+}
+
+describe('POST /api/public/m2m', () => {
+  it('takes aud from a form body, as curl -d sends it, and answers the bare token', async () => {
+    const res = await m2m({ body: new URLSearchParams({ aud: 'dev-gcp:my-team:my-app' }) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const token = await res.text();
+    expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    await expectAppToken(token, 'dev-gcp:my-team:my-app');
+  });
+
+  it('takes aud from the query string', async () => {
+    const res = await m2m({ query: '?aud=dev-gcp:team-q:app' });
+    expect(res.status).toBe(200);
+    await expectAppToken(await res.text(), 'dev-gcp:team-q:app');
+  });
+
+  it('takes aud from a multipart form, also when the query carries the same value', async () => {
+    const form = new FormData();
+    form.set('aud', 'dev-gcp:team-mp:app');
+    const res = await m2m({ query: '?aud=dev-gcp:team-mp:app', body: form });
+    expect(res.status).toBe(200);
+    await expectAppToken(await res.text(), 'dev-gcp:team-mp:app');
+  });
+
+  it('takes aud from a JSON body', async () => {
+    const res = await m2m({ headers: { 'content-type': 'application/json' }, body: JSON.stringify({ aud: 'dev-gcp.team-json.app' }) });
+    expect(res.status).toBe(200);
+    await expectAppToken(await res.text(), 'dev-gcp:team-json:app');
+  });
+
+  it('accepts the scope form of the audience', async () => {
+    const res = await m2m({ body: new URLSearchParams({ aud: 'api://dev-gcp.team-scope.app/.default' }) });
+    expect(res.status).toBe(200);
+    await expectAppToken(await res.text(), 'dev-gcp:team-scope:app');
+  });
+
+  it('refuses a query and a body that disagree', async () => {
+    const res = await m2m({ query: '?aud=dev-gcp:a:b', body: new URLSearchParams({ aud: 'dev-gcp:a:c' }) });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toMatch(/differ/);
+  });
+
+  it('answers the JSON token response when the client explicitly prefers JSON', async () => {
+    const res = await m2m({ headers: { accept: 'application/json' }, body: new URLSearchParams({ aud: 'dev-gcp:my-team:json-app' }) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toEqual(['access_token', 'expires_in', 'token_type']);
+    expect(body.token_type).toBe('Bearer');
+    expect(body.expires_in).toBeGreaterThan(3000);
+    await expectAppToken(body.access_token as string, 'dev-gcp:my-team:json-app');
+  });
+
+  it('answers the bare token to a wildcard Accept', async () => {
+    const res = await m2m({ headers: { accept: '*/*' }, body: new URLSearchParams({ aud: 'dev-gcp:my-team:my-app' }) });
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+  });
+
+  it('refuses a missing audience and a malformed one with a one-line reason that shows the expected form', async () => {
+    for (const body of [new URLSearchParams(), new URLSearchParams({ aud: 'dev-gcp:my team:app' })]) {
+      const res = await m2m({ body });
+      expect(res.status).toBe(400);
+      const [first] = (await res.text()).split('\n');
+      expect(first).toContain('dev-gcp:my-team:my-app');
+    }
+  });
+
+  it('refuses an unsupported content type, a plain-text body and a huge body clearly', async () => {
+    const xml = await m2m({ headers: { 'content-type': 'application/xml' }, body: '<aud/>' });
+    expect(xml.status).toBe(415);
+    expect(await xml.text()).toMatch(/application\/x-www-form-urlencoded/);
+    const text = await m2m({ headers: { 'content-type': 'text/plain' }, body: 'dev-gcp:a:b' });
+    expect(text.status).toBe(415);
+    const huge = await m2m({ body: new URLSearchParams({ aud: 'x'.repeat(200_000) }) });
+    expect(huge.status).toBe(413);
+    const broken = await m2m({ headers: { 'content-type': 'application/json' }, body: '{"aud":' });
+    expect(broken.status).toBe(400);
+    expect(await broken.text()).not.toMatch(/at .*\.js|Error:/);
+  });
+
+  it('answers GET with 405 and the right curl line', async () => {
+    const res = await fetch(`${stack.url}/api/public/m2m?aud=dev-gcp:a:b`);
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST');
+    expect(await res.text()).toContain(`curl -s -X POST "${stack.config.publicUrl}/api/public/m2m" -d "aud=dev-gcp:my-team:my-app"`);
+  });
+});
+
+describe('advice for the identity provider refusals', () => {
+  it('shows the access policy to add when the target has not authorized the generator (AADSTS501051)', async () => {
+    const res = await m2m({ body: new URLSearchParams({ aud: 'dev-gcp:locked:api' }) });
+    expect(res.status).toBe(403);
+    const text = await res.text();
+    expect(text).toContain('dev-gcp:locked:api has not authorized this token generator');
+    expect(text).toContain(
+      ['spec:', '  accessPolicy:', '    inbound:', '      rules:', '        - application: azure-token-generator', '          namespace: nais', '          cluster: dev-gcp'].join('\n'),
+    );
+    expect(text).toContain('AADSTS501051');
+
+    const json = await m2m({ headers: { accept: 'application/json' }, body: new URLSearchParams({ aud: 'dev-gcp:locked:api' }) });
+    const body = (await json.json()) as Record<string, unknown>;
+    expect(body.error).toBe('not_authorized_by_target');
+    expect(body.aadsts).toBe(501051);
+    expect(body.details).toContain('application: azure-token-generator');
+  });
+
+  it('says the app does not exist or has no Entra ID when the tenant does not know it (AADSTS500011)', async () => {
+    const res = await m2m({ body: new URLSearchParams({ aud: 'dev-gcp:ghost:api' }) });
+    expect(res.status).toBe(404);
+    const text = await res.text();
+    expect(text).toMatch(/does not exist in the tenant, or does not have Entra ID enabled/);
+    expect(text).toContain('AADSTS500011');
+  });
+});
+
+describe('caching and coalescing', () => {
+  it('serves the cached token with what is left of its lifetime', async () => {
+    const ask = async () =>
+      (await (await m2m({ headers: { accept: 'application/json' }, body: new URLSearchParams({ aud: 'dev-gcp:cache:app' }) })).json()) as {
+        access_token: string;
+        expires_in: number;
+      };
+    const first = await ask();
+    const before = emulator.stats.tokenRequests;
+    const second = await ask();
+    expect(emulator.stats.tokenRequests).toBe(before);
+    expect(second.access_token).toBe(first.access_token);
+    const exp = decodeJwt(first.access_token).exp!;
+    expect(Math.abs(exp - Math.floor(Date.now() / 1000) - second.expires_in)).toBeLessThanOrEqual(2);
+  });
+
+  it('makes exactly one token request for 100 concurrent requests for one cold audience', async () => {
+    const before = emulator.stats.tokenRequests;
+    const responses = await Promise.all(
+      Array.from({ length: 100 }, () => m2m({ body: new URLSearchParams({ aud: 'dev-gcp:cold:app' }) }).then(async (r) => [r.status, await r.text()] as const)),
+    );
+    expect(emulator.stats.tokenRequests - before).toBe(1);
+    expect(new Set(responses.map(([status]) => status))).toEqual(new Set([200]));
+    expect(new Set(responses.map(([, token]) => token)).size).toBe(1);
+  });
+
+  it('never caches errors', async () => {
+    const before = emulator.stats.tokenRequests;
+    await m2m({ body: new URLSearchParams({ aud: 'dev-gcp:locked:api' }) });
+    await m2m({ body: new URLSearchParams({ aud: 'dev-gcp:locked:api' }) });
+    expect(emulator.stats.tokenRequests - before).toBe(2);
+  });
+
+  it('skips the cache when the client sends Cache-Control: no-cache', async () => {
+    await m2m({ body: new URLSearchParams({ aud: 'dev-gcp:fresh:app' }) });
+    const before = emulator.stats.tokenRequests;
+    await m2m({ headers: { 'cache-control': 'no-cache' }, body: new URLSearchParams({ aud: 'dev-gcp:fresh:app' }) });
+    expect(emulator.stats.tokenRequests - before).toBe(1);
+  });
+});
+
+describe('health', () => {
+  it('is alive and ready once discovery and keys are loaded', async () => {
+    expect((await fetch(`${stack.url}/internal/isalive`)).status).toBe(200);
+    expect((await fetch(`${stack.url}/internal/isready`)).status).toBe(200);
+  });
+
+  it('returns the correlation id it was given', async () => {
+    const res = await fetch(`${stack.url}/internal/isalive`, { headers: { 'x-correlation-id': 'abc-123' } });
+    expect(res.headers.get('x-correlation-id')).toBe('abc-123');
+  });
+});

@@ -1,0 +1,43 @@
+/**
+ * The whole service as `npm start` runs it, on free ports: the emulator, the generator
+ * registered with it, real HTTP between them. Log lines are kept for inspection.
+ */
+import { Writable } from 'node:stream';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startService, type Service } from '../../src/main.js';
+import type { EmulatorOptions } from '../../src/emulator/index.js';
+import { freePort } from './ports.js';
+
+export interface Stack extends Service {
+  logs: string[];
+}
+
+/** Every log line of every stack started in this test process, for the log scan. */
+export const allLogs: string[] = [];
+
+export function memoryLogger(level = 'debug') {
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      const text = chunk.toString('utf8');
+      for (const line of text.split('\n')) {
+        if (line) {
+          logs.push(line);
+          allLogs.push(line);
+        }
+      }
+      callback();
+    },
+  });
+  return { logger: createLogger(level, destination), logs };
+}
+
+export async function startStack(options: { env?: Record<string, string>; emulator?: EmulatorOptions } = {}): Promise<Stack> {
+  const port = await freePort();
+  const env = { PORT: String(port), HOST: '127.0.0.1', EMULATOR_PORT: '0', ...options.env };
+  const loaded = loadConfig(env);
+  const { logger, logs } = memoryLogger();
+  const service = await startService(loaded, env, { logger, ...(options.emulator ? { emulator: options.emulator } : {}) });
+  return Object.assign(service, { logs });
+}

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { TokenCache } from '../../src/cache/token-cache.js';
+
+const token = (name: string, expiresAt: number) => ({ accessToken: name, expiresAt });
+
+describe('TokenCache', () => {
+  it('keeps a token until two minutes before it expires', async () => {
+    let now = 1_000_000;
+    const cache = new TokenCache<{ accessToken: string; expiresAt: number }>({ maxEntries: 10, now: () => now });
+    let calls = 0;
+    const fetch = async () => token(`t${++calls}`, now + 600_000);
+    expect((await cache.get('k', fetch)).hit).toBe(false);
+    now += 479_000; // 121 s left
+    expect(await cache.get('k', fetch)).toEqual({ token: token('t1', 1_600_000), hit: true });
+    now += 2_000; // 119 s left: too close to expiry
+    expect((await cache.get('k', fetch)).token.accessToken).toBe('t2');
+    expect(calls).toBe(2);
+  });
+
+  it('does not keep a token that is already inside the early-expiry margin', async () => {
+    const cache = new TokenCache({ maxEntries: 10 });
+    await cache.get('k', async () => token('short', Date.now() + 60_000));
+    expect(cache.size).toBe(0);
+  });
+
+  it('coalesces concurrent requests for one key into one call', async () => {
+    const cache = new TokenCache({ maxEntries: 10 });
+    let calls = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const fetch = async () => {
+      calls++;
+      await gate;
+      return token('shared', Date.now() + 3_600_000);
+    };
+    const pending = Array.from({ length: 50 }, () => cache.get('k', fetch));
+    release();
+    const results = await Promise.all(pending);
+    expect(calls).toBe(1);
+    expect(results.filter((r) => !r.hit)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.token.accessToken))).toEqual(new Set(['shared']));
+  });
+
+  it('never keeps an error, and shares it only with callers already waiting', async () => {
+    const cache = new TokenCache({ maxEntries: 10 });
+    let calls = 0;
+    const failing = async () => {
+      calls++;
+      throw new Error('refused');
+    };
+    const results = await Promise.allSettled([cache.get('k', failing), cache.get('k', failing)]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(calls).toBe(1);
+    await expect(cache.get('k', failing)).rejects.toThrow('refused');
+    expect(calls).toBe(2);
+    const ok = await cache.get('k', async () => token('ok', Date.now() + 3_600_000));
+    expect(ok.token.accessToken).toBe('ok');
+  });
+
+  it('evicts the least recently used entry beyond its bounds in entries and bytes', async () => {
+    const cache = new TokenCache({ maxEntries: 3, maxBytes: 10_000 });
+    const later = Date.now() + 3_600_000;
+    for (const key of ['a', 'b', 'c']) await cache.get(key, async () => token(key, later));
+    await cache.get('a', async () => token('unused', later)); // touch a
+    await cache.get('d', async () => token('d', later));
+    expect(cache.size).toBe(3);
+    expect((await cache.get('b', async () => token('b2', later))).hit).toBe(false);
+
+    const small = new TokenCache({ maxEntries: 100, maxBytes: 2_500 });
+    for (let i = 0; i < 10; i++) await small.get(`k${i}`, async () => token('x'.repeat(1000), later));
+    expect(small.size).toBe(2);
+    expect(small.sizeInBytes).toBeLessThanOrEqual(2_500);
+  });
+
+  it('skips the cache on request but still stores the new token', async () => {
+    const cache = new TokenCache({ maxEntries: 10 });
+    const later = Date.now() + 3_600_000;
+    await cache.get('k', async () => token('one', later));
+    const fresh = await cache.get('k', async () => token('two', later), { skipCache: true });
+    expect(fresh).toEqual({ token: token('two', later), hit: false });
+    expect((await cache.get('k', async () => token('three', later))).token.accessToken).toBe('two');
+  });
+});

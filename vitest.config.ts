@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Browser and Redis tests start real processes; two cores do not take more in parallel.
+    maxWorkers: 2,
+    minWorkers: 1,
+  },
+});
