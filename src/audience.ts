@@ -43,7 +43,8 @@ export function targetOf(target: Target): string {
 /** Shows an untrusted value in a message: quoted, control characters escaped, long values cut. */
 export function quoteInput(value: string, max = 80): string {
   const cut = value.length > max ? `${value.slice(0, max)}…` : value;
-  return JSON.stringify(cut);
+  // JSON escapes C0 controls; DEL, C1 controls and line separators are escaped here too.
+  return JSON.stringify(cut).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function fail(audience: string, reason: string): AudienceResult {
