@@ -17,6 +17,8 @@ export interface RedisStoreOptions {
   keyPrefix?: string;
   logger?: Logger;
   commandTimeoutMs?: number;
+  /** How long an operation waits for a connection being made before it fails. */
+  connectWaitMs?: number;
 }
 
 export class RedisStore implements SessionStore {
@@ -52,8 +54,26 @@ export class RedisStore implements SessionStore {
     return `${this.prefix}session:${this.hashed(id)}`;
   }
 
+  /** Waits a moment for a connection that is being made; commands are never queued while there is none. */
+  private async ready(): Promise<void> {
+    if (this.client.status === 'ready') return;
+    if (this.client.status === 'end') throw new Error('the connection is closed');
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.client.off('ready', onReady);
+        reject(new Error(`not connected (${this.client.status})`));
+      }, this.options.connectWaitMs ?? 1_000);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.client.once('ready', onReady);
+    });
+  }
+
   private async run<T>(operation: () => Promise<T>): Promise<T> {
     try {
+      await this.ready();
       return await operation();
     } catch (err) {
       throw new StoreUnavailableError(`the session store (Redis) is unavailable: ${err instanceof Error ? err.message : 'unknown error'}`, { cause: err });

@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { MemoryStore, randomKey, RedisStore, Sealer, SessionManager, StoreUnavailableError, type SessionData, type SessionStore } from '../../src/session/index.js';
+import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+
+const session = (overrides: Partial<SessionData> = {}): SessionData => ({
+  user: { oid: 'oid-1', name: 'Kari', navIdent: 'Z990001' },
+  accessToken: 'ACCESS-TOKEN-VALUE',
+  accessTokenExpiresAt: Date.now() + 3_600_000,
+  refreshToken: 'REFRESH-TOKEN-VALUE',
+  idToken: 'ID-TOKEN-VALUE',
+  createdAt: Date.now(),
+  expiresAt: Date.now() + 60_000,
+  ...overrides,
+});
+
+async function lockExclusion(a: SessionStore, b: SessionStore) {
+  const order: string[] = [];
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const first = a.withLock('s', async () => {
+    order.push('first in');
+    await held;
+    order.push('first out');
+  });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const refused = await b.withLock('s', async () => order.push('never'), { waitMs: 100 });
+  expect(refused).toEqual({ acquired: false });
+  const second = b.withLock('s', async () => order.push('second'), { waitMs: 5_000 });
+  release();
+  await Promise.all([first, second]);
+  expect(order).toEqual(['first in', 'first out', 'second']);
+}
+
+describe('MemoryStore', () => {
+  it('keeps, expires, deletes and bounds sessions', async () => {
+    const store = new MemoryStore(2);
+    await store.set('a', session());
+    expect((await store.get('a'))?.accessToken).toBe('ACCESS-TOKEN-VALUE');
+    await store.set('old', session({ expiresAt: Date.now() - 1 }));
+    expect(await store.get('old')).toBeUndefined();
+    await store.delete('a');
+    expect(await store.get('a')).toBeUndefined();
+    for (const id of ['x', 'y', 'z']) await store.set(id, session());
+    expect(store.size).toBe(2);
+    expect(await store.get('x')).toBeUndefined();
+    await store.close();
+  });
+
+  it('lets one holder at a time have a session lock', async () => {
+    const store = new MemoryStore();
+    await lockExclusion(store, store);
+    await store.close();
+  });
+});
+
+describe('RedisStore against a real redis-server', () => {
+  let redis: TestRedis;
+  const sealer = new Sealer(randomKey());
+  const stores: RedisStore[] = [];
+  const store = () => {
+    const s = new RedisStore({ url: redis.url, sealer, commandTimeoutMs: 1_000 });
+    stores.push(s);
+    return s;
+  };
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+
+  afterAll(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    await redis?.close();
+  });
+
+  it('keeps sessions that another replica reads, until their lifetime ends', async () => {
+    const a = store();
+    const b = store();
+    await a.set('shared', session());
+    expect(await b.get('shared')).toEqual(await a.get('shared'));
+    await a.set('short', session({ expiresAt: Date.now() + 300 }));
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    expect(await b.get('short')).toBeUndefined();
+    await b.delete('shared');
+    expect(await a.get('shared')).toBeUndefined();
+  });
+
+  it('stores nothing readable: no token, no session id', async () => {
+    const a = store();
+    await a.set('the-session-id', session());
+    const raw = new Redis(redis.url);
+    const keys = await raw.keys('*');
+    const values = await Promise.all(keys.map((k) => raw.get(k)));
+    await raw.quit();
+    const everything = keys.join(' ') + values.join(' ');
+    expect(keys.length).toBeGreaterThan(0);
+    for (const secret of ['ACCESS-TOKEN-VALUE', 'REFRESH-TOKEN-VALUE', 'ID-TOKEN-VALUE', 'the-session-id', 'Kari']) expect(everything).not.toContain(secret);
+  });
+
+  it('lets one replica at a time hold a session lock', async () => {
+    await lockExclusion(store(), store());
+  });
+
+  it('fails fast while Redis is stopped, recovers by itself, and keeps what was written before', async () => {
+    const a = store();
+    await a.set('before-outage', session({ expiresAt: Date.now() + 600_000 }));
+    await redis.stop();
+    const started = Date.now();
+    await expect(a.get('before-outage')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(a.set('during', session())).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(await a.isHealthy()).toBe(false);
+    await redis.restart();
+    const deadline = Date.now() + 10_000;
+    while (!(await a.isHealthy()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await a.get('before-outage'))?.accessToken).toBe('ACCESS-TOKEN-VALUE');
+  });
+});
+
+describe('SessionManager', () => {
+  it('hands out sealed tickets and ends expired or tampered sessions', async () => {
+    const store = new MemoryStore();
+    const manager = new SessionManager({ store, sealer: new Sealer(randomKey()), maxLifetimeMs: 200 });
+    const { ticket, id } = await manager.create({ user: { oid: 'o' }, accessToken: 't', accessTokenExpiresAt: Date.now() + 1000 });
+    expect(ticket).not.toContain(id);
+    expect((await manager.load(ticket))?.id).toBe(id);
+    expect(await manager.load(`${ticket.slice(0, -2)}xx`)).toBeUndefined();
+    expect(await manager.load(undefined)).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(await manager.load(ticket)).toBeUndefined();
+    await store.close();
+  });
+});
