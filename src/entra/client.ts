@@ -44,6 +44,13 @@ export interface EntraClientOptions {
 }
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const VALIDATION_FAILURES = new Set([
+  'OAUTH_JWT_CLAIM_COMPARISON_FAILED',
+  'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED',
+  'OAUTH_JWT_TIMESTAMP_CHECK_FAILED',
+  'OAUTH_INVALID_RESPONSE',
+  'OAUTH_AUTHORIZATION_RESPONSE_ERROR',
+]);
 
 export class EntraClient {
   private configuration?: oidc.Configuration;
@@ -173,13 +180,22 @@ export class EntraClient {
   ): Promise<LoginResult> {
     const tokens = await this.grant(
       'authorization_code',
-      async (config) =>
-        oidc.authorizationCodeGrant(
-          config,
-          callbackUrl,
-          { expectedState: checks.state, expectedNonce: checks.nonce, pkceCodeVerifier: checks.codeVerifier, idTokenExpected: true },
-          { redirect_uri: checks.redirectUri },
-        ),
+      async (config) => {
+        try {
+          return await oidc.authorizationCodeGrant(
+            config,
+            callbackUrl,
+            { expectedState: checks.state, expectedNonce: checks.nonce, pkceCodeVerifier: checks.codeVerifier, idTokenExpected: true },
+            { redirect_uri: checks.redirectUri },
+          );
+        } catch (err) {
+          // A readable answer that fails the checks (state, nonce, iss, aud, exp) is a refused login, not a broken provider.
+          if (err instanceof oidc.ClientError && VALIDATION_FAILURES.has(err.code ?? '')) {
+            throw new LoginValidationError(`the login answer failed validation: ${err.message}`);
+          }
+          throw err;
+        }
+      },
       false,
     );
     if (!tokens.idToken) throw new LoginValidationError('the identity provider returned no ID token');
@@ -273,6 +289,7 @@ export class EntraClient {
         this.options.onTokenRequest?.({ grant, outcome: 'success', durationMs: performance.now() - started });
         return toTokenResponse(response);
       } catch (err) {
+        if (err instanceof LoginValidationError) throw err;
         const error = toIdpError(err);
         const failure = error.failure;
         this.options.onTokenRequest?.({

@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { startService, type Service } from '../../src/main.js';
+import { parseKey, Sealer } from '../../src/session/index.js';
+import { startLogin, type PendingLogin } from '../helpers/http-login.js';
+import { freePort } from '../helpers/ports.js';
+import { memoryLogger, startStack, type Stack } from '../helpers/stack.js';
+
+const key = randomBytes(32).toString('base64');
+const sealer = new Sealer(parseKey(key));
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack({ env: { SESSION_ENCRYPTION_KEY: key } });
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+interface LoginState {
+  state: string;
+  nonce: string;
+  verifier: string;
+  returnTo: string;
+}
+
+function stateOf(pending: PendingLogin): LoginState {
+  const sealed = decodeURIComponent(pending.loginCookie.slice('tg_login='.length));
+  return JSON.parse(sealer.open(sealed, 'login-state')!) as LoginState;
+}
+
+function forged(state: LoginState): string {
+  return `tg_login=${encodeURIComponent(sealer.seal(JSON.stringify(state), 'login-state'))}`;
+}
+
+async function callback(url: string, cookie?: string) {
+  const res = await fetch(url, { headers: { accept: 'text/html', ...(cookie ? { cookie } : {}) }, redirect: 'manual' });
+  const sessionSet = res.headers.getSetCookie().some((c) => c.startsWith('tg_session=') && !c.startsWith('tg_session=;'));
+  return { status: res.status, body: await res.text(), sessionSet };
+}
+
+function withParam(url: string, name: string, value: string | undefined): string {
+  const u = new URL(url);
+  if (value === undefined) u.searchParams.delete(name);
+  else u.searchParams.set(name, value);
+  return u.toString();
+}
+
+describe('a login loop', () => {
+  it('is stopped with a page that explains it after a handful of logins within seconds', async () => {
+    const statuses: number[] = [];
+    let last = '';
+    for (let i = 0; i < 7; i++) {
+      const res = await fetch(`${stack.url}/oauth2/login?redirect=/api/obo`, { redirect: 'manual', headers: { 'user-agent': 'looping-browser', accept: 'text/html' } });
+      statuses.push(res.status);
+      last = await res.text();
+      if (res.status === 429) expect(res.headers.get('retry-after')).toBeTruthy();
+    }
+    expect(statuses.slice(0, 5)).toEqual([302, 302, 302, 302, 302]);
+    expect(statuses.slice(5)).toEqual([429, 429]);
+    expect(last).toMatch(/started several logins within a few seconds/);
+    expect(last).toMatch(/cookies/);
+  });
+});
+
+describe('the login callback refuses', () => {
+  it('a normal login succeeds (the baseline the attacks change one thing of)', async () => {
+    const pending = await startLogin(stack.url);
+    const result = await callback(pending.callbackUrl, pending.loginCookie);
+    expect(result.status).toBe(302);
+    expect(result.sessionSet).toBe(true);
+  });
+
+  it('a missing state', async () => {
+    const pending = await startLogin(stack.url);
+    const result = await callback(withParam(pending.callbackUrl, 'state', undefined), pending.loginCookie);
+    expect(result.status).toBe(400);
+    expect(result.sessionSet).toBe(false);
+    expect(result.body).toMatch(/does not belong to the login this browser started/);
+  });
+
+  it('a wrong state', async () => {
+    const pending = await startLogin(stack.url);
+    const result = await callback(withParam(pending.callbackUrl, 'state', 'attacker-state'), pending.loginCookie);
+    expect(result.status).toBe(400);
+    expect(result.sessionSet).toBe(false);
+  });
+
+  it('a callback without the login cookie (login started elsewhere)', async () => {
+    const pending = await startLogin(stack.url);
+    const result = await callback(pending.callbackUrl);
+    expect(result.status).toBe(400);
+    expect(result.body).toMatch(/expired, was already completed, or was started in another browser/);
+  });
+
+  it('a tampered login cookie', async () => {
+    const pending = await startLogin(stack.url);
+    const result = await callback(pending.callbackUrl, `${pending.loginCookie.slice(0, -4)}AAAA`);
+    expect(result.status).toBe(400);
+    expect(result.sessionSet).toBe(false);
+  });
+
+  it('a replayed callback: the code is used up', async () => {
+    const pending = await startLogin(stack.url);
+    expect((await callback(pending.callbackUrl, pending.loginCookie)).status).toBe(302);
+    const replay = await callback(pending.callbackUrl, pending.loginCookie);
+    expect(replay.status).toBe(400);
+    expect(replay.sessionSet).toBe(false);
+  });
+
+  it('a wrong nonce', async () => {
+    const pending = await startLogin(stack.url);
+    const result = await callback(pending.callbackUrl, forged({ ...stateOf(pending), nonce: 'not-the-nonce' }));
+    expect(result.status).toBe(400);
+    expect(result.sessionSet).toBe(false);
+  });
+
+  it('a wrong PKCE verifier', async () => {
+    const pending = await startLogin(stack.url);
+    const result = await callback(pending.callbackUrl, forged({ ...stateOf(pending), verifier: 'x'.repeat(43) }));
+    expect(result.status).toBe(400);
+    expect(result.sessionSet).toBe(false);
+  });
+
+  it('a code that was issued for another login', async () => {
+    const a = await startLogin(stack.url);
+    const b = await startLogin(stack.url);
+    const mixed = withParam(b.callbackUrl, 'code', new URL(a.callbackUrl).searchParams.get('code') ?? '');
+    const result = await callback(mixed, b.loginCookie);
+    expect(result.status).toBe(400);
+    expect(result.sessionSet).toBe(false);
+  });
+
+  it('an ID token from another tenant than the one configured', async () => {
+    const port = await freePort();
+    const env = { PORT: String(port), HOST: '127.0.0.1', SESSION_ENCRYPTION_KEY: key };
+    stack.emulator!.registerClient({ target: 'dev-gcp:nais:azure-token-generator', redirectUris: [`http://localhost:${port}/oauth2/callback`] });
+    const other: Service = await startService(
+      { generator: loadConfig(env).generator, identity: { ...stack.identity, tenantId: '00000000-0000-0000-0000-000000000000' } },
+      env,
+      { logger: memoryLogger().logger },
+    );
+    try {
+      const pending = await startLogin(other.url);
+      const result = await callback(pending.callbackUrl, pending.loginCookie);
+      expect(result.status).toBe(400);
+      expect(result.sessionSet).toBe(false);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('an error from the identity provider becomes a page that says what to do, with a correlation id', async () => {
+    const result = await callback(`${stack.url}/oauth2/callback?error=access_denied&error_description=AADSTS50105%3A+not+assigned&state=x`);
+    expect(result.status).toBe(403);
+    expect(result.body).toMatch(/not assigned to this token generator/);
+    expect(result.body).toMatch(/Correlation id/);
+    expect(result.body).not.toMatch(/at .*\.(ts|js):\d+/);
+  });
+});

@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { loadConfig } from '../../src/config.js';
+import { startService, type Service } from '../../src/main.js';
+import { launchChromium } from '../helpers/browser.js';
+import { freePort } from '../helpers/ports.js';
+import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { memoryLogger, startStack, type Stack } from '../helpers/stack.js';
+
+let redis: TestRedis;
+let first: Stack;
+let second: Service;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  const shared = { REDIS_URL: redis.url, SESSION_ENCRYPTION_KEY: randomBytes(32).toString('base64') };
+  first = await startStack({ env: shared });
+  // A second replica: same registration, same key, same Redis, another port.
+  const port = String(await freePort());
+  const env = { ...shared, PORT: port, HOST: '127.0.0.1' };
+  second = await startService({ generator: loadConfig(env).generator, identity: first.identity }, env, { logger: memoryLogger().logger });
+  browser = await launchChromium();
+  context = await browser.newContext();
+  page = await context.newPage();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await second?.close();
+  await first?.close();
+  await redis?.close();
+});
+
+async function cookieHeader(): Promise<string> {
+  return (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+}
+
+describe('sessions in Redis, shared by two replicas', () => {
+  it('logs in through the first replica and gets a token from the second', async () => {
+    const wanted = `${first.url}/api/obo?aud=dev-gcp:my-team:my-app`;
+    await page.goto(wanted);
+    await page.locator('button:has-text("Sign in")').click();
+    await page.waitForURL(wanted);
+
+    const res = await fetch(`${second.url}/api/obo?aud=dev-gcp:other-team:other-app`, { headers: { cookie: await cookieHeader(), accept: 'application/json' } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { access_token: string };
+    expect(body.access_token.split('.')).toHaveLength(3);
+  });
+
+  it('answers 503 while Redis is stopped, without crashing, and recovers with the session intact once it is back', async () => {
+    const cookie = await cookieHeader();
+    await redis.stop();
+    const during = await fetch(`${first.url}/api/obo?aud=dev-gcp:my-team:my-app`, { headers: { cookie, accept: 'application/json' } });
+    expect(during.status).toBe(503);
+    const problem = (await during.json()) as { error: string; error_description: string };
+    expect(problem.error).toBe('session_store_unavailable');
+    expect(problem.error_description).toMatch(/session store is unavailable/);
+    const page503 = await fetch(`${first.url}/api/obo?aud=dev-gcp:my-team:my-app`, { headers: { cookie, accept: 'text/html' } });
+    expect(page503.status).toBe(503);
+    expect(await page503.text()).toMatch(/Correlation id/);
+    // App tokens do not need Redis.
+    expect((await fetch(`${first.url}/api/public/m2m`, { method: 'POST', body: new URLSearchParams({ aud: 'dev-gcp:a:b' }) })).status).toBe(200);
+    expect((await fetch(`${first.url}/internal/isalive`)).status).toBe(200);
+
+    await redis.restart();
+    let status = 0;
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      status = (await fetch(`${second.url}/api/obo?aud=dev-gcp:my-team:my-app`, { headers: { cookie, accept: 'application/json' } })).status;
+      if (status === 200) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(status).toBe(200);
+  });
+});

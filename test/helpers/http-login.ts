@@ -1,0 +1,48 @@
+/**
+ * Logging in without a browser: follow the generator's redirect to the emulator, submit its
+ * login form as a person would, and stop at the callback so that tests can look at it or tamper with it.
+ */
+
+export interface PendingLogin {
+  /** The generator URL the emulator sends the browser back to (with code and state). */
+  callbackUrl: string;
+  /** The sealed login-state cookie the generator set, as `name=value`. */
+  loginCookie: string;
+}
+
+function cookiesFrom(response: Response): string[] {
+  return response.headers.getSetCookie().map((c) => c.split(';')[0]!);
+}
+
+let browsers = 0;
+
+/**
+ * Starts a login as a browser of its own (its own user agent), so that many logins in a test do
+ * not look like one browser caught in a login loop.
+ */
+export async function startLogin(
+  generatorUrl: string,
+  returnTo = '/oauth2/session',
+  employee = { navIdent: 'Z990001', name: 'Kari Nordmann', email: 'kari.nordmann@trygdeetaten.no', groups: '' },
+  userAgent = `test-browser/${++browsers}`,
+): Promise<PendingLogin> {
+  const start = await fetch(`${generatorUrl}/oauth2/login?redirect=${encodeURIComponent(returnTo)}`, { redirect: 'manual', headers: { 'user-agent': userAgent } });
+  if (start.status !== 302) throw new Error(`login did not redirect: ${start.status}`);
+  const loginCookie = cookiesFrom(start).find((c) => c.startsWith('tg_login='));
+  if (!loginCookie) throw new Error('no login cookie');
+  const authorize = new URL(start.headers.get('location')!);
+  const form = new URLSearchParams(authorize.searchParams);
+  for (const [key, value] of Object.entries(employee)) form.set(key, value);
+  const signedIn = await fetch(authorize.origin + authorize.pathname, { method: 'POST', body: form, redirect: 'manual' });
+  if (signedIn.status !== 302) throw new Error(`emulator did not sign in: ${signedIn.status} ${await signedIn.text()}`);
+  return { callbackUrl: signedIn.headers.get('location')!, loginCookie };
+}
+
+/** Completes a login: the session cookie as `name=value`. */
+export async function login(generatorUrl: string, returnTo?: string): Promise<string> {
+  const pending = await startLogin(generatorUrl, returnTo);
+  const callback = await fetch(pending.callbackUrl, { headers: { cookie: pending.loginCookie }, redirect: 'manual' });
+  const session = cookiesFrom(callback).find((c) => c.startsWith('tg_session=') && c !== 'tg_session=');
+  if (callback.status !== 302 || !session) throw new Error(`callback failed: ${callback.status}`);
+  return session;
+}
