@@ -12,8 +12,14 @@ import { SessionManager, StoreUnavailableError, type SessionData } from '../sess
 
 export const SESSION_COOKIE = 'tg_session';
 export const LOGIN_COOKIE = 'tg_login';
-/** Refresh the user's token when less than this is left of it. */
+/** Refresh the user's token when less than five minutes, or a third of its lifetime, is left of it. */
 const REFRESH_MARGIN_MS = 5 * 60_000;
+
+export function needsRefresh(data: SessionData, now = Date.now()): boolean {
+  const lifetime = data.accessTokenExpiresAt - (data.accessTokenObtainedAt ?? data.createdAt);
+  const margin = Math.min(REFRESH_MARGIN_MS, lifetime / 3);
+  return data.accessTokenExpiresAt - now <= margin;
+}
 
 export interface LoadedSession {
   id: string;
@@ -68,7 +74,7 @@ export class Sessions {
     if (!ticket) return undefined;
     const session = await this.guard(() => this.manager.load(ticket));
     if (!session) return undefined;
-    if (session.data.accessTokenExpiresAt - Date.now() > REFRESH_MARGIN_MS) return session;
+    if (!needsRefresh(session.data)) return session;
     return this.refresh(session);
   }
 
@@ -91,7 +97,7 @@ export class Sessions {
           // Another replica may have refreshed while this one waited for the lock.
           const current = await this.manager.store.get(session.id);
           if (!current) return undefined;
-          if (current.accessTokenExpiresAt - Date.now() > REFRESH_MARGIN_MS) return current;
+          if (!needsRefresh(current)) return current;
           if (!current.refreshToken) return current.accessTokenExpiresAt > Date.now() ? current : undefined;
           try {
             const tokens = await this.entra.refresh(current.refreshToken, this.loginScope);
@@ -99,6 +105,7 @@ export class Sessions {
               ...current,
               accessToken: tokens.accessToken,
               accessTokenExpiresAt: Date.now() + tokens.expiresIn * 1000,
+              accessTokenObtainedAt: Date.now(),
               refreshToken: tokens.refreshToken ?? current.refreshToken,
               ...(tokens.idToken ? { idToken: tokens.idToken } : {}),
             };

@@ -14,6 +14,8 @@ export interface SessionData {
   accessToken: string;
   /** Epoch milliseconds. */
   accessTokenExpiresAt: number;
+  /** Epoch milliseconds at which the access token was obtained. */
+  accessTokenObtainedAt?: number;
   refreshToken?: string;
   idToken?: string;
   /** Epoch milliseconds. */

@@ -179,6 +179,7 @@ export async function loginRoutes(app: FastifyInstance, deps: LoginDeps): Promis
         user,
         accessToken: result.accessToken,
         accessTokenExpiresAt: Date.now() + result.expiresIn * 1000,
+        accessTokenObtainedAt: Date.now(),
         ...(result.refreshToken ? { refreshToken: result.refreshToken } : {}),
         ...(result.idToken ? { idToken: result.idToken } : {}),
       });

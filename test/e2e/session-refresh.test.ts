@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { startService, type Service } from '../../src/main.js';
+import { login } from '../helpers/http-login.js';
+import { freePort } from '../helpers/ports.js';
+import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { memoryLogger, startStack, type Stack } from '../helpers/stack.js';
+
+let redis: TestRedis;
+let first: Stack;
+let second: Service;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  const shared = { REDIS_URL: redis.url, SESSION_ENCRYPTION_KEY: randomBytes(32).toString('base64') };
+  // User tokens that live three seconds, so that the refresh comes within the test.
+  first = await startStack({ env: shared, emulator: { accessTokenLifetimeSeconds: 3 } });
+  const env = { ...shared, PORT: String(await freePort()), HOST: '127.0.0.1' };
+  second = await startService({ generator: loadConfig(env).generator, identity: first.identity }, env, { logger: memoryLogger().logger });
+});
+
+afterAll(async () => {
+  await second?.close();
+  await first?.close();
+  await redis?.close();
+});
+
+const refreshes = () => first.emulator!.stats.byGrant.refresh_token ?? 0;
+
+describe('a session whose user token is about to expire', () => {
+  it('is refreshed once, by one replica, however many requests arrive at once', async () => {
+    const cookie = await login(first.url);
+    const sessionBefore = (await (await fetch(`${first.url}/oauth2/session`, { headers: { cookie } })).json()) as { access_token_expires_at: string };
+    await new Promise((resolve) => setTimeout(resolve, 2_300));
+    const before = refreshes();
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        fetch(`${(i % 2 ? first : second).url}/api/obo?aud=dev-gcp:team:app-${i}`, { headers: { cookie, accept: 'application/json' } }),
+      ),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect(refreshes() - before).toBe(1);
+    const sessionAfter = (await (await fetch(`${second.url}/oauth2/session`, { headers: { cookie } })).json()) as { authenticated: boolean; access_token_expires_at: string };
+    expect(sessionAfter.authenticated).toBe(true);
+    expect(Date.parse(sessionAfter.access_token_expires_at)).toBeGreaterThan(Date.parse(sessionBefore.access_token_expires_at));
+  });
+
+  it('counts as refreshed in the metrics of the replica that did it', async () => {
+    const metrics = (await Promise.all([first, second].map(async (s) => (await fetch(`${s.url}/internal/metrics`)).text()))).join('\n');
+    expect(metrics).toMatch(/sessions_total\{event="refreshed"\} 1/);
+  });
+});
