@@ -42,6 +42,8 @@ export interface Generator {
   readiness: Readiness;
   sessions: Sessions;
   metrics: Metrics;
+  /** Every route the service has, as registered. */
+  routes: { method: string; url: string }[];
 }
 
 function sessionSealer(config: GeneratorConfig, logger: Logger): Sealer {
@@ -86,6 +88,10 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     trustProxy: (_address: string, hop: number) => hop < config.trustProxyHops,
   });
 
+  const routes: { method: string; url: string }[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+  });
   const metrics = options.metrics ?? new Metrics();
   const tokens = new TokenService(entra, { maxEntries: config.cache.maxEntries, onCache: metrics.onCache });
   const ctx = new GeneratorContext(config, entra, tokens, logger, metrics);
@@ -169,7 +175,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   await loginRoutes(app, { ctx, sessions, sealer });
   await personTokenRoutes(app, ctx, sessions);
 
-  return { app, ctx, readiness, sessions, metrics };
+  return { app, ctx, readiness, sessions, metrics, routes };
 }
 
 function clientErrorProblem(error: FastifyError, status: number) {
