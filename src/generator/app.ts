@@ -127,6 +127,8 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-correlation-id', request.id);
+    // While shutting down, connections end with their response instead of idling until their keep-alive runs out.
+    if (readiness.shuttingDown) reply.header('connection', 'close');
     // Tokens and codes travel in URLs and pages here: no referrer ever leaves, nothing is sniffed.
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-content-type-options', 'nosniff');
