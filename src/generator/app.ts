@@ -144,6 +144,9 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const format = preferredFormat(request.headers.accept, ['text', 'json', 'html'], 'text');
+    // The multipart parser throws plain errors on broken bodies: they are the caller's, not ours.
+    const fromMultipart = !error.statusCode && /[\\/]@fastify[\\/](busboy|multipart)[\\/]/.test(error.stack ?? '');
+    if (fromMultipart) return sendProblem(reply, request, problem(400, 'invalid_body', 'The multipart body cannot be read: send a well-formed form with the field "aud".'), format);
     const status = error.statusCode ?? 500;
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');

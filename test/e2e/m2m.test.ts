@@ -113,6 +113,9 @@ describe('POST /api/public/m2m', () => {
     expect(text.status).toBe(415);
     const huge = await m2m({ body: new URLSearchParams({ aud: 'x'.repeat(200_000) }) });
     expect(huge.status).toBe(413);
+    const multipart = await m2m({ headers: { 'content-type': 'multipart/form-data; boundary=xyz' }, body: '--xyz\r\nContent-Disposition: form-data; name="aud"\r\n\r\ndev-gcp:a:b' });
+    expect(multipart.status).toBe(400);
+    expect(await multipart.text()).toMatch(/multipart body cannot be read/);
     const broken = await m2m({ headers: { 'content-type': 'application/json' }, body: '{"aud":' });
     expect(broken.status).toBe(400);
     expect(await broken.text()).not.toMatch(/at .*\.js|Error:/);
