@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyPair, SignJWT } from 'jose';
+import { EntraClient } from '../../src/entra/client.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { freePort } from '../helpers/ports.js';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { memoryLogger, startStack, type Stack } from '../helpers/stack.js';
 
 let stack: Stack;
 let proxy: FaultProxy;
@@ -95,3 +97,39 @@ describe('an identity provider in trouble', () => {
     await expect(startService(loadConfig(env), env, { logger: memoryLogger().logger })).rejects.toThrow(/^AZURE_APP_WELL_KNOWN_URL: could not load/);
   });
 });
+
+describe('signing keys', () => {
+  const keyFetches = () => proxy.requests.filter((r) => r.path.endsWith('/discovery/v2.0/keys')).length;
+
+  async function tokenWithKid(kid: string) {
+    const { privateKey } = await generateKeyPair('RS256');
+    return new SignJWT({ nonce: 'n' })
+      .setProtectedHeader({ alg: 'RS256', kid })
+      .setIssuer(stack.emulator!.issuer)
+      .setAudience(stack.identity.clientId)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(privateKey);
+  }
+
+  it('are fetched again for an unknown kid, but at most once per cooldown', async () => {
+    proxy.mode = 'pass';
+    const client = new EntraClient(stack.identity, { timeoutMs: 1000, retries: 0, logger: memoryLoggerInstance(), jwksCooldownMs: 500 });
+    await client.init();
+    // The keys loaded at start count as a fetch: the cooldown runs from there.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const before = keyFetches();
+    await expect(client.verifyIdToken(await tokenWithKid('unknown-1'), 'n')).rejects.toThrow(/not valid/);
+    expect(keyFetches() - before).toBe(1);
+    await expect(client.verifyIdToken(await tokenWithKid('unknown-2'), 'n')).rejects.toThrow(/not valid/);
+    await expect(client.verifyIdToken(await tokenWithKid('unknown-3'), 'n')).rejects.toThrow(/not valid/);
+    expect(keyFetches() - before).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await expect(client.verifyIdToken(await tokenWithKid('unknown-4'), 'n')).rejects.toThrow(/not valid/);
+    expect(keyFetches() - before).toBe(2);
+  });
+});
+
+function memoryLoggerInstance() {
+  return memoryLogger().logger;
+}
