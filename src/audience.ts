@@ -51,7 +51,22 @@ function fail(audience: string, reason: string): AudienceResult {
   return { ok: false, message: `Invalid audience ${quoteInput(audience)}: ${reason}. ${AUDIENCE_FORMS}` };
 }
 
+/** Recently parsed audiences: scripts ask for the same few again and again. */
+const recent = new Map<string, AudienceResult>();
+const RECENT_MAX = 1000;
+
 export function parseAudience(input: unknown): AudienceResult {
+  if (typeof input !== 'string' || input.length > MAX_AUDIENCE_LENGTH) return parse(input);
+  let result = recent.get(input);
+  if (!result) {
+    result = parse(input);
+    if (recent.size >= RECENT_MAX) recent.delete(recent.keys().next().value!);
+    recent.set(input, result);
+  }
+  return result;
+}
+
+function parse(input: unknown): AudienceResult {
   if (input === undefined || input === null || input === '') {
     return { ok: false, message: `The audience is missing: send it as "aud". ${AUDIENCE_FORMS}` };
   }

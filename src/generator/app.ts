@@ -3,7 +3,7 @@
  * already configured; tests drive it over a real listener, `main.ts` starts it.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import cookie from '@fastify/cookie';
@@ -75,11 +75,29 @@ export function correlationId(headers: FastifyRequest['headers']): string {
   return trace ?? randomUUID();
 }
 
+/**
+ * One log line a request, when it completes, with method, redacted URL, status and duration;
+ * health checks and metrics scrapes are not logged.
+ */
+class RequestLog extends LogController {
+  override isLogDisabled(request: FastifyRequest): boolean {
+    return request.url.startsWith('/internal/');
+  }
+
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(request)) return;
+    request.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, error ? 'request errored' : 'request completed');
+  }
+}
+
 export async function buildApp(options: BuildOptions): Promise<Generator> {
   const { config, entra, logger } = options;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     genReqId: (req) => correlationId(req.headers),
+    logController: new RequestLog(),
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: 30_000,
     connectionTimeout: 60_000,

@@ -1,0 +1,308 @@
+/**
+ * Benchmarks, each against a baseline measured in the same run. Run all with `npm run bench`, or
+ * some: `npm run bench -- m2m cold emulator login memory`. BENCH_SECONDS sets the load duration
+ * (default 10), BENCH_SOAK_SECONDS the steady-load run of the memory benchmark (default 120).
+ */
+import os from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { startService } from '../src/main.js';
+import { MemoryStore, type SessionData } from '../src/session/index.js';
+import { Directory } from '../src/emulator/directory.js';
+import { fmt, freePort, heading, line, load, startChild, summary } from './lib.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 120);
+const TSX = ['--import', 'tsx'];
+const selected = new Set(process.argv.slice(2));
+const wanted = (name: string) => selected.size === 0 || selected.has(name);
+
+async function bareServer() {
+  const port = await freePort();
+  const child = await startChild([...TSX, 'bench/servers/bare.ts'], { PORT: String(port) }, `http://127.0.0.1:${port}/`);
+  return { url: `http://127.0.0.1:${port}`, stop: child.stop };
+}
+
+async function generatorServer(extraEnv: Record<string, string> = {}) {
+  const port = await freePort();
+  const emulatorPort = await freePort();
+  const child = await startChild(
+    [...TSX, 'src/main.ts'],
+    { PORT: String(port), HOST: '127.0.0.1', EMULATOR_PORT: String(emulatorPort), LOG_LEVEL: 'info', RATE_LIMIT_MAX: '100000000', ...extraEnv },
+    `http://127.0.0.1:${port}/internal/isready`,
+  );
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+/** 1. Cached app tokens against a bare node:http server. */
+async function m2m() {
+  heading('1. Cached app tokens: POST /api/public/m2m at 50 connections, against a bare node:http server (1 KB)');
+  const runs: Record<string, ReturnType<typeof summary>> = {};
+  const bare = await bareServer();
+  runs.bare = summary(await load({ url: bare.url, connections: 50, duration: SECONDS }));
+  await bare.stop();
+  for (const level of ['info', 'warn']) {
+    const generator = await generatorServer({ LOG_LEVEL: level });
+    const request = { method: 'POST' as const, path: '/api/public/m2m', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'aud=dev-gcp:bench:app' };
+    await fetch(`${generator.url}/api/public/m2m`, { method: 'POST', body: new URLSearchParams({ aud: 'dev-gcp:bench:app' }) });
+    runs[`generator (LOG_LEVEL=${level})`] = summary(await load({ url: generator.url, connections: 50, duration: SECONDS, requests: [request] }));
+    await generator.child.stop();
+  }
+  for (const [name, r] of Object.entries(runs)) {
+    line(name, `${fmt(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}`);
+  }
+  for (const [name, r] of Object.entries(runs)) {
+    if (name !== 'bare') line(`ratio ${name} / bare`, `${fmt(r.rps / runs.bare!.rps, 2)} (target at least 0.70)`);
+  }
+}
+
+/** 2. 500 concurrent requests over 50 audiences never asked before. */
+async function cold() {
+  heading('2. Cold audiences: 500 concurrent requests over 50 new audiences');
+  const port = await freePort();
+  const env = { PORT: String(port), HOST: '127.0.0.1', EMULATOR_PORT: '0', RATE_LIMIT_MAX: '100000' };
+  const service = await startService(loadConfig(env), env, { logger: createLogger('warn') });
+  const emulator = service.emulator!;
+  const send = (aud: string) => fetch(`${service.url}/api/public/m2m`, { method: 'POST', body: new URLSearchParams({ aud }) }).then((r) => r.status);
+  // Baseline: the same 500 requests once all 50 audiences are cached.
+  const audiences = Array.from({ length: 500 }, (_, i) => `dev-gcp:cold-${i % 50}:app`);
+  const before = emulator.stats.tokenRequests;
+  let started = performance.now();
+  const statuses = await Promise.all(audiences.map(send));
+  const coldMs = performance.now() - started;
+  const tokenRequests = emulator.stats.tokenRequests - before;
+  started = performance.now();
+  await Promise.all(audiences.map(send));
+  const warmMs = performance.now() - started;
+  line('token requests received by the emulator', `${tokenRequests} (expected 50)`);
+  line('all answered 200', String(statuses.every((s) => s === 200)));
+  line('time to serve all 500, cold', `${fmt(coldMs)} ms`);
+  line('time to serve the same 500, cached (baseline)', `${fmt(warmMs)} ms`);
+  line('ratio cold / cached', fmt(coldMs / warmMs, 2));
+  await service.close();
+}
+
+/** 3. The emulator's token endpoint against oauth2-mock-server. */
+async function emulator() {
+  heading('3. Token endpoint: client credentials, emulator (assertion verified) against oauth2-mock-server (nothing verified)');
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'RS256' };
+  const count = SECONDS * 1200;
+  const results: Record<string, { rps: number; p99: number; non2xx: number }> = {};
+
+  const mockPort = await freePort();
+  const mock = await startChild([...TSX, 'bench/servers/mock-server.ts'], { PORT: String(mockPort) }, `http://127.0.0.1:${mockPort}/.well-known/openid-configuration`);
+  const mockResult = await load({
+    url: `http://127.0.0.1:${mockPort}`,
+    connections: 50,
+    amount: count,
+    requests: [{ method: 'POST', path: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&scope=api%3A%2F%2Fbench%2F.default&client_id=bench' }],
+  });
+  results['oauth2-mock-server'] = { rps: mockResult.requests.average, p99: mockResult.latency.p99, non2xx: mockResult.non2xx };
+  await mock.stop();
+
+  for (const pool of ['4', '1']) {
+    const port = await freePort();
+    const child = await startChild(
+      [...TSX, 'bench/servers/emulator.ts'],
+      { PORT: String(port), BENCH_CLIENT_JWK: JSON.stringify(jwk), UV_THREADPOOL_SIZE: pool },
+      `http://127.0.0.1:${port}/bench-tenant/v2.0/.well-known/openid-configuration`,
+    );
+    const tokenEndpoint = `http://localhost:${port}/bench-tenant/oauth2/v2.0/token`;
+    // Assertions are signed before the run, so that the load generator does no RSA work during it.
+    const client = new Directory('bench-tenant', {}).clientIdFor('dev-gcp:bench:client');
+    const now = Math.floor(Date.now() / 1000);
+    const bodies = await Promise.all(
+      Array.from({ length: count }, async () => {
+        const assertion = await new SignJWT({ jti: randomUUID() })
+          .setProtectedHeader({ alg: 'RS256', kid: 'bench' })
+          .setIssuer(client)
+          .setSubject(client)
+          .setAudience(tokenEndpoint)
+          .setIssuedAt(now)
+          .setNotBefore(now)
+          .setExpirationTime(now + 300)
+          .sign(privateKey);
+        return new URLSearchParams({
+          grant_type: 'client_credentials',
+          scope: 'api://dev-gcp.bench.api/.default',
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: assertion,
+        }).toString();
+      }),
+    );
+    let next = 0;
+    const result = await load({
+      url: `http://127.0.0.1:${port}`,
+      connections: 50,
+      amount: count,
+      requests: [
+        {
+          method: 'POST',
+          path: '/bench-tenant/oauth2/v2.0/token',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }),
+        },
+      ],
+    });
+    results[`emulator (UV_THREADPOOL_SIZE=${pool})`] = { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx };
+    await child.stop();
+  }
+  for (const [name, r] of Object.entries(results)) line(name, `${fmt(r.rps)} tokens/s, p99 ${r.p99} ms, non-2xx ${r.non2xx}`);
+  const base = results['oauth2-mock-server']!.rps;
+  for (const [name, r] of Object.entries(results)) if (name !== 'oauth2-mock-server') line(`ratio ${name} / oauth2-mock-server`, `${fmt(r.rps / base, 2)} (target at least 2.0)`);
+}
+
+/** 4. Login and on-behalf-of round trips. */
+async function loginBench() {
+  heading('4. Login and on-behalf-of: full round trips without a browser, and one in headless Chromium');
+  const generator = await generatorServer({ LOG_LEVEL: 'warn' });
+  const bare = await bareServer();
+  const concurrency = 10;
+  let browsers = 0;
+  const roundTrip = async () => {
+    const ua = { 'user-agent': `bench-${++browsers}` };
+    const start = await fetch(`${generator.url}/oauth2/login?redirect=/api/obo?aud=dev-gcp:bench:api`, { redirect: 'manual', headers: ua });
+    const loginCookie = start.headers.getSetCookie()[0]!.split(';')[0]!;
+    const authorize = new URL(start.headers.get('location')!);
+    const form = new URLSearchParams(authorize.searchParams);
+    for (const [k, v] of Object.entries({ navIdent: 'Z990001', name: 'Kari Nordmann', email: 'kari@trygdeetaten.no', groups: '' })) form.set(k, v);
+    const signedIn = await fetch(authorize.origin + authorize.pathname, { method: 'POST', body: form, redirect: 'manual' });
+    const callback = await fetch(signedIn.headers.get('location')!.replace('localhost', '127.0.0.1'), { headers: { cookie: loginCookie, ...ua }, redirect: 'manual' });
+    const session = callback.headers.getSetCookie().find((c) => c.startsWith('tg_session='))!.split(';')[0]!;
+    const obo = await fetch(`${generator.url}/api/obo?aud=dev-gcp:bench:api`, { headers: { cookie: session, accept: 'application/json', ...ua } });
+    if (obo.status !== 200) throw new Error(`obo answered ${obo.status}`);
+    await obo.arrayBuffer();
+  };
+  const sameRequestsToBare = async () => {
+    for (let i = 0; i < 5; i++) await (await fetch(bare.url)).arrayBuffer();
+  };
+  const measure = async (fn: () => Promise<void>) => {
+    let done = 0;
+    const end = Date.now() + SECONDS * 1000;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (Date.now() < end) {
+          await fn();
+          done++;
+        }
+      }),
+    );
+    return done / SECONDS;
+  };
+  const logins = await measure(roundTrip);
+  const baseline = await measure(sameRequestsToBare);
+  line('login + on-behalf-of round trips per second', `${fmt(logins, 1)} (5 HTTP requests each, ${concurrency} at a time)`);
+  line('5 requests to the bare server per second (baseline)', fmt(baseline, 1));
+  line('ratio', fmt(logins / baseline, 3));
+
+  try {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    });
+    const durations: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const started = performance.now();
+      const wanted = `${generator.url.replace('127.0.0.1', 'localhost')}/api/obo?aud=dev-gcp:bench:api`;
+      await page.goto(wanted);
+      await page.locator('button:has-text("Sign in")').click();
+      await page.waitForURL(wanted);
+      await page.locator('#token-response').textContent();
+      durations.push(performance.now() - started);
+      await context.close();
+    }
+    await browser.close();
+    durations.sort((a, b) => a - b);
+    line('headless Chromium round trip, median of 5', `${fmt(durations[2]!)} ms (first ${fmt(durations[0]!)} ms, slowest ${fmt(durations[4]!)} ms)`);
+  } catch (err) {
+    line('headless Chromium round trip', `not measured: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+  }
+  await bare.stop();
+  await generator.child.stop();
+}
+
+function sessionData(i: number): SessionData {
+  const token = (n: number) => `eyJ${'a'.repeat(n)}.${i}`;
+  return {
+    user: { oid: randomUUID(), name: `Employee ${i}`, preferredUsername: `employee${i}@trygdeetaten.no`, navIdent: `Z${String(i).padStart(6, '0')}`, tid: randomUUID() },
+    accessToken: token(1500),
+    accessTokenExpiresAt: Date.now() + 3_600_000,
+    accessTokenObtainedAt: Date.now(),
+    refreshToken: `r${'b'.repeat(900)}${i}`,
+    idToken: token(1100),
+    createdAt: Date.now(),
+    expiresAt: Date.now() + 36_000_000,
+  };
+}
+
+async function settle() {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  for (let i = 0; i < 3; i++) {
+    gc?.();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return process.memoryUsage();
+}
+
+/** 5. Memory: 10,000 sessions, and a steady load. */
+async function memory() {
+  heading('5. Memory');
+  if (!(globalThis as { gc?: () => void }).gc) line('note', 'run with --expose-gc (npm run bench does) for exact heap figures');
+  const before = await settle();
+  const store = new MemoryStore();
+  for (let i = 0; i < 10_000; i++) await store.set(`session-${i}`, sessionData(i));
+  const after = await settle();
+  const mb = (n: number) => `${fmt(n / 1024 / 1024, 1)} MB`;
+  line('heap, empty store (baseline)', mb(before.heapUsed));
+  line('heap, 10,000 sessions', `${mb(after.heapUsed)} (+${mb(after.heapUsed - before.heapUsed)}, ${fmt((after.heapUsed - before.heapUsed) / 10_000)} bytes a session)`);
+  line('RSS, empty store / 10,000 sessions', `${mb(before.rss)} / ${mb(after.rss)}`);
+  await store.close();
+
+  const generator = await generatorServer({ LOG_LEVEL: 'warn' });
+  const sample = async () => {
+    const text = await (await fetch(`${generator.url}/internal/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
+    return { rss: value('process_resident_memory_bytes'), heap: value('nodejs_heap_size_used_bytes') };
+  };
+  // Warm up, then a steady mixed load: cached app tokens and new audiences.
+  await load({ url: generator.url, connections: 10, duration: 5, requests: [{ method: 'POST', path: '/api/public/m2m', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'aud=dev-gcp:soak:app' }] });
+  const start = await sample();
+  const samples: { rss: number; heap: number }[] = [];
+  let audience = 0;
+  const timer = setInterval(() => void sample().then((s) => samples.push(s)), 5_000);
+  await load({
+    url: generator.url,
+    connections: 10,
+    duration: SOAK_SECONDS,
+    overallRate: 1000,
+    requests: [
+      {
+        method: 'POST',
+        path: '/api/public/m2m',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        setupRequest: (request) => ({ ...request, body: `aud=dev-gcp:soak-${audience++ % 2000}:app` }),
+      },
+    ],
+  });
+  clearInterval(timer);
+  const end = await sample();
+  const half = Math.floor(samples.length / 2);
+  const avg = (items: { heap: number }[]) => items.reduce((a, b) => a + b.heap, 0) / Math.max(1, items.length);
+  line(`steady load, ${SOAK_SECONDS} s at 1,000 req/s, 2,000 audiences`, `RSS ${mb(start.rss)} -> ${mb(end.rss)}, heap ${mb(start.heap)} -> ${mb(end.heap)}`);
+  line('heap, first half / second half of the run (average)', `${mb(avg(samples.slice(0, half)))} / ${mb(avg(samples.slice(half)))}`);
+  await generator.child.stop();
+}
+
+process.stdout.write(`# Benchmarks\n${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${fmt(os.totalmem() / 1024 ** 3)} GiB, Node.js ${process.version}, ${new Date().toISOString()}\n`);
+if (wanted('m2m')) await m2m();
+if (wanted('cold')) await cold();
+if (wanted('emulator')) await emulator();
+if (wanted('login')) await loginBench();
+if (wanted('memory')) await memory();
+process.exit(0);
