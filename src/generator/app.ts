@@ -22,6 +22,7 @@ import { OPENAPI } from './openapi.js';
 import { TokenService } from './tokens.js';
 import { loginRoutes } from './routes/login.js';
 import { personTokenRoutes } from './routes/obo.js';
+import { cliRoutes } from './routes/cli.js';
 import { Sessions } from './sessions.js';
 import { PAGE_SCRIPT } from './token-page.js';
 import { createStore, parseKey, randomKey, Sealer, SessionManager, type SessionStore } from '../session/index.js';
@@ -197,6 +198,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   await appTokenRoutes(app, ctx);
   await loginRoutes(app, { ctx, sessions, sealer });
   await personTokenRoutes(app, ctx, sessions);
+  await cliRoutes(app, { ctx, sessions, sealer });
 
   return { app, ctx, readiness, sessions, metrics, routes };
 }

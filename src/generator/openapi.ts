@@ -144,6 +144,30 @@ export const OPENAPI = {
         },
       },
     },
+    '/oauth2/cli/login': {
+      get: {
+        summary: 'Login for the command-line client: sends the browser to a loopback redirect_uri with a one-time code',
+        parameters: ['redirect_uri', 'state', 'code_challenge', 'code_challenge_method'].map((name) => ({ name, in: 'query', required: true, schema: { type: 'string' } })),
+        responses: { '302': { description: 'To login, or to the loopback redirect_uri with code and state' }, ...errors(400, 503) },
+      },
+    },
+    '/oauth2/cli/token': {
+      post: {
+        summary: 'Redeems a one-time code, with the PKCE verifier, for the session ticket',
+        requestBody: {
+          required: true,
+          content: {
+            'application/x-www-form-urlencoded': {
+              schema: { type: 'object', required: ['code', 'code_verifier', 'redirect_uri'], properties: { code: { type: 'string' }, code_verifier: { type: 'string' }, redirect_uri: { type: 'string' } } },
+            },
+          },
+        },
+        responses: {
+          '200': { description: 'The session ticket', content: { 'application/json': { schema: { type: 'object', properties: { session: { type: 'string' }, expires_at: { type: 'string' } } } } } },
+          ...errors(400, 503),
+        },
+      },
+    },
     '/internal/isalive': plain('Liveness'),
     '/internal/isready': { get: { summary: 'Readiness: discovery and keys loaded, not shutting down', responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } } } },
     '/internal/metrics': plain('Prometheus metrics', 'Prometheus text format'),

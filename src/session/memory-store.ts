@@ -5,6 +5,7 @@ export class MemoryStore implements SessionStore {
   readonly kind = 'memory' as const;
   private readonly sessions = new Map<string, SessionData>();
   private readonly locks = new Set<string>();
+  private readonly consumed = new Map<string, number>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly maxEntries = 100_000) {
@@ -54,6 +55,14 @@ export class MemoryStore implements SessionStore {
     }
   }
 
+  async consumeOnce(key: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    const until = this.consumed.get(key);
+    if (until !== undefined && until > now) return false;
+    this.consumed.set(key, now + ttlMs);
+    return true;
+  }
+
   async isHealthy(): Promise<boolean> {
     return true;
   }
@@ -65,5 +74,6 @@ export class MemoryStore implements SessionStore {
   private sweep(): void {
     const now = Date.now();
     for (const [id, data] of this.sessions) if (data.expiresAt <= now) this.sessions.delete(id);
+    for (const [key, until] of this.consumed) if (until <= now) this.consumed.delete(key);
   }
 }

@@ -121,6 +121,11 @@ export class RedisStore implements SessionStore {
     }
   }
 
+  async consumeOnce(key: string, ttlMs: number): Promise<boolean> {
+    const stored = await this.run(() => this.client.set(`${this.prefix}once:${this.hashed(key)}`, '1', 'PX', ttlMs, 'NX'));
+    return stored === 'OK';
+  }
+
   async isHealthy(): Promise<boolean> {
     try {
       return (await this.client.ping()) === 'PONG';

@@ -49,6 +49,8 @@ export interface SessionStore {
   delete(id: string): Promise<void>;
   /** Runs `fn` holding this session's lock (across replicas, for Redis). */
   withLock<T>(id: string, fn: () => Promise<T>, options?: LockOptions): Promise<LockResult<T>>;
+  /** True the first time a key is seen within `ttlMs`, across replicas for Redis: makes one-time codes one-time. */
+  consumeOnce(key: string, ttlMs: number): Promise<boolean>;
   isHealthy(): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -1,0 +1,376 @@
+/**
+ * token-generator: tokens from the token generator for scripts, shells and .env files.
+ */
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
+import { cachePath, TokenCacheFile } from './cache.js';
+import { updateEnvFile } from './dotenv.js';
+
+const NAME = 'token-generator';
+const DEFAULT_URL = 'http://localhost:8080';
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+class LoginRequired extends Error {}
+
+const HELP: Record<string, string> = {
+  main: `Usage: ${NAME} <command> [options]
+
+Tokens from the Entra ID token generator, for scripts, shells and .env files.
+
+Commands:
+  m2m <audience>                         print an app token (client credentials)
+  obo <audience>                         print a token on your behalf (logs you in with the browser the first time)
+  env <audience> --name VAR [--file F]   write VAR=<token> into a .env file (default .env), keeping every other line
+  exec <audience> --name VAR -- <cmd>    run a command with the token in its environment
+  decode [<token>]                       show a token's header, claims and expiry, and check its signature
+  logout                                 forget the cached tokens and end the session
+
+Options for every command:
+  --url <url>       the token generator (default $TOKEN_GENERATOR_URL or ${DEFAULT_URL})
+  --no-cache        do not use cached tokens
+  -h, --help        help for a command, e.g. ${NAME} obo --help
+
+The audience is <cluster>:<namespace>:<app>, for example dev-gcp:my-team:my-app.`,
+  m2m: `Usage: ${NAME} m2m <audience> [--url URL] [--no-cache]
+
+Prints an app token for <audience> and a newline, and nothing else:
+  TOKEN=$(${NAME} m2m dev-gcp:my-team:my-app)`,
+  obo: `Usage: ${NAME} obo <audience> [--url URL] [--no-cache] [--timeout SECONDS]
+
+Prints a token for <audience> on your behalf. The first time, it opens your browser (or prints the URL)
+to log in at the generator; after that it renews tokens without a browser for as long as the session lasts.
+Set BROWSER=none to only print the URL. --timeout is how long to wait for the login (default 300).`,
+  env: `Usage: ${NAME} env <audience> --name VAR [--file .env] [--obo] [--url URL] [--no-cache]
+
+Writes VAR=<token> into the file (default .env), replacing the line that sets VAR or adding one,
+and keeping every other line as it was. --obo gets a token on your behalf instead of an app token.`,
+  exec: `Usage: ${NAME} exec <audience> --name VAR [--obo] [--url URL] [--no-cache] -- <command> [args...]
+
+Runs the command with VAR=<token> in its environment and exits with its exit code.`,
+  decode: `Usage: ${NAME} decode [<token>]
+
+Shows the token's header and claims (the token is read from standard input when not given), when it
+expires, and whether its signature verifies against the keys its issuer publishes.`,
+  logout: `Usage: ${NAME} logout [--url URL]
+
+Forgets every cached token and session ticket, and ends the session at the generator.`,
+};
+
+interface Context {
+  base: string;
+  cache: TokenCacheFile;
+  useCache: boolean;
+  timeoutMs: number;
+  out: NodeJS.WritableStream;
+  err: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+}
+
+async function call(ctx: Context, path: string, init: RequestInit = {}): Promise<Response> {
+  try {
+    return await fetch(`${ctx.base}${path}`, { redirect: 'manual', ...init, signal: AbortSignal.timeout(30_000) });
+  } catch (err) {
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : err instanceof Error ? err.message : String(err);
+    throw new CliError(`cannot reach the generator at ${ctx.base} (${cause}): is it running, and is --url right?`);
+  }
+}
+
+/** The generator's own advice, as one line, with any details (such as the access policy to add) after it. */
+async function failure(res: Response): Promise<CliError> {
+  const text = await res.text();
+  try {
+    const body = JSON.parse(text) as { error_description?: string; details?: string };
+    if (body.error_description) return new CliError(body.details ? `${body.error_description}\n\n${body.details}` : body.error_description);
+  } catch {
+    // Not JSON: the first line says it.
+  }
+  return new CliError(text.split('\n')[0]?.trim() || `the generator answered HTTP ${res.status}`);
+}
+
+/** --no-cache skips the generator's cache too. */
+const freshness = (ctx: Context): Record<string, string> => (ctx.useCache ? {} : { 'cache-control': 'no-cache' });
+
+async function appToken(ctx: Context, audience: string): Promise<string> {
+  const key = `m2m ${audience}`;
+  if (ctx.useCache) {
+    const cached = await ctx.cache.token(ctx.base, key);
+    if (cached) return cached.accessToken;
+  }
+  const res = await call(ctx, '/api/public/m2m', { method: 'POST', headers: { accept: 'application/json', ...freshness(ctx) }, body: new URLSearchParams({ aud: audience }) });
+  if (!res.ok) throw await failure(res);
+  const body = (await res.json()) as { access_token: string; expires_in: number };
+  await ctx.cache.storeToken(ctx.base, key, { accessToken: body.access_token, expiresAt: Date.now() + body.expires_in * 1000 });
+  return body.access_token;
+}
+
+async function employeeToken(ctx: Context, audience: string): Promise<string> {
+  const key = `obo ${audience}`;
+  if (ctx.useCache) {
+    const cached = await ctx.cache.token(ctx.base, key);
+    if (cached) return cached.accessToken;
+  }
+  let session = await ctx.cache.session(ctx.base);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    if (!session) {
+      session = await browserLogin(ctx);
+      await ctx.cache.storeSession(ctx.base, session);
+    }
+    try {
+      const token = await exchange(ctx, session, audience);
+      await ctx.cache.storeToken(ctx.base, key, token);
+      return token.accessToken;
+    } catch (err) {
+      if (!(err instanceof LoginRequired)) throw err;
+      // The session ended at the generator: log in again, once.
+      await ctx.cache.storeSession(ctx.base, undefined);
+      session = undefined;
+    }
+  }
+  throw new CliError('the generator did not accept the new login: try again, or log out first');
+}
+
+async function exchange(ctx: Context, session: string, audience: string) {
+  const res = await call(ctx, `/api/obo?aud=${encodeURIComponent(audience)}`, {
+    headers: { accept: 'application/json', cookie: `tg_session=${encodeURIComponent(session)}`, ...freshness(ctx) },
+  });
+  if (res.status === 401) throw new LoginRequired();
+  if (!res.ok) throw await failure(res);
+  const body = (await res.json()) as { access_token: string; expires_in: number };
+  return { accessToken: body.access_token, expiresAt: Date.now() + body.expires_in * 1000 };
+}
+
+function openBrowser(ctx: Context, url: string): void {
+  const browser = ctx.env.BROWSER;
+  if (browser === 'none') return;
+  const [command, args] = browser
+    ? [browser, [url]]
+    : process.platform === 'darwin'
+      ? ['open', [url]]
+      : process.platform === 'win32'
+        ? ['cmd', ['/c', 'start', '""', url]]
+        : ['xdg-open', [url]];
+  try {
+    const child = spawn(command, args, { detached: true, stdio: 'ignore' });
+    child.on('error', () => undefined);
+    child.unref();
+  } catch {
+    // The URL is printed anyway.
+  }
+}
+
+/** RFC 8252: a loopback redirect, a state and a PKCE verifier only this process knows. */
+async function browserLogin(ctx: Context): Promise<string> {
+  const state = randomBytes(24).toString('base64url');
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  let settle!: (result: { code?: string; error?: string }) => void;
+  const arrived = new Promise<{ code?: string; error?: string }>((resolve) => (settle = resolve));
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname !== '/callback') {
+      res.writeHead(404).end();
+      return;
+    }
+    const code = url.searchParams.get('code');
+    if (url.searchParams.get('state') !== state || !code) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('This login answer does not belong to the command that is waiting. Run it again.');
+      settle({ error: 'the login answer did not match this command (state mismatch): run it again' });
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>Logged in</title><p>Logged in. You can close this window and go back to the terminal.</p>');
+    settle({ code });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const redirectUri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`;
+  const loginUrl = `${ctx.base}/oauth2/cli/login?${new URLSearchParams({ redirect_uri: redirectUri, state, code_challenge: challenge, code_challenge_method: 'S256' })}`;
+  ctx.err.write(`Log in with your browser: ${loginUrl}\n`);
+  openBrowser(ctx, loginUrl);
+
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<{ code?: string; error?: string }>((resolve) => {
+    timer = setTimeout(() => resolve({ error: `login timed out after ${Math.round(ctx.timeoutMs / 1000)} seconds: run the command again and log in in the browser` }), ctx.timeoutMs);
+  });
+  const result = await Promise.race([arrived, timeout]);
+  clearTimeout(timer);
+  server.closeAllConnections();
+  server.close();
+  if (!result.code) throw new CliError(result.error ?? 'login failed');
+
+  const res = await call(ctx, '/oauth2/cli/token', { method: 'POST', body: new URLSearchParams({ code: result.code, code_verifier: verifier, redirect_uri: redirectUri }) });
+  if (!res.ok) throw await failure(res);
+  return ((await res.json()) as { session: string }).session;
+}
+
+export function expiryInWords(exp: number | undefined, now = Date.now()): string {
+  if (typeof exp !== 'number') return 'never expires (no exp claim)';
+  const seconds = Math.round(exp - now / 1000);
+  const span = (s: number) => (s < 90 ? `${s} second${s === 1 ? '' : 's'}` : s < 5400 ? `${Math.round(s / 60)} minutes` : `${Math.round(s / 3600)} hours`);
+  return seconds >= 0 ? `expires in ${span(seconds)}` : `expired ${span(-seconds)} ago`;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function decode(ctx: Context, token: string): Promise<number> {
+  let header;
+  let claims;
+  try {
+    header = decodeProtectedHeader(token);
+    claims = decodeJwt(token);
+  } catch {
+    throw new CliError('that is not a JWT: a token has three parts separated by "."');
+  }
+  ctx.out.write(`Header:\n${JSON.stringify(header, null, 2)}\nClaims:\n${JSON.stringify(claims, null, 2)}\n`);
+  ctx.out.write(`Expiry: ${expiryInWords(claims.exp)}\n`);
+  if (typeof claims.iss !== 'string') {
+    ctx.out.write('Signature: not checked (the token names no issuer)\n');
+    return 0;
+  }
+  let jwksUri: string;
+  try {
+    const discovery = await fetch(`${claims.iss.replace(/\/+$/, '')}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(10_000) });
+    jwksUri = ((await discovery.json()) as { jwks_uri: string }).jwks_uri;
+    if (typeof jwksUri !== 'string') throw new Error('no jwks_uri');
+  } catch (err) {
+    ctx.out.write(`Signature: not checked: the issuer's keys could not be fetched (${err instanceof Error ? err.message : String(err)})\n`);
+    return 0;
+  }
+  try {
+    await jwtVerify(token, createRemoteJWKSet(new URL(jwksUri)), { issuer: claims.iss });
+    ctx.out.write(`Signature: valid (checked against ${jwksUri})\n`);
+    return 0;
+  } catch (err) {
+    ctx.out.write(`Signature: NOT valid (${err instanceof Error ? err.message : String(err)})\n`);
+    return 1;
+  }
+}
+
+export async function run(argv: string[], io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream; env: NodeJS.ProcessEnv }): Promise<number> {
+  const dashDash = argv.indexOf('--');
+  const own = dashDash === -1 ? argv : argv.slice(0, dashDash);
+  const command = dashDash === -1 ? [] : argv.slice(dashDash + 1);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: own,
+      allowPositionals: true,
+      options: {
+        url: { type: 'string' },
+        'no-cache': { type: 'boolean' },
+        obo: { type: 'boolean' },
+        name: { type: 'string' },
+        file: { type: 'string' },
+        timeout: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new CliError(`${err instanceof Error ? err.message : String(err)}; see ${NAME} --help`, 2);
+  }
+  const { values, positionals } = parsed;
+  const [sub, ...rest] = positionals;
+  if (!sub || (values.help && !HELP[sub])) {
+    io.out.write(`${HELP.main}\n`);
+    return sub ? 0 : values.help ? 0 : 2;
+  }
+  if (values.help) {
+    io.out.write(`${HELP[sub]}\n`);
+    return 0;
+  }
+  if (!HELP[sub]) throw new CliError(`unknown command "${sub}"; see ${NAME} --help`, 2);
+
+  const base = (values.url ?? io.env.TOKEN_GENERATOR_URL ?? DEFAULT_URL).replace(/\/+$/, '');
+  if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) throw new CliError(`--url must be an http(s) URL, not ${JSON.stringify(base)}`, 2);
+  const timeoutSeconds = values.timeout === undefined ? 300 : Number(values.timeout);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new CliError('--timeout must be a number of seconds', 2);
+  const ctx: Context = {
+    base,
+    cache: new TokenCacheFile(cachePath(io.env)),
+    useCache: !values['no-cache'],
+    timeoutMs: timeoutSeconds * 1000,
+    ...io,
+  };
+  const needAudience = () => {
+    const audience = rest[0];
+    if (!audience) throw new CliError(`${sub} needs an audience, such as dev-gcp:my-team:my-app; see ${NAME} ${sub} --help`, 2);
+    return audience;
+  };
+  const needName = () => {
+    if (!values.name || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(values.name)) throw new CliError(`${sub} needs --name with a variable name, such as --name TOKEN`, 2);
+    return values.name;
+  };
+  const tokenFor = (audience: string, obo: boolean) => (obo ? employeeToken(ctx, audience) : appToken(ctx, audience));
+
+  switch (sub) {
+    case 'm2m':
+      io.out.write(`${await appToken(ctx, needAudience())}\n`);
+      return 0;
+    case 'obo':
+      io.out.write(`${await employeeToken(ctx, needAudience())}\n`);
+      return 0;
+    case 'env': {
+      const audience = needAudience();
+      const name = needName();
+      const file = values.file ?? '.env';
+      await updateEnvFile(file, name, await tokenFor(audience, values.obo ?? false));
+      io.err.write(`${name} set in ${file}\n`);
+      return 0;
+    }
+    case 'exec': {
+      const audience = needAudience();
+      const name = needName();
+      if (command.length === 0) throw new CliError(`exec needs a command after --, e.g. ${NAME} exec ${audience} --name TOKEN -- ./script.sh`, 2);
+      const token = await tokenFor(audience, values.obo ?? false);
+      return new Promise<number>((resolve, reject) => {
+        const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env: { ...io.env, [name]: token } });
+        child.on('error', (err) => reject(new CliError(`cannot run ${command[0]}: ${err.message}`, 127)));
+        child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+      });
+    }
+    case 'decode': {
+      const token = (rest[0] ?? (await readStdin())).trim();
+      if (!token) throw new CliError('give a token as argument or on standard input', 2);
+      return decode(ctx, token);
+    }
+    case 'logout': {
+      const session = await ctx.cache.session(ctx.base);
+      await ctx.cache.forget();
+      if (session) {
+        await call(ctx, '/oauth2/logout', { headers: { cookie: `tg_session=${encodeURIComponent(session)}` } }).catch(() => undefined);
+      }
+      io.err.write('Logged out: cached tokens and session forgotten.\n');
+      return 0;
+    }
+    default:
+      throw new CliError(`unknown command "${sub}"`, 2);
+  }
+}
+
+export async function main(): Promise<void> {
+  try {
+    process.exitCode = await run(process.argv.slice(2), { out: process.stdout, err: process.stderr, env: process.env });
+  } catch (err) {
+    if (err instanceof CliError) {
+      process.stderr.write(`${NAME}: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    process.stderr.write(`${NAME}: unexpected error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  }
+}

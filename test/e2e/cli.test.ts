@@ -1,0 +1,267 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
+import { login } from '../helpers/http-login.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+let stack: Stack;
+let dir: string;
+let cacheFile: string;
+let browser: Browser;
+
+beforeAll(async () => {
+  stack = await startStack({ emulator: { unauthorizedTargets: ['dev-gcp:locked:api'] } });
+  dir = await mkdtemp(join(tmpdir(), 'cli-test-'));
+  cacheFile = join(dir, 'cache', 'tokens.json');
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], options: { env?: Record<string, string>; stdin?: string; onStderr?: (text: string) => void } = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/token-generator.js', ...args], {
+      env: { ...process.env, TOKEN_GENERATOR_URL: stack.url, TOKEN_GENERATOR_CACHE: cacheFile, BROWSER: 'none', ...options.env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      options.onStderr?.(stderr);
+    });
+    child.stdin.end(options.stdin ?? '');
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const keys = () => createRemoteJWKSet(new URL(`${stack.emulator!.baseUrl}/${stack.emulator!.tenantId}/discovery/v2.0/keys`));
+
+describe('token-generator m2m', () => {
+  it('prints an app token and a newline, nothing else, then serves it from the cache', async () => {
+    const first = await cli(['m2m', 'dev-gcp:my-team:my-app']);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    const { payload } = await jwtVerify(first.stdout.trim(), keys(), { audience: stack.emulator!.clientIdFor('dev-gcp:my-team:my-app') });
+    expect(payload.idtyp).toBe('app');
+
+    const before = stack.emulator!.stats.tokenRequests;
+    const again = await cli(['m2m', 'dev-gcp:my-team:my-app', '--url', stack.url]);
+    expect(again.stdout).toBe(first.stdout);
+    const fresh = await cli(['m2m', 'dev-gcp:my-team:my-app', '--no-cache']);
+    expect(fresh.code).toBe(0);
+    expect(stack.emulator!.stats.tokenRequests - before).toBe(1);
+  });
+
+  it('keeps its cache readable by the user alone, and never prints an expired token from it', async () => {
+    expect((await stat(cacheFile)).mode & 0o777).toBe(0o600);
+    const cached = JSON.parse(await readFile(cacheFile, 'utf8')) as { generators: Record<string, { tokens: Record<string, { accessToken: string; expiresAt: number }> }> };
+    cached.generators[stack.url]!.tokens['m2m dev-gcp:my-team:stale'] = { accessToken: 'STALE.TOKEN.VALUE', expiresAt: Date.now() + 60_000 };
+    await writeFile(cacheFile, JSON.stringify(cached));
+    const run = await cli(['m2m', 'dev-gcp:my-team:stale']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).not.toContain('STALE');
+    expect((await stat(cacheFile)).mode & 0o777).toBe(0o600);
+  });
+
+  it('fails with the service\u2019s advice and the access policy to add', async () => {
+    const run = await cli(['m2m', 'dev-gcp:locked:api']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.split('\n')[0]).toMatch(/^token-generator: dev-gcp:locked:api has not authorized this token generator/);
+    expect(run.stderr).toContain('        - application: azure-token-generator');
+  });
+
+  it('fails with one line for a bad audience, a missing one, and an unreachable generator', async () => {
+    const bad = await cli(['m2m', 'Dev GCP']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/Invalid audience/);
+    const missing = await cli(['m2m']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/needs an audience/);
+    const down = await cli(['m2m', 'dev-gcp:a:b', '--url', 'http://127.0.0.1:9']);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/^token-generator: cannot reach the generator at http:\/\/127\.0\.0\.1:9/);
+  });
+
+  it('has --help for each command', async () => {
+    for (const command of ['m2m', 'obo', 'env', 'exec', 'decode', 'logout']) {
+      const run = await cli([command, '--help']);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(`Usage: token-generator ${command}`);
+    }
+  });
+});
+
+describe('token-generator env and exec', () => {
+  it('writes VAR=<token> into a .env file and keeps every other line', async () => {
+    const file = join(dir, '.env');
+    await writeFile(file, '# settings\nFOO=1\nTOKEN=old-value\n\nexport OTHER="x y"\nTOKEN_SUFFIX=keep\n');
+    const run = await cli(['env', 'dev-gcp:my-team:my-app', '--name', 'TOKEN', '--file', file]);
+    expect(run.code).toBe(0);
+    const lines = (await readFile(file, 'utf8')).split('\n');
+    expect(lines[0]).toBe('# settings');
+    expect(lines[1]).toBe('FOO=1');
+    expect(lines[2]).toMatch(/^TOKEN=[\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(lines.slice(3)).toEqual(['', 'export OTHER="x y"', 'TOKEN_SUFFIX=keep', '']);
+    const added = await cli(['env', 'dev-gcp:my-team:my-app', '--name', 'NEW_TOKEN', '--file', file]);
+    expect(added.code).toBe(0);
+    expect((await readFile(file, 'utf8')).split('\n').at(-2)).toMatch(/^NEW_TOKEN=ey/);
+  });
+
+  it('runs a command with the token in its environment, with its exit code', async () => {
+    const token = (await cli(['m2m', 'dev-gcp:my-team:my-app'])).stdout.trim();
+    const run = await cli(['exec', 'dev-gcp:my-team:my-app', '--name', 'API_TOKEN', '--', process.execPath, '-e', 'process.stdout.write(process.env.API_TOKEN); process.exit(3)']);
+    expect(run.code).toBe(3);
+    expect(run.stdout).toBe(token);
+  });
+});
+
+describe('token-generator decode', () => {
+  it('shows header, claims, expiry in words, and that the signature verifies', async () => {
+    const token = (await cli(['m2m', 'dev-gcp:my-team:my-app'])).stdout.trim();
+    const run = await cli(['decode', token]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('"alg": "RS256"');
+    expect(run.stdout).toContain('"idtyp": "app"');
+    expect(run.stdout).toMatch(/Expiry: expires in (59|60) minutes/);
+    expect(run.stdout).toMatch(/Signature: valid/);
+    const fromStdin = await cli(['decode'], { stdin: `${token}\n` });
+    expect(fromStdin.stdout).toMatch(/Signature: valid/);
+  });
+
+  it('says so when the signature does not verify, with a non-zero exit', async () => {
+    const token = (await cli(['m2m', 'dev-gcp:my-team:my-app'])).stdout.trim();
+    const [h, p, s] = token.split('.');
+    const tampered = `${h}.${p}.${s!.slice(0, -4)}AAAA`;
+    const run = await cli(['decode', tampered]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/Signature: NOT valid/);
+    const garbage = await cli(['decode', 'not-a-token']);
+    expect(garbage.code).toBe(1);
+    expect(garbage.stderr).toMatch(/not a JWT/);
+  });
+});
+
+describe('token-generator obo', () => {
+  it('logs in through the browser it asked for, then renews from the cache and the session without one', async () => {
+    const page = await (await browser.newContext()).newPage();
+    let opened = false;
+    const first = await cli(['obo', 'dev-gcp:my-team:my-app'], {
+      onStderr: (text) => {
+        const match = /Log in with your browser: (\S+)/.exec(text);
+        if (match && !opened) {
+          opened = true;
+          void (async () => {
+            await page.goto(match[1]!);
+            await page.locator('button:has-text("Sign in")').click();
+          })();
+        }
+      },
+    });
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    const { payload } = await jwtVerify(first.stdout.trim(), keys(), { audience: stack.emulator!.clientIdFor('dev-gcp:my-team:my-app') });
+    expect(payload.NAVident).toBeTruthy();
+    expect(payload.idtyp).toBeUndefined();
+    await expect(page.locator('body').textContent()).resolves.toMatch(/Logged in/);
+
+    const cached = await cli(['obo', 'dev-gcp:my-team:my-app']);
+    expect(cached.stdout).toBe(first.stdout);
+    expect(cached.stderr).not.toMatch(/Log in/);
+    const renewed = await cli(['obo', 'dev-gcp:other-team:other-app']);
+    expect(renewed.code).toBe(0);
+    expect(renewed.stderr).not.toMatch(/Log in/);
+    await jwtVerify(renewed.stdout.trim(), keys(), { audience: stack.emulator!.clientIdFor('dev-gcp:other-team:other-app') });
+  });
+
+  it('says the login timed out when nobody logs in', async () => {
+    const run = await cli(['obo', 'dev-gcp:my-team:my-app', '--no-cache', '--timeout', '1'], { env: { TOKEN_GENERATOR_CACHE: join(dir, 'empty.json') } });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/login timed out/);
+  });
+
+  it('forgets everything at logout', async () => {
+    const run = await cli(['logout']);
+    expect(run.code).toBe(0);
+    await expect(stat(cacheFile)).rejects.toThrow();
+  });
+});
+
+describe('the loopback redirect', () => {
+  const challenge = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
+  const verifier = 'v'.repeat(43);
+  const state = 's'.repeat(20);
+  const start = (cookie: string, redirectUri: string) =>
+    fetch(
+      `${stack.url}/oauth2/cli/login?${new URLSearchParams({ redirect_uri: redirectUri, state, code_challenge: challenge(verifier), code_challenge_method: 'S256' })}`,
+      { headers: { cookie }, redirect: 'manual' },
+    );
+
+  it('refuses every target that is not a loopback address', async () => {
+    const cookie = await login(stack.url);
+    for (const target of [
+      'http://evil.com/callback',
+      'https://127.0.0.1:1234/callback',
+      'http://localhost:1234/callback',
+      'http://127.0.0.1.evil.com:1234/callback',
+      'http://user@127.0.0.1:1234/callback',
+      'http://127.0.0.1/callback',
+      'http://[::2]:1234/callback',
+      'http://0x7f000001:1234/callback',
+      'http://127.1:1234/callback',
+      'http://127.0.0.1:1234@evil.com/callback',
+      'http://127.0.0.1:1234/callback#frag',
+      '//127.0.0.1:1234/callback',
+      'javascript:alert(1)',
+      '',
+    ]) {
+      const res = await start(cookie, target);
+      expect(res.status, target).toBe(400);
+    }
+    expect((await start(cookie, 'http://127.0.0.1:1234/callback')).status).toBe(302);
+    expect((await start(cookie, 'http://[::1]:1234/callback')).status).toBe(302);
+  });
+
+  it('hands out codes that are single-use and bound to the verifier and the redirect URI', async () => {
+    const cookie = await login(stack.url);
+    const redirectUri = 'http://127.0.0.1:4321/callback';
+    const location = new URL((await start(cookie, redirectUri)).headers.get('location')!);
+    expect(location.origin + location.pathname).toBe(redirectUri);
+    expect(location.searchParams.get('state')).toBe(state);
+    const code = location.searchParams.get('code')!;
+    expect(code).not.toMatch(/eyJ/);
+    const redeem = (body: Record<string, string>) => fetch(`${stack.url}/oauth2/cli/token`, { method: 'POST', body: new URLSearchParams(body) });
+    expect((await redeem({ code, code_verifier: 'w'.repeat(43), redirect_uri: redirectUri })).status).toBe(400);
+    expect((await redeem({ code, code_verifier: verifier, redirect_uri: 'http://127.0.0.1:9999/callback' })).status).toBe(400);
+    const ok = await redeem({ code, code_verifier: verifier, redirect_uri: redirectUri });
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as { session: string }).session).toBeTruthy();
+    const again = await redeem({ code, code_verifier: verifier, redirect_uri: redirectUri });
+    expect(again.status).toBe(400);
+    expect(await again.text()).toMatch(/already used/);
+  });
+
+  it('sends a browser without a session to log in first', async () => {
+    const res = await start('', 'http://127.0.0.1:1234/callback');
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toMatch(/^\/oauth2\/login\?redirect=%2Foauth2%2Fcli%2Flogin/);
+  });
+});
