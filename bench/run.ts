@@ -103,7 +103,7 @@ async function emulator() {
   results['oauth2-mock-server'] = { rps: mockResult.requests.average, p99: mockResult.latency.p99, non2xx: mockResult.non2xx };
   await mock.stop();
 
-  for (const pool of ['4', '1']) {
+  for (const pool of ['4', '2', '1']) {
     const port = await freePort();
     const child = await startChild(
       [...TSX, 'bench/servers/emulator.ts'],

@@ -77,7 +77,7 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
     throw err;
   }
 
-  const generator = await buildApp({ config, entra, logger, metrics });
+  const generator = await buildApp({ config, entra, logger, metrics, emulator: emulator !== undefined });
   try {
     await generator.app.listen({ port: config.port, host: config.host });
   } catch (err) {
@@ -130,6 +130,7 @@ async function main(): Promise<void> {
     lines.push(
       `Entra ID emulator: ${service.emulator.baseUrl} (tenant ${service.emulator.tenantId})`,
       `  well-known URL: ${service.emulator.wellKnownUrl}`,
+      ...service.emulator.summary.split('\n').map((line) => `  ${line}`),
     );
   } else {
     lines.push(`Identity provider: ${service.generator.ctx.entra.metadata.issuer}`);

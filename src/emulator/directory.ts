@@ -6,6 +6,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { importJWK, type CryptoKey, type JWK } from 'jose';
 import { parseAudience } from '../audience.js';
+import { errors } from './errors.js';
+import { ruleFor, type ManifestApp } from './manifests.js';
 
 export interface TestEmployee {
   navIdent: string;
@@ -35,6 +37,9 @@ export interface ClientRecord {
 }
 
 export type TargetStatus = 'open' | 'unauthorized' | 'missing';
+
+export const DEFAULT_ROLE = 'access_as_application';
+export const DEFAULT_SCOPE = 'defaultaccess';
 
 export const DEFAULT_EMPLOYEES: TestEmployee[] = [
   { navIdent: 'Z990001', name: 'Kari Nordmann', email: 'kari.nordmann@trygdeetaten.no', groups: [] },
@@ -69,13 +74,63 @@ export class Directory {
   private readonly missing: Set<string>;
   private readonly keyCache = new Map<string, CryptoKey>();
 
+  /** With manifests the directory holds exactly the apps they describe; without, every target exists. */
+  readonly manifests: Map<string, ManifestApp> | undefined;
+
   constructor(
     readonly tenantId: string,
-    options: { unauthorizedTargets?: string[]; missingTargets?: string[]; employees?: TestEmployee[] },
+    options: { unauthorizedTargets?: string[]; missingTargets?: string[]; employees?: TestEmployee[]; manifests?: Map<string, ManifestApp> },
     readonly employees: TestEmployee[] = options.employees?.length ? options.employees : DEFAULT_EMPLOYEES,
   ) {
     this.unauthorized = new Set(options.unauthorizedTargets ?? []);
     this.missing = new Set(options.missingTargets ?? []);
+    this.manifests = options.manifests;
+    for (const target of this.manifests?.keys() ?? []) this.clientIdFor(target);
+  }
+
+  get mode(): 'open' | 'manifests' {
+    return this.manifests ? 'manifests' : 'open';
+  }
+
+  /** The roles an app token for `resource` carries for `caller`; throws AADSTS501051 when the resource has not authorized it. */
+  appGrant(resource: Resource, caller: ClientRecord): string[] {
+    if (resource.clientId === caller.clientId) return [DEFAULT_ROLE];
+    const app = this.manifests?.get(resource.target);
+    if (!app) {
+      if (this.status(resource.target) === 'unauthorized') throw errors.notAssignedRole(caller.clientId, resource.clientId);
+      return [DEFAULT_ROLE];
+    }
+    const rule = ruleFor(app, caller.target);
+    if (!rule) throw errors.notAssignedRole(caller.clientId, resource.clientId);
+    return [DEFAULT_ROLE, ...rule.roles];
+  }
+
+  /**
+   * The scopes and groups a user token for `resource`, asked for by `caller` on behalf of `employee`,
+   * carries; throws AADSTS65001 when the resource has not authorized the caller, AADSTS50105 when the user may not use it.
+   */
+  userGrant(resource: Resource, caller: ClientRecord, employee: TestEmployee): { scp: string; groups: string[] } {
+    const app = this.manifests?.get(resource.target);
+    if (!app) {
+      if (resource.clientId !== caller.clientId && this.status(resource.target) === 'unauthorized') throw errors.consentRequired(caller.clientId, resource.target);
+      return { scp: DEFAULT_SCOPE, groups: employee.groups };
+    }
+    const rule = resource.clientId === caller.clientId ? undefined : ruleFor(app, caller.target);
+    if (resource.clientId !== caller.clientId && !rule) throw errors.consentRequired(caller.clientId, resource.target);
+    if (!this.userAllowed(app, employee)) throw errors.userNotAssigned(employee.email, resource.clientId);
+    const scopes = [DEFAULT_SCOPE, ...(rule?.scopes ?? [])];
+    const groups = app.allowAllUsers ? employee.groups : employee.groups.filter((group) => app.groups.includes(group));
+    return { scp: [...new Set(scopes)].join(' '), groups };
+  }
+
+  /** Whether `employee` may sign in to the client app (Entra's user assignment). */
+  signInAllowed(client: ClientRecord, employee: TestEmployee): boolean {
+    const app = this.manifests?.get(client.target);
+    return !app || this.userAllowed(app, employee);
+  }
+
+  private userAllowed(app: ManifestApp, employee: TestEmployee): boolean {
+    return app.allowAllUsers || employee.groups.some((group) => app.groups.includes(group));
   }
 
   clientIdFor(target: string): string {
@@ -136,6 +191,12 @@ export class Directory {
   }
 
   status(target: string): TargetStatus {
+    if (this.manifests) {
+      const app = this.manifests.get(target);
+      // A registered client (the token generator) exists even when no manifest describes it.
+      if (!app) return [...this.clients.values()].some((client) => client.target === target) ? 'open' : 'missing';
+      return app.enabled ? 'open' : 'missing';
+    }
     if (this.missing.has(target)) return 'missing';
     if (this.unauthorized.has(target)) return 'unauthorized';
     return 'open';

@@ -182,12 +182,6 @@ export class TokenIssuer {
     return resource;
   }
 
-  private checkAuthorized(resource: Resource, caller: ClientRecord, kind: 'app' | 'user'): void {
-    if (this.directory.status(resource.target) === 'unauthorized' && resource.clientId !== caller.clientId) {
-      throw kind === 'app' ? errors.notAssignedRole(caller.clientId, resource.clientId) : errors.consentRequired(caller.clientId, resource.target);
-    }
-  }
-
   // --- tokens ------------------------------------------------------------------------------
 
   private baseClaims(audience: string, caller: AuthenticatedClient) {
@@ -209,7 +203,8 @@ export class TokenIssuer {
     };
   }
 
-  private async userAccessToken(resource: Resource, caller: AuthenticatedClient, employee: TestEmployee, scp: string): Promise<string> {
+  private async userAccessToken(resource: Resource, caller: AuthenticatedClient, employee: TestEmployee, grant: { scp: string; groups: string[] }): Promise<string> {
+    const { scp, groups } = grant;
     const oid = this.directory.userOid(employee.navIdent);
     return this.keys.sign({
       ...this.baseClaims(resource.clientId, caller),
@@ -220,7 +215,7 @@ export class TokenIssuer {
       sid: randomUUID(),
       sub: this.directory.pairwiseSubject(oid, resource.clientId),
       NAVident: employee.navIdent,
-      groups: employee.groups,
+      groups,
     });
   }
 
@@ -230,13 +225,13 @@ export class TokenIssuer {
 
   private async clientCredentials(caller: AuthenticatedClient, params: Params) {
     const resource = this.defaultScopeResource(params.scope);
-    this.checkAuthorized(resource, caller.client, 'app');
+    const roles = this.directory.appGrant(resource, caller.client);
     const servicePrincipal = this.directory.servicePrincipalFor(caller.client.target);
     const token = await this.keys.sign({
       ...this.baseClaims(resource.clientId, caller),
       idtyp: 'app',
       oid: servicePrincipal,
-      roles: ['access_as_application'],
+      roles,
       sub: servicePrincipal,
     });
     return this.tokenResponse(token);
@@ -251,10 +246,10 @@ export class TokenIssuer {
       const name = apiScope.replace(/\/[^/]*$/, '');
       const resource = this.directory.resource(name);
       if (!resource) throw errors.resourceNotFound(name.slice(0, 200));
-      accessToken = await this.userAccessToken(resource, caller, employee, 'defaultaccess');
+      accessToken = await this.userAccessToken(resource, caller, employee, this.directory.userGrant(resource, caller.client, employee));
       granted = apiScope;
     } else {
-      accessToken = await this.userAccessToken({ target: 'graph', clientId: GRAPH }, caller, employee, 'openid profile email');
+      accessToken = await this.userAccessToken({ target: 'graph', clientId: GRAPH }, caller, employee, { scp: 'openid profile email', groups: employee.groups });
       granted = 'openid profile email';
     }
     const oid = this.directory.userOid(employee.navIdent);
@@ -326,14 +321,15 @@ export class TokenIssuer {
     if (payload.idtyp === 'app' || typeof payload.NAVident !== 'string') {
       throw errors.invalidAssertion('The assertion is not a user token.');
     }
-    this.checkAuthorized(resource, caller.client, 'user');
-    const employee: TestEmployee = {
+    // Group membership is the directory's, not what the incoming token happened to carry.
+    const known = this.directory.employees.find((e) => e.navIdent === payload.NAVident);
+    const employee: TestEmployee = known ?? {
       navIdent: payload.NAVident,
       name: typeof payload.name === 'string' ? payload.name : payload.NAVident,
       email: typeof payload.preferred_username === 'string' ? payload.preferred_username : '',
       groups: Array.isArray(payload.groups) ? payload.groups.filter((g): g is string => typeof g === 'string') : [],
     };
-    const token = await this.userAccessToken(resource, caller, employee, 'defaultaccess');
+    const token = await this.userAccessToken(resource, caller, employee, this.directory.userGrant(resource, caller.client, employee));
     return this.tokenResponse(token, { scope: `${params.scope}` });
   }
 

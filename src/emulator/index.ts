@@ -13,6 +13,7 @@ import { EntraError, errors } from './errors.js';
 import { TokenIssuer, type Params } from './grants.js';
 import { SigningKeys } from './keys.js';
 import { loginRoutes } from './login.js';
+import { loadDirectoryFile } from './manifests.js';
 
 export type { ClientRegistration, TestEmployee } from './directory.js';
 
@@ -30,6 +31,8 @@ export interface EmulatorOptions {
   accessTokenLifetimeSeconds?: number;
   /** Selectable on the login page; the first is filled in. */
   employees?: TestEmployee[];
+  /** A directory file naming NAIS manifests, employees and client credentials (see manifests.ts). */
+  directoryFile?: string;
 }
 
 export interface Emulator {
@@ -40,6 +43,8 @@ export interface Emulator {
   readonly tokenEndpoint: string;
   readonly stats: { tokenRequests: number; byGrant: Record<string, number> };
   readonly app: FastifyInstance;
+  /** What the directory holds, in a few lines for people. */
+  readonly summary: string;
   clientIdFor(target: string): string;
   registerClient(registration: ClientRegistration): string;
   close(): Promise<void>;
@@ -78,6 +83,7 @@ export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv): EmulatorOptions 
   if (unauthorized) options.unauthorizedTargets = unauthorized;
   const missing = targetList(env, 'EMULATOR_MISSING_TARGETS');
   if (missing) options.missingTargets = missing;
+  if (env.EMULATOR_DIRECTORY?.trim()) options.directoryFile = env.EMULATOR_DIRECTORY.trim();
   if (env.EMULATOR_TOKEN_LIFETIME_SECONDS?.trim()) {
     const seconds = Number(env.EMULATOR_TOKEN_LIFETIME_SECONDS);
     if (!Number.isInteger(seconds) || seconds < 60 || seconds > 86_400) {
@@ -101,7 +107,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const basePath = `/${tenantId}`;
   // Filled in once the port is known; routes and the token issuer read them per request.
   const urls = { baseUrl: '', issuer: '', tokenEndpoint: '' };
-  const directory = new Directory(tenantId, options);
+  const loaded = options.directoryFile ? await loadDirectoryFile(options.directoryFile) : undefined;
+  const directory = new Directory(tenantId, {
+    ...options,
+    ...(loaded ? { manifests: loaded.apps, ...(loaded.employees.length ? { employees: loaded.employees } : {}) } : {}),
+  });
+  for (const client of loaded?.clients ?? []) directory.register({ target: client.target, secrets: client.secrets });
   const issuerOfTokens = new TokenIssuer(directory, keys, urls, options.accessTokenLifetimeSeconds ?? 3600);
   const stats = { tokenRequests: 0, byGrant: {} as Record<string, number> };
 
@@ -180,9 +191,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const tokenEndpoint = `${baseUrl}${basePath}/oauth2/v2.0/token`;
   Object.assign(urls, { baseUrl, issuer, tokenEndpoint });
 
+  const summary = describeDirectory(directory);
   return {
     baseUrl,
     tenantId,
+    summary,
     issuer,
     wellKnownUrl: `${issuer}/.well-known/openid-configuration`,
     tokenEndpoint,
@@ -192,4 +205,21 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     registerClient: (registration) => directory.register(registration),
     close: () => app.close(),
   };
+}
+
+function describeDirectory(directory: Directory): string {
+  const lines: string[] = [];
+  if (!directory.manifests) {
+    lines.push('directory: open (every cluster:namespace:app exists and has authorized every registered client)');
+  } else {
+    const apps = [...directory.manifests.values()];
+    lines.push(`directory: from NAIS manifests, ${apps.length} app${apps.length === 1 ? '' : 's'}`);
+    for (const app of apps) {
+      const users = app.allowAllUsers ? 'all users' : app.groups.length ? `groups ${app.groups.join(', ')}` : 'no users';
+      const rules = app.rules.map((rule) => `${rule.cluster}:${rule.namespace}:${rule.application}`).join(', ') || 'none';
+      lines.push(`  ${app.target}${app.enabled ? '' : ' (Entra ID not enabled)'}: inbound ${rules}; ${users}`);
+    }
+  }
+  lines.push(`employees: ${directory.employees.map((e) => `${e.navIdent} (${e.name}${e.groups.length ? `; ${e.groups.join(', ')}` : ''})`).join(', ')}`);
+  return lines.join('\n');
 }

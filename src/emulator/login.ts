@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ClientRecord, Directory, TestEmployee } from './directory.js';
 import type { TokenIssuer, Params } from './grants.js';
+import { errors } from './errors.js';
 
 const escape = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -88,6 +89,12 @@ export async function loginRoutes(app: FastifyInstance, options: LoginOptions): 
   };
 
   const issue = (reply: FastifyReply, params: Params, client: ClientRecord, redirectUri: string, employee: TestEmployee) => {
+    if (!directory.signInAllowed(client, employee)) {
+      return sendBack(reply, params, redirectUri, {
+        error: 'access_denied',
+        error_description: errors.userNotAssigned(employee.email, client.clientId).message,
+      });
+    }
     const code = issuer.issueCode({
       clientId: client.clientId,
       redirectUri,
@@ -153,7 +160,9 @@ ${error ? `<p style="color:#c00">${escape(error)}</p>` : ''}
       .split(',')
       .map((g) => g.trim())
       .filter(Boolean);
-    const employee: TestEmployee = { navIdent, name, email, groups };
+    // A known employee's groups are the directory's, as in Entra ID; others have what was typed.
+    const known = directory.employees.find((e) => e.navIdent === navIdent);
+    const employee: TestEmployee = { navIdent, name, email, groups: known ? known.groups : groups };
     if (!/^[A-Za-z0-9]{1,20}$/.test(navIdent) || !name || name.length > 200 || !email || email.length > 200 || groups.length > 200) {
       return reply.code(400).type('text/html; charset=utf-8').send(loginPage(params, employee, 'Fill in a NAVident (letters and digits), a name and an e-mail.'));
     }

@@ -11,13 +11,20 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: undefined });
-  const emulator = await startEmulator({ ...options, logger });
+  let emulator;
+  try {
+    emulator = await startEmulator({ ...options, logger });
+  } catch (err) {
+    process.stderr.write(`Could not start the emulator: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
   process.stdout.write(
     [
       `Entra ID emulator: ${emulator.baseUrl}`,
       `  tenant:        ${emulator.tenantId}`,
       `  well-known:    ${emulator.wellKnownUrl}`,
       `  token:         ${emulator.tokenEndpoint}`,
+      ...emulator.summary.split('\n').map((line) => `  ${line}`),
       '',
     ].join('\n'),
   );

@@ -23,6 +23,7 @@ import { TokenService } from './tokens.js';
 import { loginRoutes } from './routes/login.js';
 import { personTokenRoutes } from './routes/obo.js';
 import { cliRoutes } from './routes/cli.js';
+import { headlessOboRoutes } from './routes/headless-obo.js';
 import { Sessions } from './sessions.js';
 import { PAGE_SCRIPT } from './token-page.js';
 import { createStore, parseKey, randomKey, Sealer, SessionManager, type SessionStore } from '../session/index.js';
@@ -35,6 +36,8 @@ export interface BuildOptions {
   store?: SessionStore;
   /** Shared with the Entra ID client, which reports its token requests to it. */
   metrics?: Metrics;
+  /** The identity provider is the emulator (enables headless employee tokens). */
+  emulator?: boolean;
 }
 
 export interface Generator {
@@ -199,6 +202,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   await loginRoutes(app, { ctx, sessions, sealer });
   await personTokenRoutes(app, ctx, sessions);
   await cliRoutes(app, { ctx, sessions, sealer });
+  await headlessOboRoutes(app, { ctx, sessions, emulator: options.emulator ?? false });
 
   return { app, ctx, readiness, sessions, metrics, routes };
 }

@@ -106,6 +106,31 @@ export const OPENAPI = {
       },
       get: { summary: 'Not allowed: shows the right curl line', responses: errors(405) },
     },
+    '/api/public/obo': {
+      post: {
+        summary: 'Against the Entra ID emulator only: a token on behalf of a test employee, through the same login and exchange a browser goes through',
+        parameters: [{ ...audienceParameter, required: false }],
+        requestBody: {
+          required: true,
+          content: {
+            'application/x-www-form-urlencoded': {
+              schema: {
+                type: 'object',
+                required: ['NAVident'],
+                properties: { aud: audienceParameter.schema, NAVident: { type: 'string', example: 'Z990001' }, name: { type: 'string' }, groups: { type: 'string', description: 'comma-separated group ids' } },
+              },
+            },
+          },
+        },
+        responses: {
+          '200': {
+            description: 'The bare access token, or the JSON token response when the client explicitly prefers application/json',
+            content: { 'text/plain': { schema: { type: 'string' } }, 'application/json': { schema: { $ref: '#/components/schemas/TokenResponse' } } },
+          },
+          ...errors(400, 403, 404, 429, 502, 504),
+        },
+      },
+    },
     '/api/obo': personToken('A token on behalf of the logged-in person'),
     '/api/m2m': personToken('An app token, for a logged-in person (older docs link this)'),
     '/oauth2/login': {

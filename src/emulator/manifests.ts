@@ -1,0 +1,216 @@
+/**
+ * The emulator's directory from NAIS application manifests, plus a small file of its own for what
+ * manifests do not say: which cluster each manifest is deployed to, and the test employees.
+ *
+ *   # emulator.yaml
+ *   manifests:
+ *     - path: manifests/dev-gcp        # a file or a folder of .yaml/.yml files, relative to this file
+ *       cluster: dev-gcp
+ *   employees:
+ *     - { navIdent: Z990001, name: Kari Nordmann, email: kari.nordmann@trygdeetaten.no, groups: [group-a] }
+ *   clients:                           # credentials for apps that call the emulator themselves
+ *     - { target: dev-gcp:team-a:app-a, secrets: [a-secret] }
+ *
+ * A manifest that cannot be read stops the emulator with the file and the field; there is never
+ * half a directory.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { z } from 'zod';
+import type { TestEmployee } from './directory.js';
+
+const NAME = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+const name = z.string().regex(NAME, 'must be a lower-case Kubernetes-style name');
+
+export interface InboundRule {
+  application: string;
+  namespace: string;
+  cluster: string;
+  scopes: string[];
+  roles: string[];
+}
+
+export interface ManifestApp {
+  target: string;
+  cluster: string;
+  namespace: string;
+  app: string;
+  /** spec.azure.application.enabled: without it the app does not exist in Entra ID. */
+  enabled: boolean;
+  allowAllUsers: boolean;
+  groups: string[];
+  rules: InboundRule[];
+  source: string;
+}
+
+export interface LoadedDirectory {
+  apps: Map<string, ManifestApp>;
+  employees: TestEmployee[];
+  clients: { target: string; secrets: string[] }[];
+  files: string[];
+}
+
+export class DirectoryError extends Error {
+  constructor(file: string, field: string, message: string) {
+    super(`${file}: ${field}: ${message}`);
+    this.name = 'DirectoryError';
+  }
+}
+
+const Rule = z
+  .object({
+    application: z.union([name, z.literal('*')]),
+    namespace: z.union([name, z.literal('*')]).optional(),
+    cluster: name.optional(),
+    permissions: z
+      .object({ scopes: z.array(z.string().min(1)).optional(), roles: z.array(z.string().min(1)).optional() })
+      .optional(),
+  })
+  .loose();
+
+const Application = z
+  .object({
+    kind: z.literal('Application'),
+    metadata: z.object({ name, namespace: name }).loose(),
+    spec: z
+      .object({
+        azure: z
+          .object({
+            application: z
+              .object({
+                enabled: z.boolean().optional(),
+                allowAllUsers: z.boolean().optional(),
+                claims: z.object({ groups: z.array(z.object({ id: z.string().min(1) }).loose()).optional() }).loose().optional(),
+              })
+              .loose()
+              .optional(),
+          })
+          .loose()
+          .optional(),
+        accessPolicy: z
+          .object({ inbound: z.object({ rules: z.array(Rule).optional() }).loose().optional() })
+          .loose()
+          .optional(),
+      })
+      .loose()
+      .optional(),
+  })
+  .loose();
+
+const DirectoryFile = z.object({
+  manifests: z.array(z.object({ path: z.string().min(1), cluster: name })).default([]),
+  employees: z
+    .array(
+      z.object({
+        navIdent: z.string().regex(/^[A-Za-z0-9]{1,20}$/, 'must be letters and digits'),
+        name: z.string().min(1),
+        email: z.string().min(3),
+        groups: z.array(z.string().min(1)).default([]),
+      }),
+    )
+    .default([]),
+  clients: z
+    .array(z.object({ target: z.string().regex(/^[a-z0-9-]+:[a-z0-9-]+:[a-z0-9-]+$/, 'must be cluster:namespace:app'), secrets: z.array(z.string().min(8)).min(1) }))
+    .default([]),
+});
+
+function fieldOf(path: PropertyKey[]): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(document)';
+}
+
+async function yamlFiles(path: string, source: string): Promise<string[]> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch {
+    throw new DirectoryError(source, 'manifests.path', `${path} does not exist`);
+  }
+  if (info.isFile()) return [path];
+  const entries = await readdir(path, { withFileTypes: true });
+  const nested = await Promise.all(
+    entries
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((entry) => {
+        const full = join(path, entry.name);
+        if (entry.isDirectory()) return yamlFiles(full, source);
+        return Promise.resolve(/\.ya?ml$/.test(entry.name) ? [full] : []);
+      }),
+  );
+  return nested.flat();
+}
+
+export async function parseManifestFile(file: string, cluster: string): Promise<ManifestApp[]> {
+  const text = await readFile(file, 'utf8');
+  const documents = parseAllDocuments(text);
+  const apps: ManifestApp[] = [];
+  for (const [index, document] of (Array.isArray(documents) ? documents : [documents]).entries()) {
+    const where = documents.length > 1 ? `${file} (document ${index + 1})` : file;
+    if (document.errors.length > 0) throw new DirectoryError(where, 'yaml', document.errors[0]!.message.split('\n')[0]!);
+    const value: unknown = document.toJS();
+    if (value === null || value === undefined) continue;
+    if (typeof value !== 'object' || (value as { kind?: unknown }).kind !== 'Application') continue;
+    const parsed = Application.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new DirectoryError(where, fieldOf(issue.path), issue.message);
+    }
+    const manifest = parsed.data;
+    const { name: app, namespace } = manifest.metadata;
+    const azure = manifest.spec?.azure?.application;
+    apps.push({
+      target: `${cluster}:${namespace}:${app}`,
+      cluster,
+      namespace,
+      app,
+      enabled: azure?.enabled ?? false,
+      allowAllUsers: azure?.allowAllUsers ?? false,
+      groups: (azure?.claims?.groups ?? []).map((group) => group.id),
+      rules: (manifest.spec?.accessPolicy?.inbound?.rules ?? []).map((rule) => ({
+        application: rule.application,
+        namespace: rule.namespace ?? namespace,
+        cluster: rule.cluster ?? cluster,
+        scopes: rule.permissions?.scopes ?? [],
+        roles: rule.permissions?.roles ?? [],
+      })),
+      source: where,
+    });
+  }
+  return apps;
+}
+
+export async function loadDirectoryFile(path: string): Promise<LoadedDirectory> {
+  const file = resolve(path);
+  let raw: unknown;
+  try {
+    raw = parseAllDocuments(await readFile(file, 'utf8'))[0]?.toJS() ?? {};
+  } catch (err) {
+    throw new DirectoryError(file, 'yaml', err instanceof Error ? err.message.split('\n')[0]! : 'cannot be read');
+  }
+  const parsed = DirectoryFile.safeParse(raw ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new DirectoryError(file, fieldOf(issue.path), issue.message);
+  }
+  const apps = new Map<string, ManifestApp>();
+  const files: string[] = [];
+  for (const entry of parsed.data.manifests) {
+    for (const manifestFile of await yamlFiles(resolve(dirname(file), entry.path), file)) {
+      files.push(manifestFile);
+      for (const app of await parseManifestFile(manifestFile, entry.cluster)) {
+        const existing = apps.get(app.target);
+        if (existing) throw new DirectoryError(app.source, 'metadata.name', `${app.target} is also defined in ${existing.source}`);
+        apps.set(app.target, app);
+      }
+    }
+  }
+  return { apps, employees: parsed.data.employees, clients: parsed.data.clients, files };
+}
+
+/** What an inbound rule of `target` grants `caller`, or undefined when no rule lets it in. */
+export function ruleFor(target: ManifestApp, caller: string): InboundRule | undefined {
+  const [cluster, namespace, app] = caller.split(':');
+  return target.rules.find(
+    (rule) => (rule.application === '*' || rule.application === app) && (rule.namespace === '*' || rule.namespace === namespace) && rule.cluster === cluster,
+  );
+}
