@@ -14,6 +14,9 @@ import { TokenIssuer, type Params } from './grants.js';
 import { SigningKeys } from './keys.js';
 import { loginRoutes } from './login.js';
 import { loadDirectoryFile } from './manifests.js';
+import { tlsMaterial, type TlsOptions } from './tls.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export type { ClientRegistration, TestEmployee } from './directory.js';
 
@@ -33,6 +36,8 @@ export interface EmulatorOptions {
   employees?: TestEmployee[];
   /** A directory file naming NAIS manifests, employees and client credentials (see manifests.ts). */
   directoryFile?: string;
+  /** Serve HTTPS, with a certificate made at start or a given one. */
+  tls?: TlsOptions;
 }
 
 export interface Emulator {
@@ -45,6 +50,8 @@ export interface Emulator {
   readonly app: FastifyInstance;
   /** What the directory holds, in a few lines for people. */
   readonly summary: string;
+  /** With a certificate made at start: the file holding its authority's certificate. */
+  readonly caFile?: string;
   clientIdFor(target: string): string;
   registerClient(registration: ClientRegistration): string;
   close(): Promise<void>;
@@ -84,6 +91,15 @@ export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv): EmulatorOptions 
   const missing = targetList(env, 'EMULATOR_MISSING_TARGETS');
   if (missing) options.missingTargets = missing;
   if (env.EMULATOR_DIRECTORY?.trim()) options.directoryFile = env.EMULATOR_DIRECTORY.trim();
+  const tls = env.EMULATOR_TLS?.trim();
+  if (tls === 'self-signed') {
+    options.tls = { selfSigned: { caFile: env.EMULATOR_CA_FILE?.trim() || join(tmpdir(), 'entra-emulator-ca.pem') } };
+  } else if (tls) {
+    throw new Error('EMULATOR_TLS: the only value is "self-signed" (or set EMULATOR_TLS_CERT and EMULATOR_TLS_KEY)');
+  } else if (env.EMULATOR_TLS_CERT?.trim() || env.EMULATOR_TLS_KEY?.trim()) {
+    if (!env.EMULATOR_TLS_CERT?.trim() || !env.EMULATOR_TLS_KEY?.trim()) throw new Error('EMULATOR_TLS_CERT and EMULATOR_TLS_KEY go together');
+    options.tls = { certFile: env.EMULATOR_TLS_CERT.trim(), keyFile: env.EMULATOR_TLS_KEY.trim() };
+  }
   if (env.EMULATOR_TOKEN_LIFETIME_SECONDS?.trim()) {
     const seconds = Number(env.EMULATOR_TOKEN_LIFETIME_SECONDS);
     if (!Number.isInteger(seconds) || seconds < 60 || seconds > 86_400) {
@@ -97,7 +113,9 @@ export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv): EmulatorOptions 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const tenantId = options.tenantId ?? randomUUID();
   const keys = await SigningKeys.create();
+  const tls = options.tls ? await tlsMaterial(options.tls) : undefined;
   const app = Fastify({
+    ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
     ...(options.logger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: false }),
     bodyLimit: 64 * 1024,
   });
@@ -186,7 +204,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
   const port = (app.server.address() as AddressInfo).port;
-  const baseUrl = (options.publicUrl ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  const baseUrl = (options.publicUrl ?? `${tls ? 'https' : 'http'}://localhost:${port}`).replace(/\/+$/, '');
   const issuer = `${baseUrl}${basePath}/v2.0`;
   const tokenEndpoint = `${baseUrl}${basePath}/oauth2/v2.0/token`;
   Object.assign(urls, { baseUrl, issuer, tokenEndpoint });
@@ -196,6 +214,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     baseUrl,
     tenantId,
     summary,
+    ...(tls?.caFile ? { caFile: tls.caFile } : {}),
     issuer,
     wellKnownUrl: `${issuer}/.well-known/openid-configuration`,
     tokenEndpoint,

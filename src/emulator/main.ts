@@ -24,6 +24,7 @@ async function main(): Promise<void> {
       `  tenant:        ${emulator.tenantId}`,
       `  well-known:    ${emulator.wellKnownUrl}`,
       `  token:         ${emulator.tokenEndpoint}`,
+      ...(emulator.caFile ? [`  CA certificate: ${emulator.caFile} (NODE_EXTRA_CA_CERTS=${emulator.caFile} for Node.js clients)`] : []),
       ...emulator.summary.split('\n').map((line) => `  ${line}`),
       '',
     ].join('\n'),

@@ -1,0 +1,82 @@
+/**
+ * HTTPS for the emulator: a local certificate authority and a certificate for localhost made at
+ * start (the authority's certificate is written to a file, for NODE_EXTRA_CA_CERTS and browsers),
+ * or a certificate and key that are given.
+ */
+import { webcrypto } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+
+export type TlsOptions = { certFile: string; keyFile: string } | { selfSigned: { caFile: string } };
+
+export interface TlsMaterial {
+  cert: string;
+  key: string;
+  /** Where the authority's certificate was written, for a made one. */
+  caFile?: string;
+}
+
+const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+
+function pem(label: string, der: ArrayBuffer): string {
+  const base64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n');
+  return `-----BEGIN ${label}-----\n${base64}${base64.endsWith('\n') ? '' : '\n'}-----END ${label}-----\n`;
+}
+
+export async function makeCertificates(caFile: string): Promise<TlsMaterial> {
+  // The certificate library needs the reflect polyfill; both load only when a certificate is made.
+  await import('reflect-metadata');
+  const x509 = await import('@peculiar/x509');
+  const crypto = webcrypto;
+  x509.cryptoProvider.set(crypto as never);
+  const notBefore = new Date(Date.now() - 60_000);
+  const notAfter = new Date(Date.now() + 365 * 24 * 3_600_000);
+  const caKeys = (await crypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+    name: 'CN=Entra ID emulator local CA',
+    notBefore,
+    notAfter,
+    keys: caKeys as never,
+    signingAlgorithm: ALGORITHM,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey as never),
+    ],
+  });
+  const serverKeys = (await crypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const server = await x509.X509CertificateGenerator.create({
+    subject: 'CN=localhost',
+    issuer: ca.subject,
+    notBefore,
+    notAfter,
+    publicKey: serverKeys.publicKey as never,
+    signingKey: caKeys.privateKey as never,
+    signingAlgorithm: ALGORITHM,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension([
+        { type: 'dns', value: 'localhost' },
+        { type: 'ip', value: '127.0.0.1' },
+        { type: 'ip', value: '::1' },
+      ]),
+      await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey as never),
+    ],
+  });
+  await writeFile(caFile, ca.toString('pem'), { mode: 0o644 });
+  return {
+    cert: server.toString('pem'),
+    key: pem('PRIVATE KEY', await crypto.subtle.exportKey('pkcs8', serverKeys.privateKey)),
+    caFile,
+  };
+}
+
+export async function tlsMaterial(options: TlsOptions): Promise<TlsMaterial> {
+  if ('selfSigned' in options) return makeCertificates(options.selfSigned.caFile);
+  try {
+    return { cert: await readFile(options.certFile, 'utf8'), key: await readFile(options.keyFile, 'utf8') };
+  } catch (err) {
+    throw new Error(`EMULATOR_TLS_CERT / EMULATOR_TLS_KEY: cannot read the certificate or key (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+  }
+}
