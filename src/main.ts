@@ -55,6 +55,9 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
   let emulator: Emulator | undefined;
   let identity = loaded.identity;
   if (!identity) {
+    if (env.EMULATOR_TLS || env.EMULATOR_TLS_CERT) {
+      throw new Error('EMULATOR_TLS: npm start talks to its own emulator over HTTP; for HTTPS start the emulator alone (npm run emulator) and point clients at it');
+    }
     emulator = await startEmulator({
       ...emulatorOptionsFromEnv({ EMULATOR_PORT: '8081', ...env }),
       logger: logger.child({ component: 'emulator' }),
