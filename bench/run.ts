@@ -100,7 +100,7 @@ async function emulator() {
     amount: count,
     requests: [{ method: 'POST', path: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&scope=api%3A%2F%2Fbench%2F.default&client_id=bench' }],
   });
-  results['oauth2-mock-server'] = { rps: mockResult.requests.average, p99: mockResult.latency.p99, non2xx: mockResult.non2xx };
+  results['oauth2-mock-server'] = { rps: summary(mockResult).rps, p99: mockResult.latency.p99, non2xx: mockResult.non2xx };
   await mock.stop();
 
   for (const pool of ['4', '2', '1']) {
@@ -147,7 +147,7 @@ async function emulator() {
         },
       ],
     });
-    results[`emulator (UV_THREADPOOL_SIZE=${pool})`] = { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx };
+    results[`emulator (UV_THREADPOOL_SIZE=${pool})`] = { rps: summary(result).rps, p99: result.latency.p99, non2xx: result.non2xx };
     await child.stop();
   }
   for (const [name, r] of Object.entries(results)) line(name, `${fmt(r.rps)} tokens/s, p99 ${r.p99} ms, non-2xx ${r.non2xx}`);

@@ -133,3 +133,32 @@ describe('signing keys', () => {
 function memoryLoggerInstance() {
   return memoryLogger().logger;
 }
+
+describe('a session whose token ran out while the identity provider is down', () => {
+  it('answers 502 with the reason, not a crash, and works again once it is back', async () => {
+    const emulatorPort = await freePort();
+    const proxyPort = await freePort();
+    const down = await startFaultProxy(`http://127.0.0.1:${emulatorPort}`, proxyPort);
+    const short = await startStack({
+      env: { IDP_TIMEOUT_MS: '400', IDP_RETRIES: '0' },
+      emulator: { port: emulatorPort, publicUrl: `http://localhost:${proxyPort}`, accessTokenLifetimeSeconds: 2 },
+    });
+    try {
+      const { login } = await import('../helpers/http-login.js');
+      const cookie = await login(short.url);
+      await new Promise((resolve) => setTimeout(resolve, 2_200));
+      down.mode = 'down';
+      const during = await fetch(`${short.url}/api/obo?aud=dev-gcp:a:b`, { headers: { cookie, accept: 'application/json' } });
+      expect(during.status).toBe(502);
+      expect(((await during.json()) as { error: string }).error).toBe('identity_provider_unreachable');
+      const session = await fetch(`${short.url}/oauth2/session`, { headers: { cookie } });
+      expect(session.status).toBe(502);
+      down.mode = 'pass';
+      const after = await fetch(`${short.url}/api/obo?aud=dev-gcp:a:b`, { headers: { cookie, accept: 'application/json' } });
+      expect(after.status).toBe(200);
+    } finally {
+      await short.close();
+      await down.close();
+    }
+  });
+});

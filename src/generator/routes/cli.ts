@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Sealer } from '../../session/index.js';
+import { StoreUnavailableError, type Sealer } from '../../session/index.js';
 import type { GeneratorContext } from '../context.js';
 import { preferredFormat } from '../negotiate.js';
 import { problem, sendProblem } from '../problem.js';
@@ -101,7 +101,7 @@ export async function cliRoutes(app: FastifyInstance, deps: { ctx: GeneratorCont
       if (!session) return invalid('The session behind this code has ended: log in again.');
       return reply.type('application/json; charset=utf-8').send({ session: code.ticket, expires_at: new Date(session.data.expiresAt).toISOString() });
     } catch (err) {
-      if (err instanceof Error && err.name === 'StoreUnavailableError') {
+      if (err instanceof StoreUnavailableError) {
         return sendProblem(reply, request, problem(503, 'session_store_unavailable', 'The session store is unavailable right now. Try again in a moment.'), 'json');
       }
       throw err;

@@ -7,13 +7,13 @@ import * as oidc from 'openid-client';
 import { z } from 'zod';
 import { IdpError } from '../../entra/errors.js';
 import { LoginValidationError } from '../../entra/client.js';
-import type { Sealer } from '../../session/index.js';
+import { StoreUnavailableError, type Sealer } from '../../session/index.js';
 import type { GeneratorContext } from '../context.js';
 import { escapeHtml, page } from '../html.js';
 import { preferredFormat } from '../negotiate.js';
 import { problem, sendProblem } from '../problem.js';
 import { safeReturnPath } from '../redirect.js';
-import { LOGIN_COOKIE, SessionUnavailableError, type Sessions } from '../sessions.js';
+import { LOGIN_COOKIE, SESSION_COOKIE, SessionUnavailableError, type Sessions } from '../sessions.js';
 
 const LOGIN_STATE_SECONDS = 600;
 
@@ -197,13 +197,17 @@ export async function loginRoutes(app: FastifyInstance, deps: LoginDeps): Promis
     reply.header('cache-control', 'no-store');
     let idToken: string | undefined;
     try {
-      const session = await sessions.load(request);
+      // The session as stored, without refreshing it: it is about to end.
+      const session = await sessions.manager.load(request.cookies[SESSION_COOKIE]);
       if (session) {
         idToken = session.data.idToken;
         await sessions.destroy(session.id);
         ctx.logger.info({ session: 'ended' }, 'session ended by logout');
       }
     } catch (err) {
+      if (err instanceof StoreUnavailableError) {
+        return htmlError(request, reply, 503, 'session_store_unavailable', 'The session store is unavailable right now. Try again in a moment.');
+      }
       if (err instanceof SessionUnavailableError) return htmlError(request, reply, 503, 'session_store_unavailable', err.message);
       throw err;
     }
@@ -244,7 +248,7 @@ export async function loginRoutes(app: FastifyInstance, deps: LoginDeps): Promis
       });
     } catch (err) {
       if (err instanceof SessionUnavailableError) return sendProblem(reply, request, problem(503, 'session_store_unavailable', err.message), 'json');
-      throw err;
+      return ctx.sendIdpFailure(request, reply, err, undefined, 'on_behalf_of', 'json');
     }
   });
 }

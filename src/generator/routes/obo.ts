@@ -24,7 +24,9 @@ export async function personTokenRoutes(app: FastifyInstance, ctx: GeneratorCont
         sendProblem(reply, request, problem(503, 'session_store_unavailable', err.message), format);
         return undefined;
       }
-      throw err;
+      // The user's token ran out while the identity provider could not refresh it.
+      ctx.sendIdpFailure(request, reply, err, undefined, 'on_behalf_of', format);
+      return undefined;
     }
     if (session) return session;
     const returnTo = returnPathFromRequestUrl(request.url) ?? '/';
