@@ -101,31 +101,38 @@ describe('an identity provider in trouble', () => {
 describe('signing keys', () => {
   const keyFetches = () => proxy.requests.filter((r) => r.path.endsWith('/discovery/v2.0/keys')).length;
 
-  async function tokenWithKid(kid: string) {
+  async function tokensWithKids(kids: string[]) {
     const { privateKey } = await generateKeyPair('RS256');
-    return new SignJWT({ nonce: 'n' })
-      .setProtectedHeader({ alg: 'RS256', kid })
-      .setIssuer(stack.emulator!.issuer)
-      .setAudience(stack.identity.clientId)
-      .setIssuedAt()
-      .setExpirationTime('5m')
-      .sign(privateKey);
+    return Promise.all(
+      kids.map((kid) =>
+        new SignJWT({ nonce: 'n' })
+          .setProtectedHeader({ alg: 'RS256', kid })
+          .setIssuer(stack.emulator!.issuer)
+          .setAudience(stack.identity.clientId)
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .sign(privateKey),
+      ),
+    );
   }
 
   it('are fetched again for an unknown kid, but at most once per cooldown', async () => {
     proxy.mode = 'pass';
-    const client = new EntraClient(stack.identity, { timeoutMs: 1000, retries: 0, logger: memoryLoggerInstance(), jwksCooldownMs: 500 });
+    // Everything slow is done before the clock matters: the tokens are signed first.
+    const [first, second, third, fourth] = await tokensWithKids(['unknown-1', 'unknown-2', 'unknown-3', 'unknown-4']);
+    const cooldownMs = 1_500;
+    const client = new EntraClient(stack.identity, { timeoutMs: 1000, retries: 0, logger: memoryLoggerInstance(), jwksCooldownMs: cooldownMs });
     await client.init();
     // The keys loaded at start count as a fetch: the cooldown runs from there.
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    await new Promise((resolve) => setTimeout(resolve, cooldownMs + 100));
     const before = keyFetches();
-    await expect(client.verifyIdToken(await tokenWithKid('unknown-1'), 'n')).rejects.toThrow(/not valid/);
+    await expect(client.verifyIdToken(first!, 'n')).rejects.toThrow(/not valid/);
     expect(keyFetches() - before).toBe(1);
-    await expect(client.verifyIdToken(await tokenWithKid('unknown-2'), 'n')).rejects.toThrow(/not valid/);
-    await expect(client.verifyIdToken(await tokenWithKid('unknown-3'), 'n')).rejects.toThrow(/not valid/);
+    await expect(client.verifyIdToken(second!, 'n')).rejects.toThrow(/not valid/);
+    await expect(client.verifyIdToken(third!, 'n')).rejects.toThrow(/not valid/);
     expect(keyFetches() - before).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    await expect(client.verifyIdToken(await tokenWithKid('unknown-4'), 'n')).rejects.toThrow(/not valid/);
+    await new Promise((resolve) => setTimeout(resolve, cooldownMs + 100));
+    await expect(client.verifyIdToken(fourth!, 'n')).rejects.toThrow(/not valid/);
     expect(keyFetches() - before).toBe(2);
   });
 });

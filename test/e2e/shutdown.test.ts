@@ -33,7 +33,7 @@ describe('SIGTERM', () => {
         AZURE_APP_CLIENT_ID: emulator.clientIdFor('dev-gcp:nais:azure-token-generator'),
         AZURE_APP_CLIENT_SECRET: 'test-secret-for-shutdown',
         AZURE_APP_WELL_KNOWN_URL: emulator.wellKnownUrl,
-        SHUTDOWN_DELAY_SECONDS: '1',
+        SHUTDOWN_DELAY_SECONDS: '2',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -51,14 +51,14 @@ describe('SIGTERM', () => {
     }
 
     proxy.mode = 'slow';
-    proxy.slowMs = 2_000;
+    proxy.slowMs = 3_000;
     const inFlight = fetch(`${base}/api/public/m2m`, { method: 'POST', body: new URLSearchParams({ aud: 'dev-gcp:slow:app' }) });
     await new Promise((resolve) => setTimeout(resolve, 300));
     const signalled = Date.now();
     child.kill('SIGTERM');
 
     let sawNotReady = false;
-    while (Date.now() - signalled < 900) {
+    while (Date.now() - signalled < 1_800) {
       const status = await fetch(`${base}/internal/isready`).then((r) => r.status, () => 0);
       if (status === 503) {
         sawNotReady = true;
