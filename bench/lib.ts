@@ -1,18 +1,8 @@
 /** What the benchmarks share: servers started as child processes, load with autocannon, small maths. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer as createNetServer } from 'node:net';
 import autocannon, { type Options, type Result } from 'autocannon';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort } from '../test/helpers/ports.js';
 
 export interface Child {
   process: ChildProcess;

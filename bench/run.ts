@@ -12,6 +12,7 @@ import { startService } from '../src/main.js';
 import { MemoryStore, type SessionData } from '../src/session/index.js';
 import { Directory } from '../src/emulator/directory.js';
 import { fmt, freePort, heading, line, load, startChild, summary } from './lib.js';
+import { launchChromium } from '../test/helpers/browser.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 120);
@@ -199,11 +200,7 @@ async function loginBench() {
   line('ratio', fmt(logins / baseline, 3));
 
   try {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-    });
+    const browser = await launchChromium();
     const durations: number[] = [];
     for (let i = 0; i < 5; i++) {
       const context = await browser.newContext();
