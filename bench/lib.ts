@@ -12,9 +12,9 @@ export interface Child {
 
 /** Runs `node [args]` with `env` until `ready` answers 200. */
 export async function startChild(args: string[], env: Record<string, string>, ready: string): Promise<Child> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Standard output (the logs) goes to /dev/null: read into this process, it would compete with the load generator.
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const deadline = Date.now() + 30_000;
   for (;;) {
