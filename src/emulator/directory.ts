@@ -167,8 +167,12 @@ export class Directory {
     };
     for (const jwk of registration.jwks ?? []) {
       if (!jwk.kid) throw new Error(`a key registered for ${registration.target} has no kid`);
-      record.keys.set(jwk.kid, jwk);
+      if (jwk.kty !== 'RSA' && jwk.kty !== 'EC') throw new Error(`the key ${jwk.kid} registered for ${registration.target} is not an RSA or EC key`);
+      // Only the public half is kept, should a private key be given.
+      const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = jwk;
+      record.keys.set(jwk.kid, publicJwk);
     }
+    for (const cached of [...this.keyCache.keys()]) if (cached.startsWith(`${clientId}:`)) this.keyCache.delete(cached);
     record.secrets.push(...(registration.secrets ?? []));
     for (const uri of registration.redirectUris ?? []) record.redirectUris.add(uri);
     for (const uri of registration.postLogoutRedirectUris ?? []) record.postLogoutRedirectUris.add(uri);
@@ -176,15 +180,21 @@ export class Directory {
     return clientId;
   }
 
-  async clientKey(client: ClientRecord, kid: string): Promise<CryptoKey | undefined> {
+  /** The registered public key `kid` of a client, for verifying with `alg`; undefined when there is none that fits. */
+  async clientKey(client: ClientRecord, kid: string, alg: string): Promise<CryptoKey | undefined> {
     const jwk = client.keys.get(kid);
-    if (!jwk) return undefined;
-    const cacheKey = `${client.clientId}:${kid}`;
+    if (!jwk || (jwk.alg !== undefined && jwk.alg !== alg)) return undefined;
+    const cacheKey = `${client.clientId}:${kid}:${alg}`;
     let key = this.keyCache.get(cacheKey);
     if (!key) {
-      const imported = await importJWK(jwk, jwk.alg ?? 'RS256');
-      if (imported instanceof Uint8Array) return undefined;
-      key = imported;
+      try {
+        const imported = await importJWK(jwk, alg);
+        if (imported instanceof Uint8Array) return undefined;
+        key = imported;
+      } catch {
+        // A key that does not fit the algorithm (an EC key for RS256, say) verifies nothing.
+        return undefined;
+      }
       this.keyCache.set(cacheKey, key);
     }
     return key;

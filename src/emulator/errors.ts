@@ -69,12 +69,24 @@ export const errors = {
     new EntraError(700027, 'invalid_client', `Client assertion failed signature validation. ${detail}`),
   assertionTime: (detail: string) => new EntraError(700024, 'invalid_client', `Client assertion is not within its valid time range. ${detail}`),
   assertionAudience: (expected: string) =>
-    new EntraError(700212, 'invalid_client', `No matching federated identity record found for presented assertion audience. The audience must be '${expected}'.`),
+    new EntraError(
+      700023,
+      'invalid_client',
+      `Client assertion audience claim does not match Realm issuer. The audience must be the token endpoint '${expected}' or the issuer.`,
+    ),
+  assertionClientMismatch: () =>
+    new EntraError(700021, 'invalid_client', "Client assertion application identifier doesn't match 'client_id' parameter."),
+  assertionSubject: () => new EntraError(50048, 'invalid_client', 'Subject mismatches Issuer claim in the client assertion. Both must be the client id.'),
   assertionClaims: (detail: string) => new EntraError(50027, 'invalid_client', `JWT token is invalid or malformed. ${detail}`),
+  // Entra ID has no code of its own for a replayed jti (it is not known to refuse one); this is its code for an invalid client assertion.
   assertionReplayed: () =>
-    new EntraError(7000222, 'invalid_client', 'The provided client assertion was already used (its jti was seen before). Sign a new assertion for every request.'),
-  invalidScope: (scope: string) =>
-    new EntraError(70011, 'invalid_scope', `The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope ${scope} is not valid.`),
+    new EntraError(
+      50027,
+      'invalid_client',
+      'JWT token is invalid or malformed. The client assertion was already used: its jti was seen before. Sign a new assertion, with a new jti, for every request.',
+    ),
+  invalidScope: (scope: string, hint = '') =>
+    new EntraError(70011, 'invalid_scope', `The provided value for the input parameter 'scope' is not valid. The scope ${scope} is not valid.${hint ? ` ${hint}` : ''}`),
   scopesAcrossResources: () =>
     new EntraError(700022, 'invalid_scope', 'The provided value for the input parameter scope is not valid because it contains more than one resource.'),
   resourceNotFound: (resource: string) =>
@@ -94,7 +106,9 @@ export const errors = {
     ),
   userNotAssigned: (user: string, app: string) =>
     new EntraError(50105, 'invalid_grant', `Your administrator has configured the application ${app} to block users unless they are specifically granted ('assigned') access to the application. The signed in user '${user}' is blocked because they are not a direct member of a group with access.`),
-  invalidAssertion: (detail: string) => new EntraError(50013, 'invalid_grant', `Assertion failed signature validation. ${detail}`),
+  invalidAssertion: (detail: string) => new EntraError(50013, 'invalid_grant', `Assertion is invalid. ${detail}`),
+  idTokenAsAssertion: () =>
+    new EntraError(240002, 'invalid_grant', "The id_token can't be used as urn:ietf:params:oauth:grant-type:jwt-bearer grant. Send the user's access token whose audience is the calling app."),
   expiredAssertion: () => new EntraError(500133, 'invalid_grant', 'Assertion is not within its valid time range. The user must sign in again.'),
   codeRedeemed: () => new EntraError(54005, 'invalid_grant', 'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.'),
   codeExpired: () => new EntraError(70008, 'invalid_grant', 'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.'),
@@ -106,4 +120,10 @@ export const errors = {
   refreshInvalid: () => new EntraError(9002313, 'invalid_grant', 'Invalid request. Request is malformed or invalid: the refresh token is not valid.'),
   unsupportedContentType: () =>
     new EntraError(900144, 'invalid_request', 'The request body must be form-encoded (application/x-www-form-urlencoded).'),
+  duplicateParameter: (name: string) =>
+    new EntraError(90100, 'invalid_request', `The parameter '${name.slice(0, 50)}' was sent more than once.`),
+  malformed: (detail: string, status = 400) => new EntraError(9002313, 'invalid_request', `Invalid request. Request is malformed or invalid. ${detail}`, { status }),
+  postOnly: (method: string) =>
+    new EntraError(900561, 'invalid_request', `The endpoint only accepts POST, OPTIONS requests. Received a ${method.slice(0, 10)} request.`),
+  serverError: () => new EntraError(50000, 'server_error', 'There was an error issuing a token or an issue with the sign-in service: the emulator failed to process the request. This is a fault in the emulator.', { status: 500 }),
 };

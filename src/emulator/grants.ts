@@ -4,19 +4,52 @@
  * refresh token and on-behalf-of.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { compactVerify, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { errors, EntraError } from './errors.js';
 import { safeEqual, type ClientRecord, type Directory, type Resource, type TestEmployee } from './directory.js';
 import type { SigningKeys } from './keys.js';
+import type { Params } from './params.js';
+
+export type { Params } from './params.js';
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
 const GRAPH = '00000003-0000-0000-c000-000000000000';
-const CLOCK_SKEW_S = 60;
-const MAX_ASSERTION_LIFETIME_S = 600;
+const GRAPH_NAMES = new Set([GRAPH, 'https://graph.microsoft.com', 'api://00000003-0000-0000-c000-000000000000']);
 
-export type Params = Record<string, string | undefined>;
+const CLOCK_SKEW_S = 60;
+/** Entra refuses client assertions valid for longer than ten minutes. */
+const MAX_ASSERTION_LIFETIME_S = 600;
+const CODE_LIFETIME_MS = 5 * 60_000;
+const REFRESH_LIFETIME_MS = 24 * 3_600_000;
+const ASSERTION_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
+
+/** The resource a scope belongs to: what comes before its last '/'. */
+function resourceName(scope: string): string {
+  const slash = scope.lastIndexOf('/');
+  return slash > 0 ? scope.slice(0, slash) : scope;
+}
+
+/**
+ * `client_id:client_secret` from a Basic header. RFC 6749 (2.3.1) has both form-encoded, but many
+ * clients send them as they are, so the secret is tried both ways. Undefined when malformed.
+ */
+function decodeBasic(encoded: string): { clientId: string; secrets: string[] } | undefined {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) return undefined;
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) return undefined;
+  const formDecode = (value: string) => {
+    try {
+      return decodeURIComponent(value.replace(/\+/g, ' '));
+    } catch {
+      return value;
+    }
+  };
+  const rawSecret = decoded.slice(colon + 1);
+  return { clientId: formDecode(decoded.slice(0, colon)), secrets: [...new Set([formDecode(rawSecret), rawSecret])] };
+}
 
 export interface Endpoints {
   issuer: string;
@@ -54,6 +87,7 @@ export class TokenIssuer {
   readonly codes = new Map<string, AuthorizationCode>();
   private readonly refreshTokens = new Map<string, RefreshGrant>();
   private readonly seenJtis = new Map<string, number>();
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     private readonly directory: Directory,
@@ -61,8 +95,12 @@ export class TokenIssuer {
     private readonly endpoints: Endpoints,
     private readonly lifetimeSeconds: number,
   ) {
-    const sweeper = setInterval(() => this.sweep(), 60_000);
-    sweeper.unref();
+    this.sweeper = setInterval(() => this.sweep(), 60_000);
+    this.sweeper.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.sweeper);
   }
 
   async token(params: Params, authorization: string | undefined): Promise<Record<string, unknown>> {
@@ -83,9 +121,20 @@ export class TokenIssuer {
     }
   }
 
+  /** The client an ID token of this emulator was issued to (expired ones too, as logout takes them); undefined when it is not one. */
+  async clientOfIdToken(idToken: string): Promise<string | undefined> {
+    try {
+      const { payload } = await compactVerify(idToken, this.keys.publicKey, { algorithms: ['RS256'] });
+      const claims = JSON.parse(new TextDecoder().decode(payload)) as JWTPayload;
+      return claims.iss === this.endpoints.issuer && typeof claims.aud === 'string' ? claims.aud : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   issueCode(code: Omit<AuthorizationCode, 'expiresAt' | 'redeemed'>): string {
     const value = random();
-    this.codes.set(value, { ...code, expiresAt: Date.now() + 5 * 60_000, redeemed: false });
+    this.codes.set(value, { ...code, expiresAt: Date.now() + CODE_LIFETIME_MS, redeemed: false });
     return value;
   }
 
@@ -93,71 +142,78 @@ export class TokenIssuer {
 
   private async authenticate(params: Params, authorization: string | undefined): Promise<AuthenticatedClient> {
     let clientId = params.client_id;
-    let secret = params.client_secret;
-    if (authorization?.startsWith('Basic ')) {
-      const decoded = Buffer.from(authorization.slice(6), 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      if (colon > 0) {
-        clientId = decodeURIComponent(decoded.slice(0, colon));
-        secret = decodeURIComponent(decoded.slice(colon + 1));
-      }
+    let secrets = params.client_secret === undefined ? [] : [params.client_secret];
+    if (authorization !== undefined && /^basic /i.test(authorization)) {
+      const basic = decodeBasic(authorization.slice(6).trim());
+      if (!basic) throw errors.malformed('The Authorization header is not valid Basic authentication (base64 of client_id:client_secret).');
+      if (params.client_id !== undefined && params.client_id !== basic.clientId) throw errors.malformed('The client_id in the body differs from the one in the Authorization header.');
+      if (params.client_secret !== undefined) throw errors.malformed('Send the client secret once: in the Authorization header or in the body, not both.');
+      clientId = basic.clientId;
+      secrets = basic.secrets;
     }
     if (params.client_assertion !== undefined || params.client_assertion_type !== undefined) {
+      if (secrets.length > 0) throw errors.malformed('Send either a client secret or a client assertion, not both.');
       return this.authenticateAssertion(params, clientId);
     }
     if (!clientId) throw errors.missingParameter('client_id');
     const client = this.directory.clients.get(clientId);
     if (!client) throw errors.unknownClient(clientId.slice(0, 100));
-    if (secret === undefined || secret === '') throw errors.noCredential();
-    if (!client.secrets.some((known) => safeEqual(known, secret))) throw errors.invalidSecret(clientId);
+    if (secrets.length === 0 || secrets[0] === '') throw errors.noCredential();
+    if (!client.secrets.some((known) => secrets.some((secret) => safeEqual(known, secret)))) throw errors.invalidSecret(clientId);
     return { client, acr: '1' };
   }
 
   private async authenticateAssertion(params: Params, clientId: string | undefined): Promise<AuthenticatedClient> {
+    if (params.client_assertion_type === undefined) throw errors.missingParameter('client_assertion_type');
     if (params.client_assertion_type !== ASSERTION_TYPE) {
       throw errors.assertionClaims(`client_assertion_type must be ${ASSERTION_TYPE}.`);
     }
     const assertion = params.client_assertion;
     if (!assertion) throw errors.missingParameter('client_assertion');
-    let kid: string | undefined;
+    let header: ReturnType<typeof decodeProtectedHeader>;
     let unverified: JWTPayload;
     try {
-      kid = decodeProtectedHeader(assertion).kid;
-      unverified = JSON.parse(Buffer.from(assertion.split('.')[1] ?? '', 'base64url').toString('utf8')) as JWTPayload;
+      header = decodeProtectedHeader(assertion);
+      unverified = decodeJwt(assertion);
     } catch {
-      throw errors.assertionClaims('The client assertion is not a JWT.');
+      throw errors.assertionClaims('The client assertion is not a signed JWT.');
     }
-    const issuer = typeof unverified.iss === 'string' ? unverified.iss : undefined;
-    if (!issuer || unverified.sub !== issuer) throw errors.assertionClaims("The assertion's iss and sub must both be the client id.");
-    if (clientId && clientId !== issuer) throw errors.assertionClaims('The client_id does not match the assertion issuer.');
+    const issuer = typeof unverified.iss === 'string' && unverified.iss !== '' ? unverified.iss : undefined;
+    if (!issuer) throw errors.assertionClaims('The client assertion has no iss: it must be the client id.');
+    if (unverified.sub !== issuer) throw errors.assertionSubject();
+    if (clientId !== undefined && clientId !== issuer) throw errors.assertionClientMismatch();
     const client = this.directory.clients.get(issuer);
     if (!client) throw errors.unknownClient(issuer.slice(0, 100));
-    if (!kid) throw errors.assertionSignature('The assertion has no kid in its header.');
-    const key = await this.directory.clientKey(client, kid);
-    if (!key) throw errors.assertionSignature(`Key was not found for kid '${kid.slice(0, 100)}' of client '${client.clientId}'.`);
+    if (!header.kid) throw errors.assertionSignature(`The assertion names no key: its header has no kid. Keys registered for '${client.clientId}' are known by kid.`);
+    const alg = typeof header.alg === 'string' && ASSERTION_ALGORITHMS.includes(header.alg) ? header.alg : undefined;
+    if (!alg) throw errors.assertionSignature(`The assertion's algorithm must be one of ${ASSERTION_ALGORITHMS.join(', ')}.`);
+    const key = await this.directory.clientKey(client, header.kid, alg);
+    if (!key) throw errors.assertionSignature(`Key was not found for kid '${header.kid.slice(0, 100)}' and alg ${alg} of client '${client.clientId}'.`);
 
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(assertion, key, {
-        algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'],
-        clockTolerance: CLOCK_SKEW_S,
-      }));
+      ({ payload } = await jwtVerify(assertion, key, { algorithms: [alg], clockTolerance: CLOCK_SKEW_S }));
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw errors.assertionTime('The assertion has expired.');
-      if (err instanceof joseErrors.JWTClaimValidationFailed && (err.claim === 'nbf' || err.claim === 'iat')) {
-        throw errors.assertionTime('The assertion is not yet valid.');
+      if (err instanceof joseErrors.JWTClaimValidationFailed) {
+        if (err.claim === 'nbf' || err.claim === 'iat') throw errors.assertionTime('The assertion is not yet valid (nbf is in the future).');
+        throw errors.assertionClaims(`The claim ${err.claim} is not valid.`);
       }
-      throw errors.assertionSignature('The signature does not verify with the registered key.');
+      if (err instanceof joseErrors.JWSSignatureVerificationFailed) throw errors.assertionSignature('The signature does not verify with the registered key.');
+      throw errors.assertionClaims('The client assertion could not be read.');
     }
     const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
-    if (!audiences.some((aud) => aud === this.endpoints.tokenEndpoint || aud === this.endpoints.issuer)) {
+    if (audiences.length !== 1 || !audiences.some((aud) => aud === this.endpoints.tokenEndpoint || aud === this.endpoints.issuer)) {
       throw errors.assertionAudience(this.endpoints.tokenEndpoint);
     }
+    const time = now();
     if (typeof payload.exp !== 'number') throw errors.assertionClaims('The assertion has no exp.');
+    if (payload.iat !== undefined && payload.iat > time + CLOCK_SKEW_S) throw errors.assertionTime('The assertion was issued in the future (iat).');
     const start = typeof payload.nbf === 'number' ? payload.nbf : typeof payload.iat === 'number' ? payload.iat : undefined;
     if (start === undefined) throw errors.assertionClaims('The assertion has neither nbf nor iat.');
-    if (payload.exp - start > MAX_ASSERTION_LIFETIME_S) {
-      throw errors.assertionTime(`The assertion lives ${payload.exp - start} seconds; at most ${MAX_ASSERTION_LIFETIME_S} are accepted.`);
+    const lifetime = payload.exp - Math.min(start, typeof payload.iat === 'number' ? payload.iat : start);
+    if (lifetime > MAX_ASSERTION_LIFETIME_S || payload.exp - time > MAX_ASSERTION_LIFETIME_S + CLOCK_SKEW_S) {
+      throw errors.assertionTime(`The assertion is valid for ${lifetime} seconds; at most ${MAX_ASSERTION_LIFETIME_S} are accepted.`);
     }
     if (typeof payload.jti !== 'string' || payload.jti === '') throw errors.assertionClaims('The assertion has no jti.');
     const seenKey = `${client.clientId}:${payload.jti}`;
@@ -168,18 +224,48 @@ export class TokenIssuer {
 
   // --- scopes ------------------------------------------------------------------------------
 
-  /** The one resource a `.default` scope names, as client credentials and on-behalf-of require. */
-  private defaultScopeResource(scope: string | undefined): Resource {
+  /**
+   * The one resource a `.default` scope names, as client credentials and on-behalf-of require.
+   * Client credentials take exactly one scope; on-behalf-of may add OpenID scopes (offline_access).
+   */
+  private defaultScopeResource(scope: string | undefined, flow: 'client_credentials' | 'on_behalf_of'): Resource {
     if (!scope) throw errors.missingParameter('scope');
-    const items = scope.split(' ').filter(Boolean);
-    const resources = [...new Set(items.filter((item) => !OIDC_SCOPES.has(item)).map((item) => item.replace(/\/[^/]*$/, '')))];
-    if (resources.length > 1) throw errors.scopesAcrossResources();
-    const item = items.find((value) => !OIDC_SCOPES.has(value));
-    if (!item || !item.endsWith('/.default')) throw errors.invalidScope(scope.slice(0, 200));
-    const name = item.slice(0, -'/.default'.length);
+    const items = [...new Set(scope.split(' ').filter(Boolean))];
+    const apiItems = flow === 'client_credentials' ? items : items.filter((item) => !OIDC_SCOPES.has(item));
+    const resources = new Set(apiItems.filter((item) => item.includes('/')).map(resourceName));
+    if (resources.size > 1) throw errors.scopesAcrossResources();
+    const [item] = apiItems;
+    if (apiItems.length !== 1 || !item || !item.endsWith('/.default')) {
+      throw errors.invalidScope(
+        scope.slice(0, 200),
+        flow === 'client_credentials' ? 'Client credential flows must have exactly one scope: <resource>/.default.' : 'Ask for exactly one <resource>/.default scope.',
+      );
+    }
+    const name = resourceName(item);
     const resource = this.directory.resource(name);
     if (!resource) throw errors.resourceNotFound(name.slice(0, 200));
     return resource;
+  }
+
+  /**
+   * The resource a login's scopes ask an access token for: the one API they name, else Microsoft
+   * Graph (for OpenID scopes only, or bare Graph permissions). Throws as Entra does at authorize.
+   */
+  loginResource(scopes: string[]): { resource: Resource; scope: string } {
+    const apiItems = scopes.filter((item) => !OIDC_SCOPES.has(item));
+    const named = apiItems.filter((item) => item.includes('/') && !GRAPH_NAMES.has(resourceName(item)));
+    const graph = apiItems.filter((item) => !named.includes(item));
+    const resources = new Set(named.map(resourceName));
+    if (resources.size > 1 || (resources.size === 1 && graph.length > 0)) throw errors.scopesAcrossResources();
+    const [first] = named;
+    if (first !== undefined) {
+      const name = resourceName(first);
+      const resource = this.directory.resource(name);
+      if (!resource) throw errors.resourceNotFound(name.slice(0, 200));
+      return { resource, scope: named.join(' ') };
+    }
+    const permissions = graph.map((item) => item.slice(item.lastIndexOf('/') + 1)).filter((item) => item !== '.default');
+    return { resource: { target: 'graph', clientId: GRAPH }, scope: [...new Set(['openid', 'profile', 'email', ...permissions])].join(' ') };
   }
 
   // --- tokens ------------------------------------------------------------------------------
@@ -224,7 +310,7 @@ export class TokenIssuer {
   }
 
   private async clientCredentials(caller: AuthenticatedClient, params: Params) {
-    const resource = this.defaultScopeResource(params.scope);
+    const resource = this.defaultScopeResource(params.scope, 'client_credentials');
     const roles = this.directory.appGrant(resource, caller.client);
     const servicePrincipal = this.directory.servicePrincipalFor(caller.client.target);
     const token = await this.keys.sign({
@@ -237,24 +323,21 @@ export class TokenIssuer {
     return this.tokenResponse(token);
   }
 
-  /** What a login's scopes give: a token for the one resource named, else for Microsoft Graph. */
+  /** What a login's scopes give: an access token for the one resource they name (else Microsoft Graph), an ID token, and a refresh token with offline_access. */
   private async loginTokens(caller: AuthenticatedClient, scopes: string[], employee: TestEmployee, nonce: string | undefined) {
-    const apiScope = scopes.find((scope) => !OIDC_SCOPES.has(scope));
-    let accessToken: string;
-    let granted: string;
-    if (apiScope) {
-      const name = apiScope.replace(/\/[^/]*$/, '');
-      const resource = this.directory.resource(name);
-      if (!resource) throw errors.resourceNotFound(name.slice(0, 200));
-      accessToken = await this.userAccessToken(resource, caller, employee, this.directory.userGrant(resource, caller.client, employee));
-      granted = apiScope;
-    } else {
-      accessToken = await this.userAccessToken({ target: 'graph', clientId: GRAPH }, caller, employee, { scp: 'openid profile email', groups: employee.groups });
-      granted = 'openid profile email';
-    }
+    const { resource, scope: granted } = this.loginResource(scopes);
+    const grant = resource.clientId === GRAPH ? { scp: granted, groups: employee.groups } : this.directory.userGrant(resource, caller.client, employee);
+    const accessToken = await this.userAccessToken(resource, caller, employee, grant);
+    const extra: Record<string, unknown> = { scope: granted };
+    if (scopes.includes('openid')) extra.id_token = await this.idToken(caller, employee, nonce);
+    if (scopes.includes('offline_access')) extra.refresh_token = this.issueRefreshToken(caller, scopes, employee);
+    return this.tokenResponse(accessToken, extra);
+  }
+
+  private async idToken(caller: AuthenticatedClient, employee: TestEmployee, nonce: string | undefined): Promise<string> {
     const oid = this.directory.userOid(employee.navIdent);
     const issuedAt = now();
-    const idToken = await this.keys.sign({
+    return this.keys.sign({
       aud: caller.client.clientId,
       iss: this.endpoints.issuer,
       iat: issuedAt,
@@ -269,13 +352,6 @@ export class TokenIssuer {
       NAVident: employee.navIdent,
       ...(nonce ? { nonce } : {}),
     });
-    const extra: Record<string, unknown> = { scope: granted, id_token: idToken };
-    if (scopes.includes('offline_access')) {
-      const refreshToken = random(48);
-      this.refreshTokens.set(refreshToken, { clientId: caller.client.clientId, scopes, employee, expiresAt: Date.now() + 24 * 3_600_000 });
-      extra.refresh_token = refreshToken;
-    }
-    return this.tokenResponse(accessToken, extra);
   }
 
   private async authorizationCode(caller: AuthenticatedClient, params: Params) {
@@ -307,20 +383,22 @@ export class TokenIssuer {
   private async onBehalfOf(caller: AuthenticatedClient, params: Params) {
     if (params.requested_token_use !== 'on_behalf_of') throw errors.missingParameter('requested_token_use');
     if (!params.assertion) throw errors.missingParameter('assertion');
-    const resource = this.defaultScopeResource(params.scope);
+    const resource = this.defaultScopeResource(params.scope, 'on_behalf_of');
     let payload: JWTPayload;
     try {
       ({ payload } = await this.keys.verify(params.assertion, { issuer: this.endpoints.issuer }));
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw errors.expiredAssertion();
-      throw errors.invalidAssertion('The user assertion is not a token issued by this tenant.');
+      throw errors.invalidAssertion('The user assertion is not a token issued by this tenant: its signature, issuer or times do not verify.');
     }
     if (payload.aud !== caller.client.clientId) {
-      throw errors.invalidAssertion(`The user assertion's audience must be the calling app ('${caller.client.clientId}').`);
+      throw errors.invalidAssertion(
+        `Assertion audience does not match the Client app presenting the assertion. The audience in the assertion was '${String(payload.aud).slice(0, 100)}' and the expected audience is '${caller.client.clientId}'.`,
+      );
     }
-    if (payload.idtyp === 'app' || typeof payload.NAVident !== 'string') {
-      throw errors.invalidAssertion('The assertion is not a user token.');
-    }
+    if (payload.idtyp === 'app' || payload.roles !== undefined) throw errors.invalidAssertion('The assertion is an app token; on-behalf-of needs a user token.');
+    if (payload.scp === undefined) throw errors.idTokenAsAssertion();
+    if (typeof payload.NAVident !== 'string' || typeof payload.oid !== 'string') throw errors.invalidAssertion('The assertion is not a user token of this tenant.');
     // Group membership is the directory's, not what the incoming token happened to carry.
     const known = this.directory.employees.find((e) => e.navIdent === payload.NAVident);
     const employee: TestEmployee = known ?? {
@@ -329,8 +407,18 @@ export class TokenIssuer {
       email: typeof payload.preferred_username === 'string' ? payload.preferred_username : '',
       groups: Array.isArray(payload.groups) ? payload.groups.filter((g): g is string => typeof g === 'string') : [],
     };
-    const token = await this.userAccessToken(resource, caller, employee, this.directory.userGrant(resource, caller.client, employee));
-    return this.tokenResponse(token, { scope: `${params.scope}` });
+    const grant = this.directory.userGrant(resource, caller.client, employee);
+    const token = await this.userAccessToken(resource, caller, employee, grant);
+    const scopes = [...new Set(params.scope!.split(' ').filter(Boolean))];
+    const extra: Record<string, unknown> = { scope: scopes.filter((item) => item !== 'offline_access').join(' ') };
+    if (scopes.includes('offline_access')) extra.refresh_token = this.issueRefreshToken(caller, scopes, employee);
+    return this.tokenResponse(token, extra);
+  }
+
+  private issueRefreshToken(caller: AuthenticatedClient, scopes: string[], employee: TestEmployee): string {
+    const refreshToken = random(48);
+    this.refreshTokens.set(refreshToken, { clientId: caller.client.clientId, scopes, employee, expiresAt: Date.now() + REFRESH_LIFETIME_MS });
+    return refreshToken;
   }
 
   private sweep(): void {

@@ -4,13 +4,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
 import cookie from '@fastify/cookie';
 import type { Logger } from 'pino';
 import { Directory, type ClientRegistration, type TestEmployee } from './directory.js';
 import { EntraError, errors } from './errors.js';
-import { TokenIssuer, type Params } from './grants.js';
+import { JWT_BEARER, TokenIssuer } from './grants.js';
+import { singleValued } from './params.js';
 import { SigningKeys } from './keys.js';
 import { loginRoutes } from './login.js';
 import { loadDirectoryFile } from './manifests.js';
@@ -57,6 +58,10 @@ export interface Emulator {
   close(): Promise<void>;
 }
 
+const BODY_LIMIT = 64 * 1024;
+const TENANT = /^[A-Za-z0-9.-]{1,100}$/;
+const KNOWN_GRANTS = new Set(['client_credentials', 'authorization_code', 'refresh_token', JWT_BEARER, 'none']);
+const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
 const TARGET = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 
 function targetList(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
@@ -72,7 +77,7 @@ export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv): EmulatorOptions 
   const options: EmulatorOptions = {};
   if (env.EMULATOR_PORT?.trim()) {
     const port = Number(env.EMULATOR_PORT);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`EMULATOR_PORT: must be a port number, 0-65535 (got ${JSON.stringify(env.EMULATOR_PORT)})`);
+    if (!/^\d+$/.test(env.EMULATOR_PORT.trim()) || port > 65535) throw new Error(`EMULATOR_PORT: must be a port number, 0-65535 (got ${JSON.stringify(env.EMULATOR_PORT)})`);
     options.port = port;
   }
   if (env.EMULATOR_HOST?.trim()) options.host = env.EMULATOR_HOST.trim();
@@ -83,7 +88,7 @@ export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv): EmulatorOptions 
   }
   if (env.EMULATOR_TENANT_ID?.trim()) {
     const tenant = env.EMULATOR_TENANT_ID.trim();
-    if (!/^[A-Za-z0-9.-]{1,100}$/.test(tenant)) throw new Error('EMULATOR_TENANT_ID: must be a tenant id (letters, digits, "-" and ".")');
+    if (!TENANT.test(tenant)) throw new Error('EMULATOR_TENANT_ID: must be a tenant id (letters, digits, "-" and ".")');
     options.tenantId = tenant;
   }
   const unauthorized = targetList(env, 'EMULATOR_UNAUTHORIZED_TARGETS');
@@ -102,8 +107,8 @@ export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv): EmulatorOptions 
   }
   if (env.EMULATOR_TOKEN_LIFETIME_SECONDS?.trim()) {
     const seconds = Number(env.EMULATOR_TOKEN_LIFETIME_SECONDS);
-    if (!Number.isInteger(seconds) || seconds < 60 || seconds > 86_400) {
-      throw new Error('EMULATOR_TOKEN_LIFETIME_SECONDS: must be a whole number of seconds from 60 to 86400');
+    if (!/^\d+$/.test(env.EMULATOR_TOKEN_LIFETIME_SECONDS.trim()) || seconds < 1 || seconds > 86_400) {
+      throw new Error(`EMULATOR_TOKEN_LIFETIME_SECONDS: must be a whole number of seconds from 1 to 86400 (got ${JSON.stringify(env.EMULATOR_TOKEN_LIFETIME_SECONDS)})`);
     }
     options.accessTokenLifetimeSeconds = seconds;
   }
@@ -112,17 +117,24 @@ export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv): EmulatorOptions 
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const tenantId = options.tenantId ?? randomUUID();
+  if (!TENANT.test(tenantId)) throw new Error(`tenantId: ${JSON.stringify(tenantId)} is not a tenant id (letters, digits, "-" and ".")`);
+  const lifetime = options.accessTokenLifetimeSeconds ?? 3600;
+  if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > 86_400) throw new Error('accessTokenLifetimeSeconds: must be a whole number of seconds from 1 to 86400');
   const keys = await SigningKeys.create();
   const tls = options.tls ? await tlsMaterial(options.tls) : undefined;
   const app = Fastify({
     ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
     ...(options.logger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: false }),
-    bodyLimit: 64 * 1024,
+    logController: new PathOnlyRequestLog(),
+    bodyLimit: BODY_LIMIT,
   });
-  await app.register(formbody, { bodyLimit: 64 * 1024 });
+  // Form-encoded bodies only, as Entra's endpoints take: JSON and the rest answer 415 -> AADSTS900144.
+  app.removeAllContentTypeParsers();
+  await app.register(formbody, { bodyLimit: BODY_LIMIT });
   await app.register(cookie);
 
   const basePath = `/${tenantId}`;
+  const tokenPath = `${basePath}/oauth2/v2.0/token`;
   // Filled in once the port is known; routes and the token issuer read them per request.
   const urls = { baseUrl: '', issuer: '', tokenEndpoint: '' };
   const loaded = options.directoryFile ? await loadDirectoryFile(options.directoryFile) : undefined;
@@ -131,85 +143,104 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     ...(loaded ? { manifests: loaded.apps, ...(loaded.employees.length ? { employees: loaded.employees } : {}) } : {}),
   });
   for (const client of loaded?.clients ?? []) directory.register({ target: client.target, secrets: client.secrets });
-  const issuerOfTokens = new TokenIssuer(directory, keys, urls, options.accessTokenLifetimeSeconds ?? 3600);
+  const issuerOfTokens = new TokenIssuer(directory, keys, urls, lifetime);
   const stats = { tokenRequests: 0, byGrant: {} as Record<string, number> };
 
   const sendError = (reply: FastifyReply, err: EntraError) =>
-    reply.code(err.status).header('cache-control', 'no-store').send(err.body(urls.baseUrl));
+    reply.code(err.status).header('cache-control', 'no-store').header('pragma', 'no-cache').send(err.body(urls.baseUrl));
 
-  app.setErrorHandler((error, _request, reply) => {
+  app.addHook('onRequest', async (request) => {
+    // Counted before the body is read, so that refused bodies count too.
+    if (request.method === 'POST' && pathOf(request.url) === tokenPath) stats.tokenRequests++;
+  });
+
+  app.setErrorHandler((error, request, reply) => {
     if (error instanceof EntraError) return sendError(reply, error);
     const status = (error as { statusCode?: number }).statusCode ?? 500;
     if (status === 415) return sendError(reply, errors.unsupportedContentType());
-    if (status < 500) return sendError(reply, new EntraError(900144, 'invalid_request', 'The request is malformed.', { status }));
-    app.log.error({ reason: error instanceof Error ? error.message : 'unknown' }, 'emulator request failed');
-    return reply.code(500).send({ error: 'server_error', error_description: 'AADSTS90100: The emulator failed to process the request.', error_codes: [90100] });
+    if (status === 413) return sendError(reply, errors.malformed(`The request body is larger than ${BODY_LIMIT} bytes.`, 413));
+    if (status < 500) return sendError(reply, errors.malformed('The request could not be read.'));
+    request.log.error({ path: pathOf(request.url).slice(0, 200), reason: error instanceof Error ? error.message.slice(0, 200) : 'unknown' }, 'emulator request failed');
+    return sendError(reply, errors.serverError());
   });
 
   // Routes for a tenant this emulator does not serve answer as Entra does for an unknown tenant.
   app.setNotFoundHandler((request, reply) => {
-    const tenant = request.url.split('/')[1] ?? '';
-    if (tenant && tenant !== tenantId && !tenant.startsWith('?')) return sendError(reply, errors.tenantNotFound(tenant.slice(0, 100)));
+    const tenant = pathOf(request.url).split('/')[1] ?? '';
+    if (tenant && tenant !== tenantId) return sendError(reply, errors.tenantNotFound(tenant.slice(0, 100)));
     return reply.code(404).send({ error: 'not_found', error_description: 'There is nothing at this path.' });
   });
 
-  app.get(`${basePath}/v2.0/.well-known/openid-configuration`, async () => {
+  app.get(`${basePath}/v2.0/.well-known/openid-configuration`, async (_request, reply) => {
     const { baseUrl, issuer, tokenEndpoint } = urls;
+    reply.header('cache-control', 'max-age=86400, private');
     return {
-    token_endpoint: tokenEndpoint,
-    token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
-    jwks_uri: `${baseUrl}${basePath}/discovery/v2.0/keys`,
-    response_modes_supported: ['query', 'fragment', 'form_post'],
-    subject_types_supported: ['pairwise'],
-    id_token_signing_alg_values_supported: ['RS256'],
-    response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
-    scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
-    issuer,
-    request_uri_parameter_supported: false,
-    userinfo_endpoint: `${baseUrl}/oidc/userinfo`,
-    authorization_endpoint: `${baseUrl}${basePath}/oauth2/v2.0/authorize`,
-    end_session_endpoint: `${baseUrl}${basePath}/oauth2/v2.0/logout`,
-    code_challenge_methods_supported: ['plain', 'S256'],
-    grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', 'urn:ietf:params:oauth:grant-type:jwt-bearer'],
-    http_logout_supported: true,
-    frontchannel_logout_supported: true,
-    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'nonce', 'preferred_username', 'name', 'tid', 'ver', 'at_hash', 'c_hash', 'email', 'oid', 'NAVident', 'groups'],
-    tenant_region_scope: 'EU',
-    cloud_instance_name: new URL(baseUrl).host,
+      token_endpoint: tokenEndpoint,
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+      jwks_uri: `${baseUrl}${basePath}/discovery/v2.0/keys`,
+      response_modes_supported: ['query', 'fragment', 'form_post'],
+      subject_types_supported: ['pairwise'],
+      id_token_signing_alg_values_supported: ['RS256'],
+      response_types_supported: ['code'],
+      scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+      issuer,
+      request_uri_parameter_supported: false,
+      userinfo_endpoint: `${baseUrl}/oidc/userinfo`,
+      authorization_endpoint: `${baseUrl}${basePath}/oauth2/v2.0/authorize`,
+      end_session_endpoint: `${baseUrl}${basePath}/oauth2/v2.0/logout`,
+      code_challenge_methods_supported: ['S256'],
+      grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', JWT_BEARER],
+      http_logout_supported: true,
+      frontchannel_logout_supported: true,
+      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'preferred_username', 'name', 'tid', 'ver', 'oid', 'NAVident', 'groups', 'azp', 'azpacr', 'scp', 'roles', 'idtyp'],
+      tenant_region_scope: 'EU',
+      cloud_instance_name: new URL(baseUrl).host,
     };
   });
 
   app.get(`${basePath}/discovery/v2.0/keys`, async () => keys.jwks(urls.issuer));
 
-  app.post(`${basePath}/oauth2/v2.0/token`, async (request, reply) => {
-    stats.tokenRequests++;
-    const body = request.body;
-    const params: Params = {};
-    if (body && typeof body === 'object') {
-      for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
-        // A parameter sent twice is malformed; Entra refuses it.
-        if (Array.isArray(value)) throw new EntraError(900144, 'invalid_request', `The parameter '${key.slice(0, 50)}' was sent more than once.`);
-        if (typeof value === 'string') params[key] = value;
-      }
-    } else if (body !== undefined && body !== null && body !== '') {
-      throw errors.unsupportedContentType();
-    }
+  app.post(tokenPath, async (request, reply) => {
+    const contentType = String(request.headers['content-type'] ?? '');
+    if (request.body !== undefined && !/^application\/x-www-form-urlencoded\b/i.test(contentType)) throw errors.unsupportedContentType();
+    const params = singleValued(request.body);
     const grant = params.grant_type ?? 'none';
-    stats.byGrant[grant] = (stats.byGrant[grant] ?? 0) + 1;
+    const counted = KNOWN_GRANTS.has(grant) ? grant : 'other';
+    stats.byGrant[counted] = (stats.byGrant[counted] ?? 0) + 1;
     const result = await issuerOfTokens.token(params, request.headers.authorization);
-    return reply.header('cache-control', 'no-store').send(result);
+    return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(result);
+  });
+  app.route({ method: ['GET', 'PUT', 'DELETE', 'PATCH'], url: tokenPath, handler: async (request) => {
+    throw errors.postOnly(request.method);
+  } });
+
+  // Entra's userinfo is Microsoft Graph's; the emulator answers it for its own Graph tokens.
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/oidc/userinfo',
+    handler: async (request, reply) => {
+      const header = request.headers.authorization ?? '';
+      const token = /^bearer /i.test(header) ? header.slice(7).trim() : '';
+      try {
+        const { payload } = await keys.verify(token, { issuer: urls.issuer, audience: GRAPH_APP_ID });
+        return { sub: payload.sub, name: payload.name, email: payload.preferred_username, oid: payload.oid, NAVident: payload.NAVident };
+      } catch {
+        return reply.code(401).header('www-authenticate', 'Bearer error="invalid_token"').send({ error: { code: 'InvalidAuthenticationToken', message: 'Access token is missing or invalid.' } });
+      }
+    },
   });
 
-  await loginRoutes(app, { directory, issuer: issuerOfTokens, basePath });
+  await loginRoutes(app, { directory, issuer: issuerOfTokens, basePath, baseUrl: () => urls.baseUrl, secureCookies: tls !== undefined || options.publicUrl?.startsWith('https:') === true });
 
   await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
   const port = (app.server.address() as AddressInfo).port;
   const baseUrl = (options.publicUrl ?? `${tls ? 'https' : 'http'}://localhost:${port}`).replace(/\/+$/, '');
   const issuer = `${baseUrl}${basePath}/v2.0`;
-  const tokenEndpoint = `${baseUrl}${basePath}/oauth2/v2.0/token`;
+  const tokenEndpoint = `${baseUrl}${tokenPath}`;
   Object.assign(urls, { baseUrl, issuer, tokenEndpoint });
 
   const summary = describeDirectory(directory);
+  let closing: Promise<void> | undefined;
   return {
     baseUrl,
     tenantId,
@@ -222,8 +253,39 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     app,
     clientIdFor: (target) => directory.clientIdFor(target),
     registerClient: (registration) => directory.register(registration),
-    close: () => app.close(),
+    close: () => {
+      closing ??= (async () => {
+        issuerOfTokens.stop();
+        await app.close();
+      })();
+      return closing;
+    },
   };
+}
+
+/** One line per request, by path only: query strings carry codes, states and id_token_hints. */
+class PathOnlyRequestLog extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.info({ method: request.method, path: pathOf(request.url).slice(0, 200) }, 'incoming request');
+  }
+
+  override routeNotFound(): void {}
+
+  override defaultErrorLog(error: Error, request: FastifyRequest): void {
+    request.log.error({ path: pathOf(request.url).slice(0, 200), reason: error.message.slice(0, 200) }, 'request failed');
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    request.log.info(
+      { method: request.method, path: pathOf(request.url).slice(0, 200), status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      error ? 'request errored' : 'request completed',
+    );
+  }
+}
+
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
 }
 
 function describeDirectory(directory: Directory): string {

@@ -1,5 +1,12 @@
-/** The emulator's signing key: RS256, 2048 bits, made at start, published as Entra publishes its keys. */
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK, type JWTPayload, type CryptoKey } from 'jose';
+/**
+ * The emulator's signing key: RS256, 2048 bits, made at start, published as Entra publishes its
+ * keys: with a self-signed certificate in `x5c`, whose SHA-1 thumbprint is both `x5t` and `kid`.
+ */
+import { createHash } from 'node:crypto';
+import { exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { loadX509 } from './tls.js';
+
+// --- the signing key -------------------------------------------------------------------------
 
 export class SigningKeys {
   private constructor(
@@ -7,26 +14,57 @@ export class SigningKeys {
     readonly publicKey: CryptoKey,
     readonly kid: string,
     private readonly publicJwk: JWK,
+    private readonly certificate: Buffer,
   ) {}
 
   static async create(): Promise<SigningKeys> {
     const { privateKey, publicKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
     const jwk = await exportJWK(publicKey);
-    const kid = await calculateJwkThumbprint(jwk);
-    return new SigningKeys(privateKey, publicKey, kid, jwk);
+    const x509 = await loadX509();
+    const certificate = Buffer.from(
+      (
+        await x509.X509CertificateGenerator.createSelfSigned({
+          name: 'CN=Entra ID emulator token signing',
+          serialNumber: createHash('sha256').update(jwk.n ?? '').digest('hex').slice(0, 32),
+          notBefore: new Date(Date.now() - 60_000),
+          notAfter: new Date(Date.now() + 365 * 86_400_000),
+          keys: { privateKey, publicKey } as never,
+          signingAlgorithm: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as never,
+        })
+      ).rawData,
+    );
+    const kid = createHash('sha1').update(certificate).digest('base64url');
+    return new SigningKeys(privateKey, publicKey, kid, jwk, certificate);
   }
 
   jwks(issuer: string): { keys: JWK[] } {
-    // Entra's keys name the certificate thumbprint as both kid and x5t.
-    return { keys: [{ kty: 'RSA', use: 'sig', kid: this.kid, x5t: this.kid, n: this.publicJwk.n, e: this.publicJwk.e, issuer } as JWK] };
+    return {
+      keys: [
+        {
+          kty: 'RSA',
+          use: 'sig',
+          kid: this.kid,
+          x5t: this.kid,
+          n: this.publicJwk.n,
+          e: this.publicJwk.e,
+          x5c: [this.certificate.toString('base64')],
+          issuer,
+        } as JWK,
+      ],
+    };
   }
 
   async sign(payload: JWTPayload): Promise<string> {
-    return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: this.kid }).sign(this.privateKey);
+    return new SignJWT(payload).setProtectedHeader({ typ: 'JWT', alg: 'RS256', kid: this.kid }).sign(this.privateKey);
   }
 
   /** Verifies a token this emulator issued. */
-  async verify(token: string, options: { issuer: string; audience?: string }) {
-    return jwtVerify(token, this.publicKey, { algorithms: ['RS256'], issuer: options.issuer, ...(options.audience ? { audience: options.audience } : {}) });
+  async verify(token: string, options: { issuer: string; audience?: string; currentDate?: Date }) {
+    return jwtVerify(token, this.publicKey, {
+      algorithms: ['RS256'],
+      issuer: options.issuer,
+      ...(options.audience ? { audience: options.audience } : {}),
+      ...(options.currentDate ? { currentDate: options.currentDate } : {}),
+    });
   }
 }

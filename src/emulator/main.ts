@@ -1,17 +1,17 @@
-/** Starts the Entra ID emulator on its own: `npm run emulator`. */
+/** Starts the Entra ID emulator on its own: `npm run emulator`. Port 8081 unless EMULATOR_PORT says otherwise. */
 import { pino } from 'pino';
-import { emulatorOptionsFromEnv, startEmulator } from './index.js';
+import { emulatorOptionsFromEnv, startEmulator, type Emulator, type EmulatorOptions } from './index.js';
 
 async function main(): Promise<void> {
-  let options;
+  let options: EmulatorOptions;
   try {
-    options = emulatorOptionsFromEnv({ EMULATOR_PORT: '8081', ...process.env });
+    options = emulatorOptionsFromEnv({ ...process.env, EMULATOR_PORT: process.env.EMULATOR_PORT?.trim() || '8081' });
   } catch (err) {
     process.stderr.write(`Configuration error: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(2);
   }
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: undefined });
-  let emulator;
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
+  let emulator: Emulator;
   try {
     emulator = await startEmulator({ ...options, logger });
   } catch (err) {
@@ -29,14 +29,20 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-  const stop = () => {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'emulator shutting down');
+    // A stuck connection must not keep the process alive for ever.
+    setTimeout(() => process.exit(1), 10_000).unref();
     emulator.close().then(
       () => process.exit(0),
       () => process.exit(1),
     );
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 void main();

@@ -22,12 +22,17 @@ function pem(label: string, der: ArrayBuffer): string {
   return `-----BEGIN ${label}-----\n${base64}${base64.endsWith('\n') ? '' : '\n'}-----END ${label}-----\n`;
 }
 
-export async function makeCertificates(caFile: string): Promise<TlsMaterial> {
-  // The certificate library needs the reflect polyfill; both load only when a certificate is made.
+/** The certificate library, with the reflect polyfill it needs and Node's WebCrypto as its provider. */
+export async function loadX509() {
   await import('reflect-metadata');
   const x509 = await import('@peculiar/x509');
+  x509.cryptoProvider.set(webcrypto as never);
+  return x509;
+}
+
+export async function makeCertificates(caFile: string): Promise<TlsMaterial> {
+  const x509 = await loadX509();
   const crypto = webcrypto;
-  x509.cryptoProvider.set(crypto as never);
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(Date.now() + 365 * 24 * 3_600_000);
   const caKeys = (await crypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;

@@ -44,7 +44,7 @@ function firstLine(text: string | undefined): string | undefined {
 /** Codes by which Entra says the target app has not authorized this caller. */
 const NOT_AUTHORIZED = new Set([501051, 65001]);
 /** Codes by which Entra refuses this service's own credentials: an operator must act. */
-const BAD_CLIENT = new Set([700016, 7000215, 7000218, 700027, 700024, 7000222, 7000112]);
+const BAD_CLIENT = new Set([700016, 7000215, 7000218, 700027, 700024, 700023, 700021, 50048, 50027, 7000112]);
 
 export function adviceFor(err: IdpError, target: ParsedAudience | undefined, generator: GeneratorIdentity, flow: Flow): Problem {
   const failure = err.failure;

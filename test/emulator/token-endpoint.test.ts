@@ -1,7 +1,12 @@
+/**
+ * The emulator's discovery, keys and token endpoint over real HTTP: client authentication, client
+ * credentials, and every refusal with Entra's code and error body.
+ */
+import { X509Certificate, createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash, randomUUID } from 'node:crypto';
-import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { ASSERTION_TYPE, clientAssertion, expectEntraError, tokenRequest, verifyToken, type AssertionOptions } from './helpers.js';
 
 let emulator: Emulator;
 let key: CryptoKey;
@@ -9,112 +14,95 @@ let otherKey: CryptoKey;
 let clientId: string;
 let secretClientId: string;
 const KID = 'test-key';
+const SCOPE = 'api://dev-gcp.team.api/.default';
 
 beforeAll(async () => {
   emulator = await startEmulator({ unauthorizedTargets: ['dev-gcp:locked:api'], missingTargets: ['dev-gcp:ghost:api'] });
   const pair = await generateKeyPair('RS256', { extractable: true });
   key = pair.privateKey;
   otherKey = (await generateKeyPair('RS256')).privateKey;
-  clientId = emulator.registerClient({
-    target: 'dev-gcp:team:caller',
-    jwks: [{ ...(await exportJWK(pair.publicKey)), kid: KID, alg: 'RS256' }],
-    redirectUris: ['http://localhost:9999/callback'],
-  });
-  secretClientId = emulator.registerClient({ target: 'dev-gcp:team:secret-caller', secrets: ['s3cret-value'] });
+  clientId = emulator.registerClient({ target: 'dev-gcp:team:caller', jwks: [{ ...(await exportJWK(pair.publicKey)), kid: KID, alg: 'RS256' }] });
+  secretClientId = emulator.registerClient({ target: 'dev-gcp:team:secret-caller', secrets: ['s3cret-value', 'with+plus%and:colon'] });
 });
 
 afterAll(async () => {
   await emulator?.close();
 });
 
-interface AssertionOptions {
-  signWith?: CryptoKey;
-  aud?: string;
-  iat?: number;
-  exp?: number;
-  jti?: string;
-  iss?: string;
-  kid?: string;
+const assertion = (options: Partial<AssertionOptions> = {}) => clientAssertion(emulator, { clientId, key, kid: KID, ...options });
+const token = (params: Record<string, string>, headers: Record<string, string> = {}) => tokenRequest(emulator, params, headers);
+
+async function clientCredentials(extra: Record<string, string> = {}, assertionOptions: Partial<AssertionOptions> = {}) {
+  return token({ grant_type: 'client_credentials', scope: SCOPE, client_assertion_type: ASSERTION_TYPE, client_assertion: await assertion(assertionOptions), ...extra });
 }
 
-async function assertion(options: AssertionOptions = {}): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ jti: options.jti ?? randomUUID() })
-    .setProtectedHeader({ alg: 'RS256', kid: options.kid ?? KID })
-    .setIssuer(options.iss ?? clientId)
-    .setSubject(options.iss ?? clientId)
-    .setAudience(options.aud ?? emulator.tokenEndpoint)
-    .setIssuedAt(options.iat ?? now)
-    .setNotBefore(options.iat ?? now)
-    .setExpirationTime(options.exp ?? now + 30)
-    .sign(options.signWith ?? key);
-}
-
-async function token(params: Record<string, string>, headers: Record<string, string> = {}) {
-  const res = await fetch(emulator.tokenEndpoint, { method: 'POST', headers, body: new URLSearchParams(params) });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
-async function clientCredentials(extra: Record<string, string> = {}, assertionOptions: AssertionOptions = {}) {
-  return token({
-    grant_type: 'client_credentials',
-    scope: 'api://dev-gcp.team.api/.default',
-    client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-    client_assertion: await assertion(assertionOptions),
-    ...extra,
-  });
-}
-
-function expectEntraError(result: { status: number; body: Record<string, unknown> }, code: number, error: string) {
-  expect(result.body.error).toBe(error);
-  expect(result.body.error_codes).toEqual([code]);
-  expect(String(result.body.error_description)).toMatch(new RegExp(`^AADSTS${code}: .+\\r\\nTrace ID: [0-9a-f-]+\\r\\nCorrelation ID: [0-9a-f-]+\\r\\nTimestamp: `));
-  for (const field of ['timestamp', 'trace_id', 'correlation_id', 'error_uri']) expect(result.body[field]).toBeTruthy();
-  expect(result.status).toBe(error === 'invalid_client' ? 401 : 400);
-}
+const withSecret = (extra: Record<string, string> = {}) =>
+  token({ grant_type: 'client_credentials', scope: SCOPE, client_id: secretClientId, client_secret: 's3cret-value', ...extra });
 
 describe('discovery and keys', () => {
   it('publishes Entra-shaped discovery under the tenant path', async () => {
-    const doc = (await (await fetch(emulator.wellKnownUrl)).json()) as Record<string, unknown>;
-    expect(doc.issuer).toBe(`${emulator.baseUrl}/${emulator.tenantId}/v2.0`);
-    expect(doc.token_endpoint).toBe(`${emulator.baseUrl}/${emulator.tenantId}/oauth2/v2.0/token`);
-    expect(doc.authorization_endpoint).toBe(`${emulator.baseUrl}/${emulator.tenantId}/oauth2/v2.0/authorize`);
-    expect(doc.jwks_uri).toBe(`${emulator.baseUrl}/${emulator.tenantId}/discovery/v2.0/keys`);
-    expect(doc.end_session_endpoint).toBe(`${emulator.baseUrl}/${emulator.tenantId}/oauth2/v2.0/logout`);
-    expect(doc.token_endpoint_auth_methods_supported).toEqual(['client_secret_post', 'private_key_jwt', 'client_secret_basic']);
-    expect(doc.subject_types_supported).toEqual(['pairwise']);
-    expect(doc.id_token_signing_alg_values_supported).toEqual(['RS256']);
-    expect(doc.response_modes_supported).toEqual(['query', 'fragment', 'form_post']);
+    const res = await fetch(emulator.wellKnownUrl);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as Record<string, unknown>;
+    const base = `${emulator.baseUrl}/${emulator.tenantId}`;
+    expect(emulator.wellKnownUrl).toBe(`${base}/v2.0/.well-known/openid-configuration`);
+    expect(doc).toMatchObject({
+      issuer: `${base}/v2.0`,
+      token_endpoint: `${base}/oauth2/v2.0/token`,
+      authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
+      jwks_uri: `${base}/discovery/v2.0/keys`,
+      end_session_endpoint: `${base}/oauth2/v2.0/logout`,
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+      response_modes_supported: ['query', 'fragment', 'form_post'],
+      subject_types_supported: ['pairwise'],
+      id_token_signing_alg_values_supported: ['RS256'],
+      code_challenge_methods_supported: ['S256'],
+    });
+    expect(doc.response_types_supported).toContain('code');
+    expect(doc.scopes_supported).toEqual(expect.arrayContaining(['openid', 'profile', 'email', 'offline_access']));
+    expect(doc.claims_supported).toEqual(expect.arrayContaining(['sub', 'iss', 'aud', 'oid', 'tid', 'NAVident', 'nonce']));
+    expect(emulator.issuer).toBe(doc.issuer);
+    expect(emulator.tokenEndpoint).toBe(doc.token_endpoint);
   });
 
-  it('publishes RS256 keys with kid, x5t and issuer', async () => {
-    const jwks = (await (await fetch(`${emulator.baseUrl}/${emulator.tenantId}/discovery/v2.0/keys`)).json()) as { keys: Record<string, string>[] };
+  it('publishes one RS256 2048-bit key, with its self-signed certificate, kid = x5t = the certificate thumbprint', async () => {
+    const jwks = (await (await fetch(`${emulator.baseUrl}/${emulator.tenantId}/discovery/v2.0/keys`)).json()) as { keys: Record<string, unknown>[] };
     expect(jwks.keys).toHaveLength(1);
-    const [k] = jwks.keys;
-    expect(k).toMatchObject({ kty: 'RSA', use: 'sig', issuer: emulator.issuer });
-    for (const field of ['kid', 'x5t', 'n', 'e']) expect(k![field]).toBeTruthy();
-    expect(Buffer.from(k!.n!, 'base64url').length).toBe(256);
+    const [k] = jwks.keys as [Record<string, string | string[]>];
+    expect(k).toMatchObject({ kty: 'RSA', use: 'sig', e: 'AQAB', issuer: emulator.issuer });
+    expect(Buffer.from(String(k.n), 'base64url').length).toBe(256);
+    const der = Buffer.from((k.x5c as string[])[0]!, 'base64');
+    const certificate = new X509Certificate(der);
+    expect(certificate.verify(certificate.publicKey)).toBe(true);
+    expect(certificate.publicKey.export({ format: 'jwk' }).n).toBe(k.n);
+    expect(k.x5t).toBe(createHash('sha1').update(der).digest('base64url'));
+    expect(k.kid).toBe(k.x5t);
   });
 
-  it('answers an unknown tenant as Entra does', async () => {
-    const res = await fetch(`${emulator.baseUrl}/not-a-tenant/v2.0/.well-known/openid-configuration`);
-    const body = (await res.json()) as Record<string, unknown>;
-    expect(body.error_codes).toEqual([90002]);
+  it('answers an unknown tenant as Entra does, on every endpoint', async () => {
+    for (const path of ['/v2.0/.well-known/openid-configuration', '/discovery/v2.0/keys', '/oauth2/v2.0/authorize?client_id=x']) {
+      const res = await fetch(`${emulator.baseUrl}/not-a-tenant${path}`);
+      const body = (await res.json()) as Record<string, unknown>;
+      expectEntraError({ status: res.status, body }, 90002, 'invalid_tenant');
+      expect(String(body.error_description)).toContain("Tenant 'not-a-tenant' not found");
+    }
+    const post = await fetch(`${emulator.baseUrl}/${randomUUID()}/oauth2/v2.0/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials' }) });
+    expect(((await post.json()) as { error_codes: number[] }).error_codes).toEqual([90002]);
   });
 });
 
 describe('client credentials', () => {
-  it('issues an app token with Entra v2.0 claims to a client with an assertion', async () => {
+  it('issues an app token with Entra v2.0 claims to a client with an assertion, verified against the JWKS', async () => {
     const result = await clientCredentials();
     expect(result.status).toBe(200);
+    expect(Object.keys(result.body).sort()).toEqual(['access_token', 'expires_in', 'ext_expires_in', 'token_type']);
     expect(result.body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, ext_expires_in: 3600 });
-    const keys = createRemoteJWKSet(new URL(`${emulator.baseUrl}/${emulator.tenantId}/discovery/v2.0/keys`));
-    const { payload, protectedHeader } = await jwtVerify(String(result.body.access_token), keys, {
-      issuer: emulator.issuer,
-      audience: emulator.clientIdFor('dev-gcp:team:api'),
-    });
+    const { payload, protectedHeader } = await verifyToken(emulator, result.body.access_token, emulator.clientIdFor('dev-gcp:team:api'));
     expect(protectedHeader).toMatchObject({ alg: 'RS256', typ: 'JWT' });
+    expect(protectedHeader.kid).toBeTruthy();
     expect(payload).toMatchObject({
+      aud: emulator.clientIdFor('dev-gcp:team:api'),
+      iss: emulator.issuer,
       azp: clientId,
       azp_name: 'dev-gcp:team:caller',
       azpacr: '2',
@@ -124,245 +112,219 @@ describe('client credentials', () => {
       ver: '2.0',
     });
     expect(payload.oid).toBe(payload.sub);
+    expect(payload.oid).toMatch(/^[0-9a-f-]{36}$/);
     expect(payload.oid).not.toBe(clientId);
-    for (const claim of ['aio', 'rh', 'uti', 'iat', 'nbf', 'exp']) expect(payload[claim]).toBeDefined();
+    for (const claim of ['aio', 'rh', 'uti']) expect(typeof payload[claim]).toBe('string');
+    expect(payload.exp! - payload.iat!).toBe(3600);
+    expect(payload.nbf).toBe(payload.iat);
     expect(payload.scp).toBeUndefined();
   });
 
-  it('gives the same target the same client id every time, and the issuer as assertion audience is accepted', async () => {
-    expect(emulator.clientIdFor('dev-gcp:team:api')).toBe(emulator.clientIdFor('dev-gcp:team:api'));
-    expect(emulator.clientIdFor('dev-gcp:team:api')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    const result = await clientCredentials({}, { aud: emulator.issuer });
-    expect(result.status).toBe(200);
+  it('derives client ids from targets: the same UUID every time and across instances', async () => {
+    const other = await startEmulator();
+    try {
+      expect(emulator.clientIdFor('dev-gcp:team:api')).toBe(other.clientIdFor('dev-gcp:team:api'));
+      expect(emulator.clientIdFor('dev-gcp:team:api')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(emulator.clientIdFor('dev-gcp:team:api')).not.toBe(emulator.clientIdFor('dev-gcp:team:other'));
+      expect(other.tenantId).not.toBe(emulator.tenantId);
+    } finally {
+      await other.close();
+    }
   });
 
-  it('issues to a client with a secret, in the body or as basic authentication', async () => {
-    const post = await token({ grant_type: 'client_credentials', scope: 'api://dev-gcp.team.api/.default', client_id: secretClientId, client_secret: 's3cret-value' });
+  it('accepts the issuer as assertion audience too', async () => {
+    expect((await clientCredentials({}, { aud: emulator.issuer })).status).toBe(200);
+  });
+
+  it('names the resource as api://cluster.namespace.app, api://<client id> or the bare client id', async () => {
+    const target = emulator.clientIdFor('dev-gcp:team:named');
+    for (const scope of ['api://dev-gcp.team.named/.default', `api://${target}/.default`, `${target}/.default`]) {
+      const result = await clientCredentials({ scope });
+      expect(result.status, scope).toBe(200);
+      expect((await verifyToken(emulator, result.body.access_token, target)).payload.aud).toBe(target);
+    }
+  });
+
+  it('issues to a client with a secret, in the body or as basic authentication, with azpacr 1', async () => {
+    const post = await withSecret();
     expect(post.status).toBe(200);
+    expect((await verifyToken(emulator, post.body.access_token, emulator.clientIdFor('dev-gcp:team:api'))).payload.azpacr).toBe('1');
     const basic = await token(
-      { grant_type: 'client_credentials', scope: 'api://dev-gcp.team.api/.default' },
+      { grant_type: 'client_credentials', scope: SCOPE },
       { authorization: `Basic ${Buffer.from(`${secretClientId}:s3cret-value`).toString('base64')}` },
     );
     expect(basic.status).toBe(200);
+    // RFC 6749 form-encodes both halves; the secret may also come as it is.
+    for (const secret of [encodeURIComponent('with+plus%and:colon'), 'with+plus%and:colon']) {
+      const encoded = await token({ grant_type: 'client_credentials', scope: SCOPE }, { authorization: `Basic ${Buffer.from(`${secretClientId}:${secret}`).toString('base64')}` });
+      expect(encoded.status, secret).toBe(200);
+    }
   });
 
   it('ignores parameters it does not know, as Entra does', async () => {
     const result = await clientCredentials({ 'x-client-SKU': 'MSAL.Node', 'x-client-VER': '9.9', client_info: '1', 'client-request-id': randomUUID() });
     expect(result.status).toBe(200);
   });
+
+  it('counts every POST to the token endpoint, refused ones too, by grant', async () => {
+    const before = emulator.stats.tokenRequests;
+    const byGrant = emulator.stats.byGrant.client_credentials ?? 0;
+    await withSecret();
+    await withSecret({ client_secret: 'wrong' });
+    await fetch(emulator.tokenEndpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(emulator.stats.tokenRequests).toBe(before + 3);
+    expect(emulator.stats.byGrant.client_credentials).toBe(byGrant + 2);
+  });
 });
 
-describe('refusals, with Entra error bodies', () => {
+describe('client authentication refusals', () => {
   it('bad assertion signature: AADSTS700027', async () => {
-    expectEntraError(await clientCredentials({}, { signWith: otherKey }), 700027, 'invalid_client');
+    expectEntraError(await clientCredentials({}, { key: otherKey }), 700027, 'invalid_client');
   });
   it('unknown key id: AADSTS700027', async () => {
     expectEntraError(await clientCredentials({}, { kid: 'nope' }), 700027, 'invalid_client');
   });
-  it('wrong assertion audience: AADSTS700212', async () => {
-    expectEntraError(await clientCredentials({}, { aud: 'https://somewhere.else/token' }), 700212, 'invalid_client');
+  it('an assertion signed with HS256 (alg confusion): AADSTS700027', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const forged = await new SignJWT({ jti: randomUUID() })
+      .setProtectedHeader({ alg: 'HS256', kid: KID })
+      .setIssuer(clientId)
+      .setSubject(clientId)
+      .setAudience(emulator.tokenEndpoint)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 30)
+      .sign(new TextEncoder().encode('a shared secret of thirty-two bytes'));
+    expectEntraError(await clientCredentials({ client_assertion: forged }), 700027, 'invalid_client');
+  });
+  it('wrong assertion audience: AADSTS700023', async () => {
+    expectEntraError(await clientCredentials({}, { aud: 'https://somewhere.else/token' }), 700023, 'invalid_client');
+    expectEntraError(await clientCredentials({}, { aud: [emulator.tokenEndpoint, 'https://somewhere.else'] }), 700023, 'invalid_client');
   });
   it('expired assertion: AADSTS700024', async () => {
     const past = Math.floor(Date.now() / 1000) - 600;
     expectEntraError(await clientCredentials({}, { iat: past, exp: past + 30 }), 700024, 'invalid_client');
   });
-  it('assertion valid for too long: AADSTS700024', async () => {
+  it('assertion not valid yet, or issued in the future: AADSTS700024', async () => {
+    const future = Math.floor(Date.now() / 1000) + 300;
+    expectEntraError(await clientCredentials({}, { iat: future, exp: future + 30 }), 700024, 'invalid_client');
+    expectEntraError(await clientCredentials({}, { iat: future, nbf: null, exp: future + 30 }), 700024, 'invalid_client');
+  });
+  it('assertion valid for longer than ten minutes: AADSTS700024', async () => {
     const now = Math.floor(Date.now() / 1000);
     expectEntraError(await clientCredentials({}, { iat: now, exp: now + 3600 }), 700024, 'invalid_client');
+    expectEntraError(await clientCredentials({}, { iat: now - 30, nbf: now - 30, exp: now + 601 }), 700024, 'invalid_client');
   });
-  it('reused jti: AADSTS7000222', async () => {
+  it('reused jti: AADSTS50027, saying the assertion was already used', async () => {
     const jti = randomUUID();
     expect((await clientCredentials({}, { jti })).status).toBe(200);
-    expectEntraError(await clientCredentials({}, { jti }), 7000222, 'invalid_client');
+    const replay = await clientCredentials({}, { jti });
+    expectEntraError(replay, 50027, 'invalid_client');
+    expect(String(replay.body.error_description)).toContain('already used');
+    // The very same assertion, sent twice, too.
+    const same = await assertion();
+    expect((await clientCredentials({ client_assertion: same })).status).toBe(200);
+    expectEntraError(await clientCredentials({ client_assertion: same }), 50027, 'invalid_client');
+  });
+  it('assertion without jti, or not a JWT: AADSTS50027', async () => {
+    expectEntraError(await clientCredentials({}, { jti: null }), 50027, 'invalid_client');
+    expectEntraError(await clientCredentials({ client_assertion: 'not.a.jwt' }), 50027, 'invalid_client');
+  });
+  it('assertion whose sub is not its iss: AADSTS50048; whose iss is not the client_id sent: AADSTS700021', async () => {
+    expectEntraError(await clientCredentials({}, { sub: secretClientId }), 50048, 'invalid_client');
+    expectEntraError(await clientCredentials({ client_id: secretClientId }), 700021, 'invalid_client');
+  });
+  it('an assertion type other than jwt-bearer: AADSTS50027', async () => {
+    expectEntraError(await clientCredentials({ client_assertion_type: 'urn:something:else' }), 50027, 'invalid_client');
   });
   it('wrong secret: AADSTS7000215', async () => {
-    const result = await token({ grant_type: 'client_credentials', scope: 'api://dev-gcp.team.api/.default', client_id: secretClientId, client_secret: 'wrong' });
-    expectEntraError(result, 7000215, 'invalid_client');
+    expectEntraError(await withSecret({ client_secret: 'wrong' }), 7000215, 'invalid_client');
+    const basic = await token({ grant_type: 'client_credentials', scope: SCOPE }, { authorization: `Basic ${Buffer.from(`${secretClientId}:wrong`).toString('base64')}` });
+    expectEntraError(basic, 7000215, 'invalid_client');
   });
   it('no credential: AADSTS7000218', async () => {
-    const result = await token({ grant_type: 'client_credentials', scope: 'api://dev-gcp.team.api/.default', client_id: secretClientId });
-    expectEntraError(result, 7000218, 'invalid_client');
+    expectEntraError(await token({ grant_type: 'client_credentials', scope: SCOPE, client_id: secretClientId }), 7000218, 'invalid_client');
   });
-  it('unknown client: AADSTS700016', async () => {
-    const result = await token({ grant_type: 'client_credentials', scope: 'api://dev-gcp.team.api/.default', client_id: randomUUID(), client_secret: 'x' });
-    expectEntraError(result, 700016, 'unauthorized_client');
+  it('unknown client, by client_id or by assertion issuer: AADSTS700016 unauthorized_client', async () => {
+    expectEntraError(await withSecret({ client_id: randomUUID() }), 700016, 'unauthorized_client');
+    expectEntraError(await clientCredentials({}, { iss: randomUUID() }), 700016, 'unauthorized_client');
   });
+  it('no client at all: AADSTS900144', async () => {
+    expectEntraError(await token({ grant_type: 'client_credentials', scope: SCOPE }), 900144, 'invalid_request');
+  });
+  it('a malformed Basic header, or a secret sent twice: invalid_request, not a crash', async () => {
+    const malformed = await token({ grant_type: 'client_credentials', scope: SCOPE }, { authorization: `Basic ${Buffer.from('%zz:%zz').toString('base64')}!` });
+    expectEntraError(malformed, 9002313, 'invalid_request');
+    const twice = await token(
+      { grant_type: 'client_credentials', scope: SCOPE, client_secret: 's3cret-value' },
+      { authorization: `Basic ${Buffer.from(`${secretClientId}:s3cret-value`).toString('base64')}` },
+    );
+    expectEntraError(twice, 9002313, 'invalid_request');
+  });
+});
+
+describe('grant and scope refusals', () => {
   it('unsupported grant type: AADSTS70003', async () => {
     expectEntraError(await clientCredentials({ grant_type: 'password' }), 70003, 'unsupported_grant_type');
   });
+  it('missing grant type: AADSTS900144', async () => {
+    expectEntraError(await token({ client_id: secretClientId, client_secret: 's3cret-value' }), 900144, 'invalid_request');
+  });
   it('invalid scope: AADSTS70011', async () => {
-    expectEntraError(await clientCredentials({ scope: 'api://dev-gcp.team.api/read' }), 70011, 'invalid_scope');
+    for (const scope of ['api://dev-gcp.team.api/read', 'api://dev-gcp.team.api', 'openid api://dev-gcp.team.api/.default', 'openid']) {
+      expectEntraError(await clientCredentials({ scope }), 70011, 'invalid_scope');
+    }
   });
   it('scopes of two resources: AADSTS700022', async () => {
     expectEntraError(await clientCredentials({ scope: 'api://dev-gcp.team.api/.default api://dev-gcp.team.other/.default' }), 700022, 'invalid_scope');
   });
   it('missing scope: AADSTS900144', async () => {
-    const params = { grant_type: 'client_credentials', client_id: secretClientId, client_secret: 's3cret-value' };
-    expectEntraError(await token(params), 900144, 'invalid_request');
+    const result = await token({ grant_type: 'client_credentials', client_id: secretClientId, client_secret: 's3cret-value' });
+    expectEntraError(result, 900144, 'invalid_request');
+    expect(String(result.body.error_description)).toContain("'scope'");
   });
-  it('a target that does not exist: AADSTS500011', async () => {
+  it('a target that does not exist, or a client id nobody knows: AADSTS500011', async () => {
     expectEntraError(await clientCredentials({ scope: 'api://dev-gcp.ghost.api/.default' }), 500011, 'invalid_resource');
+    expectEntraError(await clientCredentials({ scope: `api://${randomUUID()}/.default` }), 500011, 'invalid_resource');
+    expectEntraError(await clientCredentials({ scope: `${randomUUID()}/.default` }), 500011, 'invalid_resource');
   });
   it('a target that has not authorized the caller: AADSTS501051', async () => {
     expectEntraError(await clientCredentials({ scope: 'api://dev-gcp.locked.api/.default' }), 501051, 'invalid_grant');
   });
-  it('a body that is not a form: an Entra error, not a crash', async () => {
-    const res = await fetch(emulator.tokenEndpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"grant_type":"client_credentials"}' });
-    expect(res.status).toBe(400);
-    expect(((await res.json()) as { error_codes: number[] }).error_codes).toEqual([900144]);
-  });
 });
 
-describe('authorization code, refresh and on-behalf-of', () => {
-  const redirectUri = 'http://localhost:9999/callback';
-
-  async function login(options: { verifier?: string; nonce?: string } = {}) {
-    const verifier = options.verifier ?? 'v'.repeat(43);
-    const challenge = createHash('sha256').update(verifier).digest('base64url');
-    const authorize = new URL(`${emulator.baseUrl}/${emulator.tenantId}/oauth2/v2.0/authorize`);
-    const params = {
-      client_id: clientId,
-      redirect_uri: redirectUri,
-      response_type: 'code',
-      scope: `openid profile offline_access api://${clientId}/.default`,
-      state: 'state-1',
-      nonce: options.nonce ?? 'nonce-1',
-      code_challenge: challenge,
-      code_challenge_method: 'S256',
-    };
-    for (const [k, v] of Object.entries(params)) authorize.searchParams.set(k, v);
-    const page = await fetch(authorize);
-    expect(page.status).toBe(200);
-    expect(await page.text()).toContain('Sign in');
-    const res = await fetch(authorize.origin + authorize.pathname, {
-      method: 'POST',
-      redirect: 'manual',
-      body: new URLSearchParams({ ...params, navIdent: 'Z990042', name: 'Per Prøve', email: 'per@trygdeetaten.no', groups: 'g1,g2' }),
-    });
-    expect(res.status).toBe(302);
-    const location = new URL(res.headers.get('location')!);
-    expect(location.origin + location.pathname).toBe(redirectUri);
-    expect(location.searchParams.get('state')).toBe('state-1');
-    return { code: location.searchParams.get('code')!, verifier };
-  }
-
-  async function redeem(code: string, verifier: string, uri = redirectUri) {
-    return token({
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: uri,
-      code_verifier: verifier,
-      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      client_assertion: await assertion(),
-    });
-  }
-
-  it('redeems a code for an ID token, a user token for the client and a refresh token', async () => {
-    const { code, verifier } = await login();
-    const result = await redeem(code, verifier);
-    expect(result.status).toBe(200);
-    const keys = createRemoteJWKSet(new URL(`${emulator.baseUrl}/${emulator.tenantId}/discovery/v2.0/keys`));
-    const id = await jwtVerify(String(result.body.id_token), keys, { issuer: emulator.issuer, audience: clientId });
-    expect(id.payload).toMatchObject({ nonce: 'nonce-1', tid: emulator.tenantId, name: 'Per Prøve', NAVident: 'Z990042', preferred_username: 'per@trygdeetaten.no' });
-    const access = await jwtVerify(String(result.body.access_token), keys, { issuer: emulator.issuer, audience: clientId });
-    expect(access.payload.scp).toBe('defaultaccess');
-    expect(typeof result.body.refresh_token).toBe('string');
+describe('malformed requests get Entra errors, never a crash', () => {
+  it('a body that is not a form: AADSTS900144', async () => {
+    for (const [type, body] of [
+      ['application/json', '{"grant_type":"client_credentials"}'],
+      ['text/plain', 'grant_type=client_credentials'],
+      ['application/json', '{not json'],
+    ] as const) {
+      const res = await fetch(emulator.tokenEndpoint, { method: 'POST', headers: { 'content-type': type }, body });
+      expectEntraError({ status: res.status, body: (await res.json()) as Record<string, unknown> }, 900144, 'invalid_request');
+    }
   });
-
-  it('refuses a wrong PKCE verifier, a second use of a code and a wrong redirect URI', async () => {
-    const first = await login();
-    expectEntraError(await redeem(first.code, 'w'.repeat(43)), 501481, 'invalid_grant');
-    const second = await login();
-    expect((await redeem(second.code, second.verifier)).status).toBe(200);
-    expectEntraError(await redeem(second.code, second.verifier), 54005, 'invalid_grant');
-    const third = await login();
-    expectEntraError(await redeem(third.code, third.verifier, 'http://localhost:9999/other'), 50148, 'invalid_grant');
+  it('a parameter sent twice: AADSTS90100', async () => {
+    const res = await fetch(emulator.tokenEndpoint, { method: 'POST', body: `grant_type=client_credentials&scope=${encodeURIComponent(SCOPE)}&scope=x&client_id=${secretClientId}&client_secret=s3cret-value`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expectEntraError({ status: res.status, body: (await res.json()) as Record<string, unknown> }, 90100, 'invalid_request');
   });
-
-  it('rotates refresh tokens: the old one stops working', async () => {
-    const { code, verifier } = await login();
-    const first = await redeem(code, verifier);
-    const refresh = (refreshToken: string) =>
-      assertion().then((a) =>
-        token({
-          grant_type: 'refresh_token',
-          refresh_token: refreshToken,
-          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-          client_assertion: a,
-        }),
-      );
-    const second = await refresh(String(first.body.refresh_token));
-    expect(second.status).toBe(200);
-    expect(second.body.refresh_token).not.toBe(first.body.refresh_token);
-    expect((await refresh(String(first.body.refresh_token))).status).toBe(400);
+  it('a body over the size limit: an Entra error with 413', async () => {
+    const res = await fetch(emulator.tokenEndpoint, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', junk: 'x'.repeat(100_000) }) });
+    expectEntraError({ status: res.status, body: (await res.json()) as Record<string, unknown> }, 9002313, 'invalid_request', 413);
   });
-
-  it('exchanges a user token on behalf of the user, with a subject per target', async () => {
-    const { code, verifier } = await login();
-    const login1 = await redeem(code, verifier);
-    const obo = async (scope: string, userToken = String(login1.body.access_token)) =>
-      token({
-        grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
-        requested_token_use: 'on_behalf_of',
-        assertion: userToken,
-        scope,
-        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-        client_assertion: await assertion(),
-      });
-    const keys = createRemoteJWKSet(new URL(`${emulator.baseUrl}/${emulator.tenantId}/discovery/v2.0/keys`));
-    const a = await obo('api://dev-gcp.team.api/.default');
-    expect(a.status).toBe(200);
-    const one = await jwtVerify(String(a.body.access_token), keys, { issuer: emulator.issuer, audience: emulator.clientIdFor('dev-gcp:team:api') });
-    const b = await obo('api://dev-gcp.team.other/.default');
-    const two = await jwtVerify(String(b.body.access_token), keys, { issuer: emulator.issuer, audience: emulator.clientIdFor('dev-gcp:team:other') });
-    expect(one.payload).toMatchObject({ scp: 'defaultaccess', azp: clientId, NAVident: 'Z990042', name: 'Per Prøve', groups: ['g1', 'g2'] });
-    expect(one.payload.idtyp).toBeUndefined();
-    expect(one.payload.oid).toBe(two.payload.oid);
-    expect(one.payload.sub).not.toBe(two.payload.sub);
-
-    expectEntraError(await obo('api://dev-gcp.locked.api/.default'), 65001, 'invalid_grant');
-    expect((await obo('api://dev-gcp.locked.api/.default')).body.suberror).toBe('consent_required');
-    expectEntraError(await obo('api://dev-gcp.team.api/.default', 'not-a-jwt'), 50013, 'invalid_grant');
-    // A token whose audience is another app cannot be exchanged by this client.
-    expectEntraError(await obo('api://dev-gcp.team.api/.default', String(a.body.access_token)), 50013, 'invalid_grant');
+  it('GET on the token endpoint: AADSTS900561', async () => {
+    const res = await fetch(`${emulator.tokenEndpoint}?grant_type=client_credentials`);
+    expectEntraError({ status: res.status, body: (await res.json()) as Record<string, unknown> }, 900561, 'invalid_request');
   });
-
-  it('refuses an expired user assertion with AADSTS500133', async () => {
-    const short = await startEmulator({ accessTokenLifetimeSeconds: 1 });
-    try {
-      const id = short.registerClient({ target: 'dev-gcp:t:c', secrets: ['s'], redirectUris: [redirectUri] });
-      const verifier = 'x'.repeat(43);
-      const params = {
-        client_id: id,
-        redirect_uri: redirectUri,
-        response_type: 'code',
-        scope: `openid api://${id}/.default`,
-        state: 's',
-        code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-        code_challenge_method: 'S256',
-      };
-      const res = await fetch(`${short.baseUrl}/${short.tenantId}/oauth2/v2.0/authorize`, {
-        method: 'POST',
-        redirect: 'manual',
-        body: new URLSearchParams({ ...params, navIdent: 'Z1', name: 'A', email: 'a@b' }),
-      });
-      const code = new URL(res.headers.get('location')!).searchParams.get('code')!;
-      const send = (body: Record<string, string>) =>
-        fetch(short.tokenEndpoint, { method: 'POST', body: new URLSearchParams({ client_id: id, client_secret: 's', ...body }) }).then(async (r) => ({
-          status: r.status,
-          body: (await r.json()) as Record<string, unknown>,
-        }));
-      const login1 = await send({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier });
-      await new Promise((resolve) => setTimeout(resolve, 2100));
-      const result = await send({
-        grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
-        requested_token_use: 'on_behalf_of',
-        assertion: String(login1.body.access_token),
-        scope: 'api://dev-gcp.team.api/.default',
-      });
-      expectEntraError(result, 500133, 'invalid_grant');
-    } finally {
-      await short.close();
+  it('odd values everywhere: still 4xx with an Entra body', async () => {
+    const odd = ['', ' ', '\u0000', '%', 'ä'.repeat(300), '{"a":1}', 'a.b.c', '..', `${'a'.repeat(5000)}`];
+    for (const value of odd) {
+      for (const field of ['grant_type', 'scope', 'client_id', 'client_secret', 'client_assertion', 'assertion', 'code', 'refresh_token']) {
+        const params: Record<string, string> = { grant_type: 'client_credentials', scope: SCOPE, client_assertion_type: ASSERTION_TYPE, client_assertion: 'x.y.z', [field]: value };
+        const result = await token(params);
+        expect(result.status, `${field}=${JSON.stringify(value.slice(0, 20))}`).toBeGreaterThanOrEqual(400);
+        expect(result.status).toBeLessThan(500);
+        expect(result.body.error_codes).toHaveLength(1);
+      }
     }
   });
 });

@@ -1,0 +1,308 @@
+/**
+ * The authorize endpoint, login page, single sign-on and logout, over HTTP: what is shown as a
+ * page, what is sent back to the client, and what the pages contain.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator, type TestEmployee } from '../../src/emulator/index.js';
+import { authorizeUrl, cookieFrom, decodeEntities, login, pkce, tokenRequest } from './helpers.js';
+
+const REDIRECT = 'http://localhost:9999/oauth2/callback';
+const LOGGED_OUT = 'http://localhost:9999/oauth2/logged-out';
+const EMPLOYEES: TestEmployee[] = [
+  { navIdent: 'Z990101', name: 'Første Ansatt', email: 'forste@trygdeetaten.no', groups: ['group-a'] },
+  { navIdent: 'Z990102', name: 'Andre "<Ansatt>"', email: 'andre@trygdeetaten.no', groups: [] },
+];
+let emulator: Emulator;
+let clientId: string;
+let otherClientId: string;
+
+beforeAll(async () => {
+  emulator = await startEmulator({ employees: EMPLOYEES, missingTargets: ['dev-gcp:ghost:api'] });
+  clientId = emulator.registerClient({ target: 'dev-gcp:nais:azure-token-generator', secrets: ['s'], redirectUris: [REDIRECT], postLogoutRedirectUris: [LOGGED_OUT] });
+  otherClientId = emulator.registerClient({ target: 'dev-gcp:team:other', secrets: ['o'], redirectUris: ['http://localhost:9999/other'] });
+});
+
+afterAll(async () => {
+  await emulator?.close();
+});
+
+function params(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    client_id: clientId,
+    redirect_uri: REDIRECT,
+    response_type: 'code',
+    scope: `openid profile api://${clientId}/.default`,
+    state: 'st-1',
+    code_challenge: pkce().challenge,
+    code_challenge_method: 'S256',
+    ...extra,
+  };
+}
+
+const get = (query: Record<string, string>, headers: Record<string, string> = {}) => fetch(authorizeUrl(emulator, query), { redirect: 'manual', headers });
+
+/** The error sent back to the client's redirect URI. */
+function redirectedError(res: Response): URLSearchParams {
+  expect(res.status).toBe(302);
+  const location = new URL(res.headers.get('location')!);
+  expect(location.origin + location.pathname).toBe(REDIRECT);
+  expect(location.searchParams.get('state')).toBe('st-1');
+  expect(location.searchParams.get('code')).toBeNull();
+  return location.searchParams;
+}
+
+describe('the login page', () => {
+  it('is a clean page with the first employee filled in, a list to pick from and exactly one Sign in button', async () => {
+    const res = await get(params());
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/html');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const csp = res.headers.get('content-security-policy')!;
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    const html = await res.text();
+    expect(html.match(/<button/g)).toHaveLength(1);
+    expect(html).toContain('<button type="submit">Sign in</button>');
+    expect(html).toContain('value="Z990101"');
+    expect(html).toContain('value="Første Ansatt"');
+    expect(html).toContain('value="forste@trygdeetaten.no"');
+    expect(html).toContain('value="group-a"');
+    // No inline script or style: a strict CSP holds.
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)/);
+    expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
+    const css = await fetch(`${emulator.baseUrl}${/<link rel="stylesheet" href="([^"]+)"/.exec(html)![1]}`);
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toContain('text/css');
+  });
+
+  it('escapes every value it shows, the employees and the authorize parameters', async () => {
+    const html = await (await get(params({ state: '"><script>alert(1)</script>', nonce: "'&<b>" }))).text();
+    expect(html).not.toContain('<script>alert(1)</script>');
+    expect(html).toContain('&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;');
+    expect(html).toContain('Andre &#34;&#60;Ansatt&#62;&#34;');
+    expect(html).not.toContain('<Ansatt>');
+  });
+
+  it('fills in the employee named by login_hint', async () => {
+    const html = await (await get(params({ login_hint: 'Z990102' }))).text();
+    expect(html).toContain('value="Z990102"');
+    expect(html).toContain('value="andre@trygdeetaten.no"');
+  });
+
+  it('shows the form again, with the problem, when the typed employee is not valid', async () => {
+    const form = new URLSearchParams({ ...params(), navIdent: 'not valid!', name: 'X', email: 'x@y', groups: '' });
+    const res = await fetch(authorizeUrl(emulator, {}).toString().split('?')[0]!, { method: 'POST', body: form, redirect: 'manual' });
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(html).toContain('role="alert"');
+    expect(html).toContain('<button type="submit">Sign in</button>');
+  });
+
+  it('signs in a typed employee with the groups typed; a known employee keeps the directory groups', async () => {
+    const typed = await login(emulator, { clientId, redirectUri: REDIRECT, scope: 'openid', employee: { navIdent: 'A123456', name: 'Typed Person', email: 'typed@nav.no', groups: 'x, y,,x' } });
+    const first = await tokenRequest(emulator, { grant_type: 'authorization_code', code: typed.code, redirect_uri: REDIRECT, code_verifier: typed.verifier, client_id: clientId, client_secret: 's' });
+    expect(first.status).toBe(200);
+    const scoped = await login(emulator, { clientId, redirectUri: REDIRECT, scope: `openid api://${clientId}/.default`, employee: { navIdent: 'A123456', name: 'Typed Person', email: 'typed@nav.no', groups: 'x, y,,x' } });
+    const second = await tokenRequest(emulator, { grant_type: 'authorization_code', code: scoped.code, redirect_uri: REDIRECT, code_verifier: scoped.verifier, client_id: clientId, client_secret: 's' });
+    const claims = JSON.parse(Buffer.from(String(second.body.access_token).split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    expect(claims).toMatchObject({ NAVident: 'A123456', name: 'Typed Person', preferred_username: 'typed@nav.no', groups: ['x', 'y'] });
+    const known = await login(emulator, { clientId, redirectUri: REDIRECT, scope: `openid api://${clientId}/.default`, employee: { navIdent: 'Z990101', name: 'Første Ansatt', email: 'forste@trygdeetaten.no', groups: 'made-up' } });
+    const third = await tokenRequest(emulator, { grant_type: 'authorization_code', code: known.code, redirect_uri: REDIRECT, code_verifier: known.verifier, client_id: clientId, client_secret: 's' });
+    expect(JSON.parse(Buffer.from(String(third.body.access_token).split('.')[1]!, 'base64url').toString()).groups).toEqual(['group-a']);
+  });
+});
+
+describe('refusals shown as a page, never redirected', () => {
+  it('an unknown client: AADSTS700016', async () => {
+    const res = await get(params({ client_id: '00000000-0000-0000-0000-000000000000' }));
+    expect(res.status).toBe(400);
+    expect(res.headers.get('location')).toBeNull();
+    expect(await res.text()).toContain('AADSTS700016');
+  });
+
+  it('a missing client_id: AADSTS900144', async () => {
+    const { client_id: _omitted, ...rest } = params();
+    const res = await get(rest);
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('AADSTS900144');
+  });
+
+  it('a redirect URI not registered for the client, even one of another client, or a near miss: AADSTS50011', async () => {
+    for (const redirect of ['https://evil.example/callback', 'http://localhost:9999/other', `${REDIRECT}/`, `${REDIRECT}?x=1`, 'HTTP://LOCALHOST:9999/oauth2/callback', '']) {
+      const res = await get(params({ redirect_uri: redirect }));
+      expect(res.status, redirect).toBe(400);
+      expect(res.headers.get('location')).toBeNull();
+      const html = await res.text();
+      expect(html).toContain('AADSTS50011');
+      expect(html).not.toContain('<script');
+    }
+  });
+
+  it('a parameter sent twice', async () => {
+    const url = authorizeUrl(emulator, params());
+    url.searchParams.append('redirect_uri', 'https://evil.example/');
+    const res = await fetch(url, { redirect: 'manual' });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('location')).toBeNull();
+    expect(await res.text()).toContain('AADSTS90100');
+  });
+});
+
+describe('refusals sent back to the client', () => {
+  it('no PKCE, or a method other than S256', async () => {
+    const { code_challenge: _c, ...noChallenge } = params();
+    expect(redirectedError(await get(noChallenge)).get('error')).toBe('invalid_request');
+    const plain = redirectedError(await get(params({ code_challenge_method: 'plain' })));
+    expect(plain.get('error')).toBe('invalid_request');
+    expect(plain.get('error_description')).toMatch(/^AADSTS9002325: .*S256/);
+    const { code_challenge_method: _m, ...noMethod } = params();
+    expect(redirectedError(await get(noMethod)).get('error')).toBe('invalid_request');
+    expect(redirectedError(await get(params({ code_challenge: 'too-short' }))).get('error_description')).toMatch(/^AADSTS501491: /);
+  });
+
+  it('a response_type other than code, or a missing one', async () => {
+    const token = redirectedError(await get(params({ response_type: 'token' })));
+    expect(token.get('error')).toBe('unsupported_response_type');
+    expect(token.get('error_description')).toMatch(/^AADSTS70005: .+\r\nTrace ID: /s);
+    const { response_type: _r, ...none } = params();
+    expect(redirectedError(await get(none)).get('error_description')).toMatch(/^AADSTS900144: /);
+  });
+
+  it('bad scopes: none, two resources, a resource that does not exist', async () => {
+    expect(redirectedError(await get(params({ scope: '' }))).get('error_description')).toMatch(/^AADSTS900144: /);
+    const two = redirectedError(await get(params({ scope: 'openid api://dev-gcp.a.b/.default api://dev-gcp.c.d/.default' })));
+    expect(two.get('error')).toBe('invalid_scope');
+    expect(two.get('error_description')).toMatch(/^AADSTS700022: /);
+    const ghost = redirectedError(await get(params({ scope: 'openid api://dev-gcp.ghost.api/.default' })));
+    expect(ghost.get('error')).toBe('invalid_resource');
+    expect(ghost.get('error_description')).toMatch(/^AADSTS500011: /);
+  });
+
+  it('an unknown response_mode: AADSTS70007', async () => {
+    expect(redirectedError(await get(params({ response_mode: 'web_message' }))).get('error_description')).toMatch(/^AADSTS70007: /);
+  });
+
+  it('prompt=none with nobody signed in: login_required (AADSTS50058)', async () => {
+    const none = redirectedError(await get(params({ prompt: 'none' })));
+    expect(none.get('error')).toBe('login_required');
+    expect(none.get('error_description')).toMatch(/^AADSTS50058: /);
+  });
+});
+
+describe('response modes', () => {
+  it('form_post: a page that posts code and state to the redirect URI with a script served from a path', async () => {
+    const { verifier, challenge } = pkce();
+    const query = params({ response_mode: 'form_post', code_challenge: challenge });
+    const res = await fetch(authorizeUrl(emulator, {}).toString().split('?')[0]!, {
+      method: 'POST',
+      body: new URLSearchParams({ ...query, navIdent: 'Z990101', name: 'Første Ansatt', email: 'forste@trygdeetaten.no' }),
+      redirect: 'manual',
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const html = await res.text();
+    expect(html).toContain(`<form id="form-post" method="post" action="${REDIRECT}">`);
+    expect(html).toContain('<input type="hidden" name="state" value="st-1">');
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)/);
+    const code = decodeEntities(/name="code" value="([^"]+)"/.exec(html)![1]!);
+    const script = await fetch(`${emulator.baseUrl}${/<script src="([^"]+)"/.exec(html)![1]}`);
+    expect(script.headers.get('content-type')).toContain('javascript');
+    expect(await script.text()).toContain('submit()');
+    const redeemed = await tokenRequest(emulator, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: clientId, client_secret: 's' });
+    expect(redeemed.status).toBe(200);
+  });
+
+  it('fragment: code and state after #', async () => {
+    const res = await fetch(authorizeUrl(emulator, {}).toString().split('?')[0]!, {
+      method: 'POST',
+      body: new URLSearchParams({ ...params({ response_mode: 'fragment' }), navIdent: 'Z990101', name: 'Første Ansatt', email: 'forste@trygdeetaten.no' }),
+      redirect: 'manual',
+    });
+    const location = new URL(res.headers.get('location')!);
+    expect(location.search).toBe('');
+    const fragment = new URLSearchParams(location.hash.slice(1));
+    expect(fragment.get('code')).toBeTruthy();
+    expect(fragment.get('state')).toBe('st-1');
+  });
+});
+
+describe('single sign-on and logout', () => {
+  it('a second authorize goes straight back with a code; prompt=login and prompt=select_account show the page', async () => {
+    const first = await login(emulator, { clientId, redirectUri: REDIRECT, scope: 'openid' });
+    expect(first.cookie).toMatch(/^emulator_sso_/);
+    const again = await get(params({ nonce: 'n2' }), { cookie: first.cookie });
+    expect(again.status).toBe(302);
+    const location = new URL(again.headers.get('location')!);
+    expect(location.searchParams.get('code')).toBeTruthy();
+    expect(location.searchParams.get('state')).toBe('st-1');
+    const silent = await get(params({ prompt: 'none' }), { cookie: first.cookie });
+    expect(new URL(silent.headers.get('location')!).searchParams.get('code')).toBeTruthy();
+    for (const prompt of ['login', 'select_account']) {
+      const forced = await get(params({ prompt }), { cookie: first.cookie });
+      expect(forced.status).toBe(200);
+      expect(await forced.text()).toContain('Sign in');
+    }
+  });
+
+  it('sets the SSO cookie HttpOnly and SameSite=Lax', async () => {
+    const res = await fetch(authorizeUrl(emulator, {}).toString().split('?')[0]!, {
+      method: 'POST',
+      body: new URLSearchParams({ ...params(), navIdent: 'Z990101', name: 'Første Ansatt', email: 'forste@trygdeetaten.no' }),
+      redirect: 'manual',
+    });
+    const cookie = res.headers.getSetCookie().find((c) => c.startsWith('emulator_sso_'))!;
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Lax/i);
+    expect(cookieFrom(res)).toBeTruthy();
+  });
+
+  it('logout ends the session and redirects to a post-logout URI registered for the client, with state', async () => {
+    const signedIn = await login(emulator, { clientId, redirectUri: REDIRECT, scope: 'openid' });
+    const logout = new URL(`${emulator.baseUrl}/${emulator.tenantId}/oauth2/v2.0/logout`);
+    logout.searchParams.set('post_logout_redirect_uri', LOGGED_OUT);
+    logout.searchParams.set('client_id', clientId);
+    logout.searchParams.set('state', 'bye');
+    const res = await fetch(logout, { redirect: 'manual', headers: { cookie: signedIn.cookie } });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe(`${LOGGED_OUT}?state=bye`);
+    expect(res.headers.getSetCookie().some((c) => c.startsWith('emulator_sso_') && /Expires=Thu, 01 Jan 1970/i.test(c))).toBe(true);
+    // The old cookie no longer signs anyone in.
+    const after = await get(params(), { cookie: signedIn.cookie });
+    expect(after.status).toBe(200);
+    expect(await after.text()).toContain('Sign in');
+  });
+
+  it('logout finds the client from id_token_hint too', async () => {
+    const { code, verifier } = await login(emulator, { clientId, redirectUri: REDIRECT, scope: 'openid' });
+    const tokens = await tokenRequest(emulator, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: clientId, client_secret: 's' });
+    const logout = new URL(`${emulator.baseUrl}/${emulator.tenantId}/oauth2/v2.0/logout`);
+    logout.searchParams.set('post_logout_redirect_uri', LOGGED_OUT);
+    logout.searchParams.set('id_token_hint', String(tokens.body.id_token));
+    const res = await fetch(logout, { redirect: 'manual' });
+    expect(res.headers.get('location')).toBe(LOGGED_OUT);
+  });
+
+  it('logout shows a signed-out page for a post-logout URI that is not registered for the client', async () => {
+    for (const [uri, client] of [
+      ['https://evil.example/', clientId],
+      [LOGGED_OUT, otherClientId],
+      [LOGGED_OUT, ''],
+    ] as const) {
+      const logout = new URL(`${emulator.baseUrl}/${emulator.tenantId}/oauth2/v2.0/logout`);
+      logout.searchParams.set('post_logout_redirect_uri', uri);
+      if (client) logout.searchParams.set('client_id', client);
+      const res = await fetch(logout, { redirect: 'manual' });
+      expect(res.status, `${uri} ${client}`).toBe(200);
+      expect(await res.text()).toContain('You signed out');
+    }
+  });
+});
+
+describe('error_uri', () => {
+  it('points to a page of the emulator for the code', async () => {
+    const res = await fetch(`${emulator.baseUrl}/error?code=700016`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('AADSTS700016');
+  });
+});

@@ -1,0 +1,137 @@
+/** What the emulator tests share: token requests, client assertions, PKCE and a fetch-driven login. */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createRemoteJWKSet, jwtVerify, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
+import { expect } from 'vitest';
+import type { Emulator } from '../../src/emulator/index.js';
+
+export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+
+export interface Result {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+export async function tokenRequest(emulator: Emulator, params: Record<string, string>, headers: Record<string, string> = {}): Promise<Result> {
+  const res = await fetch(emulator.tokenEndpoint, { method: 'POST', headers, body: new URLSearchParams(params) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+export interface AssertionOptions {
+  clientId: string;
+  key: CryptoKey;
+  kid: string;
+  aud?: string | string[];
+  iat?: number;
+  nbf?: number | null;
+  exp?: number;
+  jti?: string | null;
+  iss?: string;
+  sub?: string;
+}
+
+export async function clientAssertion(emulator: Emulator, options: AssertionOptions): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const claims: JWTPayload = {
+    iss: options.iss ?? options.clientId,
+    sub: options.sub ?? options.iss ?? options.clientId,
+    aud: options.aud ?? emulator.tokenEndpoint,
+    iat: options.iat ?? now,
+    exp: options.exp ?? now + 30,
+  };
+  if (options.nbf !== null) claims.nbf = options.nbf ?? options.iat ?? now;
+  if (options.jti !== null) claims.jti = options.jti ?? randomUUID();
+  return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: options.kid }).sign(options.key);
+}
+
+/** Checks an Entra error body, its code and its HTTP status. */
+export function expectEntraError(result: Result, code: number, error: string, status = error === 'invalid_client' ? 401 : 400): void {
+  expect(result.body.error).toBe(error);
+  expect(result.body.error_codes).toEqual([code]);
+  expect(String(result.body.error_description)).toMatch(
+    new RegExp(`^AADSTS${code}: .+\\r\\nTrace ID: [0-9a-f-]{36}\\r\\nCorrelation ID: [0-9a-f-]{36}\\r\\nTimestamp: \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ$`, 's'),
+  );
+  expect(result.body.timestamp).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/);
+  expect(result.body.trace_id).toMatch(/^[0-9a-f-]{36}$/);
+  expect(result.body.correlation_id).toMatch(/^[0-9a-f-]{36}$/);
+  expect(String(result.body.error_uri)).toMatch(new RegExp(`/error\\?code=${code}$`));
+  expect(result.status).toBe(status);
+}
+
+export function pkce(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+export function authorizeUrl(emulator: Emulator, params: Record<string, string>): URL {
+  const url = new URL(`${emulator.baseUrl}/${emulator.tenantId}/oauth2/v2.0/authorize`);
+  for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
+  return url;
+}
+
+export function cookieFrom(res: Response): string | undefined {
+  return res.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0]!)
+    .find((c) => c.startsWith('emulator_sso_') && !c.endsWith('='));
+}
+
+export interface Login {
+  code: string;
+  verifier: string;
+  state: string;
+  /** The emulator's single sign-on cookie, as `name=value`. */
+  cookie: string;
+}
+
+/**
+ * Logs in as a browser would without script: GET the login page, POST its form with the given
+ * employee, and read the code from the redirect back to the client.
+ */
+export async function login(
+  emulator: Emulator,
+  options: { clientId: string; redirectUri: string; scope: string; nonce?: string; employee?: Record<string, string>; extra?: Record<string, string> },
+): Promise<Login> {
+  const { verifier, challenge } = pkce();
+  const state = randomBytes(16).toString('base64url');
+  const params = {
+    client_id: options.clientId,
+    redirect_uri: options.redirectUri,
+    response_type: 'code',
+    scope: options.scope,
+    state,
+    nonce: options.nonce ?? 'nonce-1',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    ...options.extra,
+  };
+  const authorize = authorizeUrl(emulator, params);
+  const page = await fetch(authorize, { redirect: 'manual' });
+  expect(page.status).toBe(200);
+  const html = await page.text();
+  expect(html).toContain('<button type="submit">Sign in</button>');
+  // The form carries the authorize parameters as hidden fields; the person fills in the rest.
+  const form = new URLSearchParams();
+  for (const match of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) form.set(match[1]!, decodeEntities(match[2]!));
+  const employee = options.employee ?? { navIdent: 'Z990001', name: 'Kari Nordmann', email: 'kari.nordmann@trygdeetaten.no', groups: '' };
+  for (const [key, value] of Object.entries(employee)) form.set(key, value);
+  const action = /<form method="post" action="([^"]+)">/.exec(html)?.[1];
+  expect(action).toBe(authorize.pathname);
+  const res = await fetch(`${emulator.baseUrl}${decodeEntities(action!)}`, { method: 'POST', redirect: 'manual', body: form });
+  expect(res.status).toBe(302);
+  const location = new URL(res.headers.get('location')!);
+  expect(location.origin + location.pathname).toBe(options.redirectUri);
+  expect(location.searchParams.get('state')).toBe(state);
+  const code = location.searchParams.get('code');
+  if (!code) throw new Error(`no code: ${location.searchParams.get('error_description')}`);
+  return { code, verifier, state, cookie: cookieFrom(res)! };
+}
+
+export function decodeEntities(value: string): string {
+  return value.replace(/&#(\d+);/g, (_m, n: string) => String.fromCharCode(Number(n))).replace(/&amp;/g, '&');
+}
+
+export async function verifyToken(emulator: Emulator, token: unknown, audience: string) {
+  const keys = createRemoteJWKSet(new URL(`${emulator.baseUrl}/${emulator.tenantId}/discovery/v2.0/keys`));
+  return jwtVerify(String(token), keys, { issuer: emulator.issuer, audience, algorithms: ['RS256'] });
+}

@@ -1,0 +1,116 @@
+/** The emulator's configuration from the environment, and `src/emulator/main.ts` as a process of its own. */
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { emulatorOptionsFromEnv, startEmulator } from '../../src/emulator/index.js';
+
+describe('emulatorOptionsFromEnv', () => {
+  it('reads every variable', () => {
+    expect(
+      emulatorOptionsFromEnv({
+        EMULATOR_PORT: '8081',
+        EMULATOR_HOST: '0.0.0.0',
+        EMULATOR_PUBLIC_URL: 'http://entra.local:8081/',
+        EMULATOR_TENANT_ID: 'a7c0f4a5-7b1a-4a3e-9f43-0c7f6d0d9b11',
+        EMULATOR_UNAUTHORIZED_TARGETS: 'dev-gcp:team:locked, dev-fss:other:app',
+        EMULATOR_MISSING_TARGETS: 'dev-gcp:ghost:api',
+        EMULATOR_TOKEN_LIFETIME_SECONDS: '120',
+      }),
+    ).toEqual({
+      port: 8081,
+      host: '0.0.0.0',
+      publicUrl: 'http://entra.local:8081',
+      tenantId: 'a7c0f4a5-7b1a-4a3e-9f43-0c7f6d0d9b11',
+      unauthorizedTargets: ['dev-gcp:team:locked', 'dev-fss:other:app'],
+      missingTargets: ['dev-gcp:ghost:api'],
+      accessTokenLifetimeSeconds: 120,
+    });
+    expect(emulatorOptionsFromEnv({})).toEqual({});
+  });
+
+  it('refuses invalid values with the name of the variable', () => {
+    const cases: [string, string][] = [
+      ['EMULATOR_PORT', 'eighty'],
+      ['EMULATOR_PORT', '70000'],
+      ['EMULATOR_PORT', '-1'],
+      ['EMULATOR_PUBLIC_URL', 'ftp://x'],
+      ['EMULATOR_PUBLIC_URL', 'not a url'],
+      ['EMULATOR_TENANT_ID', 'a/b'],
+      ['EMULATOR_UNAUTHORIZED_TARGETS', 'dev-gcp.team.app'],
+      ['EMULATOR_MISSING_TARGETS', 'dev-gcp:team'],
+      ['EMULATOR_TOKEN_LIFETIME_SECONDS', '0'],
+      ['EMULATOR_TOKEN_LIFETIME_SECONDS', '1.5'],
+      ['EMULATOR_TOKEN_LIFETIME_SECONDS', 'an hour'],
+    ];
+    for (const [name, value] of cases) expect(() => emulatorOptionsFromEnv({ [name]: value }), `${name}=${value}`).toThrow(name);
+  });
+});
+
+describe('startEmulator options', () => {
+  it('uses the public URL and tenant id given, and a lifetime as short as tests want', async () => {
+    const emulator = await startEmulator({ publicUrl: 'http://entra.example:1234/', tenantId: 'my-tenant', accessTokenLifetimeSeconds: 5, employees: [{ navIdent: 'Z1', name: 'N', email: 'n@x', groups: [] }] });
+    try {
+      expect(emulator.baseUrl).toBe('http://entra.example:1234');
+      expect(emulator.tenantId).toBe('my-tenant');
+      expect(emulator.issuer).toBe('http://entra.example:1234/my-tenant/v2.0');
+      expect(emulator.tokenEndpoint).toBe('http://entra.example:1234/my-tenant/oauth2/v2.0/token');
+      const port = emulator.app.server.address() as { port: number };
+      const doc = (await (await fetch(`http://127.0.0.1:${port.port}/my-tenant/v2.0/.well-known/openid-configuration`)).json()) as Record<string, string>;
+      expect(doc.issuer).toBe(emulator.issuer);
+      const id = emulator.registerClient({ target: 'dev-gcp:a:b', secrets: ['s'] });
+      const res = await fetch(`http://127.0.0.1:${port.port}/my-tenant/oauth2/v2.0/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: id, client_secret: 's', scope: 'api://dev-gcp.a.c/.default' }),
+      });
+      expect(((await res.json()) as Record<string, unknown>).expires_in).toBe(5);
+    } finally {
+      await emulator.close();
+      await emulator.close();
+    }
+  });
+
+  it('refuses a key registered without kid', async () => {
+    const emulator = await startEmulator();
+    try {
+      expect(() => emulator.registerClient({ target: 'dev-gcp:a:b', jwks: [{ kty: 'RSA', n: 'x', e: 'AQAB' }] })).toThrow('kid');
+    } finally {
+      await emulator.close();
+    }
+  });
+});
+
+describe('npm run emulator (src/emulator/main.ts)', () => {
+  it('prints base URL, tenant and well-known URL, serves them, and stops cleanly on SIGTERM', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts'], {
+      env: { ...process.env, EMULATOR_PORT: '0', EMULATOR_TENANT_ID: 'main-test-tenant', LOG_LEVEL: 'silent' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await expect.poll(() => output, { timeout: 20_000, interval: 100 }).toContain('well-known:');
+      const baseUrl = /Entra ID emulator: (\S+)/.exec(output)![1]!;
+      expect(output).toContain('tenant:        main-test-tenant');
+      const wellKnown = /well-known:\s+(\S+)/.exec(output)![1]!;
+      expect(wellKnown).toBe(`${baseUrl}/main-test-tenant/v2.0/.well-known/openid-configuration`);
+      const doc = (await (await fetch(wellKnown)).json()) as Record<string, string>;
+      expect(doc.issuer).toBe(`${baseUrl}/main-test-tenant/v2.0`);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    await expect(exited).resolves.toBe(0);
+  });
+
+  it('exits with a message naming the variable for bad configuration', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts'], {
+      env: { ...process.env, EMULATOR_PORT: 'not-a-port' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(2);
+    expect(stderr).toContain('EMULATOR_PORT');
+  });
+});
