@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { cachePath, TokenCacheFile } from './cache.js';
 import { updateEnvFile } from './dotenv.js';
+import { durationInWords } from '../duration.js';
 
 const NAME = 'token-generator';
 const DEFAULT_URL = 'http://localhost:8080';
@@ -216,8 +217,7 @@ async function browserLogin(ctx: Context): Promise<string> {
 export function expiryInWords(exp: number | undefined, now = Date.now()): string {
   if (typeof exp !== 'number') return 'never expires (no exp claim)';
   const seconds = Math.round(exp - now / 1000);
-  const span = (s: number) => (s < 90 ? `${s} second${s === 1 ? '' : 's'}` : s < 5400 ? `${Math.round(s / 60)} minutes` : `${Math.round(s / 3600)} hours`);
-  return seconds >= 0 ? `expires in ${span(seconds)}` : `expired ${span(-seconds)} ago`;
+  return seconds >= 0 ? `expires in ${durationInWords(seconds)}` : `expired ${durationInWords(-seconds)} ago`;
 }
 
 async function readStdin(): Promise<string> {

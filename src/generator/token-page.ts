@@ -3,18 +3,9 @@
  * header and claims, the time left and a ready curl line.
  */
 import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { durationInWords } from '../duration.js';
 import { escapeHtml, page } from './html.js';
 import type { TokenResponseBody } from './tokens.js';
-
-export function minutesInWords(seconds: number): string {
-  if (seconds <= 0) return 'expired';
-  if (seconds < 90) return `${seconds} seconds`;
-  const minutes = Math.round(seconds / 60);
-  if (minutes < 90) return `${minutes} minutes`;
-  const hours = Math.floor(minutes / 60);
-  const rest = minutes % 60;
-  return `${hours} hour${hours === 1 ? '' : 's'}${rest ? ` ${rest} minutes` : ''}`;
-}
 
 function decoded(token: string): { header: unknown; claims: unknown } {
   try {
@@ -38,7 +29,7 @@ export function tokenPage(options: {
   const html = `<section>
 <h1>${escapeHtml(options.title)}</h1>
 <p>For <code>${escapeHtml(options.target)}</code>${options.who ? ` on behalf of <strong>${escapeHtml(options.who)}</strong>` : ''}.
-Expires in <strong data-expires-in="${body.expires_in}">${escapeHtml(minutesInWords(body.expires_in))}</strong>.</p>
+Expires in <strong data-expires-in="${body.expires_in}">${escapeHtml(body.expires_in <= 0 ? 'expired' : durationInWords(body.expires_in))}</strong>.</p>
 <p><button type="button" data-copy="access-token">Copy access token</button> <span class="muted" data-copy-status></span></p>
 <h2>Token response</h2>
 <pre id="token-response">${escapeHtml(json)}</pre>

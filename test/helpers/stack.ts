@@ -13,9 +13,6 @@ export interface Stack extends Service {
   logs: string[];
 }
 
-/** Every log line of every stack started in this test process, for the log scan. */
-export const allLogs: string[] = [];
-
 export function memoryLogger(level = 'debug') {
   const logs: string[] = [];
   const destination = new Writable({
@@ -24,7 +21,6 @@ export function memoryLogger(level = 'debug') {
       for (const line of text.split('\n')) {
         if (line) {
           logs.push(line);
-          allLogs.push(line);
         }
       }
       callback();
