@@ -33,6 +33,8 @@ export class TokenCache<T extends CacheableToken> {
   private readonly entries = new Map<string, Entry<T>>();
   private readonly inflight = new Map<string, Promise<T>>();
   private bytes = 0;
+  /** The most recently used entry, last in `entries`. */
+  private last: Entry<T> | undefined;
   private readonly maxBytes: number;
   private readonly earlyExpiryMs: number;
   private readonly now: () => number;
@@ -76,6 +78,11 @@ export class TokenCache<T extends CacheableToken> {
     return { token: await call, hit: false };
   }
 
+  /** The cached token for `key` while it has more than the early-expiry margin left; never calls out. */
+  peek(key: string): T | undefined {
+    return this.lookup(key);
+  }
+
   delete(key: string): void {
     const entry = this.entries.get(key);
     if (!entry) return;
@@ -95,9 +102,13 @@ export class TokenCache<T extends CacheableToken> {
       this.delete(key);
       return undefined;
     }
-    // Most recently used goes last, so that eviction takes the least recently used first.
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    // Most recently used goes last, so that eviction takes the least recently used first
+    // (a hit on the entry that is already last, the common case under load, moves nothing).
+    if (this.entries.size > 1 && entry !== this.last) {
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      this.last = entry;
+    }
     return entry.token;
   }
 
@@ -106,7 +117,9 @@ export class TokenCache<T extends CacheableToken> {
     const bytes = token.accessToken.length + key.length;
     if (bytes > this.maxBytes) return;
     this.delete(key);
-    this.entries.set(key, { token, bytes });
+    const entry = { token, bytes };
+    this.entries.set(key, entry);
+    this.last = entry;
     this.bytes += bytes;
     while (this.entries.size > this.options.maxEntries || this.bytes > this.maxBytes) {
       const oldest = this.entries.keys().next();

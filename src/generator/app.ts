@@ -5,10 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
-import multipart from '@fastify/multipart';
 import cookie from '@fastify/cookie';
-import rateLimit from '@fastify/rate-limit';
 import type { Logger } from 'pino';
+import { lazyChild, redactUrl } from '../logger.js';
 import { ConfigError, type GeneratorConfig } from '../config.js';
 import type { EntraClient } from '../entra/client.js';
 import { GeneratorContext } from './context.js';
@@ -18,6 +17,7 @@ import { problem, sendProblem } from './problem.js';
 import { appTokenRoutes } from './routes/m2m.js';
 import { internalRoutes, type Readiness } from './routes/internal.js';
 import { Metrics } from './metrics.js';
+import { addMultipartParser } from './multipart.js';
 import { OPENAPI } from './openapi.js';
 import { TokenService } from './tokens.js';
 import { loginRoutes } from './routes/login.js';
@@ -67,6 +67,8 @@ function sessionSealer(config: GeneratorConfig, logger: Logger): Sealer {
 
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+/** Tokens and codes travel in URLs and pages here: no referrer ever leaves, nothing is sniffed. */
+const EVERY_RESPONSE_HEADERS = Object.freeze({ 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff' });
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
@@ -79,11 +81,23 @@ export function correlationId(headers: FastifyRequest['headers']): string {
   return trace ?? randomUUID();
 }
 
+/** A request that took longer than this is logged at `info` even when it succeeded. */
+const SLOW_REQUEST_MS = 1000;
+
 /**
- * One log line a request, when it completes, with method, redacted URL, status and duration;
- * health checks and metrics scrapes are not logged.
+ * One log line a request, when it completes, with method, redacted URL, status and duration:
+ * at `info` when it failed (status 400 or more) or was slow, at `debug` when it succeeded.
+ * Successes are counted by the `http_requests_total` metric and logged by the NAIS ingress
+ * already; written at `info`, their line cost a third of the cached-token throughput
+ * (BENCHMARKS.md). `LOG_LEVEL=debug` logs every request. Health checks and metrics scrapes are
+ * never logged. The line is built here from fields that cannot hold a secret (the URL's codes and
+ * tokens are blanked by `redactUrl`), so it skips the redaction pass that every other line gets.
  */
 class RequestLog extends LogController {
+  constructor(private readonly access: Logger) {
+    super();
+  }
+
   override isLogDisabled(request: FastifyRequest): boolean {
     return request.url.startsWith('/internal/');
   }
@@ -91,9 +105,26 @@ class RequestLog extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    if (this.isLogDisabled(request)) return;
-    request.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, error ? 'request errored' : 'request completed');
+    const responseTime = reply.elapsedTime;
+    const notable = error || reply.statusCode >= 400 || responseTime > SLOW_REQUEST_MS;
+    if (!this.access.isLevelEnabled(notable ? 'info' : 'debug') || this.isLogDisabled(request)) return;
+    (notable ? this.access.info : this.access.debug).call(
+      this.access,
+      {
+        reqId: request.id,
+        req: { id: request.id, method: request.method, url: redactUrl(request.url), userAgent: request.headers['user-agent'] },
+        res: { statusCode: reply.statusCode },
+        responseTime,
+      },
+      error ? 'request errored' : 'request completed',
+    );
   }
+}
+
+/** The logger for the one line a request: no redaction pass, and its fields taken as they are. */
+export function accessLogger(logger: Logger): Logger {
+  const asIs = <T>(value: T): T => value;
+  return logger.child({}, { redact: { paths: [] }, serializers: { req: asIs, res: asIs } });
 }
 
 export async function buildApp(options: BuildOptions): Promise<Generator> {
@@ -101,7 +132,8 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     genReqId: (req) => correlationId(req.headers),
-    logController: new RequestLog(),
+    logController: new RequestLog(accessLogger(logger)),
+    childLoggerFactory: (parent, bindings, childOptions) => lazyChild(parent as Logger, bindings, childOptions) as FastifyBaseLogger,
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
@@ -130,47 +162,30 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     await store.close();
   });
 
-  await app.register(cookie);
-  // Only routes that ask for it are limited (the public endpoints), per client address.
-  await app.register(rateLimit, {
-    global: false,
-    max: config.rateLimit.max,
-    timeWindow: config.rateLimit.windowMs,
-    errorResponseBuilder: (_request, context) => ({
-      statusCode: 429,
-      code: 'RATE_LIMITED',
-      message: `Too many requests from your address: at most ${context.max} in ${Math.round(config.rateLimit.windowMs / 1000)} seconds. Try again in ${context.after}.`,
-    }),
-  });
-
   await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
-  await app.register(multipart, {
-    attachFieldsToBody: 'keyValues',
-    limits: { fields: 20, fieldSize: 4096, files: 0, parts: 20, fileSize: 1 },
-  });
+  addMultipartParser(app, { bodyBytes: config.bodyLimitBytes, fields: 20, fieldBytes: 4096 });
 
-  app.addHook('onSend', async (request, reply) => {
+  // Both hooks run for every request: plain callbacks, no promise each.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-correlation-id', request.id);
     // While shutting down, connections end with their response instead of idling until their keep-alive runs out.
     if (readiness.shuttingDown) reply.header('connection', 'close');
-    // Tokens and codes travel in URLs and pages here: no referrer ever leaves, nothing is sniffed.
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('x-content-type-options', 'nosniff');
+    reply.headers(EVERY_RESPONSE_HEADERS);
     const type = reply.getHeader('content-type');
     if (typeof type === 'string' && type.startsWith('text/html')) {
       reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
       reply.header('x-frame-options', 'DENY');
     }
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request, reply) => {
-    metrics.httpRequests.inc({ route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) });
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.requestAnswered(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode);
+    done();
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const format = preferredFormat(request.headers.accept, ['text', 'json', 'html'], 'text');
-    // The multipart parser throws plain errors on broken bodies: they are the caller's, not ours.
-    const fromMultipart = !error.statusCode && /[\\/]@fastify[\\/](busboy|multipart)[\\/]/.test(error.stack ?? '');
-    if (fromMultipart) return sendProblem(reply, request, problem(400, 'invalid_body', 'The multipart body cannot be read: send a well-formed form with the field "aud".'), format);
+    if (error.code === 'INVALID_MULTIPART') return sendProblem(reply, request, problem(400, 'invalid_body', 'The multipart body cannot be read: send a well-formed form with the field "aud".'), format);
     const status = error.statusCode ?? 500;
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
@@ -201,10 +216,14 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
 
   await internalRoutes(app, ctx, readiness);
   await appTokenRoutes(app, ctx);
-  await loginRoutes(app, { ctx, sessions, sealer });
-  await personTokenRoutes(app, ctx, sessions);
-  await cliRoutes(app, { ctx, sessions, sealer });
-  await headlessOboRoutes(app, { ctx, sessions, emulator: options.emulator ?? false });
+  // Cookies belong to the routes of a person's login; the public endpoints for scripts neither read nor set them.
+  await app.register(async (personal) => {
+    await personal.register(cookie);
+    await loginRoutes(personal, { ctx, sessions, sealer });
+    await personTokenRoutes(personal, ctx, sessions);
+    await cliRoutes(personal, { ctx, sessions, sealer });
+    await headlessOboRoutes(personal, { ctx, sessions, emulator: options.emulator ?? false });
+  });
 
   return { app, ctx, readiness, sessions, metrics, routes };
 }
@@ -216,10 +235,6 @@ function clientErrorProblem(error: FastifyError, status: number) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return problem(415, 'unsupported_content_type', 'This content type is not supported: send application/x-www-form-urlencoded, multipart/form-data or application/json.');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-    case 'FST_REQ_FILE_TOO_LARGE':
-    case 'FST_PARTS_LIMIT':
-    case 'FST_FILES_LIMIT':
-    case 'FST_FIELDS_LIMIT':
       return problem(413, 'body_too_large', 'The request body is too large or has too many parts: send only the field "aud".');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return problem(400, 'invalid_body', 'The JSON body is empty: send {"aud": "<cluster>:<namespace>:<app>"}.');

@@ -9,16 +9,24 @@ import type { Metrics } from './metrics.js';
 import type { Format } from './negotiate.js';
 import { sendProblem } from './problem.js';
 import type { IssuedToken, TokenService } from './tokens.js';
+import { RateLimiter, rateLimitHook } from './rate-limit.js';
 
 /** What every route of the generator shares. */
 export class GeneratorContext {
+  /** The per-address limit of the public endpoints, as an `onRequest` hook for their routes. */
+  readonly limitPublic: ReturnType<typeof rateLimitHook>;
+  readonly rateLimiter: RateLimiter;
+
   constructor(
     readonly config: GeneratorConfig,
     readonly entra: EntraClient,
     readonly tokens: TokenService,
     readonly logger: Logger,
     readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.rateLimiter = new RateLimiter(config.rateLimit.max, config.rateLimit.windowMs);
+    this.limitPublic = rateLimitHook(this.rateLimiter);
+  }
 
   /** Sends the advice for an identity-provider failure; rethrows anything else. */
   sendIdpFailure(request: FastifyRequest, reply: FastifyReply, err: unknown, audience: ParsedAudience | undefined, flow: Flow, format: Format): FastifyReply {

@@ -50,6 +50,13 @@ export class TokenService {
     return result;
   }
 
+  /** The cached app token for the audience, without a call to the identity provider (or undefined). */
+  cachedAppToken(audience: ParsedAudience): IssuedToken | undefined {
+    const token = this.appCache.peek(audience.scope);
+    if (token) this.events.onCache?.('app', true);
+    return token;
+  }
+
   /** `userKey` names the user's session (never the token itself). */
   async userToken(
     userKey: string,

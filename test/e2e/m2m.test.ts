@@ -62,6 +62,28 @@ describe('POST /api/public/m2m', () => {
     await expectAppToken(await res.text(), 'dev-gcp:team-mp:app');
   });
 
+  it('refuses multipart forms it cannot take, each with its reason', async () => {
+    const multipart = (parts: string[], boundary = 'xyz') =>
+      m2m({ headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body: `${parts.join('')}--${boundary}--\r\n` });
+    const field = (name: string, value: string) => `--xyz\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+    const twice = await multipart([field('aud', 'dev-gcp:a:b'), field('aud', 'dev-gcp:a:c')]);
+    expect(twice.status).toBe(400);
+    expect(await twice.text()).toMatch(/more than once/);
+    const file = await multipart(['--xyz\r\nContent-Disposition: form-data; name="aud"; filename="aud.txt"\r\nContent-Type: text/plain\r\n\r\ndev-gcp:a:b\r\n']);
+    expect(file.status).toBe(413);
+    const manyParts = await multipart(Array.from({ length: 25 }, (_, i) => field(`f${i}`, 'x')));
+    expect(manyParts.status).toBe(413);
+    const longField = await multipart([field('aud', 'x'.repeat(5000))]);
+    expect(longField.status).toBe(413);
+    const noBoundary = await m2m({ headers: { 'content-type': 'multipart/form-data' }, body: field('aud', 'dev-gcp:a:b') });
+    expect(noBoundary.status).toBe(400);
+    expect(await noBoundary.text()).toMatch(/multipart body cannot be read/);
+    // Other fields are allowed next to aud.
+    const extra = await multipart([field('note', 'hello'), field('aud', 'dev-gcp:team-mp2:app')]);
+    expect(extra.status).toBe(200);
+    await expectAppToken(await extra.text(), 'dev-gcp:team-mp2:app');
+  });
+
   it('takes aud from a JSON body', async () => {
     const res = await m2m({ headers: { 'content-type': 'application/json' }, body: JSON.stringify({ aud: 'dev-gcp.team-json.app' }) });
     expect(res.status).toBe(200);

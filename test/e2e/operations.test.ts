@@ -95,6 +95,21 @@ describe('headers', () => {
   });
 });
 
+describe('the request log', () => {
+  it('writes one line a request: successes at debug, failures at info, with the URL redacted', async () => {
+    const ok = await m2m('dev-gcp:logged:app');
+    const bad = await fetch(`${stack.url}/api/public/m2m?code=secret-code-value`, { method: 'POST', body: new URLSearchParams({ aud: 'no good' }) });
+    const lines = stack.logs.map((l) => JSON.parse(l) as { level: string; msg: string; reqId?: string; req?: { url: string }; res?: { statusCode: number } });
+    const okLines = lines.filter((l) => l.reqId === ok.headers.get('x-correlation-id') && l.msg === 'request completed');
+    const badLines = lines.filter((l) => l.reqId === bad.headers.get('x-correlation-id') && l.msg === 'request completed');
+    expect(okLines).toHaveLength(1);
+    expect(okLines[0]).toMatchObject({ level: 'debug', res: { statusCode: 200 } });
+    expect(badLines).toHaveLength(1);
+    expect(badLines[0]).toMatchObject({ level: 'info', res: { statusCode: 400 } });
+    expect(badLines[0]!.req!.url).toBe('/api/public/m2m?code=%5Bredacted%5D');
+  });
+});
+
 describe('limits', () => {
   it('rate-limits the public endpoint per client address with 429 and Retry-After', async () => {
     const statuses: number[] = [];

@@ -32,7 +32,7 @@ export async function headlessOboRoutes(app: FastifyInstance, deps: { ctx: Gener
   const fail = (request: FastifyRequest, reply: FastifyReply, format: Format, status: number, error: string, message: string) =>
     sendProblem(reply, request, problem(status, error, message), format);
 
-  app.post('/api/public/obo', { config: { rateLimit: {} } }, async (request, reply) => {
+  app.post('/api/public/obo', { onRequest: ctx.limitPublic }, async (request, reply) => {
     const format = preferredFormat(request.headers.accept, ['text', 'json'], 'text');
     if (!deps.emulator) {
       return fail(

@@ -7,8 +7,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AUDIENCE_EXAMPLE, parseAudience, type ParsedAudience } from '../../audience.js';
 import { problem, sendProblem } from '../problem.js';
 import { preferredFormat, type Format } from '../negotiate.js';
-import { responseBody } from '../tokens.js';
-import type { GeneratorContext } from '../context.js';
+import { responseBody, type IssuedToken } from '../tokens.js';
+import { skipCache, type GeneratorContext } from '../context.js';
 
 const CURL = (publicUrl: string) => `curl -s -X POST "${publicUrl}/api/public/m2m" -d "aud=${AUDIENCE_EXAMPLE}"`;
 
@@ -35,20 +35,28 @@ export function audienceFrom(request: FastifyRequest): { ok: true; value: Parsed
 }
 
 export async function appTokenRoutes(app: FastifyInstance, ctx: GeneratorContext): Promise<void> {
-  const handler = async (request: FastifyRequest, reply: FastifyReply, format: Format) => {
+  const send = (reply: FastifyReply, token: IssuedToken, format: Format) => {
+    reply.header('cache-control', 'no-store');
+    if (format === 'json') return reply.type('application/json; charset=utf-8').send(responseBody(token));
+    return reply.type('text/plain; charset=utf-8').send(token.accessToken);
+  };
+  const handler = (request: FastifyRequest, reply: FastifyReply, format: Format): Promise<FastifyReply> | undefined => {
     const audience = audienceFrom(request);
     if (!audience.ok) {
       const status = audience.status ?? 400;
-      return sendProblem(reply, request, problem(status, status === 415 ? 'unsupported_content_type' : 'invalid_audience', audience.message), format);
+      sendProblem(reply, request, problem(status, status === 415 ? 'unsupported_content_type' : 'invalid_audience', audience.message), format);
+      return undefined;
     }
-    const result = await ctx.appToken(request, reply, audience.value, format);
-    if (!result) return reply;
-    reply.header('cache-control', 'no-store');
-    if (format === 'json') return reply.type('application/json; charset=utf-8').send(responseBody(result));
-    return reply.type('text/plain; charset=utf-8').send(result.accessToken);
+    // A cached token is answered at once; only a miss waits for the identity provider.
+    const cached = skipCache(request) ? undefined : ctx.tokens.cachedAppToken(audience.value);
+    if (cached) {
+      send(reply, cached, format);
+      return undefined;
+    }
+    return ctx.appToken(request, reply, audience.value, format).then((result) => (result ? send(reply, result, format) : reply));
   };
 
-  app.post('/api/public/m2m', { config: { rateLimit: {} } }, (request, reply) =>
+  app.post('/api/public/m2m', { onRequest: ctx.limitPublic }, (request, reply) =>
     handler(request, reply, preferredFormat(request.headers.accept, ['text', 'json'], 'text')),
   );
 

@@ -1,0 +1,77 @@
+/**
+ * A per-address limit on the public endpoints: at most `max` requests in each fixed window of
+ * `windowMs`, counted in memory per replica. It is a plain synchronous hook because it runs on
+ * the cached-token path, where @fastify/rate-limit's chain of promises cost about a tenth of the
+ * throughput (BENCHMARKS.md); only what this service uses of it is here.
+ */
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+
+interface Window {
+  count: number;
+  endsAt: number;
+}
+
+export interface Verdict {
+  allowed: boolean;
+  /** Whole seconds until the caller's window ends. */
+  retryAfterSeconds: number;
+}
+
+export class RateLimiter {
+  private readonly windows = new Map<string, Window>();
+
+  constructor(
+    readonly max: number,
+    readonly windowMs: number,
+    /** Addresses remembered at once; beyond, ended windows go first, then the oldest. */
+    private readonly maxKeys = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get size(): number {
+    return this.windows.size;
+  }
+
+  take(key: string): Verdict {
+    const now = this.now();
+    let window = this.windows.get(key);
+    if (!window || window.endsAt <= now) {
+      if (window) this.windows.delete(key);
+      window = { count: 0, endsAt: now + this.windowMs };
+      this.windows.set(key, window);
+      if (this.windows.size > this.maxKeys) this.evict(now);
+    }
+    window.count++;
+    return { allowed: window.count <= this.max, retryAfterSeconds: Math.max(1, Math.ceil((window.endsAt - now) / 1000)) };
+  }
+
+  private evict(now: number): void {
+    for (const [key, window] of this.windows) if (window.endsAt <= now) this.windows.delete(key);
+    // Insertion order is the order windows began: the oldest go first.
+    for (const key of this.windows.keys()) {
+      if (this.windows.size <= this.maxKeys) break;
+      this.windows.delete(key);
+    }
+  }
+}
+
+/** Answered as 429 by the error handler, with the `Retry-After` set here. */
+export class RateLimitedError extends Error {
+  readonly code = 'RATE_LIMITED';
+  readonly statusCode = 429;
+}
+
+/** An `onRequest` hook that counts the request against the caller's address. */
+export function rateLimitHook(limiter: RateLimiter) {
+  const windowSeconds = Math.round(limiter.windowMs / 1000);
+  return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    const verdict = limiter.take(request.ip);
+    if (verdict.allowed) return done();
+    reply.header('retry-after', String(verdict.retryAfterSeconds));
+    done(
+      new RateLimitedError(
+        `Too many requests from your address: at most ${limiter.max} in ${windowSeconds} seconds. Try again in ${verdict.retryAfterSeconds} seconds.`,
+      ),
+    );
+  };
+}
