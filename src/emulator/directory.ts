@@ -47,8 +47,19 @@ export const DEFAULT_EMPLOYEES: TestEmployee[] = [
   { navIdent: 'Z990003', name: 'Test Testesen', email: 'test.testesen@trygdeetaten.no', groups: [] },
 ];
 
-/** A UUID (version 5 layout) derived from a name. */
+const derived = new Map<string, string>();
+
+/** A UUID (version 5 layout) derived from a name (the last 10,000 are remembered: every token needs a few). */
 export function uuidFrom(name: string): string {
+  const known = derived.get(name);
+  if (known !== undefined) return known;
+  const id = deriveUuid(name);
+  if (derived.size >= 10_000) derived.clear();
+  derived.set(name, id);
+  return id;
+}
+
+function deriveUuid(name: string): string {
   const bytes = createHash('sha256').update(name).digest().subarray(0, 16);
   bytes[6] = (bytes[6]! & 0x0f) | 0x50;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;

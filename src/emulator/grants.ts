@@ -3,8 +3,8 @@
  * generator (and any other Entra client) uses: client credentials, authorization code with PKCE,
  * refresh token and on-behalf-of.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { compactVerify, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { constants, createHash, KeyObject, randomBytes, randomUUID, verify } from 'node:crypto';
+import { compactVerify, decodeJwt, decodeProtectedHeader, errors as joseErrors, type CryptoKey, type JWTPayload } from 'jose';
 import { errors, EntraError } from './errors.js';
 import { safeEqual, type ClientRecord, type Directory, type Resource, type TestEmployee } from './directory.js';
 import type { SigningKeys } from './keys.js';
@@ -80,7 +80,55 @@ interface AuthenticatedClient {
   acr: '1' | '2';
 }
 
-const random = (bytes = 32) => randomBytes(bytes).toString('base64url');
+const keyObjects = new WeakMap<CryptoKey, KeyObject>();
+const keyObjectOf = (key: CryptoKey): KeyObject => {
+  let object = keyObjects.get(key);
+  if (!object) keyObjects.set(key, (object = KeyObject.from(key)));
+  return object;
+};
+
+const EC_CURVES: Record<string, string> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
+
+/**
+ * Whether a compact JWS's signature verifies with the key, for the RS, PS and ES algorithms.
+ * Checked here on the event loop: a public-key check takes a few tens of microseconds, less than
+ * a round trip through the thread pool, which the token endpoint keeps for signing (BENCHMARKS.md).
+ * The key was imported for `alg` (so its type fits); RSA keys must have 2048 bits or more, EC keys
+ * the curve of the algorithm, as JOSE requires.
+ */
+export function signatureVerifies(jws: string, alg: string, key: KeyObject): boolean {
+  const dot = jws.lastIndexOf('.');
+  const encoded = jws.slice(dot + 1);
+  if (dot <= 0 || !/^[A-Za-z0-9_-]+$/.test(encoded)) return false;
+  const bits = Number(alg.slice(2));
+  const family = alg.slice(0, 2);
+  const details = key.asymmetricKeyDetails;
+  if (family === 'ES' ? details?.namedCurve !== EC_CURVES[alg] : (details?.modulusLength ?? 0) < 2048) return false;
+  const options =
+    family === 'PS'
+      ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: bits / 8 }
+      : family === 'ES'
+        ? { key, dsaEncoding: 'ieee-p1363' as const }
+        : key;
+  try {
+    return verify(`sha${bits}`, Buffer.from(jws.slice(0, dot)), options, Buffer.from(encoded, 'base64url'));
+  } catch {
+    return false;
+  }
+}
+
+/** Random bytes as base64url, cut from a pool refilled from the CSPRNG 4 KB at a time (every token takes some). */
+let randomPool = Buffer.alloc(0);
+let randomOffset = 0;
+const random = (bytes = 32): string => {
+  if (randomOffset + bytes > randomPool.length) {
+    randomPool = randomBytes(Math.max(4096, bytes));
+    randomOffset = 0;
+  }
+  const value = randomPool.toString('base64url', randomOffset, randomOffset + bytes);
+  randomOffset += bytes;
+  return value;
+};
 const now = () => Math.floor(Date.now() / 1000);
 
 export class TokenIssuer {
@@ -190,23 +238,18 @@ export class TokenIssuer {
     const key = await this.directory.clientKey(client, header.kid, alg);
     if (!key) throw errors.assertionSignature(`Key was not found for kid '${header.kid.slice(0, 100)}' and alg ${alg} of client '${client.clientId}'.`);
 
-    let payload: JWTPayload;
-    try {
-      ({ payload } = await jwtVerify(assertion, key, { algorithms: [alg], clockTolerance: CLOCK_SKEW_S }));
-    } catch (err) {
-      if (err instanceof joseErrors.JWTExpired) throw errors.assertionTime('The assertion has expired.');
-      if (err instanceof joseErrors.JWTClaimValidationFailed) {
-        if (err.claim === 'nbf' || err.claim === 'iat') throw errors.assertionTime('The assertion is not yet valid (nbf is in the future).');
-        throw errors.assertionClaims(`The claim ${err.claim} is not valid.`);
-      }
-      if (err instanceof joseErrors.JWSSignatureVerificationFailed) throw errors.assertionSignature('The signature does not verify with the registered key.');
-      throw errors.assertionClaims('The client assertion could not be read.');
+    if (!signatureVerifies(assertion, alg, keyObjectOf(key))) throw errors.assertionSignature('The signature does not verify with the registered key.');
+    const payload = unverified;
+    const time = now();
+    for (const claim of ['exp', 'nbf', 'iat'] as const) {
+      if (payload[claim] !== undefined && typeof payload[claim] !== 'number') throw errors.assertionClaims(`The claim ${claim} is not valid.`);
     }
+    if (typeof payload.exp === 'number' && payload.exp <= time - CLOCK_SKEW_S) throw errors.assertionTime('The assertion has expired.');
+    if (typeof payload.nbf === 'number' && payload.nbf > time + CLOCK_SKEW_S) throw errors.assertionTime('The assertion is not yet valid (nbf is in the future).');
     const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
     if (audiences.length !== 1 || !audiences.some((aud) => aud === this.endpoints.tokenEndpoint || aud === this.endpoints.issuer)) {
       throw errors.assertionAudience(this.endpoints.tokenEndpoint);
     }
-    const time = now();
     if (typeof payload.exp !== 'number') throw errors.assertionClaims('The assertion has no exp.');
     if (payload.iat !== undefined && payload.iat > time + CLOCK_SKEW_S) throw errors.assertionTime('The assertion was issued in the future (iat).');
     const start = typeof payload.nbf === 'number' ? payload.nbf : typeof payload.iat === 'number' ? payload.iat : undefined;

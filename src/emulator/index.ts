@@ -131,7 +131,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   // Form-encoded bodies only, as Entra's endpoints take: JSON and the rest answer 415 -> AADSTS900144.
   app.removeAllContentTypeParsers();
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
-  await app.register(cookie);
 
   const basePath = `/${tenantId}`;
   const tokenPath = `${basePath}/oauth2/v2.0/token`;
@@ -230,7 +229,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
   });
 
-  await loginRoutes(app, { directory, issuer: issuerOfTokens, basePath, baseUrl: () => urls.baseUrl, secureCookies: tls !== undefined || options.publicUrl?.startsWith('https:') === true });
+  // Cookies (the sign-in session) belong to the login pages; the token endpoint neither reads nor sets them.
+  await app.register(async (pages) => {
+    await pages.register(cookie);
+    await loginRoutes(pages, { directory, issuer: issuerOfTokens, basePath, baseUrl: () => urls.baseUrl, secureCookies: tls !== undefined || options.publicUrl?.startsWith('https:') === true });
+  });
 
   await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
   const port = (app.server.address() as AddressInfo).port;
