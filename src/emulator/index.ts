@@ -148,9 +148,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const sendError = (reply: FastifyReply, err: EntraError) =>
     reply.code(err.status).header('cache-control', 'no-store').header('pragma', 'no-cache').send(err.body(urls.baseUrl));
 
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     // Counted before the body is read, so that refused bodies count too.
     if (request.method === 'POST' && pathOf(request.url) === tokenPath) stats.tokenRequests++;
+    done();
   });
 
   app.setErrorHandler((error, request, reply) => {

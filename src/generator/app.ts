@@ -3,6 +3,7 @@
  * already configured; tests drive it over a real listener, `main.ts` starts it.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
 import cookie from '@fastify/cookie';
@@ -67,8 +68,22 @@ function sessionSealer(config: GeneratorConfig, logger: Logger): Sealer {
 
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-/** Tokens and codes travel in URLs and pages here: no referrer ever leaves, nothing is sniffed. */
-const EVERY_RESPONSE_HEADERS = Object.freeze({ 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff' });
+/**
+ * Tokens and codes travel in URLs and pages here: no referrer ever leaves, nothing is sniffed, and no
+ * response may run a script of another origin or be framed (the policy fits the HTML pages; on text
+ * and JSON it is harmless).
+ */
+const EVERY_RESPONSE_HEADERS: readonly (readonly [string, string])[] = [
+  ['referrer-policy', 'no-referrer'],
+  ['x-content-type-options', 'nosniff'],
+  ['content-security-policy', CONTENT_SECURITY_POLICY],
+  ['x-frame-options', 'DENY'],
+];
+const KEEP_ALIVE_MS = 72_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const CONNECTION_TIMEOUT_MS = 60_000;
+const CORRELATION_ID_OF = Symbol('correlation id');
+type TaggedRequest = IncomingMessage & { [CORRELATION_ID_OF]?: string };
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
@@ -85,7 +100,8 @@ export function correlationId(headers: FastifyRequest['headers']): string {
 const SLOW_REQUEST_MS = 1000;
 
 /**
- * One log line a request, when it completes, with method, redacted URL, status and duration:
+ * When a request completes: it is counted in `http_requests_total`, and logged in one line with
+ * method, redacted URL, status and duration:
  * at `info` when it failed (status 400 or more) or was slow, at `debug` when it succeeded.
  * Successes are counted by the `http_requests_total` metric and logged by the NAIS ingress
  * already; written at `info`, their line cost a third of the cached-token throughput
@@ -93,8 +109,11 @@ const SLOW_REQUEST_MS = 1000;
  * never logged. The line is built here from fields that cannot hold a secret (the URL's codes and
  * tokens are blanked by `redactUrl`), so it skips the redaction pass that every other line gets.
  */
-class RequestLog extends LogController {
-  constructor(private readonly access: Logger) {
+class RequestEnd extends LogController {
+  constructor(
+    private readonly access: Logger,
+    private readonly metrics: Metrics,
+  ) {
     super();
   }
 
@@ -105,6 +124,8 @@ class RequestLog extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    // Counted here, where Fastify calls in for every request anyway, rather than in a hook of its own.
+    this.metrics.requestAnswered(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode);
     const responseTime = reply.elapsedTime;
     const notable = error || reply.statusCode >= 400 || responseTime > SLOW_REQUEST_MS;
     if (!this.access.isLevelEnabled(notable ? 'info' : 'debug') || this.isLogDisabled(request)) return;
@@ -129,15 +150,31 @@ export function accessLogger(logger: Logger): Logger {
 
 export async function buildApp(options: BuildOptions): Promise<Generator> {
   const { config, entra, logger } = options;
+  const readiness: Readiness = { shuttingDown: false };
+  const metrics = options.metrics ?? new Metrics();
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    genReqId: (req) => correlationId(req.headers),
-    logController: new RequestLog(accessLogger(logger)),
+    // The server sets the headers every response carries before Fastify sees the request (no hook
+    // runs for them), and hands Fastify the correlation id it chose.
+    serverFactory: (handler) => {
+      const server = createServer((req: TaggedRequest, res) => {
+        const id = correlationId(req.headers);
+        req[CORRELATION_ID_OF] = id;
+        res.setHeader('x-correlation-id', id);
+        for (const [name, value] of EVERY_RESPONSE_HEADERS) res.setHeader(name, value);
+        // While shutting down, connections end with their response instead of idling until their keep-alive runs out.
+        if (readiness.shuttingDown) res.setHeader('connection', 'close');
+        handler(req, res);
+      });
+      server.keepAliveTimeout = KEEP_ALIVE_MS;
+      server.requestTimeout = REQUEST_TIMEOUT_MS;
+      server.setTimeout(CONNECTION_TIMEOUT_MS);
+      return server;
+    },
+    genReqId: (req) => (req as TaggedRequest)[CORRELATION_ID_OF] ?? correlationId(req.headers),
+    logController: new RequestEnd(accessLogger(logger), metrics),
     childLoggerFactory: (parent, bindings, childOptions) => lazyChild(parent as Logger, bindings, childOptions) as FastifyBaseLogger,
     bodyLimit: config.bodyLimitBytes,
-    requestTimeout: 30_000,
-    connectionTimeout: 60_000,
-    keepAliveTimeout: 72_000,
     routerOptions: { maxParamLength: 256 },
     // With no proxy to trust, request.ip is the socket's address: no header parsing on every request
     // (a function here costs a third of the cached-token throughput, see BENCHMARKS.md).
@@ -148,10 +185,8 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
   });
-  const metrics = options.metrics ?? new Metrics();
   const tokens = new TokenService(entra, { maxEntries: config.cache.maxEntries, onCache: metrics.onCache });
   const ctx = new GeneratorContext(config, entra, tokens, logger, metrics);
-  const readiness: Readiness = { shuttingDown: false };
   const sealer = sessionSealer(config, logger);
   const store =
     options.store ??
@@ -164,24 +199,6 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
 
   await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
   addMultipartParser(app, { bodyBytes: config.bodyLimitBytes, fields: 20, fieldBytes: 4096 });
-
-  // Both hooks run for every request: plain callbacks, no promise each.
-  app.addHook('onSend', (request, reply, payload, done) => {
-    reply.header('x-correlation-id', request.id);
-    // While shutting down, connections end with their response instead of idling until their keep-alive runs out.
-    if (readiness.shuttingDown) reply.header('connection', 'close');
-    reply.headers(EVERY_RESPONSE_HEADERS);
-    const type = reply.getHeader('content-type');
-    if (typeof type === 'string' && type.startsWith('text/html')) {
-      reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
-      reply.header('x-frame-options', 'DENY');
-    }
-    done(null, payload);
-  });
-  app.addHook('onResponse', (request, reply, done) => {
-    metrics.requestAnswered(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode);
-    done();
-  });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const format = preferredFormat(request.headers.accept, ['text', 'json', 'html'], 'text');
