@@ -1,7 +1,9 @@
 /**
  * Benchmarks, each against a baseline measured in the same run. Run all with `npm run bench`, or
- * some: `npm run bench -- m2m cold emulator login memory`. BENCH_SECONDS sets the load duration
- * (default 10), BENCH_SOAK_SECONDS the steady-load run of the memory benchmark (default 120).
+ * some: `npm run bench -- m2m cold emulator login memory`. Settings: BENCH_ROUNDS (cached tokens,
+ * default 7) of BENCH_M2M_SECONDS (4) each; BENCH_ROUNDS_EMULATOR (5) of BENCH_TOKENS (6,000)
+ * tokens each; BENCH_SECONDS (10) for the login load; BENCH_SOAK_SECONDS (120) for the memory
+ * benchmark's steady load.
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -142,7 +144,7 @@ async function signingCeiling(seconds: number): Promise<number> {
 /** 3. The emulator's token endpoint against oauth2-mock-server, in alternating rounds. */
 async function emulator() {
   heading('3. Token endpoint: client credentials, emulator (assertion verified) against oauth2-mock-server (nothing verified)');
-  const rounds = Number(process.env.BENCH_ROUNDS_EMULATOR ?? 3);
+  const rounds = Number(process.env.BENCH_ROUNDS_EMULATOR ?? 5);
   const perRun = Number(process.env.BENCH_TOKENS ?? 6000);
   const { privateKey, publicKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
   const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'RS256' };
