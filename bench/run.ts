@@ -165,12 +165,12 @@ async function emulator() {
       stop: mock.stop,
     },
   ];
-  // Node's default pool of four threads, and the emulator's own default of one per core.
-  for (const pool of ['4', undefined]) {
+  // Node's default pool of four threads, and one thread per core.
+  for (const pool of ['4', String(os.availableParallelism())]) {
     const port = await freePort();
     const child = await startChild(
       [...TSX, 'bench/servers/emulator.ts'],
-      { PORT: String(port), BENCH_CLIENT_JWK: JSON.stringify(jwk), ...(pool ? { UV_THREADPOOL_SIZE: pool } : {}) },
+      { PORT: String(port), BENCH_CLIENT_JWK: JSON.stringify(jwk), UV_THREADPOOL_SIZE: pool },
       `http://127.0.0.1:${port}/bench-tenant/v2.0/.well-known/openid-configuration`,
     );
     const tokenEndpoint = `http://localhost:${port}/bench-tenant/oauth2/v2.0/token`;
@@ -199,7 +199,7 @@ async function emulator() {
     );
     let next = 0;
     servers.push({
-      name: pool ? `emulator, UV_THREADPOOL_SIZE=${pool}` : `emulator, its default (${Math.max(2, os.availableParallelism())} pool threads)`,
+      name: `emulator, UV_THREADPOOL_SIZE=${pool}`,
       run: () =>
         load({
           url: `http://127.0.0.1:${port}`,

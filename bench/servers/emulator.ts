@@ -1,5 +1,4 @@
 /** The Entra ID emulator with one registered client whose public key comes from BENCH_CLIENT_JWK. */
-import '../../src/emulator/threadpool.js';
 import { startEmulator } from '../../src/emulator/index.js';
 
 const emulator = await startEmulator({ port: Number(process.env.PORT), tenantId: 'bench-tenant' });

@@ -1,5 +1,4 @@
 /** Starts the Entra ID emulator on its own: `npm run emulator`. Port 8081 unless EMULATOR_PORT says otherwise. */
-import './threadpool.js';
 import { pino } from 'pino';
 import { emulatorOptionsFromEnv, startEmulator, type Emulator, type EmulatorOptions } from './index.js';
 
