@@ -359,7 +359,7 @@ async function memory() {
   const start = await sample();
   const samples: { rss: number; heap: number }[] = [];
   let audience = 0;
-  const timer = setInterval(() => void sample().then((s) => samples.push(s)), 5_000);
+  const timer = setInterval(() => void sample().then((s) => samples.push(s)), 2_000);
   await load({
     url: generator.url,
     connections: 10,
@@ -380,6 +380,9 @@ async function memory() {
   const avg = (items: { heap: number }[]) => items.reduce((a, b) => a + b.heap, 0) / Math.max(1, items.length);
   line(`steady load, ${SOAK_SECONDS} s at 1,000 req/s, 2,000 audiences`, `RSS ${mb(start.rss)} -> ${mb(end.rss)}, heap ${mb(start.heap)} -> ${mb(end.heap)}`);
   line('heap, first half / second half of the run (average)', `${mb(avg(samples.slice(0, half)))} / ${mb(avg(samples.slice(half)))}`);
+  // The lowest heap of each half is what is left after the collections in it: a leak raises it.
+  const floor = (items: { heap: number }[]) => Math.min(...items.map((x) => x.heap));
+  line('heap, lowest in the first half / the second half', `${mb(floor(samples.slice(0, half)))} / ${mb(floor(samples.slice(half)))} (${samples.length} samples, every 2 s)`);
   await generator.child.stop();
 }
 
