@@ -88,6 +88,23 @@ describe('headers', () => {
     expect(await res.text()).not.toMatch(/<script>|<style>|style="/);
   });
 
+  it('every response, token, 404 or HTML error page, carries the fixed headers and its correlation id', async () => {
+    const responses = [
+      await m2m('dev-gcp:headers:app'),
+      await fetch(`${stack.url}/no/such/path`),
+      await fetch(`${stack.url}/api/obo?aud=bad`, { headers: { accept: 'text/html', 'x-correlation-id': 'caller-chosen-1' } }),
+    ];
+    for (const res of responses) {
+      expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('x-correlation-id')).toMatch(/^[A-Za-z0-9._:-]+$/);
+    }
+    expect(responses[2]!.headers.get('x-correlation-id')).toBe('caller-chosen-1');
+    expect(await responses[2]!.text()).toContain('caller-chosen-1');
+  });
+
   it('every response with a token or session data says no-store', async () => {
     for (const res of [await m2m('dev-gcp:headers:app'), await fetch(`${stack.url}/oauth2/session`)]) {
       expect(res.headers.get('cache-control')).toBe('no-store');
