@@ -6,6 +6,9 @@
  * benchmark's steady load.
  */
 import os from 'node:os';
+import path from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
@@ -149,6 +152,30 @@ async function emulator() {
   const { privateKey, publicKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
   const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'RS256' };
   const tokenRequest = { method: 'POST' as const, headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+  const client = new Directory('bench-tenant', {}).clientIdFor('dev-gcp:bench:client');
+  /** Token request bodies, each with a client assertion of its own. */
+  const assertionsFor = (tokenEndpoint: string, count: number) => {
+    const now = Math.floor(Date.now() / 1000);
+    return Promise.all(
+      Array.from({ length: count }, async () => {
+        const assertion = await new SignJWT({ jti: randomUUID() })
+          .setProtectedHeader({ alg: 'RS256', kid: 'bench' })
+          .setIssuer(client)
+          .setSubject(client)
+          .setAudience(tokenEndpoint)
+          .setIssuedAt(now)
+          .setNotBefore(now)
+          .setExpirationTime(now + 590) // the emulator, like Entra ID, takes assertions of at most 10 minutes
+          .sign(privateKey);
+        return new URLSearchParams({
+          grant_type: 'client_credentials',
+          scope: 'api://dev-gcp.bench.api/.default',
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: assertion,
+        }).toString();
+      }),
+    );
+  };
 
   const mockPort = await freePort();
   const mock = await startChild([...TSX, 'bench/servers/mock-server.ts'], { PORT: String(mockPort) }, `http://127.0.0.1:${mockPort}/.well-known/openid-configuration`);
@@ -176,27 +203,7 @@ async function emulator() {
     const tokenEndpoint = `http://localhost:${port}/bench-tenant/oauth2/v2.0/token`;
     // Assertions (each with its own jti: the emulator refuses a replay) are signed before the runs,
     // so that the load generator does no RSA work during them.
-    const client = new Directory('bench-tenant', {}).clientIdFor('dev-gcp:bench:client');
-    const now = Math.floor(Date.now() / 1000);
-    const bodies = await Promise.all(
-      Array.from({ length: perRun * (rounds + 1) }, async () => {
-        const assertion = await new SignJWT({ jti: randomUUID() })
-          .setProtectedHeader({ alg: 'RS256', kid: 'bench' })
-          .setIssuer(client)
-          .setSubject(client)
-          .setAudience(tokenEndpoint)
-          .setIssuedAt(now)
-          .setNotBefore(now)
-          .setExpirationTime(now + 590) // the emulator, like Entra ID, takes assertions of at most 10 minutes
-          .sign(privateKey);
-        return new URLSearchParams({
-          grant_type: 'client_credentials',
-          scope: 'api://dev-gcp.bench.api/.default',
-          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-          client_assertion: assertion,
-        }).toString();
-      }),
-    );
+    const bodies = await assertionsFor(tokenEndpoint, perRun * (rounds + 1));
     let next = 0;
     servers.push({
       name: `emulator, UV_THREADPOOL_SIZE=${pool}`,
@@ -241,6 +248,56 @@ async function emulator() {
   }
   const mockRps = median(runs['oauth2-mock-server']!.map((x) => x.rps));
   line('2.0 x oauth2-mock-server, as a share of the ceiling', fmt((2 * mockRps) / ceiling, 2));
+  await withWrk(rounds, mockPort, assertionsFor, jwk);
+}
+
+/**
+ * The same comparison with wrk (Debian's package) as the load generator, when it is installed:
+ * autocannon spends about 100 µs of CPU per token request on the two cores the servers share,
+ * wrk a fraction of that, so its figures are more of the servers and less of the load generator.
+ */
+async function withWrk(rounds: number, mockPort: number, assertionsFor: (tokenEndpoint: string, count: number) => Promise<string[]>, jwk: object) {
+  if (spawnSync('wrk', ['--version']).error) {
+    line('with wrk as the load generator', 'skipped: wrk is not installed (apt-get install wrk)');
+    return;
+  }
+  const seconds = 3;
+  const port = await freePort();
+  const child = await startChild(
+    [...TSX, 'bench/servers/emulator.ts'],
+    { PORT: String(port), BENCH_CLIENT_JWK: JSON.stringify(jwk) },
+    `http://127.0.0.1:${port}/bench-tenant/v2.0/.well-known/openid-configuration`,
+  );
+  const mock = await startChild([...TSX, 'bench/servers/mock-server.ts'], { PORT: String(mockPort) }, `http://127.0.0.1:${mockPort}/.well-known/openid-configuration`);
+  const tokenEndpoint = `http://localhost:${port}/bench-tenant/oauth2/v2.0/token`;
+  const bodiesFile = path.join(os.tmpdir(), `bench-assertions-${process.pid}.txt`);
+  const wrk = (url: string, env: Record<string, string>) => {
+    const out = execFileSync('wrk', ['-t1', '-c50', `-d${seconds}s`, '-s', 'bench/wrk-bodies.lua', url], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    const [requests, micros, non2xx, p99] = (/RESULT (\d+) (\d+) (\d+) (\d+)/.exec(out) ?? []).slice(1).map(Number);
+    if (requests === undefined || micros === undefined) throw new Error(`wrk printed no result:\n${out}`);
+    return { rps: requests / (micros / 1e6), non2xx: non2xx ?? 0, p99: (p99 ?? 0) / 1000 };
+  };
+  const results: { mock: number; emulator: number; ratio: number; non2xx: number }[] = [];
+  for (let round = 0; round <= rounds; round++) {
+    // Enough fresh assertions for the fastest the emulator can go, signed before the run.
+    writeFileSync(bodiesFile, `${(await assertionsFor(tokenEndpoint, seconds * 5000)).join('\n')}\n`);
+    const m = wrk(`http://127.0.0.1:${mockPort}/token`, { WRK_BODY: 'grant_type=client_credentials&scope=api%3A%2F%2Fbench%2F.default&client_id=bench' });
+    const e = wrk(`http://127.0.0.1:${port}/bench-tenant/oauth2/v2.0/token`, { WRK_BODIES: bodiesFile });
+    // Round 0 warms both servers up and is not counted.
+    if (round > 0) {
+      results.push({ mock: m.rps, emulator: e.rps, ratio: e.rps / m.rps, non2xx: m.non2xx + e.non2xx });
+      line(`wrk round ${round}`, `oauth2-mock-server ${fmt(m.rps)} | emulator, UV_THREADPOOL_SIZE=4 ${fmt(e.rps)} | ratio ${fmt(e.rps / m.rps, 2)}`);
+    }
+  }
+  rmSync(bodiesFile, { force: true });
+  await child.stop();
+  await mock.stop();
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  line(
+    'with wrk: median tokens/s',
+    `oauth2-mock-server ${fmt(median(results.map((r) => r.mock)))}, emulator ${fmt(median(results.map((r) => r.emulator)))}, non-2xx ${results.reduce((n, r) => n + r.non2xx, 0)}`,
+  );
+  line('with wrk: median ratio emulator / oauth2-mock-server', `${fmt(median(results.map((r) => r.ratio)), 2)} (target at least 2.0)`);
 }
 
 /** 4. Login and on-behalf-of round trips. */
