@@ -75,6 +75,9 @@ describe('POST /api/public/m2m', () => {
     expect(manyParts.status).toBe(413);
     const longField = await multipart([field('aud', 'x'.repeat(5000))]);
     expect(longField.status).toBe(413);
+    // Within the part and field limits, but over the body limit (64 KB by default) in all.
+    const bigBody = await multipart(Array.from({ length: 19 }, (_, i) => field(`f${i}`, 'x'.repeat(4000))));
+    expect(bigBody.status).toBe(413);
     const noBoundary = await m2m({ headers: { 'content-type': 'multipart/form-data' }, body: field('aud', 'dev-gcp:a:b') });
     expect(noBoundary.status).toBe(400);
     expect(await noBoundary.text()).toMatch(/multipart body cannot be read/);
