@@ -33,8 +33,6 @@ export class TokenCache<T extends CacheableToken> {
   private readonly entries = new Map<string, Entry<T>>();
   private readonly inflight = new Map<string, Promise<T>>();
   private bytes = 0;
-  /** The most recently used entry, last in `entries`. */
-  private last: Entry<T> | undefined;
   private readonly maxBytes: number;
   private readonly earlyExpiryMs: number;
   private readonly now: () => number;
@@ -102,13 +100,9 @@ export class TokenCache<T extends CacheableToken> {
       this.delete(key);
       return undefined;
     }
-    // Most recently used goes last, so that eviction takes the least recently used first
-    // (a hit on the entry that is already last, the common case under load, moves nothing).
-    if (this.entries.size > 1 && entry !== this.last) {
-      this.entries.delete(key);
-      this.entries.set(key, entry);
-      this.last = entry;
-    }
+    // Most recently used goes last, so that eviction takes the least recently used first.
+    this.entries.delete(key);
+    this.entries.set(key, entry);
     return entry.token;
   }
 
@@ -117,9 +111,7 @@ export class TokenCache<T extends CacheableToken> {
     const bytes = token.accessToken.length + key.length;
     if (bytes > this.maxBytes) return;
     this.delete(key);
-    const entry = { token, bytes };
-    this.entries.set(key, entry);
-    this.last = entry;
+    this.entries.set(key, { token, bytes });
     this.bytes += bytes;
     while (this.entries.size > this.options.maxEntries || this.bytes > this.maxBytes) {
       const oldest = this.entries.keys().next();

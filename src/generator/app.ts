@@ -101,10 +101,9 @@ const SLOW_REQUEST_MS = 1000;
 
 /**
  * When a request completes: it is counted in `http_requests_total`, and logged in one line with
- * method, redacted URL, status and duration:
- * at `info` when it failed (status 400 or more) or was slow, at `debug` when it succeeded.
- * Successes are counted by the `http_requests_total` metric and logged by the NAIS ingress
- * already; written at `info`, their line cost a third of the cached-token throughput
+ * method, redacted URL, status and duration: at `info` when it failed (status 400 or more) or was
+ * slow, at `debug` when it succeeded. Successes are counted by the metric and logged by the NAIS
+ * ingress already; written at `info`, their line cost a third of the cached-token throughput
  * (BENCHMARKS.md). `LOG_LEVEL=debug` logs every request. Health checks and metrics scrapes are
  * never logged. The line is built here from fields that cannot hold a secret (the URL's codes and
  * tokens are blanked by `redactUrl`), so it skips the redaction pass that every other line gets.

@@ -15,7 +15,6 @@ import { RateLimiter, rateLimitHook } from './rate-limit.js';
 export class GeneratorContext {
   /** The per-address limit of the public endpoints, as an `onRequest` hook for their routes. */
   readonly limitPublic: ReturnType<typeof rateLimitHook>;
-  readonly rateLimiter: RateLimiter;
 
   constructor(
     readonly config: GeneratorConfig,
@@ -24,8 +23,7 @@ export class GeneratorContext {
     readonly logger: Logger,
     readonly metrics: Metrics,
   ) {
-    this.rateLimiter = new RateLimiter(config.rateLimit.max, config.rateLimit.windowMs);
-    this.limitPublic = rateLimitHook(this.rateLimiter);
+    this.limitPublic = rateLimitHook(new RateLimiter(config.rateLimit.max, config.rateLimit.windowMs));
   }
 
   /** Sends the advice for an identity-provider failure; rethrows anything else. */

@@ -4,17 +4,47 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { TokenRequestEvent } from '../entra/client.js';
 
+/**
+ * A counter for events that happen on every request: counted in plain numbers as they happen and
+ * handed to prom-client when metrics are scraped, because labelling a prom-client counter on every
+ * request cost the cached-token path a few percent of its throughput (BENCHMARKS.md).
+ */
+class BatchedCounter<L extends string> {
+  private readonly pending = new Map<string, { labels: Record<L, string>; count: number }>();
+
+  constructor(registry: Registry, name: string, help: string, labelNames: readonly L[]) {
+    const pending = this.pending;
+    new Counter<L>({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        for (const entry of pending.values()) {
+          if (entry.count === 0) continue;
+          this.inc(entry.labels, entry.count);
+          entry.count = 0;
+        }
+      },
+    });
+  }
+
+  /** One event; `key` names the label values (the same values, the same key). */
+  add(key: string, labels: () => Record<L, string>): void {
+    const entry = this.pending.get(key);
+    if (entry) entry.count++;
+    else this.pending.set(key, { labels: labels(), count: 1 });
+  }
+}
+
 export class Metrics {
   readonly registry = new Registry();
 
-  /**
-   * Requests answered, counted in plain numbers as they happen and handed to the counter when
-   * metrics are scraped: labelling a prom-client counter on every request cost the cached-token
-   * path a few percent of its throughput.
-   */
-  private readonly answered = new Map<string, { labels: { route: string; method: string; status: string }; count: number }>();
-
-  readonly httpRequests: Counter<'route' | 'method' | 'status'>;
+  private readonly httpRequests = new BatchedCounter(this.registry, 'http_requests_total', 'HTTP requests answered, by route, method and status', [
+    'route',
+    'method',
+    'status',
+  ] as const);
 
   readonly tokenRequests = new Counter({
     name: 'idp_token_requests_total',
@@ -31,10 +61,10 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** Cache lookups, counted like answered requests: one happens on every token request. */
-  private readonly lookups = { app: { hit: 0, miss: 0 }, user: { hit: 0, miss: 0 } };
-
-  readonly cacheLookups: Counter<'cache' | 'result'>;
+  private readonly cacheLookups = new BatchedCounter(this.registry, 'token_cache_lookups_total', 'Token cache lookups, by cache (app, user) and result (hit, miss)', [
+    'cache',
+    'result',
+  ] as const);
 
   readonly sessions = new Counter({
     name: 'sessions_total',
@@ -51,45 +81,12 @@ export class Metrics {
   });
 
   constructor() {
-    const answered = this.answered;
-    this.httpRequests = new Counter({
-      name: 'http_requests_total',
-      help: 'HTTP requests answered, by route, method and status',
-      labelNames: ['route', 'method', 'status'] as const,
-      registers: [this.registry],
-      collect() {
-        for (const entry of answered.values()) {
-          if (entry.count === 0) continue;
-          this.inc(entry.labels, entry.count);
-          entry.count = 0;
-        }
-      },
-    });
-    const lookups = this.lookups;
-    this.cacheLookups = new Counter({
-      name: 'token_cache_lookups_total',
-      help: 'Token cache lookups, by cache (app, user) and result (hit, miss)',
-      labelNames: ['cache', 'result'] as const,
-      registers: [this.registry],
-      collect() {
-        for (const cache of ['app', 'user'] as const) {
-          for (const result of ['hit', 'miss'] as const) {
-            if (lookups[cache][result] === 0) continue;
-            this.inc({ cache, result }, lookups[cache][result]);
-            lookups[cache][result] = 0;
-          }
-        }
-      },
-    });
     collectDefaultMetrics({ register: this.registry });
   }
 
   /** One request answered. */
   requestAnswered(route: string, method: string, status: number): void {
-    const key = `${status} ${method} ${route}`;
-    const entry = this.answered.get(key);
-    if (entry) entry.count++;
-    else this.answered.set(key, { labels: { route, method, status: String(status) }, count: 1 });
+    this.httpRequests.add(`${status} ${method} ${route}`, () => ({ route, method, status: String(status) }));
   }
 
   onTokenRequest = (event: TokenRequestEvent): void => {
@@ -98,6 +95,7 @@ export class Metrics {
   };
 
   onCache = (cache: 'app' | 'user', hit: boolean): void => {
-    this.lookups[cache][hit ? 'hit' : 'miss']++;
+    const result = hit ? 'hit' : 'miss';
+    this.cacheLookups.add(`${cache} ${result}`, () => ({ cache, result }));
   };
 }
