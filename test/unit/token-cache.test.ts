@@ -72,6 +72,56 @@ describe('TokenCache', () => {
     expect(small.sizeInBytes).toBeLessThanOrEqual(2_500);
   });
 
+  it('keeps least-recently-used order through repeated lookups, expiries and replacements', async () => {
+    let now = 1_000_000;
+    const cache = new TokenCache<{ accessToken: string; expiresAt: number }>({ maxEntries: 3, now: () => now });
+    const put = (key: string, expiresAt = now + 3_600_000) => cache.get(key, async () => token(key, expiresAt), { skipCache: true });
+    const kept = () => ['a', 'b', 'c', 'd', 'e'].filter((key) => cache.peek(key) !== undefined);
+    await put('a');
+    await put('b');
+    await put('c');
+    // c is the most recent; looking it up again and again keeps it so, and a is still the oldest.
+    for (let i = 0; i < 3; i++) cache.peek('c');
+    cache.peek('a');
+    cache.peek('a'); // a, now the most recent, twice
+    await put('d'); // evicts b, the least recently used
+    expect(cache.peek('b')).toBeUndefined();
+    // Order now c, a, d. Replacing d's token keeps d the most recent; then c is evicted by e.
+    await put('d');
+    await put('e');
+    expect(cache.peek('c')).toBeUndefined();
+    // Order a, d, e. The most recent entry expires (and is deleted on lookup); a lookup then still reorders.
+    await put('x', now + 200_000); // evicts a: d, e, x
+    now += 100_000;
+    expect(cache.peek('x')).toBeUndefined(); // inside the early-expiry margin: gone
+    cache.peek('d'); // e, d
+    await put('b'); // e, d, b
+    await put('a'); // evicts e
+    expect(kept()).toEqual(['a', 'b', 'd']);
+  });
+
+  it('moves a looked-up entry to the most recent place even right after another was stored or looked up', async () => {
+    const cache = new TokenCache<{ accessToken: string; expiresAt: number }>({ maxEntries: 2 });
+    const put = (key: string) => cache.get(key, async () => token(key, Date.now() + 3_600_000), { skipCache: true });
+    await put('a');
+    cache.peek('a');
+    await put('b'); // b is now the most recent, although a was looked up last
+    cache.peek('a'); // a, b -> b, a
+    await put('c'); // evicts b
+    expect([cache.peek('a') !== undefined, cache.peek('b') !== undefined]).toEqual([true, false]);
+
+    const other = new TokenCache<{ accessToken: string; expiresAt: number }>({ maxEntries: 3 });
+    const set = (key: string) => other.get(key, async () => token(key, Date.now() + 3_600_000), { skipCache: true });
+    await set('a');
+    await set('b');
+    await set('c');
+    other.peek('a'); // b, c, a
+    other.peek('c'); // b, a, c
+    await set('d'); // evicts b
+    await set('e'); // evicts a
+    expect(['a', 'b', 'c'].map((key) => other.peek(key) !== undefined)).toEqual([false, false, true]);
+  });
+
   it('skips the cache on request but still stores the new token', async () => {
     const cache = new TokenCache({ maxEntries: 10 });
     const later = Date.now() + 3_600_000;
