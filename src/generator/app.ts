@@ -3,12 +3,12 @@
  * already configured; tests drive it over a real listener, `main.ts` starts it.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
 import cookie from '@fastify/cookie';
 import type { Logger } from 'pino';
-import { lazyChild, redactUrl } from '../logger.js';
+import { lazyChild } from '../logger.js';
 import { ConfigError, type GeneratorConfig } from '../config.js';
 import type { EntraClient } from '../entra/client.js';
 import { GeneratorContext } from './context.js';
@@ -27,6 +27,8 @@ import { cliRoutes } from './routes/cli.js';
 import { headlessOboRoutes } from './routes/headless-obo.js';
 import { Sessions } from './sessions.js';
 import { PAGE_SCRIPT } from './token-page.js';
+import { accessLogger, RequestEnd } from './request-log.js';
+import { CachedTokenLane } from './cached-lane.js';
 import { createStore, parseKey, randomKey, Sealer, SessionManager, type SessionStore } from '../session/index.js';
 
 export interface BuildOptions {
@@ -47,6 +49,8 @@ export interface Generator {
   readiness: Readiness;
   sessions: Sessions;
   metrics: Metrics;
+  /** Answers cached app tokens before Fastify sees the request. */
+  lane: CachedTokenLane;
   /** Every route the service has, as registered. */
   routes: { method: string; url: string }[];
 }
@@ -96,74 +100,40 @@ export function correlationId(headers: FastifyRequest['headers']): string {
   return trace ?? randomUUID();
 }
 
-/** A request that took longer than this is logged at `info` even when it succeeded. */
-const SLOW_REQUEST_MS = 1000;
-
-/**
- * When a request completes: it is counted in `http_requests_total`, and logged in one line with
- * method, redacted URL, status and duration: at `info` when it failed (status 400 or more) or was
- * slow, at `debug` when it succeeded. Successes are counted by the metric and logged by the NAIS
- * ingress already; written at `info`, their line cost a third of the cached-token throughput
- * (BENCHMARKS.md). `LOG_LEVEL=debug` logs every request. Health checks and metrics scrapes are
- * never logged. The line is built here from fields that cannot hold a secret (the URL's codes and
- * tokens are blanked by `redactUrl`), so it skips the redaction pass that every other line gets.
- */
-class RequestEnd extends LogController {
-  constructor(
-    private readonly access: Logger,
-    private readonly metrics: Metrics,
-  ) {
-    super();
-  }
-
-  override isLogDisabled(request: FastifyRequest): boolean {
-    return request.url.startsWith('/internal/');
-  }
-
-  override incomingRequest(): void {}
-
-  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    // Counted here, where Fastify calls in for every request anyway, rather than in a hook of its own.
-    this.metrics.requestAnswered(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode);
-    const responseTime = reply.elapsedTime;
-    const notable = error || reply.statusCode >= 400 || responseTime > SLOW_REQUEST_MS;
-    if (!this.access.isLevelEnabled(notable ? 'info' : 'debug') || this.isLogDisabled(request)) return;
-    (notable ? this.access.info : this.access.debug).call(
-      this.access,
-      {
-        reqId: request.id,
-        req: { id: request.id, method: request.method, url: redactUrl(request.url), userAgent: request.headers['user-agent'] },
-        res: { statusCode: reply.statusCode },
-        responseTime,
-      },
-      error ? 'request errored' : 'request completed',
-    );
-  }
-}
-
-/** The logger for the one line a request: no redaction pass, and its fields taken as they are. */
-export function accessLogger(logger: Logger): Logger {
-  const asIs = <T>(value: T): T => value;
-  return logger.child({}, { redact: { paths: [] }, serializers: { req: asIs, res: asIs } });
-}
-
 export async function buildApp(options: BuildOptions): Promise<Generator> {
   const { config, entra, logger } = options;
   const readiness: Readiness = { shuttingDown: false };
   const metrics = options.metrics ?? new Metrics();
+  const access = accessLogger(logger);
+  const tokens = new TokenService(entra, { maxEntries: config.cache.maxEntries, onCache: metrics.onCache });
+  const ctx = new GeneratorContext(config, entra, tokens, logger, metrics);
+  const lane = new CachedTokenLane({
+    tokens,
+    limiter: ctx.limiter,
+    metrics,
+    access,
+    trustProxyHops: config.trustProxyHops,
+    shuttingDown: () => readiness.shuttingDown,
+    everyResponseHeaders: EVERY_RESPONSE_HEADERS,
+  });
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // The server sets the headers every response carries before Fastify sees the request (no hook
     // runs for them), and hands Fastify the correlation id it chose.
     serverFactory: (handler) => {
-      const server = createServer((req: TaggedRequest, res) => {
-        const id = correlationId(req.headers);
-        req[CORRELATION_ID_OF] = id;
+      const toFastify = (req: TaggedRequest, res: ServerResponse, id: string) => {
         res.setHeader('x-correlation-id', id);
         for (const [name, value] of EVERY_RESPONSE_HEADERS) res.setHeader(name, value);
         // While shutting down, connections end with their response instead of idling until their keep-alive runs out.
         if (readiness.shuttingDown) res.setHeader('connection', 'close');
         handler(req, res);
+      };
+      const server = createServer((req: TaggedRequest, res) => {
+        const id = correlationId(req.headers);
+        req[CORRELATION_ID_OF] = id;
+        // The lane sets the same headers itself when it answers.
+        if (lane.takes(req)) lane.handle(req, res, id, () => toFastify(req, res, id));
+        else toFastify(req, res, id);
       });
       server.keepAliveTimeout = KEEP_ALIVE_MS;
       server.requestTimeout = REQUEST_TIMEOUT_MS;
@@ -171,7 +141,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
       return server;
     },
     genReqId: (req) => (req as TaggedRequest)[CORRELATION_ID_OF] ?? correlationId(req.headers),
-    logController: new RequestEnd(accessLogger(logger), metrics),
+    logController: new RequestEnd(access, metrics),
     childLoggerFactory: (parent, bindings, childOptions) => lazyChild(parent as Logger, bindings, childOptions) as FastifyBaseLogger,
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { maxParamLength: 256 },
@@ -184,8 +154,6 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
   });
-  const tokens = new TokenService(entra, { maxEntries: config.cache.maxEntries, onCache: metrics.onCache });
-  const ctx = new GeneratorContext(config, entra, tokens, logger, metrics);
   const sealer = sessionSealer(config, logger);
   const store =
     options.store ??
@@ -241,7 +209,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     await headlessOboRoutes(personal, { ctx, sessions, emulator: options.emulator ?? false });
   });
 
-  return { app, ctx, readiness, sessions, metrics, routes };
+  return { app, ctx, readiness, sessions, metrics, lane, routes };
 }
 
 function clientErrorProblem(error: FastifyError, status: number) {

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { ParsedAudience } from '../audience.js';
@@ -15,6 +16,8 @@ import { RateLimiter, rateLimitHook } from './rate-limit.js';
 export class GeneratorContext {
   /** The per-address limit of the public endpoints, as an `onRequest` hook for their routes. */
   readonly limitPublic: ReturnType<typeof rateLimitHook>;
+  /** The per-address counts behind `limitPublic`. */
+  readonly limiter: RateLimiter;
 
   constructor(
     readonly config: GeneratorConfig,
@@ -23,7 +26,8 @@ export class GeneratorContext {
     readonly logger: Logger,
     readonly metrics: Metrics,
   ) {
-    this.limitPublic = rateLimitHook(new RateLimiter(config.rateLimit.max, config.rateLimit.windowMs));
+    this.limiter = new RateLimiter(config.rateLimit.max, config.rateLimit.windowMs);
+    this.limitPublic = rateLimitHook(this.limiter);
   }
 
   /** Sends the advice for an identity-provider failure; rethrows anything else. */
@@ -51,6 +55,10 @@ export class GeneratorContext {
 
 /** `Cache-Control: no-cache` from the client asks for a fresh token. */
 export function skipCache(request: FastifyRequest): boolean {
-  const header = request.headers['cache-control'];
+  return noCacheAsked(request.headers);
+}
+
+export function noCacheAsked(headers: IncomingHttpHeaders): boolean {
+  const header = headers['cache-control'];
   return typeof header === 'string' && /(^|,)\s*no-cache\s*(,|$)/i.test(header);
 }

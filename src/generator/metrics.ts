@@ -35,6 +35,16 @@ class BatchedCounter<L extends string> {
     if (entry) entry.count++;
     else this.pending.set(key, { labels: labels(), count: 1 });
   }
+
+  /** A function that counts one event with these label values, for a caller that counts the same ones always. */
+  counter(key: string, labels: Record<L, string>): () => void {
+    let entry = this.pending.get(key);
+    if (!entry) this.pending.set(key, (entry = { labels, count: 0 }));
+    const counted = entry;
+    return () => {
+      counted.count++;
+    };
+  }
 }
 
 export class Metrics {
@@ -87,6 +97,11 @@ export class Metrics {
   /** One request answered. */
   requestAnswered(route: string, method: string, status: number): void {
     this.httpRequests.add(`${status} ${method} ${route}`, () => ({ route, method, status: String(status) }));
+  }
+
+  /** Counts requests answered on one route, with one method and status, as `requestAnswered` does. */
+  requestCounter(route: string, method: string, status: number): () => void {
+    return this.httpRequests.counter(`${status} ${method} ${route}`, { route, method, status: String(status) });
   }
 
   onTokenRequest = (event: TokenRequestEvent): void => {

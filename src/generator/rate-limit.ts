@@ -4,6 +4,7 @@
  * the cached-token path, where @fastify/rate-limit's chain of promises cost about a tenth of the
  * throughput (BENCHMARKS.md); only what this service uses of it is here.
  */
+import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 
 interface Window {
@@ -61,11 +62,22 @@ export class RateLimitedError extends Error {
   readonly statusCode = 429;
 }
 
+const VERDICT = Symbol('rate-limit verdict');
+type Counted = IncomingMessage & { [VERDICT]?: Verdict };
+
+/**
+ * Keeps the verdict taken for a request before Fastify saw it (by the cached-token lane, which then
+ * handed the request on), so that the hook uses it instead of counting the request a second time.
+ */
+export function rememberVerdict(request: IncomingMessage, verdict: Verdict): void {
+  (request as Counted)[VERDICT] = verdict;
+}
+
 /** An `onRequest` hook that counts the request against the caller's address. */
 export function rateLimitHook(limiter: RateLimiter) {
   const windowSeconds = Math.round(limiter.windowMs / 1000);
   return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
-    const verdict = limiter.take(request.ip);
+    const verdict = (request.raw as Counted)[VERDICT] ?? limiter.take(request.ip);
     if (verdict.allowed) return done();
     reply.header('retry-after', String(verdict.retryAfterSeconds));
     done(

@@ -1,0 +1,163 @@
+/**
+ * The cached-token lane. Scripts ask for the same few app tokens again and again, and a cached
+ * token is answered from memory; for such a request Fastify's request and reply objects, hooks and
+ * body parsing took about half of the time the service spent on it (BENCHMARKS.md). This lane
+ * answers exactly that request in the HTTP server, before Fastify sees it:
+ *
+ *   POST /api/public/m2m (no query) with a small `application/x-www-form-urlencoded` body,
+ *   without `Cache-Control: no-cache`, whose audience has a cached token, from an address within
+ *   its rate limit, while the service is not shutting down.
+ *
+ * The answer is the one the route gives (the same parser, audience rules, formats, headers, count
+ * and log line). Every other request goes to Fastify untouched; one of this shape that is not
+ * answered here (an invalid audience, a cache miss, a caller over its limit) goes to Fastify with
+ * the body it read handed back to the route by `replayLaneBody`, and the rate-limit verdict it
+ * took kept for the route's hook, so that the request is counted once.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import proxyAddr from '@fastify/proxy-addr';
+import { parse as parseForm } from 'fast-querystring';
+import type { preParsingHookHandler } from 'fastify';
+import type { Logger } from 'pino';
+import { noCacheAsked } from './context.js';
+import type { Metrics } from './metrics.js';
+import { preferredFormat } from './negotiate.js';
+import { rememberVerdict, type RateLimiter } from './rate-limit.js';
+import { logAnswered } from './request-log.js';
+import { audienceOf, M2M_FORMATS, tokenAnswer, type AudienceOutcome } from './app-token.js';
+import type { TokenService } from './tokens.js';
+
+export const LANE_PATH = '/api/public/m2m';
+/** The content types the lane takes, as curl, fetch, Python and Go write them; others go to Fastify. */
+const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'application/x-www-form-urlencoded;charset=utf-8', 'application/x-www-form-urlencoded; charset=utf-8']);
+/** An audience is at most 253 characters; a larger body is not a plain request for a token. */
+const MAX_BODY_BYTES = 1024;
+const CONTENT_LENGTH = /^\d{1,4}$/;
+const RECENT_BODIES = 1000;
+const READ_BODY = Symbol('body read by the cached-token lane');
+type LaneRequest = IncomingMessage & { [READ_BODY]?: Buffer };
+
+export interface LaneOptions {
+  tokens: TokenService;
+  limiter: RateLimiter;
+  metrics: Metrics;
+  /** The logger of the one line a request (`accessLogger`). */
+  access: Logger;
+  /** As TRUST_PROXY_HOPS: the client's address is taken the way Fastify takes `request.ip`. */
+  trustProxyHops: number;
+  shuttingDown: () => boolean;
+  /** The headers the server puts on every response; the lane writes them with its own. */
+  everyResponseHeaders: readonly (readonly [string, string])[];
+}
+
+export class CachedTokenLane {
+  /** Requests answered here (for tests and benchmarks). */
+  answered = 0;
+  private readonly clientAddress: (request: IncomingMessage) => string | undefined;
+  private readonly fixedHeaders: string[];
+  private readonly countAnswer: () => void;
+  /** Recent bodies and the audience each names: scripts send the same body again and again. */
+  private readonly recentBodies = new Map<string, AudienceOutcome>();
+
+  constructor(private readonly options: LaneOptions) {
+    this.fixedHeaders = options.everyResponseHeaders.flat();
+    this.countAnswer = options.metrics.requestCounter(LANE_PATH, 'POST', 200);
+    const hops = options.trustProxyHops;
+    this.clientAddress = hops > 0 ? (request) => proxyAddr(request, (_address, hop) => hop < hops) : (request) => request.socket.remoteAddress;
+  }
+
+  /**
+   * Reads the body of a request that `takes` accepted, and answers it when it asks for a cached
+   * token; otherwise calls `next`, which hands it to Fastify with the body kept for `replayLaneBody`.
+   */
+  handle(request: IncomingMessage, response: ServerResponse, id: string, next: () => void): void {
+    const started = performance.now();
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    // A client that goes away mid-body leaves nobody to answer; its socket is closed by Node.js.
+    request.on('error', () => {});
+    request.on('end', () => {
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      let answered: boolean;
+      try {
+        answered = this.answer(request, response, body, id, started);
+      } catch {
+        // Whatever went wrong here, the route answers (or reports) it, unless an answer is on its way.
+        answered = response.headersSent;
+      }
+      if (answered) return;
+      (request as LaneRequest)[READ_BODY] = body;
+      next();
+    });
+  }
+
+  /** Whether the request, by its method, URL and headers alone, is one the lane may answer. */
+  takes(request: IncomingMessage): boolean {
+    if (request.method !== 'POST' || request.url !== LANE_PATH || this.options.shuttingDown()) return false;
+    const headers = request.headers;
+    const type = headers['content-type'];
+    const length = headers['content-length'];
+    return (
+      type !== undefined &&
+      FORM_TYPES.has(type.toLowerCase()) &&
+      length !== undefined &&
+      CONTENT_LENGTH.test(length) &&
+      Number(length) <= MAX_BODY_BYTES &&
+      headers['transfer-encoding'] === undefined &&
+      !noCacheAsked(headers)
+    );
+  }
+
+  /** Answers with the cached token and returns true, or returns false having answered nothing. */
+  private answer(request: IncomingMessage, response: ServerResponse, body: Buffer, id: string, started: number): boolean {
+    const audience = this.audienceIn(body.toString(), request.headers['content-type']);
+    if (!audience.ok) return false;
+    const verdict = this.options.limiter.take(this.clientAddress(request) ?? '');
+    rememberVerdict(request, verdict);
+    if (!verdict.allowed) return false;
+    const token = this.options.tokens.cachedAppToken(audience.value);
+    if (!token) return false;
+    const answer = tokenAnswer(token, preferredFormat(request.headers.accept, M2M_FORMATS, 'text'));
+    // One array, in the order the server and the route set them: no header object is built.
+    response.writeHead(200, [
+      'x-correlation-id',
+      id,
+      ...this.fixedHeaders,
+      'cache-control',
+      'no-store',
+      'content-type',
+      answer.type,
+      'content-length',
+      String(Buffer.byteLength(answer.body)),
+    ]);
+    response.end(answer.body);
+    this.answered++;
+    this.countAnswer();
+    logAnswered(this.options.access, {
+      id,
+      method: 'POST',
+      url: LANE_PATH,
+      userAgent: request.headers['user-agent'],
+      statusCode: 200,
+      responseTime: performance.now() - started,
+    });
+    return true;
+  }
+
+  private audienceIn(body: string, contentType: string | undefined): AudienceOutcome {
+    let audience = this.recentBodies.get(body);
+    if (!audience) {
+      audience = audienceOf(undefined, parseForm(body), contentType);
+      if (this.recentBodies.size >= RECENT_BODIES) this.recentBodies.delete(this.recentBodies.keys().next().value!);
+      this.recentBodies.set(body, audience);
+    }
+    return audience;
+  }
+}
+
+/** A `preParsing` hook for the route: the body the lane read is parsed by Fastify as if it came from the socket. */
+export const replayLaneBody: preParsingHookHandler = (request, _reply, payload, done) => {
+  const body = (request.raw as LaneRequest)[READ_BODY];
+  done(null, body ? Readable.from([body], { objectMode: false }) : payload);
+};
