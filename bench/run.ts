@@ -67,14 +67,21 @@ async function m2m() {
   // One short run each first, not counted, so that every server has compiled its hot paths.
   for (const server of servers) await load({ url: server.url, connections: 50, duration: 2, requests: [request] });
   const runs: Record<string, { rps: number; p50: number; p99: number; ratio: number; non2xx: number; errors: number }[]> = {};
+  const measure = async (server: (typeof servers)[number]) => summary(await load({ url: server.url, connections: 50, duration: seconds, requests: [request] }));
+  // Each generator round is compared with the mean of the bare server's run before it and after it
+  // (the next round's, or one more at the end), so that a drift in the machine's speed during the
+  // round weighs on both sides alike.
+  const bareRuns = [await measure(servers[0]!)];
   for (let round = 1; round <= rounds; round++) {
-    let baseline = 0;
-    for (const server of servers) {
-      const r = summary(await load({ url: server.url, connections: 50, duration: seconds, requests: [request] }));
-      if (!baseline) baseline = r.rps;
-      (runs[server.name] ??= []).push({ ...r, ratio: r.rps / baseline });
-    }
-    line(`round ${round}`, servers.map((s) => `${s.name.replace('generator, ', '')} ${fmt(runs[s.name]!.at(-1)!.rps)}`).join(' | '));
+    const measured = [];
+    for (const server of servers.slice(1)) measured.push({ server, result: await measure(server) });
+    const after = await measure(servers[0]!);
+    const before = bareRuns.at(-1)!;
+    bareRuns.push(after);
+    const baseline = (before.rps + after.rps) / 2;
+    (runs[servers[0]!.name] ??= []).push({ ...before, ratio: 1 });
+    for (const { server, result } of measured) (runs[server.name] ??= []).push({ ...result, ratio: result.rps / baseline });
+    line(`round ${round}`, [`bare ${fmt(before.rps)} → ${fmt(after.rps)}`, ...measured.map(({ server, result }) => `${server.name.replace('generator, ', '')} ${fmt(result.rps)}`)].join(' | '));
   }
   await Promise.all(servers.map((s) => s.stop()));
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
