@@ -38,6 +38,15 @@ const RECENT_BODIES = 1000;
 const READ_BODY = Symbol('body read by the cached-token lane');
 type LaneRequest = IncomingMessage & { [READ_BODY]?: Buffer };
 
+interface Outgoing {
+  response: ServerResponse;
+  headers: string[];
+  body: string;
+  id: string;
+  userAgent: string | undefined;
+  started: number;
+}
+
 export interface LaneOptions {
   tokens: TokenService;
   limiter: RateLimiter;
@@ -57,6 +66,14 @@ export class CachedTokenLane {
   private readonly clientAddress: (request: IncomingMessage) => string | undefined;
   private readonly fixedHeaders: string[];
   private readonly countAnswer: () => void;
+  /**
+   * Answers decided in this turn of the event loop, written together at its end (setImmediate, in
+   * the same turn). Written one by one as each request was read, nearly every answer found the
+   * client waiting and woke it; on loopback the kernel does that inside our write, which then took
+   * more than half of the time of a cached-token answer. Written together, the client is woken once
+   * for the lot: 21 % more cached-token answers a second (BENCHMARKS.md).
+   */
+  private outbox: Outgoing[] = [];
   /** Recent bodies and the audience each names: scripts send the same body again and again. */
   private readonly recentBodies = new Map<string, AudienceOutcome>();
 
@@ -79,12 +96,11 @@ export class CachedTokenLane {
     request.on('error', () => {});
     request.on('end', () => {
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      let answered: boolean;
+      let answered = false;
       try {
         answered = this.answer(request, response, body, id, started);
       } catch {
-        // Whatever went wrong here, the route answers (or reports) it, unless an answer is on its way.
-        answered = response.headersSent;
+        // Nothing is queued until the last step of `answer`: whatever went wrong, the route answers (or reports) it.
       }
       if (answered) return;
       (request as LaneRequest)[READ_BODY] = body;
@@ -109,7 +125,7 @@ export class CachedTokenLane {
     );
   }
 
-  /** Answers with the cached token and returns true, or returns false having answered nothing. */
+  /** Queues the answer with the cached token and returns true, or returns false having answered nothing. */
   private answer(request: IncomingMessage, response: ServerResponse, body: Buffer, id: string, started: number): boolean {
     const audience = this.audienceIn(body.toString(), request.headers['content-type']);
     if (!audience.ok) return false;
@@ -120,7 +136,7 @@ export class CachedTokenLane {
     if (!token) return false;
     const answer = tokenAnswer(token, preferredFormat(request.headers.accept, M2M_FORMATS, 'text'));
     // One array, in the order the server and the route set them: no header object is built.
-    response.writeHead(200, [
+    const headers = [
       'x-correlation-id',
       id,
       ...this.fixedHeaders,
@@ -130,20 +146,30 @@ export class CachedTokenLane {
       answer.type,
       'content-length',
       String(Buffer.byteLength(answer.body)),
-    ]);
-    response.end(answer.body);
-    this.answered++;
-    this.countAnswer();
-    logAnswered(this.options.access, {
-      id,
-      method: 'POST',
-      url: LANE_PATH,
-      userAgent: request.headers['user-agent'],
-      statusCode: 200,
-      responseTime: performance.now() - started,
-    });
+    ];
+    this.outbox.push({ response, headers, body: answer.body, id, userAgent: request.headers['user-agent'], started });
+    if (this.outbox.length === 1) setImmediate(this.flush);
     return true;
   }
+
+  /** Writes the answers decided in this turn of the event loop, then counts and logs each. */
+  private readonly flush = (): void => {
+    const outbox = this.outbox;
+    this.outbox = [];
+    for (const { response, headers, body, id, userAgent, started } of outbox) {
+      try {
+        response.writeHead(200, headers);
+        response.end(body);
+      } catch {
+        // Nothing is known to fail here; if something does, this client's connection ends, the others' answers go out.
+        response.destroy();
+        continue;
+      }
+      this.answered++;
+      this.countAnswer();
+      logAnswered(this.options.access, { id, method: 'POST', url: LANE_PATH, userAgent, statusCode: 200, responseTime: performance.now() - started });
+    }
+  };
 
   private audienceIn(body: string, contentType: string | undefined): AudienceOutcome {
     let audience = this.recentBodies.get(body);

@@ -135,6 +135,44 @@ describe('the cached-token lane', () => {
     expect(requests()).toBe(1);
   });
 
+  it('answers many requests that arrive together, each with its own correlation id', async () => {
+    await form('dev-gcp:lane:burst');
+    const before = lane().answered;
+    const responses = await Promise.all(Array.from({ length: 100 }, (_, i) => form('dev-gcp:lane:burst', { 'x-correlation-id': `burst-${i}` })));
+    const bodies = await Promise.all(responses.map((r) => r.text()));
+    expect(responses.map((r) => r.status)).toEqual(Array(100).fill(200));
+    expect(responses.map((r) => r.headers.get('x-correlation-id'))).toEqual(Array.from({ length: 100 }, (_, i) => `burst-${i}`));
+    expect(new Set(bodies).size).toBe(1);
+    expect(lane().answered - before).toBe(100);
+
+    // Twenty requests pipelined on one connection are read in one turn of the event loop, and
+    // their answers written together at its end: every one must go out, in order.
+    const { port } = new URL(stack.url);
+    const body = 'aud=dev-gcp:lane:burst';
+    const request = (i: number) =>
+      `POST /api/public/m2m HTTP/1.1\r\nHost: x\r\nX-Correlation-Id: piped-${i}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const pipelinedBefore = lane().answered;
+    const received = await new Promise<string>((resolve) => {
+      let text = '';
+      const socket = connect(Number(port), '127.0.0.1', () => socket.write(Array.from({ length: 20 }, (_, i) => request(i)).join('')));
+      const timer = setTimeout(() => {
+        socket.destroy();
+        resolve(text);
+      }, 2_000);
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        if (text.split(bodies[0]!).length === 21) {
+          clearTimeout(timer);
+          socket.destroy();
+          resolve(text);
+        }
+      });
+    });
+    expect(received.match(/HTTP\/1\.1 200 OK/g)).toHaveLength(20);
+    expect([...received.matchAll(/x-correlation-id: (piped-\d+)/g)].map((m) => m[1])).toEqual(Array.from({ length: 20 }, (_, i) => `piped-${i}`));
+    expect(lane().answered - pipelinedBefore).toBe(20);
+  });
+
   it('reads a body that arrives in pieces, and survives a client that leaves mid-body', async () => {
     await form('dev-gcp:lane:pieces');
     const body = 'aud=dev-gcp:lane:pieces';
