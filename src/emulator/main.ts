@@ -1,6 +1,11 @@
 /** Starts the Entra ID emulator on its own: `npm run emulator`. Port 8081 unless EMULATOR_PORT says otherwise. */
-import { pino } from 'pino';
-import { emulatorOptionsFromEnv, startEmulator, type Emulator, type EmulatorOptions } from './index.js';
+import type { Emulator, EmulatorOptions } from './index.js';
+import { signingThreadPerCore } from './thread-pool.js';
+
+// Before the emulator's modules are loaded: loading them may start libuv's thread pool, whose size is read then.
+signingThreadPerCore();
+const { pino } = await import('pino');
+const { emulatorOptionsFromEnv, startEmulator } = await import('./index.js');
 
 async function main(): Promise<void> {
   let options: EmulatorOptions;
