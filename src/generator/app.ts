@@ -114,6 +114,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     access,
     trustProxyHops: config.trustProxyHops,
     shuttingDown: () => readiness.shuttingDown,
+    bodyLimitBytes: config.bodyLimitBytes,
     everyResponseHeaders: EVERY_RESPONSE_HEADERS,
   });
   const app = Fastify({

@@ -56,6 +56,8 @@ export interface LaneOptions {
   /** As TRUST_PROXY_HOPS: the client's address is taken the way Fastify takes `request.ip`. */
   trustProxyHops: number;
   shuttingDown: () => boolean;
+  /** BODY_LIMIT_BYTES: a body the route would refuse as too large is left to the route. */
+  bodyLimitBytes: number;
   /** The headers the server puts on every response; the lane writes them with its own. */
   everyResponseHeaders: readonly (readonly [string, string])[];
 }
@@ -65,6 +67,7 @@ export class CachedTokenLane {
   answered = 0;
   private readonly clientAddress: (request: IncomingMessage) => string | undefined;
   private readonly fixedHeaders: string[];
+  private readonly maxBodyBytes: number;
   private readonly countAnswer: () => void;
   /**
    * Answers decided in this turn of the event loop, written together at its end (setImmediate, in
@@ -79,6 +82,7 @@ export class CachedTokenLane {
 
   constructor(private readonly options: LaneOptions) {
     this.fixedHeaders = options.everyResponseHeaders.flat();
+    this.maxBodyBytes = Math.min(MAX_BODY_BYTES, options.bodyLimitBytes);
     this.countAnswer = options.metrics.requestCounter(LANE_PATH, 'POST', 200);
     const hops = options.trustProxyHops;
     this.clientAddress = hops > 0 ? (request) => proxyAddr(request, (_address, hop) => hop < hops) : (request) => request.socket.remoteAddress;
@@ -119,7 +123,7 @@ export class CachedTokenLane {
       FORM_TYPES.has(type.toLowerCase()) &&
       length !== undefined &&
       CONTENT_LENGTH.test(length) &&
-      Number(length) <= MAX_BODY_BYTES &&
+      Number(length) <= this.maxBodyBytes &&
       headers['transfer-encoding'] === undefined &&
       !noCacheAsked(headers)
     );
@@ -127,6 +131,8 @@ export class CachedTokenLane {
 
   /** Queues the answer with the cached token and returns true, or returns false having answered nothing. */
   private answer(request: IncomingMessage, response: ServerResponse, body: Buffer, id: string, started: number): boolean {
+    // Shutdown may have begun while the body was on its way: the route then answers, closing the connection.
+    if (this.options.shuttingDown()) return false;
     const audience = this.audienceIn(body.toString(), request.headers['content-type']);
     if (!audience.ok) return false;
     const verdict = this.options.limiter.take(this.clientAddress(request) ?? '');
@@ -157,17 +163,16 @@ export class CachedTokenLane {
     const outbox = this.outbox;
     this.outbox = [];
     for (const { response, headers, body, id, userAgent, started } of outbox) {
+      // Nothing here is known to fail; if something does, this client's connection ends and the others' answers go out.
       try {
         response.writeHead(200, headers);
         response.end(body);
+        this.answered++;
+        this.countAnswer();
+        logAnswered(this.options.access, { id, method: 'POST', url: LANE_PATH, userAgent, statusCode: 200, responseTime: performance.now() - started });
       } catch {
-        // Nothing is known to fail here; if something does, this client's connection ends, the others' answers go out.
         response.destroy();
-        continue;
       }
-      this.answered++;
-      this.countAnswer();
-      logAnswered(this.options.access, { id, method: 'POST', url: LANE_PATH, userAgent, statusCode: 200, responseTime: performance.now() - started });
     }
   };
 

@@ -237,6 +237,52 @@ describe('the cached-token lane', () => {
     } finally {
       stack.generator.readiness.shuttingDown = false;
     }
+    // Headers before shutdown begins, the body after: the route answers, and closes the connection.
+    const body = 'aud=dev-gcp:lane:closing';
+    const head = `POST /api/public/m2m HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const before = lane().answered;
+    const { port } = new URL(stack.url);
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write(head);
+        setTimeout(() => {
+          stack.generator.readiness.shuttingDown = true;
+          socket.write(body);
+        }, 50);
+      });
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      socket.on('close', () => resolve(text));
+      setTimeout(() => socket.destroy(), 2_000);
+    });
+    stack.generator.readiness.shuttingDown = false;
+    expect(answer).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(answer.toLowerCase()).toContain('connection: close');
+    expect(lane().answered).toBe(before);
+  });
+});
+
+describe('the cached-token lane and a small BODY_LIMIT_BYTES', () => {
+  let small: Stack;
+
+  beforeAll(async () => {
+    small = await startStack({ env: { BODY_LIMIT_BYTES: '100' } });
+  });
+
+  afterAll(async () => {
+    await small?.close();
+  });
+
+  it('leaves a body over the limit to the route, which refuses it as too large', async () => {
+    const send = (body: string) => fetch(`${small.url}/api/public/m2m`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    expect((await send('aud=dev-gcp:lane:small')).status).toBe(200);
+    const answered = small.generator.lane.answered;
+    expect((await send('aud=dev-gcp:lane:small')).status).toBe(200);
+    expect(small.generator.lane.answered).toBe(answered + 1);
+    const tooLarge = await send(`aud=dev-gcp:lane:small&pad=${'p'.repeat(300)}`);
+    expect(tooLarge.status).toBe(413);
+    expect(await tooLarge.text()).toContain('too large');
+    expect(small.generator.lane.answered).toBe(answered + 1);
   });
 });
 

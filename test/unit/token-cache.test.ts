@@ -120,6 +120,16 @@ describe('TokenCache', () => {
     await set('d'); // evicts b
     await set('e'); // evicts a
     expect(['a', 'b', 'c'].map((key) => other.peek(key) !== undefined)).toEqual([false, false, true]);
+
+    // A new token for the least recently used key makes it the most recent.
+    const replaced = new TokenCache<{ accessToken: string; expiresAt: number }>({ maxEntries: 3 });
+    const renew = (key: string) => replaced.get(key, async () => token(key, Date.now() + 3_600_000), { skipCache: true });
+    await renew('a');
+    await renew('b');
+    await renew('c');
+    await renew('a'); // b, c, a
+    await renew('d'); // evicts b
+    expect(['a', 'b', 'c', 'd'].map((key) => replaced.peek(key) !== undefined)).toEqual([true, false, true, true]);
   });
 
   it('skips the cache on request but still stores the new token', async () => {
