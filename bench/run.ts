@@ -285,7 +285,7 @@ async function withWrk(rounds: number, mockPort: number, assertionsFor: (tokenEn
   const port = await freePort();
   const child = await startChild(
     [...TSX, 'bench/servers/emulator.ts'],
-    { PORT: String(port), BENCH_CLIENT_JWK: JSON.stringify(jwk) },
+    { PORT: String(port), BENCH_CLIENT_JWK: JSON.stringify(jwk), UV_THREADPOOL_SIZE: String(Math.max(2, os.availableParallelism())) },
     `http://127.0.0.1:${port}/bench-tenant/v2.0/.well-known/openid-configuration`,
   );
   const mock = await startChild([...TSX, 'bench/servers/mock-server.ts'], { PORT: String(mockPort) }, `http://127.0.0.1:${mockPort}/.well-known/openid-configuration`);

@@ -1,11 +1,7 @@
 /** Starts the Entra ID emulator on its own: `npm run emulator`. Port 8081 unless EMULATOR_PORT says otherwise. */
-import type { Emulator, EmulatorOptions } from './index.js';
-import { signingThreadPerCore } from './thread-pool.js';
-
-// Before the emulator's modules are loaded: loading them may start libuv's thread pool, whose size is read then.
-signingThreadPerCore();
-const { pino } = await import('pino');
-const { emulatorOptionsFromEnv, startEmulator } = await import('./index.js');
+import { pino } from 'pino';
+import { emulatorOptionsFromEnv, startEmulator, type Emulator, type EmulatorOptions } from './index.js';
+import { relaunchWithThreadPerCore } from './thread-pool.js';
 
 async function main(): Promise<void> {
   let options: EmulatorOptions;
@@ -29,6 +25,7 @@ async function main(): Promise<void> {
       `  tenant:        ${emulator.tenantId}`,
       `  well-known:    ${emulator.wellKnownUrl}`,
       `  token:         ${emulator.tokenEndpoint}`,
+      `  signing:       on ${process.env.UV_THREADPOOL_SIZE ?? 4} pool threads (UV_THREADPOOL_SIZE)`,
       ...(emulator.caFile ? [`  CA certificate: ${emulator.caFile} (NODE_EXTRA_CA_CERTS=${emulator.caFile} for Node.js clients)`] : []),
       ...emulator.summary.split('\n').map((line) => `  ${line}`),
       '',
@@ -50,4 +47,4 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-void main();
+if (!relaunchWithThreadPerCore()) void main();

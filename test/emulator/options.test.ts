@@ -1,5 +1,6 @@
 /** The emulator's configuration from the environment, and `src/emulator/main.ts` as a process of its own. */
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { emulatorOptionsFromEnv, startEmulator } from '../../src/emulator/index.js';
 
@@ -101,6 +102,31 @@ describe('npm run emulator (src/emulator/main.ts)', () => {
     }
     await expect(exited).resolves.toBe(0);
   });
+
+  it('signs on one pool thread per core unless UV_THREADPOOL_SIZE is set, and stops with its launcher', async () => {
+    const run = async (threads: string | undefined) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, EMULATOR_PORT: '0', LOG_LEVEL: 'silent' };
+      if (threads === undefined) delete env.UV_THREADPOOL_SIZE;
+      else env.UV_THREADPOOL_SIZE = threads;
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      try {
+        await expect.poll(() => output, { timeout: 20_000, interval: 100 }).toContain('signing:');
+        expect((await fetch(/well-known:\s+(\S+)/.exec(output)![1]!)).status).toBe(200);
+      } finally {
+        child.kill('SIGTERM');
+      }
+      expect(await exited).toBe(0);
+      // The emulator answers no more once the launcher has exited: the child went with it.
+      await expect(fetch(/well-known:\s+(\S+)/.exec(output)![1]!)).rejects.toThrow();
+      return /signing:\s+on (\d+) pool threads/.exec(output)?.[1];
+    };
+    expect(await run(undefined)).toBe(String(Math.max(2, os.availableParallelism())));
+    expect(await run('3')).toBe('3');
+  }, 60_000);
 
   it('exits with a message naming the variable for bad configuration', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts'], {

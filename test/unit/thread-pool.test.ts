@@ -1,17 +1,12 @@
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { signingThreadPerCore } from '../../src/emulator/thread-pool.js';
+import { threadPoolSizeToSet } from '../../src/emulator/thread-pool.js';
 
-describe('signingThreadPerCore', () => {
-  it('sizes the thread pool to the cores, at least two, unless UV_THREADPOOL_SIZE is set', () => {
-    const unset: NodeJS.ProcessEnv = {};
-    signingThreadPerCore(unset);
-    expect(unset.UV_THREADPOOL_SIZE).toBe(String(Math.max(2, os.availableParallelism())));
-    const blank: NodeJS.ProcessEnv = { UV_THREADPOOL_SIZE: ' ' };
-    signingThreadPerCore(blank);
-    expect(blank.UV_THREADPOOL_SIZE).toBe(String(Math.max(2, os.availableParallelism())));
-    const chosen: NodeJS.ProcessEnv = { UV_THREADPOOL_SIZE: '7' };
-    signingThreadPerCore(chosen);
-    expect(chosen.UV_THREADPOOL_SIZE).toBe('7');
+describe('threadPoolSizeToSet', () => {
+  it('is one thread per core, at least two, unless UV_THREADPOOL_SIZE is set', () => {
+    const perCore = String(Math.max(2, os.availableParallelism()));
+    expect(threadPoolSizeToSet({})).toBe(perCore);
+    expect(threadPoolSizeToSet({ UV_THREADPOOL_SIZE: ' ' })).toBe(perCore);
+    expect(threadPoolSizeToSet({ UV_THREADPOOL_SIZE: '7' })).toBeUndefined();
   });
 });
