@@ -79,18 +79,22 @@ describe('startEmulator options', () => {
   });
 });
 
+/** `src/emulator/main.ts` as a process, with everything it prints collected. */
+function emulatorProcess(env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
 describe('npm run emulator (src/emulator/main.ts)', () => {
   it('prints base URL, tenant and well-known URL, serves them, and stops cleanly on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts'], {
-      env: { ...process.env, EMULATOR_PORT: '0', EMULATOR_TENANT_ID: 'main-test-tenant', LOG_LEVEL: 'silent' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const { child, output: printed, exited } = emulatorProcess({ ...process.env, EMULATOR_PORT: '0', EMULATOR_TENANT_ID: 'main-test-tenant', LOG_LEVEL: 'silent' });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      await expect.poll(() => output, { timeout: 20_000, interval: 100 }).toContain('well-known:');
+      await expect.poll(() => (output = printed()), { timeout: 20_000, interval: 100 }).toContain('well-known:');
       const baseUrl = /Entra ID emulator: (\S+)/.exec(output)![1]!;
       expect(output).toContain('tenant:        main-test-tenant');
       const wellKnown = /well-known:\s+(\S+)/.exec(output)![1]!;
@@ -108,13 +112,10 @@ describe('npm run emulator (src/emulator/main.ts)', () => {
       const env: NodeJS.ProcessEnv = { ...process.env, EMULATOR_PORT: '0', LOG_LEVEL: 'silent' };
       if (threads === undefined) delete env.UV_THREADPOOL_SIZE;
       else env.UV_THREADPOOL_SIZE = threads;
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const { child, output: printed, exited } = emulatorProcess(env);
       let output = '';
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       try {
-        await expect.poll(() => output, { timeout: 20_000, interval: 100 }).toContain('signing:');
+        await expect.poll(() => (output = printed()), { timeout: 20_000, interval: 100 }).toContain('signing:');
         expect((await fetch(/well-known:\s+(\S+)/.exec(output)![1]!)).status).toBe(200);
       } finally {
         child.kill('SIGTERM');
