@@ -6,6 +6,9 @@ import { AUDIENCE_EXAMPLE, parseAudience, type ParsedAudience } from '../audienc
 import type { Format } from './negotiate.js';
 import { responseBody, type IssuedToken } from './tokens.js';
 
+/** The route's path; the cached-token lane counts and logs its answers under it, as Fastify does the route's. */
+export const M2M_PATH = '/api/public/m2m';
+
 export type AudienceOutcome = { ok: true; value: ParsedAudience } | { ok: false; message: string; status?: number };
 
 /** The audience from a parsed query and body: both may carry it, but then they must agree. */

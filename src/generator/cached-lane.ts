@@ -25,10 +25,9 @@ import type { Metrics } from './metrics.js';
 import { preferredFormat } from './negotiate.js';
 import { rememberVerdict, type RateLimiter } from './rate-limit.js';
 import { logAnswered } from './request-log.js';
-import { audienceOf, M2M_FORMATS, tokenAnswer, type AudienceOutcome } from './app-token.js';
+import { audienceOf, M2M_FORMATS, M2M_PATH, tokenAnswer, type AudienceOutcome } from './app-token.js';
 import type { TokenService } from './tokens.js';
 
-export const LANE_PATH = '/api/public/m2m';
 /** The content types the lane takes, as curl, fetch, Python and Go write them; others go to Fastify. */
 const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'application/x-www-form-urlencoded;charset=utf-8', 'application/x-www-form-urlencoded; charset=utf-8']);
 /** An audience is at most 253 characters; a larger body is not a plain request for a token. */
@@ -63,7 +62,7 @@ export interface LaneOptions {
 }
 
 export class CachedTokenLane {
-  /** Requests answered here (for tests and benchmarks). */
+  /** Requests answered here (for tests). */
   answered = 0;
   private readonly clientAddress: (request: IncomingMessage) => string | undefined;
   private readonly fixedHeaders: string[];
@@ -83,7 +82,7 @@ export class CachedTokenLane {
   constructor(private readonly options: LaneOptions) {
     this.fixedHeaders = options.everyResponseHeaders.flat();
     this.maxBodyBytes = Math.min(MAX_BODY_BYTES, options.bodyLimitBytes);
-    this.countAnswer = options.metrics.requestCounter(LANE_PATH, 'POST', 200);
+    this.countAnswer = options.metrics.requestCounter(M2M_PATH, 'POST', 200);
     const hops = options.trustProxyHops;
     this.clientAddress = hops > 0 ? (request) => proxyAddr(request, (_address, hop) => hop < hops) : (request) => request.socket.remoteAddress;
   }
@@ -114,7 +113,7 @@ export class CachedTokenLane {
 
   /** Whether the request, by its method, URL and headers alone, is one the lane may answer. */
   takes(request: IncomingMessage): boolean {
-    if (request.method !== 'POST' || request.url !== LANE_PATH || this.options.shuttingDown()) return false;
+    if (request.method !== 'POST' || request.url !== M2M_PATH || this.options.shuttingDown()) return false;
     const headers = request.headers;
     const type = headers['content-type'];
     const length = headers['content-length'];
@@ -133,7 +132,7 @@ export class CachedTokenLane {
   private answer(request: IncomingMessage, response: ServerResponse, body: Buffer, id: string, started: number): boolean {
     // Shutdown may have begun while the body was on its way: the route then answers, closing the connection.
     if (this.options.shuttingDown()) return false;
-    const audience = this.audienceIn(body.toString(), request.headers['content-type']);
+    const audience = this.audienceIn(body.toString());
     if (!audience.ok) return false;
     const verdict = this.options.limiter.take(this.clientAddress(request) ?? '');
     rememberVerdict(request, verdict);
@@ -169,17 +168,18 @@ export class CachedTokenLane {
         response.end(body);
         this.answered++;
         this.countAnswer();
-        logAnswered(this.options.access, { id, method: 'POST', url: LANE_PATH, userAgent, statusCode: 200, responseTime: performance.now() - started });
+        logAnswered(this.options.access, { id, method: 'POST', url: M2M_PATH, userAgent, statusCode: 200, responseTime: performance.now() - started });
       } catch {
         response.destroy();
       }
     }
   };
 
-  private audienceIn(body: string, contentType: string | undefined): AudienceOutcome {
+  private audienceIn(body: string): AudienceOutcome {
     let audience = this.recentBodies.get(body);
     if (!audience) {
-      audience = audienceOf(undefined, parseForm(body), contentType);
+      // A parsed form is an object: the content type, named only when a plain-text body is refused, plays no part.
+      audience = audienceOf(undefined, parseForm(body), undefined);
       if (this.recentBodies.size >= RECENT_BODIES) this.recentBodies.delete(this.recentBodies.keys().next().value!);
       this.recentBodies.set(body, audience);
     }

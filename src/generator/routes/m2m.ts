@@ -9,7 +9,7 @@ import { problem, sendProblem } from '../problem.js';
 import { preferredFormat, type Format } from '../negotiate.js';
 import type { IssuedToken } from '../tokens.js';
 import { skipCache, type GeneratorContext } from '../context.js';
-import { audienceOf, M2M_FORMATS, tokenAnswer, type AudienceOutcome } from '../app-token.js';
+import { audienceOf, M2M_FORMATS, M2M_PATH, tokenAnswer, type AudienceOutcome } from '../app-token.js';
 import { replayLaneBody } from '../cached-lane.js';
 
 const CURL = (publicUrl: string) => `curl -s -X POST "${publicUrl}/api/public/m2m" -d "aud=${AUDIENCE_EXAMPLE}"`;
@@ -40,11 +40,11 @@ export async function appTokenRoutes(app: FastifyInstance, ctx: GeneratorContext
     return ctx.appToken(request, reply, audience.value, format).then((result) => (result ? send(reply, result, format) : reply));
   };
 
-  app.post('/api/public/m2m', { onRequest: ctx.limitPublic, preParsing: replayLaneBody }, (request, reply) =>
+  app.post(M2M_PATH, { onRequest: ctx.limitPublic, preParsing: replayLaneBody }, (request, reply) =>
     handler(request, reply, preferredFormat(request.headers.accept, M2M_FORMATS, 'text')),
   );
 
-  app.get('/api/public/m2m', (request, reply) => {
+  app.get(M2M_PATH, (request, reply) => {
     const format = preferredFormat(request.headers.accept, ['text', 'json', 'html'], 'text');
     reply.header('allow', 'POST');
     return sendProblem(
