@@ -79,7 +79,7 @@ export class EntraClient {
   /** Loads discovery and signing keys. Throws an Error that names the variable to check. */
   async init(): Promise<void> {
     const auth = await this.clientAuth();
-    const fetchOptions = { [oidc.customFetch]: this.fetch, timeout: Math.ceil(this.options.timeoutMs / 1000) };
+    const fetchOptions = { [oidc.customFetch]: this.fetch, timeout: this.libraryTimeoutSeconds };
     const provider = this.identity.provider;
     let configuration: oidc.Configuration;
     if (provider.discovery === 'well-known') {
@@ -112,7 +112,7 @@ export class EntraClient {
       if (new URL(provider.tokenEndpoint).protocol === 'http:') oidc.allowInsecureRequests(configuration);
     }
     configuration[oidc.customFetch] = this.fetch;
-    configuration.timeout = Math.ceil(this.options.timeoutMs / 1000);
+    configuration.timeout = this.libraryTimeoutSeconds;
 
     const jwksUri = configuration.serverMetadata().jwks_uri;
     if (!jwksUri) throw new Error('AZURE_OPENID_CONFIG_JWKS_URI: the identity provider publishes no jwks_uri');
@@ -238,6 +238,15 @@ export class EntraClient {
     return payload;
   }
 
+  /**
+   * openid-client's own timeout, in whole seconds, is set a second past IDP_TIMEOUT_MS so that ours
+   * always fires first and the failure is known as a timeout (with equal timers the library's won
+   * whenever IDP_TIMEOUT_MS was a whole number of seconds, and the abort looked like a lost connection).
+   */
+  private get libraryTimeoutSeconds(): number {
+    return Math.ceil(this.options.timeoutMs / 1000) + 1;
+  }
+
   private config(): oidc.Configuration {
     if (!this.configuration) throw new Error('the Entra ID client is not initialised');
     return this.configuration;
@@ -319,7 +328,7 @@ export class EntraClient {
         signal,
       });
     } catch (err) {
-      if (timeout.aborted) throw new TransportError({ kind: 'timeout', timeoutMs });
+      if (timeout.aborted || isTimeout(init.signal?.reason) || isTimeout(err)) throw new TransportError({ kind: 'timeout', timeoutMs });
       const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : undefined;
       throw new TransportError({ kind: 'unreachable', detail: cause ?? (err instanceof Error ? err.message : 'fetch failed') });
     }
@@ -331,6 +340,10 @@ export class LoginValidationError extends Error {
     super(message);
     this.name = 'LoginValidationError';
   }
+}
+
+function isTimeout(reason: unknown): boolean {
+  return reason instanceof Error && reason.name === 'TimeoutError';
 }
 
 function toTokenResponse(response: oidc.TokenEndpointResponse): TokenResponse {
