@@ -158,7 +158,8 @@ export async function loginRoutes(app: FastifyInstance, deps: LoginDeps): Promis
     try {
       result = await ctx.entra.redeemCode(callbackUrl, { state: login.state, nonce: login.nonce, codeVerifier: login.verifier, redirectUri });
     } catch (err) {
-      if (err instanceof LoginValidationError || err instanceof oidc.ClientError || (err instanceof IdpError && err.failure.kind === 'rejected' && err.failure.status < 500)) {
+      const refused = err instanceof IdpError && err.failure.kind === 'rejected' && err.failure.status < 500 && !err.ownCredentialsRefused;
+      if (err instanceof LoginValidationError || err instanceof oidc.ClientError || refused) {
         ctx.logger.warn({ reason: err.message }, 'login refused');
         return htmlError(request, reply, 400, 'login_failed', 'The login could not be completed: the answer from the identity provider did not pass the checks. Open the page you wanted again to start a new login.');
       }
