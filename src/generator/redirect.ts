@@ -49,7 +49,20 @@ export function safeReturnPath(input: unknown): string | undefined {
     return undefined;
   }
   if (parsed.origin !== new URL(BASE).origin) return undefined;
-  return input;
+  return asciiOnly(input);
+}
+
+/**
+ * The path with every character outside ASCII percent-encoded as UTF-8, as a `Location` header
+ * must be (Node.js refuses anything above U+00FF there); undefined for a lone surrogate, which no
+ * URL can hold.
+ */
+function asciiOnly(path: string): string | undefined {
+  try {
+    return path.replace(/[^\x00-\x7f]+/g, encodeURIComponent);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The request's own path and query (fastify's `request.url`), if it is a safe place to return to. */
