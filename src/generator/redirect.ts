@@ -59,7 +59,7 @@ export function safeReturnPath(input: unknown): string | undefined {
  */
 function asciiOnly(path: string): string | undefined {
   try {
-    return path.replace(/[^\x00-\x7f]+/g, encodeURIComponent);
+    return path.replace(/[^ -~]+/g, encodeURIComponent);
   } catch {
     return undefined;
   }
