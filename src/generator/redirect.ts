@@ -64,8 +64,3 @@ function asciiOnly(path: string): string | undefined {
     return undefined;
   }
 }
-
-/** The request's own path and query (fastify's `request.url`), if it is a safe place to return to. */
-export function returnPathFromRequestUrl(rawUrl: string): string | undefined {
-  return safeReturnPath(rawUrl);
-}
