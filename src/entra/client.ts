@@ -4,7 +4,7 @@
  * retries with a fresh client assertion per attempt, and typed errors.
  */
 import * as oidc from 'openid-client';
-import { createRemoteJWKSet, importJWK, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { compactVerify, createRemoteJWKSet, errors as joseErrors, importJWK, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
 import { ConfigError, type IdentityConfig } from '../config.js';
 import { IdpError, TransportError, toIdpError } from './errors.js';
@@ -72,6 +72,13 @@ export class EntraClient {
 
   get ready(): boolean {
     return this.configuration !== undefined && this.jwks !== undefined;
+  }
+
+  /** The longest one grant can take, every retry and pause between them included. */
+  get longestGrantMs(): number {
+    let total = (this.options.retries + 1) * this.options.timeoutMs;
+    for (let attempt = 1; attempt <= this.options.retries; attempt++) total += retryPauseMs(attempt);
+    return total;
   }
 
   get metadata(): Readonly<oidc.ServerMetadata> {
@@ -220,6 +227,23 @@ export class EntraClient {
       .toString();
   }
 
+  /**
+   * Whether a token the identity provider issued to this service (a person's access token, whose
+   * audience is this app) is still signed by a key it publishes. After the provider's keys change, a
+   * token signed by a key no longer published is refused by every grant that presents it. `unknown`
+   * when the keys cannot be fetched: that says nothing about the token.
+   */
+  async signingKeyKnown(token: string): Promise<'known' | 'gone' | 'unknown'> {
+    if (!this.jwks) return 'unknown';
+    try {
+      await compactVerify(token, this.jwks);
+      return 'known';
+    } catch (err) {
+      if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWSSignatureVerificationFailed) return 'gone';
+      return 'unknown';
+    }
+  }
+
   async verifyIdToken(idToken: string, nonce: string): Promise<JWTPayload> {
     if (!this.jwks) throw new Error('the identity provider keys are not loaded');
     const metadata = this.metadata;
@@ -326,7 +350,7 @@ export class EntraClient {
         if (error.ownCredentialsRefused) this.reportCredentialsRefused(error);
         if (!error.retryable || attempt >= attempts) throw error;
         this.options.logger.warn({ grant, attempt, reason: error.message }, 'token request failed, trying again');
-        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** (attempt - 1)));
+        await new Promise((resolve) => setTimeout(resolve, retryPauseMs(attempt)));
       }
     }
   }
@@ -371,6 +395,11 @@ export class LoginValidationError extends Error {
     super(message);
     this.name = 'LoginValidationError';
   }
+}
+
+/** The pause before retry number `attempt` (1, 2, ...). */
+function retryPauseMs(attempt: number): number {
+  return 100 * 2 ** (attempt - 1);
 }
 
 function isTimeout(reason: unknown): boolean {

@@ -173,6 +173,8 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   const manager = new SessionManager({ store, sealer, maxLifetimeMs: config.session.maxLifetimeMs });
   const sessions = new Sessions(manager, entra, config, logger, (event) => metrics.sessions.inc({ event }));
   app.addHook('onClose', async () => {
+    // A refresh still running behind an answered request stores its tokens first.
+    await sessions.settled();
     await store.close();
   });
 

@@ -18,13 +18,7 @@ export class MemoryStore implements SessionStore {
   }
 
   async get(id: string): Promise<SessionData | undefined> {
-    const data = this.sessions.get(id);
-    if (!data) return undefined;
-    if (data.expiresAt <= Date.now()) {
-      this.sessions.delete(id);
-      return undefined;
-    }
-    return data;
+    return this.live(id);
   }
 
   async set(id: string, data: SessionData): Promise<void> {
@@ -35,6 +29,13 @@ export class MemoryStore implements SessionStore {
       if (oldest.done) break;
       this.sessions.delete(oldest.value);
     }
+  }
+
+  async update(id: string, data: SessionData): Promise<boolean> {
+    // Checked and written with no await between: nothing else runs in the meantime.
+    if (this.live(id) === undefined) return false;
+    this.sessions.set(id, data);
+    return true;
   }
 
   async delete(id: string): Promise<void> {
@@ -69,6 +70,16 @@ export class MemoryStore implements SessionStore {
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+  }
+
+  private live(id: string): SessionData | undefined {
+    const data = this.sessions.get(id);
+    if (!data) return undefined;
+    if (data.expiresAt <= Date.now()) {
+      this.sessions.delete(id);
+      return undefined;
+    }
+    return data;
   }
 
   private sweep(): void {
