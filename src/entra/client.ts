@@ -44,6 +44,7 @@ export interface EntraClientOptions {
 }
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const KEYS_MAX_AGE_MS = 10 * 60_000;
 const VALIDATION_FAILURES = new Set([
   'OAUTH_JWT_CLAIM_COMPARISON_FAILED',
   'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED',
@@ -56,6 +57,7 @@ export class EntraClient {
   private configuration?: oidc.Configuration;
   private jwks?: JWTVerifyGetKey & { reload(): Promise<void> };
   private readonly assertionLifetime: number;
+  private keysReloadedAt = 0;
   /** Whether the refusal of this service's own credentials was logged since the last token request that succeeded. */
   private credentialsRefusalLogged = false;
 
@@ -128,7 +130,8 @@ export class EntraClient {
     const jwks = createRemoteJWKSet(new URL(jwksUri), {
       timeoutDuration: this.options.timeoutMs,
       cooldownDuration: this.options.jwksCooldownMs ?? 5000,
-      cacheMaxAge: 60 * 60 * 1000,
+      // Short enough that keys the provider stopped publishing are noticed within minutes (see signingKeyKnown).
+      cacheMaxAge: KEYS_MAX_AGE_MS,
     });
     try {
       await jwks.reload();
@@ -242,6 +245,17 @@ export class EntraClient {
       if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWSSignatureVerificationFailed) return 'gone';
       return 'unknown';
     }
+  }
+
+  /**
+   * Fetches the published keys again (at most once per JWKS cooldown), when a grant refused a token
+   * that the keys at hand still verify: the provider may have stopped publishing its key.
+   */
+  async reloadSigningKeys(): Promise<void> {
+    const cooldown = this.options.jwksCooldownMs ?? 5000;
+    if (!this.jwks || Date.now() - this.keysReloadedAt < cooldown) return;
+    this.keysReloadedAt = Date.now();
+    await this.jwks.reload().catch(() => undefined);
   }
 
   async verifyIdToken(idToken: string, nonce: string): Promise<JWTPayload> {

@@ -97,9 +97,9 @@ export class Sessions {
     const session = await this.manager.load(ticket);
     if (!session) return undefined;
     // A token signed by a key the identity provider no longer publishes is refused by every grant.
-    const keyGone = (await this.entra.signingKeyKnown(session.data.accessToken)) === 'gone';
-    if (!keyGone && !needsRefresh(session.data)) return session;
-    return this.refresh(session, keyGone);
+    const tokenDead = (await this.entra.signingKeyKnown(session.data.accessToken)) === 'gone';
+    if (!tokenDead && !needsRefresh(session.data)) return session;
+    return this.refresh(session, tokenDead);
   }
 
   async destroy(id: string): Promise<void> {
@@ -113,6 +113,18 @@ export class Sessions {
     return created;
   }
 
+  /**
+   * After a grant refused the person's token as an assertion (invalid or expired): when the provider's
+   * keys changed or the token ran out, the session renewed now, or undefined when it ended and the
+   * person must log in. The same session when the refusal had another cause and renewing would not help.
+   */
+  async renewRefused(session: LoadedSession, refusal: IdpError): Promise<LoadedSession | undefined> {
+    if (!refusal.userAssertionRefused) return session;
+    await this.entra.reloadSigningKeys();
+    const tokenDead = (await this.entra.signingKeyKnown(session.data.accessToken)) === 'gone' || session.data.accessTokenExpiresAt <= Date.now();
+    return tokenDead ? this.refresh(session, true) : session;
+  }
+
   /** Resolves once the renewals running in the background have ended (before the store closes). */
   async settled(): Promise<void> {
     await Promise.allSettled([...this.renewing]);
@@ -123,30 +135,30 @@ export class Sessions {
    * has is still usable, the request goes on with it and the renewal runs behind it (or not at all,
    * when another request holds the lock); once it ran out, the request waits for the renewal.
    */
-  private async refresh(session: LoadedSession, keyGone: boolean): Promise<LoadedSession | undefined> {
-    const usable = (data: SessionData) => !keyGone && data.accessTokenExpiresAt - usableMargin(data) > Date.now();
+  private async refresh(session: LoadedSession, tokenDead: boolean): Promise<LoadedSession | undefined> {
+    const usable = (data: SessionData) => !tokenDead && data.accessTokenExpiresAt - usableMargin(data) > Date.now();
     const ttlMs = this.entra.longestGrantMs + LOCK_MARGIN_MS;
     if (usable(session.data)) {
       const behind = this.manager.store
-        .withLock(session.id, () => this.renew(session, keyGone, usable), { ttlMs, waitMs: 0 })
+        .withLock(session.id, () => this.renew(session, tokenDead, usable), { ttlMs, waitMs: 0 })
         .catch((err: unknown) => this.logger.warn({ reason: err instanceof Error ? err.message : String(err) }, 'session refresh failed, to be tried again'))
         .finally(() => this.renewing.delete(behind));
       this.renewing.add(behind);
       return session;
     }
-    const result = await this.manager.store.withLock(session.id, () => this.renew(session, keyGone, usable), { ttlMs, waitMs: ttlMs });
+    const result = await this.manager.store.withLock(session.id, () => this.renew(session, tokenDead, usable), { ttlMs, waitMs: ttlMs });
     if (!result.acquired) throw sessionBusy();
     return result.value ? { id: session.id, data: result.value } : undefined;
   }
 
   /** Holding the lock: the session as renewed, as it was when renewal failed for now, or undefined when it ended. */
-  private async renew(seen: LoadedSession, keyGone: boolean, usable: (data: SessionData) => boolean): Promise<SessionData | undefined> {
+  private async renew(seen: LoadedSession, tokenDead: boolean, usable: (data: SessionData) => boolean): Promise<SessionData | undefined> {
     const id = seen.id;
     // Another replica may have renewed, or a logout ended the session, while this one waited for the lock.
     const current = await this.manager.store.get(id);
     if (!current) return undefined;
     const renewedMeanwhile = current.accessToken !== seen.data.accessToken;
-    if (!needsRefresh(current) && (!keyGone || renewedMeanwhile)) return current;
+    if (!needsRefresh(current) && (!tokenDead || renewedMeanwhile)) return current;
     if (!current.refreshToken) return usable(current) ? current : this.end(id, 'it has no refresh token');
     let tokens: TokenResponse;
     try {
