@@ -1,5 +1,5 @@
 /** Sessions in this process's memory: the default, for one replica. Bounded; expired entries leave. */
-import { sleep, type LockOptions, type LockResult, type SessionData, type SessionStore } from './store.js';
+import { sleep, type LockOptions, type LockResult, type SessionData, type SessionStore, type StoreHealth } from './store.js';
 
 export class MemoryStore implements SessionStore {
   readonly kind = 'memory' as const;
@@ -66,6 +66,10 @@ export class MemoryStore implements SessionStore {
 
   async isHealthy(): Promise<boolean> {
     return true;
+  }
+
+  health(): StoreHealth {
+    return { reachable: true, reachedOnce: true };
   }
 
   async close(): Promise<void> {

@@ -41,6 +41,15 @@ export interface LockOptions {
   waitMs?: number;
 }
 
+export interface StoreHealth {
+  /** Whether the store answers now. */
+  reachable: boolean;
+  /** Whether it ever answered since this process started: a store never reached is a configuration fault. */
+  reachedOnce: boolean;
+  /** Why it does not answer, with the variable that configures it, and never a password. */
+  problem?: string;
+}
+
 export interface SessionStore {
   readonly kind: 'memory' | 'redis';
   get(id: string): Promise<SessionData | undefined>;
@@ -61,6 +70,7 @@ export interface SessionStore {
   /** True the first time a key is seen within `ttlMs`, across replicas for Redis: makes one-time codes one-time. */
   consumeOnce(key: string, ttlMs: number): Promise<boolean>;
   isHealthy(): Promise<boolean>;
+  health(): StoreHealth;
   close(): Promise<void>;
 }
 
