@@ -27,7 +27,7 @@ function discoveryDocument({ basePath, urls }: MetadataOptions) {
     userinfo_endpoint: `${baseUrl}/oidc/userinfo`,
     authorization_endpoint: `${baseUrl}${basePath}/oauth2/v2.0/authorize`,
     end_session_endpoint: `${baseUrl}${basePath}/oauth2/v2.0/logout`,
-    code_challenge_methods_supported: ['S256'],
+    code_challenge_methods_supported: ['S256', 'plain'],
     grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', JWT_BEARER],
     http_logout_supported: true,
     frontchannel_logout_supported: true,

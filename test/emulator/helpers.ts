@@ -90,10 +90,20 @@ export interface Login {
  */
 export async function login(
   emulator: Emulator,
-  options: { clientId: string; redirectUri: string; scope: string; nonce?: string; employee?: Record<string, string>; extra?: Record<string, string> },
+  options: {
+    clientId: string;
+    redirectUri: string;
+    scope: string;
+    nonce?: string;
+    employee?: Record<string, string>;
+    extra?: Record<string, string>;
+    /** S256 unless told: plain, or none at all. */
+    pkce?: 'S256' | 'plain' | 'none';
+  },
 ): Promise<Login> {
   const { verifier, challenge } = pkce();
   const state = randomBytes(16).toString('base64url');
+  const method = options.pkce ?? 'S256';
   const params = {
     client_id: options.clientId,
     redirect_uri: options.redirectUri,
@@ -101,8 +111,7 @@ export async function login(
     scope: options.scope,
     state,
     nonce: options.nonce ?? 'nonce-1',
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
+    ...(method === 'none' ? {} : { code_challenge: method === 'plain' ? verifier : challenge, code_challenge_method: method }),
     ...options.extra,
   };
   const authorize = authorizeUrl(emulator, params);

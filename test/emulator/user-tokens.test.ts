@@ -125,6 +125,19 @@ describe('authorization code with PKCE', () => {
     expect(String(missing.body.error_description)).toContain("'code_verifier'");
   });
 
+  it('a confidential client may leave PKCE out, and then sends no verifier; plain PKCE takes the verifier itself', async () => {
+    const without = await login(emulator, { clientId, redirectUri: REDIRECT, scope: loginScope(), employee: EMPLOYEE, pkce: 'none' });
+    const redeemed = await asClient({ grant_type: 'authorization_code', code: without.code, redirect_uri: REDIRECT, scope: loginScope() });
+    expect(redeemed.status).toBe(200);
+    expect(decodeJwt(String(redeemed.body.access_token)).NAVident).toBe('Z990042');
+    // A verifier for a code issued without a challenge is a downgrade: refused, and the code is spent.
+    const downgraded = await login(emulator, { clientId, redirectUri: REDIRECT, scope: loginScope(), employee: EMPLOYEE, pkce: 'none' });
+    expectEntraError(await redeem(downgraded.code, without.verifier), 501481, 'invalid_grant');
+    const plain = await login(emulator, { clientId, redirectUri: REDIRECT, scope: loginScope(), employee: EMPLOYEE, pkce: 'plain' });
+    expect((await redeem(plain.code, plain.verifier)).status).toBe(200);
+    const wrongPlain = await login(emulator, { clientId, redirectUri: REDIRECT, scope: loginScope(), employee: EMPLOYEE, pkce: 'plain' });
+    expectEntraError(await redeem(wrongPlain.code, plain.verifier), 501481, 'invalid_grant');
+  });
   it('refuses a code whose resource has not authorized the client: AADSTS65001 with consent_required', async () => {
     const { code, verifier } = await login(emulator, { clientId, redirectUri: REDIRECT, scope: 'openid api://dev-gcp.locked.api/.default' });
     const result = await redeem(code, verifier);
@@ -244,11 +257,11 @@ describe('on-behalf-of', () => {
     expect(String(result.body.error_description)).toContain('audience');
   });
 
-  it('an ID token (AADSTS240002) or an app token (AADSTS50013) as assertion', async () => {
+  it('an ID token (AADSTS240002) or an app token (unauthorized_client, AADSTS7000114) as assertion', async () => {
     const signedIn = await loggedIn();
     expectEntraError(await obo(String(signedIn.body.id_token), 'api://dev-gcp.team.api/.default'), 240002, 'invalid_grant');
     const app = await asClient({ grant_type: 'client_credentials', scope: `api://${clientId}/.default` });
-    expectEntraError(await obo(String(app.body.access_token), 'api://dev-gcp.team.api/.default'), 50013, 'invalid_grant');
+    expectEntraError(await obo(String(app.body.access_token), 'api://dev-gcp.team.api/.default'), 7000114, 'unauthorized_client');
   });
 
   it('missing requested_token_use, assertion or scope: AADSTS900144; a bad scope: AADSTS70011', async () => {

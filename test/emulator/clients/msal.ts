@@ -5,6 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ConfidentialClientApplication } from '@azure/msal-node';
 import { createRemoteJWKSet, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
+import { signIn } from './sign-in.js';
 
 const env = (name: string) => {
   const value = process.env[name];
@@ -60,12 +61,12 @@ const params = {
   code_challenge: createHash('sha256').update(verifier).digest('base64url'),
   code_challenge_method: 'S256',
 };
-const signedIn = await fetch(`${authority}/oauth2/v2.0/authorize`, {
-  method: 'POST',
-  redirect: 'manual',
-  body: new URLSearchParams({ ...params, navIdent: 'Z990077', name: 'Msal Testesen', email: 'msal@trygdeetaten.no', groups: '' }),
+const code = await signIn(`${authority}/oauth2/v2.0/authorize?${new URLSearchParams(params).toString()}`, {
+  navIdent: 'Z990077',
+  name: 'Msal Testesen',
+  email: 'msal@trygdeetaten.no',
+  groups: '',
 });
-const code = new URL(signedIn.headers.get('location')!).searchParams.get('code')!;
 const login = (await (
   await fetch(`${authority}/oauth2/v2.0/token`, {
     method: 'POST',
