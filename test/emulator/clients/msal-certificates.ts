@@ -6,12 +6,8 @@
  */
 import { ConfidentialClientApplication, type Configuration } from '@azure/msal-node';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { env } from './shared.js';
 
-const env = (name: string) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
 const baseUrl = env('EMULATOR_BASE_URL');
 const authority = `${baseUrl}/${env('EMULATOR_TENANT')}`;
 const clientId = env('CLIENT_ID');

@@ -5,13 +5,8 @@
  */
 import { ConfidentialClientApplication } from '@azure/msal-node';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { signIn } from './sign-in.js';
+import { env, signIn } from './shared.js';
 
-const env = (name: string) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
 const baseUrl = env('EMULATOR_BASE_URL');
 const authority = `${baseUrl}/${env('EMULATOR_TENANT')}`;
 const clientId = env('CLIENT_ID');

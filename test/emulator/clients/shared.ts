@@ -1,7 +1,14 @@
+/** What the client scripts share; they run as processes of their own, configured by their environment. */
+
+export function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+}
+
 /**
  * Signs in on the emulator's page as a browser without script would: GET the authorize URL, post
  * its form (hidden fields, cookies and all) with an employee, and read the code from the redirect.
- * For the client scripts, which run as processes of their own.
  */
 export async function signIn(authorizeUrl: string, employee: Record<string, string>): Promise<string> {
   const page = await fetch(authorizeUrl, { redirect: 'manual' });
