@@ -63,6 +63,21 @@ export class Claims {
     };
   }
 
+  /**
+   * What userinfo answers for a Graph token: the user, with the `sub` of the ID tokens of the client
+   * the token was issued to, as OpenID Connect requires (openid-client checks it).
+   */
+  userInfo(token: JWTPayload): Record<string, unknown> {
+    const oid = String(token.oid);
+    return {
+      sub: this.directory.pairwiseSubject(oid, String(token.azp)),
+      name: token.name,
+      email: token.preferred_username,
+      oid,
+      NAVident: token.NAVident,
+    };
+  }
+
   private times() {
     const issuedAt = now();
     return { iat: issuedAt, nbf: issuedAt, exp: issuedAt + this.lifetimeSeconds };

@@ -1,11 +1,13 @@
 /** The emulator's discovery document, its signing keys and userinfo, at Entra ID's paths. */
 import type { FastifyInstance } from 'fastify';
 import { JWT_BEARER } from './grants/index.js';
+import type { Claims } from './claims.js';
 import type { SigningKeys } from './keys.js';
 import { GRAPH_APP_ID } from './scopes.js';
 
 export interface MetadataOptions {
   keys: SigningKeys;
+  claims: Claims;
   basePath: string;
   /** Known once the server listens. */
   urls: { baseUrl: string; issuer: string; tokenEndpoint: string };
@@ -55,7 +57,7 @@ export function metadataRoutes(app: FastifyInstance, options: MetadataOptions): 
       const token = /^bearer /i.test(header) ? header.slice(7).trim() : '';
       try {
         const { payload } = await keys.verify(token, { issuer: urls.issuer, audience: GRAPH_APP_ID });
-        return { sub: payload.sub, name: payload.name, email: payload.preferred_username, oid: payload.oid, NAVident: payload.NAVident };
+        return options.claims.userInfo(payload);
       } catch {
         return reply
           .code(401)
