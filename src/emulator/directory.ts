@@ -8,6 +8,7 @@ import { importJWK, type CryptoKey, type JWK } from 'jose';
 import { parseAudience } from '../audience.js';
 import { keyFromCertificate, keyFromJwk } from './client-keys.js';
 import { ruleFor, type ManifestApp } from './manifests.js';
+import { GRAPH_APP_ID, GRAPH_DELEGATED_SCOPE } from './scopes.js';
 import { BoundedStore, DEFAULT_STORE_SETTINGS } from './stores.js';
 
 export interface TestEmployee {
@@ -89,6 +90,8 @@ export function safeEqual(a: string, b: string): boolean {
 export interface Resource {
   target: string;
   clientId: string;
+  /** The token's aud when it is not the client id (Microsoft Graph asked for by its URL). */
+  audience?: string;
 }
 
 export class Directory {
@@ -120,6 +123,8 @@ export class Directory {
 
   /** The roles an app token for `resource` carries for `caller`, or why the resource has not authorized it. */
   appAccess(resource: Resource, caller: ClientRecord): AppAccess {
+    // No application permission of Microsoft Graph is granted: its app tokens carry no roles.
+    if (resource.clientId === GRAPH_APP_ID) return { roles: [] };
     if (resource.clientId === caller.clientId) return { roles: [DEFAULT_ROLE] };
     const app = this.manifests?.get(resource.target);
     if (!app) return this.status(resource.target) === 'unauthorized' ? { refusal: 'role-not-assigned' } : { roles: [DEFAULT_ROLE] };
@@ -132,6 +137,7 @@ export class Directory {
    * carries; or why not: the resource has not authorized the caller, or the user may not use it.
    */
   userAccess(resource: Resource, caller: ClientRecord, employee: TestEmployee): UserAccess {
+    if (resource.clientId === GRAPH_APP_ID) return { scp: GRAPH_DELEGATED_SCOPE, groups: employee.groups };
     const app = this.manifests?.get(resource.target);
     const own = resource.clientId === caller.clientId;
     if (!app) {

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { JWT_BEARER } from './grants/index.js';
 import type { Claims } from './claims.js';
 import type { SigningKeys } from './keys.js';
-import { GRAPH_APP_ID } from './scopes.js';
+import { GRAPH_APP_ID, GRAPH_URL } from './scopes.js';
 
 export interface MetadataOptions {
   keys: SigningKeys;
@@ -56,7 +56,7 @@ export function metadataRoutes(app: FastifyInstance, options: MetadataOptions): 
       const header = request.headers.authorization ?? '';
       const token = /^bearer /i.test(header) ? header.slice(7).trim() : '';
       try {
-        const { payload } = await keys.verify(token, { issuer: urls.issuer, audience: GRAPH_APP_ID });
+        const { payload } = await keys.verify(token, { issuer: urls.issuer, audience: [GRAPH_APP_ID, GRAPH_URL] });
         return options.claims.userInfo(payload);
       } catch {
         return reply

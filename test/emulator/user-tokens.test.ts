@@ -176,6 +176,37 @@ describe('refresh tokens', () => {
   });
 });
 
+describe('Microsoft Graph, which every tenant has', () => {
+  const GRAPH = '00000003-0000-0000-c000-000000000000';
+  it('gives app tokens by client credentials, with the aud named, and no roles as none are granted', async () => {
+    for (const [scope, audience] of [
+      ['https://graph.microsoft.com/.default', 'https://graph.microsoft.com'],
+      [`${GRAPH}/.default`, GRAPH],
+    ] as const) {
+      const result = await asClient({ grant_type: 'client_credentials', scope });
+      expect(result.status).toBe(200);
+      const claims = (await verifyToken(emulator, result.body.access_token, audience)).payload;
+      expect(claims).toMatchObject({ aud: audience, azp: clientId, idtyp: 'app' });
+      expect(claims.roles).toBeUndefined();
+    }
+  });
+
+  it('gives user tokens on behalf of a signed-in user, with User.Read', async () => {
+    const userToken = String((await loggedIn()).body.access_token);
+    const result = await obo(userToken, 'https://graph.microsoft.com/.default');
+    expect(result.status).toBe(200);
+    const claims = (await verifyToken(emulator, result.body.access_token, 'https://graph.microsoft.com')).payload;
+    expect(claims).toMatchObject({ aud: 'https://graph.microsoft.com', azp: clientId, NAVident: 'Z990042', scp: 'openid profile email User.Read' });
+    const byId = await obo(userToken, `${GRAPH}/.default`);
+    expect(decodeJwt(String(byId.body.access_token)).aud).toBe(GRAPH);
+    // userinfo takes both.
+    for (const token of [result.body.access_token, byId.body.access_token]) {
+      const info = await fetch(`${emulator.baseUrl}/oidc/userinfo`, { headers: { authorization: `Bearer ${String(token)}` } });
+      expect(info.status).toBe(200);
+    }
+  });
+});
+
 describe('on-behalf-of', () => {
   it('exchanges a user token for one for the target: scp, the user, a subject per target, the caller', async () => {
     const userToken = String((await loggedIn()).body.access_token);
