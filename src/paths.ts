@@ -36,6 +36,8 @@ export const LOGIN_COOKIE_PATH = '/oauth2';
 export const SESSION_COOKIE = 'tg_session';
 /** The sealed login state, from the start of a login to its callback. */
 export const LOGIN_COOKIE = 'tg_login';
+/** The logins this browser started lately, for the login-loop guard. */
+export const LOOP_COOKIE = 'tg_login_loop';
 
 /** Where a login starts that returns to `returnTo` (a path on this service). */
 export function loginUrl(returnTo: string): string {
