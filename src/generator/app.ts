@@ -29,6 +29,7 @@ import { Sessions } from './sessions.js';
 import { PAGE_SCRIPT } from './token-page.js';
 import { accessLogger, RequestEnd } from './request-log.js';
 import { CachedTokenLane } from './cached-lane.js';
+import { refuseDuplicateCookies } from './duplicate-cookies.js';
 import { boundConnections, type ConnectionBound } from './connections.js';
 import { createStore, parseKey, randomKey, RedisStore, Sealer, SessionManager, type SessionStore } from '../session/index.js';
 import { PersonLimits, RequestCounter } from './limits.js';
@@ -196,6 +197,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   // Cookies belong to the routes of a person's login; the public endpoints for scripts neither read nor set them.
   await app.register(async (personal) => {
     await personal.register(cookie);
+    personal.addHook('onRequest', refuseDuplicateCookies(sessions.cookies, config.publicUrl));
     await loginRoutes(personal, { ctx, sessions, sealer, limits });
     await personTokenRoutes(personal, ctx, sessions, limits);
     await cliRoutes(personal, { ctx, sessions, sealer, limits });

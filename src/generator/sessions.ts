@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { GeneratorConfig } from '../config.js';
 import type { EntraClient } from '../entra/client.js';
 import { IdpError } from '../entra/errors.js';
-import { SESSION_COOKIE } from '../paths.js';
+import { cookieNames, type CookieNames } from '../paths.js';
 import { FlowFailedError } from './errors.js';
 import { SessionManager, StoreUnavailableError, type SessionData } from '../session/index.js';
 
@@ -35,9 +35,12 @@ export class Sessions {
     private readonly onEvent: (event: 'started' | 'refreshed' | 'ended') => void = () => {},
   ) {}
 
-  get secureCookies(): boolean {
-    return this.config.publicUrl.startsWith('https:');
+  /** This service's cookie names: `__Host-` ones on https and on loopback. */
+  get cookies(): CookieNames {
+    return (this.names ??= cookieNames(this.config.publicUrl));
   }
+
+  private names: CookieNames | undefined;
 
   /** Scopes asked for at login and refresh: the user's token must be exchangeable on-behalf-of. */
   get loginScope(): string {
@@ -45,17 +48,17 @@ export class Sessions {
   }
 
   setSessionCookie(reply: FastifyReply, ticket: string): void {
-    reply.setCookie(SESSION_COOKIE, ticket, {
+    reply.setCookie(this.cookies.session, ticket, {
       path: '/',
       httpOnly: true,
       sameSite: 'lax',
-      secure: this.secureCookies,
+      secure: this.cookies.secure,
       maxAge: Math.floor(this.config.session.maxLifetimeMs / 1000),
     });
   }
 
   clearSessionCookie(reply: FastifyReply): void {
-    reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.secureCookies });
+    reply.clearCookie(this.cookies.session, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.cookies.secure });
   }
 
   /**
@@ -64,7 +67,7 @@ export class Sessions {
    * FlowFailedError when the token ran out while the identity provider could not refresh it.
    */
   async load(request: FastifyRequest): Promise<LoadedSession | undefined> {
-    const ticket = request.cookies[SESSION_COOKIE];
+    const ticket = request.cookies[this.cookies.session];
     if (!ticket) return undefined;
     const session = await this.manager.load(ticket);
     if (!session) return undefined;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/main.js';
+import { cookieNames } from '../../src/paths.js';
 import { parseKey, Sealer } from '../../src/session/index.js';
 import { startLogin, startLoginAt, type PendingLogin } from '../helpers/http-login.js';
 import { freePort } from '../helpers/ports.js';
@@ -26,18 +27,20 @@ interface LoginState {
   returnTo: string;
 }
 
+const names = () => cookieNames(stack.url);
+
 function stateOf(pending: PendingLogin): LoginState {
-  const sealed = decodeURIComponent(pending.loginCookie.slice('tg_login='.length));
+  const sealed = decodeURIComponent(pending.loginCookie.slice(`${names().login}=`.length));
   return JSON.parse(sealer.open(sealed, 'login-state')!) as LoginState;
 }
 
 function forged(state: LoginState): string {
-  return `tg_login=${encodeURIComponent(sealer.seal(JSON.stringify(state), 'login-state'))}`;
+  return `${names().login}=${encodeURIComponent(sealer.seal(JSON.stringify(state), 'login-state'))}`;
 }
 
 async function callback(url: string, cookie?: string) {
   const res = await fetch(url, { headers: { accept: 'text/html', ...(cookie ? { cookie } : {}) }, redirect: 'manual' });
-  const sessionSet = res.headers.getSetCookie().some((c) => c.startsWith('tg_session=') && !c.startsWith('tg_session=;'));
+  const sessionSet = res.headers.getSetCookie().some((c) => c.startsWith(`${names().session}=`) && !c.startsWith(`${names().session}=;`));
   return { status: res.status, body: await res.text(), sessionSet };
 }
 
@@ -221,8 +224,8 @@ describe('return paths with characters outside Latin-1', () => {
     const res = await fetch(pending.callbackUrl, { headers: { cookie: pending.loginCookie }, redirect: 'manual' });
     expect(res.status).toBe(302);
     const cookies = res.headers.getSetCookie();
-    expect(cookies.some((c) => c.startsWith('tg_session=') && !c.startsWith('tg_session=;'))).toBe(true);
-    expect(cookies.some((c) => c.startsWith('tg_login=;'))).toBe(true);
+    expect(cookies.some((c) => c.startsWith(`${names().session}=`) && !c.startsWith(`${names().session}=;`))).toBe(true);
+    expect(cookies.some((c) => c.startsWith(`${names().login}=;`))).toBe(true);
     const location = res.headers.get('location')!;
     expect(location).toMatch(/^[\x21-\x7e]+$/);
     const target = new URL(location, stack.url);

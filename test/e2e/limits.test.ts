@@ -136,16 +136,13 @@ describe('the login-loop guard under 10,000 logins with 15 KB user agents', () =
       const userAgent = 'x'.repeat(15_000);
       const gc = (globalThis as { gc?: () => void }).gc;
       const heap = () => (gc?.(), process.memoryUsage().heapUsed);
-      const start = async (i: number) => {
-        const res = await fetch(`${many.url}/oauth2/login?redirect=/`, { redirect: 'manual', headers: { 'user-agent': `${userAgent}${i}` } });
-        await res.arrayBuffer();
-        return res.status;
-      };
+      // Through Fastify's inject: the guard sees the requests as from the socket, without the cost of 10,000 HTTP exchanges.
+      const start = async (i: number) => (await many.generator.app.inject({ url: '/oauth2/login?redirect=/', headers: { 'user-agent': `${userAgent}${i}` } })).statusCode;
       for (let i = 0; i < 200; i++) await start(i);
       const before = heap();
       const statuses = new Map<number, number>();
-      for (let batch = 0; batch < 10_000; batch += 50) {
-        for (const status of await Promise.all(Array.from({ length: 50 }, (_, i) => start(batch + i)))) statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      for (let batch = 0; batch < 10_000; batch += 100) {
+        for (const status of await Promise.all(Array.from({ length: 100 }, (_, i) => start(batch + i)))) statuses.set(status, (statuses.get(status) ?? 0) + 1);
       }
       const grown = heap() - before;
       expect(statuses.get(302)).toBe(10_000);

@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { loginUrl, PATHS, SESSION_COOKIE } from '../../paths.js';
+import { loginUrl, PATHS } from '../../paths.js';
 import type { Sealer } from '../../session/index.js';
 import type { GeneratorContext } from '../context.js';
 import { refuse } from '../errors.js';
@@ -71,7 +71,7 @@ export async function cliRoutes(app: FastifyInstance, deps: CliDeps): Promise<vo
   app.get(PATHS.cliLogin, { config: answersIn(['html', 'json', 'text'], 'html') }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     const { redirectUri, state, challenge } = cliLogin(request.query as Record<string, unknown>);
-    const ticket = request.cookies[SESSION_COOKIE];
+    const ticket = request.cookies[sessions.cookies.session];
     const session = await sessions.load(request);
     if (!session || !ticket) return reply.redirect(loginUrl(safeReturnPath(request.url) ?? '/'), 302);
 

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { isNotAssigned } from '../../entra/advice.js';
 import { IdpError } from '../../entra/errors.js';
 import { LoginValidationError, type LoginResult } from '../../entra/client.js';
-import { LOGIN_COOKIE, LOGIN_COOKIE_PATH, loginUrl, LOOP_COOKIE, PATHS, SESSION_COOKIE } from '../../paths.js';
+import { loginUrl, PATHS } from '../../paths.js';
 import type { Sealer, SessionUser } from '../../session/index.js';
 import type { GeneratorContext } from '../context.js';
 import { inFlow, ProblemError, refuse } from '../errors.js';
@@ -98,7 +98,8 @@ export async function loginRoutes(app: FastifyInstance, deps: LoginDeps): Promis
   const { ctx, sessions, sealer } = deps;
   const guard = new LoginLoopGuard();
   const redirectUri = `${ctx.config.publicUrl}${PATHS.callback}`;
-  const cookieOptions = () => ({ path: LOGIN_COOKIE_PATH, httpOnly: true, sameSite: 'lax' as const, secure: sessions.secureCookies });
+  const names = sessions.cookies;
+  const cookieOptions = () => ({ path: names.loginPath, httpOnly: true, sameSite: 'lax' as const, secure: names.secure });
   const countFailure: onErrorHookHandler = (_request, _reply, _error, done) => {
     ctx.metrics.logins.inc({ event: 'failed' });
     done();
@@ -107,8 +108,8 @@ export async function loginRoutes(app: FastifyInstance, deps: LoginDeps): Promis
   app.get(PATHS.login, { config: PAGES }, async (request, reply) => {
     const query = request.query as Record<string, unknown>;
     await deps.limits.loginStart(request);
-    const loop = guard.record(request.cookies[LOOP_COOKIE]);
-    reply.setCookie(LOOP_COOKIE, loop.cookie, { ...cookieOptions(), maxAge: Math.ceil(guard.windowMs / 1000) });
+    const loop = guard.record(request.cookies[names.loop]);
+    reply.setCookie(names.loop, loop.cookie, { ...cookieOptions(), maxAge: Math.ceil(guard.windowMs / 1000) });
     if (!loop.allowed) {
       ctx.logger.warn({ ip: request.ip }, 'login loop stopped');
       throw new ProblemError(problem(429, 'login_loop', LOGIN_LOOP), { 'retry-after': String(Math.ceil(guard.windowMs / 1000)) });
@@ -127,7 +128,7 @@ export async function loginRoutes(app: FastifyInstance, deps: LoginDeps): Promis
       codeChallenge: await oidc.calculatePKCECodeChallenge(state.verifier),
       ...(query.prompt === 'login' ? { prompt: 'login' } : {}),
     });
-    reply.setCookie(LOGIN_COOKIE, sealer.seal(JSON.stringify(state), 'login-state'), { ...cookieOptions(), maxAge: LOGIN_STATE_SECONDS });
+    reply.setCookie(names.login, sealer.seal(JSON.stringify(state), 'login-state'), { ...cookieOptions(), maxAge: LOGIN_STATE_SECONDS });
     ctx.logger.info({ login: 'started' }, 'login started');
     ctx.metrics.logins.inc({ event: 'started' });
     return reply.header('cache-control', 'no-store').redirect(url, 302);
@@ -135,7 +136,7 @@ export async function loginRoutes(app: FastifyInstance, deps: LoginDeps): Promis
 
   /** The login this browser started, from its sealed cookie, or a 400. */
   const startedLogin = (request: FastifyRequest): LoginState => {
-    const sealed = request.cookies[LOGIN_COOKIE];
+    const sealed = request.cookies[sessions.cookies.login];
     const opened = sealed ? sealer.open(sealed, 'login-state') : undefined;
     try {
       if (opened) return LoginState.parse(JSON.parse(opened));
@@ -160,7 +161,7 @@ export async function loginRoutes(app: FastifyInstance, deps: LoginDeps): Promis
   };
 
   app.get(PATHS.callback, { config: PAGES, onError: countFailure }, async (request, reply) => {
-    reply.clearCookie(LOGIN_COOKIE, cookieOptions());
+    reply.clearCookie(names.login, cookieOptions());
     reply.header('cache-control', 'no-store');
     const query = request.query as Record<string, unknown>;
     const refusal = callbackRefusal(query);
@@ -192,7 +193,7 @@ async function sessionRoutes(app: FastifyInstance, { ctx, sessions }: LoginDeps)
   app.get(PATHS.logout, { config: PAGES }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     // The session as stored, without refreshing it: it is about to end.
-    const session = await sessions.manager.load(request.cookies[SESSION_COOKIE]);
+    const session = await sessions.manager.load(request.cookies[sessions.cookies.session]);
     let idToken: string | undefined;
     if (session) {
       idToken = session.data.idToken;
