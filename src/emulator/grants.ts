@@ -4,10 +4,10 @@
  * refresh token and on-behalf-of.
  */
 import { constants, createHash, KeyObject, randomBytes, randomUUID, verify } from 'node:crypto';
-import { compactVerify, decodeJwt, decodeProtectedHeader, errors as joseErrors, type CryptoKey, type JWTPayload } from 'jose';
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, type CryptoKey, type JWTPayload } from 'jose';
 import { errors, EntraError } from './errors.js';
 import { safeEqual, type ClientRecord, type Directory, type Resource, type TestEmployee } from './directory.js';
-import type { SigningKeys } from './keys.js';
+import type { KeyRing } from './key-ring.js';
 import type { Params } from './params.js';
 
 export type { Params } from './params.js';
@@ -139,7 +139,7 @@ export class TokenIssuer {
 
   constructor(
     private readonly directory: Directory,
-    private readonly keys: SigningKeys,
+    private readonly keys: KeyRing,
     private readonly endpoints: Endpoints,
     private readonly lifetimeSeconds: number,
   ) {
@@ -169,10 +169,28 @@ export class TokenIssuer {
     }
   }
 
+  /**
+   * A token for a client that is known already to be who it is (Texas's API and the direct helpers
+   * speak for their app): client credentials, or on-behalf-of with `assertion`. Access policies apply
+   * as at the token endpoint.
+   */
+  async tokenFor(client: ClientRecord, params: Params): Promise<Record<string, unknown>> {
+    const caller: AuthenticatedClient = { client, acr: '2' };
+    return params.grant_type === JWT_BEARER ? this.onBehalfOf(caller, params) : this.clientCredentials(caller, params);
+  }
+
+  /** A user token for `scope`'s resource, as if `employee` had signed in to `client`: the directory decides as at login. */
+  async userTokenFor(client: ClientRecord, scope: string, employee: TestEmployee): Promise<Record<string, unknown>> {
+    const caller: AuthenticatedClient = { client, acr: '2' };
+    const resource = this.defaultScopeResource(scope, 'on_behalf_of');
+    const token = await this.userAccessToken(resource, caller, employee, this.directory.userGrant(resource, client, employee));
+    return this.tokenResponse(token, { scope });
+  }
+
   /** The client an ID token of this emulator was issued to (expired ones too, as logout takes them); undefined when it is not one. */
   async clientOfIdToken(idToken: string): Promise<string | undefined> {
     try {
-      const { payload } = await compactVerify(idToken, this.keys.publicKey, { algorithms: ['RS256'] });
+      const payload = await this.keys.verifySignature(idToken);
       const claims = JSON.parse(new TextDecoder().decode(payload)) as JWTPayload;
       return claims.iss === this.endpoints.issuer && typeof claims.aud === 'string' ? claims.aud : undefined;
     } catch {

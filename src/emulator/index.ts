@@ -12,14 +12,24 @@ import { Directory, type ClientRegistration, type TestEmployee } from './directo
 import { EntraError, errors } from './errors.js';
 import { JWT_BEARER, TokenIssuer } from './grants.js';
 import { singleValued } from './params.js';
-import { SigningKeys } from './keys.js';
 import { loginRoutes } from './login.js';
-import { loadDirectoryFile } from './manifests.js';
+import { loadDirectory, loadDirectoryFile, mergeDirectories, type DirectoryInput, type LoadedDirectory } from './manifests.js';
 import { tlsMaterial, type TlsOptions } from './tls.js';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { z } from 'zod';
+import { Apps, type TenantUrls } from './apps.js';
+import { ClaimOverrides, type Claims } from './claim-overrides.js';
+import { emulatorRoutes } from './emulator-routes.js';
+import { KeyRing } from './key-ring.js';
+import { overview, summaryText } from './overview.js';
+import { StateFolder } from './state.js';
+import { texasRoutes } from './texas.js';
+import { testTokens, type AppTokenRequest, type TestTokens, type UserTokenRequest } from './test-tokens.js';
 
 export type { ClientRegistration, TestEmployee } from './directory.js';
+export type { DirectoryInput } from './manifests.js';
+export type { Claims } from './claim-overrides.js';
+export type { AppTokenRequest, UserTokenRequest } from './test-tokens.js';
+export { defaultStateDir } from './state.js';
 
 export interface EmulatorOptions {
   port?: number;
@@ -37,6 +47,14 @@ export interface EmulatorOptions {
   employees?: TestEmployee[];
   /** A directory file naming NAIS manifests, employees and client credentials (see manifests.ts). */
   directoryFile?: string;
+  /** NAIS manifests (files or folders of `kind: Application`) as the directory, deployed to `cluster`. */
+  manifests?: (string | { path: string; cluster?: string })[];
+  /** The cluster of `manifests` given as paths; dev-gcp by default. */
+  cluster?: string;
+  /** A directory as an object of the directory file's shape; its paths are relative to the working directory. */
+  directory?: DirectoryInput;
+  /** Keep the tenant id, the signing keys and the apps' keys in this folder between starts; without it all is made afresh. */
+  stateDir?: string;
   /** Serve HTTPS, with a certificate made at start or a given one. */
   tls?: TlsOptions;
 }
@@ -53,8 +71,22 @@ export interface Emulator {
   readonly summary: string;
   /** With a certificate made at start: the file holding its authority's certificate. */
   readonly caFile?: string;
+  /** The state folder, when there is one. */
+  readonly stateDir?: string;
   clientIdFor(target: string): string;
   registerClient(registration: ClientRegistration): string;
+  /** The apps of the directory with their client ids. */
+  apps(): { target: string; clientId: string }[];
+  /** What NAIS would inject into the app (`cluster:namespace:app`): AZURE_APP_*, AZURE_OPENID_CONFIG_* and NAIS_TOKEN_*. */
+  environment(target: string): Promise<Record<string, string>>;
+  /** An app token, made directly (no HTTP), as the caller would get it by client credentials. */
+  appToken(request: AppTokenRequest): Promise<string>;
+  /** A user token, made directly (no HTTP, no login page), as after the employee signed in. */
+  userToken(request: UserTokenRequest): Promise<string>;
+  /** Claims set (or, with undefined, removed) on the next token issued, or on every one; returns a function that takes them back. */
+  overrideClaims(claims: Claims, options?: { every?: boolean }): () => void;
+  /** A new signing key; the old one stays in the JWKS until the tokens it signed have expired. */
+  rotateSigningKey(): Promise<{ kid: string; retired: string }>;
   close(): Promise<void>;
 }
 
@@ -96,9 +128,16 @@ export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv): EmulatorOptions 
   const missing = targetList(env, 'EMULATOR_MISSING_TARGETS');
   if (missing) options.missingTargets = missing;
   if (env.EMULATOR_DIRECTORY?.trim()) options.directoryFile = env.EMULATOR_DIRECTORY.trim();
+  const manifests = env.EMULATOR_MANIFESTS?.split(',').map((path) => path.trim()).filter(Boolean);
+  if (manifests?.length) options.manifests = manifests;
+  if (env.EMULATOR_CLUSTER?.trim()) {
+    if (!/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/.test(env.EMULATOR_CLUSTER.trim())) throw new Error('EMULATOR_CLUSTER: must be a lower-case cluster name, such as dev-gcp');
+    options.cluster = env.EMULATOR_CLUSTER.trim();
+  }
+  if (env.EMULATOR_STATE_DIR?.trim()) options.stateDir = env.EMULATOR_STATE_DIR.trim();
   const tls = env.EMULATOR_TLS?.trim();
   if (tls === 'self-signed') {
-    options.tls = { selfSigned: { caFile: env.EMULATOR_CA_FILE?.trim() || join(tmpdir(), 'entra-emulator-ca.pem') } };
+    options.tls = { selfSigned: env.EMULATOR_CA_FILE?.trim() ? { caFile: env.EMULATOR_CA_FILE.trim() } : {} };
   } else if (tls) {
     throw new Error('EMULATOR_TLS: the only value is "self-signed" (or set EMULATOR_TLS_CERT and EMULATOR_TLS_KEY)');
   } else if (env.EMULATOR_TLS_CERT?.trim() || env.EMULATOR_TLS_KEY?.trim()) {
@@ -115,13 +154,38 @@ export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv): EmulatorOptions 
   return options;
 }
 
-export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const tenantId = options.tenantId ?? randomUUID();
+const StoredTenant = z.object({ tenantId: z.string().regex(TENANT) });
+
+/** The tenant id given, else the one kept in the state folder, else a new one (kept when there is a folder). */
+async function tenantOf(options: EmulatorOptions, state: StateFolder | undefined): Promise<string> {
+  const stored = (await state?.read('tenant.json', StoredTenant))?.tenantId;
+  const tenantId = options.tenantId ?? stored ?? randomUUID();
   if (!TENANT.test(tenantId)) throw new Error(`tenantId: ${JSON.stringify(tenantId)} is not a tenant id (letters, digits, "-" and ".")`);
+  if (state && tenantId !== stored) await state.write('tenant.json', { tenantId });
+  return tenantId;
+}
+
+/** The directory file, the directory object and the manifests given, as one directory; undefined for the open directory. */
+async function loadDirectories(options: EmulatorOptions): Promise<LoadedDirectory | undefined> {
+  const parts: LoadedDirectory[] = [];
+  if (options.directoryFile) parts.push(await loadDirectoryFile(options.directoryFile));
+  if (options.directory) parts.push(await loadDirectory(options.directory, { source: 'the directory given to startEmulator', baseDir: process.cwd() }));
+  if (options.manifests?.length) {
+    const cluster = options.cluster ?? 'dev-gcp';
+    const manifests = options.manifests.map((entry) => (typeof entry === 'string' ? { path: entry, cluster } : { cluster, ...entry }));
+    parts.push(await loadDirectory({ manifests }, { source: 'manifests', baseDir: process.cwd() }));
+  }
+  return parts.length ? mergeDirectories(parts) : undefined;
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const lifetime = options.accessTokenLifetimeSeconds ?? 3600;
   if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > 86_400) throw new Error('accessTokenLifetimeSeconds: must be a whole number of seconds from 1 to 86400');
-  const keys = await SigningKeys.create();
-  const tls = options.tls ? await tlsMaterial(options.tls) : undefined;
+  const state = options.stateDir ? await StateFolder.open(options.stateDir) : undefined;
+  const tenantId = await tenantOf(options, state);
+  const overrides = new ClaimOverrides();
+  const keys = await KeyRing.open({ lifetimeSeconds: lifetime, overrides, ...(state ? { state } : {}) });
+  const tls = options.tls ? await tlsMaterial(options.tls, state) : undefined;
   const app = Fastify({
     ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
     ...(options.logger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: false }),
@@ -135,13 +199,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const basePath = `/${tenantId}`;
   const tokenPath = `${basePath}/oauth2/v2.0/token`;
   // Filled in once the port is known; routes and the token issuer read them per request.
-  const urls = { baseUrl: '', issuer: '', tokenEndpoint: '' };
-  const loaded = options.directoryFile ? await loadDirectoryFile(options.directoryFile) : undefined;
+  const urls: TenantUrls = { baseUrl: '', issuer: '', tokenEndpoint: '', wellKnownUrl: '', jwksUri: '' };
+  const loaded = await loadDirectories(options);
+  const { manifests: _paths, ...directoryOptions } = options;
   const directory = new Directory(tenantId, {
-    ...options,
+    ...directoryOptions,
     ...(loaded ? { manifests: loaded.apps, ...(loaded.employees.length ? { employees: loaded.employees } : {}) } : {}),
   });
-  for (const client of loaded?.clients ?? []) directory.register({ target: client.target, secrets: client.secrets });
+  const apps = await Apps.open(directory, loaded?.clients ?? [], state);
   const issuerOfTokens = new TokenIssuer(directory, keys, urls, lifetime);
   const stats = { tokenRequests: 0, byGrant: {} as Record<string, number> };
 
@@ -230,6 +295,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
   });
 
+  await app.register(async (texas) => texasRoutes(texas, { apps, issuer: issuerOfTokens, keys, tenantIssuer: () => urls.issuer, bodyLimit: BODY_LIMIT }));
+  await app.register(async (own) => emulatorRoutes(own, { apps, directory, keys, urls: () => urls }));
+
   // Cookies (the sign-in session) belong to the login pages; the token endpoint neither reads nor sets them.
   await app.register(async (pages) => {
     await pages.register(cookie);
@@ -241,22 +309,32 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const baseUrl = (options.publicUrl ?? `${tls ? 'https' : 'http'}://localhost:${port}`).replace(/\/+$/, '');
   const issuer = `${baseUrl}${basePath}/v2.0`;
   const tokenEndpoint = `${baseUrl}${tokenPath}`;
-  Object.assign(urls, { baseUrl, issuer, tokenEndpoint });
+  const wellKnownUrl = `${issuer}/.well-known/openid-configuration`;
+  Object.assign(urls, { baseUrl, issuer, tokenEndpoint, wellKnownUrl, jwksUri: `${baseUrl}${basePath}/discovery/v2.0/keys` });
 
-  const summary = describeDirectory(directory);
+  const tokens: TestTokens = testTokens({ apps, directory, issuer: issuerOfTokens, overrides });
   let closing: Promise<void> | undefined;
   return {
     baseUrl,
     tenantId,
-    summary,
+    get summary() {
+      return summaryText(overview(directory, apps, baseUrl));
+    },
     ...(tls?.caFile ? { caFile: tls.caFile } : {}),
+    ...(state ? { stateDir: state.path } : {}),
     issuer,
-    wellKnownUrl: `${issuer}/.well-known/openid-configuration`,
+    wellKnownUrl,
     tokenEndpoint,
     stats,
     app,
     clientIdFor: (target) => directory.clientIdFor(target),
     registerClient: (registration) => directory.register(registration),
+    apps: () => apps.targets().map((target) => ({ target, clientId: directory.clientIdFor(target) })),
+    environment: (target) => apps.environment(target, urls),
+    appToken: tokens.appToken,
+    userToken: tokens.userToken,
+    overrideClaims: (claims, overrideOptions) => overrides.add(claims, overrideOptions),
+    rotateSigningKey: () => keys.rotate(),
     close: () => {
       closing ??= (async () => {
         issuerOfTokens.stop();
@@ -290,21 +368,4 @@ class PathOnlyRequestLog extends LogController {
 function pathOf(url: string): string {
   const query = url.indexOf('?');
   return query === -1 ? url : url.slice(0, query);
-}
-
-function describeDirectory(directory: Directory): string {
-  const lines: string[] = [];
-  if (!directory.manifests) {
-    lines.push('directory: open (every cluster:namespace:app exists and has authorized every registered client)');
-  } else {
-    const apps = [...directory.manifests.values()];
-    lines.push(`directory: from NAIS manifests, ${apps.length} app${apps.length === 1 ? '' : 's'}`);
-    for (const app of apps) {
-      const users = app.allowAllUsers ? 'all users' : app.groups.length ? `groups ${app.groups.join(', ')}` : 'no users';
-      const rules = app.rules.map((rule) => `${rule.cluster}:${rule.namespace}:${rule.application}`).join(', ') || 'none';
-      lines.push(`  ${app.target}${app.enabled ? '' : ' (Entra ID not enabled)'}: inbound ${rules}; ${users}`);
-    }
-  }
-  lines.push(`employees: ${directory.employees.map((e) => `${e.navIdent} (${e.name}${e.groups.length ? `; ${e.groups.join(', ')}` : ''})`).join(', ')}`);
-  return lines.join('\n');
 }

@@ -14,7 +14,7 @@ import type { TokenIssuer } from './grants.js';
 import { EntraError, errors } from './errors.js';
 import { singleValued, type Params } from './params.js';
 
-const escape = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+export const escape = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const ASSETS = '/_emulator';
 const CSS = `body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;background:#f2f2f2;margin:0;color:#1b1b1b}
@@ -28,11 +28,11 @@ ul.presets{list-style:none;padding:0;margin:.4rem 0 0}ul.presets li{margin:.25re
 const FORM_POST_JS = `document.addEventListener('DOMContentLoaded',function(){var f=document.getElementById('form-post');if(f)f.submit();});\n`;
 const CSP = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
 
-function html(title: string, body: string, script?: string): string {
+export function html(title: string, body: string, script?: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escape(title)}</title><link rel="stylesheet" href="${ASSETS}/login.css">${script ? `<script src="${script}"></script>` : ''}</head><body><main>${body}</main></body></html>`;
 }
 
-function sendPage(reply: FastifyReply, status: number, page: string) {
+export function sendPage(reply: FastifyReply, status: number, page: string) {
   return reply
     .code(status)
     .type('text/html; charset=utf-8')

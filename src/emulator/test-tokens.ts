@@ -1,0 +1,71 @@
+/**
+ * Tokens for test suites, made directly (no HTTP, no login page) through the same grants and access
+ * policies as the token endpoint, with claims added or removed for the one token.
+ */
+import { parseAudience } from '../audience.js';
+import type { Apps } from './apps.js';
+import type { Claims, ClaimOverrides } from './claim-overrides.js';
+import type { Directory, TestEmployee } from './directory.js';
+import type { TokenIssuer } from './grants.js';
+
+export interface AppTokenRequest {
+  /** The app asking, `cluster:namespace:app`. */
+  caller: string;
+  /** The app the token is for, in any audience form (`dev-gcp:team:api`, `api://dev-gcp.team.api/.default`). */
+  target: string;
+  /** Claims to set on this token; undefined removes one. */
+  claims?: Claims;
+}
+
+export interface UserTokenRequest {
+  /** A NAVident of the directory's employees (or a new one), or a whole employee. */
+  employee?: string | TestEmployee;
+  /** The app the token is for. */
+  target: string;
+  /** The app the employee signed in to; the target itself by default (a login to the app). */
+  client?: string;
+  claims?: Claims;
+}
+
+export interface TestTokens {
+  appToken(request: AppTokenRequest): Promise<string>;
+  userToken(request: UserTokenRequest): Promise<string>;
+}
+
+function audienceOf(target: string) {
+  const parsed = parseAudience(target);
+  if (!parsed.ok) throw new Error(`target: ${parsed.message}`);
+  return parsed.value;
+}
+
+export function testTokens(deps: { apps: Apps; directory: Directory; issuer: TokenIssuer; overrides: ClaimOverrides }): TestTokens {
+  const { apps, directory, issuer, overrides } = deps;
+  const employeeOf = (employee: string | TestEmployee | undefined): TestEmployee => {
+    if (typeof employee === 'object') return employee;
+    const navIdent = employee ?? directory.employees[0]!.navIdent;
+    const known = directory.employees.find((e) => e.navIdent.toUpperCase() === navIdent.toUpperCase());
+    return known ?? { navIdent, name: navIdent, email: `${navIdent.toLowerCase()}@example.test`, groups: [] };
+  };
+  // The one-token claims go in as "next" right before the grant signs: nothing else is signed between,
+  // as the grants sign before their first await.
+  const withClaims = async (claims: Claims | undefined, issue: () => Promise<Record<string, unknown>>): Promise<string> => {
+    const remove = claims ? overrides.add(claims) : undefined;
+    try {
+      return String((await issue()).access_token);
+    } finally {
+      remove?.();
+    }
+  };
+  return {
+    appToken: (request) => {
+      const { scope } = audienceOf(request.target);
+      const client = apps.client(request.caller);
+      return withClaims(request.claims, () => issuer.tokenFor(client, { grant_type: 'client_credentials', scope }));
+    },
+    userToken: (request) => {
+      const { scope, target } = audienceOf(request.target);
+      const client = apps.client(request.client ?? target);
+      return withClaims(request.claims, () => issuer.userTokenFor(client, scope, employeeOf(request.employee)));
+    },
+  };
+}
