@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { dotenv, texasPath, UnknownAppError, type Apps, type TenantUrls } from './apps.js';
 import type { Directory } from './directory.js';
 import type { KeyRing } from './key-ring.js';
-import { sendPage } from './login.js';
+import { sendPage } from './login/responses.js';
 import { overview, overviewPage } from './overview.js';
 
 export interface EmulatorRoutesOptions {

@@ -1,33 +1,41 @@
 /**
  * An identity provider that answers like Entra ID v2.0, under Entra's own paths, so that any
- * Entra client (the token generator among them) runs against it offline.
+ * Entra client (the token generator among them) runs against it offline. This file wires the
+ * parts together: the directory, the stores, the token endpoint, the sign-in pages and metadata.
  */
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import formbody from '@fastify/formbody';
 import cookie from '@fastify/cookie';
 import type { Logger } from 'pino';
+import { Claims } from './claims.js';
 import { Directory, type ClientRegistration, type TestEmployee } from './directory.js';
 import { EntraError, errors } from './errors.js';
-import { JWT_BEARER, TokenIssuer } from './grants.js';
-import { singleValued } from './params.js';
-import { loginRoutes } from './login.js';
+import { GRANTS, type GrantContext } from './grants/index.js';
+import { loginRoutes } from './login/routes.js';
 import { loadDirectory, loadDirectoryFile, mergeDirectories, type DirectoryInput, type LoadedDirectory } from './manifests.js';
+import { metadataRoutes } from './metadata.js';
+import { TENANT_PATTERN } from './names.js';
+import { singleValued } from './params.js';
+import { PathOnlyRequestLog, pathOf } from './request-log.js';
+import { Stores, type StoreSettings } from './stores.js';
 import { tlsMaterial, type TlsOptions } from './tls.js';
+import { issueTokens } from './token-endpoint.js';
 import { z } from 'zod';
 import { Apps, type TenantUrls } from './apps.js';
-import { ClaimOverrides, type Claims } from './claim-overrides.js';
+import { ClaimOverrides, type ClaimValues } from './claim-overrides.js';
 import { emulatorRoutes } from './emulator-routes.js';
 import { KeyRing } from './key-ring.js';
 import { overview, summaryText } from './overview.js';
 import { StateFolder } from './state.js';
 import { texasRoutes } from './texas.js';
-import { testTokens, type AppTokenRequest, type TestTokens, type UserTokenRequest } from './test-tokens.js';
+import { testTokens, type AppTokenRequest, type UserTokenRequest } from './test-tokens.js';
 
 export type { ClientRegistration, TestEmployee } from './directory.js';
+export { emulatorOptionsFromEnv } from './env.js';
 export type { DirectoryInput } from './manifests.js';
-export type { Claims } from './claim-overrides.js';
+export type { ClaimValues } from './claim-overrides.js';
 export type { AppTokenRequest, UserTokenRequest } from './test-tokens.js';
 export { defaultStateDir } from './state.js';
 
@@ -57,6 +65,8 @@ export interface EmulatorOptions {
   stateDir?: string;
   /** Serve HTTPS, with a certificate made at start or a given one. */
   tls?: TlsOptions;
+  /** Bounds and lifetimes of what the emulator keeps (codes, refresh tokens, sessions...), shorter in tests. */
+  stores?: Partial<StoreSettings>;
 }
 
 export interface Emulator {
@@ -84,86 +94,13 @@ export interface Emulator {
   /** A user token, made directly (no HTTP, no login page), as after the employee signed in. */
   userToken(request: UserTokenRequest): Promise<string>;
   /** Claims set (or, with undefined, removed) on the next token issued, or on every one; returns a function that takes them back. */
-  overrideClaims(claims: Claims, options?: { every?: boolean }): () => void;
+  overrideClaims(claims: ClaimValues, options?: { every?: boolean }): () => void;
   /** A new signing key; the old one stays in the JWKS until the tokens it signed have expired. */
   rotateSigningKey(): Promise<{ kid: string; retired: string }>;
   close(): Promise<void>;
 }
 
 const BODY_LIMIT = 64 * 1024;
-const TENANT = /^[A-Za-z0-9.-]{1,100}$/;
-const KNOWN_GRANTS = new Set(['client_credentials', 'authorization_code', 'refresh_token', JWT_BEARER, 'none']);
-const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
-const TARGET = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
-
-function targetList(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
-  const raw = env[name]?.trim();
-  if (!raw) return undefined;
-  const items = raw.split(',').map((item) => item.trim()).filter(Boolean);
-  const bad = items.find((item) => !TARGET.test(item));
-  if (bad) throw new Error(`${name}: ${JSON.stringify(bad)} is not a cluster:namespace:app target`);
-  return items;
-}
-
-export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv): EmulatorOptions {
-  const options: EmulatorOptions = {};
-  if (env.EMULATOR_PORT?.trim()) {
-    const port = Number(env.EMULATOR_PORT);
-    if (!/^\d+$/.test(env.EMULATOR_PORT.trim()) || port > 65535) throw new Error(`EMULATOR_PORT: must be a port number, 0-65535 (got ${JSON.stringify(env.EMULATOR_PORT)})`);
-    options.port = port;
-  }
-  if (env.EMULATOR_HOST?.trim()) options.host = env.EMULATOR_HOST.trim();
-  if (env.EMULATOR_PUBLIC_URL?.trim()) {
-    const url = env.EMULATOR_PUBLIC_URL.trim().replace(/\/+$/, '');
-    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new Error('EMULATOR_PUBLIC_URL: must be an http(s) URL');
-    options.publicUrl = url;
-  }
-  if (env.EMULATOR_TENANT_ID?.trim()) {
-    const tenant = env.EMULATOR_TENANT_ID.trim();
-    if (!TENANT.test(tenant)) throw new Error('EMULATOR_TENANT_ID: must be a tenant id (letters, digits, "-" and ".")');
-    options.tenantId = tenant;
-  }
-  const unauthorized = targetList(env, 'EMULATOR_UNAUTHORIZED_TARGETS');
-  if (unauthorized) options.unauthorizedTargets = unauthorized;
-  const missing = targetList(env, 'EMULATOR_MISSING_TARGETS');
-  if (missing) options.missingTargets = missing;
-  if (env.EMULATOR_DIRECTORY?.trim()) options.directoryFile = env.EMULATOR_DIRECTORY.trim();
-  const manifests = env.EMULATOR_MANIFESTS?.split(',').map((path) => path.trim()).filter(Boolean);
-  if (manifests?.length) options.manifests = manifests;
-  if (env.EMULATOR_CLUSTER?.trim()) {
-    if (!/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/.test(env.EMULATOR_CLUSTER.trim())) throw new Error('EMULATOR_CLUSTER: must be a lower-case cluster name, such as dev-gcp');
-    options.cluster = env.EMULATOR_CLUSTER.trim();
-  }
-  if (env.EMULATOR_STATE_DIR?.trim()) options.stateDir = env.EMULATOR_STATE_DIR.trim();
-  const tls = env.EMULATOR_TLS?.trim();
-  if (tls === 'self-signed') {
-    options.tls = { selfSigned: env.EMULATOR_CA_FILE?.trim() ? { caFile: env.EMULATOR_CA_FILE.trim() } : {} };
-  } else if (tls) {
-    throw new Error('EMULATOR_TLS: the only value is "self-signed" (or set EMULATOR_TLS_CERT and EMULATOR_TLS_KEY)');
-  } else if (env.EMULATOR_TLS_CERT?.trim() || env.EMULATOR_TLS_KEY?.trim()) {
-    if (!env.EMULATOR_TLS_CERT?.trim() || !env.EMULATOR_TLS_KEY?.trim()) throw new Error('EMULATOR_TLS_CERT and EMULATOR_TLS_KEY go together');
-    options.tls = { certFile: env.EMULATOR_TLS_CERT.trim(), keyFile: env.EMULATOR_TLS_KEY.trim() };
-  }
-  if (env.EMULATOR_TOKEN_LIFETIME_SECONDS?.trim()) {
-    const seconds = Number(env.EMULATOR_TOKEN_LIFETIME_SECONDS);
-    if (!/^\d+$/.test(env.EMULATOR_TOKEN_LIFETIME_SECONDS.trim()) || seconds < 1 || seconds > 86_400) {
-      throw new Error(`EMULATOR_TOKEN_LIFETIME_SECONDS: must be a whole number of seconds from 1 to 86400 (got ${JSON.stringify(env.EMULATOR_TOKEN_LIFETIME_SECONDS)})`);
-    }
-    options.accessTokenLifetimeSeconds = seconds;
-  }
-  return options;
-}
-
-const StoredTenant = z.object({ tenantId: z.string().regex(TENANT) });
-
-/** The tenant id given, else the one kept in the state folder, else a new one (kept when there is a folder). */
-async function tenantOf(options: EmulatorOptions, state: StateFolder | undefined): Promise<string> {
-  const stored = (await state?.read('tenant.json', StoredTenant))?.tenantId;
-  const tenantId = options.tenantId ?? stored ?? randomUUID();
-  if (!TENANT.test(tenantId)) throw new Error(`tenantId: ${JSON.stringify(tenantId)} is not a tenant id (letters, digits, "-" and ".")`);
-  if (state && tenantId !== stored) await state.write('tenant.json', { tenantId });
-  return tenantId;
-}
 
 /** The directory file, the directory object and the manifests given, as one directory; undefined for the open directory. */
 async function loadDirectories(options: EmulatorOptions): Promise<LoadedDirectory | undefined> {
@@ -178,9 +115,39 @@ async function loadDirectories(options: EmulatorOptions): Promise<LoadedDirector
   return parts.length ? mergeDirectories(parts) : undefined;
 }
 
-export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+async function buildDirectory(tenantId: string, options: EmulatorOptions, stores: Stores): Promise<{ directory: Directory; loaded?: LoadedDirectory }> {
+  const loaded = await loadDirectories(options);
+  const { manifests: _paths, ...rest } = options;
+  const directory = new Directory(
+    tenantId,
+    { ...rest, ...(loaded ? { manifests: loaded.apps, ...(loaded.employees.length ? { employees: loaded.employees } : {}) } : {}) },
+    undefined,
+    stores.targets,
+  );
+  return { directory, ...(loaded ? { loaded } : {}) };
+}
+
+const StoredTenant = z.object({ tenantId: z.string().regex(TENANT_PATTERN) });
+
+/** The tenant id given, else the one kept in the state folder, else a new one (kept when there is a folder). */
+async function tenantOf(options: EmulatorOptions, state: StateFolder | undefined): Promise<string> {
+  const stored = (await state?.read('tenant.json', StoredTenant))?.tenantId;
+  const tenantId = options.tenantId ?? stored ?? randomUUID();
+  if (!TENANT_PATTERN.test(tenantId)) throw new Error(`tenantId: ${JSON.stringify(tenantId)} is not a tenant id (letters, digits, "-" and ".")`);
+  if (state && tenantId !== stored) await state.write('tenant.json', { tenantId });
+  return tenantId;
+}
+
+function checkLifetime(options: EmulatorOptions): number {
   const lifetime = options.accessTokenLifetimeSeconds ?? 3600;
-  if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > 86_400) throw new Error('accessTokenLifetimeSeconds: must be a whole number of seconds from 1 to 86400');
+  if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > 86_400) {
+    throw new Error('accessTokenLifetimeSeconds: must be a whole number of seconds from 1 to 86400');
+  }
+  return lifetime;
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const lifetime = checkLifetime(options);
   const state = options.stateDir ? await StateFolder.open(options.stateDir) : undefined;
   const tenantId = await tenantOf(options, state);
   const overrides = new ClaimOverrides();
@@ -197,122 +164,33 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
 
   const basePath = `/${tenantId}`;
-  const tokenPath = `${basePath}/oauth2/v2.0/token`;
-  // Filled in once the port is known; routes and the token issuer read them per request.
+  // Filled in once the port is known; routes and grants read them per request.
   const urls: TenantUrls = { baseUrl: '', issuer: '', tokenEndpoint: '', wellKnownUrl: '', jwksUri: '' };
-  const loaded = await loadDirectories(options);
-  const { manifests: _paths, ...directoryOptions } = options;
-  const directory = new Directory(tenantId, {
-    ...directoryOptions,
-    ...(loaded ? { manifests: loaded.apps, ...(loaded.employees.length ? { employees: loaded.employees } : {}) } : {}),
-  });
+  const stores = new Stores(options.stores);
+  const { directory, loaded } = await buildDirectory(tenantId, options, stores);
   const apps = await Apps.open(directory, loaded?.clients ?? [], state);
-  const issuerOfTokens = new TokenIssuer(directory, keys, urls, lifetime);
-  const stats = { tokenRequests: 0, byGrant: {} as Record<string, number> };
-
-  const sendError = (reply: FastifyReply, err: EntraError) =>
-    reply.code(err.status).header('cache-control', 'no-store').header('pragma', 'no-cache').send(err.body(urls.baseUrl));
-
-  app.addHook('onRequest', (request, _reply, done) => {
-    // Counted before the body is read, so that refused bodies count too.
-    if (request.method === 'POST' && pathOf(request.url) === tokenPath) stats.tokenRequests++;
-    done();
-  });
-
-  app.setErrorHandler((error, request, reply) => {
-    if (error instanceof EntraError) return sendError(reply, error);
-    const status = (error as { statusCode?: number }).statusCode ?? 500;
-    if (status === 415) return sendError(reply, errors.unsupportedContentType());
-    if (status === 413) return sendError(reply, errors.malformed(`The request body is larger than ${BODY_LIMIT} bytes.`, 413));
-    if (status < 500) return sendError(reply, errors.malformed('The request could not be read.'));
-    request.log.error({ path: pathOf(request.url).slice(0, 200), reason: error instanceof Error ? error.message.slice(0, 200) : 'unknown' }, 'emulator request failed');
-    return sendError(reply, errors.serverError());
-  });
-
-  // Routes for a tenant this emulator does not serve answer as Entra does for an unknown tenant.
-  app.setNotFoundHandler((request, reply) => {
-    const tenant = pathOf(request.url).split('/')[1] ?? '';
-    if (tenant && tenant !== tenantId) return sendError(reply, errors.tenantNotFound(tenant.slice(0, 100)));
-    return reply.code(404).send({ error: 'not_found', error_description: 'There is nothing at this path.' });
-  });
-
-  app.get(`${basePath}/v2.0/.well-known/openid-configuration`, async (_request, reply) => {
-    const { baseUrl, issuer, tokenEndpoint } = urls;
-    reply.header('cache-control', 'max-age=86400, private');
-    return {
-      token_endpoint: tokenEndpoint,
-      token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
-      jwks_uri: `${baseUrl}${basePath}/discovery/v2.0/keys`,
-      response_modes_supported: ['query', 'fragment', 'form_post'],
-      subject_types_supported: ['pairwise'],
-      id_token_signing_alg_values_supported: ['RS256'],
-      response_types_supported: ['code'],
-      scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
-      issuer,
-      request_uri_parameter_supported: false,
-      userinfo_endpoint: `${baseUrl}/oidc/userinfo`,
-      authorization_endpoint: `${baseUrl}${basePath}/oauth2/v2.0/authorize`,
-      end_session_endpoint: `${baseUrl}${basePath}/oauth2/v2.0/logout`,
-      code_challenge_methods_supported: ['S256'],
-      grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', JWT_BEARER],
-      http_logout_supported: true,
-      frontchannel_logout_supported: true,
-      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'preferred_username', 'name', 'tid', 'ver', 'oid', 'NAVident', 'groups', 'azp', 'azpacr', 'scp', 'roles', 'idtyp'],
-      tenant_region_scope: 'EU',
-      cloud_instance_name: new URL(baseUrl).host,
-    };
-  });
-
-  app.get(`${basePath}/discovery/v2.0/keys`, async () => keys.jwks(urls.issuer));
-
-  app.post(tokenPath, async (request, reply) => {
-    const contentType = String(request.headers['content-type'] ?? '');
-    if (request.body !== undefined && !/^application\/x-www-form-urlencoded\b/i.test(contentType)) throw errors.unsupportedContentType();
-    const params = singleValued(request.body);
-    const grant = params.grant_type ?? 'none';
-    const counted = KNOWN_GRANTS.has(grant) ? grant : 'other';
-    stats.byGrant[counted] = (stats.byGrant[counted] ?? 0) + 1;
-    const result = await issuerOfTokens.token(params, request.headers.authorization);
-    return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(result);
-  });
-  app.route({ method: ['GET', 'PUT', 'DELETE', 'PATCH'], url: tokenPath, handler: async (request) => {
-    throw errors.postOnly(request.method);
-  } });
-
-  // Entra's userinfo is Microsoft Graph's; the emulator answers it for its own Graph tokens.
-  app.route({
-    method: ['GET', 'POST'],
-    url: '/oidc/userinfo',
-    handler: async (request, reply) => {
-      const header = request.headers.authorization ?? '';
-      const token = /^bearer /i.test(header) ? header.slice(7).trim() : '';
-      try {
-        const { payload } = await keys.verify(token, { issuer: urls.issuer, audience: GRAPH_APP_ID });
-        return { sub: payload.sub, name: payload.name, email: payload.preferred_username, oid: payload.oid, NAVident: payload.NAVident };
-      } catch {
-        return reply.code(401).header('www-authenticate', 'Bearer error="invalid_token"').send({ error: { code: 'InvalidAuthenticationToken', message: 'Access token is missing or invalid.' } });
-      }
-    },
-  });
-
-  await app.register(async (texas) => texasRoutes(texas, { apps, issuer: issuerOfTokens, keys, tenantIssuer: () => urls.issuer, bodyLimit: BODY_LIMIT }));
+  const context: GrantContext = { directory, keys, stores, endpoints: urls, claims: new Claims(directory, urls, lifetime) };
+  const stats = tokenEndpointRoutes(app, context, `${basePath}/oauth2/v2.0/token`, urls);
+  metadataRoutes(app, { keys, basePath, urls });
+  await app.register(async (texas) => texasRoutes(texas, { apps, context, bodyLimit: BODY_LIMIT }));
   await app.register(async (own) => emulatorRoutes(own, { apps, directory, keys, urls: () => urls }));
 
   // Cookies (the sign-in session) belong to the login pages; the token endpoint neither reads nor sets them.
+  const secureCookies = tls !== undefined || options.publicUrl?.startsWith('https:') === true;
   await app.register(async (pages) => {
     await pages.register(cookie);
-    await loginRoutes(pages, { directory, issuer: issuerOfTokens, basePath, baseUrl: () => urls.baseUrl, secureCookies: tls !== undefined || options.publicUrl?.startsWith('https:') === true });
+    await loginRoutes(pages, { directory, stores, keys, basePath, urls, secureCookies });
   });
 
   await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
   const port = (app.server.address() as AddressInfo).port;
   const baseUrl = (options.publicUrl ?? `${tls ? 'https' : 'http'}://localhost:${port}`).replace(/\/+$/, '');
   const issuer = `${baseUrl}${basePath}/v2.0`;
-  const tokenEndpoint = `${baseUrl}${tokenPath}`;
+  const tokenEndpoint = `${baseUrl}${basePath}/oauth2/v2.0/token`;
   const wellKnownUrl = `${issuer}/.well-known/openid-configuration`;
   Object.assign(urls, { baseUrl, issuer, tokenEndpoint, wellKnownUrl, jwksUri: `${baseUrl}${basePath}/discovery/v2.0/keys` });
 
-  const tokens: TestTokens = testTokens({ apps, directory, issuer: issuerOfTokens, overrides });
+  const tokens = testTokens(context, apps, overrides);
   let closing: Promise<void> | undefined;
   return {
     baseUrl,
@@ -337,7 +215,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     rotateSigningKey: () => keys.rotate(),
     close: () => {
       closing ??= (async () => {
-        issuerOfTokens.stop();
+        stores.stop();
         await app.close();
       })();
       return closing;
@@ -345,27 +223,52 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
 }
 
-/** One line per request, by path only: query strings carry codes, states and id_token_hints. */
-class PathOnlyRequestLog extends LogController {
-  override incomingRequest(request: FastifyRequest): void {
-    request.log.info({ method: request.method, path: pathOf(request.url).slice(0, 200) }, 'incoming request');
-  }
+/** The token endpoint, its counters, and the error handler that renders Entra's error bodies. */
+function tokenEndpointRoutes(app: FastifyInstance, context: GrantContext, tokenPath: string, urls: { baseUrl: string }) {
+  const stats = { tokenRequests: 0, byGrant: {} as Record<string, number> };
+  const sendError = (reply: FastifyReply, err: EntraError) =>
+    reply.code(err.status).header('cache-control', 'no-store').header('pragma', 'no-cache').send(err.body(urls.baseUrl));
 
-  override routeNotFound(): void {}
+  app.addHook('onRequest', (request, _reply, done) => {
+    // Counted before the body is read, so that refused bodies count too.
+    if (request.method === 'POST' && pathOf(request.url) === tokenPath) stats.tokenRequests++;
+    done();
+  });
 
-  override defaultErrorLog(error: Error, request: FastifyRequest): void {
-    request.log.error({ path: pathOf(request.url).slice(0, 200), reason: error.message.slice(0, 200) }, 'request failed');
-  }
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof EntraError) return sendError(reply, error);
+    const status = (error as { statusCode?: number }).statusCode ?? 500;
+    if (status === 415) return sendError(reply, errors.unsupportedContentType());
+    if (status === 413) return sendError(reply, errors.malformed(`The request body is larger than ${BODY_LIMIT} bytes.`, 413));
+    if (status < 500) return sendError(reply, errors.malformed('The request could not be read.'));
+    request.log.error({ path: pathOf(request.url).slice(0, 200), reason: error instanceof Error ? error.message.slice(0, 200) : 'unknown' }, 'emulator request failed');
+    return sendError(reply, errors.serverError());
+  });
 
-  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    request.log.info(
-      { method: request.method, path: pathOf(request.url).slice(0, 200), status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
-      error ? 'request errored' : 'request completed',
-    );
-  }
-}
+  // Routes for a tenant this emulator does not serve answer as Entra does for an unknown tenant.
+  const tenantId = context.directory.tenantId;
+  app.setNotFoundHandler((request, reply) => {
+    const tenant = pathOf(request.url).split('/')[1] ?? '';
+    if (tenant && tenant !== tenantId) return sendError(reply, errors.tenantNotFound(tenant.slice(0, 100)));
+    return reply.code(404).send({ error: 'not_found', error_description: 'There is nothing at this path.' });
+  });
 
-function pathOf(url: string): string {
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
+  app.post(tokenPath, async (request, reply) => {
+    const contentType = String(request.headers['content-type'] ?? '');
+    if (request.body !== undefined && !/^application\/x-www-form-urlencoded\b/i.test(contentType)) throw errors.unsupportedContentType();
+    const params = singleValued(request.body);
+    const grant = params.grant_type ?? 'none';
+    const counted = GRANTS.has(grant) || grant === 'none' ? grant : 'other';
+    stats.byGrant[counted] = (stats.byGrant[counted] ?? 0) + 1;
+    const result = await issueTokens(context, params, request.headers.authorization);
+    return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(result);
+  });
+  app.route({
+    method: ['GET', 'PUT', 'DELETE', 'PATCH'],
+    url: tokenPath,
+    handler: async (request) => {
+      throw errors.postOnly(request.method);
+    },
+  });
+  return stats;
 }

@@ -6,7 +6,7 @@
  */
 import { texasPath, type Apps } from './apps.js';
 import type { Directory } from './directory.js';
-import { escape, html } from './login.js';
+import { escape, html } from './login/pages.js';
 import type { ManifestApp } from './manifests.js';
 
 export interface AppOverview {

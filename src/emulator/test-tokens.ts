@@ -4,17 +4,20 @@
  */
 import { parseAudience } from '../audience.js';
 import type { Apps } from './apps.js';
-import type { Claims, ClaimOverrides } from './claim-overrides.js';
-import type { Directory, TestEmployee } from './directory.js';
-import type { TokenIssuer } from './grants.js';
+import type { ClaimValues, ClaimOverrides } from './claim-overrides.js';
+import type { TestEmployee } from './directory.js';
+import type { GrantContext } from './grants/index.js';
+import { signInTokens } from './grants/user-tokens.js';
+import { issueTokensFor } from './token-endpoint.js';
+import { randomUUID } from 'node:crypto';
 
 export interface AppTokenRequest {
   /** The app asking, `cluster:namespace:app`. */
   caller: string;
   /** The app the token is for, in any audience form (`dev-gcp:team:api`, `api://dev-gcp.team.api/.default`). */
   target: string;
-  /** Claims to set on this token; undefined removes one. */
-  claims?: Claims;
+  /** ClaimValues to set on this token; undefined removes one. */
+  claims?: ClaimValues;
 }
 
 export interface UserTokenRequest {
@@ -24,7 +27,7 @@ export interface UserTokenRequest {
   target: string;
   /** The app the employee signed in to; the target itself by default (a login to the app). */
   client?: string;
-  claims?: Claims;
+  claims?: ClaimValues;
 }
 
 export interface TestTokens {
@@ -38,8 +41,8 @@ function audienceOf(target: string) {
   return parsed.value;
 }
 
-export function testTokens(deps: { apps: Apps; directory: Directory; issuer: TokenIssuer; overrides: ClaimOverrides }): TestTokens {
-  const { apps, directory, issuer, overrides } = deps;
+export function testTokens(context: GrantContext, apps: Apps, overrides: ClaimOverrides): TestTokens {
+  const { directory } = context;
   const employeeOf = (employee: string | TestEmployee | undefined): TestEmployee => {
     if (typeof employee === 'object') return employee;
     const navIdent = employee ?? directory.employees[0]!.navIdent;
@@ -48,10 +51,10 @@ export function testTokens(deps: { apps: Apps; directory: Directory; issuer: Tok
   };
   // The one-token claims go in as "next" right before the grant signs: nothing else is signed between,
   // as the grants sign before their first await.
-  const withClaims = async (claims: Claims | undefined, issue: () => Promise<Record<string, unknown>>): Promise<string> => {
+  const withClaims = async (claims: ClaimValues | undefined, issue: () => Promise<{ access_token: string }>): Promise<string> => {
     const remove = claims ? overrides.add(claims) : undefined;
     try {
-      return String((await issue()).access_token);
+      return (await issue()).access_token;
     } finally {
       remove?.();
     }
@@ -60,12 +63,13 @@ export function testTokens(deps: { apps: Apps; directory: Directory; issuer: Tok
     appToken: (request) => {
       const { scope } = audienceOf(request.target);
       const client = apps.client(request.caller);
-      return withClaims(request.claims, () => issuer.tokenFor(client, { grant_type: 'client_credentials', scope }));
+      return withClaims(request.claims, () => issueTokensFor(context, client, { grant_type: 'client_credentials', scope }));
     },
     userToken: (request) => {
       const { scope, target } = audienceOf(request.target);
       const client = apps.client(request.client ?? target);
-      return withClaims(request.claims, () => issuer.userTokenFor(client, scope, employeeOf(request.employee)));
+      const signIn = { scopes: [scope], employee: employeeOf(request.employee), sessionId: randomUUID() };
+      return withClaims(request.claims, () => signInTokens(context, { client, acr: '2' }, signIn));
     },
   };
 }

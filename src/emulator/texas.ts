@@ -8,8 +8,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { errors as joseErrors, type JWTPayload } from 'jose';
 import { texasPath, UnknownAppError, type Apps } from './apps.js';
 import { EntraError } from './errors.js';
-import { JWT_BEARER, type TokenIssuer } from './grants.js';
-import type { KeyRing } from './key-ring.js';
+import { JWT_BEARER, type GrantContext, type TokenResponse } from './grants/index.js';
+import { issueTokensFor } from './token-endpoint.js';
 
 const PROVIDERS_ENABLED = new Set(['entra_id', 'azuread']);
 const PROVIDERS_KNOWN = new Set(['tokenx', 'maskinporten', 'idporten']);
@@ -20,9 +20,7 @@ const LEEWAY_S = 60;
 
 export interface TexasOptions {
   apps: Apps;
-  issuer: TokenIssuer;
-  keys: KeyRing;
-  tenantIssuer: () => string;
+  context: GrantContext;
   bodyLimit: number;
 }
 
@@ -81,7 +79,7 @@ interface Cached {
 }
 
 export async function texasRoutes(app: FastifyInstance, options: TexasOptions): Promise<void> {
-  const { apps, issuer, keys } = options;
+  const { apps, context } = options;
   const cache = new Map<string, Cached>();
 
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: options.bodyLimit }, (_request, text, done) => {
@@ -109,7 +107,7 @@ export async function texasRoutes(app: FastifyInstance, options: TexasOptions): 
 
   const clientOf = (target: string) => apps.client(target);
 
-  const cached = async (key: string, skip: boolean, make: () => Promise<Record<string, unknown>>) => {
+  const cached = async (key: string, skip: boolean, make: () => Promise<TokenResponse>) => {
     const now = Math.floor(Date.now() / 1000);
     const hit = cache.get(key);
     if (hit && !skip && hit.expiresAt - EARLY_EXPIRY_S > now) return { ...hit.response, expires_in: hit.expiresAt - now };
@@ -129,7 +127,7 @@ export async function texasRoutes(app: FastifyInstance, options: TexasOptions): 
     const target = field(body, 'target');
     const client = clientOf(request.params.target);
     const answer = await cached(`${client.clientId}\n${target}`, skipCache(body), () =>
-      issuer.tokenFor(client, { grant_type: 'client_credentials', scope: target }),
+      issueTokensFor(context, client, { grant_type: 'client_credentials', scope: target }),
     );
     return reply.header('cache-control', 'no-store').send(answer);
   });
@@ -141,7 +139,7 @@ export async function texasRoutes(app: FastifyInstance, options: TexasOptions): 
     const userToken = field(body, 'user_token');
     const client = clientOf(request.params.target);
     const answer = await cached(`${client.clientId}\n${target}\n${userToken}`, skipCache(body), () =>
-      issuer.tokenFor(client, { grant_type: JWT_BEARER, requested_token_use: 'on_behalf_of', scope: target, assertion: userToken }),
+      issueTokensFor(context, client, { grant_type: JWT_BEARER, requested_token_use: 'on_behalf_of', scope: target, assertion: userToken }),
     );
     return reply.header('cache-control', 'no-store').send(answer);
   });
@@ -153,7 +151,7 @@ export async function texasRoutes(app: FastifyInstance, options: TexasOptions): 
     const client = clientOf(request.params.target);
     let payload: JWTPayload;
     try {
-      ({ payload } = await keys.verify(token, { issuer: options.tenantIssuer(), audience: client.clientId, clockTolerance: LEEWAY_S, requiredClaims: ['exp', 'iat'] }));
+      ({ payload } = await context.keys.verify(token, { issuer: context.endpoints.issuer, audience: client.clientId, clockTolerance: LEEWAY_S, requiredClaims: ['exp', 'iat'] }));
     } catch (err) {
       return reply.header('cache-control', 'no-store').send({ active: false, error: introspectionError(err) });
     }
