@@ -29,6 +29,10 @@ export class UnknownAppError extends Error {}
 
 const publicPart = ({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...jwk }: JWK): JWK => jwk;
 
+const JWK_MEMBERS = ['kty', 'n', 'e', 'd', 'p', 'q', 'dp', 'dq', 'qi', 'kid', 'alg', 'use'] as const;
+/** The JWK with its members in one order, so that the app's environment reads the same after a restart. */
+const inOrder = (jwk: JWK): JWK => Object.fromEntries(JWK_MEMBERS.filter((name) => jwk[name] !== undefined).map((name) => [name, jwk[name]]));
+
 export class Apps {
   private readonly privateKeys = new Map<string, JWK>();
   private readonly making = new Map<string, Promise<JWK>>();
@@ -54,7 +58,7 @@ export class Apps {
     }
     const stored = await state?.read(FILE, Stored);
     for (const [target, { privateJwk }] of Object.entries(stored?.apps ?? {})) {
-      apps.privateKeys.set(target, privateJwk as JWK);
+      apps.privateKeys.set(target, inOrder(privateJwk as JWK));
       // A kept key is the app's even when its manifest is gone for now: an old .env keeps working.
       directory.register({ target, jwks: [publicPart(privateJwk as JWK)] });
     }
@@ -72,7 +76,8 @@ export class Apps {
   /** Throws UnknownAppError, naming the apps there are, when `target` is not an app of the directory. */
   check(target: string): void {
     if (!TARGET.test(target)) throw new UnknownAppError(`${JSON.stringify(target.slice(0, 100))} is not an app: write it cluster:namespace:app`);
-    if (!this.directory.manifests || this.targets().includes(target)) return;
+    if (this.targets().includes(target)) return;
+    if (!this.directory.manifests && this.directory.status(target) !== 'missing') return;
     const known = this.targets();
     throw new UnknownAppError(`${target} is not an app of this emulator's directory; it has ${known.length ? known.join(', ') : 'no apps'}`);
   }
@@ -103,7 +108,7 @@ export class Apps {
   private async makeKey(target: string): Promise<JWK> {
     const { privateKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
     const jwk = await exportJWK(privateKey);
-    const privateJwk: JWK = { ...jwk, kid: await calculateJwkThumbprint(jwk), alg: 'RS256', use: 'sig' };
+    const privateJwk = inOrder({ ...jwk, kid: await calculateJwkThumbprint(jwk), alg: 'RS256', use: 'sig' });
     this.privateKeys.set(target, privateJwk);
     this.directory.register({ target, jwks: [publicPart(privateJwk)] });
     await this.save();

@@ -60,12 +60,12 @@ export function testTokens(context: GrantContext, apps: Apps, overrides: ClaimOv
     }
   };
   return {
-    appToken: (request) => {
+    appToken: async (request) => {
       const { scope } = audienceOf(request.target);
       const client = apps.client(request.caller);
       return withClaims(request.claims, () => issueTokensFor(context, client, { grant_type: 'client_credentials', scope }));
     },
-    userToken: (request) => {
+    userToken: async (request) => {
       const { scope, target } = audienceOf(request.target);
       const client = apps.client(request.client ?? target);
       const signIn = { scopes: [scope], employee: employeeOf(request.employee), sessionId: randomUUID() };
