@@ -9,11 +9,11 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, type CryptoKey, typ
 import { z } from 'zod';
 import type { ClientRecord, Directory } from './directory.js';
 import { ruleFor, type DeclaredApp } from './manifests.js';
+import { TARGET_PATTERN } from './names.js';
 import type { StateFolder } from './state.js';
 import { loadX509 } from './tls.js';
 
 const FILE = 'apps.json';
-const TARGET = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 
 const Stored = z.object({ apps: z.record(z.string(), z.object({ privateJwk: z.looseObject({ kty: z.literal('RSA'), kid: z.string(), d: z.string() }) })) });
 
@@ -75,7 +75,7 @@ export class Apps {
 
   /** Throws UnknownAppError, naming the apps there are, when `target` is not an app of the directory. */
   check(target: string): void {
-    if (!TARGET.test(target)) throw new UnknownAppError(`${JSON.stringify(target.slice(0, 100))} is not an app: write it cluster:namespace:app`);
+    if (!TARGET_PATTERN.test(target)) throw new UnknownAppError(`${JSON.stringify(target.slice(0, 100))} is not an app: write it cluster:namespace:app`);
     if (this.targets().includes(target)) return;
     if (!this.directory.manifests && this.directory.status(target) !== 'missing') return;
     const known = this.targets();
