@@ -10,7 +10,7 @@ import { EntraClient } from './entra/client.js';
 import { buildApp, type Generator } from './generator/app.js';
 import { Metrics } from './generator/metrics.js';
 import { createLogger } from './logger.js';
-import { emulatorOptionsFromEnv, startEmulator, type Emulator, type EmulatorOptions } from './emulator/index.js';
+import { defaultStateDir, emulatorOptionsFromEnv, startEmulator, type Emulator, type EmulatorOptions } from './emulator/index.js';
 
 export interface Service {
   generator: Generator;
@@ -128,7 +128,8 @@ async function main(): Promise<void> {
   const logger = createLogger(loaded.generator.logLevel);
   let service: Service;
   try {
-    service = await startService(loaded, process.env, { logger });
+    // The emulator npm start starts keeps its tenant and keys in the default state folder, unless told otherwise.
+    service = await startService(loaded, { EMULATOR_STATE_DIR: defaultStateDir(process.env), ...process.env }, { logger });
   } catch (err) {
     logger.fatal({ reason: err instanceof Error ? err.message : String(err) }, 'could not start');
     process.stderr.write(`Could not start: ${err instanceof Error ? err.message : String(err)}\n`);
