@@ -80,17 +80,30 @@ async function newCa(x509: X509) {
   return { ca, caKeys };
 }
 
+/** The CA of the state folder, made and kept there the first time. */
+async function caOf(x509: X509, state: StateFolder | undefined) {
+  const kept = state ? await storedCa(x509, state) : undefined;
+  if (kept) return kept;
+  const made = await newCa(x509);
+  if (state) {
+    await state.writeText(CA_KEY_FILE, pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', made.caKeys.privateKey)));
+    await state.writeText(CA_FILE, `${made.ca.toString('pem').trimEnd()}\n`, 0o644);
+  }
+  return made;
+}
+
+/** The file of the state folder's CA certificate, the CA made first when there is none: for a client to trust before the emulator starts. */
+export async function ensureStateCa(state: StateFolder): Promise<string> {
+  await caOf(await loadX509(), state);
+  return state.file(CA_FILE);
+}
+
 export async function makeCertificates(options: { caFile?: string }, state: StateFolder | undefined): Promise<TlsMaterial> {
   const x509 = await loadX509();
   const crypto = webcrypto;
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(Date.now() + 365 * 24 * 3_600_000);
-  const kept = state ? await storedCa(x509, state) : undefined;
-  const { ca, caKeys } = kept ?? (await newCa(x509));
-  if (state && !kept) {
-    await state.writeText(CA_KEY_FILE, pem('PRIVATE KEY', await crypto.subtle.exportKey('pkcs8', caKeys.privateKey)));
-    await state.writeText(CA_FILE, ca.toString('pem').trimEnd() + '\n', 0o644);
-  }
+  const { ca, caKeys } = await caOf(x509, state);
   const serverKeys = (await crypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const server = await x509.X509CertificateGenerator.create({
     subject: 'CN=localhost',
