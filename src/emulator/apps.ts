@@ -4,14 +4,12 @@
  * secrets, certificates and reply URLs the directory file or its manifest gives, and the
  * environment NAIS would inject into it.
  */
-import { createHash } from 'node:crypto';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { z } from 'zod';
 import type { ClientRecord, Directory } from './directory.js';
 import { ruleFor, type DeclaredApp } from './manifests.js';
 import { TARGET_PATTERN } from './names.js';
 import type { StateFolder } from './state.js';
-import { loadX509 } from './tls.js';
 
 const FILE = 'apps.json';
 
@@ -53,7 +51,7 @@ export class Apps {
         target: app.target,
         secrets: app.secrets,
         redirectUris: app.replyUrls,
-        jwks: await Promise.all(app.certificates.map((pem) => certificateJwk(pem, app.target))),
+        certificates: app.certificates,
       });
     }
     const stored = await state?.read(FILE, Stored);
@@ -177,20 +175,4 @@ export function dotenv(variables: Record<string, string>): string {
     .map(([name, value]) => `${name}=${quote(value)}`)
     .join('\n')
     .concat('\n');
-}
-
-/** A certificate's public key as a JWK, known by its SHA-1 thumbprint (Entra's kid and x5t) and its SHA-256 one. */
-export async function certificateJwk(pem: string, target: string): Promise<JWK> {
-  const x509 = await loadX509();
-  let certificate;
-  try {
-    certificate = new x509.X509Certificate(pem.trim());
-  } catch {
-    throw new Error(`a certificate for ${target} is not a PEM certificate`);
-  }
-  const der = Buffer.from(certificate.rawData);
-  const publicKey = await certificate.publicKey.export();
-  const jwk = await exportJWK(publicKey as unknown as CryptoKey);
-  const x5t = createHash('sha1').update(der).digest('base64url');
-  return { ...jwk, kid: x5t, x5t, 'x5t#S256': createHash('sha256').update(der).digest('base64url'), x5c: [der.toString('base64')] } as JWK;
 }

@@ -169,9 +169,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const stores = new Stores(options.stores);
   const { directory, loaded } = await buildDirectory(tenantId, options, stores);
   const apps = await Apps.open(directory, loaded?.clients ?? [], state);
-  const context: GrantContext = { directory, keys, stores, endpoints: urls, claims: new Claims(directory, urls, lifetime) };
+  const claims = new Claims(directory, urls, lifetime);
+  const context: GrantContext = { directory, keys, stores, endpoints: urls, claims };
   const stats = tokenEndpointRoutes(app, context, `${basePath}/oauth2/v2.0/token`, urls);
-  metadataRoutes(app, { keys, basePath, urls });
+  metadataRoutes(app, { keys, claims, basePath, urls });
   await app.register(async (texas) => texasRoutes(texas, { apps, context, bodyLimit: BODY_LIMIT }));
   await app.register(async (own) => emulatorRoutes(own, { apps, directory, keys, urls: () => urls }));
 

@@ -74,7 +74,7 @@ export class KeyRing {
   }
 
   /** Verifies a token of this tenant with the published key its header names. */
-  async verify(token: string, options: { issuer: string; audience?: string; currentDate?: Date; clockTolerance?: number; requiredClaims?: string[] }): Promise<JWTVerifyResult> {
+  async verify(token: string, options: { issuer: string; audience?: string | string[]; currentDate?: Date; clockTolerance?: number; requiredClaims?: string[] }): Promise<JWTVerifyResult> {
     const keys = this.keyFor(token);
     return jwtVerify(token, keys.publicKey, {
       algorithms: ['RS256'],

@@ -52,7 +52,7 @@ export function overview(directory: Directory, apps: Apps, baseUrl: string): Ove
       callers: app ? app.rules.map((rule) => `${rule.cluster}:${rule.namespace}:${rule.application}`) : manifests ? [] : ['every registered app'],
       users: usersOf(app),
       secrets: client?.secrets.length ?? 0,
-      certificates: keys.filter((key) => key.x5c !== undefined).length,
+      certificates: keys.filter((key) => key.x5t !== undefined).length,
       replyUrls: [...(client?.redirectUris ?? [])],
       envCommand: `entra-emulator env ${target}`,
     };

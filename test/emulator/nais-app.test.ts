@@ -8,11 +8,11 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRemoteJWKSet, importJWK, jwtVerify, type CryptoKey, type JWK } from 'jose';
+import { createRemoteJWKSet, importJWK, importPKCS8, jwtVerify, type CryptoKey, type JWK } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { makeCertificate } from './certificates.js';
+import { clientCertificate } from './helpers.js';
 
 const API = 'dev-gcp:team-a:my-api';
 const CLIENT = 'dev-gcp:team-a:my-client';
@@ -85,7 +85,8 @@ describe('a NAIS app configured only by the variables NAIS injects', () => {
   beforeAll(async () => {
     const dir = await mkdtemp(join(tmpdir(), 'nais-app-'));
     await writeFile(join(dir, 'apps.yaml'), MANIFESTS);
-    certificate = await makeCertificate('CN=certified');
+    const made = await clientCertificate('CN=certified');
+    certificate = { pem: made.certificatePem, privateKey: await importPKCS8(made.privateKeyPem, 'RS256'), thumbprint: Buffer.from(made.sha1, 'hex').toString('base64url') };
     emulator = await startEmulator({
       manifests: [join(dir, 'apps.yaml')],
       directory: { clients: [{ target: CERTIFIED, certificates: [certificate.pem] }] },
