@@ -37,6 +37,8 @@ export interface GeneratorConfig {
   session: { encryptionKey?: string; maxLifetimeMs: number; redisUrl?: string };
   cache: { maxEntries: number };
   rateLimit: { max: number; windowMs: number };
+  /** How long a device flow's user code waits for the person's answer. */
+  deviceCodeSeconds: number;
   bodyLimitBytes: number;
   /** Proxies in front of the service whose X-Forwarded-For is trusted for the client address. */
   trustProxyHops: number;
@@ -199,6 +201,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
       max: parseWith(env, 'RATE_LIMIT_MAX', positiveInt, 600),
       windowMs: parseWith(env, 'RATE_LIMIT_WINDOW_SECONDS', positiveInt, 60) * 1000,
     },
+    deviceCodeSeconds: parseWith(env, 'DEVICE_CODE_SECONDS', positiveInt.max(3600, 'must be at most 3600'), 600),
     bodyLimitBytes: parseWith(env, 'BODY_LIMIT_BYTES', positiveInt, 64 * 1024),
     trustProxyHops: parseWith(env, 'TRUST_PROXY_HOPS', nonNegativeInt.max(10, 'must be at most 10'), 0),
     shutdownDelayMs: parseWith(env, 'SHUTDOWN_DELAY_SECONDS', z.coerce.number().min(0, 'must be 0 or more').max(60, 'must be at most 60'), 0) * 1000,

@@ -12,7 +12,7 @@ import { lazyChild } from '../logger.js';
 import { ConfigError, type GeneratorConfig } from '../config.js';
 import type { EntraClient } from '../entra/client.js';
 import { GeneratorContext } from './context.js';
-import { STYLESHEET } from './html.js';
+import { CONTENT_SECURITY_POLICY, STYLESHEET } from './html.js';
 import { preferredFormat } from './negotiate.js';
 import { problem, sendProblem } from './problem.js';
 import { appTokenRoutes } from './routes/m2m.js';
@@ -24,6 +24,7 @@ import { TokenService } from './tokens.js';
 import { loginRoutes } from './routes/login.js';
 import { personTokenRoutes } from './routes/obo.js';
 import { cliRoutes } from './routes/cli.js';
+import { authorizationServerRoutes } from './authorization-server/index.js';
 import { headlessOboRoutes } from './routes/headless-obo.js';
 import { Sessions } from './sessions.js';
 import { PAGE_SCRIPT } from './token-page.js';
@@ -70,8 +71,6 @@ function sessionSealer(config: GeneratorConfig, logger: Logger): Sealer {
   return new Sealer(randomKey());
 }
 
-export const CONTENT_SECURITY_POLICY =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 /**
  * Tokens and codes travel in URLs and pages here: no referrer ever leaves, nothing is sniffed, and no
  * response may run a script of another origin or be framed (the policy fits the HTML pages; on text
@@ -208,6 +207,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     await personTokenRoutes(personal, ctx, sessions);
     await cliRoutes(personal, { ctx, sessions, sealer });
     await headlessOboRoutes(personal, { ctx, sessions, emulator: options.emulator ?? false });
+    await personal.register(async (server) => authorizationServerRoutes(server, { ctx, sessions, sealer }));
   });
 
   return { app, ctx, readiness, sessions, metrics, lane, routes };

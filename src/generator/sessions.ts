@@ -78,12 +78,20 @@ export class Sessions {
     return this.refresh(session);
   }
 
+  /** The session with this id (a tool's, or the one behind a code), its user token kept fresh as `load` keeps it. */
+  async loadById(id: string): Promise<LoadedSession | undefined> {
+    const data = await this.guard(() => this.manager.store.get(id));
+    if (!data || data.expiresAt <= Date.now()) return undefined;
+    const session = { id, data };
+    return needsRefresh(data) ? this.refresh(session) : session;
+  }
+
   async destroy(id: string): Promise<void> {
     await this.guard(() => this.manager.destroy(id));
     this.onEvent('ended');
   }
 
-  async create(data: Parameters<SessionManager['create']>[0]): Promise<{ ticket: string; data: SessionData }> {
+  async create(data: Parameters<SessionManager['create']>[0]): Promise<{ ticket: string; id: string; data: SessionData }> {
     const created = await this.guard(() => this.manager.create(data));
     this.onEvent('started');
     return created;

@@ -18,6 +18,8 @@ export interface SessionData {
   accessTokenObtainedAt?: number;
   refreshToken?: string;
   idToken?: string;
+  /** Set on a session a tool started from the person's browser session: it lives and ends apart from that one. */
+  tool?: { client: string; target: string };
   /** Epoch milliseconds. */
   createdAt: number;
   /** Epoch milliseconds: the session's maximum lifetime. */
