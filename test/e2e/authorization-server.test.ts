@@ -326,3 +326,116 @@ describe('employee tokens by the authorization code with PKCE', () => {
     expect(asCookie.status).toBe(401);
   });
 });
+
+interface DeviceAnswer {
+  device_code: string;
+  user_code: string;
+  verification_uri: string;
+  verification_uri_complete: string;
+  expires_in: number;
+  interval: number;
+}
+
+const deviceAuthorization = async (base: string, userAgent = 'my-device-tool/1.0') => {
+  const res = await fetch(`${base}/oauth2/device_authorization`, {
+    method: 'POST',
+    headers: { 'user-agent': userAgent },
+    body: new URLSearchParams({ client_id: 'k6 in a container', scope: SCOPE }),
+  });
+  expect(res.status).toBe(200);
+  return (await res.json()) as DeviceAnswer;
+};
+
+const poll = async (base: string, deviceCode: string) => {
+  const res = await fetch(`${base}/oauth2/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: deviceCode }) });
+  return { status: res.status, body: (await res.json()) as { error?: string; access_token?: string; refresh_token?: string } };
+};
+
+describe('employee tokens by the device flow (RFC 8628)', () => {
+  it('hands a short user code to the tool, which gets its token once the person approves in Chromium', async () => {
+    const started = await oidc.initiateDeviceAuthorization(config, { scope: SCOPE });
+    expect(started.user_code).toMatch(/^[B-Z]{4}-[B-Z]{4}$/);
+    expect(started.verification_uri).toBe(`${stack.url}/oauth2/device`);
+    expect(started.verification_uri_complete).toBe(`${stack.url}/oauth2/device?user_code=${started.user_code}`);
+    expect(started.expires_in).toBe(600);
+    expect(started.interval).toBe(5);
+    const polled = oidc.pollDeviceAuthorizationGrant(config, started);
+    const page = await (await browser.newContext()).newPage();
+    const heading = await answerInBrowser(page, started.verification_uri_complete!);
+    expect(heading).toBe('Let openid-client test on another device get tokens as Kari Nordmann?');
+    await expect(page.locator('h1').textContent()).resolves.toBe('Device connected');
+    const answer = await polled;
+    await verifyEmployeeToken(answer.access_token, TARGET);
+    const renewed = await oidc.refreshTokenGrant(config, answer.refresh_token!, { scope: 'dev-gcp:other-team:other-app' });
+    await verifyEmployeeToken(renewed.access_token, 'dev-gcp:other-team:other-app');
+    await page.context().close();
+  });
+
+  it('shows where the request came from, answers pending and slow_down while the person has not answered, and takes a user code once', async () => {
+    const cookie = await login(stack.url);
+    const started = await deviceAuthorization(stack.url);
+    expect((await poll(stack.url, started.device_code)).body.error).toBe('authorization_pending');
+    const fast = await poll(stack.url, started.device_code);
+    expect(fast.status).toBe(400);
+    expect(fast.body.error).toBe('slow_down');
+    // Typed as a person types it: lower case, without the dash.
+    const shown = await fetch(`${stack.url}/oauth2/device?user_code=${started.user_code.toLowerCase().replace('-', '')}`, { headers: { cookie } });
+    const html = await shown.text();
+    expect(html).toContain('<code>127.0.0.1</code>');
+    expect(html).toContain('<code>my-device-tool/1.0</code>');
+    expect(html).toContain('k6 in a container');
+    const token = /name="csrf_token" value="([^"]+)"/.exec(html)![1]!;
+    expect((await decide(cookie, '/oauth2/device', token, 'allow', { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    expect((await decide(await login(stack.url), '/oauth2/device', token)).status).toBe(403);
+    expect((await decide(cookie, '/oauth2/device', token)).status).toBe(200);
+    expect((await decide(cookie, '/oauth2/device', token)).status).toBe(409);
+    expect((await fetch(started.verification_uri_complete, { headers: { cookie } })).status).toBe(404);
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    const done = await poll(stack.url, started.device_code);
+    expect(done.status).toBe(200);
+    await verifyEmployeeToken(done.body.access_token!, TARGET);
+    expect((await poll(stack.url, started.device_code)).body.error).toBe('invalid_grant');
+  }, 30_000);
+
+  it('answers access_denied when the person denies', async () => {
+    const cookie = await login(stack.url);
+    const started = await deviceAuthorization(stack.url);
+    expect((await decide(cookie, '/oauth2/device', await consentToken(cookie, started.verification_uri_complete), 'deny')).status).toBe(200);
+    const denied = await poll(stack.url, started.device_code);
+    expect(denied.body.error).toBe('access_denied');
+    expect(denied.body.access_token).toBeUndefined();
+  });
+});
+
+describe('device flow limits', () => {
+  let short: Stack;
+
+  beforeAll(async () => {
+    short = await startStack({ env: { DEVICE_CODE_SECONDS: '2' } });
+  });
+
+  afterAll(async () => {
+    await short?.close();
+  });
+
+  it('expires user codes: the page no longer knows them and the tool hears expired_token', async () => {
+    const cookie = await login(short.url);
+    const started = await deviceAuthorization(short.url);
+    expect(started.expires_in).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect((await fetch(started.verification_uri_complete, { headers: { cookie } })).status).toBe(404);
+    expect((await poll(short.url, started.device_code)).body.error).toBe('expired_token');
+  });
+
+  it('limits guessing: past ten lookups from one address, even the right code is refused', async () => {
+    const cookie = await login(short.url);
+    const started = await deviceAuthorization(short.url);
+    const statuses: number[] = [];
+    for (const letter of 'CDFGHJKLMNPQ') statuses.push((await fetch(`${short.url}/oauth2/device?user_code=BBBB-BB${letter}B`, { headers: { cookie } })).status);
+    expect(statuses.slice(0, 9)).toEqual(Array(9).fill(404));
+    expect(statuses.slice(-2)).toEqual([429, 429]);
+    const right = await fetch(started.verification_uri_complete, { headers: { cookie } });
+    expect(right.status).toBe(429);
+    expect(await right.text()).not.toContain('csrf_token');
+  });
+});
