@@ -25,7 +25,11 @@ export interface GeneratorIdentity {
   cluster: string;
 }
 
-export type Flow = 'client_credentials' | 'on_behalf_of';
+/**
+ * The grant or flow that ran when the identity provider failed: an app token, an exchange on behalf
+ * of a person, a person's login (the code's redemption), or the refresh of a person's session.
+ */
+export type Flow = 'client_credentials' | 'on_behalf_of' | 'login' | 'refresh';
 
 export function accessPolicyYaml(generator: GeneratorIdentity): string {
   return [
@@ -48,6 +52,14 @@ const USERS_TOO = 'The app must also let you in as a user: spec.azure.applicatio
 
 function firstLine(text: string | undefined): string | undefined {
   return text?.split(/\r?\n/)[0]?.trim() || undefined;
+}
+
+/** The code by which Entra says a person is not assigned to the app they log in to (or get a token for). */
+const NOT_ASSIGNED = 50105;
+
+/** Whether an `error_description` (of a login's callback) says the person is not assigned to the app. */
+export function isNotAssigned(description: string | null | undefined): boolean {
+  return description?.startsWith(`AADSTS${NOT_ASSIGNED}`) ?? false;
 }
 
 /** Codes by which Entra says the target app has not authorized this caller. */
@@ -89,7 +101,8 @@ export function adviceFor(err: IdpError, target: ParsedAudience | undefined, gen
     return { ...base, status: 502, error: 'identity_provider_error', message: `The identity provider failed (HTTP ${failure.status}). Try again in a moment.` };
   }
   if (code !== undefined && NOT_AUTHORIZED.has(code)) {
-    const who = flow === 'on_behalf_of' ? 'on behalf of users' : 'as an application';
+    const forUsers = flow !== 'client_credentials';
+    const who = forUsers ? 'on behalf of users' : 'as an application';
     return {
       ...base,
       status: 403,
@@ -97,8 +110,8 @@ export function adviceFor(err: IdpError, target: ParsedAudience | undefined, gen
       message:
         `${name} has not authorized this token generator (${generator.cluster}:${generator.namespace}:${generator.app}) to get tokens for it ${who}. ` +
         `Add this access policy to the manifest of ${name} and deploy it:`,
-      details: accessPolicyYaml(generator) + (flow === 'on_behalf_of' ? `\n\n${USERS_TOO}` : ''),
-      detailsLine: accessPolicyYamlLine(generator) + (flow === 'on_behalf_of' ? ` ${USERS_TOO}` : ''),
+      details: accessPolicyYaml(generator) + (forUsers ? `\n\n${USERS_TOO}` : ''),
+      detailsLine: accessPolicyYamlLine(generator) + (forUsers ? ` ${USERS_TOO}` : ''),
     };
   }
   if (code === 500011 || failure.error === 'invalid_resource') {
@@ -109,7 +122,7 @@ export function adviceFor(err: IdpError, target: ParsedAudience | undefined, gen
       message: `${name} does not exist in the tenant, or does not have Entra ID enabled. Check the audience, and that the app's manifest has spec.azure.application.enabled: true and is deployed to ${target?.cluster ?? 'its cluster'}.`,
     };
   }
-  if (code === 50105) {
+  if (code === NOT_ASSIGNED) {
     return {
       ...base,
       status: 403,

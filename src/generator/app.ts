@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
 import cookie from '@fastify/cookie';
 import type { Logger } from 'pino';
@@ -13,8 +13,7 @@ import { ConfigError, type GeneratorConfig } from '../config.js';
 import type { EntraClient } from '../entra/client.js';
 import { GeneratorContext } from './context.js';
 import { CONTENT_SECURITY_POLICY, STYLESHEET } from './html.js';
-import { preferredFormat } from './negotiate.js';
-import { problem, sendProblem } from './problem.js';
+import { registerErrorHandler } from './error-handler.js';
 import { appTokenRoutes } from './routes/m2m.js';
 import { internalRoutes, type Readiness } from './routes/internal.js';
 import { Metrics } from './metrics.js';
@@ -167,26 +166,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
   addMultipartParser(app, { bodyBytes: config.bodyLimitBytes, fields: 20, fieldBytes: 4096 });
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const format = preferredFormat(request.headers.accept, ['text', 'json', 'html'], 'text');
-    if (error.code === 'INVALID_MULTIPART') return sendProblem(reply, request, problem(400, 'invalid_body', 'The multipart body cannot be read: send a well-formed form with the field "aud".'), format);
-    const status = error.statusCode ?? 500;
-    if (status >= 500) {
-      request.log.error({ err: error }, 'request failed');
-      return sendProblem(reply, request, problem(500, 'internal_error', 'Something went wrong in the token generator. Try again; if it persists, tell its operators the correlation id.'), format);
-    }
-    return sendProblem(reply, request, clientErrorProblem(error, status), format);
-  });
-
-  app.setNotFoundHandler((request, reply) => {
-    const format = preferredFormat(request.headers.accept, ['text', 'json', 'html'], 'text');
-    return sendProblem(
-      reply,
-      request,
-      problem(404, 'not_found', `There is nothing at ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}. Try POST /api/public/m2m or GET /api/obo?aud=<cluster>:<namespace>:<app>.`),
-      format,
-    );
-  });
+  registerErrorHandler(app, { publicUrl: config.publicUrl, generator: config.nais });
 
   app.get('/static/app.css', async (_request, reply) =>
     reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET),
@@ -211,24 +191,4 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   });
 
   return { app, ctx, readiness, sessions, metrics, lane, routes };
-}
-
-function clientErrorProblem(error: FastifyError, status: number) {
-  switch (error.code) {
-    case 'RATE_LIMITED':
-      return problem(429, 'rate_limited', error.message);
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return problem(415, 'unsupported_content_type', 'This content type is not supported: send application/x-www-form-urlencoded, multipart/form-data or application/json.');
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return problem(413, 'body_too_large', 'The request body is too large or has too many parts: send only the field "aud".');
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return problem(400, 'invalid_body', 'The JSON body is empty: send {"aud": "<cluster>:<namespace>:<app>"}.');
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return problem(400, 'invalid_body', 'The JSON body cannot be read: send {"aud": "<cluster>:<namespace>:<app>"}.');
-    default:
-      if (error.code?.startsWith('FST_ERR_CTP') || status === 400) {
-        return problem(400, 'invalid_request', 'The request cannot be read: check its body and content type.');
-      }
-      return problem(status, 'invalid_request', `The request was refused (HTTP ${status}).`);
-  }
 }

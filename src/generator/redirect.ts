@@ -51,8 +51,3 @@ export function safeReturnPath(input: unknown): string | undefined {
   if (parsed.origin !== new URL(BASE).origin) return undefined;
   return input;
 }
-
-/** The request's own path and query (fastify's `request.url`), if it is a safe place to return to. */
-export function returnPathFromRequestUrl(rawUrl: string): string | undefined {
-  return safeReturnPath(rawUrl);
-}

@@ -240,7 +240,7 @@ describe('employee tokens by the authorization code with PKCE', () => {
   });
 
   it('sends a browser without a session to log in first, and back to the question', async () => {
-    const res = await fetch(authorizeUrl(await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier())), { redirect: 'manual' });
+    const res = await fetch(authorizeUrl(await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier())), { redirect: 'manual', headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } });
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toMatch(/^\/oauth2\/login\?redirect=%2Foauth2%2Fauthorize%3F/);
   });

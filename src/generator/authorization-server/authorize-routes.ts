@@ -4,12 +4,11 @@
  * asked on a page of the generator, and only a POST from that page sends the browser, with a
  * one-time code, to the tool's loopback address.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { policyWithFormTarget } from '../html.js';
-import { returnPathFromRequestUrl } from '../redirect.js';
-import type { LoadedSession, Sessions } from '../sessions.js';
-import { loginUrl } from '../routes/login.js';
+import type { Sessions } from '../sessions.js';
+import { requireSession } from '../routes/obo.js';
 import type { Sealer } from '../../session/index.js';
 import { assertSameOrigin, ConsentTokens, consentPage, personName } from './consent.js';
 import type { AuthorizationCodes } from './grants/authorization-code.js';
@@ -75,12 +74,6 @@ export async function authorizeRoutes(
   const { issuer, sessions, codes } = deps;
   const consents = new ConsentTokens(deps.sealer, 'authorize-consent', AuthorizationRequest);
 
-  /** The browser's session, or undefined after sending it to log in and come back here. */
-  const browserSession = async (request: FastifyRequest, reply: FastifyReply): Promise<LoadedSession | undefined> => {
-    const session = await sessions.load(request);
-    if (!session) reply.header('cache-control', 'no-store').redirect(loginUrl(returnPathFromRequestUrl(request.url) ?? '/'), 302);
-    return session;
-  };
 
   const redirected = (reply: FastifyReply, err: unknown) => {
     if (!(err instanceof RedirectedError)) throw err;
@@ -94,8 +87,7 @@ export async function authorizeRoutes(
     } catch (err) {
       return redirected(reply, err);
     }
-    const session = await browserSession(request, reply);
-    if (!session) return reply;
+    const session = await requireSession(sessions, request);
     return reply
       .header('cache-control', 'no-store')
       .header('content-security-policy', policyWithFormTarget(new URL(asked.redirectUri).origin))

@@ -3,14 +3,13 @@
  * machine without a browser asks, and the verification page, where the person, logged in on any
  * device, finds the request by its user code, sees who asks and from where, and answers.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { escapeHtml, page } from '../html.js';
 import type { GeneratorContext } from '../context.js';
 import { RateLimiter } from '../rate-limit.js';
-import { returnPathFromRequestUrl } from '../redirect.js';
-import type { LoadedSession, Sessions } from '../sessions.js';
-import { loginUrl } from '../routes/login.js';
+import type { Sessions } from '../sessions.js';
+import { requireSession } from '../routes/obo.js';
 import type { Sealer } from '../../session/index.js';
 import { assertSameOrigin, ConsentTokens, consentPage, personName } from './consent.js';
 import type { DeviceAuthorizations } from './device.js';
@@ -39,11 +38,6 @@ export async function deviceRoutes(app: FastifyInstance, deps: { ctx: GeneratorC
   const lookups = new RateLimiter(LOOKUPS.max, LOOKUPS.windowMs);
   const consents = new ConsentTokens(deps.sealer, 'device-consent', z.object({ deviceCode: z.string() }));
 
-  const browserSession = async (request: FastifyRequest, reply: FastifyReply): Promise<LoadedSession | undefined> => {
-    const session = await sessions.load(request);
-    if (!session) reply.header('cache-control', 'no-store').redirect(loginUrl(returnPathFromRequestUrl(request.url) ?? DEVICE_VERIFICATION_PATH), 302);
-    return session;
-  };
 
   app.post(DEVICE_AUTHORIZATION_PATH, { onRequest: ctx.limitPublic }, async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
@@ -63,8 +57,7 @@ export async function deviceRoutes(app: FastifyInstance, deps: { ctx: GeneratorC
   });
 
   app.get(DEVICE_VERIFICATION_PATH, async (request, reply) => {
-    const session = await browserSession(request, reply);
-    if (!session) return reply;
+    const session = await requireSession(sessions, request);
     const userCode = single(request.query as Record<string, unknown>, 'user_code');
     if (userCode === undefined) return sendPage(reply, 'Connect a device', codeForm());
     const verdict = lookups.take(request.ip);

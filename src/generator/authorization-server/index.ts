@@ -8,7 +8,8 @@ import { IdpError } from '../../entra/errors.js';
 import { StoreUnavailableError, type Sealer } from '../../session/index.js';
 import type { GeneratorContext } from '../context.js';
 import { problem, sendProblem } from '../problem.js';
-import { SessionUnavailableError, type Sessions } from '../sessions.js';
+import type { Sessions } from '../sessions.js';
+import { FlowFailedError, ProblemError } from '../errors.js';
 import { authorizeRoutes } from './authorize-routes.js';
 import { DeviceAuthorizations } from './device.js';
 import { deviceRoutes } from './device-routes.js';
@@ -24,12 +25,13 @@ const PAGES = new Set([AUTHORIZE_PATH, DEVICE_VERIFICATION_PATH]);
 /** What the endpoints' refusals are, in OAuth's words; undefined for what the service's own handler answers. */
 function asOAuthError(error: FastifyError | Error, ctx: GeneratorContext): OAuthError | undefined {
   if (error instanceof OAuthError) return error;
-  if (error instanceof SessionUnavailableError || error instanceof StoreUnavailableError) {
+  if (error instanceof StoreUnavailableError) {
     return new OAuthError('temporarily_unavailable', 'The session store is unavailable right now. Try again in a moment.', 503);
   }
+  if (error instanceof FlowFailedError) return fromAdvice(adviceFor(error.failure, error.audience, ctx.config.nais, error.flow));
   if (error instanceof IdpError) return fromAdvice(adviceFor(error, undefined, ctx.config.nais, 'on_behalf_of'));
+  if (error instanceof ProblemError && error.problem.status === 429) return new OAuthError('temporarily_unavailable', error.message, 429);
   const code = (error as FastifyError).code;
-  if (code === 'RATE_LIMITED') return new OAuthError('temporarily_unavailable', error.message, 429);
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new OAuthError('invalid_request', 'The request body is too large.', 413);
   if (code?.startsWith('FST_ERR_CTP') || code === 'INVALID_MULTIPART') {
     return new OAuthError('invalid_request', 'The body cannot be read: send the parameters as application/x-www-form-urlencoded.', code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 415 : 400);
@@ -37,10 +39,14 @@ function asOAuthError(error: FastifyError | Error, ctx: GeneratorContext): OAuth
   return undefined;
 }
 
+/** Pages leave everything but their own refusals (a login to make, the store down) to the service's handler. */
 function answerError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply, ctx: GeneratorContext): FastifyReply {
+  const page = PAGES.has(request.routeOptions.url ?? '');
+  if (page && !(error instanceof OAuthError)) throw error;
   const oauth = asOAuthError(error, ctx);
   if (!oauth) throw error;
-  if (PAGES.has(request.routeOptions.url ?? '')) return sendProblem(reply, request, problem(oauth.status, oauth.error, oauth.description), 'html');
+  if (error instanceof ProblemError) for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+  if (page) return sendProblem(reply, request, problem(oauth.status, oauth.error, oauth.description), 'html');
   return sendOAuthError(reply, request, oauth);
 }
 
