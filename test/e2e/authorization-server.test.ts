@@ -240,9 +240,14 @@ describe('employee tokens by the authorization code with PKCE', () => {
   });
 
   it('sends a browser without a session to log in first, and back to the question', async () => {
-    const res = await fetch(authorizeUrl(await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier())), { redirect: 'manual', headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } });
-    expect(res.status).toBe(302);
-    expect(res.headers.get('location')).toMatch(/^\/oauth2\/login\?redirect=%2Foauth2%2Fauthorize%3F/);
+    const url = authorizeUrl(await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()));
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(url);
+    expect(page.url().startsWith(stack.emulator!.baseUrl)).toBe(true);
+    await page.locator('button:has-text("Sign in")').click();
+    await page.locator('button:has-text("Allow")').waitFor();
+    expect(page.url()).toBe(url);
+    await page.context().close();
   });
 
   it('refuses every redirect that is not a loopback address, without redirecting', async () => {
