@@ -22,7 +22,6 @@ import { OPENAPI } from './openapi.js';
 import { TokenService } from './tokens.js';
 import { loginRoutes } from './routes/login.js';
 import { personTokenRoutes } from './routes/obo.js';
-import { cliRoutes } from './routes/cli.js';
 import { authorizationServerRoutes } from './authorization-server/index.js';
 import { headlessOboRoutes } from './routes/headless-obo.js';
 import { Sessions } from './sessions.js';
@@ -185,7 +184,6 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     await personal.register(cookie);
     await loginRoutes(personal, { ctx, sessions, sealer });
     await personTokenRoutes(personal, ctx, sessions);
-    await cliRoutes(personal, { ctx, sessions, sealer });
     await headlessOboRoutes(personal, { ctx, sessions, emulator: options.emulator ?? false });
     await personal.register(async (server) => authorizationServerRoutes(server, { ctx, sessions, sealer }));
   });

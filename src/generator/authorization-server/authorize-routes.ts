@@ -12,7 +12,7 @@ import { requireSession } from '../routes/obo.js';
 import type { Sealer } from '../../session/index.js';
 import { assertSameOrigin, ConsentTokens, consentPage, personName } from './consent.js';
 import type { AuthorizationCodes } from './grants/authorization-code.js';
-import { AUTHORIZE_PATH } from './metadata.js';
+import { PATHS } from '../../paths.js';
 import { OAuthError } from './oauth-error.js';
 import { clientId, loopbackRedirect, single, targetScope } from './parameters.js';
 
@@ -80,7 +80,7 @@ export async function authorizeRoutes(
     return redirectTo(reply, issuer, err.redirectUri, err.state, { error: err.refusal.error, error_description: err.refusal.description });
   };
 
-  app.get(AUTHORIZE_PATH, async (request, reply) => {
+  app.get(PATHS.authorize, async (request, reply) => {
     let asked: AuthorizationRequest;
     try {
       asked = authorizationRequest(request.query as Record<string, unknown>);
@@ -92,10 +92,10 @@ export async function authorizeRoutes(
       .header('cache-control', 'no-store')
       .header('content-security-policy', policyWithFormTarget(new URL(asked.redirectUri).origin))
       .type('text/html; charset=utf-8')
-      .send(consentPage({ client: asked.client, target: asked.target, who: personName(session), where: 'on this computer', action: AUTHORIZE_PATH, csrfToken: consents.issue(session, asked) }));
+      .send(consentPage({ client: asked.client, target: asked.target, who: personName(session), where: 'on this computer', action: PATHS.authorize, csrfToken: consents.issue(session, asked) }));
   });
 
-  app.post(AUTHORIZE_PATH, async (request, reply) => {
+  app.post(PATHS.authorize, async (request, reply) => {
     assertSameOrigin(request, issuer);
     const body = (request.body ?? {}) as Record<string, unknown>;
     const session = await sessions.load(request);

@@ -13,7 +13,7 @@ import { requireSession } from '../routes/obo.js';
 import type { Sealer } from '../../session/index.js';
 import { assertSameOrigin, ConsentTokens, consentPage, personName } from './consent.js';
 import type { DeviceAuthorizations } from './device.js';
-import { DEVICE_AUTHORIZATION_PATH, DEVICE_VERIFICATION_PATH } from './metadata.js';
+import { PATHS } from '../../paths.js';
 import { OAuthError } from './oauth-error.js';
 import { clientId, single, targetScope } from './parameters.js';
 
@@ -27,7 +27,7 @@ function codeForm(message?: string): string {
   return `<h1>Connect a device</h1>
 ${message ? `<p class="error">${escapeHtml(message)}</p>` : ''}
 <p>Enter the code your tool shows, for example <code>BCDF-GHJK</code>.</p>
-<form method="get" action="${DEVICE_VERIFICATION_PATH}">
+<form method="get" action="${PATHS.deviceVerification}">
 <label for="user_code">Code</label> <input id="user_code" name="user_code" autocomplete="off" autocapitalize="characters" maxlength="20" required>
 <button type="submit">Continue</button>
 </form>`;
@@ -39,13 +39,13 @@ export async function deviceRoutes(app: FastifyInstance, deps: { ctx: GeneratorC
   const consents = new ConsentTokens(deps.sealer, 'device-consent', z.object({ deviceCode: z.string() }));
 
 
-  app.post(DEVICE_AUTHORIZATION_PATH, { onRequest: ctx.limitPublic }, async (request, reply) => {
+  app.post(PATHS.deviceAuthorization, { onRequest: ctx.limitPublic }, async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     const client = clientId(single(body, 'client_id'));
     const audience = targetScope(single(body, 'scope'));
     const userAgent = request.headers['user-agent']?.slice(0, 200) ?? '';
     const created = await devices.create({ client, target: audience.target, address: request.ip, userAgent });
-    const verificationUri = `${ctx.config.publicUrl}${DEVICE_VERIFICATION_PATH}`;
+    const verificationUri = `${ctx.config.publicUrl}${PATHS.deviceVerification}`;
     return reply.header('cache-control', 'no-store').send({
       device_code: created.deviceCode,
       user_code: created.userCode,
@@ -56,7 +56,7 @@ export async function deviceRoutes(app: FastifyInstance, deps: { ctx: GeneratorC
     });
   });
 
-  app.get(DEVICE_VERIFICATION_PATH, async (request, reply) => {
+  app.get(PATHS.deviceVerification, async (request, reply) => {
     const session = await requireSession(sessions, request);
     const userCode = single(request.query as Record<string, unknown>, 'user_code');
     if (userCode === undefined) return sendPage(reply, 'Connect a device', codeForm());
@@ -77,13 +77,13 @@ export async function deviceRoutes(app: FastifyInstance, deps: { ctx: GeneratorC
           who: personName(session),
           where: 'on another device',
           from: { address: authorization.address, userAgent: authorization.userAgent },
-          action: DEVICE_VERIFICATION_PATH,
+          action: PATHS.deviceVerification,
           csrfToken: consents.issue(session, { deviceCode: found.deviceCode }),
         }),
       );
   });
 
-  app.post(DEVICE_VERIFICATION_PATH, async (request, reply) => {
+  app.post(PATHS.deviceVerification, async (request, reply) => {
     assertSameOrigin(request, ctx.config.publicUrl);
     const body = (request.body ?? {}) as Record<string, unknown>;
     const session = await sessions.load(request);

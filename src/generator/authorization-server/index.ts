@@ -15,12 +15,13 @@ import { DeviceAuthorizations } from './device.js';
 import { deviceRoutes } from './device-routes.js';
 import { EmployeeTokens } from './employee-tokens.js';
 import { AuthorizationCodes } from './grants/authorization-code.js';
-import { AUTHORIZE_PATH, DEVICE_VERIFICATION_PATH, metadataRoute } from './metadata.js';
+import { metadataRoute } from './metadata.js';
+import { PATHS } from '../../paths.js';
 import { fromAdvice, OAuthError, sendOAuthError } from './oauth-error.js';
 import { tokenRoutes } from './token-routes.js';
 import { ToolSessions } from './tool-sessions.js';
 
-const PAGES = new Set([AUTHORIZE_PATH, DEVICE_VERIFICATION_PATH]);
+const PAGES: ReadonlySet<string> = new Set([PATHS.authorize, PATHS.deviceVerification]);
 
 /** What the endpoints' refusals are, in OAuth's words; undefined for what the service's own handler answers. */
 function asOAuthError(error: FastifyError | Error, ctx: GeneratorContext): OAuthError | undefined {

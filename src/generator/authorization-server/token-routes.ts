@@ -10,7 +10,8 @@ import type { AuthorizationCodes } from './grants/authorization-code.js';
 import { clientCredentialsGrant } from './grants/client-credentials.js';
 import { deviceCodeGrant } from './grants/device-code.js';
 import { refreshGrant } from './grants/refresh-token.js';
-import { DEVICE_CODE_GRANT, REVOCATION_PATH, TOKEN_PATH } from './metadata.js';
+import { DEVICE_CODE_GRANT } from './metadata.js';
+import { PATHS } from '../../paths.js';
 import { OAuthError } from './oauth-error.js';
 import { single } from './parameters.js';
 import type { ToolSessions } from './tool-sessions.js';
@@ -31,7 +32,7 @@ function parameters(body: unknown): Record<string, unknown> {
 export async function tokenRoutes(app: FastifyInstance, deps: GrantDeps): Promise<void> {
   const { ctx } = deps;
 
-  app.post(TOKEN_PATH, { onRequest: ctx.limitPublic }, async (request, reply) => {
+  app.post(PATHS.token, { onRequest: ctx.limitPublic }, async (request, reply) => {
     const params = parameters(request.body);
     const fresh = skipCache(request);
     const grant = single(params, 'grant_type');
@@ -54,7 +55,7 @@ export async function tokenRoutes(app: FastifyInstance, deps: GrantDeps): Promis
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').type('application/json; charset=utf-8').send(answer);
   });
 
-  app.post(REVOCATION_PATH, { onRequest: ctx.limitPublic }, async (request, reply) => {
+  app.post(PATHS.revoke, { onRequest: ctx.limitPublic }, async (request, reply) => {
     const token = single(parameters(request.body), 'token');
     if (!token) throw new OAuthError('invalid_request', 'Send the refresh token to revoke as token.');
     if (await deps.tools.end(token)) request.log.info({ session: 'ended' }, 'tool session ended by revocation');
