@@ -16,6 +16,7 @@ import { CONTENT_SECURITY_POLICY, STYLESHEET } from './html.js';
 import { registerErrorHandler } from './error-handler.js';
 import { appTokenRoutes } from './routes/m2m.js';
 import { internalRoutes, type Readiness } from './routes/internal.js';
+import { identityProviderRoutes } from './routes/identity-provider.js';
 import { Metrics } from './metrics.js';
 import { addMultipartParser } from './multipart.js';
 import { OPENAPI } from './openapi.js';
@@ -28,6 +29,7 @@ import { Sessions } from './sessions.js';
 import { PAGE_SCRIPT } from './token-page.js';
 import { accessLogger, RequestEnd } from './request-log.js';
 import { CachedTokenLane } from './cached-lane.js';
+import { boundConnections, type ConnectionBound } from './connections.js';
 import { createStore, parseKey, randomKey, Sealer, SessionManager, type SessionStore } from '../session/index.js';
 
 export interface BuildOptions {
@@ -52,6 +54,8 @@ export interface Generator {
   lane: CachedTokenLane;
   /** Every route the service has, as registered. */
   routes: { method: string; url: string }[];
+  /** The bound on open connections. */
+  connections: ConnectionBound;
 }
 
 function sessionSealer(config: GeneratorConfig, logger: Logger): Sealer {
@@ -83,6 +87,8 @@ const EVERY_RESPONSE_HEADERS: readonly (readonly [string, string])[] = [
 const KEEP_ALIVE_MS = 72_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const CONNECTION_TIMEOUT_MS = 60_000;
+/** How often Node.js looks for connections past their header or request time (its default is 30 s). */
+const TIMEOUT_CHECK_MS = 1_000;
 const CORRELATION_ID_OF = Symbol('correlation id');
 type TaggedRequest = IncomingMessage & { [CORRELATION_ID_OF]?: string };
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -114,6 +120,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     bodyLimitBytes: config.bodyLimitBytes,
     everyResponseHeaders: EVERY_RESPONSE_HEADERS,
   });
+  let connections: ConnectionBound | undefined;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // The server sets the headers every response carries before Fastify sees the request (no hook
@@ -126,7 +133,8 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
         if (readiness.shuttingDown) res.setHeader('connection', 'close');
         handler(req, res);
       };
-      const server = createServer((req: TaggedRequest, res) => {
+      const timeouts = { headersTimeout: config.connections.headersTimeoutMs, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_MS };
+      const server = createServer(timeouts, (req: TaggedRequest, res) => {
         const id = correlationId(req.headers);
         req[CORRELATION_ID_OF] = id;
         // The lane sets the same headers itself when it answers.
@@ -134,8 +142,8 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
         else toFastify(req, res, id);
       });
       server.keepAliveTimeout = KEEP_ALIVE_MS;
-      server.requestTimeout = REQUEST_TIMEOUT_MS;
       server.setTimeout(CONNECTION_TIMEOUT_MS);
+      connections = boundConnections(server, config.connections.max);
       return server;
     },
     genReqId: (req) => (req as TaggedRequest)[CORRELATION_ID_OF] ?? correlationId(req.headers),
@@ -179,6 +187,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
 
   await internalRoutes(app, ctx, readiness);
   await appTokenRoutes(app, ctx);
+  await identityProviderRoutes(app, ctx);
   // Cookies belong to the routes of a person's login; the public endpoints for scripts neither read nor set them.
   await app.register(async (personal) => {
     await personal.register(cookie);
@@ -188,5 +197,5 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     await personal.register(async (server) => authorizationServerRoutes(server, { ctx, sessions, sealer }));
   });
 
-  return { app, ctx, readiness, sessions, metrics, lane, routes };
+  return { app, ctx, readiness, sessions, metrics, lane, routes, connections: connections! };
 }

@@ -131,6 +131,17 @@ export const OPENAPI = {
         },
       },
     },
+    '/api/public/identity-provider': {
+      get: {
+        summary: 'The issuer and signing keys of the identity provider this generator gets tokens from',
+        responses: {
+          '200': {
+            description: 'The issuer and its JWKS URI',
+            content: { 'application/json': { schema: { type: 'object', properties: { issuer: { type: 'string' }, jwks_uri: { type: 'string' } } } } },
+          },
+        },
+      },
+    },
     '/api/obo': personToken('A token on behalf of the logged-in person'),
     '/api/m2m': personToken('An app token, for a logged-in person (older docs link this)'),
     '/oauth2/login': {
