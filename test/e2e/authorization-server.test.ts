@@ -2,39 +2,27 @@
  * The generator as an OAuth 2.0 authorization server, driven by openid-client as tools' libraries
  * drive it, with Chromium as the person's browser, against the emulator as identity provider.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
 import { login } from '../helpers/http-login.js';
+import { consentToken, decide as answer, deviceAuthorization, poll, startLoopback, tokenRequest as tokenAt } from '../helpers/authorization-server.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 let stack: Stack;
 let browser: Browser;
 let context: BrowserContext;
 let config: oidc.Configuration;
-let loopback: { server: Server; redirectUri: string; next(): Promise<URL> };
+let loopback: Awaited<ReturnType<typeof startLoopback>>;
 
 const TARGET = 'dev-gcp:my-team:my-app';
 const SCOPE = 'api://dev-gcp.my-team.my-app/.default';
 
-/** A tool's loopback listener (RFC 8252): each browser visit to /callback is handed to the test. */
-async function startLoopback() {
-  const waiting: ((url: URL) => void)[] = [];
-  const server = createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain' }).end('back in the tool');
-    waiting.shift()?.(new URL(req.url ?? '/', `http://127.0.0.1:${(server.address() as AddressInfo).port}`));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    server,
-    redirectUri: `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`,
-    next: () => new Promise<URL>((resolve) => waiting.push(resolve)),
-  };
-}
+const decide = (cookie: string, path: string, csrfToken: string | undefined, decision = 'allow', headers: Record<string, string> = {}) =>
+  answer(cookie, `${stack.url}${path}`, csrfToken, decision, headers);
+const tokenRequest = (params: Record<string, string>) => tokenAt(stack.url, params);
 
 const keys = () => createRemoteJWKSet(new URL(`${stack.emulator!.baseUrl}/${stack.emulator!.tenantId}/discovery/v2.0/keys`));
 
@@ -60,23 +48,6 @@ async function answerInBrowser(page: Page, url: string, decision: 'Allow' | 'Den
   return heading;
 }
 
-/** Without a browser: the consent page's CSRF token for a logged-in cookie. */
-async function consentToken(cookie: string, url: string): Promise<string> {
-  const res = await fetch(url, { headers: { cookie }, redirect: 'manual' });
-  expect(res.status).toBe(200);
-  const token = /name="csrf_token" value="([^"]+)"/.exec(await res.text())?.[1];
-  expect(token).toBeTruthy();
-  return token!;
-}
-
-const decide = (cookie: string, path: string, csrfToken: string | undefined, decision = 'allow', headers: Record<string, string> = {}) =>
-  fetch(`${stack.url}${path}`, {
-    method: 'POST',
-    headers: { cookie, ...headers },
-    body: new URLSearchParams({ ...(csrfToken ? { csrf_token: csrfToken } : {}), decision }),
-    redirect: 'manual',
-  });
-
 function authorizeUrl(challenge: string, extra: Record<string, string> = {}): string {
   return oidc.buildAuthorizationUrl(config, { redirect_uri: loopback.redirectUri, scope: SCOPE, code_challenge: challenge, code_challenge_method: 'S256', state: 'some-state', ...extra }).href;
 }
@@ -91,9 +62,6 @@ async function codeOverHttp(cookie?: string) {
   const location = new URL(answer.headers.get('location')!);
   return { cookie: session, verifier, location, code: location.searchParams.get('code')! };
 }
-
-const tokenRequest = (params: Record<string, string>, headers: Record<string, string> = {}) =>
-  fetch(`${stack.url}/oauth2/token`, { method: 'POST', headers, body: new URLSearchParams(params) });
 
 beforeAll(async () => {
   stack = await startStack({ emulator: { unauthorizedTargets: ['dev-gcp:locked:api'] } });
@@ -332,29 +300,8 @@ describe('employee tokens by the authorization code with PKCE', () => {
   });
 });
 
-interface DeviceAnswer {
-  device_code: string;
-  user_code: string;
-  verification_uri: string;
-  verification_uri_complete: string;
-  expires_in: number;
-  interval: number;
-}
 
-const deviceAuthorization = async (base: string, userAgent = 'my-device-tool/1.0') => {
-  const res = await fetch(`${base}/oauth2/device_authorization`, {
-    method: 'POST',
-    headers: { 'user-agent': userAgent },
-    body: new URLSearchParams({ client_id: 'k6 in a container', scope: SCOPE }),
-  });
-  expect(res.status).toBe(200);
-  return (await res.json()) as DeviceAnswer;
-};
 
-const poll = async (base: string, deviceCode: string) => {
-  const res = await fetch(`${base}/oauth2/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: deviceCode }) });
-  return { status: res.status, body: (await res.json()) as { error?: string; access_token?: string; refresh_token?: string } };
-};
 
 describe('employee tokens by the device flow (RFC 8628)', () => {
   it('hands a short user code to the tool, which gets its token once the person approves in Chromium', async () => {
