@@ -6,16 +6,17 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** A tool's loopback listener (RFC 8252): each browser visit to /callback is handed to the test. */
-export async function startLoopback(): Promise<{ server: Server; redirectUri: string; next(): Promise<URL> }> {
+export async function startLoopback(host: '127.0.0.1' | '::1' = '127.0.0.1'): Promise<{ server: Server; redirectUri: string; next(): Promise<URL> }> {
   const waiting: ((url: URL) => void)[] = [];
+  const origin = () => `http://${host === '::1' ? '[::1]' : host}:${(server.address() as AddressInfo).port}`;
   const server = createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain' }).end('back in the tool');
-    waiting.shift()?.(new URL(req.url ?? '/', `http://127.0.0.1:${(server.address() as AddressInfo).port}`));
+    waiting.shift()?.(new URL(req.url ?? '/', origin()));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return {
     server,
-    redirectUri: `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`,
+    redirectUri: `${origin()}/callback`,
     next: () => new Promise<URL>((resolve) => waiting.push(resolve)),
   };
 }

@@ -59,6 +59,16 @@ function authorizationRequest(query: Record<string, unknown>): AuthorizationRequ
   }
 }
 
+/**
+ * The one place the consent page's form may lead besides this service: the tool's loopback origin.
+ * A CSP source cannot name an IPv6 address (browsers drop `http://[::1]:…`), so for [::1] it is
+ * the scheme; the server itself still redirects only to the loopback address it checked.
+ */
+function formTarget(redirectUri: string): string {
+  const url = new URL(redirectUri);
+  return url.hostname === '[::1]' ? 'http:' : url.origin;
+}
+
 function redirectTo(reply: FastifyReply, issuer: string, redirectUri: string, state: string | undefined, answer: Record<string, string>): FastifyReply {
   const target = new URL(redirectUri);
   for (const [name, value] of Object.entries(answer)) target.searchParams.set(name, value);
@@ -90,7 +100,7 @@ export async function authorizeRoutes(
     const session = await requireSession(sessions, request);
     return reply
       .header('cache-control', 'no-store')
-      .header('content-security-policy', policyWithFormTarget(new URL(asked.redirectUri).origin))
+      .header('content-security-policy', policyWithFormTarget(formTarget(asked.redirectUri)))
       .type('text/html; charset=utf-8')
       .send(consentPage({ client: asked.client, target: asked.target, who: personName(session), where: 'on this computer', action: PATHS.authorize, csrfToken: consents.issue(session, asked) }));
   });
