@@ -160,6 +160,22 @@ describe('employee tokens by the authorization code with PKCE', () => {
     refreshToken = answer.refresh_token!;
   });
 
+  it('reaches an IPv6 loopback listener too, through the consent page in Chromium', async () => {
+    const v6 = await startLoopback('::1');
+    try {
+      const page = await context.newPage();
+      const verifier = oidc.randomPKCECodeVerifier();
+      const arrived = v6.next();
+      await answerInBrowser(page, authorizeUrl(await oidc.calculatePKCECodeChallenge(verifier), { redirect_uri: v6.redirectUri }));
+      const callback = await arrived;
+      const answer = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'some-state' }, { redirect_uri: v6.redirectUri });
+      await verifyEmployeeToken(answer.access_token, TARGET);
+      await page.close();
+    } finally {
+      v6.server.close();
+    }
+  });
+
   it('renews with the refresh token, for the same target and for another', async () => {
     const same = await oidc.refreshTokenGrant(config, refreshToken);
     await verifyEmployeeToken(same.access_token, TARGET);
@@ -363,7 +379,7 @@ describe('device flow limits', () => {
   let short: Stack;
 
   beforeAll(async () => {
-    short = await startStack({ env: { DEVICE_CODE_SECONDS: '2' } });
+    short = await startStack({ env: { DEVICE_CODE_SECONDS: '2', RATE_LIMIT_MAX: '8' } });
   });
 
   afterAll(async () => {
@@ -389,5 +405,18 @@ describe('device flow limits', () => {
     const right = await fetch(started.verification_uri_complete, { headers: { cookie } });
     expect(right.status).toBe(429);
     expect(await right.text()).not.toContain('csrf_token');
+  });
+
+  it('counts the token endpoint with /api/public/m2m against one limit per address, and says when to come back', async () => {
+    const statuses: number[] = [];
+    let limited: Response | undefined;
+    for (let i = 0; i < 8 && !limited; i++) {
+      const res = await tokenAt(short.url, { grant_type: 'client_credentials', scope: SCOPE });
+      statuses.push(res.status);
+      if (res.status === 429) limited = res;
+    }
+    expect(limited?.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(((await limited!.json()) as { error: string }).error).toBe('temporarily_unavailable');
+    expect((await fetch(`${short.url}/api/public/m2m`, { method: 'POST', body: new URLSearchParams({ aud: TARGET }) })).status).toBe(429);
   });
 });
