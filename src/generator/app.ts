@@ -29,8 +29,10 @@ import { Sessions } from './sessions.js';
 import { PAGE_SCRIPT } from './token-page.js';
 import { accessLogger, RequestEnd } from './request-log.js';
 import { CachedTokenLane } from './cached-lane.js';
+import { refuseDuplicateCookies } from './duplicate-cookies.js';
 import { boundConnections, type ConnectionBound } from './connections.js';
-import { createStore, parseKey, randomKey, Sealer, SessionManager, type SessionStore } from '../session/index.js';
+import { createStore, parseKey, randomKey, RedisStore, Sealer, SessionManager, type SessionStore } from '../session/index.js';
+import { PersonLimits, RequestCounter } from './limits.js';
 
 export interface BuildOptions {
   config: GeneratorConfig;
@@ -176,6 +178,8 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     });
   readiness.sessionStore = () => store.health();
   metrics.watchSessionStore(readiness.sessionStore);
+  const counter = new RequestCounter(store instanceof RedisStore ? store.client : undefined, logger.child({ component: 'rate-limit' }));
+  const limits = new PersonLimits(counter, config.rateLimit);
   const manager = new SessionManager({ store, sealer, maxLifetimeMs: config.session.maxLifetimeMs });
   const sessions = new Sessions(manager, entra, config, logger, (event) => metrics.sessions.inc({ event }));
   app.addHook('onClose', async () => {
@@ -205,10 +209,11 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   // Cookies belong to the routes of a person's login; the public endpoints for scripts neither read nor set them.
   await app.register(async (personal) => {
     await personal.register(cookie);
-    await loginRoutes(personal, { ctx, sessions, sealer });
-    await personTokenRoutes(personal, ctx, sessions);
+    personal.addHook('onRequest', refuseDuplicateCookies(sessions.cookies, config.publicUrl));
+    await loginRoutes(personal, { ctx, sessions, sealer, limits });
+    await personTokenRoutes(personal, ctx, sessions, limits);
     await headlessOboRoutes(personal, { ctx, sessions, emulator: options.emulator ?? false });
-    await personal.register(async (server) => authorizationServerRoutes(server, { ctx, sessions, sealer }));
+    await personal.register(async (server) => authorizationServerRoutes(server, { ctx, sessions, sealer, limits }));
   });
 
   return { app, ctx, readiness, sessions, metrics, lane, routes, connections: connections! };

@@ -311,7 +311,7 @@ describe('employee tokens by the authorization code with PKCE', () => {
     expect(((await asRefresh.json()) as { error: string }).error).toBe('invalid_grant');
     const { verifier, code } = await codeOverHttp(cookie);
     const answer = (await (await tokenRequest({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: loopback.redirectUri })).json()) as { refresh_token: string };
-    const asCookie = await fetch(`${stack.url}/api/obo?aud=${TARGET}`, { headers: { cookie: `tg_session=${encodeURIComponent(answer.refresh_token)}`, accept: 'application/json' } });
+    const asCookie = await fetch(`${stack.url}/api/obo?aud=${TARGET}`, { headers: { cookie: `${cookie.slice(0, cookie.indexOf('='))}=${encodeURIComponent(answer.refresh_token)}`, accept: 'application/json' } });
     expect(asCookie.status).toBe(401);
   });
 });
@@ -416,7 +416,7 @@ describe('device flow limits', () => {
       if (res.status === 429) limited = res;
     }
     expect(limited?.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect(((await limited!.json()) as { error: string }).error).toBe('temporarily_unavailable');
+    expect(((await limited!.json()) as { error: string }).error).toBe('rate_limited');
     expect((await fetch(`${short.url}/api/public/m2m`, { method: 'POST', body: new URLSearchParams({ aud: TARGET }) })).status).toBe(429);
   });
 });

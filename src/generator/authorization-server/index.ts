@@ -7,6 +7,7 @@ import { adviceFor } from '../../entra/advice.js';
 import { IdpError } from '../../entra/errors.js';
 import { StoreUnavailableError, type Sealer } from '../../session/index.js';
 import type { GeneratorContext } from '../context.js';
+import type { PersonLimits } from '../limits.js';
 import { problem, sendProblem } from '../problem.js';
 import type { Sessions } from '../sessions.js';
 import { FlowFailedError, ProblemError } from '../errors.js';
@@ -31,7 +32,7 @@ function asOAuthError(error: FastifyError | Error, ctx: GeneratorContext): OAuth
   }
   if (error instanceof FlowFailedError) return fromAdvice(adviceFor(error.failure, error.audience, ctx.config.nais, error.flow));
   if (error instanceof IdpError) return fromAdvice(adviceFor(error, undefined, ctx.config.nais, 'on_behalf_of'));
-  if (error instanceof ProblemError && error.problem.status === 429) return new OAuthError('temporarily_unavailable', error.message, 429);
+  if (error instanceof ProblemError && error.problem.status === 429) return new OAuthError(error.problem.error, error.message, 429);
   const code = (error as FastifyError).code;
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new OAuthError('invalid_request', 'The request body is too large.', 413);
   if (code?.startsWith('FST_ERR_CTP') || code === 'INVALID_MULTIPART') {
@@ -51,8 +52,11 @@ function answerError(error: FastifyError | Error, request: FastifyRequest, reply
   return sendOAuthError(reply, request, oauth);
 }
 
-export async function authorizationServerRoutes(app: FastifyInstance, deps: { ctx: GeneratorContext; sessions: Sessions; sealer: Sealer }): Promise<void> {
-  const { ctx, sessions, sealer } = deps;
+export async function authorizationServerRoutes(
+  app: FastifyInstance,
+  deps: { ctx: GeneratorContext; sessions: Sessions; sealer: Sealer; limits: PersonLimits },
+): Promise<void> {
+  const { ctx, sessions, sealer, limits } = deps;
   const store = sessions.manager.store;
   const tools = new ToolSessions(sessions, sealer);
   const tokens = new EmployeeTokens(ctx);
@@ -63,6 +67,6 @@ export async function authorizationServerRoutes(app: FastifyInstance, deps: { ct
   app.setErrorHandler((error: FastifyError, request, reply) => answerError(error, request, reply, ctx));
   await metadataRoute(app, issuer);
   await authorizeRoutes(app, { issuer, sessions, sealer, codes });
-  await tokenRoutes(app, { ctx, codes, tools, tokens, devices });
+  await tokenRoutes(app, { ctx, codes, tools, tokens, devices, limits });
   await deviceRoutes(app, { ctx, sessions, sealer, devices });
 }

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { skipCache, type GeneratorContext } from '../context.js';
+import type { PersonLimits } from '../limits.js';
 import type { DeviceAuthorizations } from './device.js';
 import type { EmployeeTokens } from './employee-tokens.js';
 import type { AuthorizationCodes } from './grants/authorization-code.js';
@@ -22,6 +23,7 @@ export interface GrantDeps {
   tools: ToolSessions;
   tokens: EmployeeTokens;
   devices: DeviceAuthorizations;
+  limits: PersonLimits;
 }
 
 function parameters(body: unknown): Record<string, unknown> {
@@ -41,7 +43,8 @@ export async function tokenRoutes(app: FastifyInstance, deps: GrantDeps): Promis
         case 'client_credentials':
           return clientCredentialsGrant(params, ctx, fresh);
         case 'authorization_code':
-          return deps.codes.redeem(params, fresh);
+          // Codes are guessed here, if anywhere: their redemptions are counted per address.
+          return deps.limits.codeRedeem(request).then(() => deps.codes.redeem(params, fresh));
         case 'refresh_token':
           return refreshGrant(params, deps, fresh);
         case DEVICE_CODE_GRANT:
