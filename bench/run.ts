@@ -337,7 +337,7 @@ async function loginBench() {
     for (const [k, v] of Object.entries({ navIdent: 'Z990001', name: 'Kari Nordmann', email: 'kari@trygdeetaten.no', groups: '' })) form.set(k, v);
     const signedIn = await fetch(authorize.origin + authorize.pathname, { method: 'POST', body: form, redirect: 'manual' });
     const callback = await fetch(signedIn.headers.get('location')!.replace('localhost', '127.0.0.1'), { headers: { cookie: loginCookie, ...ua }, redirect: 'manual' });
-    const session = callback.headers.getSetCookie().find((c) => c.startsWith('tg_session='))!.split(';')[0]!;
+    const session = callback.headers.getSetCookie().find((c) => /^(__Host-)?tg_session=/.test(c))!.split(';')[0]!;
     const obo = await fetch(`${generator.url}/api/obo?aud=dev-gcp:bench:api`, { headers: { cookie: session, accept: 'application/json', ...ua } });
     if (obo.status !== 200) throw new Error(`obo answered ${obo.status}`);
     await obo.arrayBuffer();
