@@ -93,7 +93,7 @@ export interface AuthorizationCode {
   nonce?: string;
   scopes: string[];
   employee: TestEmployee;
-  /** The single sign-on session the code was issued in: the ID token's `sid`. */
+  /** The `sid` of the single sign-on session the code was issued in, which its tokens carry. */
   sessionId: string;
   expiresAt: number;
   redeemed: boolean;
@@ -107,7 +107,10 @@ export interface RefreshGrant {
 }
 
 export interface SignOnSession {
+  /** The cookie's value: a secret of the browser's, never put in a token. */
   id: string;
+  /** The session's id in tokens (`sid`). */
+  sid: string;
   employee: TestEmployee;
 }
 

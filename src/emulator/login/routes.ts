@@ -95,7 +95,7 @@ function authorizeRoutes(app: FastifyInstance, options: LoginOptions, signOn: Si
       const err = new EntraError(50058, 'login_required', 'A silent sign-in request was sent but no user is signed in.');
       return sendErrorBack(reply, params, valid.redirectUri, err, urls.baseUrl);
     }
-    if (session && params.prompt !== 'login' && params.prompt !== 'select_account') return issue(reply, params, valid, session.employee, session.id);
+    if (session && params.prompt !== 'login' && params.prompt !== 'select_account') return issue(reply, params, valid, session.employee, session.sid);
     const hinted = directory.employees.find((e) => e.navIdent === params.login_hint) ?? directory.employees[0]!;
     return showSignIn(reply, 200, params, hinted);
   });
@@ -107,7 +107,7 @@ function authorizeRoutes(app: FastifyInstance, options: LoginOptions, signOn: Si
     const { employee, problem } = employeeFromForm(directory, params);
     if (problem) return showSignIn(reply, 400, params, employee, problem);
     const session = signOn.start(reply, employee);
-    return issue(reply, params, valid, employee, session.id);
+    return issue(reply, params, valid, employee, session.sid);
   });
 }
 
