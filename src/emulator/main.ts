@@ -4,10 +4,9 @@
  */
 import { HELP, parseCommand, printEnvironment, rotateKey, UsageError, type Command } from './cli.js';
 import type { Emulator, EmulatorOptions } from './index.js';
-import { relaunchWithThreadPerCore } from './thread-pool.js';
 
 async function start(overrides: Record<string, string>): Promise<void> {
-  // Loaded only here: the launcher that runs itself again with a thread per core, `env` and `--help` need none of it.
+  // Loaded only here: `env`, `rotate-key` and `--help` need none of it.
   const [{ pino }, { defaultStateDir, emulatorOptionsFromEnv, startEmulator }] = await Promise.all([import('pino'), import('./index.js')]);
   let options: EmulatorOptions;
   try {
@@ -68,7 +67,7 @@ async function main(): Promise<void> {
     process.exitCode = await printEnvironment(command, process.stdout);
   } else if (command.name === 'rotate-key') {
     process.exitCode = await rotateKey(command, process.stdout);
-  } else if (!relaunchWithThreadPerCore()) {
+  } else {
     await start(command.env);
   }
 }

@@ -4,9 +4,9 @@
  * made in the state folder first, a bundle of it and any certificates NODE_EXTRA_CA_CERTS named
  * before is written there, and the program runs itself again with NODE_EXTRA_CA_CERTS set to it.
  */
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { StateFolder } from './state.js';
-import { runAgain } from './thread-pool.js';
 import { ensureStateCa } from './tls.js';
 
 const BUNDLE = 'trusted-cas.pem';
@@ -23,4 +23,11 @@ export async function relaunchTrustingEmulatorCa(env: NodeJS.ProcessEnv): Promis
   await state.writeText(BUNDLE, `${before}${before && !before.endsWith('\n') ? '\n' : ''}${ca}`, 0o644);
   runAgain({ ...env, NODE_EXTRA_CA_CERTS: state.file(BUNDLE) });
   return true;
+}
+
+/** This process's command run again as a child with `env`, SIGINT and SIGTERM passed on, exiting as it does. */
+function runAgain(env: NodeJS.ProcessEnv): void {
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }

@@ -1,5 +1,6 @@
 /** The emulator's configuration from the environment, and `src/emulator/main.ts` as a process of its own. */
 import { spawn } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { emulatorOptionsFromEnv, startEmulator } from '../../src/emulator/index.js';
@@ -79,10 +80,10 @@ describe('startEmulator options', () => {
   });
 });
 
-/** `src/emulator/main.ts` as a process, with everything it prints collected. */
-function emulatorProcess(env: NodeJS.ProcessEnv) {
+/** `src/emulator/main.ts` (or `command`) as a process, with everything it prints collected. */
+function emulatorProcess(env: NodeJS.ProcessEnv, command = ['--import', 'tsx', 'src/emulator/main.ts']) {
   // An empty state folder variable: a tenant of its own, nothing written to the user's default state folder.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts'], { env: { ...env, EMULATOR_STATE_DIR: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, command, { env: { ...env, EMULATOR_STATE_DIR: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -108,26 +109,33 @@ describe('npm run emulator (src/emulator/main.ts)', () => {
     await expect(exited).resolves.toBe(0);
   });
 
-  it('signs on one pool thread per core unless UV_THREADPOOL_SIZE is set, and stops with its launcher', async () => {
+  it('runs as `npm run emulator` (bin/entra-emulator.cjs) in one process that signs on a pool thread per core unless UV_THREADPOOL_SIZE is set', async () => {
     const run = async (threads: string | undefined) => {
       const env: NodeJS.ProcessEnv = { ...process.env, EMULATOR_PORT: '0', LOG_LEVEL: 'silent' };
       if (threads === undefined) delete env.UV_THREADPOOL_SIZE;
       else env.UV_THREADPOOL_SIZE = threads;
-      const { child, output: printed, exited } = emulatorProcess(env);
+      const { child, output: printed, exited } = emulatorProcess(env, ['bin/entra-emulator.cjs']);
       let output = '';
+      let osThreads: number;
       try {
         await expect.poll(() => (output = printed()), { timeout: 20_000, interval: 100 }).toContain('signing:');
         expect((await fetch(/well-known:\s+(\S+)/.exec(output)![1]!)).status).toBe(200);
+        // The module loader has run the pool (libuv starts all its threads at once). The emulator is the
+        // process started, not a child of it, so the pool is among its own threads.
+        osThreads = (await readdir(`/proc/${child.pid}/task`)).length;
       } finally {
         child.kill('SIGTERM');
       }
       expect(await exited).toBe(0);
-      // The emulator answers no more once the launcher has exited: the child went with it.
-      await expect(fetch(/well-known:\s+(\S+)/.exec(output)![1]!)).rejects.toThrow();
-      return /signing:\s+on (\d+) pool threads/.exec(output)?.[1];
+      return { printed: /signing:\s+on (\d+) pool threads/.exec(output)?.[1], osThreads };
     };
-    expect(await run(undefined)).toBe(String(Math.max(2, os.availableParallelism())));
-    expect(await run('3')).toBe('3');
+    const perCore = Math.max(2, os.availableParallelism());
+    const unset = await run(undefined);
+    const three = await run('3');
+    const six = await run('6');
+    expect([unset.printed, three.printed, six.printed]).toEqual([String(perCore), '3', '6']);
+    expect(six.osThreads - three.osThreads).toBe(3);
+    expect(unset.osThreads - three.osThreads).toBe(perCore - 3);
   }, 60_000);
 
   it('exits with a message naming the variable for bad configuration', async () => {
