@@ -194,6 +194,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   });
 
   await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
+  // A signing key not read from the state folder is made now, off the start's path; a failure is also told to what waits for it.
+  keys.ready().catch((err: unknown) => {
+    if (options.logger) options.logger.error({ reason: err instanceof Error ? err.message : String(err) }, 'the signing key could not be made');
+  });
   const port = (app.server.address() as AddressInfo).port;
   const baseUrl = (options.publicUrl ?? `${tls ? 'https' : 'http'}://localhost:${port}`).replace(/\/+$/, '');
   const issuer = `${baseUrl}${basePath}/v2.0`;
@@ -228,6 +232,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       closing ??= (async () => {
         stores.stop();
         await app.close();
+        // A key still being made is written to the state folder before close resolves.
+        await keys.settled();
       })();
       return closing;
     },

@@ -36,26 +36,47 @@ export class KeyRing {
     private readonly state: StateFolder | undefined,
   ) {}
 
+  /** The first key while it is being made. */
+  private making: Promise<void> | undefined;
+
+  /** The ring kept in the state folder, if there is one; without a key that signs, one is made when first needed (see ready). */
   static async open(options: { state?: StateFolder; lifetimeSeconds: number; overrides: ClaimOverrides }): Promise<KeyRing> {
     const stored = await options.state?.read(FILE, Stored);
     const ring: RingKey[] = [];
     for (const key of stored?.keys ?? []) {
       ring.push({ keys: await SigningKeys.fromStored(key as { privateJwk: JWK; certificate: string }), ...(key.retiredAt ? { retiredAt: key.retiredAt } : {}) });
     }
-    const keyRing = new KeyRing(ring, options.lifetimeSeconds, options.overrides, options.state);
-    if (!ring.some((key) => key.retiredAt === undefined)) {
-      ring.push({ keys: await SigningKeys.create() });
-      await keyRing.save();
-    }
-    return keyRing;
+    return new KeyRing(ring, options.lifetimeSeconds, options.overrides, options.state);
   }
 
-  private get current(): SigningKeys {
-    return this.ring.find((key) => key.retiredAt === undefined)!.keys;
+  /**
+   * Resolves once there is a key that signs: at once when one was read from the state folder, else
+   * once one is made and kept. An RSA key and its certificate take longer than all the rest of a
+   * start, so startEmulator() starts this once it listens, and what needs the key waits for it.
+   */
+  ready(): Promise<void> {
+    if (this.signing) return Promise.resolve();
+    this.making ??= SigningKeys.create().then(async (keys) => {
+      this.ring.push({ keys });
+      try {
+        await this.save();
+      } catch (err) {
+        // Not kept, so not used: the next call tries again.
+        this.ring.pop();
+        this.making = undefined;
+        throw err;
+      }
+    });
+    return this.making;
   }
 
-  get kid(): string {
-    return this.current.kid;
+  /** Resolves when no key is being made any more, whether or not that worked. */
+  async settled(): Promise<void> {
+    await this.making?.catch(() => {});
+  }
+
+  private get signing(): SigningKeys | undefined {
+    return this.ring.find((key) => key.retiredAt === undefined)?.keys;
   }
 
   /** The keys that verify tokens now: the current one and retired ones still within their time. */
@@ -64,17 +85,20 @@ export class KeyRing {
     return this.ring.filter((key) => key.retiredAt === undefined || key.retiredAt + this.lifetimeSeconds + RETAINED_AFTER_EXPIRY_S > now);
   }
 
-  jwks(issuer: string): { keys: JWK[] } {
+  async jwks(issuer: string): Promise<{ keys: JWK[] }> {
+    await this.ready();
     return { keys: this.published().map((key) => key.keys.publishedJwk(issuer)) };
   }
 
   /** Signs with the current key, after the claim overrides tests asked for. */
   async sign(payload: JWTPayload): Promise<string> {
-    return this.current.sign(this.overrides.apply(payload));
+    const keys = this.signing ?? (await this.ready(), this.signing!);
+    return keys.sign(this.overrides.apply(payload));
   }
 
   /** Verifies a token of this tenant with the published key its header names. */
   async verify(token: string, options: { issuer: string; audience?: string | string[]; currentDate?: Date; clockTolerance?: number; requiredClaims?: string[] }): Promise<JWTVerifyResult> {
+    await this.ready();
     const keys = this.keyFor(token);
     return jwtVerify(token, keys.publicKey, {
       algorithms: ['RS256'],
@@ -88,6 +112,7 @@ export class KeyRing {
 
   /** The signature only, whatever the times (logout takes expired ID tokens). */
   async verifySignature(token: string): Promise<Uint8Array> {
+    await this.ready();
     return (await compactVerify(token, this.keyFor(token).publicKey, { algorithms: ['RS256'] })).payload;
   }
 
@@ -105,7 +130,8 @@ export class KeyRing {
 
   /** A new signing key; the old one stays published. Returns the new kid. */
   async rotate(): Promise<{ kid: string; retired: string }> {
-    const retired = this.current;
+    await this.ready();
+    const retired = this.signing!;
     const fresh = await SigningKeys.create();
     const now = Math.floor(Date.now() / 1000);
     this.ring = [...this.published().map((key) => (key.keys === retired ? { ...key, retiredAt: now } : key)), { keys: fresh }];

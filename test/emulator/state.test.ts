@@ -1,5 +1,5 @@
 /** A state folder: the same tenant, keys and apps after a restart; key rotation as jose's remote JWKS sees it. */
-import { mkdtemp, readdir, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRemoteJWKSet, importJWK, jwtVerify, type CryptoKey, type JWK } from 'jose';
@@ -51,6 +51,31 @@ describe('the state folder', () => {
       expect(texas.status).toBe(200);
     } finally {
       await second.close();
+    }
+  });
+
+  it('makes a new signing key after it listens: what needs the key waits for it, and a stop keeps it first', async () => {
+    const stateDir = join(await mkdtemp(join(tmpdir(), 'emulator-state-')), 'state');
+    // Stopped at once, before anything asked for the key: it is made and kept all the same.
+    const first = await startEmulator({ stateDir });
+    await first.close();
+    const kept = JSON.parse(await readFile(join(stateDir, 'signing-keys.json'), 'utf8')) as { keys: { privateJwk: JWK }[] };
+    expect(kept.keys).toHaveLength(1);
+
+    const fresh = await startEmulator();
+    const again = await startEmulator({ stateDir });
+    try {
+      // Asked for together the moment the start resolves: one key, the same in the JWKS and in the tokens.
+      const [jwks, token, jwksAgain] = await Promise.all([
+        fetch(`${fresh.baseUrl}/${fresh.tenantId}/discovery/v2.0/keys`).then((res) => res.json() as Promise<{ keys: JWK[] }>),
+        fresh.appToken({ caller: APP, target: API }),
+        fetch(`${again.baseUrl}/${again.tenantId}/discovery/v2.0/keys`).then((res) => res.json() as Promise<{ keys: JWK[] }>),
+      ]);
+      expect(jwks.keys).toHaveLength(1);
+      await jwtVerify(token, await importJWK(jwks.keys[0]!, 'RS256'), { issuer: fresh.issuer });
+      expect(jwksAgain.keys.map((key) => [key.n, key.e])).toEqual([[kept.keys[0]!.privateJwk.n, kept.keys[0]!.privateJwk.e]]);
+    } finally {
+      await Promise.all([fresh.close(), again.close()]);
     }
   });
 
