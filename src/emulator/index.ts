@@ -19,6 +19,7 @@ import { metadataRoutes } from './metadata.js';
 import { TENANT_PATTERN } from './names.js';
 import { singleValued } from './params.js';
 import { PathOnlyRequestLog, pathOf } from './request-log.js';
+import { lazySchemaCompilers } from './schema-compilers.js';
 import { Stores, type StoreSettings } from './stores.js';
 import { tlsMaterial, type TlsOptions } from './tls.js';
 import { issueTokens } from './token-endpoint.js';
@@ -148,6 +149,21 @@ function checkLifetime(options: EmulatorOptions): number {
   return lifetime;
 }
 
+/** The HTTP(S) server, before any route: request lines by path only, form-encoded bodies only. */
+async function server(logger: EmulatorOptions['logger'], tls: { cert: string; key: string } | undefined): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
+    ...(logger ? { loggerInstance: logger as FastifyBaseLogger } : { logger: false }),
+    logController: new PathOnlyRequestLog(),
+    bodyLimit: BODY_LIMIT,
+    schemaController: { compilersFactory: lazySchemaCompilers },
+  });
+  // Form-encoded bodies only, as Entra's endpoints take: JSON and the rest answer 415 -> AADSTS900144.
+  app.removeAllContentTypeParsers();
+  await app.register(formbody, { bodyLimit: BODY_LIMIT });
+  return app;
+}
+
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const lifetime = checkLifetime(options);
   const state = options.stateDir ? await StateFolder.open(options.stateDir) : undefined;
@@ -155,15 +171,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const overrides = new ClaimOverrides();
   const keys = await KeyRing.open({ lifetimeSeconds: lifetime, overrides, ...(state ? { state } : {}) });
   const tls = options.tls ? await tlsMaterial(options.tls, state) : undefined;
-  const app = Fastify({
-    ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
-    ...(options.logger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: false }),
-    logController: new PathOnlyRequestLog(),
-    bodyLimit: BODY_LIMIT,
-  });
-  // Form-encoded bodies only, as Entra's endpoints take: JSON and the rest answer 415 -> AADSTS900144.
-  app.removeAllContentTypeParsers();
-  await app.register(formbody, { bodyLimit: BODY_LIMIT });
+  const app = await server(options.logger, tls);
 
   const basePath = `/${tenantId}`;
   // Filled in once the port is known; routes and grants read them per request.
