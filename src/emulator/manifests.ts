@@ -16,7 +16,6 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import type { TestEmployee } from './directory.js';
 import { NAME_PATTERN } from './names.js';
@@ -165,9 +164,12 @@ async function yamlFiles(path: string, source: string): Promise<string[]> {
   return nested.flat();
 }
 
+/** The YAML parser, loaded when a file is first read: the open directory, the default, needs none. */
+const parseAllDocuments = async (text: string) => (await import('yaml')).parseAllDocuments(text);
+
 export async function parseManifestFile(file: string, cluster: string): Promise<ManifestApp[]> {
   const text = await readFile(file, 'utf8');
-  const documents = parseAllDocuments(text);
+  const documents = await parseAllDocuments(text);
   const apps: ManifestApp[] = [];
   for (const [index, document] of (Array.isArray(documents) ? documents : [documents]).entries()) {
     const where = documents.length > 1 ? `${file} (document ${index + 1})` : file;
@@ -209,7 +211,7 @@ export async function loadDirectoryFile(path: string): Promise<LoadedDirectory> 
   const file = resolve(path);
   let raw: unknown;
   try {
-    raw = parseAllDocuments(await readFile(file, 'utf8'))[0]?.toJS() ?? {};
+    raw = (await parseAllDocuments(await readFile(file, 'utf8')))[0]?.toJS() ?? {};
   } catch (err) {
     throw new DirectoryError(file, 'yaml', err instanceof Error ? err.message.split('\n')[0]! : 'cannot be read');
   }
