@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The Entra ID emulator's command. Installed from the package it runs the compiled JavaScript;
-// from a clone, the TypeScript sources through tsx, so that there is nothing to build first.
+// The Entra ID emulator's command. Installed from the package it runs the compiled JavaScript, bundled
+// into one file (scripts/bundle-command.js); from a clone, the TypeScript sources through tsx, so that
+// there is nothing to build first.
 'use strict';
 const { availableParallelism } = require('node:os');
 const { sep } = require('node:path');
@@ -12,7 +13,7 @@ const { sep } = require('node:path');
 if (!process.env.UV_THREADPOOL_SIZE?.trim()) process.env.UV_THREADPOOL_SIZE = String(Math.max(2, availableParallelism()));
 
 if (__dirname.includes(`${sep}node_modules${sep}`)) {
-  import('../dist/emulator/main.js');
+  import('../dist/command/entra-emulator.js');
 } else {
   import('tsx/esm/api').then(({ register }) => {
     register();

@@ -8,13 +8,17 @@ import type { FastifyServerOptions } from 'fastify';
 
 type Factories = Required<NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>>;
 
-// Resolved from Fastify's own folder: they are its dependencies, not ours.
-const fromFastify = createRequire(createRequire(import.meta.url).resolve('fastify'));
+/** A compiler package of Fastify's, resolved from Fastify's own folder: they are its dependencies, not ours. */
+function fromFastify<T>(name: string): T {
+  const require = createRequire(import.meta.url);
+  return createRequire(require.resolve('fastify'))(name) as T;
+}
+
 let validator: Factories['buildValidator'] | undefined;
 let serializer: Factories['buildSerializer'] | undefined;
 
 export const lazySchemaCompilers: Factories = {
-  buildValidator: (schemas, options) => (validator ??= (fromFastify('@fastify/ajv-compiler') as () => Factories['buildValidator'])())(schemas, options),
+  buildValidator: (schemas, options) => (validator ??= fromFastify<() => Factories['buildValidator']>('@fastify/ajv-compiler')())(schemas, options),
   buildSerializer: (schemas, options) =>
-    (serializer ??= (fromFastify('@fastify/fast-json-stringify-compiler') as () => Factories['buildSerializer'])())(schemas, options),
+    (serializer ??= fromFastify<() => Factories['buildSerializer']>('@fastify/fast-json-stringify-compiler')())(schemas, options),
 };

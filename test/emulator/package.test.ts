@@ -4,6 +4,7 @@
  * ESM and type-checked against the installed declarations.
  */
 import { execFile, spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -58,6 +59,8 @@ describe('the package, installed from its tarball into an empty project', () => 
     const installed = join(project, 'node_modules', NAME);
     expect(await readdir(join(installed, 'dist', 'emulator'))).toEqual(expect.arrayContaining(['index.js', 'index.d.ts', 'main.js']));
     expect(await readdir(installed)).not.toContain('test');
+    // The command, bundled into one file for a faster start.
+    expect(await readdir(join(installed, 'dist', 'command'))).toEqual(['entra-emulator.js']);
   });
 
   it('runs `npx entra-emulator --help`', async () => {
@@ -87,6 +90,10 @@ describe('the package, installed from its tarball into an empty project', () => 
       const discovery = await fetch(`${baseUrl}/${tenant}/v2.0/.well-known/openid-configuration`);
       expect(discovery.status).toBe(200);
       expect(output).toContain('dev-gcp:my-team:my-app  client id ');
+      // A new signing key, with its certificate made by a library the bundle loads from the installed dependencies.
+      const { jwks_uri: jwksUri } = (await discovery.json()) as { jwks_uri: string };
+      const { keys } = (await (await fetch(jwksUri)).json()) as { keys: { x5c: string[] }[] };
+      expect(new X509Certificate(Buffer.from(keys[0]!.x5c[0]!, 'base64')).subject).toBe('CN=Entra ID emulator token signing');
 
       const { stdout } = await run('npx', ['entra-emulator', 'env', 'dev-gcp:my-team:my-app', '--url', baseUrl], { cwd: project });
       expect(stdout).toMatch(/^AZURE_APP_CLIENT_ID='[0-9a-f-]{36}'$/m);
