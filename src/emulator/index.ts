@@ -240,8 +240,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       closing ??= (async () => {
         stores.stop();
         await app.close();
-        // A key still being made is written to the state folder before close resolves.
-        await keys.settled();
+        // A key still being made is in the state folder before close resolves, so that a start right after reads it
+        // rather than make one of its own that this one's late write replaces. Without a folder there is nothing to wait for.
+        if (state) await keys.settled();
       })();
       return closing;
     },

@@ -54,28 +54,30 @@ describe('the state folder', () => {
     }
   });
 
-  it('makes a new signing key after it listens: what needs the key waits for it, and a stop keeps it first', async () => {
+  it('makes a new signing key after it listens: what needs the key waits for it, one key is made, and kept', async () => {
     const stateDir = join(await mkdtemp(join(tmpdir(), 'emulator-state-')), 'state');
-    // Stopped at once, before anything asked for the key: it is made and kept all the same.
     const first = await startEmulator({ stateDir });
+    // Asked for together the moment the start resolves: one key, the same in the JWKS and in the token.
+    const [jwks, token] = await Promise.all([
+      fetch(`${first.baseUrl}/${first.tenantId}/discovery/v2.0/keys`).then((res) => res.json() as Promise<{ keys: JWK[] }>),
+      first.appToken({ caller: APP, target: API }),
+    ]);
+    expect(jwks.keys).toHaveLength(1);
+    await jwtVerify(token, await importJWK(jwks.keys[0]!, 'RS256'), { issuer: first.issuer });
     await first.close();
     const kept = JSON.parse(await readFile(join(stateDir, 'signing-keys.json'), 'utf8')) as { keys: { privateJwk: JWK }[] };
-    expect(kept.keys).toHaveLength(1);
+    expect(kept.keys.map((key) => key.privateJwk.n)).toEqual([jwks.keys[0]!.n]);
 
-    const fresh = await startEmulator();
-    const again = await startEmulator({ stateDir });
+    // Stopped before anything asked for its key, and started again at once: the key made is the one read.
+    const stopped = await startEmulator({ stateDir: join(stateDir, 'other') });
+    await stopped.close();
+    const again = await startEmulator({ stateDir: join(stateDir, 'other') });
     try {
-      // Asked for together the moment the start resolves: one key, the same in the JWKS and in the tokens.
-      const [jwks, token, jwksAgain] = await Promise.all([
-        fetch(`${fresh.baseUrl}/${fresh.tenantId}/discovery/v2.0/keys`).then((res) => res.json() as Promise<{ keys: JWK[] }>),
-        fresh.appToken({ caller: APP, target: API }),
-        fetch(`${again.baseUrl}/${again.tenantId}/discovery/v2.0/keys`).then((res) => res.json() as Promise<{ keys: JWK[] }>),
-      ]);
-      expect(jwks.keys).toHaveLength(1);
-      await jwtVerify(token, await importJWK(jwks.keys[0]!, 'RS256'), { issuer: fresh.issuer });
-      expect(jwksAgain.keys.map((key) => [key.n, key.e])).toEqual([[kept.keys[0]!.privateJwk.n, kept.keys[0]!.privateJwk.e]]);
+      const stored = JSON.parse(await readFile(join(stateDir, 'other', 'signing-keys.json'), 'utf8')) as { keys: { privateJwk: JWK }[] };
+      const served = (await (await fetch(`${again.baseUrl}/${again.tenantId}/discovery/v2.0/keys`)).json()) as { keys: JWK[] };
+      expect(served.keys.map((key) => key.n)).toEqual(stored.keys.map((key) => key.privateJwk.n));
     } finally {
-      await Promise.all([fresh.close(), again.close()]);
+      await again.close();
     }
   });
 
