@@ -4,28 +4,28 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type FastifySchema } from 'fastify';
 import formbody from '@fastify/formbody';
 import cookie from '@fastify/cookie';
-import type { Logger } from 'pino';
+import swagger from '@fastify/swagger';
+import { jsonSchemaTransform, jsonSchemaTransformObject, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { lazyChild } from '../logger.js';
 import { ConfigError, type GeneratorConfig } from '../config.js';
 import type { EntraClient } from '../entra/client.js';
 import { GeneratorContext } from './context.js';
-import { STYLESHEET } from './html.js';
 import { registerErrorHandler } from './error-handler.js';
 import { appTokenRoutes } from './routes/m2m.js';
 import { internalRoutes, type Readiness } from './routes/internal.js';
 import { Metrics } from './metrics.js';
 import { addMultipartParser } from './multipart.js';
-import { OPENAPI } from './openapi.js';
+import { assetRoutes, OPENAPI_INFO } from './routes/assets.js';
 import { TokenService } from './tokens.js';
 import { loginRoutes } from './routes/login.js';
 import { personTokenRoutes } from './routes/obo.js';
 import { cliRoutes } from './routes/cli.js';
 import { headlessOboRoutes } from './routes/headless-obo.js';
 import { Sessions } from './sessions.js';
-import { PAGE_SCRIPT } from './token-page.js';
 import { accessLogger, RequestEnd } from './request-log.js';
 import { CachedTokenLane } from './cached-lane.js';
 import { createStore, parseKey, randomKey, Sealer, SessionManager, type SessionStore } from '../session/index.js';
@@ -42,6 +42,13 @@ export interface BuildOptions {
   emulator?: boolean;
 }
 
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  /** The route's schema, of which /openapi.json is made. */
+  schema: FastifySchema | undefined;
+}
+
 export interface Generator {
   app: FastifyInstance;
   ctx: GeneratorContext;
@@ -51,7 +58,7 @@ export interface Generator {
   /** Answers cached app tokens before Fastify sees the request. */
   lane: CachedTokenLane;
   /** Every route the service has, as registered. */
-  routes: { method: string; url: string }[];
+  routes: RegisteredRoute[];
 }
 
 function sessionSealer(config: GeneratorConfig, logger: Logger): Sealer {
@@ -99,28 +106,13 @@ export function correlationId(headers: FastifyRequest['headers']): string {
   return trace ?? randomUUID();
 }
 
-export async function buildApp(options: BuildOptions): Promise<Generator> {
-  const { config, entra, logger } = options;
-  const readiness: Readiness = { shuttingDown: false };
-  const metrics = options.metrics ?? new Metrics();
-  const access = accessLogger(logger);
-  const tokens = new TokenService(entra, { maxEntries: config.cache.maxEntries, onCache: metrics.onCache });
-  const ctx = new GeneratorContext(config, entra, tokens, logger, metrics);
-  const lane = new CachedTokenLane({
-    tokens,
-    limiter: ctx.limiter,
-    metrics,
-    access,
-    trustProxyHops: config.trustProxyHops,
-    shuttingDown: () => readiness.shuttingDown,
-    bodyLimitBytes: config.bodyLimitBytes,
-    everyResponseHeaders: EVERY_RESPONSE_HEADERS,
-  });
-  const app = Fastify({
+/** Fastify's options: the server that sets every response's headers and hands the lane its requests, the logger, the limits. */
+function fastifyOptions(config: GeneratorConfig, logger: Logger, lane: CachedTokenLane, readiness: Readiness, requestEnd: RequestEnd) {
+  return {
     loggerInstance: logger as FastifyBaseLogger,
     // The server sets the headers every response carries before Fastify sees the request (no hook
     // runs for them), and hands Fastify the correlation id it chose.
-    serverFactory: (handler) => {
+    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
       const toFastify = (req: TaggedRequest, res: ServerResponse, id: string) => {
         res.setHeader('x-correlation-id', id);
         for (const [name, value] of EVERY_RESPONSE_HEADERS) res.setHeader(name, value);
@@ -140,19 +132,43 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
       server.setTimeout(CONNECTION_TIMEOUT_MS);
       return server;
     },
-    genReqId: (req) => (req as TaggedRequest)[CORRELATION_ID_OF] ?? correlationId(req.headers),
-    logController: new RequestEnd(access, metrics),
-    childLoggerFactory: (parent, bindings, childOptions) => lazyChild(parent as Logger, bindings, childOptions) as FastifyBaseLogger,
+    genReqId: (req: IncomingMessage) => (req as TaggedRequest)[CORRELATION_ID_OF] ?? correlationId(req.headers),
+    logController: requestEnd,
+    childLoggerFactory: (parent: FastifyBaseLogger, bindings: Bindings, childOptions: ChildLoggerOptions) =>
+      lazyChild(parent as Logger, bindings, childOptions) as FastifyBaseLogger,
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { maxParamLength: 256 },
     // With no proxy to trust, request.ip is the socket's address: no header parsing on every request
     // (a function here costs a third of the cached-token throughput, see BENCHMARKS.md).
     ...(config.trustProxyHops > 0 ? { trustProxy: (_address: string, hop: number) => hop < config.trustProxyHops } : {}),
-  });
+  };
+}
 
-  const routes: { method: string; url: string }[] = [];
+export async function buildApp(options: BuildOptions): Promise<Generator> {
+  const { config, entra, logger } = options;
+  const readiness: Readiness = { shuttingDown: false };
+  const metrics = options.metrics ?? new Metrics();
+  const access = accessLogger(logger);
+  const tokens = new TokenService(entra, { maxEntries: config.cache.maxEntries, onCache: metrics.onCache });
+  const ctx = new GeneratorContext(config, entra, tokens, logger, metrics);
+  const lane = new CachedTokenLane({
+    tokens,
+    limiter: ctx.limiter,
+    metrics,
+    access,
+    trustProxyHops: config.trustProxyHops,
+    shuttingDown: () => readiness.shuttingDown,
+    bodyLimitBytes: config.bodyLimitBytes,
+    everyResponseHeaders: EVERY_RESPONSE_HEADERS,
+  });
+  const app = Fastify(fastifyOptions(config, logger, lane, readiness, new RequestEnd(access, metrics))).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  // Response schemas document the answers; the bodies are written as they always were.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  const routes: RegisteredRoute[] = [];
   app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url, schema: route.schema });
   });
   const sealer = sessionSealer(config, logger);
   const store =
@@ -168,16 +184,8 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   addMultipartParser(app, { bodyBytes: config.bodyLimitBytes, fields: 20, fieldBytes: 4096 });
 
   registerErrorHandler(app, { publicUrl: config.publicUrl, generator: config.nais });
-
-  app.get('/static/app.css', async (_request, reply) =>
-    reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET),
-  );
-
-  app.get('/openapi.json', async (_request, reply) => reply.send(OPENAPI));
-
-  app.get('/static/app.js', async (_request, reply) =>
-    reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(PAGE_SCRIPT),
-  );
+  await app.register(swagger, { openapi: OPENAPI_INFO, transform: jsonSchemaTransform, transformObject: jsonSchemaTransformObject });
+  await assetRoutes(app);
 
   await internalRoutes(app, ctx, readiness);
   await appTokenRoutes(app, ctx);

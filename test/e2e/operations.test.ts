@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPENAPI } from '../../src/generator/openapi.js';
 import { login } from '../helpers/http-login.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
@@ -146,7 +145,7 @@ describe('limits', () => {
 
 describe('the OpenAPI description', () => {
   it('is served, and describes exactly the routes that exist', async () => {
-    const served = (await (await fetch(`${stack.url}/openapi.json`)).json()) as typeof OPENAPI;
+    const served = (await (await fetch(`${stack.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, object> };
     expect(served.openapi).toBe('3.1.0');
     const documented = Object.entries(served.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`));
     const existing = stack.generator.routes.map((r) => `${r.method} ${r.url}`);

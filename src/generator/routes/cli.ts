@@ -7,6 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { loginUrl, PATHS, SESSION_COOKIE } from '../../paths.js';
 import type { Sealer } from '../../session/index.js';
@@ -15,6 +16,8 @@ import { refuse } from '../errors.js';
 import { answersIn } from '../negotiate.js';
 import { safeReturnPath } from '../redirect.js';
 import type { Sessions } from '../sessions.js';
+import { problem } from '../problem.js';
+import { answers, errors, Field, redirect } from '../schemas.js';
 
 const CODE_SECONDS = 60;
 const CODE_CONTEXT = 'cli-code';
@@ -39,8 +42,29 @@ const Code = z.object({
   expiresAt: z.number(),
 });
 
+const CliLoginQuery = z.object({
+  redirect_uri: Field.optional().meta({ description: 'http://127.0.0.1:<port>/… or http://[::1]:<port>/…' }),
+  state: Field.optional().meta({ description: '16 to 200 URL-safe characters' }),
+  code_challenge: Field.optional().meta({ description: 'The PKCE challenge: base64url of SHA-256 of the verifier' }),
+  code_challenge_method: Field.optional().meta({ examples: ['S256'] }),
+});
+const CliTokenBody = z.object({ code: z.string(), code_verifier: z.string(), redirect_uri: z.string() });
+const CliTokenAnswer = z.object({ session: z.string().meta({ description: 'The session ticket' }), expires_at: z.iso.datetime() });
+
+const CLI_LOGIN_SCHEMA = {
+  summary: 'Login for the command-line client: sends the browser to a loopback redirect_uri with a one-time code',
+  querystring: CliLoginQuery,
+  response: answers({ 302: redirect('To login, or to the loopback redirect_uri with code and state') }, errors(400, 502, 503, 504)),
+};
+const CLI_TOKEN_SCHEMA = {
+  summary: 'Redeems a one-time code, with the PKCE verifier, for the session ticket',
+  body: CliTokenBody,
+  consumes: ['application/x-www-form-urlencoded'],
+  response: answers({ 200: { description: 'The session ticket', content: { 'application/json': { schema: CliTokenAnswer } } } }, errors(400, 503)),
+};
+
 /** The loopback redirect URI, state and PKCE challenge of a command-line login, or a 400. */
-function cliLogin(query: Record<string, unknown>): { redirectUri: string; state: string; challenge: string } {
+function cliLogin(query: z.infer<typeof CliLoginQuery>): { redirectUri: string; state: string; challenge: string } {
   const redirectUri = loopbackRedirect(query.redirect_uri);
   if (!redirectUri) {
     throw refuse(
@@ -57,12 +81,13 @@ function cliLogin(query: Record<string, unknown>): { redirectUri: string; state:
   return { redirectUri, state, challenge };
 }
 
-export async function cliRoutes(app: FastifyInstance, deps: { ctx: GeneratorContext; sessions: Sessions; sealer: Sealer }): Promise<void> {
+export async function cliRoutes(fastify: FastifyInstance, deps: { ctx: GeneratorContext; sessions: Sessions; sealer: Sealer }): Promise<void> {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { sessions, sealer } = deps;
 
-  app.get(PATHS.cliLogin, { config: answersIn(['html', 'json', 'text'], 'html') }, async (request, reply) => {
+  app.get(PATHS.cliLogin, { schema: CLI_LOGIN_SCHEMA, config: answersIn(['html', 'json', 'text'], 'html') }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
-    const { redirectUri, state, challenge } = cliLogin(request.query as Record<string, unknown>);
+    const { redirectUri, state, challenge } = cliLogin(request.query);
     const ticket = request.cookies[SESSION_COOKIE];
     const session = await sessions.load(request);
     if (!session || !ticket) return reply.redirect(loginUrl(safeReturnPath(request.url) ?? '/'), 302);
@@ -77,13 +102,11 @@ export async function cliRoutes(app: FastifyInstance, deps: { ctx: GeneratorCont
     return reply.redirect(target.toString(), 302);
   });
 
-  app.post(PATHS.cliToken, { config: answersIn(['json'], 'json') }, async (request, reply) => {
+  const config = { ...answersIn(['json'], 'json'), invalid: problem(400, 'invalid_request', 'Send code, code_verifier and redirect_uri.') };
+  app.post(PATHS.cliToken, { schema: CLI_TOKEN_SCHEMA, config }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
-    const body = (request.body ?? {}) as Record<string, unknown>;
+    const body = request.body;
     const invalid = (message: string) => refuse(400, 'invalid_grant', message);
-    if (typeof body.code !== 'string' || typeof body.code_verifier !== 'string' || typeof body.redirect_uri !== 'string') {
-      throw refuse(400, 'invalid_request', 'Send code, code_verifier and redirect_uri.');
-    }
     const opened = sealer.open(body.code, CODE_CONTEXT);
     let code: z.infer<typeof Code>;
     try {

@@ -3,6 +3,7 @@
  * (an app token, which older docs still link for browsers).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { parseAudience, type ParsedAudience } from '../../audience.js';
 import { PATHS } from '../../paths.js';
 import { skipCache, type GeneratorContext } from '../context.js';
@@ -12,10 +13,11 @@ import { safeReturnPath } from '../redirect.js';
 import type { LoadedSession, Sessions } from '../sessions.js';
 import { tokenPage } from '../token-page.js';
 import { responseBody, type IssuedToken } from '../tokens.js';
+import { answers, AudienceQuery, errors, redirect, TOKEN_PAGE } from '../schemas.js';
 
 /** The audience of `?aud=`, or a 400. */
-function audienceOf(request: FastifyRequest): ParsedAudience {
-  const parsed = parseAudience((request.query as Record<string, unknown>).aud);
+function audienceOf(aud: string | string[] | undefined): ParsedAudience {
+  const parsed = parseAudience(aud);
   if (parsed.ok) return parsed.value;
   throw refuse(400, 'invalid_audience', parsed.message);
 }
@@ -27,7 +29,14 @@ export async function requireSession(sessions: Sessions, request: FastifyRequest
   throw new LoginRequiredError(safeReturnPath(request.url) ?? '/');
 }
 
-export async function personTokenRoutes(app: FastifyInstance, ctx: GeneratorContext, sessions: Sessions): Promise<void> {
+const schema = (summary: string) => ({
+  summary,
+  querystring: AudienceQuery,
+  response: answers({ 200: TOKEN_PAGE, 302: redirect('A browser without a session is sent to log in') }, errors(400, 401, 403, 404, 502, 503, 504)),
+});
+
+export async function personTokenRoutes(fastify: FastifyInstance, ctx: GeneratorContext, sessions: Sessions): Promise<void> {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   const send = (request: FastifyRequest, reply: FastifyReply, token: IssuedToken, title: string, audience: ParsedAudience, session: LoadedSession) => {
     const body = responseBody(token);
     reply.header('cache-control', 'no-store');
@@ -41,8 +50,8 @@ export async function personTokenRoutes(app: FastifyInstance, ctx: GeneratorCont
   };
   const config = answersIn(['json', 'html'], 'json');
 
-  app.get(PATHS.obo, { config }, async (request, reply) => {
-    const audience = audienceOf(request);
+  app.get(PATHS.obo, { schema: schema('A token on behalf of the logged-in person'), config }, async (request, reply) => {
+    const audience = audienceOf(request.query.aud);
     const session = await requireSession(sessions, request);
     const { token } = await inFlow('on_behalf_of', audience, () =>
       ctx.tokens.userToken(session.id, session.data.accessToken, audience, { skipCache: skipCache(request) }),
@@ -50,8 +59,8 @@ export async function personTokenRoutes(app: FastifyInstance, ctx: GeneratorCont
     return send(request, reply, token, 'Token on behalf of you', audience, session);
   });
 
-  app.get(PATHS.personM2m, { config }, async (request, reply) => {
-    const audience = audienceOf(request);
+  app.get(PATHS.personM2m, { schema: schema('An app token, for a logged-in person (older docs link this)'), config }, async (request, reply) => {
+    const audience = audienceOf(request.query.aud);
     const session = await requireSession(sessions, request);
     const token = await ctx.appToken(request, audience);
     return send(request, reply, token, 'App token (client credentials)', audience, session);
