@@ -21,5 +21,9 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 USER node
+# On NAIS (the AZURE_* variables set) the generator listens on every address. With no AZURE_* variables it
+# starts the emulator and listens on 127.0.0.1 only, which a container's published port cannot reach: to try
+# the emulator in a container, run it with `-e HOST=0.0.0.0 -p 127.0.0.1:8080:8080`, and keep the port off
+# shared networks, since whoever reaches it can get tokens for any test employee.
 EXPOSE 8080
 CMD ["node", "dist/main.js"]

@@ -60,10 +60,11 @@ and keeping every other line as it was. --obo gets a token on your behalf instea
   exec: `Usage: ${NAME} exec <audience> --name VAR [--obo] [--url URL] [--no-cache] -- <command> [args...]
 
 Runs the command with VAR=<token> in its environment and exits with its exit code.`,
-  decode: `Usage: ${NAME} decode [<token>]
+  decode: `Usage: ${NAME} decode [<token>] [--url URL]
 
 Shows the token's header and claims (the token is read from standard input when not given), when it
-expires, and whether its signature verifies against the keys its issuer publishes.`,
+expires, and whether its signature verifies: "valid" only for a token of the token generator's identity
+provider (asked at --url); for any other issuer, which keys it matched and that they were not trusted.`,
   logout: `Usage: ${NAME} logout [--url URL]
 
 Forgets every cached token and session ticket, and ends the session at the generator.`,
@@ -226,6 +227,65 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+interface TrustedIssuer {
+  issuer: string;
+  jwksUri: string;
+}
+
+/** The issuer of the generator's identity provider: the one issuer `decode` calls valid. */
+async function trustedIssuer(ctx: Context): Promise<TrustedIssuer | string> {
+  try {
+    const res = await fetch(`${ctx.base}/api/public/identity-provider`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
+    const body = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
+    if (!res.ok || typeof body.issuer !== 'string' || typeof body.jwks_uri !== 'string') return `${ctx.base} did not say (HTTP ${res.status})`;
+    return { issuer: body.issuer, jwksUri: body.jwks_uri };
+  } catch (err) {
+    return `${ctx.base} could not be asked (${err instanceof Error ? err.message : String(err)})`;
+  }
+}
+
+/** The JWKS URI that the token's own issuer publishes; its say-so is all there is to it. */
+async function selfNamedKeys(iss: string): Promise<string> {
+  const discovery = await fetch(`${iss.replace(/\/+$/, '')}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(10_000) });
+  const jwksUri = ((await discovery.json()) as { jwks_uri?: unknown }).jwks_uri;
+  if (typeof jwksUri !== 'string') throw new Error('no jwks_uri');
+  return jwksUri;
+}
+
+/**
+ * Verifies the signature. "valid" is said only for a token of the generator's identity provider,
+ * checked with the keys the generator names: anyone can publish keys for an issuer they make up.
+ */
+async function checkSignature(ctx: Context, token: string, iss: string): Promise<number> {
+  const trusted = await trustedIssuer(ctx);
+  const ours = typeof trusted !== 'string' && trusted.issuer === iss;
+  let jwksUri: string;
+  if (ours) jwksUri = trusted.jwksUri;
+  else {
+    try {
+      jwksUri = await selfNamedKeys(iss);
+    } catch (err) {
+      ctx.out.write(`Signature: not checked: the issuer's keys could not be fetched (${err instanceof Error ? err.message : String(err)})\n`);
+      return 0;
+    }
+  }
+  try {
+    await jwtVerify(token, createRemoteJWKSet(new URL(jwksUri)), { issuer: iss });
+  } catch (err) {
+    ctx.out.write(`Signature: NOT valid (${err instanceof Error ? err.message : String(err)})\n`);
+    return 1;
+  }
+  if (ours) {
+    ctx.out.write(`Signature: valid (issued by ${iss}, the token generator's identity provider; keys from ${jwksUri})\n`);
+  } else {
+    const which = typeof trusted === 'string' ? `the token generator's identity provider is unknown: ${trusted}` : `the token generator's is ${trusted.issuer}`;
+    ctx.out.write(
+      `Signature: matches keys that ${iss}, the issuer the token names itself, publishes at ${jwksUri}; not checked against a trusted issuer (${which})\n`,
+    );
+  }
+  return 0;
+}
+
 async function decode(ctx: Context, token: string): Promise<number> {
   let header;
   let claims;
@@ -241,23 +301,7 @@ async function decode(ctx: Context, token: string): Promise<number> {
     ctx.out.write('Signature: not checked (the token names no issuer)\n');
     return 0;
   }
-  let jwksUri: string;
-  try {
-    const discovery = await fetch(`${claims.iss.replace(/\/+$/, '')}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(10_000) });
-    jwksUri = ((await discovery.json()) as { jwks_uri: string }).jwks_uri;
-    if (typeof jwksUri !== 'string') throw new Error('no jwks_uri');
-  } catch (err) {
-    ctx.out.write(`Signature: not checked: the issuer's keys could not be fetched (${err instanceof Error ? err.message : String(err)})\n`);
-    return 0;
-  }
-  try {
-    await jwtVerify(token, createRemoteJWKSet(new URL(jwksUri)), { issuer: claims.iss });
-    ctx.out.write(`Signature: valid (checked against ${jwksUri})\n`);
-    return 0;
-  } catch (err) {
-    ctx.out.write(`Signature: NOT valid (${err instanceof Error ? err.message : String(err)})\n`);
-    return 1;
-  }
+  return checkSignature(ctx, token, claims.iss);
 }
 
 export async function run(argv: string[], io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream; env: NodeJS.ProcessEnv }): Promise<number> {

@@ -3,7 +3,7 @@
  * already configured; tests drive it over a real listener, `main.ts` starts it.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type FastifySchema } from 'fastify';
 import formbody from '@fastify/formbody';
 import cookie from '@fastify/cookie';
@@ -17,6 +17,7 @@ import { GeneratorContext } from './context.js';
 import { registerErrorHandler } from './error-handler.js';
 import { appTokenRoutes } from './routes/m2m.js';
 import { internalRoutes, type Readiness } from './routes/internal.js';
+import { identityProviderRoutes } from './routes/identity-provider.js';
 import { Metrics } from './metrics.js';
 import { addMultipartParser } from './multipart.js';
 import { assetRoutes, OPENAPI_INFO } from './routes/assets.js';
@@ -28,6 +29,7 @@ import { headlessOboRoutes } from './routes/headless-obo.js';
 import { Sessions } from './sessions.js';
 import { accessLogger, RequestEnd } from './request-log.js';
 import { CachedTokenLane } from './cached-lane.js';
+import { boundConnections, type ConnectionBound } from './connections.js';
 import { createStore, parseKey, randomKey, Sealer, SessionManager, type SessionStore } from '../session/index.js';
 
 export interface BuildOptions {
@@ -59,6 +61,8 @@ export interface Generator {
   lane: CachedTokenLane;
   /** Every route the service has, as registered. */
   routes: RegisteredRoute[];
+  /** The bound on open connections. */
+  connections: ConnectionBound;
 }
 
 function sessionSealer(config: GeneratorConfig, logger: Logger): Sealer {
@@ -92,6 +96,8 @@ const EVERY_RESPONSE_HEADERS: readonly (readonly [string, string])[] = [
 const KEEP_ALIVE_MS = 72_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const CONNECTION_TIMEOUT_MS = 60_000;
+/** How often Node.js looks for connections past their header or request time (its default is 30 s). */
+const TIMEOUT_CHECK_MS = 1_000;
 const CORRELATION_ID_OF = Symbol('correlation id');
 type TaggedRequest = IncomingMessage & { [CORRELATION_ID_OF]?: string };
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -107,7 +113,14 @@ export function correlationId(headers: FastifyRequest['headers']): string {
 }
 
 /** Fastify's options: the server that sets every response's headers and hands the lane its requests, the logger, the limits. */
-function fastifyOptions(config: GeneratorConfig, logger: Logger, lane: CachedTokenLane, readiness: Readiness, requestEnd: RequestEnd) {
+function fastifyOptions(
+  config: GeneratorConfig,
+  logger: Logger,
+  lane: CachedTokenLane,
+  readiness: Readiness,
+  requestEnd: RequestEnd,
+  onServer: (server: Server) => void,
+) {
   return {
     loggerInstance: logger as FastifyBaseLogger,
     // The server sets the headers every response carries before Fastify sees the request (no hook
@@ -120,7 +133,8 @@ function fastifyOptions(config: GeneratorConfig, logger: Logger, lane: CachedTok
         if (readiness.shuttingDown) res.setHeader('connection', 'close');
         handler(req, res);
       };
-      const server = createServer((req: TaggedRequest, res) => {
+      const timeouts = { headersTimeout: config.connections.headersTimeoutMs, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_MS };
+      const server = createServer(timeouts, (req: TaggedRequest, res) => {
         const id = correlationId(req.headers);
         req[CORRELATION_ID_OF] = id;
         // The lane sets the same headers itself when it answers.
@@ -128,8 +142,8 @@ function fastifyOptions(config: GeneratorConfig, logger: Logger, lane: CachedTok
         else toFastify(req, res, id);
       });
       server.keepAliveTimeout = KEEP_ALIVE_MS;
-      server.requestTimeout = REQUEST_TIMEOUT_MS;
       server.setTimeout(CONNECTION_TIMEOUT_MS);
+      onServer(server);
       return server;
     },
     genReqId: (req: IncomingMessage) => (req as TaggedRequest)[CORRELATION_ID_OF] ?? correlationId(req.headers),
@@ -161,7 +175,9 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     bodyLimitBytes: config.bodyLimitBytes,
     everyResponseHeaders: EVERY_RESPONSE_HEADERS,
   });
-  const app = Fastify(fastifyOptions(config, logger, lane, readiness, new RequestEnd(access, metrics))).withTypeProvider<ZodTypeProvider>();
+  let connections: ConnectionBound | undefined;
+  const bound = (server: Server) => (connections = boundConnections(server, config.connections.max));
+  const app = Fastify(fastifyOptions(config, logger, lane, readiness, new RequestEnd(access, metrics), bound)).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   // Response schemas document the answers; the bodies are written as they always were.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
@@ -189,6 +205,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
 
   await internalRoutes(app, ctx, readiness);
   await appTokenRoutes(app, ctx);
+  await identityProviderRoutes(app, ctx);
   // Cookies belong to the routes of a person's login; the public endpoints for scripts neither read nor set them.
   await app.register(async (personal) => {
     await personal.register(cookie);
@@ -198,5 +215,5 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     await headlessOboRoutes(personal, { ctx, sessions, emulator: options.emulator ?? false });
   });
 
-  return { app, ctx, readiness, sessions, metrics, lane, routes };
+  return { app, ctx, readiness, sessions, metrics, lane, routes, connections: connections! };
 }

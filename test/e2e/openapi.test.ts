@@ -97,6 +97,7 @@ describe('the OpenAPI description', () => {
       ['GET', '/oauth2/cli/login?redirect_uri=https://evil.example/'],
       ['POST', '/oauth2/cli/token', form({ code: 'x' })],
       ['POST', '/oauth2/cli/token', form({ code: 'x', code_verifier: 'y', redirect_uri: 'http://127.0.0.1:1/' })],
+      ['GET', '/api/public/identity-provider'],
       ['GET', '/internal/isalive'],
       ['GET', '/internal/isready'],
       ['GET', '/internal/metrics'],

@@ -19,3 +19,18 @@ describe('return targets after login', () => {
     for (const value of [undefined, null, 1, ['/'], { path: '/' }]) expect(safeReturnPath(value)).toBeUndefined();
   });
 });
+
+describe('return paths with characters outside Latin-1', () => {
+  it.each([
+    ['/\u0100', '/%C4%80'],
+    ['/api/obo?aud=dev-gcp:team:app&note=\u20ac', '/api/obo?aud=dev-gcp:team:app&note=%E2%82%AC'],
+    ['/\u65e5\u672c/\u{1f600}', '/%E6%97%A5%E6%9C%AC/%F0%9F%98%80'],
+    ['/caf\u00e9', '/caf%C3%A9'],
+  ])('sends %s as the ASCII %s', (path, ascii) => {
+    expect(safeReturnPath(path)).toBe(ascii);
+  });
+
+  it('refuses a lone surrogate, which no URL can hold', () => {
+    expect(safeReturnPath('/a\ud800b')).toBeUndefined();
+  });
+});
