@@ -16,6 +16,9 @@ RUN npm ci --omit=dev --no-audit --no-fund
 # Run: compiled JavaScript, production dependencies, a non-root user.
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
+# On NAIS, SIGTERM comes after the platform's pre-stop pause, while the ingress may still route here for a
+# few seconds: answer normally for five more with readiness false, then drain (within the 30 s grace period).
+ENV SHUTDOWN_DELAY_SECONDS=5
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -55,8 +55,6 @@ export function isNotAssigned(description: string | null | undefined): boolean {
 
 /** Codes by which Entra says the target app has not authorized this caller. */
 const NOT_AUTHORIZED = new Set([501051, 65001]);
-/** Codes by which Entra refuses this service's own credentials: an operator must act. */
-const BAD_CLIENT = new Set([700016, 7000215, 7000218, 700027, 700024, 700023, 700021, 50048, 50027, 7000112]);
 
 export function adviceFor(err: IdpError, target: ParsedAudience | undefined, generator: GeneratorIdentity, flow: Flow): Problem {
   const failure = err.failure;
@@ -130,7 +128,7 @@ export function adviceFor(err: IdpError, target: ParsedAudience | undefined, gen
   if (failure.error === 'invalid_scope' || code === 70011 || code === 700022) {
     return { ...base, status: 400, error: 'invalid_scope', message: `The identity provider does not accept the scope for ${name}. Check the audience.` };
   }
-  if ((code !== undefined && BAD_CLIENT.has(code)) || failure.error === 'invalid_client' || failure.error === 'unauthorized_client') {
+  if (err.ownCredentialsRefused) {
     return {
       ...base,
       status: 502,

@@ -151,6 +151,10 @@ function fastifyOptions(
     childLoggerFactory: (parent: FastifyBaseLogger, bindings: Bindings, childOptions: ChildLoggerOptions) =>
       lazyChild(parent as Logger, bindings, childOptions) as FastifyBaseLogger,
     bodyLimit: config.bodyLimitBytes,
+    // Fastify's own 503 would answer what reaches it once closing began: a body that arrived after
+    // SIGTERM, or a request on a kept-alive connection. Readiness already steers traffic away, and
+    // every request that does arrive is answered normally, with `Connection: close` (see above).
+    return503OnClosing: false,
     routerOptions: { maxParamLength: 256 },
     // With no proxy to trust, request.ip is the socket's address: no header parsing on every request
     // (a function here costs a third of the cached-token throughput, see BENCHMARKS.md).

@@ -170,7 +170,9 @@ export async function loginRoutes(fastify: FastifyInstance, deps: LoginDeps): Pr
     try {
       return await ctx.entra.redeemCode(callbackUrl, checks);
     } catch (err) {
-      if (err instanceof LoginValidationError || (err instanceof IdpError && err.failure.kind === 'rejected' && err.failure.status < 500)) {
+      // A refusal of this service's own credentials is the operators' to fix, not a login to start again.
+      const refused = err instanceof IdpError && err.failure.kind === 'rejected' && err.failure.status < 500 && !err.ownCredentialsRefused;
+      if (err instanceof LoginValidationError || refused) {
         ctx.logger.warn({ reason: err.message }, 'login refused');
         throw refuse(400, 'login_failed', `The login could not be completed: the answer from the identity provider did not pass the checks. ${START_AGAIN}`);
       }
