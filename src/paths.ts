@@ -26,6 +26,7 @@ export const PATHS = {
   script: '/static/app.js',
   isAlive: '/internal/isalive',
   isReady: '/internal/isready',
+  health: '/internal/health',
   metrics: '/internal/metrics',
 } as const;
 

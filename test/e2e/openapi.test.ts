@@ -100,6 +100,7 @@ describe('the OpenAPI description', () => {
       ['GET', '/api/public/identity-provider'],
       ['GET', '/internal/isalive'],
       ['GET', '/internal/isready'],
+      ['GET', '/internal/health'],
       ['GET', '/internal/metrics'],
       ['GET', '/openapi.json'],
       ['GET', '/static/app.css'],
