@@ -10,6 +10,7 @@ import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 
 import { cachePath, TokenCacheFile } from './cache.js';
 import { updateEnvFile } from './dotenv.js';
 import { durationInWords } from '../duration.js';
+import { sessionCookieHeader } from '../paths.js';
 
 const NAME = 'token-generator';
 const DEFAULT_URL = 'http://localhost:8080';
@@ -145,7 +146,7 @@ async function employeeToken(ctx: Context, audience: string): Promise<string> {
 
 async function exchange(ctx: Context, session: string, audience: string) {
   const res = await call(ctx, `/api/obo?aud=${encodeURIComponent(audience)}`, {
-    headers: { accept: 'application/json', cookie: `tg_session=${encodeURIComponent(session)}`, ...freshness(ctx) },
+    headers: { accept: 'application/json', cookie: sessionCookieHeader(session), ...freshness(ctx) },
   });
   if (res.status === 401) throw new LoginRequired();
   if (!res.ok) throw await failure(res);
@@ -395,7 +396,7 @@ export async function run(argv: string[], io: { out: NodeJS.WritableStream; err:
       const session = await ctx.cache.session(ctx.base);
       await ctx.cache.forget();
       if (session) {
-        await call(ctx, '/oauth2/logout', { headers: { cookie: `tg_session=${encodeURIComponent(session)}` } }).catch(() => undefined);
+        await call(ctx, '/oauth2/logout', { headers: { cookie: sessionCookieHeader(session) } }).catch(() => undefined);
       }
       io.err.write('Logged out: cached tokens and session forgotten.\n');
       return 0;

@@ -97,8 +97,8 @@ export interface Resource {
 export class Directory {
   readonly clients = new Map<string, ClientRecord>();
   private readonly targetsById = new Map<string, string>();
-  private readonly unauthorized: Set<string>;
-  private readonly missing: Set<string>;
+  readonly unauthorized: Set<string>;
+  readonly missing: Set<string>;
   private readonly keyCache = new Map<string, CryptoKey>();
 
   /** With manifests the directory holds exactly the apps they describe; without, every target exists. */

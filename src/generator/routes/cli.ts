@@ -9,12 +9,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { loginUrl, PATHS, SESSION_COOKIE } from '../../paths.js';
+import { loginUrl, PATHS } from '../../paths.js';
 import type { Sealer } from '../../session/index.js';
 import type { GeneratorContext } from '../context.js';
 import { refuse } from '../errors.js';
 import { answersIn } from '../negotiate.js';
 import { safeReturnPath } from '../redirect.js';
+import type { PersonLimits } from '../limits.js';
 import type { Sessions } from '../sessions.js';
 import { problem } from '../problem.js';
 import { answers, errors, Field, redirect } from '../schemas.js';
@@ -81,14 +82,21 @@ function cliLogin(query: z.infer<typeof CliLoginQuery>): { redirectUri: string; 
   return { redirectUri, state, challenge };
 }
 
-export async function cliRoutes(fastify: FastifyInstance, deps: { ctx: GeneratorContext; sessions: Sessions; sealer: Sealer }): Promise<void> {
+export interface CliDeps {
+  ctx: GeneratorContext;
+  sessions: Sessions;
+  sealer: Sealer;
+  limits: PersonLimits;
+}
+
+export async function cliRoutes(fastify: FastifyInstance, deps: CliDeps): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const { sessions, sealer } = deps;
+  const { sessions, sealer, limits } = deps;
 
   app.get(PATHS.cliLogin, { schema: CLI_LOGIN_SCHEMA, config: answersIn(['html', 'json', 'text'], 'html') }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     const { redirectUri, state, challenge } = cliLogin(request.query);
-    const ticket = request.cookies[SESSION_COOKIE];
+    const ticket = request.cookies[sessions.cookies.session];
     const session = await sessions.load(request);
     if (!session || !ticket) return reply.redirect(loginUrl(safeReturnPath(request.url) ?? '/'), 302);
 
@@ -104,6 +112,7 @@ export async function cliRoutes(fastify: FastifyInstance, deps: { ctx: Generator
 
   const config = { ...answersIn(['json'], 'json'), invalid: problem(400, 'invalid_request', 'Send code, code_verifier and redirect_uri.') };
   app.post(PATHS.cliToken, { schema: CLI_TOKEN_SCHEMA, config }, async (request, reply) => {
+    await limits.cliTokenRedeem(request);
     reply.header('cache-control', 'no-store');
     const body = request.body;
     const invalid = (message: string) => refuse(400, 'invalid_grant', message);

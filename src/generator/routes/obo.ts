@@ -10,6 +10,7 @@ import { skipCache, type GeneratorContext } from '../context.js';
 import { FlowFailedError, inFlow, LoginRequiredError, refuse } from '../errors.js';
 import { answersIn, formatOf } from '../negotiate.js';
 import { safeReturnPath } from '../redirect.js';
+import type { PersonLimits } from '../limits.js';
 import type { LoadedSession, Sessions } from '../sessions.js';
 import { tokenPage } from '../token-page.js';
 import { responseBody, type IssuedToken } from '../tokens.js';
@@ -35,7 +36,7 @@ const schema = (summary: string) => ({
   response: answers({ 200: TOKEN_PAGE, 302: redirect('A browser without a session is sent to log in') }, errors(400, 401, 403, 404, 502, 503, 504)),
 });
 
-export async function personTokenRoutes(fastify: FastifyInstance, ctx: GeneratorContext, sessions: Sessions): Promise<void> {
+export async function personTokenRoutes(fastify: FastifyInstance, ctx: GeneratorContext, sessions: Sessions, limits: PersonLimits): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const send = (request: FastifyRequest, reply: FastifyReply, token: IssuedToken, title: string, audience: ParsedAudience, session: LoadedSession) => {
     const body = responseBody(token);
@@ -53,6 +54,7 @@ export async function personTokenRoutes(fastify: FastifyInstance, ctx: Generator
   app.get(PATHS.obo, { schema: schema('A token on behalf of the logged-in person'), config }, async (request, reply) => {
     const audience = audienceOf(request.query.aud);
     let session = await requireSession(sessions, request);
+    await limits.tokenRequest(request, session.id, skipCache(request) || !ctx.tokens.hasUserToken(session.id, audience));
     const onBehalfOf = (of: LoadedSession) =>
       inFlow('on_behalf_of', audience, () => ctx.tokens.userToken(of.id, of.data.accessToken, audience, { skipCache: skipCache(request) }));
     let token: IssuedToken;
@@ -73,6 +75,7 @@ export async function personTokenRoutes(fastify: FastifyInstance, ctx: Generator
   app.get(PATHS.personM2m, { schema: schema('An app token, for a logged-in person (older docs link this)'), config }, async (request, reply) => {
     const audience = audienceOf(request.query.aud);
     const session = await requireSession(sessions, request);
+    await limits.tokenRequest(request, session.id, skipCache(request) || !ctx.tokens.hasAppToken(audience));
     const token = await ctx.appToken(request, audience);
     return send(request, reply, token, 'App token (client credentials)', audience, session);
   });
