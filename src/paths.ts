@@ -19,8 +19,14 @@ export const PATHS = {
   /** Where the identity provider sends the browser after logout. */
   loggedOut: '/oauth2/logged-out',
   session: '/oauth2/session',
-  cliLogin: '/oauth2/cli/login',
-  cliToken: '/oauth2/cli/token',
+  /** The authorization server's metadata (RFC 8414). */
+  authorizationServerMetadata: '/.well-known/oauth-authorization-server',
+  authorize: '/oauth2/authorize',
+  token: '/oauth2/token',
+  deviceAuthorization: '/oauth2/device_authorization',
+  /** Where a person enters or confirms a device's user code. */
+  deviceVerification: '/oauth2/device',
+  revoke: '/oauth2/revoke',
   openapi: '/openapi.json',
   stylesheet: '/static/app.css',
   script: '/static/app.js',

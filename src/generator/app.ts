@@ -14,6 +14,7 @@ import { lazyChild } from '../logger.js';
 import { ConfigError, type GeneratorConfig } from '../config.js';
 import type { EntraClient } from '../entra/client.js';
 import { GeneratorContext } from './context.js';
+import { CONTENT_SECURITY_POLICY } from './html.js';
 import { registerErrorHandler } from './error-handler.js';
 import { appTokenRoutes } from './routes/m2m.js';
 import { internalRoutes, type Readiness } from './routes/internal.js';
@@ -24,7 +25,7 @@ import { assetRoutes, OPENAPI_INFO } from './routes/assets.js';
 import { TokenService } from './tokens.js';
 import { loginRoutes } from './routes/login.js';
 import { personTokenRoutes } from './routes/obo.js';
-import { cliRoutes } from './routes/cli.js';
+import { authorizationServerRoutes } from './authorization-server/index.js';
 import { headlessOboRoutes } from './routes/headless-obo.js';
 import { Sessions } from './sessions.js';
 import { accessLogger, RequestEnd } from './request-log.js';
@@ -82,8 +83,6 @@ function sessionSealer(config: GeneratorConfig, logger: Logger): Sealer {
   return new Sealer(randomKey());
 }
 
-export const CONTENT_SECURITY_POLICY =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 /**
  * Tokens and codes travel in URLs and pages here: no referrer ever leaves, nothing is sniffed, and no
  * response may run a script of another origin or be framed (the policy fits the HTML pages; on text
@@ -230,8 +229,8 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     personal.addHook('onRequest', refuseDuplicateCookies(sessions.cookies, config.publicUrl));
     await loginRoutes(personal, { ctx, sessions, sealer, limits });
     await personTokenRoutes(personal, ctx, sessions, limits);
-    await cliRoutes(personal, { ctx, sessions, sealer, limits });
     await headlessOboRoutes(personal, { ctx, sessions, emulator: options.emulator ?? false });
+    await personal.register(async (server) => authorizationServerRoutes(server, { ctx, sessions, sealer, limits }));
   });
 
   return { app, ctx, readiness, sessions, metrics, lane, routes, connections: connections! };

@@ -3,6 +3,14 @@
  * Content-Security-Policy holds); behaviour comes from /static/app.js.
  */
 
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/** The policy of a page whose form may lead to one other place (a tool's loopback address) besides this service. */
+export function policyWithFormTarget(source: string): string {
+  return CONTENT_SECURITY_POLICY.replace("form-action 'self'", `form-action 'self' ${source}`);
+}
+
 export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
