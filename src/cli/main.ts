@@ -305,6 +305,14 @@ async function decode(ctx: Context, token: string): Promise<number> {
   return checkSignature(ctx, token, claims.iss);
 }
 
+/** Ends the session at the generator as its log-out page does: a POST with the page's token. */
+async function endSession(ctx: Context, session: string): Promise<void> {
+  const headers = { accept: 'application/json', cookie: sessionCookieHeader(session) };
+  const page = (await (await call(ctx, '/oauth2/logout', { headers })).json()) as { csrf_token?: unknown };
+  if (typeof page.csrf_token !== 'string') return;
+  await call(ctx, '/oauth2/logout', { method: 'POST', headers, body: new URLSearchParams({ csrf_token: page.csrf_token }) });
+}
+
 export async function run(argv: string[], io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream; env: NodeJS.ProcessEnv }): Promise<number> {
   const dashDash = argv.indexOf('--');
   const own = dashDash === -1 ? argv : argv.slice(0, dashDash);
@@ -396,7 +404,7 @@ export async function run(argv: string[], io: { out: NodeJS.WritableStream; err:
       const session = await ctx.cache.session(ctx.base);
       await ctx.cache.forget();
       if (session) {
-        await call(ctx, '/oauth2/logout', { headers: { cookie: sessionCookieHeader(session) } }).catch(() => undefined);
+        await endSession(ctx, session).catch(() => undefined);
       }
       io.err.write('Logged out: cached tokens and session forgotten.\n');
       return 0;

@@ -12,7 +12,7 @@ import { lazyChild } from '../logger.js';
 import { ConfigError, type GeneratorConfig } from '../config.js';
 import type { EntraClient } from '../entra/client.js';
 import { GeneratorContext } from './context.js';
-import { STYLESHEET } from './html.js';
+import { CONTENT_SECURITY_POLICY, STYLESHEET } from './html.js';
 import { registerErrorHandler } from './error-handler.js';
 import { appTokenRoutes } from './routes/m2m.js';
 import { internalRoutes, type Readiness } from './routes/internal.js';
@@ -22,6 +22,7 @@ import { addMultipartParser } from './multipart.js';
 import { OPENAPI } from './openapi.js';
 import { TokenService } from './tokens.js';
 import { loginRoutes } from './routes/login.js';
+import { logoutRoutes } from './routes/logout.js';
 import { personTokenRoutes } from './routes/obo.js';
 import { cliRoutes } from './routes/cli.js';
 import { headlessOboRoutes } from './routes/headless-obo.js';
@@ -75,8 +76,6 @@ function sessionSealer(config: GeneratorConfig, logger: Logger): Sealer {
   return new Sealer(randomKey());
 }
 
-export const CONTENT_SECURITY_POLICY =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 /**
  * Tokens and codes travel in URLs and pages here: no referrer ever leaves, nothing is sniffed, and no
  * response may run a script of another origin or be framed (the policy fits the HTML pages; on text
@@ -213,6 +212,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     await personal.register(cookie);
     personal.addHook('onRequest', refuseDuplicateCookies(sessions.cookies, config.publicUrl));
     await loginRoutes(personal, { ctx, sessions, sealer, limits });
+    await logoutRoutes(personal, { ctx, sessions, sealer });
     await personTokenRoutes(personal, ctx, sessions, limits);
     await cliRoutes(personal, { ctx, sessions, sealer, limits });
     await headlessOboRoutes(personal, { ctx, sessions, emulator: options.emulator ?? false });

@@ -3,6 +3,18 @@
  * Content-Security-Policy holds); behaviour comes from /static/app.js.
  */
 
+/** The policy of every response: no script or style of another origin, forms posted only to this one. */
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/**
+ * The policy for a page whose form posts here and is then redirected to `origins`: browsers apply
+ * `form-action` to each redirect after the post too (Chromium blocks the redirect otherwise).
+ */
+export function policyWithFormTargets(origins: readonly string[]): string {
+  return CONTENT_SECURITY_POLICY.replace("form-action 'self'", ["form-action 'self'", ...origins].join(' '));
+}
+
 export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -154,7 +154,13 @@ export const OPENAPI = {
     '/oauth2/callback': {
       get: { summary: 'Where the identity provider sends the browser back', responses: { '302': { description: 'Back where the login started' }, ...errors(400, 403, 503) } },
     },
-    '/oauth2/logout': { get: { summary: 'Ends the session here and at the identity provider', responses: { '302': { description: 'To the identity provider' } } } },
+    '/oauth2/logout': {
+      get: { summary: 'A page with a button that logs out (or, in JSON, its csrf_token); ends nothing itself', responses: { '200': { description: 'The page' } } },
+      post: {
+        summary: 'Ends the session here and at the identity provider: the csrf_token of GET /oauth2/logout, from this site only',
+        responses: { '303': { description: 'To the identity provider' }, '200': { description: 'Logged out (JSON)' }, ...errors(403, 503) },
+      },
+    },
     '/oauth2/logged-out': plain('The page shown after logout'),
     '/oauth2/session': {
       get: {

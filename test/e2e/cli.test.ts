@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import type { Browser } from 'playwright-core';
+import { sessionCookieHeader } from '../../src/paths.js';
 import { launchChromium } from '../helpers/browser.js';
 import { login } from '../helpers/http-login.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -223,10 +224,17 @@ describe('token-generator obo', () => {
     expect(run.stderr).toMatch(/login timed out/);
   });
 
-  it('forgets everything at logout', async () => {
+  it('forgets everything at logout, and ends the session at the generator', async () => {
+    const cached = JSON.parse(await readFile(cacheFile, 'utf8')) as { generators: Record<string, { session?: string }> };
+    const ticket = cached.generators[stack.url]?.session;
+    expect(ticket).toBeTruthy();
+    const cookie = sessionCookieHeader(ticket!);
+    const session = async () => ((await (await fetch(`${stack.url}/oauth2/session`, { headers: { cookie } })).json()) as { authenticated: boolean }).authenticated;
+    expect(await session()).toBe(true);
     const run = await cli(['logout']);
     expect(run.code).toBe(0);
     await expect(stat(cacheFile)).rejects.toThrow();
+    expect(await session()).toBe(false);
   });
 });
 

@@ -190,23 +190,8 @@ export async function loginRoutes(app: FastifyInstance, deps: LoginDeps): Promis
   await sessionRoutes(app, deps);
 }
 
-/** The end of a session, the page after it, and what the session is. */
+/** The page after a logout, and what the session is. */
 async function sessionRoutes(app: FastifyInstance, { ctx, sessions }: LoginDeps): Promise<void> {
-  app.get(PATHS.logout, { config: PAGES }, async (request, reply) => {
-    reply.header('cache-control', 'no-store');
-    // The session as stored, without refreshing it: it is about to end.
-    const session = await sessions.manager.load(request.cookies[sessions.cookies.session]);
-    let idToken: string | undefined;
-    if (session) {
-      idToken = session.data.idToken;
-      await sessions.destroy(session.id);
-      ctx.logger.info({ session: 'ended' }, 'session ended by logout');
-    }
-    sessions.clearSessionCookie(reply);
-    const endSession = ctx.entra.logoutUrl(`${ctx.config.publicUrl}${PATHS.loggedOut}`, idToken);
-    return reply.redirect(endSession ?? PATHS.loggedOut, 302);
-  });
-
   app.get(PATHS.loggedOut, async (_request, reply) => {
     const again = `<a href="${escapeHtml(loginUrl(PATHS.session))}">Log in again</a>`;
     const body = `<section><h1>You are logged out</h1><p>Your session with the token generator has ended. ${again}.</p></section>`;
