@@ -49,6 +49,8 @@ export interface GeneratorConfig {
     loginMax: number;
     cliTokenMax: number;
   };
+  /** How long a device flow's user code waits for the person's answer. */
+  deviceCodeSeconds: number;
   bodyLimitBytes: number;
   /** Connections held at once, and how long a connection may take to send a request's headers. */
   connections: { max: number; headersTimeoutMs: number };
@@ -227,6 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
       loginMax: parseWith(env, 'RATE_LIMIT_LOGIN_MAX', positiveInt, 300),
       cliTokenMax: parseWith(env, 'RATE_LIMIT_CLI_TOKEN_MAX', positiveInt, 30),
     },
+    deviceCodeSeconds: parseWith(env, 'DEVICE_CODE_SECONDS', positiveInt.max(3600, 'must be at most 3600'), 600),
     bodyLimitBytes: parseWith(env, 'BODY_LIMIT_BYTES', positiveInt, 64 * 1024),
     connections: {
       max: parseWith(env, 'MAX_CONNECTIONS', positiveInt, 800),

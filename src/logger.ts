@@ -34,7 +34,7 @@ export const REDACT_PATHS = [
   ...SECRET_NAMES.map((name) => `*.${name}`),
 ];
 
-const SENSITIVE_QUERY = /^(code|state|session_state|id_token_hint|id_token|access_token|token|assertion|client_secret|nonce)$/i;
+const SENSITIVE_QUERY = /^(code|state|session_state|id_token_hint|id_token|access_token|refresh_token|token|assertion|client_secret|nonce|user_code|device_code|code_verifier)$/i;
 
 /** How deep a URL inside a parameter inside a URL is looked into; deeper values are blanked whole. */
 const NESTING = 3;

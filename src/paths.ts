@@ -19,8 +19,14 @@ export const PATHS = {
   /** Where the identity provider sends the browser after logout. */
   loggedOut: '/oauth2/logged-out',
   session: '/oauth2/session',
-  cliLogin: '/oauth2/cli/login',
-  cliToken: '/oauth2/cli/token',
+  /** The authorization server's metadata (RFC 8414). */
+  authorizationServerMetadata: '/.well-known/oauth-authorization-server',
+  authorize: '/oauth2/authorize',
+  token: '/oauth2/token',
+  deviceAuthorization: '/oauth2/device_authorization',
+  /** Where a person enters or confirms a device's user code. */
+  deviceVerification: '/oauth2/device',
+  revoke: '/oauth2/revoke',
   openapi: '/openapi.json',
   stylesheet: '/static/app.css',
   script: '/static/app.js',
@@ -77,15 +83,6 @@ export function cookieNames(publicUrl: string): CookieNames {
     secure: hostOnly,
     hostOnly,
   };
-}
-
-/**
- * The `Cookie` header a client that is not a browser sends the session ticket in, under both names:
- * the generator reads the one `cookieNames` gives for its public URL, which the client need not know.
- */
-export function sessionCookieHeader(ticket: string): string {
-  const value = encodeURIComponent(ticket);
-  return `${HOST_PREFIX}${SESSION_COOKIE}=${value}; ${SESSION_COOKIE}=${value}`;
 }
 
 /** Where a login starts that returns to `returnTo` (a path on this service). */

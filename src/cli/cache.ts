@@ -1,6 +1,7 @@
 /**
  * The command's cache: one file in the user's cache directory, readable by the user alone,
- * holding the session ticket and tokens per generator until two minutes before they expire.
+ * holding the refresh token of the command line's own session and tokens per generator, the tokens
+ * until two minutes before they expire.
  */
 import { chmod, mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -14,7 +15,7 @@ export interface CachedToken {
 }
 
 interface GeneratorEntry {
-  session?: string;
+  refreshToken?: string;
   tokens: Record<string, CachedToken>;
 }
 
@@ -69,16 +70,16 @@ export class TokenCacheFile {
     await this.write(data);
   }
 
-  async session(generator: string): Promise<string | undefined> {
-    return (await this.read()).generators[generator]?.session;
+  async refreshToken(generator: string): Promise<string | undefined> {
+    return (await this.read()).generators[generator]?.refreshToken;
   }
 
-  async storeSession(generator: string, session: string | undefined): Promise<void> {
+  async storeRefreshToken(generator: string, refreshToken: string | undefined): Promise<void> {
     const data = await this.read();
     const entry = (data.generators[generator] ??= { tokens: {} });
-    if (session) entry.session = session;
+    if (refreshToken) entry.refreshToken = refreshToken;
     else {
-      delete entry.session;
+      delete entry.refreshToken;
       // Employee tokens belong to the session.
       for (const key of Object.keys(entry.tokens)) if (key.startsWith('obo ')) delete entry.tokens[key];
     }

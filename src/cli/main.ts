@@ -10,7 +10,7 @@ import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 
 import { cachePath, TokenCacheFile } from './cache.js';
 import { updateEnvFile } from './dotenv.js';
 import { durationInWords } from '../duration.js';
-import { sessionCookieHeader } from '../paths.js';
+import { PATHS } from '../paths.js';
 
 const NAME = 'token-generator';
 const DEFAULT_URL = 'http://localhost:8080';
@@ -33,11 +33,11 @@ Tokens from the Entra ID token generator, for scripts, shells and .env files.
 
 Commands:
   m2m <audience>                         print an app token (client credentials)
-  obo <audience>                         print a token on your behalf (logs you in with the browser the first time)
+  obo <audience> [--device]              print a token on your behalf (logs you in with the browser the first time)
   env <audience> --name VAR [--file F]   write VAR=<token> into a .env file (default .env), keeping every other line
   exec <audience> --name VAR -- <cmd>    run a command with the token in its environment
   decode [<token>]                       show a token's header, claims and expiry, and check its signature
-  logout                                 forget the cached tokens and end the session
+  logout                                 forget the cached tokens and end the command line's session
 
 Options for every command:
   --url <url>       the token generator (default $TOKEN_GENERATOR_URL or ${DEFAULT_URL})
@@ -49,11 +49,14 @@ The audience is <cluster>:<namespace>:<app>, for example dev-gcp:my-team:my-app.
 
 Prints an app token for <audience> and a newline, and nothing else:
   TOKEN=$(${NAME} m2m dev-gcp:my-team:my-app)`,
-  obo: `Usage: ${NAME} obo <audience> [--url URL] [--no-cache] [--timeout SECONDS]
+  obo: `Usage: ${NAME} obo <audience> [--device] [--url URL] [--no-cache] [--timeout SECONDS]
 
 Prints a token for <audience> on your behalf. The first time, it opens your browser (or prints the URL)
-to log in at the generator; after that it renews tokens without a browser for as long as the session lasts.
-Set BROWSER=none to only print the URL. --timeout is how long to wait for the login (default 300).`,
+to log in at the generator, which asks you whether to let the command line get tokens as you; after that
+it renews tokens with its refresh token, without a browser, for as long as its own session lasts.
+--device logs in without a browser on this machine (over SSH, in a container): it prints a short code to
+enter on the generator's page on any device. Set BROWSER=none to only print the URL. --timeout is how long
+to wait for the login (default 300).`,
   env: `Usage: ${NAME} env <audience> --name VAR [--file .env] [--obo] [--url URL] [--no-cache]
 
 Writes VAR=<token> into the file (default .env), replacing the line that sets VAR or adding one,
@@ -68,13 +71,16 @@ expires, and whether its signature verifies: "valid" only for a token of the tok
 provider (asked at --url); for any other issuer, which keys it matched and that they were not trusted.`,
   logout: `Usage: ${NAME} logout [--url URL]
 
-Forgets every cached token and session ticket, and ends the session at the generator.`,
+Forgets every cached token and the refresh token, and ends the command line's own session at the
+generator; your session in the browser stays.`,
 };
 
 interface Context {
   base: string;
   cache: TokenCacheFile;
   useCache: boolean;
+  /** Log in by the device flow instead of a browser on this machine. */
+  device: boolean;
   timeoutMs: number;
   out: NodeJS.WritableStream;
   err: NodeJS.WritableStream;
@@ -118,40 +124,47 @@ async function appToken(ctx: Context, audience: string): Promise<string> {
   return body.access_token;
 }
 
+/** The command line's name for itself, shown on the page that asks the person. */
+const CLIENT_ID = 'the token-generator command line';
+const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+interface ToolTokens {
+  access_token: string;
+  expires_in: number;
+  refresh_token?: string;
+}
+
+/** One request to the token endpoint; invalid_grant means the command line's session is gone. */
+async function tokenRequest(ctx: Context, params: Record<string, string>): Promise<ToolTokens> {
+  const res = await call(ctx, PATHS.token, { method: 'POST', headers: freshness(ctx), body: new URLSearchParams(params) });
+  if (res.ok) return (await res.json()) as ToolTokens;
+  const failed = await failure(res.clone());
+  const body = (await res.json().catch(() => ({}))) as { error?: string };
+  if (body.error === 'invalid_grant') throw new LoginRequired();
+  throw failed;
+}
+
 async function employeeToken(ctx: Context, audience: string): Promise<string> {
   const key = `obo ${audience}`;
   if (ctx.useCache) {
     const cached = await ctx.cache.token(ctx.base, key);
     if (cached) return cached.accessToken;
   }
-  let session = await ctx.cache.session(ctx.base);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    if (!session) {
-      session = await browserLogin(ctx);
-      await ctx.cache.storeSession(ctx.base, session);
-    }
+  const refreshToken = await ctx.cache.refreshToken(ctx.base);
+  let tokens: ToolTokens | undefined;
+  if (refreshToken) {
     try {
-      const token = await exchange(ctx, session, audience);
-      await ctx.cache.storeToken(ctx.base, key, token);
-      return token.accessToken;
+      tokens = await tokenRequest(ctx, { grant_type: 'refresh_token', refresh_token: refreshToken, scope: audience });
     } catch (err) {
       if (!(err instanceof LoginRequired)) throw err;
-      // The session ended at the generator: log in again, once.
-      await ctx.cache.storeSession(ctx.base, undefined);
-      session = undefined;
+      // The command line's session ended at the generator: log in again.
+      await ctx.cache.storeRefreshToken(ctx.base, undefined);
     }
   }
-  throw new CliError('the generator did not accept the new login: try again, or log out first');
-}
-
-async function exchange(ctx: Context, session: string, audience: string) {
-  const res = await call(ctx, `/api/obo?aud=${encodeURIComponent(audience)}`, {
-    headers: { accept: 'application/json', cookie: sessionCookieHeader(session), ...freshness(ctx) },
-  });
-  if (res.status === 401) throw new LoginRequired();
-  if (!res.ok) throw await failure(res);
-  const body = (await res.json()) as { access_token: string; expires_in: number };
-  return { accessToken: body.access_token, expiresAt: Date.now() + body.expires_in * 1000 };
+  tokens ??= ctx.device ? await deviceLogin(ctx, audience) : await browserLogin(ctx, audience);
+  if (tokens.refresh_token) await ctx.cache.storeRefreshToken(ctx.base, tokens.refresh_token);
+  await ctx.cache.storeToken(ctx.base, key, { accessToken: tokens.access_token, expiresAt: Date.now() + tokens.expires_in * 1000 });
+  return tokens.access_token;
 }
 
 function openBrowser(ctx: Context, url: string): void {
@@ -173,11 +186,21 @@ function openBrowser(ctx: Context, url: string): void {
   }
 }
 
-/** RFC 8252: a loopback redirect, a state and a PKCE verifier only this process knows. */
-async function browserLogin(ctx: Context): Promise<string> {
-  const state = randomBytes(24).toString('base64url');
-  const verifier = randomBytes(32).toString('base64url');
-  const challenge = createHash('sha256').update(verifier).digest('base64url');
+/** Waits for `arrived`, or says the login timed out. */
+async function withinTimeout<T>(ctx: Context, arrived: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new CliError(`login timed out after ${Math.round(ctx.timeoutMs / 1000)} seconds: run the command again and log in in the browser`)), ctx.timeoutMs);
+  });
+  try {
+    return await Promise.race([arrived, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A loopback listener for the browser's return (RFC 8252), checking the state this process chose. */
+async function loopbackListener(state: string) {
   let settle!: (result: { code?: string; error?: string }) => void;
   const arrived = new Promise<{ code?: string; error?: string }>((resolve) => (settle = resolve));
   const server = createServer((req, res) => {
@@ -187,33 +210,70 @@ async function browserLogin(ctx: Context): Promise<string> {
       return;
     }
     const code = url.searchParams.get('code');
-    if (url.searchParams.get('state') !== state || !code) {
+    if (url.searchParams.get('state') !== state) {
       res.writeHead(400, { 'content-type': 'text/plain' }).end('This login answer does not belong to the command that is waiting. Run it again.');
       settle({ error: 'the login answer did not match this command (state mismatch): run it again' });
+      return;
+    }
+    if (!code) {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('No tokens for the command line. You can close this window.');
+      const denied = url.searchParams.get('error') === 'access_denied';
+      settle({ error: denied ? 'you denied the command line in the browser' : `the login failed: ${url.searchParams.get('error_description') ?? 'no reason given'}` });
       return;
     }
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>Logged in</title><p>Logged in. You can close this window and go back to the terminal.</p>');
     settle({ code });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const redirectUri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`;
-  const loginUrl = `${ctx.base}/oauth2/cli/login?${new URLSearchParams({ redirect_uri: redirectUri, state, code_challenge: challenge, code_challenge_method: 'S256' })}`;
+  const close = () => {
+    server.closeAllConnections();
+    server.close();
+  };
+  return { redirectUri: `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`, arrived, close };
+}
+
+/** The generator's authorization endpoint, as any native app uses it: a loopback redirect, a state and a PKCE verifier only this process knows. */
+async function browserLogin(ctx: Context, audience: string): Promise<ToolTokens> {
+  const state = randomBytes(24).toString('base64url');
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const listener = await loopbackListener(state);
+  const query = { response_type: 'code', client_id: CLIENT_ID, redirect_uri: listener.redirectUri, scope: audience, state, code_challenge: challenge, code_challenge_method: 'S256' };
+  const loginUrl = `${ctx.base}${PATHS.authorize}?${new URLSearchParams(query)}`;
   ctx.err.write(`Log in with your browser: ${loginUrl}\n`);
   openBrowser(ctx, loginUrl);
-
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<{ code?: string; error?: string }>((resolve) => {
-    timer = setTimeout(() => resolve({ error: `login timed out after ${Math.round(ctx.timeoutMs / 1000)} seconds: run the command again and log in in the browser` }), ctx.timeoutMs);
-  });
-  const result = await Promise.race([arrived, timeout]);
-  clearTimeout(timer);
-  server.closeAllConnections();
-  server.close();
+  let result;
+  try {
+    result = await withinTimeout(ctx, listener.arrived);
+  } finally {
+    listener.close();
+  }
   if (!result.code) throw new CliError(result.error ?? 'login failed');
+  return tokenRequest(ctx, { grant_type: 'authorization_code', code: result.code, code_verifier: verifier, redirect_uri: listener.redirectUri, client_id: CLIENT_ID });
+}
 
-  const res = await call(ctx, '/oauth2/cli/token', { method: 'POST', body: new URLSearchParams({ code: result.code, code_verifier: verifier, redirect_uri: redirectUri }) });
+/** RFC 8628: the person approves on any device while this process polls. */
+async function deviceLogin(ctx: Context, audience: string): Promise<ToolTokens> {
+  const res = await call(ctx, PATHS.deviceAuthorization, { method: 'POST', body: new URLSearchParams({ client_id: CLIENT_ID, scope: audience }) });
   if (!res.ok) throw await failure(res);
-  return ((await res.json()) as { session: string }).session;
+  const started = (await res.json()) as { device_code: string; user_code: string; verification_uri: string; verification_uri_complete?: string; interval?: number };
+  ctx.err.write(`To log in, open ${started.verification_uri} on any device and enter the code ${started.user_code}\n`);
+  if (started.verification_uri_complete) ctx.err.write(`or open: ${started.verification_uri_complete}\n`);
+  const polling = async (): Promise<ToolTokens> => {
+    let interval = started.interval ?? 5;
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, interval * 1000).unref());
+      const answer = await call(ctx, PATHS.token, { method: 'POST', body: new URLSearchParams({ grant_type: DEVICE_CODE_GRANT, device_code: started.device_code }) });
+      if (answer.ok) return (await answer.json()) as ToolTokens;
+      const body = (await answer.clone().json().catch(() => ({}))) as { error?: string };
+      if (body.error === 'authorization_pending') continue;
+      if (body.error === 'slow_down') interval += 5;
+      else if (body.error === 'access_denied') throw new CliError('the login was denied on the page that asked');
+      else if (body.error === 'expired_token') throw new CliError('the code expired before anyone approved it: run the command again');
+      else throw await failure(answer);
+    }
+  };
+  return withinTimeout(ctx, polling());
 }
 
 export function expiryInWords(exp: number | undefined, now = Date.now()): string {
@@ -305,14 +365,6 @@ async function decode(ctx: Context, token: string): Promise<number> {
   return checkSignature(ctx, token, claims.iss);
 }
 
-/** Ends the session at the generator as its log-out page does: a POST with the page's token. */
-async function endSession(ctx: Context, session: string): Promise<void> {
-  const headers = { accept: 'application/json', cookie: sessionCookieHeader(session) };
-  const page = (await (await call(ctx, '/oauth2/logout', { headers })).json()) as { csrf_token?: unknown };
-  if (typeof page.csrf_token !== 'string') return;
-  await call(ctx, '/oauth2/logout', { method: 'POST', headers, body: new URLSearchParams({ csrf_token: page.csrf_token }) });
-}
-
 export async function run(argv: string[], io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream; env: NodeJS.ProcessEnv }): Promise<number> {
   const dashDash = argv.indexOf('--');
   const own = dashDash === -1 ? argv : argv.slice(0, dashDash);
@@ -329,6 +381,7 @@ export async function run(argv: string[], io: { out: NodeJS.WritableStream; err:
         name: { type: 'string' },
         file: { type: 'string' },
         timeout: { type: 'string' },
+        device: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -355,6 +408,7 @@ export async function run(argv: string[], io: { out: NodeJS.WritableStream; err:
     base,
     cache: new TokenCacheFile(cachePath(io.env)),
     useCache: !values['no-cache'],
+    device: values.device ?? false,
     timeoutMs: timeoutSeconds * 1000,
     ...io,
   };
@@ -401,12 +455,11 @@ export async function run(argv: string[], io: { out: NodeJS.WritableStream; err:
       return decode(ctx, token);
     }
     case 'logout': {
-      const session = await ctx.cache.session(ctx.base);
+      const refreshToken = await ctx.cache.refreshToken(ctx.base);
       await ctx.cache.forget();
-      if (session) {
-        await endSession(ctx, session).catch(() => undefined);
-      }
-      io.err.write('Logged out: cached tokens and session forgotten.\n');
+      // Ends the command line's own session at the generator (RFC 7009); the browser's stays.
+      if (refreshToken) await call(ctx, PATHS.revoke, { method: 'POST', body: new URLSearchParams({ token: refreshToken }) }).catch(() => undefined);
+      io.err.write('Logged out: cached tokens forgotten and the command line\u2019s session ended.\n');
       return 0;
     }
     default:

@@ -2,12 +2,13 @@
  * The Entra ID emulator as a program: `entra-emulator` and `npm run emulator`. Port 8081 and the
  * default state folder unless the flags or EMULATOR_* variables say otherwise.
  */
-import { pino } from 'pino';
 import { HELP, parseCommand, printEnvironment, rotateKey, UsageError, type Command } from './cli.js';
-import { defaultStateDir, emulatorOptionsFromEnv, startEmulator, type Emulator, type EmulatorOptions } from './index.js';
+import type { Emulator, EmulatorOptions } from './index.js';
 import { relaunchWithThreadPerCore } from './thread-pool.js';
 
 async function start(overrides: Record<string, string>): Promise<void> {
+  // Loaded only here: the launcher that runs itself again with a thread per core, `env` and `--help` need none of it.
+  const [{ pino }, { defaultStateDir, emulatorOptionsFromEnv, startEmulator }] = await Promise.all([import('pino'), import('./index.js')]);
   let options: EmulatorOptions;
   try {
     options = emulatorOptionsFromEnv({ EMULATOR_STATE_DIR: defaultStateDir(process.env), ...process.env, EMULATOR_PORT: process.env.EMULATOR_PORT?.trim() || '8081', ...overrides });

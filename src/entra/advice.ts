@@ -12,6 +12,8 @@ export interface Problem {
   message: string;
   /** Further lines shown after the message, such as a manifest snippet. */
   details?: string;
+  /** The details as one line, for clients that show a single line (OAuth 2.0 tools show error_description). */
+  detailsLine?: string;
   aadsts?: number;
   /** The upstream error_description's first line. */
   upstream?: string;
@@ -40,6 +42,13 @@ export function accessPolicyYaml(generator: GeneratorIdentity): string {
     `          cluster: ${generator.cluster}`,
   ].join('\n');
 }
+
+/** The same access policy as YAML in flow style: one line that is still valid YAML for the manifest. */
+export function accessPolicyYamlLine(generator: GeneratorIdentity): string {
+  return `spec: {accessPolicy: {inbound: {rules: [{application: ${generator.app}, namespace: ${generator.namespace}, cluster: ${generator.cluster}}]}}}`;
+}
+
+const USERS_TOO = 'The app must also let you in as a user: spec.azure.application.allowAllUsers: true, or a group you are a member of in spec.azure.application.claims.groups.';
 
 function firstLine(text: string | undefined): string | undefined {
   return text?.split(/\r?\n/)[0]?.trim() || undefined;
@@ -99,11 +108,8 @@ export function adviceFor(err: IdpError, target: ParsedAudience | undefined, gen
       message:
         `${name} has not authorized this token generator (${generator.cluster}:${generator.namespace}:${generator.app}) to get tokens for it ${who}. ` +
         `Add this access policy to the manifest of ${name} and deploy it:`,
-      details:
-        accessPolicyYaml(generator) +
-        (forUsers
-          ? '\n\nThe app must also let you in as a user: spec.azure.application.allowAllUsers: true, or a group you are a member of in spec.azure.application.claims.groups.'
-          : ''),
+      details: accessPolicyYaml(generator) + (forUsers ? `\n\n${USERS_TOO}` : ''),
+      detailsLine: accessPolicyYamlLine(generator) + (forUsers ? ` ${USERS_TOO}` : ''),
     };
   }
   if (code === 500011 || failure.error === 'invalid_resource') {

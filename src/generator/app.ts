@@ -24,7 +24,7 @@ import { TokenService } from './tokens.js';
 import { loginRoutes } from './routes/login.js';
 import { logoutRoutes } from './routes/logout.js';
 import { personTokenRoutes } from './routes/obo.js';
-import { cliRoutes } from './routes/cli.js';
+import { authorizationServerRoutes } from './authorization-server/index.js';
 import { headlessOboRoutes } from './routes/headless-obo.js';
 import { Sessions } from './sessions.js';
 import { PAGE_SCRIPT } from './token-page.js';
@@ -214,8 +214,8 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     await loginRoutes(personal, { ctx, sessions, sealer, limits });
     await logoutRoutes(personal, { ctx, sessions, sealer });
     await personTokenRoutes(personal, ctx, sessions, limits);
-    await cliRoutes(personal, { ctx, sessions, sealer, limits });
     await headlessOboRoutes(personal, { ctx, sessions, emulator: options.emulator ?? false });
+    await personal.register(async (server) => authorizationServerRoutes(server, { ctx, sessions, sealer, limits }));
   });
 
   return { app, ctx, readiness, sessions, metrics, lane, routes, connections: connections! };

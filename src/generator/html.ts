@@ -3,16 +3,12 @@
  * Content-Security-Policy holds); behaviour comes from /static/app.js.
  */
 
-/** The policy of every response: no script or style of another origin, forms posted only to this one. */
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/**
- * The policy for a page whose form posts here and is then redirected to `origins`: browsers apply
- * `form-action` to each redirect after the post too (Chromium blocks the redirect otherwise).
- */
-export function policyWithFormTargets(origins: readonly string[]): string {
-  return CONTENT_SECURITY_POLICY.replace("form-action 'self'", ["form-action 'self'", ...origins].join(' '));
+/** The policy of a page whose form may lead to one other place (a tool's loopback address) besides this service. */
+export function policyWithFormTarget(source: string): string {
+  return CONTENT_SECURITY_POLICY.replace("form-action 'self'", `form-action 'self' ${source}`);
 }
 
 export function escapeHtml(value: string): string {

@@ -85,7 +85,7 @@ export class PersonLimits {
     this.freshAddress = { name: 'fresh-address', max: config.freshAddressMax, windowMs, counted: `${fresh} from your address` };
     this.freshSession = { name: 'fresh-session', max: config.freshSessionMax, windowMs, counted: `${fresh} for your login` };
     this.login = { name: 'login', max: config.loginMax, windowMs, counted: 'logins started from your address' };
-    this.cliToken = { name: 'cli-token', max: config.cliTokenMax, windowMs, counted: 'command-line codes redeemed from your address' };
+    this.cliToken = { name: 'cli-token', max: config.cliTokenMax, windowMs, counted: 'authorization codes redeemed from your address' };
   }
 
   /** A token for a logged-in person; `fresh` when it will be asked of the identity provider. */
@@ -99,7 +99,7 @@ export class PersonLimits {
     await this.enforce([[this.login, request.ip]]);
   }
 
-  async cliTokenRedeem(request: FastifyRequest): Promise<void> {
+  async codeRedeem(request: FastifyRequest): Promise<void> {
     await this.enforce([[this.cliToken, request.ip]]);
   }
 

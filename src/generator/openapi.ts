@@ -186,29 +186,44 @@ export const OPENAPI = {
         },
       },
     },
-    '/oauth2/cli/login': {
+    '/.well-known/oauth-authorization-server': plain('The authorization server metadata (RFC 8414)', 'JSON'),
+    '/oauth2/authorize': {
       get: {
-        summary: 'Login for the command-line client: sends the browser to a loopback redirect_uri with a one-time code',
-        parameters: ['redirect_uri', 'state', 'code_challenge', 'code_challenge_method'].map((name) => ({ name, in: 'query', required: true, schema: { type: 'string' } })),
-        responses: { '302': { description: 'To login, or to the loopback redirect_uri with code and state' }, ...errors(400, 503) },
+        summary: 'Authorization endpoint (RFC 6749, PKCE S256 required, loopback redirect_uri only): login, then a page that asks the person',
+        parameters: ['response_type', 'client_id', 'redirect_uri', 'scope', 'code_challenge', 'code_challenge_method', 'state'].map((name) => ({ name, in: 'query', required: name !== 'state', schema: { type: 'string' } })),
+        responses: { '200': { description: 'The page that asks the person' }, '302': { description: 'To login' }, '303': { description: 'To the loopback redirect_uri with an error' }, ...errors(400, 503) },
+      },
+      post: {
+        summary: 'The answer of the page that asked (csrf_token, decision)',
+        requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', required: ['csrf_token', 'decision'], properties: { csrf_token: { type: 'string' }, decision: { type: 'string', enum: ['allow', 'deny'] } } } } } },
+        responses: { '303': { description: 'To the loopback redirect_uri with code, state and iss, or with error=access_denied' }, ...errors(403, 503) },
       },
     },
-    '/oauth2/cli/token': {
+    '/oauth2/token': {
       post: {
-        summary: 'Redeems a one-time code, with the PKCE verifier, for the session ticket',
-        requestBody: {
-          required: true,
-          content: {
-            'application/x-www-form-urlencoded': {
-              schema: { type: 'object', required: ['code', 'code_verifier', 'redirect_uri'], properties: { code: { type: 'string' }, code_verifier: { type: 'string' }, redirect_uri: { type: 'string' } } },
-            },
-          },
-        },
+        summary: 'Token endpoint (RFC 6749, RFC 8628): client_credentials, authorization_code, refresh_token, urn:ietf:params:oauth:grant-type:device_code',
+        requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', required: ['grant_type'], properties: { grant_type: { type: 'string' }, scope: { type: 'string', example: 'api://dev-gcp.my-team.my-app/.default' }, code: { type: 'string' }, code_verifier: { type: 'string' }, redirect_uri: { type: 'string' }, refresh_token: { type: 'string' }, device_code: { type: 'string' }, client_id: { type: 'string' } } } } } },
         responses: {
-          '200': { description: 'The session ticket', content: { 'application/json': { schema: { type: 'object', properties: { session: { type: 'string' }, expires_at: { type: 'string' } } } } } },
-          ...errors(400, 503),
+          '200': { description: 'The token response; with refresh_token for a person', content: { 'application/json': { schema: { $ref: '#/components/schemas/TokenResponse' } } } },
+          ...errors(400, 413, 415, 429, 502, 503, 504),
         },
       },
+    },
+    '/oauth2/revoke': { post: { summary: 'Ends the session of a tool by its refresh token (RFC 7009)', requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', required: ['token'], properties: { token: { type: 'string' } } } } } }, responses: { '200': { description: 'Ended, or already unknown' }, ...errors(400, 429) } } },
+    '/oauth2/device_authorization': {
+      post: {
+        summary: 'Device authorization (RFC 8628): a device code, a short user code and the page to enter it',
+        requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', required: ['client_id', 'scope'], properties: { client_id: { type: 'string' }, scope: { type: 'string' } } } } } },
+        responses: { '200': { description: 'device_code, user_code, verification_uri, verification_uri_complete, expires_in, interval' }, ...errors(400, 429) },
+      },
+    },
+    '/oauth2/device': {
+      get: {
+        summary: 'Where the person enters a user code, and sees what asks and from where',
+        parameters: [{ name: 'user_code', in: 'query', schema: { type: 'string' } }],
+        responses: { '200': { description: 'The form, or the page that asks' }, '302': { description: 'To login' }, ...errors(404, 429, 503) },
+      },
+      post: { summary: 'The answer of the page that asked (csrf_token, decision)', requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', required: ['csrf_token', 'decision'], properties: { csrf_token: { type: 'string' }, decision: { type: 'string', enum: ['allow', 'deny'] } } } } } }, responses: { '200': { description: 'Done' }, ...errors(403, 409, 503) } },
     },
     '/internal/isalive': plain('Liveness'),
     '/internal/isready': {

@@ -98,7 +98,17 @@ export class Sessions {
     const ticket = request.cookies[this.cookies.session];
     if (!ticket) return undefined;
     const session = await this.manager.load(ticket);
-    if (!session) return undefined;
+    return session ? this.fresh(session) : undefined;
+  }
+
+  /** The session with this id (a tool's, or the one behind a code), its user token kept fresh as `load` keeps it. */
+  async loadById(id: string): Promise<LoadedSession | undefined> {
+    const data = await this.manager.store.get(id);
+    if (!data || data.expiresAt <= Date.now()) return undefined;
+    return this.fresh({ id, data });
+  }
+
+  private async fresh(session: LoadedSession): Promise<LoadedSession | undefined> {
     // A token signed by a key the identity provider no longer publishes is refused by every grant.
     const tokenDead = (await this.entra.signingKeyKnown(session.data.accessToken)) === 'gone';
     if (!tokenDead && !needsRefresh(session.data)) return session;
@@ -110,7 +120,7 @@ export class Sessions {
     this.onEvent('ended');
   }
 
-  async create(data: Parameters<SessionManager['create']>[0]): Promise<{ ticket: string; data: SessionData }> {
+  async create(data: Parameters<SessionManager['create']>[0]): Promise<{ ticket: string; id: string; data: SessionData }> {
     const created = await this.manager.create(data);
     this.onEvent('started');
     return created;

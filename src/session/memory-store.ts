@@ -6,6 +6,7 @@ export class MemoryStore implements SessionStore {
   private readonly sessions = new Map<string, SessionData>();
   private readonly locks = new Set<string>();
   private readonly consumed = new Map<string, number>();
+  private readonly records = new Map<string, { value: string; until: number }>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly maxEntries = 100_000) {
@@ -64,6 +65,36 @@ export class MemoryStore implements SessionStore {
     return true;
   }
 
+  async setRecord(key: string, value: string, ttlMs: number): Promise<void> {
+    this.records.delete(key);
+    this.records.set(key, { value, until: Date.now() + ttlMs });
+    // The oldest go first beyond the bound, as sessions do.
+    while (this.records.size > this.maxEntries) {
+      const oldest = this.records.keys().next();
+      if (oldest.done) break;
+      this.records.delete(oldest.value);
+    }
+  }
+
+  async getRecord(key: string): Promise<string | undefined> {
+    return this.liveRecord(key);
+  }
+
+  async takeRecord(key: string): Promise<boolean> {
+    // No await between the look and the removal: two takers cannot both see the record.
+    const present = this.liveRecord(key) !== undefined;
+    this.records.delete(key);
+    return present;
+  }
+
+  private liveRecord(key: string): string | undefined {
+    const record = this.records.get(key);
+    if (!record) return undefined;
+    if (record.until > Date.now()) return record.value;
+    this.records.delete(key);
+    return undefined;
+  }
+
   async isHealthy(): Promise<boolean> {
     return true;
   }
@@ -90,5 +121,6 @@ export class MemoryStore implements SessionStore {
     const now = Date.now();
     for (const [id, data] of this.sessions) if (data.expiresAt <= now) this.sessions.delete(id);
     for (const [key, until] of this.consumed) if (until <= now) this.consumed.delete(key);
+    for (const [key, record] of this.records) if (record.until <= now) this.records.delete(key);
   }
 }

@@ -205,6 +205,26 @@ export class RedisStore implements SessionStore {
     return stored === 'OK';
   }
 
+  private recordKey(key: string): string {
+    return `${this.prefix}record:${this.hashed(key)}`;
+  }
+
+  async setRecord(key: string, value: string, ttlMs: number): Promise<void> {
+    const stored = this.recordKey(key);
+    const sealed = this.options.sealer.seal(value, stored);
+    await this.run(() => this.client.set(stored, sealed, 'PX', Math.max(1, Math.ceil(ttlMs))));
+  }
+
+  async getRecord(key: string): Promise<string | undefined> {
+    const stored = this.recordKey(key);
+    const sealed = await this.run(() => this.client.get(stored));
+    return sealed === null ? undefined : this.options.sealer.open(sealed, stored);
+  }
+
+  async takeRecord(key: string): Promise<boolean> {
+    return (await this.run(() => this.client.del(this.recordKey(key)))) === 1;
+  }
+
   async isHealthy(): Promise<boolean> {
     try {
       return (await this.client.ping()) === 'PONG';

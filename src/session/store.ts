@@ -18,6 +18,8 @@ export interface SessionData {
   accessTokenObtainedAt?: number;
   refreshToken?: string;
   idToken?: string;
+  /** Set on a session a tool started from the person's browser session: it lives and ends apart from that one. */
+  tool?: { client: string; target: string };
   /** Epoch milliseconds. */
   createdAt: number;
   /** Epoch milliseconds: the session's maximum lifetime. */
@@ -69,6 +71,11 @@ export interface SessionStore {
   withLock<T>(id: string, fn: () => Promise<T>, options?: LockOptions): Promise<LockResult<T>>;
   /** True the first time a key is seen within `ttlMs`, across replicas for Redis: makes one-time codes one-time. */
   consumeOnce(key: string, ttlMs: number): Promise<boolean>;
+  /** A short-lived value of its own (a device authorization), kept for `ttlMs`; sealed at rest in Redis. */
+  setRecord(key: string, value: string, ttlMs: number): Promise<void>;
+  getRecord(key: string): Promise<string | undefined>;
+  /** True when the record was there: of two replicas taking the same record, one gets true. */
+  takeRecord(key: string): Promise<boolean>;
   isHealthy(): Promise<boolean>;
   health(): StoreHealth;
   close(): Promise<void>;

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,10 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
-import type { Browser } from 'playwright-core';
-import { sessionCookieHeader } from '../../src/paths.js';
+import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
-import { login } from '../helpers/http-login.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 let stack: Stack;
@@ -186,23 +183,46 @@ describe('token-generator decode', () => {
   });
 });
 
+/** Runs `obo` and answers in Chromium what it prints: the login URL, or the device flow's page. */
+async function oboAnswered(page: Page, args: string[], pattern: RegExp, decision: 'Allow' | 'Deny' = 'Allow', env: Record<string, string> = {}) {
+  let opened = false;
+  let heading: string | null = null;
+  const run = await cli(args, {
+    env,
+    onStderr: (text) => {
+      const match = pattern.exec(text);
+      if (match && !opened) {
+        opened = true;
+        void (async () => {
+          await page.goto(match[1]!);
+          if (page.url().startsWith(stack.emulator!.baseUrl)) await page.locator('button:has-text("Sign in")').click();
+          await page.locator(`button:has-text("${decision}")`).waitFor();
+          heading = await page.locator('h1').textContent();
+          await page.locator(`button:has-text("${decision}")`).click();
+        })();
+      }
+    },
+  });
+  return { run, heading: heading as string | null };
+}
+
+const refreshTokenInCache = async (file = cacheFile) =>
+  (JSON.parse(await readFile(file, 'utf8')) as { generators: Record<string, { refreshToken?: string }> }).generators[stack.url]?.refreshToken;
+
+const renewWith = (refreshToken: string) =>
+  fetch(`${stack.url}/oauth2/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, scope: 'dev-gcp:my-team:my-app' }) });
+
 describe('token-generator obo', () => {
-  it('logs in through the browser it asked for, then renews from the cache and the session without one', async () => {
-    const page = await (await browser.newContext()).newPage();
-    let opened = false;
-    const first = await cli(['obo', 'dev-gcp:my-team:my-app'], {
-      onStderr: (text) => {
-        const match = /Log in with your browser: (\S+)/.exec(text);
-        if (match && !opened) {
-          opened = true;
-          void (async () => {
-            await page.goto(match[1]!);
-            await page.locator('button:has-text("Sign in")').click();
-          })();
-        }
-      },
-    });
+  let page: Page;
+
+  beforeAll(async () => {
+    page = await (await browser.newContext()).newPage();
+  });
+
+  it('logs in through the page that asks, then renews from the cache and its refresh token without a browser', async () => {
+    const { run: first, heading } = await oboAnswered(page, ['obo', 'dev-gcp:my-team:my-app'], /Log in with your browser: (\S+)/);
     expect(first.code).toBe(0);
+    expect(heading).toBe('Let the token-generator command line on this computer get tokens as Kari Nordmann?');
     expect(first.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
     const { payload } = await jwtVerify(first.stdout.trim(), keys(), { audience: stack.emulator!.clientIdFor('dev-gcp:my-team:my-app') });
     expect(payload.NAVident).toBeTruthy();
@@ -218,83 +238,72 @@ describe('token-generator obo', () => {
     await jwtVerify(renewed.stdout.trim(), keys(), { audience: stack.emulator!.clientIdFor('dev-gcp:other-team:other-app') });
   });
 
+  it('ends only its own session at logout, and keeps it when the browser logs out', async () => {
+    const session = async () => {
+      await page.goto(`${stack.url}/oauth2/session`);
+      return (JSON.parse((await page.locator('body').textContent()) ?? '{}') as { authenticated: boolean }).authenticated;
+    };
+    const refreshToken = (await refreshTokenInCache())!;
+    expect(refreshToken).toBeTruthy();
+    expect((await cli(['logout'])).code).toBe(0);
+    await expect(stat(cacheFile)).rejects.toThrow();
+    expect(((await (await renewWith(refreshToken)).json()) as { error: string }).error).toBe('invalid_grant');
+    expect(await session()).toBe(true);
+
+    expect((await oboAnswered(page, ['obo', 'dev-gcp:my-team:my-app'], /Log in with your browser: (\S+)/)).run.code).toBe(0);
+    // The browser's own logout: a page with a button, or at once.
+    await page.goto(`${stack.url}/oauth2/logout`);
+    const button = page.locator('button:has-text("Log out")');
+    if (await button.count()) await button.click();
+    expect(await session()).toBe(false);
+    const still = await cli(['obo', 'dev-gcp:third-team:third-app']);
+    expect(still.code).toBe(0);
+    expect(still.stderr).not.toMatch(/Log in/);
+    await jwtVerify(still.stdout.trim(), keys(), { audience: stack.emulator!.clientIdFor('dev-gcp:third-team:third-app') });
+  });
+
+  it('logs in again by itself when its session was ended elsewhere', async () => {
+    const file = join(dir, 'ended.json');
+    await writeFile(file, JSON.stringify({ generators: { [stack.url]: { refreshToken: 'v1.not-a-session', tokens: {} } } }));
+    const { run } = await oboAnswered(page, ['obo', 'dev-gcp:my-team:my-app'], /Log in with your browser: (\S+)/, 'Allow', { TOKEN_GENERATOR_CACHE: file });
+    expect(run.code).toBe(0);
+    expect(await refreshTokenInCache(file)).not.toBe('v1.not-a-session');
+  });
+
+  it('says so when the person denies it in the browser', async () => {
+    const { run } = await oboAnswered(page, ['obo', 'dev-gcp:my-team:my-app'], /Log in with your browser: (\S+)/, 'Deny', { TOKEN_GENERATOR_CACHE: join(dir, 'denied.json') });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/you denied the command line/);
+  });
+
+  it('logs in with --device: a code to enter on any device, approved there in Chromium', async () => {
+    const file = join(dir, 'device.json');
+    const other = await (await browser.newContext()).newPage();
+    let opened = false;
+    const run = await cli(['obo', 'dev-gcp:my-team:my-app', '--device'], {
+      env: { TOKEN_GENERATOR_CACHE: file },
+      onStderr: (text) => {
+        const match = /or open: (\S+)/.exec(text);
+        if (match && !opened) {
+          opened = true;
+          void (async () => {
+            await other.goto(match[1]!);
+            await other.locator('button:has-text("Sign in")').click();
+            await other.locator('button:has-text("Allow")').click();
+          })();
+        }
+      },
+    });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/enter the code [B-Z]{4}-[B-Z]{4}/);
+    await jwtVerify(run.stdout.trim(), keys(), { audience: stack.emulator!.clientIdFor('dev-gcp:my-team:my-app') });
+    expect(await refreshTokenInCache(file)).toBeTruthy();
+    await other.context().close();
+  }, 60_000);
+
   it('says the login timed out when nobody logs in', async () => {
     const run = await cli(['obo', 'dev-gcp:my-team:my-app', '--no-cache', '--timeout', '1'], { env: { TOKEN_GENERATOR_CACHE: join(dir, 'empty.json') } });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/login timed out/);
-  });
-
-  it('forgets everything at logout, and ends the session at the generator', async () => {
-    const cached = JSON.parse(await readFile(cacheFile, 'utf8')) as { generators: Record<string, { session?: string }> };
-    const ticket = cached.generators[stack.url]?.session;
-    expect(ticket).toBeTruthy();
-    const cookie = sessionCookieHeader(ticket!);
-    const session = async () => ((await (await fetch(`${stack.url}/oauth2/session`, { headers: { cookie } })).json()) as { authenticated: boolean }).authenticated;
-    expect(await session()).toBe(true);
-    const run = await cli(['logout']);
-    expect(run.code).toBe(0);
-    await expect(stat(cacheFile)).rejects.toThrow();
-    expect(await session()).toBe(false);
-  });
-});
-
-describe('the loopback redirect', () => {
-  const challenge = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
-  const verifier = 'v'.repeat(43);
-  const state = 's'.repeat(20);
-  const start = (cookie: string, redirectUri: string) =>
-    fetch(
-      `${stack.url}/oauth2/cli/login?${new URLSearchParams({ redirect_uri: redirectUri, state, code_challenge: challenge(verifier), code_challenge_method: 'S256' })}`,
-      { headers: { cookie }, redirect: 'manual' },
-    );
-
-  it('refuses every target that is not a loopback address', async () => {
-    const cookie = await login(stack.url);
-    for (const target of [
-      'http://evil.com/callback',
-      'https://127.0.0.1:1234/callback',
-      'http://localhost:1234/callback',
-      'http://127.0.0.1.evil.com:1234/callback',
-      'http://user@127.0.0.1:1234/callback',
-      'http://127.0.0.1/callback',
-      'http://[::2]:1234/callback',
-      'http://0x7f000001:1234/callback',
-      'http://127.1:1234/callback',
-      'http://127.0.0.1:1234@evil.com/callback',
-      'http://127.0.0.1:1234/callback#frag',
-      '//127.0.0.1:1234/callback',
-      'javascript:alert(1)',
-      '',
-    ]) {
-      const res = await start(cookie, target);
-      expect(res.status, target).toBe(400);
-    }
-    expect((await start(cookie, 'http://127.0.0.1:1234/callback')).status).toBe(302);
-    expect((await start(cookie, 'http://[::1]:1234/callback')).status).toBe(302);
-  });
-
-  it('hands out codes that are single-use and bound to the verifier and the redirect URI', async () => {
-    const cookie = await login(stack.url);
-    const redirectUri = 'http://127.0.0.1:4321/callback';
-    const location = new URL((await start(cookie, redirectUri)).headers.get('location')!);
-    expect(location.origin + location.pathname).toBe(redirectUri);
-    expect(location.searchParams.get('state')).toBe(state);
-    const code = location.searchParams.get('code')!;
-    expect(code).not.toMatch(/eyJ/);
-    const redeem = (body: Record<string, string>) => fetch(`${stack.url}/oauth2/cli/token`, { method: 'POST', body: new URLSearchParams(body) });
-    expect((await redeem({ code, code_verifier: 'w'.repeat(43), redirect_uri: redirectUri })).status).toBe(400);
-    expect((await redeem({ code, code_verifier: verifier, redirect_uri: 'http://127.0.0.1:9999/callback' })).status).toBe(400);
-    const ok = await redeem({ code, code_verifier: verifier, redirect_uri: redirectUri });
-    expect(ok.status).toBe(200);
-    expect(((await ok.json()) as { session: string }).session).toBeTruthy();
-    const again = await redeem({ code, code_verifier: verifier, redirect_uri: redirectUri });
-    expect(again.status).toBe(400);
-    expect(await again.text()).toMatch(/already used/);
-  });
-
-  it('sends a browser without a session to log in first', async () => {
-    const res = await start('', 'http://127.0.0.1:1234/callback');
-    expect(res.status).toBe(302);
-    expect(res.headers.get('location')).toMatch(/^\/oauth2\/login\?redirect=%2Foauth2%2Fcli%2Flogin/);
   });
 });

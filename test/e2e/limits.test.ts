@@ -49,17 +49,17 @@ async function expectLimited(res: Response, what: RegExp) {
   expect(body.error_description).toMatch(what);
 }
 
-/** Six guessed codes sent to /oauth2/cli/token from one address: their statuses. */
+/** Six guessed codes sent to /oauth2/token from one address: their statuses. */
 async function redeemGuesses(base: string, address: string): Promise<number[]> {
   const statuses: number[] = [];
   for (let i = 0; i < 6; i++) {
-    const res = await fetch(`${base}/oauth2/cli/token`, {
+    const res = await fetch(`${base}/oauth2/token`, {
       method: 'POST',
       headers: { 'x-forwarded-for': address, accept: 'application/json' },
-      body: new URLSearchParams({ code: `guess-${i}`, code_verifier: 'v'.repeat(43), redirect_uri: 'http://127.0.0.1:1/callback' }),
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: `guess-${i}`, code_verifier: 'v'.repeat(43), redirect_uri: 'http://127.0.0.1:1/callback' }),
     });
     statuses.push(res.status);
-    if (res.status === 429) await expectLimited(res, /command-line codes redeemed from your address/);
+    if (res.status === 429) await expectLimited(res, /authorization codes redeemed from your address/);
   }
   return statuses;
 }
@@ -121,7 +121,7 @@ describe('logins and command-line codes', () => {
     expect(elsewhere.status).toBe(302);
   });
 
-  it('limits codes redeemed at /oauth2/cli/token per address', async () => {
+  it('limits authorization codes redeemed at /oauth2/token per address', async () => {
     const address = newAddress();
     expect(await redeemGuesses(stack.url, address)).toEqual([400, 400, 400, 400, 429, 429]);
   });

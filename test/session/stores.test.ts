@@ -32,6 +32,19 @@ async function lockExclusion(a: SessionStore, b: SessionStore) {
   expect(order).toEqual(['first in', 'first out', 'second']);
 }
 
+/** Records expire, and of two takers of one record exactly one gets it. */
+async function recordsOnce(a: SessionStore, b: SessionStore) {
+  await a.setRecord('device:1', 'pending', 60_000);
+  expect(await b.getRecord('device:1')).toBe('pending');
+  const taken = await Promise.all([a.takeRecord('device:1'), b.takeRecord('device:1')]);
+  expect(taken.filter(Boolean)).toHaveLength(1);
+  expect(await a.getRecord('device:1')).toBeUndefined();
+  await a.setRecord('device:short', 'x', 200);
+  await new Promise((resolve) => setTimeout(resolve, 350));
+  expect(await b.getRecord('device:short')).toBeUndefined();
+  expect(await b.takeRecord('device:short')).toBe(false);
+}
+
 /** An update replaces a session that exists and never brings back one that was deleted. */
 async function updateOnlyExisting(a: SessionStore, b: SessionStore) {
   await a.set('live', session());
@@ -62,6 +75,12 @@ describe('MemoryStore', () => {
   it('lets one holder at a time have a session lock', async () => {
     const store = new MemoryStore();
     await lockExclusion(store, store);
+    await store.close();
+  });
+
+  it('keeps short-lived records until they expire, each taken once', async () => {
+    const store = new MemoryStore();
+    await recordsOnce(store, store);
     await store.close();
   });
 
@@ -117,6 +136,18 @@ describe('RedisStore against a real redis-server', () => {
 
   it('lets one replica at a time hold a session lock', async () => {
     await lockExclusion(store(), store());
+  });
+
+  it('shares short-lived records between replicas, sealed, each taken once', async () => {
+    await recordsOnce(store(), store());
+    const a = store();
+    await a.setRecord('user-code:ABCD-EFGH', 'SECRET-DEVICE-RECORD', 60_000);
+    const raw = new Redis(redis.url);
+    const keys = await raw.keys('*');
+    const values = await Promise.all(keys.map((k) => raw.get(k)));
+    await raw.quit();
+    const everything = keys.join(' ') + values.join(' ');
+    for (const secret of ['ABCD-EFGH', 'SECRET-DEVICE-RECORD']) expect(everything).not.toContain(secret);
   });
 
   it('updates only a session that still exists, whichever replica deleted it', async () => {

@@ -1,0 +1,14 @@
+/**
+ * The client credentials grant (RFC 6749 §4.4): app tokens as `POST /api/public/m2m` hands them
+ * out, from the same cache; a client id and secret, if the tool sends them, are not looked at.
+ */
+import type { GeneratorContext } from '../../context.js';
+import { responseBody } from '../../tokens.js';
+import { withAdvice } from '../oauth-error.js';
+import { single, targetScope } from '../parameters.js';
+
+export async function clientCredentialsGrant(params: Record<string, unknown>, ctx: GeneratorContext, skipCache: boolean) {
+  const audience = targetScope(single(params, 'scope'));
+  const { token } = await withAdvice(ctx, audience, 'client_credentials', () => ctx.tokens.appToken(audience, { skipCache }));
+  return { ...responseBody(token), scope: audience.scope };
+}

@@ -1,0 +1,422 @@
+/**
+ * The generator as an OAuth 2.0 authorization server, driven by openid-client as tools' libraries
+ * drive it, with Chromium as the person's browser, against the emulator as identity provider.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as oidc from 'openid-client';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
+import { login } from '../helpers/http-login.js';
+import { consentToken, decide as answer, deviceAuthorization, poll, startLoopback, tokenRequest as tokenAt } from '../helpers/authorization-server.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+let stack: Stack;
+let browser: Browser;
+let context: BrowserContext;
+let config: oidc.Configuration;
+let loopback: Awaited<ReturnType<typeof startLoopback>>;
+
+const TARGET = 'dev-gcp:my-team:my-app';
+const SCOPE = 'api://dev-gcp.my-team.my-app/.default';
+
+const decide = (cookie: string, path: string, csrfToken: string | undefined, decision = 'allow', headers: Record<string, string> = {}) =>
+  answer(cookie, `${stack.url}${path}`, csrfToken, decision, headers);
+const tokenRequest = (params: Record<string, string>) => tokenAt(stack.url, params);
+
+const keys = () => createRemoteJWKSet(new URL(`${stack.emulator!.baseUrl}/${stack.emulator!.tenantId}/discovery/v2.0/keys`));
+
+async function verifyEmployeeToken(token: string, target: string) {
+  const { payload } = await jwtVerify(token, keys(), { issuer: stack.emulator!.issuer, audience: stack.emulator!.clientIdFor(target) });
+  expect(payload.idtyp).toBeUndefined();
+  expect(payload.NAVident).toBe('Z990001');
+  expect(payload.name).toBe('Kari Nordmann');
+  return payload;
+}
+
+async function discover(clientId = 'openid-client test', auth = oidc.None()) {
+  return oidc.discovery(new URL(stack.url), clientId, undefined, auth, { algorithm: 'oauth2', execute: [oidc.allowInsecureRequests] });
+}
+
+/** The person in Chromium: logs in on the emulator when asked, then answers the consent page. */
+async function answerInBrowser(page: Page, url: string, decision: 'Allow' | 'Deny' = 'Allow') {
+  await page.goto(url);
+  if (page.url().startsWith(stack.emulator!.baseUrl)) await page.locator('button:has-text("Sign in")').click();
+  await page.locator(`button:has-text("${decision}")`).waitFor();
+  const heading = await page.locator('h1').textContent();
+  await page.locator(`button:has-text("${decision}")`).click();
+  return heading;
+}
+
+function authorizeUrl(challenge: string, extra: Record<string, string> = {}): string {
+  return oidc.buildAuthorizationUrl(config, { redirect_uri: loopback.redirectUri, scope: SCOPE, code_challenge: challenge, code_challenge_method: 'S256', state: 'some-state', ...extra }).href;
+}
+
+/** A code without a browser: log in over HTTP, read the consent page, POST it. */
+async function codeOverHttp(cookie?: string) {
+  const session = cookie ?? (await login(stack.url));
+  const verifier = oidc.randomPKCECodeVerifier();
+  const url = authorizeUrl(await oidc.calculatePKCECodeChallenge(verifier));
+  const answer = await decide(session, '/oauth2/authorize', await consentToken(session, url));
+  expect(answer.status).toBe(303);
+  const location = new URL(answer.headers.get('location')!);
+  return { cookie: session, verifier, location, code: location.searchParams.get('code')! };
+}
+
+beforeAll(async () => {
+  stack = await startStack({ emulator: { unauthorizedTargets: ['dev-gcp:locked:api'] } });
+  browser = await launchChromium();
+  context = await browser.newContext();
+  loopback = await startLoopback();
+  config = await discover();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  loopback?.server.close();
+  await stack?.close();
+});
+
+describe('metadata (RFC 8414)', () => {
+  it('describes the endpoints, grants and PKCE method, and public clients', async () => {
+    const metadata = config.serverMetadata();
+    expect(metadata.issuer).toBe(stack.url);
+    expect(metadata.authorization_endpoint).toBe(`${stack.url}/oauth2/authorize`);
+    expect(metadata.token_endpoint).toBe(`${stack.url}/oauth2/token`);
+    expect(metadata.device_authorization_endpoint).toBe(`${stack.url}/oauth2/device_authorization`);
+    expect(metadata.grant_types_supported).toEqual(expect.arrayContaining(['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code']));
+    expect(metadata.code_challenge_methods_supported).toEqual(['S256']);
+    expect(metadata.token_endpoint_auth_methods_supported).toEqual(['none']);
+  });
+});
+
+describe('app tokens by client credentials', () => {
+  it('answers the token for an Entra scope or any audience form, from the cache /api/public/m2m uses', async () => {
+    const answer = await oidc.clientCredentialsGrant(config, { scope: SCOPE });
+    const { payload } = await jwtVerify(answer.access_token, keys(), { issuer: stack.emulator!.issuer, audience: stack.emulator!.clientIdFor(TARGET) });
+    expect(payload.idtyp).toBe('app');
+    expect(answer.token_type).toBe('bearer');
+    expect(answer.expires_in).toBeGreaterThan(3000);
+    const before = stack.emulator!.stats.tokenRequests;
+    const m2m = await fetch(`${stack.url}/api/public/m2m`, { method: 'POST', body: new URLSearchParams({ aud: TARGET }) });
+    expect(await m2m.text()).toBe(answer.access_token);
+    const otherForm = await oidc.clientCredentialsGrant(config, { scope: 'dev-gcp.my-team.my-app' });
+    expect(otherForm.access_token).toBe(answer.access_token);
+    expect(stack.emulator!.stats.tokenRequests).toBe(before);
+  });
+
+  it('accepts and ignores a client id and secret sent as HTTP Basic or in the body', async () => {
+    for (const auth of [oidc.ClientSecretBasic('whatever'), oidc.ClientSecretPost('whatever')]) {
+      const answer = await oidc.clientCredentialsGrant(await discover('postman', auth), { scope: SCOPE });
+      await jwtVerify(answer.access_token, keys(), { audience: stack.emulator!.clientIdFor(TARGET) });
+    }
+  });
+
+  it('says in error_description, on one line, what the target must add to its manifest', async () => {
+    const err = await oidc.clientCredentialsGrant(config, { scope: 'api://dev-gcp.locked.api/.default' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(oidc.ResponseBodyError);
+    const body = (err as oidc.ResponseBodyError).cause;
+    expect(body.error).toBe('invalid_scope');
+    expect(body.error_description).toMatch(/^dev-gcp:locked:api has not authorized this token generator/);
+    expect(body.error_description).toContain('spec: {accessPolicy: {inbound: {rules: [{application: azure-token-generator, namespace: nais, cluster: dev-gcp}]}}}');
+    expect(body.error_description).toMatch(/^[\x20\x21\x23-\x5b\x5d-\x7e]+$/);
+  });
+
+  it('refuses a missing or malformed scope, an unknown grant and an unreadable body in RFC 6749 words', async () => {
+    const cases: [Record<string, string>, string][] = [
+      [{ grant_type: 'client_credentials' }, 'invalid_scope'],
+      [{ grant_type: 'client_credentials', scope: 'Not An Audience' }, 'invalid_scope'],
+      [{ grant_type: 'client_credentials', scope: `${SCOPE} api://dev-gcp.a.b/.default` }, 'invalid_scope'],
+      [{ grant_type: 'password', username: 'x', password: 'y' }, 'unsupported_grant_type'],
+      [{}, 'invalid_request'],
+    ];
+    for (const [params, error] of cases) {
+      const res = await tokenRequest(params);
+      expect(res.status, JSON.stringify(params)).toBe(400);
+      expect(((await res.json()) as { error: string }).error).toBe(error);
+    }
+    const text = await fetch(`${stack.url}/oauth2/token`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: '<x/>' });
+    expect(text.status).toBe(415);
+    expect(((await text.json()) as { error: string }).error).toBe('invalid_request');
+  });
+});
+
+describe('employee tokens by the authorization code with PKCE', () => {
+  let refreshToken: string;
+
+  it('logs in through the consent page in Chromium, and redeems the code for a token and a refresh token', async () => {
+    const page = await context.newPage();
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const arrived = loopback.next();
+    const heading = await answerInBrowser(page, authorizeUrl(await oidc.calculatePKCECodeChallenge(verifier), { state }));
+    expect(heading).toBe('Let openid-client test on this computer get tokens as Kari Nordmann?');
+    const callback = await arrived;
+    await expect(page.locator('body').textContent()).resolves.toContain('back in the tool');
+    const answer = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state }, { redirect_uri: loopback.redirectUri });
+    await verifyEmployeeToken(answer.access_token, TARGET);
+    expect(answer.refresh_token).toBeTruthy();
+    expect(answer.refresh_token).not.toMatch(/eyJ/);
+    refreshToken = answer.refresh_token!;
+  });
+
+  it('reaches an IPv6 loopback listener too, through the consent page in Chromium', async () => {
+    const v6 = await startLoopback('::1');
+    try {
+      const page = await context.newPage();
+      const verifier = oidc.randomPKCECodeVerifier();
+      const arrived = v6.next();
+      await answerInBrowser(page, authorizeUrl(await oidc.calculatePKCECodeChallenge(verifier), { redirect_uri: v6.redirectUri }));
+      const callback = await arrived;
+      const answer = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'some-state' }, { redirect_uri: v6.redirectUri });
+      await verifyEmployeeToken(answer.access_token, TARGET);
+      await page.close();
+    } finally {
+      v6.server.close();
+    }
+  });
+
+  it('renews with the refresh token, for the same target and for another', async () => {
+    const same = await oidc.refreshTokenGrant(config, refreshToken);
+    await verifyEmployeeToken(same.access_token, TARGET);
+    const other = await oidc.refreshTokenGrant(config, refreshToken, { scope: 'api://dev-gcp.other-team.other-app/.default' });
+    await verifyEmployeeToken(other.access_token, 'dev-gcp:other-team:other-app');
+  });
+
+  it('keeps the tool\u2019s session and the browser\u2019s apart: ending one leaves the other', async () => {
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/oauth2/session`);
+    expect(JSON.parse((await page.locator('body').textContent()) ?? '{}')).toMatchObject({ authenticated: true });
+    const revoked = await fetch(`${stack.url}/oauth2/revoke`, { method: 'POST', body: new URLSearchParams({ token: refreshToken }) });
+    expect(revoked.status).toBe(200);
+    const err = await oidc.refreshTokenGrant(config, refreshToken).catch((e: unknown) => e);
+    expect((err as oidc.ResponseBodyError).error).toBe('invalid_grant');
+    await page.goto(`${stack.url}/oauth2/session`);
+    expect(JSON.parse((await page.locator('body').textContent()) ?? '{}')).toMatchObject({ authenticated: true });
+
+    const { cookie, verifier, location } = await codeOverHttp();
+    const answer = await oidc.authorizationCodeGrant(config, location, { pkceCodeVerifier: verifier, expectedState: 'some-state' }, { redirect_uri: loopback.redirectUri });
+    await fetch(`${stack.url}/oauth2/logout`, { headers: { cookie }, redirect: 'manual' });
+    await fetch(`${stack.url}/oauth2/logout`, { method: 'POST', headers: { cookie }, redirect: 'manual' });
+    const session = await fetch(`${stack.url}/oauth2/session`, { headers: { cookie } });
+    expect(((await session.json()) as { authenticated: boolean }).authenticated).toBe(false);
+    await verifyEmployeeToken((await oidc.refreshTokenGrant(config, answer.refresh_token!)).access_token, TARGET);
+  });
+
+  it('asks before anything: no code without the consent page\u2019s POST, none for a POST from elsewhere', async () => {
+    const cookie = await login(stack.url);
+    const url = authorizeUrl(await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()));
+    const shown = await fetch(url, { headers: { cookie }, redirect: 'manual' });
+    expect(shown.status).toBe(200);
+    expect(shown.headers.get('content-security-policy')).toContain(`form-action 'self' ${new URL(loopback.redirectUri).origin};`);
+    const token = await consentToken(cookie, url);
+    expect((await decide(cookie, '/oauth2/authorize', undefined)).status).toBe(403);
+    expect((await decide(cookie, '/oauth2/authorize', `${token.slice(0, -3)}AAA`)).status).toBe(403);
+    expect((await decide(await login(stack.url), '/oauth2/authorize', token)).status).toBe(403);
+    expect((await decide('', '/oauth2/authorize', token)).status).toBe(403);
+    expect((await decide(cookie, '/oauth2/authorize', token, 'allow', { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    expect((await decide(cookie, '/oauth2/authorize', token, 'allow', { origin: 'https://evil.example' })).status).toBe(403);
+    const denied = await decide(cookie, '/oauth2/authorize', token, 'deny');
+    expect(denied.status).toBe(303);
+    const location = new URL(denied.headers.get('location')!);
+    expect(location.searchParams.get('error')).toBe('access_denied');
+    expect(location.searchParams.get('code')).toBeNull();
+  });
+
+  it('sends a browser without a session to log in first, and back to the question', async () => {
+    const url = authorizeUrl(await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()));
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(url);
+    expect(page.url().startsWith(stack.emulator!.baseUrl)).toBe(true);
+    await page.locator('button:has-text("Sign in")').click();
+    await page.locator('button:has-text("Allow")').waitFor();
+    expect(page.url()).toBe(url);
+    await page.context().close();
+  });
+
+  it('refuses every redirect that is not a loopback address, without redirecting', async () => {
+    const cookie = await login(stack.url);
+    const challenge = await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier());
+    for (const target of [
+      'http://evil.com/callback',
+      'https://127.0.0.1:1234/callback',
+      'http://localhost:1234/callback',
+      'http://127.0.0.1.evil.com:1234/callback',
+      'http://user@127.0.0.1:1234/callback',
+      'http://127.0.0.1/callback',
+      'http://[::2]:1234/callback',
+      'http://0x7f000001:1234/callback',
+      'http://127.1:1234/callback',
+      'http://127.0.0.1:1234@evil.com/callback',
+      'http://127.0.0.1:1234/callback#frag',
+      '//127.0.0.1:1234/callback',
+      'javascript:alert(1)',
+      '',
+    ]) {
+      const res = await fetch(authorizeUrl(challenge, { redirect_uri: target }), { headers: { cookie }, redirect: 'manual' });
+      expect(res.status, target).toBe(400);
+      expect(res.headers.get('location'), target).toBeNull();
+    }
+    for (const target of ['http://127.0.0.1:1234/callback', 'http://[::1]:1234/callback']) {
+      expect((await fetch(authorizeUrl(challenge, { redirect_uri: target }), { headers: { cookie }, redirect: 'manual' })).status).toBe(200);
+    }
+  });
+
+  it('requires PKCE with S256, answering at the loopback address', async () => {
+    const cookie = await login(stack.url);
+    for (const extra of [{ code_challenge: '' }, { code_challenge_method: 'plain' }]) {
+      const url = new URL(authorizeUrl('x'.repeat(43)));
+      for (const [name, value] of Object.entries(extra)) url.searchParams.set(name, value);
+      const res = await fetch(url, { headers: { cookie }, redirect: 'manual' });
+      expect(res.status).toBe(303);
+      const location = new URL(res.headers.get('location')!);
+      expect(location.origin).toBe(new URL(loopback.redirectUri).origin);
+      expect(location.searchParams.get('error')).toBe('invalid_request');
+      expect(location.searchParams.get('state')).toBe('some-state');
+    }
+  });
+
+  it('refuses a missing or wrong verifier, another redirect URI, and a reused code, ending what the code started', async () => {
+    const { verifier, code } = await codeOverHttp();
+    const redeem = (params: Record<string, string>) => tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: loopback.redirectUri, ...params });
+    const wrong: Record<string, string>[] = [{}, { code_verifier: oidc.randomPKCECodeVerifier() }, { code_verifier: verifier, redirect_uri: 'http://127.0.0.1:1/callback' }];
+    for (const params of wrong) {
+      const res = await redeem(params);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: string }).error).toBe('invalid_grant');
+    }
+    const first = await redeem({ code_verifier: verifier });
+    expect(first.status).toBe(200);
+    const { refresh_token } = (await first.json()) as { refresh_token: string };
+    const again = await redeem({ code_verifier: verifier });
+    expect(again.status).toBe(400);
+    expect(((await again.json()) as { error_description: string }).error_description).toMatch(/already used/);
+    const refresh = await tokenRequest({ grant_type: 'refresh_token', refresh_token });
+    expect(((await refresh.json()) as { error: string }).error).toBe('invalid_grant');
+  });
+
+  it('refuses a code whose browser session was logged out before it was redeemed', async () => {
+    const { cookie, verifier, code } = await codeOverHttp();
+    await fetch(`${stack.url}/oauth2/logout`, { headers: { cookie }, redirect: 'manual' });
+    await fetch(`${stack.url}/oauth2/logout`, { method: 'POST', headers: { cookie }, redirect: 'manual' });
+    const res = await tokenRequest({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: loopback.redirectUri });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toBe('invalid_grant');
+  });
+
+  it('refuses a browser session ticket as a refresh token, and a refresh token as a session cookie', async () => {
+    const cookie = await login(stack.url);
+    const ticket = decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1));
+    const asRefresh = await tokenRequest({ grant_type: 'refresh_token', refresh_token: ticket });
+    expect(((await asRefresh.json()) as { error: string }).error).toBe('invalid_grant');
+    const { verifier, code } = await codeOverHttp(cookie);
+    const answer = (await (await tokenRequest({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: loopback.redirectUri })).json()) as { refresh_token: string };
+    const asCookie = await fetch(`${stack.url}/api/obo?aud=${TARGET}`, { headers: { cookie: `${cookie.slice(0, cookie.indexOf('='))}=${encodeURIComponent(answer.refresh_token)}`, accept: 'application/json' } });
+    expect(asCookie.status).toBe(401);
+  });
+});
+
+
+
+
+describe('employee tokens by the device flow (RFC 8628)', () => {
+  it('hands a short user code to the tool, which gets its token once the person approves in Chromium', async () => {
+    const started = await oidc.initiateDeviceAuthorization(config, { scope: SCOPE });
+    expect(started.user_code).toMatch(/^[B-Z]{4}-[B-Z]{4}$/);
+    expect(started.verification_uri).toBe(`${stack.url}/oauth2/device`);
+    expect(started.verification_uri_complete).toBe(`${stack.url}/oauth2/device?user_code=${started.user_code}`);
+    expect(started.expires_in).toBe(600);
+    expect(started.interval).toBe(5);
+    const polled = oidc.pollDeviceAuthorizationGrant(config, started);
+    const page = await (await browser.newContext()).newPage();
+    const heading = await answerInBrowser(page, started.verification_uri_complete!);
+    expect(heading).toBe('Let openid-client test on another device get tokens as Kari Nordmann?');
+    await expect(page.locator('h1').textContent()).resolves.toBe('Device connected');
+    const answer = await polled;
+    await verifyEmployeeToken(answer.access_token, TARGET);
+    const renewed = await oidc.refreshTokenGrant(config, answer.refresh_token!, { scope: 'dev-gcp:other-team:other-app' });
+    await verifyEmployeeToken(renewed.access_token, 'dev-gcp:other-team:other-app');
+    await page.context().close();
+  });
+
+  it('shows where the request came from, answers pending and slow_down while the person has not answered, and takes a user code once', async () => {
+    const cookie = await login(stack.url);
+    const started = await deviceAuthorization(stack.url);
+    expect((await poll(stack.url, started.device_code)).body.error).toBe('authorization_pending');
+    const fast = await poll(stack.url, started.device_code);
+    expect(fast.status).toBe(400);
+    expect(fast.body.error).toBe('slow_down');
+    // Typed as a person types it: lower case, without the dash.
+    const shown = await fetch(`${stack.url}/oauth2/device?user_code=${started.user_code.toLowerCase().replace('-', '')}`, { headers: { cookie } });
+    const html = await shown.text();
+    expect(html).toContain('<code>127.0.0.1</code>');
+    expect(html).toContain('<code>my-device-tool/1.0</code>');
+    expect(html).toContain('k6 in a container');
+    const token = /name="csrf_token" value="([^"]+)"/.exec(html)![1]!;
+    expect((await decide(cookie, '/oauth2/device', token, 'allow', { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    expect((await decide(await login(stack.url), '/oauth2/device', token)).status).toBe(403);
+    expect((await decide(cookie, '/oauth2/device', token)).status).toBe(200);
+    expect((await decide(cookie, '/oauth2/device', token)).status).toBe(409);
+    expect((await fetch(started.verification_uri_complete, { headers: { cookie } })).status).toBe(404);
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    const done = await poll(stack.url, started.device_code);
+    expect(done.status).toBe(200);
+    await verifyEmployeeToken(done.body.access_token!, TARGET);
+    expect((await poll(stack.url, started.device_code)).body.error).toBe('invalid_grant');
+  }, 30_000);
+
+  it('answers access_denied when the person denies', async () => {
+    const cookie = await login(stack.url);
+    const started = await deviceAuthorization(stack.url);
+    expect((await decide(cookie, '/oauth2/device', await consentToken(cookie, started.verification_uri_complete), 'deny')).status).toBe(200);
+    const denied = await poll(stack.url, started.device_code);
+    expect(denied.body.error).toBe('access_denied');
+    expect(denied.body.access_token).toBeUndefined();
+  });
+});
+
+describe('device flow limits', () => {
+  let short: Stack;
+
+  beforeAll(async () => {
+    short = await startStack({ env: { DEVICE_CODE_SECONDS: '2', RATE_LIMIT_MAX: '8' } });
+  });
+
+  afterAll(async () => {
+    await short?.close();
+  });
+
+  it('expires user codes: the page no longer knows them and the tool hears expired_token', async () => {
+    const cookie = await login(short.url);
+    const started = await deviceAuthorization(short.url);
+    expect(started.expires_in).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect((await fetch(started.verification_uri_complete, { headers: { cookie } })).status).toBe(404);
+    expect((await poll(short.url, started.device_code)).body.error).toBe('expired_token');
+  });
+
+  it('limits guessing: past ten lookups from one address, even the right code is refused', async () => {
+    const cookie = await login(short.url);
+    const started = await deviceAuthorization(short.url);
+    const statuses: number[] = [];
+    for (const letter of 'CDFGHJKLMNPQ') statuses.push((await fetch(`${short.url}/oauth2/device?user_code=BBBB-BB${letter}B`, { headers: { cookie } })).status);
+    expect(statuses.slice(0, 9)).toEqual(Array(9).fill(404));
+    expect(statuses.slice(-2)).toEqual([429, 429]);
+    const right = await fetch(started.verification_uri_complete, { headers: { cookie } });
+    expect(right.status).toBe(429);
+    expect(await right.text()).not.toContain('csrf_token');
+  });
+
+  it('counts the token endpoint with /api/public/m2m against one limit per address, and says when to come back', async () => {
+    const statuses: number[] = [];
+    let limited: Response | undefined;
+    for (let i = 0; i < 8 && !limited; i++) {
+      const res = await tokenAt(short.url, { grant_type: 'client_credentials', scope: SCOPE });
+      statuses.push(res.status);
+      if (res.status === 429) limited = res;
+    }
+    expect(limited?.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(((await limited!.json()) as { error: string }).error).toBe('rate_limited');
+    expect((await fetch(`${short.url}/api/public/m2m`, { method: 'POST', body: new URLSearchParams({ aud: TARGET }) })).status).toBe(429);
+  });
+});
