@@ -17,6 +17,7 @@ import { createLogger } from '../src/logger.js';
 import { startService } from '../src/main.js';
 import { MemoryStore, type SessionData } from '../src/session/index.js';
 import { Directory } from '../src/emulator/directory.js';
+import { submitSignInForm } from '../src/emulator/sign-in-client.js';
 import { fmt, freePort, heading, line, load, startChild, summary, type LoadResult } from './lib.js';
 import { launchChromium } from '../test/helpers/browser.js';
 import { startup } from './startup.js';
@@ -38,7 +39,7 @@ async function generatorServer(extraEnv: Record<string, string> = {}) {
   const emulatorPort = await freePort();
   const child = await startChild(
     [...TSX, 'src/main.ts'],
-    { PORT: String(port), HOST: '127.0.0.1', EMULATOR_PORT: String(emulatorPort), LOG_LEVEL: 'info', RATE_LIMIT_MAX: '100000000', ...extraEnv },
+    { PORT: String(port), HOST: '127.0.0.1', EMULATOR_PORT: String(emulatorPort), LOG_LEVEL: 'info', RATE_LIMIT_MAX: '100000000', EMULATOR_SIGN_IN_RATE_LIMIT: '0', ...extraEnv },
     `http://127.0.0.1:${port}/internal/isready`,
   );
   return { url: `http://127.0.0.1:${port}`, child };
@@ -333,9 +334,7 @@ async function loginBench() {
     const start = await fetch(`${generator.url}/oauth2/login?redirect=/api/obo?aud=dev-gcp:bench:api`, { redirect: 'manual', headers: ua });
     const loginCookie = start.headers.getSetCookie()[0]!.split(';')[0]!;
     const authorize = new URL(start.headers.get('location')!);
-    const form = new URLSearchParams(authorize.searchParams);
-    for (const [k, v] of Object.entries({ navIdent: 'Z990001', name: 'Kari Nordmann', email: 'kari@trygdeetaten.no', groups: '' })) form.set(k, v);
-    const signedIn = await fetch(authorize.origin + authorize.pathname, { method: 'POST', body: form, redirect: 'manual' });
+    const signedIn = await submitSignInForm(authorize.href, { navIdent: 'Z990001', name: 'Kari Nordmann', email: 'kari@trygdeetaten.no', groups: '' });
     const callback = await fetch(signedIn.headers.get('location')!.replace('localhost', '127.0.0.1'), { headers: { cookie: loginCookie, ...ua }, redirect: 'manual' });
     const session = callback.headers.getSetCookie().find((c) => /^(__Host-)?tg_session=/.test(c))!.split(';')[0]!;
     const obo = await fetch(`${generator.url}/api/obo?aud=dev-gcp:bench:api`, { headers: { cookie: session, accept: 'application/json', ...ua } });

@@ -2,7 +2,6 @@
  * The claims of every token the emulator signs, in one place: app tokens, user tokens and ID
  * tokens, each with the claims Entra ID v2.0 puts in it. Adding a claim touches this file only.
  */
-import { randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import type { AuthenticatedClient, Endpoints } from './client-auth.js';
 import type { Directory, Resource, TestEmployee } from './directory.js';
@@ -30,7 +29,7 @@ export class Claims {
   }
 
   /** A user token for `resource`, asked for by `caller` on behalf of `employee`. */
-  userToken(resource: Resource, caller: AuthenticatedClient, employee: TestEmployee, grant: UserGrant): JWTPayload {
+  userToken(resource: Resource, caller: AuthenticatedClient, employee: TestEmployee, grant: UserGrant, sessionId: string): JWTPayload {
     const oid = this.directory.userOid(employee.navIdent);
     return {
       ...this.accessTokenBase(resource, caller),
@@ -38,25 +37,28 @@ export class Claims {
       oid,
       preferred_username: employee.email,
       scp: grant.scp,
-      sid: randomUUID(),
+      sid: sessionId,
       sub: this.directory.pairwiseSubject(oid, resource.clientId),
       NAVident: employee.navIdent,
       groups: grant.groups,
     };
   }
 
-  /** An ID token for the client the employee signed in to. */
-  idToken(caller: AuthenticatedClient, employee: TestEmployee, nonce: string | undefined): JWTPayload {
+  /** An ID token for the client the employee signed in to, in the single sign-on session `sessionId`. */
+  idToken(caller: AuthenticatedClient, employee: TestEmployee, nonce: string | undefined, sessionId: string): JWTPayload {
     const oid = this.directory.userOid(employee.navIdent);
     return {
       ...this.times(),
       aud: caller.client.clientId,
       iss: this.endpoints.issuer,
+      aio: randomToken(24),
       name: employee.name,
       oid,
       preferred_username: employee.email,
+      sid: sessionId,
       sub: this.directory.pairwiseSubject(oid, caller.client.clientId),
       tid: this.directory.tenantId,
+      uti: randomToken(16),
       ver: '2.0',
       NAVident: employee.navIdent,
       ...(nonce ? { nonce } : {}),
@@ -76,6 +78,12 @@ export class Claims {
       oid,
       NAVident: token.NAVident,
     };
+  }
+
+  /** MSAL's client_info (asked for with client_info=1): the user's object id and tenant, from which it builds the account's id. */
+  clientInfo(employee: TestEmployee): string {
+    const info = { uid: this.directory.userOid(employee.navIdent), utid: this.directory.tenantId };
+    return Buffer.from(JSON.stringify(info)).toString('base64url');
   }
 
   private times() {

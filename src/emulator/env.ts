@@ -52,6 +52,7 @@ const schema = z.object({
   EMULATOR_TLS_CERT: optional(z.string()),
   EMULATOR_TLS_KEY: optional(z.string()),
   EMULATOR_TOKEN_LIFETIME_SECONDS: optional(wholeNumber(1, 86_400, 'seconds')),
+  EMULATOR_SIGN_IN_RATE_LIMIT: optional(wholeNumber(0, 1_000_000, 'sign-in requests a minute')),
 });
 
 /** The emulator's options from its environment; throws an Error whose message starts with the variable's name. */
@@ -81,5 +82,6 @@ export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv): EmulatorOptions 
   if (vars.EMULATOR_TLS) options.tls = { selfSigned: vars.EMULATOR_CA_FILE ? { caFile: vars.EMULATOR_CA_FILE } : {} };
   else if (vars.EMULATOR_TLS_CERT && vars.EMULATOR_TLS_KEY) options.tls = { certFile: vars.EMULATOR_TLS_CERT, keyFile: vars.EMULATOR_TLS_KEY };
   if (vars.EMULATOR_TOKEN_LIFETIME_SECONDS !== undefined) options.accessTokenLifetimeSeconds = vars.EMULATOR_TOKEN_LIFETIME_SECONDS;
+  if (vars.EMULATOR_SIGN_IN_RATE_LIMIT !== undefined) options.signInRateLimit = vars.EMULATOR_SIGN_IN_RATE_LIMIT;
   return options;
 }

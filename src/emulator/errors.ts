@@ -124,6 +124,15 @@ export const errors = {
     new EntraError(50148, 'invalid_grant', 'The redirect_uri does not match the one used in the authorization request for this code.'),
   codeClientMismatch: () => new EntraError(70000, 'invalid_grant', 'The provided authorization code was issued to another client.'),
   refreshInvalid: () => new EntraError(9002313, 'invalid_grant', 'Invalid request. Request is malformed or invalid: the refresh token is not valid.'),
+  signInNotFromPage: () =>
+    new EntraError(
+      9002313,
+      'invalid_request',
+      'Invalid request. Request is malformed or invalid. The sign-in form must be posted from the page the emulator showed this browser (its token is missing, is not for this page or browser, or is over an hour old, or the post came from another site). Start the sign-in again.',
+      { status: 403 },
+    ),
+  signInThrottled: (max: number, seconds: number) =>
+    new EntraError(50196, 'temporarily_unavailable', `Too many sign-in requests from your address: at most ${max} in ${seconds} seconds. Try again later.`, { status: 429 }),
   unsupportedContentType: () =>
     new EntraError(900144, 'invalid_request', 'The request body must be form-encoded (application/x-www-form-urlencoded).'),
   duplicateParameter: (name: string) =>

@@ -65,6 +65,8 @@ export interface EmulatorOptions {
   stateDir?: string;
   /** Serve HTTPS, with a certificate made at start or a given one. */
   tls?: TlsOptions;
+  /** Sign-in requests an address may make in a minute (600 unless told; 0 is no limit). */
+  signInRateLimit?: number;
   /** Bounds and lifetimes of what the emulator keeps (codes, refresh tokens, sessions...), shorter in tests. */
   stores?: Partial<StoreSettings>;
 }
@@ -180,7 +182,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const secureCookies = tls !== undefined || options.publicUrl?.startsWith('https:') === true;
   await app.register(async (pages) => {
     await pages.register(cookie);
-    await loginRoutes(pages, { directory, stores, keys, basePath, urls, secureCookies });
+    await loginRoutes(pages, {
+      directory,
+      stores,
+      keys,
+      basePath,
+      urls,
+      secureCookies,
+      ...(options.signInRateLimit !== undefined ? { signInRateLimit: options.signInRateLimit } : {}),
+    });
   });
 
   await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });

@@ -33,7 +33,7 @@ function discoveryDocument({ basePath, urls }: MetadataOptions) {
     grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', JWT_BEARER],
     http_logout_supported: true,
     frontchannel_logout_supported: true,
-    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'preferred_username', 'name', 'tid', 'ver', 'oid', 'NAVident', 'groups', 'azp', 'azpacr', 'scp', 'roles', 'idtyp'],
+    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'preferred_username', 'name', 'tid', 'ver', 'oid', 'NAVident', 'groups', 'azp', 'azpacr', 'scp', 'roles', 'idtyp', 'sid'],
     tenant_region_scope: 'EU',
     cloud_instance_name: new URL(baseUrl).host,
   };

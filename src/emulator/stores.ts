@@ -4,6 +4,7 @@
  * store is full its oldest entries go first, and expired ones are swept even when nothing is asked.
  */
 import type { TestEmployee } from './directory.js';
+import type { Attempts } from './login/rate-limit.js';
 
 export interface StoreLimits {
   maxEntries: number;
@@ -93,7 +94,7 @@ export interface AuthorizationCode {
   nonce?: string;
   scopes: string[];
   employee: TestEmployee;
-  /** The single sign-on session the code was issued in: the ID token's `sid`. */
+  /** The `sid` of the single sign-on session the code was issued in, which its tokens carry. */
   sessionId: string;
   expiresAt: number;
   redeemed: boolean;
@@ -107,7 +108,10 @@ export interface RefreshGrant {
 }
 
 export interface SignOnSession {
+  /** The cookie's value: a secret of the browser's, never put in a token. */
   id: string;
+  /** The session's id in tokens (`sid`). */
+  sid: string;
   employee: TestEmployee;
 }
 
@@ -119,6 +123,8 @@ export interface StoreSettings {
   signOnSessions: StoreLimits;
   /** Targets the open directory makes up when a token is asked for them. */
   targets: StoreLimits;
+  /** Sign-in requests per client address; the lifetime is the rate limit's window. */
+  signInAttempts: StoreLimits;
 }
 
 const MB = 1024 * 1024;
@@ -129,6 +135,7 @@ export const DEFAULT_STORE_SETTINGS: StoreSettings = {
   assertionIds: { maxEntries: 200_000, maxBytes: 32 * MB, lifetimeMs: 11 * 60_000 },
   signOnSessions: { maxEntries: 10_000, maxBytes: 32 * MB, lifetimeMs: 12 * 3_600_000 },
   targets: { maxEntries: 20_000, maxBytes: 8 * MB, lifetimeMs: 24 * 3_600_000 },
+  signInAttempts: { maxEntries: 20_000, maxBytes: 4 * MB, lifetimeMs: 60_000 },
 };
 
 /** The emulator's stores, with one timer that sweeps them all. */
@@ -138,6 +145,7 @@ export class Stores {
   readonly assertionIds: BoundedStore<string>;
   readonly signOnSessions: BoundedStore<SignOnSession>;
   readonly targets: BoundedStore<string>;
+  readonly signInAttempts: BoundedStore<Attempts>;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(settings: Partial<StoreSettings> = {}) {
@@ -147,7 +155,8 @@ export class Stores {
     this.assertionIds = new BoundedStore(limits.assertionIds, (signature) => 48 + 2 * signature.length);
     this.signOnSessions = new BoundedStore(limits.signOnSessions);
     this.targets = new BoundedStore(limits.targets);
-    const all = [this.codes, this.refreshTokens, this.assertionIds, this.signOnSessions, this.targets];
+    this.signInAttempts = new BoundedStore(limits.signInAttempts, () => 64);
+    const all = [this.codes, this.refreshTokens, this.assertionIds, this.signOnSessions, this.targets, this.signInAttempts];
     const interval = Math.max(1000, Math.min(60_000, ...all.map((store) => store.limits.lifetimeMs)));
     this.sweeper = setInterval(() => all.forEach((store) => store.sweep()), interval);
     this.sweeper.unref();

@@ -134,7 +134,9 @@ export class Sessions {
   async renewRefused(session: LoadedSession, refusal: IdpError): Promise<LoadedSession | undefined> {
     if (!refusal.userAssertionRefused) return session;
     await this.entra.reloadSigningKeys();
-    const tokenDead = (await this.entra.signingKeyKnown(session.data.accessToken)) === 'gone' || session.data.accessTokenExpiresAt <= Date.now();
+    // AADSTS500133: the provider holds the token expired (its clock, or the time the request took): renew it too.
+    const expired = session.data.accessTokenExpiresAt <= Date.now() || (refusal.failure.kind === 'rejected' && refusal.failure.aadsts === 500133);
+    const tokenDead = expired || (await this.entra.signingKeyKnown(session.data.accessToken)) === 'gone';
     return tokenDead ? this.refresh(session, true) : session;
   }
 

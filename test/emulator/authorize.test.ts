@@ -41,6 +41,22 @@ function params(extra: Record<string, string> = {}): Record<string, string> {
 
 const get = (query: Record<string, string>, headers: Record<string, string> = {}) => fetch(authorizeUrl(emulator, query), { redirect: 'manual', headers });
 
+const authorizePath = () => authorizeUrl(emulator, {}).toString().split('?')[0]!;
+
+/** The sign-in page for `query`: its form's token and the browser's cookies. */
+async function signInPage(query: Record<string, string>): Promise<{ token: string; cookie: string }> {
+  const page = await get(query);
+  const token = decodeEntities(/name="sign_in_token" value="([^"]+)"/.exec(await page.text())![1]!);
+  return { token, cookie: page.headers.getSetCookie().map((c) => c.split(';')[0]!).join('; ') };
+}
+
+/** Posts the sign-in form of the page for `query`, as the browser that was shown it, with the fields typed. */
+async function postSignIn(query: Record<string, string>, fields: Record<string, string>, headers: Record<string, string> = {}) {
+  const { token, cookie } = await signInPage(query);
+  const body = new URLSearchParams({ ...query, sign_in_token: token, ...fields });
+  return fetch(authorizePath(), { method: 'POST', body, redirect: 'manual', headers: { cookie, ...headers } });
+}
+
 /** The error sent back to the client's redirect URI. */
 function redirectedError(res: Response): URLSearchParams {
   expect(res.status).toBe(302);
@@ -91,8 +107,7 @@ describe('the login page', () => {
   });
 
   it('shows the form again, with the problem, when the typed employee is not valid', async () => {
-    const form = new URLSearchParams({ ...params(), navIdent: 'not valid!', name: 'X', email: 'x@y', groups: '' });
-    const res = await fetch(authorizeUrl(emulator, {}).toString().split('?')[0]!, { method: 'POST', body: form, redirect: 'manual' });
+    const res = await postSignIn(params(), { navIdent: 'not valid!', name: 'X', email: 'x@y', groups: '' });
     expect(res.status).toBe(400);
     const html = await res.text();
     expect(html).toContain('role="alert"');
@@ -196,11 +211,7 @@ describe('response modes', () => {
   it('form_post: a page that posts code and state to the redirect URI with a script served from a path', async () => {
     const { verifier, challenge } = pkce();
     const query = params({ response_mode: 'form_post', code_challenge: challenge });
-    const res = await fetch(authorizeUrl(emulator, {}).toString().split('?')[0]!, {
-      method: 'POST',
-      body: new URLSearchParams({ ...query, navIdent: 'Z990101', name: 'Første Ansatt', email: 'forste@trygdeetaten.no' }),
-      redirect: 'manual',
-    });
+    const res = await postSignIn(query, { navIdent: 'Z990101', name: 'Første Ansatt', email: 'forste@trygdeetaten.no' });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
     const html = await res.text();
@@ -216,11 +227,7 @@ describe('response modes', () => {
   });
 
   it('fragment: code and state after #', async () => {
-    const res = await fetch(authorizeUrl(emulator, {}).toString().split('?')[0]!, {
-      method: 'POST',
-      body: new URLSearchParams({ ...params({ response_mode: 'fragment' }), navIdent: 'Z990101', name: 'Første Ansatt', email: 'forste@trygdeetaten.no' }),
-      redirect: 'manual',
-    });
+    const res = await postSignIn(params({ response_mode: 'fragment' }), { navIdent: 'Z990101', name: 'Første Ansatt', email: 'forste@trygdeetaten.no' });
     const location = new URL(res.headers.get('location')!);
     expect(location.search).toBe('');
     const fragment = new URLSearchParams(location.hash.slice(1));
@@ -248,11 +255,7 @@ describe('single sign-on and logout', () => {
   });
 
   it('sets the SSO cookie HttpOnly and SameSite=Lax', async () => {
-    const res = await fetch(authorizeUrl(emulator, {}).toString().split('?')[0]!, {
-      method: 'POST',
-      body: new URLSearchParams({ ...params(), navIdent: 'Z990101', name: 'Første Ansatt', email: 'forste@trygdeetaten.no' }),
-      redirect: 'manual',
-    });
+    const res = await postSignIn(params(), { navIdent: 'Z990101', name: 'Første Ansatt', email: 'forste@trygdeetaten.no' });
     const cookie = res.headers.getSetCookie().find((c) => c.startsWith('emulator_sso_'))!;
     expect(cookie).toMatch(/HttpOnly/i);
     expect(cookie).toMatch(/SameSite=Lax/i);
@@ -301,10 +304,64 @@ describe('single sign-on and logout', () => {
   });
 });
 
+describe('login CSRF: the sign-in form is bound to its page and browser', () => {
+  const kari = { navIdent: 'Z990101', name: 'Første Ansatt', email: 'forste@trygdeetaten.no' };
+  const expectRefused = async (res: Response) => {
+    expect(res.status).toBe(403);
+    expect(res.headers.get('location')).toBeNull();
+    expect(res.headers.getSetCookie().filter((c) => c.startsWith('emulator_sso_'))).toEqual([]);
+    expect(await res.text()).toContain('AADSTS9002313');
+  };
+
+  it('refuses a post without the page token, with another page token, from another browser, or from another origin, and sets no cookie', async () => {
+    const page = params();
+    const { token, cookie } = await signInPage(page);
+    const post = (fields: Record<string, string>, headers: Record<string, string>, query = page) =>
+      fetch(authorizePath(), { method: 'POST', body: new URLSearchParams({ ...query, ...kari, ...fields }), redirect: 'manual', headers });
+    // A cross-site page auto-submitting the form: no token, no cookie (SameSite), another Origin, or a null one.
+    await expectRefused(await post({ sign_in_token: token }, { cookie, origin: 'null' }));
+    await expectRefused(await post({}, { origin: 'https://attacker.example' }));
+    await expectRefused(await post({}, {}));
+    await expectRefused(await post({}, { cookie }));
+    await expectRefused(await post({ sign_in_token: token }, { cookie, origin: 'https://attacker.example' }));
+    await expectRefused(await post({ sign_in_token: token }, { cookie, 'sec-fetch-site': 'cross-site' }));
+    // A token from the attacker's own visit does not fit the victim's browser.
+    const other = await signInPage(page);
+    await expectRefused(await post({ sign_in_token: other.token }, { cookie }));
+    // Nor a token of one page for another request (another state or redirect).
+    await expectRefused(await post({ sign_in_token: token }, { cookie }, { ...page, state: 'st-2' }));
+    await expectRefused(await post({ sign_in_token: `${token}x` }, { cookie }));
+    // The page's own token, from its own browser and origin, signs in.
+    const signedIn = await post({ sign_in_token: token }, { cookie, origin: new URL(emulator.baseUrl).origin });
+    expect(signedIn.status).toBe(302);
+    expect(cookieFrom(signedIn)).toBeTruthy();
+  });
+});
+
 describe('error_uri', () => {
   it('points to a page of the emulator for the code', async () => {
     const res = await fetch(`${emulator.baseUrl}/error?code=700016`);
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('AADSTS700016');
+  });
+});
+
+describe('a rate limit on sign-in requests', () => {
+  it('answers 429 with Retry-After once an address has made its sign-in requests of the minute, GET and POST alike', async () => {
+    const limited = await startEmulator({ signInRateLimit: 3 });
+    try {
+      const id = limited.registerClient({ target: 'dev-gcp:team:limited', secrets: ['s'], redirectUris: [REDIRECT] });
+      const query = { client_id: id, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid' };
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await fetch(authorizeUrl(limited, query), { redirect: 'manual' })).status);
+      const post = await fetch(authorizeUrl(limited, {}).toString().split('?')[0]!, { method: 'POST', body: new URLSearchParams(query), redirect: 'manual' });
+      expect(statuses).toEqual([200, 200, 200]);
+      expect(post.status).toBe(429);
+      expect(Number(post.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(await post.text()).toContain('AADSTS50196');
+      expect(post.headers.getSetCookie()).toEqual([]);
+    } finally {
+      await limited.close();
+    }
   });
 });

@@ -126,7 +126,11 @@ export async function login(
   for (const [key, value] of Object.entries(employee)) form.set(key, value);
   const action = /<form method="post" action="([^"]+)">/.exec(html)?.[1];
   expect(action).toBe(authorize.pathname);
-  const res = await fetch(`${emulator.baseUrl}${decodeEntities(action!)}`, { method: 'POST', redirect: 'manual', body: form });
+  const cookie = page.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0]!)
+    .join('; ');
+  const res = await fetch(`${emulator.baseUrl}${decodeEntities(action!)}`, { method: 'POST', redirect: 'manual', body: form, headers: { cookie } });
   expect(res.status).toBe(302);
   const location = new URL(res.headers.get('location')!);
   expect(location.origin + location.pathname).toBe(options.redirectUri);

@@ -19,6 +19,8 @@ let callback: string;
 let clientId: string;
 const received: { method: string; path: string; query: string; body: string }[] = [];
 const cspViolations: string[] = [];
+/** A cross-site page that auto-submits the emulator's sign-in form with an employee of its choice (set per test). */
+let attackPage = '';
 
 beforeAll(async () => {
   // The client app: records what arrives at its redirect URI.
@@ -26,6 +28,7 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
+      if (req.url === '/attack') return res.writeHead(200, { 'content-type': 'text/html' }).end(attackPage);
       received.push({ method: req.method ?? '', path: req.url?.split('?')[0] ?? '', query: req.url?.split('?')[1] ?? '', body });
       res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>callback</title><p>ok</p>');
     });
@@ -107,5 +110,29 @@ describe('the login page in Chromium', () => {
     expect(result.status).toBe(200);
     expect(JSON.parse(Buffer.from(String(result.body.id_token).split('.')[1]!, 'base64url').toString())).toMatchObject({ NAVident: 'Z990077', nonce: 'browser-nonce' });
     expect(cspViolations).toEqual([]);
+  });
+
+  it('refuses the sign-in form auto-submitted by another site, and sets no sign-on cookie (login CSRF)', async () => {
+    const victim = await browser.newContext();
+    const victimPage = await victim.newPage();
+    const { url } = authorize();
+    const target = new URL(url);
+    const fields = { ...Object.fromEntries(target.searchParams), navIdent: 'Z999666', name: 'Attacker Chosen', email: 'attacker@example.com', groups: '' };
+    const inputs = Object.entries(fields)
+      .map(([name, value]) => `<input type="hidden" name="${name}" value="${value.replace(/"/g, '&quot;')}">`)
+      .join('');
+    attackPage = `<!doctype html><title>prize</title><form id="f" method="post" action="${target.origin + target.pathname}">${inputs}</form><script>document.getElementById('f').submit()</script>`;
+    // The victim has seen the emulator's sign-in page before, so holds its sign-in cookie.
+    await victimPage.goto(url);
+    const answered = victimPage.waitForResponse((response) => response.url() === target.origin + target.pathname && response.request().method() === 'POST');
+    await victimPage.goto(`${new URL(callback).origin}/attack`);
+    const response = await answered;
+    expect(response.status()).toBe(403);
+    expect(await response.text()).toContain('AADSTS9002313');
+    expect((await victim.cookies()).filter((cookie) => cookie.name.startsWith('emulator_sso_'))).toEqual([]);
+    // Nothing was signed in: the next authorize shows the page again.
+    await victimPage.goto(url);
+    await expect(victimPage.locator('button:has-text("Sign in")').count()).resolves.toBe(1);
+    await victim.close();
   });
 });

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { ASSERTION_TYPE, JWT_BEARER, clientAssertion, expectEntraError, login, tokenRequest, verifyToken, type Result } from './helpers.js';
+import { ASSERTION_TYPE, JWT_BEARER, authorizeUrl, clientAssertion, expectEntraError, login, tokenRequest, verifyToken, type Result } from './helpers.js';
 
 const REDIRECT = 'http://localhost:9999/oauth2/callback';
 const CALLER = 'dev-gcp:nais:azure-token-generator';
@@ -70,6 +70,33 @@ describe('authorization code with PKCE', () => {
     expect(access).toMatchObject({ aud: clientId, scp: 'defaultaccess', azp: clientId, oid: id.oid, NAVident: 'Z990042', groups: ['g1', 'g2'] });
     expect(access.idtyp).toBeUndefined();
     expect(access.roles).toBeUndefined();
+  });
+
+  it('ID tokens carry sid (the sign-on session, in the access token too), aio and uti; client_info=1 brings client_info', async () => {
+    const first = await login(emulator, { clientId, redirectUri: REDIRECT, scope: loginScope(), employee: EMPLOYEE });
+    const redeemed = await asClient({ grant_type: 'authorization_code', code: first.code, redirect_uri: REDIRECT, code_verifier: first.verifier, client_info: '1' });
+    const id = decodeJwt(String(redeemed.body.id_token));
+    const access = decodeJwt(String(redeemed.body.access_token));
+    expect(id.sid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(access.sid).toBe(id.sid);
+    expect(typeof id.aio).toBe('string');
+    expect(typeof id.uti).toBe('string');
+    expect(id.uti).not.toBe(access.uti);
+    expect(JSON.parse(Buffer.from(String(redeemed.body.client_info), 'base64url').toString())).toEqual({ uid: id.oid, utid: emulator.tenantId });
+    // The same browser (its sign-on cookie) is the same session; another sign-in is another.
+    const again = await fetch(authorizeUrl(emulator, { client_id: clientId, redirect_uri: REDIRECT, response_type: 'code', scope: loginScope() }), {
+      redirect: 'manual',
+      headers: { cookie: first.cookie },
+    });
+    const code = new URL(again.headers.get('location')!).searchParams.get('code')!;
+    const silent = await asClient({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT });
+    expect(decodeJwt(String(silent.body.id_token)).sid).toBe(id.sid);
+    expect(silent.body.client_info).toBeUndefined();
+    const refreshed = await asClient({ grant_type: 'refresh_token', refresh_token: String(redeemed.body.refresh_token), client_info: '1' });
+    expect(decodeJwt(String(refreshed.body.id_token)).sid).toBe(id.sid);
+    expect(refreshed.body.client_info).toBe(redeemed.body.client_info);
+    const other = await loggedIn();
+    expect(decodeJwt(String(other.body.id_token)).sid).not.toBe(id.sid);
   });
 
   it('gives the same person the same oid every time, derived from the NAVident', async () => {

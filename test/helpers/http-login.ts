@@ -1,3 +1,5 @@
+import { submitSignInForm } from '../../src/emulator/sign-in-client.js';
+
 /**
  * Logging in without a browser: follow the generator's redirect to the emulator, submit its
  * login form as a person would, and stop at the callback so that tests can look at it or tamper with it.
@@ -41,9 +43,7 @@ export async function startLoginAt(
   const loginCookie = cookiesFrom(start).find((c) => c.startsWith(`${cookieNames(loginUrl).login}=`));
   if (!loginCookie) throw new Error('no login cookie');
   const authorize = new URL(start.headers.get('location')!);
-  const form = new URLSearchParams(authorize.searchParams);
-  for (const [key, value] of Object.entries(employee)) form.set(key, value);
-  const signedIn = await fetch(authorize.origin + authorize.pathname, { method: 'POST', body: form, redirect: 'manual' });
+  const signedIn = await submitSignInForm(authorize.href, employee, { headers: { 'user-agent': userAgent } });
   if (signedIn.status !== 302) throw new Error(`emulator did not sign in: ${signedIn.status} ${await signedIn.text()}`);
   return { callbackUrl: signedIn.headers.get('location')!, loginCookie };
 }

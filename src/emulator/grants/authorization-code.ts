@@ -42,6 +42,6 @@ export const authorizationCode: Grant = {
     // A failed attempt uses the code up too, as a stolen code should not be tried twice.
     code.redeemed = true;
     checkVerifier(code, params.code_verifier);
-    return signInTokens(context, caller, code);
+    return signInTokens(context, caller, code, params);
   },
 };

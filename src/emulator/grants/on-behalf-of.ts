@@ -2,12 +2,13 @@
  * On-behalf-of: a user token the caller received, exchanged for one to another resource, with the
  * groups the directory gives the employee (not those the incoming token happened to carry).
  */
+import { randomUUID } from 'node:crypto';
 import { errors as joseErrors, type JWTPayload } from 'jose';
 import type { TestEmployee } from '../directory.js';
 import { errors } from '../errors.js';
 import { defaultScopeResource, scopeItems } from '../scopes.js';
 import { refusalError, tokenResponse, type Grant, type GrantContext, type TokenResponse } from './grant.js';
-import { issueRefreshToken } from './user-tokens.js';
+import { clientInfoField, issueRefreshToken } from './user-tokens.js';
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
@@ -52,13 +53,12 @@ export const onBehalfOf: Grant = {
     const employee = employeeOf(context, payload as JWTPayload & { NAVident: string });
     const access = context.directory.userAccess(resource, caller.client, employee);
     if ('refusal' in access) throw refusalError(access.refusal, caller, resource, employee);
-    const token = await context.keys.sign(context.claims.userToken(resource, caller, employee, access));
+    // The session is the one the user signed in with, which the incoming token names.
+    const sessionId = typeof payload.sid === 'string' ? payload.sid : randomUUID();
+    const token = await context.keys.sign(context.claims.userToken(resource, caller, employee, access, sessionId));
     const scopes = scopeItems(params.scope!);
-    const extra: Partial<TokenResponse> = { scope: scopes.filter((item) => item !== 'offline_access').join(' ') };
-    if (scopes.includes('offline_access')) {
-      const sessionId = typeof payload.sid === 'string' ? payload.sid : '';
-      extra.refresh_token = issueRefreshToken(context, caller, { scopes, employee, sessionId });
-    }
+    const extra: Partial<TokenResponse> = { scope: scopes.filter((item) => item !== 'offline_access').join(' '), ...clientInfoField(context, params, employee) };
+    if (scopes.includes('offline_access')) extra.refresh_token = issueRefreshToken(context, caller, { scopes, employee, sessionId });
     return tokenResponse(context, token, extra);
   },
 };

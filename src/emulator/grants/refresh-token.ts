@@ -16,6 +16,6 @@ export const refreshToken: Grant = {
     const grant = context.stores.refreshTokens.get(params.refresh_token);
     if (!grant || grant.clientId !== caller.client.clientId) throw errors.refreshInvalid();
     const scopes = params.scope ? [...new Set([...scopeItems(params.scope), 'offline_access'])] : grant.scopes;
-    return signInTokens(context, caller, { ...grant, scopes });
+    return signInTokens(context, caller, { ...grant, scopes }, params);
   },
 };

@@ -2,6 +2,7 @@
 import type { TestEmployee } from '../directory.js';
 import type { EntraError } from '../errors.js';
 import { FORM_POST_SCRIPT_PATH, STYLE_PATH } from './assets.js';
+import { FORM_TOKEN_FIELD } from './form-token.js';
 
 export const escape = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -33,6 +34,8 @@ export interface SignInPage {
   authorizePath: string;
   /** The authorize parameters the form carries on. */
   hidden: Record<string, string>;
+  /** The login CSRF token, bound to this page and browser. */
+  formToken: string;
   employees: TestEmployee[];
   /** Filled in. */
   employee: TestEmployee;
@@ -40,7 +43,7 @@ export interface SignInPage {
 }
 
 export function signInPage(page: SignInPage): string {
-  const hidden = Object.entries(page.hidden)
+  const hidden = Object.entries({ ...page.hidden, [FORM_TOKEN_FIELD]: page.formToken })
     .map(([name, value]) => `<input type="hidden" name="${escape(name)}" value="${escape(value)}">`)
     .join('');
   const presets = page.employees

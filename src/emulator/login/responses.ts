@@ -6,6 +6,11 @@ import { PAGE_POLICY } from './assets.js';
 import { RESPONSE_MODES } from './authorize-request.js';
 import { formPostPage } from './pages.js';
 
+/**
+ * Pages go with a strict policy. Their referrer policy is same-origin, not no-referrer: under
+ * no-referrer Chromium sends `Origin: null` with the sign-in form, and the post's Origin is checked;
+ * nothing leaves for another origin either way.
+ */
 export function sendPage(reply: FastifyReply, status: number, page: string) {
   return reply
     .code(status)
@@ -13,7 +18,7 @@ export function sendPage(reply: FastifyReply, status: number, page: string) {
     .header('cache-control', 'no-store')
     .header('content-security-policy', PAGE_POLICY)
     .header('x-content-type-options', 'nosniff')
-    .header('referrer-policy', 'no-referrer')
+    .header('referrer-policy', 'same-origin')
     .send(page);
 }
 

@@ -3,18 +3,20 @@
  * employee; the default one is filled in, so one click on "Sign in" is enough. The emulator then
  * keeps its own single sign-on cookie, as Entra ID does, until logout.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { JWTPayload } from 'jose';
 import type { Directory, TestEmployee } from '../directory.js';
 import { EntraError, errors } from '../errors.js';
 import { issueCode } from '../grants/authorization-code.js';
 import type { KeyRing } from '../key-ring.js';
 import { singleValued, type Params } from '../params.js';
-import type { Stores } from '../stores.js';
+import type { SignOnSession, Stores } from '../stores.js';
 import { FORM_POST_SCRIPT, FORM_POST_SCRIPT_PATH, STYLE, STYLE_PATH } from './assets.js';
 import { AUTHORIZE_PARAMS, checkAuthorizeRequest, employeeFromForm, type ValidRequest } from './authorize-request.js';
 import { errorLookupPage, errorPage, signedOutPage, signInPage } from './pages.js';
 import { sendBack, sendErrorBack, sendPage } from './responses.js';
+import { FORM_TOKEN_FIELD, SignInFormTokens } from './form-token.js';
+import { SignInRateLimit } from './rate-limit.js';
 import { SingleSignOn } from './sign-on.js';
 
 export interface LoginOptions {
@@ -26,18 +28,39 @@ export interface LoginOptions {
   urls: { baseUrl: string; issuer: string };
   /** Mark the SSO cookie Secure (the emulator is reached over HTTPS). */
   secureCookies?: boolean;
+  /** Sign-in requests (GET or POST of the authorize endpoint) an address may make in a minute; 0 is no limit. */
+  signInRateLimit?: number;
 }
 
 export async function loginRoutes(app: FastifyInstance, options: LoginOptions): Promise<void> {
-  const signOn = new SingleSignOn(options.directory.tenantId, options.stores.signOnSessions, options.secureCookies === true);
+  const { directory, stores } = options;
+  const secure = options.secureCookies === true;
+  const authorizePath = `${options.basePath}/oauth2/v2.0/authorize`;
+  const flow: SignInFlow = {
+    ...options,
+    authorizePath,
+    signOn: new SingleSignOn(directory.tenantId, stores.signOnSessions, secure),
+    formTokens: new SignInFormTokens(directory.tenantId, authorizePath, secure),
+    rateLimit: new SignInRateLimit(stores.signInAttempts, options.signInRateLimit ?? DEFAULT_SIGN_IN_RATE_LIMIT),
+  };
   const cached = 'public, max-age=3600';
   app.get(STYLE_PATH, async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', cached).send(STYLE));
   app.get(FORM_POST_SCRIPT_PATH, async (_request, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', cached).send(FORM_POST_SCRIPT));
-  authorizeRoutes(app, options, signOn);
-  logoutRoutes(app, options, signOn);
+  authorizeRoutes(app, flow);
+  logoutRoutes(app, options, flow.signOn);
 }
 
-const showError = (reply: FastifyReply, err: EntraError, tenantId: string) => sendPage(reply, 400, errorPage(err, tenantId));
+/** Sign-in requests an address may make in a minute, by default. */
+export const DEFAULT_SIGN_IN_RATE_LIMIT = 600;
+
+interface SignInFlow extends LoginOptions {
+  authorizePath: string;
+  signOn: SingleSignOn;
+  formTokens: SignInFormTokens;
+  rateLimit: SignInRateLimit;
+}
+
+const showError = (reply: FastifyReply, err: EntraError, tenantId: string) => sendPage(reply, err.status, errorPage(err, tenantId));
 
 /** The parameters, or the error page for ones sent twice. */
 function readParams(source: unknown, reply: FastifyReply, tenantId: string): Params | undefined {
@@ -50,64 +73,89 @@ function readParams(source: unknown, reply: FastifyReply, tenantId: string): Par
   }
 }
 
-function authorizeRoutes(app: FastifyInstance, options: LoginOptions, signOn: SingleSignOn): void {
-  const { directory, stores, urls } = options;
-  const authorizePath = `${options.basePath}/oauth2/v2.0/authorize`;
+/** The authorize parameters a sign-in page carries on in its form, which its token is bound to. */
+function carried(params: Params): Record<string, string> {
+  const hidden: Record<string, string> = {};
+  for (const name of AUTHORIZE_PARAMS) if (params[name] !== undefined) hidden[name] = params[name];
+  return hidden;
+}
 
-  /** The checked request, or undefined when the refusal has been answered. */
-  const checked = (params: Params, reply: FastifyReply): ValidRequest | undefined => {
-    const result = checkAuthorizeRequest(directory, params);
-    if ('page' in result) showError(reply, result.page, directory.tenantId);
-    else if ('back' in result) sendErrorBack(reply, params, result.redirectUri, result.back, urls.baseUrl);
-    else return result.valid;
-    return undefined;
+/** The checked request, or undefined when the refusal has been answered. */
+function checked(flow: SignInFlow, params: Params, reply: FastifyReply): ValidRequest | undefined {
+  const result = checkAuthorizeRequest(flow.directory, params);
+  if ('page' in result) showError(reply, result.page, flow.directory.tenantId);
+  else if ('back' in result) sendErrorBack(reply, params, result.redirectUri, result.back, flow.urls.baseUrl);
+  else return result.valid;
+  return undefined;
+}
+
+function issue(flow: SignInFlow, reply: FastifyReply, params: Params, valid: ValidRequest, session: SignOnSession) {
+  const { employee } = session;
+  if (!flow.directory.signInAllowed(valid.client, employee)) {
+    return sendErrorBack(reply, params, valid.redirectUri, errors.userNotAssigned(employee.email, valid.client.clientId), flow.urls.baseUrl);
+  }
+  const challenge = params.code_challenge;
+  const code = issueCode(flow.stores, {
+    clientId: valid.client.clientId,
+    redirectUri: valid.redirectUri,
+    ...(challenge ? { codeChallenge: challenge, codeChallengeMethod: params.code_challenge_method === 'S256' ? 'S256' : 'plain' } : {}),
+    ...(params.nonce ? { nonce: params.nonce } : {}),
+    scopes: valid.scopes,
+    employee,
+    sessionId: session.sid,
+  });
+  return sendBack(reply, params, valid.redirectUri, { code });
+}
+
+function showSignIn(flow: SignInFlow, request: FastifyRequest, reply: FastifyReply, params: Params, employee: TestEmployee, error?: string) {
+  const hidden = carried(params);
+  const formToken = flow.formTokens.issue(request, reply, JSON.stringify(hidden));
+  const { directory } = flow;
+  const page = { tenantId: directory.tenantId, authorizePath: flow.authorizePath, hidden, formToken, employees: directory.employees, employee };
+  return sendPage(reply, error ? 400 : 200, signInPage({ ...page, ...(error ? { error } : {}) }));
+}
+
+/** Whether a sign-in post comes from the page this browser was shown: from this origin, with its token. */
+function postedFromPage(flow: SignInFlow, request: FastifyRequest, params: Params): boolean {
+  const origin = request.headers.origin;
+  if (origin !== undefined && origin !== new URL(flow.urls.baseUrl).origin) return false;
+  if (request.headers['sec-fetch-site'] === 'cross-site') return false;
+  return flow.formTokens.verify(request, JSON.stringify(carried(params)), params[FORM_TOKEN_FIELD]);
+}
+
+function authorizeRoutes(app: FastifyInstance, flow: SignInFlow): void {
+  const { directory, urls, authorizePath } = flow;
+  const limited = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    const wait = flow.rateLimit.take(request.ip);
+    if (wait === undefined) return done();
+    reply.header('retry-after', String(wait));
+    showError(reply, errors.signInThrottled(flow.rateLimit.max, flow.rateLimit.windowSeconds), directory.tenantId);
   };
 
-  const issue = (reply: FastifyReply, params: Params, valid: ValidRequest, employee: TestEmployee, sessionId: string) => {
-    if (!directory.signInAllowed(valid.client, employee)) {
-      return sendErrorBack(reply, params, valid.redirectUri, errors.userNotAssigned(employee.email, valid.client.clientId), urls.baseUrl);
-    }
-    const code = issueCode(stores, {
-      clientId: valid.client.clientId,
-      redirectUri: valid.redirectUri,
-      ...(params.code_challenge ? { codeChallenge: params.code_challenge, codeChallengeMethod: params.code_challenge_method === 'S256' ? 'S256' : 'plain' } : {}),
-      ...(params.nonce ? { nonce: params.nonce } : {}),
-      scopes: valid.scopes,
-      employee,
-      sessionId,
-    });
-    return sendBack(reply, params, valid.redirectUri, { code });
-  };
-
-  const showSignIn = (reply: FastifyReply, status: number, params: Params, employee: TestEmployee, error?: string) => {
-    const hidden: Record<string, string> = {};
-    for (const name of AUTHORIZE_PARAMS) if (params[name] !== undefined) hidden[name] = params[name];
-    const page = { tenantId: directory.tenantId, authorizePath, hidden, employees: directory.employees, employee, ...(error ? { error } : {}) };
-    return sendPage(reply, status, signInPage(page));
-  };
-
-  app.get(authorizePath, async (request, reply) => {
+  app.get(authorizePath, { onRequest: limited }, async (request, reply) => {
     const params = readParams(request.query, reply, directory.tenantId);
-    const valid = params && checked(params, reply);
+    const valid = params && checked(flow, params, reply);
     if (!params || !valid) return reply;
-    const session = signOn.current(request);
+    const session = flow.signOn.current(request);
     if (params.prompt === 'none' && !session) {
       const err = new EntraError(50058, 'login_required', 'A silent sign-in request was sent but no user is signed in.');
       return sendErrorBack(reply, params, valid.redirectUri, err, urls.baseUrl);
     }
-    if (session && params.prompt !== 'login' && params.prompt !== 'select_account') return issue(reply, params, valid, session.employee, session.id);
+    if (session && params.prompt !== 'login' && params.prompt !== 'select_account') return issue(flow, reply, params, valid, session);
     const hinted = directory.employees.find((e) => e.navIdent === params.login_hint) ?? directory.employees[0]!;
-    return showSignIn(reply, 200, params, hinted);
+    return showSignIn(flow, request, reply, params, hinted);
   });
 
-  app.post(authorizePath, async (request, reply) => {
+  app.post(authorizePath, { onRequest: limited }, async (request, reply) => {
     const params = readParams(request.body, reply, directory.tenantId);
-    const valid = params && checked(params, reply);
-    if (!params || !valid) return reply;
+    if (!params) return reply;
+    // Checked first, so that a forged post gets no sign-on cookie, whatever else it holds.
+    if (!postedFromPage(flow, request, params)) return showError(reply, errors.signInNotFromPage(), directory.tenantId);
+    const valid = checked(flow, params, reply);
+    if (!valid) return reply;
     const { employee, problem } = employeeFromForm(directory, params);
-    if (problem) return showSignIn(reply, 400, params, employee, problem);
-    const session = signOn.start(reply, employee);
-    return issue(reply, params, valid, employee, session.id);
+    if (problem) return showSignIn(flow, request, reply, params, employee, problem);
+    return issue(flow, reply, params, valid, flow.signOn.start(reply, employee));
   });
 }
 

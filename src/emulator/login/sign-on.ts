@@ -1,4 +1,5 @@
 /** The emulator's own single sign-on, as Entra ID keeps one: a session per browser, named by a cookie, until logout. */
+import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TestEmployee } from '../directory.js';
 import { randomToken } from '../random.js';
@@ -21,7 +22,7 @@ export class SingleSignOn {
   }
 
   start(reply: FastifyReply, employee: TestEmployee): SignOnSession {
-    const session = { id: randomToken(32), employee };
+    const session = { id: randomToken(32), sid: randomUUID(), employee };
     this.sessions.set(session.id, session);
     reply.setCookie(this.cookieName, session.id, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.secureCookies });
     return session;

@@ -11,6 +11,7 @@ import { LoginValidationError } from '../../entra/client.js';
 import { IdpError } from '../../entra/errors.js';
 import { isNotAssigned } from '../../entra/advice.js';
 import { PATHS } from '../../paths.js';
+import { SignInPageError, submitSignInForm } from '../../emulator/sign-in-client.js';
 import type { GeneratorContext } from '../context.js';
 import { inFlow, refuse } from '../errors.js';
 import { answersIn, formatOf } from '../negotiate.js';
@@ -59,16 +60,13 @@ export async function headlessOboRoutes(app: FastifyInstance, deps: { ctx: Gener
     const authorize = new URL(
       ctx.entra.buildLoginUrl({ redirectUri, scope: sessions.loginScope, state: login.state, nonce: login.nonce, codeChallenge, prompt: 'login' }),
     );
-    const form = new URLSearchParams(authorize.searchParams);
-    form.set('navIdent', employee.navIdent);
-    form.set('name', employee.name);
-    form.set('email', `${employee.navIdent.toLowerCase()}@trygdeetaten.no`);
-    form.set('groups', employee.groups);
+    const email = `${employee.navIdent.toLowerCase()}@trygdeetaten.no`;
     let signedIn: Response;
     try {
       const signal = AbortSignal.timeout(ctx.config.idp.timeoutMs);
-      signedIn = await fetch(authorize.origin + authorize.pathname, { method: 'POST', body: form, redirect: 'manual', signal });
+      signedIn = await submitSignInForm(authorize.href, { navIdent: employee.navIdent, name: employee.name, email, groups: employee.groups }, { signal });
     } catch (err) {
+      if (err instanceof SignInPageError) throw new IdpError({ kind: 'bad-response', detail: `the login page answered HTTP ${err.status}`, status: err.status });
       throw new IdpError({ kind: 'unreachable', detail: err instanceof Error ? err.message : 'fetch failed' });
     }
     const location = signedIn.headers.get('location');
