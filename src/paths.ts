@@ -85,15 +85,6 @@ export function cookieNames(publicUrl: string): CookieNames {
   };
 }
 
-/**
- * The `Cookie` header a client that is not a browser sends the session ticket in, under both names:
- * the generator reads the one `cookieNames` gives for its public URL, which the client need not know.
- */
-export function sessionCookieHeader(ticket: string): string {
-  const value = encodeURIComponent(ticket);
-  return `${HOST_PREFIX}${SESSION_COOKIE}=${value}; ${SESSION_COOKIE}=${value}`;
-}
-
 /** Where a login starts that returns to `returnTo` (a path on this service). */
 export function loginUrl(returnTo: string): string {
   return `${PATHS.login}?redirect=${encodeURIComponent(returnTo)}`;

@@ -24,6 +24,7 @@ import { addMultipartParser } from './multipart.js';
 import { assetRoutes, OPENAPI_INFO } from './routes/assets.js';
 import { TokenService } from './tokens.js';
 import { loginRoutes } from './routes/login.js';
+import { logoutRoutes } from './routes/logout.js';
 import { personTokenRoutes } from './routes/obo.js';
 import { authorizationServerRoutes } from './authorization-server/index.js';
 import { headlessOboRoutes } from './routes/headless-obo.js';
@@ -228,6 +229,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     await personal.register(cookie);
     personal.addHook('onRequest', refuseDuplicateCookies(sessions.cookies, config.publicUrl));
     await loginRoutes(personal, { ctx, sessions, sealer, limits });
+    await logoutRoutes(personal, { ctx, sessions, sealer });
     await personTokenRoutes(personal, ctx, sessions, limits);
     await headlessOboRoutes(personal, { ctx, sessions, emulator: options.emulator ?? false });
     await personal.register(async (server) => authorizationServerRoutes(server, { ctx, sessions, sealer, limits }));

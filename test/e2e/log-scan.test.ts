@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/main.js';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { launchChromium } from '../helpers/browser.js';
-import { login, startLogin } from '../helpers/http-login.js';
+import { login, logout, startLogin } from '../helpers/http-login.js';
 import { freePort } from '../helpers/ports.js';
 import { memoryLogger, startStack, type Stack } from '../helpers/stack.js';
 
@@ -109,6 +109,7 @@ describe('logs', () => {
     await run(stack.url, { path: new URL(pending.callbackUrl).pathname + new URL(pending.callbackUrl).search.replace('state=', 'state=x'), headers: { cookie: pending.loginCookie } });
     await run(stack.url, { path: `/oauth2/callback?code=${[...secrets][1]}&state=abc` });
     await run(stack.url, { path: '/oauth2/logout', headers: { cookie } });
+    await logout(stack.url, cookie);
 
     // A real browser login on the generator that uses a client secret.
     const page = await (await browser.newContext()).newPage();

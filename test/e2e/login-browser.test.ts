@@ -90,6 +90,8 @@ describe('an employee in a real browser', () => {
 
   it('logs out here and at the identity provider; the next visit asks to log in again', async () => {
     await page.goto(`${stack.url}/oauth2/logout`);
+    // The page only asks; its button posts, and the answer goes on to the identity provider (allowed by the page's form-action).
+    await page.locator('button:has-text("Log out")').click();
     await page.waitForURL(`${stack.url}/oauth2/logged-out`);
     await expect(page.locator('h1').textContent()).resolves.toMatch(/logged out/i);
     await page.goto(`${stack.url}/api/obo?aud=dev-gcp:my-team:my-app`);

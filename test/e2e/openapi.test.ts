@@ -71,7 +71,7 @@ describe('the OpenAPI description', () => {
       expect(Object.keys(documented.requestBody?.content ?? {}).sort()).toEqual([...consumes].sort());
       for (const content of Object.values(documented.requestBody!.content)) expect(Object.keys(content.schema.properties ?? {}).length).toBeGreaterThan(0);
     }
-    expect(bodies).toBe(2);
+    expect(bodies).toBe(3);
     // The audience may come in any of the four ways the m2m route reads it.
     const m2m = operation('POST', '/api/public/m2m');
     expect(m2m.parameters?.map((p) => p.name)).toEqual(['aud']);
@@ -95,6 +95,8 @@ describe('the OpenAPI description', () => {
       ['GET', '/oauth2/login?redirect=/api/obo'],
       ['GET', '/oauth2/callback?code=x&state=y', { headers: { accept: 'text/html' } }],
       ['GET', '/oauth2/logout'],
+      ['POST', '/oauth2/logout', form({ csrf_token: 'none' })],
+      ['POST', '/oauth2/logout', { ...form({}), headers: { 'sec-fetch-site': 'cross-site' } }],
       ['GET', '/oauth2/logged-out'],
       ['GET', '/oauth2/session'],
       ['GET', '/api/public/identity-provider'],

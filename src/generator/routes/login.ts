@@ -219,25 +219,9 @@ export async function loginRoutes(fastify: FastifyInstance, deps: LoginDeps): Pr
   await sessionRoutes(app, deps);
 }
 
-/** The end of a session, the page after it, and what the session is. */
+/** The page after a logout, and what the session is. */
 async function sessionRoutes(fastify: FastifyInstance, { ctx, sessions }: LoginDeps): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const logoutSchema = { summary: 'Ends the session here and at the identity provider', response: answers({ 302: redirect('To the identity provider') }, errors(503)) };
-  app.get(PATHS.logout, { schema: logoutSchema, config: PAGES }, async (request, reply) => {
-    reply.header('cache-control', 'no-store');
-    // The session as stored, without refreshing it: it is about to end.
-    const session = await sessions.manager.load(request.cookies[sessions.cookies.session]);
-    let idToken: string | undefined;
-    if (session) {
-      idToken = session.data.idToken;
-      await sessions.destroy(session.id);
-      ctx.logger.info({ session: 'ended' }, 'session ended by logout');
-    }
-    sessions.clearSessionCookie(reply);
-    const endSession = ctx.entra.logoutUrl(`${ctx.config.publicUrl}${PATHS.loggedOut}`, idToken);
-    return reply.redirect(endSession ?? PATHS.loggedOut, 302);
-  });
-
   app.get(PATHS.loggedOut, { schema: { summary: 'The page shown after logout', response: answers({ 200: htmlPage('You are logged out') }) } }, async (_request, reply) => {
     const again = `<a href="${escapeHtml(loginUrl(PATHS.session))}">Log in again</a>`;
     const body = `<section><h1>You are logged out</h1><p>Your session with the token generator has ended. ${again}.</p></section>`;
