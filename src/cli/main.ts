@@ -10,6 +10,7 @@ import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 
 import { cachePath, TokenCacheFile } from './cache.js';
 import { updateEnvFile } from './dotenv.js';
 import { durationInWords } from '../duration.js';
+import { IDENTITY_PROVIDER_PATH } from '../generator/routes/identity-provider.js';
 
 const NAME = 'token-generator';
 const DEFAULT_URL = 'http://localhost:8080';
@@ -37,11 +38,12 @@ Commands:
   exec <audience> --name VAR -- <cmd>    run a command with the token in its environment
   decode [<token>]                       show a token's header, claims and expiry, and check its signature
   logout                                 forget the cached tokens and end the session
+  help [<command>]                       this text, or a command's own
 
 Options for every command:
   --url <url>       the token generator (default $TOKEN_GENERATOR_URL or ${DEFAULT_URL})
   --no-cache        do not use cached tokens
-  -h, --help        help for a command, e.g. ${NAME} obo --help
+  -h, --help        help for a command, e.g. ${NAME} obo --help or ${NAME} help obo
 
 The audience is <cluster>:<namespace>:<app>, for example dev-gcp:my-team:my-app.`,
   m2m: `Usage: ${NAME} m2m <audience> [--url URL] [--no-cache]
@@ -63,7 +65,8 @@ Runs the command with VAR=<token> in its environment and exits with its exit cod
   decode: `Usage: ${NAME} decode [<token>]
 
 Shows the token's header and claims (the token is read from standard input when not given), when it
-expires, and whether its signature verifies against the keys its issuer publishes.`,
+expires, and whether its signature verifies against the keys its issuer publishes. Exits with 1 when
+the signature does not verify.`,
   logout: `Usage: ${NAME} logout [--url URL]
 
 Forgets every cached token and session ticket, and ends the session at the generator.`,
@@ -77,6 +80,8 @@ interface Context {
   out: NodeJS.WritableStream;
   err: NodeJS.WritableStream;
   env: NodeJS.ProcessEnv;
+  /** The generator's issuer once asked (null: it could not say). */
+  issuer?: string | null;
 }
 
 async function call(ctx: Context, path: string, init: RequestInit = {}): Promise<Response> {
@@ -88,16 +93,71 @@ async function call(ctx: Context, path: string, init: RequestInit = {}): Promise
   }
 }
 
-/** The generator's own advice, as one line, with any details (such as the access policy to add) after it. */
-async function failure(res: Response): Promise<CliError> {
-  const text = await res.text();
+/** Something answered at --url, but not as a token generator does: say so in one line, not what it said. */
+function notAGenerator(ctx: Context, res: Response, path: string): CliError {
+  return new CliError(`${ctx.base} is not a token generator (it answered HTTP ${res.status} to ${path}): check --url or TOKEN_GENERATOR_URL`);
+}
+
+/**
+ * The generator's own advice, as one line, with any details (such as the access policy to add) after it.
+ * Every error the generator answers carries its correlation id in the body and in X-Correlation-ID; an
+ * identity provider's error (Entra's has a correlation_id too) or anything else does not.
+ */
+async function failure(ctx: Context, res: Response, path: string): Promise<CliError> {
+  let body: { error_description?: unknown; details?: unknown; correlation_id?: unknown } | undefined;
   try {
-    const body = JSON.parse(text) as { error_description?: string; details?: string };
-    if (body.error_description) return new CliError(body.details ? `${body.error_description}\n\n${body.details}` : body.error_description);
+    body = JSON.parse(await res.text()) as typeof body;
   } catch {
-    // Not JSON: the first line says it.
+    body = undefined;
   }
-  return new CliError(text.split('\n')[0]?.trim() || `the generator answered HTTP ${res.status}`);
+  const ours = typeof body?.correlation_id === 'string' && body.correlation_id === res.headers.get('x-correlation-id');
+  if (!body || typeof body.error_description !== 'string' || !ours) return notAGenerator(ctx, res, path);
+  return new CliError(typeof body.details === 'string' ? `${body.error_description}\n\n${body.details}` : body.error_description);
+}
+
+/** A token response as the generator sends it, or the one line saying that --url is something else. */
+async function tokenBody(ctx: Context, res: Response, path: string): Promise<{ access_token: string; expires_in: number }> {
+  const body = (await res.json().catch(() => undefined)) as { access_token?: unknown; expires_in?: unknown } | undefined;
+  if (typeof body?.access_token !== 'string' || typeof body.expires_in !== 'number') throw notAGenerator(ctx, res, path);
+  return { access_token: body.access_token, expires_in: body.expires_in };
+}
+
+function issuerOf(token: string): string | undefined {
+  try {
+    const iss = decodeJwt(token).iss;
+    return typeof iss === 'string' ? iss : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The issuer of the generator's tokens now; undefined when it cannot be asked (then cached tokens are kept). */
+async function currentIssuer(ctx: Context): Promise<string | undefined> {
+  if (ctx.issuer === undefined) {
+    ctx.issuer = null;
+    try {
+      const res = await fetch(`${ctx.base}${IDENTITY_PROVIDER_PATH}`, { signal: AbortSignal.timeout(5_000) });
+      const body = (await res.json()) as { issuer?: unknown };
+      if (res.ok && typeof body.issuer === 'string') ctx.issuer = body.issuer;
+    } catch {
+      // An older generator, or none running: nothing to compare with.
+    }
+  }
+  return ctx.issuer ?? undefined;
+}
+
+/**
+ * A cached token, unless its issuer is no longer the generator's: after a restart with a new tenant
+ * (a new emulator) the old tokens are refused everywhere, so they are dropped, never printed.
+ */
+async function cachedToken(ctx: Context, key: string): Promise<string | undefined> {
+  if (!ctx.useCache) return undefined;
+  const cached = await ctx.cache.token(ctx.base, key);
+  if (!cached) return undefined;
+  const issuer = await currentIssuer(ctx);
+  if (issuer === undefined || issuerOf(cached.accessToken) === issuer) return cached.accessToken;
+  await ctx.cache.dropTokens(ctx.base, (token) => issuerOf(token.accessToken) !== issuer);
+  return undefined;
 }
 
 /** --no-cache skips the generator's cache too. */
@@ -105,23 +165,20 @@ const freshness = (ctx: Context): Record<string, string> => (ctx.useCache ? {} :
 
 async function appToken(ctx: Context, audience: string): Promise<string> {
   const key = `m2m ${audience}`;
-  if (ctx.useCache) {
-    const cached = await ctx.cache.token(ctx.base, key);
-    if (cached) return cached.accessToken;
-  }
-  const res = await call(ctx, '/api/public/m2m', { method: 'POST', headers: { accept: 'application/json', ...freshness(ctx) }, body: new URLSearchParams({ aud: audience }) });
-  if (!res.ok) throw await failure(res);
-  const body = (await res.json()) as { access_token: string; expires_in: number };
+  const cached = await cachedToken(ctx, key);
+  if (cached) return cached;
+  const path = '/api/public/m2m';
+  const res = await call(ctx, path, { method: 'POST', headers: { accept: 'application/json', ...freshness(ctx) }, body: new URLSearchParams({ aud: audience }) });
+  if (!res.ok) throw await failure(ctx, res, path);
+  const body = await tokenBody(ctx, res, path);
   await ctx.cache.storeToken(ctx.base, key, { accessToken: body.access_token, expiresAt: Date.now() + body.expires_in * 1000 });
   return body.access_token;
 }
 
 async function employeeToken(ctx: Context, audience: string): Promise<string> {
   const key = `obo ${audience}`;
-  if (ctx.useCache) {
-    const cached = await ctx.cache.token(ctx.base, key);
-    if (cached) return cached.accessToken;
-  }
+  const cached = await cachedToken(ctx, key);
+  if (cached) return cached;
   let session = await ctx.cache.session(ctx.base);
   for (let attempt = 0; attempt < 2; attempt++) {
     if (!session) {
@@ -143,12 +200,17 @@ async function employeeToken(ctx: Context, audience: string): Promise<string> {
 }
 
 async function exchange(ctx: Context, session: string, audience: string) {
-  const res = await call(ctx, `/api/obo?aud=${encodeURIComponent(audience)}`, {
+  const path = `/api/obo?aud=${encodeURIComponent(audience)}`;
+  const res = await call(ctx, path, {
     headers: { accept: 'application/json', cookie: `tg_session=${encodeURIComponent(session)}`, ...freshness(ctx) },
   });
-  if (res.status === 401) throw new LoginRequired();
-  if (!res.ok) throw await failure(res);
-  const body = (await res.json()) as { access_token: string; expires_in: number };
+  if (res.status === 401 && res.headers.get('content-type')?.startsWith('application/json')) {
+    const body = (await res.json().catch(() => ({}))) as { error?: unknown };
+    if (body.error === 'login_required') throw new LoginRequired();
+    throw notAGenerator(ctx, res, '/api/obo');
+  }
+  if (!res.ok) throw await failure(ctx, res, '/api/obo');
+  const body = await tokenBody(ctx, res, '/api/obo');
   return { accessToken: body.access_token, expiresAt: Date.now() + body.expires_in * 1000 };
 }
 
@@ -210,7 +272,7 @@ async function browserLogin(ctx: Context): Promise<string> {
   if (!result.code) throw new CliError(result.error ?? 'login failed');
 
   const res = await call(ctx, '/oauth2/cli/token', { method: 'POST', body: new URLSearchParams({ code: result.code, code_verifier: verifier, redirect_uri: redirectUri }) });
-  if (!res.ok) throw await failure(res);
+  if (!res.ok) throw await failure(ctx, res, '/oauth2/cli/token');
   return ((await res.json()) as { session: string }).session;
 }
 
@@ -260,39 +322,64 @@ async function decode(ctx: Context, token: string): Promise<number> {
   }
 }
 
+const OPTIONS = {
+  url: { type: 'string' },
+  'no-cache': { type: 'boolean' },
+  obo: { type: 'boolean' },
+  name: { type: 'string' },
+  file: { type: 'string' },
+  timeout: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Node's parser explains in three sentences; one line naming the flag is what a person needs. */
+function usageError(err: unknown): CliError {
+  const message = err instanceof Error ? err.message : String(err);
+  const flag = /'(-{1,2}[^'\s=<]+)/.exec(message)?.[1] ?? 'an option';
+  const code = (err as { code?: string }).code;
+  const what =
+    code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+      ? `unknown option ${flag}`
+      : /argument missing/.test(message)
+        ? `option ${flag} needs a value`
+        : /does not take an argument/.test(message)
+          ? `option ${flag} takes no value`
+          : `option ${flag} is not valid here`;
+  return new CliError(`${what}; see ${NAME} --help`, 2);
+}
+
+function parseCommandLine(own: string[]) {
+  try {
+    return parseArgs({ args: own, allowPositionals: true, options: OPTIONS });
+  } catch (err) {
+    throw usageError(err);
+  }
+}
+
+/** `--help`, `help` and `help <command>`; undefined when the command line asks for something else. */
+function helpText(sub: string | undefined, rest: string[], help: boolean | undefined): { text: string; code: number } | undefined {
+  if (sub === 'help') {
+    const topic = rest[0];
+    if (topic && !HELP[topic]) throw new CliError(`unknown command "${topic}"; see ${NAME} --help`, 2);
+    return { text: HELP[topic ?? 'main']!, code: 0 };
+  }
+  if (!sub) return { text: HELP.main!, code: help ? 0 : 2 };
+  if (help) return { text: HELP[sub] ?? HELP.main!, code: 0 };
+  return undefined;
+}
+
 export async function run(argv: string[], io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream; env: NodeJS.ProcessEnv }): Promise<number> {
   const dashDash = argv.indexOf('--');
   const own = dashDash === -1 ? argv : argv.slice(0, dashDash);
   const command = dashDash === -1 ? [] : argv.slice(dashDash + 1);
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: own,
-      allowPositionals: true,
-      options: {
-        url: { type: 'string' },
-        'no-cache': { type: 'boolean' },
-        obo: { type: 'boolean' },
-        name: { type: 'string' },
-        file: { type: 'string' },
-        timeout: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new CliError(`${err instanceof Error ? err.message : String(err)}; see ${NAME} --help`, 2);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandLine(own);
   const [sub, ...rest] = positionals;
-  if (!sub || (values.help && !HELP[sub])) {
-    io.out.write(`${HELP.main}\n`);
-    return sub ? 0 : values.help ? 0 : 2;
+  const help = helpText(sub, rest, values.help);
+  if (help) {
+    io.out.write(`${help.text}\n`);
+    return help.code;
   }
-  if (values.help) {
-    io.out.write(`${HELP[sub]}\n`);
-    return 0;
-  }
-  if (!HELP[sub]) throw new CliError(`unknown command "${sub}"; see ${NAME} --help`, 2);
+  if (!sub || !HELP[sub]) throw new CliError(`unknown command "${sub}"; see ${NAME} --help`, 2);
 
   const base = (values.url ?? io.env.TOKEN_GENERATOR_URL ?? DEFAULT_URL).replace(/\/+$/, '');
   if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) throw new CliError(`--url must be an http(s) URL, not ${JSON.stringify(base)}`, 2);
@@ -361,7 +448,18 @@ export async function run(argv: string[], io: { out: NodeJS.WritableStream; err:
   }
 }
 
+/** Output cut short by a closed pipe (`| head -1`) is what the reader wanted: end quietly. */
+function endQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    process.stderr.write(`${NAME}: cannot write the output: ${err.message}\n`);
+    process.exit(1);
+  });
+}
+
 export async function main(): Promise<void> {
+  endQuietlyOnClosedPipe(process.stdout);
+  endQuietlyOnClosedPipe(process.stderr);
   try {
     process.exitCode = await run(process.argv.slice(2), { out: process.stdout, err: process.stderr, env: process.env });
   } catch (err) {

@@ -17,6 +17,7 @@ import { preferredFormat } from './negotiate.js';
 import { problem, sendProblem } from './problem.js';
 import { appTokenRoutes } from './routes/m2m.js';
 import { internalRoutes, type Readiness } from './routes/internal.js';
+import { identityProviderRoutes } from './routes/identity-provider.js';
 import { Metrics } from './metrics.js';
 import { addMultipartParser } from './multipart.js';
 import { OPENAPI } from './openapi.js';
@@ -201,6 +202,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
 
   await internalRoutes(app, ctx, readiness);
   await appTokenRoutes(app, ctx);
+  await identityProviderRoutes(app, ctx);
   // Cookies belong to the routes of a person's login; the public endpoints for scripts neither read nor set them.
   await app.register(async (personal) => {
     await personal.register(cookie);

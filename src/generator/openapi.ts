@@ -131,6 +131,21 @@ export const OPENAPI = {
         },
       },
     },
+    '/api/public/identity-provider': {
+      get: {
+        summary: 'The issuer of this generator\u2019s tokens and its keys, for clients that cache tokens or check signatures',
+        responses: {
+          '200': {
+            description: 'The issuer and JWKS URI of the identity provider',
+            content: {
+              'application/json': {
+                schema: { type: 'object', properties: { issuer: { type: 'string' }, jwks_uri: { type: ['string', 'null'] } }, required: ['issuer', 'jwks_uri'] },
+              },
+            },
+          },
+        },
+      },
+    },
     '/api/obo': personToken('A token on behalf of the logged-in person'),
     '/api/m2m': personToken('An app token, for a logged-in person (older docs link this)'),
     '/oauth2/login': {
