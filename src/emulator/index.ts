@@ -55,6 +55,8 @@ export interface Emulator {
   readonly caFile?: string;
   clientIdFor(target: string): string;
   registerClient(registration: ClientRegistration): string;
+  /** A target that gives `caller` tokens as printed examples should use, with an employee who may use it. */
+  exampleFor(caller: string, preferred: string): { target: string; employee?: TestEmployee } | undefined;
   close(): Promise<void>;
 }
 
@@ -257,6 +259,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     app,
     clientIdFor: (target) => directory.clientIdFor(target),
     registerClient: (registration) => directory.register(registration),
+    exampleFor: (caller, preferred) => directory.exampleFor(caller, preferred),
     close: () => {
       closing ??= (async () => {
         issuerOfTokens.stop();
@@ -267,11 +270,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
 }
 
-/** One line per request, by path only: query strings carry codes, states and id_token_hints. */
+/**
+ * One line per request at debug (npm start's terminal is for the person's own work), by path only:
+ * query strings carry codes, states and id_token_hints.
+ */
 class PathOnlyRequestLog extends LogController {
-  override incomingRequest(request: FastifyRequest): void {
-    request.log.info({ method: request.method, path: pathOf(request.url).slice(0, 200) }, 'incoming request');
-  }
+  override incomingRequest(): void {}
 
   override routeNotFound(): void {}
 
@@ -280,7 +284,7 @@ class PathOnlyRequestLog extends LogController {
   }
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    request.log.info(
+    request.log.debug(
       { method: request.method, path: pathOf(request.url).slice(0, 200), status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
       error ? 'request errored' : 'request completed',
     );
@@ -295,7 +299,11 @@ function pathOf(url: string): string {
 function describeDirectory(directory: Directory): string {
   const lines: string[] = [];
   if (!directory.manifests) {
-    lines.push('directory: open (every cluster:namespace:app exists and has authorized every registered client)');
+    const { unauthorized, missing } = directory.exceptions;
+    const open = 'directory: open (every cluster:namespace:app exists and has authorized every registered client)';
+    lines.push(unauthorized.length || missing.length ? `${open}, except:` : open);
+    if (unauthorized.length) lines.push(`  authorized nobody (AADSTS501051 / 65001): ${unauthorized.join(', ')}`);
+    if (missing.length) lines.push(`  not in the tenant (AADSTS500011): ${missing.join(', ')}`);
   } else {
     const apps = [...directory.manifests.values()];
     lines.push(`directory: from NAIS manifests, ${apps.length} app${apps.length === 1 ? '' : 's'}`);

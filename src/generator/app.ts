@@ -56,7 +56,7 @@ export interface Generator {
   routes: { method: string; url: string }[];
 }
 
-function sessionSealer(config: GeneratorConfig, logger: Logger): Sealer {
+function sessionSealer(config: GeneratorConfig, logger: Logger, emulator: boolean): Sealer {
   const configured = config.session.encryptionKey;
   if (configured) {
     try {
@@ -65,9 +65,13 @@ function sessionSealer(config: GeneratorConfig, logger: Logger): Sealer {
       throw new ConfigError('SESSION_ENCRYPTION_KEY', err instanceof Error ? err.message : 'invalid key');
     }
   }
-  logger.warn(
-    'SESSION_ENCRYPTION_KEY is not set: sessions are encrypted with a random key made at start. They end when this process restarts and are not shared with other replicas. Set SESSION_ENCRYPTION_KEY (32 random bytes, base64) in production.',
-  );
+  // With the emulator this is a laptop or CI, where a key made at start is what one wants: a note, not a warning.
+  if (emulator) logger.info('sessions use a key made at start (no SESSION_ENCRYPTION_KEY): logins end when this process stops');
+  else {
+    logger.warn(
+      'SESSION_ENCRYPTION_KEY is not set: sessions are encrypted with a random key made at start. They end when this process restarts and are not shared with other replicas. Set SESSION_ENCRYPTION_KEY (32 random bytes, base64) in production.',
+    );
+  }
   return new Sealer(randomKey());
 }
 
@@ -156,7 +160,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
   });
-  const sealer = sessionSealer(config, logger);
+  const sealer = sessionSealer(config, logger, options.emulator ?? false);
   const store =
     options.store ??
     createStore({ sealer, logger: logger.child({ component: 'session-store' }), ...(config.session.redisUrl ? { redisUrl: config.session.redisUrl } : {}) });
