@@ -96,7 +96,8 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
     throw err;
   }
 
-  const generator = await buildApp({ config, entra, logger, metrics, emulator: emulator !== undefined });
+  const directory = emulator ? { employees: [...emulator.listing.employees], ...(emulator.listing.apps ? { apps: emulator.listing.apps } : {}) } : undefined;
+  const generator = await buildApp({ config, entra, logger, metrics, emulator: emulator !== undefined, ...(directory ? { directory } : {}) });
   try {
     await listening('PORT', config.port, () => generator.app.listen({ port: config.port, host: config.host }));
   } catch (err) {

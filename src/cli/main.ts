@@ -10,7 +10,9 @@ import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 
 import { cachePath, TokenCacheFile } from './cache.js';
 import { updateEnvFile } from './dotenv.js';
 import { durationInWords } from '../duration.js';
+import { escapeHtml } from '../generator/html.js';
 import { IDENTITY_PROVIDER_PATH } from '../generator/routes/identity-provider.js';
+import { STATIC_PATHS } from '../generator/static.js';
 
 const NAME = 'token-generator';
 const DEFAULT_URL = 'http://localhost:8080';
@@ -233,6 +235,27 @@ function openBrowser(ctx: Context, url: string): void {
   }
 }
 
+/** The page the browser lands on at the loopback address, in the generator's own style (its stylesheet, from the generator). */
+function loopbackPage(base: string, title: string, text: string, failed = false): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>${escapeHtml(title)} · token-generator</title>
+<link rel="icon" href="${escapeHtml(base + STATIC_PATHS.icon)}" type="image/svg+xml">
+<link rel="stylesheet" href="${escapeHtml(base + STATIC_PATHS.stylesheet)}">
+</head>
+<body>
+<header class="site"><a href="${escapeHtml(base)}/">Entra ID token generator</a></header>
+<main><section${failed ? ' class="error"' : ''}><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p>
+<p class="muted">This page comes from the <code>${NAME}</code> command on this computer.</p></section></main>
+</body>
+</html>
+`;
+}
+
 /** RFC 8252: a loopback redirect, a state and a PKCE verifier only this process knows. */
 async function browserLogin(ctx: Context): Promise<string> {
   const state = randomBytes(24).toString('base64url');
@@ -248,11 +271,13 @@ async function browserLogin(ctx: Context): Promise<string> {
     }
     const code = url.searchParams.get('code');
     if (url.searchParams.get('state') !== state || !code) {
-      res.writeHead(400, { 'content-type': 'text/plain' }).end('This login answer does not belong to the command that is waiting. Run it again.');
+      res
+        .writeHead(400, { 'content-type': 'text/html; charset=utf-8' })
+        .end(loopbackPage(ctx.base, 'Login not for this command', 'This login answer does not belong to the command that is waiting. Run the command again.', true));
       settle({ error: 'the login answer did not match this command (state mismatch): run it again' });
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>Logged in</title><p>Logged in. You can close this window and go back to the terminal.</p>');
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(loopbackPage(ctx.base, 'Logged in', 'You can close this window and go back to the terminal.'));
     settle({ code });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));

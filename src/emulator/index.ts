@@ -51,6 +51,8 @@ export interface Emulator {
   readonly app: FastifyInstance;
   /** What the directory holds, in a few lines for people. */
   readonly summary: string;
+  /** The test employees, and the apps of a directory file (none: every target exists). */
+  readonly listing: { employees: readonly TestEmployee[]; apps?: string[] };
   /** With a certificate made at start: the file holding its authority's certificate. */
   readonly caFile?: string;
   clientIdFor(target: string): string;
@@ -260,6 +262,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     clientIdFor: (target) => directory.clientIdFor(target),
     registerClient: (registration) => directory.register(registration),
     exampleFor: (caller, preferred) => directory.exampleFor(caller, preferred),
+    listing: { employees: directory.employees, ...(directory.manifests ? { apps: [...directory.manifests.keys()] } : {}) },
     close: () => {
       closing ??= (async () => {
         issuerOfTokens.stop();
@@ -271,11 +274,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 }
 
 /**
- * One line per request at debug (npm start's terminal is for the person's own work), by path only:
- * query strings carry codes, states and id_token_hints.
+ * One line per request at debug (npm start's terminal is for the person's own work) and its start at
+ * trace, by path only: query strings carry codes, states and id_token_hints.
  */
 class PathOnlyRequestLog extends LogController {
-  override incomingRequest(): void {}
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.trace({ method: request.method, path: pathOf(request.url).slice(0, 200) }, 'incoming request');
+  }
 
   override routeNotFound(): void {}
 

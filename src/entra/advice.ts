@@ -10,8 +10,12 @@ export interface Problem {
   error: string;
   /** One line: what happened and what to do. */
   message: string;
-  /** Further lines shown after the message, such as a manifest snippet. */
+  /** Further lines shown after the message, such as the identity provider's own words. */
   details?: string;
+  /** Text to copy as it is, such as the YAML to add to a manifest: on a page in a block of its own. */
+  snippet?: string;
+  /** Prose that follows the snippet. */
+  note?: string;
   aadsts?: number;
   /** The upstream error_description's first line. */
   upstream?: string;
@@ -88,11 +92,10 @@ export function adviceFor(err: IdpError, target: ParsedAudience | undefined, gen
       message:
         `${name} has not authorized this token generator (${generator.cluster}:${generator.namespace}:${generator.app}) to get tokens for it ${who}. ` +
         `Add this access policy to the manifest of ${name} and deploy it:`,
-      details:
-        accessPolicyYaml(generator) +
-        (flow === 'on_behalf_of'
-          ? '\n\nThe app must also let you in as a user: spec.azure.application.allowAllUsers: true, or a group you are a member of in spec.azure.application.claims.groups.'
-          : ''),
+      snippet: accessPolicyYaml(generator),
+      ...(flow === 'on_behalf_of'
+        ? { note: 'The app must also let you in as a user: spec.azure.application.allowAllUsers: true, or a group you are a member of in spec.azure.application.claims.groups.' }
+        : {}),
     };
   }
   if (code === 500011 || failure.error === 'invalid_resource') {

@@ -12,12 +12,13 @@ import { lazyChild } from '../logger.js';
 import { ConfigError, type GeneratorConfig } from '../config.js';
 import type { EntraClient } from '../entra/client.js';
 import { GeneratorContext } from './context.js';
-import { STYLESHEET } from './html.js';
+import { staticRoutes } from './static.js';
 import { preferredFormat } from './negotiate.js';
 import { problem, sendProblem } from './problem.js';
 import { appTokenRoutes } from './routes/m2m.js';
 import { internalRoutes, type Readiness } from './routes/internal.js';
 import { identityProviderRoutes } from './routes/identity-provider.js';
+import { audienceCheckRoutes, homeRoutes, type TestDirectory } from './routes/home.js';
 import { Metrics } from './metrics.js';
 import { addMultipartParser } from './multipart.js';
 import { OPENAPI } from './openapi.js';
@@ -27,7 +28,6 @@ import { personTokenRoutes } from './routes/obo.js';
 import { cliRoutes } from './routes/cli.js';
 import { headlessOboRoutes } from './routes/headless-obo.js';
 import { Sessions } from './sessions.js';
-import { PAGE_SCRIPT } from './token-page.js';
 import { accessLogger, RequestEnd } from './request-log.js';
 import { CachedTokenLane } from './cached-lane.js';
 import { createStore, parseKey, randomKey, Sealer, SessionManager, type SessionStore } from '../session/index.js';
@@ -42,6 +42,8 @@ export interface BuildOptions {
   metrics?: Metrics;
   /** The identity provider is the emulator (enables headless employee tokens). */
   emulator?: boolean;
+  /** With the emulator: its test employees and apps, for the home page. */
+  directory?: TestDirectory;
 }
 
 export interface Generator {
@@ -194,22 +196,17 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     );
   });
 
-  app.get('/static/app.css', async (_request, reply) =>
-    reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET),
-  );
-
   app.get('/openapi.json', async (_request, reply) => reply.send(OPENAPI));
-
-  app.get('/static/app.js', async (_request, reply) =>
-    reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(PAGE_SCRIPT),
-  );
+  await staticRoutes(app);
 
   await internalRoutes(app, ctx, readiness);
   await appTokenRoutes(app, ctx);
   await identityProviderRoutes(app, ctx);
+  await audienceCheckRoutes(app);
   // Cookies belong to the routes of a person's login; the public endpoints for scripts neither read nor set them.
   await app.register(async (personal) => {
     await personal.register(cookie);
+    await homeRoutes(personal, { ctx, sessions, ...(options.directory ? { directory: options.directory } : {}) });
     await loginRoutes(personal, { ctx, sessions, sealer });
     await personTokenRoutes(personal, ctx, sessions);
     await cliRoutes(personal, { ctx, sessions, sealer });

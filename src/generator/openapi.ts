@@ -213,7 +213,22 @@ export const OPENAPI = {
     '/internal/metrics': plain('Prometheus metrics', 'Prometheus text format'),
     '/openapi.json': plain('This description'),
     '/static/app.css': plain('The pages\u2019 stylesheet'),
-    '/static/app.js': plain('The token page\u2019s script'),
+    '/static/app.js': plain('The pages\u2019 script'),
+    '/static/favicon.svg': plain('The pages\u2019 icon', 'SVG'),
+    '/favicon.ico': plain('The icon browsers ask for on their own', 'SVG'),
+    '/': plain('The home page: an audience field, recent audiences, who is logged in', 'HTML'),
+    '/api/public/audience': {
+      get: {
+        summary: 'Whether an audience is valid, as the generator reads it (the home page checks the field as one types)',
+        parameters: [audienceParameter],
+        responses: {
+          '200': {
+            description: '{"valid": true, "target", "scope"} or {"valid": false, "message"}',
+            content: { 'application/json': { schema: { type: 'object', properties: { valid: { type: 'boolean' }, target: { type: 'string' }, scope: { type: 'string' }, message: { type: 'string' } }, required: ['valid'] } } },
+          },
+        },
+      },
+    },
   } as Record<string, Record<string, unknown>>,
   components: { schemas: { TokenResponse: tokenResponse, Problem: problem } },
 };

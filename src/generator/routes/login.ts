@@ -10,6 +10,7 @@ import { LoginValidationError } from '../../entra/client.js';
 import { StoreUnavailableError, type Sealer } from '../../session/index.js';
 import type { GeneratorContext } from '../context.js';
 import { escapeHtml, page } from '../html.js';
+import { loginUrl } from '../login-url.js';
 import { preferredFormat } from '../negotiate.js';
 import { problem, sendProblem } from '../problem.js';
 import { safeReturnPath } from '../redirect.js';
@@ -59,9 +60,7 @@ export interface LoginDeps {
   loopGuard?: LoginLoopGuard;
 }
 
-export function loginUrl(returnTo: string): string {
-  return `/oauth2/login?redirect=${encodeURIComponent(returnTo)}`;
-}
+export { loginUrl } from '../login-url.js';
 
 export async function loginRoutes(app: FastifyInstance, deps: LoginDeps): Promise<void> {
   const { ctx, sessions, sealer } = deps;
@@ -223,7 +222,8 @@ export async function loginRoutes(app: FastifyInstance, deps: LoginDeps): Promis
       .send(
         page({
           title: 'Logged out',
-          body: `<section><h1>You are logged out</h1><p>Your session with the token generator has ended. <a href="${escapeHtml(loginUrl('/oauth2/session'))}">Log in again</a>.</p></section>`,
+          body: `<section><h1>You are logged out</h1><p>Your session with the token generator has ended.</p>
+<ul class="actions"><li><a class="button" href="${escapeHtml(loginUrl('/'))}">Log in again</a></li><li><a class="button secondary" href="/">Home</a></li></ul></section>`,
         }),
       ),
   );

@@ -51,14 +51,21 @@ export async function personTokenRoutes(app: FastifyInstance, ctx: GeneratorCont
     return undefined;
   };
 
-  const send = (request: FastifyRequest, reply: FastifyReply, format: Format, token: IssuedToken, title: string, audience: ParsedAudience, session: LoadedSession) => {
+  type Kind = 'person' | 'app';
+  const send = (request: FastifyRequest, reply: FastifyReply, format: Format, token: IssuedToken, kind: Kind, audience: ParsedAudience, session: LoadedSession) => {
     const body = responseBody(token);
     reply.header('cache-control', 'no-store');
     if (format === 'html') {
-      const who = session.data.user.name ?? session.data.user.preferredUsername;
-      return reply
-        .type('text/html; charset=utf-8')
-        .send(tokenPage({ title, target: audience.target, body, correlationId: String(request.id), ...(who ? { who } : {}) }));
+      const { user } = session.data;
+      const who = `${user.name ?? user.preferredUsername ?? 'you'}${user.navIdent ? ` (${user.navIdent})` : ''}`;
+      const intro =
+        kind === 'person'
+          ? `A token for ${audience.target}, on behalf of ${who}.`
+          : `An app token for ${audience.target}: the token generator acting as itself, with no person in the token, asked for by ${who}.`;
+      const title = kind === 'person' ? 'Token on behalf of you' : 'App token (client credentials)';
+      return reply.type('text/html; charset=utf-8').send(
+        tokenPage({ title, target: audience.target, body, correlationId: String(request.id), intro, returnTo: returnPathFromRequestUrl(request.url) ?? '/' }),
+      );
     }
     return reply.type('application/json; charset=utf-8').send(body);
   };
@@ -75,7 +82,7 @@ export async function personTokenRoutes(app: FastifyInstance, ctx: GeneratorCont
     } catch (err) {
       return ctx.sendIdpFailure(request, reply, err, audience, 'on_behalf_of', format);
     }
-    return send(request, reply, format, token, 'Token on behalf of you', audience, session);
+    return send(request, reply, format, token, 'person', audience, session);
   });
 
   app.get('/api/m2m', async (request, reply) => {
@@ -86,6 +93,6 @@ export async function personTokenRoutes(app: FastifyInstance, ctx: GeneratorCont
     if (!session) return reply;
     const token = await ctx.appToken(request, reply, audience, format);
     if (!token) return reply;
-    return send(request, reply, format, token, 'App token (client credentials)', audience, session);
+    return send(request, reply, format, token, 'app', audience, session);
   });
 }
