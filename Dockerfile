@@ -16,10 +16,17 @@ RUN npm ci --omit=dev --no-audit --no-fund
 # Run: compiled JavaScript, production dependencies, a non-root user.
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
+# On NAIS, SIGTERM comes after the platform's pre-stop pause, while the ingress may still route here for a
+# few seconds: answer normally for five more with readiness false, then drain (within the 30 s grace period).
+ENV SHUTDOWN_DELAY_SECONDS=5
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 USER node
+# On NAIS (the AZURE_* variables set) the generator listens on every address. With no AZURE_* variables it
+# starts the emulator and listens on 127.0.0.1 only, which a container's published port cannot reach: to try
+# the emulator in a container, run it with `-e HOST=0.0.0.0 -p 127.0.0.1:8080:8080`, and keep the port off
+# shared networks, since whoever reaches it can get tokens for any test employee.
 EXPOSE 8080
 CMD ["node", "dist/main.js"]

@@ -38,6 +38,8 @@ export interface GeneratorConfig {
   cache: { maxEntries: number };
   rateLimit: { max: number; windowMs: number };
   bodyLimitBytes: number;
+  /** Connections held at once, and how long a connection may take to send a request's headers. */
+  connections: { max: number; headersTimeoutMs: number };
   /** Proxies in front of the service whose X-Forwarded-For is trusted for the client address. */
   trustProxyHops: number;
   /** Time between readiness going false and the listener closing, so the platform stops routing first. */
@@ -173,12 +175,21 @@ function redisFrom(env: NodeJS.ProcessEnv): { redisUrl?: string } {
   return { redisUrl: url.toString() };
 }
 
+/**
+ * With the emulator as identity provider anyone who reaches the port can mint tokens for any
+ * employee, so the generator then listens on loopback only unless HOST says otherwise.
+ */
+function listenHost(env: NodeJS.ProcessEnv, identity: IdentityConfig | undefined): string {
+  return nonEmpty(env, 'HOST') ?? (identity ? '0.0.0.0' : '127.0.0.1');
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const identity = loadIdentity(env);
   const listenPort = parseWith(env, 'PORT', port, 8080);
   const publicUrl = parseWith(env, 'PUBLIC_URL', httpUrl, `http://localhost:${listenPort}`).replace(/\/+$/, '');
   const generator: GeneratorConfig = {
     port: listenPort,
-    host: nonEmpty(env, 'HOST') ?? '0.0.0.0',
+    host: listenHost(env, identity),
     publicUrl,
     logLevel: parseWith(env, 'LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
     nais: {
@@ -201,9 +212,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
       windowMs: parseWith(env, 'RATE_LIMIT_WINDOW_SECONDS', positiveInt, 60) * 1000,
     },
     bodyLimitBytes: parseWith(env, 'BODY_LIMIT_BYTES', positiveInt, 64 * 1024),
+    connections: {
+      max: parseWith(env, 'MAX_CONNECTIONS', positiveInt, 800),
+      headersTimeoutMs: parseWith(env, 'HEADERS_TIMEOUT_SECONDS', positiveInt.max(30, 'must be at most 30'), 10) * 1000,
+    },
     trustProxyHops: parseWith(env, 'TRUST_PROXY_HOPS', nonNegativeInt.max(10, 'must be at most 10'), 0),
     shutdownDelayMs: parseWith(env, 'SHUTDOWN_DELAY_SECONDS', z.coerce.number().min(0, 'must be 0 or more').max(60, 'must be at most 60'), 0) * 1000,
   };
-  const identity = loadIdentity(env);
   return { generator, ...(identity ? { identity } : {}) };
 }

@@ -37,15 +37,48 @@ export const REDACT_PATHS = [
 
 const SENSITIVE_QUERY = /^(code|state|session_state|id_token_hint|id_token|access_token|token|assertion|client_secret|nonce)$/i;
 
-/** The URL without the values of parameters that carry codes or tokens. */
-export function redactUrl(url: string): string {
-  const index = url.indexOf('?');
-  if (index === -1) return url;
-  const params = new URLSearchParams(url.slice(index + 1));
-  for (const key of [...params.keys()]) {
-    if (SENSITIVE_QUERY.test(key)) params.set(key, '[redacted]');
+/** How deep a URL inside a parameter inside a URL is looked into; deeper values are blanked whole. */
+const NESTING = 3;
+
+/** A query's parameters with the values of code- and token-carrying ones blanked, also in URLs nested in values. */
+function redactQuery(query: string, depth: number): string {
+  const params = new URLSearchParams(query);
+  const kept: [string, string][] = [];
+  for (const [key, value] of params) {
+    if (SENSITIVE_QUERY.test(key)) kept.push([key, '[redacted]']);
+    else kept.push([key, /[?#=%]/.test(value) ? redactNested(value, depth + 1) : value]);
   }
-  return `${url.slice(0, index)}?${params.toString()}`;
+  return new URLSearchParams(kept).toString();
+}
+
+/**
+ * A parameter's value that may itself be a URL or query (`redirect=/x?code=…`, encoded once or
+ * more): redacted like the outer URL, decoded as far as it takes to see its parameters.
+ */
+function redactNested(value: string, depth: number): string {
+  if (depth > NESTING) return '[redacted]';
+  let current = value;
+  for (let round = 0; round < NESTING; round++) {
+    const split = current.search(/[?#]/);
+    if (split !== -1) return `${current.slice(0, split + 1)}${redactQuery(current.slice(split + 1), depth)}`;
+    if (current.includes('=')) return redactQuery(current, depth);
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(current);
+    } catch {
+      return current;
+    }
+    if (decoded === current) return current;
+    current = decoded;
+  }
+  return value;
+}
+
+/** The URL without the values of parameters that carry codes or tokens, in its query or in URLs nested there. */
+export function redactUrl(url: string): string {
+  const index = url.search(/[?#]/);
+  if (index === -1) return url;
+  return `${url.slice(0, index + 1)}${redactQuery(url.slice(index + 1), 0)}`;
 }
 
 interface SerializableRequest {

@@ -12,6 +12,9 @@ import { Metrics } from './generator/metrics.js';
 import { createLogger, processLogger } from './logger.js';
 import { emulatorOptionsFromEnv, startEmulator, type Emulator, type EmulatorOptions } from './emulator/index.js';
 
+/** How long in-flight requests may take to finish after the shutdown delay before the process gives up on them. */
+export const DRAIN_LIMIT_MS = 20_000;
+
 export interface Service {
   generator: Generator;
   emulator?: Emulator;
@@ -195,7 +198,7 @@ async function main(): Promise<void> {
     const deadline = setTimeout(() => {
       logger.error('shutdown took too long, exiting');
       process.exit(1);
-    }, service.config.shutdownDelayMs + 20_000);
+    }, service.config.shutdownDelayMs + DRAIN_LIMIT_MS);
     deadline.unref();
     service.close().then(
       () => process.exit(0),

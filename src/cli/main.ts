@@ -11,8 +11,8 @@ import { cachePath, TokenCacheFile } from './cache.js';
 import { updateEnvFile } from './dotenv.js';
 import { durationInWords } from '../duration.js';
 import { escapeHtml } from '../generator/html.js';
+import { PATHS } from '../paths.js';
 import { IDENTITY_PROVIDER_PATH } from '../generator/routes/identity-provider.js';
-import { STATIC_PATHS } from '../generator/static.js';
 
 const NAME = 'token-generator';
 const DEFAULT_URL = 'http://localhost:8080';
@@ -64,11 +64,12 @@ and keeping every other line as it was. --obo gets a token on your behalf instea
   exec: `Usage: ${NAME} exec <audience> --name VAR [--obo] [--url URL] [--no-cache] -- <command> [args...]
 
 Runs the command with VAR=<token> in its environment and exits with its exit code.`,
-  decode: `Usage: ${NAME} decode [<token>]
+  decode: `Usage: ${NAME} decode [<token>] [--url URL]
 
 Shows the token's header and claims (the token is read from standard input when not given), when it
-expires, and whether its signature verifies against the keys its issuer publishes. Exits with 1 when
-the signature does not verify.`,
+expires, and whether its signature verifies: "valid" only for a token of the token generator's identity
+provider (asked at --url); for any other issuer, which keys it matched and that they were not trusted.
+Exits with 1 when the signature does not verify.`,
   logout: `Usage: ${NAME} logout [--url URL]
 
 Forgets every cached token and session ticket, and ends the session at the generator.`,
@@ -82,8 +83,6 @@ interface Context {
   out: NodeJS.WritableStream;
   err: NodeJS.WritableStream;
   env: NodeJS.ProcessEnv;
-  /** The generator's issuer once asked (null: it could not say). */
-  issuer?: string | null;
 }
 
 async function call(ctx: Context, path: string, init: RequestInit = {}): Promise<Response> {
@@ -135,17 +134,8 @@ function issuerOf(token: string): string | undefined {
 
 /** The issuer of the generator's tokens now; undefined when it cannot be asked (then cached tokens are kept). */
 async function currentIssuer(ctx: Context): Promise<string | undefined> {
-  if (ctx.issuer === undefined) {
-    ctx.issuer = null;
-    try {
-      const res = await fetch(`${ctx.base}${IDENTITY_PROVIDER_PATH}`, { signal: AbortSignal.timeout(5_000) });
-      const body = (await res.json()) as { issuer?: unknown };
-      if (res.ok && typeof body.issuer === 'string') ctx.issuer = body.issuer;
-    } catch {
-      // An older generator, or none running: nothing to compare with.
-    }
-  }
-  return ctx.issuer ?? undefined;
+  const trusted = await trustedIssuer(ctx);
+  return typeof trusted === 'string' ? undefined : trusted.issuer;
 }
 
 /**
@@ -244,8 +234,8 @@ function loopbackPage(base: string, title: string, text: string, failed = false)
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>${escapeHtml(title)} · token-generator</title>
-<link rel="icon" href="${escapeHtml(base + STATIC_PATHS.icon)}" type="image/svg+xml">
-<link rel="stylesheet" href="${escapeHtml(base + STATIC_PATHS.stylesheet)}">
+<link rel="icon" href="${escapeHtml(base + PATHS.icon)}" type="image/svg+xml">
+<link rel="stylesheet" href="${escapeHtml(base + PATHS.stylesheet)}">
 </head>
 <body>
 <header class="site"><a href="${escapeHtml(base)}/">Entra ID token generator</a></header>
@@ -313,6 +303,65 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+interface TrustedIssuer {
+  issuer: string;
+  jwksUri: string;
+}
+
+/** The issuer of the generator's identity provider: the one issuer `decode` calls valid. */
+async function trustedIssuer(ctx: Context): Promise<TrustedIssuer | string> {
+  try {
+    const res = await fetch(`${ctx.base}${IDENTITY_PROVIDER_PATH}`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
+    const body = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
+    if (!res.ok || typeof body.issuer !== 'string' || typeof body.jwks_uri !== 'string') return `${ctx.base} did not say (HTTP ${res.status})`;
+    return { issuer: body.issuer, jwksUri: body.jwks_uri };
+  } catch (err) {
+    return `${ctx.base} could not be asked (${err instanceof Error ? err.message : String(err)})`;
+  }
+}
+
+/** The JWKS URI that the token's own issuer publishes; its say-so is all there is to it. */
+async function selfNamedKeys(iss: string): Promise<string> {
+  const discovery = await fetch(`${iss.replace(/\/+$/, '')}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(10_000) });
+  const jwksUri = ((await discovery.json()) as { jwks_uri?: unknown }).jwks_uri;
+  if (typeof jwksUri !== 'string') throw new Error('no jwks_uri');
+  return jwksUri;
+}
+
+/**
+ * Verifies the signature. "valid" is said only for a token of the generator's identity provider,
+ * checked with the keys the generator names: anyone can publish keys for an issuer they make up.
+ */
+async function checkSignature(ctx: Context, token: string, iss: string): Promise<number> {
+  const trusted = await trustedIssuer(ctx);
+  const ours = typeof trusted !== 'string' && trusted.issuer === iss;
+  let jwksUri: string;
+  if (ours) jwksUri = trusted.jwksUri;
+  else {
+    try {
+      jwksUri = await selfNamedKeys(iss);
+    } catch (err) {
+      ctx.out.write(`Signature: not checked: the issuer's keys could not be fetched (${err instanceof Error ? err.message : String(err)})\n`);
+      return 0;
+    }
+  }
+  try {
+    await jwtVerify(token, createRemoteJWKSet(new URL(jwksUri)), { issuer: iss });
+  } catch (err) {
+    ctx.out.write(`Signature: NOT valid (${err instanceof Error ? err.message : String(err)})\n`);
+    return 1;
+  }
+  if (ours) {
+    ctx.out.write(`Signature: valid (issued by ${iss}, the token generator's identity provider; keys from ${jwksUri})\n`);
+  } else {
+    const which = typeof trusted === 'string' ? `the token generator's identity provider is unknown: ${trusted}` : `the token generator's is ${trusted.issuer}`;
+    ctx.out.write(
+      `Signature: matches keys that ${iss}, the issuer the token names itself, publishes at ${jwksUri}; not checked against a trusted issuer (${which})\n`,
+    );
+  }
+  return 0;
+}
+
 async function decode(ctx: Context, token: string): Promise<number> {
   let header;
   let claims;
@@ -328,23 +377,7 @@ async function decode(ctx: Context, token: string): Promise<number> {
     ctx.out.write('Signature: not checked (the token names no issuer)\n');
     return 0;
   }
-  let jwksUri: string;
-  try {
-    const discovery = await fetch(`${claims.iss.replace(/\/+$/, '')}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(10_000) });
-    jwksUri = ((await discovery.json()) as { jwks_uri: string }).jwks_uri;
-    if (typeof jwksUri !== 'string') throw new Error('no jwks_uri');
-  } catch (err) {
-    ctx.out.write(`Signature: not checked: the issuer's keys could not be fetched (${err instanceof Error ? err.message : String(err)})\n`);
-    return 0;
-  }
-  try {
-    await jwtVerify(token, createRemoteJWKSet(new URL(jwksUri)), { issuer: claims.iss });
-    ctx.out.write(`Signature: valid (checked against ${jwksUri})\n`);
-    return 0;
-  } catch (err) {
-    ctx.out.write(`Signature: NOT valid (${err instanceof Error ? err.message : String(err)})\n`);
-    return 1;
-  }
+  return checkSignature(ctx, token, claims.iss);
 }
 
 const OPTIONS = {

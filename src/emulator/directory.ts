@@ -6,8 +6,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { importJWK, type CryptoKey, type JWK } from 'jose';
 import { parseAudience } from '../audience.js';
-import { errors } from './errors.js';
 import { ruleFor, type ManifestApp } from './manifests.js';
+import { BoundedStore, DEFAULT_STORE_SETTINGS } from './stores.js';
 
 export interface TestEmployee {
   navIdent: string;
@@ -38,6 +38,12 @@ export interface ClientRecord {
 
 export type TargetStatus = 'open' | 'unauthorized' | 'missing';
 
+/** Why the directory refuses a token: the grant turns it into Entra's error. */
+export type Refusal = 'role-not-assigned' | 'consent-required' | 'user-not-assigned';
+
+export type AppAccess = { roles: string[] } | { refusal: 'role-not-assigned' };
+export type UserAccess = { scp: string; groups: string[] } | { refusal: 'consent-required' | 'user-not-assigned' };
+
 export const DEFAULT_ROLE = 'access_as_application';
 export const DEFAULT_SCOPE = 'defaultaccess';
 
@@ -58,6 +64,8 @@ export function uuidFrom(name: string): string {
   derived.set(name, id);
   return id;
 }
+
+const clientIdOf = (target: string) => uuidFrom(`client-id:${target}`);
 
 function deriveUuid(name: string): string {
   const bytes = createHash('sha256').update(name).digest().subarray(0, 16);
@@ -92,6 +100,8 @@ export class Directory {
     readonly tenantId: string,
     options: { unauthorizedTargets?: string[]; missingTargets?: string[]; employees?: TestEmployee[]; manifests?: Map<string, ManifestApp> },
     readonly employees: TestEmployee[] = options.employees?.length ? options.employees : DEFAULT_EMPLOYEES,
+    /** Targets of the open directory made up on demand, by client id: bounded, as anyone may name any. */
+    private readonly targetsOnDemand = new BoundedStore<string>(DEFAULT_STORE_SETTINGS.targets),
   ) {
     this.unauthorized = new Set(options.unauthorizedTargets ?? []);
     this.missing = new Set(options.missingTargets ?? []);
@@ -123,32 +133,29 @@ export class Directory {
     return best ? { target: best.app.target, ...(best.employee ? { employee: best.employee } : {}) } : undefined;
   }
 
-  /** The roles an app token for `resource` carries for `caller`; throws AADSTS501051 when the resource has not authorized it. */
-  appGrant(resource: Resource, caller: ClientRecord): string[] {
-    if (resource.clientId === caller.clientId) return [DEFAULT_ROLE];
+  /** The roles an app token for `resource` carries for `caller`, or why the resource has not authorized it. */
+  appAccess(resource: Resource, caller: ClientRecord): AppAccess {
+    if (resource.clientId === caller.clientId) return { roles: [DEFAULT_ROLE] };
     const app = this.manifests?.get(resource.target);
-    if (!app) {
-      if (this.status(resource.target) === 'unauthorized') throw errors.notAssignedRole(caller.clientId, resource.clientId);
-      return [DEFAULT_ROLE];
-    }
+    if (!app) return this.status(resource.target) === 'unauthorized' ? { refusal: 'role-not-assigned' } : { roles: [DEFAULT_ROLE] };
     const rule = ruleFor(app, caller.target);
-    if (!rule) throw errors.notAssignedRole(caller.clientId, resource.clientId);
-    return [DEFAULT_ROLE, ...rule.roles];
+    return rule ? { roles: [DEFAULT_ROLE, ...rule.roles] } : { refusal: 'role-not-assigned' };
   }
 
   /**
    * The scopes and groups a user token for `resource`, asked for by `caller` on behalf of `employee`,
-   * carries; throws AADSTS65001 when the resource has not authorized the caller, AADSTS50105 when the user may not use it.
+   * carries; or why not: the resource has not authorized the caller, or the user may not use it.
    */
-  userGrant(resource: Resource, caller: ClientRecord, employee: TestEmployee): { scp: string; groups: string[] } {
+  userAccess(resource: Resource, caller: ClientRecord, employee: TestEmployee): UserAccess {
     const app = this.manifests?.get(resource.target);
+    const own = resource.clientId === caller.clientId;
     if (!app) {
-      if (resource.clientId !== caller.clientId && this.status(resource.target) === 'unauthorized') throw errors.consentRequired(caller.clientId, resource.target);
+      if (!own && this.status(resource.target) === 'unauthorized') return { refusal: 'consent-required' };
       return { scp: DEFAULT_SCOPE, groups: employee.groups };
     }
-    const rule = resource.clientId === caller.clientId ? undefined : ruleFor(app, caller.target);
-    if (resource.clientId !== caller.clientId && !rule) throw errors.consentRequired(caller.clientId, resource.target);
-    if (!this.userAllowed(app, employee)) throw errors.userNotAssigned(employee.email, resource.clientId);
+    const rule = own ? undefined : ruleFor(app, caller.target);
+    if (!own && !rule) return { refusal: 'consent-required' };
+    if (!this.userAllowed(app, employee)) return { refusal: 'user-not-assigned' };
     const scopes = [DEFAULT_SCOPE, ...(rule?.scopes ?? [])];
     const groups = app.allowAllUsers ? employee.groups : employee.groups.filter((group) => app.groups.includes(group));
     return { scp: [...new Set(scopes)].join(' '), groups };
@@ -164,8 +171,9 @@ export class Directory {
     return app.allowAllUsers || employee.groups.some((group) => app.groups.includes(group));
   }
 
+  /** The client id of a target, remembered for good (registered clients, manifests, callers of the emulator's API). */
   clientIdFor(target: string): string {
-    const id = uuidFrom(`client-id:${target}`);
+    const id = clientIdOf(target);
     this.targetsById.set(id, target);
     return id;
   }
@@ -249,11 +257,14 @@ export class Directory {
    */
   resource(resource: string): Resource | undefined {
     const byId = resource.startsWith('api://') ? resource.slice('api://'.length) : resource;
-    const known = this.targetsById.get(byId);
+    const known = this.targetsById.get(byId) ?? this.targetsOnDemand.get(byId);
     if (known) return this.status(known) === 'missing' ? undefined : { target: known, clientId: byId };
     if (!resource.startsWith('api://')) return undefined;
     const parsed = parseAudience(resource);
     if (!parsed.ok || this.status(parsed.value.target) === 'missing') return undefined;
-    return { target: parsed.value.target, clientId: this.clientIdFor(parsed.value.target) };
+    const { target } = parsed.value;
+    const clientId = clientIdOf(target);
+    if (!this.targetsById.has(clientId)) this.targetsOnDemand.set(clientId, target);
+    return { target, clientId };
   }
 }

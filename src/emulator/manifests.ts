@@ -19,9 +19,9 @@ import { dirname, join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import type { TestEmployee } from './directory.js';
+import { NAME_PATTERN } from './names.js';
 
-const NAME = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
-const name = z.string().regex(NAME, 'must be a lower-case Kubernetes-style name');
+const name = z.string().regex(NAME_PATTERN, 'must be a lower-case Kubernetes-style name');
 
 export interface InboundRule {
   application: string;

@@ -27,7 +27,11 @@ export interface GeneratorIdentity {
   cluster: string;
 }
 
-export type Flow = 'client_credentials' | 'on_behalf_of';
+/**
+ * The grant or flow that ran when the identity provider failed: an app token, an exchange on behalf
+ * of a person, a person's login (the code's redemption), or the refresh of a person's session.
+ */
+export type Flow = 'client_credentials' | 'on_behalf_of' | 'login' | 'refresh';
 
 export function accessPolicyYaml(generator: GeneratorIdentity): string {
   return [
@@ -45,10 +49,16 @@ function firstLine(text: string | undefined): string | undefined {
   return text?.split(/\r?\n/)[0]?.trim() || undefined;
 }
 
+/** The code by which Entra says a person is not assigned to the app they log in to (or get a token for). */
+const NOT_ASSIGNED = 50105;
+
+/** Whether an `error_description` (of a login's callback) says the person is not assigned to the app. */
+export function isNotAssigned(description: string | null | undefined): boolean {
+  return description?.startsWith(`AADSTS${NOT_ASSIGNED}`) ?? false;
+}
+
 /** Codes by which Entra says the target app has not authorized this caller. */
 const NOT_AUTHORIZED = new Set([501051, 65001]);
-/** Codes by which Entra refuses this service's own credentials: an operator must act. */
-const BAD_CLIENT = new Set([700016, 7000215, 7000218, 700027, 700024, 700023, 700021, 50048, 50027, 7000112]);
 
 export function adviceFor(err: IdpError, target: ParsedAudience | undefined, generator: GeneratorIdentity, flow: Flow): Problem {
   const failure = err.failure;
@@ -84,7 +94,8 @@ export function adviceFor(err: IdpError, target: ParsedAudience | undefined, gen
     return { ...base, status: 502, error: 'identity_provider_error', message: `The identity provider failed (HTTP ${failure.status}). Try again in a moment.` };
   }
   if (code !== undefined && NOT_AUTHORIZED.has(code)) {
-    const who = flow === 'on_behalf_of' ? 'on behalf of users' : 'as an application';
+    const forUsers = flow !== 'client_credentials';
+    const who = forUsers ? 'on behalf of users' : 'as an application';
     return {
       ...base,
       status: 403,
@@ -93,7 +104,7 @@ export function adviceFor(err: IdpError, target: ParsedAudience | undefined, gen
         `${name} has not authorized this token generator (${generator.cluster}:${generator.namespace}:${generator.app}) to get tokens for it ${who}. ` +
         `Add this access policy to the manifest of ${name} and deploy it:`,
       snippet: accessPolicyYaml(generator),
-      ...(flow === 'on_behalf_of'
+      ...(forUsers
         ? { note: 'The app must also let you in as a user: spec.azure.application.allowAllUsers: true, or a group you are a member of in spec.azure.application.claims.groups.' }
         : {}),
     };
@@ -106,7 +117,7 @@ export function adviceFor(err: IdpError, target: ParsedAudience | undefined, gen
       message: `${name} does not exist in the tenant, or does not have Entra ID enabled. Check the audience, and that the app's manifest has spec.azure.application.enabled: true and is deployed to ${target?.cluster ?? 'its cluster'}.`,
     };
   }
-  if (code === 50105) {
+  if (code === NOT_ASSIGNED) {
     return {
       ...base,
       status: 403,
@@ -120,7 +131,7 @@ export function adviceFor(err: IdpError, target: ParsedAudience | undefined, gen
   if (failure.error === 'invalid_scope' || code === 70011 || code === 700022) {
     return { ...base, status: 400, error: 'invalid_scope', message: `The identity provider does not accept the scope for ${name}. Check the audience.` };
   }
-  if ((code !== undefined && BAD_CLIENT.has(code)) || failure.error === 'invalid_client' || failure.error === 'unauthorized_client') {
+  if (err.ownCredentialsRefused) {
     return {
       ...base,
       status: 502,

@@ -4,9 +4,9 @@
  * retries with a fresh client assertion per attempt, and typed errors.
  */
 import * as oidc from 'openid-client';
-import { createRemoteJWKSet, importJWK, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, importJWK, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
-import type { IdentityConfig } from '../config.js';
+import { ConfigError, type IdentityConfig } from '../config.js';
 import { IdpError, TransportError, toIdpError } from './errors.js';
 
 export type Grant = 'client_credentials' | 'on_behalf_of' | 'authorization_code' | 'refresh_token';
@@ -56,6 +56,8 @@ export class EntraClient {
   private configuration?: oidc.Configuration;
   private jwks?: JWTVerifyGetKey & { reload(): Promise<void> };
   private readonly assertionLifetime: number;
+  /** Whether the refusal of this service's own credentials was logged since the last token request that succeeded. */
+  private credentialsRefusalLogged = false;
 
   constructor(
     private readonly identity: IdentityConfig,
@@ -79,7 +81,7 @@ export class EntraClient {
   /** Loads discovery and signing keys. Throws an Error that names the variable to check. */
   async init(): Promise<void> {
     const auth = await this.clientAuth();
-    const fetchOptions = { [oidc.customFetch]: this.fetch, timeout: Math.ceil(this.options.timeoutMs / 1000) };
+    const fetchOptions = { [oidc.customFetch]: this.fetch, timeout: this.libraryTimeoutSeconds };
     const provider = this.identity.provider;
     let configuration: oidc.Configuration;
     if (provider.discovery === 'well-known') {
@@ -112,7 +114,7 @@ export class EntraClient {
       if (new URL(provider.tokenEndpoint).protocol === 'http:') oidc.allowInsecureRequests(configuration);
     }
     configuration[oidc.customFetch] = this.fetch;
-    configuration.timeout = Math.ceil(this.options.timeoutMs / 1000);
+    configuration.timeout = this.libraryTimeoutSeconds;
 
     const jwksUri = configuration.serverMetadata().jwks_uri;
     if (!jwksUri) throw new Error('AZURE_OPENID_CONFIG_JWKS_URI: the identity provider publishes no jwks_uri');
@@ -238,6 +240,15 @@ export class EntraClient {
     return payload;
   }
 
+  /**
+   * openid-client's own timeout, in whole seconds, is set a second past IDP_TIMEOUT_MS so that ours
+   * always fires first and the failure is known as a timeout (with equal timers the library's won
+   * whenever IDP_TIMEOUT_MS was a whole number of seconds, and the abort looked like a lost connection).
+   */
+  private get libraryTimeoutSeconds(): number {
+    return Math.ceil(this.options.timeoutMs / 1000) + 1;
+  }
+
   private config(): oidc.Configuration {
     if (!this.configuration) throw new Error('the Entra ID client is not initialised');
     return this.configuration;
@@ -247,8 +258,21 @@ export class EntraClient {
     const auth = this.identity.auth;
     if (auth.method === 'client_secret') return oidc.ClientSecretPost(auth.secret);
     const alg = auth.jwk.alg ?? 'RS256';
-    const key = await importJWK(auth.jwk, alg);
-    if (key instanceof Uint8Array) throw new Error('AZURE_APP_JWK: must be an asymmetric private key');
+    let key: Awaited<ReturnType<typeof importJWK>>;
+    try {
+      key = await importJWK(auth.jwk, alg);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new ConfigError('AZURE_APP_JWK', `its key material cannot be used as a ${alg} private key (${reason}); give the private JWK Entra ID knows for this app`);
+    }
+    if (key instanceof Uint8Array) throw new ConfigError('AZURE_APP_JWK', 'must be an asymmetric private key');
+    try {
+      // Importing checks little of an RSA key; signing finds broken material before the first request does.
+      await new SignJWT({}).setProtectedHeader({ alg }).sign(key);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new ConfigError('AZURE_APP_JWK', `its key material cannot sign as a ${alg} private key (${reason}); give the private JWK Entra ID knows for this app`);
+    }
     const lifetime = this.assertionLifetime;
     return oidc.PrivateKeyJwt(
       { key, kid: auth.jwk.kid },
@@ -287,6 +311,7 @@ export class EntraClient {
       try {
         const response = await request(config);
         this.options.onTokenRequest?.({ grant, outcome: 'success', durationMs: performance.now() - started });
+        this.credentialsRefusalLogged = false;
         return toTokenResponse(response);
       } catch (err) {
         if (err instanceof LoginValidationError) throw err;
@@ -298,11 +323,26 @@ export class EntraClient {
           ...(failure.kind === 'rejected' && failure.aadsts !== undefined ? { aadsts: failure.aadsts } : {}),
           durationMs: performance.now() - started,
         });
+        if (error.ownCredentialsRefused) this.reportCredentialsRefused(error);
         if (!error.retryable || attempt >= attempts) throw error;
         this.options.logger.warn({ grant, attempt, reason: error.message }, 'token request failed, trying again');
         await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** (attempt - 1)));
       }
     }
+  }
+
+  /** Once, for the operators: every person's request fails for it, and each of them is told it is the service's fault. */
+  private reportCredentialsRefused(error: IdpError): void {
+    if (this.credentialsRefusalLogged) return;
+    this.credentialsRefusalLogged = true;
+    const variable = this.identity.auth.method === 'private_key_jwt' ? 'AZURE_APP_JWK' : 'AZURE_APP_CLIENT_SECRET';
+    const failure = error.failure;
+    const upstream = failure.kind === 'rejected' ? failure.description?.split(/\r?\n/)[0] : undefined;
+    this.options.logger.error(
+      { variable, aadsts: failure.kind === 'rejected' ? failure.aadsts : undefined, reason: error.message, upstream },
+      `${variable}: the identity provider does not accept this service's credentials for AZURE_APP_CLIENT_ID ${this.identity.clientId}; ` +
+        'no login or token request can succeed until the operators give it the credentials Entra ID knows for this app',
+    );
   }
 
   /** Every call to the identity provider: bounded in time, redirects never followed. */
@@ -319,7 +359,7 @@ export class EntraClient {
         signal,
       });
     } catch (err) {
-      if (timeout.aborted) throw new TransportError({ kind: 'timeout', timeoutMs });
+      if (timeout.aborted || isTimeout(init.signal?.reason) || isTimeout(err)) throw new TransportError({ kind: 'timeout', timeoutMs });
       const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : undefined;
       throw new TransportError({ kind: 'unreachable', detail: cause ?? (err instanceof Error ? err.message : 'fetch failed') });
     }
@@ -331,6 +371,10 @@ export class LoginValidationError extends Error {
     super(message);
     this.name = 'LoginValidationError';
   }
+}
+
+function isTimeout(reason: unknown): boolean {
+  return reason instanceof Error && reason.name === 'TimeoutError';
 }
 
 function toTokenResponse(response: oidc.TokenEndpointResponse): TokenResponse {

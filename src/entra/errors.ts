@@ -19,6 +19,9 @@ export type IdpFailure =
   /** An answer that is not a readable OAuth response (HTML, a redirect, broken JSON, a 5xx without body). */
   | { kind: 'bad-response'; detail: string; status?: number };
 
+/** Codes by which Entra refuses this service's own credentials: an operator must act. */
+const OWN_CREDENTIALS_REFUSED = new Set([700016, 7000215, 7000218, 700027, 700024, 700023, 700021, 50048, 50027, 7000112]);
+
 export class IdpError extends Error {
   constructor(readonly failure: IdpFailure) {
     super(describeFailure(failure));
@@ -30,6 +33,18 @@ export class IdpError extends Error {
     const f = this.failure;
     if (f.kind === 'unreachable' || f.kind === 'timeout') return true;
     return (f.status ?? 0) >= 500;
+  }
+
+  /** The identity provider refuses this service's own client authentication: no request of anyone's can succeed. */
+  get ownCredentialsRefused(): boolean {
+    const f = this.failure;
+    if (f.kind !== 'rejected') return false;
+    return (f.aadsts !== undefined && OWN_CREDENTIALS_REFUSED.has(f.aadsts)) || f.error === 'invalid_client' || f.error === 'unauthorized_client';
+  }
+
+  /** The identity provider says the grant (a refresh token, a code) is gone: only a new login helps. */
+  get grantGone(): boolean {
+    return this.failure.kind === 'rejected' && this.failure.error === 'invalid_grant';
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
 import cookie from '@fastify/cookie';
 import type { Logger } from 'pino';
@@ -13,8 +13,7 @@ import { ConfigError, type GeneratorConfig } from '../config.js';
 import type { EntraClient } from '../entra/client.js';
 import { GeneratorContext } from './context.js';
 import { staticRoutes } from './static.js';
-import { preferredFormat } from './negotiate.js';
-import { problem, sendProblem } from './problem.js';
+import { registerErrorHandler } from './error-handler.js';
 import { appTokenRoutes } from './routes/m2m.js';
 import { internalRoutes, type Readiness } from './routes/internal.js';
 import { identityProviderRoutes } from './routes/identity-provider.js';
@@ -30,6 +29,7 @@ import { headlessOboRoutes } from './routes/headless-obo.js';
 import { Sessions } from './sessions.js';
 import { accessLogger, RequestEnd } from './request-log.js';
 import { CachedTokenLane } from './cached-lane.js';
+import { boundConnections, type ConnectionBound } from './connections.js';
 import { createStore, parseKey, randomKey, Sealer, SessionManager, type SessionStore } from '../session/index.js';
 
 export interface BuildOptions {
@@ -56,6 +56,8 @@ export interface Generator {
   lane: CachedTokenLane;
   /** Every route the service has, as registered. */
   routes: { method: string; url: string }[];
+  /** The bound on open connections. */
+  connections: ConnectionBound;
 }
 
 function sessionSealer(config: GeneratorConfig, logger: Logger, emulator: boolean): Sealer {
@@ -93,6 +95,8 @@ const EVERY_RESPONSE_HEADERS: readonly (readonly [string, string])[] = [
 const KEEP_ALIVE_MS = 72_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const CONNECTION_TIMEOUT_MS = 60_000;
+/** How often Node.js looks for connections past their header or request time (its default is 30 s). */
+const TIMEOUT_CHECK_MS = 1_000;
 const CORRELATION_ID_OF = Symbol('correlation id');
 type TaggedRequest = IncomingMessage & { [CORRELATION_ID_OF]?: string };
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -124,6 +128,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     bodyLimitBytes: config.bodyLimitBytes,
     everyResponseHeaders: EVERY_RESPONSE_HEADERS,
   });
+  let connections: ConnectionBound | undefined;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // The server sets the headers every response carries before Fastify sees the request (no hook
@@ -136,7 +141,8 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
         if (readiness.shuttingDown) res.setHeader('connection', 'close');
         handler(req, res);
       };
-      const server = createServer((req: TaggedRequest, res) => {
+      const timeouts = { headersTimeout: config.connections.headersTimeoutMs, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_MS };
+      const server = createServer(timeouts, (req: TaggedRequest, res) => {
         const id = correlationId(req.headers);
         req[CORRELATION_ID_OF] = id;
         // The lane sets the same headers itself when it answers.
@@ -144,14 +150,18 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
         else toFastify(req, res, id);
       });
       server.keepAliveTimeout = KEEP_ALIVE_MS;
-      server.requestTimeout = REQUEST_TIMEOUT_MS;
       server.setTimeout(CONNECTION_TIMEOUT_MS);
+      connections = boundConnections(server, config.connections.max);
       return server;
     },
     genReqId: (req) => (req as TaggedRequest)[CORRELATION_ID_OF] ?? correlationId(req.headers),
     logController: new RequestEnd(access, metrics),
     childLoggerFactory: (parent, bindings, childOptions) => lazyChild(parent as Logger, bindings, childOptions) as FastifyBaseLogger,
     bodyLimit: config.bodyLimitBytes,
+    // Fastify's own 503 would answer what reaches it once closing began: a body that arrived after
+    // SIGTERM, or a request on a kept-alive connection. Readiness already steers traffic away, and
+    // every request that does arrive is answered normally, with `Connection: close` (see above).
+    return503OnClosing: false,
     routerOptions: { maxParamLength: 256 },
     // With no proxy to trust, request.ip is the socket's address: no header parsing on every request
     // (a function here costs a third of the cached-token throughput, see BENCHMARKS.md).
@@ -175,26 +185,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
   addMultipartParser(app, { bodyBytes: config.bodyLimitBytes, fields: 20, fieldBytes: 4096 });
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const format = preferredFormat(request.headers.accept, ['text', 'json', 'html'], 'text');
-    if (error.code === 'INVALID_MULTIPART') return sendProblem(reply, request, problem(400, 'invalid_body', 'The multipart body cannot be read: send a well-formed form with the field "aud".'), format);
-    const status = error.statusCode ?? 500;
-    if (status >= 500) {
-      request.log.error({ err: error }, 'request failed');
-      return sendProblem(reply, request, problem(500, 'internal_error', 'Something went wrong in the token generator. Try again; if it persists, tell its operators the correlation id.'), format);
-    }
-    return sendProblem(reply, request, clientErrorProblem(error, status), format);
-  });
-
-  app.setNotFoundHandler((request, reply) => {
-    const format = preferredFormat(request.headers.accept, ['text', 'json', 'html'], 'text');
-    return sendProblem(
-      reply,
-      request,
-      problem(404, 'not_found', `There is nothing at ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}. Try POST /api/public/m2m or GET /api/obo?aud=<cluster>:<namespace>:<app>.`),
-      format,
-    );
-  });
+  registerErrorHandler(app, { publicUrl: config.publicUrl, generator: config.nais });
 
   app.get('/openapi.json', async (_request, reply) => reply.send(OPENAPI));
   await staticRoutes(app);
@@ -213,25 +204,5 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     await headlessOboRoutes(personal, { ctx, sessions, emulator: options.emulator ?? false });
   });
 
-  return { app, ctx, readiness, sessions, metrics, lane, routes };
-}
-
-function clientErrorProblem(error: FastifyError, status: number) {
-  switch (error.code) {
-    case 'RATE_LIMITED':
-      return problem(429, 'rate_limited', error.message);
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return problem(415, 'unsupported_content_type', 'This content type is not supported: send application/x-www-form-urlencoded, multipart/form-data or application/json.');
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return problem(413, 'body_too_large', 'The request body is too large or has too many parts: send only the field "aud".');
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return problem(400, 'invalid_body', 'The JSON body is empty: send {"aud": "<cluster>:<namespace>:<app>"}.');
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return problem(400, 'invalid_body', 'The JSON body cannot be read: send {"aud": "<cluster>:<namespace>:<app>"}.');
-    default:
-      if (error.code?.startsWith('FST_ERR_CTP') || status === 400) {
-        return problem(400, 'invalid_request', 'The request cannot be read: check its body and content type.');
-      }
-      return problem(status, 'invalid_request', `The request was refused (HTTP ${status}).`);
-  }
+  return { app, ctx, readiness, sessions, metrics, lane, routes, connections: connections! };
 }

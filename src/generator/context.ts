@@ -1,14 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { ParsedAudience } from '../audience.js';
 import type { GeneratorConfig } from '../config.js';
-import { adviceFor, type Flow } from '../entra/advice.js';
 import type { EntraClient } from '../entra/client.js';
-import { IdpError } from '../entra/errors.js';
+import { inFlow } from './errors.js';
 import type { Metrics } from './metrics.js';
-import type { Format } from './negotiate.js';
-import { sendProblem } from './problem.js';
 import type { IssuedToken, TokenService } from './tokens.js';
 import { RateLimiter, rateLimitHook } from './rate-limit.js';
 
@@ -30,26 +27,10 @@ export class GeneratorContext {
     this.limitPublic = rateLimitHook(this.limiter);
   }
 
-  /** Sends the advice for an identity-provider failure; rethrows anything else. */
-  sendIdpFailure(request: FastifyRequest, reply: FastifyReply, err: unknown, audience: ParsedAudience | undefined, flow: Flow, format: Format): FastifyReply {
-    if (!(err instanceof IdpError)) throw err;
-    const advice = adviceFor(err, audience, this.config.nais, flow);
-    request.log.warn(
-      { flow, target: audience?.target, status: advice.status, error: advice.error, aadsts: advice.aadsts, reason: err.message },
-      'token request failed',
-    );
-    return sendProblem(reply, request, advice, format);
-  }
-
-  /** An app token for the audience, or undefined after the failure was answered. */
-  async appToken(request: FastifyRequest, reply: FastifyReply, audience: ParsedAudience, format: Format): Promise<IssuedToken | undefined> {
-    try {
-      const { token } = await this.tokens.appToken(audience, { skipCache: skipCache(request) });
-      return token;
-    } catch (err) {
-      this.sendIdpFailure(request, reply, err, audience, 'client_credentials', format);
-      return undefined;
-    }
+  /** An app token for the audience; throws FlowFailedError when the identity provider fails. */
+  async appToken(request: FastifyRequest, audience: ParsedAudience): Promise<IssuedToken> {
+    const { token } = await inFlow('client_credentials', audience, () => this.tokens.appToken(audience, { skipCache: skipCache(request) }));
+    return token;
   }
 }
 

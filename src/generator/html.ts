@@ -2,8 +2,7 @@
  * HTML for people: one layout, every value escaped, no inline script or style (so the strict
  * Content-Security-Policy holds); looks come from /static/app.css, behaviour from /static/app.js.
  */
-import { LOGOUT_PATH, loginUrl } from './login-url.js';
-import { STATIC_PATHS } from './static.js';
+import { loginUrl, PATHS } from '../paths.js';
 
 export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -25,16 +24,16 @@ export function page(options: PageOptions): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>${escapeHtml(options.title)} · Token generator</title>
-<link rel="icon" href="${STATIC_PATHS.icon}" type="image/svg+xml">
-<link rel="stylesheet" href="${STATIC_PATHS.stylesheet}">
+<link rel="icon" href="${PATHS.icon}" type="image/svg+xml">
+<link rel="stylesheet" href="${PATHS.stylesheet}">
 </head>
 <body>
-<header class="site"><a href="/">Entra ID token generator</a></header>
+<header class="site"><a href="${PATHS.home}">Entra ID token generator</a></header>
 <main${options.audience ? ` data-audience="${escapeHtml(options.audience)}"` : ''}>
 ${options.body}
 ${options.correlationId ? `<p class="muted">Correlation id: <code>${escapeHtml(options.correlationId)}</code></p>` : ''}
 </main>
-<script src="${STATIC_PATHS.script}"></script>
+<script src="${PATHS.script}"></script>
 </body>
 </html>
 `;
@@ -57,7 +56,7 @@ export function copyBlock(options: { id: string; label: string; text: string; sh
  * origin, and `form-action 'self'` stops a form whose answer redirects there.
  */
 export function logoutControl(): string {
-  return `<a class="button secondary" href="${LOGOUT_PATH}">Log out</a>`;
+  return `<a class="button secondary" href="${PATHS.logout}">Log out</a>`;
 }
 
 /** What a person can do next after a login: try again, be someone else, or leave. */

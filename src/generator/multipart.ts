@@ -6,6 +6,8 @@
  */
 import { Busboy, type BusboyInstance } from '@fastify/busboy';
 import type { FastifyInstance } from 'fastify';
+import { BODY_TOO_LARGE, MULTIPART_UNREADABLE } from './error-handler.js';
+import { ProblemError } from './errors.js';
 
 export interface MultipartLimits {
   /** The whole body, in bytes. */
@@ -14,15 +16,7 @@ export interface MultipartLimits {
   fieldBytes: number;
 }
 
-/** A refused multipart body; the error handler turns `code` into a problem for the caller. */
-export class MultipartError extends Error {
-  constructor(
-    readonly code: 'INVALID_MULTIPART' | 'FST_ERR_CTP_BODY_TOO_LARGE',
-    readonly statusCode: 400 | 413,
-  ) {
-    super(code === 'INVALID_MULTIPART' ? 'The multipart body cannot be read' : 'The multipart body is too large');
-  }
-}
+const unreadable = () => new ProblemError(MULTIPART_UNREADABLE);
 
 type Fields = Record<string, string | string[]>;
 
@@ -37,13 +31,13 @@ export function addMultipartParser(app: FastifyInstance, limits: MultipartLimits
     } catch {
       // No boundary, or not multipart after all.
       payload.resume();
-      done(new MultipartError('INVALID_MULTIPART', 400), undefined);
+      done(unreadable(), undefined);
       return;
     }
     const fields: Fields = Object.create(null) as Fields;
     let received = 0;
     let finished = false;
-    const finish = (error: MultipartError | null) => {
+    const finish = (error: ProblemError | null) => {
       if (finished) return;
       finished = true;
       payload.unpipe(parser);
@@ -53,7 +47,7 @@ export function addMultipartParser(app: FastifyInstance, limits: MultipartLimits
         done(error, undefined);
       } else done(null, fields);
     };
-    const tooLarge = () => finish(new MultipartError('FST_ERR_CTP_BODY_TOO_LARGE', 413));
+    const tooLarge = () => finish(new ProblemError(BODY_TOO_LARGE));
 
     payload.on('data', (chunk: Buffer) => {
       received += chunk.length;
@@ -72,9 +66,9 @@ export function addMultipartParser(app: FastifyInstance, limits: MultipartLimits
     parser.on('partsLimit', tooLarge);
     parser.on('fieldsLimit', tooLarge);
     parser.on('filesLimit', tooLarge);
-    parser.on('error', () => finish(new MultipartError('INVALID_MULTIPART', 400)));
+    parser.on('error', () => finish(unreadable()));
     parser.on('finish', () => finish(null));
-    payload.on('error', () => finish(new MultipartError('INVALID_MULTIPART', 400)));
+    payload.on('error', () => finish(unreadable()));
     payload.pipe(parser);
   });
 }

@@ -37,3 +37,30 @@ export function isNavigation(headers: Record<string, string | string[] | undefin
   const accept = headers.accept;
   return typeof accept === 'string' && accept.includes('text/html');
 }
+
+/** What a route answers in: the formats it offers, and the one for a client that prefers none of them. */
+export interface Answers {
+  formats: readonly Format[];
+  fallback: Format;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The formats the route answers in, its errors included (see `formatOf`). */
+    answers?: Answers;
+  }
+}
+
+/** A route's `config`, saying what it answers in. */
+export function answersIn(formats: readonly Format[], fallback: Format): { answers: Answers } {
+  return { answers: { formats, fallback } };
+}
+
+/** Text, JSON or HTML, text for a client that prefers none: routes that say nothing else, and unknown paths. */
+export const ANY_FORMAT: Answers = { formats: ['text', 'json', 'html'], fallback: 'text' };
+
+/** The format of this request's answer: the one its client prefers of those its route answers in. */
+export function formatOf(request: { headers: { accept?: string | undefined }; routeOptions: { config?: { answers?: Answers } } }): Format {
+  const answers = request.routeOptions.config?.answers ?? ANY_FORMAT;
+  return preferredFormat(request.headers.accept, answers.formats, answers.fallback);
+}

@@ -133,15 +133,11 @@ export const OPENAPI = {
     },
     '/api/public/identity-provider': {
       get: {
-        summary: 'The issuer of this generator\u2019s tokens and its keys, for clients that cache tokens or check signatures',
+        summary: 'The issuer and signing keys of the identity provider this generator gets tokens from',
         responses: {
           '200': {
-            description: 'The issuer and JWKS URI of the identity provider',
-            content: {
-              'application/json': {
-                schema: { type: 'object', properties: { issuer: { type: 'string' }, jwks_uri: { type: ['string', 'null'] } }, required: ['issuer', 'jwks_uri'] },
-              },
-            },
+            description: 'The issuer and its JWKS URI',
+            content: { 'application/json': { schema: { type: 'object', properties: { issuer: { type: 'string' }, jwks_uri: { type: 'string' } } } } },
           },
         },
       },

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Problem } from '../entra/advice.js';
 import { copyBlock, escapeHtml, page, sessionActions } from './html.js';
 import type { Format } from './negotiate.js';
-import { returnPathFromRequestUrl } from './redirect.js';
+import { safeReturnPath } from './redirect.js';
 
 export type { Problem };
 
@@ -41,7 +41,7 @@ function upstreamLine(p: Problem): string | undefined {
 /** Where "try again" and "sign in as someone else" lead: the page itself when it was a plain visit, else home. */
 function returnPath(request: FastifyRequest): string {
   if (request.method !== 'GET' || request.url.startsWith('/oauth2/')) return '/';
-  return returnPathFromRequestUrl(request.url) ?? '/';
+  return safeReturnPath(request.url) ?? '/';
 }
 
 function problemPage(request: FastifyRequest, p: Problem): string {

@@ -6,6 +6,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { ProblemError } from './errors.js';
+import { problem } from './problem.js';
 
 interface Window {
   count: number;
@@ -56,11 +58,6 @@ export class RateLimiter {
   }
 }
 
-/** Answered as 429 by the error handler, with the `Retry-After` set here. */
-export class RateLimitedError extends Error {
-  readonly code = 'RATE_LIMITED';
-  readonly statusCode = 429;
-}
 
 const VERDICT = Symbol('rate-limit verdict');
 type Counted = IncomingMessage & { [VERDICT]?: Verdict };
@@ -79,11 +76,7 @@ export function rateLimitHook(limiter: RateLimiter) {
   return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
     const verdict = (request.raw as Counted)[VERDICT] ?? limiter.take(request.ip);
     if (verdict.allowed) return done();
-    reply.header('retry-after', String(verdict.retryAfterSeconds));
-    done(
-      new RateLimitedError(
-        `Too many requests from your address: at most ${limiter.max} in ${windowSeconds} seconds. Try again in ${verdict.retryAfterSeconds} seconds.`,
-      ),
-    );
+    const message = `Too many requests from your address: at most ${limiter.max} in ${windowSeconds} seconds. Try again in ${verdict.retryAfterSeconds} seconds.`;
+    done(new ProblemError(problem(429, 'rate_limited', message), { 'retry-after': String(verdict.retryAfterSeconds) }));
   };
 }

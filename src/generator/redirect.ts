@@ -49,10 +49,18 @@ export function safeReturnPath(input: unknown): string | undefined {
     return undefined;
   }
   if (parsed.origin !== new URL(BASE).origin) return undefined;
-  return input;
+  return asciiOnly(input);
 }
 
-/** The request's own path and query (fastify's `request.url`), if it is a safe place to return to. */
-export function returnPathFromRequestUrl(rawUrl: string): string | undefined {
-  return safeReturnPath(rawUrl);
+/**
+ * The path with every character outside ASCII percent-encoded as UTF-8, as a `Location` header
+ * must be (Node.js refuses anything above U+00FF there); undefined for a lone surrogate, which no
+ * URL can hold.
+ */
+function asciiOnly(path: string): string | undefined {
+  try {
+    return path.replace(/[^ -~]+/g, encodeURIComponent);
+  } catch {
+    return undefined;
+  }
 }

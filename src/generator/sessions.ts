@@ -8,10 +8,10 @@ import type { Logger } from 'pino';
 import type { GeneratorConfig } from '../config.js';
 import type { EntraClient } from '../entra/client.js';
 import { IdpError } from '../entra/errors.js';
+import { SESSION_COOKIE } from '../paths.js';
+import { FlowFailedError } from './errors.js';
 import { SessionManager, StoreUnavailableError, type SessionData } from '../session/index.js';
 
-export const SESSION_COOKIE = 'tg_session';
-export const LOGIN_COOKIE = 'tg_login';
 /** Refresh the user's token when less than five minutes, or a third of its lifetime, is left of it. */
 const REFRESH_MARGIN_MS = 5 * 60_000;
 
@@ -24,13 +24,6 @@ export function needsRefresh(data: SessionData, now = Date.now()): boolean {
 export interface LoadedSession {
   id: string;
   data: SessionData;
-}
-
-export class SessionUnavailableError extends Error {
-  constructor() {
-    super('The session store is unavailable right now. Try again in a moment.');
-    this.name = 'SessionUnavailableError';
-  }
 }
 
 export class Sessions {
@@ -67,31 +60,31 @@ export class Sessions {
 
   /**
    * The request's session with a user token that is good for a while yet, or undefined when
-   * there is none (or it can no longer be refreshed). Throws SessionUnavailableError when the store is down.
+   * there is none (or it can no longer be refreshed). Throws StoreUnavailableError when the store is down,
+   * FlowFailedError when the token ran out while the identity provider could not refresh it.
    */
   async load(request: FastifyRequest): Promise<LoadedSession | undefined> {
     const ticket = request.cookies[SESSION_COOKIE];
     if (!ticket) return undefined;
-    const session = await this.guard(() => this.manager.load(ticket));
+    const session = await this.manager.load(ticket);
     if (!session) return undefined;
     if (!needsRefresh(session.data)) return session;
     return this.refresh(session);
   }
 
   async destroy(id: string): Promise<void> {
-    await this.guard(() => this.manager.destroy(id));
+    await this.manager.destroy(id);
     this.onEvent('ended');
   }
 
   async create(data: Parameters<SessionManager['create']>[0]): Promise<{ ticket: string; data: SessionData }> {
-    const created = await this.guard(() => this.manager.create(data));
+    const created = await this.manager.create(data);
     this.onEvent('started');
     return created;
   }
 
   private async refresh(session: LoadedSession): Promise<LoadedSession | undefined> {
-    const result = await this.guard(() =>
-      this.manager.store.withLock(
+    const result = await this.manager.store.withLock(
         session.id,
         async () => {
           // Another replica may have refreshed while this one waited for the lock.
@@ -123,22 +116,13 @@ export class Sessions {
             }
             // The identity provider is down: keep using the current token while it lasts.
             if (current.accessTokenExpiresAt > Date.now()) return current;
+            if (err instanceof IdpError) throw new FlowFailedError(err, 'refresh');
             throw err;
           }
         },
         { ttlMs: 15_000, waitMs: 10_000 },
-      ),
     );
-    if (!result.acquired) throw new SessionUnavailableError();
+    if (!result.acquired) throw new StoreUnavailableError('the session lock was not released in time');
     return result.value ? { id: session.id, data: result.value } : undefined;
-  }
-
-  private async guard<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      return await operation();
-    } catch (err) {
-      if (err instanceof StoreUnavailableError) throw new SessionUnavailableError();
-      throw err;
-    }
   }
 }

@@ -4,15 +4,14 @@
  */
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-
-export const STATIC_PATHS = { stylesheet: '/static/app.css', script: '/static/app.js', icon: '/static/favicon.svg' } as const;
+import { PATHS } from '../paths.js';
 
 const FILES: { path: string; file: string; type: string }[] = [
-  { path: STATIC_PATHS.stylesheet, file: 'app.css', type: 'text/css; charset=utf-8' },
-  { path: STATIC_PATHS.script, file: 'app.js', type: 'text/javascript; charset=utf-8' },
-  { path: STATIC_PATHS.icon, file: 'favicon.svg', type: 'image/svg+xml' },
+  { path: PATHS.stylesheet, file: 'app.css', type: 'text/css; charset=utf-8' },
+  { path: PATHS.script, file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  { path: PATHS.icon, file: 'favicon.svg', type: 'image/svg+xml' },
   // Browsers ask for /favicon.ico on their own; an SVG served with its type is shown there too.
-  { path: '/favicon.ico', file: 'favicon.svg', type: 'image/svg+xml' },
+  { path: PATHS.favicon, file: 'favicon.svg', type: 'image/svg+xml' },
 ];
 
 export async function staticRoutes(app: FastifyInstance): Promise<void> {

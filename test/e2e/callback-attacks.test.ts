@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/main.js';
 import { parseKey, Sealer } from '../../src/session/index.js';
-import { startLogin, type PendingLogin } from '../helpers/http-login.js';
+import { startLogin, startLoginAt, type PendingLogin } from '../helpers/http-login.js';
 import { freePort } from '../helpers/ports.js';
 import { memoryLogger, startStack, type Stack } from '../helpers/stack.js';
 
@@ -158,5 +158,35 @@ describe('the login callback refuses', () => {
     expect(result.body).toMatch(/not assigned to this token generator/);
     expect(result.body).toMatch(/Correlation id/);
     expect(result.body).not.toMatch(/at .*\.(ts|js):\d+/);
+  });
+});
+
+describe('return paths with characters outside Latin-1', () => {
+  // The query as sent to /oauth2/login, and the path the browser must land on (decoded), or "/" when refused.
+  const table: [string, string][] = [
+    ['%2F%C4%80', '/\u0100'],
+    ['%2Fapi%2Fobo%3Faud%3Ddev-gcp%3Ateam%3Aapp%26n%3D%E2%82%AC', '/api/obo?aud=dev-gcp:team:app&n=\u20ac'],
+    ['%2F%E6%97%A5%E6%9C%AC%2F%F0%9F%98%80', '/\u65e5\u672c/\u{1f600}'],
+    ['/%C5%81%C3%B3d%C5%BA', '/\u0141\u00f3d\u017a'],
+    ['%2F%C3%A9', '/\u00e9'],
+    ['%2F%ED%A0%80', '/'],
+    ['%2F%E2%80%AEevil', '/'],
+    ['%2F%E2%80%A8x', '/'],
+    ['%2F%EF%BC%8Fevil.example', '/'],
+    ['%2Fa%FFb', '/'],
+  ];
+
+  it.each(table)('redirect=%s: the callback sends the browser on with its session cookie, never a 500', async (query, landing) => {
+    const pending = await startLoginAt(`${stack.url}/oauth2/login?redirect=${query}`);
+    const res = await fetch(pending.callbackUrl, { headers: { cookie: pending.loginCookie }, redirect: 'manual' });
+    expect(res.status).toBe(302);
+    const cookies = res.headers.getSetCookie();
+    expect(cookies.some((c) => c.startsWith('tg_session=') && !c.startsWith('tg_session=;'))).toBe(true);
+    expect(cookies.some((c) => c.startsWith('tg_login=;'))).toBe(true);
+    const location = res.headers.get('location')!;
+    expect(location).toMatch(/^[\x21-\x7e]+$/);
+    const target = new URL(location, stack.url);
+    expect(target.origin).toBe(new URL(stack.url).origin);
+    expect(decodeURIComponent(`${target.pathname}${target.search}`)).toBe(landing === '/' ? '/' : landing);
   });
 });

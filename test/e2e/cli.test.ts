@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
+import { SignJWT, createRemoteJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
 import { login } from '../helpers/http-login.js';
@@ -183,9 +183,32 @@ describe('token-generator decode', () => {
     expect(run.stdout).toContain('"alg": "RS256"');
     expect(run.stdout).toContain('"idtyp": "app"');
     expect(run.stdout).toMatch(/Expiry: expires in (59|60) minutes/);
-    expect(run.stdout).toMatch(/Signature: valid/);
+    expect(run.stdout).toContain(`Signature: valid (issued by ${stack.emulator!.issuer}, the token generator's identity provider`);
     const fromStdin = await cli(['decode'], { stdin: `${token}\n` });
     expect(fromStdin.stdout).toMatch(/Signature: valid/);
+  });
+
+  it('does not call valid a token whose issuer only vouches for itself, and names that issuer', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('RS256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'made-up', alg: 'RS256', use: 'sig' };
+    const server = createServer((req, res) => {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      res.setHeader('content-type', 'application/json');
+      if (req.url === '/.well-known/openid-configuration') res.end(JSON.stringify({ issuer: base, jwks_uri: `${base}/keys` }));
+      else res.end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const token = await new SignJWT({ NAVident: 'Z990001' }).setProtectedHeader({ alg: 'RS256', kid: 'made-up' }).setIssuer(issuer).setExpirationTime('1h').sign(privateKey);
+      const run = await cli(['decode', token]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).not.toMatch(/Signature: valid/);
+      expect(run.stdout).toContain(`Signature: matches keys that ${issuer}, the issuer the token names itself, publishes at ${issuer}/keys`);
+      expect(run.stdout).toContain(`not checked against a trusted issuer (the token generator's is ${stack.emulator!.issuer})`);
+    } finally {
+      server.close();
+    }
   });
 
   it('says so when the signature does not verify, with a non-zero exit', async () => {

@@ -169,3 +169,29 @@ describe('a session whose token ran out while the identity provider is down', ()
     }
   });
 });
+
+describe('a timeout of a whole number of seconds', () => {
+  it('is a 504 and counted as a timeout, not as an unreachable identity provider', async () => {
+    const emulatorPort = await freePort();
+    const proxyPort = await freePort();
+    const hole = await startFaultProxy(`http://127.0.0.1:${emulatorPort}`, proxyPort);
+    const whole = await startStack({
+      env: { IDP_TIMEOUT_MS: '1000', IDP_RETRIES: '0' },
+      emulator: { port: emulatorPort, publicUrl: `http://localhost:${proxyPort}` },
+    });
+    try {
+      hole.mode = 'blackhole';
+      const res = await fetch(`${whole.url}/api/public/m2m`, { method: 'POST', headers: { accept: 'application/json' }, body: new URLSearchParams({ aud: 'dev-gcp:hole:app' }) });
+      expect(res.status).toBe(504);
+      const body = (await res.json()) as { error: string; error_description: string };
+      expect(body.error).toBe('identity_provider_timeout');
+      expect(body.error_description).toMatch(/within 1000 ms/);
+      const metrics = await (await fetch(`${whole.url}/internal/metrics`)).text();
+      expect(metrics).toMatch(/idp_token_requests_total\{grant="client_credentials",outcome="timeout",aadsts=""\} 1/);
+      expect(metrics).not.toMatch(/outcome="unreachable"/);
+    } finally {
+      await whole.close();
+      await hole.close();
+    }
+  });
+});

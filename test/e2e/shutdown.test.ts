@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
@@ -20,42 +21,56 @@ afterAll(async () => {
   await proxy?.close();
 });
 
+interface Running {
+  base: string;
+  port: number;
+  output: () => string;
+  exited: Promise<number | null>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/** The service as a process of its own (src/main.ts), against the emulator through the proxy, once it is ready. */
+async function startProcess(env: Record<string, string>): Promise<Running> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      AZURE_APP_CLIENT_ID: emulator.clientIdFor('dev-gcp:nais:azure-token-generator'),
+      AZURE_APP_CLIENT_SECRET: 'test-secret-for-shutdown',
+      AZURE_APP_WELL_KNOWN_URL: emulator.wellKnownUrl,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const ready = await fetch(`${base}/internal/isready`).then((r) => r.status, () => 0);
+    if (ready === 200) break;
+    if (Date.now() > deadline) throw new Error(`the service did not become ready:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { base, port, output: () => output, exited, kill: (signal) => child.kill(signal) };
+}
+
 describe('SIGTERM', () => {
   it('turns readiness false first, lets an in-flight request finish, then exits', async () => {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        AZURE_APP_CLIENT_ID: emulator.clientIdFor('dev-gcp:nais:azure-token-generator'),
-        AZURE_APP_CLIENT_SECRET: 'test-secret-for-shutdown',
-        AZURE_APP_WELL_KNOWN_URL: emulator.wellKnownUrl,
-        SHUTDOWN_DELAY_SECONDS: '2',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const ready = await fetch(`${base}/internal/isready`).then((r) => r.status, () => 0);
-      if (ready === 200) break;
-      if (Date.now() > deadline) throw new Error(`the service did not become ready:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const service = await startProcess({ SHUTDOWN_DELAY_SECONDS: '2' });
+    const base = service.base;
 
     proxy.mode = 'slow';
     proxy.slowMs = 3_000;
     const inFlight = fetch(`${base}/api/public/m2m`, { method: 'POST', body: new URLSearchParams({ aud: 'dev-gcp:slow:app' }) });
     await new Promise((resolve) => setTimeout(resolve, 300));
     const signalled = Date.now();
-    child.kill('SIGTERM');
+    service.kill('SIGTERM');
 
     let sawNotReady = false;
     while (Date.now() - signalled < 1_800) {
@@ -71,10 +86,63 @@ describe('SIGTERM', () => {
     const response = await inFlight;
     expect(response.status).toBe(200);
     expect((await response.text()).split('.')).toHaveLength(3);
-    const code = await exited;
-    expect(output).not.toMatch(/took too long/);
+    const code = await service.exited;
+    expect(service.output()).not.toMatch(/took too long/);
     expect(code).toBe(0);
     expect(Date.now() - signalled).toBeLessThan(10_000);
     proxy.mode = 'pass';
   }, 40_000);
+
+  it('answers a request whose body arrives after SIGTERM as if there were no shutdown', async () => {
+    const service = await startProcess({ SHUTDOWN_DELAY_SECONDS: '0' });
+    // A cached token, so that the request is one the cached-token lane takes by its headers.
+    const form = new URLSearchParams({ aud: 'dev-gcp:late:body' });
+    expect((await fetch(`${service.base}/api/public/m2m`, { method: 'POST', body: form })).status).toBe(200);
+    const socket = await open(service.port);
+    const body = form.toString();
+    socket.write(`POST /api/public/m2m HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: ${body.length}\r\n\r\n`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    service.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    socket.write(body);
+    const answer = await readAll(socket);
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer.split('\r\n\r\n')[1]?.split('.')).toHaveLength(3);
+    expect(await service.exited).toBe(0);
+  }, 40_000);
+
+  it('answers every request on a kept-alive connection in its own format, never with the framework\'s 503', async () => {
+    const service = await startProcess({ SHUTDOWN_DELAY_SECONDS: '0' });
+    proxy.mode = 'slow';
+    proxy.slowMs = 1_000;
+    const socket = await open(service.port);
+    // A slow request in flight at SIGTERM, and on the same connection, after SIGTERM, another one.
+    const body = new URLSearchParams({ aud: 'dev-gcp:slow:pipelined' }).toString();
+    socket.write(`POST /api/public/m2m HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    service.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    socket.write('GET /internal/isalive HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n');
+    const answers = (await readAll(socket)).split(/(?=HTTP\/1\.1 )/);
+    proxy.mode = 'pass';
+    expect(answers.map((a) => a.slice(0, 12))).toEqual(['HTTP/1.1 200', 'HTTP/1.1 200']);
+    expect(answers[1]).toMatch(/\r\nx-correlation-id: /i);
+    expect(answers[1]).toMatch(/\r\nconnection: close\r\n/i);
+    expect(answers[1]).toMatch(/\r\n\r\nalive$/);
+    expect(await service.exited).toBe(0);
+  }, 40_000);
 });
+
+async function open(port: number): Promise<Socket> {
+  const socket = connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  return socket;
+}
+
+/** Everything the server sends until it closes the connection. */
+async function readAll(socket: Socket): Promise<string> {
+  let text = '';
+  socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  return text;
+}

@@ -1,11 +1,16 @@
 /**
  * A real HTTP hop between the generator and the emulator that can be told to misbehave:
- * refuse connections, answer slowly, or answer garbage, as an identity provider in trouble does.
+ * refuse connections, answer slowly, late or never, answer garbage, or hold a request until told,
+ * as an identity provider in trouble does.
  */
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type FaultMode = 'pass' | 'down' | 'slow' | 'garbage' | 'error-500' | 'redirect';
+/**
+ * `slow` forwards the request after `slowMs`; `late` forwards it at once and delays the answer by
+ * `slowMs` (the identity provider acts, its answer comes too late); `blackhole` never answers.
+ */
+export type FaultMode = 'pass' | 'down' | 'slow' | 'late' | 'blackhole' | 'garbage' | 'error-500' | 'redirect';
 
 export interface FaultProxy {
   url: string;
@@ -14,6 +19,12 @@ export interface FaultProxy {
   /** Requests that reached the proxy, by path, while not in 'pass' mode too. */
   requests: { method: string; path: string; mode: FaultMode }[];
   slowMs: number;
+  /** While set, a request it matches (by path and body) waits, forwarded or not, until `release`. */
+  holdWhen: ((request: { path: string; body: string }) => boolean) | undefined;
+  /** Requests waiting for `release`. */
+  held: number;
+  /** Lets every held request go on to the identity provider. */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -25,11 +36,19 @@ export async function startFaultProxy(upstream: string, port = 0): Promise<Fault
     mode: 'pass',
     requests: [],
     slowMs: 10_000,
+    holdWhen: undefined,
+    held: 0,
+    release: () => {
+      const waiting = releases.splice(0);
+      proxy.held = 0;
+      for (const go of waiting) go();
+    },
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  const releases: (() => void)[] = [];
   const server: Server = createServer((req, res) => {
     const mode = proxy.mode;
     proxy.requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', mode });
@@ -45,6 +64,10 @@ export async function startFaultProxy(upstream: string, port = 0): Promise<Fault
       res.writeHead(500, { 'content-type': 'text/plain' }).end('Internal Server Error');
       return;
     }
+    if (mode === 'blackhole') {
+      req.resume();
+      return;
+    }
     if (mode === 'redirect') {
       res.writeHead(307, { location: `${target.origin}${req.url}` }).end();
       return;
@@ -53,14 +76,31 @@ export async function startFaultProxy(upstream: string, port = 0): Promise<Fault
       const upstreamReq = httpRequest(
         { hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
         (upstreamRes) => {
-          res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-          upstreamRes.pipe(res);
+          const answer = () => {
+            res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+            upstreamRes.pipe(res);
+          };
+          if (mode !== 'late') return answer();
+          const timer = setTimeout(answer, proxy.slowMs);
+          res.on('close', () => clearTimeout(timer));
         },
       );
       upstreamReq.on('error', () => res.destroy());
-      req.pipe(upstreamReq);
+      if (body === undefined) req.pipe(upstreamReq);
+      else upstreamReq.end(body);
     };
-    if (mode === 'slow') {
+    let body: Buffer | undefined;
+    const holdWhen = proxy.holdWhen;
+    if (holdWhen) {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        body = Buffer.concat(chunks);
+        if (!holdWhen({ path: req.url ?? '/', body: body.toString() })) return forward();
+        proxy.held++;
+        releases.push(forward);
+      });
+    } else if (mode === 'slow') {
       const timer = setTimeout(forward, proxy.slowMs);
       res.on('close', () => clearTimeout(timer));
     } else {

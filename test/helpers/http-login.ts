@@ -26,7 +26,16 @@ export async function startLogin(
   employee = { navIdent: 'Z990001', name: 'Kari Nordmann', email: 'kari.nordmann@trygdeetaten.no', groups: '' },
   userAgent = `test-browser/${++browsers}`,
 ): Promise<PendingLogin> {
-  const start = await fetch(`${generatorUrl}/oauth2/login?redirect=${encodeURIComponent(returnTo)}`, { redirect: 'manual', headers: { 'user-agent': userAgent } });
+  return startLoginAt(`${generatorUrl}/oauth2/login?redirect=${encodeURIComponent(returnTo)}`, employee, userAgent);
+}
+
+/** As `startLogin`, from a login URL written as it is to be sent (say, with a query that is not valid UTF-8). */
+export async function startLoginAt(
+  loginUrl: string,
+  employee = { navIdent: 'Z990001', name: 'Kari Nordmann', email: 'kari.nordmann@trygdeetaten.no', groups: '' },
+  userAgent = `test-browser/${++browsers}`,
+): Promise<PendingLogin> {
+  const start = await fetch(loginUrl, { redirect: 'manual', headers: { 'user-agent': userAgent } });
   if (start.status !== 302) throw new Error(`login did not redirect: ${start.status}`);
   const loginCookie = cookiesFrom(start).find((c) => c.startsWith('tg_login='));
   if (!loginCookie) throw new Error('no login cookie');

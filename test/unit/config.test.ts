@@ -23,6 +23,14 @@ describe('configuration', () => {
     expect(config.generator.session.maxLifetimeMs).toBe(10 * 3_600_000);
   });
 
+  it('listens on loopback only with the emulator, on every address with Entra ID, and where HOST says in both cases', () => {
+    const entra = { AZURE_APP_CLIENT_ID: 'client', AZURE_APP_CLIENT_SECRET: 's', AZURE_APP_WELL_KNOWN_URL: 'https://idp.test/.well-known/openid-configuration' };
+    expect(loadConfig({}).generator.host).toBe('127.0.0.1');
+    expect(loadConfig({ HOST: '0.0.0.0' }).generator.host).toBe('0.0.0.0');
+    expect(loadConfig(entra).generator.host).toBe('0.0.0.0');
+    expect(loadConfig({ ...entra, HOST: '::1' }).generator.host).toBe('::1');
+  });
+
   it('reads the NAIS variables for Entra ID with a private JWK', () => {
     const config = loadConfig({
       AZURE_APP_CLIENT_ID: 'client',

@@ -37,3 +37,29 @@ describe('lazyChild', () => {
     expect(lines[0]).toMatchObject({ level: 'error', reqId: 'r-2', component: 'x', msg: 'failed' });
   });
 });
+
+describe('redactUrl', () => {
+  it('blanks codes and tokens in the query, in URLs nested in its values however often encoded, and in fragments', async () => {
+    const { redactUrl } = await import('../../src/logger.js');
+    const secret = 'SECRETCODE123';
+    const cases = [
+      `/oauth2/callback?code=${secret}&state=s1`,
+      `/oauth2/login?redirect=/x?code=${secret}`,
+      `/oauth2/login?redirect=${encodeURIComponent(`/x?code=${secret}`)}`,
+      `/oauth2/login?redirect=${encodeURIComponent(encodeURIComponent(`/x?a=1&access_token=${secret}`))}`,
+      `/oauth2/login?redirect=${encodeURIComponent(`/y?redirect=${encodeURIComponent(`/z?token=${secret}`)}`)}`,
+      `/oauth2/cli/login?redirect_uri=${encodeURIComponent(`http://127.0.0.1:1/cb#id_token=${secret}`)}`,
+      `/x#access_token=${secret}`,
+      `/oauth2/login?redirect=${encodeURIComponent(`code=${secret}`)}`,
+    ];
+    for (const url of cases) {
+      const redacted = redactUrl(url);
+      expect(redacted, url).not.toContain(secret);
+      expect(decodeURIComponent(decodeURIComponent(redacted)), url).not.toContain(secret);
+      expect(redacted, url).toContain('redacted');
+    }
+    expect(redactUrl('/api/obo?aud=dev-gcp:team:app')).toBe('/api/obo?aud=dev-gcp%3Ateam%3Aapp');
+    expect(redactUrl('/oauth2/login?redirect=%2Fapi%2Fobo%3Faud%3Da')).toContain('aud');
+    expect(redactUrl('/internal/isalive')).toBe('/internal/isalive');
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { returnPathFromRequestUrl, safeReturnPath } from '../../src/generator/redirect.js';
+import { safeReturnPath } from '../../src/generator/redirect.js';
 import { OPEN_REDIRECT_PAYLOADS, SAFE_RETURN_PATHS } from './open-redirect-corpus.js';
 
 describe('return targets after login', () => {
@@ -13,10 +13,24 @@ describe('return targets after login', () => {
 
   it.each(SAFE_RETURN_PATHS)('accepts %s unchanged', (path) => {
     expect(safeReturnPath(path)).toBe(path);
-    expect(returnPathFromRequestUrl(path)).toBe(path);
   });
 
   it('refuses what is not a string', () => {
     for (const value of [undefined, null, 1, ['/'], { path: '/' }]) expect(safeReturnPath(value)).toBeUndefined();
+  });
+});
+
+describe('return paths with characters outside Latin-1', () => {
+  it.each([
+    ['/\u0100', '/%C4%80'],
+    ['/api/obo?aud=dev-gcp:team:app&note=\u20ac', '/api/obo?aud=dev-gcp:team:app&note=%E2%82%AC'],
+    ['/\u65e5\u672c/\u{1f600}', '/%E6%97%A5%E6%9C%AC/%F0%9F%98%80'],
+    ['/caf\u00e9', '/caf%C3%A9'],
+  ])('sends %s as the ASCII %s', (path, ascii) => {
+    expect(safeReturnPath(path)).toBe(ascii);
+  });
+
+  it('refuses a lone surrogate, which no URL can hold', () => {
+    expect(safeReturnPath('/a\ud800b')).toBeUndefined();
   });
 });

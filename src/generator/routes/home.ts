@@ -7,10 +7,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AUDIENCE_EXAMPLE, parseAudience } from '../../audience.js';
 import type { GeneratorContext } from '../context.js';
 import { escapeHtml, page, sessionActions } from '../html.js';
-import { loginUrl } from '../login-url.js';
-import { SESSION_COOKIE, type Sessions } from '../sessions.js';
-
-export const AUDIENCE_CHECK_PATH = '/api/public/audience';
+import { loginUrl, PATHS, SESSION_COOKIE } from '../../paths.js';
+import type { Sessions } from '../sessions.js';
 
 /** What the emulator holds, for the home page (the generator never imports the emulator; main.ts hands this over). */
 export interface TestDirectory {
@@ -19,12 +17,12 @@ export interface TestDirectory {
   apps?: string[];
 }
 
-const tokenForm = `<form id="token-form" method="get" action="/api/obo">
+const tokenForm = `<form id="token-form" method="get" action="${PATHS.obo}">
 <label for="aud">Audience: the app the token is for</label>
 <p class="hint muted" id="aud-hint">Written <code>cluster:namespace:app</code>, such as <code>${AUDIENCE_EXAMPLE}</code>; <code>cluster.namespace.app</code> and <code>api://cluster.namespace.app/.default</code> work too.</p>
 <input type="text" id="aud" name="aud" required autocomplete="off" autocapitalize="off" spellcheck="false" aria-describedby="aud-hint aud-verdict">
 <p class="verdict" id="aud-verdict" aria-live="polite"></p>
-<div class="actions"><button type="submit" formaction="/api/obo">Token on your behalf</button><button type="submit" formaction="/api/m2m" class="secondary">App token</button></div>
+<div class="actions"><button type="submit" formaction="${PATHS.obo}">Token on your behalf</button><button type="submit" formaction="${PATHS.personM2m}" class="secondary">App token</button></div>
 </form>`;
 
 const recent = `<section aria-labelledby="recent-heading">
@@ -53,7 +51,7 @@ function directorySection(directory: TestDirectory): string {
     ? `<h3>Apps in the directory</h3><ul class="plain">${directory.apps
         .map((target) => {
           const query = `?aud=${encodeURIComponent(target)}`;
-          return `<li><code>${escapeHtml(target)}</code> <a href="/api/obo${query}">token on your behalf</a> <a href="/api/m2m${query}">app token</a></li>`;
+          return `<li><code>${escapeHtml(target)}</code> <a href="${PATHS.obo}${query}">token on your behalf</a> <a href="${PATHS.personM2m}${query}">app token</a></li>`;
         })
         .join('')}</ul>`
     : '<p class="muted">The directory is open: every <code>cluster:namespace:app</code> exists and lets this generator in.</p>';
@@ -75,11 +73,11 @@ export async function homeRoutes(app: FastifyInstance, deps: { ctx: GeneratorCon
     }
   };
 
-  app.get('/', async (request, reply) => {
+  app.get(PATHS.home, async (request, reply) => {
     const session = await loggedIn(request);
     const body = `<section>
 <h1>Entra ID token generator</h1>
-<p>Tokens from Entra ID for your APIs on NAIS while you develop: on behalf of you, or as an app (this generator, with no person in the token). Scripts use <code>POST ${escapeHtml(ctx.config.publicUrl)}/api/public/m2m</code> or the <code>token-generator</code> command.</p>
+<p>Tokens from Entra ID for your APIs on NAIS while you develop: on behalf of you, or as an app (this generator, with no person in the token). Scripts use <code>POST ${escapeHtml(ctx.config.publicUrl)}${PATHS.m2m}</code> or the <code>token-generator</code> command.</p>
 ${tokenForm}
 </section>
 ${recent}
@@ -91,7 +89,7 @@ ${deps.directory ? directorySection(deps.directory) : ''}`;
 
 /** The audience as the generator reads it, for the home page's field (and anyone else who wants to check one). */
 export async function audienceCheckRoutes(app: FastifyInstance): Promise<void> {
-  app.get(AUDIENCE_CHECK_PATH, async (request, reply) => {
+  app.get(PATHS.audienceCheck, async (request, reply) => {
     const parsed = parseAudience((request.query as Record<string, unknown>).aud);
     reply.header('cache-control', 'no-store');
     if (!parsed.ok) return reply.send({ valid: false, message: parsed.message });

@@ -1,7 +1,7 @@
 /**
- * Which identity provider issues this generator's tokens, for clients that keep tokens: the command
- * line drops a cached token whose issuer is no longer this one (a restart with a new emulator tenant),
- * and checks signatures against keys it can trust.
+ * Which identity provider this generator gets its tokens from, so that a client (the command
+ * line's `decode`) can tell a token from it apart from one whose issuer only names itself, and the
+ * command line can drop cached tokens of a former issuer (npm start restarted with a new tenant).
  */
 import type { FastifyInstance } from 'fastify';
 import type { GeneratorContext } from '../context.js';
@@ -10,7 +10,7 @@ export const IDENTITY_PROVIDER_PATH = '/api/public/identity-provider';
 
 export async function identityProviderRoutes(app: FastifyInstance, ctx: GeneratorContext): Promise<void> {
   app.get(IDENTITY_PROVIDER_PATH, async (_request, reply) => {
-    const { issuer, jwks_uri } = ctx.entra.metadata;
-    return reply.header('cache-control', 'no-cache').send({ issuer, jwks_uri: jwks_uri ?? null });
+    const { issuer, jwks_uri: jwksUri } = ctx.entra.metadata;
+    return reply.header('cache-control', 'no-store').send({ issuer, jwks_uri: jwksUri });
   });
 }

@@ -1,0 +1,80 @@
+/**
+ * Every environment variable the emulator reads, parsed in one place with zod. A mistake stops it
+ * with a message that starts with the variable's name.
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { EmulatorOptions } from './index.js';
+import { TARGET_PATTERN, TENANT_PATTERN } from './names.js';
+
+/** Unset and blank are the same: the default. */
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined), schema.optional());
+
+const wholeNumber = (min: number, max: number, what: string) =>
+  z
+    .string()
+    .regex(/^\d+$/, `must be a whole number of ${what} from ${min} to ${max}`)
+    .transform(Number)
+    .refine((value) => value >= min && value <= max, `must be a whole number of ${what} from ${min} to ${max}`);
+
+const targets = z
+  .string()
+  .transform((raw) => raw.split(',').map((item) => item.trim()).filter(Boolean))
+  .superRefine((items, context) => {
+    const bad = items.find((item) => !TARGET_PATTERN.test(item));
+    if (bad) context.addIssue({ code: 'custom', message: `${JSON.stringify(bad)} is not a cluster:namespace:app target` });
+  });
+
+const schema = z.object({
+  EMULATOR_PORT: optional(
+    z
+      .string()
+      .regex(/^\d+$/, 'must be a port number, 0-65535')
+      .transform(Number)
+      .refine((port) => port <= 65535, 'must be a port number, 0-65535'),
+  ),
+  EMULATOR_HOST: optional(z.string()),
+  EMULATOR_PUBLIC_URL: optional(
+    z
+      .string()
+      .transform((url) => url.replace(/\/+$/, ''))
+      .refine((url) => URL.canParse(url) && /^https?:$/.test(new URL(url).protocol), 'must be an http(s) URL'),
+  ),
+  EMULATOR_TENANT_ID: optional(z.string().regex(TENANT_PATTERN, 'must be a tenant id (letters, digits, "-" and ".")')),
+  EMULATOR_UNAUTHORIZED_TARGETS: optional(targets),
+  EMULATOR_MISSING_TARGETS: optional(targets),
+  EMULATOR_DIRECTORY: optional(z.string()),
+  EMULATOR_TLS: optional(z.literal('self-signed', { error: 'the only value is "self-signed" (or set EMULATOR_TLS_CERT and EMULATOR_TLS_KEY)' })),
+  EMULATOR_CA_FILE: optional(z.string()),
+  EMULATOR_TLS_CERT: optional(z.string()),
+  EMULATOR_TLS_KEY: optional(z.string()),
+  EMULATOR_TOKEN_LIFETIME_SECONDS: optional(wholeNumber(1, 86_400, 'seconds')),
+});
+
+/** The emulator's options from its environment; throws an Error whose message starts with the variable's name. */
+export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv): EmulatorOptions {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0]);
+    throw new Error(`${variable}: ${issue.message} (got ${JSON.stringify(env[variable] ?? '')})`);
+  }
+  const vars = parsed.data;
+  if (!vars.EMULATOR_TLS && Boolean(vars.EMULATOR_TLS_CERT) !== Boolean(vars.EMULATOR_TLS_KEY)) {
+    throw new Error(`${vars.EMULATOR_TLS_CERT ? 'EMULATOR_TLS_KEY' : 'EMULATOR_TLS_CERT'}: EMULATOR_TLS_CERT and EMULATOR_TLS_KEY go together`);
+  }
+  const options: EmulatorOptions = {};
+  if (vars.EMULATOR_PORT !== undefined) options.port = vars.EMULATOR_PORT;
+  if (vars.EMULATOR_HOST) options.host = vars.EMULATOR_HOST;
+  if (vars.EMULATOR_PUBLIC_URL) options.publicUrl = vars.EMULATOR_PUBLIC_URL;
+  if (vars.EMULATOR_TENANT_ID) options.tenantId = vars.EMULATOR_TENANT_ID;
+  if (vars.EMULATOR_UNAUTHORIZED_TARGETS?.length) options.unauthorizedTargets = vars.EMULATOR_UNAUTHORIZED_TARGETS;
+  if (vars.EMULATOR_MISSING_TARGETS?.length) options.missingTargets = vars.EMULATOR_MISSING_TARGETS;
+  if (vars.EMULATOR_DIRECTORY) options.directoryFile = vars.EMULATOR_DIRECTORY;
+  if (vars.EMULATOR_TLS) options.tls = { selfSigned: { caFile: vars.EMULATOR_CA_FILE ?? join(tmpdir(), 'entra-emulator-ca.pem') } };
+  else if (vars.EMULATOR_TLS_CERT && vars.EMULATOR_TLS_KEY) options.tls = { certFile: vars.EMULATOR_TLS_CERT, keyFile: vars.EMULATOR_TLS_KEY };
+  if (vars.EMULATOR_TOKEN_LIFETIME_SECONDS !== undefined) options.accessTokenLifetimeSeconds = vars.EMULATOR_TOKEN_LIFETIME_SECONDS;
+  return options;
+}

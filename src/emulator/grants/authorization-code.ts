@@ -1,0 +1,38 @@
+/** The authorization code: a code from the sign-in page, once, with its PKCE verifier, for the client and redirect URI it was issued to. */
+import { createHash } from 'node:crypto';
+import { safeEqual } from '../directory.js';
+import { errors } from '../errors.js';
+import { randomToken } from '../random.js';
+import type { AuthorizationCode, Stores } from '../stores.js';
+import type { Grant } from './grant.js';
+import { signInTokens } from './user-tokens.js';
+
+/** Entra's codes are valid for five minutes; the store keeps them longer, so that a late one is told it expired. */
+const CODE_LIFETIME_MS = 5 * 60_000;
+
+export function issueCode(stores: Stores, code: Omit<AuthorizationCode, 'redeemed' | 'expiresAt'>): string {
+  const value = randomToken();
+  const lifetime = Math.min(CODE_LIFETIME_MS, stores.codes.limits.lifetimeMs);
+  stores.codes.set(value, { ...code, expiresAt: Date.now() + lifetime, redeemed: false });
+  return value;
+}
+
+export const authorizationCode: Grant = {
+  type: 'authorization_code',
+  async handle(context, caller, params) {
+    if (!params.code) throw errors.missingParameter('code');
+    if (!params.redirect_uri) throw errors.missingParameter('redirect_uri');
+    const code = context.stores.codes.get(params.code);
+    if (!code) throw errors.codeInvalid();
+    if (code.redeemed) throw errors.codeRedeemed();
+    if (code.expiresAt <= Date.now()) throw errors.codeExpired();
+    if (code.clientId !== caller.client.clientId) throw errors.codeClientMismatch();
+    if (code.redirectUri !== params.redirect_uri) throw errors.redirectMismatch();
+    if (!params.code_verifier) throw errors.missingParameter('code_verifier');
+    const challenge = createHash('sha256').update(params.code_verifier).digest('base64url');
+    // A failed attempt uses the code up too, as a stolen code should not be tried twice.
+    code.redeemed = true;
+    if (!safeEqual(challenge, code.codeChallenge ?? '')) throw errors.pkceMismatch();
+    return signInTokens(context, caller, code);
+  },
+};

@@ -1,0 +1,53 @@
+/**
+ * What every grant of the token endpoint is: a grant type and a handler that turns an authenticated
+ * client's request into a token response, or into Entra's error. One module per grant.
+ */
+import type { AuthenticatedClient, Endpoints } from '../client-auth.js';
+import type { Claims } from '../claims.js';
+import type { Directory, Refusal, Resource, TestEmployee } from '../directory.js';
+import { errors, type EntraError } from '../errors.js';
+import type { SigningKeys } from '../keys.js';
+import type { Params } from '../params.js';
+import type { Stores } from '../stores.js';
+
+export interface GrantContext {
+  directory: Directory;
+  keys: SigningKeys;
+  claims: Claims;
+  stores: Stores;
+  endpoints: Endpoints;
+}
+
+export interface TokenResponse {
+  token_type: 'Bearer';
+  expires_in: number;
+  ext_expires_in: number;
+  scope?: string;
+  access_token: string;
+  id_token?: string;
+  refresh_token?: string;
+  client_info?: string;
+}
+
+export interface Grant {
+  /** The grant_type it answers. */
+  readonly type: string;
+  handle(context: GrantContext, caller: AuthenticatedClient, params: Params): Promise<TokenResponse>;
+}
+
+export function tokenResponse(context: GrantContext, accessToken: string, extra: Partial<TokenResponse> = {}): TokenResponse {
+  const lifetime = context.claims.lifetimeSeconds;
+  return { token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, ...extra, access_token: accessToken };
+}
+
+/** Entra's error for the directory's refusal. */
+export function refusalError(refusal: Refusal, caller: AuthenticatedClient, resource: Resource, employee?: TestEmployee): EntraError {
+  switch (refusal) {
+    case 'role-not-assigned':
+      return errors.notAssignedRole(caller.client.clientId, resource.clientId);
+    case 'consent-required':
+      return errors.consentRequired(caller.client.clientId, resource.target);
+    case 'user-not-assigned':
+      return errors.userNotAssigned(employee?.email ?? '', resource.clientId);
+  }
+}

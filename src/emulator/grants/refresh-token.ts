@@ -1,0 +1,17 @@
+/** The refresh token: new tokens for the employee and scopes of an earlier sign-in, for the client it was issued to. */
+import { errors } from '../errors.js';
+import { scopeItems } from '../scopes.js';
+import type { Grant } from './grant.js';
+import { signInTokens } from './user-tokens.js';
+
+export const refreshToken: Grant = {
+  type: 'refresh_token',
+  async handle(context, caller, params) {
+    if (!params.refresh_token) throw errors.missingParameter('refresh_token');
+    const grant = context.stores.refreshTokens.get(params.refresh_token);
+    if (!grant || grant.clientId !== caller.client.clientId) throw errors.refreshInvalid();
+    context.stores.refreshTokens.delete(params.refresh_token);
+    const scopes = params.scope ? [...new Set([...scopeItems(params.scope), 'offline_access'])] : grant.scopes;
+    return signInTokens(context, caller, { ...grant, scopes });
+  },
+};

@@ -1,0 +1,112 @@
+/**
+ * An authorize request checked as Entra checks it, and the employee a sign-in form names. Errors
+ * before the client and its redirect URI are known good are shown as a page, never redirected (an
+ * open redirector otherwise); later errors go back to the client.
+ */
+import type { ClientRecord, Directory, TestEmployee } from '../directory.js';
+import { EntraError, errors } from '../errors.js';
+import type { Params } from '../params.js';
+import { loginResource, scopeItems } from '../scopes.js';
+
+/** The authorize parameters carried through the sign-in form. */
+export const AUTHORIZE_PARAMS = [
+  'client_id',
+  'redirect_uri',
+  'response_type',
+  'response_mode',
+  'scope',
+  'state',
+  'nonce',
+  'code_challenge',
+  'code_challenge_method',
+  'prompt',
+] as const;
+export const RESPONSE_MODES = new Set(['query', 'fragment', 'form_post']);
+
+export interface ValidRequest {
+  client: ClientRecord;
+  redirectUri: string;
+  scopes: string[];
+}
+
+/** A valid request, an error to show as a page, or one to send back to the redirect URI. */
+export type Checked = { valid: ValidRequest } | { page: EntraError } | { back: EntraError; redirectUri: string };
+
+export function checkAuthorizeRequest(directory: Directory, params: Params): Checked {
+  if (!params.client_id) return { page: errors.missingParameter('client_id') };
+  const client = directory.clients.get(params.client_id);
+  if (!client) return { page: errors.unknownClient(params.client_id.slice(0, 100)) };
+  const redirectUri = params.redirect_uri;
+  if (!redirectUri || !client.redirectUris.has(redirectUri) || !URL.canParse(redirectUri)) {
+    return {
+      page: new EntraError(
+        50011,
+        'invalid_request',
+        `The redirect URI '${(redirectUri ?? '').slice(0, 200)}' specified in the request does not match the redirect URIs configured for the application '${client.clientId}'. Make sure the redirect URI sent in the request matches one added to your application.`,
+      ),
+    };
+  }
+  const refusal = refusalOf(directory, params);
+  if (refusal) return { back: refusal, redirectUri };
+  return { valid: { client, redirectUri, scopes: scopeItems(params.scope!) } };
+}
+
+/** What Entra refuses in a request whose client and redirect URI are good. */
+function refusalOf(directory: Directory, params: Params): EntraError | undefined {
+  if (params.response_mode !== undefined && !RESPONSE_MODES.has(params.response_mode)) {
+    return new EntraError(70007, 'invalid_request', `The response_mode '${params.response_mode.slice(0, 50)}' is not supported: use query, fragment or form_post.`);
+  }
+  if (!params.response_type) return errors.missingParameter('response_type');
+  if (params.response_type !== 'code') {
+    return new EntraError(70005, 'unsupported_response_type', `The response_type '${params.response_type.slice(0, 50)}' is not supported: use code, with PKCE.`);
+  }
+  if (!params.scope?.trim()) return errors.missingParameter('scope');
+  try {
+    loginResource(directory, scopeItems(params.scope));
+  } catch (err) {
+    if (err instanceof EntraError) return err;
+    throw err;
+  }
+  if (!params.code_challenge) {
+    return new EntraError(9002325, 'invalid_request', 'Proof Key for Code Exchange is required: send code_challenge and code_challenge_method=S256.');
+  }
+  if (params.code_challenge_method !== 'S256') {
+    return new EntraError(
+      9002325,
+      'invalid_request',
+      `The code_challenge_method must be S256 (got '${(params.code_challenge_method ?? '').slice(0, 20)}'); plain is not accepted.`,
+    );
+  }
+  if (!/^[A-Za-z0-9_-]{43}$/.test(params.code_challenge)) {
+    return new EntraError(501491, 'invalid_request', 'Invalid size of Code_Challenge parameter: an S256 challenge is 43 base64url characters.');
+  }
+  return undefined;
+}
+
+/** The employee a sign-in form names, and what is wrong with it, if anything. */
+export function employeeFromForm(directory: Directory, params: Params): { employee: TestEmployee; problem?: string } {
+  const navIdent = (params.navIdent ?? '').trim();
+  const name = (params.name ?? '').trim();
+  const email = (params.email ?? '').trim();
+  const groups = [
+    ...new Set(
+      (params.groups ?? '')
+        .split(',')
+        .map((g) => g.trim())
+        .filter(Boolean),
+    ),
+  ];
+  // A known employee's groups are the directory's, as in Entra ID; others have what was typed.
+  const known = directory.employees.find((e) => e.navIdent.toUpperCase() === navIdent.toUpperCase());
+  const employee: TestEmployee = { navIdent, name, email, groups: known ? known.groups : groups };
+  const problem = !/^[A-Za-z0-9]{1,20}$/.test(navIdent)
+    ? 'The NAVident must be 1 to 20 letters and digits, for example Z990001.'
+    : !name || name.length > 200
+      ? 'Fill in a name (at most 200 characters).'
+      : !/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 200
+        ? 'Fill in an e-mail address, for example kari.nordmann@trygdeetaten.no.'
+        : groups.length > 200 || groups.some((g) => g.length > 100)
+          ? 'At most 200 groups, each at most 100 characters.'
+          : undefined;
+  return problem ? { employee, problem } : { employee };
+}

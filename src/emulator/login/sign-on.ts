@@ -1,0 +1,35 @@
+/** The emulator's own single sign-on, as Entra ID keeps one: a session per browser, named by a cookie, until logout. */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { TestEmployee } from '../directory.js';
+import { randomToken } from '../random.js';
+import type { BoundedStore, SignOnSession } from '../stores.js';
+
+export class SingleSignOn {
+  readonly cookieName: string;
+
+  constructor(
+    tenantId: string,
+    private readonly sessions: BoundedStore<SignOnSession>,
+    private readonly secureCookies: boolean,
+  ) {
+    this.cookieName = `emulator_sso_${tenantId.replace(/[^a-z0-9]/gi, '')}`;
+  }
+
+  current(request: FastifyRequest): SignOnSession | undefined {
+    const id = request.cookies[this.cookieName];
+    return id ? this.sessions.get(id) : undefined;
+  }
+
+  start(reply: FastifyReply, employee: TestEmployee): SignOnSession {
+    const session = { id: randomToken(32), employee };
+    this.sessions.set(session.id, session);
+    reply.setCookie(this.cookieName, session.id, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.secureCookies });
+    return session;
+  }
+
+  end(request: FastifyRequest, reply: FastifyReply): void {
+    const id = request.cookies[this.cookieName];
+    if (id) this.sessions.delete(id);
+    reply.clearCookie(this.cookieName, { path: '/' });
+  }
+}

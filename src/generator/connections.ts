@@ -1,0 +1,55 @@
+/**
+ * A bound on the connections the server holds. Past the bound the connection that has waited
+ * longest without a request in progress (one still sending its headers, or idling between
+ * requests) is closed to make room: a flood of half-open connections then sheds itself, while a
+ * health check, which sends its request at once, still gets in. Node.js's own `maxConnections`
+ * refuses the newest connection instead, which is the health check.
+ */
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+
+export interface ConnectionBound {
+  /** Connections open now (for tests). */
+  readonly open: number;
+  /** Connections closed to stay within the bound since start. */
+  readonly shed: number;
+}
+
+export function boundConnections(server: Server, max: number): ConnectionBound {
+  // Requests in progress per connection; insertion order is the order connections were made.
+  const inProgress = new Map<Socket, number>();
+  let shed = 0;
+  server.on('connection', (socket: Socket) => {
+    inProgress.set(socket, 0);
+    socket.once('close', () => inProgress.delete(socket));
+    if (inProgress.size <= max) return;
+    let victim: Socket = socket;
+    for (const [candidate, requests] of inProgress) {
+      if (requests === 0 && candidate !== socket) {
+        victim = candidate;
+        break;
+      }
+    }
+    inProgress.delete(victim);
+    shed++;
+    victim.destroy();
+  });
+  server.on('request', (request, response) => {
+    const socket = request.socket as Socket;
+    const requests = inProgress.get(socket);
+    if (requests === undefined) return;
+    inProgress.set(socket, requests + 1);
+    response.once('close', () => {
+      const left = inProgress.get(socket);
+      if (left !== undefined) inProgress.set(socket, Math.max(0, left - 1));
+    });
+  });
+  return {
+    get open() {
+      return inProgress.size;
+    },
+    get shed() {
+      return shed;
+    },
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * Half-open connections (a request's headers trickling in, a line every so often) must not take the
+ * service down: past the bound the oldest waiting ones are closed, headers must arrive in time, and
+ * the health endpoints keep answering throughout.
+ */
+import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+let stack: Stack;
+let port: number;
+const MAX = 40;
+
+beforeAll(async () => {
+  stack = await startStack({ env: { MAX_CONNECTIONS: String(MAX), HEADERS_TIMEOUT_SECONDS: '2' } });
+  port = Number(new URL(stack.url).port);
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+/** A connection that starts a request and then sends one more header line every `everyMs`, never finishing. */
+function halfOpen(everyMs: number): { socket: Socket; closed: Promise<number>; stop(): void } {
+  const opened = Date.now();
+  const socket = connect({ host: '127.0.0.1', port });
+  socket.on('error', () => {});
+  socket.on('data', () => {});
+  socket.write('GET /internal/isalive HTTP/1.1\r\nHost: localhost\r\n');
+  let line = 0;
+  const timer = setInterval(() => socket.writable && socket.write(`X-Slow-${line++}: 1\r\n`), everyMs);
+  const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - opened)));
+  void closed.then(() => clearInterval(timer));
+  return { socket, closed, stop: () => (clearInterval(timer), socket.destroy()) };
+}
+
+async function health(): Promise<number[]> {
+  return Promise.all(
+    ['/internal/isalive', '/internal/isready'].map((path) =>
+      fetch(`${stack.url}${path}`, { signal: AbortSignal.timeout(2_000), headers: { connection: 'close' } }).then((r) => r.status, () => 0),
+    ),
+  );
+}
+
+describe('half-open connections', () => {
+  it('are closed once they take longer than the header time', async () => {
+    const slow = halfOpen(300);
+    const heldMs = await slow.closed;
+    slow.stop();
+    expect(heldMs).toBeGreaterThanOrEqual(1_900);
+    expect(heldMs).toBeLessThan(5_000);
+  });
+
+  it('past the bound: the oldest are shed, the health endpoints keep answering, and the service recovers', async () => {
+    const flood = Array.from({ length: MAX * 5 }, () => halfOpen(500));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      for (let round = 0; round < 5; round++) {
+        expect(await health()).toEqual([200, 200]);
+        // The flood keeps coming: more connections while the health checks go on.
+        flood.push(...Array.from({ length: MAX }, () => halfOpen(500)));
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(stack.generator.connections.open).toBeLessThanOrEqual(MAX);
+      expect(stack.generator.connections.shed).toBeGreaterThanOrEqual(MAX * 5);
+    } finally {
+      for (const connection of flood) connection.stop();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await health()).toEqual([200, 200]);
+    const token = await fetch(`${stack.url}/api/public/m2m`, { method: 'POST', body: new URLSearchParams({ aud: 'dev-gcp:team:app' }) });
+    expect(token.status).toBe(200);
+  });
+});
