@@ -10,8 +10,7 @@ import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 
 import { cachePath, TokenCacheFile } from './cache.js';
 import { updateEnvFile } from './dotenv.js';
 import { durationInWords } from '../duration.js';
-import { escapeHtml } from '../generator/html.js';
-import { PATHS } from '../paths.js';
+import { escapeHtml, pageStart } from '../generator/html.js';
 import { IDENTITY_PROVIDER_PATH } from '../generator/routes/identity-provider.js';
 
 const NAME = 'token-generator';
@@ -227,18 +226,7 @@ function openBrowser(ctx: Context, url: string): void {
 
 /** The page the browser lands on at the loopback address, in the generator's own style (its stylesheet, from the generator). */
 function loopbackPage(base: string, title: string, text: string, failed = false): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<title>${escapeHtml(title)} · token-generator</title>
-<link rel="icon" href="${escapeHtml(base + PATHS.icon)}" type="image/svg+xml">
-<link rel="stylesheet" href="${escapeHtml(base + PATHS.stylesheet)}">
-</head>
-<body>
-<header class="site"><a href="${escapeHtml(base)}/">Entra ID token generator</a></header>
+  return `${pageStart(title, base)}
 <main><section${failed ? ' class="error"' : ''}><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p>
 <p class="muted">This page comes from the <code>${NAME}</code> command on this computer.</p></section></main>
 </body>

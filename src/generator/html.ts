@@ -16,19 +16,27 @@ export interface PageOptions {
   audience?: string;
 }
 
-export function page(options: PageOptions): string {
+/**
+ * The start of every page up to its main content. `base` is the generator's URL for a page served
+ * elsewhere (the command line's loopback page), which then takes the generator's stylesheet and icon.
+ */
+export function pageStart(title: string, base = ''): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<title>${escapeHtml(options.title)} · Token generator</title>
-<link rel="icon" href="${PATHS.icon}" type="image/svg+xml">
-<link rel="stylesheet" href="${PATHS.stylesheet}">
+<title>${escapeHtml(title)} · Token generator</title>
+<link rel="icon" href="${escapeHtml(base + PATHS.icon)}" type="image/svg+xml">
+<link rel="stylesheet" href="${escapeHtml(base + PATHS.stylesheet)}">
 </head>
 <body>
-<header class="site"><a href="${PATHS.home}">Entra ID token generator</a></header>
+<header class="site"><a href="${escapeHtml(base + PATHS.home)}">Entra ID token generator</a></header>`;
+}
+
+export function page(options: PageOptions): string {
+  return `${pageStart(options.title)}
 <main${options.audience ? ` data-audience="${escapeHtml(options.audience)}"` : ''}>
 ${options.body}
 ${options.correlationId ? `<p class="muted">Correlation id: <code>${escapeHtml(options.correlationId)}</code></p>` : ''}
