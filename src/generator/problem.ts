@@ -44,6 +44,9 @@ function returnPath(request: FastifyRequest): string {
   return safeReturnPath(request.url) ?? '/';
 }
 
+/** Failures that trying again does not mend: the page offers no "Try again" for them. */
+const NOT_MENDED_BY_RETRY = new Set(['generator_misconfigured']);
+
 function problemPage(request: FastifyRequest, p: Problem): string {
   const title = TITLES[p.status] ?? 'Something went wrong';
   const upstream = upstreamLine(p);
@@ -55,7 +58,7 @@ ${p.snippet ? copyBlock({ id: 'snippet', label: 'Copy YAML', text: p.snippet, cl
 ${p.note ? `<p>${escapeHtml(p.note)}</p>` : ''}
 ${p.details ? `<pre tabindex="0">${escapeHtml(p.details)}</pre>` : ''}
 ${upstream ? `<p class="muted">The identity provider said: <code>${escapeHtml(upstream)}</code></p>` : ''}
-${sessionActions({ returnTo, tryAgain: returnTo })}
+${sessionActions({ returnTo, ...(NOT_MENDED_BY_RETRY.has(p.error) ? {} : { tryAgain: returnTo }) })}
 </section>`;
   return page({ title, body, correlationId: String(request.id) });
 }
