@@ -34,7 +34,7 @@ export interface GeneratorConfig {
   logLevel: string;
   nais: { app: string; namespace: string; cluster: string };
   idp: { timeoutMs: number; retries: number };
-  session: { encryptionKey?: string; maxLifetimeMs: number; redisUrl?: string };
+  session: { encryptionKey?: string; maxLifetimeMs: number; redisUrl?: string; redisVariable?: 'REDIS_URL' | 'REDIS_URI_SESSIONS' };
   cache: { maxEntries: number };
   rateLimit: { max: number; windowMs: number };
   bodyLimitBytes: number;
@@ -164,15 +164,15 @@ function loadIdentity(env: NodeJS.ProcessEnv): IdentityConfig | undefined {
 }
 
 /** REDIS_URL, or the variables NAIS injects for a Redis instance named "sessions". */
-function redisFrom(env: NodeJS.ProcessEnv): { redisUrl?: string } {
-  if (nonEmpty(env, 'REDIS_URL')) return { redisUrl: parseWith(env, 'REDIS_URL', redisUrl, '') };
+function redisFrom(env: NodeJS.ProcessEnv): { redisUrl?: string; redisVariable?: 'REDIS_URL' | 'REDIS_URI_SESSIONS' } {
+  if (nonEmpty(env, 'REDIS_URL')) return { redisUrl: parseWith(env, 'REDIS_URL', redisUrl, ''), redisVariable: 'REDIS_URL' };
   if (!nonEmpty(env, 'REDIS_URI_SESSIONS')) return {};
   const url = new URL(parseWith(env, 'REDIS_URI_SESSIONS', redisUrl, ''));
   const username = nonEmpty(env, 'REDIS_USERNAME_SESSIONS');
   const password = nonEmpty(env, 'REDIS_PASSWORD_SESSIONS');
   if (username) url.username = encodeURIComponent(username);
   if (password) url.password = encodeURIComponent(password);
-  return { redisUrl: url.toString() };
+  return { redisUrl: url.toString(), redisVariable: 'REDIS_URI_SESSIONS' };
 }
 
 /**

@@ -33,6 +33,7 @@ export const PATHS = {
   favicon: '/favicon.ico',
   isAlive: '/internal/isalive',
   isReady: '/internal/isready',
+  health: '/internal/health',
   metrics: '/internal/metrics',
 } as const;
 

@@ -26,7 +26,7 @@ export class Claims {
   /** An app token: the caller's service principal, with the roles the resource gave it. */
   appToken(resource: Resource, caller: AuthenticatedClient, roles: string[]): JWTPayload {
     const servicePrincipal = this.directory.servicePrincipalFor(caller.client.target);
-    return { ...this.accessTokenBase(resource, caller), idtyp: 'app', oid: servicePrincipal, roles, sub: servicePrincipal };
+    return { ...this.accessTokenBase(resource, caller), idtyp: 'app', oid: servicePrincipal, ...(roles.length ? { roles } : {}), sub: servicePrincipal };
   }
 
   /** A user token for `resource`, asked for by `caller` on behalf of `employee`. */
@@ -63,6 +63,21 @@ export class Claims {
     };
   }
 
+  /**
+   * What userinfo answers for a Graph token: the user, with the `sub` of the ID tokens of the client
+   * the token was issued to, as OpenID Connect requires (openid-client checks it).
+   */
+  userInfo(token: JWTPayload): Record<string, unknown> {
+    const oid = String(token.oid);
+    return {
+      sub: this.directory.pairwiseSubject(oid, String(token.azp)),
+      name: token.name,
+      email: token.preferred_username,
+      oid,
+      NAVident: token.NAVident,
+    };
+  }
+
   private times() {
     const issuedAt = now();
     return { iat: issuedAt, nbf: issuedAt, exp: issuedAt + this.lifetimeSeconds };
@@ -70,7 +85,7 @@ export class Claims {
 
   private accessTokenBase(resource: Resource, caller: AuthenticatedClient) {
     return {
-      aud: resource.clientId,
+      aud: resource.audience ?? resource.clientId,
       iss: this.endpoints.issuer,
       ...this.times(),
       aio: randomToken(24),

@@ -5,6 +5,7 @@
 import { decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';
 import { errors } from './errors.js';
 import { safeEqual, type ClientRecord, type Directory } from './directory.js';
+import { certificateThumbprints } from './client-keys.js';
 import { ASSERTION_ALGORITHMS, keyObjectOf, signatureVerifies } from './jws.js';
 import type { Params } from './params.js';
 import type { BoundedStore } from './stores.js';
@@ -30,7 +31,8 @@ export interface ClientAuthContext {
   directory: Directory;
   endpoints: Endpoints;
   /** The `jti`s seen, so that an assertion is used once. */
-  assertionIds: BoundedStore<true>;
+  /** The `jti`s seen, each with the signature of a certificate assertion (which may come again) or ''. */
+  assertionIds: BoundedStore<string>;
 }
 
 /**
@@ -98,23 +100,57 @@ async function authenticateAssertion(context: ClientAuthContext, params: Params,
   if (clientId !== undefined && clientId !== issuer) throw errors.assertionClientMismatch();
   const client = context.directory.clients.get(issuer);
   if (!client) throw errors.unknownClient(issuer.slice(0, 100));
-  await verifyAssertionSignature(context.directory, client, assertion, header);
+  const byCertificate = await verifyAssertionSignature(context.directory, client, assertion, header);
   checkAssertionClaims(context.endpoints, payload);
+  // MSAL (and @azure/identity through it) signs one certificate assertion and sends it again until it
+  // expires, which Entra accepts: the very same one may come back; any other with a seen jti may not.
   const seen = `${client.clientId}:${String(payload.jti)}`;
-  if (context.assertionIds.has(seen)) throw errors.assertionReplayed();
-  context.assertionIds.set(seen, true, ((payload.exp as number) + CLOCK_SKEW_S) * 1000 - Date.now());
+  const signature = byCertificate ? assertion.slice(assertion.lastIndexOf('.') + 1, assertion.lastIndexOf('.') + 44) : '';
+  const earlier = context.assertionIds.get(seen);
+  if (earlier !== undefined && (earlier === '' || earlier !== signature)) throw errors.assertionReplayed();
+  if (earlier === undefined) context.assertionIds.set(seen, signature, ((payload.exp as number) + CLOCK_SKEW_S) * 1000 - Date.now());
   return { client, acr: '2' };
 }
 
-async function verifyAssertionSignature(directory: Directory, client: ClientRecord, assertion: string, header: ReturnType<typeof decodeProtectedHeader>) {
-  if (!header.kid) {
-    throw errors.assertionSignature(`The assertion names no key: its header has no kid. Keys registered for '${client.clientId}' are known by kid.`);
+type Header = ReturnType<typeof decodeProtectedHeader>;
+
+/**
+ * The registered key an assertion's header names: by kid, or by its certificate's thumbprint
+ * (`x5t#S256`, else `x5t`), as Entra's certificate credentials are named. With `x5c`, its first
+ * certificate must be the one the thumbprint names.
+ */
+function keyIdOf(client: ClientRecord, header: Header): { keyId: string; byCertificate: boolean } {
+  if (header.kid) return { keyId: header.kid, byCertificate: false };
+  const sha256 = header['x5t#S256'];
+  const named = typeof sha256 === 'string' ? `x5t#S256:${sha256}` : typeof header.x5t === 'string' ? `x5t:${header.x5t}` : undefined;
+  if (!named) {
+    throw errors.assertionSignature(
+      `The assertion names no key: its header has no kid, x5t#S256 or x5t. Keys registered for '${client.clientId}' are known by kid or by their certificate's thumbprint.`,
+    );
   }
+  const keyId = client.thumbprints.get(named);
+  const thumbprint = named.slice(named.indexOf(':') + 1, 200);
+  if (!keyId) {
+    throw errors.assertionSignature(
+      `The certificate with identifier used to sign the client assertion is not registered on application '${client.clientId}'. Thumbprint of key used by client: '${thumbprint}'.`,
+    );
+  }
+  const leaf = Array.isArray(header.x5c) && typeof header.x5c[0] === 'string' ? header.x5c[0] : undefined;
+  if (header.x5c !== undefined && (!leaf || !certificateThumbprints(Buffer.from(leaf, 'base64')).includes(named))) {
+    throw errors.assertionSignature(`The first certificate in x5c is not the one whose thumbprint '${thumbprint}' the header names.`);
+  }
+  return { keyId, byCertificate: true };
+}
+
+/** Verifies the signature; says whether the key was named by its certificate. */
+async function verifyAssertionSignature(directory: Directory, client: ClientRecord, assertion: string, header: Header): Promise<boolean> {
+  const { keyId, byCertificate } = keyIdOf(client, header);
   const alg = typeof header.alg === 'string' && ASSERTION_ALGORITHMS.includes(header.alg) ? header.alg : undefined;
   if (!alg) throw errors.assertionSignature(`The assertion's algorithm must be one of ${ASSERTION_ALGORITHMS.join(', ')}.`);
-  const key = await directory.clientKey(client, header.kid, alg);
-  if (!key) throw errors.assertionSignature(`Key was not found for kid '${header.kid.slice(0, 100)}' and alg ${alg} of client '${client.clientId}'.`);
+  const key = await directory.clientKey(client, keyId, alg);
+  if (!key) throw errors.assertionSignature(`Key was not found for kid '${keyId.slice(0, 100)}' and alg ${alg} of client '${client.clientId}'.`);
   if (!signatureVerifies(assertion, alg, keyObjectOf(key))) throw errors.assertionSignature('The signature does not verify with the registered key.');
+  return byCertificate;
 }
 
 /** The assertion's times, audience and jti, as Entra checks them. */
@@ -133,7 +169,8 @@ function checkAssertionClaims(endpoints: Endpoints, payload: JWTPayload): void {
   if (payload.iat !== undefined && payload.iat > time + CLOCK_SKEW_S) throw errors.assertionTime('The assertion was issued in the future (iat).');
   const start = typeof payload.nbf === 'number' ? payload.nbf : typeof payload.iat === 'number' ? payload.iat : undefined;
   if (start === undefined) throw errors.assertionClaims('The assertion has neither nbf nor iat.');
-  const lifetime = payload.exp - Math.min(start, typeof payload.iat === 'number' ? payload.iat : start);
+  // From nbf when there is one: MSAL rounds its nbf and jsonwebtoken floors the iat it adds, a second apart.
+  const lifetime = payload.exp - start;
   if (lifetime > MAX_ASSERTION_LIFETIME_S || payload.exp - time > MAX_ASSERTION_LIFETIME_S + CLOCK_SKEW_S) {
     throw errors.assertionTime(`The assertion is valid for ${lifetime} seconds; at most ${MAX_ASSERTION_LIFETIME_S} are accepted.`);
   }

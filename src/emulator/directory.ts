@@ -6,7 +6,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { importJWK, type CryptoKey, type JWK } from 'jose';
 import { parseAudience } from '../audience.js';
+import { keyFromCertificate, keyFromJwk } from './client-keys.js';
 import { ruleFor, type ManifestApp } from './manifests.js';
+import { GRAPH_APP_ID, GRAPH_DELEGATED_SCOPE } from './scopes.js';
 import { BoundedStore, DEFAULT_STORE_SETTINGS } from './stores.js';
 
 export interface TestEmployee {
@@ -22,6 +24,8 @@ export interface ClientRegistration {
   clientId?: string;
   /** Public keys (with kid) for private_key_jwt. */
   jwks?: JWK[];
+  /** Certificates (PEM) for private_key_jwt, named in assertions by their thumbprints. */
+  certificates?: string[];
   secrets?: string[];
   redirectUris?: string[];
   postLogoutRedirectUris?: string[];
@@ -31,6 +35,8 @@ export interface ClientRecord {
   clientId: string;
   target: string;
   keys: Map<string, JWK>;
+  /** `x5t:…` and `x5t#S256:…` of the keys that have a certificate, to the key's id. */
+  thumbprints: Map<string, string>;
   secrets: string[];
   redirectUris: Set<string>;
   postLogoutRedirectUris: Set<string>;
@@ -84,6 +90,8 @@ export function safeEqual(a: string, b: string): boolean {
 export interface Resource {
   target: string;
   clientId: string;
+  /** The token's aud when it is not the client id (Microsoft Graph asked for by its URL). */
+  audience?: string;
 }
 
 export class Directory {
@@ -135,6 +143,8 @@ export class Directory {
 
   /** The roles an app token for `resource` carries for `caller`, or why the resource has not authorized it. */
   appAccess(resource: Resource, caller: ClientRecord): AppAccess {
+    // No application permission of Microsoft Graph is granted: its app tokens carry no roles.
+    if (resource.clientId === GRAPH_APP_ID) return { roles: [] };
     if (resource.clientId === caller.clientId) return { roles: [DEFAULT_ROLE] };
     const app = this.manifests?.get(resource.target);
     if (!app) return this.status(resource.target) === 'unauthorized' ? { refusal: 'role-not-assigned' } : { roles: [DEFAULT_ROLE] };
@@ -147,6 +157,7 @@ export class Directory {
    * carries; or why not: the resource has not authorized the caller, or the user may not use it.
    */
   userAccess(resource: Resource, caller: ClientRecord, employee: TestEmployee): UserAccess {
+    if (resource.clientId === GRAPH_APP_ID) return { scp: GRAPH_DELEGATED_SCOPE, groups: employee.groups };
     const app = this.manifests?.get(resource.target);
     const own = resource.clientId === caller.clientId;
     if (!app) {
@@ -200,16 +211,18 @@ export class Directory {
       clientId,
       target: registration.target,
       keys: new Map(),
+      thumbprints: new Map(),
       secrets: [],
       redirectUris: new Set(),
       postLogoutRedirectUris: new Set(),
     };
-    for (const jwk of registration.jwks ?? []) {
-      if (!jwk.kid) throw new Error(`a key registered for ${registration.target} has no kid`);
-      if (jwk.kty !== 'RSA' && jwk.kty !== 'EC') throw new Error(`the key ${jwk.kid} registered for ${registration.target} is not an RSA or EC key`);
-      // Only the public half is kept, should a private key be given.
-      const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = jwk;
-      record.keys.set(jwk.kid, publicJwk);
+    const keys = [
+      ...(registration.jwks ?? []).map((jwk) => keyFromJwk(jwk, registration.target)),
+      ...(registration.certificates ?? []).map((pem) => keyFromCertificate(pem, registration.target)),
+    ];
+    for (const key of keys) {
+      record.keys.set(key.keyId, key.jwk);
+      for (const name of key.thumbprints) record.thumbprints.set(name, key.keyId);
     }
     for (const cached of [...this.keyCache.keys()]) if (cached.startsWith(`${clientId}:`)) this.keyCache.delete(cached);
     record.secrets.push(...(registration.secrets ?? []));
@@ -219,7 +232,7 @@ export class Directory {
     return clientId;
   }
 
-  /** The registered public key `kid` of a client, for verifying with `alg`; undefined when there is none that fits. */
+  /** The registered public key `kid` (a key id or a certificate's thumbprint) of a client, for verifying with `alg`; undefined when there is none that fits. */
   async clientKey(client: ClientRecord, kid: string, alg: string): Promise<CryptoKey | undefined> {
     const jwk = client.keys.get(kid);
     if (!jwk || (jwk.alg !== undefined && jwk.alg !== alg)) return undefined;

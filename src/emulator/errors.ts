@@ -107,6 +107,12 @@ export const errors = {
   userNotAssigned: (user: string, app: string) =>
     new EntraError(50105, 'invalid_grant', `Your administrator has configured the application ${app} to block users unless they are specifically granted ('assigned') access to the application. The signed in user '${user}' is blocked because they are not a direct member of a group with access.`),
   invalidAssertion: (detail: string) => new EntraError(50013, 'invalid_grant', `Assertion is invalid. ${detail}`),
+  appTokenAsAssertion: (client: string) =>
+    new EntraError(
+      7000114,
+      'unauthorized_client',
+      `Application '${client}' is not allowed to make application on-behalf-of calls. The assertion is an app token; on-behalf-of needs a user token.`,
+    ),
   idTokenAsAssertion: () =>
     new EntraError(240002, 'invalid_grant', "The id_token can't be used as urn:ietf:params:oauth:grant-type:jwt-bearer grant. Send the user's access token whose audience is the calling app."),
   expiredAssertion: () => new EntraError(500133, 'invalid_grant', 'Assertion is not within its valid time range. The user must sign in again.'),

@@ -114,9 +114,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const urls = { baseUrl: '', issuer: '', tokenEndpoint: '' };
   const stores = new Stores(options.stores);
   const directory = await loadDirectory(tenantId, options, stores);
-  const context: GrantContext = { directory, keys, stores, endpoints: urls, claims: new Claims(directory, urls, lifetime) };
+  const claims = new Claims(directory, urls, lifetime);
+  const context: GrantContext = { directory, keys, stores, endpoints: urls, claims };
   const stats = tokenEndpointRoutes(app, context, `${basePath}/oauth2/v2.0/token`, urls);
-  metadataRoutes(app, { keys, basePath, urls });
+  metadataRoutes(app, { keys, claims, basePath, urls });
 
   // Cookies (the sign-in session) belong to the login pages; the token endpoint neither reads nor sets them.
   const secureCookies = tls !== undefined || options.publicUrl?.startsWith('https:') === true;

@@ -77,7 +77,7 @@ export class SigningKeys {
   }
 
   /** Verifies a token this emulator issued. */
-  async verify(token: string, options: { issuer: string; audience?: string; currentDate?: Date }) {
+  async verify(token: string, options: { issuer: string; audience?: string | string[]; currentDate?: Date }) {
     return jwtVerify(token, this.publicKey, {
       algorithms: ['RS256'],
       issuer: options.issuer,

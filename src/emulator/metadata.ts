@@ -1,11 +1,13 @@
 /** The emulator's discovery document, its signing keys and userinfo, at Entra ID's paths. */
 import type { FastifyInstance } from 'fastify';
 import { JWT_BEARER } from './grants/index.js';
+import type { Claims } from './claims.js';
 import type { SigningKeys } from './keys.js';
-import { GRAPH_APP_ID } from './scopes.js';
+import { GRAPH_APP_ID, GRAPH_URL } from './scopes.js';
 
 export interface MetadataOptions {
   keys: SigningKeys;
+  claims: Claims;
   basePath: string;
   /** Known once the server listens. */
   urls: { baseUrl: string; issuer: string; tokenEndpoint: string };
@@ -27,7 +29,7 @@ function discoveryDocument({ basePath, urls }: MetadataOptions) {
     userinfo_endpoint: `${baseUrl}/oidc/userinfo`,
     authorization_endpoint: `${baseUrl}${basePath}/oauth2/v2.0/authorize`,
     end_session_endpoint: `${baseUrl}${basePath}/oauth2/v2.0/logout`,
-    code_challenge_methods_supported: ['S256'],
+    code_challenge_methods_supported: ['S256', 'plain'],
     grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', JWT_BEARER],
     http_logout_supported: true,
     frontchannel_logout_supported: true,
@@ -54,8 +56,8 @@ export function metadataRoutes(app: FastifyInstance, options: MetadataOptions): 
       const header = request.headers.authorization ?? '';
       const token = /^bearer /i.test(header) ? header.slice(7).trim() : '';
       try {
-        const { payload } = await keys.verify(token, { issuer: urls.issuer, audience: GRAPH_APP_ID });
-        return { sub: payload.sub, name: payload.name, email: payload.preferred_username, oid: payload.oid, NAVident: payload.NAVident };
+        const { payload } = await keys.verify(token, { issuer: urls.issuer, audience: [GRAPH_APP_ID, GRAPH_URL] });
+        return options.claims.userInfo(payload);
       } catch {
         return reply
           .code(401)

@@ -6,8 +6,16 @@ export const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_acces
 
 /** Microsoft Graph's app id, the same in every tenant. */
 export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
-const GRAPH_NAMES = new Set([GRAPH_APP_ID, 'https://graph.microsoft.com', `api://${GRAPH_APP_ID}`]);
+export const GRAPH_URL = 'https://graph.microsoft.com';
+const GRAPH_NAMES = new Set([GRAPH_APP_ID, GRAPH_URL, `api://${GRAPH_APP_ID}`]);
 export const GRAPH: Resource = { target: 'graph', clientId: GRAPH_APP_ID };
+/** What every user has consented to for Graph: signing in and reading their profile. */
+export const GRAPH_DELEGATED_SCOPE = 'openid profile email User.Read';
+
+/** Graph asked for by name: its tokens' aud is the URL when the URL named it, as Entra's are. */
+function graphNamed(name: string): Resource {
+  return name === GRAPH_URL ? { ...GRAPH, audience: GRAPH_URL } : GRAPH;
+}
 
 /** The resource a scope belongs to: what comes before its last '/'. */
 export function resourceName(scope: string): string {
@@ -42,6 +50,7 @@ export function defaultScopeResource(directory: Directory, scope: string | undef
     );
   }
   const name = resourceName(item);
+  if (isGraph(name)) return graphNamed(name);
   const resource = directory.resource(name);
   if (!resource) throw errors.resourceNotFound(name.slice(0, 200));
   return resource;

@@ -135,7 +135,7 @@ export const DEFAULT_STORE_SETTINGS: StoreSettings = {
 export class Stores {
   readonly codes: BoundedStore<AuthorizationCode>;
   readonly refreshTokens: BoundedStore<RefreshGrant>;
-  readonly assertionIds: BoundedStore<true>;
+  readonly assertionIds: BoundedStore<string>;
   readonly signOnSessions: BoundedStore<SignOnSession>;
   readonly targets: BoundedStore<string>;
   private readonly sweeper: NodeJS.Timeout;
@@ -144,7 +144,7 @@ export class Stores {
     const limits = { ...DEFAULT_STORE_SETTINGS, ...settings };
     this.codes = new BoundedStore(limits.codes);
     this.refreshTokens = new BoundedStore(limits.refreshTokens);
-    this.assertionIds = new BoundedStore(limits.assertionIds, () => 48);
+    this.assertionIds = new BoundedStore(limits.assertionIds, (signature) => 48 + 2 * signature.length);
     this.signOnSessions = new BoundedStore(limits.signOnSessions);
     this.targets = new BoundedStore(limits.targets);
     const all = [this.codes, this.refreshTokens, this.assertionIds, this.signOnSessions, this.targets];

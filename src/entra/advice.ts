@@ -125,7 +125,7 @@ export function adviceFor(err: IdpError, target: ParsedAudience | undefined, gen
       message: `You are not allowed to use ${name}: it neither allows all users nor lists a group you are in. Ask its team to set spec.azure.application.allowAllUsers or add your group to claims.groups.`,
     };
   }
-  if (code === 50013 || code === 500133) {
+  if (err.userAssertionRefused) {
     return { ...base, status: 401, error: 'login_expired', message: 'Your login has expired or is no longer valid. Log in again.' };
   }
   if (failure.error === 'invalid_scope' || code === 70011 || code === 700022) {

@@ -4,7 +4,7 @@
  * retries with a fresh client assertion per attempt, and typed errors.
  */
 import * as oidc from 'openid-client';
-import { createRemoteJWKSet, importJWK, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { compactVerify, createRemoteJWKSet, errors as joseErrors, importJWK, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
 import { ConfigError, type IdentityConfig } from '../config.js';
 import { IdpError, TransportError, toIdpError } from './errors.js';
@@ -44,6 +44,7 @@ export interface EntraClientOptions {
 }
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const KEYS_MAX_AGE_MS = 10 * 60_000;
 const VALIDATION_FAILURES = new Set([
   'OAUTH_JWT_CLAIM_COMPARISON_FAILED',
   'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED',
@@ -56,6 +57,7 @@ export class EntraClient {
   private configuration?: oidc.Configuration;
   private jwks?: JWTVerifyGetKey & { reload(): Promise<void> };
   private readonly assertionLifetime: number;
+  private keysReloadedAt = 0;
   /** Whether the refusal of this service's own credentials was logged since the last token request that succeeded. */
   private credentialsRefusalLogged = false;
 
@@ -72,6 +74,13 @@ export class EntraClient {
 
   get ready(): boolean {
     return this.configuration !== undefined && this.jwks !== undefined;
+  }
+
+  /** The longest one grant can take, every retry and pause between them included. */
+  get longestGrantMs(): number {
+    let total = (this.options.retries + 1) * this.options.timeoutMs;
+    for (let attempt = 1; attempt <= this.options.retries; attempt++) total += retryPauseMs(attempt);
+    return total;
   }
 
   get metadata(): Readonly<oidc.ServerMetadata> {
@@ -121,7 +130,8 @@ export class EntraClient {
     const jwks = createRemoteJWKSet(new URL(jwksUri), {
       timeoutDuration: this.options.timeoutMs,
       cooldownDuration: this.options.jwksCooldownMs ?? 5000,
-      cacheMaxAge: 60 * 60 * 1000,
+      // Short enough that keys the provider stopped publishing are noticed within minutes (see signingKeyKnown).
+      cacheMaxAge: KEYS_MAX_AGE_MS,
     });
     try {
       await jwks.reload();
@@ -218,6 +228,34 @@ export class EntraClient {
         ...(idTokenHint ? { id_token_hint: idTokenHint } : {}),
       })
       .toString();
+  }
+
+  /**
+   * Whether a token the identity provider issued to this service (a person's access token, whose
+   * audience is this app) is still signed by a key it publishes. After the provider's keys change, a
+   * token signed by a key no longer published is refused by every grant that presents it. `unknown`
+   * when the keys cannot be fetched: that says nothing about the token.
+   */
+  async signingKeyKnown(token: string): Promise<'known' | 'gone' | 'unknown'> {
+    if (!this.jwks) return 'unknown';
+    try {
+      await compactVerify(token, this.jwks);
+      return 'known';
+    } catch (err) {
+      if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWSSignatureVerificationFailed) return 'gone';
+      return 'unknown';
+    }
+  }
+
+  /**
+   * Fetches the published keys again (at most once per JWKS cooldown), when a grant refused a token
+   * that the keys at hand still verify: the provider may have stopped publishing its key.
+   */
+  async reloadSigningKeys(): Promise<void> {
+    const cooldown = this.options.jwksCooldownMs ?? 5000;
+    if (!this.jwks || Date.now() - this.keysReloadedAt < cooldown) return;
+    this.keysReloadedAt = Date.now();
+    await this.jwks.reload().catch(() => undefined);
   }
 
   async verifyIdToken(idToken: string, nonce: string): Promise<JWTPayload> {
@@ -326,7 +364,7 @@ export class EntraClient {
         if (error.ownCredentialsRefused) this.reportCredentialsRefused(error);
         if (!error.retryable || attempt >= attempts) throw error;
         this.options.logger.warn({ grant, attempt, reason: error.message }, 'token request failed, trying again');
-        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** (attempt - 1)));
+        await new Promise((resolve) => setTimeout(resolve, retryPauseMs(attempt)));
       }
     }
   }
@@ -371,6 +409,11 @@ export class LoginValidationError extends Error {
     super(message);
     this.name = 'LoginValidationError';
   }
+}
+
+/** The pause before retry number `attempt` (1, 2, ...). */
+function retryPauseMs(attempt: number): number {
+  return 100 * 2 ** (attempt - 1);
 }
 
 function isTimeout(reason: unknown): boolean {

@@ -42,6 +42,12 @@ export class IdpError extends Error {
     return (f.aadsts !== undefined && OWN_CREDENTIALS_REFUSED.has(f.aadsts)) || f.error === 'invalid_client' || f.error === 'unauthorized_client';
   }
 
+  /** The identity provider refuses the person's token presented as assertion (invalid, or expired). */
+  get userAssertionRefused(): boolean {
+    const f = this.failure;
+    return f.kind === 'rejected' && (f.aadsts === 50013 || f.aadsts === 500133);
+  }
+
   /** The identity provider says the grant (a refresh token, a code) is gone: only a new login helps. */
   get grantGone(): boolean {
     return this.failure.kind === 'rejected' && this.failure.error === 'invalid_grant';

@@ -113,7 +113,8 @@ export function correlationId(headers: FastifyRequest['headers']): string {
 
 export async function buildApp(options: BuildOptions): Promise<Generator> {
   const { config, entra, logger } = options;
-  const readiness: Readiness = { shuttingDown: false };
+  // The store is made below; until then it counts as reached (nothing asks before the routes exist).
+  const readiness: Readiness = { shuttingDown: false, sessionStore: () => ({ reachable: true, reachedOnce: true }) };
   const metrics = options.metrics ?? new Metrics();
   const access = accessLogger(logger);
   const tokens = new TokenService(entra, { maxEntries: config.cache.maxEntries, onCache: metrics.onCache });
@@ -175,10 +176,19 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   const sealer = sessionSealer(config, logger, options.emulator ?? false);
   const store =
     options.store ??
-    createStore({ sealer, logger: logger.child({ component: 'session-store' }), ...(config.session.redisUrl ? { redisUrl: config.session.redisUrl } : {}) });
+    createStore({
+      sealer,
+      logger: logger.child({ component: 'session-store' }),
+      ...(config.session.redisUrl ? { redisUrl: config.session.redisUrl } : {}),
+      ...(config.session.redisVariable ? { redisVariable: config.session.redisVariable } : {}),
+    });
+  readiness.sessionStore = () => store.health();
+  metrics.watchSessionStore(readiness.sessionStore);
   const manager = new SessionManager({ store, sealer, maxLifetimeMs: config.session.maxLifetimeMs });
   const sessions = new Sessions(manager, entra, config, logger, (event) => metrics.sessions.inc({ event }));
   app.addHook('onClose', async () => {
+    // A refresh still running behind an answered request stores its tokens first.
+    await sessions.settled();
     await store.close();
   });
 

@@ -1,7 +1,7 @@
 /**
  * Prometheus metrics for operators, one registry per generator instance.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { TokenRequestEvent } from '../entra/client.js';
 
 /**
@@ -90,8 +90,24 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** What `session_store_up` reads when scraped. */
+  private storeHealth: () => { reachable: boolean } = () => ({ reachable: true });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    const reachable = () => this.storeHealth().reachable;
+    new Gauge({
+      name: 'session_store_up',
+      help: 'Whether the session store answers (1) or not (0); always 1 for sessions in memory',
+      registers: [this.registry],
+      collect() {
+        this.set(reachable() ? 1 : 0);
+      },
+    });
+  }
+
+  watchSessionStore(health: () => { reachable: boolean }): void {
+    this.storeHealth = health;
   }
 
   /** One request answered. */

@@ -205,7 +205,18 @@ export const OPENAPI = {
       },
     },
     '/internal/isalive': plain('Liveness'),
-    '/internal/isready': { get: { summary: 'Readiness: discovery and keys loaded, not shutting down', responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } } } },
+    '/internal/isready': {
+      get: {
+        summary: 'Readiness: discovery and keys loaded, the session store reached at least once, not shutting down',
+        responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready, and why (a store never reached names its variable)' } },
+      },
+    },
+    '/internal/health': {
+      get: {
+        summary: 'Health detail: the identity provider keys, the session store (reachable, and why not), shutdown',
+        responses: { '200': { description: 'Health detail', content: { 'application/json': { schema: { type: 'object' } } } } },
+      },
+    },
     '/internal/metrics': plain('Prometheus metrics', 'Prometheus text format'),
     '/openapi.json': plain('This description'),
     '/static/app.css': plain('The pages\u2019 stylesheet'),

@@ -1,15 +1,18 @@
 /**
  * A person's login, as the HTTP layer sees it: the session cookie, loading the session behind it,
  * and keeping the user's access token fresh with the refresh token, one refresh at a time per
- * session across replicas.
+ * session across replicas. A session survives a slow, failing or restarting identity provider and a
+ * store that goes away during a refresh: it ends only when the identity provider says its grant is
+ * gone, or when a logout ended it, and then it stays ended on every replica.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { GeneratorConfig } from '../config.js';
-import type { EntraClient } from '../entra/client.js';
+import type { EntraClient, TokenResponse } from '../entra/client.js';
 import { IdpError } from '../entra/errors.js';
 import { SESSION_COOKIE } from '../paths.js';
-import { FlowFailedError } from './errors.js';
+import { FlowFailedError, ProblemError } from './errors.js';
+import { problem } from './problem.js';
 import { SessionManager, StoreUnavailableError, type SessionData } from '../session/index.js';
 
 /** Refresh the user's token when less than five minutes, or a third of its lifetime, is left of it. */
@@ -21,12 +24,36 @@ export function needsRefresh(data: SessionData, now = Date.now()): boolean {
   return data.accessTokenExpiresAt - now <= margin;
 }
 
+/** A token this close to its expiry (or a sixth of its lifetime, if less) is not handed on: it could run out on its way. */
+const USABLE_MARGIN_MS = 5_000;
+/** The refresh lock outlives the longest refresh by this much: the store's own commands before and after it. */
+const LOCK_MARGIN_MS = 5_000;
+const BUSY_RETRY_SECONDS = 2;
+
+function usableMargin(data: SessionData): number {
+  return Math.min(USABLE_MARGIN_MS, (data.accessTokenExpiresAt - (data.accessTokenObtainedAt ?? data.createdAt)) / 6);
+}
+
+/**
+ * The session's token ran out and another request (on this replica or another) has been renewing it
+ * for longer than this one waited. The store is fine: try again in a moment.
+ */
+function sessionBusy(): ProblemError {
+  return new ProblemError(
+    problem(503, 'session_busy', 'Your login is being renewed by another request right now. Try again in a moment.'),
+    { 'retry-after': String(BUSY_RETRY_SECONDS) },
+  );
+}
+
 export interface LoadedSession {
   id: string;
   data: SessionData;
 }
 
 export class Sessions {
+  /** Renewals that run after the request that started them was answered. */
+  private readonly renewing = new Set<Promise<unknown>>();
+
   constructor(
     readonly manager: SessionManager,
     private readonly entra: EntraClient,
@@ -59,17 +86,20 @@ export class Sessions {
   }
 
   /**
-   * The request's session with a user token that is good for a while yet, or undefined when
-   * there is none (or it can no longer be refreshed). Throws StoreUnavailableError when the store is down,
-   * FlowFailedError when the token ran out while the identity provider could not refresh it.
+   * The request's session with a user token that is good for a while yet, or undefined when there is
+   * none (or it ended because the identity provider no longer honours its grant). Throws
+   * StoreUnavailableError when the store is down, a 503 `session_busy` ProblemError when the token ran
+   * out and another request is renewing it, and FlowFailedError when it ran out and cannot be renewed now.
    */
   async load(request: FastifyRequest): Promise<LoadedSession | undefined> {
     const ticket = request.cookies[SESSION_COOKIE];
     if (!ticket) return undefined;
     const session = await this.manager.load(ticket);
     if (!session) return undefined;
-    if (!needsRefresh(session.data)) return session;
-    return this.refresh(session);
+    // A token signed by a key the identity provider no longer publishes is refused by every grant.
+    const tokenDead = (await this.entra.signingKeyKnown(session.data.accessToken)) === 'gone';
+    if (!tokenDead && !needsRefresh(session.data)) return session;
+    return this.refresh(session, tokenDead);
   }
 
   async destroy(id: string): Promise<void> {
@@ -83,46 +113,101 @@ export class Sessions {
     return created;
   }
 
-  private async refresh(session: LoadedSession): Promise<LoadedSession | undefined> {
-    const result = await this.manager.store.withLock(
-        session.id,
-        async () => {
-          // Another replica may have refreshed while this one waited for the lock.
-          const current = await this.manager.store.get(session.id);
-          if (!current) return undefined;
-          if (!needsRefresh(current)) return current;
-          if (!current.refreshToken) return current.accessTokenExpiresAt > Date.now() ? current : undefined;
-          try {
-            const tokens = await this.entra.refresh(current.refreshToken, this.loginScope);
-            const next: SessionData = {
-              ...current,
-              accessToken: tokens.accessToken,
-              accessTokenExpiresAt: Date.now() + tokens.expiresIn * 1000,
-              accessTokenObtainedAt: Date.now(),
-              refreshToken: tokens.refreshToken ?? current.refreshToken,
-              ...(tokens.idToken ? { idToken: tokens.idToken } : {}),
-            };
-            await this.manager.update(session.id, next);
-            this.logger.info({ session: 'refreshed' }, 'session refreshed');
-            this.onEvent('refreshed');
-            return next;
-          } catch (err) {
-            if (err instanceof IdpError && err.failure.kind === 'rejected' && err.failure.status < 500) {
-              // The refresh token is no good any more: the person must log in again.
-              await this.manager.destroy(session.id);
-              this.onEvent('ended');
-              this.logger.info({ reason: err.message }, 'session ended: refresh refused');
-              return undefined;
-            }
-            // The identity provider is down: keep using the current token while it lasts.
-            if (current.accessTokenExpiresAt > Date.now()) return current;
-            if (err instanceof IdpError) throw new FlowFailedError(err, 'refresh');
-            throw err;
-          }
-        },
-        { ttlMs: 15_000, waitMs: 10_000 },
-    );
-    if (!result.acquired) throw new StoreUnavailableError('the session lock was not released in time');
+  /**
+   * After a grant refused the person's token as an assertion (invalid or expired): when the provider's
+   * keys changed or the token ran out, the session renewed now, or undefined when it ended and the
+   * person must log in. The same session when the refusal had another cause and renewing would not help.
+   */
+  async renewRefused(session: LoadedSession, refusal: IdpError): Promise<LoadedSession | undefined> {
+    if (!refusal.userAssertionRefused) return session;
+    await this.entra.reloadSigningKeys();
+    const tokenDead = (await this.entra.signingKeyKnown(session.data.accessToken)) === 'gone' || session.data.accessTokenExpiresAt <= Date.now();
+    return tokenDead ? this.refresh(session, true) : session;
+  }
+
+  /** Resolves once the renewals running in the background have ended (before the store closes). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.renewing]);
+  }
+
+  /**
+   * Renews the user's token, one renewal at a time per session across replicas. While the token it
+   * has is still usable, the request goes on with it and the renewal runs behind it (or not at all,
+   * when another request holds the lock); once it ran out, the request waits for the renewal.
+   */
+  private async refresh(session: LoadedSession, tokenDead: boolean): Promise<LoadedSession | undefined> {
+    const usable = (data: SessionData) => !tokenDead && data.accessTokenExpiresAt - usableMargin(data) > Date.now();
+    const ttlMs = this.entra.longestGrantMs + LOCK_MARGIN_MS;
+    if (usable(session.data)) {
+      const behind = this.manager.store
+        .withLock(session.id, () => this.renew(session, tokenDead, usable), { ttlMs, waitMs: 0 })
+        .catch((err: unknown) => this.logger.warn({ reason: err instanceof Error ? err.message : String(err) }, 'session refresh failed, to be tried again'))
+        .finally(() => this.renewing.delete(behind));
+      this.renewing.add(behind);
+      return session;
+    }
+    const result = await this.manager.store.withLock(session.id, () => this.renew(session, tokenDead, usable), { ttlMs, waitMs: ttlMs });
+    if (!result.acquired) throw sessionBusy();
     return result.value ? { id: session.id, data: result.value } : undefined;
   }
+
+  /** Holding the lock: the session as renewed, as it was when renewal failed for now, or undefined when it ended. */
+  private async renew(seen: LoadedSession, tokenDead: boolean, usable: (data: SessionData) => boolean): Promise<SessionData | undefined> {
+    const id = seen.id;
+    // Another replica may have renewed, or a logout ended the session, while this one waited for the lock.
+    const current = await this.manager.store.get(id);
+    if (!current) return undefined;
+    const renewedMeanwhile = current.accessToken !== seen.data.accessToken;
+    if (!needsRefresh(current) && (!tokenDead || renewedMeanwhile)) return current;
+    if (!current.refreshToken) return usable(current) ? current : this.end(id, 'it has no refresh token');
+    let tokens: TokenResponse;
+    try {
+      tokens = await this.entra.refresh(current.refreshToken, this.loginScope);
+    } catch (err) {
+      // Only the identity provider saying the grant is gone ends the session; anything else is tried again later.
+      if (err instanceof IdpError && err.grantGone) return this.end(id, `the identity provider no longer honours its grant: ${err.message}`);
+      this.logger.warn({ reason: err instanceof Error ? err.message : String(err) }, 'session refresh failed, keeping the session to try again later');
+      if (usable(current)) return current;
+      throw err instanceof IdpError ? new FlowFailedError(err, 'refresh') : err;
+    }
+    return this.storeRenewed(id, renewed(current, tokens));
+  }
+
+  /** The renewed session, unless it ended meanwhile; a store that is down takes it once it is back. */
+  private async storeRenewed(id: string, next: SessionData): Promise<SessionData | undefined> {
+    this.onEvent('refreshed');
+    let stored: boolean;
+    try {
+      stored = await this.manager.update(id, next);
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      this.logger.warn({ reason: err.message }, 'session refreshed, but not stored yet: the store is unavailable');
+      return next;
+    }
+    if (!stored) {
+      this.logger.info({ session: 'ended' }, 'session ended while it was refreshed: it stays ended');
+      return undefined;
+    }
+    this.logger.info({ session: 'refreshed' }, 'session refreshed');
+    return next;
+  }
+
+  private async end(id: string, reason: string): Promise<undefined> {
+    await this.manager.destroy(id);
+    this.onEvent('ended');
+    this.logger.info({ reason }, 'session ended: it cannot be renewed');
+    return undefined;
+  }
+}
+
+function renewed(current: SessionData, tokens: TokenResponse): SessionData {
+  const now = Date.now();
+  return {
+    ...current,
+    accessToken: tokens.accessToken,
+    accessTokenExpiresAt: now + tokens.expiresIn * 1000,
+    accessTokenObtainedAt: now,
+    refreshToken: tokens.refreshToken ?? current.refreshToken,
+    ...(tokens.idToken ? { idToken: tokens.idToken } : {}),
+  };
 }

@@ -1,5 +1,5 @@
 /** Sessions in this process's memory: the default, for one replica. Bounded; expired entries leave. */
-import { sleep, type LockOptions, type LockResult, type SessionData, type SessionStore } from './store.js';
+import { sleep, type LockOptions, type LockResult, type SessionData, type SessionStore, type StoreHealth } from './store.js';
 
 export class MemoryStore implements SessionStore {
   readonly kind = 'memory' as const;
@@ -18,13 +18,7 @@ export class MemoryStore implements SessionStore {
   }
 
   async get(id: string): Promise<SessionData | undefined> {
-    const data = this.sessions.get(id);
-    if (!data) return undefined;
-    if (data.expiresAt <= Date.now()) {
-      this.sessions.delete(id);
-      return undefined;
-    }
-    return data;
+    return this.live(id);
   }
 
   async set(id: string, data: SessionData): Promise<void> {
@@ -35,6 +29,13 @@ export class MemoryStore implements SessionStore {
       if (oldest.done) break;
       this.sessions.delete(oldest.value);
     }
+  }
+
+  async update(id: string, data: SessionData): Promise<boolean> {
+    // Checked and written with no await between: nothing else runs in the meantime.
+    if (this.live(id) === undefined) return false;
+    this.sessions.set(id, data);
+    return true;
   }
 
   async delete(id: string): Promise<void> {
@@ -67,8 +68,22 @@ export class MemoryStore implements SessionStore {
     return true;
   }
 
+  health(): StoreHealth {
+    return { reachable: true, reachedOnce: true };
+  }
+
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+  }
+
+  private live(id: string): SessionData | undefined {
+    const data = this.sessions.get(id);
+    if (!data) return undefined;
+    if (data.expiresAt <= Date.now()) {
+      this.sessions.delete(id);
+      return undefined;
+    }
+    return data;
   }
 
   private sweep(): void {

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sealer } from './crypto.js';
-import { sleep, StoreUnavailableError, type LockOptions, type LockResult, type SessionData, type SessionStore } from './store.js';
+import { sleep, StoreUnavailableError, type LockOptions, type LockResult, type SessionData, type SessionStore, type StoreHealth } from './store.js';
 
 const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
 
@@ -19,13 +19,24 @@ export interface RedisStoreOptions {
   commandTimeoutMs?: number;
   /** How long an operation waits for a connection being made before it fails. */
   connectWaitMs?: number;
+  /** The environment variable the URL came from, named in what the operators read. */
+  variable?: string;
 }
+
+/** At most this many writes and lock releases wait for Redis to come back; beyond it the oldest are given up. */
+const MAX_DEFERRED = 10_000;
 
 export class RedisStore implements SessionStore {
   readonly kind = 'redis' as const;
   readonly client: Redis;
   private readonly prefix: string;
   private lastErrorLog = 0;
+  private reachedOnce = false;
+  private problem: string | undefined;
+  /** Session updates Redis could not take, by key: made (if the session still exists) once it is back. */
+  private readonly deferredUpdates = new Map<string, { sealed: string; expiresAt: number }>();
+  /** Locks whose release Redis could not take, by key: released (if still ours) once it is back. */
+  private readonly deferredReleases = new Map<string, string>();
 
   constructor(private readonly options: RedisStoreOptions) {
     this.prefix = options.keyPrefix ?? 'token-generator:';
@@ -36,14 +47,49 @@ export class RedisStore implements SessionStore {
       connectTimeout: 2_000,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
     });
-    this.client.on('error', (err: Error) => {
-      // Reconnection errors repeat every retry: log them at most every ten seconds.
-      const now = Date.now();
-      if (now - this.lastErrorLog < 10_000) return;
-      this.lastErrorLog = now;
-      options.logger?.warn({ reason: err.message }, 'session store (Redis) unavailable, reconnecting');
+    this.client.on('error', (err: Error) => this.failed(err));
+    // Redis going away closes the connection before any command fails.
+    this.client.on('close', () => (this.problem ??= this.unreachable('the connection closed')));
+    this.client.on('ready', () => {
+      this.reachedOnce = true;
+      this.problem = undefined;
+      this.lastErrorLog = 0;
+      options.logger?.info('session store (Redis) connected');
+      // Registered first, so these go out before the commands that waited for the connection.
+      this.replayDeferred();
     });
-    this.client.on('ready', () => options.logger?.info('session store (Redis) connected'));
+  }
+
+  health(): StoreHealth {
+    const reachable = this.client.status === 'ready';
+    return { reachable, reachedOnce: this.reachedOnce, ...(reachable ? {} : { problem: this.problem ?? this.unreachable('not connected yet') }) };
+  }
+
+  private get variable(): string {
+    return this.options.variable ?? 'REDIS_URL';
+  }
+
+  /** Host and port only: the URL may carry a password. */
+  private get where(): string {
+    const url = new URL(this.options.url);
+    return url.host;
+  }
+
+  private unreachable(reason: string): string {
+    return `${this.variable}: the session store (Redis at ${this.where}) cannot be reached: ${reason}`;
+  }
+
+  private failed(err: Error): void {
+    this.problem = this.unreachable(err.message);
+    // Reconnection errors repeat every retry: logged at most every ten seconds (the first of an outage at once).
+    const now = Date.now();
+    if (now - this.lastErrorLog < 10_000) return;
+    this.lastErrorLog = now;
+    if (!this.reachedOnce) {
+      this.options.logger?.error(`${this.problem}. Not ready until it can: check ${this.variable} (host, port, password) and that Redis runs.`);
+    } else {
+      this.options.logger?.warn({ reason: err.message }, `${this.variable}: session store (Redis) unavailable, reconnecting; logins and sessions fail meanwhile`);
+    }
   }
 
   private hashed(id: string): string {
@@ -100,12 +146,31 @@ export class RedisStore implements SessionStore {
     await this.run(() => this.client.set(key, sealed, 'PX', ttl));
   }
 
+  async update(id: string, data: SessionData): Promise<boolean> {
+    const key = this.sessionKey(id);
+    const sealed = this.options.sealer.seal(JSON.stringify(data), key);
+    try {
+      // XX: only if the key exists, in the same command, so that a session ended meanwhile stays ended.
+      return (await this.run(() => this.client.set(key, sealed, 'PX', Math.max(1, data.expiresAt - Date.now()), 'XX'))) === 'OK';
+    } catch (err) {
+      defer(this.deferredUpdates, key, { sealed, expiresAt: data.expiresAt });
+      throw err;
+    }
+  }
+
   async delete(id: string): Promise<void> {
-    await this.run(() => this.client.del(this.sessionKey(id)));
+    const key = this.sessionKey(id);
+    this.deferredUpdates.delete(key);
+    await this.run(() => this.client.del(key));
+  }
+
+  /** The key of a session's refresh lock. */
+  lockKey(id: string): string {
+    return `${this.prefix}lock:${this.hashed(id)}`;
   }
 
   async withLock<T>(id: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<LockResult<T>> {
-    const key = `${this.prefix}lock:${this.hashed(id)}`;
+    const key = this.lockKey(id);
     const token = randomBytes(16).toString('base64url');
     const deadline = Date.now() + (options.waitMs ?? 5_000);
     for (;;) {
@@ -114,10 +179,24 @@ export class RedisStore implements SessionStore {
       if (Date.now() >= deadline) return { acquired: false };
       await sleep(50);
     }
+    this.deferredReleases.delete(key);
     try {
       return { acquired: true, value: await fn() };
     } finally {
-      await this.client.eval(RELEASE, 1, key, token).catch(() => undefined);
+      await this.client.eval(RELEASE, 1, key, token).catch(() => defer(this.deferredReleases, key, token));
+    }
+  }
+
+  /** What waited for Redis: updates first (with XX, as `update`), then lock releases, so that a waiting replica reads the update. */
+  private replayDeferred(): void {
+    const now = Date.now();
+    for (const [key, { sealed, expiresAt }] of this.deferredUpdates) {
+      this.deferredUpdates.delete(key);
+      if (expiresAt > now) this.client.set(key, sealed, 'PX', expiresAt - now, 'XX').catch(() => undefined);
+    }
+    for (const [key, token] of this.deferredReleases) {
+      this.deferredReleases.delete(key);
+      this.client.eval(RELEASE, 1, key, token).catch(() => undefined);
     }
   }
 
@@ -141,4 +220,10 @@ export class RedisStore implements SessionStore {
       this.client.disconnect();
     }
   }
+}
+
+function defer<T>(pending: Map<string, T>, key: string, value: T): void {
+  pending.delete(key);
+  pending.set(key, value);
+  if (pending.size > MAX_DEFERRED) pending.delete(pending.keys().next().value!);
 }

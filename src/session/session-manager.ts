@@ -27,9 +27,14 @@ export class SessionManager {
     return { ticket: this.sealer.seal(id, TICKET), id, data: session };
   }
 
+  /** The session id inside a ticket, or undefined for anything that is not a ticket of this service. */
+  idOf(ticket: string): string | undefined {
+    return this.sealer.open(ticket, TICKET);
+  }
+
   async load(ticket: string | undefined): Promise<{ id: string; data: SessionData } | undefined> {
     if (!ticket) return undefined;
-    const id = this.sealer.open(ticket, TICKET);
+    const id = this.idOf(ticket);
     if (!id) return undefined;
     const data = await this.store.get(id);
     if (!data) return undefined;
@@ -40,8 +45,9 @@ export class SessionManager {
     return { id, data };
   }
 
-  async update(id: string, data: SessionData): Promise<void> {
-    await this.store.set(id, data);
+  /** False when the session no longer exists: it was ended meanwhile, and stays ended. */
+  async update(id: string, data: SessionData): Promise<boolean> {
+    return this.store.update(id, data);
   }
 
   async destroy(id: string): Promise<void> {

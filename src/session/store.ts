@@ -37,8 +37,17 @@ export type LockResult<T> = { acquired: true; value: T } | { acquired: false };
 export interface LockOptions {
   /** How long the lock holds at most, should its holder die. */
   ttlMs?: number;
-  /** How long to wait for another holder to let go. */
+  /** How long to wait for another holder to let go; 0 tries once. */
   waitMs?: number;
+}
+
+export interface StoreHealth {
+  /** Whether the store answers now. */
+  reachable: boolean;
+  /** Whether it ever answered since this process started: a store never reached is a configuration fault. */
+  reachedOnce: boolean;
+  /** Why it does not answer, with the variable that configures it, and never a password. */
+  problem?: string;
 }
 
 export interface SessionStore {
@@ -46,12 +55,22 @@ export interface SessionStore {
   get(id: string): Promise<SessionData | undefined>;
   /** Kept until `data.expiresAt`. */
   set(id: string, data: SessionData): Promise<void>;
+  /**
+   * Replaces a session that still exists, in one step, and says whether it did: a session deleted
+   * meanwhile (a logout on any replica) stays deleted. A write the store could not take is kept
+   * and made, under the same condition, once the store is back (Redis); the call still throws.
+   */
+  update(id: string, data: SessionData): Promise<boolean>;
   delete(id: string): Promise<void>;
-  /** Runs `fn` holding this session's lock (across replicas, for Redis). */
+  /**
+   * Runs `fn` holding this session's lock (across replicas, for Redis). `acquired: false` means only
+   * that another holder kept it for all of `waitMs`; a store that cannot be reached throws StoreUnavailableError.
+   */
   withLock<T>(id: string, fn: () => Promise<T>, options?: LockOptions): Promise<LockResult<T>>;
   /** True the first time a key is seen within `ttlMs`, across replicas for Redis: makes one-time codes one-time. */
   consumeOnce(key: string, ttlMs: number): Promise<boolean>;
   isHealthy(): Promise<boolean>;
+  health(): StoreHealth;
   close(): Promise<void>;
 }
 

@@ -40,6 +40,8 @@ describe('a session whose user token is about to expire', () => {
       ),
     );
     expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
+    // The token was still good: the requests were answered with it, and one refresh ran behind them.
+    await Promise.all([first, second].map((replica) => replica.generator.sessions.settled()));
     expect(refreshes() - before).toBe(1);
     const sessionAfter = (await (await fetch(`${second.url}/oauth2/session`, { headers: { cookie } })).json()) as { authenticated: boolean; access_token_expires_at: string };
     expect(sessionAfter.authenticated).toBe(true);

@@ -150,15 +150,17 @@ describe('refusals shown as a page, never redirected', () => {
 });
 
 describe('refusals sent back to the client', () => {
-  it('no PKCE, or a method other than S256', async () => {
-    const { code_challenge: _c, ...noChallenge } = params();
-    expect(redirectedError(await get(noChallenge)).get('error')).toBe('invalid_request');
-    const plain = redirectedError(await get(params({ code_challenge_method: 'plain' })));
-    expect(plain.get('error')).toBe('invalid_request');
-    expect(plain.get('error_description')).toMatch(/^AADSTS9002325: .*S256/);
-    const { code_challenge_method: _m, ...noMethod } = params();
-    expect(redirectedError(await get(noMethod)).get('error')).toBe('invalid_request');
+  it('no PKCE from a public client (no secret or key), a method other than S256 or plain, or a challenge of the wrong size', async () => {
+    const publicClient = emulator.registerClient({ target: 'dev-gcp:team:spa', redirectUris: [REDIRECT] });
+    const { code_challenge: _c, code_challenge_method: _cm, ...noChallenge } = params({ client_id: publicClient });
+    const required = redirectedError(await get(noChallenge));
+    expect(required.get('error')).toBe('invalid_request');
+    expect(required.get('error_description')).toMatch(/^AADSTS9002325: .*public client/);
+    const other = redirectedError(await get(params({ code_challenge_method: 'S512' })));
+    expect(other.get('error_description')).toMatch(/^AADSTS9002325: .*S256 or plain/);
     expect(redirectedError(await get(params({ code_challenge: 'too-short' }))).get('error_description')).toMatch(/^AADSTS501491: /);
+    const tooShortPlain = params({ code_challenge: 'a'.repeat(42), code_challenge_method: 'plain' });
+    expect(redirectedError(await get(tooShortPlain)).get('error_description')).toMatch(/^AADSTS501491: /);
   });
 
   it('a response_type other than code, or a missing one', async () => {

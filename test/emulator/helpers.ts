@@ -1,5 +1,5 @@
 /** What the emulator tests share: token requests, client assertions, PKCE and a fetch-driven login. */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, webcrypto } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { expect } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
@@ -90,10 +90,20 @@ export interface Login {
  */
 export async function login(
   emulator: Emulator,
-  options: { clientId: string; redirectUri: string; scope: string; nonce?: string; employee?: Record<string, string>; extra?: Record<string, string> },
+  options: {
+    clientId: string;
+    redirectUri: string;
+    scope: string;
+    nonce?: string;
+    employee?: Record<string, string>;
+    extra?: Record<string, string>;
+    /** S256 unless told: plain, or none at all. */
+    pkce?: 'S256' | 'plain' | 'none';
+  },
 ): Promise<Login> {
   const { verifier, challenge } = pkce();
   const state = randomBytes(16).toString('base64url');
+  const method = options.pkce ?? 'S256';
   const params = {
     client_id: options.clientId,
     redirect_uri: options.redirectUri,
@@ -101,8 +111,7 @@ export async function login(
     scope: options.scope,
     state,
     nonce: options.nonce ?? 'nonce-1',
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
+    ...(method === 'none' ? {} : { code_challenge: method === 'plain' ? verifier : challenge, code_challenge_method: method }),
     ...options.extra,
   };
   const authorize = authorizeUrl(emulator, params);
@@ -134,4 +143,35 @@ export function decodeEntities(value: string): string {
 export async function verifyToken(emulator: Emulator, token: unknown, audience: string) {
   const keys = createRemoteJWKSet(new URL(`${emulator.baseUrl}/${emulator.tenantId}/discovery/v2.0/keys`));
   return jwtVerify(String(token), keys, { issuer: emulator.issuer, audience, algorithms: ['RS256'] });
+}
+
+export interface ClientCertificate {
+  certificatePem: string;
+  privateKeyPem: string;
+  /** The thumbprints as hex, as Azure's portal shows them and MSAL takes them. */
+  sha1: string;
+  sha256: string;
+}
+
+/** A self-signed RSA certificate for a client's credentials, as a team would make with openssl. */
+export async function clientCertificate(name = 'CN=emulator test client'): Promise<ClientCertificate> {
+  const { loadX509 } = await import('../../src/emulator/tls.js');
+  const x509 = await loadX509();
+  const algorithm = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
+  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const certificate = await x509.X509CertificateGenerator.createSelfSigned({
+    name,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 86_400_000),
+    keys: keys as never,
+    signingAlgorithm: algorithm,
+  });
+  const der = Buffer.from(certificate.rawData);
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
+  return {
+    certificatePem: certificate.toString('pem'),
+    privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${pkcs8.replace(/(.{64})/g, '$1\n')}\n-----END PRIVATE KEY-----\n`.replace('\n\n', '\n'),
+    sha1: createHash('sha1').update(der).digest('hex'),
+    sha256: createHash('sha256').update(der).digest('hex'),
+  };
 }

@@ -6,7 +6,7 @@ import { X509Certificate, createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { ASSERTION_TYPE, clientAssertion, expectEntraError, tokenRequest, verifyToken, type AssertionOptions } from './helpers.js';
+import { ASSERTION_TYPE, clientAssertion, clientCertificate, expectEntraError, tokenRequest, verifyToken, type AssertionOptions } from './helpers.js';
 
 let emulator: Emulator;
 let key: CryptoKey;
@@ -56,7 +56,7 @@ describe('discovery and keys', () => {
       response_modes_supported: ['query', 'fragment', 'form_post'],
       subject_types_supported: ['pairwise'],
       id_token_signing_alg_values_supported: ['RS256'],
-      code_challenge_methods_supported: ['S256'],
+      code_challenge_methods_supported: ['S256', 'plain'],
     });
     expect(doc.response_types_supported).toContain('code');
     expect(doc.scopes_supported).toEqual(expect.arrayContaining(['openid', 'profile', 'email', 'offline_access']));
@@ -174,6 +174,45 @@ describe('client credentials', () => {
     await fetch(emulator.tokenEndpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(emulator.stats.tokenRequests).toBe(before + 3);
     expect(emulator.stats.byGrant.client_credentials).toBe(byGrant + 2);
+  });
+});
+
+describe('certificate credentials, named by thumbprint', () => {
+  it('take x5t#S256 or x5t; refuse an unregistered thumbprint, an x5c of another certificate, and a new assertion with a seen jti', async () => {
+    const certificate = await clientCertificate();
+    const other = await clientCertificate('CN=another');
+    const certClient = emulator.registerClient({ target: 'dev-gcp:team:cert-caller', certificates: [certificate.certificatePem] });
+    const { importPKCS8 } = await import('jose');
+    const signing = await importPKCS8(certificate.privateKeyPem, 'PS256');
+    const thumb = (hex: string) => Buffer.from(hex, 'hex').toString('base64url');
+    const derOf = (pem: string) => pem.replace(/-----[^-]+-----|\s/g, '');
+    const signed = async (header: Record<string, unknown>, jti = randomUUID()) => {
+      const now = Math.floor(Date.now() / 1000);
+      return new SignJWT({ jti })
+        .setProtectedHeader({ alg: 'PS256', ...header })
+        .setIssuer(certClient)
+        .setSubject(certClient)
+        .setAudience(emulator.tokenEndpoint)
+        .setNotBefore(now)
+        .setExpirationTime(now + 600)
+        .sign(signing);
+    };
+    const send = (client_assertion: string) => token({ grant_type: 'client_credentials', scope: SCOPE, client_assertion_type: ASSERTION_TYPE, client_assertion });
+    const bySha256 = await signed({ 'x5t#S256': thumb(certificate.sha256) });
+    expect((await send(bySha256)).status).toBe(200);
+    expect((await send(await signed({ x5t: thumb(certificate.sha1) }))).status).toBe(200);
+    expect((await send(await signed({ 'x5t#S256': thumb(certificate.sha256), x5c: [derOf(certificate.certificatePem)] }))).status).toBe(200);
+    // The very assertion again, as MSAL sends it until it expires: accepted, as by Entra ID.
+    expect((await send(bySha256)).status).toBe(200);
+    const unknown = await send(await signed({ 'x5t#S256': thumb(other.sha256) }));
+    expectEntraError(unknown, 700027, 'invalid_client');
+    expect(String(unknown.body.error_description)).toContain(thumb(other.sha256));
+    expectEntraError(await send(await signed({ 'x5t#S256': thumb(certificate.sha256), x5c: [derOf(other.certificatePem)] })), 700027, 'invalid_client');
+    const jti = randomUUID();
+    expect((await send(await signed({ x5t: thumb(certificate.sha1) }, jti))).status).toBe(200);
+    expectEntraError(await send(await signed({ x5t: thumb(certificate.sha1) }, jti)), 50027, 'invalid_client');
+    expectEntraError(await send(await signed({})), 700027, 'invalid_client');
+    expect(() => emulator.registerClient({ target: 'dev-gcp:team:bad-cert', certificates: ['not a certificate'] })).toThrow('certificate');
   });
 });
 

@@ -125,6 +125,19 @@ describe('authorization code with PKCE', () => {
     expect(String(missing.body.error_description)).toContain("'code_verifier'");
   });
 
+  it('a confidential client may leave PKCE out, and then sends no verifier; plain PKCE takes the verifier itself', async () => {
+    const without = await login(emulator, { clientId, redirectUri: REDIRECT, scope: loginScope(), employee: EMPLOYEE, pkce: 'none' });
+    const redeemed = await asClient({ grant_type: 'authorization_code', code: without.code, redirect_uri: REDIRECT, scope: loginScope() });
+    expect(redeemed.status).toBe(200);
+    expect(decodeJwt(String(redeemed.body.access_token)).NAVident).toBe('Z990042');
+    // A verifier for a code issued without a challenge is a downgrade: refused, and the code is spent.
+    const downgraded = await login(emulator, { clientId, redirectUri: REDIRECT, scope: loginScope(), employee: EMPLOYEE, pkce: 'none' });
+    expectEntraError(await redeem(downgraded.code, without.verifier), 501481, 'invalid_grant');
+    const plain = await login(emulator, { clientId, redirectUri: REDIRECT, scope: loginScope(), employee: EMPLOYEE, pkce: 'plain' });
+    expect((await redeem(plain.code, plain.verifier)).status).toBe(200);
+    const wrongPlain = await login(emulator, { clientId, redirectUri: REDIRECT, scope: loginScope(), employee: EMPLOYEE, pkce: 'plain' });
+    expectEntraError(await redeem(wrongPlain.code, plain.verifier), 501481, 'invalid_grant');
+  });
   it('refuses a code whose resource has not authorized the client: AADSTS65001 with consent_required', async () => {
     const { code, verifier } = await login(emulator, { clientId, redirectUri: REDIRECT, scope: 'openid api://dev-gcp.locked.api/.default' });
     const result = await redeem(code, verifier);
@@ -136,7 +149,7 @@ describe('authorization code with PKCE', () => {
 describe('refresh tokens', () => {
   const refresh = (refreshToken: string, extra: Record<string, string> = {}) => asClient({ grant_type: 'refresh_token', refresh_token: refreshToken, ...extra });
 
-  it('rotates: a refresh gives new tokens and a new refresh token, and the old one stops working', async () => {
+  it('a refresh gives new tokens and a new refresh token, and the old one keeps working, as in Entra ID', async () => {
     const first = await loggedIn();
     const second = await refresh(String(first.body.refresh_token));
     expect(second.status).toBe(200);
@@ -144,7 +157,10 @@ describe('refresh tokens', () => {
     expect(second.body.refresh_token).not.toBe(first.body.refresh_token);
     const access = (await verifyToken(emulator, second.body.access_token, clientId)).payload;
     expect(access).toMatchObject({ NAVident: 'Z990042', scp: 'defaultaccess' });
-    expectEntraError(await refresh(String(first.body.refresh_token)), 9002313, 'invalid_grant');
+    // Two replicas refreshing one session, or a retry after a lost answer: both get tokens.
+    const [again, atOnce] = await Promise.all([refresh(String(first.body.refresh_token)), refresh(String(first.body.refresh_token))]);
+    expect([again.status, atOnce.status]).toEqual([200, 200]);
+    expect(again.body.refresh_token).not.toBe(atOnce.body.refresh_token);
     expect((await refresh(String(second.body.refresh_token))).status).toBe(200);
   });
 
@@ -157,6 +173,37 @@ describe('refresh tokens', () => {
   it('refuses a refresh token that is not one, and a missing one', async () => {
     expectEntraError(await refresh(randomUUID()), 9002313, 'invalid_grant');
     expectEntraError(await asClient({ grant_type: 'refresh_token' }), 900144, 'invalid_request');
+  });
+});
+
+describe('Microsoft Graph, which every tenant has', () => {
+  const GRAPH = '00000003-0000-0000-c000-000000000000';
+  it('gives app tokens by client credentials, with the aud named, and no roles as none are granted', async () => {
+    for (const [scope, audience] of [
+      ['https://graph.microsoft.com/.default', 'https://graph.microsoft.com'],
+      [`${GRAPH}/.default`, GRAPH],
+    ] as const) {
+      const result = await asClient({ grant_type: 'client_credentials', scope });
+      expect(result.status).toBe(200);
+      const claims = (await verifyToken(emulator, result.body.access_token, audience)).payload;
+      expect(claims).toMatchObject({ aud: audience, azp: clientId, idtyp: 'app' });
+      expect(claims.roles).toBeUndefined();
+    }
+  });
+
+  it('gives user tokens on behalf of a signed-in user, with User.Read', async () => {
+    const userToken = String((await loggedIn()).body.access_token);
+    const result = await obo(userToken, 'https://graph.microsoft.com/.default');
+    expect(result.status).toBe(200);
+    const claims = (await verifyToken(emulator, result.body.access_token, 'https://graph.microsoft.com')).payload;
+    expect(claims).toMatchObject({ aud: 'https://graph.microsoft.com', azp: clientId, NAVident: 'Z990042', scp: 'openid profile email User.Read' });
+    const byId = await obo(userToken, `${GRAPH}/.default`);
+    expect(decodeJwt(String(byId.body.access_token)).aud).toBe(GRAPH);
+    // userinfo takes both.
+    for (const token of [result.body.access_token, byId.body.access_token]) {
+      const info = await fetch(`${emulator.baseUrl}/oidc/userinfo`, { headers: { authorization: `Bearer ${String(token)}` } });
+      expect(info.status).toBe(200);
+    }
   });
 });
 
@@ -244,11 +291,11 @@ describe('on-behalf-of', () => {
     expect(String(result.body.error_description)).toContain('audience');
   });
 
-  it('an ID token (AADSTS240002) or an app token (AADSTS50013) as assertion', async () => {
+  it('an ID token (AADSTS240002) or an app token (unauthorized_client, AADSTS7000114) as assertion', async () => {
     const signedIn = await loggedIn();
     expectEntraError(await obo(String(signedIn.body.id_token), 'api://dev-gcp.team.api/.default'), 240002, 'invalid_grant');
     const app = await asClient({ grant_type: 'client_credentials', scope: `api://${clientId}/.default` });
-    expectEntraError(await obo(String(app.body.access_token), 'api://dev-gcp.team.api/.default'), 50013, 'invalid_grant');
+    expectEntraError(await obo(String(app.body.access_token), 'api://dev-gcp.team.api/.default'), 7000114, 'unauthorized_client');
   });
 
   it('missing requested_token_use, assertion or scope: AADSTS900144; a bad scope: AADSTS70011', async () => {

@@ -3,7 +3,7 @@
  * refuse connections, answer slowly, late or never, answer garbage, or hold a request until told,
  * as an identity provider in trouble does.
  */
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -19,6 +19,8 @@ export interface FaultProxy {
   /** Requests that reached the proxy, by path, while not in 'pass' mode too. */
   requests: { method: string; path: string; mode: FaultMode }[];
   slowMs: number;
+  /** While set, `mode` applies only to the requests it matches (by path and body); the others pass. */
+  faultWhen: ((request: { path: string; body: string }) => boolean) | undefined;
   /** While set, a request it matches (by path and body) waits, forwarded or not, until `release`. */
   holdWhen: ((request: { path: string; body: string }) => boolean) | undefined;
   /** Requests waiting for `release`. */
@@ -36,6 +38,7 @@ export async function startFaultProxy(upstream: string, port = 0): Promise<Fault
     mode: 'pass',
     requests: [],
     slowMs: 10_000,
+    faultWhen: undefined,
     holdWhen: undefined,
     held: 0,
     release: () => {
@@ -50,8 +53,26 @@ export async function startFaultProxy(upstream: string, port = 0): Promise<Fault
   };
   const releases: (() => void)[] = [];
   const server: Server = createServer((req, res) => {
-    const mode = proxy.mode;
-    proxy.requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', mode });
+    const path = req.url ?? '/';
+    proxy.requests.push({ method: req.method ?? 'GET', path, mode: proxy.mode });
+    const holdWhen = proxy.holdWhen;
+    const faultWhen = proxy.faultWhen;
+    if (!holdWhen && !faultWhen) return misbehave(req, res, proxy.mode);
+    // The body decides what happens to the request: read it first.
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const request = { path, body: body.toString() };
+      const mode = !faultWhen || faultWhen(request) ? proxy.mode : 'pass';
+      if (!holdWhen?.(request)) return misbehave(req, res, mode, body);
+      proxy.held++;
+      releases.push(() => misbehave(req, res, mode, body));
+    });
+  });
+
+  /** Answers as `mode` says; the body, when given, was read from `req` already. */
+  function misbehave(req: IncomingMessage, res: ServerResponse, mode: FaultMode, body?: Buffer): void {
     if (mode === 'down') {
       req.socket.destroy();
       return;
@@ -89,24 +110,13 @@ export async function startFaultProxy(upstream: string, port = 0): Promise<Fault
       if (body === undefined) req.pipe(upstreamReq);
       else upstreamReq.end(body);
     };
-    let body: Buffer | undefined;
-    const holdWhen = proxy.holdWhen;
-    if (holdWhen) {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        body = Buffer.concat(chunks);
-        if (!holdWhen({ path: req.url ?? '/', body: body.toString() })) return forward();
-        proxy.held++;
-        releases.push(forward);
-      });
-    } else if (mode === 'slow') {
+    if (mode === 'slow') {
       const timer = setTimeout(forward, proxy.slowMs);
       res.on('close', () => clearTimeout(timer));
     } else {
       forward();
     }
-  });
+  }
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
   proxy.port = (server.address() as AddressInfo).port;
   proxy.url = `http://localhost:${proxy.port}`;

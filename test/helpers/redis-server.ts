@@ -26,7 +26,8 @@ async function answersPing(port: number): Promise<boolean> {
     socket.once('connect', () => socket.write('PING\r\n'));
     socket.once('data', (data) => {
       socket.destroy();
-      resolve(data.toString().startsWith('+PONG'));
+      // A server that asks for a password answers too: it is up.
+      resolve(/^(\+PONG|-NOAUTH)/.test(data.toString()));
     });
     socket.once('error', () => resolve(false));
     socket.once('timeout', () => {
@@ -36,7 +37,8 @@ async function answersPing(port: number): Promise<boolean> {
   });
 }
 
-export async function startRedis(): Promise<TestRedis> {
+/** `password`: the server asks clients for it (`requirepass`), as a production Redis does. */
+export async function startRedis(options: { password?: string } = {}): Promise<TestRedis> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'redis-test-'));
   let child: ChildProcess | undefined;
@@ -44,7 +46,7 @@ export async function startRedis(): Promise<TestRedis> {
   const start = async () => {
     child = spawn(
       REDIS_SERVER,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'],
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning', ...(options.password ? ['--requirepass', options.password] : [])],
       { stdio: 'ignore' },
     );
     const deadline = Date.now() + 10_000;

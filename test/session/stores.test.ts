@@ -32,6 +32,18 @@ async function lockExclusion(a: SessionStore, b: SessionStore) {
   expect(order).toEqual(['first in', 'first out', 'second']);
 }
 
+/** An update replaces a session that exists and never brings back one that was deleted. */
+async function updateOnlyExisting(a: SessionStore, b: SessionStore) {
+  await a.set('live', session());
+  expect(await b.update('live', session({ accessToken: 'RENEWED' }))).toBe(true);
+  expect((await a.get('live'))?.accessToken).toBe('RENEWED');
+  await a.delete('live');
+  expect(await b.update('live', session({ accessToken: 'TOO-LATE' }))).toBe(false);
+  expect(await a.get('live')).toBeUndefined();
+  expect(await b.update('never-was', session())).toBe(false);
+  expect(await a.get('never-was')).toBeUndefined();
+}
+
 describe('MemoryStore', () => {
   it('keeps, expires, deletes and bounds sessions', async () => {
     const store = new MemoryStore(2);
@@ -50,6 +62,12 @@ describe('MemoryStore', () => {
   it('lets one holder at a time have a session lock', async () => {
     const store = new MemoryStore();
     await lockExclusion(store, store);
+    await store.close();
+  });
+
+  it('updates only a session that still exists', async () => {
+    const store = new MemoryStore();
+    await updateOnlyExisting(store, store);
     await store.close();
   });
 });
@@ -99,6 +117,35 @@ describe('RedisStore against a real redis-server', () => {
 
   it('lets one replica at a time hold a session lock', async () => {
     await lockExclusion(store(), store());
+  });
+
+  it('updates only a session that still exists, whichever replica deleted it', async () => {
+    await updateOnlyExisting(store(), store());
+  });
+
+  it('makes an update and a lock release that Redis missed once it is back, and an update never revives a deleted session', async () => {
+    const a = store();
+    const b = store();
+    await a.set('kept', session({ expiresAt: Date.now() + 600_000 }));
+    await a.set('ended', session({ expiresAt: Date.now() + 600_000 }));
+    let release!: () => void;
+    const held = a.withLock('kept', () => new Promise<void>((resolve) => (release = resolve)), { ttlMs: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await redis.stop();
+    await expect(a.update('kept', session({ accessToken: 'RENEWED', expiresAt: Date.now() + 600_000 }))).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(a.update('ended', session({ accessToken: 'RENEWED' }))).rejects.toBeInstanceOf(StoreUnavailableError);
+    release();
+    await held;
+    await redis.restart();
+    const deadline = Date.now() + 10_000;
+    while (!(await b.isHealthy()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    // Another replica ends one session before the first replica is back.
+    await b.delete('ended');
+    while (!(await a.isHealthy()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await b.get('kept'))?.accessToken).toBe('RENEWED');
+    expect(await b.get('ended')).toBeUndefined();
+    expect(await b.client.exists(b.lockKey('kept'))).toBe(0);
   });
 
   it('fails fast while Redis is stopped, recovers by itself, and keeps what was written before', async () => {

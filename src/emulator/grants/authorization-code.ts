@@ -1,4 +1,4 @@
-/** The authorization code: a code from the sign-in page, once, with its PKCE verifier, for the client and redirect URI it was issued to. */
+/** The authorization code: a code from the sign-in page, once, with its PKCE verifier if it had a challenge, for the client and redirect URI it was issued to. */
 import { createHash } from 'node:crypto';
 import { safeEqual } from '../directory.js';
 import { errors } from '../errors.js';
@@ -17,6 +17,16 @@ export function issueCode(stores: Stores, code: Omit<AuthorizationCode, 'redeeme
   return value;
 }
 
+/** The PKCE verifier against the code's challenge; a verifier for a code issued without a challenge is refused too, as a downgrade. */
+function checkVerifier(code: AuthorizationCode, verifier: string | undefined): void {
+  if (code.codeChallenge === undefined) {
+    if (verifier !== undefined) throw errors.pkceMismatch();
+    return;
+  }
+  const expected = code.codeChallengeMethod === 'plain' ? (verifier ?? '') : createHash('sha256').update(verifier ?? '').digest('base64url');
+  if (!safeEqual(expected, code.codeChallenge)) throw errors.pkceMismatch();
+}
+
 export const authorizationCode: Grant = {
   type: 'authorization_code',
   async handle(context, caller, params) {
@@ -28,11 +38,10 @@ export const authorizationCode: Grant = {
     if (code.expiresAt <= Date.now()) throw errors.codeExpired();
     if (code.clientId !== caller.client.clientId) throw errors.codeClientMismatch();
     if (code.redirectUri !== params.redirect_uri) throw errors.redirectMismatch();
-    if (!params.code_verifier) throw errors.missingParameter('code_verifier');
-    const challenge = createHash('sha256').update(params.code_verifier).digest('base64url');
+    if (code.codeChallenge !== undefined && !params.code_verifier) throw errors.missingParameter('code_verifier');
     // A failed attempt uses the code up too, as a stolen code should not be tried twice.
     code.redeemed = true;
-    if (!safeEqual(challenge, code.codeChallenge ?? '')) throw errors.pkceMismatch();
+    checkVerifier(code, params.code_verifier);
     return signInTokens(context, caller, code);
   },
 };

@@ -24,7 +24,7 @@ async function verifiedAssertion(context: GrantContext, assertion: string, calle
       `Assertion audience does not match the Client app presenting the assertion. The audience in the assertion was '${String(payload.aud).slice(0, 100)}' and the expected audience is '${callerId}'.`,
     );
   }
-  if (payload.idtyp === 'app' || payload.roles !== undefined) throw errors.invalidAssertion('The assertion is an app token; on-behalf-of needs a user token.');
+  if (payload.idtyp === 'app' || payload.roles !== undefined) throw errors.appTokenAsAssertion(callerId);
   if (payload.scp === undefined) throw errors.idTokenAsAssertion();
   if (typeof payload.NAVident !== 'string' || typeof payload.oid !== 'string') throw errors.invalidAssertion('The assertion is not a user token of this tenant.');
   return payload;

@@ -1,4 +1,9 @@
-/** The refresh token: new tokens for the employee and scopes of an earlier sign-in, for the client it was issued to. */
+/**
+ * The refresh token: new tokens for the employee and scopes of an earlier sign-in, for the client it
+ * was issued to. As in Entra ID, a used refresh token is not revoked: the answer brings a new one, but
+ * the old one keeps working until it expires, so that a retry after a lost answer, or two replicas
+ * refreshing one session, both succeed.
+ */
 import { errors } from '../errors.js';
 import { scopeItems } from '../scopes.js';
 import type { Grant } from './grant.js';
@@ -10,7 +15,6 @@ export const refreshToken: Grant = {
     if (!params.refresh_token) throw errors.missingParameter('refresh_token');
     const grant = context.stores.refreshTokens.get(params.refresh_token);
     if (!grant || grant.clientId !== caller.client.clientId) throw errors.refreshInvalid();
-    context.stores.refreshTokens.delete(params.refresh_token);
     const scopes = params.scope ? [...new Set([...scopeItems(params.scope), 'offline_access'])] : grant.scopes;
     return signInTokens(context, caller, { ...grant, scopes });
   },

@@ -46,7 +46,7 @@ export function checkAuthorizeRequest(directory: Directory, params: Params): Che
       ),
     };
   }
-  const refusal = refusalOf(directory, params);
+  const refusal = refusalOf(directory, params) ?? pkceRefusal(client, params);
   if (refusal) return { back: refusal, redirectUri };
   return { valid: { client, redirectUri, scopes: scopeItems(params.scope!) } };
 }
@@ -58,7 +58,7 @@ function refusalOf(directory: Directory, params: Params): EntraError | undefined
   }
   if (!params.response_type) return errors.missingParameter('response_type');
   if (params.response_type !== 'code') {
-    return new EntraError(70005, 'unsupported_response_type', `The response_type '${params.response_type.slice(0, 50)}' is not supported: use code, with PKCE.`);
+    return new EntraError(70005, 'unsupported_response_type', `The response_type '${params.response_type.slice(0, 50)}' is not supported: use code.`);
   }
   if (!params.scope?.trim()) return errors.missingParameter('scope');
   try {
@@ -67,18 +67,29 @@ function refusalOf(directory: Directory, params: Params): EntraError | undefined
     if (err instanceof EntraError) return err;
     throw err;
   }
+  return undefined;
+}
+
+/**
+ * PKCE as Entra asks for it: required of public clients (without a secret or key), recommended for
+ * the rest; S256, or plain (the default when a challenge comes without a method).
+ */
+function pkceRefusal(client: ClientRecord, params: Params): EntraError | undefined {
   if (!params.code_challenge) {
-    return new EntraError(9002325, 'invalid_request', 'Proof Key for Code Exchange is required: send code_challenge and code_challenge_method=S256.');
-  }
-  if (params.code_challenge_method !== 'S256') {
+    if (client.secrets.length > 0 || client.keys.size > 0) return undefined;
     return new EntraError(
       9002325,
       'invalid_request',
-      `The code_challenge_method must be S256 (got '${(params.code_challenge_method ?? '').slice(0, 20)}'); plain is not accepted.`,
+      `Proof Key for Code Exchange is required for '${client.clientId}', a public client (it has no secret or key): send code_challenge and code_challenge_method=S256.`,
     );
   }
-  if (!/^[A-Za-z0-9_-]{43}$/.test(params.code_challenge)) {
-    return new EntraError(501491, 'invalid_request', 'Invalid size of Code_Challenge parameter: an S256 challenge is 43 base64url characters.');
+  const method = params.code_challenge_method ?? 'plain';
+  if (method !== 'S256' && method !== 'plain') {
+    return new EntraError(9002325, 'invalid_request', `The code_challenge_method must be S256 or plain (got '${method.slice(0, 20)}').`);
+  }
+  if (method === 'S256' ? !/^[A-Za-z0-9_-]{43}$/.test(params.code_challenge) : !/^[A-Za-z0-9._~-]{43,128}$/.test(params.code_challenge)) {
+    const size = method === 'S256' ? 'an S256 challenge is 43 base64url characters' : 'a plain challenge is 43 to 128 characters of A-Z, a-z, 0-9, -, ., _ and ~';
+    return new EntraError(501491, 'invalid_request', `Invalid size of Code_Challenge parameter: ${size}.`);
   }
   return undefined;
 }

@@ -70,7 +70,7 @@ function authorizeRoutes(app: FastifyInstance, options: LoginOptions, signOn: Si
     const code = issueCode(stores, {
       clientId: valid.client.clientId,
       redirectUri: valid.redirectUri,
-      codeChallenge: params.code_challenge ?? '',
+      ...(params.code_challenge ? { codeChallenge: params.code_challenge, codeChallengeMethod: params.code_challenge_method === 'S256' ? 'S256' : 'plain' } : {}),
       ...(params.nonce ? { nonce: params.nonce } : {}),
       scopes: valid.scopes,
       employee,

@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseAudience, type ParsedAudience } from '../../audience.js';
 import { PATHS } from '../../paths.js';
 import { skipCache, type GeneratorContext } from '../context.js';
-import { inFlow, LoginRequiredError, refuse } from '../errors.js';
+import { FlowFailedError, inFlow, LoginRequiredError, refuse } from '../errors.js';
 import { answersIn, formatOf } from '../negotiate.js';
 import { safeReturnPath } from '../redirect.js';
 import type { LoadedSession, Sessions } from '../sessions.js';
@@ -50,10 +50,21 @@ export async function personTokenRoutes(app: FastifyInstance, ctx: GeneratorCont
 
   app.get(PATHS.obo, { config }, async (request, reply) => {
     const audience = audienceOf(request);
-    const session = await requireSession(sessions, request);
-    const { token } = await inFlow('on_behalf_of', audience, () =>
-      ctx.tokens.userToken(session.id, session.data.accessToken, audience, { skipCache: skipCache(request) }),
-    );
+    let session = await requireSession(sessions, request);
+    const onBehalfOf = (of: LoadedSession) =>
+      inFlow('on_behalf_of', audience, () => ctx.tokens.userToken(of.id, of.data.accessToken, audience, { skipCache: skipCache(request) }));
+    let token: IssuedToken;
+    try {
+      ({ token } = await onBehalfOf(session));
+    } catch (err) {
+      // The person's token refused (the provider's keys changed, say): renewed once, or the person logs in again.
+      if (!(err instanceof FlowFailedError)) throw err;
+      const renewed = await sessions.renewRefused(session, err.failure);
+      if (renewed === session) throw err;
+      if (!renewed) throw new LoginRequiredError(safeReturnPath(request.url) ?? '/');
+      session = renewed;
+      ({ token } = await onBehalfOf(session));
+    }
     return send(request, reply, token, 'person', audience, session);
   });
 

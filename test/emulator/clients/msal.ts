@@ -5,12 +5,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ConfidentialClientApplication } from '@azure/msal-node';
 import { createRemoteJWKSet, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
+import { env, signIn } from './shared.js';
 
-const env = (name: string) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
 const baseUrl = env('EMULATOR_BASE_URL');
 const tenant = env('EMULATOR_TENANT');
 const clientId = env('CLIENT_ID');
@@ -60,12 +56,12 @@ const params = {
   code_challenge: createHash('sha256').update(verifier).digest('base64url'),
   code_challenge_method: 'S256',
 };
-const signedIn = await fetch(`${authority}/oauth2/v2.0/authorize`, {
-  method: 'POST',
-  redirect: 'manual',
-  body: new URLSearchParams({ ...params, navIdent: 'Z990077', name: 'Msal Testesen', email: 'msal@trygdeetaten.no', groups: '' }),
+const code = await signIn(`${authority}/oauth2/v2.0/authorize?${new URLSearchParams(params).toString()}`, {
+  navIdent: 'Z990077',
+  name: 'Msal Testesen',
+  email: 'msal@trygdeetaten.no',
+  groups: '',
 });
-const code = new URL(signedIn.headers.get('location')!).searchParams.get('code')!;
 const login = (await (
   await fetch(`${authority}/oauth2/v2.0/token`, {
     method: 'POST',
