@@ -1,9 +1,9 @@
 /**
  * Benchmarks, each against a baseline measured in the same run. Run all with `npm run bench`, or
- * some: `npm run bench -- m2m cold emulator login memory`. Settings: BENCH_ROUNDS (cached tokens,
+ * some: `npm run bench -- m2m cold emulator login memory startup`. Settings: BENCH_ROUNDS (cached tokens,
  * default 7) of BENCH_M2M_SECONDS (4) each; BENCH_ROUNDS_EMULATOR (5) of BENCH_TOKENS (6,000)
  * tokens each; BENCH_SECONDS (10) for the login load; BENCH_SOAK_SECONDS (120) for the memory
- * benchmark's steady load.
+ * benchmark's steady load; BENCH_STARTS (10) start-ups.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +19,7 @@ import { MemoryStore, type SessionData } from '../src/session/index.js';
 import { Directory } from '../src/emulator/directory.js';
 import { fmt, freePort, heading, line, load, startChild, summary, type LoadResult } from './lib.js';
 import { launchChromium } from '../test/helpers/browser.js';
+import { startup } from './startup.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 120);
@@ -336,7 +337,7 @@ async function loginBench() {
     for (const [k, v] of Object.entries({ navIdent: 'Z990001', name: 'Kari Nordmann', email: 'kari@trygdeetaten.no', groups: '' })) form.set(k, v);
     const signedIn = await fetch(authorize.origin + authorize.pathname, { method: 'POST', body: form, redirect: 'manual' });
     const callback = await fetch(signedIn.headers.get('location')!.replace('localhost', '127.0.0.1'), { headers: { cookie: loginCookie, ...ua }, redirect: 'manual' });
-    const session = callback.headers.getSetCookie().find((c) => c.startsWith('tg_session='))!.split(';')[0]!;
+    const session = callback.headers.getSetCookie().find((c) => /^(__Host-)?tg_session=/.test(c))!.split(';')[0]!;
     const obo = await fetch(`${generator.url}/api/obo?aud=dev-gcp:bench:api`, { headers: { cookie: session, accept: 'application/json', ...ua } });
     if (obo.status !== 200) throw new Error(`obo answered ${obo.status}`);
     await obo.arrayBuffer();
@@ -469,4 +470,5 @@ if (wanted('cold')) await cold();
 if (wanted('emulator')) await emulator();
 if (wanted('login')) await loginBench();
 if (wanted('memory')) await memory();
+if (wanted('startup')) await startup();
 process.exit(0);

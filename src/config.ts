@@ -36,7 +36,19 @@ export interface GeneratorConfig {
   idp: { timeoutMs: number; retries: number };
   session: { encryptionKey?: string; maxLifetimeMs: number; redisUrl?: string; redisVariable?: 'REDIS_URL' | 'REDIS_URI_SESSIONS' };
   cache: { maxEntries: number };
-  rateLimit: { max: number; windowMs: number };
+  /**
+   * Requests per window: `max` per address on the public endpoints and on a person's token routes;
+   * per login and for fresh tokens on those; logins started and command-line codes per address.
+   */
+  rateLimit: {
+    max: number;
+    windowMs: number;
+    sessionMax: number;
+    freshSessionMax: number;
+    freshAddressMax: number;
+    loginMax: number;
+    cliTokenMax: number;
+  };
   bodyLimitBytes: number;
   /** Connections held at once, and how long a connection may take to send a request's headers. */
   connections: { max: number; headersTimeoutMs: number };
@@ -210,6 +222,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
     rateLimit: {
       max: parseWith(env, 'RATE_LIMIT_MAX', positiveInt, 600),
       windowMs: parseWith(env, 'RATE_LIMIT_WINDOW_SECONDS', positiveInt, 60) * 1000,
+      sessionMax: parseWith(env, 'RATE_LIMIT_SESSION_MAX', positiveInt, 120),
+      freshSessionMax: parseWith(env, 'RATE_LIMIT_FRESH_SESSION_MAX', positiveInt, 30),
+      freshAddressMax: parseWith(env, 'RATE_LIMIT_FRESH_MAX', positiveInt, 120),
+      loginMax: parseWith(env, 'RATE_LIMIT_LOGIN_MAX', positiveInt, 300),
+      cliTokenMax: parseWith(env, 'RATE_LIMIT_CLI_TOKEN_MAX', positiveInt, 30),
     },
     bodyLimitBytes: parseWith(env, 'BODY_LIMIT_BYTES', positiveInt, 64 * 1024),
     connections: {

@@ -10,7 +10,8 @@ import { EntraClient } from './entra/client.js';
 import { buildApp, type Generator } from './generator/app.js';
 import { Metrics } from './generator/metrics.js';
 import { createLogger, processLogger } from './logger.js';
-import { emulatorOptionsFromEnv, startEmulator, type Emulator, type EmulatorOptions } from './emulator/index.js';
+import { defaultStateDir, emulatorOptionsFromEnv, startEmulator, type Emulator, type EmulatorOptions } from './emulator/index.js';
+import { relaunchTrustingEmulatorCa } from './emulator/trust.js';
 
 /** How long in-flight requests may take to finish after the shutdown delay before the process gives up on them. */
 export const DRAIN_LIMIT_MS = 20_000;
@@ -73,8 +74,8 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
   let emulator: Emulator | undefined;
   let identity = loaded.identity;
   if (!identity) {
-    if (env.EMULATOR_TLS || env.EMULATOR_TLS_CERT) {
-      throw new Error('EMULATOR_TLS: npm start talks to its own emulator over HTTP; for HTTPS start the emulator alone (npm run emulator) and point clients at it');
+    if (env.EMULATOR_TLS_CERT) {
+      throw new Error('EMULATOR_TLS_CERT: npm start makes the certificate of its emulator itself (EMULATOR_TLS=self-signed); with a certificate of your own start the emulator alone');
     }
     const emulatorOptions: EmulatorOptions = {
       ...emulatorOptionsFromEnv({ EMULATOR_PORT: '8081', ...env }),
@@ -178,10 +179,19 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // The emulator npm start starts keeps its tenant and keys in the default state folder, unless told otherwise.
+  const env = { EMULATOR_STATE_DIR: defaultStateDir(process.env), ...process.env };
+  try {
+    // With EMULATOR_TLS=self-signed this program runs again, trusting the emulator's CA.
+    if (!loaded.identity && (await relaunchTrustingEmulatorCa(env))) return;
+  } catch (err) {
+    process.stderr.write(`Configuration error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
   const logger = processLogger(loaded.generator.logLevel);
   let service: Service;
   try {
-    service = await startService(loaded, process.env, { logger });
+    service = await startService(loaded, env, { logger });
   } catch (err) {
     // Once, through the logger: readable in a terminal, JSON where logs are collected.
     logger.fatal(`could not start: ${err instanceof Error ? err.message : String(err)}`);

@@ -44,6 +44,56 @@ export const LOGIN_COOKIE_PATH = '/oauth2';
 export const SESSION_COOKIE = 'tg_session';
 /** The sealed login state, from the start of a login to its callback. */
 export const LOGIN_COOKIE = 'tg_login';
+/** The logins this browser started lately, for the login-loop guard. */
+export const LOOP_COOKIE = 'tg_login_loop';
+
+/** The names and the scope of this service's cookies, as `cookieNames` chooses them. */
+export interface CookieNames {
+  session: string;
+  login: string;
+  loop: string;
+  /** The login cookies' path: a `__Host-` cookie must be on `/`. */
+  loginPath: string;
+  /** `Secure`, as a `__Host-` cookie must be. */
+  secure: boolean;
+  /** Whether the names are `__Host-` ones. */
+  hostOnly: boolean;
+}
+
+const HOST_PREFIX = '__Host-';
+
+/** Hosts that browsers treat as secure over http (Chromium takes `Secure` cookies from them). */
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(hostname) || hostname === '[::1]';
+}
+
+/**
+ * `__Host-` names wherever the browser takes them, on https and on loopback: such a cookie is
+ * `Secure`, on `/` and host-only, so no page of a sibling domain (on NAIS, any app on `*.nav.no`) can
+ * set one to log a visitor in as someone else. Elsewhere (plain http) the plain names.
+ */
+export function cookieNames(publicUrl: string): CookieNames {
+  const url = new URL(publicUrl);
+  const hostOnly = url.protocol === 'https:' || isLoopbackHost(url.hostname);
+  const prefix = hostOnly ? HOST_PREFIX : '';
+  return {
+    session: `${prefix}${SESSION_COOKIE}`,
+    login: `${prefix}${LOGIN_COOKIE}`,
+    loop: `${prefix}${LOOP_COOKIE}`,
+    loginPath: hostOnly ? '/' : LOGIN_COOKIE_PATH,
+    secure: hostOnly,
+    hostOnly,
+  };
+}
+
+/**
+ * The `Cookie` header a client that is not a browser sends the session ticket in, under both names:
+ * the generator reads the one `cookieNames` gives for its public URL, which the client need not know.
+ */
+export function sessionCookieHeader(ticket: string): string {
+  const value = encodeURIComponent(ticket);
+  return `${HOST_PREFIX}${SESSION_COOKIE}=${value}; ${SESSION_COOKIE}=${value}`;
+}
 
 /**
  * Where a login starts that returns to `returnTo` (a path on this service); `prompt: 'login'` asks the

@@ -12,6 +12,7 @@ import { updateEnvFile } from './dotenv.js';
 import { durationInWords } from '../duration.js';
 import { escapeHtml, pageStart } from '../generator/html.js';
 import { IDENTITY_PROVIDER_PATH } from '../generator/routes/identity-provider.js';
+import { sessionCookieHeader } from '../paths.js';
 
 const NAME = 'token-generator';
 const DEFAULT_URL = 'http://localhost:8080';
@@ -193,7 +194,7 @@ async function employeeToken(ctx: Context, audience: string): Promise<string> {
 async function exchange(ctx: Context, session: string, audience: string) {
   const path = `/api/obo?aud=${encodeURIComponent(audience)}`;
   const res = await call(ctx, path, {
-    headers: { accept: 'application/json', cookie: `tg_session=${encodeURIComponent(session)}`, ...freshness(ctx) },
+    headers: { accept: 'application/json', cookie: sessionCookieHeader(session), ...freshness(ctx) },
   });
   if (res.status === 401 && res.headers.get('content-type')?.startsWith('application/json')) {
     const body = (await res.json().catch(() => ({}))) as { error?: unknown };
@@ -484,7 +485,7 @@ export async function run(argv: string[], io: { out: NodeJS.WritableStream; err:
       const session = await ctx.cache.session(ctx.base);
       await ctx.cache.forget();
       if (session) {
-        await call(ctx, '/oauth2/logout', { headers: { cookie: `tg_session=${encodeURIComponent(session)}` } }).catch(() => undefined);
+        await call(ctx, '/oauth2/logout', { headers: { cookie: sessionCookieHeader(session) } }).catch(() => undefined);
       }
       io.err.write('Logged out: cached tokens and session forgotten.\n');
       return 0;

@@ -97,8 +97,8 @@ export interface Resource {
 export class Directory {
   readonly clients = new Map<string, ClientRecord>();
   private readonly targetsById = new Map<string, string>();
-  private readonly unauthorized: Set<string>;
-  private readonly missing: Set<string>;
+  readonly unauthorized: Set<string>;
+  readonly missing: Set<string>;
   private readonly keyCache = new Map<string, CryptoKey>();
 
   /** With manifests the directory holds exactly the apps they describe; without, every target exists. */
@@ -119,11 +119,6 @@ export class Directory {
 
   get mode(): 'open' | 'manifests' {
     return this.manifests ? 'manifests' : 'open';
-  }
-
-  /** The targets set apart from an open directory (EMULATOR_UNAUTHORIZED_TARGETS, EMULATOR_MISSING_TARGETS). */
-  get exceptions(): { unauthorized: string[]; missing: string[] } {
-    return { unauthorized: [...this.unauthorized], missing: [...this.missing] };
   }
 
   /**

@@ -2,11 +2,9 @@
  * Every environment variable the emulator reads, parsed in one place with zod. A mistake stops it
  * with a message that starts with the variable's name.
  */
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { z } from 'zod';
 import type { EmulatorOptions } from './index.js';
-import { TARGET_PATTERN, TENANT_PATTERN } from './names.js';
+import { NAME_PATTERN, TARGET_PATTERN, TENANT_PATTERN } from './names.js';
 
 /** Unset and blank are the same: the default. */
 const optional = <T extends z.ZodType>(schema: T) =>
@@ -46,6 +44,9 @@ const schema = z.object({
   EMULATOR_UNAUTHORIZED_TARGETS: optional(targets),
   EMULATOR_MISSING_TARGETS: optional(targets),
   EMULATOR_DIRECTORY: optional(z.string()),
+  EMULATOR_MANIFESTS: optional(z.string().transform((raw) => raw.split(',').map((path) => path.trim()).filter(Boolean))),
+  EMULATOR_CLUSTER: optional(z.string().regex(NAME_PATTERN, 'must be a lower-case cluster name, such as dev-gcp')),
+  EMULATOR_STATE_DIR: optional(z.string()),
   EMULATOR_TLS: optional(z.literal('self-signed', { error: 'the only value is "self-signed" (or set EMULATOR_TLS_CERT and EMULATOR_TLS_KEY)' })),
   EMULATOR_CA_FILE: optional(z.string()),
   EMULATOR_TLS_CERT: optional(z.string()),
@@ -73,7 +74,11 @@ export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv): EmulatorOptions 
   if (vars.EMULATOR_UNAUTHORIZED_TARGETS?.length) options.unauthorizedTargets = vars.EMULATOR_UNAUTHORIZED_TARGETS;
   if (vars.EMULATOR_MISSING_TARGETS?.length) options.missingTargets = vars.EMULATOR_MISSING_TARGETS;
   if (vars.EMULATOR_DIRECTORY) options.directoryFile = vars.EMULATOR_DIRECTORY;
-  if (vars.EMULATOR_TLS) options.tls = { selfSigned: { caFile: vars.EMULATOR_CA_FILE ?? join(tmpdir(), 'entra-emulator-ca.pem') } };
+  if (vars.EMULATOR_MANIFESTS?.length) options.manifests = vars.EMULATOR_MANIFESTS;
+  if (vars.EMULATOR_CLUSTER) options.cluster = vars.EMULATOR_CLUSTER;
+  if (vars.EMULATOR_STATE_DIR) options.stateDir = vars.EMULATOR_STATE_DIR;
+  // The CA goes in the state folder (or a folder of its own) unless EMULATOR_CA_FILE says where.
+  if (vars.EMULATOR_TLS) options.tls = { selfSigned: vars.EMULATOR_CA_FILE ? { caFile: vars.EMULATOR_CA_FILE } : {} };
   else if (vars.EMULATOR_TLS_CERT && vars.EMULATOR_TLS_KEY) options.tls = { certFile: vars.EMULATOR_TLS_CERT, keyFile: vars.EMULATOR_TLS_KEY };
   if (vars.EMULATOR_TOKEN_LIFETIME_SECONDS !== undefined) options.accessTokenLifetimeSeconds = vars.EMULATOR_TOKEN_LIFETIME_SECONDS;
   return options;

@@ -13,20 +13,31 @@ import { Claims } from './claims.js';
 import { Directory, type ClientRegistration, type TestEmployee } from './directory.js';
 import { EntraError, errors } from './errors.js';
 import { GRANTS, type GrantContext } from './grants/index.js';
-import { SigningKeys } from './keys.js';
 import { loginRoutes } from './login/routes.js';
-import { loadDirectoryFile } from './manifests.js';
+import { loadDirectory, loadDirectoryFile, mergeDirectories, type DirectoryInput, type LoadedDirectory } from './manifests.js';
 import { metadataRoutes } from './metadata.js';
 import { TENANT_PATTERN } from './names.js';
 import { singleValued } from './params.js';
 import { PathOnlyRequestLog, pathOf } from './request-log.js';
 import { Stores, type StoreSettings } from './stores.js';
-import { describeDirectory } from './summary.js';
 import { tlsMaterial, type TlsOptions } from './tls.js';
 import { issueTokens } from './token-endpoint.js';
+import { z } from 'zod';
+import { Apps, type TenantUrls } from './apps.js';
+import { ClaimOverrides, type ClaimValues } from './claim-overrides.js';
+import { emulatorRoutes } from './emulator-routes.js';
+import { KeyRing } from './key-ring.js';
+import { overview, summaryText } from './overview.js';
+import { StateFolder } from './state.js';
+import { texasRoutes } from './texas.js';
+import { testTokens, type AppTokenRequest, type UserTokenRequest } from './test-tokens.js';
 
 export type { ClientRegistration, TestEmployee } from './directory.js';
 export { emulatorOptionsFromEnv } from './env.js';
+export type { DirectoryInput } from './manifests.js';
+export type { ClaimValues } from './claim-overrides.js';
+export type { AppTokenRequest, UserTokenRequest } from './test-tokens.js';
+export { defaultStateDir } from './state.js';
 
 export interface EmulatorOptions {
   port?: number;
@@ -44,6 +55,14 @@ export interface EmulatorOptions {
   employees?: TestEmployee[];
   /** A directory file naming NAIS manifests, employees and client credentials (see manifests.ts). */
   directoryFile?: string;
+  /** NAIS manifests (files or folders of `kind: Application`) as the directory, deployed to `cluster`. */
+  manifests?: (string | { path: string; cluster?: string })[];
+  /** The cluster of `manifests` given as paths; dev-gcp by default. */
+  cluster?: string;
+  /** A directory as an object of the directory file's shape; its paths are relative to the working directory. */
+  directory?: DirectoryInput;
+  /** Keep the tenant id, the signing keys and the apps' keys in this folder between starts; without it all is made afresh. */
+  stateDir?: string;
   /** Serve HTTPS, with a certificate made at start or a given one. */
   tls?: TlsOptions;
   /** Bounds and lifetimes of what the emulator keeps (codes, refresh tokens, sessions...), shorter in tests. */
@@ -64,41 +83,80 @@ export interface Emulator {
   readonly listing: { employees: readonly TestEmployee[]; apps?: string[] };
   /** With a certificate made at start: the file holding its authority's certificate. */
   readonly caFile?: string;
+  /** The state folder, when there is one. */
+  readonly stateDir?: string;
   clientIdFor(target: string): string;
   registerClient(registration: ClientRegistration): string;
   /** A target that gives `caller` tokens as printed examples should use, with an employee who may use it. */
   exampleFor(caller: string, preferred: string): { target: string; employee?: TestEmployee } | undefined;
+  /** The apps of the directory with their client ids. */
+  apps(): { target: string; clientId: string }[];
+  /** What NAIS would inject into the app (`cluster:namespace:app`): AZURE_APP_*, AZURE_OPENID_CONFIG_* and NAIS_TOKEN_*. */
+  environment(target: string): Promise<Record<string, string>>;
+  /** An app token, made directly (no HTTP), as the caller would get it by client credentials. */
+  appToken(request: AppTokenRequest): Promise<string>;
+  /** A user token, made directly (no HTTP, no login page), as after the employee signed in. */
+  userToken(request: UserTokenRequest): Promise<string>;
+  /** Claims set (or, with undefined, removed) on the next token issued, or on every one; returns a function that takes them back. */
+  overrideClaims(claims: ClaimValues, options?: { every?: boolean }): () => void;
+  /** A new signing key; the old one stays in the JWKS until the tokens it signed have expired. */
+  rotateSigningKey(): Promise<{ kid: string; retired: string }>;
   close(): Promise<void>;
 }
 
 const BODY_LIMIT = 64 * 1024;
 
-async function loadDirectory(tenantId: string, options: EmulatorOptions, stores: Stores): Promise<Directory> {
-  const loaded = options.directoryFile ? await loadDirectoryFile(options.directoryFile) : undefined;
+/** The directory file, the directory object and the manifests given, as one directory; undefined for the open directory. */
+async function loadDirectories(options: EmulatorOptions): Promise<LoadedDirectory | undefined> {
+  const parts: LoadedDirectory[] = [];
+  if (options.directoryFile) parts.push(await loadDirectoryFile(options.directoryFile));
+  if (options.directory) parts.push(await loadDirectory(options.directory, { source: 'the directory given to startEmulator', baseDir: process.cwd() }));
+  if (options.manifests?.length) {
+    const cluster = options.cluster ?? 'dev-gcp';
+    const manifests = options.manifests.map((entry) => (typeof entry === 'string' ? { path: entry, cluster } : { cluster, ...entry }));
+    parts.push(await loadDirectory({ manifests }, { source: 'manifests', baseDir: process.cwd() }));
+  }
+  return parts.length ? mergeDirectories(parts) : undefined;
+}
+
+async function buildDirectory(tenantId: string, options: EmulatorOptions, stores: Stores): Promise<{ directory: Directory; loaded?: LoadedDirectory }> {
+  const loaded = await loadDirectories(options);
+  const { manifests: _paths, ...rest } = options;
   const directory = new Directory(
     tenantId,
-    { ...options, ...(loaded ? { manifests: loaded.apps, ...(loaded.employees.length ? { employees: loaded.employees } : {}) } : {}) },
+    { ...rest, ...(loaded ? { manifests: loaded.apps, ...(loaded.employees.length ? { employees: loaded.employees } : {}) } : {}) },
     undefined,
     stores.targets,
   );
-  for (const client of loaded?.clients ?? []) directory.register({ target: client.target, secrets: client.secrets });
-  return directory;
+  return { directory, ...(loaded ? { loaded } : {}) };
 }
 
-function checkOptions(options: EmulatorOptions): { tenantId: string; lifetime: number } {
-  const tenantId = options.tenantId ?? randomUUID();
+const StoredTenant = z.object({ tenantId: z.string().regex(TENANT_PATTERN) });
+
+/** The tenant id given, else the one kept in the state folder, else a new one (kept when there is a folder). */
+async function tenantOf(options: EmulatorOptions, state: StateFolder | undefined): Promise<string> {
+  const stored = (await state?.read('tenant.json', StoredTenant))?.tenantId;
+  const tenantId = options.tenantId ?? stored ?? randomUUID();
   if (!TENANT_PATTERN.test(tenantId)) throw new Error(`tenantId: ${JSON.stringify(tenantId)} is not a tenant id (letters, digits, "-" and ".")`);
+  if (state && tenantId !== stored) await state.write('tenant.json', { tenantId });
+  return tenantId;
+}
+
+function checkLifetime(options: EmulatorOptions): number {
   const lifetime = options.accessTokenLifetimeSeconds ?? 3600;
   if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > 86_400) {
     throw new Error('accessTokenLifetimeSeconds: must be a whole number of seconds from 1 to 86400');
   }
-  return { tenantId, lifetime };
+  return lifetime;
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const { tenantId, lifetime } = checkOptions(options);
-  const keys = await SigningKeys.create();
-  const tls = options.tls ? await tlsMaterial(options.tls) : undefined;
+  const lifetime = checkLifetime(options);
+  const state = options.stateDir ? await StateFolder.open(options.stateDir) : undefined;
+  const tenantId = await tenantOf(options, state);
+  const overrides = new ClaimOverrides();
+  const keys = await KeyRing.open({ lifetimeSeconds: lifetime, overrides, ...(state ? { state } : {}) });
+  const tls = options.tls ? await tlsMaterial(options.tls, state) : undefined;
   const app = Fastify({
     ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
     ...(options.logger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: false }),
@@ -111,13 +169,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   const basePath = `/${tenantId}`;
   // Filled in once the port is known; routes and grants read them per request.
-  const urls = { baseUrl: '', issuer: '', tokenEndpoint: '' };
+  const urls: TenantUrls = { baseUrl: '', issuer: '', tokenEndpoint: '', wellKnownUrl: '', jwksUri: '' };
   const stores = new Stores(options.stores);
-  const directory = await loadDirectory(tenantId, options, stores);
+  const { directory, loaded } = await buildDirectory(tenantId, options, stores);
+  const apps = await Apps.open(directory, loaded?.clients ?? [], state);
   const claims = new Claims(directory, urls, lifetime);
   const context: GrantContext = { directory, keys, stores, endpoints: urls, claims };
   const stats = tokenEndpointRoutes(app, context, `${basePath}/oauth2/v2.0/token`, urls);
   metadataRoutes(app, { keys, claims, basePath, urls });
+  await app.register(async (texas) => texasRoutes(texas, { apps, context, bodyLimit: BODY_LIMIT }));
+  await app.register(async (own) => emulatorRoutes(own, { apps, directory, keys, urls: () => urls }));
 
   // Cookies (the sign-in session) belong to the login pages; the token endpoint neither reads nor sets them.
   const secureCookies = tls !== undefined || options.publicUrl?.startsWith('https:') === true;
@@ -131,16 +192,21 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const baseUrl = (options.publicUrl ?? `${tls ? 'https' : 'http'}://localhost:${port}`).replace(/\/+$/, '');
   const issuer = `${baseUrl}${basePath}/v2.0`;
   const tokenEndpoint = `${baseUrl}${basePath}/oauth2/v2.0/token`;
-  Object.assign(urls, { baseUrl, issuer, tokenEndpoint });
+  const wellKnownUrl = `${issuer}/.well-known/openid-configuration`;
+  Object.assign(urls, { baseUrl, issuer, tokenEndpoint, wellKnownUrl, jwksUri: `${baseUrl}${basePath}/discovery/v2.0/keys` });
 
+  const tokens = testTokens(context, apps, overrides);
   let closing: Promise<void> | undefined;
   return {
     baseUrl,
     tenantId,
-    summary: describeDirectory(directory),
+    get summary() {
+      return summaryText(overview(directory, apps, baseUrl));
+    },
     ...(tls?.caFile ? { caFile: tls.caFile } : {}),
+    ...(state ? { stateDir: state.path } : {}),
     issuer,
-    wellKnownUrl: `${issuer}/.well-known/openid-configuration`,
+    wellKnownUrl,
     tokenEndpoint,
     stats,
     app,
@@ -148,6 +214,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     registerClient: (registration) => directory.register(registration),
     exampleFor: (caller, preferred) => directory.exampleFor(caller, preferred),
     listing: { employees: directory.employees, ...(directory.manifests ? { apps: [...directory.manifests.keys()] } : {}) },
+    apps: () => apps.targets().map((target) => ({ target, clientId: directory.clientIdFor(target) })),
+    environment: (target) => apps.environment(target, urls),
+    appToken: tokens.appToken,
+    userToken: tokens.userToken,
+    overrideClaims: (claims, overrideOptions) => overrides.add(claims, overrideOptions),
+    rotateSigningKey: () => keys.rotate(),
     close: () => {
       closing ??= (async () => {
         stores.stop();

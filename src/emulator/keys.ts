@@ -4,8 +4,13 @@
  */
 import { createHash, KeyObject, sign as signWith } from 'node:crypto';
 import { promisify } from 'node:util';
-import { exportJWK, generateKeyPair, jwtVerify, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { loadX509 } from './tls.js';
+
+export interface StoredSigningKey {
+  privateJwk: JWK;
+  certificate: string;
+}
 
 // --- the signing key -------------------------------------------------------------------------
 
@@ -25,6 +30,19 @@ export class SigningKeys {
   ) {
     this.signingKey = KeyObject.from(privateKey);
     this.encodedHeader = Buffer.from(JSON.stringify({ typ: 'JWT', alg: 'RS256', kid })).toString('base64url');
+  }
+
+  /** A key kept in the state folder: the private JWK and the certificate (base64 DER). */
+  static async fromStored(stored: StoredSigningKey): Promise<SigningKeys> {
+    const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = stored.privateJwk;
+    const privateKey = (await importJWK(stored.privateJwk, 'RS256', { extractable: true })) as CryptoKey;
+    const publicKey = (await importJWK(publicJwk, 'RS256', { extractable: true })) as CryptoKey;
+    const certificate = Buffer.from(stored.certificate, 'base64');
+    return new SigningKeys(privateKey, publicKey, createHash('sha1').update(certificate).digest('base64url'), publicJwk, certificate);
+  }
+
+  async stored(): Promise<StoredSigningKey> {
+    return { privateJwk: await exportJWK(this.privateKey), certificate: this.certificate.toString('base64') };
   }
 
   static async create(): Promise<SigningKeys> {
@@ -47,21 +65,17 @@ export class SigningKeys {
     return new SigningKeys(privateKey, publicKey, kid, jwk, certificate);
   }
 
-  jwks(issuer: string): { keys: JWK[] } {
+  publishedJwk(issuer: string): JWK {
     return {
-      keys: [
-        {
-          kty: 'RSA',
-          use: 'sig',
-          kid: this.kid,
-          x5t: this.kid,
-          n: this.publicJwk.n,
-          e: this.publicJwk.e,
-          x5c: [this.certificate.toString('base64')],
-          issuer,
-        } as JWK,
-      ],
-    };
+      kty: 'RSA',
+      use: 'sig',
+      kid: this.kid,
+      x5t: this.kid,
+      n: this.publicJwk.n,
+      e: this.publicJwk.e,
+      x5c: [this.certificate.toString('base64')],
+      issuer,
+    } as JWK;
   }
 
   /**
@@ -74,15 +88,5 @@ export class SigningKeys {
     const signingInput = `${this.encodedHeader}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
     const signature = await signAsync('sha256', Buffer.from(signingInput), this.signingKey);
     return `${signingInput}.${signature.toString('base64url')}`;
-  }
-
-  /** Verifies a token this emulator issued. */
-  async verify(token: string, options: { issuer: string; audience?: string | string[]; currentDate?: Date }) {
-    return jwtVerify(token, this.publicKey, {
-      algorithms: ['RS256'],
-      issuer: options.issuer,
-      ...(options.audience ? { audience: options.audience } : {}),
-      ...(options.currentDate ? { currentDate: options.currentDate } : {}),
-    });
   }
 }

@@ -1,12 +1,16 @@
-/** Starts the Entra ID emulator on its own: `npm run emulator`. Port 8081 unless EMULATOR_PORT says otherwise. */
+/**
+ * The Entra ID emulator as a program: `entra-emulator` and `npm run emulator`. Port 8081 and the
+ * default state folder unless the flags or EMULATOR_* variables say otherwise.
+ */
 import { pino } from 'pino';
-import { emulatorOptionsFromEnv, startEmulator, type Emulator, type EmulatorOptions } from './index.js';
+import { HELP, parseCommand, printEnvironment, rotateKey, UsageError, type Command } from './cli.js';
+import { defaultStateDir, emulatorOptionsFromEnv, startEmulator, type Emulator, type EmulatorOptions } from './index.js';
 import { relaunchWithThreadPerCore } from './thread-pool.js';
 
-async function main(): Promise<void> {
+async function start(overrides: Record<string, string>): Promise<void> {
   let options: EmulatorOptions;
   try {
-    options = emulatorOptionsFromEnv({ ...process.env, EMULATOR_PORT: process.env.EMULATOR_PORT?.trim() || '8081' });
+    options = emulatorOptionsFromEnv({ EMULATOR_STATE_DIR: defaultStateDir(process.env), ...process.env, EMULATOR_PORT: process.env.EMULATOR_PORT?.trim() || '8081', ...overrides });
   } catch (err) {
     process.stderr.write(`Configuration error: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(2);
@@ -21,10 +25,11 @@ async function main(): Promise<void> {
   }
   process.stdout.write(
     [
-      `Entra ID emulator: ${emulator.baseUrl}`,
+      `Entra ID emulator: ${emulator.baseUrl}  (overview of the directory at ${emulator.baseUrl}/)`,
       `  tenant:        ${emulator.tenantId}`,
       `  well-known:    ${emulator.wellKnownUrl}`,
       `  token:         ${emulator.tokenEndpoint}`,
+      `  state folder:  ${emulator.stateDir ?? 'none: a new tenant and new keys on every start'}`,
       `  signing:       on ${process.env.UV_THREADPOOL_SIZE ?? 4} pool threads (UV_THREADPOOL_SIZE)`,
       ...(emulator.caFile ? [`  CA certificate: ${emulator.caFile} (NODE_EXTRA_CA_CERTS=${emulator.caFile} for Node.js clients)`] : []),
       ...emulator.summary.split('\n').map((line) => `  ${line}`),
@@ -47,4 +52,24 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-if (!relaunchWithThreadPerCore()) void main();
+async function main(): Promise<void> {
+  let command: Command;
+  try {
+    command = parseCommand(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`entra-emulator: ${err.message}\n`);
+    process.exit(2);
+  }
+  if (command.name === 'help') {
+    process.stdout.write(HELP);
+  } else if (command.name === 'env') {
+    process.exitCode = await printEnvironment(command, process.stdout);
+  } else if (command.name === 'rotate-key') {
+    process.exitCode = await rotateKey(command, process.stdout);
+  } else if (!relaunchWithThreadPerCore()) {
+    await start(command.env);
+  }
+}
+
+void main();

@@ -41,13 +41,24 @@ export interface ManifestApp {
   allowAllUsers: boolean;
   groups: string[];
   rules: InboundRule[];
+  /** spec.azure.application.replyURLs: where logins may return to. */
+  replyUrls: string[];
   source: string;
+}
+
+/** An app's credentials and reply URLs as the directory file declares them. */
+export interface DeclaredApp {
+  target: string;
+  secrets: string[];
+  /** PEM text of each certificate. */
+  certificates: string[];
+  replyUrls: string[];
 }
 
 export interface LoadedDirectory {
   apps: Map<string, ManifestApp>;
   employees: TestEmployee[];
-  clients: { target: string; secrets: string[] }[];
+  clients: DeclaredApp[];
   files: string[];
 }
 
@@ -57,6 +68,8 @@ export class DirectoryError extends Error {
     this.name = 'DirectoryError';
   }
 }
+
+const replyUrl = z.string().refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'must be an http(s) URL');
 
 const Rule = z
   .object({
@@ -82,6 +95,8 @@ const Application = z
                 enabled: z.boolean().optional(),
                 allowAllUsers: z.boolean().optional(),
                 claims: z.object({ groups: z.array(z.object({ id: z.string().min(1) }).loose()).optional() }).loose().optional(),
+                // NAIS takes plain URLs and, in newer manifests, objects with a url.
+                replyURLs: z.array(z.union([replyUrl, z.object({ url: replyUrl }).loose()])).optional(),
               })
               .loose()
               .optional(),
@@ -111,9 +126,19 @@ const DirectoryFile = z.object({
     )
     .default([]),
   clients: z
-    .array(z.object({ target: z.string().regex(/^[a-z0-9-]+:[a-z0-9-]+:[a-z0-9-]+$/, 'must be cluster:namespace:app'), secrets: z.array(z.string().min(8)).min(1) }))
+    .array(
+      z.object({
+        target: z.string().regex(/^[a-z0-9-]+:[a-z0-9-]+:[a-z0-9-]+$/, 'must be cluster:namespace:app'),
+        secrets: z.array(z.string().min(8)).default([]),
+        // A PEM certificate, or the path of a file holding one (relative to the directory file).
+        certificates: z.array(z.string().min(1)).default([]),
+        replyUrls: z.array(replyUrl).default([]),
+      }),
+    )
     .default([]),
 });
+
+export type DirectoryInput = z.input<typeof DirectoryFile>;
 
 function fieldOf(path: PropertyKey[]): string {
   return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(document)';
@@ -173,6 +198,7 @@ export async function parseManifestFile(file: string, cluster: string): Promise<
         scopes: rule.permissions?.scopes ?? [],
         roles: rule.permissions?.roles ?? [],
       })),
+      replyUrls: (azure?.replyURLs ?? []).map((entry) => (typeof entry === 'string' ? entry : entry.url)),
       source: where,
     });
   }
@@ -187,7 +213,13 @@ export async function loadDirectoryFile(path: string): Promise<LoadedDirectory> 
   } catch (err) {
     throw new DirectoryError(file, 'yaml', err instanceof Error ? err.message.split('\n')[0]! : 'cannot be read');
   }
-  const parsed = DirectoryFile.safeParse(raw ?? {});
+  return loadDirectory(raw ?? {}, { source: file, baseDir: dirname(file) });
+}
+
+/** A directory given as an object (the directory file's shape), with paths relative to `baseDir`. */
+export async function loadDirectory(raw: unknown, where: { source: string; baseDir: string }): Promise<LoadedDirectory> {
+  const { source: file, baseDir } = where;
+  const parsed = DirectoryFile.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new DirectoryError(file, fieldOf(issue.path), issue.message);
@@ -195,7 +227,7 @@ export async function loadDirectoryFile(path: string): Promise<LoadedDirectory> 
   const apps = new Map<string, ManifestApp>();
   const files: string[] = [];
   for (const entry of parsed.data.manifests) {
-    for (const manifestFile of await yamlFiles(resolve(dirname(file), entry.path), file)) {
+    for (const manifestFile of await yamlFiles(resolve(baseDir, entry.path), file)) {
       files.push(manifestFile);
       for (const app of await parseManifestFile(manifestFile, entry.cluster)) {
         const existing = apps.get(app.target);
@@ -204,7 +236,22 @@ export async function loadDirectoryFile(path: string): Promise<LoadedDirectory> 
       }
     }
   }
-  return { apps, employees: parsed.data.employees, clients: parsed.data.clients, files };
+  const clients = await Promise.all(
+    parsed.data.clients.map(async (client, index) => ({
+      ...client,
+      certificates: await Promise.all(client.certificates.map((certificate) => certificateText(certificate, baseDir, `${file}: clients[${index}].certificates`))),
+    })),
+  );
+  return { apps, employees: parsed.data.employees, clients, files };
+}
+
+async function certificateText(value: string, baseDir: string, field: string): Promise<string> {
+  if (value.includes('-----BEGIN')) return value;
+  try {
+    return await readFile(resolve(baseDir, value), 'utf8');
+  } catch {
+    throw new Error(`${field}: ${value} is neither a PEM certificate nor a file that can be read`);
+  }
 }
 
 /** What an inbound rule of `target` grants `caller`, or undefined when no rule lets it in. */
@@ -213,4 +260,22 @@ export function ruleFor(target: ManifestApp, caller: string): InboundRule | unde
   return target.rules.find(
     (rule) => (rule.application === '*' || rule.application === app) && (rule.namespace === '*' || rule.namespace === namespace) && rule.cluster === cluster,
   );
+}
+
+/** Several directories as one: the apps of all (each defined once), their employees and apps' credentials. */
+export function mergeDirectories(parts: LoadedDirectory[]): LoadedDirectory {
+  const apps = new Map<string, ManifestApp>();
+  for (const part of parts) {
+    for (const [target, app] of part.apps) {
+      const existing = apps.get(target);
+      if (existing) throw new DirectoryError(app.source, 'metadata.name', `${target} is also defined in ${existing.source}`);
+      apps.set(target, app);
+    }
+  }
+  return {
+    apps,
+    employees: parts.flatMap((part) => part.employees),
+    clients: parts.flatMap((part) => part.clients),
+    files: parts.flatMap((part) => part.files),
+  };
 }

@@ -2,11 +2,11 @@
 import type { FastifyInstance } from 'fastify';
 import { JWT_BEARER } from './grants/index.js';
 import type { Claims } from './claims.js';
-import type { SigningKeys } from './keys.js';
+import type { KeyRing } from './key-ring.js';
 import { GRAPH_APP_ID, GRAPH_URL } from './scopes.js';
 
 export interface MetadataOptions {
-  keys: SigningKeys;
+  keys: KeyRing;
   claims: Claims;
   basePath: string;
   /** Known once the server listens. */

@@ -21,11 +21,13 @@ export function threadPoolSizeToSet(env: NodeJS.ProcessEnv): string | undefined 
 export function relaunchWithThreadPerCore(): boolean {
   const size = threadPoolSizeToSet(process.env);
   if (size === undefined) return false;
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, UV_THREADPOOL_SIZE: size },
-  });
+  runAgain({ ...process.env, UV_THREADPOOL_SIZE: size });
+  return true;
+}
+
+/** This process's command run again as a child with `env`, SIGINT and SIGTERM passed on, exiting as it does. */
+export function runAgain(env: NodeJS.ProcessEnv): void {
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-  return true;
 }

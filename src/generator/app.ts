@@ -29,8 +29,10 @@ import { headlessOboRoutes } from './routes/headless-obo.js';
 import { Sessions } from './sessions.js';
 import { accessLogger, RequestEnd } from './request-log.js';
 import { CachedTokenLane } from './cached-lane.js';
+import { refuseDuplicateCookies } from './duplicate-cookies.js';
 import { boundConnections, type ConnectionBound } from './connections.js';
-import { createStore, parseKey, randomKey, Sealer, SessionManager, type SessionStore } from '../session/index.js';
+import { createStore, parseKey, randomKey, RedisStore, Sealer, SessionManager, type SessionStore } from '../session/index.js';
+import { PersonLimits, RequestCounter } from './limits.js';
 
 export interface BuildOptions {
   config: GeneratorConfig;
@@ -184,6 +186,8 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     });
   readiness.sessionStore = () => store.health();
   metrics.watchSessionStore(readiness.sessionStore);
+  const counter = new RequestCounter(store instanceof RedisStore ? store.client : undefined, logger.child({ component: 'rate-limit' }));
+  const limits = new PersonLimits(counter, config.rateLimit);
   const manager = new SessionManager({ store, sealer, maxLifetimeMs: config.session.maxLifetimeMs });
   const sessions = new Sessions(manager, entra, config, logger, (event) => metrics.sessions.inc({ event }));
   app.addHook('onClose', async () => {
@@ -207,10 +211,11 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   // Cookies belong to the routes of a person's login; the public endpoints for scripts neither read nor set them.
   await app.register(async (personal) => {
     await personal.register(cookie);
+    personal.addHook('onRequest', refuseDuplicateCookies(sessions.cookies, config.publicUrl));
     await homeRoutes(personal, { ctx, sessions, ...(options.directory ? { directory: options.directory } : {}) });
-    await loginRoutes(personal, { ctx, sessions, sealer });
-    await personTokenRoutes(personal, ctx, sessions);
-    await cliRoutes(personal, { ctx, sessions, sealer });
+    await loginRoutes(personal, { ctx, sessions, sealer, limits });
+    await personTokenRoutes(personal, ctx, sessions, limits);
+    await cliRoutes(personal, { ctx, sessions, sealer, limits });
     await headlessOboRoutes(personal, { ctx, sessions, emulator: options.emulator ?? false });
   });
 

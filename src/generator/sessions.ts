@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { GeneratorConfig } from '../config.js';
 import type { EntraClient, TokenResponse } from '../entra/client.js';
 import { IdpError } from '../entra/errors.js';
-import { SESSION_COOKIE } from '../paths.js';
+import { cookieNames, type CookieNames } from '../paths.js';
 import { FlowFailedError, ProblemError } from './errors.js';
 import { problem } from './problem.js';
 import { SessionManager, StoreUnavailableError, type SessionData } from '../session/index.js';
@@ -62,9 +62,12 @@ export class Sessions {
     private readonly onEvent: (event: 'started' | 'refreshed' | 'ended') => void = () => {},
   ) {}
 
-  get secureCookies(): boolean {
-    return this.config.publicUrl.startsWith('https:');
+  /** This service's cookie names: `__Host-` ones on https and on loopback. */
+  get cookies(): CookieNames {
+    return (this.names ??= cookieNames(this.config.publicUrl));
   }
+
+  private names: CookieNames | undefined;
 
   /** Scopes asked for at login and refresh: the user's token must be exchangeable on-behalf-of. */
   get loginScope(): string {
@@ -72,17 +75,17 @@ export class Sessions {
   }
 
   setSessionCookie(reply: FastifyReply, ticket: string): void {
-    reply.setCookie(SESSION_COOKIE, ticket, {
+    reply.setCookie(this.cookies.session, ticket, {
       path: '/',
       httpOnly: true,
       sameSite: 'lax',
-      secure: this.secureCookies,
+      secure: this.cookies.secure,
       maxAge: Math.floor(this.config.session.maxLifetimeMs / 1000),
     });
   }
 
   clearSessionCookie(reply: FastifyReply): void {
-    reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.secureCookies });
+    reply.clearCookie(this.cookies.session, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.cookies.secure });
   }
 
   /**
@@ -92,7 +95,7 @@ export class Sessions {
    * out and another request is renewing it, and FlowFailedError when it ran out and cannot be renewed now.
    */
   async load(request: FastifyRequest): Promise<LoadedSession | undefined> {
-    const ticket = request.cookies[SESSION_COOKIE];
+    const ticket = request.cookies[this.cookies.session];
     if (!ticket) return undefined;
     const session = await this.manager.load(ticket);
     if (!session) return undefined;

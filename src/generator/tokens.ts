@@ -57,6 +57,16 @@ export class TokenService {
     return token;
   }
 
+  /** Whether a token on behalf of the session's user for the audience is cached (nothing is counted). */
+  hasUserToken(userKey: string, audience: ParsedAudience): boolean {
+    return this.userCache.peek(userCacheKey(userKey, audience)) !== undefined;
+  }
+
+  /** Whether an app token for the audience is cached (nothing is counted). */
+  hasAppToken(audience: ParsedAudience): boolean {
+    return this.appCache.peek(audience.scope) !== undefined;
+  }
+
   /** `userKey` names the user's session (never the token itself). */
   async userToken(
     userKey: string,
@@ -64,15 +74,18 @@ export class TokenService {
     audience: ParsedAudience,
     options: { skipCache?: boolean } = {},
   ): Promise<CacheResult<IssuedToken>> {
-    const key = `${createHash('sha256').update(userKey).digest('base64url')} ${audience.scope}`;
     const result = await this.userCache.get(
-      key,
+      userCacheKey(userKey, audience),
       async () => issued(await this.entra.onBehalfOf(userAccessToken, audience.scope)),
       options,
     );
     this.events.onCache?.('user', result.hit);
     return result;
   }
+}
+
+function userCacheKey(userKey: string, audience: ParsedAudience): string {
+  return `${createHash('sha256').update(userKey).digest('base64url')} ${audience.scope}`;
 }
 
 function issued(response: TokenResponse): IssuedToken {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/main.js';
+import { cookieNames } from '../../src/paths.js';
 import { parseKey, Sealer } from '../../src/session/index.js';
 import { startLogin, startLoginAt, type PendingLogin } from '../helpers/http-login.js';
 import { freePort } from '../helpers/ports.js';
@@ -26,18 +27,20 @@ interface LoginState {
   returnTo: string;
 }
 
+const names = () => cookieNames(stack.url);
+
 function stateOf(pending: PendingLogin): LoginState {
-  const sealed = decodeURIComponent(pending.loginCookie.slice('tg_login='.length));
+  const sealed = decodeURIComponent(pending.loginCookie.slice(`${names().login}=`.length));
   return JSON.parse(sealer.open(sealed, 'login-state')!) as LoginState;
 }
 
 function forged(state: LoginState): string {
-  return `tg_login=${encodeURIComponent(sealer.seal(JSON.stringify(state), 'login-state'))}`;
+  return `${names().login}=${encodeURIComponent(sealer.seal(JSON.stringify(state), 'login-state'))}`;
 }
 
 async function callback(url: string, cookie?: string) {
   const res = await fetch(url, { headers: { accept: 'text/html', ...(cookie ? { cookie } : {}) }, redirect: 'manual' });
-  const sessionSet = res.headers.getSetCookie().some((c) => c.startsWith('tg_session=') && !c.startsWith('tg_session=;'));
+  const sessionSet = res.headers.getSetCookie().some((c) => c.startsWith(`${names().session}=`) && !c.startsWith(`${names().session}=;`));
   return { status: res.status, body: await res.text(), sessionSet };
 }
 
@@ -49,19 +52,59 @@ function withParam(url: string, name: string, value: string | undefined): string
 }
 
 describe('a login loop', () => {
+  /** Starts a login as a browser that keeps its cookies: the loop guard's cookie travels with each start. */
+  async function startAs(jar: Map<string, string>, userAgent = 'same-browser/1.0') {
+    const cookie = [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
+    const res = await fetch(`${stack.url}/oauth2/login?redirect=/api/obo`, {
+      redirect: 'manual',
+      headers: { 'user-agent': userAgent, accept: 'text/html', ...(cookie ? { cookie } : {}) },
+    });
+    for (const set of res.headers.getSetCookie()) {
+      const [pair] = set.split(';');
+      const [name, value] = [pair!.slice(0, pair!.indexOf('=')), pair!.slice(pair!.indexOf('=') + 1)];
+      jar.set(name, value);
+    }
+    return res;
+  }
+
   it('is stopped with a page that explains it after a handful of logins within seconds', async () => {
+    const jar = new Map<string, string>();
     const statuses: number[] = [];
     let last = '';
     for (let i = 0; i < 7; i++) {
-      const res = await fetch(`${stack.url}/oauth2/login?redirect=/api/obo`, { redirect: 'manual', headers: { 'user-agent': 'looping-browser', accept: 'text/html' } });
+      const res = await startAs(jar);
       statuses.push(res.status);
       last = await res.text();
-      if (res.status === 429) expect(res.headers.get('retry-after')).toBeTruthy();
+      if (res.status === 429) expect(res.headers.get('retry-after')).toBe('15');
     }
     expect(statuses.slice(0, 5)).toEqual([302, 302, 302, 302, 302]);
     expect(statuses.slice(5)).toEqual([429, 429]);
     expect(last).toMatch(/started several logins within a few seconds/);
     expect(last).toMatch(/cookies/);
+  });
+
+  it('does not lock out colleagues behind the same address with the same browser', async () => {
+    const looping = new Map<string, string>();
+    for (let i = 0; i < 7; i++) await startAs(looping);
+    expect((await startAs(looping)).status).toBe(429);
+    // Five colleagues, one address, one browser version, each logging in while the loop goes on.
+    for (let colleague = 0; colleague < 5; colleague++) {
+      expect((await startAs(new Map())).status).toBe(302);
+      expect((await startAs(looping)).status).toBe(429);
+    }
+  });
+
+  it('forgets a loop once its window has passed', async () => {
+    const { LoginLoopGuard } = await import('../../src/generator/routes/login.js');
+    const guard = new LoginLoopGuard(5, 15_000);
+    let cookie: string | undefined;
+    for (let i = 0; i < 6; i++) cookie = guard.record(cookie, 1_000_000 + i).cookie;
+    expect(guard.record(cookie, 1_000_010).allowed).toBe(false);
+    expect(guard.record(cookie, 1_000_010 + 15_000).allowed).toBe(true);
+    // A cookie the browser made up is read for at most a handful of well-formed starts.
+    const forged = guard.record(`${'zzzzzzzzzzz.'.repeat(10_000)}`, 2_000_000);
+    expect(forged.allowed).toBe(true);
+    expect(forged.cookie.length).toBeLessThan(100);
   });
 });
 
@@ -181,8 +224,8 @@ describe('return paths with characters outside Latin-1', () => {
     const res = await fetch(pending.callbackUrl, { headers: { cookie: pending.loginCookie }, redirect: 'manual' });
     expect(res.status).toBe(302);
     const cookies = res.headers.getSetCookie();
-    expect(cookies.some((c) => c.startsWith('tg_session=') && !c.startsWith('tg_session=;'))).toBe(true);
-    expect(cookies.some((c) => c.startsWith('tg_login=;'))).toBe(true);
+    expect(cookies.some((c) => c.startsWith(`${names().session}=`) && !c.startsWith(`${names().session}=;`))).toBe(true);
+    expect(cookies.some((c) => c.startsWith(`${names().login}=;`))).toBe(true);
     const location = res.headers.get('location')!;
     expect(location).toMatch(/^[\x21-\x7e]+$/);
     const target = new URL(location, stack.url);

@@ -86,7 +86,7 @@ interface FuzzRequest {
 function request(r: ReturnType<typeof prng>): FuzzRequest {
   const headers: Record<string, string> = {};
   if (r.next() < 0.5) headers.accept = r.pick(['*/*', 'application/json', 'text/html', 'text/plain;q=0', 'application/json;q=abc', 'garbage', '', 'text/*, application/*']);
-  if (r.next() < 0.3) headers.cookie = r.pick([`tg_session=${mutate(r, 'v1.abc')}`, `tg_login=${'A'.repeat(r.int(3000))}`, 'tg_session=', '=;;;=', `tg_session=v1.${'x'.repeat(100)}`]);
+  if (r.next() < 0.3) headers.cookie = r.pick([`__Host-tg_session=${mutate(r, 'v1.abc')}`, `__Host-tg_login=${'A'.repeat(r.int(3000))}`, '__Host-tg_session=', '=;;;=', `__Host-tg_session=v1.${'x'.repeat(100)}`, '__Host-tg_session=a; __Host-tg_session=b']);
   if (r.next() < 0.1) headers['x-correlation-id'] = mutate(r, 'abc-123');
   if (r.next() < 0.1) headers.traceparent = mutate(r, '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
   if (r.next() < 0.05) headers['sec-fetch-mode'] = r.pick(['navigate', 'cors', 'no-cors', '']);

@@ -82,7 +82,7 @@ describe('logs', () => {
       form.set('aud', 'dev-gcp:a:multipart');
       await run(base, { path: '/api/public/m2m', method: 'POST', body: form });
       // Secrets sent by a caller in headers must not be logged either.
-      await run(base, { path: '/api/public/m2m?aud=dev-gcp:a:b', method: 'POST', headers: { authorization: `Bearer ${[...secrets][0]}`, cookie: `tg_session=${[...secrets][0]}` } });
+      await run(base, { path: '/api/public/m2m?aud=dev-gcp:a:b', method: 'POST', headers: { authorization: `Bearer ${[...secrets][0]}`, cookie: `__Host-tg_session=${[...secrets][0]}` } });
     }
 
     // Login by HTTP, with the session cookie and codes remembered.

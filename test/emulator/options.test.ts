@@ -81,7 +81,8 @@ describe('startEmulator options', () => {
 
 /** `src/emulator/main.ts` as a process, with everything it prints collected. */
 function emulatorProcess(env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // An empty state folder variable: a tenant of its own, nothing written to the user's default state folder.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts'], { env: { ...env, EMULATOR_STATE_DIR: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

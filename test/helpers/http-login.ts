@@ -2,6 +2,7 @@
  * Logging in without a browser: follow the generator's redirect to the emulator, submit its
  * login form as a person would, and stop at the callback so that tests can look at it or tamper with it.
  */
+import { cookieNames } from '../../src/paths.js';
 
 export interface PendingLogin {
   /** The generator URL the emulator sends the browser back to (with code and state). */
@@ -37,7 +38,7 @@ export async function startLoginAt(
 ): Promise<PendingLogin> {
   const start = await fetch(loginUrl, { redirect: 'manual', headers: { 'user-agent': userAgent } });
   if (start.status !== 302) throw new Error(`login did not redirect: ${start.status}`);
-  const loginCookie = cookiesFrom(start).find((c) => c.startsWith('tg_login='));
+  const loginCookie = cookiesFrom(start).find((c) => c.startsWith(`${cookieNames(loginUrl).login}=`));
   if (!loginCookie) throw new Error('no login cookie');
   const authorize = new URL(start.headers.get('location')!);
   const form = new URLSearchParams(authorize.searchParams);
@@ -51,7 +52,8 @@ export async function startLoginAt(
 export async function login(generatorUrl: string, returnTo?: string): Promise<string> {
   const pending = await startLogin(generatorUrl, returnTo);
   const callback = await fetch(pending.callbackUrl, { headers: { cookie: pending.loginCookie }, redirect: 'manual' });
-  const session = cookiesFrom(callback).find((c) => c.startsWith('tg_session=') && c !== 'tg_session=');
+  const name = cookieNames(generatorUrl).session;
+  const session = cookiesFrom(callback).find((c) => c.startsWith(`${name}=`) && c !== `${name}=`);
   if (callback.status !== 302 || !session) throw new Error(`callback failed: ${callback.status}`);
   return session;
 }

@@ -37,3 +37,9 @@ export async function startStack(options: { env?: Record<string, string>; emulat
   const service = await startService(loaded, env, { logger, ...(options.emulator ? { emulator: options.emulator } : {}) });
   return Object.assign(service, { logs });
 }
+
+/** Another replica of `first`: the same registration with the identity provider, on a port of its own, with `env` (a shared Redis and key). */
+export async function startReplica(first: Service, env: Record<string, string>): Promise<Service> {
+  const own = { ...env, PORT: String(await freePort()), HOST: '127.0.0.1' };
+  return startService({ generator: loadConfig(own).generator, identity: first.identity }, own, { logger: memoryLogger().logger });
+}

@@ -6,13 +6,13 @@ import type { AuthenticatedClient, Endpoints } from '../client-auth.js';
 import type { Claims } from '../claims.js';
 import type { Directory, Refusal, Resource, TestEmployee } from '../directory.js';
 import { errors, type EntraError } from '../errors.js';
-import type { SigningKeys } from '../keys.js';
+import type { KeyRing } from '../key-ring.js';
 import type { Params } from '../params.js';
 import type { Stores } from '../stores.js';
 
 export interface GrantContext {
   directory: Directory;
-  keys: SigningKeys;
+  keys: KeyRing;
   claims: Claims;
   stores: Stores;
   endpoints: Endpoints;

@@ -5,7 +5,7 @@ import { FORM_POST_SCRIPT_PATH, STYLE_PATH } from './assets.js';
 
 export const escape = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-function html(title: string, body: string, script?: string): string {
+export function html(title: string, body: string, script?: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escape(title)}</title><link rel="stylesheet" href="${STYLE_PATH}">${script ? `<script src="${script}"></script>` : ''}</head><body><main>${body}</main></body></html>`;
 }
 

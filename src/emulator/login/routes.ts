@@ -4,11 +4,11 @@
  * keeps its own single sign-on cookie, as Entra ID does, until logout.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { compactVerify, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import type { Directory, TestEmployee } from '../directory.js';
 import { EntraError, errors } from '../errors.js';
 import { issueCode } from '../grants/authorization-code.js';
-import type { SigningKeys } from '../keys.js';
+import type { KeyRing } from '../key-ring.js';
 import { singleValued, type Params } from '../params.js';
 import type { Stores } from '../stores.js';
 import { FORM_POST_SCRIPT, FORM_POST_SCRIPT_PATH, STYLE, STYLE_PATH } from './assets.js';
@@ -20,7 +20,7 @@ import { SingleSignOn } from './sign-on.js';
 export interface LoginOptions {
   directory: Directory;
   stores: Stores;
-  keys: SigningKeys;
+  keys: KeyRing;
   basePath: string;
   /** The base URL and issuer clients use, known once the server listens. */
   urls: { baseUrl: string; issuer: string };
@@ -142,7 +142,7 @@ function logoutRoutes(app: FastifyInstance, options: LoginOptions, signOn: Singl
 /** The client an ID token of this emulator was issued to (expired ones too, as logout takes them); undefined when it is not one. */
 async function clientOfIdToken(options: LoginOptions, idToken: string): Promise<string | undefined> {
   try {
-    const { payload } = await compactVerify(idToken, options.keys.publicKey, { algorithms: ['RS256'] });
+    const payload = await options.keys.verifySignature(idToken);
     const claims = JSON.parse(new TextDecoder().decode(payload)) as JWTPayload;
     return claims.iss === options.urls.issuer && typeof claims.aud === 'string' ? claims.aud : undefined;
   } catch {

@@ -8,12 +8,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { loginUrl, PATHS, SESSION_COOKIE } from '../../paths.js';
+import { loginUrl, PATHS } from '../../paths.js';
 import type { Sealer } from '../../session/index.js';
 import type { GeneratorContext } from '../context.js';
 import { refuse } from '../errors.js';
 import { answersIn } from '../negotiate.js';
 import { safeReturnPath } from '../redirect.js';
+import type { PersonLimits } from '../limits.js';
 import type { Sessions } from '../sessions.js';
 
 const CODE_SECONDS = 60;
@@ -57,13 +58,20 @@ function cliLogin(query: Record<string, unknown>): { redirectUri: string; state:
   return { redirectUri, state, challenge };
 }
 
-export async function cliRoutes(app: FastifyInstance, deps: { ctx: GeneratorContext; sessions: Sessions; sealer: Sealer }): Promise<void> {
-  const { sessions, sealer } = deps;
+export interface CliDeps {
+  ctx: GeneratorContext;
+  sessions: Sessions;
+  sealer: Sealer;
+  limits: PersonLimits;
+}
+
+export async function cliRoutes(app: FastifyInstance, deps: CliDeps): Promise<void> {
+  const { sessions, sealer, limits } = deps;
 
   app.get(PATHS.cliLogin, { config: answersIn(['html', 'json', 'text'], 'html') }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     const { redirectUri, state, challenge } = cliLogin(request.query as Record<string, unknown>);
-    const ticket = request.cookies[SESSION_COOKIE];
+    const ticket = request.cookies[sessions.cookies.session];
     const session = await sessions.load(request);
     if (!session || !ticket) return reply.redirect(loginUrl(safeReturnPath(request.url) ?? '/'), 302);
 
@@ -78,6 +86,7 @@ export async function cliRoutes(app: FastifyInstance, deps: { ctx: GeneratorCont
   });
 
   app.post(PATHS.cliToken, { config: answersIn(['json'], 'json') }, async (request, reply) => {
+    await limits.cliTokenRedeem(request);
     reply.header('cache-control', 'no-store');
     const body = (request.body ?? {}) as Record<string, unknown>;
     const invalid = (message: string) => refuse(400, 'invalid_grant', message);

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { isNotAssigned } from '../../entra/advice.js';
 import { IdpError } from '../../entra/errors.js';
 import { LoginValidationError, type LoginResult } from '../../entra/client.js';
-import { LOGIN_COOKIE, LOGIN_COOKIE_PATH, loginUrl, PATHS, SESSION_COOKIE } from '../../paths.js';
+import { loginUrl, PATHS } from '../../paths.js';
 import type { Sealer, SessionUser } from '../../session/index.js';
 import type { GeneratorContext } from '../context.js';
 import { inFlow, ProblemError, refuse } from '../errors.js';
@@ -16,6 +16,7 @@ import { problem } from '../problem.js';
 import { escapeHtml, page } from '../html.js';
 import { answersIn } from '../negotiate.js';
 import { safeReturnPath } from '../redirect.js';
+import type { PersonLimits } from '../limits.js';
 import type { Sessions } from '../sessions.js';
 
 const LOGIN_STATE_SECONDS = 600;
@@ -37,29 +38,29 @@ const LOGIN_LOOP =
 const START_AGAIN = 'Open the page you wanted again to start a new login.';
 
 /**
- * Counts logins started per browser (address and user agent) in a sliding window, so that a
- * login loop ends on a page that explains it instead of bouncing forever.
+ * Counts the logins one browser started lately, in a cookie of that browser's own, so that a login
+ * loop ends on a page that explains it instead of bouncing forever. A loop is one browser's: keyed
+ * on an address or a user agent, colleagues behind one office address with the same browser locked
+ * each other out, and the server held a key per caller. A browser that keeps no cookies cannot loop
+ * (its callback finds no login state and says so); the per-address limit on logins bounds the rest.
+ * The cookie is the browser's to keep or drop, so it is not sealed: a replica with another key reads it too.
  */
 export class LoginLoopGuard {
-  private readonly starts = new Map<string, number[]>();
-
   constructor(
-    private readonly max = 5,
-    private readonly windowMs = 15_000,
-    private readonly maxKeys = 10_000,
+    readonly max = 5,
+    readonly windowMs = 15_000,
   ) {}
 
-  /** Records a start; false when this browser has started too many logins lately. */
-  allow(key: string, now = Date.now()): boolean {
-    const recent = (this.starts.get(key) ?? []).filter((t) => now - t < this.windowMs);
-    recent.push(now);
-    this.starts.delete(key);
-    this.starts.set(key, recent);
-    if (this.starts.size > this.maxKeys) {
-      const oldest = this.starts.keys().next();
-      if (!oldest.done) this.starts.delete(oldest.value);
-    }
-    return recent.length <= this.max;
+  /** The starts the cookie records within the window, this one added, and whether they are within the limit. */
+  record(cookie: string | undefined, now = Date.now()): { allowed: boolean; cookie: string } {
+    const earlier = (cookie ?? '')
+      .slice(0, 16 * (this.max + 1))
+      .split('.')
+      .filter((part) => /^[0-9a-z]{1,11}$/.test(part))
+      .map((part) => parseInt(part, 36))
+      .filter((start) => start > now - this.windowMs && start <= now);
+    const starts = [...earlier.slice(-this.max), now];
+    return { allowed: starts.length <= this.max, cookie: starts.map((start) => start.toString(36)).join('.') };
   }
 }
 
@@ -67,6 +68,7 @@ export interface LoginDeps {
   ctx: GeneratorContext;
   sessions: Sessions;
   sealer: Sealer;
+  limits: PersonLimits;
 }
 
 /** The person as the ID token's claims name them. */
@@ -96,7 +98,8 @@ export async function loginRoutes(app: FastifyInstance, deps: LoginDeps): Promis
   const { ctx, sessions, sealer } = deps;
   const guard = new LoginLoopGuard();
   const redirectUri = `${ctx.config.publicUrl}${PATHS.callback}`;
-  const cookieOptions = () => ({ path: LOGIN_COOKIE_PATH, httpOnly: true, sameSite: 'lax' as const, secure: sessions.secureCookies });
+  const names = sessions.cookies;
+  const cookieOptions = () => ({ path: names.loginPath, httpOnly: true, sameSite: 'lax' as const, secure: names.secure });
   const countFailure: onErrorHookHandler = (_request, _reply, _error, done) => {
     ctx.metrics.logins.inc({ event: 'failed' });
     done();
@@ -104,9 +107,12 @@ export async function loginRoutes(app: FastifyInstance, deps: LoginDeps): Promis
 
   app.get(PATHS.login, { config: PAGES }, async (request, reply) => {
     const query = request.query as Record<string, unknown>;
-    if (!guard.allow(`${request.ip} ${request.headers['user-agent'] ?? ''}`)) {
+    await deps.limits.loginStart(request);
+    const loop = guard.record(request.cookies[names.loop]);
+    reply.setCookie(names.loop, loop.cookie, { ...cookieOptions(), maxAge: Math.ceil(guard.windowMs / 1000) });
+    if (!loop.allowed) {
       ctx.logger.warn({ ip: request.ip }, 'login loop stopped');
-      throw new ProblemError(problem(429, 'login_loop', LOGIN_LOOP), { 'retry-after': '15' });
+      throw new ProblemError(problem(429, 'login_loop', LOGIN_LOOP), { 'retry-after': String(Math.ceil(guard.windowMs / 1000)) });
     }
     const state: LoginState = {
       state: oidc.randomState(),
@@ -122,7 +128,7 @@ export async function loginRoutes(app: FastifyInstance, deps: LoginDeps): Promis
       codeChallenge: await oidc.calculatePKCECodeChallenge(state.verifier),
       ...(query.prompt === 'login' ? { prompt: 'login' } : {}),
     });
-    reply.setCookie(LOGIN_COOKIE, sealer.seal(JSON.stringify(state), 'login-state'), { ...cookieOptions(), maxAge: LOGIN_STATE_SECONDS });
+    reply.setCookie(names.login, sealer.seal(JSON.stringify(state), 'login-state'), { ...cookieOptions(), maxAge: LOGIN_STATE_SECONDS });
     ctx.logger.info({ login: 'started' }, 'login started');
     ctx.metrics.logins.inc({ event: 'started' });
     return reply.header('cache-control', 'no-store').redirect(url, 302);
@@ -130,7 +136,7 @@ export async function loginRoutes(app: FastifyInstance, deps: LoginDeps): Promis
 
   /** The login this browser started, from its sealed cookie, or a 400. */
   const startedLogin = (request: FastifyRequest): LoginState => {
-    const sealed = request.cookies[LOGIN_COOKIE];
+    const sealed = request.cookies[sessions.cookies.login];
     const opened = sealed ? sealer.open(sealed, 'login-state') : undefined;
     try {
       if (opened) return LoginState.parse(JSON.parse(opened));
@@ -157,7 +163,7 @@ export async function loginRoutes(app: FastifyInstance, deps: LoginDeps): Promis
   };
 
   app.get(PATHS.callback, { config: PAGES, onError: countFailure }, async (request, reply) => {
-    reply.clearCookie(LOGIN_COOKIE, cookieOptions());
+    reply.clearCookie(names.login, cookieOptions());
     reply.header('cache-control', 'no-store');
     const query = request.query as Record<string, unknown>;
     const refusal = callbackRefusal(query);
@@ -189,7 +195,7 @@ async function sessionRoutes(app: FastifyInstance, { ctx, sessions }: LoginDeps)
   app.get(PATHS.logout, { config: PAGES }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     // The session as stored, without refreshing it: it is about to end.
-    const session = await sessions.manager.load(request.cookies[SESSION_COOKIE]);
+    const session = await sessions.manager.load(request.cookies[sessions.cookies.session]);
     let idToken: string | undefined;
     if (session) {
       idToken = session.data.idToken;

@@ -9,6 +9,7 @@ import { skipCache, type GeneratorContext } from '../context.js';
 import { FlowFailedError, inFlow, LoginRequiredError, refuse } from '../errors.js';
 import { answersIn, formatOf } from '../negotiate.js';
 import { safeReturnPath } from '../redirect.js';
+import type { PersonLimits } from '../limits.js';
 import type { LoadedSession, Sessions } from '../sessions.js';
 import { tokenPage } from '../token-page.js';
 import { responseBody, type IssuedToken } from '../tokens.js';
@@ -27,7 +28,7 @@ export async function requireSession(sessions: Sessions, request: FastifyRequest
   throw new LoginRequiredError(safeReturnPath(request.url) ?? '/');
 }
 
-export async function personTokenRoutes(app: FastifyInstance, ctx: GeneratorContext, sessions: Sessions): Promise<void> {
+export async function personTokenRoutes(app: FastifyInstance, ctx: GeneratorContext, sessions: Sessions, limits: PersonLimits): Promise<void> {
   type Kind = 'person' | 'app';
   const send = (request: FastifyRequest, reply: FastifyReply, token: IssuedToken, kind: Kind, audience: ParsedAudience, session: LoadedSession) => {
     const body = responseBody(token);
@@ -51,6 +52,7 @@ export async function personTokenRoutes(app: FastifyInstance, ctx: GeneratorCont
   app.get(PATHS.obo, { config }, async (request, reply) => {
     const audience = audienceOf(request);
     let session = await requireSession(sessions, request);
+    await limits.tokenRequest(request, session.id, skipCache(request) || !ctx.tokens.hasUserToken(session.id, audience));
     const onBehalfOf = (of: LoadedSession) =>
       inFlow('on_behalf_of', audience, () => ctx.tokens.userToken(of.id, of.data.accessToken, audience, { skipCache: skipCache(request) }));
     let token: IssuedToken;
@@ -71,6 +73,7 @@ export async function personTokenRoutes(app: FastifyInstance, ctx: GeneratorCont
   app.get(PATHS.personM2m, { config }, async (request, reply) => {
     const audience = audienceOf(request);
     const session = await requireSession(sessions, request);
+    await limits.tokenRequest(request, session.id, skipCache(request) || !ctx.tokens.hasAppToken(audience));
     const token = await ctx.appToken(request, audience);
     return send(request, reply, token, 'app', audience, session);
   });

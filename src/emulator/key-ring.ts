@@ -1,0 +1,123 @@
+/**
+ * The tenant's signing keys: the one that signs, and keys retired by a rotation, which stay in the
+ * JWKS until every token they signed has expired (plus ten minutes), as Entra keeps an old key
+ * published after it stops signing with it. Kept in the state folder when there is one.
+ */
+import { compactVerify, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWK, type JWTPayload, type JWTVerifyResult } from 'jose';
+import { z } from 'zod';
+import type { ClaimOverrides } from './claim-overrides.js';
+import { SigningKeys } from './keys.js';
+import type { StateFolder } from './state.js';
+
+const FILE = 'signing-keys.json';
+const RETAINED_AFTER_EXPIRY_S = 600;
+
+const Stored = z.object({
+  keys: z.array(
+    z.object({
+      privateJwk: z.looseObject({ kty: z.literal('RSA'), n: z.string(), e: z.string(), d: z.string() }),
+      certificate: z.string().min(1),
+      retiredAt: z.number().optional(),
+    }),
+  ),
+});
+
+interface RingKey {
+  keys: SigningKeys;
+  /** Epoch seconds when it stopped signing. */
+  retiredAt?: number;
+}
+
+export class KeyRing {
+  private constructor(
+    private ring: RingKey[],
+    private readonly lifetimeSeconds: number,
+    private readonly overrides: ClaimOverrides,
+    private readonly state: StateFolder | undefined,
+  ) {}
+
+  static async open(options: { state?: StateFolder; lifetimeSeconds: number; overrides: ClaimOverrides }): Promise<KeyRing> {
+    const stored = await options.state?.read(FILE, Stored);
+    const ring: RingKey[] = [];
+    for (const key of stored?.keys ?? []) {
+      ring.push({ keys: await SigningKeys.fromStored(key as { privateJwk: JWK; certificate: string }), ...(key.retiredAt ? { retiredAt: key.retiredAt } : {}) });
+    }
+    const keyRing = new KeyRing(ring, options.lifetimeSeconds, options.overrides, options.state);
+    if (!ring.some((key) => key.retiredAt === undefined)) {
+      ring.push({ keys: await SigningKeys.create() });
+      await keyRing.save();
+    }
+    return keyRing;
+  }
+
+  private get current(): SigningKeys {
+    return this.ring.find((key) => key.retiredAt === undefined)!.keys;
+  }
+
+  get kid(): string {
+    return this.current.kid;
+  }
+
+  /** The keys that verify tokens now: the current one and retired ones still within their time. */
+  private published(): RingKey[] {
+    const now = Math.floor(Date.now() / 1000);
+    return this.ring.filter((key) => key.retiredAt === undefined || key.retiredAt + this.lifetimeSeconds + RETAINED_AFTER_EXPIRY_S > now);
+  }
+
+  jwks(issuer: string): { keys: JWK[] } {
+    return { keys: this.published().map((key) => key.keys.publishedJwk(issuer)) };
+  }
+
+  /** Signs with the current key, after the claim overrides tests asked for. */
+  async sign(payload: JWTPayload): Promise<string> {
+    return this.current.sign(this.overrides.apply(payload));
+  }
+
+  /** Verifies a token of this tenant with the published key its header names. */
+  async verify(token: string, options: { issuer: string; audience?: string | string[]; currentDate?: Date; clockTolerance?: number; requiredClaims?: string[] }): Promise<JWTVerifyResult> {
+    const keys = this.keyFor(token);
+    return jwtVerify(token, keys.publicKey, {
+      algorithms: ['RS256'],
+      issuer: options.issuer,
+      ...(options.audience ? { audience: options.audience } : {}),
+      ...(options.currentDate ? { currentDate: options.currentDate } : {}),
+      ...(options.clockTolerance ? { clockTolerance: options.clockTolerance } : {}),
+      ...(options.requiredClaims ? { requiredClaims: options.requiredClaims } : {}),
+    });
+  }
+
+  /** The signature only, whatever the times (logout takes expired ID tokens). */
+  async verifySignature(token: string): Promise<Uint8Array> {
+    return (await compactVerify(token, this.keyFor(token).publicKey, { algorithms: ['RS256'] })).payload;
+  }
+
+  private keyFor(token: string): SigningKeys {
+    let kid: string | undefined;
+    try {
+      kid = decodeProtectedHeader(token).kid;
+    } catch {
+      throw new joseErrors.JWSInvalid('the token is not a signed JWT');
+    }
+    const found = this.published().find((key) => key.keys.kid === kid);
+    if (!found) throw new joseErrors.JWKSNoMatchingKey('no published key of this tenant has the kid of the token');
+    return found.keys;
+  }
+
+  /** A new signing key; the old one stays published. Returns the new kid. */
+  async rotate(): Promise<{ kid: string; retired: string }> {
+    const retired = this.current;
+    const fresh = await SigningKeys.create();
+    const now = Math.floor(Date.now() / 1000);
+    this.ring = [...this.published().map((key) => (key.keys === retired ? { ...key, retiredAt: now } : key)), { keys: fresh }];
+    await this.save();
+    return { kid: fresh.kid, retired: retired.kid };
+  }
+
+  private async save(): Promise<void> {
+    if (!this.state) return;
+    const keys = await Promise.all(
+      this.published().map(async (key) => ({ ...(await key.keys.stored()), ...(key.retiredAt ? { retiredAt: key.retiredAt } : {}) })),
+    );
+    await this.state.write(FILE, { keys });
+  }
+}

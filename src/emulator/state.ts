@@ -1,0 +1,64 @@
+/**
+ * What the emulator keeps between starts when it has a state folder: the tenant id, its signing
+ * keys, every app's key pair and the local CA. Files only the user may read, written whole (a new
+ * file renamed over the old) so that a crash never leaves half a key.
+ */
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { z } from 'zod';
+
+/** The state folder `npm start` and `entra-emulator` use when EMULATOR_STATE_DIR is not set. */
+export function defaultStateDir(env: NodeJS.ProcessEnv): string {
+  const base = env.XDG_STATE_HOME?.trim() || join(homedir(), '.local', 'state');
+  return join(base, 'entra-emulator');
+}
+
+export class StateFolder {
+  private constructor(readonly path: string) {}
+
+  static async open(path: string): Promise<StateFolder> {
+    const folder = resolve(path);
+    try {
+      await mkdir(folder, { recursive: true, mode: 0o700 });
+      await chmod(folder, 0o700);
+    } catch (err) {
+      throw new Error(`EMULATOR_STATE_DIR: cannot use ${folder} as the state folder (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+    }
+    return new StateFolder(folder);
+  }
+
+  file(name: string): string {
+    return join(this.path, name);
+  }
+
+  /** The file's JSON as the schema reads it; undefined when there is no file yet. A file that does not fit stops the start. */
+  async read<T>(name: string, schema: z.ZodType<T>): Promise<T | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.file(name), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    let parsed;
+    try {
+      parsed = schema.safeParse(JSON.parse(text));
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed?.success) throw new Error(`${this.file(name)} is not a state file this emulator can read: move it away to start afresh`);
+    return parsed.data;
+  }
+
+  async write(name: string, value: unknown, mode = 0o600): Promise<void> {
+    await this.writeText(name, `${JSON.stringify(value, null, 2)}\n`, mode);
+  }
+
+  async writeText(name: string, text: string, mode = 0o600): Promise<void> {
+    const temporary = this.file(`.${name}.${process.pid}.${Date.now()}.tmp`);
+    await writeFile(temporary, text, { mode });
+    await chmod(temporary, mode);
+    await rename(temporary, this.file(name));
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * Texas's API (NAIS's token sidecar) for each app of the directory, under the app's own path:
+ * `POST /apps/<cluster:namespace:app>/api/v1/token`, `/token/exchange` and `/introspect`, with
+ * Texas's request and response shapes, for identity provider `entra_id`. The emulator answers as
+ * that app, through the same grants and access policies as its token endpoint.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { errors as joseErrors, type JWTPayload } from 'jose';
+import { texasPath, UnknownAppError, type Apps } from './apps.js';
+import { EntraError } from './errors.js';
+import { JWT_BEARER, type GrantContext, type TokenResponse } from './grants/index.js';
+import { issueTokensFor } from './token-endpoint.js';
+
+const PROVIDERS_ENABLED = new Set(['entra_id', 'azuread']);
+const PROVIDERS_KNOWN = new Set(['tokenx', 'maskinporten', 'idporten']);
+/** Texas refreshes a cached token this long before it expires. */
+const EARLY_EXPIRY_S = 60;
+const MAX_CACHED = 1_000;
+const LEEWAY_S = 60;
+
+export interface TexasOptions {
+  apps: Apps;
+  context: GrantContext;
+  bodyLimit: number;
+}
+
+class TexasError extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly description: string,
+  ) {
+    super(description);
+  }
+}
+
+const invalidRequest = (description: string) => new TexasError(400, 'invalid_request', description);
+
+type Body = Record<string, unknown>;
+
+function field(body: Body, name: string): string {
+  const value = body[name];
+  if (typeof value !== 'string' || value === '') throw invalidRequest(`missing required field: ${name}`);
+  return value;
+}
+
+function skipCache(body: Body): boolean {
+  const value = body.skip_cache;
+  if (value === undefined || value === false || value === 'false') return false;
+  if (value === true || value === 'true') return true;
+  throw invalidRequest('skip_cache must be true or false');
+}
+
+function checkProvider(body: Body): void {
+  const provider = field(body, 'identity_provider');
+  if (PROVIDERS_ENABLED.has(provider)) return;
+  if (PROVIDERS_KNOWN.has(provider)) throw invalidRequest(`identity provider '${provider}' is not enabled`);
+  throw invalidRequest(`identity provider '${provider.slice(0, 50)}' is not one of entra_id, tokenx, maskinporten, idporten`);
+}
+
+/** Why a token is not valid for the app, in Texas's words; undefined for a reason jose gives no class for. */
+function introspectionError(err: unknown): string {
+  if (err instanceof joseErrors.JWTExpired) return 'token is expired';
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.reason === 'missing') return `token has no ${err.claim} claim`;
+    if (err.claim === 'aud') return "token's audience is not this app's client id";
+    if (err.claim === 'iss') return "token's issuer is not this tenant";
+    if (err.claim === 'nbf') return 'token is not valid yet';
+    if (err.claim === 'iat') return 'token is issued in the future';
+    return `token's ${err.claim} claim is not valid`;
+  }
+  if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWSSignatureVerificationFailed) return 'token is not signed by a key of the issuer';
+  return 'token is not a valid JWT';
+}
+
+interface Cached {
+  response: { access_token: string; token_type: 'Bearer' };
+  expiresAt: number;
+}
+
+export async function texasRoutes(app: FastifyInstance, options: TexasOptions): Promise<void> {
+  const { apps, context } = options;
+  const cache = new Map<string, Cached>();
+
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: options.bodyLimit }, (_request, text, done) => {
+    try {
+      done(null, text === '' ? {} : JSON.parse(String(text)));
+    } catch {
+      done(invalidRequest('the body is not valid JSON'), undefined);
+    }
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof TexasError) return sendError(reply, error);
+    if (error instanceof UnknownAppError) return sendError(reply, new TexasError(404, 'invalid_request', error.message));
+    if (error instanceof EntraError) {
+      const body = error.body('');
+      return reply.code(error.status).header('cache-control', 'no-store').send({ error: body.error, error_description: body.error_description });
+    }
+    const status = (error as { statusCode?: number }).statusCode ?? 500;
+    if (status === 415) return sendError(reply, invalidRequest('unsupported content type: send application/json or application/x-www-form-urlencoded'));
+    if (status === 413) return sendError(reply, new TexasError(413, 'invalid_request', `the body is larger than ${options.bodyLimit} bytes`));
+    if (status < 500) return sendError(reply, invalidRequest('the request body cannot be read'));
+    request.log.error({ reason: error instanceof Error ? error.message.slice(0, 200) : 'unknown' }, 'texas request failed');
+    return sendError(reply, new TexasError(500, 'server_error', 'the emulator failed to process the request'));
+  });
+
+  const clientOf = (target: string) => apps.client(target);
+
+  const cached = async (key: string, skip: boolean, make: () => Promise<TokenResponse>) => {
+    const now = Math.floor(Date.now() / 1000);
+    const hit = cache.get(key);
+    if (hit && !skip && hit.expiresAt - EARLY_EXPIRY_S > now) return { ...hit.response, expires_in: hit.expiresAt - now };
+    const answer = await make();
+    const response = { access_token: String(answer.access_token), token_type: 'Bearer' as const };
+    const expiresAt = now + Number(answer.expires_in);
+    cache.delete(key);
+    if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
+    cache.set(key, { response, expiresAt });
+    return { ...response, expires_in: expiresAt - now };
+  };
+
+  const base = `${texasPath(':target')}/api/v1`;
+  app.post<{ Params: { target: string } }>(`${base}/token`, async (request, reply) => {
+    const body = bodyOf(request.body);
+    checkProvider(body);
+    const target = field(body, 'target');
+    const client = clientOf(request.params.target);
+    const answer = await cached(`${client.clientId}\n${target}`, skipCache(body), () =>
+      issueTokensFor(context, client, { grant_type: 'client_credentials', scope: target }),
+    );
+    return reply.header('cache-control', 'no-store').send(answer);
+  });
+
+  app.post<{ Params: { target: string } }>(`${base}/token/exchange`, async (request, reply) => {
+    const body = bodyOf(request.body);
+    checkProvider(body);
+    const target = field(body, 'target');
+    const userToken = field(body, 'user_token');
+    const client = clientOf(request.params.target);
+    const answer = await cached(`${client.clientId}\n${target}\n${userToken}`, skipCache(body), () =>
+      issueTokensFor(context, client, { grant_type: JWT_BEARER, requested_token_use: 'on_behalf_of', scope: target, assertion: userToken }),
+    );
+    return reply.header('cache-control', 'no-store').send(answer);
+  });
+
+  app.post<{ Params: { target: string } }>(`${base}/introspect`, async (request, reply) => {
+    const body = bodyOf(request.body);
+    checkProvider(body);
+    const token = field(body, 'token');
+    const client = clientOf(request.params.target);
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await context.keys.verify(token, { issuer: context.endpoints.issuer, audience: client.clientId, clockTolerance: LEEWAY_S, requiredClaims: ['exp', 'iat'] }));
+    } catch (err) {
+      return reply.header('cache-control', 'no-store').send({ active: false, error: introspectionError(err) });
+    }
+    return reply.header('cache-control', 'no-store').send({ active: true, ...payload });
+  });
+}
+
+function bodyOf(body: unknown): Body {
+  if (body === undefined || body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) throw invalidRequest('the body must be an object of fields');
+  return body as Body;
+}
+
+function sendError(reply: FastifyReply, error: TexasError) {
+  return reply.code(error.status).header('cache-control', 'no-store').send({ error: error.error, error_description: error.description });
+}

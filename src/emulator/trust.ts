@@ -1,0 +1,26 @@
+/**
+ * `npm start` with `EMULATOR_TLS=self-signed`: the generator must trust the emulator's CA, and
+ * Node.js reads its extra CA certificates (NODE_EXTRA_CA_CERTS) only as it starts. So the CA is
+ * made in the state folder first, a bundle of it and any certificates NODE_EXTRA_CA_CERTS named
+ * before is written there, and the program runs itself again with NODE_EXTRA_CA_CERTS set to it.
+ */
+import { readFile } from 'node:fs/promises';
+import { StateFolder } from './state.js';
+import { runAgain } from './thread-pool.js';
+import { ensureStateCa } from './tls.js';
+
+const BUNDLE = 'trusted-cas.pem';
+
+/** Runs this program again trusting the emulator's CA; false, doing nothing, when it trusts it already or needs not. */
+export async function relaunchTrustingEmulatorCa(env: NodeJS.ProcessEnv): Promise<boolean> {
+  if (env.EMULATOR_TLS?.trim() !== 'self-signed' || env.EMULATOR_CA_FILE?.trim()) return false;
+  const stateDir = env.EMULATOR_STATE_DIR?.trim();
+  if (!stateDir) throw new Error('EMULATOR_TLS: npm start with a self-signed certificate keeps its CA in the state folder; EMULATOR_STATE_DIR must not be empty');
+  const state = await StateFolder.open(stateDir);
+  if (env.NODE_EXTRA_CA_CERTS === state.file(BUNDLE)) return false;
+  const ca = await readFile(await ensureStateCa(state), 'utf8');
+  const before = env.NODE_EXTRA_CA_CERTS ? await readFile(env.NODE_EXTRA_CA_CERTS, 'utf8').catch(() => '') : '';
+  await state.writeText(BUNDLE, `${before}${before && !before.endsWith('\n') ? '\n' : ''}${ca}`, 0o644);
+  runAgain({ ...env, NODE_EXTRA_CA_CERTS: state.file(BUNDLE) });
+  return true;
+}

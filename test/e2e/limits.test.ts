@@ -1,0 +1,194 @@
+/**
+ * Limits on the routes that reach the identity provider for a person: per session and per address,
+ * tighter for fresh tokens, on logins started and on command-line codes, each refusal a 429 with
+ * Retry-After; counted across two replicas through Redis.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startService, type Service } from '../../src/main.js';
+import { login } from '../helpers/http-login.js';
+import { freePort } from '../helpers/ports.js';
+import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { startReplica, startStack, type Stack } from '../helpers/stack.js';
+
+const LIMITS = {
+  TRUST_PROXY_HOPS: '1',
+  RATE_LIMIT_SESSION_MAX: '12',
+  RATE_LIMIT_FRESH_SESSION_MAX: '3',
+  RATE_LIMIT_FRESH_MAX: '5',
+  RATE_LIMIT_LOGIN_MAX: '20',
+  RATE_LIMIT_CLI_TOKEN_MAX: '4',
+};
+
+let stack: Stack;
+let addresses = 0;
+/** Each test its own client address (the service trusts one proxy hop), so that their counts stay apart. */
+const newAddress = () => `198.51.100.${++addresses}`;
+
+beforeAll(async () => {
+  stack = await startStack({ env: LIMITS });
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+function get(base: string, path: string, cookie: string, address: string, fresh = false) {
+  return fetch(`${base}${path}`, {
+    headers: { cookie, accept: 'application/json', 'x-forwarded-for': address, ...(fresh ? { 'cache-control': 'no-cache' } : {}) },
+  });
+}
+
+async function expectLimited(res: Response, what: RegExp) {
+  expect(res.status).toBe(429);
+  expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  const body = (await res.json()) as { error: string; error_description: string };
+  expect(body.error).toBe('rate_limited');
+  expect(body.error_description).toMatch(what);
+}
+
+/** Six guessed codes sent to /oauth2/cli/token from one address: their statuses. */
+async function redeemGuesses(base: string, address: string): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const res = await fetch(`${base}/oauth2/cli/token`, {
+      method: 'POST',
+      headers: { 'x-forwarded-for': address, accept: 'application/json' },
+      body: new URLSearchParams({ code: `guess-${i}`, code_verifier: 'v'.repeat(43), redirect_uri: 'http://127.0.0.1:1/callback' }),
+    });
+    statuses.push(res.status);
+    if (res.status === 429) await expectLimited(res, /command-line codes redeemed from your address/);
+  }
+  return statuses;
+}
+
+describe('a person asking for fresh tokens', () => {
+  it('is limited per session, for no-cache and for new audiences alike, while cached tokens still come', async () => {
+    const cookie = await login(stack.url);
+    const address = newAddress();
+    expect((await get(stack.url, '/api/obo?aud=dev-gcp:team:a', cookie, address)).status).toBe(200);
+    expect((await get(stack.url, '/api/obo?aud=dev-gcp:team:a', cookie, address, true)).status).toBe(200);
+    expect((await get(stack.url, '/api/obo?aud=dev-gcp:team:b', cookie, address)).status).toBe(200);
+    await expectLimited(await get(stack.url, '/api/obo?aud=dev-gcp:team:a', cookie, address, true), /fresh tokens .* for your login/);
+    await expectLimited(await get(stack.url, '/api/obo?aud=dev-gcp:team:c', cookie, address), /fresh tokens/);
+    await expectLimited(await get(stack.url, '/api/m2m?aud=dev-gcp:team:d', cookie, address), /fresh tokens/);
+    // What is cached costs the identity provider nothing: still answered.
+    expect((await get(stack.url, '/api/obo?aud=dev-gcp:team:b', cookie, address)).status).toBe(200);
+
+    // A colleague behind the same address has a login of their own.
+    const colleague = await login(stack.url);
+    expect((await get(stack.url, '/api/obo?aud=dev-gcp:team:a', colleague, address, true)).status).toBe(200);
+  });
+
+  it('is limited per address across sessions, and the identity provider sees no more than the limit', async () => {
+    const address = newAddress();
+    const before = stack.emulator!.stats.tokenRequests;
+    const statuses: number[] = [];
+    for (let person = 0; person < 4; person++) {
+      const cookie = await login(stack.url);
+      const answers = await Promise.all([0, 1].map((i) => get(stack.url, `/api/obo?aud=dev-gcp:team:p${person}x${i}`, cookie, address, true)));
+      statuses.push(...answers.map((res) => res.status));
+    }
+    expect(statuses.filter((status) => status === 200)).toHaveLength(5);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(3);
+    // Four logins (a code each) and five on-behalf-of exchanges.
+    expect(stack.emulator!.stats.tokenRequests - before).toBe(4 + 5);
+  });
+
+  it('is limited per session for cached tokens too, at a higher count', async () => {
+    const cookie = await login(stack.url);
+    const address = newAddress();
+    const statuses: number[] = [];
+    for (let i = 0; i < 14; i++) statuses.push((await get(stack.url, '/api/obo?aud=dev-gcp:team:same', cookie, address)).status);
+    expect(statuses.slice(0, 12).every((status) => status === 200)).toBe(true);
+    expect(statuses.slice(12)).toEqual([429, 429]);
+  });
+});
+
+describe('logins and command-line codes', () => {
+  it('limits logins started per address, each browser with its own cookies', async () => {
+    const address = newAddress();
+    const statuses: number[] = [];
+    for (let i = 0; i < 22; i++) {
+      const res = await fetch(`${stack.url}/oauth2/login?redirect=/`, { redirect: 'manual', headers: { 'x-forwarded-for': address, accept: 'application/json' } });
+      statuses.push(res.status);
+      if (res.status === 429) await expectLimited(res, /logins started from your address/);
+    }
+    expect(statuses.filter((status) => status === 302)).toHaveLength(20);
+    const elsewhere = await fetch(`${stack.url}/oauth2/login?redirect=/`, { redirect: 'manual', headers: { 'x-forwarded-for': newAddress() } });
+    expect(elsewhere.status).toBe(302);
+  });
+
+  it('limits codes redeemed at /oauth2/cli/token per address', async () => {
+    const address = newAddress();
+    expect(await redeemGuesses(stack.url, address)).toEqual([400, 400, 400, 400, 429, 429]);
+  });
+});
+
+describe('the login-loop guard under 10,000 logins with 15 KB user agents', () => {
+  it('holds no memory per caller', async () => {
+    // A silent logger: the test's memory logger would keep each request's line, user agent and all.
+    const env = { PORT: String(await freePort()), HOST: '127.0.0.1', EMULATOR_PORT: '0', RATE_LIMIT_LOGIN_MAX: '100000' };
+    const many = await startService(loadConfig(env), env, { logger: createLogger('silent') });
+    try {
+      const userAgent = 'x'.repeat(15_000);
+      const gc = (globalThis as { gc?: () => void }).gc;
+      const heap = () => (gc?.(), process.memoryUsage().heapUsed);
+      // Through Fastify's inject: the guard sees the requests as from the socket, without the cost of 10,000 HTTP exchanges.
+      const start = async (i: number) => (await many.generator.app.inject({ url: '/oauth2/login?redirect=/', headers: { 'user-agent': `${userAgent}${i}` } })).statusCode;
+      for (let i = 0; i < 200; i++) await start(i);
+      const before = heap();
+      const statuses = new Map<number, number>();
+      for (let batch = 0; batch < 10_000; batch += 100) {
+        for (const status of await Promise.all(Array.from({ length: 100 }, (_, i) => start(batch + i)))) statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      }
+      const grown = heap() - before;
+      expect(statuses.get(302)).toBe(10_000);
+      // Keys of 15 KB for 10,000 callers would be 150 MB.
+      expect(grown).toBeLessThan(20 * 1024 * 1024);
+    } finally {
+      await many.close();
+    }
+  }, 180_000);
+});
+
+describe('limits counted in Redis', () => {
+  let redis: TestRedis;
+  let first: Stack;
+  let second: Service;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    const shared = { ...LIMITS, REDIS_URL: redis.url, SESSION_ENCRYPTION_KEY: randomBytes(32).toString('base64') };
+    first = await startStack({ env: shared });
+    second = await startReplica(first, shared);
+  });
+
+  afterAll(async () => {
+    await second?.close();
+    await first?.close();
+    await redis?.close();
+  });
+
+  it('hold across two replicas', async () => {
+    const cookie = await login(first.url);
+    const address = newAddress();
+    expect((await get(first.url, '/api/obo?aud=dev-gcp:team:r1', cookie, address, true)).status).toBe(200);
+    expect((await get(second.url, '/api/obo?aud=dev-gcp:team:r2', cookie, address, true)).status).toBe(200);
+    expect((await get(first.url, '/api/obo?aud=dev-gcp:team:r3', cookie, address, true)).status).toBe(200);
+    await expectLimited(await get(second.url, '/api/obo?aud=dev-gcp:team:r4', cookie, address, true), /for your login/);
+    await expectLimited(await get(first.url, '/api/obo?aud=dev-gcp:team:r5', cookie, address, true), /for your login/);
+  });
+
+  it('still hold, per replica, while Redis is away for the codes of the command line', async () => {
+    await redis.stop();
+    try {
+      const address = newAddress();
+      expect(await redeemGuesses(first.url, address)).toEqual([400, 400, 400, 400, 429, 429]);
+    } finally {
+      await redis.restart();
+    }
+  });
+});

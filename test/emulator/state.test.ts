@@ -1,0 +1,100 @@
+/** A state folder: the same tenant, keys and apps after a restart; key rotation as jose's remote JWKS sees it. */
+import { mkdtemp, readdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRemoteJWKSet, importJWK, jwtVerify, type CryptoKey, type JWK } from 'jose';
+import * as oidc from 'openid-client';
+import { describe, expect, it } from 'vitest';
+import { startEmulator } from '../../src/emulator/index.js';
+import { freePort } from '../helpers/ports.js';
+
+const APP = 'dev-gcp:team-a:my-app';
+const API = 'dev-gcp:team-a:my-api';
+const SCOPE = 'api://dev-gcp.team-a.my-api/.default';
+
+async function tokenThroughEnv(env: Record<string, string>): Promise<string> {
+  const jwk = JSON.parse(env.AZURE_APP_JWK!) as JWK;
+  const config = await oidc.discovery(
+    new URL(env.AZURE_APP_WELL_KNOWN_URL!),
+    env.AZURE_APP_CLIENT_ID!,
+    undefined,
+    oidc.PrivateKeyJwt({ key: (await importJWK(jwk, 'RS256')) as CryptoKey, kid: jwk.kid! }),
+    { execute: [oidc.allowInsecureRequests] },
+  );
+  return (await oidc.clientCredentialsGrant(config, { scope: SCOPE })).access_token;
+}
+
+describe('the state folder', () => {
+  it('keeps tenant, signing keys and app keys across a restart: old tokens verify, an old .env still gets tokens', async () => {
+    const stateDir = join(await mkdtemp(join(tmpdir(), 'emulator-state-')), 'state');
+    const port = await freePort();
+    const first = await startEmulator({ port, stateDir });
+    const env = await first.environment(APP);
+    const before = await tokenThroughEnv(env);
+    const jwksBefore = await (await fetch(env.AZURE_OPENID_CONFIG_JWKS_URI!)).json();
+    await first.close();
+
+    expect((await stat(stateDir)).mode & 0o777).toBe(0o700);
+    for (const file of await readdir(stateDir)) expect((await stat(join(stateDir, file))).mode & 0o777, file).toBe(0o600);
+
+    const second = await startEmulator({ port, stateDir });
+    try {
+      expect(second.tenantId).toBe(first.tenantId);
+      expect(await (await fetch(env.AZURE_OPENID_CONFIG_JWKS_URI!)).json()).toEqual(jwksBefore);
+      expect(await second.environment(APP)).toEqual(env);
+      const jwks = createRemoteJWKSet(new URL(env.AZURE_OPENID_CONFIG_JWKS_URI!));
+      const { payload } = await jwtVerify(before, jwks, { issuer: env.AZURE_OPENID_CONFIG_ISSUER!, audience: second.clientIdFor(API) });
+      expect(payload.azp).toBe(env.AZURE_APP_CLIENT_ID);
+      // The .env written before the restart: its key still authenticates, through Texas too.
+      await jwtVerify(await tokenThroughEnv(env), jwks, { issuer: env.AZURE_OPENID_CONFIG_ISSUER! });
+      const texas = await fetch(env.NAIS_TOKEN_ENDPOINT!, { method: 'POST', body: new URLSearchParams({ identity_provider: 'entra_id', target: SCOPE }) });
+      expect(texas.status).toBe(200);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('is not used unless asked for: two in-process starts are two tenants', async () => {
+    const [a, b] = await Promise.all([startEmulator(), startEmulator()]);
+    try {
+      expect(a.tenantId).not.toBe(b.tenantId);
+      expect(a.stateDir).toBeUndefined();
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('rotates the signing key: the old token verifies while the old key is published, and jose picks up the new key', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'emulator-rotation-'));
+    const port = await freePort();
+    const emulator = await startEmulator({ port, stateDir });
+    const jwksUri = `${emulator.baseUrl}/${emulator.tenantId}/discovery/v2.0/keys`;
+    const jwks = createRemoteJWKSet(new URL(jwksUri), { cooldownDuration: 0 });
+    const verify = (token: string) => jwtVerify(token, jwks, { issuer: emulator.issuer, audience: emulator.clientIdFor(API) });
+    let restarted;
+    try {
+      const old = await emulator.appToken({ caller: APP, target: API });
+      const { protectedHeader: oldHeader } = await verify(old);
+
+      const rotation = (await (await fetch(`${emulator.baseUrl}/signing-keys/rotate`, { method: 'POST' })).json()) as { kid: string; retired: string };
+      expect(rotation.retired).toBe(oldHeader.kid);
+      const published = ((await (await fetch(jwksUri)).json()) as { keys: JWK[] }).keys.map((key) => key.kid);
+      expect(published).toEqual([oldHeader.kid, rotation.kid]);
+
+      const fresh = await emulator.appToken({ caller: APP, target: API });
+      const { protectedHeader } = await verify(fresh);
+      expect(protectedHeader.kid).toBe(rotation.kid);
+      await verify(old);
+
+      await emulator.close();
+      // Both keys are kept: a restart still publishes the retired one and signs with the new one.
+      restarted = await startEmulator({ port, stateDir });
+      await verify(old);
+      const after = await restarted.appToken({ caller: APP, target: API });
+      expect((await verify(after)).protectedHeader.kid).toBe(rotation.kid);
+    } finally {
+      await emulator.close();
+      await restarted?.close();
+    }
+  });
+});
