@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AUDIENCE_EXAMPLE, parseAudience } from '../../audience.js';
 import type { GeneratorContext } from '../context.js';
 import { escapeHtml, page, sessionActions } from '../html.js';
-import { loginUrl, PATHS, SESSION_COOKIE } from '../../paths.js';
+import { loginUrl, PATHS } from '../../paths.js';
 import type { Sessions } from '../sessions.js';
 
 /** What the emulator holds, for the home page (the generator never imports the emulator; main.ts hands this over). */
@@ -67,7 +67,7 @@ export async function homeRoutes(app: FastifyInstance, deps: { ctx: GeneratorCon
   /** Who is logged in, as stored: the home page neither refreshes a session nor fails for the store. */
   const loggedIn = async (request: FastifyRequest) => {
     try {
-      return (await sessions.manager.load(request.cookies[SESSION_COOKIE]))?.data;
+      return (await sessions.manager.load(request.cookies[sessions.cookies.session]))?.data;
     } catch {
       return undefined;
     }
