@@ -28,8 +28,15 @@ export const PATHS = {
   deviceVerification: '/oauth2/device',
   revoke: '/oauth2/revoke',
   openapi: '/openapi.json',
+  /** The home page. */
+  home: '/',
+  /** Whether an audience is valid, for the home page's field. */
+  audienceCheck: '/api/public/audience',
   stylesheet: '/static/app.css',
   script: '/static/app.js',
+  icon: '/static/favicon.svg',
+  /** Where browsers look for an icon on their own. */
+  favicon: '/favicon.ico',
   isAlive: '/internal/isalive',
   isReady: '/internal/isready',
   health: '/internal/health',
@@ -85,7 +92,10 @@ export function cookieNames(publicUrl: string): CookieNames {
   };
 }
 
-/** Where a login starts that returns to `returnTo` (a path on this service). */
-export function loginUrl(returnTo: string): string {
-  return `${PATHS.login}?redirect=${encodeURIComponent(returnTo)}`;
+/**
+ * Where a login starts that returns to `returnTo` (a path on this service); `prompt: 'login'` asks the
+ * identity provider for a new sign-in even when it has one (to be someone else).
+ */
+export function loginUrl(returnTo: string, prompt?: 'login'): string {
+  return `${PATHS.login}?redirect=${encodeURIComponent(returnTo)}${prompt ? `&prompt=${prompt}` : ''}`;
 }

@@ -19,6 +19,7 @@ import { registerErrorHandler } from './error-handler.js';
 import { appTokenRoutes } from './routes/m2m.js';
 import { internalRoutes, type Readiness } from './routes/internal.js';
 import { identityProviderRoutes } from './routes/identity-provider.js';
+import { audienceCheckRoutes, homeRoutes, type TestDirectory } from './routes/home.js';
 import { Metrics } from './metrics.js';
 import { addMultipartParser } from './multipart.js';
 import { assetRoutes, OPENAPI_INFO } from './routes/assets.js';
@@ -46,6 +47,8 @@ export interface BuildOptions {
   metrics?: Metrics;
   /** The identity provider is the emulator (enables headless employee tokens). */
   emulator?: boolean;
+  /** With the emulator: its test employees and apps, for the home page. */
+  directory?: TestDirectory;
 }
 
 export interface RegisteredRoute {
@@ -69,7 +72,7 @@ export interface Generator {
   connections: ConnectionBound;
 }
 
-function sessionSealer(config: GeneratorConfig, logger: Logger): Sealer {
+function sessionSealer(config: GeneratorConfig, logger: Logger, emulator: boolean): Sealer {
   const configured = config.session.encryptionKey;
   if (configured) {
     try {
@@ -78,9 +81,13 @@ function sessionSealer(config: GeneratorConfig, logger: Logger): Sealer {
       throw new ConfigError('SESSION_ENCRYPTION_KEY', err instanceof Error ? err.message : 'invalid key');
     }
   }
-  logger.warn(
-    'SESSION_ENCRYPTION_KEY is not set: sessions are encrypted with a random key made at start. They end when this process restarts and are not shared with other replicas. Set SESSION_ENCRYPTION_KEY (32 random bytes, base64) in production.',
-  );
+  // With the emulator this is a laptop or CI, where a key made at start is what one wants: a note, not a warning.
+  if (emulator) logger.info('sessions use a key made at start (no SESSION_ENCRYPTION_KEY): logins end when this process stops');
+  else {
+    logger.warn(
+      'SESSION_ENCRYPTION_KEY is not set: sessions are encrypted with a random key made at start. They end when this process restarts and are not shared with other replicas. Set SESSION_ENCRYPTION_KEY (32 random bytes, base64) in production.',
+    );
+  }
   return new Sealer(randomKey());
 }
 
@@ -193,7 +200,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url, schema: route.schema });
   });
-  const sealer = sessionSealer(config, logger);
+  const sealer = sessionSealer(config, logger, options.emulator ?? false);
   const store =
     options.store ??
     createStore({
@@ -224,10 +231,12 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   await internalRoutes(app, ctx, readiness);
   await appTokenRoutes(app, ctx);
   await identityProviderRoutes(app, ctx);
+  await audienceCheckRoutes(app);
   // Cookies belong to the routes of a person's login; the public endpoints for scripts neither read nor set them.
   await app.register(async (personal) => {
     await personal.register(cookie);
     personal.addHook('onRequest', refuseDuplicateCookies(sessions.cookies, config.publicUrl));
+    await homeRoutes(personal, { ctx, sessions, ...(options.directory ? { directory: options.directory } : {}) });
     await loginRoutes(personal, { ctx, sessions, sealer, limits });
     await logoutRoutes(personal, { ctx, sessions, sealer });
     await personTokenRoutes(personal, ctx, sessions, limits);

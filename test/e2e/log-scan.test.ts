@@ -31,7 +31,7 @@ function rememberJwts(text: string) {
 }
 
 beforeAll(async () => {
-  stack = await startStack({ emulator: { unauthorizedTargets: ['dev-gcp:locked:api'], missingTargets: ['dev-gcp:ghost:api'], accessTokenLifetimeSeconds: 3 } });
+  stack = await startStack({ logLevel: 'trace', emulator: { unauthorizedTargets: ['dev-gcp:locked:api'], missingTargets: ['dev-gcp:ghost:api'], accessTokenLifetimeSeconds: 3 } });
   const auth = stack.identity.auth;
   if (auth.method === 'private_key_jwt') for (const field of ['d', 'p', 'q', 'dp', 'dq', 'qi']) remember(auth.jwk[field] as string);
   // A second generator that authenticates with a client secret.
@@ -116,7 +116,7 @@ describe('logs', () => {
     await page.goto(`${secretStack.url}/api/obo?aud=dev-gcp:team:app`);
     await page.locator('button:has-text("Sign in")').click();
     await page.waitForURL(`${secretStack.url}/api/obo?aud=dev-gcp:team:app`);
-    rememberJwts((await page.locator('#token-response').textContent()) ?? '');
+    rememberJwts((await page.locator('#access-token').textContent()) ?? '');
 
     const lines = [...stack.logs, ...((secretLogs as unknown as { source: string[] }).source ?? [])];
     expect(lines.length).toBeGreaterThan(100);

@@ -1,11 +1,14 @@
-/** What pages and tools load: the stylesheet, the token page's script, and the OpenAPI description of the service. */
+/**
+ * What pages and tools load: the pages' stylesheet, script and icon, and the OpenAPI description of
+ * the service. The files are their own (src/generator/static), read once at start and served from
+ * this origin, since the Content-Security-Policy allows no inline script or style.
+ */
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { PATHS } from '../../paths.js';
 import { answers } from '../schemas.js';
-import { STYLESHEET } from '../html.js';
-import { PAGE_SCRIPT } from '../token-page.js';
 
 export const OPENAPI_INFO = {
   openapi: '3.1.0',
@@ -19,17 +22,26 @@ export const OPENAPI_INFO = {
 const DOCUMENT = z.object({}).loose().meta({ description: 'An OpenAPI 3.1 document' });
 const CACHED_AN_HOUR = 'public, max-age=3600';
 
+const FILES: { path: string; file: string; type: string; summary: string }[] = [
+  { path: PATHS.stylesheet, file: 'app.css', type: 'text/css', summary: 'The pages\u2019 stylesheet' },
+  { path: PATHS.script, file: 'app.js', type: 'text/javascript', summary: 'The pages\u2019 script' },
+  { path: PATHS.icon, file: 'favicon.svg', type: 'image/svg+xml', summary: 'The pages\u2019 icon' },
+  // Browsers ask for /favicon.ico on their own; an SVG served with its type is shown there too.
+  { path: PATHS.favicon, file: 'favicon.svg', type: 'image/svg+xml', summary: 'The icon browsers ask for on their own' },
+];
+
 export async function assetRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   let document: ReturnType<typeof app.swagger> | undefined;
   const text = (summary: string, type: string) => ({ summary, response: answers({ 200: { description: summary, content: { [type]: { schema: z.string() } } } }) });
 
-  app.get(PATHS.stylesheet, { schema: text('The pages\u2019 stylesheet', 'text/css') }, async (_request, reply) =>
-    reply.type('text/css; charset=utf-8').header('cache-control', CACHED_AN_HOUR).send(STYLESHEET),
-  );
-  app.get(PATHS.script, { schema: text('The token page\u2019s script', 'text/javascript') }, async (_request, reply) =>
-    reply.type('text/javascript; charset=utf-8').header('cache-control', CACHED_AN_HOUR).send(PAGE_SCRIPT),
-  );
+  for (const { path, file, type, summary } of FILES) {
+    const content = readFileSync(new URL(`../static/${file}`, import.meta.url));
+    const contentType = type.startsWith('text/') ? `${type}; charset=utf-8` : type;
+    app.get(path, { schema: text(summary, type) }, async (_request, reply) =>
+      reply.type(contentType).header('cache-control', CACHED_AN_HOUR).send(content),
+    );
+  }
   app.get(
     PATHS.openapi,
     { schema: { summary: 'This description', response: answers({ 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: DOCUMENT } } } }) } },

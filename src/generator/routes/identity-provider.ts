@@ -1,6 +1,7 @@
 /**
  * Which identity provider this generator gets its tokens from, so that a client (the command
- * line's `decode`) can tell a token from it apart from one whose issuer only names itself.
+ * line's `decode`) can tell a token from it apart from one whose issuer only names itself, and the
+ * command line can drop cached tokens of a former issuer (npm start restarted with a new tenant).
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';

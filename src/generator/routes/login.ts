@@ -223,8 +223,8 @@ export async function loginRoutes(fastify: FastifyInstance, deps: LoginDeps): Pr
 async function sessionRoutes(fastify: FastifyInstance, { ctx, sessions }: LoginDeps): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   app.get(PATHS.loggedOut, { schema: { summary: 'The page shown after logout', response: answers({ 200: htmlPage('You are logged out') }) } }, async (_request, reply) => {
-    const again = `<a href="${escapeHtml(loginUrl(PATHS.session))}">Log in again</a>`;
-    const body = `<section><h1>You are logged out</h1><p>Your session with the token generator has ended. ${again}.</p></section>`;
+    const actions = `<ul class="actions"><li><a class="button" href="${escapeHtml(loginUrl('/'))}">Log in again</a></li><li><a class="button secondary" href="/">Home</a></li></ul>`;
+    const body = `<section><h1>You are logged out</h1><p>Your session with the token generator has ended.</p>\n${actions}</section>`;
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page({ title: 'Logged out', body }));
   });
 

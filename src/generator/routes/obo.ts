@@ -38,14 +38,21 @@ const schema = (summary: string) => ({
 
 export async function personTokenRoutes(fastify: FastifyInstance, ctx: GeneratorContext, sessions: Sessions, limits: PersonLimits): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const send = (request: FastifyRequest, reply: FastifyReply, token: IssuedToken, title: string, audience: ParsedAudience, session: LoadedSession) => {
+  type Kind = 'person' | 'app';
+  const send = (request: FastifyRequest, reply: FastifyReply, token: IssuedToken, kind: Kind, audience: ParsedAudience, session: LoadedSession) => {
     const body = responseBody(token);
     reply.header('cache-control', 'no-store');
     if (formatOf(request) === 'html') {
-      const who = session.data.user.name ?? session.data.user.preferredUsername;
-      return reply
-        .type('text/html; charset=utf-8')
-        .send(tokenPage({ title, target: audience.target, body, correlationId: String(request.id), ...(who ? { who } : {}) }));
+      const { user } = session.data;
+      const who = `${user.name ?? user.preferredUsername ?? 'you'}${user.navIdent ? ` (${user.navIdent})` : ''}`;
+      const intro =
+        kind === 'person'
+          ? `A token for ${audience.target}, on behalf of ${who}.`
+          : `An app token for ${audience.target}: the token generator acting as itself, with no person in the token, asked for by ${who}.`;
+      const title = kind === 'person' ? 'Token on behalf of you' : 'App token (client credentials)';
+      return reply.type('text/html; charset=utf-8').send(
+        tokenPage({ title, target: audience.target, body, correlationId: String(request.id), intro, returnTo: safeReturnPath(request.url) ?? '/' }),
+      );
     }
     return reply.type('application/json; charset=utf-8').send(body);
   };
@@ -69,7 +76,7 @@ export async function personTokenRoutes(fastify: FastifyInstance, ctx: Generator
       session = renewed;
       ({ token } = await onBehalfOf(session));
     }
-    return send(request, reply, token, 'Token on behalf of you', audience, session);
+    return send(request, reply, token, 'person', audience, session);
   });
 
   app.get(PATHS.personM2m, { schema: schema('An app token, for a logged-in person (older docs link this)'), config }, async (request, reply) => {
@@ -77,6 +84,6 @@ export async function personTokenRoutes(fastify: FastifyInstance, ctx: Generator
     const session = await requireSession(sessions, request);
     await limits.tokenRequest(request, session.id, skipCache(request) || !ctx.tokens.hasAppToken(audience));
     const token = await ctx.appToken(request, audience);
-    return send(request, reply, token, 'App token (client credentials)', audience, session);
+    return send(request, reply, token, 'app', audience, session);
   });
 }
