@@ -228,6 +228,10 @@ describe('advice and error pages', () => {
     await expect(page.locator('#who-heading + p').textContent()).resolves.toMatch(/^Logged in as Test Z990042 \(Z990042\)/);
     await page.goto(`${stack.url}/api/obo?aud=dev-gcp:locked:api`);
     await page.locator('a:has-text("Log out")').click();
+    // The link shows the page that asks; only its button (a POST with the page's token) ends the session.
+    await page.waitForURL(`${stack.url}/oauth2/logout`);
+    await expectAccessible(page);
+    await page.locator('button:has-text("Log out")').click();
     await page.waitForURL(`${stack.url}/oauth2/logged-out`);
     await expect(page.locator('h1').textContent()).resolves.toBe('You are logged out');
     await expectAccessible(page);
@@ -241,7 +245,7 @@ describe('advice and error pages', () => {
       ['/api/obo?aud=Not%20Valid', 400],
       ['/oauth2/callback?code=x&state=y', 400],
       ['/oauth2/callback?error=access_denied&error_description=AADSTS50105%3A%20not%20assigned', 403],
-      ['/oauth2/cli/login?redirect_uri=https://evil.example/', 400],
+      ['/oauth2/authorize?response_type=code&client_id=tool&code_challenge_method=S256&code_challenge=x&redirect_uri=https://evil.example/', 400],
     ] as const) {
       const res = await page.goto(`${stack.url}${path}`);
       expect(res?.status(), path).toBe(status);
@@ -315,6 +319,10 @@ describe('the command line\u2019s pages', () => {
     const second = await loginUrlFromCli();
     await p.goto(second.url);
     await signIn(p);
+    // The generator asks before it lets the command line in; that page is one of ours too.
+    await p.locator('button:has-text("Allow")').waitFor();
+    await expectAccessible(p);
+    await p.locator('button:has-text("Allow")').click();
     await p.waitForURL((url) => url.href.startsWith('http://127.0.0.1:'));
     await expect(p.locator('h1').textContent()).resolves.toBe('Logged in');
     await expect(bodyStyle(p, 'fontFamily')).resolves.toMatch(/system-ui/);
