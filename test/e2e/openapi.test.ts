@@ -107,6 +107,11 @@ describe('the OpenAPI description', () => {
       ['GET', '/openapi.json'],
       ['GET', '/static/app.css'],
       ['GET', '/static/app.js'],
+      ['GET', '/static/favicon.svg'],
+      ['GET', '/favicon.ico'],
+      ['GET', '/'],
+      ['GET', '/api/public/audience?aud=dev-gcp:docs:app'],
+      ['GET', '/api/public/audience?aud=Not%20Valid'],
     ];
     const covered = new Set<string>();
     for (const [method, url, init] of requests) {

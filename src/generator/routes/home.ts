@@ -4,11 +4,14 @@
  * and with the emulator the test employees and apps there are.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { AUDIENCE_EXAMPLE, parseAudience } from '../../audience.js';
 import type { GeneratorContext } from '../context.js';
 import { escapeHtml, page, sessionActions } from '../html.js';
 import { loginUrl, PATHS } from '../../paths.js';
 import type { Sessions } from '../sessions.js';
+import { answers, AudienceQuery, htmlPage } from '../schemas.js';
 
 /** What the emulator holds, for the home page (the generator never imports the emulator; main.ts hands this over). */
 export interface TestDirectory {
@@ -61,7 +64,25 @@ function directorySection(directory: TestDirectory): string {
 ${apps}</section>`;
 }
 
-export async function homeRoutes(app: FastifyInstance, deps: { ctx: GeneratorContext; sessions: Sessions; directory?: TestDirectory }): Promise<void> {
+const HOME_SCHEMA = { summary: 'The home page: an audience field, recent audiences, who is logged in', response: answers({ 200: htmlPage('The home page') }) };
+
+const AudienceCheck = z
+  .object({
+    valid: z.boolean(),
+    target: z.string().optional().meta({ description: 'cluster:namespace:app' }),
+    scope: z.string().optional().meta({ description: 'The Entra scope for the target' }),
+    message: z.string().optional().meta({ description: 'What is wrong with it' }),
+  })
+  .meta({ id: 'AudienceCheck' });
+
+const AUDIENCE_CHECK_SCHEMA = {
+  summary: 'Whether an audience is valid, as the generator reads it (the home page checks the field as one types)',
+  querystring: AudienceQuery,
+  response: answers({ 200: { description: 'The audience as read, or what is wrong with it', content: { 'application/json': { schema: AudienceCheck } } } }),
+};
+
+export async function homeRoutes(fastify: FastifyInstance, deps: { ctx: GeneratorContext; sessions: Sessions; directory?: TestDirectory }): Promise<void> {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { ctx, sessions } = deps;
 
   /** Who is logged in, as stored: the home page neither refreshes a session nor fails for the store. */
@@ -73,7 +94,7 @@ export async function homeRoutes(app: FastifyInstance, deps: { ctx: GeneratorCon
     }
   };
 
-  app.get(PATHS.home, async (request, reply) => {
+  app.get(PATHS.home, { schema: HOME_SCHEMA }, async (request, reply) => {
     const session = await loggedIn(request);
     const body = `<section>
 <h1>Entra ID token generator</h1>
@@ -88,9 +109,10 @@ ${deps.directory ? directorySection(deps.directory) : ''}`;
 }
 
 /** The audience as the generator reads it, for the home page's field (and anyone else who wants to check one). */
-export async function audienceCheckRoutes(app: FastifyInstance): Promise<void> {
-  app.get(PATHS.audienceCheck, async (request, reply) => {
-    const parsed = parseAudience((request.query as Record<string, unknown>).aud);
+export async function audienceCheckRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  app.get(PATHS.audienceCheck, { schema: AUDIENCE_CHECK_SCHEMA }, async (request, reply) => {
+    const parsed = parseAudience(request.query.aud);
     reply.header('cache-control', 'no-store');
     if (!parsed.ok) return reply.send({ valid: false, message: parsed.message });
     return reply.send({ valid: true, target: parsed.value.target, scope: parsed.value.scope });
