@@ -29,7 +29,8 @@ export const AUDIENCE_FORMS =
 
 const MAX_AUDIENCE_LENGTH = 253;
 const MAX_PART_LENGTH = 63;
-const NAME = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+/** The one rule for a cluster, namespace or app name: lower-case Kubernetes style. */
+export const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 const PART_NAMES = ['cluster', 'namespace', 'app'] as const;
 
 export function scopeOf(target: Target): string {
@@ -106,7 +107,7 @@ function parse(input: unknown): AudienceResult {
     if (part.length > MAX_PART_LENGTH) {
       return fail(audience, `the ${name} is ${part.length} characters long, at most ${MAX_PART_LENGTH} are allowed`);
     }
-    if (!NAME.test(part)) {
+    if (!NAME_PATTERN.test(part)) {
       return fail(
         audience,
         `the ${name} ${quoteInput(part)} is not a valid name (lower-case letters, digits and "-", starting and ending with a letter or digit)`,

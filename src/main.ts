@@ -5,6 +5,7 @@
 import { pathToFileURL } from 'node:url';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { Logger } from 'pino';
+import { faultSentence } from './env.js';
 import { ConfigError, loadConfig, type GeneratorConfig, type IdentityConfig, type LoadedConfig, type PrivateJwk } from './config.js';
 import { EntraClient } from './entra/client.js';
 import { buildApp, type Generator } from './generator/app.js';
@@ -174,7 +175,7 @@ async function main(): Promise<void> {
     loaded = loadConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`Configuration error: ${err.message}\n`);
+      process.stderr.write(`Configuration error: ${err.sentence}\n`);
       process.exit(2);
     }
     throw err;
@@ -185,7 +186,7 @@ async function main(): Promise<void> {
     // With EMULATOR_TLS=self-signed this program runs again, trusting the emulator's CA.
     if (!loaded.identity && (await relaunchTrustingEmulatorCa(env))) return;
   } catch (err) {
-    process.stderr.write(`Configuration error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`Configuration error: ${faultSentence(err)}\n`);
     process.exit(2);
   }
   const logger = processLogger(loaded.generator.logLevel);

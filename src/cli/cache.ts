@@ -4,8 +4,7 @@
  * until two minutes before they expire.
  */
 import { chmod, mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 
 export const EARLY_EXPIRY_MS = 120_000;
 
@@ -23,11 +22,6 @@ interface CacheFile {
   generators: Record<string, GeneratorEntry>;
 }
 
-export function cachePath(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.TOKEN_GENERATOR_CACHE) return env.TOKEN_GENERATOR_CACHE;
-  const base = env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(base, 'entra-token-generator', 'tokens.json');
-}
 
 export class TokenCacheFile {
   constructor(private readonly path: string) {}

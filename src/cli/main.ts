@@ -7,7 +7,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
-import { cachePath, TokenCacheFile } from './cache.js';
+import { TokenCacheFile } from './cache.js';
+import { readCliEnv } from './env.js';
+import { ConfigError } from '../env.js';
 import { updateEnvFile } from './dotenv.js';
 import { durationInWords } from '../duration.js';
 import { escapeHtml, pageStart } from '../generator/html.js';
@@ -86,6 +88,8 @@ interface Context {
   /** Log in by the device flow instead of a browser on this machine. */
   device: boolean;
   timeoutMs: number;
+  /** BROWSER: the command that opens the login page; `none` only prints its URL. */
+  browser?: string;
   out: NodeJS.WritableStream;
   err: NodeJS.WritableStream;
   env: NodeJS.ProcessEnv;
@@ -215,7 +219,7 @@ async function employeeToken(ctx: Context, audience: string): Promise<string> {
 }
 
 function openBrowser(ctx: Context, url: string): void {
-  const browser = ctx.env.BROWSER;
+  const browser = ctx.browser;
   if (browser === 'none') return;
   const [command, args] = browser
     ? [browser, [url]]
@@ -484,13 +488,20 @@ export async function run(argv: string[], io: { out: NodeJS.WritableStream; err:
   }
   if (!sub || !HELP[sub]) throw new CliError(`unknown command "${sub}"; see ${NAME} --help`, 2);
 
-  const base = (values.url ?? io.env.TOKEN_GENERATOR_URL ?? DEFAULT_URL).replace(/\/+$/, '');
+  let variables;
+  try {
+    variables = readCliEnv(io.env);
+  } catch (err) {
+    throw err instanceof ConfigError ? new CliError(err.sentence, 2) : err;
+  }
+  const base = (values.url ?? variables.generatorUrl ?? DEFAULT_URL).replace(/\/+$/, '');
   if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) throw new CliError(`--url must be an http(s) URL, not ${JSON.stringify(base)}`, 2);
   const timeoutSeconds = values.timeout === undefined ? 300 : Number(values.timeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new CliError('--timeout must be a number of seconds', 2);
   const ctx: Context = {
     base,
-    cache: new TokenCacheFile(cachePath(io.env)),
+    cache: new TokenCacheFile(variables.cacheFile),
+    ...(variables.browser ? { browser: variables.browser } : {}),
     useCache: !values['no-cache'],
     device: values.device ?? false,
     timeoutMs: timeoutSeconds * 1000,
