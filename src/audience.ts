@@ -6,6 +6,7 @@
  * - target: the app it names, always written `cluster:namespace:app`
  * - scope: what Entra ID is asked for, `api://cluster.namespace.app/.default`
  */
+import { LRUCache } from 'lru-cache';
 
 export interface Target {
   cluster: string;
@@ -53,15 +54,13 @@ function fail(audience: string, reason: string): AudienceResult {
 }
 
 /** Recently parsed audiences: scripts ask for the same few again and again. */
-const recent = new Map<string, AudienceResult>();
-const RECENT_MAX = 1000;
+const recent = new LRUCache<string, AudienceResult>({ max: 1000 });
 
 export function parseAudience(input: unknown): AudienceResult {
   if (typeof input !== 'string' || input.length > MAX_AUDIENCE_LENGTH) return parse(input);
   let result = recent.get(input);
   if (!result) {
     result = parse(input);
-    if (recent.size >= RECENT_MAX) recent.delete(recent.keys().next().value!);
     recent.set(input, result);
   }
   return result;

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { Logger } from 'pino';
 import { faultSentence } from './env.js';
+import { targetOf } from './audience.js';
 import { ConfigError, loadConfig, type GeneratorConfig, type IdentityConfig, type LoadedConfig, type PrivateJwk } from './config.js';
 import { EntraClient } from './entra/client.js';
 import { buildApp, type Generator } from './generator/app.js';
@@ -34,7 +35,7 @@ export interface StartOptions {
 
 /** This generator as the `cluster:namespace:app` other apps name in their access policies. */
 function generatorTarget(config: GeneratorConfig): string {
-  return `${config.nais.cluster}:${config.nais.namespace}:${config.nais.app}`;
+  return targetOf(config.nais);
 }
 
 /** Listening failed because the port is taken: say which variable moves it, not only EADDRINUSE. */

@@ -4,9 +4,8 @@
  * until two minutes before they expire.
  */
 import { chmod, mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
+import { EARLY_EXPIRY_MS } from '../cache/token-cache.js';
 import { dirname } from 'node:path';
-
-export const EARLY_EXPIRY_MS = 120_000;
 
 export interface CachedToken {
   accessToken: string;

@@ -13,7 +13,6 @@ import { ConfigError } from '../env.js';
 import { updateEnvFile } from './dotenv.js';
 import { durationInWords } from '../duration.js';
 import { escapeHtml, pageStart } from '../generator/html.js';
-import { IDENTITY_PROVIDER_PATH } from '../generator/routes/identity-provider.js';
 import { PATHS } from '../paths.js';
 
 const NAME = 'token-generator';
@@ -169,7 +168,7 @@ async function appToken(ctx: Context, audience: string): Promise<string> {
   const key = `m2m ${audience}`;
   const cached = await cachedToken(ctx, key);
   if (cached) return cached;
-  const path = '/api/public/m2m';
+  const path = PATHS.m2m;
   const res = await call(ctx, path, { method: 'POST', headers: { accept: 'application/json', ...freshness(ctx) }, body: new URLSearchParams({ aud: audience }) });
   if (!res.ok) throw await failure(ctx, res, path);
   const body = await tokenBody(ctx, res, path);
@@ -359,7 +358,7 @@ interface TrustedIssuer {
 /** The issuer of the generator's identity provider: the one issuer `decode` calls valid. */
 async function trustedIssuer(ctx: Context): Promise<TrustedIssuer | string> {
   try {
-    const res = await fetch(`${ctx.base}${IDENTITY_PROVIDER_PATH}`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`${ctx.base}${PATHS.identityProvider}`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
     const body = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
     if (!res.ok || typeof body.issuer !== 'string' || typeof body.jwks_uri !== 'string') return `${ctx.base} did not say (HTTP ${res.status})`;
     return { issuer: body.issuer, jwksUri: body.jwks_uri };
