@@ -102,7 +102,8 @@ function parseWith<T>(env: NodeJS.ProcessEnv, name: string, schema: z.ZodType<T>
   return result.data;
 }
 
-const port = z.coerce.number().int('must be a whole number').min(0).max(65535, 'must be a port number, 0-65535');
+const PORT_RULE = 'must be a whole number from 0 to 65535';
+const port = z.coerce.number({ error: PORT_RULE }).int(PORT_RULE).min(0, PORT_RULE).max(65535, PORT_RULE);
 const positiveInt = z.coerce.number().int('must be a whole number').positive('must be greater than 0');
 const nonNegativeInt = z.coerce.number().int('must be a whole number').min(0, 'must be 0 or more');
 const httpUrl = z

@@ -70,6 +70,15 @@ export class TokenCacheFile {
     await this.write(data);
   }
 
+  /** Drops this generator's tokens for which `stale` holds. */
+  async dropTokens(generator: string, stale: (token: CachedToken) => boolean): Promise<void> {
+    const data = await this.read();
+    const entry = data.generators[generator];
+    if (!entry) return;
+    for (const [key, token] of Object.entries(entry.tokens)) if (stale(token)) delete entry.tokens[key];
+    await this.write(data);
+  }
+
   async refreshToken(generator: string): Promise<string | undefined> {
     return (await this.read()).generators[generator]?.refreshToken;
   }

@@ -121,6 +121,21 @@ export class Directory {
     return this.manifests ? 'manifests' : 'open';
   }
 
+  /**
+   * A target that gives `caller` tokens, with an employee who may use it, for examples that work as
+   * printed: undefined when no app of the directory has authorized the caller.
+   */
+  exampleFor(caller: string, preferred: string): { target: string; employee?: TestEmployee } | undefined {
+    if (!this.manifests) {
+      const target = this.status(preferred) === 'open' ? preferred : undefined;
+      return target ? { target, ...(this.employees[0] ? { employee: this.employees[0] } : {}) } : undefined;
+    }
+    const apps = [...this.manifests.values()].filter((app) => app.enabled && ruleFor(app, caller));
+    const withEmployee = apps.map((app) => ({ app, employee: this.employees.find((e) => this.userAllowed(app, e)) }));
+    const best = withEmployee.find((option) => option.employee) ?? withEmployee[0];
+    return best ? { target: best.app.target, ...(best.employee ? { employee: best.employee } : {}) } : undefined;
+  }
+
   /** The roles an app token for `resource` carries for `caller`, or why the resource has not authorized it. */
   appAccess(resource: Resource, caller: ClientRecord): AppAccess {
     // No application permission of Microsoft Graph is granted: its app tokens carry no roles.
