@@ -95,11 +95,6 @@ export class TokenCache<T extends CacheableToken> {
     this.bytes -= entry.bytes;
   }
 
-  clear(): void {
-    this.entries.clear();
-    this.bytes = 0;
-  }
-
   private lookup(key: string): T | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;

@@ -32,6 +32,7 @@ import { headlessOboRoutes } from './routes/headless-obo.js';
 import { Sessions } from './sessions.js';
 import { accessLogger, RequestEnd } from './request-log.js';
 import { CachedTokenLane } from './cached-lane.js';
+import { trustProxyOption } from './client-address.js';
 import { refuseDuplicateCookies } from './duplicate-cookies.js';
 import { boundConnections, type ConnectionBound } from './connections.js';
 import { createStore, parseKey, randomKey, RedisStore, Sealer, SessionManager, type SessionStore } from '../session/index.js';
@@ -165,9 +166,7 @@ function fastifyOptions(
     // every request that does arrive is answered normally, with `Connection: close` (see above).
     return503OnClosing: false,
     routerOptions: { maxParamLength: 256 },
-    // With no proxy to trust, request.ip is the socket's address: no header parsing on every request
-    // (a function here costs a third of the cached-token throughput, see BENCHMARKS.md).
-    ...(config.trustProxyHops > 0 ? { trustProxy: (_address: string, hop: number) => hop < config.trustProxyHops } : {}),
+    ...trustProxyOption(config.trustProxyHops),
   };
 }
 
