@@ -4,6 +4,7 @@
  * covers the names under which secrets travel anywhere else.
  */
 import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 const SECRET_NAMES = [
   'access_token',
@@ -106,6 +107,27 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     },
   };
   return destination ? pino(options, destination) : pino(options);
+}
+
+/**
+ * For a person at a terminal: one short line per entry (time, level, component, message, the other
+ * fields on the same line). Logs that go anywhere else stay JSON, one object per line.
+ */
+export function terminalDestination(output: NodeJS.WritableStream = process.stdout): pino.DestinationStream {
+  return pretty({
+    destination: output,
+    colorize: (output as NodeJS.WriteStream).isTTY === true,
+    translateTime: 'SYS:HH:MM:ss',
+    ignore: 'pid,hostname,component',
+    messageFormat: '{if component}{component}: {end}{msg}',
+    singleLine: true,
+    sync: true,
+  });
+}
+
+/** The logger of a process that writes to standard output: readable in a terminal, JSON in a pipe or file. */
+export function processLogger(level: string): Logger {
+  return process.stdout.isTTY ? createLogger(level, terminalDestination()) : createLogger(level);
 }
 
 type LogArgs = [obj: unknown, msg?: string, ...args: unknown[]];

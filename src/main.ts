@@ -5,11 +5,13 @@
 import { pathToFileURL } from 'node:url';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { Logger } from 'pino';
+import { faultSentence } from './env.js';
+import { targetOf } from './audience.js';
 import { ConfigError, loadConfig, type GeneratorConfig, type IdentityConfig, type LoadedConfig, type PrivateJwk } from './config.js';
 import { EntraClient } from './entra/client.js';
 import { buildApp, type Generator } from './generator/app.js';
 import { Metrics } from './generator/metrics.js';
-import { createLogger } from './logger.js';
+import { createLogger, processLogger } from './logger.js';
 import { defaultStateDir, emulatorOptionsFromEnv, startEmulator, type Emulator, type EmulatorOptions } from './emulator/index.js';
 import { relaunchTrustingEmulatorCa } from './emulator/trust.js';
 
@@ -31,13 +33,28 @@ export interface StartOptions {
   emulator?: EmulatorOptions;
 }
 
+/** This generator as the `cluster:namespace:app` other apps name in their access policies. */
+function generatorTarget(config: GeneratorConfig): string {
+  return targetOf(config.nais);
+}
+
+/** Listening failed because the port is taken: say which variable moves it, not only EADDRINUSE. */
+async function listening<T>(variable: string, port: number, listen: () => Promise<T>): Promise<T> {
+  try {
+    return await listen();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    throw new Error(`port ${port} is already in use: stop what listens there, or set ${variable} to another port (${variable}=0 picks a free one)`, { cause: err });
+  }
+}
+
 /** Registers the generator with a freshly started emulator, as an app with its own key pair. */
 async function registerWithEmulator(emulator: Emulator, config: GeneratorConfig): Promise<IdentityConfig> {
   const { privateKey, publicKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
   const kid = `generator-${Date.now().toString(36)}`;
   const privateJwk: PrivateJwk = { ...(await exportJWK(privateKey)), kty: 'RSA', kid, alg: 'RS256' };
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
-  const target = `${config.nais.cluster}:${config.nais.namespace}:${config.nais.app}`;
+  const target = generatorTarget(config);
   const clientId = emulator.registerClient({
     target,
     jwks: [publicJwk],
@@ -62,11 +79,12 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
     if (env.EMULATOR_TLS_CERT) {
       throw new Error('EMULATOR_TLS_CERT: npm start makes the certificate of its emulator itself (EMULATOR_TLS=self-signed); with a certificate of your own start the emulator alone');
     }
-    emulator = await startEmulator({
+    const emulatorOptions: EmulatorOptions = {
       ...emulatorOptionsFromEnv({ EMULATOR_PORT: '8081', ...env }),
       logger: logger.child({ component: 'emulator' }),
       ...options.emulator,
-    });
+    };
+    emulator = await listening('EMULATOR_PORT', emulatorOptions.port ?? 0, () => startEmulator(emulatorOptions));
     identity = await registerWithEmulator(emulator, config);
   }
 
@@ -84,9 +102,10 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
     throw err;
   }
 
-  const generator = await buildApp({ config, entra, logger, metrics, emulator: emulator !== undefined });
+  const directory = emulator ? { employees: [...emulator.listing.employees], ...(emulator.listing.apps ? { apps: emulator.listing.apps } : {}) } : undefined;
+  const generator = await buildApp({ config, entra, logger, metrics, emulator: emulator !== undefined, ...(directory ? { directory } : {}) });
   try {
-    await generator.app.listen({ port: config.port, host: config.host });
+    await listening('PORT', config.port, () => generator.app.listen({ port: config.port, host: config.host }));
   } catch (err) {
     await emulator?.close();
     throw err;
@@ -118,13 +137,46 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
   };
 }
 
+/** What npm start prints first: where things are, and examples that work with the directory in use. */
+export function banner(service: Service): string {
+  const lines = [`Token generator: ${service.url}`];
+  const preferred = 'dev-gcp:my-team:my-app';
+  let example: { target: string; employee?: { navIdent: string; name: string } } | undefined = { target: preferred };
+  if (service.emulator) {
+    lines.push(
+      `Entra ID emulator: ${service.emulator.baseUrl} (tenant ${service.emulator.tenantId})`,
+      `  well-known URL: ${service.emulator.wellKnownUrl}`,
+      ...service.emulator.summary.split('\n').map((line) => `  ${line}`),
+    );
+    example = service.emulator.exampleFor(generatorTarget(service.config), preferred);
+  } else {
+    lines.push(`Identity provider: ${service.generator.ctx.entra.metadata.issuer}`);
+  }
+  lines.push('');
+  if (example) {
+    const as = example.employee ? `, and sign in as ${example.employee.navIdent} (${example.employee.name})` : '';
+    lines.push(
+      `  Home page:      open ${service.url}/ in a browser`,
+      `  App token:      curl -s -X POST ${service.url}/api/public/m2m -d "aud=${example.target}"`,
+      `  Employee token: open ${service.url}/api/obo?aud=${example.target} in a browser${as}`,
+    );
+  } else {
+    lines.push(
+      `  No app in the directory has authorized this token generator (${generatorTarget(service.config)}) yet:`,
+      '  add it to an app\u2019s spec.accessPolicy.inbound.rules to get tokens for that app.',
+    );
+  }
+  lines.push('');
+  return lines.join('\n');
+}
+
 async function main(): Promise<void> {
   let loaded: LoadedConfig;
   try {
     loaded = loadConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`Configuration error: ${err.message}\n`);
+      process.stderr.write(`Configuration error: ${err.sentence}\n`);
       process.exit(2);
     }
     throw err;
@@ -135,36 +187,20 @@ async function main(): Promise<void> {
     // With EMULATOR_TLS=self-signed this program runs again, trusting the emulator's CA.
     if (!loaded.identity && (await relaunchTrustingEmulatorCa(env))) return;
   } catch (err) {
-    process.stderr.write(`Configuration error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`Configuration error: ${faultSentence(err)}\n`);
     process.exit(2);
   }
-  const logger = createLogger(loaded.generator.logLevel);
+  const logger = processLogger(loaded.generator.logLevel);
   let service: Service;
   try {
     service = await startService(loaded, env, { logger });
   } catch (err) {
-    logger.fatal({ reason: err instanceof Error ? err.message : String(err) }, 'could not start');
-    process.stderr.write(`Could not start: ${err instanceof Error ? err.message : String(err)}\n`);
+    // Once, through the logger: readable in a terminal, JSON where logs are collected.
+    logger.fatal(`could not start: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   }
 
-  const lines = [`Token generator: ${service.url}`];
-  if (service.emulator) {
-    lines.push(
-      `Entra ID emulator: ${service.emulator.baseUrl} (tenant ${service.emulator.tenantId})`,
-      `  well-known URL: ${service.emulator.wellKnownUrl}`,
-      ...service.emulator.summary.split('\n').map((line) => `  ${line}`),
-    );
-  } else {
-    lines.push(`Identity provider: ${service.generator.ctx.entra.metadata.issuer}`);
-  }
-  lines.push(
-    '',
-    `  App token:      curl -s -X POST ${service.url}/api/public/m2m -d "aud=dev-gcp:my-team:my-app"`,
-    `  Employee token: open ${service.url}/api/obo?aud=dev-gcp:my-team:my-app in a browser`,
-    '',
-  );
-  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(`${banner(service)}\n`);
 
   let stopping = false;
   const stop = (signal: string) => {

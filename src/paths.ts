@@ -6,6 +6,8 @@
 export const PATHS = {
   /** App tokens (client credentials) for scripts. */
   m2m: '/api/public/m2m',
+  /** Which identity provider issues the tokens (its issuer and keys), for clients that check signatures. */
+  identityProvider: '/api/public/identity-provider',
   /** Employee tokens for scripts, against the emulator only. */
   publicObo: '/api/public/obo',
   /** Tokens on behalf of the logged-in person. */
@@ -28,8 +30,15 @@ export const PATHS = {
   deviceVerification: '/oauth2/device',
   revoke: '/oauth2/revoke',
   openapi: '/openapi.json',
+  /** The home page. */
+  home: '/',
+  /** Whether an audience is valid, for the home page's field. */
+  audienceCheck: '/api/public/audience',
   stylesheet: '/static/app.css',
   script: '/static/app.js',
+  icon: '/static/favicon.svg',
+  /** Where browsers look for an icon on their own. */
+  favicon: '/favicon.ico',
   isAlive: '/internal/isalive',
   isReady: '/internal/isready',
   health: '/internal/health',
@@ -86,15 +95,9 @@ export function cookieNames(publicUrl: string): CookieNames {
 }
 
 /**
- * The `Cookie` header a client that is not a browser sends the session ticket in, under both names:
- * the generator reads the one `cookieNames` gives for its public URL, which the client need not know.
+ * Where a login starts that returns to `returnTo` (a path on this service); `prompt: 'login'` asks the
+ * identity provider for a new sign-in even when it has one (to be someone else).
  */
-export function sessionCookieHeader(ticket: string): string {
-  const value = encodeURIComponent(ticket);
-  return `${HOST_PREFIX}${SESSION_COOKIE}=${value}; ${SESSION_COOKIE}=${value}`;
-}
-
-/** Where a login starts that returns to `returnTo` (a path on this service). */
-export function loginUrl(returnTo: string): string {
-  return `${PATHS.login}?redirect=${encodeURIComponent(returnTo)}`;
+export function loginUrl(returnTo: string, prompt?: 'login'): string {
+  return `${PATHS.login}?redirect=${encodeURIComponent(returnTo)}${prompt ? `&prompt=${prompt}` : ''}`;
 }

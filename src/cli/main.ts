@@ -7,9 +7,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
-import { cachePath, TokenCacheFile } from './cache.js';
+import { TokenCacheFile } from './cache.js';
+import { readCliEnv } from './env.js';
+import { ConfigError } from '../env.js';
 import { updateEnvFile } from './dotenv.js';
 import { durationInWords } from '../duration.js';
+import { escapeHtml, pageStart } from '../generator/html.js';
 import { PATHS } from '../paths.js';
 
 const NAME = 'token-generator';
@@ -38,11 +41,12 @@ Commands:
   exec <audience> --name VAR -- <cmd>    run a command with the token in its environment
   decode [<token>]                       show a token's header, claims and expiry, and check its signature
   logout                                 forget the cached tokens and end the command line's session
+  help [<command>]                       this text, or a command's own
 
 Options for every command:
   --url <url>       the token generator (default $TOKEN_GENERATOR_URL or ${DEFAULT_URL})
   --no-cache        do not use cached tokens
-  -h, --help        help for a command, e.g. ${NAME} obo --help
+  -h, --help        help for a command, e.g. ${NAME} obo --help or ${NAME} help obo
 
 The audience is <cluster>:<namespace>:<app>, for example dev-gcp:my-team:my-app.`,
   m2m: `Usage: ${NAME} m2m <audience> [--url URL] [--no-cache]
@@ -68,7 +72,8 @@ Runs the command with VAR=<token> in its environment and exits with its exit cod
 
 Shows the token's header and claims (the token is read from standard input when not given), when it
 expires, and whether its signature verifies: "valid" only for a token of the token generator's identity
-provider (asked at --url); for any other issuer, which keys it matched and that they were not trusted.`,
+provider (asked at --url); for any other issuer, which keys it matched and that they were not trusted.
+Exits with 1 when the signature does not verify.`,
   logout: `Usage: ${NAME} logout [--url URL]
 
 Forgets every cached token and the refresh token, and ends the command line's own session at the
@@ -82,6 +87,8 @@ interface Context {
   /** Log in by the device flow instead of a browser on this machine. */
   device: boolean;
   timeoutMs: number;
+  /** BROWSER: the command that opens the login page; `none` only prints its URL. */
+  browser?: string;
   out: NodeJS.WritableStream;
   err: NodeJS.WritableStream;
   env: NodeJS.ProcessEnv;
@@ -96,16 +103,62 @@ async function call(ctx: Context, path: string, init: RequestInit = {}): Promise
   }
 }
 
-/** The generator's own advice, as one line, with any details (such as the access policy to add) after it. */
-async function failure(res: Response): Promise<CliError> {
-  const text = await res.text();
+/** Something answered at --url, but not as a token generator does: say so in one line, not what it said. */
+function notAGenerator(ctx: Context, res: Response, path: string): CliError {
+  return new CliError(`${ctx.base} is not a token generator (it answered HTTP ${res.status} to ${path}): check --url or TOKEN_GENERATOR_URL`);
+}
+
+/**
+ * The generator's own advice, as one line, with any details (such as the access policy to add) after it.
+ * Every error the generator answers carries its correlation id in the body and in X-Correlation-ID; an
+ * identity provider's error (Entra's has a correlation_id too) or anything else does not.
+ */
+async function failure(ctx: Context, res: Response, path: string): Promise<CliError> {
+  let body: { error_description?: unknown; details?: unknown; correlation_id?: unknown } | undefined;
   try {
-    const body = JSON.parse(text) as { error_description?: string; details?: string };
-    if (body.error_description) return new CliError(body.details ? `${body.error_description}\n\n${body.details}` : body.error_description);
+    body = JSON.parse(await res.text()) as typeof body;
   } catch {
-    // Not JSON: the first line says it.
+    body = undefined;
   }
-  return new CliError(text.split('\n')[0]?.trim() || `the generator answered HTTP ${res.status}`);
+  const ours = typeof body?.correlation_id === 'string' && body.correlation_id === res.headers.get('x-correlation-id');
+  if (!body || typeof body.error_description !== 'string' || !ours) return notAGenerator(ctx, res, path);
+  return new CliError(typeof body.details === 'string' ? `${body.error_description}\n\n${body.details}` : body.error_description);
+}
+
+/** A token response as the generator sends it, or the one line saying that --url is something else. */
+async function tokenBody(ctx: Context, res: Response, path: string): Promise<{ access_token: string; expires_in: number }> {
+  const body = (await res.json().catch(() => undefined)) as { access_token?: unknown; expires_in?: unknown } | undefined;
+  if (typeof body?.access_token !== 'string' || typeof body.expires_in !== 'number') throw notAGenerator(ctx, res, path);
+  return { access_token: body.access_token, expires_in: body.expires_in };
+}
+
+function issuerOf(token: string): string | undefined {
+  try {
+    const iss = decodeJwt(token).iss;
+    return typeof iss === 'string' ? iss : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The issuer of the generator's tokens now; undefined when it cannot be asked (then cached tokens are kept). */
+async function currentIssuer(ctx: Context): Promise<string | undefined> {
+  const trusted = await trustedIssuer(ctx);
+  return typeof trusted === 'string' ? undefined : trusted.issuer;
+}
+
+/**
+ * A cached token, unless its issuer is no longer the generator's: after a restart with a new tenant
+ * (a new emulator) the old tokens are refused everywhere, so they are dropped, never printed.
+ */
+async function cachedToken(ctx: Context, key: string): Promise<string | undefined> {
+  if (!ctx.useCache) return undefined;
+  const cached = await ctx.cache.token(ctx.base, key);
+  if (!cached) return undefined;
+  const issuer = await currentIssuer(ctx);
+  if (issuer === undefined || issuerOf(cached.accessToken) === issuer) return cached.accessToken;
+  await ctx.cache.dropTokens(ctx.base, (token) => issuerOf(token.accessToken) !== issuer);
+  return undefined;
 }
 
 /** --no-cache skips the generator's cache too. */
@@ -113,13 +166,12 @@ const freshness = (ctx: Context): Record<string, string> => (ctx.useCache ? {} :
 
 async function appToken(ctx: Context, audience: string): Promise<string> {
   const key = `m2m ${audience}`;
-  if (ctx.useCache) {
-    const cached = await ctx.cache.token(ctx.base, key);
-    if (cached) return cached.accessToken;
-  }
-  const res = await call(ctx, '/api/public/m2m', { method: 'POST', headers: { accept: 'application/json', ...freshness(ctx) }, body: new URLSearchParams({ aud: audience }) });
-  if (!res.ok) throw await failure(res);
-  const body = (await res.json()) as { access_token: string; expires_in: number };
+  const cached = await cachedToken(ctx, key);
+  if (cached) return cached;
+  const path = PATHS.m2m;
+  const res = await call(ctx, path, { method: 'POST', headers: { accept: 'application/json', ...freshness(ctx) }, body: new URLSearchParams({ aud: audience }) });
+  if (!res.ok) throw await failure(ctx, res, path);
+  const body = await tokenBody(ctx, res, path);
   await ctx.cache.storeToken(ctx.base, key, { accessToken: body.access_token, expiresAt: Date.now() + body.expires_in * 1000 });
   return body.access_token;
 }
@@ -138,7 +190,7 @@ interface ToolTokens {
 async function tokenRequest(ctx: Context, params: Record<string, string>): Promise<ToolTokens> {
   const res = await call(ctx, PATHS.token, { method: 'POST', headers: freshness(ctx), body: new URLSearchParams(params) });
   if (res.ok) return (await res.json()) as ToolTokens;
-  const failed = await failure(res.clone());
+  const failed = await failure(ctx, res.clone(), PATHS.token);
   const body = (await res.json().catch(() => ({}))) as { error?: string };
   if (body.error === 'invalid_grant') throw new LoginRequired();
   throw failed;
@@ -146,10 +198,8 @@ async function tokenRequest(ctx: Context, params: Record<string, string>): Promi
 
 async function employeeToken(ctx: Context, audience: string): Promise<string> {
   const key = `obo ${audience}`;
-  if (ctx.useCache) {
-    const cached = await ctx.cache.token(ctx.base, key);
-    if (cached) return cached.accessToken;
-  }
+  const cached = await cachedToken(ctx, key);
+  if (cached) return cached;
   const refreshToken = await ctx.cache.refreshToken(ctx.base);
   let tokens: ToolTokens | undefined;
   if (refreshToken) {
@@ -168,7 +218,7 @@ async function employeeToken(ctx: Context, audience: string): Promise<string> {
 }
 
 function openBrowser(ctx: Context, url: string): void {
-  const browser = ctx.env.BROWSER;
+  const browser = ctx.browser;
   if (browser === 'none') return;
   const [command, args] = browser
     ? [browser, [url]]
@@ -186,6 +236,16 @@ function openBrowser(ctx: Context, url: string): void {
   }
 }
 
+/** The page the browser lands on at the loopback address, in the generator's own style (its stylesheet, from the generator). */
+function loopbackPage(base: string, title: string, text: string, failed = false): string {
+  return `${pageStart(title, base)}
+<main><section${failed ? ' class="error"' : ''}><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p>
+<p class="muted">This page comes from the <code>${NAME}</code> command on this computer.</p></section></main>
+</body>
+</html>
+`;
+}
+
 /** Waits for `arrived`, or says the login timed out. */
 async function withinTimeout<T>(ctx: Context, arrived: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -200,7 +260,7 @@ async function withinTimeout<T>(ctx: Context, arrived: Promise<T>): Promise<T> {
 }
 
 /** A loopback listener for the browser's return (RFC 8252), checking the state this process chose. */
-async function loopbackListener(state: string) {
+async function loopbackListener(ctx: Context, state: string) {
   let settle!: (result: { code?: string; error?: string }) => void;
   const arrived = new Promise<{ code?: string; error?: string }>((resolve) => (settle = resolve));
   const server = createServer((req, res) => {
@@ -211,17 +271,19 @@ async function loopbackListener(state: string) {
     }
     const code = url.searchParams.get('code');
     if (url.searchParams.get('state') !== state) {
-      res.writeHead(400, { 'content-type': 'text/plain' }).end('This login answer does not belong to the command that is waiting. Run it again.');
+      res
+        .writeHead(400, { 'content-type': 'text/html; charset=utf-8' })
+        .end(loopbackPage(ctx.base, 'Login not for this command', 'This login answer does not belong to the command that is waiting. Run the command again.', true));
       settle({ error: 'the login answer did not match this command (state mismatch): run it again' });
       return;
     }
     if (!code) {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('No tokens for the command line. You can close this window.');
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(loopbackPage(ctx.base, 'No tokens for the command line', 'You can close this window.', true));
       const denied = url.searchParams.get('error') === 'access_denied';
       settle({ error: denied ? 'you denied the command line in the browser' : `the login failed: ${url.searchParams.get('error_description') ?? 'no reason given'}` });
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>Logged in</title><p>Logged in. You can close this window and go back to the terminal.</p>');
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(loopbackPage(ctx.base, 'Logged in', 'You can close this window and go back to the terminal.'));
     settle({ code });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -237,7 +299,7 @@ async function browserLogin(ctx: Context, audience: string): Promise<ToolTokens>
   const state = randomBytes(24).toString('base64url');
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
-  const listener = await loopbackListener(state);
+  const listener = await loopbackListener(ctx, state);
   const query = { response_type: 'code', client_id: CLIENT_ID, redirect_uri: listener.redirectUri, scope: audience, state, code_challenge: challenge, code_challenge_method: 'S256' };
   const loginUrl = `${ctx.base}${PATHS.authorize}?${new URLSearchParams(query)}`;
   ctx.err.write(`Log in with your browser: ${loginUrl}\n`);
@@ -255,7 +317,7 @@ async function browserLogin(ctx: Context, audience: string): Promise<ToolTokens>
 /** RFC 8628: the person approves on any device while this process polls. */
 async function deviceLogin(ctx: Context, audience: string): Promise<ToolTokens> {
   const res = await call(ctx, PATHS.deviceAuthorization, { method: 'POST', body: new URLSearchParams({ client_id: CLIENT_ID, scope: audience }) });
-  if (!res.ok) throw await failure(res);
+  if (!res.ok) throw await failure(ctx, res, PATHS.deviceAuthorization);
   const started = (await res.json()) as { device_code: string; user_code: string; verification_uri: string; verification_uri_complete?: string; interval?: number };
   ctx.err.write(`To log in, open ${started.verification_uri} on any device and enter the code ${started.user_code}\n`);
   if (started.verification_uri_complete) ctx.err.write(`or open: ${started.verification_uri_complete}\n`);
@@ -270,7 +332,7 @@ async function deviceLogin(ctx: Context, audience: string): Promise<ToolTokens> 
       if (body.error === 'slow_down') interval += 5;
       else if (body.error === 'access_denied') throw new CliError('the login was denied on the page that asked');
       else if (body.error === 'expired_token') throw new CliError('the code expired before anyone approved it: run the command again');
-      else throw await failure(answer);
+      else throw await failure(ctx, answer, PATHS.token);
     }
   };
   return withinTimeout(ctx, polling());
@@ -296,7 +358,7 @@ interface TrustedIssuer {
 /** The issuer of the generator's identity provider: the one issuer `decode` calls valid. */
 async function trustedIssuer(ctx: Context): Promise<TrustedIssuer | string> {
   try {
-    const res = await fetch(`${ctx.base}/api/public/identity-provider`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`${ctx.base}${PATHS.identityProvider}`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
     const body = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
     if (!res.ok || typeof body.issuer !== 'string' || typeof body.jwks_uri !== 'string') return `${ctx.base} did not say (HTTP ${res.status})`;
     return { issuer: body.issuer, jwksUri: body.jwks_uri };
@@ -365,48 +427,80 @@ async function decode(ctx: Context, token: string): Promise<number> {
   return checkSignature(ctx, token, claims.iss);
 }
 
+const OPTIONS = {
+  url: { type: 'string' },
+  'no-cache': { type: 'boolean' },
+  obo: { type: 'boolean' },
+  name: { type: 'string' },
+  file: { type: 'string' },
+  timeout: { type: 'string' },
+  device: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Node's parser explains in three sentences; one line naming the flag is what a person needs. */
+function usageError(err: unknown): CliError {
+  const message = err instanceof Error ? err.message : String(err);
+  const flag = /'(-{1,2}[^'\s=<]+)/.exec(message)?.[1] ?? 'an option';
+  const code = (err as { code?: string }).code;
+  const what =
+    code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+      ? `unknown option ${flag}`
+      : /argument missing/.test(message)
+        ? `option ${flag} needs a value`
+        : /does not take an argument/.test(message)
+          ? `option ${flag} takes no value`
+          : `option ${flag} is not valid here`;
+  return new CliError(`${what}; see ${NAME} --help`, 2);
+}
+
+function parseCommandLine(own: string[]) {
+  try {
+    return parseArgs({ args: own, allowPositionals: true, options: OPTIONS });
+  } catch (err) {
+    throw usageError(err);
+  }
+}
+
+/** `--help`, `help` and `help <command>`; undefined when the command line asks for something else. */
+function helpText(sub: string | undefined, rest: string[], help: boolean | undefined): { text: string; code: number } | undefined {
+  if (sub === 'help') {
+    const topic = rest[0];
+    if (topic && !HELP[topic]) throw new CliError(`unknown command "${topic}"; see ${NAME} --help`, 2);
+    return { text: HELP[topic ?? 'main']!, code: 0 };
+  }
+  if (!sub) return { text: HELP.main!, code: help ? 0 : 2 };
+  if (help) return { text: HELP[sub] ?? HELP.main!, code: 0 };
+  return undefined;
+}
+
 export async function run(argv: string[], io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream; env: NodeJS.ProcessEnv }): Promise<number> {
   const dashDash = argv.indexOf('--');
   const own = dashDash === -1 ? argv : argv.slice(0, dashDash);
   const command = dashDash === -1 ? [] : argv.slice(dashDash + 1);
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: own,
-      allowPositionals: true,
-      options: {
-        url: { type: 'string' },
-        'no-cache': { type: 'boolean' },
-        obo: { type: 'boolean' },
-        name: { type: 'string' },
-        file: { type: 'string' },
-        timeout: { type: 'string' },
-        device: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new CliError(`${err instanceof Error ? err.message : String(err)}; see ${NAME} --help`, 2);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandLine(own);
   const [sub, ...rest] = positionals;
-  if (!sub || (values.help && !HELP[sub])) {
-    io.out.write(`${HELP.main}\n`);
-    return sub ? 0 : values.help ? 0 : 2;
+  const help = helpText(sub, rest, values.help);
+  if (help) {
+    io.out.write(`${help.text}\n`);
+    return help.code;
   }
-  if (values.help) {
-    io.out.write(`${HELP[sub]}\n`);
-    return 0;
-  }
-  if (!HELP[sub]) throw new CliError(`unknown command "${sub}"; see ${NAME} --help`, 2);
+  if (!sub || !HELP[sub]) throw new CliError(`unknown command "${sub}"; see ${NAME} --help`, 2);
 
-  const base = (values.url ?? io.env.TOKEN_GENERATOR_URL ?? DEFAULT_URL).replace(/\/+$/, '');
+  let variables;
+  try {
+    variables = readCliEnv(io.env);
+  } catch (err) {
+    throw err instanceof ConfigError ? new CliError(err.sentence, 2) : err;
+  }
+  const base = (values.url ?? variables.generatorUrl ?? DEFAULT_URL).replace(/\/+$/, '');
   if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) throw new CliError(`--url must be an http(s) URL, not ${JSON.stringify(base)}`, 2);
   const timeoutSeconds = values.timeout === undefined ? 300 : Number(values.timeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new CliError('--timeout must be a number of seconds', 2);
   const ctx: Context = {
     base,
-    cache: new TokenCacheFile(cachePath(io.env)),
+    cache: new TokenCacheFile(variables.cacheFile),
+    ...(variables.browser ? { browser: variables.browser } : {}),
     useCache: !values['no-cache'],
     device: values.device ?? false,
     timeoutMs: timeoutSeconds * 1000,
@@ -467,7 +561,18 @@ export async function run(argv: string[], io: { out: NodeJS.WritableStream; err:
   }
 }
 
+/** Output cut short by a closed pipe (`| head -1`) is what the reader wanted: end quietly. */
+function endQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    process.stderr.write(`${NAME}: cannot write the output: ${err.message}\n`);
+    process.exit(1);
+  });
+}
+
 export async function main(): Promise<void> {
+  endQuietlyOnClosedPipe(process.stdout);
+  endQuietlyOnClosedPipe(process.stderr);
   try {
     process.exitCode = await run(process.argv.slice(2), { out: process.stdout, err: process.stderr, env: process.env });
   } catch (err) {

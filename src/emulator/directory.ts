@@ -3,6 +3,7 @@
  * tokens can be asked for, and test employees. Ids are derived from names, so that the same
  * `cluster:namespace:app` has the same client id across restarts.
  */
+import { LRUCache } from 'lru-cache';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { importJWK, type CryptoKey, type JWK } from 'jose';
 import { parseAudience } from '../audience.js';
@@ -59,14 +60,13 @@ export const DEFAULT_EMPLOYEES: TestEmployee[] = [
   { navIdent: 'Z990003', name: 'Test Testesen', email: 'test.testesen@trygdeetaten.no', groups: [] },
 ];
 
-const derived = new Map<string, string>();
+const derived = new LRUCache<string, string>({ max: 10_000 });
 
-/** A UUID (version 5 layout) derived from a name (the last 10,000 are remembered: every token needs a few). */
+/** A UUID (version 5 layout) derived from a name (the 10,000 used last are remembered: every token needs a few). */
 export function uuidFrom(name: string): string {
   const known = derived.get(name);
   if (known !== undefined) return known;
   const id = deriveUuid(name);
-  if (derived.size >= 10_000) derived.clear();
   derived.set(name, id);
   return id;
 }
@@ -119,6 +119,21 @@ export class Directory {
 
   get mode(): 'open' | 'manifests' {
     return this.manifests ? 'manifests' : 'open';
+  }
+
+  /**
+   * A target that gives `caller` tokens, with an employee who may use it, for examples that work as
+   * printed: undefined when no app of the directory has authorized the caller.
+   */
+  exampleFor(caller: string, preferred: string): { target: string; employee?: TestEmployee } | undefined {
+    if (!this.manifests) {
+      const target = this.status(preferred) === 'open' ? preferred : undefined;
+      return target ? { target, ...(this.employees[0] ? { employee: this.employees[0] } : {}) } : undefined;
+    }
+    const apps = [...this.manifests.values()].filter((app) => app.enabled && ruleFor(app, caller));
+    const withEmployee = apps.map((app) => ({ app, employee: this.employees.find((e) => this.userAllowed(app, e)) }));
+    const best = withEmployee.find((option) => option.employee) ?? withEmployee[0];
+    return best ? { target: best.app.target, ...(best.employee ? { employee: best.employee } : {}) } : undefined;
   }
 
   /** The roles an app token for `resource` carries for `caller`, or why the resource has not authorized it. */

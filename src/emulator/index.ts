@@ -34,7 +34,8 @@ import { texasRoutes } from './texas.js';
 import { testTokens, type AppTokenRequest, type UserTokenRequest } from './test-tokens.js';
 
 export type { ClientRegistration, TestEmployee } from './directory.js';
-export { emulatorOptionsFromEnv } from './env.js';
+export { emulatorEnv, emulatorOptionsFromEnv } from './env.js';
+export { ConfigError } from '../env.js';
 export type { DirectoryInput } from './manifests.js';
 export type { ClaimValues } from './claim-overrides.js';
 export type { AppTokenRequest, UserTokenRequest } from './test-tokens.js';
@@ -82,12 +83,16 @@ export interface Emulator {
   readonly app: FastifyInstance;
   /** What the directory holds, in a few lines for people. */
   readonly summary: string;
+  /** The test employees, and the apps of a directory file (none: every target exists). */
+  readonly listing: { employees: readonly TestEmployee[]; apps?: string[] };
   /** With a certificate made at start: the file holding its authority's certificate. */
   readonly caFile?: string;
   /** The state folder, when there is one. */
   readonly stateDir?: string;
   clientIdFor(target: string): string;
   registerClient(registration: ClientRegistration): string;
+  /** A target that gives `caller` tokens as printed examples should use, with an employee who may use it. */
+  exampleFor(caller: string, preferred: string): { target: string; employee?: TestEmployee } | undefined;
   /** The apps of the directory with their client ids. */
   apps(): { target: string; clientId: string }[];
   /** What NAIS would inject into the app (`cluster:namespace:app`): AZURE_APP_*, AZURE_OPENID_CONFIG_* and NAIS_TOKEN_*. */
@@ -230,6 +235,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     app,
     clientIdFor: (target) => directory.clientIdFor(target),
     registerClient: (registration) => directory.register(registration),
+    exampleFor: (caller, preferred) => directory.exampleFor(caller, preferred),
+    listing: { employees: directory.employees, ...(directory.manifests ? { apps: [...directory.manifests.keys()] } : {}) },
     apps: () => apps.targets().map((target) => ({ target, clientId: directory.clientIdFor(target) })),
     environment: (target) => apps.environment(target, urls),
     appToken: tokens.appToken,

@@ -1,4 +1,7 @@
-/** The emulator's request log: one line per request, by path only, as query strings carry codes, states and id_token_hints. */
+/**
+ * The emulator's request log: one line per request at debug (npm start's terminal is for the person's own
+ * work) and its start at trace, by path only, as query strings carry codes, states and id_token_hints.
+ */
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 
 export function pathOf(url: string): string {
@@ -8,7 +11,7 @@ export function pathOf(url: string): string {
 
 export class PathOnlyRequestLog extends LogController {
   override incomingRequest(request: FastifyRequest): void {
-    request.log.info({ method: request.method, path: pathOf(request.url).slice(0, 200) }, 'incoming request');
+    request.log.trace({ method: request.method, path: pathOf(request.url).slice(0, 200) }, 'incoming request');
   }
 
   override routeNotFound(): void {}
@@ -18,7 +21,7 @@ export class PathOnlyRequestLog extends LogController {
   }
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    request.log.info(
+    request.log.debug(
       { method: request.method, path: pathOf(request.url).slice(0, 200), status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
       error ? 'request errored' : 'request completed',
     );

@@ -1,7 +1,7 @@
 /**
  * Turns the identity provider's failures into answers a developer can act on.
  */
-import type { ParsedAudience } from '../audience.js';
+import { targetOf, type ParsedAudience } from '../audience.js';
 import type { IdpError } from './errors.js';
 
 export interface Problem {
@@ -10,10 +10,14 @@ export interface Problem {
   error: string;
   /** One line: what happened and what to do. */
   message: string;
-  /** Further lines shown after the message, such as a manifest snippet. */
+  /** Further lines shown after the message, such as the identity provider's own words. */
   details?: string;
-  /** The details as one line, for clients that show a single line (OAuth 2.0 tools show error_description). */
-  detailsLine?: string;
+  /** Text to copy as it is, such as the YAML to add to a manifest: on a page in a block of its own. */
+  snippet?: string;
+  /** The snippet as one line, for clients that show a single line (OAuth 2.0 tools show error_description). */
+  snippetLine?: string;
+  /** Prose that follows the snippet. */
+  note?: string;
   aadsts?: number;
   /** The upstream error_description's first line. */
   upstream?: string;
@@ -106,10 +110,11 @@ export function adviceFor(err: IdpError, target: ParsedAudience | undefined, gen
       status: 403,
       error: 'not_authorized_by_target',
       message:
-        `${name} has not authorized this token generator (${generator.cluster}:${generator.namespace}:${generator.app}) to get tokens for it ${who}. ` +
+        `${name} has not authorized this token generator (${targetOf(generator)}) to get tokens for it ${who}. ` +
         `Add this access policy to the manifest of ${name} and deploy it:`,
-      details: accessPolicyYaml(generator) + (forUsers ? `\n\n${USERS_TOO}` : ''),
-      detailsLine: accessPolicyYamlLine(generator) + (forUsers ? ` ${USERS_TOO}` : ''),
+      snippet: accessPolicyYaml(generator),
+      snippetLine: accessPolicyYamlLine(generator),
+      ...(forUsers ? { note: USERS_TOO } : {}),
     };
   }
   if (code === 500011 || failure.error === 'invalid_resource') {

@@ -11,8 +11,8 @@ export const M2M_PATH = '/api/public/m2m';
 
 export type AudienceOutcome = { ok: true; value: ParsedAudience } | { ok: false; message: string; status?: number };
 
-/** The audience from a parsed query and body: both may carry it, but then they must agree. */
-export function audienceOf(query: unknown, body: unknown, contentType: string | undefined): AudienceOutcome {
+/** The audience from the query's `aud` and a parsed body: both may carry it, but then they must agree. */
+export function audienceOf(fromQuery: string | string[] | undefined, body: unknown, contentType: string | undefined): AudienceOutcome {
   if (typeof body === 'string' && body.trim() !== '') {
     return {
       ok: false,
@@ -20,8 +20,7 @@ export function audienceOf(query: unknown, body: unknown, contentType: string | 
       message: `A ${contentType ?? 'plain'} body cannot carry the audience: send it as a form field, e.g. -d "aud=${AUDIENCE_EXAMPLE}", or as JSON {"aud": "${AUDIENCE_EXAMPLE}"}.`,
     };
   }
-  const fromBody = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>).aud : undefined;
-  const fromQuery = query && typeof query === 'object' ? (query as Record<string, unknown>).aud : undefined;
+  const fromBody = body && typeof body === 'object' && !Array.isArray(body) && 'aud' in body ? body.aud : undefined;
   if (Array.isArray(fromQuery) || Array.isArray(fromBody)) {
     return { ok: false, message: 'The audience was sent more than once: send one "aud".' };
   }

@@ -3,35 +3,39 @@
  * already configured; tests drive it over a real listener, `main.ts` starts it.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type FastifySchema } from 'fastify';
 import formbody from '@fastify/formbody';
 import cookie from '@fastify/cookie';
-import type { Logger } from 'pino';
+import swagger from '@fastify/swagger';
+import { jsonSchemaTransform, jsonSchemaTransformObject, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { lazyChild } from '../logger.js';
-import { ConfigError, type GeneratorConfig } from '../config.js';
+import type { GeneratorConfig } from '../config.js';
 import type { EntraClient } from '../entra/client.js';
 import { GeneratorContext } from './context.js';
-import { CONTENT_SECURITY_POLICY, STYLESHEET } from './html.js';
+import { CONTENT_SECURITY_POLICY } from './html.js';
 import { registerErrorHandler } from './error-handler.js';
 import { appTokenRoutes } from './routes/m2m.js';
 import { internalRoutes, type Readiness } from './routes/internal.js';
 import { identityProviderRoutes } from './routes/identity-provider.js';
+import { audienceCheckRoutes, homeRoutes, type TestDirectory } from './routes/home.js';
 import { Metrics } from './metrics.js';
 import { addMultipartParser } from './multipart.js';
-import { OPENAPI } from './openapi.js';
+import { assetRoutes, OPENAPI_INFO } from './routes/assets.js';
 import { TokenService } from './tokens.js';
 import { loginRoutes } from './routes/login.js';
+import { logoutRoutes } from './routes/logout.js';
 import { personTokenRoutes } from './routes/obo.js';
 import { authorizationServerRoutes } from './authorization-server/index.js';
 import { headlessOboRoutes } from './routes/headless-obo.js';
 import { Sessions } from './sessions.js';
-import { PAGE_SCRIPT } from './token-page.js';
 import { accessLogger, RequestEnd } from './request-log.js';
 import { CachedTokenLane } from './cached-lane.js';
+import { trustProxyOption } from './client-address.js';
 import { refuseDuplicateCookies } from './duplicate-cookies.js';
 import { boundConnections, type ConnectionBound } from './connections.js';
-import { createStore, parseKey, randomKey, RedisStore, Sealer, SessionManager, type SessionStore } from '../session/index.js';
+import { createStore, randomKey, RedisStore, Sealer, SessionManager, type SessionStore } from '../session/index.js';
 import { PersonLimits, RequestCounter } from './limits.js';
 
 export interface BuildOptions {
@@ -44,6 +48,15 @@ export interface BuildOptions {
   metrics?: Metrics;
   /** The identity provider is the emulator (enables headless employee tokens). */
   emulator?: boolean;
+  /** With the emulator: its test employees and apps, for the home page. */
+  directory?: TestDirectory;
+}
+
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  /** The route's schema, of which /openapi.json is made. */
+  schema: FastifySchema | undefined;
 }
 
 export interface Generator {
@@ -55,23 +68,21 @@ export interface Generator {
   /** Answers cached app tokens before Fastify sees the request. */
   lane: CachedTokenLane;
   /** Every route the service has, as registered. */
-  routes: { method: string; url: string }[];
+  routes: RegisteredRoute[];
   /** The bound on open connections. */
   connections: ConnectionBound;
 }
 
-function sessionSealer(config: GeneratorConfig, logger: Logger): Sealer {
+function sessionSealer(config: GeneratorConfig, logger: Logger, emulator: boolean): Sealer {
   const configured = config.session.encryptionKey;
-  if (configured) {
-    try {
-      return new Sealer(parseKey(configured));
-    } catch (err) {
-      throw new ConfigError('SESSION_ENCRYPTION_KEY', err instanceof Error ? err.message : 'invalid key');
-    }
+  if (configured) return new Sealer(configured);
+  // With the emulator this is a laptop or CI, where a key made at start is what one wants: a note, not a warning.
+  if (emulator) logger.info('sessions use a key made at start (no SESSION_ENCRYPTION_KEY): logins end when this process stops');
+  else {
+    logger.warn(
+      'SESSION_ENCRYPTION_KEY is not set: sessions are encrypted with a random key made at start. They end when this process restarts and are not shared with other replicas. Set SESSION_ENCRYPTION_KEY (32 random bytes, base64) in production.',
+    );
   }
-  logger.warn(
-    'SESSION_ENCRYPTION_KEY is not set: sessions are encrypted with a random key made at start. They end when this process restarts and are not shared with other replicas. Set SESSION_ENCRYPTION_KEY (32 random bytes, base64) in production.',
-  );
   return new Sealer(randomKey());
 }
 
@@ -105,6 +116,54 @@ export function correlationId(headers: FastifyRequest['headers']): string {
   return trace ?? randomUUID();
 }
 
+/** Fastify's options: the server that sets every response's headers and hands the lane its requests, the logger, the limits. */
+function fastifyOptions(
+  config: GeneratorConfig,
+  logger: Logger,
+  lane: CachedTokenLane,
+  readiness: Readiness,
+  requestEnd: RequestEnd,
+  onServer: (server: Server) => void,
+) {
+  return {
+    loggerInstance: logger as FastifyBaseLogger,
+    // The server sets the headers every response carries before Fastify sees the request (no hook
+    // runs for them), and hands Fastify the correlation id it chose.
+    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
+      const toFastify = (req: TaggedRequest, res: ServerResponse, id: string) => {
+        res.setHeader('x-correlation-id', id);
+        for (const [name, value] of EVERY_RESPONSE_HEADERS) res.setHeader(name, value);
+        // While shutting down, connections end with their response instead of idling until their keep-alive runs out.
+        if (readiness.shuttingDown) res.setHeader('connection', 'close');
+        handler(req, res);
+      };
+      const timeouts = { headersTimeout: config.connections.headersTimeoutMs, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_MS };
+      const server = createServer(timeouts, (req: TaggedRequest, res) => {
+        const id = correlationId(req.headers);
+        req[CORRELATION_ID_OF] = id;
+        // The lane sets the same headers itself when it answers.
+        if (lane.takes(req)) lane.handle(req, res, id, () => toFastify(req, res, id));
+        else toFastify(req, res, id);
+      });
+      server.keepAliveTimeout = KEEP_ALIVE_MS;
+      server.setTimeout(CONNECTION_TIMEOUT_MS);
+      onServer(server);
+      return server;
+    },
+    genReqId: (req: IncomingMessage) => (req as TaggedRequest)[CORRELATION_ID_OF] ?? correlationId(req.headers),
+    logController: requestEnd,
+    childLoggerFactory: (parent: FastifyBaseLogger, bindings: Bindings, childOptions: ChildLoggerOptions) =>
+      lazyChild(parent as Logger, bindings, childOptions) as FastifyBaseLogger,
+    bodyLimit: config.bodyLimitBytes,
+    // Fastify's own 503 would answer what reaches it once closing began: a body that arrived after
+    // SIGTERM, or a request on a kept-alive connection. Readiness already steers traffic away, and
+    // every request that does arrive is answered normally, with `Connection: close` (see above).
+    return503OnClosing: false,
+    routerOptions: { maxParamLength: 256 },
+    ...trustProxyOption(config.trustProxyHops),
+  };
+}
+
 export async function buildApp(options: BuildOptions): Promise<Generator> {
   const { config, entra, logger } = options;
   // The store is made below; until then it counts as reached (nothing asks before the routes exist).
@@ -124,50 +183,17 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     everyResponseHeaders: EVERY_RESPONSE_HEADERS,
   });
   let connections: ConnectionBound | undefined;
-  const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
-    // The server sets the headers every response carries before Fastify sees the request (no hook
-    // runs for them), and hands Fastify the correlation id it chose.
-    serverFactory: (handler) => {
-      const toFastify = (req: TaggedRequest, res: ServerResponse, id: string) => {
-        res.setHeader('x-correlation-id', id);
-        for (const [name, value] of EVERY_RESPONSE_HEADERS) res.setHeader(name, value);
-        // While shutting down, connections end with their response instead of idling until their keep-alive runs out.
-        if (readiness.shuttingDown) res.setHeader('connection', 'close');
-        handler(req, res);
-      };
-      const timeouts = { headersTimeout: config.connections.headersTimeoutMs, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_MS };
-      const server = createServer(timeouts, (req: TaggedRequest, res) => {
-        const id = correlationId(req.headers);
-        req[CORRELATION_ID_OF] = id;
-        // The lane sets the same headers itself when it answers.
-        if (lane.takes(req)) lane.handle(req, res, id, () => toFastify(req, res, id));
-        else toFastify(req, res, id);
-      });
-      server.keepAliveTimeout = KEEP_ALIVE_MS;
-      server.setTimeout(CONNECTION_TIMEOUT_MS);
-      connections = boundConnections(server, config.connections.max);
-      return server;
-    },
-    genReqId: (req) => (req as TaggedRequest)[CORRELATION_ID_OF] ?? correlationId(req.headers),
-    logController: new RequestEnd(access, metrics),
-    childLoggerFactory: (parent, bindings, childOptions) => lazyChild(parent as Logger, bindings, childOptions) as FastifyBaseLogger,
-    bodyLimit: config.bodyLimitBytes,
-    // Fastify's own 503 would answer what reaches it once closing began: a body that arrived after
-    // SIGTERM, or a request on a kept-alive connection. Readiness already steers traffic away, and
-    // every request that does arrive is answered normally, with `Connection: close` (see above).
-    return503OnClosing: false,
-    routerOptions: { maxParamLength: 256 },
-    // With no proxy to trust, request.ip is the socket's address: no header parsing on every request
-    // (a function here costs a third of the cached-token throughput, see BENCHMARKS.md).
-    ...(config.trustProxyHops > 0 ? { trustProxy: (_address: string, hop: number) => hop < config.trustProxyHops } : {}),
-  });
+  const bound = (server: Server) => (connections = boundConnections(server, config.connections.max));
+  const app = Fastify(fastifyOptions(config, logger, lane, readiness, new RequestEnd(access, metrics), bound)).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  // Response schemas document the answers; the bodies are written as they always were.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  const routes: { method: string; url: string }[] = [];
+  const routes: RegisteredRoute[] = [];
   app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url, schema: route.schema });
   });
-  const sealer = sessionSealer(config, logger);
+  const sealer = sessionSealer(config, logger, options.emulator ?? false);
   const store =
     options.store ??
     createStore({
@@ -192,25 +218,20 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   addMultipartParser(app, { bodyBytes: config.bodyLimitBytes, fields: 20, fieldBytes: 4096 });
 
   registerErrorHandler(app, { publicUrl: config.publicUrl, generator: config.nais });
-
-  app.get('/static/app.css', async (_request, reply) =>
-    reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET),
-  );
-
-  app.get('/openapi.json', async (_request, reply) => reply.send(OPENAPI));
-
-  app.get('/static/app.js', async (_request, reply) =>
-    reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(PAGE_SCRIPT),
-  );
+  await app.register(swagger, { openapi: OPENAPI_INFO, transform: jsonSchemaTransform, transformObject: jsonSchemaTransformObject });
+  await assetRoutes(app);
 
   await internalRoutes(app, ctx, readiness);
   await appTokenRoutes(app, ctx);
   await identityProviderRoutes(app, ctx);
+  await audienceCheckRoutes(app);
   // Cookies belong to the routes of a person's login; the public endpoints for scripts neither read nor set them.
   await app.register(async (personal) => {
     await personal.register(cookie);
     personal.addHook('onRequest', refuseDuplicateCookies(sessions.cookies, config.publicUrl));
+    await homeRoutes(personal, { ctx, sessions, ...(options.directory ? { directory: options.directory } : {}) });
     await loginRoutes(personal, { ctx, sessions, sealer, limits });
+    await logoutRoutes(personal, { ctx, sessions, sealer });
     await personTokenRoutes(personal, ctx, sessions, limits);
     await headlessOboRoutes(personal, { ctx, sessions, emulator: options.emulator ?? false });
     await personal.register(async (server) => authorizationServerRoutes(server, { ctx, sessions, sealer, limits }));

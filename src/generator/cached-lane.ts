@@ -16,10 +16,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import proxyAddr from '@fastify/proxy-addr';
 import { parse as parseForm } from 'fast-querystring';
 import type { preParsingHookHandler } from 'fastify';
 import type { Logger } from 'pino';
+import { clientAddressOf } from './client-address.js';
 import { noCacheAsked } from './context.js';
 import type { Metrics } from './metrics.js';
 import { preferredFormat } from './negotiate.js';
@@ -83,8 +83,7 @@ export class CachedTokenLane {
     this.fixedHeaders = options.everyResponseHeaders.flat();
     this.maxBodyBytes = Math.min(MAX_BODY_BYTES, options.bodyLimitBytes);
     this.countAnswer = options.metrics.requestCounter(M2M_PATH, 'POST', 200);
-    const hops = options.trustProxyHops;
-    this.clientAddress = hops > 0 ? (request) => proxyAddr(request, (_address, hop) => hop < hops) : (request) => request.socket.remoteAddress;
+    this.clientAddress = clientAddressOf(options.trustProxyHops);
   }
 
   /**

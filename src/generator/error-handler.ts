@@ -46,6 +46,10 @@ function problemFor(error: FastifyError | Error, request: FastifyRequest, reply:
     return advice;
   }
   if (error instanceof StoreUnavailableError) return STORE_UNAVAILABLE;
+  if ('validation' in error && error.validation) {
+    const where = 'validationContext' in error && error.validationContext ? ` (${error.validationContext})` : '';
+    return request.routeOptions.config.invalid ?? problem(400, 'invalid_request', `The request is not valid${where}: ${error.message}.`);
+  }
   const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
   if (status >= 500) {
     request.log.error({ err: error }, 'request failed');

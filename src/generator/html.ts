@@ -1,7 +1,9 @@
 /**
- * HTML for people: a plain layout, every value escaped, no inline script (so the strict
- * Content-Security-Policy holds); behaviour comes from /static/app.js.
+ * HTML for people: one layout, every value escaped, no inline script or style (so the strict
+ * Content-Security-Policy holds); looks come from /static/app.css, behaviour from /static/app.js.
  */
+import { escapeHtml } from '../escape-html.js';
+import { loginUrl, PATHS } from '../paths.js';
 
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -11,49 +13,73 @@ export function policyWithFormTarget(source: string): string {
   return CONTENT_SECURITY_POLICY.replace("form-action 'self'", `form-action 'self' ${source}`);
 }
 
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-const STYLE = `
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:0;background:#f4f5f7;color:#1b1f24}
-main{max-width:60rem;margin:2rem auto;padding:0 1rem}
-h1{font-size:1.5rem;margin:.5rem 0 1rem}
-h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
-section{background:#fff;border:1px solid #d9dce1;border-radius:8px;padding:1rem 1.25rem;margin-bottom:1rem}
-pre{background:#0f1419;color:#e6e9ee;padding:.75rem;border-radius:6px;overflow:auto;white-space:pre-wrap;word-break:break-all;font-size:.85rem}
-code{font-size:.9em}
-button{font:inherit;padding:.4rem .9rem;border-radius:6px;border:1px solid #0067c5;background:#0067c5;color:#fff;cursor:pointer}
-.muted{color:#5a6270;font-size:.9rem}
-.error{border-color:#c30000}
-.error h1{color:#c30000}
-`;
+export { escapeHtml };
 
 export interface PageOptions {
   title: string;
   body: string;
   correlationId?: string;
-  script?: boolean;
+  /** An audience this page is about: the script keeps it among the browser's recent audiences. */
+  audience?: string;
 }
 
-export function page(options: PageOptions): string {
+/**
+ * The start of every page up to its main content. `base` is the generator's URL for a page served
+ * elsewhere (the command line's loopback page), which then takes the generator's stylesheet and icon.
+ */
+export function pageStart(title: string, base = ''): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(options.title)}</title>
-<link rel="stylesheet" href="/static/app.css">
+<meta name="color-scheme" content="light dark">
+<title>${escapeHtml(title)} · Token generator</title>
+<link rel="icon" href="${escapeHtml(base + PATHS.icon)}" type="image/svg+xml">
+<link rel="stylesheet" href="${escapeHtml(base + PATHS.stylesheet)}">
 </head>
 <body>
-<main>
+<header class="site"><a href="${escapeHtml(base + PATHS.home)}">Entra ID token generator</a></header>`;
+}
+
+export function page(options: PageOptions): string {
+  return `${pageStart(options.title)}
+<main${options.audience ? ` data-audience="${escapeHtml(options.audience)}"` : ''}>
 ${options.body}
 ${options.correlationId ? `<p class="muted">Correlation id: <code>${escapeHtml(options.correlationId)}</code></p>` : ''}
 </main>
-${options.script ? '<script src="/static/app.js"></script>' : ''}
+<script src="${PATHS.script}"></script>
 </body>
 </html>
 `;
 }
 
-export const STYLESHEET = STYLE.trim();
+/**
+ * A block to copy as it is, with its button (shown by the script; without it, the text is there to select).
+ * `shown` is what the block displays when it differs from what is copied (a long token, shortened).
+ */
+export function copyBlock(options: { id: string; label: string; text: string; shown?: string; className?: string }): string {
+  const { id, label, text } = options;
+  const source = options.shown === undefined ? '' : `<textarea id="${id}" hidden readonly>${escapeHtml(text)}</textarea>`;
+  const blockId = options.shown === undefined ? id : `${id}-shown`;
+  return `<pre tabindex="0" id="${blockId}"${options.className ? ` class="${options.className}"` : ''}>${escapeHtml(options.shown ?? text)}</pre>${source}
+<p class="actions"><button type="button" data-copy="${id}" hidden>${escapeHtml(label)}</button> <span class="copy-status" data-copy-status-for="${id}" role="status"></span></p>`;
+}
+
+/**
+ * Log out, said in this one place. A link, not a form: logout ends at the identity provider, another
+ * origin, and `form-action 'self'` stops a form whose answer redirects there.
+ */
+export function logoutControl(): string {
+  return `<a class="button secondary" href="${PATHS.logout}">Log out</a>`;
+}
+
+/** What a person can do next after a login: try again, be someone else, or leave. */
+export function sessionActions(options: { returnTo: string; tryAgain?: string }): string {
+  const items = [
+    options.tryAgain ? `<li><a class="button" href="${escapeHtml(options.tryAgain)}">Try again</a></li>` : '',
+    `<li><a class="button secondary" href="${escapeHtml(loginUrl(options.returnTo, 'login'))}">Sign in as someone else</a></li>`,
+    `<li>${logoutControl()}</li>`,
+  ];
+  return `<ul class="actions" aria-label="What next">${items.join('')}</ul>`;
+}

@@ -25,7 +25,7 @@ export function addMultipartParser(app: FastifyInstance, limits: MultipartLimits
     let parser: BusboyInstance;
     try {
       parser = new Busboy({
-        headers: request.headers as { 'content-type': string },
+        headers: { 'content-type': request.headers['content-type'] ?? '' },
         limits: { fields: limits.fields, fieldSize: limits.fieldBytes, files: 0, parts: limits.fields, fileSize: 1 },
       });
     } catch {

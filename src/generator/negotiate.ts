@@ -2,6 +2,8 @@
  * Content negotiation: which of the formats this service speaks does the client explicitly prefer?
  * Wildcards never count as a preference, so `curl` (Accept: *\/*) gets the route's default.
  */
+import type { Problem } from '../entra/advice.js';
+
 export type Format = 'text' | 'json' | 'html';
 
 const TYPES: Record<string, Format> = {
@@ -48,6 +50,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The formats the route answers in, its errors included (see `formatOf`). */
     answers?: Answers;
+    /** The answer to a request its schema refuses, when the route has one of its own. */
+    invalid?: Problem;
   }
 }
 

@@ -2,7 +2,6 @@
 import { sleep, type LockOptions, type LockResult, type SessionData, type SessionStore, type StoreHealth } from './store.js';
 
 export class MemoryStore implements SessionStore {
-  readonly kind = 'memory' as const;
   private readonly sessions = new Map<string, SessionData>();
   private readonly locks = new Set<string>();
   private readonly consumed = new Map<string, number>();
@@ -93,10 +92,6 @@ export class MemoryStore implements SessionStore {
     if (record.until > Date.now()) return record.value;
     this.records.delete(key);
     return undefined;
-  }
-
-  async isHealthy(): Promise<boolean> {
-    return true;
   }
 
   health(): StoreHealth {

@@ -27,7 +27,6 @@ export interface RedisStoreOptions {
 const MAX_DEFERRED = 10_000;
 
 export class RedisStore implements SessionStore {
-  readonly kind = 'redis' as const;
   readonly client: Redis;
   private readonly prefix: string;
   private lastErrorLog = 0;
@@ -223,14 +222,6 @@ export class RedisStore implements SessionStore {
 
   async takeRecord(key: string): Promise<boolean> {
     return (await this.run(() => this.client.del(this.recordKey(key)))) === 1;
-  }
-
-  async isHealthy(): Promise<boolean> {
-    try {
-      return (await this.client.ping()) === 'PONG';
-    } catch {
-      return false;
-    }
   }
 
   async close(): Promise<void> {

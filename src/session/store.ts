@@ -53,7 +53,6 @@ export interface StoreHealth {
 }
 
 export interface SessionStore {
-  readonly kind: 'memory' | 'redis';
   get(id: string): Promise<SessionData | undefined>;
   /** Kept until `data.expiresAt`. */
   set(id: string, data: SessionData): Promise<void>;
@@ -76,7 +75,6 @@ export interface SessionStore {
   getRecord(key: string): Promise<string | undefined>;
   /** True when the record was there: of two replicas taking the same record, one gets true. */
   takeRecord(key: string): Promise<boolean>;
-  isHealthy(): Promise<boolean>;
   health(): StoreHealth;
   close(): Promise<void>;
 }

@@ -7,7 +7,7 @@ import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
-import { login } from '../helpers/http-login.js';
+import { login, logout } from '../helpers/http-login.js';
 import { consentToken, decide as answer, deviceAuthorization, poll, startLoopback, tokenRequest as tokenAt } from '../helpers/authorization-server.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
@@ -196,8 +196,7 @@ describe('employee tokens by the authorization code with PKCE', () => {
 
     const { cookie, verifier, location } = await codeOverHttp();
     const answer = await oidc.authorizationCodeGrant(config, location, { pkceCodeVerifier: verifier, expectedState: 'some-state' }, { redirect_uri: loopback.redirectUri });
-    await fetch(`${stack.url}/oauth2/logout`, { headers: { cookie }, redirect: 'manual' });
-    await fetch(`${stack.url}/oauth2/logout`, { method: 'POST', headers: { cookie }, redirect: 'manual' });
+    expect(await (await logout(stack.url, cookie)).json()).toMatchObject({ logged_out: true });
     const session = await fetch(`${stack.url}/oauth2/session`, { headers: { cookie } });
     expect(((await session.json()) as { authenticated: boolean }).authenticated).toBe(false);
     await verifyEmployeeToken((await oidc.refreshTokenGrant(config, answer.refresh_token!)).access_token, TARGET);
@@ -297,8 +296,7 @@ describe('employee tokens by the authorization code with PKCE', () => {
 
   it('refuses a code whose browser session was logged out before it was redeemed', async () => {
     const { cookie, verifier, code } = await codeOverHttp();
-    await fetch(`${stack.url}/oauth2/logout`, { headers: { cookie }, redirect: 'manual' });
-    await fetch(`${stack.url}/oauth2/logout`, { method: 'POST', headers: { cookie }, redirect: 'manual' });
+    expect(await (await logout(stack.url, cookie)).json()).toMatchObject({ logged_out: true });
     const res = await tokenRequest({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: loopback.redirectUri });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toBe('invalid_grant');

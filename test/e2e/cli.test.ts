@@ -2,13 +2,17 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SignJWT, createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
+import { SignJWT, createRemoteJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
+import { freePort } from '../helpers/ports.js';
 import { startStack, type Stack } from '../helpers/stack.js';
+
+// Each case runs the command a few times, each a fresh Node.js with tsx: slow on a loaded machine.
+vi.setConfig({ testTimeout: 60_000 });
 
 let stack: Stack;
 let dir: string;
@@ -101,11 +105,49 @@ describe('token-generator m2m', () => {
     expect(down.stderr).toMatch(/^token-generator: cannot reach the generator at http:\/\/127\.0\.0\.1:9/);
   });
 
-  it('has --help for each command', async () => {
+  it('has --help for each command, and help <command>', async () => {
     for (const command of ['m2m', 'obo', 'env', 'exec', 'decode', 'logout']) {
       const run = await cli([command, '--help']);
       expect(run.code).toBe(0);
       expect(run.stdout).toContain(`Usage: token-generator ${command}`);
+      const help = await cli(['help', command]);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toBe(run.stdout);
+    }
+    const general = await cli(['help']);
+    expect(general.code).toBe(0);
+    expect(general.stdout).toContain('Usage: token-generator <command>');
+    const unknown = await cli(['help', 'frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toBe('token-generator: unknown command "frobnicate"; see token-generator --help\n');
+   }, 120_000);
+
+  it('names an unknown or malformed flag in one line that points to --help', async () => {
+    const unknown = await cli(['m2m', 'dev-gcp:my-team:my-app', '--bogus']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toBe('token-generator: unknown option --bogus; see token-generator --help\n');
+    const short = await cli(['m2m', '-x']);
+    expect(short.stderr).toBe('token-generator: unknown option -x; see token-generator --help\n');
+    const noValue = await cli(['m2m', 'dev-gcp:my-team:my-app', '--url']);
+    expect(noValue.code).toBe(2);
+    expect(noValue.stderr).toBe('token-generator: option --url needs a value; see token-generator --help\n');
+    const extraValue = await cli(['m2m', 'dev-gcp:my-team:my-app', '--no-cache=yes']);
+    expect(extraValue.stderr).toBe('token-generator: option --no-cache takes no value; see token-generator --help\n');
+  });
+
+  it('says in one line that a --url is not a token generator', async () => {
+    const other = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Welcome</title>'));
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      for (const url of [stack.emulator!.baseUrl, `http://127.0.0.1:${(other.address() as AddressInfo).port}`]) {
+        const run = await cli(['m2m', 'dev-gcp:my-team:my-app', '--url', url, '--no-cache']);
+        expect(run.code).toBe(1);
+        expect(run.stdout).toBe('');
+        expect(run.stderr).toMatch(new RegExp(`^token-generator: ${url.replace(/[.:/]/g, '\\$&')} is not a token generator \\(it answered HTTP \\d+ to /api/public/m2m\\): check --url or TOKEN_GENERATOR_URL\\n$`));
+      }
+    } finally {
+      other.close();
     }
   });
 });
@@ -136,7 +178,7 @@ describe('token-generator env and exec', () => {
 
 describe('token-generator decode', () => {
   it('shows header, claims, expiry in words, and that the signature verifies', async () => {
-    const token = (await cli(['m2m', 'dev-gcp:my-team:my-app'])).stdout.trim();
+    const token = (await cli(['m2m', 'dev-gcp:my-team:my-app', '--no-cache'])).stdout.trim();
     const run = await cli(['decode', token]);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('"alg": "RS256"');
@@ -177,9 +219,64 @@ describe('token-generator decode', () => {
     const run = await cli(['decode', tampered]);
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/Signature: NOT valid/);
+    const claims = JSON.parse(Buffer.from(p!, 'base64url').toString()) as Record<string, unknown>;
+    const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, roles: ['admin'] })).toString('base64url')}.${s}`;
+    const changed = await cli(['decode', forged]);
+    expect(changed.code).toBe(1);
+    expect(changed.stdout).toContain('"admin"');
+    expect(changed.stdout).toMatch(/Signature: NOT valid/);
     const garbage = await cli(['decode', 'not-a-token']);
     expect(garbage.code).toBe(1);
     expect(garbage.stderr).toMatch(/not a JWT/);
+  });
+
+  it('ends quietly with status 0 when its output is cut by a closed pipe', async () => {
+    const token = (await cli(['m2m', 'dev-gcp:my-team:my-app'])).stdout.trim();
+    const errors = join(dir, 'decode-stderr.txt');
+    const run = await new Promise<Run>((resolve) => {
+      // The exit status is the command's own (PIPESTATUS[0]), not head's.
+      const shell = spawn('bash', ['-c', 'node bin/token-generator.js decode "$1" 2>"$2" | head -1; exit "${PIPESTATUS[0]}"', 'pipe', token, errors], {
+        env: { ...process.env, TOKEN_GENERATOR_URL: stack.url, TOKEN_GENERATOR_CACHE: cacheFile },
+      });
+      let stdout = '';
+      shell.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      shell.on('exit', (code) => resolve({ code, stdout, stderr: '' }));
+    });
+    expect(run.stdout).toBe('Header:\n');
+    expect(await readFile(errors, 'utf8')).toBe('');
+    expect(run.code).toBe(0);
+  });
+});
+
+describe('token-generator after the generator restarts', () => {
+  it('drops a cached token of the old tenant and fetches one from the new', async () => {
+    const port = await freePort();
+    const cache = join(dir, 'restart', 'tokens.json');
+    const env = { PORT: String(port), HOST: '127.0.0.1', EMULATOR_PORT: '0' };
+    const url = `http://localhost:${port}`;
+    const first = await startStack({ env });
+    let firstToken: string;
+    try {
+      firstToken = (await cli(['m2m', 'dev-gcp:my-team:my-app', '--url', url], { env: { TOKEN_GENERATOR_CACHE: cache } })).stdout.trim();
+      expect(decodeJwt(firstToken).iss).toBe(first.emulator!.issuer);
+    } finally {
+      await first.close();
+    }
+    const second = await startStack({ env });
+    try {
+      const run = await cli(['m2m', 'dev-gcp:my-team:my-app', '--url', url], { env: { TOKEN_GENERATOR_CACHE: cache } });
+      expect(run.code).toBe(0);
+      const token = run.stdout.trim();
+      expect(token).not.toBe(firstToken);
+      const newKeys = createRemoteJWKSet(new URL(`${second.emulator!.baseUrl}/${second.emulator!.tenantId}/discovery/v2.0/keys`));
+      await jwtVerify(token, newKeys, { issuer: second.emulator!.issuer });
+      expect(await readFile(cache, 'utf8')).not.toContain(firstToken);
+      // The new token is cached as before.
+      const again = await cli(['m2m', 'dev-gcp:my-team:my-app', '--url', url], { env: { TOKEN_GENERATOR_CACHE: cache } });
+      expect(again.stdout.trim()).toBe(token);
+    } finally {
+      await second.close();
+    }
   });
 });
 

@@ -50,8 +50,8 @@ async function logIn(context: BrowserContext, wanted: string, navIdent: string, 
 }
 
 async function tokenOwner(page: Page): Promise<unknown> {
-  const body = JSON.parse((await page.locator('#token-response').textContent()) ?? '{}') as { access_token: string };
-  return decodeJwt(body.access_token).NAVident;
+  const token = (await page.locator('#access-token').textContent()) ?? '';
+  return decodeJwt(token.trim()).NAVident;
 }
 
 async function stackAt(host: string): Promise<Stack> {

@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/main.js';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { launchChromium } from '../helpers/browser.js';
-import { login, startLogin } from '../helpers/http-login.js';
+import { login, logout, startLogin } from '../helpers/http-login.js';
 import { freePort } from '../helpers/ports.js';
 import { memoryLogger, startStack, type Stack } from '../helpers/stack.js';
 
@@ -31,7 +31,7 @@ function rememberJwts(text: string) {
 }
 
 beforeAll(async () => {
-  stack = await startStack({ emulator: { unauthorizedTargets: ['dev-gcp:locked:api'], missingTargets: ['dev-gcp:ghost:api'], accessTokenLifetimeSeconds: 3 } });
+  stack = await startStack({ logLevel: 'trace', emulator: { unauthorizedTargets: ['dev-gcp:locked:api'], missingTargets: ['dev-gcp:ghost:api'], accessTokenLifetimeSeconds: 3 } });
   const auth = stack.identity.auth;
   if (auth.method === 'private_key_jwt') for (const field of ['d', 'p', 'q', 'dp', 'dq', 'qi']) remember(auth.jwk[field] as string);
   // A second generator that authenticates with a client secret.
@@ -109,13 +109,14 @@ describe('logs', () => {
     await run(stack.url, { path: new URL(pending.callbackUrl).pathname + new URL(pending.callbackUrl).search.replace('state=', 'state=x'), headers: { cookie: pending.loginCookie } });
     await run(stack.url, { path: `/oauth2/callback?code=${[...secrets][1]}&state=abc` });
     await run(stack.url, { path: '/oauth2/logout', headers: { cookie } });
+    await logout(stack.url, cookie);
 
     // A real browser login on the generator that uses a client secret.
     const page = await (await browser.newContext()).newPage();
     await page.goto(`${secretStack.url}/api/obo?aud=dev-gcp:team:app`);
     await page.locator('button:has-text("Sign in")').click();
     await page.waitForURL(`${secretStack.url}/api/obo?aud=dev-gcp:team:app`);
-    rememberJwts((await page.locator('#token-response').textContent()) ?? '');
+    rememberJwts((await page.locator('#access-token').textContent()) ?? '');
 
     const lines = [...stack.logs, ...((secretLogs as unknown as { source: string[] }).source ?? [])];
     expect(lines.length).toBeGreaterThan(100);

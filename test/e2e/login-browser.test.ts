@@ -23,9 +23,12 @@ afterAll(async () => {
   await stack?.close();
 });
 
+/** The token page's token and what it says of it. */
 async function tokenResponse(p: Page) {
-  const text = await p.locator('#token-response').textContent();
-  return JSON.parse(text ?? '{}') as { access_token: string; token_type: string; expires_in: number; scope?: string };
+  const token = (await p.locator('#access-token').textContent()) ?? '';
+  const expiresAt = Date.parse((await p.locator('p time.expiry').getAttribute('datetime')) ?? '');
+  const type = await p.locator('p.muted code').first().textContent();
+  return { access_token: token, token_type: type, expires_in: Math.round((expiresAt - Date.now()) / 1000) };
 }
 
 async function verifyUserToken(token: string, target: string) {
@@ -53,7 +56,7 @@ describe('an employee in a real browser', () => {
     expect(body.expires_in).toBeGreaterThan(3000);
     const claims = await verifyUserToken(body.access_token, 'dev-gcp:my-team:my-app');
     await expect(page.locator('#token-claims').textContent()).resolves.toContain(String(claims.oid));
-    await expect(page.locator('button:has-text("Copy access token")').count()).resolves.toBe(1);
+    await expect(page.locator('button:has-text("Copy token")').count()).resolves.toBe(1);
     await expect(page.locator('#curl').textContent()).resolves.toContain(`Authorization: Bearer ${body.access_token}`);
   });
 
@@ -90,6 +93,8 @@ describe('an employee in a real browser', () => {
 
   it('logs out here and at the identity provider; the next visit asks to log in again', async () => {
     await page.goto(`${stack.url}/oauth2/logout`);
+    // The page only asks; its button posts, and the answer goes on to the identity provider (allowed by the page's form-action).
+    await page.locator('button:has-text("Log out")').click();
     await page.waitForURL(`${stack.url}/oauth2/logged-out`);
     await expect(page.locator('h1').textContent()).resolves.toMatch(/logged out/i);
     await page.goto(`${stack.url}/api/obo?aud=dev-gcp:my-team:my-app`);

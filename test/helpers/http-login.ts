@@ -57,3 +57,10 @@ export async function login(generatorUrl: string, returnTo?: string): Promise<st
   if (callback.status !== 302 || !session) throw new Error(`callback failed: ${callback.status}`);
   return session;
 }
+
+/** Logs out as the log-out page does: its token fetched with the session cookie, then posted back. */
+export async function logout(generatorUrl: string, cookie: string): Promise<Response> {
+  const headers = { cookie, accept: 'application/json' };
+  const { csrf_token: token } = (await (await fetch(`${generatorUrl}/oauth2/logout`, { headers })).json()) as { csrf_token?: string };
+  return fetch(`${generatorUrl}/oauth2/logout`, { method: 'POST', headers, body: new URLSearchParams({ csrf_token: token ?? '' }), redirect: 'manual' });
+}

@@ -29,11 +29,11 @@ export function memoryLogger(level = 'debug') {
   return { logger: createLogger(level, destination), logs };
 }
 
-export async function startStack(options: { env?: Record<string, string>; emulator?: EmulatorOptions } = {}): Promise<Stack> {
+export async function startStack(options: { env?: Record<string, string>; emulator?: EmulatorOptions; logLevel?: string } = {}): Promise<Stack> {
   const port = await freePort();
   const env = { PORT: String(port), HOST: '127.0.0.1', EMULATOR_PORT: '0', ...options.env };
   const loaded = loadConfig(env);
-  const { logger, logs } = memoryLogger();
+  const { logger, logs } = memoryLogger(options.logLevel);
   const service = await startService(loaded, env, { logger, ...(options.emulator ? { emulator: options.emulator } : {}) });
   return Object.assign(service, { logs });
 }

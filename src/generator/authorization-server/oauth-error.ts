@@ -38,7 +38,9 @@ function errorCode(advice: Problem): string {
 }
 
 export function fromAdvice(advice: Problem): OAuthError {
-  const line = advice.detailsLine ?? advice.details?.replace(/\s*\n\s*/g, ' ');
+  const oneLine = (text: string | undefined) => text?.replace(/\s*\n\s*/g, ' ');
+  const parts = [advice.snippetLine ?? oneLine(advice.snippet), advice.note, oneLine(advice.details)].filter((part) => part !== undefined);
+  const line = parts.length ? parts.join(' ') : undefined;
   return new OAuthError(errorCode(advice), describable(line ? `${advice.message} ${line}` : advice.message), advice.status >= 500 ? advice.status : 400, advice.error, advice.aadsts);
 }
 

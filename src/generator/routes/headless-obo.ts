@@ -6,7 +6,9 @@
  * service can log a person in without them, so there it answers 404 and says why.
  */
 import * as oidc from 'openid-client';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { LoginValidationError } from '../../entra/client.js';
 import { IdpError } from '../../entra/errors.js';
 import { isNotAssigned } from '../../entra/advice.js';
@@ -16,15 +18,34 @@ import type { GeneratorContext } from '../context.js';
 import { inFlow, refuse } from '../errors.js';
 import { answersIn, formatOf } from '../negotiate.js';
 import { responseBody } from '../tokens.js';
+import { answers, Audience, AUDIENCE_BODY_TYPES, documentedBody, errors, Field, TOKEN_ANSWER } from '../schemas.js';
 import { audienceFrom } from './m2m.js';
 import type { Sessions } from '../sessions.js';
 
 const NAV_IDENT = /^[A-Za-z][0-9]{6}$/;
 
-function field(request: FastifyRequest, name: string): string | undefined {
-  const body = request.body && typeof request.body === 'object' ? (request.body as Record<string, unknown>) : {};
-  const query = (request.query ?? {}) as Record<string, unknown>;
-  const value = body[name] ?? query[name];
+const EMPLOYEE_FIELDS = {
+  aud: Audience.optional(),
+  NAVident: Field.optional().meta({ description: 'The test employee: a letter and six digits', examples: ['Z990001'] }),
+  name: Field.optional(),
+  groups: Field.optional().meta({ description: 'Comma-separated group ids' }),
+};
+const EmployeeQuery = z.object(EMPLOYEE_FIELDS);
+/** The fields of a body of any kind: a form's, a multipart form's or a JSON object's. */
+const BodyFields = z.record(z.string(), z.unknown());
+
+const SCHEMA = {
+  summary: 'Against the Entra ID emulator only: a token on behalf of a test employee, through the same login and exchange a browser goes through',
+  querystring: EmployeeQuery,
+  body: documentedBody(EMPLOYEE_FIELDS),
+  consumes: AUDIENCE_BODY_TYPES,
+  response: answers({ 200: TOKEN_ANSWER }, errors(400, 403, 404, 415, 429, 502, 504)),
+};
+
+/** A field from the body, else from the query, when it is given once. */
+function field(query: z.infer<typeof EmployeeQuery>, body: unknown, name: 'NAVident' | 'name' | 'groups'): string | undefined {
+  const fields = BodyFields.safeParse(body);
+  const value = (fields.success ? fields.data[name] : undefined) ?? query[name];
   return typeof value === 'string' ? value : undefined;
 }
 
@@ -39,18 +60,19 @@ interface TestEmployee {
 }
 
 /** The test employee the request names, or a 400. */
-function testEmployee(request: FastifyRequest): TestEmployee {
-  const navIdent = field(request, 'NAVident');
+function testEmployee(query: z.infer<typeof EmployeeQuery>, body: unknown): TestEmployee {
+  const navIdent = field(query, body, 'NAVident');
   if (!navIdent || !NAV_IDENT.test(navIdent)) {
     throw refuse(400, 'invalid_navident', 'Send the test employee as NAVident: a letter and six digits, for example Z990001.');
   }
-  const name = field(request, 'name') ?? navIdent;
-  const groups = field(request, 'groups') ?? '';
+  const name = field(query, body, 'name') ?? navIdent;
+  const groups = field(query, body, 'groups') ?? '';
   if (name.length > 200 || groups.length > 4000) throw refuse(400, 'invalid_request', 'name or groups is too long.');
   return { navIdent, name, groups };
 }
 
-export async function headlessOboRoutes(app: FastifyInstance, deps: { ctx: GeneratorContext; sessions: Sessions; emulator: boolean }): Promise<void> {
+export async function headlessOboRoutes(fastify: FastifyInstance, deps: { ctx: GeneratorContext; sessions: Sessions; emulator: boolean }): Promise<void> {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { ctx, sessions } = deps;
   const redirectUri = `${ctx.config.publicUrl}${PATHS.callback}`;
 
@@ -80,10 +102,10 @@ export async function headlessOboRoutes(app: FastifyInstance, deps: { ctx: Gener
     return callback;
   };
 
-  app.post(PATHS.publicObo, { onRequest: ctx.limitPublic, config: answersIn(['text', 'json'], 'text') }, async (request, reply) => {
+  app.post(PATHS.publicObo, { schema: SCHEMA, onRequest: ctx.limitPublic, config: answersIn(['text', 'json'], 'text') }, async (request, reply) => {
     if (!deps.emulator) throw refuse(404, 'not_available', NOT_AVAILABLE);
     const audience = audienceFrom(request);
-    const employee = testEmployee(request);
+    const employee = testEmployee(request.query, request.body);
     const login = { state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier() };
     const user = await inFlow('login', audience, async () => {
       const callback = await signIn(employee, login);

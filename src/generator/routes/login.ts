@@ -3,6 +3,7 @@
  * short-lived cookie, the session in the store, the browser sent back to where it started.
  */
 import type { FastifyInstance, FastifyRequest, onErrorHookHandler } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import * as oidc from 'openid-client';
 import { z } from 'zod';
 import { isNotAssigned } from '../../entra/advice.js';
@@ -18,6 +19,7 @@ import { answersIn } from '../negotiate.js';
 import { safeReturnPath } from '../redirect.js';
 import type { PersonLimits } from '../limits.js';
 import type { Sessions } from '../sessions.js';
+import { answers, errors, Field, htmlPage, redirect } from '../schemas.js';
 
 const LOGIN_STATE_SECONDS = 600;
 /** A person's pages answer in HTML, or in JSON or text for a client that asks. */
@@ -83,8 +85,28 @@ function userOf(claims: LoginResult['claims']): SessionUser {
   };
 }
 
+const LoginQuery = z.object({
+  redirect: Field.optional().meta({ description: 'A relative path on this service to return to' }),
+  prompt: Field.optional().meta({ description: '"login" to log in again even with a session at the identity provider' }),
+});
+const CallbackQuery = z.object({
+  code: Field.optional(),
+  state: Field.optional(),
+  session_state: Field.optional(),
+  error: Field.optional(),
+  error_description: Field.optional(),
+});
+const SessionAnswer = z.object({
+  authenticated: z.boolean(),
+  user: z.object({ name: z.string().nullable(), preferred_username: z.string().nullable(), NAVident: z.string().nullable(), oid: z.string() }).optional(),
+  created_at: z.iso.datetime().optional(),
+  ends_at: z.iso.datetime().optional(),
+  access_token_expires_at: z.iso.datetime().optional(),
+  login_url: z.string().optional(),
+});
+
 /** The identity provider's own refusal, as the callback's query carries it. */
-function callbackRefusal(query: Record<string, unknown>): Error | undefined {
+function callbackRefusal(query: z.infer<typeof CallbackQuery>): Error | undefined {
   if (typeof query.error !== 'string') return undefined;
   const description = typeof query.error_description === 'string' ? query.error_description.split(/\r?\n/)[0]?.slice(0, 300) : undefined;
   if (isNotAssigned(description)) {
@@ -94,7 +116,8 @@ function callbackRefusal(query: Record<string, unknown>): Error | undefined {
   return refuse(400, 'login_failed', `The identity provider did not log you in (${query.error.slice(0, 100)}). Start again from the page you wanted.`, description);
 }
 
-export async function loginRoutes(app: FastifyInstance, deps: LoginDeps): Promise<void> {
+export async function loginRoutes(fastify: FastifyInstance, deps: LoginDeps): Promise<void> {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { ctx, sessions, sealer } = deps;
   const guard = new LoginLoopGuard();
   const redirectUri = `${ctx.config.publicUrl}${PATHS.callback}`;
@@ -105,8 +128,9 @@ export async function loginRoutes(app: FastifyInstance, deps: LoginDeps): Promis
     done();
   };
 
-  app.get(PATHS.login, { config: PAGES }, async (request, reply) => {
-    const query = request.query as Record<string, unknown>;
+  const loginSchema = { summary: 'Starts a login', querystring: LoginQuery, response: answers({ 302: redirect('To the identity provider') }, errors(429)) };
+  app.get(PATHS.login, { schema: loginSchema, config: PAGES }, async (request, reply) => {
+    const query = request.query;
     await deps.limits.loginStart(request);
     const loop = guard.record(request.cookies[names.loop]);
     reply.setCookie(names.loop, loop.cookie, { ...cookieOptions(), maxAge: Math.ceil(guard.windowMs / 1000) });
@@ -162,10 +186,15 @@ export async function loginRoutes(app: FastifyInstance, deps: LoginDeps): Promis
     }
   };
 
-  app.get(PATHS.callback, { config: PAGES, onError: countFailure }, async (request, reply) => {
+  const callbackSchema = {
+    summary: 'Where the identity provider sends the browser back',
+    querystring: CallbackQuery,
+    response: answers({ 302: redirect('Back where the login started') }, errors(400, 403, 502, 503, 504)),
+  };
+  app.get(PATHS.callback, { schema: callbackSchema, config: PAGES, onError: countFailure }, async (request, reply) => {
     reply.clearCookie(names.login, cookieOptions());
     reply.header('cache-control', 'no-store');
-    const query = request.query as Record<string, unknown>;
+    const query = request.query;
     const refusal = callbackRefusal(query);
     if (refusal) throw refusal;
     const login = startedLogin(request);
@@ -190,30 +219,20 @@ export async function loginRoutes(app: FastifyInstance, deps: LoginDeps): Promis
   await sessionRoutes(app, deps);
 }
 
-/** The end of a session, the page after it, and what the session is. */
-async function sessionRoutes(app: FastifyInstance, { ctx, sessions }: LoginDeps): Promise<void> {
-  app.get(PATHS.logout, { config: PAGES }, async (request, reply) => {
-    reply.header('cache-control', 'no-store');
-    // The session as stored, without refreshing it: it is about to end.
-    const session = await sessions.manager.load(request.cookies[sessions.cookies.session]);
-    let idToken: string | undefined;
-    if (session) {
-      idToken = session.data.idToken;
-      await sessions.destroy(session.id);
-      ctx.logger.info({ session: 'ended' }, 'session ended by logout');
-    }
-    sessions.clearSessionCookie(reply);
-    const endSession = ctx.entra.logoutUrl(`${ctx.config.publicUrl}${PATHS.loggedOut}`, idToken);
-    return reply.redirect(endSession ?? PATHS.loggedOut, 302);
-  });
-
-  app.get(PATHS.loggedOut, async (_request, reply) => {
-    const again = `<a href="${escapeHtml(loginUrl(PATHS.session))}">Log in again</a>`;
-    const body = `<section><h1>You are logged out</h1><p>Your session with the token generator has ended. ${again}.</p></section>`;
+/** The page after a logout, and what the session is. */
+async function sessionRoutes(fastify: FastifyInstance, { ctx, sessions }: LoginDeps): Promise<void> {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  app.get(PATHS.loggedOut, { schema: { summary: 'The page shown after logout', response: answers({ 200: htmlPage('You are logged out') }) } }, async (_request, reply) => {
+    const actions = `<ul class="actions"><li><a class="button" href="${escapeHtml(loginUrl('/'))}">Log in again</a></li><li><a class="button secondary" href="/">Home</a></li></ul>`;
+    const body = `<section><h1>You are logged out</h1><p>Your session with the token generator has ended.</p>\n${actions}</section>`;
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page({ title: 'Logged out', body }));
   });
 
-  app.get(PATHS.session, { config: answersIn(['json'], 'json') }, async (request, reply) => {
+  const sessionSchema = {
+    summary: 'Whether the caller is logged in, as whom, until when (never a token)',
+    response: answers({ 200: { description: 'The session', content: { 'application/json': { schema: SessionAnswer } } } }, errors(502, 503, 504)),
+  };
+  app.get(PATHS.session, { schema: sessionSchema, config: answersIn(['json'], 'json') }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     const session = await sessions.load(request);
     if (!session) return reply.send({ authenticated: false, login_url: `${ctx.config.publicUrl}${loginUrl(PATHS.session)}` });

@@ -3,7 +3,10 @@
  * audience in the query, a form, a multipart form or JSON. The answer is the bare token unless
  * the client explicitly prefers JSON.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { AUDIENCE_EXAMPLE, type ParsedAudience } from '../../audience.js';
 import { PATHS } from '../../paths.js';
 import { ProblemError, refuse } from '../errors.js';
@@ -13,18 +16,28 @@ import type { IssuedToken } from '../tokens.js';
 import { skipCache, type GeneratorContext } from '../context.js';
 import { audienceOf, M2M_FORMATS, tokenAnswer } from '../app-token.js';
 import { replayLaneBody } from '../cached-lane.js';
+import { answers, Audience, AUDIENCE_BODY_TYPES, AudienceQuery, documentedBody, errors, TOKEN_ANSWER } from '../schemas.js';
 
 const CURL = (publicUrl: string) => `curl -s -X POST "${publicUrl}${PATHS.m2m}" -d "aud=${AUDIENCE_EXAMPLE}"`;
 
 /** The audience from the query and the body; both may carry it, but then they must agree. Throws when they do not. */
-export function audienceFrom(request: FastifyRequest): ParsedAudience {
-  const audience = audienceOf(request.query, request.body, request.headers['content-type']);
+export function audienceFrom(request: { query: z.infer<typeof AudienceQuery>; body: unknown; headers: IncomingHttpHeaders }): ParsedAudience {
+  const audience = audienceOf(request.query.aud, request.body, request.headers['content-type']);
   if (audience.ok) return audience.value;
   const status = audience.status ?? 400;
   throw refuse(status, status === 415 ? 'unsupported_content_type' : 'invalid_audience', audience.message);
 }
 
-export async function appTokenRoutes(app: FastifyInstance, ctx: GeneratorContext): Promise<void> {
+const M2M_SCHEMA = {
+  summary: 'An app token (client credentials) for the audience',
+  querystring: AudienceQuery,
+  body: documentedBody({ aud: Audience.optional() }),
+  consumes: AUDIENCE_BODY_TYPES,
+  response: answers({ 200: TOKEN_ANSWER }, errors(400, 403, 404, 413, 415, 429, 502, 504)),
+};
+
+export async function appTokenRoutes(fastify: FastifyInstance, ctx: GeneratorContext): Promise<void> {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   const send = (request: FastifyRequest, reply: FastifyReply, token: IssuedToken) => {
     const answer = tokenAnswer(token, formatOf(request));
     return reply.header('cache-control', 'no-store').type(answer.type).send(answer.body);
@@ -32,7 +45,7 @@ export async function appTokenRoutes(app: FastifyInstance, ctx: GeneratorContext
 
   app.post(
     PATHS.m2m,
-    { onRequest: ctx.limitPublic, preParsing: replayLaneBody, config: answersIn(M2M_FORMATS, 'text') },
+    { schema: M2M_SCHEMA, onRequest: ctx.limitPublic, preParsing: replayLaneBody, config: answersIn(M2M_FORMATS, 'text') },
     (request, reply): Promise<FastifyReply> | undefined => {
       const audience = audienceFrom(request);
       // A cached token is answered at once; only a miss waits for the identity provider.
@@ -45,7 +58,7 @@ export async function appTokenRoutes(app: FastifyInstance, ctx: GeneratorContext
     },
   );
 
-  app.get(PATHS.m2m, () => {
+  app.get(PATHS.m2m, { schema: { summary: 'Not allowed: shows the right curl line', response: answers(errors(405)) } }, () => {
     throw new ProblemError(problem(405, 'method_not_allowed', `Use POST for ${PATHS.m2m}, with the audience as "aud", for example: ${CURL(ctx.config.publicUrl)}`), {
       allow: 'POST',
     });

@@ -3,6 +3,7 @@
  * (an app token, which older docs still link for browsers).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { parseAudience, type ParsedAudience } from '../../audience.js';
 import { PATHS } from '../../paths.js';
 import { skipCache, type GeneratorContext } from '../context.js';
@@ -13,10 +14,11 @@ import type { PersonLimits } from '../limits.js';
 import type { LoadedSession, Sessions } from '../sessions.js';
 import { tokenPage } from '../token-page.js';
 import { responseBody, type IssuedToken } from '../tokens.js';
+import { answers, AudienceQuery, errors, redirect, TOKEN_PAGE } from '../schemas.js';
 
 /** The audience of `?aud=`, or a 400. */
-function audienceOf(request: FastifyRequest): ParsedAudience {
-  const parsed = parseAudience((request.query as Record<string, unknown>).aud);
+function audienceOf(aud: string | string[] | undefined): ParsedAudience {
+  const parsed = parseAudience(aud);
   if (parsed.ok) return parsed.value;
   throw refuse(400, 'invalid_audience', parsed.message);
 }
@@ -28,22 +30,36 @@ export async function requireSession(sessions: Sessions, request: FastifyRequest
   throw new LoginRequiredError(safeReturnPath(request.url) ?? '/');
 }
 
-export async function personTokenRoutes(app: FastifyInstance, ctx: GeneratorContext, sessions: Sessions, limits: PersonLimits): Promise<void> {
-  const send = (request: FastifyRequest, reply: FastifyReply, token: IssuedToken, title: string, audience: ParsedAudience, session: LoadedSession) => {
+const schema = (summary: string) => ({
+  summary,
+  querystring: AudienceQuery,
+  response: answers({ 200: TOKEN_PAGE, 302: redirect('A browser without a session is sent to log in') }, errors(400, 401, 403, 404, 502, 503, 504)),
+});
+
+export async function personTokenRoutes(fastify: FastifyInstance, ctx: GeneratorContext, sessions: Sessions, limits: PersonLimits): Promise<void> {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  type Kind = 'person' | 'app';
+  const send = (request: FastifyRequest, reply: FastifyReply, token: IssuedToken, kind: Kind, audience: ParsedAudience, session: LoadedSession) => {
     const body = responseBody(token);
     reply.header('cache-control', 'no-store');
     if (formatOf(request) === 'html') {
-      const who = session.data.user.name ?? session.data.user.preferredUsername;
-      return reply
-        .type('text/html; charset=utf-8')
-        .send(tokenPage({ title, target: audience.target, body, correlationId: String(request.id), ...(who ? { who } : {}) }));
+      const { user } = session.data;
+      const who = `${user.name ?? user.preferredUsername ?? 'you'}${user.navIdent ? ` (${user.navIdent})` : ''}`;
+      const intro =
+        kind === 'person'
+          ? `A token for ${audience.target}, on behalf of ${who}.`
+          : `An app token for ${audience.target}: the token generator acting as itself, with no person in the token, asked for by ${who}.`;
+      const title = kind === 'person' ? 'Token on behalf of you' : 'App token (client credentials)';
+      return reply.type('text/html; charset=utf-8').send(
+        tokenPage({ title, target: audience.target, body, correlationId: String(request.id), intro, returnTo: safeReturnPath(request.url) ?? '/' }),
+      );
     }
     return reply.type('application/json; charset=utf-8').send(body);
   };
   const config = answersIn(['json', 'html'], 'json');
 
-  app.get(PATHS.obo, { config }, async (request, reply) => {
-    const audience = audienceOf(request);
+  app.get(PATHS.obo, { schema: schema('A token on behalf of the logged-in person'), config }, async (request, reply) => {
+    const audience = audienceOf(request.query.aud);
     let session = await requireSession(sessions, request);
     await limits.tokenRequest(request, session.id, skipCache(request) || !ctx.tokens.hasUserToken(session.id, audience));
     const onBehalfOf = (of: LoadedSession) =>
@@ -60,14 +76,14 @@ export async function personTokenRoutes(app: FastifyInstance, ctx: GeneratorCont
       session = renewed;
       ({ token } = await onBehalfOf(session));
     }
-    return send(request, reply, token, 'Token on behalf of you', audience, session);
+    return send(request, reply, token, 'person', audience, session);
   });
 
-  app.get(PATHS.personM2m, { config }, async (request, reply) => {
-    const audience = audienceOf(request);
+  app.get(PATHS.personM2m, { schema: schema('An app token, for a logged-in person (older docs link this)'), config }, async (request, reply) => {
+    const audience = audienceOf(request.query.aud);
     const session = await requireSession(sessions, request);
     await limits.tokenRequest(request, session.id, skipCache(request) || !ctx.tokens.hasAppToken(audience));
     const token = await ctx.appToken(request, audience);
-    return send(request, reply, token, 'App token (client credentials)', audience, session);
+    return send(request, reply, token, 'app', audience, session);
   });
 }

@@ -1,0 +1,332 @@
+/**
+ * The pages as a person meets them in Chromium: the home page, the token page, the advice and error
+ * pages, logging out and signing in as someone else, the command line's pages; axe-core on each, at
+ * 375 px wide and in dark mode too.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AxeBuilder } from '@axe-core/playwright';
+import { decodeJwt } from 'jose';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { accessPolicyYaml } from '../../src/entra/advice.js';
+import { launchChromium } from '../helpers/browser.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+vi.setConfig({ testTimeout: 120_000 });
+
+const TIME_ZONE = 'Asia/Kolkata';
+const LOCALE = 'en-GB';
+const AUDIENCE = 'dev-gcp:my-team:my-app';
+
+let stack: Stack;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let dir: string;
+
+beforeAll(async () => {
+  stack = await startStack({ emulator: { unauthorizedTargets: ['dev-gcp:locked:api'], missingTargets: ['dev-gcp:ghost:api'] } });
+  browser = await launchChromium();
+  context = await newContext();
+  page = await context.newPage();
+  dir = await mkdtemp(join(tmpdir(), 'pages-test-'));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function newContext(options: { width?: number; dark?: boolean } = {}): Promise<BrowserContext> {
+  const created = await browser.newContext({
+    timezoneId: TIME_ZONE,
+    locale: LOCALE,
+    viewport: { width: options.width ?? 1024, height: 800 },
+    colorScheme: options.dark ? 'dark' : 'light',
+  });
+  await created.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.url });
+  return created;
+}
+
+/** No serious or critical violation, with the rule and the elements named when there is one. */
+async function expectAccessible(p: Page): Promise<void> {
+  await p.waitForLoadState('load');
+  const results = await new AxeBuilder({ page: p }).analyze();
+  const bad = results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join('; ')})`);
+  expect(bad, p.url()).toEqual([]);
+}
+
+async function expectNoSidewaysScroll(p: Page): Promise<void> {
+  const [scroll, client] = await p.evaluate<[number, number]>('[document.documentElement.scrollWidth, document.documentElement.clientWidth]');
+  expect(scroll, p.url()).toBeLessThanOrEqual(client);
+}
+
+async function signIn(p: Page, navIdent?: string): Promise<void> {
+  await p.waitForURL((url) => url.href.startsWith(stack.emulator!.baseUrl));
+  if (navIdent) {
+    await p.locator('#navIdent').fill(navIdent);
+    await p.locator('#name').fill(`Test ${navIdent}`);
+    await p.locator('#email').fill(`${navIdent.toLowerCase()}@trygdeetaten.no`);
+  }
+  await p.locator('button:has-text("Sign in")').click();
+  await p.waitForURL((url) => !url.href.startsWith(stack.emulator!.baseUrl));
+  await p.waitForLoadState('load');
+}
+
+const clipboard = (p: Page) => p.evaluate<string>('navigator.clipboard.readText()');
+const bodyStyle = (p: Page, property: 'fontFamily' | 'backgroundColor') => p.evaluate<string>(`getComputedStyle(document.body).${property}`);
+
+describe('the home page', () => {
+  it('checks the audience as one types, and says who is not logged in', async () => {
+    await page.goto(`${stack.url}/`);
+    await expect(page.locator('h1').textContent()).resolves.toBe('Entra ID token generator');
+    await expect(page.locator('#who-heading + p').textContent()).resolves.toMatch(/^Not logged in/);
+    await expect(page.locator('#emulator-heading ~ ul').textContent()).resolves.toContain('Z990001 Kari Nordmann');
+    const input = page.locator('#aud');
+    const verdict = page.locator('#aud-verdict');
+    const onBehalf = page.locator('button:has-text("Token on your behalf")');
+    await expect.poll(() => onBehalf.isDisabled()).toBe(true);
+
+    await input.pressSequentially('Dev GCP');
+    await expect.poll(() => verdict.textContent()).toMatch(/^Invalid audience "Dev GCP": it contains white space/);
+    await expect(input.getAttribute('aria-invalid')).resolves.toBe('true');
+    await expect(onBehalf.isDisabled()).resolves.toBe(true);
+
+    for (const form of ['dev-gcp.my-team.my-app', 'api://dev-gcp.my-team.my-app/.default', AUDIENCE]) {
+      await input.fill('');
+      await input.pressSequentially(form);
+      await expect.poll(() => verdict.textContent()).toBe(`Valid: ${AUDIENCE} (scope api://dev-gcp.my-team.my-app/.default)`);
+    }
+    await expect(input.getAttribute('aria-invalid')).resolves.toBe('false');
+    await expect(onBehalf.isDisabled()).resolves.toBe(false);
+    await expectAccessible(page);
+  });
+
+  it('gets a token on your behalf with its button, through the login page', async () => {
+    await page.locator('button:has-text("Token on your behalf")').click();
+    await page.waitForURL((url) => url.href.startsWith(stack.emulator!.baseUrl));
+    await page.waitForLoadState('load');
+    await expectAccessible(page); // the emulator's sign-in page
+    await signIn(page);
+    await page.waitForURL(`${stack.url}/api/obo?aud=${encodeURIComponent(AUDIENCE)}`);
+    await expect(page.locator('h1').textContent()).resolves.toBe('Token on behalf of you');
+  });
+});
+
+describe('the token page', () => {
+  it('shows the token once, copies it and the curl line, and explains the claims', async () => {
+    const token = (await page.locator('#access-token').textContent())!;
+    expect(decodeJwt(token).aud).toBe(stack.emulator!.clientIdFor(AUDIENCE));
+    const html = await page.content();
+    expect(html.split(token).length - 1).toBe(2); // the token block, and the curl line's copy source
+    await expect(page.locator('#curl-shown').textContent()).resolves.not.toContain(token);
+
+    await page.locator('button:has-text("Copy token")').click();
+    await expect.poll(() => page.locator('[data-copy-status-for="access-token"]').textContent()).toBe('Copied.');
+    expect(await clipboard(page)).toBe(token);
+    await page.locator('button:has-text("Copy curl command")').click();
+    await expect.poll(() => clipboard(page)).toBe(`curl -H "Authorization: Bearer ${token}" https://<your-api>/…`);
+
+    const row = (claim: string) => page.locator('#claims-table tr', { has: page.locator(`th code:text-is("${claim}")`) });
+    await expect(row('aud').locator('td').nth(1).textContent()).resolves.toContain(`the client id of ${AUDIENCE}`);
+    await expect(row('NAVident').locator('td').nth(1).textContent()).resolves.toMatch(/NAV ident/);
+    await expect(row('scp').locator('td').nth(1).textContent()).resolves.toMatch(/What the token allows on the person's behalf/);
+
+    // The expiry in the reader's clock (not UTC), relative, and not yet marked.
+    const exp = decodeJwt(token).exp!;
+    const local = new Date(exp * 1000).toLocaleTimeString(LOCALE, { hour: '2-digit', minute: '2-digit', timeZone: TIME_ZONE });
+    const expiry = page.locator('p time.expiry');
+    await expect.poll(() => expiry.textContent()).toMatch(new RegExp(`^${local}, in (59|60) minutes$`));
+    await expect(expiry.getAttribute('class')).resolves.not.toContain('soon');
+    await expect(row('exp').locator('td').first().textContent()).resolves.toContain(local);
+    await expect(page.locator('details').getAttribute('open')).resolves.toBeNull();
+    await expect(page.locator('#token-claims').textContent()).resolves.toContain(String(decodeJwt(token).oid));
+    await expectAccessible(page);
+  });
+
+  it('counts the expiry down and marks it under five minutes', async () => {
+    const clocked = await context.newPage();
+    await clocked.clock.install();
+    await clocked.goto(`${stack.url}/api/obo?aud=${encodeURIComponent(AUDIENCE)}`);
+    const expiry = clocked.locator('p time.expiry');
+    await expect.poll(() => expiry.textContent()).toMatch(/in (59|60) minutes$/);
+    await clocked.clock.fastForward('56:00');
+    await expect.poll(() => expiry.textContent()).toMatch(/, in [34] minutes$|, in \d+ seconds$/);
+    await expect(expiry.getAttribute('class')).resolves.toContain('soon');
+    await clocked.clock.fastForward('05:00');
+    await expect.poll(() => expiry.textContent()).toMatch(/^expired at .* ago$/);
+    await clocked.close();
+  });
+
+  it('labels /api/m2m as an app token asked for by the person, and says what idtyp and roles mean', async () => {
+    await page.goto(`${stack.url}/api/m2m?aud=${encodeURIComponent(AUDIENCE)}`);
+    await expect(page.locator('h1').textContent()).resolves.toBe('App token (client credentials)');
+    const intro = (await page.locator('h1 + p').textContent())!;
+    expect(intro).toMatch(new RegExp(`^An app token for ${AUDIENCE}: the token generator acting as itself, with no person in the token, asked for by Kari Nordmann \\(Z990001\\)\\.$`));
+    expect(intro).not.toMatch(/on behalf of/);
+    const text = (await page.locator('#claims-table').textContent())!;
+    expect(text).toContain('app: an app token (client credentials)');
+    expect(text).toContain(`What the token allows the asking app in ${AUDIENCE}`);
+    await expectAccessible(page);
+  });
+});
+
+describe('recent audiences', () => {
+  it('lists the audiences this browser used, fills the field from one, and forgets them', async () => {
+    await page.goto(`${stack.url}/api/obo?aud=dev-gcp:other-team:other-app`);
+    await page.goto(`${stack.url}/`);
+    const items = page.locator('#recent li');
+    await expect.poll(() => items.count()).toBe(2);
+    await expect(items.nth(0).textContent()).resolves.toContain('dev-gcp:other-team:other-app');
+    await expect(items.nth(1).textContent()).resolves.toContain(AUDIENCE);
+    await page.locator(`#recent button:text-is("${AUDIENCE}")`).click();
+    await expect(page.locator('#aud').inputValue()).resolves.toBe(AUDIENCE);
+    await expect.poll(() => page.locator('#aud-verdict').textContent()).toMatch(/^Valid/);
+    await expect(page.locator('#who-heading + p').textContent()).resolves.toMatch(/^Logged in as Kari Nordmann \(Z990001\) until/);
+    await expectAccessible(page);
+    await page.locator('button:has-text("Forget these")').click();
+    await expect(items.count()).resolves.toBe(0);
+    await page.reload();
+    await expect(page.locator('#recent li').count()).resolves.toBe(0);
+    await expect(page.locator('#recent-empty').isVisible()).resolves.toBe(true);
+  });
+});
+
+describe('advice and error pages', () => {
+  it('puts the YAML alone in its block with a copy button, the prose outside, the code once', async () => {
+    const res = await page.goto(`${stack.url}/api/obo?aud=dev-gcp:locked:api`);
+    expect(res?.status()).toBe(403);
+    const yaml = accessPolicyYaml(stack.config.nais);
+    await expect(page.locator('pre.snippet').textContent()).resolves.toBe(yaml);
+    await page.locator('button:has-text("Copy YAML")').click();
+    await expect.poll(() => clipboard(page)).toBe(yaml);
+    await expect(page.locator('section.error').textContent()).resolves.toContain('The app must also let you in as a user');
+    const text = (await page.locator('body').textContent())!;
+    expect(text.match(/AADSTS65001/g)).toHaveLength(1);
+    await expectAccessible(page);
+    await page.goto(`${stack.url}/api/m2m?aud=dev-gcp:locked:api`);
+    expect((await page.locator('body').textContent())!.match(/AADSTS501051/g)).toHaveLength(1);
+    await expectAccessible(page);
+  });
+
+  it('has try again, sign in as someone else and log out on an error page after a login', async () => {
+    await page.goto(`${stack.url}/api/obo?aud=dev-gcp:ghost:api`);
+    await expectAccessible(page);
+    await page.locator('a:has-text("Try again")').click();
+    await page.waitForURL(`${stack.url}/api/obo?aud=dev-gcp:ghost:api`);
+    await page.locator('a:has-text("Sign in as someone else")').click();
+    // prompt=login: the emulator asks again even though it has a sign-in for Kari.
+    await signIn(page, 'Z990042');
+    await page.waitForURL(`${stack.url}/api/obo?aud=dev-gcp:ghost:api`);
+    await page.goto(`${stack.url}/`);
+    await expect(page.locator('#who-heading + p').textContent()).resolves.toMatch(/^Logged in as Test Z990042 \(Z990042\)/);
+    await page.goto(`${stack.url}/api/obo?aud=dev-gcp:locked:api`);
+    await page.locator('a:has-text("Log out")').click();
+    // The link shows the page that asks; only its button (a POST with the page's token) ends the session.
+    await page.waitForURL(`${stack.url}/oauth2/logout`);
+    await expectAccessible(page);
+    await page.locator('button:has-text("Log out")').click();
+    await page.waitForURL(`${stack.url}/oauth2/logged-out`);
+    await expect(page.locator('h1').textContent()).resolves.toBe('You are logged out');
+    await expectAccessible(page);
+    await page.goto(`${stack.url}/`);
+    await expect(page.locator('#who-heading + p').textContent()).resolves.toMatch(/^Not logged in/);
+  });
+
+  it('passes axe on every other error page', async () => {
+    for (const [path, status] of [
+      ['/nothing-here', 404],
+      ['/api/obo?aud=Not%20Valid', 400],
+      ['/oauth2/callback?code=x&state=y', 400],
+      ['/oauth2/callback?error=access_denied&error_description=AADSTS50105%3A%20not%20assigned', 403],
+      ['/oauth2/authorize?response_type=code&client_id=tool&code_challenge_method=S256&code_challenge=x&redirect_uri=https://evil.example/', 400],
+    ] as const) {
+      const res = await page.goto(`${stack.url}${path}`);
+      expect(res?.status(), path).toBe(status);
+      await expect(page.locator('a:has-text("Sign in as someone else")').count()).resolves.toBe(1);
+      await expectAccessible(page);
+    }
+  });
+
+  it('has a favicon', async () => {
+    const res = await fetch(`${stack.url}/favicon.ico`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/svg+xml');
+    expect(await res.text()).toMatch(/^<svg /);
+    await page.goto(`${stack.url}/`);
+    await expect(page.locator('link[rel="icon"]').getAttribute('href')).resolves.toBe('/static/favicon.svg');
+  });
+});
+
+describe('narrow screens and dark mode', () => {
+  it('reads at 375 px and in dark mode, with no serious axe violation', async () => {
+    for (const options of [{ width: 375 }, { width: 375, dark: true }, { dark: true }]) {
+      const other = await newContext(options);
+      const p = await other.newPage();
+      await p.goto(`${stack.url}/`);
+      await expectNoSidewaysScroll(p);
+      await expectAccessible(p);
+      await p.goto(`${stack.url}/api/obo?aud=${encodeURIComponent(AUDIENCE)}`);
+      await signIn(p);
+      await p.waitForURL(`${stack.url}/api/obo?aud=${encodeURIComponent(AUDIENCE)}`);
+      await expectNoSidewaysScroll(p);
+      await expectAccessible(p);
+      await p.goto(`${stack.url}/api/obo?aud=dev-gcp:locked:api`);
+      await expectNoSidewaysScroll(p);
+      await expectAccessible(p);
+      const background = await bodyStyle(p, 'backgroundColor');
+      expect(background).toBe(options.dark ? 'rgb(18, 20, 23)' : 'rgb(244, 245, 247)');
+      await other.close();
+    }
+  });
+});
+
+describe('the command line\u2019s pages', () => {
+  function loginUrlFromCli(): Promise<{ url: string; exited: Promise<number | null> }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['bin/token-generator.js', 'obo', AUDIENCE, '--timeout', '60'], {
+        env: { ...process.env, TOKEN_GENERATOR_URL: stack.url, TOKEN_GENERATOR_CACHE: join(dir, `cache-${Date.now()}.json`), BROWSER: 'none' },
+      });
+      const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        const match = /Log in with your browser: (\S+)/.exec(stderr);
+        if (match) resolve({ url: match[1]!, exited });
+      });
+      child.on('error', reject);
+    });
+  }
+
+  it('shows the loopback pages in the generator\u2019s style, accessible', async () => {
+    const p = await (await newContext()).newPage();
+    // A login answer that is not for the waiting command.
+    const first = await loginUrlFromCli();
+    const redirect = new URL(first.url).searchParams.get('redirect_uri')!;
+    const refused = await p.goto(`${redirect}?code=x&state=not-the-one`);
+    expect(refused?.status()).toBe(400);
+    await expect(p.locator('h1').textContent()).resolves.toBe('Login not for this command');
+    await expect(bodyStyle(p, 'fontFamily')).resolves.toMatch(/system-ui/);
+    await expectAccessible(p);
+    expect(await first.exited).toBe(1);
+
+    const second = await loginUrlFromCli();
+    await p.goto(second.url);
+    await signIn(p);
+    // The generator asks before it lets the command line in; that page is one of ours too.
+    await p.locator('button:has-text("Allow")').waitFor();
+    await expectAccessible(p);
+    await p.locator('button:has-text("Allow")').click();
+    await p.waitForURL((url) => url.href.startsWith('http://127.0.0.1:'));
+    await expect(p.locator('h1').textContent()).resolves.toBe('Logged in');
+    await expect(bodyStyle(p, 'fontFamily')).resolves.toMatch(/system-ui/);
+    await expectAccessible(p);
+    expect(await second.exited).toBe(0);
+  });
+});

@@ -1,0 +1,53 @@
+import Fastify from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientAddressOf, trustedHops, trustProxyOption } from '../../src/generator/client-address.js';
+
+/** A Fastify server trusting `hops` proxies, answering what request.ip and the lane's reading each make of the request. */
+async function server(hops: number) {
+  const app = Fastify(trustProxyOption(hops));
+  const laneAddress = clientAddressOf(hops);
+  app.get('/', async (request) => ({ fastify: request.ip, lane: laneAddress(request.raw) }));
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return { app, url };
+}
+
+describe('the trust-proxy rule', () => {
+  const servers = new Map<number, Awaited<ReturnType<typeof server>>>();
+  beforeAll(async () => {
+    for (const hops of [0, 1, 2]) servers.set(hops, await server(hops));
+  });
+  afterAll(async () => {
+    for (const { app } of servers.values()) await app.close();
+  });
+
+  const addresses = async (hops: number, forwardedFor?: string) => {
+    const headers: Record<string, string> = forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor };
+    const response = await fetch(servers.get(hops)!.url, { headers });
+    return (await response.json()) as { fastify: string; lane: string };
+  };
+
+  it('trusts exactly the nearest hops', () => {
+    expect([0, 1, 2, 3].map((hop) => trustedHops(2)('10.0.0.1', hop))).toEqual([true, true, false, false]);
+    expect(trustedHops(0)('127.0.0.1', 0)).toBe(false);
+  });
+
+  it('gives no trustProxy option at all without proxies', () => {
+    expect(trustProxyOption(0)).toEqual({});
+    expect(typeof trustProxyOption(1).trustProxy).toBe('function');
+  });
+
+  it('takes, with no proxy trusted, the socket address and ignores a forged X-Forwarded-For', async () => {
+    expect(await addresses(0, '203.0.113.9')).toEqual({ fastify: '127.0.0.1', lane: '127.0.0.1' });
+  });
+
+  it('takes, behind one proxy, the address that proxy added, whatever the client put before it', async () => {
+    expect(await addresses(1, '203.0.113.9, 198.51.100.7')).toEqual({ fastify: '198.51.100.7', lane: '198.51.100.7' });
+    expect(await addresses(1)).toEqual({ fastify: '127.0.0.1', lane: '127.0.0.1' });
+  });
+
+  it('takes, behind two proxies, the address the farther one saw', async () => {
+    expect(await addresses(2, '192.0.2.1, 203.0.113.9, 198.51.100.7')).toEqual({ fastify: '203.0.113.9', lane: '203.0.113.9' });
+    // Fewer addresses than trusted hops: the first one given.
+    expect(await addresses(2, '198.51.100.7')).toEqual({ fastify: '198.51.100.7', lane: '198.51.100.7' });
+  });
+});
