@@ -85,6 +85,8 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
       ...options.emulator,
     };
     emulator = await listening('EMULATOR_PORT', emulatorOptions.port ?? 0, () => startEmulator(emulatorOptions));
+    // The generator loads the JWKS next, within its identity provider's timeout: the key is made first.
+    await emulator.ready();
     identity = await registerWithEmulator(emulator, config);
   }
 

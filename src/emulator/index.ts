@@ -105,6 +105,11 @@ export interface Emulator {
   overrideClaims(claims: ClaimValues, options?: { every?: boolean }): () => void;
   /** A new signing key; the old one stays in the JWKS until the tokens it signed have expired. */
   rotateSigningKey(): Promise<{ kid: string; retired: string }>;
+  /**
+   * Resolves once the signing key is there. A key not kept in the state folder is made after the start
+   * resolves; the JWKS and tokens wait for it, and a client with a short timeout can wait here first.
+   */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -243,6 +248,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     userToken: tokens.userToken,
     overrideClaims: (claims, overrideOptions) => overrides.add(claims, overrideOptions),
     rotateSigningKey: () => keys.rotate(),
+    ready: () => keys.ready(),
     close: () => {
       closing ??= (async () => {
         stores.stop();

@@ -55,18 +55,27 @@ describe('the state folder', () => {
   });
 
   it('makes a new signing key after it listens: what needs the key waits for it, one key is made, and kept', async () => {
+    const fresh = await startEmulator();
+    try {
+      // Asked for together the moment the start resolves: one key, the same in the JWKS and in the token.
+      const [jwks, token] = await Promise.all([
+        fetch(`${fresh.baseUrl}/${fresh.tenantId}/discovery/v2.0/keys`).then((res) => res.json() as Promise<{ keys: JWK[] }>),
+        fresh.appToken({ caller: APP, target: API }),
+      ]);
+      expect(jwks.keys).toHaveLength(1);
+      await jwtVerify(token, await importJWK(jwks.keys[0]!, 'RS256'), { issuer: fresh.issuer });
+    } finally {
+      await fresh.close();
+    }
+
     const stateDir = join(await mkdtemp(join(tmpdir(), 'emulator-state-')), 'state');
     const first = await startEmulator({ stateDir });
-    // Asked for together the moment the start resolves: one key, the same in the JWKS and in the token.
-    const [jwks, token] = await Promise.all([
-      fetch(`${first.baseUrl}/${first.tenantId}/discovery/v2.0/keys`).then((res) => res.json() as Promise<{ keys: JWK[] }>),
-      first.appToken({ caller: APP, target: API }),
-    ]);
-    expect(jwks.keys).toHaveLength(1);
-    await jwtVerify(token, await importJWK(jwks.keys[0]!, 'RS256'), { issuer: first.issuer });
-    await first.close();
+    // Once ready, the key is in the state folder, and it is the one served.
+    await first.ready();
     const kept = JSON.parse(await readFile(join(stateDir, 'signing-keys.json'), 'utf8')) as { keys: { privateJwk: JWK }[] };
-    expect(kept.keys.map((key) => key.privateJwk.n)).toEqual([jwks.keys[0]!.n]);
+    const served = (await (await fetch(`${first.baseUrl}/${first.tenantId}/discovery/v2.0/keys`)).json()) as { keys: JWK[] };
+    expect(served.keys.map((key) => key.n)).toEqual(kept.keys.map((key) => key.privateJwk.n));
+    await first.close();
 
     // Stopped before anything asked for its key, and started again at once: the key made is the one read.
     const stopped = await startEmulator({ stateDir: join(stateDir, 'other') });
@@ -74,8 +83,8 @@ describe('the state folder', () => {
     const again = await startEmulator({ stateDir: join(stateDir, 'other') });
     try {
       const stored = JSON.parse(await readFile(join(stateDir, 'other', 'signing-keys.json'), 'utf8')) as { keys: { privateJwk: JWK }[] };
-      const served = (await (await fetch(`${again.baseUrl}/${again.tenantId}/discovery/v2.0/keys`)).json()) as { keys: JWK[] };
-      expect(served.keys.map((key) => key.n)).toEqual(stored.keys.map((key) => key.privateJwk.n));
+      const jwks = (await (await fetch(`${again.baseUrl}/${again.tenantId}/discovery/v2.0/keys`)).json()) as { keys: JWK[] };
+      expect(jwks.keys.map((key) => key.n)).toEqual(stored.keys.map((key) => key.privateJwk.n));
     } finally {
       await again.close();
     }
