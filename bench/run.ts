@@ -1,9 +1,10 @@
 /**
  * Benchmarks, each against a baseline measured in the same run. Run all with `npm run bench`, or
- * some: `npm run bench -- m2m cold emulator login memory startup`. Settings: BENCH_ROUNDS (cached tokens,
+ * some: `npm run bench -- m2m cold emulator login memory flood startup`. Settings: BENCH_ROUNDS (cached tokens,
  * default 7) of BENCH_M2M_SECONDS (4) each; BENCH_ROUNDS_EMULATOR (5) of BENCH_TOKENS (6,000)
  * tokens each; BENCH_SECONDS (10) for the login load; BENCH_SOAK_SECONDS (120) for the memory
- * benchmark's steady load; BENCH_STARTS (10) start-ups.
+ * benchmark's steady load; BENCH_FLOOD_POSTS (20,000) and BENCH_FLOOD_LOGINS (15,000) for the
+ * emulator's flood; BENCH_STARTS (10) start-ups.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +22,7 @@ import { submitSignInForm } from '../src/emulator/sign-in-client.js';
 import { fmt, freePort, heading, line, load, startChild, summary, type LoadResult } from './lib.js';
 import { launchChromium } from '../test/helpers/browser.js';
 import { startup } from './startup.js';
+import { flood } from './flood.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 120);
@@ -469,5 +471,6 @@ if (wanted('cold')) await cold();
 if (wanted('emulator')) await emulator();
 if (wanted('login')) await loginBench();
 if (wanted('memory')) await memory();
+if (wanted('flood')) await flood();
 if (wanted('startup')) await startup();
 process.exit(0);
