@@ -25,7 +25,9 @@ import type { Metrics } from './metrics.js';
 import { preferredFormat } from './negotiate.js';
 import { rememberVerdict, type RateLimiter } from './rate-limit.js';
 import { logAnswered } from './request-log.js';
-import { audienceOf, M2M_FORMATS, M2M_PATH, tokenAnswer, type AudienceOutcome } from './app-token.js';
+import type { AudienceResult } from '../audience.js';
+import { PATHS } from '../paths.js';
+import { audienceOf, M2M_FORMATS, tokenAnswer } from './m2m-rules.js';
 import type { TokenService } from './tokens.js';
 
 /** The content types the lane takes, as curl, fetch, Python and Go write them; others go to Fastify. */
@@ -77,12 +79,12 @@ export class CachedTokenLane {
    */
   private outbox: Outgoing[] = [];
   /** Recent bodies and the audience each names: scripts send the same body again and again. */
-  private readonly recentBodies = new Map<string, AudienceOutcome>();
+  private readonly recentBodies = new Map<string, AudienceResult>();
 
   constructor(private readonly options: LaneOptions) {
     this.fixedHeaders = options.everyResponseHeaders.flat();
     this.maxBodyBytes = Math.min(MAX_BODY_BYTES, options.bodyLimitBytes);
-    this.countAnswer = options.metrics.requestCounter(M2M_PATH, 'POST', 200);
+    this.countAnswer = options.metrics.requestCounter(PATHS.m2m, 'POST', 200);
     this.clientAddress = clientAddressOf(options.trustProxyHops);
   }
 
@@ -112,7 +114,7 @@ export class CachedTokenLane {
 
   /** Whether the request, by its method, URL and headers alone, is one the lane may answer. */
   takes(request: IncomingMessage): boolean {
-    if (request.method !== 'POST' || request.url !== M2M_PATH || this.options.shuttingDown()) return false;
+    if (request.method !== 'POST' || request.url !== PATHS.m2m || this.options.shuttingDown()) return false;
     const headers = request.headers;
     const type = headers['content-type'];
     const length = headers['content-length'];
@@ -167,14 +169,14 @@ export class CachedTokenLane {
         response.end(body);
         this.answered++;
         this.countAnswer();
-        logAnswered(this.options.access, { id, method: 'POST', url: M2M_PATH, userAgent, statusCode: 200, responseTime: performance.now() - started });
+        logAnswered(this.options.access, { id, method: 'POST', url: PATHS.m2m, userAgent, statusCode: 200, responseTime: performance.now() - started });
       } catch {
         response.destroy();
       }
     }
   };
 
-  private audienceIn(body: string): AudienceOutcome {
+  private audienceIn(body: string): AudienceResult {
     let audience = this.recentBodies.get(body);
     if (!audience) {
       // A parsed form is an object: the content type, named only when a plain-text body is refused, plays no part.
