@@ -31,7 +31,8 @@ import { authorizationServerRoutes } from './authorization-server/index.js';
 import { headlessOboRoutes } from './routes/headless-obo.js';
 import { Sessions } from './sessions.js';
 import { accessLogger, RequestEnd } from './request-log.js';
-import { CachedTokenLane } from './cached-lane.js';
+import { CachedTokenLane, checkLaneKnowsHooks } from './cached-lane.js';
+import { laneStateOf, startLaneState } from './lane-state.js';
 import { trustProxyOption } from './client-address.js';
 import { refuseDuplicateCookies } from './duplicate-cookies.js';
 import { boundConnections, type ConnectionBound } from './connections.js';
@@ -108,8 +109,6 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const CONNECTION_TIMEOUT_MS = 60_000;
 /** How often Node.js looks for connections past their header or request time (its default is 30 s). */
 const TIMEOUT_CHECK_MS = 1_000;
-const CORRELATION_ID_OF = Symbol('correlation id');
-type TaggedRequest = IncomingMessage & { [CORRELATION_ID_OF]?: string };
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
@@ -136,7 +135,7 @@ function fastifyOptions(
     // The server sets the headers every response carries before Fastify sees the request (no hook
     // runs for them), and hands Fastify the correlation id it chose.
     serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
-      const toFastify = (req: TaggedRequest, res: ServerResponse, id: string) => {
+      const toFastify = (req: IncomingMessage, res: ServerResponse, id: string) => {
         res.setHeader('x-correlation-id', id);
         for (const [name, value] of EVERY_RESPONSE_HEADERS) res.setHeader(name, value);
         // While shutting down, connections end with their response instead of idling until their keep-alive runs out.
@@ -144,11 +143,11 @@ function fastifyOptions(
         handler(req, res);
       };
       const timeouts = { headersTimeout: config.connections.headersTimeoutMs, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_MS };
-      const server = createServer(timeouts, (req: TaggedRequest, res) => {
-        const id = correlationId(req.headers);
-        req[CORRELATION_ID_OF] = id;
+      const server = createServer(timeouts, (req, res) => {
+        const state = startLaneState(req, correlationId(req.headers));
+        const id = state.correlationId;
         // The lane sets the same headers itself when it answers.
-        if (lane.takes(req)) lane.handle(req, res, id, () => toFastify(req, res, id));
+        if (lane.takes(req)) lane.handle(req, res, state, () => toFastify(req, res, id));
         else toFastify(req, res, id);
       });
       server.keepAliveTimeout = KEEP_ALIVE_MS;
@@ -156,7 +155,7 @@ function fastifyOptions(
       onServer(server);
       return server;
     },
-    genReqId: (req: IncomingMessage) => (req as TaggedRequest)[CORRELATION_ID_OF] ?? correlationId(req.headers),
+    genReqId: (req: IncomingMessage) => laneStateOf(req)?.correlationId ?? correlationId(req.headers),
     logController: requestEnd,
     childLoggerFactory: (parent: FastifyBaseLogger, bindings: Bindings, childOptions: ChildLoggerOptions) =>
       lazyChild(parent as Logger, bindings, childOptions) as FastifyBaseLogger,
@@ -242,6 +241,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     await headlessOboRoutes(personal, { ctx, sessions, emulator: options.emulator ?? false });
     await personal.register(async (server) => authorizationServerRoutes(server, { ctx, sessions, sealer, limits }));
   });
+  app.addHook('onReady', async () => checkLaneKnowsHooks(app));
 
   return { app, ctx, readiness, sessions, metrics, lane, routes, connections: connections! };
 }
