@@ -101,7 +101,13 @@ function noAnswerAdvice(failure: Exclude<IdpFailure, Refusal>): Problem {
 }
 
 /** The identity provider refused: what it refused, and who can change that. */
-function refusalAdvice(err: IdpError, failure: Refusal, target: ParsedAudience | undefined, generator: GeneratorIdentity, flow: Flow): Problem {
+function refusalAdvice(
+  err: IdpError,
+  failure: Refusal,
+  target: ParsedAudience | undefined,
+  generator: GeneratorIdentity,
+  flow: Flow,
+): Problem {
   const code = failure.aadsts;
   const upstream = firstLine(failure.description);
   const base = { ...(code !== undefined ? { aadsts: code } : {}), ...(upstream ? { upstream } : {}) };

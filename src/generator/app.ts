@@ -198,6 +198,35 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url, schema: route.schema });
   });
+  const persons = personSessions(app, options, readiness, metrics);
+
+  await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
+  addMultipartParser(app, { bodyBytes: config.bodyLimitBytes, fields: 20, fieldBytes: 4096 });
+
+  registerErrorHandler(app, { publicUrl: config.publicUrl, generator: config.nais });
+  await app.register(swagger, { openapi: OPENAPI_INFO, transform: jsonSchemaTransform, transformObject: jsonSchemaTransformObject });
+  await assetRoutes(app);
+
+  await internalRoutes(app, ctx, readiness);
+  await appTokenRoutes(app, ctx);
+  await identityProviderRoutes(app, ctx);
+  await audienceCheckRoutes(app);
+  await personalRoutes(app, ctx, persons, options);
+  app.addHook('onReady', async () => checkLaneKnowsHooks(app));
+
+  return { app, ctx, readiness, sessions: persons.sessions, metrics, lane, routes, connections: connections! };
+}
+
+/** What the routes of a person share: the sealer of their cookies, their sessions, the limits per person. */
+interface PersonParts {
+  sealer: Sealer;
+  sessions: Sessions;
+  limits: PersonLimits;
+}
+
+/** The session store and what is built on it; readiness and the metrics watch the store, and closing the app closes it. */
+function personSessions(app: FastifyInstance, options: BuildOptions, readiness: Readiness, metrics: Metrics): PersonParts {
+  const { config, entra, logger } = options;
   const sealer = sessionSealer(config, logger, options.emulator ?? false);
   const store =
     options.store ??
@@ -218,22 +247,15 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     await sessions.settled();
     await store.close();
   });
+  return { sealer, sessions, limits };
+}
 
-  await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
-  addMultipartParser(app, { bodyBytes: config.bodyLimitBytes, fields: 20, fieldBytes: 4096 });
-
-  registerErrorHandler(app, { publicUrl: config.publicUrl, generator: config.nais });
-  await app.register(swagger, { openapi: OPENAPI_INFO, transform: jsonSchemaTransform, transformObject: jsonSchemaTransformObject });
-  await assetRoutes(app);
-
-  await internalRoutes(app, ctx, readiness);
-  await appTokenRoutes(app, ctx);
-  await identityProviderRoutes(app, ctx);
-  await audienceCheckRoutes(app);
-  // Cookies belong to the routes of a person's login; the public endpoints for scripts neither read nor set them.
+/** A person's routes, in a scope of their own: cookies belong to them; the public endpoints for scripts neither read nor set any. */
+async function personalRoutes(app: FastifyInstance, ctx: GeneratorContext, persons: PersonParts, options: BuildOptions): Promise<void> {
+  const { sealer, sessions, limits } = persons;
   await app.register(async (personal) => {
     await personal.register(cookie);
-    personal.addHook('onRequest', refuseDuplicateCookies(sessions.cookies, config.publicUrl));
+    personal.addHook('onRequest', refuseDuplicateCookies(sessions.cookies, options.config.publicUrl));
     await homeRoutes(personal, { ctx, sessions, ...(options.directory ? { directory: options.directory } : {}) });
     await loginRoutes(personal, { ctx, sessions, sealer, limits });
     await logoutRoutes(personal, { ctx, sessions, sealer });
@@ -241,7 +263,4 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     await headlessOboRoutes(personal, { ctx, sessions, emulator: options.emulator ?? false });
     await personal.register(async (server) => authorizationServerRoutes(server, { ctx, sessions, sealer, limits }));
   });
-  app.addHook('onReady', async () => checkLaneKnowsHooks(app));
-
-  return { app, ctx, readiness, sessions, metrics, lane, routes, connections: connections! };
 }

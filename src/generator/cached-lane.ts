@@ -71,7 +71,8 @@ export function laneHookMismatches(hooks: RouteHooks): string[] {
 export function checkLaneKnowsHooks(app: FastifyInstance): void {
   const mismatches = laneHookMismatches(routeHooks(app, 'POST', M2M_PATH));
   if (mismatches.length > 0) {
-    throw new Error(`The cached-token lane answers ${M2M_PATH} without Fastify, and ${mismatches.join('; ')} (see HOOKS_THE_LANE_KNOWS in cached-lane.ts)`);
+    const where = 'see HOOKS_THE_LANE_KNOWS in src/generator/cached-lane.ts';
+    throw new Error(`The cached-token lane answers ${M2M_PATH} without Fastify, and ${mismatches.join('; ')} (${where})`);
   }
 }
 

@@ -67,7 +67,8 @@ describe('the hooks of the m2m route', () => {
     app.post('/', async () => 'root');
     app.post(M2M_PATH, { onRequest, preParsing: replayLaneBody, preHandler: async function checkTenant() {} }, async () => 'token');
     await app.ready();
-    expect(routeHooks(app, 'POST', M2M_PATH)).toEqual({ onRequest: ['rateLimit'], preParsing: ['replayLaneBody'], preHandler: ['checkTenant'] });
+    const expected = { onRequest: ['rateLimit'], preParsing: ['replayLaneBody'], preHandler: ['checkTenant'] };
+    expect(routeHooks(app, 'POST', M2M_PATH)).toEqual(expected);
     expect(() => checkLaneKnowsHooks(app)).toThrow('the preHandler hook checkTenant is not done by the lane');
     await app.close();
   });
@@ -80,7 +81,9 @@ describe('the hooks of the m2m route', () => {
   });
 
   it('say so when a hook the lane does is gone from the route', () => {
-    expect(laneHookMismatches({ preParsing: ['replayLaneBody'] })).toEqual(['the lane does the onRequest hook rateLimit, which the route no longer has']);
+    expect(laneHookMismatches({ preParsing: ['replayLaneBody'] })).toEqual([
+      'the lane does the onRequest hook rateLimit, which the route no longer has',
+    ]);
   });
 
   it('are read loudly: a route that is not there is an error, not an empty list', async () => {
