@@ -6,6 +6,7 @@
  * - target: the app it names, always written `cluster:namespace:app`
  * - scope: what Entra ID is asked for, `api://cluster.namespace.app/.default`
  */
+import { LRUCache } from 'lru-cache';
 
 export interface Target {
   cluster: string;
@@ -29,7 +30,8 @@ export const AUDIENCE_FORMS =
 
 const MAX_AUDIENCE_LENGTH = 253;
 const MAX_PART_LENGTH = 63;
-const NAME = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+/** The one rule for a cluster, namespace or app name: lower-case Kubernetes style. */
+export const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 const PART_NAMES = ['cluster', 'namespace', 'app'] as const;
 
 export function scopeOf(target: Target): string {
@@ -52,15 +54,13 @@ function fail(audience: string, reason: string): AudienceResult {
 }
 
 /** Recently parsed audiences: scripts ask for the same few again and again. */
-const recent = new Map<string, AudienceResult>();
-const RECENT_MAX = 1000;
+const recent = new LRUCache<string, AudienceResult>({ max: 1000 });
 
 export function parseAudience(input: unknown): AudienceResult {
   if (typeof input !== 'string' || input.length > MAX_AUDIENCE_LENGTH) return parse(input);
   let result = recent.get(input);
   if (!result) {
     result = parse(input);
-    if (recent.size >= RECENT_MAX) recent.delete(recent.keys().next().value!);
     recent.set(input, result);
   }
   return result;
@@ -106,7 +106,7 @@ function parse(input: unknown): AudienceResult {
     if (part.length > MAX_PART_LENGTH) {
       return fail(audience, `the ${name} is ${part.length} characters long, at most ${MAX_PART_LENGTH} are allowed`);
     }
-    if (!NAME.test(part)) {
+    if (!NAME_PATTERN.test(part)) {
       return fail(
         audience,
         `the ${name} ${quoteInput(part)} is not a valid name (lower-case letters, digits and "-", starting and ending with a letter or digit)`,

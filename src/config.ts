@@ -1,8 +1,13 @@
 /**
- * Every environment variable the token generator reads, in one place, validated.
- * A mistake stops start-up with a message that names the variable.
+ * Every environment variable the token generator reads, in one place, validated with the project's
+ * one helper (`readEnv`, src/env.ts). A mistake stops start-up with a message that names the variable.
  */
 import { z } from 'zod';
+import { NAME_PATTERN } from './audience.js';
+import { ConfigError, decimal, httpUrl, LOG_LEVEL, optional, port, readEnv, wholeNumber, withDefault } from './env.js';
+import { parseKey } from './session/crypto.js';
+
+export { ConfigError };
 
 export type ClientAuthConfig =
   | { method: 'private_key_jwt'; jwk: PrivateJwk }
@@ -34,7 +39,7 @@ export interface GeneratorConfig {
   logLevel: string;
   nais: { app: string; namespace: string; cluster: string };
   idp: { timeoutMs: number; retries: number };
-  session: { encryptionKey?: string; maxLifetimeMs: number; redisUrl?: string; redisVariable?: 'REDIS_URL' | 'REDIS_URI_SESSIONS' };
+  session: { encryptionKey?: Uint8Array; maxLifetimeMs: number; redisUrl?: string; redisVariable?: 'REDIS_URL' | 'REDIS_URI_SESSIONS' };
   cache: { maxEntries: number };
   /**
    * Requests per window: `max` per address on the public endpoints and on a person's token routes;
@@ -66,15 +71,64 @@ export interface LoadedConfig {
   identity?: IdentityConfig;
 }
 
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`${variable}: ${message}`);
-    this.name = 'ConfigError';
+const redisUrl = z
+  .string()
+  .refine((value) => URL.canParse(value) && /^rediss?:$/.test(new URL(value).protocol), 'must be a redis:// or rediss:// URL');
+const name = z.string().regex(NAME_PATTERN, 'must be a lower-case Kubernetes-style name');
+const text = optional(z.string());
+const atLeastOne = (fallback: number) => withDefault(wholeNumber(1), fallback);
+const encryptionKey = z.string().transform((value, context) => {
+  try {
+    return parseKey(value);
+  } catch (err) {
+    context.addIssue({ code: 'custom', message: err instanceof Error ? err.message : 'is not a key' });
+    return z.NEVER;
   }
-}
+});
+
+/** The variables, each with its rule and default. */
+const VARIABLES = {
+  PORT: withDefault(port, 8080),
+  HOST: text,
+  PUBLIC_URL: optional(httpUrl),
+  LOG_LEVEL,
+  NAIS_APP_NAME: withDefault(name, 'azure-token-generator'),
+  NAIS_NAMESPACE: withDefault(name, 'nais'),
+  NAIS_CLUSTER_NAME: withDefault(name, 'dev-gcp'),
+  IDP_TIMEOUT_MS: atLeastOne(5000),
+  IDP_RETRIES: withDefault(wholeNumber(0, 5), 2),
+  SESSION_MAX_LIFETIME_HOURS: withDefault(decimal(0.01), 10),
+  SESSION_ENCRYPTION_KEY: optional(encryptionKey),
+  REDIS_URL: optional(redisUrl),
+  REDIS_URI_SESSIONS: optional(redisUrl),
+  REDIS_USERNAME_SESSIONS: text,
+  REDIS_PASSWORD_SESSIONS: text,
+  TOKEN_CACHE_MAX_ENTRIES: atLeastOne(10_000),
+  RATE_LIMIT_MAX: atLeastOne(600),
+  RATE_LIMIT_WINDOW_SECONDS: atLeastOne(60),
+  RATE_LIMIT_SESSION_MAX: atLeastOne(120),
+  RATE_LIMIT_FRESH_SESSION_MAX: atLeastOne(30),
+  RATE_LIMIT_FRESH_MAX: atLeastOne(120),
+  RATE_LIMIT_LOGIN_MAX: atLeastOne(300),
+  RATE_LIMIT_CLI_TOKEN_MAX: atLeastOne(30),
+  DEVICE_CODE_SECONDS: withDefault(wholeNumber(1, 3600), 600),
+  BODY_LIMIT_BYTES: atLeastOne(64 * 1024),
+  MAX_CONNECTIONS: atLeastOne(800),
+  HEADERS_TIMEOUT_SECONDS: withDefault(wholeNumber(1, 30), 10),
+  TRUST_PROXY_HOPS: withDefault(wholeNumber(0, 10), 0),
+  SHUTDOWN_DELAY_SECONDS: withDefault(decimal(0, 60), 0),
+  AZURE_APP_CLIENT_ID: text,
+  AZURE_APP_JWK: text,
+  AZURE_APP_CLIENT_SECRET: text,
+  AZURE_APP_WELL_KNOWN_URL: optional(httpUrl),
+  AZURE_OPENID_CONFIG_ISSUER: optional(httpUrl),
+  AZURE_OPENID_CONFIG_JWKS_URI: optional(httpUrl),
+  AZURE_OPENID_CONFIG_TOKEN_ENDPOINT: optional(httpUrl),
+  AZURE_APP_TENANT_ID: text,
+};
+/** Never shown in a message. */
+const SECRETS = ['SESSION_ENCRYPTION_KEY', 'REDIS_URL', 'REDIS_URI_SESSIONS', 'REDIS_PASSWORD_SESSIONS', 'AZURE_APP_JWK', 'AZURE_APP_CLIENT_SECRET'];
+type Variables = z.output<z.ZodObject<typeof VARIABLES>>;
 
 const ENTRA_VARIABLES = [
   'AZURE_APP_CLIENT_ID',
@@ -86,33 +140,6 @@ const ENTRA_VARIABLES = [
   'AZURE_OPENID_CONFIG_TOKEN_ENDPOINT',
   'AZURE_APP_TENANT_ID',
 ] as const;
-
-function nonEmpty(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value === undefined || value === '' ? undefined : value;
-}
-
-function parseWith<T>(env: NodeJS.ProcessEnv, name: string, schema: z.ZodType<T>, fallback: T): T {
-  const raw = nonEmpty(env, name);
-  if (raw === undefined) return fallback;
-  const result = schema.safeParse(raw);
-  if (!result.success) {
-    throw new ConfigError(name, `${result.error.issues[0]?.message ?? 'invalid value'} (got ${JSON.stringify(raw)})`);
-  }
-  return result.data;
-}
-
-const PORT_RULE = 'must be a whole number from 0 to 65535';
-const port = z.coerce.number({ error: PORT_RULE }).int(PORT_RULE).min(0, PORT_RULE).max(65535, PORT_RULE);
-const positiveInt = z.coerce.number().int('must be a whole number').positive('must be greater than 0');
-const nonNegativeInt = z.coerce.number().int('must be a whole number').min(0, 'must be 0 or more');
-const httpUrl = z
-  .string()
-  .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'must be an http(s) URL');
-const redisUrl = z
-  .string()
-  .refine((value) => URL.canParse(value) && /^rediss?:$/.test(new URL(value).protocol), 'must be a redis:// or rediss:// URL');
-const name = z.string().regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/, 'must be a lower-case Kubernetes-style name');
 
 function parseJwk(raw: string): PrivateJwk {
   let value: unknown;
@@ -128,116 +155,85 @@ function parseJwk(raw: string): PrivateJwk {
   if (!jwk.success) {
     throw new ConfigError('AZURE_APP_JWK', 'must be a private JSON Web Key with "kty", "kid" and "d"');
   }
-  return jwk.data as PrivateJwk;
+  return jwk.data;
 }
 
-function loadIdentity(env: NodeJS.ProcessEnv): IdentityConfig | undefined {
-  const present = ENTRA_VARIABLES.filter((variable) => nonEmpty(env, variable) !== undefined);
-  if (present.length === 0) return undefined;
+/** How the generator finds Entra ID: discovery, or all three endpoints given. */
+function providerOf(vars: Variables): ProviderConfig {
+  const wellKnownUrl = vars.AZURE_APP_WELL_KNOWN_URL;
+  const issuer = vars.AZURE_OPENID_CONFIG_ISSUER;
+  const jwksUri = vars.AZURE_OPENID_CONFIG_JWKS_URI;
+  const tokenEndpoint = vars.AZURE_OPENID_CONFIG_TOKEN_ENDPOINT;
+  if (issuer && jwksUri && tokenEndpoint) return { discovery: 'explicit', issuer, jwksUri, tokenEndpoint, ...(wellKnownUrl ? { wellKnownUrl } : {}) };
+  if (wellKnownUrl) return { discovery: 'well-known', wellKnownUrl };
+  const missing = [
+    ['AZURE_OPENID_CONFIG_ISSUER', issuer],
+    ['AZURE_OPENID_CONFIG_JWKS_URI', jwksUri],
+    ['AZURE_OPENID_CONFIG_TOKEN_ENDPOINT', tokenEndpoint],
+  ].find(([, value]) => value === undefined)?.[0];
+  throw new ConfigError(
+    'AZURE_APP_WELL_KNOWN_URL',
+    `is required to find Entra ID (or set all of AZURE_OPENID_CONFIG_ISSUER, _JWKS_URI and _TOKEN_ENDPOINT; ${missing} is missing)`,
+  );
+}
 
-  const clientId = nonEmpty(env, 'AZURE_APP_CLIENT_ID');
+function loadIdentity(vars: Variables): IdentityConfig | undefined {
+  const present = ENTRA_VARIABLES.filter((variable) => vars[variable] !== undefined);
+  if (present.length === 0) return undefined;
+  const clientId = vars.AZURE_APP_CLIENT_ID;
   if (!clientId) {
     throw new ConfigError('AZURE_APP_CLIENT_ID', `is required when Entra ID is configured (${present.join(', ')} ${present.length === 1 ? 'is' : 'are'} set)`);
   }
-
-  const jwk = nonEmpty(env, 'AZURE_APP_JWK');
-  const secret = nonEmpty(env, 'AZURE_APP_CLIENT_SECRET');
   let auth: ClientAuthConfig;
-  if (jwk) auth = { method: 'private_key_jwt', jwk: parseJwk(jwk) };
-  else if (secret) auth = { method: 'client_secret', secret };
+  if (vars.AZURE_APP_JWK) auth = { method: 'private_key_jwt', jwk: parseJwk(vars.AZURE_APP_JWK) };
+  else if (vars.AZURE_APP_CLIENT_SECRET) auth = { method: 'client_secret', secret: vars.AZURE_APP_CLIENT_SECRET };
   else throw new ConfigError('AZURE_APP_JWK', 'is required to authenticate to Entra ID (or set AZURE_APP_CLIENT_SECRET)');
-
-  const wellKnownUrl = nonEmpty(env, 'AZURE_APP_WELL_KNOWN_URL');
-  if (wellKnownUrl !== undefined) parseWith(env, 'AZURE_APP_WELL_KNOWN_URL', httpUrl, '');
-  const issuer = nonEmpty(env, 'AZURE_OPENID_CONFIG_ISSUER');
-  const jwksUri = nonEmpty(env, 'AZURE_OPENID_CONFIG_JWKS_URI');
-  const tokenEndpoint = nonEmpty(env, 'AZURE_OPENID_CONFIG_TOKEN_ENDPOINT');
-
-  let provider: ProviderConfig;
-  if (issuer && jwksUri && tokenEndpoint) {
-    for (const variable of ['AZURE_OPENID_CONFIG_ISSUER', 'AZURE_OPENID_CONFIG_JWKS_URI', 'AZURE_OPENID_CONFIG_TOKEN_ENDPOINT']) {
-      parseWith(env, variable, httpUrl, '');
-    }
-    provider = { discovery: 'explicit', issuer, jwksUri, tokenEndpoint, ...(wellKnownUrl ? { wellKnownUrl } : {}) };
-  } else if (wellKnownUrl) {
-    provider = { discovery: 'well-known', wellKnownUrl };
-  } else {
-    const missing = [
-      ['AZURE_OPENID_CONFIG_ISSUER', issuer],
-      ['AZURE_OPENID_CONFIG_JWKS_URI', jwksUri],
-      ['AZURE_OPENID_CONFIG_TOKEN_ENDPOINT', tokenEndpoint],
-    ].find(([, value]) => value === undefined)?.[0];
-    throw new ConfigError(
-      'AZURE_APP_WELL_KNOWN_URL',
-      `is required to find Entra ID (or set all of AZURE_OPENID_CONFIG_ISSUER, _JWKS_URI and _TOKEN_ENDPOINT; ${missing} is missing)`,
-    );
-  }
-
-  const tenantId = nonEmpty(env, 'AZURE_APP_TENANT_ID');
-  return { clientId, auth, provider, ...(tenantId ? { tenantId } : {}) };
+  const tenantId = vars.AZURE_APP_TENANT_ID;
+  return { clientId, auth, provider: providerOf(vars), ...(tenantId ? { tenantId } : {}) };
 }
 
 /** REDIS_URL, or the variables NAIS injects for a Redis instance named "sessions". */
-function redisFrom(env: NodeJS.ProcessEnv): { redisUrl?: string; redisVariable?: 'REDIS_URL' | 'REDIS_URI_SESSIONS' } {
-  if (nonEmpty(env, 'REDIS_URL')) return { redisUrl: parseWith(env, 'REDIS_URL', redisUrl, ''), redisVariable: 'REDIS_URL' };
-  if (!nonEmpty(env, 'REDIS_URI_SESSIONS')) return {};
-  const url = new URL(parseWith(env, 'REDIS_URI_SESSIONS', redisUrl, ''));
-  const username = nonEmpty(env, 'REDIS_USERNAME_SESSIONS');
-  const password = nonEmpty(env, 'REDIS_PASSWORD_SESSIONS');
-  if (username) url.username = encodeURIComponent(username);
-  if (password) url.password = encodeURIComponent(password);
+function redisFrom(vars: Variables): { redisUrl?: string; redisVariable?: 'REDIS_URL' | 'REDIS_URI_SESSIONS' } {
+  if (vars.REDIS_URL) return { redisUrl: vars.REDIS_URL, redisVariable: 'REDIS_URL' };
+  if (!vars.REDIS_URI_SESSIONS) return {};
+  const url = new URL(vars.REDIS_URI_SESSIONS);
+  if (vars.REDIS_USERNAME_SESSIONS) url.username = encodeURIComponent(vars.REDIS_USERNAME_SESSIONS);
+  if (vars.REDIS_PASSWORD_SESSIONS) url.password = encodeURIComponent(vars.REDIS_PASSWORD_SESSIONS);
   return { redisUrl: url.toString(), redisVariable: 'REDIS_URI_SESSIONS' };
 }
 
-/**
- * With the emulator as identity provider anyone who reaches the port can mint tokens for any
- * employee, so the generator then listens on loopback only unless HOST says otherwise.
- */
-function listenHost(env: NodeJS.ProcessEnv, identity: IdentityConfig | undefined): string {
-  return nonEmpty(env, 'HOST') ?? (identity ? '0.0.0.0' : '127.0.0.1');
-}
-
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  const identity = loadIdentity(env);
-  const listenPort = parseWith(env, 'PORT', port, 8080);
-  const publicUrl = parseWith(env, 'PUBLIC_URL', httpUrl, `http://localhost:${listenPort}`).replace(/\/+$/, '');
+  const vars = readEnv(env, VARIABLES, SECRETS);
+  const identity = loadIdentity(vars);
   const generator: GeneratorConfig = {
-    port: listenPort,
-    host: listenHost(env, identity),
-    publicUrl,
-    logLevel: parseWith(env, 'LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
-    nais: {
-      app: parseWith(env, 'NAIS_APP_NAME', name, 'azure-token-generator'),
-      namespace: parseWith(env, 'NAIS_NAMESPACE', name, 'nais'),
-      cluster: parseWith(env, 'NAIS_CLUSTER_NAME', name, 'dev-gcp'),
-    },
-    idp: {
-      timeoutMs: parseWith(env, 'IDP_TIMEOUT_MS', positiveInt, 5000),
-      retries: parseWith(env, 'IDP_RETRIES', nonNegativeInt.max(5, 'must be at most 5'), 2),
-    },
+    port: vars.PORT,
+    // With the emulator as identity provider anyone who reaches the port can mint tokens for any
+    // employee, so the generator then listens on loopback only unless HOST says otherwise.
+    host: vars.HOST ?? (identity ? '0.0.0.0' : '127.0.0.1'),
+    publicUrl: vars.PUBLIC_URL ?? `http://localhost:${vars.PORT}`,
+    logLevel: vars.LOG_LEVEL,
+    nais: { app: vars.NAIS_APP_NAME, namespace: vars.NAIS_NAMESPACE, cluster: vars.NAIS_CLUSTER_NAME },
+    idp: { timeoutMs: vars.IDP_TIMEOUT_MS, retries: vars.IDP_RETRIES },
     session: {
-      maxLifetimeMs: parseWith(env, 'SESSION_MAX_LIFETIME_HOURS', z.coerce.number().positive('must be greater than 0'), 10) * 3_600_000,
-      ...(nonEmpty(env, 'SESSION_ENCRYPTION_KEY') ? { encryptionKey: nonEmpty(env, 'SESSION_ENCRYPTION_KEY') } : {}),
-      ...redisFrom(env),
+      maxLifetimeMs: vars.SESSION_MAX_LIFETIME_HOURS * 3_600_000,
+      ...(vars.SESSION_ENCRYPTION_KEY ? { encryptionKey: vars.SESSION_ENCRYPTION_KEY } : {}),
+      ...redisFrom(vars),
     },
-    cache: { maxEntries: parseWith(env, 'TOKEN_CACHE_MAX_ENTRIES', positiveInt, 10_000) },
+    cache: { maxEntries: vars.TOKEN_CACHE_MAX_ENTRIES },
     rateLimit: {
-      max: parseWith(env, 'RATE_LIMIT_MAX', positiveInt, 600),
-      windowMs: parseWith(env, 'RATE_LIMIT_WINDOW_SECONDS', positiveInt, 60) * 1000,
-      sessionMax: parseWith(env, 'RATE_LIMIT_SESSION_MAX', positiveInt, 120),
-      freshSessionMax: parseWith(env, 'RATE_LIMIT_FRESH_SESSION_MAX', positiveInt, 30),
-      freshAddressMax: parseWith(env, 'RATE_LIMIT_FRESH_MAX', positiveInt, 120),
-      loginMax: parseWith(env, 'RATE_LIMIT_LOGIN_MAX', positiveInt, 300),
-      cliTokenMax: parseWith(env, 'RATE_LIMIT_CLI_TOKEN_MAX', positiveInt, 30),
+      max: vars.RATE_LIMIT_MAX,
+      windowMs: vars.RATE_LIMIT_WINDOW_SECONDS * 1000,
+      sessionMax: vars.RATE_LIMIT_SESSION_MAX,
+      freshSessionMax: vars.RATE_LIMIT_FRESH_SESSION_MAX,
+      freshAddressMax: vars.RATE_LIMIT_FRESH_MAX,
+      loginMax: vars.RATE_LIMIT_LOGIN_MAX,
+      cliTokenMax: vars.RATE_LIMIT_CLI_TOKEN_MAX,
     },
-    deviceCodeSeconds: parseWith(env, 'DEVICE_CODE_SECONDS', positiveInt.max(3600, 'must be at most 3600'), 600),
-    bodyLimitBytes: parseWith(env, 'BODY_LIMIT_BYTES', positiveInt, 64 * 1024),
-    connections: {
-      max: parseWith(env, 'MAX_CONNECTIONS', positiveInt, 800),
-      headersTimeoutMs: parseWith(env, 'HEADERS_TIMEOUT_SECONDS', positiveInt.max(30, 'must be at most 30'), 10) * 1000,
-    },
-    trustProxyHops: parseWith(env, 'TRUST_PROXY_HOPS', nonNegativeInt.max(10, 'must be at most 10'), 0),
-    shutdownDelayMs: parseWith(env, 'SHUTDOWN_DELAY_SECONDS', z.coerce.number().min(0, 'must be 0 or more').max(60, 'must be at most 60'), 0) * 1000,
+    deviceCodeSeconds: vars.DEVICE_CODE_SECONDS,
+    bodyLimitBytes: vars.BODY_LIMIT_BYTES,
+    connections: { max: vars.MAX_CONNECTIONS, headersTimeoutMs: vars.HEADERS_TIMEOUT_SECONDS * 1000 },
+    trustProxyHops: vars.TRUST_PROXY_HOPS,
+    shutdownDelayMs: vars.SHUTDOWN_DELAY_SECONDS * 1000,
   };
   return { generator, ...(identity ? { identity } : {}) };
 }

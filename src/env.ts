@@ -80,3 +80,9 @@ export function readEnv<S extends z.ZodRawShape>(env: NodeJS.ProcessEnv, shape: 
   const shown = value === undefined || value === '' ? ', but it is not set' : secrets.includes(variable) ? '' : `, not ${quoteInput(value)}`;
   throw new ConfigError(variable, `${issue.message}${shown}`);
 }
+
+/** What to print for a fault found while reading the configuration: the sentence of a ConfigError, else the message. */
+export function faultSentence(err: unknown): string {
+  if (err instanceof ConfigError) return err.sentence;
+  return err instanceof Error ? err.message : String(err);
+}

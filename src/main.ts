@@ -5,6 +5,8 @@
 import { pathToFileURL } from 'node:url';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { Logger } from 'pino';
+import { faultSentence } from './env.js';
+import { targetOf } from './audience.js';
 import { ConfigError, loadConfig, type GeneratorConfig, type IdentityConfig, type LoadedConfig, type PrivateJwk } from './config.js';
 import { EntraClient } from './entra/client.js';
 import { buildApp, type Generator } from './generator/app.js';
@@ -33,7 +35,7 @@ export interface StartOptions {
 
 /** This generator as the `cluster:namespace:app` other apps name in their access policies. */
 function generatorTarget(config: GeneratorConfig): string {
-  return `${config.nais.cluster}:${config.nais.namespace}:${config.nais.app}`;
+  return targetOf(config.nais);
 }
 
 /** Listening failed because the port is taken: say which variable moves it, not only EADDRINUSE. */
@@ -174,7 +176,7 @@ async function main(): Promise<void> {
     loaded = loadConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`Configuration error: ${err.message}\n`);
+      process.stderr.write(`Configuration error: ${err.sentence}\n`);
       process.exit(2);
     }
     throw err;
@@ -185,7 +187,7 @@ async function main(): Promise<void> {
     // With EMULATOR_TLS=self-signed this program runs again, trusting the emulator's CA.
     if (!loaded.identity && (await relaunchTrustingEmulatorCa(env))) return;
   } catch (err) {
-    process.stderr.write(`Configuration error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`Configuration error: ${faultSentence(err)}\n`);
     process.exit(2);
   }
   const logger = processLogger(loaded.generator.logLevel);

@@ -6,6 +6,8 @@
 export const PATHS = {
   /** App tokens (client credentials) for scripts. */
   m2m: '/api/public/m2m',
+  /** Which identity provider issues the tokens (its issuer and keys), for clients that check signatures. */
+  identityProvider: '/api/public/identity-provider',
   /** Employee tokens for scripts, against the emulator only. */
   publicObo: '/api/public/obo',
   /** Tokens on behalf of the logged-in person. */

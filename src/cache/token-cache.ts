@@ -3,6 +3,9 @@
  * concurrent requests coalesced into one call. Errors are never kept.
  */
 
+/** A cached token is not handed out in its last two minutes: time for the caller to use it (the generator's caches and the command line's). */
+export const EARLY_EXPIRY_MS = 120_000;
+
 export interface CacheableToken {
   accessToken: string;
   /** Epoch milliseconds at which the token itself expires. */
@@ -46,7 +49,7 @@ export class TokenCache<T extends CacheableToken> {
 
   constructor(private readonly options: TokenCacheOptions) {
     this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
-    this.earlyExpiryMs = options.earlyExpiryMs ?? 120_000;
+    this.earlyExpiryMs = options.earlyExpiryMs ?? EARLY_EXPIRY_MS;
     this.now = options.now ?? Date.now;
   }
 

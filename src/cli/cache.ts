@@ -4,10 +4,8 @@
  * until two minutes before they expire.
  */
 import { chmod, mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
-
-export const EARLY_EXPIRY_MS = 120_000;
+import { EARLY_EXPIRY_MS } from '../cache/token-cache.js';
+import { dirname } from 'node:path';
 
 export interface CachedToken {
   accessToken: string;
@@ -23,11 +21,6 @@ interface CacheFile {
   generators: Record<string, GeneratorEntry>;
 }
 
-export function cachePath(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.TOKEN_GENERATOR_CACHE) return env.TOKEN_GENERATOR_CACHE;
-  const base = env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(base, 'entra-token-generator', 'tokens.json');
-}
 
 export class TokenCacheFile {
   constructor(private readonly path: string) {}

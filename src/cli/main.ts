@@ -7,11 +7,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
-import { cachePath, TokenCacheFile } from './cache.js';
+import { TokenCacheFile } from './cache.js';
+import { readCliEnv } from './env.js';
+import { ConfigError } from '../env.js';
 import { updateEnvFile } from './dotenv.js';
 import { durationInWords } from '../duration.js';
 import { escapeHtml, pageStart } from '../generator/html.js';
-import { IDENTITY_PROVIDER_PATH } from '../generator/routes/identity-provider.js';
 import { PATHS } from '../paths.js';
 
 const NAME = 'token-generator';
@@ -86,6 +87,8 @@ interface Context {
   /** Log in by the device flow instead of a browser on this machine. */
   device: boolean;
   timeoutMs: number;
+  /** BROWSER: the command that opens the login page; `none` only prints its URL. */
+  browser?: string;
   out: NodeJS.WritableStream;
   err: NodeJS.WritableStream;
   env: NodeJS.ProcessEnv;
@@ -165,7 +168,7 @@ async function appToken(ctx: Context, audience: string): Promise<string> {
   const key = `m2m ${audience}`;
   const cached = await cachedToken(ctx, key);
   if (cached) return cached;
-  const path = '/api/public/m2m';
+  const path = PATHS.m2m;
   const res = await call(ctx, path, { method: 'POST', headers: { accept: 'application/json', ...freshness(ctx) }, body: new URLSearchParams({ aud: audience }) });
   if (!res.ok) throw await failure(ctx, res, path);
   const body = await tokenBody(ctx, res, path);
@@ -215,7 +218,7 @@ async function employeeToken(ctx: Context, audience: string): Promise<string> {
 }
 
 function openBrowser(ctx: Context, url: string): void {
-  const browser = ctx.env.BROWSER;
+  const browser = ctx.browser;
   if (browser === 'none') return;
   const [command, args] = browser
     ? [browser, [url]]
@@ -355,7 +358,7 @@ interface TrustedIssuer {
 /** The issuer of the generator's identity provider: the one issuer `decode` calls valid. */
 async function trustedIssuer(ctx: Context): Promise<TrustedIssuer | string> {
   try {
-    const res = await fetch(`${ctx.base}${IDENTITY_PROVIDER_PATH}`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`${ctx.base}${PATHS.identityProvider}`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
     const body = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
     if (!res.ok || typeof body.issuer !== 'string' || typeof body.jwks_uri !== 'string') return `${ctx.base} did not say (HTTP ${res.status})`;
     return { issuer: body.issuer, jwksUri: body.jwks_uri };
@@ -498,13 +501,20 @@ export async function run(argv: string[], io: Io): Promise<number> {
 
 /** The generator to ask, the cache, and how long a login may take, from the options and the environment. */
 function contextOf(values: Options, io: Io): Context {
-  const base = (values.url ?? io.env.TOKEN_GENERATOR_URL ?? DEFAULT_URL).replace(/\/+$/, '');
+  let variables;
+  try {
+    variables = readCliEnv(io.env);
+  } catch (err) {
+    throw err instanceof ConfigError ? new CliError(err.sentence, 2) : err;
+  }
+  const base = (values.url ?? variables.generatorUrl ?? DEFAULT_URL).replace(/\/+$/, '');
   if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) throw new CliError(`--url must be an http(s) URL, not ${JSON.stringify(base)}`, 2);
   const timeoutSeconds = values.timeout === undefined ? 300 : Number(values.timeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new CliError('--timeout must be a number of seconds', 2);
   return {
     base,
-    cache: new TokenCacheFile(cachePath(io.env)),
+    cache: new TokenCacheFile(variables.cacheFile),
+    ...(variables.browser ? { browser: variables.browser } : {}),
     useCache: !values['no-cache'],
     device: values.device ?? false,
     timeoutMs: timeoutSeconds * 1000,

@@ -5,7 +5,7 @@
 import { decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';
 import { errors } from './errors.js';
 import { safeEqual, type ClientRecord, type Directory } from './directory.js';
-import { certificateThumbprints } from './client-keys.js';
+import { certificateThumbprints, thumbprintName } from './client-keys.js';
 import { ASSERTION_ALGORITHMS, keyObjectOf, signatureVerifies } from './jws.js';
 import type { Params } from './params.js';
 import type { BoundedStore } from './stores.js';
@@ -122,7 +122,8 @@ type Header = ReturnType<typeof decodeProtectedHeader>;
 function keyIdOf(client: ClientRecord, header: Header): { keyId: string; byCertificate: boolean } {
   if (header.kid) return { keyId: header.kid, byCertificate: false };
   const sha256 = header['x5t#S256'];
-  const named = typeof sha256 === 'string' ? `x5t#S256:${sha256}` : typeof header.x5t === 'string' ? `x5t:${header.x5t}` : undefined;
+  const sha1 = header.x5t;
+  const named = typeof sha256 === 'string' ? thumbprintName('x5t#S256', sha256) : typeof sha1 === 'string' ? thumbprintName('x5t', sha1) : undefined;
   if (!named) {
     throw errors.assertionSignature(
       `The assertion names no key: its header has no kid, x5t#S256 or x5t. Keys registered for '${client.clientId}' are known by kid or by their certificate's thumbprint.`,

@@ -16,9 +16,17 @@ export interface ClientKey {
 
 const thumbprint = (algorithm: 'sha1' | 'sha256', der: Buffer) => createHash(algorithm).update(der).digest('base64url');
 
+/**
+ * The name of a certificate's thumbprint in a header (`x5t` or `x5t#S256`), as base64url without
+ * padding: Python MSAL sends its x5t padded (`...=`), and Entra ID takes either form.
+ */
+export function thumbprintName(member: 'x5t' | 'x5t#S256', value: string): string {
+  return `${member}:${value.replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_')}`;
+}
+
 /** The names a certificate (DER) is known by in an assertion's header. */
 export function certificateThumbprints(der: Buffer): string[] {
-  return [`x5t:${thumbprint('sha1', der)}`, `x5t#S256:${thumbprint('sha256', der)}`];
+  return [thumbprintName('x5t', thumbprint('sha1', der)), thumbprintName('x5t#S256', thumbprint('sha256', der))];
 }
 
 function publicHalf(jwk: JWK): JWK {
@@ -31,8 +39,8 @@ export function keyFromJwk(jwk: JWK, owner: string): ClientKey {
   if (!jwk.kid) throw new Error(`a key registered for ${owner} has no kid`);
   if (jwk.kty !== 'RSA' && jwk.kty !== 'EC') throw new Error(`the key ${jwk.kid} registered for ${owner} is not an RSA or EC key`);
   const thumbprints = jwk.x5c?.[0] ? certificateThumbprints(Buffer.from(jwk.x5c[0], 'base64')) : [];
-  if (jwk.x5t) thumbprints.push(`x5t:${jwk.x5t}`);
-  if (jwk['x5t#S256']) thumbprints.push(`x5t#S256:${jwk['x5t#S256']}`);
+  if (jwk.x5t) thumbprints.push(thumbprintName('x5t', jwk.x5t));
+  if (jwk['x5t#S256']) thumbprints.push(thumbprintName('x5t#S256', jwk['x5t#S256']));
   return { keyId: jwk.kid, jwk: publicHalf(jwk), thumbprints: [...new Set(thumbprints)] };
 }
 

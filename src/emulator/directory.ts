@@ -3,6 +3,7 @@
  * tokens can be asked for, and test employees. Ids are derived from names, so that the same
  * `cluster:namespace:app` has the same client id across restarts.
  */
+import { LRUCache } from 'lru-cache';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { importJWK, type CryptoKey, type JWK } from 'jose';
 import { parseAudience } from '../audience.js';
@@ -59,14 +60,13 @@ export const DEFAULT_EMPLOYEES: TestEmployee[] = [
   { navIdent: 'Z990003', name: 'Test Testesen', email: 'test.testesen@trygdeetaten.no', groups: [] },
 ];
 
-const derived = new Map<string, string>();
+const derived = new LRUCache<string, string>({ max: 10_000 });
 
-/** A UUID (version 5 layout) derived from a name (the last 10,000 are remembered: every token needs a few). */
+/** A UUID (version 5 layout) derived from a name (the 10,000 used last are remembered: every token needs a few). */
 export function uuidFrom(name: string): string {
   const known = derived.get(name);
   if (known !== undefined) return known;
   const id = deriveUuid(name);
-  if (derived.size >= 10_000) derived.clear();
   derived.set(name, id);
   return id;
 }

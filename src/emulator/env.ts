@@ -1,21 +1,11 @@
 /**
- * Every environment variable the emulator reads, parsed in one place with zod. A mistake stops it
- * with a message that starts with the variable's name.
+ * Every environment variable the emulator reads, in one place, with the project's one helper
+ * (`readEnv`, src/env.ts): a mistake is a ConfigError that names the variable.
  */
 import { z } from 'zod';
+import { ConfigError, httpUrl, LOG_LEVEL, optional, port, readEnv, wholeNumber } from '../env.js';
 import type { EmulatorOptions } from './index.js';
 import { NAME_PATTERN, TARGET_PATTERN, TENANT_PATTERN } from './names.js';
-
-/** Unset and blank are the same: the default. */
-const optional = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((value) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined), schema.optional());
-
-const wholeNumber = (min: number, max: number, what: string) =>
-  z
-    .string()
-    .regex(/^\d+$/, `must be a whole number of ${what} from ${min} to ${max}`)
-    .transform(Number)
-    .refine((value) => value >= min && value <= max, `must be a whole number of ${what} from ${min} to ${max}`);
 
 const targets = z
   .string()
@@ -25,21 +15,11 @@ const targets = z
     if (bad) context.addIssue({ code: 'custom', message: `${JSON.stringify(bad)} is not a cluster:namespace:app target` });
   });
 
-const schema = z.object({
-  EMULATOR_PORT: optional(
-    z
-      .string()
-      .regex(/^\d+$/, 'must be a port number, 0-65535')
-      .transform(Number)
-      .refine((port) => port <= 65535, 'must be a port number, 0-65535'),
-  ),
+const VARIABLES = {
+  LOG_LEVEL,
+  EMULATOR_PORT: optional(port),
   EMULATOR_HOST: optional(z.string()),
-  EMULATOR_PUBLIC_URL: optional(
-    z
-      .string()
-      .transform((url) => url.replace(/\/+$/, ''))
-      .refine((url) => URL.canParse(url) && /^https?:$/.test(new URL(url).protocol), 'must be an http(s) URL'),
-  ),
+  EMULATOR_PUBLIC_URL: optional(httpUrl),
   EMULATOR_TENANT_ID: optional(z.string().regex(TENANT_PATTERN, 'must be a tenant id (letters, digits, "-" and ".")')),
   EMULATOR_UNAUTHORIZED_TARGETS: optional(targets),
   EMULATOR_MISSING_TARGETS: optional(targets),
@@ -51,21 +31,20 @@ const schema = z.object({
   EMULATOR_CA_FILE: optional(z.string()),
   EMULATOR_TLS_CERT: optional(z.string()),
   EMULATOR_TLS_KEY: optional(z.string()),
-  EMULATOR_TOKEN_LIFETIME_SECONDS: optional(wholeNumber(1, 86_400, 'seconds')),
-  EMULATOR_SIGN_IN_RATE_LIMIT: optional(wholeNumber(0, 1_000_000, 'sign-in requests a minute')),
-});
+  EMULATOR_TOKEN_LIFETIME_SECONDS: optional(wholeNumber(1, 86_400)),
+  EMULATOR_SIGN_IN_RATE_LIMIT: optional(wholeNumber(0, 1_000_000)),
+};
 
-/** The emulator's options from its environment; throws an Error whose message starts with the variable's name. */
+/** The emulator's options from its environment; a mistake throws a ConfigError naming the variable. */
 export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv): EmulatorOptions {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const variable = String(issue.path[0]);
-    throw new Error(`${variable}: ${issue.message} (got ${JSON.stringify(env[variable] ?? '')})`);
-  }
-  const vars = parsed.data;
+  return emulatorEnv(env).options;
+}
+
+/** The emulator's options and its log level, from its environment. */
+export function emulatorEnv(env: NodeJS.ProcessEnv): { options: EmulatorOptions; logLevel: string } {
+  const vars = readEnv(env, VARIABLES);
   if (!vars.EMULATOR_TLS && Boolean(vars.EMULATOR_TLS_CERT) !== Boolean(vars.EMULATOR_TLS_KEY)) {
-    throw new Error(`${vars.EMULATOR_TLS_CERT ? 'EMULATOR_TLS_KEY' : 'EMULATOR_TLS_CERT'}: EMULATOR_TLS_CERT and EMULATOR_TLS_KEY go together`);
+    throw new ConfigError(vars.EMULATOR_TLS_CERT ? 'EMULATOR_TLS_KEY' : 'EMULATOR_TLS_CERT', 'must be set with EMULATOR_TLS_CERT and EMULATOR_TLS_KEY together');
   }
   const options: EmulatorOptions = {};
   if (vars.EMULATOR_PORT !== undefined) options.port = vars.EMULATOR_PORT;
@@ -83,5 +62,5 @@ export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv): EmulatorOptions 
   else if (vars.EMULATOR_TLS_CERT && vars.EMULATOR_TLS_KEY) options.tls = { certFile: vars.EMULATOR_TLS_CERT, keyFile: vars.EMULATOR_TLS_KEY };
   if (vars.EMULATOR_TOKEN_LIFETIME_SECONDS !== undefined) options.accessTokenLifetimeSeconds = vars.EMULATOR_TOKEN_LIFETIME_SECONDS;
   if (vars.EMULATOR_SIGN_IN_RATE_LIMIT !== undefined) options.signInRateLimit = vars.EMULATOR_SIGN_IN_RATE_LIMIT;
-  return options;
+  return { options, logLevel: vars.LOG_LEVEL };
 }

@@ -33,7 +33,8 @@ import { texasRoutes } from './texas.js';
 import { testTokens, type AppTokenRequest, type UserTokenRequest } from './test-tokens.js';
 
 export type { ClientRegistration, TestEmployee } from './directory.js';
-export { emulatorOptionsFromEnv } from './env.js';
+export { emulatorEnv, emulatorOptionsFromEnv } from './env.js';
+export { ConfigError } from '../env.js';
 export type { DirectoryInput } from './manifests.js';
 export type { ClaimValues } from './claim-overrides.js';
 export type { AppTokenRequest, UserTokenRequest } from './test-tokens.js';

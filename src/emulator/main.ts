@@ -5,18 +5,20 @@
 import { HELP, parseCommand, printEnvironment, rotateKey, UsageError, type Command } from './cli.js';
 import type { Emulator, EmulatorOptions } from './index.js';
 import { relaunchWithThreadPerCore } from './thread-pool.js';
+import { faultSentence } from '../env.js';
 
 async function start(overrides: Record<string, string>): Promise<void> {
   // Loaded only here: the launcher that runs itself again with a thread per core, `env` and `--help` need none of it.
-  const [{ pino }, { defaultStateDir, emulatorOptionsFromEnv, startEmulator }] = await Promise.all([import('pino'), import('./index.js')]);
+  const [{ pino }, { defaultStateDir, emulatorEnv, startEmulator }] = await Promise.all([import('pino'), import('./index.js')]);
   let options: EmulatorOptions;
+  let logLevel: string;
   try {
-    options = emulatorOptionsFromEnv({ EMULATOR_STATE_DIR: defaultStateDir(process.env), ...process.env, EMULATOR_PORT: process.env.EMULATOR_PORT?.trim() || '8081', ...overrides });
+    ({ options, logLevel } = emulatorEnv({ EMULATOR_STATE_DIR: defaultStateDir(process.env), ...process.env, EMULATOR_PORT: process.env.EMULATOR_PORT?.trim() || '8081', ...overrides }));
   } catch (err) {
-    process.stderr.write(`Configuration error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`Configuration error: ${faultSentence(err)}\n`);
     process.exit(2);
   }
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
+  const logger = pino({ level: logLevel, base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
   let emulator: Emulator;
   try {
     emulator = await startEmulator({ ...options, logger });

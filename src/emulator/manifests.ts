@@ -19,7 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import type { TestEmployee } from './directory.js';
-import { NAME_PATTERN } from './names.js';
+import { NAME_PATTERN, TARGET_PATTERN } from './names.js';
 
 const name = z.string().regex(NAME_PATTERN, 'must be a lower-case Kubernetes-style name');
 
@@ -128,7 +128,7 @@ const DirectoryFile = z.object({
   clients: z
     .array(
       z.object({
-        target: z.string().regex(/^[a-z0-9-]+:[a-z0-9-]+:[a-z0-9-]+$/, 'must be cluster:namespace:app'),
+        target: z.string().regex(TARGET_PATTERN, 'must be cluster:namespace:app'),
         secrets: z.array(z.string().min(8)).default([]),
         // A PEM certificate, or the path of a file holding one (relative to the directory file).
         certificates: z.array(z.string().min(1)).default([]),

@@ -1,7 +1,9 @@
 /** The shapes of the names the emulator takes: Kubernetes-style names, targets and tenant ids. */
 
-/** A lower-case Kubernetes-style name: a cluster, a namespace or an app. */
-export const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+import { NAME_PATTERN } from '../audience.js';
+
+/** The generator's name rule: a cluster, a namespace or an app. */
+export { NAME_PATTERN };
 
 const name = NAME_PATTERN.source.slice(1, -1);
 

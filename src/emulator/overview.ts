@@ -6,7 +6,8 @@
  */
 import { texasPath, type Apps } from './apps.js';
 import type { Directory } from './directory.js';
-import { escape, html } from './login/pages.js';
+import { escapeHtml } from '../escape-html.js';
+import { html } from './login/pages.js';
 import type { ManifestApp } from './manifests.js';
 
 export interface AppOverview {
@@ -117,17 +118,17 @@ export function summaryText(view: Overview): string {
 export function overviewPage(view: Overview, meta: { tenantId: string; wellKnownUrl: string }): string {
   const rows = view.apps
     .map(
-      (app) => `<tr><td><code>${escape(app.target)}</code></td><td><code>${escape(app.clientId)}</code></td>
-<td>${app.callers.map((caller) => `<code>${escape(caller)}</code>`).join('<br>') || 'none'}</td><td>${escape(app.users)}</td>
+      (app) => `<tr><td><code>${escapeHtml(app.target)}</code></td><td><code>${escapeHtml(app.clientId)}</code></td>
+<td>${app.callers.map((caller) => `<code>${escapeHtml(caller)}</code>`).join('<br>') || 'none'}</td><td>${escapeHtml(app.users)}</td>
 <td>${app.secrets ? `${app.secrets} secret${app.secrets === 1 ? '' : 's'}` : 'none'}${app.certificates ? `, ${app.certificates} certificate(s)` : ''}</td>
-<td>${app.replyUrls.map((url) => `<code>${escape(url)}</code>`).join('<br>') || 'none'}</td><td><code>${escape(app.envCommand)}</code></td></tr>`,
+<td>${app.replyUrls.map((url) => `<code>${escapeHtml(url)}</code>`).join('<br>') || 'none'}</td><td><code>${escapeHtml(app.envCommand)}</code></td></tr>`,
     )
     .join('\n');
-  const list = (title: string, items: string[]) => (items.length ? `<h2>${escape(title)}</h2><ul>${items.map((item) => `<li><code>${escape(item)}</code></li>`).join('')}</ul>` : '');
+  const list = (title: string, items: string[]) => (items.length ? `<h2>${escapeHtml(title)}</h2><ul>${items.map((item) => `<li><code>${escapeHtml(item)}</code></li>`).join('')}</ul>` : '');
   return html(
     'Entra ID emulator',
     `<div class="overview"><h1>Entra ID emulator</h1>
-<p class="muted">tenant <code>${escape(meta.tenantId)}</code> · <a href="${escape(meta.wellKnownUrl)}">discovery document</a></p>
+<p class="muted">tenant <code>${escapeHtml(meta.tenantId)}</code> · <a href="${escapeHtml(meta.wellKnownUrl)}">discovery document</a></p>
 <p>${view.mode === 'open' ? 'Open directory: every <code>cluster:namespace:app</code> exists and has authorized every registered app.' : 'Directory from NAIS manifests: only these apps exist.'}</p>
 <h2>Apps</h2>
 <table><thead><tr><th scope="col">app</th><th scope="col">client id</th><th scope="col">callers</th><th scope="col">users</th><th scope="col">credentials</th><th scope="col">reply URLs</th><th scope="col">environment</th></tr></thead>

@@ -4,6 +4,7 @@
  * Texas's request and response shapes, for identity provider `entra_id`. The emulator answers as
  * that app, through the same grants and access policies as its token endpoint.
  */
+import { LRUCache } from 'lru-cache';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { errors as joseErrors, type JWTPayload } from 'jose';
 import { texasPath, UnknownAppError, type Apps } from './apps.js';
@@ -80,7 +81,7 @@ interface Cached {
 
 export async function texasRoutes(app: FastifyInstance, options: TexasOptions): Promise<void> {
   const { apps, context } = options;
-  const cache = new Map<string, Cached>();
+  const cache = new LRUCache<string, Cached>({ max: MAX_CACHED });
 
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: options.bodyLimit }, (_request, text, done) => {
     try {
@@ -114,8 +115,6 @@ export async function texasRoutes(app: FastifyInstance, options: TexasOptions): 
     const answer = await make();
     const response = { access_token: String(answer.access_token), token_type: 'Bearer' as const };
     const expiresAt = now + Number(answer.expires_in);
-    cache.delete(key);
-    if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
     cache.set(key, { response, expiresAt });
     return { ...response, expires_in: expiresAt - now };
   };

@@ -5,6 +5,7 @@
  * before is written there, and the program runs itself again with NODE_EXTRA_CA_CERTS set to it.
  */
 import { readFile } from 'node:fs/promises';
+import { emulatorOptionsFromEnv } from './env.js';
 import { StateFolder } from './state.js';
 import { runAgain } from './thread-pool.js';
 import { ensureStateCa } from './tls.js';
@@ -13,8 +14,8 @@ const BUNDLE = 'trusted-cas.pem';
 
 /** Runs this program again trusting the emulator's CA; false, doing nothing, when it trusts it already or needs not. */
 export async function relaunchTrustingEmulatorCa(env: NodeJS.ProcessEnv): Promise<boolean> {
-  if (env.EMULATOR_TLS?.trim() !== 'self-signed' || env.EMULATOR_CA_FILE?.trim()) return false;
-  const stateDir = env.EMULATOR_STATE_DIR?.trim();
+  const { tls, stateDir } = emulatorOptionsFromEnv(env);
+  if (!tls || !('selfSigned' in tls) || tls.selfSigned.caFile) return false;
   if (!stateDir) throw new Error('EMULATOR_TLS: npm start with a self-signed certificate keeps its CA in the state folder; EMULATOR_STATE_DIR must not be empty');
   const state = await StateFolder.open(stateDir);
   if (env.NODE_EXTRA_CA_CERTS === state.file(BUNDLE)) return false;

@@ -1,7 +1,7 @@
 /**
  * Turns the identity provider's failures into answers a developer can act on.
  */
-import type { ParsedAudience } from '../audience.js';
+import { targetOf, type ParsedAudience } from '../audience.js';
 import type { IdpError, IdpFailure } from './errors.js';
 
 export interface Problem {
@@ -124,7 +124,7 @@ function refusalAdvice(
       status: 403,
       error: 'not_authorized_by_target',
       message:
-        `${name} has not authorized this token generator (${generator.cluster}:${generator.namespace}:${generator.app}) to get tokens for it ${who}. ` +
+        `${name} has not authorized this token generator (${targetOf(generator)}) to get tokens for it ${who}. ` +
         `Add this access policy to the manifest of ${name} and deploy it:`,
       snippet: accessPolicyYaml(generator),
       snippetLine: accessPolicyYamlLine(generator),

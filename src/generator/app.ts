@@ -11,7 +11,7 @@ import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, jsonSchemaTransformObject, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { lazyChild } from '../logger.js';
-import { ConfigError, type GeneratorConfig } from '../config.js';
+import type { GeneratorConfig } from '../config.js';
 import type { EntraClient } from '../entra/client.js';
 import { GeneratorContext } from './context.js';
 import { CONTENT_SECURITY_POLICY } from './html.js';
@@ -36,7 +36,7 @@ import { laneStateOf, startLaneState } from './lane-state.js';
 import { trustProxyOption } from './client-address.js';
 import { refuseDuplicateCookies } from './duplicate-cookies.js';
 import { boundConnections, type ConnectionBound } from './connections.js';
-import { createStore, parseKey, randomKey, RedisStore, Sealer, SessionManager, type SessionStore } from '../session/index.js';
+import { createStore, randomKey, RedisStore, Sealer, SessionManager, type SessionStore } from '../session/index.js';
 import { PersonLimits, RequestCounter } from './limits.js';
 
 export interface BuildOptions {
@@ -76,13 +76,7 @@ export interface Generator {
 
 function sessionSealer(config: GeneratorConfig, logger: Logger, emulator: boolean): Sealer {
   const configured = config.session.encryptionKey;
-  if (configured) {
-    try {
-      return new Sealer(parseKey(configured));
-    } catch (err) {
-      throw new ConfigError('SESSION_ENCRYPTION_KEY', err instanceof Error ? err.message : 'invalid key');
-    }
-  }
+  if (configured) return new Sealer(configured);
   // With the emulator this is a laptop or CI, where a key made at start is what one wants: a note, not a warning.
   if (emulator) logger.info('sessions use a key made at start (no SESSION_ENCRYPTION_KEY): logins end when this process stops');
   else {

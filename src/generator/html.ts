@@ -2,6 +2,7 @@
  * HTML for people: one layout, every value escaped, no inline script or style (so the strict
  * Content-Security-Policy holds); looks come from /static/app.css, behaviour from /static/app.js.
  */
+import { escapeHtml } from '../escape-html.js';
 import { loginUrl, PATHS } from '../paths.js';
 
 export const CONTENT_SECURITY_POLICY =
@@ -12,9 +13,7 @@ export function policyWithFormTarget(source: string): string {
   return CONTENT_SECURITY_POLICY.replace("form-action 'self'", `form-action 'self' ${source}`);
 }
 
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+export { escapeHtml };
 
 export interface PageOptions {
   title: string;

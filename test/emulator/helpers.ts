@@ -1,6 +1,10 @@
-/** What the emulator tests share: token requests, client assertions, PKCE and a fetch-driven login. */
+/** What the emulator tests share: token requests, client assertions, PKCE, a fetch-driven login and client scripts. */
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes, randomUUID, webcrypto } from 'node:crypto';
-import { createRemoteJWKSet, jwtVerify, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
+import { readFile } from 'node:fs/promises';
+import { get } from 'node:https';
+import { promisify } from 'node:util';
+import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, SignJWT, type CryptoKey, type JSONWebKeySet, type JWTPayload } from 'jose';
 import { expect } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
 
@@ -144,14 +148,50 @@ export function decodeEntities(value: string): string {
   return value.replace(/&#(\d+);/g, (_m, n: string) => String.fromCharCode(Number(n))).replace(/&amp;/g, '&');
 }
 
+/** A GET over HTTPS trusting only the emulator's CA, as this process was started without it. */
+async function getTrusting(url: string, caFile: string): Promise<string> {
+  const ca = await readFile(caFile, 'utf8');
+  return new Promise((resolve, reject) => {
+    get(url, { ca }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+}
+
+/** Verifies a token against the emulator's JWKS (fetched over HTTPS when the emulator serves it), issuer and audience. */
 export async function verifyToken(emulator: Emulator, token: unknown, audience: string) {
-  const keys = createRemoteJWKSet(new URL(`${emulator.baseUrl}/${emulator.tenantId}/discovery/v2.0/keys`));
+  const jwksUri = `${emulator.baseUrl}/${emulator.tenantId}/discovery/v2.0/keys`;
+  const keys = emulator.caFile
+    ? createLocalJWKSet(JSON.parse(await getTrusting(jwksUri, emulator.caFile)) as JSONWebKeySet)
+    : createRemoteJWKSet(new URL(jwksUri));
   return jwtVerify(String(token), keys, { issuer: emulator.issuer, audience, algorithms: ['RS256'] });
+}
+
+const run = promisify(execFile);
+
+/**
+ * A client script of test/emulator/clients run as a developer would run it, as its own process
+ * trusting the emulator's CA (NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE); what it prints, parsed as JSON.
+ * `.py` scripts run with Debian's Python (python3-msal), the rest with Node.js and tsx.
+ */
+export async function runClientScript<T>(emulator: Emulator, script: string, env: Record<string, string>): Promise<T> {
+  const path = `test/emulator/clients/${script}`;
+  const [command, args] = script.endsWith('.py') ? ['/usr/bin/python3', [path]] : [process.execPath, ['--import', 'tsx', path]];
+  const trust = emulator.caFile ? { NODE_EXTRA_CA_CERTS: emulator.caFile, REQUESTS_CA_BUNDLE: emulator.caFile } : {};
+  const { stdout } = await run(command, args, {
+    env: { ...process.env, ...trust, EMULATOR_BASE_URL: emulator.baseUrl, EMULATOR_TENANT: emulator.tenantId, ...env },
+    timeout: 60_000,
+  });
+  return JSON.parse(stdout) as T;
 }
 
 export interface ClientCertificate {
   certificatePem: string;
   privateKeyPem: string;
+  /** The certificate's DER as base64, as a header's x5c carries it. */
+  der: string;
   /** The thumbprints as hex, as Azure's portal shows them and MSAL takes them. */
   sha1: string;
   sha256: string;
@@ -174,6 +214,7 @@ export async function clientCertificate(name = 'CN=emulator test client'): Promi
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
   return {
     certificatePem: certificate.toString('pem'),
+    der: der.toString('base64'),
     privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${pkcs8.replace(/(.{64})/g, '$1\n')}\n-----END PRIVATE KEY-----\n`.replace('\n\n', '\n'),
     sha1: createHash('sha1').update(der).digest('hex'),
     sha256: createHash('sha256').update(der).digest('hex'),

@@ -1,14 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportJWK, generateKeyPair } from 'jose';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { clientCertificate } from './helpers.js';
+import { clientCertificate, runClientScript } from './helpers.js';
 
-const run = promisify(execFile);
 let emulator: Emulator;
 let dir: string;
 
@@ -17,14 +14,7 @@ beforeAll(async () => {
   emulator = await startEmulator({ tls: { selfSigned: { caFile: join(dir, 'ca.pem') } } });
 });
 
-/** A client script run as a developer would run it, trusting the emulator's authority; its output parsed as JSON. */
-async function runClient<T>(script: string, env: Record<string, string>): Promise<T> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', `test/emulator/clients/${script}`], {
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: emulator.caFile!, EMULATOR_BASE_URL: emulator.baseUrl, EMULATOR_TENANT: emulator.tenantId, ...env },
-    timeout: 60_000,
-  });
-  return JSON.parse(stdout) as T;
-}
+const runClient = <T>(script: string, env: Record<string, string>) => runClientScript<T>(emulator, script, env);
 
 afterAll(async () => {
   await emulator?.close();
@@ -75,9 +65,8 @@ describe('@azure/msal-node against the emulator over HTTPS', () => {
     });
     const sha256 = Buffer.from(certificate.sha256, 'hex').toString('base64url');
     const sha1 = Buffer.from(certificate.sha1, 'hex').toString('base64url');
-    const der = /-----BEGIN CERTIFICATE-----\n([^-]+)\n-----END CERTIFICATE-----/.exec(certificate.certificatePem)![1]!.replace(/\n/g, '');
     expect(result.sha256.headers[0]).toEqual({ alg: 'PS256', typ: 'JWT', 'x5t#S256': sha256 });
-    expect(result.x5c.headers[0]).toEqual({ alg: 'PS256', typ: 'JWT', 'x5t#S256': sha256, x5c: [der] });
+    expect(result.x5c.headers[0]).toEqual({ alg: 'PS256', typ: 'JWT', 'x5t#S256': sha256, x5c: [certificate.der] });
     expect(result.sha1.headers[0]).toEqual({ alg: 'RS256', typ: 'JWT', x5t: sha1 });
     for (const run of Object.values(result)) {
       // MSAL sends the one assertion it signed for both requests, as Entra accepts.

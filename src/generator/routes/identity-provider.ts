@@ -3,12 +3,12 @@
  * line's `decode`) can tell a token from it apart from one whose issuer only names itself, and the
  * command line can drop cached tokens of a former issuer (npm start restarted with a new tenant).
  */
+import { PATHS } from '../../paths.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { GeneratorContext } from '../context.js';
 import { answers } from '../schemas.js';
 
-export const IDENTITY_PROVIDER_PATH = '/api/public/identity-provider';
 
 const IdentityProvider = z.object({ issuer: z.string(), jwks_uri: z.string().optional() });
 const SCHEMA = {
@@ -17,7 +17,7 @@ const SCHEMA = {
 };
 
 export async function identityProviderRoutes(app: FastifyInstance, ctx: GeneratorContext): Promise<void> {
-  app.get(IDENTITY_PROVIDER_PATH, { schema: SCHEMA }, async (_request, reply) => {
+  app.get(PATHS.identityProvider, { schema: SCHEMA }, async (_request, reply) => {
     const { issuer, jwks_uri: jwksUri } = ctx.entra.metadata;
     return reply.header('cache-control', 'no-store').send({ issuer, jwks_uri: jwksUri });
   });
