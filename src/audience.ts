@@ -21,7 +21,8 @@ export interface ParsedAudience extends Target {
   scope: string;
 }
 
-export type AudienceResult = { ok: true; value: ParsedAudience } | { ok: false; message: string };
+/** An audience as read, or what is wrong with it (and, where the route must say so, the status to answer). */
+export type AudienceResult = { ok: true; value: ParsedAudience } | { ok: false; message: string; status?: number };
 
 export const AUDIENCE_EXAMPLE = 'dev-gcp:my-team:my-app';
 export const AUDIENCE_FORMS =

@@ -29,7 +29,9 @@ import type { RateLimiter } from './rate-limit.js';
 import { laneStateOf, type LaneState } from './lane-state.js';
 import { routeHooks, type RouteHooks } from './route-hooks.js';
 import { logAnswered } from './request-log.js';
-import { audienceOf, M2M_FORMATS, M2M_PATH, tokenAnswer, type AudienceOutcome } from './app-token.js';
+import type { AudienceResult } from '../audience.js';
+import { PATHS } from '../paths.js';
+import { audienceOf, M2M_FORMATS, tokenAnswer } from './m2m-rules.js';
 import type { TokenService } from './tokens.js';
 
 /** The content types the lane takes, as curl, fetch, Python and Go write them; others go to Fastify. */
@@ -69,10 +71,10 @@ export function laneHookMismatches(hooks: RouteHooks): string[] {
 
 /** Throws when the m2m route's hooks are not the ones the lane knows; called once the app is ready. */
 export function checkLaneKnowsHooks(app: FastifyInstance): void {
-  const mismatches = laneHookMismatches(routeHooks(app, 'POST', M2M_PATH));
+  const mismatches = laneHookMismatches(routeHooks(app, 'POST', PATHS.m2m));
   if (mismatches.length > 0) {
     const where = 'see HOOKS_THE_LANE_KNOWS in src/generator/cached-lane.ts';
-    throw new Error(`The cached-token lane answers ${M2M_PATH} without Fastify, and ${mismatches.join('; ')} (${where})`);
+    throw new Error(`The cached-token lane answers ${PATHS.m2m} without Fastify, and ${mismatches.join('; ')} (${where})`);
   }
 }
 
@@ -116,12 +118,12 @@ export class CachedTokenLane {
    */
   private outbox: Outgoing[] = [];
   /** Recent bodies and the audience each names: scripts send the same body again and again. */
-  private readonly recentBodies = new Map<string, AudienceOutcome>();
+  private readonly recentBodies = new Map<string, AudienceResult>();
 
   constructor(private readonly options: LaneOptions) {
     this.fixedHeaders = options.everyResponseHeaders.flat();
     this.maxBodyBytes = Math.min(MAX_BODY_BYTES, options.bodyLimitBytes);
-    this.countAnswer = options.metrics.requestCounter(M2M_PATH, 'POST', 200);
+    this.countAnswer = options.metrics.requestCounter(PATHS.m2m, 'POST', 200);
     this.clientAddress = clientAddressOf(options.trustProxyHops);
   }
 
@@ -151,7 +153,7 @@ export class CachedTokenLane {
 
   /** Whether the request, by its method, URL and headers alone, is one the lane may answer. */
   takes(request: IncomingMessage): boolean {
-    if (request.method !== 'POST' || request.url !== M2M_PATH || this.options.shuttingDown()) return false;
+    if (request.method !== 'POST' || request.url !== PATHS.m2m || this.options.shuttingDown()) return false;
     const headers = request.headers;
     const type = headers['content-type'];
     const length = headers['content-length'];
@@ -207,14 +209,14 @@ export class CachedTokenLane {
         response.end(body);
         this.answered++;
         this.countAnswer();
-        logAnswered(this.options.access, { id, method: 'POST', url: M2M_PATH, userAgent, statusCode: 200, responseTime: performance.now() - started });
+        logAnswered(this.options.access, { id, method: 'POST', url: PATHS.m2m, userAgent, statusCode: 200, responseTime: performance.now() - started });
       } catch {
         response.destroy();
       }
     }
   };
 
-  private audienceIn(body: string): AudienceOutcome {
+  private audienceIn(body: string): AudienceResult {
     let audience = this.recentBodies.get(body);
     if (!audience) {
       // A parsed form is an object: the content type, named only when a plain-text body is refused, plays no part.

@@ -9,7 +9,7 @@ export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /** The policy of a page whose form may lead to one other place (a tool's loopback address) besides this service. */
-export function policyWithFormTarget(source: string): string {
+export function policyWithFormDestination(source: string): string {
   return CONTENT_SECURITY_POLICY.replace("form-action 'self'", `form-action 'self' ${source}`);
 }
 

@@ -4,7 +4,7 @@
  */
 
 const MAX_LENGTH = 2048;
-const BASE = 'http://return-target.invalid';
+const BASE = 'http://return-path.invalid';
 
 /** Decodes percent-encoding up to `rounds` times; stops at the first string that does not decode. */
 function decodings(value: string, rounds = 3): string[] {

@@ -5,7 +5,7 @@
  */
 import Fastify, { type FastifyReply, type FastifyRequest, type HookHandlerDoneFunction } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { M2M_PATH } from '../../src/generator/app-token.js';
+import { PATHS } from '../../src/paths.js';
 import { buildApp } from '../../src/generator/app.js';
 import { checkLaneKnowsHooks, HOOKS_THE_LANE_KNOWS, laneHookMismatches, replayLaneBody } from '../../src/generator/cached-lane.js';
 import { routeHooks } from '../../src/generator/route-hooks.js';
@@ -36,7 +36,7 @@ const onRequest = function rateLimit(_request: FastifyRequest, _reply: FastifyRe
 
 describe('the hooks of the m2m route', () => {
   it('are exactly the ones the lane knows, in the running service', () => {
-    expect(routeHooks(stack.generator.app, 'POST', M2M_PATH)).toEqual(HOOKS_THE_LANE_KNOWS);
+    expect(routeHooks(stack.generator.app, 'POST', PATHS.m2m)).toEqual(HOOKS_THE_LANE_KNOWS);
   });
 
   for (const lifecycle of ['onRequest', 'preHandler', 'onSend', 'onResponse'] as const) {
@@ -65,10 +65,10 @@ describe('the hooks of the m2m route', () => {
     const app = Fastify();
     // A POST route at the root lists the m2m route under it, by the rest of its path.
     app.post('/', async () => 'root');
-    app.post(M2M_PATH, { onRequest, preParsing: replayLaneBody, preHandler: async function checkTenant() {} }, async () => 'token');
+    app.post(PATHS.m2m, { onRequest, preParsing: replayLaneBody, preHandler: async function checkTenant() {} }, async () => 'token');
     await app.ready();
     const expected = { onRequest: ['rateLimit'], preParsing: ['replayLaneBody'], preHandler: ['checkTenant'] };
-    expect(routeHooks(app, 'POST', M2M_PATH)).toEqual(expected);
+    expect(routeHooks(app, 'POST', PATHS.m2m)).toEqual(expected);
     expect(() => checkLaneKnowsHooks(app)).toThrow('the preHandler hook checkTenant is not done by the lane');
     await app.close();
   });
@@ -90,7 +90,7 @@ describe('the hooks of the m2m route', () => {
     const app = Fastify();
     app.post('/elsewhere', async () => 'x');
     await app.ready();
-    expect(() => routeHooks(app, 'POST', M2M_PATH)).toThrow(`POST ${M2M_PATH} is not in the listing of routes`);
+    expect(() => routeHooks(app, 'POST', PATHS.m2m)).toThrow(`POST ${PATHS.m2m} is not in the listing of routes`);
     await app.close();
   });
 });

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { policyWithFormTarget } from '../html.js';
+import { policyWithFormDestination } from '../html.js';
 import type { Sessions } from '../sessions.js';
 import { requireSession } from '../routes/obo.js';
 import type { Sealer } from '../../session/index.js';
@@ -64,17 +64,17 @@ function authorizationRequest(query: Record<string, unknown>): AuthorizationRequ
  * A CSP source cannot name an IPv6 address (browsers drop `http://[::1]:…`), so for [::1] it is
  * the scheme; the server itself still redirects only to the loopback address it checked.
  */
-function formTarget(redirectUri: string): string {
+function formDestination(redirectUri: string): string {
   const url = new URL(redirectUri);
   return url.hostname === '[::1]' ? 'http:' : url.origin;
 }
 
 function redirectTo(reply: FastifyReply, issuer: string, redirectUri: string, state: string | undefined, answer: Record<string, string>): FastifyReply {
-  const target = new URL(redirectUri);
-  for (const [name, value] of Object.entries(answer)) target.searchParams.set(name, value);
-  if (state !== undefined) target.searchParams.set('state', state);
-  target.searchParams.set('iss', issuer);
-  return reply.header('cache-control', 'no-store').redirect(target.toString(), 303);
+  const location = new URL(redirectUri);
+  for (const [name, value] of Object.entries(answer)) location.searchParams.set(name, value);
+  if (state !== undefined) location.searchParams.set('state', state);
+  location.searchParams.set('iss', issuer);
+  return reply.header('cache-control', 'no-store').redirect(location.toString(), 303);
 }
 
 export async function authorizeRoutes(
@@ -100,7 +100,7 @@ export async function authorizeRoutes(
     const session = await requireSession(sessions, request);
     return reply
       .header('cache-control', 'no-store')
-      .header('content-security-policy', policyWithFormTarget(formTarget(asked.redirectUri)))
+      .header('content-security-policy', policyWithFormDestination(formDestination(asked.redirectUri)))
       .type('text/html; charset=utf-8')
       .send(consentPage({ client: asked.client, target: asked.target, who: personName(session), where: 'on this computer', action: PATHS.authorize, csrfToken: consents.issue(session, asked) }));
   });

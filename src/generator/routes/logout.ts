@@ -12,7 +12,7 @@ import { loginUrl, PATHS } from '../../paths.js';
 import type { Sealer } from '../../session/index.js';
 import type { GeneratorContext } from '../context.js';
 import { refuse } from '../errors.js';
-import { escapeHtml, page, policyWithFormTarget } from '../html.js';
+import { escapeHtml, page, policyWithFormDestination } from '../html.js';
 import { answersIn, formatOf } from '../negotiate.js';
 import type { Sessions } from '../sessions.js';
 import { answers, errors, Field, htmlPage, redirect } from '../schemas.js';
@@ -72,7 +72,7 @@ export async function logoutRoutes(fastify: FastifyInstance, { ctx, sessions, se
     if (formatOf(request) === 'json') return reply.send({ logged_in: session !== undefined, ...(token ? { csrf_token: token } : {}) });
     if (!token) return sendPage(reply, 'Not logged in', `<p>You are not logged in. <a href="${escapeHtml(loginUrl('/'))}">Log in</a>.</p>`);
     const endSession = ctx.entra.logoutUrl(`${ctx.config.publicUrl}${PATHS.loggedOut}`);
-    if (endSession) reply.header('content-security-policy', policyWithFormTarget(new URL(endSession).origin));
+    if (endSession) reply.header('content-security-policy', policyWithFormDestination(new URL(endSession).origin));
     const who = session?.data.user.name ?? session?.data.user.preferredUsername;
     const form =
       `<form method="post" action="${PATHS.logout}"><input type="hidden" name="csrf_token" value="${escapeHtml(token)}">` +

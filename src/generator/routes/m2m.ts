@@ -14,7 +14,7 @@ import { problem } from '../problem.js';
 import { answersIn, formatOf } from '../negotiate.js';
 import type { IssuedToken } from '../tokens.js';
 import { skipCache, type GeneratorContext } from '../context.js';
-import { audienceOf, M2M_FORMATS, tokenAnswer } from '../app-token.js';
+import { audienceOf, M2M_FORMATS, tokenAnswer } from '../m2m-rules.js';
 import { replayLaneBody } from '../cached-lane.js';
 import { answers, Audience, AUDIENCE_BODY_TYPES, AudienceQuery, documentedBody, errors, TOKEN_ANSWER } from '../schemas.js';
 

@@ -2,17 +2,13 @@
  * The rules of `POST /api/public/m2m` that do not depend on Fastify, shared by the route and by the
  * cached-token lane: where the audience is read from, and what a token is answered with.
  */
-import { AUDIENCE_EXAMPLE, parseAudience, type ParsedAudience } from '../audience.js';
+import { AUDIENCE_EXAMPLE, parseAudience, type AudienceResult } from '../audience.js';
 import type { Format } from './negotiate.js';
 import { responseBody, type IssuedToken } from './tokens.js';
 
-/** The route's path; the cached-token lane counts and logs its answers under it, as Fastify does the route's. */
-export const M2M_PATH = '/api/public/m2m';
-
-export type AudienceOutcome = { ok: true; value: ParsedAudience } | { ok: false; message: string; status?: number };
 
 /** The audience from the query's `aud` and a parsed body: both may carry it, but then they must agree. */
-export function audienceOf(fromQuery: string | string[] | undefined, body: unknown, contentType: string | undefined): AudienceOutcome {
+export function audienceOf(fromQuery: string | string[] | undefined, body: unknown, contentType: string | undefined): AudienceResult {
   if (typeof body === 'string' && body.trim() !== '') {
     return {
       ok: false,
