@@ -1,9 +1,10 @@
 /**
  * Benchmarks, each against a baseline measured in the same run. Run all with `npm run bench`, or
- * some: `npm run bench -- m2m cold emulator login memory startup`. Settings: BENCH_ROUNDS (cached tokens,
+ * some: `npm run bench -- m2m cold emulator login memory flood startup`. Settings: BENCH_ROUNDS (cached tokens,
  * default 7) of BENCH_M2M_SECONDS (4) each; BENCH_ROUNDS_EMULATOR (5) of BENCH_TOKENS (6,000)
  * tokens each; BENCH_SECONDS (10) for the login load; BENCH_SOAK_SECONDS (120) for the memory
- * benchmark's steady load; BENCH_STARTS (10) start-ups.
+ * benchmark's steady load; BENCH_FLOOD_POSTS (20,000) and BENCH_FLOOD_LOGINS (15,000) for the
+ * emulator's flood; BENCH_STARTS (10) start-ups.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +22,7 @@ import { submitSignInForm } from '../src/emulator/sign-in-client.js';
 import { fmt, freePort, heading, line, load, startChild, summary, type LoadResult } from './lib.js';
 import { launchChromium } from '../test/helpers/browser.js';
 import { startup } from './startup.js';
+import { flood } from './flood.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 120);
@@ -153,9 +155,11 @@ async function signingCeiling(seconds: number): Promise<number> {
   return counts.reduce((a, b) => a + b, 0) / seconds;
 }
 
-/** 3. The emulator's token endpoint against oauth2-mock-server, in alternating rounds. */
+const OIDC_PROVIDER = 'oidc-provider (private_key_jwt, JWT access token)';
+
+/** 3. The emulator's token endpoint against oauth2-mock-server and oidc-provider, in alternating rounds. */
 async function emulator() {
-  heading('3. Token endpoint: client credentials, emulator (assertion verified) against oauth2-mock-server (nothing verified)');
+  heading('3. Token endpoint: client credentials, emulator and oidc-provider (assertion verified) against oauth2-mock-server (nothing verified)');
   const rounds = Number(process.env.BENCH_ROUNDS_EMULATOR ?? 5);
   const perRun = Number(process.env.BENCH_TOKENS ?? 6000);
   const { privateKey, publicKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
@@ -163,7 +167,7 @@ async function emulator() {
   const tokenRequest = { method: 'POST' as const, headers: { 'content-type': 'application/x-www-form-urlencoded' } };
   const client = new Directory('bench-tenant', {}).clientIdFor('dev-gcp:bench:client');
   /** Token request bodies, each with a client assertion of its own. */
-  const assertionsFor = (tokenEndpoint: string, count: number) => {
+  const assertionsFor = (tokenEndpoint: string, count: number, scope = 'api://dev-gcp.bench.api/.default') => {
     const now = Math.floor(Date.now() / 1000);
     return Promise.all(
       Array.from({ length: count }, async () => {
@@ -178,7 +182,7 @@ async function emulator() {
           .sign(privateKey);
         return new URLSearchParams({
           grant_type: 'client_credentials',
-          scope: 'api://dev-gcp.bench.api/.default',
+          scope,
           client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
           client_assertion: assertion,
         }).toString();
@@ -201,6 +205,26 @@ async function emulator() {
       stop: mock.stop,
     },
   ];
+  // The second baseline: oidc-provider, which verifies a client assertion and signs a JWT as the emulator does.
+  const providerPort = await freePort();
+  const provider = await startChild(
+    [...TSX, 'bench/servers/oidc-provider.ts'],
+    { PORT: String(providerPort), BENCH_CLIENT_JWK: JSON.stringify(jwk), BENCH_CLIENT_ID: client, NODE_ENV: 'production' },
+    `http://127.0.0.1:${providerPort}/.well-known/openid-configuration`,
+  );
+  const providerBodies = await assertionsFor(`http://127.0.0.1:${providerPort}/token`, perRun * (rounds + 1), 'api');
+  let nextProvider = 0;
+  servers.push({
+    name: OIDC_PROVIDER,
+    run: () =>
+      load({
+        url: `http://127.0.0.1:${providerPort}`,
+        connections: 50,
+        amount: perRun,
+        requests: [{ ...tokenRequest, path: '/token', setupRequest: (request) => ({ ...request, body: providerBodies[nextProvider++]! }) }],
+      }),
+    stop: provider.stop,
+  });
   // The emulator as it starts (one pool thread per core), and with Node's default pool of four threads.
   for (const pool of [String(Math.max(2, os.availableParallelism())), '4']) {
     const port = await freePort();
@@ -266,7 +290,13 @@ async function emulator() {
   }
   for (const server of servers.slice(1)) {
     const ratios = runs[server.name]!.map((x) => x.ratio);
-    line(`median ratio ${server.name} / oauth2-mock-server`, `${fmt(median(ratios), 2)} (rounds: ${ratios.map((v) => fmt(v, 2)).join(', ')}; target at least 2.0)`);
+    const target = server.name === OIDC_PROVIDER ? '' : '; target at least 2.0';
+    line(`median ratio ${server.name} / oauth2-mock-server`, `${fmt(median(ratios), 2)} (rounds: ${ratios.map((v) => fmt(v, 2)).join(', ')}${target})`);
+  }
+  // Against oidc-provider, round by round: it ran in the same round as each emulator.
+  for (const server of servers.slice(1).filter((s) => s.name.startsWith('emulator'))) {
+    const ratios = runs[server.name]!.map((x, round) => x.rps / runs[OIDC_PROVIDER]![round]!.rps);
+    line(`median ratio ${server.name} / oidc-provider`, `${fmt(median(ratios), 2)} (rounds: ${ratios.map((v) => fmt(v, 2)).join(', ')})`);
   }
   const mockRps = median(runs['oauth2-mock-server']!.map((x) => x.rps));
   line('2.0 x oauth2-mock-server, as a share of the ceiling', fmt((2 * mockRps) / ceiling, 2));
@@ -469,5 +499,6 @@ if (wanted('cold')) await cold();
 if (wanted('emulator')) await emulator();
 if (wanted('login')) await loginBench();
 if (wanted('memory')) await memory();
+if (wanted('flood')) await flood();
 if (wanted('startup')) await startup();
 process.exit(0);

@@ -1,14 +1,21 @@
-/** Sessions in this process's memory: the default, for one replica. Bounded; expired entries leave. */
+/** Sessions in this process's memory: the default, for one replica. Bounded (lru-cache); expired entries leave. */
+import { LRUCache } from 'lru-cache';
 import { sleep, type LockOptions, type LockResult, type SessionData, type SessionStore, type StoreHealth } from './store.js';
 
+/** Until a session's own expiry, at least a millisecond (lru-cache takes 0 as "no expiry"). */
+const ttlUntil = (expiresAt: number) => Math.max(1, expiresAt - Date.now());
+
 export class MemoryStore implements SessionStore {
-  private readonly sessions = new Map<string, SessionData>();
+  private readonly sessions: LRUCache<string, SessionData>;
   private readonly locks = new Set<string>();
-  private readonly consumed = new Map<string, number>();
-  private readonly records = new Map<string, { value: string; until: number }>();
+  private readonly consumed: LRUCache<string, true>;
+  private readonly records: LRUCache<string, string>;
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly maxEntries = 100_000) {
+  constructor(maxEntries = 100_000) {
+    this.sessions = new LRUCache({ max: maxEntries });
+    this.consumed = new LRUCache({ max: maxEntries });
+    this.records = new LRUCache({ max: maxEntries });
     this.sweeper = setInterval(() => this.sweep(), 60_000);
     this.sweeper.unref();
   }
@@ -18,23 +25,18 @@ export class MemoryStore implements SessionStore {
   }
 
   async get(id: string): Promise<SessionData | undefined> {
-    return this.live(id);
+    return this.sessions.get(id);
   }
 
   async set(id: string, data: SessionData): Promise<void> {
-    this.sessions.delete(id);
-    this.sessions.set(id, data);
-    while (this.sessions.size > this.maxEntries) {
-      const oldest = this.sessions.keys().next();
-      if (oldest.done) break;
-      this.sessions.delete(oldest.value);
-    }
+    if (data.expiresAt <= Date.now()) this.sessions.delete(id);
+    else this.sessions.set(id, data, { ttl: ttlUntil(data.expiresAt) });
   }
 
   async update(id: string, data: SessionData): Promise<boolean> {
     // Checked and written with no await between: nothing else runs in the meantime.
-    if (this.live(id) === undefined) return false;
-    this.sessions.set(id, data);
+    if (!this.sessions.has(id)) return false;
+    await this.set(id, data);
     return true;
   }
 
@@ -57,41 +59,24 @@ export class MemoryStore implements SessionStore {
   }
 
   async consumeOnce(key: string, ttlMs: number): Promise<boolean> {
-    const now = Date.now();
-    const until = this.consumed.get(key);
-    if (until !== undefined && until > now) return false;
-    this.consumed.set(key, now + ttlMs);
+    if (this.consumed.has(key)) return false;
+    this.consumed.set(key, true, { ttl: Math.max(1, ttlMs) });
     return true;
   }
 
   async setRecord(key: string, value: string, ttlMs: number): Promise<void> {
-    this.records.delete(key);
-    this.records.set(key, { value, until: Date.now() + ttlMs });
-    // The oldest go first beyond the bound, as sessions do.
-    while (this.records.size > this.maxEntries) {
-      const oldest = this.records.keys().next();
-      if (oldest.done) break;
-      this.records.delete(oldest.value);
-    }
+    this.records.set(key, value, { ttl: Math.max(1, ttlMs) });
   }
 
   async getRecord(key: string): Promise<string | undefined> {
-    return this.liveRecord(key);
+    return this.records.get(key);
   }
 
   async takeRecord(key: string): Promise<boolean> {
     // No await between the look and the removal: two takers cannot both see the record.
-    const present = this.liveRecord(key) !== undefined;
+    const present = this.records.has(key);
     this.records.delete(key);
     return present;
-  }
-
-  private liveRecord(key: string): string | undefined {
-    const record = this.records.get(key);
-    if (!record) return undefined;
-    if (record.until > Date.now()) return record.value;
-    this.records.delete(key);
-    return undefined;
   }
 
   health(): StoreHealth {
@@ -102,20 +87,9 @@ export class MemoryStore implements SessionStore {
     clearInterval(this.sweeper);
   }
 
-  private live(id: string): SessionData | undefined {
-    const data = this.sessions.get(id);
-    if (!data) return undefined;
-    if (data.expiresAt <= Date.now()) {
-      this.sessions.delete(id);
-      return undefined;
-    }
-    return data;
-  }
-
   private sweep(): void {
-    const now = Date.now();
-    for (const [id, data] of this.sessions) if (data.expiresAt <= now) this.sessions.delete(id);
-    for (const [key, until] of this.consumed) if (until <= now) this.consumed.delete(key);
-    for (const [key, record] of this.records) if (record.until <= now) this.records.delete(key);
+    this.sessions.purgeStale();
+    this.consumed.purgeStale();
+    this.records.purgeStale();
   }
 }
