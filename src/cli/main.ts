@@ -474,7 +474,17 @@ function helpText(sub: string | undefined, rest: string[], help: boolean | undef
   return undefined;
 }
 
-export async function run(argv: string[], io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream; env: NodeJS.ProcessEnv }): Promise<number> {
+type Io = { out: NodeJS.WritableStream; err: NodeJS.WritableStream; env: NodeJS.ProcessEnv };
+type Options = ReturnType<typeof parseCommandLine>['values'];
+
+/** What the command was given: the words after it, the command to run after `--`, the options. */
+interface Invocation {
+  rest: string[];
+  command: string[];
+  values: Options;
+}
+
+export async function run(argv: string[], io: Io): Promise<number> {
   const dashDash = argv.indexOf('--');
   const own = dashDash === -1 ? argv : argv.slice(0, dashDash);
   const command = dashDash === -1 ? [] : argv.slice(dashDash + 1);
@@ -486,7 +496,11 @@ export async function run(argv: string[], io: { out: NodeJS.WritableStream; err:
     return help.code;
   }
   if (!sub || !HELP[sub]) throw new CliError(`unknown command "${sub}"; see ${NAME} --help`, 2);
+  return runCommand(sub, { rest, command, values }, contextOf(values, io));
+}
 
+/** The generator to ask, the cache, and how long a login may take, from the options and the environment. */
+function contextOf(values: Options, io: Io): Context {
   let variables;
   try {
     variables = readCliEnv(io.env);
@@ -497,7 +511,7 @@ export async function run(argv: string[], io: { out: NodeJS.WritableStream; err:
   if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) throw new CliError(`--url must be an http(s) URL, not ${JSON.stringify(base)}`, 2);
   const timeoutSeconds = values.timeout === undefined ? 300 : Number(values.timeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new CliError('--timeout must be a number of seconds', 2);
-  const ctx: Context = {
+  return {
     base,
     cache: new TokenCacheFile(variables.cacheFile),
     ...(variables.browser ? { browser: variables.browser } : {}),
@@ -506,6 +520,10 @@ export async function run(argv: string[], io: { out: NodeJS.WritableStream; err:
     timeoutMs: timeoutSeconds * 1000,
     ...io,
   };
+}
+
+/** Runs one command with what it was given; resolves with the exit code. */
+async function runCommand(sub: string, { rest, command, values }: Invocation, ctx: Context): Promise<number> {
   const needAudience = () => {
     const audience = rest[0];
     if (!audience) throw new CliError(`${sub} needs an audience, such as dev-gcp:my-team:my-app; see ${NAME} ${sub} --help`, 2);
@@ -519,46 +537,53 @@ export async function run(argv: string[], io: { out: NodeJS.WritableStream; err:
 
   switch (sub) {
     case 'm2m':
-      io.out.write(`${await appToken(ctx, needAudience())}\n`);
+      ctx.out.write(`${await appToken(ctx, needAudience())}\n`);
       return 0;
     case 'obo':
-      io.out.write(`${await employeeToken(ctx, needAudience())}\n`);
+      ctx.out.write(`${await employeeToken(ctx, needAudience())}\n`);
       return 0;
     case 'env': {
       const audience = needAudience();
       const name = needName();
       const file = values.file ?? '.env';
       await updateEnvFile(file, name, await tokenFor(audience, values.obo ?? false));
-      io.err.write(`${name} set in ${file}\n`);
+      ctx.err.write(`${name} set in ${file}\n`);
       return 0;
     }
     case 'exec': {
       const audience = needAudience();
       const name = needName();
       if (command.length === 0) throw new CliError(`exec needs a command after --, e.g. ${NAME} exec ${audience} --name TOKEN -- ./script.sh`, 2);
-      const token = await tokenFor(audience, values.obo ?? false);
-      return new Promise<number>((resolve, reject) => {
-        const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env: { ...io.env, [name]: token } });
-        child.on('error', (err) => reject(new CliError(`cannot run ${command[0]}: ${err.message}`, 127)));
-        child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-      });
+      return runWithToken(ctx, command, name, await tokenFor(audience, values.obo ?? false));
     }
     case 'decode': {
       const token = (rest[0] ?? (await readStdin())).trim();
       if (!token) throw new CliError('give a token as argument or on standard input', 2);
       return decode(ctx, token);
     }
-    case 'logout': {
-      const refreshToken = await ctx.cache.refreshToken(ctx.base);
-      await ctx.cache.forget();
-      // Ends the command line's own session at the generator (RFC 7009); the browser's stays.
-      if (refreshToken) await call(ctx, PATHS.revoke, { method: 'POST', body: new URLSearchParams({ token: refreshToken }) }).catch(() => undefined);
-      io.err.write('Logged out: cached tokens forgotten and the command line\u2019s session ended.\n');
-      return 0;
-    }
+    case 'logout':
+      return logout(ctx);
     default:
       throw new CliError(`unknown command "${sub}"`, 2);
   }
+}
+
+/** Runs `command` with the token in the variable `name`, and ends as it ends. */
+function runWithToken(ctx: Context, command: string[], name: string, token: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env: { ...ctx.env, [name]: token } });
+    child.on('error', (err) => reject(new CliError(`cannot run ${command[0]}: ${err.message}`, 127)));
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+async function logout(ctx: Context): Promise<number> {
+  const refreshToken = await ctx.cache.refreshToken(ctx.base);
+  await ctx.cache.forget();
+  // Ends the command line's own session at the generator (RFC 7009); the browser's stays.
+  if (refreshToken) await call(ctx, PATHS.revoke, { method: 'POST', body: new URLSearchParams({ token: refreshToken }) }).catch(() => undefined);
+  ctx.err.write('Logged out: cached tokens forgotten and the command line\u2019s session ended.\n');
+  return 0;
 }
 
 /** Output cut short by a closed pipe (`| head -1`) is what the reader wanted: end quietly. */

@@ -2,7 +2,7 @@
  * Turns the identity provider's failures into answers a developer can act on.
  */
 import { targetOf, type ParsedAudience } from '../audience.js';
-import type { IdpError } from './errors.js';
+import type { IdpError, IdpFailure } from './errors.js';
 
 export interface Problem {
   status: number;
@@ -69,8 +69,15 @@ export function isNotAssigned(description: string | null | undefined): boolean {
 /** Codes by which Entra says the target app has not authorized this caller. */
 const NOT_AUTHORIZED = new Set([501051, 65001]);
 
+type Refusal = Extract<IdpFailure, { kind: 'rejected' }>;
+
 export function adviceFor(err: IdpError, target: ParsedAudience | undefined, generator: GeneratorIdentity, flow: Flow): Problem {
   const failure = err.failure;
+  return failure.kind === 'rejected' ? refusalAdvice(err, failure, target, generator, flow) : noAnswerAdvice(failure);
+}
+
+/** No answer, or none this service can read: trying again is all the caller can do. */
+function noAnswerAdvice(failure: Exclude<IdpFailure, Refusal>): Problem {
   switch (failure.kind) {
     case 'timeout':
       return {
@@ -90,10 +97,17 @@ export function adviceFor(err: IdpError, target: ParsedAudience | undefined, gen
         error: 'identity_provider_bad_response',
         message: `The identity provider answered something this service cannot read${failure.status ? ` (HTTP ${failure.status})` : ''}. Try again in a moment.`,
       };
-    case 'rejected':
-      break;
   }
+}
 
+/** The identity provider refused: what it refused, and who can change that. */
+function refusalAdvice(
+  err: IdpError,
+  failure: Refusal,
+  target: ParsedAudience | undefined,
+  generator: GeneratorIdentity,
+  flow: Flow,
+): Problem {
   const code = failure.aadsts;
   const upstream = firstLine(failure.description);
   const base = { ...(code !== undefined ? { aadsts: code } : {}), ...(upstream ? { upstream } : {}) };

@@ -31,7 +31,8 @@ import { authorizationServerRoutes } from './authorization-server/index.js';
 import { headlessOboRoutes } from './routes/headless-obo.js';
 import { Sessions } from './sessions.js';
 import { accessLogger, RequestEnd } from './request-log.js';
-import { CachedTokenLane } from './cached-lane.js';
+import { CachedTokenLane, checkLaneKnowsHooks } from './cached-lane.js';
+import { laneStateOf, startLaneState } from './lane-state.js';
 import { trustProxyOption } from './client-address.js';
 import { refuseDuplicateCookies } from './duplicate-cookies.js';
 import { boundConnections, type ConnectionBound } from './connections.js';
@@ -102,8 +103,6 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const CONNECTION_TIMEOUT_MS = 60_000;
 /** How often Node.js looks for connections past their header or request time (its default is 30 s). */
 const TIMEOUT_CHECK_MS = 1_000;
-const CORRELATION_ID_OF = Symbol('correlation id');
-type TaggedRequest = IncomingMessage & { [CORRELATION_ID_OF]?: string };
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
@@ -130,7 +129,7 @@ function fastifyOptions(
     // The server sets the headers every response carries before Fastify sees the request (no hook
     // runs for them), and hands Fastify the correlation id it chose.
     serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
-      const toFastify = (req: TaggedRequest, res: ServerResponse, id: string) => {
+      const toFastify = (req: IncomingMessage, res: ServerResponse, id: string) => {
         res.setHeader('x-correlation-id', id);
         for (const [name, value] of EVERY_RESPONSE_HEADERS) res.setHeader(name, value);
         // While shutting down, connections end with their response instead of idling until their keep-alive runs out.
@@ -138,11 +137,11 @@ function fastifyOptions(
         handler(req, res);
       };
       const timeouts = { headersTimeout: config.connections.headersTimeoutMs, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_MS };
-      const server = createServer(timeouts, (req: TaggedRequest, res) => {
-        const id = correlationId(req.headers);
-        req[CORRELATION_ID_OF] = id;
+      const server = createServer(timeouts, (req, res) => {
+        const state = startLaneState(req, correlationId(req.headers));
+        const id = state.correlationId;
         // The lane sets the same headers itself when it answers.
-        if (lane.takes(req)) lane.handle(req, res, id, () => toFastify(req, res, id));
+        if (lane.takes(req)) lane.handle(req, res, state, () => toFastify(req, res, id));
         else toFastify(req, res, id);
       });
       server.keepAliveTimeout = KEEP_ALIVE_MS;
@@ -150,7 +149,7 @@ function fastifyOptions(
       onServer(server);
       return server;
     },
-    genReqId: (req: IncomingMessage) => (req as TaggedRequest)[CORRELATION_ID_OF] ?? correlationId(req.headers),
+    genReqId: (req: IncomingMessage) => laneStateOf(req)?.correlationId ?? correlationId(req.headers),
     logController: requestEnd,
     childLoggerFactory: (parent: FastifyBaseLogger, bindings: Bindings, childOptions: ChildLoggerOptions) =>
       lazyChild(parent as Logger, bindings, childOptions) as FastifyBaseLogger,
@@ -193,6 +192,35 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url, schema: route.schema });
   });
+  const persons = personSessions(app, options, readiness, metrics);
+
+  await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
+  addMultipartParser(app, { bodyBytes: config.bodyLimitBytes, fields: 20, fieldBytes: 4096 });
+
+  registerErrorHandler(app, { publicUrl: config.publicUrl, generator: config.nais });
+  await app.register(swagger, { openapi: OPENAPI_INFO, transform: jsonSchemaTransform, transformObject: jsonSchemaTransformObject });
+  await assetRoutes(app);
+
+  await internalRoutes(app, ctx, readiness);
+  await appTokenRoutes(app, ctx);
+  await identityProviderRoutes(app, ctx);
+  await audienceCheckRoutes(app);
+  await personalRoutes(app, ctx, persons, options);
+  app.addHook('onReady', async () => checkLaneKnowsHooks(app));
+
+  return { app, ctx, readiness, sessions: persons.sessions, metrics, lane, routes, connections: connections! };
+}
+
+/** What the routes of a person share: the sealer of their cookies, their sessions, the limits per person. */
+interface PersonParts {
+  sealer: Sealer;
+  sessions: Sessions;
+  limits: PersonLimits;
+}
+
+/** The session store and what is built on it; readiness and the metrics watch the store, and closing the app closes it. */
+function personSessions(app: FastifyInstance, options: BuildOptions, readiness: Readiness, metrics: Metrics): PersonParts {
+  const { config, entra, logger } = options;
   const sealer = sessionSealer(config, logger, options.emulator ?? false);
   const store =
     options.store ??
@@ -213,22 +241,15 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     await sessions.settled();
     await store.close();
   });
+  return { sealer, sessions, limits };
+}
 
-  await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
-  addMultipartParser(app, { bodyBytes: config.bodyLimitBytes, fields: 20, fieldBytes: 4096 });
-
-  registerErrorHandler(app, { publicUrl: config.publicUrl, generator: config.nais });
-  await app.register(swagger, { openapi: OPENAPI_INFO, transform: jsonSchemaTransform, transformObject: jsonSchemaTransformObject });
-  await assetRoutes(app);
-
-  await internalRoutes(app, ctx, readiness);
-  await appTokenRoutes(app, ctx);
-  await identityProviderRoutes(app, ctx);
-  await audienceCheckRoutes(app);
-  // Cookies belong to the routes of a person's login; the public endpoints for scripts neither read nor set them.
+/** A person's routes, in a scope of their own: cookies belong to them; the public endpoints for scripts neither read nor set any. */
+async function personalRoutes(app: FastifyInstance, ctx: GeneratorContext, persons: PersonParts, options: BuildOptions): Promise<void> {
+  const { sealer, sessions, limits } = persons;
   await app.register(async (personal) => {
     await personal.register(cookie);
-    personal.addHook('onRequest', refuseDuplicateCookies(sessions.cookies, config.publicUrl));
+    personal.addHook('onRequest', refuseDuplicateCookies(sessions.cookies, options.config.publicUrl));
     await homeRoutes(personal, { ctx, sessions, ...(options.directory ? { directory: options.directory } : {}) });
     await loginRoutes(personal, { ctx, sessions, sealer, limits });
     await logoutRoutes(personal, { ctx, sessions, sealer });
@@ -236,6 +257,4 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     await headlessOboRoutes(personal, { ctx, sessions, emulator: options.emulator ?? false });
     await personal.register(async (server) => authorizationServerRoutes(server, { ctx, sessions, sealer, limits }));
   });
-
-  return { app, ctx, readiness, sessions, metrics, lane, routes, connections: connections! };
 }

@@ -12,18 +12,22 @@
  * and log line). Every other request goes to Fastify untouched; one of this shape that is not
  * answered here (an invalid audience, a cache miss, a caller over its limit) goes to Fastify with
  * the body it read handed back to the route by `replayLaneBody`, and the rate-limit verdict it
- * took kept for the route's hook, so that the request is counted once.
+ * took kept for the route's hook, so that the request is counted once: both in the request's
+ * `LaneState`. The route's hooks are what the lane must do alike; `buildApp` refuses to start when
+ * the route has one the lane does not know (HOOKS_THE_LANE_KNOWS).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { parse as parseForm } from 'fast-querystring';
-import type { preParsingHookHandler } from 'fastify';
+import type { FastifyInstance, preParsingHookHandler } from 'fastify';
 import type { Logger } from 'pino';
 import { clientAddressOf } from './client-address.js';
 import { noCacheAsked } from './context.js';
 import type { Metrics } from './metrics.js';
 import { preferredFormat } from './negotiate.js';
-import { rememberVerdict, type RateLimiter } from './rate-limit.js';
+import type { RateLimiter } from './rate-limit.js';
+import { laneStateOf, type LaneState } from './lane-state.js';
+import { routeHooks, type RouteHooks } from './route-hooks.js';
 import { logAnswered } from './request-log.js';
 import type { AudienceResult } from '../audience.js';
 import { PATHS } from '../paths.js';
@@ -36,8 +40,43 @@ const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'application/x-
 const MAX_BODY_BYTES = 1024;
 const CONTENT_LENGTH = /^\d{1,4}$/;
 const RECENT_BODIES = 1000;
-const READ_BODY = Symbol('body read by the cached-token lane');
-type LaneRequest = IncomingMessage & { [READ_BODY]?: Buffer };
+
+/**
+ * The hooks Fastify runs for the m2m route, by the names of their functions, that the lane accounts
+ * for when it answers a request itself. A hook the route gains (its own, or the app's) that is not
+ * here would be skipped, unnoticed, for the lane's answers: `buildApp` refuses to start with one
+ * (`checkLaneKnowsHooks`). Make the lane do what the new hook does, then name the hook here.
+ */
+export const HOOKS_THE_LANE_KNOWS: Readonly<RouteHooks> = {
+  // The lane takes the caller's verdict from the same limiter, and leaves it in the request's LaneState for this hook.
+  onRequest: ['rateLimit'],
+  // The lane reads the body itself; for a request it hands on, this hook gives that body to the route.
+  preParsing: ['replayLaneBody'],
+};
+
+/** How the route's hooks differ from the ones the lane knows, one sentence each; empty when they agree. */
+export function laneHookMismatches(hooks: RouteHooks): string[] {
+  const mismatches: string[] = [];
+  for (const lifecycle of new Set([...Object.keys(hooks), ...Object.keys(HOOKS_THE_LANE_KNOWS)])) {
+    const known = [...(HOOKS_THE_LANE_KNOWS[lifecycle] ?? [])];
+    for (const name of hooks[lifecycle] ?? []) {
+      const at = known.indexOf(name);
+      if (at === -1) mismatches.push(`the ${lifecycle} hook ${name} is not done by the lane`);
+      else known.splice(at, 1);
+    }
+    for (const name of known) mismatches.push(`the lane does the ${lifecycle} hook ${name}, which the route no longer has`);
+  }
+  return mismatches;
+}
+
+/** Throws when the m2m route's hooks are not the ones the lane knows; called once the app is ready. */
+export function checkLaneKnowsHooks(app: FastifyInstance): void {
+  const mismatches = laneHookMismatches(routeHooks(app, 'POST', PATHS.m2m));
+  if (mismatches.length > 0) {
+    const where = 'see HOOKS_THE_LANE_KNOWS in src/generator/cached-lane.ts';
+    throw new Error(`The cached-token lane answers ${PATHS.m2m} without Fastify, and ${mismatches.join('; ')} (${where})`);
+  }
+}
 
 interface Outgoing {
   response: ServerResponse;
@@ -92,7 +131,7 @@ export class CachedTokenLane {
    * Reads the body of a request that `takes` accepted, and answers it when it asks for a cached
    * token; otherwise calls `next`, which hands it to Fastify with the body kept for `replayLaneBody`.
    */
-  handle(request: IncomingMessage, response: ServerResponse, id: string, next: () => void): void {
+  handle(request: IncomingMessage, response: ServerResponse, state: LaneState, next: () => void): void {
     const started = performance.now();
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -102,12 +141,12 @@ export class CachedTokenLane {
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       let answered = false;
       try {
-        answered = this.answer(request, response, body, id, started);
+        answered = this.answer(request, response, body, state, started);
       } catch {
         // Nothing is queued until the last step of `answer`: whatever went wrong, the route answers (or reports) it.
       }
       if (answered) return;
-      (request as LaneRequest)[READ_BODY] = body;
+      state.body = body;
       next();
     });
   }
@@ -130,18 +169,19 @@ export class CachedTokenLane {
   }
 
   /** Queues the answer with the cached token and returns true, or returns false having answered nothing. */
-  private answer(request: IncomingMessage, response: ServerResponse, body: Buffer, id: string, started: number): boolean {
+  private answer(request: IncomingMessage, response: ServerResponse, body: Buffer, state: LaneState, started: number): boolean {
     // Shutdown may have begun while the body was on its way: the route then answers, closing the connection.
     if (this.options.shuttingDown()) return false;
     const audience = this.audienceIn(body.toString());
     if (!audience.ok) return false;
     const verdict = this.options.limiter.take(this.clientAddress(request) ?? '');
-    rememberVerdict(request, verdict);
+    state.verdict = verdict;
     if (!verdict.allowed) return false;
     const token = this.options.tokens.cachedAppToken(audience.value);
     if (!token) return false;
     const answer = tokenAnswer(token, preferredFormat(request.headers.accept, M2M_FORMATS, 'text'));
     // One array, in the order the server and the route set them: no header object is built.
+    const id = state.correlationId;
     const headers = [
       'x-correlation-id',
       id,
@@ -190,6 +230,6 @@ export class CachedTokenLane {
 
 /** A `preParsing` hook for the route: the body the lane read is parsed by Fastify as if it came from the socket. */
 export const replayLaneBody: preParsingHookHandler = (request, _reply, payload, done) => {
-  const body = (request.raw as LaneRequest)[READ_BODY];
+  const body = laneStateOf(request.raw)?.body;
   done(null, body ? Readable.from([body], { objectMode: false }) : payload);
 };

@@ -4,9 +4,9 @@
  * the cached-token path, where @fastify/rate-limit's chain of promises cost about a tenth of the
  * throughput (BENCHMARKS.md); only what this service uses of it is here.
  */
-import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { ProblemError } from './errors.js';
+import { laneStateOf } from './lane-state.js';
 import { problem } from './problem.js';
 
 interface Window {
@@ -58,23 +58,15 @@ export class RateLimiter {
   }
 }
 
-
-const VERDICT = Symbol('rate-limit verdict');
-type Counted = IncomingMessage & { [VERDICT]?: Verdict };
-
 /**
- * Keeps the verdict taken for a request before Fastify saw it (by the cached-token lane, which then
- * handed the request on), so that the hook uses it instead of counting the request a second time.
+ * An `onRequest` hook that counts the request against the caller's address. A request the
+ * cached-token lane handed on was counted by the lane: its verdict is used, not a second count.
+ * The hook's name is how the lane recognizes it among the m2m route's hooks (HOOKS_THE_LANE_KNOWS).
  */
-export function rememberVerdict(request: IncomingMessage, verdict: Verdict): void {
-  (request as Counted)[VERDICT] = verdict;
-}
-
-/** An `onRequest` hook that counts the request against the caller's address. */
 export function rateLimitHook(limiter: RateLimiter) {
   const windowSeconds = Math.round(limiter.windowMs / 1000);
-  return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
-    const verdict = (request.raw as Counted)[VERDICT] ?? limiter.take(request.ip);
+  return function rateLimit(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    const verdict = laneStateOf(request.raw)?.verdict ?? limiter.take(request.ip);
     if (verdict.allowed) return done();
     const message = `Too many requests from your address: at most ${limiter.max} in ${windowSeconds} seconds. Try again in ${verdict.retryAfterSeconds} seconds.`;
     done(new ProblemError(problem(429, 'rate_limited', message), { 'retry-after': String(verdict.retryAfterSeconds) }));

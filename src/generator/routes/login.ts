@@ -116,22 +116,35 @@ function callbackRefusal(query: z.infer<typeof CallbackQuery>): Error | undefine
   return refuse(400, 'login_failed', `The identity provider did not log you in (${query.error.slice(0, 100)}). Start again from the page you wanted.`, description);
 }
 
-export async function loginRoutes(fastify: FastifyInstance, deps: LoginDeps): Promise<void> {
-  const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const { ctx, sessions, sealer } = deps;
-  const guard = new LoginLoopGuard();
-  const redirectUri = `${ctx.config.publicUrl}${PATHS.callback}`;
-  const names = sessions.cookies;
-  const cookieOptions = () => ({ path: names.loginPath, httpOnly: true, sameSite: 'lax' as const, secure: names.secure });
-  const countFailure: onErrorHookHandler = (_request, _reply, _error, done) => {
-    ctx.metrics.logins.inc({ event: 'failed' });
-    done();
-  };
+/** What the routes of a login share besides their dependencies. */
+interface LoginFlow extends LoginDeps {
+  /** Where the identity provider sends the browser back. */
+  redirectUri: string;
+  /** The options of the login's own cookies (its state, the loop guard's count). */
+  cookieOptions: () => { path: string; httpOnly: true; sameSite: 'lax'; secure: boolean };
+}
 
+export async function loginRoutes(fastify: FastifyInstance, deps: LoginDeps): Promise<void> {
+  const names = deps.sessions.cookies;
+  const flow: LoginFlow = {
+    ...deps,
+    redirectUri: `${deps.ctx.config.publicUrl}${PATHS.callback}`,
+    cookieOptions: () => ({ path: names.loginPath, httpOnly: true, sameSite: 'lax', secure: names.secure }),
+  };
+  loginStartRoute(fastify, flow);
+  callbackRoute(fastify, flow);
+  await sessionRoutes(fastify, deps);
+}
+
+/** The start of a login: the loop guard, the login state in its sealed cookie, the browser sent to the identity provider. */
+function loginStartRoute(fastify: FastifyInstance, { ctx, sessions, sealer, limits, redirectUri, cookieOptions }: LoginFlow): void {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const guard = new LoginLoopGuard();
+  const names = sessions.cookies;
   const loginSchema = { summary: 'Starts a login', querystring: LoginQuery, response: answers({ 302: redirect('To the identity provider') }, errors(429)) };
   app.get(PATHS.login, { schema: loginSchema, config: PAGES }, async (request, reply) => {
     const query = request.query;
-    await deps.limits.loginStart(request);
+    await limits.loginStart(request);
     const loop = guard.record(request.cookies[names.loop]);
     reply.setCookie(names.loop, loop.cookie, { ...cookieOptions(), maxAge: Math.ceil(guard.windowMs / 1000) });
     if (!loop.allowed) {
@@ -157,51 +170,61 @@ export async function loginRoutes(fastify: FastifyInstance, deps: LoginDeps): Pr
     ctx.metrics.logins.inc({ event: 'started' });
     return reply.header('cache-control', 'no-store').redirect(url, 302);
   });
+}
 
-  /** The login this browser started, from its sealed cookie, or a 400. */
-  const startedLogin = (request: FastifyRequest): LoginState => {
-    const sealed = request.cookies[sessions.cookies.login];
-    const opened = sealed ? sealer.open(sealed, 'login-state') : undefined;
-    try {
-      if (opened) return LoginState.parse(JSON.parse(opened));
-    } catch {
-      // Not a login state of ours: answered as an expired login.
+/** The login this browser started, from its sealed cookie, or a 400. */
+function startedLogin({ sessions, sealer }: LoginFlow, request: FastifyRequest): LoginState {
+  const sealed = request.cookies[sessions.cookies.login];
+  const opened = sealed ? sealer.open(sealed, 'login-state') : undefined;
+  try {
+    if (opened) return LoginState.parse(JSON.parse(opened));
+  } catch {
+    // Not a login state of ours: answered as an expired login.
+  }
+  throw refuse(400, 'login_expired', `This login has expired, was already completed, or was started in another browser. ${START_AGAIN}`);
+}
+
+/** The code of the callback's URL redeemed for the person's tokens; a refusal of the login itself is a 400. */
+async function redeem({ ctx, redirectUri }: LoginFlow, request: FastifyRequest, login: LoginState): Promise<LoginResult> {
+  const callbackUrl = new URL(request.url, ctx.config.publicUrl);
+  const checks = { state: login.state, nonce: login.nonce, codeVerifier: login.verifier, redirectUri };
+  try {
+    return await ctx.entra.redeemCode(callbackUrl, checks);
+  } catch (err) {
+    // A refusal of this service's own credentials is the operators' to fix, not a login to start again.
+    const refused = err instanceof IdpError && err.failure.kind === 'rejected' && err.failure.status < 500 && !err.ownCredentialsRefused;
+    if (err instanceof LoginValidationError || refused) {
+      ctx.logger.warn({ reason: err.message }, 'login refused');
+      throw refuse(400, 'login_failed', `The login could not be completed: the answer from the identity provider did not pass the checks. ${START_AGAIN}`);
     }
-    throw refuse(400, 'login_expired', `This login has expired, was already completed, or was started in another browser. ${START_AGAIN}`);
-  };
+    throw err;
+  }
+}
 
-  const redeem = async (request: FastifyRequest, login: LoginState): Promise<LoginResult> => {
-    const callbackUrl = new URL(request.url, ctx.config.publicUrl);
-    const checks = { state: login.state, nonce: login.nonce, codeVerifier: login.verifier, redirectUri };
-    try {
-      return await ctx.entra.redeemCode(callbackUrl, checks);
-    } catch (err) {
-      // A refusal of this service's own credentials is the operators' to fix, not a login to start again.
-      const refused = err instanceof IdpError && err.failure.kind === 'rejected' && err.failure.status < 500 && !err.ownCredentialsRefused;
-      if (err instanceof LoginValidationError || refused) {
-        ctx.logger.warn({ reason: err.message }, 'login refused');
-        throw refuse(400, 'login_failed', `The login could not be completed: the answer from the identity provider did not pass the checks. ${START_AGAIN}`);
-      }
-      throw err;
-    }
+/** Where the identity provider sends the browser back: the session made, the browser sent where the login started. */
+function callbackRoute(fastify: FastifyInstance, flow: LoginFlow): void {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const { ctx, sessions, cookieOptions } = flow;
+  const countFailure: onErrorHookHandler = (_request, _reply, _error, done) => {
+    ctx.metrics.logins.inc({ event: 'failed' });
+    done();
   };
-
   const callbackSchema = {
     summary: 'Where the identity provider sends the browser back',
     querystring: CallbackQuery,
     response: answers({ 302: redirect('Back where the login started') }, errors(400, 403, 502, 503, 504)),
   };
   app.get(PATHS.callback, { schema: callbackSchema, config: PAGES, onError: countFailure }, async (request, reply) => {
-    reply.clearCookie(names.login, cookieOptions());
+    reply.clearCookie(sessions.cookies.login, cookieOptions());
     reply.header('cache-control', 'no-store');
     const query = request.query;
     const refusal = callbackRefusal(query);
     if (refusal) throw refusal;
-    const login = startedLogin(request);
+    const login = startedLogin(flow, request);
     if (query.state !== login.state) {
       throw refuse(400, 'login_state_mismatch', `This login answer does not belong to the login this browser started. ${START_AGAIN}`);
     }
-    const result = await inFlow('login', undefined, () => redeem(request, login));
+    const result = await inFlow('login', undefined, () => redeem(flow, request, login));
     const { ticket } = await sessions.create({
       user: userOf(result.claims),
       accessToken: result.accessToken,
@@ -215,8 +238,6 @@ export async function loginRoutes(fastify: FastifyInstance, deps: LoginDeps): Pr
     ctx.metrics.logins.inc({ event: 'completed' });
     return reply.redirect(safeReturnPath(login.returnTo) ?? '/', 302);
   });
-
-  await sessionRoutes(app, deps);
 }
 
 /** The page after a logout, and what the session is. */
