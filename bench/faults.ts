@@ -109,16 +109,25 @@ async function oneRequest(world: World, n: number): Promise<string> {
   const json = { accept: 'application/json' };
   const request =
     kind === 'cached app token'
-      ? fetch(`${base}/api/public/m2m`, { method: 'POST', headers: json, body: new URLSearchParams({ aud: `dev-gcp:cached:app-${n % 5}` }) })
+      ? fetch(`${base}/api/public/m2m`, {
+          method: 'POST',
+          headers: json,
+          body: new URLSearchParams({ aud: `dev-gcp:cached:app-${n % 5}` }),
+        })
       : kind === 'fresh app token'
-        ? fetch(`${base}/api/public/m2m`, { method: 'POST', headers: { ...json, 'cache-control': 'no-cache' }, body: new URLSearchParams({ aud: 'dev-gcp:fresh:app' }) })
+        ? fetch(`${base}/api/public/m2m`, {
+            method: 'POST',
+            headers: { ...json, 'cache-control': 'no-cache' },
+            body: new URLSearchParams({ aud: 'dev-gcp:fresh:app' }),
+          })
         : kind === 'on-behalf-of'
           ? fetch(`${base}/api/obo?aud=dev-gcp:team:app-${n % 3}`, { headers: { ...json, cookie } })
           : fetch(`${base}/oauth2/session`, { headers: { cookie } });
   try {
     const res = await request;
     const body = await res.text();
-    if (res.status === 200) return kind === 'session info' && !(JSON.parse(body) as { authenticated: boolean }).authenticated ? `${kind}: session lost` : '200';
+    if (res.status === 200)
+      return kind === 'session info' && !(JSON.parse(body) as { authenticated: boolean }).authenticated ? `${kind}: session lost` : '200';
     const code = /"error":"([a-z_]+)"/.exec(body)?.[1];
     return `${kind}: ${res.status}${code ? ` ${code}` : ''}`;
   } catch (err) {
@@ -147,7 +156,12 @@ async function main(): Promise<void> {
   let current = PHASES[0]!.name;
   let done = false;
   const started = Date.now();
-  const load = drive(world, () => current, () => done, counts);
+  const load = drive(
+    world,
+    () => current,
+    () => done,
+    counts,
+  );
   for (const phase of PHASES) {
     current = phase.name;
     await phase.start(world);

@@ -44,7 +44,10 @@ export async function flood(): Promise<void> {
     await expireAll();
     const after = await heapAfterGc();
     line('heap before the flood (baseline)', mb(baseline));
-    line(`heap, ${fmt(posts)} sign-in posts + ${fmt(logins)} logins held`, `${mb(held)} (+${mb(held - baseline)}; ${fmt(posts / postsSeconds)} posts/s, ${fmt(seconds)} s in all)`);
+    line(
+      `heap, ${fmt(posts)} sign-in posts + ${fmt(logins)} logins held`,
+      `${mb(held)} (+${mb(held - baseline)}; ${fmt(posts / postsSeconds)} posts/s, ${fmt(seconds)} s in all)`,
+    );
     line('heap once every entry has expired', `${mb(after)} (+${mb(after - baseline)} over the baseline)`);
     line('RSS before / with the flood held / after', `${mb(rssBefore)} / ${mb(rssHeld)} / ${mb(process.memoryUsage().rss)}`);
   } finally {

@@ -18,7 +18,10 @@ export async function startChild(args: string[], env: Record<string, string>, re
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const status = await fetch(ready).then((r) => r.status, () => 0);
+    const status = await fetch(ready).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 200) break;
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${args.join(' ')} did not start:\n${output}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -46,7 +49,9 @@ export async function load(options: Options): Promise<LoadResult> {
   const started = performance.now();
   let lastResponse = started;
   return new Promise((resolve, reject) => {
-    const instance = autocannon(options, (err, result) => (err ? reject(err) : resolve({ ...result, seconds: (lastResponse - started) / 1000 })));
+    const instance = autocannon(options, (err, result) =>
+      err ? reject(err) : resolve({ ...result, seconds: (lastResponse - started) / 1000 }),
+    );
     instance.on('response', () => {
       lastResponse = performance.now();
     });

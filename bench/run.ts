@@ -41,7 +41,15 @@ async function generatorServer(extraEnv: Record<string, string> = {}) {
   const emulatorPort = await freePort();
   const child = await startChild(
     [...TSX, 'src/main.ts'],
-    { PORT: String(port), HOST: '127.0.0.1', EMULATOR_PORT: String(emulatorPort), LOG_LEVEL: 'info', RATE_LIMIT_MAX: '100000000', EMULATOR_SIGN_IN_RATE_LIMIT: '0', ...extraEnv },
+    {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      EMULATOR_PORT: String(emulatorPort),
+      LOG_LEVEL: 'info',
+      RATE_LIMIT_MAX: '100000000',
+      EMULATOR_SIGN_IN_RATE_LIMIT: '0',
+      ...extraEnv,
+    },
     `http://127.0.0.1:${port}/internal/isready`,
   );
   return { url: `http://127.0.0.1:${port}`, child };
@@ -56,7 +64,12 @@ async function m2m() {
   heading('1. Cached app tokens: POST /api/public/m2m at 50 connections, against a bare node:http server (1 KB)');
   const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
   const seconds = Number(process.env.BENCH_M2M_SECONDS ?? 4);
-  const request = { method: 'POST' as const, path: '/api/public/m2m', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'aud=dev-gcp:bench:app' };
+  const request = {
+    method: 'POST' as const,
+    path: '/api/public/m2m',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'aud=dev-gcp:bench:app',
+  };
   const bare = await bareServer();
   const servers = [
     { name: 'bare node:http, 1 KB', url: bare.url, stop: bare.stop },
@@ -71,7 +84,8 @@ async function m2m() {
   // One short run each first, not counted, so that every server has compiled its hot paths.
   for (const server of servers) await load({ url: server.url, connections: 50, duration: 2, requests: [request] });
   const runs: Record<string, { rps: number; p50: number; p99: number; ratio: number; non2xx: number; errors: number }[]> = {};
-  const measure = async (server: (typeof servers)[number]) => summary(await load({ url: server.url, connections: 50, duration: seconds, requests: [request] }));
+  const measure = async (server: (typeof servers)[number]) =>
+    summary(await load({ url: server.url, connections: 50, duration: seconds, requests: [request] }));
   // Each generator round is compared with the mean of the bare server's run before it and after it
   // (the next round's, or one more at the end), so that a drift in the machine's speed during the
   // round weighs on both sides alike.
@@ -85,7 +99,13 @@ async function m2m() {
     const baseline = (before.rps + after.rps) / 2;
     (runs[servers[0]!.name] ??= []).push({ ...before, ratio: 1 });
     for (const { server, result } of measured) (runs[server.name] ??= []).push({ ...result, ratio: result.rps / baseline });
-    line(`round ${round}`, [`bare ${fmt(before.rps)} → ${fmt(after.rps)}`, ...measured.map(({ server, result }) => `${server.name.replace('generator, ', '')} ${fmt(result.rps)}`)].join(' | '));
+    line(
+      `round ${round}`,
+      [
+        `bare ${fmt(before.rps)} → ${fmt(after.rps)}`,
+        ...measured.map(({ server, result }) => `${server.name.replace('generator, ', '')} ${fmt(result.rps)}`),
+      ].join(' | '),
+    );
   }
   await Promise.all(servers.map((s) => s.stop()));
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -93,12 +113,16 @@ async function m2m() {
     const r = runs[server.name]!;
     line(
       server.name,
-      `median ${fmt(median(r.map((x) => x.rps)))} req/s, p50 ${median(r.map((x) => x.p50))} ms, p99 ${median(r.map((x) => x.p99))} ms, non-2xx ${r.reduce((n, x) => n + x.non2xx, 0)}, errors ${r.reduce((n, x) => n + x.errors, 0)}`,
+      `median ${fmt(median(r.map((x) => x.rps)))} req/s, p50 ${median(r.map((x) => x.p50))} ms, p99 ` +
+        `${median(r.map((x) => x.p99))} ms, non-2xx ${r.reduce((n, x) => n + x.non2xx, 0)}, errors ${r.reduce((n, x) => n + x.errors, 0)}`,
     );
   }
   for (const server of servers.slice(1)) {
     const ratios = runs[server.name]!.map((x) => x.ratio);
-    line(`median ratio ${server.name} / bare`, `${fmt(median(ratios), 2)} (rounds: ${ratios.map((v) => fmt(v, 2)).join(', ')}; target at least 0.70)`);
+    line(
+      `median ratio ${server.name} / bare`,
+      `${fmt(median(ratios), 2)} (rounds: ${ratios.map((v) => fmt(v, 2)).join(', ')}; target at least 0.70)`,
+    );
   }
 }
 
@@ -109,7 +133,8 @@ async function cold() {
   const env = { PORT: String(port), HOST: '127.0.0.1', EMULATOR_PORT: '0', RATE_LIMIT_MAX: '100000' };
   const service = await startService(loadConfig(env), env, { logger: createLogger('warn') });
   const emulator = service.emulator!;
-  const send = (aud: string) => fetch(`${service.url}/api/public/m2m`, { method: 'POST', body: new URLSearchParams({ aud }) }).then((r) => r.status);
+  const send = (aud: string) =>
+    fetch(`${service.url}/api/public/m2m`, { method: 'POST', body: new URLSearchParams({ aud }) }).then((r) => r.status);
   // Baseline: the same 500 requests once all 50 audiences are cached.
   const audiences = Array.from({ length: 500 }, (_, i) => `dev-gcp:cold-${i % 50}:app`);
   const before = emulator.stats.tokenRequests;
@@ -159,7 +184,9 @@ const OIDC_PROVIDER = 'oidc-provider (private_key_jwt, JWT access token)';
 
 /** 3. The emulator's token endpoint against oauth2-mock-server and oidc-provider, in alternating rounds. */
 async function emulator() {
-  heading('3. Token endpoint: client credentials, emulator and oidc-provider (assertion verified) against oauth2-mock-server (nothing verified)');
+  heading(
+    '3. Token endpoint: client credentials, emulator and oidc-provider (assertion verified) against oauth2-mock-server (nothing verified)',
+  );
   const rounds = Number(process.env.BENCH_ROUNDS_EMULATOR ?? 5);
   const perRun = Number(process.env.BENCH_TOKENS ?? 6000);
   const { privateKey, publicKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
@@ -191,7 +218,11 @@ async function emulator() {
   };
 
   const mockPort = await freePort();
-  const mock = await startChild([...TSX, 'bench/servers/mock-server.ts'], { PORT: String(mockPort) }, `http://127.0.0.1:${mockPort}/.well-known/openid-configuration`);
+  const mock = await startChild(
+    [...TSX, 'bench/servers/mock-server.ts'],
+    { PORT: String(mockPort) },
+    `http://127.0.0.1:${mockPort}/.well-known/openid-configuration`,
+  );
   const servers: { name: string; run: () => Promise<LoadResult>; stop: () => Promise<void> }[] = [
     {
       name: 'oauth2-mock-server',
@@ -200,7 +231,9 @@ async function emulator() {
           url: `http://127.0.0.1:${mockPort}`,
           connections: 50,
           amount: perRun,
-          requests: [{ ...tokenRequest, path: '/token', body: 'grant_type=client_credentials&scope=api%3A%2F%2Fbench%2F.default&client_id=bench' }],
+          requests: [
+            { ...tokenRequest, path: '/token', body: 'grant_type=client_credentials&scope=api%3A%2F%2Fbench%2F.default&client_id=bench' },
+          ],
         }),
       stop: mock.stop,
     },
@@ -245,7 +278,13 @@ async function emulator() {
           url: `http://127.0.0.1:${port}`,
           connections: 50,
           amount: perRun,
-          requests: [{ ...tokenRequest, path: '/bench-tenant/oauth2/v2.0/token', setupRequest: (request) => ({ ...request, body: bodies[next++]! }) }],
+          requests: [
+            {
+              ...tokenRequest,
+              path: '/bench-tenant/oauth2/v2.0/token',
+              setupRequest: (request) => ({ ...request, body: bodies[next++]! }),
+            },
+          ],
         }),
       stop: child.stop,
     });
@@ -275,7 +314,8 @@ async function emulator() {
     for (const { server, ...r } of measured) (runs[server.name] ??= []).push({ ...r, ratio: r.rps / baseline });
     line(
       `round ${round}`,
-      `signing ceiling ${fmt(ceilings.at(-1)!)}/s | oauth2-mock-server ${fmt(before.rps)} → ${fmt(after.rps)} | ${measured.map((m) => `${m.server.name} ${fmt(m.rps)}`).join(' | ')}`,
+      `signing ceiling ${fmt(ceilings.at(-1)!)}/s | oauth2-mock-server ${fmt(before.rps)} → ${fmt(after.rps)} | ` +
+        `${measured.map((m) => `${m.server.name} ${fmt(m.rps)}`).join(' | ')}`,
     );
     before = after;
   }
@@ -286,12 +326,19 @@ async function emulator() {
   for (const server of servers) {
     const r = runs[server.name]!;
     const rps = median(r.map((x) => x.rps));
-    line(server.name, `median ${fmt(rps)} tokens/s (${fmt(rps / ceiling, 2)} of the ceiling), p99 ${median(r.map((x) => x.p99))} ms, non-2xx ${r.reduce((n, x) => n + x.non2xx, 0)}`);
+    line(
+      server.name,
+      `median ${fmt(rps)} tokens/s (${fmt(rps / ceiling, 2)} of the ceiling), p99 ${median(r.map((x) => x.p99))} ms, non-2xx ` +
+        `${r.reduce((n, x) => n + x.non2xx, 0)}`,
+    );
   }
   for (const server of servers.slice(1)) {
     const ratios = runs[server.name]!.map((x) => x.ratio);
     const target = server.name === OIDC_PROVIDER ? '' : '; target at least 2.0';
-    line(`median ratio ${server.name} / oauth2-mock-server`, `${fmt(median(ratios), 2)} (rounds: ${ratios.map((v) => fmt(v, 2)).join(', ')}${target})`);
+    line(
+      `median ratio ${server.name} / oauth2-mock-server`,
+      `${fmt(median(ratios), 2)} (rounds: ${ratios.map((v) => fmt(v, 2)).join(', ')}${target})`,
+    );
   }
   // Against oidc-provider, round by round: it ran in the same round as each emulator.
   for (const server of servers.slice(1).filter((s) => s.name.startsWith('emulator'))) {
@@ -308,7 +355,12 @@ async function emulator() {
  * autocannon spends about 100 µs of CPU per token request on the two cores the servers share,
  * wrk a fraction of that, so its figures are more of the servers and less of the load generator.
  */
-async function withWrk(rounds: number, mockPort: number, assertionsFor: (tokenEndpoint: string, count: number) => Promise<string[]>, jwk: object) {
+async function withWrk(
+  rounds: number,
+  mockPort: number,
+  assertionsFor: (tokenEndpoint: string, count: number) => Promise<string[]>,
+  jwk: object,
+) {
   if (spawnSync('wrk', ['--version']).error) {
     line('with wrk as the load generator', 'skipped: wrk is not installed (apt-get install wrk)');
     return;
@@ -320,11 +372,18 @@ async function withWrk(rounds: number, mockPort: number, assertionsFor: (tokenEn
     { PORT: String(port), BENCH_CLIENT_JWK: JSON.stringify(jwk), UV_THREADPOOL_SIZE: String(Math.max(2, os.availableParallelism())) },
     `http://127.0.0.1:${port}/bench-tenant/v2.0/.well-known/openid-configuration`,
   );
-  const mock = await startChild([...TSX, 'bench/servers/mock-server.ts'], { PORT: String(mockPort) }, `http://127.0.0.1:${mockPort}/.well-known/openid-configuration`);
+  const mock = await startChild(
+    [...TSX, 'bench/servers/mock-server.ts'],
+    { PORT: String(mockPort) },
+    `http://127.0.0.1:${mockPort}/.well-known/openid-configuration`,
+  );
   const tokenEndpoint = `http://localhost:${port}/bench-tenant/oauth2/v2.0/token`;
   const bodiesFile = path.join(os.tmpdir(), `bench-assertions-${process.pid}.txt`);
   const wrk = (url: string, env: Record<string, string>) => {
-    const out = execFileSync('wrk', ['-t1', '-c50', `-d${seconds}s`, '-s', 'bench/wrk-bodies.lua', url], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    const out = execFileSync('wrk', ['-t1', '-c50', `-d${seconds}s`, '-s', 'bench/wrk-bodies.lua', url], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
     const [requests, micros, non2xx, p99] = (/RESULT (\d+) (\d+) (\d+) (\d+)/.exec(out) ?? []).slice(1).map(Number);
     if (requests === undefined || micros === undefined) throw new Error(`wrk printed no result:\n${out}`);
     return { rps: requests / (micros / 1e6), non2xx: non2xx ?? 0, p99: (p99 ?? 0) / 1000 };
@@ -333,12 +392,17 @@ async function withWrk(rounds: number, mockPort: number, assertionsFor: (tokenEn
   for (let round = 0; round <= rounds; round++) {
     // Enough fresh assertions for the fastest the emulator can go, signed before the run.
     writeFileSync(bodiesFile, `${(await assertionsFor(tokenEndpoint, seconds * 5000)).join('\n')}\n`);
-    const m = wrk(`http://127.0.0.1:${mockPort}/token`, { WRK_BODY: 'grant_type=client_credentials&scope=api%3A%2F%2Fbench%2F.default&client_id=bench' });
+    const m = wrk(`http://127.0.0.1:${mockPort}/token`, {
+      WRK_BODY: 'grant_type=client_credentials&scope=api%3A%2F%2Fbench%2F.default&client_id=bench',
+    });
     const e = wrk(`http://127.0.0.1:${port}/bench-tenant/oauth2/v2.0/token`, { WRK_BODIES: bodiesFile });
     // Round 0 warms both servers up and is not counted.
     if (round > 0) {
       results.push({ mock: m.rps, emulator: e.rps, ratio: e.rps / m.rps, non2xx: m.non2xx + e.non2xx });
-      line(`wrk round ${round}`, `oauth2-mock-server ${fmt(m.rps)} | emulator (one pool thread per core) ${fmt(e.rps)} | ratio ${fmt(e.rps / m.rps, 2)}`);
+      line(
+        `wrk round ${round}`,
+        `oauth2-mock-server ${fmt(m.rps)} | emulator (one pool thread per core) ${fmt(e.rps)} | ratio ${fmt(e.rps / m.rps, 2)}`,
+      );
     }
   }
   rmSync(bodiesFile, { force: true });
@@ -347,7 +411,8 @@ async function withWrk(rounds: number, mockPort: number, assertionsFor: (tokenEn
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   line(
     'with wrk: median tokens/s',
-    `oauth2-mock-server ${fmt(median(results.map((r) => r.mock)))}, emulator ${fmt(median(results.map((r) => r.emulator)))}, non-2xx ${results.reduce((n, r) => n + r.non2xx, 0)}`,
+    `oauth2-mock-server ${fmt(median(results.map((r) => r.mock)))}, emulator ${fmt(median(results.map((r) => r.emulator)))}, ` +
+      `non-2xx ${results.reduce((n, r) => n + r.non2xx, 0)}`,
   );
   line('with wrk: median ratio emulator / oauth2-mock-server', `${fmt(median(results.map((r) => r.ratio)), 2)} (target at least 2.0)`);
 }
@@ -364,10 +429,23 @@ async function loginBench() {
     const start = await fetch(`${generator.url}/oauth2/login?redirect=/api/obo?aud=dev-gcp:bench:api`, { redirect: 'manual', headers: ua });
     const loginCookie = start.headers.getSetCookie()[0]!.split(';')[0]!;
     const authorize = new URL(start.headers.get('location')!);
-    const signedIn = await submitSignInForm(authorize.href, { navIdent: 'Z990001', name: 'Kari Nordmann', email: 'kari@trygdeetaten.no', groups: '' });
-    const callback = await fetch(signedIn.headers.get('location')!.replace('localhost', '127.0.0.1'), { headers: { cookie: loginCookie, ...ua }, redirect: 'manual' });
-    const session = callback.headers.getSetCookie().find((c) => /^(__Host-)?tg_session=/.test(c))!.split(';')[0]!;
-    const obo = await fetch(`${generator.url}/api/obo?aud=dev-gcp:bench:api`, { headers: { cookie: session, accept: 'application/json', ...ua } });
+    const signedIn = await submitSignInForm(authorize.href, {
+      navIdent: 'Z990001',
+      name: 'Kari Nordmann',
+      email: 'kari@trygdeetaten.no',
+      groups: '',
+    });
+    const callback = await fetch(signedIn.headers.get('location')!.replace('localhost', '127.0.0.1'), {
+      headers: { cookie: loginCookie, ...ua },
+      redirect: 'manual',
+    });
+    const session = callback.headers
+      .getSetCookie()
+      .find((c) => /^(__Host-)?tg_session=/.test(c))!
+      .split(';')[0]!;
+    const obo = await fetch(`${generator.url}/api/obo?aud=dev-gcp:bench:api`, {
+      headers: { cookie: session, accept: 'application/json', ...ua },
+    });
     if (obo.status !== 200) throw new Error(`obo answered ${obo.status}`);
     await obo.arrayBuffer();
   };
@@ -410,7 +488,10 @@ async function loginBench() {
     }
     await browser.close();
     durations.sort((a, b) => a - b);
-    line('headless Chromium round trip, median of 5', `${fmt(durations[2]!)} ms (first ${fmt(durations[0]!)} ms, slowest ${fmt(durations[4]!)} ms)`);
+    line(
+      'headless Chromium round trip, median of 5',
+      `${fmt(durations[2]!)} ms (first ${fmt(durations[0]!)} ms, slowest ${fmt(durations[4]!)} ms)`,
+    );
   } catch (err) {
     line('headless Chromium round trip', `not measured: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
   }
@@ -421,7 +502,13 @@ async function loginBench() {
 function sessionData(i: number): SessionData {
   const token = (n: number) => `eyJ${'a'.repeat(n)}.${i}`;
   return {
-    user: { oid: randomUUID(), name: `Employee ${i}`, preferredUsername: `employee${i}@trygdeetaten.no`, navIdent: `Z${String(i).padStart(6, '0')}`, tid: randomUUID() },
+    user: {
+      oid: randomUUID(),
+      name: `Employee ${i}`,
+      preferredUsername: `employee${i}@trygdeetaten.no`,
+      navIdent: `Z${String(i).padStart(6, '0')}`,
+      tid: randomUUID(),
+    },
     accessToken: token(1500),
     accessTokenExpiresAt: Date.now() + 3_600_000,
     accessTokenObtainedAt: Date.now(),
@@ -451,7 +538,10 @@ async function memory() {
   const after = await settle();
   const mb = (n: number) => `${fmt(n / 1024 / 1024, 1)} MB`;
   line('heap, empty store (baseline)', mb(before.heapUsed));
-  line('heap, 10,000 sessions', `${mb(after.heapUsed)} (+${mb(after.heapUsed - before.heapUsed)}, ${fmt((after.heapUsed - before.heapUsed) / 10_000)} bytes a session)`);
+  line(
+    'heap, 10,000 sessions',
+    `${mb(after.heapUsed)} (+${mb(after.heapUsed - before.heapUsed)}, ${fmt((after.heapUsed - before.heapUsed) / 10_000)} bytes a session)`,
+  );
   line('RSS, empty store / 10,000 sessions', `${mb(before.rss)} / ${mb(after.rss)}`);
   await store.close();
 
@@ -462,7 +552,19 @@ async function memory() {
     return { rss: value('process_resident_memory_bytes'), heap: value('nodejs_heap_size_used_bytes') };
   };
   // Warm up, then a steady mixed load: cached app tokens and new audiences.
-  await load({ url: generator.url, connections: 10, duration: 5, requests: [{ method: 'POST', path: '/api/public/m2m', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'aud=dev-gcp:soak:app' }] });
+  await load({
+    url: generator.url,
+    connections: 10,
+    duration: 5,
+    requests: [
+      {
+        method: 'POST',
+        path: '/api/public/m2m',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'aud=dev-gcp:soak:app',
+      },
+    ],
+  });
   const start = await sample();
   const samples: { rss: number; heap: number }[] = [];
   let audience = 0;
@@ -485,15 +587,24 @@ async function memory() {
   const end = await sample();
   const half = Math.floor(samples.length / 2);
   const avg = (items: { heap: number }[]) => items.reduce((a, b) => a + b.heap, 0) / Math.max(1, items.length);
-  line(`steady load, ${SOAK_SECONDS} s at 1,000 req/s, 2,000 audiences`, `RSS ${mb(start.rss)} -> ${mb(end.rss)}, heap ${mb(start.heap)} -> ${mb(end.heap)}`);
+  line(
+    `steady load, ${SOAK_SECONDS} s at 1,000 req/s, 2,000 audiences`,
+    `RSS ${mb(start.rss)} -> ${mb(end.rss)}, heap ${mb(start.heap)} -> ${mb(end.heap)}`,
+  );
   line('heap, first half / second half of the run (average)', `${mb(avg(samples.slice(0, half)))} / ${mb(avg(samples.slice(half)))}`);
   // The lowest heap of each half is what is left after the collections in it: a leak raises it.
   const floor = (items: { heap: number }[]) => Math.min(...items.map((x) => x.heap));
-  line('heap, lowest in the first half / the second half', `${mb(floor(samples.slice(0, half)))} / ${mb(floor(samples.slice(half)))} (${samples.length} samples, every 2 s)`);
+  line(
+    'heap, lowest in the first half / the second half',
+    `${mb(floor(samples.slice(0, half)))} / ${mb(floor(samples.slice(half)))} (${samples.length} samples, every 2 s)`,
+  );
   await generator.child.stop();
 }
 
-process.stdout.write(`# Benchmarks\n${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${fmt(os.totalmem() / 1024 ** 3)} GiB, Node.js ${process.version}, ${new Date().toISOString()}\n`);
+process.stdout.write(
+  `# Benchmarks\n${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${fmt(os.totalmem() / 1024 ** 3)} GiB, Node.js ` +
+    `${process.version}, ${new Date().toISOString()}\n`,
+);
 if (wanted('m2m')) await m2m();
 if (wanted('cold')) await cold();
 if (wanted('emulator')) await emulator();

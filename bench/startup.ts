@@ -24,7 +24,10 @@ interface Command {
 async function until(url: string, child: ReturnType<typeof spawn>, started: number): Promise<number> {
   for (;;) {
     if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode} before ${url} answered`);
-    const status = await fetch(url).then((res) => res.status, () => 0);
+    const status = await fetch(url).then(
+      (res) => res.status,
+      () => 0,
+    );
     if (status === 200) return performance.now() - started;
     if (performance.now() - started > 30_000) throw new Error(`${url} did not answer in 30 s`);
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -119,7 +122,10 @@ export async function startup(): Promise<void> {
 
 function report(times: Record<'mock' | 'fresh' | 'kept' | 'unbundled', { discovery: number; jwks: number }[]>, rounds: number) {
   const mockMedian = median(times.mock.map((time) => time.discovery));
-  line("oauth2-mock-server's command", `${fmt(mockMedian)} ms (median of ${rounds}); its JWKS ${fmt(median(times.mock.map((time) => time.jwks)))} ms`);
+  line(
+    "oauth2-mock-server's command",
+    `${fmt(mockMedian)} ms (median of ${rounds}); its JWKS ${fmt(median(times.mock.map((time) => time.jwks)))} ms`,
+  );
   const rows = [
     ['entra-emulator, a new state folder', times.fresh],
     ['entra-emulator, the state folder kept', times.kept],
@@ -129,6 +135,10 @@ function report(times: Record<'mock' | 'fresh' | 'kept' | 'unbundled', { discove
     // Each start against oauth2-mock-server's in the same round, so that a change of the machine's speed weighs on both.
     const ratios = measured.map((time, round) => time.discovery / times.mock[round]!.discovery);
     const jwks = median(measured.map((time) => time.jwks));
-    line(name, `${fmt(median(measured.map((time) => time.discovery)))} ms, ${fmt(median(ratios), 2)}x oauth2-mock-server's (rounds ${ratios.map((ratio) => fmt(ratio, 2)).join(', ')}); JWKS ${fmt(jwks)} ms`);
+    line(
+      name,
+      `${fmt(median(measured.map((time) => time.discovery)))} ms, ${fmt(median(ratios), 2)}x oauth2-mock-server's (rounds ` +
+        `${ratios.map((ratio) => fmt(ratio, 2)).join(', ')}); JWKS ${fmt(jwks)} ms`,
+    );
   }
 }

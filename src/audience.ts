@@ -110,7 +110,8 @@ function parse(input: unknown): AudienceResult {
     if (!NAME_PATTERN.test(part)) {
       return fail(
         audience,
-        `the ${name} ${quoteInput(part)} is not a valid name (lower-case letters, digits and "-", starting and ending with a letter or digit)`,
+        `the ${name} ${quoteInput(part)} is not a valid name (lower-case ` +
+          `letters, digits and "-", starting and ending with a letter or digit)`,
       );
     }
   }

@@ -9,9 +9,7 @@ import { parseKey } from './session/crypto.js';
 
 export { ConfigError };
 
-export type ClientAuthConfig =
-  | { method: 'private_key_jwt'; jwk: PrivateJwk }
-  | { method: 'client_secret'; secret: string };
+export type ClientAuthConfig = { method: 'private_key_jwt'; jwk: PrivateJwk } | { method: 'client_secret'; secret: string };
 
 export interface PrivateJwk {
   kty: string;
@@ -127,7 +125,14 @@ const VARIABLES = {
   AZURE_APP_TENANT_ID: text,
 };
 /** Never shown in a message. */
-const SECRETS = ['SESSION_ENCRYPTION_KEY', 'REDIS_URL', 'REDIS_URI_SESSIONS', 'REDIS_PASSWORD_SESSIONS', 'AZURE_APP_JWK', 'AZURE_APP_CLIENT_SECRET'];
+const SECRETS = [
+  'SESSION_ENCRYPTION_KEY',
+  'REDIS_URL',
+  'REDIS_URI_SESSIONS',
+  'REDIS_PASSWORD_SESSIONS',
+  'AZURE_APP_JWK',
+  'AZURE_APP_CLIENT_SECRET',
+];
 type Variables = z.output<z.ZodObject<typeof VARIABLES>>;
 
 const ENTRA_VARIABLES = [
@@ -164,7 +169,8 @@ function providerOf(vars: Variables): ProviderConfig {
   const issuer = vars.AZURE_OPENID_CONFIG_ISSUER;
   const jwksUri = vars.AZURE_OPENID_CONFIG_JWKS_URI;
   const tokenEndpoint = vars.AZURE_OPENID_CONFIG_TOKEN_ENDPOINT;
-  if (issuer && jwksUri && tokenEndpoint) return { discovery: 'explicit', issuer, jwksUri, tokenEndpoint, ...(wellKnownUrl ? { wellKnownUrl } : {}) };
+  if (issuer && jwksUri && tokenEndpoint)
+    return { discovery: 'explicit', issuer, jwksUri, tokenEndpoint, ...(wellKnownUrl ? { wellKnownUrl } : {}) };
   if (wellKnownUrl) return { discovery: 'well-known', wellKnownUrl };
   const missing = [
     ['AZURE_OPENID_CONFIG_ISSUER', issuer],
@@ -182,7 +188,10 @@ function loadIdentity(vars: Variables): IdentityConfig | undefined {
   if (present.length === 0) return undefined;
   const clientId = vars.AZURE_APP_CLIENT_ID;
   if (!clientId) {
-    throw new ConfigError('AZURE_APP_CLIENT_ID', `is required when Entra ID is configured (${present.join(', ')} ${present.length === 1 ? 'is' : 'are'} set)`);
+    throw new ConfigError(
+      'AZURE_APP_CLIENT_ID',
+      `is required when Entra ID is configured (${present.join(', ')} ${present.length === 1 ? 'is' : 'are'} set)`,
+    );
   }
   let auth: ClientAuthConfig;
   if (vars.AZURE_APP_JWK) auth = { method: 'private_key_jwt', jwk: parseJwk(vars.AZURE_APP_JWK) };

@@ -71,13 +71,18 @@ export const LOG_LEVEL = withDefault(oneOf(['fatal', 'error', 'warn', 'info', 'd
  * Reads the variables of `shape` from `env`. The first variable that does not fit throws a
  * ConfigError naming it; the value is shown unless the variable is one of `secrets`.
  */
-export function readEnv<S extends z.ZodRawShape>(env: NodeJS.ProcessEnv, shape: S, secrets: readonly string[] = []): z.output<z.ZodObject<S>> {
+export function readEnv<S extends z.ZodRawShape>(
+  env: NodeJS.ProcessEnv,
+  shape: S,
+  secrets: readonly string[] = [],
+): z.output<z.ZodObject<S>> {
   const parsed = z.object(shape).safeParse(env);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const variable = String(issue.path[0]);
   const value = env[variable]?.trim();
-  const shown = value === undefined || value === '' ? ', but it is not set' : secrets.includes(variable) ? '' : `, not ${quoteInput(value)}`;
+  const shown =
+    value === undefined || value === '' ? ', but it is not set' : secrets.includes(variable) ? '' : `, not ${quoteInput(value)}`;
   throw new ConfigError(variable, `${issue.message}${shown}`);
 }
 

@@ -35,7 +35,11 @@ export const REDACT_PATHS = [
   ...SECRET_NAMES.map((name) => `*.${name}`),
 ];
 
-const SENSITIVE_QUERY = /^(code|state|session_state|id_token_hint|id_token|access_token|refresh_token|token|assertion|client_secret|nonce|user_code|device_code|code_verifier)$/i;
+const SENSITIVE_PARAMETERS = [
+  ...['code', 'state', 'session_state', 'id_token_hint', 'id_token', 'access_token', 'refresh_token', 'token'],
+  ...['assertion', 'client_secret', 'nonce', 'user_code', 'device_code', 'code_verifier'],
+];
+const SENSITIVE_QUERY = new RegExp(`^(${SENSITIVE_PARAMETERS.join('|')})$`, 'i');
 
 /** How deep a URL inside a parameter inside a URL is looked into; deeper values are blanked whole. */
 const NESTING = 3;

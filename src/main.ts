@@ -44,7 +44,10 @@ async function listening<T>(variable: string, port: number, listen: () => Promis
     return await listen();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-    throw new Error(`port ${port} is already in use: stop what listens there, or set ${variable} to another port (${variable}=0 picks a free one)`, { cause: err });
+    throw new Error(
+      `port ${port} is already in use: stop what listens there, or set ${variable} to another port (${variable}=0 picks a free one)`,
+      { cause: err },
+    );
   }
 }
 
@@ -77,7 +80,10 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
   let identity = loaded.identity;
   if (!identity) {
     if (env.EMULATOR_TLS_CERT) {
-      throw new Error('EMULATOR_TLS_CERT: npm start makes the certificate of its emulator itself (EMULATOR_TLS=self-signed); with a certificate of your own start the emulator alone');
+      throw new Error(
+        'EMULATOR_TLS_CERT: npm start makes the certificate of its emulator itself (EMULATOR_TLS=self-signed); with a certificate ' +
+          'of your own start the emulator alone',
+      );
     }
     const emulatorOptions: EmulatorOptions = {
       ...emulatorOptionsFromEnv({ EMULATOR_PORT: '8081', ...env }),
@@ -104,8 +110,17 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
     throw err;
   }
 
-  const directory = emulator ? { employees: [...emulator.listing.employees], ...(emulator.listing.apps ? { apps: emulator.listing.apps } : {}) } : undefined;
-  const generator = await buildApp({ config, entra, logger, metrics, emulator: emulator !== undefined, ...(directory ? { directory } : {}) });
+  const directory = emulator
+    ? { employees: [...emulator.listing.employees], ...(emulator.listing.apps ? { apps: emulator.listing.apps } : {}) }
+    : undefined;
+  const generator = await buildApp({
+    config,
+    entra,
+    logger,
+    metrics,
+    emulator: emulator !== undefined,
+    ...(directory ? { directory } : {}),
+  });
   try {
     await listening('PORT', config.port, () => generator.app.listen({ port: config.port, host: config.host }));
   } catch (err) {

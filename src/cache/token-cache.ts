@@ -3,7 +3,10 @@
  * concurrent requests coalesced into one call. Errors are never kept.
  */
 
-/** A cached token is not handed out in its last two minutes: time for the caller to use it (the generator's caches and the command line's). */
+/**
+ * A cached token is not handed out in its last two minutes: time for the caller to use it (the generator's caches and the command
+ * line's).
+ */
 export const EARLY_EXPIRY_MS = 120_000;
 
 export interface CacheableToken {

@@ -21,7 +21,6 @@ interface CacheFile {
   generators: Record<string, GeneratorEntry>;
 }
 
-
 export class TokenCacheFile {
   constructor(private readonly path: string) {}
 

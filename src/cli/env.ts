@@ -25,7 +25,8 @@ export interface CliEnv {
 
 export function readCliEnv(env: NodeJS.ProcessEnv): CliEnv {
   const vars = readEnv(env, VARIABLES);
-  const cacheFile = vars.TOKEN_GENERATOR_CACHE ?? join(vars.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'entra-token-generator', 'tokens.json');
+  const cacheFile =
+    vars.TOKEN_GENERATOR_CACHE ?? join(vars.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'entra-token-generator', 'tokens.json');
   return {
     cacheFile,
     ...(vars.TOKEN_GENERATOR_URL ? { generatorUrl: vars.TOKEN_GENERATOR_URL } : {}),

@@ -105,7 +105,9 @@ async function call(ctx: Context, path: string, init: RequestInit = {}): Promise
 
 /** Something answered at --url, but not as a token generator does: say so in one line, not what it said. */
 function notAGenerator(ctx: Context, res: Response, path: string): CliError {
-  return new CliError(`${ctx.base} is not a token generator (it answered HTTP ${res.status} to ${path}): check --url or TOKEN_GENERATOR_URL`);
+  return new CliError(
+    `${ctx.base} is not a token generator (it answered HTTP ${res.status} to ${path}): check --url or TOKEN_GENERATOR_URL`,
+  );
 }
 
 /**
@@ -169,7 +171,11 @@ async function appToken(ctx: Context, audience: string): Promise<string> {
   const cached = await cachedToken(ctx, key);
   if (cached) return cached;
   const path = PATHS.m2m;
-  const res = await call(ctx, path, { method: 'POST', headers: { accept: 'application/json', ...freshness(ctx) }, body: new URLSearchParams({ aud: audience }) });
+  const res = await call(ctx, path, {
+    method: 'POST',
+    headers: { accept: 'application/json', ...freshness(ctx) },
+    body: new URLSearchParams({ aud: audience }),
+  });
   if (!res.ok) throw await failure(ctx, res, path);
   const body = await tokenBody(ctx, res, path);
   await ctx.cache.storeToken(ctx.base, key, { accessToken: body.access_token, expiresAt: Date.now() + body.expires_in * 1000 });
@@ -250,7 +256,15 @@ function loopbackPage(base: string, title: string, text: string, failed = false)
 async function withinTimeout<T>(ctx: Context, arrived: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new CliError(`login timed out after ${Math.round(ctx.timeoutMs / 1000)} seconds: run the command again and log in in the browser`)), ctx.timeoutMs);
+    timer = setTimeout(
+      () =>
+        reject(
+          new CliError(
+            `login timed out after ${Math.round(ctx.timeoutMs / 1000)} seconds: run the command again and log in in the browser`,
+          ),
+        ),
+      ctx.timeoutMs,
+    );
   });
   try {
     return await Promise.race([arrived, timeout]);
@@ -273,17 +287,32 @@ async function loopbackListener(ctx: Context, state: string) {
     if (url.searchParams.get('state') !== state) {
       res
         .writeHead(400, { 'content-type': 'text/html; charset=utf-8' })
-        .end(loopbackPage(ctx.base, 'Login not for this command', 'This login answer does not belong to the command that is waiting. Run the command again.', true));
+        .end(
+          loopbackPage(
+            ctx.base,
+            'Login not for this command',
+            'This login answer does not belong to the command that is waiting. Run the command again.',
+            true,
+          ),
+        );
       settle({ error: 'the login answer did not match this command (state mismatch): run it again' });
       return;
     }
     if (!code) {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(loopbackPage(ctx.base, 'No tokens for the command line', 'You can close this window.', true));
+      res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+        .end(loopbackPage(ctx.base, 'No tokens for the command line', 'You can close this window.', true));
       const denied = url.searchParams.get('error') === 'access_denied';
-      settle({ error: denied ? 'you denied the command line in the browser' : `the login failed: ${url.searchParams.get('error_description') ?? 'no reason given'}` });
+      settle({
+        error: denied
+          ? 'you denied the command line in the browser'
+          : `the login failed: ${url.searchParams.get('error_description') ?? 'no reason given'}`,
+      });
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(loopbackPage(ctx.base, 'Logged in', 'You can close this window and go back to the terminal.'));
+    res
+      .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+      .end(loopbackPage(ctx.base, 'Logged in', 'You can close this window and go back to the terminal.'));
     settle({ code });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -294,13 +323,24 @@ async function loopbackListener(ctx: Context, state: string) {
   return { redirectUri: `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`, arrived, close };
 }
 
-/** The generator's authorization endpoint, as any native app uses it: a loopback redirect, a state and a PKCE verifier only this process knows. */
+/**
+ * The generator's authorization endpoint, as any native app uses it: a loopback redirect, a state and a PKCE verifier only this process
+ * knows.
+ */
 async function browserLogin(ctx: Context, audience: string): Promise<ToolTokens> {
   const state = randomBytes(24).toString('base64url');
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   const listener = await loopbackListener(ctx, state);
-  const query = { response_type: 'code', client_id: CLIENT_ID, redirect_uri: listener.redirectUri, scope: audience, state, code_challenge: challenge, code_challenge_method: 'S256' };
+  const query = {
+    response_type: 'code',
+    client_id: CLIENT_ID,
+    redirect_uri: listener.redirectUri,
+    scope: audience,
+    state,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+  };
   const loginUrl = `${ctx.base}${PATHS.authorize}?${new URLSearchParams(query)}`;
   ctx.err.write(`Log in with your browser: ${loginUrl}\n`);
   openBrowser(ctx, loginUrl);
@@ -311,23 +351,44 @@ async function browserLogin(ctx: Context, audience: string): Promise<ToolTokens>
     listener.close();
   }
   if (!result.code) throw new CliError(result.error ?? 'login failed');
-  return tokenRequest(ctx, { grant_type: 'authorization_code', code: result.code, code_verifier: verifier, redirect_uri: listener.redirectUri, client_id: CLIENT_ID });
+  return tokenRequest(ctx, {
+    grant_type: 'authorization_code',
+    code: result.code,
+    code_verifier: verifier,
+    redirect_uri: listener.redirectUri,
+    client_id: CLIENT_ID,
+  });
 }
 
 /** RFC 8628: the person approves on any device while this process polls. */
 async function deviceLogin(ctx: Context, audience: string): Promise<ToolTokens> {
-  const res = await call(ctx, PATHS.deviceAuthorization, { method: 'POST', body: new URLSearchParams({ client_id: CLIENT_ID, scope: audience }) });
+  const res = await call(ctx, PATHS.deviceAuthorization, {
+    method: 'POST',
+    body: new URLSearchParams({ client_id: CLIENT_ID, scope: audience }),
+  });
   if (!res.ok) throw await failure(ctx, res, PATHS.deviceAuthorization);
-  const started = (await res.json()) as { device_code: string; user_code: string; verification_uri: string; verification_uri_complete?: string; interval?: number };
+  const started = (await res.json()) as {
+    device_code: string;
+    user_code: string;
+    verification_uri: string;
+    verification_uri_complete?: string;
+    interval?: number;
+  };
   ctx.err.write(`To log in, open ${started.verification_uri} on any device and enter the code ${started.user_code}\n`);
   if (started.verification_uri_complete) ctx.err.write(`or open: ${started.verification_uri_complete}\n`);
   const polling = async (): Promise<ToolTokens> => {
     let interval = started.interval ?? 5;
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, interval * 1000).unref());
-      const answer = await call(ctx, PATHS.token, { method: 'POST', body: new URLSearchParams({ grant_type: DEVICE_CODE_GRANT, device_code: started.device_code }) });
+      const answer = await call(ctx, PATHS.token, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: DEVICE_CODE_GRANT, device_code: started.device_code }),
+      });
       if (answer.ok) return (await answer.json()) as ToolTokens;
-      const body = (await answer.clone().json().catch(() => ({}))) as { error?: string };
+      const body = (await answer
+        .clone()
+        .json()
+        .catch(() => ({}))) as { error?: string };
       if (body.error === 'authorization_pending') continue;
       if (body.error === 'slow_down') interval += 5;
       else if (body.error === 'access_denied') throw new CliError('the login was denied on the page that asked');
@@ -358,9 +419,13 @@ interface TrustedIssuer {
 /** The issuer of the generator's identity provider: the one issuer `decode` calls valid. */
 async function trustedIssuer(ctx: Context): Promise<TrustedIssuer | string> {
   try {
-    const res = await fetch(`${ctx.base}${PATHS.identityProvider}`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`${ctx.base}${PATHS.identityProvider}`, {
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.timeout(10_000),
+    });
     const body = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
-    if (!res.ok || typeof body.issuer !== 'string' || typeof body.jwks_uri !== 'string') return `${ctx.base} did not say (HTTP ${res.status})`;
+    if (!res.ok || typeof body.issuer !== 'string' || typeof body.jwks_uri !== 'string')
+      return `${ctx.base} did not say (HTTP ${res.status})`;
     return { issuer: body.issuer, jwksUri: body.jwks_uri };
   } catch (err) {
     return `${ctx.base} could not be asked (${err instanceof Error ? err.message : String(err)})`;
@@ -388,7 +453,9 @@ async function checkSignature(ctx: Context, token: string, iss: string): Promise
     try {
       jwksUri = await selfNamedKeys(iss);
     } catch (err) {
-      ctx.out.write(`Signature: not checked: the issuer's keys could not be fetched (${err instanceof Error ? err.message : String(err)})\n`);
+      ctx.out.write(
+        `Signature: not checked: the issuer's keys could not be fetched (${err instanceof Error ? err.message : String(err)})\n`,
+      );
       return 0;
     }
   }
@@ -401,9 +468,13 @@ async function checkSignature(ctx: Context, token: string, iss: string): Promise
   if (ours) {
     ctx.out.write(`Signature: valid (issued by ${iss}, the token generator's identity provider; keys from ${jwksUri})\n`);
   } else {
-    const which = typeof trusted === 'string' ? `the token generator's identity provider is unknown: ${trusted}` : `the token generator's is ${trusted.issuer}`;
+    const which =
+      typeof trusted === 'string'
+        ? `the token generator's identity provider is unknown: ${trusted}`
+        : `the token generator's is ${trusted.issuer}`;
     ctx.out.write(
-      `Signature: matches keys that ${iss}, the issuer the token names itself, publishes at ${jwksUri}; not checked against a trusted issuer (${which})\n`,
+      `Signature: matches keys that ${iss}, the issuer the token names itself, publishes at ${jwksUri}; not checked against a ` +
+        `trusted issuer (${which})\n`,
     );
   }
   return 0;
@@ -508,7 +579,8 @@ function contextOf(values: Options, io: Io): Context {
     throw err instanceof ConfigError ? new CliError(err.sentence, 2) : err;
   }
   const base = (values.url ?? variables.generatorUrl ?? DEFAULT_URL).replace(/\/+$/, '');
-  if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) throw new CliError(`--url must be an http(s) URL, not ${JSON.stringify(base)}`, 2);
+  if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol))
+    throw new CliError(`--url must be an http(s) URL, not ${JSON.stringify(base)}`, 2);
   const timeoutSeconds = values.timeout === undefined ? 300 : Number(values.timeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new CliError('--timeout must be a number of seconds', 2);
   return {
@@ -530,7 +602,8 @@ async function runCommand(sub: string, { rest, command, values }: Invocation, ct
     return audience;
   };
   const needName = () => {
-    if (!values.name || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(values.name)) throw new CliError(`${sub} needs --name with a variable name, such as --name TOKEN`, 2);
+    if (!values.name || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(values.name))
+      throw new CliError(`${sub} needs --name with a variable name, such as --name TOKEN`, 2);
     return values.name;
   };
   const tokenFor = (audience: string, obo: boolean) => (obo ? employeeToken(ctx, audience) : appToken(ctx, audience));
@@ -553,7 +626,8 @@ async function runCommand(sub: string, { rest, command, values }: Invocation, ct
     case 'exec': {
       const audience = needAudience();
       const name = needName();
-      if (command.length === 0) throw new CliError(`exec needs a command after --, e.g. ${NAME} exec ${audience} --name TOKEN -- ./script.sh`, 2);
+      if (command.length === 0)
+        throw new CliError(`exec needs a command after --, e.g. ${NAME} exec ${audience} --name TOKEN -- ./script.sh`, 2);
       return runWithToken(ctx, command, name, await tokenFor(audience, values.obo ?? false));
     }
     case 'decode': {
@@ -581,7 +655,8 @@ async function logout(ctx: Context): Promise<number> {
   const refreshToken = await ctx.cache.refreshToken(ctx.base);
   await ctx.cache.forget();
   // Ends the command line's own session at the generator (RFC 7009); the browser's stays.
-  if (refreshToken) await call(ctx, PATHS.revoke, { method: 'POST', body: new URLSearchParams({ token: refreshToken }) }).catch(() => undefined);
+  if (refreshToken)
+    await call(ctx, PATHS.revoke, { method: 'POST', body: new URLSearchParams({ token: refreshToken }) }).catch(() => undefined);
   ctx.err.write('Logged out: cached tokens forgotten and the command line\u2019s session ended.\n');
   return 0;
 }

@@ -13,7 +13,9 @@ import type { StateFolder } from './state.js';
 
 const FILE = 'apps.json';
 
-const Stored = z.object({ apps: z.record(z.string(), z.object({ privateJwk: z.looseObject({ kty: z.literal('RSA'), kid: z.string(), d: z.string() }) })) });
+const Stored = z.object({
+  apps: z.record(z.string(), z.object({ privateJwk: z.looseObject({ kty: z.literal('RSA'), kid: z.string(), d: z.string() }) })),
+});
 
 export interface TenantUrls {
   baseUrl: string;
@@ -29,7 +31,8 @@ const publicPart = ({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...jwk }: 
 
 const JWK_MEMBERS = ['kty', 'n', 'e', 'd', 'p', 'q', 'dp', 'dq', 'qi', 'kid', 'alg', 'use'] as const;
 /** The JWK with its members in one order, so that the app's environment reads the same after a restart. */
-const inOrder = (jwk: JWK): JWK => Object.fromEntries(JWK_MEMBERS.filter((name) => jwk[name] !== undefined).map((name) => [name, jwk[name]]));
+const inOrder = (jwk: JWK): JWK =>
+  Object.fromEntries(JWK_MEMBERS.filter((name) => jwk[name] !== undefined).map((name) => [name, jwk[name]]));
 
 export class Apps {
   private readonly privateKeys = new Map<string, JWK>();
@@ -73,11 +76,14 @@ export class Apps {
 
   /** Throws UnknownAppError, naming the apps there are, when `target` is not an app of the directory. */
   check(target: string): void {
-    if (!TARGET_PATTERN.test(target)) throw new UnknownAppError(`${JSON.stringify(target.slice(0, 100))} is not an app: write it cluster:namespace:app`);
+    if (!TARGET_PATTERN.test(target))
+      throw new UnknownAppError(`${JSON.stringify(target.slice(0, 100))} is not an app: write it cluster:namespace:app`);
     if (this.targets().includes(target)) return;
     if (!this.directory.manifests && this.directory.status(target) !== 'missing') return;
     const known = this.targets();
-    throw new UnknownAppError(`${target} is not an app of this emulator's directory; it has ${known.length ? known.join(', ') : 'no apps'}`);
+    throw new UnknownAppError(
+      `${target} is not an app of this emulator's directory; it has ${known.length ? known.join(', ') : 'no apps'}`,
+    );
   }
 
   /** The app's client record; in the open directory an app is registered the first time it is named. */

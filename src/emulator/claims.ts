@@ -25,7 +25,13 @@ export class Claims {
   /** An app token: the caller's service principal, with the roles the resource gave it. */
   appToken(resource: Resource, caller: AuthenticatedClient, roles: string[]): JWTPayload {
     const servicePrincipal = this.directory.servicePrincipalFor(caller.client.target);
-    return { ...this.accessTokenBase(resource, caller), idtyp: 'app', oid: servicePrincipal, ...(roles.length ? { roles } : {}), sub: servicePrincipal };
+    return {
+      ...this.accessTokenBase(resource, caller),
+      idtyp: 'app',
+      oid: servicePrincipal,
+      ...(roles.length ? { roles } : {}),
+      sub: servicePrincipal,
+    };
   }
 
   /** A user token for `resource`, asked for by `caller` on behalf of `employee`. */

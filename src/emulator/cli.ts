@@ -79,7 +79,10 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command {
 }
 
 /** Prints an app's environment from the running emulator; the exit code. */
-export async function printEnvironment(command: { target: string; json: boolean; url: string }, out: NodeJS.WritableStream): Promise<number> {
+export async function printEnvironment(
+  command: { target: string; json: boolean; url: string },
+  out: NodeJS.WritableStream,
+): Promise<number> {
   const url = `${command.url}/apps/${encodeURIComponent(command.target)}/env${command.json ? '' : '?format=dotenv'}`;
   return fetchAndPrint(url, { method: 'GET' }, out);
 }
@@ -93,7 +96,9 @@ async function fetchAndPrint(url: string, init: RequestInit, out: NodeJS.Writabl
   try {
     res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
   } catch {
-    process.stderr.write(`entra-emulator: no emulator answers at ${new URL(url).origin}: start one with \`entra-emulator\`, or say where it is with --url\n`);
+    process.stderr.write(
+      `entra-emulator: no emulator answers at ${new URL(url).origin}: start one with \`entra-emulator\`, or say where it is with --url\n`,
+    );
     return 1;
   }
   const text = await res.text();

@@ -56,7 +56,11 @@ function decodeBasic(encoded: string): { clientId: string; secrets: string[] } |
 }
 
 /** The client a token request comes from, or the Entra error that refuses it. */
-export async function authenticateClient(context: ClientAuthContext, params: Params, authorization: string | undefined): Promise<AuthenticatedClient> {
+export async function authenticateClient(
+  context: ClientAuthContext,
+  params: Params,
+  authorization: string | undefined,
+): Promise<AuthenticatedClient> {
   let clientId = params.client_id;
   let secrets = params.client_secret === undefined ? [] : [params.client_secret];
   if (authorization !== undefined && /^basic /i.test(authorization)) {
@@ -65,7 +69,8 @@ export async function authenticateClient(context: ClientAuthContext, params: Par
     if (params.client_id !== undefined && params.client_id !== basic.clientId) {
       throw errors.malformed('The client_id in the body differs from the one in the Authorization header.');
     }
-    if (params.client_secret !== undefined) throw errors.malformed('Send the client secret once: in the Authorization header or in the body, not both.');
+    if (params.client_secret !== undefined)
+      throw errors.malformed('Send the client secret once: in the Authorization header or in the body, not both.');
     clientId = basic.clientId;
     secrets = basic.secrets;
   }
@@ -81,7 +86,11 @@ export async function authenticateClient(context: ClientAuthContext, params: Par
   return { client, acr: '1' };
 }
 
-async function authenticateAssertion(context: ClientAuthContext, params: Params, clientId: string | undefined): Promise<AuthenticatedClient> {
+async function authenticateAssertion(
+  context: ClientAuthContext,
+  params: Params,
+  clientId: string | undefined,
+): Promise<AuthenticatedClient> {
   if (params.client_assertion_type === undefined) throw errors.missingParameter('client_assertion_type');
   if (params.client_assertion_type !== ASSERTION_TYPE) throw errors.assertionClaims(`client_assertion_type must be ${ASSERTION_TYPE}.`);
   const assertion = params.client_assertion;
@@ -123,17 +132,20 @@ function keyIdOf(client: ClientRecord, header: Header): { keyId: string; byCerti
   if (header.kid) return { keyId: header.kid, byCertificate: false };
   const sha256 = header['x5t#S256'];
   const sha1 = header.x5t;
-  const named = typeof sha256 === 'string' ? thumbprintName('x5t#S256', sha256) : typeof sha1 === 'string' ? thumbprintName('x5t', sha1) : undefined;
+  const named =
+    typeof sha256 === 'string' ? thumbprintName('x5t#S256', sha256) : typeof sha1 === 'string' ? thumbprintName('x5t', sha1) : undefined;
   if (!named) {
     throw errors.assertionSignature(
-      `The assertion names no key: its header has no kid, x5t#S256 or x5t. Keys registered for '${client.clientId}' are known by kid or by their certificate's thumbprint.`,
+      `The assertion names no key: its header has no kid, x5t#S256 or x5t. Keys registered for '${client.clientId}' are known by ` +
+        `kid or by their certificate's thumbprint.`,
     );
   }
   const keyId = client.thumbprints.get(named);
   const thumbprint = named.slice(named.indexOf(':') + 1, 200);
   if (!keyId) {
     throw errors.assertionSignature(
-      `The certificate with identifier used to sign the client assertion is not registered on application '${client.clientId}'. Thumbprint of key used by client: '${thumbprint}'.`,
+      `The certificate with identifier used to sign the client assertion is not registered on application '${client.clientId}'. ` +
+        `Thumbprint of key used by client: '${thumbprint}'.`,
     );
   }
   const leaf = Array.isArray(header.x5c) && typeof header.x5c[0] === 'string' ? header.x5c[0] : undefined;
@@ -149,8 +161,10 @@ async function verifyAssertionSignature(directory: Directory, client: ClientReco
   const alg = typeof header.alg === 'string' && ASSERTION_ALGORITHMS.includes(header.alg) ? header.alg : undefined;
   if (!alg) throw errors.assertionSignature(`The assertion's algorithm must be one of ${ASSERTION_ALGORITHMS.join(', ')}.`);
   const key = await directory.clientKey(client, keyId, alg);
-  if (!key) throw errors.assertionSignature(`Key was not found for kid '${keyId.slice(0, 100)}' and alg ${alg} of client '${client.clientId}'.`);
-  if (!signatureVerifies(assertion, alg, keyObjectOf(key))) throw errors.assertionSignature('The signature does not verify with the registered key.');
+  if (!key)
+    throw errors.assertionSignature(`Key was not found for kid '${keyId.slice(0, 100)}' and alg ${alg} of client '${client.clientId}'.`);
+  if (!signatureVerifies(assertion, alg, keyObjectOf(key)))
+    throw errors.assertionSignature('The signature does not verify with the registered key.');
   return byCertificate;
 }
 
@@ -158,16 +172,19 @@ async function verifyAssertionSignature(directory: Directory, client: ClientReco
 function checkAssertionClaims(endpoints: Endpoints, payload: JWTPayload): void {
   const time = Math.floor(Date.now() / 1000);
   for (const claim of ['exp', 'nbf', 'iat'] as const) {
-    if (payload[claim] !== undefined && typeof payload[claim] !== 'number') throw errors.assertionClaims(`The claim ${claim} is not valid.`);
+    if (payload[claim] !== undefined && typeof payload[claim] !== 'number')
+      throw errors.assertionClaims(`The claim ${claim} is not valid.`);
   }
   if (typeof payload.exp === 'number' && payload.exp <= time - CLOCK_SKEW_S) throw errors.assertionTime('The assertion has expired.');
-  if (typeof payload.nbf === 'number' && payload.nbf > time + CLOCK_SKEW_S) throw errors.assertionTime('The assertion is not yet valid (nbf is in the future).');
+  if (typeof payload.nbf === 'number' && payload.nbf > time + CLOCK_SKEW_S)
+    throw errors.assertionTime('The assertion is not yet valid (nbf is in the future).');
   const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
   if (audiences.length !== 1 || !audiences.some((aud) => aud === endpoints.tokenEndpoint || aud === endpoints.issuer)) {
     throw errors.assertionAudience(endpoints.tokenEndpoint);
   }
   if (typeof payload.exp !== 'number') throw errors.assertionClaims('The assertion has no exp.');
-  if (payload.iat !== undefined && payload.iat > time + CLOCK_SKEW_S) throw errors.assertionTime('The assertion was issued in the future (iat).');
+  if (payload.iat !== undefined && payload.iat > time + CLOCK_SKEW_S)
+    throw errors.assertionTime('The assertion was issued in the future (iat).');
   const start = typeof payload.nbf === 'number' ? payload.nbf : typeof payload.iat === 'number' ? payload.iat : undefined;
   if (start === undefined) throw errors.assertionClaims('The assertion has neither nbf nor iat.');
   // From nbf when there is one: MSAL rounds its nbf and jsonwebtoken floors the iat it adds, a second apart.

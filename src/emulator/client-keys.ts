@@ -53,7 +53,8 @@ export function keyFromCertificate(pem: string, owner: string): ClientKey {
     throw new Error(`a certificate registered for ${owner} is not a PEM or DER X.509 certificate`);
   }
   const type = certificate.publicKey.asymmetricKeyType;
-  if (type !== 'rsa' && type !== 'ec') throw new Error(`the certificate ${certificate.subject} registered for ${owner} has no RSA or EC key`);
+  if (type !== 'rsa' && type !== 'ec')
+    throw new Error(`the certificate ${certificate.subject} registered for ${owner} has no RSA or EC key`);
   const keyId = thumbprint('sha1', certificate.raw);
   const jwk = certificate.publicKey.export({ format: 'jwk' }) as JWK;
   return { keyId, jwk: { ...jwk, kid: keyId, x5t: keyId }, thumbprints: certificateThumbprints(certificate.raw) };

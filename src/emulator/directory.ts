@@ -106,7 +106,12 @@ export class Directory {
 
   constructor(
     readonly tenantId: string,
-    options: { unauthorizedTargets?: string[]; missingTargets?: string[]; employees?: TestEmployee[]; manifests?: Map<string, ManifestApp> },
+    options: {
+      unauthorizedTargets?: string[];
+      missingTargets?: string[];
+      employees?: TestEmployee[];
+      manifests?: Map<string, ManifestApp>;
+    },
     readonly employees: TestEmployee[] = options.employees?.length ? options.employees : DEFAULT_EMPLOYEES,
     /** Targets of the open directory made up on demand, by client id: bounded, as anyone may name any. */
     private readonly targetsOnDemand = new BoundedStore<string>(DEFAULT_STORE_SETTINGS.targets),
@@ -227,7 +232,10 @@ export class Directory {
     return clientId;
   }
 
-  /** The registered public key `kid` (a key id or a certificate's thumbprint) of a client, for verifying with `alg`; undefined when there is none that fits. */
+  /**
+   * The registered public key `kid` (a key id or a certificate's thumbprint) of a client, for verifying with `alg`; undefined when
+   * there is none that fits.
+   */
   async clientKey(client: ClientRecord, kid: string, alg: string): Promise<CryptoKey | undefined> {
     const jwk = client.keys.get(kid);
     if (!jwk || (jwk.alg !== undefined && jwk.alg !== alg)) return undefined;

@@ -22,7 +22,11 @@ export async function emulatorRoutes(app: FastifyInstance, options: EmulatorRout
 
   app.get('/', async (_request, reply) => {
     const urls = options.urls();
-    return sendPage(reply, 200, overviewPage(overview(directory, apps, urls.baseUrl), { tenantId: directory.tenantId, wellKnownUrl: urls.wellKnownUrl }));
+    return sendPage(
+      reply,
+      200,
+      overviewPage(overview(directory, apps, urls.baseUrl), { tenantId: directory.tenantId, wellKnownUrl: urls.wellKnownUrl }),
+    );
   });
 
   app.get<{ Params: { target: string }; Querystring: { format?: string } }>(`${texasPath(':target')}/env`, async (request, reply) => {

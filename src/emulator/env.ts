@@ -9,7 +9,12 @@ import { NAME_PATTERN, TARGET_PATTERN, TENANT_PATTERN } from './names.js';
 
 const targets = z
   .string()
-  .transform((raw) => raw.split(',').map((item) => item.trim()).filter(Boolean))
+  .transform((raw) =>
+    raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  )
   .superRefine((items, context) => {
     const bad = items.find((item) => !TARGET_PATTERN.test(item));
     if (bad) context.addIssue({ code: 'custom', message: `${JSON.stringify(bad)} is not a cluster:namespace:app target` });
@@ -24,10 +29,19 @@ const VARIABLES = {
   EMULATOR_UNAUTHORIZED_TARGETS: optional(targets),
   EMULATOR_MISSING_TARGETS: optional(targets),
   EMULATOR_DIRECTORY: optional(z.string()),
-  EMULATOR_MANIFESTS: optional(z.string().transform((raw) => raw.split(',').map((path) => path.trim()).filter(Boolean))),
+  EMULATOR_MANIFESTS: optional(
+    z.string().transform((raw) =>
+      raw
+        .split(',')
+        .map((path) => path.trim())
+        .filter(Boolean),
+    ),
+  ),
   EMULATOR_CLUSTER: optional(z.string().regex(NAME_PATTERN, 'must be a lower-case cluster name, such as dev-gcp')),
   EMULATOR_STATE_DIR: optional(z.string()),
-  EMULATOR_TLS: optional(z.literal('self-signed', { error: 'the only value is "self-signed" (or set EMULATOR_TLS_CERT and EMULATOR_TLS_KEY)' })),
+  EMULATOR_TLS: optional(
+    z.literal('self-signed', { error: 'the only value is "self-signed" (or set EMULATOR_TLS_CERT and EMULATOR_TLS_KEY)' }),
+  ),
   EMULATOR_CA_FILE: optional(z.string()),
   EMULATOR_TLS_CERT: optional(z.string()),
   EMULATOR_TLS_KEY: optional(z.string()),
@@ -44,7 +58,10 @@ export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv): EmulatorOptions 
 export function emulatorEnv(env: NodeJS.ProcessEnv): { options: EmulatorOptions; logLevel: string } {
   const vars = readEnv(env, VARIABLES);
   if (!vars.EMULATOR_TLS && Boolean(vars.EMULATOR_TLS_CERT) !== Boolean(vars.EMULATOR_TLS_KEY)) {
-    throw new ConfigError(vars.EMULATOR_TLS_CERT ? 'EMULATOR_TLS_KEY' : 'EMULATOR_TLS_CERT', 'must be set with EMULATOR_TLS_CERT and EMULATOR_TLS_KEY together');
+    throw new ConfigError(
+      vars.EMULATOR_TLS_CERT ? 'EMULATOR_TLS_KEY' : 'EMULATOR_TLS_CERT',
+      'must be set with EMULATOR_TLS_CERT and EMULATOR_TLS_KEY together',
+    );
   }
   const options: EmulatorOptions = {};
   if (vars.EMULATOR_PORT !== undefined) options.port = vars.EMULATOR_PORT;
@@ -59,7 +76,8 @@ export function emulatorEnv(env: NodeJS.ProcessEnv): { options: EmulatorOptions;
   if (vars.EMULATOR_STATE_DIR) options.stateDir = vars.EMULATOR_STATE_DIR;
   // The CA goes in the state folder (or a folder of its own) unless EMULATOR_CA_FILE says where.
   if (vars.EMULATOR_TLS) options.tls = { selfSigned: vars.EMULATOR_CA_FILE ? { caFile: vars.EMULATOR_CA_FILE } : {} };
-  else if (vars.EMULATOR_TLS_CERT && vars.EMULATOR_TLS_KEY) options.tls = { certFile: vars.EMULATOR_TLS_CERT, keyFile: vars.EMULATOR_TLS_KEY };
+  else if (vars.EMULATOR_TLS_CERT && vars.EMULATOR_TLS_KEY)
+    options.tls = { certFile: vars.EMULATOR_TLS_CERT, keyFile: vars.EMULATOR_TLS_KEY };
   if (vars.EMULATOR_TOKEN_LIFETIME_SECONDS !== undefined) options.accessTokenLifetimeSeconds = vars.EMULATOR_TOKEN_LIFETIME_SECONDS;
   if (vars.EMULATOR_SIGN_IN_RATE_LIMIT !== undefined) options.signInRateLimit = vars.EMULATOR_SIGN_IN_RATE_LIMIT;
   return { options, logLevel: vars.LOG_LEVEL };

@@ -33,10 +33,14 @@ export class EntraError extends Error {
   body(baseUrl: string): EntraErrorBody {
     const traceId = randomUUID();
     const correlationId = this.options.correlationId ?? randomUUID();
-    const timestamp = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+    const timestamp = new Date()
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, 'Z');
     return {
       error: this.error,
-      error_description: `AADSTS${this.code}: ${this.detail}\r\nTrace ID: ${traceId}\r\nCorrelation ID: ${correlationId}\r\nTimestamp: ${timestamp}`,
+      error_description:
+        `AADSTS${this.code}: ${this.detail}\r\nTrace ID: ${traceId}\r\nCorrelation ID: ` + `${correlationId}\r\nTimestamp: ${timestamp}`,
       error_codes: [this.code],
       timestamp,
       trace_id: traceId,
@@ -50,7 +54,11 @@ export class EntraError extends Error {
 /** The codes the emulator uses, with Entra's `error` value for each. */
 export const errors = {
   tenantNotFound: (tenant: string) =>
-    new EntraError(90002, 'invalid_tenant', `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`),
+    new EntraError(
+      90002,
+      'invalid_tenant',
+      `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+    ),
   missingParameter: (name: string) =>
     new EntraError(900144, 'invalid_request', `The request body must contain the following parameter: '${name}'.`),
   unsupportedGrant: (grant: string) =>
@@ -59,15 +67,26 @@ export const errors = {
     new EntraError(
       700016,
       'unauthorized_client',
-      `Application with identifier '${clientId}' was not found in the directory. This can happen if the application has not been installed by the administrator of the tenant.`,
+      `Application with identifier '${clientId}' was not found in the directory. This can happen if the application has not been ` +
+        `installed by the administrator of the tenant.`,
     ),
   noCredential: () =>
-    new EntraError(7000218, 'invalid_client', "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."),
+    new EntraError(
+      7000218,
+      'invalid_client',
+      "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+    ),
   invalidSecret: (clientId: string) =>
-    new EntraError(7000215, 'invalid_client', `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`),
+    new EntraError(
+      7000215,
+      'invalid_client',
+      `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client ` +
+        `secret ID, for a secret added to app '${clientId}'.`,
+    ),
   assertionSignature: (detail: string) =>
     new EntraError(700027, 'invalid_client', `Client assertion failed signature validation. ${detail}`),
-  assertionTime: (detail: string) => new EntraError(700024, 'invalid_client', `Client assertion is not within its valid time range. ${detail}`),
+  assertionTime: (detail: string) =>
+    new EntraError(700024, 'invalid_client', `Client assertion is not within its valid time range. ${detail}`),
   assertionAudience: (expected: string) =>
     new EntraError(
       700023,
@@ -76,24 +95,35 @@ export const errors = {
     ),
   assertionClientMismatch: () =>
     new EntraError(700021, 'invalid_client', "Client assertion application identifier doesn't match 'client_id' parameter."),
-  assertionSubject: () => new EntraError(50048, 'invalid_client', 'Subject mismatches Issuer claim in the client assertion. Both must be the client id.'),
+  assertionSubject: () =>
+    new EntraError(50048, 'invalid_client', 'Subject mismatches Issuer claim in the client assertion. Both must be the client id.'),
   assertionClaims: (detail: string) => new EntraError(50027, 'invalid_client', `JWT token is invalid or malformed. ${detail}`),
   // Entra ID has no code of its own for a replayed jti (it is not known to refuse one); this is its code for an invalid client assertion.
   assertionReplayed: () =>
     new EntraError(
       50027,
       'invalid_client',
-      'JWT token is invalid or malformed. The client assertion was already used: its jti was seen before. Sign a new assertion, with a new jti, for every request.',
+      'JWT token is invalid or malformed. The client assertion was already used: its jti was seen before. Sign a new assertion, ' +
+        'with a new jti, for every request.',
     ),
   invalidScope: (scope: string, hint = '') =>
-    new EntraError(70011, 'invalid_scope', `The provided value for the input parameter 'scope' is not valid. The scope ${scope} is not valid.${hint ? ` ${hint}` : ''}`),
+    new EntraError(
+      70011,
+      'invalid_scope',
+      `The provided value for the input parameter 'scope' is not valid. The scope ${scope} is not valid.${hint ? ` ${hint}` : ''}`,
+    ),
   scopesAcrossResources: () =>
-    new EntraError(700022, 'invalid_scope', 'The provided value for the input parameter scope is not valid because it contains more than one resource.'),
+    new EntraError(
+      700022,
+      'invalid_scope',
+      'The provided value for the input parameter scope is not valid because it contains more than one resource.',
+    ),
   resourceNotFound: (resource: string) =>
     new EntraError(
       500011,
       'invalid_resource',
-      `The resource principal named ${resource} was not found in the tenant. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`,
+      `The resource principal named ${resource} was not found in the tenant. This can happen if the application has not been ` +
+        `installed by the administrator of the tenant or consented to by any user in the tenant.`,
     ),
   notAssignedRole: (client: string, resource: string) =>
     new EntraError(501051, 'invalid_grant', `Application '${client}' is not assigned to a role for the application '${resource}'.`),
@@ -101,44 +131,90 @@ export const errors = {
     new EntraError(
       65001,
       'invalid_grant',
-      `The user or administrator has not consented to use the application with ID '${client}' named '${resource}'. Send an interactive authorization request for this user and resource.`,
+      `The user or administrator has not consented to use the application with ID '${client}' named '${resource}'. Send an ` +
+        `interactive authorization request for this user and resource.`,
       { suberror: 'consent_required' },
     ),
   userNotAssigned: (user: string, app: string) =>
-    new EntraError(50105, 'invalid_grant', `Your administrator has configured the application ${app} to block users unless they are specifically granted ('assigned') access to the application. The signed in user '${user}' is blocked because they are not a direct member of a group with access.`),
+    new EntraError(
+      50105,
+      'invalid_grant',
+      `Your administrator has configured the application ${app} to block users unless they are specifically granted ('assigned') ` +
+        `access to the application. The signed in user '${user}' is blocked because they are not a direct member of a group with access.`,
+    ),
   invalidAssertion: (detail: string) => new EntraError(50013, 'invalid_grant', `Assertion is invalid. ${detail}`),
   appTokenAsAssertion: (client: string) =>
     new EntraError(
       7000114,
       'unauthorized_client',
-      `Application '${client}' is not allowed to make application on-behalf-of calls. The assertion is an app token; on-behalf-of needs a user token.`,
+      `Application '${client}' is not allowed to make application on-behalf-of calls. The assertion is an app token; on-behalf-of ` +
+        `needs a user token.`,
     ),
   idTokenAsAssertion: () =>
-    new EntraError(240002, 'invalid_grant', "The id_token can't be used as urn:ietf:params:oauth:grant-type:jwt-bearer grant. Send the user's access token whose audience is the calling app."),
-  expiredAssertion: () => new EntraError(500133, 'invalid_grant', 'Assertion is not within its valid time range. The user must sign in again.'),
-  codeRedeemed: () => new EntraError(54005, 'invalid_grant', 'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.'),
-  codeExpired: () => new EntraError(70008, 'invalid_grant', 'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.'),
-  codeInvalid: () => new EntraError(9002313, 'invalid_grant', 'Invalid request. Request is malformed or invalid: the authorization code is not valid.'),
-  pkceMismatch: () => new EntraError(501481, 'invalid_grant', 'The Code_Verifier does not match the code_challenge supplied in the authorization request.'),
+    new EntraError(
+      240002,
+      'invalid_grant',
+      "The id_token can't be used as urn:ietf:params:oauth:grant-type:jwt-bearer grant. Send the user's access token whose " +
+        'audience is the calling app.',
+    ),
+  expiredAssertion: () =>
+    new EntraError(500133, 'invalid_grant', 'Assertion is not within its valid time range. The user must sign in again.'),
+  codeRedeemed: () =>
+    new EntraError(
+      54005,
+      'invalid_grant',
+      'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.',
+    ),
+  codeExpired: () =>
+    new EntraError(
+      70008,
+      'invalid_grant',
+      'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization ' +
+        'request for this user and resource.',
+    ),
+  codeInvalid: () =>
+    new EntraError(9002313, 'invalid_grant', 'Invalid request. Request is malformed or invalid: the authorization code is not valid.'),
+  pkceMismatch: () =>
+    new EntraError(501481, 'invalid_grant', 'The Code_Verifier does not match the code_challenge supplied in the authorization request.'),
   redirectMismatch: () =>
     new EntraError(50148, 'invalid_grant', 'The redirect_uri does not match the one used in the authorization request for this code.'),
   codeClientMismatch: () => new EntraError(70000, 'invalid_grant', 'The provided authorization code was issued to another client.'),
-  refreshInvalid: () => new EntraError(9002313, 'invalid_grant', 'Invalid request. Request is malformed or invalid: the refresh token is not valid.'),
+  refreshInvalid: () =>
+    new EntraError(9002313, 'invalid_grant', 'Invalid request. Request is malformed or invalid: the refresh token is not valid.'),
   signInNotFromPage: () =>
     new EntraError(
       9002313,
       'invalid_request',
-      'Invalid request. Request is malformed or invalid. The sign-in form must be posted from the page the emulator showed this browser (its token is missing, is not for this page or browser, or is over an hour old, or the post came from another site). Start the sign-in again.',
+      'Invalid request. Request is malformed or invalid. The sign-in form must be posted from the page the emulator showed this ' +
+        'browser (its token is missing, is not for this page or browser, or is over an hour old, or the post came from another ' +
+        'site). Start the sign-in again.',
       { status: 403 },
     ),
   signInThrottled: (max: number, seconds: number) =>
-    new EntraError(50196, 'temporarily_unavailable', `Too many sign-in requests from your address: at most ${max} in ${seconds} seconds. Try again later.`, { status: 429 }),
+    new EntraError(
+      50196,
+      'temporarily_unavailable',
+      `Too many sign-in requests from your address: at most ${max} in ${seconds} seconds. Try again later.`,
+      { status: 429 },
+    ),
   unsupportedContentType: () =>
     new EntraError(900144, 'invalid_request', 'The request body must be form-encoded (application/x-www-form-urlencoded).'),
   duplicateParameter: (name: string) =>
     new EntraError(90100, 'invalid_request', `The parameter '${name.slice(0, 50)}' was sent more than once.`),
-  malformed: (detail: string, status = 400) => new EntraError(9002313, 'invalid_request', `Invalid request. Request is malformed or invalid. ${detail}`, { status }),
+  malformed: (detail: string, status = 400) =>
+    new EntraError(9002313, 'invalid_request', `Invalid request. Request is malformed or invalid. ${detail}`, { status }),
   postOnly: (method: string) =>
-    new EntraError(900561, 'invalid_request', `The endpoint only accepts POST, OPTIONS requests. Received a ${method.slice(0, 10)} request.`),
-  serverError: () => new EntraError(50000, 'server_error', 'There was an error issuing a token or an issue with the sign-in service: the emulator failed to process the request. This is a fault in the emulator.', { status: 500 }),
+    new EntraError(
+      900561,
+      'invalid_request',
+      `The endpoint only accepts POST, OPTIONS requests. Received a ${method.slice(0, 10)} request.`,
+    ),
+  serverError: () =>
+    new EntraError(
+      50000,
+      'server_error',
+      'There was an error issuing a token or an issue with the sign-in service: the emulator failed to process the request. This ' +
+        'is a fault in the emulator.',
+      { status: 500 },
+    ),
 };

@@ -119,7 +119,8 @@ const BODY_LIMIT = 64 * 1024;
 async function loadDirectories(options: EmulatorOptions): Promise<LoadedDirectory | undefined> {
   const parts: LoadedDirectory[] = [];
   if (options.directoryFile) parts.push(await loadDirectoryFile(options.directoryFile));
-  if (options.directory) parts.push(await loadDirectory(options.directory, { source: 'the directory given to startEmulator', baseDir: process.cwd() }));
+  if (options.directory)
+    parts.push(await loadDirectory(options.directory, { source: 'the directory given to startEmulator', baseDir: process.cwd() }));
   if (options.manifests?.length) {
     const cluster = options.cluster ?? 'dev-gcp';
     const manifests = options.manifests.map((entry) => (typeof entry === 'string' ? { path: entry, cluster } : { cluster, ...entry }));
@@ -128,7 +129,11 @@ async function loadDirectories(options: EmulatorOptions): Promise<LoadedDirector
   return parts.length ? mergeDirectories(parts) : undefined;
 }
 
-async function buildDirectory(tenantId: string, options: EmulatorOptions, stores: Stores): Promise<{ directory: Directory; loaded?: LoadedDirectory }> {
+async function buildDirectory(
+  tenantId: string,
+  options: EmulatorOptions,
+  stores: Stores,
+): Promise<{ directory: Directory; loaded?: LoadedDirectory }> {
   const loaded = await loadDirectories(options);
   const { manifests: _paths, ...rest } = options;
   const directory = new Directory(
@@ -146,7 +151,8 @@ const StoredTenant = z.object({ tenantId: z.string().regex(TENANT_PATTERN) });
 async function tenantOf(options: EmulatorOptions, state: StateFolder | undefined): Promise<string> {
   const stored = (await state?.read('tenant.json', StoredTenant))?.tenantId;
   const tenantId = options.tenantId ?? stored ?? randomUUID();
-  if (!TENANT_PATTERN.test(tenantId)) throw new Error(`tenantId: ${JSON.stringify(tenantId)} is not a tenant id (letters, digits, "-" and ".")`);
+  if (!TENANT_PATTERN.test(tenantId))
+    throw new Error(`tenantId: ${JSON.stringify(tenantId)} is not a tenant id (letters, digits, "-" and ".")`);
   if (state && tenantId !== stored) await state.write('tenant.json', { tenantId });
   return tenantId;
 }
@@ -214,7 +220,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
   // A signing key not read from the state folder is made now, off the start's path; a failure is also told to what waits for it.
   keys.ready().catch((err: unknown) => {
-    if (options.logger) options.logger.error({ reason: err instanceof Error ? err.message : String(err) }, 'the signing key could not be made');
+    if (options.logger)
+      options.logger.error({ reason: err instanceof Error ? err.message : String(err) }, 'the signing key could not be made');
   });
   const port = (app.server.address() as AddressInfo).port;
   const baseUrl = (options.publicUrl ?? `${tls ? 'https' : 'http'}://localhost:${port}`).replace(/\/+$/, '');
@@ -280,7 +287,10 @@ function tokenEndpointRoutes(app: FastifyInstance, context: GrantContext, tokenP
     if (status === 415) return sendError(reply, errors.unsupportedContentType());
     if (status === 413) return sendError(reply, errors.malformed(`The request body is larger than ${BODY_LIMIT} bytes.`, 413));
     if (status < 500) return sendError(reply, errors.malformed('The request could not be read.'));
-    request.log.error({ path: pathOf(request.url).slice(0, 200), reason: error instanceof Error ? error.message.slice(0, 200) : 'unknown' }, 'emulator request failed');
+    request.log.error(
+      { path: pathOf(request.url).slice(0, 200), reason: error instanceof Error ? error.message.slice(0, 200) : 'unknown' },
+      'emulator request failed',
+    );
     return sendError(reply, errors.serverError());
   });
 

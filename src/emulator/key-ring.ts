@@ -3,7 +3,15 @@
  * JWKS until every token they signed has expired (plus ten minutes), as Entra keeps an old key
  * published after it stops signing with it. Kept in the state folder when there is one.
  */
-import { compactVerify, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWK, type JWTPayload, type JWTVerifyResult } from 'jose';
+import {
+  compactVerify,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  jwtVerify,
+  type JWK,
+  type JWTPayload,
+  type JWTVerifyResult,
+} from 'jose';
 import { z } from 'zod';
 import type { ClaimOverrides } from './claim-overrides.js';
 import { SigningKeys } from './keys.js';
@@ -44,7 +52,10 @@ export class KeyRing {
     const stored = await options.state?.read(FILE, Stored);
     const ring: RingKey[] = [];
     for (const key of stored?.keys ?? []) {
-      ring.push({ keys: await SigningKeys.fromStored(key as { privateJwk: JWK; certificate: string }), ...(key.retiredAt ? { retiredAt: key.retiredAt } : {}) });
+      ring.push({
+        keys: await SigningKeys.fromStored(key as { privateJwk: JWK; certificate: string }),
+        ...(key.retiredAt ? { retiredAt: key.retiredAt } : {}),
+      });
     }
     return new KeyRing(ring, options.lifetimeSeconds, options.overrides, options.state);
   }
@@ -97,7 +108,10 @@ export class KeyRing {
   }
 
   /** Verifies a token of this tenant with the published key its header names. */
-  async verify(token: string, options: { issuer: string; audience?: string | string[]; currentDate?: Date; clockTolerance?: number; requiredClaims?: string[] }): Promise<JWTVerifyResult> {
+  async verify(
+    token: string,
+    options: { issuer: string; audience?: string | string[]; currentDate?: Date; clockTolerance?: number; requiredClaims?: string[] },
+  ): Promise<JWTVerifyResult> {
     await this.ready();
     const keys = this.keyFor(token);
     return jwtVerify(token, keys.publicKey, {

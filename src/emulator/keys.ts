@@ -53,7 +53,10 @@ export class SigningKeys {
       (
         await x509.X509CertificateGenerator.createSelfSigned({
           name: 'CN=Entra ID emulator token signing',
-          serialNumber: createHash('sha256').update(jwk.n ?? '').digest('hex').slice(0, 32),
+          serialNumber: createHash('sha256')
+            .update(jwk.n ?? '')
+            .digest('hex')
+            .slice(0, 32),
           notBefore: new Date(Date.now() - 60_000),
           notAfter: new Date(Date.now() + 365 * 86_400_000),
           keys: { privateKey, publicKey } as never,

@@ -12,7 +12,12 @@ async function start(overrides: Record<string, string>): Promise<void> {
   let options: EmulatorOptions;
   let logLevel: string;
   try {
-    ({ options, logLevel } = emulatorEnv({ EMULATOR_STATE_DIR: defaultStateDir(process.env), ...process.env, EMULATOR_PORT: process.env.EMULATOR_PORT?.trim() || '8081', ...overrides }));
+    ({ options, logLevel } = emulatorEnv({
+      EMULATOR_STATE_DIR: defaultStateDir(process.env),
+      ...process.env,
+      EMULATOR_PORT: process.env.EMULATOR_PORT?.trim() || '8081',
+      ...overrides,
+    }));
   } catch (err) {
     process.stderr.write(`Configuration error: ${faultSentence(err)}\n`);
     process.exit(2);

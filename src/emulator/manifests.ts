@@ -75,9 +75,7 @@ const Rule = z
     application: z.union([name, z.literal('*')]),
     namespace: z.union([name, z.literal('*')]).optional(),
     cluster: name.optional(),
-    permissions: z
-      .object({ scopes: z.array(z.string().min(1)).optional(), roles: z.array(z.string().min(1)).optional() })
-      .optional(),
+    permissions: z.object({ scopes: z.array(z.string().min(1)).optional(), roles: z.array(z.string().min(1)).optional() }).optional(),
   })
   .loose();
 
@@ -93,7 +91,10 @@ const Application = z
               .object({
                 enabled: z.boolean().optional(),
                 allowAllUsers: z.boolean().optional(),
-                claims: z.object({ groups: z.array(z.object({ id: z.string().min(1) }).loose()).optional() }).loose().optional(),
+                claims: z
+                  .object({ groups: z.array(z.object({ id: z.string().min(1) }).loose()).optional() })
+                  .loose()
+                  .optional(),
                 // NAIS takes plain URLs and, in newer manifests, objects with a url.
                 replyURLs: z.array(z.union([replyUrl, z.object({ url: replyUrl }).loose()])).optional(),
               })
@@ -103,7 +104,12 @@ const Application = z
           .loose()
           .optional(),
         accessPolicy: z
-          .object({ inbound: z.object({ rules: z.array(Rule).optional() }).loose().optional() })
+          .object({
+            inbound: z
+              .object({ rules: z.array(Rule).optional() })
+              .loose()
+              .optional(),
+          })
           .loose()
           .optional(),
       })
@@ -140,7 +146,12 @@ const DirectoryFile = z.object({
 export type DirectoryInput = z.input<typeof DirectoryFile>;
 
 function fieldOf(path: PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(document)';
+  return (
+    path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+      .join('')
+      .replace(/^\./, '') || '(document)'
+  );
 }
 
 async function yamlFiles(path: string, source: string): Promise<string[]> {
@@ -241,7 +252,9 @@ export async function loadDirectory(raw: unknown, where: { source: string; baseD
   const clients = await Promise.all(
     parsed.data.clients.map(async (client, index) => ({
       ...client,
-      certificates: await Promise.all(client.certificates.map((certificate) => certificateText(certificate, baseDir, `${file}: clients[${index}].certificates`))),
+      certificates: await Promise.all(
+        client.certificates.map((certificate) => certificateText(certificate, baseDir, `${file}: clients[${index}].certificates`)),
+      ),
     })),
   );
   return { apps, employees: parsed.data.employees, clients, files };
@@ -260,7 +273,10 @@ async function certificateText(value: string, baseDir: string, field: string): P
 export function ruleFor(target: ManifestApp, caller: string): InboundRule | undefined {
   const [cluster, namespace, app] = caller.split(':');
   return target.rules.find(
-    (rule) => (rule.application === '*' || rule.application === app) && (rule.namespace === '*' || rule.namespace === namespace) && rule.cluster === cluster,
+    (rule) =>
+      (rule.application === '*' || rule.application === app) &&
+      (rule.namespace === '*' || rule.namespace === namespace) &&
+      rule.cluster === cluster,
   );
 }
 

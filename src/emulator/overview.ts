@@ -50,7 +50,11 @@ export function overview(directory: Directory, apps: Apps, baseUrl: string): Ove
     return {
       target,
       clientId,
-      callers: app ? app.rules.map((rule) => `${rule.cluster}:${rule.namespace}:${rule.application}`) : manifests ? [] : ['every registered app'],
+      callers: app
+        ? app.rules.map((rule) => `${rule.cluster}:${rule.namespace}:${rule.application}`)
+        : manifests
+          ? []
+          : ['every registered app'],
       users: usersOf(app),
       secrets: client?.secrets.length ?? 0,
       certificates: keys.filter((key) => key.x5t !== undefined).length,
@@ -83,14 +87,17 @@ function examples(directory: Directory, list: AppOverview[], baseUrl: string): s
   } else {
     const taken = new Set([...directory.unauthorized, ...directory.missing]);
     const caller = list[0]?.target ?? ['dev-gcp:my-team:my-app', 'dev-gcp:my-team:my-app-2'].find((name) => !taken.has(name))!;
-    const target = ['dev-gcp:my-team:my-api', 'dev-gcp:my-team:my-api-2', 'dev-gcp:my-team:my-api-3'].find((name) => !taken.has(name) && name !== caller)!;
+    const target = ['dev-gcp:my-team:my-api', 'dev-gcp:my-team:my-api-2', 'dev-gcp:my-team:my-api-3'].find(
+      (name) => !taken.has(name) && name !== caller,
+    )!;
     pair = { caller, target };
   }
   if (!pair) return [];
   const [cluster, namespace, app] = pair.target.split(':');
   return [
     `entra-emulator env ${pair.caller} > .env.local`,
-    `curl -s ${baseUrl}${texasPath(pair.caller)}/api/v1/token -d identity_provider=entra_id -d target=api://${cluster}.${namespace}.${app}/.default`,
+    `curl -s ${baseUrl}${texasPath(pair.caller)}/api/v1/token -d identity_provider=entra_id -d ` +
+      `target=api://${cluster}.${namespace}.${app}/.default`,
   ];
 }
 
@@ -102,13 +109,20 @@ export function summaryText(view: Overview): string {
       : `directory: from NAIS manifests, ${view.apps.length} app${view.apps.length === 1 ? '' : 's'}`,
   );
   for (const app of view.apps) {
-    const credentials = [app.secrets ? `${app.secrets} secret${app.secrets === 1 ? '' : 's'}` : 'no secret', ...(app.certificates ? [`${app.certificates} certificate(s)`] : [])];
+    const credentials = [
+      app.secrets ? `${app.secrets} secret${app.secrets === 1 ? '' : 's'}` : 'no secret',
+      ...(app.certificates ? [`${app.certificates} certificate(s)`] : []),
+    ];
     lines.push(`  ${app.target}  client id ${app.clientId}`);
-    lines.push(`    callers: ${app.callers.join(', ') || 'none'}; users: ${app.users}; ${credentials.join(', ')}${app.replyUrls.length ? `; reply URLs ${app.replyUrls.join(', ')}` : ''}`);
+    lines.push(
+      `    callers: ${app.callers.join(', ') || 'none'}; users: ${app.users}; ` +
+        `${credentials.join(', ')}${app.replyUrls.length ? `; reply URLs ${app.replyUrls.join(', ')}` : ''}`,
+    );
     lines.push(`    environment: ${app.envCommand}`);
   }
   if (view.notEnabled.length) lines.push(`  without Entra ID (not in the tenant): ${view.notEnabled.join(', ')}`);
-  if (view.unauthorized.length) lines.push(`exceptions: authorized nobody (EMULATOR_UNAUTHORIZED_TARGETS): ${view.unauthorized.join(', ')}`);
+  if (view.unauthorized.length)
+    lines.push(`exceptions: authorized nobody (EMULATOR_UNAUTHORIZED_TARGETS): ${view.unauthorized.join(', ')}`);
   if (view.missing.length) lines.push(`exceptions: not in the tenant (EMULATOR_MISSING_TARGETS): ${view.missing.join(', ')}`);
   lines.push(`employees: ${view.employees.join(', ')}`);
   if (view.examples.length) lines.push('try:', ...view.examples.map((example) => `  ${example}`));
@@ -120,18 +134,28 @@ export function overviewPage(view: Overview, meta: { tenantId: string; wellKnown
     .map(
       (app) => `<tr><td><code>${escapeHtml(app.target)}</code></td><td><code>${escapeHtml(app.clientId)}</code></td>
 <td>${app.callers.map((caller) => `<code>${escapeHtml(caller)}</code>`).join('<br>') || 'none'}</td><td>${escapeHtml(app.users)}</td>
-<td>${app.secrets ? `${app.secrets} secret${app.secrets === 1 ? '' : 's'}` : 'none'}${app.certificates ? `, ${app.certificates} certificate(s)` : ''}</td>
-<td>${app.replyUrls.map((url) => `<code>${escapeHtml(url)}</code>`).join('<br>') || 'none'}</td><td><code>${escapeHtml(app.envCommand)}</code></td></tr>`,
+<td>${app.secrets ? `${app.secrets} secret${app.secrets === 1 ? '' : 's'}` : 'none'}
+${app.certificates ? `, ${app.certificates} certificate(s)` : ''}</td>
+<td>${app.replyUrls.map((url) => `<code>${escapeHtml(url)}</code>`).join('<br>') || 'none'}</td><td>
+<code>${escapeHtml(app.envCommand)}</code></td></tr>`,
     )
     .join('\n');
-  const list = (title: string, items: string[]) => (items.length ? `<h2>${escapeHtml(title)}</h2><ul>${items.map((item) => `<li><code>${escapeHtml(item)}</code></li>`).join('')}</ul>` : '');
+  const list = (title: string, items: string[]) =>
+    items.length
+      ? `<h2>${escapeHtml(title)}</h2><ul>${items.map((item) => `<li><code>${escapeHtml(item)}</code></li>`).join('')}</ul>`
+      : '';
   return html(
     'Entra ID emulator',
     `<div class="overview"><h1>Entra ID emulator</h1>
 <p class="muted">tenant <code>${escapeHtml(meta.tenantId)}</code> · <a href="${escapeHtml(meta.wellKnownUrl)}">discovery document</a></p>
-<p>${view.mode === 'open' ? 'Open directory: every <code>cluster:namespace:app</code> exists and has authorized every registered app.' : 'Directory from NAIS manifests: only these apps exist.'}</p>
+<p>${
+      view.mode === 'open'
+        ? 'Open directory: every ' + '<code>cluster:namespace:app</code> exists and has authorized every registered app.'
+        : 'Directory from NAIS manifests: only these apps exist.'
+    }</p>
 <h2>Apps</h2>
-<table><thead><tr><th scope="col">app</th><th scope="col">client id</th><th scope="col">callers</th><th scope="col">users</th><th scope="col">credentials</th><th scope="col">reply URLs</th><th scope="col">environment</th></tr></thead>
+<table><thead><tr><th scope="col">app</th><th scope="col">client id</th><th scope="col">callers</th><th scope="col">users</th>
+<th scope="col">credentials</th><th scope="col">reply URLs</th><th scope="col">environment</th></tr></thead>
 <tbody>${rows || '<tr><td colspan="7">none yet</td></tr>'}</tbody></table>
 ${list('Without Entra ID (not in the tenant)', view.notEnabled)}
 ${list('Authorized nobody (EMULATOR_UNAUTHORIZED_TARGETS)', view.unauthorized)}

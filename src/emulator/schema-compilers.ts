@@ -18,7 +18,8 @@ let validator: Factories['buildValidator'] | undefined;
 let serializer: Factories['buildSerializer'] | undefined;
 
 export const lazySchemaCompilers: Factories = {
-  buildValidator: (schemas, options) => (validator ??= fromFastify<() => Factories['buildValidator']>('@fastify/ajv-compiler')())(schemas, options),
+  buildValidator: (schemas, options) =>
+    (validator ??= fromFastify<() => Factories['buildValidator']>('@fastify/ajv-compiler')())(schemas, options),
   buildSerializer: (schemas, options) =>
     (serializer ??= fromFastify<() => Factories['buildSerializer']>('@fastify/fast-json-stringify-compiler')())(schemas, options),
 };

@@ -36,7 +36,11 @@ export function scopeItems(scope: string): string[] {
  * The one resource a `.default` scope names, as client credentials and on-behalf-of require.
  * Client credentials take exactly one scope; on-behalf-of may add OpenID scopes (offline_access).
  */
-export function defaultScopeResource(directory: Directory, scope: string | undefined, flow: 'client_credentials' | 'on_behalf_of'): Resource {
+export function defaultScopeResource(
+  directory: Directory,
+  scope: string | undefined,
+  flow: 'client_credentials' | 'on_behalf_of',
+): Resource {
   if (!scope) throw errors.missingParameter('scope');
   const items = scopeItems(scope);
   const apiItems = flow === 'client_credentials' ? items : items.filter((item) => !OIDC_SCOPES.has(item));
@@ -46,7 +50,9 @@ export function defaultScopeResource(directory: Directory, scope: string | undef
   if (apiItems.length !== 1 || !item || !item.endsWith('/.default')) {
     throw errors.invalidScope(
       scope.slice(0, 200),
-      flow === 'client_credentials' ? 'Client credential flows must have exactly one scope: <resource>/.default.' : 'Ask for exactly one <resource>/.default scope.',
+      flow === 'client_credentials'
+        ? 'Client credential flows must have exactly one scope: <resource>/.default.'
+        : 'Ask for exactly one <resource>/.default scope.',
     );
   }
   const name = resourceName(item);

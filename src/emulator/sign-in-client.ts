@@ -26,7 +26,11 @@ export class SignInPageError extends Error {
 }
 
 /** The answer to the sign-in form's post (a 302 to the client when it went well); throws SignInPageError when there was no form. */
-export async function submitSignInForm(authorizeUrl: string, employee: SignInEmployee, init: { signal?: AbortSignal; headers?: Record<string, string> } = {}) {
+export async function submitSignInForm(
+  authorizeUrl: string,
+  employee: SignInEmployee,
+  init: { signal?: AbortSignal; headers?: Record<string, string> } = {},
+) {
   const page = await fetch(authorizeUrl, { redirect: 'manual', ...init });
   const html = page.status === 200 ? await page.text() : '';
   const action = /<form method="post" action="([^"]+)">/.exec(html)?.[1];
@@ -36,5 +40,11 @@ export async function submitSignInForm(authorizeUrl: string, employee: SignInEmp
   for (const [key, value] of Object.entries(employee)) form.set(key, value);
   const cookies = page.headers.getSetCookie().map((cookie) => cookie.split(';')[0]!);
   const headers = { ...init.headers, ...(cookies.length ? { cookie: cookies.join('; ') } : {}) };
-  return fetch(new URL(decode(action), authorizeUrl), { method: 'POST', redirect: 'manual', body: form, headers, ...(init.signal ? { signal: init.signal } : {}) });
+  return fetch(new URL(decode(action), authorizeUrl), {
+    method: 'POST',
+    redirect: 'manual',
+    body: form,
+    headers,
+    ...(init.signal ? { signal: init.signal } : {}),
+  });
 }

@@ -23,7 +23,9 @@ export class StateFolder {
       await mkdir(folder, { recursive: true, mode: 0o700 });
       await chmod(folder, 0o700);
     } catch (err) {
-      throw new Error(`EMULATOR_STATE_DIR: cannot use ${folder} as the state folder (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+      throw new Error(`EMULATOR_STATE_DIR: cannot use ${folder} as the state folder (${(err as NodeJS.ErrnoException).code ?? 'error'})`, {
+        cause: err,
+      });
     }
     return new StateFolder(folder);
   }

@@ -5,7 +5,7 @@
  * that app, through the same grants and access policies as its token endpoint.
  */
 import { LRUCache } from 'lru-cache';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors as joseErrors, type JWTPayload } from 'jose';
 import { texasPath, UnknownAppError, type Apps } from './apps.js';
 import { EntraError } from './errors.js';
@@ -70,7 +70,8 @@ function introspectionError(err: unknown): string {
     if (err.claim === 'iat') return 'token is issued in the future';
     return `token's ${err.claim} claim is not valid`;
   }
-  if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWSSignatureVerificationFailed) return 'token is not signed by a key of the issuer';
+  if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWSSignatureVerificationFailed)
+    return 'token is not signed by a key of the issuer';
   return 'token is not a valid JWT';
 }
 
@@ -91,20 +92,7 @@ export async function texasRoutes(app: FastifyInstance, options: TexasOptions): 
     }
   });
 
-  app.setErrorHandler((error, request, reply) => {
-    if (error instanceof TexasError) return sendError(reply, error);
-    if (error instanceof UnknownAppError) return sendError(reply, new TexasError(404, 'invalid_request', error.message));
-    if (error instanceof EntraError) {
-      const body = error.body('');
-      return reply.code(error.status).header('cache-control', 'no-store').send({ error: body.error, error_description: body.error_description });
-    }
-    const status = (error as { statusCode?: number }).statusCode ?? 500;
-    if (status === 415) return sendError(reply, invalidRequest('unsupported content type: send application/json or application/x-www-form-urlencoded'));
-    if (status === 413) return sendError(reply, new TexasError(413, 'invalid_request', `the body is larger than ${options.bodyLimit} bytes`));
-    if (status < 500) return sendError(reply, invalidRequest('the request body cannot be read'));
-    request.log.error({ reason: error instanceof Error ? error.message.slice(0, 200) : 'unknown' }, 'texas request failed');
-    return sendError(reply, new TexasError(500, 'server_error', 'the emulator failed to process the request'));
-  });
+  app.setErrorHandler(texasErrorHandler(options.bodyLimit));
 
   const clientOf = (target: string) => apps.client(target);
 
@@ -150,7 +138,12 @@ export async function texasRoutes(app: FastifyInstance, options: TexasOptions): 
     const client = clientOf(request.params.target);
     let payload: JWTPayload;
     try {
-      ({ payload } = await context.keys.verify(token, { issuer: context.endpoints.issuer, audience: client.clientId, clockTolerance: LEEWAY_S, requiredClaims: ['exp', 'iat'] }));
+      ({ payload } = await context.keys.verify(token, {
+        issuer: context.endpoints.issuer,
+        audience: client.clientId,
+        clockTolerance: LEEWAY_S,
+        requiredClaims: ['exp', 'iat'],
+      }));
     } catch (err) {
       return reply.header('cache-control', 'no-store').send({ active: false, error: introspectionError(err) });
     }
@@ -166,4 +159,26 @@ function bodyOf(body: unknown): Body {
 
 function sendError(reply: FastifyReply, error: TexasError) {
   return reply.code(error.status).header('cache-control', 'no-store').send({ error: error.error, error_description: error.description });
+}
+
+/** Texas's error answers: its own, Entra's in Texas's shape, and the body faults Fastify finds. */
+function texasErrorHandler(bodyLimit: number) {
+  return (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof TexasError) return sendError(reply, error);
+    if (error instanceof UnknownAppError) return sendError(reply, new TexasError(404, 'invalid_request', error.message));
+    if (error instanceof EntraError) {
+      const body = error.body('');
+      return reply
+        .code(error.status)
+        .header('cache-control', 'no-store')
+        .send({ error: body.error, error_description: body.error_description });
+    }
+    const status = (error as { statusCode?: number }).statusCode ?? 500;
+    if (status === 415)
+      return sendError(reply, invalidRequest('unsupported content type: send application/json or application/x-www-form-urlencoded'));
+    if (status === 413) return sendError(reply, new TexasError(413, 'invalid_request', `the body is larger than ${bodyLimit} bytes`));
+    if (status < 500) return sendError(reply, invalidRequest('the request body cannot be read'));
+    request.log.error({ reason: error instanceof Error ? error.message.slice(0, 200) : 'unknown' }, 'texas request failed');
+    return sendError(reply, new TexasError(500, 'server_error', 'the emulator failed to process the request'));
+  };
 }

@@ -29,7 +29,9 @@ export interface TlsMaterial {
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
 function pem(label: string, der: ArrayBuffer): string {
-  const base64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n');
+  const base64 = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n');
   return `-----BEGIN ${label}-----\n${base64}${base64.endsWith('\n') ? '' : '\n'}-----END ${label}-----\n`;
 }
 
@@ -92,7 +94,10 @@ async function caOf(x509: X509, state: StateFolder | undefined) {
   return made;
 }
 
-/** The file of the state folder's CA certificate, the CA made first when there is none: for a client to trust before the emulator starts. */
+/**
+ * The file of the state folder's CA certificate, the CA made first when there is none: for a client to trust before the emulator
+ * starts.
+ */
 export async function ensureStateCa(state: StateFolder): Promise<string> {
   await caOf(await loadX509(), state);
   return state.file(CA_FILE);
@@ -141,6 +146,9 @@ export async function tlsMaterial(options: TlsOptions, state?: StateFolder): Pro
   try {
     return { cert: await readFile(options.certFile, 'utf8'), key: await readFile(options.keyFile, 'utf8') };
   } catch (err) {
-    throw new Error(`EMULATOR_TLS_CERT / EMULATOR_TLS_KEY: cannot read the certificate or key (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+    throw new Error(
+      `EMULATOR_TLS_CERT / EMULATOR_TLS_KEY: cannot read the certificate or key (${err instanceof Error ? err.message : String(err)})`,
+      { cause: err },
+    );
   }
 }

@@ -16,7 +16,10 @@ const BUNDLE = 'trusted-cas.pem';
 export async function relaunchTrustingEmulatorCa(env: NodeJS.ProcessEnv): Promise<boolean> {
   const { tls, stateDir } = emulatorOptionsFromEnv(env);
   if (!tls || !('selfSigned' in tls) || tls.selfSigned.caFile) return false;
-  if (!stateDir) throw new Error('EMULATOR_TLS: npm start with a self-signed certificate keeps its CA in the state folder; EMULATOR_STATE_DIR must not be empty');
+  if (!stateDir)
+    throw new Error(
+      'EMULATOR_TLS: npm start with a self-signed certificate keeps its CA in the state folder; EMULATOR_STATE_DIR must not be empty',
+    );
   const state = await StateFolder.open(stateDir);
   if (env.NODE_EXTRA_CA_CERTS === state.file(BUNDLE)) return false;
   const ca = await readFile(await ensureStateCa(state), 'utf8');

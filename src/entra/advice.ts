@@ -49,10 +49,15 @@ export function accessPolicyYaml(generator: GeneratorIdentity): string {
 
 /** The same access policy as YAML in flow style: one line that is still valid YAML for the manifest. */
 export function accessPolicyYamlLine(generator: GeneratorIdentity): string {
-  return `spec: {accessPolicy: {inbound: {rules: [{application: ${generator.app}, namespace: ${generator.namespace}, cluster: ${generator.cluster}}]}}}`;
+  return (
+    `spec: {accessPolicy: {inbound: {rules: [{application: ${generator.app}, namespace: ${generator.namespace}, cluster: ` +
+    `${generator.cluster}}]}}}`
+  );
 }
 
-const USERS_TOO = 'The app must also let you in as a user: spec.azure.application.allowAllUsers: true, or a group you are a member of in spec.azure.application.claims.groups.';
+const USERS_TOO =
+  'The app must also let you in as a user: spec.azure.application.allowAllUsers: true, or a group you are a member of in ' +
+  'spec.azure.application.claims.groups.';
 
 function firstLine(text: string | undefined): string | undefined {
   return text?.split(/\r?\n/)[0]?.trim() || undefined;
@@ -95,7 +100,9 @@ function noAnswerAdvice(failure: Exclude<IdpFailure, Refusal>): Problem {
       return {
         status: 502,
         error: 'identity_provider_bad_response',
-        message: `The identity provider answered something this service cannot read${failure.status ? ` (HTTP ${failure.status})` : ''}. Try again in a moment.`,
+        message:
+          `The identity provider answered something this service cannot ` +
+          `read${failure.status ? ` (HTTP ${failure.status})` : ''}. Try again in a moment.`,
       };
   }
 }
@@ -114,7 +121,12 @@ function refusalAdvice(
   const name = target?.target ?? 'the target app';
 
   if (failure.status >= 500) {
-    return { ...base, status: 502, error: 'identity_provider_error', message: `The identity provider failed (HTTP ${failure.status}). Try again in a moment.` };
+    return {
+      ...base,
+      status: 502,
+      error: 'identity_provider_error',
+      message: `The identity provider failed (HTTP ${failure.status}). Try again in a moment.`,
+    };
   }
   if (code !== undefined && NOT_AUTHORIZED.has(code)) {
     const forUsers = flow !== 'client_credentials';
@@ -136,7 +148,9 @@ function refusalAdvice(
       ...base,
       status: 404,
       error: 'target_not_found',
-      message: `${name} does not exist in the tenant, or does not have Entra ID enabled. Check the audience, and that the app's manifest has spec.azure.application.enabled: true and is deployed to ${target?.cluster ?? 'its cluster'}.`,
+      message:
+        `${name} does not exist in the tenant, or does not have Entra ID enabled. Check the audience, and that the app's ` +
+        `manifest has spec.azure.application.enabled: true and is deployed to ${target?.cluster ?? 'its cluster'}.`,
     };
   }
   if (code === NOT_ASSIGNED) {
@@ -144,21 +158,36 @@ function refusalAdvice(
       ...base,
       status: 403,
       error: 'user_not_allowed',
-      message: `You are not allowed to use ${name}: it neither allows all users nor lists a group you are in. Ask its team to set spec.azure.application.allowAllUsers or add your group to claims.groups.`,
+      message:
+        `You are not allowed to use ${name}: it neither allows all users nor lists a group you are in. Ask its team to set ` +
+        `spec.azure.application.allowAllUsers or add your group to claims.groups.`,
     };
   }
+  return lastRefusalAdvice(err, failure, base, name);
+}
+
+/** The refusals that name no app to change: an expired login, a scope, the generator's own credentials, the rest. */
+function lastRefusalAdvice(err: IdpError, failure: Refusal, base: Pick<Problem, 'aadsts' | 'upstream'>, name: string): Problem {
+  const code = failure.aadsts;
   if (err.userAssertionRefused) {
     return { ...base, status: 401, error: 'login_expired', message: 'Your login has expired or is no longer valid. Log in again.' };
   }
   if (failure.error === 'invalid_scope' || code === 70011 || code === 700022) {
-    return { ...base, status: 400, error: 'invalid_scope', message: `The identity provider does not accept the scope for ${name}. Check the audience.` };
+    return {
+      ...base,
+      status: 400,
+      error: 'invalid_scope',
+      message: `The identity provider does not accept the scope for ${name}. Check the audience.`,
+    };
   }
   if (err.ownCredentialsRefused) {
     return {
       ...base,
       status: 502,
       error: 'generator_misconfigured',
-      message: 'The identity provider refused this token generator\u2019s own credentials. This is a fault in the service, not in your request: tell its operators.',
+      message:
+        'The identity provider refused this token generator\u2019s own credentials. This is a fault in the service, not in your ' +
+        'request: tell its operators.',
     };
   }
   return {

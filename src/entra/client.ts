@@ -4,7 +4,16 @@
  * retries with a fresh client assertion per attempt, and typed errors.
  */
 import * as oidc from 'openid-client';
-import { compactVerify, createRemoteJWKSet, errors as joseErrors, importJWK, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import {
+  compactVerify,
+  createRemoteJWKSet,
+  errors as joseErrors,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
 import type { Logger } from 'pino';
 import { ConfigError, type IdentityConfig } from '../config.js';
 import { IdpError, TransportError, toIdpError } from './errors.js';
@@ -301,7 +310,10 @@ export class EntraClient {
       key = await importJWK(auth.jwk, alg);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      throw new ConfigError('AZURE_APP_JWK', `its key material cannot be used as a ${alg} private key (${reason}); give the private JWK Entra ID knows for this app`);
+      throw new ConfigError(
+        'AZURE_APP_JWK',
+        `its key material cannot be used as a ${alg} private key (${reason}); give the private JWK Entra ID knows for this app`,
+      );
     }
     if (key instanceof Uint8Array) throw new ConfigError('AZURE_APP_JWK', 'must be an asymmetric private key');
     try {
@@ -309,7 +321,10 @@ export class EntraClient {
       await new SignJWT({}).setProtectedHeader({ alg }).sign(key);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      throw new ConfigError('AZURE_APP_JWK', `its key material cannot sign as a ${alg} private key (${reason}); give the private JWK Entra ID knows for this app`);
+      throw new ConfigError(
+        'AZURE_APP_JWK',
+        `its key material cannot sign as a ${alg} private key (${reason}); give the private JWK Entra ID knows for this app`,
+      );
     }
     const lifetime = this.assertionLifetime;
     return oidc.PrivateKeyJwt(

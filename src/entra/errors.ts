@@ -39,7 +39,9 @@ export class IdpError extends Error {
   get ownCredentialsRefused(): boolean {
     const f = this.failure;
     if (f.kind !== 'rejected') return false;
-    return (f.aadsts !== undefined && OWN_CREDENTIALS_REFUSED.has(f.aadsts)) || f.error === 'invalid_client' || f.error === 'unauthorized_client';
+    return (
+      (f.aadsts !== undefined && OWN_CREDENTIALS_REFUSED.has(f.aadsts)) || f.error === 'invalid_client' || f.error === 'unauthorized_client'
+    );
   }
 
   /** The identity provider refuses the person's token presented as assertion (invalid, or expired). */
@@ -69,9 +71,7 @@ export function describeFailure(failure: IdpFailure): string {
 
 /** Thrown by the outbound fetch so that the cause survives openid-client's own wrapping. */
 export class TransportError extends Error {
-  constructor(
-    readonly failure: Extract<IdpFailure, { kind: 'unreachable' | 'timeout' }>,
-  ) {
+  constructor(readonly failure: Extract<IdpFailure, { kind: 'unreachable' | 'timeout' }>) {
     super(describeFailure(failure));
     this.name = 'TransportError';
   }

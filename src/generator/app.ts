@@ -81,7 +81,8 @@ function sessionSealer(config: GeneratorConfig, logger: Logger, emulator: boolea
   if (emulator) logger.info('sessions use a key made at start (no SESSION_ENCRYPTION_KEY): logins end when this process stops');
   else {
     logger.warn(
-      'SESSION_ENCRYPTION_KEY is not set: sessions are encrypted with a random key made at start. They end when this process restarts and are not shared with other replicas. Set SESSION_ENCRYPTION_KEY (32 random bytes, base64) in production.',
+      'SESSION_ENCRYPTION_KEY is not set: sessions are encrypted with a random key made at start. They end when this process ' +
+        'restarts and are not shared with other replicas. Set SESSION_ENCRYPTION_KEY (32 random bytes, base64) in production.',
     );
   }
   return new Sealer(randomKey());
@@ -136,7 +137,11 @@ function fastifyOptions(
         if (readiness.shuttingDown) res.setHeader('connection', 'close');
         handler(req, res);
       };
-      const timeouts = { headersTimeout: config.connections.headersTimeoutMs, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_MS };
+      const timeouts = {
+        headersTimeout: config.connections.headersTimeoutMs,
+        requestTimeout: REQUEST_TIMEOUT_MS,
+        connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+      };
       const server = createServer(timeouts, (req, res) => {
         const state = startLaneState(req, correlationId(req.headers));
         const id = state.correlationId;
@@ -183,7 +188,9 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   });
   let connections: ConnectionBound | undefined;
   const bound = (server: Server) => (connections = boundConnections(server, config.connections.max));
-  const app = Fastify(fastifyOptions(config, logger, lane, readiness, new RequestEnd(access, metrics), bound)).withTypeProvider<ZodTypeProvider>();
+  const app = Fastify(
+    fastifyOptions(config, logger, lane, readiness, new RequestEnd(access, metrics), bound),
+  ).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   // Response schemas document the answers; the bodies are written as they always were.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));

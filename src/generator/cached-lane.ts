@@ -35,7 +35,11 @@ import { audienceOf, M2M_FORMATS, tokenAnswer } from './m2m-rules.js';
 import type { TokenService } from './tokens.js';
 
 /** The content types the lane takes, as curl, fetch, Python and Go write them; others go to Fastify. */
-const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'application/x-www-form-urlencoded;charset=utf-8', 'application/x-www-form-urlencoded; charset=utf-8']);
+const FORM_TYPES = new Set([
+  'application/x-www-form-urlencoded',
+  'application/x-www-form-urlencoded;charset=utf-8',
+  'application/x-www-form-urlencoded; charset=utf-8',
+]);
 /** An audience is at most 253 characters; a larger body is not a plain request for a token. */
 const MAX_BODY_BYTES = 1024;
 const CONTENT_LENGTH = /^\d{1,4}$/;
@@ -209,7 +213,14 @@ export class CachedTokenLane {
         response.end(body);
         this.answered++;
         this.countAnswer();
-        logAnswered(this.options.access, { id, method: 'POST', url: PATHS.m2m, userAgent, statusCode: 200, responseTime: performance.now() - started });
+        logAnswered(this.options.access, {
+          id,
+          method: 'POST',
+          url: PATHS.m2m,
+          userAgent,
+          statusCode: 200,
+          responseTime: performance.now() - started,
+        });
       } catch {
         response.destroy();
       }

@@ -20,7 +20,9 @@ const DESCRIPTIONS: Record<string, Describe> = {
   iat: 'When the token was issued.',
   nbf: 'Not valid before this time.',
   azp: 'The client id of the app that asked for the token (here the token generator).',
-  azp_name: 'Who asked: the app that asked for the token, as cluster:namespace:app (NAIS sets this from its access policy). APIs can check it against the callers they allow.',
+  azp_name:
+    'Who asked: the app that asked for the token, as cluster:namespace:app (NAIS sets this from its access policy). APIs can ' +
+    'check it against the callers they allow.',
   appid: 'The client id of the app that asked for the token (older tokens; azp in v2.0 tokens).',
   azpacr: 'How the app that asked proved who it is: 0 no credential (a public client), 1 a client secret, 2 a certificate or key.',
   appidacr: 'How the app that asked proved who it is (older tokens): 0 none, 1 secret, 2 certificate or key.',
@@ -28,16 +30,25 @@ const DESCRIPTIONS: Record<string, Describe> = {
     value === 'app'
       ? 'app: an app token (client credentials). It carries no person: it is the asking app acting for itself.'
       : `${String(value)}: a token on behalf of a person.`,
-  roles: (_value, { target }) => `What the token allows the asking app in ${target}: the app roles it was given (access_as_application for any app the access policy lets in).`,
-  scp: (_value, { target }) => `What the token allows on the person's behalf in ${target}: the scopes (defaultaccess for any app the access policy lets in).`,
-  oid: 'The object id of the person in Entra ID; in an app token, of the asking app\u2019s service principal. Stable: use it to identify a user.',
-  sub: 'The subject: in a person\u2019s token unique per person and app (so it differs between apps); in an app token the asking app\u2019s object id.',
+  roles: (_value, { target }) =>
+    `What the token allows the asking app in ${target}: the app roles it was given (access_as_application for any app the access ` +
+    `policy lets in).`,
+  scp: (_value, { target }) =>
+    `What the token allows on the person's behalf in ${target}: the scopes (defaultaccess for any app the access policy lets in).`,
+  oid:
+    'The object id of the person in Entra ID; in an app token, of the asking app\u2019s service principal. Stable: use it to ' +
+    'identify a user.',
+  sub:
+    'The subject: in a person\u2019s token unique per person and app (so it differs between apps); in an app token the asking ' +
+    'app\u2019s object id.',
   tid: 'The tenant (the organisation\u2019s Entra ID) the token comes from.',
   NAVident: 'The employee\u2019s NAV ident, which NAV\u2019s systems know people by.',
   name: 'The person\u2019s display name.',
   preferred_username: 'The person\u2019s user name (usually their e-mail address). It can change: do not use it as a key.',
   email: 'The person\u2019s e-mail address.',
-  groups: 'The groups of the person that the app lists in its manifest (claims.groups), as object ids; all of them when the app allows all users.',
+  groups:
+    'The groups of the person that the app lists in its manifest ' +
+    '(claims.groups), as object ids; all of them when the app allows all users.',
   ver: 'The token format: 2.0 for Entra ID\u2019s v2.0 endpoint.',
   uti: 'An id of this token, for Entra ID\u2019s own logs.',
   rh: 'Used by Entra ID internally; ignore it.',

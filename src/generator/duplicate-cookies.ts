@@ -44,7 +44,8 @@ function clearEverywhere(request: FastifyRequest, reply: FastifyReply, names: Co
   }
   for (const name of duplicated) {
     for (const domain of domainsOf(new URL(publicUrl).hostname)) {
-      for (const path of pathsOf(request.url)) reply.clearCookie(name, { path, httpOnly: true, sameSite: 'lax', ...(domain ? { domain } : {}) });
+      for (const path of pathsOf(request.url))
+        reply.clearCookie(name, { path, httpOnly: true, sameSite: 'lax', ...(domain ? { domain } : {}) });
     }
   }
 }

@@ -11,7 +11,11 @@ import { formatOf, isNavigation } from './negotiate.js';
 import { problem, sendProblem, type Problem } from './problem.js';
 import { loginUrl } from '../paths.js';
 
-export const STORE_UNAVAILABLE = problem(503, 'session_store_unavailable', 'The session store is unavailable right now. Try again in a moment.');
+export const STORE_UNAVAILABLE = problem(
+  503,
+  'session_store_unavailable',
+  'The session store is unavailable right now. Try again in a moment.',
+);
 
 export interface ErrorHandlerOptions {
   publicUrl: string;
@@ -27,7 +31,8 @@ export function registerErrorHandler(app: FastifyInstance, options: ErrorHandler
 
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]?.slice(0, 200);
-    const message = `There is nothing at ${request.method} ${path}. Try POST /api/public/m2m or GET /api/obo?aud=<cluster>:<namespace>:<app>.`;
+    const message =
+      `There is nothing at ${request.method} ${path}. Try POST ` + `/api/public/m2m or GET /api/obo?aud=<cluster>:<namespace>:<app>.`;
     return sendProblem(reply, request, problem(404, 'not_found', message), formatOf(request));
   });
 }
@@ -40,7 +45,14 @@ function problemFor(error: FastifyError | Error, request: FastifyRequest, reply:
   if (error instanceof FlowFailedError) {
     const advice = adviceFor(error.failure, error.audience, generator, error.flow);
     request.log.warn(
-      { flow: error.flow, target: error.audience?.target, status: advice.status, error: advice.error, aadsts: advice.aadsts, reason: error.message },
+      {
+        flow: error.flow,
+        target: error.audience?.target,
+        status: advice.status,
+        error: advice.error,
+        aadsts: advice.aadsts,
+        reason: error.message,
+      },
       'token request failed',
     );
     return advice;
@@ -53,7 +65,11 @@ function problemFor(error: FastifyError | Error, request: FastifyRequest, reply:
   const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
   if (status >= 500) {
     request.log.error({ err: error }, 'request failed');
-    return problem(500, 'internal_error', 'Something went wrong in the token generator. Try again; if it persists, tell its operators the correlation id.');
+    return problem(
+      500,
+      'internal_error',
+      'Something went wrong in the token generator. Try again; if it persists, tell its operators the correlation id.',
+    );
   }
   return requestProblem('code' in error ? error.code : undefined, status);
 }
@@ -63,16 +79,27 @@ function sendLoginRequired(request: FastifyRequest, reply: FastifyReply, error: 
   reply.header('cache-control', 'no-store');
   if (isNavigation(request.headers)) return reply.redirect(loginUrl(error.returnTo), 302);
   const url = `${publicUrl}${loginUrl(error.returnTo)}`;
-  return reply.code(401).type('application/json; charset=utf-8').send({
-    error: 'login_required',
-    error_description: `Log in first: open ${url} in a browser.`,
-    login_url: url,
-    correlation_id: String(request.id),
-  });
+  return reply
+    .code(401)
+    .type('application/json; charset=utf-8')
+    .send({
+      error: 'login_required',
+      error_description: `Log in first: open ${url} in a browser.`,
+      login_url: url,
+      correlation_id: String(request.id),
+    });
 }
 
-export const BODY_TOO_LARGE = problem(413, 'body_too_large', 'The request body is too large or has too many parts: send only the field "aud".');
-export const MULTIPART_UNREADABLE = problem(400, 'invalid_body', 'The multipart body cannot be read: send a well-formed form with the field "aud".');
+export const BODY_TOO_LARGE = problem(
+  413,
+  'body_too_large',
+  'The request body is too large or has too many parts: send only the field "aud".',
+);
+export const MULTIPART_UNREADABLE = problem(
+  400,
+  'invalid_body',
+  'The multipart body cannot be read: send a well-formed form with the field "aud".',
+);
 
 /** Fastify's refusals of a request it could not read, by their code. */
 function requestProblem(code: string | undefined, status: number): Problem {
@@ -90,7 +117,8 @@ function requestProblem(code: string | undefined, status: number): Problem {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return problem(400, 'invalid_body', 'The JSON body cannot be read: send {"aud": "<cluster>:<namespace>:<app>"}.');
     default:
-      if (code?.startsWith('FST_ERR_CTP') || status === 400) return problem(400, 'invalid_request', 'The request cannot be read: check its body and content type.');
+      if (code?.startsWith('FST_ERR_CTP') || status === 400)
+        return problem(400, 'invalid_request', 'The request cannot be read: check its body and content type.');
       return problem(status, 'invalid_request', `The request was refused (HTTP ${status}).`);
   }
 }

@@ -6,7 +6,8 @@ import { escapeHtml } from '../escape-html.js';
 import { loginUrl, PATHS } from '../paths.js';
 
 export const CONTENT_SECURITY_POLICY =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; " +
+  "base-uri 'none'; frame-ancestors 'none'";
 
 /** The policy of a page whose form may lead to one other place (a tool's loopback address) besides this service. */
 export function policyWithFormDestination(source: string): string {
@@ -62,8 +63,10 @@ export function copyBlock(options: { id: string; label: string; text: string; sh
   const { id, label, text } = options;
   const source = options.shown === undefined ? '' : `<textarea id="${id}" hidden readonly>${escapeHtml(text)}</textarea>`;
   const blockId = options.shown === undefined ? id : `${id}-shown`;
-  return `<pre tabindex="0" id="${blockId}"${options.className ? ` class="${options.className}"` : ''}>${escapeHtml(options.shown ?? text)}</pre>${source}
-<p class="actions"><button type="button" data-copy="${id}" hidden>${escapeHtml(label)}</button> <span class="copy-status" data-copy-status-for="${id}" role="status"></span></p>`;
+  const className = options.className ? ` class="${options.className}"` : '';
+  return `<pre tabindex="0" id="${blockId}"${className}>${escapeHtml(options.shown ?? text)}</pre>${source}
+<p class="actions"><button type="button" data-copy="${id}" hidden>${escapeHtml(label)}</button> <span class="copy-status"
+data-copy-status-for="${id}" role="status"></span></p>`;
 }
 
 /**

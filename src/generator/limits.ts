@@ -91,8 +91,22 @@ export class PersonLimits {
   /** A token for a logged-in person; `fresh` when it will be asked of the identity provider. */
   async tokenRequest(request: FastifyRequest, sessionId: string, fresh: boolean): Promise<void> {
     // The login's own limits first: a person over them does not use up what their address may still ask.
-    await this.enforce(fresh ? [[this.session, sessionId], [this.freshSession, sessionId]] : [[this.session, sessionId]]);
-    await this.enforce(fresh ? [[this.address, request.ip], [this.freshAddress, request.ip]] : [[this.address, request.ip]]);
+    await this.enforce(
+      fresh
+        ? [
+            [this.session, sessionId],
+            [this.freshSession, sessionId],
+          ]
+        : [[this.session, sessionId]],
+    );
+    await this.enforce(
+      fresh
+        ? [
+            [this.address, request.ip],
+            [this.freshAddress, request.ip],
+          ]
+        : [[this.address, request.ip]],
+    );
   }
 
   async loginStart(request: FastifyRequest): Promise<void> {
@@ -110,7 +124,8 @@ export class PersonLimits {
     if (over === -1) return;
     const limit = checks[over]![0];
     const wait = verdicts[over]!.retryAfterSeconds;
-    const message = `Too many ${limit.counted}: at most ${limit.max} in ${Math.round(limit.windowMs / 1000)} seconds. Try again in ${wait} seconds.`;
+    const message =
+      `Too many ${limit.counted}: at most ${limit.max} in ${Math.round(limit.windowMs / 1000)} seconds. Try again ` + `in ${wait} seconds.`;
     throw new ProblemError(problem(429, 'rate_limited', message), { 'retry-after': String(wait) });
   }
 }

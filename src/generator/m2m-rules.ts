@@ -6,14 +6,15 @@ import { AUDIENCE_EXAMPLE, parseAudience, type AudienceResult } from '../audienc
 import type { Format } from './negotiate.js';
 import { responseBody, type IssuedToken } from './tokens.js';
 
-
 /** The audience from the query's `aud` and a parsed body: both may carry it, but then they must agree. */
 export function audienceOf(fromQuery: string | string[] | undefined, body: unknown, contentType: string | undefined): AudienceResult {
   if (typeof body === 'string' && body.trim() !== '') {
     return {
       ok: false,
       status: 415,
-      message: `A ${contentType ?? 'plain'} body cannot carry the audience: send it as a form field, e.g. -d "aud=${AUDIENCE_EXAMPLE}", or as JSON {"aud": "${AUDIENCE_EXAMPLE}"}.`,
+      message:
+        `A ${contentType ?? 'plain'} body cannot carry the audience: send it as a form field, e.g. -d ` +
+        `"aud=${AUDIENCE_EXAMPLE}", or as JSON {"aud": "${AUDIENCE_EXAMPLE}"}.`,
     };
   }
   const fromBody = body && typeof body === 'object' && !Array.isArray(body) && 'aud' in body ? body.aud : undefined;

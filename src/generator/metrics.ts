@@ -50,11 +50,12 @@ class BatchedCounter<L extends string> {
 export class Metrics {
   readonly registry = new Registry();
 
-  private readonly httpRequests = new BatchedCounter(this.registry, 'http_requests_total', 'HTTP requests answered, by route, method and status', [
-    'route',
-    'method',
-    'status',
-  ] as const);
+  private readonly httpRequests = new BatchedCounter(
+    this.registry,
+    'http_requests_total',
+    'HTTP requests answered, by route, method and status',
+    ['route', 'method', 'status'] as const,
+  );
 
   readonly tokenRequests = new Counter({
     name: 'idp_token_requests_total',
@@ -71,10 +72,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  private readonly cacheLookups = new BatchedCounter(this.registry, 'token_cache_lookups_total', 'Token cache lookups, by cache (app, user) and result (hit, miss)', [
-    'cache',
-    'result',
-  ] as const);
+  private readonly cacheLookups = new BatchedCounter(
+    this.registry,
+    'token_cache_lookups_total',
+    'Token cache lookups, by cache (app, user) and result (hit, miss)',
+    ['cache', 'result'] as const,
+  );
 
   readonly sessions = new Counter({
     name: 'sessions_total',

@@ -68,7 +68,9 @@ export function rateLimitHook(limiter: RateLimiter) {
   return function rateLimit(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const verdict = laneStateOf(request.raw)?.verdict ?? limiter.take(request.ip);
     if (verdict.allowed) return done();
-    const message = `Too many requests from your address: at most ${limiter.max} in ${windowSeconds} seconds. Try again in ${verdict.retryAfterSeconds} seconds.`;
+    const message =
+      `Too many requests from your address: at most ${limiter.max} in ${windowSeconds} seconds. Try again in ` +
+      `${verdict.retryAfterSeconds} seconds.`;
     done(new ProblemError(problem(429, 'rate_limited', message), { 'retry-after': String(verdict.retryAfterSeconds) }));
   };
 }

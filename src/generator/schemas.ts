@@ -25,7 +25,9 @@ export const AudienceQuery = z.object({ aud: Audience.optional() });
  */
 export function documentedBody<T extends z.ZodRawShape>(shape: T) {
   const documented = z.toJSONSchema(z.object(shape), { io: 'input', unrepresentable: 'any' });
-  return z.unknown().meta({ type: 'object', properties: documented.properties, ...(documented.required ? { required: documented.required } : {}) });
+  return z
+    .unknown()
+    .meta({ type: 'object', properties: documented.properties, ...(documented.required ? { required: documented.required } : {}) });
 }
 
 export const AUDIENCE_BODY_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data', 'application/json'];

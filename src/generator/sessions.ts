@@ -135,7 +135,8 @@ export class Sessions {
     if (!refusal.userAssertionRefused) return session;
     await this.entra.reloadSigningKeys();
     // AADSTS500133: the provider holds the token expired (its clock, or the time the request took): renew it too.
-    const expired = session.data.accessTokenExpiresAt <= Date.now() || (refusal.failure.kind === 'rejected' && refusal.failure.aadsts === 500133);
+    const expired =
+      session.data.accessTokenExpiresAt <= Date.now() || (refusal.failure.kind === 'rejected' && refusal.failure.aadsts === 500133);
     const tokenDead = expired || (await this.entra.signingKeyKnown(session.data.accessToken)) === 'gone';
     return tokenDead ? this.refresh(session, true) : session;
   }
@@ -156,7 +157,9 @@ export class Sessions {
     if (usable(session.data)) {
       const behind = this.manager.store
         .withLock(session.id, () => this.renew(session, tokenDead, usable), { ttlMs, waitMs: 0 })
-        .catch((err: unknown) => this.logger.warn({ reason: err instanceof Error ? err.message : String(err) }, 'session refresh failed, to be tried again'))
+        .catch((err: unknown) =>
+          this.logger.warn({ reason: err instanceof Error ? err.message : String(err) }, 'session refresh failed, to be tried again'),
+        )
         .finally(() => this.renewing.delete(behind));
       this.renewing.add(behind);
       return session;
@@ -180,8 +183,12 @@ export class Sessions {
       tokens = await this.entra.refresh(current.refreshToken, this.loginScope);
     } catch (err) {
       // Only the identity provider saying the grant is gone ends the session; anything else is tried again later.
-      if (err instanceof IdpError && err.grantGone) return this.end(id, `the identity provider no longer honours its grant: ${err.message}`);
-      this.logger.warn({ reason: err instanceof Error ? err.message : String(err) }, 'session refresh failed, keeping the session to try again later');
+      if (err instanceof IdpError && err.grantGone)
+        return this.end(id, `the identity provider no longer honours its grant: ${err.message}`);
+      this.logger.warn(
+        { reason: err instanceof Error ? err.message : String(err) },
+        'session refresh failed, keeping the session to try again later',
+      );
       if (usable(current)) return current;
       throw err instanceof IdpError ? new FlowFailedError(err, 'refresh') : err;
     }

@@ -33,7 +33,11 @@ function claimValue(name: string, value: unknown): string {
 function claimsTable(claims: Record<string, unknown>, target: string): string {
   const rows = Object.entries(claims).map(([name, value]) => {
     const meaning = describeClaim(name, value, { target });
-    return `<tr><th scope="row"><code>${escapeHtml(name)}</code></th><td class="value">${claimValue(name, value)}</td><td>${meaning ? escapeHtml(meaning) : '<span class="muted">Not a claim this page knows.</span>'}</td></tr>`;
+    const explained = meaning ? escapeHtml(meaning) : '<span class="muted">Not a claim this page knows.</span>';
+    return (
+      `<tr><th scope="row"><code>${escapeHtml(name)}</code></th>` +
+      `<td class="value">${claimValue(name, value)}</td><td>${explained}</td></tr>`
+    );
   });
   return `<table class="claims" id="claims-table">
 <thead><tr><th scope="col">Claim</th><th scope="col">Value</th><th scope="col">What it means</th></tr></thead>
@@ -65,13 +69,15 @@ export function tokenPage(options: TokenPageOptions): string {
   const { header, claims } = decoded(body.access_token);
   const exp = typeof claims.exp === 'number' ? claims.exp : Math.floor(Date.now() / 1000) + body.expires_in;
   const curl = (token: string) => `curl -H "Authorization: Bearer ${token}" https://<your-api>/…`;
+  const scope = body.scope ? ` · scope <code>${escapeHtml(body.scope)}</code>` : '';
   const html = `<section>
 <h1>${escapeHtml(options.title)}</h1>
 <p>${escapeHtml(options.intro)}</p>
 <p>Expires ${timeElement(exp, { expiry: true })}.</p>
 <h2>Access token</h2>
 ${copyBlock({ id: 'access-token', label: 'Copy token', text: body.access_token })}
-<p class="muted">Token type <code>${escapeHtml(body.token_type)}</code>${body.scope ? ` · scope <code>${escapeHtml(body.scope)}</code>` : ''}. Scripts get this answer as JSON: <code>Accept: application/json</code>.</p>
+<p class="muted">Token type <code>${escapeHtml(body.token_type)}</code>${scope}.
+Scripts get this answer as JSON: <code>Accept: application/json</code>.</p>
 <h2>Use it</h2>
 ${copyBlock({ id: 'curl', label: 'Copy curl command', text: curl(body.access_token), shown: curl(shortened(body.access_token)) })}
 <h2>Claims</h2>

@@ -41,11 +41,7 @@ export class TokenService {
   }
 
   async appToken(audience: ParsedAudience, options: { skipCache?: boolean } = {}): Promise<CacheResult<IssuedToken>> {
-    const result = await this.appCache.get(
-      audience.scope,
-      async () => issued(await this.entra.clientCredentials(audience.scope)),
-      options,
-    );
+    const result = await this.appCache.get(audience.scope, async () => issued(await this.entra.clientCredentials(audience.scope)), options);
     this.events.onCache?.('app', result.hit);
     return result;
   }

@@ -50,7 +50,9 @@ export function parseKey(value: string): Uint8Array {
   if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed)) candidates.push(Buffer.from(trimmed.replace(/-/g, '+').replace(/_/g, '/'), 'base64'));
   const key = candidates.find((candidate) => candidate.length === 32);
   if (!key) {
-    throw new Error('must be 32 random bytes, encoded as base64 (44 characters) or hex (64 characters); make one with: openssl rand -base64 32');
+    throw new Error(
+      'must be 32 random bytes, encoded as base64 (44 characters) or hex (64 characters); make one with: openssl rand -base64 32',
+    );
   }
   return new Uint8Array(key);
 }

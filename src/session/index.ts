@@ -8,7 +8,14 @@ export { Sealer, parseKey, randomKey, randomToken } from './crypto.js';
 export { MemoryStore } from './memory-store.js';
 export { RedisStore } from './redis-store.js';
 export { SessionManager } from './session-manager.js';
-export { StoreUnavailableError, type SessionData, type SessionStore, type SessionUser, type LockResult, type StoreHealth } from './store.js';
+export {
+  StoreUnavailableError,
+  type SessionData,
+  type SessionStore,
+  type SessionUser,
+  type LockResult,
+  type StoreHealth,
+} from './store.js';
 
 /** Redis when a URL is given, else memory. */
 export function createStore(options: { redisUrl?: string; redisVariable?: string; sealer: Sealer; logger?: Logger }): SessionStore {

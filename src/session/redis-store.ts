@@ -7,7 +7,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sealer } from './crypto.js';
-import { sleep, StoreUnavailableError, type LockOptions, type LockResult, type SessionData, type SessionStore, type StoreHealth } from './store.js';
+import {
+  sleep,
+  StoreUnavailableError,
+  type LockOptions,
+  type LockResult,
+  type SessionData,
+  type SessionStore,
+  type StoreHealth,
+} from './store.js';
 
 const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
 
@@ -61,7 +69,11 @@ export class RedisStore implements SessionStore {
 
   health(): StoreHealth {
     const reachable = this.client.status === 'ready';
-    return { reachable, reachedOnce: this.reachedOnce, ...(reachable ? {} : { problem: this.problem ?? this.unreachable('not connected yet') }) };
+    return {
+      reachable,
+      reachedOnce: this.reachedOnce,
+      ...(reachable ? {} : { problem: this.problem ?? this.unreachable('not connected yet') }),
+    };
   }
 
   private get variable(): string {
@@ -85,9 +97,14 @@ export class RedisStore implements SessionStore {
     if (now - this.lastErrorLog < 10_000) return;
     this.lastErrorLog = now;
     if (!this.reachedOnce) {
-      this.options.logger?.error(`${this.problem}. Not ready until it can: check ${this.variable} (host, port, password) and that Redis runs.`);
+      this.options.logger?.error(
+        `${this.problem}. Not ready until it can: check ${this.variable} (host, port, password) and that Redis runs.`,
+      );
     } else {
-      this.options.logger?.warn({ reason: err.message }, `${this.variable}: session store (Redis) unavailable, reconnecting; logins and sessions fail meanwhile`);
+      this.options.logger?.warn(
+        { reason: err.message },
+        `${this.variable}: session store (Redis) unavailable, reconnecting; logins and sessions fail meanwhile`,
+      );
     }
   }
 
@@ -121,7 +138,9 @@ export class RedisStore implements SessionStore {
       await this.ready();
       return await operation();
     } catch (err) {
-      throw new StoreUnavailableError(`the session store (Redis) is unavailable: ${err instanceof Error ? err.message : 'unknown error'}`, { cause: err });
+      throw new StoreUnavailableError(`the session store (Redis) is unavailable: ${err instanceof Error ? err.message : 'unknown error'}`, {
+        cause: err,
+      });
     }
   }
 

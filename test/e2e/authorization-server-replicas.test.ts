@@ -25,7 +25,9 @@ let loopback: Awaited<ReturnType<typeof startLoopback>>;
 const TARGET = 'dev-gcp:my-team:my-app';
 
 async function startSecond(): Promise<Service> {
-  return startService({ generator: loadConfig(secondEnv).generator, identity: first.identity }, secondEnv, { logger: memoryLogger().logger });
+  return startService({ generator: loadConfig(secondEnv).generator, identity: first.identity }, secondEnv, {
+    logger: memoryLogger().logger,
+  });
 }
 
 beforeAll(async () => {
@@ -65,7 +67,12 @@ async function code() {
   });
   const url = `${first.url}/oauth2/authorize?${query}`;
   const answered = await decide(cookie, `${first.url}/oauth2/authorize`, await consentToken(cookie, url));
-  const redeem = { grant_type: 'authorization_code', code: new URL(answered.headers.get('location')!).searchParams.get('code')!, code_verifier: verifier, redirect_uri: loopback.redirectUri };
+  const redeem = {
+    grant_type: 'authorization_code',
+    code: new URL(answered.headers.get('location')!).searchParams.get('code')!,
+    code_verifier: verifier,
+    redirect_uri: loopback.redirectUri,
+  };
   return { cookie, redeem };
 }
 
@@ -95,8 +102,14 @@ describe('the authorization server on two replicas sharing Redis', () => {
     const renewed = await tokenRequest(second.url, { grant_type: 'refresh_token', refresh_token: refreshToken });
     expect(renewed.status).toBe(200);
     await verify(((await renewed.json()) as { access_token: string }).access_token);
-    expect((await fetch(`${second.url}/oauth2/revoke`, { method: 'POST', body: new URLSearchParams({ token: refreshToken }) })).status).toBe(200);
-    const refused = await tokenRequest(first.url, { grant_type: 'refresh_token', refresh_token: refreshToken, scope: 'dev-gcp:other-team:other-app' });
+    expect(
+      (await fetch(`${second.url}/oauth2/revoke`, { method: 'POST', body: new URLSearchParams({ token: refreshToken }) })).status,
+    ).toBe(200);
+    const refused = await tokenRequest(first.url, {
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+      scope: 'dev-gcp:other-team:other-app',
+    });
     expect(((await refused.json()) as { error: string }).error).toBe('invalid_grant');
   });
 });

@@ -8,7 +8,14 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
 import { login, logout } from '../helpers/http-login.js';
-import { consentToken, decide as answer, deviceAuthorization, poll, startLoopback, tokenRequest as tokenAt } from '../helpers/authorization-server.js';
+import {
+  consentToken,
+  decide as answer,
+  deviceAuthorization,
+  poll,
+  startLoopback,
+  tokenRequest as tokenAt,
+} from '../helpers/authorization-server.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 let stack: Stack;
@@ -49,7 +56,14 @@ async function answerInBrowser(page: Page, url: string, decision: 'Allow' | 'Den
 }
 
 function authorizeUrl(challenge: string, extra: Record<string, string> = {}): string {
-  return oidc.buildAuthorizationUrl(config, { redirect_uri: loopback.redirectUri, scope: SCOPE, code_challenge: challenge, code_challenge_method: 'S256', state: 'some-state', ...extra }).href;
+  return oidc.buildAuthorizationUrl(config, {
+    redirect_uri: loopback.redirectUri,
+    scope: SCOPE,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    state: 'some-state',
+    ...extra,
+  }).href;
 }
 
 /** A code without a browser: log in over HTTP, read the consent page, POST it. */
@@ -84,7 +98,9 @@ describe('metadata (RFC 8414)', () => {
     expect(metadata.authorization_endpoint).toBe(`${stack.url}/oauth2/authorize`);
     expect(metadata.token_endpoint).toBe(`${stack.url}/oauth2/token`);
     expect(metadata.device_authorization_endpoint).toBe(`${stack.url}/oauth2/device_authorization`);
-    expect(metadata.grant_types_supported).toEqual(expect.arrayContaining(['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code']));
+    expect(metadata.grant_types_supported).toEqual(
+      expect.arrayContaining(['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code']),
+    );
     expect(metadata.code_challenge_methods_supported).toEqual(['S256']);
     expect(metadata.token_endpoint_auth_methods_supported).toEqual(['none']);
   });
@@ -93,7 +109,10 @@ describe('metadata (RFC 8414)', () => {
 describe('app tokens by client credentials', () => {
   it('answers the token for an Entra scope or any audience form, from the cache /api/public/m2m uses', async () => {
     const answer = await oidc.clientCredentialsGrant(config, { scope: SCOPE });
-    const { payload } = await jwtVerify(answer.access_token, keys(), { issuer: stack.emulator!.issuer, audience: stack.emulator!.clientIdFor(TARGET) });
+    const { payload } = await jwtVerify(answer.access_token, keys(), {
+      issuer: stack.emulator!.issuer,
+      audience: stack.emulator!.clientIdFor(TARGET),
+    });
     expect(payload.idtyp).toBe('app');
     expect(answer.token_type).toBe('bearer');
     expect(answer.expires_in).toBeGreaterThan(3000);
@@ -118,7 +137,9 @@ describe('app tokens by client credentials', () => {
     const body = (err as oidc.ResponseBodyError).cause;
     expect(body.error).toBe('invalid_scope');
     expect(body.error_description).toMatch(/^dev-gcp:locked:api has not authorized this token generator/);
-    expect(body.error_description).toContain('spec: {accessPolicy: {inbound: {rules: [{application: azure-token-generator, namespace: nais, cluster: dev-gcp}]}}}');
+    expect(body.error_description).toContain(
+      'spec: {accessPolicy: {inbound: {rules: [{application: azure-token-generator, namespace: nais, cluster: dev-gcp}]}}}',
+    );
     expect(body.error_description).toMatch(/^[\x20\x21\x23-\x5b\x5d-\x7e]+$/);
   });
 
@@ -153,7 +174,12 @@ describe('employee tokens by the authorization code with PKCE', () => {
     expect(heading).toBe('Let openid-client test on this computer get tokens as Kari Nordmann?');
     const callback = await arrived;
     await expect(page.locator('body').textContent()).resolves.toContain('back in the tool');
-    const answer = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state }, { redirect_uri: loopback.redirectUri });
+    const answer = await oidc.authorizationCodeGrant(
+      config,
+      callback,
+      { pkceCodeVerifier: verifier, expectedState: state },
+      { redirect_uri: loopback.redirectUri },
+    );
     await verifyEmployeeToken(answer.access_token, TARGET);
     expect(answer.refresh_token).toBeTruthy();
     expect(answer.refresh_token).not.toMatch(/eyJ/);
@@ -168,7 +194,12 @@ describe('employee tokens by the authorization code with PKCE', () => {
       const arrived = v6.next();
       await answerInBrowser(page, authorizeUrl(await oidc.calculatePKCECodeChallenge(verifier), { redirect_uri: v6.redirectUri }));
       const callback = await arrived;
-      const answer = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'some-state' }, { redirect_uri: v6.redirectUri });
+      const answer = await oidc.authorizationCodeGrant(
+        config,
+        callback,
+        { pkceCodeVerifier: verifier, expectedState: 'some-state' },
+        { redirect_uri: v6.redirectUri },
+      );
       await verifyEmployeeToken(answer.access_token, TARGET);
       await page.close();
     } finally {
@@ -195,7 +226,12 @@ describe('employee tokens by the authorization code with PKCE', () => {
     expect(JSON.parse((await page.locator('body').textContent()) ?? '{}')).toMatchObject({ authenticated: true });
 
     const { cookie, verifier, location } = await codeOverHttp();
-    const answer = await oidc.authorizationCodeGrant(config, location, { pkceCodeVerifier: verifier, expectedState: 'some-state' }, { redirect_uri: loopback.redirectUri });
+    const answer = await oidc.authorizationCodeGrant(
+      config,
+      location,
+      { pkceCodeVerifier: verifier, expectedState: 'some-state' },
+      { redirect_uri: loopback.redirectUri },
+    );
     expect(await (await logout(stack.url, cookie)).json()).toMatchObject({ logged_out: true });
     const session = await fetch(`${stack.url}/oauth2/session`, { headers: { cookie } });
     expect(((await session.json()) as { authenticated: boolean }).authenticated).toBe(false);
@@ -257,7 +293,9 @@ describe('employee tokens by the authorization code with PKCE', () => {
       expect(res.headers.get('location'), target).toBeNull();
     }
     for (const target of ['http://127.0.0.1:1234/callback', 'http://[::1]:1234/callback']) {
-      expect((await fetch(authorizeUrl(challenge, { redirect_uri: target }), { headers: { cookie }, redirect: 'manual' })).status).toBe(200);
+      expect((await fetch(authorizeUrl(challenge, { redirect_uri: target }), { headers: { cookie }, redirect: 'manual' })).status).toBe(
+        200,
+      );
     }
   });
 
@@ -277,8 +315,13 @@ describe('employee tokens by the authorization code with PKCE', () => {
 
   it('refuses a missing or wrong verifier, another redirect URI, and a reused code, ending what the code started', async () => {
     const { verifier, code } = await codeOverHttp();
-    const redeem = (params: Record<string, string>) => tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: loopback.redirectUri, ...params });
-    const wrong: Record<string, string>[] = [{}, { code_verifier: oidc.randomPKCECodeVerifier() }, { code_verifier: verifier, redirect_uri: 'http://127.0.0.1:1/callback' }];
+    const redeem = (params: Record<string, string>) =>
+      tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: loopback.redirectUri, ...params });
+    const wrong: Record<string, string>[] = [
+      {},
+      { code_verifier: oidc.randomPKCECodeVerifier() },
+      { code_verifier: verifier, redirect_uri: 'http://127.0.0.1:1/callback' },
+    ];
     for (const params of wrong) {
       const res = await redeem(params);
       expect(res.status).toBe(400);
@@ -308,14 +351,18 @@ describe('employee tokens by the authorization code with PKCE', () => {
     const asRefresh = await tokenRequest({ grant_type: 'refresh_token', refresh_token: ticket });
     expect(((await asRefresh.json()) as { error: string }).error).toBe('invalid_grant');
     const { verifier, code } = await codeOverHttp(cookie);
-    const answer = (await (await tokenRequest({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: loopback.redirectUri })).json()) as { refresh_token: string };
-    const asCookie = await fetch(`${stack.url}/api/obo?aud=${TARGET}`, { headers: { cookie: `${cookie.slice(0, cookie.indexOf('='))}=${encodeURIComponent(answer.refresh_token)}`, accept: 'application/json' } });
+    const answer = (await (
+      await tokenRequest({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: loopback.redirectUri })
+    ).json()) as { refresh_token: string };
+    const asCookie = await fetch(`${stack.url}/api/obo?aud=${TARGET}`, {
+      headers: {
+        cookie: `${cookie.slice(0, cookie.indexOf('='))}=${encodeURIComponent(answer.refresh_token)}`,
+        accept: 'application/json',
+      },
+    });
     expect(asCookie.status).toBe(401);
   });
 });
-
-
-
 
 describe('employee tokens by the device flow (RFC 8628)', () => {
   it('hands a short user code to the tool, which gets its token once the person approves in Chromium', async () => {
@@ -337,36 +384,44 @@ describe('employee tokens by the device flow (RFC 8628)', () => {
     await page.context().close();
   });
 
-  it('shows where the request came from, answers pending and slow_down while the person has not answered, and takes a user code once', async () => {
-    const cookie = await login(stack.url);
-    const started = await deviceAuthorization(stack.url);
-    expect((await poll(stack.url, started.device_code)).body.error).toBe('authorization_pending');
-    const fast = await poll(stack.url, started.device_code);
-    expect(fast.status).toBe(400);
-    expect(fast.body.error).toBe('slow_down');
-    // Typed as a person types it: lower case, without the dash.
-    const shown = await fetch(`${stack.url}/oauth2/device?user_code=${started.user_code.toLowerCase().replace('-', '')}`, { headers: { cookie } });
-    const html = await shown.text();
-    expect(html).toContain('<code>127.0.0.1</code>');
-    expect(html).toContain('<code>my-device-tool/1.0</code>');
-    expect(html).toContain('k6 in a container');
-    const token = /name="csrf_token" value="([^"]+)"/.exec(html)![1]!;
-    expect((await decide(cookie, '/oauth2/device', token, 'allow', { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
-    expect((await decide(await login(stack.url), '/oauth2/device', token)).status).toBe(403);
-    expect((await decide(cookie, '/oauth2/device', token)).status).toBe(200);
-    expect((await decide(cookie, '/oauth2/device', token)).status).toBe(409);
-    expect((await fetch(started.verification_uri_complete, { headers: { cookie } })).status).toBe(404);
-    await new Promise((resolve) => setTimeout(resolve, 10_000));
-    const done = await poll(stack.url, started.device_code);
-    expect(done.status).toBe(200);
-    await verifyEmployeeToken(done.body.access_token!, TARGET);
-    expect((await poll(stack.url, started.device_code)).body.error).toBe('invalid_grant');
-  }, 30_000);
+  it(
+    'shows where the request came from, answers pending and ' + 'slow_down while the person has not answered, and takes a user code once',
+    async () => {
+      const cookie = await login(stack.url);
+      const started = await deviceAuthorization(stack.url);
+      expect((await poll(stack.url, started.device_code)).body.error).toBe('authorization_pending');
+      const fast = await poll(stack.url, started.device_code);
+      expect(fast.status).toBe(400);
+      expect(fast.body.error).toBe('slow_down');
+      // Typed as a person types it: lower case, without the dash.
+      const shown = await fetch(`${stack.url}/oauth2/device?user_code=${started.user_code.toLowerCase().replace('-', '')}`, {
+        headers: { cookie },
+      });
+      const html = await shown.text();
+      expect(html).toContain('<code>127.0.0.1</code>');
+      expect(html).toContain('<code>my-device-tool/1.0</code>');
+      expect(html).toContain('k6 in a container');
+      const token = /name="csrf_token" value="([^"]+)"/.exec(html)![1]!;
+      expect((await decide(cookie, '/oauth2/device', token, 'allow', { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+      expect((await decide(await login(stack.url), '/oauth2/device', token)).status).toBe(403);
+      expect((await decide(cookie, '/oauth2/device', token)).status).toBe(200);
+      expect((await decide(cookie, '/oauth2/device', token)).status).toBe(409);
+      expect((await fetch(started.verification_uri_complete, { headers: { cookie } })).status).toBe(404);
+      await new Promise((resolve) => setTimeout(resolve, 10_000));
+      const done = await poll(stack.url, started.device_code);
+      expect(done.status).toBe(200);
+      await verifyEmployeeToken(done.body.access_token!, TARGET);
+      expect((await poll(stack.url, started.device_code)).body.error).toBe('invalid_grant');
+    },
+    30_000,
+  );
 
   it('answers access_denied when the person denies', async () => {
     const cookie = await login(stack.url);
     const started = await deviceAuthorization(stack.url);
-    expect((await decide(cookie, '/oauth2/device', await consentToken(cookie, started.verification_uri_complete), 'deny')).status).toBe(200);
+    expect((await decide(cookie, '/oauth2/device', await consentToken(cookie, started.verification_uri_complete), 'deny')).status).toBe(
+      200,
+    );
     const denied = await poll(stack.url, started.device_code);
     expect(denied.body.error).toBe('access_denied');
     expect(denied.body.access_token).toBeUndefined();
@@ -397,7 +452,8 @@ describe('device flow limits', () => {
     const cookie = await login(short.url);
     const started = await deviceAuthorization(short.url);
     const statuses: number[] = [];
-    for (const letter of 'CDFGHJKLMNPQ') statuses.push((await fetch(`${short.url}/oauth2/device?user_code=BBBB-BB${letter}B`, { headers: { cookie } })).status);
+    for (const letter of 'CDFGHJKLMNPQ')
+      statuses.push((await fetch(`${short.url}/oauth2/device?user_code=BBBB-BB${letter}B`, { headers: { cookie } })).status);
     expect(statuses.slice(0, 9)).toEqual(Array(9).fill(404));
     expect(statuses.slice(-2)).toEqual([429, 429]);
     const right = await fetch(started.verification_uri_complete, { headers: { cookie } });

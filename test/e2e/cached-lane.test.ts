@@ -19,7 +19,11 @@ afterAll(async () => {
 
 const lane = () => stack.generator.lane;
 const form = (aud: string, headers: Record<string, string> = {}, query = '') =>
-  fetch(`${stack.url}/api/public/m2m${query}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: `aud=${aud}` });
+  fetch(`${stack.url}/api/public/m2m${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: `aud=${aud}`,
+  });
 
 /** Runs `send` and says whether the lane answered it. */
 async function viaLane(send: () => Promise<Response>): Promise<{ res: Response; body: string; lane: boolean }> {
@@ -102,16 +106,56 @@ describe('the cached-token lane', () => {
     await form('dev-gcp:lane:shapes');
     const cases: { name: string; send: () => Promise<Response>; lane: boolean; status: number }[] = [
       { name: 'curl -d', send: () => form('dev-gcp:lane:shapes'), lane: true, status: 200 },
-      { name: 'fetch with URLSearchParams', send: () => fetch(`${stack.url}/api/public/m2m`, { method: 'POST', body: new URLSearchParams({ aud: 'dev-gcp:lane:shapes' }) }), lane: true, status: 200 },
-      { name: 'a charset in capitals', send: () => form('dev-gcp:lane:shapes', { 'content-type': 'Application/X-WWW-Form-Urlencoded; Charset=UTF-8' }), lane: true, status: 200 },
-      { name: 'another charset', send: () => form('dev-gcp:lane:shapes', { 'content-type': 'application/x-www-form-urlencoded; charset=latin1' }), lane: false, status: 200 },
-      { name: 'JSON', send: () => fetch(`${stack.url}/api/public/m2m`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"aud":"dev-gcp:lane:shapes"}' }), lane: false, status: 200 },
-      { name: 'the query', send: () => fetch(`${stack.url}/api/public/m2m?aud=dev-gcp:lane:shapes`, { method: 'POST' }), lane: false, status: 200 },
-      { name: 'Cache-Control: no-cache', send: () => form('dev-gcp:lane:shapes', { 'cache-control': 'no-cache' }), lane: false, status: 200 },
+      {
+        name: 'fetch with URLSearchParams',
+        send: () => fetch(`${stack.url}/api/public/m2m`, { method: 'POST', body: new URLSearchParams({ aud: 'dev-gcp:lane:shapes' }) }),
+        lane: true,
+        status: 200,
+      },
+      {
+        name: 'a charset in capitals',
+        send: () => form('dev-gcp:lane:shapes', { 'content-type': 'Application/X-WWW-Form-Urlencoded; Charset=UTF-8' }),
+        lane: true,
+        status: 200,
+      },
+      {
+        name: 'another charset',
+        send: () => form('dev-gcp:lane:shapes', { 'content-type': 'application/x-www-form-urlencoded; charset=latin1' }),
+        lane: false,
+        status: 200,
+      },
+      {
+        name: 'JSON',
+        send: () =>
+          fetch(`${stack.url}/api/public/m2m`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{"aud":"dev-gcp:lane:shapes"}',
+          }),
+        lane: false,
+        status: 200,
+      },
+      {
+        name: 'the query',
+        send: () => fetch(`${stack.url}/api/public/m2m?aud=dev-gcp:lane:shapes`, { method: 'POST' }),
+        lane: false,
+        status: 200,
+      },
+      {
+        name: 'Cache-Control: no-cache',
+        send: () => form('dev-gcp:lane:shapes', { 'cache-control': 'no-cache' }),
+        lane: false,
+        status: 200,
+      },
       { name: 'a body over 1 KB', send: () => form(`dev-gcp:lane:shapes&pad=${'p'.repeat(1100)}`), lane: false, status: 200 },
       { name: 'a malformed audience', send: () => form('dev-gcp:lane'), lane: false, status: 400 },
       { name: 'the audience twice', send: () => form('dev-gcp:lane:shapes&aud=dev-gcp:lane:other'), lane: false, status: 400 },
-      { name: 'a trailing slash', send: () => fetch(`${stack.url}/api/public/m2m/`, { method: 'POST', body: new URLSearchParams({ aud: 'dev-gcp:lane:shapes' }) }), lane: false, status: 404 },
+      {
+        name: 'a trailing slash',
+        send: () => fetch(`${stack.url}/api/public/m2m/`, { method: 'POST', body: new URLSearchParams({ aud: 'dev-gcp:lane:shapes' }) }),
+        lane: false,
+        status: 404,
+      },
     ];
     for (const c of cases) {
       const result = await viaLane(c.send);
@@ -138,7 +182,9 @@ describe('the cached-token lane', () => {
   it('answers many requests that arrive together, each with its own correlation id', async () => {
     await form('dev-gcp:lane:burst');
     const before = lane().answered;
-    const responses = await Promise.all(Array.from({ length: 100 }, (_, i) => form('dev-gcp:lane:burst', { 'x-correlation-id': `burst-${i}` })));
+    const responses = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => form('dev-gcp:lane:burst', { 'x-correlation-id': `burst-${i}` })),
+    );
     const bodies = await Promise.all(responses.map((r) => r.text()));
     expect(responses.map((r) => r.status)).toEqual(Array(100).fill(200));
     expect(responses.map((r) => r.headers.get('x-correlation-id'))).toEqual(Array.from({ length: 100 }, (_, i) => `burst-${i}`));
@@ -150,7 +196,8 @@ describe('the cached-token lane', () => {
     const { port } = new URL(stack.url);
     const body = 'aud=dev-gcp:lane:burst';
     const request = (i: number) =>
-      `POST /api/public/m2m HTTP/1.1\r\nHost: x\r\nX-Correlation-Id: piped-${i}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+      `POST /api/public/m2m HTTP/1.1\r\nHost: x\r\nX-Correlation-Id: piped-${i}\r\nContent-Type: ` +
+      `application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
     const pipelinedBefore = lane().answered;
     const received = await new Promise<string>((resolve) => {
       let text = '';
@@ -169,14 +216,18 @@ describe('the cached-token lane', () => {
       });
     });
     expect(received.match(/HTTP\/1\.1 200 OK/g)).toHaveLength(20);
-    expect([...received.matchAll(/x-correlation-id: (piped-\d+)/g)].map((m) => m[1])).toEqual(Array.from({ length: 20 }, (_, i) => `piped-${i}`));
+    expect([...received.matchAll(/x-correlation-id: (piped-\d+)/g)].map((m) => m[1])).toEqual(
+      Array.from({ length: 20 }, (_, i) => `piped-${i}`),
+    );
     expect(lane().answered - pipelinedBefore).toBe(20);
   });
 
   it('reads a body that arrives in pieces, and survives a client that leaves mid-body', async () => {
     await form('dev-gcp:lane:pieces');
     const body = 'aud=dev-gcp:lane:pieces';
-    const head = `POST /api/public/m2m HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+    const head =
+      `POST /api/public/m2m HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ` +
+      `${body.length}\r\nConnection: close\r\n\r\n`;
     const before = lane().answered;
     const answer = await rawRequest([head, body.slice(0, 8), body.slice(8)], 50);
     expect(answer).toMatch(/^HTTP\/1\.1 200 OK/);
@@ -239,7 +290,9 @@ describe('the cached-token lane', () => {
     }
     // Headers before shutdown begins, the body after: the route answers, and closes the connection.
     const body = 'aud=dev-gcp:lane:closing';
-    const head = `POST /api/public/m2m HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const head =
+      `POST /api/public/m2m HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ` +
+      `${body.length}\r\n\r\n`;
     const before = lane().answered;
     const { port } = new URL(stack.url);
     const answer = await new Promise<string>((resolve) => {
@@ -274,7 +327,8 @@ describe('the cached-token lane and a small BODY_LIMIT_BYTES', () => {
   });
 
   it('leaves a body over the limit to the route, which refuses it as too large', async () => {
-    const send = (body: string) => fetch(`${small.url}/api/public/m2m`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    const send = (body: string) =>
+      fetch(`${small.url}/api/public/m2m`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
     expect((await send('aud=dev-gcp:lane:small')).status).toBe(200);
     const answered = small.generator.lane.answered;
     expect((await send('aud=dev-gcp:lane:small')).status).toBe(200);

@@ -179,7 +179,10 @@ describe('the login callback refuses', () => {
   it('an ID token from another tenant than the one configured', async () => {
     const port = await freePort();
     const env = { PORT: String(port), HOST: '127.0.0.1', SESSION_ENCRYPTION_KEY: key };
-    stack.emulator!.registerClient({ target: 'dev-gcp:nais:azure-token-generator', redirectUris: [`http://localhost:${port}/oauth2/callback`] });
+    stack.emulator!.registerClient({
+      target: 'dev-gcp:nais:azure-token-generator',
+      redirectUris: [`http://localhost:${port}/oauth2/callback`],
+    });
     const other: Service = await startService(
       { generator: loadConfig(env).generator, identity: { ...stack.identity, tenantId: '00000000-0000-0000-0000-000000000000' } },
       env,

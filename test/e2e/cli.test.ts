@@ -38,7 +38,10 @@ interface Run {
   stderr: string;
 }
 
-function cli(args: string[], options: { env?: Record<string, string>; stdin?: string; onStderr?: (text: string) => void } = {}): Promise<Run> {
+function cli(
+  args: string[],
+  options: { env?: Record<string, string>; stdin?: string; onStderr?: (text: string) => void } = {},
+): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['bin/token-generator.js', ...args], {
       env: { ...process.env, TOKEN_GENERATOR_URL: stack.url, TOKEN_GENERATOR_CACHE: cacheFile, BROWSER: 'none', ...options.env },
@@ -75,8 +78,13 @@ describe('token-generator m2m', () => {
 
   it('keeps its cache readable by the user alone, and never prints an expired token from it', async () => {
     expect((await stat(cacheFile)).mode & 0o777).toBe(0o600);
-    const cached = JSON.parse(await readFile(cacheFile, 'utf8')) as { generators: Record<string, { tokens: Record<string, { accessToken: string; expiresAt: number }> }> };
-    cached.generators[stack.url]!.tokens['m2m dev-gcp:my-team:stale'] = { accessToken: 'STALE.TOKEN.VALUE', expiresAt: Date.now() + 60_000 };
+    const cached = JSON.parse(await readFile(cacheFile, 'utf8')) as {
+      generators: Record<string, { tokens: Record<string, { accessToken: string; expiresAt: number }> }>;
+    };
+    cached.generators[stack.url]!.tokens['m2m dev-gcp:my-team:stale'] = {
+      accessToken: 'STALE.TOKEN.VALUE',
+      expiresAt: Date.now() + 60_000,
+    };
     await writeFile(cacheFile, JSON.stringify(cached));
     const run = await cli(['m2m', 'dev-gcp:my-team:stale']);
     expect(run.code).toBe(0);
@@ -120,7 +128,7 @@ describe('token-generator m2m', () => {
     const unknown = await cli(['help', 'frobnicate']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toBe('token-generator: unknown command "frobnicate"; see token-generator --help\n');
-   }, 120_000);
+  }, 120_000);
 
   it('names an unknown or malformed flag in one line that points to --help', async () => {
     const unknown = await cli(['m2m', 'dev-gcp:my-team:my-app', '--bogus']);
@@ -137,14 +145,21 @@ describe('token-generator m2m', () => {
   });
 
   it('says in one line that a --url is not a token generator', async () => {
-    const other = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Welcome</title>'));
+    const other = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Welcome</title>'),
+    );
     await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', () => resolve()));
     try {
       for (const url of [stack.emulator!.baseUrl, `http://127.0.0.1:${(other.address() as AddressInfo).port}`]) {
         const run = await cli(['m2m', 'dev-gcp:my-team:my-app', '--url', url, '--no-cache']);
         expect(run.code).toBe(1);
         expect(run.stdout).toBe('');
-        expect(run.stderr).toMatch(new RegExp(`^token-generator: ${url.replace(/[.:/]/g, '\\$&')} is not a token generator \\(it answered HTTP \\d+ to /api/public/m2m\\): check --url or TOKEN_GENERATOR_URL\\n$`));
+        expect(run.stderr).toMatch(
+          new RegExp(
+            `^token-generator: ${url.replace(/[.:/]/g, '\\$&')} is not a token generator \\(it answered HTTP \\d+ to ` +
+              `/api/public/m2m\\): check --url or TOKEN_GENERATOR_URL\\n$`,
+          ),
+        );
       }
     } finally {
       other.close();
@@ -170,7 +185,16 @@ describe('token-generator env and exec', () => {
 
   it('runs a command with the token in its environment, with its exit code', async () => {
     const token = (await cli(['m2m', 'dev-gcp:my-team:my-app'])).stdout.trim();
-    const run = await cli(['exec', 'dev-gcp:my-team:my-app', '--name', 'API_TOKEN', '--', process.execPath, '-e', 'process.stdout.write(process.env.API_TOKEN); process.exit(3)']);
+    const run = await cli([
+      'exec',
+      'dev-gcp:my-team:my-app',
+      '--name',
+      'API_TOKEN',
+      '--',
+      process.execPath,
+      '-e',
+      'process.stdout.write(process.env.API_TOKEN); process.exit(3)',
+    ]);
     expect(run.code).toBe(3);
     expect(run.stdout).toBe(token);
   });
@@ -201,11 +225,17 @@ describe('token-generator decode', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      const token = await new SignJWT({ NAVident: 'Z990001' }).setProtectedHeader({ alg: 'RS256', kid: 'made-up' }).setIssuer(issuer).setExpirationTime('1h').sign(privateKey);
+      const token = await new SignJWT({ NAVident: 'Z990001' })
+        .setProtectedHeader({ alg: 'RS256', kid: 'made-up' })
+        .setIssuer(issuer)
+        .setExpirationTime('1h')
+        .sign(privateKey);
       const run = await cli(['decode', token]);
       expect(run.code).toBe(0);
       expect(run.stdout).not.toMatch(/Signature: valid/);
-      expect(run.stdout).toContain(`Signature: matches keys that ${issuer}, the issuer the token names itself, publishes at ${issuer}/keys`);
+      expect(run.stdout).toContain(
+        `Signature: matches keys that ${issuer}, the issuer the token names itself, publishes at ${issuer}/keys`,
+      );
       expect(run.stdout).toContain(`not checked against a trusted issuer (the token generator's is ${stack.emulator!.issuer})`);
     } finally {
       server.close();
@@ -235,9 +265,13 @@ describe('token-generator decode', () => {
     const errors = join(dir, 'decode-stderr.txt');
     const run = await new Promise<Run>((resolve) => {
       // The exit status is the command's own (PIPESTATUS[0]), not head's.
-      const shell = spawn('bash', ['-c', 'node bin/token-generator.js decode "$1" 2>"$2" | head -1; exit "${PIPESTATUS[0]}"', 'pipe', token, errors], {
-        env: { ...process.env, TOKEN_GENERATOR_URL: stack.url, TOKEN_GENERATOR_CACHE: cacheFile },
-      });
+      const shell = spawn(
+        'bash',
+        ['-c', 'node bin/token-generator.js decode "$1" 2>"$2" | head -1; exit "${PIPESTATUS[0]}"', 'pipe', token, errors],
+        {
+          env: { ...process.env, TOKEN_GENERATOR_URL: stack.url, TOKEN_GENERATOR_CACHE: cacheFile },
+        },
+      );
       let stdout = '';
       shell.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
       shell.on('exit', (code) => resolve({ code, stdout, stderr: '' }));
@@ -281,7 +315,13 @@ describe('token-generator after the generator restarts', () => {
 });
 
 /** Runs `obo` and answers in Chromium what it prints: the login URL, or the device flow's page. */
-async function oboAnswered(page: Page, args: string[], pattern: RegExp, decision: 'Allow' | 'Deny' = 'Allow', env: Record<string, string> = {}) {
+async function oboAnswered(
+  page: Page,
+  args: string[],
+  pattern: RegExp,
+  decision: 'Allow' | 'Deny' = 'Allow',
+  env: Record<string, string> = {},
+) {
   let opened = false;
   let heading: string | null = null;
   const run = await cli(args, {
@@ -304,10 +344,14 @@ async function oboAnswered(page: Page, args: string[], pattern: RegExp, decision
 }
 
 const refreshTokenInCache = async (file = cacheFile) =>
-  (JSON.parse(await readFile(file, 'utf8')) as { generators: Record<string, { refreshToken?: string }> }).generators[stack.url]?.refreshToken;
+  (JSON.parse(await readFile(file, 'utf8')) as { generators: Record<string, { refreshToken?: string }> }).generators[stack.url]
+    ?.refreshToken;
 
 const renewWith = (refreshToken: string) =>
-  fetch(`${stack.url}/oauth2/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, scope: 'dev-gcp:my-team:my-app' }) });
+  fetch(`${stack.url}/oauth2/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, scope: 'dev-gcp:my-team:my-app' }),
+  });
 
 describe('token-generator obo', () => {
   let page: Page;
@@ -362,13 +406,17 @@ describe('token-generator obo', () => {
   it('logs in again by itself when its session was ended elsewhere', async () => {
     const file = join(dir, 'ended.json');
     await writeFile(file, JSON.stringify({ generators: { [stack.url]: { refreshToken: 'v1.not-a-session', tokens: {} } } }));
-    const { run } = await oboAnswered(page, ['obo', 'dev-gcp:my-team:my-app'], /Log in with your browser: (\S+)/, 'Allow', { TOKEN_GENERATOR_CACHE: file });
+    const { run } = await oboAnswered(page, ['obo', 'dev-gcp:my-team:my-app'], /Log in with your browser: (\S+)/, 'Allow', {
+      TOKEN_GENERATOR_CACHE: file,
+    });
     expect(run.code).toBe(0);
     expect(await refreshTokenInCache(file)).not.toBe('v1.not-a-session');
   });
 
   it('says so when the person denies it in the browser', async () => {
-    const { run } = await oboAnswered(page, ['obo', 'dev-gcp:my-team:my-app'], /Log in with your browser: (\S+)/, 'Deny', { TOKEN_GENERATOR_CACHE: join(dir, 'denied.json') });
+    const { run } = await oboAnswered(page, ['obo', 'dev-gcp:my-team:my-app'], /Log in with your browser: (\S+)/, 'Deny', {
+      TOKEN_GENERATOR_CACHE: join(dir, 'denied.json'),
+    });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/you denied the command line/);
   });
@@ -399,7 +447,9 @@ describe('token-generator obo', () => {
   }, 60_000);
 
   it('says the login timed out when nobody logs in', async () => {
-    const run = await cli(['obo', 'dev-gcp:my-team:my-app', '--no-cache', '--timeout', '1'], { env: { TOKEN_GENERATOR_CACHE: join(dir, 'empty.json') } });
+    const run = await cli(['obo', 'dev-gcp:my-team:my-app', '--no-cache', '--timeout', '1'], {
+      env: { TOKEN_GENERATOR_CACHE: join(dir, 'empty.json') },
+    });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/login timed out/);
   });

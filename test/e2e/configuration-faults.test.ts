@@ -20,7 +20,10 @@ afterAll(async () => {
 
 async function privateJwk(kid: string) {
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
-  return { privateJwk: { ...(await exportJWK(privateKey)), kid, alg: 'RS256' }, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' } };
+  return {
+    privateJwk: { ...(await exportJWK(privateKey)), kid, alg: 'RS256' },
+    publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' },
+  };
 }
 
 async function envFor(jwk: object): Promise<Record<string, string>> {
@@ -38,9 +41,14 @@ async function envFor(jwk: object): Promise<Record<string, string>> {
 describe('AZURE_APP_JWK', () => {
   it('with key material that is no key stops start-up with a message naming the variable', async () => {
     const { privateJwk: good } = await privateJwk('broken');
-    for (const broken of [{ ...good, n: 'not-a-modulus', d: 'AAAA' }, { ...good, p: undefined, q: undefined }]) {
+    for (const broken of [
+      { ...good, n: 'not-a-modulus', d: 'AAAA' },
+      { ...good, p: undefined, q: undefined },
+    ]) {
       const env = await envFor(broken);
-      await expect(startService(loadConfig(env), env, { logger: memoryLogger().logger })).rejects.toThrow(/^AZURE_APP_JWK: its key material cannot (be used|sign) as a RS256 private key/);
+      await expect(startService(loadConfig(env), env, { logger: memoryLogger().logger })).rejects.toThrow(
+        /^AZURE_APP_JWK: its key material cannot (be used|sign) as a RS256 private key/,
+      );
     }
   });
 
@@ -62,19 +70,28 @@ describe('AZURE_APP_JWK', () => {
       await service?.close();
     });
 
-    it('tells the person at every login that the fault is the service\'s own, and the operators once in the log', async () => {
+    it("tells the person at every login that the fault is the service's own, and the operators once in the log", async () => {
       for (let i = 0; i < 3; i++) {
         const pending = await startLogin(service.url);
-        const callback = await fetch(pending.callbackUrl, { headers: { cookie: pending.loginCookie, accept: 'text/html' }, redirect: 'manual' });
+        const callback = await fetch(pending.callbackUrl, {
+          headers: { cookie: pending.loginCookie, accept: 'text/html' },
+          redirect: 'manual',
+        });
         expect(callback.status).toBe(502);
         const page = await callback.text();
         expect(page).toMatch(/fault in the service, not in your request: tell its operators/);
         expect(page).not.toMatch(/try again/i);
       }
-      const m2m = await fetch(`${service.url}/api/public/m2m`, { method: 'POST', headers: { accept: 'application/json' }, body: new URLSearchParams({ aud: 'dev-gcp:a:b' }) });
+      const m2m = await fetch(`${service.url}/api/public/m2m`, {
+        method: 'POST',
+        headers: { accept: 'application/json' },
+        body: new URLSearchParams({ aud: 'dev-gcp:a:b' }),
+      });
       expect(m2m.status).toBe(502);
       expect(((await m2m.json()) as { error: string }).error).toBe('generator_misconfigured');
-      const operatorLines = logs.filter((line) => line.includes('"level":"error"') && line.includes('AZURE_APP_JWK: the identity provider does not accept'));
+      const operatorLines = logs.filter(
+        (line) => line.includes('"level":"error"') && line.includes('AZURE_APP_JWK: the identity provider does not accept'),
+      );
       expect(operatorLines).toHaveLength(1);
       expect(operatorLines[0]).toMatch(/AADSTS700027|"aadsts":700027/);
       expect(operatorLines[0]).toMatch(/Key was not found for kid 'unknown'/);

@@ -37,7 +37,10 @@ function halfOpen(everyMs: number): { socket: Socket; closed: Promise<number>; s
 async function health(): Promise<number[]> {
   return Promise.all(
     ['/internal/isalive', '/internal/isready'].map((path) =>
-      fetch(`${stack.url}${path}`, { signal: AbortSignal.timeout(2_000), headers: { connection: 'close' } }).then((r) => r.status, () => 0),
+      fetch(`${stack.url}${path}`, { signal: AbortSignal.timeout(2_000), headers: { connection: 'close' } }).then(
+        (r) => r.status,
+        () => 0,
+      ),
     ),
   );
 }

@@ -16,7 +16,10 @@ const DOCUMENTED_5XX = new Set([502, 503, 504]);
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({ env: { RATE_LIMIT_MAX: '1000000', LOG_LEVEL: 'silent' }, emulator: { unauthorizedTargets: ['dev-gcp:locked:api'] } });
+  stack = await startStack({
+    env: { RATE_LIMIT_MAX: '1000000', LOG_LEVEL: 'silent' },
+    emulator: { unauthorizedTargets: ['dev-gcp:locked:api'] },
+  });
 });
 
 afterAll(async () => {
@@ -85,8 +88,26 @@ interface FuzzRequest {
 
 function request(r: ReturnType<typeof prng>): FuzzRequest {
   const headers: Record<string, string> = {};
-  if (r.next() < 0.5) headers.accept = r.pick(['*/*', 'application/json', 'text/html', 'text/plain;q=0', 'application/json;q=abc', 'garbage', '', 'text/*, application/*']);
-  if (r.next() < 0.3) headers.cookie = r.pick([`__Host-tg_session=${mutate(r, 'v1.abc')}`, `__Host-tg_login=${'A'.repeat(r.int(3000))}`, '__Host-tg_session=', '=;;;=', `__Host-tg_session=v1.${'x'.repeat(100)}`, '__Host-tg_session=a; __Host-tg_session=b']);
+  if (r.next() < 0.5)
+    headers.accept = r.pick([
+      '*/*',
+      'application/json',
+      'text/html',
+      'text/plain;q=0',
+      'application/json;q=abc',
+      'garbage',
+      '',
+      'text/*, application/*',
+    ]);
+  if (r.next() < 0.3)
+    headers.cookie = r.pick([
+      `__Host-tg_session=${mutate(r, 'v1.abc')}`,
+      `__Host-tg_login=${'A'.repeat(r.int(3000))}`,
+      '__Host-tg_session=',
+      '=;;;=',
+      `__Host-tg_session=v1.${'x'.repeat(100)}`,
+      '__Host-tg_session=a; __Host-tg_session=b',
+    ]);
   if (r.next() < 0.1) headers['x-correlation-id'] = mutate(r, 'abc-123');
   if (r.next() < 0.1) headers.traceparent = mutate(r, '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
   if (r.next() < 0.05) headers['sec-fetch-mode'] = r.pick(['navigate', 'cors', 'no-cors', '']);
@@ -106,7 +127,16 @@ function request(r: ReturnType<typeof prng>): FuzzRequest {
         break;
       case 1:
         headers['content-type'] = 'application/json';
-        body = r.pick([JSON.stringify({ aud }), JSON.stringify({ aud: [aud] }), JSON.stringify({ aud: { x: 1 } }), '{"aud":', 'null', '[]', `"${aud}"`, JSON.stringify({ aud: 12 })]);
+        body = r.pick([
+          JSON.stringify({ aud }),
+          JSON.stringify({ aud: [aud] }),
+          JSON.stringify({ aud: { x: 1 } }),
+          '{"aud":',
+          'null',
+          '[]',
+          `"${aud}"`,
+          JSON.stringify({ aud: 12 }),
+        ]);
         break;
       case 2: {
         const form = new FormData();
@@ -120,7 +150,14 @@ function request(r: ReturnType<typeof prng>): FuzzRequest {
         body = `--xyz\r\nContent-Disposition: form-data; name="aud"\r\n\r\n${aud}${r.next() < 0.5 ? '\r\n--xyz--' : ''}`;
         break;
       case 4:
-        headers['content-type'] = r.pick(['text/plain', 'application/xml', 'image/png', 'garbage', 'application/json; charset=utf-16', 'multipart/form-data']);
+        headers['content-type'] = r.pick([
+          'text/plain',
+          'application/xml',
+          'image/png',
+          'garbage',
+          'application/json; charset=utf-16',
+          'multipart/form-data',
+        ]);
         body = aud;
         break;
       case 5:
@@ -135,22 +172,74 @@ function request(r: ReturnType<typeof prng>): FuzzRequest {
         break;
     }
     const query = r.next() < 0.4 ? `?aud=${encodeURIComponent(r.next() < 0.5 ? aud : audience(r))}` : '';
-    return { method: r.next() < 0.9 ? 'POST' : r.pick(['GET', 'PUT', 'DELETE', 'PATCH']), path: `/api/public/m2m${query}`, headers, ...(body !== undefined ? { body } : {}) };
+    return {
+      method: r.next() < 0.9 ? 'POST' : r.pick(['GET', 'PUT', 'DELETE', 'PATCH']),
+      path: `/api/public/m2m${query}`,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+    };
   }
   if (kind === 5) return { method: 'GET', path: `/api/${r.pick(['obo', 'm2m'])}?aud=${encodeURIComponent(audience(r))}`, headers };
-  if (kind === 6) return { method: 'GET', path: `/oauth2/login?redirect=${encodeURIComponent(r.pick(OPEN_REDIRECT_PAYLOADS))}`, headers: { ...headers, 'user-agent': `fuzz-${r.int(1_000_000)}` } };
+  if (kind === 6)
+    return {
+      method: 'GET',
+      path: `/oauth2/login?redirect=${encodeURIComponent(r.pick(OPEN_REDIRECT_PAYLOADS))}`,
+      headers: { ...headers, 'user-agent': `fuzz-${r.int(1_000_000)}` },
+    };
   if (kind === 7) {
     const params = new URLSearchParams();
-    for (const name of ['code', 'state', 'error', 'error_description', 'session_state']) if (r.next() < 0.5) params.set(name, mutate(r, 'abcdef'));
+    for (const name of ['code', 'state', 'error', 'error_description', 'session_state'])
+      if (r.next() < 0.5) params.set(name, mutate(r, 'abcdef'));
     return { method: 'GET', path: `/oauth2/callback?${params}`, headers };
   }
-  if (kind === 8) return { method: r.pick(['GET', 'POST', 'OPTIONS', 'DELETE']), path: r.pick(['/oauth2/session', '/oauth2/logout', '/internal/isready', '/nope', '/%00', `/${'a'.repeat(3000)}`, '/api/obo', '/api/../internal/metrics', '/static/../../etc/passwd']), headers };
+  if (kind === 8)
+    return {
+      method: r.pick(['GET', 'POST', 'OPTIONS', 'DELETE']),
+      path: r.pick([
+        '/oauth2/session',
+        '/oauth2/logout',
+        '/internal/isready',
+        '/nope',
+        '/%00',
+        `/${'a'.repeat(3000)}`,
+        '/api/obo',
+        '/api/../internal/metrics',
+        '/static/../../etc/passwd',
+      ]),
+      headers,
+    };
   // The emulator's token endpoint gets its share too.
   const params = new URLSearchParams();
-  for (const name of ['grant_type', 'client_id', 'client_secret', 'scope', 'client_assertion', 'client_assertion_type', 'assertion', 'code', 'refresh_token', 'requested_token_use']) {
-    if (r.next() < 0.4) params.set(name, r.pick([mutate(r, 'client_credentials'), 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'eyJhbGciOiJSUzI1NiJ9.eyJ9.x', audience(r), '']));
+  for (const name of [
+    'grant_type',
+    'client_id',
+    'client_secret',
+    'scope',
+    'client_assertion',
+    'client_assertion_type',
+    'assertion',
+    'code',
+    'refresh_token',
+    'requested_token_use',
+  ]) {
+    if (r.next() < 0.4)
+      params.set(
+        name,
+        r.pick([
+          mutate(r, 'client_credentials'),
+          'urn:ietf:params:oauth:grant-type:jwt-bearer',
+          'eyJhbGciOiJSUzI1NiJ9.eyJ9.x',
+          audience(r),
+          '',
+        ]),
+      );
   }
-  return { method: 'POST', path: `EMULATOR/${stack.emulator!.tenantId}/oauth2/v2.0/token`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: params.toString() };
+  return {
+    method: 'POST',
+    path: `EMULATOR/${stack.emulator!.tenantId}/oauth2/v2.0/token`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: params.toString(),
+  };
 }
 
 async function heapAfterGc(): Promise<number> {
@@ -182,7 +271,8 @@ describe(`fuzz: ${TOTAL} malformed requests`, () => {
         try {
           const status = await send(q);
           statuses.set(status, (statuses.get(status) ?? 0) + 1);
-          if (status >= 500 && !DOCUMENTED_5XX.has(status)) failures.push(`${status} ${q.method} ${q.path.slice(0, 120)} ${JSON.stringify(q.headers).slice(0, 200)}`);
+          if (status >= 500 && !DOCUMENTED_5XX.has(status))
+            failures.push(`${status} ${q.method} ${q.path.slice(0, 120)} ${JSON.stringify(q.headers).slice(0, 200)}`);
         } catch (err) {
           failures.push(`no answer: ${q.method} ${q.path.slice(0, 120)}: ${err instanceof Error ? err.message : String(err)}`);
         }
@@ -196,7 +286,9 @@ describe(`fuzz: ${TOTAL} malformed requests`, () => {
     expect(statuses.get(200) ?? 0).toBeGreaterThan(100);
     expect(statuses.get(400) ?? 0).toBeGreaterThan(100);
     expect((await fetch(`${stack.url}/internal/isalive`)).status).toBe(200);
-    expect((await fetch(`${stack.url}/api/public/m2m`, { method: 'POST', body: new URLSearchParams({ aud: 'dev-gcp:after:fuzz' }) })).status).toBe(200);
+    expect(
+      (await fetch(`${stack.url}/api/public/m2m`, { method: 'POST', body: new URLSearchParams({ aud: 'dev-gcp:after:fuzz' }) })).status,
+    ).toBe(200);
 
     const after = await heapAfterGc();
     // Caches are bounded; what is left is a few tokens and sessions, not a leak.
@@ -206,7 +298,12 @@ describe(`fuzz: ${TOTAL} malformed requests`, () => {
 
 async function send(q: FuzzRequest): Promise<number> {
   const url = q.path.startsWith('EMULATOR') ? `${stack.emulator!.baseUrl}${q.path.slice('EMULATOR'.length)}` : `${stack.url}${q.path}`;
-  const res = await fetch(url, { method: q.method, headers: q.headers, redirect: 'manual', ...(q.body !== undefined && q.method !== 'GET' ? { body: q.body } : {}) });
+  const res = await fetch(url, {
+    method: q.method,
+    headers: q.headers,
+    redirect: 'manual',
+    ...(q.body !== undefined && q.method !== 'GET' ? { body: q.body } : {}),
+  });
   await res.arrayBuffer();
   return res.status;
 }

@@ -94,7 +94,9 @@ describe('an identity provider in trouble', () => {
       AZURE_APP_WELL_KNOWN_URL: `http://127.0.0.1:${await freePort()}/t/v2.0/.well-known/openid-configuration`,
       IDP_TIMEOUT_MS: '500',
     };
-    await expect(startService(loadConfig(env), env, { logger: memoryLogger().logger })).rejects.toThrow(/^AZURE_APP_WELL_KNOWN_URL: could not load/);
+    await expect(startService(loadConfig(env), env, { logger: memoryLogger().logger })).rejects.toThrow(
+      /^AZURE_APP_WELL_KNOWN_URL: could not load/,
+    );
   });
 });
 
@@ -121,7 +123,12 @@ describe('signing keys', () => {
     // Everything slow is done before the clock matters: the tokens are signed first.
     const [first, second, third, fourth] = await tokensWithKids(['unknown-1', 'unknown-2', 'unknown-3', 'unknown-4']);
     const cooldownMs = 1_500;
-    const client = new EntraClient(stack.identity, { timeoutMs: 1000, retries: 0, logger: memoryLoggerInstance(), jwksCooldownMs: cooldownMs });
+    const client = new EntraClient(stack.identity, {
+      timeoutMs: 1000,
+      retries: 0,
+      logger: memoryLoggerInstance(),
+      jwksCooldownMs: cooldownMs,
+    });
     await client.init();
     // The keys loaded at start count as a fetch: the cooldown runs from there.
     await new Promise((resolve) => setTimeout(resolve, cooldownMs + 100));
@@ -181,7 +188,11 @@ describe('a timeout of a whole number of seconds', () => {
     });
     try {
       hole.mode = 'blackhole';
-      const res = await fetch(`${whole.url}/api/public/m2m`, { method: 'POST', headers: { accept: 'application/json' }, body: new URLSearchParams({ aud: 'dev-gcp:hole:app' }) });
+      const res = await fetch(`${whole.url}/api/public/m2m`, {
+        method: 'POST',
+        headers: { accept: 'application/json' },
+        body: new URLSearchParams({ aud: 'dev-gcp:hole:app' }),
+      });
       expect(res.status).toBe(504);
       const body = (await res.json()) as { error: string; error_description: string };
       expect(body.error).toBe('identity_provider_timeout');

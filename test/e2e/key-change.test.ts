@@ -77,7 +77,10 @@ describe('after the identity provider changed its signing keys', () => {
     const asking = await browser.newContext();
     for (const context of [browsing, asking]) await open(await context.newPage(), wanted);
     const askingCookie = await cookieHeader(asking);
-    expect(((await (await fetch(`${service.url}/oauth2/session`, { headers: { cookie: askingCookie } })).json()) as { authenticated: boolean }).authenticated).toBe(true);
+    expect(
+      ((await (await fetch(`${service.url}/oauth2/session`, { headers: { cookie: askingCookie } })).json()) as { authenticated: boolean })
+        .authenticated,
+    ).toBe(true);
 
     await emulator.close();
     emulator = await startIdentityProvider();
@@ -93,7 +96,9 @@ describe('after the identity provider changed its signing keys', () => {
     expect(await page.locator('body').innerText()).toMatch(/Token on behalf of you/);
 
     // The service knows the new keys now: the other session, whose token only the old key signed, is not claimed.
-    const session = (await (await fetch(`${service.url}/oauth2/session`, { headers: { cookie: askingCookie } })).json()) as { authenticated: boolean };
+    const session = (await (await fetch(`${service.url}/oauth2/session`, { headers: { cookie: askingCookie } })).json()) as {
+      authenticated: boolean;
+    };
     expect(session.authenticated).toBe(false);
     await browsing.close();
     await asking.close();

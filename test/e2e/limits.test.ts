@@ -56,7 +56,12 @@ async function redeemGuesses(base: string, address: string): Promise<number[]> {
     const res = await fetch(`${base}/oauth2/token`, {
       method: 'POST',
       headers: { 'x-forwarded-for': address, accept: 'application/json' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: `guess-${i}`, code_verifier: 'v'.repeat(43), redirect_uri: 'http://127.0.0.1:1/callback' }),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: `guess-${i}`,
+        code_verifier: 'v'.repeat(43),
+        redirect_uri: 'http://127.0.0.1:1/callback',
+      }),
     });
     statuses.push(res.status);
     if (res.status === 429) await expectLimited(res, /authorization codes redeemed from your address/);
@@ -88,7 +93,9 @@ describe('a person asking for fresh tokens', () => {
     const statuses: number[] = [];
     for (let person = 0; person < 4; person++) {
       const cookie = await login(stack.url);
-      const answers = await Promise.all([0, 1].map((i) => get(stack.url, `/api/obo?aud=dev-gcp:team:p${person}x${i}`, cookie, address, true)));
+      const answers = await Promise.all(
+        [0, 1].map((i) => get(stack.url, `/api/obo?aud=dev-gcp:team:p${person}x${i}`, cookie, address, true)),
+      );
       statuses.push(...answers.map((res) => res.status));
     }
     expect(statuses.filter((status) => status === 200)).toHaveLength(5);
@@ -112,12 +119,18 @@ describe('logins and command-line codes', () => {
     const address = newAddress();
     const statuses: number[] = [];
     for (let i = 0; i < 22; i++) {
-      const res = await fetch(`${stack.url}/oauth2/login?redirect=/`, { redirect: 'manual', headers: { 'x-forwarded-for': address, accept: 'application/json' } });
+      const res = await fetch(`${stack.url}/oauth2/login?redirect=/`, {
+        redirect: 'manual',
+        headers: { 'x-forwarded-for': address, accept: 'application/json' },
+      });
       statuses.push(res.status);
       if (res.status === 429) await expectLimited(res, /logins started from your address/);
     }
     expect(statuses.filter((status) => status === 302)).toHaveLength(20);
-    const elsewhere = await fetch(`${stack.url}/oauth2/login?redirect=/`, { redirect: 'manual', headers: { 'x-forwarded-for': newAddress() } });
+    const elsewhere = await fetch(`${stack.url}/oauth2/login?redirect=/`, {
+      redirect: 'manual',
+      headers: { 'x-forwarded-for': newAddress() },
+    });
     expect(elsewhere.status).toBe(302);
   });
 
@@ -137,12 +150,14 @@ describe('the login-loop guard under 10,000 logins with 15 KB user agents', () =
       const gc = (globalThis as { gc?: () => void }).gc;
       const heap = () => (gc?.(), process.memoryUsage().heapUsed);
       // Through Fastify's inject: the guard sees the requests as from the socket, without the cost of 10,000 HTTP exchanges.
-      const start = async (i: number) => (await many.generator.app.inject({ url: '/oauth2/login?redirect=/', headers: { 'user-agent': `${userAgent}${i}` } })).statusCode;
+      const start = async (i: number) =>
+        (await many.generator.app.inject({ url: '/oauth2/login?redirect=/', headers: { 'user-agent': `${userAgent}${i}` } })).statusCode;
       for (let i = 0; i < 200; i++) await start(i);
       const before = heap();
       const statuses = new Map<number, number>();
       for (let batch = 0; batch < 10_000; batch += 100) {
-        for (const status of await Promise.all(Array.from({ length: 100 }, (_, i) => start(batch + i)))) statuses.set(status, (statuses.get(status) ?? 0) + 1);
+        for (const status of await Promise.all(Array.from({ length: 100 }, (_, i) => start(batch + i))))
+          statuses.set(status, (statuses.get(status) ?? 0) + 1);
       }
       const grown = heap() - before;
       expect(statuses.get(302)).toBe(10_000);

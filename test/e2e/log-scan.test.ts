@@ -31,13 +31,20 @@ function rememberJwts(text: string) {
 }
 
 beforeAll(async () => {
-  stack = await startStack({ logLevel: 'trace', emulator: { unauthorizedTargets: ['dev-gcp:locked:api'], missingTargets: ['dev-gcp:ghost:api'], accessTokenLifetimeSeconds: 3 } });
+  stack = await startStack({
+    logLevel: 'trace',
+    emulator: { unauthorizedTargets: ['dev-gcp:locked:api'], missingTargets: ['dev-gcp:ghost:api'], accessTokenLifetimeSeconds: 3 },
+  });
   const auth = stack.identity.auth;
   if (auth.method === 'private_key_jwt') for (const field of ['d', 'p', 'q', 'dp', 'dq', 'qi']) remember(auth.jwk[field] as string);
   // A second generator that authenticates with a client secret.
   secretEmulator = await startEmulator();
   const port = await freePort();
-  secretEmulator.registerClient({ target: 'dev-gcp:nais:azure-token-generator', secrets: [CLIENT_SECRET], redirectUris: [`http://localhost:${port}/oauth2/callback`] });
+  secretEmulator.registerClient({
+    target: 'dev-gcp:nais:azure-token-generator',
+    secrets: [CLIENT_SECRET],
+    redirectUris: [`http://localhost:${port}/oauth2/callback`],
+  });
   const env = {
     PORT: String(port),
     HOST: '127.0.0.1',
@@ -74,15 +81,31 @@ async function run(base: string, init: RequestInit & { path: string }) {
 describe('logs', () => {
   it('contain no token, code, secret, assertion or key after every flow', async () => {
     for (const base of [stack.url, secretStack.url]) {
-      for (const aud of ['dev-gcp:a:b', 'dev-gcp.a.c', 'api://dev-gcp.a.d/.default', 'dev-gcp:locked:api', 'dev-gcp:ghost:api', 'bad audience']) {
+      for (const aud of [
+        'dev-gcp:a:b',
+        'dev-gcp.a.c',
+        'api://dev-gcp.a.d/.default',
+        'dev-gcp:locked:api',
+        'dev-gcp:ghost:api',
+        'bad audience',
+      ]) {
         await run(base, { path: '/api/public/m2m', method: 'POST', body: new URLSearchParams({ aud }) });
-        await run(base, { path: '/api/public/m2m', method: 'POST', headers: { accept: 'application/json', 'content-type': 'application/json' }, body: JSON.stringify({ aud }) });
+        await run(base, {
+          path: '/api/public/m2m',
+          method: 'POST',
+          headers: { accept: 'application/json', 'content-type': 'application/json' },
+          body: JSON.stringify({ aud }),
+        });
       }
       const form = new FormData();
       form.set('aud', 'dev-gcp:a:multipart');
       await run(base, { path: '/api/public/m2m', method: 'POST', body: form });
       // Secrets sent by a caller in headers must not be logged either.
-      await run(base, { path: '/api/public/m2m?aud=dev-gcp:a:b', method: 'POST', headers: { authorization: `Bearer ${[...secrets][0]}`, cookie: `__Host-tg_session=${[...secrets][0]}` } });
+      await run(base, {
+        path: '/api/public/m2m?aud=dev-gcp:a:b',
+        method: 'POST',
+        headers: { authorization: `Bearer ${[...secrets][0]}`, cookie: `__Host-tg_session=${[...secrets][0]}` },
+      });
     }
 
     // Login by HTTP, with the session cookie and codes remembered.
@@ -106,7 +129,10 @@ describe('logs', () => {
     remember(new URL(pending.callbackUrl).searchParams.get('code'));
     remember(new URL(pending.callbackUrl).searchParams.get('state'));
     remember(pending.loginCookie.split('=').slice(1).join('='));
-    await run(stack.url, { path: new URL(pending.callbackUrl).pathname + new URL(pending.callbackUrl).search.replace('state=', 'state=x'), headers: { cookie: pending.loginCookie } });
+    await run(stack.url, {
+      path: new URL(pending.callbackUrl).pathname + new URL(pending.callbackUrl).search.replace('state=', 'state=x'),
+      headers: { cookie: pending.loginCookie },
+    });
     await run(stack.url, { path: `/oauth2/callback?code=${[...secrets][1]}&state=abc` });
     await run(stack.url, { path: '/oauth2/logout', headers: { cookie } });
     await logout(stack.url, cookie);
@@ -125,7 +151,8 @@ describe('logs', () => {
     for (const line of lines) {
       if (/eyJ[\w-]{10,}\.eyJ[\w-]{10,}\./.test(line)) leaks.push(`JWT in: ${line.slice(0, 200)}`);
       for (const secret of secrets) {
-        if (line.includes(secret)) leaks.push(`secret ${createHash('sha256').update(secret).digest('hex').slice(0, 8)} in: ${line.slice(0, 200)}`);
+        if (line.includes(secret))
+          leaks.push(`secret ${createHash('sha256').update(secret).digest('hex').slice(0, 8)} in: ${line.slice(0, 200)}`);
       }
       if (/-----BEGIN|"d":"/.test(line)) leaks.push(`key material in: ${line.slice(0, 200)}`);
     }

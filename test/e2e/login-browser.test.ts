@@ -78,7 +78,10 @@ describe('an employee in a real browser', () => {
     await page.goto(`${stack.url}/api/m2m?aud=dev-gcp:my-team:my-app`);
     const body = await tokenResponse(page);
     const keys = createRemoteJWKSet(new URL(`${emulator.baseUrl}/${emulator.tenantId}/discovery/v2.0/keys`));
-    const { payload } = await jwtVerify(body.access_token, keys, { issuer: emulator.issuer, audience: emulator.clientIdFor('dev-gcp:my-team:my-app') });
+    const { payload } = await jwtVerify(body.access_token, keys, {
+      issuer: emulator.issuer,
+      audience: emulator.clientIdFor('dev-gcp:my-team:my-app'),
+    });
     expect(payload.idtyp).toBe('app');
   });
 
@@ -107,6 +110,8 @@ describe('an employee in a real browser', () => {
     expect(res.status).toBe(401);
     const body = (await res.json()) as { error: string; login_url: string };
     expect(body.error).toBe('login_required');
-    expect(body.login_url).toBe(`${stack.config.publicUrl}/oauth2/login?redirect=${encodeURIComponent('/api/obo?aud=dev-gcp:my-team:my-app')}`);
+    expect(body.login_url).toBe(
+      `${stack.config.publicUrl}/oauth2/login?redirect=${encodeURIComponent('/api/obo?aud=dev-gcp:my-team:my-app')}`,
+    );
   });
 });

@@ -22,7 +22,8 @@ beforeAll(async () => {
     res.setHeader('content-type', 'text/html');
     res.end(
       `<!doctype html><title>Win a prize</title><a id="link" href="${stack.url}/oauth2/logout">Prize</a>` +
-        `<form id="form" method="post" action="${stack.url}/oauth2/logout"><input name="csrf_token" value="guess"><button>Go</button></form>`,
+        `<form id="form" method="post" ` +
+        `action="${stack.url}/oauth2/logout"><input name="csrf_token" value="guess"><button>Go</button></form>`,
     );
   });
   await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve));
@@ -64,10 +65,17 @@ describe('logout', () => {
     const cookie = await login(stack.url);
     const other = await login(stack.url);
     const post = (token: string) =>
-      fetch(`${stack.url}/oauth2/logout`, { method: 'POST', headers: { cookie, accept: 'application/json' }, body: new URLSearchParams({ csrf_token: token }) });
+      fetch(`${stack.url}/oauth2/logout`, {
+        method: 'POST',
+        headers: { cookie, accept: 'application/json' },
+        body: new URLSearchParams({ csrf_token: token }),
+      });
     expect((await post('')).status).toBe(403);
-    const otherToken = ((await (await fetch(`${stack.url}/oauth2/logout`, { headers: { cookie: other, accept: 'application/json' } })).json()) as { csrf_token: string })
-      .csrf_token;
+    const otherToken = (
+      (await (await fetch(`${stack.url}/oauth2/logout`, { headers: { cookie: other, accept: 'application/json' } })).json()) as {
+        csrf_token: string;
+      }
+    ).csrf_token;
     expect((await post(otherToken)).status).toBe(403);
     expect(await authenticated(cookie)).toBe(true);
 

@@ -29,25 +29,34 @@ const outside = Object.values(networkInterfaces())
   .find((address) => address && !address.internal && address.family === 'IPv4')?.address;
 
 describe('npm start with the emulator and no HOST', () => {
-  it.skipIf(!outside)('answers on 127.0.0.1 and refuses connections on the non-loopback address', async () => {
-    const port = await freePort();
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), EMULATOR_PORT: '0', LOG_LEVEL: 'warn' };
-    for (const name of Object.keys(env)) if (name === 'HOST' || name.startsWith('AZURE_')) delete env[name];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    try {
-      const deadline = Date.now() + 30_000;
-      while ((await fetch(`http://127.0.0.1:${port}/internal/isalive`).then((r) => r.status, () => 0)) !== 200) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the service did not start:\n${output}`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
+  it.skipIf(!outside)(
+    'answers on 127.0.0.1 and refuses connections on the non-loopback address',
+    async () => {
+      const port = await freePort();
+      const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), EMULATOR_PORT: '0', LOG_LEVEL: 'warn' };
+      for (const name of Object.keys(env)) if (name === 'HOST' || name.startsWith('AZURE_')) delete env[name];
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+      try {
+        const deadline = Date.now() + 30_000;
+        while (
+          (await fetch(`http://127.0.0.1:${port}/internal/isalive`).then(
+            (r) => r.status,
+            () => 0,
+          )) !== 200
+        ) {
+          if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the service did not start:\n${output}`);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        expect(await tryConnect('127.0.0.1', port)).toBe('connected');
+        expect(await tryConnect(outside!, port)).toBe('ECONNREFUSED');
+      } finally {
+        child.kill('SIGTERM');
+        await new Promise((resolve) => child.once('exit', resolve));
       }
-      expect(await tryConnect('127.0.0.1', port)).toBe('connected');
-      expect(await tryConnect(outside!, port)).toBe('ECONNREFUSED');
-    } finally {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 });

@@ -69,7 +69,9 @@ describe('POST /api/public/m2m', () => {
     const twice = await multipart([field('aud', 'dev-gcp:a:b'), field('aud', 'dev-gcp:a:c')]);
     expect(twice.status).toBe(400);
     expect(await twice.text()).toMatch(/more than once/);
-    const file = await multipart(['--xyz\r\nContent-Disposition: form-data; name="aud"; filename="aud.txt"\r\nContent-Type: text/plain\r\n\r\ndev-gcp:a:b\r\n']);
+    const file = await multipart([
+      '--xyz\r\nContent-Disposition: form-data; name="aud"; filename="aud.txt"\r\nContent-Type: text/plain\r\n\r\ndev-gcp:a:b\r\n',
+    ]);
     expect(file.status).toBe(413);
     const manyParts = await multipart(Array.from({ length: 25 }, (_, i) => field(`f${i}`, 'x')));
     expect(manyParts.status).toBe(413);
@@ -138,7 +140,10 @@ describe('POST /api/public/m2m', () => {
     expect(text.status).toBe(415);
     const huge = await m2m({ body: new URLSearchParams({ aud: 'x'.repeat(200_000) }) });
     expect(huge.status).toBe(413);
-    const multipart = await m2m({ headers: { 'content-type': 'multipart/form-data; boundary=xyz' }, body: '--xyz\r\nContent-Disposition: form-data; name="aud"\r\n\r\ndev-gcp:a:b' });
+    const multipart = await m2m({
+      headers: { 'content-type': 'multipart/form-data; boundary=xyz' },
+      body: '--xyz\r\nContent-Disposition: form-data; name="aud"\r\n\r\ndev-gcp:a:b',
+    });
     expect(multipart.status).toBe(400);
     expect(await multipart.text()).toMatch(/multipart body cannot be read/);
     const broken = await m2m({ headers: { 'content-type': 'application/json' }, body: '{"aud":' });
@@ -161,7 +166,15 @@ describe('advice for the identity provider refusals', () => {
     const text = await res.text();
     expect(text).toContain('dev-gcp:locked:api has not authorized this token generator');
     expect(text).toContain(
-      ['spec:', '  accessPolicy:', '    inbound:', '      rules:', '        - application: azure-token-generator', '          namespace: nais', '          cluster: dev-gcp'].join('\n'),
+      [
+        'spec:',
+        '  accessPolicy:',
+        '    inbound:',
+        '      rules:',
+        '        - application: azure-token-generator',
+        '          namespace: nais',
+        '          cluster: dev-gcp',
+      ].join('\n'),
     );
     expect(text).toContain('AADSTS501051');
 
@@ -200,7 +213,9 @@ describe('caching and coalescing', () => {
   it('makes exactly one token request for 100 concurrent requests for one cold audience', async () => {
     const before = emulator.stats.tokenRequests;
     const responses = await Promise.all(
-      Array.from({ length: 100 }, () => m2m({ body: new URLSearchParams({ aud: 'dev-gcp:cold:app' }) }).then(async (r) => [r.status, await r.text()] as const)),
+      Array.from({ length: 100 }, () =>
+        m2m({ body: new URLSearchParams({ aud: 'dev-gcp:cold:app' }) }).then(async (r) => [r.status, await r.text()] as const),
+      ),
     );
     expect(emulator.stats.tokenRequests - before).toBe(1);
     expect(new Set(responses.map(([status]) => status))).toEqual(new Set([200]));

@@ -61,7 +61,13 @@ describe('the OpenAPI description', () => {
       const documented = operation(route.method, route.url);
       const query = route.schema?.querystring;
       const names = query instanceof z.ZodObject ? Object.keys(query.shape).sort() : [];
-      expect((documented.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name).sort(), `${route.method} ${route.url}`).toEqual(names);
+      expect(
+        (documented.parameters ?? [])
+          .filter((p) => p.in === 'query')
+          .map((p) => p.name)
+          .sort(),
+        `${route.method} ${route.url}`,
+      ).toEqual(names);
       if (route.schema?.body === undefined) {
         expect(documented.requestBody, `${route.method} ${route.url}`).toBeUndefined();
         continue;
@@ -69,13 +75,18 @@ describe('the OpenAPI description', () => {
       bodies++;
       const consumes = (route.schema as { consumes?: string[] }).consumes ?? ['application/json'];
       expect(Object.keys(documented.requestBody?.content ?? {}).sort()).toEqual([...consumes].sort());
-      for (const content of Object.values(documented.requestBody!.content)) expect(Object.keys(content.schema.properties ?? {}).length).toBeGreaterThan(0);
+      for (const content of Object.values(documented.requestBody!.content))
+        expect(Object.keys(content.schema.properties ?? {}).length).toBeGreaterThan(0);
     }
     expect(bodies).toBe(3);
     // The audience may come in any of the four ways the m2m route reads it.
     const m2m = operation('POST', '/api/public/m2m');
     expect(m2m.parameters?.map((p) => p.name)).toEqual(['aud']);
-    expect(Object.keys(m2m.requestBody!.content).sort()).toEqual(['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data']);
+    expect(Object.keys(m2m.requestBody!.content).sort()).toEqual([
+      'application/json',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data',
+    ]);
   });
 
   it('documents the status and content type of what each route really answers', async () => {
@@ -124,6 +135,10 @@ describe('the OpenAPI description', () => {
       const type = res.headers.get('content-type')?.split(';')[0];
       if (answer?.content && type) expect(Object.keys(answer.content), `${method} ${url} answered ${type}`).toContain(type);
     }
-    expect([...covered].sort()).toEqual(schemaRoutes().map((r) => `${r.method} ${r.url}`).sort());
+    expect([...covered].sort()).toEqual(
+      schemaRoutes()
+        .map((r) => `${r.method} ${r.url}`)
+        .sort(),
+    );
   });
 });

@@ -5,7 +5,10 @@ import { startStack, type Stack } from '../helpers/stack.js';
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({ env: { RATE_LIMIT_MAX: '40', RATE_LIMIT_WINDOW_SECONDS: '60' }, emulator: { unauthorizedTargets: ['dev-gcp:locked:api'] } });
+  stack = await startStack({
+    env: { RATE_LIMIT_MAX: '40', RATE_LIMIT_WINDOW_SECONDS: '60' },
+    emulator: { unauthorizedTargets: ['dev-gcp:locked:api'] },
+  });
 });
 
 afterAll(async () => {
@@ -38,7 +41,9 @@ describe('metrics at /internal/metrics', () => {
     await m2m('dev-gcp:metrics:fresh-app');
     await m2m('dev-gcp:locked:api');
     expect(await metric('idp_token_requests_total', { grant: 'client_credentials', outcome: 'success' })).toBe(ok + 1);
-    expect(await metric('idp_token_requests_total', { grant: 'client_credentials', outcome: 'rejected', aadsts: '501051' })).toBe(refused + 1);
+    expect(await metric('idp_token_requests_total', { grant: 'client_credentials', outcome: 'rejected', aadsts: '501051' })).toBe(
+      refused + 1,
+    );
     expect(await metric('idp_token_request_duration_seconds_count', { grant: 'client_credentials' })).toBe(timed + 2);
   });
 
@@ -114,8 +119,13 @@ describe('headers', () => {
 describe('the request log', () => {
   it('writes one line a request: successes at debug, failures at info, with the URL redacted', async () => {
     const ok = await m2m('dev-gcp:logged:app');
-    const bad = await fetch(`${stack.url}/api/public/m2m?code=secret-code-value`, { method: 'POST', body: new URLSearchParams({ aud: 'no good' }) });
-    const lines = stack.logs.map((l) => JSON.parse(l) as { level: string; msg: string; reqId?: string; req?: { url: string }; res?: { statusCode: number } });
+    const bad = await fetch(`${stack.url}/api/public/m2m?code=secret-code-value`, {
+      method: 'POST',
+      body: new URLSearchParams({ aud: 'no good' }),
+    });
+    const lines = stack.logs.map(
+      (l) => JSON.parse(l) as { level: string; msg: string; reqId?: string; req?: { url: string }; res?: { statusCode: number } },
+    );
     const okLines = lines.filter((l) => l.reqId === ok.headers.get('x-correlation-id') && l.msg === 'request completed');
     const badLines = lines.filter((l) => l.reqId === bad.headers.get('x-correlation-id') && l.msg === 'request completed');
     expect(okLines).toHaveLength(1);
@@ -147,7 +157,9 @@ describe('the OpenAPI description', () => {
   it('is served, and describes exactly the routes that exist', async () => {
     const served = (await (await fetch(`${stack.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, object> };
     expect(served.openapi).toBe('3.1.0');
-    const documented = Object.entries(served.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`));
+    const documented = Object.entries(served.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`),
+    );
     const existing = stack.generator.routes.map((r) => `${r.method} ${r.url}`);
     expect(new Set(documented)).toEqual(new Set(existing));
   });

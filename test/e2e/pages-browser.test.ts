@@ -63,7 +63,9 @@ async function expectAccessible(p: Page): Promise<void> {
 }
 
 async function expectNoSidewaysScroll(p: Page): Promise<void> {
-  const [scroll, client] = await p.evaluate<[number, number]>('[document.documentElement.scrollWidth, document.documentElement.clientWidth]');
+  const [scroll, client] = await p.evaluate<[number, number]>(
+    '[document.documentElement.scrollWidth, document.documentElement.clientWidth]',
+  );
   expect(scroll, p.url()).toBeLessThanOrEqual(client);
 }
 
@@ -80,7 +82,8 @@ async function signIn(p: Page, navIdent?: string): Promise<void> {
 }
 
 const clipboard = (p: Page) => p.evaluate<string>('navigator.clipboard.readText()');
-const bodyStyle = (p: Page, property: 'fontFamily' | 'backgroundColor') => p.evaluate<string>(`getComputedStyle(document.body).${property}`);
+const bodyStyle = (p: Page, property: 'fontFamily' | 'backgroundColor') =>
+  p.evaluate<string>(`getComputedStyle(document.body).${property}`);
 
 describe('the home page', () => {
   it('checks the audience as one types, and says who is not logged in', async () => {
@@ -168,7 +171,12 @@ describe('the token page', () => {
     await page.goto(`${stack.url}/api/m2m?aud=${encodeURIComponent(AUDIENCE)}`);
     await expect(page.locator('h1').textContent()).resolves.toBe('App token (client credentials)');
     const intro = (await page.locator('h1 + p').textContent())!;
-    expect(intro).toMatch(new RegExp(`^An app token for ${AUDIENCE}: the token generator acting as itself, with no person in the token, asked for by Kari Nordmann \\(Z990001\\)\\.$`));
+    expect(intro).toMatch(
+      new RegExp(
+        `^An app token for ${AUDIENCE}: the token generator acting as itself, with no person in the token, asked for by Kari ` +
+          `Nordmann \\(Z990001\\)\\.$`,
+      ),
+    );
     expect(intro).not.toMatch(/on behalf of/);
     const text = (await page.locator('#claims-table').textContent())!;
     expect(text).toContain('app: an app token (client credentials)');
@@ -245,7 +253,11 @@ describe('advice and error pages', () => {
       ['/api/obo?aud=Not%20Valid', 400],
       ['/oauth2/callback?code=x&state=y', 400],
       ['/oauth2/callback?error=access_denied&error_description=AADSTS50105%3A%20not%20assigned', 403],
-      ['/oauth2/authorize?response_type=code&client_id=tool&code_challenge_method=S256&code_challenge=x&redirect_uri=https://evil.example/', 400],
+      [
+        '/oauth2/authorize?response_type=code&client_id=tool&code_challenge_method=S256&code_challenge=x' +
+          '&redirect_uri=https://evil.example/',
+        400,
+      ],
     ] as const) {
       const res = await page.goto(`${stack.url}${path}`);
       expect(res?.status(), path).toBe(status);
@@ -291,7 +303,12 @@ describe('the command line\u2019s pages', () => {
   function loginUrlFromCli(): Promise<{ url: string; exited: Promise<number | null> }> {
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, ['bin/token-generator.js', 'obo', AUDIENCE, '--timeout', '60'], {
-        env: { ...process.env, TOKEN_GENERATOR_URL: stack.url, TOKEN_GENERATOR_CACHE: join(dir, `cache-${Date.now()}.json`), BROWSER: 'none' },
+        env: {
+          ...process.env,
+          TOKEN_GENERATOR_URL: stack.url,
+          TOKEN_GENERATOR_CACHE: join(dir, `cache-${Date.now()}.json`),
+          BROWSER: 'none',
+        },
       });
       const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
       let stderr = '';

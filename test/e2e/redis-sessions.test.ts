@@ -46,7 +46,9 @@ describe('sessions in Redis, shared by two replicas', () => {
     await page.locator('button:has-text("Sign in")').click();
     await page.waitForURL(wanted);
 
-    const res = await fetch(`${second.url}/api/obo?aud=dev-gcp:other-team:other-app`, { headers: { cookie: await cookieHeader(), accept: 'application/json' } });
+    const res = await fetch(`${second.url}/api/obo?aud=dev-gcp:other-team:other-app`, {
+      headers: { cookie: await cookieHeader(), accept: 'application/json' },
+    });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { access_token: string };
     expect(body.access_token.split('.')).toHaveLength(3);
@@ -64,14 +66,17 @@ describe('sessions in Redis, shared by two replicas', () => {
     expect(page503.status).toBe(503);
     expect(await page503.text()).toMatch(/Correlation id/);
     // App tokens do not need Redis.
-    expect((await fetch(`${first.url}/api/public/m2m`, { method: 'POST', body: new URLSearchParams({ aud: 'dev-gcp:a:b' }) })).status).toBe(200);
+    expect((await fetch(`${first.url}/api/public/m2m`, { method: 'POST', body: new URLSearchParams({ aud: 'dev-gcp:a:b' }) })).status).toBe(
+      200,
+    );
     expect((await fetch(`${first.url}/internal/isalive`)).status).toBe(200);
 
     await redis.restart();
     let status = 0;
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
-      status = (await fetch(`${second.url}/api/obo?aud=dev-gcp:my-team:my-app`, { headers: { cookie, accept: 'application/json' } })).status;
+      status = (await fetch(`${second.url}/api/obo?aud=dev-gcp:my-team:my-app`, { headers: { cookie, accept: 'application/json' } }))
+        .status;
       if (status === 200) break;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }

@@ -31,7 +31,9 @@ const refreshes = () => first.emulator!.stats.byGrant.refresh_token ?? 0;
 describe('a session whose user token is about to expire', () => {
   it('is refreshed once, by one replica, however many requests arrive at once', async () => {
     const cookie = await login(first.url);
-    const sessionBefore = (await (await fetch(`${first.url}/oauth2/session`, { headers: { cookie } })).json()) as { access_token_expires_at: string };
+    const sessionBefore = (await (await fetch(`${first.url}/oauth2/session`, { headers: { cookie } })).json()) as {
+      access_token_expires_at: string;
+    };
     await new Promise((resolve) => setTimeout(resolve, 2_300));
     const before = refreshes();
     const responses = await Promise.all(
@@ -43,7 +45,10 @@ describe('a session whose user token is about to expire', () => {
     // The token was still good: the requests were answered with it, and one refresh ran behind them.
     await Promise.all([first, second].map((replica) => replica.generator.sessions.settled()));
     expect(refreshes() - before).toBe(1);
-    const sessionAfter = (await (await fetch(`${second.url}/oauth2/session`, { headers: { cookie } })).json()) as { authenticated: boolean; access_token_expires_at: string };
+    const sessionAfter = (await (await fetch(`${second.url}/oauth2/session`, { headers: { cookie } })).json()) as {
+      authenticated: boolean;
+      access_token_expires_at: string;
+    };
     expect(sessionAfter.authenticated).toBe(true);
     expect(Date.parse(sessionAfter.access_token_expires_at)).toBeGreaterThan(Date.parse(sessionBefore.access_token_expires_at));
   });

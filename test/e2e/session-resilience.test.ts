@@ -65,7 +65,10 @@ async function obo(base: string, cookie: string, aud = 'dev-gcp:team:app') {
 }
 
 async function sessionOf(base: string, cookie: string) {
-  return (await (await fetch(`${base}/oauth2/session`, { headers: { cookie } })).json()) as { authenticated: boolean; access_token_expires_at?: string };
+  return (await (await fetch(`${base}/oauth2/session`, { headers: { cookie } })).json()) as {
+    authenticated: boolean;
+    access_token_expires_at?: string;
+  };
 }
 
 async function until(condition: () => boolean, what: string, timeoutMs = 10_000) {
@@ -116,28 +119,28 @@ describe('a refresh that goes wrong', () => {
     { mode: 'late' as const, what: 'answering after the timeout' },
   ];
   for (const { mode, what } of slowness) {
-  it(`with the identity provider ${what}, keeps every session, which gets tokens once it is well`, async () => {
-    const cookies = await Promise.all(Array.from({ length: 5 }, () => login(first.url)));
-    await sleep(UNTIL_REFRESH_MS);
-    proxy.faultWhen = isRefresh;
-    proxy.mode = mode;
-    proxy.slowMs = 3_000;
-    try {
-      // The tokens the sessions have are still good: the requests are answered with them while the refreshes time out.
-      const during = await Promise.all(cookies.map((cookie) => obo(first.url, cookie)));
-      expect(during.map((r) => r.status)).toEqual(Array(5).fill(200));
-      await first.generator.sessions.settled();
-    } finally {
-      proxy.mode = 'pass';
-      proxy.faultWhen = undefined;
-    }
-    expect(first.logs.filter((line) => line.includes('session refresh failed')).length).toBeGreaterThanOrEqual(5);
-    await sleep(LIFETIME_SECONDS * 1000);
-    // Expired by now: each session is refreshed, on either replica.
-    const after = await Promise.all(cookies.map((cookie, i) => obo((i % 2 ? first : second).url, cookie)));
-    expect(after.map((r) => r.status)).toEqual(Array(5).fill(200));
-    for (const cookie of cookies) expect((await sessionOf(second.url, cookie)).authenticated).toBe(true);
-  }, 60_000);
+    it(`with the identity provider ${what}, keeps every session, which gets tokens once it is well`, async () => {
+      const cookies = await Promise.all(Array.from({ length: 5 }, () => login(first.url)));
+      await sleep(UNTIL_REFRESH_MS);
+      proxy.faultWhen = isRefresh;
+      proxy.mode = mode;
+      proxy.slowMs = 3_000;
+      try {
+        // The tokens the sessions have are still good: the requests are answered with them while the refreshes time out.
+        const during = await Promise.all(cookies.map((cookie) => obo(first.url, cookie)));
+        expect(during.map((r) => r.status)).toEqual(Array(5).fill(200));
+        await first.generator.sessions.settled();
+      } finally {
+        proxy.mode = 'pass';
+        proxy.faultWhen = undefined;
+      }
+      expect(first.logs.filter((line) => line.includes('session refresh failed')).length).toBeGreaterThanOrEqual(5);
+      await sleep(LIFETIME_SECONDS * 1000);
+      // Expired by now: each session is refreshed, on either replica.
+      const after = await Promise.all(cookies.map((cookie, i) => obo((i % 2 ? first : second).url, cookie)));
+      expect(after.map((r) => r.status)).toEqual(Array(5).fill(200));
+      for (const cookie of cookies) expect((await sessionOf(second.url, cookie)).authenticated).toBe(true);
+    }, 60_000);
   }
 
   it('with Redis stopped as the refreshed session is stored, keeps the session with its new tokens and leaves no lock behind', async () => {
@@ -166,23 +169,28 @@ describe('a refresh that goes wrong', () => {
     expect(refreshes(first)).toBe(refreshed);
   }, 60_000);
 
-  it('while another replica holds the lock: goes on with a token that is still good, and says "busy", not "store down", once it ran out', async () => {
-    const cookie = await login(first.url);
-    const id = first.generator.sessions.manager.idOf(decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1)))!;
-    const store = redisStore(first);
-    await sleep(UNTIL_REFRESH_MS);
-    // A holder that never finishes, as a replica that died mid-refresh.
-    await store.client.set(store.lockKey(id), 'another-replica', 'PX', 60_000);
-    const before = refreshes(first);
-    expect((await obo(first.url, cookie)).status).toBe(200);
-    await first.generator.sessions.settled();
-    expect(refreshes(first)).toBe(before);
-    await sleep(LIFETIME_SECONDS * 1000 - UNTIL_REFRESH_MS + 200);
-    const busy = await obo(second.url, cookie);
-    expect(busy.status).toBe(503);
-    expect(busy.headers.get('retry-after')).toBe('2');
-    expect(((await busy.json()) as { error: string }).error).toBe('session_busy');
-    await store.client.del(store.lockKey(id));
-    expect((await obo(second.url, cookie)).status).toBe(200);
-  }, 60_000);
+  it(
+    'while another replica holds the lock: goes on with a token that ' +
+      'is still good, and says "busy", not "store down", once it ran out',
+    async () => {
+      const cookie = await login(first.url);
+      const id = first.generator.sessions.manager.idOf(decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1)))!;
+      const store = redisStore(first);
+      await sleep(UNTIL_REFRESH_MS);
+      // A holder that never finishes, as a replica that died mid-refresh.
+      await store.client.set(store.lockKey(id), 'another-replica', 'PX', 60_000);
+      const before = refreshes(first);
+      expect((await obo(first.url, cookie)).status).toBe(200);
+      await first.generator.sessions.settled();
+      expect(refreshes(first)).toBe(before);
+      await sleep(LIFETIME_SECONDS * 1000 - UNTIL_REFRESH_MS + 200);
+      const busy = await obo(second.url, cookie);
+      expect(busy.status).toBe(503);
+      expect(busy.headers.get('retry-after')).toBe('2');
+      expect(((await busy.json()) as { error: string }).error).toBe('session_busy');
+      await store.client.del(store.lockKey(id));
+      expect((await obo(second.url, cookie)).status).toBe(200);
+    },
+    60_000,
+  );
 });

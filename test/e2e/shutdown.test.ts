@@ -52,7 +52,10 @@ async function startProcess(env: Record<string, string>): Promise<Running> {
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const ready = await fetch(`${base}/internal/isready`).then((r) => r.status, () => 0);
+    const ready = await fetch(`${base}/internal/isready`).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (ready === 200) break;
     if (Date.now() > deadline) throw new Error(`the service did not become ready:\n${output}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -74,7 +77,10 @@ describe('SIGTERM', () => {
 
     let sawNotReady = false;
     while (Date.now() - signalled < 1_800) {
-      const status = await fetch(`${base}/internal/isready`).then((r) => r.status, () => 0);
+      const status = await fetch(`${base}/internal/isready`).then(
+        (r) => r.status,
+        () => 0,
+      );
       if (status === 503) {
         sawNotReady = true;
         break;
@@ -100,7 +106,10 @@ describe('SIGTERM', () => {
     expect((await fetch(`${service.base}/api/public/m2m`, { method: 'POST', body: form })).status).toBe(200);
     const socket = await open(service.port);
     const body = form.toString();
-    socket.write(`POST /api/public/m2m HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: ${body.length}\r\n\r\n`);
+    socket.write(
+      `POST /api/public/m2m HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: ` +
+        `${body.length}\r\n\r\n`,
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
     service.kill('SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -111,14 +120,17 @@ describe('SIGTERM', () => {
     expect(await service.exited).toBe(0);
   }, 40_000);
 
-  it('answers every request on a kept-alive connection in its own format, never with the framework\'s 503', async () => {
+  it("answers every request on a kept-alive connection in its own format, never with the framework's 503", async () => {
     const service = await startProcess({ SHUTDOWN_DELAY_SECONDS: '0' });
     proxy.mode = 'slow';
     proxy.slowMs = 1_000;
     const socket = await open(service.port);
     // A slow request in flight at SIGTERM, and on the same connection, after SIGTERM, another one.
     const body = new URLSearchParams({ aud: 'dev-gcp:slow:pipelined' }).toString();
-    socket.write(`POST /api/public/m2m HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+    socket.write(
+      `POST /api/public/m2m HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: ` +
+        `${body.length}\r\n\r\n${body}`,
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
     service.kill('SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -74,7 +74,9 @@ describe('npm start in a pipe', () => {
     expect(res.status).toBe(200);
     await started.stop();
     const lines = started.output().split('\n').filter(Boolean);
-    const logLines = lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { level: string; msg: string; component?: string });
+    const logLines = lines
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { level: string; msg: string; component?: string });
     const text = lines.filter((line) => !line.startsWith('{'));
     expect(text[0]).toBe(`Token generator: ${url}`);
     expect(text).toContain(`  App token:      curl -s -X POST ${url}/api/public/m2m -d "aud=dev-gcp:my-team:my-app"`);
@@ -95,10 +97,15 @@ describe('npm start in a pipe', () => {
     expect(example?.[2]).toBe('dev-gcp:team-a:api');
     const res = await fetch(example![1]!, { method: 'POST', body: new URLSearchParams({ aud: example![2]! }) });
     expect(res.status).toBe(200);
-    expect(withDirectory.output()).toContain(`open ${url}/api/obo?aud=dev-gcp:team-a:api in a browser, and sign in as Z990001 (Kari Nordmann)`);
+    expect(withDirectory.output()).toContain(
+      `open ${url}/api/obo?aud=dev-gcp:team-a:api in a browser, and sign in as Z990001 (Kari Nordmann)`,
+    );
     await withDirectory.stop();
 
-    const withExceptions = startMain({ ...env, EMULATOR_UNAUTHORIZED_TARGETS: 'dev-gcp:locked:api', EMULATOR_MISSING_TARGETS: 'dev-gcp:gone:app' }, false);
+    const withExceptions = startMain(
+      { ...env, EMULATOR_UNAUTHORIZED_TARGETS: 'dev-gcp:locked:api', EMULATOR_MISSING_TARGETS: 'dev-gcp:gone:app' },
+      false,
+    );
     running.push(withExceptions);
     await until(withExceptions, READY);
     const output = withExceptions.output();
@@ -143,11 +150,17 @@ describe('a start that cannot go on', () => {
       ] as const) {
         const started = startMain(env, false);
         expect(await started.exited).toBe(1);
-        const mentions = started.output().split('\n').filter((line) => line.includes(String(port)) && /in use/.test(line));
+        const mentions = started
+          .output()
+          .split('\n')
+          .filter((line) => line.includes(String(port)) && /in use/.test(line));
         expect(mentions).toHaveLength(1);
         const line = JSON.parse(mentions[0]!) as { level: string; msg: string };
         expect(line.level).toBe('fatal');
-        expect(line.msg).toBe(`could not start: port ${port} is already in use: stop what listens there, or set ${variable} to another port (${variable}=0 picks a free one)`);
+        expect(line.msg).toBe(
+          `could not start: port ${port} is already in use: stop what listens there, or set ${variable} to another port ` +
+            `(${variable}=0 picks a free one)`,
+        );
       }
     } finally {
       await new Promise((resolve) => (taken as Server).close(resolve));

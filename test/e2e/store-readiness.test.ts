@@ -33,7 +33,9 @@ async function settledReadiness(stack: Stack, wanted: number): Promise<{ status:
 }
 
 async function health(stack: Stack) {
-  return (await (await fetch(`${stack.url}/internal/health`)).json()) as { session_store: { reachable: boolean; reached_once: boolean; problem: string | null } };
+  return (await (await fetch(`${stack.url}/internal/health`)).json()) as {
+    session_store: { reachable: boolean; reached_once: boolean; problem: string | null };
+  };
 }
 
 const storeUp = async (stack: Stack) => /session_store_up (\d)/.exec(await (await fetch(`${stack.url}/internal/metrics`)).text())?.[1];
@@ -48,7 +50,9 @@ describe('the session store at start-up', () => {
     expect(errors.length).toBeGreaterThanOrEqual(1);
     expect(errors[0]).toMatch(/check REDIS_URL/);
     // App tokens need no store.
-    expect((await fetch(`${stack.url}/api/public/m2m`, { method: 'POST', body: new URLSearchParams({ aud: 'dev-gcp:a:b' }) })).status).toBe(200);
+    expect((await fetch(`${stack.url}/api/public/m2m`, { method: 'POST', body: new URLSearchParams({ aud: 'dev-gcp:a:b' }) })).status).toBe(
+      200,
+    );
     expect(await storeUp(stack)).toBe('0');
   });
 
@@ -83,7 +87,8 @@ describe('the session store going away later', () => {
     expect(detail.problem).toMatch(/^REDIS_URL: the session store \(Redis at 127\.0\.0\.1:\d+\) cannot be reached/);
     expect(await storeUp(stack)).toBe('0');
     await redis.restart();
-    while (!(await health(stack)).session_store.reachable && Date.now() < deadline + 10_000) await new Promise((resolve) => setTimeout(resolve, 100));
+    while (!(await health(stack)).session_store.reachable && Date.now() < deadline + 10_000)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await readiness(stack)).toEqual({ status: 200, text: 'ready' });
     expect(await storeUp(stack)).toBe('1');
   }, 40_000);

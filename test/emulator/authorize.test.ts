@@ -18,7 +18,12 @@ let otherClientId: string;
 
 beforeAll(async () => {
   emulator = await startEmulator({ employees: EMPLOYEES, missingTargets: ['dev-gcp:ghost:api'] });
-  clientId = emulator.registerClient({ target: 'dev-gcp:nais:azure-token-generator', secrets: ['s'], redirectUris: [REDIRECT], postLogoutRedirectUris: [LOGGED_OUT] });
+  clientId = emulator.registerClient({
+    target: 'dev-gcp:nais:azure-token-generator',
+    secrets: ['s'],
+    redirectUris: [REDIRECT],
+    postLogoutRedirectUris: [LOGGED_OUT],
+  });
   otherClientId = emulator.registerClient({ target: 'dev-gcp:team:other', secrets: ['o'], redirectUris: ['http://localhost:9999/other'] });
 });
 
@@ -39,7 +44,8 @@ function params(extra: Record<string, string> = {}): Record<string, string> {
   };
 }
 
-const get = (query: Record<string, string>, headers: Record<string, string> = {}) => fetch(authorizeUrl(emulator, query), { redirect: 'manual', headers });
+const get = (query: Record<string, string>, headers: Record<string, string> = {}) =>
+  fetch(authorizeUrl(emulator, query), { redirect: 'manual', headers });
 
 const authorizePath = () => authorizeUrl(emulator, {}).toString().split('?')[0]!;
 
@@ -47,7 +53,13 @@ const authorizePath = () => authorizeUrl(emulator, {}).toString().split('?')[0]!
 async function signInPage(query: Record<string, string>): Promise<{ token: string; cookie: string }> {
   const page = await get(query);
   const token = decodeEntities(/name="sign_in_token" value="([^"]+)"/.exec(await page.text())![1]!);
-  return { token, cookie: page.headers.getSetCookie().map((c) => c.split(';')[0]!).join('; ') };
+  return {
+    token,
+    cookie: page.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0]!)
+      .join('; '),
+  };
 }
 
 /** Posts the sign-in form of the page for `query`, as the browser that was shown it, with the fields typed. */
@@ -115,15 +127,54 @@ describe('the login page', () => {
   });
 
   it('signs in a typed employee with the groups typed; a known employee keeps the directory groups', async () => {
-    const typed = await login(emulator, { clientId, redirectUri: REDIRECT, scope: 'openid', employee: { navIdent: 'A123456', name: 'Typed Person', email: 'typed@nav.no', groups: 'x, y,,x' } });
-    const first = await tokenRequest(emulator, { grant_type: 'authorization_code', code: typed.code, redirect_uri: REDIRECT, code_verifier: typed.verifier, client_id: clientId, client_secret: 's' });
+    const typed = await login(emulator, {
+      clientId,
+      redirectUri: REDIRECT,
+      scope: 'openid',
+      employee: { navIdent: 'A123456', name: 'Typed Person', email: 'typed@nav.no', groups: 'x, y,,x' },
+    });
+    const first = await tokenRequest(emulator, {
+      grant_type: 'authorization_code',
+      code: typed.code,
+      redirect_uri: REDIRECT,
+      code_verifier: typed.verifier,
+      client_id: clientId,
+      client_secret: 's',
+    });
     expect(first.status).toBe(200);
-    const scoped = await login(emulator, { clientId, redirectUri: REDIRECT, scope: `openid api://${clientId}/.default`, employee: { navIdent: 'A123456', name: 'Typed Person', email: 'typed@nav.no', groups: 'x, y,,x' } });
-    const second = await tokenRequest(emulator, { grant_type: 'authorization_code', code: scoped.code, redirect_uri: REDIRECT, code_verifier: scoped.verifier, client_id: clientId, client_secret: 's' });
-    const claims = JSON.parse(Buffer.from(String(second.body.access_token).split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    const scoped = await login(emulator, {
+      clientId,
+      redirectUri: REDIRECT,
+      scope: `openid api://${clientId}/.default`,
+      employee: { navIdent: 'A123456', name: 'Typed Person', email: 'typed@nav.no', groups: 'x, y,,x' },
+    });
+    const second = await tokenRequest(emulator, {
+      grant_type: 'authorization_code',
+      code: scoped.code,
+      redirect_uri: REDIRECT,
+      code_verifier: scoped.verifier,
+      client_id: clientId,
+      client_secret: 's',
+    });
+    const claims = JSON.parse(Buffer.from(String(second.body.access_token).split('.')[1]!, 'base64url').toString()) as Record<
+      string,
+      unknown
+    >;
     expect(claims).toMatchObject({ NAVident: 'A123456', name: 'Typed Person', preferred_username: 'typed@nav.no', groups: ['x', 'y'] });
-    const known = await login(emulator, { clientId, redirectUri: REDIRECT, scope: `openid api://${clientId}/.default`, employee: { navIdent: 'Z990101', name: 'Første Ansatt', email: 'forste@trygdeetaten.no', groups: 'made-up' } });
-    const third = await tokenRequest(emulator, { grant_type: 'authorization_code', code: known.code, redirect_uri: REDIRECT, code_verifier: known.verifier, client_id: clientId, client_secret: 's' });
+    const known = await login(emulator, {
+      clientId,
+      redirectUri: REDIRECT,
+      scope: `openid api://${clientId}/.default`,
+      employee: { navIdent: 'Z990101', name: 'Første Ansatt', email: 'forste@trygdeetaten.no', groups: 'made-up' },
+    });
+    const third = await tokenRequest(emulator, {
+      grant_type: 'authorization_code',
+      code: known.code,
+      redirect_uri: REDIRECT,
+      code_verifier: known.verifier,
+      client_id: clientId,
+      client_secret: 's',
+    });
     expect(JSON.parse(Buffer.from(String(third.body.access_token).split('.')[1]!, 'base64url').toString()).groups).toEqual(['group-a']);
   });
 });
@@ -144,7 +195,14 @@ describe('refusals shown as a page, never redirected', () => {
   });
 
   it('a redirect URI not registered for the client, even one of another client, or a near miss: AADSTS50011', async () => {
-    for (const redirect of ['https://evil.example/callback', 'http://localhost:9999/other', `${REDIRECT}/`, `${REDIRECT}?x=1`, 'HTTP://LOCALHOST:9999/oauth2/callback', '']) {
+    for (const redirect of [
+      'https://evil.example/callback',
+      'http://localhost:9999/other',
+      `${REDIRECT}/`,
+      `${REDIRECT}?x=1`,
+      'HTTP://LOCALHOST:9999/oauth2/callback',
+      '',
+    ]) {
       const res = await get(params({ redirect_uri: redirect }));
       expect(res.status, redirect).toBe(400);
       expect(res.headers.get('location')).toBeNull();
@@ -222,12 +280,23 @@ describe('response modes', () => {
     const script = await fetch(`${emulator.baseUrl}${/<script src="([^"]+)"/.exec(html)![1]}`);
     expect(script.headers.get('content-type')).toContain('javascript');
     expect(await script.text()).toContain('submit()');
-    const redeemed = await tokenRequest(emulator, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: clientId, client_secret: 's' });
+    const redeemed = await tokenRequest(emulator, {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT,
+      code_verifier: verifier,
+      client_id: clientId,
+      client_secret: 's',
+    });
     expect(redeemed.status).toBe(200);
   });
 
   it('fragment: code and state after #', async () => {
-    const res = await postSignIn(params({ response_mode: 'fragment' }), { navIdent: 'Z990101', name: 'Første Ansatt', email: 'forste@trygdeetaten.no' });
+    const res = await postSignIn(params({ response_mode: 'fragment' }), {
+      navIdent: 'Z990101',
+      name: 'Første Ansatt',
+      email: 'forste@trygdeetaten.no',
+    });
     const location = new URL(res.headers.get('location')!);
     expect(location.search).toBe('');
     const fragment = new URLSearchParams(location.hash.slice(1));
@@ -280,7 +349,14 @@ describe('single sign-on and logout', () => {
 
   it('logout finds the client from id_token_hint too', async () => {
     const { code, verifier } = await login(emulator, { clientId, redirectUri: REDIRECT, scope: 'openid' });
-    const tokens = await tokenRequest(emulator, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: clientId, client_secret: 's' });
+    const tokens = await tokenRequest(emulator, {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT,
+      code_verifier: verifier,
+      client_id: clientId,
+      client_secret: 's',
+    });
     const logout = new URL(`${emulator.baseUrl}/${emulator.tenantId}/oauth2/v2.0/logout`);
     logout.searchParams.set('post_logout_redirect_uri', LOGGED_OUT);
     logout.searchParams.set('id_token_hint', String(tokens.body.id_token));
@@ -313,29 +389,37 @@ describe('login CSRF: the sign-in form is bound to its page and browser', () => 
     expect(await res.text()).toContain('AADSTS9002313');
   };
 
-  it('refuses a post without the page token, with another page token, from another browser, or from another origin, and sets no cookie', async () => {
-    const page = params();
-    const { token, cookie } = await signInPage(page);
-    const post = (fields: Record<string, string>, headers: Record<string, string>, query = page) =>
-      fetch(authorizePath(), { method: 'POST', body: new URLSearchParams({ ...query, ...kari, ...fields }), redirect: 'manual', headers });
-    // A cross-site page auto-submitting the form: no token, no cookie (SameSite), another Origin, or a null one.
-    await expectRefused(await post({ sign_in_token: token }, { cookie, origin: 'null' }));
-    await expectRefused(await post({}, { origin: 'https://attacker.example' }));
-    await expectRefused(await post({}, {}));
-    await expectRefused(await post({}, { cookie }));
-    await expectRefused(await post({ sign_in_token: token }, { cookie, origin: 'https://attacker.example' }));
-    await expectRefused(await post({ sign_in_token: token }, { cookie, 'sec-fetch-site': 'cross-site' }));
-    // A token from the attacker's own visit does not fit the victim's browser.
-    const other = await signInPage(page);
-    await expectRefused(await post({ sign_in_token: other.token }, { cookie }));
-    // Nor a token of one page for another request (another state or redirect).
-    await expectRefused(await post({ sign_in_token: token }, { cookie }, { ...page, state: 'st-2' }));
-    await expectRefused(await post({ sign_in_token: `${token}x` }, { cookie }));
-    // The page's own token, from its own browser and origin, signs in.
-    const signedIn = await post({ sign_in_token: token }, { cookie, origin: new URL(emulator.baseUrl).origin });
-    expect(signedIn.status).toBe(302);
-    expect(cookieFrom(signedIn)).toBeTruthy();
-  });
+  it(
+    'refuses a post without the page token, with another page token, ' + 'from another browser, or from another origin, and sets no cookie',
+    async () => {
+      const page = params();
+      const { token, cookie } = await signInPage(page);
+      const post = (fields: Record<string, string>, headers: Record<string, string>, query = page) =>
+        fetch(authorizePath(), {
+          method: 'POST',
+          body: new URLSearchParams({ ...query, ...kari, ...fields }),
+          redirect: 'manual',
+          headers,
+        });
+      // A cross-site page auto-submitting the form: no token, no cookie (SameSite), another Origin, or a null one.
+      await expectRefused(await post({ sign_in_token: token }, { cookie, origin: 'null' }));
+      await expectRefused(await post({}, { origin: 'https://attacker.example' }));
+      await expectRefused(await post({}, {}));
+      await expectRefused(await post({}, { cookie }));
+      await expectRefused(await post({ sign_in_token: token }, { cookie, origin: 'https://attacker.example' }));
+      await expectRefused(await post({ sign_in_token: token }, { cookie, 'sec-fetch-site': 'cross-site' }));
+      // A token from the attacker's own visit does not fit the victim's browser.
+      const other = await signInPage(page);
+      await expectRefused(await post({ sign_in_token: other.token }, { cookie }));
+      // Nor a token of one page for another request (another state or redirect).
+      await expectRefused(await post({ sign_in_token: token }, { cookie }, { ...page, state: 'st-2' }));
+      await expectRefused(await post({ sign_in_token: `${token}x` }, { cookie }));
+      // The page's own token, from its own browser and origin, signs in.
+      const signedIn = await post({ sign_in_token: token }, { cookie, origin: new URL(emulator.baseUrl).origin });
+      expect(signedIn.status).toBe(302);
+      expect(cookieFrom(signedIn)).toBeTruthy();
+    },
+  );
 });
 
 describe('error_uri', () => {
@@ -354,7 +438,11 @@ describe('a rate limit on sign-in requests', () => {
       const query = { client_id: id, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid' };
       const statuses: number[] = [];
       for (let i = 0; i < 3; i++) statuses.push((await fetch(authorizeUrl(limited, query), { redirect: 'manual' })).status);
-      const post = await fetch(authorizeUrl(limited, {}).toString().split('?')[0]!, { method: 'POST', body: new URLSearchParams(query), redirect: 'manual' });
+      const post = await fetch(authorizeUrl(limited, {}).toString().split('?')[0]!, {
+        method: 'POST',
+        body: new URLSearchParams(query),
+        redirect: 'manual',
+      });
       expect(statuses).toEqual([200, 200, 200]);
       expect(post.status).toBe(429);
       expect(Number(post.headers.get('retry-after'))).toBeGreaterThan(0);

@@ -43,7 +43,11 @@ const sha256 = () => Buffer.from(certificate.sha256, 'hex').toString('base64url'
 
 describe('@azure/identity against the emulator over HTTPS (authorityHost, disableInstanceDiscovery)', () => {
   it('gets app tokens with ClientSecretCredential and ClientCertificateCredential (PS256, x5t#S256; with the chain in x5c)', async () => {
-    const clientId = emulator.registerClient({ target: 'dev-gcp:team:identity-app', secrets: ['identity-secret'], certificates: [certificate.certificatePem] });
+    const clientId = emulator.registerClient({
+      target: 'dev-gcp:team:identity-app',
+      secrets: ['identity-secret'],
+      certificates: [certificate.certificatePem],
+    });
     const result = await runClientScript<Record<'secret' | 'certificate' | 'chain', Run>>(emulator, 'azure-identity.ts', {
       FLOW: 'client-credentials',
       CLIENT_ID: clientId,
@@ -58,7 +62,14 @@ describe('@azure/identity against the emulator over HTTPS (authorityHost, disabl
     for (const [name, run] of Object.entries(result)) {
       const { payload, protectedHeader } = await verifyToken(emulator, run.token, api);
       expect(protectedHeader.alg).toBe('RS256');
-      expect(payload).toMatchObject({ aud: api, azp: clientId, azpacr: acr[name as keyof typeof acr], idtyp: 'app', tid: emulator.tenantId, ver: '2.0' });
+      expect(payload).toMatchObject({
+        aud: api,
+        azp: clientId,
+        azpacr: acr[name as keyof typeof acr],
+        idtyp: 'app',
+        tid: emulator.tenantId,
+        ver: '2.0',
+      });
       expect(payload.roles).toEqual(['access_as_application']);
       expect(payload.sub).toBe(payload.oid);
     }
@@ -67,7 +78,10 @@ describe('@azure/identity against the emulator over HTTPS (authorityHost, disabl
   it('exchanges an employee token with OnBehalfOfCredential and a certificate', async () => {
     const target = 'dev-gcp:team:identity-obo';
     const clientId = emulator.registerClient({ target, certificates: [certificate.certificatePem] });
-    const userToken = await emulator.userToken({ target, employee: { navIdent: 'Z990079', name: 'Obo Identity', email: 'obo.identity@trygdeetaten.no', groups: [] } });
+    const userToken = await emulator.userToken({
+      target,
+      employee: { navIdent: 'Z990079', name: 'Obo Identity', email: 'obo.identity@trygdeetaten.no', groups: [] },
+    });
     const { obo } = await runClientScript<{ obo: Run }>(emulator, 'azure-identity.ts', {
       FLOW: 'on-behalf-of',
       CLIENT_ID: clientId,
@@ -77,14 +91,25 @@ describe('@azure/identity against the emulator over HTTPS (authorityHost, disabl
     });
     expect(obo.headers).toEqual([{ alg: 'PS256', typ: 'JWT', 'x5t#S256': sha256() }]);
     const { payload } = await verifyToken(emulator, obo.token, api);
-    expect(payload).toMatchObject({ aud: api, azp: clientId, azpacr: '2', scp: 'defaultaccess', NAVident: 'Z990079', preferred_username: 'obo.identity@trygdeetaten.no' });
+    expect(payload).toMatchObject({
+      aud: api,
+      azp: clientId,
+      azpacr: '2',
+      scp: 'defaultaccess',
+      NAVident: 'Z990079',
+      preferred_username: 'obo.identity@trygdeetaten.no',
+    });
     expect(payload.idtyp).toBeUndefined();
     expect(payload.oid).toBe((await verifyToken(emulator, userToken, clientId)).payload.oid);
   }, 90_000);
 
   it('redeems a code from a login in headless Chromium with AuthorizationCodeCredential (no PKCE, as it sends no verifier)', async () => {
     const redirectUri = 'http://localhost:3000/identity-callback';
-    const clientId = emulator.registerClient({ target: 'dev-gcp:team:identity-web', secrets: ['identity-web-secret'], redirectUris: [redirectUri] });
+    const clientId = emulator.registerClient({
+      target: 'dev-gcp:team:identity-web',
+      secrets: ['identity-web-secret'],
+      redirectUris: [redirectUri],
+    });
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
     const page = await context.newPage();
     // The web app's callback, answered in the browser: the test reads the code from its URL.
@@ -115,7 +140,14 @@ describe('@azure/identity against the emulator over HTTPS (authorityHost, disabl
       SCOPE: `api://${clientId}/.default`,
     });
     const { payload } = await verifyToken(emulator, code.token, clientId);
-    expect(payload).toMatchObject({ aud: clientId, azp: clientId, azpacr: '1', scp: 'defaultaccess', NAVident: 'Z990080', name: 'Kode Identity' });
+    expect(payload).toMatchObject({
+      aud: clientId,
+      azp: clientId,
+      azpacr: '1',
+      scp: 'defaultaccess',
+      NAVident: 'Z990080',
+      name: 'Kode Identity',
+    });
     expect(payload.preferred_username).toBe('kode.identity@trygdeetaten.no');
     expect(typeof payload.sid).toBe('string');
   }, 90_000);

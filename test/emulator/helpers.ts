@@ -16,7 +16,11 @@ export interface Result {
   body: Record<string, unknown>;
 }
 
-export async function tokenRequest(emulator: Emulator, params: Record<string, string>, headers: Record<string, string> = {}): Promise<Result> {
+export async function tokenRequest(
+  emulator: Emulator,
+  params: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<Result> {
   const res = await fetch(emulator.tokenEndpoint, { method: 'POST', headers, body: new URLSearchParams(params) });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
@@ -53,7 +57,11 @@ export function expectEntraError(result: Result, code: number, error: string, st
   expect(result.body.error).toBe(error);
   expect(result.body.error_codes).toEqual([code]);
   expect(String(result.body.error_description)).toMatch(
-    new RegExp(`^AADSTS${code}: .+\\r\\nTrace ID: [0-9a-f-]{36}\\r\\nCorrelation ID: [0-9a-f-]{36}\\r\\nTimestamp: \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ$`, 's'),
+    new RegExp(
+      `^AADSTS${code}: .+\\r\\nTrace ID: [0-9a-f-]{36}\\r\\nCorrelation ID: [0-9a-f-]{36}\\r\\nTimestamp: \\d{4}-\\d\\d-\\d\\d ` +
+        `\\d\\d:\\d\\d:\\d\\dZ$`,
+      's',
+    ),
   );
   expect(result.body.timestamp).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/);
   expect(result.body.trace_id).toMatch(/^[0-9a-f-]{36}$/);
@@ -125,7 +133,8 @@ export async function login(
   expect(html).toContain('<button type="submit">Sign in</button>');
   // The form carries the authorize parameters as hidden fields; the person fills in the rest.
   const form = new URLSearchParams();
-  for (const match of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) form.set(match[1]!, decodeEntities(match[2]!));
+  for (const match of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
+    form.set(match[1]!, decodeEntities(match[2]!));
   const employee = options.employee ?? { navIdent: 'Z990001', name: 'Kari Nordmann', email: 'kari.nordmann@trygdeetaten.no', groups: '' };
   for (const [key, value] of Object.entries(employee)) form.set(key, value);
   const action = /<form method="post" action="([^"]+)">/.exec(html)?.[1];
@@ -134,7 +143,12 @@ export async function login(
     .getSetCookie()
     .map((c) => c.split(';')[0]!)
     .join('; ');
-  const res = await fetch(`${emulator.baseUrl}${decodeEntities(action!)}`, { method: 'POST', redirect: 'manual', body: form, headers: { cookie } });
+  const res = await fetch(`${emulator.baseUrl}${decodeEntities(action!)}`, {
+    method: 'POST',
+    redirect: 'manual',
+    body: form,
+    headers: { cookie },
+  });
   expect(res.status).toBe(302);
   const location = new URL(res.headers.get('location')!);
   expect(location.origin + location.pathname).toBe(options.redirectUri);

@@ -77,7 +77,14 @@ describe('the login page in Chromium', () => {
     await page.waitForURL((u) => u.toString().startsWith(callback));
     const query = new URL(page.url()).searchParams;
     expect(query.get('state')).toBe('browser-state');
-    const result = await tokenRequest(emulator, { grant_type: 'authorization_code', code: query.get('code')!, redirect_uri: callback, code_verifier: verifier, client_id: clientId, client_secret: 's' });
+    const result = await tokenRequest(emulator, {
+      grant_type: 'authorization_code',
+      code: query.get('code')!,
+      redirect_uri: callback,
+      code_verifier: verifier,
+      client_id: clientId,
+      client_secret: 's',
+    });
     expect(result.status).toBe(200);
   });
 
@@ -106,9 +113,19 @@ describe('the login page in Chromium', () => {
     expect(post.query).toBe('');
     const form = new URLSearchParams(post.body);
     expect(form.get('state')).toBe('browser-state');
-    const result = await tokenRequest(emulator, { grant_type: 'authorization_code', code: form.get('code')!, redirect_uri: callback, code_verifier: verifier, client_id: clientId, client_secret: 's' });
+    const result = await tokenRequest(emulator, {
+      grant_type: 'authorization_code',
+      code: form.get('code')!,
+      redirect_uri: callback,
+      code_verifier: verifier,
+      client_id: clientId,
+      client_secret: 's',
+    });
     expect(result.status).toBe(200);
-    expect(JSON.parse(Buffer.from(String(result.body.id_token).split('.')[1]!, 'base64url').toString())).toMatchObject({ NAVident: 'Z990077', nonce: 'browser-nonce' });
+    expect(JSON.parse(Buffer.from(String(result.body.id_token).split('.')[1]!, 'base64url').toString())).toMatchObject({
+      NAVident: 'Z990077',
+      nonce: 'browser-nonce',
+    });
     expect(cspViolations).toEqual([]);
   });
 
@@ -117,14 +134,24 @@ describe('the login page in Chromium', () => {
     const victimPage = await victim.newPage();
     const { url } = authorize();
     const target = new URL(url);
-    const fields = { ...Object.fromEntries(target.searchParams), navIdent: 'Z999666', name: 'Attacker Chosen', email: 'attacker@example.com', groups: '' };
+    const fields = {
+      ...Object.fromEntries(target.searchParams),
+      navIdent: 'Z999666',
+      name: 'Attacker Chosen',
+      email: 'attacker@example.com',
+      groups: '',
+    };
     const inputs = Object.entries(fields)
       .map(([name, value]) => `<input type="hidden" name="${name}" value="${value.replace(/"/g, '&quot;')}">`)
       .join('');
-    attackPage = `<!doctype html><title>prize</title><form id="f" method="post" action="${target.origin + target.pathname}">${inputs}</form><script>document.getElementById('f').submit()</script>`;
+    attackPage =
+      `<!doctype html><title>prize</title><form id="f" method="post" ` +
+      `action="${target.origin + target.pathname}">${inputs}</form><script>document.getElementById('f').submit()</script>`;
     // The victim has seen the emulator's sign-in page before, so holds its sign-in cookie.
     await victimPage.goto(url);
-    const answered = victimPage.waitForResponse((response) => response.url() === target.origin + target.pathname && response.request().method() === 'POST');
+    const answered = victimPage.waitForResponse(
+      (response) => response.url() === target.origin + target.pathname && response.request().method() === 'POST',
+    );
     await victimPage.goto(`${new URL(callback).origin}/attack`);
     const response = await answered;
     expect(response.status()).toBe(403);

@@ -63,7 +63,9 @@ describe('the emulator under a flood of sign-ins', () => {
 
     await expireEverything();
     const after = await heapAfterGc();
-    expect(after - baseline, `${report()}, after expiry ${(after / MB).toFixed(1)} MB`).toBeLessThan(Math.max(6 * MB, 0.2 * (held - baseline)));
+    expect(after - baseline, `${report()}, after expiry ${(after / MB).toFixed(1)} MB`).toBeLessThan(
+      Math.max(6 * MB, 0.2 * (held - baseline)),
+    );
     // And it still signs people in.
     await headlessLogins(emulator, client, 1, 999_999);
   }, 180_000);

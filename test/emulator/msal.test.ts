@@ -71,26 +71,44 @@ describe('@azure/msal-node against the emulator over HTTPS', () => {
     for (const run of Object.values(result)) {
       // MSAL sends the one assertion it signed for both requests, as Entra accepts.
       expect(run.headers).toHaveLength(2);
-      expect(run.tokens.map((token) => token.aud)).toEqual([emulator.clientIdFor('dev-gcp:team:api'), emulator.clientIdFor('dev-gcp:team:other')]);
-      for (const token of run.tokens) expect(token).toMatchObject({ azp: clientId, azpacr: '2', idtyp: 'app', roles: ['access_as_application'] });
+      expect(run.tokens.map((token) => token.aud)).toEqual([
+        emulator.clientIdFor('dev-gcp:team:api'),
+        emulator.clientIdFor('dev-gcp:team:other'),
+      ]);
+      for (const token of run.tokens)
+        expect(token).toMatchObject({ azp: clientId, azpacr: '2', idtyp: 'app', roles: ['access_as_application'] });
     }
   }, 90_000);
 
-  it('signs in without PKCE as a server-side web app does, and gets unauthorized_client (AADSTS7000114) for on-behalf-of with an app token', async () => {
-    const redirectUri = 'http://localhost:3000/msal-flows';
-    const clientId = emulator.registerClient({ target: 'dev-gcp:team:msal-web', secrets: ['msal-web-secret'], redirectUris: [redirectUri] });
-    const result = await runClient<{
-      authorizeUrl: string;
-      accessToken: Record<string, unknown>;
-      idToken: Record<string, unknown>;
-      account: Record<string, string>;
-      oboError: Record<string, string>;
-    }>('msal-flows.ts', { CLIENT_ID: clientId, CLIENT_SECRET: 'msal-web-secret', REDIRECT_URI: redirectUri, SCOPE: 'api://dev-gcp.team.api/.default' });
-    expect(new URL(result.authorizeUrl).searchParams.get('code_challenge')).toBeNull();
-    expect(result.accessToken).toMatchObject({ aud: clientId, azp: clientId, NAVident: 'Z990078', scp: 'defaultaccess' });
-    expect(result.idToken).toMatchObject({ aud: clientId, NAVident: 'Z990078', preferred_username: 'uten.pkce@trygdeetaten.no' });
-    expect(result.account.username).toBe('uten.pkce@trygdeetaten.no');
-    expect(result.oboError.errorCode).toBe('unauthorized_client');
-    expect(result.oboError.errorMessage).toContain('AADSTS7000114');
-  }, 90_000);
+  it(
+    'signs in without PKCE as a server-side web app does, and gets ' +
+      'unauthorized_client (AADSTS7000114) for on-behalf-of with an app token',
+    async () => {
+      const redirectUri = 'http://localhost:3000/msal-flows';
+      const clientId = emulator.registerClient({
+        target: 'dev-gcp:team:msal-web',
+        secrets: ['msal-web-secret'],
+        redirectUris: [redirectUri],
+      });
+      const result = await runClient<{
+        authorizeUrl: string;
+        accessToken: Record<string, unknown>;
+        idToken: Record<string, unknown>;
+        account: Record<string, string>;
+        oboError: Record<string, string>;
+      }>('msal-flows.ts', {
+        CLIENT_ID: clientId,
+        CLIENT_SECRET: 'msal-web-secret',
+        REDIRECT_URI: redirectUri,
+        SCOPE: 'api://dev-gcp.team.api/.default',
+      });
+      expect(new URL(result.authorizeUrl).searchParams.get('code_challenge')).toBeNull();
+      expect(result.accessToken).toMatchObject({ aud: clientId, azp: clientId, NAVident: 'Z990078', scp: 'defaultaccess' });
+      expect(result.idToken).toMatchObject({ aud: clientId, NAVident: 'Z990078', preferred_username: 'uten.pkce@trygdeetaten.no' });
+      expect(result.account.username).toBe('uten.pkce@trygdeetaten.no');
+      expect(result.oboError.errorCode).toBe('unauthorized_client');
+      expect(result.oboError.errorMessage).toContain('AADSTS7000114');
+    },
+    90_000,
+  );
 });

@@ -57,11 +57,14 @@ function resourceServer(env: Env): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
     jwtVerify(token, jwks, { issuer: env.AZURE_OPENID_CONFIG_ISSUER!, audience: env.AZURE_APP_CLIENT_ID!, algorithms: ['RS256'] }).then(
-      ({ payload }) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ hello: payload.NAVident ?? payload.azp_name })),
+      ({ payload }) =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ hello: payload.NAVident ?? payload.azp_name })),
       (err: Error) => res.writeHead(401).end(err.message),
     );
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server })),
+  );
 }
 
 async function post(url: string, body: Record<string, unknown>, as: 'json' | 'form' = 'json') {
@@ -86,7 +89,11 @@ describe('a NAIS app configured only by the variables NAIS injects', () => {
     const dir = await mkdtemp(join(tmpdir(), 'nais-app-'));
     await writeFile(join(dir, 'apps.yaml'), MANIFESTS);
     const made = await clientCertificate('CN=certified');
-    certificate = { pem: made.certificatePem, privateKey: await importPKCS8(made.privateKeyPem, 'RS256'), thumbprint: Buffer.from(made.sha1, 'hex').toString('base64url') };
+    certificate = {
+      pem: made.certificatePem,
+      privateKey: await importPKCS8(made.privateKeyPem, 'RS256'),
+      thumbprint: Buffer.from(made.sha1, 'hex').toString('base64url'),
+    };
     emulator = await startEmulator({
       manifests: [join(dir, 'apps.yaml')],
       directory: { clients: [{ target: CERTIFIED, certificates: [certificate.pem] }] },
@@ -178,10 +185,18 @@ describe('a NAIS app configured only by the variables NAIS injects', () => {
 
   it('exchanges a user token through NAIS_TOKEN_EXCHANGE_ENDPOINT for one the API accepts', async () => {
     const fromLogin = await emulator.userToken({ employee: 'Z990002', target: CLIENT });
-    const exchanged = await post(client.NAIS_TOKEN_EXCHANGE_ENDPOINT!, { identity_provider: 'entra_id', target: scope(API), user_token: fromLogin });
+    const exchanged = await post(client.NAIS_TOKEN_EXCHANGE_ENDPOINT!, {
+      identity_provider: 'entra_id',
+      target: scope(API),
+      user_token: fromLogin,
+    });
     expect(exchanged.status).toBe(200);
     expect(await callApi(String(exchanged.body.access_token))).toEqual({ status: 200, text: JSON.stringify({ hello: 'Z990002' }) });
-    const again = await post(client.NAIS_TOKEN_EXCHANGE_ENDPOINT!, { identity_provider: 'entra_id', target: scope(API), user_token: fromLogin });
+    const again = await post(client.NAIS_TOKEN_EXCHANGE_ENDPOINT!, {
+      identity_provider: 'entra_id',
+      target: scope(API),
+      user_token: fromLogin,
+    });
     expect(again.body.access_token).toBe(exchanged.body.access_token);
   });
 
@@ -190,12 +205,21 @@ describe('a NAIS app configured only by the variables NAIS injects', () => {
     const good = await emulator.appToken({ caller: CLIENT, target: API });
     const active = await introspect(good);
     expect(active.status).toBe(200);
-    expect(active.body).toMatchObject({ active: true, aud: api.AZURE_APP_CLIENT_ID, azp: client.AZURE_APP_CLIENT_ID, iss: emulator.issuer });
+    expect(active.body).toMatchObject({
+      active: true,
+      aud: api.AZURE_APP_CLIENT_ID,
+      azp: client.AZURE_APP_CLIENT_ID,
+      iss: emulator.issuer,
+    });
 
     await expect(emulator.appToken({ caller: CLIENT, target: OTHER })).rejects.toThrow(/^AADSTS501051: /);
     const forOther = await emulator.userToken({ employee: 'Z990001', target: OTHER });
     expect((await introspect(forOther)).body).toEqual({ active: false, error: "token's audience is not this app's client id" });
-    const expired = await emulator.appToken({ caller: CLIENT, target: API, claims: { exp: Math.floor(Date.now() / 1000) - 120, iat: Math.floor(Date.now() / 1000) - 3600 } });
+    const expired = await emulator.appToken({
+      caller: CLIENT,
+      target: API,
+      claims: { exp: Math.floor(Date.now() / 1000) - 120, iat: Math.floor(Date.now() / 1000) - 3600 },
+    });
     expect((await introspect(expired)).body).toEqual({ active: false, error: 'token is expired' });
     const tampered = `${good.slice(0, good.lastIndexOf('.'))}.${'A'.repeat(342)}`;
     expect((await introspect(tampered)).body).toEqual({ active: false, error: 'token is not signed by a key of the issuer' });
@@ -211,9 +235,16 @@ describe('a NAIS app configured only by the variables NAIS injects', () => {
     expect(String(refused.body.error_description)).toMatch(/^AADSTS501051: /);
     expect(Object.keys(refused.body).sort()).toEqual(['error', 'error_description']);
     const fromLogin = await emulator.userToken({ employee: 'Z990002', target: CLIENT });
-    const exchange = await post(client.NAIS_TOKEN_EXCHANGE_ENDPOINT!, { identity_provider: 'entra_id', target: scope(OTHER), user_token: fromLogin });
+    const exchange = await post(client.NAIS_TOKEN_EXCHANGE_ENDPOINT!, {
+      identity_provider: 'entra_id',
+      target: scope(OTHER),
+      user_token: fromLogin,
+    });
     expect(String(exchange.body.error_description)).toMatch(/^AADSTS65001: /);
-    const missing = await post(client.NAIS_TOKEN_ENDPOINT!, { identity_provider: 'entra_id', target: 'api://dev-gcp.nobody.here/.default' });
+    const missing = await post(client.NAIS_TOKEN_ENDPOINT!, {
+      identity_provider: 'entra_id',
+      target: 'api://dev-gcp.nobody.here/.default',
+    });
     expect(String(missing.body.error_description)).toMatch(/^AADSTS500011: /);
   });
 
@@ -222,14 +253,26 @@ describe('a NAIS app configured only by the variables NAIS injects', () => {
       status: 400,
       body: { error: 'invalid_request', error_description: "identity provider 'tokenx' is not enabled" },
     });
-    expect((await post(client.NAIS_TOKEN_ENDPOINT!, { target: scope(API) })).body).toEqual({ error: 'invalid_request', error_description: 'missing required field: identity_provider' });
-    expect((await post(client.NAIS_TOKEN_EXCHANGE_ENDPOINT!, { identity_provider: 'entra_id', target: scope(API) })).body.error_description).toBe('missing required field: user_token');
+    expect((await post(client.NAIS_TOKEN_ENDPOINT!, { target: scope(API) })).body).toEqual({
+      error: 'invalid_request',
+      error_description: 'missing required field: identity_provider',
+    });
+    expect(
+      (await post(client.NAIS_TOKEN_EXCHANGE_ENDPOINT!, { identity_provider: 'entra_id', target: scope(API) })).body.error_description,
+    ).toBe('missing required field: user_token');
     const text = await fetch(client.NAIS_TOKEN_ENDPOINT!, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
     expect(text.status).toBe(400);
     expect(((await text.json()) as Record<string, string>).error).toBe('invalid_request');
-    const broken = await fetch(client.NAIS_TOKEN_ENDPOINT!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"identity_provider":' });
+    const broken = await fetch(client.NAIS_TOKEN_ENDPOINT!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"identity_provider":',
+    });
     expect(await broken.json()).toEqual({ error: 'invalid_request', error_description: 'the body is not valid JSON' });
-    const unknown = await post(`${emulator.baseUrl}/apps/dev-gcp:team-a:ghost/api/v1/token`, { identity_provider: 'entra_id', target: scope(API) });
+    const unknown = await post(`${emulator.baseUrl}/apps/dev-gcp:team-a:ghost/api/v1/token`, {
+      identity_provider: 'entra_id',
+      target: scope(API),
+    });
     expect(unknown.status).toBe(404);
     expect(unknown.body.error_description).toBe(
       `dev-gcp:team-a:ghost is not an app of this emulator's directory; it has ${[CERTIFIED, API, CLIENT, OTHER].join(', ')}`,
@@ -240,9 +283,15 @@ describe('a NAIS app configured only by the variables NAIS injects', () => {
   it('does private_key_jwt itself with openid-client and AZURE_APP_JWK', async () => {
     const jwk = JSON.parse(client.AZURE_APP_JWK!) as JWK;
     const key = (await importJWK(jwk, 'RS256')) as CryptoKey;
-    const config = await oidc.discovery(new URL(client.AZURE_APP_WELL_KNOWN_URL!), client.AZURE_APP_CLIENT_ID!, undefined, oidc.PrivateKeyJwt({ key, kid: jwk.kid! }), {
-      execute: [oidc.allowInsecureRequests],
-    });
+    const config = await oidc.discovery(
+      new URL(client.AZURE_APP_WELL_KNOWN_URL!),
+      client.AZURE_APP_CLIENT_ID!,
+      undefined,
+      oidc.PrivateKeyJwt({ key, kid: jwk.kid! }),
+      {
+        execute: [oidc.allowInsecureRequests],
+      },
+    );
     const tokens = await oidc.clientCredentialsGrant(config, { scope: scope(API) });
     expect(await callApi(tokens.access_token)).toEqual({ status: 200, text: JSON.stringify({ hello: CLIENT }) });
   });

@@ -33,7 +33,12 @@ async function logIn(scope: string) {
   const code = await signIn(url.href, { navIdent: 'Z990079', name: 'Oidc Klient', email: 'oidc.klient@trygdeetaten.no', groups: '' });
   const callback = new URL(REDIRECT);
   callback.search = new URLSearchParams({ code, state }).toString();
-  return oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true });
+  return oidc.authorizationCodeGrant(config, callback, {
+    pkceCodeVerifier: verifier,
+    expectedState: state,
+    expectedNonce: nonce,
+    idTokenExpected: true,
+  });
 }
 
 describe('openid-client against the emulator', () => {

@@ -49,19 +49,32 @@ describe('emulatorOptionsFromEnv', () => {
 
 describe('startEmulator options', () => {
   it('uses the public URL and tenant id given, and a lifetime as short as tests want', async () => {
-    const emulator = await startEmulator({ publicUrl: 'http://entra.example:1234/', tenantId: 'my-tenant', accessTokenLifetimeSeconds: 5, employees: [{ navIdent: 'Z1', name: 'N', email: 'n@x', groups: [] }] });
+    const emulator = await startEmulator({
+      publicUrl: 'http://entra.example:1234/',
+      tenantId: 'my-tenant',
+      accessTokenLifetimeSeconds: 5,
+      employees: [{ navIdent: 'Z1', name: 'N', email: 'n@x', groups: [] }],
+    });
     try {
       expect(emulator.baseUrl).toBe('http://entra.example:1234');
       expect(emulator.tenantId).toBe('my-tenant');
       expect(emulator.issuer).toBe('http://entra.example:1234/my-tenant/v2.0');
       expect(emulator.tokenEndpoint).toBe('http://entra.example:1234/my-tenant/oauth2/v2.0/token');
       const port = emulator.app.server.address() as { port: number };
-      const doc = (await (await fetch(`http://127.0.0.1:${port.port}/my-tenant/v2.0/.well-known/openid-configuration`)).json()) as Record<string, string>;
+      const doc = (await (await fetch(`http://127.0.0.1:${port.port}/my-tenant/v2.0/.well-known/openid-configuration`)).json()) as Record<
+        string,
+        string
+      >;
       expect(doc.issuer).toBe(emulator.issuer);
       const id = emulator.registerClient({ target: 'dev-gcp:a:b', secrets: ['s'] });
       const res = await fetch(`http://127.0.0.1:${port.port}/my-tenant/oauth2/v2.0/token`, {
         method: 'POST',
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: id, client_secret: 's', scope: 'api://dev-gcp.a.c/.default' }),
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: id,
+          client_secret: 's',
+          scope: 'api://dev-gcp.a.c/.default',
+        }),
       });
       expect(((await res.json()) as Record<string, unknown>).expires_in).toBe(5);
     } finally {
@@ -93,7 +106,11 @@ function emulatorProcess(env: NodeJS.ProcessEnv, command = ['--import', 'tsx', '
 
 describe('npm run emulator (src/emulator/main.ts)', () => {
   it('prints base URL, tenant and well-known URL, serves them, and stops cleanly on SIGTERM', async () => {
-    const { child, output: printed, exited } = emulatorProcess({ ...process.env, EMULATOR_PORT: '0', EMULATOR_TENANT_ID: 'main-test-tenant', LOG_LEVEL: 'silent' });
+    const {
+      child,
+      output: printed,
+      exited,
+    } = emulatorProcess({ ...process.env, EMULATOR_PORT: '0', EMULATOR_TENANT_ID: 'main-test-tenant', LOG_LEVEL: 'silent' });
     let output = '';
     try {
       await expect.poll(() => (output = printed()), { timeout: 20_000, interval: 100 }).toContain('well-known:');
@@ -109,34 +126,39 @@ describe('npm run emulator (src/emulator/main.ts)', () => {
     await expect(exited).resolves.toBe(0);
   });
 
-  it('runs as `npm run emulator` (bin/entra-emulator.cjs) in one process that signs on a pool thread per core unless UV_THREADPOOL_SIZE is set', async () => {
-    const run = async (threads: string | undefined) => {
-      const env: NodeJS.ProcessEnv = { ...process.env, EMULATOR_PORT: '0', LOG_LEVEL: 'silent' };
-      if (threads === undefined) delete env.UV_THREADPOOL_SIZE;
-      else env.UV_THREADPOOL_SIZE = threads;
-      const { child, output: printed, exited } = emulatorProcess(env, ['bin/entra-emulator.cjs']);
-      let output = '';
-      let osThreads: number;
-      try {
-        await expect.poll(() => (output = printed()), { timeout: 20_000, interval: 100 }).toContain('signing:');
-        expect((await fetch(/well-known:\s+(\S+)/.exec(output)![1]!)).status).toBe(200);
-        // The module loader has run the pool (libuv starts all its threads at once). The emulator is the
-        // process started, not a child of it, so the pool is among its own threads.
-        osThreads = (await readdir(`/proc/${child.pid}/task`)).length;
-      } finally {
-        child.kill('SIGTERM');
-      }
-      expect(await exited).toBe(0);
-      return { printed: /signing:\s+on (\d+) pool threads/.exec(output)?.[1], osThreads };
-    };
-    const perCore = Math.max(2, os.availableParallelism());
-    const unset = await run(undefined);
-    const three = await run('3');
-    const six = await run('6');
-    expect([unset.printed, three.printed, six.printed]).toEqual([String(perCore), '3', '6']);
-    expect(six.osThreads - three.osThreads).toBe(3);
-    expect(unset.osThreads - three.osThreads).toBe(perCore - 3);
-  }, 60_000);
+  it(
+    'runs as `npm run emulator` (bin/entra-emulator.cjs) in one process that signs on a pool thread per core unless ' +
+      'UV_THREADPOOL_SIZE is set',
+    async () => {
+      const run = async (threads: string | undefined) => {
+        const env: NodeJS.ProcessEnv = { ...process.env, EMULATOR_PORT: '0', LOG_LEVEL: 'silent' };
+        if (threads === undefined) delete env.UV_THREADPOOL_SIZE;
+        else env.UV_THREADPOOL_SIZE = threads;
+        const { child, output: printed, exited } = emulatorProcess(env, ['bin/entra-emulator.cjs']);
+        let output = '';
+        let osThreads: number;
+        try {
+          await expect.poll(() => (output = printed()), { timeout: 20_000, interval: 100 }).toContain('signing:');
+          expect((await fetch(/well-known:\s+(\S+)/.exec(output)![1]!)).status).toBe(200);
+          // The module loader has run the pool (libuv starts all its threads at once). The emulator is the
+          // process started, not a child of it, so the pool is among its own threads.
+          osThreads = (await readdir(`/proc/${child.pid}/task`)).length;
+        } finally {
+          child.kill('SIGTERM');
+        }
+        expect(await exited).toBe(0);
+        return { printed: /signing:\s+on (\d+) pool threads/.exec(output)?.[1], osThreads };
+      };
+      const perCore = Math.max(2, os.availableParallelism());
+      const unset = await run(undefined);
+      const three = await run('3');
+      const six = await run('6');
+      expect([unset.printed, three.printed, six.printed]).toEqual([String(perCore), '3', '6']);
+      expect(six.osThreads - three.osThreads).toBe(3);
+      expect(unset.osThreads - three.osThreads).toBe(perCore - 3);
+    },
+    60_000,
+  );
 
   it('exits with a message naming the variable for bad configuration', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts'], {

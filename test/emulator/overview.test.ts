@@ -15,7 +15,10 @@ describe('the overview of the example directory', () => {
         expect(summary).toContain(`  ${target}  client id ${emulator.clientIdFor(target)}`);
         expect(summary).toContain(`    environment: entra-emulator env ${target}`);
       }
-      expect(summary).toContain('callers: dev-gcp:nais:azure-token-generator, dev-gcp:team-a:consumer; users: members of 3e3b4b1c-0000-4000-8000-00000000a001; no secret');
+      expect(summary).toContain(
+        'callers: dev-gcp:nais:azure-token-generator, dev-gcp:team-a:consumer; users: members of ' +
+          '3e3b4b1c-0000-4000-8000-00000000a001; no secret',
+      );
       expect(summary).toContain('callers: dev-gcp:team-b:someone-else; users: all users; no secret');
       expect(summary).toMatch(/dev-gcp:team-a:consumer {2}client id [0-9a-f-]{36}\n {4}callers: none; users: all users; 1 secret\n/);
       expect(summary).not.toContain('consumer-secret-for-local-use');
@@ -25,7 +28,10 @@ describe('the overview of the example directory', () => {
       // The examples it prints work with this directory.
       const example = /curl -s (\S+) -d identity_provider=entra_id -d target=(\S+)/.exec(summary)!;
       expect(summary).toContain('entra-emulator env dev-gcp:team-a:consumer > .env.local');
-      const res = await fetch(example[1]!, { method: 'POST', body: new URLSearchParams({ identity_provider: 'entra_id', target: example[2]! }) });
+      const res = await fetch(example[1]!, {
+        method: 'POST',
+        body: new URLSearchParams({ identity_provider: 'entra_id', target: example[2]! }),
+      });
       expect(res.status).toBe(200);
     } finally {
       await emulator.close();
@@ -61,7 +67,10 @@ describe('the overview of the example directory', () => {
 
 describe('the overview of the open directory', () => {
   it('lists the exceptions instead of hiding them under "open", and examples that avoid them', async () => {
-    const emulator = await startEmulator({ unauthorizedTargets: ['dev-gcp:my-team:my-api'], missingTargets: ['dev-gcp:ghost:api', 'dev-gcp:my-team:my-app'] });
+    const emulator = await startEmulator({
+      unauthorizedTargets: ['dev-gcp:my-team:my-api'],
+      missingTargets: ['dev-gcp:ghost:api', 'dev-gcp:my-team:my-app'],
+    });
     try {
       const summary = emulator.summary;
       expect(summary).toContain('directory: open');
@@ -73,7 +82,10 @@ describe('the overview of the open directory', () => {
 
       const example = /curl -s (\S+) -d identity_provider=entra_id -d target=(\S+)/.exec(summary)!;
       expect(example[0]).not.toMatch(/my-team:my-app(?!-)|my-team\.my-api\//);
-      const res = await fetch(example[1]!, { method: 'POST', body: new URLSearchParams({ identity_provider: 'entra_id', target: example[2]! }) });
+      const res = await fetch(example[1]!, {
+        method: 'POST',
+        body: new URLSearchParams({ identity_provider: 'entra_id', target: example[2]! }),
+      });
       expect(res.status).toBe(200);
       // An app the open directory made when it was first named is listed with its client id.
       expect(emulator.summary).toMatch(/dev-gcp:my-team:my-app-2 {2}client id [0-9a-f-]{36}/);

@@ -27,7 +27,11 @@ const TYPED_USE = `import { startEmulator, type Emulator, type EmulatorOptions }
 const options: EmulatorOptions = { manifests: ['.nais/app.yaml'], stateDir: undefined };
 const emulator: Emulator = await startEmulator(options);
 const token: string = await emulator.userToken({ employee: 'Z990001', target: 'dev-gcp:my-team:my-app' });
-const app: string = await emulator.appToken({ caller: 'dev-gcp:my-team:my-app', target: 'dev-gcp:my-team:my-app', claims: { roles: ['x'] } });
+const app: string = await emulator.appToken({
+  caller: 'dev-gcp:my-team:my-app',
+  target: 'dev-gcp:my-team:my-app',
+  claims: { roles: ['x'] },
+});
 const env: Record<string, string> = await emulator.environment('dev-gcp:my-team:my-app');
 const takeBack: () => void = emulator.overrideClaims({ groups: undefined }, { every: true });
 takeBack();
@@ -71,7 +75,10 @@ describe('the package, installed from its tarball into an empty project', () => 
 
   it('starts from the manifests with `npx entra-emulator`, answers discovery, and prints an app environment with `env`', async () => {
     const stateDir = join(project, 'state');
-    const child = spawn('npx', ['entra-emulator', '--manifests', '.nais/', '--port', '0', '--state-dir', stateDir], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npx', ['entra-emulator', '--manifests', '.nais/', '--port', '0', '--state-dir', stateDir], {
+      cwd: project,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     try {
       let output = '';
       child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -98,10 +105,17 @@ describe('the package, installed from its tarball into an empty project', () => 
       const { stdout } = await run('npx', ['entra-emulator', 'env', 'dev-gcp:my-team:my-app', '--url', baseUrl], { cwd: project });
       expect(stdout).toMatch(/^AZURE_APP_CLIENT_ID='[0-9a-f-]{36}'$/m);
       expect(stdout).toContain(`NAIS_TOKEN_ENDPOINT='${baseUrl}/apps/dev-gcp:my-team:my-app/api/v1/token'`);
-      const json = JSON.parse((await run('npx', ['entra-emulator', 'env', 'dev-gcp:my-team:my-app', '--json', '--url', baseUrl], { cwd: project })).stdout) as Record<string, string>;
+      const json = JSON.parse(
+        (await run('npx', ['entra-emulator', 'env', 'dev-gcp:my-team:my-app', '--json', '--url', baseUrl], { cwd: project })).stdout,
+      ) as Record<string, string>;
       expect(json.AZURE_APP_TENANT_ID).toBe(tenant);
-      const unknown = await run('npx', ['entra-emulator', 'env', 'dev-gcp:my-team:nope', '--url', baseUrl], { cwd: project }).catch((err: { code: number; stderr: string }) => err);
-      expect(unknown).toMatchObject({ code: 1, stderr: "entra-emulator: dev-gcp:my-team:nope is not an app of this emulator's directory; it has dev-gcp:my-team:my-app\n" });
+      const unknown = await run('npx', ['entra-emulator', 'env', 'dev-gcp:my-team:nope', '--url', baseUrl], { cwd: project }).catch(
+        (err: { code: number; stderr: string }) => err,
+      );
+      expect(unknown).toMatchObject({
+        code: 1,
+        stderr: "entra-emulator: dev-gcp:my-team:nope is not an app of this emulator's directory; it has dev-gcp:my-team:my-app\n",
+      });
     } finally {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
@@ -113,13 +127,24 @@ describe('the package, installed from its tarball into an empty project', () => 
     await writeFile(
       join(project, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, typeRoots: [join(REPO, 'node_modules', '@types')], types: ['node'] },
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          typeRoots: [join(REPO, 'node_modules', '@types')],
+          types: ['node'],
+        },
         files: ['use.ts'],
       }),
     );
     await run(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: project });
 
-    const script = TYPED_USE.replace(/, type Emulator, type EmulatorOptions/, '').replace(/: [A-Za-z<>, ()=]+(?= = )/g, '').replace(/\/\/ @ts-expect-error.*\n.*\n/, '');
+    const script = TYPED_USE.replace(/, type Emulator, type EmulatorOptions/, '')
+      .replace(/: [A-Za-z<>, ()=]+(?= = )/g, '')
+      .replace(/\/\/ @ts-expect-error.*\n.*\n/, '');
     await writeFile(join(project, 'use.mjs'), script);
     const { stdout } = await run(process.execPath, ['use.mjs'], { cwd: project });
     expect(stdout).toMatch(/^true true [0-9a-f-]{36}\n$/);

@@ -22,10 +22,12 @@ afterAll(async () => {
 });
 
 const post = (path: string, body: Record<string, string>) =>
-  fetch(`${stack.url}${path}`, { method: 'POST', headers: { accept: 'application/json' }, body: new URLSearchParams(body) }).then(async (res) => ({
-    status: res.status,
-    body: (await res.json()) as Record<string, unknown>,
-  }));
+  fetch(`${stack.url}${path}`, { method: 'POST', headers: { accept: 'application/json' }, body: new URLSearchParams(body) }).then(
+    async (res) => ({
+      status: res.status,
+      body: (await res.json()) as Record<string, unknown>,
+    }),
+  );
 
 async function verified(token: unknown, target: string) {
   const emulator = stack.emulator!;
@@ -37,7 +39,12 @@ async function clientCredentials(clientTarget: string, secret: string, resource:
   const emulator = stack.emulator!;
   const res = await fetch(emulator.tokenEndpoint, {
     method: 'POST',
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: emulator.clientIdFor(clientTarget), client_secret: secret, scope: `api://${resource.replaceAll(':', '.')}/.default` }),
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: emulator.clientIdFor(clientTarget),
+      client_secret: secret,
+      scope: `api://${resource.replaceAll(':', '.')}/.default`,
+    }),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
@@ -127,15 +134,41 @@ describe('sign-in to an app that restricts users', () => {
     await mkdir(manifests, { recursive: true });
     await writeFile(
       join(manifests, 'generator.yaml'),
-      ['kind: Application', 'metadata: { name: azure-token-generator, namespace: nais }', 'spec:', '  azure:', '    application:', '      enabled: true', '      claims:', `        groups: [{ id: ${GROUP} }]`].join('\n'),
+      [
+        'kind: Application',
+        'metadata: { name: azure-token-generator, namespace: nais }',
+        'spec:',
+        '  azure:',
+        '    application:',
+        '      enabled: true',
+        '      claims:',
+        `        groups: [{ id: ${GROUP} }]`,
+      ].join('\n'),
     );
-    await writeFile(join(manifests, 'api.yaml'), ['kind: Application', 'metadata: { name: api, namespace: team }', 'spec:', '  azure: { application: { enabled: true, allowAllUsers: true } }', '  accessPolicy: { inbound: { rules: [{ application: azure-token-generator, namespace: nais }] } }'].join('\n'));
+    await writeFile(
+      join(manifests, 'api.yaml'),
+      [
+        'kind: Application',
+        'metadata: { name: api, namespace: team }',
+        'spec:',
+        '  azure: { application: { enabled: true, allowAllUsers: true } }',
+        '  accessPolicy: { inbound: { rules: [{ application: azure-token-generator, namespace: nais }] } }',
+      ].join('\n'),
+    );
     const file = join(dir, 'restricted.yaml');
-    await writeFile(file, `manifests:\n  - { path: restricted, cluster: dev-gcp }\nemployees:\n  - { navIdent: Z990001, name: In, email: in@x.no, groups: [${GROUP}] }\n  - { navIdent: Z990002, name: Out, email: out@x.no, groups: [] }\n`);
+    await writeFile(
+      file,
+      `manifests:\n  - { path: restricted, cluster: dev-gcp }\nemployees:\n  - { navIdent: Z990001, name: In, email: in@x.no, ` +
+        `groups: [${GROUP}] }\n  - { navIdent: Z990002, name: Out, email: out@x.no, groups: [] }\n`,
+    );
     const restricted = await startStack({ emulator: { directoryFile: file } });
     try {
       const ask = (navIdent: string) =>
-        fetch(`${restricted.url}/api/public/obo`, { method: 'POST', headers: { accept: 'application/json' }, body: new URLSearchParams({ aud: 'dev-gcp:team:api', NAVident: navIdent }) });
+        fetch(`${restricted.url}/api/public/obo`, {
+          method: 'POST',
+          headers: { accept: 'application/json' },
+          body: new URLSearchParams({ aud: 'dev-gcp:team:api', NAVident: navIdent }),
+        });
       expect((await ask('Z990001')).status).toBe(200);
       const refused = await ask('Z990002');
       expect(refused.status).toBe(403);
@@ -150,9 +183,21 @@ describe('a directory that cannot be read', () => {
   it.each([
     ['a manifest without namespace', 'kind: Application\nmetadata:\n  name: app\n', /bad\.yaml: metadata\.namespace: /],
     ['a bad name', 'kind: Application\nmetadata: { name: Bad_Name, namespace: team }\n', /bad\.yaml: metadata\.name: must be a lower-case/],
-    ['a rule that is not a list', 'kind: Application\nmetadata: { name: app, namespace: team }\nspec: { accessPolicy: { inbound: { rules: nope } } }\n', /bad\.yaml: spec\.accessPolicy\.inbound\.rules: /],
-    ['enabled that is not a boolean', 'kind: Application\nmetadata: { name: app, namespace: team }\nspec: { azure: { application: { enabled: maybe } } }\n', /bad\.yaml: spec\.azure\.application\.enabled: /],
-    ['broken YAML in the second document', 'kind: Application\nmetadata: { name: a, namespace: t }\n---\nkind: [unclosed\n', /bad\.yaml \(document 2\): yaml: /],
+    [
+      'a rule that is not a list',
+      'kind: Application\nmetadata: { name: app, namespace: team }\nspec: { accessPolicy: { inbound: { rules: nope } } }\n',
+      /bad\.yaml: spec\.accessPolicy\.inbound\.rules: /,
+    ],
+    [
+      'enabled that is not a boolean',
+      'kind: Application\nmetadata: { name: app, namespace: team }\nspec: { azure: { application: { enabled: maybe } } }\n',
+      /bad\.yaml: spec\.azure\.application\.enabled: /,
+    ],
+    [
+      'broken YAML in the second document',
+      'kind: Application\nmetadata: { name: a, namespace: t }\n---\nkind: [unclosed\n',
+      /bad\.yaml \(document 2\): yaml: /,
+    ],
   ])('stops the emulator for %s, naming the file and the field', async (_name, content, message) => {
     const folder = join(dir, `bad-${Math.random().toString(36).slice(2)}`);
     await mkdir(folder);
@@ -172,7 +217,9 @@ describe('a directory that cannot be read', () => {
     await writeFile(join(twice, 'b.yaml'), 'kind: Application\nmetadata: { name: app, namespace: team }\n');
     const twiceFile = join(dir, 'twice.yaml');
     await writeFile(twiceFile, 'manifests:\n  - { path: twice, cluster: dev-gcp }\n');
-    await expect(startEmulator({ directoryFile: twiceFile })).rejects.toThrow(/b\.yaml: metadata\.name: dev-gcp:team:app is also defined in .*a\.yaml/);
+    await expect(startEmulator({ directoryFile: twiceFile })).rejects.toThrow(
+      /b\.yaml: metadata\.name: dev-gcp:team:app is also defined in .*a\.yaml/,
+    );
   });
 });
 
@@ -193,7 +240,10 @@ describe('headless employee tokens against real Entra ID', () => {
     };
     const service = await startService(loadConfig(env), env, { logger: memoryLogger().logger });
     try {
-      const res = await fetch(`${service.url}/api/public/obo`, { method: 'POST', body: new URLSearchParams({ aud: 'dev-gcp:a:b', NAVident: 'Z990001' }) });
+      const res = await fetch(`${service.url}/api/public/obo`, {
+        method: 'POST',
+        body: new URLSearchParams({ aud: 'dev-gcp:a:b', NAVident: 'Z990001' }),
+      });
       expect(res.status).toBe(404);
       expect(await res.text()).toMatch(/only against the Entra ID emulator/);
     } finally {

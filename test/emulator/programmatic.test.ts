@@ -37,7 +37,9 @@ describe('startEmulator for a test suite', () => {
     await writeFile(join(dir, 'app.yaml'), MANIFEST);
     emulator = await startEmulator({
       manifests: [join(dir, 'app.yaml')],
-      directory: { employees: [{ navIdent: 'Z990001', name: 'Kari Nordmann', email: 'kari@example.test', groups: ['group-readers', 'group-other'] }] },
+      directory: {
+        employees: [{ navIdent: 'Z990001', name: 'Kari Nordmann', email: 'kari@example.test', groups: ['group-readers', 'group-other'] }],
+      },
     });
     const env = await emulator.environment(APP);
     const jwks = createRemoteJWKSet(new URL(env.AZURE_OPENID_CONFIG_JWKS_URI!));
@@ -59,7 +61,9 @@ describe('startEmulator for a test suite', () => {
     const { payload } = await verify(await emulator.appToken({ caller: 'dev-gcp:my-team:my-frontend', target: APP }));
     expect(payload.roles).toEqual(['access_as_application', 'read']);
     await expect(emulator.appToken({ caller: 'dev-gcp:my-team:other', target: APP })).rejects.toThrow(/^AADSTS501051: /);
-    await expect(emulator.appToken({ caller: 'dev-gcp:my-team:stranger', target: APP })).rejects.toThrow('dev-gcp:my-team:stranger is not an app');
+    await expect(emulator.appToken({ caller: 'dev-gcp:my-team:stranger', target: APP })).rejects.toThrow(
+      'dev-gcp:my-team:stranger is not an app',
+    );
   });
 
   it('overrides claims of one token, of the next token, or of every token until taken back', async () => {
@@ -76,10 +80,16 @@ describe('startEmulator for a test suite', () => {
     expect(decodeJwt(await emulator.appToken({ caller: 'dev-gcp:my-team:my-frontend', target: APP })).roles).toEqual(['admin']);
     // Tokens from HTTP carry them too.
     const env = await emulator.environment('dev-gcp:my-team:my-frontend');
-    const res = await fetch(env.NAIS_TOKEN_ENDPOINT!, { method: 'POST', body: new URLSearchParams({ identity_provider: 'entra_id', target: 'api://dev-gcp.my-team.my-app/.default' }) });
+    const res = await fetch(env.NAIS_TOKEN_ENDPOINT!, {
+      method: 'POST',
+      body: new URLSearchParams({ identity_provider: 'entra_id', target: 'api://dev-gcp.my-team.my-app/.default' }),
+    });
     expect(decodeJwt(((await res.json()) as { access_token: string }).access_token).roles).toEqual(['admin']);
     takeBack();
-    expect(decodeJwt(await emulator.appToken({ caller: 'dev-gcp:my-team:my-frontend', target: APP })).roles).toEqual(['access_as_application', 'read']);
+    expect(decodeJwt(await emulator.appToken({ caller: 'dev-gcp:my-team:my-frontend', target: APP })).roles).toEqual([
+      'access_as_application',
+      'read',
+    ]);
   });
 
   it('lists its apps with their client ids and refuses an unknown one naming those it has', async () => {

@@ -43,8 +43,15 @@ function credentials(clientId: string) {
 
 describe('python3-msal against the emulator over HTTPS (validate_authority and instance_discovery off)', () => {
   it('gets app tokens by client credentials with a secret and with a certificate (RS256, x5t; with x5c)', async () => {
-    const clientId = emulator.registerClient({ target: 'dev-gcp:team:python-app', secrets: ['python-secret'], certificates: [certificate.certificatePem] });
-    const result = await runClientScript<Record<'secret' | 'certificate' | 'chain', Run>>(emulator, 'python-msal.py', { FLOW: 'client-credentials', ...credentials(clientId) });
+    const clientId = emulator.registerClient({
+      target: 'dev-gcp:team:python-app',
+      secrets: ['python-secret'],
+      certificates: [certificate.certificatePem],
+    });
+    const result = await runClientScript<Record<'secret' | 'certificate' | 'chain', Run>>(emulator, 'python-msal.py', {
+      FLOW: 'client-credentials',
+      ...credentials(clientId),
+    });
     // Python MSAL pads its x5t (base64url with '='), which Entra ID takes as the emulator must.
     const x5t = `${Buffer.from(certificate.sha1, 'hex').toString('base64url')}=`;
     expect(result.secret.headers).toEqual([]);
@@ -56,7 +63,14 @@ describe('python3-msal against the emulator over HTTPS (validate_authority and i
     for (const [name, run] of Object.entries(result)) {
       expect(run.error).toBeUndefined();
       const { payload } = await verifyToken(emulator, run.token, api);
-      expect(payload).toMatchObject({ aud: api, azp: clientId, azpacr: acr[name as keyof typeof acr], idtyp: 'app', tid: emulator.tenantId, ver: '2.0' });
+      expect(payload).toMatchObject({
+        aud: api,
+        azp: clientId,
+        azpacr: acr[name as keyof typeof acr],
+        idtyp: 'app',
+        tid: emulator.tenantId,
+        ver: '2.0',
+      });
       expect(payload.roles).toEqual(['access_as_application']);
     }
   }, 90_000);
@@ -64,7 +78,10 @@ describe('python3-msal against the emulator over HTTPS (validate_authority and i
   it('exchanges an employee token on behalf of the employee, with a secret and with a certificate', async () => {
     const target = 'dev-gcp:team:python-obo';
     const clientId = emulator.registerClient({ target, secrets: ['python-secret'], certificates: [certificate.certificatePem] });
-    const userToken = await emulator.userToken({ target, employee: { navIdent: 'Z990081', name: 'Py Thon', email: 'py.thon@trygdeetaten.no', groups: [] } });
+    const userToken = await emulator.userToken({
+      target,
+      employee: { navIdent: 'Z990081', name: 'Py Thon', email: 'py.thon@trygdeetaten.no', groups: [] },
+    });
     const result = await runClientScript<Record<'secret' | 'certificate', Run>>(emulator, 'python-msal.py', {
       FLOW: 'on-behalf-of',
       USER_TOKEN: userToken,
@@ -74,7 +91,14 @@ describe('python3-msal against the emulator over HTTPS (validate_authority and i
     for (const [name, run] of Object.entries(result)) {
       expect(run.error).toBeUndefined();
       const { payload } = await verifyToken(emulator, run.token, api);
-      expect(payload).toMatchObject({ aud: api, azp: clientId, azpacr: name === 'secret' ? '1' : '2', scp: 'defaultaccess', NAVident: 'Z990081', oid: user.oid });
+      expect(payload).toMatchObject({
+        aud: api,
+        azp: clientId,
+        azpacr: name === 'secret' ? '1' : '2',
+        scp: 'defaultaccess',
+        NAVident: 'Z990081',
+        oid: user.oid,
+      });
       expect(payload.idtyp).toBeUndefined();
     }
   }, 90_000);

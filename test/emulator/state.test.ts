@@ -47,7 +47,10 @@ describe('the state folder', () => {
       expect(payload.azp).toBe(env.AZURE_APP_CLIENT_ID);
       // The .env written before the restart: its key still authenticates, through Texas too.
       await jwtVerify(await tokenThroughEnv(env), jwks, { issuer: env.AZURE_OPENID_CONFIG_ISSUER! });
-      const texas = await fetch(env.NAIS_TOKEN_ENDPOINT!, { method: 'POST', body: new URLSearchParams({ identity_provider: 'entra_id', target: SCOPE }) });
+      const texas = await fetch(env.NAIS_TOKEN_ENDPOINT!, {
+        method: 'POST',
+        body: new URLSearchParams({ identity_provider: 'entra_id', target: SCOPE }),
+      });
       expect(texas.status).toBe(200);
     } finally {
       await second.close();
@@ -112,7 +115,10 @@ describe('the state folder', () => {
       const old = await emulator.appToken({ caller: APP, target: API });
       const { protectedHeader: oldHeader } = await verify(old);
 
-      const rotation = (await (await fetch(`${emulator.baseUrl}/signing-keys/rotate`, { method: 'POST' })).json()) as { kid: string; retired: string };
+      const rotation = (await (await fetch(`${emulator.baseUrl}/signing-keys/rotate`, { method: 'POST' })).json()) as {
+        kid: string;
+        retired: string;
+      };
       expect(rotation.retired).toBe(oldHeader.kid);
       const published = ((await (await fetch(jwksUri)).json()) as { keys: JWK[] }).keys.map((key) => key.kid);
       expect(published).toEqual([oldHeader.kid, rotation.kid]);

@@ -6,7 +6,15 @@ import { X509Certificate, createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { ASSERTION_TYPE, clientAssertion, clientCertificate, expectEntraError, tokenRequest, verifyToken, type AssertionOptions } from './helpers.js';
+import {
+  ASSERTION_TYPE,
+  clientAssertion,
+  clientCertificate,
+  expectEntraError,
+  tokenRequest,
+  verifyToken,
+  type AssertionOptions,
+} from './helpers.js';
 
 let emulator: Emulator;
 let key: CryptoKey;
@@ -21,7 +29,10 @@ beforeAll(async () => {
   const pair = await generateKeyPair('RS256', { extractable: true });
   key = pair.privateKey;
   otherKey = (await generateKeyPair('RS256')).privateKey;
-  clientId = emulator.registerClient({ target: 'dev-gcp:team:caller', jwks: [{ ...(await exportJWK(pair.publicKey)), kid: KID, alg: 'RS256' }] });
+  clientId = emulator.registerClient({
+    target: 'dev-gcp:team:caller',
+    jwks: [{ ...(await exportJWK(pair.publicKey)), kid: KID, alg: 'RS256' }],
+  });
   secretClientId = emulator.registerClient({ target: 'dev-gcp:team:secret-caller', secrets: ['s3cret-value', 'with+plus%and:colon'] });
 });
 
@@ -33,7 +44,13 @@ const assertion = (options: Partial<AssertionOptions> = {}) => clientAssertion(e
 const token = (params: Record<string, string>, headers: Record<string, string> = {}) => tokenRequest(emulator, params, headers);
 
 async function clientCredentials(extra: Record<string, string> = {}, assertionOptions: Partial<AssertionOptions> = {}) {
-  return token({ grant_type: 'client_credentials', scope: SCOPE, client_assertion_type: ASSERTION_TYPE, client_assertion: await assertion(assertionOptions), ...extra });
+  return token({
+    grant_type: 'client_credentials',
+    scope: SCOPE,
+    client_assertion_type: ASSERTION_TYPE,
+    client_assertion: await assertion(assertionOptions),
+    ...extra,
+  });
 }
 
 const withSecret = (extra: Record<string, string> = {}) =>
@@ -66,7 +83,9 @@ describe('discovery and keys', () => {
   });
 
   it('publishes one RS256 2048-bit key, with its self-signed certificate, kid = x5t = the certificate thumbprint', async () => {
-    const jwks = (await (await fetch(`${emulator.baseUrl}/${emulator.tenantId}/discovery/v2.0/keys`)).json()) as { keys: Record<string, unknown>[] };
+    const jwks = (await (await fetch(`${emulator.baseUrl}/${emulator.tenantId}/discovery/v2.0/keys`)).json()) as {
+      keys: Record<string, unknown>[];
+    };
     expect(jwks.keys).toHaveLength(1);
     const [k] = jwks.keys as [Record<string, string | string[]>];
     expect(k).toMatchObject({ kty: 'RSA', use: 'sig', e: 'AQAB', issuer: emulator.issuer });
@@ -86,7 +105,10 @@ describe('discovery and keys', () => {
       expectEntraError({ status: res.status, body }, 90002, 'invalid_tenant');
       expect(String(body.error_description)).toContain("Tenant 'not-a-tenant' not found");
     }
-    const post = await fetch(`${emulator.baseUrl}/${randomUUID()}/oauth2/v2.0/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials' }) });
+    const post = await fetch(`${emulator.baseUrl}/${randomUUID()}/oauth2/v2.0/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'client_credentials' }),
+    });
     expect(((await post.json()) as { error_codes: number[] }).error_codes).toEqual([90002]);
   });
 });
@@ -156,13 +178,21 @@ describe('client credentials', () => {
     expect(basic.status).toBe(200);
     // RFC 6749 form-encodes both halves; the secret may also come as it is.
     for (const secret of [encodeURIComponent('with+plus%and:colon'), 'with+plus%and:colon']) {
-      const encoded = await token({ grant_type: 'client_credentials', scope: SCOPE }, { authorization: `Basic ${Buffer.from(`${secretClientId}:${secret}`).toString('base64')}` });
+      const encoded = await token(
+        { grant_type: 'client_credentials', scope: SCOPE },
+        { authorization: `Basic ${Buffer.from(`${secretClientId}:${secret}`).toString('base64')}` },
+      );
       expect(encoded.status, secret).toBe(200);
     }
   });
 
   it('ignores parameters it does not know, as Entra does', async () => {
-    const result = await clientCredentials({ 'x-client-SKU': 'MSAL.Node', 'x-client-VER': '9.9', client_info: '1', 'client-request-id': randomUUID() });
+    const result = await clientCredentials({
+      'x-client-SKU': 'MSAL.Node',
+      'x-client-VER': '9.9',
+      client_info: '1',
+      'client-request-id': randomUUID(),
+    });
     expect(result.status).toBe(200);
   });
 
@@ -178,42 +208,54 @@ describe('client credentials', () => {
 });
 
 describe('certificate credentials, named by thumbprint', () => {
-  it('take x5t#S256 or x5t; refuse an unregistered thumbprint, an x5c of another certificate, and a new assertion with a seen jti', async () => {
-    const certificate = await clientCertificate();
-    const other = await clientCertificate('CN=another');
-    const certClient = emulator.registerClient({ target: 'dev-gcp:team:cert-caller', certificates: [certificate.certificatePem] });
-    const { importPKCS8 } = await import('jose');
-    const signing = await importPKCS8(certificate.privateKeyPem, 'PS256');
-    const thumb = (hex: string) => Buffer.from(hex, 'hex').toString('base64url');
-    const derOf = (pem: string) => pem.replace(/-----[^-]+-----|\s/g, '');
-    const signed = async (header: Record<string, unknown>, jti = randomUUID()) => {
-      const now = Math.floor(Date.now() / 1000);
-      return new SignJWT({ jti })
-        .setProtectedHeader({ alg: 'PS256', ...header })
-        .setIssuer(certClient)
-        .setSubject(certClient)
-        .setAudience(emulator.tokenEndpoint)
-        .setNotBefore(now)
-        .setExpirationTime(now + 600)
-        .sign(signing);
-    };
-    const send = (client_assertion: string) => token({ grant_type: 'client_credentials', scope: SCOPE, client_assertion_type: ASSERTION_TYPE, client_assertion });
-    const bySha256 = await signed({ 'x5t#S256': thumb(certificate.sha256) });
-    expect((await send(bySha256)).status).toBe(200);
-    expect((await send(await signed({ x5t: thumb(certificate.sha1) }))).status).toBe(200);
-    expect((await send(await signed({ 'x5t#S256': thumb(certificate.sha256), x5c: [derOf(certificate.certificatePem)] }))).status).toBe(200);
-    // The very assertion again, as MSAL sends it until it expires: accepted, as by Entra ID.
-    expect((await send(bySha256)).status).toBe(200);
-    const unknown = await send(await signed({ 'x5t#S256': thumb(other.sha256) }));
-    expectEntraError(unknown, 700027, 'invalid_client');
-    expect(String(unknown.body.error_description)).toContain(thumb(other.sha256));
-    expectEntraError(await send(await signed({ 'x5t#S256': thumb(certificate.sha256), x5c: [derOf(other.certificatePem)] })), 700027, 'invalid_client');
-    const jti = randomUUID();
-    expect((await send(await signed({ x5t: thumb(certificate.sha1) }, jti))).status).toBe(200);
-    expectEntraError(await send(await signed({ x5t: thumb(certificate.sha1) }, jti)), 50027, 'invalid_client');
-    expectEntraError(await send(await signed({})), 700027, 'invalid_client');
-    expect(() => emulator.registerClient({ target: 'dev-gcp:team:bad-cert', certificates: ['not a certificate'] })).toThrow('certificate');
-  });
+  it(
+    'take x5t#S256 or x5t; refuse an unregistered thumbprint, an ' + 'x5c of another certificate, and a new assertion with a seen jti',
+    async () => {
+      const certificate = await clientCertificate();
+      const other = await clientCertificate('CN=another');
+      const certClient = emulator.registerClient({ target: 'dev-gcp:team:cert-caller', certificates: [certificate.certificatePem] });
+      const { importPKCS8 } = await import('jose');
+      const signing = await importPKCS8(certificate.privateKeyPem, 'PS256');
+      const thumb = (hex: string) => Buffer.from(hex, 'hex').toString('base64url');
+      const derOf = (pem: string) => pem.replace(/-----[^-]+-----|\s/g, '');
+      const signed = async (header: Record<string, unknown>, jti = randomUUID()) => {
+        const now = Math.floor(Date.now() / 1000);
+        return new SignJWT({ jti })
+          .setProtectedHeader({ alg: 'PS256', ...header })
+          .setIssuer(certClient)
+          .setSubject(certClient)
+          .setAudience(emulator.tokenEndpoint)
+          .setNotBefore(now)
+          .setExpirationTime(now + 600)
+          .sign(signing);
+      };
+      const send = (client_assertion: string) =>
+        token({ grant_type: 'client_credentials', scope: SCOPE, client_assertion_type: ASSERTION_TYPE, client_assertion });
+      const bySha256 = await signed({ 'x5t#S256': thumb(certificate.sha256) });
+      expect((await send(bySha256)).status).toBe(200);
+      expect((await send(await signed({ x5t: thumb(certificate.sha1) }))).status).toBe(200);
+      expect((await send(await signed({ 'x5t#S256': thumb(certificate.sha256), x5c: [derOf(certificate.certificatePem)] }))).status).toBe(
+        200,
+      );
+      // The very assertion again, as MSAL sends it until it expires: accepted, as by Entra ID.
+      expect((await send(bySha256)).status).toBe(200);
+      const unknown = await send(await signed({ 'x5t#S256': thumb(other.sha256) }));
+      expectEntraError(unknown, 700027, 'invalid_client');
+      expect(String(unknown.body.error_description)).toContain(thumb(other.sha256));
+      expectEntraError(
+        await send(await signed({ 'x5t#S256': thumb(certificate.sha256), x5c: [derOf(other.certificatePem)] })),
+        700027,
+        'invalid_client',
+      );
+      const jti = randomUUID();
+      expect((await send(await signed({ x5t: thumb(certificate.sha1) }, jti))).status).toBe(200);
+      expectEntraError(await send(await signed({ x5t: thumb(certificate.sha1) }, jti)), 50027, 'invalid_client');
+      expectEntraError(await send(await signed({})), 700027, 'invalid_client');
+      expect(() => emulator.registerClient({ target: 'dev-gcp:team:bad-cert', certificates: ['not a certificate'] })).toThrow(
+        'certificate',
+      );
+    },
+  );
 });
 
 describe('client authentication refusals', () => {
@@ -277,7 +319,10 @@ describe('client authentication refusals', () => {
   });
   it('wrong secret: AADSTS7000215', async () => {
     expectEntraError(await withSecret({ client_secret: 'wrong' }), 7000215, 'invalid_client');
-    const basic = await token({ grant_type: 'client_credentials', scope: SCOPE }, { authorization: `Basic ${Buffer.from(`${secretClientId}:wrong`).toString('base64')}` });
+    const basic = await token(
+      { grant_type: 'client_credentials', scope: SCOPE },
+      { authorization: `Basic ${Buffer.from(`${secretClientId}:wrong`).toString('base64')}` },
+    );
     expectEntraError(basic, 7000215, 'invalid_client');
   });
   it('no credential: AADSTS7000218', async () => {
@@ -291,7 +336,10 @@ describe('client authentication refusals', () => {
     expectEntraError(await token({ grant_type: 'client_credentials', scope: SCOPE }), 900144, 'invalid_request');
   });
   it('a malformed Basic header, or a secret sent twice: invalid_request, not a crash', async () => {
-    const malformed = await token({ grant_type: 'client_credentials', scope: SCOPE }, { authorization: `Basic ${Buffer.from('%zz:%zz').toString('base64')}!` });
+    const malformed = await token(
+      { grant_type: 'client_credentials', scope: SCOPE },
+      { authorization: `Basic ${Buffer.from('%zz:%zz').toString('base64')}!` },
+    );
     expectEntraError(malformed, 9002313, 'invalid_request');
     const twice = await token(
       { grant_type: 'client_credentials', scope: SCOPE, client_secret: 's3cret-value' },
@@ -314,7 +362,11 @@ describe('grant and scope refusals', () => {
     }
   });
   it('scopes of two resources: AADSTS700022', async () => {
-    expectEntraError(await clientCredentials({ scope: 'api://dev-gcp.team.api/.default api://dev-gcp.team.other/.default' }), 700022, 'invalid_scope');
+    expectEntraError(
+      await clientCredentials({ scope: 'api://dev-gcp.team.api/.default api://dev-gcp.team.other/.default' }),
+      700022,
+      'invalid_scope',
+    );
   });
   it('missing scope: AADSTS900144', async () => {
     const result = await token({ grant_type: 'client_credentials', client_id: secretClientId, client_secret: 's3cret-value' });
@@ -343,11 +395,20 @@ describe('malformed requests get Entra errors, never a crash', () => {
     }
   });
   it('a parameter sent twice: AADSTS90100', async () => {
-    const res = await fetch(emulator.tokenEndpoint, { method: 'POST', body: `grant_type=client_credentials&scope=${encodeURIComponent(SCOPE)}&scope=x&client_id=${secretClientId}&client_secret=s3cret-value`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const res = await fetch(emulator.tokenEndpoint, {
+      method: 'POST',
+      body:
+        `grant_type=client_credentials&scope=${encodeURIComponent(SCOPE)}&scope=x` +
+        `&client_id=${secretClientId}&client_secret=s3cret-value`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expectEntraError({ status: res.status, body: (await res.json()) as Record<string, unknown> }, 90100, 'invalid_request');
   });
   it('a body over the size limit: an Entra error with 413', async () => {
-    const res = await fetch(emulator.tokenEndpoint, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', junk: 'x'.repeat(100_000) }) });
+    const res = await fetch(emulator.tokenEndpoint, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'client_credentials', junk: 'x'.repeat(100_000) }),
+    });
     expectEntraError({ status: res.status, body: (await res.json()) as Record<string, unknown> }, 9002313, 'invalid_request', 413);
   });
   it('GET on the token endpoint: AADSTS900561', async () => {
@@ -358,7 +419,13 @@ describe('malformed requests get Entra errors, never a crash', () => {
     const odd = ['', ' ', '\u0000', '%', 'ä'.repeat(300), '{"a":1}', 'a.b.c', '..', `${'a'.repeat(5000)}`];
     for (const value of odd) {
       for (const field of ['grant_type', 'scope', 'client_id', 'client_secret', 'client_assertion', 'assertion', 'code', 'refresh_token']) {
-        const params: Record<string, string> = { grant_type: 'client_credentials', scope: SCOPE, client_assertion_type: ASSERTION_TYPE, client_assertion: 'x.y.z', [field]: value };
+        const params: Record<string, string> = {
+          grant_type: 'client_credentials',
+          scope: SCOPE,
+          client_assertion_type: ASSERTION_TYPE,
+          client_assertion: 'x.y.z',
+          [field]: value,
+        };
         const result = await token(params);
         expect(result.status, `${field}=${JSON.stringify(value.slice(0, 20))}`).toBeGreaterThanOrEqual(400);
         expect(result.status).toBeLessThan(500);

@@ -6,7 +6,17 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { ASSERTION_TYPE, JWT_BEARER, authorizeUrl, clientAssertion, expectEntraError, login, tokenRequest, verifyToken, type Result } from './helpers.js';
+import {
+  ASSERTION_TYPE,
+  JWT_BEARER,
+  authorizeUrl,
+  clientAssertion,
+  expectEntraError,
+  login,
+  tokenRequest,
+  verifyToken,
+  type Result,
+} from './helpers.js';
 
 const REDIRECT = 'http://localhost:9999/oauth2/callback';
 const CALLER = 'dev-gcp:nais:azure-token-generator';
@@ -19,7 +29,11 @@ beforeAll(async () => {
   emulator = await startEmulator({ unauthorizedTargets: ['dev-gcp:locked:api'], missingTargets: ['dev-gcp:ghost:api'] });
   const pair = await generateKeyPair('RS256', { extractable: true });
   key = pair.privateKey;
-  clientId = emulator.registerClient({ target: CALLER, jwks: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256' }], redirectUris: [REDIRECT] });
+  clientId = emulator.registerClient({
+    target: CALLER,
+    jwks: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256' }],
+    redirectUris: [REDIRECT],
+  });
   otherClientId = emulator.registerClient({ target: 'dev-gcp:team:other-client', secrets: ['other-secret'], redirectUris: [REDIRECT] });
 });
 
@@ -29,7 +43,11 @@ afterAll(async () => {
 
 /** Client authentication of the generator: a fresh assertion per request. */
 async function asClient(params: Record<string, string>): Promise<Result> {
-  return tokenRequest(emulator, { ...params, client_assertion_type: ASSERTION_TYPE, client_assertion: await clientAssertion(emulator, { clientId, key, kid: 'k1' }) });
+  return tokenRequest(emulator, {
+    ...params,
+    client_assertion_type: ASSERTION_TYPE,
+    client_assertion: await clientAssertion(emulator, { clientId, key, kid: 'k1' }),
+  });
 }
 
 const loginScope = () => `openid profile offline_access api://${clientId}/.default`;
@@ -45,12 +63,18 @@ async function loggedIn(nonce = 'nonce-1') {
 const redeem = (code: string, verifier: string, redirectUri = REDIRECT) =>
   asClient({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier, scope: loginScope() });
 
-const obo = (assertion: string, scope: string) => asClient({ grant_type: JWT_BEARER, requested_token_use: 'on_behalf_of', assertion, scope });
+const obo = (assertion: string, scope: string) =>
+  asClient({ grant_type: JWT_BEARER, requested_token_use: 'on_behalf_of', assertion, scope });
 
 describe('authorization code with PKCE', () => {
   it('redeems a code for an ID token, a user token for the client itself and a refresh token', async () => {
     const result = await loggedIn('the-nonce');
-    expect(result.body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, ext_expires_in: 3600, scope: `api://${clientId}/.default` });
+    expect(result.body).toMatchObject({
+      token_type: 'Bearer',
+      expires_in: 3600,
+      ext_expires_in: 3600,
+      scope: `api://${clientId}/.default`,
+    });
     for (const field of ['access_token', 'id_token', 'refresh_token']) expect(typeof result.body[field]).toBe('string');
 
     const id = (await verifyToken(emulator, result.body.id_token, clientId)).payload;
@@ -67,14 +91,27 @@ describe('authorization code with PKCE', () => {
     for (const claim of ['oid', 'sub', 'iat', 'nbf', 'exp']) expect(id[claim]).toBeDefined();
 
     const access = (await verifyToken(emulator, result.body.access_token, clientId)).payload;
-    expect(access).toMatchObject({ aud: clientId, scp: 'defaultaccess', azp: clientId, oid: id.oid, NAVident: 'Z990042', groups: ['g1', 'g2'] });
+    expect(access).toMatchObject({
+      aud: clientId,
+      scp: 'defaultaccess',
+      azp: clientId,
+      oid: id.oid,
+      NAVident: 'Z990042',
+      groups: ['g1', 'g2'],
+    });
     expect(access.idtyp).toBeUndefined();
     expect(access.roles).toBeUndefined();
   });
 
   it('ID tokens carry sid (the sign-on session, in the access token too), aio and uti; client_info=1 brings client_info', async () => {
     const first = await login(emulator, { clientId, redirectUri: REDIRECT, scope: loginScope(), employee: EMPLOYEE });
-    const redeemed = await asClient({ grant_type: 'authorization_code', code: first.code, redirect_uri: REDIRECT, code_verifier: first.verifier, client_info: '1' });
+    const redeemed = await asClient({
+      grant_type: 'authorization_code',
+      code: first.code,
+      redirect_uri: REDIRECT,
+      code_verifier: first.verifier,
+      client_info: '1',
+    });
     const id = decodeJwt(String(redeemed.body.id_token));
     const access = decodeJwt(String(redeemed.body.access_token));
     expect(id.sid).toMatch(/^[0-9a-f-]{36}$/);
@@ -82,12 +119,18 @@ describe('authorization code with PKCE', () => {
     expect(typeof id.aio).toBe('string');
     expect(typeof id.uti).toBe('string');
     expect(id.uti).not.toBe(access.uti);
-    expect(JSON.parse(Buffer.from(String(redeemed.body.client_info), 'base64url').toString())).toEqual({ uid: id.oid, utid: emulator.tenantId });
-    // The same browser (its sign-on cookie) is the same session; another sign-in is another.
-    const again = await fetch(authorizeUrl(emulator, { client_id: clientId, redirect_uri: REDIRECT, response_type: 'code', scope: loginScope() }), {
-      redirect: 'manual',
-      headers: { cookie: first.cookie },
+    expect(JSON.parse(Buffer.from(String(redeemed.body.client_info), 'base64url').toString())).toEqual({
+      uid: id.oid,
+      utid: emulator.tenantId,
     });
+    // The same browser (its sign-on cookie) is the same session; another sign-in is another.
+    const again = await fetch(
+      authorizeUrl(emulator, { client_id: clientId, redirect_uri: REDIRECT, response_type: 'code', scope: loginScope() }),
+      {
+        redirect: 'manual',
+        headers: { cookie: first.cookie },
+      },
+    );
     const code = new URL(again.headers.get('location')!).searchParams.get('code')!;
     const silent = await asClient({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT });
     expect(decodeJwt(String(silent.body.id_token)).sid).toBe(id.sid);
@@ -107,7 +150,14 @@ describe('authorization code with PKCE', () => {
     try {
       const otherId = other.registerClient({ target: CALLER, secrets: ['s'], redirectUris: [REDIRECT] });
       const { code, verifier } = await login(other, { clientId: otherId, redirectUri: REDIRECT, scope: 'openid', employee: EMPLOYEE });
-      const result = await tokenRequest(other, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: otherId, client_secret: 's' });
+      const result = await tokenRequest(other, {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: REDIRECT,
+        code_verifier: verifier,
+        client_id: otherId,
+        client_secret: 's',
+      });
       expect(decodeJwt(String(result.body.id_token)).oid).toBe(first.oid);
     } finally {
       await other.close();
@@ -116,11 +166,21 @@ describe('authorization code with PKCE', () => {
 
   it('without offline_access there is no refresh token; without openid no ID token', async () => {
     const noRefresh = await login(emulator, { clientId, redirectUri: REDIRECT, scope: `openid api://${clientId}/.default` });
-    const first = await asClient({ grant_type: 'authorization_code', code: noRefresh.code, redirect_uri: REDIRECT, code_verifier: noRefresh.verifier });
+    const first = await asClient({
+      grant_type: 'authorization_code',
+      code: noRefresh.code,
+      redirect_uri: REDIRECT,
+      code_verifier: noRefresh.verifier,
+    });
     expect(first.status).toBe(200);
     expect(first.body.refresh_token).toBeUndefined();
     const noId = await login(emulator, { clientId, redirectUri: REDIRECT, scope: `api://${clientId}/.default` });
-    const second = await asClient({ grant_type: 'authorization_code', code: noId.code, redirect_uri: REDIRECT, code_verifier: noId.verifier });
+    const second = await asClient({
+      grant_type: 'authorization_code',
+      code: noId.code,
+      redirect_uri: REDIRECT,
+      code_verifier: noId.verifier,
+    });
     expect(second.status).toBe(200);
     expect(second.body.id_token).toBeUndefined();
   });
@@ -144,7 +204,14 @@ describe('authorization code with PKCE', () => {
 
   it('refuses a code issued to another client (AADSTS70000), an unknown code, and a missing verifier', async () => {
     const { code, verifier } = await login(emulator, { clientId, redirectUri: REDIRECT, scope: loginScope() });
-    const stolen = await tokenRequest(emulator, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: otherClientId, client_secret: 'other-secret' });
+    const stolen = await tokenRequest(emulator, {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT,
+      code_verifier: verifier,
+      client_id: otherClientId,
+      client_secret: 'other-secret',
+    });
     expectEntraError(stolen, 70000, 'invalid_grant');
     expectEntraError(await redeem('no-such-code', verifier), 9002313, 'invalid_grant');
     const missing = await asClient({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT });
@@ -166,7 +233,11 @@ describe('authorization code with PKCE', () => {
     expectEntraError(await redeem(wrongPlain.code, plain.verifier), 501481, 'invalid_grant');
   });
   it('refuses a code whose resource has not authorized the client: AADSTS65001 with consent_required', async () => {
-    const { code, verifier } = await login(emulator, { clientId, redirectUri: REDIRECT, scope: 'openid api://dev-gcp.locked.api/.default' });
+    const { code, verifier } = await login(emulator, {
+      clientId,
+      redirectUri: REDIRECT,
+      scope: 'openid api://dev-gcp.locked.api/.default',
+    });
     const result = await redeem(code, verifier);
     expectEntraError(result, 65001, 'invalid_grant');
     expect(result.body.suberror).toBe('consent_required');
@@ -174,7 +245,8 @@ describe('authorization code with PKCE', () => {
 });
 
 describe('refresh tokens', () => {
-  const refresh = (refreshToken: string, extra: Record<string, string> = {}) => asClient({ grant_type: 'refresh_token', refresh_token: refreshToken, ...extra });
+  const refresh = (refreshToken: string, extra: Record<string, string> = {}) =>
+    asClient({ grant_type: 'refresh_token', refresh_token: refreshToken, ...extra });
 
   it('a refresh gives new tokens and a new refresh token, and the old one keeps working, as in Entra ID', async () => {
     const first = await loggedIn();
@@ -193,7 +265,12 @@ describe('refresh tokens', () => {
 
   it('is bound to its client', async () => {
     const first = await loggedIn();
-    const stolen = await tokenRequest(emulator, { grant_type: 'refresh_token', refresh_token: String(first.body.refresh_token), client_id: otherClientId, client_secret: 'other-secret' });
+    const stolen = await tokenRequest(emulator, {
+      grant_type: 'refresh_token',
+      refresh_token: String(first.body.refresh_token),
+      client_id: otherClientId,
+      client_secret: 'other-secret',
+    });
     expectEntraError(stolen, 9002313, 'invalid_grant');
   });
 
@@ -223,7 +300,12 @@ describe('Microsoft Graph, which every tenant has', () => {
     const result = await obo(userToken, 'https://graph.microsoft.com/.default');
     expect(result.status).toBe(200);
     const claims = (await verifyToken(emulator, result.body.access_token, 'https://graph.microsoft.com')).payload;
-    expect(claims).toMatchObject({ aud: 'https://graph.microsoft.com', azp: clientId, NAVident: 'Z990042', scp: 'openid profile email User.Read' });
+    expect(claims).toMatchObject({
+      aud: 'https://graph.microsoft.com',
+      azp: clientId,
+      NAVident: 'Z990042',
+      scp: 'openid profile email User.Read',
+    });
     const byId = await obo(userToken, `${GRAPH}/.default`);
     expect(decodeJwt(String(byId.body.access_token)).aud).toBe(GRAPH);
     // userinfo takes both.
@@ -240,7 +322,12 @@ describe('on-behalf-of', () => {
     const userClaims = decodeJwt(userToken);
     const a = await obo(userToken, 'api://dev-gcp.team.api/.default');
     expect(a.status).toBe(200);
-    expect(a.body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, ext_expires_in: 3600, scope: 'api://dev-gcp.team.api/.default' });
+    expect(a.body).toMatchObject({
+      token_type: 'Bearer',
+      expires_in: 3600,
+      ext_expires_in: 3600,
+      scope: 'api://dev-gcp.team.api/.default',
+    });
     expect(a.body.refresh_token).toBeUndefined();
     const one = (await verifyToken(emulator, a.body.access_token, emulator.clientIdFor('dev-gcp:team:api'))).payload;
     const b = await obo(userToken, 'api://dev-gcp.team.other/.default');
@@ -265,14 +352,30 @@ describe('on-behalf-of', () => {
     expect(one.sub).not.toBe(two.sub);
     expect(one.sub).not.toBe(userClaims.sub);
     // Pairwise, but deterministic.
-    const again = (await verifyToken(emulator, (await obo(userToken, 'api://dev-gcp.team.api/.default')).body.access_token, emulator.clientIdFor('dev-gcp:team:api'))).payload;
+    const again = (
+      await verifyToken(
+        emulator,
+        (await obo(userToken, 'api://dev-gcp.team.api/.default')).body.access_token,
+        emulator.clientIdFor('dev-gcp:team:api'),
+      )
+    ).payload;
     expect(again.sub).toBe(one.sub);
   });
 
   it('with a secret, azpacr is 1; with offline_access, a refresh token comes along', async () => {
-    const { code, verifier } = await login(emulator, { clientId: otherClientId, redirectUri: REDIRECT, scope: `openid api://${otherClientId}/.default` });
+    const { code, verifier } = await login(emulator, {
+      clientId: otherClientId,
+      redirectUri: REDIRECT,
+      scope: `openid api://${otherClientId}/.default`,
+    });
     const secretAuth = { client_id: otherClientId, client_secret: 'other-secret' };
-    const signedIn = await tokenRequest(emulator, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, ...secretAuth });
+    const signedIn = await tokenRequest(emulator, {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT,
+      code_verifier: verifier,
+      ...secretAuth,
+    });
     const result = await tokenRequest(emulator, {
       grant_type: JWT_BEARER,
       requested_token_use: 'on_behalf_of',
@@ -283,9 +386,15 @@ describe('on-behalf-of', () => {
     expect(result.status).toBe(200);
     expect((await verifyToken(emulator, result.body.access_token, emulator.clientIdFor('dev-gcp:team:api'))).payload.azpacr).toBe('1');
     expect(typeof result.body.refresh_token).toBe('string');
-    const refreshed = await tokenRequest(emulator, { grant_type: 'refresh_token', refresh_token: String(result.body.refresh_token), ...secretAuth });
+    const refreshed = await tokenRequest(emulator, {
+      grant_type: 'refresh_token',
+      refresh_token: String(result.body.refresh_token),
+      ...secretAuth,
+    });
     expect(refreshed.status).toBe(200);
-    expect((await verifyToken(emulator, refreshed.body.access_token, emulator.clientIdFor('dev-gcp:team:api'))).payload.NAVident).toBe('Z990001');
+    expect((await verifyToken(emulator, refreshed.body.access_token, emulator.clientIdFor('dev-gcp:team:api'))).payload.NAVident).toBe(
+      'Z990001',
+    );
   });
 
   it('a target that has not authorized the caller: AADSTS65001 with suberror consent_required', async () => {
@@ -295,7 +404,11 @@ describe('on-behalf-of', () => {
   });
 
   it('a target that does not exist: AADSTS500011', async () => {
-    expectEntraError(await obo(String((await loggedIn()).body.access_token), 'api://dev-gcp.ghost.api/.default'), 500011, 'invalid_resource');
+    expectEntraError(
+      await obo(String((await loggedIn()).body.access_token), 'api://dev-gcp.ghost.api/.default'),
+      500011,
+      'invalid_resource',
+    );
   });
 
   it('an assertion that is not a token of this tenant: AADSTS50013', async () => {
@@ -303,8 +416,19 @@ describe('on-behalf-of', () => {
     const other = await startEmulator();
     try {
       const otherId = other.registerClient({ target: CALLER, clientId, secrets: ['s'], redirectUris: [REDIRECT] });
-      const { code, verifier } = await login(other, { clientId: otherId, redirectUri: REDIRECT, scope: `openid api://${otherId}/.default` });
-      const foreign = await tokenRequest(other, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: otherId, client_secret: 's' });
+      const { code, verifier } = await login(other, {
+        clientId: otherId,
+        redirectUri: REDIRECT,
+        scope: `openid api://${otherId}/.default`,
+      });
+      const foreign = await tokenRequest(other, {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: REDIRECT,
+        code_verifier: verifier,
+        client_id: otherId,
+        client_secret: 's',
+      });
       expectEntraError(await obo(String(foreign.body.access_token), 'api://dev-gcp.team.api/.default'), 50013, 'invalid_grant');
     } finally {
       await other.close();
@@ -327,9 +451,21 @@ describe('on-behalf-of', () => {
 
   it('missing requested_token_use, assertion or scope: AADSTS900144; a bad scope: AADSTS70011', async () => {
     const userToken = String((await loggedIn()).body.access_token);
-    expectEntraError(await asClient({ grant_type: JWT_BEARER, assertion: userToken, scope: 'api://dev-gcp.team.api/.default' }), 900144, 'invalid_request');
-    expectEntraError(await asClient({ grant_type: JWT_BEARER, requested_token_use: 'on_behalf_of', scope: 'api://dev-gcp.team.api/.default' }), 900144, 'invalid_request');
-    expectEntraError(await asClient({ grant_type: JWT_BEARER, requested_token_use: 'on_behalf_of', assertion: userToken }), 900144, 'invalid_request');
+    expectEntraError(
+      await asClient({ grant_type: JWT_BEARER, assertion: userToken, scope: 'api://dev-gcp.team.api/.default' }),
+      900144,
+      'invalid_request',
+    );
+    expectEntraError(
+      await asClient({ grant_type: JWT_BEARER, requested_token_use: 'on_behalf_of', scope: 'api://dev-gcp.team.api/.default' }),
+      900144,
+      'invalid_request',
+    );
+    expectEntraError(
+      await asClient({ grant_type: JWT_BEARER, requested_token_use: 'on_behalf_of', assertion: userToken }),
+      900144,
+      'invalid_request',
+    );
     expectEntraError(await obo(userToken, 'api://dev-gcp.team.api/read'), 70011, 'invalid_scope');
   });
 
@@ -339,7 +475,13 @@ describe('on-behalf-of', () => {
       const id = short.registerClient({ target: 'dev-gcp:t:c', secrets: ['s'], redirectUris: [REDIRECT] });
       const { code, verifier } = await login(short, { clientId: id, redirectUri: REDIRECT, scope: `openid api://${id}/.default` });
       const auth = { client_id: id, client_secret: 's' };
-      const signedIn = await tokenRequest(short, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, ...auth });
+      const signedIn = await tokenRequest(short, {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: REDIRECT,
+        code_verifier: verifier,
+        ...auth,
+      });
       expect(signedIn.body.expires_in).toBe(1);
       await new Promise((resolve) => setTimeout(resolve, 2100));
       const result = await tokenRequest(short, {

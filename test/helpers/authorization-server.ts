@@ -6,7 +6,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** A tool's loopback listener (RFC 8252): each browser visit to /callback is handed to the test. */
-export async function startLoopback(host: '127.0.0.1' | '::1' = '127.0.0.1'): Promise<{ server: Server; redirectUri: string; next(): Promise<URL> }> {
+export async function startLoopback(
+  host: '127.0.0.1' | '::1' = '127.0.0.1',
+): Promise<{ server: Server; redirectUri: string; next(): Promise<URL> }> {
   const waiting: ((url: URL) => void)[] = [];
   const origin = () => `http://${host === '::1' ? '[::1]' : host}:${(server.address() as AddressInfo).port}`;
   const server = createServer((req, res) => {
@@ -30,7 +32,13 @@ export async function consentToken(cookie: string, url: string): Promise<string>
 }
 
 /** The consent page's answer, as its form posts it. */
-export function decide(cookie: string, url: string, csrfToken: string | undefined, decision = 'allow', headers: Record<string, string> = {}): Promise<Response> {
+export function decide(
+  cookie: string,
+  url: string,
+  csrfToken: string | undefined,
+  decision = 'allow',
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return fetch(url, {
     method: 'POST',
     headers: { cookie, ...headers },
@@ -64,7 +72,10 @@ export async function deviceAuthorization(base: string, userAgent = 'my-device-t
   return (await res.json()) as DeviceAnswer;
 }
 
-export async function poll(base: string, deviceCode: string): Promise<{ status: number; body: { error?: string; access_token?: string; refresh_token?: string } }> {
+export async function poll(
+  base: string,
+  deviceCode: string,
+): Promise<{ status: number; body: { error?: string; access_token?: string; refresh_token?: string } }> {
   const res = await tokenRequest(base, { grant_type: DEVICE_CODE_GRANT, device_code: deviceCode });
   return { status: res.status, body: (await res.json()) as { error?: string; access_token?: string; refresh_token?: string } };
 }

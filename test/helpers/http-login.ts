@@ -62,5 +62,10 @@ export async function login(generatorUrl: string, returnTo?: string): Promise<st
 export async function logout(generatorUrl: string, cookie: string): Promise<Response> {
   const headers = { cookie, accept: 'application/json' };
   const { csrf_token: token } = (await (await fetch(`${generatorUrl}/oauth2/logout`, { headers })).json()) as { csrf_token?: string };
-  return fetch(`${generatorUrl}/oauth2/logout`, { method: 'POST', headers, body: new URLSearchParams({ csrf_token: token ?? '' }), redirect: 'manual' });
+  return fetch(`${generatorUrl}/oauth2/logout`, {
+    method: 'POST',
+    headers,
+    body: new URLSearchParams({ csrf_token: token ?? '' }),
+    redirect: 'manual',
+  });
 }

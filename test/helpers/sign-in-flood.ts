@@ -39,7 +39,13 @@ async function inParallel(count: number, concurrency: number, task: (i: number) 
 
 /** Signs employee `i` in on the emulator's page, as a browser of its own; the code sent back. */
 async function signIn(emulator: Emulator, client: FloodClient, i: number): Promise<string> {
-  const params = { client_id: client.clientId, redirect_uri: client.redirectUri, response_type: 'code', scope: 'openid offline_access', state: `flood-${i}` };
+  const params = {
+    client_id: client.clientId,
+    redirect_uri: client.redirectUri,
+    response_type: 'code',
+    scope: 'openid offline_access',
+    state: `flood-${i}`,
+  };
   const url = `${emulator.baseUrl}/${emulator.tenantId}/oauth2/v2.0/authorize?${new URLSearchParams(params).toString()}`;
   const posted = await submitSignInForm(url, employee(i), { headers: { origin: emulator.baseUrl } });
   await posted.arrayBuffer();
@@ -56,10 +62,22 @@ export async function signInFlood(emulator: Emulator, client: FloodClient, count
 }
 
 /** `count` logins without a browser, each code redeemed for tokens and a refresh token the emulator keeps. */
-export async function headlessLogins(emulator: Emulator, client: FloodClient, count: number, offset: number, concurrency = 8): Promise<void> {
+export async function headlessLogins(
+  emulator: Emulator,
+  client: FloodClient,
+  count: number,
+  offset: number,
+  concurrency = 8,
+): Promise<void> {
   await inParallel(count, concurrency, async (i) => {
     const code = await signIn(emulator, client, offset + i);
-    const params = { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, client_id: client.clientId, client_secret: client.secret };
+    const params = {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: client.redirectUri,
+      client_id: client.clientId,
+      client_secret: client.secret,
+    };
     const res = await fetch(emulator.tokenEndpoint, { method: 'POST', body: new URLSearchParams(params) });
     const body = (await res.json()) as { refresh_token?: unknown };
     if (typeof body.refresh_token !== 'string') throw new Error(`the code's redemption answered ${res.status}`);

@@ -29,7 +29,9 @@ export function memoryLogger(level = 'debug') {
   return { logger: createLogger(level, destination), logs };
 }
 
-export async function startStack(options: { env?: Record<string, string>; emulator?: EmulatorOptions; logLevel?: string } = {}): Promise<Stack> {
+export async function startStack(
+  options: { env?: Record<string, string>; emulator?: EmulatorOptions; logLevel?: string } = {},
+): Promise<Stack> {
   const port = await freePort();
   const env = { PORT: String(port), HOST: '127.0.0.1', EMULATOR_PORT: '0', ...options.env };
   const loaded = loadConfig(env);
@@ -38,7 +40,10 @@ export async function startStack(options: { env?: Record<string, string>; emulat
   return Object.assign(service, { logs });
 }
 
-/** Another replica of `first`: the same registration with the identity provider, on a port of its own, with `env` (a shared Redis and key). */
+/**
+ * Another replica of `first`: the same registration with the identity provider, on a port of its own, with `env` (a shared Redis and
+ * key).
+ */
 export async function startReplica(first: Service, env: Record<string, string>): Promise<Service> {
   const own = { ...env, PORT: String(await freePort()), HOST: '127.0.0.1' };
   return startService({ generator: loadConfig(own).generator, identity: first.identity }, own, { logger: memoryLogger().logger });

@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { MemoryStore, randomKey, RedisStore, Sealer, SessionManager, StoreUnavailableError, type SessionData, type SessionStore } from '../../src/session/index.js';
+import {
+  MemoryStore,
+  randomKey,
+  RedisStore,
+  Sealer,
+  SessionManager,
+  StoreUnavailableError,
+  type SessionData,
+  type SessionStore,
+} from '../../src/session/index.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 
 const session = (overrides: Partial<SessionData> = {}): SessionData => ({
@@ -131,7 +140,8 @@ describe('RedisStore against a real redis-server', () => {
     await raw.quit();
     const everything = keys.join(' ') + values.join(' ');
     expect(keys.length).toBeGreaterThan(0);
-    for (const secret of ['ACCESS-TOKEN-VALUE', 'REFRESH-TOKEN-VALUE', 'ID-TOKEN-VALUE', 'the-session-id', 'Kari']) expect(everything).not.toContain(secret);
+    for (const secret of ['ACCESS-TOKEN-VALUE', 'REFRESH-TOKEN-VALUE', 'ID-TOKEN-VALUE', 'the-session-id', 'Kari'])
+      expect(everything).not.toContain(secret);
   });
 
   it('lets one replica at a time hold a session lock', async () => {
@@ -163,7 +173,9 @@ describe('RedisStore against a real redis-server', () => {
     const held = a.withLock('kept', () => new Promise<void>((resolve) => (release = resolve)), { ttlMs: 60_000 });
     await new Promise((resolve) => setTimeout(resolve, 50));
     await redis.stop();
-    await expect(a.update('kept', session({ accessToken: 'RENEWED', expiresAt: Date.now() + 600_000 }))).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(a.update('kept', session({ accessToken: 'RENEWED', expiresAt: Date.now() + 600_000 }))).rejects.toBeInstanceOf(
+      StoreUnavailableError,
+    );
     await expect(a.update('ended', session({ accessToken: 'RENEWED' }))).rejects.toBeInstanceOf(StoreUnavailableError);
     release();
     await held;

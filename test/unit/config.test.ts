@@ -24,7 +24,11 @@ describe('configuration', () => {
   });
 
   it('listens on loopback only with the emulator, on every address with Entra ID, and where HOST says in both cases', () => {
-    const entra = { AZURE_APP_CLIENT_ID: 'client', AZURE_APP_CLIENT_SECRET: 's', AZURE_APP_WELL_KNOWN_URL: 'https://idp.test/.well-known/openid-configuration' };
+    const entra = {
+      AZURE_APP_CLIENT_ID: 'client',
+      AZURE_APP_CLIENT_SECRET: 's',
+      AZURE_APP_WELL_KNOWN_URL: 'https://idp.test/.well-known/openid-configuration',
+    };
     expect(loadConfig({}).generator.host).toBe('127.0.0.1');
     expect(loadConfig({ HOST: '0.0.0.0' }).generator.host).toBe('0.0.0.0');
     expect(loadConfig(entra).generator.host).toBe('0.0.0.0');
@@ -82,7 +86,8 @@ describe('Redis configuration', () => {
   it('takes REDIS_URL, or the variables NAIS injects for the "sessions" instance', () => {
     expect(loadConfig({ REDIS_URL: 'redis://localhost:6379' }).generator.session.redisUrl).toBe('redis://localhost:6379');
     expect(
-      loadConfig({ REDIS_URI_SESSIONS: 'rediss://redis.example:26379', REDIS_USERNAME_SESSIONS: 'user', REDIS_PASSWORD_SESSIONS: 'p@ss' }).generator.session.redisUrl,
+      loadConfig({ REDIS_URI_SESSIONS: 'rediss://redis.example:26379', REDIS_USERNAME_SESSIONS: 'user', REDIS_PASSWORD_SESSIONS: 'p@ss' })
+        .generator.session.redisUrl,
     ).toBe('rediss://user:p%40ss@redis.example:26379');
     expect(loadConfig({}).generator.session.redisUrl).toBeUndefined();
   });

@@ -21,13 +21,17 @@ describe('one helper for every program’s environment', () => {
     expect(fault(() => emulatorEnv({ EMULATOR_PORT: 'abc' }))).toBe('EMULATOR_PORT must be a whole number from 0 to 65535, not "abc"');
     expect(fault(() => readCliEnv({ TOKEN_GENERATOR_URL: 'ftp://x' }))).toBe('TOKEN_GENERATOR_URL must be an http(s) URL, not "ftp://x"');
     expect(fault(() => loadConfig({ PUBLIC_URL: 'not a url' }))).toBe('PUBLIC_URL must be an http(s) URL, not "not a url"');
-    expect(fault(() => emulatorEnv({ EMULATOR_PUBLIC_URL: 'not a url' }))).toBe('EMULATOR_PUBLIC_URL must be an http(s) URL, not "not a url"');
+    expect(fault(() => emulatorEnv({ EMULATOR_PUBLIC_URL: 'not a url' }))).toBe(
+      'EMULATOR_PUBLIC_URL must be an http(s) URL, not "not a url"',
+    );
   });
 
   it('reads the emulator’s LOG_LEVEL, and refuses one pino does not know', () => {
     expect(emulatorEnv({}).logLevel).toBe('info');
     expect(emulatorEnv({ LOG_LEVEL: 'debug' }).logLevel).toBe('debug');
-    expect(fault(() => emulatorEnv({ LOG_LEVEL: 'loud' }))).toMatch(/^LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, not "loud"$/);
+    expect(fault(() => emulatorEnv({ LOG_LEVEL: 'loud' }))).toMatch(
+      /^LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, not "loud"$/,
+    );
   });
 
   it('never shows a secret’s value', () => {
@@ -38,7 +42,9 @@ describe('one helper for every program’s environment', () => {
 
   it('treats a blank variable as unset, and takes the command line’s cache file from XDG_CACHE_HOME', () => {
     expect(loadConfig({ PORT: '  ' }).generator.port).toBe(8080);
-    expect(readCliEnv({ XDG_CACHE_HOME: '/tmp/x', TOKEN_GENERATOR_URL: '' })).toEqual({ cacheFile: '/tmp/x/entra-token-generator/tokens.json' });
+    expect(readCliEnv({ XDG_CACHE_HOME: '/tmp/x', TOKEN_GENERATOR_URL: '' })).toEqual({
+      cacheFile: '/tmp/x/entra-token-generator/tokens.json',
+    });
     expect(readCliEnv({ TOKEN_GENERATOR_CACHE: '/tmp/t.json', TOKEN_GENERATOR_URL: 'http://localhost:8080/' })).toEqual({
       cacheFile: '/tmp/t.json',
       generatorUrl: 'http://localhost:8080',

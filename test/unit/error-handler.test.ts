@@ -56,7 +56,10 @@ describe('the error handler', () => {
   it('answers an unavailable store with one 503, whatever the store said', async () => {
     const res = await app.inject({ url: '/json' });
     expect(res.statusCode).toBe(503);
-    expect(res.json()).toMatchObject({ error: 'session_store_unavailable', error_description: 'The session store is unavailable right now. Try again in a moment.' });
+    expect(res.json()).toMatchObject({
+      error: 'session_store_unavailable',
+      error_description: 'The session store is unavailable right now. Try again in a moment.',
+    });
     expect(res.body).not.toContain('ECONNREFUSED');
   });
 
@@ -73,7 +76,10 @@ describe('the error handler', () => {
     expect(browser.headers.location).toBe('/oauth2/login?redirect=%2Fapi%2Fobo%3Faud%3Da%3Ab%3Ac');
     const script = await app.inject({ url: '/person', headers: { accept: 'text/html', 'sec-fetch-mode': 'cors' } });
     expect(script.statusCode).toBe(401);
-    expect(script.json()).toMatchObject({ error: 'login_required', login_url: 'http://gen.test/oauth2/login?redirect=%2Fapi%2Fobo%3Faud%3Da%3Ab%3Ac' });
+    expect(script.json()).toMatchObject({
+      error: 'login_required',
+      login_url: 'http://gen.test/oauth2/login?redirect=%2Fapi%2Fobo%3Faud%3Da%3Ab%3Ac',
+    });
   });
 
   it('answers anything else with a 500 that names the correlation id, and logs it', async () => {

@@ -27,7 +27,13 @@ describe('lazyChild', () => {
     lazy.info('and again');
     expect(child).toHaveBeenCalledTimes(1);
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatchObject({ level: 'warn', reqId: 'r-1', token: '[redacted]', detail: { access_token: '[redacted]' }, msg: 'something happened' });
+    expect(lines[0]).toMatchObject({
+      level: 'warn',
+      reqId: 'r-1',
+      token: '[redacted]',
+      detail: { access_token: '[redacted]' },
+      msg: 'something happened',
+    });
     expect(lines[1]).toMatchObject({ level: 'info', reqId: 'r-1', msg: 'and again' });
   });
 

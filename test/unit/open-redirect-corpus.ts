@@ -54,7 +54,23 @@ const userinfo = [
   '//%65vil.com',
 ];
 
-const SCHEMES = ['javascript', 'JavaScript', 'JAVASCRIPT', 'data', 'DATA', 'vbscript', 'http', 'https', 'HTTPS', 'file', 'ftp', 'blob', 'view-source', 'mailto', 'tel'];
+const SCHEMES = [
+  'javascript',
+  'JavaScript',
+  'JAVASCRIPT',
+  'data',
+  'DATA',
+  'vbscript',
+  'http',
+  'https',
+  'HTTPS',
+  'file',
+  'ftp',
+  'blob',
+  'view-source',
+  'mailto',
+  'tel',
+];
 const schemes = SCHEMES.flatMap((scheme) => [
   `${scheme}:alert(1)`,
   `${scheme}://evil.com`,
@@ -126,10 +142,31 @@ const lookalikes = [
   '/%E2%88%95evil.com',
 ];
 
-const notPaths = ['', 'evil.com', 'api/obo', './api/obo', '../api/obo', '?x=1', '#frag', '.evil.com', 'evil.com/api', `/${'a'.repeat(2100)}`];
+const notPaths = [
+  '',
+  'evil.com',
+  'api/obo',
+  './api/obo',
+  '../api/obo',
+  '?x=1',
+  '#frag',
+  '.evil.com',
+  'evil.com/api',
+  `/${'a'.repeat(2100)}`,
+];
 
 export const OPEN_REDIRECT_PAYLOADS: string[] = [
-  ...new Set([...protocolRelative, ...backslashes, ...encoded, ...userinfo, ...schemes, ...schemeTricks, ...whitespace, ...lookalikes, ...notPaths]),
+  ...new Set([
+    ...protocolRelative,
+    ...backslashes,
+    ...encoded,
+    ...userinfo,
+    ...schemes,
+    ...schemeTricks,
+    ...whitespace,
+    ...lookalikes,
+    ...notPaths,
+  ]),
 ];
 
 export const SAFE_RETURN_PATHS: string[] = [

@@ -1,4 +1,7 @@
-/** The authorization code: a code from the sign-in page, once, with its PKCE verifier if it had a challenge, for the client and redirect URI it was issued to. */
+/**
+ * The authorization code: a code from the sign-in page, once, with its PKCE verifier if it had a challenge, for the client and redirect
+ * URI it was issued to.
+ */
 import { createHash } from 'node:crypto';
 import { safeEqual } from '../directory.js';
 import { errors } from '../errors.js';
@@ -23,7 +26,12 @@ function checkVerifier(code: AuthorizationCode, verifier: string | undefined): v
     if (verifier !== undefined) throw errors.pkceMismatch();
     return;
   }
-  const expected = code.codeChallengeMethod === 'plain' ? (verifier ?? '') : createHash('sha256').update(verifier ?? '').digest('base64url');
+  const expected =
+    code.codeChallengeMethod === 'plain'
+      ? (verifier ?? '')
+      : createHash('sha256')
+          .update(verifier ?? '')
+          .digest('base64url');
   if (!safeEqual(expected, code.codeChallenge)) throw errors.pkceMismatch();
 }
 

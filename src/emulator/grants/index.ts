@@ -8,4 +8,6 @@ import { refreshToken } from './refresh-token.js';
 export { JWT_BEARER } from './on-behalf-of.js';
 export type { Grant, GrantContext, TokenResponse } from './grant.js';
 
-export const GRANTS: ReadonlyMap<string, Grant> = new Map([clientCredentials, authorizationCode, refreshToken, onBehalfOf].map((grant) => [grant.type, grant]));
+export const GRANTS: ReadonlyMap<string, Grant> = new Map(
+  [clientCredentials, authorizationCode, refreshToken, onBehalfOf].map((grant) => [grant.type, grant]),
+);

@@ -22,12 +22,14 @@ async function verifiedAssertion(context: GrantContext, assertion: string, calle
   }
   if (payload.aud !== callerId) {
     throw errors.invalidAssertion(
-      `Assertion audience does not match the Client app presenting the assertion. The audience in the assertion was '${String(payload.aud).slice(0, 100)}' and the expected audience is '${callerId}'.`,
+      `Assertion audience does not match the Client app presenting the assertion. The audience in the assertion was ` +
+        `'${String(payload.aud).slice(0, 100)}' and the expected audience is '${callerId}'.`,
     );
   }
   if (payload.idtyp === 'app' || payload.roles !== undefined) throw errors.appTokenAsAssertion(callerId);
   if (payload.scp === undefined) throw errors.idTokenAsAssertion();
-  if (typeof payload.NAVident !== 'string' || typeof payload.oid !== 'string') throw errors.invalidAssertion('The assertion is not a user token of this tenant.');
+  if (typeof payload.NAVident !== 'string' || typeof payload.oid !== 'string')
+    throw errors.invalidAssertion('The assertion is not a user token of this tenant.');
   return payload;
 }
 
@@ -57,7 +59,10 @@ export const onBehalfOf: Grant = {
     const sessionId = typeof payload.sid === 'string' ? payload.sid : randomUUID();
     const token = await context.keys.sign(context.claims.userToken(resource, caller, employee, access, sessionId));
     const scopes = scopeItems(params.scope!);
-    const extra: Partial<TokenResponse> = { scope: scopes.filter((item) => item !== 'offline_access').join(' '), ...clientInfoField(context, params, employee) };
+    const extra: Partial<TokenResponse> = {
+      scope: scopes.filter((item) => item !== 'offline_access').join(' '),
+      ...clientInfoField(context, params, employee),
+    };
     if (scopes.includes('offline_access')) extra.refresh_token = issueRefreshToken(context, caller, { scopes, employee, sessionId });
     return tokenResponse(context, token, extra);
   },

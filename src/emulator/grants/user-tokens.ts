@@ -18,15 +18,27 @@ export function clientInfoField(context: GrantContext, params: Params, employee:
   return params.client_info === '1' ? { client_info: context.claims.clientInfo(employee) } : {};
 }
 
-/** An access token for the one resource the scopes name (else Microsoft Graph), an ID token with openid, and a refresh token with offline_access. */
-export async function signInTokens(context: GrantContext, caller: AuthenticatedClient, signIn: SignIn, params: Params): Promise<TokenResponse> {
+/**
+ * An access token for the one resource the scopes name (else Microsoft Graph), an ID token with openid, and a refresh token with
+ * offline_access.
+ */
+export async function signInTokens(
+  context: GrantContext,
+  caller: AuthenticatedClient,
+  signIn: SignIn,
+  params: Params,
+): Promise<TokenResponse> {
   const { scopes, employee } = signIn;
   const { resource, scope } = loginResource(context.directory, scopes);
-  const access = resource.clientId === GRAPH_APP_ID ? { scp: scope, groups: employee.groups } : context.directory.userAccess(resource, caller.client, employee);
+  const access =
+    resource.clientId === GRAPH_APP_ID
+      ? { scp: scope, groups: employee.groups }
+      : context.directory.userAccess(resource, caller.client, employee);
   if ('refusal' in access) throw refusalError(access.refusal, caller, resource, employee);
   const accessToken = await context.keys.sign(context.claims.userToken(resource, caller, employee, access, signIn.sessionId));
   const extra: Partial<TokenResponse> = { scope, ...clientInfoField(context, params, employee) };
-  if (scopes.includes('openid')) extra.id_token = await context.keys.sign(context.claims.idToken(caller, employee, signIn.nonce, signIn.sessionId));
+  if (scopes.includes('openid'))
+    extra.id_token = await context.keys.sign(context.claims.idToken(caller, employee, signIn.nonce, signIn.sessionId));
   if (scopes.includes('offline_access')) extra.refresh_token = issueRefreshToken(context, caller, signIn);
   return tokenResponse(context, accessToken, extra);
 }

@@ -42,7 +42,9 @@ export function checkAuthorizeRequest(directory: Directory, params: Params): Che
       page: new EntraError(
         50011,
         'invalid_request',
-        `The redirect URI '${(redirectUri ?? '').slice(0, 200)}' specified in the request does not match the redirect URIs configured for the application '${client.clientId}'. Make sure the redirect URI sent in the request matches one added to your application.`,
+        `The redirect URI '${(redirectUri ?? '').slice(0, 200)}' specified in the request does not match the redirect URIs ` +
+          `configured for the application '${client.clientId}'. Make sure the redirect URI sent in the request matches one added ` +
+          `to your application.`,
       ),
     };
   }
@@ -54,11 +56,19 @@ export function checkAuthorizeRequest(directory: Directory, params: Params): Che
 /** What Entra refuses in a request whose client and redirect URI are good. */
 function refusalOf(directory: Directory, params: Params): EntraError | undefined {
   if (params.response_mode !== undefined && !RESPONSE_MODES.has(params.response_mode)) {
-    return new EntraError(70007, 'invalid_request', `The response_mode '${params.response_mode.slice(0, 50)}' is not supported: use query, fragment or form_post.`);
+    return new EntraError(
+      70007,
+      'invalid_request',
+      `The response_mode '${params.response_mode.slice(0, 50)}' is not supported: use query, fragment or form_post.`,
+    );
   }
   if (!params.response_type) return errors.missingParameter('response_type');
   if (params.response_type !== 'code') {
-    return new EntraError(70005, 'unsupported_response_type', `The response_type '${params.response_type.slice(0, 50)}' is not supported: use code.`);
+    return new EntraError(
+      70005,
+      'unsupported_response_type',
+      `The response_type '${params.response_type.slice(0, 50)}' is not supported: use code.`,
+    );
   }
   if (!params.scope?.trim()) return errors.missingParameter('scope');
   try {
@@ -80,7 +90,8 @@ function pkceRefusal(client: ClientRecord, params: Params): EntraError | undefin
     return new EntraError(
       9002325,
       'invalid_request',
-      `Proof Key for Code Exchange is required for '${client.clientId}', a public client (it has no secret or key): send code_challenge and code_challenge_method=S256.`,
+      `Proof Key for Code Exchange is required for '${client.clientId}', a public client (it has no secret or key): send ` +
+        `code_challenge and code_challenge_method=S256.`,
     );
   }
   const method = params.code_challenge_method ?? 'plain';
@@ -88,7 +99,10 @@ function pkceRefusal(client: ClientRecord, params: Params): EntraError | undefin
     return new EntraError(9002325, 'invalid_request', `The code_challenge_method must be S256 or plain (got '${method.slice(0, 20)}').`);
   }
   if (method === 'S256' ? !/^[A-Za-z0-9_-]{43}$/.test(params.code_challenge) : !/^[A-Za-z0-9._~-]{43,128}$/.test(params.code_challenge)) {
-    const size = method === 'S256' ? 'an S256 challenge is 43 base64url characters' : 'a plain challenge is 43 to 128 characters of A-Z, a-z, 0-9, -, ., _ and ~';
+    const size =
+      method === 'S256'
+        ? 'an S256 challenge is 43 base64url characters'
+        : 'a plain challenge is 43 to 128 characters of A-Z, a-z, 0-9, -, ., _ and ~';
     return new EntraError(501491, 'invalid_request', `Invalid size of Code_Challenge parameter: ${size}.`);
   }
   return undefined;

@@ -7,13 +7,18 @@ import { FORM_TOKEN_FIELD } from './form-token.js';
 import { escapeHtml } from '../../escape-html.js';
 
 export function html(title: string, body: string, script?: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title><link rel="stylesheet" href="${STYLE_PATH}">${script ? `<script src="${script}"></script>` : ''}</head><body><main>${body}</main></body></html>`;
+  return (
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, ` +
+    `initial-scale=1"><title>${escapeHtml(title)}</title><link rel="stylesheet" ` +
+    `href="${STYLE_PATH}">${script ? `<script src="${script}"></script>` : ''}</head><body><main>${body}</main></body></html>`
+  );
 }
 
 export function errorPage(err: EntraError, tenantId: string): string {
   return html(
     'Sign-in error',
-    `<h1>Sorry, but we’re having trouble signing you in.</h1><p class="error">AADSTS${err.code}: ${escapeHtml(err.detail)}</p><p class="muted">Entra ID emulator · tenant ${escapeHtml(tenantId)}</p>`,
+    `<h1>Sorry, but we’re having trouble signing you in.</h1><p class="error">AADSTS${err.code}: ${escapeHtml(err.detail)}</p><p ` +
+      `class="muted">Entra ID emulator · tenant ${escapeHtml(tenantId)}</p>`,
   );
 }
 
@@ -24,7 +29,8 @@ export function formPostPage(redirectUri: string, values: Record<string, string>
     .join('');
   return html(
     'Signing in',
-    `<form id="form-post" method="post" action="${escapeHtml(redirectUri)}">${inputs}<p>Signed in. Continuing to the application…</p><noscript><button type="submit">Continue</button></noscript></form>`,
+    `<form id="form-post" method="post" action="${escapeHtml(redirectUri)}">${inputs}<p>Signed in. Continuing to the ` +
+      `application…</p><noscript><button type="submit">Continue</button></noscript></form>`,
     FORM_POST_SCRIPT_PATH,
   );
 }
@@ -50,8 +56,13 @@ export function signInPage(page: SignInPage): string {
     .map((e) => {
       const query = new URLSearchParams(page.hidden);
       query.set('login_hint', e.navIdent);
-      const groups = e.groups.length ? ` <span class="muted">· ${escapeHtml(e.groups.length === 1 ? '1 group' : `${e.groups.length} groups`)}</span>` : '';
-      return `<li><a href="${escapeHtml(`${page.authorizePath}?${query.toString()}`)}">${escapeHtml(e.name)}</a> <code>${escapeHtml(e.navIdent)}</code>${groups}</li>`;
+      const groups = e.groups.length
+        ? ` <span class="muted">· ${escapeHtml(e.groups.length === 1 ? '1 group' : `${e.groups.length} groups`)}</span>`
+        : '';
+      return (
+        `<li><a href="${escapeHtml(`${page.authorizePath}?${query.toString()}`)}">${escapeHtml(e.name)}</a> ` +
+        `<code>${escapeHtml(e.navIdent)}</code>${groups}</li>`
+      );
     })
     .join('');
   const { employee, error } = page;
@@ -61,10 +72,12 @@ export function signInPage(page: SignInPage): string {
 ${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
 <p>Pick a test employee, or type one:</p><ul class="presets">${presets}</ul>
 <form method="post" action="${escapeHtml(page.authorizePath)}">${hidden}
-<label for="navIdent">NAVident</label><input id="navIdent" name="navIdent" value="${escapeHtml(employee.navIdent)}" required maxlength="20" pattern="[A-Za-z0-9]+" autocomplete="username">
+<label for="navIdent">NAVident</label><input id="navIdent" name="navIdent" value="${escapeHtml(employee.navIdent)}" required
+maxlength="20" pattern="[A-Za-z0-9]+" autocomplete="username">
 <label for="name">Name</label><input id="name" name="name" value="${escapeHtml(employee.name)}" required maxlength="200">
 <label for="email">E-mail</label><input id="email" name="email" type="email" value="${escapeHtml(employee.email)}" required maxlength="200">
-<label for="groups">Groups <span class="muted">(object ids, comma-separated)</span></label><input id="groups" name="groups" value="${escapeHtml(employee.groups.join(','))}">
+<label for="groups">Groups <span class="muted">(object ids, comma-separated)</span></label>
+<input id="groups" name="groups" value="${escapeHtml(employee.groups.join(','))}">
 <button type="submit">Sign in</button></form>`,
   );
 }
@@ -77,6 +90,7 @@ export function signedOutPage(): string {
 export function errorLookupPage(code: string): string {
   return html(
     `AADSTS${code}`,
-    `<h1>AADSTS${escapeHtml(code)}</h1><p>This error came from the Entra ID emulator. Entra ID describes its codes at <code>https://login.microsoftonline.com/error?code=${escapeHtml(code)}</code>.</p>`,
+    `<h1>AADSTS${escapeHtml(code)}</h1><p>This error came from the Entra ID emulator. Entra ID describes its codes at ` +
+      `<code>https://login.microsoftonline.com/error?code=${escapeHtml(code)}</code>.</p>`,
   );
 }

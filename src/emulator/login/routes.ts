@@ -45,7 +45,9 @@ export async function loginRoutes(app: FastifyInstance, options: LoginOptions): 
   };
   const cached = 'public, max-age=3600';
   app.get(STYLE_PATH, async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', cached).send(STYLE));
-  app.get(FORM_POST_SCRIPT_PATH, async (_request, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', cached).send(FORM_POST_SCRIPT));
+  app.get(FORM_POST_SCRIPT_PATH, async (_request, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', cached).send(FORM_POST_SCRIPT),
+  );
   authorizeRoutes(app, flow);
   logoutRoutes(app, options, flow.signOn);
 }
@@ -92,7 +94,13 @@ function checked(flow: SignInFlow, params: Params, reply: FastifyReply): ValidRe
 function issue(flow: SignInFlow, reply: FastifyReply, params: Params, valid: ValidRequest, session: SignOnSession) {
   const { employee } = session;
   if (!flow.directory.signInAllowed(valid.client, employee)) {
-    return sendErrorBack(reply, params, valid.redirectUri, errors.userNotAssigned(employee.email, valid.client.clientId), flow.urls.baseUrl);
+    return sendErrorBack(
+      reply,
+      params,
+      valid.redirectUri,
+      errors.userNotAssigned(employee.email, valid.client.clientId),
+      flow.urls.baseUrl,
+    );
   }
   const challenge = params.code_challenge;
   const code = issueCode(flow.stores, {
@@ -107,11 +115,25 @@ function issue(flow: SignInFlow, reply: FastifyReply, params: Params, valid: Val
   return sendBack(reply, params, valid.redirectUri, { code });
 }
 
-function showSignIn(flow: SignInFlow, request: FastifyRequest, reply: FastifyReply, params: Params, employee: TestEmployee, error?: string) {
+function showSignIn(
+  flow: SignInFlow,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  params: Params,
+  employee: TestEmployee,
+  error?: string,
+) {
   const hidden = carried(params);
   const formToken = flow.formTokens.issue(request, reply, JSON.stringify(hidden));
   const { directory } = flow;
-  const page = { tenantId: directory.tenantId, authorizePath: flow.authorizePath, hidden, formToken, employees: directory.employees, employee };
+  const page = {
+    tenantId: directory.tenantId,
+    authorizePath: flow.authorizePath,
+    hidden,
+    formToken,
+    employees: directory.employees,
+    employee,
+  };
   return sendPage(reply, error ? 400 : 200, signInPage({ ...page, ...(error ? { error } : {}) }));
 }
 

@@ -42,17 +42,28 @@ class RedirectedError extends Error {
 function authorizationRequest(query: Record<string, unknown>): AuthorizationRequest {
   const redirectUri = loopbackRedirect(single(query, 'redirect_uri'));
   if (!redirectUri) {
-    throw new OAuthError('invalid_request', 'redirect_uri must be a loopback address with a port, as RFC 8252 has native apps use: http://127.0.0.1:<port>/… or http://[::1]:<port>/….');
+    throw new OAuthError(
+      'invalid_request',
+      'redirect_uri must be a loopback address with a port, as RFC 8252 has native apps use: http://127.0.0.1:<port>/… or ' +
+        'http://[::1]:<port>/….',
+    );
   }
   const state = single(query, 'state');
   try {
     if (state !== undefined && state.length > 512) throw new OAuthError('invalid_request', 'The state is longer than 512 characters.');
-    if (single(query, 'response_type') !== 'code') throw new OAuthError('unsupported_response_type', 'Only response_type=code is supported.');
+    if (single(query, 'response_type') !== 'code')
+      throw new OAuthError('unsupported_response_type', 'Only response_type=code is supported.');
     const challenge = single(query, 'code_challenge');
     if (single(query, 'code_challenge_method') !== 'S256' || !challenge || !CHALLENGE.test(challenge)) {
       throw new OAuthError('invalid_request', 'PKCE is required: send a code_challenge with code_challenge_method=S256.');
     }
-    return { client: clientId(single(query, 'client_id')), redirectUri, challenge, target: targetScope(single(query, 'scope')).target, ...(state !== undefined ? { state } : {}) };
+    return {
+      client: clientId(single(query, 'client_id')),
+      redirectUri,
+      challenge,
+      target: targetScope(single(query, 'scope')).target,
+      ...(state !== undefined ? { state } : {}),
+    };
   } catch (err) {
     if (err instanceof OAuthError) throw new RedirectedError(redirectUri, state, err);
     throw err;
@@ -69,7 +80,13 @@ function formDestination(redirectUri: string): string {
   return url.hostname === '[::1]' ? 'http:' : url.origin;
 }
 
-function redirectTo(reply: FastifyReply, issuer: string, redirectUri: string, state: string | undefined, answer: Record<string, string>): FastifyReply {
+function redirectTo(
+  reply: FastifyReply,
+  issuer: string,
+  redirectUri: string,
+  state: string | undefined,
+  answer: Record<string, string>,
+): FastifyReply {
   const location = new URL(redirectUri);
   for (const [name, value] of Object.entries(answer)) location.searchParams.set(name, value);
   if (state !== undefined) location.searchParams.set('state', state);
@@ -83,7 +100,6 @@ export async function authorizeRoutes(
 ): Promise<void> {
   const { issuer, sessions, codes } = deps;
   const consents = new ConsentTokens(deps.sealer, 'authorize-consent', AuthorizationRequest);
-
 
   const redirected = (reply: FastifyReply, err: unknown) => {
     if (!(err instanceof RedirectedError)) throw err;
@@ -102,19 +118,38 @@ export async function authorizeRoutes(
       .header('cache-control', 'no-store')
       .header('content-security-policy', policyWithFormDestination(formDestination(asked.redirectUri)))
       .type('text/html; charset=utf-8')
-      .send(consentPage({ client: asked.client, target: asked.target, who: personName(session), where: 'on this computer', action: PATHS.authorize, csrfToken: consents.issue(session, asked) }));
+      .send(
+        consentPage({
+          client: asked.client,
+          target: asked.target,
+          who: personName(session),
+          where: 'on this computer',
+          action: PATHS.authorize,
+          csrfToken: consents.issue(session, asked),
+        }),
+      );
   });
 
   app.post(PATHS.authorize, async (request, reply) => {
     assertSameOrigin(request, issuer);
     const body = (request.body ?? {}) as Record<string, unknown>;
     const session = await sessions.load(request);
-    if (!session) throw new OAuthError('invalid_request', 'You are not logged in in this browser any more: open the link from your tool again.', 403);
+    if (!session)
+      throw new OAuthError('invalid_request', 'You are not logged in in this browser any more: open the link from your tool again.', 403);
     const asked = consents.open(session, single(body, 'csrf_token'));
     if (single(body, 'decision') !== 'allow') {
-      return redirectTo(reply, issuer, asked.redirectUri, asked.state, { error: 'access_denied', error_description: 'The person denied the request.' });
+      return redirectTo(reply, issuer, asked.redirectUri, asked.state, {
+        error: 'access_denied',
+        error_description: 'The person denied the request.',
+      });
     }
-    const code = codes.issue({ session: session.id, client: asked.client, redirectUri: asked.redirectUri, challenge: asked.challenge, target: asked.target });
+    const code = codes.issue({
+      session: session.id,
+      client: asked.client,
+      redirectUri: asked.redirectUri,
+      challenge: asked.challenge,
+      target: asked.target,
+    });
     request.log.info({ client: asked.client, target: asked.target }, 'tool allowed');
     return redirectTo(reply, issuer, asked.redirectUri, asked.state, { code });
   });

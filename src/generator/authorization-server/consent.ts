@@ -29,7 +29,10 @@ export class ConsentTokens<T> {
   }
 
   issue(session: LoadedSession, request: T): string {
-    return this.sealer.seal(JSON.stringify({ session: sessionHash(session.id), expiresAt: Date.now() + CONSENT_SECONDS * 1000, request }), this.purpose);
+    return this.sealer.seal(
+      JSON.stringify({ session: sessionHash(session.id), expiresAt: Date.now() + CONSENT_SECONDS * 1000, request }),
+      this.purpose,
+    );
   }
 
   /** The request the page asked about; refused unless the token was shown to this session and is recent. */
@@ -42,9 +45,14 @@ export class ConsentTokens<T> {
       parsed = undefined;
     }
     if (!parsed || parsed.session !== sessionHash(session.id)) {
-      throw new OAuthError('invalid_request', 'This answer does not come from the page that asked you in this browser: open the link from your tool again.', 403);
+      throw new OAuthError(
+        'invalid_request',
+        'This answer does not come from the page that asked you in this browser: open the link from your tool again.',
+        403,
+      );
     }
-    if (parsed.expiresAt <= Date.now()) throw new OAuthError('invalid_request', 'The page that asked you has expired: open the link from your tool again.', 403);
+    if (parsed.expiresAt <= Date.now())
+      throw new OAuthError('invalid_request', 'The page that asked you has expired: open the link from your tool again.', 403);
     return parsed.request as T;
   }
 }
@@ -55,7 +63,8 @@ export function assertSameOrigin(request: FastifyRequest, publicUrl: string): vo
   const origin = request.headers.origin;
   // Under Referrer-Policy: no-referrer, browsers send `Origin: null` even for a form of this service.
   const crossSite =
-    (typeof site === 'string' && site !== 'same-origin' && site !== 'none') || (typeof origin === 'string' && origin !== 'null' && origin !== new URL(publicUrl).origin);
+    (typeof site === 'string' && site !== 'same-origin' && site !== 'none') ||
+    (typeof origin === 'string' && origin !== 'null' && origin !== new URL(publicUrl).origin);
   if (crossSite) throw new OAuthError('invalid_request', 'Only the page of the token generator that asked you can answer it.', 403);
 }
 
@@ -72,7 +81,8 @@ export interface ConsentPage {
 
 export function consentPage(options: ConsentPage): string {
   const from = options.from
-    ? `<p>The request came from the address <code>${escapeHtml(options.from.address)}</code> with the user agent <code>${escapeHtml(options.from.userAgent || 'none')}</code>.
+    ? `<p>The request came from the address <code>${escapeHtml(options.from.address)}</code> with the user agent
+<code>${escapeHtml(options.from.userAgent || 'none')}</code>.
 If that is not a device of yours, deny.</p>`
     : '';
   return page({
@@ -80,7 +90,8 @@ If that is not a device of yours, deny.</p>`
     body: `<section>
 <h1>Let ${escapeHtml(options.client)} ${escapeHtml(options.where)} get tokens as ${escapeHtml(options.who)}?</h1>
 <p><strong>${escapeHtml(options.client)} ${escapeHtml(options.where)}</strong>, for <strong>${escapeHtml(options.target)}</strong>.</p>
-<p>It will get tokens on your behalf for <code>${escapeHtml(options.target)}</code>, and for others it asks for, until its session ends or it logs out. Your own session in this browser is not affected.</p>
+<p>It will get tokens on your behalf for <code>${escapeHtml(options.target)}</code>, and for others it asks for, until its session ends
+or it logs out. Your own session in this browser is not affected.</p>
 ${from}
 <form method="post" action="${escapeHtml(options.action)}">
 <input type="hidden" name="csrf_token" value="${escapeHtml(options.csrfToken)}">

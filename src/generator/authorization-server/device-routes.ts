@@ -21,23 +21,29 @@ import { clientId, single, targetScope } from './parameters.js';
 const LOOKUPS = { max: 10, windowMs: 60_000 };
 
 const sendPage = (reply: FastifyReply, title: string, body: string) =>
-  reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(page({ title, body: `<section>${body}</section>` }));
+  reply
+    .header('cache-control', 'no-store')
+    .type('text/html; charset=utf-8')
+    .send(page({ title, body: `<section>${body}</section>` }));
 
 function codeForm(message?: string): string {
   return `<h1>Connect a device</h1>
 ${message ? `<p class="error">${escapeHtml(message)}</p>` : ''}
 <p>Enter the code your tool shows, for example <code>BCDF-GHJK</code>.</p>
 <form method="get" action="${PATHS.deviceVerification}">
-<label for="user_code">Code</label> <input id="user_code" name="user_code" autocomplete="off" autocapitalize="characters" maxlength="20" required>
+<label for="user_code">Code</label> <input id="user_code" name="user_code" autocomplete="off" autocapitalize="characters" maxlength="20"
+required>
 <button type="submit">Continue</button>
 </form>`;
 }
 
-export async function deviceRoutes(app: FastifyInstance, deps: { ctx: GeneratorContext; sessions: Sessions; sealer: Sealer; devices: DeviceAuthorizations }): Promise<void> {
+export async function deviceRoutes(
+  app: FastifyInstance,
+  deps: { ctx: GeneratorContext; sessions: Sessions; sealer: Sealer; devices: DeviceAuthorizations },
+): Promise<void> {
   const { ctx, sessions, devices } = deps;
   const lookups = new RateLimiter(LOOKUPS.max, LOOKUPS.windowMs);
   const consents = new ConsentTokens(deps.sealer, 'device-consent', z.object({ deviceCode: z.string() }));
-
 
   app.post(PATHS.deviceAuthorization, { onRequest: ctx.limitPublic }, async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
@@ -65,7 +71,12 @@ export async function deviceRoutes(app: FastifyInstance, deps: { ctx: GeneratorC
       throw new OAuthError('slow_down', `Too many codes tried from your address: try again in ${verdict.retryAfterSeconds} seconds.`, 429);
     }
     const found = await devices.find(userCode);
-    if (!found) return sendPage(reply.code(404), 'Connect a device', codeForm('That code is not known, was already used, or has expired. Check it, or start again on the device.'));
+    if (!found)
+      return sendPage(
+        reply.code(404),
+        'Connect a device',
+        codeForm('That code is not known, was already used, or has expired. Check it, or start again on the device.'),
+      );
     const { authorization } = found;
     return reply
       .header('cache-control', 'no-store')
@@ -91,12 +102,18 @@ export async function deviceRoutes(app: FastifyInstance, deps: { ctx: GeneratorC
     const { deviceCode } = consents.open(session, single(body, 'csrf_token'));
     const allowed = single(body, 'decision') === 'allow';
     if (!(await devices.decide(deviceCode, allowed, session.id))) {
-      return sendPage(reply.code(409), 'Connect a device', codeForm('This code was already answered, or has expired. Start again on the device.'));
+      return sendPage(
+        reply.code(409),
+        'Connect a device',
+        codeForm('This code was already answered, or has expired. Start again on the device.'),
+      );
     }
     return sendPage(
       reply,
       allowed ? 'Device connected' : 'Request denied',
-      allowed ? '<h1>Device connected</h1><p>You can go back to your tool: it gets its tokens in a few seconds.</p>' : '<h1>Request denied</h1><p>The tool gets no tokens. You can close this page.</p>',
+      allowed
+        ? '<h1>Device connected</h1><p>You can go back to your tool: it gets its tokens in a few seconds.</p>'
+        : '<h1>Request denied</h1><p>The tool gets no tokens. You can close this page.</p>',
     );
   });
 }

@@ -71,7 +71,10 @@ export class DeviceAuthorizations {
   async decide(deviceCode: string, allowed: boolean, browserSessionId: string): Promise<boolean> {
     const authorization = await this.load(deviceCode);
     if (!authorization || !(await this.store.takeRecord(`device-user-code:${authorization.userCode}`))) return false;
-    await this.save(deviceCode, { ...authorization, ...(allowed ? { status: 'allowed', session: browserSessionId } : { status: 'denied' }) });
+    await this.save(deviceCode, {
+      ...authorization,
+      ...(allowed ? { status: 'allowed', session: browserSessionId } : { status: 'denied' }),
+    });
     return true;
   }
 
@@ -96,7 +99,11 @@ export class DeviceAuthorizations {
   }
 
   private async save(deviceCode: string, authorization: DeviceAuthorization): Promise<void> {
-    await this.store.setRecord(`device:${deviceCode}`, JSON.stringify(authorization), authorization.expiresAt + EXPIRED_KEPT_MS - Date.now());
+    await this.store.setRecord(
+      `device:${deviceCode}`,
+      JSON.stringify(authorization),
+      authorization.expiresAt + EXPIRED_KEPT_MS - Date.now(),
+    );
   }
 
   private async load(deviceCode: string): Promise<DeviceAuthorization | undefined> {

@@ -36,7 +36,11 @@ function asOAuthError(error: FastifyError | Error, ctx: GeneratorContext): OAuth
   const code = (error as FastifyError).code;
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new OAuthError('invalid_request', 'The request body is too large.', 413);
   if (code?.startsWith('FST_ERR_CTP') || code === 'INVALID_MULTIPART') {
-    return new OAuthError('invalid_request', 'The body cannot be read: send the parameters as application/x-www-form-urlencoded.', code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 415 : 400);
+    return new OAuthError(
+      'invalid_request',
+      'The body cannot be read: send the parameters as application/x-www-form-urlencoded.',
+      code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 415 : 400,
+    );
   }
   return undefined;
 }

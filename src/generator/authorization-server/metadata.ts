@@ -28,5 +28,7 @@ export function authorizationServerMetadata(issuer: string) {
 
 export async function metadataRoute(app: FastifyInstance, issuer: string): Promise<void> {
   const document = authorizationServerMetadata(issuer);
-  app.get(PATHS.authorizationServerMetadata, async (_request, reply) => reply.header('cache-control', 'public, max-age=3600').send(document));
+  app.get(PATHS.authorizationServerMetadata, async (_request, reply) =>
+    reply.header('cache-control', 'public, max-age=3600').send(document),
+  );
 }

@@ -41,7 +41,13 @@ export function fromAdvice(advice: Problem): OAuthError {
   const oneLine = (text: string | undefined) => text?.replace(/\s*\n\s*/g, ' ');
   const parts = [advice.snippetLine ?? oneLine(advice.snippet), advice.note, oneLine(advice.details)].filter((part) => part !== undefined);
   const line = parts.length ? parts.join(' ') : undefined;
-  return new OAuthError(errorCode(advice), describable(line ? `${advice.message} ${line}` : advice.message), advice.status >= 500 ? advice.status : 400, advice.error, advice.aadsts);
+  return new OAuthError(
+    errorCode(advice),
+    describable(line ? `${advice.message} ${line}` : advice.message),
+    advice.status >= 500 ? advice.status : 400,
+    advice.error,
+    advice.aadsts,
+  );
 }
 
 /** Runs a call to the identity provider; its failure becomes the advice as an OAuthError. */
@@ -51,7 +57,10 @@ export async function withAdvice<T>(ctx: GeneratorContext, audience: ParsedAudie
   } catch (err) {
     if (!(err instanceof IdpError)) throw err;
     const advice = adviceFor(err, audience, ctx.config.nais, flow);
-    ctx.logger.warn({ flow, target: audience.target, status: advice.status, error: advice.error, aadsts: advice.aadsts, reason: err.message }, 'token request failed');
+    ctx.logger.warn(
+      { flow, target: audience.target, status: advice.status, error: advice.error, aadsts: advice.aadsts, reason: err.message },
+      'token request failed',
+    );
     throw fromAdvice(advice);
   }
 }

@@ -11,11 +11,17 @@ const HABITUAL_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']
 /** The one target a `scope` names: `api://cluster.namespace.app/.default` or any other audience form. */
 export function targetScope(value: unknown): ParsedAudience {
   if (typeof value !== 'string' || value.trim() === '') {
-    throw new OAuthError('invalid_scope', "Send the target's scope as scope, for example api://dev-gcp.my-team.my-app/.default or dev-gcp:my-team:my-app.");
+    throw new OAuthError(
+      'invalid_scope',
+      "Send the target's scope as scope, for example api://dev-gcp.my-team.my-app/.default or dev-gcp:my-team:my-app.",
+    );
   }
   const named = value.split(' ').filter((scope) => scope !== '' && !HABITUAL_SCOPES.has(scope));
   if (named.length !== 1) {
-    throw new OAuthError('invalid_scope', `Name exactly one target in scope, not ${named.length}: a token is for one app, for example api://dev-gcp.my-team.my-app/.default.`);
+    throw new OAuthError(
+      'invalid_scope',
+      `Name exactly one target in scope, not ${named.length}: a token is for one app, for example api://dev-gcp.my-team.my-app/.default.`,
+    );
   }
   const parsed = parseAudience(named[0]);
   if (!parsed.ok) throw new OAuthError('invalid_scope', parsed.message.replace(/"aud"/g, 'scope'));
@@ -27,7 +33,10 @@ const CLIENT_ID = /^[\w .:@()/+-]{1,64}$/;
 /** The tool's own name for itself, shown to the person when it asks; it proves nothing. */
 export function clientId(value: unknown): string {
   if (typeof value !== 'string' || !CLIENT_ID.test(value)) {
-    throw new OAuthError('invalid_request', 'Send client_id: any name for your tool, up to 64 letters, digits, spaces and ._:@()/+- (for example IntelliJ).');
+    throw new OAuthError(
+      'invalid_request',
+      'Send client_id: any name for your tool, up to 64 letters, digits, spaces and ._:@()/+- (for example IntelliJ).',
+    );
   }
   return value;
 }

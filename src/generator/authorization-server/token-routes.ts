@@ -50,9 +50,15 @@ export async function tokenRoutes(app: FastifyInstance, deps: GrantDeps): Promis
         case DEVICE_CODE_GRANT:
           return deviceCodeGrant(params, deps, fresh);
         case undefined:
-          throw new OAuthError('invalid_request', 'Send grant_type: client_credentials, authorization_code, refresh_token or the device code grant.');
+          throw new OAuthError(
+            'invalid_request',
+            'Send grant_type: client_credentials, authorization_code, refresh_token or the device code grant.',
+          );
         default:
-          throw new OAuthError('unsupported_grant_type', `This server offers the grants client_credentials, authorization_code, refresh_token and ${DEVICE_CODE_GRANT}.`);
+          throw new OAuthError(
+            'unsupported_grant_type',
+            `This server offers the grants client_credentials, authorization_code, refresh_token and ${DEVICE_CODE_GRANT}.`,
+          );
       }
     })();
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').type('application/json; charset=utf-8').send(answer);

@@ -16,7 +16,10 @@ export class ToolSessions {
   ) {}
 
   /** A session of the tool's own, from the person's browser session, and its refresh token; refused once that session has ended. */
-  async start(browserSessionId: string, tool: { client: string; target: string }): Promise<{ session: LoadedSession; refreshToken: string }> {
+  async start(
+    browserSessionId: string,
+    tool: { client: string; target: string },
+  ): Promise<{ session: LoadedSession; refreshToken: string }> {
     const browser = await this.sessions.loadById(browserSessionId);
     if (!browser) throw new OAuthError('invalid_grant', 'The login behind this grant has ended (logged out or expired): start again.');
     const { user, accessToken, accessTokenExpiresAt, accessTokenObtainedAt, refreshToken } = browser.data;
@@ -35,7 +38,8 @@ export class ToolSessions {
   async load(refreshToken: string): Promise<LoadedSession> {
     const id = this.sealer.open(refreshToken, HANDLE);
     const session = id ? await this.sessions.loadById(id) : undefined;
-    if (!session?.data.tool) throw new OAuthError('invalid_grant', 'This refresh token is not valid any more (its session was ended or expired): log in again.');
+    if (!session?.data.tool)
+      throw new OAuthError('invalid_grant', 'This refresh token is not valid any more (its session was ended or expired): log in again.');
     return session;
   }
 

@@ -33,7 +33,10 @@ const FILES: { path: string; file: string; type: string; summary: string }[] = [
 export async function assetRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   let document: ReturnType<typeof app.swagger> | undefined;
-  const text = (summary: string, type: string) => ({ summary, response: answers({ 200: { description: summary, content: { [type]: { schema: z.string() } } } }) });
+  const text = (summary: string, type: string) => ({
+    summary,
+    response: answers({ 200: { description: summary, content: { [type]: { schema: z.string() } } } }),
+  });
 
   for (const { path, file, type, summary } of FILES) {
     const content = readFileSync(new URL(`../static/${file}`, import.meta.url));
@@ -44,7 +47,12 @@ export async function assetRoutes(fastify: FastifyInstance): Promise<void> {
   }
   app.get(
     PATHS.openapi,
-    { schema: { summary: 'This description', response: answers({ 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: DOCUMENT } } } }) } },
+    {
+      schema: {
+        summary: 'This description',
+        response: answers({ 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: DOCUMENT } } } }),
+      },
+    },
     // Made once: the routes do not change after start.
     async (_request, reply) => reply.send((document ??= app.swagger())),
   );

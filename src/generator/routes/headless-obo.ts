@@ -35,7 +35,8 @@ const EmployeeQuery = z.object(EMPLOYEE_FIELDS);
 const BodyFields = z.record(z.string(), z.unknown());
 
 const SCHEMA = {
-  summary: 'Against the Entra ID emulator only: a token on behalf of a test employee, through the same login and exchange a browser goes through',
+  summary:
+    'Against the Entra ID emulator only: a token on behalf of a test employee, through the same login and exchange a browser goes through',
   querystring: EmployeeQuery,
   body: documentedBody(EMPLOYEE_FIELDS),
   consumes: AUDIENCE_BODY_TYPES,
@@ -50,7 +51,8 @@ function field(query: z.infer<typeof EmployeeQuery>, body: unknown, name: 'NAVid
 }
 
 const NOT_AVAILABLE =
-  'Employee tokens without a browser exist only against the Entra ID emulator: real Entra ID logs a person in only with that person at the keyboard. ' +
+  'Employee tokens without a browser exist only against the Entra ID emulator: real Entra ID logs a person in only with that ' +
+  'person at the keyboard. ' +
   `Open ${PATHS.obo}?aud=<cluster>:<namespace>:<app> in a browser instead.`;
 
 interface TestEmployee {
@@ -71,7 +73,10 @@ function testEmployee(query: z.infer<typeof EmployeeQuery>, body: unknown): Test
   return { navIdent, name, groups };
 }
 
-export async function headlessOboRoutes(fastify: FastifyInstance, deps: { ctx: GeneratorContext; sessions: Sessions; emulator: boolean }): Promise<void> {
+export async function headlessOboRoutes(
+  fastify: FastifyInstance,
+  deps: { ctx: GeneratorContext; sessions: Sessions; emulator: boolean },
+): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { ctx, sessions } = deps;
   const redirectUri = `${ctx.config.publicUrl}${PATHS.callback}`;
@@ -80,46 +85,80 @@ export async function headlessOboRoutes(fastify: FastifyInstance, deps: { ctx: G
   const signIn = async (employee: TestEmployee, login: { state: string; nonce: string; verifier: string }): Promise<URL> => {
     const codeChallenge = await oidc.calculatePKCECodeChallenge(login.verifier);
     const authorize = new URL(
-      ctx.entra.buildLoginUrl({ redirectUri, scope: sessions.loginScope, state: login.state, nonce: login.nonce, codeChallenge, prompt: 'login' }),
+      ctx.entra.buildLoginUrl({
+        redirectUri,
+        scope: sessions.loginScope,
+        state: login.state,
+        nonce: login.nonce,
+        codeChallenge,
+        prompt: 'login',
+      }),
     );
     const email = `${employee.navIdent.toLowerCase()}@trygdeetaten.no`;
     let signedIn: Response;
     try {
       const signal = AbortSignal.timeout(ctx.config.idp.timeoutMs);
-      signedIn = await submitSignInForm(authorize.href, { navIdent: employee.navIdent, name: employee.name, email, groups: employee.groups }, { signal });
+      signedIn = await submitSignInForm(
+        authorize.href,
+        { navIdent: employee.navIdent, name: employee.name, email, groups: employee.groups },
+        { signal },
+      );
     } catch (err) {
-      if (err instanceof SignInPageError) throw new IdpError({ kind: 'bad-response', detail: `the login page answered HTTP ${err.status}`, status: err.status });
+      if (err instanceof SignInPageError)
+        throw new IdpError({ kind: 'bad-response', detail: `the login page answered HTTP ${err.status}`, status: err.status });
       throw new IdpError({ kind: 'unreachable', detail: err instanceof Error ? err.message : 'fetch failed' });
     }
-    const location = signedIn.headers.get('location');
-    if (signedIn.status !== 302 || !location) {
-      throw new IdpError({ kind: 'bad-response', detail: `the login page answered HTTP ${signedIn.status}`, status: signedIn.status });
-    }
-    const callback = new URL(location);
-    const error = callback.searchParams.get('error_description');
-    if (isNotAssigned(error)) throw refuse(403, 'user_not_allowed', `${employee.navIdent} may not sign in to this token generator: ${error?.split(/\r?\n/)[0]}`);
-    if (callback.searchParams.get('error')) throw refuse(400, 'login_failed', `The emulator refused the login: ${error?.split(/\r?\n/)[0] ?? 'no reason given'}`);
-    return callback;
+    return callbackOf(signedIn, employee);
   };
 
-  app.post(PATHS.publicObo, { schema: SCHEMA, onRequest: ctx.limitPublic, config: answersIn(['text', 'json'], 'text') }, async (request, reply) => {
-    if (!deps.emulator) throw refuse(404, 'not_available', NOT_AVAILABLE);
-    const audience = audienceFrom(request);
-    const employee = testEmployee(request.query, request.body);
-    const login = { state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier() };
-    const user = await inFlow('login', audience, async () => {
-      const callback = await signIn(employee, login);
-      try {
-        return await ctx.entra.redeemCode(callback, { state: login.state, nonce: login.nonce, codeVerifier: login.verifier, redirectUri });
-      } catch (err) {
-        if (err instanceof LoginValidationError) throw refuse(502, 'login_failed', `The emulator's login answer did not pass the checks: ${err.message}`);
-        throw err;
-      }
-    });
-    const token = await inFlow('on_behalf_of', audience, () => ctx.entra.onBehalfOf(user.accessToken, audience.scope));
-    const body = responseBody({ accessToken: token.accessToken, tokenType: token.tokenType, expiresAt: Date.now() + token.expiresIn * 1000, ...(token.scope ? { scope: token.scope } : {}) });
-    reply.header('cache-control', 'no-store');
-    if (formatOf(request) === 'json') return reply.type('application/json; charset=utf-8').send(body);
-    return reply.type('text/plain; charset=utf-8').send(body.access_token);
-  });
+  app.post(
+    PATHS.publicObo,
+    { schema: SCHEMA, onRequest: ctx.limitPublic, config: answersIn(['text', 'json'], 'text') },
+    async (request, reply) => {
+      if (!deps.emulator) throw refuse(404, 'not_available', NOT_AVAILABLE);
+      const audience = audienceFrom(request);
+      const employee = testEmployee(request.query, request.body);
+      const login = { state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier() };
+      const user = await inFlow('login', audience, async () => {
+        const callback = await signIn(employee, login);
+        try {
+          return await ctx.entra.redeemCode(callback, {
+            state: login.state,
+            nonce: login.nonce,
+            codeVerifier: login.verifier,
+            redirectUri,
+          });
+        } catch (err) {
+          if (err instanceof LoginValidationError)
+            throw refuse(502, 'login_failed', `The emulator's login answer did not pass the checks: ${err.message}`);
+          throw err;
+        }
+      });
+      const token = await inFlow('on_behalf_of', audience, () => ctx.entra.onBehalfOf(user.accessToken, audience.scope));
+      const body = responseBody({
+        accessToken: token.accessToken,
+        tokenType: token.tokenType,
+        expiresAt: Date.now() + token.expiresIn * 1000,
+        ...(token.scope ? { scope: token.scope } : {}),
+      });
+      reply.header('cache-control', 'no-store');
+      if (formatOf(request) === 'json') return reply.type('application/json; charset=utf-8').send(body);
+      return reply.type('text/plain; charset=utf-8').send(body.access_token);
+    },
+  );
+}
+
+/** Where the emulator's sign-in sends the browser back, or the refusal it says there. */
+function callbackOf(signedIn: Response, employee: TestEmployee): URL {
+  const location = signedIn.headers.get('location');
+  if (signedIn.status !== 302 || !location) {
+    throw new IdpError({ kind: 'bad-response', detail: `the login page answered HTTP ${signedIn.status}`, status: signedIn.status });
+  }
+  const callback = new URL(location);
+  const error = callback.searchParams.get('error_description');
+  if (isNotAssigned(error))
+    throw refuse(403, 'user_not_allowed', `${employee.navIdent} may not sign in to this token generator: ${error?.split(/\r?\n/)[0]}`);
+  if (callback.searchParams.get('error'))
+    throw refuse(400, 'login_failed', `The emulator refused the login: ${error?.split(/\r?\n/)[0] ?? 'no reason given'}`);
+  return callback;
 }

@@ -22,10 +22,13 @@ export interface TestDirectory {
 
 const tokenForm = `<form id="token-form" method="get" action="${PATHS.obo}">
 <label for="aud">Audience: the app the token is for</label>
-<p class="hint muted" id="aud-hint">Written <code>cluster:namespace:app</code>, such as <code>${AUDIENCE_EXAMPLE}</code>; <code>cluster.namespace.app</code> and <code>api://cluster.namespace.app/.default</code> work too.</p>
-<input type="text" id="aud" name="aud" required autocomplete="off" autocapitalize="off" spellcheck="false" aria-describedby="aud-hint aud-verdict">
+<p class="hint muted" id="aud-hint">Written <code>cluster:namespace:app</code>, such as <code>${AUDIENCE_EXAMPLE}</code>;
+<code>cluster.namespace.app</code> and <code>api://cluster.namespace.app/.default</code> work too.</p>
+<input type="text" id="aud" name="aud" required autocomplete="off" autocapitalize="off" spellcheck="false"
+aria-describedby="aud-hint aud-verdict">
 <p class="verdict" id="aud-verdict" aria-live="polite"></p>
-<div class="actions"><button type="submit" formaction="${PATHS.obo}">Token on your behalf</button><button type="submit" formaction="${PATHS.personM2m}" class="secondary">App token</button></div>
+<div class="actions"><button type="submit" formaction="${PATHS.obo}">Token on your behalf</button>
+<button type="submit" formaction="${PATHS.personM2m}" class="secondary">App token</button></div>
 </form>`;
 
 const recent = `<section aria-labelledby="recent-heading">
@@ -35,14 +38,19 @@ const recent = `<section aria-labelledby="recent-heading">
 <button type="button" id="recent-forget" class="secondary" hidden>Forget these</button>
 </section>`;
 
-function whoSection(user: { name?: string; navIdent?: string; preferredUsername?: string } | undefined, endsAt: number | undefined): string {
+function whoSection(
+  user: { name?: string; navIdent?: string; preferredUsername?: string } | undefined,
+  endsAt: number | undefined,
+): string {
   if (!user) {
     return `<section aria-labelledby="who-heading"><h2 id="who-heading">You</h2>
 <p>Not logged in. A token on your behalf, or an app token here, asks you to log in first.</p>
 <p class="actions"><a class="button secondary" href="${escapeHtml(loginUrl('/'))}">Log in</a></p></section>`;
   }
   const name = user.name ?? user.preferredUsername ?? 'someone without a name';
-  const until = endsAt ? ` until <time datetime="${new Date(endsAt).toISOString()}" data-local>${new Date(endsAt).toISOString().slice(11, 16)} UTC</time>` : '';
+  const until = endsAt
+    ? ` until <time datetime="${new Date(endsAt).toISOString()}" data-local>${new Date(endsAt).toISOString().slice(11, 16)} UTC</time>`
+    : '';
   return `<section aria-labelledby="who-heading"><h2 id="who-heading">You</h2>
 <p>Logged in as <strong>${escapeHtml(name)}</strong>${user.navIdent ? ` (<code>${escapeHtml(user.navIdent)}</code>)` : ''}${until}.</p>
 ${sessionActions({ returnTo: '/' })}</section>`;
@@ -54,17 +62,24 @@ function directorySection(directory: TestDirectory): string {
     ? `<h3>Apps in the directory</h3><ul class="plain">${directory.apps
         .map((target) => {
           const query = `?aud=${encodeURIComponent(target)}`;
-          return `<li><code>${escapeHtml(target)}</code> <a href="${PATHS.obo}${query}">token on your behalf</a> <a href="${PATHS.personM2m}${query}">app token</a></li>`;
+          return (
+            `<li><code>${escapeHtml(target)}</code> <a href="${PATHS.obo}${query}">token on your behalf</a> <a ` +
+            `href="${PATHS.personM2m}${query}">app token</a></li>`
+          );
         })
         .join('')}</ul>`
     : '<p class="muted">The directory is open: every <code>cluster:namespace:app</code> exists and lets this generator in.</p>';
   return `<section aria-labelledby="emulator-heading"><h2 id="emulator-heading">The Entra ID emulator</h2>
-<p>No Entra ID is configured, so the emulator stands in for it. Sign in as any of these test employees, or type another on its sign-in page:</p>
+<p>No Entra ID is configured, so the emulator stands in for it. Sign in as any of these test employees, or type another on its sign-in
+page:</p>
 <ul class="plain">${employees}</ul>
 ${apps}</section>`;
 }
 
-const HOME_SCHEMA = { summary: 'The home page: an audience field, recent audiences, who is logged in', response: answers({ 200: htmlPage('The home page') }) };
+const HOME_SCHEMA = {
+  summary: 'The home page: an audience field, recent audiences, who is logged in',
+  response: answers({ 200: htmlPage('The home page') }),
+};
 
 const AudienceCheck = z
   .object({
@@ -78,10 +93,15 @@ const AudienceCheck = z
 const AUDIENCE_CHECK_SCHEMA = {
   summary: 'Whether an audience is valid, as the generator reads it (the home page checks the field as one types)',
   querystring: AudienceQuery,
-  response: answers({ 200: { description: 'The audience as read, or what is wrong with it', content: { 'application/json': { schema: AudienceCheck } } } }),
+  response: answers({
+    200: { description: 'The audience as read, or what is wrong with it', content: { 'application/json': { schema: AudienceCheck } } },
+  }),
 };
 
-export async function homeRoutes(fastify: FastifyInstance, deps: { ctx: GeneratorContext; sessions: Sessions; directory?: TestDirectory }): Promise<void> {
+export async function homeRoutes(
+  fastify: FastifyInstance,
+  deps: { ctx: GeneratorContext; sessions: Sessions; directory?: TestDirectory },
+): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { ctx, sessions } = deps;
 
@@ -98,13 +118,17 @@ export async function homeRoutes(fastify: FastifyInstance, deps: { ctx: Generato
     const session = await loggedIn(request);
     const body = `<section>
 <h1>Entra ID token generator</h1>
-<p>Tokens from Entra ID for your APIs on NAIS while you develop: on behalf of you, or as an app (this generator, with no person in the token). Scripts use <code>POST ${escapeHtml(ctx.config.publicUrl)}${PATHS.m2m}</code> or the <code>token-generator</code> command.</p>
+<p>Tokens from Entra ID for your APIs on NAIS while you develop: on behalf of you, or as an app (this generator, with no person in the
+token). Scripts use <code>POST ${escapeHtml(ctx.config.publicUrl)}${PATHS.m2m}</code> or the <code>token-generator</code> command.</p>
 ${tokenForm}
 </section>
 ${recent}
 ${whoSection(session?.user, session?.expiresAt)}
 ${deps.directory ? directorySection(deps.directory) : ''}`;
-    return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(page({ title: 'Home', body }));
+    return reply
+      .header('cache-control', 'no-store')
+      .type('text/html; charset=utf-8')
+      .send(page({ title: 'Home', body }));
   });
 }
 

@@ -9,7 +9,6 @@ import { z } from 'zod';
 import type { GeneratorContext } from '../context.js';
 import { answers } from '../schemas.js';
 
-
 const IdentityProvider = z.object({ issuer: z.string(), jwks_uri: z.string().optional() });
 const SCHEMA = {
   summary: 'The issuer and signing keys of the identity provider this generator gets tokens from',

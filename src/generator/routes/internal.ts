@@ -8,7 +8,12 @@ import { answers, plain } from '../schemas.js';
 const HEALTH = z.object({
   shutting_down: z.boolean(),
   identity_provider: z.object({ keys_loaded: z.boolean() }),
-  session_store: z.object({ kind: z.enum(['redis', 'memory']), reachable: z.boolean(), reached_once: z.boolean(), problem: z.string().nullable() }),
+  session_store: z.object({
+    kind: z.enum(['redis', 'memory']),
+    reachable: z.boolean(),
+    reached_once: z.boolean(),
+    problem: z.string().nullable(),
+  }),
 });
 
 export interface Readiness {
@@ -40,7 +45,11 @@ export async function internalRoutes(app: FastifyInstance, ctx: GeneratorContext
     if (readiness.shuttingDown) return reply.code(503).type('text/plain').send('shutting down');
     if (!ctx.entra.ready) return reply.code(503).type('text/plain').send('identity provider not loaded yet');
     const store = readiness.sessionStore();
-    if (!store.reachedOnce) return reply.code(503).type('text/plain').send(`not ready: ${store.problem ?? 'the session store was not reached yet'}`);
+    if (!store.reachedOnce)
+      return reply
+        .code(503)
+        .type('text/plain')
+        .send(`not ready: ${store.problem ?? 'the session store was not reached yet'}`);
     return reply.type('text/plain').send(store.reachable ? 'ready' : `ready (sessions unavailable: ${store.problem})`);
   });
   app.get(PATHS.health, { schema: health }, async (_request, reply) => {
@@ -48,10 +57,17 @@ export async function internalRoutes(app: FastifyInstance, ctx: GeneratorContext
     return reply.header('cache-control', 'no-store').send({
       shutting_down: readiness.shuttingDown,
       identity_provider: { keys_loaded: ctx.entra.ready },
-      session_store: { kind: ctx.config.session.redisUrl ? 'redis' : 'memory', reachable: store.reachable, reached_once: store.reachedOnce, problem: store.problem ?? null },
+      session_store: {
+        kind: ctx.config.session.redisUrl ? 'redis' : 'memory',
+        reachable: store.reachable,
+        reached_once: store.reachedOnce,
+        problem: store.problem ?? null,
+      },
     });
   });
-  app.get(PATHS.metrics, { schema: { summary: 'Prometheus metrics', response: answers({ 200: plain('Prometheus text format') }) } }, async (_request, reply) =>
-    reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()),
+  app.get(
+    PATHS.metrics,
+    { schema: { summary: 'Prometheus metrics', response: answers({ 200: plain('Prometheus text format') }) } },
+    async (_request, reply) => reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()),
   );
 }

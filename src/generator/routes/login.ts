@@ -35,7 +35,8 @@ type LoginState = z.infer<typeof LoginState>;
 
 const LOGIN_LOOP =
   'Your browser started several logins within a few seconds, so this one was stopped. This usually means the browser does not keep this ' +
-  'site\u2019s cookies (check that cookies are allowed for it, and that you do not block third-party or all cookies), or that the clock of ' +
+  'site\u2019s cookies (check that cookies are allowed for it, and that ' +
+  'you do not block third-party or all cookies), or that the clock of ' +
   'this computer is far off. Wait a few seconds, then try again.';
 const START_AGAIN = 'Open the page you wanted again to start a new login.';
 
@@ -98,7 +99,9 @@ const CallbackQuery = z.object({
 });
 const SessionAnswer = z.object({
   authenticated: z.boolean(),
-  user: z.object({ name: z.string().nullable(), preferred_username: z.string().nullable(), NAVident: z.string().nullable(), oid: z.string() }).optional(),
+  user: z
+    .object({ name: z.string().nullable(), preferred_username: z.string().nullable(), NAVident: z.string().nullable(), oid: z.string() })
+    .optional(),
   created_at: z.iso.datetime().optional(),
   ends_at: z.iso.datetime().optional(),
   access_token_expires_at: z.iso.datetime().optional(),
@@ -110,10 +113,17 @@ function callbackRefusal(query: z.infer<typeof CallbackQuery>): Error | undefine
   if (typeof query.error !== 'string') return undefined;
   const description = typeof query.error_description === 'string' ? query.error_description.split(/\r?\n/)[0]?.slice(0, 300) : undefined;
   if (isNotAssigned(description)) {
-    const message = 'You are not assigned to this token generator in Entra ID, so the login was refused. Ask the operators of this service to give you access.';
+    const message =
+      'You are not assigned to this token generator in Entra ID, so the login was refused. Ask the operators of this service to ' +
+      'give you access.';
     return refuse(403, 'user_not_allowed', message, description);
   }
-  return refuse(400, 'login_failed', `The identity provider did not log you in (${query.error.slice(0, 100)}). Start again from the page you wanted.`, description);
+  return refuse(
+    400,
+    'login_failed',
+    `The identity provider did not log you in (${query.error.slice(0, 100)}). Start again from the page you wanted.`,
+    description,
+  );
 }
 
 /** What the routes of a login share besides their dependencies. */
@@ -141,7 +151,11 @@ function loginStartRoute(fastify: FastifyInstance, { ctx, sessions, sealer, limi
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const guard = new LoginLoopGuard();
   const names = sessions.cookies;
-  const loginSchema = { summary: 'Starts a login', querystring: LoginQuery, response: answers({ 302: redirect('To the identity provider') }, errors(429)) };
+  const loginSchema = {
+    summary: 'Starts a login',
+    querystring: LoginQuery,
+    response: answers({ 302: redirect('To the identity provider') }, errors(429)),
+  };
   app.get(PATHS.login, { schema: loginSchema, config: PAGES }, async (request, reply) => {
     const query = request.query;
     await limits.loginStart(request);
@@ -195,7 +209,11 @@ async function redeem({ ctx, redirectUri }: LoginFlow, request: FastifyRequest, 
     const refused = err instanceof IdpError && err.failure.kind === 'rejected' && err.failure.status < 500 && !err.ownCredentialsRefused;
     if (err instanceof LoginValidationError || refused) {
       ctx.logger.warn({ reason: err.message }, 'login refused');
-      throw refuse(400, 'login_failed', `The login could not be completed: the answer from the identity provider did not pass the checks. ${START_AGAIN}`);
+      throw refuse(
+        400,
+        'login_failed',
+        `The login could not be completed: the answer from the identity provider did not pass the checks. ${START_AGAIN}`,
+      );
     }
     throw err;
   }
@@ -243,15 +261,27 @@ function callbackRoute(fastify: FastifyInstance, flow: LoginFlow): void {
 /** The page after a logout, and what the session is. */
 async function sessionRoutes(fastify: FastifyInstance, { ctx, sessions }: LoginDeps): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  app.get(PATHS.loggedOut, { schema: { summary: 'The page shown after logout', response: answers({ 200: htmlPage('You are logged out') }) } }, async (_request, reply) => {
-    const actions = `<ul class="actions"><li><a class="button" href="${escapeHtml(loginUrl('/'))}">Log in again</a></li><li><a class="button secondary" href="/">Home</a></li></ul>`;
-    const body = `<section><h1>You are logged out</h1><p>Your session with the token generator has ended.</p>\n${actions}</section>`;
-    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page({ title: 'Logged out', body }));
-  });
+  app.get(
+    PATHS.loggedOut,
+    { schema: { summary: 'The page shown after logout', response: answers({ 200: htmlPage('You are logged out') }) } },
+    async (_request, reply) => {
+      const actions =
+        `<ul class="actions"><li><a class="button" href="${escapeHtml(loginUrl('/'))}">Log in again</a></li><li><a ` +
+        `class="button secondary" href="/">Home</a></li></ul>`;
+      const body = `<section><h1>You are logged out</h1><p>Your session with the token generator has ended.</p>\n${actions}</section>`;
+      return reply
+        .type('text/html; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .send(page({ title: 'Logged out', body }));
+    },
+  );
 
   const sessionSchema = {
     summary: 'Whether the caller is logged in, as whom, until when (never a token)',
-    response: answers({ 200: { description: 'The session', content: { 'application/json': { schema: SessionAnswer } } } }, errors(502, 503, 504)),
+    response: answers(
+      { 200: { description: 'The session', content: { 'application/json': { schema: SessionAnswer } } } },
+      errors(502, 503, 504),
+    ),
   };
   app.get(PATHS.session, { schema: sessionSchema, config: answersIn(['json'], 'json') }, async (request, reply) => {
     reply.header('cache-control', 'no-store');

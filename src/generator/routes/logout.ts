@@ -38,14 +38,20 @@ const LoggedOut = z.object({ logged_out: z.literal(true), end_session_url: z.str
 
 const PAGE_SCHEMA = {
   summary: 'A page with a button that logs out (or, in JSON, its csrf_token); ends nothing itself',
-  response: answers({ 200: { description: 'The page', content: { ...htmlPage('').content, 'application/json': { schema: LogoutPage } } } }, errors(503)),
+  response: answers(
+    { 200: { description: 'The page', content: { ...htmlPage('').content, 'application/json': { schema: LogoutPage } } } },
+    errors(503),
+  ),
 };
 const POST_SCHEMA = {
   summary: 'Ends the session here and at the identity provider: the csrf_token of GET /oauth2/logout, from this site only',
   consumes: ['application/x-www-form-urlencoded', 'application/json'],
   body: z.object({ csrf_token: Field.optional().meta({ description: 'The token of GET /oauth2/logout' }) }).optional(),
   response: answers(
-    { 303: redirect('To the identity provider'), 200: { description: 'Logged out (JSON)', content: { 'application/json': { schema: LoggedOut } } } },
+    {
+      303: redirect('To the identity provider'),
+      200: { description: 'Logged out (JSON)', content: { 'application/json': { schema: LoggedOut } } },
+    },
     errors(403, 503),
   ),
 };
@@ -77,7 +83,11 @@ export async function logoutRoutes(fastify: FastifyInstance, { ctx, sessions, se
     const form =
       `<form method="post" action="${PATHS.logout}"><input type="hidden" name="csrf_token" value="${escapeHtml(token)}">` +
       `<button type="submit">Log out</button></form>`;
-    return sendPage(reply, 'Log out', `<p>Log out${who ? ` ${escapeHtml(who)}` : ''} from the token generator and the identity provider?</p>${form}`);
+    return sendPage(
+      reply,
+      'Log out',
+      `<p>Log out${who ? ` ${escapeHtml(who)}` : ''} from the token generator and the identity provider?</p>${form}`,
+    );
   });
 
   app.post(PATHS.logout, { schema: POST_SCHEMA, config: answersIn(['html', 'json'], 'html') }, async (request, reply) => {
@@ -87,7 +97,11 @@ export async function logoutRoutes(fastify: FastifyInstance, { ctx, sessions, se
     let idToken: string | undefined;
     if (session) {
       if (!tokenMatches(request.body?.csrf_token, session.id)) {
-        throw refuse(403, 'invalid_csrf_token', 'This logout did not come from the log-out page of this site, so nothing was ended. Open /oauth2/logout and use its button.');
+        throw refuse(
+          403,
+          'invalid_csrf_token',
+          'This logout did not come from the log-out page of this site, so nothing was ended. Open /oauth2/logout and use its button.',
+        );
       }
       idToken = session.data.idToken;
       await sessions.destroy(session.id);

@@ -21,7 +21,11 @@ import { answers, Audience, AUDIENCE_BODY_TYPES, AudienceQuery, documentedBody, 
 const CURL = (publicUrl: string) => `curl -s -X POST "${publicUrl}${PATHS.m2m}" -d "aud=${AUDIENCE_EXAMPLE}"`;
 
 /** The audience from the query and the body; both may carry it, but then they must agree. Throws when they do not. */
-export function audienceFrom(request: { query: z.infer<typeof AudienceQuery>; body: unknown; headers: IncomingHttpHeaders }): ParsedAudience {
+export function audienceFrom(request: {
+  query: z.infer<typeof AudienceQuery>;
+  body: unknown;
+  headers: IncomingHttpHeaders;
+}): ParsedAudience {
   const audience = audienceOf(request.query.aud, request.body, request.headers['content-type']);
   if (audience.ok) return audience.value;
   const status = audience.status ?? 400;
@@ -59,8 +63,15 @@ export async function appTokenRoutes(fastify: FastifyInstance, ctx: GeneratorCon
   );
 
   app.get(PATHS.m2m, { schema: { summary: 'Not allowed: shows the right curl line', response: answers(errors(405)) } }, () => {
-    throw new ProblemError(problem(405, 'method_not_allowed', `Use POST for ${PATHS.m2m}, with the audience as "aud", for example: ${CURL(ctx.config.publicUrl)}`), {
-      allow: 'POST',
-    });
+    throw new ProblemError(
+      problem(
+        405,
+        'method_not_allowed',
+        `Use POST for ${PATHS.m2m}, with the audience as "aud", for example: ${CURL(ctx.config.publicUrl)}`,
+      ),
+      {
+        allow: 'POST',
+      },
+    );
   });
 }

@@ -33,13 +33,28 @@ export async function requireSession(sessions: Sessions, request: FastifyRequest
 const schema = (summary: string) => ({
   summary,
   querystring: AudienceQuery,
-  response: answers({ 200: TOKEN_PAGE, 302: redirect('A browser without a session is sent to log in') }, errors(400, 401, 403, 404, 502, 503, 504)),
+  response: answers(
+    { 200: TOKEN_PAGE, 302: redirect('A browser without a session is sent to log in') },
+    errors(400, 401, 403, 404, 502, 503, 504),
+  ),
 });
 
-export async function personTokenRoutes(fastify: FastifyInstance, ctx: GeneratorContext, sessions: Sessions, limits: PersonLimits): Promise<void> {
+export async function personTokenRoutes(
+  fastify: FastifyInstance,
+  ctx: GeneratorContext,
+  sessions: Sessions,
+  limits: PersonLimits,
+): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   type Kind = 'person' | 'app';
-  const send = (request: FastifyRequest, reply: FastifyReply, token: IssuedToken, kind: Kind, audience: ParsedAudience, session: LoadedSession) => {
+  const send = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    token: IssuedToken,
+    kind: Kind,
+    audience: ParsedAudience,
+    session: LoadedSession,
+  ) => {
     const body = responseBody(token);
     reply.header('cache-control', 'no-store');
     if (formatOf(request) === 'html') {
@@ -51,7 +66,14 @@ export async function personTokenRoutes(fastify: FastifyInstance, ctx: Generator
           : `An app token for ${audience.target}: the token generator acting as itself, with no person in the token, asked for by ${who}.`;
       const title = kind === 'person' ? 'Token on behalf of you' : 'App token (client credentials)';
       return reply.type('text/html; charset=utf-8').send(
-        tokenPage({ title, target: audience.target, body, correlationId: String(request.id), intro, returnTo: safeReturnPath(request.url) ?? '/' }),
+        tokenPage({
+          title,
+          target: audience.target,
+          body,
+          correlationId: String(request.id),
+          intro,
+          returnTo: safeReturnPath(request.url) ?? '/',
+        }),
       );
     }
     return reply.type('application/json; charset=utf-8').send(body);
@@ -79,11 +101,15 @@ export async function personTokenRoutes(fastify: FastifyInstance, ctx: Generator
     return send(request, reply, token, 'person', audience, session);
   });
 
-  app.get(PATHS.personM2m, { schema: schema('An app token, for a logged-in person (older docs link this)'), config }, async (request, reply) => {
-    const audience = audienceOf(request.query.aud);
-    const session = await requireSession(sessions, request);
-    await limits.tokenRequest(request, session.id, skipCache(request) || !ctx.tokens.hasAppToken(audience));
-    const token = await ctx.appToken(request, audience);
-    return send(request, reply, token, 'app', audience, session);
-  });
+  app.get(
+    PATHS.personM2m,
+    { schema: schema('An app token, for a logged-in person (older docs link this)'), config },
+    async (request, reply) => {
+      const audience = audienceOf(request.query.aud);
+      const session = await requireSession(sessions, request);
+      await limits.tokenRequest(request, session.id, skipCache(request) || !ctx.tokens.hasAppToken(audience));
+      const token = await ctx.appToken(request, audience);
+      return send(request, reply, token, 'app', audience, session);
+    },
+  );
 }

@@ -12,11 +12,17 @@
         var source = document.getElementById(id);
         var status = document.querySelector('[data-copy-status-for="' + id + '"]');
         var text = source ? (source.value !== undefined && source.tagName === 'TEXTAREA' ? source.value : source.textContent) : '';
-        var say = function (message) { if (status) status.textContent = message; };
+        var say = function (message) {
+          if (status) status.textContent = message;
+        };
         if (!navigator.clipboard || !navigator.clipboard.writeText) return say('Copying is not available here: select the text instead.');
         navigator.clipboard.writeText(text).then(
-          function () { say('Copied.'); },
-          function () { say('Copy failed: select the text instead.'); }
+          function () {
+            say('Copied.');
+          },
+          function () {
+            say('Copy failed: select the text instead.');
+          },
         );
       });
     });
@@ -47,7 +53,8 @@
         var expiry = element.hasAttribute('data-expiry');
         var relative = seconds >= 0 ? 'in ' + inWords(seconds) : inWords(-seconds) + ' ago';
         var day = at.toDateString() === new Date().toDateString() ? '' : at.toLocaleDateString() + ' ';
-        element.textContent = expiry && seconds <= 0 ? 'expired at ' + day + clock(at) + ', ' + relative : day + clock(at) + ', ' + relative;
+        element.textContent =
+          expiry && seconds <= 0 ? 'expired at ' + day + clock(at) + ', ' + relative : day + clock(at) + ', ' + relative;
         if (expiry) element.classList.toggle('soon', seconds < 300);
       });
     };
@@ -58,7 +65,11 @@
   function recentAudiences() {
     try {
       var list = JSON.parse(localStorage.getItem(RECENT_KEY) || '[]');
-      return Array.isArray(list) ? list.filter(function (item) { return typeof item === 'string'; }) : [];
+      return Array.isArray(list)
+        ? list.filter(function (item) {
+            return typeof item === 'string';
+          })
+        : [];
     } catch {
       return [];
     }
@@ -66,9 +77,15 @@
 
   function remember(audience) {
     if (!audience) return;
-    var list = recentAudiences().filter(function (item) { return item !== audience; });
+    var list = recentAudiences().filter(function (item) {
+      return item !== audience;
+    });
     list.unshift(audience);
-    try { localStorage.setItem(RECENT_KEY, JSON.stringify(list.slice(0, RECENT_MAX))); } catch { /* private mode: nothing kept */ }
+    try {
+      localStorage.setItem(RECENT_KEY, JSON.stringify(list.slice(0, RECENT_MAX)));
+    } catch {
+      /* private mode: nothing kept */
+    }
   }
 
   function link(text, href) {
@@ -92,7 +109,11 @@
       use.className = 'secondary';
       use.textContent = audience;
       use.setAttribute('aria-label', 'Use ' + audience);
-      use.addEventListener('click', function () { input.value = audience; input.focus(); check(); });
+      use.addEventListener('click', function () {
+        input.value = audience;
+        input.focus();
+        check();
+      });
       var query = '?aud=' + encodeURIComponent(audience);
       item.append(use, link('token on your behalf', '/api/obo' + query), link('app token', '/api/m2m' + query));
       list.appendChild(item);
@@ -110,7 +131,11 @@
     var buttons = form.querySelectorAll('button[type="submit"]');
     var pending;
     var asked = 0;
-    var setButtons = function (enabled) { buttons.forEach(function (b) { b.disabled = !enabled; }); };
+    var setButtons = function (enabled) {
+      buttons.forEach(function (b) {
+        b.disabled = !enabled;
+      });
+    };
     var check = function () {
       clearTimeout(pending);
       var value = input.value.trim();
@@ -124,7 +149,9 @@
       pending = setTimeout(function () {
         var mine = ++asked;
         fetch('/api/public/audience?aud=' + encodeURIComponent(value), { headers: { accept: 'application/json' } })
-          .then(function (res) { return res.json(); })
+          .then(function (res) {
+            return res.json();
+          })
           .then(function (answer) {
             if (mine !== asked) return;
             if (answer.valid) {
@@ -138,7 +165,9 @@
             }
             setButtons(answer.valid === true);
           })
-          .catch(function () { if (mine === asked) setButtons(true); });
+          .catch(function () {
+            if (mine === asked) setButtons(true);
+          });
       }, 120);
     };
     input.addEventListener('input', check);
@@ -156,7 +185,11 @@
     var forget = document.getElementById('recent-forget');
     if (forget) {
       forget.addEventListener('click', function () {
-        try { localStorage.removeItem(RECENT_KEY); } catch { /* nothing kept */ }
+        try {
+          localStorage.removeItem(RECENT_KEY);
+        } catch {
+          /* nothing kept */
+        }
         showRecent(input, check);
       });
     }

@@ -51,10 +51,25 @@ const flows: Record<string, () => Promise<Record<string, unknown>>> = {
   'client-credentials': async () => ({
     secret: await run(new ClientSecretCredential(tenantId, clientId, env('CLIENT_SECRET'), options)),
     certificate: await run(new ClientCertificateCredential(tenantId, clientId, env('CERTIFICATE_PATH'), options)),
-    chain: await run(new ClientCertificateCredential(tenantId, clientId, { certificatePath: env('CERTIFICATE_PATH') }, { ...options, sendCertificateChain: true })),
+    chain: await run(
+      new ClientCertificateCredential(
+        tenantId,
+        clientId,
+        { certificatePath: env('CERTIFICATE_PATH') },
+        { ...options, sendCertificateChain: true },
+      ),
+    ),
   }),
   'on-behalf-of': async () => ({
-    obo: await run(new OnBehalfOfCredential({ tenantId, clientId, certificatePath: env('CERTIFICATE_PATH'), userAssertionToken: env('USER_TOKEN'), ...options })),
+    obo: await run(
+      new OnBehalfOfCredential({
+        tenantId,
+        clientId,
+        certificatePath: env('CERTIFICATE_PATH'),
+        userAssertionToken: env('USER_TOKEN'),
+        ...options,
+      }),
+    ),
   }),
   'authorization-code': async () => ({
     code: await run(new AuthorizationCodeCredential(tenantId, clientId, env('CLIENT_SECRET'), env('CODE'), env('REDIRECT_URI'), options)),

@@ -18,7 +18,10 @@ const authority = `${baseUrl}/${tenant}`;
 const knownAuthorities = [new URL(baseUrl).host];
 const silent = { loggerOptions: { loggerCallback: () => undefined, piiLoggingEnabled: false } };
 
-const withSecret = new ConfidentialClientApplication({ auth: { clientId, authority, knownAuthorities, clientSecret: secret }, system: silent });
+const withSecret = new ConfidentialClientApplication({
+  auth: { clientId, authority, knownAuthorities, clientSecret: secret },
+  system: silent,
+});
 const key = await importJWK(privateJwk, 'RS256');
 const withAssertion = new ConfidentialClientApplication({
   auth: {
@@ -65,7 +68,14 @@ const code = await signIn(`${authority}/oauth2/v2.0/authorize?${new URLSearchPar
 const login = (await (
   await fetch(`${authority}/oauth2/v2.0/token`, {
     method: 'POST',
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier, client_id: clientId, client_secret: secret }),
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: redirectUri,
+      code_verifier: verifier,
+      client_id: clientId,
+      client_secret: secret,
+    }),
   })
 ).json()) as { access_token: string };
 

@@ -34,17 +34,23 @@ export class AuthorizationCodes {
   ) {}
 
   issue(grant: CodeGrant): string {
-    return this.sealer.seal(JSON.stringify({ ...grant, id: randomBytes(16).toString('base64url'), expiresAt: Date.now() + CODE_SECONDS * 1000 }), CODE);
+    return this.sealer.seal(
+      JSON.stringify({ ...grant, id: randomBytes(16).toString('base64url'), expiresAt: Date.now() + CODE_SECONDS * 1000 }),
+      CODE,
+    );
   }
 
   async redeem(params: Record<string, unknown>, skipCache: boolean) {
     const code = this.open(single(params, 'code'));
     const verifier = single(params, 'code_verifier');
     if (!verifier) throw new OAuthError('invalid_grant', 'Send the PKCE code_verifier of this code: the generator requires PKCE (S256).');
-    if (createHash('sha256').update(verifier).digest('base64url') !== code.challenge) throw new OAuthError('invalid_grant', 'The code_verifier does not match the code_challenge of this code.');
-    if (single(params, 'redirect_uri') !== code.redirectUri) throw new OAuthError('invalid_grant', 'The redirect_uri differs from the one this code was issued for.');
+    if (createHash('sha256').update(verifier).digest('base64url') !== code.challenge)
+      throw new OAuthError('invalid_grant', 'The code_verifier does not match the code_challenge of this code.');
+    if (single(params, 'redirect_uri') !== code.redirectUri)
+      throw new OAuthError('invalid_grant', 'The redirect_uri differs from the one this code was issued for.');
     const client = single(params, 'client_id');
-    if (client !== undefined && clientId(client) !== code.client) throw new OAuthError('invalid_grant', 'This code was issued to another client_id.');
+    if (client !== undefined && clientId(client) !== code.client)
+      throw new OAuthError('invalid_grant', 'This code was issued to another client_id.');
     const audience = targetScope(code.target);
     if (!(await this.store.consumeOnce(`${CODE}:${code.id}`, CODE_SECONDS * 2000))) {
       // RFC 6749 §4.1.2: a code used twice may have been stolen: the session it started ends too.

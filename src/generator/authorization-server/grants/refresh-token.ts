@@ -7,7 +7,11 @@ import { single, targetScope } from '../parameters.js';
 import type { ToolSessions } from '../tool-sessions.js';
 import type { EmployeeTokens } from '../employee-tokens.js';
 
-export async function refreshGrant(params: Record<string, unknown>, deps: { tools: ToolSessions; tokens: EmployeeTokens }, skipCache: boolean) {
+export async function refreshGrant(
+  params: Record<string, unknown>,
+  deps: { tools: ToolSessions; tokens: EmployeeTokens },
+  skipCache: boolean,
+) {
   const refreshToken = single(params, 'refresh_token');
   if (!refreshToken) throw new OAuthError('invalid_request', 'Send the refresh_token.');
   const session = await deps.tools.load(refreshToken);
