@@ -75,14 +75,17 @@ describe('the package, installed from its tarball into an empty project', () => 
 
   it('starts from the manifests with `npx entra-emulator`, answers discovery, and prints an app environment with `env`', async () => {
     const stateDir = join(project, 'state');
+    // A process group of its own: npx does not pass SIGTERM on to the command it runs, so the group is stopped.
     const child = spawn('npx', ['entra-emulator', '--manifests', '.nais/', '--port', '0', '--state-dir', stateDir], {
       cwd: project,
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
+    let baseUrl = '';
     try {
       let output = '';
       child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      const baseUrl = await new Promise<string>((resolve, reject) => {
+      baseUrl = await new Promise<string>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no start line in: ${output}`)), 60_000);
         child.stdout.on('data', () => {
           const match = /Entra ID emulator: (http:\/\/localhost:\d+)/.exec(output);
@@ -117,9 +120,22 @@ describe('the package, installed from its tarball into an empty project', () => 
         stderr: "entra-emulator: dev-gcp:my-team:nope is not an app of this emulator's directory; it has dev-gcp:my-team:my-app\n",
       });
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+      const exited = new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)));
+      process.kill(-child.pid!, 'SIGTERM');
+      await exited;
     }
+    // The emulator went with it: nothing is left running after the test.
+    if (baseUrl)
+      await expect
+        .poll(
+          () =>
+            fetch(baseUrl).then(
+              () => 'answers',
+              () => 'gone',
+            ),
+          { timeout: 15_000 },
+        )
+        .toBe('gone');
   }, 120_000);
 
   it('imports startEmulator from ESM, and a TypeScript file type-checks against the installed declarations', async () => {
