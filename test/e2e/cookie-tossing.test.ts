@@ -25,7 +25,13 @@ afterAll(async () => {
 
 /** The attacker's page: sets `cookie` (a whole Set-Cookie value) on whoever visits it. */
 async function evilSite(cookies: () => string[]): Promise<{ port: number; server: Server }> {
-  const server = createServer((_req, res) => {
+  const server = createServer((req, res) => {
+    // Only the page sets the cookie: the browser's own later request for a favicon must not set it again
+    // after the generator cleared it.
+    if (req.url !== '/') {
+      res.writeHead(404).end();
+      return;
+    }
     res.setHeader('set-cookie', cookies());
     res.setHeader('content-type', 'text/html');
     res.end('<!doctype html><title>Nothing to see</title><p>Nothing to see here.</p>');
