@@ -33,11 +33,6 @@ export interface StartOptions {
   emulator?: EmulatorOptions;
 }
 
-/** This generator as the `cluster:namespace:app` other apps name in their access policies. */
-function generatorTarget(config: GeneratorConfig): string {
-  return targetOf(config.nais);
-}
-
 /** Listening failed because the port is taken: say which variable moves it, not only EADDRINUSE. */
 async function listening<T>(variable: string, port: number, listen: () => Promise<T>): Promise<T> {
   try {
@@ -57,7 +52,7 @@ async function registerWithEmulator(emulator: Emulator, config: GeneratorConfig)
   const kid = `generator-${Date.now().toString(36)}`;
   const privateJwk: PrivateJwk = { ...(await exportJWK(privateKey)), kty: 'RSA', kid, alg: 'RS256' };
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
-  const target = generatorTarget(config);
+  const target = targetOf(config.nais);
   const clientId = emulator.registerClient({
     target,
     jwks: [publicJwk],
@@ -165,7 +160,7 @@ export function banner(service: Service): string {
       `  well-known URL: ${service.emulator.wellKnownUrl}`,
       ...service.emulator.summary.split('\n').map((line) => `  ${line}`),
     );
-    example = service.emulator.exampleFor(generatorTarget(service.config), preferred);
+    example = service.emulator.exampleFor(targetOf(service.config.nais), preferred);
   } else {
     lines.push(`Identity provider: ${service.generator.ctx.entra.metadata.issuer}`);
   }
@@ -179,7 +174,7 @@ export function banner(service: Service): string {
     );
   } else {
     lines.push(
-      `  No app in the directory has authorized this token generator (${generatorTarget(service.config)}) yet:`,
+      `  No app in the directory has authorized this token generator (${targetOf(service.config.nais)}) yet:`,
       '  add it to an app\u2019s spec.accessPolicy.inbound.rules to get tokens for that app.',
     );
   }

@@ -29,15 +29,19 @@ export class MemoryStore implements SessionStore {
   }
 
   async set(id: string, data: SessionData): Promise<void> {
-    if (data.expiresAt <= Date.now()) this.sessions.delete(id);
-    else this.sessions.set(id, data, { ttl: ttlUntil(data.expiresAt) });
+    this.store(id, data);
   }
 
   async update(id: string, data: SessionData): Promise<boolean> {
     // Checked and written with no await between: nothing else runs in the meantime.
     if (!this.sessions.has(id)) return false;
-    await this.set(id, data);
+    this.store(id, data);
     return true;
+  }
+
+  private store(id: string, data: SessionData): void {
+    if (data.expiresAt <= Date.now()) this.sessions.delete(id);
+    else this.sessions.set(id, data, { ttl: ttlUntil(data.expiresAt) });
   }
 
   async delete(id: string): Promise<void> {
