@@ -18,7 +18,7 @@ export class EmployeeTokens {
 
   async response(session: LoadedSession, audience: ParsedAudience, refreshToken: string, skipCache: boolean): Promise<ToolTokenResponse> {
     const { token } = await withAdvice(this.ctx, audience, 'on_behalf_of', () =>
-      this.ctx.tokens.userToken(session.id, session.data.accessToken, audience, { skipCache }),
+      this.ctx.tokens.employeeToken(session.id, session.data.accessToken, audience, { skipCache }),
     );
     return { ...responseBody(token), scope: audience.scope, refresh_token: refreshToken };
   }

@@ -83,9 +83,11 @@ export async function personTokenRoutes(
   app.get(PATHS.obo, { schema: schema('A token on behalf of the logged-in person'), config }, async (request, reply) => {
     const audience = audienceOf(request.query.aud);
     let session = await requireSession(sessions, request);
-    await limits.tokenRequest(request, session.id, skipCache(request) || !ctx.tokens.hasUserToken(session.id, audience));
+    await limits.tokenRequest(request, session.id, skipCache(request) || !ctx.tokens.hasEmployeeToken(session.id, audience));
     const onBehalfOf = (of: LoadedSession) =>
-      inFlow('on_behalf_of', audience, () => ctx.tokens.userToken(of.id, of.data.accessToken, audience, { skipCache: skipCache(request) }));
+      inFlow('on_behalf_of', audience, () =>
+        ctx.tokens.employeeToken(of.id, of.data.accessToken, audience, { skipCache: skipCache(request) }),
+      );
     let token: IssuedToken;
     try {
       ({ token } = await onBehalfOf(session));
