@@ -1,5 +1,5 @@
 /**
- * The token response for a person's tool (authorization code, refresh token and device grants):
+ * The token response for an employee's tool (authorization code, refresh token and device grants):
  * an on-behalf-of token for the target, cached per tool session as /api/obo caches per browser
  * session, and the refresh token that keeps the tool's session.
  */
