@@ -1,5 +1,5 @@
 /**
- * The emulator's authorize endpoint, sign-in page and logout. A person picks or types a test
+ * The emulator's authorize endpoint, sign-in page and logout. Whoever signs in picks or types a test
  * employee; the default one is filled in, so one click on "Sign in" is enough. The emulator then
  * keeps its own single sign-on cookie, as Entra ID does, until logout.
  */
