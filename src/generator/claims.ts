@@ -28,34 +28,34 @@ const DESCRIPTIONS: Record<string, Describe> = {
   appidacr: 'How the app that asked proved who it is (older tokens): 0 none, 1 secret, 2 certificate or key.',
   idtyp: (value) =>
     value === 'app'
-      ? 'app: an app token (client credentials). It carries no person: it is the asking app acting for itself.'
-      : `${String(value)}: a token on behalf of a person.`,
+      ? 'app: an app token (client credentials). It carries no employee: it is the asking app acting for itself.'
+      : `${String(value)}: a token on behalf of an employee.`,
   roles: (_value, { target }) =>
     `What the token allows the asking app in ${target}: the app roles it was given (access_as_application for any app the access ` +
     `policy lets in).`,
   scp: (_value, { target }) =>
-    `What the token allows on the person's behalf in ${target}: the scopes (defaultaccess for any app the access policy lets in).`,
+    `What the token allows on the employee's behalf in ${target}: the scopes (defaultaccess for any app the access policy lets in).`,
   oid:
-    'The object id of the person in Entra ID; in an app token, of the asking app\u2019s service principal. Stable: use it to ' +
-    'identify a user.',
+    'The object id of the employee in Entra ID; in an app token, of the asking app\u2019s service principal. Stable: use it to ' +
+    'identify an employee.',
   sub:
-    'The subject: in a person\u2019s token unique per person and app (so it differs between apps); in an app token the asking ' +
+    'The subject: in an employee\u2019s token unique per employee and app (so it differs between apps); in an app token the asking ' +
     'app\u2019s object id.',
   tid: 'The tenant (the organisation\u2019s Entra ID) the token comes from.',
   NAVident: 'The employee\u2019s NAV ident, which NAV\u2019s systems know people by.',
-  name: 'The person\u2019s display name.',
-  preferred_username: 'The person\u2019s user name (usually their e-mail address). It can change: do not use it as a key.',
-  email: 'The person\u2019s e-mail address.',
+  name: 'The employee\u2019s display name.',
+  preferred_username: 'The employee\u2019s user name (usually their e-mail address). It can change: do not use it as a key.',
+  email: 'The employee\u2019s e-mail address.',
   groups:
-    'The groups of the person that the app lists in its manifest ' +
+    'The groups of the employee that the app lists in its manifest ' +
     '(claims.groups), as object ids; all of them when the app allows all users.',
   ver: 'The token format: 2.0 for Entra ID\u2019s v2.0 endpoint.',
   uti: 'An id of this token, for Entra ID\u2019s own logs.',
   rh: 'Used by Entra ID internally; ignore it.',
   aio: 'Used by Entra ID internally; ignore it.',
-  sid: 'The id of the person\u2019s sign-in session.',
-  auth_time: 'When the person signed in.',
-  amr: 'How the person signed in (pwd: password, mfa: multi-factor, and so on).',
+  sid: 'The id of the employee\u2019s sign-in session.',
+  auth_time: 'When the employee signed in.',
+  amr: 'How the employee signed in (pwd: password, mfa: multi-factor, and so on).',
   nonce: 'A value the login sent, to tie this token to it.',
 };
 

@@ -1,6 +1,6 @@
 /**
  * The generator as an OAuth 2.0 authorization server, driven by openid-client as tools' libraries
- * drive it, with Chromium as the person's browser, against the emulator as identity provider.
+ * drive it, with Chromium as the employee's browser, against the emulator as identity provider.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as oidc from 'openid-client';
@@ -45,7 +45,7 @@ async function discover(clientId = 'openid-client test', auth = oidc.None()) {
   return oidc.discovery(new URL(stack.url), clientId, undefined, auth, { algorithm: 'oauth2', execute: [oidc.allowInsecureRequests] });
 }
 
-/** The person in Chromium: logs in on the emulator when asked, then answers the consent page. */
+/** The employee in Chromium: logs in on the emulator when asked, then answers the consent page. */
 async function answerInBrowser(page: Page, url: string, decision: 'Allow' | 'Deny' = 'Allow') {
   await page.goto(url);
   if (page.url().startsWith(stack.emulator!.baseUrl)) await page.locator('button:has-text("Sign in")').click();
@@ -365,7 +365,7 @@ describe('employee tokens by the authorization code with PKCE', () => {
 });
 
 describe('employee tokens by the device flow (RFC 8628)', () => {
-  it('hands a short user code to the tool, which gets its token once the person approves in Chromium', async () => {
+  it('hands a short user code to the tool, which gets its token once the employee approves in Chromium', async () => {
     const started = await oidc.initiateDeviceAuthorization(config, { scope: SCOPE });
     expect(started.user_code).toMatch(/^[B-Z]{4}-[B-Z]{4}$/);
     expect(started.verification_uri).toBe(`${stack.url}/oauth2/device`);
@@ -385,7 +385,7 @@ describe('employee tokens by the device flow (RFC 8628)', () => {
   });
 
   it(
-    'shows where the request came from, answers pending and ' + 'slow_down while the person has not answered, and takes a user code once',
+    'shows where the request came from, answers pending and ' + 'slow_down while the employee has not answered, and takes a user code once',
     async () => {
       const cookie = await login(stack.url);
       const started = await deviceAuthorization(stack.url);
@@ -393,7 +393,7 @@ describe('employee tokens by the device flow (RFC 8628)', () => {
       const fast = await poll(stack.url, started.device_code);
       expect(fast.status).toBe(400);
       expect(fast.body.error).toBe('slow_down');
-      // Typed as a person types it: lower case, without the dash.
+      // Typed as an employee types it: lower case, without the dash.
       const shown = await fetch(`${stack.url}/oauth2/device?user_code=${started.user_code.toLowerCase().replace('-', '')}`, {
         headers: { cookie },
       });
@@ -416,7 +416,7 @@ describe('employee tokens by the device flow (RFC 8628)', () => {
     30_000,
   );
 
-  it('answers access_denied when the person denies', async () => {
+  it('answers access_denied when the employee denies', async () => {
     const cookie = await login(stack.url);
     const started = await deviceAuthorization(stack.url);
     expect((await decide(cookie, '/oauth2/device', await consentToken(cookie, started.verification_uri_complete), 'deny')).status).toBe(

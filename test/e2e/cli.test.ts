@@ -413,7 +413,7 @@ describe('token-generator obo', () => {
     expect(await refreshTokenInCache(file)).not.toBe('v1.not-a-session');
   });
 
-  it('says so when the person denies it in the browser', async () => {
+  it('says so when the employee denies it in the browser', async () => {
     const { run } = await oboAnswered(page, ['obo', 'dev-gcp:my-team:my-app'], /Log in with your browser: (\S+)/, 'Deny', {
       TOKEN_GENERATOR_CACHE: join(dir, 'denied.json'),
     });

@@ -70,7 +70,7 @@ describe('AZURE_APP_JWK', () => {
       await service?.close();
     });
 
-    it("tells the person at every login that the fault is the service's own, and the operators once in the log", async () => {
+    it("tells the employee at every login that the fault is the service's own, and the operators once in the log", async () => {
       for (let i = 0; i < 3; i++) {
         const pending = await startLogin(service.url);
         const callback = await fetch(pending.callbackUrl, {

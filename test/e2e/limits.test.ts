@@ -1,5 +1,5 @@
 /**
- * Limits on the routes that reach the identity provider for a person: per session and per address,
+ * Limits on the routes that reach the identity provider for an employee: per session and per address,
  * tighter for fresh tokens, on logins started and on command-line codes, each refusal a 429 with
  * Retry-After; counted across two replicas through Redis.
  */
@@ -69,7 +69,7 @@ async function redeemGuesses(base: string, address: string): Promise<number[]> {
   return statuses;
 }
 
-describe('a person asking for fresh tokens', () => {
+describe('an employee asking for fresh tokens', () => {
   it('is limited per session, for no-cache and for new audiences alike, while cached tokens still come', async () => {
     const cookie = await login(stack.url);
     const address = newAddress();
@@ -91,10 +91,10 @@ describe('a person asking for fresh tokens', () => {
     const address = newAddress();
     const before = stack.emulator!.stats.tokenRequests;
     const statuses: number[] = [];
-    for (let person = 0; person < 4; person++) {
+    for (let employee = 0; employee < 4; employee++) {
       const cookie = await login(stack.url);
       const answers = await Promise.all(
-        [0, 1].map((i) => get(stack.url, `/api/obo?aud=dev-gcp:team:p${person}x${i}`, cookie, address, true)),
+        [0, 1].map((i) => get(stack.url, `/api/obo?aud=dev-gcp:team:p${employee}x${i}`, cookie, address, true)),
       );
       statuses.push(...answers.map((res) => res.status));
     }

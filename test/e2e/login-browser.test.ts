@@ -74,7 +74,7 @@ describe('an employee in a real browser', () => {
     expect(first.aud).toBe(emulator.clientIdFor('dev-gcp:other-team:other-app'));
   });
 
-  it('shows an app token to a logged-in person at /api/m2m', async () => {
+  it('shows an app token to a logged-in employee at /api/m2m', async () => {
     await page.goto(`${stack.url}/api/m2m?aud=dev-gcp:my-team:my-app`);
     const body = await tokenResponse(page);
     const keys = createRemoteJWKSet(new URL(`${emulator.baseUrl}/${emulator.tenantId}/discovery/v2.0/keys`));

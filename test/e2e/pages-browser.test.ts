@@ -1,5 +1,5 @@
 /**
- * The pages as a person meets them in Chromium: the home page, the token page, the advice and error
+ * The pages as an employee meets them in Chromium: the home page, the token page, the advice and error
  * pages, logging out and signing in as someone else, the command line's pages; axe-core on each, at
  * 375 px wide and in dark mode too.
  */
@@ -139,7 +139,7 @@ describe('the token page', () => {
     const row = (claim: string) => page.locator('#claims-table tr', { has: page.locator(`th code:text-is("${claim}")`) });
     await expect(row('aud').locator('td').nth(1).textContent()).resolves.toContain(`the client id of ${AUDIENCE}`);
     await expect(row('NAVident').locator('td').nth(1).textContent()).resolves.toMatch(/NAV ident/);
-    await expect(row('scp').locator('td').nth(1).textContent()).resolves.toMatch(/What the token allows on the person's behalf/);
+    await expect(row('scp').locator('td').nth(1).textContent()).resolves.toMatch(/What the token allows on the employee's behalf/);
 
     // The expiry in the reader's clock (not UTC), relative, and not yet marked.
     const exp = decodeJwt(token).exp!;
@@ -167,13 +167,13 @@ describe('the token page', () => {
     await clocked.close();
   });
 
-  it('labels /api/m2m as an app token asked for by the person, and says what idtyp and roles mean', async () => {
+  it('labels /api/m2m as an app token asked for by the employee, and says what idtyp and roles mean', async () => {
     await page.goto(`${stack.url}/api/m2m?aud=${encodeURIComponent(AUDIENCE)}`);
     await expect(page.locator('h1').textContent()).resolves.toBe('App token (client credentials)');
     const intro = (await page.locator('h1 + p').textContent())!;
     expect(intro).toMatch(
       new RegExp(
-        `^An app token for ${AUDIENCE}: the token generator acting as itself, with no person in the token, asked for by Kari ` +
+        `^An app token for ${AUDIENCE}: the token generator acting as itself, with no employee in the token, asked for by Kari ` +
           `Nordmann \\(Z990001\\)\\.$`,
       ),
     );

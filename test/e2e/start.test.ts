@@ -1,5 +1,5 @@
 /**
- * `npm start` as a person meets it: the program itself (src/main.ts) in a pipe and in a pseudo-terminal,
+ * `npm start` as an employee meets it: the program itself (src/main.ts) in a pipe and in a pseudo-terminal,
  * the banner's examples tried as printed, and the messages of a start that cannot go on.
  */
 import { spawn } from 'node:child_process';

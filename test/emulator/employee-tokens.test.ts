@@ -142,7 +142,7 @@ describe('authorization code with PKCE', () => {
     expect(decodeJwt(String(other.body.id_token)).sid).not.toBe(id.sid);
   });
 
-  it('gives the same person the same oid every time, derived from the NAVident', async () => {
+  it('gives the same employee the same oid every time, derived from the NAVident', async () => {
     const first = decodeJwt(String((await loggedIn()).body.id_token));
     const second = decodeJwt(String((await loggedIn()).body.id_token));
     expect(first.oid).toBe(second.oid);

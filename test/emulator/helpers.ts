@@ -131,7 +131,7 @@ export async function login(
   expect(page.status).toBe(200);
   const html = await page.text();
   expect(html).toContain('<button type="submit">Sign in</button>');
-  // The form carries the authorize parameters as hidden fields; the person fills in the rest.
+  // The form carries the authorize parameters as hidden fields; the employee fills in the rest.
   const form = new URLSearchParams();
   for (const match of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
     form.set(match[1]!, decodeEntities(match[2]!));

@@ -2,7 +2,7 @@ import { submitSignInForm } from '../../src/emulator/sign-in-client.js';
 
 /**
  * Logging in without a browser: follow the generator's redirect to the emulator, submit its
- * login form as a person would, and stop at the callback so that tests can look at it or tamper with it.
+ * login form as an employee would, and stop at the callback so that tests can look at it or tamper with it.
  */
 import { cookieNames } from '../../src/paths.js';
 

@@ -30,7 +30,7 @@ beforeAll(async () => {
   app.get('/refresh', { config: answersIn(['json'], 'json') }, async () => {
     throw new FlowFailedError(timeout, 'refresh');
   });
-  app.get('/person', async () => {
+  app.get('/page', async () => {
     throw new LoginRequiredError('/api/obo?aud=a:b:c');
   });
   app.get('/bug', async () => {
@@ -71,10 +71,10 @@ describe('the error handler', () => {
   });
 
   it('sends a browser to log in, and tells any other client where to in JSON', async () => {
-    const browser = await app.inject({ url: '/person', headers: { 'sec-fetch-mode': 'navigate' } });
+    const browser = await app.inject({ url: '/page', headers: { 'sec-fetch-mode': 'navigate' } });
     expect(browser.statusCode).toBe(302);
     expect(browser.headers.location).toBe('/oauth2/login?redirect=%2Fapi%2Fobo%3Faud%3Da%3Ab%3Ac');
-    const script = await app.inject({ url: '/person', headers: { accept: 'text/html', 'sec-fetch-mode': 'cors' } });
+    const script = await app.inject({ url: '/page', headers: { accept: 'text/html', 'sec-fetch-mode': 'cors' } });
     expect(script.statusCode).toBe(401);
     expect(script.json()).toMatchObject({
       error: 'login_required',

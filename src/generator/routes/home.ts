@@ -119,8 +119,8 @@ export async function homeRoutes(
     const session = await loggedIn(request);
     const body = `<section>
 <h1>Entra ID token generator</h1>
-<p>Tokens from Entra ID for your APIs on NAIS while you develop: on behalf of you, or as an app (this generator, with no person in the
-token). Scripts use <code>POST ${escapeHtml(ctx.config.publicUrl)}${PATHS.m2m}</code> or the <code>token-generator</code> command.</p>
+<p>Tokens from Entra ID for your APIs on NAIS while you develop: on behalf of you, or as an app (this generator, with no employee in
+the token). Scripts use <code>POST ${escapeHtml(ctx.config.publicUrl)}${PATHS.m2m}</code> or the <code>token-generator</code> command.</p>
 ${tokenForm}
 </section>
 ${recent}

@@ -63,7 +63,8 @@ export async function loggedInTokenRoutes(
       const intro =
         kind === 'employee'
           ? `A token for ${audience.target}, on behalf of ${who}.`
-          : `An app token for ${audience.target}: the token generator acting as itself, with no person in the token, asked for by ${who}.`;
+          : `An app token for ${audience.target}: the token generator acting as itself, with no employee in the token, ` +
+            `asked for by ${who}.`;
       const title = kind === 'employee' ? 'Token on behalf of you' : 'App token (client credentials)';
       return reply.type('text/html; charset=utf-8').send(
         tokenPage({
