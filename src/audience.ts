@@ -1,7 +1,7 @@
 /**
  * One parser for every way people write the app they want a token for.
  *
- * - audience: what the user typed (`dev-gcp:my-team:my-app`, `dev-gcp.my-team.my-app`,
+ * - audience: what the caller wrote (`dev-gcp:my-team:my-app`, `dev-gcp.my-team.my-app`,
  *   `api://dev-gcp.my-team.my-app/.default`)
  * - target: the app it names, always written `cluster:namespace:app`
  * - scope: what Entra ID is asked for, `api://cluster.namespace.app/.default`

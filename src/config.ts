@@ -40,7 +40,7 @@ export interface GeneratorConfig {
   session: { encryptionKey?: Uint8Array; maxLifetimeMs: number; redisUrl?: string; redisVariable?: 'REDIS_URL' | 'REDIS_URI_SESSIONS' };
   cache: { maxEntries: number };
   /**
-   * Requests per window: `max` per address on the public endpoints and on a person's token routes;
+   * Requests per window: `max` per address on the public endpoints and on an employee's token routes;
    * per login and for fresh tokens on those; logins started and command-line codes per address.
    */
   rateLimit: {
@@ -52,7 +52,7 @@ export interface GeneratorConfig {
     loginMax: number;
     cliTokenMax: number;
   };
-  /** How long a device flow's user code waits for the person's answer. */
+  /** How long a device flow's user code waits for the employee's answer. */
   deviceCodeSeconds: number;
   bodyLimitBytes: number;
   /** Connections held at once, and how long a connection may take to send a request's headers. */

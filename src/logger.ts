@@ -114,7 +114,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
 }
 
 /**
- * For a person at a terminal: one short line per entry (time, level, component, message, the other
+ * For someone reading at a terminal: one short line per entry (time, level, component, message, the other
  * fields on the same line). Logs that go anywhere else stay JSON, one object per line.
  */
 export function terminalDestination(output: NodeJS.WritableStream = process.stdout): pino.DestinationStream {

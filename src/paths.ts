@@ -10,10 +10,10 @@ export const PATHS = {
   identityProvider: '/api/public/identity-provider',
   /** Employee tokens for scripts, against the emulator only. */
   publicObo: '/api/public/obo',
-  /** Tokens on behalf of the logged-in person. */
+  /** Tokens on behalf of the logged-in employee. */
   obo: '/api/obo',
-  /** An app token for a logged-in person (older docs link it). */
-  personM2m: '/api/m2m',
+  /** An app token for a logged-in employee (older docs link it). */
+  employeeM2m: '/api/m2m',
   login: '/oauth2/login',
   /** The login's redirect URI: where the identity provider sends the browser back. */
   callback: '/oauth2/callback',
@@ -26,7 +26,7 @@ export const PATHS = {
   authorize: '/oauth2/authorize',
   token: '/oauth2/token',
   deviceAuthorization: '/oauth2/device_authorization',
-  /** Where a person enters or confirms a device's user code. */
+  /** Where an employee enters or confirms a device's user code. */
   deviceVerification: '/oauth2/device',
   revoke: '/oauth2/revoke',
   openapi: '/openapi.json',

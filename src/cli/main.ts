@@ -182,7 +182,7 @@ async function appToken(ctx: Context, audience: string): Promise<string> {
   return body.access_token;
 }
 
-/** The command line's name for itself, shown on the page that asks the person. */
+/** The command line's name for itself, shown on the page that asks the employee. */
 const CLIENT_ID = 'the token-generator command line';
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -360,7 +360,7 @@ async function browserLogin(ctx: Context, audience: string): Promise<ToolTokens>
   });
 }
 
-/** RFC 8628: the person approves on any device while this process polls. */
+/** RFC 8628: the employee approves on any device while this process polls. */
 async function deviceLogin(ctx: Context, audience: string): Promise<ToolTokens> {
   const res = await call(ctx, PATHS.deviceAuthorization, {
     method: 'POST',
@@ -509,7 +509,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** Node's parser explains in three sentences; one line naming the flag is what a person needs. */
+/** Node's parser explains in three sentences; one line naming the flag is what a reader needs. */
 function usageError(err: unknown): CliError {
   const message = err instanceof Error ? err.message : String(err);
   const flag = /'(-{1,2}[^'\s=<]+)/.exec(message)?.[1] ?? 'an option';

@@ -49,7 +49,7 @@ export type TargetStatus = 'open' | 'unauthorized' | 'missing';
 export type Refusal = 'role-not-assigned' | 'consent-required' | 'user-not-assigned';
 
 export type AppAccess = { roles: string[] } | { refusal: 'role-not-assigned' };
-export type UserAccess = { scp: string; groups: string[] } | { refusal: 'consent-required' | 'user-not-assigned' };
+export type EmployeeAccess = { scp: string; groups: string[] } | { refusal: 'consent-required' | 'user-not-assigned' };
 
 export const DEFAULT_ROLE = 'access_as_application';
 export const DEFAULT_SCOPE = 'defaultaccess';
@@ -136,7 +136,7 @@ export class Directory {
       return target ? { target, ...(this.employees[0] ? { employee: this.employees[0] } : {}) } : undefined;
     }
     const apps = [...this.manifests.values()].filter((app) => app.enabled && ruleFor(app, caller));
-    const withEmployee = apps.map((app) => ({ app, employee: this.employees.find((e) => this.userAllowed(app, e)) }));
+    const withEmployee = apps.map((app) => ({ app, employee: this.employees.find((e) => this.employeeAllowed(app, e)) }));
     const best = withEmployee.find((option) => option.employee) ?? withEmployee[0];
     return best ? { target: best.app.target, ...(best.employee ? { employee: best.employee } : {}) } : undefined;
   }
@@ -153,10 +153,10 @@ export class Directory {
   }
 
   /**
-   * The scopes and groups a user token for `resource`, asked for by `caller` on behalf of `employee`,
-   * carries; or why not: the resource has not authorized the caller, or the user may not use it.
+   * The scopes and groups an employee token for `resource`, asked for by `caller` on behalf of `employee`,
+   * carries; or why not: the resource has not authorized the caller, or the employee may not use it.
    */
-  userAccess(resource: Resource, caller: ClientRecord, employee: TestEmployee): UserAccess {
+  employeeAccess(resource: Resource, caller: ClientRecord, employee: TestEmployee): EmployeeAccess {
     if (resource.clientId === GRAPH_APP_ID) return { scp: GRAPH_DELEGATED_SCOPE, groups: employee.groups };
     const app = this.manifests?.get(resource.target);
     const own = resource.clientId === caller.clientId;
@@ -166,7 +166,7 @@ export class Directory {
     }
     const rule = own ? undefined : ruleFor(app, caller.target);
     if (!own && !rule) return { refusal: 'consent-required' };
-    if (!this.userAllowed(app, employee)) return { refusal: 'user-not-assigned' };
+    if (!this.employeeAllowed(app, employee)) return { refusal: 'user-not-assigned' };
     const scopes = [DEFAULT_SCOPE, ...(rule?.scopes ?? [])];
     const groups = app.allowAllUsers ? employee.groups : employee.groups.filter((group) => app.groups.includes(group));
     return { scp: [...new Set(scopes)].join(' '), groups };
@@ -175,10 +175,10 @@ export class Directory {
   /** Whether `employee` may sign in to the client app (Entra's user assignment). */
   signInAllowed(client: ClientRecord, employee: TestEmployee): boolean {
     const app = this.manifests?.get(client.target);
-    return !app || this.userAllowed(app, employee);
+    return !app || this.employeeAllowed(app, employee);
   }
 
-  private userAllowed(app: ManifestApp, employee: TestEmployee): boolean {
+  private employeeAllowed(app: ManifestApp, employee: TestEmployee): boolean {
     return app.allowAllUsers || employee.groups.some((group) => app.groups.includes(group));
   }
 
@@ -198,7 +198,7 @@ export class Directory {
     return uuidFrom(`user:${navIdent.toUpperCase()}`);
   }
 
-  /** Entra's `sub` for a user differs per app. */
+  /** Entra's `sub` for an employee differs per app. */
   pairwiseSubject(oid: string, appClientId: string): string {
     return createHash('sha256').update(`${oid}:${appClientId}`).digest('base64url').slice(0, 43);
   }

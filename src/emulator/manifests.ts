@@ -269,12 +269,12 @@ async function certificateText(value: string, baseDir: string, field: string): P
   }
 }
 
-/** What an inbound rule of `target` grants `caller`, or undefined when no rule lets it in. */
-export function ruleFor(target: ManifestApp, caller: string): InboundRule | undefined {
-  const [cluster, namespace, app] = caller.split(':');
-  return target.rules.find(
+/** What an inbound rule of `app` grants `caller`, or undefined when no rule lets it in. */
+export function ruleFor(app: ManifestApp, caller: string): InboundRule | undefined {
+  const [cluster, namespace, name] = caller.split(':');
+  return app.rules.find(
     (rule) =>
-      (rule.application === '*' || rule.application === app) &&
+      (rule.application === '*' || rule.application === name) &&
       (rule.namespace === '*' || rule.namespace === namespace) &&
       rule.cluster === cluster,
   );

@@ -1,5 +1,5 @@
 /**
- * The emulator's request log: one line per request at debug (npm start's terminal is for the person's own
+ * The emulator's request log: one line per request at debug (npm start's terminal is for the developer's own
  * work) and its start at trace, by path only, as query strings carry codes, states and id_token_hints.
  */
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';

@@ -1,5 +1,5 @@
 /**
- * Signing in on the emulator's page without a browser, as a person would: GET the authorize URL,
+ * Signing in on the emulator's page without a browser, as one would with it: GET the authorize URL,
  * post its form (hidden fields, login CSRF token and the browser's cookies) with a test employee,
  * and hand back the answer, a redirect to the client. For the generator's headless employee tokens,
  * scripts and tests; the page's markup stays the emulator's own fact.

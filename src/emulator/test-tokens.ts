@@ -7,7 +7,7 @@ import type { Apps } from './apps.js';
 import type { ClaimValues, ClaimOverrides } from './claim-overrides.js';
 import type { TestEmployee } from './directory.js';
 import type { GrantContext } from './grants/index.js';
-import { signInTokens } from './grants/user-tokens.js';
+import { signInTokens } from './grants/sign-in-tokens.js';
 import { issueTokensFor } from './token-endpoint.js';
 import { randomUUID } from 'node:crypto';
 
@@ -20,6 +20,7 @@ export interface AppTokenRequest {
   claims?: ClaimValues;
 }
 
+/** What `userToken` takes: an employee token (the published name says user, as other teams' tests call it). */
 export interface UserTokenRequest {
   /** A NAVident of the directory's employees (or a new one), or a whole employee. */
   employee?: string | TestEmployee;

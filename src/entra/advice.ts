@@ -31,7 +31,7 @@ export interface GeneratorIdentity {
 
 /**
  * The grant or flow that ran when the identity provider failed: an app token, an exchange on behalf
- * of a person, a person's login (the code's redemption), or the refresh of a person's session.
+ * of an employee, an employee's login (the code's redemption), or the refresh of an employee's session.
  */
 export type Flow = 'client_credentials' | 'on_behalf_of' | 'login' | 'refresh';
 
@@ -55,7 +55,7 @@ export function accessPolicyYamlLine(generator: GeneratorIdentity): string {
   );
 }
 
-const USERS_TOO =
+const EMPLOYEES_TOO =
   'The app must also let you in as a user: spec.azure.application.allowAllUsers: true, or a group you are a member of in ' +
   'spec.azure.application.claims.groups.';
 
@@ -63,10 +63,10 @@ function firstLine(text: string | undefined): string | undefined {
   return text?.split(/\r?\n/)[0]?.trim() || undefined;
 }
 
-/** The code by which Entra says a person is not assigned to the app they log in to (or get a token for). */
+/** The code by which Entra says an employee is not assigned to the app they log in to (or get a token for). */
 const NOT_ASSIGNED = 50105;
 
-/** Whether an `error_description` (of a login's callback) says the person is not assigned to the app. */
+/** Whether an `error_description` (of a login's callback) says the employee is not assigned to the app. */
 export function isNotAssigned(description: string | null | undefined): boolean {
   return description?.startsWith(`AADSTS${NOT_ASSIGNED}`) ?? false;
 }
@@ -129,8 +129,8 @@ function refusalAdvice(
     };
   }
   if (code !== undefined && NOT_AUTHORIZED.has(code)) {
-    const forUsers = flow !== 'client_credentials';
-    const who = forUsers ? 'on behalf of users' : 'as an application';
+    const forEmployees = flow !== 'client_credentials';
+    const who = forEmployees ? 'on behalf of employees' : 'as an application';
     return {
       ...base,
       status: 403,
@@ -140,7 +140,7 @@ function refusalAdvice(
         `Add this access policy to the manifest of ${name} and deploy it:`,
       snippet: accessPolicyYaml(generator),
       snippetLine: accessPolicyYamlLine(generator),
-      ...(forUsers ? { note: USERS_TOO } : {}),
+      ...(forEmployees ? { note: EMPLOYEES_TOO } : {}),
     };
   }
   if (code === 500011 || failure.error === 'invalid_resource') {

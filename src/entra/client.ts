@@ -158,10 +158,10 @@ export class EntraClient {
     return this.grant('client_credentials', async (config) => oidc.clientCredentialsGrant(config, { scope }));
   }
 
-  async onBehalfOf(userAccessToken: string, scope: string): Promise<TokenResponse> {
+  async onBehalfOf(employeeAccessToken: string, scope: string): Promise<TokenResponse> {
     return this.grant('on_behalf_of', async (config) =>
       oidc.genericGrantRequest(config, JWT_BEARER, {
-        assertion: userAccessToken,
+        assertion: employeeAccessToken,
         requested_token_use: 'on_behalf_of',
         scope,
       }),
@@ -240,7 +240,7 @@ export class EntraClient {
   }
 
   /**
-   * Whether a token the identity provider issued to this service (a person's access token, whose
+   * Whether a token the identity provider issued to this service (an employee's access token, whose
    * audience is this app) is still signed by a key it publishes. After the provider's keys change, a
    * token signed by a key no longer published is refused by every grant that presents it. `unknown`
    * when the keys cannot be fetched: that says nothing about the token.
@@ -384,7 +384,7 @@ export class EntraClient {
     }
   }
 
-  /** Once, for the operators: every person's request fails for it, and each of them is told it is the service's fault. */
+  /** Once, for the operators: every employee's request fails for it, and each of them is told it is the service's fault. */
   private reportCredentialsRefused(error: IdpError): void {
     if (this.credentialsRefusalLogged) return;
     this.credentialsRefusalLogged = true;

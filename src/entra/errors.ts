@@ -44,7 +44,7 @@ export class IdpError extends Error {
     );
   }
 
-  /** The identity provider refuses the person's token presented as assertion (invalid, or expired). */
+  /** The identity provider refuses the employee's token presented as assertion (invalid, or expired). */
   get userAssertionRefused(): boolean {
     const f = this.failure;
     return f.kind === 'rejected' && (f.aadsts === 50013 || f.aadsts === 500133);

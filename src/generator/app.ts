@@ -26,7 +26,7 @@ import { assetRoutes, OPENAPI_INFO } from './routes/assets.js';
 import { TokenService } from './tokens.js';
 import { loginRoutes } from './routes/login.js';
 import { logoutRoutes } from './routes/logout.js';
-import { personTokenRoutes } from './routes/obo.js';
+import { employeeTokenRoutes } from './routes/obo.js';
 import { authorizationServerRoutes } from './authorization-server/index.js';
 import { headlessOboRoutes } from './routes/headless-obo.js';
 import { Sessions } from './sessions.js';
@@ -37,7 +37,7 @@ import { trustProxyOption } from './client-address.js';
 import { refuseDuplicateCookies } from './duplicate-cookies.js';
 import { boundConnections, type ConnectionBound } from './connections.js';
 import { createStore, randomKey, RedisStore, Sealer, SessionManager, type SessionStore } from '../session/index.js';
-import { PersonLimits, RequestCounter } from './limits.js';
+import { EmployeeLimits, RequestCounter } from './limits.js';
 
 export interface BuildOptions {
   config: GeneratorConfig;
@@ -199,7 +199,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url, schema: route.schema });
   });
-  const persons = personSessions(app, options, readiness, metrics);
+  const employees = employeeSessions(app, options, readiness, metrics);
 
   await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
   addMultipartParser(app, { bodyBytes: config.bodyLimitBytes, fields: 20, fieldBytes: 4096 });
@@ -212,21 +212,21 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   await appTokenRoutes(app, ctx);
   await identityProviderRoutes(app, ctx);
   await audienceCheckRoutes(app);
-  await personalRoutes(app, ctx, persons, options);
+  await employeeRoutes(app, ctx, employees, options);
   app.addHook('onReady', async () => checkLaneKnowsHooks(app));
 
-  return { app, ctx, readiness, sessions: persons.sessions, metrics, lane, routes, connections: connections! };
+  return { app, ctx, readiness, sessions: employees.sessions, metrics, lane, routes, connections: connections! };
 }
 
-/** What the routes of a person share: the sealer of their cookies, their sessions, the limits per person. */
-interface PersonParts {
+/** What the employees' routes share: the sealer of their cookies, their sessions, the limits per employee. */
+interface EmployeeParts {
   sealer: Sealer;
   sessions: Sessions;
-  limits: PersonLimits;
+  limits: EmployeeLimits;
 }
 
 /** The session store and what is built on it; readiness and the metrics watch the store, and closing the app closes it. */
-function personSessions(app: FastifyInstance, options: BuildOptions, readiness: Readiness, metrics: Metrics): PersonParts {
+function employeeSessions(app: FastifyInstance, options: BuildOptions, readiness: Readiness, metrics: Metrics): EmployeeParts {
   const { config, entra, logger } = options;
   const sealer = sessionSealer(config, logger, options.emulator ?? false);
   const store =
@@ -240,7 +240,7 @@ function personSessions(app: FastifyInstance, options: BuildOptions, readiness: 
   readiness.sessionStore = () => store.health();
   metrics.watchSessionStore(readiness.sessionStore);
   const counter = new RequestCounter(store instanceof RedisStore ? store.client : undefined, logger.child({ component: 'rate-limit' }));
-  const limits = new PersonLimits(counter, config.rateLimit);
+  const limits = new EmployeeLimits(counter, config.rateLimit);
   const manager = new SessionManager({ store, sealer, maxLifetimeMs: config.session.maxLifetimeMs });
   const sessions = new Sessions(manager, entra, config, logger, (event) => metrics.sessions.inc({ event }));
   app.addHook('onClose', async () => {
@@ -251,17 +251,17 @@ function personSessions(app: FastifyInstance, options: BuildOptions, readiness: 
   return { sealer, sessions, limits };
 }
 
-/** A person's routes, in a scope of their own: cookies belong to them; the public endpoints for scripts neither read nor set any. */
-async function personalRoutes(app: FastifyInstance, ctx: GeneratorContext, persons: PersonParts, options: BuildOptions): Promise<void> {
-  const { sealer, sessions, limits } = persons;
-  await app.register(async (personal) => {
-    await personal.register(cookie);
-    personal.addHook('onRequest', refuseDuplicateCookies(sessions.cookies, options.config.publicUrl));
-    await homeRoutes(personal, { ctx, sessions, ...(options.directory ? { directory: options.directory } : {}) });
-    await loginRoutes(personal, { ctx, sessions, sealer, limits });
-    await logoutRoutes(personal, { ctx, sessions, sealer });
-    await personTokenRoutes(personal, ctx, sessions, limits);
-    await headlessOboRoutes(personal, { ctx, sessions, emulator: options.emulator ?? false });
-    await personal.register(async (server) => authorizationServerRoutes(server, { ctx, sessions, sealer, limits }));
+/** The employees' routes, in a scope of their own: cookies belong to them; the public endpoints for scripts neither read nor set any. */
+async function employeeRoutes(app: FastifyInstance, ctx: GeneratorContext, employees: EmployeeParts, options: BuildOptions): Promise<void> {
+  const { sealer, sessions, limits } = employees;
+  await app.register(async (scope) => {
+    await scope.register(cookie);
+    scope.addHook('onRequest', refuseDuplicateCookies(sessions.cookies, options.config.publicUrl));
+    await homeRoutes(scope, { ctx, sessions, ...(options.directory ? { directory: options.directory } : {}) });
+    await loginRoutes(scope, { ctx, sessions, sealer, limits });
+    await logoutRoutes(scope, { ctx, sessions, sealer });
+    await employeeTokenRoutes(scope, ctx, sessions, limits);
+    await headlessOboRoutes(scope, { ctx, sessions, emulator: options.emulator ?? false });
+    await scope.register(async (server) => authorizationServerRoutes(server, { ctx, sessions, sealer, limits }));
   });
 }

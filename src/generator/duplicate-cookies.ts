@@ -2,7 +2,7 @@
  * A request that carries one of this service's cookies twice is refused. A browser sends two cookies
  * of one name when a page of a sibling domain set one for the parent domain or for a longer path
  * (cookie tossing): the generator cannot tell which is its own, and taking the first would log the
- * visitor in as whoever set it. Both are cleared, wherever they may have been set, and the person
+ * visitor in as whoever set it. Both are cleared, wherever they may have been set, and the employee
  * logs in again. With `__Host-` names this cannot happen in a browser; the check stays for clients
  * that are not one.
  */

@@ -49,7 +49,7 @@ export async function inFlow<T>(flow: Flow, audience: ParsedAudience | undefined
   }
 }
 
-/** The request needs a logged-in person and has none: a browser is sent to log in, other clients get 401. */
+/** The request needs a logged-in employee and has none: a browser is sent to log in, other clients get 401. */
 export class LoginRequiredError extends Error {
   constructor(
     /** The path on this service to come back to after login. */

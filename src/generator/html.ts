@@ -77,7 +77,7 @@ export function logoutControl(): string {
   return `<a class="button secondary" href="${PATHS.logout}">Log out</a>`;
 }
 
-/** What a person can do next after a login: try again, be someone else, or leave. */
+/** What an employee can do next after a login: try again, be someone else, or leave. */
 export function sessionActions(options: { returnTo: string; tryAgain?: string }): string {
   const items = [
     options.tryAgain ? `<li><a class="button" href="${escapeHtml(options.tryAgain)}">Try again</a></li>` : '',

@@ -1,7 +1,7 @@
 /**
- * Limits on the routes that reach the identity provider on a person's behalf: per session and per
+ * Limits on the routes that reach the identity provider on an employee's behalf: per session and per
  * client address, and tighter for fresh tokens (`Cache-Control: no-cache`, or a token not cached
- * yet), each of which is a call to Entra ID, which throttles per client: one person must not make the
+ * yet), each of which is a call to Entra ID, which throttles per client: one employee must not make the
  * generator unusable for everyone. Counted in Redis when sessions are kept there, so that the limit
  * holds across replicas; in memory, per replica, without Redis or while Redis is away.
  */
@@ -32,7 +32,7 @@ const LOG_EVERY_MS = 10_000;
 export class RequestCounter {
   /**
    * The in-memory counter of each limit, by its name: one entry per limit there is (six, in
-   * PersonLimits), not per request, so no bound; the addresses and sessions counted are bounded in each.
+   * EmployeeLimits), not per request, so no bound; the addresses and sessions counted are bounded in each.
    */
   private readonly local = new Map<string, RateLimiter>();
   private lastErrorLog = 0;
@@ -70,7 +70,7 @@ export class RequestCounter {
   }
 }
 
-export class PersonLimits {
+export class EmployeeLimits {
   private readonly address: Limit;
   private readonly session: Limit;
   private readonly freshAddress: Limit;
@@ -92,9 +92,9 @@ export class PersonLimits {
     this.cliToken = { name: 'cli-token', max: config.cliTokenMax, windowMs, counted: 'authorization codes redeemed from your address' };
   }
 
-  /** A token for a logged-in person; `fresh` when it will be asked of the identity provider. */
+  /** A token for a logged-in employee; `fresh` when it will be asked of the identity provider. */
   async tokenRequest(request: FastifyRequest, sessionId: string, fresh: boolean): Promise<void> {
-    // The login's own limits first: a person over them does not use up what their address may still ask.
+    // The login's own limits first: an employee over them does not use up what their address may still ask.
     await this.enforce(
       fresh
         ? [

@@ -75,7 +75,7 @@ export class Metrics {
   private readonly cacheLookups = new BatchedCounter(
     this.registry,
     'token_cache_lookups_total',
-    'Token cache lookups, by cache (app, user) and result (hit, miss)',
+    'Token cache lookups, by cache (app, employee) and result (hit, miss)',
     ['cache', 'result'] as const,
   );
 
@@ -128,7 +128,7 @@ export class Metrics {
     this.tokenRequestDuration.observe({ grant: event.grant }, event.durationMs / 1000);
   };
 
-  onCache = (cache: 'app' | 'user', hit: boolean): void => {
+  onCache = (cache: 'app' | 'employee', hit: boolean): void => {
     const result = hit ? 'hit' : 'miss';
     this.cacheLookups.add(`${cache} ${result}`, () => ({ cache, result }));
   };

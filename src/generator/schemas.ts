@@ -56,7 +56,7 @@ export const ProblemBody = z
 const ERROR_TEXT: Record<number, string> = {
   400: 'Malformed or missing input, or an unreadable body',
   401: 'Not logged in (requests that are not a browser navigation)',
-  403: 'The target has not authorized this generator, or the user is not allowed',
+  403: 'The target has not authorized this generator, or the employee is not allowed',
   404: 'Not found, or the target does not exist in the tenant',
   405: 'Wrong method',
   413: 'Body too large',
@@ -89,7 +89,7 @@ export const TOKEN_ANSWER = {
   content: { 'text/plain': { schema: text }, 'application/json': { schema: TokenResponse } },
 };
 
-/** A token for a person: the JSON token response, or a page with it (Accept: text/html). */
+/** A token for an employee: the JSON token response, or a page with it (Accept: text/html). */
 export const TOKEN_PAGE = {
   description: 'The token response, as JSON or as an HTML page (Accept: text/html)',
   content: { 'application/json': { schema: TokenResponse }, 'text/html': { schema: html } },

@@ -1,6 +1,6 @@
 /**
- * A person's login, as the HTTP layer sees it: the session cookie, loading the session behind it,
- * and keeping the user's access token fresh with the refresh token, one refresh at a time per
+ * An employee's login, as the HTTP layer sees it: the session cookie, loading the session behind it,
+ * and keeping the employee's access token fresh with the refresh token, one refresh at a time per
  * session across replicas. A session survives a slow, failing or restarting identity provider and a
  * store that goes away during a refresh: it ends only when the identity provider says its grant is
  * gone, or when a logout ended it, and then it stays ended on every replica.
@@ -15,7 +15,7 @@ import { FlowFailedError, ProblemError } from './errors.js';
 import { problem } from './problem.js';
 import { SessionManager, StoreUnavailableError, type SessionData } from '../session/index.js';
 
-/** Refresh the user's token when less than five minutes, or a third of its lifetime, is left of it. */
+/** Refresh the employee's token when less than five minutes, or a third of its lifetime, is left of it. */
 const REFRESH_MARGIN_MS = 5 * 60_000;
 
 export function needsRefresh(data: SessionData, now = Date.now()): boolean {
@@ -69,7 +69,7 @@ export class Sessions {
 
   private names: CookieNames | undefined;
 
-  /** Scopes asked for at login and refresh: the user's token must be exchangeable on-behalf-of. */
+  /** Scopes asked for at login and refresh: the employee's token must be exchangeable on-behalf-of. */
   get loginScope(): string {
     return `openid profile offline_access api://${this.entra.clientId}/.default`;
   }
@@ -89,7 +89,7 @@ export class Sessions {
   }
 
   /**
-   * The request's session with a user token that is good for a while yet, or undefined when there is
+   * The request's session with an employee token that is good for a while yet, or undefined when there is
    * none (or it ended because the identity provider no longer honours its grant). Throws
    * StoreUnavailableError when the store is down, a 503 `session_busy` ProblemError when the token ran
    * out and another request is renewing it, and FlowFailedError when it ran out and cannot be renewed now.
@@ -101,7 +101,7 @@ export class Sessions {
     return session ? this.fresh(session) : undefined;
   }
 
-  /** The session with this id (a tool's, or the one behind a code), its user token kept fresh as `load` keeps it. */
+  /** The session with this id (a tool's, or the one behind a code), its employee token kept fresh as `load` keeps it. */
   async loadById(id: string): Promise<LoadedSession | undefined> {
     const data = await this.manager.store.get(id);
     if (!data || data.expiresAt <= Date.now()) return undefined;
@@ -127,9 +127,9 @@ export class Sessions {
   }
 
   /**
-   * After a grant refused the person's token as an assertion (invalid or expired): when the provider's
+   * After a grant refused the employee's token as an assertion (invalid or expired): when the provider's
    * keys changed or the token ran out, the session renewed now, or undefined when it ended and the
-   * person must log in. The same session when the refusal had another cause and renewing would not help.
+   * employee must log in. The same session when the refusal had another cause and renewing would not help.
    */
   async renewRefused(session: LoadedSession, refusal: IdpError): Promise<LoadedSession | undefined> {
     if (!refusal.userAssertionRefused) return session;
@@ -147,7 +147,7 @@ export class Sessions {
   }
 
   /**
-   * Renews the user's token, one renewal at a time per session across replicas. While the token it
+   * Renews the employee's token, one renewal at a time per session across replicas. While the token it
    * has is still usable, the request goes on with it and the renewal runs behind it (or not at all,
    * when another request holds the lock); once it ran out, the request waits for the renewal.
    */

@@ -1,5 +1,5 @@
 /**
- * The page a person sees with a token: the token once with a copy button, a curl line to copy, the
+ * The page an employee sees with a token: the token once with a copy button, a curl line to copy, the
  * claims as a table that says what each known claim means, times in the reader's clock (the script
  * turns the UTC fallback into local time and counts the expiry down), the raw header and claims folded.
  */

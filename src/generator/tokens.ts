@@ -1,6 +1,6 @@
 /**
- * Tokens this service hands out, cached per scope (app tokens) and per user and scope
- * (on-behalf-of tokens), so that a caller gets what is left of a token rather than a new one.
+ * Tokens this service hands out, cached per scope (app tokens) and per employee session and scope
+ * (employee tokens, from on-behalf-of), so that a caller gets what is left of a token rather than a new one.
  */
 import { createHash } from 'node:crypto';
 import type { ParsedAudience } from '../audience.js';
@@ -22,12 +22,12 @@ export interface TokenResponseBody {
 }
 
 export interface CacheEvents {
-  onCache?: (cache: 'app' | 'user', hit: boolean) => void;
+  onCache?: (cache: 'app' | 'employee', hit: boolean) => void;
 }
 
 export class TokenService {
   readonly appCache: TokenCache<IssuedToken>;
-  readonly userCache: TokenCache<IssuedToken>;
+  readonly employeeCache: TokenCache<IssuedToken>;
 
   private readonly events: CacheEvents;
 
@@ -36,7 +36,7 @@ export class TokenService {
     options: { maxEntries: number; maxBytes?: number; now?: () => number } & CacheEvents,
   ) {
     this.appCache = new TokenCache(options);
-    this.userCache = new TokenCache(options);
+    this.employeeCache = new TokenCache(options);
     this.events = options;
   }
 
@@ -53,9 +53,9 @@ export class TokenService {
     return token;
   }
 
-  /** Whether a token on behalf of the session's user for the audience is cached (nothing is counted). */
-  hasUserToken(userKey: string, audience: ParsedAudience): boolean {
-    return this.userCache.peek(userCacheKey(userKey, audience)) !== undefined;
+  /** Whether an employee token for the session and the audience is cached (nothing is counted). */
+  hasEmployeeToken(sessionKey: string, audience: ParsedAudience): boolean {
+    return this.employeeCache.peek(employeeCacheKey(sessionKey, audience)) !== undefined;
   }
 
   /** Whether an app token for the audience is cached (nothing is counted). */
@@ -63,25 +63,25 @@ export class TokenService {
     return this.appCache.peek(audience.scope) !== undefined;
   }
 
-  /** `userKey` names the user's session (never the token itself). */
-  async userToken(
-    userKey: string,
-    userAccessToken: string,
+  /** A token on behalf of the employee, from their own: `sessionKey` names their session (never the token itself). */
+  async employeeToken(
+    sessionKey: string,
+    employeeAccessToken: string,
     audience: ParsedAudience,
     options: { skipCache?: boolean } = {},
   ): Promise<CacheResult<IssuedToken>> {
-    const result = await this.userCache.get(
-      userCacheKey(userKey, audience),
-      async () => issued(await this.entra.onBehalfOf(userAccessToken, audience.scope)),
+    const result = await this.employeeCache.get(
+      employeeCacheKey(sessionKey, audience),
+      async () => issued(await this.entra.onBehalfOf(employeeAccessToken, audience.scope)),
       options,
     );
-    this.events.onCache?.('user', result.hit);
+    this.events.onCache?.('employee', result.hit);
     return result;
   }
 }
 
-function userCacheKey(userKey: string, audience: ParsedAudience): string {
-  return `${createHash('sha256').update(userKey).digest('base64url')} ${audience.scope}`;
+function employeeCacheKey(sessionKey: string, audience: ParsedAudience): string {
+  return `${createHash('sha256').update(sessionKey).digest('base64url')} ${audience.scope}`;
 }
 
 function issued(response: TokenResponse): IssuedToken {

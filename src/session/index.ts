@@ -12,7 +12,7 @@ export {
   StoreUnavailableError,
   type SessionData,
   type SessionStore,
-  type SessionUser,
+  type SessionEmployee,
   type LockResult,
   type StoreHealth,
 } from './store.js';

@@ -1,6 +1,7 @@
 /** What a session holds, and the interface every session store offers. */
 
-export interface SessionUser {
+/** The employee signed in, as the ID token's claims name them. */
+export interface SessionEmployee {
   oid: string;
   name?: string;
   preferredUsername?: string;
@@ -9,8 +10,9 @@ export interface SessionUser {
 }
 
 export interface SessionData {
-  user: SessionUser;
-  /** The user's access token (its audience is this service), exchanged on-behalf-of. */
+  /** The employee; stored as `user` since the first sessions, so that sessions stored before stay readable. */
+  user: SessionEmployee;
+  /** The employee's access token (its audience is this service), exchanged on-behalf-of. */
   accessToken: string;
   /** Epoch milliseconds. */
   accessTokenExpiresAt: number;
@@ -18,7 +20,7 @@ export interface SessionData {
   accessTokenObtainedAt?: number;
   refreshToken?: string;
   idToken?: string;
-  /** Set on a session a tool started from the person's browser session: it lives and ends apart from that one. */
+  /** Set on a session a tool started from the employee's browser session: it lives and ends apart from that one. */
   tool?: { client: string; target: string };
   /** Epoch milliseconds. */
   createdAt: number;

@@ -65,9 +65,9 @@ describe('metrics at /internal/metrics', () => {
     expect(await metric('logins_total', { event: 'started' })).toBe(started + 1);
     expect(await metric('logins_total', { event: 'completed' })).toBe(completed + 1);
     expect(await metric('sessions_total', { event: 'started' })).toBe(sessions + 1);
-    const obo = await metric('token_cache_lookups_total', { cache: 'user', result: 'miss' });
+    const obo = await metric('token_cache_lookups_total', { cache: 'employee', result: 'miss' });
     await fetch(`${stack.url}/api/obo?aud=dev-gcp:a:b`, { headers: { cookie } });
-    expect(await metric('token_cache_lookups_total', { cache: 'user', result: 'miss' })).toBe(obo + 1);
+    expect(await metric('token_cache_lookups_total', { cache: 'employee', result: 'miss' })).toBe(obo + 1);
     expect(await metric('idp_token_requests_total', { grant: 'on_behalf_of', outcome: 'success' })).toBeGreaterThanOrEqual(1);
     await logout(stack.url, cookie);
     expect(await metric('sessions_total', { event: 'ended' })).toBe(ended + 1);

@@ -133,9 +133,9 @@ describe('the login page in Chromium', () => {
     const victim = await browser.newContext();
     const victimPage = await victim.newPage();
     const { url } = authorize();
-    const target = new URL(url);
+    const signInUrl = new URL(url);
     const fields = {
-      ...Object.fromEntries(target.searchParams),
+      ...Object.fromEntries(signInUrl.searchParams),
       navIdent: 'Z999666',
       name: 'Attacker Chosen',
       email: 'attacker@example.com',
@@ -146,11 +146,11 @@ describe('the login page in Chromium', () => {
       .join('');
     attackPage =
       `<!doctype html><title>prize</title><form id="f" method="post" ` +
-      `action="${target.origin + target.pathname}">${inputs}</form><script>document.getElementById('f').submit()</script>`;
+      `action="${signInUrl.origin + signInUrl.pathname}">${inputs}</form><script>document.getElementById('f').submit()</script>`;
     // The victim has seen the emulator's sign-in page before, so holds its sign-in cookie.
     await victimPage.goto(url);
     const answered = victimPage.waitForResponse(
-      (response) => response.url() === target.origin + target.pathname && response.request().method() === 'POST',
+      (response) => response.url() === signInUrl.origin + signInUrl.pathname && response.request().method() === 'POST',
     );
     await victimPage.goto(`${new URL(callback).origin}/attack`);
     const response = await answered;

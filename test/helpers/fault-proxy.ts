@@ -31,7 +31,7 @@ export interface FaultProxy {
 }
 
 export async function startFaultProxy(upstream: string, port = 0): Promise<FaultProxy> {
-  const target = new URL(upstream);
+  const upstreamUrl = new URL(upstream);
   const proxy: FaultProxy = {
     url: '',
     port: 0,
@@ -90,12 +90,18 @@ export async function startFaultProxy(upstream: string, port = 0): Promise<Fault
       return;
     }
     if (mode === 'redirect') {
-      res.writeHead(307, { location: `${target.origin}${req.url}` }).end();
+      res.writeHead(307, { location: `${upstreamUrl.origin}${req.url}` }).end();
       return;
     }
     const forward = () => {
       const upstreamReq = httpRequest(
-        { hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
+        {
+          hostname: upstreamUrl.hostname,
+          port: upstreamUrl.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, host: upstreamUrl.host },
+        },
         (upstreamRes) => {
           const answer = () => {
             res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);

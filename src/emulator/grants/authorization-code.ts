@@ -8,7 +8,7 @@ import { errors } from '../errors.js';
 import { randomToken } from '../random.js';
 import type { AuthorizationCode, Stores } from '../stores.js';
 import type { Grant } from './grant.js';
-import { signInTokens } from './user-tokens.js';
+import { signInTokens } from './sign-in-tokens.js';
 
 /** Entra's codes are valid for five minutes; the store keeps them longer, so that a late one is told it expired. */
 const CODE_LIFETIME_MS = 5 * 60_000;

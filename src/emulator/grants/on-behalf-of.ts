@@ -1,5 +1,5 @@
 /**
- * On-behalf-of: a user token the caller received, exchanged for one to another resource, with the
+ * On-behalf-of: an employee token the caller received, exchanged for one to another resource, with the
  * groups the directory gives the employee (not those the incoming token happened to carry).
  */
 import { randomUUID } from 'node:crypto';
@@ -8,7 +8,7 @@ import type { TestEmployee } from '../directory.js';
 import { errors } from '../errors.js';
 import { defaultScopeResource, scopeItems } from '../scopes.js';
 import { refusalError, tokenResponse, type Grant, type GrantContext, type TokenResponse } from './grant.js';
-import { clientInfoField, issueRefreshToken } from './user-tokens.js';
+import { clientInfoField, issueRefreshToken } from './sign-in-tokens.js';
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
@@ -53,9 +53,9 @@ export const onBehalfOf: Grant = {
     const resource = defaultScopeResource(context.directory, params.scope, 'on_behalf_of');
     const payload = await verifiedAssertion(context, params.assertion, caller.client.clientId);
     const employee = employeeOf(context, payload as JWTPayload & { NAVident: string });
-    const access = context.directory.userAccess(resource, caller.client, employee);
+    const access = context.directory.employeeAccess(resource, caller.client, employee);
     if ('refusal' in access) throw refusalError(access.refusal, caller, resource, employee);
-    // The session is the one the user signed in with, which the incoming token names.
+    // The session is the one the employee signed in with, which the incoming token names.
     const sessionId = typeof payload.sid === 'string' ? payload.sid : randomUUID();
     const token = await context.keys.sign(context.claims.userToken(resource, caller, employee, access, sessionId));
     const scopes = scopeItems(params.scope!);

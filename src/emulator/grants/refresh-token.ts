@@ -7,7 +7,7 @@
 import { errors } from '../errors.js';
 import { scopeItems } from '../scopes.js';
 import type { Grant } from './grant.js';
-import { signInTokens } from './user-tokens.js';
+import { signInTokens } from './sign-in-tokens.js';
 
 export const refreshToken: Grant = {
   type: 'refresh_token',

@@ -26,13 +26,13 @@ export function sendBack(reply: FastifyReply, params: Params, redirectUri: strin
   const all = { ...values, ...(params.state !== undefined ? { state: params.state } : {}) };
   const mode = params.response_mode && RESPONSE_MODES.has(params.response_mode) ? params.response_mode : 'query';
   if (mode === 'form_post') return sendPage(reply, 200, formPostPage(redirectUri, all));
-  const target = new URL(redirectUri);
+  const location = new URL(redirectUri);
   if (mode === 'fragment') {
-    target.hash = new URLSearchParams(all).toString();
+    location.hash = new URLSearchParams(all).toString();
   } else {
-    for (const [name, value] of Object.entries(all)) target.searchParams.set(name, value);
+    for (const [name, value] of Object.entries(all)) location.searchParams.set(name, value);
   }
-  return reply.header('cache-control', 'no-store').redirect(target.toString(), 302);
+  return reply.header('cache-control', 'no-store').redirect(location.toString(), 302);
 }
 
 export function sendErrorBack(reply: FastifyReply, params: Params, redirectUri: string, err: EntraError, baseUrl: string) {

@@ -1,5 +1,5 @@
 /**
- * The emulator's authorize endpoint, sign-in page and logout. A person picks or types a test
+ * The emulator's authorize endpoint, sign-in page and logout. Whoever signs in picks or types a test
  * employee; the default one is filled in, so one click on "Sign in" is enough. The emulator then
  * keeps its own single sign-on cookie, as Entra ID does, until logout.
  */
@@ -194,13 +194,13 @@ function logoutRoutes(app: FastifyInstance, options: LoginOptions, signOn: Singl
     const params = readParams(request.query, reply, directory.tenantId);
     if (!params) return reply;
     signOn.end(request, reply);
-    const target = params.post_logout_redirect_uri;
-    if (target) {
+    const redirectUri = params.post_logout_redirect_uri;
+    if (redirectUri) {
       // The redirect must be registered for the app that asks: named by client_id or by the ID token it hands back.
       const clientId = params.client_id ?? (params.id_token_hint ? await clientOfIdToken(options, params.id_token_hint) : undefined);
       const client = clientId ? directory.clients.get(clientId) : undefined;
-      if (client?.postLogoutRedirectUris.has(target) && URL.canParse(target)) {
-        const url = new URL(target);
+      if (client?.postLogoutRedirectUris.has(redirectUri) && URL.canParse(redirectUri)) {
+        const url = new URL(redirectUri);
         if (params.state !== undefined) url.searchParams.set('state', params.state);
         return reply.header('cache-control', 'no-store').redirect(url.toString(), 302);
       }

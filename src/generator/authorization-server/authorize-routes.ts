@@ -1,6 +1,6 @@
 /**
  * `GET /oauth2/authorize` (RFC 6749 §4.1, RFC 7636, RFC 8252): a tool on this computer opens it in
- * a browser with its loopback redirect and PKCE challenge; the person logs in as for /api/obo, is
+ * a browser with its loopback redirect and PKCE challenge; the employee logs in as for /api/obo, is
  * asked on a page of the generator, and only a POST from that page sends the browser, with a
  * one-time code, to the tool's loopback address.
  */
@@ -10,7 +10,7 @@ import { policyWithFormDestination } from '../html.js';
 import type { Sessions } from '../sessions.js';
 import { requireSession } from '../routes/obo.js';
 import type { Sealer } from '../../session/index.js';
-import { assertSameOrigin, ConsentTokens, consentPage, personName } from './consent.js';
+import { assertSameOrigin, ConsentTokens, consentPage, employeeName } from './consent.js';
 import type { AuthorizationCodes } from './grants/authorization-code.js';
 import { PATHS } from '../../paths.js';
 import { OAuthError } from './oauth-error.js';
@@ -122,7 +122,7 @@ export async function authorizeRoutes(
         consentPage({
           client: asked.client,
           target: asked.target,
-          who: personName(session),
+          who: employeeName(session),
           where: 'on this computer',
           action: PATHS.authorize,
           csrfToken: consents.issue(session, asked),
@@ -140,7 +140,7 @@ export async function authorizeRoutes(
     if (single(body, 'decision') !== 'allow') {
       return redirectTo(reply, issuer, asked.redirectUri, asked.state, {
         error: 'access_denied',
-        error_description: 'The person denied the request.',
+        error_description: 'The employee denied the request.',
       });
     }
     const code = codes.issue({

@@ -1,5 +1,5 @@
 /**
- * Asking the person before a tool gets tokens as them: the page that asks, and its CSRF token.
+ * Asking the employee before a tool gets tokens as them: the page that asks, and its CSRF token.
  * The token is sealed and names the browser session it was shown to, so that only a POST from that
  * page, in that browser, within a few minutes, continues; a cross-site POST carries no session
  * cookie (SameSite=Lax) and no token it could have read.
@@ -102,7 +102,7 @@ ${from}
   });
 }
 
-export function personName(session: LoadedSession): string {
-  const user = session.data.user;
-  return user.name ?? user.preferredUsername ?? user.navIdent ?? 'you';
+export function employeeName(session: LoadedSession): string {
+  const employee = session.data.user;
+  return employee.name ?? employee.preferredUsername ?? employee.navIdent ?? 'you';
 }

@@ -1,6 +1,6 @@
 /**
  * The device flow's two sides (RFC 8628): `POST /oauth2/device_authorization`, where a tool on a
- * machine without a browser asks, and the verification page, where the person, logged in on any
+ * machine without a browser asks, and the verification page, where the employee, logged in on any
  * device, finds the request by its user code, sees who asks and from where, and answers.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -11,7 +11,7 @@ import { RateLimiter } from '../rate-limit.js';
 import type { Sessions } from '../sessions.js';
 import { requireSession } from '../routes/obo.js';
 import type { Sealer } from '../../session/index.js';
-import { assertSameOrigin, ConsentTokens, consentPage, personName } from './consent.js';
+import { assertSameOrigin, ConsentTokens, consentPage, employeeName } from './consent.js';
 import type { DeviceAuthorizations } from './device.js';
 import { PATHS } from '../../paths.js';
 import { OAuthError } from './oauth-error.js';
@@ -85,7 +85,7 @@ export async function deviceRoutes(
         consentPage({
           client: authorization.client,
           target: authorization.target,
-          who: personName(session),
+          who: employeeName(session),
           where: 'on another device',
           from: { address: authorization.address, userAgent: authorization.userAgent },
           action: PATHS.deviceVerification,

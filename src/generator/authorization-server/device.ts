@@ -1,6 +1,6 @@
 /**
  * Device authorizations (RFC 8628): what a tool without a browser asked for, kept in the session
- * store so that any replica can be polled for it. The person finds it by its short user code,
+ * store so that any replica can be polled for it. The employee finds it by its short user code,
  * which is single use and expires with it; the tool polls with its device code.
  */
 import { randomInt } from 'node:crypto';
@@ -35,7 +35,7 @@ export type PollOutcome =
   | { kind: 'slow_down'; interval: number }
   | { kind: 'allowed'; authorization: DeviceAuthorization & { session: string } };
 
-/** XXXX-XXXX from whatever the person typed: case, spaces and dashes do not matter. */
+/** XXXX-XXXX from whatever the employee typed: case, spaces and dashes do not matter. */
 export function normalUserCode(input: string): string | undefined {
   const letters = input.toUpperCase().replace(/[\s-]/g, '');
   if (letters.length !== USER_CODE_LENGTH || [...letters].some((c) => !USER_CODE_ALPHABET.includes(c))) return undefined;
@@ -67,7 +67,7 @@ export class DeviceAuthorizations {
     return { deviceCode, authorization };
   }
 
-  /** The person's answer; false when the user code was used meanwhile (in another tab, or on another replica). */
+  /** The employee's answer; false when the user code was used meanwhile (in another tab, or on another replica). */
   async decide(deviceCode: string, allowed: boolean, browserSessionId: string): Promise<boolean> {
     const authorization = await this.load(deviceCode);
     if (!authorization || !(await this.store.takeRecord(`device-user-code:${authorization.userCode}`))) return false;
@@ -78,7 +78,7 @@ export class DeviceAuthorizations {
     return true;
   }
 
-  /** One poll of the tool; it writes only its own record, so that it never overwrites the person's answer. */
+  /** One poll of the tool; it writes only its own record, so that it never overwrites the employee's answer. */
   async poll(deviceCode: string): Promise<PollOutcome> {
     const authorization = await this.load(deviceCode);
     if (!authorization) return { kind: 'unknown' };

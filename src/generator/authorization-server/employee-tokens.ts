@@ -1,5 +1,5 @@
 /**
- * The token response for a person's tool (authorization code, refresh token and device grants):
+ * The token response for an employee's tool (authorization code, refresh token and device grants):
  * an on-behalf-of token for the target, cached per tool session as /api/obo caches per browser
  * session, and the refresh token that keeps the tool's session.
  */
@@ -18,7 +18,7 @@ export class EmployeeTokens {
 
   async response(session: LoadedSession, audience: ParsedAudience, refreshToken: string, skipCache: boolean): Promise<ToolTokenResponse> {
     const { token } = await withAdvice(this.ctx, audience, 'on_behalf_of', () =>
-      this.ctx.tokens.userToken(session.id, session.data.accessToken, audience, { skipCache }),
+      this.ctx.tokens.employeeToken(session.id, session.data.accessToken, audience, { skipCache }),
     );
     return { ...responseBody(token), scope: audience.scope, refresh_token: refreshToken };
   }

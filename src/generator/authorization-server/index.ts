@@ -1,13 +1,13 @@
 /**
  * The authorization server's routes in one plugin, with the answer for its refusals: RFC 6749
- * bodies on the endpoints tools call, an HTML page on those a person sees.
+ * bodies on the endpoints tools call, an HTML page on those an employee sees.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { adviceFor } from '../../entra/advice.js';
 import { IdpError } from '../../entra/errors.js';
 import { StoreUnavailableError, type Sealer } from '../../session/index.js';
 import type { GeneratorContext } from '../context.js';
-import type { PersonLimits } from '../limits.js';
+import type { EmployeeLimits } from '../limits.js';
 import { problem, sendProblem } from '../problem.js';
 import type { Sessions } from '../sessions.js';
 import { FlowFailedError, ProblemError } from '../errors.js';
@@ -58,7 +58,7 @@ function answerError(error: FastifyError | Error, request: FastifyRequest, reply
 
 export async function authorizationServerRoutes(
   app: FastifyInstance,
-  deps: { ctx: GeneratorContext; sessions: Sessions; sealer: Sealer; limits: PersonLimits },
+  deps: { ctx: GeneratorContext; sessions: Sessions; sealer: Sealer; limits: EmployeeLimits },
 ): Promise<void> {
   const { ctx, sessions, sealer, limits } = deps;
   const store = sessions.manager.store;

@@ -30,7 +30,7 @@ export function targetScope(value: unknown): ParsedAudience {
 
 const CLIENT_ID = /^[\w .:@()/+-]{1,64}$/;
 
-/** The tool's own name for itself, shown to the person when it asks; it proves nothing. */
+/** The tool's own name for itself, shown to the employee when it asks; it proves nothing. */
 export function clientId(value: unknown): string {
   if (typeof value !== 'string' || !CLIENT_ID.test(value)) {
     throw new OAuthError(

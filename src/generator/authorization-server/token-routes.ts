@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { skipCache, type GeneratorContext } from '../context.js';
-import type { PersonLimits } from '../limits.js';
+import type { EmployeeLimits } from '../limits.js';
 import type { DeviceAuthorizations } from './device.js';
 import type { EmployeeTokens } from './employee-tokens.js';
 import type { AuthorizationCodes } from './grants/authorization-code.js';
@@ -23,7 +23,7 @@ export interface GrantDeps {
   tools: ToolSessions;
   tokens: EmployeeTokens;
   devices: DeviceAuthorizations;
-  limits: PersonLimits;
+  limits: EmployeeLimits;
 }
 
 function parameters(body: unknown): Record<string, unknown> {

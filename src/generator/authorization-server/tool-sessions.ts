@@ -1,5 +1,5 @@
 /**
- * A tool's own session: started from the person's browser session when they allow the tool, then
+ * A tool's own session: started from the employee's browser session when they allow the tool, then
  * living and ending apart from it. The tool holds it as its refresh token, a sealed handle on the
  * session's id that opens for nothing else (not as a session cookie, and no cookie opens as it).
  */
@@ -15,7 +15,7 @@ export class ToolSessions {
     private readonly sealer: Sealer,
   ) {}
 
-  /** A session of the tool's own, from the person's browser session, and its refresh token; refused once that session has ended. */
+  /** A session of the tool's own, from the employee's browser session, and its refresh token; refused once that session has ended. */
   async start(
     browserSessionId: string,
     tool: { client: string; target: string },
@@ -34,7 +34,7 @@ export class ToolSessions {
     return { session: { id: created.id, data: created.data }, refreshToken: this.sealer.seal(created.id, HANDLE) };
   }
 
-  /** The tool's session behind a refresh token, with a fresh user token. */
+  /** The tool's session behind a refresh token, with a fresh employee token. */
   async load(refreshToken: string): Promise<LoadedSession> {
     const id = this.sealer.open(refreshToken, HANDLE);
     const session = id ? await this.sessions.loadById(id) : undefined;

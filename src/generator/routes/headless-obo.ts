@@ -1,9 +1,9 @@
 /**
  * Employee tokens for scripts and CI, when the identity provider is the emulator:
  * `POST /api/public/obo` with `aud` and `NAVident` logs that test employee in on the emulator's login
- * page, redeems the code and exchanges the user's token on-behalf-of, exactly as a browser login
+ * page, redeems the code and exchanges the employee's token on-behalf-of, exactly as a browser login
  * does, so that every check and access policy of the emulator applies. Against real Entra ID no
- * service can log a person in without them, so there it answers 404 and says why.
+ * service can log an employee in without them, so there it answers 404 and says why.
  */
 import * as oidc from 'openid-client';
 import type { FastifyInstance } from 'fastify';
@@ -51,8 +51,8 @@ function field(query: z.infer<typeof EmployeeQuery>, body: unknown, name: 'NAVid
 }
 
 const NOT_AVAILABLE =
-  'Employee tokens without a browser exist only against the Entra ID emulator: real Entra ID logs a person in only with that ' +
-  'person at the keyboard. ' +
+  'Employee tokens without a browser exist only against the Entra ID emulator: real Entra ID logs an employee in only with that ' +
+  'employee at the keyboard. ' +
   `Open ${PATHS.obo}?aud=<cluster>:<namespace>:<app> in a browser instead.`;
 
 interface TestEmployee {
@@ -119,7 +119,7 @@ export async function headlessOboRoutes(
       const audience = audienceFrom(request);
       const employee = testEmployee(request.query, request.body);
       const login = { state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier() };
-      const user = await inFlow('login', audience, async () => {
+      const signedIn = await inFlow('login', audience, async () => {
         const callback = await signIn(employee, login);
         try {
           return await ctx.entra.redeemCode(callback, {
@@ -134,7 +134,7 @@ export async function headlessOboRoutes(
           throw err;
         }
       });
-      const token = await inFlow('on_behalf_of', audience, () => ctx.entra.onBehalfOf(user.accessToken, audience.scope));
+      const token = await inFlow('on_behalf_of', audience, () => ctx.entra.onBehalfOf(signedIn.accessToken, audience.scope));
       const body = responseBody({
         accessToken: token.accessToken,
         tokenType: token.tokenType,

@@ -28,7 +28,7 @@ const tokenForm = `<form id="token-form" method="get" action="${PATHS.obo}">
 aria-describedby="aud-hint aud-verdict">
 <p class="verdict" id="aud-verdict" aria-live="polite"></p>
 <div class="actions"><button type="submit" formaction="${PATHS.obo}">Token on your behalf</button>
-<button type="submit" formaction="${PATHS.personM2m}" class="secondary">App token</button></div>
+<button type="submit" formaction="${PATHS.employeeM2m}" class="secondary">App token</button></div>
 </form>`;
 
 const recent = `<section aria-labelledby="recent-heading">
@@ -39,20 +39,21 @@ const recent = `<section aria-labelledby="recent-heading">
 </section>`;
 
 function whoSection(
-  user: { name?: string; navIdent?: string; preferredUsername?: string } | undefined,
+  employee: { name?: string; navIdent?: string; preferredUsername?: string } | undefined,
   endsAt: number | undefined,
 ): string {
-  if (!user) {
+  if (!employee) {
     return `<section aria-labelledby="who-heading"><h2 id="who-heading">You</h2>
 <p>Not logged in. A token on your behalf, or an app token here, asks you to log in first.</p>
 <p class="actions"><a class="button secondary" href="${escapeHtml(loginUrl('/'))}">Log in</a></p></section>`;
   }
-  const name = user.name ?? user.preferredUsername ?? 'someone without a name';
+  const name = employee.name ?? employee.preferredUsername ?? 'someone without a name';
+  const ident = employee.navIdent ? ` (<code>${escapeHtml(employee.navIdent)}</code>)` : '';
   const until = endsAt
     ? ` until <time datetime="${new Date(endsAt).toISOString()}" data-local>${new Date(endsAt).toISOString().slice(11, 16)} UTC</time>`
     : '';
   return `<section aria-labelledby="who-heading"><h2 id="who-heading">You</h2>
-<p>Logged in as <strong>${escapeHtml(name)}</strong>${user.navIdent ? ` (<code>${escapeHtml(user.navIdent)}</code>)` : ''}${until}.</p>
+<p>Logged in as <strong>${escapeHtml(name)}</strong>${ident}${until}.</p>
 ${sessionActions({ returnTo: '/' })}</section>`;
 }
 
@@ -64,7 +65,7 @@ function directorySection(directory: TestDirectory): string {
           const query = `?aud=${encodeURIComponent(target)}`;
           return (
             `<li><code>${escapeHtml(target)}</code> <a href="${PATHS.obo}${query}">token on your behalf</a> <a ` +
-            `href="${PATHS.personM2m}${query}">app token</a></li>`
+            `href="${PATHS.employeeM2m}${query}">app token</a></li>`
           );
         })
         .join('')}</ul>`

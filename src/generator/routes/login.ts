@@ -1,5 +1,5 @@
 /**
- * Logging a person in and out: authorization code flow with PKCE, the login state in a sealed
+ * Logging an employee in and out: authorization code flow with PKCE, the login state in a sealed
  * short-lived cookie, the session in the store, the browser sent back to where it started.
  */
 import type { FastifyInstance, FastifyRequest, onErrorHookHandler } from 'fastify';
@@ -10,19 +10,19 @@ import { isNotAssigned } from '../../entra/advice.js';
 import { IdpError } from '../../entra/errors.js';
 import { LoginValidationError, type LoginResult } from '../../entra/client.js';
 import { loginUrl, PATHS } from '../../paths.js';
-import type { Sealer, SessionUser } from '../../session/index.js';
+import type { Sealer, SessionEmployee } from '../../session/index.js';
 import type { GeneratorContext } from '../context.js';
 import { inFlow, ProblemError, refuse } from '../errors.js';
 import { problem } from '../problem.js';
 import { escapeHtml, page } from '../html.js';
 import { answersIn } from '../negotiate.js';
 import { safeReturnPath } from '../redirect.js';
-import type { PersonLimits } from '../limits.js';
+import type { EmployeeLimits } from '../limits.js';
 import type { Sessions } from '../sessions.js';
 import { answers, errors, Field, htmlPage, redirect } from '../schemas.js';
 
 const LOGIN_STATE_SECONDS = 600;
-/** A person's pages answer in HTML, or in JSON or text for a client that asks. */
+/** An employee's pages answer in HTML, or in JSON or text for a client that asks. */
 const PAGES = answersIn(['html', 'json', 'text'], 'html');
 
 const LoginState = z.object({
@@ -71,11 +71,11 @@ export interface LoginDeps {
   ctx: GeneratorContext;
   sessions: Sessions;
   sealer: Sealer;
-  limits: PersonLimits;
+  limits: EmployeeLimits;
 }
 
-/** The person as the ID token's claims name them. */
-function userOf(claims: LoginResult['claims']): SessionUser {
+/** The employee as the ID token's claims name them. */
+function employeeOf(claims: LoginResult['claims']): SessionEmployee {
   const str = (value: unknown) => (typeof value === 'string' ? value : undefined);
   return {
     oid: str(claims.oid) ?? str(claims.sub) ?? 'unknown',
@@ -198,7 +198,7 @@ function startedLogin({ sessions, sealer }: LoginFlow, request: FastifyRequest):
   throw refuse(400, 'login_expired', `This login has expired, was already completed, or was started in another browser. ${START_AGAIN}`);
 }
 
-/** The code of the callback's URL redeemed for the person's tokens; a refusal of the login itself is a 400. */
+/** The code of the callback's URL redeemed for the employee's tokens; a refusal of the login itself is a 400. */
 async function redeem({ ctx, redirectUri }: LoginFlow, request: FastifyRequest, login: LoginState): Promise<LoginResult> {
   const callbackUrl = new URL(request.url, ctx.config.publicUrl);
   const checks = { state: login.state, nonce: login.nonce, codeVerifier: login.verifier, redirectUri };
@@ -244,7 +244,7 @@ function callbackRoute(fastify: FastifyInstance, flow: LoginFlow): void {
     }
     const result = await inFlow('login', undefined, () => redeem(flow, request, login));
     const { ticket } = await sessions.create({
-      user: userOf(result.claims),
+      user: employeeOf(result.claims),
       accessToken: result.accessToken,
       accessTokenExpiresAt: Date.now() + result.expiresIn * 1000,
       accessTokenObtainedAt: Date.now(),

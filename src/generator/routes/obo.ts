@@ -1,5 +1,5 @@
 /**
- * Tokens for a logged-in person: `GET /api/obo` (on behalf of the person) and `GET /api/m2m`
+ * Tokens for a logged-in employee: `GET /api/obo` (on behalf of the employee) and `GET /api/m2m`
  * (an app token, which older docs still link for browsers).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -10,7 +10,7 @@ import { skipCache, type GeneratorContext } from '../context.js';
 import { FlowFailedError, inFlow, LoginRequiredError, refuse } from '../errors.js';
 import { answersIn, formatOf } from '../negotiate.js';
 import { safeReturnPath } from '../redirect.js';
-import type { PersonLimits } from '../limits.js';
+import type { EmployeeLimits } from '../limits.js';
 import type { LoadedSession, Sessions } from '../sessions.js';
 import { tokenPage } from '../token-page.js';
 import { responseBody, type IssuedToken } from '../tokens.js';
@@ -23,7 +23,7 @@ function audienceOf(aud: string | string[] | undefined): ParsedAudience {
   throw refuse(400, 'invalid_audience', parsed.message);
 }
 
-/** The person's session; without one, LoginRequiredError (a browser is sent to log in, others get 401). */
+/** The employee's session; without one, LoginRequiredError (a browser is sent to log in, others get 401). */
 export async function requireSession(sessions: Sessions, request: FastifyRequest): Promise<LoadedSession> {
   const session = await sessions.load(request);
   if (session) return session;
@@ -39,14 +39,14 @@ const schema = (summary: string) => ({
   ),
 });
 
-export async function personTokenRoutes(
+export async function employeeTokenRoutes(
   fastify: FastifyInstance,
   ctx: GeneratorContext,
   sessions: Sessions,
-  limits: PersonLimits,
+  limits: EmployeeLimits,
 ): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  type Kind = 'person' | 'app';
+  type Kind = 'employee' | 'app';
   const send = (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -58,13 +58,13 @@ export async function personTokenRoutes(
     const body = responseBody(token);
     reply.header('cache-control', 'no-store');
     if (formatOf(request) === 'html') {
-      const { user } = session.data;
-      const who = `${user.name ?? user.preferredUsername ?? 'you'}${user.navIdent ? ` (${user.navIdent})` : ''}`;
+      const employee = session.data.user;
+      const who = `${employee.name ?? employee.preferredUsername ?? 'you'}${employee.navIdent ? ` (${employee.navIdent})` : ''}`;
       const intro =
-        kind === 'person'
+        kind === 'employee'
           ? `A token for ${audience.target}, on behalf of ${who}.`
           : `An app token for ${audience.target}: the token generator acting as itself, with no person in the token, asked for by ${who}.`;
-      const title = kind === 'person' ? 'Token on behalf of you' : 'App token (client credentials)';
+      const title = kind === 'employee' ? 'Token on behalf of you' : 'App token (client credentials)';
       return reply.type('text/html; charset=utf-8').send(
         tokenPage({
           title,
@@ -80,17 +80,19 @@ export async function personTokenRoutes(
   };
   const config = answersIn(['json', 'html'], 'json');
 
-  app.get(PATHS.obo, { schema: schema('A token on behalf of the logged-in person'), config }, async (request, reply) => {
+  app.get(PATHS.obo, { schema: schema('A token on behalf of the logged-in employee'), config }, async (request, reply) => {
     const audience = audienceOf(request.query.aud);
     let session = await requireSession(sessions, request);
-    await limits.tokenRequest(request, session.id, skipCache(request) || !ctx.tokens.hasUserToken(session.id, audience));
+    await limits.tokenRequest(request, session.id, skipCache(request) || !ctx.tokens.hasEmployeeToken(session.id, audience));
     const onBehalfOf = (of: LoadedSession) =>
-      inFlow('on_behalf_of', audience, () => ctx.tokens.userToken(of.id, of.data.accessToken, audience, { skipCache: skipCache(request) }));
+      inFlow('on_behalf_of', audience, () =>
+        ctx.tokens.employeeToken(of.id, of.data.accessToken, audience, { skipCache: skipCache(request) }),
+      );
     let token: IssuedToken;
     try {
       ({ token } = await onBehalfOf(session));
     } catch (err) {
-      // The person's token refused (the provider's keys changed, say): renewed once, or the person logs in again.
+      // The employee's token refused (the provider's keys changed, say): renewed once, or the employee logs in again.
       if (!(err instanceof FlowFailedError)) throw err;
       const renewed = await sessions.renewRefused(session, err.failure);
       if (renewed === session) throw err;
@@ -98,12 +100,12 @@ export async function personTokenRoutes(
       session = renewed;
       ({ token } = await onBehalfOf(session));
     }
-    return send(request, reply, token, 'person', audience, session);
+    return send(request, reply, token, 'employee', audience, session);
   });
 
   app.get(
-    PATHS.personM2m,
-    { schema: schema('An app token, for a logged-in person (older docs link this)'), config },
+    PATHS.employeeM2m,
+    { schema: schema('An app token, for a logged-in employee (older docs link this)'), config },
     async (request, reply) => {
       const audience = audienceOf(request.query.aud);
       const session = await requireSession(sessions, request);

@@ -177,10 +177,10 @@
       var value = input.value.trim();
       remember(value);
       var submitter = event.submitter;
-      var target = new URL((submitter && submitter.getAttribute('formaction')) || form.getAttribute('action'), window.location.href);
-      target.searchParams.set('aud', value);
+      var destination = new URL((submitter && submitter.getAttribute('formaction')) || form.getAttribute('action'), window.location.href);
+      destination.searchParams.set('aud', value);
       event.preventDefault();
-      window.location.assign(target.toString());
+      window.location.assign(destination.toString());
     });
     var forget = document.getElementById('recent-forget');
     if (forget) {

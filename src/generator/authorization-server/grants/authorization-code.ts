@@ -1,6 +1,6 @@
 /**
  * The authorization code grant with PKCE (RFC 6749 §4.1, RFC 7636): codes that name the browser
- * session the person allowed the tool from, sealed, single use, a minute long, bound to the tool's
+ * session the employee allowed the tool from, sealed, single use, a minute long, bound to the tool's
  * redirect URI and its PKCE challenge. Redeeming one starts the tool's own session.
  */
 import { createHash, randomBytes } from 'node:crypto';

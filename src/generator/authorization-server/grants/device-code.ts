@@ -1,5 +1,5 @@
 /**
- * The device code grant (RFC 8628 §3.4, §3.5): the tool polls until the person has answered,
+ * The device code grant (RFC 8628 §3.4, §3.5): the tool polls until the employee has answered,
  * and gets the answer in the RFC's words; once allowed, its own session starts.
  */
 import type { DeviceAuthorizations } from '../device.js';
@@ -26,9 +26,9 @@ export async function deviceCodeGrant(
     case 'slow_down':
       throw new OAuthError('slow_down', `Polling too fast: wait ${outcome.interval} seconds between requests.`);
     case 'pending':
-      throw new OAuthError('authorization_pending', 'The person has not answered yet: keep polling at the interval.');
+      throw new OAuthError('authorization_pending', 'The employee has not answered yet: keep polling at the interval.');
     case 'denied':
-      throw new OAuthError('access_denied', 'The person denied this request.');
+      throw new OAuthError('access_denied', 'The employee denied this request.');
     case 'allowed': {
       const { session: browserSession, client, target } = outcome.authorization;
       const audience = targetScope(target);

@@ -1,5 +1,5 @@
 /**
- * Tokens for people: the authorization code flow driven by fetch (GET authorize, POST the login
+ * Employee tokens: the authorization code flow driven by fetch (GET authorize, POST the login
  * form, follow the redirect), code redemption with PKCE, refresh with rotation and on-behalf-of.
  */
 import { randomUUID } from 'node:crypto';

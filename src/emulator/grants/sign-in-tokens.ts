@@ -13,7 +13,7 @@ export interface SignIn {
   sessionId: string;
 }
 
-/** The token response's extra fields every user grant gives alike: MSAL's client_info when asked for. */
+/** The token response's extra fields every employee grant gives alike: MSAL's client_info when asked for. */
 export function clientInfoField(context: GrantContext, params: Params, employee: TestEmployee): Partial<TokenResponse> {
   return params.client_info === '1' ? { client_info: context.claims.clientInfo(employee) } : {};
 }
@@ -33,7 +33,7 @@ export async function signInTokens(
   const access =
     resource.clientId === GRAPH_APP_ID
       ? { scp: scope, groups: employee.groups }
-      : context.directory.userAccess(resource, caller.client, employee);
+      : context.directory.employeeAccess(resource, caller.client, employee);
   if ('refusal' in access) throw refusalError(access.refusal, caller, resource, employee);
   const accessToken = await context.keys.sign(context.claims.userToken(resource, caller, employee, access, signIn.sessionId));
   const extra: Partial<TokenResponse> = { scope, ...clientInfoField(context, params, employee) };
