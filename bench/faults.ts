@@ -178,7 +178,9 @@ async function main(): Promise<void> {
 }
 
 async function report(world: World, counts: Map<string, Map<string, number>>, seconds: number): Promise<void> {
-  heading(`Fault run: 2 replicas, 1 Redis, ${SESSIONS} sessions, phases of ${fmt(PHASE_MS / 1000)} s, user tokens of ${TOKEN_SECONDS} s`);
+  heading(
+    `Fault run: 2 replicas, 1 Redis, ${SESSIONS} sessions, phases of ${fmt(PHASE_MS / 1000)} s, employee tokens of ${TOKEN_SECONDS} s`,
+  );
   let total = 0;
   for (const [phase, byKind] of counts) {
     const requests = [...byKind.values()].reduce((a, b) => a + b, 0);

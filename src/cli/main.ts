@@ -606,7 +606,7 @@ async function runCommand(sub: string, { rest, command, values }: Invocation, ct
       throw new CliError(`${sub} needs --name with a variable name, such as --name TOKEN`, 2);
     return values.name;
   };
-  const tokenFor = (audience: string, obo: boolean) => (obo ? employeeToken(ctx, audience) : appToken(ctx, audience));
+  const tokenFor = (audience: string, onBehalfOf: boolean) => (onBehalfOf ? employeeToken(ctx, audience) : appToken(ctx, audience));
 
   switch (sub) {
     case 'm2m':

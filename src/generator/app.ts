@@ -26,7 +26,7 @@ import { assetRoutes, OPENAPI_INFO } from './routes/assets.js';
 import { TokenService } from './tokens.js';
 import { loginRoutes } from './routes/login.js';
 import { logoutRoutes } from './routes/logout.js';
-import { employeeTokenRoutes } from './routes/obo.js';
+import { loggedInTokenRoutes } from './routes/logged-in-tokens.js';
 import { authorizationServerRoutes } from './authorization-server/index.js';
 import { headlessOboRoutes } from './routes/headless-obo.js';
 import { Sessions } from './sessions.js';
@@ -260,7 +260,7 @@ async function employeeRoutes(app: FastifyInstance, ctx: GeneratorContext, emplo
     await homeRoutes(scope, { ctx, sessions, ...(options.directory ? { directory: options.directory } : {}) });
     await loginRoutes(scope, { ctx, sessions, sealer, limits });
     await logoutRoutes(scope, { ctx, sessions, sealer });
-    await employeeTokenRoutes(scope, ctx, sessions, limits);
+    await loggedInTokenRoutes(scope, ctx, sessions, limits);
     await headlessOboRoutes(scope, { ctx, sessions, emulator: options.emulator ?? false });
     await scope.register(async (server) => authorizationServerRoutes(server, { ctx, sessions, sealer, limits }));
   });

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { policyWithFormDestination } from '../html.js';
 import type { Sessions } from '../sessions.js';
-import { requireSession } from '../routes/obo.js';
+import { requireSession } from '../routes/logged-in-tokens.js';
 import type { Sealer } from '../../session/index.js';
 import { assertSameOrigin, ConsentTokens, consentPage, employeeName } from './consent.js';
 import type { AuthorizationCodes } from './grants/authorization-code.js';

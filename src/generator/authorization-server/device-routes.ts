@@ -9,7 +9,7 @@ import { escapeHtml, page } from '../html.js';
 import type { GeneratorContext } from '../context.js';
 import { RateLimiter } from '../rate-limit.js';
 import type { Sessions } from '../sessions.js';
-import { requireSession } from '../routes/obo.js';
+import { requireSession } from '../routes/logged-in-tokens.js';
 import type { Sealer } from '../../session/index.js';
 import { assertSameOrigin, ConsentTokens, consentPage, employeeName } from './consent.js';
 import type { DeviceAuthorizations } from './device.js';

@@ -39,7 +39,7 @@ const schema = (summary: string) => ({
   ),
 });
 
-export async function employeeTokenRoutes(
+export async function loggedInTokenRoutes(
   fastify: FastifyInstance,
   ctx: GeneratorContext,
   sessions: Sessions,
