@@ -2,6 +2,7 @@
  * Tokens kept until shortly before they expire, bounded in entries and bytes, with identical
  * concurrent requests coalesced into one call. Errors are never kept.
  */
+import { LRUCache } from 'lru-cache';
 
 /**
  * A cached token is not handed out in its last two minutes: time for the caller to use it (the generator's caches and the command
@@ -30,30 +31,35 @@ export interface TokenCacheOptions {
   now?: () => number;
 }
 
-interface Entry<T> {
-  token: T;
-  bytes: number;
-}
-
 export class TokenCache<T extends CacheableToken> {
-  private readonly entries = new Map<string, Entry<T>>();
-  private readonly inflight = new Map<string, Promise<T>>();
-  private bytes = 0;
   /**
-   * The key last stored or looked up: while it is in `entries`, it is the last one there (nothing
-   * else appends, and deletes take it out). Its lookup needs no reordering: moving the key to the
-   * end of the Map again on every lookup of the audience a script keeps asking for cost several
-   * percent of a cached-token answer (BENCHMARKS.md).
+   * lru-cache bounds the entries and their bytes and drops the least recently used first; a
+   * token's time to live ends at the start of its early-expiry margin. Its lookup of the key last
+   * used does not reorder anything, so that the audience a script keeps asking for costs no more
+   * than a Map lookup (BENCHMARKS.md figure 1).
    */
-  private newest: string | undefined;
-  private readonly maxBytes: number;
+  private readonly entries: LRUCache<string, T>;
+  /**
+   * Calls under way, by key. Not a cache and so not bounded like one: an entry lives only while
+   * its call is under way and is removed when it settles, so there are never more than the
+   * requests in progress; evicting one would only start a second call for the same token.
+   */
+  private readonly inflight = new Map<string, Promise<T>>();
   private readonly earlyExpiryMs: number;
   private readonly now: () => number;
 
-  constructor(private readonly options: TokenCacheOptions) {
-    this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+  constructor(options: TokenCacheOptions) {
     this.earlyExpiryMs = options.earlyExpiryMs ?? EARLY_EXPIRY_MS;
     this.now = options.now ?? Date.now;
+    const now = this.now;
+    this.entries = new LRUCache<string, T>({
+      max: options.maxEntries,
+      maxSize: options.maxBytes ?? 64 * 1024 * 1024,
+      sizeCalculation: (token, key) => token.accessToken.length + key.length,
+      // The time to live is counted on the cache's own clock (injected in tests), read at every check.
+      perf: { now },
+      ttlResolution: 0,
+    });
   }
 
   get size(): number {
@@ -61,7 +67,7 @@ export class TokenCache<T extends CacheableToken> {
   }
 
   get sizeInBytes(): number {
-    return this.bytes;
+    return this.entries.calculatedSize;
   }
 
   /**
@@ -70,7 +76,7 @@ export class TokenCache<T extends CacheableToken> {
    */
   async get(key: string, fetch: () => Promise<T>, options: { skipCache?: boolean } = {}): Promise<CacheResult<T>> {
     if (!options.skipCache) {
-      const cached = this.lookup(key);
+      const cached = this.entries.get(key);
       if (cached) return { token: cached, hit: true };
     }
     const pending = this.inflight.get(key);
@@ -91,44 +97,12 @@ export class TokenCache<T extends CacheableToken> {
 
   /** The cached token for `key` while it has more than the early-expiry margin left; never calls out. */
   peek(key: string): T | undefined {
-    return this.lookup(key);
-  }
-
-  delete(key: string): void {
-    const entry = this.entries.get(key);
-    if (!entry) return;
-    this.entries.delete(key);
-    this.bytes -= entry.bytes;
-  }
-
-  private lookup(key: string): T | undefined {
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    if (entry.token.expiresAt - this.earlyExpiryMs <= this.now()) {
-      this.delete(key);
-      return undefined;
-    }
-    // Most recently used goes last, so that eviction takes the least recently used first.
-    if (key !== this.newest) {
-      this.entries.delete(key);
-      this.entries.set(key, entry);
-      this.newest = key;
-    }
-    return entry.token;
+    return this.entries.get(key);
   }
 
   private store(key: string, token: T): void {
-    if (token.expiresAt - this.earlyExpiryMs <= this.now()) return;
-    const bytes = token.accessToken.length + key.length;
-    if (bytes > this.maxBytes) return;
-    this.delete(key);
-    this.entries.set(key, { token, bytes });
-    this.newest = key;
-    this.bytes += bytes;
-    while (this.entries.size > this.options.maxEntries || this.bytes > this.maxBytes) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done) break;
-      this.delete(oldest.value);
-    }
+    // Already inside its margin, a token is not kept (a time to live of 0 would be no expiry at all).
+    const ttl = token.expiresAt - this.earlyExpiryMs - this.now();
+    if (ttl > 0) this.entries.set(key, token, { ttl });
   }
 }

@@ -20,6 +20,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { parse as parseForm } from 'fast-querystring';
 import type { FastifyInstance, preParsingHookHandler } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { clientAddressOf } from './client-address.js';
 import { noCacheAsked } from './context.js';
@@ -43,7 +44,6 @@ const FORM_TYPES = new Set([
 /** An audience is at most 253 characters; a larger body is not a plain request for a token. */
 const MAX_BODY_BYTES = 1024;
 const CONTENT_LENGTH = /^\d{1,4}$/;
-const RECENT_BODIES = 1000;
 
 /**
  * The hooks Fastify runs for the m2m route, by the names of their functions, that the lane accounts
@@ -122,7 +122,7 @@ export class CachedTokenLane {
    */
   private outbox: Outgoing[] = [];
   /** Recent bodies and the audience each names: scripts send the same body again and again. */
-  private readonly recentBodies = new Map<string, AudienceResult>();
+  private readonly recentBodies = new LRUCache<string, AudienceResult>({ max: 1000 });
 
   constructor(private readonly options: LaneOptions) {
     this.fixedHeaders = options.everyResponseHeaders.flat();
@@ -232,7 +232,6 @@ export class CachedTokenLane {
     if (!audience) {
       // A parsed form is an object: the content type, named only when a plain-text body is refused, plays no part.
       audience = audienceOf(undefined, parseForm(body), undefined);
-      if (this.recentBodies.size >= RECENT_BODIES) this.recentBodies.delete(this.recentBodies.keys().next().value!);
       this.recentBodies.set(body, audience);
     }
     return audience;

@@ -30,6 +30,10 @@ return {n, redis.call('pttl', KEYS[1])}`;
 const LOG_EVERY_MS = 10_000;
 
 export class RequestCounter {
+  /**
+   * The in-memory counter of each limit, by its name: one entry per limit there is (six, in
+   * EmployeeLimits), not per request, so no bound; the addresses and sessions counted are bounded in each.
+   */
   private readonly local = new Map<string, RateLimiter>();
   private lastErrorLog = 0;
 

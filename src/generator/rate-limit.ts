@@ -5,6 +5,7 @@
  * throughput (BENCHMARKS.md); only what this service uses of it is here.
  */
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import { ProblemError } from './errors.js';
 import { laneStateOf } from './lane-state.js';
 import { problem } from './problem.js';
@@ -21,15 +22,22 @@ export interface Verdict {
 }
 
 export class RateLimiter {
-  private readonly windows = new Map<string, Window>();
+  /**
+   * Windows by address, in the order they began (a lookup is a `peek`, which leaves the order as it
+   * is). All are equally long, so that is also the order they end: when the map is full, lru-cache
+   * drops the oldest, an ended window first if there is one.
+   */
+  private readonly windows: LRUCache<string, Window>;
 
   constructor(
     readonly max: number,
     readonly windowMs: number,
     /** Addresses remembered at once; beyond, ended windows go first, then the oldest. */
-    private readonly maxKeys = 10_000,
+    maxKeys = 10_000,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.windows = new LRUCache({ max: maxKeys });
+  }
 
   get size(): number {
     return this.windows.size;
@@ -37,24 +45,13 @@ export class RateLimiter {
 
   take(key: string): Verdict {
     const now = this.now();
-    let window = this.windows.get(key);
+    let window = this.windows.peek(key);
     if (!window || window.endsAt <= now) {
-      if (window) this.windows.delete(key);
       window = { count: 0, endsAt: now + this.windowMs };
       this.windows.set(key, window);
-      if (this.windows.size > this.maxKeys) this.evict(now);
     }
     window.count++;
     return { allowed: window.count <= this.max, retryAfterSeconds: Math.max(1, Math.ceil((window.endsAt - now) / 1000)) };
-  }
-
-  private evict(now: number): void {
-    for (const [key, window] of this.windows) if (window.endsAt <= now) this.windows.delete(key);
-    // Insertion order is the order windows began: the oldest go first.
-    for (const key of this.windows.keys()) {
-      if (this.windows.size <= this.maxKeys) break;
-      this.windows.delete(key);
-    }
   }
 }
 

@@ -72,6 +72,26 @@ describe('TokenCache', () => {
     expect(small.sizeInBytes).toBeLessThanOrEqual(2_500);
   });
 
+  it('counts the bytes of each token and key, and gives them back when a token is replaced or expires', async () => {
+    let now = 1_000_000;
+    const cache = new TokenCache<{ accessToken: string; expiresAt: number }>({ maxEntries: 10, maxBytes: 2_100, now: () => now });
+    const put = (key: string, size: number, expiresAt = now + 600_000) =>
+      cache.get(key, async () => token('x'.repeat(size), expiresAt), { skipCache: true });
+    await put('key', 1_000);
+    expect(cache.sizeInBytes).toBe(1_003);
+    await put('key', 500);
+    expect([cache.size, cache.sizeInBytes]).toEqual([1, 503]);
+    await put('other', 1_000, now + 300_000);
+    expect(cache.sizeInBytes).toBe(1_508);
+    // 'key' is the least recently used: the next thousand bytes do not fit beside both.
+    await put('third', 1_000);
+    expect([cache.peek('key'), cache.size, cache.sizeInBytes]).toEqual([undefined, 2, 2_010]);
+    // Once inside its early-expiry margin a token is gone, and its bytes with it.
+    now += 200_000;
+    expect(cache.peek('other')).toBeUndefined();
+    expect([cache.size, cache.sizeInBytes]).toEqual([1, 1_005]);
+  });
+
   it('keeps least-recently-used order through repeated lookups, expiries and replacements', async () => {
     let now = 1_000_000;
     const cache = new TokenCache<{ accessToken: string; expiresAt: number }>({ maxEntries: 3, now: () => now });
