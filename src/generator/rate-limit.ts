@@ -6,6 +6,7 @@
  */
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { LRUCache } from 'lru-cache';
+import { entryBound } from '../entry-bound.js';
 import { ProblemError } from './errors.js';
 import { laneStateOf } from './lane-state.js';
 import { problem } from './problem.js';
@@ -36,7 +37,7 @@ export class RateLimiter {
     maxKeys = 10_000,
     private readonly now: () => number = Date.now,
   ) {
-    this.windows = new LRUCache({ max: maxKeys });
+    this.windows = new LRUCache(entryBound(maxKeys));
   }
 
   get size(): number {

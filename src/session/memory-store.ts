@@ -1,5 +1,6 @@
 /** Sessions in this process's memory: the default, for one replica. Bounded (lru-cache); expired entries leave. */
 import { LRUCache } from 'lru-cache';
+import { entryBound } from '../entry-bound.js';
 import { sleep, type LockOptions, type LockResult, type SessionData, type SessionStore, type StoreHealth } from './store.js';
 
 /** Until a session's own expiry, at least a millisecond (lru-cache takes 0 as "no expiry"). */
@@ -13,9 +14,9 @@ export class MemoryStore implements SessionStore {
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(maxEntries = 100_000) {
-    this.sessions = new LRUCache({ max: maxEntries });
-    this.consumed = new LRUCache({ max: maxEntries });
-    this.records = new LRUCache({ max: maxEntries });
+    this.sessions = new LRUCache(entryBound(maxEntries));
+    this.consumed = new LRUCache(entryBound(maxEntries));
+    this.records = new LRUCache(entryBound(maxEntries));
     this.sweeper = setInterval(() => this.sweep(), 60_000);
     this.sweeper.unref();
   }
