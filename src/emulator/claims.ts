@@ -1,5 +1,5 @@
 /**
- * The claims of every token the emulator signs, in one place: app tokens, user tokens and ID
+ * The claims of every token the emulator signs, in one place: app tokens, employee tokens and ID
  * tokens, each with the claims Entra ID v2.0 puts in it. Adding a claim touches this file only.
  */
 import type { JWTPayload } from 'jose';
@@ -7,8 +7,8 @@ import type { AuthenticatedClient, Endpoints } from './client-auth.js';
 import type { Directory, Resource, TestEmployee } from './directory.js';
 import { randomToken } from './random.js';
 
-/** What a user token grants: its scopes and the groups it carries. */
-export interface UserGrant {
+/** What an employee token grants: its scopes and the groups it carries. */
+export interface EmployeeGrant {
   scp: string;
   groups: string[];
 }
@@ -34,8 +34,14 @@ export class Claims {
     };
   }
 
-  /** A user token for `resource`, asked for by `caller` on behalf of `employee`. */
-  userToken(resource: Resource, caller: AuthenticatedClient, employee: TestEmployee, grant: UserGrant, sessionId: string): JWTPayload {
+  /** An employee token for `resource`, asked for by `caller` on behalf of `employee`. */
+  employeeToken(
+    resource: Resource,
+    caller: AuthenticatedClient,
+    employee: TestEmployee,
+    grant: EmployeeGrant,
+    sessionId: string,
+  ): JWTPayload {
     const oid = this.directory.userOid(employee.navIdent);
     return {
       ...this.accessTokenBase(resource, caller),

@@ -99,7 +99,7 @@ export interface Emulator {
   environment(target: string): Promise<Record<string, string>>;
   /** An app token, made directly (no HTTP), as the caller would get it by client credentials. */
   appToken(request: AppTokenRequest): Promise<string>;
-  /** A user token, made directly (no HTTP, no login page), as after the employee signed in. */
+  /** An employee token (Entra calls it a user token), made directly (no HTTP, no login page), as after the employee signed in. */
   userToken(request: UserTokenRequest): Promise<string>;
   /** Claims set (or, with undefined, removed) on the next token issued, or on every one; returns a function that takes them back. */
   overrideClaims(claims: ClaimValues, options?: { every?: boolean }): () => void;

@@ -57,7 +57,7 @@ export const onBehalfOf: Grant = {
     if ('refusal' in access) throw refusalError(access.refusal, caller, resource, employee);
     // The session is the one the employee signed in with, which the incoming token names.
     const sessionId = typeof payload.sid === 'string' ? payload.sid : randomUUID();
-    const token = await context.keys.sign(context.claims.userToken(resource, caller, employee, access, sessionId));
+    const token = await context.keys.sign(context.claims.employeeToken(resource, caller, employee, access, sessionId));
     const scopes = scopeItems(params.scope!);
     const extra: Partial<TokenResponse> = {
       scope: scopes.filter((item) => item !== 'offline_access').join(' '),

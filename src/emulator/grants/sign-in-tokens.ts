@@ -35,7 +35,7 @@ export async function signInTokens(
       ? { scp: scope, groups: employee.groups }
       : context.directory.employeeAccess(resource, caller.client, employee);
   if ('refusal' in access) throw refusalError(access.refusal, caller, resource, employee);
-  const accessToken = await context.keys.sign(context.claims.userToken(resource, caller, employee, access, signIn.sessionId));
+  const accessToken = await context.keys.sign(context.claims.employeeToken(resource, caller, employee, access, signIn.sessionId));
   const extra: Partial<TokenResponse> = { scope, ...clientInfoField(context, params, employee) };
   if (scopes.includes('openid'))
     extra.id_token = await context.keys.sign(context.claims.idToken(caller, employee, signIn.nonce, signIn.sessionId));
