@@ -1,5 +1,6 @@
 /** What the benchmarks share: servers started as child processes, load with autocannon, small maths. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import autocannon, { type Options, type Result } from 'autocannon';
 
 export { freePort } from '../test/helpers/ports.js';
@@ -56,6 +57,39 @@ export async function load(options: Options): Promise<LoadResult> {
       lastResponse = performance.now();
     });
   });
+}
+
+let ticksPerSecond: number | undefined;
+
+/** The CPU time a process has used, all its threads, in milliseconds; undefined without Linux's /proc. */
+export function processCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After the command name in parentheses: utime and stime are the 12th and 13th fields.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100;
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU per answered request, in microseconds: the server's process and the load generator's (this process). */
+export interface CpuPerRequest {
+  server: number;
+  loadGenerator: number;
+}
+
+/** A load run, with the CPU that the server (process `pid`) and the load generator spent on each request. */
+export async function loadMeasured(pid: number, options: Options): Promise<LoadResult & { cpu?: CpuPerRequest }> {
+  const serverBefore = processCpuMs(pid);
+  const ownBefore = process.cpuUsage();
+  const result = await load(options);
+  const own = process.cpuUsage(ownBefore);
+  const serverAfter = processCpuMs(pid);
+  if (serverBefore === undefined || serverAfter === undefined || result.requests.total === 0) return result;
+  const perRequest = (ms: number) => (ms * 1000) / result.requests.total;
+  return { ...result, cpu: { server: perRequest(serverAfter - serverBefore), loadGenerator: perRequest((own.user + own.system) / 1000) } };
 }
 
 export function summary(result: LoadResult) {

@@ -19,7 +19,7 @@ import { startService } from '../src/main.js';
 import { MemoryStore, type SessionData } from '../src/session/index.js';
 import { Directory } from '../src/emulator/directory.js';
 import { submitSignInForm } from '../src/emulator/sign-in-client.js';
-import { fmt, freePort, heading, line, load, startChild, summary, type LoadResult } from './lib.js';
+import { fmt, freePort, heading, line, load, loadMeasured, startChild, summary, type CpuPerRequest, type LoadResult } from './lib.js';
 import { launchChromium } from '../test/helpers/browser.js';
 import { startup } from './startup.js';
 import { flood } from './flood.js';
@@ -223,11 +223,11 @@ async function emulator() {
     { PORT: String(mockPort) },
     `http://127.0.0.1:${mockPort}/.well-known/openid-configuration`,
   );
-  const servers: { name: string; run: () => Promise<LoadResult>; stop: () => Promise<void> }[] = [
+  const servers: { name: string; run: () => Promise<LoadResult & { cpu?: CpuPerRequest }>; stop: () => Promise<void> }[] = [
     {
       name: 'oauth2-mock-server',
       run: () =>
-        load({
+        loadMeasured(mock.process.pid!, {
           url: `http://127.0.0.1:${mockPort}`,
           connections: 50,
           amount: perRun,
@@ -250,7 +250,7 @@ async function emulator() {
   servers.push({
     name: OIDC_PROVIDER,
     run: () =>
-      load({
+      loadMeasured(provider.process.pid!, {
         url: `http://127.0.0.1:${providerPort}`,
         connections: 50,
         amount: perRun,
@@ -274,7 +274,7 @@ async function emulator() {
     servers.push({
       name: `emulator, UV_THREADPOOL_SIZE=${pool}${pool === '4' ? " (Node's default)" : ' (its default)'}`,
       run: () =>
-        load({
+        loadMeasured(child.process.pid!, {
           url: `http://127.0.0.1:${port}`,
           connections: 50,
           amount: perRun,
@@ -292,13 +292,13 @@ async function emulator() {
 
   // One run each first, not counted, so that every server has compiled its hot paths.
   for (const server of servers) await server.run();
-  const runs: Record<string, { rps: number; p99: number; non2xx: number; ratio: number }[]> = {};
+  const runs: Record<string, TokenRun[]> = {};
   const ceilings: number[] = [];
   // As for the cached tokens: each emulator round is compared with the mean of the mock server's
   // runs on both sides of it.
   const mockRun = async () => {
     const result = await servers[0]!.run();
-    return { rps: summary(result).rps, p99: result.latency.p99, non2xx: result.non2xx, ratio: 1 };
+    return { rps: summary(result).rps, p99: result.latency.p99, non2xx: result.non2xx, ratio: 1, cpu: result.cpu };
   };
   let before = await mockRun();
   for (let round = 1; round <= rounds; round++) {
@@ -306,7 +306,7 @@ async function emulator() {
     const measured = [];
     for (const server of servers.slice(1)) {
       const result = await server.run();
-      measured.push({ server, rps: summary(result).rps, p99: result.latency.p99, non2xx: result.non2xx });
+      measured.push({ server, rps: summary(result).rps, p99: result.latency.p99, non2xx: result.non2xx, cpu: result.cpu });
     }
     const after = await mockRun();
     const baseline = (before.rps + after.rps) / 2;
@@ -345,9 +345,41 @@ async function emulator() {
     const ratios = runs[server.name]!.map((x, round) => x.rps / runs[OIDC_PROVIDER]![round]!.rps);
     line(`median ratio ${server.name} / oidc-provider`, `${fmt(median(ratios), 2)} (rounds: ${ratios.map((v) => fmt(v, 2)).join(', ')})`);
   }
+  cpuLines(runs);
   const mockRps = median(runs['oauth2-mock-server']!.map((x) => x.rps));
   line('2.0 x oauth2-mock-server, as a share of the ceiling', fmt((2 * mockRps) / ceiling, 2));
   await withWrk(rounds, mockPort, assertionsFor, jwk);
+}
+
+interface TokenRun {
+  rps: number;
+  p99: number;
+  non2xx: number;
+  ratio: number;
+  cpu?: CpuPerRequest | undefined;
+}
+
+/**
+ * The CPU each server's process (all its threads) and the load generator spent per token, and
+ * oauth2-mock-server's sum over each: with both cores busy, tokens per second follow that ratio.
+ */
+function cpuLines(runs: Record<string, TokenRun[]>) {
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  /** The median CPU per token of a server and of the load generator in its runs, summed. */
+  const cpu = (name: string) => {
+    const measured = runs[name]!.flatMap((run) => (run.cpu ? [run.cpu] : []));
+    if (measured.length === 0) return undefined;
+    const server = median(measured.map((c) => c.server));
+    const loadGenerator = median(measured.map((c) => c.loadGenerator));
+    return { server, loadGenerator, sum: server + loadGenerator };
+  };
+  const mock = cpu('oauth2-mock-server');
+  if (!mock) return line('CPU per token', 'not measured (no /proc)');
+  for (const name of Object.keys(runs)) {
+    const own = cpu(name)!;
+    const versus = name === 'oauth2-mock-server' ? '' : ` | oauth2-mock-server's sum / this sum ${fmt(mock.sum / own.sum, 2)}`;
+    line(`CPU per token: ${name}`, `server ${fmt(own.server)} µs + load generator ${fmt(own.loadGenerator)} µs${versus}`);
+  }
 }
 
 /**
