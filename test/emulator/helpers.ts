@@ -183,6 +183,17 @@ export async function verifyToken(emulator: Emulator, token: unknown, audience: 
   return jwtVerify(String(token), keys, { issuer: emulator.issuer, audience, algorithms: ['RS256'] });
 }
 
+/**
+ * Verifies an app token a client library got by client credentials: the emulator's, for `audience`, asked for by
+ * `clientId` with a secret (azpacr 1) or a key (2), with the role every app in the emulator's open directory gets.
+ */
+export async function expectAppToken(emulator: Emulator, token: unknown, audience: string, clientId: string, azpacr: string) {
+  const verified = await verifyToken(emulator, token, audience);
+  expect(verified.payload).toMatchObject({ aud: audience, azp: clientId, azpacr, idtyp: 'app', tid: emulator.tenantId, ver: '2.0' });
+  expect(verified.payload.roles).toEqual(['access_as_application']);
+  return verified;
+}
+
 const run = promisify(execFile);
 
 /**
