@@ -1,10 +1,10 @@
 /**
  * Benchmarks, each against a baseline measured in the same run. Run all with `npm run bench`, or
- * some: `npm run bench -- m2m cold emulator login memory flood startup`. Settings: BENCH_ROUNDS (cached tokens,
+ * some: `npm run bench -- m2m cold emulator login memory flood startup cli`. Settings: BENCH_ROUNDS (cached tokens,
  * default 7) of BENCH_M2M_SECONDS (4) each; BENCH_ROUNDS_EMULATOR (5) of BENCH_TOKENS (6,000)
  * tokens each; BENCH_SECONDS (10) for the login load; BENCH_SOAK_SECONDS (120) for the memory
  * benchmark's steady load; BENCH_FLOOD_POSTS (20,000) and BENCH_FLOOD_LOGINS (15,000) for the
- * emulator's flood; BENCH_STARTS (10) start-ups.
+ * emulator's flood; BENCH_STARTS (10) start-ups; BENCH_CLI_ROUNDS (21) command-line calls.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +23,7 @@ import { fmt, freePort, heading, line, load, loadMeasured, startChild, summary, 
 import { launchChromium } from '../test/helpers/browser.js';
 import { startup } from './startup.js';
 import { flood } from './flood.js';
+import { commandLine } from './command-line.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 120);
@@ -644,4 +645,5 @@ if (wanted('login')) await loginBench();
 if (wanted('memory')) await memory();
 if (wanted('flood')) await flood();
 if (wanted('startup')) await startup();
+if (wanted('cli')) await commandLine();
 process.exit(0);

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { quoteInput } from './audience.js';
+import { isHttpUrl, withoutTrailingSlash } from './http-url.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -59,8 +60,8 @@ export const port = wholeNumber(0, 65535);
 /** An http(s) URL, without trailing slashes. */
 export const httpUrl = z
   .string()
-  .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'must be an http(s) URL')
-  .transform((value) => value.replace(/\/+$/, ''));
+  .refine(isHttpUrl, 'must be an http(s) URL')
+  .transform(withoutTrailingSlash);
 
 export const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `must be one of ${values.join(', ')}` });

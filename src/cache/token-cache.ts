@@ -3,12 +3,9 @@
  * concurrent requests coalesced into one call. Errors are never kept.
  */
 import { LRUCache } from 'lru-cache';
+import { EARLY_EXPIRY_MS } from './early-expiry.js';
 
-/**
- * A cached token is not handed out in its last two minutes: time for the caller to use it (the generator's caches and the command
- * line's).
- */
-export const EARLY_EXPIRY_MS = 120_000;
+export { EARLY_EXPIRY_MS };
 
 export interface CacheableToken {
   accessToken: string;

@@ -4,7 +4,7 @@
  * until two minutes before they expire.
  */
 import { chmod, mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
-import { EARLY_EXPIRY_MS } from '../cache/token-cache.js';
+import { EARLY_EXPIRY_MS } from '../cache/early-expiry.js';
 import { dirname } from 'node:path';
 
 export interface CachedToken {

@@ -1,11 +1,11 @@
 /**
  * Every environment variable the command line reads, in one place, with the project's one helper
- * (`readEnv`, src/env.ts): a mistake names the variable.
+ * (`readEnv`, src/env.ts): a mistake names the variable. variables.ts takes plainly right values
+ * without it, for speed.
  */
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { httpUrl, optional, readEnv } from '../env.js';
+import { cliEnvOf, type CliEnv } from './variables.js';
 
 const VARIABLES = {
   /** The generator, when --url is not given. */
@@ -17,19 +17,6 @@ const VARIABLES = {
   BROWSER: optional(z.string()),
 };
 
-export interface CliEnv {
-  generatorUrl?: string;
-  cacheFile: string;
-  browser?: string;
-}
-
 export function readCliEnv(env: NodeJS.ProcessEnv): CliEnv {
-  const vars = readEnv(env, VARIABLES);
-  const cacheFile =
-    vars.TOKEN_GENERATOR_CACHE ?? join(vars.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'entra-token-generator', 'tokens.json');
-  return {
-    cacheFile,
-    ...(vars.TOKEN_GENERATOR_URL ? { generatorUrl: vars.TOKEN_GENERATOR_URL } : {}),
-    ...(vars.BROWSER ? { browser: vars.BROWSER } : {}),
-  };
+  return cliEnvOf(readEnv(env, VARIABLES));
 }

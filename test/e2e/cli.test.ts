@@ -454,3 +454,73 @@ describe('token-generator obo', () => {
     expect(run.stderr).toMatch(/login timed out/);
   });
 });
+
+describe('token-generator as a command', () => {
+  it('says its version, the one in package.json', async () => {
+    const { version } = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
+    const run = await cli(['--version']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(`token-generator ${version}\n`);
+  });
+
+  it('suggests the command or flag meant by a mistyped one, and nothing when none is near', async () => {
+    const command = await cli(['m2n', 'dev-gcp:my-team:my-app']);
+    expect(command.code).toBe(2);
+    expect(command.stderr).toBe('token-generator: unknown command "m2n" (did you mean m2m?); see token-generator --help\n');
+    const swapped = await cli(['deocde']);
+    expect(swapped.stderr).toBe('token-generator: unknown command "deocde" (did you mean decode?); see token-generator --help\n');
+    const flag = await cli(['m2m', 'dev-gcp:my-team:my-app', '--no-cach']);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toBe('token-generator: unknown option --no-cach (did you mean --no-cache?); see token-generator --help\n');
+    const far = await cli(['launch-rockets']);
+    expect(far.stderr).toBe('token-generator: unknown command "launch-rockets"; see token-generator --help\n');
+  });
+});
+
+describe('token-generator obo, its loopback listener', () => {
+  it('ignores a request without its state and keeps waiting for the real answer', async () => {
+    const page = await (await browser.newContext()).newPage();
+    let stray: { status: number; body: string } | undefined;
+    let opened = false;
+    const run = await cli(['obo', 'dev-gcp:my-team:my-app'], {
+      env: { TOKEN_GENERATOR_CACHE: join(dir, 'stray.json') },
+      onStderr: (text) => {
+        const match = /Log in with your browser: (\S+)/.exec(text);
+        if (!match || opened) return;
+        opened = true;
+        void (async () => {
+          const redirectUri = new URL(match[1]!).searchParams.get('redirect_uri')!;
+          const res = await fetch(`${redirectUri}?code=stolen&state=guessed`);
+          stray = { status: res.status, body: await res.text() };
+          const none = await fetch(`${redirectUri}?code=stolen`);
+          expect(none.status).toBe(400);
+          await page.goto(match[1]!);
+          await page.locator('button:has-text("Sign in")').click();
+          await page.locator('button:has-text("Allow")').click();
+        })();
+      },
+    });
+    expect(stray?.status).toBe(400);
+    expect(stray?.body).toContain('Login not for this command');
+    expect(run.code).toBe(0);
+    await jwtVerify(run.stdout.trim(), keys(), { audience: stack.emulator!.clientIdFor('dev-gcp:my-team:my-app') });
+    await page.context().close();
+  });
+
+  it('refuses an answer with its state but another issuer (RFC 9207), without redeeming the code', async () => {
+    let opened = false;
+    const run = await cli(['obo', 'dev-gcp:my-team:my-app', '--timeout', '30'], {
+      env: { TOKEN_GENERATOR_CACHE: join(dir, 'other-issuer.json') },
+      onStderr: (text) => {
+        const match = /Log in with your browser: (\S+)/.exec(text);
+        if (!match || opened) return;
+        opened = true;
+        const login = new URL(match[1]!).searchParams;
+        const answer = new URLSearchParams({ code: 'a-code', state: login.get('state')!, iss: 'https://attacker.example' });
+        void fetch(`${login.get('redirect_uri')!}?${answer}`);
+      },
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/the login's answer did not come from http:\/\/localhost:\d+ \(unexpected "iss"/);
+  });
+});

@@ -1,0 +1,86 @@
+/**
+ * The commands: each in a file of its own under commands/, loaded only when it runs, so that the
+ * start of one command never pays for another's libraries.
+ */
+import type { Invocation } from './args.js';
+import type { Context } from './context.js';
+import { CliError, NAME } from './errors.js';
+import { DEFAULT_URL } from './generator.js';
+
+export interface CommandModule {
+  /** The command's own help, which `<command> --help` and `help <command>` print. */
+  help: string;
+  /** Runs the command; resolves with its exit code. */
+  run(invocation: Invocation, ctx: Context): Promise<number>;
+}
+
+interface Entry {
+  synopsis: string;
+  summary: string;
+  load: () => Promise<CommandModule>;
+}
+
+export const COMMANDS: Record<string, Entry> = {
+  m2m: { synopsis: 'm2m <audience>', summary: 'print an app token (client credentials)', load: () => import('./commands/m2m.js') },
+  obo: {
+    synopsis: 'obo <audience> [--device]',
+    summary: 'print a token on your behalf (logs you in with the browser the first time)',
+    load: () => import('./commands/obo.js'),
+  },
+  env: {
+    synopsis: 'env <audience> --name VAR [--file F]',
+    summary: 'write VAR=<token> into a .env file (default .env), keeping every other line',
+    load: () => import('./commands/env.js'),
+  },
+  exec: {
+    synopsis: 'exec <audience> --name VAR -- <cmd>',
+    summary: 'run a command with the token in its environment',
+    load: () => import('./commands/exec.js'),
+  },
+  decode: {
+    synopsis: 'decode [<token>]',
+    summary: 'show a token\u2019s header, claims and expiry, and check its signature',
+    load: () => import('./commands/decode.js'),
+  },
+  logout: {
+    synopsis: 'logout',
+    summary: 'forget the cached tokens and end the command line\u2019s session',
+    load: () => import('./commands/logout.js'),
+  },
+};
+
+export const COMMAND_NAMES = [...Object.keys(COMMANDS), 'help'];
+
+export function mainHelp(): string {
+  const width = 39;
+  const lines = Object.values(COMMANDS).map((c) => `  ${c.synopsis.padEnd(width)}${c.summary}`);
+  return `Usage: ${NAME} <command> [options]
+
+Tokens from the Entra ID token generator, for scripts, shells and .env files.
+
+Commands:
+${lines.join('\n')}
+  ${'help [<command>]'.padEnd(width)}this text, or a command's own
+
+Options for every command:
+  --url <url>       the token generator (default $TOKEN_GENERATOR_URL or ${DEFAULT_URL})
+  --no-cache        do not use cached tokens
+  -h, --help        help for a command, e.g. ${NAME} obo --help or ${NAME} help obo
+  --version         the command line's version
+
+The audience is <cluster>:<namespace>:<app>, for example dev-gcp:my-team:my-app.`;
+}
+
+/** The audience a command was given, or the line saying it needs one. */
+export function audienceOf(command: string, rest: string[]): string {
+  const audience = rest[0];
+  if (!audience) throw new CliError(`${command} needs an audience, such as dev-gcp:my-team:my-app; see ${NAME} ${command} --help`, 2);
+  return audience;
+}
+
+/** The variable a command writes the token to (--name). */
+export function variableOf(command: string, name: string | undefined): string {
+  if (!name || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    throw new CliError(`${command} needs --name with a variable name, such as --name TOKEN`, 2);
+  return name;
+}

@@ -1,0 +1,119 @@
+/**
+ * Talking to the token generator over its own HTTP API: one line for each way it can go wrong, and
+ * the check that keeps cached tokens of another tenant (a generator restarted with a new emulator)
+ * from being printed.
+ */
+import { PATHS } from '../paths.js';
+import type { Context } from './context.js';
+import { CliError } from './errors.js';
+import { send, type Answer } from './http.js';
+
+export const DEFAULT_URL = 'http://localhost:8080';
+
+/** A request to the generator; one line when it cannot be reached. */
+export async function call(
+  ctx: Context,
+  path: string,
+  init: { method?: string; headers?: Record<string, string>; form?: Record<string, string> } = {},
+) {
+  const headers = { ...init.headers, ...(init.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) };
+  try {
+    return await send(`${ctx.base}${path}`, {
+      ...(init.method ? { method: init.method } : {}),
+      headers,
+      ...(init.form ? { body: new URLSearchParams(init.form).toString() } : {}),
+      timeoutMs: 30_000,
+    });
+  } catch (err) {
+    throw unreachable(ctx, err);
+  }
+}
+
+export function unreachable(ctx: Context, err: unknown): CliError {
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : err instanceof Error ? err.message : String(err);
+  return new CliError(`cannot reach the generator at ${ctx.base} (${cause}): is it running, and is --url right?`);
+}
+
+/** Something answered at --url, but not as a token generator does: say so in one line, not what it said. */
+export function notAGenerator(ctx: Context, status: number, path: string): CliError {
+  return new CliError(`${ctx.base} is not a token generator (it answered HTTP ${status} to ${path}): check --url or TOKEN_GENERATOR_URL`);
+}
+
+/**
+ * The generator's own advice, as one line, with any details (such as the access policy to add) after it.
+ * Every error the generator answers carries its correlation id in the body and in X-Correlation-ID; an
+ * identity provider's error (Entra's has a correlation_id too) or anything else does not.
+ */
+export function failureOf(
+  ctx: Context,
+  status: number,
+  correlationHeader: string | null | undefined,
+  body: unknown,
+  path: string,
+): CliError {
+  const answer = (body && typeof body === 'object' ? body : {}) as {
+    error_description?: unknown;
+    details?: unknown;
+    correlation_id?: unknown;
+  };
+  const ours = typeof answer.correlation_id === 'string' && answer.correlation_id === correlationHeader;
+  if (typeof answer.error_description !== 'string' || !ours) return notAGenerator(ctx, status, path);
+  return new CliError(typeof answer.details === 'string' ? `${answer.error_description}\n\n${answer.details}` : answer.error_description);
+}
+
+export const failure = (ctx: Context, res: Answer, path: string): CliError =>
+  failureOf(ctx, res.status, res.header('x-correlation-id'), res.json(), path);
+
+/** A token response as the generator sends it, or the one line saying that --url is something else. */
+export function tokenBody(ctx: Context, res: Answer, path: string): { access_token: string; expires_in: number } {
+  const body = res.json() as { access_token?: unknown; expires_in?: unknown } | undefined;
+  if (typeof body?.access_token !== 'string' || typeof body.expires_in !== 'number') throw notAGenerator(ctx, res.status, path);
+  return { access_token: body.access_token, expires_in: body.expires_in };
+}
+
+export interface TrustedIssuer {
+  issuer: string;
+  jwksUri: string;
+}
+
+/** The issuer of the generator's identity provider (the one issuer `decode` calls valid), or why it is unknown. */
+export async function trustedIssuer(ctx: Context): Promise<TrustedIssuer | string> {
+  try {
+    const res = await send(`${ctx.base}${PATHS.identityProvider}`, { headers: { accept: 'application/json' }, timeoutMs: 10_000 });
+    const body = (res.json() ?? {}) as { issuer?: unknown; jwks_uri?: unknown };
+    if (res.status !== 200 || typeof body.issuer !== 'string' || typeof body.jwks_uri !== 'string')
+      return `${ctx.base} did not say (HTTP ${res.status})`;
+    return { issuer: body.issuer, jwksUri: body.jwks_uri };
+  } catch (err) {
+    return `${ctx.base} could not be asked (${err instanceof Error ? err.message : String(err)})`;
+  }
+}
+
+/** A JWT's `iss`, read without checking anything: enough to tell one tenant's tokens from another's. */
+function issuerOf(token: string): string | undefined {
+  try {
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { iss?: unknown };
+    return typeof claims.iss === 'string' ? claims.iss : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A cached token, unless its issuer is no longer the generator's: after a restart with a new tenant
+ * (a new emulator) the old tokens are refused everywhere, so they are dropped, never printed. When the
+ * generator cannot be asked, the cached token is kept.
+ */
+export async function cachedToken(ctx: Context, key: string): Promise<string | undefined> {
+  if (!ctx.useCache) return undefined;
+  const cached = await ctx.cache.token(ctx.base, key);
+  if (!cached) return undefined;
+  const trusted = await trustedIssuer(ctx);
+  if (typeof trusted === 'string' || issuerOf(cached.accessToken) === trusted.issuer) return cached.accessToken;
+  await ctx.cache.dropTokens(ctx.base, (token) => issuerOf(token.accessToken) !== trusted.issuer);
+  return undefined;
+}
+
+export async function storeToken(ctx: Context, key: string, token: { access_token: string; expires_in?: number }): Promise<void> {
+  await ctx.cache.storeToken(ctx.base, key, { accessToken: token.access_token, expiresAt: Date.now() + (token.expires_in ?? 0) * 1000 });
+}
