@@ -78,11 +78,44 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command {
   return { name: 'start', env: overrides };
 }
 
-/** Prints an app's environment from the running emulator; the exit code. */
+const noEmulator = (origin: string) =>
+  `entra-emulator: no emulator answers at ${origin}: start one with \`npx entra-emulator\`, or say where it is with --url\n`;
+
+/**
+ * Whether the emulator at `url` has the app: one line to standard error when it does not (naming the
+ * apps it has) or when no emulator answers there. In an open directory an app is had once it was named
+ * (by a token request, the env route or a manifest): asking one that never heard of it is most likely
+ * asking the wrong emulator.
+ */
+async function hasApp(url: string, target: string): Promise<boolean> {
+  let listed: { directory?: unknown; apps?: unknown } | undefined;
+  try {
+    const res = await fetch(`${url}/apps`, { signal: AbortSignal.timeout(10_000) });
+    listed = res.ok ? ((await res.json()) as typeof listed) : undefined;
+  } catch {
+    process.stderr.write(noEmulator(url));
+    return false;
+  }
+  if (!listed || !Array.isArray(listed.apps)) {
+    process.stderr.write(`entra-emulator: ${url} is not an Entra ID emulator (no list of apps at /apps): check --url\n`);
+    return false;
+  }
+  const apps = listed.apps.filter((app): app is string => typeof app === 'string');
+  if (apps.includes(target)) return true;
+  const open = listed.directory === 'open' ? ` (an open directory: it makes an app when one first asks for a token)` : '';
+  process.stderr.write(
+    `entra-emulator: the emulator at ${url} has no app ${target}${open}; it has ${apps.join(', ') || 'none'}. ` +
+      `If yours runs elsewhere, add --url <its URL>\n`,
+  );
+  return false;
+}
+
+/** Prints an app's environment from the running emulator, once it is known to have that app; the exit code. */
 export async function printEnvironment(
   command: { target: string; json: boolean; url: string },
   out: NodeJS.WritableStream,
 ): Promise<number> {
+  if (!(await hasApp(command.url, command.target))) return 1;
   const url = `${command.url}/apps/${encodeURIComponent(command.target)}/env${command.json ? '' : '?format=dotenv'}`;
   return fetchAndPrint(url, { method: 'GET' }, out);
 }
@@ -96,9 +129,7 @@ async function fetchAndPrint(url: string, init: RequestInit, out: NodeJS.Writabl
   try {
     res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
   } catch {
-    process.stderr.write(
-      `entra-emulator: no emulator answers at ${new URL(url).origin}: start one with \`entra-emulator\`, or say where it is with --url\n`,
-    );
+    process.stderr.write(noEmulator(new URL(url).origin));
     return 1;
   }
   const text = await res.text();

@@ -29,6 +29,11 @@ export async function emulatorRoutes(app: FastifyInstance, options: EmulatorRout
     );
   });
 
+  // The apps this emulator has, so that `entra-emulator env` never prints another emulator's variables.
+  app.get('/apps', async (_request, reply) =>
+    reply.header('cache-control', 'no-store').send({ directory: directory.manifests ? 'manifests' : 'open', apps: apps.targets() }),
+  );
+
   app.get<{ Params: { target: string }; Querystring: { format?: string } }>(`${texasPath(':target')}/env`, async (request, reply) => {
     let variables: Record<string, string>;
     try {

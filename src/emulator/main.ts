@@ -6,6 +6,16 @@ import { HELP, parseCommand, printEnvironment, rotateKey, UsageError, type Comma
 import type { Emulator, EmulatorOptions } from './index.js';
 import { faultSentence } from '../env.js';
 
+/** One line for a start that failed; a port in use says how to choose another. */
+function startFailure(err: unknown, port: number | undefined): string {
+  if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+    return (
+      `entra-emulator: port ${port} is in use (another emulator, or \`npm start\`'s): ` +
+      `choose another with --port <port> or EMULATOR_PORT=<port>`
+    );
+  return `Could not start the emulator: ${err instanceof Error ? err.message : String(err)}`;
+}
+
 async function start(overrides: Record<string, string>): Promise<void> {
   // Loaded only here: `env`, `rotate-key` and `--help` need none of it.
   const [{ pino }, { defaultStateDir, emulatorEnv, startEmulator }] = await Promise.all([import('pino'), import('./index.js')]);
@@ -27,7 +37,7 @@ async function start(overrides: Record<string, string>): Promise<void> {
   try {
     emulator = await startEmulator({ ...options, logger });
   } catch (err) {
-    process.stderr.write(`Could not start the emulator: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`${startFailure(err, options.port)}\n`);
     process.exit(1);
   }
   process.stdout.write(

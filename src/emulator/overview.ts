@@ -40,6 +40,14 @@ function usersOf(app: ManifestApp | undefined): string {
   return app.groups.length ? `members of ${app.groups.join(', ')}` : 'no users (neither allowAllUsers nor claims.groups)';
 }
 
+/** Where `entra-emulator` looks by default; a hint for an emulator elsewhere carries --url. */
+export const DEFAULT_EMULATOR_URL = 'http://localhost:8081';
+
+/** The command that prints an app's environment from this emulator, as a reader can paste it. */
+export function envCommand(target: string, baseUrl: string): string {
+  return `npx entra-emulator env ${target}${baseUrl === DEFAULT_EMULATOR_URL ? '' : ` --url ${baseUrl}`}`;
+}
+
 export function overview(directory: Directory, apps: Apps, baseUrl: string): Overview {
   const manifests = directory.manifests;
   const list = apps.targets().map((target): AppOverview => {
@@ -59,7 +67,7 @@ export function overview(directory: Directory, apps: Apps, baseUrl: string): Ove
       secrets: client?.secrets.length ?? 0,
       certificates: keys.filter((key) => key.x5t !== undefined).length,
       replyUrls: [...(client?.redirectUris ?? [])],
-      envCommand: `entra-emulator env ${target}`,
+      envCommand: envCommand(target, baseUrl),
     };
   });
   return {
@@ -95,7 +103,10 @@ function examples(directory: Directory, list: AppOverview[], baseUrl: string): s
   if (!pair) return [];
   const [cluster, namespace, app] = pair.target.split(':');
   return [
-    `entra-emulator env ${pair.caller} > .env.local`,
+    directory.manifests || list.some((app) => app.target === pair.caller)
+      ? `${envCommand(pair.caller, baseUrl)} > .env.local`
+      : // `entra-emulator env` names only apps the emulator has; the route registers one in the open directory.
+        `curl -s '${baseUrl}${texasPath(pair.caller)}/env?format=dotenv' > .env.local`,
     `curl -s ${baseUrl}${texasPath(pair.caller)}/api/v1/token -d identity_provider=entra_id -d ` +
       `target=api://${cluster}.${namespace}.${app}/.default`,
   ];

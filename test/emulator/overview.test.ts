@@ -13,7 +13,7 @@ describe('the overview of the example directory', () => {
       expect(summary).toContain('directory: from NAIS manifests, 4 apps');
       for (const target of APPS) {
         expect(summary).toContain(`  ${target}  client id ${emulator.clientIdFor(target)}`);
-        expect(summary).toContain(`    environment: entra-emulator env ${target}`);
+        expect(summary).toContain(`    environment: npx entra-emulator env ${target} --url ${emulator.baseUrl}`);
       }
       expect(summary).toContain(
         'callers: dev-gcp:nais:azure-token-generator, dev-gcp:team-a:consumer; users: members of ' +
@@ -27,7 +27,7 @@ describe('the overview of the example directory', () => {
 
       // The examples it prints work with this directory.
       const example = /curl -s (\S+) -d identity_provider=entra_id -d target=(\S+)/.exec(summary)!;
-      expect(summary).toContain('entra-emulator env dev-gcp:team-a:consumer > .env.local');
+      expect(summary).toContain(`npx entra-emulator env dev-gcp:team-a:consumer --url ${emulator.baseUrl} > .env.local`);
       const res = await fetch(example[1]!, {
         method: 'POST',
         body: new URLSearchParams({ identity_provider: 'entra_id', target: example[2]! }),
@@ -50,7 +50,7 @@ describe('the overview of the example directory', () => {
       for (const target of APPS) {
         expect(page).toContain(`<code>${target}</code>`);
         expect(page).toContain(`<code>${emulator.clientIdFor(target)}</code>`);
-        expect(page).toContain(`<code>entra-emulator env ${target}</code>`);
+        expect(page).toContain(`<code>npx entra-emulator env ${target} --url ${emulator.baseUrl}</code>`);
       }
       expect(page).toContain('<code>dev-gcp:nais:azure-token-generator</code><br><code>dev-gcp:team-a:consumer</code>');
       expect(page).toContain('members of 3e3b4b1c-0000-4000-8000-00000000a001');
