@@ -58,10 +58,7 @@ export function decimal(min: number, max?: number) {
 export const port = wholeNumber(0, 65535);
 
 /** An http(s) URL, without trailing slashes. */
-export const httpUrl = z
-  .string()
-  .refine(isHttpUrl, 'must be an http(s) URL')
-  .transform(withoutTrailingSlash);
+export const httpUrl = z.string().refine(isHttpUrl, 'must be an http(s) URL').transform(withoutTrailingSlash);
 
 export const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `must be one of ${values.join(', ')}` });

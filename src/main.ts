@@ -14,6 +14,7 @@ import { Metrics } from './generator/metrics.js';
 import { createLogger, processLogger } from './logger.js';
 import { defaultStateDir, emulatorOptionsFromEnv, startEmulator, type Emulator, type EmulatorOptions } from './emulator/index.js';
 import { relaunchTrustingEmulatorCa } from './emulator/trust.js';
+import { keepSessions, keptSessionKey } from './local-session-key.js';
 
 /** How long in-flight requests may take to finish after the shutdown delay before the process gives up on them. */
 export const DRAIN_LIMIT_MS = 20_000;
@@ -68,7 +69,7 @@ async function registerWithEmulator(emulator: Emulator, config: GeneratorConfig)
 }
 
 export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv, options: StartOptions = {}): Promise<Service> {
-  const config = loaded.generator;
+  let config = loaded.generator;
   const logger = options.logger ?? createLogger(config.logLevel);
 
   let emulator: Emulator | undefined;
@@ -89,7 +90,14 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
     // The generator loads the JWKS next, within its identity provider's timeout: the key is made first.
     await emulator.ready();
     identity = await registerWithEmulator(emulator, config);
+    if (!config.session.encryptionKey && emulator.stateDir) {
+      const kept = await keptSessionKey(emulator.stateDir);
+      config = { ...config, session: { ...config.session, encryptionKey: kept.key } };
+      logger.info(`sessions use the key kept in ${kept.file}: logins last across restarts`);
+    }
   }
+  const keptIn =
+    emulator?.stateDir && config.session.encryptionKey ? { dir: emulator.stateDir, key: config.session.encryptionKey } : undefined;
 
   const metrics = new Metrics();
   const entra = new EntraClient(identity, {
@@ -122,6 +130,7 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
     await emulator?.close();
     throw err;
   }
+  const writeSessions = keptIn ? await keepSessions(generator.sessions.manager.store, keptIn.key, keptIn.dir) : undefined;
   const address = generator.app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = config.port === 0 ? `http://localhost:${port}` : config.publicUrl;
@@ -144,6 +153,7 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
       } finally {
         clearInterval(closeIdle);
       }
+      await writeSessions?.().catch((err: unknown) => logger.warn({ err }, 'could not keep the sessions for the next start'));
       await emulator?.close();
     },
   };

@@ -6,6 +6,26 @@ import { sleep, type LockOptions, type LockResult, type SessionData, type Sessio
 /** Until a session's own expiry, at least a millisecond (lru-cache takes 0 as "no expiry"). */
 const ttlUntil = (expiresAt: number) => Math.max(1, expiresAt - Date.now());
 
+/** Every entry of a memory store with the time it expires: what a restart that keeps sessions reads back. */
+export interface StoreSnapshot {
+  sessions: [string, SessionData, number][];
+  consumed: [string, true, number][];
+  records: [string, string, number][];
+}
+
+function entriesOf<V extends object | string | boolean>(cache: LRUCache<string, V>, now: number): [string, V, number][] {
+  const entries: [string, V, number][] = [];
+  for (const [key, value] of cache.entries()) {
+    const ttl = cache.getRemainingTTL(key);
+    if (ttl > 0 && Number.isFinite(ttl)) entries.push([key, value, now + ttl]);
+  }
+  return entries;
+}
+
+function restoreInto<V extends object | string | boolean>(cache: LRUCache<string, V>, entries: [string, V, number][], now: number): void {
+  for (const [key, value, expiresAt] of entries) if (expiresAt > now) cache.set(key, value, { ttl: expiresAt - now });
+}
+
 export class MemoryStore implements SessionStore {
   private readonly sessions: LRUCache<string, SessionData>;
   private readonly locks = new Set<string>();
@@ -86,6 +106,16 @@ export class MemoryStore implements SessionStore {
 
   health(): StoreHealth {
     return { reachable: true, reachedOnce: true };
+  }
+
+  snapshot(now = Date.now()): StoreSnapshot {
+    return { sessions: entriesOf(this.sessions, now), consumed: entriesOf(this.consumed, now), records: entriesOf(this.records, now) };
+  }
+
+  restore(snapshot: StoreSnapshot, now = Date.now()): void {
+    restoreInto(this.sessions, snapshot.sessions, now);
+    restoreInto(this.consumed, snapshot.consumed, now);
+    restoreInto(this.records, snapshot.records, now);
   }
 
   async close(): Promise<void> {

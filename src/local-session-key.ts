@@ -1,0 +1,44 @@
+/**
+ * What `npm start` (the generator with its emulator, on a laptop or in CI) keeps of its logins between
+ * starts, in the emulator's state folder beside the tenant and keys kept there, readable by the user
+ * alone: the session key, and the sessions of its in-memory store, sealed with that key, written when
+ * it stops and read when it starts. After `npm start` again the browser's session and the command
+ * line's refresh token still work. On NAIS the key is SESSION_ENCRYPTION_KEY, from the secret, as
+ * before, and a key given in that variable always wins.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import { z } from 'zod';
+import { StateFolder } from './emulator/state.js';
+import { MemoryStore, randomKey, Sealer, type SessionStore } from './session/index.js';
+import type { StoreSnapshot } from './session/memory-store.js';
+
+const KEY_FILE = 'session-key.json';
+const SESSIONS_FILE = 'sessions.sealed';
+/** What the sealed sessions are sealed for: they open as nothing else. */
+const PURPOSE = 'kept-sessions';
+const KEPT = z.object({ key: z.string().regex(/^[A-Za-z0-9+/]{43}=$/) });
+
+export async function keptSessionKey(stateDir: string): Promise<{ key: Uint8Array; file: string }> {
+  const folder = await StateFolder.open(stateDir);
+  const kept = await folder.read(KEY_FILE, KEPT);
+  if (kept) return { key: new Uint8Array(Buffer.from(kept.key, 'base64')), file: folder.file(KEY_FILE) };
+  const key = randomKey();
+  await folder.write(KEY_FILE, { key: Buffer.from(key).toString('base64') });
+  return { key, file: folder.file(KEY_FILE) };
+}
+
+/**
+ * Reads back the sessions the last stop wrote (once: the file is removed, so a crash never brings back
+ * sessions ended since), and returns what writes them at the next stop. Only for the memory store.
+ */
+export async function keepSessions(store: SessionStore, key: Uint8Array, stateDir: string): Promise<() => Promise<void>> {
+  if (!(store instanceof MemoryStore)) return async () => undefined;
+  const folder = await StateFolder.open(stateDir);
+  const sealer = new Sealer(key);
+  const file = folder.file(SESSIONS_FILE);
+  const sealed = await readFile(file, 'utf8').catch(() => undefined);
+  const opened = sealed === undefined ? undefined : sealer.open(sealed.trim(), PURPOSE);
+  if (opened) store.restore(JSON.parse(opened) as StoreSnapshot);
+  await rm(file, { force: true });
+  return () => folder.writeText(SESSIONS_FILE, sealer.seal(JSON.stringify(store.snapshot()), PURPOSE));
+}

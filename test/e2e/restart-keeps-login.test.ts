@@ -1,0 +1,83 @@
+/**
+ * `npm start` again keeps the employee logged in, in the browser and in the command line: outside NAIS
+ * the session key and the in-memory sessions are kept in the state folder, readable by the user alone.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/browser.js';
+import { freePort } from '../helpers/ports.js';
+import { startStack } from '../helpers/stack.js';
+
+let dir: string;
+let browser: Browser;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'restart-login-'));
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The command line's `obo`, answering its login in `page` when it asks for one. */
+function obo(url: string, page: Page, audience: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['bin/token-generator.js', 'obo', audience, '--url', url], {
+    env: { ...process.env, TOKEN_GENERATOR_CACHE: join(dir, 'tokens.json'), BROWSER: 'none' },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    const match = /Log in with your browser: (\S+)/.exec(stderr);
+    if (match && !child.killed && stderr.indexOf(match[0]) === stderr.lastIndexOf(match[0]))
+      void page.goto(match[1]!).then(() => page.locator('button:has-text("Allow")').click());
+  });
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+const authenticated = async (page: Page, url: string) => {
+  await page.goto(`${url}/oauth2/session`);
+  return (JSON.parse((await page.locator('body').textContent()) ?? '{}') as { authenticated?: boolean }).authenticated;
+};
+
+describe('npm start again', () => {
+  it('keeps the browser and the command line logged in, with the key and sessions readable by the user alone', async () => {
+    const state = join(dir, 'state');
+    const env = { PORT: String(await freePort()), EMULATOR_PORT: String(await freePort()), HOST: '127.0.0.1', EMULATOR_STATE_DIR: state };
+    const page = await (await browser.newContext()).newPage();
+
+    const first = await startStack({ env });
+    try {
+      await page.goto(`${first.url}/oauth2/login?redirect=%2Foauth2%2Fsession`);
+      await page.locator('button:has-text("Sign in")').click();
+      expect(await authenticated(page, first.url)).toBe(true);
+      const login = await obo(first.url, page, 'dev-gcp:my-team:my-app');
+      expect(login.code).toBe(0);
+      expect(login.stderr).toMatch(/Log in with your browser/);
+    } finally {
+      await first.close();
+    }
+    expect((await stat(join(state, 'session-key.json'))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(state, 'sessions.sealed'))).mode & 0o777).toBe(0o600);
+
+    const second = await startStack({ env });
+    try {
+      expect(await authenticated(page, second.url)).toBe(true);
+      const tokenPage = await page.goto(`${second.url}/api/obo?aud=dev-gcp:my-team:other-app`);
+      expect(tokenPage?.status()).toBe(200);
+      // A token not in its cache: renewed with the refresh token of before the restart, no login.
+      const renewed = await obo(second.url, page, 'dev-gcp:my-team:third-app');
+      expect(renewed.code).toBe(0);
+      expect(renewed.stderr).not.toMatch(/Log in/);
+    } finally {
+      await second.close();
+    }
+  }, 120_000);
+});
