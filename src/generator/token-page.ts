@@ -1,7 +1,8 @@
 /**
- * The page an employee sees with a token: the token once with a copy button, a curl line to copy, the
- * claims as a table that says what each known claim means, times in the reader's clock (the script
- * turns the UTC fallback into local time and counts the expiry down), the raw header and claims folded.
+ * The page an employee sees with a token: the token, its copy button and its expiry in the first screen,
+ * the token response as JSON one click away, a curl line to copy, the claims as a table that says what
+ * each known claim means, times in the reader's clock (the script turns the UTC fallback into local time
+ * and counts the expiry down), the raw header and claims folded.
  */
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { describeClaim, TIME_CLAIMS } from './claims.js';
@@ -70,19 +71,22 @@ export function tokenPage(options: TokenPageOptions): string {
   const exp = typeof claims.exp === 'number' ? claims.exp : Math.floor(Date.now() / 1000) + body.expires_in;
   const curl = (token: string) => `curl -H "Authorization: Bearer ${token}" https://<your-api>/…`;
   const scope = body.scope ? ` · scope <code>${escapeHtml(body.scope)}</code>` : '';
+  // The first screen, at 375 px as at 1280 px: the token (a few lines, scrolling inside), Copy token and the expiry.
   const html = `<section>
 <h1>${escapeHtml(options.title)}</h1>
 <p>${escapeHtml(options.intro)}</p>
-<p>Expires ${timeElement(exp, { expiry: true })}.</p>
-<h2>Access token</h2>
-${copyBlock({ id: 'access-token', label: 'Copy token', text: body.access_token })}
-<p class="muted">Token type <code>${escapeHtml(body.token_type)}</code>${scope}.
-Scripts get this answer as JSON: <code>Accept: application/json</code>.</p>
+<p>Expires ${timeElement(exp, { expiry: true })} · <code>${escapeHtml(body.token_type)}</code>${scope}</p>
+${copyBlock({ id: 'access-token', label: 'Copy token', text: body.access_token, className: 'token' })}
+<details id="token-response-details">
+<summary>Token response (JSON)</summary>
+<p class="muted">What scripts get from this address with <code>Accept: application/json</code>.</p>
+<pre tabindex="0" id="token-response">${escapeHtml(JSON.stringify(body, null, 2))}</pre>
+</details>
 <h2>Use it</h2>
 ${copyBlock({ id: 'curl', label: 'Copy curl command', text: curl(body.access_token), shown: curl(shortened(body.access_token)) })}
 <h2>Claims</h2>
 ${claimsTable(claims, options.target)}
-<details>
+<details id="raw-token-details">
 <summary>Raw header and claims</summary>
 <h3>Header</h3>
 <pre tabindex="0" id="token-header">${escapeHtml(JSON.stringify(header, null, 2))}</pre>

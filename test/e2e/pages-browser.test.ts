@@ -127,7 +127,7 @@ describe('the token page', () => {
     const token = (await page.locator('#access-token').textContent())!;
     expect(decodeJwt(token).aud).toBe(stack.emulator!.clientIdFor(AUDIENCE));
     const html = await page.content();
-    expect(html.split(token).length - 1).toBe(2); // the token block, and the curl line's copy source
+    expect(html.split(token).length - 1).toBe(3); // the token block, the JSON token response, and the curl line's copy source
     await expect(page.locator('#curl-shown').textContent()).resolves.not.toContain(token);
 
     await page.locator('button:has-text("Copy token")').click();
@@ -148,9 +148,39 @@ describe('the token page', () => {
     await expect.poll(() => expiry.textContent()).toMatch(new RegExp(`^${local}, in (59|60) minutes$`));
     await expect(expiry.getAttribute('class')).resolves.not.toContain('soon');
     await expect(row('exp').locator('td').first().textContent()).resolves.toContain(local);
-    await expect(page.locator('details').getAttribute('open')).resolves.toBeNull();
+    await expect(page.locator('#raw-token-details').getAttribute('open')).resolves.toBeNull();
     await expect(page.locator('#token-claims').textContent()).resolves.toContain(String(decodeJwt(token).oid));
     await expectAccessible(page);
+  });
+
+  it('has the token, Copy token and the expiry in the first screen at 375x667 and 1280x800, the JSON response a click away', async () => {
+    for (const viewport of [
+      { width: 375, height: 667 },
+      { width: 1280, height: 800 },
+    ]) {
+      const sized = await context.newPage();
+      await sized.setViewportSize(viewport);
+      await sized.goto(`${stack.url}/api/obo?aud=${encodeURIComponent(AUDIENCE)}`);
+      for (const selector of ['#access-token', 'button:has-text("Copy token")', 'p time.expiry']) {
+        const box = (await sized.locator(selector).boundingBox())!;
+        expect(box, `${selector} at ${viewport.width}x${viewport.height}`).toBeTruthy();
+        expect(box.y + box.height, `${selector} at ${viewport.width}x${viewport.height}`).toBeLessThanOrEqual(viewport.height);
+        expect(box.x + box.width, `${selector} at ${viewport.width}x${viewport.height}`).toBeLessThanOrEqual(viewport.width);
+      }
+      const response = sized.locator('#token-response');
+      await expect(response.isVisible()).resolves.toBe(false);
+      await sized.locator('summary:has-text("Token response (JSON)")').click();
+      await expect(response.isVisible()).resolves.toBe(true);
+      const body = JSON.parse((await response.textContent())!) as Record<string, unknown>;
+      expect(Object.keys(body).sort()).toEqual(['access_token', 'expires_in', 'scope', 'token_type'].filter((key) => key in body).sort());
+      expect(body.access_token).toBe(await sized.locator('#access-token').textContent());
+      expect(body.token_type).toBe('Bearer');
+      expect(typeof body.expires_in).toBe('number');
+      // The claims table below the first screen's essentials.
+      const claims = (await sized.locator('#claims-table').boundingBox())!;
+      expect(claims.y).toBeGreaterThan((await sized.locator('button:has-text("Copy token")').boundingBox())!.y);
+      await sized.close();
+    }
   });
 
   it('counts the expiry down and marks it under five minutes', async () => {
