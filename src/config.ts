@@ -61,6 +61,12 @@ export interface GeneratorConfig {
   trustProxyHops: number;
   /** Time between readiness going false and the listener closing, so the platform stops routing first. */
   shutdownDelayMs: number;
+  /**
+   * The domain of the users who can log in (the tenant's), said on the pages before a login and sent
+   * to the identity provider as `domain_hint`: LOGIN_TENANT_DOMAIN, else AZURE_APP_TENANT_ID when it is
+   * a domain, else the development tenant's, trygdeetaten.no (the nav.no tenant is not supported).
+   */
+  loginDomain: string;
 }
 
 export interface LoadedConfig {
@@ -123,7 +129,11 @@ const VARIABLES = {
   AZURE_OPENID_CONFIG_JWKS_URI: optional(httpUrl),
   AZURE_OPENID_CONFIG_TOKEN_ENDPOINT: optional(httpUrl),
   AZURE_APP_TENANT_ID: text,
+  LOGIN_TENANT_DOMAIN: optional(z.string().regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/, 'must be a domain, such as trygdeetaten.no')),
 };
+
+/** NAV's development tenant, where employees have trygdeetaten.no users. */
+const DEVELOPMENT_TENANT_DOMAIN = 'trygdeetaten.no';
 /** Never shown in a message. */
 const SECRETS = [
   'SESSION_ENCRYPTION_KEY',
@@ -243,6 +253,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
     connections: { max: vars.MAX_CONNECTIONS, headersTimeoutMs: vars.HEADERS_TIMEOUT_SECONDS * 1000 },
     trustProxyHops: vars.TRUST_PROXY_HOPS,
     shutdownDelayMs: vars.SHUTDOWN_DELAY_SECONDS * 1000,
+    loginDomain:
+      vars.LOGIN_TENANT_DOMAIN ??
+      (vars.AZURE_APP_TENANT_ID?.includes('.') ? vars.AZURE_APP_TENANT_ID.toLowerCase() : DEVELOPMENT_TENANT_DOMAIN),
   };
   return { generator, ...(identity ? { identity } : {}) };
 }

@@ -142,6 +142,14 @@ export const errors = {
       `Your administrator has configured the application ${app} to block users unless they are specifically granted ('assigned') ` +
         `access to the application. The signed in user '${user}' is blocked because they are not a direct member of a group with access.`,
     ),
+  userNotInTenant: (user: string, tenant: string, app: string) =>
+    new EntraError(
+      50020,
+      'access_denied',
+      `User account '${user}' from identity provider 'https://sts.windows.net/${tenant}/' does not exist in tenant '${tenant}' and ` +
+        `cannot access the application '${app}' in that tenant. The account needs to be added as an external user in the tenant ` +
+        `first. Sign out and sign in again with a different Azure Active Directory user account.`,
+    ),
   invalidAssertion: (detail: string) => new EntraError(50013, 'invalid_grant', `Assertion is invalid. ${detail}`),
   appTokenAsAssertion: (client: string) =>
     new EntraError(

@@ -175,6 +175,8 @@ export class EntraClient {
     nonce: string;
     codeChallenge: string;
     prompt?: string;
+    /** The tenant's domain: the identity provider offers that tenant's sign-in first. */
+    domainHint?: string;
   }): string {
     return oidc
       .buildAuthorizationUrl(this.config(), {
@@ -187,6 +189,7 @@ export class EntraClient {
         code_challenge: params.codeChallenge,
         code_challenge_method: 'S256',
         ...(params.prompt ? { prompt: params.prompt } : {}),
+        ...(params.domainHint ? { domain_hint: params.domainHint } : {}),
       })
       .toString();
   }

@@ -77,6 +77,14 @@ export function logoutControl(): string {
   return `<a class="button secondary" href="${PATHS.logout}">Log out</a>`;
 }
 
+/** Which user a login needs, said before the login: the tenant's domain from the configuration. */
+export function tenantNote(loginDomain: string): string {
+  return (
+    `<p class="tenant-note">Log in with your <strong>${escapeHtml(loginDomain)}</strong> user: this generator logs in to that tenant ` +
+    `only (accounts of the nav.no tenant are not supported).</p>`
+  );
+}
+
 /** What an employee can do next after a login: try again, be someone else, or leave. */
 export function sessionActions(options: { returnTo: string; tryAgain?: string }): string {
   const items = [

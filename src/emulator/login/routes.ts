@@ -137,6 +137,9 @@ function showSignIn(
   return sendPage(reply, error ? 400 : 200, signInPage({ ...page, ...(error ? { error } : {}) }));
 }
 
+const domainOf = (email: string) => email.slice(email.lastIndexOf('@') + 1).toLowerCase();
+const tenantDomains = (directory: Directory) => new Set(directory.employees.map((employee) => domainOf(employee.email)));
+
 /** Whether a sign-in post comes from the page this browser was shown: from this origin, with its token. */
 function postedFromPage(flow: SignInFlow, request: FastifyRequest, params: Params): boolean {
   const origin = request.headers.origin;
@@ -177,6 +180,12 @@ function authorizeRoutes(app: FastifyInstance, flow: SignInFlow): void {
     if (!valid) return reply;
     const { employee, problem } = employeeFromForm(directory, params);
     if (problem) return showSignIn(flow, request, reply, params, employee, problem);
+    // The tenant's users have its domains (those of the directory's employees): another's, such as a nav.no account, is refused as
+    // Entra refuses it, with no sign-on.
+    if (!tenantDomains(directory).has(domainOf(employee.email))) {
+      const err = errors.userNotInTenant(employee.email, directory.tenantId, valid.client.clientId);
+      return sendErrorBack(reply, params, valid.redirectUri, err, urls.baseUrl);
+    }
     return issue(flow, reply, params, valid, flow.signOn.start(reply, employee));
   });
 }

@@ -8,7 +8,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AUDIENCE_EXAMPLE, parseAudience } from '../../audience.js';
 import type { GeneratorContext } from '../context.js';
-import { escapeHtml, page, sessionActions } from '../html.js';
+import { escapeHtml, page, sessionActions, tenantNote } from '../html.js';
 import { loginUrl, PATHS } from '../../paths.js';
 import type { Sessions } from '../sessions.js';
 import { answers, AudienceQuery, htmlPage } from '../schemas.js';
@@ -121,6 +121,7 @@ export async function homeRoutes(
 <h1>Entra ID token generator</h1>
 <p>Tokens from Entra ID for your APIs on NAIS while you develop: on behalf of you, or as an app (this generator, with no employee in
 the token). Scripts use <code>POST ${escapeHtml(ctx.config.publicUrl)}${PATHS.m2m}</code> or the <code>token-generator</code> command.</p>
+${session ? '' : tenantNote(ctx.config.loginDomain)}
 ${tokenForm}
 </section>
 ${recent}

@@ -109,7 +109,7 @@ const SessionAnswer = z.object({
 });
 
 /** The identity provider's own refusal, as the callback's query carries it. */
-function callbackRefusal(query: z.infer<typeof CallbackQuery>): Error | undefined {
+function callbackRefusal(query: z.infer<typeof CallbackQuery>, loginDomain: string): Error | undefined {
   if (typeof query.error !== 'string') return undefined;
   const description = typeof query.error_description === 'string' ? query.error_description.split(/\r?\n/)[0]?.slice(0, 300) : undefined;
   if (isNotAssigned(description)) {
@@ -118,11 +118,23 @@ function callbackRefusal(query: z.infer<typeof CallbackQuery>): Error | undefine
       'give you access.';
     return refuse(403, 'user_not_allowed', message, description);
   }
+  // AADSTS50020: a user of another tenant (a nav.no account); Entra may also answer it as access_denied.
+  if (description?.startsWith('AADSTS50020') || query.error === 'access_denied')
+    return refuse(403, 'wrong_tenant', wrongTenant(loginDomain), description);
   return refuse(
     400,
     'login_failed',
     `The identity provider did not log you in (${query.error.slice(0, 100)}). Start again from the page you wanted.`,
     description,
+  );
+}
+
+/** The advice for a sign-in with an account of another tenant. */
+export function wrongTenant(loginDomain: string): string {
+  return (
+    `Sign in with your ${loginDomain} user: the account you used is not in the ${loginDomain} tenant, the only one this token ` +
+    `generator logs in to (accounts of the nav.no tenant are not supported). Choose "Sign in as someone else" and pick or type your ` +
+    `${loginDomain} account.`
   );
 }
 
@@ -178,6 +190,7 @@ function loginStartRoute(fastify: FastifyInstance, { ctx, sessions, sealer, limi
       nonce: state.nonce,
       codeChallenge: await oidc.calculatePKCECodeChallenge(state.verifier),
       ...(query.prompt === 'login' ? { prompt: 'login' } : {}),
+      domainHint: ctx.config.loginDomain,
     });
     reply.setCookie(names.login, sealer.seal(JSON.stringify(state), 'login-state'), { ...cookieOptions(), maxAge: LOGIN_STATE_SECONDS });
     ctx.logger.info({ login: 'started' }, 'login started');
@@ -236,7 +249,7 @@ function callbackRoute(fastify: FastifyInstance, flow: LoginFlow): void {
     reply.clearCookie(sessions.cookies.login, cookieOptions());
     reply.header('cache-control', 'no-store');
     const query = request.query;
-    const refusal = callbackRefusal(query);
+    const refusal = callbackRefusal(query, ctx.config.loginDomain);
     if (refusal) throw refusal;
     const login = startedLogin(flow, request);
     if (query.state !== login.state) {
