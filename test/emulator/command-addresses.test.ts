@@ -40,7 +40,8 @@ describe('entra-emulator beside another emulator', () => {
       const run = await command(['--port', String(port)], { EMULATOR_HOST: '127.0.0.1' });
       expect(run.code).toBe(1);
       expect(run.stderr.trim().split('\n')).toEqual([
-        `entra-emulator: port ${port} is in use (another emulator, or \`npm start\`'s): choose another with --port <port> or EMULATOR_PORT=<port>`,
+        `entra-emulator: port ${port} is in use (another emulator, or \`npm start\`'s): ` +
+          'choose another with --port <port> or EMULATOR_PORT=<port>',
       ]);
     } finally {
       taken.close();
@@ -82,7 +83,8 @@ describe('entra-emulator beside another emulator', () => {
     const run = await command(['env', 'dev-gcp:team-a:known-app', '--url', `http://127.0.0.1:${port}`]);
     expect(run.code).toBe(1);
     expect(run.stderr).toBe(
-      `entra-emulator: no emulator answers at http://127.0.0.1:${port}: start one with \`npx entra-emulator\`, or say where it is with --url\n`,
+      `entra-emulator: no emulator answers at http://127.0.0.1:${port}: ` +
+        'start one with `npx entra-emulator`, or say where it is with --url\n',
     );
   }, 30_000);
 });
