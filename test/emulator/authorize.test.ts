@@ -143,14 +143,14 @@ describe('the login page', () => {
       const { code, verifier } = await login(emulator, { clientId, redirectUri: REDIRECT, scope, employee });
       return redeem(code, verifier);
     };
-    const typed = { navIdent: 'A123456', name: 'Typed Person', email: 'typed@nav.no', groups: 'x, y,,x' };
+    const typed = { navIdent: 'A123456', name: 'Typed Person', email: 'typed@trygdeetaten.no', groups: 'x, y,,x' };
     const apiScope = `openid api://${clientId}/.default`;
     expect((await signInAndRedeem('openid', typed)).status).toBe(200);
     const second = await signInAndRedeem(apiScope, typed);
     expect(decodeJwt(String(second.body.access_token))).toMatchObject({
       NAVident: 'A123456',
       name: 'Typed Person',
-      preferred_username: 'typed@nav.no',
+      preferred_username: 'typed@trygdeetaten.no',
       groups: ['x', 'y'],
     });
     const known = { navIdent: 'Z990101', name: 'Første Ansatt', email: 'forste@trygdeetaten.no', groups: 'made-up' };

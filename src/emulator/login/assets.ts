@@ -11,7 +11,11 @@ input{width:100%;box-sizing:border-box;padding:.5rem;font:inherit;border:1px sol
 button{margin-top:1.4rem;width:100%;padding:.65rem;font:inherit;background:#0067b8;color:#fff;border:0;border-radius:2px;cursor:pointer}
 button:hover{background:#005da6}.muted{color:#605e5c;font-size:.85rem}
 .error{color:#a4262c;background:#fde7e9;padding:.6rem;border-radius:2px}
-ul.presets{list-style:none;padding:0;margin:.4rem 0 0}ul.presets li{margin:.25rem 0}code{font-size:.85em}`;
+ul.presets{list-style:none;padding:0;margin:.4rem 0 0}ul.presets li{margin:.25rem 0}code{font-size:.85em}
+main:has(>.overview){max-width:min(80rem,calc(100vw - 6rem))}
+.overview table{border-collapse:collapse;width:100%;font-size:.9rem}
+.overview th,.overview td{text-align:left;vertical-align:top;padding:.35rem .4rem;border-bottom:1px solid #e1dfdd}
+.overview td code{overflow-wrap:anywhere}`;
 
 /** Submits the form_post form as soon as the page is read. */
 export const FORM_POST_SCRIPT =

@@ -96,7 +96,7 @@ ${from}
 <form method="post" action="${escapeHtml(options.action)}">
 <input type="hidden" name="csrf_token" value="${escapeHtml(options.csrfToken)}">
 <button type="submit" name="decision" value="allow">Allow</button>
-<button type="submit" name="decision" value="deny">Deny</button>
+<button type="submit" name="decision" value="deny" class="secondary">Deny</button>
 </form>
 </section>`,
   });
