@@ -48,10 +48,11 @@ describe('small things on the pages', () => {
       code_challenge_method: 'S256',
     });
     await page.goto(`${stack.url}/oauth2/authorize?${query}`);
+    type Styles = { getComputedStyle(element: unknown): { backgroundColor: string; color: string } };
     const style = (name: string) =>
-      page.locator(`button:text-is("${name}")`).evaluate((button) => {
-        const computed = getComputedStyle(button);
-        return { background: computed.backgroundColor, color: computed.color, className: button.className };
+      page.locator(`button:text-is("${name}")`).evaluate((element) => {
+        const computed = (globalThis as unknown as Styles).getComputedStyle(element);
+        return { background: computed.backgroundColor, color: computed.color, className: element.getAttribute('class') ?? '' };
       });
     const allow = await style('Allow');
     const deny = await style('Deny');
@@ -66,7 +67,7 @@ describe('small things on the pages', () => {
     const table = (await page.locator('.overview table').boundingBox())!;
     expect(table.x).toBeGreaterThanOrEqual(card.x);
     expect(table.x + table.width).toBeLessThanOrEqual(card.x + card.width);
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
     expect(overflow).toBeLessThanOrEqual(0);
   });
 });

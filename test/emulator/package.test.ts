@@ -1,11 +1,12 @@
 /**
- * The package as another project gets it: `npm pack`, installed from the tarball into an empty
- * project, its `entra-emulator` command run and started, and the programmatic API imported from
- * ESM and type-checked against the installed declarations.
+ * The emulator's own package (packages/entra-emulator) as another project gets it: `npm pack`,
+ * installed from the tarball into an empty project with only what the emulator needs (none of the
+ * generator's dependencies), its `entra-emulator` command run and started, and the programmatic API
+ * imported from ESM and type-checked against the installed declarations.
  */
 import { execFile, spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,7 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const REPO = resolve(import.meta.dirname, '../..');
-const NAME = 'entra-token-generator';
+const PACKAGE = join(REPO, 'packages', 'entra-emulator');
+const NAME = 'entra-emulator';
+/** The generator's dependencies and the build's tools: none belongs in a project that installs the emulator. */
+const NOT_NEEDED = ['ioredis', 'prom-client', 'openid-client', 'tsx', 'esbuild', 'pino-pretty', 'typescript'];
 
 const MANIFEST = `apiVersion: nais.io/v1alpha1
 kind: Application
@@ -22,7 +26,7 @@ spec:
   azure: { application: { enabled: true, allowAllUsers: true } }
 `;
 
-const TYPED_USE = `import { startEmulator, type Emulator, type EmulatorOptions } from '${NAME}/emulator';
+const TYPED_USE = `import { startEmulator, type Emulator, type EmulatorOptions } from '${NAME}';
 
 const options: EmulatorOptions = { manifests: ['.nais/app.yaml'], stateDir: undefined };
 const emulator: Emulator = await startEmulator(options);
@@ -46,8 +50,8 @@ describe('the package, installed from its tarball into an empty project', () => 
 
   beforeAll(async () => {
     project = await mkdtemp(join(tmpdir(), 'emulator-package-'));
-    // prepack builds dist/ with tsc first.
-    const { stdout } = await run('npm', ['pack', '--silent', '--pack-destination', project], { cwd: REPO, maxBuffer: 10_000_000 });
+    // prepack bundles dist/ with esbuild and writes the declarations with tsc first.
+    const { stdout } = await run('npm', ['pack', '--silent', '--pack-destination', project], { cwd: PACKAGE, maxBuffer: 10_000_000 });
     const tarball = stdout.trim().split('\n').pop()!;
     await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'my-app', private: true, type: 'module' }));
     await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', `./${tarball}`], { cwd: project });
@@ -59,12 +63,23 @@ describe('the package, installed from its tarball into an empty project', () => 
     if (project) await rm(project, { recursive: true, force: true });
   });
 
-  it('holds compiled JavaScript and declarations, and no test code', async () => {
+  it('holds bundled JavaScript and declarations, and no sources or tests', async () => {
     const installed = join(project, 'node_modules', NAME);
-    expect(await readdir(join(installed, 'dist', 'emulator'))).toEqual(expect.arrayContaining(['index.js', 'index.d.ts', 'main.js']));
-    expect(await readdir(installed)).not.toContain('test');
-    // The command, bundled into one file for a faster start.
-    expect(await readdir(join(installed, 'dist', 'command'))).toEqual(['entra-emulator.js']);
+    expect(await readdir(join(installed, 'dist'))).toEqual(expect.arrayContaining(['index.js', 'index.d.ts', 'command.js', 'types']));
+    expect((await readdir(installed)).sort()).toEqual(['bin', 'dist', 'package.json']);
+  });
+
+  it('brings only what the emulator needs into the project\u2019s node_modules', async () => {
+    const listed = (await run('npm', ['ls', '--all', '--parseable'], { cwd: project, maxBuffer: 10_000_000 })).stdout
+      .split('\n')
+      .filter((line) => line.includes(`node_modules`))
+      .map((line) => line.slice(line.lastIndexOf('node_modules/') + 'node_modules/'.length));
+    // The listing, for whoever reads the test's output.
+    process.stdout.write(`node_modules of a project with ${NAME} (${listed.length}): ${listed.sort().join(', ')}\n`);
+    expect(listed).toContain(NAME);
+    for (const name of NOT_NEEDED) expect(listed).not.toContain(name);
+    const { dependencies } = JSON.parse(await readFile(join(PACKAGE, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    for (const name of NOT_NEEDED) expect(Object.keys(dependencies)).not.toContain(name);
   });
 
   it('runs `npx entra-emulator --help`', async () => {
@@ -117,7 +132,9 @@ describe('the package, installed from its tarball into an empty project', () => 
       );
       expect(unknown).toMatchObject({
         code: 1,
-        stderr: "entra-emulator: dev-gcp:my-team:nope is not an app of this emulator's directory; it has dev-gcp:my-team:my-app\n",
+        stderr:
+          `entra-emulator: the emulator at ${baseUrl} has no app dev-gcp:my-team:nope; it has dev-gcp:my-team:my-app. ` +
+          'If yours runs elsewhere, add --url <its URL>\n',
       });
     } finally {
       const exited = new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)));
