@@ -4,6 +4,7 @@
  * is away every operation fails fast with StoreUnavailableError; the client reconnects by itself.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sealer } from './crypto.js';
@@ -21,6 +22,10 @@ const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call
 
 export interface RedisStoreOptions {
   url: string;
+  username?: string;
+  password?: string;
+  /** PEM certificates the server's TLS certificate is verified with, besides Node's own (and NODE_EXTRA_CA_CERTS). */
+  ca?: string;
   sealer: Sealer;
   keyPrefix?: string;
   logger?: Logger;
@@ -47,7 +52,15 @@ export class RedisStore implements SessionStore {
 
   constructor(private readonly options: RedisStoreOptions) {
     this.prefix = options.keyPrefix ?? 'token-generator:';
+    const tls = options.ca && options.url.startsWith('rediss:') ? { tls: { ca: [...rootCertificates, options.ca] } } : {};
     this.client = new Redis(options.url, {
+      ...(options.username ? { username: options.username } : {}),
+      ...(options.password ? { password: options.password } : {}),
+      ...tls,
+      // A user with NAIS's `readwrite` access may run the commands of its categories only: neither the ready
+      // check's INFO nor CLIENT SETINFO, each of which would be refused at every connection.
+      enableReadyCheck: false,
+      disableClientInfo: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       commandTimeout: options.commandTimeoutMs ?? 2_000,
