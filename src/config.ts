@@ -280,8 +280,8 @@ function storeFrom(vars: Variables): SessionStoreConfig | undefined {
 function missingSharedStore(cluster: string): ConfigError {
   return new ConfigError(
     'VALKEY_URI_SESSIONS',
-    `is not set, and on NAIS (${cluster}) every replica must share the sessions: add spec.valkey ` +
-      '(instance: sessions, access: readwrite) to the manifest, or set SESSION_STORE=memory to keep them in memory on purpose (one replica)',
+    `is not set, and on NAIS (${cluster}) every replica must share the sessions: add spec.valkey (instance: sessions, ` +
+      'access: readwrite) to the manifest, or set SESSION_STORE=memory to keep them in memory on purpose (one replica)',
   );
 }
 

@@ -95,7 +95,7 @@ describe('configuration', () => {
 describe('session store configuration', () => {
   const storeOf = (env: Record<string, string>) => loadConfig(env).generator.session.store;
 
-  it('takes REDIS_URL, or what NAIS injects for spec.valkey (valkey:// and valkeys:// read as redis:// and rediss://) and spec.redis', () => {
+  it('takes REDIS_URL, or what NAIS injects for spec.valkey (valkey(s):// read as redis(s)://) and spec.redis', () => {
     expect(storeOf({ REDIS_URL: 'redis://localhost:6379' })).toEqual({ url: 'redis://localhost:6379', variable: 'REDIS_URL' });
     expect(
       storeOf({ VALKEY_URI_SESSIONS: 'valkeys://v.example:26483', VALKEY_USERNAME_SESSIONS: 'u', VALKEY_PASSWORD_SESSIONS: 'p@ss' }),
