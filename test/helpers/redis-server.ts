@@ -139,3 +139,37 @@ export async function startRedis(options: { password?: string; nais?: boolean } 
     },
   };
 }
+
+/**
+ * The commands the server ran since CONFIG RESETSTAT, by INFO commandstats, each looked up in its ACL
+ * categories: `refused` holds those NAIS's readwrite user may not run, those the server refused and
+ * what ACL LOG holds for `username`. `admin` must have sent only the RESETSTAT since.
+ */
+export async function commandsRun(admin: Redis, username: string): Promise<{ allowed: string[]; refused: string[] }> {
+  const stats = (await admin.info('commandstats'))
+    .split('\r\n')
+    .map((line) => /^cmdstat_([^:]+):calls=(\d+).*rejected_calls=(\d+)/.exec(line))
+    .filter((match) => match !== null)
+    .map(([, name, , rejected]) => ({ name: name!, rejected: Number(rejected) }))
+    .filter(({ name }) => name !== 'config|resetstat');
+  const categories = new Set(
+    NAIS_READWRITE.split(' ')
+      .filter((rule) => rule.startsWith('+'))
+      .map((rule) => rule.slice(1)),
+  );
+  const allowed: string[] = [];
+  const refused: string[] = [];
+  for (const { name, rejected } of stats) {
+    const [command, subcommand] = name.split('|');
+    const [info] = (await admin.call('COMMAND', 'INFO', command!)) as [unknown[]];
+    const entry = subcommand ? (info[9] as unknown[][]).find((sub) => sub[0] === name)! : info;
+    const ok = (entry[6] as string[]).some((category) => categories.has(category)) && rejected === 0;
+    (ok ? allowed : refused).push(name);
+  }
+  const log = (await admin.call('ACL', 'LOG')) as unknown[][];
+  for (const entry of log) {
+    const fields = Object.fromEntries(Array.from({ length: entry.length / 2 }, (_, i) => [entry[2 * i], entry[2 * i + 1]]));
+    if (fields.username === username) refused.push(`ACL LOG: ${String(fields.object)}`);
+  }
+  return { allowed, refused };
+}
