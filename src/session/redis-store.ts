@@ -44,6 +44,8 @@ export class RedisStore implements SessionStore {
   private readonly prefix: string;
   private lastErrorLog = 0;
   private reachedOnce = false;
+  /** Whether the connection's first PING was answered, so that its credentials hold. */
+  private verified = false;
   private problem: string | undefined;
   /** Session updates Redis could not take, by key: made (if the session still exists) once it is back. */
   private readonly deferredUpdates = new Map<string, { sealed: string; expiresAt: number }>();
@@ -69,19 +71,29 @@ export class RedisStore implements SessionStore {
     });
     this.client.on('error', (err: Error) => this.failed(err));
     // Redis going away closes the connection before any command fails.
-    this.client.on('close', () => (this.problem ??= this.unreachable('the connection closed')));
+    this.client.on('close', () => {
+      this.verified = false;
+      this.problem ??= this.unreachable('the connection closed');
+    });
     this.client.on('ready', () => {
-      this.reachedOnce = true;
-      this.problem = undefined;
-      this.lastErrorLog = 0;
-      options.logger?.info('session store (Redis) connected');
       // Registered first, so these go out before the commands that waited for the connection.
       this.replayDeferred();
+      // Without the ready check, `ready` means connected, not logged in: a PING after AUTH says the credentials hold.
+      this.client.ping().then(
+        () => {
+          this.verified = true;
+          this.reachedOnce = true;
+          this.problem = undefined;
+          this.lastErrorLog = 0;
+          options.logger?.info('session store (Redis) connected');
+        },
+        (err: Error) => (this.problem ??= this.unreachable(err.message)),
+      );
     });
   }
 
   health(): StoreHealth {
-    const reachable = this.client.status === 'ready';
+    const reachable = this.client.status === 'ready' && this.verified;
     return {
       reachable,
       reachedOnce: this.reachedOnce,
