@@ -45,8 +45,6 @@ export interface SessionStoreConfig {
 export interface GeneratorConfig {
   port: number;
   host: string;
-  /** Whether the platform's pod variables are set (see `onNais`). */
-  onNais: boolean;
   /** Where browsers reach this service; the login redirect URI is built from it. */
   publicUrl: string;
   logLevel: string;
@@ -296,7 +294,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
     // Whoever reaches the port gets app tokens without logging in (and, with the emulator, tokens for any
     // employee): off NAIS the generator listens on loopback only, unless HOST says otherwise.
     host: vars.HOST ?? (nais ? '0.0.0.0' : '127.0.0.1'),
-    onNais: nais,
     publicUrl: vars.PUBLIC_URL ?? `http://localhost:${vars.PORT}`,
     logLevel: vars.LOG_LEVEL,
     nais: { app: vars.NAIS_APP_NAME, namespace: vars.NAIS_NAMESPACE, cluster: vars.NAIS_CLUSTER_NAME },

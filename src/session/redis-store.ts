@@ -24,7 +24,7 @@ export interface RedisStoreOptions {
   url: string;
   username?: string;
   password?: string;
-  /** PEM certificates the server's TLS certificate is verified with, besides Node's own (and NODE_EXTRA_CA_CERTS). */
+  /** PEM certificates the server's TLS certificate is verified with, besides the CAs Node.js ships with. */
   ca?: string;
   sealer: Sealer;
   keyPrefix?: string;
