@@ -283,12 +283,22 @@ function missingSharedStore(cluster: string): ConfigError {
   );
 }
 
+/** Replicas that share a store but each seal sessions with a key of their own cannot read each other's logins. */
+function missingSharedKey(storeVariable: StoreVariable): ConfigError {
+  return new ConfigError(
+    'SESSION_ENCRYPTION_KEY',
+    `is not set, and the replicas sharing sessions through ${storeVariable} must seal them with one key: create the secret ` +
+      'azure-token-generator-session as docs/nais.md says',
+  );
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const vars = readEnv(env, VARIABLES, SECRETS);
   const identity = loadIdentity(vars);
   const nais = onNais(env);
   const store = storeFrom(vars);
   if (nais && identity && !store && vars.SESSION_STORE !== 'memory') throw missingSharedStore(vars.NAIS_CLUSTER_NAME);
+  if (nais && store && !vars.SESSION_ENCRYPTION_KEY) throw missingSharedKey(store.variable);
   const generator: GeneratorConfig = {
     port: vars.PORT,
     // Whoever reaches the port gets app tokens without logging in (and, with the emulator, tokens for any

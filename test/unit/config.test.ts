@@ -145,10 +145,21 @@ describe('session store configuration', () => {
     expect(refusal.sentence).toMatch(/spec\.valkey/);
     expect(refusal.sentence).not.toMatch(/\n/);
     expect(storeOf({ ...entra, ...onNais, SESSION_STORE: 'memory' })).toBeUndefined();
-    expect(storeOf({ ...entra, ...onNais, VALKEY_URI_SESSIONS: 'valkeys://v:1' })?.variable).toBe('VALKEY_URI_SESSIONS');
+    const key = Buffer.alloc(32, 7).toString('base64');
+    expect(storeOf({ ...entra, ...onNais, VALKEY_URI_SESSIONS: 'valkeys://v:1', SESSION_ENCRYPTION_KEY: key })?.variable).toBe(
+      'VALKEY_URI_SESSIONS',
+    );
     // Off NAIS, or with the emulator, memory is the default.
     expect(storeOf(entra)).toBeUndefined();
     expect(storeOf(onNais)).toBeUndefined();
     expect(errorOf({ SESSION_STORE: 'memory', REDIS_URL: 'redis://r:1' }).variable).toBe('SESSION_STORE');
+  });
+
+  it('refuses to start on NAIS with a shared store and no shared key: each replica would seal logins the others cannot read', () => {
+    const refusal = errorOf({ ...entra, ...onNais, VALKEY_URI_SESSIONS: 'valkeys://v:1' });
+    expect(refusal.variable).toBe('SESSION_ENCRYPTION_KEY');
+    expect(refusal.sentence).toMatch(/azure-token-generator-session/);
+    // Off NAIS a local Redis with a key made at start is still allowed.
+    expect(storeOf({ REDIS_URL: 'redis://r:1' })?.variable).toBe('REDIS_URL');
   });
 });
