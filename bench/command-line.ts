@@ -1,5 +1,5 @@
 /**
- * 7. The command line's start: `token-generator --help` and `token-generator m2m` answered from its
+ * 8. The command line's start: `token-generator --help` and `token-generator m2m` answered from its
  * cache (with its one request to the generator, which checks that the cached token's issuer is still
  * the generator's), against `node -e 0` measured in the same rounds, in turn, so that the machine's
  * drift weighs on all three alike. BENCH_CLI_ROUNDS (21) rounds after one uncounted one. Target: at
@@ -28,7 +28,7 @@ function timed(args: string[], env: Record<string, string>): Promise<number> {
 }
 
 export async function commandLine(): Promise<void> {
-  heading('7. Command line: a cached token and --help, against the start of `node -e 0`');
+  heading('8. Command line: a cached token and --help, against the start of `node -e 0`');
   const rounds = Number(process.env.BENCH_CLI_ROUNDS ?? 21);
   const folder = mkdtempSync(path.join(tmpdir(), 'bench-cli-'));
   const port = await freePort();

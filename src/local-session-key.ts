@@ -7,7 +7,9 @@
  * before, and a key given in that variable always wins.
  */
 import { readFile, rm } from 'node:fs/promises';
+import type { Logger } from 'pino';
 import { z } from 'zod';
+import type { GeneratorConfig } from './config.js';
 import { StateFolder } from './emulator/state.js';
 import { MemoryStore, randomKey, Sealer, type SessionStore } from './session/index.js';
 import type { StoreSnapshot } from './session/memory-store.js';
@@ -18,7 +20,15 @@ const SESSIONS_FILE = 'sessions.sealed';
 const PURPOSE = 'kept-sessions';
 const KEPT = z.object({ key: z.string().regex(/^[A-Za-z0-9+/]{43}=$/) });
 
-export async function keptSessionKey(stateDir: string): Promise<{ key: Uint8Array; file: string }> {
+/** The configuration with the kept session key, unless SESSION_ENCRYPTION_KEY gave one. */
+export async function withKeptSessionKey(config: GeneratorConfig, stateDir: string, logger: Logger): Promise<GeneratorConfig> {
+  if (config.session.encryptionKey) return config;
+  const kept = await keptSessionKey(stateDir);
+  logger.info(`sessions use the key kept in ${kept.file}: logins last across restarts`);
+  return { ...config, session: { ...config.session, encryptionKey: kept.key } };
+}
+
+async function keptSessionKey(stateDir: string): Promise<{ key: Uint8Array; file: string }> {
   const folder = await StateFolder.open(stateDir);
   const kept = await folder.read(KEY_FILE, KEPT);
   if (kept) return { key: new Uint8Array(Buffer.from(kept.key, 'base64')), file: folder.file(KEY_FILE) };

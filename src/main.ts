@@ -2,19 +2,28 @@
  * Wiring only: load configuration, start the Entra ID emulator when no identity provider is
  * configured, then start the token generator against whichever identity provider there is.
  */
+import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { Logger } from 'pino';
 import { faultSentence } from './env.js';
 import { targetOf } from './audience.js';
-import { ConfigError, loadConfig, type GeneratorConfig, type IdentityConfig, type LoadedConfig, type PrivateJwk } from './config.js';
+import {
+  ConfigError,
+  loadConfig,
+  onNais,
+  type GeneratorConfig,
+  type IdentityConfig,
+  type LoadedConfig,
+  type PrivateJwk,
+} from './config.js';
 import { EntraClient } from './entra/client.js';
 import { buildApp, type Generator } from './generator/app.js';
 import { Metrics } from './generator/metrics.js';
 import { createLogger, processLogger } from './logger.js';
 import { defaultStateDir, emulatorOptionsFromEnv, startEmulator, type Emulator, type EmulatorOptions } from './emulator/index.js';
 import { relaunchTrustingEmulatorCa } from './emulator/trust.js';
-import { keepSessions, keptSessionKey } from './local-session-key.js';
+import { keepSessions, withKeptSessionKey } from './local-session-key.js';
 
 /** How long in-flight requests may take to finish after the shutdown delay before the process gives up on them. */
 export const DRAIN_LIMIT_MS = 20_000;
@@ -90,14 +99,8 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
     // The generator loads the JWKS next, within its identity provider's timeout: the key is made first.
     await emulator.ready();
     identity = await registerWithEmulator(emulator, config);
-    if (!config.session.encryptionKey && emulator.stateDir) {
-      const kept = await keptSessionKey(emulator.stateDir);
-      config = { ...config, session: { ...config.session, encryptionKey: kept.key } };
-      logger.info(`sessions use the key kept in ${kept.file}: logins last across restarts`);
-    }
+    if (emulator.stateDir) config = await withKeptSessionKey(config, emulator.stateDir, logger);
   }
-  const keptIn =
-    emulator?.stateDir && config.session.encryptionKey ? { dir: emulator.stateDir, key: config.session.encryptionKey } : undefined;
 
   const metrics = new Metrics();
   const entra = new EntraClient(identity, {
@@ -130,7 +133,9 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
     await emulator?.close();
     throw err;
   }
-  const writeSessions = keptIn ? await keepSessions(generator.sessions.manager.store, keptIn.key, keptIn.dir) : undefined;
+  const key = config.session.encryptionKey;
+  const writeSessions =
+    emulator?.stateDir && key ? await keepSessions(generator.sessions.manager.store, key, emulator.stateDir) : undefined;
   const address = generator.app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = config.port === 0 ? `http://localhost:${port}` : config.publicUrl;
@@ -192,13 +197,29 @@ export function banner(service: Service): string {
   return lines.join('\n');
 }
 
+/**
+ * In production (the image sets NODE_ENV=production; NAIS sets its pod variables) output is collected
+ * as one JSON object a line: the banner is for a terminal or a local start only.
+ */
+function production(env: NodeJS.ProcessEnv): boolean {
+  return !process.stdout.isTTY && (env.NODE_ENV === 'production' || onNais(env));
+}
+
+/** Where the generator listens, and who can reach it there. */
+function listeningLine(host: string, port: number): string {
+  const loopback = /^(127\.|::1$|localhost$)/.test(host);
+  const reach = loopback ? 'this machine only; HOST=0.0.0.0 opens it to the network' : 'from the network';
+  return `token generator listening on ${host.includes(':') ? `[${host}]` : host}:${port} (${reach})`;
+}
+
 async function main(): Promise<void> {
   let loaded: LoadedConfig;
   try {
     loaded = loadConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`Configuration error: ${err.sentence}\n`);
+      if (production(process.env)) processLogger('info').fatal(`Configuration error: ${err.sentence}`);
+      else process.stderr.write(`Configuration error: ${err.sentence}\n`);
       process.exit(2);
     }
     throw err;
@@ -222,7 +243,9 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  process.stdout.write(`${banner(service)}\n`);
+  const { port } = service.generator.app.server.address() as AddressInfo;
+  logger.info({ host: service.config.host, port }, listeningLine(service.config.host, port));
+  if (!production(process.env)) process.stdout.write(`${banner(service)}\n`);
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -1,7 +1,7 @@
 /**
  * One HTTP request with node:http(s). Not fetch: in Node.js 20 the first fetch loads undici and compiles
  * its WebAssembly parser, some 100 ms of CPU, more than the rest of a cached token's whole run
- * (BENCHMARKS.md, figure 7). OAuth's flows, which are not on that path, use fetch through openid-client.
+ * (BENCHMARKS.md, figure 8). OAuth's flows, which are not on that path, use fetch through openid-client.
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';

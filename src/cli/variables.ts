@@ -1,6 +1,6 @@
 /**
  * The command line's environment, read at every start without loading zod (some 60 ms of a cached
- * token's run, BENCHMARKS.md figure 7): values that certainly pass are taken here; anything else goes
+ * token's run, BENCHMARKS.md figure 8): values that certainly pass are taken here; anything else goes
  * through the zod shape in env.ts, which says what is wrong in the project's words.
  */
 import { homedir } from 'node:os';
