@@ -66,7 +66,7 @@ describe('the package, installed from its tarball into an empty project', () => 
   it('holds bundled JavaScript and declarations, and no sources or tests', async () => {
     const installed = join(project, 'node_modules', NAME);
     expect(await readdir(join(installed, 'dist'))).toEqual(expect.arrayContaining(['index.js', 'index.d.ts', 'command.js', 'types']));
-    expect((await readdir(installed)).sort()).toEqual(['bin', 'dist', 'package.json']);
+    expect((await readdir(installed)).sort()).toEqual(['README.md', 'bin', 'dist', 'package.json']);
   });
 
   it('brings only what the emulator needs into the project\u2019s node_modules', async () => {
