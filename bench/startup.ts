@@ -49,13 +49,23 @@ async function timeToAnswer(command: Command): Promise<{ discovery: number; jwks
   }
 }
 
-/** The package as `npm install` lays it out (its files, its dependencies beside them), so that the launcher runs what it runs installed. */
+/**
+ * The emulator's package as `npm install` lays it out (its files, its dependencies beside them), so that the
+ * launcher runs what it runs installed; and the generator's build, whose dist/emulator holds the same modules
+ * compiled but not bundled.
+ */
 function installedPackage(folder: string): string {
-  const spawned = spawnSync('npm', ['run', 'build'], { stdio: 'ignore' });
-  if (spawned.status !== 0) throw new Error('npm run build failed');
-  const installed = path.join(folder, 'node_modules', 'entra-token-generator');
+  for (const [command, args] of [
+    ['npm', ['run', 'build']],
+    ['npm', ['run', 'build', '--workspace', 'entra-emulator']],
+  ] as const) {
+    const spawned = spawnSync(command, args, { stdio: 'ignore' });
+    if (spawned.status !== 0) throw new Error(`${command} ${args.join(' ')} failed`);
+  }
+  const installed = path.join(folder, 'node_modules', 'entra-emulator');
   mkdirSync(installed, { recursive: true });
-  for (const entry of ['bin', 'dist', 'package.json']) cpSync(entry, path.join(installed, entry), { recursive: true });
+  for (const entry of ['bin', 'dist', 'package.json'])
+    cpSync(path.join('packages', 'entra-emulator', entry), path.join(installed, entry), { recursive: true });
   symlinkSync(path.resolve('node_modules'), path.join(installed, 'node_modules'));
   return installed;
 }
@@ -99,7 +109,7 @@ export async function startup(): Promise<void> {
         // The same folder as the round before: tenant and keys are read.
         kept: await timeToAnswer(ours(kept)),
         // The compiled modules as they are, not bundled into one file.
-        unbundled: await timeToAnswer(ours(kept, path.join(installed, 'dist', 'emulator', 'main.js'))),
+        unbundled: await timeToAnswer(ours(kept, path.resolve('dist', 'emulator', 'main.js'))),
       };
       const started = performance.now();
       const emulator = await startEmulator();

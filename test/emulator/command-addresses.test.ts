@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 
 function command(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['bin/entra-emulator.cjs', ...args], {
+  const child = spawn(process.execPath, ['packages/entra-emulator/bin/entra-emulator.cjs', ...args], {
     env: { ...process.env, EMULATOR_STATE_DIR: '', LOG_LEVEL: 'silent', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

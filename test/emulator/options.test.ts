@@ -127,14 +127,14 @@ describe('npm run emulator (src/emulator/main.ts)', () => {
   });
 
   it(
-    'runs as `npm run emulator` (bin/entra-emulator.cjs) in one process that signs on a pool thread per core unless ' +
+    'runs as `npm run emulator` (packages/entra-emulator/bin/entra-emulator.cjs) in one process that signs on a pool thread per core unless ' +
       'UV_THREADPOOL_SIZE is set',
     async () => {
       const run = async (threads: string | undefined) => {
         const env: NodeJS.ProcessEnv = { ...process.env, EMULATOR_PORT: '0', LOG_LEVEL: 'silent' };
         if (threads === undefined) delete env.UV_THREADPOOL_SIZE;
         else env.UV_THREADPOOL_SIZE = threads;
-        const { child, output: printed, exited } = emulatorProcess(env, ['bin/entra-emulator.cjs']);
+        const { child, output: printed, exited } = emulatorProcess(env, ['packages/entra-emulator/bin/entra-emulator.cjs']);
         let output = '';
         let osThreads: number;
         try {
