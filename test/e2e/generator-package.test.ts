@@ -3,11 +3,11 @@
  * command runs the JavaScript bundled at pack time, with neither tsx nor esbuild in the project.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installedFromTarball } from '../helpers/packed.js';
 
 const run = promisify(execFile);
 const REPO = resolve(import.meta.dirname, '../..');
@@ -15,12 +15,8 @@ const REPO = resolve(import.meta.dirname, '../..');
 let project: string;
 
 beforeAll(async () => {
-  project = await mkdtemp(join(tmpdir(), 'generator-package-'));
   // prepack runs `npm run build`, which bundles the command line.
-  const { stdout } = await run('npm', ['pack', '--silent', '--pack-destination', project], { cwd: REPO, maxBuffer: 10_000_000 });
-  const tarball = stdout.trim().split('\n').pop()!;
-  await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'my-app', private: true, type: 'module' }));
-  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', `./${tarball}`], { cwd: project });
+  project = await installedFromTarball(REPO, 'generator-package-');
 }, 600_000);
 
 afterAll(async () => {

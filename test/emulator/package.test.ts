@@ -6,11 +6,11 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installedFromTarball } from '../helpers/packed.js';
 
 const run = promisify(execFile);
 const REPO = resolve(import.meta.dirname, '../..');
@@ -49,12 +49,8 @@ describe('the package, installed from its tarball into an empty project', () => 
   let project: string;
 
   beforeAll(async () => {
-    project = await mkdtemp(join(tmpdir(), 'emulator-package-'));
     // prepack bundles dist/ with esbuild and writes the declarations with tsc first.
-    const { stdout } = await run('npm', ['pack', '--silent', '--pack-destination', project], { cwd: PACKAGE, maxBuffer: 10_000_000 });
-    const tarball = stdout.trim().split('\n').pop()!;
-    await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'my-app', private: true, type: 'module' }));
-    await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', `./${tarball}`], { cwd: project });
+    project = await installedFromTarball(PACKAGE, 'emulator-package-');
     await mkdir(join(project, '.nais'));
     await writeFile(join(project, '.nais', 'app.yaml'), MANIFEST);
   }, 600_000);
