@@ -24,7 +24,7 @@ const KEPT = z.object({ key: z.string().regex(/^[A-Za-z0-9+/]{43}=$/) });
 export async function withKeptSessionKey(config: GeneratorConfig, stateDir: string, logger: Logger): Promise<GeneratorConfig> {
   if (config.session.encryptionKey) return config;
   const kept = await keptSessionKey(stateDir);
-  logger.info(`sessions use the key kept in ${kept.file}: logins last across restarts`);
+  logger.info(`sessions use the key kept in ${kept.file} (no SESSION_ENCRYPTION_KEY): logins last across restarts`);
   return { ...config, session: { ...config.session, encryptionKey: kept.key } };
 }
 

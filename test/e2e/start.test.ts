@@ -82,7 +82,10 @@ describe('npm start in a pipe', () => {
     expect(text).toContain(`  App token:      curl -s -X POST ${url}/api/public/m2m -d "aud=dev-gcp:my-team:my-app"`);
     expect(logLines.filter((line) => line.level === 'warn')).toEqual([]);
     expect(logLines.filter((line) => /SESSION_ENCRYPTION_KEY/.test(line.msg))).toEqual([
-      expect.objectContaining({ level: 'info', msg: expect.stringMatching(/^sessions use a key made at start/) as unknown }),
+      expect.objectContaining({
+        level: 'info',
+        msg: expect.stringMatching(/^sessions use the key kept in \S+session-key\.json/) as unknown,
+      }),
     ]);
     // The discovery, keys and token requests to the emulator are at debug.
     expect(logLines.filter((line) => line.component === 'emulator' && !/^Server listening/.test(line.msg))).toEqual([]);
@@ -145,7 +148,7 @@ describe('npm start in a terminal', () => {
     await started.stop();
     expect(output).toContain(`Token generator: ${url}`);
     expect(output).not.toContain('{"level"');
-    expect(output).toMatch(/^\[\d\d:\d\d:\d\d\] INFO: sessions use a key made at start/m);
+    expect(output).toMatch(/^\[\d\d:\d\d:\d\d\] INFO: sessions use the key kept in /m);
     expect(output).toMatch(/^\[\d\d:\d\d:\d\d\] INFO: emulator: Server listening at/m);
   }, 90_000);
 });
