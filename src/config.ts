@@ -109,7 +109,7 @@ const VARIABLES = {
   RATE_LIMIT_FRESH_MAX: atLeastOne(120),
   RATE_LIMIT_LOGIN_MAX: atLeastOne(300),
   RATE_LIMIT_CLI_TOKEN_MAX: atLeastOne(30),
-  DEVICE_CODE_SECONDS: withDefault(wholeNumber(1, 3600), 600),
+  DEVICE_CODE_SECONDS: withDefault(wholeNumber(1, 300), 300),
   BODY_LIMIT_BYTES: atLeastOne(64 * 1024),
   MAX_CONNECTIONS: atLeastOne(800),
   HEADERS_TIMEOUT_SECONDS: withDefault(wholeNumber(1, 30), 10),

@@ -434,6 +434,7 @@ describe('token-generator obo', () => {
           void (async () => {
             await other.goto(match[1]!);
             await other.locator('button:has-text("Sign in")').click();
+            await other.locator('#typed_code').fill(new URL(match[1]!).searchParams.get('user_code')!);
             await other.locator('button:has-text("Allow")').click();
           })();
         }
