@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type FastifySchema } from 'fastify';
 import formbody from '@fastify/formbody';
 import cookie from '@fastify/cookie';
@@ -38,6 +39,8 @@ import { refuseDuplicateCookies } from './duplicate-cookies.js';
 import { boundConnections, type ConnectionBound } from './connections.js';
 import { createStore, randomKey, RedisStore, Sealer, SessionManager, type SessionStore } from '../session/index.js';
 import { EmployeeLimits, RequestCounter } from './limits.js';
+import { knownHosts, onlyKnownHosts } from '../host-names.js';
+import { PATHS } from '../paths.js';
 
 export interface BuildOptions {
   config: GeneratorConfig;
@@ -99,6 +102,8 @@ const EVERY_RESPONSE_HEADERS: readonly (readonly [string, string])[] = [
   ['content-security-policy', CONTENT_SECURITY_POLICY],
   ['x-frame-options', 'DENY'],
 ];
+/** The platform's probes call these by the pod's address, not by the service's name. */
+const PROBES: ReadonlySet<string> = new Set([PATHS.isAlive, PATHS.isReady, PATHS.health, PATHS.metrics]);
 const KEEP_ALIVE_MS = 72_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const CONNECTION_TIMEOUT_MS = 60_000;
@@ -142,13 +147,17 @@ function fastifyOptions(
         requestTimeout: REQUEST_TIMEOUT_MS,
         connectionsCheckingInterval: TIMEOUT_CHECK_MS,
       };
-      const server = createServer(timeouts, (req, res) => {
-        const state = startLaneState(req, correlationId(req.headers));
-        const id = state.correlationId;
-        // The lane sets the same headers itself when it answers.
-        if (lane.takes(req)) lane.handle(req, res, state, () => toFastify(req, res, id));
-        else toFastify(req, res, id);
-      });
+      const known = knownHosts(config.publicUrl, () => (server.address() as AddressInfo | null)?.port);
+      const server = createServer(
+        timeouts,
+        onlyKnownHosts(known, PROBES, (req, res) => {
+          const state = startLaneState(req, correlationId(req.headers));
+          const id = state.correlationId;
+          // The lane sets the same headers itself when it answers.
+          if (lane.takes(req)) lane.handle(req, res, state, () => toFastify(req, res, id));
+          else toFastify(req, res, id);
+        }),
+      );
       server.keepAliveTimeout = KEEP_ALIVE_MS;
       server.setTimeout(CONNECTION_TIMEOUT_MS);
       onServer(server);
