@@ -173,7 +173,7 @@ function fastifyOptions(
     // every request that does arrive is answered normally, with `Connection: close` (see above).
     return503OnClosing: false,
     routerOptions: { maxParamLength: 256 },
-    ...trustProxyOption(config.trustProxyHops),
+    ...trustProxyOption(config.trustProxyHops, config.trustedProxies),
   };
 }
 
@@ -191,6 +191,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     metrics,
     access,
     trustProxyHops: config.trustProxyHops,
+    trustedProxies: config.trustedProxies,
     shuttingDown: () => readiness.shuttingDown,
     bodyLimitBytes: config.bodyLimitBytes,
     everyResponseHeaders: EVERY_RESPONSE_HEADERS,

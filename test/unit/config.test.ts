@@ -92,3 +92,12 @@ describe('Redis configuration', () => {
     expect(loadConfig({}).generator.session.redisUrl).toBeUndefined();
   });
 });
+
+describe('trusted proxies', () => {
+  it('are on this machine by default, in the cluster’s private ranges on NAIS, and where TRUSTED_PROXIES says', () => {
+    expect(loadConfig({}).generator.trustedProxies).toEqual(['loopback']);
+    expect(loadConfig({ NAIS_CLUSTER_NAME: 'prod-gcp' }).generator.trustedProxies).toEqual(['loopback', 'uniquelocal']);
+    expect(loadConfig({ TRUSTED_PROXIES: '10.6.0.0/16, 192.168.1.1' }).generator.trustedProxies).toEqual(['10.6.0.0/16', '192.168.1.1']);
+    expect(errorOf({ TRUSTED_PROXIES: '10.0.0.0/99' }).message).toMatch(/TRUSTED_PROXIES/);
+  });
+});
