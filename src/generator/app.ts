@@ -29,6 +29,9 @@ import { loginRoutes } from './routes/login.js';
 import { logoutRoutes } from './routes/logout.js';
 import { loggedInTokenRoutes } from './routes/logged-in-tokens.js';
 import { authorizationServerRoutes } from './authorization-server/index.js';
+import { ToolAccess } from './authorization-server/tool-access.js';
+import { ToolSessions } from './authorization-server/tool-sessions.js';
+import { toolAccessRoutes } from './routes/tool-access.js';
 import { headlessOboRoutes } from './routes/headless-obo.js';
 import { Sessions } from './sessions.js';
 import { accessLogger, RequestEnd } from './request-log.js';
@@ -264,14 +267,16 @@ function employeeSessions(app: FastifyInstance, options: BuildOptions, readiness
 /** The employees' routes, in a scope of their own: cookies belong to them; the public endpoints for scripts neither read nor set any. */
 async function employeeRoutes(app: FastifyInstance, ctx: GeneratorContext, employees: EmployeeParts, options: BuildOptions): Promise<void> {
   const { sealer, sessions, limits } = employees;
+  const tools = new ToolSessions(sessions, sealer, new ToolAccess(sessions.manager.store));
   await app.register(async (scope) => {
     await scope.register(cookie);
     scope.addHook('onRequest', refuseDuplicateCookies(sessions.cookies, options.config.publicUrl));
-    await homeRoutes(scope, { ctx, sessions, ...(options.directory ? { directory: options.directory } : {}) });
+    await homeRoutes(scope, { ctx, sessions, tools, sealer, ...(options.directory ? { directory: options.directory } : {}) });
     await loginRoutes(scope, { ctx, sessions, sealer, limits });
-    await logoutRoutes(scope, { ctx, sessions, sealer });
+    await logoutRoutes(scope, { ctx, sessions, sealer, tools });
+    await toolAccessRoutes(scope, { sessions, sealer, tools, publicUrl: options.config.publicUrl });
     await loggedInTokenRoutes(scope, ctx, sessions, limits);
     await headlessOboRoutes(scope, { ctx, sessions, emulator: options.emulator ?? false });
-    await scope.register(async (server) => authorizationServerRoutes(server, { ctx, sessions, sealer, limits }));
+    await scope.register(async (server) => authorizationServerRoutes(server, { ctx, sessions, sealer, limits, tools }));
   });
 }

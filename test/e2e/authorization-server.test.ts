@@ -216,11 +216,13 @@ describe('employee tokens by the authorization code with PKCE', () => {
   it('renews with the refresh token, for the same target and for another', async () => {
     const same = await oidc.refreshTokenGrant(config, refreshToken);
     await verifyEmployeeToken(same.access_token, TARGET);
+    refreshToken = same.refresh_token!;
     const other = await oidc.refreshTokenGrant(config, refreshToken, { scope: 'api://dev-gcp.other-team.other-app/.default' });
+    refreshToken = other.refresh_token!;
     await verifyEmployeeToken(other.access_token, 'dev-gcp:other-team:other-app');
   });
 
-  it('keeps the tool\u2019s session and the browser\u2019s apart: ending one leaves the other', async () => {
+  it('keeps the browser\u2019s session when the tool ends its own', async () => {
     const page = await context.newPage();
     await page.goto(`${stack.url}/oauth2/session`);
     expect(JSON.parse((await page.locator('body').textContent()) ?? '{}')).toMatchObject({ authenticated: true });
@@ -230,18 +232,6 @@ describe('employee tokens by the authorization code with PKCE', () => {
     expect((err as oidc.ResponseBodyError).error).toBe('invalid_grant');
     await page.goto(`${stack.url}/oauth2/session`);
     expect(JSON.parse((await page.locator('body').textContent()) ?? '{}')).toMatchObject({ authenticated: true });
-
-    const { cookie, verifier, location } = await codeOverHttp();
-    const answer = await oidc.authorizationCodeGrant(
-      config,
-      location,
-      { pkceCodeVerifier: verifier, expectedState: 'some-state' },
-      { redirect_uri: loopback.redirectUri },
-    );
-    expect(await (await logout(stack.url, cookie)).json()).toMatchObject({ logged_out: true });
-    const session = await fetch(`${stack.url}/oauth2/session`, { headers: { cookie } });
-    expect(((await session.json()) as { authenticated: boolean }).authenticated).toBe(false);
-    await verifyEmployeeToken((await oidc.refreshTokenGrant(config, answer.refresh_token!)).access_token, TARGET);
   });
 
   it('asks before anything: no code without the consent page\u2019s POST, none for a POST from elsewhere', async () => {
