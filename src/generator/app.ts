@@ -37,7 +37,8 @@ import { Sessions } from './sessions.js';
 import { accessLogger, RequestEnd } from './request-log.js';
 import { CachedTokenLane, checkLaneKnowsHooks } from './cached-lane.js';
 import { laneStateOf, startLaneState } from './lane-state.js';
-import { trustProxyOption } from './client-address.js';
+import { trustedHops, trustProxyOption } from './client-address.js';
+import { bodyDeadline } from './body-deadline.js';
 import { refuseDuplicateCookies } from './duplicate-cookies.js';
 import { boundConnections, type ConnectionBound } from './connections.js';
 import { createStore, randomKey, RedisStore, Sealer, SessionManager, type SessionStore } from '../session/index.js';
@@ -107,6 +108,10 @@ const EVERY_RESPONSE_HEADERS: readonly (readonly [string, string])[] = [
 ];
 /** The platform's probes call these by the pod's address, not by the service's name. */
 const PROBES: ReadonlySet<string> = new Set([PATHS.isAlive, PATHS.isReady, PATHS.health, PATHS.metrics]);
+/** Once its headers are in, a request has this long for its body. */
+const BODY_DEADLINE_MS = 5_000;
+/** Connections one address may hold: an eighth of the bound, or 16 when the bound is small. */
+const perAddressMax = (max: number) => Math.max(16, Math.floor(max / 8));
 const KEEP_ALIVE_MS = 72_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const CONNECTION_TIMEOUT_MS = 60_000;
@@ -200,7 +205,11 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     everyResponseHeaders: EVERY_RESPONSE_HEADERS,
   });
   let connections: ConnectionBound | undefined;
-  const bound = (server: Server) => (connections = boundConnections(server, config.connections.max));
+  const proxy = trustedHops(config.trustProxyHops, config.trustedProxies);
+  const bound = (server: Server) => {
+    bodyDeadline(server, BODY_DEADLINE_MS);
+    connections = boundConnections(server, config.connections.max, perAddressMax(config.connections.max), (address) => proxy(address, 0));
+  };
   const app = Fastify(
     fastifyOptions(config, logger, lane, readiness, new RequestEnd(access, metrics), bound),
   ).withTypeProvider<ZodTypeProvider>();
