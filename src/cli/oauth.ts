@@ -10,6 +10,8 @@ import { failureOf, notAGenerator, unreachable } from './generator.js';
 
 /** The command line's name for itself, shown on the page that asks the employee. */
 export const CLIENT_ID = 'the token-generator command line';
+/** The device flow takes no name that passes for the generator's own: the command line there is any tool. */
+export const DEVICE_CLIENT_ID = 'a command line (--device)';
 
 export type Tokens = client.TokenEndpointResponse;
 
@@ -49,6 +51,14 @@ export async function authorizationServer(ctx: Context): Promise<client.Configur
   } catch (err) {
     throw asCliError(ctx, err, PATHS.authorizationServerMetadata);
   }
+}
+
+/** The same authorization server, for the command line under another client id. */
+export function asClient(ctx: Context, server: client.Configuration, clientId: string): client.Configuration {
+  const other = new client.Configuration(server.serverMetadata(), clientId, undefined, client.None());
+  if (ctx.base.startsWith('http:')) client.allowInsecureRequests(other);
+  if (!ctx.useCache) other[client.customFetch] = withoutCache;
+  return other;
 }
 
 /** A token for `audience` from the refresh token; LoginRequired when the command line's session is gone. */

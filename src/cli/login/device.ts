@@ -3,10 +3,11 @@ import * as client from 'openid-client';
 import { PATHS } from '../../paths.js';
 import type { Context } from '../context.js';
 import { CliError } from '../errors.js';
-import { asCliError, type Tokens } from '../oauth.js';
+import { asClient, asCliError, DEVICE_CLIENT_ID, type Tokens } from '../oauth.js';
 import { withinTimeout } from './wait.js';
 
-export async function logIn(ctx: Context, server: client.Configuration, audience: string): Promise<Tokens> {
+export async function logIn(ctx: Context, generator: client.Configuration, audience: string): Promise<Tokens> {
+  const server = asClient(ctx, generator, DEVICE_CLIENT_ID);
   let started;
   try {
     started = await client.initiateDeviceAuthorization(server, { scope: audience });
