@@ -127,8 +127,8 @@ describe('npm run emulator (src/emulator/main.ts)', () => {
   });
 
   it(
-    'runs as `npm run emulator` (packages/entra-emulator/bin/entra-emulator.cjs) in one process that signs on a pool thread per core unless ' +
-      'UV_THREADPOOL_SIZE is set',
+    "runs as `npm run emulator` (the entra-emulator package's bin) in one process that signs on a pool thread per core " +
+      'unless UV_THREADPOOL_SIZE is set',
     async () => {
       const run = async (threads: string | undefined) => {
         const env: NodeJS.ProcessEnv = { ...process.env, EMULATOR_PORT: '0', LOG_LEVEL: 'silent' };
