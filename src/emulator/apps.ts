@@ -54,6 +54,8 @@ export class Apps {
         target: app.target,
         secrets: app.secrets,
         redirectUris: app.replyUrls,
+        spaRedirectUris: app.spaRedirectUris,
+        nativeRedirectUris: app.nativeRedirectUris,
         certificates: app.certificates,
       });
     }

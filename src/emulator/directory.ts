@@ -28,9 +28,17 @@ export interface ClientRegistration {
   /** Certificates (PEM) for private_key_jwt, named in assertions by their thumbprints. */
   certificates?: string[];
   secrets?: string[];
+  /** Redirect URIs of a web app (Entra's `web` platform): a code sent there is redeemed with the client's credential. */
   redirectUris?: string[];
+  /** Redirect URIs of a single-page app (`spa`): the client is public, redeems from the browser with PKCE, and gets CORS. */
+  spaRedirectUris?: string[];
+  /** Redirect URIs of a desktop or mobile app (`native`): the client is public, as for the device code flow. */
+  nativeRedirectUris?: string[];
   postLogoutRedirectUris?: string[];
 }
+
+/** Entra's platforms of a redirect URI. */
+export type RedirectType = 'web' | 'spa' | 'native';
 
 export interface ClientRecord {
   clientId: string;
@@ -39,7 +47,10 @@ export interface ClientRecord {
   /** `x5t:…` and `x5t#S256:…` of the keys that have a certificate, to the key's id. */
   thumbprints: Map<string, string>;
   secrets: string[];
-  redirectUris: Set<string>;
+  /** Each redirect URI with its platform. */
+  redirectUris: Map<string, RedirectType>;
+  /** A client with a `spa` or `native` redirect is public: it may ask for tokens without a credential. */
+  publicClient: boolean;
   postLogoutRedirectUris: Set<string>;
 }
 
@@ -100,6 +111,8 @@ export class Directory {
   readonly unauthorized: Set<string>;
   readonly missing: Set<string>;
   private readonly keyCache = new Map<string, CryptoKey>();
+  /** The origins of every `spa` redirect URI: the token endpoint answers their cross-origin requests. */
+  readonly spaOrigins = new Set<string>();
 
   /** With manifests the directory holds exactly the apps they describe; without, every target exists. */
   readonly manifests: Map<string, ManifestApp> | undefined;
@@ -213,7 +226,8 @@ export class Directory {
       keys: new Map(),
       thumbprints: new Map(),
       secrets: [],
-      redirectUris: new Set(),
+      redirectUris: new Map(),
+      publicClient: false,
       postLogoutRedirectUris: new Set(),
     };
     const keys = [
@@ -226,7 +240,16 @@ export class Directory {
     }
     for (const cached of [...this.keyCache.keys()]) if (cached.startsWith(`${clientId}:`)) this.keyCache.delete(cached);
     record.secrets.push(...(registration.secrets ?? []));
-    for (const uri of registration.redirectUris ?? []) record.redirectUris.add(uri);
+    const redirects: [string[] | undefined, RedirectType][] = [
+      [registration.redirectUris, 'web'],
+      [registration.spaRedirectUris, 'spa'],
+      [registration.nativeRedirectUris, 'native'],
+    ];
+    for (const [uris, type] of redirects) for (const uri of uris ?? []) record.redirectUris.set(uri, type);
+    for (const [uri, type] of record.redirectUris) {
+      if (type !== 'web') record.publicClient = true;
+      if (type === 'spa' && URL.canParse(uri)) this.spaOrigins.add(new URL(uri).origin);
+    }
     for (const uri of registration.postLogoutRedirectUris ?? []) record.postLogoutRedirectUris.add(uri);
     this.clients.set(clientId, record);
     return clientId;

@@ -17,7 +17,8 @@ import { loginRoutes } from './login/routes.js';
 import { loadDirectory, loadDirectoryFile, mergeDirectories, type DirectoryInput, type LoadedDirectory } from './manifests.js';
 import { metadataRoutes } from './metadata.js';
 import { TENANT_PATTERN } from './names.js';
-import { singleValued } from './params.js';
+import { formParams } from './params.js';
+import { deviceAuthorizationRoute } from './device-authorization.js';
 import { PathOnlyRequestLog, pathOf } from './request-log.js';
 import { lazySchemaCompilers } from './schema-compilers.js';
 import { Stores, type StoreSettings } from './stores.js';
@@ -31,6 +32,8 @@ import { KeyRing } from './key-ring.js';
 import { overview, summaryText } from './overview.js';
 import { StateFolder } from './state.js';
 import { texasRoutes } from './texas.js';
+import { tokenEndpointCors } from './cors.js';
+import { multiTenantRewrite } from './tenants.js';
 import { testTokens, type AppTokenRequest, type UserTokenRequest } from './test-tokens.js';
 
 export type { ClientRegistration, TestEmployee } from './directory.js';
@@ -166,8 +169,13 @@ function checkLifetime(options: EmulatorOptions): number {
 }
 
 /** The HTTP(S) server, before any route: request lines by path only, form-encoded bodies only. */
-async function server(logger: EmulatorOptions['logger'], tls: { cert: string; key: string } | undefined): Promise<FastifyInstance> {
+async function server(
+  logger: EmulatorOptions['logger'],
+  tls: { cert: string; key: string } | undefined,
+  basePath: string,
+): Promise<FastifyInstance> {
   const app = Fastify({
+    rewriteUrl: multiTenantRewrite(basePath),
     ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
     ...(logger ? { loggerInstance: logger as FastifyBaseLogger } : { logger: false }),
     logController: new PathOnlyRequestLog(),
@@ -187,9 +195,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const overrides = new ClaimOverrides();
   const keys = await KeyRing.open({ lifetimeSeconds: lifetime, overrides, ...(state ? { state } : {}) });
   const tls = options.tls ? await tlsMaterial(options.tls, state) : undefined;
-  const app = await server(options.logger, tls);
-
   const basePath = `/${tenantId}`;
+  const app = await server(options.logger, tls, basePath);
+
   // Filled in once the port is known; routes and grants read them per request.
   const urls: TenantUrls = { baseUrl: '', issuer: '', tokenEndpoint: '', wellKnownUrl: '', jwksUri: '' };
   const stores = new Stores(options.stores);
@@ -198,6 +206,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const claims = new Claims(directory, urls, lifetime);
   const context: GrantContext = { directory, keys, stores, endpoints: urls, claims };
   const stats = tokenEndpointRoutes(app, context, `${basePath}/oauth2/v2.0/token`, urls);
+  deviceAuthorizationRoute(app, { directory, stores, path: `${basePath}/oauth2/v2.0/devicecode`, urls });
   metadataRoutes(app, { keys, claims, basePath, urls });
   await app.register(async (texas) => texasRoutes(texas, { apps, context, bodyLimit: BODY_LIMIT }));
   await app.register(async (own) => emulatorRoutes(own, { apps, directory, keys, urls: () => urls }));
@@ -275,6 +284,7 @@ function tokenEndpointRoutes(app: FastifyInstance, context: GrantContext, tokenP
   const sendError = (reply: FastifyReply, err: EntraError) =>
     reply.code(err.status).header('cache-control', 'no-store').header('pragma', 'no-cache').send(err.body(urls.baseUrl));
 
+  tokenEndpointCors(app, tokenPath, context.directory);
   app.addHook('onRequest', (request, _reply, done) => {
     // Counted before the body is read, so that refused bodies count too.
     if (request.method === 'POST' && pathOf(request.url) === tokenPath) stats.tokenRequests++;
@@ -303,9 +313,7 @@ function tokenEndpointRoutes(app: FastifyInstance, context: GrantContext, tokenP
   });
 
   app.post(tokenPath, async (request, reply) => {
-    const contentType = String(request.headers['content-type'] ?? '');
-    if (request.body !== undefined && !/^application\/x-www-form-urlencoded\b/i.test(contentType)) throw errors.unsupportedContentType();
-    const params = singleValued(request.body);
+    const params = formParams(request.body, request.headers['content-type']);
     const grant = params.grant_type ?? 'none';
     const counted = GRANTS.has(grant) || grant === 'none' ? grant : 'other';
     stats.byGrant[counted] = (stats.byGrant[counted] ?? 0) + 1;

@@ -10,6 +10,7 @@
  *     - { navIdent: Z990001, name: Kari Nordmann, email: kari.nordmann@trygdeetaten.no, groups: [group-a] }
  *   clients:                           # credentials for apps that call the emulator themselves
  *     - { target: dev-gcp:team-a:app-a, secrets: [a-secret] }
+ *     - { target: dev-gcp:team-a:frontend, spaRedirectUris: [http://localhost:5173/] }   # a single-page app: public, CORS
  *
  * A manifest that cannot be read stops the emulator with the file and the field; there is never
  * half a directory.
@@ -51,7 +52,10 @@ export interface DeclaredApp {
   secrets: string[];
   /** PEM text of each certificate. */
   certificates: string[];
+  /** Entra's `web` platform, as a manifest's reply URLs are. */
   replyUrls: string[];
+  spaRedirectUris: string[];
+  nativeRedirectUris: string[];
 }
 
 export interface LoadedDirectory {
@@ -138,6 +142,9 @@ const DirectoryFile = z.object({
         // A PEM certificate, or the path of a file holding one (relative to the directory file).
         certificates: z.array(z.string().min(1)).default([]),
         replyUrls: z.array(replyUrl).default([]),
+        spaRedirectUris: z.array(replyUrl).default([]),
+        // A desktop or mobile app's redirect may have a scheme of its own (msal<client id>://auth).
+        nativeRedirectUris: z.array(z.string().refine((value) => URL.canParse(value), 'must be a URL')).default([]),
       }),
     )
     .default([]),

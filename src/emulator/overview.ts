@@ -58,7 +58,7 @@ export function overview(directory: Directory, apps: Apps, baseUrl: string): Ove
       users: usersOf(app),
       secrets: client?.secrets.length ?? 0,
       certificates: keys.filter((key) => key.x5t !== undefined).length,
-      replyUrls: [...(client?.redirectUris ?? [])],
+      replyUrls: [...(client?.redirectUris ?? [])].map(([uri, type]) => (type === 'web' ? uri : `${uri} (${type})`)),
       envCommand: `entra-emulator env ${target}`,
     };
   });

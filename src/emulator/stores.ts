@@ -4,7 +4,7 @@
  * store is full its least recently used entries go first, and expired ones are swept even when nothing is asked.
  */
 import { LRUCache } from 'lru-cache';
-import type { TestEmployee } from './directory.js';
+import type { RedirectType, TestEmployee } from './directory.js';
 import type { Attempts } from './login/rate-limit.js';
 
 export interface StoreLimits {
@@ -99,6 +99,8 @@ export function approximateBytes(value: unknown): number {
 export interface AuthorizationCode {
   clientId: string;
   redirectUri: string;
+  /** The platform of the redirect URI: a `web` one's code is redeemed with the client's credential. */
+  redirectType: RedirectType;
   /** Absent for a request without PKCE, which only confidential clients may make. */
   codeChallenge?: string;
   codeChallengeMethod?: 'S256' | 'plain';
@@ -116,6 +118,25 @@ export interface RefreshGrant {
   scopes: string[];
   employee: TestEmployee;
   sessionId: string;
+  /** Issued to a public client (a `spa` or `native` redirect, the device code flow): redeemed without a credential. */
+  publicClient: boolean;
+  /** A single-page app's refresh tokens end 24 hours after the sign-in, however often they are used. */
+  spaUntil?: number;
+}
+
+/** A device code flow's sign-in (RFC 8628, as Entra runs it), kept under its device code and under its user code. */
+export interface DeviceAuthorization {
+  clientId: string;
+  scopes: string[];
+  userCode: string;
+  expiresAt: number;
+  intervalSeconds: number;
+  /** When the client last asked, to tell it to slow down. */
+  lastPolledAt?: number;
+  /** Pending until the employee signs in or declines on the device login page; redeemed once. */
+  status: 'pending' | 'approved' | 'declined' | 'redeemed';
+  employee?: TestEmployee;
+  sessionId?: string;
 }
 
 export interface SignOnSession {
@@ -132,6 +153,8 @@ export interface StoreSettings {
   /** The `jti`s of client assertions seen, kept until the assertion expires. */
   assertionIds: StoreLimits;
   signOnSessions: StoreLimits;
+  /** Device codes, each kept twice (by device code and by user code). */
+  deviceCodes: StoreLimits;
   /** Targets the open directory makes up when a token is asked for them. */
   targets: StoreLimits;
   /** Sign-in requests per client address; the lifetime is the rate limit's window. */
@@ -145,6 +168,7 @@ export const DEFAULT_STORE_SETTINGS: StoreSettings = {
   refreshTokens: { maxEntries: 20_000, maxBytes: 64 * MB, lifetimeMs: 24 * 3_600_000 },
   assertionIds: { maxEntries: 200_000, maxBytes: 32 * MB, lifetimeMs: 11 * 60_000 },
   signOnSessions: { maxEntries: 10_000, maxBytes: 32 * MB, lifetimeMs: 12 * 3_600_000 },
+  deviceCodes: { maxEntries: 20_000, maxBytes: 16 * MB, lifetimeMs: 20 * 60_000 },
   targets: { maxEntries: 20_000, maxBytes: 8 * MB, lifetimeMs: 24 * 3_600_000 },
   signInAttempts: { maxEntries: 20_000, maxBytes: 4 * MB, lifetimeMs: 60_000 },
 };
@@ -155,6 +179,7 @@ export class Stores {
   readonly refreshTokens: BoundedStore<RefreshGrant>;
   readonly assertionIds: BoundedStore<string>;
   readonly signOnSessions: BoundedStore<SignOnSession>;
+  readonly deviceCodes: BoundedStore<DeviceAuthorization>;
   readonly targets: BoundedStore<string>;
   readonly signInAttempts: BoundedStore<Attempts>;
   private readonly sweeper: NodeJS.Timeout;
@@ -165,9 +190,18 @@ export class Stores {
     this.refreshTokens = new BoundedStore(limits.refreshTokens);
     this.assertionIds = new BoundedStore(limits.assertionIds, (signature) => 48 + 2 * signature.length);
     this.signOnSessions = new BoundedStore(limits.signOnSessions);
+    this.deviceCodes = new BoundedStore(limits.deviceCodes);
     this.targets = new BoundedStore(limits.targets);
     this.signInAttempts = new BoundedStore(limits.signInAttempts, () => 64);
-    const all = [this.codes, this.refreshTokens, this.assertionIds, this.signOnSessions, this.targets, this.signInAttempts];
+    const all = [
+      this.codes,
+      this.refreshTokens,
+      this.assertionIds,
+      this.signOnSessions,
+      this.deviceCodes,
+      this.targets,
+      this.signInAttempts,
+    ];
     const interval = Math.max(1000, Math.min(60_000, ...all.map((store) => store.limits.lifetimeMs)));
     this.sweeper = setInterval(() => all.forEach((store) => store.sweep()), interval);
     this.sweeper.unref();

@@ -69,7 +69,7 @@ export function testTokens(context: GrantContext, apps: Apps, overrides: ClaimOv
     userToken: async (request) => {
       const { scope, target } = audienceOf(request.target);
       const client = apps.client(request.client ?? target);
-      const signIn = { scopes: [scope], employee: employeeOf(request.employee), sessionId: randomUUID() };
+      const signIn = { scopes: [scope], employee: employeeOf(request.employee), sessionId: randomUUID(), publicClient: false };
       return withClaims(request.claims, () => signInTokens(context, { client, acr: '2' }, signIn, {}));
     },
   };

@@ -14,6 +14,7 @@ export async function issueTokens(context: GrantContext, params: Params, authori
     params,
     authorization,
   );
+  if (caller.acr === '0' && !grant.publicClients) throw errors.noCredential();
   return grant.handle(context, caller, params);
 }
 

@@ -26,12 +26,16 @@ export interface TokenResponse {
   access_token: string;
   id_token?: string;
   refresh_token?: string;
+  /** A single-page app's refresh token's remaining seconds. */
+  refresh_token_expires_in?: number;
   client_info?: string;
 }
 
 export interface Grant {
   /** The grant_type it answers. */
   readonly type: string;
+  /** Whether a public client may use it without a credential (what it redeems must have been issued to a public client too). */
+  readonly publicClients?: boolean;
   handle(context: GrantContext, caller: AuthenticatedClient, params: Params): Promise<TokenResponse>;
 }
 
