@@ -18,6 +18,8 @@ export const userCodeKey = (userCode: string) => `user:${userCode}`;
 
 export const deviceCode: Grant = {
   type: DEVICE_CODE_GRANT,
+  // MSAL sends the short name, which Entra takes too.
+  aliases: ['device_code'],
   publicClients: true,
   async handle(context, caller, params) {
     // v1 named it `code`, which Entra still takes.

@@ -34,6 +34,8 @@ export interface TokenResponse {
 export interface Grant {
   /** The grant_type it answers. */
   readonly type: string;
+  /** Other names Entra takes for it. */
+  readonly aliases?: readonly string[];
   /** Whether a public client may use it without a credential (what it redeems must have been issued to a public client too). */
   readonly publicClients?: boolean;
   handle(context: GrantContext, caller: AuthenticatedClient, params: Params): Promise<TokenResponse>;

@@ -11,5 +11,7 @@ export { DEVICE_CODE_GRANT } from './device-code.js';
 export type { Grant, GrantContext, TokenResponse } from './grant.js';
 
 export const GRANTS: ReadonlyMap<string, Grant> = new Map(
-  [clientCredentials, authorizationCode, refreshToken, onBehalfOf, deviceCode].map((grant) => [grant.type, grant]),
+  [clientCredentials, authorizationCode, refreshToken, onBehalfOf, deviceCode].flatMap((grant) =>
+    [grant.type, ...(grant.aliases ?? [])].map((name) => [name, grant] as const),
+  ),
 );
