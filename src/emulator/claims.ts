@@ -4,7 +4,8 @@
  */
 import type { JWTPayload } from 'jose';
 import type { AuthenticatedClient, Endpoints } from './client-auth.js';
-import type { Directory, Resource, TestEmployee } from './directory.js';
+import type { Directory } from './directory.js';
+import type { Resource, TestEmployee } from './model.js';
 import { randomToken } from './random.js';
 
 /** What an employee token grants: its scopes and the groups it carries. */

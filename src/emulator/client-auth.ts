@@ -6,7 +6,8 @@
  */
 import { decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';
 import { errors } from './errors.js';
-import { safeEqual, type ClientRecord, type Directory } from './directory.js';
+import { safeEqual, type Directory } from './directory.js';
+import type { ClientRecord } from './model.js';
 import { certificateThumbprints, thumbprintName } from './client-keys.js';
 import { ASSERTION_ALGORITHMS, keyObjectOf, signatureVerifies } from './jws.js';
 import type { Params } from './params.js';

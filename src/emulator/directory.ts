@@ -5,62 +5,23 @@
  */
 import { LRUCache } from 'lru-cache';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { importJWK, type CryptoKey, type JWK } from 'jose';
+import { importJWK, type CryptoKey } from 'jose';
 import { parseAudience } from '../audience.js';
+import type {
+  AppAccess,
+  ClientRecord,
+  ClientRegistration,
+  EmployeeAccess,
+  RedirectType,
+  Resource,
+  TargetStatus,
+  TestEmployee,
+} from './model.js';
 import { keyFromCertificate, keyFromJwk } from './client-keys.js';
-import { ruleFor, type ManifestApp } from './manifests.js';
-import { GRAPH_APP_ID, GRAPH_DELEGATED_SCOPE } from './scopes.js';
+import { GRAPH_APP_ID, GRAPH_DELEGATED_SCOPE } from './graph.js';
+import { ruleFor } from './manifests.js';
+import type { ManifestApp } from './model.js';
 import { BoundedStore, DEFAULT_STORE_SETTINGS } from './stores.js';
-
-export interface TestEmployee {
-  navIdent: string;
-  name: string;
-  email: string;
-  groups: string[];
-}
-
-export interface ClientRegistration {
-  /** `cluster:namespace:app` of the client app. */
-  target: string;
-  clientId?: string;
-  /** Public keys (with kid) for private_key_jwt. */
-  jwks?: JWK[];
-  /** Certificates (PEM) for private_key_jwt, named in assertions by their thumbprints. */
-  certificates?: string[];
-  secrets?: string[];
-  /** Redirect URIs of a web app (Entra's `web` platform): a code sent there is redeemed with the client's credential. */
-  redirectUris?: string[];
-  /** Redirect URIs of a single-page app (`spa`): the client is public, redeems from the browser with PKCE, and gets CORS. */
-  spaRedirectUris?: string[];
-  /** Redirect URIs of a desktop or mobile app (`native`): the client is public, as for the device code flow. */
-  nativeRedirectUris?: string[];
-  postLogoutRedirectUris?: string[];
-}
-
-/** Entra's platforms of a redirect URI. */
-export type RedirectType = 'web' | 'spa' | 'native';
-
-export interface ClientRecord {
-  clientId: string;
-  target: string;
-  keys: Map<string, JWK>;
-  /** `x5t:…` and `x5t#S256:…` of the keys that have a certificate, to the key's id. */
-  thumbprints: Map<string, string>;
-  secrets: string[];
-  /** Each redirect URI with its platform. */
-  redirectUris: Map<string, RedirectType>;
-  /** A client with a `spa` or `native` redirect is public: it may ask for tokens without a credential. */
-  publicClient: boolean;
-  postLogoutRedirectUris: Set<string>;
-}
-
-export type TargetStatus = 'open' | 'unauthorized' | 'missing';
-
-/** Why the directory refuses a token: the grant turns it into Entra's error. */
-export type Refusal = 'role-not-assigned' | 'consent-required' | 'user-not-assigned';
-
-export type AppAccess = { roles: string[] } | { refusal: 'role-not-assigned' };
-export type EmployeeAccess = { scp: string; groups: string[] } | { refusal: 'consent-required' | 'user-not-assigned' };
 
 export const DEFAULT_ROLE = 'access_as_application';
 export const DEFAULT_SCOPE = 'defaultaccess';
@@ -96,13 +57,6 @@ export function safeEqual(a: string, b: string): boolean {
   const left = Buffer.from(a);
   const right = Buffer.from(b);
   return left.length === right.length && timingSafeEqual(left, right);
-}
-
-export interface Resource {
-  target: string;
-  clientId: string;
-  /** The token's aud when it is not the client id (Microsoft Graph asked for by its URL). */
-  audience?: string;
 }
 
 export class Directory {

@@ -18,52 +18,10 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import type { TestEmployee } from './directory.js';
+import type { InboundRule, LoadedDirectory, ManifestApp } from './model.js';
 import { NAME_PATTERN, TARGET_PATTERN } from './names.js';
 
 const name = z.string().regex(NAME_PATTERN, 'must be a lower-case Kubernetes-style name');
-
-export interface InboundRule {
-  application: string;
-  namespace: string;
-  cluster: string;
-  scopes: string[];
-  roles: string[];
-}
-
-export interface ManifestApp {
-  target: string;
-  cluster: string;
-  namespace: string;
-  app: string;
-  /** spec.azure.application.enabled: without it the app does not exist in Entra ID. */
-  enabled: boolean;
-  allowAllUsers: boolean;
-  groups: string[];
-  rules: InboundRule[];
-  /** spec.azure.application.replyURLs: where logins may return to. */
-  replyUrls: string[];
-  source: string;
-}
-
-/** An app's credentials and reply URLs as the directory file declares them. */
-export interface DeclaredApp {
-  target: string;
-  secrets: string[];
-  /** PEM text of each certificate. */
-  certificates: string[];
-  /** Entra's `web` platform, as a manifest's reply URLs are. */
-  replyUrls: string[];
-  spaRedirectUris: string[];
-  nativeRedirectUris: string[];
-}
-
-export interface LoadedDirectory {
-  apps: Map<string, ManifestApp>;
-  employees: TestEmployee[];
-  clients: DeclaredApp[];
-  files: string[];
-}
 
 export class DirectoryError extends Error {
   constructor(file: string, field: string, message: string) {

@@ -6,7 +6,7 @@ import { RESPONSE_TYPES_V2 } from './login/authorize-request.js';
 import { MULTI_TENANT_NAMES } from './tenants.js';
 import type { Claims } from './claims.js';
 import type { KeyRing } from './key-ring.js';
-import { GRAPH_APP_ID, GRAPH_URL } from './scopes.js';
+import { GRAPH_APP_ID, GRAPH_URL } from './graph.js';
 
 export interface MetadataOptions {
   keys: KeyRing;

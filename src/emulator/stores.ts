@@ -4,8 +4,7 @@
  * store is full its least recently used entries go first, and expired ones are swept even when nothing is asked.
  */
 import { LRUCache } from 'lru-cache';
-import type { RedirectType, TestEmployee } from './directory.js';
-import type { Attempts } from './login/rate-limit.js';
+import type { Attempts, AuthorizationCode, DeviceAuthorization, RefreshGrant, SignOnSession } from './model.js';
 
 export interface StoreLimits {
   maxEntries: number;
@@ -94,57 +93,6 @@ export function approximateBytes(value: unknown): number {
     return sum;
   }
   return 8;
-}
-
-export interface AuthorizationCode {
-  clientId: string;
-  redirectUri: string;
-  /** The platform of the redirect URI: a `web` one's code is redeemed with the client's credential. */
-  redirectType: RedirectType;
-  /** Absent for a request without PKCE, which only confidential clients may make. */
-  codeChallenge?: string;
-  codeChallengeMethod?: 'S256' | 'plain';
-  nonce?: string;
-  scopes: string[];
-  employee: TestEmployee;
-  /** The `sid` of the single sign-on session the code was issued in, which its tokens carry. */
-  sessionId: string;
-  expiresAt: number;
-  redeemed: boolean;
-}
-
-export interface RefreshGrant {
-  clientId: string;
-  scopes: string[];
-  employee: TestEmployee;
-  sessionId: string;
-  /** Issued to a public client (a `spa` or `native` redirect, the device code flow): redeemed without a credential. */
-  publicClient: boolean;
-  /** A single-page app's refresh tokens end 24 hours after the sign-in, however often they are used. */
-  spaUntil?: number;
-}
-
-/** A device code flow's sign-in (RFC 8628, as Entra runs it), kept under its device code and under its user code. */
-export interface DeviceAuthorization {
-  clientId: string;
-  scopes: string[];
-  userCode: string;
-  expiresAt: number;
-  intervalSeconds: number;
-  /** When the client last asked, to tell it to slow down. */
-  lastPolledAt?: number;
-  /** Pending until the employee signs in or declines on the device login page; redeemed once. */
-  status: 'pending' | 'approved' | 'declined' | 'redeemed';
-  employee?: TestEmployee;
-  sessionId?: string;
-}
-
-export interface SignOnSession {
-  /** The cookie's value: a secret of the browser's, never put in a token. */
-  id: string;
-  /** The session's id in tokens (`sid`). */
-  sid: string;
-  employee: TestEmployee;
 }
 
 export interface StoreSettings {

@@ -5,7 +5,7 @@
 import { parseAudience } from '../audience.js';
 import type { Apps } from './apps.js';
 import type { ClaimValues, ClaimOverrides } from './claim-overrides.js';
-import type { TestEmployee } from './directory.js';
+import type { TestEmployee } from './model.js';
 import type { GrantContext } from './grants/index.js';
 import { signInTokens } from './grants/sign-in-tokens.js';
 import { issueTokensFor } from './token-endpoint.js';

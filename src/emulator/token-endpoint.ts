@@ -2,7 +2,7 @@
 import { authenticateClient } from './client-auth.js';
 import { errors } from './errors.js';
 import { GRANTS, type GrantContext, type TokenResponse } from './grants/index.js';
-import type { ClientRecord } from './directory.js';
+import type { ClientRecord } from './model.js';
 import type { Params } from './params.js';
 
 export async function issueTokens(context: GrantContext, params: Params, authorization: string | undefined): Promise<TokenResponse> {

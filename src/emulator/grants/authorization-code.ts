@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { safeEqual } from '../directory.js';
 import { errors } from '../errors.js';
 import { randomToken } from '../random.js';
-import type { AuthorizationCode, Stores } from '../stores.js';
+import type { Stores } from '../stores.js';
+import type { AuthorizationCode } from '../model.js';
 import type { Grant } from './grant.js';
 import { signInTokens, SPA_REFRESH_LIFETIME_MS } from './sign-in-tokens.js';
 

@@ -4,7 +4,8 @@
  */
 import type { AuthenticatedClient, Endpoints } from '../client-auth.js';
 import type { Claims } from '../claims.js';
-import type { Directory, Refusal, Resource, TestEmployee } from '../directory.js';
+import type { Directory } from '../directory.js';
+import type { Refusal, Resource, TestEmployee } from '../model.js';
 import { errors, type EntraError } from '../errors.js';
 import type { KeyRing } from '../key-ring.js';
 import type { Params } from '../params.js';

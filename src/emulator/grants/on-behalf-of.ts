@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { errors as joseErrors, type JWTPayload } from 'jose';
-import type { TestEmployee } from '../directory.js';
+import type { TestEmployee } from '../model.js';
 import { errors } from '../errors.js';
 import { defaultScopeResource, scopeItems } from '../scopes.js';
 import { refusalError, tokenResponse, type Grant, type GrantContext, type TokenResponse } from './grant.js';

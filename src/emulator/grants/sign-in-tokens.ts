@@ -1,10 +1,10 @@
 /** What a signed-in employee's grants (authorization code, refresh token) give, and the refresh tokens they hand out. */
 import type { AuthenticatedClient } from '../client-auth.js';
-import type { TestEmployee } from '../directory.js';
+import type { RefreshGrant, TestEmployee } from '../model.js';
 import type { Params } from '../params.js';
 import { randomToken } from '../random.js';
-import { GRAPH_APP_ID, loginResource } from '../scopes.js';
-import type { RefreshGrant } from '../stores.js';
+import { GRAPH_APP_ID } from '../graph.js';
+import { loginResource } from '../scopes.js';
 import { refusalError, tokenResponse, type GrantContext, type TokenResponse } from './grant.js';
 
 export interface SignIn extends Omit<RefreshGrant, 'clientId'> {

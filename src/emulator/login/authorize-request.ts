@@ -3,7 +3,8 @@
  * before the client and its redirect URI are known good are shown as a page, never redirected (an
  * open redirector otherwise); later errors go back to the client.
  */
-import type { ClientRecord, Directory, RedirectType, TestEmployee } from '../directory.js';
+import type { Directory } from '../directory.js';
+import type { ClientRecord, RedirectType, TestEmployee } from '../model.js';
 import { EntraError, errors } from '../errors.js';
 import type { Params } from '../params.js';
 import { loginResource, scopeItems } from '../scopes.js';

@@ -6,11 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEVICE_LOGIN_PATH, normalUserCode } from '../device-authorization.js';
-import type { TestEmployee } from '../directory.js';
+import type { DeviceAuthorization, TestEmployee } from '../model.js';
 import { errors } from '../errors.js';
 import { userCodeKey } from '../grants/device-code.js';
 import type { Params } from '../params.js';
-import type { DeviceAuthorization } from '../stores.js';
 import { employeeFromForm } from './authorize-request.js';
 import { FORM_TOKEN_FIELD } from './form-token.js';
 import { deviceCodePage, deviceDonePage, deviceSignInPage } from './pages.js';

@@ -1,5 +1,5 @@
 /** The markup of the emulator's pages: sign-in, its errors, form_post, signed out and the error lookup. */
-import type { TestEmployee } from '../directory.js';
+import type { TestEmployee } from '../model.js';
 import type { EntraError } from '../errors.js';
 import { FORM_POST_SCRIPT_PATH, STYLE_PATH } from './assets.js';
 import { FORM_TOKEN_FIELD } from './form-token.js';

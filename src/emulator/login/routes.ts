@@ -5,11 +5,10 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JWTPayload } from 'jose';
-import type { TestEmployee } from '../directory.js';
+import type { SignOnSession, TestEmployee } from '../model.js';
 import { EntraError, errors } from '../errors.js';
 import { issueCode } from '../grants/authorization-code.js';
 import type { Params } from '../params.js';
-import type { SignOnSession } from '../stores.js';
 import { FORM_POST_SCRIPT, FORM_POST_SCRIPT_PATH, STYLE, STYLE_PATH } from './assets.js';
 import { AUTHORIZE_PARAMS, checkAuthorizeRequest, employeeFromForm, type ValidRequest } from './authorize-request.js';
 import { errorLookupPage, signedOutPage, signInPage } from './pages.js';

@@ -1,80 +1,34 @@
 /**
- * An identity provider that answers like Entra ID v2.0, under Entra's own paths, so that any
- * Entra client (the token generator among them) runs against it offline. This file wires the
- * parts together: the directory, the stores, the token endpoint, the sign-in pages and metadata.
+ * The emulator's start: the tenant, keys and directory read or made, the server with every route (the token
+ * endpoint, metadata, Texas, the emulator's own routes and the sign-in pages), and the handle a caller gets.
  */
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
-import formbody from '@fastify/formbody';
+import type { FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
-import type { Logger } from 'pino';
-import { Claims } from './claims.js';
-import { Directory, type ClientRegistration, type TestEmployee } from './directory.js';
-import { EntraError, errors } from './errors.js';
-import { GRANTS, type GrantContext } from './grants/index.js';
-import { loginRoutes } from './login/routes.js';
-import { loadDirectory, loadDirectoryFile, mergeDirectories, type DirectoryInput, type LoadedDirectory } from './manifests.js';
-import { metadataRoutes } from './metadata.js';
-import { TENANT_PATTERN } from './names.js';
-import { formParams } from './params.js';
-import { deviceAuthorizationRoute } from './device-authorization.js';
-import { PathOnlyRequestLog, pathOf } from './request-log.js';
-import { lazySchemaCompilers } from './schema-compilers.js';
-import { Stores, type StoreSettings } from './stores.js';
-import { tlsMaterial, type TlsOptions } from './tls.js';
-import { issueTokens } from './token-endpoint.js';
 import { z } from 'zod';
+import { answerAsEntra, BODY_LIMIT, server } from './app-server.js';
 import { Apps, type TenantUrls } from './apps.js';
 import { ClaimOverrides, type ClaimValues } from './claim-overrides.js';
+import { Claims } from './claims.js';
+import { Directory } from './directory.js';
 import { emulatorRoutes } from './emulator-routes.js';
+import type { GrantContext } from './grants/index.js';
 import { KeyRing } from './key-ring.js';
+import { loginRoutes } from './login/routes.js';
+import { loadDirectory, loadDirectoryFile, mergeDirectories } from './manifests.js';
+import type { LoadedDirectory } from './model.js';
+import { metadataRoutes } from './metadata.js';
+import type { ClientRegistration, TestEmployee } from './model.js';
+import { TENANT_PATTERN } from './names.js';
+import { accessTokenLifetime, type EmulatorOptions } from './options.js';
 import { overview, summaryText } from './overview.js';
 import { StateFolder } from './state.js';
-import { texasRoutes } from './texas.js';
-import { tokenEndpointCors } from './cors.js';
-import { multiTenantRewrite } from './tenants.js';
+import { Stores } from './stores.js';
 import { testTokens, type AppTokenRequest, type UserTokenRequest } from './test-tokens.js';
-
-export type { ClientRegistration, TestEmployee } from './directory.js';
-export { emulatorEnv, emulatorOptionsFromEnv } from './env.js';
-export { ConfigError } from '../env.js';
-export type { DirectoryInput } from './manifests.js';
-export type { ClaimValues } from './claim-overrides.js';
-export type { AppTokenRequest, UserTokenRequest } from './test-tokens.js';
-export { defaultStateDir } from './state.js';
-
-export interface EmulatorOptions {
-  port?: number;
-  host?: string;
-  /** The base URL clients use; by default http://localhost:<port>. */
-  publicUrl?: string;
-  tenantId?: string;
-  logger?: Logger | false;
-  /** Targets (`cluster:namespace:app`) that exist but have authorized nobody. */
-  unauthorizedTargets?: string[];
-  /** Targets that do not exist in the tenant. */
-  missingTargets?: string[];
-  accessTokenLifetimeSeconds?: number;
-  /** Selectable on the login page; the first is filled in. */
-  employees?: TestEmployee[];
-  /** A directory file naming NAIS manifests, employees and client credentials (see manifests.ts). */
-  directoryFile?: string;
-  /** NAIS manifests (files or folders of `kind: Application`) as the directory, deployed to `cluster`. */
-  manifests?: (string | { path: string; cluster?: string })[];
-  /** The cluster of `manifests` given as paths; dev-gcp by default. */
-  cluster?: string;
-  /** A directory as an object of the directory file's shape; its paths are relative to the working directory. */
-  directory?: DirectoryInput;
-  /** Keep the tenant id, the signing keys and the apps' keys in this folder between starts; without it all is made afresh. */
-  stateDir?: string;
-  /** Serve HTTPS, with a certificate made at start or a given one. */
-  tls?: TlsOptions;
-  /** Sign-in requests an address may make in a minute (600 unless told; 0 is no limit). */
-  signInRateLimit?: number;
-  /** Bounds and lifetimes of what the emulator keeps (codes, refresh tokens, sessions...), shorter in tests. */
-  stores?: Partial<StoreSettings>;
-}
+import { texasRoutes } from './texas.js';
+import { tlsMaterial } from './tls.js';
+import { tokenRoutes, type TokenStats } from './token-routes.js';
 
 export interface Emulator {
   readonly baseUrl: string;
@@ -82,7 +36,7 @@ export interface Emulator {
   readonly issuer: string;
   readonly wellKnownUrl: string;
   readonly tokenEndpoint: string;
-  readonly stats: { tokenRequests: number; byGrant: Record<string, number> };
+  readonly stats: TokenStats;
   readonly app: FastifyInstance;
   /** What the directory holds, in a few lines for people. */
   readonly summary: string;
@@ -115,8 +69,6 @@ export interface Emulator {
   ready(): Promise<void>;
   close(): Promise<void>;
 }
-
-const BODY_LIMIT = 64 * 1024;
 
 /** The directory file, the directory object and the manifests given, as one directory; undefined for the open directory. */
 async function loadDirectories(options: EmulatorOptions): Promise<LoadedDirectory | undefined> {
@@ -160,59 +112,48 @@ async function tenantOf(options: EmulatorOptions, state: StateFolder | undefined
   return tenantId;
 }
 
-function checkLifetime(options: EmulatorOptions): number {
-  const lifetime = options.accessTokenLifetimeSeconds ?? 3600;
-  if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > 86_400) {
-    throw new Error('accessTokenLifetimeSeconds: must be a whole number of seconds from 1 to 86400');
-  }
-  return lifetime;
+/** What the emulator is made of, before it listens. */
+interface Parts {
+  options: EmulatorOptions;
+  state: StateFolder | undefined;
+  tenantId: string;
+  basePath: string;
+  tls: Awaited<ReturnType<typeof tlsMaterial>> | undefined;
+  overrides: ClaimOverrides;
+  keys: KeyRing;
+  /** Filled in once the port is known; routes and grants read them per request. */
+  urls: TenantUrls;
+  stores: Stores;
+  directory: Directory;
+  apps: Apps;
+  context: GrantContext;
 }
 
-/** The HTTP(S) server, before any route: request lines by path only, form-encoded bodies only. */
-async function server(
-  logger: EmulatorOptions['logger'],
-  tls: { cert: string; key: string } | undefined,
-  basePath: string,
-): Promise<FastifyInstance> {
-  const app = Fastify({
-    rewriteUrl: multiTenantRewrite(basePath),
-    ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
-    ...(logger ? { loggerInstance: logger as FastifyBaseLogger } : { logger: false }),
-    logController: new PathOnlyRequestLog(),
-    bodyLimit: BODY_LIMIT,
-    schemaController: { compilersFactory: lazySchemaCompilers },
-  });
-  // Form-encoded bodies only, as Entra's endpoints take: JSON and the rest answer 415 -> AADSTS900144.
-  app.removeAllContentTypeParsers();
-  await app.register(formbody, { bodyLimit: BODY_LIMIT });
-  return app;
-}
-
-export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const lifetime = checkLifetime(options);
+async function makeParts(options: EmulatorOptions): Promise<Parts> {
+  const lifetime = accessTokenLifetime(options);
   const state = options.stateDir ? await StateFolder.open(options.stateDir) : undefined;
   const tenantId = await tenantOf(options, state);
   const overrides = new ClaimOverrides();
   const keys = await KeyRing.open({ lifetimeSeconds: lifetime, overrides, ...(state ? { state } : {}) });
   const tls = options.tls ? await tlsMaterial(options.tls, state) : undefined;
-  const basePath = `/${tenantId}`;
-  const app = await server(options.logger, tls, basePath);
-
-  // Filled in once the port is known; routes and grants read them per request.
   const urls: TenantUrls = { baseUrl: '', issuer: '', tokenEndpoint: '', wellKnownUrl: '', jwksUri: '' };
   const stores = new Stores(options.stores);
   const { directory, loaded } = await buildDirectory(tenantId, options, stores);
   const apps = await Apps.open(directory, loaded?.clients ?? [], state);
   const claims = new Claims(directory, urls, lifetime);
   const context: GrantContext = { directory, keys, stores, endpoints: urls, claims };
-  const stats = tokenEndpointRoutes(app, context, `${basePath}/oauth2/v2.0/token`, urls);
-  deviceAuthorizationRoute(app, { directory, stores, path: `${basePath}/oauth2/v2.0/devicecode`, urls });
-  metadataRoutes(app, { keys, claims, basePath, urls });
+  return { options, state, tenantId, basePath: `/${tenantId}`, tls, overrides, keys, urls, stores, directory, apps, context };
+}
+
+/** Every route: the token endpoint, metadata, Texas, the emulator's own, and the sign-in pages. */
+async function addRoutes(app: FastifyInstance, parts: Parts): Promise<TokenStats> {
+  const { options, context, basePath, urls, keys, apps, directory, stores } = parts;
+  const stats = await tokenRoutes(app, { context, basePath, urls });
+  metadataRoutes(app, { keys, claims: context.claims, basePath, urls });
   await app.register(async (texas) => texasRoutes(texas, { apps, context, bodyLimit: BODY_LIMIT }));
   await app.register(async (own) => emulatorRoutes(own, { apps, directory, keys, urls: () => urls }));
-
   // Cookies (the sign-in session) belong to the login pages; the token endpoint neither reads nor sets them.
-  const secureCookies = tls !== undefined || options.publicUrl?.startsWith('https:') === true;
+  const secureCookies = parts.tls !== undefined || options.publicUrl?.startsWith('https:') === true;
   await app.register(async (pages) => {
     await pages.register(cookie);
     await loginRoutes(pages, {
@@ -225,7 +166,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       ...(options.signInRateLimit !== undefined ? { signInRateLimit: options.signInRateLimit } : {}),
     });
   });
+  return stats;
+}
 
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const parts = await makeParts(options);
+  const { keys, basePath, urls } = parts;
+  const app = await server(options.logger, parts.tls, basePath);
+  answerAsEntra(app, parts.tenantId, urls);
+  const stats = await addRoutes(app, parts);
   await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
   // A signing key not read from the state folder is made now, off the start's path; a failure is also told to what waits for it.
   keys.ready().catch((err: unknown) => {
@@ -233,17 +182,23 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       options.logger.error({ reason: err instanceof Error ? err.message : String(err) }, 'the signing key could not be made');
   });
   const port = (app.server.address() as AddressInfo).port;
-  const baseUrl = (options.publicUrl ?? `${tls ? 'https' : 'http'}://localhost:${port}`).replace(/\/+$/, '');
+  const baseUrl = (options.publicUrl ?? `${parts.tls ? 'https' : 'http'}://localhost:${port}`).replace(/\/+$/, '');
   const issuer = `${baseUrl}${basePath}/v2.0`;
   const tokenEndpoint = `${baseUrl}${basePath}/oauth2/v2.0/token`;
   const wellKnownUrl = `${issuer}/.well-known/openid-configuration`;
   Object.assign(urls, { baseUrl, issuer, tokenEndpoint, wellKnownUrl, jwksUri: `${baseUrl}${basePath}/discovery/v2.0/keys` });
+  return handle(parts, app, stats);
+}
 
-  const tokens = testTokens(context, apps, overrides);
+/** The handle a caller gets, once the emulator listens. */
+function handle(parts: Parts, app: FastifyInstance, stats: TokenStats): Emulator {
+  const { directory, apps, urls, keys, overrides, stores, state, tls } = parts;
+  const { baseUrl, issuer, wellKnownUrl, tokenEndpoint } = urls;
+  const tokens = testTokens(parts.context, apps, overrides);
   let closing: Promise<void> | undefined;
   return {
     baseUrl,
-    tenantId,
+    tenantId: parts.tenantId,
     get summary() {
       return summaryText(overview(directory, apps, baseUrl));
     },
@@ -276,56 +231,4 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return closing;
     },
   };
-}
-
-/** The token endpoint, its counters, and the error handler that renders Entra's error bodies. */
-function tokenEndpointRoutes(app: FastifyInstance, context: GrantContext, tokenPath: string, urls: { baseUrl: string }) {
-  const stats = { tokenRequests: 0, byGrant: {} as Record<string, number> };
-  const sendError = (reply: FastifyReply, err: EntraError) =>
-    reply.code(err.status).header('cache-control', 'no-store').header('pragma', 'no-cache').send(err.body(urls.baseUrl));
-
-  tokenEndpointCors(app, tokenPath, context.directory);
-  app.addHook('onRequest', (request, _reply, done) => {
-    // Counted before the body is read, so that refused bodies count too.
-    if (request.method === 'POST' && pathOf(request.url) === tokenPath) stats.tokenRequests++;
-    done();
-  });
-
-  app.setErrorHandler((error, request, reply) => {
-    if (error instanceof EntraError) return sendError(reply, error);
-    const status = (error as { statusCode?: number }).statusCode ?? 500;
-    if (status === 415) return sendError(reply, errors.unsupportedContentType());
-    if (status === 413) return sendError(reply, errors.malformed(`The request body is larger than ${BODY_LIMIT} bytes.`, 413));
-    if (status < 500) return sendError(reply, errors.malformed('The request could not be read.'));
-    request.log.error(
-      { path: pathOf(request.url).slice(0, 200), reason: error instanceof Error ? error.message.slice(0, 200) : 'unknown' },
-      'emulator request failed',
-    );
-    return sendError(reply, errors.serverError());
-  });
-
-  // Routes for a tenant this emulator does not serve answer as Entra does for an unknown tenant.
-  const tenantId = context.directory.tenantId;
-  app.setNotFoundHandler((request, reply) => {
-    const tenant = pathOf(request.url).split('/')[1] ?? '';
-    if (tenant && tenant !== tenantId) return sendError(reply, errors.tenantNotFound(tenant.slice(0, 100)));
-    return reply.code(404).send({ error: 'not_found', error_description: 'There is nothing at this path.' });
-  });
-
-  app.post(tokenPath, async (request, reply) => {
-    const params = formParams(request.body, request.headers['content-type']);
-    const grant = params.grant_type ?? 'none';
-    const counted = GRANTS.has(grant) || grant === 'none' ? grant : 'other';
-    stats.byGrant[counted] = (stats.byGrant[counted] ?? 0) + 1;
-    const result = await issueTokens(context, params, request.headers.authorization);
-    return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(result);
-  });
-  app.route({
-    method: ['GET', 'PUT', 'DELETE', 'PATCH'],
-    url: tokenPath,
-    handler: async (request) => {
-      throw errors.postOnly(request.method);
-    },
-  });
-  return stats;
 }
