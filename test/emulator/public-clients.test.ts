@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeJwt } from 'jose';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { expectEntraError, login, tokenRequest, verifyToken } from './helpers.js';
+import { authorizeUrl, expectEntraError, login, pkce, tokenRequest, verifyToken } from './helpers.js';
 
 const SPA = 'dev-gcp:team:frontend';
 const DESKTOP = 'dev-gcp:team:desktop';
@@ -117,14 +117,7 @@ describe('public clients: single-page and native apps', () => {
   });
 
   it('refuses a public client without PKCE, a secret from a client that has none, and app tokens without a credential', async () => {
-    const url = new URL(`${emulator.baseUrl}/${emulator.tenantId}/oauth2/v2.0/authorize`);
-    url.search = new URLSearchParams({
-      client_id: spa,
-      redirect_uri: SPA_REDIRECT,
-      response_type: 'code',
-      scope: 'openid',
-      state: 's',
-    }).toString();
+    const url = authorizeUrl(emulator, { client_id: spa, redirect_uri: SPA_REDIRECT, response_type: 'code', scope: 'openid', state: 's' });
     const refused = new URL((await fetch(url, { redirect: 'manual' })).headers.get('location')!);
     expect(refused.searchParams.get('error_description')).toMatch(/^AADSTS9002325: /);
 
@@ -231,15 +224,14 @@ describe("claims and answers as Entra's", () => {
     const without = await redeem(spa, SPA_REDIRECT, 'openid profile');
     expect(decodeJwt(String(without.body.id_token)).email).toBeUndefined();
 
-    const url = new URL(`${emulator.baseUrl}/${emulator.tenantId}/oauth2/v2.0/authorize`);
-    url.search = new URLSearchParams({
+    const url = authorizeUrl(emulator, {
       client_id: spa,
       redirect_uri: SPA_REDIRECT,
       response_type: 'code',
       scope: 'openid',
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge: pkce().challenge,
       code_challenge_method: 'S256',
-    }).toString();
+    });
     // Signed in already (the single sign-on cookie): the answer comes at once.
     const answer = new URL((await fetch(url, { redirect: 'manual', headers: { cookie: withEmail.cookie } })).headers.get('location')!);
     const sessionState = answer.searchParams.get('session_state');
