@@ -76,6 +76,12 @@ export const errors = {
       'invalid_client',
       "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
     ),
+  spaNotCrossOrigin: () =>
+    new EntraError(
+      9002327,
+      'invalid_request',
+      "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.",
+    ),
   publicClientCredential: () =>
     new EntraError(700025, 'invalid_client', "Client is public so neither 'client_assertion' nor 'client_secret' should be presented."),
   invalidSecret: (clientId: string) =>

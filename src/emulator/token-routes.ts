@@ -40,7 +40,7 @@ export async function tokenRoutes(app: FastifyInstance, options: TokenRoutesOpti
       const grant = params.grant_type ?? 'none';
       const counted = GRANTS.has(grant) || grant === 'none' ? grant : 'other';
       stats.byGrant[counted] = (stats.byGrant[counted] ?? 0) + 1;
-      const result = await issueTokens(context, params, request.headers.authorization);
+      const result = await issueTokens(context, params, request.headers);
       return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(result);
     });
     scope.route({

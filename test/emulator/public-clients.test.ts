@@ -91,8 +91,15 @@ describe('public clients: single-page and native apps', () => {
     expect(redeemed.body.refresh_token_expires_in).toBeLessThanOrEqual(86_400);
 
     const start = Date.now();
-    const refresh = (token: unknown) =>
-      tokenRequest(emulator, { grant_type: 'refresh_token', client_id: spa, refresh_token: String(token), scope: API_SCOPE });
+    const refreshParams = (token: unknown) => ({
+      grant_type: 'refresh_token',
+      client_id: spa,
+      refresh_token: String(token),
+      scope: API_SCOPE,
+    });
+    const refresh = (token: unknown) => tokenRequest(emulator, refreshParams(token), { origin: SPA_ORIGIN });
+    // A single-page app's refresh token is redeemed from the browser, with its Origin, as Entra requires.
+    expectEntraError(await tokenRequest(emulator, refreshParams(redeemed.body.refresh_token)), 9002327, 'invalid_request');
     vi.spyOn(Date, 'now').mockImplementation(() => start + 23 * 3_600_000);
     const refreshed = await refresh(redeemed.body.refresh_token);
     expect(refreshed.status).toBe(200);
@@ -116,11 +123,16 @@ describe('public clients: single-page and native apps', () => {
     expect(refreshed.status).toBe(200);
   });
 
-  it('refuses a public client without PKCE, a secret from a client that has none, and app tokens without a credential', async () => {
+  it('refuses a public client without PKCE, a spa code from a server, a secret from a client without one, app tokens', async () => {
     const url = authorizeUrl(emulator, { client_id: spa, redirect_uri: SPA_REDIRECT, response_type: 'code', scope: 'openid', state: 's' });
     const refused = new URL((await fetch(url, { redirect: 'manual' })).headers.get('location')!);
     expect(refused.searchParams.get('error_description')).toMatch(/^AADSTS9002325: /);
 
+    const signedIn = await login(emulator, { clientId: spa, redirectUri: SPA_REDIRECT, scope: 'openid' });
+    const { code, verifier } = signedIn;
+    const fromServer = { grant_type: 'authorization_code', client_id: spa, code, redirect_uri: SPA_REDIRECT, code_verifier: verifier };
+    // Without an Origin the request is not a browser's: a single-page app's code is redeemed cross-origin only.
+    expectEntraError(await tokenRequest(emulator, fromServer), 9002327, 'invalid_request');
     const withSecret = await redeem(spa, SPA_REDIRECT, 'openid', { client_secret: 'made-up-secret' });
     expectEntraError(withSecret, 700025, 'invalid_client');
     const appToken = await tokenRequest(emulator, { grant_type: 'client_credentials', client_id: spa, scope: API_SCOPE });

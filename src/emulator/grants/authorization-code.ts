@@ -39,7 +39,7 @@ function checkVerifier(code: AuthorizationCode, verifier: string | undefined): v
 export const authorizationCode: Grant = {
   type: 'authorization_code',
   publicClients: true,
-  async handle(context, caller, params) {
+  async handle(context, caller, params, request) {
     if (!params.code) throw errors.missingParameter('code');
     if (!params.redirect_uri) throw errors.missingParameter('redirect_uri');
     const code = context.stores.codes.get(params.code);
@@ -49,6 +49,7 @@ export const authorizationCode: Grant = {
     if (code.clientId !== caller.client.clientId) throw errors.codeClientMismatch();
     // A code sent to a web app's redirect is redeemed by the app's server, with its credential.
     if (caller.acr === '0' && code.redirectType === 'web') throw errors.noCredential();
+    if (code.redirectType === 'spa' && !request?.crossOrigin) throw errors.spaNotCrossOrigin();
     if (code.redirectUri !== params.redirect_uri) throw errors.redirectMismatch();
     if (code.codeChallenge !== undefined && !params.code_verifier) throw errors.missingParameter('code_verifier');
     // A failed attempt uses the code up too, as a stolen code should not be tried twice.

@@ -32,6 +32,12 @@ export interface TokenResponse {
   client_info?: string;
 }
 
+/** What a grant may need to know of the HTTP request besides its parameters. */
+export interface RequestFacts {
+  /** The request came from a page of another origin (it has an Origin header), as a single-page app's do. */
+  crossOrigin: boolean;
+}
+
 export interface Grant {
   /** The grant_type it answers. */
   readonly type: string;
@@ -39,7 +45,7 @@ export interface Grant {
   readonly aliases?: readonly string[];
   /** Whether a public client may use it without a credential (what it redeems must have been issued to a public client too). */
   readonly publicClients?: boolean;
-  handle(context: GrantContext, caller: AuthenticatedClient, params: Params): Promise<TokenResponse>;
+  handle(context: GrantContext, caller: AuthenticatedClient, params: Params, request?: RequestFacts): Promise<TokenResponse>;
 }
 
 export function tokenResponse(context: GrantContext, accessToken: string, extra: Partial<TokenResponse> = {}): TokenResponse {
