@@ -1,6 +1,7 @@
 /** The emulator's discovery document, its signing keys and userinfo, at Entra ID's paths. */
 import type { FastifyInstance } from 'fastify';
 import { openToEveryOrigin } from './cors.js';
+import { errors } from './errors.js';
 import { DEVICE_CODE_GRANT, JWT_BEARER } from './grants/index.js';
 import { RESPONSE_TYPES_V2 } from './login/authorize-request.js';
 import { MULTI_TENANT_NAMES } from './tenants.js';
@@ -115,14 +116,15 @@ export function metadataRoutes(app: FastifyInstance, options: MetadataOptions): 
     { version: 'v2.0/', document: discoveryV2 },
     { version: '', document: discoveryV1 },
   ];
-  for (const pathTenant of [tenantId, ...MULTI_TENANT_NAMES]) {
-    const issuerTenant = pathTenant === tenantId ? tenantId : '{tenantid}';
-    for (const { version, document } of documents) {
-      app.get(`/${pathTenant}/${version}.well-known/openid-configuration`, async (_request, reply) => {
-        openToEveryOrigin(reply).header('cache-control', 'max-age=86400, private');
-        return document({ baseUrl: urls.baseUrl, pathTenant, issuerTenant });
-      });
-    }
+  // One route per version for the tenant and the multi-tenant names alike; another tenant is Entra's unknown tenant.
+  for (const { version, document } of documents) {
+    app.get<{ Params: { tenant: string } }>(`/:tenant/${version}.well-known/openid-configuration`, async (request, reply) => {
+      const pathTenant = request.params.tenant;
+      const multiTenant = (MULTI_TENANT_NAMES as readonly string[]).includes(pathTenant);
+      if (pathTenant !== tenantId && !multiTenant) throw errors.tenantNotFound(pathTenant.slice(0, 100));
+      openToEveryOrigin(reply).header('cache-control', 'max-age=86400, private');
+      return document({ baseUrl: urls.baseUrl, pathTenant, issuerTenant: multiTenant ? '{tenantid}' : tenantId });
+    });
   }
   // The v2.0 keys and v1's; `common`'s and `organizations'` are the tenant's, reached through the multi-tenant rewrite.
   for (const path of [`${basePath}/discovery/v2.0/keys`, `${basePath}/discovery/keys`]) {
