@@ -7,6 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { adviceFor, type GeneratorIdentity } from '../entra/advice.js';
 import { StoreUnavailableError } from '../session/index.js';
 import { FlowFailedError, LoginRequiredError, ProblemError } from './errors.js';
+import { drainBeforeClose } from './body-drain.js';
 import { formatOf, isNavigation } from './negotiate.js';
 import { problem, sendProblem, type Problem } from './problem.js';
 import { loginUrl } from '../paths.js';
@@ -25,6 +26,7 @@ export interface ErrorHandlerOptions {
 
 export function registerErrorHandler(app: FastifyInstance, options: ErrorHandlerOptions): void {
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
+    drainBeforeClose(request.raw);
     if (error instanceof LoginRequiredError) return sendLoginRequired(request, reply, error, options.publicUrl);
     return sendProblem(reply, request, problemFor(error, request, reply, options.generator), formatOf(request));
   });
