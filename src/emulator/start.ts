@@ -3,6 +3,7 @@
  * endpoint, metadata, Texas, the emulator's own routes and the sign-in pages), and the handle a caller gets.
  */
 import { randomUUID } from 'node:crypto';
+import { knownHosts, knownHostsHook } from '../host-names.js';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
@@ -173,6 +174,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const parts = await makeParts(options);
   const { keys, basePath, urls } = parts;
   const app = await server(options.logger, parts.tls, basePath);
+  app.addHook('onRequest', knownHostsHook(knownHosts(options.publicUrl, () => (app.server.address() as AddressInfo | null)?.port)));
   answerAsEntra(app, parts.tenantId, urls);
   const stats = await addRoutes(app, parts);
   await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });

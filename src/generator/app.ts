@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type FastifySchema } from 'fastify';
 import formbody from '@fastify/formbody';
 import cookie from '@fastify/cookie';
@@ -28,16 +29,22 @@ import { loginRoutes } from './routes/login.js';
 import { logoutRoutes } from './routes/logout.js';
 import { loggedInTokenRoutes } from './routes/logged-in-tokens.js';
 import { authorizationServerRoutes } from './authorization-server/index.js';
+import { ToolAccess } from './authorization-server/tool-access.js';
+import { ToolSessions } from './authorization-server/tool-sessions.js';
+import { toolAccessRoutes } from './routes/tool-access.js';
 import { headlessOboRoutes } from './routes/headless-obo.js';
 import { Sessions } from './sessions.js';
 import { accessLogger, RequestEnd } from './request-log.js';
 import { CachedTokenLane, checkLaneKnowsHooks } from './cached-lane.js';
 import { laneStateOf, startLaneState } from './lane-state.js';
-import { trustProxyOption } from './client-address.js';
+import { trustedHops, trustProxyOption } from './client-address.js';
+import { bodyDeadline } from './body-deadline.js';
 import { refuseDuplicateCookies } from './duplicate-cookies.js';
 import { boundConnections, type ConnectionBound } from './connections.js';
 import { createStore, randomKey, RedisStore, Sealer, SessionManager, type SessionStore } from '../session/index.js';
 import { EmployeeLimits, RequestCounter } from './limits.js';
+import { knownHosts, onlyKnownHosts } from '../host-names.js';
+import { PATHS } from '../paths.js';
 
 export interface BuildOptions {
   config: GeneratorConfig;
@@ -99,6 +106,12 @@ const EVERY_RESPONSE_HEADERS: readonly (readonly [string, string])[] = [
   ['content-security-policy', CONTENT_SECURITY_POLICY],
   ['x-frame-options', 'DENY'],
 ];
+/** The platform's probes call these by the pod's address, not by the service's name. */
+const PROBES: ReadonlySet<string> = new Set([PATHS.isAlive, PATHS.isReady, PATHS.health, PATHS.metrics]);
+/** Once its headers are in, a request has this long for its body. */
+const BODY_DEADLINE_MS = 5_000;
+/** Connections one address may hold: an eighth of the bound, or 16 when the bound is small. */
+const perAddressMax = (max: number) => Math.max(16, Math.floor(max / 8));
 const KEEP_ALIVE_MS = 72_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const CONNECTION_TIMEOUT_MS = 60_000;
@@ -142,13 +155,17 @@ function fastifyOptions(
         requestTimeout: REQUEST_TIMEOUT_MS,
         connectionsCheckingInterval: TIMEOUT_CHECK_MS,
       };
-      const server = createServer(timeouts, (req, res) => {
-        const state = startLaneState(req, correlationId(req.headers));
-        const id = state.correlationId;
-        // The lane sets the same headers itself when it answers.
-        if (lane.takes(req)) lane.handle(req, res, state, () => toFastify(req, res, id));
-        else toFastify(req, res, id);
-      });
+      const known = knownHosts(config.publicUrl, () => (server.address() as AddressInfo | null)?.port);
+      const server = createServer(
+        timeouts,
+        onlyKnownHosts(known, PROBES, (req, res) => {
+          const state = startLaneState(req, correlationId(req.headers));
+          const id = state.correlationId;
+          // The lane sets the same headers itself when it answers.
+          if (lane.takes(req)) lane.handle(req, res, state, () => toFastify(req, res, id));
+          else toFastify(req, res, id);
+        }),
+      );
       server.keepAliveTimeout = KEEP_ALIVE_MS;
       server.setTimeout(CONNECTION_TIMEOUT_MS);
       onServer(server);
@@ -164,7 +181,7 @@ function fastifyOptions(
     // every request that does arrive is answered normally, with `Connection: close` (see above).
     return503OnClosing: false,
     routerOptions: { maxParamLength: 256 },
-    ...trustProxyOption(config.trustProxyHops),
+    ...trustProxyOption(config.trustProxyHops, config.trustedProxies),
   };
 }
 
@@ -182,12 +199,17 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     metrics,
     access,
     trustProxyHops: config.trustProxyHops,
+    trustedProxies: config.trustedProxies,
     shuttingDown: () => readiness.shuttingDown,
     bodyLimitBytes: config.bodyLimitBytes,
     everyResponseHeaders: EVERY_RESPONSE_HEADERS,
   });
   let connections: ConnectionBound | undefined;
-  const bound = (server: Server) => (connections = boundConnections(server, config.connections.max));
+  const proxy = trustedHops(config.trustProxyHops, config.trustedProxies);
+  const bound = (server: Server) => {
+    bodyDeadline(server, BODY_DEADLINE_MS);
+    connections = boundConnections(server, config.connections.max, perAddressMax(config.connections.max), (address) => proxy(address, 0));
+  };
   const app = Fastify(
     fastifyOptions(config, logger, lane, readiness, new RequestEnd(access, metrics), bound),
   ).withTypeProvider<ZodTypeProvider>();
@@ -253,14 +275,16 @@ function employeeSessions(app: FastifyInstance, options: BuildOptions, readiness
 /** The employees' routes, in a scope of their own: cookies belong to them; the public endpoints for scripts neither read nor set any. */
 async function employeeRoutes(app: FastifyInstance, ctx: GeneratorContext, employees: EmployeeParts, options: BuildOptions): Promise<void> {
   const { sealer, sessions, limits } = employees;
+  const tools = new ToolSessions(sessions, sealer, new ToolAccess(sessions.manager.store));
   await app.register(async (scope) => {
     await scope.register(cookie);
     scope.addHook('onRequest', refuseDuplicateCookies(sessions.cookies, options.config.publicUrl));
-    await homeRoutes(scope, { ctx, sessions, ...(options.directory ? { directory: options.directory } : {}) });
+    await homeRoutes(scope, { ctx, sessions, tools, sealer, ...(options.directory ? { directory: options.directory } : {}) });
     await loginRoutes(scope, { ctx, sessions, sealer, limits });
-    await logoutRoutes(scope, { ctx, sessions, sealer });
+    await logoutRoutes(scope, { ctx, sessions, sealer, tools });
+    await toolAccessRoutes(scope, { sessions, sealer, tools, publicUrl: options.config.publicUrl });
     await loggedInTokenRoutes(scope, ctx, sessions, limits);
     await headlessOboRoutes(scope, { ctx, sessions, emulator: options.emulator ?? false });
-    await scope.register(async (server) => authorizationServerRoutes(server, { ctx, sessions, sealer, limits }));
+    await scope.register(async (server) => authorizationServerRoutes(server, { ctx, sessions, sealer, limits, tools }));
   });
 }

@@ -99,6 +99,8 @@ export interface LaneOptions {
   access: Logger;
   /** As TRUST_PROXY_HOPS: the client's address is taken the way Fastify takes `request.ip`. */
   trustProxyHops: number;
+  /** As TRUSTED_PROXIES. */
+  trustedProxies?: readonly string[];
   shuttingDown: () => boolean;
   /** BODY_LIMIT_BYTES: a body the route would refuse as too large is left to the route. */
   bodyLimitBytes: number;
@@ -128,7 +130,7 @@ export class CachedTokenLane {
     this.fixedHeaders = options.everyResponseHeaders.flat();
     this.maxBodyBytes = Math.min(MAX_BODY_BYTES, options.bodyLimitBytes);
     this.countAnswer = options.metrics.requestCounter(PATHS.m2m, 'POST', 200);
-    this.clientAddress = clientAddressOf(options.trustProxyHops);
+    this.clientAddress = clientAddressOf(options.trustProxyHops, options.trustedProxies);
   }
 
   /**

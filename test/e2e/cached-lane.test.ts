@@ -196,7 +196,7 @@ describe('the cached-token lane', () => {
     const { port } = new URL(stack.url);
     const body = 'aud=dev-gcp:lane:burst';
     const request = (i: number) =>
-      `POST /api/public/m2m HTTP/1.1\r\nHost: x\r\nX-Correlation-Id: piped-${i}\r\nContent-Type: ` +
+      `POST /api/public/m2m HTTP/1.1\r\nHost: ${new URL(stack.url).host}\r\nX-Correlation-Id: piped-${i}\r\nContent-Type: ` +
       `application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
     const pipelinedBefore = lane().answered;
     const received = await new Promise<string>((resolve) => {
@@ -226,7 +226,8 @@ describe('the cached-token lane', () => {
     await form('dev-gcp:lane:pieces');
     const body = 'aud=dev-gcp:lane:pieces';
     const head =
-      `POST /api/public/m2m HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ` +
+      `POST /api/public/m2m HTTP/1.1\r\nHost: ${new URL(stack.url).host}\r\n` +
+      `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ` +
       `${body.length}\r\nConnection: close\r\n\r\n`;
     const before = lane().answered;
     const answer = await rawRequest([head, body.slice(0, 8), body.slice(8)], 50);
@@ -291,7 +292,8 @@ describe('the cached-token lane', () => {
     // Headers before shutdown begins, the body after: the route answers, and closes the connection.
     const body = 'aud=dev-gcp:lane:closing';
     const head =
-      `POST /api/public/m2m HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ` +
+      `POST /api/public/m2m HTTP/1.1\r\nHost: ${new URL(stack.url).host}\r\n` +
+      `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ` +
       `${body.length}\r\n\r\n`;
     const before = lane().answered;
     const { port } = new URL(stack.url);

@@ -5,20 +5,25 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { escapeHtml, page } from '../html.js';
+import { page } from '../html.js';
 import type { GeneratorContext } from '../context.js';
 import { RateLimiter } from '../rate-limit.js';
-import type { Sessions } from '../sessions.js';
+import type { LoadedSession, Sessions } from '../sessions.js';
 import { requireSession } from '../routes/logged-in-tokens.js';
 import type { Sealer } from '../../session/index.js';
-import { assertSameOrigin, ConsentTokens, consentPage, employeeName } from './consent.js';
-import type { DeviceAuthorizations } from './device.js';
+import { assertSameOrigin, ConsentTokens, employeeName } from './consent.js';
+import { deviceToolName, typedCodeMatches, type DeviceAuthorization, type DeviceAuthorizations } from './device.js';
+import { approvalPage, ARM_SERVER_MS, codeForm } from './device-page.js';
 import { PATHS } from '../../paths.js';
 import { OAuthError } from './oauth-error.js';
-import { clientId, single, targetScope } from './parameters.js';
+import { single, targetScope } from './parameters.js';
 
-/** Lookups of user codes per address: enough for typing errors, far too few to guess one of 20^8. */
+/** Lookups of user codes (and codes typed wrong) per address: enough for typing errors, far too few to guess one of 20^8. */
 const LOOKUPS = { max: 10, windowMs: 60_000 };
+/** Device authorizations started per address: a tool starts one per login; a flood fills the store and the code space. */
+const STARTS = { max: 10, windowMs: 60_000 };
+
+const DeviceConsent = z.object({ deviceCode: z.string(), shownAt: z.number() });
 
 const sendPage = (reply: FastifyReply, title: string, body: string) =>
   reply
@@ -26,15 +31,10 @@ const sendPage = (reply: FastifyReply, title: string, body: string) =>
     .type('text/html; charset=utf-8')
     .send(page({ title, body: `<section>${body}</section>` }));
 
-function codeForm(message?: string): string {
-  return `<h1>Connect a device</h1>
-${message ? `<p class="error">${escapeHtml(message)}</p>` : ''}
-<p>Enter the code your tool shows, for example <code>BCDF-GHJK</code>.</p>
-<form method="get" action="${PATHS.deviceVerification}">
-<label for="user_code">Code</label> <input id="user_code" name="user_code" autocomplete="off" autocapitalize="characters" maxlength="20"
-required>
-<button type="submit">Continue</button>
-</form>`;
+function limited(limiter: RateLimiter, address: string, what: string): void {
+  const verdict = limiter.take(address);
+  if (!verdict.allowed)
+    throw new OAuthError('slow_down', `Too many ${what} from your address: try again in ${verdict.retryAfterSeconds} seconds.`, 429);
 }
 
 export async function deviceRoutes(
@@ -43,33 +43,32 @@ export async function deviceRoutes(
 ): Promise<void> {
   const { ctx, sessions, devices } = deps;
   const lookups = new RateLimiter(LOOKUPS.max, LOOKUPS.windowMs);
-  const consents = new ConsentTokens(deps.sealer, 'device-consent', z.object({ deviceCode: z.string() }));
+  const consents = new ConsentTokens(deps.sealer, sessions.manager.store, 'device-consent', DeviceConsent);
 
-  app.post(PATHS.deviceAuthorization, { onRequest: ctx.limitPublic }, async (request, reply) => {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const client = clientId(single(body, 'client_id'));
-    const audience = targetScope(single(body, 'scope'));
-    const userAgent = request.headers['user-agent']?.slice(0, 200) ?? '';
-    const created = await devices.create({ client, target: audience.target, address: request.ip, userAgent });
-    const verificationUri = `${ctx.config.publicUrl}${PATHS.deviceVerification}`;
-    return reply.header('cache-control', 'no-store').send({
-      device_code: created.deviceCode,
-      user_code: created.userCode,
-      verification_uri: verificationUri,
-      verification_uri_complete: `${verificationUri}?user_code=${created.userCode}`,
-      expires_in: created.expiresIn,
-      interval: created.interval,
-    });
-  });
+  const approval = (
+    reply: FastifyReply,
+    session: LoadedSession,
+    found: { deviceCode: string; authorization: DeviceAuthorization },
+    message?: string,
+  ) =>
+    sendPage(
+      reply,
+      'Connect a device',
+      approvalPage({
+        authorization: found.authorization,
+        who: employeeName(session),
+        csrfToken: consents.issue(session, { deviceCode: found.deviceCode, shownAt: Date.now() }),
+        ...(message ? { message } : {}),
+      }),
+    );
+
+  deviceAuthorizationRoute(app, ctx, devices);
 
   app.get(PATHS.deviceVerification, async (request, reply) => {
     const session = await requireSession(sessions, request);
     const userCode = single(request.query as Record<string, unknown>, 'user_code');
     if (userCode === undefined) return sendPage(reply, 'Connect a device', codeForm());
-    const verdict = lookups.take(request.ip);
-    if (!verdict.allowed) {
-      throw new OAuthError('slow_down', `Too many codes tried from your address: try again in ${verdict.retryAfterSeconds} seconds.`, 429);
-    }
+    limited(lookups, request.ip, 'codes tried');
     const found = await devices.find(userCode);
     if (!found)
       return sendPage(
@@ -77,21 +76,7 @@ export async function deviceRoutes(
         'Connect a device',
         codeForm('That code is not known, was already used, or has expired. Check it, or start again on the device.'),
       );
-    const { authorization } = found;
-    return reply
-      .header('cache-control', 'no-store')
-      .type('text/html; charset=utf-8')
-      .send(
-        consentPage({
-          client: authorization.client,
-          target: authorization.target,
-          who: employeeName(session),
-          where: 'on another device',
-          from: { address: authorization.address, userAgent: authorization.userAgent },
-          action: PATHS.deviceVerification,
-          csrfToken: consents.issue(session, { deviceCode: found.deviceCode }),
-        }),
-      );
+    return approval(reply, session, found);
   });
 
   app.post(PATHS.deviceVerification, async (request, reply) => {
@@ -99,9 +84,17 @@ export async function deviceRoutes(
     const body = (request.body ?? {}) as Record<string, unknown>;
     const session = await sessions.load(request);
     if (!session) throw new OAuthError('invalid_request', 'You are not logged in in this browser any more: open the page again.', 403);
-    const { deviceCode } = consents.open(session, single(body, 'csrf_token'));
+    const { deviceCode, shownAt } = await consents.open(session, single(body, 'csrf_token'));
     const allowed = single(body, 'decision') === 'allow';
-    if (!(await devices.decide(deviceCode, allowed, session.id))) {
+    const pending = await devices.pending(deviceCode);
+    if (pending && allowed) {
+      const refusal = approvalRefusal(pending.authorization.userCode, single(body, 'typed_code'), shownAt);
+      if (refusal) {
+        limited(lookups, request.ip, 'codes tried');
+        return approval(reply.code(400), session, pending, refusal);
+      }
+    }
+    if (!pending || !(await devices.decide(deviceCode, allowed, session.id))) {
       return sendPage(
         reply.code(409),
         'Connect a device',
@@ -116,4 +109,34 @@ export async function deviceRoutes(
         : '<h1>Request denied</h1><p>The tool gets no tokens. You can close this page.</p>',
     );
   });
+}
+
+/** Where a tool asks (RFC 8628 §3.1): its name checked, its address counted, the codes made. */
+function deviceAuthorizationRoute(app: FastifyInstance, ctx: GeneratorContext, devices: DeviceAuthorizations): void {
+  const starts = new RateLimiter(STARTS.max, STARTS.windowMs);
+  app.post(PATHS.deviceAuthorization, { onRequest: ctx.limitPublic }, async (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const client = deviceToolName(single(body, 'client_id'));
+    const audience = targetScope(single(body, 'scope'));
+    limited(starts, request.ip, 'device authorizations');
+    const userAgent = request.headers['user-agent']?.slice(0, 200) ?? '';
+    const created = await devices.create({ client, target: audience.target, address: request.ip, userAgent });
+    const verificationUri = `${ctx.config.publicUrl}${PATHS.deviceVerification}`;
+    return reply.header('cache-control', 'no-store').send({
+      device_code: created.deviceCode,
+      user_code: created.userCode,
+      verification_uri: verificationUri,
+      verification_uri_complete: `${verificationUri}?user_code=${created.userCode}`,
+      expires_in: created.expiresIn,
+      interval: created.interval,
+    });
+  });
+}
+
+/** Why an Allow is not taken: the code not typed as the device shows it, or the page answered before it could be read. */
+function approvalRefusal(userCode: string, typed: string | undefined, shownAt: number): string | undefined {
+  if (!typed || !typedCodeMatches(userCode, typed))
+    return 'The code you typed is not the one of this request. Type the code your device shows; if no device of yours shows one, deny.';
+  if (Date.now() - shownAt < ARM_SERVER_MS) return 'The page was answered before it could be read: read it, then answer again.';
+  return undefined;
 }

@@ -6,6 +6,8 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { randomToken, type SessionStore } from '../../session/index.js';
+import { OAuthError } from './oauth-error.js';
+import { clientId } from './parameters.js';
 
 /** Letters no one mistakes for others or for digits, and that spell no words (RFC 8628 §6.1). */
 const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
@@ -42,6 +44,37 @@ export function normalUserCode(input: string): string | undefined {
   return `${letters.slice(0, 4)}-${letters.slice(4)}`;
 }
 
+/** Whether the employee typed the user code as the device shows it: all of it, or its last four letters. */
+export function typedCodeMatches(userCode: string, typed: string): boolean {
+  const letters = typed.toUpperCase().replace(/[\s-]/g, '');
+  const expected = userCode.replace('-', '');
+  return letters === expected || (letters.length === 4 && expected.endsWith(letters));
+}
+
+/** The generator's own name, however spaced, cased or spelled with digits for letters. */
+const OWN_NAME = /tokengen|azuretoken|navtoken/;
+const LOOKALIKES: Record<string, string> = { '0': 'o', '1': 'l', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a' };
+
+/**
+ * The name a tool gives itself in the device flow, which the employee sees on a device they may not
+ * be holding: a name that passes for the generator's own command line is refused, since any caller
+ * can send it (the command line names itself otherwise there).
+ */
+export function deviceToolName(value: unknown): string {
+  const name = clientId(value);
+  const plain = [...name.toLowerCase()]
+    .map((c) => LOOKALIKES[c] ?? c)
+    .join('')
+    .replace(/[^a-z]/g, '');
+  if (OWN_NAME.test(plain)) {
+    throw new OAuthError(
+      'invalid_client',
+      'client_id must not name the token generator: give your tool its own name (for example k6 in CI), which the employee is shown.',
+    );
+  }
+  return name;
+}
+
 export class DeviceAuthorizations {
   constructor(
     private readonly store: SessionStore,
@@ -62,8 +95,13 @@ export class DeviceAuthorizations {
   async find(userCode: string): Promise<{ deviceCode: string; authorization: DeviceAuthorization } | undefined> {
     const normal = normalUserCode(userCode);
     const deviceCode = normal ? await this.store.getRecord(`device-user-code:${normal}`) : undefined;
-    const authorization = deviceCode ? await this.load(deviceCode) : undefined;
-    if (!deviceCode || !authorization || authorization.status !== 'pending' || authorization.expiresAt <= Date.now()) return undefined;
+    return deviceCode ? this.pending(deviceCode) : undefined;
+  }
+
+  /** The authorization of a device code while it waits for the employee's answer, or undefined. */
+  async pending(deviceCode: string): Promise<{ deviceCode: string; authorization: DeviceAuthorization } | undefined> {
+    const authorization = await this.load(deviceCode);
+    if (!authorization || authorization.status !== 'pending' || authorization.expiresAt <= Date.now()) return undefined;
     return { deviceCode, authorization };
   }
 

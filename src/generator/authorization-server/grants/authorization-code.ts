@@ -13,6 +13,8 @@ import type { EmployeeTokens } from '../employee-tokens.js';
 
 const CODE_SECONDS = 60;
 const CODE = 'authorization-code';
+/** Where a tool of this grant is: its redirect went to the loopback address of the browser's computer. */
+const LOOPBACK = 'the computer of the browser that allowed it';
 
 const Code = z.object({
   id: z.string(),
@@ -58,7 +60,7 @@ export class AuthorizationCodes {
       if (started) await this.tools.endById(started);
       throw new OAuthError('invalid_grant', 'This code was already used; the session it started has been ended. Log in again.');
     }
-    const { session, refreshToken } = await this.tools.start(code.session, { client: code.client, target: audience.target });
+    const { session, refreshToken } = await this.tools.start(code.session, { client: code.client, target: audience.target }, LOOPBACK);
     await this.store.setRecord(`${CODE}-session:${code.id}`, session.id, CODE_SECONDS * 2000);
     return this.tokens.response(session, audience, refreshToken, skipCache);
   }
