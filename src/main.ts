@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { faultSentence } from './env.js';
 import { targetOf } from './audience.js';
 import { ConfigError, loadConfig, type GeneratorConfig, type IdentityConfig, type LoadedConfig, type PrivateJwk } from './config.js';
-import { EntraClient } from './entra/client.js';
+import { EntraClient } from './generator/idp/entra/client.js';
 import { buildApp, type Generator } from './generator/app.js';
 import { Metrics } from './generator/metrics.js';
 import { createLogger, processLogger } from './logger.js';
@@ -96,6 +96,7 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
     timeoutMs: config.idp.timeoutMs,
     retries: config.idp.retries,
     logger: logger.child({ component: 'entra' }),
+    generator: config.nais,
     onTokenRequest: metrics.onTokenRequest,
   });
   try {
@@ -110,7 +111,7 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
     : undefined;
   const generator = await buildApp({
     config,
-    entra,
+    provider: entra,
     logger,
     metrics,
     emulator: emulator !== undefined,
@@ -162,7 +163,7 @@ export function banner(service: Service): string {
     );
     example = service.emulator.exampleFor(targetOf(service.config.nais), preferred);
   } else {
-    lines.push(`Identity provider: ${service.generator.ctx.entra.metadata.issuer}`);
+    lines.push(`Identity provider: ${service.generator.ctx.provider.issuer.issuer}`);
   }
   lines.push('');
   if (example) {

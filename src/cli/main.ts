@@ -192,13 +192,16 @@ interface ToolTokens {
   refresh_token?: string;
 }
 
-/** One request to the token endpoint; invalid_grant means the command line's session is gone. */
+/**
+ * One request to the token endpoint; invalid_grant means the command line's session is gone, and a
+ * refresh for a target its session was not consented for needs the employee's consent: both log in again.
+ */
 async function tokenRequest(ctx: Context, params: Record<string, string>): Promise<ToolTokens> {
   const res = await call(ctx, PATHS.token, { method: 'POST', headers: freshness(ctx), body: new URLSearchParams(params) });
   if (res.ok) return (await res.json()) as ToolTokens;
   const failed = await failure(ctx, res.clone(), PATHS.token);
-  const body = (await res.json().catch(() => ({}))) as { error?: string };
-  if (body.error === 'invalid_grant') throw new LoginRequired();
+  const body = (await res.json().catch(() => ({}))) as { error?: string; reason?: string };
+  if (body.error === 'invalid_grant' || body.reason === 'target_not_consented') throw new LoginRequired();
   throw failed;
 }
 
@@ -213,7 +216,7 @@ async function employeeToken(ctx: Context, audience: string): Promise<string> {
       tokens = await tokenRequest(ctx, { grant_type: 'refresh_token', refresh_token: refreshToken, scope: audience });
     } catch (err) {
       if (!(err instanceof LoginRequired)) throw err;
-      // The command line's session ended at the generator: log in again.
+      // The command line's session ended at the generator, or was not consented for this target: log in again.
       await ctx.cache.storeRefreshToken(ctx.base, undefined);
     }
   }

@@ -12,10 +12,10 @@ import { jsonSchemaTransform, jsonSchemaTransformObject, validatorCompiler, type
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { lazyChild } from '../logger.js';
 import type { GeneratorConfig } from '../config.js';
-import type { EntraClient } from '../entra/client.js';
+import type { IdentityProvider } from './idp/identity-provider.js';
 import { GeneratorContext } from './context.js';
 import { CONTENT_SECURITY_POLICY } from './html.js';
-import { registerErrorHandler } from './error-handler.js';
+import { registerErrorHandler } from './http/errors.js';
 import { appTokenRoutes } from './routes/m2m.js';
 import { internalRoutes, type Readiness } from './routes/internal.js';
 import { identityProviderRoutes } from './routes/identity-provider.js';
@@ -23,7 +23,7 @@ import { audienceCheckRoutes, homeRoutes, type TestDirectory } from './routes/ho
 import { Metrics } from './metrics.js';
 import { addMultipartParser } from './multipart.js';
 import { assetRoutes, OPENAPI_INFO } from './routes/assets.js';
-import { TokenService } from './tokens.js';
+import { Tokens } from './core/tokens.js';
 import { loginRoutes } from './routes/login.js';
 import { logoutRoutes } from './routes/logout.js';
 import { loggedInTokenRoutes } from './routes/logged-in-tokens.js';
@@ -37,11 +37,11 @@ import { trustProxyOption } from './client-address.js';
 import { refuseDuplicateCookies } from './duplicate-cookies.js';
 import { boundConnections, type ConnectionBound } from './connections.js';
 import { createStore, randomKey, RedisStore, Sealer, SessionManager, type SessionStore } from '../session/index.js';
-import { EmployeeLimits, RequestCounter } from './limits.js';
+import { EmployeeLimits, RequestCounter } from './core/limits.js';
 
 export interface BuildOptions {
   config: GeneratorConfig;
-  entra: EntraClient;
+  provider: IdentityProvider;
   logger: Logger;
   /** A store made by the caller (tests); by default one is made from the configuration. */
   store?: SessionStore;
@@ -169,13 +169,19 @@ function fastifyOptions(
 }
 
 export async function buildApp(options: BuildOptions): Promise<Generator> {
-  const { config, entra, logger } = options;
+  const { config, provider, logger } = options;
   // The store is made below; until then it counts as reached (nothing asks before the routes exist).
   const readiness: Readiness = { shuttingDown: false, sessionStore: () => ({ reachable: true, reachedOnce: true }) };
   const metrics = options.metrics ?? new Metrics();
   const access = accessLogger(logger);
-  const tokens = new TokenService(entra, { maxEntries: config.cache.maxEntries, onCache: metrics.onCache });
-  const ctx = new GeneratorContext(config, entra, tokens, logger, metrics);
+  const employees = employeeSessions(options, readiness, metrics);
+  const tokens = new Tokens(provider, {
+    maxEntries: config.cache.maxEntries,
+    onCache: metrics.onCache,
+    limits: employees.limits,
+    sessions: employees.sessions,
+  });
+  const ctx = new GeneratorContext(config, provider, tokens, logger, metrics);
   const lane = new CachedTokenLane({
     tokens,
     limiter: ctx.limiter,
@@ -199,12 +205,12 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url, schema: route.schema });
   });
-  const employees = employeeSessions(app, options, readiness, metrics);
+  app.addHook('onClose', employees.close);
 
   await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
   addMultipartParser(app, { bodyBytes: config.bodyLimitBytes, fields: 20, fieldBytes: 4096 });
 
-  registerErrorHandler(app, { publicUrl: config.publicUrl, generator: config.nais });
+  registerErrorHandler(app, { publicUrl: config.publicUrl });
   await app.register(swagger, { openapi: OPENAPI_INFO, transform: jsonSchemaTransform, transformObject: jsonSchemaTransformObject });
   await assetRoutes(app);
 
@@ -223,11 +229,13 @@ interface EmployeeParts {
   sealer: Sealer;
   sessions: Sessions;
   limits: EmployeeLimits;
+  /** Closes the store once the renewals under way have stored their tokens. */
+  close: () => Promise<void>;
 }
 
-/** The session store and what is built on it; readiness and the metrics watch the store, and closing the app closes it. */
-function employeeSessions(app: FastifyInstance, options: BuildOptions, readiness: Readiness, metrics: Metrics): EmployeeParts {
-  const { config, entra, logger } = options;
+/** The session store and what is built on it; readiness and the metrics watch the store. */
+function employeeSessions(options: BuildOptions, readiness: Readiness, metrics: Metrics): EmployeeParts {
+  const { config, provider, logger } = options;
   const sealer = sessionSealer(config, logger, options.emulator ?? false);
   const store =
     options.store ??
@@ -242,13 +250,13 @@ function employeeSessions(app: FastifyInstance, options: BuildOptions, readiness
   const counter = new RequestCounter(store instanceof RedisStore ? store.client : undefined, logger.child({ component: 'rate-limit' }));
   const limits = new EmployeeLimits(counter, config.rateLimit);
   const manager = new SessionManager({ store, sealer, maxLifetimeMs: config.session.maxLifetimeMs });
-  const sessions = new Sessions(manager, entra, config, logger, (event) => metrics.sessions.inc({ event }));
-  app.addHook('onClose', async () => {
+  const sessions = new Sessions(manager, provider, config, logger, (event) => metrics.sessions.inc({ event }));
+  const close = async () => {
     // A refresh still running behind an answered request stores its tokens first.
     await sessions.settled();
     await store.close();
-  });
-  return { sealer, sessions, limits };
+  };
+  return { sealer, sessions, limits, close };
 }
 
 /** The employees' routes, in a scope of their own: cookies belong to them; the public endpoints for scripts neither read nor set any. */
@@ -260,8 +268,8 @@ async function employeeRoutes(app: FastifyInstance, ctx: GeneratorContext, emplo
     await homeRoutes(scope, { ctx, sessions, ...(options.directory ? { directory: options.directory } : {}) });
     await loginRoutes(scope, { ctx, sessions, sealer, limits });
     await logoutRoutes(scope, { ctx, sessions, sealer });
-    await loggedInTokenRoutes(scope, ctx, sessions, limits);
-    await headlessOboRoutes(scope, { ctx, sessions, emulator: options.emulator ?? false });
+    await loggedInTokenRoutes(scope, ctx, sessions);
+    await headlessOboRoutes(scope, { ctx, emulator: options.emulator ?? false });
     await scope.register(async (server) => authorizationServerRoutes(server, { ctx, sessions, sealer, limits }));
   });
 }

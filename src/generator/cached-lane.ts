@@ -26,14 +26,14 @@ import { clientAddressOf } from './client-address.js';
 import { noCacheAsked } from './context.js';
 import type { Metrics } from './metrics.js';
 import { preferredFormat } from './negotiate.js';
-import type { RateLimiter } from './rate-limit.js';
+import type { RateLimiter } from './core/limits.js';
 import { laneStateOf, type LaneState } from './lane-state.js';
 import { routeHooks, type RouteHooks } from './route-hooks.js';
 import { logAnswered } from './request-log.js';
 import type { AudienceResult } from '../audience.js';
 import { PATHS } from '../paths.js';
 import { audienceOf, M2M_FORMATS, tokenAnswer } from './m2m-rules.js';
-import type { TokenService } from './tokens.js';
+import type { Tokens } from './core/tokens.js';
 
 /** The content types the lane takes, as curl, fetch, Python and Go write them; others go to Fastify. */
 const FORM_TYPES = new Set([
@@ -92,7 +92,7 @@ interface Outgoing {
 }
 
 export interface LaneOptions {
-  tokens: TokenService;
+  tokens: Tokens;
   limiter: RateLimiter;
   metrics: Metrics;
   /** The logger of the one line a request (`accessLogger`). */

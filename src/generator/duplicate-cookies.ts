@@ -8,7 +8,7 @@
  */
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { CookieNames } from '../paths.js';
-import { refuse } from './errors.js';
+import { refuse } from './core/problem.js';
 
 /** How many segments of the request's path the clearing covers: a tossed cookie's path is one of them. */
 const PATH_DEPTH = 4;
@@ -59,7 +59,6 @@ export function refuseDuplicateCookies(names: CookieNames, publicUrl: string): o
     clearEverywhere(request, reply, names, duplicated, publicUrl);
     done(
       refuse(
-        400,
         'duplicate_cookie',
         `Your browser sent the cookie ${duplicated.join(' and ')} more than once. Another site under the same parent domain may have set ` +
           'one to log you in as someone else, so neither was used. Both are cleared now: open the page you wanted again and log in.',

@@ -5,7 +5,7 @@
  * that the route neither reads the body nor counts the request a second time.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Verdict } from './rate-limit.js';
+import type { Verdict } from './core/limits.js';
 
 export interface LaneState {
   /** The correlation id the server chose; Fastify takes it as the request id (`genReqId`). */

@@ -4,7 +4,7 @@
  */
 import { AUDIENCE_EXAMPLE, parseAudience, type AudienceResult } from '../audience.js';
 import type { Format } from './negotiate.js';
-import { responseBody, type IssuedToken } from './tokens.js';
+import { responseBody, type IssuedToken } from './core/tokens.js';
 
 /** The audience from the query's `aud` and a parsed body: both may carry it, but then they must agree. */
 export function audienceOf(fromQuery: string | string[] | undefined, body: unknown, contentType: string | undefined): AudienceResult {

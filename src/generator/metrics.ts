@@ -2,7 +2,7 @@
  * Prometheus metrics for operators, one registry per generator instance.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { TokenRequestEvent } from '../entra/client.js';
+import type { TokenRequestEvent } from './idp/identity-provider.js';
 
 /**
  * A counter for events that happen on every request: counted in plain numbers as they happen and

@@ -6,8 +6,8 @@
  */
 import { Busboy, type BusboyInstance } from '@fastify/busboy';
 import type { FastifyInstance } from 'fastify';
-import { BODY_TOO_LARGE, MULTIPART_UNREADABLE } from './error-handler.js';
-import { ProblemError } from './errors.js';
+import { BODY_TOO_LARGE, MULTIPART_UNREADABLE } from './http/errors.js';
+import { ProblemError } from './core/problem.js';
 
 export interface MultipartLimits {
   /** The whole body, in bytes. */

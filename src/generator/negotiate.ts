@@ -2,9 +2,8 @@
  * Content negotiation: which of the formats this service speaks does the client explicitly prefer?
  * Wildcards never count as a preference, so `curl` (Accept: *\/*) gets the route's default.
  */
-import type { Problem } from '../entra/advice.js';
-
-export type Format = 'text' | 'json' | 'html';
+/** The formats of answers; `oauth` is the JSON of RFC 6749 §5.2, which only the OAuth 2.0 endpoints answer in. */
+export type Format = 'text' | 'json' | 'html' | 'oauth';
 
 const TYPES: Record<string, Format> = {
   'text/plain': 'text',
@@ -50,8 +49,6 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The formats the route answers in, its errors included (see `formatOf`). */
     answers?: Answers;
-    /** The answer to a request its schema refuses, when the route has one of its own. */
-    invalid?: Problem;
   }
 }
 
@@ -59,6 +56,12 @@ declare module 'fastify' {
 export function answersIn(formats: readonly Format[], fallback: Format): { answers: Answers } {
   return { answers: { formats, fallback } };
 }
+
+/** The OAuth 2.0 endpoints tools call: RFC 6749 bodies, refusals included. */
+export const OAUTH = answersIn(['oauth'], 'oauth');
+
+/** The pages an employee sees: HTML, or JSON or text for a client that asks. */
+export const PAGES = answersIn(['html', 'json', 'text'], 'html');
 
 /** Text, JSON or HTML, text for a client that prefers none: routes that say nothing else, and unknown paths. */
 export const ANY_FORMAT: Answers = { formats: ['text', 'json', 'html'], fallback: 'text' };

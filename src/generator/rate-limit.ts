@@ -5,56 +5,9 @@
  * throughput (BENCHMARKS.md); only what this service uses of it is here.
  */
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import { LRUCache } from 'lru-cache';
-import { entryBound } from '../entry-bound.js';
-import { ProblemError } from './errors.js';
 import { laneStateOf } from './lane-state.js';
-import { problem } from './problem.js';
-
-interface Window {
-  count: number;
-  endsAt: number;
-}
-
-export interface Verdict {
-  allowed: boolean;
-  /** Whole seconds until the caller's window ends. */
-  retryAfterSeconds: number;
-}
-
-export class RateLimiter {
-  /**
-   * Windows by address, in the order they began (a lookup is a `peek`, which leaves the order as it
-   * is). All are equally long, so that is also the order they end: when the map is full, lru-cache
-   * drops the oldest, an ended window first if there is one.
-   */
-  private readonly windows: LRUCache<string, Window>;
-
-  constructor(
-    readonly max: number,
-    readonly windowMs: number,
-    /** Addresses remembered at once; beyond, ended windows go first, then the oldest. */
-    maxKeys = 10_000,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.windows = new LRUCache(entryBound(maxKeys));
-  }
-
-  get size(): number {
-    return this.windows.size;
-  }
-
-  take(key: string): Verdict {
-    const now = this.now();
-    let window = this.windows.peek(key);
-    if (!window || window.endsAt <= now) {
-      window = { count: 0, endsAt: now + this.windowMs };
-      this.windows.set(key, window);
-    }
-    window.count++;
-    return { allowed: window.count <= this.max, retryAfterSeconds: Math.max(1, Math.ceil((window.endsAt - now) / 1000)) };
-  }
-}
+import { refuse } from './core/problem.js';
+import type { RateLimiter } from './core/limits.js';
 
 /**
  * An `onRequest` hook that counts the request against the caller's address. A request the
@@ -69,6 +22,6 @@ export function rateLimitHook(limiter: RateLimiter) {
     const message =
       `Too many requests from your address: at most ${limiter.max} in ${windowSeconds} seconds. Try again in ` +
       `${verdict.retryAfterSeconds} seconds.`;
-    done(new ProblemError(problem(429, 'rate_limited', message), { 'retry-after': String(verdict.retryAfterSeconds) }));
+    done(refuse('rate_limited', message, { headers: { 'retry-after': String(verdict.retryAfterSeconds) } }));
   };
 }

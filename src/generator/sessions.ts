@@ -8,11 +8,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { GeneratorConfig } from '../config.js';
-import type { EntraClient, TokenResponse } from '../entra/client.js';
-import { IdpError } from '../entra/errors.js';
+import { IdpError, type IdentityProvider, type TokenResponse } from './idp/identity-provider.js';
 import { cookieNames, type CookieNames } from '../paths.js';
-import { FlowFailedError, ProblemError } from './errors.js';
-import { problem } from './problem.js';
+import { refuse, type ProblemError } from './core/problem.js';
+import { providerProblem } from './core/provider.js';
 import { SessionManager, StoreUnavailableError, type SessionData } from '../session/index.js';
 
 /** Refresh the employee's token when less than five minutes, or a third of its lifetime, is left of it. */
@@ -39,10 +38,9 @@ function usableMargin(data: SessionData): number {
  * for longer than this one waited. The store is fine: try again in a moment.
  */
 function sessionBusy(): ProblemError {
-  return new ProblemError(
-    problem(503, 'session_busy', 'Your login is being renewed by another request right now. Try again in a moment.'),
-    { 'retry-after': String(BUSY_RETRY_SECONDS) },
-  );
+  return refuse('session_busy', 'Your login is being renewed by another request right now. Try again in a moment.', {
+    headers: { 'retry-after': String(BUSY_RETRY_SECONDS) },
+  });
 }
 
 export interface LoadedSession {
@@ -56,7 +54,7 @@ export class Sessions {
 
   constructor(
     readonly manager: SessionManager,
-    private readonly entra: EntraClient,
+    private readonly provider: IdentityProvider,
     private readonly config: GeneratorConfig,
     private readonly logger: Logger,
     private readonly onEvent: (event: 'started' | 'refreshed' | 'ended') => void = () => {},
@@ -68,11 +66,6 @@ export class Sessions {
   }
 
   private names: CookieNames | undefined;
-
-  /** Scopes asked for at login and refresh: the employee's token must be exchangeable on-behalf-of. */
-  get loginScope(): string {
-    return `openid profile offline_access api://${this.entra.clientId}/.default`;
-  }
 
   setSessionCookie(reply: FastifyReply, ticket: string): void {
     reply.setCookie(this.cookies.session, ticket, {
@@ -92,7 +85,7 @@ export class Sessions {
    * The request's session with an employee token that is good for a while yet, or undefined when there is
    * none (or it ended because the identity provider no longer honours its grant). Throws
    * StoreUnavailableError when the store is down, a 503 `session_busy` ProblemError when the token ran
-   * out and another request is renewing it, and FlowFailedError when it ran out and cannot be renewed now.
+   * out and another request is renewing it, and the provider's advice as a ProblemError when it ran out and cannot be renewed now.
    */
   async load(request: FastifyRequest): Promise<LoadedSession | undefined> {
     const ticket = request.cookies[this.cookies.session];
@@ -110,7 +103,7 @@ export class Sessions {
 
   private async fresh(session: LoadedSession): Promise<LoadedSession | undefined> {
     // A token signed by a key the identity provider no longer publishes is refused by every grant.
-    const tokenDead = (await this.entra.signingKeyKnown(session.data.accessToken)) === 'gone';
+    const tokenDead = (await this.provider.signingKeyKnown(session.data.accessToken)) === 'gone';
     if (!tokenDead && !needsRefresh(session.data)) return session;
     return this.refresh(session, tokenDead);
   }
@@ -133,11 +126,10 @@ export class Sessions {
    */
   async renewRefused(session: LoadedSession, refusal: IdpError): Promise<LoadedSession | undefined> {
     if (!refusal.userAssertionRefused) return session;
-    await this.entra.reloadSigningKeys();
+    await this.provider.reloadSigningKeys();
     // AADSTS500133: the provider holds the token expired (its clock, or the time the request took): renew it too.
-    const expired =
-      session.data.accessTokenExpiresAt <= Date.now() || (refusal.failure.kind === 'rejected' && refusal.failure.aadsts === 500133);
-    const tokenDead = expired || (await this.entra.signingKeyKnown(session.data.accessToken)) === 'gone';
+    const expired = session.data.accessTokenExpiresAt <= Date.now() || refusal.refusal === 'employee_token_expired';
+    const tokenDead = expired || (await this.provider.signingKeyKnown(session.data.accessToken)) === 'gone';
     return tokenDead ? this.refresh(session, true) : session;
   }
 
@@ -153,7 +145,7 @@ export class Sessions {
    */
   private async refresh(session: LoadedSession, tokenDead: boolean): Promise<LoadedSession | undefined> {
     const usable = (data: SessionData) => !tokenDead && data.accessTokenExpiresAt - usableMargin(data) > Date.now();
-    const ttlMs = this.entra.longestGrantMs + LOCK_MARGIN_MS;
+    const ttlMs = this.provider.longestGrantMs + LOCK_MARGIN_MS;
     if (usable(session.data)) {
       const behind = this.manager.store
         .withLock(session.id, () => this.renew(session, tokenDead, usable), { ttlMs, waitMs: 0 })
@@ -180,7 +172,7 @@ export class Sessions {
     if (!current.refreshToken) return usable(current) ? current : this.end(id, 'it has no refresh token');
     let tokens: TokenResponse;
     try {
-      tokens = await this.entra.refresh(current.refreshToken, this.loginScope);
+      tokens = await this.provider.refresh(current.refreshToken, this.provider.loginScope);
     } catch (err) {
       // Only the identity provider saying the grant is gone ends the session; anything else is tried again later.
       if (err instanceof IdpError && err.grantGone)
@@ -190,7 +182,7 @@ export class Sessions {
         'session refresh failed, keeping the session to try again later',
       );
       if (usable(current)) return current;
-      throw err instanceof IdpError ? new FlowFailedError(err, 'refresh') : err;
+      throw err instanceof IdpError ? providerProblem(this.provider, err, 'refresh') : err;
     }
     return this.storeRenewed(id, renewed(current, tokens));
   }

@@ -6,7 +6,7 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { describeClaim, TIME_CLAIMS } from './claims.js';
 import { copyBlock, escapeHtml, page, sessionActions } from './html.js';
-import type { TokenResponseBody } from './tokens.js';
+import type { TokenResponseBody } from './core/tokens.js';
 
 function decoded(token: string): { header: Record<string, unknown>; claims: Record<string, unknown> } {
   try {

@@ -25,8 +25,8 @@ afterAll(async () => {
 /** The service's app as `buildApp` makes it, not yet ready, with a store the test closes. */
 async function freshApp() {
   const store = new MemoryStore();
-  const { config, entra } = stack.generator.ctx;
-  const generator = await buildApp({ config, entra, logger: memoryLogger('silent').logger, store });
+  const { config, provider } = stack.generator.ctx;
+  const generator = await buildApp({ config, provider, logger: memoryLogger('silent').logger, store });
   return { app: generator.app, close: () => store.close() };
 }
 

@@ -13,7 +13,8 @@ import type { Sealer } from '../../session/index.js';
 import { assertSameOrigin, ConsentTokens, consentPage, employeeName } from './consent.js';
 import type { AuthorizationCodes } from './grants/authorization-code.js';
 import { PATHS } from '../../paths.js';
-import { OAuthError } from './oauth-error.js';
+import { PAGES } from '../negotiate.js';
+import { PROBLEM_CODES, ProblemError, refuse } from '../core/problem.js';
 import { clientId, loopbackRedirect, single, targetScope } from './parameters.js';
 
 const AuthorizationRequest = z.object({
@@ -32,7 +33,7 @@ class RedirectedError extends Error {
   constructor(
     readonly redirectUri: string,
     readonly state: string | undefined,
-    readonly refusal: OAuthError,
+    readonly refusal: ProblemError,
   ) {
     super(refusal.message);
   }
@@ -42,7 +43,7 @@ class RedirectedError extends Error {
 function authorizationRequest(query: Record<string, unknown>): AuthorizationRequest {
   const redirectUri = loopbackRedirect(single(query, 'redirect_uri'));
   if (!redirectUri) {
-    throw new OAuthError(
+    throw refuse(
       'invalid_request',
       'redirect_uri must be a loopback address with a port, as RFC 8252 has native apps use: http://127.0.0.1:<port>/… or ' +
         'http://[::1]:<port>/….',
@@ -50,12 +51,11 @@ function authorizationRequest(query: Record<string, unknown>): AuthorizationRequ
   }
   const state = single(query, 'state');
   try {
-    if (state !== undefined && state.length > 512) throw new OAuthError('invalid_request', 'The state is longer than 512 characters.');
-    if (single(query, 'response_type') !== 'code')
-      throw new OAuthError('unsupported_response_type', 'Only response_type=code is supported.');
+    if (state !== undefined && state.length > 512) throw refuse('invalid_request', 'The state is longer than 512 characters.');
+    if (single(query, 'response_type') !== 'code') throw refuse('unsupported_response_type', 'Only response_type=code is supported.');
     const challenge = single(query, 'code_challenge');
     if (single(query, 'code_challenge_method') !== 'S256' || !challenge || !CHALLENGE.test(challenge)) {
-      throw new OAuthError('invalid_request', 'PKCE is required: send a code_challenge with code_challenge_method=S256.');
+      throw refuse('invalid_request', 'PKCE is required: send a code_challenge with code_challenge_method=S256.');
     }
     return {
       client: clientId(single(query, 'client_id')),
@@ -65,7 +65,7 @@ function authorizationRequest(query: Record<string, unknown>): AuthorizationRequ
       ...(state !== undefined ? { state } : {}),
     };
   } catch (err) {
-    if (err instanceof OAuthError) throw new RedirectedError(redirectUri, state, err);
+    if (err instanceof ProblemError) throw new RedirectedError(redirectUri, state, err);
     throw err;
   }
 }
@@ -103,10 +103,13 @@ export async function authorizeRoutes(
 
   const redirected = (reply: FastifyReply, err: unknown) => {
     if (!(err instanceof RedirectedError)) throw err;
-    return redirectTo(reply, issuer, err.redirectUri, err.state, { error: err.refusal.error, error_description: err.refusal.description });
+    return redirectTo(reply, issuer, err.redirectUri, err.state, {
+      error: PROBLEM_CODES[err.refusal.problem.code].oauth,
+      error_description: err.refusal.problem.message,
+    });
   };
 
-  app.get(PATHS.authorize, async (request, reply) => {
+  app.get(PATHS.authorize, { config: PAGES }, async (request, reply) => {
     let asked: AuthorizationRequest;
     try {
       asked = authorizationRequest(request.query as Record<string, unknown>);
@@ -130,12 +133,11 @@ export async function authorizeRoutes(
       );
   });
 
-  app.post(PATHS.authorize, async (request, reply) => {
+  app.post(PATHS.authorize, { config: PAGES }, async (request, reply) => {
     assertSameOrigin(request, issuer);
     const body = (request.body ?? {}) as Record<string, unknown>;
     const session = await sessions.load(request);
-    if (!session)
-      throw new OAuthError('invalid_request', 'You are not logged in in this browser any more: open the link from your tool again.', 403);
+    if (!session) throw refuse('consent_refused', 'You are not logged in in this browser any more: open the link from your tool again.');
     const asked = consents.open(session, single(body, 'csrf_token'));
     if (single(body, 'decision') !== 'allow') {
       return redirectTo(reply, issuer, asked.redirectUri, asked.state, {

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { Sealer } from '../../session/index.js';
 import { escapeHtml, page } from '../html.js';
 import type { LoadedSession } from '../sessions.js';
-import { OAuthError } from './oauth-error.js';
+import { refuse } from '../core/problem.js';
 
 const CONSENT_SECONDS = 600;
 
@@ -45,14 +45,13 @@ export class ConsentTokens<T> {
       parsed = undefined;
     }
     if (!parsed || parsed.session !== sessionHash(session.id)) {
-      throw new OAuthError(
-        'invalid_request',
+      throw refuse(
+        'consent_refused',
         'This answer does not come from the page that asked you in this browser: open the link from your tool again.',
-        403,
       );
     }
     if (parsed.expiresAt <= Date.now())
-      throw new OAuthError('invalid_request', 'The page that asked you has expired: open the link from your tool again.', 403);
+      throw refuse('consent_refused', 'The page that asked you has expired: open the link from your tool again.');
     return parsed.request as T;
   }
 }
@@ -65,7 +64,7 @@ export function assertSameOrigin(request: FastifyRequest, publicUrl: string): vo
   const crossSite =
     (typeof site === 'string' && site !== 'same-origin' && site !== 'none') ||
     (typeof origin === 'string' && origin !== 'null' && origin !== new URL(publicUrl).origin);
-  if (crossSite) throw new OAuthError('invalid_request', 'Only the page of the token generator that asked you can answer it.', 403);
+  if (crossSite) throw refuse('consent_refused', 'Only the page of the token generator that asked you can answer it.');
 }
 
 export interface ConsentPage {

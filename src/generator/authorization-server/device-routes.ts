@@ -7,14 +7,15 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { escapeHtml, page } from '../html.js';
 import type { GeneratorContext } from '../context.js';
-import { RateLimiter } from '../rate-limit.js';
+import { RateLimiter } from '../core/limits.js';
 import type { Sessions } from '../sessions.js';
 import { requireSession } from '../routes/logged-in-tokens.js';
 import type { Sealer } from '../../session/index.js';
 import { assertSameOrigin, ConsentTokens, consentPage, employeeName } from './consent.js';
 import type { DeviceAuthorizations } from './device.js';
 import { PATHS } from '../../paths.js';
-import { OAuthError } from './oauth-error.js';
+import { OAUTH, PAGES } from '../negotiate.js';
+import { refuse } from '../core/problem.js';
 import { clientId, single, targetScope } from './parameters.js';
 
 /** Lookups of user codes per address: enough for typing errors, far too few to guess one of 20^8. */
@@ -45,7 +46,7 @@ export async function deviceRoutes(
   const lookups = new RateLimiter(LOOKUPS.max, LOOKUPS.windowMs);
   const consents = new ConsentTokens(deps.sealer, 'device-consent', z.object({ deviceCode: z.string() }));
 
-  app.post(PATHS.deviceAuthorization, { onRequest: ctx.limitPublic }, async (request, reply) => {
+  app.post(PATHS.deviceAuthorization, { onRequest: ctx.limitPublic, config: OAUTH }, async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     const client = clientId(single(body, 'client_id'));
     const audience = targetScope(single(body, 'scope'));
@@ -62,13 +63,13 @@ export async function deviceRoutes(
     });
   });
 
-  app.get(PATHS.deviceVerification, async (request, reply) => {
+  app.get(PATHS.deviceVerification, { config: PAGES }, async (request, reply) => {
     const session = await requireSession(sessions, request);
     const userCode = single(request.query as Record<string, unknown>, 'user_code');
     if (userCode === undefined) return sendPage(reply, 'Connect a device', codeForm());
     const verdict = lookups.take(request.ip);
     if (!verdict.allowed) {
-      throw new OAuthError('slow_down', `Too many codes tried from your address: try again in ${verdict.retryAfterSeconds} seconds.`, 429);
+      throw refuse('too_many_codes', `Too many codes tried from your address: try again in ${verdict.retryAfterSeconds} seconds.`);
     }
     const found = await devices.find(userCode);
     if (!found)
@@ -94,11 +95,11 @@ export async function deviceRoutes(
       );
   });
 
-  app.post(PATHS.deviceVerification, async (request, reply) => {
+  app.post(PATHS.deviceVerification, { config: PAGES }, async (request, reply) => {
     assertSameOrigin(request, ctx.config.publicUrl);
     const body = (request.body ?? {}) as Record<string, unknown>;
     const session = await sessions.load(request);
-    if (!session) throw new OAuthError('invalid_request', 'You are not logged in in this browser any more: open the page again.', 403);
+    if (!session) throw refuse('consent_refused', 'You are not logged in in this browser any more: open the page again.');
     const { deviceCode } = consents.open(session, single(body, 'csrf_token'));
     const allowed = single(body, 'decision') === 'allow';
     if (!(await devices.decide(deviceCode, allowed, session.id))) {

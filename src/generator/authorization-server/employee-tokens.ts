@@ -6,8 +6,7 @@
 import type { ParsedAudience } from '../../audience.js';
 import type { GeneratorContext } from '../context.js';
 import type { LoadedSession } from '../sessions.js';
-import { responseBody, type TokenResponseBody } from '../tokens.js';
-import { withAdvice } from './oauth-error.js';
+import { responseBody, type EmployeeTokenOptions, type TokenResponseBody } from '../core/tokens.js';
 
 export interface ToolTokenResponse extends TokenResponseBody {
   refresh_token: string;
@@ -16,10 +15,13 @@ export interface ToolTokenResponse extends TokenResponseBody {
 export class EmployeeTokens {
   constructor(private readonly ctx: GeneratorContext) {}
 
-  async response(session: LoadedSession, audience: ParsedAudience, refreshToken: string, skipCache: boolean): Promise<ToolTokenResponse> {
-    const { token } = await withAdvice(this.ctx, audience, 'on_behalf_of', () =>
-      this.ctx.tokens.employeeToken(session.id, session.data.accessToken, audience, { skipCache }),
-    );
+  async response(
+    session: LoadedSession,
+    audience: ParsedAudience,
+    refreshToken: string,
+    asked: EmployeeTokenOptions,
+  ): Promise<ToolTokenResponse> {
+    const token = await this.ctx.tokens.employeeToken(session, audience, asked);
     return { ...responseBody(token), scope: audience.scope, refresh_token: refreshToken };
   }
 }

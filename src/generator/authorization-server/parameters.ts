@@ -3,7 +3,7 @@
  * `scope`, the tool from `client_id`, and the loopback redirect of a native app (RFC 8252).
  */
 import { parseAudience, type ParsedAudience } from '../../audience.js';
-import { OAuthError } from './oauth-error.js';
+import { refuse } from '../core/problem.js';
 
 /** Scopes tools add by habit; the generator's answers need none of them. */
 const HABITUAL_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
@@ -11,20 +11,20 @@ const HABITUAL_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']
 /** The one target a `scope` names: `api://cluster.namespace.app/.default` or any other audience form. */
 export function targetScope(value: unknown): ParsedAudience {
   if (typeof value !== 'string' || value.trim() === '') {
-    throw new OAuthError(
+    throw refuse(
       'invalid_scope',
       "Send the target's scope as scope, for example api://dev-gcp.my-team.my-app/.default or dev-gcp:my-team:my-app.",
     );
   }
   const named = value.split(' ').filter((scope) => scope !== '' && !HABITUAL_SCOPES.has(scope));
   if (named.length !== 1) {
-    throw new OAuthError(
+    throw refuse(
       'invalid_scope',
       `Name exactly one target in scope, not ${named.length}: a token is for one app, for example api://dev-gcp.my-team.my-app/.default.`,
     );
   }
   const parsed = parseAudience(named[0]);
-  if (!parsed.ok) throw new OAuthError('invalid_scope', parsed.message.replace(/"aud"/g, 'scope'));
+  if (!parsed.ok) throw refuse('invalid_scope', parsed.message.replace(/"aud"/g, 'scope'));
   return parsed.value;
 }
 
@@ -33,7 +33,7 @@ const CLIENT_ID = /^[\w .:@()/+-]{1,64}$/;
 /** The tool's own name for itself, shown to the employee when it asks; it proves nothing. */
 export function clientId(value: unknown): string {
   if (typeof value !== 'string' || !CLIENT_ID.test(value)) {
-    throw new OAuthError(
+    throw refuse(
       'invalid_request',
       'Send client_id: any name for your tool, up to 64 letters, digits, spaces and ._:@()/+- (for example IntelliJ).',
     );
@@ -56,6 +56,6 @@ export function loopbackRedirect(value: unknown): string | undefined {
 /** A single string parameter, or undefined; a parameter sent twice is refused as RFC 6749 §3.1 asks. */
 export function single(params: Record<string, unknown>, name: string): string | undefined {
   const value = params[name];
-  if (Array.isArray(value)) throw new OAuthError('invalid_request', `Send ${name} once.`);
+  if (Array.isArray(value)) throw refuse('invalid_request', `Send ${name} once.`);
   return typeof value === 'string' ? value : undefined;
 }

@@ -3,8 +3,8 @@
  * (RFC 7009), by which a tool ends its own session.
  */
 import type { FastifyInstance } from 'fastify';
-import { skipCache, type GeneratorContext } from '../context.js';
-import type { EmployeeLimits } from '../limits.js';
+import { freshAsked, type GeneratorContext } from '../context.js';
+import type { EmployeeLimits } from '../core/limits.js';
 import type { DeviceAuthorizations } from './device.js';
 import type { EmployeeTokens } from './employee-tokens.js';
 import type { AuthorizationCodes } from './grants/authorization-code.js';
@@ -13,7 +13,8 @@ import { deviceCodeGrant } from './grants/device-code.js';
 import { refreshGrant } from './grants/refresh-token.js';
 import { DEVICE_CODE_GRANT } from './metadata.js';
 import { PATHS } from '../../paths.js';
-import { OAuthError } from './oauth-error.js';
+import { OAUTH } from '../negotiate.js';
+import { refuse } from '../core/problem.js';
 import { single } from './parameters.js';
 import type { ToolSessions } from './tool-sessions.js';
 
@@ -28,34 +29,34 @@ export interface GrantDeps {
 
 function parameters(body: unknown): Record<string, unknown> {
   if (body && typeof body === 'object' && !Array.isArray(body)) return body as Record<string, unknown>;
-  throw new OAuthError('invalid_request', 'Send the parameters as an application/x-www-form-urlencoded body.');
+  throw refuse('invalid_request', 'Send the parameters as an application/x-www-form-urlencoded body.');
 }
 
 export async function tokenRoutes(app: FastifyInstance, deps: GrantDeps): Promise<void> {
   const { ctx } = deps;
 
-  app.post(PATHS.token, { onRequest: ctx.limitPublic }, async (request, reply) => {
+  app.post(PATHS.token, { onRequest: ctx.limitPublic, config: OAUTH }, async (request, reply) => {
     const params = parameters(request.body);
-    const fresh = skipCache(request);
+    const asked = { fresh: freshAsked(request), address: request.ip };
     const grant = single(params, 'grant_type');
     const answer = await (() => {
       switch (grant) {
         case 'client_credentials':
-          return clientCredentialsGrant(params, ctx, fresh);
+          return clientCredentialsGrant(params, ctx, asked);
         case 'authorization_code':
           // Codes are guessed here, if anywhere: their redemptions are counted per address.
-          return deps.limits.codeRedeem(request).then(() => deps.codes.redeem(params, fresh));
+          return deps.limits.codeRedeem(request.ip).then(() => deps.codes.redeem(params, asked));
         case 'refresh_token':
-          return refreshGrant(params, deps, fresh);
+          return refreshGrant(params, deps, asked);
         case DEVICE_CODE_GRANT:
-          return deviceCodeGrant(params, deps, fresh);
+          return deviceCodeGrant(params, deps, asked);
         case undefined:
-          throw new OAuthError(
+          throw refuse(
             'invalid_request',
             'Send grant_type: client_credentials, authorization_code, refresh_token or the device code grant.',
           );
         default:
-          throw new OAuthError(
+          throw refuse(
             'unsupported_grant_type',
             `This server offers the grants client_credentials, authorization_code, refresh_token and ${DEVICE_CODE_GRANT}.`,
           );
@@ -64,9 +65,9 @@ export async function tokenRoutes(app: FastifyInstance, deps: GrantDeps): Promis
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').type('application/json; charset=utf-8').send(answer);
   });
 
-  app.post(PATHS.revoke, { onRequest: ctx.limitPublic }, async (request, reply) => {
+  app.post(PATHS.revoke, { onRequest: ctx.limitPublic, config: OAUTH }, async (request, reply) => {
     const token = single(parameters(request.body), 'token');
-    if (!token) throw new OAuthError('invalid_request', 'Send the refresh token to revoke as token.');
+    if (!token) throw refuse('invalid_request', 'Send the refresh token to revoke as token.');
     if (await deps.tools.end(token)) request.log.info({ session: 'ended' }, 'tool session ended by revocation');
     return reply.header('cache-control', 'no-store').code(200).send();
   });

@@ -5,7 +5,7 @@
  */
 import type { Sealer } from '../../session/index.js';
 import type { LoadedSession, Sessions } from '../sessions.js';
-import { OAuthError } from './oauth-error.js';
+import { refuse } from '../core/problem.js';
 
 const HANDLE = 'tool-refresh-token';
 
@@ -21,7 +21,7 @@ export class ToolSessions {
     tool: { client: string; target: string },
   ): Promise<{ session: LoadedSession; refreshToken: string }> {
     const browser = await this.sessions.loadById(browserSessionId);
-    if (!browser) throw new OAuthError('invalid_grant', 'The login behind this grant has ended (logged out or expired): start again.');
+    if (!browser) throw refuse('invalid_grant', 'The login behind this grant has ended (logged out or expired): start again.');
     const { user, accessToken, accessTokenExpiresAt, accessTokenObtainedAt, refreshToken } = browser.data;
     const created = await this.sessions.create({
       user,
@@ -39,7 +39,7 @@ export class ToolSessions {
     const id = this.sealer.open(refreshToken, HANDLE);
     const session = id ? await this.sessions.loadById(id) : undefined;
     if (!session?.data.tool)
-      throw new OAuthError('invalid_grant', 'This refresh token is not valid any more (its session was ended or expired): log in again.');
+      throw refuse('invalid_grant', 'This refresh token is not valid any more (its session was ended or expired): log in again.');
     return session;
   }
 

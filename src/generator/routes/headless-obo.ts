@@ -9,18 +9,16 @@ import * as oidc from 'openid-client';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { LoginValidationError } from '../../entra/client.js';
-import { IdpError } from '../../entra/errors.js';
-import { isNotAssigned } from '../../entra/advice.js';
+import { IdpError, LoginValidationError, type IdentityProvider } from '../idp/identity-provider.js';
 import { PATHS } from '../../paths.js';
 import { SignInPageError, submitSignInForm } from '../../emulator/sign-in-client.js';
 import type { GeneratorContext } from '../context.js';
-import { inFlow, refuse } from '../errors.js';
+import { refuse } from '../core/problem.js';
+import { ask } from '../core/provider.js';
 import { answersIn, formatOf } from '../negotiate.js';
-import { responseBody } from '../tokens.js';
+import { responseBody } from '../core/tokens.js';
 import { answers, Audience, AUDIENCE_BODY_TYPES, documentedBody, errors, Field, TOKEN_ANSWER } from '../schemas.js';
 import { audienceFrom } from './m2m.js';
-import type { Sessions } from '../sessions.js';
 
 const NAV_IDENT = /^[A-Za-z][0-9]{6}$/;
 
@@ -65,29 +63,26 @@ interface TestEmployee {
 function testEmployee(query: z.infer<typeof EmployeeQuery>, body: unknown): TestEmployee {
   const navIdent = field(query, body, 'NAVident');
   if (!navIdent || !NAV_IDENT.test(navIdent)) {
-    throw refuse(400, 'invalid_navident', 'Send the test employee as NAVident: a letter and six digits, for example Z990001.');
+    throw refuse('invalid_navident', 'Send the test employee as NAVident: a letter and six digits, for example Z990001.');
   }
   const name = field(query, body, 'name') ?? navIdent;
   const groups = field(query, body, 'groups') ?? '';
-  if (name.length > 200 || groups.length > 4000) throw refuse(400, 'invalid_request', 'name or groups is too long.');
+  if (name.length > 200 || groups.length > 4000) throw refuse('invalid_request', 'name or groups is too long.');
   return { navIdent, name, groups };
 }
 
-export async function headlessOboRoutes(
-  fastify: FastifyInstance,
-  deps: { ctx: GeneratorContext; sessions: Sessions; emulator: boolean },
-): Promise<void> {
+export async function headlessOboRoutes(fastify: FastifyInstance, deps: { ctx: GeneratorContext; emulator: boolean }): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const { ctx, sessions } = deps;
+  const { ctx } = deps;
   const redirectUri = `${ctx.config.publicUrl}${PATHS.callback}`;
 
   /** The browser's way: authorize, the login form, the code; returns the URL the emulator sends the browser back to. */
   const signIn = async (employee: TestEmployee, login: { state: string; nonce: string; verifier: string }): Promise<URL> => {
     const codeChallenge = await oidc.calculatePKCECodeChallenge(login.verifier);
     const authorize = new URL(
-      ctx.entra.buildLoginUrl({
+      ctx.provider.buildLoginUrl({
         redirectUri,
-        scope: sessions.loginScope,
+        scope: ctx.provider.loginScope,
         state: login.state,
         nonce: login.nonce,
         codeChallenge,
@@ -108,21 +103,21 @@ export async function headlessOboRoutes(
         throw new IdpError({ kind: 'bad-response', detail: `the login page answered HTTP ${err.status}`, status: err.status });
       throw new IdpError({ kind: 'unreachable', detail: err instanceof Error ? err.message : 'fetch failed' });
     }
-    return callbackOf(signedIn, employee);
+    return callbackOf(ctx.provider, signedIn, employee);
   };
 
   app.post(
     PATHS.publicObo,
     { schema: SCHEMA, onRequest: ctx.limitPublic, config: answersIn(['text', 'json'], 'text') },
     async (request, reply) => {
-      if (!deps.emulator) throw refuse(404, 'not_available', NOT_AVAILABLE);
+      if (!deps.emulator) throw refuse('not_available', NOT_AVAILABLE);
       const audience = audienceFrom(request);
       const employee = testEmployee(request.query, request.body);
       const login = { state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier() };
-      const signedIn = await inFlow('login', audience, async () => {
+      const signedIn = await ask(ctx.provider, 'login', audience, async () => {
         const callback = await signIn(employee, login);
         try {
-          return await ctx.entra.redeemCode(callback, {
+          return await ctx.provider.redeemCode(callback, {
             state: login.state,
             nonce: login.nonce,
             codeVerifier: login.verifier,
@@ -130,11 +125,11 @@ export async function headlessOboRoutes(
           });
         } catch (err) {
           if (err instanceof LoginValidationError)
-            throw refuse(502, 'login_failed', `The emulator's login answer did not pass the checks: ${err.message}`);
+            throw refuse('login_answer_invalid', `The emulator's login answer did not pass the checks: ${err.message}`);
           throw err;
         }
       });
-      const token = await inFlow('on_behalf_of', audience, () => ctx.entra.onBehalfOf(signedIn.accessToken, audience.scope));
+      const token = await ask(ctx.provider, 'on_behalf_of', audience, () => ctx.provider.onBehalfOf(signedIn.accessToken, audience.scope));
       const body = responseBody({
         accessToken: token.accessToken,
         tokenType: token.tokenType,
@@ -149,16 +144,16 @@ export async function headlessOboRoutes(
 }
 
 /** Where the emulator's sign-in sends the browser back, or the refusal it says there. */
-function callbackOf(signedIn: Response, employee: TestEmployee): URL {
+function callbackOf(provider: IdentityProvider, signedIn: Response, employee: TestEmployee): URL {
   const location = signedIn.headers.get('location');
   if (signedIn.status !== 302 || !location) {
     throw new IdpError({ kind: 'bad-response', detail: `the login page answered HTTP ${signedIn.status}`, status: signedIn.status });
   }
   const callback = new URL(location);
   const error = callback.searchParams.get('error_description');
-  if (isNotAssigned(error))
-    throw refuse(403, 'user_not_allowed', `${employee.navIdent} may not sign in to this token generator: ${error?.split(/\r?\n/)[0]}`);
+  if (provider.isNotAssigned(error))
+    throw refuse('user_not_allowed', `${employee.navIdent} may not sign in to this token generator: ${error?.split(/\r?\n/)[0]}`);
   if (callback.searchParams.get('error'))
-    throw refuse(400, 'login_failed', `The emulator refused the login: ${error?.split(/\r?\n/)[0] ?? 'no reason given'}`);
+    throw refuse('login_failed', `The emulator refused the login: ${error?.split(/\r?\n/)[0] ?? 'no reason given'}`);
   return callback;
 }

@@ -17,7 +17,7 @@ const SCHEMA = {
 
 export async function identityProviderRoutes(app: FastifyInstance, ctx: GeneratorContext): Promise<void> {
   app.get(PATHS.identityProvider, { schema: SCHEMA }, async (_request, reply) => {
-    const { issuer, jwks_uri: jwksUri } = ctx.entra.metadata;
+    const { issuer, jwksUri } = ctx.provider.issuer;
     return reply.header('cache-control', 'no-store').send({ issuer, jwks_uri: jwksUri });
   });
 }

@@ -43,7 +43,7 @@ export async function internalRoutes(app: FastifyInstance, ctx: GeneratorContext
   );
   app.get(PATHS.isReady, { schema: isReady }, async (_request, reply) => {
     if (readiness.shuttingDown) return reply.code(503).type('text/plain').send('shutting down');
-    if (!ctx.entra.ready) return reply.code(503).type('text/plain').send('identity provider not loaded yet');
+    if (!ctx.provider.ready) return reply.code(503).type('text/plain').send('identity provider not loaded yet');
     const store = readiness.sessionStore();
     if (!store.reachedOnce)
       return reply
@@ -56,7 +56,7 @@ export async function internalRoutes(app: FastifyInstance, ctx: GeneratorContext
     const store = readiness.sessionStore();
     return reply.header('cache-control', 'no-store').send({
       shutting_down: readiness.shuttingDown,
-      identity_provider: { keys_loaded: ctx.entra.ready },
+      identity_provider: { keys_loaded: ctx.provider.ready },
       session_store: {
         kind: ctx.config.session.redisUrl ? 'redis' : 'memory',
         reachable: store.reachable,

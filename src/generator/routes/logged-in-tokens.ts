@@ -6,21 +6,20 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { parseAudience, type ParsedAudience } from '../../audience.js';
 import { PATHS } from '../../paths.js';
-import { skipCache, type GeneratorContext } from '../context.js';
-import { FlowFailedError, inFlow, LoginRequiredError, refuse } from '../errors.js';
+import { freshAsked, type GeneratorContext } from '../context.js';
+import { LoginRequiredError, refuse } from '../core/problem.js';
 import { answersIn, formatOf } from '../negotiate.js';
 import { safeReturnPath } from '../redirect.js';
-import type { EmployeeLimits } from '../limits.js';
 import type { LoadedSession, Sessions } from '../sessions.js';
 import { tokenPage } from '../token-page.js';
-import { responseBody, type IssuedToken } from '../tokens.js';
+import { responseBody, type IssuedToken } from '../core/tokens.js';
 import { answers, AudienceQuery, errors, redirect, TOKEN_PAGE } from '../schemas.js';
 
 /** The audience of `?aud=`, or a 400. */
 function audienceOf(aud: string | string[] | undefined): ParsedAudience {
   const parsed = parseAudience(aud);
   if (parsed.ok) return parsed.value;
-  throw refuse(400, 'invalid_audience', parsed.message);
+  throw refuse('invalid_audience', parsed.message);
 }
 
 /** The employee's session; without one, LoginRequiredError (a browser is sent to log in, others get 401). */
@@ -39,12 +38,7 @@ const schema = (summary: string) => ({
   ),
 });
 
-export async function loggedInTokenRoutes(
-  fastify: FastifyInstance,
-  ctx: GeneratorContext,
-  sessions: Sessions,
-  limits: EmployeeLimits,
-): Promise<void> {
+export async function loggedInTokenRoutes(fastify: FastifyInstance, ctx: GeneratorContext, sessions: Sessions): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   type Kind = 'employee' | 'app';
   const send = (
@@ -83,24 +77,8 @@ export async function loggedInTokenRoutes(
 
   app.get(PATHS.obo, { schema: schema('A token on behalf of the logged-in employee'), config }, async (request, reply) => {
     const audience = audienceOf(request.query.aud);
-    let session = await requireSession(sessions, request);
-    await limits.tokenRequest(request, session.id, skipCache(request) || !ctx.tokens.hasEmployeeToken(session.id, audience));
-    const onBehalfOf = (of: LoadedSession) =>
-      inFlow('on_behalf_of', audience, () =>
-        ctx.tokens.employeeToken(of.id, of.data.accessToken, audience, { skipCache: skipCache(request) }),
-      );
-    let token: IssuedToken;
-    try {
-      ({ token } = await onBehalfOf(session));
-    } catch (err) {
-      // The employee's token refused (the provider's keys changed, say): renewed once, or the employee logs in again.
-      if (!(err instanceof FlowFailedError)) throw err;
-      const renewed = await sessions.renewRefused(session, err.failure);
-      if (renewed === session) throw err;
-      if (!renewed) throw new LoginRequiredError(safeReturnPath(request.url) ?? '/');
-      session = renewed;
-      ({ token } = await onBehalfOf(session));
-    }
+    const session = await requireSession(sessions, request);
+    const token = await ctx.tokens.employeeToken(session, audience, { fresh: freshAsked(request), address: request.ip });
     return send(request, reply, token, 'employee', audience, session);
   });
 
@@ -110,8 +88,7 @@ export async function loggedInTokenRoutes(
     async (request, reply) => {
       const audience = audienceOf(request.query.aud);
       const session = await requireSession(sessions, request);
-      await limits.tokenRequest(request, session.id, skipCache(request) || !ctx.tokens.hasAppToken(audience));
-      const token = await ctx.appToken(request, audience);
+      const token = await ctx.tokens.appTokenFor(session, audience, { fresh: freshAsked(request), address: request.ip });
       return send(request, reply, token, 'app', audience, session);
     },
   );

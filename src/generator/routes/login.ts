@@ -6,24 +6,20 @@ import type { FastifyInstance, FastifyRequest, onErrorHookHandler } from 'fastif
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import * as oidc from 'openid-client';
 import { z } from 'zod';
-import { isNotAssigned } from '../../entra/advice.js';
-import { IdpError } from '../../entra/errors.js';
-import { LoginValidationError, type LoginResult } from '../../entra/client.js';
+import { IdpError, LoginValidationError, type IdentityProvider, type LoginResult } from '../idp/identity-provider.js';
 import { loginUrl, PATHS } from '../../paths.js';
 import type { Sealer, SessionEmployee } from '../../session/index.js';
 import type { GeneratorContext } from '../context.js';
-import { inFlow, ProblemError, refuse } from '../errors.js';
-import { problem } from '../problem.js';
+import { refuse } from '../core/problem.js';
+import { ask } from '../core/provider.js';
 import { escapeHtml, page } from '../html.js';
-import { answersIn } from '../negotiate.js';
+import { answersIn, PAGES } from '../negotiate.js';
 import { safeReturnPath } from '../redirect.js';
-import type { EmployeeLimits } from '../limits.js';
+import type { EmployeeLimits } from '../core/limits.js';
 import type { Sessions } from '../sessions.js';
 import { answers, errors, Field, htmlPage, redirect } from '../schemas.js';
 
 const LOGIN_STATE_SECONDS = 600;
-/** An employee's pages answer in HTML, or in JSON or text for a client that asks. */
-const PAGES = answersIn(['html', 'json', 'text'], 'html');
 
 const LoginState = z.object({
   state: z.string(),
@@ -109,20 +105,19 @@ const SessionAnswer = z.object({
 });
 
 /** The identity provider's own refusal, as the callback's query carries it. */
-function callbackRefusal(query: z.infer<typeof CallbackQuery>): Error | undefined {
+function callbackRefusal(provider: IdentityProvider, query: z.infer<typeof CallbackQuery>): Error | undefined {
   if (typeof query.error !== 'string') return undefined;
   const description = typeof query.error_description === 'string' ? query.error_description.split(/\r?\n/)[0]?.slice(0, 300) : undefined;
-  if (isNotAssigned(description)) {
+  if (provider.isNotAssigned(description)) {
     const message =
       'You are not assigned to this token generator in Entra ID, so the login was refused. Ask the operators of this service to ' +
       'give you access.';
-    return refuse(403, 'user_not_allowed', message, description);
+    return refuse('user_not_allowed', message, description === undefined ? {} : { details: description });
   }
   return refuse(
-    400,
     'login_failed',
     `The identity provider did not log you in (${query.error.slice(0, 100)}). Start again from the page you wanted.`,
-    description,
+    description === undefined ? {} : { details: description },
   );
 }
 
@@ -158,12 +153,12 @@ function loginStartRoute(fastify: FastifyInstance, { ctx, sessions, sealer, limi
   };
   app.get(PATHS.login, { schema: loginSchema, config: PAGES }, async (request, reply) => {
     const query = request.query;
-    await limits.loginStart(request);
+    await limits.loginStart(request.ip);
     const loop = guard.record(request.cookies[names.loop]);
     reply.setCookie(names.loop, loop.cookie, { ...cookieOptions(), maxAge: Math.ceil(guard.windowMs / 1000) });
     if (!loop.allowed) {
       ctx.logger.warn({ ip: request.ip }, 'login loop stopped');
-      throw new ProblemError(problem(429, 'login_loop', LOGIN_LOOP), { 'retry-after': String(Math.ceil(guard.windowMs / 1000)) });
+      throw refuse('login_loop', LOGIN_LOOP, { headers: { 'retry-after': String(Math.ceil(guard.windowMs / 1000)) } });
     }
     const state: LoginState = {
       state: oidc.randomState(),
@@ -171,9 +166,9 @@ function loginStartRoute(fastify: FastifyInstance, { ctx, sessions, sealer, limi
       verifier: oidc.randomPKCECodeVerifier(),
       returnTo: safeReturnPath(query.redirect) ?? '/',
     };
-    const url = ctx.entra.buildLoginUrl({
+    const url = ctx.provider.buildLoginUrl({
       redirectUri,
-      scope: sessions.loginScope,
+      scope: ctx.provider.loginScope,
       state: state.state,
       nonce: state.nonce,
       codeChallenge: await oidc.calculatePKCECodeChallenge(state.verifier),
@@ -195,7 +190,7 @@ function startedLogin({ sessions, sealer }: LoginFlow, request: FastifyRequest):
   } catch {
     // Not a login state of ours: answered as an expired login.
   }
-  throw refuse(400, 'login_expired', `This login has expired, was already completed, or was started in another browser. ${START_AGAIN}`);
+  throw refuse('login_state_expired', `This login has expired, was already completed, or was started in another browser. ${START_AGAIN}`);
 }
 
 /** The code of the callback's URL redeemed for the employee's tokens; a refusal of the login itself is a 400. */
@@ -203,14 +198,13 @@ async function redeem({ ctx, redirectUri }: LoginFlow, request: FastifyRequest, 
   const callbackUrl = new URL(request.url, ctx.config.publicUrl);
   const checks = { state: login.state, nonce: login.nonce, codeVerifier: login.verifier, redirectUri };
   try {
-    return await ctx.entra.redeemCode(callbackUrl, checks);
+    return await ctx.provider.redeemCode(callbackUrl, checks);
   } catch (err) {
     // A refusal of this service's own credentials is the operators' to fix, not a login to start again.
     const refused = err instanceof IdpError && err.failure.kind === 'rejected' && err.failure.status < 500 && !err.ownCredentialsRefused;
     if (err instanceof LoginValidationError || refused) {
       ctx.logger.warn({ reason: err.message }, 'login refused');
       throw refuse(
-        400,
         'login_failed',
         `The login could not be completed: the answer from the identity provider did not pass the checks. ${START_AGAIN}`,
       );
@@ -236,13 +230,13 @@ function callbackRoute(fastify: FastifyInstance, flow: LoginFlow): void {
     reply.clearCookie(sessions.cookies.login, cookieOptions());
     reply.header('cache-control', 'no-store');
     const query = request.query;
-    const refusal = callbackRefusal(query);
+    const refusal = callbackRefusal(ctx.provider, query);
     if (refusal) throw refusal;
     const login = startedLogin(flow, request);
     if (query.state !== login.state) {
-      throw refuse(400, 'login_state_mismatch', `This login answer does not belong to the login this browser started. ${START_AGAIN}`);
+      throw refuse('login_state_mismatch', `This login answer does not belong to the login this browser started. ${START_AGAIN}`);
     }
-    const result = await inFlow('login', undefined, () => redeem(flow, request, login));
+    const result = await ask(ctx.provider, 'login', undefined, () => redeem(flow, request, login));
     const { ticket } = await sessions.create({
       user: employeeOf(result.claims),
       accessToken: result.accessToken,

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { loginUrl, PATHS } from '../../paths.js';
 import type { Sealer } from '../../session/index.js';
 import type { GeneratorContext } from '../context.js';
-import { refuse } from '../errors.js';
+import { refuse } from '../core/problem.js';
 import { escapeHtml, page, policyWithFormDestination } from '../html.js';
 import { answersIn, formatOf } from '../negotiate.js';
 import type { Sessions } from '../sessions.js';
@@ -77,7 +77,7 @@ export async function logoutRoutes(fastify: FastifyInstance, { ctx, sessions, se
     const token = session ? tokenFor(session.id) : undefined;
     if (formatOf(request) === 'json') return reply.send({ logged_in: session !== undefined, ...(token ? { csrf_token: token } : {}) });
     if (!token) return sendPage(reply, 'Not logged in', `<p>You are not logged in. <a href="${escapeHtml(loginUrl('/'))}">Log in</a>.</p>`);
-    const endSession = ctx.entra.logoutUrl(`${ctx.config.publicUrl}${PATHS.loggedOut}`);
+    const endSession = ctx.provider.logoutUrl(`${ctx.config.publicUrl}${PATHS.loggedOut}`);
     if (endSession) reply.header('content-security-policy', policyWithFormDestination(new URL(endSession).origin));
     const who = session?.data.user.name ?? session?.data.user.preferredUsername;
     const form =
@@ -98,7 +98,6 @@ export async function logoutRoutes(fastify: FastifyInstance, { ctx, sessions, se
     if (session) {
       if (!tokenMatches(request.body?.csrf_token, session.id)) {
         throw refuse(
-          403,
           'invalid_csrf_token',
           'This logout did not come from the log-out page of this site, so nothing was ended. Open /oauth2/logout and use its button.',
         );
@@ -108,7 +107,7 @@ export async function logoutRoutes(fastify: FastifyInstance, { ctx, sessions, se
       ctx.logger.info({ session: 'ended' }, 'session ended by logout');
     }
     sessions.clearSessionCookie(reply);
-    const endSession = ctx.entra.logoutUrl(`${ctx.config.publicUrl}${PATHS.loggedOut}`, idToken);
+    const endSession = ctx.provider.logoutUrl(`${ctx.config.publicUrl}${PATHS.loggedOut}`, idToken);
     if (formatOf(request) === 'json') return reply.send({ logged_out: true, ...(endSession ? { end_session_url: endSession } : {}) });
     return reply.redirect(endSession ?? PATHS.loggedOut, 303);
   });
@@ -124,7 +123,7 @@ function refuseCrossSite(request: FastifyRequest, ownOrigin: string): void {
   const origin = request.headers.origin;
   const ours = site !== undefined ? site === 'same-origin' : origin === undefined || origin === ownOrigin;
   if (!ours) {
-    throw refuse(403, 'cross_site_request', 'A logout must be asked for on a page of this site: open /oauth2/logout and use its button.');
+    throw refuse('cross_site_request', 'A logout must be asked for on a page of this site: open /oauth2/logout and use its button.');
   }
 }
 

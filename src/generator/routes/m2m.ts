@@ -9,11 +9,10 @@ import type { z } from 'zod';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { AUDIENCE_EXAMPLE, type ParsedAudience } from '../../audience.js';
 import { PATHS } from '../../paths.js';
-import { ProblemError, refuse } from '../errors.js';
-import { problem } from '../problem.js';
+import { refuse } from '../core/problem.js';
 import { answersIn, formatOf } from '../negotiate.js';
-import type { IssuedToken } from '../tokens.js';
-import { skipCache, type GeneratorContext } from '../context.js';
+import type { IssuedToken } from '../core/tokens.js';
+import { freshAsked, type GeneratorContext } from '../context.js';
 import { audienceOf, M2M_FORMATS, tokenAnswer } from '../m2m-rules.js';
 import { replayLaneBody } from '../cached-lane.js';
 import { answers, Audience, AUDIENCE_BODY_TYPES, AudienceQuery, documentedBody, errors, TOKEN_ANSWER } from '../schemas.js';
@@ -28,8 +27,7 @@ export function audienceFrom(request: {
 }): ParsedAudience {
   const audience = audienceOf(request.query.aud, request.body, request.headers['content-type']);
   if (audience.ok) return audience.value;
-  const status = audience.status ?? 400;
-  throw refuse(status, status === 415 ? 'unsupported_content_type' : 'invalid_audience', audience.message);
+  throw refuse(audience.status === 415 ? 'unsupported_content_type' : 'invalid_audience', audience.message);
 }
 
 const M2M_SCHEMA = {
@@ -53,24 +51,21 @@ export async function appTokenRoutes(fastify: FastifyInstance, ctx: GeneratorCon
     (request, reply): Promise<FastifyReply> | undefined => {
       const audience = audienceFrom(request);
       // A cached token is answered at once; only a miss waits for the identity provider.
-      const cached = skipCache(request) ? undefined : ctx.tokens.cachedAppToken(audience);
+      const cached = freshAsked(request) ? undefined : ctx.tokens.cachedAppToken(audience);
       if (cached) {
         send(request, reply, cached);
         return undefined;
       }
-      return ctx.appToken(request, audience).then((token) => send(request, reply, token));
+      return ctx.tokens.appToken(audience, { fresh: freshAsked(request) }).then((token) => send(request, reply, token));
     },
   );
 
   app.get(PATHS.m2m, { schema: { summary: 'Not allowed: shows the right curl line', response: answers(errors(405)) } }, () => {
-    throw new ProblemError(
-      problem(
-        405,
-        'method_not_allowed',
-        `Use POST for ${PATHS.m2m}, with the audience as "aud", for example: ${CURL(ctx.config.publicUrl)}`,
-      ),
+    throw refuse(
+      'method_not_allowed',
+      `Use POST for ${PATHS.m2m}, with the audience as "aud", for example: ${CURL(ctx.config.publicUrl)}`,
       {
-        allow: 'POST',
+        headers: { allow: 'POST' },
       },
     );
   });

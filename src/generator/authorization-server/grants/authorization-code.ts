@@ -6,10 +6,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Sealer, SessionStore } from '../../../session/index.js';
-import { OAuthError } from '../oauth-error.js';
+import { refuse } from '../../core/problem.js';
 import { clientId, single, targetScope } from '../parameters.js';
 import type { ToolSessions } from '../tool-sessions.js';
 import type { EmployeeTokens } from '../employee-tokens.js';
+import type { EmployeeTokenOptions } from '../../core/tokens.js';
 
 const CODE_SECONDS = 60;
 const CODE = 'authorization-code';
@@ -40,27 +41,27 @@ export class AuthorizationCodes {
     );
   }
 
-  async redeem(params: Record<string, unknown>, skipCache: boolean) {
+  async redeem(params: Record<string, unknown>, asked: EmployeeTokenOptions) {
     const code = this.open(single(params, 'code'));
     const verifier = single(params, 'code_verifier');
-    if (!verifier) throw new OAuthError('invalid_grant', 'Send the PKCE code_verifier of this code: the generator requires PKCE (S256).');
+    if (!verifier) throw refuse('invalid_grant', 'Send the PKCE code_verifier of this code: the generator requires PKCE (S256).');
     if (createHash('sha256').update(verifier).digest('base64url') !== code.challenge)
-      throw new OAuthError('invalid_grant', 'The code_verifier does not match the code_challenge of this code.');
+      throw refuse('invalid_grant', 'The code_verifier does not match the code_challenge of this code.');
     if (single(params, 'redirect_uri') !== code.redirectUri)
-      throw new OAuthError('invalid_grant', 'The redirect_uri differs from the one this code was issued for.');
+      throw refuse('invalid_grant', 'The redirect_uri differs from the one this code was issued for.');
     const client = single(params, 'client_id');
     if (client !== undefined && clientId(client) !== code.client)
-      throw new OAuthError('invalid_grant', 'This code was issued to another client_id.');
+      throw refuse('invalid_grant', 'This code was issued to another client_id.');
     const audience = targetScope(code.target);
     if (!(await this.store.consumeOnce(`${CODE}:${code.id}`, CODE_SECONDS * 2000))) {
       // RFC 6749 §4.1.2: a code used twice may have been stolen: the session it started ends too.
       const started = await this.store.getRecord(`${CODE}-session:${code.id}`);
       if (started) await this.tools.endById(started);
-      throw new OAuthError('invalid_grant', 'This code was already used; the session it started has been ended. Log in again.');
+      throw refuse('invalid_grant', 'This code was already used; the session it started has been ended. Log in again.');
     }
     const { session, refreshToken } = await this.tools.start(code.session, { client: code.client, target: audience.target });
     await this.store.setRecord(`${CODE}-session:${code.id}`, session.id, CODE_SECONDS * 2000);
-    return this.tokens.response(session, audience, refreshToken, skipCache);
+    return this.tokens.response(session, audience, refreshToken, asked);
   }
 
   private open(sealed: string | undefined): z.infer<typeof Code> {
@@ -71,8 +72,8 @@ export class AuthorizationCodes {
     } catch {
       code = undefined;
     }
-    if (!code) throw new OAuthError('invalid_grant', 'The code is not valid: start the login again.');
-    if (code.expiresAt <= Date.now()) throw new OAuthError('invalid_grant', 'The code has expired: start the login again.');
+    if (!code) throw refuse('invalid_grant', 'The code is not valid: start the login again.');
+    if (code.expiresAt <= Date.now()) throw refuse('invalid_grant', 'The code has expired: start the login again.');
     return code;
   }
 }

@@ -3,12 +3,11 @@
  * out, from the same cache; a client id and secret, if the tool sends them, are not looked at.
  */
 import type { GeneratorContext } from '../../context.js';
-import { responseBody } from '../../tokens.js';
-import { withAdvice } from '../oauth-error.js';
+import { responseBody, type TokenOptions } from '../../core/tokens.js';
 import { single, targetScope } from '../parameters.js';
 
-export async function clientCredentialsGrant(params: Record<string, unknown>, ctx: GeneratorContext, skipCache: boolean) {
+export async function clientCredentialsGrant(params: Record<string, unknown>, ctx: GeneratorContext, asked: TokenOptions) {
   const audience = targetScope(single(params, 'scope'));
-  const { token } = await withAdvice(ctx, audience, 'client_credentials', () => ctx.tokens.appToken(audience, { skipCache }));
+  const token = await ctx.tokens.appToken(audience, asked);
   return { ...responseBody(token), scope: audience.scope };
 }

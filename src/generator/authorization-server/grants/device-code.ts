@@ -4,36 +4,37 @@
  */
 import type { DeviceAuthorizations } from '../device.js';
 import type { EmployeeTokens } from '../employee-tokens.js';
-import { OAuthError } from '../oauth-error.js';
+import type { EmployeeTokenOptions } from '../../core/tokens.js';
+import { refuse } from '../../core/problem.js';
 import { single, targetScope } from '../parameters.js';
 import type { ToolSessions } from '../tool-sessions.js';
 
 export async function deviceCodeGrant(
   params: Record<string, unknown>,
   deps: { devices: DeviceAuthorizations; tools: ToolSessions; tokens: EmployeeTokens },
-  skipCache: boolean,
+  asked: EmployeeTokenOptions,
 ) {
   const deviceCode = single(params, 'device_code');
-  if (!deviceCode) throw new OAuthError('invalid_request', 'Send the device_code from the device authorization.');
+  if (!deviceCode) throw refuse('invalid_request', 'Send the device_code from the device authorization.');
   const outcome = await deps.devices.poll(deviceCode);
   switch (outcome.kind) {
     case 'unknown':
-      throw new OAuthError('invalid_grant', 'This device_code is not known: start a new device authorization.');
+      throw refuse('invalid_grant', 'This device_code is not known: start a new device authorization.');
     case 'used':
-      throw new OAuthError('invalid_grant', 'This device_code was already used: start a new device authorization.');
+      throw refuse('invalid_grant', 'This device_code was already used: start a new device authorization.');
     case 'expired':
-      throw new OAuthError('expired_token', 'The user code expired before it was approved: start a new device authorization.');
+      throw refuse('expired_token', 'The user code expired before it was approved: start a new device authorization.');
     case 'slow_down':
-      throw new OAuthError('slow_down', `Polling too fast: wait ${outcome.interval} seconds between requests.`);
+      throw refuse('slow_down', `Polling too fast: wait ${outcome.interval} seconds between requests.`);
     case 'pending':
-      throw new OAuthError('authorization_pending', 'The employee has not answered yet: keep polling at the interval.');
+      throw refuse('authorization_pending', 'The employee has not answered yet: keep polling at the interval.');
     case 'denied':
-      throw new OAuthError('access_denied', 'The employee denied this request.');
+      throw refuse('access_denied', 'The employee denied this request.');
     case 'allowed': {
       const { session: browserSession, client, target } = outcome.authorization;
       const audience = targetScope(target);
       const { session, refreshToken } = await deps.tools.start(browserSession, { client, target: audience.target });
-      return deps.tokens.response(session, audience, refreshToken, skipCache);
+      return deps.tokens.response(session, audience, refreshToken, asked);
     }
   }
 }

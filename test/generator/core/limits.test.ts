@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RateLimiter } from '../../src/generator/rate-limit.js';
+import { RateLimiter } from '../../../src/generator/core/limits.js';
 
 describe('RateLimiter', () => {
   it('allows max requests per window and address, then refuses with the seconds left', () => {

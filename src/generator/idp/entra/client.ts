@@ -15,31 +15,23 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import type { Logger } from 'pino';
-import { ConfigError, type IdentityConfig } from '../config.js';
-import { IdpError, TransportError, toIdpError } from './errors.js';
-
-export type Grant = 'client_credentials' | 'on_behalf_of' | 'authorization_code' | 'refresh_token';
-
-export interface TokenResponse {
-  accessToken: string;
-  tokenType: string;
-  /** Seconds, as the identity provider reported it. */
-  expiresIn: number;
-  scope?: string;
-  refreshToken?: string;
-  idToken?: string;
-}
-
-export interface LoginResult extends TokenResponse {
-  claims: JWTPayload;
-}
-
-export interface TokenRequestEvent {
-  grant: Grant;
-  outcome: 'success' | 'rejected' | 'unreachable' | 'timeout' | 'bad-response';
-  aadsts?: number;
-  durationMs: number;
-}
+import type { ParsedAudience } from '../../../audience.js';
+import { ConfigError, type IdentityConfig } from '../../../config.js';
+import type { Problem } from '../../core/problem.js';
+import {
+  IdpError,
+  LoginValidationError,
+  type Flow,
+  type IdentityProvider,
+  type LoginChecks,
+  type LoginResult,
+  type LoginUrlParams,
+  type TokenRequestEvent,
+  type TokenResponse,
+  type Grant,
+} from '../identity-provider.js';
+import { adviceFor, isNotAssigned, type GeneratorIdentity } from './advice.js';
+import { TransportError, toIdpError } from './errors.js';
 
 export interface EntraClientOptions {
   timeoutMs: number;
@@ -50,7 +42,12 @@ export interface EntraClientOptions {
   /** Minimum time between two JWKS fetches caused by an unknown `kid`. */
   jwksCooldownMs?: number;
   onTokenRequest?: (event: TokenRequestEvent) => void;
+  /** Named in the advice when a target has not authorized this generator. */
+  generator?: GeneratorIdentity;
 }
+
+/** Only a client that gives no advice about access policies goes without the generator's identity (a test of keys, say). */
+const UNNAMED_GENERATOR: GeneratorIdentity = { app: 'token-generator', namespace: 'its-namespace', cluster: 'its-cluster' };
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const KEYS_MAX_AGE_MS = 10 * 60_000;
@@ -62,7 +59,7 @@ const VALIDATION_FAILURES = new Set([
   'OAUTH_AUTHORIZATION_RESPONSE_ERROR',
 ]);
 
-export class EntraClient {
+export class EntraClient implements IdentityProvider {
   private configuration?: oidc.Configuration;
   private jwks?: JWTVerifyGetKey & { reload(): Promise<void> };
   private readonly assertionLifetime: number;
@@ -94,6 +91,27 @@ export class EntraClient {
 
   get metadata(): Readonly<oidc.ServerMetadata> {
     return this.config().serverMetadata();
+  }
+
+  get issuer(): { issuer: string; jwksUri?: string } {
+    const { issuer, jwks_uri: jwksUri } = this.metadata;
+    return { issuer, ...(jwksUri ? { jwksUri } : {}) };
+  }
+
+  get loginScope(): string {
+    return `openid profile offline_access api://${this.clientId}/.default`;
+  }
+
+  scopeFor(target: ParsedAudience): string {
+    return target.scope;
+  }
+
+  isNotAssigned(description: string | null | undefined): boolean {
+    return isNotAssigned(description);
+  }
+
+  advice(error: IdpError, flow: Flow, target?: ParsedAudience): Problem {
+    return adviceFor(error, target, this.options.generator ?? UNNAMED_GENERATOR, flow);
   }
 
   /** Loads discovery and signing keys. Throws an Error that names the variable to check. */
@@ -168,14 +186,7 @@ export class EntraClient {
     );
   }
 
-  buildLoginUrl(params: {
-    redirectUri: string;
-    scope: string;
-    state: string;
-    nonce: string;
-    codeChallenge: string;
-    prompt?: string;
-  }): string {
+  buildLoginUrl(params: LoginUrlParams): string {
     return oidc
       .buildAuthorizationUrl(this.config(), {
         redirect_uri: params.redirectUri,
@@ -195,10 +206,7 @@ export class EntraClient {
    * Redeems the code from the login callback. openid-client checks state, PKCE and the ID token's
    * iss, aud, exp and nonce; the signature and tenant are checked here against the published keys.
    */
-  async redeemCode(
-    callbackUrl: URL,
-    checks: { state: string; nonce: string; codeVerifier: string; redirectUri: string },
-  ): Promise<LoginResult> {
+  async redeemCode(callbackUrl: URL, checks: LoginChecks): Promise<LoginResult> {
     const tokens = await this.grant(
       'authorization_code',
       async (config) => {
@@ -417,13 +425,6 @@ export class EntraClient {
       throw new TransportError({ kind: 'unreachable', detail: cause ?? (err instanceof Error ? err.message : 'fetch failed') });
     }
   };
-}
-
-export class LoginValidationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'LoginValidationError';
-  }
 }
 
 /** The pause before retry number `attempt` (1, 2, ...). */

@@ -6,13 +6,57 @@
  * holds across replicas; in memory, per replica, without Redis or while Redis is away.
  */
 import { createHash } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
-import type { GeneratorConfig } from '../config.js';
-import { ProblemError } from './errors.js';
-import { problem } from './problem.js';
-import { RateLimiter, type Verdict } from './rate-limit.js';
+import type { GeneratorConfig } from '../../config.js';
+import { entryBound } from '../../entry-bound.js';
+import { refuse } from './problem.js';
+
+interface Window {
+  count: number;
+  endsAt: number;
+}
+
+export interface Verdict {
+  allowed: boolean;
+  /** Whole seconds until the caller's window ends. */
+  retryAfterSeconds: number;
+}
+
+export class RateLimiter {
+  /**
+   * Windows by address, in the order they began (a lookup is a `peek`, which leaves the order as it
+   * is). All are equally long, so that is also the order they end: when the map is full, lru-cache
+   * drops the oldest, an ended window first if there is one.
+   */
+  private readonly windows: LRUCache<string, Window>;
+
+  constructor(
+    readonly max: number,
+    readonly windowMs: number,
+    /** Addresses remembered at once; beyond, ended windows go first, then the oldest. */
+    maxKeys = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.windows = new LRUCache(entryBound(maxKeys));
+  }
+
+  get size(): number {
+    return this.windows.size;
+  }
+
+  take(key: string): Verdict {
+    const now = this.now();
+    let window = this.windows.peek(key);
+    if (!window || window.endsAt <= now) {
+      window = { count: 0, endsAt: now + this.windowMs };
+      this.windows.set(key, window);
+    }
+    window.count++;
+    return { allowed: window.count <= this.max, retryAfterSeconds: Math.max(1, Math.ceil((window.endsAt - now) / 1000)) };
+  }
+}
 
 export interface Limit {
   /** Names the counter (in Redis keys too). */
@@ -93,7 +137,7 @@ export class EmployeeLimits {
   }
 
   /** A token for a logged-in employee; `fresh` when it will be asked of the identity provider. */
-  async tokenRequest(request: FastifyRequest, sessionId: string, fresh: boolean): Promise<void> {
+  async tokenRequest(address: string, sessionId: string, fresh: boolean): Promise<void> {
     // The login's own limits first: an employee over them does not use up what their address may still ask.
     await this.enforce(
       fresh
@@ -106,19 +150,19 @@ export class EmployeeLimits {
     await this.enforce(
       fresh
         ? [
-            [this.address, request.ip],
-            [this.freshAddress, request.ip],
+            [this.address, address],
+            [this.freshAddress, address],
           ]
-        : [[this.address, request.ip]],
+        : [[this.address, address]],
     );
   }
 
-  async loginStart(request: FastifyRequest): Promise<void> {
-    await this.enforce([[this.login, request.ip]]);
+  async loginStart(address: string): Promise<void> {
+    await this.enforce([[this.login, address]]);
   }
 
-  async codeRedeem(request: FastifyRequest): Promise<void> {
-    await this.enforce([[this.cliToken, request.ip]]);
+  async codeRedeem(address: string): Promise<void> {
+    await this.enforce([[this.cliToken, address]]);
   }
 
   /** Counts the request against every limit; throws a 429 with Retry-After for the first one it is over. */
@@ -130,6 +174,6 @@ export class EmployeeLimits {
     const wait = verdicts[over]!.retryAfterSeconds;
     const message =
       `Too many ${limit.counted}: at most ${limit.max} in ${Math.round(limit.windowMs / 1000)} seconds. Try again ` + `in ${wait} seconds.`;
-    throw new ProblemError(problem(429, 'rate_limited', message), { 'retry-after': String(wait) });
+    throw refuse('rate_limited', message, { headers: { 'retry-after': String(wait) } });
   }
 }

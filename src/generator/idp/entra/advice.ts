@@ -1,39 +1,15 @@
 /**
  * Turns the identity provider's failures into answers a developer can act on.
  */
-import { targetOf, type ParsedAudience } from '../audience.js';
-import type { IdpError, IdpFailure } from './errors.js';
-
-export interface Problem {
-  status: number;
-  /** A short machine-readable code. */
-  error: string;
-  /** One line: what happened and what to do. */
-  message: string;
-  /** Further lines shown after the message, such as the identity provider's own words. */
-  details?: string;
-  /** Text to copy as it is, such as the YAML to add to a manifest: on a page in a block of its own. */
-  snippet?: string;
-  /** The snippet as one line, for clients that show a single line (OAuth 2.0 tools show error_description). */
-  snippetLine?: string;
-  /** Prose that follows the snippet. */
-  note?: string;
-  aadsts?: number;
-  /** The upstream error_description's first line. */
-  upstream?: string;
-}
+import { targetOf, type ParsedAudience } from '../../../audience.js';
+import type { Problem } from '../../core/problem.js';
+import type { Flow, IdpError, IdpFailure } from '../identity-provider.js';
 
 export interface GeneratorIdentity {
   app: string;
   namespace: string;
   cluster: string;
 }
-
-/**
- * The grant or flow that ran when the identity provider failed: an app token, an exchange on behalf
- * of an employee, an employee's login (the code's redemption), or the refresh of an employee's session.
- */
-export type Flow = 'client_credentials' | 'on_behalf_of' | 'login' | 'refresh';
 
 export function accessPolicyYaml(generator: GeneratorIdentity): string {
   return [
@@ -86,20 +62,17 @@ function noAnswerAdvice(failure: Exclude<IdpFailure, Refusal>): Problem {
   switch (failure.kind) {
     case 'timeout':
       return {
-        status: 504,
-        error: 'identity_provider_timeout',
+        code: 'identity_provider_timeout',
         message: `The identity provider did not answer within ${failure.timeoutMs} ms. Try again in a moment.`,
       };
     case 'unreachable':
       return {
-        status: 502,
-        error: 'identity_provider_unreachable',
+        code: 'identity_provider_unreachable',
         message: `The identity provider could not be reached (${failure.detail}). Try again in a moment.`,
       };
     case 'bad-response':
       return {
-        status: 502,
-        error: 'identity_provider_bad_response',
+        code: 'identity_provider_bad_response',
         message:
           `The identity provider answered something this service cannot ` +
           `read${failure.status ? ` (HTTP ${failure.status})` : ''}. Try again in a moment.`,
@@ -123,8 +96,7 @@ function refusalAdvice(
   if (failure.status >= 500) {
     return {
       ...base,
-      status: 502,
-      error: 'identity_provider_error',
+      code: 'identity_provider_error',
       message: `The identity provider failed (HTTP ${failure.status}). Try again in a moment.`,
     };
   }
@@ -133,8 +105,7 @@ function refusalAdvice(
     const who = forEmployees ? 'on behalf of employees' : 'as an application';
     return {
       ...base,
-      status: 403,
-      error: 'not_authorized_by_target',
+      code: 'not_authorized_by_target',
       message:
         `${name} has not authorized this token generator (${targetOf(generator)}) to get tokens for it ${who}. ` +
         `Add this access policy to the manifest of ${name} and deploy it:`,
@@ -146,8 +117,7 @@ function refusalAdvice(
   if (code === 500011 || failure.error === 'invalid_resource') {
     return {
       ...base,
-      status: 404,
-      error: 'target_not_found',
+      code: 'target_not_found',
       message:
         `${name} does not exist in the tenant, or does not have Entra ID enabled. Check the audience, and that the app's ` +
         `manifest has spec.azure.application.enabled: true and is deployed to ${target?.cluster ?? 'its cluster'}.`,
@@ -156,8 +126,7 @@ function refusalAdvice(
   if (code === NOT_ASSIGNED) {
     return {
       ...base,
-      status: 403,
-      error: 'user_not_allowed',
+      code: 'user_not_allowed',
       message:
         `You are not allowed to use ${name}: it neither allows all users nor lists a group you are in. Ask its team to set ` +
         `spec.azure.application.allowAllUsers or add your group to claims.groups.`,
@@ -170,21 +139,19 @@ function refusalAdvice(
 function lastRefusalAdvice(err: IdpError, failure: Refusal, base: Pick<Problem, 'aadsts' | 'upstream'>, name: string): Problem {
   const code = failure.aadsts;
   if (err.userAssertionRefused) {
-    return { ...base, status: 401, error: 'login_expired', message: 'Your login has expired or is no longer valid. Log in again.' };
+    return { ...base, code: 'login_expired', message: 'Your login has expired or is no longer valid. Log in again.' };
   }
   if (failure.error === 'invalid_scope' || code === 70011 || code === 700022) {
     return {
       ...base,
-      status: 400,
-      error: 'invalid_scope',
+      code: 'invalid_scope',
       message: `The identity provider does not accept the scope for ${name}. Check the audience.`,
     };
   }
   if (err.ownCredentialsRefused) {
     return {
       ...base,
-      status: 502,
-      error: 'generator_misconfigured',
+      code: 'generator_misconfigured',
       message:
         'The identity provider refused this token generator\u2019s own credentials. This is a fault in the service, not in your ' +
         'request: tell its operators.',
@@ -192,8 +159,7 @@ function lastRefusalAdvice(err: IdpError, failure: Refusal, base: Pick<Problem, 
   }
   return {
     ...base,
-    status: 502,
-    error: 'identity_provider_refused',
+    code: 'identity_provider_refused',
     message: `The identity provider refused the request (${failure.error}${code !== undefined ? `, AADSTS${code}` : ''}).`,
   };
 }

@@ -4,9 +4,11 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IdpError } from '../../src/entra/errors.js';
-import { registerErrorHandler } from '../../src/generator/error-handler.js';
-import { FlowFailedError, LoginRequiredError, refuse } from '../../src/generator/errors.js';
+import { IdpError } from '../../src/generator/idp/identity-provider.js';
+import { FakeProvider } from '../../src/generator/idp/fake.js';
+import { registerErrorHandler } from '../../src/generator/http/errors.js';
+import { LoginRequiredError, refuse } from '../../src/generator/core/problem.js';
+import { providerProblem } from '../../src/generator/core/provider.js';
 import { answersIn } from '../../src/generator/negotiate.js';
 import { StoreUnavailableError } from '../../src/session/index.js';
 import { memoryLogger } from '../helpers/stack.js';
@@ -16,19 +18,20 @@ let app: FastifyInstance;
 
 beforeAll(async () => {
   app = Fastify({ loggerInstance: logger as FastifyBaseLogger });
-  registerErrorHandler(app, { publicUrl: 'http://gen.test', generator: { cluster: 'dev-gcp', namespace: 'nais', app: 'token-generator' } });
+  registerErrorHandler(app, { publicUrl: 'http://gen.test' });
+  const provider = new FakeProvider();
   const timeout = new IdpError({ kind: 'timeout', timeoutMs: 5 });
   app.get('/pages', { config: answersIn(['html', 'json'], 'html') }, async () => {
-    throw refuse(400, 'invalid_request', 'Bad <input>.');
+    throw refuse('invalid_request', 'Bad <input>.');
   });
   app.get('/json', { config: answersIn(['json'], 'json') }, async () => {
     throw new StoreUnavailableError('redis went away: ECONNREFUSED');
   });
   app.get('/login', async () => {
-    throw new FlowFailedError(timeout, 'login');
+    throw providerProblem(provider, timeout, 'login');
   });
   app.get('/refresh', { config: answersIn(['json'], 'json') }, async () => {
-    throw new FlowFailedError(timeout, 'refresh');
+    throw providerProblem(provider, timeout, 'refresh');
   });
   app.get('/page', async () => {
     throw new LoginRequiredError('/api/obo?aud=a:b:c');
