@@ -12,7 +12,7 @@ import { readCliEnv } from './env.js';
 import { ConfigError } from '../env.js';
 import { updateEnvFile } from './dotenv.js';
 import { durationInWords } from '../duration.js';
-import { escapeHtml, pageStart } from '../generator/html.js';
+import { escapeHtml, pageStart } from '../generator/http/views/html.js';
 import { PATHS } from '../paths.js';
 
 const NAME = 'token-generator';

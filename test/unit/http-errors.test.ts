@@ -9,7 +9,7 @@ import { FakeProvider } from '../../src/generator/idp/fake.js';
 import { registerErrorHandler } from '../../src/generator/http/errors.js';
 import { LoginRequiredError, refuse } from '../../src/generator/core/problem.js';
 import { providerProblem } from '../../src/generator/core/provider.js';
-import { answersIn } from '../../src/generator/negotiate.js';
+import { answersIn } from '../../src/generator/http/negotiate.js';
 import { StoreUnavailableError } from '../../src/session/index.js';
 import { memoryLogger } from '../helpers/stack.js';
 

@@ -7,9 +7,9 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StoreUnavailableError } from '../../session/index.js';
 import { LoginRequiredError, PROBLEM_CODES, ProblemError, statusOf, type Problem, type ProblemCode } from '../core/problem.js';
-import { copyBlock, escapeHtml, page, sessionActions } from '../html.js';
-import { formatOf, isNavigation, type Format } from '../negotiate.js';
-import { safeReturnPath } from '../redirect.js';
+import { copyBlock, escapeHtml, page, sessionActions } from './views/html.js';
+import { formatOf, isNavigation, type Format } from './negotiate.js';
+import { safeReturnPath } from './redirect.js';
 import { loginUrl } from '../../paths.js';
 
 export interface ErrorHandlerOptions {

@@ -8,7 +8,7 @@ import { loadConfig, type GeneratorConfig } from '../../../src/config.js';
 import { EmployeeLimits, RequestCounter } from '../../../src/generator/core/limits.js';
 import { Tokens } from '../../../src/generator/core/tokens.js';
 import { FakeProvider, type FakeEmployee } from '../../../src/generator/idp/fake.js';
-import { Sessions, type LoadedSession } from '../../../src/generator/sessions.js';
+import { Sessions, type LoadedSession } from '../../../src/generator/http/sessions.js';
 import { MemoryStore, randomKey, Sealer, SessionManager, type SessionData } from '../../../src/session/index.js';
 
 export const logger = pino({ level: 'silent' });
