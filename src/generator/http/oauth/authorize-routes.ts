@@ -14,6 +14,7 @@ import { assertSameOrigin, ConsentTokens, consentPage, employeeName } from './co
 import type { AuthorizationCodes } from './grants/authorization-code.js';
 import { PATHS } from '../../../paths.js';
 import { PAGES } from '../negotiate.js';
+import { AUTHORIZE_SCHEMA, CONSENT_SCHEMA } from './schemas.js';
 import { PROBLEM_CODES, ProblemError, refuse } from '../../core/problem.js';
 import { clientId, loopbackRedirect, single, targetScope } from './parameters.js';
 
@@ -109,7 +110,7 @@ export async function authorizeRoutes(
     });
   };
 
-  app.get(PATHS.authorize, { config: PAGES }, async (request, reply) => {
+  app.get(PATHS.authorize, { schema: AUTHORIZE_SCHEMA, config: PAGES }, async (request, reply) => {
     let asked: AuthorizationRequest;
     try {
       asked = authorizationRequest(request.query as Record<string, unknown>);
@@ -133,7 +134,7 @@ export async function authorizeRoutes(
       );
   });
 
-  app.post(PATHS.authorize, { config: PAGES }, async (request, reply) => {
+  app.post(PATHS.authorize, { schema: CONSENT_SCHEMA, config: PAGES }, async (request, reply) => {
     assertSameOrigin(request, issuer);
     const body = (request.body ?? {}) as Record<string, unknown>;
     const session = await sessions.load(request);

@@ -15,6 +15,7 @@ import { assertSameOrigin, ConsentTokens, consentPage, employeeName } from './co
 import type { DeviceAuthorizations } from './device.js';
 import { PATHS } from '../../../paths.js';
 import { OAUTH, PAGES } from '../negotiate.js';
+import { DEVICE_AUTHORIZATION_SCHEMA, DEVICE_DECISION_SCHEMA, DEVICE_PAGE_SCHEMA } from './schemas.js';
 import { refuse } from '../../core/problem.js';
 import { clientId, single, targetScope } from './parameters.js';
 
@@ -38,6 +39,30 @@ required>
 </form>`;
 }
 
+/** Where a tool asks: the device code it polls with, and the user code the employee types. */
+function deviceAuthorizationRoute(app: FastifyInstance, ctx: GeneratorContext, devices: DeviceAuthorizations): void {
+  app.post(
+    PATHS.deviceAuthorization,
+    { schema: DEVICE_AUTHORIZATION_SCHEMA, onRequest: ctx.limitPublic, config: OAUTH },
+    async (request, reply) => {
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      const client = clientId(single(body, 'client_id'));
+      const audience = targetScope(single(body, 'scope'));
+      const userAgent = request.headers['user-agent']?.slice(0, 200) ?? '';
+      const created = await devices.create({ client, target: audience.target, address: request.ip, userAgent });
+      const verificationUri = `${ctx.config.publicUrl}${PATHS.deviceVerification}`;
+      return reply.header('cache-control', 'no-store').send({
+        device_code: created.deviceCode,
+        user_code: created.userCode,
+        verification_uri: verificationUri,
+        verification_uri_complete: `${verificationUri}?user_code=${created.userCode}`,
+        expires_in: created.expiresIn,
+        interval: created.interval,
+      });
+    },
+  );
+}
+
 export async function deviceRoutes(
   app: FastifyInstance,
   deps: { ctx: GeneratorContext; sessions: Sessions; sealer: Sealer; devices: DeviceAuthorizations },
@@ -46,24 +71,9 @@ export async function deviceRoutes(
   const lookups = new RateLimiter(LOOKUPS.max, LOOKUPS.windowMs);
   const consents = new ConsentTokens(deps.sealer, 'device-consent', z.object({ deviceCode: z.string() }));
 
-  app.post(PATHS.deviceAuthorization, { onRequest: ctx.limitPublic, config: OAUTH }, async (request, reply) => {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const client = clientId(single(body, 'client_id'));
-    const audience = targetScope(single(body, 'scope'));
-    const userAgent = request.headers['user-agent']?.slice(0, 200) ?? '';
-    const created = await devices.create({ client, target: audience.target, address: request.ip, userAgent });
-    const verificationUri = `${ctx.config.publicUrl}${PATHS.deviceVerification}`;
-    return reply.header('cache-control', 'no-store').send({
-      device_code: created.deviceCode,
-      user_code: created.userCode,
-      verification_uri: verificationUri,
-      verification_uri_complete: `${verificationUri}?user_code=${created.userCode}`,
-      expires_in: created.expiresIn,
-      interval: created.interval,
-    });
-  });
+  deviceAuthorizationRoute(app, ctx, devices);
 
-  app.get(PATHS.deviceVerification, { config: PAGES }, async (request, reply) => {
+  app.get(PATHS.deviceVerification, { schema: DEVICE_PAGE_SCHEMA, config: PAGES }, async (request, reply) => {
     const session = await requireSession(sessions, request);
     const userCode = single(request.query as Record<string, unknown>, 'user_code');
     if (userCode === undefined) return sendPage(reply, 'Connect a device', codeForm());
@@ -95,7 +105,7 @@ export async function deviceRoutes(
       );
   });
 
-  app.post(PATHS.deviceVerification, { config: PAGES }, async (request, reply) => {
+  app.post(PATHS.deviceVerification, { schema: DEVICE_DECISION_SCHEMA, config: PAGES }, async (request, reply) => {
     assertSameOrigin(request, ctx.config.publicUrl);
     const body = (request.body ?? {}) as Record<string, unknown>;
     const session = await sessions.load(request);

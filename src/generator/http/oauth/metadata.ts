@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { PATHS } from '../../../paths.js';
+import { METADATA_SCHEMA } from './schemas.js';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -28,7 +29,7 @@ export function authorizationServerMetadata(issuer: string) {
 
 export async function metadataRoute(app: FastifyInstance, issuer: string): Promise<void> {
   const document = authorizationServerMetadata(issuer);
-  app.get(PATHS.authorizationServerMetadata, async (_request, reply) =>
+  app.get(PATHS.authorizationServerMetadata, { schema: METADATA_SCHEMA }, async (_request, reply) =>
     reply.header('cache-control', 'public, max-age=3600').send(document),
   );
 }

@@ -14,6 +14,7 @@ import { refreshGrant } from './grants/refresh-token.js';
 import { DEVICE_CODE_GRANT } from './metadata.js';
 import { PATHS } from '../../../paths.js';
 import { OAUTH } from '../negotiate.js';
+import { REVOKE_SCHEMA, TOKEN_SCHEMA } from './schemas.js';
 import { refuse } from '../../core/problem.js';
 import { single } from './parameters.js';
 import type { ToolSessions } from './tool-sessions.js';
@@ -35,7 +36,7 @@ function parameters(body: unknown): Record<string, unknown> {
 export async function tokenRoutes(app: FastifyInstance, deps: GrantDeps): Promise<void> {
   const { ctx } = deps;
 
-  app.post(PATHS.token, { onRequest: ctx.limitPublic, config: OAUTH }, async (request, reply) => {
+  app.post(PATHS.token, { schema: TOKEN_SCHEMA, onRequest: ctx.limitPublic, config: OAUTH }, async (request, reply) => {
     const params = parameters(request.body);
     const asked = { fresh: freshAsked(request), address: request.ip };
     const grant = single(params, 'grant_type');
@@ -65,7 +66,7 @@ export async function tokenRoutes(app: FastifyInstance, deps: GrantDeps): Promis
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').type('application/json; charset=utf-8').send(answer);
   });
 
-  app.post(PATHS.revoke, { onRequest: ctx.limitPublic, config: OAUTH }, async (request, reply) => {
+  app.post(PATHS.revoke, { schema: REVOKE_SCHEMA, onRequest: ctx.limitPublic, config: OAUTH }, async (request, reply) => {
     const token = single(parameters(request.body), 'token');
     if (!token) throw refuse('invalid_request', 'Send the refresh token to revoke as token.');
     if (await deps.tools.end(token)) request.log.info({ session: 'ended' }, 'tool session ended by revocation');
