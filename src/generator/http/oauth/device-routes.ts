@@ -12,7 +12,7 @@ import type { Sessions } from '../sessions.js';
 import { requireSession } from '../pages/logged-in-tokens.js';
 import type { Sealer } from '../../../session/index.js';
 import { assertSameOrigin, ConsentTokens, consentPage, employeeName } from './consent.js';
-import type { DeviceAuthorizations } from './device.js';
+import type { DeviceAuthorizations } from '../../core/device-authorizations.js';
 import { PATHS } from '../../../paths.js';
 import { OAUTH, PAGES } from '../negotiate.js';
 import { DEVICE_AUTHORIZATION_SCHEMA, DEVICE_DECISION_SCHEMA, DEVICE_PAGE_SCHEMA } from './schemas.js';

@@ -8,7 +8,7 @@ import type { GeneratorContext } from '../context.js';
 import type { EmployeeLimits } from '../../core/limits.js';
 import type { Sessions } from '../sessions.js';
 import { authorizeRoutes } from './authorize-routes.js';
-import { DeviceAuthorizations } from './device.js';
+import { DeviceAuthorizations } from '../../core/device-authorizations.js';
 import { deviceRoutes } from './device-routes.js';
 import { EmployeeTokens } from './employee-tokens.js';
 import { AuthorizationCodes } from './grants/authorization-code.js';

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { freshAsked, type GeneratorContext } from '../context.js';
 import type { EmployeeLimits } from '../../core/limits.js';
-import type { DeviceAuthorizations } from './device.js';
+import type { DeviceAuthorizations } from '../../core/device-authorizations.js';
 import type { EmployeeTokens } from './employee-tokens.js';
 import type { AuthorizationCodes } from './grants/authorization-code.js';
 import { clientCredentialsGrant } from './grants/client-credentials.js';

@@ -2,7 +2,7 @@
  * The device code grant (RFC 8628 §3.4, §3.5): the tool polls until the employee has answered,
  * and gets the answer in the RFC's words; once allowed, its own session starts.
  */
-import type { DeviceAuthorizations } from '../device.js';
+import type { DeviceAuthorizations } from '../../../core/device-authorizations.js';
 import type { EmployeeTokens } from '../employee-tokens.js';
 import type { EmployeeTokenOptions } from '../../../core/tokens.js';
 import { refuse } from '../../../core/problem.js';

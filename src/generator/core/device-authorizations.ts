@@ -5,7 +5,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
-import { randomToken, type SessionStore } from '../../../session/index.js';
+import { randomToken, type SessionStore } from '../../session/index.js';
 
 /** Letters no one mistakes for others or for digits, and that spell no words (RFC 8628 §6.1). */
 const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
@@ -46,13 +46,14 @@ export class DeviceAuthorizations {
   constructor(
     private readonly store: SessionStore,
     private readonly lifetimeMs: number,
+    private readonly now: () => number = Date.now,
   ) {}
 
   async create(request: Pick<DeviceAuthorization, 'client' | 'target' | 'address' | 'userAgent'>) {
     const deviceCode = randomToken(32);
     const letters = Array.from({ length: USER_CODE_LENGTH }, () => USER_CODE_ALPHABET[randomInt(USER_CODE_ALPHABET.length)]).join('');
     const userCode = normalUserCode(letters)!;
-    const authorization: DeviceAuthorization = { ...request, userCode, expiresAt: Date.now() + this.lifetimeMs, status: 'pending' };
+    const authorization: DeviceAuthorization = { ...request, userCode, expiresAt: this.now() + this.lifetimeMs, status: 'pending' };
     await this.save(deviceCode, authorization);
     await this.store.setRecord(`device-user-code:${userCode}`, deviceCode, this.lifetimeMs);
     return { deviceCode, userCode, expiresIn: Math.round(this.lifetimeMs / 1000), interval: POLL_INTERVAL_SECONDS };
@@ -63,7 +64,7 @@ export class DeviceAuthorizations {
     const normal = normalUserCode(userCode);
     const deviceCode = normal ? await this.store.getRecord(`device-user-code:${normal}`) : undefined;
     const authorization = deviceCode ? await this.load(deviceCode) : undefined;
-    if (!deviceCode || !authorization || authorization.status !== 'pending' || authorization.expiresAt <= Date.now()) return undefined;
+    if (!deviceCode || !authorization || authorization.status !== 'pending' || authorization.expiresAt <= this.now()) return undefined;
     return { deviceCode, authorization };
   }
 
@@ -82,7 +83,7 @@ export class DeviceAuthorizations {
   async poll(deviceCode: string): Promise<PollOutcome> {
     const authorization = await this.load(deviceCode);
     if (!authorization) return { kind: 'unknown' };
-    const now = Date.now();
+    const now = this.now();
     if (authorization.expiresAt <= now) return { kind: 'expired' };
     const pollKey = `device-poll:${deviceCode}`;
     const polled = await this.store.getRecord(pollKey);
@@ -102,7 +103,7 @@ export class DeviceAuthorizations {
     await this.store.setRecord(
       `device:${deviceCode}`,
       JSON.stringify(authorization),
-      authorization.expiresAt + EXPIRED_KEPT_MS - Date.now(),
+      authorization.expiresAt + EXPIRED_KEPT_MS - this.now(),
     );
   }
 
