@@ -1,19 +1,21 @@
-# Build: compile TypeScript with the dev dependencies.
+# Build: compile TypeScript and bundle the emulator's command, with the development dependencies.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY src ./src
 RUN npm run build
 
-# Production dependencies only.
+# Production dependencies only: no tsx, esbuild, TypeScript or test tools.
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
-# Run: compiled JavaScript, production dependencies, a non-root user.
+# Run: compiled JavaScript, production dependencies, a non-root user. Nothing is written at run time
+# (a read-only root file system works): no emulator state, and the session key comes from the secret.
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 # On NAIS, SIGTERM comes after the platform's pre-stop pause, while the ingress may still route here for a
@@ -24,9 +26,9 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 USER node
-# On NAIS (the AZURE_* variables set) the generator listens on every address. With no AZURE_* variables it
-# starts the emulator and listens on 127.0.0.1 only, which a container's published port cannot reach: to try
-# the emulator in a container, run it with `-e HOST=0.0.0.0 -p 127.0.0.1:8080:8080`, and keep the port off
-# shared networks, since whoever reaches it can get tokens for any test employee.
+# On NAIS (its pod variables set) the generator listens on every address; anywhere else on 127.0.0.1 only,
+# which a container's published port cannot reach. To run the image elsewhere, set HOST=0.0.0.0 and publish
+# the port to this machine only (`-e HOST=0.0.0.0 -p 127.0.0.1:8080:8080`): whoever reaches the port gets
+# app tokens without logging in (and, with the emulator, tokens for any test employee).
 EXPOSE 8080
 CMD ["node", "dist/main.js"]

@@ -1,6 +1,6 @@
 /**
  * Benchmarks, each against a baseline measured in the same run. Run all with `npm run bench`, or
- * some: `npm run bench -- m2m cold emulator login memory flood startup`. Settings: BENCH_ROUNDS (cached tokens,
+ * some: `npm run bench -- m2m cold emulator login memory flood startup production`. Settings: BENCH_ROUNDS (cached tokens,
  * default 7) of BENCH_M2M_SECONDS (4) each; BENCH_ROUNDS_EMULATOR (5) of BENCH_TOKENS (6,000)
  * tokens each; BENCH_SECONDS (10) for the login load; BENCH_SOAK_SECONDS (120) for the memory
  * benchmark's steady load; BENCH_FLOOD_POSTS (20,000) and BENCH_FLOOD_LOGINS (15,000) for the
@@ -22,6 +22,7 @@ import { submitSignInForm } from '../src/emulator/sign-in-client.js';
 import { fmt, freePort, heading, line, load, loadMeasured, startChild, summary, type CpuPerRequest, type LoadResult } from './lib.js';
 import { launchChromium } from '../test/helpers/browser.js';
 import { startup } from './startup.js';
+import { production } from './production.js';
 import { flood } from './flood.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -675,4 +676,5 @@ if (wanted('login')) await loginBench();
 if (wanted('memory')) await memory();
 if (wanted('flood')) await flood();
 if (wanted('startup')) await startup();
+if (wanted('production')) await production();
 process.exit(0);

@@ -2,9 +2,10 @@
  * Every environment variable the token generator reads, in one place, validated with the project's
  * one helper (`readEnv`, src/env.ts). A mistake stops start-up with a message that names the variable.
  */
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { NAME_PATTERN } from './audience.js';
-import { ConfigError, decimal, httpUrl, LOG_LEVEL, optional, port, readEnv, wholeNumber, withDefault } from './env.js';
+import { ConfigError, decimal, httpUrl, LOG_LEVEL, oneOf, optional, port, readEnv, wholeNumber, withDefault } from './env.js';
 import { parseKey } from './session/crypto.js';
 
 export { ConfigError };
@@ -29,6 +30,18 @@ export interface IdentityConfig {
   provider: ProviderConfig;
 }
 
+/** Where sessions are shared: Redis or Valkey, from one of STORE_SOURCES. */
+export interface SessionStoreConfig {
+  /** A redis:// or rediss:// URL (NAIS's valkey:// and valkeys:// are read as these). */
+  url: string;
+  /** The variable the URL came from, named in what the operators read. */
+  variable: StoreVariable;
+  username?: string;
+  password?: string;
+  /** PEM certificates to verify the store's TLS certificate with, from SESSION_STORE_CA_FILE. */
+  ca?: string;
+}
+
 export interface GeneratorConfig {
   port: number;
   host: string;
@@ -37,7 +50,7 @@ export interface GeneratorConfig {
   logLevel: string;
   nais: { app: string; namespace: string; cluster: string };
   idp: { timeoutMs: number; retries: number };
-  session: { encryptionKey?: Uint8Array; maxLifetimeMs: number; redisUrl?: string; redisVariable?: 'REDIS_URL' | 'REDIS_URI_SESSIONS' };
+  session: { encryptionKey?: Uint8Array; maxLifetimeMs: number; store?: SessionStoreConfig };
   cache: { maxEntries: number };
   /**
    * Requests per window: `max` per address on the public endpoints and on an employee's token routes;
@@ -69,9 +82,14 @@ export interface LoadedConfig {
   identity?: IdentityConfig;
 }
 
-const redisUrl = z
+/** NAIS names Valkey's URLs valkey:// and valkeys:// (TLS); Redis clients know them as redis:// and rediss://. */
+const storeUrl = z
   .string()
-  .refine((value) => URL.canParse(value) && /^rediss?:$/.test(new URL(value).protocol), 'must be a redis:// or rediss:// URL');
+  .refine(
+    (value) => URL.canParse(value) && /^(redis|valkey)s?:$/.test(new URL(value).protocol),
+    'must be a redis(s):// or valkey(s):// URL',
+  )
+  .transform((value) => value.replace(/^valkey(s?):/i, 'redis$1:'));
 const name = z.string().regex(NAME_PATTERN, 'must be a lower-case Kubernetes-style name');
 const text = optional(z.string());
 const atLeastOne = (fallback: number) => withDefault(wholeNumber(1), fallback);
@@ -97,8 +115,13 @@ const VARIABLES = {
   IDP_RETRIES: withDefault(wholeNumber(0, 5), 2),
   SESSION_MAX_LIFETIME_HOURS: withDefault(decimal(0.01), 10),
   SESSION_ENCRYPTION_KEY: optional(encryptionKey),
-  REDIS_URL: optional(redisUrl),
-  REDIS_URI_SESSIONS: optional(redisUrl),
+  SESSION_STORE: optional(oneOf(['memory'])),
+  SESSION_STORE_CA_FILE: text,
+  REDIS_URL: optional(storeUrl),
+  VALKEY_URI_SESSIONS: optional(storeUrl),
+  VALKEY_USERNAME_SESSIONS: text,
+  VALKEY_PASSWORD_SESSIONS: text,
+  REDIS_URI_SESSIONS: optional(storeUrl),
   REDIS_USERNAME_SESSIONS: text,
   REDIS_PASSWORD_SESSIONS: text,
   TOKEN_CACHE_MAX_ENTRIES: atLeastOne(10_000),
@@ -128,6 +151,8 @@ const VARIABLES = {
 const SECRETS = [
   'SESSION_ENCRYPTION_KEY',
   'REDIS_URL',
+  'VALKEY_URI_SESSIONS',
+  'VALKEY_PASSWORD_SESSIONS',
   'REDIS_URI_SESSIONS',
   'REDIS_PASSWORD_SESSIONS',
   'AZURE_APP_JWK',
@@ -201,24 +226,84 @@ function loadIdentity(vars: Variables): IdentityConfig | undefined {
   return { clientId, auth, provider: providerOf(vars), ...(tenantId ? { tenantId } : {}) };
 }
 
-/** REDIS_URL, or the variables NAIS injects for a Redis instance named "sessions". */
-function redisFrom(vars: Variables): { redisUrl?: string; redisVariable?: 'REDIS_URL' | 'REDIS_URI_SESSIONS' } {
-  if (vars.REDIS_URL) return { redisUrl: vars.REDIS_URL, redisVariable: 'REDIS_URL' };
-  if (!vars.REDIS_URI_SESSIONS) return {};
-  const url = new URL(vars.REDIS_URI_SESSIONS);
-  if (vars.REDIS_USERNAME_SESSIONS) url.username = encodeURIComponent(vars.REDIS_USERNAME_SESSIONS);
-  if (vars.REDIS_PASSWORD_SESSIONS) url.password = encodeURIComponent(vars.REDIS_PASSWORD_SESSIONS);
-  return { redisUrl: url.toString(), redisVariable: 'REDIS_URI_SESSIONS' };
+/**
+ * Where the session store's address is read, first found first: REDIS_URL (set by hand), then what NAIS
+ * injects for `spec.valkey` with the instance `sessions`, then what it injected for the `spec.redis` of before.
+ */
+const STORE_SOURCES = [
+  { variable: 'REDIS_URL' },
+  { variable: 'VALKEY_URI_SESSIONS', username: 'VALKEY_USERNAME_SESSIONS', password: 'VALKEY_PASSWORD_SESSIONS' },
+  { variable: 'REDIS_URI_SESSIONS', username: 'REDIS_USERNAME_SESSIONS', password: 'REDIS_PASSWORD_SESSIONS' },
+] as const;
+type StoreVariable = (typeof STORE_SOURCES)[number]['variable'];
+
+/**
+ * On NAIS: the platform sets NAIS_POD_NAME and NAIS_CLUSTER_NAME in every pod. The emulator's `env` for an app
+ * gives its cluster, namespace and name but no pod, so a laptop started with that file is not taken for NAIS.
+ */
+export function onNais(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.NAIS_POD_NAME?.trim() && env.NAIS_CLUSTER_NAME?.trim());
+}
+
+function caFrom(file: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('SESSION_STORE_CA_FILE', `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): ${file}`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('SESSION_STORE_CA_FILE', `holds no PEM certificate: ${file}`);
+  return pem;
+}
+
+function storeFrom(vars: Variables): SessionStoreConfig | undefined {
+  const source = STORE_SOURCES.find(({ variable }) => vars[variable] !== undefined);
+  if (vars.SESSION_STORE === 'memory') {
+    if (source) throw new ConfigError('SESSION_STORE', `is memory, but ${source.variable} names a session store too: unset one of them`);
+    return undefined;
+  }
+  if (!source) return undefined;
+  const username = 'username' in source ? vars[source.username] : undefined;
+  const password = 'password' in source ? vars[source.password] : undefined;
+  return {
+    url: vars[source.variable]!,
+    variable: source.variable,
+    ...(username ? { username } : {}),
+    ...(password ? { password } : {}),
+    ...(vars.SESSION_STORE_CA_FILE ? { ca: caFrom(vars.SESSION_STORE_CA_FILE) } : {}),
+  };
+}
+
+/** Replicas on NAIS that each keep their own sessions lose an employee's login at the next request: refused, unless asked for. */
+function missingSharedStore(cluster: string): ConfigError {
+  return new ConfigError(
+    'VALKEY_URI_SESSIONS',
+    `is not set, and on NAIS (${cluster}) every replica must share the sessions: add spec.valkey (instance: sessions, ` +
+      'access: readwrite) to the manifest, or set SESSION_STORE=memory to keep them in memory on purpose (one replica)',
+  );
+}
+
+/** Replicas that share a store but each seal sessions with a key of their own cannot read each other's logins. */
+function missingSharedKey(storeVariable: StoreVariable): ConfigError {
+  return new ConfigError(
+    'SESSION_ENCRYPTION_KEY',
+    `is not set, and the replicas sharing sessions through ${storeVariable} must seal them with one key: create the secret ` +
+      'azure-token-generator-session as docs/nais.md says',
+  );
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const vars = readEnv(env, VARIABLES, SECRETS);
   const identity = loadIdentity(vars);
+  const nais = onNais(env);
+  const store = storeFrom(vars);
+  if (nais && identity && !store && vars.SESSION_STORE !== 'memory') throw missingSharedStore(vars.NAIS_CLUSTER_NAME);
+  if (nais && store && !vars.SESSION_ENCRYPTION_KEY) throw missingSharedKey(store.variable);
   const generator: GeneratorConfig = {
     port: vars.PORT,
-    // With the emulator as identity provider anyone who reaches the port can mint tokens for any
-    // employee, so the generator then listens on loopback only unless HOST says otherwise.
-    host: vars.HOST ?? (identity ? '0.0.0.0' : '127.0.0.1'),
+    // Whoever reaches the port gets app tokens without logging in (and, with the emulator, tokens for any
+    // employee): off NAIS the generator listens on loopback only, unless HOST says otherwise.
+    host: vars.HOST ?? (nais ? '0.0.0.0' : '127.0.0.1'),
     publicUrl: vars.PUBLIC_URL ?? `http://localhost:${vars.PORT}`,
     logLevel: vars.LOG_LEVEL,
     nais: { app: vars.NAIS_APP_NAME, namespace: vars.NAIS_NAMESPACE, cluster: vars.NAIS_CLUSTER_NAME },
@@ -226,7 +311,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
     session: {
       maxLifetimeMs: vars.SESSION_MAX_LIFETIME_HOURS * 3_600_000,
       ...(vars.SESSION_ENCRYPTION_KEY ? { encryptionKey: vars.SESSION_ENCRYPTION_KEY } : {}),
-      ...redisFrom(vars),
+      ...(store ? { store } : {}),
     },
     cache: { maxEntries: vars.TOKEN_CACHE_MAX_ENTRIES },
     rateLimit: {

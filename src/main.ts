@@ -2,12 +2,21 @@
  * Wiring only: load configuration, start the Entra ID emulator when no identity provider is
  * configured, then start the token generator against whichever identity provider there is.
  */
+import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { Logger } from 'pino';
 import { faultSentence } from './env.js';
 import { targetOf } from './audience.js';
-import { ConfigError, loadConfig, type GeneratorConfig, type IdentityConfig, type LoadedConfig, type PrivateJwk } from './config.js';
+import {
+  ConfigError,
+  loadConfig,
+  onNais,
+  type GeneratorConfig,
+  type IdentityConfig,
+  type LoadedConfig,
+  type PrivateJwk,
+} from './config.js';
 import { EntraClient } from './generator/idp/entra/client.js';
 import { buildApp, type Generator } from './generator/http/app.js';
 import { Metrics } from './generator/http/internal/metrics.js';
@@ -183,13 +192,29 @@ export function banner(service: Service): string {
   return lines.join('\n');
 }
 
+/**
+ * In production (the image sets NODE_ENV=production; NAIS sets its pod variables) output is collected
+ * as one JSON object a line: the banner is for a terminal or a local start only.
+ */
+function production(env: NodeJS.ProcessEnv): boolean {
+  return !process.stdout.isTTY && (env.NODE_ENV === 'production' || onNais(env));
+}
+
+/** Where the generator listens, and who can reach it there. */
+function listeningLine(host: string, port: number): string {
+  const loopback = /^(127\.|::1$|localhost$)/.test(host);
+  const reach = loopback ? 'this machine only; HOST=0.0.0.0 opens it to the network' : 'from the network';
+  return `token generator listening on ${host.includes(':') ? `[${host}]` : host}:${port} (${reach})`;
+}
+
 async function main(): Promise<void> {
   let loaded: LoadedConfig;
   try {
     loaded = loadConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`Configuration error: ${err.sentence}\n`);
+      if (production(process.env)) processLogger('info').fatal(`Configuration error: ${err.sentence}`);
+      else process.stderr.write(`Configuration error: ${err.sentence}\n`);
       process.exit(2);
     }
     throw err;
@@ -213,7 +238,9 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  process.stdout.write(`${banner(service)}\n`);
+  const { port } = service.generator.app.server.address() as AddressInfo;
+  logger.info({ host: service.config.host, port }, listeningLine(service.config.host, port));
+  if (!production(process.env)) process.stdout.write(`${banner(service)}\n`);
 
   let stopping = false;
   const stop = (signal: string) => {

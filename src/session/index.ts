@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { SessionStoreConfig } from '../config.js';
 import type { Sealer } from './crypto.js';
 import { MemoryStore } from './memory-store.js';
 import { RedisStore } from './redis-store.js';
@@ -17,15 +18,10 @@ export {
   type StoreHealth,
 } from './store.js';
 
-/** Redis when a URL is given, else memory. */
-export function createStore(options: { redisUrl?: string; redisVariable?: string; sealer: Sealer; logger?: Logger }): SessionStore {
-  if (options.redisUrl) {
-    return new RedisStore({
-      url: options.redisUrl,
-      sealer: options.sealer,
-      ...(options.redisVariable ? { variable: options.redisVariable } : {}),
-      ...(options.logger ? { logger: options.logger } : {}),
-    });
+/** Redis (or Valkey) when one is configured, else memory. */
+export function createStore(options: { store?: SessionStoreConfig; sealer: Sealer; logger?: Logger }): SessionStore {
+  if (options.store) {
+    return new RedisStore({ ...options.store, sealer: options.sealer, ...(options.logger ? { logger: options.logger } : {}) });
   }
   return new MemoryStore();
 }

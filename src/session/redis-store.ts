@@ -4,6 +4,7 @@
  * is away every operation fails fast with StoreUnavailableError; the client reconnects by itself.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sealer } from './crypto.js';
@@ -21,6 +22,10 @@ const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call
 
 export interface RedisStoreOptions {
   url: string;
+  username?: string;
+  password?: string;
+  /** PEM certificates the server's TLS certificate is verified with, besides the CAs Node.js ships with. */
+  ca?: string;
   sealer: Sealer;
   keyPrefix?: string;
   logger?: Logger;
@@ -39,6 +44,8 @@ export class RedisStore implements SessionStore {
   private readonly prefix: string;
   private lastErrorLog = 0;
   private reachedOnce = false;
+  /** Whether the connection's first PING was answered, so that its credentials hold. */
+  private verified = false;
   private problem: string | undefined;
   /** Session updates Redis could not take, by key: made (if the session still exists) once it is back. */
   private readonly deferredUpdates = new Map<string, { sealed: string; expiresAt: number }>();
@@ -47,7 +54,15 @@ export class RedisStore implements SessionStore {
 
   constructor(private readonly options: RedisStoreOptions) {
     this.prefix = options.keyPrefix ?? 'token-generator:';
+    const tls = options.ca && options.url.startsWith('rediss:') ? { tls: { ca: [...rootCertificates, options.ca] } } : {};
     this.client = new Redis(options.url, {
+      ...(options.username ? { username: options.username } : {}),
+      ...(options.password ? { password: options.password } : {}),
+      ...tls,
+      // A user with NAIS's `readwrite` access may run the commands of its categories only: neither the ready
+      // check's INFO nor CLIENT SETINFO, each of which would be refused at every connection.
+      enableReadyCheck: false,
+      disableClientInfo: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       commandTimeout: options.commandTimeoutMs ?? 2_000,
@@ -56,19 +71,29 @@ export class RedisStore implements SessionStore {
     });
     this.client.on('error', (err: Error) => this.failed(err));
     // Redis going away closes the connection before any command fails.
-    this.client.on('close', () => (this.problem ??= this.unreachable('the connection closed')));
+    this.client.on('close', () => {
+      this.verified = false;
+      this.problem ??= this.unreachable('the connection closed');
+    });
     this.client.on('ready', () => {
-      this.reachedOnce = true;
-      this.problem = undefined;
-      this.lastErrorLog = 0;
-      options.logger?.info('session store (Redis) connected');
       // Registered first, so these go out before the commands that waited for the connection.
       this.replayDeferred();
+      // Without the ready check, `ready` means connected, not logged in: a PING after AUTH says the credentials hold.
+      this.client.ping().then(
+        () => {
+          this.verified = true;
+          this.reachedOnce = true;
+          this.problem = undefined;
+          this.lastErrorLog = 0;
+          options.logger?.info('session store (Redis) connected');
+        },
+        (err: Error) => (this.problem ??= this.unreachable(err.message)),
+      );
     });
   }
 
   health(): StoreHealth {
-    const reachable = this.client.status === 'ready';
+    const reachable = this.client.status === 'ready' && this.verified;
     return {
       reachable,
       reachedOnce: this.reachedOnce,

@@ -1,5 +1,12 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
+import { DRAIN_MAX_BYTES } from '../../src/generator/http/body-drain.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 let stack: Stack;
@@ -150,6 +157,59 @@ describe('POST /api/public/m2m', () => {
     expect(broken.status).toBe(400);
     expect(await broken.text()).not.toMatch(/at .*\.js|Error:/);
   });
+
+  it('answers a 5 MB body with a 413 that Node fetch, curl and Python requests each read', async () => {
+    const url = `${stack.url}/api/public/m2m`;
+    const type = 'application/x-www-form-urlencoded';
+    const body = Buffer.alloc(5 * 1024 * 1024, 'a');
+    const dir = await mkdtemp(join(tmpdir(), 'big-body-'));
+    try {
+      const file = join(dir, 'body');
+      await writeFile(file, body);
+      const run = promisify(execFile);
+      const fromFetch = await fetch(url, { method: 'POST', headers: { 'content-type': type }, body });
+      const fromCurl = await run('curl', ['-sS', '-w', '\\n%{http_code}', '-H', `content-type: ${type}`, '--data-binary', `@${file}`, url]);
+      const python = [
+        'import requests, sys',
+        `r = requests.post(sys.argv[1], data=open(sys.argv[2], 'rb'), headers={'content-type': '${type}'})`,
+        'print(r.text)',
+        'print(r.status_code)',
+      ].join('\n');
+      const fromPython = await run('python3', ['-c', python, url, file]);
+      expect(fromFetch.status).toBe(413);
+      expect(await fromFetch.text()).toMatch(/request body is too large/);
+      for (const { stdout } of [fromCurl, fromPython]) expect(stdout.trim()).toMatch(/request body is too large[\s\S]*\n413$/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('stops reading a refused body past its bound and closes the connection', async () => {
+    const port = Number(new URL(stack.url).port);
+    const declared = 8 * DRAIN_MAX_BYTES;
+    const sent = await new Promise<number>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      let written = 0;
+      const chunk = Buffer.alloc(256 * 1024, 'a');
+      const pump = () => {
+        while (written < declared && !socket.destroyed) {
+          written += chunk.length;
+          if (!socket.write(chunk)) return socket.once('drain', pump);
+        }
+      };
+      socket.on('connect', () => {
+        socket.write(
+          'POST /api/public/m2m HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n' +
+            `Content-Length: ${declared}\r\n\r\n`,
+        );
+        pump();
+      });
+      socket.on('error', () => {});
+      socket.on('close', () => resolve(written));
+      socket.resume();
+    });
+    expect(sent).toBeLessThan(declared);
+  }, 60_000);
 
   it('answers GET with 405 and the right curl line', async () => {
     const res = await fetch(`${stack.url}/api/public/m2m?aud=dev-gcp:a:b`);

@@ -16,8 +16,15 @@ let context: BrowserContext;
 let page: Page;
 
 beforeAll(async () => {
-  redis = await startRedis();
-  const shared = { REDIS_URL: redis.url, SESSION_ENCRYPTION_KEY: randomBytes(32).toString('base64') };
+  // As NAIS's Redis of before, through the variables it injected for `spec.redis` (TLS, a user of the readwrite categories).
+  redis = await startRedis({ nais: true });
+  const shared = {
+    REDIS_URI_SESSIONS: redis.url,
+    REDIS_USERNAME_SESSIONS: redis.nais!.app.username,
+    REDIS_PASSWORD_SESSIONS: redis.nais!.app.password,
+    SESSION_STORE_CA_FILE: redis.nais!.caFile,
+    SESSION_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+  };
   first = await startStack({ env: shared });
   // A second replica: same registration, same key, same Redis, another port.
   const port = String(await freePort());

@@ -117,6 +117,24 @@ describe('npm start in a pipe', () => {
   }, 120_000);
 });
 
+describe('a production start (NODE_ENV=production, as the image sets)', () => {
+  it('writes one JSON object a line and no banner, and says where it listens', async () => {
+    const { url, ...env } = await ports();
+    const started = startMain({ ...env, NODE_ENV: 'production' }, false);
+    running.push(started);
+    await until(started, /token generator listening on/);
+    const res = await fetch(`${url}/api/public/m2m`, { method: 'POST', body: new URLSearchParams({ aud: 'dev-gcp:my-team:my-app' }) });
+    expect(res.status).toBe(200);
+    await started.stop();
+    const lines = started.output().split('\n').filter(Boolean);
+    const parsed = lines.map((line) => JSON.parse(line) as { level: string; msg: string });
+    expect(parsed.map((line) => line.msg)).toContain(
+      `token generator listening on 127.0.0.1:${env.PORT} (this machine only; HOST=0.0.0.0 opens it to the network)`,
+    );
+    expect(started.output()).not.toContain('Token generator:');
+  }, 90_000);
+});
+
 describe('npm start in a terminal', () => {
   it('writes readable log lines, not JSON', async () => {
     const { url, ...env } = await ports();
@@ -137,6 +155,25 @@ describe('a start that cannot go on', () => {
     const started = startMain({ PORT: 'abc' }, false);
     expect(await started.exited).toBe(2);
     expect(started.output()).toMatch(/^Configuration error: PORT:? must be a whole number from 0 to 65535,? (\(got|not) "abc"\)?\n$/);
+  });
+
+  it('refuses on NAIS with Entra ID and no session store, in one JSON line that names spec.valkey', async () => {
+    const nais = {
+      NAIS_CLUSTER_NAME: 'dev-gcp',
+      NAIS_NAMESPACE: 'nais',
+      NAIS_APP_NAME: 'azure-token-generator',
+      NAIS_POD_NAME: 'azure-token-generator-7d9f-abcde',
+      AZURE_APP_CLIENT_ID: 'client',
+      AZURE_APP_CLIENT_SECRET: 'secret',
+      AZURE_APP_WELL_KNOWN_URL: 'https://login.example/.well-known/openid-configuration',
+    };
+    const started = startMain(nais, false);
+    expect(await started.exited).toBe(2);
+    const lines = started.output().split('\n').filter(Boolean);
+    expect(lines).toHaveLength(1);
+    const line = JSON.parse(lines[0]!) as { level: string; msg: string };
+    expect(line.level).toBe('fatal');
+    expect(line.msg).toMatch(/^Configuration error: VALKEY_URI_SESSIONS is not set, .*spec\.valkey.*SESSION_STORE=memory/);
   });
 
   it('names the variable that moves a port in use, once', async () => {

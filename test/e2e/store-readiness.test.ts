@@ -22,12 +22,12 @@ async function readiness(stack: Stack): Promise<{ status: number; text: string }
   return { status: res.status, text: await res.text() };
 }
 
-/** Readiness once the store had its first chance to connect (and to fail). */
-async function settledReadiness(stack: Stack, wanted: number): Promise<{ status: number; text: string }> {
+/** Readiness once the store had its first chance to connect (and to fail: with the reason `failure` when given). */
+async function settledReadiness(stack: Stack, wanted: number, failure = /cannot be reached/): Promise<{ status: number; text: string }> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const answer = await readiness(stack);
-    if ((answer.status === wanted && (wanted === 200 || /cannot be reached/.test(answer.text))) || Date.now() > deadline) return answer;
+    if ((answer.status === wanted && (wanted === 200 || failure.test(answer.text))) || Date.now() > deadline) return answer;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -60,7 +60,8 @@ describe('the session store at start-up', () => {
     const redis = await startRedis({ password: 'the-right-password' });
     servers.push(redis);
     const stack = await stackWith(`redis://:not-the-password@127.0.0.1:${redis.port}`);
-    const ready = await settledReadiness(stack, 503);
+    // Connected but not yet refused, it is not ready either ("not connected yet").
+    const ready = await settledReadiness(stack, 503, /WRONGPASS/);
     expect(ready.status).toBe(503);
     expect(ready.text).toMatch(/REDIS_URL: .*cannot be reached: WRONGPASS/);
     expect(ready.text).not.toContain('not-the-password');

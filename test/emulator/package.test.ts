@@ -73,6 +73,12 @@ describe('the package, installed from its tarball into an empty project', () => 
     expect(stdout).toContain('--manifests <path>');
   }, 60_000);
 
+  it('runs `npx token-generator --help` from the compiled JavaScript, without tsx (a development dependency)', async () => {
+    expect(await readdir(join(project, 'node_modules'))).not.toContain('tsx');
+    const { stdout } = await run('npx', ['token-generator', '--help'], { cwd: project });
+    expect(stdout).toContain('Usage: token-generator <command>');
+  }, 60_000);
+
   it('starts from the manifests with `npx entra-emulator`, answers discovery, and prints an app environment with `env`', async () => {
     const stateDir = join(project, 'state');
     // A process group of its own: npx does not pass SIGTERM on to the command it runs, so the group is stopped.

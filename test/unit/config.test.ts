@@ -1,5 +1,16 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
+
+const entra = {
+  AZURE_APP_CLIENT_ID: 'client',
+  AZURE_APP_CLIENT_SECRET: 's',
+  AZURE_APP_WELL_KNOWN_URL: 'https://idp.test/.well-known/openid-configuration',
+};
+/** What NAIS sets in every pod, besides the app's own variables. */
+const onNais = { NAIS_CLUSTER_NAME: 'dev-gcp', NAIS_NAMESPACE: 'nais', NAIS_APP_NAME: 'azure-token-generator', NAIS_POD_NAME: 'pod-1' };
 
 const jwk = JSON.stringify({ kty: 'RSA', kid: 'k1', alg: 'RS256', n: 'n', e: 'AQAB', d: 'd' });
 
@@ -23,16 +34,15 @@ describe('configuration', () => {
     expect(config.generator.session.maxLifetimeMs).toBe(10 * 3_600_000);
   });
 
-  it('listens on loopback only with the emulator, on every address with Entra ID, and where HOST says in both cases', () => {
-    const entra = {
-      AZURE_APP_CLIENT_ID: 'client',
-      AZURE_APP_CLIENT_SECRET: 's',
-      AZURE_APP_WELL_KNOWN_URL: 'https://idp.test/.well-known/openid-configuration',
-    };
+  it('listens on loopback only unless on NAIS, with Entra ID too, and where HOST says in every case', () => {
     expect(loadConfig({}).generator.host).toBe('127.0.0.1');
     expect(loadConfig({ HOST: '0.0.0.0' }).generator.host).toBe('0.0.0.0');
-    expect(loadConfig(entra).generator.host).toBe('0.0.0.0');
+    expect(loadConfig(entra).generator.host).toBe('127.0.0.1');
+    // The emulator's `env` for an app names its cluster, namespace and name, but no pod: still not NAIS.
+    expect(loadConfig({ ...entra, NAIS_CLUSTER_NAME: 'dev-gcp', NAIS_NAMESPACE: 'nais' }).generator.host).toBe('127.0.0.1');
+    expect(loadConfig({ ...entra, ...onNais, SESSION_STORE: 'memory' }).generator.host).toBe('0.0.0.0');
     expect(loadConfig({ ...entra, HOST: '::1' }).generator.host).toBe('::1');
+    expect(loadConfig({ ...entra, ...onNais, SESSION_STORE: 'memory', HOST: '127.0.0.1' }).generator.host).toBe('127.0.0.1');
   });
 
   it('reads the NAIS variables for Entra ID with a private JWK', () => {
@@ -82,13 +92,74 @@ describe('configuration', () => {
   });
 });
 
-describe('Redis configuration', () => {
-  it('takes REDIS_URL, or the variables NAIS injects for the "sessions" instance', () => {
-    expect(loadConfig({ REDIS_URL: 'redis://localhost:6379' }).generator.session.redisUrl).toBe('redis://localhost:6379');
+describe('session store configuration', () => {
+  const storeOf = (env: Record<string, string>) => loadConfig(env).generator.session.store;
+
+  it('takes REDIS_URL, or what NAIS injects for spec.valkey (valkey(s):// read as redis(s)://) and spec.redis', () => {
+    expect(storeOf({ REDIS_URL: 'redis://localhost:6379' })).toEqual({ url: 'redis://localhost:6379', variable: 'REDIS_URL' });
     expect(
-      loadConfig({ REDIS_URI_SESSIONS: 'rediss://redis.example:26379', REDIS_USERNAME_SESSIONS: 'user', REDIS_PASSWORD_SESSIONS: 'p@ss' })
-        .generator.session.redisUrl,
-    ).toBe('rediss://user:p%40ss@redis.example:26379');
-    expect(loadConfig({}).generator.session.redisUrl).toBeUndefined();
+      storeOf({ VALKEY_URI_SESSIONS: 'valkeys://v.example:26483', VALKEY_USERNAME_SESSIONS: 'u', VALKEY_PASSWORD_SESSIONS: 'p@ss' }),
+    ).toEqual({
+      url: 'rediss://v.example:26483',
+      variable: 'VALKEY_URI_SESSIONS',
+      username: 'u',
+      password: 'p@ss',
+    });
+    expect(storeOf({ VALKEY_URI_SESSIONS: 'valkey://v.example:6379' })?.url).toBe('redis://v.example:6379');
+    expect(
+      storeOf({ REDIS_URI_SESSIONS: 'rediss://r.example:26379', REDIS_USERNAME_SESSIONS: 'user', REDIS_PASSWORD_SESSIONS: 'pw' }),
+    ).toEqual({
+      url: 'rediss://r.example:26379',
+      variable: 'REDIS_URI_SESSIONS',
+      username: 'user',
+      password: 'pw',
+    });
+    expect(storeOf({ REDIS_URL: 'valkeys://local:1', VALKEY_URI_SESSIONS: 'valkeys://v.example:1' })?.variable).toBe('REDIS_URL');
+    expect(storeOf({})).toBeUndefined();
+    expect(errorOf({ VALKEY_URI_SESSIONS: 'https://v.example' }).sentence).toBe(
+      'VALKEY_URI_SESSIONS must be a redis(s):// or valkey(s):// URL',
+    );
+  });
+
+  it('reads a CA file for the store, and names the variable when it cannot', () => {
+    const ca = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const dir = mkdtempSync(join(tmpdir(), 'ca-'));
+    try {
+      writeFileSync(join(dir, 'ca.pem'), ca);
+      writeFileSync(join(dir, 'empty.pem'), '');
+      expect(storeOf({ VALKEY_URI_SESSIONS: 'valkeys://v:1', SESSION_STORE_CA_FILE: join(dir, 'ca.pem') })?.ca).toBe(ca);
+      expect(errorOf({ VALKEY_URI_SESSIONS: 'valkeys://v:1', SESSION_STORE_CA_FILE: join(dir, 'gone.pem') }).sentence).toMatch(
+        /^SESSION_STORE_CA_FILE cannot be read \(ENOENT\)/,
+      );
+      expect(errorOf({ VALKEY_URI_SESSIONS: 'valkeys://v:1', SESSION_STORE_CA_FILE: join(dir, 'empty.pem') }).sentence).toMatch(
+        /^SESSION_STORE_CA_FILE holds no PEM certificate/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to start on NAIS with Entra ID and no store, in one sentence naming spec.valkey, unless SESSION_STORE=memory', () => {
+    const refusal = errorOf({ ...entra, ...onNais });
+    expect(refusal.variable).toBe('VALKEY_URI_SESSIONS');
+    expect(refusal.sentence).toMatch(/spec\.valkey/);
+    expect(refusal.sentence).not.toMatch(/\n/);
+    expect(storeOf({ ...entra, ...onNais, SESSION_STORE: 'memory' })).toBeUndefined();
+    const key = Buffer.alloc(32, 7).toString('base64');
+    expect(storeOf({ ...entra, ...onNais, VALKEY_URI_SESSIONS: 'valkeys://v:1', SESSION_ENCRYPTION_KEY: key })?.variable).toBe(
+      'VALKEY_URI_SESSIONS',
+    );
+    // Off NAIS, or with the emulator, memory is the default.
+    expect(storeOf(entra)).toBeUndefined();
+    expect(storeOf(onNais)).toBeUndefined();
+    expect(errorOf({ SESSION_STORE: 'memory', REDIS_URL: 'redis://r:1' }).variable).toBe('SESSION_STORE');
+  });
+
+  it('refuses to start on NAIS with a shared store and no shared key: each replica would seal logins the others cannot read', () => {
+    const refusal = errorOf({ ...entra, ...onNais, VALKEY_URI_SESSIONS: 'valkeys://v:1' });
+    expect(refusal.variable).toBe('SESSION_ENCRYPTION_KEY');
+    expect(refusal.sentence).toMatch(/azure-token-generator-session/);
+    // Off NAIS a local Redis with a key made at start is still allowed.
+    expect(storeOf({ REDIS_URL: 'redis://r:1' })?.variable).toBe('REDIS_URL');
   });
 });

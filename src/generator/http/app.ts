@@ -225,8 +225,7 @@ function employeeSessions(options: BuildOptions, readiness: Readiness, metrics: 
     createStore({
       sealer,
       logger: logger.child({ component: 'session-store' }),
-      ...(config.session.redisUrl ? { redisUrl: config.session.redisUrl } : {}),
-      ...(config.session.redisVariable ? { redisVariable: config.session.redisVariable } : {}),
+      ...(config.session.store ? { store: config.session.store } : {}),
     });
   readiness.sessionStore = () => store.health();
   metrics.watchSessionStore(readiness.sessionStore);

@@ -8,6 +8,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { StoreUnavailableError } from '../../session/index.js';
 import { LoginRequiredError, PROBLEM_CODES, ProblemError, statusOf, type Problem, type ProblemCode } from '../core/problem.js';
 import { copyBlock, escapeHtml, page, sessionActions } from './views/html.js';
+import { drainBeforeClose } from './body-drain.js';
 import { formatOf, isNavigation, type Format } from './negotiate.js';
 import { safeReturnPath } from './redirect.js';
 import { loginUrl } from '../../paths.js';
@@ -31,6 +32,7 @@ const INTERNAL_ERROR = problem(
 
 export function registerErrorHandler(app: FastifyInstance, options: ErrorHandlerOptions): void {
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
+    drainBeforeClose(request.raw);
     const format = formatOf(request);
     // A tool's session has no browser to send to a login: it hears invalid_grant, and starts its authorization again.
     if (error instanceof LoginRequiredError && format !== 'oauth') return sendLoginRequired(request, reply, error, options.publicUrl);

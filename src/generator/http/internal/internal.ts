@@ -58,7 +58,7 @@ export async function internalRoutes(app: FastifyInstance, ctx: GeneratorContext
       shutting_down: readiness.shuttingDown,
       identity_provider: { keys_loaded: ctx.provider.ready },
       session_store: {
-        kind: ctx.config.session.redisUrl ? 'redis' : 'memory',
+        kind: ctx.config.session.store ? 'redis' : 'memory',
         reachable: store.reachable,
         reached_once: store.reachedOnce,
         problem: store.problem ?? null,
