@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { NAME_PATTERN } from './audience.js';
 import { ConfigError, decimal, httpUrl, LOG_LEVEL, oneOf, optional, port, readEnv, wholeNumber, withDefault } from './env.js';
 import { parseKey } from './session/crypto.js';
+import proxyAddr from '@fastify/proxy-addr';
+import { LOCAL_PROXIES } from './generator/http/client-address.js';
 
 export { ConfigError };
 
@@ -72,6 +74,8 @@ export interface GeneratorConfig {
   connections: { max: number; headersTimeoutMs: number };
   /** Proxies in front of the service whose X-Forwarded-For is trusted for the client address. */
   trustProxyHops: number;
+  /** Where those proxies may connect from: only there is X-Forwarded-For read. */
+  trustedProxies: string[];
   /** Time between readiness going false and the listener closing, so the platform stops routing first. */
   shutdownDelayMs: number;
 }
@@ -101,6 +105,26 @@ const encryptionKey = z.string().transform((value, context) => {
     return z.NEVER;
   }
 });
+
+/** Addresses, CIDR ranges or proxy-addr's names (loopback, linklocal, uniquelocal), separated by commas. */
+const proxyRanges = z.string().transform((value, context) => {
+  const ranges = value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+  try {
+    proxyAddr.compile(ranges);
+  } catch (err) {
+    context.addIssue({
+      code: 'custom',
+      message: `must be addresses or CIDR ranges separated by commas (${err instanceof Error ? err.message : 'unreadable'})`,
+    });
+    return z.NEVER;
+  }
+  return ranges;
+});
+/** On NAIS the proxies in front are in the cluster's private ranges. */
+const NAIS_PROXIES = ['loopback', 'uniquelocal'];
 
 /** The variables, each with its rule and default. */
 const VARIABLES = {
@@ -132,11 +156,12 @@ const VARIABLES = {
   RATE_LIMIT_FRESH_MAX: atLeastOne(120),
   RATE_LIMIT_LOGIN_MAX: atLeastOne(300),
   RATE_LIMIT_CLI_TOKEN_MAX: atLeastOne(30),
-  DEVICE_CODE_SECONDS: withDefault(wholeNumber(1, 3600), 600),
+  DEVICE_CODE_SECONDS: withDefault(wholeNumber(1, 300), 300),
   BODY_LIMIT_BYTES: atLeastOne(64 * 1024),
   MAX_CONNECTIONS: atLeastOne(800),
   HEADERS_TIMEOUT_SECONDS: withDefault(wholeNumber(1, 30), 10),
   TRUST_PROXY_HOPS: withDefault(wholeNumber(0, 10), 0),
+  TRUSTED_PROXIES: optional(proxyRanges),
   SHUTDOWN_DELAY_SECONDS: withDefault(decimal(0, 60), 0),
   AZURE_APP_CLIENT_ID: text,
   AZURE_APP_JWK: text,
@@ -327,6 +352,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
     bodyLimitBytes: vars.BODY_LIMIT_BYTES,
     connections: { max: vars.MAX_CONNECTIONS, headersTimeoutMs: vars.HEADERS_TIMEOUT_SECONDS * 1000 },
     trustProxyHops: vars.TRUST_PROXY_HOPS,
+    // Off NAIS a proxy is on this machine.
+    trustedProxies: vars.TRUSTED_PROXIES ?? (nais ? NAIS_PROXIES : [...LOCAL_PROXIES]),
     shutdownDelayMs: vars.SHUTDOWN_DELAY_SECONDS * 1000,
   };
   return { generator, ...(identity ? { identity } : {}) };

@@ -29,6 +29,8 @@ export const PATHS = {
   /** Where an employee enters or confirms a device's user code. */
   deviceVerification: '/oauth2/device',
   revoke: '/oauth2/revoke',
+  /** Where the home page's button ends one tool's access. */
+  endTool: '/oauth2/tools/end',
   openapi: '/openapi.json',
   /** The home page. */
   home: '/',

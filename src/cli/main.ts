@@ -184,6 +184,8 @@ async function appToken(ctx: Context, audience: string): Promise<string> {
 
 /** The command line's name for itself, shown on the page that asks the employee. */
 const CLIENT_ID = 'the token-generator command line';
+/** The device flow takes no name that passes for the generator's own: the command line there is any tool. */
+const DEVICE_CLIENT_ID = 'a command line (--device)';
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
 interface ToolTokens {
@@ -367,7 +369,7 @@ async function browserLogin(ctx: Context, audience: string): Promise<ToolTokens>
 async function deviceLogin(ctx: Context, audience: string): Promise<ToolTokens> {
   const res = await call(ctx, PATHS.deviceAuthorization, {
     method: 'POST',
-    body: new URLSearchParams({ client_id: CLIENT_ID, scope: audience }),
+    body: new URLSearchParams({ client_id: DEVICE_CLIENT_ID, scope: audience }),
   });
   if (!res.ok) throw await failure(ctx, res, PATHS.deviceAuthorization);
   const started = (await res.json()) as {

@@ -9,6 +9,7 @@ import type { Directory } from './directory.js';
 import type { KeyRing } from './key-ring.js';
 import { sendPage } from './login/responses.js';
 import { overview, overviewPage } from './overview.js';
+import { sameOriginOnly } from './same-origin.js';
 
 export interface EmulatorRoutesOptions {
   apps: Apps;
@@ -19,6 +20,7 @@ export interface EmulatorRoutesOptions {
 
 export async function emulatorRoutes(app: FastifyInstance, options: EmulatorRoutesOptions): Promise<void> {
   const { apps, directory, keys } = options;
+  app.addHook('onRequest', sameOriginOnly());
 
   app.get('/', async (_request, reply) => {
     const urls = options.urls();

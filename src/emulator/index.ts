@@ -3,6 +3,7 @@
  * Entra client (the token generator among them) runs against it offline. This file wires the
  * parts together: the directory, the stores, the token endpoint, the sign-in pages and metadata.
  */
+import { knownHosts, knownHostsHook } from '../host-names.js';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
@@ -188,6 +189,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const keys = await KeyRing.open({ lifetimeSeconds: lifetime, overrides, ...(state ? { state } : {}) });
   const tls = options.tls ? await tlsMaterial(options.tls, state) : undefined;
   const app = await server(options.logger, tls);
+  app.addHook('onRequest', knownHostsHook(knownHosts(options.publicUrl, () => (app.server.address() as AddressInfo | null)?.port)));
 
   const basePath = `/${tenantId}`;
   // Filled in once the port is known; routes and grants read them per request.

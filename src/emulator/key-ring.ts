@@ -1,7 +1,8 @@
 /**
  * The tenant's signing keys: the one that signs, and keys retired by a rotation, which stay in the
  * JWKS until every token they signed has expired (plus ten minutes), as Entra keeps an old key
- * published after it stops signing with it. Kept in the state folder when there is one.
+ * published after it stops signing with it, but never more than a few (rotations in a row would
+ * grow the JWKS without bound). Kept in the state folder when there is one.
  */
 import {
   compactVerify,
@@ -19,6 +20,8 @@ import type { StateFolder } from './state.js';
 
 const FILE = 'signing-keys.json';
 const RETAINED_AFTER_EXPIRY_S = 600;
+/** Keys published at most: the one that signs and the newest retired ones; rotations in a row push the oldest out early. */
+const MAX_PUBLISHED = 3;
 
 const Stored = z.object({
   keys: z.array(
@@ -148,7 +151,8 @@ export class KeyRing {
     const retired = this.signing!;
     const fresh = await SigningKeys.create();
     const now = Math.floor(Date.now() / 1000);
-    this.ring = [...this.published().map((key) => (key.keys === retired ? { ...key, retiredAt: now } : key)), { keys: fresh }];
+    const kept = this.published().map((key) => (key.keys === retired ? { ...key, retiredAt: now } : key));
+    this.ring = [...kept, { keys: fresh }].slice(-MAX_PUBLISHED);
     await this.save();
     return { kid: fresh.kid, retired: retired.kid };
   }

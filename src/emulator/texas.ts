@@ -11,6 +11,7 @@ import { texasPath, UnknownAppError, type Apps } from './apps.js';
 import { EntraError } from './errors.js';
 import { JWT_BEARER, type GrantContext, type TokenResponse } from './grants/index.js';
 import { issueTokensFor } from './token-endpoint.js';
+import { sameOriginOnly } from './same-origin.js';
 
 const PROVIDERS_ENABLED = new Set(['entra_id', 'azuread']);
 const PROVIDERS_KNOWN = new Set(['tokenx', 'maskinporten', 'idporten']);
@@ -83,6 +84,7 @@ interface Cached {
 export async function texasRoutes(app: FastifyInstance, options: TexasOptions): Promise<void> {
   const { apps, context } = options;
   const cache = new LRUCache<string, Cached>({ max: MAX_CACHED });
+  app.addHook('onRequest', sameOriginOnly(true));
 
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: options.bodyLimit }, (_request, text, done) => {
     try {

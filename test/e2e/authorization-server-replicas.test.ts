@@ -10,7 +10,15 @@ import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { loadConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/main.js';
-import { consentToken, decide, deviceAuthorization, poll, startLoopback, tokenRequest } from '../helpers/authorization-server.js';
+import {
+  approveDevice,
+  consentToken,
+  decide,
+  deviceAuthorization,
+  poll,
+  startLoopback,
+  tokenRequest,
+} from '../helpers/authorization-server.js';
 import { login } from '../helpers/http-login.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
@@ -80,8 +88,7 @@ describe('the authorization server on two replicas sharing Redis', () => {
   it('runs a device flow asked on one replica, approved on the other, polled on the first', async () => {
     const cookie = await login(first.url);
     const started = await deviceAuthorization(first.url);
-    const onSecond = `${second.url}/oauth2/device?user_code=${started.user_code}`;
-    expect((await decide(cookie, `${second.url}/oauth2/device`, await consentToken(cookie, onSecond))).status).toBe(200);
+    expect((await approveDevice(cookie, second.url, started.user_code)).status).toBe(200);
     const done = await poll(first.url, started.device_code);
     expect(done.status).toBe(200);
     await verify(done.body.access_token!);

@@ -87,7 +87,7 @@ describe('the OpenAPI description', () => {
       for (const content of Object.values(documented.requestBody!.content))
         expect(Object.keys(content.schema.properties ?? {}).length).toBeGreaterThan(0);
     }
-    expect(bodies).toBe(8);
+    expect(bodies).toBe(9);
     // The audience may come in any of the four ways the m2m route reads it.
     const m2m = operation('POST', '/api/public/m2m');
     expect(m2m.parameters?.map((p) => p.name)).toEqual(['aud']);
@@ -117,6 +117,7 @@ describe('the OpenAPI description', () => {
       ['GET', '/oauth2/logout'],
       ['POST', '/oauth2/logout', form({ csrf_token: 'none' })],
       ['POST', '/oauth2/logout', { ...form({}), headers: { 'sec-fetch-site': 'cross-site' } }],
+      ['POST', '/oauth2/tools/end', form({ csrf_token: 'none', handle: 'none' })],
       ['GET', '/oauth2/logged-out'],
       ['GET', '/oauth2/session'],
       ['GET', '/api/public/identity-provider'],

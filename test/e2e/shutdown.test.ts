@@ -107,7 +107,8 @@ describe('SIGTERM', () => {
     const socket = await open(service.port);
     const body = form.toString();
     socket.write(
-      `POST /api/public/m2m HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: ` +
+      `POST /api/public/m2m HTTP/1.1\r\nhost: 127.0.0.1:${service.port}\r\n` +
+        `content-type: application/x-www-form-urlencoded\r\ncontent-length: ` +
         `${body.length}\r\n\r\n`,
     );
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -128,7 +129,8 @@ describe('SIGTERM', () => {
     // A slow request in flight at SIGTERM, and on the same connection, after SIGTERM, another one.
     const body = new URLSearchParams({ aud: 'dev-gcp:slow:pipelined' }).toString();
     socket.write(
-      `POST /api/public/m2m HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: ` +
+      `POST /api/public/m2m HTTP/1.1\r\nhost: 127.0.0.1:${service.port}\r\n` +
+        `content-type: application/x-www-form-urlencoded\r\ncontent-length: ` +
         `${body.length}\r\n\r\n${body}`,
     );
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -38,13 +38,21 @@ export function decide(
   csrfToken: string | undefined,
   decision = 'allow',
   headers: Record<string, string> = {},
+  fields: Record<string, string> = {},
 ): Promise<Response> {
   return fetch(url, {
     method: 'POST',
     headers: { cookie, ...headers },
-    body: new URLSearchParams({ ...(csrfToken ? { csrf_token: csrfToken } : {}), decision }),
+    body: new URLSearchParams({ ...(csrfToken ? { csrf_token: csrfToken } : {}), decision, ...fields }),
     redirect: 'manual',
   });
+}
+
+/** The device page's Allow as an employee gives it: the page read, the code typed as the device shows it, a moment later. */
+export async function approveDevice(cookie: string, base: string, userCode: string, typed = userCode): Promise<Response> {
+  const token = await consentToken(cookie, `${base}/oauth2/device?user_code=${userCode}`);
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  return decide(cookie, `${base}/oauth2/device`, token, 'allow', {}, { typed_code: typed });
 }
 
 export function tokenRequest(base: string, params: Record<string, string>): Promise<Response> {

@@ -163,3 +163,15 @@ describe('session store configuration', () => {
     expect(storeOf({ REDIS_URL: 'redis://r:1' })?.variable).toBe('REDIS_URL');
   });
 });
+
+describe('trusted proxies', () => {
+  it('are on this machine by default, in the cluster’s private ranges on NAIS, and where TRUSTED_PROXIES says', () => {
+    expect(loadConfig({}).generator.trustedProxies).toEqual(['loopback']);
+    expect(loadConfig({ NAIS_CLUSTER_NAME: 'prod-gcp', NAIS_POD_NAME: 'tg-1' }).generator.trustedProxies).toEqual([
+      'loopback',
+      'uniquelocal',
+    ]);
+    expect(loadConfig({ TRUSTED_PROXIES: '10.6.0.0/16, 192.168.1.1' }).generator.trustedProxies).toEqual(['10.6.0.0/16', '192.168.1.1']);
+    expect(errorOf({ TRUSTED_PROXIES: '10.0.0.0/99' }).message).toMatch(/TRUSTED_PROXIES/);
+  });
+});

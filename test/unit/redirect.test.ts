@@ -34,3 +34,13 @@ describe('return paths with characters outside Latin-1', () => {
     expect(safeReturnPath('/a\ud800b')).toBeUndefined();
   });
 });
+
+describe('return paths whose query holds encoded white space', () => {
+  it('accepts a tool’s scope with %20 between its parts, and still refuses encoded white space in the path', () => {
+    const path = '/oauth2/authorize?scope=dev-gcp:my-team:my-app%20openid%20offline_access&state=a%09b#x%20y';
+    expect(safeReturnPath(path)).toBe(path);
+    expect(safeReturnPath('/%20/evil.com?a=b')).toBeUndefined();
+    expect(safeReturnPath('/a b?c=d')).toBeUndefined();
+    expect(safeReturnPath('/?a=b c')).toBeUndefined();
+  });
+});

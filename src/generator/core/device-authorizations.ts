@@ -42,6 +42,14 @@ export function normalUserCode(input: string): string | undefined {
   return `${letters.slice(0, 4)}-${letters.slice(4)}`;
 }
 
+/** Whether the employee typed the user code as the device shows it: all of it, or its last four letters. */
+export function typedCodeMatches(userCode: string, typed: string): boolean {
+  const letters = typed.toUpperCase().replace(/[\s-]/g, '');
+  const expected = userCode.replace('-', '');
+  return letters === expected || (letters.length === 4 && expected.endsWith(letters));
+}
+
+/** The generator's own name, however spaced, cased or spelled with digits for letters. */
 export class DeviceAuthorizations {
   constructor(
     private readonly store: SessionStore,
@@ -63,8 +71,13 @@ export class DeviceAuthorizations {
   async find(userCode: string): Promise<{ deviceCode: string; authorization: DeviceAuthorization } | undefined> {
     const normal = normalUserCode(userCode);
     const deviceCode = normal ? await this.store.getRecord(`device-user-code:${normal}`) : undefined;
-    const authorization = deviceCode ? await this.load(deviceCode) : undefined;
-    if (!deviceCode || !authorization || authorization.status !== 'pending' || authorization.expiresAt <= this.now()) return undefined;
+    return deviceCode ? this.pending(deviceCode) : undefined;
+  }
+
+  /** The authorization of a device code while it waits for the employee's answer, or undefined. */
+  async pending(deviceCode: string): Promise<{ deviceCode: string; authorization: DeviceAuthorization } | undefined> {
+    const authorization = await this.load(deviceCode);
+    if (!authorization || authorization.status !== 'pending' || authorization.expiresAt <= this.now()) return undefined;
     return { deviceCode, authorization };
   }
 

@@ -12,6 +12,7 @@
 export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_grant'
+  | 'invalid_client'
   | 'invalid_scope'
   | 'unsupported_grant_type'
   | 'unsupported_response_type'
@@ -88,6 +89,12 @@ export const PROBLEM_CODES = {
   slow_down: { status: 400, oauth: 'slow_down', retry: true, advice: 'Poll less often: add five seconds to the interval.' },
   too_many_codes: { status: 429, oauth: 'slow_down', retry: true, advice: 'Wait as long as the message says, then type the code again.' },
   expired_token: { status: 400, oauth: 'expired_token', retry: false, advice: 'Start a new device authorization.' },
+  tool_name_refused: {
+    status: 400,
+    oauth: 'invalid_client',
+    retry: false,
+    advice: 'Give the tool a name of its own, which the employee is shown.',
+  },
   consent_refused: { status: 403, oauth: 'invalid_request', retry: false, advice: 'Open the link from your tool again.' },
   // The identity provider.
   not_authorized_by_target: {

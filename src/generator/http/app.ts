@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type FastifySchema } from 'fastify';
 import formbody from '@fastify/formbody';
 import cookie from '@fastify/cookie';
@@ -31,11 +32,17 @@ import { authorizationServerRoutes } from './oauth/index.js';
 import { headlessOboRoutes } from './public-api/headless-obo.js';
 import { Sessions } from './sessions.js';
 import { accessLogger, RequestEnd } from './request-log.js';
-import { trustProxyOption } from './client-address.js';
+import { trustedHops, trustProxyOption } from './client-address.js';
 import { refuseDuplicateCookies } from './duplicate-cookies.js';
 import { boundConnections, type ConnectionBound } from './connections.js';
 import { createStore, randomKey, RedisStore, Sealer, SessionManager, type SessionStore } from '../../session/index.js';
 import { EmployeeLimits, RequestCounter } from '../core/limits.js';
+import { ToolAccess } from './oauth/tool-access.js';
+import { ToolSessions } from './oauth/tool-sessions.js';
+import { toolAccessRoutes } from './pages/tool-access.js';
+import { bodyDeadline } from './body-deadline.js';
+import { knownHosts, onlyKnownHosts } from '../../host-names.js';
+import { PATHS } from '../../paths.js';
 
 export interface BuildOptions {
   config: GeneratorConfig;
@@ -95,6 +102,12 @@ const EVERY_RESPONSE_HEADERS: readonly (readonly [string, string])[] = [
   ['content-security-policy', CONTENT_SECURITY_POLICY],
   ['x-frame-options', 'DENY'],
 ];
+/** The platform's probes call these by the pod's address, not by the service's name. */
+const PROBES: ReadonlySet<string> = new Set([PATHS.isAlive, PATHS.isReady, PATHS.health, PATHS.metrics]);
+/** Once its headers are in, a request has this long for its body. */
+const BODY_DEADLINE_MS = 5_000;
+/** Connections one address may hold: an eighth of the bound, or 16 when the bound is small. */
+const perAddressMax = (max: number) => Math.max(16, Math.floor(max / 8));
 const KEEP_ALIVE_MS = 72_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const CONNECTION_TIMEOUT_MS = 60_000;
@@ -134,15 +147,19 @@ function fastifyOptions(
         requestTimeout: REQUEST_TIMEOUT_MS,
         connectionsCheckingInterval: TIMEOUT_CHECK_MS,
       };
-      const server = createServer(timeouts, (req: CorrelatedRequest, res: ServerResponse) => {
-        const id = correlationId(req.headers);
-        req[CORRELATION_KEY] = id;
-        res.setHeader('x-correlation-id', id);
-        for (const [name, value] of EVERY_RESPONSE_HEADERS) res.setHeader(name, value);
-        // While shutting down, connections end with their response instead of idling until their keep-alive runs out.
-        if (readiness.shuttingDown) res.setHeader('connection', 'close');
-        handler(req, res);
-      });
+      const known = knownHosts(config.publicUrl, () => (server.address() as AddressInfo | null)?.port);
+      const server = createServer(
+        timeouts,
+        onlyKnownHosts(known, PROBES, (req: CorrelatedRequest, res: ServerResponse) => {
+          const id = correlationId(req.headers);
+          req[CORRELATION_KEY] = id;
+          res.setHeader('x-correlation-id', id);
+          for (const [name, value] of EVERY_RESPONSE_HEADERS) res.setHeader(name, value);
+          // While shutting down, connections end with their response instead of idling until their keep-alive runs out.
+          if (readiness.shuttingDown) res.setHeader('connection', 'close');
+          handler(req, res);
+        }),
+      );
       server.keepAliveTimeout = KEEP_ALIVE_MS;
       server.setTimeout(CONNECTION_TIMEOUT_MS);
       onServer(server);
@@ -158,7 +175,7 @@ function fastifyOptions(
     // every request that does arrive is answered normally, with `Connection: close` (see above).
     return503OnClosing: false,
     routerOptions: { maxParamLength: 256 },
-    ...trustProxyOption(config.trustProxyHops),
+    ...trustProxyOption(config.trustProxyHops, config.trustedProxies),
   };
 }
 
@@ -177,7 +194,11 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   });
   const ctx = new GeneratorContext(config, provider, tokens, logger, metrics);
   let connections: ConnectionBound | undefined;
-  const bound = (server: Server) => (connections = boundConnections(server, config.connections.max));
+  const proxy = trustedHops(config.trustProxyHops, config.trustedProxies);
+  const bound = (server: Server) => {
+    bodyDeadline(server, BODY_DEADLINE_MS);
+    connections = boundConnections(server, config.connections.max, perAddressMax(config.connections.max), (address) => proxy(address, 0));
+  };
   const app = Fastify(
     fastifyOptions(config, logger, readiness, new RequestEnd(access, metrics), bound),
   ).withTypeProvider<ZodTypeProvider>();
@@ -244,14 +265,16 @@ function employeeSessions(options: BuildOptions, readiness: Readiness, metrics: 
 /** The employees' routes, in a scope of their own: cookies belong to them; the public endpoints for scripts neither read nor set any. */
 async function employeeRoutes(app: FastifyInstance, ctx: GeneratorContext, employees: EmployeeParts, options: BuildOptions): Promise<void> {
   const { sealer, sessions, limits } = employees;
+  const tools = new ToolSessions(sessions, sealer, new ToolAccess(sessions.manager.store));
   await app.register(async (scope) => {
     await scope.register(cookie);
     scope.addHook('onRequest', refuseDuplicateCookies(sessions.cookies, options.config.publicUrl));
-    await homeRoutes(scope, { ctx, sessions, ...(options.directory ? { directory: options.directory } : {}) });
+    await homeRoutes(scope, { ctx, sessions, tools, sealer, ...(options.directory ? { directory: options.directory } : {}) });
     await loginRoutes(scope, { ctx, sessions, sealer, limits });
-    await logoutRoutes(scope, { ctx, sessions, sealer });
+    await logoutRoutes(scope, { ctx, sessions, sealer, tools });
+    await toolAccessRoutes(scope, { sessions, sealer, tools, publicUrl: options.config.publicUrl });
     await loggedInTokenRoutes(scope, ctx, sessions);
     await headlessOboRoutes(scope, { ctx, emulator: options.emulator ?? false });
-    await scope.register(async (server) => authorizationServerRoutes(server, { ctx, sessions, sealer, limits }));
+    await scope.register(async (server) => authorizationServerRoutes(server, { ctx, sessions, sealer, limits, tools }));
   });
 }

@@ -16,7 +16,7 @@ const CHECK_EVERY_MS = 20;
 /** Defers the close Node.js makes after the answer until the request's body has ended, or the bound is reached. */
 export function drainBeforeClose(request: IncomingMessage): void {
   const socket = request.socket as Socket | null;
-  // Fastify's inject hands in a socket of its own, with nothing to close.
+  // A socket that is no network connection (light-my-request's, under inject) has no close to defer.
   if (request.complete || !socket || socket.destroyed || typeof socket.destroySoon !== 'function') return;
   const closeNow = socket.destroySoon.bind(socket);
   // Node.js calls this once the answer is written, after it has stopped passing the body to anyone.

@@ -4,6 +4,10 @@
  * requests) is closed to make room: a flood of half-open connections then sheds itself, while a
  * health check, which sends its request at once, still gets in. Node.js's own `maxConnections`
  * refuses the newest connection instead, which is the health check.
+ *
+ * One address holds at most `perAddress` of them (proxies it trusts aside): past that, its own oldest
+ * connection is closed, request in progress or not, so that connections trickling a body from one
+ * address cannot fill the bound for everyone else.
  */
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
@@ -15,13 +19,38 @@ export interface ConnectionBound {
   readonly shed: number;
 }
 
-export function boundConnections(server: Server, max: number): ConnectionBound {
+export function boundConnections(
+  server: Server,
+  max: number,
+  perAddress = max,
+  exempt: (address: string) => boolean = () => false,
+): ConnectionBound {
   // Requests in progress per connection; insertion order is the order connections were made.
   const inProgress = new Map<Socket, number>();
+  // Each address's connections, oldest first.
+  const byAddress = new Map<string, Set<Socket>>();
   let shed = 0;
+  const perAddressBound = (socket: Socket) => {
+    const address = socket.remoteAddress ?? '';
+    if (exempt(address)) return;
+    let own = byAddress.get(address);
+    if (!own) byAddress.set(address, (own = new Set()));
+    own.add(socket);
+    socket.once('close', () => {
+      own.delete(socket);
+      if (own.size === 0 && byAddress.get(address) === own) byAddress.delete(address);
+    });
+    if (own.size <= perAddress) return;
+    const oldest = own.values().next().value!;
+    own.delete(oldest);
+    inProgress.delete(oldest);
+    shed++;
+    oldest.destroy();
+  };
   server.on('connection', (socket: Socket) => {
     inProgress.set(socket, 0);
     socket.once('close', () => inProgress.delete(socket));
+    perAddressBound(socket);
     if (inProgress.size <= max) return;
     let victim: Socket = socket;
     for (const [candidate, requests] of inProgress) {

@@ -24,10 +24,17 @@ function decodings(value: string, rounds = 3): string[] {
   return forms;
 }
 
-function isSafeForm(form: string): boolean {
-  // White space, control characters, line and paragraph separators: browsers strip or fold them.
-  // eslint-disable-next-line no-control-regex
-  if (/[\s\u0000-\u001f\u007f-\u009f\u00a0\u1680\u2000-\u200f\u2028-\u202f\u205f\u2060\u3000\ufeff]/.test(form)) return false;
+// White space, control characters, line and paragraph separators: browsers strip or fold them.
+// eslint-disable-next-line no-control-regex
+const FOLDED = /[\s\u0000-\u001f\u007f-\u009f\u00a0\u1680\u2000-\u200f\u2028-\u202f\u205f\u2060\u3000\ufeff]/;
+
+/**
+ * Whether one form of the path is safe; `decoded` forms may hold white space in their query or
+ * fragment (a tool's `scope=a%20b`), which decides nothing about where the browser goes.
+ */
+function isSafeForm(form: string, decoded: boolean): boolean {
+  const decisive = decoded ? form.split(/[?#]/, 1)[0]! : form;
+  if (FOLDED.test(decisive)) return false;
   // Backslashes are read as slashes by browsers.
   if (form.includes('\\')) return false;
   if (!form.startsWith('/')) return false;
@@ -41,7 +48,7 @@ function isSafeForm(form: string): boolean {
 
 export function safeReturnPath(input: unknown): string | undefined {
   if (typeof input !== 'string' || input === '' || input.length > MAX_LENGTH) return undefined;
-  if (!decodings(input).every(isSafeForm)) return undefined;
+  if (!decodings(input).every((form, round) => isSafeForm(form, round > 0))) return undefined;
   let parsed: URL;
   try {
     parsed = new URL(input, BASE);

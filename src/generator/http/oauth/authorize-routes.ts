@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { policyWithFormDestination } from '../views/html.js';
+import { CONTENT_SECURITY_POLICY, escapeHtml, page, policyWithFormDestination } from '../views/html.js';
 import type { Sessions } from '../sessions.js';
 import { requireSession } from '../pages/logged-in-tokens.js';
 import type { Sealer } from '../../../session/index.js';
@@ -73,12 +73,27 @@ function authorizationRequest(query: Record<string, unknown>): AuthorizationRequ
 
 /**
  * The one place the consent page's form may lead besides this service: the tool's loopback origin.
- * A CSP source cannot name an IPv6 address (browsers drop `http://[::1]:…`), so for [::1] it is
- * the scheme; the server itself still redirects only to the loopback address it checked.
+ * A CSP source cannot name an IPv6 address (browsers drop `http://[::1]:…`), and the scheme alone
+ * would allow every http origin: for [::1] the form leads nowhere else, and the answer is a page
+ * that sends the browser on (see `redirectTo`).
  */
-function formDestination(redirectUri: string): string {
+function formDestination(redirectUri: string): string | undefined {
   const url = new URL(redirectUri);
-  return url.hostname === '[::1]' ? 'http:' : url.origin;
+  return url.hostname === '[::1]' ? undefined : url.origin;
+}
+
+/** A page that sends the browser on to `location` by its Refresh header, which no form-action governs. */
+function onwardPage(reply: FastifyReply, location: string): FastifyReply {
+  const link = `<a href="${escapeHtml(location)}">Continue to your tool</a>`;
+  return reply
+    .header('refresh', `0;url=${location}`)
+    .type('text/html; charset=utf-8')
+    .send(page({ title: 'Back to your tool', body: `<section><h1>Back to your tool</h1><p>${link} if nothing happens.</p></section>` }));
+}
+
+function policyFor(redirectUri: string): string {
+  const destination = formDestination(redirectUri);
+  return destination ? policyWithFormDestination(destination) : CONTENT_SECURITY_POLICY;
 }
 
 function redirectTo(
@@ -92,7 +107,9 @@ function redirectTo(
   for (const [name, value] of Object.entries(answer)) location.searchParams.set(name, value);
   if (state !== undefined) location.searchParams.set('state', state);
   location.searchParams.set('iss', issuer);
-  return reply.header('cache-control', 'no-store').redirect(location.toString(), 303);
+  reply.header('cache-control', 'no-store');
+  if (formDestination(redirectUri)) return reply.redirect(location.toString(), 303);
+  return onwardPage(reply, location.toString());
 }
 
 export async function authorizeRoutes(
@@ -100,7 +117,7 @@ export async function authorizeRoutes(
   deps: { issuer: string; sessions: Sessions; sealer: Sealer; codes: AuthorizationCodes },
 ): Promise<void> {
   const { issuer, sessions, codes } = deps;
-  const consents = new ConsentTokens(deps.sealer, 'authorize-consent', AuthorizationRequest);
+  const consents = new ConsentTokens(deps.sealer, sessions.manager.store, 'authorize-consent', AuthorizationRequest);
 
   const redirected = (reply: FastifyReply, err: unknown) => {
     if (!(err instanceof RedirectedError)) throw err;
@@ -120,7 +137,7 @@ export async function authorizeRoutes(
     const session = await requireSession(sessions, request);
     return reply
       .header('cache-control', 'no-store')
-      .header('content-security-policy', policyWithFormDestination(formDestination(asked.redirectUri)))
+      .header('content-security-policy', policyFor(asked.redirectUri))
       .type('text/html; charset=utf-8')
       .send(
         consentPage({
@@ -139,7 +156,7 @@ export async function authorizeRoutes(
     const body = (request.body ?? {}) as Record<string, unknown>;
     const session = await sessions.load(request);
     if (!session) throw refuse('consent_refused', 'You are not logged in in this browser any more: open the link from your tool again.');
-    const asked = consents.open(session, single(body, 'csrf_token'));
+    const asked = await consents.open(session, single(body, 'csrf_token'));
     if (single(body, 'decision') !== 'allow') {
       return redirectTo(reply, issuer, asked.redirectUri, asked.state, {
         error: 'access_denied',

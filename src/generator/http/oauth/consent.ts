@@ -1,13 +1,13 @@
 /**
  * Asking the employee before a tool gets tokens as them: the page that asks, and its CSRF token.
  * The token is sealed and names the browser session it was shown to, so that only a POST from that
- * page, in that browser, within a few minutes, continues; a cross-site POST carries no session
+ * page, in that browser, within a few minutes, continues, once; a cross-site POST carries no session
  * cookie (SameSite=Lax) and no token it could have read.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Sealer } from '../../../session/index.js';
+import type { Sealer, SessionStore } from '../../../session/index.js';
 import { escapeHtml, page } from '../views/html.js';
 import type { LoadedSession } from '../sessions.js';
 import { refuse } from '../../core/problem.js';
@@ -21,22 +21,28 @@ export class ConsentTokens<T> {
 
   constructor(
     private readonly sealer: Sealer,
+    /** Where the tokens used are remembered until they expire. */
+    private readonly store: SessionStore,
     /** What the token is for: a token of one purpose opens for no other. */
     private readonly purpose: string,
     request: z.ZodType<T>,
   ) {
-    this.schema = z.object({ session: z.string(), expiresAt: z.number(), request });
+    this.schema = z.object({ id: z.string(), session: z.string(), expiresAt: z.number(), request });
   }
 
   issue(session: LoadedSession, request: T): string {
+    const id = randomBytes(16).toString('base64url');
     return this.sealer.seal(
-      JSON.stringify({ session: sessionHash(session.id), expiresAt: Date.now() + CONSENT_SECONDS * 1000, request }),
+      JSON.stringify({ id, session: sessionHash(session.id), expiresAt: Date.now() + CONSENT_SECONDS * 1000, request }),
       this.purpose,
     );
   }
 
-  /** The request the page asked about; refused unless the token was shown to this session and is recent. */
-  open(session: LoadedSession, token: unknown): T {
+  /**
+   * The request the page asked about; refused unless the token was shown to this session, is recent,
+   * and was not used before (a second POST of the same page would mint a second code).
+   */
+  async open(session: LoadedSession, token: unknown): Promise<T> {
     const opened = typeof token === 'string' ? this.sealer.open(token, this.purpose) : undefined;
     let parsed: z.infer<typeof this.schema> | undefined;
     try {
@@ -52,6 +58,8 @@ export class ConsentTokens<T> {
     }
     if (parsed.expiresAt <= Date.now())
       throw refuse('consent_refused', 'The page that asked you has expired: open the link from your tool again.');
+    if (!(await this.store.consumeOnce(`${this.purpose}:${parsed.id}`, CONSENT_SECONDS * 1000)))
+      throw refuse('consent_refused', 'This page was already answered: open the link from your tool again.');
     return parsed.request as T;
   }
 }
@@ -71,19 +79,13 @@ export interface ConsentPage {
   client: string;
   target: string;
   who: string;
-  /** Where the tool is, in words: "on this computer", or the device's address and browser. */
+  /** Where the tool is, in words: "on this computer". */
   where: string;
-  from?: { address: string; userAgent: string };
   action: string;
   csrfToken: string;
 }
 
 export function consentPage(options: ConsentPage): string {
-  const from = options.from
-    ? `<p>The request came from the address <code>${escapeHtml(options.from.address)}</code> with the user agent
-<code>${escapeHtml(options.from.userAgent || 'none')}</code>.
-If that is not a device of yours, deny.</p>`
-    : '';
   return page({
     title: `Allow ${options.client}?`,
     body: `<section>
@@ -91,7 +93,6 @@ If that is not a device of yours, deny.</p>`
 <p><strong>${escapeHtml(options.client)} ${escapeHtml(options.where)}</strong>, for <strong>${escapeHtml(options.target)}</strong>.</p>
 <p>It will get tokens on your behalf for <code>${escapeHtml(options.target)}</code>, and for others it asks for, until its session ends
 or it logs out. Your own session in this browser is not affected.</p>
-${from}
 <form method="post" action="${escapeHtml(options.action)}">
 <input type="hidden" name="csrf_token" value="${escapeHtml(options.csrfToken)}">
 <button type="submit" name="decision" value="allow">Allow</button>

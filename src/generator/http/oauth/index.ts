@@ -14,15 +14,14 @@ import { EmployeeTokens } from './employee-tokens.js';
 import { AuthorizationCodes } from './grants/authorization-code.js';
 import { metadataRoute } from './metadata.js';
 import { tokenRoutes } from './token-routes.js';
-import { ToolSessions } from './tool-sessions.js';
+import type { ToolSessions } from './tool-sessions.js';
 
 export async function authorizationServerRoutes(
   app: FastifyInstance,
-  deps: { ctx: GeneratorContext; sessions: Sessions; sealer: Sealer; limits: EmployeeLimits },
+  deps: { ctx: GeneratorContext; sessions: Sessions; sealer: Sealer; limits: EmployeeLimits; tools: ToolSessions },
 ): Promise<void> {
-  const { ctx, sessions, sealer, limits } = deps;
+  const { ctx, sessions, sealer, limits, tools } = deps;
   const store = sessions.manager.store;
-  const tools = new ToolSessions(sessions, sealer);
   const tokens = new EmployeeTokens(ctx);
   const codes = new AuthorizationCodes(sealer, store, tools, tokens);
   const devices = new DeviceAuthorizations(store, ctx.config.deviceCodeSeconds * 1000);

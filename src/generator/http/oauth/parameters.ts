@@ -59,3 +59,26 @@ export function single(params: Record<string, unknown>, name: string): string | 
   if (Array.isArray(value)) throw refuse('invalid_request', `Send ${name} once.`);
   return typeof value === 'string' ? value : undefined;
 }
+
+const OWN_NAME = /tokengen|azuretoken|navtoken/;
+const LOOKALIKES: Record<string, string> = { '0': 'o', '1': 'l', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a' };
+
+/**
+ * The name a tool gives itself in the device flow, which the employee sees on a device they may not
+ * be holding: a name that passes for the generator's own command line is refused, since any caller
+ * can send it (the command line names itself otherwise there).
+ */
+export function deviceToolName(value: unknown): string {
+  const name = clientId(value);
+  const plain = [...name.toLowerCase()]
+    .map((c) => LOOKALIKES[c] ?? c)
+    .join('')
+    .replace(/[^a-z]/g, '');
+  if (OWN_NAME.test(plain)) {
+    throw refuse(
+      'tool_name_refused',
+      'client_id must not name the token generator: give your tool its own name (for example k6 in CI), which the employee is shown.',
+    );
+  }
+  return name;
+}

@@ -11,6 +11,9 @@ import type { GeneratorContext } from '../context.js';
 import { escapeHtml, page, sessionActions } from '../views/html.js';
 import { loginUrl, PATHS } from '../../../paths.js';
 import type { Sessions } from '../sessions.js';
+import type { Sealer } from '../../../session/index.js';
+import type { ToolSessions } from '../oauth/tool-sessions.js';
+import { toolsSection } from './tool-access.js';
 import { answers, AudienceQuery, htmlPage } from '../schemas.js';
 
 /** What the emulator holds, for the home page (the generator never imports the emulator; main.ts hands this over). */
@@ -101,7 +104,7 @@ const AUDIENCE_CHECK_SCHEMA = {
 
 export async function homeRoutes(
   fastify: FastifyInstance,
-  deps: { ctx: GeneratorContext; sessions: Sessions; directory?: TestDirectory },
+  deps: { ctx: GeneratorContext; sessions: Sessions; tools?: ToolSessions; sealer?: Sealer; directory?: TestDirectory },
 ): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { ctx, sessions } = deps;
@@ -109,14 +112,16 @@ export async function homeRoutes(
   /** Who is logged in, as stored: the home page neither refreshes a session nor fails for the store. */
   const loggedIn = async (request: FastifyRequest) => {
     try {
-      return (await sessions.manager.load(request.cookies[sessions.cookies.session]))?.data;
+      return await sessions.manager.load(request.cookies[sessions.cookies.session]);
     } catch {
       return undefined;
     }
   };
 
   app.get(PATHS.home, { schema: HOME_SCHEMA }, async (request, reply) => {
-    const session = await loggedIn(request);
+    const loaded = await loggedIn(request);
+    const session = loaded?.data;
+    const tools = loaded && deps.tools && deps.sealer ? await toolsSection(deps.tools, deps.sealer, loaded).catch(() => '') : '';
     const body = `<section>
 <h1>Entra ID token generator</h1>
 <p>Tokens from Entra ID for your APIs on NAIS while you develop: on behalf of you, or as an app (this generator, with no employee in
@@ -125,6 +130,7 @@ ${tokenForm}
 </section>
 ${recent}
 ${whoSection(session?.user, session?.expiresAt)}
+${tools}
 ${deps.directory ? directorySection(deps.directory) : ''}`;
     return reply
       .header('cache-control', 'no-store')

@@ -15,6 +15,7 @@ import { refuse } from '../../core/problem.js';
 import { escapeHtml, page, policyWithFormDestination } from '../views/html.js';
 import { answersIn, formatOf } from '../negotiate.js';
 import type { Sessions } from '../sessions.js';
+import { ToolSessions } from '../oauth/tool-sessions.js';
 import { answers, errors, Field, htmlPage, redirect } from '../schemas.js';
 
 const TOKEN_CONTEXT = 'logout-csrf';
@@ -24,6 +25,8 @@ export interface LogoutDeps {
   ctx: GeneratorContext;
   sessions: Sessions;
   sealer: Sealer;
+  /** The tools' sessions: a logout ends those its browser login allowed, "everywhere" all of the employee's. */
+  tools?: ToolSessions;
 }
 
 /** What a logout token names: the session (hashed), so that it ends that session and no other. */
@@ -46,7 +49,12 @@ const PAGE_SCHEMA = {
 const POST_SCHEMA = {
   summary: 'Ends the session here and at the identity provider: the csrf_token of GET /oauth2/logout, from this site only',
   consumes: ['application/x-www-form-urlencoded', 'application/json'],
-  body: z.object({ csrf_token: Field.optional().meta({ description: 'The token of GET /oauth2/logout' }) }).optional(),
+  body: z
+    .object({
+      csrf_token: Field.optional().meta({ description: 'The token of GET /oauth2/logout' }),
+      everywhere: Field.optional().meta({ description: '"true" to end every tool\u2019s access as the employee too' }),
+    })
+    .optional(),
   response: answers(
     {
       303: redirect('To the identity provider'),
@@ -56,7 +64,7 @@ const POST_SCHEMA = {
   ),
 };
 
-export async function logoutRoutes(fastify: FastifyInstance, { ctx, sessions, sealer }: LogoutDeps): Promise<void> {
+export async function logoutRoutes(fastify: FastifyInstance, { ctx, sessions, sealer, tools }: LogoutDeps): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const ownOrigin = new URL(ctx.config.publicUrl).origin;
   const tokenFor = (sessionId: string) => sealer.seal(JSON.stringify({ session: sessionDigest(sessionId) }), TOKEN_CONTEXT);
@@ -82,11 +90,14 @@ export async function logoutRoutes(fastify: FastifyInstance, { ctx, sessions, se
     const who = session?.data.user.name ?? session?.data.user.preferredUsername;
     const form =
       `<form method="post" action="${PATHS.logout}"><input type="hidden" name="csrf_token" value="${escapeHtml(token)}">` +
-      `<button type="submit">Log out</button></form>`;
+      `<button type="submit">Log out</button> <button type="submit" name="everywhere" value="true" class="secondary">` +
+      `Everywhere, every tool too</button></form>`;
     return sendPage(
       reply,
       'Log out',
-      `<p>Log out${who ? ` ${escapeHtml(who)}` : ''} from the token generator and the identity provider?</p>${form}`,
+      `<p>Log out${who ? ` ${escapeHtml(who)}` : ''} from the token generator and the identity provider?</p>` +
+        '<p>Logging out ends the access of the tools you allowed from this browser; to log out everywhere ends every tool\u2019s ' +
+        `access as you too (the command line, Postman, devices).</p>${form}`,
     );
   });
 
@@ -103,6 +114,9 @@ export async function logoutRoutes(fastify: FastifyInstance, { ctx, sessions, se
         );
       }
       idToken = session.data.idToken;
+      const everywhere = request.body?.everywhere === 'true';
+      const ended = await tools?.endWhere(session.data.user.oid, everywhere ? () => true : ToolSessions.allowedBy(session.id));
+      if (ended) ctx.logger.info({ tools: ended }, 'tool sessions ended by logout');
       await sessions.destroy(session.id);
       ctx.logger.info({ session: 'ended' }, 'session ended by logout');
     }
@@ -118,12 +132,15 @@ export async function logoutRoutes(fastify: FastifyInstance, { ctx, sessions, se
  * browser says where the post came from in Sec-Fetch-Site; its Origin is "null" from our own pages,
  * whose Referrer-Policy is no-referrer. Other clients send neither, or their own origin.
  */
-function refuseCrossSite(request: FastifyRequest, ownOrigin: string): void {
+export function refuseCrossSite(request: FastifyRequest, ownOrigin: string): void {
   const site = request.headers['sec-fetch-site'];
   const origin = request.headers.origin;
   const ours = site !== undefined ? site === 'same-origin' : origin === undefined || origin === ownOrigin;
   if (!ours) {
-    throw refuse('cross_site_request', 'A logout must be asked for on a page of this site: open /oauth2/logout and use its button.');
+    throw refuse(
+      'cross_site_request',
+      'This must be asked for on a page of this site: open it (/oauth2/logout, the home page) and use its button.',
+    );
   }
 }
 

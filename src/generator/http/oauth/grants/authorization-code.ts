@@ -14,6 +14,8 @@ import type { EmployeeTokenOptions } from '../../../core/tokens.js';
 
 const CODE_SECONDS = 60;
 const CODE = 'authorization-code';
+/** Where a tool of this grant is: its redirect went to the loopback address of the browser's computer. */
+const LOOPBACK = 'the computer of the browser that allowed it';
 
 const Code = z.object({
   id: z.string(),
@@ -59,7 +61,7 @@ export class AuthorizationCodes {
       if (started) await this.tools.endById(started);
       throw refuse('invalid_grant', 'This code was already used; the session it started has been ended. Log in again.');
     }
-    const { session, refreshToken } = await this.tools.start(code.session, { client: code.client, target: audience.target });
+    const { session, refreshToken } = await this.tools.start(code.session, { client: code.client, target: audience.target }, LOOPBACK);
     await this.store.setRecord(`${CODE}-session:${code.id}`, session.id, CODE_SECONDS * 2000);
     return this.tokens.response(session, audience, refreshToken, asked);
   }

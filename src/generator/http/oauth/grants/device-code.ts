@@ -31,9 +31,10 @@ export async function deviceCodeGrant(
     case 'denied':
       throw refuse('access_denied', 'The employee denied this request.');
     case 'allowed': {
-      const { session: browserSession, client, target } = outcome.authorization;
+      const { session: browserSession, client, target, address, userAgent } = outcome.authorization;
       const audience = targetScope(target);
-      const { session, refreshToken } = await deps.tools.start(browserSession, { client, target: audience.target });
+      const from = `${address}${userAgent ? ` (${userAgent.slice(0, 60)})` : ''}`;
+      const { session, refreshToken } = await deps.tools.start(browserSession, { client, target: audience.target }, from);
       return deps.tokens.response(session, audience, refreshToken, asked);
     }
   }

@@ -197,7 +197,41 @@
     check();
   }
 
+  /**
+   * Buttons marked data-arm work only once the page has been visible (and focused, after a switch
+   * away) for that many milliseconds: a click meant for another window cannot land on them.
+   */
+  function armButtons() {
+    var buttons = document.querySelectorAll('button[data-arm]');
+    if (!buttons.length) return;
+    var timer;
+    var set = function (disabled) {
+      buttons.forEach(function (button) {
+        button.disabled = disabled;
+      });
+    };
+    var arm = function () {
+      clearTimeout(timer);
+      set(true);
+      if (document.visibilityState !== 'visible') return;
+      timer = setTimeout(
+        function () {
+          set(false);
+        },
+        Number(buttons[0].getAttribute('data-arm')) || 1000,
+      );
+    };
+    document.addEventListener('visibilitychange', arm);
+    window.addEventListener('focus', arm);
+    window.addEventListener('blur', function () {
+      clearTimeout(timer);
+      set(true);
+    });
+    arm();
+  }
+
   copyButtons();
+  armButtons();
   times();
   audienceForm();
   var page = document.querySelector('[data-audience]');

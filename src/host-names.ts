@@ -1,0 +1,55 @@
+/**
+ * Only known names, against DNS rebinding: a web page whose name re-resolves to this machine (or to
+ * the pod) sends its own name as `Host`, and is refused before anything is read or answered. Known
+ * are the public URL's host, and the loopback names at the port the server listens on. Probe paths
+ * answer any name: the platform's kubelet and Prometheus call them by the pod's address.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+
+const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' };
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+const REFUSAL = 'This service answers only to its own name. Use the address it was configured with (PUBLIC_URL).\n';
+
+/** Whether a `Host` header names this service: `publicUrl`'s host (when it has one), or a loopback name at `port()`. */
+export function knownHosts(publicUrl: string | undefined, port: () => number | undefined): (host: string | undefined) => boolean {
+  const own = new Set<string>();
+  if (publicUrl) {
+    const url = new URL(publicUrl);
+    own.add(url.host.toLowerCase());
+    if (!url.port) own.add(`${url.hostname}:${DEFAULT_PORTS[url.protocol] ?? ''}`.toLowerCase());
+  }
+  return (host) => {
+    if (typeof host !== 'string') return false;
+    const name = host.toLowerCase();
+    if (own.has(name)) return true;
+    const listening = port();
+    return listening !== undefined && LOOPBACK_NAMES.some((loopback) => name === `${loopback}:${listening}`);
+  };
+}
+
+const pathOf = (url: string | undefined) => (url ?? '/').split('?', 1)[0]!;
+
+function refuse(res: ServerResponse): void {
+  res.writeHead(421, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', connection: 'close' }).end(REFUSAL);
+}
+
+/** A request listener that refuses unknown names before `handler` sees the request. */
+export function onlyKnownHosts(
+  known: (host: string | undefined) => boolean,
+  probes: ReadonlySet<string>,
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    if (known(req.headers.host) || probes.has(pathOf(req.url))) handler(req, res);
+    else refuse(res);
+  };
+}
+
+/** The same check as a Fastify `onRequest` hook, for a server that Fastify makes itself. */
+export function knownHostsHook(known: (host: string | undefined) => boolean, probes: ReadonlySet<string> = new Set()) {
+  return function knownHost(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    if (known(request.headers.host) || probes.has(pathOf(request.url))) return done();
+    void reply.code(421).header('cache-control', 'no-store').header('connection', 'close').type('text/plain; charset=utf-8').send(REFUSAL);
+  };
+}

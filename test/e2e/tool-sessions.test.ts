@@ -1,0 +1,157 @@
+/**
+ * Tool sessions under the employee's control: they end with the browser login that allowed them (its
+ * logout, or its lifetime), the home page lists them with a button to end each, "log out everywhere"
+ * ends them all, and refresh tokens rotate: a rotated one used again ends its session.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consentToken, decide, startLoopback, tokenRequest } from '../helpers/authorization-server.js';
+import { login, logout } from '../helpers/http-login.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+let stack: Stack;
+let loopback: Awaited<ReturnType<typeof startLoopback>>;
+
+beforeAll(async () => {
+  stack = await startStack();
+  loopback = await startLoopback();
+});
+
+afterAll(async () => {
+  loopback?.server.close();
+  await stack?.close();
+});
+
+interface Answer {
+  status: number;
+  body: { access_token?: string; refresh_token?: string; error?: string; error_description?: string };
+}
+
+/** A tool allowed from the browser session `cookie`, through the consent page over HTTP: its first refresh token. */
+async function toolOf(base: string, cookie: string, client = 'my-tool'): Promise<string> {
+  const verifier = randomBytes(32).toString('base64url');
+  const url =
+    `${base}/oauth2/authorize?` +
+    new URLSearchParams({
+      response_type: 'code',
+      client_id: client,
+      redirect_uri: loopback.redirectUri,
+      scope: 'dev-gcp:my-team:my-app',
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    }).toString();
+  const answered = await decide(cookie, `${base}/oauth2/authorize`, await consentToken(cookie, url));
+  const code = new URL(answered.headers.get('location')!).searchParams.get('code')!;
+  const redeemed = await tokenRequest(base, {
+    grant_type: 'authorization_code',
+    code,
+    code_verifier: verifier,
+    redirect_uri: loopback.redirectUri,
+  });
+  const body = (await redeemed.json()) as Answer['body'];
+  if (!body.refresh_token) throw new Error(`no refresh token: ${JSON.stringify(body)}`);
+  return body.refresh_token;
+}
+
+async function refresh(base: string, refreshToken: string, scope?: string): Promise<Answer> {
+  const res = await tokenRequest(base, { grant_type: 'refresh_token', refresh_token: refreshToken, ...(scope ? { scope } : {}) });
+  return { status: res.status, body: (await res.json()) as Answer['body'] };
+}
+
+describe('refresh tokens', () => {
+  it('rotate on every refresh, and a rotated one used again ends the tool session', async () => {
+    const first = await toolOf(stack.url, await login(stack.url));
+    const second = await refresh(stack.url, first);
+    expect(second.status).toBe(200);
+    expect(second.body.refresh_token).toBeTruthy();
+    expect(second.body.refresh_token).not.toBe(first);
+    const third = await refresh(stack.url, second.body.refresh_token!);
+    expect(third.status).toBe(200);
+    const replayed = await refresh(stack.url, first);
+    expect(replayed.status).toBe(400);
+    expect(replayed.body.error).toBe('invalid_grant');
+    expect(replayed.body.error_description).toMatch(/already used/);
+    expect(replayed.body.access_token).toBeUndefined();
+    expect((await refresh(stack.url, third.body.refresh_token!)).body.error).toBe('invalid_grant');
+  });
+
+  it('stay good after a refused refresh, which hands out no new one', async () => {
+    const first = await toolOf(stack.url, await login(stack.url));
+    const refused = await refresh(stack.url, first, 'Not An Audience');
+    expect(refused.body.error).toBe('invalid_scope');
+    expect((await refresh(stack.url, first)).status).toBe(200);
+  });
+});
+
+describe('a tool session and the browser login that allowed it', () => {
+  it('ends when that browser logs out; a tool another browser allowed stays, until "log out everywhere"', async () => {
+    const here = await login(stack.url);
+    const there = await login(stack.url);
+    const fromHere = await toolOf(stack.url, here);
+    const fromThere = await toolOf(stack.url, there);
+    expect(await (await logout(stack.url, here)).json()).toMatchObject({ logged_out: true });
+    expect((await refresh(stack.url, fromHere)).body.error).toBe('invalid_grant');
+    const still = await refresh(stack.url, fromThere);
+    expect(still.status).toBe(200);
+
+    const elsewhere = await login(stack.url);
+    const headers = { cookie: elsewhere, accept: 'application/json' };
+    const { csrf_token } = (await (await fetch(`${stack.url}/oauth2/logout`, { headers })).json()) as { csrf_token: string };
+    const everywhere = await fetch(`${stack.url}/oauth2/logout`, {
+      method: 'POST',
+      headers,
+      body: new URLSearchParams({ csrf_token, everywhere: 'true' }),
+    });
+    expect(everywhere.status).toBe(200);
+    expect((await refresh(stack.url, still.body.refresh_token!)).body.error).toBe('invalid_grant');
+  });
+
+  it('is listed on the home page with where it came from, and its button ends it', async () => {
+    const cookie = await login(stack.url);
+    const token = await toolOf(stack.url, cookie, 'Bruno on my laptop');
+    await refresh(stack.url, token).then((answer) => expect(answer.status).toBe(200));
+    const home = await (await fetch(`${stack.url}/`, { headers: { cookie } })).text();
+    expect(home).toContain('Tools with access as you');
+    expect(home).toContain('Bruno on my laptop');
+    expect(home).toMatch(/since <time/);
+    expect(home).toMatch(/last used <time/);
+    const csrf = /name="csrf_token" value="([^"]+)"/.exec(home.slice(home.indexOf('Bruno on my laptop')))![1]!;
+    const handle = /name="handle" value="([^"]+)"/.exec(home.slice(home.indexOf('Bruno on my laptop')))![1]!;
+    const end = (headers: Record<string, string>, fields: Record<string, string>) =>
+      fetch(`${stack.url}/oauth2/tools/end`, {
+        method: 'POST',
+        headers: { cookie, ...headers },
+        body: new URLSearchParams(fields),
+        redirect: 'manual',
+      });
+    expect((await end({ 'sec-fetch-site': 'cross-site' }, { csrf_token: csrf, handle })).status).toBe(403);
+    expect((await end({}, { handle })).status).toBe(403);
+    expect((await end({}, { csrf_token: csrf, handle })).status).toBe(303);
+    expect((await refresh(stack.url, token)).body.error).toBe('invalid_grant');
+    expect(await (await fetch(`${stack.url}/`, { headers: { cookie } })).text()).not.toContain('Bruno on my laptop');
+  });
+});
+
+describe('a tool session near the end of its browser login', () => {
+  let short: Stack;
+
+  beforeAll(async () => {
+    // 36 seconds: the shortest login the configuration takes.
+    short = await startStack({ env: { SESSION_MAX_LIFETIME_HOURS: '0.01' } });
+  });
+
+  afterAll(async () => {
+    await short?.close();
+  });
+
+  it('ends with that login, not a full lifetime later', async () => {
+    const loggedInAt = Date.now();
+    const cookie = await login(short.url);
+    await new Promise((resolve) => setTimeout(resolve, 20_000));
+    const token = await toolOf(short.url, cookie);
+    const renewed = await refresh(short.url, token);
+    expect(renewed.status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, loggedInAt + 38_000 - Date.now())));
+    expect((await refresh(short.url, renewed.body.refresh_token!)).body.error).toBe('invalid_grant');
+  }, 60_000);
+});
