@@ -383,7 +383,7 @@ describe('employee tokens by the device flow (RFC 8628)', () => {
     await verifyEmployeeToken(answer.access_token, TARGET);
     const renewed = await oidc.refreshTokenGrant(config, answer.refresh_token!);
     await verifyEmployeeToken(renewed.access_token, TARGET);
-    const other = oidc.refreshTokenGrant(config, answer.refresh_token!, { scope: 'dev-gcp:other-team:other-app' });
+    const other = oidc.refreshTokenGrant(config, renewed.refresh_token!, { scope: 'dev-gcp:other-team:other-app' });
     await expect(other).rejects.toMatchObject({ error: 'invalid_scope' });
     await page.context().close();
   });

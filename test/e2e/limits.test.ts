@@ -139,8 +139,13 @@ async function toolGrants(address: string, refreshes: number): Promise<Response[
       body: new URLSearchParams(params),
     });
   const answers = [await token({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirectUri })];
-  const { refresh_token: refreshToken } = (await answers[0]!.clone().json()) as { refresh_token: string };
-  for (let i = 0; i < refreshes; i++) answers.push(await token({ grant_type: 'refresh_token', refresh_token: refreshToken }));
+  // Refresh tokens rotate: each refresh uses the newest one.
+  let refreshToken = ((await answers[0]!.clone().json()) as { refresh_token: string }).refresh_token;
+  for (let i = 0; i < refreshes; i++) {
+    const answer = await token({ grant_type: 'refresh_token', refresh_token: refreshToken });
+    answers.push(answer);
+    if (answer.ok) refreshToken = ((await answer.clone().json()) as { refresh_token: string }).refresh_token;
+  }
   return answers;
 }
 
