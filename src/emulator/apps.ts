@@ -6,8 +6,9 @@
  */
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { z } from 'zod';
-import type { ClientRecord, Directory } from './directory.js';
-import { ruleFor, type DeclaredApp } from './manifests.js';
+import type { Directory } from './directory.js';
+import type { ClientRecord, DeclaredApp } from './model.js';
+import { ruleFor } from './manifests.js';
 import { TARGET_PATTERN } from './names.js';
 import type { StateFolder } from './state.js';
 
@@ -54,6 +55,8 @@ export class Apps {
         target: app.target,
         secrets: app.secrets,
         redirectUris: app.replyUrls,
+        spaRedirectUris: app.spaRedirectUris,
+        nativeRedirectUris: app.nativeRedirectUris,
         certificates: app.certificates,
       });
     }

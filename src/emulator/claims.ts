@@ -4,7 +4,8 @@
  */
 import type { JWTPayload } from 'jose';
 import type { AuthenticatedClient, Endpoints } from './client-auth.js';
-import type { Directory, Resource, TestEmployee } from './directory.js';
+import type { Directory } from './directory.js';
+import type { Resource, TestEmployee } from './model.js';
 import { randomToken } from './random.js';
 
 /** What an employee token grants: its scopes and the groups it carries. */
@@ -14,6 +15,19 @@ export interface EmployeeGrant {
 }
 
 const now = () => Math.floor(Date.now() / 1000);
+
+/** Past this many groups a JWT carries none but says where to read them (Entra's groups overage). */
+export const GROUPS_IN_A_TOKEN = 200;
+
+/** The groups claim as Entra writes it: left out when there are none, an overage pointer when there are too many. */
+function groupsClaims(groups: string[], tenantId: string, oid: string): JWTPayload {
+  if (groups.length === 0) return {};
+  if (groups.length <= GROUPS_IN_A_TOKEN) return { groups };
+  return {
+    _claim_names: { groups: 'src1' },
+    _claim_sources: { src1: { endpoint: `https://graph.windows.net/${tenantId}/users/${oid}/getMemberObjects` } },
+  };
+}
 
 export class Claims {
   constructor(
@@ -52,12 +66,17 @@ export class Claims {
       sid: sessionId,
       sub: this.directory.pairwiseSubject(oid, resource.clientId),
       NAVident: employee.navIdent,
-      groups: grant.groups,
+      ...groupsClaims(grant.groups, this.directory.tenantId, oid),
     };
   }
 
-  /** An ID token for the client the employee signed in to, in the single sign-on session `sessionId`. */
-  idToken(caller: AuthenticatedClient, employee: TestEmployee, nonce: string | undefined, sessionId: string): JWTPayload {
+  /** An ID token for the client the employee signed in to, in the single sign-on session `sessionId`; `email` when the scopes ask. */
+  idToken(
+    caller: AuthenticatedClient,
+    employee: TestEmployee,
+    signIn: { nonce?: string; sessionId: string; scopes: string[] },
+  ): JWTPayload {
+    const { nonce, sessionId } = signIn;
     const oid = this.directory.userOid(employee.navIdent);
     return {
       ...this.times(),
@@ -67,6 +86,7 @@ export class Claims {
       name: employee.name,
       oid,
       preferred_username: employee.email,
+      ...(signIn.scopes.includes('email') ? { email: employee.email } : {}),
       sid: sessionId,
       sub: this.directory.pairwiseSubject(oid, caller.client.clientId),
       tid: this.directory.tenantId,

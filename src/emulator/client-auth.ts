@@ -1,10 +1,13 @@
 /**
  * Client authentication at the token endpoint, as strict as Entra ID's: a client secret (in the
- * body or as HTTP Basic) or a client assertion signed with a registered key, never both.
+ * body or as HTTP Basic) or a client assertion signed with a registered key, never both. A public
+ * client (one with a `spa` or `native` redirect) may send neither; the grant then decides whether
+ * what it redeems was issued to a public client.
  */
 import { decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';
 import { errors } from './errors.js';
-import { safeEqual, type ClientRecord, type Directory } from './directory.js';
+import { safeEqual, type Directory } from './directory.js';
+import type { ClientRecord } from './model.js';
 import { certificateThumbprints, thumbprintName } from './client-keys.js';
 import { ASSERTION_ALGORITHMS, keyObjectOf, signatureVerifies } from './jws.js';
 import type { Params } from './params.js';
@@ -18,8 +21,8 @@ const MAX_ASSERTION_LIFETIME_S = 600;
 
 export interface AuthenticatedClient {
   client: ClientRecord;
-  /** Entra's azpacr: 1 for a secret, 2 for an assertion. */
-  acr: '1' | '2';
+  /** Entra's azpacr: 0 for a public client without a credential, 1 for a secret, 2 for an assertion. */
+  acr: '0' | '1' | '2';
 }
 
 export interface Endpoints {
@@ -81,7 +84,12 @@ export async function authenticateClient(
   if (!clientId) throw errors.missingParameter('client_id');
   const client = context.directory.clients.get(clientId);
   if (!client) throw errors.unknownClient(clientId.slice(0, 100));
-  if (secrets.length === 0 || secrets[0] === '') throw errors.noCredential();
+  const credentialless = client.secrets.length === 0 && client.keys.size === 0;
+  if (secrets.length === 0 || secrets[0] === '') {
+    if (client.publicClient) return { client, acr: '0' };
+    throw errors.noCredential();
+  }
+  if (client.publicClient && credentialless) throw errors.publicClientCredential();
   if (!client.secrets.some((known) => secrets.some((secret) => safeEqual(known, secret)))) throw errors.invalidSecret(clientId);
   return { client, acr: '1' };
 }

@@ -5,51 +5,23 @@
  */
 import { LRUCache } from 'lru-cache';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { importJWK, type CryptoKey, type JWK } from 'jose';
+import { importJWK, type CryptoKey } from 'jose';
 import { parseAudience } from '../audience.js';
+import type {
+  AppAccess,
+  ClientRecord,
+  ClientRegistration,
+  EmployeeAccess,
+  RedirectType,
+  Resource,
+  TargetStatus,
+  TestEmployee,
+} from './model.js';
 import { keyFromCertificate, keyFromJwk } from './client-keys.js';
-import { ruleFor, type ManifestApp } from './manifests.js';
-import { GRAPH_APP_ID, GRAPH_DELEGATED_SCOPE } from './scopes.js';
+import { GRAPH_APP_ID, GRAPH_DELEGATED_SCOPE } from './graph.js';
+import { ruleFor } from './manifests.js';
+import type { ManifestApp } from './model.js';
 import { BoundedStore, DEFAULT_STORE_SETTINGS } from './stores.js';
-
-export interface TestEmployee {
-  navIdent: string;
-  name: string;
-  email: string;
-  groups: string[];
-}
-
-export interface ClientRegistration {
-  /** `cluster:namespace:app` of the client app. */
-  target: string;
-  clientId?: string;
-  /** Public keys (with kid) for private_key_jwt. */
-  jwks?: JWK[];
-  /** Certificates (PEM) for private_key_jwt, named in assertions by their thumbprints. */
-  certificates?: string[];
-  secrets?: string[];
-  redirectUris?: string[];
-  postLogoutRedirectUris?: string[];
-}
-
-export interface ClientRecord {
-  clientId: string;
-  target: string;
-  keys: Map<string, JWK>;
-  /** `x5t:…` and `x5t#S256:…` of the keys that have a certificate, to the key's id. */
-  thumbprints: Map<string, string>;
-  secrets: string[];
-  redirectUris: Set<string>;
-  postLogoutRedirectUris: Set<string>;
-}
-
-export type TargetStatus = 'open' | 'unauthorized' | 'missing';
-
-/** Why the directory refuses a token: the grant turns it into Entra's error. */
-export type Refusal = 'role-not-assigned' | 'consent-required' | 'user-not-assigned';
-
-export type AppAccess = { roles: string[] } | { refusal: 'role-not-assigned' };
-export type EmployeeAccess = { scp: string; groups: string[] } | { refusal: 'consent-required' | 'user-not-assigned' };
 
 export const DEFAULT_ROLE = 'access_as_application';
 export const DEFAULT_SCOPE = 'defaultaccess';
@@ -87,19 +59,14 @@ export function safeEqual(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
-export interface Resource {
-  target: string;
-  clientId: string;
-  /** The token's aud when it is not the client id (Microsoft Graph asked for by its URL). */
-  audience?: string;
-}
-
 export class Directory {
   readonly clients = new Map<string, ClientRecord>();
   private readonly targetsById = new Map<string, string>();
   readonly unauthorized: Set<string>;
   readonly missing: Set<string>;
   private readonly keyCache = new Map<string, CryptoKey>();
+  /** The origins of every `spa` redirect URI: the token endpoint answers their cross-origin requests. */
+  readonly spaOrigins = new Set<string>();
 
   /** With manifests the directory holds exactly the apps they describe; without, every target exists. */
   readonly manifests: Map<string, ManifestApp> | undefined;
@@ -213,7 +180,8 @@ export class Directory {
       keys: new Map(),
       thumbprints: new Map(),
       secrets: [],
-      redirectUris: new Set(),
+      redirectUris: new Map(),
+      publicClient: false,
       postLogoutRedirectUris: new Set(),
     };
     const keys = [
@@ -226,7 +194,16 @@ export class Directory {
     }
     for (const cached of [...this.keyCache.keys()]) if (cached.startsWith(`${clientId}:`)) this.keyCache.delete(cached);
     record.secrets.push(...(registration.secrets ?? []));
-    for (const uri of registration.redirectUris ?? []) record.redirectUris.add(uri);
+    const redirects: [string[] | undefined, RedirectType][] = [
+      [registration.redirectUris, 'web'],
+      [registration.spaRedirectUris, 'spa'],
+      [registration.nativeRedirectUris, 'native'],
+    ];
+    for (const [uris, type] of redirects) for (const uri of uris ?? []) record.redirectUris.set(uri, type);
+    for (const [uri, type] of record.redirectUris) {
+      if (type !== 'web') record.publicClient = true;
+      if (type === 'spa' && URL.canParse(uri)) this.spaOrigins.add(new URL(uri).origin);
+    }
     for (const uri of registration.postLogoutRedirectUris ?? []) record.postLogoutRedirectUris.add(uri);
     this.clients.set(clientId, record);
     return clientId;

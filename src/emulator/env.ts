@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ConfigError, httpUrl, LOG_LEVEL, optional, port, readEnv, wholeNumber } from '../env.js';
-import type { EmulatorOptions } from './index.js';
+import type { EmulatorOptions } from './options.js';
 import { NAME_PATTERN, TARGET_PATTERN, TENANT_PATTERN } from './names.js';
 
 const targets = z

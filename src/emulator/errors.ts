@@ -76,6 +76,14 @@ export const errors = {
       'invalid_client',
       "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
     ),
+  spaNotCrossOrigin: () =>
+    new EntraError(
+      9002327,
+      'invalid_request',
+      "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.",
+    ),
+  publicClientCredential: () =>
+    new EntraError(700025, 'invalid_client', "Client is public so neither 'client_assertion' nor 'client_secret' should be presented."),
   invalidSecret: (clientId: string) =>
     new EntraError(
       7000215,
@@ -181,6 +189,24 @@ export const errors = {
   codeClientMismatch: () => new EntraError(70000, 'invalid_grant', 'The provided authorization code was issued to another client.'),
   refreshInvalid: () =>
     new EntraError(9002313, 'invalid_grant', 'Invalid request. Request is malformed or invalid: the refresh token is not valid.'),
+  authorizationPending: () =>
+    new EntraError(70016, 'authorization_pending', 'OAuth 2.0 device flow error. Authorization is pending. Continue polling.'),
+  slowDown: (interval: number) =>
+    new EntraError(
+      70016,
+      'slow_down',
+      `OAuth 2.0 device flow error. Authorization is pending, and the client polls too fast: wait ${interval} seconds between requests.`,
+    ),
+  deviceCodeExpired: () =>
+    new EntraError(70019, 'expired_token', 'Verification code expired. Have the user retry the sign-in: ask for a new device code.'),
+  deviceDeclined: () =>
+    new EntraError(65004, 'authorization_declined', 'The end user declined the authorization request on the device login page.'),
+  deviceCodeInvalid: () =>
+    new EntraError(
+      70000,
+      'invalid_grant',
+      'The provided device_code is not valid: it was not issued to this client, or its tokens have been given already.',
+    ),
   signInNotFromPage: () =>
     new EntraError(
       9002313,

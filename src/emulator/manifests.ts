@@ -10,6 +10,7 @@
  *     - { navIdent: Z990001, name: Kari Nordmann, email: kari.nordmann@trygdeetaten.no, groups: [group-a] }
  *   clients:                           # credentials for apps that call the emulator themselves
  *     - { target: dev-gcp:team-a:app-a, secrets: [a-secret] }
+ *     - { target: dev-gcp:team-a:frontend, spaRedirectUris: [http://localhost:5173/] }   # a single-page app: public, CORS
  *
  * A manifest that cannot be read stops the emulator with the file and the field; there is never
  * half a directory.
@@ -17,49 +18,10 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import type { TestEmployee } from './directory.js';
+import type { InboundRule, LoadedDirectory, ManifestApp } from './model.js';
 import { NAME_PATTERN, TARGET_PATTERN } from './names.js';
 
 const name = z.string().regex(NAME_PATTERN, 'must be a lower-case Kubernetes-style name');
-
-export interface InboundRule {
-  application: string;
-  namespace: string;
-  cluster: string;
-  scopes: string[];
-  roles: string[];
-}
-
-export interface ManifestApp {
-  target: string;
-  cluster: string;
-  namespace: string;
-  app: string;
-  /** spec.azure.application.enabled: without it the app does not exist in Entra ID. */
-  enabled: boolean;
-  allowAllUsers: boolean;
-  groups: string[];
-  rules: InboundRule[];
-  /** spec.azure.application.replyURLs: where logins may return to. */
-  replyUrls: string[];
-  source: string;
-}
-
-/** An app's credentials and reply URLs as the directory file declares them. */
-export interface DeclaredApp {
-  target: string;
-  secrets: string[];
-  /** PEM text of each certificate. */
-  certificates: string[];
-  replyUrls: string[];
-}
-
-export interface LoadedDirectory {
-  apps: Map<string, ManifestApp>;
-  employees: TestEmployee[];
-  clients: DeclaredApp[];
-  files: string[];
-}
 
 export class DirectoryError extends Error {
   constructor(file: string, field: string, message: string) {
@@ -138,6 +100,9 @@ const DirectoryFile = z.object({
         // A PEM certificate, or the path of a file holding one (relative to the directory file).
         certificates: z.array(z.string().min(1)).default([]),
         replyUrls: z.array(replyUrl).default([]),
+        spaRedirectUris: z.array(replyUrl).default([]),
+        // A desktop or mobile app's redirect may have a scheme of its own (msal<client id>://auth).
+        nativeRedirectUris: z.array(z.string().refine((value) => URL.canParse(value), 'must be a URL')).default([]),
       }),
     )
     .default([]),

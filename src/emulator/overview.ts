@@ -8,7 +8,7 @@ import { texasPath, type Apps } from './apps.js';
 import type { Directory } from './directory.js';
 import { escapeHtml } from '../escape-html.js';
 import { html } from './login/pages.js';
-import type { ManifestApp } from './manifests.js';
+import type { ManifestApp } from './model.js';
 
 export interface AppOverview {
   target: string;
@@ -58,7 +58,7 @@ export function overview(directory: Directory, apps: Apps, baseUrl: string): Ove
       users: usersOf(app),
       secrets: client?.secrets.length ?? 0,
       certificates: keys.filter((key) => key.x5t !== undefined).length,
-      replyUrls: [...(client?.redirectUris ?? [])],
+      replyUrls: [...(client?.redirectUris ?? [])].map(([uri, type]) => (type === 'web' ? uri : `${uri} (${type})`)),
       envCommand: `entra-emulator env ${target}`,
     };
   });

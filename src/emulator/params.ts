@@ -16,3 +16,9 @@ export function singleValued(source: unknown): Params {
   }
   return params;
 }
+
+/** The parameters of a form-encoded body (Entra's API endpoints take no other), or AADSTS900144. */
+export function formParams(body: unknown, contentType: string | undefined): Params {
+  if (body !== undefined && !/^application\/x-www-form-urlencoded\b/i.test(contentType ?? '')) throw errors.unsupportedContentType();
+  return singleValued(body);
+}

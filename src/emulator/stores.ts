@@ -4,8 +4,7 @@
  * store is full its least recently used entries go first, and expired ones are swept even when nothing is asked.
  */
 import { LRUCache } from 'lru-cache';
-import type { TestEmployee } from './directory.js';
-import type { Attempts } from './login/rate-limit.js';
+import type { Attempts, AuthorizationCode, DeviceAuthorization, RefreshGrant, SignOnSession } from './model.js';
 
 export interface StoreLimits {
   maxEntries: number;
@@ -96,42 +95,14 @@ export function approximateBytes(value: unknown): number {
   return 8;
 }
 
-export interface AuthorizationCode {
-  clientId: string;
-  redirectUri: string;
-  /** Absent for a request without PKCE, which only confidential clients may make. */
-  codeChallenge?: string;
-  codeChallengeMethod?: 'S256' | 'plain';
-  nonce?: string;
-  scopes: string[];
-  employee: TestEmployee;
-  /** The `sid` of the single sign-on session the code was issued in, which its tokens carry. */
-  sessionId: string;
-  expiresAt: number;
-  redeemed: boolean;
-}
-
-export interface RefreshGrant {
-  clientId: string;
-  scopes: string[];
-  employee: TestEmployee;
-  sessionId: string;
-}
-
-export interface SignOnSession {
-  /** The cookie's value: a secret of the browser's, never put in a token. */
-  id: string;
-  /** The session's id in tokens (`sid`). */
-  sid: string;
-  employee: TestEmployee;
-}
-
 export interface StoreSettings {
   codes: StoreLimits;
   refreshTokens: StoreLimits;
   /** The `jti`s of client assertions seen, kept until the assertion expires. */
   assertionIds: StoreLimits;
   signOnSessions: StoreLimits;
+  /** Device codes, each kept twice (by device code and by user code). */
+  deviceCodes: StoreLimits;
   /** Targets the open directory makes up when a token is asked for them. */
   targets: StoreLimits;
   /** Sign-in requests per client address; the lifetime is the rate limit's window. */
@@ -145,6 +116,7 @@ export const DEFAULT_STORE_SETTINGS: StoreSettings = {
   refreshTokens: { maxEntries: 20_000, maxBytes: 64 * MB, lifetimeMs: 24 * 3_600_000 },
   assertionIds: { maxEntries: 200_000, maxBytes: 32 * MB, lifetimeMs: 11 * 60_000 },
   signOnSessions: { maxEntries: 10_000, maxBytes: 32 * MB, lifetimeMs: 12 * 3_600_000 },
+  deviceCodes: { maxEntries: 20_000, maxBytes: 16 * MB, lifetimeMs: 20 * 60_000 },
   targets: { maxEntries: 20_000, maxBytes: 8 * MB, lifetimeMs: 24 * 3_600_000 },
   signInAttempts: { maxEntries: 20_000, maxBytes: 4 * MB, lifetimeMs: 60_000 },
 };
@@ -155,6 +127,7 @@ export class Stores {
   readonly refreshTokens: BoundedStore<RefreshGrant>;
   readonly assertionIds: BoundedStore<string>;
   readonly signOnSessions: BoundedStore<SignOnSession>;
+  readonly deviceCodes: BoundedStore<DeviceAuthorization>;
   readonly targets: BoundedStore<string>;
   readonly signInAttempts: BoundedStore<Attempts>;
   private readonly sweeper: NodeJS.Timeout;
@@ -165,9 +138,18 @@ export class Stores {
     this.refreshTokens = new BoundedStore(limits.refreshTokens);
     this.assertionIds = new BoundedStore(limits.assertionIds, (signature) => 48 + 2 * signature.length);
     this.signOnSessions = new BoundedStore(limits.signOnSessions);
+    this.deviceCodes = new BoundedStore(limits.deviceCodes);
     this.targets = new BoundedStore(limits.targets);
     this.signInAttempts = new BoundedStore(limits.signInAttempts, () => 64);
-    const all = [this.codes, this.refreshTokens, this.assertionIds, this.signOnSessions, this.targets, this.signInAttempts];
+    const all = [
+      this.codes,
+      this.refreshTokens,
+      this.assertionIds,
+      this.signOnSessions,
+      this.deviceCodes,
+      this.targets,
+      this.signInAttempts,
+    ];
     const interval = Math.max(1000, Math.min(60_000, ...all.map((store) => store.limits.lifetimeMs)));
     this.sweeper = setInterval(() => all.forEach((store) => store.sweep()), interval);
     this.sweeper.unref();

@@ -5,7 +5,7 @@
 import { parseAudience } from '../audience.js';
 import type { Apps } from './apps.js';
 import type { ClaimValues, ClaimOverrides } from './claim-overrides.js';
-import type { TestEmployee } from './directory.js';
+import type { TestEmployee } from './model.js';
 import type { GrantContext } from './grants/index.js';
 import { signInTokens } from './grants/sign-in-tokens.js';
 import { issueTokensFor } from './token-endpoint.js';
@@ -69,7 +69,7 @@ export function testTokens(context: GrantContext, apps: Apps, overrides: ClaimOv
     userToken: async (request) => {
       const { scope, target } = audienceOf(request.target);
       const client = apps.client(request.client ?? target);
-      const signIn = { scopes: [scope], employee: employeeOf(request.employee), sessionId: randomUUID() };
+      const signIn = { scopes: [scope], employee: employeeOf(request.employee), sessionId: randomUUID(), publicClient: false };
       return withClaims(request.claims, () => signInTokens(context, { client, acr: '2' }, signIn, {}));
     },
   };

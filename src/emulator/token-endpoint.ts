@@ -2,19 +2,24 @@
 import { authenticateClient } from './client-auth.js';
 import { errors } from './errors.js';
 import { GRANTS, type GrantContext, type TokenResponse } from './grants/index.js';
-import type { ClientRecord } from './directory.js';
+import type { ClientRecord } from './model.js';
 import type { Params } from './params.js';
 
-export async function issueTokens(context: GrantContext, params: Params, authorization: string | undefined): Promise<TokenResponse> {
+export async function issueTokens(
+  context: GrantContext,
+  params: Params,
+  headers: { authorization?: string | undefined; origin?: string | undefined },
+): Promise<TokenResponse> {
   if (!params.grant_type) throw errors.missingParameter('grant_type');
   const grant = GRANTS.get(params.grant_type);
   if (!grant) throw errors.unsupportedGrant(params.grant_type.slice(0, 100));
   const caller = await authenticateClient(
     { directory: context.directory, endpoints: context.endpoints, assertionIds: context.stores.assertionIds },
     params,
-    authorization,
+    headers.authorization,
   );
-  return grant.handle(context, caller, params);
+  if (caller.acr === '0' && !grant.publicClients) throw errors.noCredential();
+  return grant.handle(context, caller, params, { crossOrigin: headers.origin !== undefined });
 }
 
 /**

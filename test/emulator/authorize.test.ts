@@ -203,12 +203,19 @@ describe('refusals shown as a page, never redirected', () => {
 });
 
 describe('refusals sent back to the client', () => {
-  it('no PKCE from a public client (no secret or key), a method other than S256 or plain, or a challenge of the wrong size', async () => {
+  it('no PKCE from a public client (no credential, a spa redirect), a method but S256 or plain, a challenge of wrong size', async () => {
     const publicClient = emulator.registerClient({ target: 'dev-gcp:team:spa', redirectUris: [REDIRECT] });
     const { code_challenge: _c, code_challenge_method: _cm, ...noChallenge } = params({ client_id: publicClient });
     const required = redirectedError(await get(noChallenge));
     expect(required.get('error')).toBe('invalid_request');
     expect(required.get('error_description')).toMatch(/^AADSTS9002325: .*public client/);
+    const spa = emulator.registerClient({
+      target: 'dev-gcp:team:spa-with-secret',
+      secrets: ['a-secret-value'],
+      spaRedirectUris: [REDIRECT],
+    });
+    const { code_challenge: _c2, code_challenge_method: _cm2, ...spaNoChallenge } = params({ client_id: spa });
+    expect(redirectedError(await get(spaNoChallenge)).get('error_description')).toMatch(/^AADSTS9002325: .*a spa redirect URI/);
     const other = redirectedError(await get(params({ code_challenge_method: 'S512' })));
     expect(other.get('error_description')).toMatch(/^AADSTS9002325: .*S256 or plain/);
     expect(redirectedError(await get(params({ code_challenge: 'too-short' }))).get('error_description')).toMatch(/^AADSTS501491: /);
@@ -216,10 +223,21 @@ describe('refusals sent back to the client', () => {
     expect(redirectedError(await get(tooShortPlain)).get('error_description')).toMatch(/^AADSTS501491: /);
   });
 
-  it('a response_type other than code, or a missing one', async () => {
-    const token = redirectedError(await get(params({ response_type: 'token' })));
-    expect(token.get('error')).toBe('unsupported_response_type');
-    expect(token.get('error_description')).toMatch(/^AADSTS70005: .+\r\nTrace ID: /s);
+  it("Entra's response types but code, refused in the fragment as for an app without the implicit grant; others; none", async () => {
+    const refusals = { id_token: 700054, 'code id_token': 700054, 'id_token token': 700051, token: 700051 };
+    for (const [responseType, code] of Object.entries(refusals)) {
+      const res = await get(params({ response_type: responseType }));
+      expect(res.status).toBe(302);
+      const location = new URL(res.headers.get('location')!);
+      expect(location.search).toBe('');
+      const fragment = new URLSearchParams(location.hash.slice(1));
+      expect(fragment.get('error')).toBe('unsupported_response_type');
+      expect(fragment.get('state')).toBe('st-1');
+      expect(fragment.get('error_description')).toMatch(new RegExp(`^AADSTS${code}: response_type '`));
+    }
+    const unknown = redirectedError(await get(params({ response_type: 'code banana', response_mode: 'query' })));
+    expect(unknown.get('error')).toBe('unsupported_response_type');
+    expect(unknown.get('error_description')).toMatch(/^AADSTS70005: .+\r\nTrace ID: /s);
     const { response_type: _r, ...none } = params();
     expect(redirectedError(await get(none)).get('error_description')).toMatch(/^AADSTS900144: /);
   });

@@ -6,9 +6,10 @@ import { createHash } from 'node:crypto';
 import { safeEqual } from '../directory.js';
 import { errors } from '../errors.js';
 import { randomToken } from '../random.js';
-import type { AuthorizationCode, Stores } from '../stores.js';
+import type { Stores } from '../stores.js';
+import type { AuthorizationCode } from '../model.js';
 import type { Grant } from './grant.js';
-import { signInTokens } from './sign-in-tokens.js';
+import { signInTokens, SPA_REFRESH_LIFETIME_MS } from './sign-in-tokens.js';
 
 /** Entra's codes are valid for five minutes; the store keeps them longer, so that a late one is told it expired. */
 const CODE_LIFETIME_MS = 5 * 60_000;
@@ -37,7 +38,8 @@ function checkVerifier(code: AuthorizationCode, verifier: string | undefined): v
 
 export const authorizationCode: Grant = {
   type: 'authorization_code',
-  async handle(context, caller, params) {
+  publicClients: true,
+  async handle(context, caller, params, request) {
     if (!params.code) throw errors.missingParameter('code');
     if (!params.redirect_uri) throw errors.missingParameter('redirect_uri');
     const code = context.stores.codes.get(params.code);
@@ -45,11 +47,21 @@ export const authorizationCode: Grant = {
     if (code.redeemed) throw errors.codeRedeemed();
     if (code.expiresAt <= Date.now()) throw errors.codeExpired();
     if (code.clientId !== caller.client.clientId) throw errors.codeClientMismatch();
+    // A code sent to a web app's redirect is redeemed by the app's server, with its credential.
+    if (caller.acr === '0' && code.redirectType === 'web') throw errors.noCredential();
+    if (code.redirectType === 'spa' && !request?.crossOrigin) throw errors.spaNotCrossOrigin();
     if (code.redirectUri !== params.redirect_uri) throw errors.redirectMismatch();
     if (code.codeChallenge !== undefined && !params.code_verifier) throw errors.missingParameter('code_verifier');
     // A failed attempt uses the code up too, as a stolen code should not be tried twice.
     code.redeemed = true;
     checkVerifier(code, params.code_verifier);
-    return signInTokens(context, caller, code, params);
+    const { scopes, employee, nonce, sessionId, redirectType } = code;
+    const signIn = { scopes, employee, sessionId, ...(nonce !== undefined ? { nonce } : {}), publicClient: redirectType !== 'web' };
+    return signInTokens(
+      context,
+      caller,
+      redirectType === 'spa' ? { ...signIn, spaUntil: Date.now() + SPA_REFRESH_LIFETIME_MS } : signIn,
+      params,
+    );
   },
 };

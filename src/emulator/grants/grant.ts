@@ -4,7 +4,8 @@
  */
 import type { AuthenticatedClient, Endpoints } from '../client-auth.js';
 import type { Claims } from '../claims.js';
-import type { Directory, Refusal, Resource, TestEmployee } from '../directory.js';
+import type { Directory } from '../directory.js';
+import type { Refusal, Resource, TestEmployee } from '../model.js';
 import { errors, type EntraError } from '../errors.js';
 import type { KeyRing } from '../key-ring.js';
 import type { Params } from '../params.js';
@@ -26,13 +27,25 @@ export interface TokenResponse {
   access_token: string;
   id_token?: string;
   refresh_token?: string;
+  /** A single-page app's refresh token's remaining seconds. */
+  refresh_token_expires_in?: number;
   client_info?: string;
+}
+
+/** What a grant may need to know of the HTTP request besides its parameters. */
+export interface RequestFacts {
+  /** The request came from a page of another origin (it has an Origin header), as a single-page app's do. */
+  crossOrigin: boolean;
 }
 
 export interface Grant {
   /** The grant_type it answers. */
   readonly type: string;
-  handle(context: GrantContext, caller: AuthenticatedClient, params: Params): Promise<TokenResponse>;
+  /** Other names Entra takes for it. */
+  readonly aliases?: readonly string[];
+  /** Whether a public client may use it without a credential (what it redeems must have been issued to a public client too). */
+  readonly publicClients?: boolean;
+  handle(context: GrantContext, caller: AuthenticatedClient, params: Params, request?: RequestFacts): Promise<TokenResponse>;
 }
 
 export function tokenResponse(context: GrantContext, accessToken: string, extra: Partial<TokenResponse> = {}): TokenResponse {

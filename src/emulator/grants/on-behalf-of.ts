@@ -4,11 +4,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { errors as joseErrors, type JWTPayload } from 'jose';
-import type { TestEmployee } from '../directory.js';
+import type { TestEmployee } from '../model.js';
 import { errors } from '../errors.js';
 import { defaultScopeResource, scopeItems } from '../scopes.js';
 import { refusalError, tokenResponse, type Grant, type GrantContext, type TokenResponse } from './grant.js';
-import { clientInfoField, issueRefreshToken } from './sign-in-tokens.js';
+import { clientInfoField, refreshTokenFields } from './sign-in-tokens.js';
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
@@ -63,7 +63,8 @@ export const onBehalfOf: Grant = {
       scope: scopes.filter((item) => item !== 'offline_access').join(' '),
       ...clientInfoField(context, params, employee),
     };
-    if (scopes.includes('offline_access')) extra.refresh_token = issueRefreshToken(context, caller, { scopes, employee, sessionId });
+    if (scopes.includes('offline_access'))
+      Object.assign(extra, refreshTokenFields(context, caller, { scopes, employee, sessionId, publicClient: false }));
     return tokenResponse(context, token, extra);
   },
 };

@@ -11,10 +11,13 @@ import { signInTokens } from './sign-in-tokens.js';
 
 export const refreshToken: Grant = {
   type: 'refresh_token',
-  async handle(context, caller, params) {
+  publicClients: true,
+  async handle(context, caller, params, request) {
     if (!params.refresh_token) throw errors.missingParameter('refresh_token');
     const grant = context.stores.refreshTokens.get(params.refresh_token);
     if (!grant || grant.clientId !== caller.client.clientId) throw errors.refreshInvalid();
+    if (caller.acr === '0' && !grant.publicClient) throw errors.noCredential();
+    if (grant.spaUntil !== undefined && !request?.crossOrigin) throw errors.spaNotCrossOrigin();
     const scopes = params.scope ? [...new Set([...scopeItems(params.scope), 'offline_access'])] : grant.scopes;
     return signInTokens(context, caller, { ...grant, scopes }, params);
   },

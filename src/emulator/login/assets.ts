@@ -9,7 +9,8 @@ main{max-width:28rem;margin:3rem auto;background:#fff;padding:2rem 2.2rem;border
 h1{font-size:1.4rem;margin:0 0 .3rem}label{display:block;margin:.9rem 0 .25rem;font-weight:600}
 input{width:100%;box-sizing:border-box;padding:.5rem;font:inherit;border:1px solid #8a8886;border-radius:2px}
 button{margin-top:1.4rem;width:100%;padding:.65rem;font:inherit;background:#0067b8;color:#fff;border:0;border-radius:2px;cursor:pointer}
-button:hover{background:#005da6}.muted{color:#605e5c;font-size:.85rem}
+button:hover{background:#005da6}
+button.secondary{background:#fff;color:#0067b8;border:1px solid #0067b8}.muted{color:#605e5c;font-size:.85rem}
 .error{color:#a4262c;background:#fde7e9;padding:.6rem;border-radius:2px}
 ul.presets{list-style:none;padding:0;margin:.4rem 0 0}ul.presets li{margin:.25rem 0}code{font-size:.85em}`;
 

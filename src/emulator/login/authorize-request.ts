@@ -3,7 +3,8 @@
  * before the client and its redirect URI are known good are shown as a page, never redirected (an
  * open redirector otherwise); later errors go back to the client.
  */
-import type { ClientRecord, Directory, TestEmployee } from '../directory.js';
+import type { Directory } from '../directory.js';
+import type { ClientRecord, RedirectType, TestEmployee } from '../model.js';
 import { EntraError, errors } from '../errors.js';
 import type { Params } from '../params.js';
 import { loginResource, scopeItems } from '../scopes.js';
@@ -22,6 +23,27 @@ export const AUTHORIZE_PARAMS = [
   'prompt',
 ] as const;
 export const RESPONSE_MODES = new Set(['query', 'fragment', 'form_post']);
+
+/** Entra's v2.0 response types, as its discovery lists them. */
+export const RESPONSE_TYPES_V2 = ['code', 'id_token', 'code id_token', 'id_token token'] as const;
+
+/**
+ * `code` is honoured; a token or an ID token from the authorize endpoint needs the implicit grant, which
+ * Entra refuses until an app enables it (no app here does); anything else is not a response type.
+ */
+function responseTypeRefusalOf(responseType: string): EntraError | undefined {
+  const parts = new Set(responseType.split(' ').filter(Boolean));
+  if (parts.size === 1 && parts.has('code')) return undefined;
+  if ([...parts].every((part) => part === 'code' || part === 'id_token' || part === 'token')) {
+    const kind = parts.has('token') ? 'token' : 'id_token';
+    return new EntraError(
+      kind === 'token' ? 700051 : 700054,
+      'unsupported_response_type',
+      `response_type '${kind}' is not enabled for the application. Use the authorization code flow (response_type=code).`,
+    );
+  }
+  return new EntraError(70005, 'unsupported_response_type', `The response_type '${responseType.slice(0, 50)}' is not supported: use code.`);
+}
 
 export interface ValidRequest {
   client: ClientRecord;
@@ -48,7 +70,7 @@ export function checkAuthorizeRequest(directory: Directory, params: Params): Che
       ),
     };
   }
-  const refusal = refusalOf(directory, params) ?? pkceRefusal(client, params);
+  const refusal = refusalOf(directory, params) ?? pkceRefusal(client, client.redirectUris.get(redirectUri)!, params);
   if (refusal) return { back: refusal, redirectUri };
   return { valid: { client, redirectUri, scopes: scopeItems(params.scope!) } };
 }
@@ -63,13 +85,8 @@ function refusalOf(directory: Directory, params: Params): EntraError | undefined
     );
   }
   if (!params.response_type) return errors.missingParameter('response_type');
-  if (params.response_type !== 'code') {
-    return new EntraError(
-      70005,
-      'unsupported_response_type',
-      `The response_type '${params.response_type.slice(0, 50)}' is not supported: use code.`,
-    );
-  }
+  const responseTypeRefusal = responseTypeRefusalOf(params.response_type);
+  if (responseTypeRefusal) return responseTypeRefusal;
   if (!params.scope?.trim()) return errors.missingParameter('scope');
   try {
     loginResource(directory, scopeItems(params.scope));
@@ -81,17 +98,17 @@ function refusalOf(directory: Directory, params: Params): EntraError | undefined
 }
 
 /**
- * PKCE as Entra asks for it: required of public clients (without a secret or key), recommended for
- * the rest; S256, or plain (the default when a challenge comes without a method).
+ * PKCE as Entra asks for it: required for a public client's redirect (`spa`, `native`) and of clients
+ * without a secret or key, recommended for the rest; S256, or plain (the default when a challenge comes without a method).
  */
-function pkceRefusal(client: ClientRecord, params: Params): EntraError | undefined {
+function pkceRefusal(client: ClientRecord, redirectType: RedirectType, params: Params): EntraError | undefined {
   if (!params.code_challenge) {
-    if (client.secrets.length > 0 || client.keys.size > 0) return undefined;
+    if (redirectType === 'web' && (client.secrets.length > 0 || client.keys.size > 0)) return undefined;
     return new EntraError(
       9002325,
       'invalid_request',
-      `Proof Key for Code Exchange is required for '${client.clientId}', a public client (it has no secret or key): send ` +
-        `code_challenge and code_challenge_method=S256.`,
+      `Proof Key for Code Exchange is required for '${client.clientId}', a public client (a ${redirectType} redirect URI, or no ` +
+        `secret or key): send code_challenge and code_challenge_method=S256.`,
     );
   }
   const method = params.code_challenge_method ?? 'plain';

@@ -1,8 +1,9 @@
 /** The markup of the emulator's pages: sign-in, its errors, form_post, signed out and the error lookup. */
-import type { TestEmployee } from '../directory.js';
+import type { TestEmployee } from '../model.js';
 import type { EntraError } from '../errors.js';
 import { FORM_POST_SCRIPT_PATH, STYLE_PATH } from './assets.js';
 import { FORM_TOKEN_FIELD } from './form-token.js';
+import { DEVICE_LOGIN_PATH } from '../device-authorization.js';
 
 import { escapeHtml } from '../../escape-html.js';
 
@@ -24,12 +25,9 @@ export function errorPage(err: EntraError, tenantId: string): string {
 
 /** The answer to a client in response_mode=form_post: a form the script submits at once. */
 export function formPostPage(redirectUri: string, values: Record<string, string>): string {
-  const inputs = Object.entries(values)
-    .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
-    .join('');
   return html(
     'Signing in',
-    `<form id="form-post" method="post" action="${escapeHtml(redirectUri)}">${inputs}<p>Signed in. Continuing to the ` +
+    `<form id="form-post" method="post" action="${escapeHtml(redirectUri)}">${hiddenFields(values)}<p>Signed in. Continuing to the ` +
       `application…</p><noscript><button type="submit">Continue</button></noscript></form>`,
     FORM_POST_SCRIPT_PATH,
   );
@@ -49,9 +47,7 @@ export interface SignInPage {
 }
 
 export function signInPage(page: SignInPage): string {
-  const hidden = Object.entries({ ...page.hidden, [FORM_TOKEN_FIELD]: page.formToken })
-    .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
-    .join('');
+  const hidden = hiddenFields({ ...page.hidden, [FORM_TOKEN_FIELD]: page.formToken });
   const presets = page.employees
     .map((e) => {
       const query = new URLSearchParams(page.hidden);
@@ -72,14 +68,67 @@ export function signInPage(page: SignInPage): string {
 ${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
 <p>Pick a test employee, or type one:</p><ul class="presets">${presets}</ul>
 <form method="post" action="${escapeHtml(page.authorizePath)}">${hidden}
-<label for="navIdent">NAVident</label><input id="navIdent" name="navIdent" value="${escapeHtml(employee.navIdent)}" required
+${employeeFields(employee)}
+<button type="submit">Sign in</button></form>`,
+  );
+}
+
+/** The fields that name the employee, the given one filled in. */
+function employeeFields(employee: TestEmployee): string {
+  return `<label for="navIdent">NAVident</label><input id="navIdent" name="navIdent" value="${escapeHtml(employee.navIdent)}" required
 maxlength="20" pattern="[A-Za-z0-9]+" autocomplete="username">
 <label for="name">Name</label><input id="name" name="name" value="${escapeHtml(employee.name)}" required maxlength="200">
 <label for="email">E-mail</label><input id="email" name="email" type="email" value="${escapeHtml(employee.email)}" required maxlength="200">
 <label for="groups">Groups <span class="muted">(object ids, comma-separated)</span></label>
-<input id="groups" name="groups" value="${escapeHtml(employee.groups.join(','))}">
-<button type="submit">Sign in</button></form>`,
+<input id="groups" name="groups" value="${escapeHtml(employee.groups.join(','))}">`;
+}
+
+const hiddenFields = (values: Record<string, string>) =>
+  Object.entries(values)
+    .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
+    .join('');
+
+/** The device login page's first step: the code the device shows. */
+export function deviceCodePage(page: { formToken: string; error?: string }): string {
+  return html(
+    'Enter code · Entra ID emulator',
+    `<h1>Enter code</h1><p class="muted">Entra ID emulator · device sign-in</p>
+${page.error ? `<p class="error" role="alert">${escapeHtml(page.error)}</p>` : ''}
+<p>Enter the code displayed on your app or device.</p>
+<form method="post" action="${DEVICE_LOGIN_PATH}">${hiddenFields({ [FORM_TOKEN_FIELD]: page.formToken })}
+<label for="user_code">Code</label><input id="user_code" name="user_code" required maxlength="20" autocomplete="off" autofocus>
+<button type="submit">Next</button></form>`,
   );
+}
+
+/** The device login page's second step: who signs in to the app that asked, or decline. */
+export function deviceSignInPage(page: {
+  userCode: string;
+  app: string;
+  formToken: string;
+  employee: TestEmployee;
+  error?: string;
+}): string {
+  return html(
+    'Sign in · Entra ID emulator',
+    `<h1>Sign in</h1><p class="muted">Entra ID emulator · device sign-in</p>
+${page.error ? `<p class="error" role="alert">${escapeHtml(page.error)}</p>` : ''}
+<p>Are you trying to sign in to <code>${escapeHtml(page.app)}</code>? Only continue if you started this on your own device.</p>
+<form method="post" action="${DEVICE_LOGIN_PATH}">${hiddenFields({ user_code: page.userCode, [FORM_TOKEN_FIELD]: page.formToken })}
+${employeeFields(page.employee)}
+<button type="submit" name="action" value="approve">Sign in</button>
+<button type="submit" name="action" value="decline" class="secondary" formnovalidate>Decline</button></form>`,
+  );
+}
+
+/** The device login page's end. */
+export function deviceDonePage(approved: boolean): string {
+  return approved
+    ? html(
+        'Signed in',
+        '<h1>You have signed in</h1><p>You have signed in to the application on your device. You may now close this window.</p>',
+      )
+    : html('Declined', '<h1>Sign-in declined</h1><p>The device was not signed in. You may now close this window.</p>');
 }
 
 export function signedOutPage(): string {

@@ -3,12 +3,8 @@
  * `max` in each window of the store's lifetime. Each sign-in can start a sign-on session and issue
  * a code, so a flood is turned away before it costs memory.
  */
+import type { Attempts } from '../model.js';
 import type { BoundedStore } from '../stores.js';
-
-export interface Attempts {
-  count: number;
-  endsAt: number;
-}
 
 export class SignInRateLimit {
   constructor(

@@ -24,7 +24,9 @@ export function sendPage(reply: FastifyReply, status: number, page: string) {
 
 export function sendBack(reply: FastifyReply, params: Params, redirectUri: string, values: Record<string, string>) {
   const all = { ...values, ...(params.state !== undefined ? { state: params.state } : {}) };
-  const mode = params.response_mode && RESPONSE_MODES.has(params.response_mode) ? params.response_mode : 'query';
+  // Entra answers in the fragment unless told otherwise when the response type asks for a token.
+  const fallback = params.response_type && params.response_type !== 'code' ? 'fragment' : 'query';
+  const mode = params.response_mode && RESPONSE_MODES.has(params.response_mode) ? params.response_mode : fallback;
   if (mode === 'form_post') return sendPage(reply, 200, formPostPage(redirectUri, all));
   const location = new URL(redirectUri);
   if (mode === 'fragment') {

@@ -3,34 +3,22 @@
  * employee; the default one is filled in, so one click on "Sign in" is enough. The emulator then
  * keeps its own single sign-on cookie, as Entra ID does, until logout.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JWTPayload } from 'jose';
-import type { Directory, TestEmployee } from '../directory.js';
+import type { SignOnSession, TestEmployee } from '../model.js';
 import { EntraError, errors } from '../errors.js';
 import { issueCode } from '../grants/authorization-code.js';
-import type { KeyRing } from '../key-ring.js';
-import { singleValued, type Params } from '../params.js';
-import type { SignOnSession, Stores } from '../stores.js';
+import type { Params } from '../params.js';
 import { FORM_POST_SCRIPT, FORM_POST_SCRIPT_PATH, STYLE, STYLE_PATH } from './assets.js';
 import { AUTHORIZE_PARAMS, checkAuthorizeRequest, employeeFromForm, type ValidRequest } from './authorize-request.js';
-import { errorLookupPage, errorPage, signedOutPage, signInPage } from './pages.js';
+import { errorLookupPage, signedOutPage, signInPage } from './pages.js';
+import { rateLimited, readParams, sameOrigin, showError, type LoginOptions, type SignInFlow } from './flow.js';
 import { sendBack, sendErrorBack, sendPage } from './responses.js';
 import { FORM_TOKEN_FIELD, SignInFormTokens } from './form-token.js';
 import { SignInRateLimit } from './rate-limit.js';
 import { SingleSignOn } from './sign-on.js';
-
-export interface LoginOptions {
-  directory: Directory;
-  stores: Stores;
-  keys: KeyRing;
-  basePath: string;
-  /** The base URL and issuer clients use, known once the server listens. */
-  urls: { baseUrl: string; issuer: string };
-  /** Mark the SSO cookie Secure (the emulator is reached over HTTPS). */
-  secureCookies?: boolean;
-  /** Sign-in requests (GET or POST of the authorize endpoint) an address may make in a minute; 0 is no limit. */
-  signInRateLimit?: number;
-}
+import { deviceLoginRoutes } from './device-login.js';
+import { DEVICE_LOGIN_PATH } from '../device-authorization.js';
 
 export async function loginRoutes(app: FastifyInstance, options: LoginOptions): Promise<void> {
   const { directory, stores } = options;
@@ -41,6 +29,7 @@ export async function loginRoutes(app: FastifyInstance, options: LoginOptions): 
     authorizePath,
     signOn: new SingleSignOn(directory.tenantId, stores.signOnSessions, secure),
     formTokens: new SignInFormTokens(directory.tenantId, authorizePath, secure),
+    deviceFormTokens: new SignInFormTokens(directory.tenantId, DEVICE_LOGIN_PATH, secure),
     rateLimit: new SignInRateLimit(stores.signInAttempts, options.signInRateLimit ?? DEFAULT_SIGN_IN_RATE_LIMIT),
   };
   const cached = 'public, max-age=3600';
@@ -49,31 +38,12 @@ export async function loginRoutes(app: FastifyInstance, options: LoginOptions): 
     reply.type('text/javascript; charset=utf-8').header('cache-control', cached).send(FORM_POST_SCRIPT),
   );
   authorizeRoutes(app, flow);
+  deviceLoginRoutes(app, flow);
   logoutRoutes(app, options, flow.signOn);
 }
 
 /** Sign-in requests an address may make in a minute, by default. */
 export const DEFAULT_SIGN_IN_RATE_LIMIT = 600;
-
-interface SignInFlow extends LoginOptions {
-  authorizePath: string;
-  signOn: SingleSignOn;
-  formTokens: SignInFormTokens;
-  rateLimit: SignInRateLimit;
-}
-
-const showError = (reply: FastifyReply, err: EntraError, tenantId: string) => sendPage(reply, err.status, errorPage(err, tenantId));
-
-/** The parameters, or the error page for ones sent twice. */
-function readParams(source: unknown, reply: FastifyReply, tenantId: string): Params | undefined {
-  try {
-    return singleValued(source);
-  } catch (err) {
-    if (!(err instanceof EntraError)) throw err;
-    showError(reply, err, tenantId);
-    return undefined;
-  }
-}
 
 /** The authorize parameters a sign-in page carries on in its form, which its token is bound to. */
 function carried(params: Params): Record<string, string> {
@@ -106,13 +76,15 @@ function issue(flow: SignInFlow, reply: FastifyReply, params: Params, valid: Val
   const code = issueCode(flow.stores, {
     clientId: valid.client.clientId,
     redirectUri: valid.redirectUri,
+    redirectType: valid.client.redirectUris.get(valid.redirectUri) ?? 'web',
     ...(challenge ? { codeChallenge: challenge, codeChallengeMethod: params.code_challenge_method === 'S256' ? 'S256' : 'plain' } : {}),
     ...(params.nonce ? { nonce: params.nonce } : {}),
     scopes: valid.scopes,
     employee,
     sessionId: session.sid,
   });
-  return sendBack(reply, params, valid.redirectUri, { code });
+  // Entra's session_state names the single sign-on session; MSAL keeps it for the session's end.
+  return sendBack(reply, params, valid.redirectUri, { code, session_state: session.sid });
 }
 
 function showSignIn(
@@ -139,20 +111,13 @@ function showSignIn(
 
 /** Whether a sign-in post comes from the page this browser was shown: from this origin, with its token. */
 function postedFromPage(flow: SignInFlow, request: FastifyRequest, params: Params): boolean {
-  const origin = request.headers.origin;
-  if (origin !== undefined && origin !== new URL(flow.urls.baseUrl).origin) return false;
-  if (request.headers['sec-fetch-site'] === 'cross-site') return false;
+  if (!sameOrigin(flow, request)) return false;
   return flow.formTokens.verify(request, JSON.stringify(carried(params)), params[FORM_TOKEN_FIELD]);
 }
 
 function authorizeRoutes(app: FastifyInstance, flow: SignInFlow): void {
   const { directory, urls, authorizePath } = flow;
-  const limited = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
-    const wait = flow.rateLimit.take(request.ip);
-    if (wait === undefined) return done();
-    reply.header('retry-after', String(wait));
-    showError(reply, errors.signInThrottled(flow.rateLimit.max, flow.rateLimit.windowSeconds), directory.tenantId);
-  };
+  const limited = rateLimited(flow);
 
   app.get(authorizePath, { onRequest: limited }, async (request, reply) => {
     const params = readParams(request.query, reply, directory.tenantId);

@@ -1,9 +1,9 @@
 /** The emulator's own single sign-on, as Entra ID keeps one: a session per browser, named by a cookie, until logout. */
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { TestEmployee } from '../directory.js';
+import type { SignOnSession, TestEmployee } from '../model.js';
 import { randomToken } from '../random.js';
-import type { BoundedStore, SignOnSession } from '../stores.js';
+import type { BoundedStore } from '../stores.js';
 
 export class SingleSignOn {
   readonly cookieName: string;

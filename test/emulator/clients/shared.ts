@@ -1,5 +1,7 @@
 import { submitSignInForm, type SignInEmployee } from '../../../src/emulator/sign-in-client.js';
 
+export { enterDeviceCode } from '../../../src/emulator/sign-in-client.js';
+
 /** What the client scripts share; they run as processes of their own, configured by their environment. */
 
 export function env(name: string): string {

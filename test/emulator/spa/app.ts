@@ -1,0 +1,63 @@
+/**
+ * A single-page app as a team writes one with @azure/msal-browser, registered with the emulator as a `spa` client. Bundled
+ * by esbuild for the browser, once for each major version (`msal-browser-5` stands for the one aliased in); the test
+ * drives it through `globalThis.spa`. Its configuration comes in the page, as JSON.
+ */
+import { PublicClientApplication, type AuthenticationResult } from 'msal-browser-5';
+
+/** The little of the DOM this file uses (the project's type-check has no DOM library). */
+declare const document: { getElementById(id: string): { textContent: string | null } | null };
+
+interface Config {
+  clientId: string;
+  authority: string;
+  redirectUri: string;
+  popupRedirectUri: string;
+}
+
+const config = JSON.parse(document.getElementById('config')?.textContent ?? '{}') as Config;
+const app = new PublicClientApplication({
+  auth: {
+    clientId: config.clientId,
+    authority: config.authority,
+    knownAuthorities: [new URL(config.authority).host],
+    redirectUri: config.redirectUri,
+  },
+  cache: { cacheLocation: 'sessionStorage' },
+});
+
+/** What the test reads of a result: never the refresh token, which MSAL keeps to itself. */
+const summary = (result: AuthenticationResult | null) =>
+  result && {
+    accessToken: result.accessToken,
+    idTokenClaims: result.idTokenClaims,
+    scopes: result.scopes,
+    username: result.account?.username,
+    fromCache: result.fromCache,
+  };
+
+const account = () => {
+  const found = app.getActiveAccount() ?? app.getAllAccounts()[0];
+  if (!found) throw new Error('no account: sign in first');
+  return found;
+};
+
+(globalThis as unknown as { spa: unknown }).spa = {
+  /** The answer to a loginRedirect, once the page is back; null on a page that was not signed in by redirect. */
+  ready: app
+    .initialize()
+    .then(() => app.handleRedirectPromise())
+    .then((result) => {
+      if (result?.account) app.setActiveAccount(result.account);
+      return summary(result);
+    }),
+  loginRedirect: (scopes: string[]) => app.loginRedirect({ scopes }),
+  loginPopup: async (scopes: string[]) => {
+    const result = await app.loginPopup({ scopes, redirectUri: config.popupRedirectUri });
+    app.setActiveAccount(result.account);
+    return summary(result);
+  },
+  /** A token from the cache, or (forceRefresh, or none cached) through the refresh token. */
+  silent: async (scopes: string[], forceRefresh = false) =>
+    summary(await app.acquireTokenSilent({ scopes, account: account(), forceRefresh })),
+};
