@@ -26,7 +26,7 @@ export default tseslint.config(
   { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
   // The pages' script runs in the browser as a classic script, outside the TypeScript project.
   {
-    files: ['src/generator/static/*.js'],
+    files: ['src/generator/http/views/static/*.js'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       sourceType: 'script',

@@ -8,7 +8,7 @@ import { NAME_PATTERN } from './audience.js';
 import { ConfigError, decimal, httpUrl, LOG_LEVEL, oneOf, optional, port, readEnv, wholeNumber, withDefault } from './env.js';
 import { parseKey } from './session/crypto.js';
 import proxyAddr from '@fastify/proxy-addr';
-import { LOCAL_PROXIES } from './generator/client-address.js';
+import { LOCAL_PROXIES } from './generator/http/client-address.js';
 
 export { ConfigError };
 

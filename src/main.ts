@@ -17,9 +17,9 @@ import {
   type LoadedConfig,
   type PrivateJwk,
 } from './config.js';
-import { EntraClient } from './entra/client.js';
-import { buildApp, type Generator } from './generator/app.js';
-import { Metrics } from './generator/metrics.js';
+import { EntraClient } from './generator/idp/entra/client.js';
+import { buildApp, type Generator } from './generator/http/app.js';
+import { Metrics } from './generator/http/internal/metrics.js';
 import { createLogger, processLogger } from './logger.js';
 import { defaultStateDir, emulatorOptionsFromEnv, startEmulator, type Emulator, type EmulatorOptions } from './emulator/index.js';
 import { relaunchTrustingEmulatorCa } from './emulator/trust.js';
@@ -107,6 +107,7 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
     timeoutMs: config.idp.timeoutMs,
     retries: config.idp.retries,
     logger: logger.child({ component: 'entra' }),
+    generator: config.nais,
     onTokenRequest: metrics.onTokenRequest,
   });
   try {
@@ -121,7 +122,7 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
     : undefined;
   const generator = await buildApp({
     config,
-    entra,
+    provider: entra,
     logger,
     metrics,
     emulator: emulator !== undefined,
@@ -177,7 +178,7 @@ export function banner(service: Service): string {
     );
     example = service.emulator.exampleFor(targetOf(service.config.nais), preferred);
   } else {
-    lines.push(`Identity provider: ${service.generator.ctx.entra.metadata.issuer}`);
+    lines.push(`Identity provider: ${service.generator.ctx.provider.issuer.issuer}`);
   }
   lines.push('');
   if (example) {

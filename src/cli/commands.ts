@@ -3,9 +3,8 @@
  * start of one command never pays for another's libraries.
  */
 import type { Invocation } from './args.js';
-import type { Context } from './context.js';
-import { CliError, NAME } from './errors.js';
-import { DEFAULT_URL } from './generator.js';
+import { DEFAULT_URL, type Context } from './context.js';
+import { NAME } from './errors.js';
 
 export interface CommandModule {
   /** The command's own help, which `<command> --help` and `help <command>` print. */
@@ -69,18 +68,4 @@ Options for every command:
   --version         the command line's version
 
 The audience is <cluster>:<namespace>:<app>, for example dev-gcp:my-team:my-app.`;
-}
-
-/** The audience a command was given, or the line saying it needs one. */
-export function audienceOf(command: string, rest: string[]): string {
-  const audience = rest[0];
-  if (!audience) throw new CliError(`${command} needs an audience, such as dev-gcp:my-team:my-app; see ${NAME} ${command} --help`, 2);
-  return audience;
-}
-
-/** The variable a command writes the token to (--name). */
-export function variableOf(command: string, name: string | undefined): string {
-  if (!name || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
-    throw new CliError(`${command} needs --name with a variable name, such as --name TOKEN`, 2);
-  return name;
 }

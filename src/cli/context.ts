@@ -4,7 +4,9 @@ import type { Options } from './args.js';
 import { TokenCacheFile } from './cache.js';
 import { plainCliEnv, type CliEnv } from './variables.js';
 import { CliError } from './errors.js';
-import { DEFAULT_URL } from './generator.js';
+
+/** Where the generator is when neither --url nor TOKEN_GENERATOR_URL says: `npm start`'s address. */
+export const DEFAULT_URL = 'http://localhost:8080';
 
 export interface Io {
   out: NodeJS.WritableStream;

@@ -20,7 +20,7 @@ export async function employeeToken(ctx: Context, audience: string): Promise<str
       tokens = await renew(ctx, server, refreshToken, audience);
     } catch (err) {
       if (!(err instanceof LoginRequired)) throw err;
-      // The command line's session ended at the generator: log in again.
+      // The command line's session ended at the generator, or was not consented for this target: log in again.
       await ctx.cache.storeRefreshToken(ctx.base, undefined);
     }
   }

@@ -8,8 +8,6 @@ import type { Context } from './context.js';
 import { CliError } from './errors.js';
 import { send, type Answer } from './http.js';
 
-export const DEFAULT_URL = 'http://localhost:8080';
-
 /** A request to the generator; one line when it cannot be reached. */
 export async function call(
   ctx: Context,

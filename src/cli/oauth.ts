@@ -61,14 +61,22 @@ export function asClient(ctx: Context, server: client.Configuration, clientId: s
   return other;
 }
 
-/** A token for `audience` from the refresh token; LoginRequired when the command line's session is gone. */
+/**
+ * A token for `audience` from the refresh token; LoginRequired when the command line's session is gone, or
+ * was not consented for this target (the generator then needs the employee's consent in a new login).
+ */
 export async function renew(ctx: Context, server: client.Configuration, refreshToken: string, audience: string): Promise<Tokens> {
   try {
     return await client.refreshTokenGrant(server, refreshToken, { scope: audience }, undefined);
   } catch (err) {
-    if (err instanceof client.ResponseBodyError && err.error === 'invalid_grant') throw new LoginRequired();
+    if (err instanceof client.ResponseBodyError && (err.error === 'invalid_grant' || reasonOf(err) === 'target_not_consented'))
+      throw new LoginRequired();
     throw asCliError(ctx, err, PATHS.token);
   }
+}
+
+function reasonOf(err: client.ResponseBodyError): unknown {
+  return (err.cause as { reason?: unknown } | undefined)?.reason;
 }
 
 /** Ends the command line's own session at the generator (RFC 7009); the browser's stays. */

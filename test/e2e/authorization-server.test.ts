@@ -213,13 +213,16 @@ describe('employee tokens by the authorization code with PKCE', () => {
     }
   });
 
-  it('renews with the refresh token, for the same target and for another', async () => {
+  it('renews with the refresh token for the target consented to, and for no other (issue 24: consent is for its targets)', async () => {
     const same = await oidc.refreshTokenGrant(config, refreshToken);
     await verifyEmployeeToken(same.access_token, TARGET);
     refreshToken = same.refresh_token!;
-    const other = await oidc.refreshTokenGrant(config, refreshToken, { scope: 'api://dev-gcp.other-team.other-app/.default' });
-    refreshToken = other.refresh_token!;
-    await verifyEmployeeToken(other.access_token, 'dev-gcp:other-team:other-app');
+    const other = oidc.refreshTokenGrant(config, refreshToken, { scope: 'api://dev-gcp.other-team.other-app/.default' });
+    await expect(other).rejects.toMatchObject({ error: 'invalid_scope', error_description: expect.stringContaining('new authorization') });
+    // The refusal ends nothing: the consented target still renews.
+    const again = await oidc.refreshTokenGrant(config, refreshToken);
+    refreshToken = again.refresh_token!;
+    await verifyEmployeeToken(again.access_token, TARGET);
   });
 
   it('keeps the browser\u2019s session when the tool ends its own', async () => {
@@ -378,8 +381,10 @@ describe('employee tokens by the device flow (RFC 8628)', () => {
     await expect(page.locator('h1').textContent()).resolves.toBe('Device connected');
     const answer = await polled;
     await verifyEmployeeToken(answer.access_token, TARGET);
-    const renewed = await oidc.refreshTokenGrant(config, answer.refresh_token!, { scope: 'dev-gcp:other-team:other-app' });
-    await verifyEmployeeToken(renewed.access_token, 'dev-gcp:other-team:other-app');
+    const renewed = await oidc.refreshTokenGrant(config, answer.refresh_token!);
+    await verifyEmployeeToken(renewed.access_token, TARGET);
+    const other = oidc.refreshTokenGrant(config, renewed.refresh_token!, { scope: 'dev-gcp:other-team:other-app' });
+    await expect(other).rejects.toMatchObject({ error: 'invalid_scope' });
     await page.context().close();
   });
 

@@ -95,7 +95,7 @@ describe('a login loop', () => {
   });
 
   it('forgets a loop once its window has passed', async () => {
-    const { LoginLoopGuard } = await import('../../src/generator/routes/login.js');
+    const { LoginLoopGuard } = await import('../../src/generator/http/pages/login.js');
     const guard = new LoginLoopGuard(5, 15_000);
     let cookie: string | undefined;
     for (let i = 0; i < 6; i++) cookie = guard.record(cookie, 1_000_000 + i).cookie;

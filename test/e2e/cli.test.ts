@@ -373,10 +373,14 @@ describe('token-generator obo', () => {
     const cached = await cli(['obo', 'dev-gcp:my-team:my-app']);
     expect(cached.stdout).toBe(first.stdout);
     expect(cached.stderr).not.toMatch(/Log in/);
-    const renewed = await cli(['obo', 'dev-gcp:other-team:other-app']);
+    const renewed = await cli(['obo', 'dev-gcp:my-team:my-app', '--no-cache']);
     expect(renewed.code).toBe(0);
     expect(renewed.stderr).not.toMatch(/Log in/);
-    await jwtVerify(renewed.stdout.trim(), keys(), { audience: stack.emulator!.clientIdFor('dev-gcp:other-team:other-app') });
+    await jwtVerify(renewed.stdout.trim(), keys(), { audience: stack.emulator!.clientIdFor('dev-gcp:my-team:my-app') });
+    // Consent is for its target (issue 24): another target is asked for on the page again.
+    const other = await oboAnswered(page, ['obo', 'dev-gcp:other-team:other-app'], /Log in with your browser: (\S+)/);
+    expect(other.run.code).toBe(0);
+    await jwtVerify(other.run.stdout.trim(), keys(), { audience: stack.emulator!.clientIdFor('dev-gcp:other-team:other-app') });
   });
 
   it('ends only its own session at logout, and ends with the browser login that allowed it', async () => {

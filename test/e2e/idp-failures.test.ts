@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, SignJWT } from 'jose';
-import { EntraClient } from '../../src/entra/client.js';
+import { EntraClient } from '../../src/generator/idp/entra/client.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { freePort } from '../helpers/ports.js';
 import { memoryLogger, startStack, type Stack } from '../helpers/stack.js';

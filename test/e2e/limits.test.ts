@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startService, type Service } from '../../src/main.js';
+import * as oidc from 'openid-client';
+import { consentToken, decide } from '../helpers/authorization-server.js';
 import { login } from '../helpers/http-login.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
@@ -111,6 +113,48 @@ describe('an employee asking for fresh tokens', () => {
     for (let i = 0; i < 14; i++) statuses.push((await get(stack.url, '/api/obo?aud=dev-gcp:team:same', cookie, address)).status);
     expect(statuses.slice(0, 12).every((status) => status === 200)).toBe(true);
     expect(statuses.slice(12)).toEqual([429, 429]);
+  });
+});
+
+/** A tool's tokens over HTTP: the employee allows it, the code is redeemed from `address`; the token endpoint's answers after. */
+async function toolGrants(address: string, refreshes: number): Promise<Response[]> {
+  const cookie = await login(stack.url);
+  const verifier = oidc.randomPKCECodeVerifier();
+  const redirectUri = 'http://127.0.0.1:9/callback';
+  const authorize = new URL(`${stack.url}/oauth2/authorize`);
+  authorize.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: 'limits test',
+    redirect_uri: redirectUri,
+    scope: 'dev-gcp:team:tool',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  }).toString();
+  const allowed = await decide(cookie, `${stack.url}/oauth2/authorize`, await consentToken(cookie, authorize.href));
+  const code = new URL(allowed.headers.get('location')!).searchParams.get('code')!;
+  const token = (params: Record<string, string>) =>
+    fetch(`${stack.url}/oauth2/token`, {
+      method: 'POST',
+      headers: { 'x-forwarded-for': address, 'cache-control': 'no-cache' },
+      body: new URLSearchParams(params),
+    });
+  const answers = [await token({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirectUri })];
+  // Refresh tokens rotate: each refresh uses the newest one.
+  let refreshToken = ((await answers[0]!.clone().json()) as { refresh_token: string }).refresh_token;
+  for (let i = 0; i < refreshes; i++) {
+    const answer = await token({ grant_type: 'refresh_token', refresh_token: refreshToken });
+    answers.push(answer);
+    if (answer.ok) refreshToken = ((await answer.clone().json()) as { refresh_token: string }).refresh_token;
+  }
+  return answers;
+}
+
+describe("a tool's grants at the token endpoint (issue 24: one set of limits for every grant)", () => {
+  it('count against the fresh-token limits of /api/obo, with a 429 and Retry-After in an OAuth body', async () => {
+    const answers = await toolGrants(newAddress(), 4);
+    // The code's redemption and two refreshes are the three fresh tokens a login may have in the window.
+    expect(answers.map((res) => res.status)).toEqual([200, 200, 200, 429, 429]);
+    await expectLimited(answers[3]!, /fresh tokens .* for your login/);
   });
 });
 

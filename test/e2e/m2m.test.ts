@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
-import { DRAIN_MAX_BYTES } from '../../src/generator/body-drain.js';
+import { DRAIN_MAX_BYTES } from '../../src/generator/http/body-drain.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 let stack: Stack;

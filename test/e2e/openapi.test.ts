@@ -36,7 +36,16 @@ const operation = (method: string, path: string): Operation => {
   return found;
 };
 
-/** The routes that declare a schema; the authorization server's routes do not have one yet. */
+/** The routes that declare a schema: every route, the authorization server's included. */
+const AUTHORIZE = new URLSearchParams({
+  response_type: 'code',
+  client_id: 'docs',
+  redirect_uri: 'http://127.0.0.1:9/callback',
+  scope: 'dev-gcp:docs:app',
+  code_challenge: 'c'.repeat(43),
+  code_challenge_method: 'S256',
+}).toString();
+
 const schemaRoutes = () => stack.generator.routes.filter((route) => route.schema !== undefined);
 
 describe('the OpenAPI description', () => {
@@ -78,7 +87,7 @@ describe('the OpenAPI description', () => {
       for (const content of Object.values(documented.requestBody!.content))
         expect(Object.keys(content.schema.properties ?? {}).length).toBeGreaterThan(0);
     }
-    expect(bodies).toBe(4);
+    expect(bodies).toBe(9);
     // The audience may come in any of the four ways the m2m route reads it.
     const m2m = operation('POST', '/api/public/m2m');
     expect(m2m.parameters?.map((p) => p.name)).toEqual(['aud']);
@@ -124,6 +133,16 @@ describe('the OpenAPI description', () => {
       ['GET', '/'],
       ['GET', '/api/public/audience?aud=dev-gcp:docs:app'],
       ['GET', '/api/public/audience?aud=Not%20Valid'],
+      ['GET', '/.well-known/oauth-authorization-server'],
+      ['GET', `/oauth2/authorize?${AUTHORIZE}`],
+      ['GET', '/oauth2/authorize?redirect_uri=https://elsewhere.example/'],
+      ['POST', '/oauth2/authorize', form({ csrf_token: 'none', decision: 'allow' })],
+      ['POST', '/oauth2/token', form({ grant_type: 'client_credentials', scope: 'dev-gcp:docs:app' })],
+      ['POST', '/oauth2/token', form({ grant_type: 'password' })],
+      ['POST', '/oauth2/revoke', form({ token: 'none' })],
+      ['POST', '/oauth2/device_authorization', form({ client_id: 'docs', scope: 'dev-gcp:docs:app' })],
+      ['GET', '/oauth2/device'],
+      ['POST', '/oauth2/device', form({ csrf_token: 'none', decision: 'allow' })],
     ];
     const covered = new Set<string>();
     for (const [method, url, init] of requests) {

@@ -11,7 +11,7 @@ import { AxeBuilder } from '@axe-core/playwright';
 import { decodeJwt } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { accessPolicyYaml } from '../../src/entra/advice.js';
+import { accessPolicyYaml } from '../../src/generator/idp/entra/advice.js';
 import { launchChromium } from '../helpers/browser.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 

@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientAddressOf, trustedHops, trustProxyOption } from '../../src/generator/client-address.js';
+import { clientAddressOf, trustedHops, trustProxyOption } from '../../src/generator/http/client-address.js';
 
 /** A Fastify server trusting `hops` proxies, answering what request.ip and the lane's reading each make of the request. */
 async function server(hops: number) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isNavigation, preferredFormat } from '../../src/generator/negotiate.js';
+import { isNavigation, preferredFormat } from '../../src/generator/http/negotiate.js';
 
 describe('preferredFormat', () => {
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { safeReturnPath } from '../../src/generator/redirect.js';
+import { safeReturnPath } from '../../src/generator/http/redirect.js';
 import { OPEN_REDIRECT_PAYLOADS, SAFE_RETURN_PATHS } from './open-redirect-corpus.js';
 
 describe('return targets after login', () => {

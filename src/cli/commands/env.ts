@@ -1,6 +1,6 @@
 import type { Invocation } from '../args.js';
 import { tokenFor } from '../app-token.js';
-import { audienceOf, variableOf } from '../commands.js';
+import { audienceOf, variableOf } from '../operands.js';
 import type { Context } from '../context.js';
 import { updateEnvFile } from '../dotenv.js';
 import { NAME } from '../errors.js';

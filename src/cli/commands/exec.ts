@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Invocation } from '../args.js';
 import { tokenFor } from '../app-token.js';
-import { audienceOf, variableOf } from '../commands.js';
+import { audienceOf, variableOf } from '../operands.js';
 import type { Context } from '../context.js';
 import { CliError, NAME } from '../errors.js';
 

@@ -1,6 +1,6 @@
 import type { Invocation } from '../args.js';
 import { appToken } from '../app-token.js';
-import { audienceOf } from '../commands.js';
+import { audienceOf } from '../operands.js';
 import type { Context } from '../context.js';
 import { NAME } from '../errors.js';
 

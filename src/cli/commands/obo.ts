@@ -1,5 +1,5 @@
 import type { Invocation } from '../args.js';
-import { audienceOf } from '../commands.js';
+import { audienceOf } from '../operands.js';
 import type { Context } from '../context.js';
 import { employeeToken } from '../employee-token.js';
 import { NAME } from '../errors.js';

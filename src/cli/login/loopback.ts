@@ -5,7 +5,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { escapeHtml, pageStart } from '../../generator/html.js';
+import { escapeHtml, pageStart } from '../../generator/http/views/html.js';
 import { NAME } from '../errors.js';
 
 export type LoopbackAnswer = { url: URL } | { error: string };

@@ -1,0 +1,129 @@
+/**
+ * Device authorizations (RFC 8628): what a tool without a browser asked for, kept in the session
+ * store so that any replica can be polled for it. The employee finds it by its short user code,
+ * which is single use and expires with it; the tool polls with its device code.
+ */
+import { randomInt } from 'node:crypto';
+import { z } from 'zod';
+import { randomToken, type SessionStore } from '../../session/index.js';
+
+/** Letters no one mistakes for others or for digits, and that spell no words (RFC 8628 §6.1). */
+const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
+const USER_CODE_LENGTH = 8;
+export const POLL_INTERVAL_SECONDS = 5;
+/** Polls may come this much early (timers, network) before they are too fast. */
+const POLL_TOLERANCE_MS = 250;
+/** How long after expiry a device code is still recognised, so that its poller hears expired_token. */
+const EXPIRED_KEPT_MS = 10 * 60_000;
+
+const Authorization = z.object({
+  userCode: z.string(),
+  client: z.string(),
+  target: z.string(),
+  address: z.string(),
+  userAgent: z.string(),
+  expiresAt: z.number(),
+  status: z.enum(['pending', 'allowed', 'denied']),
+  session: z.string().optional(),
+});
+export type DeviceAuthorization = z.infer<typeof Authorization>;
+
+const Polling = z.object({ lastPollAt: z.number(), interval: z.number() });
+
+export type PollOutcome =
+  | { kind: 'pending' | 'denied' | 'expired' | 'unknown' | 'used' }
+  | { kind: 'slow_down'; interval: number }
+  | { kind: 'allowed'; authorization: DeviceAuthorization & { session: string } };
+
+/** XXXX-XXXX from whatever the employee typed: case, spaces and dashes do not matter. */
+export function normalUserCode(input: string): string | undefined {
+  const letters = input.toUpperCase().replace(/[\s-]/g, '');
+  if (letters.length !== USER_CODE_LENGTH || [...letters].some((c) => !USER_CODE_ALPHABET.includes(c))) return undefined;
+  return `${letters.slice(0, 4)}-${letters.slice(4)}`;
+}
+
+/** Whether the employee typed the user code as the device shows it: all of it, or its last four letters. */
+export function typedCodeMatches(userCode: string, typed: string): boolean {
+  const letters = typed.toUpperCase().replace(/[\s-]/g, '');
+  const expected = userCode.replace('-', '');
+  return letters === expected || (letters.length === 4 && expected.endsWith(letters));
+}
+
+/** The generator's own name, however spaced, cased or spelled with digits for letters. */
+export class DeviceAuthorizations {
+  constructor(
+    private readonly store: SessionStore,
+    private readonly lifetimeMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async create(request: Pick<DeviceAuthorization, 'client' | 'target' | 'address' | 'userAgent'>) {
+    const deviceCode = randomToken(32);
+    const letters = Array.from({ length: USER_CODE_LENGTH }, () => USER_CODE_ALPHABET[randomInt(USER_CODE_ALPHABET.length)]).join('');
+    const userCode = normalUserCode(letters)!;
+    const authorization: DeviceAuthorization = { ...request, userCode, expiresAt: this.now() + this.lifetimeMs, status: 'pending' };
+    await this.save(deviceCode, authorization);
+    await this.store.setRecord(`device-user-code:${userCode}`, deviceCode, this.lifetimeMs);
+    return { deviceCode, userCode, expiresIn: Math.round(this.lifetimeMs / 1000), interval: POLL_INTERVAL_SECONDS };
+  }
+
+  /** The pending authorization a user code names, or undefined. */
+  async find(userCode: string): Promise<{ deviceCode: string; authorization: DeviceAuthorization } | undefined> {
+    const normal = normalUserCode(userCode);
+    const deviceCode = normal ? await this.store.getRecord(`device-user-code:${normal}`) : undefined;
+    return deviceCode ? this.pending(deviceCode) : undefined;
+  }
+
+  /** The authorization of a device code while it waits for the employee's answer, or undefined. */
+  async pending(deviceCode: string): Promise<{ deviceCode: string; authorization: DeviceAuthorization } | undefined> {
+    const authorization = await this.load(deviceCode);
+    if (!authorization || authorization.status !== 'pending' || authorization.expiresAt <= this.now()) return undefined;
+    return { deviceCode, authorization };
+  }
+
+  /** The employee's answer; false when the user code was used meanwhile (in another tab, or on another replica). */
+  async decide(deviceCode: string, allowed: boolean, browserSessionId: string): Promise<boolean> {
+    const authorization = await this.load(deviceCode);
+    if (!authorization || !(await this.store.takeRecord(`device-user-code:${authorization.userCode}`))) return false;
+    await this.save(deviceCode, {
+      ...authorization,
+      ...(allowed ? { status: 'allowed', session: browserSessionId } : { status: 'denied' }),
+    });
+    return true;
+  }
+
+  /** One poll of the tool; it writes only its own record, so that it never overwrites the employee's answer. */
+  async poll(deviceCode: string): Promise<PollOutcome> {
+    const authorization = await this.load(deviceCode);
+    if (!authorization) return { kind: 'unknown' };
+    const now = this.now();
+    if (authorization.expiresAt <= now) return { kind: 'expired' };
+    const pollKey = `device-poll:${deviceCode}`;
+    const polled = await this.store.getRecord(pollKey);
+    const polling = polled ? Polling.parse(JSON.parse(polled)) : { lastPollAt: 0, interval: POLL_INTERVAL_SECONDS };
+    const tooSoon = now - polling.lastPollAt < polling.interval * 1000 - POLL_TOLERANCE_MS;
+    // RFC 8628 §3.5: after slow_down the client adds five seconds to its interval; so does the generator.
+    const interval = tooSoon ? polling.interval + 5 : polling.interval;
+    await this.store.setRecord(pollKey, JSON.stringify({ lastPollAt: now, interval }), authorization.expiresAt - now);
+    if (tooSoon) return { kind: 'slow_down', interval };
+    if (authorization.status === 'pending') return { kind: 'pending' };
+    if (!(await this.store.takeRecord(`device:${deviceCode}`))) return { kind: 'used' };
+    if (authorization.status === 'denied' || !authorization.session) return { kind: 'denied' };
+    return { kind: 'allowed', authorization: { ...authorization, session: authorization.session } };
+  }
+
+  private async save(deviceCode: string, authorization: DeviceAuthorization): Promise<void> {
+    await this.store.setRecord(
+      `device:${deviceCode}`,
+      JSON.stringify(authorization),
+      authorization.expiresAt + EXPIRED_KEPT_MS - this.now(),
+    );
+  }
+
+  private async load(deviceCode: string): Promise<DeviceAuthorization | undefined> {
+    const stored = await this.store.getRecord(`device:${deviceCode}`);
+    if (!stored) return undefined;
+    const parsed = Authorization.safeParse(JSON.parse(stored));
+    return parsed.success ? parsed.data : undefined;
+  }
+}

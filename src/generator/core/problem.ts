@@ -1,0 +1,193 @@
+/**
+ * Every refusal the generator can answer, as one union of codes. Each code says once its HTTP
+ * status, the OAuth 2.0 error a tool reads (RFC 6749 §5.2, RFC 8628 §3.5), whether trying again can
+ * help, and its advice: what the caller does next. A code added here is a compile error wherever a
+ * table of codes is kept, and rendered everywhere without more work.
+ *
+ * Rules throw a `ProblemError`; `http/errors.ts` is the one place that renders it (text, JSON, HTML
+ * or an OAuth body), and the one that turns any other error into a problem.
+ */
+
+/** The `error` values tools know: the RFCs' own, and `rate_limited`, which a 429 says of itself. */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_grant'
+  | 'invalid_client'
+  | 'invalid_scope'
+  | 'unsupported_grant_type'
+  | 'unsupported_response_type'
+  | 'access_denied'
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token'
+  | 'server_error'
+  | 'temporarily_unavailable'
+  | 'rate_limited';
+
+export interface CodeRule {
+  status: number;
+  oauth: OAuthErrorCode;
+  /** The status of the OAuth body when it differs: RFC 6749 has refusals of a grant answered with 400. */
+  oauthStatus?: number;
+  /** Whether the same request may succeed later: a tool or script may try again (after Retry-After, if given). */
+  retry: boolean;
+  /** What the caller does next, in general; the message says it for the case at hand. */
+  advice: string;
+}
+
+const FIX_REQUEST = 'Fix the request as the message says; /openapi.json describes every route.';
+const LOG_IN_AGAIN = 'Log in again (or, for a tool, start its authorization again).';
+const WAIT = 'Try again in a moment.';
+const OPERATORS = 'Tell the operators of the token generator, with the correlation id.';
+
+/** The codes, each with its rule. `satisfies` keeps the keys as the union `ProblemCode`. */
+export const PROBLEM_CODES = {
+  // The request itself.
+  invalid_request: { status: 400, oauth: 'invalid_request', retry: false, advice: FIX_REQUEST },
+  invalid_body: { status: 400, oauth: 'invalid_request', retry: false, advice: FIX_REQUEST },
+  invalid_audience: { status: 400, oauth: 'invalid_scope', retry: false, advice: 'Name the target as cluster:namespace:app.' },
+  invalid_navident: { status: 400, oauth: 'invalid_request', retry: false, advice: FIX_REQUEST },
+  body_too_large: { status: 413, oauth: 'invalid_request', retry: false, advice: 'Send a smaller body: only the fields the route reads.' },
+  unsupported_content_type: { status: 415, oauth: 'invalid_request', retry: false, advice: FIX_REQUEST },
+  not_found: { status: 404, oauth: 'invalid_request', retry: false, advice: 'Check the path; /openapi.json lists every route.' },
+  not_available: { status: 404, oauth: 'invalid_request', retry: false, advice: 'Use the route the message names instead.' },
+  method_not_allowed: { status: 405, oauth: 'invalid_request', retry: false, advice: 'Use the method the Allow header names.' },
+  duplicate_cookie: { status: 400, oauth: 'invalid_request', retry: false, advice: 'Clear the cookies of this site and log in again.' },
+  cross_site_request: { status: 403, oauth: 'invalid_request', retry: false, advice: 'Use the page of this site that asks for it.' },
+  invalid_csrf_token: { status: 403, oauth: 'invalid_request', retry: false, advice: 'Use the page of this site that asks for it.' },
+  // Limits.
+  rate_limited: { status: 429, oauth: 'rate_limited', retry: true, advice: 'Wait as long as Retry-After says, then try again.' },
+  login_loop: { status: 429, oauth: 'rate_limited', retry: true, advice: 'Wait as long as Retry-After says, then try again.' },
+  // The employee's login.
+  login_required: { status: 401, oauth: 'invalid_grant', retry: false, advice: 'Log in in a browser first.' },
+  login_expired: { status: 401, oauth: 'invalid_grant', oauthStatus: 400, retry: false, advice: LOG_IN_AGAIN },
+  login_state_expired: { status: 400, oauth: 'invalid_request', retry: false, advice: 'Start the login again from the page you wanted.' },
+  login_state_mismatch: { status: 400, oauth: 'invalid_request', retry: false, advice: 'Start the login again from the page you wanted.' },
+  login_failed: { status: 400, oauth: 'invalid_grant', retry: false, advice: 'Start the login again from the page you wanted.' },
+  login_answer_invalid: { status: 502, oauth: 'server_error', retry: true, advice: WAIT },
+  user_not_allowed: { status: 403, oauth: 'invalid_grant', oauthStatus: 400, retry: false, advice: 'Ask the app’s team for access.' },
+  wrong_tenant: {
+    status: 403,
+    oauth: 'access_denied',
+    retry: false,
+    advice: 'Sign in again with a user of the tenant the message names.',
+  },
+  session_busy: { status: 503, oauth: 'temporarily_unavailable', retry: true, advice: WAIT },
+  session_store_unavailable: { status: 503, oauth: 'temporarily_unavailable', retry: true, advice: WAIT },
+  // The OAuth 2.0 endpoints for tools.
+  invalid_grant: { status: 400, oauth: 'invalid_grant', retry: false, advice: LOG_IN_AGAIN },
+  invalid_scope: { status: 400, oauth: 'invalid_scope', retry: false, advice: 'Name one target in scope, as cluster:namespace:app.' },
+  target_not_consented: {
+    status: 400,
+    oauth: 'invalid_scope',
+    retry: false,
+    advice: 'Ask the employee again for this target: a new authorization, with its own consent page.',
+  },
+  unsupported_grant_type: { status: 400, oauth: 'unsupported_grant_type', retry: false, advice: FIX_REQUEST },
+  unsupported_response_type: { status: 400, oauth: 'unsupported_response_type', retry: false, advice: FIX_REQUEST },
+  access_denied: {
+    status: 400,
+    oauth: 'access_denied',
+    retry: false,
+    advice: 'The employee said no; ask them again if that was a mistake.',
+  },
+  authorization_pending: { status: 400, oauth: 'authorization_pending', retry: true, advice: 'Keep polling at the interval.' },
+  slow_down: { status: 400, oauth: 'slow_down', retry: true, advice: 'Poll less often: add five seconds to the interval.' },
+  too_many_codes: { status: 429, oauth: 'slow_down', retry: true, advice: 'Wait as long as the message says, then type the code again.' },
+  expired_token: { status: 400, oauth: 'expired_token', retry: false, advice: 'Start a new device authorization.' },
+  tool_name_refused: {
+    status: 400,
+    oauth: 'invalid_client',
+    retry: false,
+    advice: 'Give the tool a name of its own, which the employee is shown.',
+  },
+  consent_refused: { status: 403, oauth: 'invalid_request', retry: false, advice: 'Open the link from your tool again.' },
+  // The identity provider.
+  not_authorized_by_target: {
+    status: 403,
+    oauth: 'invalid_scope',
+    oauthStatus: 400,
+    retry: false,
+    advice: 'The target app’s team adds the access policy the message gives.',
+  },
+  target_not_found: { status: 404, oauth: 'invalid_scope', oauthStatus: 400, retry: false, advice: 'Check the audience.' },
+  generator_misconfigured: { status: 502, oauth: 'server_error', retry: false, advice: OPERATORS },
+  identity_provider_refused: { status: 502, oauth: 'server_error', retry: true, advice: WAIT },
+  identity_provider_error: { status: 502, oauth: 'server_error', retry: true, advice: WAIT },
+  identity_provider_unreachable: { status: 502, oauth: 'server_error', retry: true, advice: WAIT },
+  identity_provider_bad_response: { status: 502, oauth: 'server_error', retry: true, advice: WAIT },
+  identity_provider_timeout: { status: 504, oauth: 'temporarily_unavailable', retry: true, advice: WAIT },
+  // The generator itself.
+  internal_error: { status: 500, oauth: 'server_error', retry: true, advice: OPERATORS },
+} as const satisfies Record<string, CodeRule>;
+
+export type ProblemCode = keyof typeof PROBLEM_CODES;
+
+export function ruleOf(code: ProblemCode): CodeRule {
+  return PROBLEM_CODES[code];
+}
+
+export interface Problem {
+  code: ProblemCode;
+  /** One line: what happened and what to do. */
+  message: string;
+  /** Only where a transport's refusal carries its own status (an HTTP refusal the code does not name). */
+  status?: number;
+  /** Further lines shown after the message, such as the identity provider's own words. */
+  details?: string;
+  /** Text to copy as it is, such as the YAML to add to a manifest: on a page in a block of its own. */
+  snippet?: string;
+  /** The snippet as one line, for clients that show a single line (OAuth 2.0 tools show error_description). */
+  snippetLine?: string;
+  /** Prose that follows the snippet. */
+  note?: string;
+  /** The identity provider's own error code (Entra's AADSTS number). */
+  aadsts?: number;
+  /** The upstream error_description's first line. */
+  upstream?: string;
+}
+
+export function statusOf(problem: Problem): number {
+  return problem.status ?? PROBLEM_CODES[problem.code].status;
+}
+
+/** What a refusal caused by the identity provider is logged with: the grant or flow that ran, and for which target. */
+export interface ProviderContext {
+  flow: string;
+  target?: string;
+  reason: string;
+}
+
+/** A refusal with its advice: answered as `problem`, with `headers` (such as Retry-After) added. */
+export class ProblemError extends Error {
+  constructor(
+    readonly problem: Problem,
+    readonly headers: Readonly<Record<string, string>> = {},
+    /** Set when the identity provider's failure caused it: the one error path logs it. */
+    readonly provider?: ProviderContext,
+  ) {
+    super(problem.message);
+    this.name = 'ProblemError';
+  }
+}
+
+/** The common case: `throw refuse('invalid_request', '…')`. */
+export function refuse(
+  code: ProblemCode,
+  message: string,
+  extras: Omit<Problem, 'code' | 'message'> & { headers?: Record<string, string> } = {},
+): ProblemError {
+  const { headers, ...rest } = extras;
+  return new ProblemError({ code, message, ...rest }, headers);
+}
+
+/** The request needs a logged-in employee and has none: a browser is sent to log in, other clients get 401. */
+export class LoginRequiredError extends Error {
+  constructor(
+    /** The path on this service to come back to after login; by default the one asked for. */
+    readonly returnTo?: string,
+  ) {
+    super('login required');
+    this.name = 'LoginRequiredError';
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * Who gets which token, once for every surface (the public API, the pages, the headless route, the
+ * OAuth 2.0 token endpoint): app tokens cached per scope and employee tokens per session and scope,
+ * concurrent asks for one token coalesced into one call, the fresh-token limits that keep the
+ * generator's one client at the identity provider clear of throttling, and the session renewed once
+ * when the provider refuses the employee's token. A tool's session gets tokens only for the targets
+ * the employee consented to.
+ */
+import { createHash } from 'node:crypto';
+import type { ParsedAudience } from '../../audience.js';
+import { TokenCache, type CacheResult } from '../../cache/token-cache.js';
+import type { SessionData } from '../../session/index.js';
+import { IdpError, type IdentityProvider, type TokenResponse } from '../idp/identity-provider.js';
+import type { EmployeeLimits } from './limits.js';
+import { LoginRequiredError, refuse } from './problem.js';
+import { ask, providerProblem } from './provider.js';
+
+export interface IssuedToken {
+  accessToken: string;
+  tokenType: string;
+  expiresAt: number;
+  scope?: string;
+}
+
+export interface TokenResponseBody {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+  scope?: string;
+}
+
+/** An employee's session (a browser's or a tool's), as the rules need it. */
+export interface EmployeeSession {
+  id: string;
+  data: SessionData;
+}
+
+/** Renews a session whose employee token the provider refused; the same session when renewing would not help, undefined when it ended. */
+export interface SessionRenewal {
+  renewRefused(session: EmployeeSession, refusal: IdpError): Promise<EmployeeSession | undefined>;
+}
+
+export interface TokenOptions {
+  /** A token straight from the provider, not the cache (`Cache-Control: no-cache`). */
+  fresh?: boolean;
+}
+
+export interface EmployeeTokenOptions extends TokenOptions {
+  /** The caller's address, for the limits per address. */
+  address: string;
+}
+
+export interface TokenEvents {
+  onCache?: (cache: 'app' | 'employee', hit: boolean) => void;
+}
+
+export interface TokensOptions extends TokenEvents {
+  maxEntries: number;
+  maxBytes?: number;
+  now?: () => number;
+  limits: EmployeeLimits;
+  sessions: SessionRenewal;
+}
+
+export class Tokens {
+  readonly appCache: TokenCache<IssuedToken>;
+  readonly employeeCache: TokenCache<IssuedToken>;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly provider: IdentityProvider,
+    private readonly options: TokensOptions,
+  ) {
+    this.appCache = new TokenCache(options);
+    this.employeeCache = new TokenCache(options);
+    this.now = options.now ?? Date.now;
+  }
+
+  /** An app token for the target; a refusal of the provider becomes its advice. */
+  async appToken(target: ParsedAudience, options: TokenOptions = {}): Promise<IssuedToken> {
+    const scope = this.provider.scopeFor(target);
+    const result = await ask(this.provider, 'client_credentials', target, () =>
+      this.appCache.get(scope, async () => this.issued(await this.provider.clientCredentials(scope)), {
+        skipCache: options.fresh ?? false,
+      }),
+    );
+    this.options.onCache?.('app', result.hit);
+    return result.token;
+  }
+
+  /** The cached app token for the target, without a call to the provider (or undefined): the public route's fast path. */
+  cachedAppToken(target: ParsedAudience): IssuedToken | undefined {
+    const token = this.appCache.peek(this.provider.scopeFor(target));
+    if (token) this.options.onCache?.('app', true);
+    return token;
+  }
+
+  /** An app token for a logged-in employee (`/api/m2m`): counted against their limits like an employee token. */
+  async appTokenFor(session: EmployeeSession, target: ParsedAudience, options: EmployeeTokenOptions): Promise<IssuedToken> {
+    const fresh = options.fresh || this.appCache.peek(this.provider.scopeFor(target)) === undefined;
+    await this.options.limits.tokenRequest(options.address, session.id, fresh);
+    return this.appToken(target, options);
+  }
+
+  /**
+   * A token on behalf of the session's employee for the target. Counted against the limits (a fresh
+   * one against the tighter ones); when the provider refuses the employee's own token, the session
+   * is renewed once and asked again; when it has ended, LoginRequiredError.
+   */
+  async employeeToken(session: EmployeeSession, target: ParsedAudience, options: EmployeeTokenOptions): Promise<IssuedToken> {
+    assertConsented(session, target);
+    const key = employeeCacheKey(session.id, this.provider.scopeFor(target));
+    const fresh = options.fresh || this.employeeCache.peek(key) === undefined;
+    await this.options.limits.tokenRequest(options.address, session.id, fresh);
+    let result: CacheResult<IssuedToken>;
+    try {
+      result = await this.exchange(session, key, target, options);
+    } catch (err) {
+      if (!(err instanceof IdpError)) throw err;
+      // The employee's token refused (the provider's keys changed, say): renewed once, or the employee logs in again.
+      const renewed = await this.options.sessions.renewRefused(session, err);
+      if (renewed === session) throw providerProblem(this.provider, err, 'on_behalf_of', target);
+      if (!renewed) throw new LoginRequiredError();
+      result = await ask(this.provider, 'on_behalf_of', target, () => this.exchange(renewed, key, target, options));
+    }
+    this.options.onCache?.('employee', result.hit);
+    return result.token;
+  }
+
+  private exchange(session: EmployeeSession, key: string, target: ParsedAudience, options: TokenOptions) {
+    const scope = this.provider.scopeFor(target);
+    return this.employeeCache.get(key, async () => this.issued(await this.provider.onBehalfOf(session.data.accessToken, scope)), {
+      skipCache: options.fresh ?? false,
+    });
+  }
+
+  private issued(response: TokenResponse): IssuedToken {
+    return {
+      accessToken: response.accessToken,
+      tokenType: response.tokenType,
+      expiresAt: this.now() + response.expiresIn * 1000,
+      ...(response.scope ? { scope: response.scope } : {}),
+    };
+  }
+}
+
+/** A tool's session was started by the employee's consent for one target: it gets tokens for that target only. */
+function assertConsented(session: EmployeeSession, target: ParsedAudience): void {
+  const tool = session.data.tool;
+  if (!tool || tool.target === target.target) return;
+  throw refuse(
+    'target_not_consented',
+    `This tool was allowed tokens for ${tool.target} only, not for ${target.target}. To get tokens for ${target.target}, ask the ` +
+      'employee again: start a new authorization (or device authorization) with that scope, and they allow it on a new consent page.',
+  );
+}
+
+/** The session's key is hashed: a key is never the session's id as the store knows it. */
+function employeeCacheKey(sessionId: string, scope: string): string {
+  return `${createHash('sha256').update(sessionId).digest('base64url')} ${scope}`;
+}
+
+export function responseBody(token: IssuedToken, now = Date.now()): TokenResponseBody {
+  return {
+    access_token: token.accessToken,
+    token_type: token.tokenType,
+    expires_in: Math.max(0, Math.floor((token.expiresAt - now) / 1000)),
+    ...(token.scope ? { scope: token.scope } : {}),
+  };
+}

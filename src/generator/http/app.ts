@@ -1,0 +1,280 @@
+/**
+ * The token generator's HTTP service. `buildApp` wires routes to an Entra ID client that is
+ * already configured; tests drive it over a real listener, `main.ts` starts it.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type FastifySchema } from 'fastify';
+import formbody from '@fastify/formbody';
+import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
+import { jsonSchemaTransform, jsonSchemaTransformObject, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
+import { lazyChild } from '../../logger.js';
+import type { GeneratorConfig } from '../../config.js';
+import type { IdentityProvider } from '../idp/identity-provider.js';
+import { GeneratorContext } from './context.js';
+import { CONTENT_SECURITY_POLICY } from './views/html.js';
+import { registerErrorHandler } from './errors.js';
+import { appTokenRoutes } from './public-api/m2m.js';
+import { internalRoutes, type Readiness } from './internal/internal.js';
+import { identityProviderRoutes } from './public-api/identity-provider.js';
+import { audienceCheckRoutes, homeRoutes, type TestDirectory } from './pages/home.js';
+import { Metrics } from './internal/metrics.js';
+import { addMultipartParser } from './multipart.js';
+import { assetRoutes, OPENAPI_INFO } from './pages/assets.js';
+import { Tokens } from '../core/tokens.js';
+import { loginRoutes } from './pages/login.js';
+import { logoutRoutes } from './pages/logout.js';
+import { loggedInTokenRoutes } from './pages/logged-in-tokens.js';
+import { authorizationServerRoutes } from './oauth/index.js';
+import { headlessOboRoutes } from './public-api/headless-obo.js';
+import { Sessions } from './sessions.js';
+import { accessLogger, RequestEnd } from './request-log.js';
+import { trustedHops, trustProxyOption } from './client-address.js';
+import { refuseDuplicateCookies } from './duplicate-cookies.js';
+import { boundConnections, type ConnectionBound } from './connections.js';
+import { createStore, randomKey, RedisStore, Sealer, SessionManager, type SessionStore } from '../../session/index.js';
+import { EmployeeLimits, RequestCounter } from '../core/limits.js';
+import { ToolAccess } from './oauth/tool-access.js';
+import { ToolSessions } from './oauth/tool-sessions.js';
+import { toolAccessRoutes } from './pages/tool-access.js';
+import { bodyDeadline } from './body-deadline.js';
+import { knownHosts, onlyKnownHosts } from '../../host-names.js';
+import { PATHS } from '../../paths.js';
+
+export interface BuildOptions {
+  config: GeneratorConfig;
+  provider: IdentityProvider;
+  logger: Logger;
+  /** A store made by the caller (tests); by default one is made from the configuration. */
+  store?: SessionStore;
+  /** Shared with the Entra ID client, which reports its token requests to it. */
+  metrics?: Metrics;
+  /** The identity provider is the emulator (enables headless employee tokens). */
+  emulator?: boolean;
+  /** With the emulator: its test employees and apps, for the home page. */
+  directory?: TestDirectory;
+}
+
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  /** The route's schema, of which /openapi.json is made. */
+  schema: FastifySchema | undefined;
+}
+
+export interface Generator {
+  app: FastifyInstance;
+  ctx: GeneratorContext;
+  readiness: Readiness;
+  sessions: Sessions;
+  metrics: Metrics;
+  /** Every route the service has, as registered. */
+  routes: RegisteredRoute[];
+  /** The bound on open connections. */
+  connections: ConnectionBound;
+}
+
+function sessionSealer(config: GeneratorConfig, logger: Logger, emulator: boolean): Sealer {
+  const configured = config.session.encryptionKey;
+  if (configured) return new Sealer(configured);
+  // With the emulator this is a laptop or CI, where a key made at start is what one wants: a note, not a warning.
+  if (emulator) logger.info('sessions use a key made at start (no SESSION_ENCRYPTION_KEY): logins end when this process stops');
+  else {
+    logger.warn(
+      'SESSION_ENCRYPTION_KEY is not set: sessions are encrypted with a random key made at start. They end when this process ' +
+        'restarts and are not shared with other replicas. Set SESSION_ENCRYPTION_KEY (32 random bytes, base64) in production.',
+    );
+  }
+  return new Sealer(randomKey());
+}
+
+/**
+ * Tokens and codes travel in URLs and pages here: no referrer ever leaves, nothing is sniffed, and no
+ * response may run a script of another origin or be framed (the policy fits the HTML pages; on text
+ * and JSON it is harmless).
+ */
+const EVERY_RESPONSE_HEADERS: readonly (readonly [string, string])[] = [
+  ['referrer-policy', 'no-referrer'],
+  ['x-content-type-options', 'nosniff'],
+  ['content-security-policy', CONTENT_SECURITY_POLICY],
+  ['x-frame-options', 'DENY'],
+];
+/** The platform's probes call these by the pod's address, not by the service's name. */
+const PROBES: ReadonlySet<string> = new Set([PATHS.isAlive, PATHS.isReady, PATHS.health, PATHS.metrics]);
+/** Once its headers are in, a request has this long for its body. */
+const BODY_DEADLINE_MS = 5_000;
+/** Connections one address may hold: an eighth of the bound, or 16 when the bound is small. */
+const perAddressMax = (max: number) => Math.max(16, Math.floor(max / 8));
+const KEEP_ALIVE_MS = 72_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const CONNECTION_TIMEOUT_MS = 60_000;
+/** How often Node.js looks for connections past their header or request time (its default is 30 s). */
+const TIMEOUT_CHECK_MS = 1_000;
+const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** The correlation id the server chose for a request, which Fastify takes as its id (`genReqId`). */
+const CORRELATION_KEY = Symbol('correlation id');
+type CorrelatedRequest = IncomingMessage & { [CORRELATION_KEY]?: string };
+
+/** The caller's correlation id when it sent a sane one, else the trace id of `traceparent`, else a new one. */
+export function correlationId(headers: FastifyRequest['headers']): string {
+  const given = headers['x-correlation-id'];
+  if (typeof given === 'string' && CORRELATION_ID.test(given)) return given;
+  const traceparent = headers.traceparent;
+  const trace = typeof traceparent === 'string' ? TRACEPARENT.exec(traceparent)?.[1] : undefined;
+  return trace ?? randomUUID();
+}
+
+/** Fastify's options: the server that sets every response's headers, the logger, the limits. */
+function fastifyOptions(
+  config: GeneratorConfig,
+  logger: Logger,
+  readiness: Readiness,
+  requestEnd: RequestEnd,
+  onServer: (server: Server) => void,
+) {
+  return {
+    loggerInstance: logger as FastifyBaseLogger,
+    // The server sets the headers every response carries before Fastify sees the request (no hook
+    // runs for them), and hands Fastify the correlation id it chose.
+    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
+      const timeouts = {
+        headersTimeout: config.connections.headersTimeoutMs,
+        requestTimeout: REQUEST_TIMEOUT_MS,
+        connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+      };
+      const known = knownHosts(config.publicUrl, () => (server.address() as AddressInfo | null)?.port);
+      const server = createServer(
+        timeouts,
+        onlyKnownHosts(known, PROBES, (req: CorrelatedRequest, res: ServerResponse) => {
+          const id = correlationId(req.headers);
+          req[CORRELATION_KEY] = id;
+          res.setHeader('x-correlation-id', id);
+          for (const [name, value] of EVERY_RESPONSE_HEADERS) res.setHeader(name, value);
+          // While shutting down, connections end with their response instead of idling until their keep-alive runs out.
+          if (readiness.shuttingDown) res.setHeader('connection', 'close');
+          handler(req, res);
+        }),
+      );
+      server.keepAliveTimeout = KEEP_ALIVE_MS;
+      server.setTimeout(CONNECTION_TIMEOUT_MS);
+      onServer(server);
+      return server;
+    },
+    genReqId: (req: CorrelatedRequest) => req[CORRELATION_KEY] ?? correlationId(req.headers),
+    logController: requestEnd,
+    childLoggerFactory: (parent: FastifyBaseLogger, bindings: Bindings, childOptions: ChildLoggerOptions) =>
+      lazyChild(parent as Logger, bindings, childOptions) as FastifyBaseLogger,
+    bodyLimit: config.bodyLimitBytes,
+    // Fastify's own 503 would answer what reaches it once closing began: a body that arrived after
+    // SIGTERM, or a request on a kept-alive connection. Readiness already steers traffic away, and
+    // every request that does arrive is answered normally, with `Connection: close` (see above).
+    return503OnClosing: false,
+    routerOptions: { maxParamLength: 256 },
+    ...trustProxyOption(config.trustProxyHops, config.trustedProxies),
+  };
+}
+
+export async function buildApp(options: BuildOptions): Promise<Generator> {
+  const { config, provider, logger } = options;
+  // The store is made below; until then it counts as reached (nothing asks before the routes exist).
+  const readiness: Readiness = { shuttingDown: false, sessionStore: () => ({ reachable: true, reachedOnce: true }) };
+  const metrics = options.metrics ?? new Metrics();
+  const access = accessLogger(logger);
+  const employees = employeeSessions(options, readiness, metrics);
+  const tokens = new Tokens(provider, {
+    maxEntries: config.cache.maxEntries,
+    onCache: metrics.onCache,
+    limits: employees.limits,
+    sessions: employees.sessions,
+  });
+  const ctx = new GeneratorContext(config, provider, tokens, logger, metrics);
+  let connections: ConnectionBound | undefined;
+  const proxy = trustedHops(config.trustProxyHops, config.trustedProxies);
+  const bound = (server: Server) => {
+    bodyDeadline(server, BODY_DEADLINE_MS);
+    connections = boundConnections(server, config.connections.max, perAddressMax(config.connections.max), (address) => proxy(address, 0));
+  };
+  const app = Fastify(
+    fastifyOptions(config, logger, readiness, new RequestEnd(access, metrics), bound),
+  ).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  // Response schemas document the answers; the bodies are written as they always were.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  const routes: RegisteredRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url, schema: route.schema });
+  });
+  app.addHook('onClose', employees.close);
+
+  await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
+  addMultipartParser(app, { bodyBytes: config.bodyLimitBytes, fields: 20, fieldBytes: 4096 });
+
+  registerErrorHandler(app, { publicUrl: config.publicUrl });
+  await app.register(swagger, { openapi: OPENAPI_INFO, transform: jsonSchemaTransform, transformObject: jsonSchemaTransformObject });
+  await assetRoutes(app);
+
+  await internalRoutes(app, ctx, readiness);
+  await appTokenRoutes(app, ctx);
+  await identityProviderRoutes(app, ctx);
+  await audienceCheckRoutes(app);
+  await employeeRoutes(app, ctx, employees, options);
+
+  return { app, ctx, readiness, sessions: employees.sessions, metrics, routes, connections: connections! };
+}
+
+/** What the employees' routes share: the sealer of their cookies, their sessions, the limits per employee. */
+interface EmployeeParts {
+  sealer: Sealer;
+  sessions: Sessions;
+  limits: EmployeeLimits;
+  /** Closes the store once the renewals under way have stored their tokens. */
+  close: () => Promise<void>;
+}
+
+/** The session store and what is built on it; readiness and the metrics watch the store. */
+function employeeSessions(options: BuildOptions, readiness: Readiness, metrics: Metrics): EmployeeParts {
+  const { config, provider, logger } = options;
+  const sealer = sessionSealer(config, logger, options.emulator ?? false);
+  const store =
+    options.store ??
+    createStore({
+      sealer,
+      logger: logger.child({ component: 'session-store' }),
+      ...(config.session.store ? { store: config.session.store } : {}),
+    });
+  readiness.sessionStore = () => store.health();
+  metrics.watchSessionStore(readiness.sessionStore);
+  const counter = new RequestCounter(store instanceof RedisStore ? store.client : undefined, logger.child({ component: 'rate-limit' }));
+  const limits = new EmployeeLimits(counter, config.rateLimit);
+  const manager = new SessionManager({ store, sealer, maxLifetimeMs: config.session.maxLifetimeMs });
+  const sessions = new Sessions(manager, provider, config, logger, (event) => metrics.sessions.inc({ event }));
+  const close = async () => {
+    // A refresh still running behind an answered request stores its tokens first.
+    await sessions.settled();
+    await store.close();
+  };
+  return { sealer, sessions, limits, close };
+}
+
+/** The employees' routes, in a scope of their own: cookies belong to them; the public endpoints for scripts neither read nor set any. */
+async function employeeRoutes(app: FastifyInstance, ctx: GeneratorContext, employees: EmployeeParts, options: BuildOptions): Promise<void> {
+  const { sealer, sessions, limits } = employees;
+  const tools = new ToolSessions(sessions, sealer, new ToolAccess(sessions.manager.store));
+  await app.register(async (scope) => {
+    await scope.register(cookie);
+    scope.addHook('onRequest', refuseDuplicateCookies(sessions.cookies, options.config.publicUrl));
+    await homeRoutes(scope, { ctx, sessions, tools, sealer, ...(options.directory ? { directory: options.directory } : {}) });
+    await loginRoutes(scope, { ctx, sessions, sealer, limits });
+    await logoutRoutes(scope, { ctx, sessions, sealer, tools });
+    await toolAccessRoutes(scope, { sessions, sealer, tools, publicUrl: options.config.publicUrl });
+    await loggedInTokenRoutes(scope, ctx, sessions);
+    await headlessOboRoutes(scope, { ctx, emulator: options.emulator ?? false });
+    await scope.register(async (server) => authorizationServerRoutes(server, { ctx, sessions, sealer, limits, tools }));
+  });
+}

@@ -1,0 +1,230 @@
+/**
+ * The one error path of the generator's HTTP surfaces: `toProblem` turns any error (a rule's
+ * ProblemError, the session store's, Fastify's own refusals of a body it could not read, a bug) into
+ * a problem, and one renderer each writes it as text, JSON, HTML or an OAuth 2.0 body, in the format
+ * the route answers in (`formatOf`). Routes never answer an error themselves.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { StoreUnavailableError } from '../../session/index.js';
+import { LoginRequiredError, PROBLEM_CODES, ProblemError, statusOf, type Problem, type ProblemCode } from '../core/problem.js';
+import { copyBlock, escapeHtml, page, sessionActions } from './views/html.js';
+import { drainBeforeClose } from './body-drain.js';
+import { formatOf, isNavigation, type Format } from './negotiate.js';
+import { safeReturnPath } from './redirect.js';
+import { loginUrl } from '../../paths.js';
+
+export interface ErrorHandlerOptions {
+  publicUrl: string;
+}
+
+const problem = (code: ProblemCode, message: string): Problem => ({ code, message });
+
+export const STORE_UNAVAILABLE = problem('session_store_unavailable', 'The session store is unavailable right now. Try again in a moment.');
+export const BODY_TOO_LARGE = problem('body_too_large', 'The request body is too large or has too many parts: send only the field "aud".');
+export const MULTIPART_UNREADABLE = problem(
+  'invalid_body',
+  'The multipart body cannot be read: send a well-formed form with the field "aud".',
+);
+const INTERNAL_ERROR = problem(
+  'internal_error',
+  'Something went wrong in the token generator. Try again; if it persists, tell its operators the correlation id.',
+);
+
+export function registerErrorHandler(app: FastifyInstance, options: ErrorHandlerOptions): void {
+  app.setErrorHandler((error: FastifyError | Error, request, reply) => {
+    drainBeforeClose(request.raw);
+    const format = formatOf(request);
+    // A tool's session has no browser to send to a login: it hears invalid_grant, and starts its authorization again.
+    if (error instanceof LoginRequiredError && format !== 'oauth') return sendLoginRequired(request, reply, error, options.publicUrl);
+    if (error instanceof ProblemError) for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+    return sendProblem(reply, request, toProblem(error, request), format);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]?.slice(0, 200);
+    const message =
+      `There is nothing at ${request.method} ${path}. Try POST ` + `/api/public/m2m or GET /api/obo?aud=<cluster>:<namespace>:<app>.`;
+    return sendProblem(reply, request, problem('not_found', message), formatOf(request));
+  });
+}
+
+/** Any error as a problem; a failure of the identity provider is logged with the flow that ran. */
+export function toProblem(error: FastifyError | Error, request: FastifyRequest): Problem {
+  if (error instanceof ProblemError) {
+    if (error.provider) {
+      const { flow, target, reason } = error.provider;
+      const p = error.problem;
+      request.log.warn({ flow, target, status: statusOf(p), error: p.code, aadsts: p.aadsts, reason }, 'token request failed');
+    }
+    return error.problem;
+  }
+  if (error instanceof StoreUnavailableError) return STORE_UNAVAILABLE;
+  if (error instanceof LoginRequiredError) return problem('login_expired', 'Your login has ended or is no longer valid. Log in again.');
+  if ('validation' in error && error.validation) {
+    const where = 'validationContext' in error && error.validationContext ? ` (${error.validationContext})` : '';
+    return problem('invalid_request', `The request is not valid${where}: ${error.message}.`);
+  }
+  const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
+  if (status >= 500) {
+    request.log.error({ err: error }, 'request failed');
+    return INTERNAL_ERROR;
+  }
+  return requestProblem('code' in error ? error.code : undefined, status);
+}
+
+/** Fastify's refusals of a request it could not read, by their code. */
+function requestProblem(code: string | undefined, status: number): Problem {
+  switch (code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return problem(
+        'unsupported_content_type',
+        'This content type is not supported: send application/x-www-form-urlencoded, multipart/form-data or application/json.',
+      );
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return BODY_TOO_LARGE;
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return problem('invalid_body', 'The JSON body is empty: send {"aud": "<cluster>:<namespace>:<app>"}.');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return problem('invalid_body', 'The JSON body cannot be read: send {"aud": "<cluster>:<namespace>:<app>"}.');
+    default:
+      if (code?.startsWith('FST_ERR_CTP') || status === 400)
+        return problem('invalid_request', 'The request cannot be read: check its body and content type.');
+      return { code: 'invalid_request', status, message: `The request was refused (HTTP ${status}).` };
+  }
+}
+
+/** A browser is sent to log in; any other client is told where to, in JSON. */
+function sendLoginRequired(request: FastifyRequest, reply: FastifyReply, error: LoginRequiredError, publicUrl: string): FastifyReply {
+  reply.header('cache-control', 'no-store');
+  const returnTo = error.returnTo ?? safeReturnPath(request.url) ?? '/';
+  if (isNavigation(request.headers)) return reply.redirect(loginUrl(returnTo), 302);
+  const url = `${publicUrl}${loginUrl(returnTo)}`;
+  return reply
+    .code(401)
+    .type('application/json; charset=utf-8')
+    .send({
+      error: 'login_required',
+      error_description: `Log in first: open ${url} in a browser.`,
+      login_url: url,
+      correlation_id: String(request.id),
+    });
+}
+
+export function sendProblem(reply: FastifyReply, request: FastifyRequest, p: Problem, format: Format): FastifyReply {
+  reply.header('cache-control', 'no-store');
+  const correlationId = String(request.id);
+  switch (format) {
+    case 'oauth':
+      return reply
+        .code(oauthStatus(p))
+        .header('pragma', 'no-cache')
+        .type('application/json; charset=utf-8')
+        .send(oauthBody(p, correlationId));
+    case 'json':
+      return reply.code(statusOf(p)).type('application/json; charset=utf-8').send(jsonBody(p, correlationId));
+    case 'html':
+      return reply.code(statusOf(p)).type('text/html; charset=utf-8').send(problemPage(request, p));
+    case 'text':
+      return reply.code(statusOf(p)).type('text/plain; charset=utf-8').send(textBody(p, correlationId));
+  }
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad request',
+  401: 'Not logged in',
+  403: 'Access denied',
+  404: 'Not found',
+  405: 'Method not allowed',
+  413: 'Request too large',
+  415: 'Unsupported content type',
+  429: 'Too many requests',
+  502: 'The identity provider failed',
+  503: 'Temporarily unavailable',
+  504: 'The identity provider is slow',
+};
+
+/** For text and JSON the snippet, its note and the details are one block of lines, as they always were. */
+function detailLines(p: Problem): string | undefined {
+  const parts = [p.snippet, p.note, p.details].filter((part): part is string => part !== undefined);
+  return parts.length ? parts.join('\n\n') : undefined;
+}
+
+/** The identity provider's code and words, the code said once (its words usually start with it). */
+function upstreamLine(p: Problem): string | undefined {
+  if (p.aadsts === undefined) return p.upstream;
+  const code = `AADSTS${p.aadsts}`;
+  if (!p.upstream) return code;
+  return p.upstream.startsWith(code) ? p.upstream : `${code}: ${p.upstream}`;
+}
+
+function jsonBody(p: Problem, correlationId: string): Record<string, unknown> {
+  const details = detailLines(p);
+  return {
+    error: p.code,
+    error_description: p.message,
+    ...(details ? { details } : {}),
+    ...(p.aadsts !== undefined ? { aadsts: p.aadsts, error_codes: [p.aadsts] } : {}),
+    ...(p.upstream ? { upstream: p.upstream } : {}),
+    correlation_id: correlationId,
+  };
+}
+
+function textBody(p: Problem, correlationId: string): string {
+  const details = detailLines(p);
+  const lines = [p.message];
+  if (details) lines.push('', details, '');
+  if (p.aadsts !== undefined) lines.push(`(AADSTS${p.aadsts}${p.upstream ? `: ${p.upstream.replace(/^AADSTS\d+:\s*/, '')}` : ''})`);
+  lines.push(`correlation id: ${correlationId}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Where "try again" and "sign in as someone else" lead: the page itself when it was a plain visit, else home. */
+function returnPath(request: FastifyRequest): string {
+  if (request.method !== 'GET' || request.url.startsWith('/oauth2/')) return '/';
+  return safeReturnPath(request.url) ?? '/';
+}
+
+function problemPage(request: FastifyRequest, p: Problem): string {
+  const title = TITLES[statusOf(p)] ?? 'Something went wrong';
+  const upstream = upstreamLine(p);
+  const returnTo = returnPath(request);
+  // A failure that trying again does not mend offers no "Try again"; the 4xx refusals keep it, as a second look.
+  const mended = PROBLEM_CODES[p.code].retry || statusOf(p) < 500;
+  const body = `<section class="error">
+<h1>${escapeHtml(title)}</h1>
+<p>${escapeHtml(p.message)}</p>
+${p.snippet ? copyBlock({ id: 'snippet', label: 'Copy YAML', text: p.snippet, className: 'snippet' }) : ''}
+${p.note ? `<p>${escapeHtml(p.note)}</p>` : ''}
+${p.details ? `<pre tabindex="0">${escapeHtml(p.details)}</pre>` : ''}
+${upstream ? `<p class="muted">The identity provider said: <code>${escapeHtml(upstream)}</code></p>` : ''}
+${sessionActions({ returnTo, ...(mended ? { tryAgain: returnTo } : {}) })}
+</section>`;
+  return page({ title, body, correlationId: String(request.id) });
+}
+
+/** RFC 6749 allows only printable ASCII without `"` and `\` in error_description. */
+function describable(text: string): string {
+  return text
+    .replace(/[\u2018\u2019"]/g, "'")
+    .replace(/\\/g, '/')
+    .replace(/[^\x20-\x7e]/g, '?');
+}
+
+function oauthStatus(p: Problem): number {
+  const rule = PROBLEM_CODES[p.code];
+  return 'oauthStatus' in rule ? rule.oauthStatus : statusOf(p);
+}
+
+/** RFC 6749 §5.2: `error` one of the codes tools know; `error_description`, the one line a tool shows, carries the advice. */
+function oauthBody(p: Problem, correlationId: string): Record<string, unknown> {
+  const oneLine = (text: string | undefined) => text?.replace(/\s*\n\s*/g, ' ');
+  const parts = [p.snippetLine ?? oneLine(p.snippet), p.note, oneLine(p.details)].filter((part) => part !== undefined);
+  const error = PROBLEM_CODES[p.code].oauth;
+  return {
+    error,
+    error_description: describable(parts.length ? `${p.message} ${parts.join(' ')}` : p.message),
+    ...(error !== p.code ? { reason: p.code } : {}),
+    ...(p.aadsts !== undefined ? { error_codes: [p.aadsts] } : {}),
+    correlation_id: correlationId,
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * Prometheus metrics for operators, one registry per generator instance.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { TokenRequestEvent } from '../../idp/identity-provider.js';
+
+/**
+ * A counter for events that happen on every request: counted in plain numbers as they happen and
+ * handed to prom-client when metrics are scraped, because labelling a prom-client counter on every
+ * request cost the cached-token path a few percent of its throughput (BENCHMARKS.md).
+ */
+class BatchedCounter<L extends string> {
+  private readonly pending = new Map<string, { labels: Record<L, string>; count: number }>();
+
+  constructor(registry: Registry, name: string, help: string, labelNames: readonly L[]) {
+    const pending = this.pending;
+    new Counter<L>({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        for (const entry of pending.values()) {
+          if (entry.count === 0) continue;
+          this.inc(entry.labels, entry.count);
+          entry.count = 0;
+        }
+      },
+    });
+  }
+
+  /** One event; `key` names the label values (the same values, the same key). */
+  add(key: string, labels: () => Record<L, string>): void {
+    const entry = this.pending.get(key);
+    if (entry) entry.count++;
+    else this.pending.set(key, { labels: labels(), count: 1 });
+  }
+
+  /** A function that counts one event with these label values, for a caller that counts the same ones always. */
+  counter(key: string, labels: Record<L, string>): () => void {
+    let entry = this.pending.get(key);
+    if (!entry) this.pending.set(key, (entry = { labels, count: 0 }));
+    const counted = entry;
+    return () => {
+      counted.count++;
+    };
+  }
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  private readonly httpRequests = new BatchedCounter(
+    this.registry,
+    'http_requests_total',
+    'HTTP requests answered, by route, method and status',
+    ['route', 'method', 'status'] as const,
+  );
+
+  readonly tokenRequests = new Counter({
+    name: 'idp_token_requests_total',
+    help: 'Token requests to the identity provider, by grant and outcome (with the AADSTS code when refused)',
+    labelNames: ['grant', 'outcome', 'aadsts'] as const,
+    registers: [this.registry],
+  });
+
+  readonly tokenRequestDuration = new Histogram({
+    name: 'idp_token_request_duration_seconds',
+    help: 'Duration of token requests to the identity provider, by grant',
+    labelNames: ['grant'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  private readonly cacheLookups = new BatchedCounter(
+    this.registry,
+    'token_cache_lookups_total',
+    'Token cache lookups, by cache (app, employee) and result (hit, miss)',
+    ['cache', 'result'] as const,
+  );
+
+  readonly sessions = new Counter({
+    name: 'sessions_total',
+    help: 'Session events: started, refreshed, ended',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
+  readonly logins = new Counter({
+    name: 'logins_total',
+    help: 'Login events: started, completed, failed',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
+  /** What `session_store_up` reads when scraped. */
+  private storeHealth: () => { reachable: boolean } = () => ({ reachable: true });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    const reachable = () => this.storeHealth().reachable;
+    new Gauge({
+      name: 'session_store_up',
+      help: 'Whether the session store answers (1) or not (0); always 1 for sessions in memory',
+      registers: [this.registry],
+      collect() {
+        this.set(reachable() ? 1 : 0);
+      },
+    });
+  }
+
+  watchSessionStore(health: () => { reachable: boolean }): void {
+    this.storeHealth = health;
+  }
+
+  /** One request answered. */
+  requestAnswered(route: string, method: string, status: number): void {
+    this.httpRequests.add(`${status} ${method} ${route}`, () => ({ route, method, status: String(status) }));
+  }
+
+  /** Counts requests answered on one route, with one method and status, as `requestAnswered` does. */
+  requestCounter(route: string, method: string, status: number): () => void {
+    return this.httpRequests.counter(`${status} ${method} ${route}`, { route, method, status: String(status) });
+  }
+
+  onTokenRequest = (event: TokenRequestEvent): void => {
+    this.tokenRequests.inc({ grant: event.grant, outcome: event.outcome, aadsts: event.aadsts === undefined ? '' : String(event.aadsts) });
+    this.tokenRequestDuration.observe({ grant: event.grant }, event.durationMs / 1000);
+  };
+
+  onCache = (cache: 'app' | 'employee', hit: boolean): void => {
+    const result = hit ? 'hit' : 'miss';
+    this.cacheLookups.add(`${cache} ${result}`, () => ({ cache, result }));
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * The device flow's two sides (RFC 8628): `POST /oauth2/device_authorization`, where a tool on a
+ * machine without a browser asks, and the verification page, where the employee, logged in on any
+ * device, finds the request by its user code, sees who asks and from where, and answers.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { page } from '../views/html.js';
+import type { GeneratorContext } from '../context.js';
+import { RateLimiter } from '../../core/limits.js';
+import type { LoadedSession, Sessions } from '../sessions.js';
+import { requireSession } from '../pages/logged-in-tokens.js';
+import type { Sealer } from '../../../session/index.js';
+import { assertSameOrigin, ConsentTokens, employeeName } from './consent.js';
+import { typedCodeMatches, type DeviceAuthorization, type DeviceAuthorizations } from '../../core/device-authorizations.js';
+import { approvalPage, ARM_SERVER_MS, codeForm } from './device-page.js';
+import { PATHS } from '../../../paths.js';
+import { OAUTH, PAGES } from '../negotiate.js';
+import { DEVICE_AUTHORIZATION_SCHEMA, DEVICE_DECISION_SCHEMA, DEVICE_PAGE_SCHEMA } from './schemas.js';
+import { refuse } from '../../core/problem.js';
+import { deviceToolName, single, targetScope } from './parameters.js';
+
+/** Lookups of user codes (and codes typed wrong) per address: enough for typing errors, far too few to guess one of 20^8. */
+const LOOKUPS = { max: 10, windowMs: 60_000 };
+/** Device authorizations started per address: a tool starts one per login; a flood fills the store and the code space. */
+const STARTS = { max: 10, windowMs: 60_000 };
+
+const DeviceConsent = z.object({ deviceCode: z.string(), shownAt: z.number() });
+
+const sendPage = (reply: FastifyReply, title: string, body: string) =>
+  reply
+    .header('cache-control', 'no-store')
+    .type('text/html; charset=utf-8')
+    .send(page({ title, body: `<section>${body}</section>` }));
+
+function limited(limiter: RateLimiter, address: string, what: string): void {
+  const verdict = limiter.take(address);
+  if (!verdict.allowed)
+    throw refuse('too_many_codes', `Too many ${what} from your address: try again in ${verdict.retryAfterSeconds} seconds.`);
+}
+
+export async function deviceRoutes(
+  app: FastifyInstance,
+  deps: { ctx: GeneratorContext; sessions: Sessions; sealer: Sealer; devices: DeviceAuthorizations },
+): Promise<void> {
+  const { ctx, sessions, devices } = deps;
+  const lookups = new RateLimiter(LOOKUPS.max, LOOKUPS.windowMs);
+  const consents = new ConsentTokens(deps.sealer, sessions.manager.store, 'device-consent', DeviceConsent);
+
+  const approval = (
+    reply: FastifyReply,
+    session: LoadedSession,
+    found: { deviceCode: string; authorization: DeviceAuthorization },
+    message?: string,
+  ) =>
+    sendPage(
+      reply,
+      'Connect a device',
+      approvalPage({
+        authorization: found.authorization,
+        who: employeeName(session),
+        csrfToken: consents.issue(session, { deviceCode: found.deviceCode, shownAt: Date.now() }),
+        ...(message ? { message } : {}),
+      }),
+    );
+
+  deviceAuthorizationRoute(app, ctx, devices);
+
+  app.get(PATHS.deviceVerification, { schema: DEVICE_PAGE_SCHEMA, config: PAGES }, async (request, reply) => {
+    const session = await requireSession(sessions, request);
+    const userCode = single(request.query as Record<string, unknown>, 'user_code');
+    if (userCode === undefined) return sendPage(reply, 'Connect a device', codeForm());
+    limited(lookups, request.ip, 'codes tried');
+    const found = await devices.find(userCode);
+    if (!found)
+      return sendPage(
+        reply.code(404),
+        'Connect a device',
+        codeForm('That code is not known, was already used, or has expired. Check it, or start again on the device.'),
+      );
+    return approval(reply, session, found);
+  });
+
+  app.post(PATHS.deviceVerification, { schema: DEVICE_DECISION_SCHEMA, config: PAGES }, async (request, reply) => {
+    assertSameOrigin(request, ctx.config.publicUrl);
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const session = await sessions.load(request);
+    if (!session) throw refuse('consent_refused', 'You are not logged in in this browser any more: open the page again.');
+    const { deviceCode, shownAt } = await consents.open(session, single(body, 'csrf_token'));
+    const allowed = single(body, 'decision') === 'allow';
+    const pending = await devices.pending(deviceCode);
+    if (pending && allowed) {
+      const refusal = approvalRefusal(pending.authorization.userCode, single(body, 'typed_code'), shownAt);
+      if (refusal) {
+        limited(lookups, request.ip, 'codes tried');
+        return approval(reply.code(400), session, pending, refusal);
+      }
+    }
+    if (!pending || !(await devices.decide(deviceCode, allowed, session.id))) {
+      return sendPage(
+        reply.code(409),
+        'Connect a device',
+        codeForm('This code was already answered, or has expired. Start again on the device.'),
+      );
+    }
+    return sendPage(
+      reply,
+      allowed ? 'Device connected' : 'Request denied',
+      allowed
+        ? '<h1>Device connected</h1><p>You can go back to your tool: it gets its tokens in a few seconds.</p>'
+        : '<h1>Request denied</h1><p>The tool gets no tokens. You can close this page.</p>',
+    );
+  });
+}
+
+/** Where a tool asks (RFC 8628 §3.1): its name checked, its address counted, the codes made. */
+function deviceAuthorizationRoute(app: FastifyInstance, ctx: GeneratorContext, devices: DeviceAuthorizations): void {
+  const starts = new RateLimiter(STARTS.max, STARTS.windowMs);
+  app.post(
+    PATHS.deviceAuthorization,
+    { schema: DEVICE_AUTHORIZATION_SCHEMA, onRequest: ctx.limitPublic, config: OAUTH },
+    async (request, reply) => {
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      const client = deviceToolName(single(body, 'client_id'));
+      const audience = targetScope(single(body, 'scope'));
+      limited(starts, request.ip, 'device authorizations');
+      const userAgent = request.headers['user-agent']?.slice(0, 200) ?? '';
+      const created = await devices.create({ client, target: audience.target, address: request.ip, userAgent });
+      const verificationUri = `${ctx.config.publicUrl}${PATHS.deviceVerification}`;
+      return reply.header('cache-control', 'no-store').send({
+        device_code: created.deviceCode,
+        user_code: created.userCode,
+        verification_uri: verificationUri,
+        verification_uri_complete: `${verificationUri}?user_code=${created.userCode}`,
+        expires_in: created.expiresIn,
+        interval: created.interval,
+      });
+    },
+  );
+}
+
+/** Why an Allow is not taken: the code not typed as the device shows it, or the page answered before it could be read. */
+function approvalRefusal(userCode: string, typed: string | undefined, shownAt: number): string | undefined {
+  if (!typed || !typedCodeMatches(userCode, typed))
+    return 'The code you typed is not the one of this request. Type the code your device shows; if no device of yours shows one, deny.';
+  if (Date.now() - shownAt < ARM_SERVER_MS) return 'The page was answered before it could be read: read it, then answer again.';
+  return undefined;
+}

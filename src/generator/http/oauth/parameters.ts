@@ -1,0 +1,84 @@
+/**
+ * The parameters every endpoint of the authorization server reads the same way: the target from
+ * `scope`, the tool from `client_id`, and the loopback redirect of a native app (RFC 8252).
+ */
+import { parseAudience, type ParsedAudience } from '../../../audience.js';
+import { refuse } from '../../core/problem.js';
+
+/** Scopes tools add by habit; the generator's answers need none of them. */
+const HABITUAL_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
+
+/** The one target a `scope` names: `api://cluster.namespace.app/.default` or any other audience form. */
+export function targetScope(value: unknown): ParsedAudience {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw refuse(
+      'invalid_scope',
+      "Send the target's scope as scope, for example api://dev-gcp.my-team.my-app/.default or dev-gcp:my-team:my-app.",
+    );
+  }
+  const named = value.split(' ').filter((scope) => scope !== '' && !HABITUAL_SCOPES.has(scope));
+  if (named.length !== 1) {
+    throw refuse(
+      'invalid_scope',
+      `Name exactly one target in scope, not ${named.length}: a token is for one app, for example api://dev-gcp.my-team.my-app/.default.`,
+    );
+  }
+  const parsed = parseAudience(named[0]);
+  if (!parsed.ok) throw refuse('invalid_scope', parsed.message.replace(/"aud"/g, 'scope'));
+  return parsed.value;
+}
+
+const CLIENT_ID = /^[\w .:@()/+-]{1,64}$/;
+
+/** The tool's own name for itself, shown to the employee when it asks; it proves nothing. */
+export function clientId(value: unknown): string {
+  if (typeof value !== 'string' || !CLIENT_ID.test(value)) {
+    throw refuse(
+      'invalid_request',
+      'Send client_id: any name for your tool, up to 64 letters, digits, spaces and ._:@()/+- (for example IntelliJ).',
+    );
+  }
+  return value;
+}
+
+/** Only http://127.0.0.1:<port>/… or http://[::1]:<port>/…, nothing else a browser could be sent to. */
+export function loopbackRedirect(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length > 512 || !URL.canParse(value)) return undefined;
+  const url = new URL(value);
+  if (url.protocol !== 'http:') return undefined;
+  if (url.hostname !== '127.0.0.1' && url.hostname !== '[::1]') return undefined;
+  if (url.username || url.password || url.hash || !url.port) return undefined;
+  // The string itself must be what the URL parser saw: no tricks that parse differently elsewhere.
+  if (!value.startsWith(`http://${url.host}/`)) return undefined;
+  return value;
+}
+
+/** A single string parameter, or undefined; a parameter sent twice is refused as RFC 6749 §3.1 asks. */
+export function single(params: Record<string, unknown>, name: string): string | undefined {
+  const value = params[name];
+  if (Array.isArray(value)) throw refuse('invalid_request', `Send ${name} once.`);
+  return typeof value === 'string' ? value : undefined;
+}
+
+const OWN_NAME = /tokengen|azuretoken|navtoken/;
+const LOOKALIKES: Record<string, string> = { '0': 'o', '1': 'l', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a' };
+
+/**
+ * The name a tool gives itself in the device flow, which the employee sees on a device they may not
+ * be holding: a name that passes for the generator's own command line is refused, since any caller
+ * can send it (the command line names itself otherwise there).
+ */
+export function deviceToolName(value: unknown): string {
+  const name = clientId(value);
+  const plain = [...name.toLowerCase()]
+    .map((c) => LOOKALIKES[c] ?? c)
+    .join('')
+    .replace(/[^a-z]/g, '');
+  if (OWN_NAME.test(plain)) {
+    throw refuse(
+      'tool_name_refused',
+      'client_id must not name the token generator: give your tool its own name (for example k6 in CI), which the employee is shown.',
+    );
+  }
+  return name;
+}

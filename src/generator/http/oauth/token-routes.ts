@@ -1,0 +1,75 @@
+/**
+ * `POST /oauth2/token` (RFC 6749 §3.2), one grant module per grant type, and `POST /oauth2/revoke`
+ * (RFC 7009), by which a tool ends its own session.
+ */
+import type { FastifyInstance } from 'fastify';
+import { freshAsked, type GeneratorContext } from '../context.js';
+import type { EmployeeLimits } from '../../core/limits.js';
+import type { DeviceAuthorizations } from '../../core/device-authorizations.js';
+import type { EmployeeTokens } from './employee-tokens.js';
+import type { AuthorizationCodes } from './grants/authorization-code.js';
+import { clientCredentialsGrant } from './grants/client-credentials.js';
+import { deviceCodeGrant } from './grants/device-code.js';
+import { refreshGrant } from './grants/refresh-token.js';
+import { DEVICE_CODE_GRANT } from './metadata.js';
+import { PATHS } from '../../../paths.js';
+import { OAUTH } from '../negotiate.js';
+import { REVOKE_SCHEMA, TOKEN_SCHEMA } from './schemas.js';
+import { refuse } from '../../core/problem.js';
+import { single } from './parameters.js';
+import type { ToolSessions } from './tool-sessions.js';
+
+export interface GrantDeps {
+  ctx: GeneratorContext;
+  codes: AuthorizationCodes;
+  tools: ToolSessions;
+  tokens: EmployeeTokens;
+  devices: DeviceAuthorizations;
+  limits: EmployeeLimits;
+}
+
+function parameters(body: unknown): Record<string, unknown> {
+  if (body && typeof body === 'object' && !Array.isArray(body)) return body as Record<string, unknown>;
+  throw refuse('invalid_request', 'Send the parameters as an application/x-www-form-urlencoded body.');
+}
+
+export async function tokenRoutes(app: FastifyInstance, deps: GrantDeps): Promise<void> {
+  const { ctx } = deps;
+
+  app.post(PATHS.token, { schema: TOKEN_SCHEMA, onRequest: ctx.limitPublic, config: OAUTH }, async (request, reply) => {
+    const params = parameters(request.body);
+    const asked = { fresh: freshAsked(request), address: request.ip };
+    const grant = single(params, 'grant_type');
+    const answer = await (() => {
+      switch (grant) {
+        case 'client_credentials':
+          return clientCredentialsGrant(params, ctx, asked);
+        case 'authorization_code':
+          // Codes are guessed here, if anywhere: their redemptions are counted per address.
+          return deps.limits.codeRedeem(request.ip).then(() => deps.codes.redeem(params, asked));
+        case 'refresh_token':
+          return refreshGrant(params, deps, asked);
+        case DEVICE_CODE_GRANT:
+          return deviceCodeGrant(params, deps, asked);
+        case undefined:
+          throw refuse(
+            'invalid_request',
+            'Send grant_type: client_credentials, authorization_code, refresh_token or the device code grant.',
+          );
+        default:
+          throw refuse(
+            'unsupported_grant_type',
+            `This server offers the grants client_credentials, authorization_code, refresh_token and ${DEVICE_CODE_GRANT}.`,
+          );
+      }
+    })();
+    return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').type('application/json; charset=utf-8').send(answer);
+  });
+
+  app.post(PATHS.revoke, { schema: REVOKE_SCHEMA, onRequest: ctx.limitPublic, config: OAUTH }, async (request, reply) => {
+    const token = single(parameters(request.body), 'token');
+    if (!token) throw refuse('invalid_request', 'Send the refresh token to revoke as token.');
+    if (await deps.tools.end(token)) request.log.info({ session: 'ended' }, 'tool session ended by revocation');
+    return reply.header('cache-control', 'no-store').code(200).send();
+  });
+}

@@ -1,0 +1,146 @@
+/**
+ * A tool's own session: started from the employee's browser session when they allow the tool, ending
+ * no later than that browser login, and listed for the employee (ToolAccess), who can end it. The
+ * tool holds it as its refresh token, a sealed handle on the session's id that opens for nothing else
+ * (not as a session cookie, and no cookie opens as it). The token rotates on every refresh: a token
+ * used after it was rotated is a copy, and ends the session, as a code used twice does.
+ */
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { Sealer } from '../../../session/index.js';
+import type { LoadedSession, Sessions } from '../sessions.js';
+import { refuse } from '../../core/problem.js';
+import { digest, type ToolAccess, type ToolEntry } from './tool-access.js';
+
+const HANDLE = 'tool-refresh-token';
+const RefreshToken = z.object({ id: z.string(), generation: z.string(), handle: z.string() });
+type RefreshToken = z.infer<typeof RefreshToken>;
+
+/** A tool session as a refresh token opened it: the session, and the token's place in the rotation. */
+export interface HeldSession {
+  session: LoadedSession;
+  token: RefreshToken;
+}
+
+const newId = () => randomBytes(16).toString('base64url');
+const generationKey = (id: string) => `tool-generation:${id}`;
+
+const ENDED = 'This refresh token is not valid any more (its session was ended or expired): log in again.';
+
+export class ToolSessions {
+  constructor(
+    private readonly sessions: Sessions,
+    private readonly sealer: Sealer,
+    readonly access: ToolAccess,
+  ) {}
+
+  /** A session of the tool's own, from the employee's browser session, and its refresh token; refused once that session has ended. */
+  async start(
+    browserSessionId: string,
+    tool: { client: string; target: string },
+    from: string,
+  ): Promise<{ session: LoadedSession; refreshToken: string }> {
+    const browser = await this.sessions.loadById(browserSessionId);
+    if (!browser) throw refuse('invalid_grant', 'The login behind this grant has ended (logged out or expired): start again.');
+    const { user, accessToken, accessTokenExpiresAt, accessTokenObtainedAt, refreshToken } = browser.data;
+    const created = await this.sessions.create({
+      user,
+      accessToken,
+      accessTokenExpiresAt,
+      ...(accessTokenObtainedAt !== undefined ? { accessTokenObtainedAt } : {}),
+      ...(refreshToken ? { refreshToken } : {}),
+      tool,
+    });
+    // No later than the browser login that allowed it.
+    const data = { ...created.data, expiresAt: Math.min(created.data.expiresAt, browser.data.expiresAt) };
+    await this.sessions.manager.update(created.id, data);
+    const token = { id: created.id, generation: newId(), handle: newId() };
+    await this.sessions.manager.store.setRecord(generationKey(created.id), token.generation, this.ttl(data.expiresAt));
+    const entry: ToolEntry = {
+      handle: token.handle,
+      session: created.id,
+      browser: digest(browserSessionId),
+      ...tool,
+      from,
+      since: Date.now(),
+      expiresAt: data.expiresAt,
+    };
+    await this.access.add(user.oid, entry);
+    await this.access.used(entry);
+    return { session: { id: created.id, data }, refreshToken: this.seal(token) };
+  }
+
+  /** The tool's session behind a refresh token, with a fresh employee token; a rotated token ends it. */
+  async load(refreshToken: string): Promise<HeldSession> {
+    const token = this.open(refreshToken);
+    const session = token ? await this.sessions.loadById(token.id) : undefined;
+    if (!token || !session?.data.tool) throw refuse('invalid_grant', ENDED);
+    const current = await this.sessions.manager.store.getRecord(generationKey(token.id));
+    if (current !== token.generation) await this.replayed(session);
+    return { session, token };
+  }
+
+  /** The next refresh token, once the answer to this one is ready; of two refreshes with one token, the second ends the session. */
+  async rotate(held: HeldSession): Promise<string> {
+    const store = this.sessions.manager.store;
+    const expiresAt = held.session.data.expiresAt;
+    if (!(await store.consumeOnce(`tool-rotated:${held.token.generation}`, this.ttl(expiresAt)))) await this.replayed(held.session);
+    const next = { ...held.token, generation: newId() };
+    await store.setRecord(generationKey(held.token.id), next.generation, this.ttl(expiresAt));
+    await this.access.used({ handle: held.token.handle, expiresAt });
+    return this.seal(next);
+  }
+
+  /** Ends the tool's session; an unknown or ended one is no error (RFC 7009 §2.2). */
+  async end(refreshToken: string): Promise<boolean> {
+    const token = this.open(refreshToken);
+    if (!token) return false;
+    await this.endById(token.id);
+    return true;
+  }
+
+  /** Ends a tool session and takes it off its employee's list. */
+  async endById(id: string): Promise<void> {
+    const session = await this.sessions.manager.store.get(id);
+    if (session?.tool) await this.access.remove(session.user.oid, (entry) => entry.session === id);
+    await this.sessions.destroy(id);
+  }
+
+  /** Ends the employee's tools that `which` picks (those one browser login allowed, one by its handle, or all); says how many. */
+  async endWhere(employee: string, which: (entry: ToolEntry) => boolean): Promise<number> {
+    const removed = await this.access.remove(employee, which);
+    for (const entry of removed) await this.sessions.destroy(entry.session);
+    return removed.length;
+  }
+
+  /** The tools that one browser login allowed. */
+  static allowedBy(browserSessionId: string): (entry: ToolEntry) => boolean {
+    const browser = digest(browserSessionId);
+    return (entry) => entry.browser === browser;
+  }
+
+  private async replayed(session: LoadedSession): Promise<never> {
+    await this.endById(session.id);
+    throw refuse(
+      'invalid_grant',
+      'This refresh token was already used, so a copy of it may be in other hands: its session has been ended. Log in again.',
+    );
+  }
+
+  private ttl(expiresAt: number): number {
+    return Math.max(1, expiresAt - Date.now());
+  }
+
+  private seal(token: RefreshToken): string {
+    return this.sealer.seal(JSON.stringify(token), HANDLE);
+  }
+
+  private open(refreshToken: string): RefreshToken | undefined {
+    const opened = this.sealer.open(refreshToken, HANDLE);
+    try {
+      return opened ? RefreshToken.parse(JSON.parse(opened)) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}

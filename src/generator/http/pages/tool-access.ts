@@ -1,0 +1,69 @@
+/**
+ * The employee's view of the tools with access as them: a section of the home page listing each
+ * (its own name for itself, from where, since, last used) with a button that ends it, and the route
+ * that button posts to, with a token only that page had, from this site only.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { PATHS } from '../../../paths.js';
+import type { Sealer } from '../../../session/index.js';
+import { digest, type ToolEntry } from '../oauth/tool-access.js';
+import type { ToolSessions } from '../oauth/tool-sessions.js';
+import { refuse } from '../../core/problem.js';
+import { escapeHtml } from '../views/html.js';
+import type { Sessions } from '../sessions.js';
+import { refuseCrossSite } from './logout.js';
+import { answers, errors, Field, redirect } from '../schemas.js';
+
+const PURPOSE = 'tool-end';
+
+const when = (at: number) =>
+  `<time datetime="${new Date(at).toISOString()}" data-local>${new Date(at).toISOString().slice(0, 16)} UTC</time>`;
+
+function row(entry: ToolEntry & { lastUsed?: number }, csrfToken: string): string {
+  return `<li><strong>${escapeHtml(entry.client)}</strong> (its own name for itself), for <code>${escapeHtml(entry.target)}</code>, from
+${escapeHtml(entry.from)}, since ${when(entry.since)}${entry.lastUsed ? `, last used ${when(entry.lastUsed)}` : ''}
+<form method="post" action="${PATHS.endTool}" class="inline"><input type="hidden" name="csrf_token" value="${escapeHtml(csrfToken)}">
+<input type="hidden" name="handle" value="${escapeHtml(entry.handle)}">
+<button type="submit" class="secondary">End its access</button></form></li>`;
+}
+
+/** The home page's section: the tools with access as the logged-in employee, each with its button. */
+export async function toolsSection(tools: ToolSessions, sealer: Sealer, session: { id: string; data: { user: { oid: string } } }) {
+  const entries = await tools.access.list(session.data.user.oid);
+  const token = sealer.seal(digest(session.id), PURPOSE);
+  const list = entries.length
+    ? `<ul class="plain" id="tools">${entries.map((entry) => row(entry, token)).join('\n')}</ul>`
+    : '<p class="muted" id="tools-none">None: no tool has a session as you.</p>';
+  return `<section aria-labelledby="tools-heading"><h2 id="tools-heading">Tools with access as you</h2>
+<p class="muted">Tools you allowed through the token generator (<code>/oauth2/authorize</code> or a device code). Their access ends with the
+login that allowed them, when you log out, or here.</p>
+${list}</section>`;
+}
+
+const END_SCHEMA = {
+  summary: 'Ends one tool\u2019s access as the employee: the button of the home page',
+  consumes: ['application/x-www-form-urlencoded'],
+  body: z.object({ csrf_token: Field.optional(), handle: Field.optional() }).optional(),
+  response: answers({ 303: redirect('Back to the home page') }, errors(403, 503)),
+};
+
+export async function toolAccessRoutes(
+  fastify: FastifyInstance,
+  deps: { sessions: Sessions; sealer: Sealer; tools: ToolSessions; publicUrl: string },
+) {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const { sessions, sealer, tools } = deps;
+  app.post(PATHS.endTool, { schema: END_SCHEMA }, async (request, reply) => {
+    refuseCrossSite(request, new URL(deps.publicUrl).origin);
+    const session = await sessions.manager.load(request.cookies[sessions.cookies.session]);
+    const token = request.body?.csrf_token;
+    const handle = request.body?.handle;
+    if (!session || typeof token !== 'string' || sealer.open(token, PURPOSE) !== digest(session.id) || typeof handle !== 'string')
+      throw refuse('invalid_csrf_token', 'This did not come from your home page in this browser: open the home page and use its button.');
+    if (await tools.endWhere(session.data.user.oid, (entry) => entry.handle === handle))
+      request.log.info({ session: 'ended' }, 'tool session ended by the employee');
+    return reply.header('cache-control', 'no-store').redirect(PATHS.home, 303);
+  });
+}

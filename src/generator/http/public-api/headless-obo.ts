@@ -1,0 +1,159 @@
+/**
+ * Employee tokens for scripts and CI, when the identity provider is the emulator:
+ * `POST /api/public/obo` with `aud` and `NAVident` logs that test employee in on the emulator's login
+ * page, redeems the code and exchanges the employee's token on-behalf-of, exactly as a browser login
+ * does, so that every check and access policy of the emulator applies. Against real Entra ID no
+ * service can log an employee in without them, so there it answers 404 and says why.
+ */
+import * as oidc from 'openid-client';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { IdpError, LoginValidationError, type IdentityProvider } from '../../idp/identity-provider.js';
+import { PATHS } from '../../../paths.js';
+import { SignInPageError, submitSignInForm } from '../../../emulator/sign-in-client.js';
+import type { GeneratorContext } from '../context.js';
+import { refuse } from '../../core/problem.js';
+import { ask } from '../../core/provider.js';
+import { answersIn, formatOf } from '../negotiate.js';
+import { responseBody } from '../../core/tokens.js';
+import { answers, Audience, AUDIENCE_BODY_TYPES, documentedBody, errors, Field, TOKEN_ANSWER } from '../schemas.js';
+import { audienceFrom } from './m2m.js';
+
+const NAV_IDENT = /^[A-Za-z][0-9]{6}$/;
+
+const EMPLOYEE_FIELDS = {
+  aud: Audience.optional(),
+  NAVident: Field.optional().meta({ description: 'The test employee: a letter and six digits', examples: ['Z990001'] }),
+  name: Field.optional(),
+  groups: Field.optional().meta({ description: 'Comma-separated group ids' }),
+};
+const EmployeeQuery = z.object(EMPLOYEE_FIELDS);
+/** The fields of a body of any kind: a form's, a multipart form's or a JSON object's. */
+const BodyFields = z.record(z.string(), z.unknown());
+
+const SCHEMA = {
+  summary:
+    'Against the Entra ID emulator only: a token on behalf of a test employee, through the same login and exchange a browser goes through',
+  querystring: EmployeeQuery,
+  body: documentedBody(EMPLOYEE_FIELDS),
+  consumes: AUDIENCE_BODY_TYPES,
+  response: answers({ 200: TOKEN_ANSWER }, errors(400, 403, 404, 415, 429, 502, 504)),
+};
+
+/** A field from the body, else from the query, when it is given once. */
+function field(query: z.infer<typeof EmployeeQuery>, body: unknown, name: 'NAVident' | 'name' | 'groups'): string | undefined {
+  const fields = BodyFields.safeParse(body);
+  const value = (fields.success ? fields.data[name] : undefined) ?? query[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+const NOT_AVAILABLE =
+  'Employee tokens without a browser exist only against the Entra ID emulator: real Entra ID logs an employee in only with that ' +
+  'employee at the keyboard. ' +
+  `Open ${PATHS.obo}?aud=<cluster>:<namespace>:<app> in a browser instead.`;
+
+interface TestEmployee {
+  navIdent: string;
+  name: string;
+  groups: string;
+}
+
+/** The test employee the request names, or a 400. */
+function testEmployee(query: z.infer<typeof EmployeeQuery>, body: unknown): TestEmployee {
+  const navIdent = field(query, body, 'NAVident');
+  if (!navIdent || !NAV_IDENT.test(navIdent)) {
+    throw refuse('invalid_navident', 'Send the test employee as NAVident: a letter and six digits, for example Z990001.');
+  }
+  const name = field(query, body, 'name') ?? navIdent;
+  const groups = field(query, body, 'groups') ?? '';
+  if (name.length > 200 || groups.length > 4000) throw refuse('invalid_request', 'name or groups is too long.');
+  return { navIdent, name, groups };
+}
+
+export async function headlessOboRoutes(fastify: FastifyInstance, deps: { ctx: GeneratorContext; emulator: boolean }): Promise<void> {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const { ctx } = deps;
+  const redirectUri = `${ctx.config.publicUrl}${PATHS.callback}`;
+
+  /** The browser's way: authorize, the login form, the code; returns the URL the emulator sends the browser back to. */
+  const signIn = async (employee: TestEmployee, login: { state: string; nonce: string; verifier: string }): Promise<URL> => {
+    const codeChallenge = await oidc.calculatePKCECodeChallenge(login.verifier);
+    const authorize = new URL(
+      ctx.provider.buildLoginUrl({
+        redirectUri,
+        scope: ctx.provider.loginScope,
+        state: login.state,
+        nonce: login.nonce,
+        codeChallenge,
+        prompt: 'login',
+      }),
+    );
+    const email = `${employee.navIdent.toLowerCase()}@trygdeetaten.no`;
+    let signedIn: Response;
+    try {
+      const signal = AbortSignal.timeout(ctx.config.idp.timeoutMs);
+      signedIn = await submitSignInForm(
+        authorize.href,
+        { navIdent: employee.navIdent, name: employee.name, email, groups: employee.groups },
+        { signal },
+      );
+    } catch (err) {
+      if (err instanceof SignInPageError)
+        throw new IdpError({ kind: 'bad-response', detail: `the login page answered HTTP ${err.status}`, status: err.status });
+      throw new IdpError({ kind: 'unreachable', detail: err instanceof Error ? err.message : 'fetch failed' });
+    }
+    return callbackOf(ctx.provider, signedIn, employee);
+  };
+
+  app.post(
+    PATHS.publicObo,
+    { schema: SCHEMA, onRequest: ctx.limitPublic, config: answersIn(['text', 'json'], 'text') },
+    async (request, reply) => {
+      if (!deps.emulator) throw refuse('not_available', NOT_AVAILABLE);
+      const audience = audienceFrom(request);
+      const employee = testEmployee(request.query, request.body);
+      const login = { state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier() };
+      const signedIn = await ask(ctx.provider, 'login', audience, async () => {
+        const callback = await signIn(employee, login);
+        try {
+          return await ctx.provider.redeemCode(callback, {
+            state: login.state,
+            nonce: login.nonce,
+            codeVerifier: login.verifier,
+            redirectUri,
+          });
+        } catch (err) {
+          if (err instanceof LoginValidationError)
+            throw refuse('login_answer_invalid', `The emulator's login answer did not pass the checks: ${err.message}`);
+          throw err;
+        }
+      });
+      const token = await ask(ctx.provider, 'on_behalf_of', audience, () => ctx.provider.onBehalfOf(signedIn.accessToken, audience.scope));
+      const body = responseBody({
+        accessToken: token.accessToken,
+        tokenType: token.tokenType,
+        expiresAt: Date.now() + token.expiresIn * 1000,
+        ...(token.scope ? { scope: token.scope } : {}),
+      });
+      reply.header('cache-control', 'no-store');
+      if (formatOf(request) === 'json') return reply.type('application/json; charset=utf-8').send(body);
+      return reply.type('text/plain; charset=utf-8').send(body.access_token);
+    },
+  );
+}
+
+/** Where the emulator's sign-in sends the browser back, or the refusal it says there. */
+function callbackOf(provider: IdentityProvider, signedIn: Response, employee: TestEmployee): URL {
+  const location = signedIn.headers.get('location');
+  if (signedIn.status !== 302 || !location) {
+    throw new IdpError({ kind: 'bad-response', detail: `the login page answered HTTP ${signedIn.status}`, status: signedIn.status });
+  }
+  const callback = new URL(location);
+  const error = callback.searchParams.get('error_description');
+  if (provider.isNotAssigned(error))
+    throw refuse('user_not_allowed', `${employee.navIdent} may not sign in to this token generator: ${error?.split(/\r?\n/)[0]}`);
+  if (callback.searchParams.get('error'))
+    throw refuse('login_failed', `The emulator refused the login: ${error?.split(/\r?\n/)[0] ?? 'no reason given'}`);
+  return callback;
+}

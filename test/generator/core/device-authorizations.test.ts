@@ -1,0 +1,60 @@
+/**
+ * Device authorizations (RFC 8628) on an in-memory store and an injected clock: the user code found
+ * once, the poller told to wait, to slow down, and given the employee's answer once; expiry.
+ */
+import { describe, expect, it } from 'vitest';
+import { DeviceAuthorizations, normalUserCode } from '../../../src/generator/core/device-authorizations.js';
+import { MemoryStore } from '../../../src/session/index.js';
+
+function devices(lifetimeMs = 300_000) {
+  let now = 1_000_000;
+  const clock = { now: () => now, advance: (ms: number) => (now += ms) };
+  return { devices: new DeviceAuthorizations(new MemoryStore(), lifetimeMs, clock.now), clock };
+}
+
+const ASKED = { client: 'k6', target: 'dev-gcp:team:api', address: '10.0.0.9', userAgent: 'k6/1.0' };
+
+describe('device authorizations', () => {
+  it('read a user code however the employee typed it, and refuse letters that are not in it', () => {
+    expect(normalUserCode('bcdf ghjk')).toBe('BCDF-GHJK');
+    expect(normalUserCode('BCDF-GHJ')).toBeUndefined();
+    expect(normalUserCode('BCDF-GHJA')).toBeUndefined();
+  });
+
+  it('tell the poller to wait, then to slow down when it polls too fast, then give the answer once', async () => {
+    const { devices: d, clock } = devices();
+    const created = await d.create(ASKED);
+    expect(await d.poll(created.deviceCode)).toEqual({ kind: 'pending' });
+    clock.advance(1_000);
+    expect(await d.poll(created.deviceCode)).toEqual({ kind: 'slow_down', interval: created.interval + 5 });
+    const found = await d.find(created.userCode);
+    expect(found?.authorization).toMatchObject(ASKED);
+    expect(await d.decide(found!.deviceCode, true, 'browser-session')).toBe(true);
+    // The user code is used: the page no longer finds it, and a second answer changes nothing.
+    expect(await d.find(created.userCode)).toBeUndefined();
+    expect(await d.decide(found!.deviceCode, false, 'browser-session')).toBe(false);
+    clock.advance(10_000);
+    expect(await d.poll(created.deviceCode)).toMatchObject({ kind: 'allowed', authorization: { session: 'browser-session' } });
+    clock.advance(10_000);
+    // Taken: a second poll finds nothing to give (invalid_grant at the token endpoint).
+    expect(await d.poll(created.deviceCode)).toEqual({ kind: 'unknown' });
+  });
+
+  it('give a denial as a denial', async () => {
+    const { devices: d, clock } = devices();
+    const created = await d.create(ASKED);
+    await d.decide(created.deviceCode, false, 'browser-session');
+    clock.advance(5_000);
+    expect(await d.poll(created.deviceCode)).toEqual({ kind: 'denied' });
+  });
+
+  it('expire: the page no longer finds the code and the poller hears expired', async () => {
+    const { devices: d, clock } = devices(300_000);
+    const created = await d.create(ASKED);
+    expect(created.expiresIn).toBe(300);
+    clock.advance(300_001);
+    expect(await d.find(created.userCode)).toBeUndefined();
+    expect(await d.poll(created.deviceCode)).toEqual({ kind: 'expired' });
+    expect(await d.poll('not-a-device-code')).toEqual({ kind: 'unknown' });
+  });
+});

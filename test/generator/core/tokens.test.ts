@@ -1,0 +1,137 @@
+/**
+ * The rules of `core/tokens.ts`, which every surface calls: the cache and its coalescing, the
+ * fresh-token limits, renewal of a session whose employee token the provider refuses, the targets a
+ * tool's session was consented for, and the provider's failures as advice.
+ */
+import { describe, expect, it } from 'vitest';
+import { LoginRequiredError, PROBLEM_CODES, ProblemError } from '../../../src/generator/core/problem.js';
+import { refused } from '../../../src/generator/idp/fake.js';
+import { audience, core } from './harness.js';
+
+const TARGET = audience('dev-gcp:team-a:api');
+const OTHER = audience('dev-gcp:team-b:other-api');
+const HERE = { address: '10.0.0.1' };
+
+async function problemOf(promise: Promise<unknown>): Promise<ProblemError> {
+  const error = await promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(error).toBeInstanceOf(ProblemError);
+  return error as ProblemError;
+}
+
+describe('app tokens', () => {
+  it('come from the cache after the first, and a fresh one is asked for when the caller says so', async () => {
+    const { tokens, provider } = core();
+    const first = await tokens.appToken(TARGET);
+    expect(await tokens.appToken(TARGET)).toEqual(first);
+    expect(provider.count('client_credentials')).toBe(1);
+    const fresh = await tokens.appToken(TARGET, { fresh: true });
+    expect(fresh.accessToken).not.toBe(first.accessToken);
+    expect(provider.count('client_credentials')).toBe(2);
+  });
+
+  it('asked for at once by many callers are one call to the provider', async () => {
+    const { tokens, provider } = core();
+    const release = provider.hold('client_credentials');
+    const asked = Array.from({ length: 20 }, () => tokens.appToken(TARGET));
+    release();
+    const answers = await Promise.all(asked);
+    expect(new Set(answers.map((token) => token.accessToken)).size).toBe(1);
+    expect(provider.count('client_credentials')).toBe(1);
+  });
+
+  it('turn a refusal into the advice for it, with the access policy to add', async () => {
+    const { tokens, provider } = core();
+    provider.script('client_credentials', refused(501051, 'invalid_grant'));
+    const error = await problemOf(tokens.appToken(TARGET));
+    expect(error.problem.code).toBe('not_authorized_by_target');
+    expect(error.problem.snippet).toContain('accessPolicy');
+    expect(error.provider).toMatchObject({ flow: 'client_credentials', target: 'dev-gcp:team-a:api' });
+    // Nothing failed is cached: the next ask goes to the provider again.
+    await tokens.appToken(TARGET);
+    expect(provider.count('client_credentials')).toBe(2);
+  });
+
+  it('say a timeout is worth another try', async () => {
+    const { tokens, provider } = core();
+    provider.script('client_credentials', { kind: 'timeout', timeoutMs: 5 });
+    const { problem } = await problemOf(tokens.appToken(TARGET));
+    expect(problem.code).toBe('identity_provider_timeout');
+    expect(PROBLEM_CODES[problem.code]).toMatchObject({ status: 504, oauth: 'temporarily_unavailable', retry: true });
+  });
+});
+
+describe('employee tokens', () => {
+  it('are cached per session and target', async () => {
+    const { tokens, provider, login } = core();
+    const one = await login({ oid: 'one' });
+    const two = await login({ oid: 'two' });
+    const first = await tokens.employeeToken(one, TARGET, HERE);
+    expect(await tokens.employeeToken(one, TARGET, HERE)).toEqual(first);
+    expect((await tokens.employeeToken(two, TARGET, HERE)).accessToken).not.toBe(first.accessToken);
+    expect(provider.count('on_behalf_of')).toBe(2);
+  });
+
+  it('renew the session once when the provider refuses the employee token, and then succeed', async () => {
+    const { tokens, provider, login } = core();
+    const session = await login();
+    provider.rotateKeys();
+    const token = await tokens.employeeToken(session, TARGET, HERE);
+    expect(token.accessToken).toContain('obo employee-1');
+    expect(provider.count('refresh_token')).toBe(1);
+    expect(provider.count('on_behalf_of')).toBe(2);
+  });
+
+  it('renew a tool session as they renew a browser one', async () => {
+    const { tokens, provider, login } = core();
+    const tool = await login(undefined, { tool: { client: 'IntelliJ', target: TARGET.target } });
+    provider.rotateKeys();
+    await tokens.employeeToken(tool, TARGET, HERE);
+    expect(provider.count('refresh_token')).toBe(1);
+  });
+
+  it('ask for a new login when the session cannot be renewed', async () => {
+    const { tokens, provider, login, store } = core();
+    const session = await login();
+    provider.rotateKeys();
+    provider.script('refresh_token', refused(70008));
+    await expect(tokens.employeeToken(session, TARGET, HERE)).rejects.toBeInstanceOf(LoginRequiredError);
+    expect(await store.get(session.id)).toBeUndefined();
+  });
+
+  it('renew only once: a second refusal is the advice, not a loop', async () => {
+    const { tokens, provider, login } = core();
+    const session = await login();
+    provider.rotateKeys();
+    provider.script('on_behalf_of', refused(50013), refused(50013));
+    const { problem } = await problemOf(tokens.employeeToken(session, TARGET, HERE));
+    expect(problem.code).toBe('login_expired');
+    expect(provider.count('refresh_token')).toBe(1);
+    expect(provider.count('on_behalf_of')).toBe(2);
+  });
+
+  it('count fresh tokens against the tighter limit, and cached ones only against the plain one', async () => {
+    const { tokens, login } = core({ freshSessionMax: 2, sessionMax: 100 });
+    const session = await login();
+    await tokens.employeeToken(session, TARGET, HERE);
+    for (let i = 0; i < 5; i++) await tokens.employeeToken(session, TARGET, HERE);
+    await tokens.employeeToken(session, TARGET, { ...HERE, fresh: true });
+    const error = await problemOf(tokens.employeeToken(session, OTHER, HERE));
+    expect(error.problem.code).toBe('rate_limited');
+    expect(error.headers['retry-after']).toMatch(/^\d+$/);
+    expect(PROBLEM_CODES.rate_limited.status).toBe(429);
+  });
+
+  it('for a tool session, only for the target the employee consented to', async () => {
+    const { tokens, provider, login } = core();
+    const tool = await login(undefined, { tool: { client: 'Bruno', target: TARGET.target } });
+    await tokens.employeeToken(tool, TARGET, HERE);
+    const { problem } = await problemOf(tokens.employeeToken(tool, OTHER, HERE));
+    expect(problem.code).toBe('target_not_consented');
+    expect(PROBLEM_CODES[problem.code].oauth).toBe('invalid_scope');
+    expect(problem.message).toContain('new authorization');
+    expect(provider.count('on_behalf_of')).toBe(1);
+  });
+});
