@@ -111,7 +111,11 @@ function showSignIn(
 }
 
 const domainOf = (email: string) => email.slice(email.lastIndexOf('@') + 1).toLowerCase();
-const tenantDomains = (directory: Directory) => new Set(directory.employees.map((employee) => domainOf(employee.email)));
+/** The domain of the tenant the emulator stands in for, NAV's test tenant, whose users anyone may sign in as. */
+const TEST_TENANT_DOMAIN = 'trygdeetaten.no';
+/** The test tenant's domain and those of the directory's employees. */
+const tenantDomains = (directory: Directory) =>
+  new Set([TEST_TENANT_DOMAIN, ...directory.employees.map((employee) => domainOf(employee.email))]);
 
 /** Whether a sign-in post comes from the page this browser was shown: from this origin, with its token. */
 function postedFromPage(flow: SignInFlow, request: FastifyRequest, params: Params): boolean {
