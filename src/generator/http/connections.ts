@@ -9,7 +9,7 @@
  * connection is closed, request in progress or not, so that connections trickling a body from one
  * address cannot fill the bound for everyone else.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 export interface ConnectionBound {
@@ -25,8 +25,11 @@ export function boundConnections(
   perAddress = max,
   exempt: (address: string) => boolean = () => false,
 ): ConnectionBound {
-  // Requests in progress per connection; insertion order is the order connections were made.
-  const inProgress = new Map<Socket, number>();
+  // Each connection's latest response (null before its first request); insertion order is the order
+  // connections were made. A connection has a request in progress while its latest response is not
+  // closed: responses on one connection close in the order of their requests. Kept this way, a request
+  // costs no listener of its own.
+  const inProgress = new Map<Socket, ServerResponse | null>();
   // Each address's connections, oldest first.
   const byAddress = new Map<string, Set<Socket>>();
   let shed = 0;
@@ -48,13 +51,13 @@ export function boundConnections(
     oldest.destroy();
   };
   server.on('connection', (socket: Socket) => {
-    inProgress.set(socket, 0);
+    inProgress.set(socket, null);
     socket.once('close', () => inProgress.delete(socket));
     perAddressBound(socket);
     if (inProgress.size <= max) return;
     let victim: Socket = socket;
-    for (const [candidate, requests] of inProgress) {
-      if (requests === 0 && candidate !== socket) {
+    for (const [candidate, response] of inProgress) {
+      if ((response === null || response.destroyed) && candidate !== socket) {
         victim = candidate;
         break;
       }
@@ -63,15 +66,9 @@ export function boundConnections(
     shed++;
     victim.destroy();
   });
-  server.on('request', (request, response) => {
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     const socket = request.socket as Socket;
-    const requests = inProgress.get(socket);
-    if (requests === undefined) return;
-    inProgress.set(socket, requests + 1);
-    response.once('close', () => {
-      const left = inProgress.get(socket);
-      if (left !== undefined) inProgress.set(socket, Math.max(0, left - 1));
-    });
+    if (inProgress.has(socket)) inProgress.set(socket, response);
   });
   return {
     get open() {
