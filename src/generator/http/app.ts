@@ -2,7 +2,7 @@
  * The token generator's HTTP service. `buildApp` wires routes to an Entra ID client that is
  * already configured; tests drive it over a real listener, `main.ts` starts it.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySchema } from 'fastify';
 import formbody from '@fastify/formbody';
@@ -14,6 +14,7 @@ import { lazyChild } from '../../logger.js';
 import type { GeneratorConfig } from '../../config.js';
 import type { IdentityProvider } from '../idp/identity-provider.js';
 import { GeneratorContext } from './context.js';
+import { skipDocumentationOnly } from './schemas.js';
 import { correlationId, CorrelatedResponse } from './response-headers.js';
 import { registerErrorHandler } from './errors.js';
 import { appTokenRoutes } from './public-api/m2m.js';
@@ -107,7 +108,7 @@ function fastifyOptions(
   logger: Logger,
   readiness: Readiness,
   requestEnd: RequestEnd,
-  onServer: (server: Server) => void,
+  onServer: (server: Server) => RequestListener,
 ) {
   // The correlation id the server chose for the request it is handing Fastify, which asks for it (`genReqId`)
   // while the server's handler runs. Passed this way rather than as a property of the request: a property
@@ -125,22 +126,24 @@ function fastifyOptions(
         connectionsCheckingInterval: TIMEOUT_CHECK_MS,
       };
       const known = knownHosts(config.publicUrl, () => (server.address() as AddressInfo | null)?.port);
-      const server = createServer(
-        timeouts,
-        onlyKnownHosts(known, PROBES, (req: IncomingMessage, res: ServerResponse) => {
-          const id = correlationId(req.headers);
-          (res as CorrelatedResponse).correlationId = id;
-          // While shutting down, connections end with their response instead of idling until their keep-alive runs out.
-          if (readiness.shuttingDown) res.setHeader('connection', 'close');
-          chosen.request = req;
-          chosen.id = id;
-          handler(req, res);
-          chosen.request = undefined;
-        }),
-      );
+      const answer = onlyKnownHosts(known, PROBES, (req: IncomingMessage, res: ServerResponse) => {
+        const id = correlationId(req.headers);
+        (res as CorrelatedResponse).correlationId = id;
+        // While shutting down, connections end with their response instead of idling until their keep-alive runs out.
+        if (readiness.shuttingDown) res.setHeader('connection', 'close');
+        chosen.request = req;
+        chosen.id = id;
+        handler(req, res);
+        chosen.request = undefined;
+      });
+      // One listener for every request: the watchers of the bounds first, then the answer.
+      const server = createServer(timeouts, (req, res) => {
+        watch(req, res);
+        answer(req, res);
+      });
       server.keepAliveTimeout = KEEP_ALIVE_MS;
       server.setTimeout(CONNECTION_TIMEOUT_MS);
-      onServer(server);
+      const watch = onServer(server);
       return server;
     },
     genReqId: (req: IncomingMessage) => (req === chosen.request ? chosen.id : correlationId(req.headers)),
@@ -173,14 +176,19 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   const ctx = new GeneratorContext(config, provider, tokens, logger, metrics);
   let connections: ConnectionBound | undefined;
   const proxy = trustedHops(config.trustProxyHops, config.trustedProxies);
-  const bound = (server: Server) => {
-    bodyDeadline(server, BODY_DEADLINE_MS);
-    connections = boundConnections(server, config.connections.max, perAddressMax(config.connections.max), (address) => proxy(address, 0));
+  const bound = (server: Server): RequestListener => {
+    const deadline = bodyDeadline(BODY_DEADLINE_MS);
+    const bound = boundConnections(server, config.connections.max, perAddressMax(config.connections.max), (address) => proxy(address, 0));
+    connections = bound;
+    return (req, res) => {
+      deadline(req, res);
+      bound.requested(req, res);
+    };
   };
   const app = Fastify(
     fastifyOptions(config, logger, readiness, new RequestEnd(access, metrics), bound),
   ).withTypeProvider<ZodTypeProvider>();
-  app.setValidatorCompiler(validatorCompiler);
+  app.setValidatorCompiler(skipDocumentationOnly(validatorCompiler));
   // Response schemas document the answers; the bodies are written as they always were.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 

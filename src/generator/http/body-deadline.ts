@@ -9,7 +9,7 @@
  * only those still waiting for their body are kept and looked at a few times a second. A timer and
  * two listeners per request were a measurable part of answering a cached token (BENCHMARKS.md).
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 const ANSWER = 'The request body did not arrive in time: send it at once, after the headers.\n';
 /** How many times within a deadline the requests waiting for their body are looked at. */
@@ -30,7 +30,8 @@ function late(req: IncomingMessage, res: ServerResponse): void {
   setTimeout(() => req.socket.destroy(), 1_000).unref();
 }
 
-export function bodyDeadline(server: Server, ms: number): void {
+/** What the server calls with each request it receives, to hold that request to the deadline. */
+export function bodyDeadline(ms: number): (req: IncomingMessage, res: ServerResponse) => void {
   // This turn's requests with a body to come.
   let arrived: ServerResponse[] = [];
   // Those still waiting for it after their turn, with the time their deadline passes.
@@ -55,8 +56,8 @@ export function bodyDeadline(server: Server, ms: number): void {
     arrived = [];
     if (awaiting.size > 0) looking ??= setInterval(look, ms / LOOKS_PER_DEADLINE).unref();
   };
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  return (req, res) => {
     if (req.complete || !hasBody(req)) return;
     if (arrived.push(res) === 1) setImmediate(turnOver);
-  });
+  };
 }

@@ -17,6 +17,8 @@ export interface ConnectionBound {
   readonly open: number;
   /** Connections closed to stay within the bound since start. */
   readonly shed: number;
+  /** What the server calls with each request it receives. */
+  requested(request: IncomingMessage, response: ServerResponse): void;
 }
 
 export function boundConnections(
@@ -66,11 +68,11 @@ export function boundConnections(
     shed++;
     victim.destroy();
   });
-  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    const socket = request.socket as Socket;
-    if (inProgress.has(socket)) inProgress.set(socket, response);
-  });
   return {
+    requested(request, response) {
+      const socket = request.socket as Socket;
+      if (inProgress.has(socket)) inProgress.set(socket, response);
+    },
     get open() {
       return inProgress.size;
     },
