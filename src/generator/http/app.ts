@@ -99,7 +99,8 @@ const BODY_DEADLINE_MS = 5_000;
 const perAddressMax = (max: number) => Math.max(16, Math.floor(max / 8));
 const KEEP_ALIVE_MS = 72_000;
 const REQUEST_TIMEOUT_MS = 30_000;
-const CONNECTION_TIMEOUT_MS = 60_000;
+/** A request in progress that moves no byte for this long loses its connection. */
+const STALLED_MS = 60_000;
 /** How often Node.js looks for connections past their header or request time (its default is 30 s). */
 const TIMEOUT_CHECK_MS = 1_000;
 /** Fastify's options: the server that sets every response's headers, the logger, the limits. */
@@ -142,7 +143,6 @@ function fastifyOptions(
         answer(req, res);
       });
       server.keepAliveTimeout = KEEP_ALIVE_MS;
-      server.setTimeout(CONNECTION_TIMEOUT_MS);
       const watch = onServer(server);
       return server;
     },
@@ -178,7 +178,12 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   const proxy = trustedHops(config.trustProxyHops, config.trustedProxies);
   const bound = (server: Server): RequestListener => {
     const deadline = bodyDeadline(BODY_DEADLINE_MS);
-    const bound = boundConnections(server, config.connections.max, perAddressMax(config.connections.max), (address) => proxy(address, 0));
+    const bound = boundConnections(server, {
+      max: config.connections.max,
+      perAddress: perAddressMax(config.connections.max),
+      exempt: (address) => proxy(address, 0),
+      stalledMs: STALLED_MS,
+    });
     connections = bound;
     return (req, res) => {
       deadline(req, res);
