@@ -36,6 +36,16 @@ export function refused(aadsts: number, error = 'invalid_grant', status = 400): 
   return { kind: 'rejected', status, error, aadsts, description: `AADSTS${aadsts}: scripted by the test.` };
 }
 
+/** No answer in time, as a scripted failure. It fails at once: the clock is the test's to move. */
+export function timedOut(timeoutMs = 5_000): IdpFailure {
+  return { kind: 'timeout', timeoutMs };
+}
+
+/** No answer at all (connection refused, reset), as a scripted failure. */
+export function unreachable(detail = 'connection refused, scripted by the test'): IdpFailure {
+  return { kind: 'unreachable', detail };
+}
+
 export class FakeProvider extends EntraConventions implements IdentityProvider {
   readonly clientId = 'fake-generator-client';
   readonly ready = true;
