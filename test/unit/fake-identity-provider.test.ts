@@ -7,20 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { parseAudience } from '../../src/audience.js';
 import { FakeProvider, refused, timedOut, unreachable } from '../../src/generator/idp/fake.js';
 import { IdpError } from '../../src/generator/idp/identity-provider.js';
+import { rejectionOf } from '../helpers/rejection.js';
 
 const parsed = parseAudience('dev-gcp:team-a:api');
 if (!parsed.ok) throw new Error(parsed.message);
 const TARGET = parsed.value;
 const EMPLOYEE = { oid: 'employee-1', name: 'Ola' };
 
-async function failureOf(promise: Promise<unknown>): Promise<IdpError> {
-  const error = await promise.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(error).toBeInstanceOf(IdpError);
-  return error as IdpError;
-}
+const failureOf = (promise: Promise<unknown>) => rejectionOf(promise, IdpError);
 
 function clock(start = 1_000_000) {
   let now = start;
