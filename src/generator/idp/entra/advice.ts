@@ -43,7 +43,7 @@ function firstLine(text: string | undefined): string | undefined {
 const NOT_ASSIGNED = 50105;
 
 /** Whether an `error_description` (of a login's callback) says the employee is not assigned to the app. */
-export function isNotAssigned(description: string | null | undefined): boolean {
+function isNotAssigned(description: string | null | undefined): boolean {
   return description?.startsWith(`AADSTS${NOT_ASSIGNED}`) ?? false;
 }
 
@@ -51,7 +51,7 @@ export function isNotAssigned(description: string | null | undefined): boolean {
 const OTHER_TENANT = 50020;
 
 /** Whether an `error_description` (of a login's callback) says the account belongs to another tenant. */
-export function isOtherTenant(description: string | null | undefined): boolean {
+function isOtherTenant(description: string | null | undefined): boolean {
   return description?.startsWith(`AADSTS${OTHER_TENANT}`) ?? false;
 }
 
@@ -100,7 +100,7 @@ export abstract class EntraConventions implements Pick<IdentityProvider, 'scopeF
   }
 }
 
-export function adviceFor(err: IdpError, target: ParsedAudience | undefined, generator: GeneratorIdentity, flow: Flow): Problem {
+function adviceFor(err: IdpError, target: ParsedAudience | undefined, generator: GeneratorIdentity, flow: Flow): Problem {
   const failure = err.failure;
   return failure.kind === 'rejected' ? refusalAdvice(err, failure, target, generator, flow) : noAnswerAdvice(failure);
 }
