@@ -6,7 +6,6 @@
  * - target: the app it names, always written `cluster:namespace:app`
  * - scope: what Entra ID is asked for, `api://cluster.namespace.app/.default`
  */
-import { LRUCache } from 'lru-cache';
 
 export interface Target {
   cluster: string;
@@ -54,14 +53,19 @@ function fail(audience: string, reason: string): AudienceResult {
   return { ok: false, message: `Invalid audience ${quoteInput(audience)}: ${reason}. ${AUDIENCE_FORMS}` };
 }
 
-/** Recently parsed audiences: scripts ask for the same few again and again. */
-const recent = new LRUCache<string, AudienceResult>({ max: 1000 });
+/**
+ * Recently parsed audiences: scripts ask for the same few again and again. The oldest goes first
+ * when it is full; a plain map, since a lookup is on every cached token's path (BENCHMARKS.md).
+ */
+const recent = new Map<string, AudienceResult>();
+const RECENT_MAX = 1000;
 
 export function parseAudience(input: unknown): AudienceResult {
   if (typeof input !== 'string' || input.length > MAX_AUDIENCE_LENGTH) return parse(input);
   let result = recent.get(input);
   if (!result) {
     result = parse(input);
+    if (recent.size >= RECENT_MAX) recent.delete(recent.keys().next().value!);
     recent.set(input, result);
   }
   return result;

@@ -2,10 +2,9 @@
  * The token generator's HTTP service. `buildApp` wires routes to an Entra ID client that is
  * already configured; tests drive it over a real listener, `main.ts` starts it.
  */
-import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type FastifySchema } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySchema } from 'fastify';
 import formbody from '@fastify/formbody';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
@@ -15,7 +14,8 @@ import { lazyChild } from '../../logger.js';
 import type { GeneratorConfig } from '../../config.js';
 import type { IdentityProvider } from '../idp/identity-provider.js';
 import { GeneratorContext } from './context.js';
-import { CONTENT_SECURITY_POLICY } from './views/html.js';
+import { skipDocumentationOnly } from './schemas.js';
+import { correlationId, CorrelatedResponse } from './response-headers.js';
 import { registerErrorHandler } from './errors.js';
 import { appTokenRoutes } from './public-api/m2m.js';
 import { internalRoutes, type Readiness } from './internal/internal.js';
@@ -91,17 +91,6 @@ function sessionSealer(config: GeneratorConfig, logger: Logger, emulator: boolea
   return new Sealer(randomKey());
 }
 
-/**
- * Tokens and codes travel in URLs and pages here: no referrer ever leaves, nothing is sniffed, and no
- * response may run a script of another origin or be framed (the policy fits the HTML pages; on text
- * and JSON it is harmless).
- */
-const EVERY_RESPONSE_HEADERS: readonly (readonly [string, string])[] = [
-  ['referrer-policy', 'no-referrer'],
-  ['x-content-type-options', 'nosniff'],
-  ['content-security-policy', CONTENT_SECURITY_POLICY],
-  ['x-frame-options', 'DENY'],
-];
 /** The platform's probes call these by the pod's address, not by the service's name. */
 const PROBES: ReadonlySet<string> = new Set([PATHS.isAlive, PATHS.isReady, PATHS.health, PATHS.metrics]);
 /** Once its headers are in, a request has this long for its body. */
@@ -110,62 +99,54 @@ const BODY_DEADLINE_MS = 5_000;
 const perAddressMax = (max: number) => Math.max(16, Math.floor(max / 8));
 const KEEP_ALIVE_MS = 72_000;
 const REQUEST_TIMEOUT_MS = 30_000;
-const CONNECTION_TIMEOUT_MS = 60_000;
+/** A request in progress that moves no byte for this long loses its connection. */
+const STALLED_MS = 60_000;
 /** How often Node.js looks for connections past their header or request time (its default is 30 s). */
 const TIMEOUT_CHECK_MS = 1_000;
-const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
-
-/** The correlation id the server chose for a request, which Fastify takes as its id (`genReqId`). */
-const CORRELATION_KEY = Symbol('correlation id');
-type CorrelatedRequest = IncomingMessage & { [CORRELATION_KEY]?: string };
-
-/** The caller's correlation id when it sent a sane one, else the trace id of `traceparent`, else a new one. */
-export function correlationId(headers: FastifyRequest['headers']): string {
-  const given = headers['x-correlation-id'];
-  if (typeof given === 'string' && CORRELATION_ID.test(given)) return given;
-  const traceparent = headers.traceparent;
-  const trace = typeof traceparent === 'string' ? TRACEPARENT.exec(traceparent)?.[1] : undefined;
-  return trace ?? randomUUID();
-}
-
 /** Fastify's options: the server that sets every response's headers, the logger, the limits. */
 function fastifyOptions(
   config: GeneratorConfig,
   logger: Logger,
   readiness: Readiness,
   requestEnd: RequestEnd,
-  onServer: (server: Server) => void,
+  onServer: (server: Server) => RequestListener,
 ) {
+  // The correlation id the server chose for the request it is handing Fastify, which asks for it (`genReqId`)
+  // while the server's handler runs. Passed this way rather than as a property of the request: a property
+  // added to Node.js's requests makes the accesses to them in Node.js and Fastify slower.
+  const chosen: { request: IncomingMessage | undefined; id: string } = { request: undefined, id: '' };
   return {
     loggerInstance: logger as FastifyBaseLogger,
     // The server sets the headers every response carries before Fastify sees the request (no hook
     // runs for them), and hands Fastify the correlation id it chose.
     serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
       const timeouts = {
+        ServerResponse: CorrelatedResponse,
         headersTimeout: config.connections.headersTimeoutMs,
         requestTimeout: REQUEST_TIMEOUT_MS,
         connectionsCheckingInterval: TIMEOUT_CHECK_MS,
       };
       const known = knownHosts(config.publicUrl, () => (server.address() as AddressInfo | null)?.port);
-      const server = createServer(
-        timeouts,
-        onlyKnownHosts(known, PROBES, (req: CorrelatedRequest, res: ServerResponse) => {
-          const id = correlationId(req.headers);
-          req[CORRELATION_KEY] = id;
-          res.setHeader('x-correlation-id', id);
-          for (const [name, value] of EVERY_RESPONSE_HEADERS) res.setHeader(name, value);
-          // While shutting down, connections end with their response instead of idling until their keep-alive runs out.
-          if (readiness.shuttingDown) res.setHeader('connection', 'close');
-          handler(req, res);
-        }),
-      );
+      const answer = onlyKnownHosts(known, PROBES, (req: IncomingMessage, res: ServerResponse) => {
+        const id = correlationId(req.headers);
+        (res as CorrelatedResponse).correlationId = id;
+        // While shutting down, connections end with their response instead of idling until their keep-alive runs out.
+        if (readiness.shuttingDown) res.setHeader('connection', 'close');
+        chosen.request = req;
+        chosen.id = id;
+        handler(req, res);
+        chosen.request = undefined;
+      });
+      // One listener for every request: the watchers of the bounds first, then the answer.
+      const server = createServer(timeouts, (req, res) => {
+        watch(req, res);
+        answer(req, res);
+      });
       server.keepAliveTimeout = KEEP_ALIVE_MS;
-      server.setTimeout(CONNECTION_TIMEOUT_MS);
-      onServer(server);
+      const watch = onServer(server);
       return server;
     },
-    genReqId: (req: CorrelatedRequest) => req[CORRELATION_KEY] ?? correlationId(req.headers),
+    genReqId: (req: IncomingMessage) => (req === chosen.request ? chosen.id : correlationId(req.headers)),
     logController: requestEnd,
     childLoggerFactory: (parent: FastifyBaseLogger, bindings: Bindings, childOptions: ChildLoggerOptions) =>
       lazyChild(parent as Logger, bindings, childOptions) as FastifyBaseLogger,
@@ -195,14 +176,24 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   const ctx = new GeneratorContext(config, provider, tokens, logger, metrics);
   let connections: ConnectionBound | undefined;
   const proxy = trustedHops(config.trustProxyHops, config.trustedProxies);
-  const bound = (server: Server) => {
-    bodyDeadline(server, BODY_DEADLINE_MS);
-    connections = boundConnections(server, config.connections.max, perAddressMax(config.connections.max), (address) => proxy(address, 0));
+  const bound = (server: Server): RequestListener => {
+    const deadline = bodyDeadline(BODY_DEADLINE_MS);
+    const bound = boundConnections(server, {
+      max: config.connections.max,
+      perAddress: perAddressMax(config.connections.max),
+      exempt: (address) => proxy(address, 0),
+      stalledMs: STALLED_MS,
+    });
+    connections = bound;
+    return (req, res) => {
+      deadline(req, res);
+      bound.requested(req, res);
+    };
   };
   const app = Fastify(
     fastifyOptions(config, logger, readiness, new RequestEnd(access, metrics), bound),
   ).withTypeProvider<ZodTypeProvider>();
-  app.setValidatorCompiler(validatorCompiler);
+  app.setValidatorCompiler(skipDocumentationOnly(validatorCompiler));
   // Response schemas document the answers; the bodies are written as they always were.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 

@@ -8,8 +8,14 @@
  * One address holds at most `perAddress` of them (proxies it trusts aside): past that, its own oldest
  * connection is closed, request in progress or not, so that connections trickling a body from one
  * address cannot fill the bound for everyone else.
+ *
+ * A connection whose request in progress has moved no byte either way for `stalledMs` (a client that
+ * stopped reading its answer, say) is closed. Node.js's `server.setTimeout` did this with a timer per
+ * connection that every request reset twice and every read and write pushed back, a measurable part
+ * of answering a cached token (BENCHMARKS.md); here the connections in progress are looked at a few
+ * times within that time instead.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 export interface ConnectionBound {
@@ -17,16 +23,29 @@ export interface ConnectionBound {
   readonly open: number;
   /** Connections closed to stay within the bound since start. */
   readonly shed: number;
+  /** What the server calls with each request it receives. */
+  requested(request: IncomingMessage, response: ServerResponse): void;
 }
 
-export function boundConnections(
-  server: Server,
-  max: number,
-  perAddress = max,
-  exempt: (address: string) => boolean = () => false,
-): ConnectionBound {
-  // Requests in progress per connection; insertion order is the order connections were made.
-  const inProgress = new Map<Socket, number>();
+export interface BoundOptions {
+  max: number;
+  perAddress?: number;
+  /** Addresses (trusted proxies) that are not held to `perAddress`. */
+  exempt?: (address: string) => boolean;
+  /** How long a request in progress may move no byte before its connection is closed. */
+  stalledMs?: number;
+}
+
+/** How many times within `stalledMs` the connections in progress are looked at. */
+const LOOKS_PER_STALL = 12;
+
+export function boundConnections(server: Server, options: BoundOptions): ConnectionBound {
+  const { max, perAddress = max, exempt = () => false } = options;
+  // Each connection's latest response (null before its first request); insertion order is the order
+  // connections were made. A connection has a request in progress while its latest response is not
+  // closed: responses on one connection close in the order of their requests. Kept this way, a request
+  // costs no listener of its own.
+  const inProgress = new Map<Socket, ServerResponse | null>();
   // Each address's connections, oldest first.
   const byAddress = new Map<string, Set<Socket>>();
   let shed = 0;
@@ -47,14 +66,18 @@ export function boundConnections(
     shed++;
     oldest.destroy();
   };
+  const moved = options.stalledMs ? closeStalled(server, inProgress, options.stalledMs) : undefined;
   server.on('connection', (socket: Socket) => {
-    inProgress.set(socket, 0);
-    socket.once('close', () => inProgress.delete(socket));
+    inProgress.set(socket, null);
+    socket.once('close', () => {
+      inProgress.delete(socket);
+      moved?.delete(socket);
+    });
     perAddressBound(socket);
     if (inProgress.size <= max) return;
     let victim: Socket = socket;
-    for (const [candidate, requests] of inProgress) {
-      if (requests === 0 && candidate !== socket) {
+    for (const [candidate, response] of inProgress) {
+      if ((response === null || response.destroyed) && candidate !== socket) {
         victim = candidate;
         break;
       }
@@ -63,17 +86,11 @@ export function boundConnections(
     shed++;
     victim.destroy();
   });
-  server.on('request', (request, response) => {
-    const socket = request.socket as Socket;
-    const requests = inProgress.get(socket);
-    if (requests === undefined) return;
-    inProgress.set(socket, requests + 1);
-    response.once('close', () => {
-      const left = inProgress.get(socket);
-      if (left !== undefined) inProgress.set(socket, Math.max(0, left - 1));
-    });
-  });
   return {
+    requested(request, response) {
+      const socket = request.socket as Socket;
+      if (inProgress.has(socket)) inProgress.set(socket, response);
+    },
     get open() {
       return inProgress.size;
     },
@@ -81,4 +98,29 @@ export function boundConnections(
       return shed;
     },
   };
+}
+
+/**
+ * Looks at the connections with a request in progress every so often, and closes those that have
+ * moved no byte since `stalledMs` ago. Returns what it remembers of each, which the caller forgets
+ * when a connection closes.
+ */
+function closeStalled(server: Server, inProgress: Map<Socket, ServerResponse | null>, stalledMs: number) {
+  const moved = new Map<Socket, { bytes: number; since: number }>();
+  const look = () => {
+    const now = Date.now();
+    for (const [socket, response] of inProgress) {
+      if (response === null || response.destroyed) {
+        moved.delete(socket);
+        continue;
+      }
+      const bytes = socket.bytesRead + socket.bytesWritten;
+      const seen = moved.get(socket);
+      if (!seen || seen.bytes !== bytes) moved.set(socket, { bytes, since: now });
+      else if (now - seen.since >= stalledMs) socket.destroy();
+    }
+  };
+  const timer = setInterval(look, stalledMs / LOOKS_PER_STALL).unref();
+  server.once('close', () => clearInterval(timer));
+  return moved;
 }

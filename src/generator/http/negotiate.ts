@@ -12,7 +12,8 @@ const TYPES: Record<string, Format> = {
 };
 
 export function preferredFormat(accept: string | undefined, offered: readonly Format[], fallback: Format): Format {
-  if (!accept) return fallback;
+  // No header, or curl's: the answer most requests get, without parsing.
+  if (!accept || accept === '*/*') return fallback;
   let best: { format: Format; q: number } | undefined;
   for (const range of accept.slice(0, 1024).split(',')) {
     const [type = '', ...params] = range.trim().toLowerCase().split(';');
@@ -68,6 +69,10 @@ export const ANY_FORMAT: Answers = { formats: ['text', 'json', 'html'], fallback
 
 /** The format of this request's answer: the one its client prefers of those its route answers in. */
 export function formatOf(request: { headers: { accept?: string | undefined }; routeOptions: { config?: { answers?: Answers } } }): Format {
-  const answers = request.routeOptions.config?.answers ?? ANY_FORMAT;
-  return preferredFormat(request.headers.accept, answers.formats, answers.fallback);
+  return formatIn(request.headers.accept, request.routeOptions.config?.answers ?? ANY_FORMAT);
+}
+
+/** `formatOf` for a route that knows what it answers in (Fastify builds `routeOptions` anew on every read). */
+export function formatIn(accept: string | undefined, answers: Answers): Format {
+  return preferredFormat(accept, answers.formats, answers.fallback);
 }

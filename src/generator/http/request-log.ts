@@ -28,10 +28,9 @@ export interface Answered {
  */
 export function logAnswered(access: Logger, answered: Answered): void {
   const { error, statusCode, responseTime } = answered;
-  const notable = error || statusCode >= 400 || responseTime > SLOW_REQUEST_MS;
-  if (!access.isLevelEnabled(notable ? 'info' : 'debug')) return;
-  (notable ? access.info : access.debug).call(
-    access,
+  const level = levelOf(error, statusCode, responseTime);
+  if (!access.isLevelEnabled(level)) return;
+  access[level](
     {
       reqId: answered.id,
       req: { id: answered.id, method: answered.method, url: redactUrl(answered.url), userAgent: answered.userAgent },
@@ -40,6 +39,11 @@ export function logAnswered(access: Logger, answered: Answered): void {
     },
     error ? 'request errored' : 'request completed',
   );
+}
+
+/** The level of a request's line: `info` when it failed or was slow, `debug` when it succeeded. */
+function levelOf(error: Error | null | undefined, statusCode: number, responseTime: number): 'info' | 'debug' {
+  return error || statusCode >= 400 || responseTime > SLOW_REQUEST_MS ? 'info' : 'debug';
 }
 
 /** The logger for the one line a request: no redaction pass, and its fields taken as they are. */
@@ -67,16 +71,20 @@ export class RequestEnd extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const statusCode = reply.statusCode;
     // Counted here, where Fastify calls in for every request anyway, rather than in a hook of its own.
-    this.metrics.requestAnswered(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode);
+    this.metrics.requestAnswered(request.routeOptions.url ?? 'unmatched', request.method, statusCode);
     if (this.isLogDisabled(request)) return;
+    const responseTime = reply.elapsedTime;
+    // A line that is not written is not built: a success, at the default level.
+    if (!this.access.isLevelEnabled(levelOf(error, statusCode, responseTime))) return;
     logAnswered(this.access, {
       id: String(request.id),
       method: request.method,
       url: request.url,
       userAgent: request.headers['user-agent'],
-      statusCode: reply.statusCode,
-      responseTime: reply.elapsedTime,
+      statusCode,
+      responseTime,
       error,
     });
   }

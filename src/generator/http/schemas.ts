@@ -4,6 +4,8 @@
  * faults the route explains in its own words (an audience, a redirect URI) is a plain string here,
  * or a list when a client repeats it; its rules stay in the route, which says what is wrong.
  */
+import type { FastifySchemaCompiler } from 'fastify';
+import type { FastifyValidationResult } from 'fastify/types/schema.js';
 import { z } from 'zod';
 import { AUDIENCE_EXAMPLE } from '../../audience.js';
 
@@ -15,8 +17,30 @@ export const Audience = Field.meta({
   examples: [AUDIENCE_EXAMPLE],
 });
 
-/** Where the audience may be given in a query: `aud`, optional when the body carries it. */
-export const AudienceQuery = z.object({ aud: Audience.optional() });
+/**
+ * Schemas that describe a request part for /openapi.json but cannot refuse anything Fastify's
+ * parsers produce: the validator does not run them (see `skipDocumentationOnly`).
+ */
+const DOCUMENTATION_ONLY = new WeakSet<object>();
+
+function documentationOnly<T extends z.ZodType>(schema: T): T {
+  DOCUMENTATION_ONLY.add(schema);
+  return schema;
+}
+
+/**
+ * Fastify's validator compiler, which leaves out the schemas that only document: a route that reads
+ * a part by its own rules does no work validating it on every request (a cached token, BENCHMARKS.md).
+ */
+export function skipDocumentationOnly(compiler: FastifySchemaCompiler<z.ZodType>): FastifySchemaCompiler<z.ZodType> {
+  return (route) => (DOCUMENTATION_ONLY.has(route.schema) ? (undefined as unknown as FastifyValidationResult) : compiler(route));
+}
+
+/**
+ * Where the audience may be given in a query: `aud`, optional when the body carries it. A query
+ * parser gives every field as a string, or a list of them, so this schema refuses nothing.
+ */
+export const AudienceQuery = documentationOnly(z.object({ aud: Audience.optional() }));
 
 /**
  * A body whose audience the route reads by its own rules (the m2m route's: query and body must
@@ -25,9 +49,8 @@ export const AudienceQuery = z.object({ aud: Audience.optional() });
  */
 export function documentedBody<T extends z.ZodRawShape>(shape: T) {
   const documented = z.toJSONSchema(z.object(shape), { io: 'input', unrepresentable: 'any' });
-  return z
-    .unknown()
-    .meta({ type: 'object', properties: documented.properties, ...(documented.required ? { required: documented.required } : {}) });
+  const required = documented.required ? { required: documented.required } : {};
+  return documentationOnly(z.unknown().meta({ type: 'object', properties: documented.properties, ...required }));
 }
 
 export const AUDIENCE_BODY_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data', 'application/json'];

@@ -10,7 +10,7 @@ import type { TokenRequestEvent } from '../../idp/identity-provider.js';
  * request cost the cached-token path a few percent of its throughput (BENCHMARKS.md).
  */
 class BatchedCounter<L extends string> {
-  private readonly pending = new Map<string, { labels: Record<L, string>; count: number }>();
+  private readonly pending: { labels: Record<L, string>; count: number }[] = [];
 
   constructor(registry: Registry, name: string, help: string, labelNames: readonly L[]) {
     const pending = this.pending;
@@ -20,7 +20,7 @@ class BatchedCounter<L extends string> {
       labelNames,
       registers: [registry],
       collect() {
-        for (const entry of pending.values()) {
+        for (const entry of pending) {
           if (entry.count === 0) continue;
           this.inc(entry.labels, entry.count);
           entry.count = 0;
@@ -29,20 +29,12 @@ class BatchedCounter<L extends string> {
     });
   }
 
-  /** One event; `key` names the label values (the same values, the same key). */
-  add(key: string, labels: () => Record<L, string>): void {
-    const entry = this.pending.get(key);
-    if (entry) entry.count++;
-    else this.pending.set(key, { labels: labels(), count: 1 });
-  }
-
-  /** A function that counts one event with these label values, for a caller that counts the same ones always. */
-  counter(key: string, labels: Record<L, string>): () => void {
-    let entry = this.pending.get(key);
-    if (!entry) this.pending.set(key, (entry = { labels, count: 0 }));
-    const counted = entry;
+  /** A function that counts one event with these label values; the caller keeps it for every such event. */
+  counter(labels: Record<L, string>): () => void {
+    const entry = { labels, count: 0 };
+    this.pending.push(entry);
     return () => {
-      counted.count++;
+      entry.count++;
     };
   }
 }
@@ -113,14 +105,18 @@ export class Metrics {
     this.storeHealth = health;
   }
 
+  /** The counter of each route, method and status, looked up by the strings Fastify hands over (no key is built per request). */
+  private readonly answered = new Map<string, Map<string, Map<number, () => void>>>();
+
   /** One request answered. */
   requestAnswered(route: string, method: string, status: number): void {
-    this.httpRequests.add(`${status} ${method} ${route}`, () => ({ route, method, status: String(status) }));
-  }
-
-  /** Counts requests answered on one route, with one method and status, as `requestAnswered` does. */
-  requestCounter(route: string, method: string, status: number): () => void {
-    return this.httpRequests.counter(`${status} ${method} ${route}`, { route, method, status: String(status) });
+    let byMethod = this.answered.get(route);
+    if (!byMethod) this.answered.set(route, (byMethod = new Map()));
+    let byStatus = byMethod.get(method);
+    if (!byStatus) byMethod.set(method, (byStatus = new Map()));
+    let count = byStatus.get(status);
+    if (!count) byStatus.set(status, (count = this.httpRequests.counter({ route, method, status: String(status) })));
+    count();
   }
 
   onTokenRequest = (event: TokenRequestEvent): void => {
@@ -128,8 +124,15 @@ export class Metrics {
     this.tokenRequestDuration.observe({ grant: event.grant }, event.durationMs / 1000);
   };
 
+  private readonly lookups = {
+    app: [this.cacheLookups.counter({ cache: 'app', result: 'miss' }), this.cacheLookups.counter({ cache: 'app', result: 'hit' })],
+    employee: [
+      this.cacheLookups.counter({ cache: 'employee', result: 'miss' }),
+      this.cacheLookups.counter({ cache: 'employee', result: 'hit' }),
+    ],
+  } as const;
+
   onCache = (cache: 'app' | 'employee', hit: boolean): void => {
-    const result = hit ? 'hit' : 'miss';
-    this.cacheLookups.add(`${cache} ${result}`, () => ({ cache, result }));
+    this.lookups[cache][hit ? 1 : 0]();
   };
 }

@@ -10,7 +10,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { AUDIENCE_EXAMPLE, type ParsedAudience } from '../../../audience.js';
 import { PATHS } from '../../../paths.js';
 import { refuse } from '../../core/problem.js';
-import { answersIn, formatOf } from '../negotiate.js';
+import { answersIn, formatIn } from '../negotiate.js';
 import type { IssuedToken } from '../../core/tokens.js';
 import { freshAsked, type GeneratorContext } from '../context.js';
 import { audienceOf, M2M_FORMATS, tokenAnswer } from './m2m-rules.js';
@@ -37,16 +37,19 @@ const M2M_SCHEMA = {
   response: answers({ 200: TOKEN_ANSWER }, errors(400, 403, 404, 413, 415, 429, 502, 504)),
 };
 
+/** What the route answers in, its errors included. */
+const M2M_ANSWERS = answersIn(M2M_FORMATS, 'text');
+
 export async function appTokenRoutes(fastify: FastifyInstance, ctx: GeneratorContext): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const send = (request: FastifyRequest, reply: FastifyReply, token: IssuedToken) => {
-    const answer = tokenAnswer(token, formatOf(request));
+    const answer = tokenAnswer(token, formatIn(request.headers.accept, M2M_ANSWERS.answers));
     return reply.header('cache-control', 'no-store').type(answer.type).send(answer.body);
   };
 
   app.post(
     PATHS.m2m,
-    { schema: M2M_SCHEMA, onRequest: ctx.limitPublic, config: answersIn(M2M_FORMATS, 'text') },
+    { schema: M2M_SCHEMA, onRequest: ctx.limitPublic, config: M2M_ANSWERS },
     (request, reply): Promise<FastifyReply> | undefined => {
       const audience = audienceFrom(request);
       // A cached token is answered at once; only a miss waits for the identity provider.
