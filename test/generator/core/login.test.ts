@@ -68,7 +68,7 @@ describe('a login', () => {
       problem: { code: 'login_failed' },
     });
     const headless = await logins.complete(callback(login.state), login, { surface: 'headless', target: TARGET }).catch((err) => err);
-    expect(headless.problem.code).not.toBe('login_failed');
+    expect(headless.problem.code).toBe('identity_provider_refused');
     expect(headless.provider).toMatchObject({ flow: 'login', target: TARGET.target });
   });
 
