@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { IdpError, type IdentityProvider } from '../../idp/identity-provider.js';
 import { PATHS } from '../../../paths.js';
 import { SignInPageError, submitSignInForm } from '../../../emulator/sign-in-client.js';
-import { freshAsked, type GeneratorContext } from '../context.js';
+import type { GeneratorContext } from '../context.js';
 import { refuse } from '../../core/problem.js';
 import { ask } from '../../core/provider.js';
 import type { Logins } from '../../core/login.js';
@@ -116,7 +116,7 @@ export async function headlessOboRoutes(fastify: FastifyInstance, deps: Headless
       const session = await logins.complete(callback, started.login, { target: audience, surface: 'headless' });
       let token;
       try {
-        token = await ctx.tokens.employeeToken(session, audience, { address: request.ip, fresh: freshAsked(request), once: true });
+        token = await ctx.tokens.employeeToken(session, audience, { address: request.ip, once: true });
       } finally {
         await sessions.destroy(session.id);
       }
