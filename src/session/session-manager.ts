@@ -12,16 +12,18 @@ export class SessionManager {
   readonly store: SessionStore;
   private readonly sealer: Sealer;
   private readonly maxLifetimeMs: number;
+  private readonly now: () => number;
 
-  constructor(options: { store: SessionStore; sealer: Sealer; maxLifetimeMs: number }) {
+  constructor(options: { store: SessionStore; sealer: Sealer; maxLifetimeMs: number; now?: () => number }) {
     this.store = options.store;
     this.sealer = options.sealer;
     this.maxLifetimeMs = options.maxLifetimeMs;
+    this.now = options.now ?? Date.now;
   }
 
   async create(data: Omit<SessionData, 'createdAt' | 'expiresAt'>): Promise<{ ticket: string; id: string; data: SessionData }> {
     const id = randomToken(32);
-    const now = Date.now();
+    const now = this.now();
     const session: SessionData = { ...data, createdAt: now, expiresAt: now + this.maxLifetimeMs };
     await this.store.set(id, session);
     return { ticket: this.sealer.seal(id, TICKET), id, data: session };
@@ -38,7 +40,7 @@ export class SessionManager {
     if (!id) return undefined;
     const data = await this.store.get(id);
     if (!data) return undefined;
-    if (data.expiresAt <= Date.now()) {
+    if (data.expiresAt <= this.now()) {
       await this.store.delete(id);
       return undefined;
     }

@@ -48,6 +48,8 @@ export interface TokenOptions {
 export interface EmployeeTokenOptions extends TokenOptions {
   /** The caller's address, for the limits per address. */
   address: string;
+  /** The session lives for this one token (the headless route's): the token is fresh and not kept in the cache. */
+  once?: boolean;
 }
 
 export interface TokenEvents {
@@ -110,7 +112,7 @@ export class Tokens {
   async employeeToken(session: EmployeeSession, target: ParsedAudience, options: EmployeeTokenOptions): Promise<IssuedToken> {
     assertConsented(session, target);
     const key = employeeCacheKey(session.id, this.provider.scopeFor(target));
-    const fresh = options.fresh || this.employeeCache.peek(key) === undefined;
+    const fresh = options.fresh || options.once || this.employeeCache.peek(key) === undefined;
     await this.options.limits.tokenRequest(options.address, session.id, fresh);
     let result: CacheResult<IssuedToken>;
     try {
@@ -123,15 +125,21 @@ export class Tokens {
       if (!renewed) throw new LoginRequiredError();
       result = await ask(this.provider, 'on_behalf_of', target, () => this.exchange(renewed, key, target, options));
     }
-    this.options.onCache?.('employee', result.hit);
+    // A token for one use only never was the cache's to count.
+    if (!options.once) this.options.onCache?.('employee', result.hit);
     return result.token;
   }
 
-  private exchange(session: EmployeeSession, key: string, target: ParsedAudience, options: TokenOptions) {
+  private async exchange(
+    session: EmployeeSession,
+    key: string,
+    target: ParsedAudience,
+    options: EmployeeTokenOptions,
+  ): Promise<CacheResult<IssuedToken>> {
     const scope = this.provider.scopeFor(target);
-    return this.employeeCache.get(key, async () => this.issued(await this.provider.onBehalfOf(session.data.accessToken, scope)), {
-      skipCache: options.fresh ?? false,
-    });
+    const call = async () => this.issued(await this.provider.onBehalfOf(session.data.accessToken, scope));
+    if (options.once) return { token: await call(), hit: false };
+    return this.employeeCache.get(key, call, { skipCache: options.fresh ?? false });
   }
 
   private issued(response: TokenResponse): IssuedToken {

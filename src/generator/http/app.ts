@@ -30,15 +30,17 @@ import { logoutRoutes } from './pages/logout.js';
 import { loggedInTokenRoutes } from './pages/logged-in-tokens.js';
 import { authorizationServerRoutes } from './oauth/index.js';
 import { headlessOboRoutes } from './public-api/headless-obo.js';
-import { Sessions } from './sessions.js';
+import { Sessions } from '../core/sessions.js';
+import { Logins } from '../core/login.js';
+import { SessionCookie } from './session-cookie.js';
 import { accessLogger, RequestEnd } from './request-log.js';
 import { trustedHops, trustProxyOption } from './client-address.js';
 import { refuseDuplicateCookies } from './duplicate-cookies.js';
 import { boundConnections, type ConnectionBound } from './connections.js';
 import { createStore, randomKey, RedisStore, Sealer, SessionManager, type SessionStore } from '../../session/index.js';
 import { EmployeeLimits, RequestCounter } from '../core/limits.js';
-import { ToolAccess } from './oauth/tool-access.js';
-import { ToolSessions } from './oauth/tool-sessions.js';
+import { ToolAccess } from '../core/oauth/tool-access.js';
+import { ToolSessions } from '../core/oauth/tool-sessions.js';
 import { toolAccessRoutes } from './pages/tool-access.js';
 import { bodyDeadline } from './body-deadline.js';
 import { knownHosts, onlyKnownHosts } from '../../host-names.js';
@@ -244,7 +246,7 @@ function employeeSessions(options: BuildOptions, readiness: Readiness, metrics: 
   const counter = new RequestCounter(store instanceof RedisStore ? store.client : undefined, logger.child({ component: 'rate-limit' }));
   const limits = new EmployeeLimits(counter, config.rateLimit);
   const manager = new SessionManager({ store, sealer, maxLifetimeMs: config.session.maxLifetimeMs });
-  const sessions = new Sessions(manager, provider, config, logger, (event) => metrics.sessions.inc({ event }));
+  const sessions = new Sessions({ manager, provider, logger, onEvent: (event) => metrics.sessions.inc({ event }) });
   const close = async () => {
     // A refresh still running behind an answered request stores its tokens first.
     await sessions.settled();
@@ -256,16 +258,20 @@ function employeeSessions(options: BuildOptions, readiness: Readiness, metrics: 
 /** The employees' routes, in a scope of their own: cookies belong to them; the public endpoints for scripts neither read nor set any. */
 async function employeeRoutes(app: FastifyInstance, ctx: GeneratorContext, employees: EmployeeParts, options: BuildOptions): Promise<void> {
   const { sealer, sessions, limits } = employees;
+  const { config } = options;
   const tools = new ToolSessions(sessions, sealer, new ToolAccess(sessions.manager.store));
+  const sessionCookie = new SessionCookie(sessions, config.publicUrl, config.session.maxLifetimeMs);
+  const logins = new Logins(ctx.provider, sessions, sealer, ctx.logger, `${config.publicUrl}${PATHS.callback}`);
   await app.register(async (scope) => {
     await scope.register(cookie);
-    scope.addHook('onRequest', refuseDuplicateCookies(sessions.cookies, options.config.publicUrl));
-    await homeRoutes(scope, { ctx, sessions, tools, sealer, ...(options.directory ? { directory: options.directory } : {}) });
-    await loginRoutes(scope, { ctx, sessions, sealer, limits });
-    await logoutRoutes(scope, { ctx, sessions, sealer, tools });
-    await toolAccessRoutes(scope, { sessions, sealer, tools, publicUrl: options.config.publicUrl });
-    await loggedInTokenRoutes(scope, ctx, sessions);
-    await headlessOboRoutes(scope, { ctx, emulator: options.emulator ?? false });
-    await scope.register(async (server) => authorizationServerRoutes(server, { ctx, sessions, sealer, limits, tools }));
+    scope.addHook('onRequest', refuseDuplicateCookies(sessionCookie.names, config.publicUrl));
+    await homeRoutes(scope, { ctx, cookie: sessionCookie, tools, sealer, ...(options.directory ? { directory: options.directory } : {}) });
+    await loginRoutes(scope, { ctx, cookie: sessionCookie, logins, limits });
+    await logoutRoutes(scope, { ctx, sessions, cookie: sessionCookie, sealer, tools });
+    await toolAccessRoutes(scope, { cookie: sessionCookie, sealer, tools, publicUrl: config.publicUrl });
+    await loggedInTokenRoutes(scope, ctx, sessionCookie);
+    await headlessOboRoutes(scope, { ctx, logins, sessions, emulator: options.emulator ?? false });
+    const oauth = { ctx, sessions, cookie: sessionCookie, sealer, limits, tools };
+    await scope.register(async (server) => authorizationServerRoutes(server, oauth));
   });
 }

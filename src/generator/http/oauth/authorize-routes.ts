@@ -7,11 +7,12 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { CONTENT_SECURITY_POLICY, escapeHtml, page, policyWithFormDestination } from '../views/html.js';
-import type { Sessions } from '../sessions.js';
+import type { SessionCookie } from '../session-cookie.js';
 import { requireSession } from '../pages/logged-in-tokens.js';
-import type { Sealer } from '../../../session/index.js';
-import { assertSameOrigin, ConsentTokens, consentPage, employeeName } from './consent.js';
-import type { AuthorizationCodes } from './grants/authorization-code.js';
+import type { Sealer, SessionStore } from '../../../session/index.js';
+import { assertSameOrigin, consentPage, employeeName } from './consent.js';
+import { ConsentTokens } from '../../core/oauth/consent-tokens.js';
+import type { AuthorizationCodes } from '../../core/oauth/codes.js';
 import { PATHS } from '../../../paths.js';
 import { PAGES } from '../negotiate.js';
 import { AUTHORIZE_SCHEMA, CONSENT_SCHEMA } from './schemas.js';
@@ -114,10 +115,10 @@ function redirectTo(
 
 export async function authorizeRoutes(
   app: FastifyInstance,
-  deps: { issuer: string; sessions: Sessions; sealer: Sealer; codes: AuthorizationCodes; loginDomain: string },
+  deps: { issuer: string; cookie: SessionCookie; store: SessionStore; sealer: Sealer; codes: AuthorizationCodes; loginDomain: string },
 ): Promise<void> {
-  const { issuer, sessions, codes } = deps;
-  const consents = new ConsentTokens(deps.sealer, sessions.manager.store, 'authorize-consent', AuthorizationRequest);
+  const { issuer, cookie, codes } = deps;
+  const consents = new ConsentTokens(deps.sealer, deps.store, 'authorize-consent', AuthorizationRequest);
 
   const redirected = (reply: FastifyReply, err: unknown) => {
     if (!(err instanceof RedirectedError)) throw err;
@@ -134,7 +135,7 @@ export async function authorizeRoutes(
     } catch (err) {
       return redirected(reply, err);
     }
-    const session = await requireSession(sessions, request);
+    const session = await requireSession(cookie, request);
     return reply
       .header('cache-control', 'no-store')
       .header('content-security-policy', policyFor(asked.redirectUri))
@@ -155,7 +156,7 @@ export async function authorizeRoutes(
   app.post(PATHS.authorize, { schema: CONSENT_SCHEMA, config: PAGES }, async (request, reply) => {
     assertSameOrigin(request, issuer);
     const body = (request.body ?? {}) as Record<string, unknown>;
-    const session = await sessions.load(request);
+    const session = await cookie.load(request);
     if (!session) throw refuse('consent_refused', 'You are not logged in in this browser any more: open the link from your tool again.');
     const asked = await consents.open(session, single(body, 'csrf_token'));
     if (single(body, 'decision') !== 'allow') {

@@ -8,10 +8,12 @@ import { z } from 'zod';
 import { page } from '../views/html.js';
 import type { GeneratorContext } from '../context.js';
 import { RateLimiter } from '../../core/limits.js';
-import type { LoadedSession, Sessions } from '../sessions.js';
+import type { LoadedSession } from '../../core/sessions.js';
+import type { SessionCookie } from '../session-cookie.js';
 import { requireSession } from '../pages/logged-in-tokens.js';
-import type { Sealer } from '../../../session/index.js';
-import { assertSameOrigin, ConsentTokens, employeeName } from './consent.js';
+import type { Sealer, SessionStore } from '../../../session/index.js';
+import { assertSameOrigin, employeeName } from './consent.js';
+import { ConsentTokens } from '../../core/oauth/consent-tokens.js';
 import { typedCodeMatches, type DeviceAuthorization, type DeviceAuthorizations } from '../../core/device-authorizations.js';
 import { approvalPage, ARM_SERVER_MS, codeForm } from './device-page.js';
 import { PATHS } from '../../../paths.js';
@@ -41,11 +43,11 @@ function limited(limiter: RateLimiter, address: string, what: string): void {
 
 export async function deviceRoutes(
   app: FastifyInstance,
-  deps: { ctx: GeneratorContext; sessions: Sessions; sealer: Sealer; devices: DeviceAuthorizations },
+  deps: { ctx: GeneratorContext; cookie: SessionCookie; store: SessionStore; sealer: Sealer; devices: DeviceAuthorizations },
 ): Promise<void> {
-  const { ctx, sessions, devices } = deps;
+  const { ctx, cookie, devices } = deps;
   const lookups = new RateLimiter(LOOKUPS.max, LOOKUPS.windowMs);
-  const consents = new ConsentTokens(deps.sealer, sessions.manager.store, 'device-consent', DeviceConsent);
+  const consents = new ConsentTokens(deps.sealer, deps.store, 'device-consent', DeviceConsent);
 
   const approval = (
     reply: FastifyReply,
@@ -67,7 +69,7 @@ export async function deviceRoutes(
   deviceAuthorizationRoute(app, ctx, devices);
 
   app.get(PATHS.deviceVerification, { schema: DEVICE_PAGE_SCHEMA, config: PAGES }, async (request, reply) => {
-    const session = await requireSession(sessions, request);
+    const session = await requireSession(cookie, request);
     const userCode = single(request.query as Record<string, unknown>, 'user_code');
     if (userCode === undefined) return sendPage(reply, 'Connect a device', codeForm(ctx.config.loginDomain));
     limited(lookups, request.ip, 'codes tried');
@@ -87,7 +89,7 @@ export async function deviceRoutes(
   app.post(PATHS.deviceVerification, { schema: DEVICE_DECISION_SCHEMA, config: PAGES }, async (request, reply) => {
     assertSameOrigin(request, ctx.config.publicUrl);
     const body = (request.body ?? {}) as Record<string, unknown>;
-    const session = await sessions.load(request);
+    const session = await cookie.load(request);
     if (!session) throw refuse('consent_refused', 'You are not logged in in this browser any more: open the page again.');
     const { deviceCode, shownAt } = await consents.open(session, single(body, 'csrf_token'));
     const allowed = single(body, 'decision') === 'allow';

@@ -5,7 +5,7 @@
  */
 import type { ParsedAudience } from '../../../audience.js';
 import type { GeneratorContext } from '../context.js';
-import type { LoadedSession } from '../sessions.js';
+import type { LoadedSession } from '../../core/sessions.js';
 import { responseBody, type EmployeeTokenOptions, type TokenResponseBody } from '../../core/tokens.js';
 
 export interface ToolTokenResponse extends TokenResponseBody {

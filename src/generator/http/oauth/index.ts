@@ -1,34 +1,36 @@
 /**
  * The authorization server's routes in one plugin. Their refusals take the one error path: RFC 6749
  * bodies on the endpoints tools call (they answer in `oauth`), an HTML page on those an employee sees.
+ * The state behind them (codes, consent tokens, device authorizations, tool sessions) is the core's.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Sealer } from '../../../session/index.js';
 import type { GeneratorContext } from '../context.js';
 import type { EmployeeLimits } from '../../core/limits.js';
-import type { Sessions } from '../sessions.js';
+import type { Sessions } from '../../core/sessions.js';
+import type { SessionCookie } from '../session-cookie.js';
 import { authorizeRoutes } from './authorize-routes.js';
 import { DeviceAuthorizations } from '../../core/device-authorizations.js';
 import { deviceRoutes } from './device-routes.js';
 import { EmployeeTokens } from './employee-tokens.js';
-import { AuthorizationCodes } from './grants/authorization-code.js';
+import { AuthorizationCodes } from '../../core/oauth/codes.js';
 import { metadataRoute } from './metadata.js';
 import { tokenRoutes } from './token-routes.js';
-import type { ToolSessions } from './tool-sessions.js';
+import type { ToolSessions } from '../../core/oauth/tool-sessions.js';
 
 export async function authorizationServerRoutes(
   app: FastifyInstance,
-  deps: { ctx: GeneratorContext; sessions: Sessions; sealer: Sealer; limits: EmployeeLimits; tools: ToolSessions },
+  deps: { ctx: GeneratorContext; sessions: Sessions; cookie: SessionCookie; sealer: Sealer; limits: EmployeeLimits; tools: ToolSessions },
 ): Promise<void> {
-  const { ctx, sessions, sealer, limits, tools } = deps;
+  const { ctx, sessions, cookie, sealer, limits, tools } = deps;
   const store = sessions.manager.store;
   const tokens = new EmployeeTokens(ctx);
-  const codes = new AuthorizationCodes(sealer, store, tools, tokens);
+  const codes = new AuthorizationCodes(sealer, store, tools);
   const devices = new DeviceAuthorizations(store, ctx.config.deviceCodeSeconds * 1000);
   const issuer = ctx.config.publicUrl;
 
   await metadataRoute(app, issuer);
-  await authorizeRoutes(app, { issuer, sessions, sealer, codes, loginDomain: ctx.config.loginDomain });
+  await authorizeRoutes(app, { issuer, cookie, store, sealer, codes, loginDomain: ctx.config.loginDomain });
   await tokenRoutes(app, { ctx, codes, tools, tokens, devices, limits });
-  await deviceRoutes(app, { ctx, sessions, sealer, devices });
+  await deviceRoutes(app, { ctx, cookie, store, sealer, devices });
 }

@@ -7,7 +7,8 @@ import { freshAsked, type GeneratorContext } from '../context.js';
 import type { EmployeeLimits } from '../../core/limits.js';
 import type { DeviceAuthorizations } from '../../core/device-authorizations.js';
 import type { EmployeeTokens } from './employee-tokens.js';
-import type { AuthorizationCodes } from './grants/authorization-code.js';
+import type { AuthorizationCodes } from '../../core/oauth/codes.js';
+import { authorizationCodeGrant } from './grants/authorization-code.js';
 import { clientCredentialsGrant } from './grants/client-credentials.js';
 import { deviceCodeGrant } from './grants/device-code.js';
 import { refreshGrant } from './grants/refresh-token.js';
@@ -17,7 +18,7 @@ import { OAUTH } from '../negotiate.js';
 import { REVOKE_SCHEMA, TOKEN_SCHEMA } from './schemas.js';
 import { refuse } from '../../core/problem.js';
 import { single } from './parameters.js';
-import type { ToolSessions } from './tool-sessions.js';
+import type { ToolSessions } from '../../core/oauth/tool-sessions.js';
 
 export interface GrantDeps {
   ctx: GeneratorContext;
@@ -46,7 +47,7 @@ export async function tokenRoutes(app: FastifyInstance, deps: GrantDeps): Promis
           return clientCredentialsGrant(params, ctx, asked);
         case 'authorization_code':
           // Codes are guessed here, if anywhere: their redemptions are counted per address.
-          return deps.limits.codeRedeem(request.ip).then(() => deps.codes.redeem(params, asked));
+          return deps.limits.codeRedeem(request.ip).then(() => authorizationCodeGrant(params, deps, asked));
         case 'refresh_token':
           return refreshGrant(params, deps, asked);
         case DEVICE_CODE_GRANT:

@@ -10,9 +10,9 @@ import { AUDIENCE_EXAMPLE, parseAudience } from '../../../audience.js';
 import type { GeneratorContext } from '../context.js';
 import { escapeHtml, page, sessionActions, tenantNote } from '../views/html.js';
 import { loginUrl, PATHS } from '../../../paths.js';
-import type { Sessions } from '../sessions.js';
+import type { SessionCookie } from '../session-cookie.js';
 import type { Sealer } from '../../../session/index.js';
-import type { ToolSessions } from '../oauth/tool-sessions.js';
+import type { ToolSessions } from '../../core/oauth/tool-sessions.js';
 import { toolsSection } from './tool-access.js';
 import { answers, AudienceQuery, htmlPage } from '../schemas.js';
 
@@ -105,15 +105,15 @@ const AUDIENCE_CHECK_SCHEMA = {
 
 export async function homeRoutes(
   fastify: FastifyInstance,
-  deps: { ctx: GeneratorContext; sessions: Sessions; tools?: ToolSessions; sealer?: Sealer; directory?: TestDirectory },
+  deps: { ctx: GeneratorContext; cookie: SessionCookie; tools?: ToolSessions; sealer?: Sealer; directory?: TestDirectory },
 ): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const { ctx, sessions } = deps;
+  const { ctx, cookie } = deps;
 
   /** Who is logged in, as stored: the home page neither refreshes a session nor fails for the store. */
   const loggedIn = async (request: FastifyRequest) => {
     try {
-      return await sessions.manager.load(request.cookies[sessions.cookies.session]);
+      return await cookie.stored(request);
     } catch {
       return undefined;
     }

@@ -10,7 +10,8 @@ import { freshAsked, type GeneratorContext } from '../context.js';
 import { LoginRequiredError, refuse } from '../../core/problem.js';
 import { answersIn, formatOf } from '../negotiate.js';
 import { safeReturnPath } from '../redirect.js';
-import type { LoadedSession, Sessions } from '../sessions.js';
+import type { LoadedSession } from '../../core/sessions.js';
+import type { SessionCookie } from '../session-cookie.js';
 import { tokenPage } from '../views/token-page.js';
 import { responseBody, type IssuedToken } from '../../core/tokens.js';
 import { answers, AudienceQuery, errors, redirect, TOKEN_PAGE } from '../schemas.js';
@@ -23,8 +24,8 @@ function audienceOf(aud: string | string[] | undefined): ParsedAudience {
 }
 
 /** The employee's session; without one, LoginRequiredError (a browser is sent to log in, others get 401). */
-export async function requireSession(sessions: Sessions, request: FastifyRequest): Promise<LoadedSession> {
-  const session = await sessions.load(request);
+export async function requireSession(cookie: SessionCookie, request: FastifyRequest): Promise<LoadedSession> {
+  const session = await cookie.load(request);
   if (session) return session;
   throw new LoginRequiredError(safeReturnPath(request.url) ?? '/');
 }
@@ -38,7 +39,7 @@ const schema = (summary: string) => ({
   ),
 });
 
-export async function loggedInTokenRoutes(fastify: FastifyInstance, ctx: GeneratorContext, sessions: Sessions): Promise<void> {
+export async function loggedInTokenRoutes(fastify: FastifyInstance, ctx: GeneratorContext, cookie: SessionCookie): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   type Kind = 'employee' | 'app';
   const send = (
@@ -78,7 +79,7 @@ export async function loggedInTokenRoutes(fastify: FastifyInstance, ctx: Generat
 
   app.get(PATHS.obo, { schema: schema('A token on behalf of the logged-in employee'), config }, async (request, reply) => {
     const audience = audienceOf(request.query.aud);
-    const session = await requireSession(sessions, request);
+    const session = await requireSession(cookie, request);
     const token = await ctx.tokens.employeeToken(session, audience, { fresh: freshAsked(request), address: request.ip });
     return send(request, reply, token, 'employee', audience, session);
   });
@@ -88,7 +89,7 @@ export async function loggedInTokenRoutes(fastify: FastifyInstance, ctx: Generat
     { schema: schema('An app token, for a logged-in employee (older docs link this)'), config },
     async (request, reply) => {
       const audience = audienceOf(request.query.aud);
-      const session = await requireSession(sessions, request);
+      const session = await requireSession(cookie, request);
       const token = await ctx.tokens.appTokenFor(session, audience, { fresh: freshAsked(request), address: request.ip });
       return send(request, reply, token, 'app', audience, session);
     },

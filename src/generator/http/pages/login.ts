@@ -2,39 +2,27 @@
  * Logging an employee in and out: authorization code flow with PKCE, the login state in a sealed
  * short-lived cookie, the session in the store, the browser sent back to where it started.
  */
-import type { FastifyInstance, FastifyRequest, onErrorHookHandler } from 'fastify';
+import type { FastifyInstance, onErrorHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import * as oidc from 'openid-client';
 import { z } from 'zod';
-import { IdpError, LoginValidationError, type IdentityProvider, type LoginResult } from '../../idp/identity-provider.js';
 import { loginUrl, PATHS } from '../../../paths.js';
-import type { Sealer, SessionEmployee } from '../../../session/index.js';
 import type { GeneratorContext } from '../context.js';
 import { refuse } from '../../core/problem.js';
-import { ask } from '../../core/provider.js';
+import { loginRefusal, type Logins } from '../../core/login.js';
 import { escapeHtml, page, tenantNote } from '../views/html.js';
 import { answersIn, PAGES } from '../negotiate.js';
 import { safeReturnPath } from '../redirect.js';
 import type { EmployeeLimits } from '../../core/limits.js';
-import type { Sessions } from '../sessions.js';
+import type { SessionCookie } from '../session-cookie.js';
 import { answers, errors, Field, htmlPage, redirect } from '../schemas.js';
 
 const LOGIN_STATE_SECONDS = 600;
-
-const LoginState = z.object({
-  state: z.string(),
-  nonce: z.string(),
-  verifier: z.string(),
-  returnTo: z.string(),
-});
-type LoginState = z.infer<typeof LoginState>;
 
 const LOGIN_LOOP =
   'Your browser started several logins within a few seconds, so this one was stopped. This usually means the browser does not keep this ' +
   'site\u2019s cookies (check that cookies are allowed for it, and that ' +
   'you do not block third-party or all cookies), or that the clock of ' +
   'this computer is far off. Wait a few seconds, then try again.';
-const START_AGAIN = 'Open the page you wanted again to start a new login.';
 
 /**
  * Counts the logins one browser started lately, in a cookie of that browser's own, so that a login
@@ -65,21 +53,9 @@ export class LoginLoopGuard {
 
 export interface LoginDeps {
   ctx: GeneratorContext;
-  sessions: Sessions;
-  sealer: Sealer;
+  cookie: SessionCookie;
+  logins: Logins;
   limits: EmployeeLimits;
-}
-
-/** The employee as the ID token's claims name them. */
-function employeeOf(claims: LoginResult['claims']): SessionEmployee {
-  const str = (value: unknown) => (typeof value === 'string' ? value : undefined);
-  return {
-    oid: str(claims.oid) ?? str(claims.sub) ?? 'unknown',
-    ...(str(claims.name) ? { name: str(claims.name) } : {}),
-    ...(str(claims.preferred_username) ? { preferredUsername: str(claims.preferred_username) } : {}),
-    ...(str(claims.NAVident) ? { navIdent: str(claims.NAVident) } : {}),
-    ...(str(claims.tid) ? { tid: str(claims.tid) } : {}),
-  };
 }
 
 const LoginQuery = z.object({
@@ -104,48 +80,16 @@ const SessionAnswer = z.object({
   login_url: z.string().optional(),
 });
 
-/** The identity provider's own refusal, as the callback's query carries it. */
-function callbackRefusal(provider: IdentityProvider, query: z.infer<typeof CallbackQuery>, loginDomain: string): Error | undefined {
-  if (typeof query.error !== 'string') return undefined;
-  const description = typeof query.error_description === 'string' ? query.error_description.split(/\r?\n/)[0]?.slice(0, 300) : undefined;
-  if (provider.isNotAssigned(description)) {
-    const message =
-      'You are not assigned to this token generator in Entra ID, so the login was refused. Ask the operators of this service to ' +
-      'give you access.';
-    return refuse('user_not_allowed', message, description === undefined ? {} : { details: description });
-  }
-  // A user of another tenant (a nav.no account); Entra may also answer it as access_denied.
-  if (provider.isOtherTenant(description) || query.error === 'access_denied')
-    return refuse('wrong_tenant', wrongTenant(loginDomain), description === undefined ? {} : { details: description });
-  return refuse(
-    'login_failed',
-    `The identity provider did not log you in (${query.error.slice(0, 100)}). Start again from the page you wanted.`,
-    description === undefined ? {} : { details: description },
-  );
-}
-
-/** The advice for a sign-in with an account of another tenant. */
-export function wrongTenant(loginDomain: string): string {
-  return (
-    `Sign in with your ${loginDomain} user: the account you used is not in the ${loginDomain} tenant, the only one this token ` +
-    `generator logs in to (accounts of the nav.no tenant are not supported). Choose "Sign in as someone else" and pick or type your ` +
-    `${loginDomain} account.`
-  );
-}
-
 /** What the routes of a login share besides their dependencies. */
 interface LoginFlow extends LoginDeps {
-  /** Where the identity provider sends the browser back. */
-  redirectUri: string;
   /** The options of the login's own cookies (its state, the loop guard's count). */
   cookieOptions: () => { path: string; httpOnly: true; sameSite: 'lax'; secure: boolean };
 }
 
 export async function loginRoutes(fastify: FastifyInstance, deps: LoginDeps): Promise<void> {
-  const names = deps.sessions.cookies;
+  const names = deps.cookie.names;
   const flow: LoginFlow = {
     ...deps,
-    redirectUri: `${deps.ctx.config.publicUrl}${PATHS.callback}`,
     cookieOptions: () => ({ path: names.loginPath, httpOnly: true, sameSite: 'lax', secure: names.secure }),
   };
   loginStartRoute(fastify, flow);
@@ -154,10 +98,10 @@ export async function loginRoutes(fastify: FastifyInstance, deps: LoginDeps): Pr
 }
 
 /** The start of a login: the loop guard, the login state in its sealed cookie, the browser sent to the identity provider. */
-function loginStartRoute(fastify: FastifyInstance, { ctx, sessions, sealer, limits, redirectUri, cookieOptions }: LoginFlow): void {
+function loginStartRoute(fastify: FastifyInstance, { ctx, cookie, logins, limits, cookieOptions }: LoginFlow): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const guard = new LoginLoopGuard();
-  const names = sessions.cookies;
+  const names = cookie.names;
   const loginSchema = {
     summary: 'Starts a login',
     querystring: LoginQuery,
@@ -172,64 +116,22 @@ function loginStartRoute(fastify: FastifyInstance, { ctx, sessions, sealer, limi
       ctx.logger.warn({ ip: request.ip }, 'login loop stopped');
       throw refuse('login_loop', LOGIN_LOOP, { headers: { 'retry-after': String(Math.ceil(guard.windowMs / 1000)) } });
     }
-    const state: LoginState = {
-      state: oidc.randomState(),
-      nonce: oidc.randomNonce(),
-      verifier: oidc.randomPKCECodeVerifier(),
+    const { url, sealed } = await logins.start({
       returnTo: safeReturnPath(query.redirect) ?? '/',
-    };
-    const url = ctx.provider.buildLoginUrl({
-      redirectUri,
-      scope: ctx.provider.loginScope,
-      state: state.state,
-      nonce: state.nonce,
-      codeChallenge: await oidc.calculatePKCECodeChallenge(state.verifier),
       ...(query.prompt === 'login' ? { prompt: 'login' } : {}),
       domainHint: ctx.config.loginDomain,
     });
-    reply.setCookie(names.login, sealer.seal(JSON.stringify(state), 'login-state'), { ...cookieOptions(), maxAge: LOGIN_STATE_SECONDS });
+    reply.setCookie(names.login, sealed, { ...cookieOptions(), maxAge: LOGIN_STATE_SECONDS });
     ctx.logger.info({ login: 'started' }, 'login started');
     ctx.metrics.logins.inc({ event: 'started' });
     return reply.header('cache-control', 'no-store').redirect(url, 302);
   });
 }
 
-/** The login this browser started, from its sealed cookie, or a 400. */
-function startedLogin({ sessions, sealer }: LoginFlow, request: FastifyRequest): LoginState {
-  const sealed = request.cookies[sessions.cookies.login];
-  const opened = sealed ? sealer.open(sealed, 'login-state') : undefined;
-  try {
-    if (opened) return LoginState.parse(JSON.parse(opened));
-  } catch {
-    // Not a login state of ours: answered as an expired login.
-  }
-  throw refuse('login_state_expired', `This login has expired, was already completed, or was started in another browser. ${START_AGAIN}`);
-}
-
-/** The code of the callback's URL redeemed for the employee's tokens; a refusal of the login itself is a 400. */
-async function redeem({ ctx, redirectUri }: LoginFlow, request: FastifyRequest, login: LoginState): Promise<LoginResult> {
-  const callbackUrl = new URL(request.url, ctx.config.publicUrl);
-  const checks = { state: login.state, nonce: login.nonce, codeVerifier: login.verifier, redirectUri };
-  try {
-    return await ctx.provider.redeemCode(callbackUrl, checks);
-  } catch (err) {
-    // A refusal of this service's own credentials is the operators' to fix, not a login to start again.
-    const refused = err instanceof IdpError && err.failure.kind === 'rejected' && err.failure.status < 500 && !err.ownCredentialsRefused;
-    if (err instanceof LoginValidationError || refused) {
-      ctx.logger.warn({ reason: err.message }, 'login refused');
-      throw refuse(
-        'login_failed',
-        `The login could not be completed: the answer from the identity provider did not pass the checks. ${START_AGAIN}`,
-      );
-    }
-    throw err;
-  }
-}
-
 /** Where the identity provider sends the browser back: the session made, the browser sent where the login started. */
 function callbackRoute(fastify: FastifyInstance, flow: LoginFlow): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const { ctx, sessions, cookieOptions } = flow;
+  const { ctx, cookie, logins, cookieOptions } = flow;
   const countFailure: onErrorHookHandler = (_request, _reply, _error, done) => {
     ctx.metrics.logins.inc({ event: 'failed' });
     done();
@@ -240,25 +142,14 @@ function callbackRoute(fastify: FastifyInstance, flow: LoginFlow): void {
     response: answers({ 302: redirect('Back where the login started') }, errors(400, 403, 502, 503, 504)),
   };
   app.get(PATHS.callback, { schema: callbackSchema, config: PAGES, onError: countFailure }, async (request, reply) => {
-    reply.clearCookie(sessions.cookies.login, cookieOptions());
+    reply.clearCookie(cookie.names.login, cookieOptions());
     reply.header('cache-control', 'no-store');
     const query = request.query;
-    const refusal = callbackRefusal(ctx.provider, query, ctx.config.loginDomain);
+    const refusal = loginRefusal(ctx.provider, query.error, query.error_description, ctx.config.loginDomain);
     if (refusal) throw refusal;
-    const login = startedLogin(flow, request);
-    if (query.state !== login.state) {
-      throw refuse('login_state_mismatch', `This login answer does not belong to the login this browser started. ${START_AGAIN}`);
-    }
-    const result = await ask(ctx.provider, 'login', undefined, () => redeem(flow, request, login));
-    const { ticket } = await sessions.create({
-      user: employeeOf(result.claims),
-      accessToken: result.accessToken,
-      accessTokenExpiresAt: Date.now() + result.expiresIn * 1000,
-      accessTokenObtainedAt: Date.now(),
-      ...(result.refreshToken ? { refreshToken: result.refreshToken } : {}),
-      ...(result.idToken ? { idToken: result.idToken } : {}),
-    });
-    sessions.setSessionCookie(reply, ticket);
+    const login = logins.started(request.cookies[cookie.names.login]);
+    const { ticket } = await logins.complete(new URL(request.url, ctx.config.publicUrl), login, { surface: 'browser' });
+    cookie.set(reply, ticket);
     ctx.logger.info({ login: 'completed' }, 'login completed');
     ctx.metrics.logins.inc({ event: 'completed' });
     return reply.redirect(safeReturnPath(login.returnTo) ?? '/', 302);
@@ -266,7 +157,7 @@ function callbackRoute(fastify: FastifyInstance, flow: LoginFlow): void {
 }
 
 /** The page after a logout, and what the session is. */
-async function sessionRoutes(fastify: FastifyInstance, { ctx, sessions }: LoginDeps): Promise<void> {
+async function sessionRoutes(fastify: FastifyInstance, { ctx, cookie }: LoginDeps): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   app.get(
     PATHS.loggedOut,
@@ -293,7 +184,7 @@ async function sessionRoutes(fastify: FastifyInstance, { ctx, sessions }: LoginD
   };
   app.get(PATHS.session, { schema: sessionSchema, config: answersIn(['json'], 'json') }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
-    const session = await sessions.load(request);
+    const session = await cookie.load(request);
     if (!session) return reply.send({ authenticated: false, login_url: `${ctx.config.publicUrl}${loginUrl(PATHS.session)}` });
     const { user, createdAt, expiresAt, accessTokenExpiresAt } = session.data;
     return reply.send({

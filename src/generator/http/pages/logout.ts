@@ -14,8 +14,9 @@ import type { GeneratorContext } from '../context.js';
 import { refuse } from '../../core/problem.js';
 import { escapeHtml, page, policyWithFormDestination, tenantNote } from '../views/html.js';
 import { answersIn, formatOf } from '../negotiate.js';
-import type { Sessions } from '../sessions.js';
-import { ToolSessions } from '../oauth/tool-sessions.js';
+import type { Sessions } from '../../core/sessions.js';
+import { ToolSessions } from '../../core/oauth/tool-sessions.js';
+import type { SessionCookie } from '../session-cookie.js';
 import { answers, errors, Field, htmlPage, redirect } from '../schemas.js';
 
 const TOKEN_CONTEXT = 'logout-csrf';
@@ -24,6 +25,7 @@ const LogoutToken = z.object({ session: z.string() });
 export interface LogoutDeps {
   ctx: GeneratorContext;
   sessions: Sessions;
+  cookie: SessionCookie;
   sealer: Sealer;
   /** The tools' sessions: a logout ends those its browser login allowed, "everywhere" all of the employee's. */
   tools?: ToolSessions;
@@ -64,7 +66,7 @@ const POST_SCHEMA = {
   ),
 };
 
-export async function logoutRoutes(fastify: FastifyInstance, { ctx, sessions, sealer, tools }: LogoutDeps): Promise<void> {
+export async function logoutRoutes(fastify: FastifyInstance, { ctx, sessions, cookie, sealer, tools }: LogoutDeps): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const ownOrigin = new URL(ctx.config.publicUrl).origin;
   const tokenFor = (sessionId: string) => sealer.seal(JSON.stringify({ session: sessionDigest(sessionId) }), TOKEN_CONTEXT);
@@ -76,12 +78,10 @@ export async function logoutRoutes(fastify: FastifyInstance, { ctx, sessions, se
       return false;
     }
   };
-  // The session as stored, without refreshing it: it is about to end, or is only looked at.
-  const storedSession = (request: FastifyRequest) => sessions.manager.load(request.cookies[sessions.cookies.session]);
 
   app.get(PATHS.logout, { schema: PAGE_SCHEMA, config: answersIn(['html', 'json'], 'html') }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
-    const session = await storedSession(request);
+    const session = await cookie.stored(request);
     const token = session ? tokenFor(session.id) : undefined;
     if (formatOf(request) === 'json') return reply.send({ logged_in: session !== undefined, ...(token ? { csrf_token: token } : {}) });
     if (!token) {
@@ -107,7 +107,7 @@ export async function logoutRoutes(fastify: FastifyInstance, { ctx, sessions, se
   app.post(PATHS.logout, { schema: POST_SCHEMA, config: answersIn(['html', 'json'], 'html') }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     refuseCrossSite(request, ownOrigin);
-    const session = await storedSession(request);
+    const session = await cookie.stored(request);
     let idToken: string | undefined;
     if (session) {
       if (!tokenMatches(request.body?.csrf_token, session.id)) {
@@ -123,7 +123,7 @@ export async function logoutRoutes(fastify: FastifyInstance, { ctx, sessions, se
       await sessions.destroy(session.id);
       ctx.logger.info({ session: 'ended' }, 'session ended by logout');
     }
-    sessions.clearSessionCookie(reply);
+    cookie.clear(reply);
     const endSession = ctx.provider.logoutUrl(`${ctx.config.publicUrl}${PATHS.loggedOut}`, idToken);
     if (formatOf(request) === 'json') return reply.send({ logged_out: true, ...(endSession ? { end_session_url: endSession } : {}) });
     return reply.redirect(endSession ?? PATHS.loggedOut, 303);

@@ -8,11 +8,11 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { PATHS } from '../../../paths.js';
 import type { Sealer } from '../../../session/index.js';
-import { digest, type ToolEntry } from '../oauth/tool-access.js';
-import type { ToolSessions } from '../oauth/tool-sessions.js';
+import { digest, type ToolEntry } from '../../core/oauth/tool-access.js';
+import type { ToolSessions } from '../../core/oauth/tool-sessions.js';
 import { refuse } from '../../core/problem.js';
 import { escapeHtml } from '../views/html.js';
-import type { Sessions } from '../sessions.js';
+import type { SessionCookie } from '../session-cookie.js';
 import { refuseCrossSite } from './logout.js';
 import { answers, errors, Field, redirect } from '../schemas.js';
 
@@ -51,13 +51,13 @@ const END_SCHEMA = {
 
 export async function toolAccessRoutes(
   fastify: FastifyInstance,
-  deps: { sessions: Sessions; sealer: Sealer; tools: ToolSessions; publicUrl: string },
+  deps: { cookie: SessionCookie; sealer: Sealer; tools: ToolSessions; publicUrl: string },
 ) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const { sessions, sealer, tools } = deps;
+  const { cookie, sealer, tools } = deps;
   app.post(PATHS.endTool, { schema: END_SCHEMA }, async (request, reply) => {
     refuseCrossSite(request, new URL(deps.publicUrl).origin);
-    const session = await sessions.manager.load(request.cookies[sessions.cookies.session]);
+    const session = await cookie.stored(request);
     const token = request.body?.csrf_token;
     const handle = request.body?.handle;
     if (!session || typeof token !== 'string' || sealer.open(token, PURPOSE) !== digest(session.id) || typeof handle !== 'string')

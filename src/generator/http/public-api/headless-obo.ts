@@ -1,20 +1,23 @@
 /**
  * Employee tokens for scripts and CI, when the identity provider is the emulator:
  * `POST /api/public/obo` with `aud` and `NAVident` logs that test employee in on the emulator's login
- * page, redeems the code and exchanges the employee's token on-behalf-of, exactly as a browser login
- * does, so that every check and access policy of the emulator applies. Against real Entra ID no
- * service can log an employee in without them, so there it answers 404 and says why.
+ * page and completes the login with the core's steps (`core/login.ts`), as a browser login does, then
+ * gets the token on-behalf-of through `core/tokens.ts`, with the limits and advice of every other
+ * surface, so that every check and access policy of the emulator applies. The session lives for that
+ * one token. Against real Entra ID no service can log an employee in without them, so there it
+ * answers 404 and says why.
  */
-import * as oidc from 'openid-client';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { IdpError, LoginValidationError, type IdentityProvider } from '../../idp/identity-provider.js';
+import { IdpError, type IdentityProvider } from '../../idp/identity-provider.js';
 import { PATHS } from '../../../paths.js';
 import { SignInPageError, submitSignInForm } from '../../../emulator/sign-in-client.js';
 import type { GeneratorContext } from '../context.js';
 import { refuse } from '../../core/problem.js';
 import { ask } from '../../core/provider.js';
+import type { Logins } from '../../core/login.js';
+import type { Sessions } from '../../core/sessions.js';
 import { answersIn, formatOf } from '../negotiate.js';
 import { responseBody } from '../../core/tokens.js';
 import { answers, Audience, AUDIENCE_BODY_TYPES, documentedBody, errors, Field, TOKEN_ANSWER } from '../schemas.js';
@@ -71,30 +74,25 @@ function testEmployee(query: z.infer<typeof EmployeeQuery>, body: unknown): Test
   return { navIdent, name, groups };
 }
 
-export async function headlessOboRoutes(fastify: FastifyInstance, deps: { ctx: GeneratorContext; emulator: boolean }): Promise<void> {
-  const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const { ctx } = deps;
-  const redirectUri = `${ctx.config.publicUrl}${PATHS.callback}`;
+export interface HeadlessDeps {
+  ctx: GeneratorContext;
+  logins: Logins;
+  sessions: Sessions;
+  emulator: boolean;
+}
 
-  /** The browser's way: authorize, the login form, the code; returns the URL the emulator sends the browser back to. */
-  const signIn = async (employee: TestEmployee, login: { state: string; nonce: string; verifier: string }): Promise<URL> => {
-    const codeChallenge = await oidc.calculatePKCECodeChallenge(login.verifier);
-    const authorize = new URL(
-      ctx.provider.buildLoginUrl({
-        redirectUri,
-        scope: ctx.provider.loginScope,
-        state: login.state,
-        nonce: login.nonce,
-        codeChallenge,
-        prompt: 'login',
-      }),
-    );
+export async function headlessOboRoutes(fastify: FastifyInstance, deps: HeadlessDeps): Promise<void> {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const { ctx, logins, sessions } = deps;
+
+  /** The browser's way: the login page at the authorize URL, its form; returns the URL the emulator sends the browser back to. */
+  const signIn = async (employee: TestEmployee, authorize: string): Promise<URL> => {
     const email = `${employee.navIdent.toLowerCase()}@trygdeetaten.no`;
     let signedIn: Response;
     try {
       const signal = AbortSignal.timeout(ctx.config.idp.timeoutMs);
       signedIn = await submitSignInForm(
-        authorize.href,
+        authorize,
         { navIdent: employee.navIdent, name: employee.name, email, groups: employee.groups },
         { signal },
       );
@@ -113,29 +111,16 @@ export async function headlessOboRoutes(fastify: FastifyInstance, deps: { ctx: G
       if (!deps.emulator) throw refuse('not_available', NOT_AVAILABLE);
       const audience = audienceFrom(request);
       const employee = testEmployee(request.query, request.body);
-      const login = { state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier() };
-      const signedIn = await ask(ctx.provider, 'login', audience, async () => {
-        const callback = await signIn(employee, login);
-        try {
-          return await ctx.provider.redeemCode(callback, {
-            state: login.state,
-            nonce: login.nonce,
-            codeVerifier: login.verifier,
-            redirectUri,
-          });
-        } catch (err) {
-          if (err instanceof LoginValidationError)
-            throw refuse('login_answer_invalid', `The emulator's login answer did not pass the checks: ${err.message}`);
-          throw err;
-        }
-      });
-      const token = await ask(ctx.provider, 'on_behalf_of', audience, () => ctx.provider.onBehalfOf(signedIn.accessToken, audience.scope));
-      const body = responseBody({
-        accessToken: token.accessToken,
-        tokenType: token.tokenType,
-        expiresAt: Date.now() + token.expiresIn * 1000,
-        ...(token.scope ? { scope: token.scope } : {}),
-      });
+      const started = await logins.start({ returnTo: '/', prompt: 'login' });
+      const callback = await ask(ctx.provider, 'login', audience, () => signIn(employee, started.url));
+      const session = await logins.complete(callback, started.login, { target: audience, surface: 'headless' });
+      let token;
+      try {
+        token = await ctx.tokens.employeeToken(session, audience, { address: request.ip, once: true });
+      } finally {
+        await sessions.destroy(session.id);
+      }
+      const body = responseBody(token);
       reply.header('cache-control', 'no-store');
       if (formatOf(request) === 'json') return reply.type('application/json; charset=utf-8').send(body);
       return reply.type('text/plain; charset=utf-8').send(body.access_token);

@@ -7,7 +7,7 @@ import type { EmployeeTokens } from '../employee-tokens.js';
 import type { EmployeeTokenOptions } from '../../../core/tokens.js';
 import { refuse } from '../../../core/problem.js';
 import { single, targetScope } from '../parameters.js';
-import type { ToolSessions } from '../tool-sessions.js';
+import type { ToolSessions } from '../../../core/oauth/tool-sessions.js';
 
 export async function deviceCodeGrant(
   params: Record<string, unknown>,

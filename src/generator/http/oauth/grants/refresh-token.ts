@@ -5,7 +5,7 @@
  */
 import { refuse } from '../../../core/problem.js';
 import { single, targetScope } from '../parameters.js';
-import type { ToolSessions } from '../tool-sessions.js';
+import type { ToolSessions } from '../../../core/oauth/tool-sessions.js';
 import type { EmployeeTokens } from '../employee-tokens.js';
 import type { EmployeeTokenOptions } from '../../../core/tokens.js';
 

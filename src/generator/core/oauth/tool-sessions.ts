@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Sealer } from '../../../session/index.js';
 import type { LoadedSession, Sessions } from '../sessions.js';
-import { refuse } from '../../core/problem.js';
+import { refuse } from '../problem.js';
 import { digest, type ToolAccess, type ToolEntry } from './tool-access.js';
 
 const HANDLE = 'tool-refresh-token';
@@ -32,6 +32,7 @@ export class ToolSessions {
     private readonly sessions: Sessions,
     private readonly sealer: Sealer,
     readonly access: ToolAccess,
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** A session of the tool's own, from the employee's browser session, and its refresh token; refused once that session has ended. */
@@ -62,7 +63,7 @@ export class ToolSessions {
       browser: digest(browserSessionId),
       ...tool,
       from,
-      since: Date.now(),
+      since: this.now(),
       expiresAt: data.expiresAt,
     };
     await this.access.add(user.oid, entry);
@@ -128,7 +129,7 @@ export class ToolSessions {
   }
 
   private ttl(expiresAt: number): number {
-    return Math.max(1, expiresAt - Date.now());
+    return Math.max(1, expiresAt - this.now());
   }
 
   private seal(token: RefreshToken): string {

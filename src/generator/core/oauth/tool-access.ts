@@ -31,7 +31,10 @@ const MAX_ENTRIES = 50;
 export const digest = (value: string) => createHash('sha256').update(value).digest('base64url');
 
 export class ToolAccess {
-  constructor(private readonly store: SessionStore) {}
+  constructor(
+    private readonly store: SessionStore,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async add(employee: string, entry: ToolEntry): Promise<void> {
     await this.change(employee, (entries) => [...entries, entry].slice(-MAX_ENTRIES));
@@ -59,7 +62,7 @@ export class ToolAccess {
   }
 
   async used(entry: { handle: string; expiresAt: number }): Promise<void> {
-    await this.store.setRecord(`tool-used:${entry.handle}`, String(Date.now()), Math.max(1, entry.expiresAt - Date.now()));
+    await this.store.setRecord(`tool-used:${entry.handle}`, String(this.now()), Math.max(1, entry.expiresAt - this.now()));
   }
 
   private key(employee: string): string {
@@ -74,7 +77,7 @@ export class ToolAccess {
     } catch {
       entries = [];
     }
-    const now = Date.now();
+    const now = this.now();
     return entries.filter((entry) => entry.expiresAt > now);
   }
 
@@ -86,7 +89,7 @@ export class ToolAccess {
         const entries = next(await this.read(employee));
         const last = Math.max(0, ...entries.map((entry) => entry.expiresAt));
         if (entries.length === 0) await this.store.takeRecord(key);
-        else await this.store.setRecord(key, JSON.stringify(entries), Math.max(1, last - Date.now()));
+        else await this.store.setRecord(key, JSON.stringify(entries), Math.max(1, last - this.now()));
       },
       LOCK,
     );

@@ -1,23 +1,21 @@
 /**
- * An employee's login, as the HTTP layer sees it: the session cookie, loading the session behind it,
- * and keeping the employee's access token fresh with the refresh token, one refresh at a time per
- * session across replicas. A session survives a slow, failing or restarting identity provider and a
- * store that goes away during a refresh: it ends only when the identity provider says its grant is
- * gone, or when a logout ended it, and then it stays ended on every replica.
+ * An employee's login as the rules see it: loading the session behind a ticket or an id, and keeping
+ * the employee's access token fresh with the refresh token, one refresh at a time per session across
+ * replicas. A session survives a slow, failing or restarting identity provider and a store that goes
+ * away during a refresh: it ends only when the identity provider says its grant is gone, or when a
+ * logout ended it, and then it stays ended on every replica. Which cookie carries the ticket is the
+ * HTTP layer's (`http/session-cookie.ts`).
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { GeneratorConfig } from '../../config.js';
 import { IdpError, type IdentityProvider, type TokenResponse } from '../idp/identity-provider.js';
-import { cookieNames, type CookieNames } from '../../paths.js';
-import { refuse, type ProblemError } from '../core/problem.js';
-import { providerProblem } from '../core/provider.js';
+import { refuse, type ProblemError } from './problem.js';
+import { providerProblem } from './provider.js';
 import { SessionManager, StoreUnavailableError, type SessionData } from '../../session/index.js';
 
 /** Refresh the employee's token when less than five minutes, or a third of its lifetime, is left of it. */
 const REFRESH_MARGIN_MS = 5 * 60_000;
 
-export function needsRefresh(data: SessionData, now = Date.now()): boolean {
+export function needsRefresh(data: SessionData, now: number): boolean {
   const lifetime = data.accessTokenExpiresAt - (data.accessTokenObtainedAt ?? data.createdAt);
   const margin = Math.min(REFRESH_MARGIN_MS, lifetime / 3);
   return data.accessTokenExpiresAt - now <= margin;
@@ -48,48 +46,39 @@ export interface LoadedSession {
   data: SessionData;
 }
 
+export interface SessionsOptions {
+  manager: SessionManager;
+  provider: IdentityProvider;
+  logger: Logger;
+  onEvent?: (event: 'started' | 'refreshed' | 'ended') => void;
+  /** The clock, the test's in tests; the manager should share it. */
+  now?: () => number;
+}
+
 export class Sessions {
+  readonly manager: SessionManager;
   /** Renewals that run after the request that started them was answered. */
   private readonly renewing = new Set<Promise<unknown>>();
+  private readonly provider: IdentityProvider;
+  private readonly logger: Logger;
+  private readonly onEvent: (event: 'started' | 'refreshed' | 'ended') => void;
+  private readonly now: () => number;
 
-  constructor(
-    readonly manager: SessionManager,
-    private readonly provider: IdentityProvider,
-    private readonly config: GeneratorConfig,
-    private readonly logger: Logger,
-    private readonly onEvent: (event: 'started' | 'refreshed' | 'ended') => void = () => {},
-  ) {}
-
-  /** This service's cookie names: `__Host-` ones on https and on loopback. */
-  get cookies(): CookieNames {
-    return (this.names ??= cookieNames(this.config.publicUrl));
-  }
-
-  private names: CookieNames | undefined;
-
-  setSessionCookie(reply: FastifyReply, ticket: string): void {
-    reply.setCookie(this.cookies.session, ticket, {
-      path: '/',
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: this.cookies.secure,
-      maxAge: Math.floor(this.config.session.maxLifetimeMs / 1000),
-    });
-  }
-
-  clearSessionCookie(reply: FastifyReply): void {
-    reply.clearCookie(this.cookies.session, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.cookies.secure });
+  constructor(options: SessionsOptions) {
+    this.manager = options.manager;
+    this.provider = options.provider;
+    this.logger = options.logger;
+    this.onEvent = options.onEvent ?? (() => {});
+    this.now = options.now ?? Date.now;
   }
 
   /**
-   * The request's session with an employee token that is good for a while yet, or undefined when there is
+   * The session behind a ticket with an employee token that is good for a while yet, or undefined when there is
    * none (or it ended because the identity provider no longer honours its grant). Throws
    * StoreUnavailableError when the store is down, a 503 `session_busy` ProblemError when the token ran
    * out and another request is renewing it, and the provider's advice as a ProblemError when it ran out and cannot be renewed now.
    */
-  async load(request: FastifyRequest): Promise<LoadedSession | undefined> {
-    const ticket = request.cookies[this.cookies.session];
-    if (!ticket) return undefined;
+  async load(ticket: string | undefined): Promise<LoadedSession | undefined> {
     const session = await this.manager.load(ticket);
     return session ? this.fresh(session) : undefined;
   }
@@ -97,14 +86,14 @@ export class Sessions {
   /** The session with this id (a tool's, or the one behind a code), its employee token kept fresh as `load` keeps it. */
   async loadById(id: string): Promise<LoadedSession | undefined> {
     const data = await this.manager.store.get(id);
-    if (!data || data.expiresAt <= Date.now()) return undefined;
+    if (!data || data.expiresAt <= this.now()) return undefined;
     return this.fresh({ id, data });
   }
 
   private async fresh(session: LoadedSession): Promise<LoadedSession | undefined> {
     // A token signed by a key the identity provider no longer publishes is refused by every grant.
     const tokenDead = (await this.provider.signingKeyKnown(session.data.accessToken)) === 'gone';
-    if (!tokenDead && !needsRefresh(session.data)) return session;
+    if (!tokenDead && !needsRefresh(session.data, this.now())) return session;
     return this.refresh(session, tokenDead);
   }
 
@@ -128,7 +117,7 @@ export class Sessions {
     if (!refusal.userAssertionRefused) return session;
     await this.provider.reloadSigningKeys();
     // AADSTS500133: the provider holds the token expired (its clock, or the time the request took): renew it too.
-    const expired = session.data.accessTokenExpiresAt <= Date.now() || refusal.refusal === 'employee_token_expired';
+    const expired = session.data.accessTokenExpiresAt <= this.now() || refusal.refusal === 'employee_token_expired';
     const tokenDead = expired || (await this.provider.signingKeyKnown(session.data.accessToken)) === 'gone';
     return tokenDead ? this.refresh(session, true) : session;
   }
@@ -144,7 +133,7 @@ export class Sessions {
    * when another request holds the lock); once it ran out, the request waits for the renewal.
    */
   private async refresh(session: LoadedSession, tokenDead: boolean): Promise<LoadedSession | undefined> {
-    const usable = (data: SessionData) => !tokenDead && data.accessTokenExpiresAt - usableMargin(data) > Date.now();
+    const usable = (data: SessionData) => !tokenDead && data.accessTokenExpiresAt - usableMargin(data) > this.now();
     const ttlMs = this.provider.longestGrantMs + LOCK_MARGIN_MS;
     if (usable(session.data)) {
       const behind = this.manager.store
@@ -168,7 +157,7 @@ export class Sessions {
     const current = await this.manager.store.get(id);
     if (!current) return undefined;
     const renewedMeanwhile = current.accessToken !== seen.data.accessToken;
-    if (!needsRefresh(current) && (!tokenDead || renewedMeanwhile)) return current;
+    if (!needsRefresh(current, this.now()) && (!tokenDead || renewedMeanwhile)) return current;
     if (!current.refreshToken) return usable(current) ? current : this.end(id, 'it has no refresh token');
     let tokens: TokenResponse;
     try {
@@ -184,7 +173,7 @@ export class Sessions {
       if (usable(current)) return current;
       throw err instanceof IdpError ? providerProblem(this.provider, err, 'refresh') : err;
     }
-    return this.storeRenewed(id, renewed(current, tokens));
+    return this.storeRenewed(id, renewed(current, tokens, this.now()));
   }
 
   /** The renewed session, unless it ended meanwhile; a store that is down takes it once it is back. */
@@ -214,8 +203,7 @@ export class Sessions {
   }
 }
 
-function renewed(current: SessionData, tokens: TokenResponse): SessionData {
-  const now = Date.now();
+function renewed(current: SessionData, tokens: TokenResponse, now: number): SessionData {
   return {
     ...current,
     accessToken: tokens.accessToken,

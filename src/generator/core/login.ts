@@ -1,0 +1,182 @@
+/**
+ * The steps of an employee's login, for every surface that logs one in (the browser pages, the
+ * headless route): the start (state, nonce and PKCE verifier, sealed for the callback to check), and
+ * the completion (the code redeemed and checked, the employee from the claims, a new session).
+ */
+import * as oidc from 'openid-client';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { ParsedAudience } from '../../audience.js';
+import type { Sealer, SessionEmployee } from '../../session/index.js';
+import { IdpError, LoginValidationError, type IdentityProvider, type LoginResult } from '../idp/identity-provider.js';
+import { refuse, type ProblemError } from './problem.js';
+import { ask } from './provider.js';
+import type { LoadedSession, Sessions } from './sessions.js';
+
+const LoginState = z.object({
+  state: z.string(),
+  nonce: z.string(),
+  verifier: z.string(),
+  returnTo: z.string(),
+});
+export type LoginState = z.infer<typeof LoginState>;
+
+/** What the sealed login state is sealed for: it opens as nothing else. */
+const SEALED_AS = 'login-state';
+export const START_AGAIN = 'Open the page you wanted again to start a new login.';
+
+export interface LoginStart {
+  /** Where the employee's browser goes next: the provider's login page. */
+  url: string;
+  login: LoginState;
+  /** The login state sealed, for the browser to bring back to the callback. */
+  sealed: string;
+}
+
+export interface LoginStartOptions {
+  /** Where the browser goes once logged in: a path of this service. */
+  returnTo: string;
+  /** Log in again even with a session at the provider. */
+  prompt?: 'login';
+  /** The tenant's domain, so that the provider offers its accounts. */
+  domainHint?: string;
+}
+
+export interface LoginCompleteOptions {
+  /** The target the login is for (the headless route's), named in the provider's advice. */
+  target?: ParsedAudience;
+  /**
+   * A browser's login whose answer fails the checks starts again; a headless caller, who never sees
+   * the login page, is told what failed and gets the provider's own advice for its refusals.
+   */
+  surface: 'browser' | 'headless';
+}
+
+/** The employee as the ID token's claims name them. */
+export function employeeOf(claims: LoginResult['claims']): SessionEmployee {
+  const str = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  return {
+    oid: str(claims.oid) ?? str(claims.sub) ?? 'unknown',
+    ...(str(claims.name) ? { name: str(claims.name) } : {}),
+    ...(str(claims.preferred_username) ? { preferredUsername: str(claims.preferred_username) } : {}),
+    ...(str(claims.NAVident) ? { navIdent: str(claims.NAVident) } : {}),
+    ...(str(claims.tid) ? { tid: str(claims.tid) } : {}),
+  };
+}
+
+/** The identity provider's own refusal of a login, as its answer (`error`, `error_description`) carries it. */
+export function loginRefusal(
+  provider: IdentityProvider,
+  error: unknown,
+  errorDescription: unknown,
+  loginDomain: string,
+): ProblemError | undefined {
+  if (typeof error !== 'string') return undefined;
+  const description = typeof errorDescription === 'string' ? errorDescription.split(/\r?\n/)[0]?.slice(0, 300) : undefined;
+  const details = description === undefined ? {} : { details: description };
+  if (provider.isNotAssigned(description)) {
+    const message =
+      'You are not assigned to this token generator in Entra ID, so the login was refused. Ask the operators of this service to ' +
+      'give you access.';
+    return refuse('user_not_allowed', message, details);
+  }
+  // A user of another tenant (a nav.no account); Entra may also answer it as access_denied.
+  if (provider.isOtherTenant(description) || error === 'access_denied') return refuse('wrong_tenant', wrongTenant(loginDomain), details);
+  return refuse(
+    'login_failed',
+    `The identity provider did not log you in (${error.slice(0, 100)}). Start again from the page you wanted.`,
+    details,
+  );
+}
+
+/** The advice for a sign-in with an account of another tenant. */
+export function wrongTenant(loginDomain: string): string {
+  return (
+    `Sign in with your ${loginDomain} user: the account you used is not in the ${loginDomain} tenant, the only one this token ` +
+    `generator logs in to (accounts of the nav.no tenant are not supported). Choose "Sign in as someone else" and pick or type your ` +
+    `${loginDomain} account.`
+  );
+}
+
+export class Logins {
+  constructor(
+    private readonly provider: IdentityProvider,
+    private readonly sessions: Sessions,
+    private readonly sealer: Sealer,
+    private readonly logger: Logger,
+    /** Where the provider sends the browser back. */
+    readonly redirectUri: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async start(options: LoginStartOptions): Promise<LoginStart> {
+    const login: LoginState = {
+      state: oidc.randomState(),
+      nonce: oidc.randomNonce(),
+      verifier: oidc.randomPKCECodeVerifier(),
+      returnTo: options.returnTo,
+    };
+    const url = this.provider.buildLoginUrl({
+      redirectUri: this.redirectUri,
+      scope: this.provider.loginScope,
+      state: login.state,
+      nonce: login.nonce,
+      codeChallenge: await oidc.calculatePKCECodeChallenge(login.verifier),
+      ...(options.prompt ? { prompt: options.prompt } : {}),
+      ...(options.domainHint !== undefined ? { domainHint: options.domainHint } : {}),
+    });
+    return { url, login, sealed: this.sealer.seal(JSON.stringify(login), SEALED_AS) };
+  }
+
+  /** The login a browser started, from its sealed state; refused as expired when it is none of ours. */
+  started(sealed: string | undefined): LoginState {
+    const opened = sealed ? this.sealer.open(sealed, SEALED_AS) : undefined;
+    try {
+      if (opened) return LoginState.parse(JSON.parse(opened));
+    } catch {
+      // Not a login state of ours: answered as an expired login.
+    }
+    throw refuse('login_state_expired', `This login has expired, was already completed, or was started in another browser. ${START_AGAIN}`);
+  }
+
+  /** The provider's answer to the login checked and its code redeemed: the employee's new session. */
+  async complete(callbackUrl: URL, login: LoginState, options: LoginCompleteOptions): Promise<LoadedSession & { ticket: string }> {
+    if (callbackUrl.searchParams.get('state') !== login.state)
+      throw refuse('login_state_mismatch', `This login answer does not belong to the login this browser started. ${START_AGAIN}`);
+    const result = await ask(this.provider, 'login', options.target, () => this.redeem(callbackUrl, login, options.surface));
+    const now = this.now();
+    return this.sessions.create({
+      user: employeeOf(result.claims),
+      accessToken: result.accessToken,
+      accessTokenExpiresAt: now + result.expiresIn * 1000,
+      accessTokenObtainedAt: now,
+      ...(result.refreshToken ? { refreshToken: result.refreshToken } : {}),
+      ...(result.idToken ? { idToken: result.idToken } : {}),
+    });
+  }
+
+  private async redeem(callbackUrl: URL, login: LoginState, surface: LoginCompleteOptions['surface']): Promise<LoginResult> {
+    const checks = { state: login.state, nonce: login.nonce, codeVerifier: login.verifier, redirectUri: this.redirectUri };
+    try {
+      return await this.provider.redeemCode(callbackUrl, checks);
+    } catch (err) {
+      throw this.refusal(err, surface) ?? err;
+    }
+  }
+
+  /** A login refused for its answer, not for the provider's trouble: a problem of its own, else undefined. */
+  private refusal(err: unknown, surface: LoginCompleteOptions['surface']): ProblemError | undefined {
+    if (surface === 'headless') {
+      if (!(err instanceof LoginValidationError)) return undefined;
+      return refuse('login_answer_invalid', `The emulator's login answer did not pass the checks: ${err.message}`);
+    }
+    // A refusal of this service's own credentials is the operators' to fix, not a login to start again.
+    const refused = err instanceof IdpError && err.failure.kind === 'rejected' && err.failure.status < 500 && !err.ownCredentialsRefused;
+    if (!(err instanceof LoginValidationError) && !refused) return undefined;
+    this.logger.warn({ reason: err.message }, 'login refused');
+    return refuse(
+      'login_failed',
+      `The login could not be completed: the answer from the identity provider did not pass the checks. ${START_AGAIN}`,
+    );
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Authorization codes (RFC 6749 §4.1, RFC 7636): they name the browser session the employee allowed
+ * the tool from, sealed, single use, a minute long, bound to the tool's redirect URI and its PKCE
+ * challenge. Redeeming one starts the tool's own session; a code redeemed twice may have been stolen,
+ * so the second redemption also ends the session the first one started (RFC 6749 §4.1.2).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { Sealer, SessionStore } from '../../../session/index.js';
+import { refuse } from '../problem.js';
+import type { LoadedSession } from '../sessions.js';
+import type { ToolSessions } from './tool-sessions.js';
+
+const CODE_SECONDS = 60;
+const CODE = 'authorization-code';
+/** Where a tool of this grant is: its redirect went to the loopback address of the browser's computer. */
+const LOOPBACK = 'the computer of the browser that allowed it';
+
+const Code = z.object({
+  id: z.string(),
+  session: z.string(),
+  client: z.string(),
+  redirectUri: z.string(),
+  challenge: z.string(),
+  target: z.string(),
+  expiresAt: z.number(),
+});
+export type CodeGrant = Omit<z.infer<typeof Code>, 'id' | 'expiresAt'>;
+
+/** What a tool sends to redeem a code, as the token endpoint read it. */
+export interface CodeRedemption {
+  code: string | undefined;
+  verifier: string | undefined;
+  redirectUri: string | undefined;
+  /** The tool's name, when it sent one. */
+  client: string | undefined;
+}
+
+/** The tool session a code started, its refresh token, and the target the employee allowed. */
+export interface RedeemedCode {
+  session: LoadedSession;
+  refreshToken: string;
+  target: string;
+}
+
+export class AuthorizationCodes {
+  constructor(
+    private readonly sealer: Sealer,
+    private readonly store: SessionStore,
+    private readonly tools: ToolSessions,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  issue(grant: CodeGrant): string {
+    return this.sealer.seal(
+      JSON.stringify({ ...grant, id: randomBytes(16).toString('base64url'), expiresAt: this.now() + CODE_SECONDS * 1000 }),
+      CODE,
+    );
+  }
+
+  async redeem(asked: CodeRedemption): Promise<RedeemedCode> {
+    const code = this.open(asked.code);
+    if (!asked.verifier) throw refuse('invalid_grant', 'Send the PKCE code_verifier of this code: the generator requires PKCE (S256).');
+    if (createHash('sha256').update(asked.verifier).digest('base64url') !== code.challenge)
+      throw refuse('invalid_grant', 'The code_verifier does not match the code_challenge of this code.');
+    if (asked.redirectUri !== code.redirectUri)
+      throw refuse('invalid_grant', 'The redirect_uri differs from the one this code was issued for.');
+    if (asked.client !== undefined && asked.client !== code.client)
+      throw refuse('invalid_grant', 'This code was issued to another client_id.');
+    if (!(await this.store.consumeOnce(`${CODE}:${code.id}`, CODE_SECONDS * 2000))) {
+      const started = await this.store.getRecord(`${CODE}-session:${code.id}`);
+      if (started) await this.tools.endById(started);
+      throw refuse('invalid_grant', 'This code was already used; the session it started has been ended. Log in again.');
+    }
+    const { session, refreshToken } = await this.tools.start(code.session, { client: code.client, target: code.target }, LOOPBACK);
+    await this.store.setRecord(`${CODE}-session:${code.id}`, session.id, CODE_SECONDS * 2000);
+    return { session, refreshToken, target: code.target };
+  }
+
+  private open(sealed: string | undefined): z.infer<typeof Code> {
+    const opened = sealed ? this.sealer.open(sealed, CODE) : undefined;
+    let code: z.infer<typeof Code> | undefined;
+    try {
+      code = opened ? Code.parse(JSON.parse(opened)) : undefined;
+    } catch {
+      code = undefined;
+    }
+    if (!code) throw refuse('invalid_grant', 'The code is not valid: start the login again.');
+    if (code.expiresAt <= this.now()) throw refuse('invalid_grant', 'The code has expired: start the login again.');
+    return code;
+  }
+}

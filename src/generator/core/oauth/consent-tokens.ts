@@ -1,0 +1,63 @@
+/**
+ * The token a consent page carries (its CSRF token): sealed, naming the browser session it was shown
+ * to, so that only a POST from that page, in that browser, within a few minutes, continues, and only
+ * once: a second POST of the same page would mint a second code.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { Sealer, SessionStore } from '../../../session/index.js';
+import type { LoadedSession } from '../sessions.js';
+import { refuse } from '../problem.js';
+
+const CONSENT_SECONDS = 600;
+
+const sessionHash = (id: string) => createHash('sha256').update(id).digest('base64url');
+
+export class ConsentTokens<T> {
+  private readonly schema;
+
+  constructor(
+    private readonly sealer: Sealer,
+    /** Where the tokens used are remembered until they expire. */
+    private readonly store: SessionStore,
+    /** What the token is for: a token of one purpose opens for no other. */
+    private readonly purpose: string,
+    request: z.ZodType<T>,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.schema = z.object({ id: z.string(), session: z.string(), expiresAt: z.number(), request });
+  }
+
+  issue(session: LoadedSession, request: T): string {
+    const id = randomBytes(16).toString('base64url');
+    return this.sealer.seal(
+      JSON.stringify({ id, session: sessionHash(session.id), expiresAt: this.now() + CONSENT_SECONDS * 1000, request }),
+      this.purpose,
+    );
+  }
+
+  /**
+   * The request the page asked about; refused unless the token was shown to this session, is recent,
+   * and was not used before (a second POST of the same page would mint a second code).
+   */
+  async open(session: LoadedSession, token: unknown): Promise<T> {
+    const opened = typeof token === 'string' ? this.sealer.open(token, this.purpose) : undefined;
+    let parsed: z.infer<typeof this.schema> | undefined;
+    try {
+      parsed = opened ? this.schema.parse(JSON.parse(opened)) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || parsed.session !== sessionHash(session.id)) {
+      throw refuse(
+        'consent_refused',
+        'This answer does not come from the page that asked you in this browser: open the link from your tool again.',
+      );
+    }
+    if (parsed.expiresAt <= this.now())
+      throw refuse('consent_refused', 'The page that asked you has expired: open the link from your tool again.');
+    if (!(await this.store.consumeOnce(`${this.purpose}:${parsed.id}`, CONSENT_SECONDS * 1000)))
+      throw refuse('consent_refused', 'This page was already answered: open the link from your tool again.');
+    return parsed.request as T;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The login's steps in `core/login.ts`, as the pages and the headless route take them: the start
+ * (state, nonce, PKCE, sealed for the callback), the completion (the answer checked, the code
+ * redeemed, the employee from the claims, a new session), and a headless login's one token through
+ * the same rules as every other.
+ */
+import { describe, expect, it } from 'vitest';
+import { loginRefusal } from '../../../src/generator/core/login.js';
+import { refused } from '../../../src/generator/idp/fake.js';
+import { audience, core, REDIRECT_URI } from './harness.js';
+
+const TARGET = audience('dev-gcp:team-a:api');
+
+/** Where the provider sends the browser back once the employee with this oid logged in (the fake's code is the oid). */
+function callback(state: string, oid = 'employee-7'): URL {
+  const url = new URL(REDIRECT_URI);
+  url.search = new URLSearchParams({ code: oid, state }).toString();
+  return url;
+}
+
+describe('a login', () => {
+  it('starts with a fresh state and PKCE for the provider, sealed for the callback to open', async () => {
+    const { logins } = core();
+    const one = await logins.start({ returnTo: '/api/obo?aud=x', domainHint: 'trygdeetaten.no' });
+    const two = await logins.start({ returnTo: '/' });
+    expect(one.login.state).not.toBe(two.login.state);
+    expect(new URL(one.url).searchParams.get('state')).toBe(one.login.state);
+    expect(new URL(one.url).searchParams.get('redirect_uri')).toBe(REDIRECT_URI);
+    expect(logins.started(one.sealed)).toEqual(one.login);
+    expect(one.sealed).not.toContain(one.login.verifier);
+  });
+
+  it('whose sealed state is none of ours, or missing, has expired', async () => {
+    const { logins } = core();
+    const started = await logins.start({ returnTo: '/' });
+    for (const sealed of [undefined, 'x', `${started.sealed}x`]) {
+      expect(() => logins.started(sealed)).toThrow(
+        expect.objectContaining({ problem: expect.objectContaining({ code: 'login_state_expired' }) }),
+      );
+    }
+  });
+
+  it('completes as a new session of the employee the claims name', async () => {
+    const { logins, sessions, store, clock } = core();
+    const { login } = await logins.start({ returnTo: '/' });
+    const session = await logins.complete(callback(login.state), login, { surface: 'browser' });
+    expect(session.data.user.oid).toBe('employee-7');
+    expect(session.data.accessTokenExpiresAt).toBe(clock.now() + 3600_000);
+    expect(session.data.refreshToken).toBeDefined();
+    expect(await store.get(session.id)).toEqual(session.data);
+    expect((await sessions.load(session.ticket))?.id).toBe(session.id);
+  });
+
+  it('refuses an answer that belongs to another login, without redeeming its code', async () => {
+    const { logins, provider } = core();
+    const { login } = await logins.start({ returnTo: '/' });
+    await expect(logins.complete(callback('another state'), login, { surface: 'browser' })).rejects.toMatchObject({
+      problem: { code: 'login_state_mismatch' },
+    });
+    expect(provider.count('authorization_code')).toBe(0);
+  });
+
+  it("refused by the provider: a browser starts again, a headless caller gets the provider's advice", async () => {
+    const { logins, provider } = core();
+    const { login } = await logins.start({ returnTo: '/' });
+    provider.script('authorization_code', refused(54005), refused(54005));
+    await expect(logins.complete(callback(login.state), login, { surface: 'browser' })).rejects.toMatchObject({
+      problem: { code: 'login_failed' },
+    });
+    const headless = await logins.complete(callback(login.state), login, { surface: 'headless', target: TARGET }).catch((err) => err);
+    expect(headless.problem.code).toBe('identity_provider_refused');
+    expect(headless.provider).toMatchObject({ flow: 'login', target: TARGET.target });
+  });
+
+  it("refused in the provider's answer says why: not assigned, another tenant, or the provider's own error", () => {
+    const { provider } = core();
+    expect(loginRefusal(provider, undefined, undefined, 'trygdeetaten.no')).toBeUndefined();
+    expect(loginRefusal(provider, 'access_denied', 'AADSTS50105: not assigned', 'trygdeetaten.no')?.problem.code).toBe('user_not_allowed');
+    const tenant = loginRefusal(provider, 'access_denied', undefined, 'trygdeetaten.no');
+    expect(tenant?.problem).toMatchObject({ code: 'wrong_tenant', message: expect.stringContaining('trygdeetaten.no') });
+    expect(loginRefusal(provider, 'server_error', 'down', 'trygdeetaten.no')?.problem.code).toBe('login_failed');
+  });
+});
+
+describe('a headless login', () => {
+  it('completes and gets its one token through the rules of every surface: counted, never cached', async () => {
+    const { logins, tokens, sessions, store, provider } = core({ freshAddressMax: 1 });
+    const headless = async () => {
+      const { login, url } = await logins.start({ returnTo: '/', prompt: 'login' });
+      const session = await logins.complete(callback(new URL(url).searchParams.get('state')!), login, {
+        surface: 'headless',
+        target: TARGET,
+      });
+      try {
+        return await tokens.employeeToken(session, TARGET, { address: '10.0.0.2', once: true });
+      } finally {
+        await sessions.destroy(session.id);
+        expect(await store.get(session.id)).toBeUndefined();
+      }
+    };
+    const token = await headless();
+    expect(token.accessToken).toContain(`obo employee-7 ${TARGET.scope}`);
+    expect(tokens.employeeCache.size).toBe(0);
+    await expect(headless()).rejects.toMatchObject({ problem: { code: 'rate_limited' } });
+    expect(provider.count('on_behalf_of')).toBe(1);
+  });
+
+  it("renews the session once when the provider refuses the new login's token", async () => {
+    const { logins, tokens, provider } = core();
+    const { login } = await logins.start({ returnTo: '/', prompt: 'login' });
+    const session = await logins.complete(callback(login.state), login, { surface: 'headless', target: TARGET });
+    provider.rotateKeys();
+    const token = await tokens.employeeToken(session, TARGET, { address: '10.0.0.2', once: true });
+    expect(token.accessToken).toContain('obo employee-7');
+    expect(provider.count('refresh_token')).toBe(1);
+  });
+});

@@ -1,0 +1,167 @@
+/**
+ * The authorization server's state in the core: codes (single use, a replay ends the tool session
+ * the code started, RFC 6749 §4.1.2; a minute long), consent tokens (single use, for one browser
+ * session), a tool session's refresh token (rotated on every use, a reused one ends the session) and
+ * the target the employee consented to.
+ */
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ConsentTokens } from '../../../src/generator/core/oauth/consent-tokens.js';
+import { audience, core, type Core } from './harness.js';
+
+const TARGET = audience('dev-gcp:team-a:api');
+const OTHER = audience('dev-gcp:team-b:other-api');
+const HERE = { address: '10.0.0.1' };
+const VERIFIER = 'a-verifier-of-the-tool-that-is-long-enough-for-pkce-0123456789';
+const REDIRECT = 'http://127.0.0.1:49152/callback';
+
+/** A code as the consent page's "allow" issues it, and what the tool sends to redeem it. */
+async function allowed(parts: Core) {
+  const browser = await parts.login();
+  const code = parts.codes.issue({
+    session: browser.id,
+    client: 'IntelliJ',
+    redirectUri: REDIRECT,
+    challenge: createHash('sha256').update(VERIFIER).digest('base64url'),
+    target: TARGET.target,
+  });
+  return { browser, redemption: { code, verifier: VERIFIER, redirectUri: REDIRECT, client: 'IntelliJ' } };
+}
+
+describe('an authorization code', () => {
+  it('starts a tool session for the target the employee allowed, with its refresh token', async () => {
+    const parts = core();
+    const { browser, redemption } = await allowed(parts);
+    const redeemed = await parts.codes.redeem(redemption);
+    expect(redeemed.target).toBe(TARGET.target);
+    expect(redeemed.session.data.tool).toEqual({ client: 'IntelliJ', target: TARGET.target });
+    expect(redeemed.session.data.user.oid).toBe(browser.data.user.oid);
+    expect((await parts.tools.load(redeemed.refreshToken)).session.id).toBe(redeemed.session.id);
+  });
+
+  it('redeemed a second time is refused, and the tool session the first redemption started is ended', async () => {
+    const parts = core();
+    const { redemption } = await allowed(parts);
+    const first = await parts.codes.redeem(redemption);
+    await expect(parts.codes.redeem(redemption)).rejects.toMatchObject({
+      problem: { code: 'invalid_grant', message: expect.stringContaining('already used') },
+    });
+    expect(await parts.store.get(first.session.id)).toBeUndefined();
+    await expect(parts.tools.load(first.refreshToken)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
+    expect(await parts.tools.access.list('employee-1')).toEqual([]);
+  });
+
+  it('expires after a minute', async () => {
+    const parts = core();
+    const { redemption } = await allowed(parts);
+    parts.clock.advance(60_000);
+    await expect(parts.codes.redeem(redemption)).rejects.toMatchObject({
+      problem: { code: 'invalid_grant', message: expect.stringContaining('expired') },
+    });
+  });
+
+  it('is bound to its PKCE verifier, its redirect URI and its tool, and is not used up by a wrong one', async () => {
+    const parts = core();
+    const { redemption } = await allowed(parts);
+    for (const wrong of [
+      { verifier: undefined },
+      { verifier: `${VERIFIER}x` },
+      { redirectUri: 'http://127.0.0.1:49153/callback' },
+      { client: 'Postman' },
+      { code: 'not a code' },
+    ]) {
+      await expect(parts.codes.redeem({ ...redemption, ...wrong })).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
+    }
+    await expect(parts.codes.redeem({ ...redemption, client: undefined })).resolves.toBeDefined();
+  });
+
+  it('of a browser login that ended meanwhile starts nothing', async () => {
+    const parts = core();
+    const { browser, redemption } = await allowed(parts);
+    await parts.sessions.destroy(browser.id);
+    await expect(parts.codes.redeem(redemption)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
+  });
+});
+
+describe('a consent token', () => {
+  const Asked = z.object({ target: z.string() });
+
+  it('opens once, for the browser session it was shown to, within ten minutes', async () => {
+    const { sealer, store, clock, login } = core();
+    const consents = new ConsentTokens(sealer, store, 'authorize-consent', Asked, clock.now);
+    const session = await login();
+    const other = await login();
+    const token = consents.issue(session, { target: TARGET.target });
+    await expect(consents.open(other, token)).rejects.toMatchObject({ problem: { code: 'consent_refused' } });
+    expect(await consents.open(session, token)).toEqual({ target: TARGET.target });
+    await expect(consents.open(session, token)).rejects.toMatchObject({
+      problem: { code: 'consent_refused', message: expect.stringContaining('already answered') },
+    });
+    const late = consents.issue(session, { target: TARGET.target });
+    clock.advance(10 * 60_000);
+    await expect(consents.open(session, late)).rejects.toMatchObject({
+      problem: { code: 'consent_refused', message: expect.stringContaining('expired') },
+    });
+  });
+
+  it('of one purpose opens for no other', async () => {
+    const { sealer, store, login } = core();
+    const session = await login();
+    const authorize = new ConsentTokens(sealer, store, 'authorize-consent', Asked);
+    const device = new ConsentTokens(sealer, store, 'device-consent', Asked);
+    const token = authorize.issue(session, { target: TARGET.target });
+    await expect(device.open(session, token)).rejects.toMatchObject({ problem: { code: 'consent_refused' } });
+  });
+});
+
+describe("a tool session's refresh token", () => {
+  it('rotates on every use; the token before is refused afterwards and ends the session', async () => {
+    const parts = core();
+    const { redemption } = await allowed(parts);
+    const { refreshToken: first, session } = await parts.codes.redeem(redemption);
+    const second = await parts.tools.rotate(await parts.tools.load(first));
+    expect(second).not.toBe(first);
+    const third = await parts.tools.rotate(await parts.tools.load(second));
+    await expect(parts.tools.load(first)).rejects.toMatchObject({
+      problem: { code: 'invalid_grant', message: expect.stringContaining('already used') },
+    });
+    expect(await parts.store.get(session.id)).toBeUndefined();
+    await expect(parts.tools.load(third)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
+  });
+
+  it('used by two refreshes at once: the second to rotate ends the session', async () => {
+    const parts = core();
+    const { redemption } = await allowed(parts);
+    const { refreshToken, session } = await parts.codes.redeem(redemption);
+    const [one, two] = [await parts.tools.load(refreshToken), await parts.tools.load(refreshToken)];
+    await parts.tools.rotate(one);
+    await expect(parts.tools.rotate(two)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
+    expect(await parts.store.get(session.id)).toBeUndefined();
+  });
+
+  it('revoked, ends its session and its entry in the list of tools', async () => {
+    const parts = core();
+    const { redemption } = await allowed(parts);
+    const { refreshToken } = await parts.codes.redeem(redemption);
+    expect(await parts.tools.access.list('employee-1')).toHaveLength(1);
+    expect(await parts.tools.end(refreshToken)).toBe(true);
+    expect(await parts.tools.access.list('employee-1')).toEqual([]);
+    await expect(parts.tools.load(refreshToken)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
+    expect(await parts.tools.end('not a refresh token')).toBe(false);
+  });
+});
+
+describe('the targets a tool session was consented for', () => {
+  it('get its tokens; any other target is refused without asking the provider', async () => {
+    const parts = core();
+    const { redemption } = await allowed(parts);
+    const { session } = await parts.codes.redeem(redemption);
+    const token = await parts.tokens.employeeToken(session, TARGET, HERE);
+    expect(token.accessToken).toContain(`obo employee-1 ${TARGET.scope}`);
+    await expect(parts.tokens.employeeToken(session, OTHER, HERE)).rejects.toMatchObject({
+      problem: { code: 'target_not_consented' },
+    });
+    expect(parts.provider.count('on_behalf_of')).toBe(1);
+  });
+});
