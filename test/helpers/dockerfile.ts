@@ -96,6 +96,41 @@ async function contentHash(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** A stage whose folder is still to be unpacked from a kept layer, with the changes made to it since. */
+const unpacked = new WeakMap<Stage, { layer: string; changes: (() => Promise<void>)[] }>();
+
+/**
+ * Changes a stage's folder, at once or, while it is still to be unpacked, once it is: two RUNs both kept
+ * (npm ci, then the build) unpack only the second's layer, not both.
+ */
+async function change(stage: Stage, effect: () => Promise<void>): Promise<void> {
+  const waiting = unpacked.get(stage);
+  if (waiting) waiting.changes.push(effect);
+  else await effect();
+}
+
+/** The stage's folder as it stands: its kept layer unpacked, then the changes since. */
+async function unpack(stage: Stage): Promise<void> {
+  const waiting = unpacked.get(stage);
+  if (!waiting) return;
+  unpacked.delete(stage);
+  await rm(stage.root, { recursive: true, force: true });
+  await mkdir(stage.root, { recursive: true });
+  await run('tar', ['-xf', waiting.layer, '-C', stage.root]);
+  for (const effect of waiting.changes) await effect();
+}
+
+/**
+ * Unpacks of a stage still to be unpacked only the paths a COPY --from reads (the build's dist/, not its
+ * half a gigabyte of node_modules), when nothing changed it after its layer; otherwise all of it.
+ */
+async function unpackFor(stage: Stage, paths: string[]): Promise<void> {
+  const waiting = unpacked.get(stage);
+  if (!waiting) return;
+  if (waiting.changes.length > 0) return unpack(stage);
+  await run('tar', ['-xf', waiting.layer, '-C', stage.root, ...paths.map((path) => `.${posix.resolve('/', path)}`)]);
+}
+
 async function copy(stage: Stage, args: string, context: string, stages: Stage[]): Promise<void> {
   const words = args.split(/\s+/);
   const flags = words.filter((word) => word.startsWith('--'));
@@ -110,15 +145,18 @@ async function copy(stage: Stage, args: string, context: string, stages: Stage[]
   const sources = from ? [from.layer] : await Promise.all(paths.map((source) => contentHash(join(context, posix.normalize(source)))));
   stage.layer = chained(stage.layer, 'COPY', args, ...sources);
   const intoFolder = dest.endsWith('/') || paths.length > 1;
-  for (const source of paths) {
-    // From the context, paths are relative to it; from a stage, to its root.
-    const path = from ? join(from.root, posix.resolve('/', source)) : join(context, posix.normalize(source));
-    const isFolder = (await stat(path)).isDirectory();
-    const to = isFolder || !intoFolder ? target : join(target, basename(path));
-    await mkdir(isFolder ? to : join(to, '..'), { recursive: true });
-    // Links (node_modules/.bin) stay relative, as in the image, rather than pointing into the other stage's folder.
-    await cp(path, to, { recursive: true, verbatimSymlinks: true });
-  }
+  await change(stage, async () => {
+    if (from) await unpackFor(from, paths);
+    for (const source of paths) {
+      // From the context, paths are relative to it; from a stage, to its root.
+      const path = from ? join(from.root, posix.resolve('/', source)) : join(context, posix.normalize(source));
+      const isFolder = (await stat(path)).isDirectory();
+      const to = isFolder || !intoFolder ? target : join(target, basename(path));
+      await mkdir(isFolder ? to : join(to, '..'), { recursive: true });
+      // Links (node_modules/.bin) stay relative, as in the image, rather than pointing into the other stage's folder.
+      await cp(path, to, { recursive: true, verbatimSymlinks: true });
+    }
+  });
 }
 
 /** RUN, or the layer kept from the last time it ran with the same inputs. */
@@ -126,13 +164,12 @@ async function runOrReuse(stage: Stage, command: string): Promise<void> {
   stage.layer = chained(stage.layer, 'RUN', command, stage.workdir, JSON.stringify(stageEnv(stage)));
   const layer = join(LAYERS, `${stage.layer}.tar`);
   if (await stat(layer).catch(() => undefined)) {
-    await rm(stage.root, { recursive: true, force: true });
-    await mkdir(stage.root, { recursive: true });
-    await run('tar', ['-xf', layer, '-C', stage.root]);
+    unpacked.set(stage, { layer, changes: [] });
     const now = new Date();
     await utimes(layer, now, now);
     return;
   }
+  await unpack(stage);
   await runIn(stage, command);
   await keep(stage.root, layer);
 }
@@ -163,6 +200,15 @@ async function runIn(stage: Stage, command: string): Promise<void> {
   if (code !== 0) throw new Error(`RUN ${command} failed (exit ${code}) in stage ${stage.name ?? '(last)'}:\n${output.slice(-4000)}`);
 }
 
+async function workdir(stage: Stage, path: string): Promise<void> {
+  stage.workdir = posix.resolve(stage.workdir, path);
+  stage.layer = chained(stage.layer, 'WORKDIR', path);
+  const folder = inStage(stage, '.');
+  await change(stage, async () => {
+    await mkdir(folder, { recursive: true });
+  });
+}
+
 function env(stage: Stage, args: string): void {
   const pairs = /^[A-Za-z_][A-Za-z0-9_]*=/.test(args) ? args.split(/\s+/).map((pair) => pair.split(/=(.*)/s)) : [args.split(/\s+(.*)/s)];
   for (const [name, value] of pairs) stage.env[name!] = (value ?? '').replace(/^"(.*)"$/, '$1');
@@ -174,7 +220,10 @@ export async function exportCommitted(repo: string, into: string): Promise<void>
   await run('sh', ['-c', 'git -C "$1" archive --format=tar HEAD | tar -x -C "$2"', 'export', repo, into]);
 }
 
-/** Replays `context`'s Dockerfile into folders under `into`, one a stage; returns the stages, the last one last. */
+/**
+ * Replays `context`'s Dockerfile into folders under `into`, one a stage; returns the stages, the last one
+ * last (the image; an earlier stage's folder may hold only what a later one copied from it).
+ */
 export async function replayDockerfile(context: string, into: string): Promise<Stage[]> {
   const stages: Stage[] = [];
   const npm = (await run('npm', ['--version'])).stdout.trim();
@@ -184,7 +233,10 @@ export async function replayDockerfile(context: string, into: string): Promise<S
       const root = join(into, `stage-${stages.length}`);
       await mkdir(root, { recursive: true });
       const earlier = stages.find((s) => s.name === from);
-      if (earlier) await cp(earlier.root, root, { recursive: true, verbatimSymlinks: true });
+      if (earlier) {
+        await unpack(earlier);
+        await cp(earlier.root, root, { recursive: true, verbatimSymlinks: true });
+      }
       stages.push({
         from: from!,
         root,
@@ -199,9 +251,7 @@ export async function replayDockerfile(context: string, into: string): Promise<S
     if (!stage) throw new Error(`${keyword} before FROM`);
     switch (keyword) {
       case 'WORKDIR':
-        stage.workdir = posix.resolve(stage.workdir, args);
-        stage.layer = chained(stage.layer, 'WORKDIR', args);
-        await mkdir(inStage(stage, '.'), { recursive: true });
+        await workdir(stage, args);
         break;
       case 'COPY':
         await copy(stage, args, context, stages);
@@ -225,5 +275,7 @@ export async function replayDockerfile(context: string, into: string): Promise<S
         throw new Error(`the replay does not know ${keyword}`);
     }
   }
+  // The image is the last stage: its folder whole. An earlier one may hold only what a later one copied from it.
+  await unpack(stages.at(-1)!);
   return stages;
 }
