@@ -12,7 +12,10 @@ import { launchChromium } from '../helpers/browser.js';
 import { approveDevice, consentToken, decide, deviceAuthorization, poll, startLoopback } from '../helpers/authorization-server.js';
 import { login } from '../helpers/http-login.js';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { installClock } from '../helpers/clock.js';
 
+// Before the service starts: the device page's reading time and poll interval pass by the clock (approveDevice too).
+const clock = installClock();
 let stack: Stack;
 let browser: Browser;
 let loopback: Awaited<ReturnType<typeof startLoopback>>;
@@ -122,12 +125,12 @@ describe('device-flow phishing', () => {
       decide(cookie, `${stack.url}/oauth2/device`, token, 'allow', {}, fields);
     expect((await post(await consentToken(cookie, url), {})).status).toBe(400);
     const other = started.user_code.endsWith('BBBB') ? 'CCCC' : 'BBBB';
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    clock.advance(1_100);
     expect((await post(await consentToken(cookie, url), { typed_code: other })).status).toBe(400);
     expect((await post(await consentToken(cookie, url), { typed_code: started.user_code })).status).toBe(400);
     expect((await poll(stack.url, started.device_code)).body.error).toBe('authorization_pending');
     expect((await approveDevice(cookie, stack.url, started.user_code, started.user_code.slice(-4).toLowerCase())).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    clock.advance(5_000);
     expect((await poll(stack.url, started.device_code)).body.access_token).toBeTruthy();
   }, 20_000);
 

@@ -23,7 +23,10 @@ import { login } from '../helpers/http-login.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { memoryLogger, startStack, type Stack } from '../helpers/stack.js';
+import { installClock } from '../helpers/clock.js';
 
+// Before the service starts: the device page's reading time passes by the clock (approveDevice).
+installClock();
 let redis: TestRedis;
 let first: Stack;
 let second: Service;

@@ -17,7 +17,10 @@ import {
   tokenRequest as tokenAt,
 } from '../helpers/authorization-server.js';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { installClock } from '../helpers/clock.js';
 
+// Before the service starts: device codes' lifetimes and poll intervals pass by the clock, not by waiting.
+const clock = installClock();
 let stack: Stack;
 let browser: Browser;
 let context: BrowserContext;
@@ -409,11 +412,11 @@ describe('employee tokens by the device flow (RFC 8628)', () => {
       const typed = { typed_code: started.user_code };
       expect((await decide(cookie, '/oauth2/device', token, 'allow', { 'sec-fetch-site': 'cross-site' }, typed)).status).toBe(403);
       expect((await decide(await login(stack.url), '/oauth2/device', token, 'allow', {}, typed)).status).toBe(403);
-      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      clock.advance(1_100);
       expect((await decide(cookie, '/oauth2/device', token, 'allow', {}, typed)).status).toBe(200);
       expect((await decide(cookie, '/oauth2/device', token, 'allow', {}, typed)).status).toBe(403);
       expect((await fetch(started.verification_uri_complete, { headers: { cookie } })).status).toBe(404);
-      await new Promise((resolve) => setTimeout(resolve, 10_000));
+      clock.advance(10_000);
       const done = await poll(stack.url, started.device_code);
       expect(done.status).toBe(200);
       await verifyEmployeeToken(done.body.access_token!, TARGET);
@@ -449,7 +452,7 @@ describe('device flow limits', () => {
     const cookie = await login(short.url);
     const started = await deviceAuthorization(short.url);
     expect(started.expires_in).toBe(2);
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    clock.advance(2_500);
     expect((await fetch(started.verification_uri_complete, { headers: { cookie } })).status).toBe(404);
     expect((await poll(short.url, started.device_code)).body.error).toBe('expired_token');
   });

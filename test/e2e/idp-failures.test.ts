@@ -4,7 +4,10 @@ import { EntraClient } from '../../src/generator/idp/entra/client.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { freePort } from '../helpers/ports.js';
 import { memoryLogger, startStack, type Stack } from '../helpers/stack.js';
+import { installClock } from '../helpers/clock.js';
 
+// Before the services start: the keys' cooldown and the employee token's lifetime pass by the clock, not by waiting.
+const clock = installClock();
 let stack: Stack;
 let proxy: FaultProxy;
 
@@ -131,14 +134,14 @@ describe('signing keys', () => {
     });
     await client.init();
     // The keys loaded at start count as a fetch: the cooldown runs from there.
-    await new Promise((resolve) => setTimeout(resolve, cooldownMs + 100));
+    clock.advance(cooldownMs + 100);
     const before = keyFetches();
     await expect(client.verifyIdToken(first!, 'n')).rejects.toThrow(/not valid/);
     expect(keyFetches() - before).toBe(1);
     await expect(client.verifyIdToken(second!, 'n')).rejects.toThrow(/not valid/);
     await expect(client.verifyIdToken(third!, 'n')).rejects.toThrow(/not valid/);
     expect(keyFetches() - before).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, cooldownMs + 100));
+    clock.advance(cooldownMs + 100);
     await expect(client.verifyIdToken(fourth!, 'n')).rejects.toThrow(/not valid/);
     expect(keyFetches() - before).toBe(2);
   });
@@ -160,7 +163,7 @@ describe('a session whose token ran out while the identity provider is down', ()
     try {
       const { login } = await import('../helpers/http-login.js');
       const cookie = await login(short.url);
-      await new Promise((resolve) => setTimeout(resolve, 2_200));
+      clock.advance(2_200);
       down.mode = 'down';
       const during = await fetch(`${short.url}/api/obo?aud=dev-gcp:a:b`, { headers: { cookie, accept: 'application/json' } });
       expect(during.status).toBe(502);

@@ -12,9 +12,12 @@ import { startService, type Service } from '../../src/main.js';
 import { launchChromium } from '../helpers/browser.js';
 import { freePort } from '../helpers/ports.js';
 import { memoryLogger } from '../helpers/stack.js';
+import { installClock } from '../helpers/clock.js';
 
 const TARGET = 'dev-gcp:nais:azure-token-generator';
 const TENANT = randomUUID();
+// Before the service starts: the cooldown between two fetches of the keys passes by the clock, not by waiting.
+const clock = installClock();
 let emulatorPort: number;
 let emulator: Emulator;
 let service: Service;
@@ -85,7 +88,7 @@ describe('after the identity provider changed its signing keys', () => {
     await emulator.close();
     emulator = await startIdentityProvider();
     // Past the cooldown between two fetches of the keys for an unknown kid.
-    await new Promise((resolve) => setTimeout(resolve, 5_500));
+    clock.advance(5_500);
 
     // Another audience: a token cached before the change would be served as it is.
     const after = `${service.url}/api/obo?aud=dev-gcp:my-team:other-app`;

@@ -12,7 +12,10 @@ import { launchChromium } from '../helpers/browser.js';
 import { login, logout, startLogin } from '../helpers/http-login.js';
 import { freePort } from '../helpers/ports.js';
 import { memoryLogger, startStack, type Stack } from '../helpers/stack.js';
+import { installClock } from '../helpers/clock.js';
 
+// Before the services start: the employee token's lifetime passes by the clock, not by waiting.
+const clock = installClock();
 let stack: Stack;
 let secretStack: Service;
 let secretEmulator: Emulator;
@@ -116,7 +119,7 @@ describe('logs', () => {
       await run(stack.url, { path, headers: { cookie, accept: 'application/json' } });
     }
     // The user token lives three seconds: wait for a refresh.
-    await new Promise((resolve) => setTimeout(resolve, 2_300));
+    clock.advance(2_300);
     await run(stack.url, { path: '/api/obo?aud=dev-gcp:a:refreshed', headers: { cookie, accept: 'application/json' } });
     const session = await stack.generator.sessions.manager.load(decodeURIComponent(cookie.split('=').slice(1).join('=')));
     remember(session?.data.refreshToken);

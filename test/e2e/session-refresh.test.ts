@@ -6,7 +6,10 @@ import { login } from '../helpers/http-login.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { memoryLogger, startStack, type Stack } from '../helpers/stack.js';
+import { installClock } from '../helpers/clock.js';
 
+// Before the services start: the employee token's lifetime passes by the clock, not by waiting.
+const clock = installClock();
 let redis: TestRedis;
 let first: Stack;
 let second: Service;
@@ -34,7 +37,7 @@ describe('a session whose user token is about to expire', () => {
     const sessionBefore = (await (await fetch(`${first.url}/oauth2/session`, { headers: { cookie } })).json()) as {
       access_token_expires_at: string;
     };
-    await new Promise((resolve) => setTimeout(resolve, 2_300));
+    clock.advance(2_300);
     const before = refreshes();
     const responses = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>

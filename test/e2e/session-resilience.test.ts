@@ -1,7 +1,8 @@
 /**
  * Sessions through a refresh that goes wrong: the identity provider slow or held, Redis stopped at
  * the moment the refreshed session is stored, a lock held by another replica, a logout in the middle.
- * Two replicas share one Redis; the emulator sits behind the fault proxy; user tokens live six seconds.
+ * Two replicas share one Redis; the emulator sits behind the fault proxy; user tokens live six seconds,
+ * which pass by the clock (test/helpers/clock.ts), not by waiting.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,12 +14,16 @@ import { login, logout } from '../helpers/http-login.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { memoryLogger, startStack, type Stack } from '../helpers/stack.js';
+import { installClock } from '../helpers/clock.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const LIFETIME_SECONDS = 6;
 /** Past the refresh point (a third of the lifetime left), still before expiry. */
 const UNTIL_REFRESH_MS = (LIFETIME_SECONDS * 2_000) / 3 + 200;
 const IDP = { IDP_TIMEOUT_MS: '2000', IDP_RETRIES: '1' };
 
+// Before the services start.
+const clock = installClock();
 let redis: TestRedis;
 let proxy: FaultProxy;
 let first: Stack;
@@ -56,7 +61,6 @@ afterAll(async () => {
   await redis?.close();
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const isRefresh = ({ path, body }: { path: string; body: string }) => path.endsWith('/token') && body.includes('grant_type=refresh_token');
 const refreshes = (stack: Stack) => stack.emulator!.stats.byGrant.refresh_token ?? 0;
 
@@ -71,12 +75,8 @@ async function sessionOf(base: string, cookie: string) {
   };
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
+function until(condition: () => boolean, what: string) {
+  return waitFor(condition, { what });
 }
 
 function redisStore(service: Service): RedisStore {
@@ -92,7 +92,7 @@ describe('logging out while a refresh is held at the identity provider', () => {
   for (const { name, stack, proxy: faults, logoutAt } of cases) {
     it(`ends the session for good: ${name}`, async () => {
       const cookie = await login(stack().url);
-      await sleep(UNTIL_REFRESH_MS);
+      clock.advance(UNTIL_REFRESH_MS);
       const before = refreshes(stack());
       faults().holdWhen = isRefresh;
       // The token is still good: the request is answered with it, and the refresh goes on behind it.
@@ -121,7 +121,7 @@ describe('a refresh that goes wrong', () => {
   for (const { mode, what } of slowness) {
     it(`with the identity provider ${what}, keeps every session, which gets tokens once it is well`, async () => {
       const cookies = await Promise.all(Array.from({ length: 5 }, () => login(first.url)));
-      await sleep(UNTIL_REFRESH_MS);
+      clock.advance(UNTIL_REFRESH_MS);
       proxy.faultWhen = isRefresh;
       proxy.mode = mode;
       proxy.slowMs = 3_000;
@@ -135,7 +135,7 @@ describe('a refresh that goes wrong', () => {
         proxy.faultWhen = undefined;
       }
       expect(first.logs.filter((line) => line.includes('session refresh failed')).length).toBeGreaterThanOrEqual(5);
-      await sleep(LIFETIME_SECONDS * 1000);
+      clock.advance(LIFETIME_SECONDS * 1000);
       // Expired by now: each session is refreshed, on either replica.
       const after = await Promise.all(cookies.map((cookie, i) => obo((i % 2 ? first : second).url, cookie)));
       expect(after.map((r) => r.status)).toEqual(Array(5).fill(200));
@@ -146,7 +146,7 @@ describe('a refresh that goes wrong', () => {
   it('with Redis stopped as the refreshed session is stored, keeps the session with its new tokens and leaves no lock behind', async () => {
     const cookie = await login(first.url);
     const expiresBefore = Date.parse((await sessionOf(first.url, cookie)).access_token_expires_at!);
-    await sleep(UNTIL_REFRESH_MS);
+    clock.advance(UNTIL_REFRESH_MS);
     proxy.holdWhen = isRefresh;
     expect((await obo(first.url, cookie)).status).toBe(200);
     await until(() => proxy.held === 1, 'the refresh to reach the identity provider');
@@ -159,7 +159,10 @@ describe('a refresh that goes wrong', () => {
     const id = first.generator.sessions.manager.idOf(decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1)))!;
     const store = redisStore(first);
     await until(() => store.client.status === 'ready', 'the store to reconnect');
-    await sleep(200);
+    // The writes queued while Redis was away go out once it is back; the lock, left, would live 10 s.
+    await waitFor(async () => (await store.client.exists(store.lockKey(id))) === 0, { what: 'the queued writes', timeout: 2_000 }).catch(
+      () => undefined,
+    );
     expect(await store.client.exists(store.lockKey(id))).toBe(0);
     const session = await sessionOf(second.url, cookie);
     expect(session.authenticated).toBe(true);
@@ -176,14 +179,14 @@ describe('a refresh that goes wrong', () => {
       const cookie = await login(first.url);
       const id = first.generator.sessions.manager.idOf(decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1)))!;
       const store = redisStore(first);
-      await sleep(UNTIL_REFRESH_MS);
+      clock.advance(UNTIL_REFRESH_MS);
       // A holder that never finishes, as a replica that died mid-refresh.
       await store.client.set(store.lockKey(id), 'another-replica', 'PX', 60_000);
       const before = refreshes(first);
       expect((await obo(first.url, cookie)).status).toBe(200);
       await first.generator.sessions.settled();
       expect(refreshes(first)).toBe(before);
-      await sleep(LIFETIME_SECONDS * 1000 - UNTIL_REFRESH_MS + 200);
+      clock.advance(LIFETIME_SECONDS * 1000 - UNTIL_REFRESH_MS + 200);
       const busy = await obo(second.url, cookie);
       expect(busy.status).toBe(503);
       expect(busy.headers.get('retry-after')).toBe('2');

@@ -10,8 +10,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { DEFAULT_STORE_SETTINGS } from '../../src/emulator/stores.js';
+import { BoundedStore, DEFAULT_STORE_SETTINGS } from '../../src/emulator/stores.js';
 import { floodClient, headlessLogins, heapAfterGc, signInFlood, type FloodClient } from '../helpers/sign-in-flood.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const SIGN_IN_POSTS = Number(process.env.MEMORY_SIGN_IN_POSTS ?? 1500);
 const HEADLESS_LOGINS = Number(process.env.MEMORY_HEADLESS_LOGINS ?? 400);
@@ -20,6 +21,9 @@ const longestLifetimeMs = Math.max(...Object.values(DEFAULT_STORE_SETTINGS).map(
 
 let emulator: Emulator;
 let client: FloodClient;
+/** Every store's sweeps, counted: one timer sweeps all the stores at once. */
+const sweeps = vi.spyOn(BoundedStore.prototype, 'sweep');
+const STORES = Object.keys(DEFAULT_STORE_SETTINGS).length;
 
 beforeAll(async () => {
   // The stores as they are by default, but for the sign-in attempts', whose lifetime (the shortest)
@@ -37,14 +41,15 @@ afterAll(async () => {
 /** How far the clock has been moved on. */
 let ahead = 0;
 
-/** Moves the clock on past every store's lifetime and waits for the sweep. */
+/** Moves the clock on past every store's lifetime and waits for the next sweep of them all. */
 async function expireEverything(): Promise<void> {
   if (ahead === 0) {
     const now = Date.now.bind(Date);
     vi.spyOn(Date, 'now').mockImplementation(() => now() + ahead);
   }
   ahead += longestLifetimeMs + 60_000;
-  await new Promise((resolve) => setTimeout(resolve, 2500));
+  const before = sweeps.mock.calls.length;
+  await waitFor(() => sweeps.mock.calls.length >= before + STORES, { what: 'a sweep of every store', interval: 50 });
 }
 
 describe('the emulator under a flood of sign-ins', () => {

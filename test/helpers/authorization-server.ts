@@ -4,6 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { testClock } from './clock.js';
 
 /** A tool's loopback listener (RFC 8252): each browser visit to /callback is handed to the test. */
 export async function startLoopback(
@@ -48,10 +49,13 @@ export function decide(
   });
 }
 
-/** The device page's Allow as an employee gives it: the page read, the code typed as the device shows it, a moment later. */
+/**
+ * The device page's Allow as an employee gives it: the page read, the code typed as the device shows it, a moment later (by
+ * test/helpers/clock.ts, which the test file installs before its service starts).
+ */
 export async function approveDevice(cookie: string, base: string, userCode: string, typed = userCode): Promise<Response> {
   const token = await consentToken(cookie, `${base}/oauth2/device?user_code=${userCode}`);
-  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  testClock().advance(1_100);
   return decide(cookie, `${base}/oauth2/device`, token, 'allow', {}, { typed_code: typed });
 }
 
