@@ -10,7 +10,7 @@ import { readFile, rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { GeneratorConfig } from './config.js';
-import { StateFolder } from './emulator/state.js';
+import { StateFolder } from 'entra-emulator';
 import { MemoryStore, randomKey, Sealer, type SessionStore } from './session/index.js';
 import type { StoreSnapshot } from './session/memory-store.js';
 

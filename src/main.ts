@@ -21,8 +21,14 @@ import { EntraClient } from './generator/idp/entra/client.js';
 import { buildApp, type Generator } from './generator/http/app.js';
 import { Metrics } from './generator/http/internal/metrics.js';
 import { createLogger, processLogger } from './logger.js';
-import { defaultStateDir, emulatorOptionsFromEnv, startEmulator, type Emulator, type EmulatorOptions } from './emulator/index.js';
-import { relaunchTrustingEmulatorCa } from './emulator/trust.js';
+import {
+  defaultStateDir,
+  emulatorOptionsFromEnv,
+  relaunchTrustingEmulatorCa,
+  startEmulator,
+  type Emulator,
+  type EmulatorOptions,
+} from 'entra-emulator';
 import { keepSessions, withKeptSessionKey } from './local-session-key.js';
 
 /** How long in-flight requests may take to finish after the shutdown delay before the process gives up on them. */

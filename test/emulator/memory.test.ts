@@ -9,8 +9,8 @@
  * BENCHMARKS.md figure 5).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { DEFAULT_STORE_SETTINGS } from '../../src/emulator/stores.js';
+import { startEmulator, type Emulator } from '../../packages/entra-emulator/src/index.js';
+import { DEFAULT_STORE_SETTINGS } from '../../packages/entra-emulator/src/stores.js';
 import { floodClient, headlessLogins, heapAfterGc, signInFlood, type FloodClient } from '../helpers/sign-in-flood.js';
 
 const SIGN_IN_POSTS = Number(process.env.MEMORY_SIGN_IN_POSTS ?? 1500);

@@ -11,7 +11,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { IdpError, LoginValidationError, type IdentityProvider } from '../../idp/identity-provider.js';
 import { PATHS } from '../../../paths.js';
-import { SignInPageError, submitSignInForm } from '../../../emulator/sign-in-client.js';
+import { SignInPageError, submitSignInForm } from 'entra-emulator';
 import type { GeneratorContext } from '../context.js';
 import { refuse } from '../../core/problem.js';
 import { ask } from '../../core/provider.js';
