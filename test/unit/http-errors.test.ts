@@ -18,7 +18,7 @@ let app: FastifyInstance;
 
 beforeAll(async () => {
   app = Fastify({ loggerInstance: logger as FastifyBaseLogger });
-  registerErrorHandler(app, { publicUrl: 'http://gen.test' });
+  registerErrorHandler(app, { publicUrl: 'http://gen.test', loginDomain: 'trygdeetaten.no' });
   const provider = new FakeProvider();
   const timeout = new IdpError({ kind: 'timeout', timeoutMs: 5 });
   app.get('/pages', { config: answersIn(['html', 'json'], 'html') }, async () => {

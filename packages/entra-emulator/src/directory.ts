@@ -24,6 +24,8 @@ import type { ManifestApp } from './model.js';
 import { BoundedStore, DEFAULT_STORE_SETTINGS } from './stores.js';
 
 export const DEFAULT_ROLE = 'access_as_application';
+/** The domain of the tenant the emulator stands in for, NAV's test tenant, whose users anyone may sign in as. */
+export const TEST_TENANT_DOMAIN = 'trygdeetaten.no';
 export const DEFAULT_SCOPE = 'defaultaccess';
 
 export const DEFAULT_EMPLOYEES: TestEmployee[] = [
@@ -42,6 +44,8 @@ export function uuidFrom(name: string): string {
   derived.set(name, id);
   return id;
 }
+
+const domainOf = (email: string) => email.slice(email.lastIndexOf('@') + 1).toLowerCase();
 
 const clientIdOf = (target: string) => uuidFrom(`client-id:${target}`);
 
@@ -137,6 +141,15 @@ export class Directory {
     const scopes = [DEFAULT_SCOPE, ...(rule?.scopes ?? [])];
     const groups = app.allowAllUsers ? employee.groups : employee.groups.filter((group) => app.groups.includes(group));
     return { scp: [...new Set(scopes)].join(' '), groups };
+  }
+
+  /**
+   * Whether an account is a user of this tenant: its users have the test tenant's domain or one of the directory's
+   * employees'. Another's, such as a nav.no account, Entra refuses at sign-in (AADSTS50020).
+   */
+  inTenant(email: string): boolean {
+    const domain = domainOf(email);
+    return domain === TEST_TENANT_DOMAIN || this.employees.some((employee) => domainOf(employee.email) === domain);
   }
 
   /** Whether `employee` may sign in to the client app (Entra's user assignment). */

@@ -215,7 +215,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
   addMultipartParser(app, { bodyBytes: config.bodyLimitBytes, fields: 20, fieldBytes: 4096 });
 
-  registerErrorHandler(app, { publicUrl: config.publicUrl });
+  registerErrorHandler(app, { publicUrl: config.publicUrl, loginDomain: config.loginDomain });
   await app.register(swagger, { openapi: OPENAPI_INFO, transform: jsonSchemaTransform, transformObject: jsonSchemaTransformObject });
   await assetRoutes(app);
 

@@ -15,6 +15,8 @@ import { loginUrl } from '../../paths.js';
 
 export interface ErrorHandlerOptions {
   publicUrl: string;
+  /** The tenant's domain, said beside the error page's "Sign in as someone else". */
+  loginDomain: string;
 }
 
 const problem = (code: ProblemCode, message: string): Problem => ({ code, message });
@@ -37,14 +39,14 @@ export function registerErrorHandler(app: FastifyInstance, options: ErrorHandler
     // A tool's session has no browser to send to a login: it hears invalid_grant, and starts its authorization again.
     if (error instanceof LoginRequiredError && format !== 'oauth') return sendLoginRequired(request, reply, error, options.publicUrl);
     if (error instanceof ProblemError) for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
-    return sendProblem(reply, request, toProblem(error, request), format);
+    return sendProblem(reply, request, toProblem(error, request), format, options);
   });
 
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]?.slice(0, 200);
     const message =
       `There is nothing at ${request.method} ${path}. Try POST ` + `/api/public/m2m or GET /api/obo?aud=<cluster>:<namespace>:<app>.`;
-    return sendProblem(reply, request, problem('not_found', message), formatOf(request));
+    return sendProblem(reply, request, problem('not_found', message), formatOf(request), options);
   });
 }
 
@@ -110,7 +112,13 @@ function sendLoginRequired(request: FastifyRequest, reply: FastifyReply, error: 
     });
 }
 
-export function sendProblem(reply: FastifyReply, request: FastifyRequest, p: Problem, format: Format): FastifyReply {
+export function sendProblem(
+  reply: FastifyReply,
+  request: FastifyRequest,
+  p: Problem,
+  format: Format,
+  options: ErrorHandlerOptions,
+): FastifyReply {
   reply.header('cache-control', 'no-store');
   const correlationId = String(request.id);
   switch (format) {
@@ -123,7 +131,10 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, p: Pro
     case 'json':
       return reply.code(statusOf(p)).type('application/json; charset=utf-8').send(jsonBody(p, correlationId));
     case 'html':
-      return reply.code(statusOf(p)).type('text/html; charset=utf-8').send(problemPage(request, p));
+      return reply
+        .code(statusOf(p))
+        .type('text/html; charset=utf-8')
+        .send(problemPage(request, p, options.loginDomain));
     case 'text':
       return reply.code(statusOf(p)).type('text/plain; charset=utf-8').send(textBody(p, correlationId));
   }
@@ -184,7 +195,7 @@ function returnPath(request: FastifyRequest): string {
   return safeReturnPath(request.url) ?? '/';
 }
 
-function problemPage(request: FastifyRequest, p: Problem): string {
+function problemPage(request: FastifyRequest, p: Problem, loginDomain: string): string {
   const title = TITLES[statusOf(p)] ?? 'Something went wrong';
   const upstream = upstreamLine(p);
   const returnTo = returnPath(request);
@@ -197,7 +208,7 @@ ${p.snippet ? copyBlock({ id: 'snippet', label: 'Copy YAML', text: p.snippet, cl
 ${p.note ? `<p>${escapeHtml(p.note)}</p>` : ''}
 ${p.details ? `<pre tabindex="0">${escapeHtml(p.details)}</pre>` : ''}
 ${upstream ? `<p class="muted">The identity provider said: <code>${escapeHtml(upstream)}</code></p>` : ''}
-${sessionActions({ returnTo, ...(mended ? { tryAgain: returnTo } : {}) })}
+${sessionActions({ returnTo, ...(mended ? { tryAgain: returnTo } : {}), ...(p.code === 'wrong_tenant' ? {} : { loginDomain }) })}
 </section>`;
   return page({ title, body, correlationId: String(request.id) });
 }

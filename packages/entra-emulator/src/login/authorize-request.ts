@@ -152,3 +152,8 @@ export function employeeFromForm(directory: Directory, params: Params): { employ
           : undefined;
   return problem ? { employee, problem } : { employee };
 }
+
+/** Entra's refusal of an account of another tenant (AADSTS50020), such as a nav.no account, at any sign-in to `clientId`. */
+export function tenantRefusal(directory: Directory, employee: TestEmployee, clientId: string): EntraError | undefined {
+  return directory.inTenant(employee.email) ? undefined : errors.userNotInTenant(employee.email, directory.tenantId, clientId);
+}

@@ -10,7 +10,7 @@ import type { DeviceAuthorization, TestEmployee } from '../model.js';
 import { errors } from '../errors.js';
 import { userCodeKey } from '../grants/device-code.js';
 import type { Params } from '../params.js';
-import { employeeFromForm } from './authorize-request.js';
+import { employeeFromForm, tenantRefusal } from './authorize-request.js';
 import { FORM_TOKEN_FIELD } from './form-token.js';
 import { deviceCodePage, deviceDonePage, deviceSignInPage } from './pages.js';
 import { sendPage } from './responses.js';
@@ -76,10 +76,11 @@ export function deviceLoginRoutes(app: FastifyInstance, flow: SignInFlow): void 
     const { employee, problem } = employeeFromForm(directory, params);
     if (problem) return askToSignIn(request, reply, pending, employee, problem);
     const client = directory.clients.get(pending.clientId);
-    if (client && !directory.signInAllowed(client, employee)) {
-      const refusal = errors.userNotAssigned(employee.email, client.clientId);
-      return askToSignIn(request, reply, pending, employee, `AADSTS${refusal.code}: ${refusal.detail}`);
-    }
+    // Refused on the page, as Entra does, and the device keeps waiting: another account may still sign in.
+    const refusal =
+      tenantRefusal(directory, employee, pending.clientId) ??
+      (client && !directory.signInAllowed(client, employee) ? errors.userNotAssigned(employee.email, client.clientId) : undefined);
+    if (refusal) return askToSignIn(request, reply, pending, employee, `AADSTS${refusal.code}: ${refusal.detail}`);
     Object.assign(pending, { status: 'approved', employee, sessionId: randomUUID() });
     return sendPage(reply, 200, deviceDonePage(true));
   };

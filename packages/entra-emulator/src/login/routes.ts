@@ -6,12 +6,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JWTPayload } from 'jose';
 import type { SignOnSession, TestEmployee } from '../model.js';
-import type { Directory } from '../directory.js';
 import { EntraError, errors } from '../errors.js';
 import { issueCode } from '../grants/authorization-code.js';
 import type { Params } from '../params.js';
 import { FORM_POST_SCRIPT, FORM_POST_SCRIPT_PATH, STYLE, STYLE_PATH } from './assets.js';
-import { AUTHORIZE_PARAMS, checkAuthorizeRequest, employeeFromForm, type ValidRequest } from './authorize-request.js';
+import { AUTHORIZE_PARAMS, checkAuthorizeRequest, employeeFromForm, tenantRefusal, type ValidRequest } from './authorize-request.js';
 import { errorLookupPage, signedOutPage, signInPage } from './pages.js';
 import { rateLimited, readParams, sameOrigin, showError, type LoginOptions, type SignInFlow } from './flow.js';
 import { sendBack, sendErrorBack, sendPage } from './responses.js';
@@ -110,13 +109,6 @@ function showSignIn(
   return sendPage(reply, error ? 400 : 200, signInPage({ ...page, ...(error ? { error } : {}) }));
 }
 
-const domainOf = (email: string) => email.slice(email.lastIndexOf('@') + 1).toLowerCase();
-/** The domain of the tenant the emulator stands in for, NAV's test tenant, whose users anyone may sign in as. */
-const TEST_TENANT_DOMAIN = 'trygdeetaten.no';
-/** The test tenant's domain and those of the directory's employees. */
-const tenantDomains = (directory: Directory) =>
-  new Set([TEST_TENANT_DOMAIN, ...directory.employees.map((employee) => domainOf(employee.email))]);
-
 /** Whether a sign-in post comes from the page this browser was shown: from this origin, with its token. */
 function postedFromPage(flow: SignInFlow, request: FastifyRequest, params: Params): boolean {
   if (!sameOrigin(flow, request)) return false;
@@ -150,12 +142,9 @@ function authorizeRoutes(app: FastifyInstance, flow: SignInFlow): void {
     if (!valid) return reply;
     const { employee, problem } = employeeFromForm(directory, params);
     if (problem) return showSignIn(flow, request, reply, params, employee, problem);
-    // The tenant's users have its domains (those of the directory's employees): another's, such as a nav.no account, is refused as
-    // Entra refuses it, with no sign-on.
-    if (!tenantDomains(directory).has(domainOf(employee.email))) {
-      const err = errors.userNotInTenant(employee.email, directory.tenantId, valid.client.clientId);
-      return sendErrorBack(reply, params, valid.redirectUri, err, urls.baseUrl);
-    }
+    // Refused with no sign-on.
+    const otherTenant = tenantRefusal(directory, employee, valid.client.clientId);
+    if (otherTenant) return sendErrorBack(reply, params, valid.redirectUri, otherTenant, urls.baseUrl);
     return issue(flow, reply, params, valid, flow.signOn.start(reply, employee));
   });
 }

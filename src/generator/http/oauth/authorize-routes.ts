@@ -114,7 +114,7 @@ function redirectTo(
 
 export async function authorizeRoutes(
   app: FastifyInstance,
-  deps: { issuer: string; sessions: Sessions; sealer: Sealer; codes: AuthorizationCodes },
+  deps: { issuer: string; sessions: Sessions; sealer: Sealer; codes: AuthorizationCodes; loginDomain: string },
 ): Promise<void> {
   const { issuer, sessions, codes } = deps;
   const consents = new ConsentTokens(deps.sealer, sessions.manager.store, 'authorize-consent', AuthorizationRequest);
@@ -147,6 +147,7 @@ export async function authorizeRoutes(
           where: 'on this computer',
           action: PATHS.authorize,
           csrfToken: consents.issue(session, asked),
+          loginDomain: deps.loginDomain,
         }),
       );
   });

@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Sealer, SessionStore } from '../../../session/index.js';
-import { escapeHtml, page } from '../views/html.js';
+import { escapeHtml, page, tenantNote } from '../views/html.js';
 import type { LoadedSession } from '../sessions.js';
 import { refuse } from '../../core/problem.js';
 
@@ -83,6 +83,8 @@ export interface ConsentPage {
   where: string;
   action: string;
   csrfToken: string;
+  /** The tenant's domain: the tool's later logins need a user of it too. */
+  loginDomain: string;
 }
 
 export function consentPage(options: ConsentPage): string {
@@ -93,6 +95,7 @@ export function consentPage(options: ConsentPage): string {
 <p><strong>${escapeHtml(options.client)} ${escapeHtml(options.where)}</strong>, for <strong>${escapeHtml(options.target)}</strong>.</p>
 <p>It will get tokens on your behalf for <code>${escapeHtml(options.target)}</code>, and for others it asks for, until its session ends
 or it logs out. Your own session in this browser is not affected.</p>
+${tenantNote(options.loginDomain)}
 <form method="post" action="${escapeHtml(options.action)}">
 <input type="hidden" name="csrf_token" value="${escapeHtml(options.csrfToken)}">
 <button type="submit" name="decision" value="allow">Allow</button>

@@ -6,7 +6,7 @@
  * the tool's own claim, the target and a plain warning come before the buttons, and the Allow
  * button is armed only once the page has been visible for a moment (no double-click onto it).
  */
-import { escapeHtml } from '../views/html.js';
+import { escapeHtml, tenantNote } from '../views/html.js';
 import { PATHS } from '../../../paths.js';
 import type { DeviceAuthorization } from '../../core/device-authorizations.js';
 
@@ -14,10 +14,11 @@ import type { DeviceAuthorization } from '../../core/device-authorizations.js';
 export const ARM_MS = 1500;
 export const ARM_SERVER_MS = 1000;
 
-export function codeForm(message?: string): string {
+export function codeForm(loginDomain: string, message?: string): string {
   return `<h1>Connect a device</h1>
 ${message ? `<p class="error">${escapeHtml(message)}</p>` : ''}
 <p>Enter the code your tool shows, for example <code>BCDF-GHJK</code>.</p>
+${tenantNote(loginDomain)}
 <form method="get" action="${PATHS.deviceVerification}">
 <label for="user_code">Code</label> <input id="user_code" name="user_code" autocomplete="off" autocapitalize="characters" maxlength="20"
 required>

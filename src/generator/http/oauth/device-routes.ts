@@ -69,14 +69,17 @@ export async function deviceRoutes(
   app.get(PATHS.deviceVerification, { schema: DEVICE_PAGE_SCHEMA, config: PAGES }, async (request, reply) => {
     const session = await requireSession(sessions, request);
     const userCode = single(request.query as Record<string, unknown>, 'user_code');
-    if (userCode === undefined) return sendPage(reply, 'Connect a device', codeForm());
+    if (userCode === undefined) return sendPage(reply, 'Connect a device', codeForm(ctx.config.loginDomain));
     limited(lookups, request.ip, 'codes tried');
     const found = await devices.find(userCode);
     if (!found)
       return sendPage(
         reply.code(404),
         'Connect a device',
-        codeForm('That code is not known, was already used, or has expired. Check it, or start again on the device.'),
+        codeForm(
+          ctx.config.loginDomain,
+          'That code is not known, was already used, or has expired. Check it, or start again on the device.',
+        ),
       );
     return approval(reply, session, found);
   });
@@ -100,7 +103,7 @@ export async function deviceRoutes(
       return sendPage(
         reply.code(409),
         'Connect a device',
-        codeForm('This code was already answered, or has expired. Start again on the device.'),
+        codeForm(ctx.config.loginDomain, 'This code was already answered, or has expired. Start again on the device.'),
       );
     }
     return sendPage(

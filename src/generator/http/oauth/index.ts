@@ -28,7 +28,7 @@ export async function authorizationServerRoutes(
   const issuer = ctx.config.publicUrl;
 
   await metadataRoute(app, issuer);
-  await authorizeRoutes(app, { issuer, sessions, sealer, codes });
+  await authorizeRoutes(app, { issuer, sessions, sealer, codes, loginDomain: ctx.config.loginDomain });
   await tokenRoutes(app, { ctx, codes, tools, tokens, devices, limits });
   await deviceRoutes(app, { ctx, sessions, sealer, devices });
 }

@@ -44,6 +44,7 @@ const recent = `<section aria-labelledby="recent-heading">
 function whoSection(
   employee: { name?: string; navIdent?: string; preferredUsername?: string } | undefined,
   endsAt: number | undefined,
+  loginDomain: string,
 ): string {
   if (!employee) {
     return `<section aria-labelledby="who-heading"><h2 id="who-heading">You</h2>
@@ -57,7 +58,7 @@ function whoSection(
     : '';
   return `<section aria-labelledby="who-heading"><h2 id="who-heading">You</h2>
 <p>Logged in as <strong>${escapeHtml(name)}</strong>${ident}${until}.</p>
-${sessionActions({ returnTo: '/' })}</section>`;
+${sessionActions({ returnTo: '/', loginDomain })}</section>`;
 }
 
 function directorySection(directory: TestDirectory): string {
@@ -130,7 +131,7 @@ ${session ? '' : tenantNote(ctx.config.loginDomain)}
 ${tokenForm}
 </section>
 ${recent}
-${whoSection(session?.user, session?.expiresAt)}
+${whoSection(session?.user, session?.expiresAt, ctx.config.loginDomain)}
 ${tools}
 ${deps.directory ? directorySection(deps.directory) : ''}`;
     return reply

@@ -68,6 +68,7 @@ export async function loggedInTokenRoutes(fastify: FastifyInstance, ctx: Generat
           correlationId: String(request.id),
           intro,
           returnTo: safeReturnPath(request.url) ?? '/',
+          loginDomain: ctx.config.loginDomain,
         }),
       );
     }

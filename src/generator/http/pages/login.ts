@@ -12,7 +12,7 @@ import type { Sealer, SessionEmployee } from '../../../session/index.js';
 import type { GeneratorContext } from '../context.js';
 import { refuse } from '../../core/problem.js';
 import { ask } from '../../core/provider.js';
-import { escapeHtml, page } from '../views/html.js';
+import { escapeHtml, page, tenantNote } from '../views/html.js';
 import { answersIn, PAGES } from '../negotiate.js';
 import { safeReturnPath } from '../redirect.js';
 import type { EmployeeLimits } from '../../core/limits.js';
@@ -275,7 +275,8 @@ async function sessionRoutes(fastify: FastifyInstance, { ctx, sessions }: LoginD
       const actions =
         `<ul class="actions"><li><a class="button" href="${escapeHtml(loginUrl('/'))}">Log in again</a></li><li><a ` +
         `class="button secondary" href="/">Home</a></li></ul>`;
-      const body = `<section><h1>You are logged out</h1><p>Your session with the token generator has ended.</p>\n${actions}</section>`;
+      const ended = '<h1>You are logged out</h1><p>Your session with the token generator has ended.</p>';
+      const body = `<section>${ended}\n${tenantNote(ctx.config.loginDomain)}\n${actions}</section>`;
       return reply
         .type('text/html; charset=utf-8')
         .header('cache-control', 'no-store')

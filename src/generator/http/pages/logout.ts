@@ -12,7 +12,7 @@ import { loginUrl, PATHS } from '../../../paths.js';
 import type { Sealer } from '../../../session/index.js';
 import type { GeneratorContext } from '../context.js';
 import { refuse } from '../../core/problem.js';
-import { escapeHtml, page, policyWithFormDestination } from '../views/html.js';
+import { escapeHtml, page, policyWithFormDestination, tenantNote } from '../views/html.js';
 import { answersIn, formatOf } from '../negotiate.js';
 import type { Sessions } from '../sessions.js';
 import { ToolSessions } from '../oauth/tool-sessions.js';
@@ -84,7 +84,10 @@ export async function logoutRoutes(fastify: FastifyInstance, { ctx, sessions, se
     const session = await storedSession(request);
     const token = session ? tokenFor(session.id) : undefined;
     if (formatOf(request) === 'json') return reply.send({ logged_in: session !== undefined, ...(token ? { csrf_token: token } : {}) });
-    if (!token) return sendPage(reply, 'Not logged in', `<p>You are not logged in. <a href="${escapeHtml(loginUrl('/'))}">Log in</a>.</p>`);
+    if (!token) {
+      const login = `<p>You are not logged in. <a href="${escapeHtml(loginUrl('/'))}">Log in</a>.</p>`;
+      return sendPage(reply, 'Not logged in', `${login}${tenantNote(ctx.config.loginDomain)}`);
+    }
     const endSession = ctx.provider.logoutUrl(`${ctx.config.publicUrl}${PATHS.loggedOut}`);
     if (endSession) reply.header('content-security-policy', policyWithFormDestination(new URL(endSession).origin));
     const who = session?.data.user.name ?? session?.data.user.preferredUsername;

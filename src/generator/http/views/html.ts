@@ -85,12 +85,16 @@ export function tenantNote(loginDomain: string): string {
   );
 }
 
-/** What an employee can do next after a login: try again, be someone else, or leave. */
-export function sessionActions(options: { returnTo: string; tryAgain?: string }): string {
+/**
+ * What an employee can do next after a login: try again, be someone else, or leave. "Sign in as someone else"
+ * leads to a login, so the user it needs is said beside it, unless the page says so already (`loginDomain` left out).
+ */
+export function sessionActions(options: { returnTo: string; tryAgain?: string; loginDomain?: string }): string {
   const items = [
     options.tryAgain ? `<li><a class="button" href="${escapeHtml(options.tryAgain)}">Try again</a></li>` : '',
     `<li><a class="button secondary" href="${escapeHtml(loginUrl(options.returnTo, 'login'))}">Sign in as someone else</a></li>`,
     `<li>${logoutControl()}</li>`,
   ];
-  return `<ul class="actions" aria-label="What next">${items.join('')}</ul>`;
+  const note = options.loginDomain === undefined ? '' : `${tenantNote(options.loginDomain)}\n`;
+  return `${note}<ul class="actions" aria-label="What next">${items.join('')}</ul>`;
 }

@@ -63,6 +63,8 @@ export interface TokenPageOptions {
   intro: string;
   /** This page's own path and query, to come back to after signing in as someone else. */
   returnTo: string;
+  /** The tenant's domain, said beside "Sign in as someone else". */
+  loginDomain: string;
 }
 
 export function tokenPage(options: TokenPageOptions): string {
@@ -93,7 +95,7 @@ ${claimsTable(claims, options.target)}
 <h3>Claims</h3>
 <pre tabindex="0" id="token-claims">${escapeHtml(JSON.stringify(claims, null, 2))}</pre>
 </details>
-${sessionActions({ returnTo: options.returnTo })}
+${sessionActions({ returnTo: options.returnTo, loginDomain: options.loginDomain })}
 <p><a href="/">Another token</a></p>
 </section>`;
   return page({ title: options.title, body: html, correlationId: options.correlationId, audience: options.target });
