@@ -5,14 +5,10 @@
  * where the core depends on it: an employee token it does not know, or one of a retired key, is
  * refused as an assertion, and a refresh token it did not issue is `invalid_grant`.
  */
-import type { ParsedAudience } from '../../audience.js';
-import type { Problem } from '../core/problem.js';
-import { adviceFor, isNotAssigned, isOtherTenant } from './entra/advice.js';
-import { refusalOf } from './entra/errors.js';
+import { EntraConventions, refusalOf } from './entra/advice.js';
 import {
   IdpError,
   LoginValidationError,
-  type Flow,
   type Grant,
   type IdentityProvider,
   type IdpFailure,
@@ -40,7 +36,17 @@ export function refused(aadsts: number, error = 'invalid_grant', status = 400): 
   return { kind: 'rejected', status, error, aadsts, description: `AADSTS${aadsts}: scripted by the test.` };
 }
 
-export class FakeProvider implements IdentityProvider {
+/** No answer in time, as a scripted failure. It fails at once: the clock is the test's to move. */
+export function timedOut(timeoutMs = 5_000): IdpFailure {
+  return { kind: 'timeout', timeoutMs };
+}
+
+/** No answer at all (connection refused, reset), as a scripted failure. */
+export function unreachable(detail = 'connection refused, scripted by the test'): IdpFailure {
+  return { kind: 'unreachable', detail };
+}
+
+export class FakeProvider extends EntraConventions implements IdentityProvider {
   readonly clientId = 'fake-generator-client';
   readonly ready = true;
   readonly longestGrantMs = 1_000;
@@ -58,7 +64,9 @@ export class FakeProvider implements IdentityProvider {
   private keyGeneration = 1;
   private serial = 0;
 
-  constructor(readonly now: () => number = Date.now) {}
+  constructor(readonly now: () => number = Date.now) {
+    super({ app: 'token-generator', namespace: 'nais', cluster: 'dev-gcp' });
+  }
 
   /** The next calls of `grant` fail with these failures, one each, in order. */
   script(grant: Grant, ...failures: IdpFailure[]): void {
@@ -134,22 +142,6 @@ export class FakeProvider implements IdentityProvider {
   }
 
   async reloadSigningKeys(): Promise<void> {}
-
-  scopeFor(target: ParsedAudience): string {
-    return target.scope;
-  }
-
-  isNotAssigned(description: string | null | undefined): boolean {
-    return isNotAssigned(description);
-  }
-
-  isOtherTenant(description: string | null | undefined): boolean {
-    return isOtherTenant(description);
-  }
-
-  advice(error: IdpError, flow: Flow, target?: ParsedAudience): Problem {
-    return adviceFor(error, target, { app: 'token-generator', namespace: 'nais', cluster: 'dev-gcp' }, flow);
-  }
 
   private async call(grant: Grant, scope?: string): Promise<void> {
     this.calls.push({ grant, ...(scope !== undefined ? { scope } : {}) });

@@ -6,20 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import { LoginRequiredError, PROBLEM_CODES, ProblemError } from '../../../src/generator/core/problem.js';
 import { refused } from '../../../src/generator/idp/fake.js';
+import { rejectionOf } from '../../helpers/rejection.js';
 import { audience, core } from './harness.js';
 
 const TARGET = audience('dev-gcp:team-a:api');
 const OTHER = audience('dev-gcp:team-b:other-api');
 const HERE = { address: '10.0.0.1' };
 
-async function problemOf(promise: Promise<unknown>): Promise<ProblemError> {
-  const error = await promise.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(error).toBeInstanceOf(ProblemError);
-  return error as ProblemError;
-}
+const problemOf = (promise: Promise<unknown>) => rejectionOf(promise, ProblemError);
 
 describe('app tokens', () => {
   it('come from the cache after the first, and a fresh one is asked for when the caller says so', async () => {

@@ -1,9 +1,9 @@
 /**
- * Turns the identity provider's failures into answers a developer can act on.
+ * Entra's codes, read for the generator: what a refusal means for it, and answers a developer can act on.
  */
 import { targetOf, type ParsedAudience } from '../../../audience.js';
 import type { Problem } from '../../core/problem.js';
-import type { Flow, IdpError, IdpFailure } from '../identity-provider.js';
+import type { Flow, IdentityProvider, IdpError, IdpFailure, Refusal as RefusalMeaning } from '../identity-provider.js';
 
 export interface GeneratorIdentity {
   app: string;
@@ -43,7 +43,7 @@ function firstLine(text: string | undefined): string | undefined {
 const NOT_ASSIGNED = 50105;
 
 /** Whether an `error_description` (of a login's callback) says the employee is not assigned to the app. */
-export function isNotAssigned(description: string | null | undefined): boolean {
+function isNotAssigned(description: string | null | undefined): boolean {
   return description?.startsWith(`AADSTS${NOT_ASSIGNED}`) ?? false;
 }
 
@@ -51,7 +51,7 @@ export function isNotAssigned(description: string | null | undefined): boolean {
 const OTHER_TENANT = 50020;
 
 /** Whether an `error_description` (of a login's callback) says the account belongs to another tenant. */
-export function isOtherTenant(description: string | null | undefined): boolean {
+function isOtherTenant(description: string | null | undefined): boolean {
   return description?.startsWith(`AADSTS${OTHER_TENANT}`) ?? false;
 }
 
@@ -60,7 +60,47 @@ const NOT_AUTHORIZED = new Set([501051, 65001]);
 
 type Refusal = Extract<IdpFailure, { kind: 'rejected' }>;
 
-export function adviceFor(err: IdpError, target: ParsedAudience | undefined, generator: GeneratorIdentity, flow: Flow): Problem {
+/** Codes by which Entra refuses this service's own credentials: an operator must act. */
+const OWN_CREDENTIALS_REFUSED = new Set([700016, 7000215, 7000218, 700027, 700024, 700023, 700021, 50048, 50027, 7000112]);
+
+/** What Entra's refusal means for the generator (see `Refusal` in the interface), from its codes. */
+export function refusalOf(failure: Refusal): RefusalMeaning | undefined {
+  if ((failure.aadsts !== undefined && OWN_CREDENTIALS_REFUSED.has(failure.aadsts)) || failure.error === 'invalid_client')
+    return 'own_credentials';
+  if (failure.error === 'unauthorized_client') return 'own_credentials';
+  // AADSTS500133: Entra holds the assertion expired (its clock, or the time the request took).
+  if (failure.aadsts === 500133) return 'employee_token_expired';
+  if (failure.aadsts === 50013) return 'employee_token';
+  return undefined;
+}
+
+/**
+ * The part of an identity provider that reads Entra's answers: the scope for a target, a login
+ * callback's codes, advice for a failure. The Entra client is one, and so is the fake provider, which
+ * answers with Entra's codes.
+ */
+export abstract class EntraConventions implements Pick<IdentityProvider, 'scopeFor' | 'isNotAssigned' | 'isOtherTenant' | 'advice'> {
+  /** `generator` is named in the advice when a target has not authorized it. */
+  constructor(private readonly generator: GeneratorIdentity) {}
+
+  scopeFor(target: ParsedAudience): string {
+    return target.scope;
+  }
+
+  isNotAssigned(description: string | null | undefined): boolean {
+    return isNotAssigned(description);
+  }
+
+  isOtherTenant(description: string | null | undefined): boolean {
+    return isOtherTenant(description);
+  }
+
+  advice(error: IdpError, flow: Flow, target?: ParsedAudience): Problem {
+    return adviceFor(error, target, this.generator, flow);
+  }
+}
+
+function adviceFor(err: IdpError, target: ParsedAudience | undefined, generator: GeneratorIdentity, flow: Flow): Problem {
   const failure = err.failure;
   return failure.kind === 'rejected' ? refusalAdvice(err, failure, target, generator, flow) : noAnswerAdvice(failure);
 }
