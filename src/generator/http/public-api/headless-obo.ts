@@ -11,7 +11,6 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { IdpError, LoginValidationError, type IdentityProvider } from '../../idp/identity-provider.js';
 import { PATHS } from '../../../paths.js';
-import { SignInPageError, submitSignInForm } from 'entra-emulator';
 import type { GeneratorContext } from '../context.js';
 import { refuse } from '../../core/problem.js';
 import { ask } from '../../core/provider.js';
@@ -90,6 +89,8 @@ export async function headlessOboRoutes(fastify: FastifyInstance, deps: { ctx: G
       }),
     );
     const email = `${employee.navIdent.toLowerCase()}@trygdeetaten.no`;
+    // The emulator's package is loaded only when there is an emulator to sign in on, not on NAIS.
+    const { SignInPageError, submitSignInForm } = await import('entra-emulator');
     let signedIn: Response;
     try {
       const signal = AbortSignal.timeout(ctx.config.idp.timeoutMs);
