@@ -8,7 +8,7 @@ module.exports = {
       name: 'no-cycles',
       severity: 'error',
       comment: 'No import cycles, type-only ones included.',
-      from: { path: '^src/' },
+      from: { path: '^(src|packages/entra-emulator/src)/' },
       to: { circular: true },
     },
     {
@@ -35,16 +35,18 @@ module.exports = {
     {
       name: 'emulator-stands-alone',
       severity: 'error',
-      comment: 'The emulator and the generator meet only over HTTP; the emulator imports nothing of the generator or the command line.',
-      from: { path: '^src/emulator/' },
-      to: { path: ['^src/generator/', '^src/cli/', '^src/main\\.ts$'] },
+      comment:
+        'The emulator is a package of its own: of the root package it imports only the basics both share (its build ' +
+        'bundles them), nothing of the generator or the command line.',
+      from: { path: '^packages/entra-emulator/' },
+      to: { path: '^src/', pathNot: '^src/(audience|config-error|env|escape-html|host-names|http-url)\\.ts$' },
     },
     {
-      name: 'generator-without-emulator-internals',
+      name: 'generator-uses-the-emulator-package',
       severity: 'error',
-      comment: 'The generator reaches the emulator over HTTP; only the wiring (src/main.ts) starts it.',
-      from: { path: '^src/generator/' },
-      to: { path: '^src/emulator/', pathNot: '^src/emulator/sign-in-client\\.ts$' },
+      comment: 'The generator and its wiring use the emulator package by its name, through its public entry (its index.ts).',
+      from: { path: '^(src|bin|scripts)/' },
+      to: { path: '^packages/entra-emulator/', pathNot: '^packages/entra-emulator/src/index\\.ts$' },
     },
   ],
   options: {

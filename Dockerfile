@@ -1,17 +1,21 @@
-# Build: compile TypeScript and bundle the emulator's command, with the development dependencies.
+# Build: bundle the emulator's package (npm start's emulator, which the generator runs where no identity provider is
+# configured), then compile the generator and bundle its command line, with the development dependencies.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY packages/entra-emulator/package.json ./packages/entra-emulator/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY src ./src
+COPY packages/entra-emulator ./packages/entra-emulator
 RUN npm run build
 
 # Production dependencies only: no tsx, esbuild, TypeScript or test tools.
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY packages/entra-emulator/package.json ./packages/entra-emulator/
 RUN npm ci --omit=dev --no-audit --no-fund
 
 # Run: compiled JavaScript, production dependencies, a non-root user. Nothing is written at run time
@@ -24,6 +28,9 @@ ENV SHUTDOWN_DELAY_SECONDS=5
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The emulator's package as its build left it; node_modules/entra-emulator links to it, as npm's workspaces do.
+COPY --from=build /app/packages/entra-emulator/package.json ./packages/entra-emulator/
+COPY --from=build /app/packages/entra-emulator/dist ./packages/entra-emulator/dist
 COPY package.json ./
 USER node
 # On NAIS (its pod variables set) the generator listens on every address; anywhere else on 127.0.0.1 only,

@@ -20,7 +20,7 @@ export default tseslint.config(
   },
   // No function in the service much longer than a screen: a longer one is split into named steps.
   {
-    files: ['src/**/*.ts'],
+    files: ['src/**/*.ts', 'packages/*/src/**/*.ts'],
     rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }] },
   },
   { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },

@@ -1,5 +1,18 @@
+import { readFileSync } from 'node:fs';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
+
+/**
+ * The workspace packages the generator imports by name (`entra-emulator`) run from their sources, as tsx runs them for
+ * `npm start`: tsconfig.json's `paths` say where, and Vite does not read them itself.
+ */
+const { compilerOptions } = JSON.parse(readFileSync(new URL('./tsconfig.json', import.meta.url), 'utf8')) as {
+  compilerOptions: { paths: Record<string, [string]> };
+};
+const sourceAliases = Object.entries(compilerOptions.paths).map(([name, [source]]) => ({
+  find: new RegExp(`^${name}$`),
+  replacement: new URL(source, import.meta.url).pathname,
+}));
 
 /**
  * The files that take longest (a build replayed, packages packed and installed, a command run a few dozen
@@ -27,6 +40,7 @@ class LongestFirst extends BaseSequencer {
 }
 
 export default defineConfig({
+  resolve: { alias: sourceAliases },
   test: {
     include: ['test/**/*.test.ts'],
     reporters: ['default', './test/summary-reporter.ts'],

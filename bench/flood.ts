@@ -6,8 +6,8 @@
  * once every entry has expired: the clock (Date.now) is moved on past the longest lifetime (a day,
  * the refresh tokens') rather than waited for.
  */
-import { startEmulator } from '../src/emulator/index.js';
-import { DEFAULT_STORE_SETTINGS } from '../src/emulator/stores.js';
+import { startEmulator } from '../packages/entra-emulator/src/index.js';
+import { DEFAULT_STORE_SETTINGS } from '../packages/entra-emulator/src/stores.js';
 import { floodClient, headlessLogins, heapAfterGc, signInFlood } from '../test/helpers/sign-in-flood.js';
 import { fmt, heading, line } from './lib.js';
 

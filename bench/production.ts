@@ -8,7 +8,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { startEmulator } from '../src/emulator/index.js';
+import { startEmulator } from '../packages/entra-emulator/src/index.js';
 import { startRedis } from '../test/helpers/redis-server.js';
 import { fmt, freePort, heading, line, load } from './lib.js';
 

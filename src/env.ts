@@ -7,22 +7,9 @@
 import { z } from 'zod';
 import { quoteInput } from './audience.js';
 import { isHttpUrl, withoutTrailingSlash } from './http-url.js';
+import { ConfigError } from './config-error.js';
 
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    /** What is wrong, after the variable's name: `must be …, not "…"`. */
-    readonly problem: string,
-  ) {
-    super(`${variable}: ${problem}`);
-    this.name = 'ConfigError';
-  }
-
-  /** The fault as a sentence for people: `PORT must be a whole number from 0 to 65535, not "abc"`. */
-  get sentence(): string {
-    return `${this.variable} ${this.problem}`;
-  }
-}
+export { ConfigError };
 
 const blankIsUnset = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
 

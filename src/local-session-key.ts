@@ -10,7 +10,6 @@ import { readFile, rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { GeneratorConfig } from './config.js';
-import { StateFolder } from './emulator/state.js';
 import { MemoryStore, randomKey, Sealer, type SessionStore } from './session/index.js';
 import type { StoreSnapshot } from './session/memory-store.js';
 
@@ -28,8 +27,11 @@ export async function withKeptSessionKey(config: GeneratorConfig, stateDir: stri
   return { ...config, session: { ...config.session, encryptionKey: kept.key } };
 }
 
+/** The emulator's state folder, from its package, loaded only where the emulator runs (not on NAIS). */
+const openStateFolder = async (stateDir: string) => (await import('entra-emulator')).StateFolder.open(stateDir);
+
 async function keptSessionKey(stateDir: string): Promise<{ key: Uint8Array; file: string }> {
-  const folder = await StateFolder.open(stateDir);
+  const folder = await openStateFolder(stateDir);
   const kept = await folder.read(KEY_FILE, KEPT);
   if (kept) return { key: new Uint8Array(Buffer.from(kept.key, 'base64')), file: folder.file(KEY_FILE) };
   const key = randomKey();
@@ -43,7 +45,7 @@ async function keptSessionKey(stateDir: string): Promise<{ key: Uint8Array; file
  */
 export async function keepSessions(store: SessionStore, key: Uint8Array, stateDir: string): Promise<() => Promise<void>> {
   if (!(store instanceof MemoryStore)) return async () => undefined;
-  const folder = await StateFolder.open(stateDir);
+  const folder = await openStateFolder(stateDir);
   const sealer = new Sealer(key);
   const file = folder.file(SESSIONS_FILE);
   const sealed = await readFile(file, 'utf8').catch(() => undefined);

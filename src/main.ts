@@ -21,8 +21,7 @@ import { EntraClient } from './generator/idp/entra/client.js';
 import { buildApp, type Generator } from './generator/http/app.js';
 import { Metrics } from './generator/http/internal/metrics.js';
 import { createLogger, processLogger } from './logger.js';
-import { defaultStateDir, emulatorOptionsFromEnv, startEmulator, type Emulator, type EmulatorOptions } from './emulator/index.js';
-import { relaunchTrustingEmulatorCa } from './emulator/trust.js';
+import type { Emulator, EmulatorOptions } from 'entra-emulator';
 import { keepSessions, withKeptSessionKey } from './local-session-key.js';
 
 /** How long in-flight requests may take to finish after the shutdown delay before the process gives up on them. */
@@ -84,6 +83,7 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
   let emulator: Emulator | undefined;
   let identity = loaded.identity;
   if (!identity) {
+    const { emulatorOptionsFromEnv, startEmulator } = await import('entra-emulator');
     if (env.EMULATOR_TLS_CERT) {
       throw new Error(
         'EMULATOR_TLS_CERT: npm start makes the certificate of its emulator itself (EMULATOR_TLS=self-signed); with a certificate ' +
@@ -213,6 +213,22 @@ function listeningLine(host: string, port: number): string {
   return `token generator listening on ${host.includes(':') ? `[${host}]` : host}:${port} (${reach})`;
 }
 
+/**
+ * The variables of npm start's emulator: it keeps its tenant and keys in the default state folder unless told otherwise.
+ * With EMULATOR_TLS=self-signed this program runs again, trusting the emulator's CA: then nothing is left to do here.
+ * The emulator's package is loaded only where it runs, not on NAIS.
+ */
+async function emulatorEnv(): Promise<NodeJS.ProcessEnv | undefined> {
+  const { defaultStateDir, relaunchTrustingEmulatorCa } = await import('entra-emulator');
+  const env = { EMULATOR_STATE_DIR: defaultStateDir(process.env), ...process.env };
+  try {
+    return (await relaunchTrustingEmulatorCa(env)) ? undefined : env;
+  } catch (err) {
+    process.stderr.write(`Configuration error: ${faultSentence(err)}\n`);
+    process.exit(2);
+  }
+}
+
 async function main(): Promise<void> {
   let loaded: LoadedConfig;
   try {
@@ -225,15 +241,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  // The emulator npm start starts keeps its tenant and keys in the default state folder, unless told otherwise.
-  const env = { EMULATOR_STATE_DIR: defaultStateDir(process.env), ...process.env };
-  try {
-    // With EMULATOR_TLS=self-signed this program runs again, trusting the emulator's CA.
-    if (!loaded.identity && (await relaunchTrustingEmulatorCa(env))) return;
-  } catch (err) {
-    process.stderr.write(`Configuration error: ${faultSentence(err)}\n`);
-    process.exit(2);
-  }
+  const env = loaded.identity ? process.env : await emulatorEnv();
+  if (!env) return;
   const logger = processLogger(loaded.generator.logLevel);
   let service: Service;
   try {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportJWK, generateKeyPair } from 'jose';
 import { loadConfig } from '../../src/config.js';
-import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { startEmulator, type Emulator } from '../../packages/entra-emulator/src/index.js';
 import { startService, type Service } from '../../src/main.js';
 import { startLogin } from '../helpers/http-login.js';
 import { freePort } from '../helpers/ports.js';

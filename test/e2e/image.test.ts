@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { startEmulator, type Emulator } from '../../packages/entra-emulator/src/index.js';
 import { exportCommitted, inStage, replayDockerfile, stageEnv, type Stage } from '../helpers/dockerfile.js';
 import { login } from '../helpers/http-login.js';
 import { freePort } from '../helpers/ports.js';

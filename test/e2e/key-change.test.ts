@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { loadConfig, type IdentityConfig } from '../../src/config.js';
-import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { startEmulator, type Emulator } from '../../packages/entra-emulator/src/index.js';
 import { startService, type Service } from '../../src/main.js';
 import { launchChromium } from '../helpers/browser.js';
 import { freePort } from '../helpers/ports.js';

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Browser } from 'playwright-core';
 import { loadConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/main.js';
-import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { startEmulator, type Emulator } from '../../packages/entra-emulator/src/index.js';
 import { launchChromium } from '../helpers/browser.js';
 import { login, logout, startLogin } from '../helpers/http-login.js';
 import { freePort } from '../helpers/ports.js';

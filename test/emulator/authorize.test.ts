@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
-import { startEmulator, type Emulator, type TestEmployee } from '../../src/emulator/index.js';
+import { startEmulator, type Emulator, type TestEmployee } from '../../packages/entra-emulator/src/index.js';
 import { authorizeUrl, cookieFrom, decodeEntities, login, pkce, tokenRequest } from './helpers.js';
 
 const REDIRECT = 'http://localhost:9999/oauth2/callback';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
-import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { startEmulator, type Emulator } from '../../packages/entra-emulator/src/index.js';
 import { authorizeUrl, clientCertificate, expectAppToken, runClientScript, verifyToken, type ClientCertificate } from './helpers.js';
 
 type Run = { token: string; headers: Record<string, unknown>[] };

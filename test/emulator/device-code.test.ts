@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { decodeJwt } from 'jose';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
-import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { startEmulator, type Emulator } from '../../packages/entra-emulator/src/index.js';
 import { enterDeviceCode } from './clients/shared.js';
 import { expectEntraError, runClientScript, tokenRequest } from './helpers.js';
 

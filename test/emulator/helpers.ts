@@ -6,7 +6,7 @@ import { get } from 'node:https';
 import { promisify } from 'node:util';
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, SignJWT, type CryptoKey, type JSONWebKeySet, type JWTPayload } from 'jose';
 import { expect } from 'vitest';
-import type { Emulator } from '../../src/emulator/index.js';
+import type { Emulator } from '../../packages/entra-emulator/src/index.js';
 
 export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -224,7 +224,7 @@ export interface ClientCertificate {
 
 /** A self-signed RSA certificate for a client's credentials, as a team would make with openssl. */
 export async function clientCertificate(name = 'CN=emulator test client'): Promise<ClientCertificate> {
-  const { loadX509 } = await import('../../src/emulator/tls.js');
+  const { loadX509 } = await import('../../packages/entra-emulator/src/tls.js');
   const x509 = await loadX509();
   const algorithm = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
   const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;

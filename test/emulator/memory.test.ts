@@ -9,8 +9,8 @@
  * BENCHMARKS.md figure 5).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { BoundedStore, DEFAULT_STORE_SETTINGS } from '../../src/emulator/stores.js';
+import { startEmulator, type Emulator } from '../../packages/entra-emulator/src/index.js';
+import { BoundedStore, DEFAULT_STORE_SETTINGS } from '../../packages/entra-emulator/src/stores.js';
 import { floodClient, headlessLogins, heapAfterGc, signInFlood, type FloodClient } from '../helpers/sign-in-flood.js';
 import { waitFor } from '../helpers/wait-for.js';
 

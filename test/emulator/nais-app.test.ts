@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createRemoteJWKSet, importJWK, importPKCS8, jwtVerify, type CryptoKey, type JWK } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { startEmulator, type Emulator } from '../../packages/entra-emulator/src/index.js';
 import { clientCertificate } from './helpers.js';
 
 const API = 'dev-gcp:team-a:my-api';

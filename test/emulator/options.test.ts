@@ -1,9 +1,9 @@
-/** The emulator's configuration from the environment, and `src/emulator/main.ts` as a process of its own. */
+/** The emulator's configuration from the environment, and `packages/entra-emulator/src/main.ts` as a process of its own. */
 import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { emulatorOptionsFromEnv, startEmulator } from '../../src/emulator/index.js';
+import { emulatorOptionsFromEnv, startEmulator } from '../../packages/entra-emulator/src/index.js';
 
 describe('emulatorOptionsFromEnv', () => {
   it('reads every variable', () => {
@@ -93,8 +93,8 @@ describe('startEmulator options', () => {
   });
 });
 
-/** `src/emulator/main.ts` (or `command`) as a process, with everything it prints collected. */
-function emulatorProcess(env: NodeJS.ProcessEnv, command = ['--import', 'tsx', 'src/emulator/main.ts']) {
+/** `packages/entra-emulator/src/main.ts` (or `command`) as a process, with everything it prints collected. */
+function emulatorProcess(env: NodeJS.ProcessEnv, command = ['--import', 'tsx', 'packages/entra-emulator/src/main.ts']) {
   // An empty state folder variable: a tenant of its own, nothing written to the user's default state folder.
   const child = spawn(process.execPath, command, { env: { ...env, EMULATOR_STATE_DIR: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -104,7 +104,7 @@ function emulatorProcess(env: NodeJS.ProcessEnv, command = ['--import', 'tsx', '
   return { child, output: () => output, exited };
 }
 
-describe('npm run emulator (src/emulator/main.ts)', () => {
+describe('npm run emulator (packages/entra-emulator/src/main.ts)', () => {
   it('prints base URL, tenant and well-known URL, serves them, and stops cleanly on SIGTERM', async () => {
     const {
       child,
@@ -161,7 +161,7 @@ describe('npm run emulator (src/emulator/main.ts)', () => {
   );
 
   it('exits with a message naming the variable for bad configuration', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'packages/entra-emulator/src/main.ts'], {
       env: { ...process.env, EMULATOR_PORT: 'not-a-port' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,6 +1,6 @@
 /** What the emulator says it holds: the start-up summary and the page at its root, for the example directory and the open one. */
 import { describe, expect, it } from 'vitest';
-import { startEmulator } from '../../src/emulator/index.js';
+import { startEmulator } from '../../packages/entra-emulator/src/index.js';
 
 const EXAMPLE = 'examples/emulator/emulator.yaml';
 const APPS = ['dev-gcp:team-a:api', 'dev-gcp:team-a:consumer', 'dev-gcp:team-a:open-api', 'dev-gcp:team-b:closed'];

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
-import { startEmulator } from '../../src/emulator/index.js';
+import { startEmulator } from '../../packages/entra-emulator/src/index.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const EXAMPLE = resolve('examples/emulator/emulator.yaml');

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeJwt } from 'jose';
-import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { startEmulator, type Emulator } from '../../packages/entra-emulator/src/index.js';
 import { authorizeUrl, expectEntraError, login, pkce, tokenRequest, verifyToken } from './helpers.js';
 
 const SPA = 'dev-gcp:team:frontend';

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { startEmulator, type Emulator } from '../../packages/entra-emulator/src/index.js';
 import { clientCertificate, expectAppToken, runClientScript, verifyToken, type ClientCertificate } from './helpers.js';
 
 type Run = { token?: string; error?: string; error_codes?: number[]; headers: Record<string, unknown>[] };

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { signatureVerifies } from '../../src/emulator/jws.js';
+import { signatureVerifies } from '../../packages/entra-emulator/src/jws.js';
 
 const rsa = (modulusLength = 2048) => generateKeyPairSync('rsa', { modulusLength });
 const ec = (namedCurve: string) => generateKeyPairSync('ec', { namedCurve });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createRemoteJWKSet, importJWK, jwtVerify, type CryptoKey, type JWK } from 'jose';
 import * as oidc from 'openid-client';
 import { describe, expect, it } from 'vitest';
-import { startEmulator } from '../../src/emulator/index.js';
+import { startEmulator } from '../../packages/entra-emulator/src/index.js';
 import { freePort } from '../helpers/ports.js';
 
 const APP = 'dev-gcp:team-a:my-app';

@@ -3,7 +3,7 @@
  * values as estimated) and lifetimes, on the clock the emulator reads (Date.now).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { approximateBytes, BoundedStore, Stores } from '../../src/emulator/stores.js';
+import { approximateBytes, BoundedStore, Stores } from '../../packages/entra-emulator/src/stores.js';
 
 const MINUTE = 60_000;
 

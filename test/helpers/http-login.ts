@@ -1,4 +1,4 @@
-import { submitSignInForm } from '../../src/emulator/sign-in-client.js';
+import { submitSignInForm } from '../../packages/entra-emulator/src/sign-in-client.js';
 
 /**
  * Logging in without a browser: follow the generator's redirect to the emulator, submit its

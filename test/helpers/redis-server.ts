@@ -12,7 +12,7 @@ import { connect as connectTls } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { makeCertificates } from '../../src/emulator/tls.js';
+import { makeCertificates } from '../../packages/entra-emulator/src/tls.js';
 import { freePort } from './ports.js';
 
 export const REDIS_SERVER = process.env.REDIS_SERVER_PATH ?? '/usr/bin/redis-server';

@@ -4,8 +4,8 @@
  * code never redeemed; and headless logins that redeem their code for tokens and a refresh token.
  */
 import { randomUUID } from 'node:crypto';
-import type { Emulator } from '../../src/emulator/index.js';
-import { submitSignInForm, type SignInEmployee } from '../../src/emulator/sign-in-client.js';
+import type { Emulator } from '../../packages/entra-emulator/src/index.js';
+import { submitSignInForm, type SignInEmployee } from '../../packages/entra-emulator/src/sign-in-client.js';
 
 export interface FloodClient {
   clientId: string;

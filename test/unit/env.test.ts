@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { readCliEnv } from '../../src/cli/env.js';
-import { emulatorEnv } from '../../src/emulator/env.js';
+import { emulatorEnv } from '../../packages/entra-emulator/src/env.js';
 import { ConfigError } from '../../src/env.js';
 
 /** The sentence a program prints for a bad variable, from whichever program's module read it. */

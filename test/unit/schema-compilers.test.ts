@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { lazySchemaCompilers } from '../../src/emulator/schema-compilers.js';
+import { lazySchemaCompilers } from '../../packages/entra-emulator/src/schema-compilers.js';
 
 describe('lazySchemaCompilers', () => {
   it("validate and serialize by a route's JSON schema as Fastify's own compilers do", async () => {

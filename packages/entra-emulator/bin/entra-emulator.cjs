@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The Entra ID emulator's command. Installed, it runs this package's bundled JavaScript (dist/command.js);
-// in the repository (a workspace, not under node_modules once symlinks are resolved) the sources in
-// src/emulator through tsx, so that there is nothing to build first and no stale build to run.
+// in the repository (a workspace, not under node_modules once symlinks are resolved) its sources in src/
+// through tsx, so that there is nothing to build first and no stale build to run.
 'use strict';
 const { availableParallelism } = require('node:os');
 const { sep } = require('node:path');
@@ -16,6 +16,6 @@ if (__dirname.includes(`${sep}node_modules${sep}`)) {
 } else {
   import('tsx/esm/api').then(({ register }) => {
     register();
-    return import('../../../src/emulator/main.ts');
+    return import('../src/main.ts');
   });
 }

@@ -1,6 +1,6 @@
-import { submitSignInForm, type SignInEmployee } from '../../../src/emulator/sign-in-client.js';
+import { submitSignInForm, type SignInEmployee } from '../../../packages/entra-emulator/src/sign-in-client.js';
 
-export { enterDeviceCode } from '../../../src/emulator/sign-in-client.js';
+export { enterDeviceCode } from '../../../packages/entra-emulator/src/sign-in-client.js';
 
 /** What the client scripts share; they run as processes of their own, configured by their environment. */
 

@@ -12,7 +12,6 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { IdpError, type IdentityProvider } from '../../idp/identity-provider.js';
 import { PATHS } from '../../../paths.js';
-import { SignInPageError, submitSignInForm } from '../../../emulator/sign-in-client.js';
 import type { GeneratorContext } from '../context.js';
 import { refuse } from '../../core/problem.js';
 import { ask } from '../../core/provider.js';
@@ -88,6 +87,8 @@ export async function headlessOboRoutes(fastify: FastifyInstance, deps: Headless
   /** The browser's way: the login page at the authorize URL, its form; returns the URL the emulator sends the browser back to. */
   const signIn = async (employee: TestEmployee, authorize: string): Promise<URL> => {
     const email = `${employee.navIdent.toLowerCase()}@trygdeetaten.no`;
+    // The emulator's package is loaded only when there is an emulator to sign in on, not on NAIS.
+    const { SignInPageError, submitSignInForm } = await import('entra-emulator');
     let signedIn: Response;
     try {
       const signal = AbortSignal.timeout(ctx.config.idp.timeoutMs);

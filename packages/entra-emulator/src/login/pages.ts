@@ -5,7 +5,7 @@ import { FORM_POST_SCRIPT_PATH, STYLE_PATH } from './assets.js';
 import { FORM_TOKEN_FIELD } from './form-token.js';
 import { DEVICE_LOGIN_PATH } from '../device-authorization.js';
 
-import { escapeHtml } from '../../escape-html.js';
+import { escapeHtml } from '../../../../src/escape-html.js';
 
 export function html(title: string, body: string, script?: string): string {
   return (

@@ -6,7 +6,7 @@
 import { LRUCache } from 'lru-cache';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { importJWK, type CryptoKey } from 'jose';
-import { parseAudience } from '../audience.js';
+import { parseAudience } from '../../../src/audience.js';
 import type {
   AppAccess,
   ClientRecord,

@@ -3,7 +3,7 @@
  * endpoint, metadata, Texas, the emulator's own routes and the sign-in pages), and the handle a caller gets.
  */
 import { randomUUID } from 'node:crypto';
-import { knownHosts, knownHostsHook } from '../host-names.js';
+import { knownHosts, knownHostsHook } from '../../../src/host-names.js';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';

@@ -1,6 +1,6 @@
 /** The shapes of the names the emulator takes: Kubernetes-style names, targets and tenant ids. */
 
-import { NAME_PATTERN } from '../audience.js';
+import { NAME_PATTERN } from '../../../src/audience.js';
 
 /** The generator's name rule: a cluster, a namespace or an app. */
 export { NAME_PATTERN };

@@ -4,7 +4,7 @@
  */
 import { HELP, parseCommand, printEnvironment, rotateKey, UsageError, type Command } from './cli.js';
 import type { Emulator, EmulatorOptions } from './index.js';
-import { faultSentence } from '../env.js';
+import { faultSentence } from '../../../src/env.js';
 
 /** One line for a start that failed; a port in use says how to choose another. */
 function startFailure(err: unknown, port: number | undefined): string {

@@ -3,7 +3,7 @@
  * (`readEnv`, src/env.ts): a mistake is a ConfigError that names the variable.
  */
 import { z } from 'zod';
-import { ConfigError, httpUrl, LOG_LEVEL, optional, port, readEnv, wholeNumber } from '../env.js';
+import { ConfigError, httpUrl, LOG_LEVEL, optional, port, readEnv, wholeNumber } from '../../../src/env.js';
 import type { EmulatorOptions } from './options.js';
 import { NAME_PATTERN, TARGET_PATTERN, TENANT_PATTERN } from './names.js';
 

@@ -2,7 +2,7 @@
  * Tokens for test suites, made directly (no HTTP, no login page) through the same grants and access
  * policies as the token endpoint, with claims added or removed for the one token.
  */
-import { parseAudience } from '../audience.js';
+import { parseAudience } from '../../../src/audience.js';
 import type { Apps } from './apps.js';
 import type { ClaimValues, ClaimOverrides } from './claim-overrides.js';
 import type { TestEmployee } from './model.js';

@@ -6,7 +6,7 @@
  */
 import { texasPath, type Apps } from './apps.js';
 import type { Directory } from './directory.js';
-import { escapeHtml } from '../escape-html.js';
+import { escapeHtml } from '../../../src/escape-html.js';
 import { html } from './login/pages.js';
 import type { ManifestApp } from './model.js';
 
