@@ -330,9 +330,9 @@ describe('narrow screens and dark mode', () => {
 });
 
 describe('the command line\u2019s pages', () => {
-  function loginUrlFromCli(): Promise<{ url: string; exited: Promise<number | null> }> {
+  function loginUrlFromCli(timeoutSeconds = 60): Promise<{ url: string; exited: Promise<number | null> }> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['bin/token-generator.js', 'obo', AUDIENCE, '--timeout', '60'], {
+      const child = spawn(process.execPath, ['bin/token-generator.js', 'obo', AUDIENCE, '--timeout', String(timeoutSeconds)], {
         env: {
           ...process.env,
           TOKEN_GENERATOR_URL: stack.url,
@@ -353,8 +353,8 @@ describe('the command line\u2019s pages', () => {
 
   it('shows the loopback pages in the generator\u2019s style, accessible', async () => {
     const p = await (await newContext()).newPage();
-    // A login answer that is not for the waiting command.
-    const first = await loginUrlFromCli();
+    // A login answer that is not for the waiting command: it keeps waiting for its own, until its timeout.
+    const first = await loginUrlFromCli(5);
     const redirect = new URL(first.url).searchParams.get('redirect_uri')!;
     const refused = await p.goto(`${redirect}?code=x&state=not-the-one`);
     expect(refused?.status()).toBe(400);
