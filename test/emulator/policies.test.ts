@@ -252,3 +252,37 @@ describe('headless employee tokens against real Entra ID', () => {
     }
   });
 });
+
+describe('headless employee tokens against the emulator', () => {
+  const headless = (base: string, body: Record<string, string>) =>
+    fetch(`${base}/api/public/obo`, { method: 'POST', headers: { accept: 'application/json' }, body: new URLSearchParams(body) });
+
+  it('sign in as a user of the domain the generator logs in to (LOGIN_TENANT_DOMAIN), as a browser’s employee would', async () => {
+    // Z990009 is in no directory: the token names the user it signed in as, not a directory's e-mail address.
+    const usual = await post('/api/public/obo', { aud: 'dev-gcp:team-a:open-api', NAVident: 'Z990009' });
+    expect(decodeJwt(String(usual.body.access_token)).preferred_username).toBe('z990009@trygdeetaten.no');
+    const employee = { navIdent: 'Z990001', name: 'Kari Nordmann', email: 'kari.nordmann@test.example', groups: [] };
+    const other = await startStack({ env: { LOGIN_TENANT_DOMAIN: 'test.example' }, emulator: { employees: [employee] } });
+    try {
+      const res = await headless(other.url, { aud: 'dev-gcp:a:b', NAVident: 'Z990009' });
+      expect(res.status).toBe(200);
+      const { access_token } = (await res.json()) as { access_token: string };
+      expect(decodeJwt(access_token)).toMatchObject({ preferred_username: 'z990009@test.example', NAVident: 'Z990009' });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('are refused with AADSTS50020 when LOGIN_TENANT_DOMAIN is none of the emulator’s tenant’s domains, as a browser is', async () => {
+    const other = await startStack({ env: { LOGIN_TENANT_DOMAIN: 'elsewhere.example' } });
+    try {
+      const res = await headless(other.url, { aud: 'dev-gcp:a:b', NAVident: 'Z990009' });
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { error: string; error_description: string };
+      expect(body.error).toBe('login_failed');
+      expect(body.error_description).toMatch(/AADSTS50020: User account 'z990009@elsewhere\.example'/);
+    } finally {
+      await other.close();
+    }
+  });
+});

@@ -86,7 +86,8 @@ export async function headlessOboRoutes(fastify: FastifyInstance, deps: Headless
 
   /** The browser's way: the login page at the authorize URL, its form; returns the URL the emulator sends the browser back to. */
   const signIn = async (employee: TestEmployee, authorize: string): Promise<URL> => {
-    const email = `${employee.navIdent.toLowerCase()}@trygdeetaten.no`;
+    // A user of the tenant the generator logs in to, as a browser's employee signs in with; the emulator refuses another's (AADSTS50020).
+    const email = `${employee.navIdent.toLowerCase()}@${ctx.config.loginDomain}`;
     // The emulator's package is loaded only when there is an emulator to sign in on, not on NAIS.
     const { SignInPageError, submitSignInForm } = await import('entra-emulator');
     let signedIn: Response;
