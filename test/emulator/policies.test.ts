@@ -4,6 +4,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { startEmulator } from '../../packages/entra-emulator/src/index.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { freePort } from '../helpers/ports.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const EXAMPLE = resolve('examples/emulator/emulator.yaml');
@@ -270,6 +272,27 @@ describe('headless employee tokens against the emulator', () => {
       expect(decodeJwt(access_token)).toMatchObject({ preferred_username: 'z990009@test.example', NAVident: 'Z990009' });
     } finally {
       await other.close();
+    }
+  });
+
+  it('answer 502 login_answer_invalid when the emulator answers with another login’s state, its code not redeemed', async () => {
+    const emulatorPort = await freePort();
+    const proxy = await startFaultProxy(`http://127.0.0.1:${emulatorPort}`);
+    const other = await startStack({ emulator: { port: emulatorPort, publicUrl: proxy.url } });
+    try {
+      // The emulator is asked for another login than the generator's: its answer comes back with that login's state.
+      proxy.rewritePath = (path) => path.replace(/([?&]state=)[^&]*/, '$1another-login');
+      const redeemed = other.emulator!.stats.tokenRequests;
+      const res = await headless(other.url, { aud: 'dev-gcp:a:b', NAVident: 'Z990009' });
+      expect(res.status).toBe(502);
+      const body = await res.text();
+      expect(JSON.parse(body)).toMatchObject({ error: 'login_answer_invalid', error_description: expect.stringMatching(/state/) });
+      expect(body).not.toMatch(/\bat .*\.[jt]s:\d+/);
+      expect(other.emulator!.stats.tokenRequests).toBe(redeemed);
+      expect(proxy.requests.some((request) => request.path.includes('state=') && request.path.includes('/authorize'))).toBe(true);
+    } finally {
+      await other.close();
+      await proxy.close();
     }
   });
 

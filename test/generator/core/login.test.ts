@@ -57,6 +57,10 @@ describe('a login', () => {
     await expect(logins.complete(callback('another state'), login, { surface: 'browser' })).rejects.toMatchObject({
       problem: { code: 'login_state_mismatch' },
     });
+    // A headless caller sent no state: the provider's answer is what is wrong.
+    await expect(logins.complete(callback('another state'), login, { surface: 'headless', target: TARGET })).rejects.toMatchObject({
+      problem: { code: 'login_answer_invalid', message: expect.stringContaining('state') },
+    });
     expect(provider.count('authorization_code')).toBe(0);
   });
 
