@@ -155,17 +155,27 @@ export class Logins {
 
   /** The provider's answer to the login checked and its code redeemed: the employee's new session. */
   async complete(callbackUrl: URL, login: LoginState, options: LoginCompleteOptions): Promise<LoadedSession & { ticket: string }> {
+    return this.sessions.create(await this.loggedIn(callbackUrl, login, options));
+  }
+
+  /** As `complete`, for a session that lives for one token: kept in the caller's memory, never in the store. */
+  async completeOnce(callbackUrl: URL, login: LoginState, options: LoginCompleteOptions): Promise<LoadedSession> {
+    return this.sessions.once(await this.loggedIn(callbackUrl, login, options));
+  }
+
+  /** The new session's employee and tokens, from the provider's answer checked and its code redeemed. */
+  private async loggedIn(callbackUrl: URL, login: LoginState, options: LoginCompleteOptions): Promise<Parameters<Sessions['once']>[0]> {
     if (callbackUrl.searchParams.get('state') !== login.state) throw stateMismatch(options.surface);
     const result = await ask(this.provider, 'login', options.target, () => this.redeem(callbackUrl, login, options.surface));
     const now = this.now();
-    return this.sessions.create({
+    return {
       user: employeeOf(result.claims),
       accessToken: result.accessToken,
       accessTokenExpiresAt: now + result.expiresIn * 1000,
       accessTokenObtainedAt: now,
       ...(result.refreshToken ? { refreshToken: result.refreshToken } : {}),
       ...(result.idToken ? { idToken: result.idToken } : {}),
-    });
+    };
   }
 
   private async redeem(callbackUrl: URL, login: LoginState, surface: LoginCompleteOptions['surface']): Promise<LoginResult> {
