@@ -113,12 +113,18 @@ describe('a headless login', () => {
     untouched(spies);
   });
 
+  /** A headless login whose token the provider refuses (its keys changed since), the store watched from the start. */
+  async function refusedOnce() {
+    const parts = core();
+    const spies = watch(parts.store);
+    const { login } = await parts.logins.start({ returnTo: '/', prompt: 'login' });
+    const session = await parts.logins.completeOnce(callback(login.state), login, { surface: 'headless', target: TARGET });
+    parts.provider.rotateKeys();
+    return { ...parts, session, spies };
+  }
+
   it("renews the session once, in memory, when the provider refuses the new login's token", async () => {
-    const { logins, tokens, provider, store } = core();
-    const spies = watch(store);
-    const { login } = await logins.start({ returnTo: '/', prompt: 'login' });
-    const session = await logins.completeOnce(callback(login.state), login, { surface: 'headless', target: TARGET });
-    provider.rotateKeys();
+    const { tokens, provider, session, spies } = await refusedOnce();
     const token = await tokens.employeeToken(session, TARGET, { address: '10.0.0.2' });
     expect(token.accessToken).toContain('obo employee-7');
     expect(provider.count('refresh_token')).toBe(1);
@@ -126,13 +132,10 @@ describe('a headless login', () => {
   });
 
   it('ends, without the store, when the provider no longer honours its grant at the renewal', async () => {
-    const { logins, tokens, provider, store } = core();
-    const spies = watch(store);
-    const { login } = await logins.start({ returnTo: '/', prompt: 'login' });
-    const session = await logins.completeOnce(callback(login.state), login, { surface: 'headless', target: TARGET });
-    provider.rotateKeys();
+    const { tokens, provider, session, spies } = await refusedOnce();
     provider.script('refresh_token', refused(70008, 'invalid_grant'));
     await expect(tokens.employeeToken(session, TARGET, { address: '10.0.0.2' })).rejects.toBeInstanceOf(LoginRequiredError);
+    expect(provider.count('refresh_token')).toBe(1);
     untouched(spies);
   });
 });
