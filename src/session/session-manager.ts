@@ -22,11 +22,15 @@ export class SessionManager {
   }
 
   async create(data: Omit<SessionData, 'createdAt' | 'expiresAt'>): Promise<{ ticket: string; id: string; data: SessionData }> {
-    const id = randomToken(32);
+    const session = this.build(data);
+    await this.store.set(session.id, session.data);
+    return { ticket: this.sealer.seal(session.id, TICKET), ...session };
+  }
+
+  /** A new session with its id and lifetime, not stored (yet). */
+  build(data: Omit<SessionData, 'createdAt' | 'expiresAt'>): { id: string; data: SessionData } {
     const now = this.now();
-    const session: SessionData = { ...data, createdAt: now, expiresAt: now + this.maxLifetimeMs };
-    await this.store.set(id, session);
-    return { ticket: this.sealer.seal(id, TICKET), id, data: session };
+    return { id: randomToken(32), data: { ...data, createdAt: now, expiresAt: now + this.maxLifetimeMs } };
   }
 
   /** The session id inside a ticket, or undefined for anything that is not a ticket of this service. */

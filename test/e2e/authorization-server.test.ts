@@ -339,6 +339,28 @@ describe('employee tokens by the authorization code with PKCE', () => {
     expect(((await refresh.json()) as { error: string }).error).toBe('invalid_grant');
   });
 
+  it('refuses a malformed client_id as invalid_request, whatever the code, before the code is looked at', async () => {
+    const { verifier, code } = await codeOverHttp();
+    const redeem = (params: Record<string, string>) =>
+      tokenRequest({ grant_type: 'authorization_code', redirect_uri: loopback.redirectUri, code_verifier: verifier, ...params });
+    for (const params of [
+      { code: 'not-a-code', client_id: 'my<tool>' },
+      { code, client_id: 'x'.repeat(65) },
+    ]) {
+      const res = await redeem(params);
+      expect(res.status).toBe(400);
+      const body = await res.text();
+      expect(JSON.parse(body)).toMatchObject({ error: 'invalid_request', error_description: expect.stringMatching(/^Send client_id/) });
+      expect(body).not.toMatch(/\bat .*\.[jt]s:\d+/);
+    }
+    // The name of another tool is well formed: the code was not issued to it (invalid_grant, RFC 6749 §5.2).
+    const other = await redeem({ code, client_id: 'another-tool' });
+    expect(other.status).toBe(400);
+    expect(await other.json()).toMatchObject({ error: 'invalid_grant', error_description: expect.stringMatching(/another client_id/) });
+    // None of these redeemed the code: its own tool still can.
+    expect((await redeem({ code, client_id: 'openid-client test' })).status).toBe(200);
+  });
+
   it('refuses a code whose browser session was logged out before it was redeemed', async () => {
     const { cookie, verifier, code } = await codeOverHttp();
     expect(await (await logout(stack.url, cookie)).json()).toMatchObject({ logged_out: true });

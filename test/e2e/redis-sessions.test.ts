@@ -87,3 +87,29 @@ describe('sessions in Redis, shared by two replicas', () => {
     expect(after.status).toBe(200);
   });
 });
+
+describe('a headless employee token', () => {
+  it('keeps its one-use session out of Redis: no session key is written, read or deleted for it', async () => {
+    const admin = await redis.nais!.admin();
+    const monitor = await admin.monitor();
+    const seen: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => seen.push(args));
+    try {
+      const res = await fetch(`${first.url}/api/public/obo`, {
+        method: 'POST',
+        body: new URLSearchParams({ aud: 'dev-gcp:my-team:my-app', NAVident: 'Z990001' }),
+      });
+      expect(res.status).toBe(200);
+      // Redis feeds MONITOR in the order it runs commands: once this one is seen, every command before it was.
+      await admin.echo('headless-done');
+      await waitFor(() => seen.some(([command, text]) => command?.toLowerCase() === 'echo' && text === 'headless-done'));
+      const keys = seen.flat().filter((arg) => arg.startsWith('token-generator:'));
+      // The limits per address and session are counted in Redis, so MONITOR saw the request; nothing else of it is there.
+      expect(keys.length).toBeGreaterThan(0);
+      expect(keys.filter((key) => !key.startsWith('token-generator:limit:'))).toEqual([]);
+    } finally {
+      monitor.disconnect();
+      admin.disconnect();
+    }
+  });
+});

@@ -4,6 +4,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { startEmulator } from '../../packages/entra-emulator/src/index.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { freePort } from '../helpers/ports.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const EXAMPLE = resolve('examples/emulator/emulator.yaml');
@@ -249,6 +251,61 @@ describe('headless employee tokens against real Entra ID', () => {
     } finally {
       await service.close();
       await emulator.close();
+    }
+  });
+});
+
+describe('headless employee tokens against the emulator', () => {
+  const headless = (base: string, body: Record<string, string>) =>
+    fetch(`${base}/api/public/obo`, { method: 'POST', headers: { accept: 'application/json' }, body: new URLSearchParams(body) });
+
+  it('sign in as a user of the domain the generator logs in to (LOGIN_TENANT_DOMAIN), as a browser’s employee would', async () => {
+    // Z990009 is in no directory: the token names the user it signed in as, not a directory's e-mail address.
+    const usual = await post('/api/public/obo', { aud: 'dev-gcp:team-a:open-api', NAVident: 'Z990009' });
+    expect(decodeJwt(String(usual.body.access_token)).preferred_username).toBe('z990009@trygdeetaten.no');
+    const employee = { navIdent: 'Z990001', name: 'Kari Nordmann', email: 'kari.nordmann@test.example', groups: [] };
+    const other = await startStack({ env: { LOGIN_TENANT_DOMAIN: 'test.example' }, emulator: { employees: [employee] } });
+    try {
+      const res = await headless(other.url, { aud: 'dev-gcp:a:b', NAVident: 'Z990009' });
+      expect(res.status).toBe(200);
+      const { access_token } = (await res.json()) as { access_token: string };
+      expect(decodeJwt(access_token)).toMatchObject({ preferred_username: 'z990009@test.example', NAVident: 'Z990009' });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('answer 502 login_answer_invalid when the emulator answers with another login’s state, its code not redeemed', async () => {
+    const emulatorPort = await freePort();
+    const proxy = await startFaultProxy(`http://127.0.0.1:${emulatorPort}`);
+    const other = await startStack({ emulator: { port: emulatorPort, publicUrl: proxy.url } });
+    try {
+      // The emulator is asked for another login than the generator's: its answer comes back with that login's state.
+      proxy.rewritePath = (path) => path.replace(/([?&]state=)[^&]*/, '$1another-login');
+      const redeemed = other.emulator!.stats.tokenRequests;
+      const res = await headless(other.url, { aud: 'dev-gcp:a:b', NAVident: 'Z990009' });
+      expect(res.status).toBe(502);
+      const body = await res.text();
+      expect(JSON.parse(body)).toMatchObject({ error: 'login_answer_invalid', error_description: expect.stringMatching(/state/) });
+      expect(body).not.toMatch(/\bat .*\.[jt]s:\d+/);
+      expect(other.emulator!.stats.tokenRequests).toBe(redeemed);
+      expect(proxy.requests.some((request) => request.path.includes('state=') && request.path.includes('/authorize'))).toBe(true);
+    } finally {
+      await other.close();
+      await proxy.close();
+    }
+  });
+
+  it('are refused with AADSTS50020 when LOGIN_TENANT_DOMAIN is none of the emulator’s tenant’s domains, as a browser is', async () => {
+    const other = await startStack({ env: { LOGIN_TENANT_DOMAIN: 'elsewhere.example' } });
+    try {
+      const res = await headless(other.url, { aud: 'dev-gcp:a:b', NAVident: 'Z990009' });
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { error: string; error_description: string };
+      expect(body.error).toBe('login_failed');
+      expect(body.error_description).toMatch(/AADSTS50020: User account 'z990009@elsewhere\.example'/);
+    } finally {
+      await other.close();
     }
   });
 });

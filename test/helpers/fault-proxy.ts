@@ -23,6 +23,8 @@ export interface FaultProxy {
   faultWhen: ((request: { path: string; body: string }) => boolean) | undefined;
   /** While set, a request it matches (by path and body) waits, forwarded or not, until `release`. */
   holdWhen: ((request: { path: string; body: string }) => boolean) | undefined;
+  /** While set, the path a request is forwarded with: a provider that answers another request than the one sent. */
+  rewritePath: ((path: string) => string) | undefined;
   /** Requests waiting for `release`. */
   held: number;
   /** Lets every held request go on to the identity provider. */
@@ -40,6 +42,7 @@ export async function startFaultProxy(upstream: string, port = 0): Promise<Fault
     slowMs: 10_000,
     faultWhen: undefined,
     holdWhen: undefined,
+    rewritePath: undefined,
     held: 0,
     release: () => {
       const waiting = releases.splice(0);
@@ -99,7 +102,7 @@ export async function startFaultProxy(upstream: string, port = 0): Promise<Fault
           hostname: upstreamUrl.hostname,
           port: upstreamUrl.port,
           method: req.method,
-          path: req.url,
+          path: proxy.rewritePath?.(req.url ?? '/') ?? req.url,
           headers: { ...req.headers, host: upstreamUrl.host },
         },
         (upstreamRes) => {

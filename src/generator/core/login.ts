@@ -98,6 +98,20 @@ export function wrongTenant(loginDomain: string): string {
   );
 }
 
+/**
+ * A login answer with another login's state. A browser brought back an answer to a login it did not start here: it starts
+ * again. A headless caller sent nothing of the login: the provider answered wrong, as with any answer failing the checks.
+ */
+function stateMismatch(surface: LoginCompleteOptions['surface']): ProblemError {
+  if (surface === 'headless') return answerInvalid('its state is not the one this login sent');
+  return refuse('login_state_mismatch', `This login answer does not belong to the login this browser started. ${START_AGAIN}`);
+}
+
+/** The emulator's answer to a headless login failed the checks: its fault, not the caller's. */
+function answerInvalid(reason: string): ProblemError {
+  return refuse('login_answer_invalid', `The emulator's login answer did not pass the checks: ${reason}`);
+}
+
 export class Logins {
   constructor(
     private readonly provider: IdentityProvider,
@@ -141,18 +155,27 @@ export class Logins {
 
   /** The provider's answer to the login checked and its code redeemed: the employee's new session. */
   async complete(callbackUrl: URL, login: LoginState, options: LoginCompleteOptions): Promise<LoadedSession & { ticket: string }> {
-    if (callbackUrl.searchParams.get('state') !== login.state)
-      throw refuse('login_state_mismatch', `This login answer does not belong to the login this browser started. ${START_AGAIN}`);
+    return this.sessions.create(await this.loggedIn(callbackUrl, login, options));
+  }
+
+  /** As `complete`, for a session that lives for one token: kept in the caller's memory, never in the store. */
+  async completeOnce(callbackUrl: URL, login: LoginState, options: LoginCompleteOptions): Promise<LoadedSession> {
+    return this.sessions.once(await this.loggedIn(callbackUrl, login, options));
+  }
+
+  /** The new session's employee and tokens, from the provider's answer checked and its code redeemed. */
+  private async loggedIn(callbackUrl: URL, login: LoginState, options: LoginCompleteOptions): Promise<Parameters<Sessions['once']>[0]> {
+    if (callbackUrl.searchParams.get('state') !== login.state) throw stateMismatch(options.surface);
     const result = await ask(this.provider, 'login', options.target, () => this.redeem(callbackUrl, login, options.surface));
     const now = this.now();
-    return this.sessions.create({
+    return {
       user: employeeOf(result.claims),
       accessToken: result.accessToken,
       accessTokenExpiresAt: now + result.expiresIn * 1000,
       accessTokenObtainedAt: now,
       ...(result.refreshToken ? { refreshToken: result.refreshToken } : {}),
       ...(result.idToken ? { idToken: result.idToken } : {}),
-    });
+    };
   }
 
   private async redeem(callbackUrl: URL, login: LoginState, surface: LoginCompleteOptions['surface']): Promise<LoginResult> {
@@ -167,8 +190,7 @@ export class Logins {
   /** A login refused for its answer, not for the provider's trouble: a problem of its own, else undefined. */
   private refusal(err: unknown, surface: LoginCompleteOptions['surface']): ProblemError | undefined {
     if (surface === 'headless') {
-      if (!(err instanceof LoginValidationError)) return undefined;
-      return refuse('login_answer_invalid', `The emulator's login answer did not pass the checks: ${err.message}`);
+      return err instanceof LoginValidationError ? answerInvalid(err.message) : undefined;
     }
     // A refusal of this service's own credentials is the operators' to fix, not a login to start again.
     const refused = err instanceof IdpError && err.failure.kind === 'rejected' && err.failure.status < 500 && !err.ownCredentialsRefused;

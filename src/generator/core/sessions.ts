@@ -44,7 +44,15 @@ function sessionBusy(): ProblemError {
 export interface LoadedSession {
   id: string;
   data: SessionData;
+  /**
+   * A session for one token (the headless route's), kept in the request's memory and never in the store: no other
+   * request can know it, so it needs neither the store nor its lock, and ends with the request.
+   */
+  once?: true;
 }
+
+/** What the identity provider made of a session's renewal: the session's data (renewed, or kept for now), or why it ended. */
+type Renewal = { data: SessionData } | { ended: string };
 
 export interface SessionsOptions {
   manager: SessionManager;
@@ -108,6 +116,11 @@ export class Sessions {
     return created;
   }
 
+  /** A session for one token, never stored: not counted among the store's sessions either. */
+  once(data: Parameters<SessionManager['build']>[0]): LoadedSession {
+    return { ...this.manager.build(data), once: true };
+  }
+
   /**
    * After a grant refused the employee's token as an assertion (invalid or expired): when the provider's
    * keys changed or the token ran out, the session renewed now, or undefined when it ended and the
@@ -119,7 +132,14 @@ export class Sessions {
     // AADSTS500133: the provider holds the token expired (its clock, or the time the request took): renew it too.
     const expired = session.data.accessTokenExpiresAt <= this.now() || refusal.refusal === 'employee_token_expired';
     const tokenDead = expired || (await this.provider.signingKeyKnown(session.data.accessToken)) === 'gone';
-    return tokenDead ? this.refresh(session, true) : session;
+    if (!tokenDead) return session;
+    return session.once ? this.renewOnce(session) : this.refresh(session, true);
+  }
+
+  /** A session for one token is this request's alone: renewed in memory, without the store and its lock. */
+  private async renewOnce(session: LoadedSession): Promise<LoadedSession | undefined> {
+    const renewal = await this.renewal(session.data, () => false);
+    return 'ended' in renewal ? undefined : { ...session, data: renewal.data };
   }
 
   /** Resolves once the renewals running in the background have ended (before the store closes). */
@@ -158,22 +178,28 @@ export class Sessions {
     if (!current) return undefined;
     const renewedMeanwhile = current.accessToken !== seen.data.accessToken;
     if (!needsRefresh(current, this.now()) && (!tokenDead || renewedMeanwhile)) return current;
-    if (!current.refreshToken) return usable(current) ? current : this.end(id, 'it has no refresh token');
+    const renewal = await this.renewal(current, usable);
+    if ('ended' in renewal) return this.end(id, renewal.ended);
+    return renewal.data === current ? current : this.storeRenewed(id, renewal.data);
+  }
+
+  /**
+   * The session's tokens renewed with its refresh token, or kept as they are while still `usable` when renewal failed for
+   * now; ended only when there is no refresh token or the provider says the grant is gone. Other failures are thrown as advice.
+   */
+  private async renewal(current: SessionData, usable: (data: SessionData) => boolean): Promise<Renewal> {
+    if (!current.refreshToken) return usable(current) ? { data: current } : { ended: 'it has no refresh token' };
     let tokens: TokenResponse;
     try {
       tokens = await this.provider.refresh(current.refreshToken, this.provider.loginScope);
     } catch (err) {
       // Only the identity provider saying the grant is gone ends the session; anything else is tried again later.
-      if (err instanceof IdpError && err.grantGone)
-        return this.end(id, `the identity provider no longer honours its grant: ${err.message}`);
-      this.logger.warn(
-        { reason: err instanceof Error ? err.message : String(err) },
-        'session refresh failed, keeping the session to try again later',
-      );
-      if (usable(current)) return current;
+      if (err instanceof IdpError && err.grantGone) return { ended: `the identity provider no longer honours its grant: ${err.message}` };
+      this.logger.warn({ reason: err instanceof Error ? err.message : String(err) }, 'session refresh failed, to be tried again later');
+      if (usable(current)) return { data: current };
       throw err instanceof IdpError ? providerProblem(this.provider, err, 'refresh') : err;
     }
-    return this.storeRenewed(id, renewed(current, tokens, this.now()));
+    return { data: renewed(current, tokens, this.now()) };
   }
 
   /** The renewed session, unless it ended meanwhile; a store that is down takes it once it is back. */

@@ -33,6 +33,8 @@ export interface TokenResponseBody {
 export interface EmployeeSession {
   id: string;
   data: SessionData;
+  /** The session lives for this one token (the headless route's), never stored: the token is fresh and not kept in the cache. */
+  once?: true;
 }
 
 /** Renews a session whose employee token the provider refused; the same session when renewing would not help, undefined when it ended. */
@@ -48,8 +50,6 @@ export interface TokenOptions {
 export interface EmployeeTokenOptions extends TokenOptions {
   /** The caller's address, for the limits per address. */
   address: string;
-  /** The session lives for this one token (the headless route's): the token is fresh and not kept in the cache. */
-  once?: boolean;
 }
 
 export interface TokenEvents {
@@ -112,7 +112,7 @@ export class Tokens {
   async employeeToken(session: EmployeeSession, target: ParsedAudience, options: EmployeeTokenOptions): Promise<IssuedToken> {
     assertConsented(session, target);
     const key = employeeCacheKey(session.id, this.provider.scopeFor(target));
-    const fresh = options.fresh || options.once || this.employeeCache.peek(key) === undefined;
+    const fresh = options.fresh || session.once || this.employeeCache.peek(key) === undefined;
     await this.options.limits.tokenRequest(options.address, session.id, fresh);
     let result: CacheResult<IssuedToken>;
     try {
@@ -126,7 +126,7 @@ export class Tokens {
       result = await ask(this.provider, 'on_behalf_of', target, () => this.exchange(renewed, key, target, options));
     }
     // A token for one use only never was the cache's to count.
-    if (!options.once) this.options.onCache?.('employee', result.hit);
+    if (!session.once) this.options.onCache?.('employee', result.hit);
     return result.token;
   }
 
@@ -138,7 +138,7 @@ export class Tokens {
   ): Promise<CacheResult<IssuedToken>> {
     const scope = this.provider.scopeFor(target);
     const call = async () => this.issued(await this.provider.onBehalfOf(session.data.accessToken, scope));
-    if (options.once) return { token: await call(), hit: false };
+    if (session.once) return { token: await call(), hit: false };
     return this.employeeCache.get(key, call, { skipCache: options.fresh ?? false });
   }
 

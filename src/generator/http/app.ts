@@ -270,7 +270,7 @@ async function employeeRoutes(app: FastifyInstance, ctx: GeneratorContext, emplo
     await logoutRoutes(scope, { ctx, sessions, cookie: sessionCookie, sealer, tools });
     await toolAccessRoutes(scope, { cookie: sessionCookie, sealer, tools, publicUrl: config.publicUrl });
     await loggedInTokenRoutes(scope, ctx, sessionCookie);
-    await headlessOboRoutes(scope, { ctx, logins, sessions, emulator: options.emulator ?? false });
+    await headlessOboRoutes(scope, { ctx, logins, emulator: options.emulator ?? false });
     const oauth = { ctx, sessions, cookie: sessionCookie, sealer, limits, tools };
     await scope.register(async (server) => authorizationServerRoutes(server, oauth));
   });

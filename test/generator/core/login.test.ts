@@ -4,8 +4,10 @@
  * redeemed, the employee from the claims, a new session), and a headless login's one token through
  * the same rules as every other.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loginRefusal } from '../../../src/generator/core/login.js';
+import { LoginRequiredError } from '../../../src/generator/core/problem.js';
+import type { MemoryStore } from '../../../src/session/index.js';
 import { refused } from '../../../src/generator/idp/fake.js';
 import { audience, core, REDIRECT_URI } from './harness.js';
 
@@ -57,6 +59,10 @@ describe('a login', () => {
     await expect(logins.complete(callback('another state'), login, { surface: 'browser' })).rejects.toMatchObject({
       problem: { code: 'login_state_mismatch' },
     });
+    // A headless caller sent no state: the provider's answer is what is wrong.
+    await expect(logins.completeOnce(callback('another state'), login, { surface: 'headless', target: TARGET })).rejects.toMatchObject({
+      problem: { code: 'login_answer_invalid', message: expect.stringContaining('state') },
+    });
     expect(provider.count('authorization_code')).toBe(0);
   });
 
@@ -67,7 +73,7 @@ describe('a login', () => {
     await expect(logins.complete(callback(login.state), login, { surface: 'browser' })).rejects.toMatchObject({
       problem: { code: 'login_failed' },
     });
-    const headless = await logins.complete(callback(login.state), login, { surface: 'headless', target: TARGET }).catch((err) => err);
+    const headless = await logins.completeOnce(callback(login.state), login, { surface: 'headless', target: TARGET }).catch((err) => err);
     expect(headless.problem.code).toBe('identity_provider_refused');
     expect(headless.provider).toMatchObject({ flow: 'login', target: TARGET.target });
   });
@@ -83,35 +89,53 @@ describe('a login', () => {
 });
 
 describe('a headless login', () => {
-  it('completes and gets its one token through the rules of every surface: counted, never cached', async () => {
-    const { logins, tokens, sessions, store, provider } = core({ freshAddressMax: 1 });
+  /** The store's methods a test watches: none of them is asked anything for a session of one token. */
+  const watched = ['get', 'set', 'update', 'delete', 'withLock', 'consumeOnce', 'setRecord', 'getRecord', 'takeRecord'] as const;
+  const watch = (store: MemoryStore) => watched.map((method) => vi.spyOn(store, method));
+  const untouched = (spies: ReturnType<typeof watch>) => expect(spies.filter((spy) => spy.mock.calls.length > 0)).toEqual([]);
+
+  it('completes and gets its one token through the rules of every surface: counted, never cached, never stored', async () => {
+    const { logins, tokens, store, provider } = core({ freshAddressMax: 1 });
+    const spies = watch(store);
     const headless = async () => {
       const { login, url } = await logins.start({ returnTo: '/', prompt: 'login' });
-      const session = await logins.complete(callback(new URL(url).searchParams.get('state')!), login, {
+      const session = await logins.completeOnce(callback(new URL(url).searchParams.get('state')!), login, {
         surface: 'headless',
         target: TARGET,
       });
-      try {
-        return await tokens.employeeToken(session, TARGET, { address: '10.0.0.2', once: true });
-      } finally {
-        await sessions.destroy(session.id);
-        expect(await store.get(session.id)).toBeUndefined();
-      }
+      return tokens.employeeToken(session, TARGET, { address: '10.0.0.2' });
     };
     const token = await headless();
     expect(token.accessToken).toContain(`obo employee-7 ${TARGET.scope}`);
     expect(tokens.employeeCache.size).toBe(0);
     await expect(headless()).rejects.toMatchObject({ problem: { code: 'rate_limited' } });
     expect(provider.count('on_behalf_of')).toBe(1);
+    untouched(spies);
   });
 
-  it("renews the session once when the provider refuses the new login's token", async () => {
-    const { logins, tokens, provider } = core();
-    const { login } = await logins.start({ returnTo: '/', prompt: 'login' });
-    const session = await logins.complete(callback(login.state), login, { surface: 'headless', target: TARGET });
-    provider.rotateKeys();
-    const token = await tokens.employeeToken(session, TARGET, { address: '10.0.0.2', once: true });
+  /** A headless login whose token the provider refuses (its keys changed since), the store watched from the start. */
+  async function refusedOnce() {
+    const parts = core();
+    const spies = watch(parts.store);
+    const { login } = await parts.logins.start({ returnTo: '/', prompt: 'login' });
+    const session = await parts.logins.completeOnce(callback(login.state), login, { surface: 'headless', target: TARGET });
+    parts.provider.rotateKeys();
+    return { ...parts, session, spies };
+  }
+
+  it("renews the session once, in memory, when the provider refuses the new login's token", async () => {
+    const { tokens, provider, session, spies } = await refusedOnce();
+    const token = await tokens.employeeToken(session, TARGET, { address: '10.0.0.2' });
     expect(token.accessToken).toContain('obo employee-7');
     expect(provider.count('refresh_token')).toBe(1);
+    untouched(spies);
+  });
+
+  it('ends, without the store, when the provider no longer honours its grant at the renewal', async () => {
+    const { tokens, provider, session, spies } = await refusedOnce();
+    provider.script('refresh_token', refused(70008, 'invalid_grant'));
+    await expect(tokens.employeeToken(session, TARGET, { address: '10.0.0.2' })).rejects.toBeInstanceOf(LoginRequiredError);
+    expect(provider.count('refresh_token')).toBe(1);
+    untouched(spies);
   });
 });

@@ -4,8 +4,8 @@
  * page and completes the login with the core's steps (`core/login.ts`), as a browser login does, then
  * gets the token on-behalf-of through `core/tokens.ts`, with the limits and advice of every other
  * surface, so that every check and access policy of the emulator applies. The session lives for that
- * one token. Against real Entra ID no service can log an employee in without them, so there it
- * answers 404 and says why.
+ * one token, in this request's memory: the store never sees it. Against real Entra ID no service can
+ * log an employee in without them, so there it answers 404 and says why.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -16,7 +16,6 @@ import type { GeneratorContext } from '../context.js';
 import { refuse } from '../../core/problem.js';
 import { ask } from '../../core/provider.js';
 import type { Logins } from '../../core/login.js';
-import type { Sessions } from '../../core/sessions.js';
 import { answersIn, formatOf } from '../negotiate.js';
 import { responseBody } from '../../core/tokens.js';
 import { answers, Audience, AUDIENCE_BODY_TYPES, documentedBody, errors, Field, TOKEN_ANSWER } from '../schemas.js';
@@ -76,17 +75,17 @@ function testEmployee(query: z.infer<typeof EmployeeQuery>, body: unknown): Test
 export interface HeadlessDeps {
   ctx: GeneratorContext;
   logins: Logins;
-  sessions: Sessions;
   emulator: boolean;
 }
 
 export async function headlessOboRoutes(fastify: FastifyInstance, deps: HeadlessDeps): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const { ctx, logins, sessions } = deps;
+  const { ctx, logins } = deps;
 
   /** The browser's way: the login page at the authorize URL, its form; returns the URL the emulator sends the browser back to. */
   const signIn = async (employee: TestEmployee, authorize: string): Promise<URL> => {
-    const email = `${employee.navIdent.toLowerCase()}@trygdeetaten.no`;
+    // A user of the tenant the generator logs in to, as a browser's employee signs in with; the emulator refuses another's (AADSTS50020).
+    const email = `${employee.navIdent.toLowerCase()}@${ctx.config.loginDomain}`;
     // The emulator's package is loaded only when there is an emulator to sign in on, not on NAIS.
     const { SignInPageError, submitSignInForm } = await import('entra-emulator');
     let signedIn: Response;
@@ -114,13 +113,8 @@ export async function headlessOboRoutes(fastify: FastifyInstance, deps: Headless
       const employee = testEmployee(request.query, request.body);
       const started = await logins.start({ returnTo: '/', prompt: 'login' });
       const callback = await ask(ctx.provider, 'login', audience, () => signIn(employee, started.url));
-      const session = await logins.complete(callback, started.login, { target: audience, surface: 'headless' });
-      let token;
-      try {
-        token = await ctx.tokens.employeeToken(session, audience, { address: request.ip, once: true });
-      } finally {
-        await sessions.destroy(session.id);
-      }
+      const session = await logins.completeOnce(callback, started.login, { target: audience, surface: 'headless' });
+      const token = await ctx.tokens.employeeToken(session, audience, { address: request.ip });
       const body = responseBody(token);
       reply.header('cache-control', 'no-store');
       if (formatOf(request) === 'json') return reply.type('application/json; charset=utf-8').send(body);
