@@ -8,7 +8,8 @@
  */
 import { startEmulator } from '../packages/entra-emulator/src/index.js';
 import { DEFAULT_STORE_SETTINGS } from '../packages/entra-emulator/src/stores.js';
-import { floodClient, headlessLogins, heapAfterGc, signInFlood } from '../test/helpers/sign-in-flood.js';
+import { heapAfterGc } from '../test/helpers/heap.js';
+import { floodClient, headlessLogins, signInFlood } from '../test/helpers/sign-in-flood.js';
 import { fmt, heading, line } from './lib.js';
 
 export async function flood(): Promise<void> {

@@ -6,6 +6,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 let stack: Stack;
 let port: number;
@@ -21,7 +22,7 @@ afterAll(async () => {
 });
 
 /** A connection that starts a request and then sends one more header line every `everyMs`, never finishing. */
-function halfOpen(everyMs: number): { socket: Socket; closed: Promise<number>; stop(): void } {
+function halfOpen(everyMs: number): { socket: Socket; closed: Promise<number>; isClosed(): boolean; stop(): void } {
   const opened = Date.now();
   const socket = connect({ host: '127.0.0.1', port });
   socket.on('error', () => {});
@@ -29,9 +30,17 @@ function halfOpen(everyMs: number): { socket: Socket; closed: Promise<number>; s
   socket.write('GET /internal/isalive HTTP/1.1\r\nHost: localhost\r\n');
   let line = 0;
   const timer = setInterval(() => socket.writable && socket.write(`X-Slow-${line++}: 1\r\n`), everyMs);
+  let isClosed = false;
   const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - opened)));
-  void closed.then(() => clearInterval(timer));
-  return { socket, closed, stop: () => (clearInterval(timer), socket.destroy()) };
+  void closed.then(() => (clearInterval(timer), (isClosed = true)));
+  return { socket, closed, isClosed: () => isClosed, stop: () => (clearInterval(timer), socket.destroy()) };
+}
+
+/** Once the server has closed all but `MAX` of `flood`: it has had every one of them. */
+async function shed(flood: ReturnType<typeof halfOpen>[]): Promise<void> {
+  await waitFor(() => flood.filter((connection) => connection.isClosed()).length >= flood.length - MAX, {
+    what: `the server to close all but ${MAX} of ${flood.length} half-open connections`,
+  });
 }
 
 async function health(): Promise<number[]> {
@@ -57,19 +66,19 @@ describe('half-open connections', () => {
   it('past the bound: the oldest are shed, the health endpoints keep answering, and the service recovers', async () => {
     const flood = Array.from({ length: MAX * 5 }, () => halfOpen(500));
     try {
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await shed(flood);
       for (let round = 0; round < 5; round++) {
         expect(await health()).toEqual([200, 200]);
         // The flood keeps coming: more connections while the health checks go on.
         flood.push(...Array.from({ length: MAX }, () => halfOpen(500)));
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        await shed(flood);
       }
       expect(stack.generator.connections.open).toBeLessThanOrEqual(MAX);
       expect(stack.generator.connections.shed).toBeGreaterThanOrEqual(MAX * 5);
     } finally {
       for (const connection of flood) connection.stop();
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await waitFor(() => stack.generator.connections.open === 0, { what: "the server to see the flood's connections close" });
     expect(await health()).toEqual([200, 200]);
     const token = await fetch(`${stack.url}/api/public/m2m`, { method: 'POST', body: new URLSearchParams({ aud: 'dev-gcp:team:app' }) });
     expect(token.status).toBe(200);

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPEN_REDIRECT_PAYLOADS } from '../unit/open-redirect-corpus.js';
+import { heapAfterGc } from '../helpers/heap.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const TOTAL = Number(process.env.FUZZ_REQUESTS ?? 10_000);
@@ -240,15 +241,6 @@ function request(r: ReturnType<typeof prng>): FuzzRequest {
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: params.toString(),
   };
-}
-
-async function heapAfterGc(): Promise<number> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  for (let i = 0; i < 3; i++) {
-    gc?.();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return process.memoryUsage().heapUsed;
 }
 
 describe(`fuzz: ${TOTAL} malformed requests`, () => {

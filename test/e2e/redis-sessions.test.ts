@@ -80,15 +80,11 @@ describe('sessions in Redis, shared by two replicas', () => {
     expect((await fetch(`${first.url}/internal/isalive`)).status).toBe(200);
 
     await redis.restart();
-    let status = 0;
-    const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline) {
-      status = (await fetch(`${second.url}/api/obo?aud=dev-gcp:my-team:my-app`, { headers: { cookie, accept: 'application/json' } }))
-        .status;
-      if (status === 200) break;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    expect(status).toBe(200);
+    const storeReachable = async () =>
+      ((await (await fetch(`${second.url}/internal/health`)).json()) as { session_store: { reachable: boolean } }).session_store.reachable;
+    await waitFor(storeReachable, { what: 'the second replica to reach Redis again', timeout: 15_000 });
+    const after = await fetch(`${second.url}/api/obo?aud=dev-gcp:my-team:my-app`, { headers: { cookie, accept: 'application/json' } });
+    expect(after.status).toBe(200);
   });
 });
 

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../packages/entra-emulator/src/index.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { freePort } from '../helpers/ports.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 let emulator: Emulator;
 let proxy: FaultProxy;
@@ -27,7 +28,16 @@ interface Running {
   output: () => string;
   exited: Promise<number | null>;
   kill(signal: NodeJS.Signals): void;
+  /** Sends SIGTERM and returns once the service says it is shutting down. */
+  terminate(): Promise<void>;
 }
+
+/** The readiness endpoint's status, 0 when nothing answers. */
+const readiness = (base: string) =>
+  fetch(`${base}/internal/isready`).then(
+    (r) => r.status,
+    () => 0,
+  );
 
 /** The service as a process of its own (src/main.ts), against the emulator through the proxy, once it is ready. */
 async function startProcess(env: Record<string, string>): Promise<Running> {
@@ -37,7 +47,8 @@ async function startProcess(env: Record<string, string>): Promise<Running> {
       ...process.env,
       PORT: String(port),
       HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
+      // Info, for the line that says it began shutting down; requests are logged at debug only.
+      LOG_LEVEL: 'info',
       AZURE_APP_CLIENT_ID: emulator.clientIdFor('dev-gcp:nais:azure-token-generator'),
       AZURE_APP_CLIENT_SECRET: 'test-secret-for-shutdown',
       AZURE_APP_WELL_KNOWN_URL: emulator.wellKnownUrl,
@@ -52,15 +63,23 @@ async function startProcess(env: Record<string, string>): Promise<Running> {
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const ready = await fetch(`${base}/internal/isready`).then(
-      (r) => r.status,
-      () => 0,
-    );
-    if (ready === 200) break;
+    if ((await readiness(base)) === 200) break;
     if (Date.now() > deadline) throw new Error(`the service did not become ready:\n${output}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { base, port, output: () => output, exited, kill: (signal) => child.kill(signal) };
+  const terminate = async () => {
+    child.kill('SIGTERM');
+    // Logged in the same turn as shutdown begins (readiness false, the server closing).
+    await waitFor(() => /"msg":"shutting down"/.test(output), { what: 'the service to say it is shutting down' });
+  };
+  return { base, port, output: () => output, exited, kill: (signal) => child.kill(signal), terminate };
+}
+
+/** Resolves once the fault proxy has seen the service's request for a token, from `since` (a count of its requests) on. */
+function tokenRequestSeen(since: number): Promise<unknown> {
+  return waitFor(() => proxy.requests.slice(since).some((r) => r.path.endsWith('/oauth2/v2.0/token')), {
+    what: "the service's token request to reach the identity provider",
+  });
 }
 
 describe('SIGTERM', () => {
@@ -70,24 +89,16 @@ describe('SIGTERM', () => {
 
     proxy.mode = 'slow';
     proxy.slowMs = 3_000;
+    const sent = proxy.requests.length;
     const inFlight = fetch(`${base}/api/public/m2m`, { method: 'POST', body: new URLSearchParams({ aud: 'dev-gcp:slow:app' }) });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await tokenRequestSeen(sent);
     const signalled = Date.now();
     service.kill('SIGTERM');
-
-    let sawNotReady = false;
-    while (Date.now() - signalled < 1_800) {
-      const status = await fetch(`${base}/internal/isready`).then(
-        (r) => r.status,
-        () => 0,
-      );
-      if (status === 503) {
-        sawNotReady = true;
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(sawNotReady).toBe(true);
+    // Not ready at once, while the server still listens through the shutdown delay (2 s): seen within it.
+    await waitFor(async () => (await readiness(base)) === 503, {
+      what: 'readiness to answer 503 during the shutdown delay',
+      timeout: 1_800,
+    });
 
     const response = await inFlight;
     expect(response.status).toBe(200);
@@ -105,19 +116,20 @@ describe('SIGTERM', () => {
     const form = new URLSearchParams({ aud: 'dev-gcp:late:body' });
     expect((await fetch(`${service.base}/api/public/m2m`, { method: 'POST', body: form })).status).toBe(200);
     const socket = await open(service.port);
+    const answer = received(socket);
     const body = form.toString();
+    // With `Expect: 100-continue` the server says when it has the request's headers, before the body is sent.
     socket.write(
       `POST /api/public/m2m HTTP/1.1\r\nhost: 127.0.0.1:${service.port}\r\n` +
-        `content-type: application/x-www-form-urlencoded\r\ncontent-length: ` +
+        `content-type: application/x-www-form-urlencoded\r\nexpect: 100-continue\r\ncontent-length: ` +
         `${body.length}\r\n\r\n`,
     );
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    service.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor(() => answer.text().startsWith('HTTP/1.1 100 Continue\r\n\r\n'), { what: 'the server to take the headers' });
+    await service.terminate();
     socket.write(body);
-    const answer = await readAll(socket);
-    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
-    expect(answer.split('\r\n\r\n')[1]?.split('.')).toHaveLength(3);
+    const [, final] = (await answer.closed).split('HTTP/1.1 100 Continue\r\n\r\n');
+    expect(final).toMatch(/^HTTP\/1\.1 200 /);
+    expect(final?.split('\r\n\r\n')[1]?.split('.')).toHaveLength(3);
     expect(await service.exited).toBe(0);
   }, 40_000);
 
@@ -126,18 +138,19 @@ describe('SIGTERM', () => {
     proxy.mode = 'slow';
     proxy.slowMs = 1_000;
     const socket = await open(service.port);
+    const answer = received(socket);
     // A slow request in flight at SIGTERM, and on the same connection, after SIGTERM, another one.
     const body = new URLSearchParams({ aud: 'dev-gcp:slow:pipelined' }).toString();
+    const sent = proxy.requests.length;
     socket.write(
       `POST /api/public/m2m HTTP/1.1\r\nhost: 127.0.0.1:${service.port}\r\n` +
         `content-type: application/x-www-form-urlencoded\r\ncontent-length: ` +
         `${body.length}\r\n\r\n${body}`,
     );
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    service.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await tokenRequestSeen(sent);
+    await service.terminate();
     socket.write('GET /internal/isalive HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n');
-    const answers = (await readAll(socket)).split(/(?=HTTP\/1\.1 )/);
+    const answers = (await answer.closed).split(/(?=HTTP\/1\.1 )/);
     proxy.mode = 'pass';
     expect(answers.map((a) => a.slice(0, 12))).toEqual(['HTTP/1.1 200', 'HTTP/1.1 200']);
     expect(answers[1]).toMatch(/\r\nx-correlation-id: /i);
@@ -153,10 +166,10 @@ async function open(port: number): Promise<Socket> {
   return socket;
 }
 
-/** Everything the server sends until it closes the connection. */
-async function readAll(socket: Socket): Promise<string> {
+/** What the server sent so far, and everything it sent once it closes the connection. */
+function received(socket: Socket): { text: () => string; closed: Promise<string> } {
   let text = '';
   socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  await new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  return text;
+  const closed = new Promise<string>((resolve) => socket.once('close', () => resolve(text)));
+  return { text: () => text, closed };
 }

@@ -8,6 +8,7 @@ import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 let stack: Stack;
 let port: number;
@@ -67,9 +68,12 @@ function from(localAddress: string, path: string, body?: string): Promise<number
 
 describe('850 connections trickling a body from one address', () => {
   it('leave a new client from another address and the health checks answered, and get a 408 themselves', async () => {
+    const { connections } = stack.generator;
+    const before = connections.open + connections.shed;
     const flood = Array.from({ length: 850 }, () => trickling());
     try {
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      // Every connection of the flood reached the server: held, or closed to keep within the bounds.
+      await waitFor(() => connections.open + connections.shed >= before + flood.length, { what: 'the server to take the flood in' });
       const answers = await Promise.all([
         from('127.0.0.2', '/api/public/m2m', 'aud=dev-gcp:my-team:my-app'),
         from('127.0.0.3', '/internal/isalive'),
@@ -78,10 +82,8 @@ describe('850 connections trickling a body from one address', () => {
       expect(answers).toEqual([200, 200, 200]);
       expect(stack.generator.connections.open).toBeLessThan(800);
       // The ones still open (the address's newest) are answered once their body is late.
-      const late = () => flood.filter((connection) => /^HTTP\/1\.1 408 /.test(connection.received())).length;
-      const deadline = Date.now() + 15_000;
-      while (late() === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(late()).toBeGreaterThan(0);
+      const late = () => flood.some((connection) => /^HTTP\/1\.1 408 /.test(connection.received()));
+      await waitFor(late, { what: 'a 408 for a body that came too slowly', timeout: 15_000 });
     } finally {
       for (const connection of flood) connection.stop();
     }

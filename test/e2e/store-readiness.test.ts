@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const started: Stack[] = [];
 const servers: TestRedis[] = [];
@@ -78,8 +79,7 @@ describe('the session store going away later', () => {
     expect((await settledReadiness(stack, 200)).status).toBe(200);
     expect(await storeUp(stack)).toBe('1');
     await redis.stop();
-    const deadline = Date.now() + 10_000;
-    while ((await health(stack)).session_store.reachable && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitFor(async () => !(await health(stack)).session_store.reachable, { what: 'the store to be seen unreachable' });
     const during = await readiness(stack);
     expect(during.status).toBe(200);
     expect(during.text).toMatch(/^ready \(sessions unavailable: REDIS_URL: /);
@@ -88,8 +88,7 @@ describe('the session store going away later', () => {
     expect(detail.problem).toMatch(/^REDIS_URL: the session store \(Redis at 127\.0\.0\.1:\d+\) cannot be reached/);
     expect(await storeUp(stack)).toBe('0');
     await redis.restart();
-    while (!(await health(stack)).session_store.reachable && Date.now() < deadline + 10_000)
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitFor(async () => (await health(stack)).session_store.reachable, { what: 'the store to be reached again' });
     expect(await readiness(stack)).toEqual({ status: 200, text: 'ready' });
     expect(await storeUp(stack)).toBe('1');
   }, 40_000);

@@ -11,7 +11,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startEmulator, type Emulator } from '../../packages/entra-emulator/src/index.js';
 import { BoundedStore, DEFAULT_STORE_SETTINGS } from '../../packages/entra-emulator/src/stores.js';
-import { floodClient, headlessLogins, heapAfterGc, signInFlood, type FloodClient } from '../helpers/sign-in-flood.js';
+import { heapAfterGc } from '../helpers/heap.js';
+import { floodClient, headlessLogins, signInFlood, type FloodClient } from '../helpers/sign-in-flood.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SIGN_IN_POSTS = Number(process.env.MEMORY_SIGN_IN_POSTS ?? 1500);

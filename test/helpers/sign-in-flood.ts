@@ -83,14 +83,3 @@ export async function headlessLogins(
     if (typeof body.refresh_token !== 'string') throw new Error(`the code's redemption answered ${res.status}`);
   });
 }
-
-/** The heap in use after full collections; needs --expose-gc. */
-export async function heapAfterGc(): Promise<number> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('measuring the heap needs --expose-gc');
-  for (let i = 0; i < 4; i++) {
-    gc();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return process.memoryUsage().heapUsed;
-}

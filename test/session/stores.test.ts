@@ -11,6 +11,7 @@ import {
   type SessionStore,
 } from '../../src/session/index.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const session = (overrides: Partial<SessionData> = {}): SessionData => ({
   user: { oid: 'oid-1', name: 'Kari', navIdent: 'Z990001' },
@@ -32,7 +33,7 @@ async function lockExclusion(a: SessionStore, b: SessionStore) {
     await held;
     order.push('first out');
   });
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await waitFor(() => order.includes('first in'), { what: 'the first holder to have the lock' });
   const refused = await b.withLock('s', async () => order.push('never'), { waitMs: 100 });
   expect(refused).toEqual({ acquired: false });
   const second = b.withLock('s', async () => order.push('second'), { waitMs: 5_000 });
@@ -49,8 +50,7 @@ async function recordsOnce(a: SessionStore, b: SessionStore) {
   expect(taken.filter(Boolean)).toHaveLength(1);
   expect(await a.getRecord('device:1')).toBeUndefined();
   await a.setRecord('device:short', 'x', 200);
-  await new Promise((resolve) => setTimeout(resolve, 350));
-  expect(await b.getRecord('device:short')).toBeUndefined();
+  await waitFor(async () => (await b.getRecord('device:short')) === undefined, { what: 'the 200 ms record to expire' });
   expect(await b.takeRecord('device:short')).toBe(false);
 }
 
@@ -125,8 +125,7 @@ describe('RedisStore against a real redis-server', () => {
     await a.set('shared', session());
     expect(await b.get('shared')).toEqual(await a.get('shared'));
     await a.set('short', session({ expiresAt: Date.now() + 300 }));
-    await new Promise((resolve) => setTimeout(resolve, 450));
-    expect(await b.get('short')).toBeUndefined();
+    await waitFor(async () => (await b.get('short')) === undefined, { what: 'the 300 ms session to expire' });
     await b.delete('shared');
     expect(await a.get('shared')).toBeUndefined();
   });
@@ -169,23 +168,23 @@ describe('RedisStore against a real redis-server', () => {
     const b = store();
     await a.set('kept', session({ expiresAt: Date.now() + 600_000 }));
     await a.set('ended', session({ expiresAt: Date.now() + 600_000 }));
-    let release!: () => void;
+    let release: (() => void) | undefined;
     const held = a.withLock('kept', () => new Promise<void>((resolve) => (release = resolve)), { ttlMs: 60_000 });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor(() => release, { what: 'the lock to be held' });
     await redis.stop();
     await expect(a.update('kept', session({ accessToken: 'RENEWED', expiresAt: Date.now() + 600_000 }))).rejects.toBeInstanceOf(
       StoreUnavailableError,
     );
     await expect(a.update('ended', session({ accessToken: 'RENEWED' }))).rejects.toBeInstanceOf(StoreUnavailableError);
-    release();
+    release!();
     await held;
     await redis.restart();
-    const deadline = Date.now() + 10_000;
-    while (!b.health().reachable && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitFor(() => b.health().reachable, { what: 'the second replica to reconnect' });
     // Another replica ends one session before the first replica is back.
     await b.delete('ended');
-    while (!a.health().reachable && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitFor(() => a.health().reachable, { what: 'the first replica to reconnect' });
+    // What it missed goes out before the PING that makes it reachable again (the updates, then the lock
+    // release): all of it is in Redis by now.
     expect((await b.get('kept'))?.accessToken).toBe('RENEWED');
     expect(await b.get('ended')).toBeUndefined();
     expect(await b.client.exists(b.lockKey('kept'))).toBe(0);
@@ -201,8 +200,7 @@ describe('RedisStore against a real redis-server', () => {
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(a.health().reachable).toBe(false);
     await redis.restart();
-    const deadline = Date.now() + 10_000;
-    while (!a.health().reachable && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitFor(() => a.health().reachable, { what: 'the store to reconnect' });
     expect((await a.get('before-outage'))?.accessToken).toBe('ACCESS-TOKEN-VALUE');
   });
 });
@@ -210,14 +208,17 @@ describe('RedisStore against a real redis-server', () => {
 describe('SessionManager', () => {
   it('hands out sealed tickets and ends expired or tampered sessions', async () => {
     const store = new MemoryStore();
-    const manager = new SessionManager({ store, sealer: new Sealer(randomKey()), maxLifetimeMs: 200 });
+    // The manager's own clock, moved past the lifetime while the store still holds the session (it expires it by real time).
+    let now = Date.now();
+    const manager = new SessionManager({ store, sealer: new Sealer(randomKey()), maxLifetimeMs: 60_000, now: () => now });
     const { ticket, id } = await manager.create({ user: { oid: 'o' }, accessToken: 't', accessTokenExpiresAt: Date.now() + 1000 });
     expect(ticket).not.toContain(id);
     expect((await manager.load(ticket))?.id).toBe(id);
     expect(await manager.load(`${ticket.slice(0, -2)}xx`)).toBeUndefined();
     expect(await manager.load(undefined)).toBeUndefined();
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    now += 60_000;
     expect(await manager.load(ticket)).toBeUndefined();
+    expect(await store.get(id)).toBeUndefined();
     await store.close();
   });
 });
