@@ -151,8 +151,9 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
       // Readiness goes false first; in-flight requests finish; the session store closes with the app.
       generator.readiness.shuttingDown = true;
       if (config.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
-      // New requests get `Connection: close`; a connection whose request was in flight idles once it is
-      // answered, and is closed then rather than when its keep-alive runs out.
+      // Answers written since the shutdown began close their connections themselves (closing-connections.ts);
+      // a connection whose answer was already written idles once it is sent, and is closed then rather than
+      // when its keep-alive runs out.
       const closeIdle = setInterval(() => generator.app.server.closeIdleConnections(), 100);
       try {
         await generator.app.close();

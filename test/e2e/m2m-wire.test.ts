@@ -8,6 +8,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { freePort } from '../helpers/ports.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 let stack: Stack;
 
@@ -261,7 +264,10 @@ describe('shutting down with requests on the wire', () => {
       await Promise.all([stayingClosed, idleClosed, closed]);
 
       expect(beforeShutdown!.status).toBe(200);
+      expect(beforeShutdown!.headers.connection).toBe('keep-alive');
       expect(inFlight!.status).toBe(200);
+      // Its headers came before the shutdown, its answer after: the answer says the connection ends.
+      expect(inFlight!.headers.connection).toBe('close');
       expect(inFlight!.body).toBe(beforeShutdown!.body);
       expect(leavingRes.statusCode).toBeLessThan(500);
       expect(failuresLogged(service, logsFrom)).toEqual([]);
@@ -269,4 +275,119 @@ describe('shutting down with requests on the wire', () => {
       await (closed ?? service.close());
     }
   });
+});
+
+interface OwnService {
+  service: Stack;
+  /** In front of the service's identity provider: holds its token requests when told. */
+  proxy: FaultProxy;
+  /** Starts the service's shutdown; the test waits for it at its end either way. */
+  shutDown(): Promise<void>;
+}
+
+/** Runs `test` against a service of its own, to shut down. */
+async function withOwnService(env: Record<string, string>, test: (own: OwnService) => Promise<void>): Promise<void> {
+  const emulatorPort = await freePort();
+  const proxy = await startFaultProxy(`http://127.0.0.1:${emulatorPort}`);
+  let service: Stack | undefined;
+  let closed: Promise<void> | undefined;
+  try {
+    service = await startStack({ env, emulator: { port: emulatorPort, publicUrl: proxy.url } });
+    const own = service;
+    await test({ service, proxy, shutDown: () => (closed ??= own.close()) });
+  } finally {
+    await (closed ?? service?.close());
+    await proxy.close();
+  }
+}
+
+const form = (aud: string) => `aud=${aud}`;
+const request = (service: Stack, aud: string) => head(service, form(aud).length) + form(aud);
+const closedBy = (socket: Socket) => new Promise<void>((resolve) => socket.once('close', () => resolve()));
+const holdTokenRequests = (proxy: FaultProxy) => {
+  proxy.holdWhen = ({ path, body }) => path.endsWith('/token') && body.includes('held');
+};
+const release = (proxy: FaultProxy) => {
+  proxy.holdWhen = undefined;
+  proxy.release();
+};
+
+describe('shutting down: the last answer on a connection closes it', () => {
+  it('answers two pipelined requests in flight as the shutdown begins, keeps the connection for the second, closes it after', () =>
+    withOwnService({ SHUTDOWN_DELAY_SECONDS: '0' }, async ({ service, proxy, shutDown }) => {
+      const logsFrom = service.logs.length;
+      holdTokenRequests(proxy);
+      const { socket, responses } = await open(service);
+      const socketClosed = closedBy(socket);
+      await write(socket, request(service, 'dev-gcp:wire:held-a') + request(service, 'dev-gcp:wire:held-b'));
+      await waitFor(() => proxy.held === 2, { what: 'both token requests to reach the identity provider' });
+
+      const closed = shutDown();
+      release(proxy);
+      const [first, second] = await responses.next(2);
+      await Promise.all([socketClosed, closed]);
+
+      expect([first!.status, second!.status]).toEqual([200, 200]);
+      expect(isToken(first!.body) && isToken(second!.body)).toBe(true);
+      // Both answers were written after the shutdown began: the first has a request behind it, the second is the last.
+      expect([first!.headers.connection, second!.headers.connection]).toEqual(['keep-alive', 'close']);
+      expect(failuresLogged(service, logsFrom)).toEqual([]);
+    }));
+
+  it('answers requests that arrive behind one in flight once closing began, and closes the connection after the last', () =>
+    withOwnService({ SHUTDOWN_DELAY_SECONDS: '0' }, async ({ service, proxy, shutDown }) => {
+      const logsFrom = service.logs.length;
+      const warm = await open(service);
+      await write(warm.socket, request(service, 'dev-gcp:wire:cached'));
+      const [cached] = await warm.responses.next();
+      warm.socket.destroy();
+      holdTokenRequests(proxy);
+      const { socket, responses } = await open(service);
+      const socketClosed = closedBy(socket);
+      await write(socket, request(service, 'dev-gcp:wire:held'));
+      await waitFor(() => proxy.held === 1, { what: 'the token request to reach the identity provider' });
+
+      const closed = shutDown();
+      // The server no longer listens: Fastify is closing, and marks each request it receives `Connection: close`.
+      await waitFor(() => !service.generator.app.server.listening, { what: 'the server to stop listening' });
+      await write(socket, request(service, 'dev-gcp:wire:cached') + request(service, 'dev-gcp:wire:cached'));
+      release(proxy);
+      const answers = await responses.next(3);
+      await Promise.all([socketClosed, closed]);
+
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+      expect(answers.slice(1).map((a) => a.body)).toEqual([cached!.body, cached!.body]);
+      expect(answers.map((a) => a.headers.connection)).toEqual(['keep-alive', 'keep-alive', 'close']);
+      expect(failuresLogged(service, logsFrom)).toEqual([]);
+    }));
+
+  // The delay only has to outlast a few answers on this machine; the test ends with it.
+  it('during the shutdown delay, ends a kept-alive connection with its next answer, or the last of those pipelined on it', () =>
+    withOwnService({ SHUTDOWN_DELAY_SECONDS: '2' }, async ({ service, shutDown }) => {
+      const logsFrom = service.logs.length;
+      const aud = 'dev-gcp:wire:delay';
+      // Two connections kept alive after an answer each.
+      const single = await open(service);
+      const piped = await open(service);
+      await write(single.socket, request(service, aud));
+      await write(piped.socket, request(service, aud));
+      const [token] = await single.responses.next();
+      await piped.responses.next();
+      const singleClosed = closedBy(single.socket);
+      const pipedClosed = closedBy(piped.socket);
+
+      const closed = shutDown();
+      expect((await fetch(`${service.url}/internal/isready`)).status).toBe(503);
+      await write(single.socket, request(service, aud));
+      await write(piped.socket, request(service, aud) + request(service, aud));
+      const [alone] = await single.responses.next();
+      const pipelined = await piped.responses.next(2);
+      // Both closed by the server after their last answer; then the delay ends and the shutdown completes.
+      await Promise.all([singleClosed, pipedClosed, closed]);
+
+      expect([alone, ...pipelined].map((a) => [a!.status, a!.body])).toEqual(Array(3).fill([200, token!.body]));
+      expect(alone!.headers.connection).toBe('close');
+      expect(pipelined.map((a) => a.headers.connection)).toEqual(['keep-alive', 'close']);
+      expect(failuresLogged(service, logsFrom)).toEqual([]);
+    }));
 });

@@ -43,6 +43,7 @@ import { ToolAccess } from '../core/oauth/tool-access.js';
 import { ToolSessions } from '../core/oauth/tool-sessions.js';
 import { toolAccessRoutes } from './pages/tool-access.js';
 import { bodyDeadline } from './body-deadline.js';
+import { lastAnswerCloses } from './closing-connections.js';
 import { knownHosts, onlyKnownHosts } from '../../host-names.js';
 import { PATHS } from '../../paths.js';
 
@@ -93,6 +94,12 @@ function sessionSealer(config: GeneratorConfig, logger: Logger, emulator: boolea
   return new Sealer(randomKey());
 }
 
+/** What watches the server's connections: called with each request first, and asked whether a request waits behind an answer. */
+interface ServerWatch {
+  watch: RequestListener;
+  followed: (response: ServerResponse) => boolean;
+}
+
 /** The platform's probes call these by the pod's address, not by the service's name. */
 const PROBES: ReadonlySet<string> = new Set([PATHS.isAlive, PATHS.isReady, PATHS.health, PATHS.metrics]);
 /** Once its headers are in, a request has this long for its body. */
@@ -111,7 +118,7 @@ function fastifyOptions(
   logger: Logger,
   readiness: Readiness,
   requestEnd: RequestEnd,
-  onServer: (server: Server) => RequestListener,
+  onServer: (server: Server) => ServerWatch,
 ) {
   // The correlation id the server chose for the request it is handing Fastify, which asks for it (`genReqId`)
   // while the server's handler runs. Passed this way rather than as a property of the request: a property
@@ -132,8 +139,7 @@ function fastifyOptions(
       const answer = onlyKnownHosts(known, PROBES, (req: IncomingMessage, res: ServerResponse) => {
         const id = correlationId(req.headers);
         (res as CorrelatedResponse).correlationId = id;
-        // While shutting down, connections end with their response instead of idling until their keep-alive runs out.
-        if (readiness.shuttingDown) res.setHeader('connection', 'close');
+        (res as CorrelatedResponse).beforeHead = closing;
         chosen.request = req;
         chosen.id = id;
         handler(req, res);
@@ -145,7 +151,8 @@ function fastifyOptions(
         answer(req, res);
       });
       server.keepAliveTimeout = KEEP_ALIVE_MS;
-      const watch = onServer(server);
+      const { watch, followed } = onServer(server);
+      const closing = lastAnswerCloses(readiness, followed);
       return server;
     },
     genReqId: (req: IncomingMessage) => (req === chosen.request ? chosen.id : correlationId(req.headers)),
@@ -155,7 +162,8 @@ function fastifyOptions(
     bodyLimit: config.bodyLimitBytes,
     // Fastify's own 503 would answer what reaches it once closing began: a body that arrived after
     // SIGTERM, or a request on a kept-alive connection. Readiness already steers traffic away, and
-    // every request that does arrive is answered normally, with `Connection: close` (see above).
+    // every request that does arrive is answered normally, its connection closed after the last answer
+    // (closing-connections.ts).
     return503OnClosing: false,
     routerOptions: { maxParamLength: 256 },
     ...trustProxyOption(config.trustProxyHops, config.trustedProxies),
@@ -178,7 +186,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   const ctx = new GeneratorContext(config, provider, tokens, logger, metrics);
   let connections: ConnectionBound | undefined;
   const proxy = trustedHops(config.trustProxyHops, config.trustedProxies);
-  const bound = (server: Server): RequestListener => {
+  const bound = (server: Server): ServerWatch => {
     const deadline = bodyDeadline(BODY_DEADLINE_MS);
     const bound = boundConnections(server, {
       max: config.connections.max,
@@ -187,10 +195,11 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
       stalledMs: STALLED_MS,
     });
     connections = bound;
-    return (req, res) => {
+    const watch: RequestListener = (req, res) => {
       deadline(req, res);
       bound.requested(req, res);
     };
+    return { watch, followed: bound.followed };
   };
   const app = Fastify(
     fastifyOptions(config, logger, readiness, new RequestEnd(access, metrics), bound),

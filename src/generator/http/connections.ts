@@ -25,6 +25,12 @@ export interface ConnectionBound {
   readonly shed: number;
   /** What the server calls with each request it receives. */
   requested(request: IncomingMessage, response: ServerResponse): void;
+  /**
+   * Whether another request came after `response`'s on its connection (pipelined): its answer waits for
+   * this one. Answers on a connection go in the order of their requests, so that is whether this is not
+   * the connection's latest response.
+   */
+  followed(response: ServerResponse): boolean;
 }
 
 export interface BoundOptions {
@@ -90,6 +96,11 @@ export function boundConnections(server: Server, options: BoundOptions): Connect
     requested(request, response) {
       const socket = request.socket as Socket;
       if (inProgress.has(socket)) inProgress.set(socket, response);
+    },
+    // Asked while shutting down only; `req.socket`, since a response waiting for its turn has no socket yet.
+    followed: (response) => {
+      const latest = inProgress.get(response.req.socket as Socket);
+      return latest !== undefined && latest !== null && latest !== response;
     },
     get open() {
       return inProgress.size;

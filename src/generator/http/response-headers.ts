@@ -46,10 +46,13 @@ type Head = OutgoingHttpHeaders | OutgoingHttpHeader[];
 export class CorrelatedResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {
   /** Set by the server once the request is let in: a request refused before (an unknown host name) gets none of these headers. */
   correlationId: string | undefined = undefined;
+  /** Set by the server with the correlation id: called as the head is written, before Node.js stores it (whether the connection ends). */
+  beforeHead: ((response: ServerResponse) => void) | undefined = undefined;
 
   override writeHead(statusCode: number, statusMessage?: string, headers?: Head): this;
   override writeHead(statusCode: number, headers?: Head): this;
   override writeHead(statusCode: number, messageOrHeaders?: string | Head, headers?: Head): this {
+    this.beforeHead?.(this);
     const id = this.correlationId;
     if (id === undefined) return super.writeHead(statusCode, messageOrHeaders as string, headers);
     const message = typeof messageOrHeaders === 'string' ? messageOrHeaders : undefined;
