@@ -144,8 +144,11 @@ describe('the token page', () => {
     // The expiry in the reader's clock (not UTC), relative, and not yet marked.
     const exp = decodeJwt(token).exp!;
     const local = new Date(exp * 1000).toLocaleTimeString(LOCALE, { hour: '2-digit', minute: '2-digit', timeZone: TIME_ZONE });
+    // An expiry on another day of the reader's calendar (within the hour before their midnight) starts with its date.
+    const dayOf = (ms: number) => new Date(ms).toLocaleDateString(LOCALE, { timeZone: TIME_ZONE });
+    const day = dayOf(exp * 1000) === dayOf(Date.now()) ? '' : `${dayOf(exp * 1000)} `;
     const expiry = page.locator('p time.expiry');
-    await expect.poll(() => expiry.textContent()).toMatch(new RegExp(`^${local}, in (59|60) minutes$`));
+    await expect.poll(() => expiry.textContent()).toMatch(new RegExp(`^${day}${local}, in (59|60) minutes$`));
     await expect(expiry.getAttribute('class')).resolves.not.toContain('soon');
     await expect(row('exp').locator('td').first().textContent()).resolves.toContain(local);
     await expect(page.locator('#raw-token-details').getAttribute('open')).resolves.toBeNull();
