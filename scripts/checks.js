@@ -33,7 +33,8 @@ function report({ script, failure, output, seconds }) {
   if (output.trim()) process.stdout.write(output.endsWith('\n') ? output : `${output}\n`);
 }
 
-const parallel = Number(process.env.CHECKS_PARALLEL) || availableParallelism();
+// At least one at a time: a value below one (or a fraction) would start none and report no failure.
+const parallel = Math.max(1, Math.floor(Number(process.env.CHECKS_PARALLEL) || availableParallelism()));
 const waiting = [...CHECKS];
 const failed = [];
 await Promise.all(
