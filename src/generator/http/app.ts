@@ -15,7 +15,7 @@ import type { GeneratorConfig } from '../../config.js';
 import type { IdentityProvider } from '../idp/identity-provider.js';
 import { GeneratorContext } from './context.js';
 import { skipDocumentationOnly } from './schemas.js';
-import { correlationId, CorrelatedResponse } from './response-headers.js';
+import { correlatedResponses, correlationId, CorrelatedResponse } from './response-headers.js';
 import { registerErrorHandler } from './errors.js';
 import { appTokenRoutes } from './public-api/m2m.js';
 import { internalRoutes, type Readiness } from './internal/internal.js';
@@ -129,8 +129,11 @@ function fastifyOptions(
     // The server sets the headers every response carries before Fastify sees the request (no hook
     // runs for them), and hands Fastify the correlation id it chose.
     serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
+      // The watchers need the server; they are asked whether a request waits only once it is shutting down.
+      const late: { watchers?: ServerWatch } = {};
+      const closing = lastAnswerCloses(readiness, (response) => late.watchers!.followed(response));
       const timeouts = {
-        ServerResponse: CorrelatedResponse,
+        ServerResponse: correlatedResponses(closing),
         headersTimeout: config.connections.headersTimeoutMs,
         requestTimeout: REQUEST_TIMEOUT_MS,
         connectionsCheckingInterval: TIMEOUT_CHECK_MS,
@@ -139,7 +142,6 @@ function fastifyOptions(
       const answer = onlyKnownHosts(known, PROBES, (req: IncomingMessage, res: ServerResponse) => {
         const id = correlationId(req.headers);
         (res as CorrelatedResponse).correlationId = id;
-        (res as CorrelatedResponse).beforeHead = closing;
         chosen.request = req;
         chosen.id = id;
         handler(req, res);
@@ -151,8 +153,8 @@ function fastifyOptions(
         answer(req, res);
       });
       server.keepAliveTimeout = KEEP_ALIVE_MS;
-      const { watch, followed } = onServer(server);
-      const closing = lastAnswerCloses(readiness, followed);
+      late.watchers = onServer(server);
+      const watch = late.watchers.watch;
       return server;
     },
     genReqId: (req: IncomingMessage) => (req === chosen.request ? chosen.id : correlationId(req.headers)),

@@ -46,13 +46,14 @@ type Head = OutgoingHttpHeaders | OutgoingHttpHeader[];
 export class CorrelatedResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {
   /** Set by the server once the request is let in: a request refused before (an unknown host name) gets none of these headers. */
   correlationId: string | undefined = undefined;
-  /** Set by the server with the correlation id: called as the head is written, before Node.js stores it (whether the connection ends). */
-  beforeHead: ((response: ServerResponse) => void) | undefined = undefined;
+
+  /** Called as the head is written, before Node.js stores it (whether the connection ends): a server's own class says what. */
+  protected beforeHead(): void {}
 
   override writeHead(statusCode: number, statusMessage?: string, headers?: Head): this;
   override writeHead(statusCode: number, headers?: Head): this;
   override writeHead(statusCode: number, messageOrHeaders?: string | Head, headers?: Head): this {
-    this.beforeHead?.(this);
+    this.beforeHead();
     const id = this.correlationId;
     if (id === undefined) return super.writeHead(statusCode, messageOrHeaders as string, headers);
     const message = typeof messageOrHeaders === 'string' ? messageOrHeaders : undefined;
@@ -69,6 +70,18 @@ export class CorrelatedResponse<Request extends IncomingMessage = IncomingMessag
     for (const name in given) all[name] = given[name];
     return super.writeHead(statusCode, message, all);
   }
+}
+
+/**
+ * The response class of one server, whose answers call `beforeHead` as their heads are written: set once
+ * for the server's class rather than on each response.
+ */
+export function correlatedResponses(beforeHead: (response: ServerResponse) => void): typeof CorrelatedResponse {
+  return class ServerAnswer<Request extends IncomingMessage = IncomingMessage> extends CorrelatedResponse<Request> {
+    protected override beforeHead(): void {
+      beforeHead(this);
+    }
+  };
 }
 
 /** Whether headers given to `writeHead` name `name`. */
