@@ -9,7 +9,16 @@ import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fast
 
 const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' };
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
-const REFUSAL = 'This service answers only to its own name. Use the address it was configured with (PUBLIC_URL).\n';
+
+/**
+ * The answer to an unknown name, written as it is (each server renders its own once: the generator's
+ * comes from its problem codes, which this module, shared with the emulator, does not know).
+ */
+export interface Refusal {
+  status: number;
+  headers: Readonly<Record<string, string>>;
+  body: string;
+}
 
 /**
  * Whether a `Host` header names this service: `publicUrl`'s host (when it has one), or a loopback name at `port()`.
@@ -33,26 +42,23 @@ export function knownHosts(publicUrl: string | undefined, port: () => number | u
 
 const pathOf = (url: string | undefined) => (url ?? '/').split('?', 1)[0]!;
 
-function refuse(res: ServerResponse): void {
-  res.writeHead(421, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', connection: 'close' }).end(REFUSAL);
-}
-
-/** A request listener that refuses unknown names before `handler` sees the request. */
+/** A request listener that refuses unknown names with `refusal` before `handler` sees the request. */
 export function onlyKnownHosts(
   known: (host: string | undefined) => boolean,
   probes: ReadonlySet<string>,
+  refusal: Refusal,
   handler: (req: IncomingMessage, res: ServerResponse) => void,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     if (known(req.headers.host) || probes.has(pathOf(req.url))) handler(req, res);
-    else refuse(res);
+    else res.writeHead(refusal.status, refusal.headers).end(refusal.body);
   };
 }
 
 /** The same check as a Fastify `onRequest` hook, for a server that Fastify makes itself. */
-export function knownHostsHook(known: (host: string | undefined) => boolean, probes: ReadonlySet<string> = new Set()) {
+export function knownHostsHook(known: (host: string | undefined) => boolean, refusal: Refusal, probes: ReadonlySet<string> = new Set()) {
   return function knownHost(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     if (known(request.headers.host) || probes.has(pathOf(request.url))) return done();
-    void reply.code(421).header('cache-control', 'no-store').header('connection', 'close').type('text/plain; charset=utf-8').send(REFUSAL);
+    void reply.code(refusal.status).headers(refusal.headers).send(refusal.body);
   };
 }

@@ -3,7 +3,7 @@
  * endpoint, metadata, Texas, the emulator's own routes and the sign-in pages), and the handle a caller gets.
  */
 import { randomUUID } from 'node:crypto';
-import { knownHosts, knownHostsHook } from '../../../src/host-names.js';
+import { knownHosts, knownHostsHook, type Refusal } from '../../../src/host-names.js';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
@@ -170,11 +170,24 @@ async function addRoutes(app: FastifyInstance, parts: Parts): Promise<TokenStats
   return stats;
 }
 
+/** A name that is not the emulator's (DNS rebinding) is refused before anything of the request is read. */
+const UNKNOWN_HOST: Refusal = {
+  status: 421,
+  headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', connection: 'close' },
+  body: 'This service answers only to its own name. Use the address it was configured with (PUBLIC_URL).\n',
+};
+
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const parts = await makeParts(options);
   const { keys, basePath, urls } = parts;
   const app = await server(options.logger, parts.tls, basePath);
-  app.addHook('onRequest', knownHostsHook(knownHosts(options.publicUrl, () => (app.server.address() as AddressInfo | null)?.port)));
+  app.addHook(
+    'onRequest',
+    knownHostsHook(
+      knownHosts(options.publicUrl, () => (app.server.address() as AddressInfo | null)?.port),
+      UNKNOWN_HOST,
+    ),
+  );
   answerAsEntra(app, parts.tenantId, urls);
   const stats = await addRoutes(app, parts);
   await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });

@@ -33,6 +33,8 @@ export interface CodeRule {
   retry: boolean;
   /** What the caller does next, in general; the message says it for the case at hand. */
   advice: string;
+  /** The message itself names the tenant to log in to: an error page need not say it again. */
+  namesTenant?: true;
 }
 
 const FIX_REQUEST = 'Fix the request as the message says; /openapi.json describes every route.';
@@ -55,6 +57,14 @@ export const PROBLEM_CODES = {
   duplicate_cookie: { status: 400, oauth: 'invalid_request', retry: false, advice: 'Clear the cookies of this site and log in again.' },
   cross_site_request: { status: 403, oauth: 'invalid_request', retry: false, advice: 'Use the page of this site that asks for it.' },
   invalid_csrf_token: { status: 403, oauth: 'invalid_request', retry: false, advice: 'Use the page of this site that asks for it.' },
+  // Answered before the request reaches the routes, the same text to everyone.
+  body_timeout: { status: 408, oauth: 'invalid_request', retry: true, advice: 'Send the body at once, after the headers.' },
+  unknown_host: {
+    status: 421,
+    oauth: 'invalid_request',
+    retry: false,
+    advice: 'Use the address the service was configured with (PUBLIC_URL).',
+  },
   // Limits.
   rate_limited: { status: 429, oauth: 'rate_limited', retry: true, advice: 'Wait as long as Retry-After says, then try again.' },
   login_loop: { status: 429, oauth: 'rate_limited', retry: true, advice: 'Wait as long as Retry-After says, then try again.' },
@@ -71,6 +81,7 @@ export const PROBLEM_CODES = {
     oauth: 'access_denied',
     retry: false,
     advice: 'Sign in again with a user of the tenant the message names.',
+    namesTenant: true,
   },
   session_busy: { status: 503, oauth: 'temporarily_unavailable', retry: true, advice: WAIT },
   session_store_unavailable: { status: 503, oauth: 'temporarily_unavailable', retry: true, advice: WAIT },
@@ -122,6 +133,9 @@ export const PROBLEM_CODES = {
 } as const satisfies Record<string, CodeRule>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;
+
+/** Every status a code answers with: a table by status (such as the error pages' titles) is checked against it. */
+export type ProblemStatus = (typeof PROBLEM_CODES)[ProblemCode]['status'];
 
 export function ruleOf(code: ProblemCode): CodeRule {
   return PROBLEM_CODES[code];

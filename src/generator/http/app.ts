@@ -13,10 +13,11 @@ import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { lazyChild } from '../../logger.js';
 import type { GeneratorConfig } from '../../config.js';
 import type { IdentityProvider } from '../idp/identity-provider.js';
+import type { Problem } from '../core/problem.js';
 import { GeneratorContext } from './context.js';
 import { skipDocumentationOnly } from './schemas.js';
 import { correlatedResponses, correlationId, CorrelatedResponse } from './response-headers.js';
-import { registerErrorHandler } from './errors.js';
+import { fixedAnswer, registerErrorHandler } from './errors.js';
 import { appTokenRoutes } from './public-api/m2m.js';
 import { internalRoutes, type Readiness } from './internal/internal.js';
 import { identityProviderRoutes } from './public-api/identity-provider.js';
@@ -102,6 +103,12 @@ interface ServerWatch {
 
 /** The platform's probes call these by the pod's address, not by the service's name. */
 const PROBES: ReadonlySet<string> = new Set([PATHS.isAlive, PATHS.isReady, PATHS.health, PATHS.metrics]);
+/** A name that is not this service's (DNS rebinding): refused before anything of the request is read, in words rendered once. */
+export const UNKNOWN_HOST: Problem = {
+  code: 'unknown_host',
+  message: 'This service answers only to its own name. Use the address it was configured with (PUBLIC_URL).',
+};
+const UNKNOWN_HOST_ANSWER = fixedAnswer(UNKNOWN_HOST);
 /** Once its headers are in, a request has this long for its body. */
 const BODY_DEADLINE_MS = 5_000;
 /** Connections one address may hold: an eighth of the bound, or 16 when the bound is small. */
@@ -139,7 +146,7 @@ function fastifyOptions(
         connectionsCheckingInterval: TIMEOUT_CHECK_MS,
       };
       const known = knownHosts(config.publicUrl, () => (server.address() as AddressInfo | null)?.port);
-      const answer = onlyKnownHosts(known, PROBES, (req: IncomingMessage, res: ServerResponse) => {
+      const answer = onlyKnownHosts(known, PROBES, UNKNOWN_HOST_ANSWER, (req: IncomingMessage, res: ServerResponse) => {
         const id = correlationId(req.headers);
         (res as CorrelatedResponse).correlationId = id;
         chosen.request = req;

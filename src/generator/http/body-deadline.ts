@@ -10,8 +10,15 @@
  * two listeners per request were a measurable part of answering a cached token (BENCHMARKS.md).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Problem } from '../core/problem.js';
+import { fixedAnswer } from './errors.js';
 
-const ANSWER = 'The request body did not arrive in time: send it at once, after the headers.\n';
+export const BODY_TIMEOUT: Problem = {
+  code: 'body_timeout',
+  message: 'The request body did not arrive in time: send it at once, after the headers.',
+};
+/** Rendered once: the same words for every late request. */
+const ANSWER = fixedAnswer(BODY_TIMEOUT);
 /** How many times within a deadline the requests waiting for their body are looked at. */
 const LOOKS_PER_DEADLINE = 20;
 
@@ -23,8 +30,8 @@ const waiting = (res: ServerResponse) => !res.req.complete && !res.writableEnded
 
 function late(req: IncomingMessage, res: ServerResponse): void {
   if (!res.headersSent) {
-    res.writeHead(408, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', connection: 'close' });
-    res.end(ANSWER, () => req.socket.destroy());
+    res.writeHead(ANSWER.status, ANSWER.headers);
+    res.end(ANSWER.body, () => req.socket.destroy());
   }
   // Whatever is still on its way is not waited for.
   setTimeout(() => req.socket.destroy(), 1_000).unref();

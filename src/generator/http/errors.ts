@@ -6,7 +6,17 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StoreUnavailableError } from '../../session/index.js';
-import { LoginRequiredError, PROBLEM_CODES, ProblemError, statusOf, type Problem, type ProblemCode } from '../core/problem.js';
+import {
+  LoginRequiredError,
+  PROBLEM_CODES,
+  ProblemError,
+  statusOf,
+  type CodeRule,
+  type OAuthErrorCode,
+  type Problem,
+  type ProblemCode,
+  type ProblemStatus,
+} from '../core/problem.js';
 import { copyBlock, escapeHtml, page, sessionActions } from './views/html.js';
 import { drainBeforeClose } from './body-drain.js';
 import { formatOf, isNavigation, type Format } from './negotiate.js';
@@ -37,7 +47,7 @@ export function registerErrorHandler(app: FastifyInstance, options: ErrorHandler
     drainBeforeClose(request.raw);
     const format = formatOf(request);
     // A tool's session has no browser to send to a login: it hears invalid_grant, and starts its authorization again.
-    if (error instanceof LoginRequiredError && format !== 'oauth') return sendLoginRequired(request, reply, error, options.publicUrl);
+    if (error instanceof LoginRequiredError && format !== 'oauth') return sendLoginRequired(request, reply, error, options);
     if (error instanceof ProblemError) for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
     return sendProblem(reply, request, toProblem(error, request), format, options);
   });
@@ -96,28 +106,28 @@ function requestProblem(code: string | undefined, status: number): Problem {
 }
 
 /** A browser is sent to log in; any other client is told where to, in JSON. */
-function sendLoginRequired(request: FastifyRequest, reply: FastifyReply, error: LoginRequiredError, publicUrl: string): FastifyReply {
-  reply.header('cache-control', 'no-store');
+function sendLoginRequired(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: LoginRequiredError,
+  options: ErrorHandlerOptions,
+): FastifyReply {
   const returnTo = error.returnTo ?? safeReturnPath(request.url) ?? '/';
-  if (isNavigation(request.headers)) return reply.redirect(loginUrl(returnTo), 302);
-  const url = `${publicUrl}${loginUrl(returnTo)}`;
-  return reply
-    .code(401)
-    .type('application/json; charset=utf-8')
-    .send({
-      error: 'login_required',
-      error_description: `Log in first: open ${url} in a browser.`,
-      login_url: url,
-      correlation_id: String(request.id),
-    });
+  if (isNavigation(request.headers)) return reply.header('cache-control', 'no-store').redirect(loginUrl(returnTo), 302);
+  const url = `${options.publicUrl}${loginUrl(returnTo)}`;
+  return sendProblem(reply, request, problem('login_required', `Log in first: open ${url} in a browser.`), 'json', options, {
+    login_url: url,
+  });
 }
 
+/** `p` as an answer in `format`; `fields` are added to a JSON body (such as where to log in). */
 export function sendProblem(
   reply: FastifyReply,
   request: FastifyRequest,
   p: Problem,
   format: Format,
   options: ErrorHandlerOptions,
+  fields: Readonly<Record<string, string>> = {},
 ): FastifyReply {
   reply.header('cache-control', 'no-store');
   const correlationId = String(request.id);
@@ -129,30 +139,43 @@ export function sendProblem(
         .type('application/json; charset=utf-8')
         .send(oauthBody(p, correlationId));
     case 'json':
-      return reply.code(statusOf(p)).type('application/json; charset=utf-8').send(jsonBody(p, correlationId));
+      return reply
+        .code(statusOf(p))
+        .type('application/json; charset=utf-8')
+        .send({ ...jsonBody(p, correlationId), ...fields });
     case 'html':
       return reply
         .code(statusOf(p))
         .type('text/html; charset=utf-8')
-        .send(problemPage(request, p, options.loginDomain));
+        .send(problemPage(p, { returnTo: returnPath(request), loginDomain: options.loginDomain, correlationId }));
     case 'text':
       return reply.code(statusOf(p)).type('text/plain; charset=utf-8').send(textBody(p, correlationId));
   }
 }
 
-const TITLES: Record<number, string> = {
+/** An error page's heading, by status: a code with a status of its own does not compile until it has one. */
+const TITLES: Record<ProblemStatus, string> = {
   400: 'Bad request',
   401: 'Not logged in',
   403: 'Access denied',
   404: 'Not found',
   405: 'Method not allowed',
+  408: 'Request timeout',
   413: 'Request too large',
   415: 'Unsupported content type',
+  421: 'Wrong address',
   429: 'Too many requests',
+  500: 'Something went wrong',
   502: 'The identity provider failed',
   503: 'Temporarily unavailable',
   504: 'The identity provider is slow',
 };
+
+/** The title of a problem's own status, or of its code's for a status a transport brought (which has none). */
+function titleOf(p: Problem): string {
+  const status = statusOf(p);
+  return status in TITLES ? TITLES[status as ProblemStatus] : TITLES[PROBLEM_CODES[p.code].status];
+}
 
 /** For text and JSON the snippet, its note and the details are one block of lines, as they always were. */
 function detailLines(p: Problem): string | undefined {
@@ -168,7 +191,7 @@ function upstreamLine(p: Problem): string | undefined {
   return p.upstream.startsWith(code) ? p.upstream : `${code}: ${p.upstream}`;
 }
 
-function jsonBody(p: Problem, correlationId: string): Record<string, unknown> {
+export function jsonBody(p: Problem, correlationId: string): Record<string, unknown> {
   const details = detailLines(p);
   return {
     error: p.code,
@@ -180,13 +203,33 @@ function jsonBody(p: Problem, correlationId: string): Record<string, unknown> {
   };
 }
 
-function textBody(p: Problem, correlationId: string): string {
+/** Without a correlation id for an answer written the same to everyone (see `fixedAnswer`). */
+export function textBody(p: Problem, correlationId?: string): string {
   const details = detailLines(p);
   const lines = [p.message];
   if (details) lines.push('', details, '');
   if (p.aadsts !== undefined) lines.push(`(AADSTS${p.aadsts}${p.upstream ? `: ${p.upstream.replace(/^AADSTS\d+:\s*/, '')}` : ''})`);
-  lines.push(`correlation id: ${correlationId}`);
+  if (correlationId !== undefined) lines.push(`correlation id: ${correlationId}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** A text answer written as it is, with no request to say: rendered once, for answers given before Fastify sees the request. */
+export interface FixedAnswer {
+  status: number;
+  headers: Readonly<Record<string, string>>;
+  body: string;
+}
+
+/** `p` as a fixed text answer, which closes its connection (nothing more of it is read). */
+export function fixedAnswer(p: Problem): FixedAnswer {
+  const body = textBody(p);
+  const headers = {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    'cache-control': 'no-store',
+    connection: 'close',
+  };
+  return Object.freeze({ status: statusOf(p), headers: Object.freeze(headers), body });
 }
 
 /** Where "try again" and "sign in as someone else" lead: the page itself when it was a plain visit, else home. */
@@ -195,12 +238,13 @@ function returnPath(request: FastifyRequest): string {
   return safeReturnPath(request.url) ?? '/';
 }
 
-function problemPage(request: FastifyRequest, p: Problem, loginDomain: string): string {
-  const title = TITLES[statusOf(p)] ?? 'Something went wrong';
+export function problemPage(p: Problem, where: { returnTo: string; loginDomain: string; correlationId: string }): string {
+  const { returnTo, loginDomain, correlationId } = where;
+  const title = titleOf(p);
   const upstream = upstreamLine(p);
-  const returnTo = returnPath(request);
+  const rule: CodeRule = PROBLEM_CODES[p.code];
   // A failure that trying again does not mend offers no "Try again"; the 4xx refusals keep it, as a second look.
-  const mended = PROBLEM_CODES[p.code].retry || statusOf(p) < 500;
+  const mended = rule.retry || statusOf(p) < 500;
   const body = `<section class="error">
 <h1>${escapeHtml(title)}</h1>
 <p>${escapeHtml(p.message)}</p>
@@ -208,9 +252,9 @@ ${p.snippet ? copyBlock({ id: 'snippet', label: 'Copy YAML', text: p.snippet, cl
 ${p.note ? `<p>${escapeHtml(p.note)}</p>` : ''}
 ${p.details ? `<pre tabindex="0">${escapeHtml(p.details)}</pre>` : ''}
 ${upstream ? `<p class="muted">The identity provider said: <code>${escapeHtml(upstream)}</code></p>` : ''}
-${sessionActions({ returnTo, ...(mended ? { tryAgain: returnTo } : {}), ...(p.code === 'wrong_tenant' ? {} : { loginDomain }) })}
+${sessionActions({ returnTo, ...(mended ? { tryAgain: returnTo } : {}), ...(rule.namesTenant ? {} : { loginDomain }) })}
 </section>`;
-  return page({ title, body, correlationId: String(request.id) });
+  return page({ title, body, correlationId });
 }
 
 /** RFC 6749 allows only printable ASCII without `"` and `\` in error_description. */
@@ -221,13 +265,21 @@ function describable(text: string): string {
     .replace(/[^\x20-\x7e]/g, '?');
 }
 
-function oauthStatus(p: Problem): number {
+export function oauthStatus(p: Problem): number {
   const rule = PROBLEM_CODES[p.code];
   return 'oauthStatus' in rule ? rule.oauthStatus : statusOf(p);
 }
 
+interface OAuthBody {
+  error: OAuthErrorCode;
+  error_description: string;
+  reason?: ProblemCode;
+  error_codes?: number[];
+  correlation_id: string;
+}
+
 /** RFC 6749 §5.2: `error` one of the codes tools know; `error_description`, the one line a tool shows, carries the advice. */
-function oauthBody(p: Problem, correlationId: string): Record<string, unknown> {
+export function oauthBody(p: Problem, correlationId: string): OAuthBody {
   const oneLine = (text: string | undefined) => text?.replace(/\s*\n\s*/g, ' ');
   const parts = [p.snippetLine ?? oneLine(p.snippet), p.note, oneLine(p.details)].filter((part) => part !== undefined);
   const error = PROBLEM_CODES[p.code].oauth;
@@ -238,4 +290,10 @@ function oauthBody(p: Problem, correlationId: string): Record<string, unknown> {
     ...(p.aadsts !== undefined ? { error_codes: [p.aadsts] } : {}),
     correlation_id: correlationId,
   };
+}
+
+/** RFC 6749 §4.1.2.1: the OAuth body as the query of a redirect to the tool, the same fields as parameters. */
+export function oauthRedirectQuery(p: Problem, correlationId: string): Record<string, string> {
+  const { error_codes: codes, ...fields } = oauthBody(p, correlationId);
+  return { ...fields, ...(codes ? { error_codes: codes.join(' ') } : {}) };
 }

@@ -4,7 +4,7 @@
  * asked on a page of the generator, and only a POST from that page sends the browser, with a
  * one-time code, to the tool's loopback address.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CONTENT_SECURITY_POLICY, escapeHtml, page, policyWithFormDestination } from '../views/html.js';
 import type { SessionCookie } from '../session-cookie.js';
@@ -16,7 +16,8 @@ import type { AuthorizationCodes } from '../../core/oauth/codes.js';
 import { PATHS } from '../../../paths.js';
 import { PAGES } from '../negotiate.js';
 import { AUTHORIZE_SCHEMA, CONSENT_SCHEMA } from './schemas.js';
-import { PROBLEM_CODES, ProblemError, refuse } from '../../core/problem.js';
+import { ProblemError, refuse, type Problem } from '../../core/problem.js';
+import { oauthRedirectQuery } from '../errors.js';
 import { clientId, loopbackRedirect, single, targetScope } from './parameters.js';
 
 const AuthorizationRequest = z.object({
@@ -29,6 +30,8 @@ const AuthorizationRequest = z.object({
 type AuthorizationRequest = z.infer<typeof AuthorizationRequest>;
 
 const CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
+
+const DENIED: Problem = { code: 'access_denied', message: 'The employee denied the request.' };
 
 /** An error the tool hears at its redirect URI (RFC 6749 §4.1.2.1), once that URI is known to be a loopback one. */
 class RedirectedError extends Error {
@@ -120,12 +123,9 @@ export async function authorizeRoutes(
   const { issuer, cookie, codes } = deps;
   const consents = new ConsentTokens(deps.sealer, deps.store, 'authorize-consent', AuthorizationRequest);
 
-  const redirected = (reply: FastifyReply, err: unknown) => {
+  const redirected = (request: FastifyRequest, reply: FastifyReply, err: unknown) => {
     if (!(err instanceof RedirectedError)) throw err;
-    return redirectTo(reply, issuer, err.redirectUri, err.state, {
-      error: PROBLEM_CODES[err.refusal.problem.code].oauth,
-      error_description: err.refusal.problem.message,
-    });
+    return redirectTo(reply, issuer, err.redirectUri, err.state, oauthRedirectQuery(err.refusal.problem, String(request.id)));
   };
 
   app.get(PATHS.authorize, { schema: AUTHORIZE_SCHEMA, config: PAGES }, async (request, reply) => {
@@ -133,7 +133,7 @@ export async function authorizeRoutes(
     try {
       asked = authorizationRequest(request.query as Record<string, unknown>);
     } catch (err) {
-      return redirected(reply, err);
+      return redirected(request, reply, err);
     }
     const session = await requireSession(cookie, request);
     return reply
@@ -160,10 +160,7 @@ export async function authorizeRoutes(
     if (!session) throw refuse('consent_refused', 'You are not logged in in this browser any more: open the link from your tool again.');
     const asked = await consents.open(session, single(body, 'csrf_token'));
     if (single(body, 'decision') !== 'allow') {
-      return redirectTo(reply, issuer, asked.redirectUri, asked.state, {
-        error: 'access_denied',
-        error_description: 'The employee denied the request.',
-      });
+      return redirectTo(reply, issuer, asked.redirectUri, asked.state, oauthRedirectQuery(DENIED, String(request.id)));
     }
     const code = codes.issue({
       session: session.id,
