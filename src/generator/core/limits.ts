@@ -1,8 +1,8 @@
 /**
  * Limits on the routes that reach the identity provider on an employee's behalf: per session and per
  * client address, and tighter for fresh tokens (`Cache-Control: no-cache`, or a token not cached
- * yet), each of which is a call to Entra ID, which throttles per client: one employee must not make the
- * generator unusable for everyone. Counted in Redis when sessions are kept there, so that the limit
+ * yet), each of which is a call to the identity provider, which throttles per client (Entra ID does):
+ * one employee must not make the generator unusable for everyone. Counted in Redis when sessions are kept there, so that the limit
  * holds across replicas; in memory, per replica, without Redis or while Redis is away.
  */
 import { createHash } from 'node:crypto';
