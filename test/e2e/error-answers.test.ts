@@ -1,16 +1,17 @@
 /**
  * The generator's answers written outside its error handler are the one error path's renderers'
- * output for their problem code: the 421 of an unknown name (before Fastify), a script's 401 without
- * a login, and the error a tool hears at its redirect URI. The generator runs on the fake provider:
- * none of these reaches an identity provider.
+ * output for their problem code: the 408 of a late body and the 421 of an unknown name (both before
+ * Fastify), a script's 401 without a login, and the error a tool hears at its redirect URI. The
+ * generator runs on the fake provider: none of these reaches an identity provider.
  */
-import { request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { PROBLEM_CODES } from '../../src/generator/core/problem.js';
 import { buildApp, UNKNOWN_HOST, type Generator } from '../../src/generator/http/app.js';
+import { BODY_TIMEOUT, bodyDeadline } from '../../src/generator/http/body-deadline.js';
 import { jsonBody, oauthRedirectQuery, textBody } from '../../src/generator/http/errors.js';
 import { FakeProvider } from '../../src/generator/idp/fake.js';
 
@@ -23,20 +24,42 @@ beforeAll(async () => {
 
 afterAll(() => generator.app.close());
 
+/** What a raw request with `head` gets back, once the server closes the connection. */
+function raw(port: number, head: string): Promise<string> {
+  const socket = connect({ host: '127.0.0.1', port });
+  let received = '';
+  socket.on('data', (d: Buffer) => (received += d.toString()));
+  socket.on('error', () => {});
+  socket.write(head);
+  return new Promise((resolve) => socket.once('close', () => resolve(received)));
+}
+
+const bodyOf = (answer: string) => answer.slice(answer.indexOf('\r\n\r\n') + 4);
+
 describe('answers outside the error handler', () => {
+  it('a body that comes too late gets its code’s status and text', async () => {
+    // The generator's deadline is seconds long: the same listener with a short one, on a server of its own.
+    const server: Server = createServer(bodyDeadline(40));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const answer = await raw(port, 'POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\n');
+      expect(BODY_TIMEOUT.code).toBe('body_timeout');
+      expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${PROBLEM_CODES.body_timeout.status} `));
+      expect(answer).toMatch(/\r\ncontent-type: text\/plain; charset=utf-8\r\n/i);
+      expect(bodyOf(answer)).toBe(textBody(BODY_TIMEOUT));
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('an unknown name gets the generator’s answer with its code’s status and text', async () => {
     const { port } = generator.app.server.address() as AddressInfo;
-    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: '/', headers: { host: `rebind.example:${port}` } }, (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      });
-      req.on('error', reject);
-      req.end();
-    });
+    const answer = await raw(port, `GET / HTTP/1.1\r\nHost: rebind.example:${port}\r\n\r\n`);
     expect(UNKNOWN_HOST.code).toBe('unknown_host');
-    expect(answer).toEqual({ status: PROBLEM_CODES.unknown_host.status, text: textBody(UNKNOWN_HOST) });
+    expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${PROBLEM_CODES.unknown_host.status} `));
+    expect(bodyOf(answer)).toBe(textBody(UNKNOWN_HOST));
   });
 
   it('a script without a login gets the JSON body of login_required, with where to log in', async () => {

@@ -1,13 +1,9 @@
 /**
- * One error path: every problem code renders in each format from its rule in problem.ts, and the 408
- * of a late body, written before Fastify sees the request, is the text renderer's output for its code.
- * (The generator's other answers outside its error handler: test/e2e/error-answers.test.ts.)
+ * One error path: every problem code renders in each format from its rule in problem.ts. (That the
+ * answers written outside the error handler are these renderers' output: test/e2e/error-answers.test.ts.)
  */
-import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PROBLEM_CODES, type CodeRule, type Problem, type ProblemCode } from '../../src/generator/core/problem.js';
-import { BODY_TIMEOUT, bodyDeadline } from '../../src/generator/http/body-deadline.js';
 import {
   fixedAnswer,
   jsonBody,
@@ -60,38 +56,5 @@ describe('every problem code', () => {
     expect(answer.body).toBe(textBody(problemOf('unknown_host')));
     expect(answer.body).not.toContain('correlation id');
     expect(answer.headers).toMatchObject({ 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', connection: 'close' });
-  });
-});
-
-let server: Server | undefined;
-
-afterEach(async () => {
-  server?.closeAllConnections();
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-  server = undefined;
-});
-
-/** What a raw request with `head` gets back, once the server closes the connection. */
-function raw(port: number, head: string): Promise<string> {
-  const socket = connect({ host: '127.0.0.1', port });
-  let received = '';
-  socket.on('data', (d: Buffer) => (received += d.toString()));
-  socket.on('error', () => {});
-  socket.write(head);
-  return new Promise((resolve) => socket.once('close', () => resolve(received)));
-}
-
-const bodyOf = (answer: string) => answer.slice(answer.indexOf('\r\n\r\n') + 4);
-
-describe('answers before Fastify', () => {
-  it('a body that comes too late gets its code’s status and text', async () => {
-    server = createServer(bodyDeadline(40));
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    const answer = await raw(port, 'POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\n');
-    expect(BODY_TIMEOUT.code).toBe('body_timeout');
-    expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${PROBLEM_CODES.body_timeout.status} `));
-    expect(answer).toMatch(/\r\ncontent-type: text\/plain; charset=utf-8\r\n/i);
-    expect(bodyOf(answer)).toBe(textBody(BODY_TIMEOUT));
   });
 });
