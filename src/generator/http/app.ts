@@ -29,7 +29,7 @@ import { loginRoutes } from './pages/login.js';
 import { logoutRoutes } from './pages/logout.js';
 import { loggedInTokenRoutes } from './pages/logged-in-tokens.js';
 import { authorizationServerRoutes } from './oauth/index.js';
-import { headlessOboRoutes } from './public-api/headless-obo.js';
+import { headlessOboRoutes, type TestSignIn } from './public-api/headless-obo.js';
 import { Sessions } from '../core/sessions.js';
 import { Logins } from '../core/login.js';
 import { SessionCookie } from './session-cookie.js';
@@ -55,8 +55,8 @@ export interface BuildOptions {
   store?: SessionStore;
   /** Shared with the identity provider, which reports its token requests to it. */
   metrics?: Metrics;
-  /** The identity provider is the emulator (enables headless employee tokens). */
-  emulator?: boolean;
+  /** The identity provider is the emulator: how a test employee signs in on it (enables headless employee tokens). */
+  emulator?: { signIn: TestSignIn };
   /** With the emulator: its test employees and apps, for the home page. */
   directory?: TestDirectory;
 }
@@ -244,7 +244,7 @@ interface EmployeeParts {
 /** The session store and what is built on it; readiness and the metrics watch the store. */
 function employeeSessions(options: BuildOptions, readiness: Readiness, metrics: Metrics): EmployeeParts {
   const { config, provider, logger } = options;
-  const sealer = sessionSealer(config, logger, options.emulator ?? false);
+  const sealer = sessionSealer(config, logger, options.emulator !== undefined);
   const store =
     options.store ??
     createStore({
@@ -281,7 +281,7 @@ async function employeeRoutes(app: FastifyInstance, ctx: GeneratorContext, emplo
     await logoutRoutes(scope, { ctx, sessions, cookie: sessionCookie, sealer, tools });
     await toolAccessRoutes(scope, { cookie: sessionCookie, sealer, tools, publicUrl: config.publicUrl });
     await loggedInTokenRoutes(scope, ctx, sessionCookie);
-    await headlessOboRoutes(scope, { ctx, logins, emulator: options.emulator ?? false });
+    await headlessOboRoutes(scope, { ctx, logins, signIn: options.emulator?.signIn });
     const oauth = { ctx, sessions, cookie: sessionCookie, sealer, limits, tools };
     await scope.register(async (server) => authorizationServerRoutes(server, oauth));
   });
