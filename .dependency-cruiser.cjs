@@ -28,9 +28,18 @@ module.exports = {
     {
       name: 'surfaces-see-only-the-interface',
       severity: 'error',
-      comment: 'Which identity provider runs is decided where the parts are wired (src/main.ts), nowhere else in the generator.',
+      comment: 'Which identity provider runs is decided in idp/providers.ts, nowhere else in the generator.',
       from: { path: '^src/generator/', pathNot: '^src/generator/idp/' },
       to: { path: '^src/generator/idp/(?!identity-provider\\.ts$)' },
+    },
+    {
+      name: 'providers-start-in-one-place',
+      severity: 'error',
+      comment:
+        'Outside idp/, a provider is reached only through the interface, and started only through idp/providers.ts ' +
+        '(by src/main.ts, where the parts are wired): a new provider is its folder and its line there.',
+      from: { path: '^src/', pathNot: '^src/generator/idp/' },
+      to: { path: '^src/generator/idp/(?!identity-provider\\.ts$|providers\\.ts$)' },
     },
     {
       name: 'emulator-stands-alone',

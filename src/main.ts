@@ -17,7 +17,8 @@ import {
   type LoadedConfig,
   type PrivateJwk,
 } from './config.js';
-import { EntraClient } from './generator/idp/entra/client.js';
+import type { IdentityProvider } from './generator/idp/identity-provider.js';
+import { startIdentityProvider } from './generator/idp/providers.js';
 import { buildApp, type Generator } from './generator/http/app.js';
 import { Metrics } from './generator/http/internal/metrics.js';
 import { createLogger, processLogger } from './logger.js';
@@ -103,15 +104,15 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
   }
 
   const metrics = new Metrics();
-  const entra = new EntraClient(identity, {
-    timeoutMs: config.idp.timeoutMs,
-    retries: config.idp.retries,
-    logger: logger.child({ component: 'entra' }),
-    generator: config.nais,
-    onTokenRequest: metrics.onTokenRequest,
-  });
+  let provider: IdentityProvider;
   try {
-    await entra.init();
+    provider = await startIdentityProvider(identity, {
+      timeoutMs: config.idp.timeoutMs,
+      retries: config.idp.retries,
+      logger,
+      generator: config.nais,
+      onTokenRequest: metrics.onTokenRequest,
+    });
   } catch (err) {
     await emulator?.close();
     throw err;
@@ -122,7 +123,7 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
     : undefined;
   const generator = await buildApp({
     config,
-    provider: entra,
+    provider,
     logger,
     metrics,
     emulator: emulator !== undefined,

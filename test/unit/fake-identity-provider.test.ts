@@ -78,6 +78,29 @@ describe('scripted failures', () => {
     expect(provider.scopeFor(TARGET)).toBe('api://dev-gcp.team-a.api/.default');
   });
 
+  it('read the employee and the meaning of claims as Entra names them', () => {
+    const provider = new FakeProvider();
+    const claims = { oid: 'o-1', sub: 's-1', name: 'Ola', preferred_username: 'ola@trygdeetaten.no', NAVident: 'Z990001', tid: 't-1' };
+    expect(provider.employeeFrom(claims)).toEqual({
+      oid: 'o-1',
+      name: 'Ola',
+      preferredUsername: 'ola@trygdeetaten.no',
+      navIdent: 'Z990001',
+      tid: 't-1',
+    });
+    // No object id: the subject; claims that are not strings are not read.
+    expect(provider.employeeFrom({ sub: 's-1', name: 42, NAVident: ['Z990001'] })).toEqual({ oid: 's-1' });
+    expect(provider.employeeFrom({})).toEqual({ oid: 'unknown' });
+    expect(provider.employeeFrom(provider.login({ oid: 'o-2', name: 'Kari', navIdent: 'Z990002' }).claims)).toEqual({
+      oid: 'o-2',
+      name: 'Kari',
+      navIdent: 'Z990002',
+    });
+    expect(provider.describeClaim('aud', 'x', { target: 'dev-gcp:team-a:api' })).toContain('the client id of dev-gcp:team-a:api');
+    expect(provider.describeClaim('NAVident', 'Z990001', { target: 'dev-gcp:team-a:api' })).toContain('NAV ident');
+    expect(provider.describeClaim('no-such-claim', 1, { target: 'dev-gcp:team-a:api' })).toBeUndefined();
+  });
+
   it('wait, when held, until released: calls that overlap', async () => {
     const provider = new FakeProvider();
     const release = provider.hold('client_credentials');

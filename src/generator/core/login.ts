@@ -7,7 +7,7 @@ import * as oidc from 'openid-client';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { ParsedAudience } from '../../audience.js';
-import type { Sealer, SessionEmployee } from '../../session/index.js';
+import type { Sealer } from '../../session/index.js';
 import { IdpError, LoginValidationError, type IdentityProvider, type LoginResult } from '../idp/identity-provider.js';
 import { refuse, type ProblemError } from './problem.js';
 import { ask } from './provider.js';
@@ -42,6 +42,9 @@ export interface LoginStartOptions {
   domainHint?: string;
 }
 
+/** Who logs in: an employee at a browser, or a headless caller (a script) for a test employee. */
+export type LoginSurface = 'browser' | 'headless';
+
 export interface LoginCompleteOptions {
   /** The target the login is for (the headless route's), named in the provider's advice. */
   target?: ParsedAudience;
@@ -49,44 +52,46 @@ export interface LoginCompleteOptions {
    * A browser's login whose answer fails the checks starts again; a headless caller, who never sees
    * the login page, is told what failed and gets the provider's own advice for its refusals.
    */
-  surface: 'browser' | 'headless';
+  surface: LoginSurface;
 }
 
-/** The employee as the ID token's claims name them. */
-export function employeeOf(claims: LoginResult['claims']): SessionEmployee {
-  const str = (value: unknown) => (typeof value === 'string' ? value : undefined);
-  return {
-    oid: str(claims.oid) ?? str(claims.sub) ?? 'unknown',
-    ...(str(claims.name) ? { name: str(claims.name) } : {}),
-    ...(str(claims.preferred_username) ? { preferredUsername: str(claims.preferred_username) } : {}),
-    ...(str(claims.NAVident) ? { navIdent: str(claims.NAVident) } : {}),
-    ...(str(claims.tid) ? { tid: str(claims.tid) } : {}),
-  };
+export interface LoginRefusalOptions {
+  /** The domain of the tenant this generator logs in to, named in the advice for an account of another. */
+  loginDomain: string;
+  surface: LoginSurface;
 }
 
-/** The identity provider's own refusal of a login, as its answer (`error`, `error_description`) carries it. */
+/**
+ * The identity provider's own refusal of a login, as its answer (`error`, `error_description`) carries it.
+ * An employee at a browser gets advice and the provider's words apart; a headless caller reads one line
+ * (`error_description`), so the provider's words are in it, and it cannot pick another account: an
+ * account of another tenant is the provider's refusal of the login, as any other.
+ */
 export function loginRefusal(
   provider: IdentityProvider,
   error: unknown,
   errorDescription: unknown,
-  loginDomain: string,
+  options: LoginRefusalOptions,
 ): ProblemError | undefined {
   if (typeof error !== 'string') return undefined;
   const description = typeof errorDescription === 'string' ? errorDescription.split(/\r?\n/)[0]?.slice(0, 300) : undefined;
-  const details = description === undefined ? {} : { details: description };
+  const browser = options.surface === 'browser';
+  const refusal = (code: 'user_not_allowed' | 'wrong_tenant' | 'login_failed', advice: string) =>
+    browser
+      ? refuse(code, advice, description === undefined ? {} : { details: description })
+      : refuse(code, `${advice} ${description === undefined ? 'It gave no reason.' : `It said: ${description}`}`);
+  const who = browser ? { subject: 'You are', object: 'you' } : { subject: 'The employee is', object: 'the employee' };
   if (provider.isNotAssigned(description)) {
-    const message =
-      'You are not assigned to this token generator in Entra ID, so the login was refused. Ask the operators of this service to ' +
-      'give you access.';
-    return refuse('user_not_allowed', message, details);
+    const ask = browser ? ' Ask the operators of this service to give you access.' : '';
+    const notAssigned = `${who.subject} not assigned to this token generator at the identity provider, so the login was refused.`;
+    return refusal('user_not_allowed', notAssigned + ask);
   }
-  // A user of another tenant (a nav.no account); Entra may also answer it as access_denied.
-  if (provider.isOtherTenant(description) || error === 'access_denied') return refuse('wrong_tenant', wrongTenant(loginDomain), details);
-  return refuse(
-    'login_failed',
-    `The identity provider did not log you in (${error.slice(0, 100)}). Start again from the page you wanted.`,
-    details,
-  );
+  // A user of another tenant (a nav.no account); the provider may also answer it as access_denied.
+  if (browser && (provider.isOtherTenant(description) || error === 'access_denied')) {
+    return refusal('wrong_tenant', wrongTenant(options.loginDomain));
+  }
+  const again = browser ? ' Start again from the page you wanted.' : '';
+  return refusal('login_failed', `The identity provider did not log ${who.object} in (${error.slice(0, 100)}).${again}`);
 }
 
 /** The advice for a sign-in with an account of another tenant. */
@@ -102,7 +107,7 @@ export function wrongTenant(loginDomain: string): string {
  * A login answer with another login's state. A browser brought back an answer to a login it did not start here: it starts
  * again. A headless caller sent nothing of the login: the provider answered wrong, as with any answer failing the checks.
  */
-function stateMismatch(surface: LoginCompleteOptions['surface']): ProblemError {
+function stateMismatch(surface: LoginSurface): ProblemError {
   if (surface === 'headless') return answerInvalid('its state is not the one this login sent');
   return refuse('login_state_mismatch', `This login answer does not belong to the login this browser started. ${START_AGAIN}`);
 }
@@ -169,7 +174,7 @@ export class Logins {
     const result = await ask(this.provider, 'login', options.target, () => this.redeem(callbackUrl, login, options.surface));
     const now = this.now();
     return {
-      user: employeeOf(result.claims),
+      user: this.provider.employeeFrom(result.claims),
       accessToken: result.accessToken,
       accessTokenExpiresAt: now + result.expiresIn * 1000,
       accessTokenObtainedAt: now,
@@ -178,7 +183,7 @@ export class Logins {
     };
   }
 
-  private async redeem(callbackUrl: URL, login: LoginState, surface: LoginCompleteOptions['surface']): Promise<LoginResult> {
+  private async redeem(callbackUrl: URL, login: LoginState, surface: LoginSurface): Promise<LoginResult> {
     const checks = { state: login.state, nonce: login.nonce, codeVerifier: login.verifier, redirectUri: this.redirectUri };
     try {
       return await this.provider.redeemCode(callbackUrl, checks);
@@ -188,7 +193,7 @@ export class Logins {
   }
 
   /** A login refused for its answer, not for the provider's trouble: a problem of its own, else undefined. */
-  private refusal(err: unknown, surface: LoginCompleteOptions['surface']): ProblemError | undefined {
+  private refusal(err: unknown, surface: LoginSurface): ProblemError | undefined {
     if (surface === 'headless') {
       return err instanceof LoginValidationError ? answerInvalid(err.message) : undefined;
     }

@@ -129,7 +129,7 @@ export class Sessions {
   async renewRefused(session: LoadedSession, refusal: IdpError): Promise<LoadedSession | undefined> {
     if (!refusal.userAssertionRefused) return session;
     await this.provider.reloadSigningKeys();
-    // AADSTS500133: the provider holds the token expired (its clock, or the time the request took): renew it too.
+    // The provider holds the token expired (its clock, or the time the request took): renew it too.
     const expired = session.data.accessTokenExpiresAt <= this.now() || refusal.refusal === 'employee_token_expired';
     const tokenDead = expired || (await this.provider.signingKeyKnown(session.data.accessToken)) === 'gone';
     if (!tokenDead) return session;

@@ -1,6 +1,6 @@
 /**
- * The token generator's HTTP service. `buildApp` wires routes to an Entra ID client that is
- * already configured; tests drive it over a real listener, `main.ts` starts it.
+ * The token generator's HTTP service. `buildApp` wires routes to an identity provider that is
+ * already started (`idp/providers.ts`); tests drive it over a real listener, `main.ts` starts it.
  */
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -53,7 +53,7 @@ export interface BuildOptions {
   logger: Logger;
   /** A store made by the caller (tests); by default one is made from the configuration. */
   store?: SessionStore;
-  /** Shared with the Entra ID client, which reports its token requests to it. */
+  /** Shared with the identity provider, which reports its token requests to it. */
   metrics?: Metrics;
   /** The identity provider is the emulator (enables headless employee tokens). */
   emulator?: boolean;

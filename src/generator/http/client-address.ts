@@ -3,7 +3,6 @@
  * Fastify uses it for `request.ip`. A hop's X-Forwarded-For counts only when that hop is a proxy: a client that connects
  * directly, past the proxy, is its socket's address whatever header it sends.
  */
-import type { IncomingMessage } from 'node:http';
 import proxyAddr from '@fastify/proxy-addr';
 
 export type ProxyTrust = (address: string, hop: number) => boolean;
@@ -28,11 +27,4 @@ export function trustedHops(hops: number, proxies: readonly string[] = LOCAL_PRO
  */
 export function trustProxyOption(hops: number, proxies?: readonly string[]): { trustProxy?: ProxyTrust } {
   return hops > 0 ? { trustProxy: trustedHops(hops, proxies) } : {};
-}
-
-/** The client's address of a request that Fastify has not seen, as `request.ip` gives it with `trustProxyOption(hops)`. */
-export function clientAddressOf(hops: number, proxies?: readonly string[]): (request: IncomingMessage) => string | undefined {
-  if (hops === 0) return (request) => request.socket.remoteAddress;
-  const trust = trustedHops(hops, proxies);
-  return (request) => proxyAddr(request, trust);
 }

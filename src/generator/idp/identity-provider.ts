@@ -1,9 +1,11 @@
 /**
  * The identity provider as the generator's core and surfaces see it: the grants the generator uses,
- * the login's URLs, its keys, and advice for a failure. `entra/` implements it against Entra ID (or
- * the emulator); `fake.ts` in memory for the core's tests. Nothing outside `idp/` knows which it is.
+ * the login's URLs, its keys, the employee its claims name, what its claims mean, and advice for a
+ * failure. `entra/` implements it against Entra ID (or the emulator); `fake.ts` in memory for the
+ * core's tests; `providers.ts` starts the one configured. Nothing else outside `idp/` knows which it is.
  */
 import type { ParsedAudience } from '../../audience.js';
+import type { SessionEmployee } from '../../session/store.js';
 import type { Problem } from '../core/problem.js';
 
 export interface TokenResponse {
@@ -19,6 +21,11 @@ export interface TokenResponse {
 /** The claims of the employee's ID token, as far as the generator reads them. */
 export interface LoginClaims {
   [claim: string]: unknown;
+}
+
+/** What a claim's plain-words line may name: the app the token was asked for, as `cluster:namespace:app`. */
+export interface ClaimContext {
+  target: string;
 }
 
 export interface LoginResult extends TokenResponse {
@@ -163,6 +170,10 @@ export interface IdentityProvider {
   scopeFor(target: ParsedAudience): string;
   /** The scopes asked for at login and refresh: the employee's token must be exchangeable on-behalf-of. */
   readonly loginScope: string;
+  /** The employee a login's ID token names, from the claims as this provider names them. */
+  employeeFrom(claims: LoginClaims): SessionEmployee;
+  /** What a claim of this provider's tokens means, in plain words (the token page's table); undefined for one it does not describe. */
+  describeClaim(name: string, value: unknown, context: ClaimContext): string | undefined;
   /** Whether a login callback's error_description says the employee is not assigned to the generator. */
   isNotAssigned(description: string | null | undefined): boolean;
   /** Whether a login callback's error_description says the account belongs to another tenant than the generator's. */

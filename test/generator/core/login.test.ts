@@ -78,13 +78,45 @@ describe('a login', () => {
     expect(headless.provider).toMatchObject({ flow: 'login', target: TARGET.target });
   });
 
-  it("refused in the provider's answer says why: not assigned, another tenant, or the provider's own error", () => {
+  it('takes the employee from the claims as the provider reads them, not as the core would', async () => {
+    const { logins, provider } = core();
+    const read = vi
+      .spyOn(provider, 'employeeFrom')
+      .mockImplementation((claims) => ({ oid: `read ${String(claims.oid)}`, navIdent: 'Z990001' }));
+    const { login } = await logins.start({ returnTo: '/' });
+    const session = await logins.complete(callback(login.state), login, { surface: 'browser' });
+    expect(read).toHaveBeenCalledWith(expect.objectContaining({ oid: 'employee-7' }));
+    expect(session.data.user).toEqual({ oid: 'read employee-7', navIdent: 'Z990001' });
+  });
+
+  it("refused in the provider's answer says why to a browser: not assigned, another tenant, or the provider's own error", () => {
     const { provider } = core();
-    expect(loginRefusal(provider, undefined, undefined, 'trygdeetaten.no')).toBeUndefined();
-    expect(loginRefusal(provider, 'access_denied', 'AADSTS50105: not assigned', 'trygdeetaten.no')?.problem.code).toBe('user_not_allowed');
-    const tenant = loginRefusal(provider, 'access_denied', undefined, 'trygdeetaten.no');
+    const browser = { loginDomain: 'trygdeetaten.no', surface: 'browser' } as const;
+    expect(loginRefusal(provider, undefined, undefined, browser)).toBeUndefined();
+    expect(loginRefusal(provider, 'access_denied', 'AADSTS50105: not assigned', browser)?.problem).toMatchObject({
+      code: 'user_not_allowed',
+      message: expect.stringMatching(/^You are not assigned to this token generator at the identity provider/),
+      details: 'AADSTS50105: not assigned',
+    });
+    const tenant = loginRefusal(provider, 'access_denied', undefined, browser);
     expect(tenant?.problem).toMatchObject({ code: 'wrong_tenant', message: expect.stringContaining('trygdeetaten.no') });
-    expect(loginRefusal(provider, 'server_error', 'down', 'trygdeetaten.no')?.problem.code).toBe('login_failed');
+    expect(loginRefusal(provider, 'invalid_request', 'AADSTS50020: User account from another tenant', browser)?.problem.code).toBe(
+      'wrong_tenant',
+    );
+    expect(loginRefusal(provider, 'server_error', 'down', browser)?.problem).toMatchObject({ code: 'login_failed', details: 'down' });
+  });
+
+  it("refused in the provider's answer says why to a headless caller, in its one line, and another tenant is no choice it has", () => {
+    const { provider } = core();
+    const headless = { loginDomain: 'trygdeetaten.no', surface: 'headless' } as const;
+    expect(loginRefusal(provider, null, 'AADSTS50105: not assigned', headless)).toBeUndefined();
+    const notAssigned = loginRefusal(provider, 'access_denied', 'AADSTS50105: not assigned\ntrace', headless)?.problem;
+    expect(notAssigned).toMatchObject({ code: 'user_not_allowed', message: expect.stringMatching(/not assigned to this token generator/) });
+    expect(notAssigned?.message).toMatch(/It said: AADSTS50105: not assigned$/);
+    expect(notAssigned?.details).toBeUndefined();
+    const tenant = loginRefusal(provider, 'access_denied', 'AADSTS50020: User account from another tenant', headless)?.problem;
+    expect(tenant).toMatchObject({ code: 'login_failed', message: expect.stringContaining('It said: AADSTS50020: User account') });
+    expect(loginRefusal(provider, 'server_error', undefined, headless)?.problem.message).toMatch(/\(server_error\)\. It gave no reason\.$/);
   });
 });
 

@@ -70,6 +70,7 @@ export async function loggedInTokenRoutes(fastify: FastifyInstance, ctx: Generat
           intro,
           returnTo: safeReturnPath(request.url) ?? '/',
           loginDomain: ctx.config.loginDomain,
+          provider: ctx.provider,
         }),
       );
     }

@@ -145,7 +145,10 @@ function callbackRoute(fastify: FastifyInstance, flow: LoginFlow): void {
     reply.clearCookie(cookie.names.login, cookieOptions());
     reply.header('cache-control', 'no-store');
     const query = request.query;
-    const refusal = loginRefusal(ctx.provider, query.error, query.error_description, ctx.config.loginDomain);
+    const refusal = loginRefusal(ctx.provider, query.error, query.error_description, {
+      loginDomain: ctx.config.loginDomain,
+      surface: 'browser',
+    });
     if (refusal) throw refusal;
     const login = logins.started(request.cookies[cookie.names.login]);
     const { ticket } = await logins.complete(new URL(request.url, ctx.config.publicUrl), login, { surface: 'browser' });

@@ -15,7 +15,7 @@ import { PATHS } from '../../../paths.js';
 import type { GeneratorContext } from '../context.js';
 import { refuse } from '../../core/problem.js';
 import { ask } from '../../core/provider.js';
-import type { Logins } from '../../core/login.js';
+import { loginRefusal, type Logins } from '../../core/login.js';
 import { answersIn, formatOf } from '../negotiate.js';
 import { responseBody } from '../../core/tokens.js';
 import { answers, Audience, AUDIENCE_BODY_TYPES, documentedBody, errors, Field, TOKEN_ANSWER } from '../schemas.js';
@@ -101,7 +101,7 @@ export async function headlessOboRoutes(fastify: FastifyInstance, deps: Headless
         throw new IdpError({ kind: 'bad-response', detail: `the login page answered HTTP ${err.status}`, status: err.status });
       throw new IdpError({ kind: 'unreachable', detail: err instanceof Error ? err.message : 'fetch failed' });
     }
-    return callbackOf(ctx.provider, signedIn, employee);
+    return callbackOf(signedIn, authorize, ctx.provider, ctx.config.loginDomain);
   };
 
   app.post(
@@ -123,17 +123,24 @@ export async function headlessOboRoutes(fastify: FastifyInstance, deps: Headless
   );
 }
 
-/** Where the emulator's sign-in sends the browser back, or the refusal it says there. */
-function callbackOf(provider: IdentityProvider, signedIn: Response, employee: TestEmployee): URL {
+/**
+ * Where the emulator's sign-in sends the browser back, resolved as a browser would against the page
+ * that answered; a refusal said there is read by the core's one rule for a login's refusals.
+ */
+export function callbackOf(signedIn: Response, authorize: string, provider: IdentityProvider, loginDomain: string): URL {
   const location = signedIn.headers.get('location');
-  if (signedIn.status !== 302 || !location) {
-    throw new IdpError({ kind: 'bad-response', detail: `the login page answered HTTP ${signedIn.status}`, status: signedIn.status });
+  const base = signedIn.url || authorize;
+  if (signedIn.status !== 302 || !location || !URL.canParse(location, base)) {
+    const why = signedIn.status !== 302 ? '' : location ? ' with a Location that is no URL' : ' without a Location';
+    const detail = `the login page answered HTTP ${signedIn.status}${why}`;
+    throw new IdpError({ kind: 'bad-response', detail, status: signedIn.status });
   }
-  const callback = new URL(location);
-  const error = callback.searchParams.get('error_description');
-  if (provider.isNotAssigned(error))
-    throw refuse('user_not_allowed', `${employee.navIdent} may not sign in to this token generator: ${error?.split(/\r?\n/)[0]}`);
-  if (callback.searchParams.get('error'))
-    throw refuse('login_failed', `The emulator refused the login: ${error?.split(/\r?\n/)[0] ?? 'no reason given'}`);
+  const callback = new URL(location, base);
+  const { searchParams } = callback;
+  const refusal = loginRefusal(provider, searchParams.get('error'), searchParams.get('error_description'), {
+    loginDomain,
+    surface: 'headless',
+  });
+  if (refusal) throw refusal;
   return callback;
 }

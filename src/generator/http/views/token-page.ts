@@ -5,9 +5,15 @@
  * and counts the expiry down), the raw header and claims folded.
  */
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { describeClaim, TIME_CLAIMS } from './claims.js';
+import type { IdentityProvider } from '../../idp/identity-provider.js';
 import { copyBlock, escapeHtml, page, sessionActions } from './html.js';
 import type { TokenResponseBody } from '../../core/tokens.js';
+
+/** Claims that hold a time, in seconds since 1970 (JWT's exp, iat, nbf; OpenID Connect's auth_time). */
+const TIME_CLAIMS = new Set(['exp', 'iat', 'nbf', 'auth_time']);
+
+/** The provider that issued the token: it says what its claims mean. */
+type Describer = Pick<IdentityProvider, 'describeClaim'>;
 
 function decoded(token: string): { header: Record<string, unknown>; claims: Record<string, unknown> } {
   try {
@@ -31,9 +37,9 @@ function claimValue(name: string, value: unknown): string {
   return `<code>${escapeHtml(text)}</code>`;
 }
 
-function claimsTable(claims: Record<string, unknown>, target: string): string {
+function claimsTable(claims: Record<string, unknown>, target: string, provider: Describer): string {
   const rows = Object.entries(claims).map(([name, value]) => {
-    const meaning = describeClaim(name, value, { target });
+    const meaning = provider.describeClaim(name, value, { target });
     const explained = meaning ? escapeHtml(meaning) : '<span class="muted">Not a claim this page knows.</span>';
     return (
       `<tr><th scope="row"><code>${escapeHtml(name)}</code></th>` +
@@ -65,6 +71,7 @@ export interface TokenPageOptions {
   returnTo: string;
   /** The tenant's domain, said beside "Sign in as someone else". */
   loginDomain: string;
+  provider: Describer;
 }
 
 export function tokenPage(options: TokenPageOptions): string {
@@ -87,7 +94,7 @@ ${copyBlock({ id: 'access-token', label: 'Copy token', text: body.access_token, 
 <h2>Use it</h2>
 ${copyBlock({ id: 'curl', label: 'Copy curl command', text: curl(body.access_token), shown: curl(shortened(body.access_token)) })}
 <h2>Claims</h2>
-${claimsTable(claims, options.target)}
+${claimsTable(claims, options.target, options.provider)}
 <details id="raw-token-details">
 <summary>Raw header and claims</summary>
 <h3>Header</h3>

@@ -3,7 +3,17 @@
  */
 import { targetOf, type ParsedAudience } from '../../../audience.js';
 import type { Problem } from '../../core/problem.js';
-import type { Flow, IdentityProvider, IdpError, IdpFailure, Refusal as RefusalMeaning } from '../identity-provider.js';
+import type { SessionEmployee } from '../../../session/store.js';
+import type {
+  ClaimContext,
+  Flow,
+  IdentityProvider,
+  IdpError,
+  IdpFailure,
+  LoginClaims,
+  Refusal as RefusalMeaning,
+} from '../identity-provider.js';
+import { describeClaim, employeeFrom } from './claims.js';
 
 export interface GeneratorIdentity {
   app: string;
@@ -74,17 +84,28 @@ export function refusalOf(failure: Refusal): RefusalMeaning | undefined {
   return undefined;
 }
 
+/** The interface's methods that only read Entra's codes and claims. */
+type Conventions = 'scopeFor' | 'employeeFrom' | 'describeClaim' | 'isNotAssigned' | 'isOtherTenant' | 'advice';
+
 /**
- * The part of an identity provider that reads Entra's answers: the scope for a target, a login
- * callback's codes, advice for a failure. The Entra client is one, and so is the fake provider, which
- * answers with Entra's codes.
+ * The part of an identity provider that reads Entra's answers: the scope for a target, the employee
+ * and the meaning of its claims, a login callback's codes, advice for a failure. The Entra client is
+ * one, and so is the fake provider, which answers with Entra's codes and claims.
  */
-export abstract class EntraConventions implements Pick<IdentityProvider, 'scopeFor' | 'isNotAssigned' | 'isOtherTenant' | 'advice'> {
+export abstract class EntraConventions implements Pick<IdentityProvider, Conventions> {
   /** `generator` is named in the advice when a target has not authorized it. */
   constructor(private readonly generator: GeneratorIdentity) {}
 
   scopeFor(target: ParsedAudience): string {
     return target.scope;
+  }
+
+  employeeFrom(claims: LoginClaims): SessionEmployee {
+    return employeeFrom(claims);
+  }
+
+  describeClaim(name: string, value: unknown, context: ClaimContext): string | undefined {
+    return describeClaim(name, value, context);
   }
 
   isNotAssigned(description: string | null | undefined): boolean {

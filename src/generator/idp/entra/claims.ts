@@ -1,17 +1,24 @@
 /**
- * What the claims of an Entra ID token mean, in plain words, as NAIS apps meet them. One line each;
- * the context (the target asked for) makes the line concrete where it can.
+ * Entra ID's claims, read for the generator: the employee its ID token names, and what the claims of
+ * its tokens mean, in plain words, as NAIS apps meet them (one line each; the context, the target
+ * asked for, makes the line concrete where it can).
  */
+import type { SessionEmployee } from '../../../session/store.js';
+import type { ClaimContext, LoginClaims } from '../identity-provider.js';
 
-export interface ClaimContext {
-  /** The app the token was asked for, as `cluster:namespace:app`. */
-  target: string;
+/** The employee as Entra's ID token names them: its object id (oid), NAV's ident (NAVident), the tenant (tid). */
+export function employeeFrom(claims: LoginClaims): SessionEmployee {
+  const str = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  return {
+    oid: str(claims.oid) ?? str(claims.sub) ?? 'unknown',
+    ...(str(claims.name) ? { name: str(claims.name) } : {}),
+    ...(str(claims.preferred_username) ? { preferredUsername: str(claims.preferred_username) } : {}),
+    ...(str(claims.NAVident) ? { navIdent: str(claims.NAVident) } : {}),
+    ...(str(claims.tid) ? { tid: str(claims.tid) } : {}),
+  };
 }
 
 type Describe = string | ((value: unknown, context: ClaimContext) => string);
-
-/** Claims that hold a time, in seconds since 1970. */
-export const TIME_CLAIMS = new Set(['exp', 'iat', 'nbf', 'auth_time']);
 
 const DESCRIPTIONS: Record<string, Describe> = {
   aud: (_value, { target }) => `The app the token is for: the client id of ${target}. That app checks that aud is its own client id.`,
@@ -59,7 +66,7 @@ const DESCRIPTIONS: Record<string, Describe> = {
   nonce: 'A value the login sent, to tie this token to it.',
 };
 
-/** The plain-words line for a claim, or undefined for one this page does not know. */
+/** The plain-words line for a claim, or undefined for one not described here. */
 export function describeClaim(name: string, value: unknown, context: ClaimContext): string | undefined {
   const description = DESCRIPTIONS[name];
   if (description === undefined) return undefined;
