@@ -38,7 +38,7 @@ import { trustedHops, trustProxyOption } from './client-address.js';
 import { refuseDuplicateCookies } from './duplicate-cookies.js';
 import { boundConnections, type ConnectionBound } from './connections.js';
 import { createStore, randomKey, RedisStore, Sealer, SessionManager, type SessionStore } from '../../session/index.js';
-import { EmployeeLimits, RequestCounter } from '../core/limits.js';
+import { Limits, MemoryLimiter, RedisLimiter } from '../core/limits.js';
 import { ToolAccess } from '../core/oauth/tool-access.js';
 import { ToolSessions } from '../core/oauth/tool-sessions.js';
 import { toolAccessRoutes } from './pages/tool-access.js';
@@ -185,7 +185,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     limits: employees.limits,
     sessions: employees.sessions,
   });
-  const ctx = new GeneratorContext(config, provider, tokens, logger, metrics);
+  const ctx = new GeneratorContext(config, provider, tokens, logger, metrics, employees.limits);
   let connections: ConnectionBound | undefined;
   const proxy = trustedHops(config.trustProxyHops, config.trustedProxies);
   const bound = (server: Server): ServerWatch => {
@@ -232,11 +232,11 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   return { app, ctx, readiness, sessions: employees.sessions, metrics, routes, connections: connections! };
 }
 
-/** What the employees' routes share: the sealer of their cookies, their sessions, the limits per employee. */
+/** What the employees' routes share: the sealer of their cookies, their sessions, the limits. */
 interface EmployeeParts {
   sealer: Sealer;
   sessions: Sessions;
-  limits: EmployeeLimits;
+  limits: Limits;
   /** Closes the store once the renewals under way have stored their tokens. */
   close: () => Promise<void>;
 }
@@ -254,8 +254,9 @@ function employeeSessions(options: BuildOptions, readiness: Readiness, metrics: 
     });
   readiness.sessionStore = () => store.health();
   metrics.watchSessionStore(readiness.sessionStore);
-  const counter = new RequestCounter(store instanceof RedisStore ? store.client : undefined, logger.child({ component: 'rate-limit' }));
-  const limits = new EmployeeLimits(counter, config.rateLimit);
+  const limiter =
+    store instanceof RedisStore ? new RedisLimiter(store.client, logger.child({ component: 'rate-limit' })) : new MemoryLimiter();
+  const limits = new Limits(config.rateLimit, limiter);
   const manager = new SessionManager({ store, sealer, maxLifetimeMs: config.session.maxLifetimeMs });
   const sessions = new Sessions({ manager, provider, logger, onEvent: (event) => metrics.sessions.inc({ event }) });
   const close = async () => {
