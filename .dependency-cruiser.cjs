@@ -57,6 +57,15 @@ module.exports = {
       from: { path: '^(src|bin|scripts)/' },
       to: { path: '^packages/entra-emulator/', pathNot: '^packages/entra-emulator/src/index\\.ts$' },
     },
+    {
+      name: 'only-the-wiring-knows-the-emulator',
+      severity: 'error',
+      comment:
+        'The emulator is one identity provider among others to the generator: only the wiring (main.ts and the local ' +
+        'session key beside it) knows it is there, and hands the routes what they need of it.',
+      from: { path: '^src/generator/' },
+      to: { path: '^packages/entra-emulator/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

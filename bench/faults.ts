@@ -85,6 +85,7 @@ async function setUp(): Promise<World> {
     SESSION_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     IDP_TIMEOUT_MS: String(IDP_TIMEOUT_MS),
     RATE_LIMIT_MAX: '1000000',
+    RATE_LIMIT_FRESH_MAX: '1000000',
     LOG_LEVEL: 'silent',
   };
   const firstEnv = { ...env, PORT: String(await freePort()), EMULATOR_PORT: '0' };

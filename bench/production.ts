@@ -87,6 +87,7 @@ export async function production(): Promise<void> {
     LOG_LEVEL: 'info',
     SHUTDOWN_DELAY_SECONDS: '0',
     RATE_LIMIT_MAX: '100000000',
+    RATE_LIMIT_FRESH_MAX: '100000000',
     SESSION_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     VALKEY_URI_SESSIONS: redis.url.replace(/^rediss:/, 'valkeys:'),
     VALKEY_USERNAME_SESSIONS: redis.nais!.app.username,

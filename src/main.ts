@@ -17,9 +17,10 @@ import {
   type LoadedConfig,
   type PrivateJwk,
 } from './config.js';
-import type { IdentityProvider } from './generator/idp/identity-provider.js';
+import { IdpError, type IdentityProvider } from './generator/idp/identity-provider.js';
 import { startIdentityProvider } from './generator/idp/providers.js';
 import { buildApp, type Generator } from './generator/http/app.js';
+import type { TestSignIn } from './generator/http/public-api/headless-obo.js';
 import { Metrics } from './generator/http/internal/metrics.js';
 import { createLogger, processLogger } from './logger.js';
 import type { Emulator, EmulatorOptions } from 'entra-emulator';
@@ -57,6 +58,18 @@ async function listening<T>(variable: string, port: number, listen: () => Promis
 }
 
 /** Registers the generator with a freshly started emulator, as an app with its own key pair. */
+/** A test employee signed in on the emulator's own login page, as a browser would: the headless route's way in. */
+const emulatorSignIn: TestSignIn = async (authorize, form, signal) => {
+  const { SignInPageError, submitSignInForm } = await import('entra-emulator');
+  try {
+    return await submitSignInForm(authorize, { ...form }, { signal });
+  } catch (err) {
+    if (err instanceof SignInPageError)
+      throw new IdpError({ kind: 'bad-response', detail: `the login page answered HTTP ${err.status}`, status: err.status });
+    throw err;
+  }
+};
+
 async function registerWithEmulator(emulator: Emulator, config: GeneratorConfig): Promise<IdentityConfig> {
   const { privateKey, publicKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
   const kid = `generator-${Date.now().toString(36)}`;
@@ -126,7 +139,7 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
     provider,
     logger,
     metrics,
-    emulator: emulator !== undefined,
+    ...(emulator ? { emulator: { signIn: emulatorSignIn } } : {}),
     ...(directory ? { directory } : {}),
   });
   try {

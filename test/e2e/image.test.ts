@@ -161,6 +161,13 @@ describe('the image, replayed from the Dockerfile', () => {
   it('starts its CMD on a read-only root with what NAIS injects, gives an app token, and writes one JSON object a line', async () => {
     const production = await startProduction({ ...(await naisVariables()), SESSION_STORE: 'memory' });
     await expectAppToken(production.url, 'dev-gcp:my-team:my-app');
+    // Against a configured identity provider, not the emulator of npm start, no script signs an employee in.
+    const headless = await fetch(`${production.url}/api/public/obo`, {
+      method: 'POST',
+      body: new URLSearchParams({ aud: 'dev-gcp:my-team:my-app', NAVident: 'Z990001' }),
+    });
+    expect(headless.status).toBe(404);
+    expect(await headless.text()).toMatch(/only against the Entra ID emulator/);
     await production.stop();
     const lines = logLines(production);
     expect(lines.map((line) => line.msg)).toContainEqual(expect.stringMatching(/^token generator listening on 127\.0\.0\.1:\d+/));

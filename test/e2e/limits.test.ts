@@ -1,7 +1,8 @@
 /**
  * Limits on the routes that reach the identity provider for an employee: per session and per address,
  * tighter for fresh tokens, on logins started and on command-line codes, each refusal a 429 with
- * Retry-After; counted across two replicas through Redis.
+ * Retry-After; counted across two replicas through Redis. Fresh app tokens for scripts and tools are
+ * held to the fresh limit per address too.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -113,6 +114,42 @@ describe('an employee asking for fresh tokens', () => {
     for (let i = 0; i < 14; i++) statuses.push((await get(stack.url, '/api/obo?aud=dev-gcp:team:same', cookie, address)).status);
     expect(statuses.slice(0, 12).every((status) => status === 200)).toBe(true);
     expect(statuses.slice(12)).toEqual([429, 429]);
+  });
+});
+
+describe('app tokens asked of the identity provider (Cache-Control: no-cache, or not cached yet)', () => {
+  it('are limited per address across POST /api/public/m2m and the client credentials grant, while cached ones still come', async () => {
+    const address = newAddress();
+    const headers = (fresh: boolean) => ({
+      'x-forwarded-for': address,
+      accept: 'application/json',
+      ...(fresh ? { 'cache-control': 'no-cache' } : {}),
+    });
+    const m2m = (aud: string, fresh = false) =>
+      fetch(`${stack.url}/api/public/m2m`, { method: 'POST', headers: headers(fresh), body: new URLSearchParams({ aud }) });
+    const grant = (scope: string, fresh = false) =>
+      fetch(`${stack.url}/oauth2/token`, {
+        method: 'POST',
+        headers: headers(fresh),
+        body: new URLSearchParams({ grant_type: 'client_credentials', scope }),
+      });
+    const before = stack.emulator!.stats.tokenRequests;
+    // Five fresh tokens, the limit: three asked with no-cache, one not cached yet, one asked with no-cache of the grant.
+    const allowed = [
+      await m2m('dev-gcp:team:app-a', true),
+      await m2m('dev-gcp:team:app-a', true),
+      await m2m('dev-gcp:team:app-a', true),
+      await grant('dev-gcp:team:app-b'),
+      await grant('dev-gcp:team:app-a', true),
+    ];
+    expect(allowed.map((res) => res.status)).toEqual([200, 200, 200, 200, 200]);
+    await expectLimited(await m2m('dev-gcp:team:app-a', true), /fresh tokens .* from your address/);
+    await expectLimited(await m2m('dev-gcp:team:app-c'), /fresh tokens .* from your address/);
+    await expectLimited(await grant('dev-gcp:team:app-c'), /fresh tokens .* from your address/);
+    // What is cached costs the identity provider nothing: still answered, on either surface.
+    expect((await m2m('dev-gcp:team:app-b')).status).toBe(200);
+    expect((await grant('dev-gcp:team:app-a')).status).toBe(200);
+    expect(stack.emulator!.stats.tokenRequests - before).toBe(5);
   });
 });
 

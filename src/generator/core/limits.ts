@@ -1,9 +1,11 @@
 /**
- * Limits on the routes that reach the identity provider on an employee's behalf: per session and per
- * client address, and tighter for fresh tokens (`Cache-Control: no-cache`, or a token not cached
- * yet), each of which is a call to the identity provider, which throttles per client (Entra ID does):
- * one employee must not make the generator unusable for everyone. Counted in Redis when sessions are kept there, so that the limit
- * holds across replicas; in memory, per replica, without Redis or while Redis is away.
+ * Limits on what reaches the identity provider: per session and per client address, and tighter for
+ * fresh tokens (`Cache-Control: no-cache`, or a token not cached yet), each of which is a call to the
+ * provider, which throttles per client: one employee or one script must not make the generator
+ * unusable for everyone.
+ *
+ * One limiter, two backends behind `Limiter`: memory (per replica, answers at once) and Redis (across
+ * replicas, with the memory backend while Redis is away). Each limit is a fixed window per key.
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -11,11 +13,15 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { GeneratorConfig } from '../../config.js';
 import { entryBound } from '../../entry-bound.js';
-import { refuse } from './problem.js';
+import { refuse, type ProblemError } from './problem.js';
 
-interface Window {
-  count: number;
-  endsAt: number;
+export interface Limit {
+  /** Names the counter (in Redis keys too): one name, one limit. */
+  name: string;
+  max: number;
+  windowMs: number;
+  /** What is counted, for the refusal: "requests from your address". */
+  counted: string;
 }
 
 export interface Verdict {
@@ -24,20 +30,37 @@ export interface Verdict {
   retryAfterSeconds: number;
 }
 
-export class RateLimiter {
+/** Counts one request of `key` against `limit`. */
+export interface Limiter {
+  take(limit: Limit, key: string): Verdict | Promise<Verdict>;
+}
+
+/** The 429 for a request over `limit`, with Retry-After. */
+export function overLimit(limit: Limit, verdict: Verdict): ProblemError {
+  const wait = verdict.retryAfterSeconds;
+  const message =
+    `Too many ${limit.counted}: at most ${limit.max} in ${Math.round(limit.windowMs / 1000)} seconds. Try again ` + `in ${wait} seconds.`;
+  return refuse('rate_limited', message, { headers: { 'retry-after': String(wait) } });
+}
+
+interface Window {
+  count: number;
+  endsAt: number;
+}
+
+/** The windows of one limit, by key. */
+class Windows {
   /**
-   * Windows by address, in the order they began (a lookup is a `peek`, which leaves the order as it
-   * is). All are equally long, so that is also the order they end: when the map is full, lru-cache
-   * drops the oldest, an ended window first if there is one.
+   * In the order they began (a lookup is a `peek`, which leaves the order as it is). All are equally
+   * long, so that is also the order they end: when the map is full, lru-cache drops the oldest, an
+   * ended window first if there is one.
    */
   private readonly windows: LRUCache<string, Window>;
 
   constructor(
-    readonly max: number,
-    readonly windowMs: number,
-    /** Addresses remembered at once; beyond, ended windows go first, then the oldest. */
-    maxKeys = 10_000,
-    private readonly now: () => number = Date.now,
+    private readonly windowMs: number,
+    maxKeys: number,
+    private readonly now: () => number,
   ) {
     this.windows = new LRUCache(entryBound(maxKeys));
   }
@@ -46,7 +69,7 @@ export class RateLimiter {
     return this.windows.size;
   }
 
-  take(key: string): Verdict {
+  take(max: number, key: string): Verdict {
     const now = this.now();
     let window = this.windows.peek(key);
     if (!window || window.endsAt <= now) {
@@ -54,17 +77,38 @@ export class RateLimiter {
       this.windows.set(key, window);
     }
     window.count++;
-    return { allowed: window.count <= this.max, retryAfterSeconds: Math.max(1, Math.ceil((window.endsAt - now) / 1000)) };
+    return { allowed: window.count <= max, retryAfterSeconds: Math.max(1, Math.ceil((window.endsAt - now) / 1000)) };
   }
 }
 
-export interface Limit {
-  /** Names the counter (in Redis keys too). */
-  name: string;
-  max: number;
-  windowMs: number;
-  /** What is counted, for the refusal: "requests from your address". */
-  counted: string;
+export interface MemoryLimiterOptions {
+  /** Keys remembered at once per limit; beyond, ended windows go first, then the oldest. */
+  maxKeys?: number;
+  now?: () => number;
+}
+
+/** Counted in this process: synchronous, so it can guard the cached-token path without a promise. */
+export class MemoryLimiter implements Limiter {
+  /** By limit name: one entry per limit there is, not per request, so no bound; the keys are bounded in each. */
+  private readonly limits = new Map<string, Windows>();
+  private readonly maxKeys: number;
+  private readonly now: () => number;
+
+  constructor(options: MemoryLimiterOptions = {}) {
+    this.maxKeys = options.maxKeys ?? 10_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  take(limit: Limit, key: string): Verdict {
+    let windows = this.limits.get(limit.name);
+    if (!windows) this.limits.set(limit.name, (windows = new Windows(limit.windowMs, this.maxKeys, this.now)));
+    return windows.take(limit.max, key);
+  }
+
+  /** Keys counted for the limit now. */
+  size(limit: Limit): number {
+    return this.limits.get(limit.name)?.size ?? 0;
+  }
 }
 
 /** One window per key: INCR, the expiry set by the first request of the window, and the time left. */
@@ -73,22 +117,31 @@ if n == 1 then redis.call('pexpire', KEYS[1], ARGV[1]) end
 return {n, redis.call('pttl', KEYS[1])}`;
 const LOG_EVERY_MS = 10_000;
 
-export class RequestCounter {
-  /**
-   * The in-memory counter of each limit, by its name: one entry per limit there is (six, in
-   * EmployeeLimits), not per request, so no bound; the addresses and sessions counted are bounded in each.
-   */
-  private readonly local = new Map<string, RateLimiter>();
-  private lastErrorLog = 0;
+export interface RedisLimiterOptions {
+  /** The clock of the memory backend used while Redis is away, and of the warnings about it. */
+  now?: () => number;
+  prefix?: string;
+}
+
+/** Counted in Redis, so that a limit holds across replicas; in memory, per replica, while Redis is away. */
+export class RedisLimiter implements Limiter {
+  private readonly fallback: MemoryLimiter;
+  private readonly now: () => number;
+  private readonly prefix: string;
+  private lastErrorLog = -Infinity;
 
   constructor(
-    private readonly redis: Redis | undefined,
+    private readonly redis: Redis,
     private readonly logger: Logger,
-    private readonly prefix = 'token-generator:limit:',
-  ) {}
+    options: RedisLimiterOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.prefix = options.prefix ?? 'token-generator:limit:';
+    this.fallback = new MemoryLimiter({ now: this.now });
+  }
 
   async take(limit: Limit, key: string): Promise<Verdict> {
-    if (this.redis?.status === 'ready') {
+    if (this.redis.status === 'ready') {
       try {
         const redisKey = `${this.prefix}${limit.name}:${createHash('sha256').update(key).digest('base64url')}`;
         const [count, ttl] = (await this.redis.eval(INCREMENT, 1, redisKey, limit.windowMs)) as [number, number];
@@ -97,24 +150,22 @@ export class RequestCounter {
         this.logUnavailable(err);
       }
     }
-    return this.localCounter(limit).take(key);
-  }
-
-  private localCounter(limit: Limit): RateLimiter {
-    let limiter = this.local.get(limit.name);
-    if (!limiter) this.local.set(limit.name, (limiter = new RateLimiter(limit.max, limit.windowMs)));
-    return limiter;
+    return this.fallback.take(limit, key);
   }
 
   private logUnavailable(err: unknown): void {
-    const now = Date.now();
+    const now = this.now();
     if (now - this.lastErrorLog < LOG_EVERY_MS) return;
     this.lastErrorLog = now;
     this.logger.warn({ reason: err instanceof Error ? err.message : String(err) }, 'rate limits counted per replica: Redis is unavailable');
   }
 }
 
-export class EmployeeLimits {
+const FRESH = 'fresh tokens (asked for with Cache-Control: no-cache, or not cached yet)';
+
+/** The limits of the generator, each said once. */
+export class Limits {
+  private readonly publicAddress: Limit;
   private readonly address: Limit;
   private readonly session: Limit;
   private readonly freshAddress: Limit;
@@ -123,17 +174,31 @@ export class EmployeeLimits {
   private readonly cliToken: Limit;
 
   constructor(
-    private readonly counter: RequestCounter,
     config: GeneratorConfig['rateLimit'],
+    /** Counts every limit but the public one: in Redis when there is one, so that they hold across replicas. */
+    private readonly limiter: Limiter,
+    /** Counts the public limit. */
+    private readonly local: MemoryLimiter = new MemoryLimiter(),
   ) {
     const { windowMs } = config;
+    this.publicAddress = { name: 'public-address', max: config.max, windowMs, counted: 'requests from your address' };
     this.address = { name: 'address', max: config.max, windowMs, counted: 'requests from your address' };
     this.session = { name: 'session', max: config.sessionMax, windowMs, counted: 'requests for your login' };
-    const fresh = 'fresh tokens (asked for with Cache-Control: no-cache, or not cached yet)';
-    this.freshAddress = { name: 'fresh-address', max: config.freshAddressMax, windowMs, counted: `${fresh} from your address` };
-    this.freshSession = { name: 'fresh-session', max: config.freshSessionMax, windowMs, counted: `${fresh} for your login` };
+    this.freshAddress = { name: 'fresh-address', max: config.freshAddressMax, windowMs, counted: `${FRESH} from your address` };
+    this.freshSession = { name: 'fresh-session', max: config.freshSessionMax, windowMs, counted: `${FRESH} for your login` };
     this.login = { name: 'login', max: config.loginMax, windowMs, counted: 'logins started from your address' };
     this.cliToken = { name: 'cli-token', max: config.cliTokenMax, windowMs, counted: 'authorization codes redeemed from your address' };
+  }
+
+  /**
+   * A request to a public endpoint: its refusal, or undefined. Counted in memory, per replica, by
+   * design: it guards the cached-token path, where a round trip to Redis for every cached token would
+   * cost more than the answer itself; what reaches the identity provider is counted by the other
+   * limits, across replicas.
+   */
+  publicRequest(address: string): ProblemError | undefined {
+    const verdict = this.local.take(this.publicAddress, address);
+    return verdict.allowed ? undefined : overLimit(this.publicAddress, verdict);
   }
 
   /** A token for a logged-in employee; `fresh` when it will be asked of the identity provider. */
@@ -157,6 +222,16 @@ export class EmployeeLimits {
     );
   }
 
+  /**
+   * An app token that will be asked of the identity provider: the fresh limit of the caller's
+   * address. Synchronous on the memory backend, so that the caller's call to the provider is under
+   * way before the next caller looks, and that one shares it instead of counting again; with Redis,
+   * callers within its round trip count each.
+   */
+  freshAppToken(address: string): void | Promise<void> {
+    return this.enforce([[this.freshAddress, address]]);
+  }
+
   async loginStart(address: string): Promise<void> {
     await this.enforce([[this.login, address]]);
   }
@@ -166,14 +241,13 @@ export class EmployeeLimits {
   }
 
   /** Counts the request against every limit; throws a 429 with Retry-After for the first one it is over. */
-  private async enforce(checks: [Limit, string][]): Promise<void> {
-    const verdicts = await Promise.all(checks.map(([limit, key]) => this.counter.take(limit, key)));
-    const over = verdicts.findIndex((verdict) => !verdict.allowed);
-    if (over === -1) return;
-    const limit = checks[over]![0];
-    const wait = verdicts[over]!.retryAfterSeconds;
-    const message =
-      `Too many ${limit.counted}: at most ${limit.max} in ${Math.round(limit.windowMs / 1000)} seconds. Try again ` + `in ${wait} seconds.`;
-    throw refuse('rate_limited', message, { headers: { 'retry-after': String(wait) } });
+  private enforce(checks: [Limit, string][]): void | Promise<void> {
+    const taken = checks.map(([limit, key]) => this.limiter.take(limit, key));
+    const judge = (verdicts: Verdict[]) => {
+      const over = verdicts.findIndex((verdict) => !verdict.allowed);
+      if (over !== -1) throw overLimit(checks[over]![0], verdicts[over]!);
+    };
+    if (taken.some((verdict) => verdict instanceof Promise)) return Promise.all(taken).then(judge);
+    judge(taken as Verdict[]);
   }
 }

@@ -11,7 +11,7 @@ import type { ParsedAudience } from '../../audience.js';
 import { TokenCache, type CacheResult } from '../../cache/token-cache.js';
 import type { SessionData } from '../../session/index.js';
 import { IdpError, type IdentityProvider, type TokenResponse } from '../idp/identity-provider.js';
-import type { EmployeeLimits } from './limits.js';
+import type { Limits } from './limits.js';
 import { LoginRequiredError, refuse } from './problem.js';
 import { ask, providerProblem } from './provider.js';
 
@@ -45,9 +45,6 @@ export interface SessionRenewal {
 export interface TokenOptions {
   /** A token straight from the provider, not the cache (`Cache-Control: no-cache`). */
   fresh?: boolean;
-}
-
-export interface EmployeeTokenOptions extends TokenOptions {
   /** The caller's address, for the limits per address. */
   address: string;
 }
@@ -60,7 +57,7 @@ export interface TokensOptions extends TokenEvents {
   maxEntries: number;
   maxBytes?: number;
   now?: () => number;
-  limits: EmployeeLimits;
+  limits: Limits;
   sessions: SessionRenewal;
 }
 
@@ -78,16 +75,19 @@ export class Tokens {
     this.now = options.now ?? Date.now;
   }
 
-  /** An app token for the target; a refusal of the provider becomes its advice. */
-  async appToken(target: ParsedAudience, options: TokenOptions = {}): Promise<IssuedToken> {
+  /**
+   * An app token for the target; a refusal of the provider becomes its advice. One that will be
+   * asked of the provider counts against the fresh-token limit of the caller's address, whichever
+   * surface asks (the public route, the token endpoint's client credentials grant).
+   */
+  async appToken(target: ParsedAudience, options: TokenOptions): Promise<IssuedToken> {
     const scope = this.provider.scopeFor(target);
-    const result = await ask(this.provider, 'client_credentials', target, () =>
-      this.appCache.get(scope, async () => this.issued(await this.provider.clientCredentials(scope)), {
-        skipCache: options.fresh ?? false,
-      }),
-    );
-    this.options.onCache?.('app', result.hit);
-    return result.token;
+    if (asksProvider(this.appCache, scope, options.fresh)) {
+      // Not awaited when counted at once: the call then starts before another caller looks.
+      const counted = this.options.limits.freshAppToken(options.address);
+      if (counted) await counted;
+    }
+    return this.issueAppToken(scope, target, options);
   }
 
   /** The cached app token for the target, without a call to the provider (or undefined): the public route's fast path. */
@@ -97,11 +97,21 @@ export class Tokens {
     return token;
   }
 
-  /** An app token for a logged-in employee (`/api/m2m`): counted against their limits like an employee token. */
-  async appTokenFor(session: EmployeeSession, target: ParsedAudience, options: EmployeeTokenOptions): Promise<IssuedToken> {
-    const fresh = options.fresh || this.appCache.peek(this.provider.scopeFor(target)) === undefined;
-    await this.options.limits.tokenRequest(options.address, session.id, fresh);
-    return this.appToken(target, options);
+  /** An app token for a logged-in employee (`/api/m2m`): counted against their limits and their address's, as an employee token. */
+  async appTokenFor(session: EmployeeSession, target: ParsedAudience, options: TokenOptions): Promise<IssuedToken> {
+    const scope = this.provider.scopeFor(target);
+    await this.options.limits.tokenRequest(options.address, session.id, asksProvider(this.appCache, scope, options.fresh));
+    return this.issueAppToken(scope, target, options);
+  }
+
+  private async issueAppToken(scope: string, target: ParsedAudience, options: TokenOptions): Promise<IssuedToken> {
+    const result = await ask(this.provider, 'client_credentials', target, () =>
+      this.appCache.get(scope, async () => this.issued(await this.provider.clientCredentials(scope)), {
+        skipCache: options.fresh ?? false,
+      }),
+    );
+    this.options.onCache?.('app', result.hit);
+    return result.token;
   }
 
   /**
@@ -109,11 +119,14 @@ export class Tokens {
    * one against the tighter ones); when the provider refuses the employee's own token, the session
    * is renewed once and asked again; when it has ended, LoginRequiredError.
    */
-  async employeeToken(session: EmployeeSession, target: ParsedAudience, options: EmployeeTokenOptions): Promise<IssuedToken> {
+  async employeeToken(session: EmployeeSession, target: ParsedAudience, options: TokenOptions): Promise<IssuedToken> {
     assertConsented(session, target);
     const key = employeeCacheKey(session.id, this.provider.scopeFor(target));
-    const fresh = options.fresh || session.once || this.employeeCache.peek(key) === undefined;
-    await this.options.limits.tokenRequest(options.address, session.id, fresh);
+    await this.options.limits.tokenRequest(
+      options.address,
+      session.id,
+      session.once || asksProvider(this.employeeCache, key, options.fresh),
+    );
     let result: CacheResult<IssuedToken>;
     try {
       result = await this.exchange(session, key, target, options);
@@ -134,7 +147,7 @@ export class Tokens {
     session: EmployeeSession,
     key: string,
     target: ParsedAudience,
-    options: EmployeeTokenOptions,
+    options: TokenOptions,
   ): Promise<CacheResult<IssuedToken>> {
     const scope = this.provider.scopeFor(target);
     const call = async () => this.issued(await this.provider.onBehalfOf(session.data.accessToken, scope));
@@ -150,6 +163,14 @@ export class Tokens {
       ...(response.scope ? { scope: response.scope } : {}),
     };
   }
+}
+
+/**
+ * Whether a token will be asked of the provider: fresh asked, or not cached, and no call for it under
+ * way (which the caller shares instead). What the fresh-token limits count.
+ */
+function asksProvider(cache: TokenCache<IssuedToken>, key: string, fresh: boolean | undefined): boolean {
+  return (fresh || cache.peek(key) === undefined) && !cache.calling(key);
 }
 
 /** A tool's session was started by the employee's consent for one target: it gets tokens for that target only. */

@@ -30,7 +30,7 @@ import { loginRoutes } from './pages/login.js';
 import { logoutRoutes } from './pages/logout.js';
 import { loggedInTokenRoutes } from './pages/logged-in-tokens.js';
 import { authorizationServerRoutes } from './oauth/index.js';
-import { headlessOboRoutes } from './public-api/headless-obo.js';
+import { headlessOboRoutes, type TestSignIn } from './public-api/headless-obo.js';
 import { Sessions } from '../core/sessions.js';
 import { Logins } from '../core/login.js';
 import { SessionCookie } from './session-cookie.js';
@@ -39,7 +39,7 @@ import { trustedHops, trustProxyOption } from './client-address.js';
 import { refuseDuplicateCookies } from './duplicate-cookies.js';
 import { boundConnections, type ConnectionBound } from './connections.js';
 import { createStore, randomKey, RedisStore, Sealer, SessionManager, type SessionStore } from '../../session/index.js';
-import { EmployeeLimits, RequestCounter } from '../core/limits.js';
+import { Limits, MemoryLimiter, RedisLimiter } from '../core/limits.js';
 import { ToolAccess } from '../core/oauth/tool-access.js';
 import { ToolSessions } from '../core/oauth/tool-sessions.js';
 import { toolAccessRoutes } from './pages/tool-access.js';
@@ -56,8 +56,8 @@ export interface BuildOptions {
   store?: SessionStore;
   /** Shared with the identity provider, which reports its token requests to it. */
   metrics?: Metrics;
-  /** The identity provider is the emulator (enables headless employee tokens). */
-  emulator?: boolean;
+  /** The identity provider is the emulator: how a test employee signs in on it (enables headless employee tokens). */
+  emulator?: { signIn: TestSignIn };
   /** With the emulator: its test employees and apps, for the home page. */
   directory?: TestDirectory;
 }
@@ -192,7 +192,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
     limits: employees.limits,
     sessions: employees.sessions,
   });
-  const ctx = new GeneratorContext(config, provider, tokens, logger, metrics);
+  const ctx = new GeneratorContext(config, provider, tokens, logger, metrics, employees.limits);
   let connections: ConnectionBound | undefined;
   const proxy = trustedHops(config.trustProxyHops, config.trustedProxies);
   const bound = (server: Server): ServerWatch => {
@@ -239,11 +239,11 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   return { app, ctx, readiness, sessions: employees.sessions, metrics, routes, connections: connections! };
 }
 
-/** What the employees' routes share: the sealer of their cookies, their sessions, the limits per employee. */
+/** What the employees' routes share: the sealer of their cookies, their sessions, the limits. */
 interface EmployeeParts {
   sealer: Sealer;
   sessions: Sessions;
-  limits: EmployeeLimits;
+  limits: Limits;
   /** Closes the store once the renewals under way have stored their tokens. */
   close: () => Promise<void>;
 }
@@ -251,7 +251,7 @@ interface EmployeeParts {
 /** The session store and what is built on it; readiness and the metrics watch the store. */
 function employeeSessions(options: BuildOptions, readiness: Readiness, metrics: Metrics): EmployeeParts {
   const { config, provider, logger } = options;
-  const sealer = sessionSealer(config, logger, options.emulator ?? false);
+  const sealer = sessionSealer(config, logger, options.emulator !== undefined);
   const store =
     options.store ??
     createStore({
@@ -261,8 +261,9 @@ function employeeSessions(options: BuildOptions, readiness: Readiness, metrics: 
     });
   readiness.sessionStore = () => store.health();
   metrics.watchSessionStore(readiness.sessionStore);
-  const counter = new RequestCounter(store instanceof RedisStore ? store.client : undefined, logger.child({ component: 'rate-limit' }));
-  const limits = new EmployeeLimits(counter, config.rateLimit);
+  const limiter =
+    store instanceof RedisStore ? new RedisLimiter(store.client, logger.child({ component: 'rate-limit' })) : new MemoryLimiter();
+  const limits = new Limits(config.rateLimit, limiter);
   const manager = new SessionManager({ store, sealer, maxLifetimeMs: config.session.maxLifetimeMs });
   const sessions = new Sessions({ manager, provider, logger, onEvent: (event) => metrics.sessions.inc({ event }) });
   const close = async () => {
@@ -288,7 +289,7 @@ async function employeeRoutes(app: FastifyInstance, ctx: GeneratorContext, emplo
     await logoutRoutes(scope, { ctx, sessions, cookie: sessionCookie, sealer, tools });
     await toolAccessRoutes(scope, { cookie: sessionCookie, sealer, tools, publicUrl: config.publicUrl });
     await loggedInTokenRoutes(scope, ctx, sessionCookie);
-    await headlessOboRoutes(scope, { ctx, logins, emulator: options.emulator ?? false });
+    await headlessOboRoutes(scope, { ctx, logins, signIn: options.emulator?.signIn });
     const oauth = { ctx, sessions, cookie: sessionCookie, sealer, limits, tools };
     await scope.register(async (server) => authorizationServerRoutes(server, oauth));
   });

@@ -5,15 +5,13 @@ import type { GeneratorConfig } from '../../config.js';
 import type { IdentityProvider } from '../idp/identity-provider.js';
 import type { Metrics } from './internal/metrics.js';
 import type { Tokens } from '../core/tokens.js';
-import { RateLimiter } from '../core/limits.js';
+import type { Limits } from '../core/limits.js';
 import { rateLimitHook } from './rate-limit.js';
 
 /** What every route of the generator shares. */
 export class GeneratorContext {
   /** The per-address limit of the public endpoints, as an `onRequest` hook for their routes. */
   readonly limitPublic: ReturnType<typeof rateLimitHook>;
-  /** The per-address counts behind `limitPublic`. */
-  readonly limiter: RateLimiter;
 
   constructor(
     readonly config: GeneratorConfig,
@@ -21,9 +19,9 @@ export class GeneratorContext {
     readonly tokens: Tokens,
     readonly logger: Logger,
     readonly metrics: Metrics,
+    limits: Limits,
   ) {
-    this.limiter = new RateLimiter(config.rateLimit.max, config.rateLimit.windowMs);
-    this.limitPublic = rateLimitHook(this.limiter);
+    this.limitPublic = rateLimitHook(limits);
   }
 }
 

@@ -5,7 +5,7 @@
 import { pino } from 'pino';
 import { parseAudience, type ParsedAudience } from '../../../src/audience.js';
 import { loadConfig, type GeneratorConfig } from '../../../src/config.js';
-import { EmployeeLimits, RequestCounter } from '../../../src/generator/core/limits.js';
+import { Limits, MemoryLimiter } from '../../../src/generator/core/limits.js';
 import { Logins } from '../../../src/generator/core/login.js';
 import { AuthorizationCodes } from '../../../src/generator/core/oauth/codes.js';
 import { ToolAccess } from '../../../src/generator/core/oauth/tool-access.js';
@@ -66,7 +66,8 @@ export function core(rateLimit: Partial<GeneratorConfig['rateLimit']> = {}): Cor
   const sealer = new Sealer(randomKey());
   const manager = new SessionManager({ store, sealer, maxLifetimeMs: config.session.maxLifetimeMs, now });
   const sessions = new Sessions({ manager, provider, logger, now });
-  const limits = new EmployeeLimits(new RequestCounter(undefined, logger), config.rateLimit);
+  const limiter = new MemoryLimiter({ now });
+  const limits = new Limits(config.rateLimit, limiter, limiter);
   const tokens = new Tokens(provider, { maxEntries: 100, limits, sessions, now });
   const tools = new ToolSessions(sessions, sealer, new ToolAccess(store, now), now);
   const codes = new AuthorizationCodes(sealer, store, tools, now);

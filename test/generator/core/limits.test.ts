@@ -1,41 +1,108 @@
+/**
+ * The one limiter: its memory backend on an injected clock, the Redis backend's fallback to it while
+ * Redis is away, and the refusals of `Limits`, the public endpoints' among them.
+ */
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { RateLimiter } from '../../../src/generator/core/limits.js';
+import { loadConfig } from '../../../src/config.js';
+import { Limits, MemoryLimiter, RedisLimiter, type Limit } from '../../../src/generator/core/limits.js';
+import { PROBLEM_CODES } from '../../../src/generator/core/problem.js';
 
-describe('RateLimiter', () => {
-  it('allows max requests per window and address, then refuses with the seconds left', () => {
+const limit = (max: number, windowMs: number, name = 'test'): Limit => ({ name, max, windowMs, counted: 'tests' });
+
+describe('MemoryLimiter', () => {
+  it('allows max requests per window and key, then refuses with the seconds left', () => {
     let now = 1_000_000;
-    const limiter = new RateLimiter(3, 60_000, 100, () => now);
-    expect([1, 2, 3].map(() => limiter.take('a').allowed)).toEqual([true, true, true]);
+    const limiter = new MemoryLimiter({ maxKeys: 100, now: () => now });
+    const three = limit(3, 60_000);
+    expect([1, 2, 3].map(() => limiter.take(three, 'a').allowed)).toEqual([true, true, true]);
     now += 20_000;
-    expect(limiter.take('a')).toEqual({ allowed: false, retryAfterSeconds: 40 });
-    // Another address has its own window.
-    expect(limiter.take('b').allowed).toBe(true);
+    expect(limiter.take(three, 'a')).toEqual({ allowed: false, retryAfterSeconds: 40 });
+    // Another key has its own window.
+    expect(limiter.take(three, 'b').allowed).toBe(true);
     now += 40_000;
-    expect(limiter.take('a')).toEqual({ allowed: true, retryAfterSeconds: 60 });
+    expect(limiter.take(three, 'a')).toEqual({ allowed: true, retryAfterSeconds: 60 });
+  });
+
+  it('counts each limit apart, by its name', () => {
+    const limiter = new MemoryLimiter({ now: () => 0 });
+    const one = limit(1, 1_000, 'one');
+    const other = limit(1, 1_000, 'other');
+    expect(limiter.take(one, 'a').allowed).toBe(true);
+    expect(limiter.take(one, 'a').allowed).toBe(false);
+    expect(limiter.take(other, 'a').allowed).toBe(true);
   });
 
   it('never says to retry in less than a second', () => {
     let now = 0;
-    const limiter = new RateLimiter(1, 1_000, 100, () => now);
-    limiter.take('a');
+    const limiter = new MemoryLimiter({ maxKeys: 100, now: () => now });
+    const one = limit(1, 1_000);
+    limiter.take(one, 'a');
     now = 999.5;
-    expect(limiter.take('a')).toEqual({ allowed: false, retryAfterSeconds: 1 });
+    expect(limiter.take(one, 'a')).toEqual({ allowed: false, retryAfterSeconds: 1 });
   });
 
-  it('remembers a bounded number of addresses, dropping ended windows first, then the oldest', () => {
+  it('remembers a bounded number of keys per limit, dropping ended windows first, then the oldest', () => {
     let now = 0;
-    const limiter = new RateLimiter(1, 1_000, 3, () => now);
-    limiter.take('old');
+    const limiter = new MemoryLimiter({ maxKeys: 3, now: () => now });
+    const one = limit(1, 1_000);
+    limiter.take(one, 'old');
     now = 2_000;
-    limiter.take('a');
-    limiter.take('b');
-    limiter.take('c');
-    expect(limiter.size).toBe(3);
+    limiter.take(one, 'a');
+    limiter.take(one, 'b');
+    limiter.take(one, 'c');
+    expect(limiter.size(one)).toBe(3);
     // 'old' had ended and went first; 'a', 'b', 'c' are still counted.
-    expect(limiter.take('a').allowed).toBe(false);
-    limiter.take('d');
-    expect(limiter.size).toBe(3);
+    expect(limiter.take(one, 'a').allowed).toBe(false);
+    limiter.take(one, 'd');
+    expect(limiter.size(one)).toBe(3);
     // 'a' was the oldest window and was dropped to make room: it starts again.
-    expect(limiter.take('a').allowed).toBe(true);
+    expect(limiter.take(one, 'a').allowed).toBe(true);
+  });
+});
+
+describe('RedisLimiter while Redis is away', () => {
+  it('counts in memory, per replica, on its clock', async () => {
+    let now = 0;
+    const logger = pino({ level: 'silent' });
+    // Never connected: its status is not 'ready', as while Redis is down.
+    const redis = new Redis({ lazyConnect: true, enableOfflineQueue: false });
+    const limiter = new RedisLimiter(redis, logger, { now: () => now });
+    const two = limit(2, 10_000);
+    expect((await limiter.take(two, 'a')).allowed).toBe(true);
+    expect((await limiter.take(two, 'a')).allowed).toBe(true);
+    expect(await limiter.take(two, 'a')).toEqual({ allowed: false, retryAfterSeconds: 10 });
+    now += 10_000;
+    expect((await limiter.take(two, 'a')).allowed).toBe(true);
+    redis.disconnect();
+  });
+});
+
+describe('Limits', () => {
+  const config = (vars: Record<string, string>) => loadConfig({ PUBLIC_URL: 'http://127.0.0.1:8080', ...vars }).generator.rateLimit;
+
+  it('refuse public requests past the limit of the address, at once and in memory, with a 429 and Retry-After', () => {
+    let now = 0;
+    const local = new MemoryLimiter({ now: () => now });
+    const limits = new Limits(config({ RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW_SECONDS: '60' }), local, local);
+    expect(limits.publicRequest('10.0.0.1')).toBeUndefined();
+    expect(limits.publicRequest('10.0.0.1')).toBeUndefined();
+    now += 15_000;
+    const refusal = limits.publicRequest('10.0.0.1');
+    expect(refusal?.problem.code).toBe('rate_limited');
+    expect(PROBLEM_CODES.rate_limited.status).toBe(429);
+    expect(refusal?.headers).toEqual({ 'retry-after': '45' });
+    expect(refusal?.problem.message).toBe('Too many requests from your address: at most 2 in 60 seconds. Try again in 45 seconds.');
+    expect(limits.publicRequest('10.0.0.2')).toBeUndefined();
+    now += 45_000;
+    expect(limits.publicRequest('10.0.0.1')).toBeUndefined();
+  });
+
+  it('count the public requests apart from those of logged-in employees', async () => {
+    const local = new MemoryLimiter({ now: () => 0 });
+    const limits = new Limits(config({ RATE_LIMIT_MAX: '1' }), local, local);
+    expect(limits.publicRequest('10.0.0.1')).toBeUndefined();
+    await expect(limits.tokenRequest('10.0.0.1', 'session', false)).resolves.toBeUndefined();
   });
 });

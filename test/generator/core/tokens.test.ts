@@ -11,6 +11,7 @@ import { audience, core } from './harness.js';
 
 const TARGET = audience('dev-gcp:team-a:api');
 const OTHER = audience('dev-gcp:team-b:other-api');
+const THIRD = audience('dev-gcp:team-c:third-api');
 const HERE = { address: '10.0.0.1' };
 
 const problemOf = (promise: Promise<unknown>) => rejectionOf(promise, ProblemError);
@@ -18,10 +19,10 @@ const problemOf = (promise: Promise<unknown>) => rejectionOf(promise, ProblemErr
 describe('app tokens', () => {
   it('come from the cache after the first, and a fresh one is asked for when the caller says so', async () => {
     const { tokens, provider } = core();
-    const first = await tokens.appToken(TARGET);
-    expect(await tokens.appToken(TARGET)).toEqual(first);
+    const first = await tokens.appToken(TARGET, HERE);
+    expect(await tokens.appToken(TARGET, HERE)).toEqual(first);
     expect(provider.count('client_credentials')).toBe(1);
-    const fresh = await tokens.appToken(TARGET, { fresh: true });
+    const fresh = await tokens.appToken(TARGET, { ...HERE, fresh: true });
     expect(fresh.accessToken).not.toBe(first.accessToken);
     expect(provider.count('client_credentials')).toBe(2);
   });
@@ -29,29 +30,72 @@ describe('app tokens', () => {
   it('asked for at once by many callers are one call to the provider', async () => {
     const { tokens, provider } = core();
     const release = provider.hold('client_credentials');
-    const asked = Array.from({ length: 20 }, () => tokens.appToken(TARGET));
+    const asked = Array.from({ length: 20 }, () => tokens.appToken(TARGET, HERE));
     release();
     const answers = await Promise.all(asked);
     expect(new Set(answers.map((token) => token.accessToken)).size).toBe(1);
     expect(provider.count('client_credentials')).toBe(1);
   });
 
+  it('asked of the provider are limited per address, whichever surface asks; cached ones cost nothing, and the window ends', async () => {
+    const { tokens, provider, clock } = core({ freshAddressMax: 3 });
+    await tokens.appToken(TARGET, HERE);
+    for (let i = 0; i < 5; i++) await tokens.appToken(TARGET, HERE);
+    expect(tokens.cachedAppToken(TARGET)).toBeDefined();
+    await tokens.appToken(TARGET, { ...HERE, fresh: true });
+    await tokens.appToken(OTHER, HERE);
+    clock.advance(20_000);
+    const error = await problemOf(tokens.appToken(THIRD, HERE));
+    expect(error.problem.code).toBe('rate_limited');
+    expect(error.problem.message).toMatch(/^Too many fresh tokens .* from your address: at most 3 in 60 seconds/);
+    expect(error.headers).toEqual({ 'retry-after': '40' });
+    await expect(problemOf(tokens.appToken(TARGET, { ...HERE, fresh: true }))).resolves.toMatchObject({
+      problem: { code: 'rate_limited' },
+    });
+    // Refused before the provider was asked; what is cached still comes, and another address has its own count.
+    expect(provider.count('client_credentials')).toBe(3);
+    await tokens.appToken(TARGET, HERE);
+    await tokens.appToken(THIRD, { address: '10.0.0.2' });
+    clock.advance(40_000);
+    await tokens.appToken(OTHER, { ...HERE, fresh: true });
+    expect(provider.count('client_credentials')).toBe(5);
+  });
+
+  it('asked for at once by many callers count once against the fresh limit: only one call reaches the provider', async () => {
+    const { tokens, provider } = core({ freshAddressMax: 1 });
+    const release = provider.hold('client_credentials');
+    const asked = Array.from({ length: 20 }, (_, i) => tokens.appToken(TARGET, { ...HERE, fresh: i % 2 === 0 }));
+    release();
+    expect(new Set((await Promise.all(asked)).map((token) => token.accessToken)).size).toBe(1);
+    expect(provider.count('client_credentials')).toBe(1);
+  });
+
+  it('share the fresh limit of the address with the logged-in routes, which count a fresh one once', async () => {
+    const { tokens, login } = core({ freshAddressMax: 3, freshSessionMax: 100, sessionMax: 100 });
+    const session = await login();
+    await tokens.appTokenFor(session, TARGET, HERE);
+    await tokens.appTokenFor(session, OTHER, HERE);
+    await tokens.employeeToken(session, TARGET, HERE);
+    const error = await problemOf(tokens.appToken(THIRD, HERE));
+    expect(error.problem.message).toMatch(/fresh tokens .* from your address/);
+  });
+
   it('turn a refusal into the advice for it, with the access policy to add', async () => {
     const { tokens, provider } = core();
     provider.script('client_credentials', refused(501051, 'invalid_grant'));
-    const error = await problemOf(tokens.appToken(TARGET));
+    const error = await problemOf(tokens.appToken(TARGET, HERE));
     expect(error.problem.code).toBe('not_authorized_by_target');
     expect(error.problem.snippet).toContain('accessPolicy');
     expect(error.provider).toMatchObject({ flow: 'client_credentials', target: 'dev-gcp:team-a:api' });
     // Nothing failed is cached: the next ask goes to the provider again.
-    await tokens.appToken(TARGET);
+    await tokens.appToken(TARGET, HERE);
     expect(provider.count('client_credentials')).toBe(2);
   });
 
   it('say a timeout is worth another try', async () => {
     const { tokens, provider } = core();
     provider.script('client_credentials', { kind: 'timeout', timeoutMs: 5 });
-    const { problem } = await problemOf(tokens.appToken(TARGET));
+    const { problem } = await problemOf(tokens.appToken(TARGET, HERE));
     expect(problem.code).toBe('identity_provider_timeout');
     expect(PROBLEM_CODES[problem.code]).toMatchObject({ status: 504, oauth: 'temporarily_unavailable', retry: true });
   });

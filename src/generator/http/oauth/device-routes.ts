@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { page } from '../views/html.js';
 import type { GeneratorContext } from '../context.js';
-import { RateLimiter } from '../../core/limits.js';
+import { MemoryLimiter, type Limit } from '../../core/limits.js';
 import type { LoadedSession } from '../../core/sessions.js';
 import type { SessionCookie } from '../session-cookie.js';
 import { requireSession } from '../pages/logged-in-tokens.js';
@@ -23,9 +23,9 @@ import { refuse } from '../../core/problem.js';
 import { deviceToolName, single, targetScope } from './parameters.js';
 
 /** Lookups of user codes (and codes typed wrong) per address: enough for typing errors, far too few to guess one of 20^8. */
-const LOOKUPS = { max: 10, windowMs: 60_000 };
+const LOOKUPS: Limit = { name: 'device-lookups', max: 10, windowMs: 60_000, counted: 'codes tried' };
 /** Device authorizations started per address: a tool starts one per login; a flood fills the store and the code space. */
-const STARTS = { max: 10, windowMs: 60_000 };
+const STARTS: Limit = { name: 'device-starts', max: 10, windowMs: 60_000, counted: 'device authorizations' };
 
 const DeviceConsent = z.object({ deviceCode: z.string(), shownAt: z.number() });
 
@@ -35,10 +35,10 @@ const sendPage = (reply: FastifyReply, title: string, body: string) =>
     .type('text/html; charset=utf-8')
     .send(page({ title, body: `<section>${body}</section>` }));
 
-function limited(limiter: RateLimiter, address: string, what: string): void {
-  const verdict = limiter.take(address);
+function limited(limiter: MemoryLimiter, limit: Limit, address: string): void {
+  const verdict = limiter.take(limit, address);
   if (!verdict.allowed)
-    throw refuse('too_many_codes', `Too many ${what} from your address: try again in ${verdict.retryAfterSeconds} seconds.`);
+    throw refuse('too_many_codes', `Too many ${limit.counted} from your address: try again in ${verdict.retryAfterSeconds} seconds.`);
 }
 
 export async function deviceRoutes(
@@ -46,7 +46,7 @@ export async function deviceRoutes(
   deps: { ctx: GeneratorContext; cookie: SessionCookie; store: SessionStore; sealer: Sealer; devices: DeviceAuthorizations },
 ): Promise<void> {
   const { ctx, cookie, devices } = deps;
-  const lookups = new RateLimiter(LOOKUPS.max, LOOKUPS.windowMs);
+  const limiter = new MemoryLimiter();
   const consents = new ConsentTokens(deps.sealer, deps.store, 'device-consent', DeviceConsent);
 
   const approval = (
@@ -66,13 +66,13 @@ export async function deviceRoutes(
       }),
     );
 
-  deviceAuthorizationRoute(app, ctx, devices);
+  deviceAuthorizationRoute(app, ctx, devices, limiter);
 
   app.get(PATHS.deviceVerification, { schema: DEVICE_PAGE_SCHEMA, config: PAGES }, async (request, reply) => {
     const session = await requireSession(cookie, request);
     const userCode = single(request.query as Record<string, unknown>, 'user_code');
     if (userCode === undefined) return sendPage(reply, 'Connect a device', codeForm(ctx.config.loginDomain));
-    limited(lookups, request.ip, 'codes tried');
+    limited(limiter, LOOKUPS, request.ip);
     const found = await devices.find(userCode);
     if (!found)
       return sendPage(
@@ -97,7 +97,7 @@ export async function deviceRoutes(
     if (pending && allowed) {
       const refusal = approvalRefusal(pending.authorization.userCode, single(body, 'typed_code'), shownAt);
       if (refusal) {
-        limited(lookups, request.ip, 'codes tried');
+        limited(limiter, LOOKUPS, request.ip);
         return approval(reply.code(400), session, pending, refusal);
       }
     }
@@ -119,8 +119,12 @@ export async function deviceRoutes(
 }
 
 /** Where a tool asks (RFC 8628 §3.1): its name checked, its address counted, the codes made. */
-function deviceAuthorizationRoute(app: FastifyInstance, ctx: GeneratorContext, devices: DeviceAuthorizations): void {
-  const starts = new RateLimiter(STARTS.max, STARTS.windowMs);
+function deviceAuthorizationRoute(
+  app: FastifyInstance,
+  ctx: GeneratorContext,
+  devices: DeviceAuthorizations,
+  limiter: MemoryLimiter,
+): void {
   app.post(
     PATHS.deviceAuthorization,
     { schema: DEVICE_AUTHORIZATION_SCHEMA, onRequest: ctx.limitPublic, config: OAUTH },
@@ -128,7 +132,7 @@ function deviceAuthorizationRoute(app: FastifyInstance, ctx: GeneratorContext, d
       const body = (request.body ?? {}) as Record<string, unknown>;
       const client = deviceToolName(single(body, 'client_id'));
       const audience = targetScope(single(body, 'scope'));
-      limited(starts, request.ip, 'device authorizations');
+      limited(limiter, STARTS, request.ip);
       const userAgent = request.headers['user-agent']?.slice(0, 200) ?? '';
       const created = await devices.create({ client, target: audience.target, address: request.ip, userAgent });
       const verificationUri = `${ctx.config.publicUrl}${PATHS.deviceVerification}`;

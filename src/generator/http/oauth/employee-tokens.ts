@@ -6,7 +6,7 @@
 import type { ParsedAudience } from '../../../audience.js';
 import type { GeneratorContext } from '../context.js';
 import type { LoadedSession } from '../../core/sessions.js';
-import { responseBody, type EmployeeTokenOptions, type TokenResponseBody } from '../../core/tokens.js';
+import { responseBody, type TokenOptions, type TokenResponseBody } from '../../core/tokens.js';
 
 export interface ToolTokenResponse extends TokenResponseBody {
   refresh_token: string;
@@ -15,12 +15,7 @@ export interface ToolTokenResponse extends TokenResponseBody {
 export class EmployeeTokens {
   constructor(private readonly ctx: GeneratorContext) {}
 
-  async response(
-    session: LoadedSession,
-    audience: ParsedAudience,
-    refreshToken: string,
-    asked: EmployeeTokenOptions,
-  ): Promise<ToolTokenResponse> {
+  async response(session: LoadedSession, audience: ParsedAudience, refreshToken: string, asked: TokenOptions): Promise<ToolTokenResponse> {
     const token = await this.ctx.tokens.employeeToken(session, audience, asked);
     return { ...responseBody(token), scope: audience.scope, refresh_token: refreshToken };
   }

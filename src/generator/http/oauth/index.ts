@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Sealer } from '../../../session/index.js';
 import type { GeneratorContext } from '../context.js';
-import type { EmployeeLimits } from '../../core/limits.js';
+import type { Limits } from '../../core/limits.js';
 import type { Sessions } from '../../core/sessions.js';
 import type { SessionCookie } from '../session-cookie.js';
 import { authorizeRoutes } from './authorize-routes.js';
@@ -20,7 +20,7 @@ import type { ToolSessions } from '../../core/oauth/tool-sessions.js';
 
 export async function authorizationServerRoutes(
   app: FastifyInstance,
-  deps: { ctx: GeneratorContext; sessions: Sessions; cookie: SessionCookie; sealer: Sealer; limits: EmployeeLimits; tools: ToolSessions },
+  deps: { ctx: GeneratorContext; sessions: Sessions; cookie: SessionCookie; sealer: Sealer; limits: Limits; tools: ToolSessions },
 ): Promise<void> {
   const { ctx, sessions, cookie, sealer, limits, tools } = deps;
   const store = sessions.manager.store;

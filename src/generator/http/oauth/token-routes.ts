@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { freshAsked, type GeneratorContext } from '../context.js';
-import type { EmployeeLimits } from '../../core/limits.js';
+import type { Limits } from '../../core/limits.js';
 import type { DeviceAuthorizations } from '../../core/device-authorizations.js';
 import type { EmployeeTokens } from './employee-tokens.js';
 import type { AuthorizationCodes } from '../../core/oauth/codes.js';
@@ -26,7 +26,7 @@ export interface GrantDeps {
   tools: ToolSessions;
   tokens: EmployeeTokens;
   devices: DeviceAuthorizations;
-  limits: EmployeeLimits;
+  limits: Limits;
 }
 
 function parameters(body: unknown): Record<string, unknown> {

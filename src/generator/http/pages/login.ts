@@ -12,7 +12,7 @@ import { loginRefusal, type Logins } from '../../core/login.js';
 import { escapeHtml, page, tenantNote } from '../views/html.js';
 import { answersIn, PAGES } from '../negotiate.js';
 import { safeReturnPath } from '../redirect.js';
-import type { EmployeeLimits } from '../../core/limits.js';
+import type { Limits } from '../../core/limits.js';
 import type { SessionCookie } from '../session-cookie.js';
 import { answers, errors, Field, htmlPage, redirect } from '../schemas.js';
 
@@ -55,7 +55,7 @@ export interface LoginDeps {
   ctx: GeneratorContext;
   cookie: SessionCookie;
   logins: Logins;
-  limits: EmployeeLimits;
+  limits: Limits;
 }
 
 const LoginQuery = z.object({

@@ -72,10 +72,26 @@ function testEmployee(query: z.infer<typeof EmployeeQuery>, body: unknown): Test
   return { navIdent, name, groups };
 }
 
+/** What the emulator's sign-in form is sent: the test employee, and the address of the tenant the generator logs in to. */
+export interface SignInForm {
+  navIdent: string;
+  name: string;
+  email: string;
+  groups: string;
+}
+
+/**
+ * Signs a test employee in on the emulator's login page at `authorize`, as a browser would, and returns the page's answer
+ * (a redirect back to the generator). Given by the wiring, which alone knows the emulator; throws IdpError when the page
+ * is not the emulator's sign-in.
+ */
+export type TestSignIn = (authorize: string, form: SignInForm, signal: AbortSignal) => Promise<Response>;
+
 export interface HeadlessDeps {
   ctx: GeneratorContext;
   logins: Logins;
-  emulator: boolean;
+  /** With the emulator only: there is no signing an employee in without them anywhere else. */
+  signIn: TestSignIn | undefined;
 }
 
 export async function headlessOboRoutes(fastify: FastifyInstance, deps: HeadlessDeps): Promise<void> {
@@ -83,22 +99,15 @@ export async function headlessOboRoutes(fastify: FastifyInstance, deps: Headless
   const { ctx, logins } = deps;
 
   /** The browser's way: the login page at the authorize URL, its form; returns the URL the emulator sends the browser back to. */
-  const signIn = async (employee: TestEmployee, authorize: string): Promise<URL> => {
+  const signIn = async (testSignIn: TestSignIn, employee: TestEmployee, authorize: string): Promise<URL> => {
     // A user of the tenant the generator logs in to, as a browser's employee signs in with; the emulator refuses another's (AADSTS50020).
     const email = `${employee.navIdent.toLowerCase()}@${ctx.config.loginDomain}`;
-    // The emulator's package is loaded only when there is an emulator to sign in on, not on NAIS.
-    const { SignInPageError, submitSignInForm } = await import('entra-emulator');
     let signedIn: Response;
     try {
-      const signal = AbortSignal.timeout(ctx.config.idp.timeoutMs);
-      signedIn = await submitSignInForm(
-        authorize,
-        { navIdent: employee.navIdent, name: employee.name, email, groups: employee.groups },
-        { signal },
-      );
+      const form = { navIdent: employee.navIdent, name: employee.name, email, groups: employee.groups };
+      signedIn = await testSignIn(authorize, form, AbortSignal.timeout(ctx.config.idp.timeoutMs));
     } catch (err) {
-      if (err instanceof SignInPageError)
-        throw new IdpError({ kind: 'bad-response', detail: `the login page answered HTTP ${err.status}`, status: err.status });
+      if (err instanceof IdpError) throw err;
       throw new IdpError({ kind: 'unreachable', detail: err instanceof Error ? err.message : 'fetch failed' });
     }
     return callbackOf(signedIn, authorize, ctx.provider, ctx.config.loginDomain);
@@ -108,11 +117,12 @@ export async function headlessOboRoutes(fastify: FastifyInstance, deps: Headless
     PATHS.publicObo,
     { schema: SCHEMA, onRequest: ctx.limitPublic, config: answersIn(['text', 'json'], 'text') },
     async (request, reply) => {
-      if (!deps.emulator) throw refuse('not_available', NOT_AVAILABLE);
+      const testSignIn = deps.signIn;
+      if (!testSignIn) throw refuse('not_available', NOT_AVAILABLE);
       const audience = audienceFrom(request);
       const employee = testEmployee(request.query, request.body);
       const started = await logins.start({ returnTo: '/', prompt: 'login' });
-      const callback = await ask(ctx.provider, 'login', audience, () => signIn(employee, started.url));
+      const callback = await ask(ctx.provider, 'login', audience, () => signIn(testSignIn, employee, started.url));
       const session = await logins.completeOnce(callback, started.login, { target: audience, surface: 'headless' });
       const token = await ctx.tokens.employeeToken(session, audience, { address: request.ip });
       const body = responseBody(token);

@@ -58,7 +58,9 @@ export async function appTokenRoutes(fastify: FastifyInstance, ctx: GeneratorCon
         send(request, reply, cached);
         return undefined;
       }
-      return ctx.tokens.appToken(audience, { fresh: freshAsked(request) }).then((token) => send(request, reply, token));
+      return ctx.tokens
+        .appToken(audience, { fresh: freshAsked(request), address: request.ip })
+        .then((token) => send(request, reply, token));
     },
   );
 

@@ -3,14 +3,14 @@
  * redeemed by the core's rules (`core/oauth/codes.ts`), the tool's first token and refresh token.
  */
 import type { AuthorizationCodes } from '../../../core/oauth/codes.js';
-import type { EmployeeTokenOptions } from '../../../core/tokens.js';
+import type { TokenOptions } from '../../../core/tokens.js';
 import type { EmployeeTokens } from '../employee-tokens.js';
 import { clientId, single, targetScope } from '../parameters.js';
 
 export async function authorizationCodeGrant(
   params: Record<string, unknown>,
   deps: { codes: AuthorizationCodes; tokens: EmployeeTokens },
-  asked: EmployeeTokenOptions,
+  asked: TokenOptions,
 ) {
   const client = single(params, 'client_id');
   const redeemed = await deps.codes.redeem({

@@ -4,7 +4,7 @@
  */
 import type { DeviceAuthorizations } from '../../../core/device-authorizations.js';
 import type { EmployeeTokens } from '../employee-tokens.js';
-import type { EmployeeTokenOptions } from '../../../core/tokens.js';
+import type { TokenOptions } from '../../../core/tokens.js';
 import { refuse } from '../../../core/problem.js';
 import { single, targetScope } from '../parameters.js';
 import type { ToolSessions } from '../../../core/oauth/tool-sessions.js';
@@ -12,7 +12,7 @@ import type { ToolSessions } from '../../../core/oauth/tool-sessions.js';
 export async function deviceCodeGrant(
   params: Record<string, unknown>,
   deps: { devices: DeviceAuthorizations; tools: ToolSessions; tokens: EmployeeTokens },
-  asked: EmployeeTokenOptions,
+  asked: TokenOptions,
 ) {
   const deviceCode = single(params, 'device_code');
   if (!deviceCode) throw refuse('invalid_request', 'Send the device_code from the device authorization.');

@@ -7,12 +7,12 @@ import { refuse } from '../../../core/problem.js';
 import { single, targetScope } from '../parameters.js';
 import type { ToolSessions } from '../../../core/oauth/tool-sessions.js';
 import type { EmployeeTokens } from '../employee-tokens.js';
-import type { EmployeeTokenOptions } from '../../../core/tokens.js';
+import type { TokenOptions } from '../../../core/tokens.js';
 
 export async function refreshGrant(
   params: Record<string, unknown>,
   deps: { tools: ToolSessions; tokens: EmployeeTokens },
-  asked: EmployeeTokenOptions,
+  asked: TokenOptions,
 ) {
   const refreshToken = single(params, 'refresh_token');
   if (!refreshToken) throw refuse('invalid_request', 'Send the refresh_token.');
