@@ -243,6 +243,9 @@ describe('advice for the identity provider refusals', () => {
     expect(body.error).toBe('not_authorized_by_target');
     expect(body.aadsts).toBe(501051);
     expect(body.details).toContain('application: azure-token-generator');
+    // From the code's rule: a script learns that asking again will not help until the target's policy changes.
+    expect(body.retry).toBe(false);
+    expect(body.advice).toEqual(expect.stringMatching(/\w/));
   });
 
   it('says the app does not exist or has no Entra ID when the tenant does not know it (AADSTS500011)', async () => {

@@ -22,7 +22,13 @@ describe('every problem code', () => {
     const rule: CodeRule = PROBLEM_CODES[code];
     const p = problemOf(code);
     expect(textBody(p, 'c-1')).toBe(`${p.message}\ncorrelation id: c-1\n`);
-    expect(jsonBody(p, 'c-1')).toEqual({ error: code, error_description: p.message, correlation_id: 'c-1' });
+    expect(jsonBody(p, 'c-1')).toEqual({
+      error: code,
+      error_description: p.message,
+      retry: rule.retry,
+      advice: rule.advice,
+      correlation_id: 'c-1',
+    });
     const oauth = oauthBody(p, 'c-1');
     expect(oauth).toMatchObject({
       error: rule.oauth,

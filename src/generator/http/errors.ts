@@ -191,14 +191,18 @@ function upstreamLine(p: Problem): string | undefined {
   return p.upstream.startsWith(code) ? p.upstream : `${code}: ${p.upstream}`;
 }
 
+/** For a script: the message for the case at hand, and from the code's rule whether the same request may succeed later and what to do. */
 export function jsonBody(p: Problem, correlationId: string): Record<string, unknown> {
   const details = detailLines(p);
+  const rule: CodeRule = PROBLEM_CODES[p.code];
   return {
     error: p.code,
     error_description: p.message,
     ...(details ? { details } : {}),
     ...(p.aadsts !== undefined ? { aadsts: p.aadsts, error_codes: [p.aadsts] } : {}),
     ...(p.upstream ? { upstream: p.upstream } : {}),
+    retry: rule.retry,
+    advice: rule.advice,
     correlation_id: correlationId,
   };
 }

@@ -72,6 +72,8 @@ export const ProblemBody = z
     aadsts: z.number().int().optional().meta({ description: 'The identity provider error code, when it refused' }),
     error_codes: z.array(z.number().int()).optional(),
     upstream: z.string().optional(),
+    retry: z.boolean().meta({ description: 'Whether the same request may succeed later (after Retry-After, when given)' }),
+    advice: z.string().meta({ description: 'What to do about this kind of error, in general; error_description says it for this case' }),
     correlation_id: z.string(),
   })
   .meta({ id: 'Problem' });
