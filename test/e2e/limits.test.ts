@@ -278,6 +278,33 @@ describe('limits counted in Redis', () => {
     await expectLimited(await get(first.url, '/api/obo?aud=dev-gcp:team:r5', cookie, address, true), /for your login/);
   });
 
+  it('count a new audience asked for by 20 scripts at once as one fresh token: they share its one call', async () => {
+    const address = newAddress();
+    const before = first.emulator!.stats.tokenRequests;
+    const asked = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        fetch(`${first.url}/api/public/m2m`, {
+          method: 'POST',
+          headers: { 'x-forwarded-for': address },
+          body: new URLSearchParams({ aud: 'dev-gcp:team:crowd' }),
+        }),
+      ),
+    );
+    expect(asked.map((res) => res.status)).toEqual(Array.from({ length: 20 }, () => 200));
+    expect(first.emulator!.stats.tokenRequests - before).toBe(1);
+    // One of the address's five fresh tokens was used: four more new audiences come, the fifth does not.
+    const more = [];
+    for (const app of ['c1', 'c2', 'c3', 'c4', 'c5'])
+      more.push(
+        await fetch(`${first.url}/api/public/m2m`, {
+          method: 'POST',
+          headers: { 'x-forwarded-for': address },
+          body: new URLSearchParams({ aud: `dev-gcp:team:${app}` }),
+        }),
+      );
+    expect(more.map((res) => res.status)).toEqual([200, 200, 200, 200, 429]);
+  });
+
   it('still hold, per replica, while Redis is away for the codes of the command line', async () => {
     await redis.stop();
     try {

@@ -223,10 +223,9 @@ export class Limits {
   }
 
   /**
-   * An app token that will be asked of the identity provider: the fresh limit of the caller's
-   * address. Synchronous on the memory backend, so that the caller's call to the provider is under
-   * way before the next caller looks, and that one shares it instead of counting again; with Redis,
-   * callers within its round trip count each.
+   * An app token about to be asked of the identity provider: the fresh limit of the address of the
+   * caller that starts the call. `Tokens` counts inside the call it shares, so callers arriving during
+   * the count (a Redis round trip) share it rather than count again.
    */
   freshAppToken(address: string): void | Promise<void> {
     return this.enforce([[this.freshAddress, address]]);

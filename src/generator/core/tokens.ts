@@ -12,7 +12,7 @@ import { TokenCache, type CacheResult } from '../../cache/token-cache.js';
 import type { SessionData } from '../../session/index.js';
 import { IdpError, type IdentityProvider, type TokenResponse } from '../idp/identity-provider.js';
 import type { Limits } from './limits.js';
-import { LoginRequiredError, refuse } from './problem.js';
+import { LoginRequiredError, ProblemError, refuse } from './problem.js';
 import { ask, providerProblem } from './provider.js';
 
 export interface IssuedToken {
@@ -76,18 +76,26 @@ export class Tokens {
   }
 
   /**
-   * An app token for the target; a refusal of the provider becomes its advice. One that will be
-   * asked of the provider counts against the fresh-token limit of the caller's address, whichever
-   * surface asks (the public route, the token endpoint's client credentials grant).
+   * An app token for the target; a refusal of the provider becomes its advice. A call to the provider
+   * counts against the fresh-token limit of the address of the caller that starts it, whichever surface
+   * asks (the public route, the token endpoint's client credentials grant). The count is taken inside the
+   * shared call, so callers that arrive while it is taken (a Redis round trip) share the call and are not
+   * counted; one whose shared call was refused for another caller's address asks again on its own.
    */
   async appToken(target: ParsedAudience, options: TokenOptions): Promise<IssuedToken> {
     const scope = this.provider.scopeFor(target);
-    if (asksProvider(this.appCache, scope, options.fresh)) {
-      // Not awaited when counted at once: the call then starts before another caller looks.
-      const counted = this.options.limits.freshAppToken(options.address);
-      if (counted) await counted;
+    let started = false;
+    const counted = async () => {
+      started = true;
+      await this.options.limits.freshAppToken(options.address);
+      return this.issued(await this.provider.clientCredentials(scope));
+    };
+    try {
+      return await this.issueAppToken(scope, target, options, counted);
+    } catch (err) {
+      if (started || !(err instanceof ProblemError) || err.problem.code !== 'rate_limited') throw err;
+      return this.issueAppToken(scope, target, options, counted);
     }
-    return this.issueAppToken(scope, target, options);
   }
 
   /** The cached app token for the target, without a call to the provider (or undefined): the public route's fast path. */
@@ -104,11 +112,15 @@ export class Tokens {
     return this.issueAppToken(scope, target, options);
   }
 
-  private async issueAppToken(scope: string, target: ParsedAudience, options: TokenOptions): Promise<IssuedToken> {
+  /** `call` is what asks the provider when neither the cache nor a call under way has the token. */
+  private async issueAppToken(
+    scope: string,
+    target: ParsedAudience,
+    options: TokenOptions,
+    call: () => Promise<IssuedToken> = async () => this.issued(await this.provider.clientCredentials(scope)),
+  ): Promise<IssuedToken> {
     const result = await ask(this.provider, 'client_credentials', target, () =>
-      this.appCache.get(scope, async () => this.issued(await this.provider.clientCredentials(scope)), {
-        skipCache: options.fresh ?? false,
-      }),
+      this.appCache.get(scope, call, { skipCache: options.fresh ?? false }),
     );
     this.options.onCache?.('app', result.hit);
     return result.token;

@@ -5,7 +5,7 @@
 import { pino } from 'pino';
 import { parseAudience, type ParsedAudience } from '../../../src/audience.js';
 import { loadConfig, type GeneratorConfig } from '../../../src/config.js';
-import { Limits, MemoryLimiter } from '../../../src/generator/core/limits.js';
+import { Limits, MemoryLimiter, type Limiter } from '../../../src/generator/core/limits.js';
 import { Logins } from '../../../src/generator/core/login.js';
 import { AuthorizationCodes } from '../../../src/generator/core/oauth/codes.js';
 import { ToolAccess } from '../../../src/generator/core/oauth/tool-access.js';
@@ -56,7 +56,8 @@ export interface Core {
   login(employee?: FakeEmployee, extra?: Partial<SessionData>): Promise<LoadedSession>;
 }
 
-export function core(rateLimit: Partial<GeneratorConfig['rateLimit']> = {}): Core {
+/** `backend` stands in for where the limits other than the public one are counted (Redis, with its round trip). */
+export function core(rateLimit: Partial<GeneratorConfig['rateLimit']> = {}, backend?: (memory: MemoryLimiter) => Limiter): Core {
   const base = loadConfig({ PUBLIC_URL: 'http://127.0.0.1:8080' }).generator;
   const config: GeneratorConfig = { ...base, rateLimit: { ...base.rateLimit, ...rateLimit } };
   const time = clock();
@@ -67,7 +68,7 @@ export function core(rateLimit: Partial<GeneratorConfig['rateLimit']> = {}): Cor
   const manager = new SessionManager({ store, sealer, maxLifetimeMs: config.session.maxLifetimeMs, now });
   const sessions = new Sessions({ manager, provider, logger, now });
   const limiter = new MemoryLimiter({ now });
-  const limits = new Limits(config.rateLimit, limiter, limiter);
+  const limits = new Limits(config.rateLimit, backend ? backend(limiter) : limiter, limiter);
   const tokens = new Tokens(provider, { maxEntries: 100, limits, sessions, now });
   const tools = new ToolSessions(sessions, sealer, new ToolAccess(store, now), now);
   const codes = new AuthorizationCodes(sealer, store, tools, now);

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { LoginRequiredError, PROBLEM_CODES, ProblemError } from '../../../src/generator/core/problem.js';
 import { refused } from '../../../src/generator/idp/fake.js';
 import { rejectionOf } from '../../helpers/rejection.js';
+import { MemoryLimiter, type Limiter } from '../../../src/generator/core/limits.js';
 import { audience, core } from './harness.js';
 
 const TARGET = audience('dev-gcp:team-a:api');
@@ -68,6 +69,31 @@ describe('app tokens', () => {
     release();
     expect(new Set((await Promise.all(asked)).map((token) => token.accessToken)).size).toBe(1);
     expect(provider.count('client_credentials')).toBe(1);
+  });
+
+  it('asked for at once count once when counting takes a round trip (Redis): the callers meanwhile share the call', async () => {
+    // Each count answers a turn of the event loop later, as Redis does.
+    const roundTrip = (memory: MemoryLimiter): Limiter => ({
+      take: (limit, key) => new Promise((resolve) => setImmediate(() => resolve(memory.take(limit, key)))),
+    });
+    const { tokens, provider } = core({ freshAddressMax: 1 }, roundTrip);
+    const asked = Array.from({ length: 20 }, () => tokens.appToken(TARGET, HERE));
+    expect(new Set((await Promise.all(asked)).map((token) => token.accessToken)).size).toBe(1);
+    expect(provider.count('client_credentials')).toBe(1);
+    // That was one count: the address has none left.
+    const error = await problemOf(tokens.appToken(OTHER, HERE));
+    expect(error.problem.code).toBe('rate_limited');
+  });
+
+  it('asked for by another address while the call it would share is refused for the first one still come', async () => {
+    const { tokens, provider } = core({ freshAddressMax: 1 });
+    await tokens.appToken(OTHER, HERE);
+    // The first address has no fresh token left; the second shares its refused call, then asks on its own count.
+    const [first, second] = await Promise.allSettled([tokens.appToken(TARGET, HERE), tokens.appToken(TARGET, { address: '10.0.0.2' })]);
+    expect(first.status).toBe('rejected');
+    expect((first as PromiseRejectedResult).reason).toMatchObject({ problem: { code: 'rate_limited' } });
+    expect(second.status).toBe('fulfilled');
+    expect(provider.count('client_credentials')).toBe(2);
   });
 
   it('share the fresh limit of the address with the logged-in routes, which count a fresh one once', async () => {
