@@ -57,7 +57,6 @@ async function listening<T>(variable: string, port: number, listen: () => Promis
   }
 }
 
-/** Registers the generator with a freshly started emulator, as an app with its own key pair. */
 /** A test employee signed in on the emulator's own login page, as a browser would: the headless route's way in. */
 const emulatorSignIn: TestSignIn = async (authorize, form, signal) => {
   const { SignInPageError, submitSignInForm } = await import('entra-emulator');
@@ -70,6 +69,7 @@ const emulatorSignIn: TestSignIn = async (authorize, form, signal) => {
   }
 };
 
+/** Registers the generator with a freshly started emulator, as an app with its own key pair. */
 async function registerWithEmulator(emulator: Emulator, config: GeneratorConfig): Promise<IdentityConfig> {
   const { privateKey, publicKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
   const kid = `generator-${Date.now().toString(36)}`;

@@ -180,9 +180,11 @@ describe('the consent page', () => {
 
 describe('device authorizations per address', () => {
   it('are limited: past ten a minute from one address, 429', async () => {
-    const statuses: number[] = [];
-    for (let i = 0; i < 12; i++) statuses.push((await startDevice('k6 in a container')).status);
+    const answers: Response[] = [];
+    for (let i = 0; i < 12; i++) answers.push(await startDevice('k6 in a container'));
+    const statuses = answers.map((res) => res.status);
     expect(statuses).toContain(429);
     expect(statuses.slice(-1)).toEqual([429]);
+    expect(Number(answers.at(-1)!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   });
 });

@@ -489,6 +489,7 @@ describe('device flow limits', () => {
     expect(statuses.slice(-2)).toEqual([429, 429]);
     const right = await fetch(started.verification_uri_complete, { headers: { cookie } });
     expect(right.status).toBe(429);
+    expect(Number(right.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(await right.text()).not.toContain('csrf_token');
   });
 

@@ -38,7 +38,9 @@ const sendPage = (reply: FastifyReply, title: string, body: string) =>
 function limited(limiter: MemoryLimiter, limit: Limit, address: string): void {
   const verdict = limiter.take(limit, address);
   if (!verdict.allowed)
-    throw refuse('too_many_codes', `Too many ${limit.counted} from your address: try again in ${verdict.retryAfterSeconds} seconds.`);
+    throw refuse('too_many_codes', `Too many ${limit.counted} from your address: try again in ${verdict.retryAfterSeconds} seconds.`, {
+      headers: { 'retry-after': String(verdict.retryAfterSeconds) },
+    });
 }
 
 export async function deviceRoutes(
