@@ -11,10 +11,11 @@ const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' }
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 
 /**
- * The answer to an unknown name, written as it is (each server renders its own once: the generator's
- * comes from its problem codes, which this module, shared with the emulator, does not know).
+ * An answer written as it is, rendered once, for a request refused before a framework sees it (the
+ * refusal of an unknown name here: each server gives its own, the generator's from its problem codes,
+ * which this module, shared with the emulator, does not know).
  */
-export interface Refusal {
+export interface FixedAnswer {
   status: number;
   headers: Readonly<Record<string, string>>;
   body: string;
@@ -46,7 +47,7 @@ const pathOf = (url: string | undefined) => (url ?? '/').split('?', 1)[0]!;
 export function onlyKnownHosts(
   known: (host: string | undefined) => boolean,
   probes: ReadonlySet<string>,
-  refusal: Refusal,
+  refusal: FixedAnswer,
   handler: (req: IncomingMessage, res: ServerResponse) => void,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
@@ -56,7 +57,11 @@ export function onlyKnownHosts(
 }
 
 /** The same check as a Fastify `onRequest` hook, for a server that Fastify makes itself. */
-export function knownHostsHook(known: (host: string | undefined) => boolean, refusal: Refusal, probes: ReadonlySet<string> = new Set()) {
+export function knownHostsHook(
+  known: (host: string | undefined) => boolean,
+  refusal: FixedAnswer,
+  probes: ReadonlySet<string> = new Set(),
+) {
   return function knownHost(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     if (known(request.headers.host) || probes.has(pathOf(request.url))) return done();
     void reply.code(refusal.status).headers(refusal.headers).send(refusal.body);

@@ -3,7 +3,7 @@
  * endpoint, metadata, Texas, the emulator's own routes and the sign-in pages), and the handle a caller gets.
  */
 import { randomUUID } from 'node:crypto';
-import { knownHosts, knownHostsHook, type Refusal } from '../../../src/host-names.js';
+import { knownHosts, knownHostsHook, type FixedAnswer } from '../../../src/host-names.js';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
@@ -171,7 +171,7 @@ async function addRoutes(app: FastifyInstance, parts: Parts): Promise<TokenStats
 }
 
 /** A name that is not the emulator's (DNS rebinding) is refused before anything of the request is read. */
-const UNKNOWN_HOST: Refusal = {
+const UNKNOWN_HOST: FixedAnswer = {
   status: 421,
   headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', connection: 'close' },
   body: 'This service answers only to its own name. Use the address it was configured with (PUBLIC_URL).\n',

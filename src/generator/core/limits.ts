@@ -35,12 +35,12 @@ export interface Limiter {
   take(limit: Limit, key: string): Verdict | Promise<Verdict>;
 }
 
-/** The 429 for a request over `limit`, with Retry-After. */
-export function overLimit(limit: Limit, verdict: Verdict): ProblemError {
+/** The 429 for a request over `limit`, with Retry-After; `code` for a limit whose refusal tools know by another name. */
+export function overLimit(limit: Limit, verdict: Verdict, code: 'rate_limited' | 'too_many_codes' = 'rate_limited'): ProblemError {
   const wait = verdict.retryAfterSeconds;
   const message =
     `Too many ${limit.counted}: at most ${limit.max} in ${Math.round(limit.windowMs / 1000)} seconds. Try again ` + `in ${wait} seconds.`;
-  return refuse('rate_limited', message, { headers: { 'retry-after': String(wait) } });
+  return refuse(code, message, { headers: { 'retry-after': String(wait) } });
 }
 
 interface Window {
@@ -227,8 +227,8 @@ export class Limits {
    * caller that starts the call. `Tokens` counts inside the call it shares, so callers arriving during
    * the count (a Redis round trip) share it rather than count again.
    */
-  freshAppToken(address: string): void | Promise<void> {
-    return this.enforce([[this.freshAddress, address]]);
+  async freshAppToken(address: string): Promise<void> {
+    await this.enforce([[this.freshAddress, address]]);
   }
 
   async loginStart(address: string): Promise<void> {
@@ -240,13 +240,9 @@ export class Limits {
   }
 
   /** Counts the request against every limit; throws a 429 with Retry-After for the first one it is over. */
-  private enforce(checks: [Limit, string][]): void | Promise<void> {
-    const taken = checks.map(([limit, key]) => this.limiter.take(limit, key));
-    const judge = (verdicts: Verdict[]) => {
-      const over = verdicts.findIndex((verdict) => !verdict.allowed);
-      if (over !== -1) throw overLimit(checks[over]![0], verdicts[over]!);
-    };
-    if (taken.some((verdict) => verdict instanceof Promise)) return Promise.all(taken).then(judge);
-    judge(taken as Verdict[]);
+  private async enforce(checks: [Limit, string][]): Promise<void> {
+    const verdicts = await Promise.all(checks.map(([limit, key]) => this.limiter.take(limit, key)));
+    const over = verdicts.findIndex((verdict) => !verdict.allowed);
+    if (over !== -1) throw overLimit(checks[over]![0], verdicts[over]!);
   }
 }

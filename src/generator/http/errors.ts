@@ -5,6 +5,7 @@
  * the route answers in (`formatOf`). Routes never answer an error themselves.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FixedAnswer } from '../../host-names.js';
 import { StoreUnavailableError } from '../../session/index.js';
 import {
   LoginRequiredError,
@@ -215,13 +216,6 @@ export function textBody(p: Problem, correlationId?: string): string {
   if (p.aadsts !== undefined) lines.push(`(AADSTS${p.aadsts}${p.upstream ? `: ${p.upstream.replace(/^AADSTS\d+:\s*/, '')}` : ''})`);
   if (correlationId !== undefined) lines.push(`correlation id: ${correlationId}`);
   return `${lines.join('\n')}\n`;
-}
-
-/** A text answer written as it is, with no request to say: rendered once, for answers given before Fastify sees the request. */
-export interface FixedAnswer {
-  status: number;
-  headers: Readonly<Record<string, string>>;
-  body: string;
 }
 
 /** `p` as a fixed text answer, which closes its connection (nothing more of it is read). */

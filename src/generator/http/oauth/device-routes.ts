@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { page } from '../views/html.js';
 import type { GeneratorContext } from '../context.js';
-import { MemoryLimiter, type Limit } from '../../core/limits.js';
+import { MemoryLimiter, overLimit, type Limit } from '../../core/limits.js';
 import type { LoadedSession } from '../../core/sessions.js';
 import type { SessionCookie } from '../session-cookie.js';
 import { requireSession } from '../pages/logged-in-tokens.js';
@@ -23,9 +23,9 @@ import { refuse } from '../../core/problem.js';
 import { deviceToolName, single, targetScope } from './parameters.js';
 
 /** Lookups of user codes (and codes typed wrong) per address: enough for typing errors, far too few to guess one of 20^8. */
-const LOOKUPS: Limit = { name: 'device-lookups', max: 10, windowMs: 60_000, counted: 'codes tried' };
+const LOOKUPS: Limit = { name: 'device-lookups', max: 10, windowMs: 60_000, counted: 'codes tried from your address' };
 /** Device authorizations started per address: a tool starts one per login; a flood fills the store and the code space. */
-const STARTS: Limit = { name: 'device-starts', max: 10, windowMs: 60_000, counted: 'device authorizations' };
+const STARTS: Limit = { name: 'device-starts', max: 10, windowMs: 60_000, counted: 'device authorizations from your address' };
 
 const DeviceConsent = z.object({ deviceCode: z.string(), shownAt: z.number() });
 
@@ -37,10 +37,7 @@ const sendPage = (reply: FastifyReply, title: string, body: string) =>
 
 function limited(limiter: MemoryLimiter, limit: Limit, address: string): void {
   const verdict = limiter.take(limit, address);
-  if (!verdict.allowed)
-    throw refuse('too_many_codes', `Too many ${limit.counted} from your address: try again in ${verdict.retryAfterSeconds} seconds.`, {
-      headers: { 'retry-after': String(verdict.retryAfterSeconds) },
-    });
+  if (!verdict.allowed) throw overLimit(limit, verdict, 'too_many_codes');
 }
 
 export async function deviceRoutes(
