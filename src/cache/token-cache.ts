@@ -92,11 +92,6 @@ export class TokenCache<T extends CacheableToken> {
     return { token: await call, hit: false };
   }
 
-  /** Whether a call for `key` is under way, which a caller asking now would share instead of calling out. */
-  calling(key: string): boolean {
-    return this.inflight.has(key);
-  }
-
   /** The cached token for `key` while it has more than the early-expiry margin left; never calls out. */
   peek(key: string): T | undefined {
     return this.entries.get(key);

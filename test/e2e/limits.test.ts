@@ -305,6 +305,20 @@ describe('limits counted in Redis', () => {
     expect(more.map((res) => res.status)).toEqual([200, 200, 200, 200, 429]);
   });
 
+  it('count a new audience asked for in 8 tabs of one browser at once as one fresh token: they share its one call', async () => {
+    const cookie = await login(first.url);
+    const address = newAddress();
+    const before = first.emulator!.stats.tokenRequests;
+    const tabs = await Promise.all(Array.from({ length: 8 }, () => get(first.url, '/api/obo?aud=dev-gcp:team:tabs', cookie, address)));
+    expect(tabs.map((res) => res.status)).toEqual(Array.from({ length: 8 }, () => 200));
+    expect(first.emulator!.stats.tokenRequests - before).toBe(1);
+    // One of the login's three fresh tokens was used: two more new audiences come, the third does not.
+    const more = [];
+    for (const app of ['t1', 't2', 't3']) more.push(await get(first.url, `/api/obo?aud=dev-gcp:team:${app}`, cookie, address));
+    expect(more.slice(0, 2).map((res) => res.status)).toEqual([200, 200]);
+    await expectLimited(more[2]!, /fresh tokens .* for your login/);
+  });
+
   it('still hold, per replica, while Redis is away for the codes of the command line', async () => {
     await redis.stop();
     try {

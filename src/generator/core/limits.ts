@@ -201,25 +201,22 @@ export class Limits {
     return verdict.allowed ? undefined : overLimit(this.publicAddress, verdict);
   }
 
-  /** A token for a logged-in employee; `fresh` when it will be asked of the identity provider. */
-  async tokenRequest(address: string, sessionId: string, fresh: boolean): Promise<void> {
-    // The login's own limits first: an employee over them does not use up what their address may still ask.
-    await this.enforce(
-      fresh
-        ? [
-            [this.session, sessionId],
-            [this.freshSession, sessionId],
-          ]
-        : [[this.session, sessionId]],
-    );
-    await this.enforce(
-      fresh
-        ? [
-            [this.address, address],
-            [this.freshAddress, address],
-          ]
-        : [[this.address, address]],
-    );
+  /**
+   * A token for a logged-in employee, whether cached or not: the login's limit first, so that an employee
+   * over it does not use up what their address may still ask.
+   */
+  async tokenRequest(address: string, sessionId: string): Promise<void> {
+    await this.enforce([[this.session, sessionId]]);
+    await this.enforce([[this.address, address]]);
+  }
+
+  /**
+   * A token for a logged-in employee about to be asked of the identity provider: the fresh limits of the
+   * login and of the address. Like `freshAppToken`, counted inside the call that asks it.
+   */
+  async freshEmployeeToken(address: string, sessionId: string): Promise<void> {
+    await this.enforce([[this.freshSession, sessionId]]);
+    await this.enforce([[this.freshAddress, address]]);
   }
 
   /**

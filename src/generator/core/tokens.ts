@@ -53,6 +53,15 @@ export interface TokenEvents {
   onCache?: (cache: 'app' | 'employee', hit: boolean) => void;
 }
 
+/** One ask for an employee token: the session, its cache key, the target, and how the ask is counted. */
+interface EmployeeAsk {
+  session: EmployeeSession;
+  key: string;
+  target: ParsedAudience;
+  options: TokenOptions;
+  fresh: FreshCount;
+}
+
 export interface TokensOptions extends TokenEvents {
   maxEntries: number;
   maxBytes?: number;
@@ -78,24 +87,10 @@ export class Tokens {
   /**
    * An app token for the target; a refusal of the provider becomes its advice. A call to the provider
    * counts against the fresh-token limit of the address of the caller that starts it, whichever surface
-   * asks (the public route, the token endpoint's client credentials grant). The count is taken inside the
-   * shared call, so callers that arrive while it is taken (a Redis round trip) share the call and are not
-   * counted; one whose shared call was refused for another caller's address asks again on its own.
+   * asks (the public route, the token endpoint's client credentials grant).
    */
   async appToken(target: ParsedAudience, options: TokenOptions): Promise<IssuedToken> {
-    const scope = this.provider.scopeFor(target);
-    let started = false;
-    const counted = async () => {
-      started = true;
-      await this.options.limits.freshAppToken(options.address);
-      return this.issued(await this.provider.clientCredentials(scope));
-    };
-    try {
-      return await this.issueAppToken(scope, target, options, counted);
-    } catch (err) {
-      if (started || !(err instanceof ProblemError) || err.problem.code !== 'rate_limited') throw err;
-      return this.issueAppToken(scope, target, options, counted);
-    }
+    return this.issueAppToken(target, options, new FreshCount(() => this.options.limits.freshAppToken(options.address)));
   }
 
   /** The cached app token for the target, without a call to the provider (or undefined): the public route's fast path. */
@@ -107,20 +102,16 @@ export class Tokens {
 
   /** An app token for a logged-in employee (`/api/m2m`): counted against their limits and their address's, as an employee token. */
   async appTokenFor(session: EmployeeSession, target: ParsedAudience, options: TokenOptions): Promise<IssuedToken> {
-    const scope = this.provider.scopeFor(target);
-    await this.options.limits.tokenRequest(options.address, session.id, asksProvider(this.appCache, scope, options.fresh));
-    return this.issueAppToken(scope, target, options);
+    await this.options.limits.tokenRequest(options.address, session.id);
+    return this.issueAppToken(target, options, new FreshCount(() => this.options.limits.freshEmployeeToken(options.address, session.id)));
   }
 
-  /** `call` is what asks the provider when neither the cache nor a call under way has the token. */
-  private async issueAppToken(
-    scope: string,
-    target: ParsedAudience,
-    options: TokenOptions,
-    call: () => Promise<IssuedToken> = async () => this.issued(await this.provider.clientCredentials(scope)),
-  ): Promise<IssuedToken> {
-    const result = await ask(this.provider, 'client_credentials', target, () =>
-      this.appCache.get(scope, call, { skipCache: options.fresh ?? false }),
+  /** From the cache, a call under way, or a call of its own, which `fresh` counts. */
+  private async issueAppToken(target: ParsedAudience, options: TokenOptions, fresh: FreshCount): Promise<IssuedToken> {
+    const scope = this.provider.scopeFor(target);
+    const call = fresh.counted(async () => this.issued(await this.provider.clientCredentials(scope)));
+    const result = await fresh.shared(() =>
+      ask(this.provider, 'client_credentials', target, () => this.appCache.get(scope, call, { skipCache: options.fresh ?? false })),
     );
     this.options.onCache?.('app', result.hit);
     return result.token;
@@ -128,41 +119,37 @@ export class Tokens {
 
   /**
    * A token on behalf of the session's employee for the target. Counted against the limits (a fresh
-   * one against the tighter ones); when the provider refuses the employee's own token, the session
-   * is renewed once and asked again; when it has ended, LoginRequiredError.
+   * one, asked of the provider, against the tighter ones too); when the provider refuses the employee's
+   * own token, the session is renewed once and asked again, counted once; when it has ended,
+   * LoginRequiredError.
    */
   async employeeToken(session: EmployeeSession, target: ParsedAudience, options: TokenOptions): Promise<IssuedToken> {
     assertConsented(session, target);
     const key = employeeCacheKey(session.id, this.provider.scopeFor(target));
-    await this.options.limits.tokenRequest(
-      options.address,
-      session.id,
-      session.once || asksProvider(this.employeeCache, key, options.fresh),
-    );
-    let result: CacheResult<IssuedToken>;
-    try {
-      result = await this.exchange(session, key, target, options);
-    } catch (err) {
-      if (!(err instanceof IdpError)) throw err;
-      // The employee's token refused (the provider's keys changed, say): renewed once, or the employee logs in again.
-      const renewed = await this.options.sessions.renewRefused(session, err);
-      if (renewed === session) throw providerProblem(this.provider, err, 'on_behalf_of', target);
-      if (!renewed) throw new LoginRequiredError();
-      result = await ask(this.provider, 'on_behalf_of', target, () => this.exchange(renewed, key, target, options));
-    }
+    await this.options.limits.tokenRequest(options.address, session.id);
+    const fresh = new FreshCount(() => this.options.limits.freshEmployeeToken(options.address, session.id));
+    const result = await fresh.shared(() => this.renewingExchange({ session, key, target, options, fresh }));
     // A token for one use only never was the cache's to count.
     if (!session.once) this.options.onCache?.('employee', result.hit);
     return result.token;
   }
 
-  private async exchange(
-    session: EmployeeSession,
-    key: string,
-    target: ParsedAudience,
-    options: TokenOptions,
-  ): Promise<CacheResult<IssuedToken>> {
+  private async renewingExchange(asked: EmployeeAsk): Promise<CacheResult<IssuedToken>> {
+    try {
+      return await this.exchange(asked);
+    } catch (err) {
+      if (!(err instanceof IdpError)) throw err;
+      // The employee's token refused (the provider's keys changed, say): renewed once, or the employee logs in again.
+      const renewed = await this.options.sessions.renewRefused(asked.session, err);
+      if (renewed === asked.session) throw providerProblem(this.provider, err, 'on_behalf_of', asked.target);
+      if (!renewed) throw new LoginRequiredError();
+      return ask(this.provider, 'on_behalf_of', asked.target, () => this.exchange({ ...asked, session: renewed }));
+    }
+  }
+
+  private async exchange({ session, key, target, options, fresh }: EmployeeAsk): Promise<CacheResult<IssuedToken>> {
     const scope = this.provider.scopeFor(target);
-    const call = async () => this.issued(await this.provider.onBehalfOf(session.data.accessToken, scope));
+    const call = fresh.counted(async () => this.issued(await this.provider.onBehalfOf(session.data.accessToken, scope)));
     if (session.once) return { token: await call(), hit: false };
     return this.employeeCache.get(key, call, { skipCache: options.fresh ?? false });
   }
@@ -178,11 +165,36 @@ export class Tokens {
 }
 
 /**
- * Whether a token will be asked of the provider: fresh asked, or not cached, and no call for it under
- * way (which the caller shares instead). What the fresh-token limits count.
+ * The fresh-token limits of one ask, counted by the call to the provider it starts, inside that call: an
+ * ask that finds the token cached, or joins a call already under way, is not counted, and asks that
+ * arrive while the count is taken (a Redis round trip) join the call rather than count again. Counted
+ * once, however many calls the ask makes (a renewal asks again).
  */
-function asksProvider(cache: TokenCache<IssuedToken>, key: string, fresh: boolean | undefined): boolean {
-  return (fresh || cache.peek(key) === undefined) && !cache.calling(key);
+class FreshCount {
+  private started = false;
+
+  constructor(private readonly count: () => Promise<void>) {}
+
+  /** `call`, counted as it starts. */
+  counted<T>(call: () => Promise<T>): () => Promise<T> {
+    return async () => {
+      if (!this.started) {
+        this.started = true;
+        await this.count();
+      }
+      return call();
+    };
+  }
+
+  /** `issue`, asked once more on this ask's own count when the call it joined was refused for the one that started it. */
+  async shared<T>(issue: () => Promise<T>): Promise<T> {
+    try {
+      return await issue();
+    } catch (err) {
+      if (this.started || !(err instanceof ProblemError) || err.problem.code !== 'rate_limited') throw err;
+      return issue();
+    }
+  }
 }
 
 /** A tool's session was started by the employee's consent for one target: it gets tokens for that target only. */

@@ -8,6 +8,7 @@ import { LoginRequiredError, PROBLEM_CODES, ProblemError } from '../../../src/ge
 import { refused } from '../../../src/generator/idp/fake.js';
 import { rejectionOf } from '../../helpers/rejection.js';
 import { MemoryLimiter, type Limiter } from '../../../src/generator/core/limits.js';
+import type { Tokens } from '../../../src/generator/core/tokens.js';
 import { audience, core } from './harness.js';
 
 const TARGET = audience('dev-gcp:team-a:api');
@@ -16,6 +17,10 @@ const THIRD = audience('dev-gcp:team-c:third-api');
 const HERE = { address: '10.0.0.1' };
 
 const problemOf = (promise: Promise<unknown>) => rejectionOf(promise, ProblemError);
+/** Where the limits are counted when each count answers a turn of the event loop later, as Redis does. */
+const roundTrip = (memory: MemoryLimiter): Limiter => ({
+  take: (limit, key) => new Promise((resolve) => setImmediate(() => resolve(memory.take(limit, key)))),
+});
 
 describe('app tokens', () => {
   it('come from the cache after the first, and a fresh one is asked for when the caller says so', async () => {
@@ -72,10 +77,6 @@ describe('app tokens', () => {
   });
 
   it('asked for at once count once when counting takes a round trip (Redis): the callers meanwhile share the call', async () => {
-    // Each count answers a turn of the event loop later, as Redis does.
-    const roundTrip = (memory: MemoryLimiter): Limiter => ({
-      take: (limit, key) => new Promise((resolve) => setImmediate(() => resolve(memory.take(limit, key)))),
-    });
     const { tokens, provider } = core({ freshAddressMax: 1 }, roundTrip);
     const asked = Array.from({ length: 20 }, () => tokens.appToken(TARGET, HERE));
     expect(new Set((await Promise.all(asked)).map((token) => token.accessToken)).size).toBe(1);
@@ -186,6 +187,48 @@ describe('employee tokens', () => {
     expect(error.problem.code).toBe('rate_limited');
     expect(error.headers['retry-after']).toMatch(/^\d+$/);
     expect(PROBLEM_CODES.rate_limited.status).toBe(429);
+  });
+
+  // Tabs of one browser asking for a target at once: one call, one fresh count, every tab served.
+  it.each([
+    { asked: 'on behalf of the employee', grant: 'on_behalf_of', ask: (tokens: Tokens) => tokens.employeeToken.bind(tokens) },
+    { asked: 'as app tokens by the employee', grant: 'client_credentials', ask: (tokens: Tokens) => tokens.appTokenFor.bind(tokens) },
+  ] as const)(
+    'asked for at once $asked count once when counting takes a round trip (Redis): the asks share the call',
+    async ({ grant, ask }) => {
+      const { tokens, provider, login } = core({ freshSessionMax: 1, sessionMax: 100 }, roundTrip);
+      const session = await login();
+      const asked = Array.from({ length: 20 }, () => ask(tokens)(session, TARGET, HERE));
+      expect(new Set((await Promise.all(asked)).map((token) => token.accessToken)).size).toBe(1);
+      expect(provider.count(grant)).toBe(1);
+      const error = await problemOf(ask(tokens)(session, OTHER, HERE));
+      expect(error.problem.message).toMatch(/^Too many fresh tokens .* for your login/);
+      expect(provider.count(grant)).toBe(1);
+    },
+  );
+
+  it('count a token once when the session was renewed to get it', async () => {
+    const { tokens, provider, login } = core({ freshSessionMax: 2, sessionMax: 100 });
+    const session = await login();
+    await tokens.employeeToken(session, OTHER, HERE);
+    provider.rotateKeys();
+    // Two calls to the provider for one token (refused, then asked again after the renewal): one fresh count.
+    await tokens.employeeToken(session, TARGET, HERE);
+    expect(provider.count('on_behalf_of')).toBe(3);
+    expect(provider.count('refresh_token')).toBe(1);
+    await expect(problemOf(tokens.employeeToken(session, THIRD, HERE))).resolves.toMatchObject({ problem: { code: 'rate_limited' } });
+    expect(provider.count('on_behalf_of')).toBe(3);
+  });
+
+  it('over the limit of their address are refused before the provider is asked, and cached ones still come', async () => {
+    const { tokens, provider, login } = core({ freshAddressMax: 1, freshSessionMax: 100, sessionMax: 100 });
+    const one = await login({ oid: 'one' });
+    const two = await login({ oid: 'two' });
+    const cached = await tokens.employeeToken(one, TARGET, HERE);
+    const error = await problemOf(tokens.employeeToken(two, TARGET, HERE));
+    expect(error.problem.message).toMatch(/fresh tokens .* from your address/);
+    expect(provider.count('on_behalf_of')).toBe(1);
+    expect(await tokens.employeeToken(one, TARGET, HERE)).toEqual(cached);
   });
 
   it('for a tool session, only for the target the employee consented to', async () => {
