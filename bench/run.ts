@@ -39,12 +39,15 @@ async function bareServer() {
   return { url: `http://127.0.0.1:${port}`, stop: child.stop, pid: child.process.pid! };
 }
 
-/** Figure 1's baseline: a minimal Fastify server parsing the same form body and answering `token`. */
-async function minimalFastify(token: string) {
+/**
+ * Figure 1's baseline: a minimal Fastify server parsing the same form body and answering `token`; with
+ * `headers`, also the five headers every answer of the generator must carry.
+ */
+async function minimalFastify(token: string, headers = false) {
   const port = await freePort();
   const child = await startChild(
     [...TSX, 'bench/servers/fastify-minimal.ts'],
-    { PORT: String(port), TOKEN: token },
+    { PORT: String(port), TOKEN: token, ...(headers ? { HEADERS: 'every answer' } : {}) },
     `http://127.0.0.1:${port}/`,
   );
   return { url: `http://127.0.0.1:${port}`, stop: child.stop, pid: child.process.pid! };
@@ -139,7 +142,13 @@ async function m2mServers(): Promise<M2mServer[]> {
     }),
   );
   const fastify = await minimalFastify(generators[0]!.token);
-  return [{ name: 'bare node:http, 1 KB', ...bare }, { name: MINIMAL_FASTIFY, ...fastify }, ...generators];
+  const withHeaders = await minimalFastify(generators[0]!.token, true);
+  return [
+    { name: 'bare node:http, 1 KB', ...bare },
+    { name: MINIMAL_FASTIFY, ...fastify },
+    { name: MINIMAL_WITH_HEADERS, ...withHeaders },
+    ...generators,
+  ];
 }
 
 /**
@@ -197,6 +206,8 @@ function m2mReport(runs: Record<string, M2mRun[]>): void {
   const cpu = (name: string) => median(runs[name]!.map((x) => x.cpu));
   for (const name of names) line(`${name}: CPU per answer`, `${fmt(cpu(name), 1)} µs`);
   for (const name of names.slice(2)) line(`CPU ratio minimal Fastify / ${name}`, fmt(cpu(MINIMAL_FASTIFY) / cpu(name), 2));
+  // What the headers every answer must carry cost alone, and what the generator costs beyond them.
+  for (const name of names.slice(3)) line(`CPU ratio ${MINIMAL_WITH_HEADERS} / ${name}`, fmt(cpu(MINIMAL_WITH_HEADERS) / cpu(name), 2));
   // The target: a cached token costs no more than Fastify's own request handling of the same body.
   for (const name of names.slice(2)) {
     const r = runs[name]!;
@@ -213,6 +224,7 @@ function m2mReport(runs: Record<string, M2mRun[]>): void {
 }
 
 const MINIMAL_FASTIFY = 'minimal Fastify, same form body and token';
+const MINIMAL_WITH_HEADERS = 'minimal Fastify with the headers of every answer';
 
 /** 2. 500 concurrent requests over 50 audiences never asked before. */
 async function cold() {
