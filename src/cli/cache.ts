@@ -1,7 +1,7 @@
 /**
- * The command's cache: one file in the user's cache directory, readable by the user alone,
- * holding the refresh token of the command line's own session and tokens per generator, the tokens
- * until two minutes before they expire.
+ * The command's cache: one file in the user's cache directory, readable by the user alone, holding
+ * per generator the refresh tokens of the command line's own sessions, one for each target the employee
+ * allowed (a session is consented for one target), and tokens until two minutes before they expire.
  */
 import { chmod, mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
 import { EARLY_EXPIRY_MS } from '../cache/early-expiry.js';
@@ -13,6 +13,9 @@ export interface CachedToken {
 }
 
 interface GeneratorEntry {
+  /** Per target: the refresh token of the session the employee allowed for it. */
+  refreshTokens?: Record<string, string>;
+  /** The one refresh token a file written before sessions per target holds, for a target it does not name. */
   refreshToken?: string;
   tokens: Record<string, CachedToken>;
 }
@@ -71,19 +74,30 @@ export class TokenCacheFile {
     await this.write(data);
   }
 
-  async refreshToken(generator: string): Promise<string | undefined> {
-    return (await this.read()).generators[generator]?.refreshToken;
+  /** The refresh token for `target`, or the one of a file written before sessions per target, which may be for it. */
+  async refreshToken(generator: string, target: string): Promise<string | undefined> {
+    const entry = (await this.read()).generators[generator];
+    return entry?.refreshTokens?.[target] ?? entry?.refreshToken;
   }
 
-  async storeRefreshToken(generator: string, refreshToken: string | undefined): Promise<void> {
+  /** Every refresh token held for the generator: what `logout` ends. */
+  async refreshTokens(generator: string): Promise<string[]> {
+    const entry = (await this.read()).generators[generator];
+    return [...Object.values(entry?.refreshTokens ?? {}), ...(entry?.refreshToken ? [entry.refreshToken] : [])];
+  }
+
+  /**
+   * Keeps the refresh token of `target`'s session, or forgets it (undefined). The single refresh token of a
+   * file written before sessions per target is gone either way: it was asked for `target` first and was
+   * either that session's (rotated now) or another target's, whose next ask logs in again.
+   */
+  async storeRefreshToken(generator: string, target: string, refreshToken: string | undefined): Promise<void> {
     const data = await this.read();
     const entry = (data.generators[generator] ??= { tokens: {} });
-    if (refreshToken) entry.refreshToken = refreshToken;
-    else {
-      delete entry.refreshToken;
-      // Employee tokens belong to the session.
-      for (const key of Object.keys(entry.tokens)) if (key.startsWith('obo ')) delete entry.tokens[key];
-    }
+    const kept = (entry.refreshTokens ??= {});
+    if (refreshToken) kept[target] = refreshToken;
+    else delete kept[target];
+    delete entry.refreshToken;
     await this.write(data);
   }
 

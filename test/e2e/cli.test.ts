@@ -343,14 +343,15 @@ async function oboAnswered(
   return { run, heading: heading as string | null };
 }
 
-const refreshTokenInCache = async (file = cacheFile) =>
-  (JSON.parse(await readFile(file, 'utf8')) as { generators: Record<string, { refreshToken?: string }> }).generators[stack.url]
-    ?.refreshToken;
+const refreshTokenInCache = async (file = cacheFile, target = 'dev-gcp:my-team:my-app') =>
+  (JSON.parse(await readFile(file, 'utf8')) as { generators: Record<string, { refreshTokens?: Record<string, string> }> }).generators[
+    stack.url
+  ]?.refreshTokens?.[target];
 
-const renewWith = (refreshToken: string) =>
+const renewWith = (refreshToken: string, scope = 'dev-gcp:my-team:my-app') =>
   fetch(`${stack.url}/oauth2/token`, {
     method: 'POST',
-    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, scope: 'dev-gcp:my-team:my-app' }),
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, scope }),
   });
 
 describe('token-generator obo', () => {
@@ -381,6 +382,13 @@ describe('token-generator obo', () => {
     const other = await oboAnswered(page, ['obo', 'dev-gcp:other-team:other-app'], /Log in with your browser: (\S+)/);
     expect(other.run.code).toBe(0);
     await jwtVerify(other.run.stdout.trim(), keys(), { audience: stack.emulator!.clientIdFor('dev-gcp:other-team:other-app') });
+
+    // Each target keeps its own session: both renew without a browser, the first one written another way too.
+    for (const audience of ['dev-gcp.my-team.my-app', 'dev-gcp:other-team:other-app']) {
+      const again = await cli(['obo', audience, '--no-cache']);
+      expect(again.code).toBe(0);
+      expect(again.stderr).not.toMatch(/Log in/);
+    }
   });
 
   it('ends only its own session at logout, and ends with the browser login that allowed it', async () => {
@@ -388,11 +396,14 @@ describe('token-generator obo', () => {
       await page.goto(`${stack.url}/oauth2/session`);
       return (JSON.parse((await page.locator('body').textContent()) ?? '{}') as { authenticated: boolean }).authenticated;
     };
-    const refreshToken = (await refreshTokenInCache())!;
-    expect(refreshToken).toBeTruthy();
+    const targets = ['dev-gcp:my-team:my-app', 'dev-gcp:other-team:other-app'];
+    const refreshTokens = await Promise.all(targets.map((target) => refreshTokenInCache(cacheFile, target)));
+    expect(refreshTokens.every(Boolean)).toBe(true);
     expect((await cli(['logout'])).code).toBe(0);
     await expect(stat(cacheFile)).rejects.toThrow();
-    expect(((await (await renewWith(refreshToken)).json()) as { error: string }).error).toBe('invalid_grant');
+    // Every target's session ended.
+    for (const [i, refreshToken] of refreshTokens.entries())
+      expect(((await (await renewWith(refreshToken!, targets[i])).json()) as { error: string }).error).toBe('invalid_grant');
     expect(await session()).toBe(true);
 
     expect((await oboAnswered(page, ['obo', 'dev-gcp:my-team:my-app'], /Log in with your browser: (\S+)/)).run.code).toBe(0);
@@ -413,7 +424,9 @@ describe('token-generator obo', () => {
       TOKEN_GENERATOR_CACHE: file,
     });
     expect(run.code).toBe(0);
-    expect(await refreshTokenInCache(file)).not.toBe('v1.not-a-session');
+    expect(await refreshTokenInCache(file)).toMatch(/^(?!v1\.not-a-session$)./);
+    // The single refresh token of a file written before sessions per target is gone.
+    expect(JSON.parse(await readFile(file, 'utf8'))).not.toHaveProperty(['generators', stack.url, 'refreshToken']);
   });
 
   it('says so when the employee denies it in the browser', async () => {

@@ -3,17 +3,17 @@ import { NAME } from '../errors.js';
 
 export const help = `Usage: ${NAME} logout [--url URL]
 
-Forgets every cached token and the refresh token, and ends the command line's own session at the
-generator; your session in the browser stays.`;
+Forgets every cached token and refresh token, and ends the command line's own sessions at the
+generator (one for each target you allowed); your session in the browser stays.`;
 
 export async function run(_invocation: unknown, ctx: Context): Promise<number> {
-  const refreshToken = await ctx.cache.refreshToken(ctx.base);
+  const refreshTokens = await ctx.cache.refreshTokens(ctx.base);
   await ctx.cache.forget();
-  if (refreshToken) {
+  if (refreshTokens.length > 0) {
     const { revoke } = await import('../oauth.js');
-    // The cache is gone either way; a generator that cannot be asked ends the session when it expires.
-    await revoke(ctx, refreshToken).catch(() => undefined);
+    // The cache is gone either way; a generator that cannot be asked ends the sessions when they expire.
+    await Promise.all(refreshTokens.map((refreshToken) => revoke(ctx, refreshToken).catch(() => undefined)));
   }
-  ctx.err.write('Logged out: cached tokens forgotten and the command line\u2019s session ended.\n');
+  ctx.err.write('Logged out: cached tokens forgotten and the command line\u2019s sessions ended.\n');
   return 0;
 }
