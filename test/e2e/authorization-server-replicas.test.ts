@@ -2,7 +2,7 @@
  * The authorization server on two replicas that share Redis, as NAIS runs it: a device flow asked
  * on one replica, approved on the other and polled on the first; a code taken once however many
  * replicas redeem it at once; a refresh token that outlives the restart of a replica and dies on
- * every replica when it is revoked on one.
+ * every replica when it is revoked on one; the device page's guesses counted across replicas.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -121,5 +121,17 @@ describe('the authorization server on two replicas sharing Redis', () => {
       scope: 'dev-gcp:other-team:other-app',
     });
     expect(((await refused.json()) as { error: string }).error).toBe('invalid_grant');
+  });
+
+  it('counts the user codes tried on both replicas against one limit: more replicas give no more guesses', async () => {
+    const cookie = await login(first.url);
+    const statuses: number[] = [];
+    // Twelve wrong codes, every other one on each replica; each replica alone would allow ten.
+    for (const [i, letter] of [...'CDFGHJKLMNPQ'].entries()) {
+      const replica = i % 2 === 0 ? first.url : second.url;
+      statuses.push((await fetch(`${replica}/oauth2/device?user_code=BBBB-BB${letter}B`, { headers: { cookie } })).status);
+    }
+    expect(statuses.slice(0, 8)).toEqual(Array(8).fill(404));
+    expect(statuses.slice(-2)).toEqual([429, 429]);
   });
 });

@@ -2,7 +2,8 @@
  * Limits on what reaches the identity provider: per session and per client address, and tighter for
  * fresh tokens (`Cache-Control: no-cache`, or a token not cached yet), each of which is a call to the
  * provider, which throttles per client: one employee or one script must not make the generator
- * unusable for everyone.
+ * unusable for everyone. And limits on guessing: logins started, command-line codes redeemed, the
+ * device flow's user codes tried and device authorizations started.
  *
  * One limiter, two backends behind `Limiter`: memory (per replica, answers at once) and Redis (across
  * replicas, with the memory backend while Redis is away). Each limit is a fixed window per key.
@@ -162,6 +163,10 @@ export class RedisLimiter implements Limiter {
 }
 
 const FRESH = 'fresh tokens (asked for with Cache-Control: no-cache, or not cached yet)';
+/** Lookups of user codes (and codes typed wrong) per address: enough for typing errors, far too few to guess one of 20^8. */
+const DEVICE_LOOKUPS: Limit = { name: 'device-lookups', max: 10, windowMs: 60_000, counted: 'codes tried from your address' };
+/** Device authorizations started per address: a tool starts one per login; a flood fills the store and the code space. */
+const DEVICE_STARTS: Limit = { name: 'device-starts', max: 10, windowMs: 60_000, counted: 'device authorizations from your address' };
 
 /** The limits of the generator, each said once. */
 export class Limits {
@@ -236,10 +241,19 @@ export class Limits {
     await this.enforce([[this.cliToken, address]]);
   }
 
+  /** A user code looked up on the device page, or typed wrong there: counted across replicas, so more replicas give no more guesses. */
+  async deviceLookup(address: string): Promise<void> {
+    await this.enforce([[DEVICE_LOOKUPS, address]], 'too_many_codes');
+  }
+
+  async deviceStart(address: string): Promise<void> {
+    await this.enforce([[DEVICE_STARTS, address]], 'too_many_codes');
+  }
+
   /** Counts the request against every limit; throws a 429 with Retry-After for the first one it is over. */
-  private async enforce(checks: [Limit, string][]): Promise<void> {
+  private async enforce(checks: [Limit, string][], code?: 'too_many_codes'): Promise<void> {
     const verdicts = await Promise.all(checks.map(([limit, key]) => this.limiter.take(limit, key)));
     const over = verdicts.findIndex((verdict) => !verdict.allowed);
-    if (over !== -1) throw overLimit(checks[over]![0], verdicts[over]!);
+    if (over !== -1) throw overLimit(checks[over]![0], verdicts[over]!, code);
   }
 }

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { page } from '../views/html.js';
 import type { GeneratorContext } from '../context.js';
-import { MemoryLimiter, overLimit, type Limit } from '../../core/limits.js';
+import type { Limits } from '../../core/limits.js';
 import type { LoadedSession } from '../../core/sessions.js';
 import type { SessionCookie } from '../session-cookie.js';
 import { requireSession } from '../pages/logged-in-tokens.js';
@@ -22,11 +22,6 @@ import { DEVICE_AUTHORIZATION_SCHEMA, DEVICE_DECISION_SCHEMA, DEVICE_PAGE_SCHEMA
 import { refuse } from '../../core/problem.js';
 import { deviceToolName, single, targetScope } from './parameters.js';
 
-/** Lookups of user codes (and codes typed wrong) per address: enough for typing errors, far too few to guess one of 20^8. */
-const LOOKUPS: Limit = { name: 'device-lookups', max: 10, windowMs: 60_000, counted: 'codes tried from your address' };
-/** Device authorizations started per address: a tool starts one per login; a flood fills the store and the code space. */
-const STARTS: Limit = { name: 'device-starts', max: 10, windowMs: 60_000, counted: 'device authorizations from your address' };
-
 const DeviceConsent = z.object({ deviceCode: z.string(), shownAt: z.number() });
 
 const sendPage = (reply: FastifyReply, title: string, body: string) =>
@@ -35,17 +30,18 @@ const sendPage = (reply: FastifyReply, title: string, body: string) =>
     .type('text/html; charset=utf-8')
     .send(page({ title, body: `<section>${body}</section>` }));
 
-function limited(limiter: MemoryLimiter, limit: Limit, address: string): void {
-  const verdict = limiter.take(limit, address);
-  if (!verdict.allowed) throw overLimit(limit, verdict, 'too_many_codes');
-}
-
 export async function deviceRoutes(
   app: FastifyInstance,
-  deps: { ctx: GeneratorContext; cookie: SessionCookie; store: SessionStore; sealer: Sealer; devices: DeviceAuthorizations },
+  deps: {
+    ctx: GeneratorContext;
+    cookie: SessionCookie;
+    store: SessionStore;
+    sealer: Sealer;
+    devices: DeviceAuthorizations;
+    limits: Limits;
+  },
 ): Promise<void> {
-  const { ctx, cookie, devices } = deps;
-  const limiter = new MemoryLimiter();
+  const { ctx, cookie, devices, limits } = deps;
   const consents = new ConsentTokens(deps.sealer, deps.store, 'device-consent', DeviceConsent);
 
   const approval = (
@@ -65,13 +61,13 @@ export async function deviceRoutes(
       }),
     );
 
-  deviceAuthorizationRoute(app, ctx, devices, limiter);
+  deviceAuthorizationRoute(app, ctx, devices, limits);
 
   app.get(PATHS.deviceVerification, { schema: DEVICE_PAGE_SCHEMA, config: PAGES }, async (request, reply) => {
     const session = await requireSession(cookie, request);
     const userCode = single(request.query as Record<string, unknown>, 'user_code');
     if (userCode === undefined) return sendPage(reply, 'Connect a device', codeForm(ctx.config.loginDomain));
-    limited(limiter, LOOKUPS, request.ip);
+    await limits.deviceLookup(request.ip);
     const found = await devices.find(userCode);
     if (!found)
       return sendPage(
@@ -96,7 +92,7 @@ export async function deviceRoutes(
     if (pending && allowed) {
       const refusal = approvalRefusal(pending.authorization.userCode, single(body, 'typed_code'), shownAt);
       if (refusal) {
-        limited(limiter, LOOKUPS, request.ip);
+        await limits.deviceLookup(request.ip);
         return approval(reply.code(400), session, pending, refusal);
       }
     }
@@ -118,12 +114,7 @@ export async function deviceRoutes(
 }
 
 /** Where a tool asks (RFC 8628 §3.1): its name checked, its address counted, the codes made. */
-function deviceAuthorizationRoute(
-  app: FastifyInstance,
-  ctx: GeneratorContext,
-  devices: DeviceAuthorizations,
-  limiter: MemoryLimiter,
-): void {
+function deviceAuthorizationRoute(app: FastifyInstance, ctx: GeneratorContext, devices: DeviceAuthorizations, limits: Limits): void {
   app.post(
     PATHS.deviceAuthorization,
     { schema: DEVICE_AUTHORIZATION_SCHEMA, onRequest: ctx.limitPublic, config: OAUTH },
@@ -131,7 +122,7 @@ function deviceAuthorizationRoute(
       const body = (request.body ?? {}) as Record<string, unknown>;
       const client = deviceToolName(single(body, 'client_id'));
       const audience = targetScope(single(body, 'scope'));
-      limited(limiter, STARTS, request.ip);
+      await limits.deviceStart(request.ip);
       const userAgent = request.headers['user-agent']?.slice(0, 200) ?? '';
       const created = await devices.create({ client, target: audience.target, address: request.ip, userAgent });
       const verificationUri = `${ctx.config.publicUrl}${PATHS.deviceVerification}`;

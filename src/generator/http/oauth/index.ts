@@ -32,5 +32,5 @@ export async function authorizationServerRoutes(
   await metadataRoute(app, issuer);
   await authorizeRoutes(app, { issuer, cookie, store, sealer, codes, loginDomain: ctx.config.loginDomain });
   await tokenRoutes(app, { ctx, codes, tools, tokens, devices, limits });
-  await deviceRoutes(app, { ctx, cookie, store, sealer, devices });
+  await deviceRoutes(app, { ctx, cookie, store, sealer, devices, limits });
 }
