@@ -208,7 +208,9 @@ export class Limits {
 
   /**
    * A token for a logged-in employee, whether cached or not: the login's limit first, so that an employee
-   * over it does not use up what their address may still ask.
+   * over it does not use up what their address may still ask. (One over the login's fresh limit, counted
+   * later inside the call, has used up one of the address's plain count for each refusal, at most the
+   * login's limit a window.)
    */
   async tokenRequest(address: string, sessionId: string): Promise<void> {
     await this.enforce([[this.session, sessionId]]);

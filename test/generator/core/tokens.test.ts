@@ -207,6 +207,20 @@ describe('employee tokens', () => {
     },
   );
 
+  it('asked for from a second address while the call they joined is refused for the first one still come', async () => {
+    const { tokens, provider, login } = core({ freshAddressMax: 1, freshSessionMax: 100, sessionMax: 100 });
+    await tokens.employeeToken(await login({ oid: 'colleague' }), OTHER, HERE);
+    const session = await login();
+    // The first address has no fresh token left; the second joins its refused call, then asks on its own count.
+    const [first, second] = await Promise.allSettled([
+      tokens.employeeToken(session, TARGET, HERE),
+      tokens.employeeToken(session, TARGET, { address: '10.0.0.2' }),
+    ]);
+    expect((first as PromiseRejectedResult).reason).toMatchObject({ problem: { code: 'rate_limited' } });
+    expect(second.status).toBe('fulfilled');
+    expect(provider.count('on_behalf_of')).toBe(2);
+  });
+
   it('count a token once when the session was renewed to get it', async () => {
     const { tokens, provider, login } = core({ freshSessionMax: 2, sessionMax: 100 });
     const session = await login();
