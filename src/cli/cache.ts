@@ -3,7 +3,7 @@
  * per generator the refresh tokens of the command line's own sessions, one for each target the employee
  * allowed (a session is consented for one target), and tokens until two minutes before they expire.
  */
-import { chmod, mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { EARLY_EXPIRY_MS } from '../cache/early-expiry.js';
 import { dirname } from 'node:path';
 
@@ -23,6 +23,10 @@ interface GeneratorEntry {
 interface CacheFile {
   generators: Record<string, GeneratorEntry>;
 }
+
+/** How long a process waits for another's change of the file, and when a lock is taken to be left by a process that died. */
+const LOCK_WAIT_MS = 3_000;
+const LOCK_STALE_MS = 10_000;
 
 export class TokenCacheFile {
   constructor(private readonly path: string) {}
@@ -44,34 +48,73 @@ export class TokenCacheFile {
     await rename(temporary, this.path);
   }
 
+  /**
+   * Reads, changes and writes the file while holding its lock: two commands run at once (`obo` for two
+   * targets in one script) would otherwise each write back what the other changed before, and a refresh
+   * token written back after it rotated would end its session at the next renewal. `change` returns
+   * false when it changed nothing.
+   */
+  private async update(change: (data: CacheFile) => boolean | void): Promise<void> {
+    const unlock = await this.lock();
+    try {
+      const data = await this.read();
+      if (change(data) !== false) await this.write(data);
+    } finally {
+      await unlock();
+    }
+  }
+
+  /** The file's lock, a file made only if none is there; after LOCK_WAIT_MS without it, the change goes ahead without. */
+  private async lock(): Promise<() => Promise<void>> {
+    const lockPath = `${this.path}.lock`;
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    const giveUpAt = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        await (await open(lockPath, 'wx', 0o600)).close();
+        return () => rm(lockPath, { force: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return async () => {};
+      }
+      const since = await stat(lockPath).then(
+        (held) => Date.now() - held.mtimeMs,
+        () => 0,
+      );
+      if (since > LOCK_STALE_MS) await rm(lockPath, { force: true });
+      else if (Date.now() > giveUpAt) return async () => {};
+      else await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
   /** A token with more than two minutes left, or undefined; expired ones are dropped. */
   async token(generator: string, key: string, now = Date.now()): Promise<CachedToken | undefined> {
-    const data = await this.read();
-    const entry = data.generators[generator];
-    const token = entry?.tokens[key];
+    const token = (await this.read()).generators[generator]?.tokens[key];
     if (!token) return undefined;
     if (token.expiresAt - EARLY_EXPIRY_MS > now) return token;
-    delete entry.tokens[key];
-    await this.write(data);
+    await this.update((data) => {
+      const entry = data.generators[generator];
+      if (entry?.tokens[key]?.expiresAt !== token.expiresAt) return false;
+      delete entry.tokens[key];
+    });
     return undefined;
   }
 
   async storeToken(generator: string, key: string, token: CachedToken): Promise<void> {
-    const data = await this.read();
-    const entry = (data.generators[generator] ??= { tokens: {} });
-    const now = Date.now();
-    for (const [k, t] of Object.entries(entry.tokens)) if (t.expiresAt <= now) delete entry.tokens[k];
-    if (token.expiresAt - EARLY_EXPIRY_MS > now) entry.tokens[key] = token;
-    await this.write(data);
+    await this.update((data) => {
+      const entry = (data.generators[generator] ??= { tokens: {} });
+      const now = Date.now();
+      for (const [k, t] of Object.entries(entry.tokens)) if (t.expiresAt <= now) delete entry.tokens[k];
+      if (token.expiresAt - EARLY_EXPIRY_MS > now) entry.tokens[key] = token;
+    });
   }
 
   /** Drops this generator's tokens for which `stale` holds. */
   async dropTokens(generator: string, stale: (token: CachedToken) => boolean): Promise<void> {
-    const data = await this.read();
-    const entry = data.generators[generator];
-    if (!entry) return;
-    for (const [key, token] of Object.entries(entry.tokens)) if (stale(token)) delete entry.tokens[key];
-    await this.write(data);
+    await this.update((data) => {
+      const entry = data.generators[generator];
+      if (!entry) return false;
+      for (const [key, token] of Object.entries(entry.tokens)) if (stale(token)) delete entry.tokens[key];
+    });
   }
 
   /** The refresh token for `target`, or the one of a file written before sessions per target, which may be for it. */
@@ -87,21 +130,41 @@ export class TokenCacheFile {
   }
 
   /**
-   * Keeps the refresh token of `target`'s session, or forgets it (undefined). The single refresh token of a
-   * file written before sessions per target is gone either way: it was asked for `target` first and was
-   * either that session's (rotated now) or another target's, whose next ask logs in again.
+   * Keeps the refresh token of `target`'s session. `used` is the one it was renewed with, if any: when that
+   * was the single one of a file written before sessions per target, it has rotated and goes.
    */
-  async storeRefreshToken(generator: string, target: string, refreshToken: string | undefined): Promise<void> {
-    const data = await this.read();
-    const entry = (data.generators[generator] ??= { tokens: {} });
-    const kept = (entry.refreshTokens ??= {});
-    if (refreshToken) kept[target] = refreshToken;
-    else delete kept[target];
-    delete entry.refreshToken;
-    await this.write(data);
+  async storeRefreshToken(generator: string, target: string, refreshToken: string, used?: string): Promise<void> {
+    await this.update((data) => {
+      const entry = (data.generators[generator] ??= { tokens: {} });
+      (entry.refreshTokens ??= {})[target] = refreshToken;
+      if (used !== undefined && entry.refreshToken === used) delete entry.refreshToken;
+    });
   }
 
-  async forget(): Promise<void> {
-    await rm(this.path, { force: true });
+  /**
+   * Forgets a refresh token the generator refused for `target`, unless another command stored a newer one
+   * meanwhile. The single one of a file written before sessions per target goes only when its session
+   * `ended`: refused as not consented for `target`, it is another target's, and still good for that one.
+   */
+  async dropRefreshToken(generator: string, target: string, refused: string, ended: boolean): Promise<void> {
+    await this.update((data) => {
+      const entry = data.generators[generator];
+      if (!entry) return false;
+      if (entry.refreshTokens?.[target] === refused) delete entry.refreshTokens[target];
+      if (ended && entry.refreshToken === refused) delete entry.refreshToken;
+    });
+  }
+
+  /** Forgets the generator's tokens and refresh tokens; the file goes with the last generator in it. */
+  async forget(generator: string): Promise<void> {
+    const unlock = await this.lock();
+    try {
+      const data = await this.read();
+      delete data.generators[generator];
+      if (Object.keys(data.generators).length > 0) await this.write(data);
+      else await rm(this.path, { force: true });
+    } finally {
+      await unlock();
+    }
   }
 }

@@ -24,14 +24,14 @@ export async function employeeToken(ctx: Context, audience: string): Promise<str
     } catch (err) {
       if (!(err instanceof LoginRequired)) throw err;
       // The command line's session ended at the generator, or was not consented for this target: log in again.
-      await ctx.cache.storeRefreshToken(ctx.base, target, undefined);
+      await ctx.cache.dropRefreshToken(ctx.base, target, refreshToken, err.ended);
     }
   }
   if (!tokens) {
     const login = ctx.device ? await import('./login/device.js') : await import('./login/browser.js');
     tokens = await login.logIn(ctx, server, audience);
   }
-  if (tokens.refresh_token) await ctx.cache.storeRefreshToken(ctx.base, target, tokens.refresh_token);
+  if (tokens.refresh_token) await ctx.cache.storeRefreshToken(ctx.base, target, tokens.refresh_token, refreshToken);
   await storeToken(ctx, key, tokens);
   return tokens.access_token;
 }

@@ -10,5 +10,9 @@ export class CliError extends Error {
   }
 }
 
-/** The command line's session at the generator has ended: it must log in again. */
-export class LoginRequired extends Error {}
+/** The command line's session at the generator has `ended`, or was not consented for the target asked: it must log in again. */
+export class LoginRequired extends Error {
+  constructor(readonly ended: boolean) {
+    super(ended ? 'the session ended' : 'the session is for another target');
+  }
+}

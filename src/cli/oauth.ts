@@ -69,8 +69,8 @@ export async function renew(ctx: Context, server: client.Configuration, refreshT
   try {
     return await client.refreshTokenGrant(server, refreshToken, { scope: audience }, undefined);
   } catch (err) {
-    if (err instanceof client.ResponseBodyError && (err.error === 'invalid_grant' || reasonOf(err) === 'target_not_consented'))
-      throw new LoginRequired();
+    if (err instanceof client.ResponseBodyError && reasonOf(err) === 'target_not_consented') throw new LoginRequired(false);
+    if (err instanceof client.ResponseBodyError && err.error === 'invalid_grant') throw new LoginRequired(true);
     throw asCliError(ctx, err, PATHS.token);
   }
 }
@@ -79,12 +79,10 @@ function reasonOf(err: client.ResponseBodyError): unknown {
   return (err.cause as { reason?: unknown } | undefined)?.reason;
 }
 
-/** Ends the command line's own session at the generator (RFC 7009); the browser's stays. */
-export async function revoke(ctx: Context, refreshToken: string): Promise<void> {
+/** Ends the command line's own sessions at the generator (RFC 7009), one per refresh token; the browser's stays. */
+export async function revoke(ctx: Context, refreshTokens: string[]): Promise<void> {
   const server = await authorizationServer(ctx);
-  try {
-    await client.tokenRevocation(server, refreshToken);
-  } catch (err) {
-    throw asCliError(ctx, err, PATHS.revoke);
-  }
+  const revoked = await Promise.allSettled(refreshTokens.map((refreshToken) => client.tokenRevocation(server, refreshToken)));
+  const failed = revoked.find((result) => result.status === 'rejected');
+  if (failed) throw asCliError(ctx, (failed as PromiseRejectedResult).reason, PATHS.revoke);
 }
