@@ -3,9 +3,14 @@
  * per generator the refresh tokens of the command line's own sessions, one for each target the employee
  * allowed (a session is consented for one target), and tokens until two minutes before they expire.
  */
-import { chmod, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { EARLY_EXPIRY_MS } from '../cache/early-expiry.js';
 import { dirname } from 'node:path';
+import { withFileLock, type LockTimes } from './file-lock.js';
+
+/** A renewal is a round trip to the generator and on to Entra ID: a second command waits for it longer than for a change of the file. */
+const RENEWAL_LOCK: LockTimes = { waitMs: 15_000, staleMs: 30_000 };
 
 export interface CachedToken {
   accessToken: string;
@@ -24,10 +29,6 @@ interface CacheFile {
   generators: Record<string, GeneratorEntry>;
 }
 
-/** How long a process waits for another's change of the file, and when a lock is taken to be left by a process that died. */
-const LOCK_WAIT_MS = 3_000;
-const LOCK_STALE_MS = 10_000;
-
 export class TokenCacheFile {
   constructor(private readonly path: string) {}
 
@@ -42,7 +43,7 @@ export class TokenCacheFile {
 
   private async write(data: CacheFile): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    const temporary = `${this.path}.${process.pid}.tmp`;
+    const temporary = `${this.path}.${process.pid}.${randomUUID()}.tmp`;
     await writeFile(temporary, JSON.stringify(data), { mode: 0o600 });
     await chmod(temporary, 0o600);
     await rename(temporary, this.path);
@@ -55,35 +56,19 @@ export class TokenCacheFile {
    * false when it changed nothing.
    */
   private async update(change: (data: CacheFile) => boolean | void): Promise<void> {
-    const unlock = await this.lock();
-    try {
+    await withFileLock(`${this.path}.lock`, async () => {
       const data = await this.read();
       if (change(data) !== false) await this.write(data);
-    } finally {
-      await unlock();
-    }
+    });
   }
 
-  /** The file's lock, a file made only if none is there; after LOCK_WAIT_MS without it, the change goes ahead without. */
-  private async lock(): Promise<() => Promise<void>> {
-    const lockPath = `${this.path}.lock`;
-    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    const giveUpAt = Date.now() + LOCK_WAIT_MS;
-    for (;;) {
-      try {
-        await (await open(lockPath, 'wx', 0o600)).close();
-        return () => rm(lockPath, { force: true });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return async () => {};
-      }
-      const since = await stat(lockPath).then(
-        (held) => Date.now() - held.mtimeMs,
-        () => 0,
-      );
-      if (since > LOCK_STALE_MS) await rm(lockPath, { force: true });
-      else if (Date.now() > giveUpAt) return async () => {};
-      else await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+  /**
+   * Runs `renewal` alone among the commands renewing `target`'s session: a refresh token rotates when used,
+   * and one used twice ends its session, so a second command waits and then finds the first one's token.
+   */
+  async renewing<T>(generator: string, target: string, renewal: () => Promise<T>): Promise<T> {
+    const name = createHash('sha256').update(`${generator} ${target}`).digest('hex').slice(0, 16);
+    return withFileLock(`${this.path}.${name}.lock`, renewal, RENEWAL_LOCK);
   }
 
   /** A token with more than two minutes left, or undefined; expired ones are dropped. */
@@ -123,12 +108,6 @@ export class TokenCacheFile {
     return entry?.refreshTokens?.[target] ?? entry?.refreshToken;
   }
 
-  /** Every refresh token held for the generator: what `logout` ends. */
-  async refreshTokens(generator: string): Promise<string[]> {
-    const entry = (await this.read()).generators[generator];
-    return [...Object.values(entry?.refreshTokens ?? {}), ...(entry?.refreshToken ? [entry.refreshToken] : [])];
-  }
-
   /**
    * Keeps the refresh token of `target`'s session. `used` is the one it was renewed with, if any: when that
    * was the single one of a file written before sessions per target, it has rotated and goes.
@@ -155,16 +134,16 @@ export class TokenCacheFile {
     });
   }
 
-  /** Forgets the generator's tokens and refresh tokens; the file goes with the last generator in it. */
-  async forget(generator: string): Promise<void> {
-    const unlock = await this.lock();
-    try {
+  /** Forgets the generator's tokens and refresh tokens, and gives the refresh tokens to end; the file goes with the last generator. */
+  async forget(generator: string): Promise<string[]> {
+    return withFileLock(`${this.path}.lock`, async () => {
       const data = await this.read();
+      const entry = data.generators[generator];
+      const refreshTokens = [...Object.values(entry?.refreshTokens ?? {}), ...(entry?.refreshToken ? [entry.refreshToken] : [])];
       delete data.generators[generator];
       if (Object.keys(data.generators).length > 0) await this.write(data);
       else await rm(this.path, { force: true });
-    } finally {
-      await unlock();
-    }
+      return refreshTokens;
+    });
   }
 }

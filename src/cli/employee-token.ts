@@ -5,6 +5,7 @@
  * cache.
  */
 import { parseAudience } from '../audience.js';
+import type { Configuration } from 'openid-client';
 import type { Context } from './context.js';
 import { LoginRequired } from './errors.js';
 import { cachedToken, storeToken } from './generator.js';
@@ -13,27 +14,40 @@ export async function employeeToken(ctx: Context, audience: string): Promise<str
   const key = `obo ${audience}`;
   const cached = await cachedToken(ctx, key);
   if (cached) return cached;
-  const { authorizationServer, renew } = await import('./oauth.js');
+  const { authorizationServer } = await import('./oauth.js');
   const server = await authorizationServer(ctx);
   const target = targetOf(audience);
-  const refreshToken = await ctx.cache.refreshToken(ctx.base, target);
-  let tokens;
-  if (refreshToken) {
-    try {
-      tokens = await renew(ctx, server, refreshToken, audience);
-    } catch (err) {
-      if (!(err instanceof LoginRequired)) throw err;
-      // The command line's session ended at the generator, or was not consented for this target: log in again.
-      await ctx.cache.dropRefreshToken(ctx.base, target, refreshToken, err.ended);
-    }
-  }
-  if (!tokens) {
-    const login = ctx.device ? await import('./login/device.js') : await import('./login/browser.js');
-    tokens = await login.logIn(ctx, server, audience);
-  }
-  if (tokens.refresh_token) await ctx.cache.storeRefreshToken(ctx.base, target, tokens.refresh_token, refreshToken);
+  const renewed = await ctx.cache.renewing(ctx.base, target, () => renewedToken(ctx, server, audience, target));
+  if (renewed) return renewed;
+  // No session for this target, or it ended, or it was not consented for it: log in again.
+  const login = ctx.device ? await import('./login/device.js') : await import('./login/browser.js');
+  const tokens = await login.logIn(ctx, server, audience);
+  if (tokens.refresh_token) await ctx.cache.storeRefreshToken(ctx.base, target, tokens.refresh_token);
   await storeToken(ctx, key, tokens);
   return tokens.access_token;
+}
+
+/**
+ * A token renewed with the refresh token of the target's session (one another command just renewed, if it
+ * did while this one waited its turn), or undefined when there is no session to renew.
+ */
+async function renewedToken(ctx: Context, server: Configuration, audience: string, target: string): Promise<string | undefined> {
+  const key = `obo ${audience}`;
+  const meanwhile = await cachedToken(ctx, key);
+  if (meanwhile) return meanwhile;
+  const refreshToken = await ctx.cache.refreshToken(ctx.base, target);
+  if (!refreshToken) return undefined;
+  const { renew } = await import('./oauth.js');
+  try {
+    const tokens = await renew(ctx, server, refreshToken, audience);
+    if (tokens.refresh_token) await ctx.cache.storeRefreshToken(ctx.base, target, tokens.refresh_token, refreshToken);
+    await storeToken(ctx, key, tokens);
+    return tokens.access_token;
+  } catch (err) {
+    if (!(err instanceof LoginRequired)) throw err;
+    await ctx.cache.dropRefreshToken(ctx.base, target, refreshToken, err.ended);
+    return undefined;
+  }
 }
 
 /** The target an audience names, however it is written (the generator refuses one it cannot read, with its advice). */

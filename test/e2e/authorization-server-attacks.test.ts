@@ -186,5 +186,9 @@ describe('device authorizations per address', () => {
     expect(statuses).toContain(429);
     expect(statuses.slice(-1)).toEqual([429]);
     expect(Number(answers.at(-1)!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    // The tool hears it as an OAuth error body.
+    const body = (await answers.at(-1)!.json()) as { error: string; error_description: string };
+    expect(body.error).toBeTruthy();
+    expect(body.error_description).toMatch(/^Too many device authorizations from your address/);
   });
 });

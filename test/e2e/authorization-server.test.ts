@@ -490,7 +490,11 @@ describe('device flow limits', () => {
     const right = await fetch(started.verification_uri_complete, { headers: { cookie } });
     expect(right.status).toBe(429);
     expect(Number(right.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(await right.text()).not.toContain('csrf_token');
+    // A page for the employee, in the page's own words.
+    expect(right.headers.get('content-type')).toMatch(/^text\/html/);
+    const page = await right.text();
+    expect(page).toContain('Too many codes tried from your address');
+    expect(page).not.toContain('csrf_token');
   });
 
   it('counts the token endpoint with /api/public/m2m against one limit per address, and says when to come back', async () => {

@@ -391,6 +391,18 @@ describe('token-generator obo', () => {
     }
   });
 
+  it('renews one target from two commands at once without ending its session', async () => {
+    // A refresh token used twice ends its session: the second command waits its turn and uses the new one.
+    const both = await Promise.all([1, 2].map(() => cli(['obo', 'dev-gcp:my-team:my-app', '--no-cache', '--timeout', '5'])));
+    for (const run of both) {
+      expect(run.code).toBe(0);
+      expect(run.stderr).not.toMatch(/Log in/);
+    }
+    const after = await cli(['obo', 'dev-gcp:my-team:my-app', '--no-cache', '--timeout', '5']);
+    expect(after.code).toBe(0);
+    expect(after.stderr).not.toMatch(/Log in/);
+  });
+
   it('ends only its own session at logout, and ends with the browser login that allowed it', async () => {
     const session = async () => {
       await page.goto(`${stack.url}/oauth2/session`);
@@ -427,6 +439,30 @@ describe('token-generator obo', () => {
     expect(await refreshTokenInCache(file)).toMatch(/^(?!v1\.not-a-session$)./);
     // The single refresh token of a file written before sessions per target is gone.
     expect(JSON.parse(await readFile(file, 'utf8'))).not.toHaveProperty(['generators', stack.url, 'refreshToken']);
+  });
+
+  it("keeps a cache file's single refresh token from before sessions per target for the target it belongs to", async () => {
+    const first = join(dir, 'first-login.json');
+    expect(
+      (
+        await oboAnswered(page, ['obo', 'dev-gcp:my-team:my-app'], /Log in with your browser: (\S+)/, 'Allow', {
+          TOKEN_GENERATOR_CACHE: first,
+        })
+      ).run.code,
+    ).toBe(0);
+    const file = join(dir, 'older.json');
+    const single = (await refreshTokenInCache(first))!;
+    await rm(first);
+    await writeFile(file, JSON.stringify({ generators: { [stack.url]: { refreshToken: single, tokens: {} } } }));
+    // Another target: the single one is refused as not consented for it, and a login starts that target's session.
+    const other = await oboAnswered(page, ['obo', 'dev-gcp:other-team:other-app'], /Log in with your browser: (\S+)/, 'Allow', {
+      TOKEN_GENERATOR_CACHE: file,
+    });
+    expect(other.run.code).toBe(0);
+    // The single one still renews the target it was for, without a browser.
+    const again = await cli(['obo', 'dev-gcp:my-team:my-app', '--no-cache', '--timeout', '5'], { env: { TOKEN_GENERATOR_CACHE: file } });
+    expect(again.code).toBe(0);
+    expect(again.stderr).not.toMatch(/Log in/);
   });
 
   it('says so when the employee denies it in the browser', async () => {

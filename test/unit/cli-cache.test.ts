@@ -3,11 +3,13 @@
  * sessions per target, changes made under the file's lock so that commands run at once lose none of
  * each other's, and `logout` forgetting one generator's part only.
  */
-import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TokenCacheFile } from '../../src/cli/cache.js';
+import { withFileLock } from '../../src/cli/file-lock.js';
 
 const GENERATOR = 'http://localhost:8080';
 const OTHER_GENERATOR = 'https://azure-token-generator.intern.dev.nav.no';
@@ -22,6 +24,15 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
+
+/** The refresh tokens the file holds for `generator`, its single old one last. */
+async function held(generator: string): Promise<string[]> {
+  const file = JSON.parse(await readFile(path, 'utf8').catch(() => '{"generators":{}}')) as {
+    generators: Record<string, { refreshTokens?: Record<string, string>; refreshToken?: string }>;
+  };
+  const entry = file.generators[generator];
+  return [...Object.values(entry?.refreshTokens ?? {}), ...(entry?.refreshToken ? [entry.refreshToken] : [])];
+}
 
 async function legacyFile(refreshToken: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
@@ -48,16 +59,31 @@ describe('the command line cache file', () => {
     await expect(stat(`${path}.lock`)).rejects.toThrow();
   });
 
-  it('takes over a lock left by a command that died', async () => {
+  it('takes over a lock left by a command that died, once however many commands find it', async () => {
     const cache = new TokenCacheFile(path);
     await cache.storeRefreshToken(GENERATOR, 'dev-gcp:a:app', 'rt-a');
-    await writeFile(`${path}.lock`, '');
-    const longAgo = new Date(Date.now() - 60_000);
-    await utimes(`${path}.lock`, longAgo, longAgo);
-    const started = Date.now();
-    await cache.storeRefreshToken(GENERATOR, 'dev-gcp:b:app', 'rt-b');
-    expect(Date.now() - started).toBeLessThan(1_000);
-    expect(await cache.refreshToken(GENERATOR, 'dev-gcp:b:app')).toBe('rt-b');
+    // A lock held by a process that is gone (it just ended).
+    const gone = spawnSync(process.execPath, ['-e', '']).pid;
+    await writeFile(`${path}.lock`, `${gone} left-behind`);
+    const targets = Array.from({ length: 10 }, (_, i) => `dev-gcp:team-${i}:app`);
+    await Promise.all(targets.map((target) => new TokenCacheFile(path).storeRefreshToken(GENERATOR, target, `rt ${target}`)));
+    for (const target of targets) expect(await cache.refreshToken(GENERATOR, target)).toBe(`rt ${target}`);
+    // Taken away and released: no lock is left, and no copy of the old one.
+    expect((await readdir(dirname(path))).filter((name) => name.includes('.lock'))).toEqual([]);
+  });
+
+  it("leaves a live command's lock alone", async () => {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(`${path}.lock`, `${process.pid} held-by-this-test`);
+    const lockFile = `${path}.lock`;
+    let ran = false;
+    const waiting = withFileLock(lockFile, async () => (ran = true), { waitMs: 200, staleMs: 10_000 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(ran).toBe(false);
+    // Past its wait the work goes ahead without the lock, and the other's lock stays.
+    await waiting;
+    expect(ran).toBe(true);
+    expect(await readFile(lockFile, 'utf8')).toBe(`${process.pid} held-by-this-test`);
   });
 
   it('forgets a refused refresh token, but not a newer one another command stored meanwhile', async () => {
@@ -77,7 +103,7 @@ describe("a file's single refresh token, written before sessions per target", ()
     expect(await cache.refreshToken(GENERATOR, 'dev-gcp:a:app')).toBe('rt-old');
     await cache.storeRefreshToken(GENERATOR, 'dev-gcp:a:app', 'rt-a', 'rt-old');
     expect(await cache.refreshToken(GENERATOR, 'dev-gcp:b:app')).toBeUndefined();
-    expect(await cache.refreshTokens(GENERATOR)).toEqual(['rt-a']);
+    expect(await held(GENERATOR)).toEqual(['rt-a']);
   });
 
   it('stays when refused as another target’s, for that target and for logout, and goes when its session ended', async () => {
@@ -88,9 +114,9 @@ describe("a file's single refresh token, written before sessions per target", ()
     await cache.storeRefreshToken(GENERATOR, 'dev-gcp:b:app', 'rt-b');
     expect(await cache.refreshToken(GENERATOR, 'dev-gcp:b:app')).toBe('rt-b');
     expect(await cache.refreshToken(GENERATOR, 'dev-gcp:a:app')).toBe('rt-old');
-    expect((await cache.refreshTokens(GENERATOR)).sort()).toEqual(['rt-b', 'rt-old']);
+    expect((await held(GENERATOR)).sort()).toEqual(['rt-b', 'rt-old']);
     await cache.dropRefreshToken(GENERATOR, 'dev-gcp:a:app', 'rt-old', true);
-    expect(await cache.refreshTokens(GENERATOR)).toEqual(['rt-b']);
+    expect(await held(GENERATOR)).toEqual(['rt-b']);
   });
 });
 
@@ -99,9 +125,9 @@ describe('forgetting a generator', () => {
     const cache = new TokenCacheFile(path);
     await cache.storeRefreshToken(GENERATOR, 'dev-gcp:a:app', 'rt-local');
     await cache.storeRefreshToken(OTHER_GENERATOR, 'dev-gcp:a:app', 'rt-dev');
-    await cache.forget(GENERATOR);
-    expect(await cache.refreshTokens(GENERATOR)).toEqual([]);
-    expect(await cache.refreshTokens(OTHER_GENERATOR)).toEqual(['rt-dev']);
+    expect(await cache.forget(GENERATOR)).toEqual(['rt-local']);
+    expect(await held(GENERATOR)).toEqual([]);
+    expect(await held(OTHER_GENERATOR)).toEqual(['rt-dev']);
     expect(JSON.parse(await readFile(path, 'utf8'))).not.toHaveProperty(['generators', GENERATOR]);
     await cache.forget(OTHER_GENERATOR);
     await expect(stat(path)).rejects.toThrow();

@@ -7,8 +7,7 @@ Forgets the generator's cached tokens and refresh tokens, and ends the command l
 there (one for each target you allowed); your session in the browser stays.`;
 
 export async function run(_invocation: unknown, ctx: Context): Promise<number> {
-  const refreshTokens = await ctx.cache.refreshTokens(ctx.base);
-  await ctx.cache.forget(ctx.base);
+  const refreshTokens = await ctx.cache.forget(ctx.base);
   if (refreshTokens.length > 0) {
     const { revoke } = await import('../oauth.js');
     // The tokens are forgotten either way; a generator that cannot be asked ends the sessions when they expire.

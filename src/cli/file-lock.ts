@@ -1,0 +1,106 @@
+/**
+ * A lock between the command-line processes of one user: a file made only if none is there, holding its
+ * process's id and a random value. A lock whose process is gone (or that is older than any change takes)
+ * is removed, by one process at a time. After a wait the work goes ahead without the lock: the cache it
+ * guards is a convenience, and a command must not hang on it.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+export interface LockTimes {
+  /** How long to wait for another process's lock before going ahead without. */
+  waitMs: number;
+  /** Past this age a lock counts as left behind, whatever its process. */
+  staleMs: number;
+}
+
+const TIMES: LockTimes = { waitMs: 3_000, staleMs: 10_000 };
+/** Removing an abandoned lock takes a moment; a guard older than this was left by a process that died doing it. */
+const GUARD_STALE_MS = 2_000;
+
+/** Runs `work` while holding the lock at `lockPath`. */
+export async function withFileLock<T>(lockPath: string, work: () => Promise<T>, times: LockTimes = TIMES): Promise<T> {
+  const unlock = await lock(lockPath, times);
+  try {
+    return await work();
+  } finally {
+    await unlock();
+  }
+}
+
+async function lock(lockPath: string, times: LockTimes): Promise<() => Promise<void>> {
+  await mkdir(dirname(lockPath), { recursive: true, mode: 0o700 });
+  const mine = `${process.pid} ${randomUUID()}`;
+  const giveUpAt = Date.now() + times.waitMs;
+  for (;;) {
+    try {
+      await writeFile(lockPath, mine, { flag: 'wx', mode: 0o600 });
+      return () => release(lockPath, mine);
+    } catch (err) {
+      // Not a lock held by another (a folder that cannot be written, say): nothing to wait for.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return async () => {};
+    }
+    if (await takeOverAbandoned(lockPath, times.staleMs)) continue;
+    if (Date.now() > giveUpAt) return async () => {};
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Removes the lock if it is still this process's: one taken over meanwhile is the other process's now. */
+async function release(lockPath: string, mine: string): Promise<void> {
+  if ((await readFile(lockPath, 'utf8').catch(() => undefined)) === mine) await rm(lockPath, { force: true });
+}
+
+/** The lock's content and age, or undefined when there is none. */
+async function holderOf(lockPath: string): Promise<{ content: string; ageMs: number } | undefined> {
+  const [content, made] = await Promise.all([
+    readFile(lockPath, 'utf8').catch(() => undefined),
+    stat(lockPath).then(
+      (file) => file.mtimeMs,
+      () => undefined,
+    ),
+  ]);
+  return content === undefined || made === undefined ? undefined : { content, ageMs: Date.now() - made };
+}
+
+/**
+ * Whether the lock at `lockPath` is gone or was removed as abandoned: then it is worth trying for at once.
+ * Removing it is itself guarded (a second lock file, for the moment it takes), so that of several processes
+ * finding one abandoned lock only one removes it, and none removes the lock another made after it.
+ */
+async function takeOverAbandoned(lockPath: string, staleMs: number): Promise<boolean> {
+  const found = await holderOf(lockPath);
+  if (!found) return true;
+  if (!abandoned(found.content, found.ageMs, staleMs)) return false;
+  const guard = `${lockPath}.takeover`;
+  try {
+    await writeFile(guard, '', { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return false;
+    // Another process is removing it; a guard left by one that died is removed in turn.
+    if (((await holderOf(guard))?.ageMs ?? 0) > GUARD_STALE_MS) await rm(guard, { force: true });
+    return false;
+  }
+  try {
+    if ((await holderOf(lockPath))?.content === found.content) await rm(lockPath, { force: true });
+  } finally {
+    await rm(guard, { force: true });
+  }
+  return true;
+}
+
+/** A lock is abandoned when its process is gone, or it is older than `staleMs`; an empty one is being written. */
+function abandoned(holder: string, ageMs: number, staleMs: number): boolean {
+  if (ageMs > staleMs) return true;
+  if (holder === '') return false;
+  const pid = Number(holder.split(' ', 1)[0]);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    // EPERM: the process is there, another user's.
+    return (err as NodeJS.ErrnoException).code !== 'EPERM';
+  }
+}
