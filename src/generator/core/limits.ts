@@ -207,23 +207,28 @@ export class Limits {
   }
 
   /**
-   * A token for a logged-in employee, whether cached or not: the login's limit first, so that an employee
-   * over it does not use up what their address may still ask. (One over the login's fresh limit, counted
-   * later inside the call, has used up one of the address's plain count for each refusal, at most the
-   * login's limit a window.)
+   * A token for a logged-in employee, whether cached or not: the login's own limit, first, so that an
+   * employee over it uses up nothing of what others at their address may still ask.
    */
-  async tokenRequest(address: string, sessionId: string): Promise<void> {
+  async loginRequest(sessionId: string): Promise<void> {
     await this.enforce([[this.session, sessionId]]);
-    await this.enforce([[this.address, address]]);
   }
 
   /**
-   * A token for a logged-in employee about to be asked of the identity provider: the fresh limits of the
-   * login and of the address. Like `freshAppToken`, counted inside the call that asks it.
+   * A token for a logged-in employee about to be asked of the identity provider: the login's fresh limit
+   * first, then the address's limits. Like `freshAppToken`, counted inside the call that asks it.
    */
   async freshEmployeeToken(address: string, sessionId: string): Promise<void> {
     await this.enforce([[this.freshSession, sessionId]]);
-    await this.enforce([[this.freshAddress, address]]);
+    await this.enforce([
+      [this.address, address],
+      [this.freshAddress, address],
+    ]);
+  }
+
+  /** A token for a logged-in employee that asked the provider nothing (cached, or from a call under way): the address's limit. */
+  async addressRequest(address: string): Promise<void> {
+    await this.enforce([[this.address, address]]);
   }
 
   /**

@@ -102,8 +102,20 @@ export class Tokens {
 
   /** An app token for a logged-in employee (`/api/m2m`): counted against their limits and their address's, as an employee token. */
   async appTokenFor(session: EmployeeSession, target: ParsedAudience, options: TokenOptions): Promise<IssuedToken> {
-    await this.options.limits.tokenRequest(options.address, session.id);
-    return this.issueAppToken(target, options, new FreshCount(() => this.options.limits.freshEmployeeToken(options.address, session.id)));
+    return this.countedForEmployee(session, options.address, (fresh) => this.issueAppToken(target, options, fresh));
+  }
+
+  /**
+   * `ask` counted against an employee's limits: the login's first; then, inside the call to the provider if
+   * the ask starts one, the fresh ones and the address's; else, once it is answered, the address's.
+   */
+  private async countedForEmployee<T>(session: EmployeeSession, address: string, ask: (fresh: FreshCount) => Promise<T>): Promise<T> {
+    const limits = this.options.limits;
+    await limits.loginRequest(session.id);
+    const fresh = new FreshCount(() => limits.freshEmployeeToken(address, session.id));
+    const answer = await ask(fresh);
+    if (!fresh.started) await limits.addressRequest(address);
+    return answer;
   }
 
   /** From the cache, a call under way, or a call of its own, which `fresh` counts. */
@@ -126,9 +138,9 @@ export class Tokens {
   async employeeToken(session: EmployeeSession, target: ParsedAudience, options: TokenOptions): Promise<IssuedToken> {
     assertConsented(session, target);
     const key = employeeCacheKey(session.id, this.provider.scopeFor(target));
-    await this.options.limits.tokenRequest(options.address, session.id);
-    const fresh = new FreshCount(() => this.options.limits.freshEmployeeToken(options.address, session.id));
-    const result = await fresh.shared(() => this.renewingExchange({ session, key, target, options, fresh }));
+    const result = await this.countedForEmployee(session, options.address, (fresh) =>
+      fresh.shared(() => this.renewingExchange({ session, key, target, options, fresh })),
+    );
     // A token for one use only never was the cache's to count.
     if (!session.once) this.options.onCache?.('employee', result.hit);
     return result.token;
@@ -171,15 +183,20 @@ export class Tokens {
  * once, however many calls the ask makes (a renewal asks again).
  */
 class FreshCount {
-  private started = false;
+  #started = false;
 
   constructor(private readonly count: () => Promise<void>) {}
+
+  /** Whether this ask started a call, and so was counted. */
+  get started(): boolean {
+    return this.#started;
+  }
 
   /** `call`, counted as it starts. */
   counted<T>(call: () => Promise<T>): () => Promise<T> {
     return async () => {
-      if (!this.started) {
-        this.started = true;
+      if (!this.#started) {
+        this.#started = true;
         await this.count();
       }
       return call();
@@ -191,7 +208,7 @@ class FreshCount {
     try {
       return await issue();
     } catch (err) {
-      if (this.started || !(err instanceof ProblemError) || err.problem.code !== 'rate_limited') throw err;
+      if (this.#started || !(err instanceof ProblemError) || err.problem.code !== 'rate_limited') throw err;
       return issue();
     }
   }

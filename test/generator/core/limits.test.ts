@@ -103,6 +103,6 @@ describe('Limits', () => {
     const local = new MemoryLimiter({ now: () => 0 });
     const limits = new Limits(config({ RATE_LIMIT_MAX: '1' }), local, local);
     expect(limits.publicRequest('10.0.0.1')).toBeUndefined();
-    await expect(limits.tokenRequest('10.0.0.1', 'session')).resolves.toBeUndefined();
+    await expect(limits.addressRequest('10.0.0.1')).resolves.toBeUndefined();
   });
 });

@@ -221,6 +221,23 @@ describe('employee tokens', () => {
     expect(provider.count('on_behalf_of')).toBe(2);
   });
 
+  it("over the login's fresh limit use up nothing of what their colleagues at the same address may still ask", async () => {
+    const { tokens, login } = core({ max: 3, freshSessionMax: 1, sessionMax: 100 });
+    const eager = await login({ oid: 'eager' });
+    await tokens.employeeToken(eager, TARGET, HERE);
+    for (const target of [OTHER, THIRD, audience('dev-gcp:team-d:fourth-api')])
+      await expect(problemOf(tokens.employeeToken(eager, target, HERE))).resolves.toMatchObject({
+        problem: { message: expect.stringMatching(/fresh tokens .* for your login/) },
+      });
+    // The address has counted one request so far: a colleague's two come.
+    const colleague = await login({ oid: 'colleague' });
+    await tokens.employeeToken(colleague, OTHER, HERE);
+    await tokens.employeeToken(colleague, OTHER, HERE);
+    await expect(problemOf(tokens.employeeToken(colleague, OTHER, HERE))).resolves.toMatchObject({
+      problem: { message: expect.stringMatching(/^Too many requests from your address/) },
+    });
+  });
+
   it('count a token once when the session was renewed to get it', async () => {
     const { tokens, provider, login } = core({ freshSessionMax: 2, sessionMax: 100 });
     const session = await login();
