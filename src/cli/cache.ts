@@ -30,7 +30,13 @@ interface CacheFile {
 }
 
 export class TokenCacheFile {
-  constructor(private readonly path: string) {}
+  private warned = false;
+
+  /** `unwritable` hears, once, that the file cannot be written: the command goes on without keeping what it got. */
+  constructor(
+    private readonly path: string,
+    private readonly unwritable: (reason: string) => void = () => {},
+  ) {}
 
   private async read(): Promise<CacheFile> {
     try {
@@ -56,10 +62,25 @@ export class TokenCacheFile {
    * false when it changed nothing.
    */
   private async update(change: (data: CacheFile) => boolean | void): Promise<void> {
-    await withFileLock(`${this.path}.lock`, async () => {
-      const data = await this.read();
-      if (change(data) !== false) await this.write(data);
-    });
+    await this.writing(() =>
+      withFileLock(`${this.path}.lock`, async () => {
+        const data = await this.read();
+        if (change(data) !== false) await this.write(data);
+      }),
+    );
+  }
+
+  /** `work`, which writes the file; a file system's refusal (a folder that cannot be made or written) is said, not thrown. */
+  private async writing<T>(work: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await work();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (typeof code !== 'string') throw err;
+      if (!this.warned) this.unwritable(`cannot write the token cache ${this.path} (${code}): tokens are not kept`);
+      this.warned = true;
+      return undefined;
+    }
   }
 
   /**
@@ -136,14 +157,26 @@ export class TokenCacheFile {
 
   /** Forgets the generator's tokens and refresh tokens, and gives the refresh tokens to end; the file goes with the last generator. */
   async forget(generator: string): Promise<string[]> {
+    const held = (await this.read()).generators[generator];
+    const forgotten = await this.writing(() => this.forgetLocked(generator));
+    // Not forgotten: the tokens to end are still those the file holds.
+    return forgotten ?? refreshTokensOf(held);
+  }
+
+  private async forgetLocked(generator: string): Promise<string[]> {
     return withFileLock(`${this.path}.lock`, async () => {
       const data = await this.read();
       const entry = data.generators[generator];
-      const refreshTokens = [...Object.values(entry?.refreshTokens ?? {}), ...(entry?.refreshToken ? [entry.refreshToken] : [])];
+      const refreshTokens = refreshTokensOf(entry);
       delete data.generators[generator];
       if (Object.keys(data.generators).length > 0) await this.write(data);
       else await rm(this.path, { force: true });
       return refreshTokens;
     });
   }
+}
+
+/** Every refresh token an entry holds, its single old one last. */
+function refreshTokensOf(entry: GeneratorEntry | undefined): string[] {
+  return [...Object.values(entry?.refreshTokens ?? {}), ...(entry?.refreshToken ? [entry.refreshToken] : [])];
 }

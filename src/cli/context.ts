@@ -3,7 +3,7 @@ import { isHttpUrl, withoutTrailingSlash } from '../http-url.js';
 import type { Options } from './args.js';
 import { TokenCacheFile } from './cache.js';
 import { plainCliEnv, type CliEnv } from './variables.js';
-import { CliError } from './errors.js';
+import { CliError, NAME } from './errors.js';
 
 /** Where the generator is when neither --url nor TOKEN_GENERATOR_URL says: `npm start`'s address. */
 export const DEFAULT_URL = 'http://localhost:8080';
@@ -45,7 +45,7 @@ export async function contextOf(values: Options, io: Io): Promise<Context> {
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new CliError('--timeout must be a number of seconds', 2);
   return {
     base,
-    cache: new TokenCacheFile(variables.cacheFile),
+    cache: new TokenCacheFile(variables.cacheFile, (reason) => io.err.write(`${NAME}: ${reason}\n`)),
     ...(variables.browser ? { browser: variables.browser } : {}),
     useCache: !values['no-cache'],
     device: values.device ?? false,

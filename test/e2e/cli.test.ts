@@ -92,6 +92,17 @@ describe('token-generator m2m', () => {
     expect((await stat(cacheFile)).mode & 0o777).toBe(0o600);
   });
 
+  it('prints the token, and says so in one line, when its cache cannot be written', async () => {
+    const blocked = join(dir, 'a-file');
+    await writeFile(blocked, '');
+    const run = await cli(['m2m', 'dev-gcp:my-team:my-app', '--no-cache'], {
+      env: { TOKEN_GENERATOR_CACHE: join(blocked, 'tokens.json') },
+    });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    expect(run.stderr).toMatch(/^token-generator: cannot write the token cache .* \([A-Z]+\): tokens are not kept\n$/);
+  });
+
   it('fails with the service\u2019s advice and the access policy to add', async () => {
     const run = await cli(['m2m', 'dev-gcp:locked:api']);
     expect(run.code).toBe(1);

@@ -96,6 +96,19 @@ describe('the command line cache file', () => {
   });
 });
 
+describe('a cache file that cannot be written', () => {
+  it('is said once, and nothing is thrown: the command goes on without keeping its tokens', async () => {
+    await writeFile(join(dir, 'a-file'), '');
+    const said: string[] = [];
+    const cache = new TokenCacheFile(join(dir, 'a-file', 'tokens.json'), (reason) => said.push(reason));
+    await cache.storeToken(GENERATOR, 'm2m dev-gcp:a:app', { accessToken: 'x', expiresAt: Date.now() + 3_600_000 });
+    await cache.storeRefreshToken(GENERATOR, 'dev-gcp:a:app', 'rt-a');
+    expect(await cache.refreshToken(GENERATOR, 'dev-gcp:a:app')).toBeUndefined();
+    expect(await cache.forget(GENERATOR)).toEqual([]);
+    expect(said).toEqual([expect.stringMatching(/^cannot write the token cache .*a-file\/tokens\.json \([A-Z]+\): tokens are not kept$/)]);
+  });
+});
+
 describe("a file's single refresh token, written before sessions per target", () => {
   it('is tried for any target, and goes once it has rotated', async () => {
     await legacyFile('rt-old');
