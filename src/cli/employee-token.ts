@@ -17,7 +17,7 @@ export async function employeeToken(ctx: Context, audience: string): Promise<str
   const { authorizationServer } = await import('./oauth.js');
   const server = await authorizationServer(ctx);
   const target = targetOf(audience);
-  const renewed = await ctx.cache.renewing(ctx.base, target, () => renewedToken(ctx, server, audience, target));
+  const renewed = await ctx.cache.renewing(ctx.base, target, () => renewedToken(ctx, server, { audience, target, key }));
   if (renewed) return renewed;
   // No session for this target, or it ended, or it was not consented for it: log in again.
   const login = ctx.device ? await import('./login/device.js') : await import('./login/browser.js');
@@ -31,8 +31,11 @@ export async function employeeToken(ctx: Context, audience: string): Promise<str
  * A token renewed with the refresh token of the target's session (one another command just renewed, if it
  * did while this one waited its turn), or undefined when there is no session to renew.
  */
-async function renewedToken(ctx: Context, server: Configuration, audience: string, target: string): Promise<string | undefined> {
-  const key = `obo ${audience}`;
+async function renewedToken(
+  ctx: Context,
+  server: Configuration,
+  { audience, target, key }: { audience: string; target: string; key: string },
+): Promise<string | undefined> {
   const meanwhile = await cachedToken(ctx, key);
   if (meanwhile) return meanwhile;
   const refreshToken = await ctx.cache.refreshToken(ctx.base, target);

@@ -19,7 +19,7 @@ import { CONTENT_SECURITY_POLICY } from './views/html.js';
  * and JSON it is harmless). Written out as one literal, so that every answer's head starts as the same
  * kind of object.
  */
-function everyResponseHeaders(correlationId: string): OutgoingHttpHeaders {
+export function everyResponseHeaders(correlationId: string): OutgoingHttpHeaders {
   return {
     'referrer-policy': 'no-referrer',
     'x-content-type-options': 'nosniff',
