@@ -333,24 +333,26 @@ async function oboAnswered(
   decision: 'Allow' | 'Deny' = 'Allow',
   env: Record<string, string> = {},
 ) {
-  let opened = false;
+  let answered: Promise<void> | undefined;
   let heading: string | null = null;
   const run = await cli(args, {
     env,
     onStderr: (text) => {
       const match = pattern.exec(text);
-      if (match && !opened) {
-        opened = true;
-        void (async () => {
+      if (match && !answered) {
+        answered = (async () => {
           await page.goto(match[1]!);
           if (page.url().startsWith(stack.emulator!.baseUrl)) await page.locator('button:has-text("Sign in")').click();
           await page.locator(`button:has-text("${decision}")`).waitFor();
           heading = await page.locator('h1').textContent();
           await page.locator(`button:has-text("${decision}")`).click();
+          // The command may end as soon as its listener has the answer: the page's own navigation there ends first.
+          await page.waitForURL(/^http:\/\/127\.0\.0\.1:\d+\/callback\?/);
         })();
       }
     },
   });
+  await answered;
   return { run, heading: heading as string | null };
 }
 
