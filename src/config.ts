@@ -1,6 +1,7 @@
 /**
- * Every environment variable the token generator reads, in one place, validated with the project's
- * one helper (`readEnv`, src/env.ts). A mistake stops start-up with a message that names the variable.
+ * The token generator's environment variables, validated with the project's one helper (`readEnv`,
+ * src/env.ts); an identity provider's own are read in its folder (`idp/providers.ts` asks each). A
+ * mistake stops start-up with a message that names the variable.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -9,28 +10,9 @@ import { ConfigError, decimal, httpUrl, LOG_LEVEL, oneOf, optional, port, readEn
 import { parseKey } from './session/crypto.js';
 import proxyAddr from '@fastify/proxy-addr';
 import { LOCAL_PROXIES } from './generator/http/client-address.js';
+import { identityFromEnv, loginDomainOf, type IdentityConfig } from './generator/idp/providers.js';
 
 export { ConfigError };
-
-export type ClientAuthConfig = { method: 'private_key_jwt'; jwk: PrivateJwk } | { method: 'client_secret'; secret: string };
-
-export interface PrivateJwk {
-  kty: string;
-  kid: string;
-  alg?: string;
-  [key: string]: unknown;
-}
-
-export type ProviderConfig =
-  | { discovery: 'well-known'; wellKnownUrl: string }
-  | { discovery: 'explicit'; issuer: string; jwksUri: string; tokenEndpoint: string; wellKnownUrl?: string };
-
-export interface IdentityConfig {
-  clientId: string;
-  tenantId?: string;
-  auth: ClientAuthConfig;
-  provider: ProviderConfig;
-}
 
 /** Where sessions are shared: Redis or Valkey, from one of STORE_SOURCES. */
 export interface SessionStoreConfig {
@@ -80,15 +62,16 @@ export interface GeneratorConfig {
   shutdownDelayMs: number;
   /**
    * The domain of the users who can log in (the tenant's), said on the pages before a login and sent
-   * to the identity provider as `domain_hint`: LOGIN_TENANT_DOMAIN, else AZURE_APP_TENANT_ID when it is
-   * a domain, else the development tenant's, trygdeetaten.no (the nav.no tenant is not supported).
+   * to the identity provider as `domain_hint`: LOGIN_TENANT_DOMAIN, else the provider's tenant when its
+   * configuration names it by its domain (Entra ID's AZURE_APP_TENANT_ID), else the development tenant's,
+   * trygdeetaten.no (the nav.no tenant is not supported).
    */
   loginDomain: string;
 }
 
 export interface LoadedConfig {
   generator: GeneratorConfig;
-  /** Undefined when no Entra ID configuration is given: then the emulator stands in for it. */
+  /** Undefined when no identity provider is configured: then the emulator stands in for one. */
   identity?: IdentityConfig;
 }
 
@@ -169,14 +152,6 @@ const VARIABLES = {
   TRUST_PROXY_HOPS: withDefault(wholeNumber(0, 10), 0),
   TRUSTED_PROXIES: optional(proxyRanges),
   SHUTDOWN_DELAY_SECONDS: withDefault(decimal(0, 60), 0),
-  AZURE_APP_CLIENT_ID: text,
-  AZURE_APP_JWK: text,
-  AZURE_APP_CLIENT_SECRET: text,
-  AZURE_APP_WELL_KNOWN_URL: optional(httpUrl),
-  AZURE_OPENID_CONFIG_ISSUER: optional(httpUrl),
-  AZURE_OPENID_CONFIG_JWKS_URI: optional(httpUrl),
-  AZURE_OPENID_CONFIG_TOKEN_ENDPOINT: optional(httpUrl),
-  AZURE_APP_TENANT_ID: text,
   LOGIN_TENANT_DOMAIN: optional(z.string().regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/, 'must be a domain, such as trygdeetaten.no')),
 };
 
@@ -190,76 +165,8 @@ const SECRETS = [
   'VALKEY_PASSWORD_SESSIONS',
   'REDIS_URI_SESSIONS',
   'REDIS_PASSWORD_SESSIONS',
-  'AZURE_APP_JWK',
-  'AZURE_APP_CLIENT_SECRET',
 ];
 type Variables = z.output<z.ZodObject<typeof VARIABLES>>;
-
-const ENTRA_VARIABLES = [
-  'AZURE_APP_CLIENT_ID',
-  'AZURE_APP_JWK',
-  'AZURE_APP_CLIENT_SECRET',
-  'AZURE_APP_WELL_KNOWN_URL',
-  'AZURE_OPENID_CONFIG_ISSUER',
-  'AZURE_OPENID_CONFIG_JWKS_URI',
-  'AZURE_OPENID_CONFIG_TOKEN_ENDPOINT',
-  'AZURE_APP_TENANT_ID',
-] as const;
-
-function parseJwk(raw: string): PrivateJwk {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    throw new ConfigError('AZURE_APP_JWK', 'is not valid JSON; it must be a private JSON Web Key');
-  }
-  const jwk = z
-    .object({ kty: z.string(), kid: z.string().min(1), alg: z.string().optional(), d: z.string().min(1) })
-    .loose()
-    .safeParse(value);
-  if (!jwk.success) {
-    throw new ConfigError('AZURE_APP_JWK', 'must be a private JSON Web Key with "kty", "kid" and "d"');
-  }
-  return jwk.data;
-}
-
-/** How the generator finds Entra ID: discovery, or all three endpoints given. */
-function providerOf(vars: Variables): ProviderConfig {
-  const wellKnownUrl = vars.AZURE_APP_WELL_KNOWN_URL;
-  const issuer = vars.AZURE_OPENID_CONFIG_ISSUER;
-  const jwksUri = vars.AZURE_OPENID_CONFIG_JWKS_URI;
-  const tokenEndpoint = vars.AZURE_OPENID_CONFIG_TOKEN_ENDPOINT;
-  if (issuer && jwksUri && tokenEndpoint)
-    return { discovery: 'explicit', issuer, jwksUri, tokenEndpoint, ...(wellKnownUrl ? { wellKnownUrl } : {}) };
-  if (wellKnownUrl) return { discovery: 'well-known', wellKnownUrl };
-  const missing = [
-    ['AZURE_OPENID_CONFIG_ISSUER', issuer],
-    ['AZURE_OPENID_CONFIG_JWKS_URI', jwksUri],
-    ['AZURE_OPENID_CONFIG_TOKEN_ENDPOINT', tokenEndpoint],
-  ].find(([, value]) => value === undefined)?.[0];
-  throw new ConfigError(
-    'AZURE_APP_WELL_KNOWN_URL',
-    `is required to find Entra ID (or set all of AZURE_OPENID_CONFIG_ISSUER, _JWKS_URI and _TOKEN_ENDPOINT; ${missing} is missing)`,
-  );
-}
-
-function loadIdentity(vars: Variables): IdentityConfig | undefined {
-  const present = ENTRA_VARIABLES.filter((variable) => vars[variable] !== undefined);
-  if (present.length === 0) return undefined;
-  const clientId = vars.AZURE_APP_CLIENT_ID;
-  if (!clientId) {
-    throw new ConfigError(
-      'AZURE_APP_CLIENT_ID',
-      `is required when Entra ID is configured (${present.join(', ')} ${present.length === 1 ? 'is' : 'are'} set)`,
-    );
-  }
-  let auth: ClientAuthConfig;
-  if (vars.AZURE_APP_JWK) auth = { method: 'private_key_jwt', jwk: parseJwk(vars.AZURE_APP_JWK) };
-  else if (vars.AZURE_APP_CLIENT_SECRET) auth = { method: 'client_secret', secret: vars.AZURE_APP_CLIENT_SECRET };
-  else throw new ConfigError('AZURE_APP_JWK', 'is required to authenticate to Entra ID (or set AZURE_APP_CLIENT_SECRET)');
-  const tenantId = vars.AZURE_APP_TENANT_ID;
-  return { clientId, auth, provider: providerOf(vars), ...(tenantId ? { tenantId } : {}) };
-}
 
 /**
  * Where the session store's address is read, first found first: REDIS_URL (set by hand), then what NAIS
@@ -329,7 +236,7 @@ function missingSharedKey(storeVariable: StoreVariable): ConfigError {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const vars = readEnv(env, VARIABLES, SECRETS);
-  const identity = loadIdentity(vars);
+  const identity = identityFromEnv(env);
   const nais = onNais(env);
   const store = storeFrom(vars);
   if (nais && identity && !store && vars.SESSION_STORE !== 'memory') throw missingSharedStore(vars.NAIS_CLUSTER_NAME);
@@ -365,9 +272,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
     // Off NAIS a proxy is on this machine.
     trustedProxies: vars.TRUSTED_PROXIES ?? (nais ? NAIS_PROXIES : [...LOCAL_PROXIES]),
     shutdownDelayMs: vars.SHUTDOWN_DELAY_SECONDS * 1000,
-    loginDomain:
-      vars.LOGIN_TENANT_DOMAIN ??
-      (vars.AZURE_APP_TENANT_ID?.includes('.') ? vars.AZURE_APP_TENANT_ID.toLowerCase() : DEVELOPMENT_TENANT_DOMAIN),
+    loginDomain: vars.LOGIN_TENANT_DOMAIN ?? (identity && loginDomainOf(identity)) ?? DEVELOPMENT_TENANT_DOMAIN,
   };
   return { generator, ...(identity ? { identity } : {}) };
 }

@@ -8,17 +8,9 @@ import { exportJWK, generateKeyPair } from 'jose';
 import type { Logger } from 'pino';
 import { faultSentence } from './env.js';
 import { targetOf } from './audience.js';
-import {
-  ConfigError,
-  loadConfig,
-  onNais,
-  type GeneratorConfig,
-  type IdentityConfig,
-  type LoadedConfig,
-  type PrivateJwk,
-} from './config.js';
+import { ConfigError, loadConfig, onNais, type GeneratorConfig, type LoadedConfig } from './config.js';
 import { IdpError, type IdentityProvider } from './generator/idp/identity-provider.js';
-import { startIdentityProvider } from './generator/idp/providers.js';
+import { startIdentityProvider, type IdentityConfig } from './generator/idp/providers.js';
 import { buildApp, type Generator } from './generator/http/app.js';
 import type { TestSignIn } from './generator/http/public-api/headless-obo.js';
 import { Metrics } from './generator/http/internal/metrics.js';
@@ -73,7 +65,7 @@ const emulatorSignIn: TestSignIn = async (authorize, form, signal) => {
 async function registerWithEmulator(emulator: Emulator, config: GeneratorConfig): Promise<IdentityConfig> {
   const { privateKey, publicKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
   const kid = `generator-${Date.now().toString(36)}`;
-  const privateJwk: PrivateJwk = { ...(await exportJWK(privateKey)), kty: 'RSA', kid, alg: 'RS256' };
+  const privateJwk = { ...(await exportJWK(privateKey)), kty: 'RSA', kid, alg: 'RS256' };
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
   const target = targetOf(config.nais);
   const clientId = emulator.registerClient({
@@ -83,6 +75,7 @@ async function registerWithEmulator(emulator: Emulator, config: GeneratorConfig)
     postLogoutRedirectUris: [`${config.publicUrl}/oauth2/logged-out`],
   });
   return {
+    kind: 'entra',
     clientId,
     tenantId: emulator.tenantId,
     auth: { method: 'private_key_jwt', jwk: privateJwk },

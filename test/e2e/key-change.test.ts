@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { loadConfig, type IdentityConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import type { IdentityConfig } from '../../src/generator/idp/providers.js';
 import { startEmulator, type Emulator } from '../../packages/entra-emulator/src/index.js';
 import { startService, type Service } from '../../src/main.js';
 import { launchChromium } from '../helpers/browser.js';
@@ -39,6 +40,7 @@ beforeAll(async () => {
   publicJwk = { ...(await exportJWK(publicKey)), kid: 'generator', alg: 'RS256', use: 'sig' };
   emulator = await startIdentityProvider();
   const identity: IdentityConfig = {
+    kind: 'entra',
     clientId: emulator.clientIdFor(TARGET),
     tenantId: TENANT,
     auth: { method: 'private_key_jwt', jwk: { ...(await exportJWK(privateKey)), kty: 'RSA', kid: 'generator', alg: 'RS256' } },

@@ -53,12 +53,28 @@ describe('configuration', () => {
       AZURE_APP_TENANT_ID: 't',
       NAIS_APP_NAME: 'my-generator',
     });
+    expect(config.identity?.kind).toBe('entra');
     expect(config.identity?.auth.method).toBe('private_key_jwt');
     expect(config.identity?.provider).toEqual({
       discovery: 'well-known',
       wellKnownUrl: 'https://login.microsoftonline.com/t/v2.0/.well-known/openid-configuration',
     });
     expect(config.generator.nais.app).toBe('my-generator');
+  });
+
+  it("says the users' domain at login: LOGIN_TENANT_DOMAIN, else Entra ID's tenant given as a domain, else the development one", () => {
+    expect(loadConfig({}).generator.loginDomain).toBe('trygdeetaten.no');
+    expect(loadConfig({ ...entra, AZURE_APP_TENANT_ID: 'Example.Onmicrosoft.com' }).generator.loginDomain).toBe('example.onmicrosoft.com');
+    expect(loadConfig({ ...entra, AZURE_APP_TENANT_ID: '62366534-1ec3-4962-8869-9b5535279d0b' }).generator.loginDomain).toBe(
+      'trygdeetaten.no',
+    );
+    expect(loadConfig({ ...entra, AZURE_APP_TENANT_ID: 'a.example', LOGIN_TENANT_DOMAIN: 'b.example' }).generator.loginDomain).toBe(
+      'b.example',
+    );
+  });
+
+  it('takes blank provider variables as unset: no identity provider, so the emulator stands in', () => {
+    expect(loadConfig({ AZURE_APP_CLIENT_ID: ' ', AZURE_APP_JWK: '' }).identity).toBeUndefined();
   });
 
   it('takes explicit endpoints instead of discovery, and a client secret', () => {

@@ -1,11 +1,12 @@
 /**
- * The one place that knows which identity providers there are: each starts from the configuration,
- * ready (discovery and keys loaded) or with an Error that names the variable to check. A new provider
- * is its folder under `idp/` implementing `IdentityProvider`, and its line in `PROVIDERS`.
+ * The one place that knows which identity providers there are: each reads its own variables (in its
+ * folder) and starts from them, ready (discovery and keys loaded) or with an Error that names the
+ * variable to check. A new provider is its folder under `idp/` implementing `IdentityProvider`, and
+ * its line in `PROVIDERS`.
  */
 import type { Logger } from 'pino';
-import type { GeneratorConfig, IdentityConfig } from '../../config.js';
 import { EntraClient } from './entra/client.js';
+import { entraLoginDomain, readEntraConfig, type EntraConfig } from './entra/variables.js';
 import type { IdentityProvider, TokenRequestEvent } from './identity-provider.js';
 
 export interface ProviderOptions {
@@ -14,24 +15,57 @@ export interface ProviderOptions {
   retries: number;
   logger: Logger;
   /** This generator, named in the advice when a target has not authorized it. */
-  generator: GeneratorConfig['nais'];
+  generator: { app: string; namespace: string; cluster: string };
   /** Every request to the provider's token endpoint, for the metrics. */
   onTokenRequest: (event: TokenRequestEvent) => void;
 }
 
-type Start = (identity: IdentityConfig, options: ProviderOptions) => Promise<IdentityProvider>;
-
-async function startEntra(identity: IdentityConfig, options: ProviderOptions): Promise<IdentityProvider> {
-  const client = new EntraClient(identity, { ...options, logger: options.logger.child({ component: 'entra' }) });
-  await client.init();
-  return client;
+/** What the wiring needs of a provider: its configuration from the environment, and a start from that configuration. */
+interface Provider<C extends { kind: string }> {
+  /** Undefined when none of the provider's variables is set; a ConfigError when they are set wrongly. */
+  read(env: NodeJS.ProcessEnv): C | undefined;
+  start(config: C, options: ProviderOptions): Promise<IdentityProvider>;
+  /** The domain of the users who log in, when the configuration says it. */
+  loginDomain(config: C): string | undefined;
 }
 
-const PROVIDERS = {
-  entra: startEntra,
-} satisfies Record<string, Start>;
+const entra: Provider<EntraConfig> = {
+  read: readEntraConfig,
+  async start(config, options) {
+    const client = new EntraClient(config, { ...options, logger: options.logger.child({ component: 'entra' }) });
+    await client.init();
+    return client;
+  },
+  loginDomain: entraLoginDomain,
+};
 
-/** The provider the configuration names: the configuration has Entra ID's variables only, so that is Entra ID. */
+/** Each under the `kind` its configuration carries; the first whose variables are set is the one that runs. */
+const PROVIDERS = {
+  entra,
+};
+
+type ConfigOf<P> = P extends Provider<infer C> ? C : never;
+/** The configuration of one identity provider, told apart by `kind`. */
+export type IdentityConfig = { [K in keyof typeof PROVIDERS]: ConfigOf<(typeof PROVIDERS)[K]> }[keyof typeof PROVIDERS];
+
+/** One provider's part of the table, taken with its own configuration type. */
+const providerOf = <C extends IdentityConfig>(config: C) => PROVIDERS[config.kind as C['kind']] as unknown as Provider<C>;
+
+/** The identity provider whose variables are set, or undefined when none is (then the emulator stands in). */
+export function identityFromEnv(env: NodeJS.ProcessEnv): IdentityConfig | undefined {
+  for (const provider of Object.values(PROVIDERS)) {
+    const config = provider.read(env);
+    if (config) return config;
+  }
+  return undefined;
+}
+
+/** The domain of the users who log in, as the provider's configuration says it, if it does. */
+export function loginDomainOf(identity: IdentityConfig): string | undefined {
+  return providerOf(identity).loginDomain(identity);
+}
+
+/** Starts the provider the configuration names. */
 export function startIdentityProvider(identity: IdentityConfig, options: ProviderOptions): Promise<IdentityProvider> {
-  return PROVIDERS.entra(identity, options);
+  return providerOf(identity).start(identity, options);
 }

@@ -6,7 +6,7 @@
 import * as oidc from 'openid-client';
 import type { JWTPayload } from 'jose';
 import type { Logger } from 'pino';
-import type { IdentityConfig } from '../../../config.js';
+import type { EntraConfig } from './variables.js';
 import {
   LoginValidationError,
   type Grant,
@@ -53,7 +53,7 @@ export class EntraClient extends EntraConventions implements IdentityProvider {
   private readonly transport: Transport;
 
   constructor(
-    private readonly identity: IdentityConfig,
+    private readonly identity: EntraConfig,
     private readonly options: EntraClientOptions,
   ) {
     super(options.generator ?? UNNAMED_GENERATOR);

@@ -6,7 +6,8 @@
 import * as oidc from 'openid-client';
 import { importJWK, SignJWT } from 'jose';
 import type { Logger } from 'pino';
-import { ConfigError, type ClientAuthConfig, type IdentityConfig, type PrivateJwk, type ProviderConfig } from '../../../config.js';
+import { ConfigError } from '../../../config-error.js';
+import type { ClientAuthConfig, EntraConfig, PrivateJwk, ProviderConfig } from './variables.js';
 import type { IdpError } from '../identity-provider.js';
 import { toIdpError, type Transport } from './transport.js';
 
@@ -15,7 +16,7 @@ import { toIdpError, type Transport } from './transport.js';
  * fetches with), and where Entra publishes its keys. Throws an Error that names the variable to check.
  */
 export async function loadConfiguration(
-  identity: IdentityConfig,
+  identity: EntraConfig,
   transport: Transport,
   assertionLifetimeSeconds: number,
 ): Promise<{ configuration: oidc.Configuration; jwksUri: string }> {
@@ -127,7 +128,7 @@ function unusableKey(what: string, err: unknown): ConfigError {
  * request fails for it, and each of them is told it is the service's fault. Said again after a token
  * request has succeeded in between.
  */
-export function credentialsWatch(identity: IdentityConfig, logger: Logger): { accepted(): void; refused(error: IdpError): void } {
+export function credentialsWatch(identity: EntraConfig, logger: Logger): { accepted(): void; refused(error: IdpError): void } {
   let said = false;
   const variable = identity.auth.method === 'private_key_jwt' ? 'AZURE_APP_JWK' : 'AZURE_APP_CLIENT_SECRET';
   return {
