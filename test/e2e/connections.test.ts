@@ -21,10 +21,21 @@ afterAll(async () => {
   await stack?.close();
 });
 
-/** A connection that starts a request and then sends one more header line every `everyMs`, never finishing. */
-function halfOpen(everyMs: number): { socket: Socket; closed: Promise<number>; isClosed(): boolean; stop(): void } {
+/** One address may hold an eighth of the bound, or 16 when that is fewer: a flood from one address never meets the bound itself. */
+const PER_ADDRESS = 16;
+/** Loopback addresses to come from (Linux answers all of 127.0.0.0/8), enough that the flood fills the bound. */
+const FLOOD_ADDRESSES = Array.from({ length: Math.ceil(MAX / PER_ADDRESS) + 2 }, (_, i) => `127.0.0.${10 + i}`);
+
+/**
+ * A connection from `localAddress` that starts a request and then sends one more header line every
+ * `everyMs`, never finishing.
+ */
+function halfOpen(
+  everyMs: number,
+  localAddress = '127.0.0.1',
+): { socket: Socket; closed: Promise<number>; isClosed(): boolean; stop(): void } {
   const opened = Date.now();
-  const socket = connect({ host: '127.0.0.1', port });
+  const socket = connect({ host: '127.0.0.1', port, localAddress });
   socket.on('error', () => {});
   socket.on('data', () => {});
   socket.write('GET /internal/isalive HTTP/1.1\r\nHost: localhost\r\n');
@@ -63,17 +74,38 @@ describe('half-open connections', () => {
     expect(heldMs).toBeLessThan(5_000);
   });
 
+  it('from one address: past its share its own oldest are shed, while other addresses still get in', async () => {
+    const own = Array.from({ length: PER_ADDRESS + 10 }, () => halfOpen(500, '127.0.0.2'));
+    try {
+      await waitFor(() => own.filter((connection) => connection.isClosed()).length >= 10, {
+        what: `the server to close all but ${PER_ADDRESS} of one address's connections`,
+      });
+      const other = halfOpen(500, '127.0.0.3');
+      await waitFor(() => stack.generator.connections.open === PER_ADDRESS + 1, { what: "the other address's connection to be held" });
+      expect(other.isClosed()).toBe(false);
+      expect(own.filter((connection) => !connection.isClosed())).toHaveLength(PER_ADDRESS);
+      other.stop();
+    } finally {
+      for (const connection of own) connection.stop();
+    }
+    await waitFor(() => stack.generator.connections.open === 0, { what: 'the server to see the connections close' });
+  });
+
   it('past the bound: the oldest are shed, the health endpoints keep answering, and the service recovers', async () => {
-    const flood = Array.from({ length: MAX * 5 }, () => halfOpen(500));
+    // From several addresses, so that the bound on all connections is what sheds them, not each address's share.
+    const from = (i: number) => FLOOD_ADDRESSES[i % FLOOD_ADDRESSES.length]!;
+    const flood = Array.from({ length: MAX * 5 }, (_, i) => halfOpen(500, from(i)));
     try {
       await shed(flood);
       for (let round = 0; round < 5; round++) {
         expect(await health()).toEqual([200, 200]);
         // The flood keeps coming: more connections while the health checks go on.
-        flood.push(...Array.from({ length: MAX }, () => halfOpen(500)));
+        flood.push(...Array.from({ length: MAX }, (_, i) => halfOpen(500, from(i))));
         await shed(flood);
       }
       expect(stack.generator.connections.open).toBeLessThanOrEqual(MAX);
+      // More than one address's share is held: what shed the rest is the bound on all connections.
+      expect(stack.generator.connections.open).toBeGreaterThan(PER_ADDRESS);
       expect(stack.generator.connections.shed).toBeGreaterThanOrEqual(MAX * 5);
     } finally {
       for (const connection of flood) connection.stop();
