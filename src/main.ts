@@ -1,6 +1,7 @@
 /**
- * Wiring only: load configuration, start the Entra ID emulator when no identity provider is
- * configured, then start the token generator against whichever identity provider there is.
+ * Wiring only, the one place the parts are chosen: the Entra ID emulator when no identity provider is
+ * configured, the provider (through `idp/providers.ts`), where sessions are kept (memory or Redis),
+ * then the token generator on those parts.
  */
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
@@ -11,7 +12,9 @@ import { targetOf } from './audience.js';
 import { ConfigError, loadConfig, onNais, type GeneratorConfig, type LoadedConfig } from './config.js';
 import { IdpError, type IdentityProvider } from './generator/idp/identity-provider.js';
 import { startIdentityProvider, type IdentityConfig } from './generator/idp/providers.js';
-import { buildApp, type Generator } from './generator/http/app.js';
+import { buildApp, type Generator, type Storage } from './generator/http/app.js';
+import { createStore, randomKey, RedisStore, Sealer } from './session/index.js';
+import { MemoryLimiter, RedisLimiter } from './generator/core/limits.js';
 import type { TestSignIn } from './generator/http/public-api/headless-obo.js';
 import { Metrics } from './generator/http/internal/metrics.js';
 import { createLogger, processLogger } from './logger.js';
@@ -83,31 +86,67 @@ async function registerWithEmulator(emulator: Emulator, config: GeneratorConfig)
   };
 }
 
+/** The key sessions are sealed with: the configured one, else one made at start, with a word on what that means. */
+function sessionSealer(config: GeneratorConfig, logger: Logger, emulator: boolean): Sealer {
+  const configured = config.session.encryptionKey;
+  if (configured) return new Sealer(configured);
+  // With the emulator this is a laptop or CI, where a key made at start is what one wants: a note, not a warning.
+  if (emulator) logger.info('sessions use a key made at start (no SESSION_ENCRYPTION_KEY): logins end when this process stops');
+  else {
+    logger.warn(
+      'SESSION_ENCRYPTION_KEY is not set: sessions are encrypted with a random key made at start. They end when this process ' +
+        'restarts and are not shared with other replicas. Set SESSION_ENCRYPTION_KEY (32 random bytes, base64) in production.',
+    );
+  }
+  return new Sealer(randomKey());
+}
+
+/** Where sessions are kept and limits counted: in Redis (Valkey) when the configuration names one, shared by replicas; else in memory. */
+function storage(config: GeneratorConfig, logger: Logger, emulator: boolean): Storage {
+  const sealer = sessionSealer(config, logger, emulator);
+  const store = createStore({
+    sealer,
+    logger: logger.child({ component: 'session-store' }),
+    ...(config.session.store ? { store: config.session.store } : {}),
+  });
+  const limiter =
+    store instanceof RedisStore ? new RedisLimiter(store.client, logger.child({ component: 'rate-limit' })) : new MemoryLimiter();
+  return { sealer, store, limiter };
+}
+
+/** The emulator started to stand in for the identity provider, the generator registered with it, and the configuration to go on with. */
+async function standIn(
+  config: GeneratorConfig,
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+  overrides: EmulatorOptions | undefined,
+): Promise<{ emulator: Emulator; identity: IdentityConfig; config: GeneratorConfig }> {
+  const { emulatorOptionsFromEnv, startEmulator } = await import('entra-emulator');
+  if (env.EMULATOR_TLS_CERT) {
+    throw new Error(
+      'EMULATOR_TLS_CERT: npm start makes the certificate of its emulator itself (EMULATOR_TLS=self-signed); with a certificate ' +
+        'of your own start the emulator alone',
+    );
+  }
+  const emulatorOptions: EmulatorOptions = {
+    ...emulatorOptionsFromEnv({ EMULATOR_PORT: '8081', ...env }),
+    logger: logger.child({ component: 'emulator' }),
+    ...overrides,
+  };
+  const emulator = await listening('EMULATOR_PORT', emulatorOptions.port ?? 0, () => startEmulator(emulatorOptions));
+  // The generator loads the JWKS next, within its identity provider's timeout: the key is made first.
+  await emulator.ready();
+  const identity = await registerWithEmulator(emulator, config);
+  return { emulator, identity, config: emulator.stateDir ? await withKeptSessionKey(config, emulator.stateDir, logger) : config };
+}
+
 export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv, options: StartOptions = {}): Promise<Service> {
   let config = loaded.generator;
   const logger = options.logger ?? createLogger(config.logLevel);
 
   let emulator: Emulator | undefined;
   let identity = loaded.identity;
-  if (!identity) {
-    const { emulatorOptionsFromEnv, startEmulator } = await import('entra-emulator');
-    if (env.EMULATOR_TLS_CERT) {
-      throw new Error(
-        'EMULATOR_TLS_CERT: npm start makes the certificate of its emulator itself (EMULATOR_TLS=self-signed); with a certificate ' +
-          'of your own start the emulator alone',
-      );
-    }
-    const emulatorOptions: EmulatorOptions = {
-      ...emulatorOptionsFromEnv({ EMULATOR_PORT: '8081', ...env }),
-      logger: logger.child({ component: 'emulator' }),
-      ...options.emulator,
-    };
-    emulator = await listening('EMULATOR_PORT', emulatorOptions.port ?? 0, () => startEmulator(emulatorOptions));
-    // The generator loads the JWKS next, within its identity provider's timeout: the key is made first.
-    await emulator.ready();
-    identity = await registerWithEmulator(emulator, config);
-    if (emulator.stateDir) config = await withKeptSessionKey(config, emulator.stateDir, logger);
-  }
+  if (!identity) ({ emulator, identity, config } = await standIn(config, env, logger, options.emulator));
 
   const metrics = new Metrics();
   let provider: IdentityProvider;
@@ -132,6 +171,7 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
     provider,
     logger,
     metrics,
+    storage: storage(config, logger, emulator !== undefined),
     ...(emulator ? { emulator: { signIn: emulatorSignIn } } : {}),
     ...(directory ? { directory } : {}),
   });

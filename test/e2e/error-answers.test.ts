@@ -14,11 +14,18 @@ import { buildApp, UNKNOWN_HOST, type Generator } from '../../src/generator/http
 import { BODY_TIMEOUT, bodyDeadline } from '../../src/generator/http/body-deadline.js';
 import { jsonBody, oauthRedirectQuery, textBody } from '../../src/generator/http/errors.js';
 import { FakeProvider } from '../../src/generator/idp/fake.js';
+import { MemoryLimiter } from '../../src/generator/core/limits.js';
+import { MemoryStore, randomKey, Sealer } from '../../src/session/index.js';
 
 let generator: Generator;
 
 beforeAll(async () => {
-  generator = await buildApp({ config: loadConfig({}).generator, provider: new FakeProvider(), logger: pino({ level: 'silent' }) });
+  generator = await buildApp({
+    config: loadConfig({}).generator,
+    provider: new FakeProvider(),
+    logger: pino({ level: 'silent' }),
+    storage: { sealer: new Sealer(randomKey()), store: new MemoryStore(), limiter: new MemoryLimiter() },
+  });
   await generator.app.listen({ port: 0, host: '127.0.0.1' });
 });
 

@@ -1,6 +1,7 @@
 /**
- * The token generator's HTTP service. `buildApp` wires routes to an identity provider that is
- * already started (`idp/providers.ts`); tests drive it over a real listener, `main.ts` starts it.
+ * The token generator's HTTP service. `buildApp` puts the routes on the parts `main.ts` chose: an
+ * identity provider that is already started (`idp/providers.ts`) and where sessions are kept; tests
+ * drive it over a real listener, `main.ts` starts it.
  */
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -38,8 +39,8 @@ import { accessLogger, RequestEnd } from './request-log.js';
 import { trustedHops, trustProxyOption } from './client-address.js';
 import { refuseDuplicateCookies } from './duplicate-cookies.js';
 import { boundConnections, type ConnectionBound } from './connections.js';
-import { createStore, randomKey, RedisStore, Sealer, SessionManager, type SessionStore } from '../../session/index.js';
-import { Limits, MemoryLimiter, RedisLimiter } from '../core/limits.js';
+import { Sealer, SessionManager, type SessionStore } from '../../session/index.js';
+import { Limits, type Limiter } from '../core/limits.js';
 import { ToolAccess } from '../core/oauth/tool-access.js';
 import { ToolSessions } from '../core/oauth/tool-sessions.js';
 import { toolAccessRoutes } from './pages/tool-access.js';
@@ -52,8 +53,8 @@ export interface BuildOptions {
   config: GeneratorConfig;
   provider: IdentityProvider;
   logger: Logger;
-  /** A store made by the caller (tests); by default one is made from the configuration. */
-  store?: SessionStore;
+  /** Where sessions are kept and limits counted. */
+  storage: Storage;
   /** Shared with the identity provider, which reports its token requests to it. */
   metrics?: Metrics;
   /** The identity provider is the emulator: how a test employee signs in on it (enables headless employee tokens). */
@@ -81,18 +82,11 @@ export interface Generator {
   connections: ConnectionBound;
 }
 
-function sessionSealer(config: GeneratorConfig, logger: Logger, emulator: boolean): Sealer {
-  const configured = config.session.encryptionKey;
-  if (configured) return new Sealer(configured);
-  // With the emulator this is a laptop or CI, where a key made at start is what one wants: a note, not a warning.
-  if (emulator) logger.info('sessions use a key made at start (no SESSION_ENCRYPTION_KEY): logins end when this process stops');
-  else {
-    logger.warn(
-      'SESSION_ENCRYPTION_KEY is not set: sessions are encrypted with a random key made at start. They end when this process ' +
-        'restarts and are not shared with other replicas. Set SESSION_ENCRYPTION_KEY (32 random bytes, base64) in production.',
-    );
-  }
-  return new Sealer(randomKey());
+/** Where sessions are kept (sealed with `sealer`) and the limits counted: memory, or Redis shared by the replicas. */
+export interface Storage {
+  sealer: Sealer;
+  store: SessionStore;
+  limiter: Limiter;
 }
 
 /** What watches the server's connections: called with each request first, and asked whether a request waits behind an answer. */
@@ -251,18 +245,9 @@ interface EmployeeParts {
 /** The session store and what is built on it; readiness and the metrics watch the store. */
 function employeeSessions(options: BuildOptions, readiness: Readiness, metrics: Metrics): EmployeeParts {
   const { config, provider, logger } = options;
-  const sealer = sessionSealer(config, logger, options.emulator !== undefined);
-  const store =
-    options.store ??
-    createStore({
-      sealer,
-      logger: logger.child({ component: 'session-store' }),
-      ...(config.session.store ? { store: config.session.store } : {}),
-    });
+  const { sealer, store, limiter } = options.storage;
   readiness.sessionStore = () => store.health();
   metrics.watchSessionStore(readiness.sessionStore);
-  const limiter =
-    store instanceof RedisStore ? new RedisLimiter(store.client, logger.child({ component: 'rate-limit' })) : new MemoryLimiter();
   const limits = new Limits(config.rateLimit, limiter);
   const manager = new SessionManager({ store, sealer, maxLifetimeMs: config.session.maxLifetimeMs });
   const sessions = new Sessions({ manager, provider, logger, onEvent: (event) => metrics.sessions.inc({ event }) });
