@@ -72,11 +72,14 @@ export class RedisStore implements SessionStore {
       retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
     });
     this.client.on('error', (err: Error) => this.failed(err));
-    // Redis going away closes the connection before any command fails.
-    this.client.on('close', () => {
+    // Redis going away ends the socket, and commands fail from then on ("Stream isn't writeable"), while the client's
+    // status says ready until the socket has closed too.
+    const lost = () => {
       this.verified = false;
       this.problem ??= this.unreachable('the connection closed');
-    });
+    };
+    this.client.on('connect', () => this.client.stream.once('end', lost));
+    this.client.on('close', lost);
     this.client.on('ready', () => void this.verify());
   }
 

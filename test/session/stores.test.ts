@@ -191,6 +191,19 @@ describe('RedisStore against a real redis-server', () => {
     expect(await b.client.exists(b.lockKey('kept'))).toBe(0);
   });
 
+  it('is unreachable from the moment Redis ends the connection, before the client has noticed it closed', async () => {
+    const a = store();
+    await waitFor(() => a.health().reachable, { what: 'the store to connect' });
+    const { stream } = a.client;
+    // Commands fail from here on, while the client's status still says ready.
+    const atEnd = new Promise<boolean>((resolve) => stream.once('end', () => resolve(a.health().reachable)));
+    const raw = new Redis(redis.url);
+    await raw.client('KILL', 'ADDR', `127.0.0.1:${stream.localPort}`);
+    raw.disconnect();
+    expect(await atEnd).toBe(false);
+    await waitFor(() => a.health().reachable, { what: 'the store to reconnect' });
+  });
+
   it('fails fast while Redis is stopped, recovers by itself, and keeps what was written before', async () => {
     const a = store();
     await a.set('before-outage', session({ expiresAt: Date.now() + 600_000 }));
