@@ -37,7 +37,8 @@ module.exports = {
       severity: 'error',
       comment:
         'Outside idp/, a provider is reached only through the interface, and started only through idp/providers.ts ' +
-        '(by src/main.ts, where the parts are wired): a new provider is its folder and its line there.',
+        '(by src/main.ts, where the parts are wired; src/config.ts asks it which provider the variables configure): a new ' +
+        'provider is its folder and its line there.',
       from: { path: '^src/', pathNot: '^src/generator/idp/' },
       to: { path: '^src/generator/idp/(?!identity-provider\\.ts$|providers\\.ts$)' },
     },

@@ -134,10 +134,15 @@ async function standIn(
     ...overrides,
   };
   const emulator = await listening('EMULATOR_PORT', emulatorOptions.port ?? 0, () => startEmulator(emulatorOptions));
-  // The generator loads the JWKS next, within its identity provider's timeout: the key is made first.
-  await emulator.ready();
-  const identity = await registerWithEmulator(emulator, config);
-  return { emulator, identity, config: emulator.stateDir ? await withKeptSessionKey(config, emulator.stateDir, logger) : config };
+  try {
+    // The generator loads the JWKS next, within its identity provider's timeout: the key is made first.
+    await emulator.ready();
+    const identity = await registerWithEmulator(emulator, config);
+    return { emulator, identity, config: emulator.stateDir ? await withKeptSessionKey(config, emulator.stateDir, logger) : config };
+  } catch (err) {
+    await emulator.close();
+    throw err;
+  }
 }
 
 export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv, options: StartOptions = {}): Promise<Service> {
@@ -166,18 +171,24 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
   const directory = emulator
     ? { employees: [...emulator.listing.employees], ...(emulator.listing.apps ? { apps: emulator.listing.apps } : {}) }
     : undefined;
-  const generator = await buildApp({
-    config,
-    provider,
-    logger,
-    metrics,
-    storage: storage(config, logger, emulator !== undefined),
-    ...(emulator ? { emulator: { signIn: emulatorSignIn } } : {}),
-    ...(directory ? { directory } : {}),
-  });
+  const parts = storage(config, logger, emulator !== undefined);
+  let generator: Generator | undefined;
   try {
-    await listening('PORT', config.port, () => generator.app.listen({ port: config.port, host: config.host }));
+    generator = await buildApp({
+      config,
+      provider,
+      logger,
+      metrics,
+      storage: parts,
+      ...(emulator ? { emulator: { signIn: emulatorSignIn } } : {}),
+      ...(directory ? { directory } : {}),
+    });
+    const { app } = generator;
+    await listening('PORT', config.port, () => app.listen({ port: config.port, host: config.host }));
   } catch (err) {
+    // A start that failed leaves nothing running, such as a client of an unreachable Redis trying again for ever:
+    // the app closes the store with it, and without an app the store is closed alone.
+    await (generator ? generator.app.close() : parts.store.close()).catch(() => undefined);
     await emulator?.close();
     throw err;
   }

@@ -5,6 +5,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { perAddressMax } from '../../src/generator/http/app.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -21,8 +22,8 @@ afterAll(async () => {
   await stack?.close();
 });
 
-/** One address may hold an eighth of the bound, or 16 when that is fewer: a flood from one address never meets the bound itself. */
-const PER_ADDRESS = 16;
+/** What one address may hold of the bound (16 here): a flood from one address never meets the bound itself. */
+const PER_ADDRESS = perAddressMax(MAX);
 /** Loopback addresses to come from (Linux answers all of 127.0.0.0/8), enough that the flood fills the bound. */
 const FLOOD_ADDRESSES = Array.from({ length: Math.ceil(MAX / PER_ADDRESS) + 2 }, (_, i) => `127.0.0.${10 + i}`);
 

@@ -179,6 +179,36 @@ describe('a start that cannot go on', () => {
     expect(line.msg).toMatch(/^Configuration error: VALKEY_URI_SESSIONS is not set, .*spec\.valkey.*SESSION_STORE=memory/);
   });
 
+  it('leaves nothing running when it cannot start: with Redis unreachable and the port taken, the process ends by itself', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', () => resolve()));
+    const port = (taken.address() as { port: number }).port;
+    // startService alone, as the tests and benchmarks call it: no process.exit to end what it leaves behind.
+    const script = [
+      "import { loadConfig } from './src/config.ts';",
+      "import { startService } from './src/main.ts';",
+      'try { await startService(loadConfig(process.env), process.env); } catch (err) { console.log(`refused: ${err.message}`); }',
+    ].join('\n');
+    const env = { PORT: String(port), HOST: '127.0.0.1', EMULATOR_PORT: String(await freePort()), LOG_LEVEL: 'silent' };
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      env: { ...process.env, ...env, REDIS_URL: `redis://127.0.0.1:${await freePort()}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await until({ output: () => output, exited, stop: async () => null }, /refused: /);
+      const ended = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 20_000))]);
+      expect(output).toContain(`refused: port ${port} is already in use`);
+      expect(ended).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      await new Promise((resolve) => (taken as Server).close(resolve));
+    }
+  }, 120_000);
+
   it('names the variable that moves a port in use, once', async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', () => resolve()));

@@ -73,6 +73,20 @@ describe('configuration', () => {
     );
   });
 
+  it("never shows the private key or the client secret in a message about Entra ID's variables", () => {
+    const secret = 'SECRET-PART-OF-THE-KEY';
+    const wellKnown = { AZURE_APP_WELL_KNOWN_URL: 'https://idp.test/.well-known/openid-configuration' };
+    const faulty: Record<string, string>[] = [
+      { AZURE_APP_CLIENT_ID: 'c', AZURE_APP_JWK: `{"kty":"RSA","d":"${secret}"`, ...wellKnown },
+      { AZURE_APP_CLIENT_ID: 'c', AZURE_APP_JWK: JSON.stringify({ kty: 'RSA', d: secret }), ...wellKnown },
+      { AZURE_APP_JWK: JSON.stringify({ kty: 'RSA', kid: 'k', d: secret }), ...wellKnown },
+      { AZURE_APP_CLIENT_ID: 'c', AZURE_APP_CLIENT_SECRET: secret },
+    ];
+    const messages = faulty.map((env) => errorOf(env).message);
+    expect(messages).toHaveLength(4);
+    for (const message of messages) expect(message).not.toContain(secret);
+  });
+
   it('takes blank provider variables as unset: no identity provider, so the emulator stands in', () => {
     expect(loadConfig({ AZURE_APP_CLIENT_ID: ' ', AZURE_APP_JWK: '' }).identity).toBeUndefined();
   });

@@ -82,7 +82,10 @@ export interface Generator {
   connections: ConnectionBound;
 }
 
-/** Where sessions are kept (sealed with `sealer`) and the limits counted: memory, or Redis shared by the replicas. */
+/**
+ * Where sessions are kept (sealed with `sealer`) and the limits counted: memory, or Redis shared by the
+ * replicas. Chosen by the caller; the app closes the store when it closes.
+ */
 export interface Storage {
   sealer: Sealer;
   store: SessionStore;
@@ -106,7 +109,7 @@ const UNKNOWN_HOST_ANSWER = fixedAnswer(UNKNOWN_HOST);
 /** Once its headers are in, a request has this long for its body. */
 const BODY_DEADLINE_MS = 5_000;
 /** Connections one address may hold: an eighth of the bound, or 16 when the bound is small. */
-const perAddressMax = (max: number) => Math.max(16, Math.floor(max / 8));
+export const perAddressMax = (max: number) => Math.max(16, Math.floor(max / 8));
 const KEEP_ALIVE_MS = 72_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 /** A request in progress that moves no byte for this long loses its connection. */
@@ -175,7 +178,8 @@ function fastifyOptions(
 
 export async function buildApp(options: BuildOptions): Promise<Generator> {
   const { config, provider, logger } = options;
-  // The store is made below; until then it counts as reached (nothing asks before the routes exist).
+  // The store is watched once the employees' parts are put together below; until then it counts as reached
+  // (nothing asks before the routes exist).
   const readiness: Readiness = { shuttingDown: false, sessionStore: () => ({ reachable: true, reachedOnce: true }) };
   const metrics = options.metrics ?? new Metrics();
   const access = accessLogger(logger);

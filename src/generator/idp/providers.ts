@@ -5,6 +5,7 @@
  * its line in `PROVIDERS`.
  */
 import type { Logger } from 'pino';
+import type { Target } from '../../audience.js';
 import { EntraClient } from './entra/client.js';
 import { entraLoginDomain, readEntraConfig, type EntraConfig } from './entra/variables.js';
 import type { IdentityProvider, TokenRequestEvent } from './identity-provider.js';
@@ -15,7 +16,7 @@ export interface ProviderOptions {
   retries: number;
   logger: Logger;
   /** This generator, named in the advice when a target has not authorized it. */
-  generator: { app: string; namespace: string; cluster: string };
+  generator: Target;
   /** Every request to the provider's token endpoint, for the metrics. */
   onTokenRequest: (event: TokenRequestEvent) => void;
 }
@@ -39,10 +40,13 @@ const entra: Provider<EntraConfig> = {
   loginDomain: entraLoginDomain,
 };
 
+/** A table in which each provider's key is the `kind` of its configuration, checked by the compiler. */
+const keyedByKind = <T extends { [K in keyof T]: Provider<{ kind: K & string }> }>(table: T) => table;
+
 /** Each under the `kind` its configuration carries; the first whose variables are set is the one that runs. */
-const PROVIDERS = {
+const PROVIDERS = keyedByKind({
   entra,
-};
+});
 
 type ConfigOf<P> = P extends Provider<infer C> ? C : never;
 /** The configuration of one identity provider, told apart by `kind`. */

@@ -41,7 +41,7 @@ const VARIABLES = {
   AZURE_APP_TENANT_ID: text,
 };
 /** Never shown in a message. */
-const SECRETS = ['AZURE_APP_JWK', 'AZURE_APP_CLIENT_SECRET'];
+const SECRETS = ['AZURE_APP_JWK', 'AZURE_APP_CLIENT_SECRET'] as const satisfies readonly (keyof typeof VARIABLES)[];
 type Variables = z.output<z.ZodObject<typeof VARIABLES>>;
 const NAMES = Object.keys(VARIABLES) as (keyof typeof VARIABLES)[];
 
@@ -81,16 +81,11 @@ function providerOf(vars: Variables): ProviderConfig {
   );
 }
 
-/** The names of Entra ID's variables that are set: any of them means Entra ID is configured. */
-export function entraVariablesSet(env: NodeJS.ProcessEnv): string[] {
-  return NAMES.filter((name) => env[name] !== undefined && env[name].trim() !== '');
-}
-
-/** Entra ID's configuration, or undefined when none of its variables is set. */
+/** Entra ID's configuration, or undefined when none of its variables is set (any of them means Entra ID is configured). */
 export function readEntraConfig(env: NodeJS.ProcessEnv): EntraConfig | undefined {
-  const present = entraVariablesSet(env);
-  if (present.length === 0) return undefined;
   const vars = readEnv(env, VARIABLES, SECRETS);
+  const present = NAMES.filter((name) => vars[name] !== undefined);
+  if (present.length === 0) return undefined;
   const clientId = vars.AZURE_APP_CLIENT_ID;
   if (!clientId) {
     throw new ConfigError(
