@@ -44,8 +44,10 @@ export class RedisStore implements SessionStore {
   private readonly prefix: string;
   private lastErrorLog = 0;
   private reachedOnce = false;
-  /** Whether the connection's first PING was answered, so that its credentials hold. */
+  /** Whether a PING on this connection was answered (its credentials hold, the data is loaded), after what waited for Redis. */
   private verified = false;
+  /** Counts the connections made, so that a verification of one that closed meanwhile stops. */
+  private connections = 0;
   private problem: string | undefined;
   /** Session updates Redis could not take, by key: made (if the session still exists) once it is back. */
   private readonly deferredUpdates = new Map<string, { sealed: string; expiresAt: number }>();
@@ -70,26 +72,46 @@ export class RedisStore implements SessionStore {
       retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
     });
     this.client.on('error', (err: Error) => this.failed(err));
-    // Redis going away closes the connection before any command fails.
-    this.client.on('close', () => {
+    // Redis going away ends the socket, and commands fail from then on ("Stream isn't writeable"), while the client's
+    // status says ready until the socket has closed too.
+    const lost = () => {
       this.verified = false;
       this.problem ??= this.unreachable('the connection closed');
-    });
-    this.client.on('ready', () => {
-      // Registered first, so these go out before the commands that waited for the connection.
-      this.replayDeferred();
-      // Without the ready check, `ready` means connected, not logged in: a PING after AUTH says the credentials hold.
-      this.client.ping().then(
-        () => {
-          this.verified = true;
-          this.reachedOnce = true;
-          this.problem = undefined;
-          this.lastErrorLog = 0;
-          options.logger?.info('session store (Redis) connected');
+    };
+    this.client.on('connect', () => this.client.stream.once('end', lost));
+    this.client.on('close', lost);
+    this.client.on('ready', () => void this.verify());
+  }
+
+  /**
+   * Without the ready check, `ready` means connected, neither logged in nor serving: a Redis that restarts accepts
+   * connections while it reads its data back, and answers LOADING meanwhile. So on this connection: what waited for
+   * Redis, then a PING, sent before the commands that waited for the connection; again, after a pause, until the PING is
+   * answered (the credentials hold, the data is there). Only then is Redis reachable: nothing else would make it so.
+   */
+  private async verify(): Promise<void> {
+    const connection = ++this.connections;
+    const current = () => connection === this.connections && this.client.status === 'ready';
+    for (let attempt = 1; ; attempt++) {
+      const replayed = this.replayDeferred();
+      const answered = await this.client.ping().then(
+        () => true,
+        (err: Error) => {
+          this.problem ??= this.unreachable(err.message);
+          return false;
         },
-        (err: Error) => (this.problem ??= this.unreachable(err.message)),
       );
-    });
+      await replayed;
+      if (!current()) return;
+      if (answered) break;
+      await sleep(Math.min(attempt * 100, 2_000));
+      if (!current()) return;
+    }
+    this.verified = true;
+    this.reachedOnce = true;
+    this.problem = undefined;
+    this.lastErrorLog = 0;
+    this.options.logger?.info('session store (Redis) connected');
   }
 
   health(): StoreHealth {
@@ -192,6 +214,8 @@ export class RedisStore implements SessionStore {
   async update(id: string, data: SessionData): Promise<boolean> {
     const key = this.sessionKey(id);
     const sealed = this.options.sealer.seal(JSON.stringify(data), key);
+    // This update supersedes one that waited for Redis, which must not be made after it.
+    this.deferredUpdates.delete(key);
     try {
       // XX: only if the key exists, in the same command, so that a session ended meanwhile stays ended.
       return (await this.run(() => this.client.set(key, sealed, 'PX', Math.max(1, data.expiresAt - Date.now()), 'XX'))) === 'OK';
@@ -230,17 +254,23 @@ export class RedisStore implements SessionStore {
     }
   }
 
-  /** What waited for Redis: updates first (with XX, as `update`), then lock releases, so that a waiting replica reads the update. */
-  private replayDeferred(): void {
+  /**
+   * What waited for Redis: updates first (with XX, as `update`), then lock releases, so that a waiting replica reads the
+   * update. Each stays pending until Redis took it, unless an update, a delete or a new lock superseded it meanwhile.
+   */
+  private async replayDeferred(): Promise<void> {
     const now = Date.now();
-    for (const [key, { sealed, expiresAt }] of this.deferredUpdates) {
-      this.deferredUpdates.delete(key);
-      if (expiresAt > now) this.client.set(key, sealed, 'PX', expiresAt - now, 'XX').catch(() => undefined);
+    const made: Promise<unknown>[] = [];
+    for (const [key, update] of this.deferredUpdates) {
+      if (update.expiresAt <= now) this.deferredUpdates.delete(key);
+      else
+        made.push(
+          this.client.set(key, update.sealed, 'PX', update.expiresAt - now, 'XX').then(() => forget(this.deferredUpdates, key, update)),
+        );
     }
-    for (const [key, token] of this.deferredReleases) {
-      this.deferredReleases.delete(key);
-      this.client.eval(RELEASE, 1, key, token).catch(() => undefined);
-    }
+    for (const [key, token] of this.deferredReleases)
+      made.push(this.client.eval(RELEASE, 1, key, token).then(() => forget(this.deferredReleases, key, token)));
+    await Promise.allSettled(made);
   }
 
   async consumeOnce(key: string, ttlMs: number): Promise<boolean> {
@@ -275,6 +305,11 @@ export class RedisStore implements SessionStore {
       this.client.disconnect();
     }
   }
+}
+
+/** Drops what waited for Redis once made, unless something newer took its place meanwhile. */
+function forget<T>(pending: Map<string, T>, key: string, value: T): void {
+  if (pending.get(key) === value) pending.delete(key);
 }
 
 function defer<T>(pending: Map<string, T>, key: string, value: T): void {

@@ -90,8 +90,11 @@ async function naisArguments(dir: string, port: number) {
   return { args, nais, ca };
 }
 
-/** `password`: the server asks clients for it (`requirepass`), as a production Redis does. `nais`: as NAIS's Valkey (above). */
-export async function startRedis(options: { password?: string; nais?: boolean } = {}): Promise<TestRedis> {
+/**
+ * `password`: the server asks clients for it (`requirepass`), as a production Redis does. `nais`: as NAIS's Valkey (above).
+ * `args`: further redis-server arguments, at every start.
+ */
+export async function startRedis(options: { password?: string; nais?: boolean; args?: string[] } = {}): Promise<TestRedis> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'redis-test-'));
   const nais = options.nais ? await naisArguments(dir, port) : undefined;
@@ -105,6 +108,7 @@ export async function startRedis(options: { password?: string; nais?: boolean } 
         ...['--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir],
         ...['--daemonize', 'no', '--loglevel', 'warning'],
         ...(options.password ? ['--requirepass', options.password] : []),
+        ...(options.args ?? []),
       ],
       { stdio: 'ignore' },
     );

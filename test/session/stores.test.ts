@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import {
@@ -190,6 +191,19 @@ describe('RedisStore against a real redis-server', () => {
     expect(await b.client.exists(b.lockKey('kept'))).toBe(0);
   });
 
+  it('is unreachable from the moment Redis ends the connection, before the client has noticed it closed', async () => {
+    const a = store();
+    await waitFor(() => a.health().reachable, { what: 'the store to connect' });
+    const { stream } = a.client;
+    // Commands fail from here on, while the client's status still says ready.
+    const atEnd = new Promise<boolean>((resolve) => stream.once('end', () => resolve(a.health().reachable)));
+    const raw = new Redis(redis.url);
+    await raw.client('KILL', 'ADDR', `127.0.0.1:${stream.localPort}`);
+    raw.disconnect();
+    expect(await atEnd).toBe(false);
+    await waitFor(() => a.health().reachable, { what: 'the store to reconnect' });
+  });
+
   it('fails fast while Redis is stopped, recovers by itself, and keeps what was written before', async () => {
     const a = store();
     await a.set('before-outage', session({ expiresAt: Date.now() + 600_000 }));
@@ -202,6 +216,47 @@ describe('RedisStore against a real redis-server', () => {
     await redis.restart();
     await waitFor(() => a.health().reachable, { what: 'the store to reconnect' });
     expect((await a.get('before-outage'))?.accessToken).toBe('ACCESS-TOKEN-VALUE');
+  });
+});
+
+describe('RedisStore against a redis-server that reads its data back slowly after a restart', () => {
+  // Each key read back takes 100 ms, and the server handles its clients between keys: it answers LOADING meanwhile.
+  const SLOW_LOADING = ['--key-load-delay', '100000', '--loading-process-events-interval-bytes', '1024'];
+  let redis: TestRedis;
+  let store: RedisStore;
+
+  beforeAll(async () => {
+    redis = await startRedis({ args: SLOW_LOADING });
+    store = new RedisStore({ url: redis.url, sealer: new Sealer(randomKey()), commandTimeoutMs: 1_000 });
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    await redis?.close();
+  });
+
+  it('becomes reachable once the data is loaded, and makes the update it missed', async () => {
+    await store.set('kept', session({ expiresAt: Date.now() + 600_000 }));
+    // Forty keys in the snapshot the restart reads: about four seconds of LOADING, longer than the client's longest
+    // pause between reconnection attempts (2 s), so the store connects while Redis still loads.
+    const raw = new Redis(redis.url);
+    await raw.mset(Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`filler:${i}`, randomBytes(300).toString('base64')])));
+    await raw.bgrewriteaof();
+    await waitFor(
+      async () => {
+        const persistence = await raw.info('persistence');
+        return persistence.includes('aof_rewrite_in_progress:0') && persistence.includes('aof_rewrite_scheduled:0');
+      },
+      { what: 'the snapshot to be written' },
+    );
+    raw.disconnect();
+    await redis.stop();
+    await expect(store.update('kept', session({ accessToken: 'RENEWED', expiresAt: Date.now() + 600_000 }))).rejects.toBeInstanceOf(
+      StoreUnavailableError,
+    );
+    await redis.restart();
+    await waitFor(() => store.health().reachable, { what: 'the store to be reachable after Redis loaded its data' });
+    expect((await store.get('kept'))?.accessToken).toBe('RENEWED');
   });
 });
 
