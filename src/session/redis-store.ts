@@ -46,6 +46,8 @@ export class RedisStore implements SessionStore {
   private reachedOnce = false;
   /** Whether a PING on this connection was answered (its credentials hold, the data is loaded), after what waited for Redis. */
   private verified = false;
+  /** Commands waiting for the connection being made: one listener for them all, not one each. */
+  private readonly waitingForReady = new Set<() => void>();
   /** Counts the connections made, so that a verification of one that closed meanwhile stops. */
   private connections = 0;
   private problem: string | undefined;
@@ -80,7 +82,11 @@ export class RedisStore implements SessionStore {
     };
     this.client.on('connect', () => this.client.stream.once('end', lost));
     this.client.on('close', lost);
-    this.client.on('ready', () => void this.verify());
+    this.client.on('ready', () => {
+      void this.verify();
+      for (const waiting of this.waitingForReady) waiting();
+      this.waitingForReady.clear();
+    });
   }
 
   /**
@@ -169,14 +175,14 @@ export class RedisStore implements SessionStore {
     if (this.client.status === 'end') throw new Error('the connection is closed');
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.client.off('ready', onReady);
+        this.waitingForReady.delete(onReady);
         reject(new Error(`not connected (${this.client.status})`));
       }, this.options.connectWaitMs ?? 1_000);
       const onReady = () => {
         clearTimeout(timer);
         resolve();
       };
-      this.client.once('ready', onReady);
+      this.waitingForReady.add(onReady);
     });
   }
 

@@ -213,6 +213,12 @@ describe('RedisStore against a real redis-server', () => {
     await expect(a.set('during', session())).rejects.toBeInstanceOf(StoreUnavailableError);
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(a.health().reachable).toBe(false);
+    // Requests at once while the connection is being made again: they wait on one listener, not one each (past ten,
+    // Node.js warns of a leak on standard error, in the middle of the JSON logs).
+    const listeners = a.client.listenerCount('ready');
+    const waiting = Array.from({ length: 20 }, () => a.get('before-outage').catch((err: unknown) => err));
+    expect(a.client.listenerCount('ready')).toBe(listeners);
+    for (const outcome of await Promise.all(waiting)) expect(outcome).toBeInstanceOf(StoreUnavailableError);
     await redis.restart();
     await waitFor(() => a.health().reachable, { what: 'the store to reconnect' });
     expect((await a.get('before-outage'))?.accessToken).toBe('ACCESS-TOKEN-VALUE');
