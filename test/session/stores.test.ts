@@ -172,6 +172,9 @@ describe('RedisStore against a real redis-server', () => {
     let release: (() => void) | undefined;
     const held = a.withLock('kept', () => new Promise<void>((resolve) => (release = resolve)), { ttlMs: 60_000 });
     await waitFor(() => release, { what: 'the lock to be held' });
+    // Another replica ends one session; the first does not know, and its update of it waits for Redis below. Ended
+    // before the outage, so that it is ended before the update is made again whichever replica reconnects first.
+    await b.delete('ended');
     await redis.stop();
     await expect(a.update('kept', session({ accessToken: 'RENEWED', expiresAt: Date.now() + 600_000 }))).rejects.toBeInstanceOf(
       StoreUnavailableError,
@@ -181,8 +184,6 @@ describe('RedisStore against a real redis-server', () => {
     await held;
     await redis.restart();
     await waitFor(() => b.health().reachable, { what: 'the second replica to reconnect' });
-    // Another replica ends one session before the first replica is back.
-    await b.delete('ended');
     await waitFor(() => a.health().reachable, { what: 'the first replica to reconnect' });
     // What it missed goes out before the PING that makes it reachable again (the updates, then the lock
     // release): all of it is in Redis by now.
