@@ -103,7 +103,9 @@ export class RedisStore implements SessionStore {
       const answered = await this.client.ping().then(
         () => true,
         (err: Error) => {
-          this.problem ??= this.unreachable(err.message);
+          // The latest reason, which the readiness answer says: LOADING while Redis reads its data back, not why the
+          // connection was lost before.
+          this.problem = this.unreachable(err.message);
           return false;
         },
       );

@@ -262,6 +262,7 @@ describe('RedisStore against a redis-server that reads its data back slowly afte
       StoreUnavailableError,
     );
     await redis.restart();
+    await waitFor(() => store.health().problem?.includes('LOADING'), { what: 'the store to say Redis is loading its data' });
     await waitFor(() => store.health().reachable, { what: 'the store to be reachable after Redis loaded its data' });
     expect((await store.get('kept'))?.accessToken).toBe('RENEWED');
   });
