@@ -39,27 +39,39 @@ const library: Locked = async (work) => {
   try {
     await work();
   } finally {
-    await release();
+    // Its lock taken over by another while held (the flaw above), the library refuses to release it: "Lock is not
+    // acquired/owned by you". What is measured is the file, so that refusal is not a failure of the change.
+    await release().catch(() => undefined);
   }
 };
 
 /** Ten changes of the file at once, each a read, a pause and a write: how many were kept, and the most that held the lock at once. */
 async function tenAtOnce(locked: Locked): Promise<{ kept: number; mostHolders: number }> {
+  // This test's file: a change still running when a test has failed must not write into the next test's.
+  const changed = file;
   let holders = 0;
   let mostHolders = 0;
-  await Promise.all(
+  const outcomes = await Promise.allSettled(
     Array.from({ length: 10 }, (_, i) =>
       locked(async () => {
         mostHolders = Math.max(mostHolders, ++holders);
-        const data = JSON.parse(await readFile(file, 'utf8')) as Record<string, number>;
-        await new Promise((resolve) => setTimeout(resolve, 1));
-        data[i] = 1;
-        await writeFile(file, JSON.stringify(data));
-        holders--;
+        try {
+          // Read while another holder writes (two at once), the file is cut short: what it held is lost, as it would be.
+          const data: Record<string, number> = await readFile(changed, 'utf8')
+            .then((text) => JSON.parse(text) as Record<string, number>)
+            .catch(() => ({}));
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          data[i] = 1;
+          await writeFile(changed, JSON.stringify(data));
+        } finally {
+          holders--;
+        }
       }),
     ),
   );
-  return { kept: Object.keys(JSON.parse(await readFile(file, 'utf8')) as object).length, mostHolders };
+  // Every change has ended before the test goes on, failed or not.
+  for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
+  return { kept: Object.keys(JSON.parse(await readFile(changed, 'utf8')) as object).length, mostHolders };
 }
 
 /** A lock of either kind left behind a minute ago by a command that died. */
