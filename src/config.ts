@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { NAME_PATTERN } from './audience.js';
-import { ConfigError, decimal, httpUrl, LOG_LEVEL, oneOf, optional, port, readEnv, wholeNumber, withDefault } from './env.js';
+import { ConfigError, decimal, httpUrl, LOG_LEVEL, oneOf, optional, port, readEnv, text, wholeNumber, withDefault } from './env.js';
 import { parseKey } from './session/crypto.js';
 import proxyAddr from '@fastify/proxy-addr';
 import { LOCAL_PROXIES } from './generator/http/client-address.js';
@@ -84,7 +84,6 @@ const storeUrl = z
   )
   .transform((value) => value.replace(/^valkey(s?):/i, 'redis$1:'));
 const name = z.string().regex(NAME_PATTERN, 'must be a lower-case Kubernetes-style name');
-const text = optional(z.string());
 const atLeastOne = (fallback: number) => withDefault(wholeNumber(1), fallback);
 const encryptionKey = z.string().transform((value, context) => {
   try {

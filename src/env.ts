@@ -16,6 +16,9 @@ const blankIsUnset = (value: unknown) => (typeof value === 'string' && value.tri
 /** A variable that may be unset; unset and blank are the same. */
 export const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blankIsUnset, schema.optional());
 
+/** A variable that may be unset, taken as it is written. */
+export const text = optional(z.string());
+
 /** A variable with a default for unset or blank. */
 export const withDefault = <T extends z.ZodType>(schema: T, fallback: z.output<T>) =>
   z.preprocess(blankIsUnset, schema.optional()).transform((value): z.output<T> => value ?? fallback);

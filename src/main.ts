@@ -13,7 +13,7 @@ import { ConfigError, loadConfig, onNais, type GeneratorConfig, type LoadedConfi
 import { IdpError, type IdentityProvider } from './generator/idp/identity-provider.js';
 import { startIdentityProvider, type IdentityConfig } from './generator/idp/providers.js';
 import { buildApp, type Generator, type Storage } from './generator/http/app.js';
-import { createStore, randomKey, RedisStore, Sealer } from './session/index.js';
+import { MemoryStore, randomKey, RedisStore, Sealer } from './session/index.js';
 import { MemoryLimiter, RedisLimiter } from './generator/core/limits.js';
 import type { TestSignIn } from './generator/http/public-api/headless-obo.js';
 import { Metrics } from './generator/http/internal/metrics.js';
@@ -104,14 +104,10 @@ function sessionSealer(config: GeneratorConfig, logger: Logger, emulator: boolea
 /** Where sessions are kept and limits counted: in Redis (Valkey) when the configuration names one, shared by replicas; else in memory. */
 function storage(config: GeneratorConfig, logger: Logger, emulator: boolean): Storage {
   const sealer = sessionSealer(config, logger, emulator);
-  const store = createStore({
-    sealer,
-    logger: logger.child({ component: 'session-store' }),
-    ...(config.session.store ? { store: config.session.store } : {}),
-  });
-  const limiter =
-    store instanceof RedisStore ? new RedisLimiter(store.client, logger.child({ component: 'rate-limit' })) : new MemoryLimiter();
-  return { sealer, store, limiter };
+  const shared = config.session.store;
+  if (!shared) return { sealer, store: new MemoryStore(), limiter: new MemoryLimiter() };
+  const store = new RedisStore({ ...shared, sealer, logger: logger.child({ component: 'session-store' }) });
+  return { sealer, store, limiter: new RedisLimiter(store.client, logger.child({ component: 'rate-limit' })) };
 }
 
 /** The emulator started to stand in for the identity provider, the generator registered with it, and the configuration to go on with. */

@@ -4,7 +4,7 @@
  * with a ConfigError that names the variable.
  */
 import { z } from 'zod';
-import { ConfigError, httpUrl, optional, readEnv } from '../../../env.js';
+import { ConfigError, httpUrl, optional, readEnv, text } from '../../../env.js';
 
 export type ClientAuthConfig = { method: 'private_key_jwt'; jwk: PrivateJwk } | { method: 'client_secret'; secret: string };
 
@@ -27,8 +27,6 @@ export interface EntraConfig {
   auth: ClientAuthConfig;
   provider: ProviderConfig;
 }
-
-const text = optional(z.string());
 
 const VARIABLES = {
   AZURE_APP_CLIENT_ID: text,
