@@ -36,6 +36,9 @@ export interface RedisStoreOptions {
   variable?: string;
 }
 
+/** How ioredis fails a command that had no answer within `commandTimeout`. */
+const COMMAND_TIMED_OUT = 'Command timed out';
+
 /** At most this many writes and lock releases wait for Redis to come back; beyond it the oldest are given up. */
 const MAX_DEFERRED = 10_000;
 
@@ -48,8 +51,8 @@ export class RedisStore implements SessionStore {
   private verified = false;
   /** Commands waiting for the connection being made: one listener for them all, not one each. */
   private readonly waitingForReady = new Set<() => void>();
-  /** Counts the connections made, so that a verification of one that closed meanwhile stops. */
-  private connections = 0;
+  /** Counts the verifications begun (one a connection, and one after a stall), so that an earlier one stops. */
+  private verifications = 0;
   private problem: string | undefined;
   /** Session updates Redis could not take, by key: made (if the session still exists) once it is back. */
   private readonly deferredUpdates = new Map<string, { sealed: string; expiresAt: number }>();
@@ -96,8 +99,8 @@ export class RedisStore implements SessionStore {
    * answered (the credentials hold, the data is there). Only then is Redis reachable: nothing else would make it so.
    */
   private async verify(): Promise<void> {
-    const connection = ++this.connections;
-    const current = () => connection === this.connections && this.client.status === 'ready';
+    const verification = ++this.verifications;
+    const current = () => verification === this.verifications && this.client.status === 'ready';
     for (let attempt = 1; ; attempt++) {
       const replayed = this.replayDeferred();
       const answered = await this.client.ping().then(
@@ -163,6 +166,17 @@ export class RedisStore implements SessionStore {
     }
   }
 
+  /**
+   * A command timed out on a connection that is still open: Redis hangs (stopped, overloaded, cut off without a reset),
+   * and nothing closes the connection to say so. Unreachable until a PING on it is answered again.
+   */
+  private stalled(err: Error): void {
+    if (!this.verified) return;
+    this.verified = false;
+    this.failed(err);
+    void this.verify();
+  }
+
   private hashed(id: string): string {
     return createHash('sha256').update(id).digest('base64url');
   }
@@ -193,6 +207,7 @@ export class RedisStore implements SessionStore {
       await this.ready();
       return await operation();
     } catch (err) {
+      if (err instanceof Error && err.message === COMMAND_TIMED_OUT) this.stalled(err);
       throw new StoreUnavailableError(`the session store (Redis) is unavailable: ${err instanceof Error ? err.message : 'unknown error'}`, {
         cause: err,
       });

@@ -42,6 +42,9 @@ export interface TestRedis {
   nais?: NaisRedis;
   stop(): Promise<void>;
   restart(): Promise<void>;
+  /** Stops the server as SIGSTOP does, connections open and unanswered, until `resume`: Redis hung, or cut off without a reset. */
+  pause(): void;
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -127,6 +130,8 @@ export async function startRedis(options: { password?: string; nais?: boolean; a
     await new Promise<void>((resolve) => {
       running.once('exit', () => resolve());
       running.kill('SIGTERM');
+      // A paused server ends only once it runs again.
+      running.kill('SIGCONT');
     });
   };
 
@@ -137,6 +142,8 @@ export async function startRedis(options: { password?: string; nais?: boolean; a
     ...(nais ? { nais: nais.nais } : {}),
     stop,
     restart: start,
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
     close: async () => {
       await stop();
       await rm(dir, { recursive: true, force: true });

@@ -205,6 +205,22 @@ describe('RedisStore against a real redis-server', () => {
     await waitFor(() => a.health().reachable, { what: 'the store to reconnect' });
   });
 
+  it('is unreachable while Redis hangs with the connection open, and reachable again once it answers', async () => {
+    const a = store();
+    await a.set('before-hang', session({ expiresAt: Date.now() + 600_000 }));
+    await waitFor(() => a.health().reachable, { what: 'the store to connect' });
+    redis.pause();
+    try {
+      // Nothing closes the connection: only the command's timeout says Redis does not answer.
+      await expect(a.get('before-hang')).rejects.toBeInstanceOf(StoreUnavailableError);
+      expect(a.health()).toMatchObject({ reachable: false, problem: expect.stringMatching(/cannot be reached: Command timed out/) });
+    } finally {
+      redis.resume();
+    }
+    await waitFor(() => a.health().reachable, { what: 'the store to be reachable once Redis answers again' });
+    expect((await a.get('before-hang'))?.accessToken).toBe('ACCESS-TOKEN-VALUE');
+  });
+
   it('fails fast while Redis is stopped, recovers by itself, and keeps what was written before', async () => {
     const a = store();
     await a.set('before-outage', session({ expiresAt: Date.now() + 600_000 }));
