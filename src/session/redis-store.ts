@@ -58,6 +58,8 @@ export class RedisStore implements SessionStore {
   private readonly deferredUpdates = new Map<string, { sealed: string; expiresAt: number }>();
   /** Locks whose release Redis could not take, by key: released (if still ours) once it is back. */
   private readonly deferredReleases = new Map<string, string>();
+  /** Keys a refused `consumeOnce` may yet have set (a command that timed out still reaches Redis), by its mark: unset once it is back. */
+  private readonly deferredTakeBacks = new Map<string, string>();
 
   constructor(private readonly options: RedisStoreOptions) {
     this.prefix = options.keyPrefix ?? 'token-generator:';
@@ -202,11 +204,13 @@ export class RedisStore implements SessionStore {
     });
   }
 
-  private async run<T>(operation: () => Promise<T>): Promise<T> {
+  /** `operation`, or StoreUnavailableError; `refused` first notes what to make once Redis is back, before anything is made. */
+  private async run<T>(operation: () => Promise<T>, refused?: () => void): Promise<T> {
     try {
       await this.ready();
       return await operation();
     } catch (err) {
+      refused?.();
       if (err instanceof Error && err.message === COMMAND_TIMED_OUT) this.stalled(err);
       throw new StoreUnavailableError(`the session store (Redis) is unavailable: ${err instanceof Error ? err.message : 'unknown error'}`, {
         cause: err,
@@ -239,13 +243,12 @@ export class RedisStore implements SessionStore {
     const sealed = this.options.sealer.seal(JSON.stringify(data), key);
     // This update supersedes one that waited for Redis, which must not be made after it.
     this.deferredUpdates.delete(key);
-    try {
-      // XX: only if the key exists, in the same command, so that a session ended meanwhile stays ended.
-      return (await this.run(() => this.client.set(key, sealed, 'PX', Math.max(1, data.expiresAt - Date.now()), 'XX'))) === 'OK';
-    } catch (err) {
-      defer(this.deferredUpdates, key, { sealed, expiresAt: data.expiresAt });
-      throw err;
-    }
+    // XX: only if the key exists, in the same command, so that a session ended meanwhile stays ended.
+    const stored = await this.run(
+      () => this.client.set(key, sealed, 'PX', Math.max(1, data.expiresAt - Date.now()), 'XX'),
+      () => defer(this.deferredUpdates, key, { sealed, expiresAt: data.expiresAt }),
+    );
+    return stored === 'OK';
   }
 
   async delete(id: string): Promise<void> {
@@ -293,11 +296,22 @@ export class RedisStore implements SessionStore {
     }
     for (const [key, token] of this.deferredReleases)
       made.push(this.client.eval(RELEASE, 1, key, token).then(() => forget(this.deferredReleases, key, token)));
+    for (const [mark, key] of this.deferredTakeBacks)
+      made.push(this.client.eval(RELEASE, 1, key, mark).then(() => forget(this.deferredTakeBacks, mark, key)));
     await Promise.allSettled(made);
   }
 
+  /**
+   * Refused, the key stays unused: the caller says "try again", and the retry must not find the key consumed by the
+   * refused call's command, which Redis may take after all (it timed out, or the answer was lost with the connection).
+   */
   async consumeOnce(key: string, ttlMs: number): Promise<boolean> {
-    const stored = await this.run(() => this.client.set(`${this.prefix}once:${this.hashed(key)}`, '1', 'PX', ttlMs, 'NX'));
+    const once = `${this.prefix}once:${this.hashed(key)}`;
+    const mark = randomBytes(16).toString('base64url');
+    const stored = await this.run(
+      () => this.client.set(once, mark, 'PX', ttlMs, 'NX'),
+      () => defer(this.deferredTakeBacks, mark, once),
+    );
     return stored === 'OK';
   }
 

@@ -70,7 +70,10 @@ export interface SessionStore {
    * that another holder kept it for all of `waitMs`; a store that cannot be reached throws StoreUnavailableError.
    */
   withLock<T>(id: string, fn: () => Promise<T>, options?: LockOptions): Promise<LockResult<T>>;
-  /** True the first time a key is seen within `ttlMs`, across replicas for Redis: makes one-time codes one-time. */
+  /**
+   * True the first time a key is seen within `ttlMs`, across replicas for Redis: makes one-time codes one-time. Throws
+   * StoreUnavailableError without using the key up, so that the caller's retry may take it.
+   */
   consumeOnce(key: string, ttlMs: number): Promise<boolean>;
   /** A short-lived value of its own (a device authorization), kept for `ttlMs`; sealed at rest in Redis. */
   setRecord(key: string, value: string, ttlMs: number): Promise<void>;

@@ -221,6 +221,22 @@ describe('RedisStore against a real redis-server', () => {
     expect((await a.get('before-hang'))?.accessToken).toBe('ACCESS-TOKEN-VALUE');
   });
 
+  it('leaves a key whose consumption was refused unused once Redis is back, though Redis took the command late', async () => {
+    const a = store();
+    await waitFor(() => a.health().reachable, { what: 'the store to connect' });
+    redis.pause();
+    try {
+      // The SET waits in Redis's socket: refused here by its timeout, it is made once Redis runs again.
+      await expect(a.consumeOnce('code:late', 60_000)).rejects.toBeInstanceOf(StoreUnavailableError);
+    } finally {
+      redis.resume();
+    }
+    await waitFor(() => a.health().reachable, { what: 'the store to be reachable once Redis answers again' });
+    // The caller heard "unavailable, try again": the retry takes the key, once.
+    expect(await a.consumeOnce('code:late', 60_000)).toBe(true);
+    expect(await a.consumeOnce('code:late', 60_000)).toBe(false);
+  });
+
   it('fails fast while Redis is stopped, recovers by itself, and keeps what was written before', async () => {
     const a = store();
     await a.set('before-outage', session({ expiresAt: Date.now() + 600_000 }));
