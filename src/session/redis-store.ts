@@ -19,6 +19,21 @@ import {
 } from './store.js';
 
 const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
+/** Takes a record, keeping it aside (KEYS[2]) for as long as it had left, so that a take refused after all can be undone. */
+const TAKE = `local value = redis.call("get", KEYS[1])
+if not value then return 0 end
+local ttl = redis.call("pttl", KEYS[1])
+if ttl < 1 then ttl = 1 end
+redis.call("set", KEYS[2], value, "PX", ttl)
+redis.call("del", KEYS[1])
+return 1`;
+/** Puts a record taken by TAKE back, unless it was set anew meanwhile. */
+const PUT_BACK = `local value = redis.call("get", KEYS[2])
+if not value then return 0 end
+local ttl = redis.call("pttl", KEYS[2])
+redis.call("del", KEYS[2])
+if ttl > 0 then redis.call("set", KEYS[1], value, "PX", ttl, "NX") end
+return 1`;
 
 export interface RedisStoreOptions {
   url: string;
@@ -58,8 +73,11 @@ export class RedisStore implements SessionStore {
   private readonly deferredUpdates = new Map<string, { sealed: string; expiresAt: number }>();
   /** Locks whose release Redis could not take, by key: released (if still ours) once it is back. */
   private readonly deferredReleases = new Map<string, string>();
-  /** Keys a refused `consumeOnce` may yet have set (a command that timed out still reaches Redis), by its mark: unset once it is back. */
-  private readonly deferredTakeBacks = new Map<string, string>();
+  /**
+   * What a refused `consumeOnce` or `takeRecord` may yet have done (a command that timed out still reaches Redis), by the
+   * call's mark: undone once Redis is back, so that the caller's retry finds the key as the refusal left it.
+   */
+  private readonly deferredTakeBacks = new Map<string, () => Promise<unknown>>();
 
   constructor(private readonly options: RedisStoreOptions) {
     this.prefix = options.keyPrefix ?? 'token-generator:';
@@ -296,8 +314,7 @@ export class RedisStore implements SessionStore {
     }
     for (const [key, token] of this.deferredReleases)
       made.push(this.client.eval(RELEASE, 1, key, token).then(() => forget(this.deferredReleases, key, token)));
-    for (const [mark, key] of this.deferredTakeBacks)
-      made.push(this.client.eval(RELEASE, 1, key, mark).then(() => forget(this.deferredTakeBacks, mark, key)));
+    for (const [mark, undo] of this.deferredTakeBacks) made.push(undo().then(() => forget(this.deferredTakeBacks, mark, undo)));
     await Promise.allSettled(made);
   }
 
@@ -310,7 +327,7 @@ export class RedisStore implements SessionStore {
     const mark = randomBytes(16).toString('base64url');
     const stored = await this.run(
       () => this.client.set(once, mark, 'PX', ttlMs, 'NX'),
-      () => defer(this.deferredTakeBacks, mark, once),
+      () => defer(this.deferredTakeBacks, mark, () => this.client.eval(RELEASE, 1, once, mark)),
     );
     return stored === 'OK';
   }
@@ -331,8 +348,18 @@ export class RedisStore implements SessionStore {
     return sealed === null ? undefined : this.options.sealer.open(sealed, stored);
   }
 
+  /** Refused, the record stays, as `consumeOnce` leaves its key unused. */
   async takeRecord(key: string): Promise<boolean> {
-    return (await this.run(() => this.client.del(this.recordKey(key)))) === 1;
+    const stored = this.recordKey(key);
+    const mark = randomBytes(16).toString('base64url');
+    const aside = `${this.prefix}taken:${mark}`;
+    const taken = await this.run(
+      () => this.client.eval(TAKE, 2, stored, aside),
+      () => defer(this.deferredTakeBacks, mark, () => this.client.eval(PUT_BACK, 2, stored, aside)),
+    );
+    // Taken for good: the copy kept aside goes (or with its lifetime, if Redis misses this).
+    if (taken === 1) this.client.del(aside).catch(() => undefined);
+    return taken === 1;
   }
 
   async close(): Promise<void> {

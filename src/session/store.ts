@@ -78,7 +78,10 @@ export interface SessionStore {
   /** A short-lived value of its own (a device authorization), kept for `ttlMs`; sealed at rest in Redis. */
   setRecord(key: string, value: string, ttlMs: number): Promise<void>;
   getRecord(key: string): Promise<string | undefined>;
-  /** True when the record was there: of two replicas taking the same record, one gets true. */
+  /**
+   * True when the record was there: of two replicas taking the same record, one gets true. Throws StoreUnavailableError
+   * without taking it, so that the caller's retry may.
+   */
   takeRecord(key: string): Promise<boolean>;
   health(): StoreHealth;
   close(): Promise<void>;

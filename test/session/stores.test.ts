@@ -237,6 +237,23 @@ describe('RedisStore against a real redis-server', () => {
     expect(await a.consumeOnce('code:late', 60_000)).toBe(false);
   });
 
+  it('keeps a record whose taking was refused once Redis is back, though Redis took the command late', async () => {
+    const a = store();
+    await a.setRecord('device:late', 'allowed', 60_000);
+    redis.pause();
+    try {
+      await expect(a.takeRecord('device:late')).rejects.toBeInstanceOf(StoreUnavailableError);
+    } finally {
+      redis.resume();
+    }
+    await waitFor(() => a.health().reachable, { what: 'the store to be reachable once Redis answers again' });
+    expect(await a.getRecord('device:late')).toBe('allowed');
+    expect(await a.takeRecord('device:late')).toBe(true);
+    expect(await a.takeRecord('device:late')).toBe(false);
+    // Nothing of it is left behind, neither the record nor the copy its taking kept aside.
+    await waitFor(async () => (await a.client.keys('*taken:*')).length === 0, { what: 'the copy kept aside to go' });
+  });
+
   it('fails fast while Redis is stopped, recovers by itself, and keeps what was written before', async () => {
     const a = store();
     await a.set('before-outage', session({ expiresAt: Date.now() + 600_000 }));
