@@ -285,7 +285,11 @@ export class RedisStore implements SessionStore {
     const token = randomBytes(16).toString('base64url');
     const deadline = Date.now() + (options.waitMs ?? 5_000);
     for (;;) {
-      const acquired = await this.run(() => this.client.set(key, token, 'PX', options.ttlMs ?? 10_000, 'NX'));
+      // Refused, it may still be taken late, and would hold off every replica for its whole time: released once Redis is back.
+      const acquired = await this.run(
+        () => this.client.set(key, token, 'PX', options.ttlMs ?? 10_000, 'NX'),
+        () => defer(this.deferredReleases, key, token),
+      );
       if (acquired === 'OK') break;
       if (Date.now() >= deadline) return { acquired: false };
       await sleep(50);

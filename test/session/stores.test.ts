@@ -10,6 +10,7 @@ import {
   StoreUnavailableError,
   type SessionData,
   type SessionStore,
+  type StoreHealth,
 } from '../../src/session/index.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -100,6 +101,21 @@ describe('MemoryStore', () => {
     await store.close();
   });
 });
+
+/**
+ * `operation` refused while Redis hangs with the connection open: its command waits in Redis's socket, refused here by its
+ * timeout and made once Redis runs again. Returns once the store reached Redis again.
+ */
+async function refusedWhileHung(redis: TestRedis, store: RedisStore, operation: () => Promise<unknown>): Promise<void> {
+  await waitFor(() => store.health().reachable, { what: 'the store to connect' });
+  redis.pause();
+  try {
+    await expect(operation()).rejects.toBeInstanceOf(StoreUnavailableError);
+  } finally {
+    redis.resume();
+  }
+  await waitFor(() => store.health().reachable, { what: 'the store to be reachable once Redis answers again' });
+}
 
 describe('RedisStore against a real redis-server', () => {
   let redis: TestRedis;
@@ -208,30 +224,16 @@ describe('RedisStore against a real redis-server', () => {
   it('is unreachable while Redis hangs with the connection open, and reachable again once it answers', async () => {
     const a = store();
     await a.set('before-hang', session({ expiresAt: Date.now() + 600_000 }));
-    await waitFor(() => a.health().reachable, { what: 'the store to connect' });
-    redis.pause();
-    try {
-      // Nothing closes the connection: only the command's timeout says Redis does not answer.
-      await expect(a.get('before-hang')).rejects.toBeInstanceOf(StoreUnavailableError);
-      expect(a.health()).toMatchObject({ reachable: false, problem: expect.stringMatching(/cannot be reached: Command timed out/) });
-    } finally {
-      redis.resume();
-    }
-    await waitFor(() => a.health().reachable, { what: 'the store to be reachable once Redis answers again' });
+    // Nothing closes the connection: only the command's timeout says Redis does not answer.
+    let hung: StoreHealth | undefined;
+    await refusedWhileHung(redis, a, () => a.get('before-hang').finally(() => (hung = a.health())));
+    expect(hung).toMatchObject({ reachable: false, problem: expect.stringMatching(/cannot be reached: Command timed out/) });
     expect((await a.get('before-hang'))?.accessToken).toBe('ACCESS-TOKEN-VALUE');
   });
 
   it('leaves a key whose consumption was refused unused once Redis is back, though Redis took the command late', async () => {
     const a = store();
-    await waitFor(() => a.health().reachable, { what: 'the store to connect' });
-    redis.pause();
-    try {
-      // The SET waits in Redis's socket: refused here by its timeout, it is made once Redis runs again.
-      await expect(a.consumeOnce('code:late', 60_000)).rejects.toBeInstanceOf(StoreUnavailableError);
-    } finally {
-      redis.resume();
-    }
-    await waitFor(() => a.health().reachable, { what: 'the store to be reachable once Redis answers again' });
+    await refusedWhileHung(redis, a, () => a.consumeOnce('code:late', 60_000));
     // The caller heard "unavailable, try again": the retry takes the key, once.
     expect(await a.consumeOnce('code:late', 60_000)).toBe(true);
     expect(await a.consumeOnce('code:late', 60_000)).toBe(false);
@@ -240,18 +242,18 @@ describe('RedisStore against a real redis-server', () => {
   it('keeps a record whose taking was refused once Redis is back, though Redis took the command late', async () => {
     const a = store();
     await a.setRecord('device:late', 'allowed', 60_000);
-    redis.pause();
-    try {
-      await expect(a.takeRecord('device:late')).rejects.toBeInstanceOf(StoreUnavailableError);
-    } finally {
-      redis.resume();
-    }
-    await waitFor(() => a.health().reachable, { what: 'the store to be reachable once Redis answers again' });
+    await refusedWhileHung(redis, a, () => a.takeRecord('device:late'));
     expect(await a.getRecord('device:late')).toBe('allowed');
     expect(await a.takeRecord('device:late')).toBe(true);
     expect(await a.takeRecord('device:late')).toBe(false);
     // Nothing of it is left behind, neither the record nor the copy its taking kept aside.
     await waitFor(async () => (await a.client.keys('*taken:*')).length === 0, { what: 'the copy kept aside to go' });
+  });
+
+  it('holds no lock whose taking was refused once Redis is back, though Redis took the command late', async () => {
+    const a = store();
+    await refusedWhileHung(redis, a, () => a.withLock('late', async () => 'never', { ttlMs: 60_000 }));
+    expect(await store().withLock('late', async () => 'renewed', { waitMs: 0 })).toEqual({ acquired: true, value: 'renewed' });
   });
 
   it('fails fast while Redis is stopped, recovers by itself, and keeps what was written before', async () => {
