@@ -5,7 +5,15 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consentToken, decide, startLoopback, tokenRequest } from '../helpers/authorization-server.js';
+import {
+  approveDevice,
+  consentToken,
+  decide,
+  poll,
+  startLoopback,
+  tokenRequest,
+  type DeviceAnswer,
+} from '../helpers/authorization-server.js';
 import { installClock } from '../helpers/clock.js';
 import { login, logout } from '../helpers/http-login.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -14,9 +22,11 @@ import { startStack, type Stack } from '../helpers/stack.js';
 const clock = installClock();
 let stack: Stack;
 let loopback: Awaited<ReturnType<typeof startLoopback>>;
+/** A target that has authorized nobody: the identity provider refuses every token for it. */
+const LOCKED = 'dev-gcp:locked:api';
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ emulator: { unauthorizedTargets: [LOCKED] } });
   loopback = await startLoopback();
 });
 
@@ -32,6 +42,13 @@ interface Answer {
 
 /** A tool allowed from the browser session `cookie`, through the consent page over HTTP: its first refresh token. */
 async function toolOf(base: string, cookie: string, client = 'my-tool'): Promise<string> {
+  const body = await redeemed(base, cookie, client);
+  if (!body.refresh_token) throw new Error(`no refresh token: ${JSON.stringify(body)}`);
+  return body.refresh_token;
+}
+
+/** The answer to the code of a tool allowed from the browser session `cookie` for `scope`. */
+async function redeemed(base: string, cookie: string, client: string, scope = 'dev-gcp:my-team:my-app'): Promise<Answer['body']> {
   const verifier = randomBytes(32).toString('base64url');
   const url =
     `${base}/oauth2/authorize?` +
@@ -39,21 +56,19 @@ async function toolOf(base: string, cookie: string, client = 'my-tool'): Promise
       response_type: 'code',
       client_id: client,
       redirect_uri: loopback.redirectUri,
-      scope: 'dev-gcp:my-team:my-app',
+      scope,
       code_challenge: createHash('sha256').update(verifier).digest('base64url'),
       code_challenge_method: 'S256',
     }).toString();
   const answered = await decide(cookie, `${base}/oauth2/authorize`, await consentToken(cookie, url));
   const code = new URL(answered.headers.get('location')!).searchParams.get('code')!;
-  const redeemed = await tokenRequest(base, {
+  const answer = await tokenRequest(base, {
     grant_type: 'authorization_code',
     code,
     code_verifier: verifier,
     redirect_uri: loopback.redirectUri,
   });
-  const body = (await redeemed.json()) as Answer['body'];
-  if (!body.refresh_token) throw new Error(`no refresh token: ${JSON.stringify(body)}`);
-  return body.refresh_token;
+  return (await answer.json()) as Answer['body'];
 }
 
 async function refresh(base: string, refreshToken: string, scope?: string): Promise<Answer> {
@@ -132,6 +147,25 @@ describe('a tool session and the browser login that allowed it', () => {
     expect((await end({}, { csrf_token: csrf, handle })).status).toBe(303);
     expect((await refresh(stack.url, token)).body.error).toBe('invalid_grant');
     expect(await (await fetch(`${stack.url}/`, { headers: { cookie } })).text()).not.toContain('Bruno on my laptop');
+  });
+});
+
+describe('a tool whose first token is refused', () => {
+  it('gets no session, by a code or by the device flow: none is listed on the home page as having access', async () => {
+    const cookie = await login(stack.url);
+    const refused = await redeemed(stack.url, cookie, 'Postman for the locked API', LOCKED);
+    expect(refused.error).toBe('invalid_scope');
+    expect(refused.refresh_token).toBeUndefined();
+    const asked = await fetch(`${stack.url}/oauth2/device_authorization`, {
+      method: 'POST',
+      body: new URLSearchParams({ client_id: 'k6 for the locked API', scope: LOCKED }),
+    });
+    const device = (await asked.json()) as DeviceAnswer;
+    expect((await approveDevice(cookie, stack.url, device.user_code)).status).toBe(200);
+    expect((await poll(stack.url, device.device_code)).body.error).toBe('invalid_scope');
+    const home = await (await fetch(`${stack.url}/`, { headers: { cookie } })).text();
+    expect(home).not.toContain('Postman for the locked API');
+    expect(home).not.toContain('k6 for the locked API');
   });
 });
 

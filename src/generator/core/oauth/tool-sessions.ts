@@ -71,6 +71,19 @@ export class ToolSessions {
     return { session: { id: created.id, data }, refreshToken: this.seal(token) };
   }
 
+  /**
+   * The first answer of a tool session just started. Without one (the identity provider refused the target, or failed),
+   * the tool holds no refresh token, so the session is ended again rather than listed as a tool with access.
+   */
+  async firstAnswer<T>(session: LoadedSession, answer: () => Promise<T>): Promise<T> {
+    try {
+      return await answer();
+    } catch (err) {
+      await this.endById(session.id).catch(() => undefined);
+      throw err;
+    }
+  }
+
   /** The tool's session behind a refresh token, with a fresh employee token; a rotated token ends it. */
   async load(refreshToken: string): Promise<HeldSession> {
     const token = this.open(refreshToken);

@@ -3,13 +3,14 @@
  * redeemed by the core's rules (`core/oauth/codes.ts`), the tool's first token and refresh token.
  */
 import type { AuthorizationCodes } from '../../../core/oauth/codes.js';
+import type { ToolSessions } from '../../../core/oauth/tool-sessions.js';
 import type { TokenOptions } from '../../../core/tokens.js';
 import type { EmployeeTokens } from '../employee-tokens.js';
 import { clientId, single, targetScope } from '../parameters.js';
 
 export async function authorizationCodeGrant(
   params: Record<string, unknown>,
-  deps: { codes: AuthorizationCodes; tokens: EmployeeTokens },
+  deps: { codes: AuthorizationCodes; tokens: EmployeeTokens; tools: ToolSessions },
   asked: TokenOptions,
 ) {
   const client = single(params, 'client_id');
@@ -19,5 +20,7 @@ export async function authorizationCodeGrant(
     redirectUri: single(params, 'redirect_uri'),
     client: client === undefined ? undefined : clientId(client),
   });
-  return deps.tokens.response(redeemed.session, targetScope(redeemed.target), redeemed.refreshToken, asked);
+  return deps.tools.firstAnswer(redeemed.session, () =>
+    deps.tokens.response(redeemed.session, targetScope(redeemed.target), redeemed.refreshToken, asked),
+  );
 }

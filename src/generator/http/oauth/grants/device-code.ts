@@ -35,7 +35,7 @@ export async function deviceCodeGrant(
       const audience = targetScope(target);
       const from = `${address}${userAgent ? ` (${userAgent.slice(0, 60)})` : ''}`;
       const { session, refreshToken } = await deps.tools.start(browserSession, { client, target: audience.target }, from);
-      return deps.tokens.response(session, audience, refreshToken, asked);
+      return deps.tools.firstAnswer(session, () => deps.tokens.response(session, audience, refreshToken, asked));
     }
   }
 }
