@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sealer } from './crypto.js';
 import {
@@ -53,6 +53,8 @@ export interface RedisStoreOptions {
 
 /** How ioredis fails a command that had no answer within `commandTimeout`. */
 const COMMAND_TIMED_OUT = 'Command timed out';
+/** The lifetime of the key written to see that Redis takes writes. */
+const ALIVE_MS = 60_000;
 
 /** At most this many writes and lock releases wait for Redis to come back; beyond it the oldest are given up. */
 const MAX_DEFERRED = 10_000;
@@ -62,7 +64,7 @@ export class RedisStore implements SessionStore {
   private readonly prefix: string;
   private lastErrorLog = 0;
   private reachedOnce = false;
-  /** Whether a PING on this connection was answered (its credentials hold, the data is loaded), after what waited for Redis. */
+  /** Whether Redis took a write on this connection (its credentials hold, the data is loaded, it has room), after what waited for Redis. */
   private verified = false;
   /** Commands waiting for the connection being made: one listener for them all, not one each. */
   private readonly waitingForReady = new Set<() => void>();
@@ -115,15 +117,16 @@ export class RedisStore implements SessionStore {
   /**
    * Without the ready check, `ready` means connected, neither logged in nor serving: a Redis that restarts accepts
    * connections while it reads its data back, and answers LOADING meanwhile. So on this connection: what waited for
-   * Redis, then a PING, sent before the commands that waited for the connection; again, after a pause, until the PING is
-   * answered (the credentials hold, the data is there). Only then is Redis reachable: nothing else would make it so.
+   * Redis, then a write, sent after the commands that waited for the connection; again, after a pause, until the write is
+   * taken (the credentials hold, the data is there, Redis has room and is no read-only replica). Only then is Redis
+   * reachable: nothing else would make it so. A write, not a PING, which Redis answers also while it refuses every write.
    */
   private async verify(): Promise<void> {
     const verification = ++this.verifications;
     const current = () => verification === this.verifications && this.client.status === 'ready';
     for (let attempt = 1; ; attempt++) {
       const replayed = this.replayDeferred();
-      const answered = await this.client.ping().then(
+      const answered = await this.client.set(`${this.prefix}alive`, '1', 'PX', ALIVE_MS).then(
         () => true,
         (err: Error) => {
           // The latest reason, which the readiness answer says: LOADING while Redis reads its data back, not why the
@@ -187,10 +190,11 @@ export class RedisStore implements SessionStore {
   }
 
   /**
-   * A command timed out on a connection that is still open: Redis hangs (stopped, overloaded, cut off without a reset),
-   * and nothing closes the connection to say so. Unreachable until a PING on it is answered again.
+   * A command failed on a connection that is still open: it timed out (Redis hangs: stopped, overloaded, cut off without
+   * a reset), or Redis refused it (out of memory, a read-only replica, its data being loaded), and nothing closes the
+   * connection to say so. Unreachable until Redis takes a write on it again.
    */
-  private stalled(err: Error): void {
+  private doubted(err: Error): void {
     if (!this.verified) return;
     this.verified = false;
     this.failed(err);
@@ -229,7 +233,7 @@ export class RedisStore implements SessionStore {
       return await operation();
     } catch (err) {
       refused?.();
-      if (err instanceof Error && err.message === COMMAND_TIMED_OUT) this.stalled(err);
+      if (err instanceof ReplyError || (err instanceof Error && err.message === COMMAND_TIMED_OUT)) this.doubted(err as Error);
       throw new StoreUnavailableError(`the session store (Redis) is unavailable: ${err instanceof Error ? err.message : 'unknown error'}`, {
         cause: err,
       });

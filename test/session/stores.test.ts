@@ -201,7 +201,7 @@ describe('RedisStore against a real redis-server', () => {
     await redis.restart();
     await waitFor(() => b.health().reachable, { what: 'the second replica to reconnect' });
     await waitFor(() => a.health().reachable, { what: 'the first replica to reconnect' });
-    // What it missed goes out before the PING that makes it reachable again (the updates, then the lock
+    // What it missed goes out before the write that makes it reachable again (the updates, then the lock
     // release): all of it is in Redis by now.
     expect((await b.get('kept'))?.accessToken).toBe('RENEWED');
     expect(await b.get('ended')).toBeUndefined();
@@ -315,6 +315,48 @@ describe('RedisStore against a redis-server that reads its data back slowly afte
     await waitFor(() => store.health().problem?.includes('LOADING'), { what: 'the store to say Redis is loading its data' });
     await waitFor(() => store.health().reachable, { what: 'the store to be reachable after Redis loaded its data' });
     expect((await store.get('kept'))?.accessToken).toBe('RENEWED');
+  });
+});
+
+describe('RedisStore against a redis-server out of memory', () => {
+  // Every write refused (noeviction), while reads and PINGs are still answered: an instance at its memory limit.
+  let redis: TestRedis;
+  let store: RedisStore;
+  let raw: Redis;
+
+  beforeAll(async () => {
+    redis = await startRedis({ args: ['--maxmemory', '3mb', '--maxmemory-policy', 'noeviction'] });
+    store = new RedisStore({ url: redis.url, sealer: new Sealer(randomKey()), commandTimeoutMs: 1_000 });
+    raw = new Redis(redis.url);
+  });
+
+  afterAll(async () => {
+    raw?.disconnect();
+    await store?.close();
+    await redis?.close();
+  });
+
+  it('is unreachable, saying why, while Redis refuses writes, and reachable again once it takes them', async () => {
+    await store.set('before', session({ expiresAt: Date.now() + 600_000 }));
+    // Filled up to the last few bytes: large values first, then small ones, until Redis refuses even those.
+    for (const size of [10_000, 10]) {
+      for (let i = 0; ; i++) {
+        const full = await raw.set(`filler:${size}:${i}`, 'x'.repeat(size)).then(
+          () => false,
+          () => true,
+        );
+        if (full) break;
+      }
+    }
+    await expect(store.set('during', session())).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(store.health()).toMatchObject({
+      reachable: false,
+      problem: expect.stringMatching(/cannot be reached: OOM command not allowed/),
+    });
+    await raw.flushall();
+    await waitFor(() => store.health().reachable, { what: 'the store to be reachable once Redis takes writes again' });
+    await store.set('after', session());
+    expect((await store.get('after'))?.accessToken).toBe('ACCESS-TOKEN-VALUE');
   });
 });
 
