@@ -35,11 +35,13 @@ export const REDACT_PATHS = [
   ...SECRET_NAMES.map((name) => `*.${name}`),
 ];
 
-const SENSITIVE_PARAMETERS = [
-  ...['code', 'state', 'session_state', 'id_token_hint', 'id_token', 'access_token', 'refresh_token', 'token'],
-  ...['assertion', 'client_secret', 'nonce', 'user_code', 'device_code', 'code_verifier'],
-];
-const SENSITIVE_QUERY = new RegExp(`^(${SENSITIVE_PARAMETERS.join('|')})$`, 'i');
+/**
+ * Query parameters whose values are codes, tokens or secrets, by the last word of their name: `code`, `user_code`,
+ * `state`, `session_state`, any `…token` (`csrf_token`, `subject_token`), `id_token_hint`, `client_secret`,
+ * `client_assertion`, `code_verifier`, `nonce`, and `password` (of a password grant some tool tries): whatever a client
+ * puts in a URL, be it a parameter the generator reads or not.
+ */
+const SENSITIVE_QUERY = /(^|_)(code|state|token|hint|secret|assertion|verifier|nonce|password)$/i;
 
 /** How deep a URL inside a parameter inside a URL is looked into; deeper values are blanked whole. */
 const NESTING = 3;

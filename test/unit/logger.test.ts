@@ -57,6 +57,11 @@ describe('redactUrl', () => {
       `/oauth2/cli/login?redirect_uri=${encodeURIComponent(`http://127.0.0.1:1/cb#id_token=${secret}`)}`,
       `/x#access_token=${secret}`,
       `/oauth2/login?redirect=${encodeURIComponent(`code=${secret}`)}`,
+      // Parameters the generator does not read, which a tool may still put in a URL.
+      `/oauth2/token?grant_type=password&username=kari&password=${secret}`,
+      `/oauth2/token?client_assertion_type=jwt-bearer&client_assertion=${secret}`,
+      `/oauth2/token?grant_type=token-exchange&subject_token=${secret}`,
+      `/oauth2/logout?CSRF_TOKEN=${secret}`,
     ];
     for (const url of cases) {
       const redacted = redactUrl(url);
@@ -67,5 +72,8 @@ describe('redactUrl', () => {
     expect(redactUrl('/api/obo?aud=dev-gcp:team:app')).toBe('/api/obo?aud=dev-gcp%3Ateam%3Aapp');
     expect(redactUrl('/oauth2/login?redirect=%2Fapi%2Fobo%3Faud%3Da')).toContain('aud');
     expect(redactUrl('/internal/isalive')).toBe('/internal/isalive');
+    expect(redactUrl('/oauth2/authorize?client_id=Bruno&code_challenge=abc&scope=x')).toBe(
+      '/oauth2/authorize?client_id=Bruno&code_challenge=abc&scope=x',
+    );
   });
 });
