@@ -53,6 +53,11 @@ export interface RedisStoreOptions {
 
 /** How ioredis fails a command that had no answer within `commandTimeout`. */
 const COMMAND_TIMED_OUT = 'Command timed out';
+/**
+ * Redis's refusals that say it takes no commands, or no writes, for now (out of memory, a read-only replica, a failed
+ * snapshot, its data being loaded, a script running too long), as opposed to one command's own fault.
+ */
+const UNAVAILABLE = /^(OOM|READONLY|MISCONF|LOADING|BUSY|MASTERDOWN|NOAUTH|CLUSTERDOWN|TRYAGAIN)\b/;
 /** The lifetime of the key written to see that Redis takes writes. */
 const ALIVE_MS = 60_000;
 
@@ -233,7 +238,8 @@ export class RedisStore implements SessionStore {
       return await operation();
     } catch (err) {
       refused?.();
-      if (err instanceof ReplyError || (err instanceof Error && err.message === COMMAND_TIMED_OUT)) this.doubted(err as Error);
+      if (err instanceof Error && (err.message === COMMAND_TIMED_OUT || (err instanceof ReplyError && UNAVAILABLE.test(err.message))))
+        this.doubted(err);
       throw new StoreUnavailableError(`the session store (Redis) is unavailable: ${err instanceof Error ? err.message : 'unknown error'}`, {
         cause: err,
       });
