@@ -7,6 +7,7 @@ import * as oidc from 'openid-client';
 import { describe, expect, it } from 'vitest';
 import { startEmulator } from '../../packages/entra-emulator/src/index.js';
 import { freePort } from '../helpers/ports.js';
+import { login, tokenRequest } from './helpers.js';
 
 const APP = 'dev-gcp:team-a:my-app';
 const API = 'dev-gcp:team-a:my-api';
@@ -52,6 +53,49 @@ describe('the state folder', () => {
         body: new URLSearchParams({ identity_provider: 'entra_id', target: SCOPE }),
       });
       expect(texas.status).toBe(200);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('keeps the refresh tokens it handed out: they still renew after a restart, as MSAL and the generator renew a login', async () => {
+    const stateDir = join(await mkdtemp(join(tmpdir(), 'emulator-state-')), 'state');
+    const port = await freePort();
+    const registration = { target: 'dev-gcp:team-a:web', secrets: ['web-secret'], redirectUris: ['http://localhost:3000/callback'] };
+    const first = await startEmulator({ port, stateDir });
+    const clientId = first.registerClient(registration);
+    const credentials = { client_id: clientId, client_secret: 'web-secret' };
+    const signedIn = await login(first, { clientId, redirectUri: registration.redirectUris[0]!, scope: `openid offline_access ${SCOPE}` });
+    const redeemed = await tokenRequest(first, {
+      ...credentials,
+      grant_type: 'authorization_code',
+      code: signedIn.code,
+      code_verifier: signedIn.verifier,
+      redirect_uri: registration.redirectUris[0]!,
+    });
+    const refreshToken = String(redeemed.body.refresh_token);
+    await first.close();
+
+    const second = await startEmulator({ port, stateDir });
+    try {
+      second.registerClient(registration);
+      const renewed = await tokenRequest(second, { ...credentials, grant_type: 'refresh_token', refresh_token: refreshToken });
+      expect(renewed.status).toBe(200);
+      const jwks = createRemoteJWKSet(new URL(`${second.baseUrl}/${second.tenantId}/discovery/v2.0/keys`));
+      const { payload } = await jwtVerify(String(renewed.body.access_token), jwks, {
+        issuer: second.issuer,
+        audience: second.clientIdFor(API),
+      });
+      expect(payload).toMatchObject({ azp: clientId, NAVident: 'Z990001', scp: 'defaultaccess' });
+      // Still bound to its client.
+      const other = second.registerClient({ target: 'dev-gcp:team-a:other', secrets: ['other-secret'] });
+      const stolen = await tokenRequest(second, {
+        client_id: other,
+        client_secret: 'other-secret',
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+      });
+      expect(stolen.body.error).toBe('invalid_grant');
     } finally {
       await second.close();
     }

@@ -16,6 +16,7 @@ import { Directory } from './directory.js';
 import { emulatorRoutes } from './emulator-routes.js';
 import type { GrantContext } from './grants/index.js';
 import { KeyRing } from './key-ring.js';
+import { keepRefreshTokens, restoreRefreshTokens } from './kept-refresh-tokens.js';
 import { loginRoutes } from './login/routes.js';
 import { loadDirectory, loadDirectoryFile, mergeDirectories } from './manifests.js';
 import type { LoadedDirectory } from './model.js';
@@ -139,6 +140,7 @@ async function makeParts(options: EmulatorOptions): Promise<Parts> {
   const tls = options.tls ? await tlsMaterial(options.tls, state) : undefined;
   const urls: TenantUrls = { baseUrl: '', issuer: '', tokenEndpoint: '', wellKnownUrl: '', jwksUri: '' };
   const stores = new Stores(options.stores);
+  if (state) await restoreRefreshTokens(stores.refreshTokens, state);
   const { directory, loaded } = await buildDirectory(tenantId, options, stores);
   const apps = await Apps.open(directory, loaded?.clients ?? [], state);
   const claims = new Claims(directory, urls, lifetime);
@@ -240,8 +242,9 @@ function handle(parts: Parts, app: FastifyInstance, stats: TokenStats): Emulator
         stores.stop();
         await app.close();
         // A key still being made is in the state folder before close resolves, so that a start right after reads it
-        // rather than make one of its own that this one's late write replaces. Without a folder there is nothing to wait for.
-        if (state) await keys.settled();
+        // rather than make one of its own that this one's late write replaces. Without a folder there is nothing to wait for,
+        // and nothing to keep: with one, the refresh tokens handed out work after the next start too.
+        if (state) await Promise.all([keys.settled(), keepRefreshTokens(stores.refreshTokens, state)]);
       })();
       return closing;
     },
