@@ -442,6 +442,18 @@ describe('token-generator obo', () => {
     expect(((await (await renewWith(cached)).json()) as { error: string }).error).toBe('invalid_grant');
   });
 
+  it('does not call its sessions ended at logout when the generator could not be asked, and forgets its tokens all the same', async () => {
+    const file = join(dir, 'unreachable.json');
+    const url = `http://127.0.0.1:${await freePort()}`;
+    await writeFile(file, JSON.stringify({ generators: { [url]: { refreshToken: 'v1.a-session', tokens: {} } } }));
+    const run = await cli(['logout', '--url', url], { env: { TOKEN_GENERATOR_CACHE: file } });
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/sessions were not ended: cannot reach the generator at .*home page\.\n$/);
+    expect(run.stderr).not.toMatch(/Logged out/);
+    await expect(stat(file)).rejects.toThrow();
+  });
+
   it('logs in again by itself when its session was ended elsewhere', async () => {
     const file = join(dir, 'ended.json');
     await writeFile(file, JSON.stringify({ generators: { [stack.url]: { refreshToken: 'v1.not-a-session', tokens: {} } } }));
