@@ -233,6 +233,19 @@ describe('employee tokens by the authorization code with PKCE', () => {
     await verifyEmployeeToken(again.access_token, TARGET);
   });
 
+  it('says an access token was not revoked (RFC 7009 unsupported_token_type), and takes an unknown token as revoked', async () => {
+    const { verifier, location } = await codeOverHttp();
+    const tokens = await oidc.authorizationCodeGrant(config, location, { pkceCodeVerifier: verifier, expectedState: 'some-state' });
+    const refused = await oidc.tokenRevocation(config, tokens.access_token).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ error: 'unsupported_token_type', status: 400 });
+    // The tool's session goes on: nothing was ended.
+    const renewed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    await verifyEmployeeToken(renewed.access_token, TARGET);
+    await oidc.tokenRevocation(config, 'not-a-token-of-this-server');
+    await oidc.tokenRevocation(config, renewed.refresh_token!, { token_type_hint: 'refresh_token' });
+    await expect(oidc.refreshTokenGrant(config, renewed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
   it('keeps the browser\u2019s session when the tool ends its own', async () => {
     const page = await context.newPage();
     await page.goto(`${stack.url}/oauth2/session`);
