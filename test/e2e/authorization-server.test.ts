@@ -475,6 +475,32 @@ describe('employee tokens by the device flow (RFC 8628)', () => {
     expect(denied.body.error).toBe('access_denied');
     expect(denied.body.access_token).toBeUndefined();
   });
+
+  it('shows the code form again with its refusal to a browser, and the problem to a script', async () => {
+    const cookie = await login(stack.url);
+    const unknown = `${stack.url}/oauth2/device?user_code=BCDF-GHJK`;
+    const page = await fetch(unknown, { headers: { cookie, accept: 'text/html' } });
+    expect(page.status).toBe(404);
+    const html = await page.text();
+    expect(html).toMatch(/<p class="error">That code is not known/);
+    expect(html).toContain('<input id="user_code" name="user_code"');
+    const script = await fetch(unknown, { headers: { cookie, accept: 'application/json' } });
+    expect(script.status).toBe(404);
+    expect(await script.json()).toMatchObject({ error: 'user_code_unknown', advice: 'Check the code, or start again on the device.' });
+    // Two tabs with the same request: the second answer finds it answered.
+    const started = await deviceAuthorization(stack.url);
+    const [first, second] = [
+      await consentToken(cookie, started.verification_uri_complete),
+      await consentToken(cookie, started.verification_uri_complete),
+    ];
+    expect((await decide(cookie, '/oauth2/device', first, 'deny')).status).toBe(200);
+    const late = await decide(cookie, '/oauth2/device', second, 'deny');
+    expect(late.status).toBe(409);
+    const again = await late.text();
+    expect(again).toMatch(/<p class="error">This code was already answered/);
+    expect(again).toContain('<h1>Connect a device</h1>');
+    expect((await poll(stack.url, started.device_code)).body.error).toBe('access_denied');
+  });
 });
 
 describe('device flow limits', () => {

@@ -6,6 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { randomToken, type SessionStore } from '../../session/index.js';
+import type { Problem } from './problem.js';
 
 /** Letters no one mistakes for others or for digits, and that spell no words (RFC 8628 §6.1). */
 const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
@@ -15,6 +16,8 @@ export const POLL_INTERVAL_SECONDS = 5;
 const POLL_TOLERANCE_MS = 250;
 /** How long after expiry a device code is still recognised, so that its poller hears expired_token. */
 const EXPIRED_KEPT_MS = 10 * 60_000;
+/** How long the approval must have been shown before an Allow counts: long enough to have read it (the page's script waits longer). */
+export const READING_MS = 1000;
 
 const Authorization = z.object({
   userCode: z.string(),
@@ -49,12 +52,13 @@ export function typedCodeMatches(userCode: string, typed: string): boolean {
   return letters === expected || (letters.length === 4 && expected.endsWith(letters));
 }
 
-/** The generator's own name, however spaced, cased or spelled with digits for letters. */
+/** The device authorizations in the session store, found by device code (the tool) or by user code (the employee). */
 export class DeviceAuthorizations {
   constructor(
     private readonly store: SessionStore,
     private readonly lifetimeMs: number,
-    private readonly now: () => number = Date.now,
+    /** The clock by which codes expire and the approval's reading time passes. */
+    readonly now: () => number = Date.now,
   ) {}
 
   async create(request: Pick<DeviceAuthorization, 'client' | 'target' | 'address' | 'userAgent'>) {
@@ -90,6 +94,22 @@ export class DeviceAuthorizations {
       ...(allowed ? { status: 'allowed', session: browserSessionId } : { status: 'denied' }),
     });
     return true;
+  }
+
+  /**
+   * Why an Allow is not taken (RFC 8628 §5.4): the code not typed as the device shows it, which an
+   * employee sent a link by someone else cannot do, or the approval answered before it could be read.
+   */
+  allowRefusal(userCode: string, typed: string | undefined, shownAt: number): Problem | undefined {
+    if (!typed || !typedCodeMatches(userCode, typed))
+      return {
+        code: 'user_code_mistyped',
+        message:
+          'The code you typed is not the one of this request. Type the code your device shows; if no device of yours shows one, deny.',
+      };
+    if (this.now() - shownAt < READING_MS)
+      return { code: 'answered_unread', message: 'The page was answered before it could be read: read it, then answer again.' };
+    return undefined;
   }
 
   /** One poll of the tool; it writes only its own record, so that it never overwrites the employee's answer. */

@@ -120,6 +120,16 @@ export const PROBLEM_CODES = {
     advice: 'Give the tool a name of its own, which the employee is shown.',
   },
   consent_refused: { status: 403, oauth: 'invalid_request', retry: false, advice: 'Open the link from your tool again.' },
+  // The device page, where the employee answers a device's request.
+  user_code_unknown: { status: 404, oauth: 'invalid_request', retry: false, advice: 'Check the code, or start again on the device.' },
+  user_code_mistyped: {
+    status: 400,
+    oauth: 'invalid_request',
+    retry: false,
+    advice: 'Type the code your device shows; if no device of yours shows one, deny.',
+  },
+  answered_unread: { status: 400, oauth: 'invalid_request', retry: true, advice: 'Read the page, then answer again.' },
+  user_code_answered: { status: 409, oauth: 'invalid_request', retry: false, advice: 'Start again on the device.' },
   // The identity provider.
   not_authorized_by_target: {
     status: 403,

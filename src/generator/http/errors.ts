@@ -2,7 +2,8 @@
  * The one error path of the generator's HTTP surfaces: `toProblem` turns any error (a rule's
  * ProblemError, the session store's, Fastify's own refusals of a body it could not read, a bug) into
  * a problem, and one renderer each writes it as text, JSON, HTML or an OAuth 2.0 body, in the format
- * the route answers in (`formatOf`). Routes never answer an error themselves.
+ * the route answers in (`formatOf`). Routes never answer an error themselves: a form that shows its
+ * refusal beside its fields again throws `RefusedOnForm`, which this path renders as that form.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FixedAnswer } from '../../host-names.js';
@@ -43,10 +44,27 @@ const INTERNAL_ERROR = problem(
   'Something went wrong in the token generator. Try again; if it persists, tell its operators the correlation id.',
 );
 
+/** A form to show again with the message of its refusal, for a browser; other clients get the problem as usual. */
+export interface FormAgain {
+  title: string;
+  body: (message: string) => string;
+}
+
+/** A refusal that a browser sees on the page it answered, so that the employee can correct it there. */
+export class RefusedOnForm extends ProblemError {
+  constructor(
+    problem: Problem,
+    readonly form: FormAgain,
+  ) {
+    super(problem);
+  }
+}
+
 export function registerErrorHandler(app: FastifyInstance, options: ErrorHandlerOptions): void {
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
     drainBeforeClose(request.raw);
     const format = formatOf(request);
+    if (error instanceof RefusedOnForm && format === 'html') return sendForm(reply, request, error);
     // A tool's session has no browser to send to a login: it hears invalid_grant, and starts its authorization again.
     if (error instanceof LoginRequiredError && format !== 'oauth') return sendLoginRequired(request, reply, error, options);
     if (error instanceof ProblemError) for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
@@ -154,6 +172,15 @@ export function sendProblem(
   }
 }
 
+function sendForm(reply: FastifyReply, request: FastifyRequest, refused: RefusedOnForm): FastifyReply {
+  const { problem: p, form } = refused;
+  return reply
+    .code(statusOf(p))
+    .header('cache-control', 'no-store')
+    .type('text/html; charset=utf-8')
+    .send(page({ title: form.title, body: `<section>${form.body(p.message)}</section>`, correlationId: String(request.id) }));
+}
+
 /** An error page's heading, by status: a code with a status of its own does not compile until it has one. */
 const TITLES: Record<ProblemStatus, string> = {
   400: 'Bad request',
@@ -162,6 +189,7 @@ const TITLES: Record<ProblemStatus, string> = {
   404: 'Not found',
   405: 'Method not allowed',
   408: 'Request timeout',
+  409: 'Already answered',
   413: 'Request too large',
   415: 'Unsupported content type',
   421: 'Wrong address',

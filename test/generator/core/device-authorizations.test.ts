@@ -3,7 +3,7 @@
  * once, the poller told to wait, to slow down, and given the employee's answer once; expiry.
  */
 import { describe, expect, it } from 'vitest';
-import { DeviceAuthorizations, normalUserCode } from '../../../src/generator/core/device-authorizations.js';
+import { DeviceAuthorizations, normalUserCode, READING_MS } from '../../../src/generator/core/device-authorizations.js';
 import { MemoryStore } from '../../../src/session/index.js';
 
 function devices(lifetimeMs = 300_000) {
@@ -38,6 +38,21 @@ describe('device authorizations', () => {
     clock.advance(10_000);
     // Taken: a second poll finds nothing to give (invalid_grant at the token endpoint).
     expect(await d.poll(created.deviceCode)).toEqual({ kind: 'unknown' });
+  });
+
+  it('take an Allow only with the code typed as the device shows it, once the page could be read', async () => {
+    const { devices: d, clock } = devices();
+    const { userCode } = await d.create(ASKED);
+    const shownAt = d.now();
+    const other = userCode.endsWith('BBBB') ? 'CCCC' : 'BBBB';
+    clock.advance(READING_MS);
+    expect(d.allowRefusal(userCode, undefined, shownAt)?.code).toBe('user_code_mistyped');
+    expect(d.allowRefusal(userCode, other, shownAt)?.code).toBe('user_code_mistyped');
+    expect(d.allowRefusal(userCode, userCode.slice(0, 4), shownAt)?.code).toBe('user_code_mistyped');
+    expect(d.allowRefusal(userCode, userCode.slice(-4).toLowerCase(), shownAt)).toBeUndefined();
+    expect(d.allowRefusal(userCode, userCode.replace('-', ' '), shownAt)).toBeUndefined();
+    // Read too fast: the right code, a moment too soon.
+    expect(d.allowRefusal(userCode, userCode, d.now() - READING_MS + 1)?.code).toBe('answered_unread');
   });
 
   it('give a denial as a denial', async () => {

@@ -10,9 +10,8 @@ import { escapeHtml, tenantNote } from '../views/html.js';
 import { PATHS } from '../../../paths.js';
 import type { DeviceAuthorization } from '../../core/device-authorizations.js';
 
-/** How long the page must have been visible before Allow works: the script waits this long, the server a little less. */
+/** How long the page must have been visible before Allow works: longer than the server's `READING_MS`, so that an armed Allow counts. */
 export const ARM_MS = 1500;
-export const ARM_SERVER_MS = 1000;
 
 export function codeForm(loginDomain: string, message?: string): string {
   return `<h1>Connect a device</h1>

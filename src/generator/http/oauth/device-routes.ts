@@ -14,8 +14,9 @@ import { requireSession } from '../pages/logged-in-tokens.js';
 import type { Sealer, SessionStore } from '../../../session/index.js';
 import { assertSameOrigin, employeeName } from './consent.js';
 import { ConsentTokens } from '../../core/oauth/consent-tokens.js';
-import { typedCodeMatches, type DeviceAuthorization, type DeviceAuthorizations } from '../../core/device-authorizations.js';
-import { approvalPage, ARM_SERVER_MS, codeForm } from './device-page.js';
+import type { DeviceAuthorization, DeviceAuthorizations } from '../../core/device-authorizations.js';
+import { approvalPage, codeForm } from './device-page.js';
+import { RefusedOnForm } from '../errors.js';
 import { PATHS } from '../../../paths.js';
 import { OAUTH, PAGES } from '../negotiate.js';
 import { DEVICE_AUTHORIZATION_SCHEMA, DEVICE_DECISION_SCHEMA, DEVICE_PAGE_SCHEMA } from './schemas.js';
@@ -23,6 +24,8 @@ import { refuse } from '../../core/problem.js';
 import { deviceToolName, single, targetScope } from './parameters.js';
 
 const DeviceConsent = z.object({ deviceCode: z.string(), shownAt: z.number() });
+
+const TITLE = 'Connect a device';
 
 const sendPage = (reply: FastifyReply, title: string, body: string) =>
   reply
@@ -44,39 +47,30 @@ export async function deviceRoutes(
   const { ctx, cookie, devices, limits } = deps;
   const consents = new ConsentTokens(deps.sealer, deps.store, 'device-consent', DeviceConsent);
 
-  const approval = (
-    reply: FastifyReply,
-    session: LoadedSession,
-    found: { deviceCode: string; authorization: DeviceAuthorization },
-    message?: string,
-  ) =>
-    sendPage(
-      reply,
-      'Connect a device',
-      approvalPage({
-        authorization: found.authorization,
-        who: employeeName(session),
-        csrfToken: consents.issue(session, { deviceCode: found.deviceCode, shownAt: Date.now() }),
-        ...(message ? { message } : {}),
-      }),
-    );
+  /** The approval page's content for this session: a new consent token, shown from now. */
+  const shown = (session: LoadedSession, found: { deviceCode: string; authorization: DeviceAuthorization }) => ({
+    authorization: found.authorization,
+    who: employeeName(session),
+    csrfToken: consents.issue(session, { deviceCode: found.deviceCode, shownAt: devices.now() }),
+  });
+  const approval = (reply: FastifyReply, session: LoadedSession, found: { deviceCode: string; authorization: DeviceAuthorization }) =>
+    sendPage(reply, TITLE, approvalPage(shown(session, found)));
+  /** The code form again, with the refusal of the code typed into it. */
+  const codeFormAgain = (code: 'user_code_unknown' | 'user_code_answered', message: string) =>
+    new RefusedOnForm({ code, message }, { title: TITLE, body: (text) => codeForm(ctx.config.loginDomain, text) });
 
   deviceAuthorizationRoute(app, ctx, devices, limits);
 
   app.get(PATHS.deviceVerification, { schema: DEVICE_PAGE_SCHEMA, config: PAGES }, async (request, reply) => {
     const session = await requireSession(cookie, request);
     const userCode = single(request.query as Record<string, unknown>, 'user_code');
-    if (userCode === undefined) return sendPage(reply, 'Connect a device', codeForm(ctx.config.loginDomain));
+    if (userCode === undefined) return sendPage(reply, TITLE, codeForm(ctx.config.loginDomain));
     await limits.deviceLookup(request.ip);
     const found = await devices.find(userCode);
     if (!found)
-      return sendPage(
-        reply.code(404),
-        'Connect a device',
-        codeForm(
-          ctx.config.loginDomain,
-          'That code is not known, was already used, or has expired. Check it, or start again on the device.',
-        ),
+      throw codeFormAgain(
+        'user_code_unknown',
+        'That code is not known, was already used, or has expired. Check it, or start again on the device.',
       );
     return approval(reply, session, found);
   });
@@ -89,20 +83,14 @@ export async function deviceRoutes(
     const { deviceCode, shownAt } = await consents.open(session, single(body, 'csrf_token'));
     const allowed = single(body, 'decision') === 'allow';
     const pending = await devices.pending(deviceCode);
-    if (pending && allowed) {
-      const refusal = approvalRefusal(pending.authorization.userCode, single(body, 'typed_code'), shownAt);
-      if (refusal) {
-        await limits.deviceLookup(request.ip);
-        return approval(reply.code(400), session, pending, refusal);
-      }
+    const refusal =
+      pending && allowed ? devices.allowRefusal(pending.authorization.userCode, single(body, 'typed_code'), shownAt) : undefined;
+    if (pending && refusal) {
+      await limits.deviceLookup(request.ip);
+      throw new RefusedOnForm(refusal, { title: TITLE, body: (message) => approvalPage({ ...shown(session, pending), message }) });
     }
-    if (!pending || !(await devices.decide(deviceCode, allowed, session.id))) {
-      return sendPage(
-        reply.code(409),
-        'Connect a device',
-        codeForm(ctx.config.loginDomain, 'This code was already answered, or has expired. Start again on the device.'),
-      );
-    }
+    if (!pending || !(await devices.decide(deviceCode, allowed, session.id)))
+      throw codeFormAgain('user_code_answered', 'This code was already answered, or has expired. Start again on the device.');
     return sendPage(
       reply,
       allowed ? 'Device connected' : 'Request denied',
@@ -136,12 +124,4 @@ function deviceAuthorizationRoute(app: FastifyInstance, ctx: GeneratorContext, d
       });
     },
   );
-}
-
-/** Why an Allow is not taken: the code not typed as the device shows it, or the page answered before it could be read. */
-function approvalRefusal(userCode: string, typed: string | undefined, shownAt: number): string | undefined {
-  if (!typed || !typedCodeMatches(userCode, typed))
-    return 'The code you typed is not the one of this request. Type the code your device shows; if no device of yours shows one, deny.';
-  if (Date.now() - shownAt < ARM_SERVER_MS) return 'The page was answered before it could be read: read it, then answer again.';
-  return undefined;
 }
