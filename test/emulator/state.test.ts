@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createRemoteJWKSet, importJWK, jwtVerify, type CryptoKey, type JWK } from 'jose';
 import * as oidc from 'openid-client';
 import { describe, expect, it } from 'vitest';
-import { startEmulator } from '../../packages/entra-emulator/src/index.js';
+import { startEmulator, type Emulator } from '../../packages/entra-emulator/src/index.js';
 import { freePort } from '../helpers/ports.js';
 import { login, tokenRequest } from './helpers.js';
 
@@ -23,6 +23,24 @@ async function tokenThroughEnv(env: Record<string, string>): Promise<string> {
     { execute: [oidc.allowInsecureRequests] },
   );
   return (await oidc.clientCredentialsGrant(config, { scope: SCOPE })).access_token;
+}
+
+const WEB = { target: 'dev-gcp:team-a:web', secrets: ['web-secret'], redirectUris: ['http://localhost:3000/callback'] };
+const WEB_CREDENTIALS = { client_secret: 'web-secret' };
+
+/** A refresh token of an employee's sign-in to the web app WEB, as an app's server-side login gets one. */
+async function refreshTokenFrom(emulator: Emulator): Promise<string> {
+  const clientId = emulator.registerClient(WEB);
+  const signedIn = await login(emulator, { clientId, redirectUri: WEB.redirectUris[0]!, scope: `openid offline_access ${SCOPE}` });
+  const redeemed = await tokenRequest(emulator, {
+    ...WEB_CREDENTIALS,
+    client_id: clientId,
+    grant_type: 'authorization_code',
+    code: signedIn.code,
+    code_verifier: signedIn.verifier,
+    redirect_uri: WEB.redirectUris[0]!,
+  });
+  return String(redeemed.body.refresh_token);
 }
 
 describe('the state folder', () => {
@@ -61,32 +79,32 @@ describe('the state folder', () => {
   it('keeps the refresh tokens it handed out: they still renew after a restart, as MSAL and the generator renew a login', async () => {
     const stateDir = join(await mkdtemp(join(tmpdir(), 'emulator-state-')), 'state');
     const port = await freePort();
-    const registration = { target: 'dev-gcp:team-a:web', secrets: ['web-secret'], redirectUris: ['http://localhost:3000/callback'] };
     const first = await startEmulator({ port, stateDir });
-    const clientId = first.registerClient(registration);
-    const credentials = { client_id: clientId, client_secret: 'web-secret' };
-    const signedIn = await login(first, { clientId, redirectUri: registration.redirectUris[0]!, scope: `openid offline_access ${SCOPE}` });
-    const redeemed = await tokenRequest(first, {
-      ...credentials,
-      grant_type: 'authorization_code',
-      code: signedIn.code,
-      code_verifier: signedIn.verifier,
-      redirect_uri: registration.redirectUris[0]!,
-    });
-    const refreshToken = String(redeemed.body.refresh_token);
+    // Another emulator on the same state folder (an app's own beside npm start's), closed first: its tokens are kept too.
+    const beside = await startEmulator({ stateDir });
+    const besideToken = await refreshTokenFrom(beside);
+    await beside.close();
+    const refreshToken = await refreshTokenFrom(first);
     await first.close();
 
     const second = await startEmulator({ port, stateDir });
     try {
-      second.registerClient(registration);
-      const renewed = await tokenRequest(second, { ...credentials, grant_type: 'refresh_token', refresh_token: refreshToken });
-      expect(renewed.status).toBe(200);
+      const clientId = second.registerClient(WEB);
       const jwks = createRemoteJWKSet(new URL(`${second.baseUrl}/${second.tenantId}/discovery/v2.0/keys`));
-      const { payload } = await jwtVerify(String(renewed.body.access_token), jwks, {
-        issuer: second.issuer,
-        audience: second.clientIdFor(API),
-      });
-      expect(payload).toMatchObject({ azp: clientId, NAVident: 'Z990001', scp: 'defaultaccess' });
+      for (const kept of [refreshToken, besideToken]) {
+        const renewed = await tokenRequest(second, {
+          ...WEB_CREDENTIALS,
+          client_id: clientId,
+          grant_type: 'refresh_token',
+          refresh_token: kept,
+        });
+        expect(renewed.status).toBe(200);
+        const { payload } = await jwtVerify(String(renewed.body.access_token), jwks, {
+          issuer: second.issuer,
+          audience: second.clientIdFor(API),
+        });
+        expect(payload).toMatchObject({ azp: clientId, NAVident: 'Z990001', scp: 'defaultaccess' });
+      }
       // Still bound to its client.
       const other = second.registerClient({ target: 'dev-gcp:team-a:other', secrets: ['other-secret'] });
       const stolen = await tokenRequest(second, {

@@ -27,12 +27,21 @@ const KEPT = z.array(
   }),
 );
 
-/** Takes back the refresh tokens the last close kept; a file this emulator cannot read is taken as none (they are no key). */
+const readKept = (state: StateFolder) => state.read(FILE, KEPT).catch(() => undefined);
+
+/** Takes back the refresh tokens kept at the last close; a file this emulator cannot read is taken as none (they are no key). */
 export async function restoreRefreshTokens(store: BoundedStore<RefreshGrant>, state: StateFolder): Promise<void> {
-  const kept = await state.read(FILE, KEPT).catch(() => undefined);
+  const kept = await readKept(state);
   if (kept) store.restore(kept);
 }
 
+/**
+ * Keeps the store's refresh tokens beside those the file holds and have not expired: another emulator may share the
+ * state folder (`npm start`'s and an app's own on another port), and its tokens stay good too.
+ */
 export async function keepRefreshTokens(store: BoundedStore<RefreshGrant>, state: StateFolder): Promise<void> {
-  await state.write(FILE, store.snapshot());
+  const now = Date.now();
+  const kept = new Map((await readKept(state))?.filter((entry) => entry.expiresAt > now).map((entry) => [entry.key, entry]));
+  for (const entry of store.snapshot()) kept.set(entry.key, entry);
+  await state.write(FILE, [...kept.values()]);
 }
