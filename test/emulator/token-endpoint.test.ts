@@ -112,7 +112,7 @@ describe('discovery and keys', () => {
     expect(((await post.json()) as { error_codes: number[] }).error_codes).toEqual([90002]);
   });
 
-  it("is named by one of the tenant's domains too, as MSAL's authority https://login.microsoftonline.com/trygdeetaten.no names it", async () => {
+  it("is named by one of the tenant's domains too, as https://login.microsoftonline.com/trygdeetaten.no names it", async () => {
     const own = (await (await fetch(emulator.wellKnownUrl)).json()) as Record<string, unknown>;
     for (const domain of ['trygdeetaten.no', 'Trygdeetaten.NO']) {
       // Entra answers for a domain with the tenant's document: its id in the issuer and in every endpoint.
