@@ -416,6 +416,27 @@ describe('token-generator obo', () => {
     expect(after.stderr).not.toMatch(/Log in/);
   });
 
+  it('keeps one session when two commands log in for one target at once, so that logout ends every one', async () => {
+    const file = join(dir, 'two-shells.json');
+    const target = 'dev-gcp:two-shells:app';
+    const second = await page.context().newPage();
+    const runs = await Promise.all(
+      [page, second].map((answering) =>
+        oboAnswered(answering, ['obo', target], /Log in with your browser: (\S+)/, 'Allow', { TOKEN_GENERATOR_CACHE: file }),
+      ),
+    );
+    await second.close();
+    for (const { run } of runs) expect(run.code).toBe(0);
+    // The home page lists each tool with access as the employee, with its target.
+    const listed = async () => {
+      await page.goto(`${stack.url}/`);
+      return ((await page.locator('body').textContent()) ?? '').split(target).length - 1;
+    };
+    expect(await listed()).toBe(1);
+    expect((await cli(['logout'], { env: { TOKEN_GENERATOR_CACHE: file } })).code).toBe(0);
+    expect(await listed()).toBe(0);
+  });
+
   it('ends only its own session at logout, and ends with the browser login that allowed it', async () => {
     const session = async () => {
       await page.goto(`${stack.url}/oauth2/session`);
