@@ -130,15 +130,20 @@ export class TokenCacheFile {
   }
 
   /**
-   * Keeps the refresh token of `target`'s session. `used` is the one it was renewed with, if any: when that
-   * was the single one of a file written before sessions per target, it has rotated and goes.
+   * Keeps the refresh token of the target's session: the next of `used`, after a renewal, or a new session's. When `used`
+   * was the single one of a file written before sessions per target, it has rotated and goes. The refresh token a new
+   * session's replaces (another command's login for the target, run at the same time) is handed back, to be ended.
    */
-  async storeRefreshToken(generator: string, target: string, refreshToken: string, used?: string): Promise<void> {
+  async storeRefreshToken(generator: string, target: string, refreshToken: string, used?: string): Promise<string | undefined> {
+    let replaced: string | undefined;
     await this.update((data) => {
       const entry = (data.generators[generator] ??= { tokens: {} });
+      const held = entry.refreshTokens?.[target];
+      if (used === undefined && held !== undefined && held !== refreshToken) replaced = held;
       (entry.refreshTokens ??= {})[target] = refreshToken;
       if (used !== undefined && entry.refreshToken === used) delete entry.refreshToken;
     });
+    return replaced;
   }
 
   /**

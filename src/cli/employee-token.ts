@@ -22,8 +22,13 @@ export async function employeeToken(ctx: Context, audience: string): Promise<str
   // No session for this target, or it ended, or it was not consented for it: log in again.
   const login = ctx.device ? await import('./login/device.js') : await import('./login/browser.js');
   const tokens = await login.logIn(ctx, server, audience);
-  if (tokens.refresh_token) await ctx.cache.storeRefreshToken(ctx.base, target, tokens.refresh_token);
+  const replaced = tokens.refresh_token ? await ctx.cache.storeRefreshToken(ctx.base, target, tokens.refresh_token) : undefined;
   await storeToken(ctx, key, tokens);
+  // Two commands that logged in at once for one target started two sessions; the one no longer kept is ended, or logout could not.
+  if (replaced) {
+    const { revoke } = await import('./oauth.js');
+    await revoke(ctx, [replaced]).catch(() => undefined);
+  }
   return tokens.access_token;
 }
 

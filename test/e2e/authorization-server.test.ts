@@ -11,6 +11,7 @@ import { login, logout } from '../helpers/http-login.js';
 import {
   consentToken,
   decide as answer,
+  DEVICE_CODE_GRANT,
   deviceAuthorization,
   poll,
   startLoopback,
@@ -152,13 +153,17 @@ describe('app tokens by client credentials', () => {
     expect(body.error_description).toMatch(/^[\x20\x21\x23-\x5b\x5d-\x7e]+$/);
   });
 
-  it('refuses a missing or malformed scope, an unknown grant and an unreadable body in RFC 6749 words', async () => {
+  it('refuses a missing or malformed scope or grant parameter, an unknown grant and an unreadable body in RFC 6749 words', async () => {
     const cases: [Record<string, string>, string][] = [
       [{ grant_type: 'client_credentials' }, 'invalid_scope'],
       [{ grant_type: 'client_credentials', scope: 'Not An Audience' }, 'invalid_scope'],
       [{ grant_type: 'client_credentials', scope: `${SCOPE} api://dev-gcp.a.b/.default` }, 'invalid_scope'],
       [{ grant_type: 'password', username: 'x', password: 'y' }, 'unsupported_grant_type'],
       [{}, 'invalid_request'],
+      // RFC 6749 §5.2: a required parameter missing is invalid_request, for each grant alike.
+      [{ grant_type: 'authorization_code', redirect_uri: 'http://127.0.0.1:1/callback', code_verifier: 'v'.repeat(43) }, 'invalid_request'],
+      [{ grant_type: 'refresh_token' }, 'invalid_request'],
+      [{ grant_type: DEVICE_CODE_GRANT }, 'invalid_request'],
     ];
     for (const [params, error] of cases) {
       const res = await tokenRequest(params);
@@ -226,6 +231,19 @@ describe('employee tokens by the authorization code with PKCE', () => {
     const again = await oidc.refreshTokenGrant(config, refreshToken);
     refreshToken = again.refresh_token!;
     await verifyEmployeeToken(again.access_token, TARGET);
+  });
+
+  it('says an access token was not revoked (RFC 7009 unsupported_token_type), and takes an unknown token as revoked', async () => {
+    const { verifier, location } = await codeOverHttp();
+    const tokens = await oidc.authorizationCodeGrant(config, location, { pkceCodeVerifier: verifier, expectedState: 'some-state' });
+    const refused = await oidc.tokenRevocation(config, tokens.access_token).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ error: 'unsupported_token_type', status: 400 });
+    // The tool's session goes on: nothing was ended.
+    const renewed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    await verifyEmployeeToken(renewed.access_token, TARGET);
+    await oidc.tokenRevocation(config, 'not-a-token-of-this-server');
+    await oidc.tokenRevocation(config, renewed.refresh_token!, { token_type_hint: 'refresh_token' });
+    await expect(oidc.refreshTokenGrant(config, renewed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
   it('keeps the browser\u2019s session when the tool ends its own', async () => {

@@ -416,6 +416,27 @@ describe('token-generator obo', () => {
     expect(after.stderr).not.toMatch(/Log in/);
   });
 
+  it('keeps one session when two commands log in for one target at once, so that logout ends every one', async () => {
+    const file = join(dir, 'two-shells.json');
+    const target = 'dev-gcp:two-shells:app';
+    const second = await page.context().newPage();
+    const runs = await Promise.all(
+      [page, second].map((answering) =>
+        oboAnswered(answering, ['obo', target], /Log in with your browser: (\S+)/, 'Allow', { TOKEN_GENERATOR_CACHE: file }),
+      ),
+    );
+    await second.close();
+    for (const { run } of runs) expect(run.code).toBe(0);
+    // The home page lists each tool with access as the employee, with its target.
+    const listed = async () => {
+      await page.goto(`${stack.url}/`);
+      return ((await page.locator('body').textContent()) ?? '').split(target).length - 1;
+    };
+    expect(await listed()).toBe(1);
+    expect((await cli(['logout'], { env: { TOKEN_GENERATOR_CACHE: file } })).code).toBe(0);
+    expect(await listed()).toBe(0);
+  });
+
   it('ends only its own session at logout, and ends with the browser login that allowed it', async () => {
     const session = async () => {
       await page.goto(`${stack.url}/oauth2/session`);
@@ -440,6 +461,18 @@ describe('token-generator obo', () => {
     expect(await session()).toBe(false);
     // The command line's session ends no later than the browser login that allowed it.
     expect(((await (await renewWith(cached)).json()) as { error: string }).error).toBe('invalid_grant');
+  });
+
+  it('does not call its sessions ended at logout when the generator could not be asked, and forgets its tokens all the same', async () => {
+    const file = join(dir, 'unreachable.json');
+    const url = `http://127.0.0.1:${await freePort()}`;
+    await writeFile(file, JSON.stringify({ generators: { [url]: { refreshToken: 'v1.a-session', tokens: {} } } }));
+    const run = await cli(['logout', '--url', url], { env: { TOKEN_GENERATOR_CACHE: file } });
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/sessions were not ended: cannot reach the generator at .*home page\.\n$/);
+    expect(run.stderr).not.toMatch(/Logged out/);
+    await expect(stat(file)).rejects.toThrow();
   });
 
   it('logs in again by itself when its session was ended elsewhere', async () => {

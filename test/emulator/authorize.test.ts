@@ -192,6 +192,16 @@ describe('refusals shown as a page, never redirected', () => {
     }
   });
 
+  it('but not a loopback redirect URI on another port, as Entra ignores its port (RFC 8252 §7.3): a code goes there', async () => {
+    for (const redirect of ['http://localhost:41234/oauth2/callback', 'http://localhost/oauth2/callback']) {
+      const res = await get(params({ redirect_uri: redirect }));
+      expect(res.status, redirect).toBe(200);
+      expect(await res.text()).toContain('<button type="submit">Sign in</button>');
+    }
+    const signedIn = await login(emulator, { clientId, redirectUri: 'http://localhost:41234/oauth2/callback', scope: 'openid' });
+    expect(signedIn.code).toBeTruthy();
+  });
+
   it('a parameter sent twice', async () => {
     const url = authorizeUrl(emulator, params());
     url.searchParams.append('redirect_uri', 'https://evil.example/');

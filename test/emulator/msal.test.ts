@@ -80,6 +80,20 @@ describe('@azure/msal-node against the emulator over HTTPS', () => {
     }
   }, 90_000);
 
+  it('signs in a desktop app by acquireTokenInteractive on a port of its own: Entra ignores the port of a loopback redirect', async () => {
+    const clientId = emulator.registerClient({ target: 'dev-gcp:team:msal-desktop', nativeRedirectUris: ['http://localhost'] });
+    const result = await runClient<{
+      redirectUri: string;
+      login?: Record<string, unknown>;
+      silent?: Record<string, unknown>;
+      message?: string;
+    }>('msal-interactive.ts', { CLIENT_ID: clientId, SCOPE: 'api://dev-gcp.team.api/.default' });
+    expect(result.redirectUri).toMatch(/^http:\/\/localhost:\d+$/);
+    expect(result.message).toBeUndefined();
+    for (const token of [result.login, result.silent])
+      expect(token).toMatchObject({ aud: emulator.clientIdFor('dev-gcp:team:api'), azp: clientId, azpacr: '0', NAVident: 'Z990082' });
+  }, 90_000);
+
   it(
     'signs in without PKCE as a server-side web app does, and gets ' +
       'unauthorized_client (AADSTS7000114) for on-behalf-of with an app token',

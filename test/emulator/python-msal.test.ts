@@ -66,6 +66,21 @@ describe('python3-msal against the emulator over HTTPS (validate_authority and i
     }
   }, 90_000);
 
+  it("names the tenant by its domain in the authority, as Entra's https://login.microsoftonline.com/trygdeetaten.no does", async () => {
+    const target = 'dev-gcp:team:python-domain';
+    const clientId = emulator.registerClient({ target, secrets: ['python-secret'], certificates: [certificate.certificatePem] });
+    const result = await runClientScript<Record<'secret' | 'certificate' | 'chain', Run>>(emulator, 'python-msal.py', {
+      FLOW: 'client-credentials',
+      AUTHORITY_TENANT: 'trygdeetaten.no',
+      ...credentials(clientId),
+    });
+    const acr = { secret: '1', certificate: '2', chain: '2' };
+    for (const [name, run] of Object.entries(result)) {
+      expect(run.error, name).toBeUndefined();
+      await expectAppToken(emulator, run.token, api, clientId, acr[name as keyof typeof acr]);
+    }
+  }, 90_000);
+
   it('exchanges an employee token on behalf of the employee, with a secret and with a certificate', async () => {
     const target = 'dev-gcp:team:python-obo';
     const clientId = emulator.registerClient({ target, secrets: ['python-secret'], certificates: [certificate.certificatePem] });

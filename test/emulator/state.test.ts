@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { createRemoteJWKSet, importJWK, jwtVerify, type CryptoKey, type JWK } from 'jose';
 import * as oidc from 'openid-client';
 import { describe, expect, it } from 'vitest';
-import { startEmulator } from '../../packages/entra-emulator/src/index.js';
+import { startEmulator, type Emulator } from '../../packages/entra-emulator/src/index.js';
 import { freePort } from '../helpers/ports.js';
+import { login, tokenRequest } from './helpers.js';
 
 const APP = 'dev-gcp:team-a:my-app';
 const API = 'dev-gcp:team-a:my-api';
@@ -22,6 +23,24 @@ async function tokenThroughEnv(env: Record<string, string>): Promise<string> {
     { execute: [oidc.allowInsecureRequests] },
   );
   return (await oidc.clientCredentialsGrant(config, { scope: SCOPE })).access_token;
+}
+
+const WEB = { target: 'dev-gcp:team-a:web', secrets: ['web-secret'], redirectUris: ['http://localhost:3000/callback'] };
+const WEB_CREDENTIALS = { client_secret: 'web-secret' };
+
+/** A refresh token of an employee's sign-in to the web app WEB, as an app's server-side login gets one. */
+async function refreshTokenFrom(emulator: Emulator): Promise<string> {
+  const clientId = emulator.registerClient(WEB);
+  const signedIn = await login(emulator, { clientId, redirectUri: WEB.redirectUris[0]!, scope: `openid offline_access ${SCOPE}` });
+  const redeemed = await tokenRequest(emulator, {
+    ...WEB_CREDENTIALS,
+    client_id: clientId,
+    grant_type: 'authorization_code',
+    code: signedIn.code,
+    code_verifier: signedIn.verifier,
+    redirect_uri: WEB.redirectUris[0]!,
+  });
+  return String(redeemed.body.refresh_token);
 }
 
 describe('the state folder', () => {
@@ -52,6 +71,49 @@ describe('the state folder', () => {
         body: new URLSearchParams({ identity_provider: 'entra_id', target: SCOPE }),
       });
       expect(texas.status).toBe(200);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('keeps the refresh tokens it handed out: they still renew after a restart, as MSAL and the generator renew a login', async () => {
+    const stateDir = join(await mkdtemp(join(tmpdir(), 'emulator-state-')), 'state');
+    const port = await freePort();
+    const first = await startEmulator({ port, stateDir });
+    // Another emulator on the same state folder (an app's own beside npm start's), closed first: its tokens are kept too.
+    const beside = await startEmulator({ stateDir });
+    const besideToken = await refreshTokenFrom(beside);
+    await beside.close();
+    const refreshToken = await refreshTokenFrom(first);
+    await first.close();
+
+    const second = await startEmulator({ port, stateDir });
+    try {
+      const clientId = second.registerClient(WEB);
+      const jwks = createRemoteJWKSet(new URL(`${second.baseUrl}/${second.tenantId}/discovery/v2.0/keys`));
+      for (const kept of [refreshToken, besideToken]) {
+        const renewed = await tokenRequest(second, {
+          ...WEB_CREDENTIALS,
+          client_id: clientId,
+          grant_type: 'refresh_token',
+          refresh_token: kept,
+        });
+        expect(renewed.status).toBe(200);
+        const { payload } = await jwtVerify(String(renewed.body.access_token), jwks, {
+          issuer: second.issuer,
+          audience: second.clientIdFor(API),
+        });
+        expect(payload).toMatchObject({ azp: clientId, NAVident: 'Z990001', scp: 'defaultaccess' });
+      }
+      // Still bound to its client.
+      const other = second.registerClient({ target: 'dev-gcp:team-a:other', secrets: ['other-secret'] });
+      const stolen = await tokenRequest(second, {
+        client_id: other,
+        client_secret: 'other-secret',
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+      });
+      expect(stolen.body.error).toBe('invalid_grant');
     } finally {
       await second.close();
     }

@@ -4,7 +4,7 @@
  */
 import { X509Certificate, createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { startEmulator, type Emulator } from '../../packages/entra-emulator/src/index.js';
 import {
   ASSERTION_TYPE,
@@ -110,6 +110,32 @@ describe('discovery and keys', () => {
       body: new URLSearchParams({ grant_type: 'client_credentials' }),
     });
     expect(((await post.json()) as { error_codes: number[] }).error_codes).toEqual([90002]);
+  });
+
+  it("is named by one of the tenant's domains too, as https://login.microsoftonline.com/trygdeetaten.no names it", async () => {
+    const own = (await (await fetch(emulator.wellKnownUrl)).json()) as Record<string, unknown>;
+    for (const domain of ['trygdeetaten.no', 'Trygdeetaten.NO']) {
+      // Entra answers for a domain with the tenant's document: its id in the issuer and in every endpoint.
+      const res = await fetch(`${emulator.baseUrl}/${domain}/v2.0/.well-known/openid-configuration`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual(own);
+      const keys = await fetch(`${emulator.baseUrl}/${domain}/discovery/v2.0/keys`);
+      expect(await keys.json()).toEqual(await (await fetch(String(own.jwks_uri))).json());
+      const post = await fetch(`${emulator.baseUrl}/${domain}/oauth2/v2.0/token`, {
+        method: 'POST',
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          scope: SCOPE,
+          client_id: secretClientId,
+          client_secret: 's3cret-value',
+        }),
+      });
+      const body = (await post.json()) as { access_token: string };
+      expect(decodeJwt(body.access_token)).toMatchObject({ iss: emulator.issuer, tid: emulator.tenantId });
+    }
+    // A domain that is not the tenant's (NAV's production tenant) is another tenant.
+    const other = await fetch(`${emulator.baseUrl}/nav.no/v2.0/.well-known/openid-configuration`);
+    expectEntraError({ status: other.status, body: (await other.json()) as Record<string, unknown> }, 90002, 'invalid_tenant');
   });
 });
 

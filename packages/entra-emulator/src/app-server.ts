@@ -8,18 +8,19 @@ import type { Logger } from 'pino';
 import { EntraError, errors } from './errors.js';
 import { PathOnlyRequestLog, pathOf } from './request-log.js';
 import { lazySchemaCompilers } from './schema-compilers.js';
-import { multiTenantRewrite } from './tenants.js';
+import { tenantRewrite, type TenantName } from './tenants.js';
 
 export const BODY_LIMIT = 64 * 1024;
 
-/** Request lines by path only, form-encoded bodies only, and `common` and `organizations` served as the tenant. */
+/** Request lines by path only, form-encoded bodies only, and `common`, `organizations` and the tenant's domains served as the tenant. */
 export async function server(
   logger: Logger | false | undefined,
   tls: { cert: string; key: string } | undefined,
   basePath: string,
+  named: (name: string) => TenantName,
 ): Promise<FastifyInstance> {
   const app = Fastify({
-    rewriteUrl: multiTenantRewrite(basePath),
+    rewriteUrl: tenantRewrite(basePath, named),
     ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
     ...(logger ? { loggerInstance: logger as FastifyBaseLogger } : { logger: false }),
     logController: new PathOnlyRequestLog(),

@@ -148,7 +148,11 @@ export class Directory {
    * employees'. Another's, such as a nav.no account, Entra refuses at sign-in (AADSTS50020).
    */
   inTenant(email: string): boolean {
-    const domain = domainOf(email);
+    return this.isDomain(domainOf(email));
+  }
+
+  /** Whether a (lower-case) domain is one of this tenant's, which a path may name it by as by its id. */
+  isDomain(domain: string): boolean {
     return domain === TEST_TENANT_DOMAIN || this.employees.some((employee) => domainOf(employee.email) === domain);
   }
 

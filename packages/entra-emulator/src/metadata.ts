@@ -4,7 +4,7 @@ import { openToEveryOrigin } from './cors.js';
 import { errors } from './errors.js';
 import { DEVICE_CODE_GRANT, JWT_BEARER } from './grants/index.js';
 import { RESPONSE_TYPES_V2 } from './login/authorize-request.js';
-import { MULTI_TENANT_NAMES } from './tenants.js';
+import type { TenantName } from './tenants.js';
 import type { Claims } from './claims.js';
 import type { KeyRing } from './key-ring.js';
 import { GRAPH_APP_ID, GRAPH_URL } from './graph.js';
@@ -13,6 +13,7 @@ export interface MetadataOptions {
   keys: KeyRing;
   claims: Claims;
   basePath: string;
+  named: (name: string) => TenantName;
   /** Known once the server listens. */
   urls: { baseUrl: string; issuer: string; tokenEndpoint: string };
 }
@@ -20,7 +21,7 @@ export interface MetadataOptions {
 /** Where a discovery document is read: the tenant's own, or a multi-tenant name whose issuer holds `{tenantid}`. */
 interface Where {
   baseUrl: string;
-  /** The path's tenant: the tenant id, `common` or `organizations`. */
+  /** The path's tenant: the tenant id (for one of its domains too, as Entra names it), `common` or `organizations`. */
   pathTenant: string;
   /** The issuer's tenant: the tenant id, or `{tenantid}` for a multi-tenant name. */
   issuerTenant: string;
@@ -116,14 +117,15 @@ export function metadataRoutes(app: FastifyInstance, options: MetadataOptions): 
     { version: 'v2.0/', document: discoveryV2 },
     { version: '', document: discoveryV1 },
   ];
-  // One route per version for the tenant and the multi-tenant names alike; another tenant is Entra's unknown tenant.
+  // One route per version for the tenant, its domains and the multi-tenant names alike; another tenant is Entra's unknown tenant.
   for (const { version, document } of documents) {
     app.get<{ Params: { tenant: string } }>(`/:tenant/${version}.well-known/openid-configuration`, async (request, reply) => {
       const pathTenant = request.params.tenant;
-      const multiTenant = (MULTI_TENANT_NAMES as readonly string[]).includes(pathTenant);
-      if (pathTenant !== tenantId && !multiTenant) throw errors.tenantNotFound(pathTenant.slice(0, 100));
+      const named = options.named(pathTenant);
+      if (!named) throw errors.tenantNotFound(pathTenant.slice(0, 100));
       openToEveryOrigin(reply).header('cache-control', 'max-age=86400, private');
-      return document({ baseUrl: urls.baseUrl, pathTenant, issuerTenant: multiTenant ? '{tenantid}' : tenantId });
+      const multi = named === 'multi';
+      return document({ baseUrl: urls.baseUrl, pathTenant: multi ? pathTenant : tenantId, issuerTenant: multi ? '{tenantid}' : tenantId });
     });
   }
   // The v2.0 keys and v1's; `common`'s and `organizations'` are the tenant's, reached through the multi-tenant rewrite.

@@ -58,6 +58,20 @@ export async function submitSignInForm(
 }
 
 /**
+ * Hands the sign-in form's answer to the client as a browser does: follows a redirect, or posts the page a `form_post`
+ * response mode answers with (as MSAL's `acquireTokenInteractive` asks for) to the client's redirect URI.
+ */
+export async function deliverToClient(answer: Response): Promise<Response> {
+  const location = answer.headers.get('location');
+  if (location) return fetch(location);
+  const html = await answer.text();
+  const action = /<form id="form-post" method="post" action="([^"]+)">/.exec(html)?.[1];
+  if (!action)
+    throw new SignInPageError(answer.status, `the sign-in answered HTTP ${answer.status} with neither a redirect nor a form to post`);
+  return fetch(decode(action), { method: 'POST', body: new URLSearchParams(hiddenFields(html)) });
+}
+
+/**
  * The employee's part of the device code flow, as a browser without script does it: open the device login page, enter the
  * device's code, then sign in as `employee` (or decline). The last page's text; throws when the code was not taken.
  */

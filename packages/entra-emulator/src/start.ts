@@ -16,6 +16,7 @@ import { Directory } from './directory.js';
 import { emulatorRoutes } from './emulator-routes.js';
 import type { GrantContext } from './grants/index.js';
 import { KeyRing } from './key-ring.js';
+import { keepRefreshTokens, restoreRefreshTokens } from './kept-refresh-tokens.js';
 import { loginRoutes } from './login/routes.js';
 import { loadDirectory, loadDirectoryFile, mergeDirectories } from './manifests.js';
 import type { LoadedDirectory } from './model.js';
@@ -26,6 +27,7 @@ import { accessTokenLifetime, type EmulatorOptions } from './options.js';
 import { overview, summaryText } from './overview.js';
 import { StateFolder } from './state.js';
 import { Stores } from './stores.js';
+import { tenantNames, type TenantName } from './tenants.js';
 import { testTokens, type AppTokenRequest, type UserTokenRequest } from './test-tokens.js';
 import { texasRoutes } from './texas.js';
 import { tlsMaterial } from './tls.js';
@@ -119,6 +121,8 @@ interface Parts {
   state: StateFolder | undefined;
   tenantId: string;
   basePath: string;
+  /** What a path's first segment names: the tenant (by id or domain), a multi-tenant name, or nothing served here. */
+  named: (name: string) => TenantName;
   tls: Awaited<ReturnType<typeof tlsMaterial>> | undefined;
   overrides: ClaimOverrides;
   keys: KeyRing;
@@ -139,18 +143,20 @@ async function makeParts(options: EmulatorOptions): Promise<Parts> {
   const tls = options.tls ? await tlsMaterial(options.tls, state) : undefined;
   const urls: TenantUrls = { baseUrl: '', issuer: '', tokenEndpoint: '', wellKnownUrl: '', jwksUri: '' };
   const stores = new Stores(options.stores);
+  if (state) await restoreRefreshTokens(stores.refreshTokens, state);
   const { directory, loaded } = await buildDirectory(tenantId, options, stores);
   const apps = await Apps.open(directory, loaded?.clients ?? [], state);
   const claims = new Claims(directory, urls, lifetime);
   const context: GrantContext = { directory, keys, stores, endpoints: urls, claims };
-  return { options, state, tenantId, basePath: `/${tenantId}`, tls, overrides, keys, urls, stores, directory, apps, context };
+  const named = tenantNames(tenantId, (domain) => directory.isDomain(domain));
+  return { options, state, tenantId, basePath: `/${tenantId}`, named, tls, overrides, keys, urls, stores, directory, apps, context };
 }
 
 /** Every route: the token endpoint, metadata, Texas, the emulator's own, and the sign-in pages. */
 async function addRoutes(app: FastifyInstance, parts: Parts): Promise<TokenStats> {
   const { options, context, basePath, urls, keys, apps, directory, stores } = parts;
   const stats = await tokenRoutes(app, { context, basePath, urls });
-  metadataRoutes(app, { keys, claims: context.claims, basePath, urls });
+  metadataRoutes(app, { keys, claims: context.claims, basePath, named: parts.named, urls });
   await app.register(async (texas) => texasRoutes(texas, { apps, context, bodyLimit: BODY_LIMIT }));
   await app.register(async (own) => emulatorRoutes(own, { apps, directory, keys, urls: () => urls }));
   // Cookies (the sign-in session) belong to the login pages; the token endpoint neither reads nor sets them.
@@ -180,7 +186,7 @@ const UNKNOWN_HOST: FixedAnswer = {
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const parts = await makeParts(options);
   const { keys, basePath, urls } = parts;
-  const app = await server(options.logger, parts.tls, basePath);
+  const app = await server(options.logger, parts.tls, basePath, parts.named);
   app.addHook(
     'onRequest',
     knownHostsHook(
@@ -240,8 +246,9 @@ function handle(parts: Parts, app: FastifyInstance, stats: TokenStats): Emulator
         stores.stop();
         await app.close();
         // A key still being made is in the state folder before close resolves, so that a start right after reads it
-        // rather than make one of its own that this one's late write replaces. Without a folder there is nothing to wait for.
-        if (state) await keys.settled();
+        // rather than make one of its own that this one's late write replaces. Without a folder there is nothing to wait for,
+        // and nothing to keep: with one, the refresh tokens handed out work after the next start too.
+        if (state) await Promise.all([keys.settled(), keepRefreshTokens(stores.refreshTokens, state)]);
       })();
       return closing;
     },

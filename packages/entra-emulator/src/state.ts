@@ -1,7 +1,8 @@
 /**
  * What the emulator keeps between starts when it has a state folder: the tenant id, its signing
- * keys, every app's key pair and the local CA. Files only the user may read, written whole (a new
- * file renamed over the old) so that a crash never leaves half a key.
+ * keys, every app's key pair, the local CA and the refresh tokens handed out (kept-refresh-tokens.ts).
+ * Files only the user may read, written whole (a new file renamed over the old) so that a crash never
+ * leaves half a key.
  */
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';

@@ -72,6 +72,22 @@ export class BoundedStore<V extends string | object> {
     this.entries.delete(key);
   }
 
+  /** Every entry that has not expired, with the time it expires (ms since the epoch), least recently used first. */
+  snapshot(): { key: string; value: V; expiresAt: number }[] {
+    const now = Date.now();
+    const kept: { key: string; value: V; expiresAt: number }[] = [];
+    for (const key of this.entries.rkeys()) {
+      const value = this.entries.peek(key);
+      if (value !== undefined) kept.push({ key, value, expiresAt: now + this.entries.getRemainingTTL(key) });
+    }
+    return kept;
+  }
+
+  /** Takes back a snapshot's entries, each until it expires; those expired since are left out. */
+  restore(entries: readonly { key: string; value: V; expiresAt: number }[]): void {
+    for (const { key, value, expiresAt } of entries) this.set(key, value, expiresAt - Date.now());
+  }
+
   /** Takes out the expired entries, which would otherwise stay until looked up or pushed out. */
   sweep(): void {
     this.sweepTime = Date.now();

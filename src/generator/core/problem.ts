@@ -16,6 +16,7 @@ export type OAuthErrorCode =
   | 'invalid_scope'
   | 'unsupported_grant_type'
   | 'unsupported_response_type'
+  | 'unsupported_token_type'
   | 'access_denied'
   | 'authorization_pending'
   | 'slow_down'
@@ -96,6 +97,12 @@ export const PROBLEM_CODES = {
   },
   unsupported_grant_type: { status: 400, oauth: 'unsupported_grant_type', retry: false, advice: FIX_REQUEST },
   unsupported_response_type: { status: 400, oauth: 'unsupported_response_type', retry: false, advice: FIX_REQUEST },
+  unsupported_token_type: {
+    status: 400,
+    oauth: 'unsupported_token_type',
+    retry: false,
+    advice: 'Revoke the refresh token: that ends the tool’s session; an access token lasts until it expires.',
+  },
   access_denied: {
     status: 400,
     oauth: 'access_denied',

@@ -43,7 +43,8 @@ class NotingSession(requests.Session):
         return super().post(url, data=data, **kwargs)
 
 
-authority = f"{env('EMULATOR_BASE_URL')}/{env('EMULATOR_TENANT')}"
+# The tenant as the authority names it: its id, or one of its domains (AUTHORITY_TENANT).
+authority = f"{env('EMULATOR_BASE_URL')}/{os.environ.get('AUTHORITY_TENANT') or env('EMULATOR_TENANT')}"
 scopes = [env("SCOPE")]
 
 

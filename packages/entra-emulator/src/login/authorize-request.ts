@@ -48,7 +48,32 @@ function responseTypeRefusalOf(responseType: string): EntraError | undefined {
 export interface ValidRequest {
   client: ClientRecord;
   redirectUri: string;
+  /** The platform of the registered redirect URI it matched. */
+  redirectType: RedirectType;
   scopes: string[];
+}
+
+const LOOPBACK = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(?=[/?#]|$)/;
+
+/** A loopback redirect URI without its port, its empty path as `/`; undefined for any other. */
+function withoutPort(uri: string): string | undefined {
+  const match = LOOPBACK.exec(uri);
+  if (!match) return undefined;
+  const rest = uri.slice(match[0].length);
+  return `http://${match[1]}${rest.startsWith('/') ? rest : `/${rest}`}`;
+}
+
+/**
+ * The platform of the client's redirect URI that `uri` is. Entra ignores the port of a loopback (`localhost`, `127.0.0.1`, `[::1]`)
+ * redirect URI (RFC 8252 §7.3), so that a desktop app or command line may listen on any free port: MSAL's
+ * `acquireTokenInteractive` sends `http://localhost:<port>` to an app that registered `http://localhost`.
+ */
+export function redirectTypeOf(client: ClientRecord, uri: string): RedirectType | undefined {
+  const exact = client.redirectUris.get(uri);
+  const portless = exact ? undefined : withoutPort(uri);
+  if (!portless) return exact;
+  for (const [registered, type] of client.redirectUris) if (withoutPort(registered) === portless) return type;
+  return undefined;
 }
 
 /** A valid request, an error to show as a page, or one to send back to the redirect URI. */
@@ -59,7 +84,8 @@ export function checkAuthorizeRequest(directory: Directory, params: Params): Che
   const client = directory.clients.get(params.client_id);
   if (!client) return { page: errors.unknownClient(params.client_id.slice(0, 100)) };
   const redirectUri = params.redirect_uri;
-  if (!redirectUri || !client.redirectUris.has(redirectUri) || !URL.canParse(redirectUri)) {
+  const redirectType = redirectUri ? redirectTypeOf(client, redirectUri) : undefined;
+  if (!redirectUri || !redirectType || !URL.canParse(redirectUri)) {
     return {
       page: new EntraError(
         50011,
@@ -70,9 +96,9 @@ export function checkAuthorizeRequest(directory: Directory, params: Params): Che
       ),
     };
   }
-  const refusal = refusalOf(directory, params) ?? pkceRefusal(client, client.redirectUris.get(redirectUri)!, params);
+  const refusal = refusalOf(directory, params) ?? pkceRefusal(client, redirectType, params);
   if (refusal) return { back: refusal, redirectUri };
-  return { valid: { client, redirectUri, scopes: scopeItems(params.scope!) } };
+  return { valid: { client, redirectUri, redirectType, scopes: scopeItems(params.scope!) } };
 }
 
 /** What Entra refuses in a request whose client and redirect URI are good. */

@@ -76,7 +76,7 @@ function issue(flow: SignInFlow, reply: FastifyReply, params: Params, valid: Val
   const code = issueCode(flow.stores, {
     clientId: valid.client.clientId,
     redirectUri: valid.redirectUri,
-    redirectType: valid.client.redirectUris.get(valid.redirectUri) ?? 'web',
+    redirectType: valid.redirectType,
     ...(challenge ? { codeChallenge: challenge, codeChallengeMethod: params.code_challenge_method === 'S256' ? 'S256' : 'plain' } : {}),
     ...(params.nonce ? { nonce: params.nonce } : {}),
     scopes: valid.scopes,

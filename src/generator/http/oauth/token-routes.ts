@@ -2,6 +2,7 @@
  * `POST /oauth2/token` (RFC 6749 §3.2), one grant module per grant type, and `POST /oauth2/revoke`
  * (RFC 7009), by which a tool ends its own session.
  */
+import { decodeJwt } from 'jose';
 import type { FastifyInstance } from 'fastify';
 import { freshAsked, type GeneratorContext } from '../context.js';
 import type { Limits } from '../../core/limits.js';
@@ -71,6 +72,18 @@ export async function tokenRoutes(app: FastifyInstance, deps: GrantDeps): Promis
     const token = single(parameters(request.body), 'token');
     if (!token) throw refuse('invalid_request', 'Send the refresh token to revoke as token.');
     if (await deps.tools.end(token)) request.log.info({ session: 'ended' }, 'tool session ended by revocation');
+    // RFC 7009 §2.2.1: an access token is not revoked (it is Entra ID's, good until it expires), and the tool must not think it was.
+    else if (isJwt(token)) throw refuse('unsupported_token_type', 'Access tokens cannot be revoked here: revoke the refresh token.');
     return reply.header('cache-control', 'no-store').code(200).send();
   });
+}
+
+/** Whether a token is a JWT, as every access token the generator hands out is (its refresh tokens are sealed handles). */
+function isJwt(token: string): boolean {
+  try {
+    decodeJwt(token);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -4,6 +4,7 @@
  */
 import type { AuthorizationCodes } from '../../../core/oauth/codes.js';
 import type { ToolSessions } from '../../../core/oauth/tool-sessions.js';
+import { refuse } from '../../../core/problem.js';
 import type { TokenOptions } from '../../../core/tokens.js';
 import type { EmployeeTokens } from '../employee-tokens.js';
 import { clientId, single, targetScope } from '../parameters.js';
@@ -14,8 +15,10 @@ export async function authorizationCodeGrant(
   asked: TokenOptions,
 ) {
   const client = single(params, 'client_id');
+  const code = single(params, 'code');
+  if (!code) throw refuse('invalid_request', 'Send the code from the authorization response.');
   const redeemed = await deps.codes.redeem({
-    code: single(params, 'code'),
+    code,
     verifier: single(params, 'code_verifier'),
     redirectUri: single(params, 'redirect_uri'),
     client: client === undefined ? undefined : clientId(client),
