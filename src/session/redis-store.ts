@@ -102,6 +102,9 @@ export class RedisStore implements SessionStore {
       commandTimeout: options.commandTimeoutMs ?? 2_000,
       connectTimeout: 2_000,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+      // A failover leaves this connection on the old primary, now a replica refusing writes; a new connection finds the
+      // new primary by the service's name. The refused command still fails: its caller hears "try again".
+      reconnectOnError: (err) => err.message.startsWith('READONLY'),
     });
     this.client.on('error', (err: Error) => this.failed(err));
     // Redis going away ends the socket, and commands fail from then on ("Stream isn't writeable"), while the client's
@@ -135,8 +138,8 @@ export class RedisStore implements SessionStore {
         () => true,
         (err: Error) => {
           // The latest reason, which the readiness answer says: LOADING while Redis reads its data back, not why the
-          // connection was lost before.
-          this.problem = this.unreachable(err.message);
+          // connection was lost before. A command that could not be sent, on a connection being given up, says nothing of Redis.
+          if (current() && this.client.stream.writable) this.problem = this.unreachable(err.message);
           return false;
         },
       );

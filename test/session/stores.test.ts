@@ -360,6 +360,41 @@ describe('RedisStore against a redis-server out of memory', () => {
   });
 });
 
+describe('RedisStore when its Redis becomes a replica, as the old primary of a failover does', () => {
+  let primary: TestRedis;
+  let other: TestRedis;
+  let store: RedisStore;
+  let raw: Redis;
+
+  beforeAll(async () => {
+    [primary, other] = await Promise.all([startRedis(), startRedis()]);
+    store = new RedisStore({ url: primary.url, sealer: new Sealer(randomKey()), commandTimeoutMs: 1_000 });
+    raw = new Redis(primary.url);
+  });
+
+  afterAll(async () => {
+    raw?.disconnect();
+    await store?.close();
+    await Promise.all([primary?.close(), other?.close()]);
+  });
+
+  const connectionsReceived = async () => Number(/total_connections_received:(\d+)/.exec(await raw.info('stats'))![1]);
+
+  it('connects anew on READONLY, where a new connection finds the new primary, and takes writes once it has one', async () => {
+    await store.set('before', session());
+    const connections = await connectionsReceived();
+    await raw.replicaof('127.0.0.1', String(other.port));
+    await expect(store.set('during', session())).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(store.health()).toMatchObject({ reachable: false, problem: expect.stringMatching(/READONLY/) });
+    // Kept on the one connection, the store would wait on it for as long as the old primary lives.
+    await waitFor(async () => (await connectionsReceived()) > connections, { what: 'the store to connect anew' });
+    await raw.replicaof('NO', 'ONE');
+    await waitFor(() => store.health().reachable, { what: 'the store to be reachable once Redis takes writes again' });
+    await store.set('after', session());
+    expect((await store.get('after'))?.accessToken).toBe('ACCESS-TOKEN-VALUE');
+  });
+});
+
 describe('SessionManager', () => {
   it('hands out sealed tickets and ends expired or tampered sessions', async () => {
     const store = new MemoryStore();
