@@ -192,7 +192,7 @@ export class RedisStore implements SessionStore {
     } else {
       this.options.logger?.warn(
         { reason: err.message },
-        `${this.variable}: session store (Redis) unavailable, reconnecting; logins and sessions fail meanwhile`,
+        `${this.variable}: session store (Redis) unavailable, trying again until it is back; logins and sessions fail meanwhile`,
       );
     }
   }
