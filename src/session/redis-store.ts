@@ -57,7 +57,7 @@ const COMMAND_TIMED_OUT = 'Command timed out';
  * Redis's refusals that say it takes no commands, or no writes, for now (out of memory, a read-only replica, a failed
  * snapshot, its data being loaded, a script running too long), as opposed to one command's own fault.
  */
-const UNAVAILABLE = /^(OOM|READONLY|MISCONF|LOADING|BUSY|MASTERDOWN|NOAUTH|CLUSTERDOWN|TRYAGAIN)\b/;
+const UNAVAILABLE = /^(OOM|READONLY|MISCONF|LOADING|BUSY|MASTERDOWN|NOREPLICAS|NOAUTH|CLUSTERDOWN|TRYAGAIN)\b/;
 /** The lifetime of the key written to see that Redis takes writes. */
 const ALIVE_MS = 60_000;
 
@@ -78,13 +78,12 @@ export class RedisStore implements SessionStore {
   private problem: string | undefined;
   /** Session updates Redis could not take, by key: made (if the session still exists) once it is back. */
   private readonly deferredUpdates = new Map<string, { sealed: string; expiresAt: number }>();
-  /** Locks whose release Redis could not take, by key: released (if still ours) once it is back. */
-  private readonly deferredReleases = new Map<string, string>();
   /**
-   * What a refused `consumeOnce` or `takeRecord` may yet have done (a command that timed out still reaches Redis), by the
-   * call's mark: undone once Redis is back, so that the caller's retry finds the key as the refusal left it.
+   * What Redis did not answer and must be undone, by the call's own random mark: a lock's release, and what a refused
+   * lock taking, `consumeOnce` or `takeRecord` may yet have done (a command that timed out still reaches Redis), so that
+   * the caller's retry finds the key as the refusal left it. By mark, not by key: two calls on one key each keep theirs.
    */
-  private readonly deferredTakeBacks = new Map<string, () => Promise<unknown>>();
+  private readonly deferredUndos = new Map<string, () => Promise<unknown>>();
 
   constructor(private readonly options: RedisStoreOptions) {
     this.prefix = options.keyPrefix ?? 'token-generator:';
@@ -116,7 +115,7 @@ export class RedisStore implements SessionStore {
     this.client.on('connect', () => this.client.stream.once('end', lost));
     this.client.on('close', lost);
     this.client.on('ready', () => {
-      void this.verify();
+      void this.verify('new');
       for (const waiting of this.waitingForReady) waiting();
       this.waitingForReady.clear();
     });
@@ -124,16 +123,18 @@ export class RedisStore implements SessionStore {
 
   /**
    * Without the ready check, `ready` means connected, neither logged in nor serving: a Redis that restarts accepts
-   * connections while it reads its data back, and answers LOADING meanwhile. So on this connection: what waited for
-   * Redis, then a write, sent after the commands that waited for the connection; again, after a pause, until the write is
-   * taken (the credentials hold, the data is there, Redis has room and is no read-only replica). Only then is Redis
-   * reachable: nothing else would make it so. A write, not a PING, which Redis answers also while it refuses every write.
+   * connections while it reads its data back, and answers LOADING meanwhile. So on this connection a write, again after
+   * a pause until it is taken (the credentials hold, the data is there, Redis has room and is no read-only replica);
+   * then what waited for Redis. Only then is Redis reachable: nothing else would make it so. A write, not a PING, which
+   * Redis answers also while it refuses every write. On a new connection what waited is also sent first, before the
+   * commands that waited for the connection (a retry must find a refused taking undone); on one that stalled it is not
+   * sent again with every try, where each copy would wait in the client's queue for as long as Redis hangs.
    */
-  private async verify(): Promise<void> {
+  private async verify(connection: 'new' | 'stalled'): Promise<void> {
     const verification = ++this.verifications;
     const current = () => verification === this.verifications && this.client.status === 'ready';
+    const first = connection === 'new' ? this.replayDeferred() : undefined;
     for (let attempt = 1; ; attempt++) {
-      const replayed = this.replayDeferred();
       const answered = await this.client.set(`${this.prefix}alive`, '1', 'PX', ALIVE_MS).then(
         () => true,
         (err: Error) => {
@@ -143,12 +144,14 @@ export class RedisStore implements SessionStore {
           return false;
         },
       );
-      await replayed;
       if (!current()) return;
       if (answered) break;
       await sleep(Math.min(attempt * 100, 2_000));
       if (!current()) return;
     }
+    await first;
+    await this.replayDeferred();
+    if (!current()) return;
     this.verified = true;
     this.reachedOnce = true;
     this.problem = undefined;
@@ -206,7 +209,7 @@ export class RedisStore implements SessionStore {
     if (!this.verified) return;
     this.verified = false;
     this.failed(err);
-    void this.verify();
+    void this.verify('stalled');
   }
 
   private hashed(id: string): string {
@@ -296,28 +299,43 @@ export class RedisStore implements SessionStore {
   async withLock<T>(id: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<LockResult<T>> {
     const key = this.lockKey(id);
     const token = randomBytes(16).toString('base64url');
+    const release = () => this.client.eval(RELEASE, 1, key, token);
     const deadline = Date.now() + (options.waitMs ?? 5_000);
     for (;;) {
       // Refused, it may still be taken late, and would hold off every replica for its whole time: released once Redis is back.
       const acquired = await this.run(
         () => this.client.set(key, token, 'PX', options.ttlMs ?? 10_000, 'NX'),
-        () => defer(this.deferredReleases, key, token),
+        () => this.undo(token, release),
       );
       if (acquired === 'OK') break;
       if (Date.now() >= deadline) return { acquired: false };
       await sleep(50);
     }
-    this.deferredReleases.delete(key);
+    // Held now: an earlier try's refused taking, with this same token, must not release it.
+    this.deferredUndos.delete(token);
     try {
       return { acquired: true, value: await fn() };
     } finally {
-      await this.client.eval(RELEASE, 1, key, token).catch(() => defer(this.deferredReleases, key, token));
+      await release().catch(() => defer(this.deferredUndos, token, release));
     }
   }
 
   /**
-   * What waited for Redis: updates first (with XX, as `update`), then lock releases, so that a waiting replica reads the
-   * update. Each stays pending until Redis took it, unless an update, a delete or a new lock superseded it meanwhile.
+   * Undoes what a refused command may yet do: sent at once, so that on this connection it follows that command and comes
+   * before the caller's retry, and kept until Redis answers it (made again once Redis is back, if this one is not taken).
+   */
+  private undo(mark: string, command: () => Promise<unknown>): void {
+    defer(this.deferredUndos, mark, command);
+    command().then(
+      () => forget(this.deferredUndos, mark, command),
+      () => undefined,
+    );
+  }
+
+  /**
+   * What waited for Redis: updates first (with XX, as `update`), then the undos (lock releases among them), so that a
+   * waiting replica reads the update. Each stays pending until Redis took it, unless an update, a delete or a new lock
+   * superseded it meanwhile.
    */
   private async replayDeferred(): Promise<void> {
     const now = Date.now();
@@ -329,9 +347,7 @@ export class RedisStore implements SessionStore {
           this.client.set(key, update.sealed, 'PX', update.expiresAt - now, 'XX').then(() => forget(this.deferredUpdates, key, update)),
         );
     }
-    for (const [key, token] of this.deferredReleases)
-      made.push(this.client.eval(RELEASE, 1, key, token).then(() => forget(this.deferredReleases, key, token)));
-    for (const [mark, undo] of this.deferredTakeBacks) made.push(undo().then(() => forget(this.deferredTakeBacks, mark, undo)));
+    for (const [mark, undo] of this.deferredUndos) made.push(undo().then(() => forget(this.deferredUndos, mark, undo)));
     await Promise.allSettled(made);
   }
 
@@ -344,7 +360,7 @@ export class RedisStore implements SessionStore {
     const mark = randomBytes(16).toString('base64url');
     const stored = await this.run(
       () => this.client.set(once, mark, 'PX', ttlMs, 'NX'),
-      () => defer(this.deferredTakeBacks, mark, () => this.client.eval(RELEASE, 1, once, mark)),
+      () => this.undo(mark, () => this.client.eval(RELEASE, 1, once, mark)),
     );
     return stored === 'OK';
   }
@@ -372,7 +388,7 @@ export class RedisStore implements SessionStore {
     const aside = `${this.prefix}taken:${mark}`;
     const taken = await this.run(
       () => this.client.eval(TAKE, 2, stored, aside),
-      () => defer(this.deferredTakeBacks, mark, () => this.client.eval(PUT_BACK, 2, stored, aside)),
+      () => this.undo(mark, () => this.client.eval(PUT_BACK, 2, stored, aside)),
     );
     // Taken for good: the copy kept aside goes (or with its lifetime, if Redis misses this).
     if (taken === 1) this.client.del(aside).catch(() => undefined);

@@ -256,6 +256,46 @@ describe('RedisStore against a real redis-server', () => {
     expect(await store().withLock('late', async () => 'renewed', { waitMs: 0 })).toEqual({ acquired: true, value: 'renewed' });
   });
 
+  it('releases a held lock whose release Redis missed, though a second taking of it was refused meanwhile', async () => {
+    const s = new RedisStore({ url: redis.url, sealer, commandTimeoutMs: 1_000, connectWaitMs: 200 });
+    stores.push(s);
+    await waitFor(() => s.health().reachable, { what: 'the store to connect' });
+    // Redis stops while the lock is held: its release is refused, and so is the next request's taking of the lock.
+    await s.withLock('held', () => redis.stop(), { ttlMs: 60_000 });
+    await expect(s.withLock('held', async () => 'never', { waitMs: 0 })).rejects.toBeInstanceOf(StoreUnavailableError);
+    await redis.restart();
+    const raw = new Redis(redis.url);
+    try {
+      // Forgotten, the release would leave the lock for its minute, holding off every replica's renewal of the session.
+      await waitFor(async () => (await raw.exists(s.lockKey('held'))) === 0, { what: 'the held lock to be released' });
+    } finally {
+      raw.disconnect();
+    }
+  });
+
+  it('sends what a refusal must undo once while Redis hangs, not again with each check of whether it is back', async () => {
+    const s = new RedisStore({ url: redis.url, sealer, commandTimeoutMs: 300 });
+    stores.push(s);
+    await waitFor(() => s.health().reachable, { what: 'the store to connect' });
+    const queued = (name: string) =>
+      (s as unknown as { client: Redis }).client.commandQueue.toArray().filter((item) => item.command.name === name).length;
+    redis.pause();
+    try {
+      const refusals = 50;
+      const codes = Array.from({ length: refusals }, (_, i) => `hung-${i}`);
+      const answers = await Promise.allSettled(codes.map((code) => s.consumeOnce(code, 60_000)));
+      expect(answers.every((answer) => answer.status === 'rejected')).toBe(true);
+      // Several checks of whether Redis is back (each a write that waits in the queue), then the undos counted.
+      const before = queued('set');
+      await waitFor(() => queued('set') >= before + 4, { what: 'the store to check four times' });
+      expect(queued('eval')).toBeLessThanOrEqual(refusals);
+    } finally {
+      redis.resume();
+    }
+    await waitFor(() => s.health().reachable, { what: 'the store to be reachable once Redis answers again' });
+    expect(await s.consumeOnce('hung-0', 60_000)).toBe(true);
+  });
+
   it('fails fast while Redis is stopped, recovers by itself, and keeps what was written before', async () => {
     const a = store();
     await a.set('before-outage', session({ expiresAt: Date.now() + 600_000 }));
