@@ -36,12 +36,18 @@ export const REDACT_PATHS = [
 ];
 
 /**
- * Query parameters whose values are codes, tokens or secrets, by the last word of their name: `code`, `user_code`,
- * `state`, `session_state`, any `…token` (`csrf_token`, `subject_token`), `id_token_hint`, `client_secret`,
- * `client_assertion`, `code_verifier`, `nonce`, and `password` (of a password grant some tool tries): whatever a client
- * puts in a URL, be it a parameter the generator reads or not.
+ * Query parameters whose values are codes, tokens or secrets, by the last word of their name, however the words are
+ * joined (`_`, `-` or camel case): `code`, `user_code`, `state`, `session_state`, any `…token` (`csrf_token`,
+ * `subject_token`, `accessToken`), `id_token_hint`, `client_secret`, `client_assertion`, `code_verifier`, `nonce`,
+ * `password` (of a password grant some tool tries), an API key, a signature: whatever a client puts in a URL, be it a
+ * parameter the generator reads or not.
  */
-const SENSITIVE_QUERY = /(^|_)(code|state|token|hint|secret|assertion|verifier|nonce|password)$/i;
+const SECRET_WORDS = ['code', 'state', 'token', 'hint', 'secret', 'assertion', 'verifier', 'nonce', 'password', 'pwd', 'key'];
+const SECRET_ALONE = ['apikey', 'sig', 'signature', 'ticket'];
+/** The word alone or after `_` or `-`, in any case; or after a lower-case letter or digit, capitalised (`accessToken`). */
+const SENSITIVE_WORD = new RegExp(`(^|[_-])(${[...SECRET_WORDS, ...SECRET_ALONE].join('|')})$`, 'i');
+const SENSITIVE_CAMEL = new RegExp(`[a-z0-9](${SECRET_WORDS.map((word) => word[0]!.toUpperCase() + word.slice(1)).join('|')})$`);
+const sensitive = (name: string) => SENSITIVE_WORD.test(name) || SENSITIVE_CAMEL.test(name);
 
 /** How deep a URL inside a parameter inside a URL is looked into; deeper values are blanked whole. */
 const NESTING = 3;
@@ -51,7 +57,7 @@ function redactQuery(query: string, depth: number): string {
   const params = new URLSearchParams(query);
   const kept: [string, string][] = [];
   for (const [key, value] of params) {
-    if (SENSITIVE_QUERY.test(key)) kept.push([key, '[redacted]']);
+    if (sensitive(key)) kept.push([key, '[redacted]']);
     else kept.push([key, /[?#=%]/.test(value) ? redactNested(value, depth + 1) : value]);
   }
   return new URLSearchParams(kept).toString();

@@ -62,6 +62,9 @@ describe('redactUrl', () => {
       `/oauth2/token?client_assertion_type=jwt-bearer&client_assertion=${secret}`,
       `/oauth2/token?grant_type=token-exchange&subject_token=${secret}`,
       `/oauth2/logout?CSRF_TOKEN=${secret}`,
+      `/api/public/m2m?accessToken=${secret}&clientSecret=${secret}`,
+      `/api/public/m2m?refresh-token=${secret}&api_key=${secret}`,
+      `/api/public/m2m?apikey=${secret}&sig=${secret}&pwd=${secret}`,
     ];
     for (const url of cases) {
       const redacted = redactUrl(url);
@@ -74,6 +77,10 @@ describe('redactUrl', () => {
     expect(redactUrl('/internal/isalive')).toBe('/internal/isalive');
     expect(redactUrl('/oauth2/authorize?client_id=Bruno&code_challenge=abc&scope=x')).toBe(
       '/oauth2/authorize?client_id=Bruno&code_challenge=abc&scope=x',
+    );
+    // Words that end in a secret's word without being one stay.
+    expect(redactUrl('/x?monkey=1&barcode=2&response_mode=query&grant_type=code&redirect_uri=%2Fa')).toBe(
+      '/x?monkey=1&barcode=2&response_mode=query&grant_type=code&redirect_uri=%2Fa',
     );
   });
 });
