@@ -2,7 +2,7 @@
 import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRemoteJWKSet, importJWK, jwtVerify, type CryptoKey, type JWK } from 'jose';
+import { createRemoteJWKSet, decodeJwt, importJWK, jwtVerify, type CryptoKey, type JWK } from 'jose';
 import * as oidc from 'openid-client';
 import { describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../packages/entra-emulator/src/index.js';
@@ -114,6 +114,27 @@ describe('the state folder', () => {
         refresh_token: refreshToken,
       });
       expect(stolen.body.error).toBe('invalid_grant');
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('renews a kept refresh token with the employee as the directory has them after the restart', async () => {
+    const stateDir = join(await mkdtemp(join(tmpdir(), 'emulator-state-')), 'state');
+    const kari = { navIdent: 'Z990001', name: 'Kari Nordmann', email: 'kari.nordmann@trygdeetaten.no' };
+    const first = await startEmulator({ stateDir, employees: [{ ...kari, groups: ['group-before'] }] });
+    const refreshToken = await refreshTokenFrom(first);
+    await first.close();
+    const second = await startEmulator({ stateDir, employees: [{ ...kari, name: 'Kari Renamed', groups: ['group-after'] }] });
+    try {
+      const renewed = await tokenRequest(second, {
+        ...WEB_CREDENTIALS,
+        client_id: second.registerClient(WEB),
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+      });
+      expect(renewed.status).toBe(200);
+      expect(decodeJwt(String(renewed.body.access_token))).toMatchObject({ name: 'Kari Renamed', groups: ['group-after'] });
     } finally {
       await second.close();
     }

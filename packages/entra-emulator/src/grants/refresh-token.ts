@@ -19,6 +19,9 @@ export const refreshToken: Grant = {
     if (caller.acr === '0' && !grant.publicClient) throw errors.noCredential();
     if (grant.spaUntil !== undefined && !request?.crossOrigin) throw errors.spaNotCrossOrigin();
     const scopes = params.scope ? [...new Set([...scopeItems(params.scope), 'offline_access'])] : grant.scopes;
-    return signInTokens(context, caller, { ...grant, scopes }, params);
+    // As Entra ID, the employee as the directory has them now (their groups changed since, or a refresh token kept
+    // across a restart with an edited directory), not as they were at sign-in.
+    const employee = context.directory.employees.find((known) => known.navIdent === grant.employee.navIdent) ?? grant.employee;
+    return signInTokens(context, caller, { ...grant, employee, scopes }, params);
   },
 };
