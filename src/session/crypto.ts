@@ -30,7 +30,8 @@ export class Sealer {
     const encoded = sealed.slice(VERSION.length + 1);
     if (!/^[A-Za-z0-9_-]+$/.test(encoded)) return undefined;
     const raw = Buffer.from(encoded, 'base64url');
-    if (raw.length < IV_BYTES + TAG_BYTES) return undefined;
+    // One spelling per value: Node.js decodes a character more at the end, or other padding bits, to the same bytes.
+    if (raw.length < IV_BYTES + TAG_BYTES || raw.toString('base64url') !== encoded) return undefined;
     try {
       const decipher = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, IV_BYTES));
       decipher.setAAD(Buffer.from(`${VERSION}:${context}`, 'utf8'));
