@@ -3,11 +3,11 @@
  * no token, and keys are hashes of the session ids, so that it reveals no ticket either. While Redis
  * is away every operation fails fast with StoreUnavailableError; the client reconnects by itself.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import { Redis, ReplyError } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Sealer } from './crypto.js';
+import { randomToken, type Sealer } from './crypto.js';
 import {
   sleep,
   StoreUnavailableError,
@@ -298,7 +298,7 @@ export class RedisStore implements SessionStore {
 
   async withLock<T>(id: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<LockResult<T>> {
     const key = this.lockKey(id);
-    const token = randomBytes(16).toString('base64url');
+    const token = randomToken(16);
     const release = () => this.client.eval(RELEASE, 1, key, token);
     const deadline = Date.now() + (options.waitMs ?? 5_000);
     for (;;) {
@@ -357,7 +357,7 @@ export class RedisStore implements SessionStore {
    */
   async consumeOnce(key: string, ttlMs: number): Promise<boolean> {
     const once = `${this.prefix}once:${this.hashed(key)}`;
-    const mark = randomBytes(16).toString('base64url');
+    const mark = randomToken(16);
     const stored = await this.run(
       () => this.client.set(once, mark, 'PX', ttlMs, 'NX'),
       () => this.undo(mark, () => this.client.eval(RELEASE, 1, once, mark)),
@@ -384,7 +384,7 @@ export class RedisStore implements SessionStore {
   /** Refused, the record stays, as `consumeOnce` leaves its key unused. */
   async takeRecord(key: string): Promise<boolean> {
     const stored = this.recordKey(key);
-    const mark = randomBytes(16).toString('base64url');
+    const mark = randomToken(16);
     const aside = `${this.prefix}taken:${mark}`;
     const taken = await this.run(
       () => this.client.eval(TAKE, 2, stored, aside),
