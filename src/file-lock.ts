@@ -96,11 +96,16 @@ function abandoned(holder: string, ageMs: number, staleMs: number): boolean {
   if (holder === '') return false;
   const pid = Number(holder.split(' ', 1)[0]);
   if (!Number.isSafeInteger(pid) || pid <= 0) return true;
+  return !processRunning(pid);
+}
+
+/** Whether a process with this id is there (another user's too). */
+export function processRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return false;
+    return true;
   } catch (err) {
     // EPERM: the process is there, another user's.
-    return (err as NodeJS.ErrnoException).code !== 'EPERM';
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -1,13 +1,15 @@
 /**
  * What the emulator keeps between starts when it has a state folder: the tenant id, its signing
- * keys, every app's key pair, the local CA and the refresh tokens handed out (kept-refresh-tokens.ts).
- * Files only the user may read, written whole (a new file renamed over the old) so that a crash never
- * leaves half a key.
+ * keys, every app's key pair, the local CA, and the refresh tokens, sign-in sessions and device codes
+ * handed out (kept-state.ts). Files only the user may read, written whole (a new file renamed over the
+ * old) so that a crash never leaves half a key.
  */
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { z } from 'zod';
+import { processRunning } from '../../../src/file-lock.js';
 
 /** The state folder `npm start` and `entra-emulator` use when EMULATOR_STATE_DIR is not set. */
 export function defaultStateDir(env: NodeJS.ProcessEnv): string {
@@ -28,6 +30,7 @@ export class StateFolder {
         cause: err,
       });
     }
+    await removeAbandonedWrites(folder);
     return new StateFolder(folder);
   }
 
@@ -59,9 +62,19 @@ export class StateFolder {
   }
 
   async writeText(name: string, text: string, mode = 0o600): Promise<void> {
-    const temporary = this.file(`.${name}.${process.pid}.${Date.now()}.tmp`);
+    // Named apart from every other write, this process's too (two emulators in one process, the same millisecond).
+    const temporary = this.file(`.${name}.${process.pid}.${randomUUID()}.tmp`);
     await writeFile(temporary, text, { mode });
     await chmod(temporary, mode);
     await rename(temporary, this.file(name));
+  }
+}
+
+/** Removes the new files of writes whose process was killed before it renamed them: they hold what the old file holds. */
+async function removeAbandonedWrites(folder: string): Promise<void> {
+  const names = await readdir(folder).catch(() => []);
+  for (const name of names) {
+    const pid = Number(/^\..+\.(\d+)\.[0-9a-f-]+\.tmp$/.exec(name)?.[1]);
+    if (pid && !processRunning(pid)) await rm(join(folder, name), { force: true });
   }
 }
