@@ -258,7 +258,7 @@ function handle(parts: Parts, app: FastifyInstance, stats: TokenStats): Emulator
         // A key still being made is in the state folder before close resolves, so that a start right after reads it
         // rather than make one of its own that this one's late write replaces; and what the last requests changed of the
         // kept state is written. Without a folder there is nothing to wait for, and nothing to keep.
-        await Promise.all([keys.settled(), kept?.close()]);
+        if (state) await Promise.all([keys.settled(), kept?.close()]);
       })();
       return closing;
     },
