@@ -3,3 +3,14 @@
  * line's). A module of its own so that the command line takes it without the generator's cache library.
  */
 export const EARLY_EXPIRY_MS = 120_000;
+
+/**
+ * The margin for a token that lives `lifetimeMs`: two minutes, or half its lifetime when that is less. A token that lives two
+ * minutes or less (the emulator's EMULATOR_TOKEN_LIFETIME_SECONDS, set short to try expiry) would otherwise never be kept, and
+ * every ask would be a fresh one against the fresh-token limit. Half: a token from the cache still has at least half the life of a
+ * fresh one, and the cache still spares all but one ask in each half lifetime. Entra ID's tokens live an hour or more, so they
+ * keep the full two minutes.
+ */
+export function earlyExpiryMs(lifetimeMs: number): number {
+  return Math.min(EARLY_EXPIRY_MS, lifetimeMs / 2);
+}

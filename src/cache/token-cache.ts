@@ -3,9 +3,7 @@
  * concurrent requests coalesced into one call. Errors are never kept.
  */
 import { LRUCache } from 'lru-cache';
-import { EARLY_EXPIRY_MS } from './early-expiry.js';
-
-export { EARLY_EXPIRY_MS };
+import { earlyExpiryMs } from './early-expiry.js';
 
 export interface CacheableToken {
   accessToken: string;
@@ -23,8 +21,6 @@ export interface TokenCacheOptions {
   maxEntries: number;
   /** Upper bound on the summed size of cached access tokens, in bytes. */
   maxBytes?: number;
-  /** A token leaves the cache this long before it expires. Default two minutes. */
-  earlyExpiryMs?: number;
   now?: () => number;
 }
 
@@ -42,11 +38,9 @@ export class TokenCache<T extends CacheableToken> {
    * requests in progress; evicting one would only start a second call for the same token.
    */
   private readonly inflight = new Map<string, Promise<T>>();
-  private readonly earlyExpiryMs: number;
   private readonly now: () => number;
 
   constructor(options: TokenCacheOptions) {
-    this.earlyExpiryMs = options.earlyExpiryMs ?? EARLY_EXPIRY_MS;
     this.now = options.now ?? Date.now;
     const now = this.now;
     this.entries = new LRUCache<string, T>({
@@ -98,8 +92,10 @@ export class TokenCache<T extends CacheableToken> {
   }
 
   private store(key: string, token: T): void {
-    // Already inside its margin, a token is not kept (a time to live of 0 would be no expiry at all).
-    const ttl = token.expiresAt - this.earlyExpiryMs - this.now();
+    // Stored as it comes from the provider, so what it has left is its lifetime, which sets its margin. One already expired is not
+    // kept (a time to live of 0 would be no expiry at all).
+    const left = token.expiresAt - this.now();
+    const ttl = left - earlyExpiryMs(left);
     if (ttl > 0) this.entries.set(key, token, { ttl });
   }
 }

@@ -34,7 +34,24 @@ export function unreachable(ctx: Context, err: unknown): CliError {
 
 /** Something answered at --url, but not as a token generator does: say so in one line, not what it said. */
 export function notAGenerator(ctx: Context, status: number, path: string): CliError {
-  return new CliError(`${ctx.base} is not a token generator (it answered HTTP ${status} to ${path}): check --url or TOKEN_GENERATOR_URL`);
+  return (
+    notTheRoot(ctx, status, path) ??
+    new CliError(`${ctx.base} is not a token generator (it answered HTTP ${status} to ${path}): check --url or TOKEN_GENERATOR_URL`)
+  );
+}
+
+/**
+ * A --url with a path (`http://host/api`, one of the generator's own pages) puts the generator's paths under it, where nothing is:
+ * the generator's own 404 names a path the user never typed. A usage error, with the root URL the generator is likely at.
+ */
+function notTheRoot(ctx: Context, status: number, path: string): CliError | undefined {
+  const url = new URL(ctx.base);
+  if (status !== 404 || url.pathname === '/') return undefined;
+  return new CliError(
+    `${ctx.base} does not point at a token generator (it answered HTTP 404 to ${path}): --url and TOKEN_GENERATOR_URL take ` +
+      `the generator's root URL, such as ${url.origin}`,
+    2,
+  );
 }
 
 /**
@@ -54,6 +71,9 @@ export function failureOf(
     details?: unknown;
     correlation_id?: unknown;
   };
+  // The generator's own 404 under a --url with a path is the --url's fault, not a refusal to pass on.
+  const wrongUrl = notTheRoot(ctx, status, path);
+  if (wrongUrl) return wrongUrl;
   const ours = typeof answer.correlation_id === 'string' && answer.correlation_id === correlationHeader;
   if (typeof answer.error_description !== 'string' || !ours) return notAGenerator(ctx, status, path);
   return new CliError(typeof answer.details === 'string' ? `${answer.error_description}\n\n${answer.details}` : answer.error_description);

@@ -97,6 +97,13 @@ export class MemoryStore implements SessionStore {
     return this.records.get(key);
   }
 
+  async swapRecord(key: string, expected: string, next: string, ttlMs: number): Promise<boolean> {
+    // No await between the look and the write: two swaps from one value cannot both see it.
+    if (this.records.get(key) !== expected) return false;
+    this.records.set(key, next, { ttl: Math.max(1, ttlMs) });
+    return true;
+  }
+
   async takeRecord(key: string): Promise<boolean> {
     // No await between the look and the removal: two takers cannot both see the record.
     const present = this.records.has(key);

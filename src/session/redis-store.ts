@@ -27,6 +27,10 @@ if ttl < 1 then ttl = 1 end
 redis.call("set", KEYS[2], value, "PX", ttl)
 redis.call("del", KEYS[1])
 return 1`;
+/** Sets a record to ARGV[2] only while its sealed value is ARGV[1]; swapping ARGV[1] and ARGV[2] undoes it. */
+const SWAP = `if redis.call("get", KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call("set", KEYS[1], ARGV[2], "PX", ARGV[3])
+return 1`;
 /** Puts a record taken by TAKE back, unless it was set anew meanwhile. */
 const PUT_BACK = `local value = redis.call("get", KEYS[2])
 if not value then return 0 end
@@ -379,6 +383,23 @@ export class RedisStore implements SessionStore {
     const stored = this.recordKey(key);
     const sealed = await this.run(() => this.client.get(stored));
     return sealed === null ? undefined : this.options.sealer.open(sealed, stored);
+  }
+
+  /**
+   * Compared by its sealed bytes, which Redis can see: the value read is opened here, and the swap is made only if those
+   * bytes are still there. Refused, the record stays as it was, as `consumeOnce` leaves its key unused.
+   */
+  async swapRecord(key: string, expected: string, next: string, ttlMs: number): Promise<boolean> {
+    const stored = this.recordKey(key);
+    const sealed = await this.run(() => this.client.get(stored));
+    if (sealed === null || this.options.sealer.open(sealed, stored) !== expected) return false;
+    const sealedNext = this.options.sealer.seal(next, stored);
+    const ttl = Math.max(1, Math.ceil(ttlMs));
+    const swapped = await this.run(
+      () => this.client.eval(SWAP, 1, stored, sealed, sealedNext, ttl),
+      () => this.undo(randomToken(16), () => this.client.eval(SWAP, 1, stored, sealedNext, sealed, ttl)),
+    );
+    return swapped === 1;
   }
 
   /** Refused, the record stays, as `consumeOnce` leaves its key unused. */

@@ -79,6 +79,12 @@ export interface SessionStore {
   setRecord(key: string, value: string, ttlMs: number): Promise<void>;
   getRecord(key: string): Promise<string | undefined>;
   /**
+   * Replaces a record's value with `next` only while it is `expected`, in one step, and says whether it did: of two
+   * replicas swapping from one value, one gets true. Throws StoreUnavailableError leaving the record as it was, so that
+   * the caller's retry may swap it.
+   */
+  swapRecord(key: string, expected: string, next: string, ttlMs: number): Promise<boolean>;
+  /**
    * True when the record was there: of two replicas taking the same record, one gets true. Throws StoreUnavailableError
    * without taking it, so that the caller's retry may.
    */

@@ -9,6 +9,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
 import { login, logout } from '../helpers/http-login.js';
 import {
+  approveDevice,
   consentToken,
   decide as answer,
   DEVICE_CODE_GRANT,
@@ -464,6 +465,26 @@ describe('employee tokens by the device flow (RFC 8628)', () => {
     },
     30_000,
   );
+
+  it("refuses another client's poll as invalid_grant, and still gives the token to the tool that asked", async () => {
+    const cookie = await login(stack.url);
+    const started = await deviceAuthorization(stack.url);
+    expect((await approveDevice(cookie, stack.url, started.user_code)).status).toBe(200);
+    clock.advance(10_000);
+    const polled = (client: string) =>
+      tokenRequest({ grant_type: DEVICE_CODE_GRANT, device_code: started.device_code, client_id: client }).then(async (res) => ({
+        status: res.status,
+        body: (await res.json()) as { error?: string; error_description?: string; access_token?: string },
+      }));
+    const other = await polled('another-tool');
+    expect(other).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_grant', error_description: expect.stringMatching(/another client_id/) },
+    });
+    const own = await polled('k6 in a container');
+    expect(own.status).toBe(200);
+    await verifyEmployeeToken(own.body.access_token!, TARGET);
+  });
 
   it('answers access_denied when the employee denies', async () => {
     const cookie = await login(stack.url);

@@ -176,6 +176,25 @@ describe('token-generator m2m', () => {
       other.close();
     }
   });
+
+  it('says a --url with a path does not point at a token generator, and that it takes the root URL, as a usage error', async () => {
+    for (const path of ['/api', '/api/obo']) {
+      const url = `${stack.url}${path}`;
+      // m2m asks the generator's token route, obo first discovers its metadata: both under the path, where nothing is.
+      for (const [args, asked] of [
+        [['m2m', 'dev-gcp:my-team:my-app'], '/api/public/m2m'],
+        [['obo', 'dev-gcp:my-team:my-app'], '/.well-known/oauth-authorization-server'],
+      ] as const) {
+        const run = await cli([...args, '--url', url, '--no-cache']);
+        expect([run.code, run.stdout, run.stderr]).toEqual([
+          2,
+          '',
+          `token-generator: ${url} does not point at a token generator (it answered HTTP 404 to ${asked}): --url and ` +
+            `TOKEN_GENERATOR_URL take the generator's root URL, such as ${stack.url}\n`,
+        ]);
+      }
+    }
+  });
 });
 
 describe('token-generator env and exec', () => {

@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startService, type Service } from '../../src/main.js';
 import * as oidc from 'openid-client';
-import { consentToken, decide } from '../helpers/authorization-server.js';
+import { consentToken, decide, deviceAuthorization } from '../helpers/authorization-server.js';
 import { login } from '../helpers/http-login.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
@@ -218,6 +218,62 @@ describe('logins and command-line codes', () => {
   it('limits authorization codes redeemed at /oauth2/token per address', async () => {
     const address = newAddress();
     expect(await redeemGuesses(stack.url, address)).toEqual([400, 400, 400, 400, 429, 429]);
+  });
+});
+
+describe("HEAD, as a link checker or a chat app's preview sends it", () => {
+  it('is refused on the routes whose GET has effects: no token, no login, no call to the identity provider, nothing counted', async () => {
+    const cookie = await login(stack.url);
+    const address = newAddress();
+    const { user_code: userCode } = await deviceAuthorization(stack.url);
+    const authorize = new URLSearchParams({
+      response_type: 'code',
+      client_id: 'head test',
+      redirect_uri: 'http://127.0.0.1:9/callback',
+      scope: 'dev-gcp:team:tool',
+      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
+    });
+    const paths = [
+      '/api/obo?aud=dev-gcp:team:head',
+      '/api/m2m?aud=dev-gcp:team:head',
+      '/oauth2/login?redirect=/',
+      '/oauth2/callback?code=a-code&state=a-state',
+      '/oauth2/session',
+      `/oauth2/authorize?${authorize}`,
+      `/oauth2/device?user_code=${userCode}`,
+    ];
+    const before = stack.emulator!.stats.tokenRequests;
+    // More than any limit allows: the fresh tokens (5 an address), a session's tokens (12), logins (20), device lookups (10).
+    for (let i = 0; i < 21; i++) {
+      for (const path of paths) {
+        const res = await fetch(`${stack.url}${path}`, {
+          method: 'HEAD',
+          redirect: 'manual',
+          headers: { cookie, 'x-forwarded-for': address, 'cache-control': 'no-cache' },
+        });
+        expect([path, res.status, res.headers.get('allow'), res.headers.get('set-cookie')]).toEqual([path, 405, 'GET', null]);
+      }
+    }
+    expect(stack.emulator!.stats.tokenRequests).toBe(before);
+    // Nothing was counted: the address and the login still have all they may ask.
+    for (let i = 0; i < 3; i++)
+      expect((await get(stack.url, `/api/obo?aud=dev-gcp:team:head${i}`, cookie, address, true)).status).toBe(200);
+    const started = await fetch(`${stack.url}/oauth2/login?redirect=/`, { redirect: 'manual', headers: { 'x-forwarded-for': address } });
+    expect(started.status).toBe(302);
+  });
+
+  it('is answered as ever on the routes without effects', async () => {
+    for (const path of [
+      '/',
+      '/internal/isalive',
+      '/.well-known/oauth-authorization-server',
+      '/openapi.json',
+      '/static/app.css',
+      '/oauth2/logout',
+    ]) {
+      expect([path, (await fetch(`${stack.url}${path}`, { method: 'HEAD' })).status]).toEqual([path, 200]);
+    }
   });
 });
 

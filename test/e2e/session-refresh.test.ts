@@ -61,3 +61,22 @@ describe('a session whose user token is about to expire', () => {
     expect(metrics).toMatch(/sessions_total\{event="refreshed"\} 1/);
   });
 });
+
+describe('tokens that live three seconds, less than the two-minute early-expiry margin', () => {
+  it('are still handed out from the cache while more than half their lifetime is left', async () => {
+    const cookie = await login(first.url);
+    const asked = (grant: string) => first.emulator!.stats.byGrant[grant] ?? 0;
+    const before = [asked('client_credentials'), asked('urn:ietf:params:oauth:grant-type:jwt-bearer')];
+    const token = async (path: string, init: RequestInit) =>
+      (
+        (await (await fetch(`${first.url}${path}`, { ...init, headers: { ...init.headers, accept: 'application/json' } })).json()) as {
+          access_token: string;
+        }
+      ).access_token;
+    const app = () => token('/api/public/m2m', { method: 'POST', body: new URLSearchParams({ aud: 'dev-gcp:short:app' }) });
+    const employee = () => token('/api/obo?aud=dev-gcp:short:app', { headers: { cookie } });
+    const [firstApp, firstEmployee] = [await app(), await employee()];
+    expect([await app(), await employee()]).toEqual([firstApp, firstEmployee]);
+    expect([asked('client_credentials') - before[0]!, asked('urn:ietf:params:oauth:grant-type:jwt-bearer') - before[1]!]).toEqual([1, 1]);
+  });
+});

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Redis } from 'ioredis';
 import {
   MemoryStore,
@@ -56,6 +56,26 @@ async function recordsOnce(a: SessionStore, b: SessionStore) {
   expect(await b.takeRecord('device:short')).toBe(false);
 }
 
+/** A record swaps only from the value it has, and of two swaps from one value exactly one is made. */
+async function recordsSwapOnce(a: SessionStore, b: SessionStore) {
+  await a.setRecord('generation:1', 'first', 60_000);
+  expect(await b.swapRecord('generation:1', 'other', 'never', 60_000)).toBe(false);
+  expect(await a.getRecord('generation:1')).toBe('first');
+  const swapped = await Promise.all([
+    a.swapRecord('generation:1', 'first', 'by-a', 60_000),
+    b.swapRecord('generation:1', 'first', 'by-b', 60_000),
+  ]);
+  expect(swapped.filter(Boolean)).toHaveLength(1);
+  expect(await b.getRecord('generation:1')).toBe(swapped[0] ? 'by-a' : 'by-b');
+  expect(await a.swapRecord('generation:absent', 'first', 'never', 60_000)).toBe(false);
+  expect(await a.getRecord('generation:absent')).toBeUndefined();
+  await a.setRecord('generation:short', 'first', 60_000);
+  expect(await b.swapRecord('generation:short', 'first', 'second', 200)).toBe(true);
+  await waitFor(async () => (await a.getRecord('generation:short')) === undefined, {
+    what: 'the swapped record to expire with its new lifetime',
+  });
+}
+
 /** An update replaces a session that exists and never brings back one that was deleted. */
 async function updateOnlyExisting(a: SessionStore, b: SessionStore) {
   await a.set('live', session());
@@ -92,6 +112,12 @@ describe('MemoryStore', () => {
   it('keeps short-lived records until they expire, each taken once', async () => {
     const store = new MemoryStore();
     await recordsOnce(store, store);
+    await store.close();
+  });
+
+  it('swaps a record only from the value it has, once', async () => {
+    const store = new MemoryStore();
+    await recordsSwapOnce(store, store);
     await store.close();
   });
 
@@ -176,6 +202,10 @@ describe('RedisStore against a real redis-server', () => {
     for (const secret of ['ABCD-EFGH', 'SECRET-DEVICE-RECORD']) expect(everything).not.toContain(secret);
   });
 
+  it('swaps a shared record only from the value it has, once across replicas', async () => {
+    await recordsSwapOnce(store(), store());
+  });
+
   it('updates only a session that still exists, whichever replica deleted it', async () => {
     await updateOnlyExisting(store(), store());
   });
@@ -248,6 +278,28 @@ describe('RedisStore against a real redis-server', () => {
     expect(await a.takeRecord('device:late')).toBe(false);
     // Nothing of it is left behind, neither the record nor the copy its taking kept aside.
     await waitFor(async () => (await a.client.keys('*taken:*')).length === 0, { what: 'the copy kept aside to go' });
+  });
+
+  it('leaves a record whose swap was refused as it was once Redis is back, though Redis took the command late', async () => {
+    const a = store();
+    await a.setRecord('generation:late', 'first', 60_000);
+    await waitFor(() => a.health().reachable, { what: 'the store to connect' });
+    // Redis hangs once the value is read, before the swap itself reaches it.
+    const send = a.client.eval.bind(a.client);
+    vi.spyOn(a.client, 'eval').mockImplementationOnce((...args: Parameters<typeof send>) => {
+      redis.pause();
+      return send(...args);
+    });
+    try {
+      await expect(a.swapRecord('generation:late', 'first', 'second', 60_000)).rejects.toBeInstanceOf(StoreUnavailableError);
+    } finally {
+      redis.resume();
+    }
+    await waitFor(() => a.health().reachable, { what: 'the store to be reachable once Redis answers again' });
+    expect(await a.getRecord('generation:late')).toBe('first');
+    expect(await a.swapRecord('generation:late', 'first', 'second', 60_000)).toBe(true);
+    expect(await a.swapRecord('generation:late', 'first', 'third', 60_000)).toBe(false);
+    expect(await a.getRecord('generation:late')).toBe('second');
   });
 
   it('holds no lock whose taking was refused once Redis is back, though Redis took the command late', async () => {

@@ -17,9 +17,15 @@ describe('TokenCache', () => {
     expect(calls).toBe(2);
   });
 
-  it('does not keep a token that is already inside the early-expiry margin', async () => {
-    const cache = new TokenCache({ maxEntries: 10 });
-    await cache.get('k', async () => token('short', Date.now() + 60_000));
+  it('keeps a token that lives less than four minutes for half its lifetime, and one already expired not at all', async () => {
+    let now = 1_000_000;
+    const cache = new TokenCache<{ accessToken: string; expiresAt: number }>({ maxEntries: 10, now: () => now });
+    await cache.get('k', async () => token('short', now + 60_000));
+    now += 29_000;
+    expect(cache.peek('k')?.accessToken).toBe('short');
+    now += 2_000;
+    expect(cache.peek('k')).toBeUndefined();
+    await cache.get('k', async () => token('expired', now));
     expect(cache.size).toBe(0);
   });
 
@@ -111,7 +117,7 @@ describe('TokenCache', () => {
     await put('e');
     expect(cache.peek('c')).toBeUndefined();
     // Order a, d, e. The most recent entry expires (and is deleted on lookup); a lookup then still reorders.
-    await put('x', now + 200_000); // evicts a: d, e, x
+    await put('x', now + 150_000); // evicts a: d, e, x
     now += 100_000;
     expect(cache.peek('x')).toBeUndefined(); // inside the early-expiry margin: gone
     cache.peek('d'); // e, d

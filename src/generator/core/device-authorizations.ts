@@ -34,7 +34,7 @@ export type DeviceAuthorization = z.infer<typeof Authorization>;
 const Polling = z.object({ lastPollAt: z.number(), interval: z.number() });
 
 export type PollOutcome =
-  | { kind: 'pending' | 'denied' | 'expired' | 'unknown' | 'used' }
+  | { kind: 'pending' | 'denied' | 'expired' | 'unknown' | 'used' | 'other_client' }
   | { kind: 'slow_down'; interval: number }
   | { kind: 'allowed'; authorization: DeviceAuthorization & { session: string } };
 
@@ -112,10 +112,16 @@ export class DeviceAuthorizations {
     return undefined;
   }
 
-  /** One poll of the tool; it writes only its own record, so that it never overwrites the employee's answer. */
-  async poll(deviceCode: string): Promise<PollOutcome> {
+  /**
+   * One poll of the tool, with the client_id it sent if any; it writes only its own record, so that it never overwrites the
+   * employee's answer.
+   */
+  async poll(deviceCode: string, client?: string): Promise<PollOutcome> {
     const authorization = await this.load(deviceCode);
     if (!authorization) return { kind: 'unknown' };
+    // A code issued to another client (RFC 6749 §5.2), as an authorization code is: refused before it slows the rightful
+    // poller down or takes its answer.
+    if (client !== undefined && client !== authorization.client) return { kind: 'other_client' };
     const now = this.now();
     if (authorization.expiresAt <= now) return { kind: 'expired' };
     const pollKey = `device-poll:${deviceCode}`;

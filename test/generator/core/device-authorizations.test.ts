@@ -55,6 +55,22 @@ describe('device authorizations', () => {
     expect(d.allowRefusal(userCode, userCode, d.now() - READING_MS + 1)?.code).toBe('answered_unread');
   });
 
+  it("refuse another client's poll, which neither slows the rightful poller down nor takes its answer", async () => {
+    const { devices: d, clock } = devices();
+    const created = await d.create(ASKED);
+    expect(await d.poll(created.deviceCode, 'k6')).toEqual({ kind: 'pending' });
+    clock.advance(5_000);
+    expect(await d.poll(created.deviceCode, 'another-tool')).toEqual({ kind: 'other_client' });
+    expect(await d.poll(created.deviceCode, 'k6')).toEqual({ kind: 'pending' });
+    await d.decide(created.deviceCode, true, 'browser-session');
+    clock.advance(5_000);
+    expect(await d.poll(created.deviceCode, 'another-tool')).toEqual({ kind: 'other_client' });
+    expect(await d.poll(created.deviceCode)).toMatchObject({
+      kind: 'allowed',
+      authorization: { client: 'k6', session: 'browser-session' },
+    });
+  });
+
   it('give a denial as a denial', async () => {
     const { devices: d, clock } = devices();
     const created = await d.create(ASKED);

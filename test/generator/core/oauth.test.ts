@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConsentTokens } from '../../../src/generator/core/oauth/consent-tokens.js';
+import { StoreUnavailableError, type SessionStore } from '../../../src/session/index.js';
 import { audience, core, type Core } from './harness.js';
 
 const TARGET = audience('dev-gcp:team-a:api');
@@ -15,6 +16,32 @@ const OTHER = audience('dev-gcp:team-b:other-api');
 const HERE = { address: '10.0.0.1' };
 const VERIFIER = 'a-verifier-of-the-tool-that-is-long-enough-for-pkce-0123456789';
 const REDIRECT = 'http://127.0.0.1:49152/callback';
+
+/**
+ * Makes the store's `nth` call from now refuse, as a Redis that went away does, and no other; says whether it did.
+ * Refused before it is made: Redis's own refusals that it may yet make are undone by the store (test/session).
+ */
+function failOnce(store: SessionStore, nth: number): () => boolean {
+  let calls = 0;
+  const methods = [
+    'get',
+    'set',
+    'update',
+    'delete',
+    'withLock',
+    'consumeOnce',
+    'setRecord',
+    'getRecord',
+    'swapRecord',
+    'takeRecord',
+  ] as const;
+  for (const method of methods) {
+    const real = (store[method] as (...args: unknown[]) => Promise<unknown>).bind(store);
+    (store as unknown as Record<string, unknown>)[method] = (...args: unknown[]) =>
+      ++calls === nth ? Promise.reject(new StoreUnavailableError('the store is away')) : real(...args);
+  }
+  return () => calls >= nth;
+}
 
 /** A code as the consent page's "allow" issues it, and what the tool sends to redeem it. */
 async function allowed(parts: Core) {
@@ -138,6 +165,36 @@ describe("a tool session's refresh token", () => {
     await parts.tools.rotate(one);
     await expect(parts.tools.rotate(two)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
     expect(await parts.store.get(session.id)).toBeUndefined();
+  });
+
+  it('refused by the store at any step of a refresh, still refreshes once on retry, and its copy is refused after', async () => {
+    for (let failing = 1; ; failing++) {
+      const parts = core();
+      const { redemption } = await allowed(parts);
+      const { refreshToken, session } = await parts.codes.redeem(redemption);
+      const refused = failOnce(parts.store, failing);
+      // As the refresh token grant does: the session, the answer, then the next refresh token.
+      const refresh = async () => {
+        const held = await parts.tools.load(refreshToken);
+        await parts.tokens.employeeToken(held.session, TARGET, HERE);
+        return parts.tools.rotate(held);
+      };
+      const first = await refresh().then(
+        (next) => ({ next }),
+        (err: unknown) => ({ err }),
+      );
+      if (!refused()) {
+        // Every step of a refresh has been refused in turn.
+        expect(failing).toBeGreaterThan(3);
+        return;
+      }
+      expect('err' in first && first.err).toBeInstanceOf(StoreUnavailableError);
+      const next = await refresh();
+      expect(await parts.store.get(session.id)).toBeDefined();
+      await expect(parts.tools.load(refreshToken)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
+      expect(await parts.store.get(session.id)).toBeUndefined();
+      await expect(parts.tools.load(next)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
+    }
   });
 
   it('revoked, ends its session and its entry in the list of tools', async () => {

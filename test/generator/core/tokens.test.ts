@@ -273,3 +273,36 @@ describe('employee tokens', () => {
     expect(provider.count('on_behalf_of')).toBe(1);
   });
 });
+
+describe('tokens that live less than twice the two-minute early-expiry margin', () => {
+  it('are kept for half their lifetime, app and employee tokens alike, so that asking again is not a fresh token each time', async () => {
+    const { tokens, provider, login, clock } = core({ freshAddressMax: 4 });
+    provider.tokenSeconds = 60;
+    const session = await login();
+    const app = await tokens.appToken(TARGET, HERE);
+    const employee = await tokens.employeeToken(session, TARGET, HERE);
+    clock.advance(29_000);
+    // Each asked again and again under a fresh-token limit of four: from the cache, with 31 seconds left.
+    for (let i = 0; i < 5; i++) {
+      expect(await tokens.appToken(TARGET, HERE)).toEqual(app);
+      expect(await tokens.employeeToken(session, TARGET, HERE)).toEqual(employee);
+    }
+    expect([provider.count('client_credentials'), provider.count('on_behalf_of')]).toEqual([1, 1]);
+    // Inside the last half of their lifetime they are no longer handed out.
+    clock.advance(2_000);
+    expect(tokens.cachedAppToken(TARGET)).toBeUndefined();
+    expect((await tokens.appToken(TARGET, HERE)).accessToken).not.toBe(app.accessToken);
+    expect((await tokens.employeeToken(session, TARGET, HERE)).accessToken).not.toBe(employee.accessToken);
+    expect([provider.count('client_credentials'), provider.count('on_behalf_of')]).toEqual([2, 2]);
+  });
+
+  it('keep the full two minutes once they live four minutes or more', async () => {
+    const { tokens, provider, clock } = core();
+    provider.tokenSeconds = 240;
+    const app = await tokens.appToken(TARGET, HERE);
+    clock.advance(119_000);
+    expect(tokens.cachedAppToken(TARGET)).toEqual(app);
+    clock.advance(2_000);
+    expect(tokens.cachedAppToken(TARGET)).toBeUndefined();
+  });
+});

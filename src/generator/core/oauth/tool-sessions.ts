@@ -94,14 +94,18 @@ export class ToolSessions {
     return { session, token };
   }
 
-  /** The next refresh token, once the answer to this one is ready; of two refreshes with one token, the second ends the session. */
+  /**
+   * The next refresh token, once the answer to this one is ready; of two refreshes with one token, the second ends the
+   * session. The rotation is the store's one step, the last: a store that refuses any step before it or the step itself
+   * leaves the token as it was, for the tool's retry, where a rotation cut in two would take the retry for a copy.
+   */
   async rotate(held: HeldSession): Promise<string> {
-    const store = this.sessions.manager.store;
     const expiresAt = held.session.data.expiresAt;
-    if (!(await store.consumeOnce(`tool-rotated:${held.token.generation}`, this.ttl(expiresAt)))) await this.replayed(held.session);
-    const next = { ...held.token, generation: newId() };
-    await store.setRecord(generationKey(held.token.id), next.generation, this.ttl(expiresAt));
     await this.access.used({ handle: held.token.handle, expiresAt });
+    const next = { ...held.token, generation: newId() };
+    const store = this.sessions.manager.store;
+    if (!(await store.swapRecord(generationKey(held.token.id), held.token.generation, next.generation, this.ttl(expiresAt))))
+      await this.replayed(held.session);
     return this.seal(next);
   }
 

@@ -19,6 +19,7 @@ import { AUTHORIZE_SCHEMA, CONSENT_SCHEMA } from './schemas.js';
 import { ProblemError, refuse, type Problem } from '../../core/problem.js';
 import { oauthRedirectQuery } from '../errors.js';
 import { clientId, loopbackRedirect, single, targetScope } from './parameters.js';
+import { refuseHead } from '../head.js';
 
 const AuthorizationRequest = z.object({
   client: z.string(),
@@ -128,6 +129,7 @@ export async function authorizeRoutes(
     return redirectTo(reply, issuer, err.redirectUri, err.state, oauthRedirectQuery(err.refusal.problem, String(request.id)));
   };
 
+  refuseHead(app, PATHS.authorize);
   app.get(PATHS.authorize, { schema: AUTHORIZE_SCHEMA, config: PAGES }, async (request, reply) => {
     let asked: AuthorizationRequest;
     try {

@@ -22,6 +22,7 @@ import { OAUTH, PAGES } from '../negotiate.js';
 import { DEVICE_AUTHORIZATION_SCHEMA, DEVICE_DECISION_SCHEMA, DEVICE_PAGE_SCHEMA } from './schemas.js';
 import { refuse } from '../../core/problem.js';
 import { deviceToolName, single, targetScope } from './parameters.js';
+import { refuseHead } from '../head.js';
 
 const DeviceConsent = z.object({ deviceCode: z.string(), shownAt: z.number() });
 
@@ -61,6 +62,7 @@ export async function deviceRoutes(
 
   deviceAuthorizationRoute(app, ctx, devices, limits);
 
+  refuseHead(app, PATHS.deviceVerification);
   app.get(PATHS.deviceVerification, { schema: DEVICE_PAGE_SCHEMA, config: PAGES }, async (request, reply) => {
     const session = await requireSession(cookie, request);
     const userCode = single(request.query as Record<string, unknown>, 'user_code');

@@ -41,6 +41,12 @@ export function clientId(value: unknown): string {
   return value;
 }
 
+/** The client_id a token request sent, checked, or undefined: a tool without a secret need not send it (RFC 6749 §3.2.1). */
+export function sentClientId(params: Record<string, unknown>): string | undefined {
+  const client = single(params, 'client_id');
+  return client === undefined ? undefined : clientId(client);
+}
+
 /** Only http://127.0.0.1:<port>/… or http://[::1]:<port>/…, nothing else a browser could be sent to. */
 export function loopbackRedirect(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length > 512 || !URL.canParse(value)) return undefined;

@@ -15,6 +15,7 @@ import type { SessionCookie } from '../session-cookie.js';
 import { tokenPage } from '../views/token-page.js';
 import { responseBody, type IssuedToken } from '../../core/tokens.js';
 import { answers, AudienceQuery, errors, redirect, TOKEN_PAGE } from '../schemas.js';
+import { refuseHead } from '../head.js';
 
 /** The audience of `?aud=`, or a 400. */
 function audienceOf(aud: string | string[] | undefined): ParsedAudience {
@@ -78,6 +79,7 @@ export async function loggedInTokenRoutes(fastify: FastifyInstance, ctx: Generat
   };
   const config = answersIn(['json', 'html'], 'json');
 
+  refuseHead(app, PATHS.obo);
   app.get(PATHS.obo, { schema: schema('A token on behalf of the logged-in employee'), config }, async (request, reply) => {
     const audience = audienceOf(request.query.aud);
     const session = await requireSession(cookie, request);
@@ -85,6 +87,7 @@ export async function loggedInTokenRoutes(fastify: FastifyInstance, ctx: Generat
     return send(request, reply, token, 'employee', audience, session);
   });
 
+  refuseHead(app, PATHS.employeeM2m);
   app.get(
     PATHS.employeeM2m,
     { schema: schema('An app token, for a logged-in employee (older docs link this)'), config },

@@ -15,6 +15,7 @@ import { safeReturnPath } from '../redirect.js';
 import type { Limits } from '../../core/limits.js';
 import type { SessionCookie } from '../session-cookie.js';
 import { answers, errors, Field, htmlPage, redirect } from '../schemas.js';
+import { refuseHead } from '../head.js';
 
 const LOGIN_STATE_SECONDS = 600;
 
@@ -107,6 +108,7 @@ function loginStartRoute(fastify: FastifyInstance, { ctx, cookie, logins, limits
     querystring: LoginQuery,
     response: answers({ 302: redirect('To the identity provider') }, errors(429)),
   };
+  refuseHead(app, PATHS.login);
   app.get(PATHS.login, { schema: loginSchema, config: PAGES }, async (request, reply) => {
     const query = request.query;
     await limits.loginStart(request.ip);
@@ -141,6 +143,7 @@ function callbackRoute(fastify: FastifyInstance, flow: LoginFlow): void {
     querystring: CallbackQuery,
     response: answers({ 302: redirect('Back where the login started') }, errors(400, 403, 502, 503, 504)),
   };
+  refuseHead(app, PATHS.callback);
   app.get(PATHS.callback, { schema: callbackSchema, config: PAGES, onError: countFailure }, async (request, reply) => {
     reply.clearCookie(cookie.names.login, cookieOptions());
     reply.header('cache-control', 'no-store');
@@ -185,6 +188,7 @@ async function sessionRoutes(fastify: FastifyInstance, { ctx, cookie }: LoginDep
       errors(502, 503, 504),
     ),
   };
+  refuseHead(app, PATHS.session);
   app.get(PATHS.session, { schema: sessionSchema, config: answersIn(['json'], 'json') }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     const session = await cookie.load(request);

@@ -7,21 +7,20 @@ import type { ToolSessions } from '../../../core/oauth/tool-sessions.js';
 import { refuse } from '../../../core/problem.js';
 import type { TokenOptions } from '../../../core/tokens.js';
 import type { EmployeeTokens } from '../employee-tokens.js';
-import { clientId, single, targetScope } from '../parameters.js';
+import { sentClientId, single, targetScope } from '../parameters.js';
 
 export async function authorizationCodeGrant(
   params: Record<string, unknown>,
   deps: { codes: AuthorizationCodes; tokens: EmployeeTokens; tools: ToolSessions },
   asked: TokenOptions,
 ) {
-  const client = single(params, 'client_id');
   const code = single(params, 'code');
   if (!code) throw refuse('invalid_request', 'Send the code from the authorization response.');
   const redeemed = await deps.codes.redeem({
     code,
     verifier: single(params, 'code_verifier'),
     redirectUri: single(params, 'redirect_uri'),
-    client: client === undefined ? undefined : clientId(client),
+    client: sentClientId(params),
   });
   return deps.tools.firstAnswer(redeemed.session, () =>
     deps.tokens.response(redeemed.session, targetScope(redeemed.target), redeemed.refreshToken, asked),

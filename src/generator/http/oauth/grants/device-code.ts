@@ -6,7 +6,7 @@ import type { DeviceAuthorizations } from '../../../core/device-authorizations.j
 import type { EmployeeTokens } from '../employee-tokens.js';
 import type { TokenOptions } from '../../../core/tokens.js';
 import { refuse } from '../../../core/problem.js';
-import { single, targetScope } from '../parameters.js';
+import { sentClientId, single, targetScope } from '../parameters.js';
 import type { ToolSessions } from '../../../core/oauth/tool-sessions.js';
 
 export async function deviceCodeGrant(
@@ -16,10 +16,12 @@ export async function deviceCodeGrant(
 ) {
   const deviceCode = single(params, 'device_code');
   if (!deviceCode) throw refuse('invalid_request', 'Send the device_code from the device authorization.');
-  const outcome = await deps.devices.poll(deviceCode);
+  const outcome = await deps.devices.poll(deviceCode, sentClientId(params));
   switch (outcome.kind) {
     case 'unknown':
       throw refuse('invalid_grant', 'This device_code is not known: start a new device authorization.');
+    case 'other_client':
+      throw refuse('invalid_grant', 'This device_code was issued to another client_id.');
     case 'used':
       throw refuse('invalid_grant', 'This device_code was already used: start a new device authorization.');
     case 'expired':
