@@ -5,7 +5,7 @@
  * device codes being polled kept too.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -136,6 +136,20 @@ describe('the kept state', () => {
     const other = await renewedAfterRestart(stateDir, refreshToken, { tenantId: 'tenant-b' });
     expectEntraError(other, 7000012, 'invalid_grant');
     expect(String(other.body.error_description)).toContain('The grant was obtained for a different tenant.');
+    expect((await renewedAfterRestart(stateDir, refreshToken, { tenantId: 'tenant-a' })).status).toBe(200);
+  });
+
+  it('keeps the refresh tokens of a file written before they carried their tenant, for the tenant that reads them', async () => {
+    const stateDir = await stateFolder();
+    const first = await startEmulator({ stateDir, tenantId: 'tenant-a' });
+    const refreshToken = await refreshTokenFrom(first, first.registerClient(WEB));
+    await first.close();
+    // As the version before wrote it: the same entries, without the tenant.
+    const file = join(stateDir, 'refresh-tokens.json');
+    const entries = JSON.parse(await readFile(file, 'utf8')) as { value: Record<string, unknown> }[];
+    for (const entry of entries) delete entry.value.tenantId;
+    await writeFile(file, JSON.stringify(entries));
+
     expect((await renewedAfterRestart(stateDir, refreshToken, { tenantId: 'tenant-a' })).status).toBe(200);
   });
 

@@ -24,15 +24,20 @@ const LOCK = 'kept-state.lock';
 
 const employee = z.object({ navIdent: z.string(), name: z.string(), email: z.string(), groups: z.array(z.string()) });
 
-const REFRESH_GRANT = z.object({
-  tenantId: z.string(),
-  clientId: z.string(),
-  scopes: z.array(z.string()),
-  employee,
-  sessionId: z.string(),
-  publicClient: z.boolean(),
-  spaUntil: z.number().optional(),
-}) satisfies z.ZodType<RefreshGrant>;
+/**
+ * A refresh token as kept; one a file of an earlier version holds, which kept no tenant, is taken as the tenant's of the
+ * emulator that reads it, so that an upgrade does not sign anyone out.
+ */
+const refreshGrant = (tenantId: string) =>
+  z.object({
+    tenantId: z.string().default(tenantId),
+    clientId: z.string(),
+    scopes: z.array(z.string()),
+    employee,
+    sessionId: z.string(),
+    publicClient: z.boolean(),
+    spaUntil: z.number().optional(),
+  }) satisfies z.ZodType<RefreshGrant, unknown>;
 
 const SIGN_ON_SESSION = z.object({ tenantId: z.string(), id: z.string(), sid: z.string(), employee }) satisfies z.ZodType<SignOnSession>;
 
@@ -140,7 +145,7 @@ export class KeptState {
 
   /** Takes back what the state folder keeps for the tenant, then writes the stores' changes there as they come. */
   static async open(state: StateFolder, tenantId: string, stores: Stores, failed: (err: unknown) => void): Promise<KeptState> {
-    const refreshTokens = new KeptFile(state, 'refresh-tokens.json', stores.refreshTokens, REFRESH_GRANT);
+    const refreshTokens = new KeptFile(state, 'refresh-tokens.json', stores.refreshTokens, refreshGrant(tenantId));
     const sessions = new KeptFile(state, 'sign-in-sessions.json', stores.signOnSessions, SIGN_ON_SESSION);
     const deviceCodes = new KeptFile(state, 'device-codes.json', stores.deviceCodes, DEVICE_AUTHORIZATION);
     const ours = (value: Tenanted) => value.tenantId === tenantId;
