@@ -139,7 +139,7 @@ describe('the kept state', () => {
     expect((await renewedAfterRestart(stateDir, refreshToken, { tenantId: 'tenant-a' })).status).toBe(200);
   });
 
-  it('keeps the refresh tokens of a file written before they carried their tenant, for the tenant that reads them', async () => {
+  it('keeps the refresh tokens of a file written before they carried their tenant, for the tenant that wrote them', async () => {
     const stateDir = await stateFolder();
     const first = await startEmulator({ stateDir, tenantId: 'tenant-a' });
     const refreshToken = await refreshTokenFrom(first, first.registerClient(WEB));
@@ -150,6 +150,11 @@ describe('the kept state', () => {
     for (const entry of entries) delete entry.value.tenantId;
     await writeFile(file, JSON.stringify(entries));
 
+    // An emulator of another tenant on the folder reads them first, and writes the file with a token of its own.
+    const other = await startEmulator({ stateDir, tenantId: 'tenant-b' });
+    await refreshTokenFrom(other, other.registerClient(WEB));
+    expectEntraError(await renew(other, other.registerClient(WEB), refreshToken), 7000012, 'invalid_grant');
+    await other.close();
     expect((await renewedAfterRestart(stateDir, refreshToken, { tenantId: 'tenant-a' })).status).toBe(200);
   });
 

@@ -25,8 +25,8 @@ const LOCK = 'kept-state.lock';
 const employee = z.object({ navIdent: z.string(), name: z.string(), email: z.string(), groups: z.array(z.string()) });
 
 /**
- * A refresh token as kept; one a file of an earlier version holds, which kept no tenant, is taken as the tenant's of the
- * emulator that reads it, so that an upgrade does not sign anyone out.
+ * A refresh token as kept. A file of an earlier version kept no tenant: its tokens are taken as the tenant's that the
+ * state folder named before this start (the emulator that ran on it last wrote them), so that an upgrade signs no one out.
  */
 const refreshGrant = (tenantId: string) =>
   z.object({
@@ -144,8 +144,13 @@ export class KeptState {
   ) {}
 
   /** Takes back what the state folder keeps for the tenant, then writes the stores' changes there as they come. */
-  static async open(state: StateFolder, tenantId: string, stores: Stores, failed: (err: unknown) => void): Promise<KeptState> {
-    const refreshTokens = new KeptFile(state, 'refresh-tokens.json', stores.refreshTokens, refreshGrant(tenantId));
+  static async open(
+    state: StateFolder,
+    { tenantId, folderTenant }: { tenantId: string; folderTenant: string },
+    stores: Stores,
+    failed: (err: unknown) => void,
+  ): Promise<KeptState> {
+    const refreshTokens = new KeptFile(state, 'refresh-tokens.json', stores.refreshTokens, refreshGrant(folderTenant));
     const sessions = new KeptFile(state, 'sign-in-sessions.json', stores.signOnSessions, SIGN_ON_SESSION);
     const deviceCodes = new KeptFile(state, 'device-codes.json', stores.deviceCodes, DEVICE_AUTHORIZATION);
     const ours = (value: Tenanted) => value.tenantId === tenantId;

@@ -106,13 +106,14 @@ async function buildDirectory(
 const StoredTenant = z.object({ tenantId: z.string().regex(TENANT_PATTERN) });
 
 /** The tenant id given, else the one kept in the state folder, else a new one (kept when there is a folder). */
-async function tenantOf(options: EmulatorOptions, state: StateFolder | undefined): Promise<string> {
+/** The tenant, and the one the state folder named before this start (that of the emulator that ran on it last). */
+async function tenantOf(options: EmulatorOptions, state: StateFolder | undefined): Promise<{ tenantId: string; folderTenant: string }> {
   const stored = (await state?.read('tenant.json', StoredTenant))?.tenantId;
   const tenantId = options.tenantId ?? stored ?? randomUUID();
   if (!TENANT_PATTERN.test(tenantId))
     throw new Error(`tenantId: ${JSON.stringify(tenantId)} is not a tenant id (letters, digits, "-" and ".")`);
   if (state && tenantId !== stored) await state.write('tenant.json', { tenantId });
-  return tenantId;
+  return { tenantId, folderTenant: stored ?? tenantId };
 }
 
 /** What the emulator is made of, before it listens. */
@@ -139,13 +140,13 @@ interface Parts {
 async function makeParts(options: EmulatorOptions): Promise<Parts> {
   const lifetime = accessTokenLifetime(options);
   const state = options.stateDir ? await StateFolder.open(options.stateDir) : undefined;
-  const tenantId = await tenantOf(options, state);
+  const { tenantId, folderTenant } = await tenantOf(options, state);
   const overrides = new ClaimOverrides();
   const keys = await KeyRing.open({ lifetimeSeconds: lifetime, overrides, ...(state ? { state } : {}) });
   const tls = options.tls ? await tlsMaterial(options.tls, state) : undefined;
   const urls: TenantUrls = { baseUrl: '', issuer: '', tokenEndpoint: '', wellKnownUrl: '', jwksUri: '' };
   const stores = new Stores(options.stores);
-  const kept = state ? await KeptState.open(state, tenantId, stores, keptStateFailed(options)) : undefined;
+  const kept = state ? await KeptState.open(state, { tenantId, folderTenant }, stores, keptStateFailed(options)) : undefined;
   const { directory, loaded } = await buildDirectory(tenantId, options, stores);
   const apps = await Apps.open(directory, loaded?.clients ?? [], state);
   const claims = new Claims(directory, urls, lifetime);
