@@ -230,4 +230,37 @@ describe('the kept state', () => {
       await second.close();
     }
   });
+
+  it('keeps a device code redeemed before a restart redeemed after it', async () => {
+    const stateDir = await stateFolder();
+    const port = await freePort();
+    const first = await startEmulator({ stateDir, port });
+    const cli = first.registerClient(CLI);
+    const res = await fetch(`${first.baseUrl}/${first.tenantId}/oauth2/v2.0/devicecode`, {
+      method: 'POST',
+      body: new URLSearchParams({ client_id: cli, scope: `openid offline_access ${SCOPE}` }),
+    });
+    const device = (await res.json()) as { device_code: string; user_code: string; verification_uri: string };
+    const employee = { navIdent: 'Z990203', name: 'Enhet Ansatt', email: 'enhet.ansatt@trygdeetaten.no', groups: '' };
+    expect(await enterDeviceCode(device.verification_uri, device.user_code, employee)).toContain('You have signed in');
+    // Redeemed while it runs, after the approval was written: the redemption is a change the file must take too.
+    await waitFor(async () => (await readFile(join(stateDir, 'device-codes.json'), 'utf8').catch(() => '')).includes('"approved"'), {
+      what: 'the approval written',
+    });
+    const now = Date.now();
+    vi.spyOn(Date, 'now').mockImplementation(() => now + 6_000);
+    const poll = (e: Running) =>
+      tokenRequest(e as Emulator, { grant_type: DEVICE_CODE_GRANT, client_id: cli, device_code: device.device_code });
+    expect((await poll(first)).status).toBe(200);
+    await first.close();
+    const second = await startEmulator({ stateDir, port });
+    try {
+      second.registerClient(CLI);
+      vi.spyOn(Date, 'now').mockImplementation(() => now + 12_000);
+      const again = await poll(second);
+      expect(again.body.error).toBe('invalid_grant');
+    } finally {
+      await second.close();
+    }
+  });
 });
