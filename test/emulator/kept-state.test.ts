@@ -176,6 +176,26 @@ describe('the kept state', () => {
     }
   });
 
+  it("writes over the file with what another emulator wrote to it since this one's last write", async () => {
+    const stateDir = await stateFolder();
+    const [a, b] = [await startEmulator({ stateDir }), await startEmulator({ stateDir })];
+    const keptTokens = async () =>
+      (JSON.parse(await readFile(join(stateDir, 'refresh-tokens.json'), 'utf8').catch(() => '[]')) as unknown[]).length;
+    try {
+      // Each writes in turn, the first twice: its second write must start from the second's, not from its own first.
+      for (const [emulator, count] of [
+        [a, 1],
+        [b, 2],
+        [a, 3],
+      ] as const) {
+        await refreshTokenFrom(emulator, emulator.registerClient(WEB));
+        await waitFor(async () => (await keptTokens()) === count, { what: `${count} refresh tokens in the file` });
+      }
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('keeps the browser signed in across a restart, and a sign-out stays signed out', async () => {
     const stateDir = await stateFolder();
     const first = await startEmulator({ stateDir });

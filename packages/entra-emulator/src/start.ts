@@ -155,11 +155,16 @@ async function makeParts(options: EmulatorOptions): Promise<Parts> {
   return { options, state, kept, tenantId, basePath: `/${tenantId}`, named, tls, overrides, keys, urls, stores, directory, apps, context };
 }
 
-/** A write of the kept state that failed (a full disk) is tried again with the next change, and at the close. */
+/**
+ * A write of the kept state that failed (a full disk) is tried again with the next change, and at the close; said once a
+ * minute at most, as the tries come as often as the changes.
+ */
 function keptStateFailed(options: EmulatorOptions): (err: unknown) => void {
+  let saidAt = -Infinity;
   return (err) => {
-    if (options.logger)
-      options.logger.warn({ reason: err instanceof Error ? err.message : String(err) }, 'the state folder could not be written');
+    if (!options.logger || Date.now() - saidAt < 60_000) return;
+    saidAt = Date.now();
+    options.logger.warn({ reason: err instanceof Error ? err.message : String(err) }, 'the state folder could not be written');
   };
 }
 
