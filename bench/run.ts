@@ -10,7 +10,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
@@ -53,15 +53,18 @@ async function minimalFastify(token: string, headers = false) {
   return { url: `http://127.0.0.1:${port}`, stop: child.stop, pid: child.process.pid! };
 }
 
+/** The generator as `npm start` runs it, with the emulator; its state folder is its own, not the developer's. */
 async function generatorServer(extraEnv: Record<string, string> = {}) {
   const port = await freePort();
   const emulatorPort = await freePort();
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'bench-state-'));
   const child = await startChild(
     [...TSX, 'src/main.ts'],
     {
       PORT: String(port),
       HOST: '127.0.0.1',
       EMULATOR_PORT: String(emulatorPort),
+      EMULATOR_STATE_DIR: stateDir,
       LOG_LEVEL: 'info',
       // One address asks for everything: its limits are lifted, fresh tokens' included (new audiences are fresh tokens).
       RATE_LIMIT_MAX: '100000000',
@@ -71,7 +74,11 @@ async function generatorServer(extraEnv: Record<string, string> = {}) {
     },
     `http://127.0.0.1:${port}/internal/isready`,
   );
-  return { url: `http://127.0.0.1:${port}`, child };
+  const stop = async () => {
+    await child.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+  return { url: `http://127.0.0.1:${port}`, child: { ...child, stop } };
 }
 
 /**
