@@ -20,7 +20,7 @@ const targets = z
     if (bad) context.addIssue({ code: 'custom', message: `${JSON.stringify(bad)} is not a cluster:namespace:app target` });
   });
 
-const VARIABLES = {
+export const VARIABLES = {
   LOG_LEVEL,
   EMULATOR_PORT: optional(port),
   EMULATOR_HOST: optional(z.string()),
