@@ -52,5 +52,7 @@ export async function keepSessions(store: SessionStore, key: Uint8Array, stateDi
   const opened = sealed === undefined ? undefined : sealer.open(sealed.trim(), PURPOSE);
   if (opened) store.restore(JSON.parse(opened) as StoreSnapshot);
   await rm(file, { force: true });
-  return () => folder.writeText(SESSIONS_FILE, sealer.seal(JSON.stringify(store.snapshot()), PURPOSE));
+  return async () => {
+    await folder.writeText(SESSIONS_FILE, sealer.seal(JSON.stringify(store.snapshot()), PURPOSE));
+  };
 }

@@ -1,8 +1,11 @@
 /**
- * A cached token is not handed out in its last two minutes: time for the caller to use it (the generator's caches and the command
- * line's). A module of its own so that the command line takes it without the generator's cache library.
+ * A cached token is not handed out in its last two minutes (the generator's caches, for tokens that live less than four minutes
+ * a shorter margin, `earlyExpiryMs`; the command line's): time for the caller to use it. A module of its own so that the
+ * command line takes it without the generator's cache library.
  */
 export const EARLY_EXPIRY_MS = 120_000;
+/** Never less than this: a token handed out with less than a second left says `expires_in: 0`. */
+const LEAST_MS = 1_000;
 
 /**
  * The margin for a token that lives `lifetimeMs`: two minutes, or half its lifetime when that is less. A token that lives two
@@ -12,5 +15,5 @@ export const EARLY_EXPIRY_MS = 120_000;
  * keep the full two minutes.
  */
 export function earlyExpiryMs(lifetimeMs: number): number {
-  return Math.min(EARLY_EXPIRY_MS, lifetimeMs / 2);
+  return Math.min(EARLY_EXPIRY_MS, Math.max(LEAST_MS, lifetimeMs / 2));
 }

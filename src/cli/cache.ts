@@ -7,7 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { EARLY_EXPIRY_MS } from '../cache/early-expiry.js';
 import { dirname } from 'node:path';
-import { withFileLock, type LockTimes } from './file-lock.js';
+import { withFileLock, type LockTimes } from '../file-lock.js';
 
 /** A renewal is a round trip to the generator and on to Entra ID: a second command waits for it longer than for a change of the file. */
 const RENEWAL_LOCK: LockTimes = { waitMs: 15_000, staleMs: 30_000 };

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TokenCacheFile } from '../../src/cli/cache.js';
-import { withFileLock } from '../../src/cli/file-lock.js';
+import { withFileLock } from '../../src/file-lock.js';
 
 const GENERATOR = 'http://localhost:8080';
 const OTHER_GENERATOR = 'https://azure-token-generator.intern.dev.nav.no';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { withFileLock } from '../../src/cli/file-lock.js';
+import { withFileLock } from '../../src/file-lock.js';
 
 let dir: string;
 let file: string;

@@ -7,7 +7,6 @@ import { randomInt } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Directory } from './directory.js';
 import { errors } from './errors.js';
-import { deviceKey, userCodeKey } from './grants/device-code.js';
 import { formParams } from './params.js';
 import { randomToken } from './random.js';
 import { loginResource, scopeItems } from './scopes.js';
@@ -32,7 +31,7 @@ function newUserCode(stores: Stores): string {
   for (;;) {
     let code = '';
     for (let i = 0; i < USER_CODE_LENGTH; i++) code += USER_CODE_ALPHABET[randomInt(USER_CODE_ALPHABET.length)];
-    if (!stores.deviceCodes.has(userCodeKey(code))) return code;
+    if (!stores.userCodes.has(code)) return code;
   }
 }
 
@@ -58,6 +57,7 @@ export function deviceAuthorizationRoute(app: FastifyInstance, options: DeviceAu
     const userCode = newUserCode(stores);
     const deviceCode = randomToken(48);
     const authorization = {
+      tenantId: directory.tenantId,
       clientId: client.clientId,
       scopes,
       userCode,
@@ -65,8 +65,8 @@ export function deviceAuthorizationRoute(app: FastifyInstance, options: DeviceAu
       intervalSeconds: INTERVAL_S,
       status: 'pending' as const,
     };
-    stores.deviceCodes.set(deviceKey(deviceCode), authorization);
-    stores.deviceCodes.set(userCodeKey(userCode), authorization);
+    stores.deviceCodes.set(deviceCode, authorization);
+    stores.userCodes.set(userCode, deviceCode, lifetimeMs);
     const verificationUri = `${options.urls.baseUrl}${DEVICE_LOGIN_PATH}`;
     return reply.header('cache-control', 'no-store').send({
       user_code: userCode,

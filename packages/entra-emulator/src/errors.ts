@@ -195,6 +195,7 @@ export const errors = {
   redirectMismatch: () =>
     new EntraError(50148, 'invalid_grant', 'The redirect_uri does not match the one used in the authorization request for this code.'),
   codeClientMismatch: () => new EntraError(70000, 'invalid_grant', 'The provided authorization code was issued to another client.'),
+  grantOfOtherTenant: () => new EntraError(7000012, 'invalid_grant', 'The grant was obtained for a different tenant.'),
   refreshInvalid: () =>
     new EntraError(9002313, 'invalid_grant', 'Invalid request. Request is malformed or invalid: the refresh token is not valid.'),
   authorizationPending: () =>

@@ -129,6 +129,8 @@ export interface AuthorizationCode {
 }
 
 export interface RefreshGrant {
+  /** The tenant that issued it: an emulator started on the same state folder with another tenant refuses it, as Entra does. */
+  tenantId: string;
   clientId: string;
   scopes: string[];
   employee: TestEmployee;
@@ -141,6 +143,7 @@ export interface RefreshGrant {
 
 /** A device code flow's sign-in (RFC 8628, as Entra runs it), kept under its device code and under its user code. */
 export interface DeviceAuthorization {
+  tenantId: string;
   clientId: string;
   scopes: string[];
   userCode: string;
@@ -155,6 +158,7 @@ export interface DeviceAuthorization {
 }
 
 export interface SignOnSession {
+  tenantId: string;
   /** The cookie's value: a secret of the browser's, never put in a token. */
   id: string;
   /** The session's id in tokens (`sid`). */

@@ -16,7 +16,7 @@ import { Directory } from './directory.js';
 import { emulatorRoutes } from './emulator-routes.js';
 import type { GrantContext } from './grants/index.js';
 import { KeyRing } from './key-ring.js';
-import { keepRefreshTokens, restoreRefreshTokens } from './kept-refresh-tokens.js';
+import { KeptState } from './kept-state.js';
 import { loginRoutes } from './login/routes.js';
 import { loadDirectory, loadDirectoryFile, mergeDirectories } from './manifests.js';
 import type { LoadedDirectory } from './model.js';
@@ -106,19 +106,22 @@ async function buildDirectory(
 const StoredTenant = z.object({ tenantId: z.string().regex(TENANT_PATTERN) });
 
 /** The tenant id given, else the one kept in the state folder, else a new one (kept when there is a folder). */
-async function tenantOf(options: EmulatorOptions, state: StateFolder | undefined): Promise<string> {
+/** The tenant, and the one the state folder named before this start (that of the emulator that ran on it last). */
+async function tenantOf(options: EmulatorOptions, state: StateFolder | undefined): Promise<{ tenantId: string; folderTenant: string }> {
   const stored = (await state?.read('tenant.json', StoredTenant))?.tenantId;
   const tenantId = options.tenantId ?? stored ?? randomUUID();
   if (!TENANT_PATTERN.test(tenantId))
     throw new Error(`tenantId: ${JSON.stringify(tenantId)} is not a tenant id (letters, digits, "-" and ".")`);
   if (state && tenantId !== stored) await state.write('tenant.json', { tenantId });
-  return tenantId;
+  return { tenantId, folderTenant: stored ?? tenantId };
 }
 
 /** What the emulator is made of, before it listens. */
 interface Parts {
   options: EmulatorOptions;
   state: StateFolder | undefined;
+  /** With a state folder: the refresh tokens, sign-in sessions and device codes written there as they change. */
+  kept: KeptState | undefined;
   tenantId: string;
   basePath: string;
   /** What a path's first segment names: the tenant (by id or domain), a multi-tenant name, or nothing served here. */
@@ -137,19 +140,32 @@ interface Parts {
 async function makeParts(options: EmulatorOptions): Promise<Parts> {
   const lifetime = accessTokenLifetime(options);
   const state = options.stateDir ? await StateFolder.open(options.stateDir) : undefined;
-  const tenantId = await tenantOf(options, state);
+  const { tenantId, folderTenant } = await tenantOf(options, state);
   const overrides = new ClaimOverrides();
   const keys = await KeyRing.open({ lifetimeSeconds: lifetime, overrides, ...(state ? { state } : {}) });
   const tls = options.tls ? await tlsMaterial(options.tls, state) : undefined;
   const urls: TenantUrls = { baseUrl: '', issuer: '', tokenEndpoint: '', wellKnownUrl: '', jwksUri: '' };
   const stores = new Stores(options.stores);
-  if (state) await restoreRefreshTokens(stores.refreshTokens, state);
+  const kept = state ? await KeptState.open(state, { tenantId, folderTenant }, stores, keptStateFailed(options)) : undefined;
   const { directory, loaded } = await buildDirectory(tenantId, options, stores);
   const apps = await Apps.open(directory, loaded?.clients ?? [], state);
   const claims = new Claims(directory, urls, lifetime);
   const context: GrantContext = { directory, keys, stores, endpoints: urls, claims };
   const named = tenantNames(tenantId, (domain) => directory.isDomain(domain));
-  return { options, state, tenantId, basePath: `/${tenantId}`, named, tls, overrides, keys, urls, stores, directory, apps, context };
+  return { options, state, kept, tenantId, basePath: `/${tenantId}`, named, tls, overrides, keys, urls, stores, directory, apps, context };
+}
+
+/**
+ * A write of the kept state that failed (a full disk) is tried again with the next change, and at the close; said once a
+ * minute at most, as the tries come as often as the changes.
+ */
+function keptStateFailed(options: EmulatorOptions): (err: unknown) => void {
+  let saidAt = -Infinity;
+  return (err) => {
+    if (!options.logger || Date.now() - saidAt < 60_000) return;
+    saidAt = Date.now();
+    options.logger.warn({ reason: err instanceof Error ? err.message : String(err) }, 'the state folder could not be written');
+  };
 }
 
 /** Every route: the token endpoint, metadata, Texas, the emulator's own, and the sign-in pages. */
@@ -213,7 +229,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
 /** The handle a caller gets, once the emulator listens. */
 function handle(parts: Parts, app: FastifyInstance, stats: TokenStats): Emulator {
-  const { directory, apps, urls, keys, overrides, stores, state, tls } = parts;
+  const { directory, apps, urls, keys, overrides, stores, state, kept, tls } = parts;
   const { baseUrl, issuer, wellKnownUrl, tokenEndpoint } = urls;
   const tokens = testTokens(parts.context, apps, overrides);
   let closing: Promise<void> | undefined;
@@ -246,9 +262,9 @@ function handle(parts: Parts, app: FastifyInstance, stats: TokenStats): Emulator
         stores.stop();
         await app.close();
         // A key still being made is in the state folder before close resolves, so that a start right after reads it
-        // rather than make one of its own that this one's late write replaces. Without a folder there is nothing to wait for,
-        // and nothing to keep: with one, the refresh tokens handed out work after the next start too.
-        if (state) await Promise.all([keys.settled(), keepRefreshTokens(stores.refreshTokens, state)]);
+        // rather than make one of its own that this one's late write replaces; and what the last requests changed of the
+        // kept state is written. Without a folder there is nothing to wait for, and nothing to keep.
+        if (state) await Promise.all([keys.settled(), kept?.close()]);
       })();
       return closing;
     },

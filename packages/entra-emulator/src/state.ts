@@ -1,13 +1,16 @@
 /**
  * What the emulator keeps between starts when it has a state folder: the tenant id, its signing
- * keys, every app's key pair, the local CA and the refresh tokens handed out (kept-refresh-tokens.ts).
- * Files only the user may read, written whole (a new file renamed over the old) so that a crash never
- * leaves half a key.
+ * keys, every app's key pair, the local CA, and the refresh tokens, sign-in sessions and device codes
+ * handed out (kept-state.ts). Files only the user may read, written whole (a new file renamed over the
+ * old) so that a crash never leaves half a key.
  */
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import type { Stats } from 'node:fs';
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { z } from 'zod';
+import { processRunning } from '../../../src/file-lock.js';
 
 /** The state folder `npm start` and `entra-emulator` use when EMULATOR_STATE_DIR is not set. */
 export function defaultStateDir(env: NodeJS.ProcessEnv): string {
@@ -28,6 +31,7 @@ export class StateFolder {
         cause: err,
       });
     }
+    await removeAbandonedWrites(folder);
     return new StateFolder(folder);
   }
 
@@ -58,10 +62,40 @@ export class StateFolder {
     await this.writeText(name, `${JSON.stringify(value, null, 2)}\n`, mode);
   }
 
-  async writeText(name: string, text: string, mode = 0o600): Promise<void> {
-    const temporary = this.file(`.${name}.${process.pid}.${Date.now()}.tmp`);
-    await writeFile(temporary, text, { mode });
-    await chmod(temporary, mode);
-    await rename(temporary, this.file(name));
+  /** Returns the file's stamp as written (see `stamp`). */
+  async writeText(name: string, text: string, mode = 0o600): Promise<string> {
+    // Named apart from every other write, this process's too (two emulators in one process, the same millisecond).
+    const temporary = this.file(`.${name}.${process.pid}.${randomUUID()}.tmp`);
+    try {
+      await writeFile(temporary, text, { mode });
+      await chmod(temporary, mode);
+      // Taken before the rename, which keeps the file's inode and time: after it, another process may have written.
+      const written = stampOf(await stat(temporary));
+      await rename(temporary, this.file(name));
+      return written;
+    } catch (err) {
+      // A full disk, say: no half-written copy is left until the next start.
+      await rm(temporary, { force: true });
+      throw err;
+    }
+  }
+
+  /**
+   * What tells one write of the file from another (every write is a new file renamed over the old, so a new inode), or
+   * undefined when there is none: a writer that finds its own stamp knows the file holds what it wrote.
+   */
+  async stamp(name: string): Promise<string | undefined> {
+    return stat(this.file(name)).then(stampOf, () => undefined);
+  }
+}
+
+const stampOf = (file: Stats) => `${file.ino}:${file.size}:${file.mtimeMs}`;
+
+/** Removes the new files of writes whose process was killed before it renamed them: they hold what the old file holds. */
+async function removeAbandonedWrites(folder: string): Promise<void> {
+  const names = await readdir(folder).catch(() => []);
+  for (const name of names) {
+    const pid = Number(/^\..+\.(\d+)\.[0-9a-f-]+\.tmp$/.exec(name)?.[1]);
+    if (pid && !processRunning(pid)) await rm(join(folder, name), { force: true });
   }
 }

@@ -6,6 +6,13 @@
 import { LRUCache } from 'lru-cache';
 import type { Attempts, AuthorizationCode, DeviceAuthorization, RefreshGrant, SignOnSession } from './model.js';
 
+/** An entry as a snapshot holds it: its key, its value and when it expires (ms since the epoch). */
+export interface StoreEntry<V> {
+  key: string;
+  value: V;
+  expiresAt: number;
+}
+
 export interface StoreLimits {
   maxEntries: number;
   /** An estimate of the bytes the entries hold (their keys and values). */
@@ -23,6 +30,11 @@ export class BoundedStore<V extends string | object> {
   private readonly entries: LRUCache<string, V>;
   /** The time of the sweep under way: one reading of the clock for all its entries, not one each. */
   private sweepTime: number | undefined;
+  /**
+   * Told the key of every entry set, deleted or changed in place (`changed`), so that what keeps the store in the state
+   * folder writes it; entries that expire or make room for others are not told.
+   */
+  onChange: ((key: string) => void) | undefined;
 
   constructor(
     readonly limits: StoreLimits,
@@ -51,12 +63,18 @@ export class BoundedStore<V extends string | object> {
     const ttl = Math.min(lifetimeMs, this.limits.lifetimeMs);
     // A value already expired is not kept (a time to live of 0 would be no expiry at all).
     if (ttl <= 0) {
-      this.entries.delete(key);
+      this.delete(key);
       return;
     }
     this.entries.set(key, value, { ttl });
     // One entry at most is added, so one at most goes: the least recently used, never the one just set.
     if (this.entries.size > this.limits.maxEntries) this.entries.pop();
+    this.onChange?.(key);
+  }
+
+  /** Says that the value of `key` was changed where it lies (a device code approved), for `onChange`. */
+  changed(key: string): void {
+    this.onChange?.(key);
   }
 
   /** The value, while it has not expired. */
@@ -70,21 +88,28 @@ export class BoundedStore<V extends string | object> {
 
   delete(key: string): void {
     this.entries.delete(key);
+    this.onChange?.(key);
   }
 
-  /** Every entry that has not expired, with the time it expires (ms since the epoch), least recently used first. */
-  snapshot(): { key: string; value: V; expiresAt: number }[] {
+  /** The entry with the time it expires (ms since the epoch), while it has not expired; it is not made more recently used. */
+  peek(key: string, now = Date.now()): StoreEntry<V> | undefined {
+    const value = this.entries.peek(key);
+    return value === undefined ? undefined : { key, value, expiresAt: now + this.entries.getRemainingTTL(key) };
+  }
+
+  /** Every entry that has not expired, with the time it expires, least recently used first. */
+  snapshot(): StoreEntry<V>[] {
     const now = Date.now();
-    const kept: { key: string; value: V; expiresAt: number }[] = [];
+    const kept: StoreEntry<V>[] = [];
     for (const key of this.entries.rkeys()) {
-      const value = this.entries.peek(key);
-      if (value !== undefined) kept.push({ key, value, expiresAt: now + this.entries.getRemainingTTL(key) });
+      const entry = this.peek(key, now);
+      if (entry) kept.push(entry);
     }
     return kept;
   }
 
   /** Takes back a snapshot's entries, each until it expires; those expired since are left out. */
-  restore(entries: readonly { key: string; value: V; expiresAt: number }[]): void {
+  restore(entries: readonly StoreEntry<V>[]): void {
     for (const { key, value, expiresAt } of entries) this.set(key, value, expiresAt - Date.now());
   }
 
@@ -117,7 +142,7 @@ export interface StoreSettings {
   /** The `jti`s of client assertions seen, kept until the assertion expires. */
   assertionIds: StoreLimits;
   signOnSessions: StoreLimits;
-  /** Device codes, each kept twice (by device code and by user code). */
+  /** Device codes, and as many user codes naming them. */
   deviceCodes: StoreLimits;
   /** Targets the open directory makes up when a token is asked for them. */
   targets: StoreLimits;
@@ -143,7 +168,13 @@ export class Stores {
   readonly refreshTokens: BoundedStore<RefreshGrant>;
   readonly assertionIds: BoundedStore<string>;
   readonly signOnSessions: BoundedStore<SignOnSession>;
+  /** Each device code's authorization, by the device code. */
   readonly deviceCodes: BoundedStore<DeviceAuthorization>;
+  /**
+   * The device code each user code names: a key to the one authorization rather than the authorization kept twice, so
+   * that an approval on the device login page changes one entry, which the state folder keeps as it is.
+   */
+  readonly userCodes: BoundedStore<string>;
   readonly targets: BoundedStore<string>;
   readonly signInAttempts: BoundedStore<Attempts>;
   private readonly sweeper: NodeJS.Timeout;
@@ -155,6 +186,7 @@ export class Stores {
     this.assertionIds = new BoundedStore(limits.assertionIds, (signature) => 48 + 2 * signature.length);
     this.signOnSessions = new BoundedStore(limits.signOnSessions);
     this.deviceCodes = new BoundedStore(limits.deviceCodes);
+    this.userCodes = new BoundedStore(limits.deviceCodes);
     this.targets = new BoundedStore(limits.targets);
     this.signInAttempts = new BoundedStore(limits.signInAttempts, () => 64);
     const all = [
@@ -163,6 +195,7 @@ export class Stores {
       this.assertionIds,
       this.signOnSessions,
       this.deviceCodes,
+      this.userCodes,
       this.targets,
       this.signInAttempts,
     ];

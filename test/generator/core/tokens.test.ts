@@ -8,7 +8,7 @@ import { LoginRequiredError, PROBLEM_CODES, ProblemError } from '../../../src/ge
 import { refused } from '../../../src/generator/idp/fake.js';
 import { rejectionOf } from '../../helpers/rejection.js';
 import { MemoryLimiter, type Limiter } from '../../../src/generator/core/limits.js';
-import type { Tokens } from '../../../src/generator/core/tokens.js';
+import { responseBody, type Tokens } from '../../../src/generator/core/tokens.js';
 import { audience, core } from './harness.js';
 
 const TARGET = audience('dev-gcp:team-a:api');
@@ -294,6 +294,23 @@ describe('tokens that live less than twice the two-minute early-expiry margin', 
     expect((await tokens.appToken(TARGET, HERE)).accessToken).not.toBe(app.accessToken);
     expect((await tokens.employeeToken(session, TARGET, HERE)).accessToken).not.toBe(employee.accessToken);
     expect([provider.count('client_credentials'), provider.count('on_behalf_of')]).toEqual([2, 2]);
+  });
+
+  it('are never handed out from the cache with less than a second left, which would say expires_in 0', async () => {
+    const { tokens, provider, clock } = core();
+    provider.tokenSeconds = 2;
+    const app = await tokens.appToken(TARGET, HERE);
+    clock.advance(900);
+    const cached = await tokens.appToken(TARGET, HERE);
+    expect(cached).toEqual(app);
+    expect(responseBody(cached, clock.now()).expires_in).toBeGreaterThan(0);
+    clock.advance(200);
+    expect(tokens.cachedAppToken(TARGET)).toBeUndefined();
+    // A token of one second is not kept at all.
+    provider.tokenSeconds = 1;
+    const short = await tokens.appToken(OTHER, HERE);
+    clock.advance(100);
+    expect((await tokens.appToken(OTHER, HERE)).accessToken).not.toBe(short.accessToken);
   });
 
   it('keep the full two minutes once they live four minutes or more', async () => {

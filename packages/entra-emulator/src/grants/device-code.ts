@@ -12,10 +12,6 @@ export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 /** A poll this much sooner than the interval still counts as on time: a client's timer and the network are not exact. */
 const POLL_SLACK_MS = 1000;
 
-/** The store's key of a device authorization by its device code, and by its user code. */
-export const deviceKey = (deviceCode: string) => `device:${deviceCode}`;
-export const userCodeKey = (userCode: string) => `user:${userCode}`;
-
 export const deviceCode: Grant = {
   type: DEVICE_CODE_GRANT,
   // MSAL sends the short name, which Entra takes too.
@@ -25,7 +21,7 @@ export const deviceCode: Grant = {
     // v1 named it `code`, which Entra still takes.
     const value = params.device_code ?? params.code;
     if (!value) throw errors.missingParameter('device_code');
-    const authorization = context.stores.deviceCodes.get(deviceKey(value));
+    const authorization = context.stores.deviceCodes.get(value);
     if (!authorization || authorization.clientId !== caller.client.clientId || authorization.status === 'redeemed')
       throw errors.deviceCodeInvalid();
     const now = Date.now();
@@ -39,6 +35,7 @@ export const deviceCode: Grant = {
       throw errors.authorizationPending();
     }
     authorization.status = 'redeemed';
+    context.stores.deviceCodes.changed(value);
     const { scopes, employee, sessionId } = authorization;
     return signInTokens(context, caller, { scopes, employee, sessionId, publicClient: caller.acr === '0' }, params);
   },

@@ -15,7 +15,10 @@ export const refreshToken: Grant = {
   async handle(context, caller, params, request) {
     if (!params.refresh_token) throw errors.missingParameter('refresh_token');
     const grant = context.stores.refreshTokens.get(params.refresh_token);
-    if (!grant || grant.clientId !== caller.client.clientId) throw errors.refreshInvalid();
+    if (!grant) throw errors.refreshInvalid();
+    // One kept in the state folder by an emulator of another tenant.
+    if (grant.tenantId !== context.directory.tenantId) throw errors.grantOfOtherTenant();
+    if (grant.clientId !== caller.client.clientId) throw errors.refreshInvalid();
     if (caller.acr === '0' && !grant.publicClient) throw errors.noCredential();
     if (grant.spaUntil !== undefined && !request?.crossOrigin) throw errors.spaNotCrossOrigin();
     const scopes = params.scope ? [...new Set([...scopeItems(params.scope), 'offline_access'])] : grant.scopes;

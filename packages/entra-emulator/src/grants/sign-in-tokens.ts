@@ -7,7 +7,7 @@ import { GRAPH_APP_ID } from '../graph.js';
 import { loginResource } from '../scopes.js';
 import { refusalError, tokenResponse, type GrantContext, type TokenResponse } from './grant.js';
 
-export interface SignIn extends Omit<RefreshGrant, 'clientId'> {
+export interface SignIn extends Omit<RefreshGrant, 'clientId' | 'tenantId'> {
   nonce?: string;
 }
 
@@ -51,7 +51,14 @@ export function refreshTokenFields(
 ): Pick<TokenResponse, 'refresh_token' | 'refresh_token_expires_in'> {
   const refreshToken = randomToken(48);
   const { scopes, employee, sessionId, publicClient, spaUntil } = signIn;
-  const grant: RefreshGrant = { clientId: caller.client.clientId, scopes, employee, sessionId, publicClient };
+  const grant: RefreshGrant = {
+    tenantId: context.directory.tenantId,
+    clientId: caller.client.clientId,
+    scopes,
+    employee,
+    sessionId,
+    publicClient,
+  };
   if (spaUntil === undefined) {
     context.stores.refreshTokens.set(refreshToken, grant);
     return { refresh_token: refreshToken };

@@ -8,7 +8,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEVICE_LOGIN_PATH, normalUserCode } from '../device-authorization.js';
 import type { DeviceAuthorization, TestEmployee } from '../model.js';
 import { errors } from '../errors.js';
-import { userCodeKey } from '../grants/device-code.js';
 import type { Params } from '../params.js';
 import { employeeFromForm, tenantRefusal } from './authorize-request.js';
 import { FORM_TOKEN_FIELD } from './form-token.js';
@@ -42,10 +41,11 @@ export function deviceLoginRoutes(app: FastifyInstance, flow: SignInFlow): void 
     return sendPage(reply, error ? 400 : 200, deviceSignInPage({ ...page, ...(error ? { error } : {}) }));
   };
 
-  /** The pending authorization a typed code names, if it is still waiting. */
-  const pendingFor = (typed: string | undefined): DeviceAuthorization | undefined => {
-    const found = typed ? stores.deviceCodes.get(userCodeKey(normalUserCode(typed))) : undefined;
-    return found?.status === 'pending' && found.expiresAt > Date.now() ? found : undefined;
+  /** The pending authorization a typed code names, with its device code, if it is still waiting. */
+  const pendingFor = (typed: string | undefined): { deviceCode: string; pending: DeviceAuthorization } | undefined => {
+    const deviceCode = typed ? stores.userCodes.get(normalUserCode(typed)) : undefined;
+    const found = deviceCode ? stores.deviceCodes.get(deviceCode) : undefined;
+    return deviceCode && found?.status === 'pending' && found.expiresAt > Date.now() ? { deviceCode, pending: found } : undefined;
   };
 
   app.get(DEVICE_LOGIN_PATH, { onRequest: limited }, async (request, reply) => askForCode(request, reply));
@@ -57,20 +57,22 @@ export function deviceLoginRoutes(app: FastifyInstance, flow: SignInFlow): void 
     if (params.action === undefined) {
       if (!tokens.verify(request, CODE_STEP, params[FORM_TOKEN_FIELD]))
         return showError(reply, errors.signInNotFromPage(), directory.tenantId);
-      const pending = pendingFor(params.user_code);
-      if (!pending) return askForCode(request, reply, BAD_CODE);
-      return askToSignIn(request, reply, pending, flow.signOn.current(request)?.employee ?? directory.employees[0]!);
+      const found = pendingFor(params.user_code);
+      if (!found) return askForCode(request, reply, BAD_CODE);
+      return askToSignIn(request, reply, found.pending, flow.signOn.current(request)?.employee ?? directory.employees[0]!);
     }
     return decide(request, reply, params);
   });
 
   const decide = (request: FastifyRequest, reply: FastifyReply, params: Params) => {
-    const pending = pendingFor(params.user_code);
-    if (!pending) return askForCode(request, reply, BAD_CODE);
+    const found = pendingFor(params.user_code);
+    if (!found) return askForCode(request, reply, BAD_CODE);
+    const { deviceCode, pending } = found;
     if (!tokens.verify(request, signInStep(pending.userCode), params[FORM_TOKEN_FIELD]))
       return showError(reply, errors.signInNotFromPage(), directory.tenantId);
     if (params.action !== 'approve') {
       pending.status = 'declined';
+      stores.deviceCodes.changed(deviceCode);
       return sendPage(reply, 200, deviceDonePage(false));
     }
     const { employee, problem } = employeeFromForm(directory, params);
@@ -82,6 +84,7 @@ export function deviceLoginRoutes(app: FastifyInstance, flow: SignInFlow): void 
       (client && !directory.signInAllowed(client, employee) ? errors.userNotAssigned(employee.email, client.clientId) : undefined);
     if (refusal) return askToSignIn(request, reply, pending, employee, `AADSTS${refusal.code}: ${refusal.detail}`);
     Object.assign(pending, { status: 'approved', employee, sessionId: randomUUID() });
+    stores.deviceCodes.changed(deviceCode);
     return sendPage(reply, 200, deviceDonePage(true));
   };
 }

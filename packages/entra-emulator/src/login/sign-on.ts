@@ -9,7 +9,7 @@ export class SingleSignOn {
   readonly cookieName: string;
 
   constructor(
-    tenantId: string,
+    private readonly tenantId: string,
     private readonly sessions: BoundedStore<SignOnSession>,
     private readonly secureCookies: boolean,
   ) {
@@ -22,7 +22,7 @@ export class SingleSignOn {
   }
 
   start(reply: FastifyReply, employee: TestEmployee): SignOnSession {
-    const session = { id: randomToken(32), sid: randomUUID(), employee };
+    const session = { tenantId: this.tenantId, id: randomToken(32), sid: randomUUID(), employee };
     this.sessions.set(session.id, session);
     reply.setCookie(this.cookieName, session.id, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.secureCookies });
     return session;

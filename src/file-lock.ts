@@ -1,8 +1,8 @@
 /**
- * A lock between the command-line processes of one user: a file made only if none is there, holding its
+ * A lock between the processes of one user on one file: a file made only if none is there, holding its
  * process's id and a random value. A lock whose process is gone (or that is older than any change takes)
- * is removed, by one process at a time. After a wait the work goes ahead without the lock: the cache it
- * guards is a convenience, and a command must not hang on it.
+ * is removed, by one process at a time. After a wait the work goes ahead without the lock: what it guards
+ * (the command line's token file, the emulator's kept logins) is a convenience, and nothing must hang on it.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -96,11 +96,16 @@ function abandoned(holder: string, ageMs: number, staleMs: number): boolean {
   if (holder === '') return false;
   const pid = Number(holder.split(' ', 1)[0]);
   if (!Number.isSafeInteger(pid) || pid <= 0) return true;
+  return !processRunning(pid);
+}
+
+/** Whether a process with this id is there (another user's too). */
+export function processRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return false;
+    return true;
   } catch (err) {
     // EPERM: the process is there, another user's.
-    return (err as NodeJS.ErrnoException).code !== 'EPERM';
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
