@@ -114,8 +114,8 @@ const proxyRanges = z.string().transform((value, context) => {
 /** On NAIS the proxies in front are in the cluster's private ranges. */
 const NAIS_PROXIES = ['loopback', 'uniquelocal'];
 
-/** The variables, each with its rule and default. */
-const VARIABLES = {
+/** The variables, each with its rule and default: docs/configuration.md lists them, and a test holds it to this. */
+export const VARIABLES = {
   PORT: withDefault(port, 8080),
   HOST: text,
   PUBLIC_URL: optional(httpUrl),

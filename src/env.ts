@@ -23,11 +23,11 @@ export const text = optional(z.string());
 export const withDefault = <T extends z.ZodType>(schema: T, fallback: z.output<T>) =>
   z.preprocess(blankIsUnset, schema.optional()).transform((value): z.output<T> => value ?? fallback);
 
-const range = (min: number, max: number | undefined) => (max === undefined ? `at least ${min}` : `from ${min} to ${max}`);
+const range = (min: number, max: number | undefined) => (max === undefined ? `of at least ${min}` : `from ${min} to ${max}`);
 
 /** A whole number from `min` to `max` (no upper bound when `max` is left out). */
 export function wholeNumber(min: number, max?: number) {
-  const message = max === undefined ? `must be a whole number of at least ${min}` : `must be a whole number ${range(min, max)}`;
+  const message = `must be a whole number ${range(min, max)}`;
   return z
     .string()
     .regex(/^\d+$/, message)

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { httpUrl, optional, readEnv } from '../env.js';
 import { cliEnvOf, type CliEnv } from './variables.js';
 
-const VARIABLES = {
+export const VARIABLES = {
   /** The generator, when --url is not given. */
   TOKEN_GENERATOR_URL: optional(httpUrl),
   /** The token cache file, when not the default. */

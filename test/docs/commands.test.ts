@@ -1,13 +1,13 @@
 /**
- * Every command that a fenced block of the README or docs/ shows names a real command and real flags:
+ * Every command that a fenced block of the guides (guides.ts) shows names a real command and real flags:
  * `token-generator` and `entra-emulator` are checked against their own --help, `npm run` against
  * package.json's scripts, so that the guides cannot drift from what the programs do.
  */
 import { execFile } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { guideFiles } from './guides.js';
 
 const run = promisify(execFile);
 const PROGRAMS = {
@@ -23,11 +23,10 @@ interface Use {
   words: string[];
 }
 
-/** The shell lines of every fenced block (sh, bash, shell, or none) of the README and the guides. */
+/** The shell lines of every fenced block (sh, bash, shell, or none) of the guides. */
 async function shellLines(): Promise<{ file: string; line: string }[]> {
-  const files = ['README.md', ...(await readdir('docs')).filter((name) => name.endsWith('.md')).map((name) => join('docs', name))];
   const lines: { file: string; line: string }[] = [];
-  for (const file of files) {
+  for (const file of await guideFiles()) {
     for (const block of (await readFile(file, 'utf8')).matchAll(/```(\w*)\n([\s\S]*?)```/g)) {
       if (!['', 'sh', 'bash', 'shell'].includes(block[1]!)) continue;
       for (const line of block[2]!.split('\n')) lines.push({ file, line: line.replace(/\s#\s.*$/, '').trim() });
@@ -62,7 +61,7 @@ beforeAll(async () => {
   uses = (await shellLines()).flatMap(({ file, line }) => usesIn(file, line));
 });
 
-describe('the commands in the README and docs/', () => {
+describe('the commands in the guides', () => {
   it('finds commands of both programs to check', () => {
     expect(uses.filter((use) => use.program === 'token-generator').length).toBeGreaterThan(5);
     expect(uses.filter((use) => use.program === 'entra-emulator').length).toBeGreaterThan(3);

@@ -26,6 +26,18 @@ describe('one helper for every program’s environment', () => {
     );
   });
 
+  it('says what every variable must be, in the same words, for the emulator’s lists and switches too', () => {
+    expect(fault(() => emulatorEnv({ EMULATOR_TLS: 'yes' }))).toBe(
+      'EMULATOR_TLS must be "self-signed" (or unset, with EMULATOR_TLS_CERT and EMULATOR_TLS_KEY for a certificate of your own), not "yes"',
+    );
+    expect(fault(() => emulatorEnv({ EMULATOR_UNAUTHORIZED_TARGETS: 'dev-gcp:a:b, foo' }))).toBe(
+      'EMULATOR_UNAUTHORIZED_TARGETS must be cluster:namespace:app targets separated by commas ("foo" is not one), not "dev-gcp:a:b, foo"',
+    );
+    expect(fault(() => loadConfig({ SESSION_MAX_LIFETIME_HOURS: '0' }))).toBe(
+      'SESSION_MAX_LIFETIME_HOURS must be a number of at least 0.01, not "0"',
+    );
+  });
+
   it('reads the emulator’s LOG_LEVEL, and refuses one pino does not know', () => {
     expect(emulatorEnv({}).logLevel).toBe('info');
     expect(emulatorEnv({ LOG_LEVEL: 'debug' }).logLevel).toBe('debug');

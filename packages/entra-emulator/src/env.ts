@@ -17,10 +17,14 @@ const targets = z
   )
   .superRefine((items, context) => {
     const bad = items.find((item) => !TARGET_PATTERN.test(item));
-    if (bad) context.addIssue({ code: 'custom', message: `${JSON.stringify(bad)} is not a cluster:namespace:app target` });
+    if (bad)
+      context.addIssue({
+        code: 'custom',
+        message: `must be cluster:namespace:app targets separated by commas (${JSON.stringify(bad)} is not one)`,
+      });
   });
 
-const VARIABLES = {
+export const VARIABLES = {
   LOG_LEVEL,
   EMULATOR_PORT: optional(port),
   EMULATOR_HOST: optional(z.string()),
@@ -40,7 +44,9 @@ const VARIABLES = {
   EMULATOR_CLUSTER: optional(z.string().regex(NAME_PATTERN, 'must be a lower-case cluster name, such as dev-gcp')),
   EMULATOR_STATE_DIR: optional(z.string()),
   EMULATOR_TLS: optional(
-    z.literal('self-signed', { error: 'the only value is "self-signed" (or set EMULATOR_TLS_CERT and EMULATOR_TLS_KEY)' }),
+    z.literal('self-signed', {
+      error: 'must be "self-signed" (or unset, with EMULATOR_TLS_CERT and EMULATOR_TLS_KEY for a certificate of your own)',
+    }),
   ),
   EMULATOR_CA_FILE: optional(z.string()),
   EMULATOR_TLS_CERT: optional(z.string()),

@@ -28,6 +28,7 @@ export interface ClientRegistration {
   spaRedirectUris?: string[];
   /** Redirect URIs of a desktop or mobile app (`native`): the client is public, as for the device code flow. */
   nativeRedirectUris?: string[];
+  /** Where logout may send the browser back (`post_logout_redirect_uri`): elsewhere it shows a signed-out page. */
   postLogoutRedirectUris?: string[];
 }
 

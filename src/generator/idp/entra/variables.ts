@@ -28,7 +28,7 @@ export interface EntraConfig {
   provider: ProviderConfig;
 }
 
-const VARIABLES = {
+export const VARIABLES = {
   AZURE_APP_CLIENT_ID: text,
   AZURE_APP_JWK: text,
   AZURE_APP_CLIENT_SECRET: text,
