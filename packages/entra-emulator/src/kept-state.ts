@@ -5,7 +5,7 @@
  * being polled (a device login under way goes on).
  *
  * Written shortly after each change, not only at the close, so that a process killed (`kill -9`, a crash, a closed
- * terminal) loses only what changed in its last moment. A write takes the file as it is, leaves out what expired, puts
+ * terminal) loses only what changed in its last second. A write takes the file as it is, leaves out what expired, puts
  * in this emulator's changes and writes it whole (a new file renamed over the old: a kill mid-write leaves the old one),
  * under the state folder's lock, so that another emulator on the folder (`npm start`'s and an app's own on another port)
  * keeps what it wrote and a sign-out or a redeemed device code stays gone. Readable by the owner alone, as every file of
@@ -18,8 +18,11 @@ import type { DeviceAuthorization, RefreshGrant, SignOnSession } from './model.j
 import type { StateFolder } from './state.js';
 import type { BoundedStore, StoreEntry, Stores } from './stores.js';
 
-/** The least time from a change to its write; a write also waits ten times as long as the last one took. */
-const PAUSE_MS = 250;
+/**
+ * The least time from a change to its write; a write also waits ten times as long as the last one took. A second: under a
+ * load of logins (in the generator's process, with `npm start`) a write every quarter second took a few per cent of the time.
+ */
+const PAUSE_MS = 1_000;
 const LOCK = 'kept-state.lock';
 
 const employee = z.object({ navIdent: z.string(), name: z.string(), email: z.string(), groups: z.array(z.string()) });
