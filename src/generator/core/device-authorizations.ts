@@ -7,6 +7,7 @@ import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { randomToken, type SessionStore } from '../../session/index.js';
 import type { Problem } from './problem.js';
+import { sentByAnotherTool } from './oauth/client-id.js';
 
 /** Letters no one mistakes for others or for digits, and that spell no words (RFC 8628 §6.1). */
 const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
@@ -119,9 +120,8 @@ export class DeviceAuthorizations {
   async poll(deviceCode: string, client?: string): Promise<PollOutcome> {
     const authorization = await this.load(deviceCode);
     if (!authorization) return { kind: 'unknown' };
-    // A code issued to another client (RFC 6749 §5.2), as an authorization code is: refused before it slows the rightful
-    // poller down or takes its answer.
-    if (client !== undefined && client !== authorization.client) return { kind: 'other_client' };
+    // As an authorization code: refused before it slows the rightful poller down or takes its answer.
+    if (sentByAnotherTool(client, authorization.client)) return { kind: 'other_client' };
     const now = this.now();
     if (authorization.expiresAt <= now) return { kind: 'expired' };
     const pollKey = `device-poll:${deviceCode}`;

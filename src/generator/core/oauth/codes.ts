@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Sealer, SessionStore } from '../../../session/index.js';
 import { refuse } from '../problem.js';
+import { sentByAnotherTool } from './client-id.js';
 import type { LoadedSession } from '../sessions.js';
 import type { ToolSessions } from './tool-sessions.js';
 
@@ -65,8 +66,7 @@ export class AuthorizationCodes {
       throw refuse('invalid_grant', 'The code_verifier does not match the code_challenge of this code.');
     if (asked.redirectUri !== code.redirectUri)
       throw refuse('invalid_grant', 'The redirect_uri differs from the one this code was issued for.');
-    if (asked.client !== undefined && asked.client !== code.client)
-      throw refuse('invalid_grant', 'This code was issued to another client_id.');
+    if (sentByAnotherTool(asked.client, code.client)) throw refuse('invalid_grant', 'This code was issued to another client_id.');
     if (!(await this.store.consumeOnce(`${CODE}:${code.id}`, CODE_SECONDS * 2000))) {
       const started = await this.store.getRecord(`${CODE}-session:${code.id}`);
       if (started) await this.tools.endById(started);
