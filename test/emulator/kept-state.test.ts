@@ -27,6 +27,22 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+const DEVICE_EMPLOYEE = { navIdent: 'Z990203', name: 'Enhet Ansatt', email: 'enhet.ansatt@trygdeetaten.no', groups: '' };
+
+/** An emulator on a state folder of its own, with a device login its command-line app has begun. */
+async function deviceLoginBegun() {
+  const stateDir = await stateFolder();
+  const port = await freePort();
+  const first = await startEmulator({ stateDir, port });
+  const cli = first.registerClient(CLI);
+  const res = await fetch(`${first.baseUrl}/${first.tenantId}/oauth2/v2.0/devicecode`, {
+    method: 'POST',
+    body: new URLSearchParams({ client_id: cli, scope: `openid offline_access ${SCOPE}` }),
+  });
+  const device = (await res.json()) as { device_code: string; user_code: string; verification_uri: string };
+  return { stateDir, port, first, cli, device };
+}
+
 /** What the tests use of an emulator: its addresses, which one in another process has too. */
 type Running = Pick<Emulator, 'baseUrl' | 'tenantId' | 'tokenEndpoint'>;
 
@@ -222,15 +238,7 @@ describe('the kept state', () => {
   });
 
   it('goes on with a device login begun before a restart', async () => {
-    const stateDir = await stateFolder();
-    const port = await freePort();
-    const first = await startEmulator({ stateDir, port });
-    const cli = first.registerClient(CLI);
-    const res = await fetch(`${first.baseUrl}/${first.tenantId}/oauth2/v2.0/devicecode`, {
-      method: 'POST',
-      body: new URLSearchParams({ client_id: cli, scope: `openid offline_access ${SCOPE}` }),
-    });
-    const device = (await res.json()) as { device_code: string; user_code: string; verification_uri: string };
+    const { stateDir, port, first, cli, device } = await deviceLoginBegun();
     await first.close();
 
     const second = await startEmulator({ stateDir, port });
@@ -238,8 +246,7 @@ describe('the kept state', () => {
       second.registerClient(CLI);
       const poll = () => tokenRequest(second, { grant_type: DEVICE_CODE_GRANT, client_id: cli, device_code: device.device_code });
       expect((await poll()).body.error).toBe('authorization_pending');
-      const employee = { navIdent: 'Z990203', name: 'Enhet Ansatt', email: 'enhet.ansatt@trygdeetaten.no', groups: '' };
-      expect(await enterDeviceCode(device.verification_uri, device.user_code, employee)).toContain('You have signed in');
+      expect(await enterDeviceCode(device.verification_uri, device.user_code, DEVICE_EMPLOYEE)).toContain('You have signed in');
       // The device polls again after its interval.
       const now = Date.now();
       vi.spyOn(Date, 'now').mockImplementation(() => now + 6_000);
@@ -252,17 +259,8 @@ describe('the kept state', () => {
   });
 
   it('keeps a device code redeemed before a restart redeemed after it', async () => {
-    const stateDir = await stateFolder();
-    const port = await freePort();
-    const first = await startEmulator({ stateDir, port });
-    const cli = first.registerClient(CLI);
-    const res = await fetch(`${first.baseUrl}/${first.tenantId}/oauth2/v2.0/devicecode`, {
-      method: 'POST',
-      body: new URLSearchParams({ client_id: cli, scope: `openid offline_access ${SCOPE}` }),
-    });
-    const device = (await res.json()) as { device_code: string; user_code: string; verification_uri: string };
-    const employee = { navIdent: 'Z990203', name: 'Enhet Ansatt', email: 'enhet.ansatt@trygdeetaten.no', groups: '' };
-    expect(await enterDeviceCode(device.verification_uri, device.user_code, employee)).toContain('You have signed in');
+    const { stateDir, port, first, cli, device } = await deviceLoginBegun();
+    expect(await enterDeviceCode(device.verification_uri, device.user_code, DEVICE_EMPLOYEE)).toContain('You have signed in');
     // Redeemed while it runs, after the approval was written: the redemption is a change the file must take too.
     await waitFor(async () => (await readFile(join(stateDir, 'device-codes.json'), 'utf8').catch(() => '')).includes('"approved"'), {
       what: 'the approval written',
