@@ -141,7 +141,7 @@ export interface RefreshGrant {
   spaUntil?: number;
 }
 
-/** A device code flow's sign-in (RFC 8628, as Entra runs it), kept under its device code and under its user code. */
+/** A device code flow's sign-in (RFC 8628, as Entra runs it), kept under its device code; its user code names that device code. */
 export interface DeviceAuthorization {
   tenantId: string;
   clientId: string;
