@@ -72,12 +72,17 @@ export class ToolSessions {
   }
 
   /**
-   * The first answer of a tool session just started. Without one (the identity provider refused the target, or failed),
-   * the tool holds no refresh token, so the session is ended again rather than listed as a tool with access.
+   * The first answer of a tool session just started, handed out only once `claim` took the grant it came from (the
+   * authorization code, the device code), which it does only once: a grant is used up by an answer ready to go, so that a
+   * redemption that failed on its way (the identity provider refused or failed, the generator died) leaves the tool its
+   * grant to try again, as the failure's advice says. Without an answer the tool holds no refresh token, so the session
+   * is ended again rather than listed as a tool with access.
    */
-  async firstAnswer<T>(session: LoadedSession, answer: () => Promise<T>): Promise<T> {
+  async firstAnswer<T>(session: LoadedSession, answer: () => Promise<T>, claim: () => Promise<void>): Promise<T> {
     try {
-      return await answer();
+      const answered = await answer();
+      await claim();
+      return answered;
     } catch (err) {
       await this.endById(session.id).catch(() => undefined);
       throw err;

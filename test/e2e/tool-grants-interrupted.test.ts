@@ -1,0 +1,219 @@
+/**
+ * A tool's grant interrupted on its way to its first token: the identity provider failing while a code is redeemed or
+ * an allowed device code is polled, and a replica killed with SIGKILL at that moment, the tool then going to the other
+ * replica (both on one Redis). The grant is used up only by an answer ready to go, so the tool's retry gets its tokens,
+ * as the failure's "try again" says. One replica runs as a process of its own (src/main.ts), to be killed; the other in
+ * the test's process, where the device page's reading time and the poll interval pass by the clock.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as oidc from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../../packages/entra-emulator/src/index.js';
+import { loadConfig } from '../../src/config.js';
+import { startService, type Service } from '../../src/main.js';
+import {
+  approveDevice,
+  consentToken,
+  decide,
+  deviceAuthorization,
+  poll,
+  startLoopback,
+  tokenRequest,
+} from '../helpers/authorization-server.js';
+import { installClock } from '../helpers/clock.js';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { login } from '../helpers/http-login.js';
+import { freePort } from '../helpers/ports.js';
+import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { memoryLogger } from '../helpers/stack.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+// Before the service starts: the device page's reading time and the poll interval pass by the clock.
+const clock = installClock();
+const TARGET = 'dev-gcp:my-team:my-app';
+const GENERATOR = 'dev-gcp:nais:azure-token-generator';
+const SECRET = 'test-secret-for-interrupted-grants';
+
+let redis: TestRedis;
+let emulator: Emulator;
+let proxy: FaultProxy;
+let env: Record<string, string>;
+let inProcess: Service;
+let loopback: Awaited<ReturnType<typeof startLoopback>>;
+
+/** An on-behalf-of request, the one that makes a tool's first token. */
+const isOnBehalfOf = ({ path, body }: { path: string; body: string }) => path.endsWith('/token') && body.includes('jwt-bearer');
+
+beforeAll(async () => {
+  redis = await startRedis();
+  const emulatorPort = await freePort();
+  proxy = await startFaultProxy(`http://127.0.0.1:${emulatorPort}`);
+  emulator = await startEmulator({ port: emulatorPort, publicUrl: proxy.url, logger: false });
+  const port = await freePort();
+  const clientId = emulator.registerClient({
+    target: GENERATOR,
+    secrets: [SECRET],
+    redirectUris: [`http://localhost:${port}/oauth2/callback`],
+  });
+  env = {
+    AZURE_APP_CLIENT_ID: clientId,
+    AZURE_APP_CLIENT_SECRET: SECRET,
+    AZURE_APP_WELL_KNOWN_URL: emulator.wellKnownUrl,
+    REDIS_URL: redis.url,
+    SESSION_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    HOST: '127.0.0.1',
+    IDP_RETRIES: '0',
+  };
+  const own = { ...env, PORT: String(port) };
+  inProcess = await startService(loadConfig(own), own, { logger: memoryLogger().logger });
+  loopback = await startLoopback();
+}, 60_000);
+
+afterAll(async () => {
+  loopback?.server.close();
+  await inProcess?.close();
+  await emulator?.close();
+  await proxy?.close();
+  await redis?.close();
+});
+
+/** The other replica, as a process of its own on the same Redis and key, once it is ready. */
+async function replicaProcess(): Promise<{ url: string; kill(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, ...env, PORT: String(port), LOG_LEVEL: 'warn' },
+    stdio: 'ignore',
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const url = `http://127.0.0.1:${port}`;
+  const ready = () =>
+    fetch(`${url}/internal/isready`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+  await waitFor(ready, { what: 'the replica process to be ready', timeout: 30_000 });
+  return {
+    url,
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** A code the employee allowed on the in-process replica, and what the tool sends to redeem it. */
+async function allowedCode(): Promise<Record<string, string>> {
+  const cookie = await login(inProcess.url);
+  const verifier = oidc.randomPKCECodeVerifier();
+  const query = new URLSearchParams({
+    response_type: 'code',
+    client_id: 'interrupted tool',
+    redirect_uri: loopback.redirectUri,
+    scope: TARGET,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
+  const answered = await decide(
+    cookie,
+    `${inProcess.url}/oauth2/authorize`,
+    await consentToken(cookie, `${inProcess.url}/oauth2/authorize?${query}`),
+  );
+  const code = new URL(answered.headers.get('location')!).searchParams.get('code')!;
+  return { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: loopback.redirectUri };
+}
+
+/** A device code the employee allowed on the in-process replica, not polled yet. */
+async function allowedDevice(): Promise<string> {
+  const cookie = await login(inProcess.url);
+  const started = await deviceAuthorization(inProcess.url);
+  expect((await approveDevice(cookie, inProcess.url, started.user_code)).status).toBe(200);
+  return started.device_code;
+}
+
+/** Sends `request` with its on-behalf-of call held at the identity provider, kills the replica there, then lets the call go on. */
+async function killedDuring(request: () => Promise<unknown>, replica: { kill(): Promise<void> }): Promise<void> {
+  proxy.holdWhen = isOnBehalfOf;
+  const sent = request().catch(() => undefined);
+  try {
+    await waitFor(() => proxy.held === 1, { what: 'the on-behalf-of call to reach the identity provider' });
+    await replica.kill();
+  } finally {
+    proxy.holdWhen = undefined;
+    proxy.release();
+  }
+  await sent;
+}
+
+const errorOf = async (res: Response) => ((await res.json()) as { error?: string }).error;
+
+describe('a failed first answer', () => {
+  it('leaves the tool its code: redeemed again once the identity provider is well, it gets tokens', async () => {
+    const redeem = await allowedCode();
+    proxy.faultWhen = isOnBehalfOf;
+    proxy.mode = 'error-500';
+    try {
+      const failed = await tokenRequest(inProcess.url, redeem);
+      expect(failed.status).toBe(502);
+      expect(await errorOf(failed)).toBe('server_error');
+    } finally {
+      proxy.mode = 'pass';
+      proxy.faultWhen = undefined;
+    }
+    const again = await tokenRequest(inProcess.url, redeem);
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { refresh_token?: string }).refresh_token).toBeTruthy();
+    // Used up now: a third redemption is a replay.
+    expect(await errorOf(await tokenRequest(inProcess.url, redeem))).toBe('invalid_grant');
+  });
+
+  it('leaves the tool its allowed device code: its next poll gets tokens', async () => {
+    const deviceCode = await allowedDevice();
+    proxy.faultWhen = isOnBehalfOf;
+    proxy.mode = 'error-500';
+    try {
+      const failed = await poll(inProcess.url, deviceCode);
+      expect(failed.status).toBe(502);
+    } finally {
+      proxy.mode = 'pass';
+      proxy.faultWhen = undefined;
+    }
+    clock.advance(5_000);
+    const again = await poll(inProcess.url, deviceCode);
+    expect(again.status).toBe(200);
+    expect(again.body.refresh_token).toBeTruthy();
+    clock.advance(5_000);
+    expect((await poll(inProcess.url, deviceCode)).body.error).toBe('invalid_grant');
+  });
+});
+
+describe('a replica killed while it makes a tool its first token', () => {
+  it('leaves the code to the other replica', async () => {
+    const redeem = await allowedCode();
+    const replica = await replicaProcess();
+    await killedDuring(() => tokenRequest(replica.url, redeem), replica);
+    const again = await tokenRequest(inProcess.url, redeem);
+    expect(again.status).toBe(200);
+  }, 60_000);
+
+  it('leaves the allowed device code to the poll at the other replica', async () => {
+    const deviceCode = await allowedDevice();
+    const replica = await replicaProcess();
+    await killedDuring(() => poll(replica.url, deviceCode), replica);
+    // The poll the killed replica took counts: the next comes after the interval.
+    clock.advance(6_000);
+    const again = await poll(inProcess.url, deviceCode);
+    expect(again.status).toBe(200);
+  }, 60_000);
+
+  it('leaves a refresh token good at the other replica when killed in the middle of its refresh', async () => {
+    const redeemed = await tokenRequest(inProcess.url, await allowedCode());
+    const { refresh_token: refreshToken } = (await redeemed.json()) as { refresh_token: string };
+    const replica = await replicaProcess();
+    // A process just started has no token cached: the refresh asks the identity provider.
+    const refresh = { grant_type: 'refresh_token', refresh_token: refreshToken };
+    await killedDuring(() => tokenRequest(replica.url, refresh), replica);
+    const again = await tokenRequest(inProcess.url, refresh);
+    expect(again.status).toBe(200);
+  }, 60_000);
+});
