@@ -1,0 +1,101 @@
+/**
+ * Redis going away or restarting while an employee is in the middle of a login (between the generator's redirect to
+ * the identity provider and the callback), with and without its persistence: a 503 while it is away that is worth
+ * retrying (the same callback completes the login once it is back), logins it kept kept, and a login it lost asked
+ * for again, never a 500.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cookieNames } from '../../src/paths.js';
+import { login, startLogin } from '../helpers/http-login.js';
+import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const WANTED = '/api/obo?aud=dev-gcp:my-team:my-app';
+const started: { stack: Stack; redis: TestRedis }[] = [];
+
+afterAll(async () => {
+  for (const { stack, redis } of started) {
+    await stack.close();
+    await redis.close();
+  }
+});
+
+/** A generator on a Redis of its own: with an append-only file, or, given `args`, as they say. */
+async function onRedis(args?: string[]): Promise<{ stack: Stack; redis: TestRedis }> {
+  const redis = await startRedis(args ? { args } : {});
+  const stack = await startStack({ env: { REDIS_URL: redis.url, SESSION_ENCRYPTION_KEY: randomBytes(32).toString('base64') } });
+  started.push({ stack, redis });
+  return { stack, redis };
+}
+
+async function backAgain(stack: Stack): Promise<void> {
+  const reachable = async () =>
+    ((await (await fetch(`${stack.url}/internal/health`)).json()) as { session_store: { reachable: boolean } }).session_store.reachable;
+  await waitFor(reachable, { what: 'the generator to reach Redis again', timeout: 15_000 });
+}
+
+/** The browser's return to the callback, as a page. */
+const callback = (url: string, cookie: string) => fetch(url, { headers: { cookie, accept: 'text/html' }, redirect: 'manual' });
+
+const sessionCookie = (stack: Stack, res: Response) =>
+  res.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0]!)
+    .find((c) => c.startsWith(`${cookieNames(stack.url).session}=`) && !c.endsWith('='));
+
+const obo = (stack: Stack, cookie: string) => fetch(`${stack.url}${WANTED}`, { headers: { cookie, accept: 'application/json' } });
+
+describe('Redis away while an employee is at the identity provider', () => {
+  it('answers the callback 503, keeps the login, and the same callback completes it once Redis is back', async () => {
+    const { stack, redis } = await onRedis();
+    const pending = await startLogin(stack.url, WANTED);
+    await redis.stop();
+    const away = await callback(pending.callbackUrl, pending.loginCookie);
+    expect(away.status).toBe(503);
+    const page = await away.text();
+    expect(page).toMatch(/session store is unavailable/);
+    expect(page).toMatch(/reload this page/);
+    // The login's own cookie is left as it is, for the reload.
+    const loginName = cookieNames(stack.url).login;
+    expect(away.headers.getSetCookie().filter((c) => c.startsWith(`${loginName}=`))).toEqual([]);
+
+    await redis.restart();
+    await backAgain(stack);
+    const completed = await callback(pending.callbackUrl, pending.loginCookie);
+    expect(completed.status).toBe(302);
+    expect(completed.headers.get('location')).toBe(WANTED);
+    expect((await obo(stack, sessionCookie(stack, completed)!)).status).toBe(200);
+  });
+});
+
+describe('Redis restarted while an employee is at the identity provider', () => {
+  it('with its append-only file: the login completes, and a login of before is kept', async () => {
+    const { stack, redis } = await onRedis();
+    const before = await login(stack.url);
+    const pending = await startLogin(stack.url, WANTED);
+    await redis.stop();
+    await redis.restart();
+    await backAgain(stack);
+    const completed = await callback(pending.callbackUrl, pending.loginCookie);
+    expect(completed.status).toBe(302);
+    expect((await obo(stack, sessionCookie(stack, completed)!)).status).toBe(200);
+    expect((await obo(stack, before)).status).toBe(200);
+  });
+
+  it('without persistence: the login completes, and a login of before, lost, is asked for again rather than failing', async () => {
+    const { stack, redis } = await onRedis(['--appendonly', 'no']);
+    const before = await login(stack.url);
+    const pending = await startLogin(stack.url, WANTED);
+    await redis.stop();
+    await redis.restart();
+    await backAgain(stack);
+    const completed = await callback(pending.callbackUrl, pending.loginCookie);
+    expect(completed.status).toBe(302);
+    expect((await obo(stack, sessionCookie(stack, completed)!)).status).toBe(200);
+    const lost = await obo(stack, before);
+    expect(lost.status).toBe(401);
+    expect(((await lost.json()) as { login_url?: string }).login_url).toContain('/oauth2/login');
+  });
+});
