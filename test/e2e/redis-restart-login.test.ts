@@ -54,6 +54,7 @@ describe('Redis away while an employee is at the identity provider', () => {
     await redis.stop();
     const away = await callback(pending.callbackUrl, pending.loginCookie);
     expect(away.status).toBe(503);
+    expect(away.headers.get('retry-after')).toBe('5');
     const page = await away.text();
     expect(page).toMatch(/session store is unavailable/);
     expect(page).toMatch(/reload this page/);

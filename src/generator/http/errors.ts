@@ -10,6 +10,7 @@ import type { FixedAnswer } from '../../host-names.js';
 import { StoreUnavailableError } from '../../session/index.js';
 import {
   LoginRequiredError,
+  ruleOf,
   PROBLEM_CODES,
   ProblemError,
   statusOf,
@@ -149,6 +150,8 @@ export function sendProblem(
   fields: Readonly<Record<string, string>> = {},
 ): FastifyReply {
   reply.header('cache-control', 'no-store');
+  const wait = ruleOf(p.code).retryAfterSeconds;
+  if (wait !== undefined && !reply.hasHeader('retry-after')) reply.header('retry-after', String(wait));
   const correlationId = String(request.id);
   switch (format) {
     case 'oauth':
