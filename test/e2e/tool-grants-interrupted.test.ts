@@ -102,9 +102,9 @@ async function replicaProcess(): Promise<{ url: string; kill(): Promise<void> }>
   };
 }
 
-/** A code the employee allowed on the in-process replica, and what the tool sends to redeem it. */
-async function allowedCode(): Promise<Record<string, string>> {
-  const cookie = await login(inProcess.url);
+/** A code the employee allowed on the in-process replica from the browser login `cookie`, and what the tool sends to redeem it. */
+async function allowedCode(cookie?: string): Promise<Record<string, string>> {
+  cookie ??= await login(inProcess.url);
   const verifier = oidc.randomPKCECodeVerifier();
   const query = new URLSearchParams({
     response_type: 'code',
@@ -123,9 +123,9 @@ async function allowedCode(): Promise<Record<string, string>> {
   return { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: loopback.redirectUri };
 }
 
-/** A device code the employee allowed on the in-process replica, not polled yet. */
-async function allowedDevice(): Promise<string> {
-  const cookie = await login(inProcess.url);
+/** A device code the employee allowed on the in-process replica from the browser login `cookie`, not polled yet. */
+async function allowedDevice(cookie?: string): Promise<string> {
+  cookie ??= await login(inProcess.url);
   const started = await deviceAuthorization(inProcess.url);
   expect((await approveDevice(cookie, inProcess.url, started.user_code)).status).toBe(200);
   return started.device_code;
@@ -146,6 +146,12 @@ async function killedDuring(request: () => Promise<unknown>, replica: { kill(): 
 }
 
 const errorOf = async (res: Response) => ((await res.json()) as { error?: string }).error;
+
+/** How many tools the home page lists as having access as the employee of the browser login `cookie` (the tests' one employee). */
+async function toolsListed(cookie: string): Promise<number> {
+  const home = await (await fetch(`${inProcess.url}/`, { headers: { cookie, accept: 'text/html' } })).text();
+  return home.split('(its own name for itself)').length - 1;
+}
 
 describe('a failed first answer', () => {
   it('leaves the tool its code: redeemed again once the identity provider is well, it gets tokens', async () => {
@@ -188,22 +194,29 @@ describe('a failed first answer', () => {
 });
 
 describe('a replica killed while it makes a tool its first token', () => {
-  it('leaves the code to the other replica', async () => {
-    const redeem = await allowedCode();
+  it('leaves the code to the other replica, and the employee sees the tool once', async () => {
+    const cookie = await login(inProcess.url);
+    const listed = await toolsListed(cookie);
+    const redeem = await allowedCode(cookie);
     const replica = await replicaProcess();
     await killedDuring(() => tokenRequest(replica.url, redeem), replica);
     const again = await tokenRequest(inProcess.url, redeem);
     expect(again.status).toBe(200);
+    // The session the killed replica started never reached the tool: not listed as a tool with access.
+    expect(await toolsListed(cookie)).toBe(listed + 1);
   }, 60_000);
 
-  it('leaves the allowed device code to the poll at the other replica', async () => {
-    const deviceCode = await allowedDevice();
+  it('leaves the allowed device code to the poll at the other replica, and the employee sees the tool once', async () => {
+    const cookie = await login(inProcess.url);
+    const listed = await toolsListed(cookie);
+    const deviceCode = await allowedDevice(cookie);
     const replica = await replicaProcess();
     await killedDuring(() => poll(replica.url, deviceCode), replica);
     // The poll the killed replica took counts: the next comes after the interval.
     clock.advance(6_000);
     const again = await poll(inProcess.url, deviceCode);
     expect(again.status).toBe(200);
+    expect(await toolsListed(cookie)).toBe(listed + 1);
   }, 60_000);
 
   it('leaves a refresh token good at the other replica when killed in the middle of its refresh', async () => {

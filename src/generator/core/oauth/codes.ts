@@ -75,13 +75,14 @@ export class AuthorizationCodes {
     // A code used before starts nothing, and asks the identity provider nothing.
     const startedBefore = await this.store.getRecord(startedKey(code.id));
     if (startedBefore) await this.replayed(startedBefore);
-    const { session, refreshToken } = await this.tools.start(code.session, { client: code.client, target: code.target }, LOOPBACK);
+    const started = await this.tools.start(code.session, { client: code.client, target: code.target }, LOOPBACK);
+    const { session, refreshToken } = started;
     const claim = async () => {
       if (!(await this.store.consumeOnce(`${CODE}:${code.id}`, CODE_SECONDS * 2000)))
         await this.replayed(await this.store.getRecord(startedKey(code.id)));
       await this.store.setRecord(startedKey(code.id), session.id, CODE_SECONDS * 2000);
     };
-    return this.tools.firstAnswer(session, () => answer({ session, refreshToken, target: code.target }), claim);
+    return this.tools.firstAnswer(started, () => answer({ session, refreshToken, target: code.target }), claim);
   }
 
   /** A code redeemed again: the session its redemption started (if known yet) ends too. */

@@ -38,11 +38,12 @@ export async function deviceCodeGrant(
       const { session: browserSession, client, target, address, userAgent } = outcome.authorization;
       const audience = targetScope(target);
       const from = `${address}${userAgent ? ` (${userAgent.slice(0, 60)})` : ''}`;
-      const { session, refreshToken } = await deps.tools.start(browserSession, { client, target: audience.target }, from);
+      const started = await deps.tools.start(browserSession, { client, target: audience.target }, from);
+      const { session, refreshToken } = started;
       const claim = async () => {
         if (!(await deps.devices.claim(deviceCode))) throw used();
       };
-      return deps.tools.firstAnswer(session, () => deps.tokens.response(session, audience, refreshToken, asked), claim);
+      return deps.tools.firstAnswer(started, () => deps.tokens.response(session, audience, refreshToken, asked), claim);
     }
   }
 }
