@@ -71,6 +71,35 @@ describe('Redis away while an employee is at the identity provider', () => {
   });
 });
 
+describe('Redis away while an employee answers a tool', () => {
+  it("answers the tool's consent page 503, and its Try again opens that page again, which asks once Redis is back", async () => {
+    const { stack, redis } = await onRedis();
+    const cookie = await login(stack.url);
+    const consent =
+      '/oauth2/authorize?' +
+      new URLSearchParams({
+        response_type: 'code',
+        client_id: 'a tool',
+        redirect_uri: 'http://127.0.0.1:49152/callback',
+        scope: 'dev-gcp:my-team:my-app',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+      });
+    await redis.stop();
+    const away = await fetch(`${stack.url}${consent}`, { headers: { cookie, accept: 'text/html' } });
+    expect(away.status).toBe(503);
+    const tryAgain = /<a class="button" href="([^"]+)">Try again<\/a>/
+      .exec(await away.text())?.[1]
+      ?.replace(/&#(\d+);/g, (_m, n: string) => String.fromCharCode(Number(n)));
+    expect(tryAgain).toBe(consent);
+    await redis.restart();
+    await backAgain(stack);
+    const asked = await fetch(`${stack.url}${tryAgain!}`, { headers: { cookie, accept: 'text/html' } });
+    expect(asked.status).toBe(200);
+    expect(await asked.text()).toMatch(/Allow/);
+  });
+});
+
 describe('Redis restarted while an employee is at the identity provider', () => {
   it('with its append-only file: the login completes, and a login of before is kept', async () => {
     const { stack, redis } = await onRedis();
