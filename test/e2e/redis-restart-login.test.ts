@@ -101,18 +101,25 @@ describe('Redis away while an employee answers a tool', () => {
 });
 
 describe('Redis restarted while an employee is at the identity provider', () => {
-  it('with its append-only file: the login completes, and a login of before is kept', async () => {
-    const { stack, redis } = await onRedis();
-    const before = await login(stack.url);
-    const pending = await startLogin(stack.url, WANTED);
-    await redis.stop();
-    await redis.restart();
-    await backAgain(stack);
-    const completed = await callback(pending.callbackUrl, pending.loginCookie);
-    expect(completed.status).toBe(302);
-    expect((await obo(stack, sessionCookie(stack, completed)!)).status).toBe(200);
-    expect((await obo(stack, before)).status).toBe(200);
-  });
+  const persisted = [
+    { what: 'its append-only file', args: undefined },
+    // A snapshot written as it stops (SIGTERM), as a Redis with `save` points does.
+    { what: 'its snapshots', args: ['--appendonly', 'no', '--save', '3600 1'] },
+  ];
+  for (const { what, args } of persisted) {
+    it(`with ${what}: the login completes, and a login of before is kept`, async () => {
+      const { stack, redis } = await onRedis(args);
+      const before = await login(stack.url);
+      const pending = await startLogin(stack.url, WANTED);
+      await redis.stop();
+      await redis.restart();
+      await backAgain(stack);
+      const completed = await callback(pending.callbackUrl, pending.loginCookie);
+      expect(completed.status).toBe(302);
+      expect((await obo(stack, sessionCookie(stack, completed)!)).status).toBe(200);
+      expect((await obo(stack, before)).status).toBe(200);
+    });
+  }
 
   it('without persistence: the login completes, and a login of before, lost, is asked for again rather than failing', async () => {
     const { stack, redis } = await onRedis(['--appendonly', 'no']);
