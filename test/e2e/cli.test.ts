@@ -344,6 +344,25 @@ describe('token-generator after the generator restarts', () => {
   });
 });
 
+describe('token-generator with short-lived tokens', () => {
+  it("keeps a token that lives a minute, as the generator's cache does, and prints it again without the generator", async () => {
+    const cache = join(dir, 'short-lived', 'tokens.json');
+    const short = await startStack({ emulator: { accessTokenLifetimeSeconds: 60 } });
+    const m2m = () => cli(['m2m', 'dev-gcp:my-team:my-app', '--url', short.url], { env: { TOKEN_GENERATOR_CACHE: cache } });
+    let first: Run;
+    try {
+      first = await m2m();
+      expect(first.code).toBe(0);
+    } finally {
+      await short.close();
+    }
+    // The generator is gone: only the command's own cache can answer.
+    const again = await m2m();
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe(first.stdout);
+  });
+});
+
 /** Runs `obo` and answers in Chromium what it prints: the login URL, or the device flow's page. */
 async function oboAnswered(
   page: Page,

@@ -96,6 +96,37 @@ describe('the command line cache file', () => {
   });
 });
 
+describe("the command line's early expiry", () => {
+  const KEY = 'm2m dev-gcp:a:app';
+
+  it('keeps a short-lived token until half its lifetime is left, as the generator does', async () => {
+    const cache = new TokenCacheFile(path);
+    const now = Date.now();
+    // The emulator's tokens set to live a minute: a flat two-minute margin would never keep one.
+    await cache.storeToken(GENERATOR, KEY, { accessToken: 'short', expiresAt: now + 60_000, lifetimeMs: 60_000 });
+    expect((await cache.token(GENERATOR, KEY, now + 29_000))?.accessToken).toBe('short');
+    expect(await cache.token(GENERATOR, KEY, now + 31_000)).toBeUndefined();
+  });
+
+  it('keeps an hour-long token until two minutes are left', async () => {
+    const cache = new TokenCacheFile(path);
+    const now = Date.now();
+    await cache.storeToken(GENERATOR, KEY, { accessToken: 'long', expiresAt: now + 3_600_000, lifetimeMs: 3_600_000 });
+    expect((await cache.token(GENERATOR, KEY, now + 3_470_000))?.accessToken).toBe('long');
+    expect(await cache.token(GENERATOR, KEY, now + 3_490_000)).toBeUndefined();
+  });
+
+  it("reads a file written before tokens kept their lifetime, with the two minutes' margin", async () => {
+    const now = Date.now();
+    await mkdir(dirname(path), { recursive: true });
+    const tokens = { old: { accessToken: 'old', expiresAt: now + 100_000 }, older: { accessToken: 'older', expiresAt: now + 200_000 } };
+    await writeFile(path, JSON.stringify({ generators: { [GENERATOR]: { tokens } } }));
+    const cache = new TokenCacheFile(path);
+    expect(await cache.token(GENERATOR, 'old', now)).toBeUndefined();
+    expect((await cache.token(GENERATOR, 'older', now))?.accessToken).toBe('older');
+  });
+});
+
 describe('a cache file that cannot be written', () => {
   it('is said once, and nothing is thrown: the command goes on without keeping its tokens', async () => {
     await writeFile(join(dir, 'a-file'), '');
