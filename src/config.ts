@@ -10,7 +10,7 @@ import { ConfigError, decimal, httpUrl, LOG_LEVEL, oneOf, optional, port, readEn
 import { parseKey } from './session/crypto.js';
 import proxyAddr from '@fastify/proxy-addr';
 import { LOCAL_PROXIES } from './generator/http/client-address.js';
-import { identityFromEnv, loginDomainOf, type IdentityConfig } from './generator/idp/providers.js';
+import { identityFromEnv, loginDomainOf, PROVIDER_KINDS, type IdentityConfig } from './generator/idp/providers.js';
 
 export { ConfigError };
 
@@ -151,6 +151,7 @@ export const VARIABLES = {
   TRUST_PROXY_HOPS: withDefault(wholeNumber(0, 10), 0),
   TRUSTED_PROXIES: optional(proxyRanges),
   SHUTDOWN_DELAY_SECONDS: withDefault(decimal(0, 60), 0),
+  IDENTITY_PROVIDER: optional(oneOf(PROVIDER_KINDS)),
   LOGIN_TENANT_DOMAIN: optional(z.string().regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/, 'must be a domain, such as trygdeetaten.no')),
 };
 
@@ -235,7 +236,7 @@ function missingSharedKey(storeVariable: StoreVariable): ConfigError {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const vars = readEnv(env, VARIABLES, SECRETS);
-  const identity = identityFromEnv(env);
+  const identity = identityFromEnv(env, vars.IDENTITY_PROVIDER);
   const nais = onNais(env);
   const store = storeFrom(vars);
   if (nais && identity && !store && vars.SESSION_STORE !== 'memory') throw missingSharedStore(vars.NAIS_CLUSTER_NAME);
