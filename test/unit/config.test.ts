@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { DEVELOPMENT_TENANT_DOMAIN } from '../../src/generator/idp/entra/variables.js';
 import { chooseIdentity } from '../../src/generator/idp/providers.js';
 
 const entra = {
@@ -71,6 +72,14 @@ describe('configuration', () => {
     );
     expect(loadConfig({ ...entra, AZURE_APP_TENANT_ID: 'a.example', LOGIN_TENANT_DOMAIN: 'b.example' }).generator.loginDomain).toBe(
       'b.example',
+    );
+  });
+
+  it("takes the development tenant's domain from Entra ID's folder, where the fact is said, also with the emulator", () => {
+    expect(DEVELOPMENT_TENANT_DOMAIN).toBe('trygdeetaten.no');
+    expect(loadConfig({}).generator.loginDomain).toBe(DEVELOPMENT_TENANT_DOMAIN);
+    expect(errorOf({ LOGIN_TENANT_DOMAIN: 'nodots' }).message).toBe(
+      `LOGIN_TENANT_DOMAIN: must be a domain, such as ${DEVELOPMENT_TENANT_DOMAIN}, not "nodots"`,
     );
   });
 

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Target } from '../../audience.js';
 import { ConfigError } from '../../config-error.js';
 import { EntraClient } from './entra/client.js';
-import { entraLoginDomain, readEntraConfig, type EntraConfig } from './entra/variables.js';
+import { DEVELOPMENT_TENANT_DOMAIN, entraLoginDomain, readEntraConfig, type EntraConfig } from './entra/variables.js';
 import type { IdentityProvider, TokenRequestEvent } from './identity-provider.js';
 
 export interface ProviderOptions {
@@ -90,9 +90,15 @@ export function chooseIdentity<C extends { kind: string }>(
   return configured[0];
 }
 
-/** The domain of the users who log in, as the provider's configuration says it, if it does. */
-export function loginDomainOf(identity: IdentityConfig): string | undefined {
-  return providerOf(identity).loginDomain(identity);
+/** An example of a login domain, for the message about one that is not. */
+export const EXAMPLE_LOGIN_DOMAIN = DEVELOPMENT_TENANT_DOMAIN;
+
+/**
+ * The domain of the users who log in, as the provider's configuration says it, else the development tenant's in Entra ID: where
+ * the generator is meant to run, and what the emulator, standing in when no provider is configured, plays.
+ */
+export function loginDomainOf(identity: IdentityConfig | undefined): string {
+  return (identity && providerOf(identity).loginDomain(identity)) ?? DEVELOPMENT_TENANT_DOMAIN;
 }
 
 /** Starts the provider the configuration names. */
