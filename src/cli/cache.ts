@@ -4,10 +4,11 @@
  * allowed (a session is consented for one target), and tokens until their early expiry, the generator's rule.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { earlyExpiryMs } from '../cache/early-expiry.js';
 import { dirname } from 'node:path';
 import { withFileLock, type LockTimes } from '../file-lock.js';
+import { makeFolder } from '../make-folder.js';
 
 /** A renewal is a round trip to the generator and on to Entra ID: a second command waits for it longer than for a change of the file. */
 const RENEWAL_LOCK: LockTimes = { waitMs: 15_000, staleMs: 30_000 };
@@ -53,7 +54,7 @@ export class TokenCacheFile {
   }
 
   private async write(data: CacheFile): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    await makeFolder(dirname(this.path));
     const temporary = `${this.path}.${process.pid}.${randomUUID()}.tmp`;
     await writeFile(temporary, JSON.stringify(data), { mode: 0o600 });
     await chmod(temporary, 0o600);

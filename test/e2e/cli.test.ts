@@ -95,12 +95,13 @@ describe('token-generator m2m', () => {
   it('prints the token, and says so in one line, when its cache cannot be written', async () => {
     const blocked = join(dir, 'a-file');
     await writeFile(blocked, '');
-    const run = await cli(['m2m', 'dev-gcp:my-team:my-app', '--no-cache'], {
-      env: { TOKEN_GENERATOR_CACHE: join(blocked, 'tokens.json') },
-    });
-    expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
-    expect(run.stderr).toMatch(/^token-generator: cannot write the token cache .* \([A-Z]+\): tokens are not kept\n$/);
+    // Under a file, and under /proc, where Node's own recursive mkdir never settled.
+    for (const cache of [join(blocked, 'tokens.json'), ...(process.platform === 'linux' ? ['/proc/nonexistent/tokens.json'] : [])]) {
+      const run = await cli(['m2m', 'dev-gcp:my-team:my-app', '--no-cache'], { env: { TOKEN_GENERATOR_CACHE: cache } });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+      expect(run.stderr).toMatch(/^token-generator: cannot write the token cache .* \([A-Z]+\): tokens are not kept\n$/);
+    }
   });
 
   it('fails with the service\u2019s advice and the access policy to add', async () => {

@@ -140,6 +140,17 @@ describe('a cache file that cannot be written', () => {
   });
 });
 
+describe('a cache file under a folder where nothing can be made', () => {
+  // Node's own recursive mkdir never settled under /proc: the command hung at its first write.
+  it.runIf(process.platform === 'linux')('is said once, as one that cannot be written, and nothing hangs', async () => {
+    const said: string[] = [];
+    const cache = new TokenCacheFile('/proc/nonexistent/tokens.json', (reason) => said.push(reason));
+    await cache.storeToken(GENERATOR, 'm2m dev-gcp:a:app', { accessToken: 'x', expiresAt: Date.now() + 3_600_000 });
+    expect(await cache.forget(GENERATOR)).toEqual([]);
+    expect(said).toEqual(['cannot write the token cache /proc/nonexistent/tokens.json (ENOENT): tokens are not kept']);
+  });
+});
+
 describe("a file's single refresh token, written before sessions per target", () => {
   it('is tried for any target, and goes once it has rotated', async () => {
     await legacyFile('rt-old');
