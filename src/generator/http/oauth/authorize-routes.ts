@@ -19,7 +19,7 @@ import { AUTHORIZE_SCHEMA, CONSENT_SCHEMA } from './schemas.js';
 import { ProblemError, refuse, type Problem } from '../../core/problem.js';
 import { oauthRedirectQuery } from '../errors.js';
 import { clientId, loopbackRedirect, single, targetScope } from './parameters.js';
-import { refuseHead } from '../head.js';
+import { refuseHead } from '../methods.js';
 
 const AuthorizationRequest = z.object({
   client: z.string(),
