@@ -513,6 +513,22 @@ describe('employee tokens by the device flow (RFC 8628)', () => {
     await verifyEmployeeToken(own.body.access_token!, TARGET);
   });
 
+  it('requires the client_id in every poll (RFC 8628 §3.4), and leaves the code to the tool that sends it', async () => {
+    const cookie = await login(stack.url);
+    const started = await deviceAuthorization(stack.url);
+    expect((await approveDevice(cookie, stack.url, started.user_code)).status).toBe(200);
+    clock.advance(10_000);
+    const anonymous = await tokenRequest({ grant_type: DEVICE_CODE_GRANT, device_code: started.device_code });
+    expect(anonymous.status).toBe(400);
+    expect(await anonymous.json()).toMatchObject({
+      error: 'invalid_request',
+      error_description: 'Send client_id with each poll: the one the device authorization was started with (RFC 8628 section 3.4).',
+    });
+    const own = await poll(stack.url, started.device_code);
+    expect(own.status).toBe(200);
+    await verifyEmployeeToken(own.body.access_token!, TARGET);
+  });
+
   it('answers access_denied when the employee denies', async () => {
     const cookie = await login(stack.url);
     const started = await deviceAuthorization(stack.url);
