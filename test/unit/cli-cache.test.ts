@@ -99,21 +99,16 @@ describe('the command line cache file', () => {
 describe("the command line's early expiry", () => {
   const KEY = 'm2m dev-gcp:a:app';
 
-  it('keeps a short-lived token until half its lifetime is left, as the generator does', async () => {
+  // A minute's token, as the emulator's EMULATOR_TOKEN_LIFETIME_SECONDS can make it: a flat two-minute margin would never keep it.
+  it.each([
+    ['a minute', 60_000, 'until half its lifetime is left', 30_000],
+    ['an hour', 3_600_000, 'until two minutes are left', 120_000],
+  ])('keeps a token that lives %s %s, as the generator does', async (_lives, lifetimeMs, _until, marginMs) => {
     const cache = new TokenCacheFile(path);
     const now = Date.now();
-    // The emulator's tokens set to live a minute: a flat two-minute margin would never keep one.
-    await cache.storeToken(GENERATOR, KEY, { accessToken: 'short', expiresAt: now + 60_000, lifetimeMs: 60_000 });
-    expect((await cache.token(GENERATOR, KEY, now + 29_000))?.accessToken).toBe('short');
-    expect(await cache.token(GENERATOR, KEY, now + 31_000)).toBeUndefined();
-  });
-
-  it('keeps an hour-long token until two minutes are left', async () => {
-    const cache = new TokenCacheFile(path);
-    const now = Date.now();
-    await cache.storeToken(GENERATOR, KEY, { accessToken: 'long', expiresAt: now + 3_600_000, lifetimeMs: 3_600_000 });
-    expect((await cache.token(GENERATOR, KEY, now + 3_470_000))?.accessToken).toBe('long');
-    expect(await cache.token(GENERATOR, KEY, now + 3_490_000)).toBeUndefined();
+    await cache.storeToken(GENERATOR, KEY, { accessToken: 'kept', expiresAt: now + lifetimeMs, lifetimeMs });
+    expect((await cache.token(GENERATOR, KEY, now + lifetimeMs - marginMs - 1_000))?.accessToken).toBe('kept');
+    expect(await cache.token(GENERATOR, KEY, now + lifetimeMs - marginMs + 1_000)).toBeUndefined();
   });
 
   it("reads a file written before tokens kept their lifetime, with the two minutes' margin", async () => {
