@@ -7,13 +7,15 @@ export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     const counts = { passed: 0, failed: 0, skipped: 0 };
     for (const module of testModules) {
+      let failedInModule = 0;
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') counts.passed++;
-        else if (state === 'failed') counts.failed++;
+        else if (state === 'failed') failedInModule++;
         else counts.skipped++;
       }
-      if (module.state() === 'failed' && [...module.children.allTests()].length === 0) counts.failed++;
+      // A file that failed outside its tests (an import, a `beforeAll`) leaves them skipped: it counts as one failure.
+      counts.failed += module.state() === 'failed' ? Math.max(1, failedInModule) : failedInModule;
     }
     // Written as the process exits, so that it is the last line after the default reporter's summary.
     process.once('exit', () => {
