@@ -145,6 +145,18 @@ async function killedDuring(request: () => Promise<unknown>, replica: { kill(): 
   await sent;
 }
 
+/** `request` with the identity provider failing its on-behalf-of calls (HTTP 500), and only those. */
+async function withOnBehalfOfFailing<T>(request: () => Promise<T>): Promise<T> {
+  proxy.faultWhen = isOnBehalfOf;
+  proxy.mode = 'error-500';
+  try {
+    return await request();
+  } finally {
+    proxy.mode = 'pass';
+    proxy.faultWhen = undefined;
+  }
+}
+
 const errorOf = async (res: Response) => ((await res.json()) as { error?: string }).error;
 
 /** How many tools the home page lists as having access as the employee of the browser login `cookie` (the tests' one employee). */
@@ -156,16 +168,9 @@ async function toolsListed(cookie: string): Promise<number> {
 describe('a failed first answer', () => {
   it('leaves the tool its code: redeemed again once the identity provider is well, it gets tokens', async () => {
     const redeem = await allowedCode();
-    proxy.faultWhen = isOnBehalfOf;
-    proxy.mode = 'error-500';
-    try {
-      const failed = await tokenRequest(inProcess.url, redeem);
-      expect(failed.status).toBe(502);
-      expect(await errorOf(failed)).toBe('server_error');
-    } finally {
-      proxy.mode = 'pass';
-      proxy.faultWhen = undefined;
-    }
+    const failed = await withOnBehalfOfFailing(() => tokenRequest(inProcess.url, redeem));
+    expect(failed.status).toBe(502);
+    expect(await errorOf(failed)).toBe('server_error');
     const again = await tokenRequest(inProcess.url, redeem);
     expect(again.status).toBe(200);
     expect(((await again.json()) as { refresh_token?: string }).refresh_token).toBeTruthy();
@@ -175,15 +180,7 @@ describe('a failed first answer', () => {
 
   it('leaves the tool its allowed device code: its next poll gets tokens', async () => {
     const deviceCode = await allowedDevice();
-    proxy.faultWhen = isOnBehalfOf;
-    proxy.mode = 'error-500';
-    try {
-      const failed = await poll(inProcess.url, deviceCode);
-      expect(failed.status).toBe(502);
-    } finally {
-      proxy.mode = 'pass';
-      proxy.faultWhen = undefined;
-    }
+    expect((await withOnBehalfOfFailing(() => poll(inProcess.url, deviceCode))).status).toBe(502);
     clock.advance(5_000);
     const again = await poll(inProcess.url, deviceCode);
     expect(again.status).toBe(200);
