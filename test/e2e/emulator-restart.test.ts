@@ -8,11 +8,10 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/main.js';
-import { consentToken, decide, startLoopback, tokenRequest } from '../helpers/authorization-server.js';
+import { allowedCode, startLoopback, tokenRequest } from '../helpers/authorization-server.js';
 import { login } from '../helpers/http-login.js';
 import { freePort } from '../helpers/ports.js';
 import { memoryLogger } from '../helpers/stack.js';
@@ -81,28 +80,8 @@ const obo = async (cookie: string, target: string) =>
 
 /** A tool the employee of the browser login `cookie` allowed: its refresh token. */
 async function tool(cookie: string): Promise<string> {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const query = new URLSearchParams({
-    response_type: 'code',
-    client_id: 'a tool',
-    redirect_uri: loopback.redirectUri,
-    scope: TARGET,
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-  });
-  const answered = await decide(
-    cookie,
-    `${generator.url}/oauth2/authorize`,
-    await consentToken(cookie, `${generator.url}/oauth2/authorize?${query}`),
-  );
-  const code = new URL(answered.headers.get('location')!).searchParams.get('code')!;
-  const redeemed = await tokenRequest(generator.url, {
-    grant_type: 'authorization_code',
-    code,
-    code_verifier: verifier,
-    redirect_uri: loopback.redirectUri,
-  });
-  return ((await redeemed.json()) as { refresh_token: string }).refresh_token;
+  const redeem = await allowedCode(generator.url, cookie, { client: 'a tool', redirectUri: loopback.redirectUri, scope: TARGET });
+  return ((await (await tokenRequest(generator.url, redeem)).json()) as { refresh_token: string }).refresh_token;
 }
 
 /** The refresh tokens the state folder holds, as written so far. */

@@ -7,15 +7,13 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../packages/entra-emulator/src/index.js';
 import { loadConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/main.js';
 import {
+  allowedCode as allowedCodeAt,
   approveDevice,
-  consentToken,
-  decide,
   deviceAuthorization,
   poll,
   startLoopback,
@@ -105,22 +103,7 @@ async function replicaProcess(): Promise<{ url: string; kill(): Promise<void> }>
 /** A code the employee allowed on the in-process replica from the browser login `cookie`, and what the tool sends to redeem it. */
 async function allowedCode(cookie?: string): Promise<Record<string, string>> {
   cookie ??= await login(inProcess.url);
-  const verifier = oidc.randomPKCECodeVerifier();
-  const query = new URLSearchParams({
-    response_type: 'code',
-    client_id: 'interrupted tool',
-    redirect_uri: loopback.redirectUri,
-    scope: TARGET,
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-  });
-  const answered = await decide(
-    cookie,
-    `${inProcess.url}/oauth2/authorize`,
-    await consentToken(cookie, `${inProcess.url}/oauth2/authorize?${query}`),
-  );
-  const code = new URL(answered.headers.get('location')!).searchParams.get('code')!;
-  return { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: loopback.redirectUri };
+  return allowedCodeAt(inProcess.url, cookie, { client: 'interrupted tool', redirectUri: loopback.redirectUri, scope: TARGET });
 }
 
 /** A device code the employee allowed on the in-process replica from the browser login `cookie`, not polled yet. */
