@@ -75,7 +75,8 @@ export async function renew(ctx: Context, server: client.Configuration, refreshT
   }
 }
 
-function reasonOf(err: client.ResponseBodyError): unknown {
+/** The generator's own code for an OAuth error (`reason`), where it says more than `error`. */
+export function reasonOf(err: client.ResponseBodyError): unknown {
   return (err.cause as { reason?: unknown } | undefined)?.reason;
 }
 

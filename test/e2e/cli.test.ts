@@ -10,6 +10,8 @@ import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
 import { freePort } from '../helpers/ports.js';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 // Each case runs the command a few times, each a fresh Node.js with tsx: slow on a loaded machine.
 vi.setConfig({ testTimeout: 60_000 });
@@ -343,6 +345,50 @@ describe('token-generator after the generator restarts', () => {
       await second.close();
     }
   });
+});
+
+describe('token-generator obo --device while the generator restarts', () => {
+  it('keeps polling while nothing answers, and gets its tokens once the employee allows it after the restart', async () => {
+    // `npm start` on a state folder, behind a hop that shows when the command polls.
+    const port = await freePort();
+    const proxy = await startFaultProxy(`http://127.0.0.1:${port}`);
+    const env = {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PUBLIC_URL: proxy.url,
+      EMULATOR_PORT: String(await freePort()),
+      EMULATOR_STATE_DIR: join(dir, 'device-restart'),
+    };
+    let generator = await startStack({ env });
+    let shown: string | undefined;
+    const running = cli(['obo', 'dev-gcp:my-team:my-app', '--device', '--url', proxy.url], {
+      env: { TOKEN_GENERATOR_CACHE: join(dir, 'device-restart.json') },
+      onStderr: (text) => (shown ??= /or open: (\S+)/.exec(text)?.[1]),
+    });
+    const page = await (await browser.newContext()).newPage();
+    try {
+      const url = await waitFor(() => shown, { what: 'the command to show the device code', timeout: 30_000 });
+      await generator.close();
+      const since = proxy.requests.length;
+      await waitFor(() => proxy.requests.slice(since).some((r) => r.path === '/oauth2/token'), {
+        what: 'the command to poll while the generator is away',
+        timeout: 20_000,
+      });
+      generator = await startStack({ env });
+      await page.goto(url);
+      await page.locator('button:has-text("Sign in")').click();
+      await page.locator('#typed_code').fill(new URL(url).searchParams.get('user_code')!);
+      await page.locator('button:has-text("Allow")').click();
+      const run = await running;
+      expect(run.stderr).not.toMatch(/cannot reach/);
+      expect(run.code).toBe(0);
+      expect(decodeJwt(run.stdout.trim()).aud).toBe(generator.emulator!.clientIdFor('dev-gcp:my-team:my-app'));
+    } finally {
+      await page.context().close();
+      await generator.close();
+      await proxy.close();
+    }
+  }, 90_000);
 });
 
 describe('token-generator with short-lived tokens', () => {

@@ -1,6 +1,7 @@
 /**
  * `npm start` again keeps the employee logged in, in the browser and in the command line: outside NAIS
- * the session key and the in-memory sessions are kept in the state folder, readable by the user alone.
+ * the session key and the in-memory sessions are kept in the state folder, readable by the user alone. So does
+ * closing the terminal it ran in (SIGHUP), a stop as Ctrl-C is.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -12,6 +13,8 @@ import { launchChromium } from '../helpers/browser.js';
 import { freePort } from '../helpers/ports.js';
 import { startStack } from '../helpers/stack.js';
 import { installClock } from '../helpers/clock.js';
+import { login } from '../helpers/http-login.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 // Before the service starts: the hour after the restart passes by the clock, not by waiting.
 const clock = installClock();
@@ -91,4 +94,46 @@ describe('npm start again', () => {
       await second.close();
     }
   }, 120_000);
+});
+
+/** `npm start` as a process of its own (src/main.ts), on the state folder, once it is ready. */
+async function npmStart(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, ...env }, stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = `http://localhost:${env.PORT}`;
+  const ready = () =>
+    fetch(`${url}/internal/isready`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+  await waitFor(ready, { what: 'npm start to be ready', timeout: 30_000 });
+  return { url, child, exited };
+}
+
+describe('the terminal npm start ran in, closed', () => {
+  it('stops it as Ctrl-C does: the login is kept for the next start', async () => {
+    const env = {
+      PORT: String(await freePort()),
+      EMULATOR_PORT: String(await freePort()),
+      HOST: '127.0.0.1',
+      EMULATOR_STATE_DIR: join(dir, 'hangup'),
+      LOG_LEVEL: 'warn',
+    };
+    const first = await npmStart(env);
+    let cookie: string;
+    try {
+      cookie = await login(first.url);
+    } finally {
+      first.child.kill('SIGHUP');
+    }
+    expect(await first.exited).toBe(0);
+    const second = await npmStart(env);
+    try {
+      const session = await fetch(`${second.url}/oauth2/session`, { headers: { cookie } });
+      expect(((await session.json()) as { authenticated: boolean }).authenticated).toBe(true);
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
+  }, 90_000);
 });

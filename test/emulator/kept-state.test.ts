@@ -237,6 +237,42 @@ describe('the kept state', () => {
     }
   });
 
+  it('takes the sign-in form of a page shown before a restart', async () => {
+    const stateDir = await stateFolder();
+    const port = await freePort();
+    const first = await startEmulator({ stateDir, port });
+    const clientId = first.registerClient(WEB);
+    const url = authorizeUrl(first, { client_id: clientId, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid', state: 's' });
+    const page = await fetch(url, { redirect: 'manual' });
+    const html = await page.text();
+    await first.close();
+
+    const second = await startEmulator({ stateDir, port });
+    try {
+      second.registerClient(WEB);
+      // The employee answers the page the emulator showed before it restarted.
+      const action = /<form method="post" action="([^"]+)">/.exec(html)![1]!.replace(/&amp;/g, '&');
+      const hidden = [...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m): [string, string] => [
+        m[1]!,
+        m[2]!,
+      ]);
+      const cookie = page.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0]!)
+        .join('; ');
+      const signedIn = await fetch(new URL(action, url), {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { cookie },
+        body: new URLSearchParams([...hidden, ...Object.entries(DEVICE_EMPLOYEE)]),
+      });
+      expect(signedIn.status).toBe(302);
+      expect(new URL(signedIn.headers.get('location')!).searchParams.get('code')).toBeTruthy();
+    } finally {
+      await second.close();
+    }
+  });
+
   it('goes on with a device login begun before a restart', async () => {
     const { stateDir, port, first, cli, device } = await deviceLoginBegun();
     await first.close();

@@ -2,6 +2,7 @@
  * A tool's side of the generator's authorization server, for tests: its loopback listener, the
  * consent page read and answered without a browser, and raw token requests.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { testClock } from './clock.js';
@@ -57,6 +58,29 @@ export async function approveDevice(cookie: string, base: string, userCode: stri
   const token = await consentToken(cookie, `${base}/oauth2/device?user_code=${userCode}`);
   testClock().advance(1_100);
   return decide(cookie, `${base}/oauth2/device`, token, 'allow', {}, { typed_code: typed });
+}
+
+/**
+ * A code the employee of the browser login `cookie` allowed `client` on the consent page at `base`, for `scope`: what the
+ * tool then sends to redeem it (with PKCE, to its loopback `redirectUri`).
+ */
+export async function allowedCode(
+  base: string,
+  cookie: string,
+  tool: { client: string; redirectUri: string; scope: string },
+): Promise<Record<string, string>> {
+  const verifier = randomBytes(32).toString('base64url');
+  const query = new URLSearchParams({
+    response_type: 'code',
+    client_id: tool.client,
+    redirect_uri: tool.redirectUri,
+    scope: tool.scope,
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  });
+  const answered = await decide(cookie, `${base}/oauth2/authorize`, await consentToken(cookie, `${base}/oauth2/authorize?${query}`));
+  const code = new URL(answered.headers.get('location')!).searchParams.get('code')!;
+  return { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: tool.redirectUri };
 }
 
 export function tokenRequest(base: string, params: Record<string, string>): Promise<Response> {

@@ -18,6 +18,7 @@ import type { GrantContext } from './grants/index.js';
 import { KeyRing } from './key-ring.js';
 import { KeptState } from './kept-state.js';
 import { loginRoutes } from './login/routes.js';
+import { signInFormKey } from './login/form-token.js';
 import { loadDirectory, loadDirectoryFile, mergeDirectories } from './manifests.js';
 import type { LoadedDirectory } from './model.js';
 import { metadataRoutes } from './metadata.js';
@@ -122,6 +123,8 @@ interface Parts {
   state: StateFolder | undefined;
   /** With a state folder: the refresh tokens, sign-in sessions and device codes written there as they change. */
   kept: KeptState | undefined;
+  /** The key of the sign-in forms' tokens, kept in the state folder. */
+  formKey: Buffer;
   tenantId: string;
   basePath: string;
   /** What a path's first segment names: the tenant (by id or domain), a multi-tenant name, or nothing served here. */
@@ -152,7 +155,24 @@ async function makeParts(options: EmulatorOptions): Promise<Parts> {
   const claims = new Claims(directory, urls, lifetime);
   const context: GrantContext = { directory, keys, stores, endpoints: urls, claims };
   const named = tenantNames(tenantId, (domain) => directory.isDomain(domain));
-  return { options, state, kept, tenantId, basePath: `/${tenantId}`, named, tls, overrides, keys, urls, stores, directory, apps, context };
+  const formKey = await signInFormKey(state);
+  return {
+    options,
+    state,
+    kept,
+    formKey,
+    tenantId,
+    basePath: `/${tenantId}`,
+    named,
+    tls,
+    overrides,
+    keys,
+    urls,
+    stores,
+    directory,
+    apps,
+    context,
+  };
 }
 
 /**
@@ -186,6 +206,7 @@ async function addRoutes(app: FastifyInstance, parts: Parts): Promise<TokenStats
       basePath,
       urls,
       secureCookies,
+      formKey: parts.formKey,
       ...(options.signInRateLimit !== undefined ? { signInRateLimit: options.signInRateLimit } : {}),
     });
   });

@@ -1,8 +1,8 @@
 /**
  * What the emulator keeps between starts when it has a state folder: the tenant id, its signing
- * keys, every app's key pair, the local CA, and the refresh tokens, sign-in sessions and device codes
- * handed out (kept-state.ts). Files only the user may read, written whole (a new file renamed over the
- * old) so that a crash never leaves half a key.
+ * keys, every app's key pair, the local CA, the sign-in forms' key, and the refresh tokens, sign-in
+ * sessions and device codes handed out (kept-state.ts). Files only the user may read, written whole
+ * (a new file renamed over the old) so that a crash never leaves half a key.
  */
 import { randomUUID } from 'node:crypto';
 import type { Stats } from 'node:fs';

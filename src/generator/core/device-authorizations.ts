@@ -1,7 +1,8 @@
 /**
  * Device authorizations (RFC 8628): what a tool without a browser asked for, kept in the session
  * store so that any replica can be polled for it. The employee finds it by its short user code,
- * which is single use and expires with it; the tool polls with its device code.
+ * which is single use and expires with it; the tool polls with its device code, which an allowed
+ * authorization gives once, to the first poll whose answer is ready.
  */
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
@@ -133,9 +134,15 @@ export class DeviceAuthorizations {
     await this.store.setRecord(pollKey, JSON.stringify({ lastPollAt: now, interval }), authorization.expiresAt - now);
     if (tooSoon) return { kind: 'slow_down', interval };
     if (authorization.status === 'pending') return { kind: 'pending' };
-    if (!(await this.store.takeRecord(`device:${deviceCode}`))) return { kind: 'used' };
-    if (authorization.status === 'denied' || !authorization.session) return { kind: 'denied' };
+    if (authorization.status === 'denied' || !authorization.session)
+      return (await this.claim(deviceCode)) ? { kind: 'denied' } : { kind: 'used' };
+    // Taken by `claim` once the tool's answer is ready: a poll that fails on its way leaves it for the next poll.
     return { kind: 'allowed', authorization: { ...authorization, session: authorization.session } };
+  }
+
+  /** Uses up an answered device code; false when another poll (on this replica or another) took it first. */
+  async claim(deviceCode: string): Promise<boolean> {
+    return this.store.takeRecord(`device:${deviceCode}`);
   }
 
   private async save(deviceCode: string, authorization: DeviceAuthorization): Promise<void> {

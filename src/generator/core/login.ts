@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { ParsedAudience } from '../../audience.js';
 import type { Sealer } from '../../session/index.js';
 import { IdpError, LoginValidationError, type IdentityProvider, type LoginResult } from '../idp/identity-provider.js';
-import { refuse, type ProblemError } from './problem.js';
+import { ProblemError, refuse } from './problem.js';
 import { ask } from './provider.js';
 import type { LoadedSession, Sessions } from './sessions.js';
 
@@ -112,6 +112,20 @@ function stateMismatch(surface: LoginSurface): ProblemError {
   return refuse('login_state_mismatch', `This login answer does not belong to the login this browser started. ${START_AGAIN}`);
 }
 
+/**
+ * A login's completion refused before its code was redeemed, because the store that would keep its session is away: the
+ * browser keeps its login, and the same answer (a reload of the page) completes it once the store is back.
+ */
+export class LoginPutOff extends ProblemError {
+  constructor() {
+    super({
+      code: 'session_store_unavailable',
+      message:
+        'The session store is unavailable right now, so your login is not completed yet: reload this page in a moment to complete it.',
+    });
+  }
+}
+
 /** The emulator's answer to a headless login failed the checks: its fault, not the caller's. */
 function answerInvalid(reason: string): ProblemError {
   return refuse('login_answer_invalid', `The emulator's login answer did not pass the checks: ${reason}`);
@@ -158,8 +172,13 @@ export class Logins {
     throw refuse('login_state_expired', `This login has expired, was already completed, or was started in another browser. ${START_AGAIN}`);
   }
 
-  /** The provider's answer to the login checked and its code redeemed: the employee's new session. */
+  /**
+   * The provider's answer to the login checked and its code redeemed: the employee's new session. The code is redeemed only
+   * while the store can keep the session: redeemed with the store away, the session would be lost with it, and the login
+   * would have to start over; refused before (`LoginPutOff`), the same answer completes the login once the store is back.
+   */
   async complete(callbackUrl: URL, login: LoginState, options: LoginCompleteOptions): Promise<LoadedSession & { ticket: string }> {
+    if (!this.sessions.manager.store.health().reachable) throw new LoginPutOff();
     return this.sessions.create(await this.loggedIn(callbackUrl, login, options));
   }
 

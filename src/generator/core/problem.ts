@@ -32,6 +32,8 @@ export interface CodeRule {
   oauthStatus?: number;
   /** Whether the same request may succeed later: a tool or script may try again (after Retry-After, if given). */
   retry: boolean;
+  /** The Retry-After of every answer with this code, unless the refusal gives its own: how long trying again takes to be worth it. */
+  retryAfterSeconds?: number;
   /** What the caller does next, in general; the message says it for the case at hand. */
   advice: string;
   /** The message itself names the tenant to log in to: an error page need not say it again. */
@@ -85,7 +87,8 @@ export const PROBLEM_CODES = {
     namesTenant: true,
   },
   session_busy: { status: 503, oauth: 'temporarily_unavailable', retry: true, advice: WAIT },
-  session_store_unavailable: { status: 503, oauth: 'temporarily_unavailable', retry: true, advice: WAIT },
+  // A store that restarts or fails over is back within seconds; a tool that polls (RFC 8628, openid-client) waits for it.
+  session_store_unavailable: { status: 503, oauth: 'temporarily_unavailable', retry: true, retryAfterSeconds: 5, advice: WAIT },
   // The OAuth 2.0 endpoints for tools.
   invalid_grant: { status: 400, oauth: 'invalid_grant', retry: false, advice: LOG_IN_AGAIN },
   invalid_scope: { status: 400, oauth: 'invalid_scope', retry: false, advice: 'Name one target in scope, as cluster:namespace:app.' },

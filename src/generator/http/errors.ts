@@ -10,6 +10,7 @@ import type { FixedAnswer } from '../../host-names.js';
 import { StoreUnavailableError } from '../../session/index.js';
 import {
   LoginRequiredError,
+  ruleOf,
   PROBLEM_CODES,
   ProblemError,
   statusOf,
@@ -23,7 +24,7 @@ import { copyBlock, escapeHtml, page, sessionActions } from './views/html.js';
 import { drainBeforeClose } from './body-drain.js';
 import { formatOf, isNavigation, type Format } from './negotiate.js';
 import { safeReturnPath } from './redirect.js';
-import { loginUrl } from '../../paths.js';
+import { loginUrl, PATHS } from '../../paths.js';
 
 export interface ErrorHandlerOptions {
   publicUrl: string;
@@ -149,6 +150,8 @@ export function sendProblem(
   fields: Readonly<Record<string, string>> = {},
 ): FastifyReply {
   reply.header('cache-control', 'no-store');
+  const wait = ruleOf(p.code).retryAfterSeconds;
+  if (wait !== undefined && !reply.hasHeader('retry-after')) reply.header('retry-after', String(wait));
   const correlationId = String(request.id);
   switch (format) {
     case 'oauth':
@@ -258,9 +261,16 @@ export function fixedAnswer(p: Problem): FixedAnswer {
   return Object.freeze({ status: statusOf(p), headers: Object.freeze(headers), body });
 }
 
-/** Where "try again" and "sign in as someone else" lead: the page itself when it was a plain visit, else home. */
+/** The pages under /oauth2/ that a visit shows again as it was (a tool's consent page, the device page): a tool waits on them. */
+const REVISITED: readonly string[] = [PATHS.authorize, PATHS.deviceVerification];
+
+/**
+ * Where "try again" and "sign in as someone else" lead: the page itself when it was a plain visit, else home. The other
+ * /oauth2/ paths are steps (a login's start and its callback), not pages to come back to.
+ */
 function returnPath(request: FastifyRequest): string {
-  if (request.method !== 'GET' || request.url.startsWith('/oauth2/')) return '/';
+  const path = request.url.split('?')[0]!;
+  if (request.method !== 'GET' || (path.startsWith('/oauth2/') && !REVISITED.includes(path))) return '/';
   return safeReturnPath(request.url) ?? '/';
 }
 

@@ -36,7 +36,12 @@ describe('device authorizations', () => {
     clock.advance(10_000);
     expect(await d.poll(created.deviceCode)).toMatchObject({ kind: 'allowed', authorization: { session: 'browser-session' } });
     clock.advance(10_000);
-    // Taken: a second poll finds nothing to give (invalid_grant at the token endpoint).
+    // Not taken until the poll's answer is ready: a poll that failed on its way leaves it to the next.
+    expect(await d.poll(created.deviceCode)).toMatchObject({ kind: 'allowed' });
+    expect(await d.claim(created.deviceCode)).toBe(true);
+    expect(await d.claim(created.deviceCode)).toBe(false);
+    clock.advance(10_000);
+    // Taken: a poll after finds nothing to give (invalid_grant at the token endpoint).
     expect(await d.poll(created.deviceCode)).toEqual({ kind: 'unknown' });
   });
 

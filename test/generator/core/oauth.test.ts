@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConsentTokens } from '../../../src/generator/core/oauth/consent-tokens.js';
+import type { CodeRedemption } from '../../../src/generator/core/oauth/codes.js';
 import { StoreUnavailableError, type SessionStore } from '../../../src/session/index.js';
 import { audience, core, type Core } from './harness.js';
 
@@ -43,6 +44,9 @@ function failOnce(store: SessionStore, nth: number): () => boolean {
   return () => calls >= nth;
 }
 
+/** A code redeemed as the grant redeems it, with the redemption itself as the answer. */
+const redeem = (parts: Core, redemption: CodeRedemption) => parts.codes.redeem(redemption, async (redeemed) => redeemed);
+
 /** A code as the consent page's "allow" issues it, and what the tool sends to redeem it. */
 async function allowed(parts: Core) {
   const browser = await parts.login();
@@ -60,7 +64,7 @@ describe('an authorization code', () => {
   it('starts a tool session for the target the employee allowed, with its refresh token', async () => {
     const parts = core();
     const { browser, redemption } = await allowed(parts);
-    const redeemed = await parts.codes.redeem(redemption);
+    const redeemed = await redeem(parts, redemption);
     expect(redeemed.target).toBe(TARGET.target);
     expect(redeemed.session.data.tool).toEqual({ client: 'IntelliJ', target: TARGET.target });
     expect(redeemed.session.data.user.oid).toBe(browser.data.user.oid);
@@ -70,8 +74,8 @@ describe('an authorization code', () => {
   it('redeemed a second time is refused, and the tool session the first redemption started is ended', async () => {
     const parts = core();
     const { redemption } = await allowed(parts);
-    const first = await parts.codes.redeem(redemption);
-    await expect(parts.codes.redeem(redemption)).rejects.toMatchObject({
+    const first = await redeem(parts, redemption);
+    await expect(redeem(parts, redemption)).rejects.toMatchObject({
       problem: { code: 'invalid_grant', message: expect.stringContaining('already used') },
     });
     expect(await parts.store.get(first.session.id)).toBeUndefined();
@@ -79,11 +83,26 @@ describe('an authorization code', () => {
     expect(await parts.tools.access.list('employee-1')).toEqual([]);
   });
 
+  it('whose first answer failed is not used up: the tool tries it again, and the session of the failed try is ended', async () => {
+    const parts = core();
+    const { redemption } = await allowed(parts);
+    let failed: string | undefined;
+    const failing = parts.codes.redeem(redemption, async (redeemed) => {
+      failed = redeemed.session.id;
+      throw new Error('the identity provider failed');
+    });
+    await expect(failing).rejects.toThrow('the identity provider failed');
+    expect(await parts.store.get(failed!)).toBeUndefined();
+    const again = await redeem(parts, redemption);
+    expect((await parts.tools.load(again.refreshToken)).session.id).toBe(again.session.id);
+    expect(await parts.tools.access.list('employee-1')).toHaveLength(1);
+  });
+
   it('expires after a minute', async () => {
     const parts = core();
     const { redemption } = await allowed(parts);
     parts.clock.advance(60_000);
-    await expect(parts.codes.redeem(redemption)).rejects.toMatchObject({
+    await expect(redeem(parts, redemption)).rejects.toMatchObject({
       problem: { code: 'invalid_grant', message: expect.stringContaining('expired') },
     });
   });
@@ -98,16 +117,16 @@ describe('an authorization code', () => {
       { client: 'Postman' },
       { code: 'not a code' },
     ]) {
-      await expect(parts.codes.redeem({ ...redemption, ...wrong })).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
+      await expect(redeem(parts, { ...redemption, ...wrong })).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
     }
-    await expect(parts.codes.redeem({ ...redemption, client: undefined })).resolves.toBeDefined();
+    await expect(redeem(parts, { ...redemption, client: undefined })).resolves.toBeDefined();
   });
 
   it('of a browser login that ended meanwhile starts nothing', async () => {
     const parts = core();
     const { browser, redemption } = await allowed(parts);
     await parts.sessions.destroy(browser.id);
-    await expect(parts.codes.redeem(redemption)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
+    await expect(redeem(parts, redemption)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
   });
 });
 
@@ -146,7 +165,7 @@ describe("a tool session's refresh token", () => {
   it('rotates on every use; the token before is refused afterwards and ends the session', async () => {
     const parts = core();
     const { redemption } = await allowed(parts);
-    const { refreshToken: first, session } = await parts.codes.redeem(redemption);
+    const { refreshToken: first, session } = await redeem(parts, redemption);
     const second = await parts.tools.rotate(await parts.tools.load(first));
     expect(second).not.toBe(first);
     const third = await parts.tools.rotate(await parts.tools.load(second));
@@ -160,7 +179,7 @@ describe("a tool session's refresh token", () => {
   it('used by two refreshes at once: the second to rotate ends the session', async () => {
     const parts = core();
     const { redemption } = await allowed(parts);
-    const { refreshToken, session } = await parts.codes.redeem(redemption);
+    const { refreshToken, session } = await redeem(parts, redemption);
     const [one, two] = [await parts.tools.load(refreshToken), await parts.tools.load(refreshToken)];
     await parts.tools.rotate(one);
     await expect(parts.tools.rotate(two)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
@@ -171,7 +190,7 @@ describe("a tool session's refresh token", () => {
     for (let failing = 1; ; failing++) {
       const parts = core();
       const { redemption } = await allowed(parts);
-      const { refreshToken, session } = await parts.codes.redeem(redemption);
+      const { refreshToken, session } = await redeem(parts, redemption);
       const refused = failOnce(parts.store, failing);
       // As the refresh token grant does: the session, the answer, then the next refresh token.
       const refresh = async () => {
@@ -200,7 +219,7 @@ describe("a tool session's refresh token", () => {
   it('revoked, ends its session and its entry in the list of tools', async () => {
     const parts = core();
     const { redemption } = await allowed(parts);
-    const { refreshToken } = await parts.codes.redeem(redemption);
+    const { refreshToken } = await redeem(parts, redemption);
     expect(await parts.tools.access.list('employee-1')).toHaveLength(1);
     expect(await parts.tools.end(refreshToken)).toBe(true);
     expect(await parts.tools.access.list('employee-1')).toEqual([]);
@@ -213,7 +232,7 @@ describe('the targets a tool session was consented for', () => {
   it('get its tokens; any other target is refused without asking the provider', async () => {
     const parts = core();
     const { redemption } = await allowed(parts);
-    const { session } = await parts.codes.redeem(redemption);
+    const { session } = await redeem(parts, redemption);
     const token = await parts.tokens.employeeToken(session, TARGET, HERE);
     expect(token.accessToken).toContain(`obo employee-1 ${TARGET.scope}`);
     await expect(parts.tokens.employeeToken(session, OTHER, HERE)).rejects.toMatchObject({

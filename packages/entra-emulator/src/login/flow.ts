@@ -22,6 +22,8 @@ export interface LoginOptions {
   secureCookies?: boolean;
   /** Sign-in requests (GET or POST of the authorize endpoint) an address may make in a minute; 0 is no limit. */
   signInRateLimit?: number;
+  /** The key of the sign-in forms' tokens (`signInFormKey`). */
+  formKey: Buffer;
 }
 
 export interface SignInFlow extends LoginOptions {

@@ -29,8 +29,8 @@ export async function loginRoutes(app: FastifyInstance, options: LoginOptions): 
     ...options,
     authorizePath,
     signOn: new SingleSignOn(directory.tenantId, stores.signOnSessions, secure),
-    formTokens: new SignInFormTokens(directory.tenantId, authorizePath, secure),
-    deviceFormTokens: new SignInFormTokens(directory.tenantId, DEVICE_LOGIN_PATH, secure),
+    formTokens: new SignInFormTokens(directory.tenantId, authorizePath, secure, options.formKey),
+    deviceFormTokens: new SignInFormTokens(directory.tenantId, DEVICE_LOGIN_PATH, secure, options.formKey),
     rateLimit: new SignInRateLimit(stores.signInAttempts, options.signInRateLimit ?? DEFAULT_SIGN_IN_RATE_LIMIT),
   };
   const cached = 'public, max-age=3600';

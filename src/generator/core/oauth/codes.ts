@@ -2,7 +2,9 @@
  * Authorization codes (RFC 6749 §4.1, RFC 7636): they name the browser session the employee allowed
  * the tool from, sealed, single use, a minute long, bound to the tool's redirect URI and its PKCE
  * challenge. Redeeming one starts the tool's own session; a code redeemed twice may have been stolen,
- * so the second redemption also ends the session the first one started (RFC 6749 §4.1.2).
+ * so the second redemption also ends the session the first one started (RFC 6749 §4.1.2). A code is
+ * used up only by a redemption whose answer is ready (`ToolSessions.firstAnswer`): one that failed on
+ * the way (the identity provider refused or failed, the generator died) leaves the tool its code to try again.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
@@ -16,6 +18,8 @@ const CODE_SECONDS = 60;
 const CODE = 'authorization-code';
 /** Where a tool of this grant is: its redirect went to the loopback address of the browser's computer. */
 const LOOPBACK = 'the computer of the browser that allowed it';
+/** Where the tool session a code started is named, for a second redemption to end it. */
+const startedKey = (id: string) => `${CODE}-session:${id}`;
 
 const Code = z.object({
   id: z.string(),
@@ -59,7 +63,8 @@ export class AuthorizationCodes {
     );
   }
 
-  async redeem(asked: CodeRedemption): Promise<RedeemedCode> {
+  /** The code checked and its tool session started, `answer` (the tool's first token) made, and only then the code used up. */
+  async redeem<T>(asked: CodeRedemption, answer: (redeemed: RedeemedCode) => Promise<T>): Promise<T> {
     const code = this.open(asked.code);
     if (!asked.verifier) throw refuse('invalid_grant', 'Send the PKCE code_verifier of this code: the generator requires PKCE (S256).');
     if (createHash('sha256').update(asked.verifier).digest('base64url') !== code.challenge)
@@ -67,14 +72,23 @@ export class AuthorizationCodes {
     if (asked.redirectUri !== code.redirectUri)
       throw refuse('invalid_grant', 'The redirect_uri differs from the one this code was issued for.');
     if (sentByAnotherTool(asked.client, code.client)) throw refuse('invalid_grant', 'This code was issued to another client_id.');
-    if (!(await this.store.consumeOnce(`${CODE}:${code.id}`, CODE_SECONDS * 2000))) {
-      const started = await this.store.getRecord(`${CODE}-session:${code.id}`);
-      if (started) await this.tools.endById(started);
-      throw refuse('invalid_grant', 'This code was already used; the session it started has been ended. Log in again.');
-    }
-    const { session, refreshToken } = await this.tools.start(code.session, { client: code.client, target: code.target }, LOOPBACK);
-    await this.store.setRecord(`${CODE}-session:${code.id}`, session.id, CODE_SECONDS * 2000);
-    return { session, refreshToken, target: code.target };
+    // A code used before starts nothing, and asks the identity provider nothing.
+    const startedBefore = await this.store.getRecord(startedKey(code.id));
+    if (startedBefore) await this.replayed(startedBefore);
+    const started = await this.tools.start(code.session, { client: code.client, target: code.target }, LOOPBACK);
+    const { session, refreshToken } = started;
+    const claim = async () => {
+      if (!(await this.store.consumeOnce(`${CODE}:${code.id}`, CODE_SECONDS * 2000)))
+        await this.replayed(await this.store.getRecord(startedKey(code.id)));
+      await this.store.setRecord(startedKey(code.id), session.id, CODE_SECONDS * 2000);
+    };
+    return this.tools.firstAnswer(started, () => answer({ session, refreshToken, target: code.target }), claim);
+  }
+
+  /** A code redeemed again: the session its redemption started (if known yet) ends too. */
+  private async replayed(started: string | undefined): Promise<never> {
+    if (started) await this.tools.endById(started);
+    throw refuse('invalid_grant', 'This code was already used; the session it started has been ended. Log in again.');
   }
 
   private open(sealed: string | undefined): z.infer<typeof Code> {

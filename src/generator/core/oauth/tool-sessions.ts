@@ -16,6 +16,13 @@ const HANDLE = 'tool-refresh-token';
 const RefreshToken = z.object({ id: z.string(), generation: z.string(), handle: z.string() });
 type RefreshToken = z.infer<typeof RefreshToken>;
 
+/** A tool session just started: the session, its first refresh token, and its entry in the employee's list, once it is listed. */
+export interface StartedTool {
+  session: LoadedSession;
+  refreshToken: string;
+  entry: ToolEntry;
+}
+
 /** A tool session as a refresh token opened it: the session, and the token's place in the rotation. */
 export interface HeldSession {
   session: LoadedSession;
@@ -35,12 +42,11 @@ export class ToolSessions {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** A session of the tool's own, from the employee's browser session, and its refresh token; refused once that session has ended. */
-  async start(
-    browserSessionId: string,
-    tool: { client: string; target: string },
-    from: string,
-  ): Promise<{ session: LoadedSession; refreshToken: string }> {
+  /**
+   * A session of the tool's own, from the employee's browser session, and its refresh token; refused once that session has
+   * ended. Listed for the employee by `firstAnswer`, once the tool has its token.
+   */
+  async start(browserSessionId: string, tool: { client: string; target: string }, from: string): Promise<StartedTool> {
     const browser = await this.sessions.loadById(browserSessionId);
     if (!browser) throw refuse('invalid_grant', 'The login behind this grant has ended (logged out or expired): start again.');
     const { user, accessToken, accessTokenExpiresAt, accessTokenObtainedAt, refreshToken } = browser.data;
@@ -66,20 +72,26 @@ export class ToolSessions {
       since: this.now(),
       expiresAt: data.expiresAt,
     };
-    await this.access.add(user.oid, entry);
-    await this.access.used(entry);
-    return { session: { id: created.id, data }, refreshToken: this.seal(token) };
+    return { session: { id: created.id, data }, refreshToken: this.seal(token), entry };
   }
 
   /**
-   * The first answer of a tool session just started. Without one (the identity provider refused the target, or failed),
-   * the tool holds no refresh token, so the session is ended again rather than listed as a tool with access.
+   * The first answer of a tool session just started, handed out only once `claim` took the grant it came from (the
+   * authorization code, the device code), which it does only once: a grant is used up by an answer ready to go, so that a
+   * redemption that failed on its way (the identity provider refused or failed, the generator died) leaves the tool its
+   * grant to try again, as the failure's advice says. Without an answer the tool holds no refresh token, so the session
+   * is ended again; it is listed as a tool with access only with its answer, so that one whose replica died on the way,
+   * which no tool holds either, is never shown to the employee (it expires unheld).
    */
-  async firstAnswer<T>(session: LoadedSession, answer: () => Promise<T>): Promise<T> {
+  async firstAnswer<T>(started: StartedTool, answer: () => Promise<T>, claim: () => Promise<void>): Promise<T> {
     try {
-      return await answer();
+      const answered = await answer();
+      await this.access.add(started.session.data.user.oid, started.entry);
+      await this.access.used(started.entry);
+      await claim();
+      return answered;
     } catch (err) {
-      await this.endById(session.id).catch(() => undefined);
+      await this.endById(started.session.id).catch(() => undefined);
       throw err;
     }
   }

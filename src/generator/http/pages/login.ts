@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { loginUrl, PATHS } from '../../../paths.js';
 import type { GeneratorContext } from '../context.js';
 import { refuse } from '../../core/problem.js';
-import { loginRefusal, type Logins } from '../../core/login.js';
+import { LoginPutOff, loginRefusal, type LoginState, type Logins } from '../../core/login.js';
 import { escapeHtml, page, tenantNote } from '../views/html.js';
 import { answersIn, PAGES } from '../negotiate.js';
 import { safeReturnPath } from '../redirect.js';
@@ -145,16 +145,24 @@ function callbackRoute(fastify: FastifyInstance, flow: LoginFlow): void {
   };
   refuseHead(app, PATHS.callback);
   app.get(PATHS.callback, { schema: callbackSchema, config: PAGES, onError: countFailure }, async (request, reply) => {
-    reply.clearCookie(cookie.names.login, cookieOptions());
     reply.header('cache-control', 'no-store');
     const query = request.query;
-    const refusal = loginRefusal(ctx.provider, query.error, query.error_description, {
-      loginDomain: ctx.config.loginDomain,
-      surface: 'browser',
-    });
-    if (refusal) throw refusal;
-    const login = logins.started(request.cookies[cookie.names.login]);
-    const { ticket } = await logins.complete(new URL(request.url, ctx.config.publicUrl), login, { surface: 'browser' });
+    let login: LoginState;
+    let ticket: string;
+    try {
+      const refusal = loginRefusal(ctx.provider, query.error, query.error_description, {
+        loginDomain: ctx.config.loginDomain,
+        surface: 'browser',
+      });
+      if (refusal) throw refusal;
+      login = logins.started(request.cookies[cookie.names.login]);
+      ({ ticket } = await logins.complete(new URL(request.url, ctx.config.publicUrl), login, { surface: 'browser' }));
+    } catch (err) {
+      // A login put off until the store is back keeps its state, for the reload of this page; any other answer ends it.
+      if (!(err instanceof LoginPutOff)) reply.clearCookie(cookie.names.login, cookieOptions());
+      throw err;
+    }
+    reply.clearCookie(cookie.names.login, cookieOptions());
     cookie.set(reply, ticket);
     ctx.logger.info({ login: 'completed' }, 'login completed');
     ctx.metrics.logins.inc({ event: 'completed' });

@@ -3,7 +3,6 @@
  * redeemed by the core's rules (`core/oauth/codes.ts`), the tool's first token and refresh token.
  */
 import type { AuthorizationCodes } from '../../../core/oauth/codes.js';
-import type { ToolSessions } from '../../../core/oauth/tool-sessions.js';
 import { refuse } from '../../../core/problem.js';
 import type { TokenOptions } from '../../../core/tokens.js';
 import type { EmployeeTokens } from '../employee-tokens.js';
@@ -11,18 +10,13 @@ import { sentClientId, single, targetScope } from '../parameters.js';
 
 export async function authorizationCodeGrant(
   params: Record<string, unknown>,
-  deps: { codes: AuthorizationCodes; tokens: EmployeeTokens; tools: ToolSessions },
+  deps: { codes: AuthorizationCodes; tokens: EmployeeTokens },
   asked: TokenOptions,
 ) {
   const code = single(params, 'code');
   if (!code) throw refuse('invalid_request', 'Send the code from the authorization response.');
-  const redeemed = await deps.codes.redeem({
-    code,
-    verifier: single(params, 'code_verifier'),
-    redirectUri: single(params, 'redirect_uri'),
-    client: sentClientId(params),
-  });
-  return deps.tools.firstAnswer(redeemed.session, () =>
-    deps.tokens.response(redeemed.session, targetScope(redeemed.target), redeemed.refreshToken, asked),
+  return deps.codes.redeem(
+    { code, verifier: single(params, 'code_verifier'), redirectUri: single(params, 'redirect_uri'), client: sentClientId(params) },
+    (redeemed) => deps.tokens.response(redeemed.session, targetScope(redeemed.target), redeemed.refreshToken, asked),
   );
 }

@@ -9,6 +9,8 @@ import { refuse } from '../../../core/problem.js';
 import { sentClientId, single, targetScope } from '../parameters.js';
 import type { ToolSessions } from '../../../core/oauth/tool-sessions.js';
 
+const used = () => refuse('invalid_grant', 'This device_code was already used: start a new device authorization.');
+
 export async function deviceCodeGrant(
   params: Record<string, unknown>,
   deps: { devices: DeviceAuthorizations; tools: ToolSessions; tokens: EmployeeTokens },
@@ -32,7 +34,7 @@ export async function deviceCodeGrant(
     case 'other_client':
       throw refuse('invalid_grant', 'This device_code was issued to another client_id.');
     case 'used':
-      throw refuse('invalid_grant', 'This device_code was already used: start a new device authorization.');
+      throw used();
     case 'expired':
       throw refuse('expired_token', 'The user code expired before it was approved: start a new device authorization.');
     case 'slow_down':
@@ -45,8 +47,12 @@ export async function deviceCodeGrant(
       const { session: browserSession, client, target, address, userAgent } = outcome.authorization;
       const audience = targetScope(target);
       const from = `${address}${userAgent ? ` (${userAgent.slice(0, 60)})` : ''}`;
-      const { session, refreshToken } = await deps.tools.start(browserSession, { client, target: audience.target }, from);
-      return deps.tools.firstAnswer(session, () => deps.tokens.response(session, audience, refreshToken, asked));
+      const started = await deps.tools.start(browserSession, { client, target: audience.target }, from);
+      const { session, refreshToken } = started;
+      const claim = async () => {
+        if (!(await deps.devices.claim(deviceCode))) throw used();
+      };
+      return deps.tools.firstAnswer(started, () => deps.tokens.response(session, audience, refreshToken, asked), claim);
     }
   }
 }
