@@ -20,7 +20,8 @@ import { sleep, waitFor } from '../helpers/wait-for.js';
 const LIFETIME_SECONDS = 6;
 /** Past the refresh point (a third of the lifetime left), still before expiry. */
 const UNTIL_REFRESH_MS = (LIFETIME_SECONDS * 2_000) / 3 + 200;
-const IDP = { IDP_TIMEOUT_MS: '2000', IDP_RETRIES: '1' };
+/** A refresh that times out takes two tries of this long: short, as the tests that wait for it sit through it. */
+const IDP = { IDP_TIMEOUT_MS: '1000', IDP_RETRIES: '1' };
 
 // Before the services start.
 const clock = installClock();
@@ -144,7 +145,7 @@ describe('a refresh that goes wrong', () => {
       clock.advance(UNTIL_REFRESH_MS);
       proxy.faultWhen = isRefresh;
       proxy.mode = mode;
-      proxy.slowMs = 3_000;
+      proxy.slowMs = 1_500;
       try {
         // The tokens the sessions have are still good: the requests are answered with them while the refreshes time out.
         const during = await Promise.all(cookies.map((cookie) => obo(first.url, cookie)));
@@ -179,7 +180,7 @@ describe('a refresh that goes wrong', () => {
     const id = first.generator.sessions.manager.idOf(decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1)))!;
     const store = redisStore(first);
     await until(() => store.client.status === 'ready', 'the store to reconnect');
-    // The writes queued while Redis was away go out once it is back; the lock, left, would live 10 s.
+    // The writes queued while Redis was away go out once it is back; the lock, left, would live 7 s.
     await waitFor(async () => (await store.client.exists(store.lockKey(id))) === 0, { what: 'the queued writes', timeout: 2_000 }).catch(
       () => undefined,
     );
