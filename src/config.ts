@@ -10,7 +10,7 @@ import { ConfigError, decimal, httpUrl, LOG_LEVEL, oneOf, optional, port, readEn
 import { parseKey } from './session/crypto.js';
 import proxyAddr from '@fastify/proxy-addr';
 import { LOCAL_PROXIES } from './generator/http/client-address.js';
-import { identityFromEnv, loginDomainOf, type IdentityConfig } from './generator/idp/providers.js';
+import { EXAMPLE_LOGIN_DOMAIN, identityFromEnv, loginDomainOf, PROVIDER_KINDS, type IdentityConfig } from './generator/idp/providers.js';
 
 export { ConfigError };
 
@@ -62,9 +62,8 @@ export interface GeneratorConfig {
   shutdownDelayMs: number;
   /**
    * The domain of the users who can log in (the tenant's), said on the pages before a login and sent
-   * to the identity provider as `domain_hint`: LOGIN_TENANT_DOMAIN, else the provider's tenant when its
-   * configuration names it by its domain (Entra ID's AZURE_APP_TENANT_ID), else the development tenant's,
-   * trygdeetaten.no (the nav.no tenant is not supported).
+   * to the identity provider as `domain_hint`: LOGIN_TENANT_DOMAIN, else what the provider's configuration
+   * says, else the development tenant's (`loginDomainOf`).
    */
   loginDomain: string;
 }
@@ -151,11 +150,9 @@ export const VARIABLES = {
   TRUST_PROXY_HOPS: withDefault(wholeNumber(0, 10), 0),
   TRUSTED_PROXIES: optional(proxyRanges),
   SHUTDOWN_DELAY_SECONDS: withDefault(decimal(0, 60), 0),
-  LOGIN_TENANT_DOMAIN: optional(z.string().regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/, 'must be a domain, such as trygdeetaten.no')),
+  IDENTITY_PROVIDER: optional(oneOf(PROVIDER_KINDS)),
+  LOGIN_TENANT_DOMAIN: optional(z.string().regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/, `must be a domain, such as ${EXAMPLE_LOGIN_DOMAIN}`)),
 };
-
-/** NAV's development tenant, where employees have trygdeetaten.no users. */
-const DEVELOPMENT_TENANT_DOMAIN = 'trygdeetaten.no';
 /** Never shown in a message. */
 const SECRETS = [
   'SESSION_ENCRYPTION_KEY',
@@ -235,7 +232,7 @@ function missingSharedKey(storeVariable: StoreVariable): ConfigError {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const vars = readEnv(env, VARIABLES, SECRETS);
-  const identity = identityFromEnv(env);
+  const identity = identityFromEnv(env, vars.IDENTITY_PROVIDER);
   const nais = onNais(env);
   const store = storeFrom(vars);
   if (nais && identity && !store && vars.SESSION_STORE !== 'memory') throw missingSharedStore(vars.NAIS_CLUSTER_NAME);
@@ -271,7 +268,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
     // Off NAIS a proxy is on this machine.
     trustedProxies: vars.TRUSTED_PROXIES ?? (nais ? NAIS_PROXIES : [...LOCAL_PROXIES]),
     shutdownDelayMs: vars.SHUTDOWN_DELAY_SECONDS * 1000,
-    loginDomain: vars.LOGIN_TENANT_DOMAIN ?? (identity && loginDomainOf(identity)) ?? DEVELOPMENT_TENANT_DOMAIN,
+    loginDomain: vars.LOGIN_TENANT_DOMAIN ?? loginDomainOf(identity),
   };
   return { generator, ...(identity ? { identity } : {}) };
 }

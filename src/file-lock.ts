@@ -5,8 +5,9 @@
  * (the command line's token file, the emulator's kept logins) is a convenience, and nothing must hang on it.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { makeFolder } from './make-folder.js';
 
 export interface LockTimes {
   /** How long to wait for another process's lock before going ahead without. */
@@ -30,7 +31,7 @@ export async function withFileLock<T>(lockPath: string, work: () => Promise<T>, 
 }
 
 async function lock(lockPath: string, times: LockTimes): Promise<() => Promise<void>> {
-  await mkdir(dirname(lockPath), { recursive: true, mode: 0o700 });
+  await makeFolder(dirname(lockPath));
   const mine = `${process.pid} ${randomUUID()}`;
   const giveUpAt = Date.now() + times.waitMs;
   for (;;) {

@@ -1,9 +1,9 @@
 /**
- * A cached token is not handed out in its last two minutes (the generator's caches, for tokens that live less than four minutes
- * a shorter margin, `earlyExpiryMs`; the command line's): time for the caller to use it. A module of its own so that the
- * command line takes it without the generator's cache library.
+ * A cached token is not handed out in its last two minutes (for tokens that live less than four minutes a shorter margin,
+ * `earlyExpiryMs`), in the generator's caches and the command line's: time for the caller to use it. A module of its own so that
+ * the command line takes it without the generator's cache library.
  */
-export const EARLY_EXPIRY_MS = 120_000;
+const EARLY_EXPIRY_MS = 120_000;
 /** Never less than this: a token handed out with less than a second left says `expires_in: 0`. */
 const LEAST_MS = 1_000;
 

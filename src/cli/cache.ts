@@ -1,13 +1,14 @@
 /**
  * The command's cache: one file in the user's cache directory, readable by the user alone, holding
  * per generator the refresh tokens of the command line's own sessions, one for each target the employee
- * allowed (a session is consented for one target), and tokens until two minutes before they expire.
+ * allowed (a session is consented for one target), and tokens until their early expiry, the generator's rule.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { EARLY_EXPIRY_MS } from '../cache/early-expiry.js';
+import { chmod, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { earlyExpiryMs } from '../cache/early-expiry.js';
 import { dirname } from 'node:path';
 import { withFileLock, type LockTimes } from '../file-lock.js';
+import { makeFolder } from '../make-folder.js';
 
 /** A renewal is a round trip to the generator and on to Entra ID: a second command waits for it longer than for a change of the file. */
 const RENEWAL_LOCK: LockTimes = { waitMs: 15_000, staleMs: 30_000 };
@@ -15,7 +16,12 @@ const RENEWAL_LOCK: LockTimes = { waitMs: 15_000, staleMs: 30_000 };
 export interface CachedToken {
   accessToken: string;
   expiresAt: number;
+  /** What it had left when received, which sets its margin; absent in a file written before it was kept. */
+  lifetimeMs?: number;
 }
+
+/** Until when a token is handed out: a token of a file without its lifetime is taken to be long-lived, as it was then. */
+const keptUntil = (token: CachedToken): number => token.expiresAt - earlyExpiryMs(token.lifetimeMs ?? Infinity);
 
 interface GeneratorEntry {
   /** Per target: the refresh token of the session the employee allowed for it. */
@@ -48,7 +54,7 @@ export class TokenCacheFile {
   }
 
   private async write(data: CacheFile): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    await makeFolder(dirname(this.path));
     const temporary = `${this.path}.${process.pid}.${randomUUID()}.tmp`;
     await writeFile(temporary, JSON.stringify(data), { mode: 0o600 });
     await chmod(temporary, 0o600);
@@ -92,11 +98,11 @@ export class TokenCacheFile {
     return withFileLock(`${this.path}.${name}.lock`, renewal, RENEWAL_LOCK);
   }
 
-  /** A token with more than two minutes left, or undefined; expired ones are dropped. */
+  /** A token not past its early expiry, or undefined; one past it is dropped. */
   async token(generator: string, key: string, now = Date.now()): Promise<CachedToken | undefined> {
     const token = (await this.read()).generators[generator]?.tokens[key];
     if (!token) return undefined;
-    if (token.expiresAt - EARLY_EXPIRY_MS > now) return token;
+    if (keptUntil(token) > now) return token;
     await this.update((data) => {
       const entry = data.generators[generator];
       if (entry?.tokens[key]?.expiresAt !== token.expiresAt) return false;
@@ -110,7 +116,7 @@ export class TokenCacheFile {
       const entry = (data.generators[generator] ??= { tokens: {} });
       const now = Date.now();
       for (const [k, t] of Object.entries(entry.tokens)) if (t.expiresAt <= now) delete entry.tokens[k];
-      if (token.expiresAt - EARLY_EXPIRY_MS > now) entry.tokens[key] = token;
+      if (keptUntil(token) > now) entry.tokens[key] = token;
     });
   }
 

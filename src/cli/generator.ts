@@ -133,5 +133,6 @@ export async function cachedToken(ctx: Context, key: string): Promise<string | u
 }
 
 export async function storeToken(ctx: Context, key: string, token: { access_token: string; expires_in?: number }): Promise<void> {
-  await ctx.cache.storeToken(ctx.base, key, { accessToken: token.access_token, expiresAt: Date.now() + (token.expires_in ?? 0) * 1000 });
+  const lifetimeMs = (token.expires_in ?? 0) * 1000;
+  await ctx.cache.storeToken(ctx.base, key, { accessToken: token.access_token, expiresAt: Date.now() + lifetimeMs, lifetimeMs });
 }

@@ -334,6 +334,33 @@ describe('employee tokens by the authorization code with PKCE', () => {
     }
   });
 
+  it('answers only response_mode=query, refusing another mode at the loopback address, or on a page for a wrong address', async () => {
+    const cookie = await login(stack.url);
+    const challenge = await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier());
+    const asked = (extra: Record<string, string>) => fetch(authorizeUrl(challenge, extra), { headers: { cookie }, redirect: 'manual' });
+    expect((await asked({ response_mode: 'query' })).status).toBe(200);
+    for (const mode of ['form_post', 'fragment', 'web_message']) {
+      const res = await asked({ response_mode: mode });
+      expect([mode, res.status]).toEqual([mode, 303]);
+      const location = new URL(res.headers.get('location')!);
+      expect(location.origin).toBe(new URL(loopback.redirectUri).origin);
+      expect(location.hash).toBe('');
+      expect(location.searchParams.get('error')).toBe('invalid_request');
+      expect(location.searchParams.get('error_description')).toBe(
+        "Only response_mode=query is supported: the code comes back in the redirect URI's query.",
+      );
+      expect(location.searchParams.get('state')).toBe('some-state');
+    }
+    const wrongAddress = await fetch(authorizeUrl(challenge, { response_mode: 'form_post', redirect_uri: 'http://evil.example/cb' }), {
+      headers: { cookie, accept: 'text/html' },
+      redirect: 'manual',
+    });
+    expect([wrongAddress.status, wrongAddress.headers.get('location')]).toEqual([400, null]);
+    expect(await wrongAddress.text()).toContain('redirect_uri must be a loopback address');
+    const metadata = (await (await fetch(`${stack.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+    expect(metadata.response_modes_supported).toEqual(['query']);
+  });
+
   it('refuses a missing or wrong verifier, another redirect URI, and a reused code, ending what the code started', async () => {
     const { verifier, code } = await codeOverHttp();
     const redeem = (params: Record<string, string>) =>
@@ -482,6 +509,22 @@ describe('employee tokens by the device flow (RFC 8628)', () => {
       body: { error: 'invalid_grant', error_description: expect.stringMatching(/another client_id/) },
     });
     const own = await polled('k6 in a container');
+    expect(own.status).toBe(200);
+    await verifyEmployeeToken(own.body.access_token!, TARGET);
+  });
+
+  it('requires the client_id in every poll (RFC 8628 §3.4), and leaves the code to the tool that sends it', async () => {
+    const cookie = await login(stack.url);
+    const started = await deviceAuthorization(stack.url);
+    expect((await approveDevice(cookie, stack.url, started.user_code)).status).toBe(200);
+    clock.advance(10_000);
+    const anonymous = await tokenRequest({ grant_type: DEVICE_CODE_GRANT, device_code: started.device_code });
+    expect(anonymous.status).toBe(400);
+    expect(await anonymous.json()).toMatchObject({
+      error: 'invalid_request',
+      error_description: 'Send client_id with each poll: the one the device authorization was started with (RFC 8628 section 3.4).',
+    });
+    const own = await poll(stack.url, started.device_code);
     expect(own.status).toBe(200);
     await verifyEmployeeToken(own.body.access_token!, TARGET);
   });

@@ -95,12 +95,13 @@ describe('token-generator m2m', () => {
   it('prints the token, and says so in one line, when its cache cannot be written', async () => {
     const blocked = join(dir, 'a-file');
     await writeFile(blocked, '');
-    const run = await cli(['m2m', 'dev-gcp:my-team:my-app', '--no-cache'], {
-      env: { TOKEN_GENERATOR_CACHE: join(blocked, 'tokens.json') },
-    });
-    expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
-    expect(run.stderr).toMatch(/^token-generator: cannot write the token cache .* \([A-Z]+\): tokens are not kept\n$/);
+    // Under a file, and under /proc, where Node's own recursive mkdir never settled.
+    for (const cache of [join(blocked, 'tokens.json'), ...(process.platform === 'linux' ? ['/proc/nonexistent/tokens.json'] : [])]) {
+      const run = await cli(['m2m', 'dev-gcp:my-team:my-app', '--no-cache'], { env: { TOKEN_GENERATOR_CACHE: cache } });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+      expect(run.stderr).toMatch(/^token-generator: cannot write the token cache .* \([A-Z]+\): tokens are not kept\n$/);
+    }
   });
 
   it('fails with the service\u2019s advice and the access policy to add', async () => {
@@ -341,6 +342,25 @@ describe('token-generator after the generator restarts', () => {
     } finally {
       await second.close();
     }
+  });
+});
+
+describe('token-generator with short-lived tokens', () => {
+  it("keeps a token that lives a minute, as the generator's cache does, and prints it again without the generator", async () => {
+    const cache = join(dir, 'short-lived', 'tokens.json');
+    const short = await startStack({ emulator: { accessTokenLifetimeSeconds: 60 } });
+    const m2m = () => cli(['m2m', 'dev-gcp:my-team:my-app', '--url', short.url], { env: { TOKEN_GENERATOR_CACHE: cache } });
+    let first: Run;
+    try {
+      first = await m2m();
+      expect(first.code).toBe(0);
+    } finally {
+      await short.close();
+    }
+    // The generator is gone: only the command's own cache can answer.
+    const again = await m2m();
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe(first.stdout);
   });
 });
 

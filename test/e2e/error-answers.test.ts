@@ -95,3 +95,56 @@ describe('answers outside the error handler', () => {
     );
   });
 });
+
+describe('a method the path does not answer', () => {
+  const ask = (method: 'PUT' | 'DELETE' | 'POST' | 'PATCH' | 'OPTIONS', url: string, headers: Record<string, string> = {}, body?: string) =>
+    generator.app.inject({ method, url, headers: { 'x-correlation-id': 'cid-method', ...headers }, ...(body ? { body } : {}) });
+  const description = (method: string, path: string, allow: string) => `${method} is not answered at ${path}: use ${allow}.`;
+
+  it('gets 405 with the methods the path answers in Allow, in the format its route answers in', async () => {
+    const put = await ask('PUT', '/api/public/m2m?aud=dev-gcp:a:b');
+    expect([put.statusCode, put.headers.allow, put.headers['content-type']]).toEqual([405, 'POST', 'text/plain; charset=utf-8']);
+    expect(put.body).toBe(textBody({ code: 'method_not_allowed', message: description('PUT', '/api/public/m2m', 'POST') }, 'cid-method'));
+    const json = await ask('PATCH', '/api/public/m2m', { accept: 'application/json' });
+    expect([json.statusCode, json.headers.allow]).toEqual([405, 'POST']);
+    expect(json.json()).toEqual(
+      jsonBody({ code: 'method_not_allowed', message: description('PATCH', '/api/public/m2m', 'POST') }, 'cid-method'),
+    );
+    // A page of the employee's: HEAD is refused there, so only GET is allowed.
+    const page = await ask('POST', '/api/obo?aud=dev-gcp:a:b', { accept: 'text/html' });
+    expect([page.statusCode, page.headers.allow, page.headers['content-type']]).toEqual([405, 'GET', 'text/html; charset=utf-8']);
+    expect(page.body).toContain('<h1>Method not allowed</h1>');
+    expect((await ask('OPTIONS', '/oauth2/authorize')).headers.allow).toBe('GET, POST');
+    // HEAD is answered where GET is and has no effects.
+    expect((await ask('PUT', '/openapi.json')).headers.allow).toBe('GET, HEAD');
+  });
+
+  it('answers the OAuth 2.0 body on a tool’s endpoint', async () => {
+    for (const path of ['/oauth2/token', '/oauth2/revoke', '/oauth2/device_authorization']) {
+      const res = await ask('DELETE', path);
+      expect([res.statusCode, res.headers.allow, res.headers['content-type']]).toEqual([405, 'POST', 'application/json; charset=utf-8']);
+      expect(res.json()).toEqual({
+        error: 'invalid_request',
+        reason: 'method_not_allowed',
+        error_description: description('DELETE', path, 'POST'),
+        correlation_id: 'cid-method',
+      });
+    }
+    const head = await generator.app.inject({ method: 'HEAD', url: '/oauth2/token' });
+    expect([head.statusCode, head.headers.allow]).toEqual([405, 'POST']);
+  });
+
+  it('is refused before its body is read', async () => {
+    const res = await ask('PUT', '/api/public/m2m', { 'content-type': 'application/json' }, '{not json');
+    expect([res.statusCode, res.headers.allow]).toEqual([405, 'POST']);
+    const xml = await ask('PUT', '/api/public/m2m', { 'content-type': 'application/xml' }, '<aud/>');
+    expect([xml.statusCode, xml.headers.allow]).toEqual([405, 'POST']);
+  });
+
+  it('leaves a path no method is answered at a 404', async () => {
+    for (const method of ['GET', 'PUT', 'DELETE'] as const) {
+      const res = await generator.app.inject({ method, url: '/no/such/path' });
+      expect([res.statusCode, res.headers.allow]).toEqual([404, undefined]);
+    }
+  });
+});

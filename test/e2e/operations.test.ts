@@ -73,6 +73,22 @@ describe('metrics at /internal/metrics', () => {
     expect(await metric('sessions_total', { event: 'ended' })).toBe(ended + 1);
   });
 
+  it('count in sessions_total the sessions kept in the store, and say that the headless route’s one-token sessions are not', async () => {
+    const text = await (await fetch(`${stack.url}/internal/metrics`)).text();
+    expect(text).toContain(
+      '# HELP sessions_total Events of the sessions kept in the session store (an employee’s login in a browser, a tool’s): ' +
+        'started, refreshed, ended. The headless route’s one-token sessions are never stored and not counted.',
+    );
+    const events = async () => Promise.all(['started', 'refreshed', 'ended'].map((event) => metric('sessions_total', { event })));
+    const before = await events();
+    const headless = await fetch(`${stack.url}/api/public/obo`, {
+      method: 'POST',
+      body: new URLSearchParams({ aud: 'dev-gcp:metrics:headless', NAVident: 'Z990001' }),
+    });
+    expect(headless.status).toBe(200);
+    expect(await events()).toEqual(before);
+  });
+
   it('count failed logins', async () => {
     const failed = await metric('logins_total', { event: 'failed' });
     await fetch(`${stack.url}/oauth2/callback?code=x&state=y`);

@@ -156,13 +156,14 @@ describe('a tool whose first token is refused', () => {
     const refused = await redeemed(stack.url, cookie, 'Postman for the locked API', LOCKED);
     expect(refused.error).toBe('invalid_scope');
     expect(refused.refresh_token).toBeUndefined();
+    const tool = 'k6 for the locked API';
     const asked = await fetch(`${stack.url}/oauth2/device_authorization`, {
       method: 'POST',
-      body: new URLSearchParams({ client_id: 'k6 for the locked API', scope: LOCKED }),
+      body: new URLSearchParams({ client_id: tool, scope: LOCKED }),
     });
     const device = (await asked.json()) as DeviceAnswer;
     expect((await approveDevice(cookie, stack.url, device.user_code)).status).toBe(200);
-    expect((await poll(stack.url, device.device_code)).body.error).toBe('invalid_scope');
+    expect((await poll(stack.url, device.device_code, tool)).body.error).toBe('invalid_scope');
     const home = await (await fetch(`${stack.url}/`, { headers: { cookie } })).text();
     expect(home).not.toContain('Postman for the locked API');
     expect(home).not.toContain('k6 for the locked API');

@@ -373,6 +373,38 @@ describe('single sign-on and logout', () => {
   });
 });
 
+describe('HEAD, as a link checker or a chat preview sends it', () => {
+  const head = (url: URL | string, cookie?: string) =>
+    fetch(url, { method: 'HEAD', redirect: 'manual', headers: cookie ? { cookie } : {} });
+
+  it('is refused with 405 on the pages with effects: no code issued, no sign-on ended, no cookie, no app registered', async () => {
+    const signedIn = await login(emulator, { clientId, redirectUri: REDIRECT, scope: 'openid' });
+    const logout = `${emulator.baseUrl}/${emulator.tenantId}/oauth2/v2.0/logout`;
+    const env = `${emulator.baseUrl}/apps/dev-gcp:team:previewed/env`;
+    for (const [url, allow] of [
+      [authorizeUrl(emulator, params()), 'GET, POST'],
+      [logout, 'GET'],
+      [`${emulator.baseUrl}/devicelogin`, 'GET, POST'],
+      [env, 'GET'],
+    ] as const) {
+      const res = await head(url, signedIn.cookie);
+      expect(res.status, String(url)).toBe(405);
+      expect(res.headers.get('allow'), String(url)).toBe(allow);
+      expect(res.headers.get('location'), String(url)).toBeNull();
+      expect(res.headers.getSetCookie(), String(url)).toEqual([]);
+    }
+    // The sign-on still stands, and the app whose environment was only looked at does not exist.
+    expect((await get(params(), { cookie: signedIn.cookie })).status).toBe(302);
+    const apps = (await (await fetch(`${emulator.baseUrl}/apps`)).json()) as { apps: string[] };
+    expect(apps.apps).not.toContain('dev-gcp:team:previewed');
+  });
+
+  it('is answered on the read-only routes: discovery, keys', async () => {
+    expect((await head(emulator.wellKnownUrl)).status).toBe(200);
+    expect((await head(`${emulator.baseUrl}/${emulator.tenantId}/discovery/v2.0/keys`)).status).toBe(200);
+  });
+});
+
 describe('login CSRF: the sign-in form is bound to its page and browser', () => {
   const kari = { navIdent: 'Z990101', name: 'Første Ansatt', email: 'forste@trygdeetaten.no' };
   const expectRefused = async (res: Response) => {

@@ -160,6 +160,23 @@ describe('npm run emulator (packages/entra-emulator/src/main.ts)', () => {
     60_000,
   );
 
+  it("logs its levels by name, as the generator does: one query finds both programs' errors", async () => {
+    const { child, output: printed, exited } = emulatorProcess({ ...process.env, EMULATOR_PORT: '0', LOG_LEVEL: 'info' });
+    let output = '';
+    try {
+      await expect.poll(() => (output = printed()), { timeout: 20_000, interval: 100 }).toContain('well-known:');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    await exited;
+    const levels = (output + printed())
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => (JSON.parse(line) as { level: unknown }).level);
+    expect(levels.length).toBeGreaterThan(0);
+    expect(new Set(levels)).toEqual(new Set(['info']));
+  });
+
   it('exits with a message naming the variable for bad configuration', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'packages/entra-emulator/src/main.ts'], {
       env: { ...process.env, EMULATOR_PORT: 'not-a-port' },

@@ -176,6 +176,13 @@ describe('the state folder', () => {
     }
   });
 
+  // Node's own recursive mkdir never settled under /proc: the start hung.
+  it.runIf(process.platform === 'linux')('stops the start with its reason when it cannot be made, without hanging', async () => {
+    await expect(startEmulator({ stateDir: '/proc/nonexistent/state' })).rejects.toThrow(
+      'EMULATOR_STATE_DIR: cannot use /proc/nonexistent/state as the state folder (ENOENT)',
+    );
+  });
+
   it('is not used unless asked for: two in-process starts are two tenants', async () => {
     const [a, b] = await Promise.all([startEmulator(), startEmulator()]);
     try {

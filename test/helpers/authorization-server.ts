@@ -74,11 +74,14 @@ export interface DeviceAnswer {
   interval: number;
 }
 
+/** The client_id the helpers' device authorizations are started with, and polled with. */
+export const DEVICE_CLIENT = 'k6 in a container';
+
 export async function deviceAuthorization(base: string, userAgent = 'my-device-tool/1.0'): Promise<DeviceAnswer> {
   const res = await fetch(`${base}/oauth2/device_authorization`, {
     method: 'POST',
     headers: { 'user-agent': userAgent },
-    body: new URLSearchParams({ client_id: 'k6 in a container', scope: 'api://dev-gcp.my-team.my-app/.default' }),
+    body: new URLSearchParams({ client_id: DEVICE_CLIENT, scope: 'api://dev-gcp.my-team.my-app/.default' }),
   });
   if (res.status !== 200) throw new Error(`device authorization failed: ${res.status}`);
   return (await res.json()) as DeviceAnswer;
@@ -87,7 +90,8 @@ export async function deviceAuthorization(base: string, userAgent = 'my-device-t
 export async function poll(
   base: string,
   deviceCode: string,
+  client = DEVICE_CLIENT,
 ): Promise<{ status: number; body: { error?: string; access_token?: string; refresh_token?: string } }> {
-  const res = await tokenRequest(base, { grant_type: DEVICE_CODE_GRANT, device_code: deviceCode });
+  const res = await tokenRequest(base, { grant_type: DEVICE_CODE_GRANT, client_id: client, device_code: deviceCode });
   return { status: res.status, body: (await res.json()) as { error?: string; access_token?: string; refresh_token?: string } };
 }

@@ -96,6 +96,32 @@ describe('the command line cache file', () => {
   });
 });
 
+describe("the command line's early expiry", () => {
+  const KEY = 'm2m dev-gcp:a:app';
+
+  // A minute's token, as the emulator's EMULATOR_TOKEN_LIFETIME_SECONDS can make it: a flat two-minute margin would never keep it.
+  it.each([
+    ['a minute', 60_000, 'until half its lifetime is left', 30_000],
+    ['an hour', 3_600_000, 'until two minutes are left', 120_000],
+  ])('keeps a token that lives %s %s, as the generator does', async (_lives, lifetimeMs, _until, marginMs) => {
+    const cache = new TokenCacheFile(path);
+    const now = Date.now();
+    await cache.storeToken(GENERATOR, KEY, { accessToken: 'kept', expiresAt: now + lifetimeMs, lifetimeMs });
+    expect((await cache.token(GENERATOR, KEY, now + lifetimeMs - marginMs - 1_000))?.accessToken).toBe('kept');
+    expect(await cache.token(GENERATOR, KEY, now + lifetimeMs - marginMs + 1_000)).toBeUndefined();
+  });
+
+  it("reads a file written before tokens kept their lifetime, with the two minutes' margin", async () => {
+    const now = Date.now();
+    await mkdir(dirname(path), { recursive: true });
+    const tokens = { old: { accessToken: 'old', expiresAt: now + 100_000 }, older: { accessToken: 'older', expiresAt: now + 200_000 } };
+    await writeFile(path, JSON.stringify({ generators: { [GENERATOR]: { tokens } } }));
+    const cache = new TokenCacheFile(path);
+    expect(await cache.token(GENERATOR, 'old', now)).toBeUndefined();
+    expect((await cache.token(GENERATOR, 'older', now))?.accessToken).toBe('older');
+  });
+});
+
 describe('a cache file that cannot be written', () => {
   it('is said once, and nothing is thrown: the command goes on without keeping its tokens', async () => {
     await writeFile(join(dir, 'a-file'), '');
@@ -106,6 +132,17 @@ describe('a cache file that cannot be written', () => {
     expect(await cache.refreshToken(GENERATOR, 'dev-gcp:a:app')).toBeUndefined();
     expect(await cache.forget(GENERATOR)).toEqual([]);
     expect(said).toEqual([expect.stringMatching(/^cannot write the token cache .*a-file\/tokens\.json \([A-Z]+\): tokens are not kept$/)]);
+  });
+});
+
+describe('a cache file under a folder where nothing can be made', () => {
+  // Node's own recursive mkdir never settled under /proc: the command hung at its first write.
+  it.runIf(process.platform === 'linux')('is said once, as one that cannot be written, and nothing hangs', async () => {
+    const said: string[] = [];
+    const cache = new TokenCacheFile('/proc/nonexistent/tokens.json', (reason) => said.push(reason));
+    await cache.storeToken(GENERATOR, 'm2m dev-gcp:a:app', { accessToken: 'x', expiresAt: Date.now() + 3_600_000 });
+    expect(await cache.forget(GENERATOR)).toEqual([]);
+    expect(said).toEqual(['cannot write the token cache /proc/nonexistent/tokens.json (ENOENT): tokens are not kept']);
   });
 });
 

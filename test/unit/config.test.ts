@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { DEVELOPMENT_TENANT_DOMAIN } from '../../src/generator/idp/entra/variables.js';
+import { chooseIdentity } from '../../src/generator/idp/providers.js';
 
 const entra = {
   AZURE_APP_CLIENT_ID: 'client',
@@ -73,6 +75,14 @@ describe('configuration', () => {
     );
   });
 
+  it("takes the development tenant's domain from Entra ID's folder, where the fact is said, also with the emulator", () => {
+    expect(DEVELOPMENT_TENANT_DOMAIN).toBe('trygdeetaten.no');
+    expect(loadConfig({}).generator.loginDomain).toBe(DEVELOPMENT_TENANT_DOMAIN);
+    expect(errorOf({ LOGIN_TENANT_DOMAIN: 'nodots' }).message).toBe(
+      `LOGIN_TENANT_DOMAIN: must be a domain, such as ${DEVELOPMENT_TENANT_DOMAIN}, not "nodots"`,
+    );
+  });
+
   it("never shows the private key or the client secret in a message about Entra ID's variables", () => {
     const secret = 'SECRET-PART-OF-THE-KEY';
     const wellKnown = { AZURE_APP_WELL_KNOWN_URL: 'https://idp.test/.well-known/openid-configuration' };
@@ -119,6 +129,45 @@ describe('configuration', () => {
     const error = errorOf(env);
     expect(error.variable).toBe(variable);
     expect(error.message.startsWith(`${variable}: `)).toBe(true);
+  });
+});
+
+describe('which identity provider runs', () => {
+  /** Two providers whose variables are set, as NAIS sets those of each provider an app enables. */
+  const providers = {
+    first: { read: (env: NodeJS.ProcessEnv) => (env.FIRST ? { kind: 'first' } : undefined) },
+    second: { read: (env: NodeJS.ProcessEnv) => (env.SECOND ? { kind: 'second' } : undefined) },
+  };
+
+  it('is the one whose variables are set, or none', () => {
+    expect(chooseIdentity(providers, { SECOND: 'x' })).toEqual({ kind: 'second' });
+    expect(chooseIdentity(providers, {})).toBeUndefined();
+  });
+
+  it('is not taken at random when two are set: the operator names it with IDENTITY_PROVIDER', () => {
+    const both = { FIRST: 'x', SECOND: 'x' };
+    expect(() => chooseIdentity(providers, both)).toThrow(
+      new ConfigError('IDENTITY_PROVIDER', 'must name the identity provider to use: the variables of first and second are set'),
+    );
+    expect(chooseIdentity(providers, both, 'second')).toEqual({ kind: 'second' });
+  });
+
+  it("reads only the one picked: another's variables are the app's other business", () => {
+    const broken = {
+      ...providers,
+      first: {
+        read: (): never => {
+          throw new ConfigError('FIRST', 'is wrong');
+        },
+      },
+    };
+    expect(chooseIdentity(broken, { SECOND: 'x' }, 'second')).toEqual({ kind: 'second' });
+  });
+
+  it('is Entra ID when IDENTITY_PROVIDER names it, and refuses a name without its variables or an unknown one', () => {
+    expect(loadConfig({ ...entra, IDENTITY_PROVIDER: 'entra' }).identity?.kind).toBe('entra');
+    expect(errorOf({ IDENTITY_PROVIDER: 'entra' }).message).toBe('IDENTITY_PROVIDER: is entra, but none of its variables is set');
+    expect(errorOf({ ...entra, IDENTITY_PROVIDER: 'tokenx' }).message).toBe('IDENTITY_PROVIDER: must be one of entra, not "tokenx"');
   });
 });
 

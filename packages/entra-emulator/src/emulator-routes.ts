@@ -9,6 +9,7 @@ import type { Directory } from './directory.js';
 import type { KeyRing } from './key-ring.js';
 import { sendPage } from './login/responses.js';
 import { overview, overviewPage } from './overview.js';
+import { refuseHead } from './head.js';
 import { sameOriginOnly } from './same-origin.js';
 
 export interface EmulatorRoutesOptions {
@@ -36,7 +37,10 @@ export async function emulatorRoutes(app: FastifyInstance, options: EmulatorRout
     reply.header('cache-control', 'no-store').send({ directory: directory.manifests ? 'manifests' : 'open', apps: apps.targets() }),
   );
 
-  app.get<{ Params: { target: string }; Querystring: { format?: string } }>(`${texasPath(':target')}/env`, async (request, reply) => {
+  // Looked at for the first time, an app is registered with a key pair of its own, kept in the state folder.
+  const envPath = `${texasPath(':target')}/env`;
+  refuseHead(app, envPath, 'GET');
+  app.get<{ Params: { target: string }; Querystring: { format?: string } }>(envPath, async (request, reply) => {
     let variables: Record<string, string>;
     try {
       variables = await apps.environment(request.params.target, options.urls());

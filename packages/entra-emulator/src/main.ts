@@ -32,7 +32,13 @@ async function start(overrides: Record<string, string>): Promise<void> {
     process.stderr.write(`Configuration error: ${faultSentence(err)}\n`);
     process.exit(2);
   }
-  const logger = pino({ level: logLevel, base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
+  // Levels by name, as the generator logs them: one query reads both programs' lines.
+  const logger = pino({
+    level: logLevel,
+    base: undefined,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  });
   let emulator: Emulator;
   try {
     emulator = await startEmulator({ ...options, logger });

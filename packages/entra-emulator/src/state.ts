@@ -6,11 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { z } from 'zod';
 import { processRunning } from '../../../src/file-lock.js';
+import { makeFolder } from '../../../src/make-folder.js';
 
 /** The state folder `npm start` and `entra-emulator` use when EMULATOR_STATE_DIR is not set. */
 export function defaultStateDir(env: NodeJS.ProcessEnv): string {
@@ -24,7 +25,7 @@ export class StateFolder {
   static async open(path: string): Promise<StateFolder> {
     const folder = resolve(path);
     try {
-      await mkdir(folder, { recursive: true, mode: 0o700 });
+      await makeFolder(folder);
       await chmod(folder, 0o700);
     } catch (err) {
       throw new Error(`EMULATOR_STATE_DIR: cannot use ${folder} as the state folder (${(err as NodeJS.ErrnoException).code ?? 'error'})`, {

@@ -48,6 +48,7 @@ import { bodyDeadline } from './body-deadline.js';
 import { lastAnswerCloses } from './closing-connections.js';
 import { knownHosts, onlyKnownHosts } from '../../host-names.js';
 import { PATHS } from '../../paths.js';
+import { PathMethods } from './methods.js';
 
 export interface BuildOptions {
   config: GeneratorConfig;
@@ -216,7 +217,11 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
   const routes: RegisteredRoute[] = [];
+  const methods = new PathMethods();
   app.addHook('onRoute', (route) => {
+    methods.added(route);
+    // A hidden route (the refusal of a method) is no operation of the description.
+    if ((route.schema as { hide?: boolean } | undefined)?.hide) return;
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url, schema: route.schema });
   });
   app.addHook('onClose', employees.close);
@@ -233,6 +238,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
   await identityProviderRoutes(app, ctx);
   await audienceCheckRoutes(app);
   await employeeRoutes(app, ctx, employees, options);
+  methods.refuseTheOthers(app);
 
   return { app, ctx, readiness, sessions: employees.sessions, metrics, routes, connections: connections! };
 }

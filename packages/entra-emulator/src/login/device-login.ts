@@ -11,6 +11,7 @@ import { errors } from '../errors.js';
 import type { Params } from '../params.js';
 import { employeeFromForm, tenantRefusal } from './authorize-request.js';
 import { FORM_TOKEN_FIELD } from './form-token.js';
+import { refuseHead } from '../head.js';
 import { deviceCodePage, deviceDonePage, deviceSignInPage } from './pages.js';
 import { sendPage } from './responses.js';
 import { rateLimited, readParams, sameOrigin, showError, type SignInFlow } from './flow.js';
@@ -48,6 +49,7 @@ export function deviceLoginRoutes(app: FastifyInstance, flow: SignInFlow): void 
     return deviceCode && found?.status === 'pending' && found.expiresAt > Date.now() ? { deviceCode, pending: found } : undefined;
   };
 
+  refuseHead(app, DEVICE_LOGIN_PATH, 'GET, POST');
   app.get(DEVICE_LOGIN_PATH, { onRequest: limited }, async (request, reply) => askForCode(request, reply));
 
   app.post(DEVICE_LOGIN_PATH, { onRequest: limited }, async (request, reply) => {

@@ -19,6 +19,7 @@ import { SignInRateLimit } from './rate-limit.js';
 import { SingleSignOn } from './sign-on.js';
 import { deviceLoginRoutes } from './device-login.js';
 import { DEVICE_LOGIN_PATH } from '../device-authorization.js';
+import { refuseHead } from '../head.js';
 
 export async function loginRoutes(app: FastifyInstance, options: LoginOptions): Promise<void> {
   const { directory, stores } = options;
@@ -119,6 +120,7 @@ function authorizeRoutes(app: FastifyInstance, flow: SignInFlow): void {
   const { directory, urls, authorizePath } = flow;
   const limited = rateLimited(flow);
 
+  refuseHead(app, authorizePath, 'GET, POST');
   app.get(authorizePath, { onRequest: limited }, async (request, reply) => {
     const params = readParams(request.query, reply, directory.tenantId);
     const valid = params && checked(flow, params, reply);
@@ -158,7 +160,9 @@ function logoutRoutes(app: FastifyInstance, options: LoginOptions, signOn: Singl
     return sendPage(reply, 200, errorLookupPage(code));
   });
 
-  app.get(`${basePath}/oauth2/v2.0/logout`, async (request, reply) => {
+  const logoutPath = `${basePath}/oauth2/v2.0/logout`;
+  refuseHead(app, logoutPath, 'GET');
+  app.get(logoutPath, async (request, reply) => {
     const params = readParams(request.query, reply, directory.tenantId);
     if (!params) return reply;
     signOn.end(request, reply);

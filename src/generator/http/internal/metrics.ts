@@ -71,9 +71,16 @@ export class Metrics {
     ['cache', 'result'] as const,
   );
 
+  /**
+   * The headless route's sessions are left out on purpose: such a session lives in its request's memory, is never
+   * refreshed in the store and never ends, so counting it as started would count calls to that route, not sessions,
+   * and would swamp the employees' logins when a load test calls it (see `Sessions.once`).
+   */
   readonly sessions = new Counter({
     name: 'sessions_total',
-    help: 'Session events: started, refreshed, ended',
+    help:
+      'Events of the sessions kept in the session store (an employee’s login in a browser, a tool’s): started, refreshed, ended. ' +
+      'The headless route’s one-token sessions are never stored and not counted.',
     labelNames: ['event'] as const,
     registers: [this.registry],
   });

@@ -19,7 +19,7 @@ import { AUTHORIZE_SCHEMA, CONSENT_SCHEMA } from './schemas.js';
 import { ProblemError, refuse, type Problem } from '../../core/problem.js';
 import { oauthRedirectQuery } from '../errors.js';
 import { clientId, loopbackRedirect, single, targetScope } from './parameters.js';
-import { refuseHead } from '../head.js';
+import { refuseHead } from '../methods.js';
 
 const AuthorizationRequest = z.object({
   client: z.string(),
@@ -59,6 +59,12 @@ function authorizationRequest(query: Record<string, unknown>): AuthorizationRequ
   try {
     if (state !== undefined && state.length > 512) throw refuse('invalid_request', 'The state is longer than 512 characters.');
     if (single(query, 'response_type') !== 'code') throw refuse('unsupported_response_type', 'Only response_type=code is supported.');
+    const mode = single(query, 'response_mode');
+    // The code comes back in the query only (the metadata's response_modes_supported): a tool that waits for a form post or
+    // a fragment would never see it, so it hears why now (OAuth 2.0 Multiple Response Types, §2.1), in the query.
+    if (mode !== undefined && mode !== 'query') {
+      throw refuse('invalid_request', "Only response_mode=query is supported: the code comes back in the redirect URI's query.");
+    }
     const challenge = single(query, 'code_challenge');
     if (single(query, 'code_challenge_method') !== 'S256' || !challenge || !CHALLENGE.test(challenge)) {
       throw refuse('invalid_request', 'PKCE is required: send a code_challenge with code_challenge_method=S256.');

@@ -22,7 +22,7 @@ import { OAUTH, PAGES } from '../negotiate.js';
 import { DEVICE_AUTHORIZATION_SCHEMA, DEVICE_DECISION_SCHEMA, DEVICE_PAGE_SCHEMA } from './schemas.js';
 import { refuse } from '../../core/problem.js';
 import { deviceToolName, single, targetScope } from './parameters.js';
-import { refuseHead } from '../head.js';
+import { refuseHead } from '../methods.js';
 
 const DeviceConsent = z.object({ deviceCode: z.string(), shownAt: z.number() });
 

@@ -37,6 +37,7 @@ export const AUTHORIZE_SCHEMA = {
   summary: 'A tool on this computer asks for the employee’s consent (authorization code with PKCE, RFC 8252 loopback redirect)',
   querystring: z.object({
     response_type: field('code'),
+    response_mode: field('query, if sent: the code comes back in the redirect URI’s query'),
     client_id: field('Any name for the tool, shown to the employee'),
     redirect_uri: field('http://127.0.0.1:<port>/… or http://[::1]:<port>/…'),
     scope: field('The one target, for example dev-gcp:my-team:my-app'),

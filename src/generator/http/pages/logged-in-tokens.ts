@@ -15,7 +15,7 @@ import type { SessionCookie } from '../session-cookie.js';
 import { tokenPage } from '../views/token-page.js';
 import { responseBody, type IssuedToken } from '../../core/tokens.js';
 import { answers, AudienceQuery, errors, redirect, TOKEN_PAGE } from '../schemas.js';
-import { refuseHead } from '../head.js';
+import { refuseHead } from '../methods.js';
 
 /** The audience of `?aud=`, or a 400. */
 function audienceOf(aud: string | string[] | undefined): ParsedAudience {

@@ -15,7 +15,7 @@ import { safeReturnPath } from '../redirect.js';
 import type { Limits } from '../../core/limits.js';
 import type { SessionCookie } from '../session-cookie.js';
 import { answers, errors, Field, htmlPage, redirect } from '../schemas.js';
-import { refuseHead } from '../head.js';
+import { refuseHead } from '../methods.js';
 
 const LOGIN_STATE_SECONDS = 600;
 

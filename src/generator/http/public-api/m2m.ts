@@ -11,6 +11,7 @@ import { AUDIENCE_EXAMPLE, type ParsedAudience } from '../../../audience.js';
 import { PATHS } from '../../../paths.js';
 import { refuse } from '../../core/problem.js';
 import { answersIn, formatIn } from '../negotiate.js';
+import { methodNotAllowed, REFUSES_METHOD } from '../methods.js';
 import type { IssuedToken } from '../../core/tokens.js';
 import { freshAsked, type GeneratorContext } from '../context.js';
 import { audienceOf, M2M_FORMATS, tokenAnswer } from './m2m-rules.js';
@@ -64,13 +65,8 @@ export async function appTokenRoutes(fastify: FastifyInstance, ctx: GeneratorCon
     },
   );
 
-  app.get(PATHS.m2m, { schema: { summary: 'Not allowed: shows the right curl line', response: answers(errors(405)) } }, () => {
-    throw refuse(
-      'method_not_allowed',
-      `Use POST for ${PATHS.m2m}, with the audience as "aud", for example: ${CURL(ctx.config.publicUrl)}`,
-      {
-        headers: { allow: 'POST' },
-      },
-    );
+  const getSchema = { summary: 'Not allowed: shows the right curl line', response: answers(errors(405)) };
+  app.get(PATHS.m2m, { schema: getSchema, config: REFUSES_METHOD }, () => {
+    throw methodNotAllowed(['POST'], `Use POST for ${PATHS.m2m}, with the audience as "aud", for example: ${CURL(ctx.config.publicUrl)}`);
   });
 }

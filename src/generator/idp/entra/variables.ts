@@ -99,6 +99,12 @@ export function readEntraConfig(env: NodeJS.ProcessEnv): EntraConfig | undefined
   return { kind: 'entra', clientId, auth, provider: providerOf(vars), ...(tenantId ? { tenantId } : {}) };
 }
 
+/**
+ * NAV's development tenant, where employees have trygdeetaten.no users: the users' domain when the tenant is given by its id
+ * (the nav.no tenant is not supported).
+ */
+export const DEVELOPMENT_TENANT_DOMAIN = 'trygdeetaten.no';
+
 /** The tenant's domain, when the tenant is given by its domain rather than its id: the users' domain at login. */
 export function entraLoginDomain(config: EntraConfig): string | undefined {
   return config.tenantId?.includes('.') ? config.tenantId.toLowerCase() : undefined;

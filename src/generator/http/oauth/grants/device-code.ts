@@ -16,7 +16,16 @@ export async function deviceCodeGrant(
 ) {
   const deviceCode = single(params, 'device_code');
   if (!deviceCode) throw refuse('invalid_request', 'Send the device_code from the device authorization.');
-  const outcome = await deps.devices.poll(deviceCode, sentClientId(params));
+  // RFC 8628 §3.4: a client that does not authenticate names itself in each poll, so that only the tool the code was
+  // issued to takes its answer. Refused before the poll is counted.
+  const client = sentClientId(params);
+  if (client === undefined) {
+    throw refuse(
+      'invalid_request',
+      'Send client_id with each poll: the one the device authorization was started with (RFC 8628 section 3.4).',
+    );
+  }
+  const outcome = await deps.devices.poll(deviceCode, client);
   switch (outcome.kind) {
     case 'unknown':
       throw refuse('invalid_grant', 'This device_code is not known: start a new device authorization.');
