@@ -51,6 +51,8 @@ export interface GeneratorConfig {
   };
   /** How long a device flow's user code waits for the employee's answer. */
   deviceCodeSeconds: number;
+  /** The seconds a tool in the device flow is told to wait between polls (RFC 8628's `interval`). */
+  devicePollIntervalSeconds: number;
   bodyLimitBytes: number;
   /** Connections held at once, and how long a connection may take to send a request's headers. */
   connections: { max: number; headersTimeoutMs: number };
@@ -144,6 +146,7 @@ export const VARIABLES = {
   RATE_LIMIT_LOGIN_MAX: atLeastOne(300),
   RATE_LIMIT_CLI_TOKEN_MAX: atLeastOne(30),
   DEVICE_CODE_SECONDS: withDefault(wholeNumber(1, 300), 300),
+  DEVICE_POLL_INTERVAL_SECONDS: withDefault(wholeNumber(1, 60), 5),
   BODY_LIMIT_BYTES: atLeastOne(64 * 1024),
   MAX_CONNECTIONS: atLeastOne(800),
   HEADERS_TIMEOUT_SECONDS: withDefault(wholeNumber(1, 30), 10),
@@ -262,6 +265,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
       cliTokenMax: vars.RATE_LIMIT_CLI_TOKEN_MAX,
     },
     deviceCodeSeconds: vars.DEVICE_CODE_SECONDS,
+    devicePollIntervalSeconds: vars.DEVICE_POLL_INTERVAL_SECONDS,
     bodyLimitBytes: vars.BODY_LIMIT_BYTES,
     connections: { max: vars.MAX_CONNECTIONS, headersTimeoutMs: vars.HEADERS_TIMEOUT_SECONDS * 1000 },
     trustProxyHops: vars.TRUST_PROXY_HOPS,

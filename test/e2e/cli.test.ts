@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { SignJWT, createRemoteJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
+import { deviceAuthorization } from '../helpers/authorization-server.js';
 import { freePort } from '../helpers/ports.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
@@ -22,7 +23,8 @@ let cacheFile: string;
 let browser: Browser;
 
 beforeAll(async () => {
-  stack = await startStack({ emulator: { unauthorizedTargets: ['dev-gcp:locked:api'] } });
+  // The --device login polls every second rather than RFC 8628's five.
+  stack = await startStack({ env: { DEVICE_POLL_INTERVAL_SECONDS: '1' }, emulator: { unauthorizedTargets: ['dev-gcp:locked:api'] } });
   dir = await mkdtemp(join(tmpdir(), 'cli-test-'));
   cacheFile = join(dir, 'cache', 'tokens.json');
   browser = await launchChromium();
@@ -605,6 +607,7 @@ describe('token-generator obo', () => {
   });
 
   it('logs in with --device: a code to enter on any device, approved there in Chromium', async () => {
+    expect((await deviceAuthorization(stack.url)).interval).toBe(1);
     const file = join(dir, 'device.json');
     const other = await (await browser.newContext()).newPage();
     let opened = false;

@@ -27,7 +27,8 @@ let cli: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'emulator-device-'));
   emulator = await startEmulator();
-  tlsEmulator = await startEmulator({ tls: { selfSigned: { caFile: join(dir, 'ca.pem') } } });
+  // The client libraries wait the interval between polls: one second rather than Entra's five.
+  tlsEmulator = await startEmulator({ tls: { selfSigned: { caFile: join(dir, 'ca.pem') } }, deviceCodeIntervalSeconds: 1 });
   // A command-line tool: a public client (Entra's "mobile and desktop" platform), no credential.
   cli = emulator.registerClient({ target: 'dev-gcp:team:cli', nativeRedirectUris: ['http://localhost/'] });
   browser = await launchChromium();
@@ -129,6 +130,28 @@ describe('the device code grant', () => {
     expect(refreshed.status).toBe(200);
     later(2 * device.interval * 1000);
     expectEntraError(await poll(device.device_code), 70000, 'invalid_grant');
+  });
+
+  it('polls at the interval startEmulator was given, slow_down inside it; refuses one not of 1 to 60 whole seconds', async () => {
+    const quick = await startEmulator({ deviceCodeIntervalSeconds: 2 });
+    try {
+      const clientId = quick.registerClient({ target: 'dev-gcp:team:cli', nativeRedirectUris: ['http://localhost/'] });
+      const res = await fetch(`${quick.baseUrl}/${quick.tenantId}/oauth2/v2.0/devicecode`, {
+        method: 'POST',
+        body: new URLSearchParams({ client_id: clientId, scope: `openid ${SCOPE}` }),
+      });
+      const device = (await res.json()) as DeviceAuthorization;
+      expect(device.interval).toBe(2);
+      const quickPoll = () => tokenRequest(quick, { grant_type: DEVICE_CODE_GRANT, client_id: clientId, device_code: device.device_code });
+      expectEntraError(await quickPoll(), 70016, 'authorization_pending');
+      expectEntraError(await quickPoll(), 70016, 'slow_down');
+      later(2000);
+      expectEntraError(await quickPoll(), 70016, 'authorization_pending');
+    } finally {
+      await quick.close();
+    }
+    for (const deviceCodeIntervalSeconds of [0, 1.5, 61])
+      await expect(startEmulator({ deviceCodeIntervalSeconds })).rejects.toThrow(/deviceCodeIntervalSeconds: must be a whole number/);
   });
 
   it('authorization_declined when the employee declines, expired_token after 15 minutes, invalid_grant for another client', async () => {

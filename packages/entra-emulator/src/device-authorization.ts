@@ -12,9 +12,8 @@ import { randomToken } from './random.js';
 import { loginResource, scopeItems } from './scopes.js';
 import type { Stores } from './stores.js';
 
-/** Entra's: a code lives fifteen minutes and is polled every five seconds. */
+/** Entra's: a code lives fifteen minutes (and is polled every five seconds, see options.ts). */
 const LIFETIME_S = 900;
-const INTERVAL_S = 5;
 /** Letters and digits no one mistakes for another (no 0/O, 1/I/L). */
 const USER_CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
 const USER_CODE_LENGTH = 9;
@@ -40,6 +39,8 @@ export interface DeviceAuthorizationOptions {
   stores: Stores;
   path: string;
   urls: { baseUrl: string };
+  /** The seconds the device is told to wait between polls. */
+  intervalSeconds: number;
 }
 
 export function deviceAuthorizationRoute(app: FastifyInstance, options: DeviceAuthorizationOptions): void {
@@ -62,7 +63,7 @@ export function deviceAuthorizationRoute(app: FastifyInstance, options: DeviceAu
       scopes,
       userCode,
       expiresAt: Date.now() + lifetimeMs,
-      intervalSeconds: INTERVAL_S,
+      intervalSeconds: options.intervalSeconds,
       status: 'pending' as const,
     };
     stores.deviceCodes.set(deviceCode, authorization);
@@ -73,7 +74,7 @@ export function deviceAuthorizationRoute(app: FastifyInstance, options: DeviceAu
       device_code: deviceCode,
       verification_uri: verificationUri,
       expires_in: Math.floor(lifetimeMs / 1000),
-      interval: INTERVAL_S,
+      interval: options.intervalSeconds,
       message: `To sign in, use a web browser to open the page ${verificationUri} and enter the code ${userCode} to authenticate.`,
     });
   });

@@ -24,7 +24,7 @@ import type { LoadedDirectory } from './model.js';
 import { metadataRoutes } from './metadata.js';
 import type { ClientRegistration, TestEmployee } from './model.js';
 import { TENANT_PATTERN } from './names.js';
-import { accessTokenLifetime, type EmulatorOptions } from './options.js';
+import { accessTokenLifetime, deviceCodeInterval, type EmulatorOptions } from './options.js';
 import { overview, summaryText } from './overview.js';
 import { StateFolder } from './state.js';
 import { Stores } from './stores.js';
@@ -138,10 +138,12 @@ interface Parts {
   directory: Directory;
   apps: Apps;
   context: GrantContext;
+  deviceCodeIntervalSeconds: number;
 }
 
 async function makeParts(options: EmulatorOptions): Promise<Parts> {
   const lifetime = accessTokenLifetime(options);
+  const deviceCodeIntervalSeconds = deviceCodeInterval(options);
   const state = options.stateDir ? await StateFolder.open(options.stateDir) : undefined;
   const { tenantId, folderTenant } = await tenantOf(options, state);
   const overrides = new ClaimOverrides();
@@ -172,6 +174,7 @@ async function makeParts(options: EmulatorOptions): Promise<Parts> {
     directory,
     apps,
     context,
+    deviceCodeIntervalSeconds,
   };
 }
 
@@ -191,7 +194,7 @@ function keptStateFailed(options: EmulatorOptions): (err: unknown) => void {
 /** Every route: the token endpoint, metadata, Texas, the emulator's own, and the sign-in pages. */
 async function addRoutes(app: FastifyInstance, parts: Parts): Promise<TokenStats> {
   const { options, context, basePath, urls, keys, apps, directory, stores } = parts;
-  const stats = await tokenRoutes(app, { context, basePath, urls });
+  const stats = await tokenRoutes(app, { context, basePath, urls, deviceCodeIntervalSeconds: parts.deviceCodeIntervalSeconds });
   metadataRoutes(app, { keys, claims: context.claims, basePath, named: parts.named, urls });
   await app.register(async (texas) => texasRoutes(texas, { apps, context, bodyLimit: BODY_LIMIT }));
   await app.register(async (own) => emulatorRoutes(own, { apps, directory, keys, urls: () => urls }));

@@ -21,6 +21,8 @@ export interface TokenRoutesOptions {
   /** The tenant's path, `/{tenant}`. */
   basePath: string;
   urls: { baseUrl: string };
+  /** The device code flow's polling interval, in seconds. */
+  deviceCodeIntervalSeconds: number;
 }
 
 export async function tokenRoutes(app: FastifyInstance, options: TokenRoutesOptions): Promise<TokenStats> {
@@ -55,6 +57,7 @@ export async function tokenRoutes(app: FastifyInstance, options: TokenRoutesOpti
       stores: context.stores,
       path: `${basePath}/oauth2/v2.0/devicecode`,
       urls: options.urls,
+      intervalSeconds: options.deviceCodeIntervalSeconds,
     });
   });
   return stats;

@@ -13,7 +13,8 @@ import { sentByAnotherTool } from './oauth/client-id.js';
 /** Letters no one mistakes for others or for digits, and that spell no words (RFC 8628 §6.1). */
 const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
 const USER_CODE_LENGTH = 8;
-export const POLL_INTERVAL_SECONDS = 5;
+/** RFC 8628's default: a tool polls every five seconds unless told otherwise. */
+const POLL_INTERVAL_SECONDS = 5;
 /** Polls may come this much early (timers, network) before they are too fast. */
 const POLL_TOLERANCE_MS = 250;
 /** How long after expiry a device code is still recognised, so that its poller hears expired_token. */
@@ -56,12 +57,19 @@ export function typedCodeMatches(userCode: string, typed: string): boolean {
 
 /** The device authorizations in the session store, found by device code (the tool) or by user code (the employee). */
 export class DeviceAuthorizations {
+  private readonly lifetimeMs: number;
+  private readonly pollIntervalSeconds: number;
+
   constructor(
     private readonly store: SessionStore,
-    private readonly lifetimeMs: number,
+    /** How long a user code waits for the employee, and the seconds a tool is told to wait between polls. */
+    times: { lifetimeMs: number; pollIntervalSeconds?: number },
     /** The clock by which codes expire and the approval's reading time passes. */
     readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.lifetimeMs = times.lifetimeMs;
+    this.pollIntervalSeconds = times.pollIntervalSeconds ?? POLL_INTERVAL_SECONDS;
+  }
 
   async create(request: Pick<DeviceAuthorization, 'client' | 'target' | 'address' | 'userAgent'>) {
     const deviceCode = randomToken(32);
@@ -70,7 +78,7 @@ export class DeviceAuthorizations {
     const authorization: DeviceAuthorization = { ...request, userCode, expiresAt: this.now() + this.lifetimeMs, status: 'pending' };
     await this.save(deviceCode, authorization);
     await this.store.setRecord(`device-user-code:${userCode}`, deviceCode, this.lifetimeMs);
-    return { deviceCode, userCode, expiresIn: Math.round(this.lifetimeMs / 1000), interval: POLL_INTERVAL_SECONDS };
+    return { deviceCode, userCode, expiresIn: Math.round(this.lifetimeMs / 1000), interval: this.pollIntervalSeconds };
   }
 
   /** The pending authorization a user code names, or undefined. */
@@ -127,7 +135,7 @@ export class DeviceAuthorizations {
     if (authorization.expiresAt <= now) return { kind: 'expired' };
     const pollKey = `device-poll:${deviceCode}`;
     const polled = await this.store.getRecord(pollKey);
-    const polling = polled ? Polling.parse(JSON.parse(polled)) : { lastPollAt: 0, interval: POLL_INTERVAL_SECONDS };
+    const polling = polled ? Polling.parse(JSON.parse(polled)) : { lastPollAt: 0, interval: this.pollIntervalSeconds };
     const tooSoon = now - polling.lastPollAt < polling.interval * 1000 - POLL_TOLERANCE_MS;
     // RFC 8628 §3.5: after slow_down the client adds five seconds to its interval; so does the generator.
     const interval = tooSoon ? polling.interval + 5 : polling.interval;

@@ -9,7 +9,7 @@ import { MemoryStore } from '../../../src/session/index.js';
 function devices(lifetimeMs = 300_000) {
   let now = 1_000_000;
   const clock = { now: () => now, advance: (ms: number) => (now += ms) };
-  return { devices: new DeviceAuthorizations(new MemoryStore(), lifetimeMs, clock.now), clock };
+  return { devices: new DeviceAuthorizations(new MemoryStore(), { lifetimeMs }, clock.now), clock };
 }
 
 const ASKED = { client: 'k6', target: 'dev-gcp:team:api', address: '10.0.0.9', userAgent: 'k6/1.0' };

@@ -9,7 +9,10 @@ import { signInTokens } from './sign-in-tokens.js';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
-/** A poll this much sooner than the interval still counts as on time: a client's timer and the network are not exact. */
+/**
+ * A poll this much sooner than the interval (or half the interval, if less) still counts as on time: a client's timer
+ * and the network are not exact.
+ */
 const POLL_SLACK_MS = 1000;
 
 export const deviceCode: Grant = {
@@ -30,7 +33,8 @@ export const deviceCode: Grant = {
     if (authorization.status === 'pending' || !authorization.employee || !authorization.sessionId) {
       const last = authorization.lastPolledAt;
       authorization.lastPolledAt = now;
-      if (last !== undefined && now - last < authorization.intervalSeconds * 1000 - POLL_SLACK_MS)
+      const intervalMs = authorization.intervalSeconds * 1000;
+      if (last !== undefined && now - last < intervalMs - Math.min(POLL_SLACK_MS, intervalMs / 2))
         throw errors.slowDown(authorization.intervalSeconds);
       throw errors.authorizationPending();
     }

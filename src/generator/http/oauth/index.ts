@@ -26,7 +26,10 @@ export async function authorizationServerRoutes(
   const store = sessions.manager.store;
   const tokens = new EmployeeTokens(ctx);
   const codes = new AuthorizationCodes(sealer, store, tools);
-  const devices = new DeviceAuthorizations(store, ctx.config.deviceCodeSeconds * 1000);
+  const devices = new DeviceAuthorizations(store, {
+    lifetimeMs: ctx.config.deviceCodeSeconds * 1000,
+    pollIntervalSeconds: ctx.config.devicePollIntervalSeconds,
+  });
   const issuer = ctx.config.publicUrl;
 
   await metadataRoute(app, issuer);
