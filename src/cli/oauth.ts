@@ -15,11 +15,36 @@ export const DEVICE_CLIENT_ID = 'a command line (--device)';
 
 export type Tokens = client.TokenEndpointResponse;
 
-/** One line for anything openid-client throws: the generator's advice, or what is wrong with --url. */
-export function asCliError(ctx: Context, err: unknown, path: string): Error {
-  if (err instanceof CliError || err instanceof LoginRequired) return err;
+/** An error answer of the generator's (or of whatever answers at --url): its status, correlation id header and body. */
+interface ErrorAnswer {
+  status: number;
+  correlation: string | null;
+  body: unknown;
+}
+
+/**
+ * The answer behind what openid-client throws for an error status. It reads the OAuth error body of a 4xx only; a 5xx (the
+ * generator's 502 when the identity provider fails, its 503 while its store is away, an ingress's own page) comes as the
+ * Response itself, its body unread.
+ */
+async function errorAnswerOf(err: unknown): Promise<ErrorAnswer | undefined> {
   if (err instanceof client.ResponseBodyError)
-    return failureOf(ctx, err.status, err.response.headers.get('x-correlation-id'), err.cause, path);
+    return { status: err.status, correlation: err.response.headers.get('x-correlation-id'), body: err.cause };
+  if (!(err instanceof client.ClientError) || err.code !== 'OAUTH_RESPONSE_IS_NOT_CONFORM' || !(err.cause instanceof Response))
+    return undefined;
+  const response = err.cause;
+  const body: unknown = await response
+    .clone()
+    .json()
+    .catch(() => undefined);
+  return { status: response.status, correlation: response.headers.get('x-correlation-id'), body };
+}
+
+/** One line for anything openid-client throws: the generator's advice, or what is wrong with --url. */
+export async function asCliError(ctx: Context, err: unknown, path: string): Promise<Error> {
+  if (err instanceof CliError || err instanceof LoginRequired) return err;
+  const answer = await errorAnswerOf(err);
+  if (answer) return failureOf(ctx, answer.status, answer.correlation, answer.body, path);
   if (err instanceof client.ClientError) {
     const cause = err.cause as { status?: unknown; body?: { issuer?: unknown } } | undefined;
     if (err.code === 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED' && typeof cause?.body?.issuer === 'string')
@@ -27,8 +52,23 @@ export function asCliError(ctx: Context, err: unknown, path: string): Error {
     if (cause instanceof Response) return notAGenerator(ctx, cause.status, path);
     return new CliError(`${ctx.base} answered ${path} in a way the command line cannot use (${err.message})`);
   }
-  if (err instanceof TypeError || (err instanceof Error && err.name === 'TimeoutError')) return unreachable(ctx, err);
+  if (unanswered(err)) return unreachable(ctx, err);
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/** No answer at all: nothing listens, the connection broke, or the answer took longer than the timeout. */
+export function unanswered(err: unknown): err is Error {
+  return err instanceof TypeError || (err instanceof Error && err.name === 'TimeoutError');
+}
+
+/**
+ * Whether asking again may get past a failure: no answer, or a 5xx (the generator restarting, its store or the identity
+ * provider away, an ingress between versions), unless the generator says it is set up wrong, which only its operators mend.
+ */
+export async function worthAskingAgain(err: unknown): Promise<boolean> {
+  const answer = await errorAnswerOf(err);
+  if (answer) return answer.status >= 500 && (answer.body as { reason?: unknown } | undefined)?.reason !== 'generator_misconfigured';
+  return unanswered(err);
 }
 
 /** --no-cache skips the generator's cache too, on every request to its token endpoint. */
@@ -49,7 +89,7 @@ export async function authorizationServer(ctx: Context): Promise<client.Configur
     if (!ctx.useCache) server[client.customFetch] = withoutCache;
     return server;
   } catch (err) {
-    throw asCliError(ctx, err, PATHS.authorizationServerMetadata);
+    throw await asCliError(ctx, err, PATHS.authorizationServerMetadata);
   }
 }
 
@@ -71,12 +111,12 @@ export async function renew(ctx: Context, server: client.Configuration, refreshT
   } catch (err) {
     if (err instanceof client.ResponseBodyError && reasonOf(err) === 'target_not_consented') throw new LoginRequired(false);
     if (err instanceof client.ResponseBodyError && err.error === 'invalid_grant') throw new LoginRequired(true);
-    throw asCliError(ctx, err, PATHS.token);
+    throw await asCliError(ctx, err, PATHS.token);
   }
 }
 
 /** The generator's own code for an OAuth error (`reason`), where it says more than `error`. */
-export function reasonOf(err: client.ResponseBodyError): unknown {
+function reasonOf(err: client.ResponseBodyError): unknown {
   return (err.cause as { reason?: unknown } | undefined)?.reason;
 }
 
@@ -85,5 +125,5 @@ export async function revoke(ctx: Context, refreshTokens: string[]): Promise<voi
   const server = await authorizationServer(ctx);
   const revoked = await Promise.allSettled(refreshTokens.map((refreshToken) => client.tokenRevocation(server, refreshToken)));
   const failed = revoked.find((result) => result.status === 'rejected');
-  if (failed) throw asCliError(ctx, (failed as PromiseRejectedResult).reason, PATHS.revoke);
+  if (failed) throw await asCliError(ctx, (failed as PromiseRejectedResult).reason, PATHS.revoke);
 }

@@ -349,6 +349,24 @@ describe('token-generator after the generator restarts', () => {
   });
 });
 
+/** `obo --device` against `url` with its own cache, and the device page's URL once the command shows it. */
+function deviceCommand(url: string, cache: string): { running: Promise<Run>; pageUrl: () => Promise<string> } {
+  let shown: string | undefined;
+  const running = cli(['obo', 'dev-gcp:my-team:my-app', '--device', '--url', url], {
+    env: { TOKEN_GENERATOR_CACHE: cache },
+    onStderr: (text) => (shown ??= /or open: (\S+)/.exec(text)?.[1]),
+  });
+  return { running, pageUrl: () => waitFor(() => shown, { what: 'the command to show the device code', timeout: 30_000 }) };
+}
+
+/** The employee signs in on the device page at `url` and allows the command. */
+async function allowDevice(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.locator('button:has-text("Sign in")').click();
+  await page.locator('#typed_code').fill(new URL(url).searchParams.get('user_code')!);
+  await page.locator('button:has-text("Allow")').click();
+}
+
 describe('token-generator obo --device while the generator restarts', () => {
   it('keeps polling while nothing answers, and gets its tokens once the employee allows it after the restart', async () => {
     // `npm start` on a state folder, behind a hop that shows when the command polls.
@@ -362,14 +380,10 @@ describe('token-generator obo --device while the generator restarts', () => {
       EMULATOR_STATE_DIR: join(dir, 'device-restart'),
     };
     let generator = await startStack({ env });
-    let shown: string | undefined;
-    const running = cli(['obo', 'dev-gcp:my-team:my-app', '--device', '--url', proxy.url], {
-      env: { TOKEN_GENERATOR_CACHE: join(dir, 'device-restart.json') },
-      onStderr: (text) => (shown ??= /or open: (\S+)/.exec(text)?.[1]),
-    });
+    const { running, pageUrl } = deviceCommand(proxy.url, join(dir, 'device-restart.json'));
     const page = await (await browser.newContext()).newPage();
     try {
-      const url = await waitFor(() => shown, { what: 'the command to show the device code', timeout: 30_000 });
+      const url = await pageUrl();
       await generator.close();
       const since = proxy.requests.length;
       await waitFor(() => proxy.requests.slice(since).some((r) => r.path === '/oauth2/token'), {
@@ -377,13 +391,42 @@ describe('token-generator obo --device while the generator restarts', () => {
         timeout: 20_000,
       });
       generator = await startStack({ env });
-      await page.goto(url);
-      await page.locator('button:has-text("Sign in")').click();
-      await page.locator('#typed_code').fill(new URL(url).searchParams.get('user_code')!);
-      await page.locator('button:has-text("Allow")').click();
+      await allowDevice(page, url);
       const run = await running;
       expect(run.stderr).not.toMatch(/cannot reach/);
       expect(run.code).toBe(0);
+      expect(decodeJwt(run.stdout.trim()).aud).toBe(generator.emulator!.clientIdFor('dev-gcp:my-team:my-app'));
+    } finally {
+      await page.context().close();
+      await generator.close();
+      await proxy.close();
+    }
+  }, 90_000);
+});
+
+describe('token-generator obo --device through failing answers', () => {
+  it('keeps polling while its polls are answered 500, and gets its tokens once the employee allows it', async () => {
+    // The generator behind a hop that answers its polls with an error page, as an ingress does between versions.
+    const port = await freePort();
+    const proxy = await startFaultProxy(`http://127.0.0.1:${port}`);
+    const generator = await startStack({
+      env: { PORT: String(port), PUBLIC_URL: proxy.url, DEVICE_POLL_INTERVAL_SECONDS: '1', EMULATOR_STATE_DIR: join(dir, 'failing') },
+    });
+    proxy.faultWhen = ({ path }) => path === '/oauth2/token';
+    proxy.mode = 'error-500';
+    const { running, pageUrl } = deviceCommand(proxy.url, join(dir, 'failing.json'));
+    const page = await (await browser.newContext()).newPage();
+    try {
+      const url = await pageUrl();
+      await waitFor(() => proxy.requests.filter((r) => r.path === '/oauth2/token').length >= 2, {
+        what: 'the command to poll twice through the failing hop',
+        timeout: 20_000,
+      });
+      proxy.mode = 'pass';
+      await allowDevice(page, url);
+      const run = await running;
+      expect(run.code).toBe(0);
+      expect(run.stderr).toMatch(/answered HTTP 500 to \/oauth2\/token.*: polling again until the code expires\n/);
       expect(decodeJwt(run.stdout.trim()).aud).toBe(generator.emulator!.clientIdFor('dev-gcp:my-team:my-app'));
     } finally {
       await page.context().close();

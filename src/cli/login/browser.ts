@@ -56,6 +56,6 @@ export async function logIn(ctx: Context, server: client.Configuration, audience
     // openid-client checks the answer's issuer (RFC 9207) before it redeems the code: an answer from elsewhere is refused.
     if (err instanceof client.ClientError && err.code === 'OAUTH_INVALID_RESPONSE' && err.cause instanceof Error)
       throw new CliError(`the login's answer did not come from ${ctx.base} (${err.cause.message}): run the command again`);
-    throw asCliError(ctx, err, PATHS.token);
+    throw await asCliError(ctx, err, PATHS.token);
   }
 }
