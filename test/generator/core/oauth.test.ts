@@ -83,6 +83,35 @@ describe('an authorization code', () => {
     expect(await parts.tools.access.list('employee-1')).toEqual([]);
   });
 
+  it('redeemed twice at once: one answer, and its session ended, even when the replay looks before it says where that is', async () => {
+    const parts = core();
+    const { redemption } = await allowed(parts);
+    // The first to use the code up is held as it writes where its session is, until the second has settled.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const setRecord = parts.store.setRecord.bind(parts.store);
+    parts.store.setRecord = async (key, value, ttlMs) => {
+      if (key.startsWith('authorization-code-session:')) await held;
+      return setRecord(key, value, ttlMs);
+    };
+    const both = [redeem(parts, redemption), redeem(parts, redemption)];
+    await Promise.race(
+      both.map((redemption) =>
+        redemption.then(
+          () => undefined,
+          () => undefined,
+        ),
+      ),
+    );
+    release();
+    const outcomes = await Promise.allSettled(both);
+    expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(outcomes.find((outcome) => outcome.status === 'rejected')).toMatchObject({ reason: { problem: { code: 'invalid_grant' } } });
+    const answered = outcomes.find((outcome) => outcome.status === 'fulfilled')!.value;
+    await expect(parts.tools.load(answered.refreshToken)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
+    expect(await parts.tools.access.list('employee-1')).toEqual([]);
+  });
+
   it('whose first answer failed is not used up: the tool tries it again, and the session of the failed try is ended', async () => {
     const parts = core();
     const { redemption } = await allowed(parts);

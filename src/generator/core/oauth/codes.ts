@@ -20,6 +20,10 @@ const CODE = 'authorization-code';
 const LOOPBACK = 'the computer of the browser that allowed it';
 /** Where the tool session a code started is named, for a second redemption to end it. */
 const startedKey = (id: string) => `${CODE}-session:${id}`;
+/** Where a second redemption says it came, for a first one still under way to end its own session. */
+const replayedKey = (id: string) => `${CODE}-replayed:${id}`;
+/** How long a code's use is remembered: twice its life, so that a replay is known for as long as the code could be sent. */
+const KEPT_MS = CODE_SECONDS * 2000;
 
 const Code = z.object({
   id: z.string(),
@@ -78,9 +82,15 @@ export class AuthorizationCodes {
     const started = await this.tools.start(code.session, { client: code.client, target: code.target }, LOOPBACK);
     const { session, refreshToken } = started;
     const claim = async () => {
-      if (!(await this.store.consumeOnce(`${CODE}:${code.id}`, CODE_SECONDS * 2000)))
+      if (!(await this.store.consumeOnce(`${CODE}:${code.id}`, KEPT_MS))) {
+        // Said before looking, so that a first redemption that has not yet said where its session is sees it (below).
+        await this.store.setRecord(replayedKey(code.id), 'replayed', KEPT_MS);
         await this.replayed(await this.store.getRecord(startedKey(code.id)));
-      await this.store.setRecord(startedKey(code.id), session.id, CODE_SECONDS * 2000);
+      }
+      await this.store.setRecord(startedKey(code.id), session.id, KEPT_MS);
+      // A replay at the same time that looked before the line above found no session to end: it ends here, as a replay after
+      // the answer would end it. The answer still goes out, as it would have gone before such a replay.
+      if (await this.store.getRecord(replayedKey(code.id))) await this.tools.endById(session.id);
     };
     return this.tools.firstAnswer(started, () => answer({ session, refreshToken, target: code.target }), claim);
   }
