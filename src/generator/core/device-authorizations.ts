@@ -123,10 +123,10 @@ export class DeviceAuthorizations {
   }
 
   /**
-   * One poll of the tool, with the client_id it sent if any; it writes only its own record, so that it never overwrites the
+   * One poll of the tool, which names itself (RFC 8628 §3.4); it writes only its own record, so that it never overwrites the
    * employee's answer.
    */
-  async poll(deviceCode: string, client?: string): Promise<PollOutcome> {
+  async poll(deviceCode: string, client: string): Promise<PollOutcome> {
     const authorization = await this.load(deviceCode);
     if (!authorization) return { kind: 'unknown' };
     // As an authorization code: refused before it slows the rightful poller down or takes its answer.
