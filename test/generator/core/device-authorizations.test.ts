@@ -45,6 +45,28 @@ describe('device authorizations', () => {
     expect(await d.poll(created.deviceCode, 'k6')).toEqual({ kind: 'unknown' });
   });
 
+  it('let a poller that restarts its loop at the base interval, and adds five seconds on each slow_down, get through', async () => {
+    const { devices: d, clock } = devices();
+    const created = await d.create(ASKED);
+    expect(await d.poll(created.deviceCode, 'k6')).toEqual({ kind: 'pending' });
+    clock.advance(1_000);
+    expect(await d.poll(created.deviceCode, 'k6')).toMatchObject({ kind: 'slow_down' });
+    // The tool's loop starts again (after a network error, say) with the interval of the device authorization.
+    let interval = created.interval;
+    const heard: string[] = [];
+    for (let polls = 0; polls < 5; polls++) {
+      clock.advance(interval * 1000);
+      const outcome = await d.poll(created.deviceCode, 'k6');
+      heard.push(outcome.kind);
+      if (outcome.kind !== 'slow_down') break;
+      interval += 5;
+    }
+    expect(heard).toEqual(['slow_down', 'pending']);
+    // Still too soon is still slow_down.
+    clock.advance(1_000);
+    expect(await d.poll(created.deviceCode, 'k6')).toEqual({ kind: 'slow_down', interval: created.interval + 5 });
+  });
+
   it('take an Allow only with the code typed as the device shows it, once the page could be read', async () => {
     const { devices: d, clock } = devices();
     const { userCode } = await d.create(ASKED);
