@@ -123,10 +123,10 @@ export class DeviceAuthorizations {
   }
 
   /**
-   * One poll of the tool, with the client_id it sent if any; it writes only its own record, so that it never overwrites the
+   * One poll of the tool, which names itself (RFC 8628 §3.4); it writes only its own record, so that it never overwrites the
    * employee's answer.
    */
-  async poll(deviceCode: string, client?: string): Promise<PollOutcome> {
+  async poll(deviceCode: string, client: string): Promise<PollOutcome> {
     const authorization = await this.load(deviceCode);
     if (!authorization) return { kind: 'unknown' };
     // As an authorization code: refused before it slows the rightful poller down or takes its answer.
@@ -137,8 +137,10 @@ export class DeviceAuthorizations {
     const polled = await this.store.getRecord(pollKey);
     const polling = polled ? Polling.parse(JSON.parse(polled)) : { lastPollAt: 0, interval: this.pollIntervalSeconds };
     const tooSoon = now - polling.lastPollAt < polling.interval * 1000 - POLL_TOLERANCE_MS;
-    // RFC 8628 §3.5: after slow_down the client adds five seconds to its interval; so does the generator.
-    const interval = tooSoon ? polling.interval + 5 : polling.interval;
+    // RFC 8628 §3.5: after slow_down the client adds five seconds to its interval; the generator requires those five
+    // seconds more, once. Raised again on each too-soon poll, it would outrun a client that starts its loop again at the
+    // base interval (the command line's after a network error): both adding five, the client would never catch up.
+    const interval = tooSoon ? this.pollIntervalSeconds + 5 : polling.interval;
     await this.store.setRecord(pollKey, JSON.stringify({ lastPollAt: now, interval }), authorization.expiresAt - now);
     if (tooSoon) return { kind: 'slow_down', interval };
     if (authorization.status === 'pending') return { kind: 'pending' };

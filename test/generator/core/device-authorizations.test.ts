@@ -24,9 +24,9 @@ describe('device authorizations', () => {
   it('tell the poller to wait, then to slow down when it polls too fast, then give the answer once', async () => {
     const { devices: d, clock } = devices();
     const created = await d.create(ASKED);
-    expect(await d.poll(created.deviceCode)).toEqual({ kind: 'pending' });
+    expect(await d.poll(created.deviceCode, 'k6')).toEqual({ kind: 'pending' });
     clock.advance(1_000);
-    expect(await d.poll(created.deviceCode)).toEqual({ kind: 'slow_down', interval: created.interval + 5 });
+    expect(await d.poll(created.deviceCode, 'k6')).toEqual({ kind: 'slow_down', interval: created.interval + 5 });
     const found = await d.find(created.userCode);
     expect(found?.authorization).toMatchObject(ASKED);
     expect(await d.decide(found!.deviceCode, true, 'browser-session')).toBe(true);
@@ -34,15 +34,37 @@ describe('device authorizations', () => {
     expect(await d.find(created.userCode)).toBeUndefined();
     expect(await d.decide(found!.deviceCode, false, 'browser-session')).toBe(false);
     clock.advance(10_000);
-    expect(await d.poll(created.deviceCode)).toMatchObject({ kind: 'allowed', authorization: { session: 'browser-session' } });
+    expect(await d.poll(created.deviceCode, 'k6')).toMatchObject({ kind: 'allowed', authorization: { session: 'browser-session' } });
     clock.advance(10_000);
     // Not taken until the poll's answer is ready: a poll that failed on its way leaves it to the next.
-    expect(await d.poll(created.deviceCode)).toMatchObject({ kind: 'allowed' });
+    expect(await d.poll(created.deviceCode, 'k6')).toMatchObject({ kind: 'allowed' });
     expect(await d.claim(created.deviceCode)).toBe(true);
     expect(await d.claim(created.deviceCode)).toBe(false);
     clock.advance(10_000);
     // Taken: a poll after finds nothing to give (invalid_grant at the token endpoint).
-    expect(await d.poll(created.deviceCode)).toEqual({ kind: 'unknown' });
+    expect(await d.poll(created.deviceCode, 'k6')).toEqual({ kind: 'unknown' });
+  });
+
+  it('let a poller that restarts its loop at the base interval, and adds five seconds on each slow_down, get through', async () => {
+    const { devices: d, clock } = devices();
+    const created = await d.create(ASKED);
+    expect(await d.poll(created.deviceCode, 'k6')).toEqual({ kind: 'pending' });
+    clock.advance(1_000);
+    expect(await d.poll(created.deviceCode, 'k6')).toMatchObject({ kind: 'slow_down' });
+    // The tool's loop starts again (after a network error, say) with the interval of the device authorization.
+    let interval = created.interval;
+    const heard: string[] = [];
+    for (let polls = 0; polls < 5; polls++) {
+      clock.advance(interval * 1000);
+      const outcome = await d.poll(created.deviceCode, 'k6');
+      heard.push(outcome.kind);
+      if (outcome.kind !== 'slow_down') break;
+      interval += 5;
+    }
+    expect(heard).toEqual(['slow_down', 'pending']);
+    // Still too soon is still slow_down.
+    clock.advance(1_000);
+    expect(await d.poll(created.deviceCode, 'k6')).toEqual({ kind: 'slow_down', interval: created.interval + 5 });
   });
 
   it('take an Allow only with the code typed as the device shows it, once the page could be read', async () => {
@@ -70,7 +92,7 @@ describe('device authorizations', () => {
     await d.decide(created.deviceCode, true, 'browser-session');
     clock.advance(5_000);
     expect(await d.poll(created.deviceCode, 'another-tool')).toEqual({ kind: 'other_client' });
-    expect(await d.poll(created.deviceCode)).toMatchObject({
+    expect(await d.poll(created.deviceCode, 'k6')).toMatchObject({
       kind: 'allowed',
       authorization: { client: 'k6', session: 'browser-session' },
     });
@@ -81,7 +103,7 @@ describe('device authorizations', () => {
     const created = await d.create(ASKED);
     await d.decide(created.deviceCode, false, 'browser-session');
     clock.advance(5_000);
-    expect(await d.poll(created.deviceCode)).toEqual({ kind: 'denied' });
+    expect(await d.poll(created.deviceCode, 'k6')).toEqual({ kind: 'denied' });
   });
 
   it('expire: the page no longer finds the code and the poller hears expired', async () => {
@@ -90,7 +112,7 @@ describe('device authorizations', () => {
     expect(created.expiresIn).toBe(300);
     clock.advance(300_001);
     expect(await d.find(created.userCode)).toBeUndefined();
-    expect(await d.poll(created.deviceCode)).toEqual({ kind: 'expired' });
-    expect(await d.poll('not-a-device-code')).toEqual({ kind: 'unknown' });
+    expect(await d.poll(created.deviceCode, 'k6')).toEqual({ kind: 'expired' });
+    expect(await d.poll('not-a-device-code', 'k6')).toEqual({ kind: 'unknown' });
   });
 });

@@ -14,6 +14,7 @@ import { DeviceAuthorizations } from '../../core/device-authorizations.js';
 import { deviceRoutes } from './device-routes.js';
 import { EmployeeTokens } from './employee-tokens.js';
 import { AuthorizationCodes } from '../../core/oauth/codes.js';
+import { DeviceCodes } from '../../core/oauth/device-codes.js';
 import { metadataRoute } from './metadata.js';
 import { tokenRoutes } from './token-routes.js';
 import type { ToolSessions } from '../../core/oauth/tool-sessions.js';
@@ -34,6 +35,6 @@ export async function authorizationServerRoutes(
 
   await metadataRoute(app, issuer);
   await authorizeRoutes(app, { issuer, cookie, store, sealer, codes, loginDomain: ctx.config.loginDomain });
-  await tokenRoutes(app, { ctx, codes, tools, tokens, devices, limits });
+  await tokenRoutes(app, { ctx, codes, tools, tokens, deviceCodes: new DeviceCodes(devices, tools), limits });
   await deviceRoutes(app, { ctx, cookie, store, sealer, devices, limits });
 }

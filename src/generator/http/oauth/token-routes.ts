@@ -6,7 +6,7 @@ import { decodeJwt } from 'jose';
 import type { FastifyInstance } from 'fastify';
 import { freshAsked, type GeneratorContext } from '../context.js';
 import type { Limits } from '../../core/limits.js';
-import type { DeviceAuthorizations } from '../../core/device-authorizations.js';
+import type { DeviceCodes } from '../../core/oauth/device-codes.js';
 import type { EmployeeTokens } from './employee-tokens.js';
 import type { AuthorizationCodes } from '../../core/oauth/codes.js';
 import { authorizationCodeGrant } from './grants/authorization-code.js';
@@ -26,7 +26,7 @@ export interface GrantDeps {
   codes: AuthorizationCodes;
   tools: ToolSessions;
   tokens: EmployeeTokens;
-  devices: DeviceAuthorizations;
+  deviceCodes: DeviceCodes;
   limits: Limits;
 }
 
