@@ -168,7 +168,9 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
     ? { employees: [...emulator.listing.employees], ...(emulator.listing.apps ? { apps: emulator.listing.apps } : {}) }
     : undefined;
   const parts = storage(config, logger, emulator !== undefined);
+  const key = config.session.encryptionKey;
   let generator: Generator | undefined;
+  let writeSessions: (() => Promise<void>) | undefined;
   try {
     generator = await buildApp({
       config,
@@ -180,17 +182,18 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
       ...(directory ? { directory } : {}),
     });
     const { app } = generator;
+    // Before the port opens: a request right after the start finds the logins kept at the last stop.
+    if (emulator?.stateDir && key) writeSessions = await keepSessions(generator.sessions.manager.store, key, emulator.stateDir);
     await listening('PORT', config.port, () => app.listen({ port: config.port, host: config.host }));
   } catch (err) {
     // A start that failed leaves nothing running, such as a client of an unreachable Redis trying again for ever:
-    // the app closes the store with it, and without an app the store is closed alone.
+    // the app closes the store with it, and without an app the store is closed alone. The logins it took from the state
+    // folder go back there, for the start that works.
+    await writeSessions?.().catch(() => undefined);
     await (generator ? generator.app.close() : parts.store.close()).catch(() => undefined);
     await emulator?.close();
     throw err;
   }
-  const key = config.session.encryptionKey;
-  const writeSessions =
-    emulator?.stateDir && key ? await keepSessions(generator.sessions.manager.store, key, emulator.stateDir) : undefined;
   const address = generator.app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = config.port === 0 ? `http://localhost:${port}` : config.publicUrl;

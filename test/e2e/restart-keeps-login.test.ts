@@ -4,6 +4,7 @@
  * closing the terminal it ran in (SIGHUP), a stop as Ctrl-C is.
  */
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,30 +111,63 @@ async function npmStart(env: Record<string, string>) {
   return { url, child, exited };
 }
 
+/** The variables of an `npm start` on a state folder of its own, `name`. */
+async function ownStart(name: string): Promise<Record<string, string>> {
+  return {
+    PORT: String(await freePort()),
+    EMULATOR_PORT: String(await freePort()),
+    HOST: '127.0.0.1',
+    EMULATOR_STATE_DIR: join(dir, name),
+    LOG_LEVEL: 'warn',
+  };
+}
+
+/** Logs in to an `npm start` on `env`, then stops it with `signal`; the login's cookie. */
+async function loggedInThenStopped(env: Record<string, string>, signal: NodeJS.Signals): Promise<string> {
+  const first = await npmStart(env);
+  let cookie: string;
+  try {
+    cookie = await login(first.url);
+  } finally {
+    first.child.kill(signal);
+  }
+  expect(await first.exited).toBe(0);
+  return cookie;
+}
+
+/** Whether an `npm start` on `env` knows the login of `cookie` as soon as it is ready. */
+async function loggedInAfterStart(env: Record<string, string>, cookie: string): Promise<boolean> {
+  const next = await npmStart(env);
+  try {
+    const session = await fetch(`${next.url}/oauth2/session`, { headers: { cookie } });
+    return ((await session.json()) as { authenticated: boolean }).authenticated;
+  } finally {
+    next.child.kill('SIGTERM');
+    await next.exited;
+  }
+}
+
 describe('the terminal npm start ran in, closed', () => {
   it('stops it as Ctrl-C does: the login is kept for the next start', async () => {
-    const env = {
-      PORT: String(await freePort()),
-      EMULATOR_PORT: String(await freePort()),
-      HOST: '127.0.0.1',
-      EMULATOR_STATE_DIR: join(dir, 'hangup'),
-      LOG_LEVEL: 'warn',
-    };
-    const first = await npmStart(env);
-    let cookie: string;
+    const env = await ownStart('hangup');
+    const cookie = await loggedInThenStopped(env, 'SIGHUP');
+    expect(await loggedInAfterStart(env, cookie)).toBe(true);
+  }, 90_000);
+});
+
+describe('npm start that cannot open its port', () => {
+  it('puts the logins it read back in the state folder, for the start after it', async () => {
+    const env = await ownStart('port-taken');
+    const cookie = await loggedInThenStopped(env, 'SIGINT');
+    // Something else holds the port: this start reads the logins, then cannot listen, and ends.
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(Number(env.PORT), '127.0.0.1', () => resolve()));
     try {
-      cookie = await login(first.url);
+      const refused = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, ...env }, stdio: 'ignore' });
+      expect(await new Promise((resolve) => refused.once('exit', resolve))).toBe(1);
     } finally {
-      first.child.kill('SIGHUP');
+      await new Promise((resolve) => holder.close(resolve));
     }
-    expect(await first.exited).toBe(0);
-    const second = await npmStart(env);
-    try {
-      const session = await fetch(`${second.url}/oauth2/session`, { headers: { cookie } });
-      expect(((await session.json()) as { authenticated: boolean }).authenticated).toBe(true);
-    } finally {
-      second.child.kill('SIGTERM');
-      await second.exited;
-    }
+    expect(await loggedInAfterStart(env, cookie)).toBe(true);
   }, 90_000);
 });
