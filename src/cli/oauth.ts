@@ -22,10 +22,33 @@ interface ErrorAnswer {
   body: unknown;
 }
 
+/** Long enough for any error body sent with its head; a body that stalls past it (a broken hop) is not waited for. */
+const BODY_WAIT_MS = 2_000;
+/** Each answer's body is read once, however often its error is looked at. */
+const answers = new WeakMap<Response, Promise<unknown>>();
+
+/** A 5xx answer's JSON body, or undefined: not JSON, or not there within BODY_WAIT_MS (then the body is let go). */
+function bodyOf(response: Response): Promise<unknown> {
+  let body = answers.get(response);
+  if (!body) {
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => {
+        response.body?.cancel().catch(() => undefined);
+        resolve(undefined);
+      }, BODY_WAIT_MS);
+    });
+    const read = response.json().catch(() => undefined);
+    body = Promise.race([read, stalled]).finally(() => clearTimeout(timer));
+    answers.set(response, body);
+  }
+  return body;
+}
+
 /**
  * The answer behind what openid-client throws for an error status. It reads the OAuth error body of a 4xx only; a 5xx (the
  * generator's 502 when the identity provider fails, its 503 while its store is away, an ingress's own page) comes as the
- * Response itself, its body unread.
+ * Response itself, its body unread, and, while polling, no longer under the request's timeout.
  */
 async function errorAnswerOf(err: unknown): Promise<ErrorAnswer | undefined> {
   if (err instanceof client.ResponseBodyError)
@@ -33,16 +56,13 @@ async function errorAnswerOf(err: unknown): Promise<ErrorAnswer | undefined> {
   if (!(err instanceof client.ClientError) || err.code !== 'OAUTH_RESPONSE_IS_NOT_CONFORM' || !(err.cause instanceof Response))
     return undefined;
   const response = err.cause;
-  const body: unknown = await response
-    .clone()
-    .json()
-    .catch(() => undefined);
-  return { status: response.status, correlation: response.headers.get('x-correlation-id'), body };
+  return { status: response.status, correlation: response.headers.get('x-correlation-id'), body: await bodyOf(response) };
 }
 
 /** One line for anything openid-client throws: the generator's advice, or what is wrong with --url. */
 export async function asCliError(ctx: Context, err: unknown, path: string): Promise<Error> {
   if (err instanceof CliError || err instanceof LoginRequired) return err;
+  if (unanswered(err)) return unreachable(ctx, err);
   const answer = await errorAnswerOf(err);
   if (answer) return failureOf(ctx, answer.status, answer.correlation, answer.body, path);
   if (err instanceof client.ClientError) {
@@ -52,12 +72,15 @@ export async function asCliError(ctx: Context, err: unknown, path: string): Prom
     if (cause instanceof Response) return notAGenerator(ctx, cause.status, path);
     return new CliError(`${ctx.base} answered ${path} in a way the command line cannot use (${err.message})`);
   }
-  if (unanswered(err)) return unreachable(ctx, err);
   return err instanceof Error ? err : new Error(String(err));
 }
 
-/** No answer at all: nothing listens, the connection broke, or the answer took longer than the timeout. */
+/**
+ * No answer at all: nothing listens, the connection broke, or the answer took longer than the timeout (openid-client's
+ * OAUTH_TIMEOUT, or the platform's TimeoutError where it is passed on as it is).
+ */
 export function unanswered(err: unknown): err is Error {
+  if (err instanceof client.ClientError) return err.code === 'OAUTH_TIMEOUT';
   return err instanceof TypeError || (err instanceof Error && err.name === 'TimeoutError');
 }
 

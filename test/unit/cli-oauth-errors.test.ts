@@ -21,16 +21,33 @@ function generatorAnswer(status: number, body: Record<string, string>): Response
   });
 }
 
-/** What openid-client throws for a refresh answered `answer`. */
-async function thrownFor(answer: () => Response): Promise<unknown> {
+/** The generator's token endpoint as openid-client sees it, answered by `answer`, which is given the request's abort signal. */
+function tokenEndpoint(answer: (signal: AbortSignal) => Response | Promise<Response>, timeoutSeconds?: number): client.Configuration {
   const server = new client.Configuration({ issuer: BASE, token_endpoint: `${BASE}/oauth2/token` }, 'tool', undefined, client.None());
   client.allowInsecureRequests(server);
-  server[client.customFetch] = async () => answer();
-  return client.refreshTokenGrant(server, 'refresh-token', { scope: 'dev-gcp:my-team:my-app' }).then(
+  if (timeoutSeconds !== undefined) server.timeout = timeoutSeconds;
+  server[client.customFetch] = async (_url, options) => answer(options.signal!);
+  return server;
+}
+
+/** An answer that never comes: the request waits until its timeout aborts it. */
+const never = (signal: AbortSignal) =>
+  new Promise<Response>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error)));
+
+/** What openid-client throws for a refresh answered `answer`. */
+function thrownFor(answer: (signal: AbortSignal) => Response | Promise<Response>, timeoutSeconds?: number): Promise<unknown> {
+  return client.refreshTokenGrant(tokenEndpoint(answer, timeoutSeconds), 'refresh-token', { scope: 'dev-gcp:my-team:my-app' }).then(
     () => undefined,
     (err: unknown) => err,
   );
 }
+
+/** What the command line says of a refresh answered `answer`. */
+const renewalFailure = (answer: (signal: AbortSignal) => Response | Promise<Response>, timeoutSeconds?: number) =>
+  renew(ctx, tokenEndpoint(answer, timeoutSeconds), 'refresh-token', 'dev-gcp:my-team:my-app').then(
+    () => undefined,
+    (err: unknown) => err as Error,
+  );
 
 const IDP_FAILED = {
   error: 'temporarily_unavailable',
@@ -40,20 +57,15 @@ const IDP_FAILED = {
 
 describe("the command line and the generator's error answers", () => {
   it("gives the generator's own advice for its 5xx answers, not that --url is no token generator", async () => {
-    const server = new client.Configuration({ issuer: BASE, token_endpoint: `${BASE}/oauth2/token` }, 'tool', undefined, client.None());
-    client.allowInsecureRequests(server);
-    server[client.customFetch] = async () => generatorAnswer(502, IDP_FAILED);
-    const err = await renew(ctx, server, 'refresh-token', 'dev-gcp:my-team:my-app').catch((e: unknown) => e);
+    const err = await renewalFailure(() => generatorAnswer(502, IDP_FAILED));
     expect(err).toBeInstanceOf(CliError);
     expect((err as Error).message).toBe(IDP_FAILED.error_description);
   });
 
   it('still says --url is no token generator when a 5xx is not the generator’s', async () => {
-    const server = new client.Configuration({ issuer: BASE, token_endpoint: `${BASE}/oauth2/token` }, 'tool', undefined, client.None());
-    client.allowInsecureRequests(server);
-    server[client.customFetch] = async () =>
-      new Response('<html>Bad gateway</html>', { status: 502, headers: { 'content-type': 'text/html' } });
-    const err = await renew(ctx, server, 'refresh-token', 'dev-gcp:my-team:my-app').catch((e: unknown) => e);
+    const err = await renewalFailure(
+      () => new Response('<html>Bad gateway</html>', { status: 502, headers: { 'content-type': 'text/html' } }),
+    );
     expect((err as Error).message).toMatch(/is not a token generator \(it answered HTTP 502 to \/oauth2\/token\)/);
   });
 
@@ -79,6 +91,17 @@ describe("the command line and the generator's error answers", () => {
     const err = await thrownFor(() => {
       throw new TypeError('fetch failed');
     });
+    expect(await worthAskingAgain(err)).toBe(true);
+  });
+
+  it('is worth asking again when the answer takes longer than the timeout, which says the generator cannot be reached', async () => {
+    expect(await worthAskingAgain(await thrownFor(never, 0.2))).toBe(true);
+    expect((await renewalFailure(never, 0.2))?.message).toMatch(/^cannot reach the generator at /);
+  });
+
+  it('does not wait for the body of a 5xx that stalls after its head', async () => {
+    const stalled = new ReadableStream<Uint8Array>({ start: () => undefined });
+    const err = await thrownFor(() => new Response(stalled, { status: 502, headers: { 'content-type': 'application/json' } }));
     expect(await worthAskingAgain(err)).toBe(true);
   });
 });

@@ -47,7 +47,7 @@ async function pollThrough(
       return await client.pollDeviceAuthorizationGrant(server, started, undefined, { signal });
     } catch (err) {
       if (signal.aborted || !(await worthAskingAgain(err))) throw err;
-      if (!said) ctx.err.write(`${await whyPollingAgain(ctx, err)}: polling again until the code expires\n`);
+      if (!said) ctx.err.write(`${await whyPollingAgain(ctx, err)}: polling again\n`);
       said = true;
     }
   }
