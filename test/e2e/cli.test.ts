@@ -359,6 +359,12 @@ function deviceCommand(url: string, cache: string): { running: Promise<Run>; pag
   return { running, pageUrl: () => waitFor(() => shown, { what: 'the command to show the device code', timeout: 30_000 }) };
 }
 
+/** The command ended well, printing an employee token for dev-gcp:my-team:my-app, from `generator`'s emulator. */
+function expectEmployeeTokenFrom(run: Run, generator: Stack): void {
+  expect(run.code).toBe(0);
+  expect(decodeJwt(run.stdout.trim()).aud).toBe(generator.emulator!.clientIdFor('dev-gcp:my-team:my-app'));
+}
+
 /** The employee signs in on the device page at `url` and allows the command. */
 async function allowDevice(page: Page, url: string): Promise<void> {
   await page.goto(url);
@@ -394,8 +400,7 @@ describe('token-generator obo --device while the generator restarts', () => {
       await allowDevice(page, url);
       const run = await running;
       expect(run.stderr).not.toMatch(/cannot reach/);
-      expect(run.code).toBe(0);
-      expect(decodeJwt(run.stdout.trim()).aud).toBe(generator.emulator!.clientIdFor('dev-gcp:my-team:my-app'));
+      expectEmployeeTokenFrom(run, generator);
     } finally {
       await page.context().close();
       await generator.close();
@@ -425,9 +430,8 @@ describe('token-generator obo --device through failing answers', () => {
       proxy.mode = 'pass';
       await allowDevice(page, url);
       const run = await running;
-      expect(run.code).toBe(0);
       expect(run.stderr).toMatch(/answered HTTP 500 to \/oauth2\/token.*: polling again\n/);
-      expect(decodeJwt(run.stdout.trim()).aud).toBe(generator.emulator!.clientIdFor('dev-gcp:my-team:my-app'));
+      expectEmployeeTokenFrom(run, generator);
     } finally {
       await page.context().close();
       await generator.close();

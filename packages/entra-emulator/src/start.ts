@@ -106,8 +106,10 @@ async function buildDirectory(
 
 const StoredTenant = z.object({ tenantId: z.string().regex(TENANT_PATTERN) });
 
-/** The tenant id given, else the one kept in the state folder, else a new one (kept when there is a folder). */
-/** The tenant, and the one the state folder named before this start (that of the emulator that ran on it last). */
+/**
+ * The tenant id given, else the one kept in the state folder, else a new one (kept when there is a folder); and the one the
+ * state folder named before this start (that of the emulator that ran on it last).
+ */
 async function tenantOf(options: EmulatorOptions, state: StateFolder | undefined): Promise<{ tenantId: string; folderTenant: string }> {
   const stored = (await state?.read('tenant.json', StoredTenant))?.tenantId;
   const tenantId = options.tenantId ?? stored ?? randomUUID();
