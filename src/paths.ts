@@ -2,6 +2,7 @@
  * The token generator's paths and cookie names, said once: its routes, the command line, the
  * wiring that registers it with the emulator and its pages all take them from here.
  */
+import { createHash } from 'node:crypto';
 
 export const PATHS = {
   /** App tokens (client credentials) for scripts. */
@@ -52,15 +53,24 @@ export const LOGIN_COOKIE_PATH = '/oauth2';
 
 /** The session ticket; the command line sends it as this cookie too. */
 export const SESSION_COOKIE = 'tg_session';
-/** The sealed login state, from the start of a login to its callback. */
-export const LOGIN_COOKIE = 'tg_login';
+/**
+ * The sealed login state, from the start of a login to its callback: one cookie per login, this name
+ * followed by a digest of the login's state, so that logins a browser runs at once (two tabs, a tool
+ * and a link) each find their own at their callback.
+ */
+export const LOGIN_COOKIE = 'tg_login_';
+/** How many characters of the state's digest (base64url: 96 bits) a login cookie's name carries. */
+const LOGIN_DIGEST_LENGTH = 16;
 /** The logins this browser started lately, for the login-loop guard. */
 export const LOOP_COOKIE = 'tg_login_loop';
 
 /** The names and the scope of this service's cookies, as `cookieNames` chooses them. */
 export interface CookieNames {
   session: string;
-  login: string;
+  /** The cookie of the login whose state is `state` (any string a callback brings names one). */
+  login(state: string): string;
+  /** Whether `name` is a login's cookie. */
+  isLogin(name: string): boolean;
   loop: string;
   /** The login cookies' path: a `__Host-` cookie must be on `/`. */
   loginPath: string;
@@ -86,9 +96,15 @@ export function cookieNames(publicUrl: string): CookieNames {
   const url = new URL(publicUrl);
   const hostOnly = url.protocol === 'https:' || isLoopbackHost(url.hostname);
   const prefix = hostOnly ? HOST_PREFIX : '';
+  const loginPrefix = `${prefix}${LOGIN_COOKIE}`;
   return {
     session: `${prefix}${SESSION_COOKIE}`,
-    login: `${prefix}${LOGIN_COOKIE}`,
+    // A digest, not the state itself: whatever a callback's state holds, the name is a valid, short one.
+    login: (state) => loginPrefix + createHash('sha256').update(state).digest('base64url').slice(0, LOGIN_DIGEST_LENGTH),
+    isLogin: (name) =>
+      name.length === loginPrefix.length + LOGIN_DIGEST_LENGTH &&
+      name.startsWith(loginPrefix) &&
+      /^[\w-]+$/.test(name.slice(loginPrefix.length)),
     loop: `${prefix}${LOOP_COOKIE}`,
     loginPath: hostOnly ? '/' : LOGIN_COOKIE_PATH,
     secure: hostOnly,

@@ -9,7 +9,7 @@ import { cookieNames } from '../../src/paths.js';
 export interface PendingLogin {
   /** The generator URL the emulator sends the browser back to (with code and state). */
   callbackUrl: string;
-  /** The sealed login-state cookie the generator set, as `name=value`. */
+  /** The sealed login-state cookie the generator set for this login, as `name=value`. */
   loginCookie: string;
 }
 
@@ -40,7 +40,8 @@ export async function startLoginAt(
 ): Promise<PendingLogin> {
   const start = await fetch(loginUrl, { redirect: 'manual', headers: { 'user-agent': userAgent } });
   if (start.status !== 302) throw new Error(`login did not redirect: ${start.status}`);
-  const loginCookie = cookiesFrom(start).find((c) => c.startsWith(`${cookieNames(loginUrl).login}=`));
+  const names = cookieNames(loginUrl);
+  const loginCookie = cookiesFrom(start).find((c) => names.isLogin(c.slice(0, c.indexOf('='))));
   if (!loginCookie) throw new Error('no login cookie');
   const authorize = new URL(start.headers.get('location')!);
   const signedIn = await submitSignInForm(authorize.href, employee, { headers: { 'user-agent': userAgent } });

@@ -18,6 +18,8 @@ const LoginState = z.object({
   nonce: z.string(),
   verifier: z.string(),
   returnTo: z.string(),
+  /** When the login started (ms), so that of the logins a browser keeps the newest stay. Optional: states sealed before it was kept. */
+  startedAt: z.number().optional(),
 });
 export type LoginState = z.infer<typeof LoginState>;
 
@@ -148,6 +150,7 @@ export class Logins {
       nonce: oidc.randomNonce(),
       verifier: oidc.randomPKCECodeVerifier(),
       returnTo: options.returnTo,
+      startedAt: this.now(),
     };
     const url = this.provider.buildLoginUrl({
       redirectUri: this.redirectUri,
@@ -163,13 +166,40 @@ export class Logins {
 
   /** The login a browser started, from its sealed state; refused as expired when it is none of ours. */
   started(sealed: string | undefined): LoginState {
+    const login = this.opened(sealed);
+    if (login) return login;
+    throw refuse('login_state_expired', `This login has expired, was already completed, or was started in another browser. ${START_AGAIN}`);
+  }
+
+  /**
+   * The login of a browser's that an answer's `state` names, its sealed state looked up by that state (`sealedOf`, the
+   * browser's cookie for it): an answer without a state belongs to none, one naming no login of this browser has expired.
+   */
+  startedFor(state: string | undefined, sealedOf: (state: string) => string | undefined): LoginState {
+    if (state === undefined) throw stateMismatch('browser');
+    return this.started(sealedOf(state));
+  }
+
+  /**
+   * Of the logins a browser keeps (`key`, sealed state), the keys of all but the `keep` newest: what a start clears so that the
+   * browser keeps only a few. A state that does not open, or that says not when it started, counts as the oldest.
+   */
+  beyondNewest<K>(kept: [K, string][], keep: number): K[] {
+    const byAge = kept.map(([key, sealed]) => ({ key, startedAt: this.opened(sealed)?.startedAt ?? 0 }));
+    return byAge
+      .sort((a, b) => b.startedAt - a.startedAt)
+      .slice(Math.max(keep, 0))
+      .map(({ key }) => key);
+  }
+
+  /** A sealed login state of ours, opened; undefined for anything else. */
+  private opened(sealed: string | undefined): LoginState | undefined {
     const opened = sealed ? this.sealer.open(sealed, SEALED_AS) : undefined;
     try {
-      if (opened) return LoginState.parse(JSON.parse(opened));
+      return opened ? LoginState.parse(JSON.parse(opened)) : undefined;
     } catch {
-      // Not a login state of ours: answered as an expired login.
+      return undefined;
     }
-    throw refuse('login_state_expired', `This login has expired, was already completed, or was started in another browser. ${START_AGAIN}`);
   }
 
   /**

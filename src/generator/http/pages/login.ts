@@ -118,12 +118,18 @@ function loginStartRoute(fastify: FastifyInstance, { ctx, cookie, logins, limits
       ctx.logger.warn({ ip: request.ip }, 'login loop stopped');
       throw refuse('login_loop', LOGIN_LOOP, { headers: { 'retry-after': String(Math.ceil(guard.windowMs / 1000)) } });
     }
-    const { url, sealed } = await logins.start({
+    const { url, login, sealed } = await logins.start({
       returnTo: safeReturnPath(query.redirect) ?? '/',
       ...(query.prompt === 'login' ? { prompt: 'login' } : {}),
       domainHint: ctx.config.loginDomain,
     });
-    reply.setCookie(names.login, sealed, { ...cookieOptions(), maxAge: LOGIN_STATE_SECONDS });
+    // A browser keeps the cookies of as many logins as the loop guard lets it start within its window, so that every login of a
+    // burst it allows (tabs restored at once) completes. More would only grow each request's Cookie header (a login's cookie
+    // is some hundred bytes, a few thousand with a long return path) towards the header limits of this server and the proxies
+    // in front of it; the start clears the oldest beyond it.
+    const kept = Object.entries(request.cookies).filter((entry): entry is [string, string] => names.isLogin(entry[0]) && !!entry[1]);
+    for (const name of logins.beyondNewest(kept, guard.max - 1)) reply.clearCookie(name, cookieOptions());
+    reply.setCookie(names.login(login.state), sealed, { ...cookieOptions(), maxAge: LOGIN_STATE_SECONDS });
     ctx.logger.info({ login: 'started' }, 'login started');
     ctx.metrics.logins.inc({ event: 'started' });
     return reply.header('cache-control', 'no-store').redirect(url, 302);
@@ -147,6 +153,12 @@ function callbackRoute(fastify: FastifyInstance, flow: LoginFlow): void {
   app.get(PATHS.callback, { schema: callbackSchema, config: PAGES, onError: countFailure }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     const query = request.query;
+    const state = typeof query.state === 'string' ? query.state : undefined;
+    // The cookie of the login this answer names, cleared once it ends; the browser's other logins keep theirs.
+    const own = state === undefined ? undefined : cookie.names.login(state);
+    const end = () => {
+      if (own !== undefined && request.cookies[own] !== undefined) reply.clearCookie(own, cookieOptions());
+    };
     let login: LoginState;
     let ticket: string;
     try {
@@ -155,14 +167,14 @@ function callbackRoute(fastify: FastifyInstance, flow: LoginFlow): void {
         surface: 'browser',
       });
       if (refusal) throw refusal;
-      login = logins.started(request.cookies[cookie.names.login]);
+      login = logins.startedFor(state, (named) => request.cookies[cookie.names.login(named)]);
       ({ ticket } = await logins.complete(new URL(request.url, ctx.config.publicUrl), login, { surface: 'browser' }));
     } catch (err) {
       // A login put off until the store is back keeps its state, for the reload of this page; any other answer ends it.
-      if (!(err instanceof LoginPutOff)) reply.clearCookie(cookie.names.login, cookieOptions());
+      if (!(err instanceof LoginPutOff)) end();
       throw err;
     }
-    reply.clearCookie(cookie.names.login, cookieOptions());
+    end();
     cookie.set(reply, ticket);
     ctx.logger.info({ login: 'completed' }, 'login completed');
     ctx.metrics.logins.inc({ event: 'completed' });
