@@ -114,14 +114,16 @@ function stateMismatch(surface: LoginSurface): ProblemError {
 
 /**
  * A login's completion refused before its code was redeemed, because the store that would keep its session is away: the
- * browser keeps its login, and the same answer (a reload of the page) completes it once the store is back.
+ * browser keeps its login, and the same answer (a reload of the page, its Try again) completes it once the store is back.
  */
 export class LoginPutOff extends ProblemError {
-  constructor() {
+  constructor(callbackUrl: URL) {
     super({
       code: 'session_store_unavailable',
       message:
-        'The session store is unavailable right now, so your login is not completed yet: reload this page in a moment to complete it.',
+        'The session store is unavailable right now, so your login is not completed yet. In a moment, press Try again (or reload ' +
+        'this page) to complete it.',
+      next: { label: 'Try again', href: `${callbackUrl.pathname}${callbackUrl.search}` },
     });
   }
 }
@@ -178,7 +180,7 @@ export class Logins {
    * would have to start over; refused before (`LoginPutOff`), the same answer completes the login once the store is back.
    */
   async complete(callbackUrl: URL, login: LoginState, options: LoginCompleteOptions): Promise<LoadedSession & { ticket: string }> {
-    if (!this.sessions.manager.store.health().reachable) throw new LoginPutOff();
+    if (!this.sessions.manager.store.health().reachable) throw new LoginPutOff(callbackUrl);
     return this.sessions.create(await this.loggedIn(callbackUrl, login, options));
   }
 
