@@ -3,11 +3,12 @@
  * headless route): the start (state, nonce and PKCE verifier, sealed for the callback to check), and
  * the completion (the code redeemed and checked, the employee from the claims, a new session).
  */
+import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { ParsedAudience } from '../../audience.js';
-import type { Sealer } from '../../session/index.js';
+import { StoreUnavailableError, type Sealer } from '../../session/index.js';
 import { IdpError, LoginValidationError, type IdentityProvider, type LoginResult } from '../idp/identity-provider.js';
 import { ProblemError, refuse } from './problem.js';
 import { ask } from './provider.js';
@@ -26,6 +27,16 @@ export type LoginState = z.infer<typeof LoginState>;
 /** What the sealed login state is sealed for: it opens as nothing else. */
 const SEALED_AS = 'login-state';
 export const START_AGAIN = 'Open the page you wanted again to start a new login.';
+/** How long a started login may come back to the callback (its state's cookie lives as long). */
+export const LOGIN_STATE_SECONDS = 600;
+
+/**
+ * A login completed, remembered by its state for as long as its return from the provider could come back (a reload,
+ * a second request while the first was under way): the path it returned to, and the digest of the session it made.
+ */
+const Completed = z.object({ returnTo: z.string(), session: z.string() });
+const digest = (value: string) => createHash('sha256').update(value).digest('base64url');
+const completedKey = (state: string) => `login-completed:${digest(state)}`;
 
 export interface LoginStart {
   /** Where the employee's browser goes next: the provider's login page. */
@@ -116,16 +127,28 @@ function stateMismatch(surface: LoginSurface): ProblemError {
 
 /**
  * A login's completion refused before its code was redeemed, because the store that would keep its session is away: the
- * browser keeps its login, and the same answer (a reload of the page) completes it once the store is back.
+ * browser keeps its login, and the same answer (a reload of the page, its Try again) completes it once the store is back.
  */
 export class LoginPutOff extends ProblemError {
-  constructor() {
+  constructor(callbackUrl: URL) {
     super({
       code: 'session_store_unavailable',
       message:
-        'The session store is unavailable right now, so your login is not completed yet: reload this page in a moment to complete it.',
+        'The session store is unavailable right now, so your login is not completed yet. In a moment, press Try again (or reload ' +
+        'this page) to complete it.',
+      next: { label: 'Try again', href: `${callbackUrl.pathname}${callbackUrl.search}` },
     });
   }
+}
+
+/** The return of a login that was completed: nothing is wrong, the provider's answer only works once. */
+function alreadyCompleted(returnTo: string): ProblemError {
+  return refuse(
+    'login_already_completed',
+    'This login was already completed: the answer from the identity provider that brought you here works once, and it ' +
+      'was used then. Nothing is wrong; continue to the page you wanted.',
+    { next: { label: 'Continue to the page you wanted', href: returnTo } },
+  );
 }
 
 /** The emulator's answer to a headless login failed the checks: its fault, not the caller's. */
@@ -172,15 +195,6 @@ export class Logins {
   }
 
   /**
-   * The login of a browser's that an answer's `state` names, its sealed state looked up by that state (`sealedOf`, the
-   * browser's cookie for it): an answer without a state belongs to none, one naming no login of this browser has expired.
-   */
-  startedFor(state: string | undefined, sealedOf: (state: string) => string | undefined): LoginState {
-    if (state === undefined) throw stateMismatch('browser');
-    return this.started(sealedOf(state));
-  }
-
-  /**
    * Of the logins a browser keeps (`key`, sealed state), the keys of all but the `keep` newest: what a start clears so that the
    * browser keeps only a few. A state that does not open, or that says not when it started, counts as the oldest.
    */
@@ -203,13 +217,40 @@ export class Logins {
   }
 
   /**
+   * The login of a browser's that the callback's `state` names, its sealed state looked up by that state (`sealedOf`: the
+   * browser's cookie for it), as `started`: an answer without one state belongs to none. When the browser brings none back
+   * but a session that the named login made, that login was completed here (a reload of its callback), and is said to be, plainly.
+   */
+  async resumed(callbackUrl: URL, sealedOf: (state: string) => string | undefined, ticket: string | undefined): Promise<LoginState> {
+    const states = callbackUrl.searchParams.getAll('state');
+    const state = states.length === 1 ? states[0]! : undefined;
+    if (state === undefined) throw stateMismatch('browser');
+    try {
+      return this.started(sealedOf(state));
+    } catch (err) {
+      throw (ticket !== undefined && (await this.completedBefore(state, ticket))) || err;
+    }
+  }
+
+  /**
    * The provider's answer to the login checked and its code redeemed: the employee's new session. The code is redeemed only
    * while the store can keep the session: redeemed with the store away, the session would be lost with it, and the login
    * would have to start over; refused before (`LoginPutOff`), the same answer completes the login once the store is back.
+   * An answer refused that belongs to a login this browser completed (its sealed state matched) was used by that login:
+   * said so, rather than as an answer that failed the checks.
    */
   async complete(callbackUrl: URL, login: LoginState, options: LoginCompleteOptions): Promise<LoadedSession & { ticket: string }> {
-    if (!this.sessions.manager.store.health().reachable) throw new LoginPutOff();
-    return this.sessions.create(await this.loggedIn(callbackUrl, login, options));
+    if (!this.store.health().reachable) throw new LoginPutOff(callbackUrl);
+    let loggedIn: Parameters<Sessions['once']>[0];
+    try {
+      loggedIn = await this.loggedIn(callbackUrl, login, options);
+    } catch (err) {
+      const refused = err instanceof ProblemError && err.problem.code === 'login_failed';
+      throw (refused && (await this.completedBefore(login.state))) || err;
+    }
+    const created = await this.sessions.create(loggedIn);
+    await this.remember(login, created.ticket);
+    return created;
   }
 
   /** As `complete`, for a session that lives for one token: kept in the caller's memory, never in the store. */
@@ -230,6 +271,39 @@ export class Logins {
       ...(result.refreshToken ? { refreshToken: result.refreshToken } : {}),
       ...(result.idToken ? { idToken: result.idToken } : {}),
     };
+  }
+
+  private get store() {
+    return this.sessions.manager.store;
+  }
+
+  /** Remembers a completed login; without the store just then, the login stands, and a reload of it hears the old words. */
+  private async remember(login: LoginState, ticket: string): Promise<void> {
+    const completed = JSON.stringify({ returnTo: login.returnTo, session: digest(ticket) });
+    try {
+      await this.store.setRecord(completedKey(login.state), completed, LOGIN_STATE_SECONDS * 1000);
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      this.logger.warn({ reason: err.message }, 'completed login not remembered');
+    }
+  }
+
+  /**
+   * The refusal of a login completed with `state`, if it was; with `ticket`, only if it made that session. Unknown (the
+   * store away, the record gone) is not completed: the refusal is then the one it always was.
+   */
+  private async completedBefore(state: string, ticket?: string): Promise<ProblemError | undefined> {
+    if (!this.store.health().reachable) return undefined;
+    let record: string | undefined;
+    try {
+      record = await this.store.getRecord(completedKey(state));
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) return undefined;
+      throw err;
+    }
+    const completed = record === undefined ? undefined : Completed.safeParse(JSON.parse(record)).data;
+    if (!completed || (ticket !== undefined && completed.session !== digest(ticket))) return undefined;
+    return alreadyCompleted(completed.returnTo);
   }
 
   private async redeem(callbackUrl: URL, login: LoginState, surface: LoginSurface): Promise<LoginResult> {
