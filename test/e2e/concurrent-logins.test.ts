@@ -170,11 +170,13 @@ describe('the callback, with logins of this browser waiting', () => {
         /expired, was already completed, or was started in another browser/,
       );
 
+      // Its answer again: said to be used already, and no new session made of it.
+      const session = async () => (await context.cookies(stack.url)).find((c) => c.name === cookieNames(stack.url).session)?.value;
+      const before = await session();
       const replayed = await other.goto(done.callback);
-      expect(replayed?.status()).toBe(400);
-      await expect(other.locator('body').textContent()).resolves.toMatch(
-        /expired, was already completed, or was started in another browser/,
-      );
+      expect(replayed?.status()).toBe(409);
+      await expect(other.locator('body').textContent()).resolves.toMatch(/This login was already completed/);
+      expect(await session()).toBe(before);
 
       expect(await loginCookies(context)).toHaveLength(1);
       const landed = await signIn(waiting);
