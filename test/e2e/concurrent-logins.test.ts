@@ -18,18 +18,15 @@ const clock = installClock();
 let stack: Stack;
 let browser: Browser;
 let emulator: NonNullable<Stack['emulator']>;
-let loopback: Awaited<ReturnType<typeof startLoopback>>;
 
 beforeAll(async () => {
   stack = await startStack();
   emulator = stack.emulator!;
   browser = await launchChromium();
-  loopback = await startLoopback();
 });
 
 afterAll(async () => {
   await browser?.close();
-  loopback?.server.close();
   await stack?.close();
 });
 
@@ -101,6 +98,12 @@ describe('two tabs that start logins before either completes', () => {
 
 describe("a tool's authorization and a link, logging in at once in one browser", () => {
   const TARGET = 'dev-gcp:my-team:my-app';
+  // The tool's loopback listener (RFC 8252), where the browser brings it the code.
+  let loopback: Awaited<ReturnType<typeof startLoopback>>;
+  beforeAll(async () => {
+    loopback = await startLoopback();
+  });
+  afterAll(() => loopback?.server.close());
 
   /** The tool's side: its authorization URL (PKCE, its loopback listener), and its code redeemed for the employee token. */
   async function tool() {
