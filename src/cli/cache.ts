@@ -40,7 +40,7 @@ export class TokenCacheFile {
 
   /** `unwritable` hears, once, that the file cannot be written: the command goes on without keeping what it got. */
   constructor(
-    private readonly path: string,
+    readonly path: string,
     private readonly unwritable: (reason: string) => void = () => {},
   ) {}
 
@@ -81,8 +81,7 @@ export class TokenCacheFile {
     try {
       return await work();
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (typeof code !== 'string') throw err;
+      const code = refusalCode(err);
       if (!this.warned) this.unwritable(`cannot write the token cache ${this.path} (${code}): tokens are not kept`);
       this.warned = true;
       return undefined;
@@ -166,12 +165,20 @@ export class TokenCacheFile {
     });
   }
 
-  /** Forgets the generator's tokens and refresh tokens, and gives the refresh tokens to end; the file goes with the last generator. */
-  async forget(generator: string): Promise<string[]> {
-    const held = (await this.read()).generators[generator];
-    const forgotten = await this.writing(() => this.forgetLocked(generator));
-    // Not forgotten: the tokens to end are still those the file holds.
-    return forgotten ?? refreshTokensOf(held);
+  /**
+   * Forgets the generator's tokens and refresh tokens, and gives the refresh tokens to end; the file goes with the last
+   * generator. A file that holds them and cannot be changed (its folder read-only) keeps them: `kept` is the file
+   * system's code, and the refresh tokens to end are those it still holds.
+   */
+  async forget(generator: string): Promise<{ refreshTokens: string[]; kept?: string }> {
+    try {
+      return { refreshTokens: await this.forgetLocked(generator) };
+    } catch (err) {
+      const code = refusalCode(err);
+      const held = (await this.read()).generators[generator];
+      // Nothing there to forget (no file, or none can be there): nothing is kept.
+      return held ? { refreshTokens: refreshTokensOf(held), kept: code } : { refreshTokens: [] };
+    }
   }
 
   private async forgetLocked(generator: string): Promise<string[]> {
@@ -185,6 +192,13 @@ export class TokenCacheFile {
       return refreshTokens;
     });
   }
+}
+
+/** The code of the file system's refusal (EACCES, EROFS, ENOSPC…); anything else is thrown on. */
+function refusalCode(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (typeof code !== 'string') throw err;
+  return code;
 }
 
 /** Every refresh token an entry holds, its single old one last. */

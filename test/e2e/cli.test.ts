@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -44,11 +44,12 @@ interface Run {
 
 function cli(
   args: string[],
-  options: { env?: Record<string, string>; stdin?: string; onStderr?: (text: string) => void } = {},
+  options: { env?: Record<string, string>; stdin?: string; onStderr?: (text: string) => void; user?: { uid: number; gid: number } } = {},
 ): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['bin/token-generator.js', ...args], {
       env: { ...process.env, TOKEN_GENERATOR_URL: stack.url, TOKEN_GENERATOR_CACHE: cacheFile, BROWSER: 'none', ...options.env },
+      ...options.user,
     });
     let stdout = '';
     let stderr = '';
@@ -607,6 +608,36 @@ describe('token-generator obo', () => {
     expect(run.stderr).toMatch(/sessions were not ended: cannot reach the generator at .*home page\.\n$/);
     expect(run.stderr).not.toMatch(/Logged out/);
     await expect(stat(file)).rejects.toThrow();
+  });
+
+  it('says the tokens were not forgotten, where, and what to do, and exits with 1, when its cache folder is read-only', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'cli-read-only-'));
+    const file = join(folder, 'tokens.json');
+    const env = { TOKEN_GENERATOR_CACHE: file };
+    const cached = await cli(['m2m', 'dev-gcp:my-team:my-app'], { env });
+    expect(cached.code).toBe(0);
+    // And a session's refresh token, which logout ends all the same.
+    const data = JSON.parse(await readFile(file, 'utf8')) as { generators: Record<string, { refreshTokens?: Record<string, string> }> };
+    data.generators[stack.url]!.refreshTokens = { 'dev-gcp:my-team:my-app': 'v1.a-session' };
+    await writeFile(file, JSON.stringify(data));
+    // Root writes whatever the modes say: as root the command runs as `nobody`, owning the folder and file, as a user does.
+    const user = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
+    if (user) for (const path of [folder, file]) await chown(path, user.uid, user.gid);
+    await chmod(folder, 0o500);
+    try {
+      const run = await cli(['logout'], { env, ...(user ? { user } : {}) });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe(
+        `token-generator: cached tokens not forgotten: ${file} cannot be changed (EACCES), and the tokens it holds for ` +
+          `${stack.url} are handed out until they expire. The command line\u2019s sessions were ended. Make its folder writable and ` +
+          'run logout again, or remove the file.\n',
+      );
+      // Truly still there: the next command hands out the same token from it.
+      expect((await cli(['m2m', 'dev-gcp:my-team:my-app'], { env, ...(user ? { user } : {}) })).stdout).toBe(cached.stdout);
+    } finally {
+      await chmod(folder, 0o700);
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 
   it('logs in again by itself when its session was ended elsewhere', async () => {
