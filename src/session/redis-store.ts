@@ -19,6 +19,8 @@ import {
 } from './store.js';
 
 const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
+/** Gives a lock another lease (ARGV[2] ms) only while it holds its holder's own token: never one another replica took since. */
+const EXTEND = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) else return 0 end`;
 /** Takes a record, keeping it aside (KEYS[2]) for as long as it had left, so that a take refused after all can be undone. */
 const TAKE = `local value = redis.call("get", KEYS[1])
 if not value then return 0 end
@@ -53,7 +55,16 @@ export interface RedisStoreOptions {
   connectWaitMs?: number;
   /** The environment variable the URL came from, named in what the operators read. */
   variable?: string;
+  /** A lock's lease, LOCK_LEASE_MS unless a test needs to see several pass. */
+  lockLeaseMs?: number;
 }
+
+/**
+ * How long a lock lasts unless its holder extends it, as it does every third of it while its work runs: what a replica
+ * that died holding a lock (killed, drained, out of memory) costs the others. Longer than an extension may wait for
+ * Redis's answer (`commandTimeoutMs`), so that one answered late still lands in time.
+ */
+export const LOCK_LEASE_MS = 5_000;
 
 /** How ioredis fails a command that had no answer within `commandTimeout`. */
 const COMMAND_TIMED_OUT = 'Command timed out';
@@ -304,24 +315,74 @@ export class RedisStore implements SessionStore {
     const key = this.lockKey(id);
     const token = randomToken(16);
     const release = () => this.client.eval(RELEASE, 1, key, token);
-    const deadline = Date.now() + (options.waitMs ?? 5_000);
-    for (;;) {
-      // Refused, it may still be taken late, and would hold off every replica for its whole time: released once Redis is back.
-      const acquired = await this.run(
-        () => this.client.set(key, token, 'PX', options.ttlMs ?? 10_000, 'NX'),
-        () => this.undo(token, release),
-      );
-      if (acquired === 'OK') break;
-      if (Date.now() >= deadline) return { acquired: false };
-      await sleep(50);
-    }
+    if (!(await this.acquire(key, token, release, options.waitMs ?? 5_000))) return { acquired: false };
     // Held now: an earlier try's refused taking, with this same token, must not release it.
     this.deferredUndos.delete(token);
+    const stopLease = this.keepLease(key, token, options.maxHoldMs ?? 10_000);
     try {
       return { acquired: true, value: await fn() };
     } finally {
+      stopLease();
       await release().catch(() => defer(this.deferredUndos, token, release));
     }
+  }
+
+  /** Tries to take the lock until `waitMs` passed; true once taken. */
+  private async acquire(key: string, token: string, release: () => Promise<unknown>, waitMs: number): Promise<boolean> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      // Refused, it may still be taken late, and would hold off every replica for a lease: released once Redis is back.
+      const acquired = await this.run(
+        () => this.client.set(key, token, 'PX', this.lease, 'NX'),
+        () => this.undo(token, release),
+      );
+      if (acquired === 'OK') return true;
+      if (Date.now() >= deadline) return false;
+      await sleep(50);
+    }
+  }
+
+  private get lease(): number {
+    return this.options.lockLeaseMs ?? LOCK_LEASE_MS;
+  }
+
+  /**
+   * Extends a held lock's lease every third of it, one extension at a time (while Redis hangs they would pile up), for
+   * `maxHoldMs` at most: a holder stuck in its work lets go at last. Counted in extensions, by timers, which keep real
+   * time where a test moves the clock. Returns what stops it. An extension that fails leaves the holder at work: the
+   * lease may run out, but only for a replica that reaches this same Redis. The timer never keeps the process alive.
+   */
+  private keepLease(key: string, token: string, maxHoldMs: number): () => void {
+    const every = Math.max(1, Math.floor(this.lease / 3));
+    let left = Math.ceil(maxHoldMs / every);
+    let pending = false;
+    // Once a hold: not again at every tick while Redis is away, nor for an extension answered after the work ended.
+    let quiet = false;
+    const warn = (reason: string) => {
+      if (!quiet)
+        this.options.logger?.warn({ reason }, 'a session lock could not be kept: another replica may take it once its lease runs out');
+      quiet = true;
+    };
+    const timer = setInterval(() => {
+      if (left-- <= 0) return clearInterval(timer);
+      if (pending) return;
+      pending = true;
+      this.run(() => this.client.eval(EXTEND, 1, key, token, this.lease))
+        .then(
+          (extended) => {
+            if (extended === 1) return;
+            clearInterval(timer);
+            warn('its lease ran out');
+          },
+          (err: Error) => warn(err.message),
+        )
+        .finally(() => (pending = false));
+    }, every);
+    timer.unref();
+    return () => {
+      quiet = true;
+      clearInterval(timer);
+    };
   }
 
   /**

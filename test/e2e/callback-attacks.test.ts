@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/main.js';
 import { cookieNames } from '../../src/paths.js';
 import { parseKey, Sealer } from '../../src/session/index.js';
-import { startLogin, startLoginAt, type PendingLogin } from '../helpers/http-login.js';
+import { login, startLogin, startLoginAt, type PendingLogin } from '../helpers/http-login.js';
 import { freePort } from '../helpers/ports.js';
 import { memoryLogger, startStack, type Stack } from '../helpers/stack.js';
 
@@ -40,9 +40,20 @@ function forged(state: LoginState): string {
 
 async function callback(url: string, cookie?: string) {
   const res = await fetch(url, { headers: { accept: 'text/html', ...(cookie ? { cookie } : {}) }, redirect: 'manual' });
-  const sessionSet = res.headers.getSetCookie().some((c) => c.startsWith(`${names().session}=`) && !c.startsWith(`${names().session}=;`));
-  return { status: res.status, body: await res.text(), sessionSet };
+  const session = res.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0]!)
+    .find((c) => c.startsWith(`${names().session}=`) && c !== `${names().session}=`);
+  return { status: res.status, body: await res.text(), sessionSet: session !== undefined, session };
 }
+
+/** The page's first button: its words and where it leads. */
+function firstButton(body: string): { label: string; href: string } | undefined {
+  const match = /<a class="button" href="([^"]+)">([^<]+)<\/a>/.exec(body);
+  return match ? { href: match[1]!.replace(/&#(\d+);/g, (_m, n: string) => String.fromCharCode(Number(n))), label: match[2]! } : undefined;
+}
+
+const ALREADY_COMPLETED = /This login was already completed/;
 
 function withParam(url: string, name: string, value: string | undefined): string {
   const u = new URL(url);
@@ -145,12 +156,39 @@ describe('the login callback refuses', () => {
     expect(result.sessionSet).toBe(false);
   });
 
-  it('a replayed callback: the code is used up', async () => {
-    const pending = await startLogin(stack.url);
+  it('a replayed callback: the code is used up, and its own browser hears that its login was completed', async () => {
+    const pending = await startLogin(stack.url, '/api/obo?aud=dev-gcp:team:app');
     expect((await callback(pending.callbackUrl, pending.loginCookie)).status).toBe(302);
+    // The same browser's second request, sent while the first was under way: its login cookie, the code spent.
     const replay = await callback(pending.callbackUrl, pending.loginCookie);
-    expect(replay.status).toBe(400);
+    expect(replay.status).toBe(409);
     expect(replay.sessionSet).toBe(false);
+    expect(replay.body).toMatch(ALREADY_COMPLETED);
+    expect(replay.body).not.toMatch(/did not pass the checks/);
+    expect(firstButton(replay.body)).toEqual({ label: 'Continue to the page you wanted', href: '/api/obo?aud=dev-gcp:team:app' });
+  });
+
+  it('a reload of a completed callback: said plainly to the browser whose session it made, refused as ever to any other', async () => {
+    const pending = await startLogin(stack.url, '/oauth2/session');
+    const completed = await callback(pending.callbackUrl, pending.loginCookie);
+    expect(completed.status).toBe(302);
+    // The browser's reload: its login cookie was cleared, its new session cookie comes along.
+    const reload = await callback(pending.callbackUrl, completed.session);
+    expect([reload.status, reload.sessionSet]).toEqual([409, false]);
+    expect(reload.body).toMatch(ALREADY_COMPLETED);
+    expect(firstButton(reload.body)).toEqual({ label: 'Continue to the page you wanted', href: '/oauth2/session' });
+    // The same URL in another browser: without a session, with a session of its own, with a login of its own.
+    const other = await login(stack.url);
+    const elsewhere = await startLogin(stack.url);
+    for (const cookie of [undefined, other, elsewhere.loginCookie, `${other}; ${elsewhere.loginCookie}`]) {
+      const refused = await callback(pending.callbackUrl, cookie);
+      expect([refused.status, refused.sessionSet]).toEqual([400, false]);
+      expect(refused.body).not.toMatch(ALREADY_COMPLETED);
+    }
+    // A state never completed, with the session of a login that was.
+    const forgedState = await callback(withParam(pending.callbackUrl, 'state', 'attacker-state'), completed.session);
+    expect([forgedState.status, forgedState.sessionSet]).toEqual([400, false]);
+    expect(forgedState.body).toMatch(/expired, was already completed, or was started in another browser/);
   });
 
   it('a wrong nonce', async () => {

@@ -119,6 +119,24 @@ describe('a method the path does not answer', () => {
     expect((await ask('PUT', '/openapi.json')).headers.allow).toBe('GET, HEAD');
   });
 
+  it('gets at every path of the app an Allow of exactly the methods the path answers', async () => {
+    const methods = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+    const paths = [...new Set(generator.routes.map((route) => route.url))];
+    expect(paths).toEqual(expect.arrayContaining(['/oauth2/authorize', '/oauth2/device', '/api/public/m2m', '/oauth2/callback']));
+    for (const path of paths) {
+      const answers = [];
+      for (const method of methods)
+        answers.push({ method, res: await generator.app.inject({ method, url: path, headers: { accept: 'text/html' } }) });
+      // Answered is anything but a 405, whatever the request lacked (a 400, a login, a refusal of a cross-site form).
+      const answered = answers.filter(({ res }) => res.statusCode !== 405).map(({ method }) => method);
+      expect([path, answered.length > 0]).toEqual([path, true]);
+      for (const { method, res } of answers.filter(({ res }) => res.statusCode === 405)) {
+        const allow = String(res.headers.allow).split(', ');
+        expect([method, path, [...allow].sort()]).toEqual([method, path, [...answered].sort()]);
+      }
+    }
+  });
+
   it('answers the OAuth 2.0 body on a tool’s endpoint', async () => {
     for (const path of ['/oauth2/token', '/oauth2/revoke', '/oauth2/device_authorization']) {
       const res = await ask('DELETE', path);

@@ -115,3 +115,32 @@ describe('an employee in a real browser', () => {
     );
   });
 });
+
+describe('a reload of the login callback after the login completed', () => {
+  it('says the login was already completed, and its button leads to the page first asked for', async () => {
+    const own = await browser.newContext();
+    try {
+      const tab = await own.newPage();
+      const callbacks: string[] = [];
+      tab.on('request', (request) => {
+        if (request.url().startsWith(`${stack.url}/oauth2/callback?`)) callbacks.push(request.url());
+      });
+      const wanted = `${stack.url}/api/obo?aud=dev-gcp:my-team:reloaded`;
+      await tab.goto(wanted);
+      await tab.locator('button:has-text("Sign in")').click();
+      await tab.waitForURL(wanted);
+      expect(callbacks).toHaveLength(1);
+
+      const reloaded = await tab.goto(callbacks[0]!);
+      expect(reloaded?.status()).toBe(409);
+      await expect(tab.locator('main p').first().textContent()).resolves.toMatch(/This login was already completed/);
+      await expect(tab.locator('main').textContent()).resolves.not.toMatch(/did not pass the checks|another browser/);
+      await tab.locator('a.button', { hasText: 'Continue to the page you wanted' }).click();
+      await tab.waitForURL(wanted);
+      await expect(tab.locator('#access-token').textContent()).resolves.toMatch(/^eyJ/);
+      expect(callbacks).toHaveLength(2);
+    } finally {
+      await own.close();
+    }
+  });
+});

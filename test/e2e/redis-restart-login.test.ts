@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cookieNames } from '../../src/paths.js';
+import { launchChromium } from '../helpers/browser.js';
 import { login, startLogin } from '../helpers/http-login.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -68,6 +69,34 @@ describe('Redis away while an employee is at the identity provider', () => {
     expect(completed.status).toBe(302);
     expect(completed.headers.get('location')).toBe(WANTED);
     expect((await obo(stack, sessionCookie(stack, completed)!)).status).toBe(200);
+  });
+});
+
+describe('Redis away while an employee in a real browser is at the identity provider', () => {
+  it('shows a page whose Try again, as its message says, completes the login once Redis is back', async () => {
+    const { stack, redis } = await onRedis();
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const wanted = `${stack.url}${WANTED}`;
+      await page.goto(wanted);
+      expect(page.url().startsWith(stack.emulator!.baseUrl)).toBe(true);
+      await redis.stop();
+      await page.locator('button:has-text("Sign in")').click();
+      await page.waitForURL(`${stack.url}/oauth2/callback?**`);
+      const callbackUrl = page.url();
+      await expect(page.locator('main p').first().textContent()).resolves.toMatch(/not completed yet\. In a moment, press Try again/);
+      const tryAgain = page.locator('a.button', { hasText: 'Try again' });
+      expect(new URL((await tryAgain.getAttribute('href'))!, stack.url).toString()).toBe(callbackUrl);
+
+      await redis.restart();
+      await backAgain(stack);
+      await tryAgain.click();
+      await page.waitForURL(wanted);
+      await expect(page.locator('#access-token').textContent()).resolves.toMatch(/^eyJ/);
+    } finally {
+      await browser.close();
+    }
   });
 });
 

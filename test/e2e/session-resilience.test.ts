@@ -180,7 +180,7 @@ describe('a refresh that goes wrong', () => {
     const id = first.generator.sessions.manager.idOf(decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1)))!;
     const store = redisStore(first);
     await until(() => store.client.status === 'ready', 'the store to reconnect');
-    // The writes queued while Redis was away go out once it is back; the lock, left, would live 7 s.
+    // The writes queued while Redis was away go out once it is back; the lock, left, would live out its lease (up to 5 s).
     await waitFor(async () => (await store.client.exists(store.lockKey(id))) === 0, { what: 'the queued writes', timeout: 2_000 }).catch(
       () => undefined,
     );

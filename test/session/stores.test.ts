@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Redis } from 'ioredis';
@@ -12,8 +13,10 @@ import {
   type SessionStore,
   type StoreHealth,
 } from '../../src/session/index.js';
+import { LOCK_LEASE_MS } from '../../src/session/redis-store.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { waitFor } from '../helpers/wait-for.js';
+import { memoryLogger } from '../helpers/stack.js';
+import { sleep, waitFor } from '../helpers/wait-for.js';
 
 const session = (overrides: Partial<SessionData> = {}): SessionData => ({
   user: { oid: 'oid-1', name: 'Kari', navIdent: 'Z990001' },
@@ -216,7 +219,7 @@ describe('RedisStore against a real redis-server', () => {
     await a.set('kept', session({ expiresAt: Date.now() + 600_000 }));
     await a.set('ended', session({ expiresAt: Date.now() + 600_000 }));
     let release: (() => void) | undefined;
-    const held = a.withLock('kept', () => new Promise<void>((resolve) => (release = resolve)), { ttlMs: 60_000 });
+    const held = a.withLock('kept', () => new Promise<void>((resolve) => (release = resolve)), { maxHoldMs: 60_000 });
     await waitFor(() => release, { what: 'the lock to be held' });
     // Another replica ends one session; the first does not know, and its update of it waits for Redis below. Ended
     // before the outage, so that it is ended before the update is made again whichever replica reconnects first.
@@ -304,7 +307,7 @@ describe('RedisStore against a real redis-server', () => {
 
   it('holds no lock whose taking was refused once Redis is back, though Redis took the command late', async () => {
     const a = store();
-    await refusedWhileHung(redis, a, () => a.withLock('late', async () => 'never', { ttlMs: 60_000 }));
+    await refusedWhileHung(redis, a, () => a.withLock('late', async () => 'never', { maxHoldMs: 60_000 }));
     expect(await store().withLock('late', async () => 'renewed', { waitMs: 0 })).toEqual({ acquired: true, value: 'renewed' });
   });
 
@@ -313,16 +316,108 @@ describe('RedisStore against a real redis-server', () => {
     stores.push(s);
     await waitFor(() => s.health().reachable, { what: 'the store to connect' });
     // Redis stops while the lock is held: its release is refused, and so is the next request's taking of the lock.
-    await s.withLock('held', () => redis.stop(), { ttlMs: 60_000 });
+    await s.withLock('held', () => redis.stop(), { maxHoldMs: 60_000 });
     await expect(s.withLock('held', async () => 'never', { waitMs: 0 })).rejects.toBeInstanceOf(StoreUnavailableError);
     await redis.restart();
     const raw = new Redis(redis.url);
     try {
-      // Forgotten, the release would leave the lock for its minute, holding off every replica's renewal of the session.
-      await waitFor(async () => (await raw.exists(s.lockKey('held'))) === 0, { what: 'the held lock to be released' });
+      // Forgotten, the release would leave the lock for the rest of its lease, holding off every replica's renewal of the
+      // session: it is made before the store is reachable again, well within the lease.
+      await waitFor(() => s.health().reachable, { what: 'the store to be reachable again' });
+      expect(await raw.exists(s.lockKey('held'))).toBe(0);
     } finally {
       raw.disconnect();
     }
+  });
+
+  it('keeps a held lock to a short lease, extended while its holder works, and gone once the work ends', async () => {
+    const lease = 1_000;
+    const a = new RedisStore({ url: redis.url, sealer, commandTimeoutMs: 1_000, lockLeaseMs: lease });
+    stores.push(a);
+    const b = store();
+    const raw = new Redis(redis.url);
+    const evals = async () => Number(/cmdstat_eval:calls=(\d+)/.exec(await raw.info('commandstats'))?.[1] ?? 0);
+    const key = a.lockKey('leased');
+    let finish: (() => void) | undefined;
+    const held = a.withLock('leased', () => new Promise<void>((resolve) => (finish = resolve)), { maxHoldMs: 60_000 });
+    try {
+      await waitFor(() => finish, { what: 'the lock to be held' });
+      // Ten extensions seen (its lifetime going up again), a third of a lease apart: the work outlived three leases.
+      let extensions = 0;
+      for (let last = lease; extensions < 10;) {
+        const ttl = await raw.pttl(key);
+        expect(ttl).toBeGreaterThan(0);
+        expect(ttl).toBeLessThanOrEqual(lease);
+        if (ttl > last) extensions++;
+        last = ttl;
+        expect(await b.withLock('leased', async () => 'never', { waitMs: 0 })).toEqual({ acquired: false });
+        await sleep(50);
+      }
+      finish!();
+      expect(await held).toEqual({ acquired: true, value: undefined });
+      expect(await raw.exists(key)).toBe(0);
+      // Nothing extends it any more: no script runs in the next two leases (only the lock's run here; the other stores idle).
+      const after = await evals();
+      await sleep(2 * lease);
+      expect(await evals()).toBe(after);
+    } finally {
+      finish?.();
+      raw.disconnect();
+    }
+  });
+
+  it("lets another replica take a lock whose holder was killed once its lease ran out, not the holder's longest hold", async () => {
+    const raw = new Redis(redis.url);
+    const holder = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/lock-holder.ts', redis.url, 'killed'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise((resolve) => holder.once('exit', resolve));
+    try {
+      let output = '';
+      holder.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      await waitFor(() => output.includes('held'), { what: 'the other process to hold the lock' });
+      const key = store().lockKey('killed');
+      // Killed once it extended its lease (the lock's lifetime went up again): mid-hold, as a replica killed mid-renewal.
+      const first = await raw.pttl(key);
+      expect(first).toBeLessThanOrEqual(LOCK_LEASE_MS);
+      await waitFor(async () => (await raw.pttl(key)) > first, { what: 'the holder to extend its lease' });
+      holder.kill('SIGKILL');
+      await exited;
+      expect(await raw.pttl(key)).toBeLessThanOrEqual(LOCK_LEASE_MS);
+      const taken = await store().withLock('killed', async () => raw.pttl(key), { maxHoldMs: 60_000, waitMs: 60_000 });
+      expect(taken.acquired).toBe(true);
+      expect(taken.acquired && taken.value).toBeLessThanOrEqual(LOCK_LEASE_MS);
+    } finally {
+      holder.kill('SIGKILL');
+      raw.disconnect();
+    }
+  }, 30_000);
+
+  it('keeps working while its lease cannot be extended (Redis hangs), says so once, and lets go once Redis is back', async () => {
+    const { logger, logs } = memoryLogger();
+    const a = new RedisStore({ url: redis.url, sealer, commandTimeoutMs: 300, connectWaitMs: 200, lockLeaseMs: 600, logger });
+    stores.push(a);
+    await waitFor(() => a.health().reachable, { what: 'the store to connect' });
+    const done = await a.withLock(
+      'hung',
+      async () => {
+        redis.pause();
+        try {
+          // Several extensions tried, each timed out: the work goes on regardless.
+          await sleep(1_500);
+        } finally {
+          redis.resume();
+        }
+        return 'done';
+      },
+      { maxHoldMs: 60_000 },
+    );
+    expect(done).toEqual({ acquired: true, value: 'done' });
+    const warnings = logs.filter((line) => line.includes('session lock could not be kept'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 'warn', reason: expect.stringMatching(/Command timed out/) });
+    await waitFor(() => a.health().reachable, { what: 'the store to be reachable again' });
+    await waitFor(async () => (await a.client.exists(a.lockKey('hung'))) === 0, { what: 'the lock to be released' });
   });
 
   it('sends what a refusal must undo once while Redis hangs, not again with each check of whether it is back', async () => {

@@ -3,11 +3,12 @@
  * headless route): the start (state, nonce and PKCE verifier, sealed for the callback to check), and
  * the completion (the code redeemed and checked, the employee from the claims, a new session).
  */
+import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { ParsedAudience } from '../../audience.js';
-import type { Sealer } from '../../session/index.js';
+import { StoreUnavailableError, type Sealer } from '../../session/index.js';
 import { IdpError, LoginValidationError, type IdentityProvider, type LoginResult } from '../idp/identity-provider.js';
 import { ProblemError, refuse } from './problem.js';
 import { ask } from './provider.js';
@@ -24,6 +25,16 @@ export type LoginState = z.infer<typeof LoginState>;
 /** What the sealed login state is sealed for: it opens as nothing else. */
 const SEALED_AS = 'login-state';
 export const START_AGAIN = 'Open the page you wanted again to start a new login.';
+/** How long a started login may come back to the callback (its state's cookie lives as long). */
+export const LOGIN_STATE_SECONDS = 600;
+
+/**
+ * A login completed, remembered by its state for as long as its return from the provider could come back (a reload,
+ * a second request while the first was under way): the path it returned to, and the digest of the session it made.
+ */
+const Completed = z.object({ returnTo: z.string(), session: z.string() });
+const digest = (value: string) => createHash('sha256').update(value).digest('base64url');
+const completedKey = (state: string) => `login-completed:${digest(state)}`;
 
 export interface LoginStart {
   /** Where the employee's browser goes next: the provider's login page. */
@@ -114,16 +125,28 @@ function stateMismatch(surface: LoginSurface): ProblemError {
 
 /**
  * A login's completion refused before its code was redeemed, because the store that would keep its session is away: the
- * browser keeps its login, and the same answer (a reload of the page) completes it once the store is back.
+ * browser keeps its login, and the same answer (a reload of the page, its Try again) completes it once the store is back.
  */
 export class LoginPutOff extends ProblemError {
-  constructor() {
+  constructor(callbackUrl: URL) {
     super({
       code: 'session_store_unavailable',
       message:
-        'The session store is unavailable right now, so your login is not completed yet: reload this page in a moment to complete it.',
+        'The session store is unavailable right now, so your login is not completed yet. In a moment, press Try again (or reload ' +
+        'this page) to complete it.',
+      next: { label: 'Try again', href: `${callbackUrl.pathname}${callbackUrl.search}` },
     });
   }
+}
+
+/** The return of a login that was completed: nothing is wrong, the provider's answer only works once. */
+function alreadyCompleted(returnTo: string): ProblemError {
+  return refuse(
+    'login_already_completed',
+    'This login was already completed: the answer from the identity provider that brought you here works once, and it ' +
+      'was used then. Nothing is wrong; continue to the page you wanted.',
+    { next: { label: 'Continue to the page you wanted', href: returnTo } },
+  );
 }
 
 /** The emulator's answer to a headless login failed the checks: its fault, not the caller's. */
@@ -173,13 +196,37 @@ export class Logins {
   }
 
   /**
+   * The login a browser started, as `started`; when it brings none back, but a session that the callback's login made,
+   * that login was completed here (a reload of its callback), and is said to be, plainly.
+   */
+  async resumed(callbackUrl: URL, sealed: string | undefined, ticket: string | undefined): Promise<LoginState> {
+    try {
+      return this.started(sealed);
+    } catch (err) {
+      const state = callbackUrl.searchParams.get('state');
+      throw (ticket !== undefined && state !== null && (await this.completedBefore(state, ticket))) || err;
+    }
+  }
+
+  /**
    * The provider's answer to the login checked and its code redeemed: the employee's new session. The code is redeemed only
    * while the store can keep the session: redeemed with the store away, the session would be lost with it, and the login
    * would have to start over; refused before (`LoginPutOff`), the same answer completes the login once the store is back.
+   * An answer refused that belongs to a login this browser completed (its sealed state matched) was used by that login:
+   * said so, rather than as an answer that failed the checks.
    */
   async complete(callbackUrl: URL, login: LoginState, options: LoginCompleteOptions): Promise<LoadedSession & { ticket: string }> {
-    if (!this.sessions.manager.store.health().reachable) throw new LoginPutOff();
-    return this.sessions.create(await this.loggedIn(callbackUrl, login, options));
+    if (!this.store.health().reachable) throw new LoginPutOff(callbackUrl);
+    let loggedIn: Parameters<Sessions['once']>[0];
+    try {
+      loggedIn = await this.loggedIn(callbackUrl, login, options);
+    } catch (err) {
+      const refused = err instanceof ProblemError && err.problem.code === 'login_failed';
+      throw (refused && (await this.completedBefore(login.state))) || err;
+    }
+    const created = await this.sessions.create(loggedIn);
+    await this.remember(login, created.ticket);
+    return created;
   }
 
   /** As `complete`, for a session that lives for one token: kept in the caller's memory, never in the store. */
@@ -200,6 +247,39 @@ export class Logins {
       ...(result.refreshToken ? { refreshToken: result.refreshToken } : {}),
       ...(result.idToken ? { idToken: result.idToken } : {}),
     };
+  }
+
+  private get store() {
+    return this.sessions.manager.store;
+  }
+
+  /** Remembers a completed login; without the store just then, the login stands, and a reload of it hears the old words. */
+  private async remember(login: LoginState, ticket: string): Promise<void> {
+    const completed = JSON.stringify({ returnTo: login.returnTo, session: digest(ticket) });
+    try {
+      await this.store.setRecord(completedKey(login.state), completed, LOGIN_STATE_SECONDS * 1000);
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      this.logger.warn({ reason: err.message }, 'completed login not remembered');
+    }
+  }
+
+  /**
+   * The refusal of a login completed with `state`, if it was; with `ticket`, only if it made that session. Unknown (the
+   * store away, the record gone) is not completed: the refusal is then the one it always was.
+   */
+  private async completedBefore(state: string, ticket?: string): Promise<ProblemError | undefined> {
+    if (!this.store.health().reachable) return undefined;
+    let record: string | undefined;
+    try {
+      record = await this.store.getRecord(completedKey(state));
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) return undefined;
+      throw err;
+    }
+    const completed = record === undefined ? undefined : Completed.safeParse(JSON.parse(record)).data;
+    if (!completed || (ticket !== undefined && completed.session !== digest(ticket))) return undefined;
+    return alreadyCompleted(completed.returnTo);
   }
 
   private async redeem(callbackUrl: URL, login: LoginState, surface: LoginSurface): Promise<LoginResult> {

@@ -77,6 +77,13 @@ export const PROBLEM_CODES = {
   login_state_expired: { status: 400, oauth: 'invalid_request', retry: false, advice: 'Start the login again from the page you wanted.' },
   login_state_mismatch: { status: 400, oauth: 'invalid_request', retry: false, advice: 'Start the login again from the page you wanted.' },
   login_failed: { status: 400, oauth: 'invalid_grant', retry: false, advice: 'Start the login again from the page you wanted.' },
+  // A reload of a login's callback after it completed: nothing is wrong, the login's answer is only not for a second use.
+  login_already_completed: {
+    status: 409,
+    oauth: 'invalid_request',
+    retry: false,
+    advice: 'Go on to the page you wanted; log in again only if it asks you to.',
+  },
   login_answer_invalid: { status: 502, oauth: 'server_error', retry: true, advice: WAIT },
   user_not_allowed: { status: 403, oauth: 'invalid_grant', oauthStatus: 400, retry: false, advice: 'Ask the app’s team for access.' },
   wrong_tenant: {
@@ -161,6 +168,12 @@ export function ruleOf(code: ProblemCode): CodeRule {
   return PROBLEM_CODES[code];
 }
 
+/** A page's first button: its words, and a path on this service. */
+export interface PageAction {
+  label: string;
+  href: string;
+}
+
 export interface Problem {
   code: ProblemCode;
   /** One line: what happened and what to do. */
@@ -179,6 +192,11 @@ export interface Problem {
   aadsts?: number;
   /** The upstream error_description's first line. */
   upstream?: string;
+  /**
+   * On a page, the first button when it is not "Try again" of the page asked for: the same step made again where that is
+   * what succeeds (a login's callback, otherwise a step to leave), or where to go on.
+   */
+  next?: PageAction;
 }
 
 export function statusOf(problem: Problem): number {

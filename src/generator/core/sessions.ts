@@ -23,7 +23,10 @@ export function needsRefresh(data: SessionData, now: number): boolean {
 
 /** A token this close to its expiry (or a sixth of its lifetime, if less) is not handed on: it could run out on its way. */
 const USABLE_MARGIN_MS = 5_000;
-/** The refresh lock outlives the longest refresh by this much: the store's own commands before and after it. */
+/**
+ * A renewal holds the lock, and a request waits for it, for the longest refresh and this much: the store's own commands
+ * before and after it. A replica that dies holding it holds the others off for the store's lease only.
+ */
 const LOCK_MARGIN_MS = 5_000;
 const BUSY_RETRY_SECONDS = 2;
 
@@ -154,10 +157,10 @@ export class Sessions {
    */
   private async refresh(session: LoadedSession, tokenDead: boolean): Promise<LoadedSession | undefined> {
     const usable = (data: SessionData) => !tokenDead && data.accessTokenExpiresAt - usableMargin(data) > this.now();
-    const ttlMs = this.provider.longestGrantMs + LOCK_MARGIN_MS;
+    const longest = this.provider.longestGrantMs + LOCK_MARGIN_MS;
     if (usable(session.data)) {
       const behind = this.manager.store
-        .withLock(session.id, () => this.renew(session, tokenDead, usable), { ttlMs, waitMs: 0 })
+        .withLock(session.id, () => this.renew(session, tokenDead, usable), { maxHoldMs: longest, waitMs: 0 })
         .catch((err: unknown) =>
           this.logger.warn({ reason: err instanceof Error ? err.message : String(err) }, 'session refresh failed, to be tried again'),
         )
@@ -165,7 +168,10 @@ export class Sessions {
       this.renewing.add(behind);
       return session;
     }
-    const result = await this.manager.store.withLock(session.id, () => this.renew(session, tokenDead, usable), { ttlMs, waitMs: ttlMs });
+    const result = await this.manager.store.withLock(session.id, () => this.renew(session, tokenDead, usable), {
+      maxHoldMs: longest,
+      waitMs: longest,
+    });
     if (!result.acquired) throw sessionBusy();
     return result.value ? { id: session.id, data: result.value } : undefined;
   }

@@ -218,6 +218,7 @@ export async function buildApp(options: BuildOptions): Promise<Generator> {
 
   const routes: RegisteredRoute[] = [];
   const methods = new PathMethods();
+  methods.decorate(app);
   app.addHook('onRoute', (route) => {
     methods.added(route);
     // A hidden route (the refusal of a method) is no operation of the description.

@@ -192,7 +192,7 @@ const TITLES: Record<ProblemStatus, string> = {
   404: 'Not found',
   405: 'Method not allowed',
   408: 'Request timeout',
-  409: 'Already answered',
+  409: 'Already done',
   413: 'Request too large',
   415: 'Unsupported content type',
   421: 'Wrong address',
@@ -281,6 +281,11 @@ export function problemPage(p: Problem, where: { returnTo: string; loginDomain: 
   const rule: CodeRule = PROBLEM_CODES[p.code];
   // A failure that trying again does not mend offers no "Try again"; the 4xx refusals keep it, as a second look.
   const mended = rule.retry || statusOf(p) < 500;
+  const next = p.next
+    ? { ...p.next, href: safeReturnPath(p.next.href) ?? '/' }
+    : mended
+      ? { label: 'Try again', href: returnTo }
+      : undefined;
   const body = `<section class="error">
 <h1>${escapeHtml(title)}</h1>
 <p>${escapeHtml(p.message)}</p>
@@ -288,7 +293,7 @@ ${p.snippet ? copyBlock({ id: 'snippet', label: 'Copy YAML', text: p.snippet, cl
 ${p.note ? `<p>${escapeHtml(p.note)}</p>` : ''}
 ${p.details ? `<pre tabindex="0">${escapeHtml(p.details)}</pre>` : ''}
 ${upstream ? `<p class="muted">The identity provider said: <code>${escapeHtml(upstream)}</code></p>` : ''}
-${sessionActions({ returnTo, ...(mended ? { tryAgain: returnTo } : {}), ...(rule.namesTenant ? {} : { loginDomain }) })}
+${sessionActions({ returnTo, ...(next ? { next } : {}), ...(rule.namesTenant ? {} : { loginDomain }) })}
 </section>`;
   return page({ title, body, correlationId });
 }

@@ -7,7 +7,7 @@
  * would mint a token, call the identity provider, start a login or count against a limit, unseen. Such a route refuses
  * HEAD instead; the routes without effects (the health probes, the metadata, the static pages) answer HEAD as Fastify does.
  */
-import type { FastifyInstance, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { refuse, type ProblemError } from '../core/problem.js';
 import type { Answers } from './negotiate.js';
 
@@ -16,14 +16,23 @@ declare module 'fastify' {
     /** The route only refuses its method (405): the path's `Allow` does not name it. */
     refusesMethod?: true;
   }
+  interface FastifyInstance {
+    /** The methods the routes at `path` answer, as `PathMethods` gathered them from the routes added. */
+    methodsAnsweredAt(path: string): readonly string[];
+  }
 }
 
 /** The config of a route that only refuses its method. */
 export const REFUSES_METHOD = { refusesMethod: true } as const;
 
-/** The 405 of a method, naming in `Allow` the methods to use instead. */
-export function methodNotAllowed(allow: readonly string[], message: string): ProblemError {
-  return refuse('method_not_allowed', message, { headers: { allow: allow.join(', ') } });
+/**
+ * The 405 of the request's method, naming in `Allow` the methods its path answers, as its routes say them: no refusal
+ * keeps a list of its own, which would miss a method added to the path later. `advice` says what to send instead,
+ * given those methods as words ("GET or POST").
+ */
+export function methodNotAllowed(request: FastifyRequest, advice: (allowed: string) => string): ProblemError {
+  const allow = request.server.methodsAnsweredAt(request.routeOptions.url ?? '');
+  return refuse('method_not_allowed', advice(allow.join(' or ')), { headers: { allow: allow.join(', ') } });
 }
 
 /**
@@ -31,10 +40,12 @@ export function methodNotAllowed(allow: readonly string[], message: string): Pro
  * of its own; called after, it fails at start as a route added twice.
  */
 export function refuseHead(app: FastifyInstance, path: string): void {
-  app.head(path, { config: REFUSES_METHOD }, () => {
+  app.head(path, { config: REFUSES_METHOD }, (request) => {
     throw methodNotAllowed(
-      ['GET'],
-      `Use GET for ${path}: HEAD is not answered here, as answering it would do what a GET does (a token, a login, a call to Entra ID).`,
+      request,
+      (allowed) =>
+        `Use ${allowed} for ${path}: HEAD is not answered here, as answering it would do what a GET does ` +
+        '(a token, a login, a call to Entra ID).',
     );
   });
 }
@@ -49,6 +60,11 @@ interface PathEntry {
 /** Every path's methods, from the routes as Fastify adds them (its onRoute hook), to refuse the other methods once all are in. */
 export class PathMethods {
   private readonly paths = new Map<string, PathEntry>();
+
+  /** Makes the methods gathered here `app.methodsAnsweredAt`, for the refusals: called before any route is added. */
+  decorate(app: FastifyInstance): void {
+    app.decorate('methodsAnsweredAt', (path: string): readonly string[] => this.paths.get(path)?.allow ?? []);
+  }
 
   /** Fastify's onRoute hook. */
   readonly added = (route: RouteOptions): void => {
@@ -68,8 +84,8 @@ export class PathMethods {
     for (const [path, { allow, answers }] of this.paths) {
       const others = app.supportedMethods.filter((method) => !app.hasRoute({ url: path, method }));
       if (others.length === 0 || allow.length === 0) continue;
-      const refusal = async (request: { method: string }) => {
-        throw methodNotAllowed(allow, `${request.method} is not answered at ${path}: use ${allow.join(' or ')}.`);
+      const refusal = async (request: FastifyRequest) => {
+        throw methodNotAllowed(request, (allowed) => `${request.method} is not answered at ${path}: use ${allowed}.`);
       };
       app.route({
         method: others,

@@ -4,10 +4,11 @@
  * redeemed, the employee from the claims, a new session), and a headless login's one token through
  * the same rules as every other.
  */
+import { createHash } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { loginRefusal } from '../../../src/generator/core/login.js';
 import { LoginRequiredError } from '../../../src/generator/core/problem.js';
-import type { MemoryStore } from '../../../src/session/index.js';
+import { StoreUnavailableError, type MemoryStore } from '../../../src/session/index.js';
 import { refused } from '../../../src/generator/idp/fake.js';
 import { audience, core, REDIRECT_URI } from './harness.js';
 
@@ -76,6 +77,40 @@ describe('a login', () => {
     const headless = await logins.completeOnce(callback(login.state), login, { surface: 'headless', target: TARGET }).catch((err) => err);
     expect(headless.problem.code).toBe('identity_provider_refused');
     expect(headless.provider).toMatchObject({ flow: 'login', target: TARGET.target });
+  });
+
+  it('brought back once completed, is said to be completed to its own browser only, and to no one once unknown', async () => {
+    const { logins, provider, store } = core();
+    const { login, sealed } = await logins.start({ returnTo: '/api/obo?aud=x' });
+    const session = await logins.complete(callback(login.state), login, { surface: 'browser' });
+    // Its code spent (as Entra ID refuses a code redeemed before), the answer brought back with its sealed state.
+    provider.script('authorization_code', refused(54005), refused(54005));
+    const again = await logins.complete(callback(login.state), login, { surface: 'browser' }).catch((err) => err);
+    expect(again.problem).toMatchObject({
+      code: 'login_already_completed',
+      message: expect.stringMatching(/^This login was already completed/),
+      next: { label: 'Continue to the page you wanted', href: '/api/obo?aud=x' },
+    });
+    // Without its state: by the session it made, and by no other.
+    const reload = await logins.resumed(callback(login.state), undefined, session.ticket).catch((err) => err);
+    expect(reload.problem.code).toBe('login_already_completed');
+    for (const ticket of [undefined, 'another ticket']) {
+      const refusal = await logins.resumed(callback(login.state), undefined, ticket).catch((err) => err);
+      expect(refusal.problem.code).toBe('login_state_expired');
+    }
+    expect(await logins.resumed(callback(login.state), sealed, 'another ticket')).toEqual(login);
+    // Forgotten (the record's time is up, or the store lost it): refused as it always was.
+    await store.takeRecord(`login-completed:${createHash('sha256').update(login.state).digest('base64url')}`);
+    const forgotten = await logins.complete(callback(login.state), login, { surface: 'browser' }).catch((err) => err);
+    expect(forgotten.problem.code).toBe('login_failed');
+  });
+
+  it('stands when the store cannot remember it just after the session was made', async () => {
+    const { logins, store, sessions } = core();
+    const { login } = await logins.start({ returnTo: '/' });
+    vi.spyOn(store, 'setRecord').mockRejectedValueOnce(new StoreUnavailableError());
+    const session = await logins.complete(callback(login.state), login, { surface: 'browser' });
+    expect((await sessions.load(session.ticket))?.id).toBe(session.id);
   });
 
   it('takes the employee from the claims as the provider reads them, not as the core would', async () => {

@@ -24,7 +24,7 @@ const Entry = z.object({
 export type ToolEntry = z.infer<typeof Entry>;
 const Entries = z.array(Entry);
 
-const LOCK = { ttlMs: 5_000, waitMs: 5_000 };
+const LOCK = { maxHoldMs: 5_000, waitMs: 5_000 };
 /** Tools listed per employee at most; past it the oldest entry goes (its session still ends with its login). */
 const MAX_ENTRIES = 50;
 

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { loginUrl, PATHS } from '../../../paths.js';
 import type { GeneratorContext } from '../context.js';
 import { refuse } from '../../core/problem.js';
-import { LoginPutOff, loginRefusal, type LoginState, type Logins } from '../../core/login.js';
+import { LOGIN_STATE_SECONDS, LoginPutOff, loginRefusal, type LoginState, type Logins } from '../../core/login.js';
 import { escapeHtml, page, tenantNote } from '../views/html.js';
 import { answersIn, PAGES } from '../negotiate.js';
 import { safeReturnPath } from '../redirect.js';
@@ -16,8 +16,6 @@ import type { Limits } from '../../core/limits.js';
 import type { SessionCookie } from '../session-cookie.js';
 import { answers, errors, Field, htmlPage, redirect } from '../schemas.js';
 import { refuseHead } from '../methods.js';
-
-const LOGIN_STATE_SECONDS = 600;
 
 const LOGIN_LOOP =
   'Your browser started several logins within a few seconds, so this one was stopped. This usually means the browser does not keep this ' +
@@ -141,7 +139,7 @@ function callbackRoute(fastify: FastifyInstance, flow: LoginFlow): void {
   const callbackSchema = {
     summary: 'Where the identity provider sends the browser back',
     querystring: CallbackQuery,
-    response: answers({ 302: redirect('Back where the login started') }, errors(400, 403, 502, 503, 504)),
+    response: answers({ 302: redirect('Back where the login started') }, errors(400, 403, 409, 502, 503, 504)),
   };
   refuseHead(app, PATHS.callback);
   app.get(PATHS.callback, { schema: callbackSchema, config: PAGES, onError: countFailure }, async (request, reply) => {
@@ -155,8 +153,9 @@ function callbackRoute(fastify: FastifyInstance, flow: LoginFlow): void {
         surface: 'browser',
       });
       if (refusal) throw refusal;
-      login = logins.started(request.cookies[cookie.names.login]);
-      ({ ticket } = await logins.complete(new URL(request.url, ctx.config.publicUrl), login, { surface: 'browser' }));
+      const callbackUrl = new URL(request.url, ctx.config.publicUrl);
+      login = await logins.resumed(callbackUrl, request.cookies[cookie.names.login], cookie.ticket(request));
+      ({ ticket } = await logins.complete(callbackUrl, login, { surface: 'browser' }));
     } catch (err) {
       // A login put off until the store is back keeps its state, for the reload of this page; any other answer ends it.
       if (!(err instanceof LoginPutOff)) reply.clearCookie(cookie.names.login, cookieOptions());

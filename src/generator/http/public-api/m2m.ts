@@ -66,7 +66,10 @@ export async function appTokenRoutes(fastify: FastifyInstance, ctx: GeneratorCon
   );
 
   const getSchema = { summary: 'Not allowed: shows the right curl line', response: answers(errors(405)) };
-  app.get(PATHS.m2m, { schema: getSchema, config: REFUSES_METHOD }, () => {
-    throw methodNotAllowed(['POST'], `Use POST for ${PATHS.m2m}, with the audience as "aud", for example: ${CURL(ctx.config.publicUrl)}`);
+  app.get(PATHS.m2m, { schema: getSchema, config: REFUSES_METHOD }, (request) => {
+    throw methodNotAllowed(
+      request,
+      (allowed) => `Use ${allowed} for ${PATHS.m2m}, with the audience as "aud", for example: ${CURL(ctx.config.publicUrl)}`,
+    );
   });
 }

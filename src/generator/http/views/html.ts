@@ -4,6 +4,7 @@
  */
 import { escapeHtml } from '../../../escape-html.js';
 import { loginUrl, PATHS } from '../../../paths.js';
+import type { PageAction } from '../../core/problem.js';
 
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; " +
@@ -86,12 +87,14 @@ export function tenantNote(loginDomain: string): string {
 }
 
 /**
- * What an employee can do next after a login: try again, be someone else, or leave. "Sign in as someone else"
- * leads to a login, so the user it needs is said beside it, unless the page says so already (`loginDomain` left out).
+ * What an employee can do next after a login: the page's own step (try again, go on), be someone else, or leave.
+ * "Sign in as someone else" leads to a login, so the user it needs is said beside it, unless the page says so already
+ * (`loginDomain` left out).
  */
-export function sessionActions(options: { returnTo: string; tryAgain?: string; loginDomain?: string }): string {
+export function sessionActions(options: { returnTo: string; next?: PageAction; loginDomain?: string }): string {
+  const { next } = options;
   const items = [
-    options.tryAgain ? `<li><a class="button" href="${escapeHtml(options.tryAgain)}">Try again</a></li>` : '',
+    next ? `<li><a class="button" href="${escapeHtml(next.href)}">${escapeHtml(next.label)}</a></li>` : '',
     `<li><a class="button secondary" href="${escapeHtml(loginUrl(options.returnTo, 'login'))}">Sign in as someone else</a></li>`,
     `<li>${logoutControl()}</li>`,
   ];
