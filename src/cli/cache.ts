@@ -44,13 +44,15 @@ export class TokenCacheFile {
     private readonly unwritable: (reason: string) => void = () => {},
   ) {}
 
+  /** The file's text: empty when there is no file, undefined when there is one this user cannot read. */
+  private async text(): Promise<string | undefined> {
+    return readFile(this.path, 'utf8').catch((err: NodeJS.ErrnoException) =>
+      err.code === 'ENOENT' || err.code === 'ENOTDIR' ? '' : undefined,
+    );
+  }
+
   private async read(): Promise<CacheFile> {
-    try {
-      const parsed = JSON.parse(await readFile(this.path, 'utf8')) as CacheFile;
-      return parsed && typeof parsed === 'object' && parsed.generators ? parsed : { generators: {} };
-    } catch {
-      return { generators: {} };
-    }
+    return parsedCache(await this.text());
   }
 
   private async write(data: CacheFile): Promise<void> {
@@ -175,8 +177,11 @@ export class TokenCacheFile {
       return { refreshTokens: await this.forgetLocked(generator) };
     } catch (err) {
       const code = refusalCode(err);
-      const held = (await this.read()).generators[generator];
-      // Nothing there to forget (no file, or none can be there): nothing is kept.
+      const text = await this.text();
+      // A file there that cannot be read may hold them still (one written by another user: `sudo`).
+      if (text === undefined) return { refreshTokens: [], kept: code };
+      const held = parsedCache(text).generators[generator];
+      // Nothing of the generator's there (no file, or none can be there): nothing is kept.
       return held ? { refreshTokens: refreshTokensOf(held), kept: code } : { refreshTokens: [] };
     }
   }
@@ -191,6 +196,16 @@ export class TokenCacheFile {
       else await rm(this.path, { force: true });
       return refreshTokens;
     });
+  }
+}
+
+/** The cache a file's text holds: none when it is not the cache's JSON (or was not read). */
+function parsedCache(text: string | undefined): CacheFile {
+  try {
+    const parsed = JSON.parse(text ?? '') as CacheFile;
+    return parsed && typeof parsed === 'object' && parsed.generators ? parsed : { generators: {} };
+  } catch {
+    return { generators: {} };
   }
 }
 

@@ -29,7 +29,7 @@ export async function run(_invocation: unknown, ctx: Context): Promise<number> {
           : ' The command line\u2019s sessions were ended.';
     throw new CliError(
       `cached tokens not forgotten: ${ctx.cache.path} cannot be changed (${kept}), and the tokens it holds for ${ctx.base} ` +
-        `are handed out until they expire.${sessions} Make its folder writable and run logout again, or remove the file.`,
+        `stay in it until they expire.${sessions} Make its folder writable and run logout again, or remove the file.`,
     );
   }
   // What the generator did not hear must not be called ended.
