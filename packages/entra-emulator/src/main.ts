@@ -60,7 +60,8 @@ async function start(overrides: Record<string, string>): Promise<void> {
       '',
     ].join('\n'),
   );
-  // A closed terminal (SIGHUP) too: the refresh tokens, sign-in sessions and device codes of the last second are written at the close.
+  // A closed terminal (SIGHUP) too: the kept state of the last second (refresh tokens, sign-in sessions, device codes) is
+  // written at the close.
   onStopSignal((signal) => {
     logger.info({ signal }, 'emulator shutting down');
     // A stuck connection must not keep the process alive for ever.
