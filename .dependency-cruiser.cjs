@@ -49,7 +49,7 @@ module.exports = {
         'The emulator is a package of its own: of the root package it imports only the basics both share (its build ' +
         'bundles them), nothing of the generator or the command line.',
       from: { path: '^packages/entra-emulator/' },
-      to: { path: '^src/', pathNot: '^src/(audience|config-error|env|escape-html|file-lock|host-names|http-url|make-folder)\\.ts$' },
+      to: { path: '^src/', pathNot: '^src/(audience|config-error|env|escape-html|file-lock|host-names|http-url|make-folder|stop-signals)\\.ts$' },
     },
     {
       name: 'generator-uses-the-emulator-package',

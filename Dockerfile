@@ -1,5 +1,6 @@
 # Build: bundle the emulator's package (npm start's emulator, which the generator runs where no identity provider is
-# configured), then compile the generator and bundle its command line, with the development dependencies.
+# configured), then compile the generator and bundle its command line, with the development dependencies. The build
+# does not type-check: `npm test` does (its first step), on the commit an image is built from.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -20,6 +20,7 @@ import { Metrics } from './generator/http/internal/metrics.js';
 import { createLogger, processLogger } from './logger.js';
 import type { Emulator, EmulatorOptions } from 'entra-emulator';
 import { keepSessions, withKeptSessionKey } from './local-session-key.js';
+import { onStopSignal } from './stop-signals.js';
 
 /** How long in-flight requests may take to finish after the shutdown delay before the process gives up on them. */
 export const DRAIN_LIMIT_MS = 20_000;
@@ -315,10 +316,7 @@ async function main(): Promise<void> {
   logger.info({ host: service.config.host, port }, listeningLine(service.config.host, port));
   if (!production(process.env)) process.stdout.write(`${banner(service)}\n`);
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  onStopSignal((signal) => {
     logger.info({ signal }, 'shutting down');
     const deadline = setTimeout(() => {
       logger.error('shutdown took too long, exiting');
@@ -329,10 +327,7 @@ async function main(): Promise<void> {
       () => process.exit(0),
       () => process.exit(1),
     );
-  };
-  // SIGHUP: the terminal `npm start` ran in was closed, a stop as Ctrl-C is; by default it would end the process at once,
-  // and with it the logins `npm start` keeps for its next start.
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => stop(signal));
+  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

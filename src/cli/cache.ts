@@ -40,17 +40,19 @@ export class TokenCacheFile {
 
   /** `unwritable` hears, once, that the file cannot be written: the command goes on without keeping what it got. */
   constructor(
-    private readonly path: string,
+    readonly path: string,
     private readonly unwritable: (reason: string) => void = () => {},
   ) {}
 
+  /** The file's text: empty when there is no file, undefined when there is one this user cannot read. */
+  private async text(): Promise<string | undefined> {
+    return readFile(this.path, 'utf8').catch((err: NodeJS.ErrnoException) =>
+      err.code === 'ENOENT' || err.code === 'ENOTDIR' ? '' : undefined,
+    );
+  }
+
   private async read(): Promise<CacheFile> {
-    try {
-      const parsed = JSON.parse(await readFile(this.path, 'utf8')) as CacheFile;
-      return parsed && typeof parsed === 'object' && parsed.generators ? parsed : { generators: {} };
-    } catch {
-      return { generators: {} };
-    }
+    return parsedCache(await this.text());
   }
 
   private async write(data: CacheFile): Promise<void> {
@@ -81,8 +83,7 @@ export class TokenCacheFile {
     try {
       return await work();
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (typeof code !== 'string') throw err;
+      const code = refusalCode(err);
       if (!this.warned) this.unwritable(`cannot write the token cache ${this.path} (${code}): tokens are not kept`);
       this.warned = true;
       return undefined;
@@ -166,12 +167,23 @@ export class TokenCacheFile {
     });
   }
 
-  /** Forgets the generator's tokens and refresh tokens, and gives the refresh tokens to end; the file goes with the last generator. */
-  async forget(generator: string): Promise<string[]> {
-    const held = (await this.read()).generators[generator];
-    const forgotten = await this.writing(() => this.forgetLocked(generator));
-    // Not forgotten: the tokens to end are still those the file holds.
-    return forgotten ?? refreshTokensOf(held);
+  /**
+   * Forgets the generator's tokens and refresh tokens, and gives the refresh tokens to end; the file goes with the last
+   * generator. A file that holds them and cannot be changed (its folder read-only) keeps them: `kept` is the file
+   * system's code, and the refresh tokens to end are those it still holds.
+   */
+  async forget(generator: string): Promise<{ refreshTokens: string[]; kept?: string }> {
+    try {
+      return { refreshTokens: await this.forgetLocked(generator) };
+    } catch (err) {
+      const code = refusalCode(err);
+      const text = await this.text();
+      // A file there that cannot be read may hold them still (one written by another user: `sudo`).
+      if (text === undefined) return { refreshTokens: [], kept: code };
+      const held = parsedCache(text).generators[generator];
+      // Nothing of the generator's there (no file, or none can be there): nothing is kept.
+      return held ? { refreshTokens: refreshTokensOf(held), kept: code } : { refreshTokens: [] };
+    }
   }
 
   private async forgetLocked(generator: string): Promise<string[]> {
@@ -185,6 +197,23 @@ export class TokenCacheFile {
       return refreshTokens;
     });
   }
+}
+
+/** The cache a file's text holds: none when it is not the cache's JSON (or was not read). */
+function parsedCache(text: string | undefined): CacheFile {
+  try {
+    const parsed = JSON.parse(text ?? '') as CacheFile;
+    return parsed && typeof parsed === 'object' && parsed.generators ? parsed : { generators: {} };
+  } catch {
+    return { generators: {} };
+  }
+}
+
+/** The code of the file system's refusal (EACCES, EROFS, ENOSPC…); anything else is thrown on. */
+function refusalCode(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (typeof code !== 'string') throw err;
+  return code;
 }
 
 /** Every refresh token an entry holds, its single old one last. */

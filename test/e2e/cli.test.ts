@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -44,11 +44,12 @@ interface Run {
 
 function cli(
   args: string[],
-  options: { env?: Record<string, string>; stdin?: string; onStderr?: (text: string) => void } = {},
+  options: { env?: Record<string, string>; stdin?: string; onStderr?: (text: string) => void; user?: { uid: number; gid: number } } = {},
 ): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['bin/token-generator.js', ...args], {
       env: { ...process.env, TOKEN_GENERATOR_URL: stack.url, TOKEN_GENERATOR_CACHE: cacheFile, BROWSER: 'none', ...options.env },
+      ...options.user,
     });
     let stdout = '';
     let stderr = '';
@@ -607,6 +608,61 @@ describe('token-generator obo', () => {
     expect(run.stderr).toMatch(/sessions were not ended: cannot reach the generator at .*home page\.\n$/);
     expect(run.stderr).not.toMatch(/Logged out/);
     await expect(stat(file)).rejects.toThrow();
+  });
+
+  describe('logout with a cache it cannot change', () => {
+    // Root changes files whatever their modes say: as root the command runs as `nobody`, and meets what a user meets.
+    const user = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
+    const asUser = user ? { user } : {};
+    const notForgotten = (file: string, sessions = '') =>
+      `token-generator: cached tokens not forgotten: ${file} cannot be changed (EACCES), and the tokens it holds for ` +
+      `${stack.url} stay in it until they expire.${sessions} Make its folder writable and run logout again, or remove the file.\n`;
+
+    /** A cache folder with an app token cached in it, and a session's refresh token: the folder, the file, the token. */
+    async function cachedIn(): Promise<{ folder: string; file: string; token: string }> {
+      const folder = await mkdtemp(join(tmpdir(), 'cli-read-only-'));
+      const file = join(folder, 'tokens.json');
+      const cached = await cli(['m2m', 'dev-gcp:my-team:my-app'], { env: { TOKEN_GENERATOR_CACHE: file } });
+      expect(cached.code).toBe(0);
+      const data = JSON.parse(await readFile(file, 'utf8')) as { generators: Record<string, { refreshTokens?: Record<string, string> }> };
+      data.generators[stack.url]!.refreshTokens = { 'dev-gcp:my-team:my-app': 'v1.a-session' };
+      await writeFile(file, JSON.stringify(data));
+      return { folder, file, token: cached.stdout };
+    }
+
+    it('says so, where and what to do, and exits with 1, when the folder is read-only; the sessions still end', async () => {
+      const { folder, file, token } = await cachedIn();
+      const env = { TOKEN_GENERATOR_CACHE: file };
+      if (user) for (const path of [folder, file]) await chown(path, user.uid, user.gid);
+      await chmod(folder, 0o500);
+      try {
+        const run = await cli(['logout'], { env, ...asUser });
+        expect(run.code).toBe(1);
+        expect(run.stderr).toBe(notForgotten(file, ' The command line\u2019s sessions were ended.'));
+        // Truly still there: the next command hands out the same token from it.
+        expect((await cli(['m2m', 'dev-gcp:my-team:my-app'], { env, ...asUser })).stdout).toBe(token);
+      } finally {
+        await chmod(folder, 0o700);
+        await rm(folder, { recursive: true, force: true });
+      }
+    });
+
+    it('says so too for a file it can neither read nor remove (made by another user: sudo)', async () => {
+      const { folder, file } = await cachedIn();
+      // As root, the folder and file stay root's; otherwise the file is made unreadable and the folder read-only.
+      if (!user) {
+        await chmod(file, 0o000);
+        await chmod(folder, 0o500);
+      }
+      try {
+        const run = await cli(['logout'], { env: { TOKEN_GENERATOR_CACHE: file }, ...asUser });
+        expect(run.code).toBe(1);
+        expect(run.stderr).toBe(notForgotten(file));
+      } finally {
+        await chmod(folder, 0o700);
+        await rm(folder, { recursive: true, force: true });
+      }
+    });
   });
 
   it('logs in again by itself when its session was ended elsewhere', async () => {

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { enterDeviceCode } from './clients/shared.js';
 import { startEmulator, type Emulator } from '../../packages/entra-emulator/src/index.js';
@@ -46,9 +46,9 @@ async function deviceLoginBegun() {
 /** What the tests use of an emulator: its addresses, which one in another process has too. */
 type Running = Pick<Emulator, 'baseUrl' | 'tenantId' | 'tokenEndpoint'>;
 
-/** A refresh token of an employee's sign-in to WEB (registered as `clientId`), as an app's server-side login gets one. */
-async function refreshTokenFrom(emulator: Running, clientId: string): Promise<string> {
-  const signedIn = await login(emulator as Emulator, { clientId, redirectUri: REDIRECT, scope: `openid offline_access ${SCOPE}` });
+/** A refresh token of an employee's sign-in to WEB (registered as `clientId`) for `scope`, as an app's server-side login gets one. */
+async function refreshTokenFrom(emulator: Running, clientId: string, scope = SCOPE): Promise<string> {
+  const signedIn = await login(emulator as Emulator, { clientId, redirectUri: REDIRECT, scope: `openid offline_access ${scope}` });
   const redeemed = await tokenRequest(emulator as Emulator, {
     client_id: clientId,
     client_secret: 'web-secret',
@@ -92,6 +92,28 @@ async function emulatorProcess(stateDir: string) {
   const firstLine = () => (output.includes('\n') ? output.slice(0, output.indexOf('\n')) : undefined);
   const line = await waitFor(firstLine, { what: 'the emulator process to start', timeout: 30_000 });
   return { child, exited, ...(JSON.parse(line) as Running & { clientId: string }) };
+}
+
+/**
+ * `entra-emulator` itself (its bin, as `npx entra-emulator` runs it) on the state folder, with WEB in a directory file
+ * beside it: its addresses and WEB's client id, once it listens.
+ */
+async function emulatorCommand(stateDir: string) {
+  const directory = join(dirname(stateDir), 'emulator.yaml');
+  const { redirectUris, ...web } = WEB;
+  await writeFile(directory, JSON.stringify({ clients: [{ ...web, replyUrls: redirectUris }] }));
+  const command = ['packages/entra-emulator/bin/entra-emulator.cjs', '--state-dir', stateDir, '--directory', directory, '--port', '0'];
+  const child = spawn(process.execPath, command, { env: { ...process.env, LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const [, baseUrl, tenantId, tokenEndpoint] = await waitFor(
+    () => /Entra ID emulator: (\S+).*\n\s+tenant:\s+(\S+)\n[^]*\n\s+token:\s+(\S+)\n/.exec(output),
+    { what: 'the emulator command to start', timeout: 30_000 },
+  );
+  const running: Running = { baseUrl: baseUrl!, tenantId: tenantId!, tokenEndpoint: tokenEndpoint! };
+  const env = (await (await fetch(`${baseUrl}/apps/${WEB.target}/env`)).json()) as { AZURE_APP_CLIENT_ID: string };
+  return { child, exited, running, clientId: env.AZURE_APP_CLIENT_ID };
 }
 
 /** The keys the state folder's refresh token file holds, read as another process would while it is written. */
@@ -142,6 +164,30 @@ describe('the kept state', () => {
     const renewed = await renewedAfterRestart(stateDir, refreshToken);
     expect(renewed.status).toBe(200);
   });
+
+  it('keeps a refresh token handed out right before the command was ended by SIGHUP (its terminal closed)', async () => {
+    const stateDir = await stateFolder();
+    const first = await emulatorCommand(stateDir);
+    let renewed: Result;
+    try {
+      // For WEB's own API: the directory file has no other app.
+      const refreshToken = await refreshTokenFrom(first.running, first.clientId, `api://${WEB.target.replaceAll(':', '.')}/.default`);
+      // Within the second before the kept state is written: the new refresh token is in the folder only if the close writes it.
+      renewed = await renew(first.running, first.clientId, refreshToken);
+    } finally {
+      first.child.kill('SIGHUP');
+    }
+    expect(await first.exited).toBe(0);
+    expect(renewed.status).toBe(200);
+
+    const again = await emulatorCommand(stateDir);
+    try {
+      expect((await renew(again.running, again.clientId, String(renewed.body.refresh_token))).status).toBe(200);
+    } finally {
+      again.child.kill('SIGTERM');
+      await again.exited;
+    }
+  }, 60_000);
 
   it('refuses a refresh token of another tenant kept in the same folder, as Entra does, and keeps it for its own', async () => {
     const stateDir = await stateFolder();

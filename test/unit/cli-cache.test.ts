@@ -130,7 +130,7 @@ describe('a cache file that cannot be written', () => {
     await cache.storeToken(GENERATOR, 'm2m dev-gcp:a:app', { accessToken: 'x', expiresAt: Date.now() + 3_600_000 });
     await cache.storeRefreshToken(GENERATOR, 'dev-gcp:a:app', 'rt-a');
     expect(await cache.refreshToken(GENERATOR, 'dev-gcp:a:app')).toBeUndefined();
-    expect(await cache.forget(GENERATOR)).toEqual([]);
+    expect(await cache.forget(GENERATOR)).toEqual({ refreshTokens: [] });
     expect(said).toEqual([expect.stringMatching(/^cannot write the token cache .*a-file\/tokens\.json \([A-Z]+\): tokens are not kept$/)]);
   });
 });
@@ -141,7 +141,7 @@ describe('a cache file under a folder where nothing can be made', () => {
     const said: string[] = [];
     const cache = new TokenCacheFile('/proc/nonexistent/tokens.json', (reason) => said.push(reason));
     await cache.storeToken(GENERATOR, 'm2m dev-gcp:a:app', { accessToken: 'x', expiresAt: Date.now() + 3_600_000 });
-    expect(await cache.forget(GENERATOR)).toEqual([]);
+    expect(await cache.forget(GENERATOR)).toEqual({ refreshTokens: [] });
     expect(said).toEqual(['cannot write the token cache /proc/nonexistent/tokens.json (ENOENT): tokens are not kept']);
   });
 });
@@ -175,7 +175,7 @@ describe('forgetting a generator', () => {
     const cache = new TokenCacheFile(path);
     await cache.storeRefreshToken(GENERATOR, 'dev-gcp:a:app', 'rt-local');
     await cache.storeRefreshToken(OTHER_GENERATOR, 'dev-gcp:a:app', 'rt-dev');
-    expect(await cache.forget(GENERATOR)).toEqual(['rt-local']);
+    expect(await cache.forget(GENERATOR)).toEqual({ refreshTokens: ['rt-local'] });
     expect(await held(GENERATOR)).toEqual([]);
     expect(await held(OTHER_GENERATOR)).toEqual(['rt-dev']);
     expect(JSON.parse(await readFile(path, 'utf8'))).not.toHaveProperty(['generators', GENERATOR]);

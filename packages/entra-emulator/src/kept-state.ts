@@ -4,13 +4,14 @@
  * renew with them), the browsers' sign-in sessions (no sign-in page again after `npm start` again) and the device codes
  * being polled (a device login under way goes on).
  *
- * Written shortly after each change, not only at the close, so that a process killed (`kill -9`, a crash, a closed
- * terminal) loses only what changed in its last second. A write takes the file as it is, leaves out what expired, puts
- * in this emulator's changes and writes it whole (a new file renamed over the old: a kill mid-write leaves the old one),
- * under the state folder's lock, so that another emulator on the folder (`npm start`'s and an app's own on another port)
- * keeps what it wrote and a sign-out or a redeemed device code stays gone. Readable by the owner alone, as every file of
- * the state folder. Sessions and device codes of another tenant (an emulator started with another tenant id on the
- * folder) stay in their files for it; its refresh tokens are taken too, and refused as Entra refuses them.
+ * Written shortly after each change, not only at the close (a stop by a signal, a closed terminal's too, writes the
+ * rest), so that a process killed (`kill -9`, a crash) loses only what changed in its last second. A write takes the
+ * file as it is, leaves out what expired, puts in this emulator's changes and writes it whole (a new file renamed over
+ * the old: a kill mid-write leaves the old one), under the state folder's lock, so that another emulator on the folder
+ * (`npm start`'s and an app's own on another port) keeps what it wrote and a sign-out or a redeemed device code stays
+ * gone. Readable by the owner alone, as every file of the state folder. Sessions and device codes of another tenant (an
+ * emulator started with another tenant id on the folder) stay in their files for it; its refresh tokens are taken too,
+ * and refused as Entra refuses them.
  */
 import { z } from 'zod';
 import { withFileLock } from '../../../src/file-lock.js';

@@ -5,6 +5,7 @@
 import { HELP, parseCommand, printEnvironment, rotateKey, UsageError, type Command } from './cli.js';
 import type { Emulator, EmulatorOptions } from './index.js';
 import { faultSentence } from '../../../src/env.js';
+import { onStopSignal } from '../../../src/stop-signals.js';
 
 /** One line for a start that failed; a port in use says how to choose another. */
 function startFailure(err: unknown, port: number | undefined): string {
@@ -59,10 +60,9 @@ async function start(overrides: Record<string, string>): Promise<void> {
       '',
     ].join('\n'),
   );
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  // A closed terminal (SIGHUP) too: the kept state of the last second (refresh tokens, sign-in sessions, device codes) is
+  // written at the close.
+  onStopSignal((signal) => {
     logger.info({ signal }, 'emulator shutting down');
     // A stuck connection must not keep the process alive for ever.
     setTimeout(() => process.exit(1), 10_000).unref();
@@ -70,9 +70,7 @@ async function start(overrides: Record<string, string>): Promise<void> {
       () => process.exit(0),
       () => process.exit(1),
     );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  });
 }
 
 async function main(): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { STOP_SIGNALS } from '../../../src/stop-signals.js';
 import { emulatorOptionsFromEnv } from './env.js';
 import { StateFolder } from './state.js';
 import { ensureStateCa } from './tls.js';
@@ -29,9 +30,9 @@ export async function relaunchTrustingEmulatorCa(env: NodeJS.ProcessEnv): Promis
   return true;
 }
 
-/** This process's command run again as a child with `env`, SIGINT and SIGTERM passed on, exiting as it does. */
+/** This process's command run again as a child with `env`, the stop signals passed on, exiting as it does. */
 function runAgain(env: NodeJS.ProcessEnv): void {
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
+  for (const signal of STOP_SIGNALS) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
