@@ -1,6 +1,7 @@
 # Build: bundle the emulator's package (npm start's emulator, which the generator runs where no identity provider is
-# configured), then compile the generator and bundle its command line, with the development dependencies. The build
-# does not type-check: `npm test` does (its first step), on the commit an image is built from.
+# configured), then compile the generator and bundle its command line, with the development dependencies. The image
+# checks the types itself once the emulator's declarations are built (`npm run build` does not): a pipeline may build
+# it from a commit that `npm test` never saw.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -10,7 +11,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY src ./src
 COPY packages/entra-emulator ./packages/entra-emulator
-RUN npm run build
+RUN npm run build && npx tsc -p tsconfig.build.json --noEmit
 
 # Production dependencies only: no tsx, esbuild, TypeScript or test tools.
 FROM node:20-bookworm-slim AS deps

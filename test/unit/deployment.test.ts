@@ -18,6 +18,16 @@ describe('the deployment', () => {
     expect(delay).toBe(image);
     expect(PRE_STOP_SECONDS + delay + DRAIN_LIMIT_MS / 1000).toBeLessThanOrEqual(manifest.spec.terminationGracePeriodSeconds ?? 30);
   });
+
+  it('checks the types of what the image ships in its build, as npm run build does not', async () => {
+    const dockerfile = await readFile('Dockerfile', 'utf8');
+    const { scripts } = JSON.parse(await readFile('package.json', 'utf8')) as { scripts: Record<string, string> };
+    expect(scripts.build).toContain('--noCheck');
+    const steps = [...dockerfile.matchAll(/^RUN (.+)$/gm)].flatMap((line) => line[1]!.split('&&').map((step) => step.trim()));
+    const check = steps.findIndex((step) => /^npx tsc -p tsconfig\.build\.json --noEmit$/.test(step));
+    expect(check).toBeGreaterThan(steps.indexOf('npm run build'));
+    expect(steps.indexOf('npm run build')).toBeGreaterThanOrEqual(0);
+  });
 });
 
 /**
