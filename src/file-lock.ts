@@ -42,9 +42,10 @@ async function lock(lockPath: string, times: LockTimes): Promise<() => Promise<v
       // Not a lock held by another (a folder that cannot be written, say): nothing to wait for.
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return async () => {};
     }
-    if (await takeOverAbandoned(lockPath, times.staleMs)) continue;
+    const free = await takeOverAbandoned(lockPath, times.staleMs);
+    // Checked after a takeover too: a lock path that stays where none can be made (a folder, say) is not tried forever.
     if (Date.now() > giveUpAt) return async () => {};
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    if (!free) await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 
@@ -53,16 +54,14 @@ async function release(lockPath: string, mine: string): Promise<void> {
   if ((await readFile(lockPath, 'utf8').catch(() => undefined)) === mine) await rm(lockPath, { force: true });
 }
 
-/** The lock's content and age, or undefined when there is none. */
-async function holderOf(lockPath: string): Promise<{ content: string; ageMs: number } | undefined> {
-  const [content, made] = await Promise.all([
-    readFile(lockPath, 'utf8').catch(() => undefined),
-    stat(lockPath).then(
-      (file) => file.mtimeMs,
-      () => undefined,
-    ),
-  ]);
-  return content === undefined || made === undefined ? undefined : { content, ageMs: Date.now() - made };
+/** What holds the lock path: nothing, a lock with its content and age, or something that cannot be read as one. */
+type Holder = { content: string; ageMs: number } | 'none' | 'unreadable';
+
+async function holderOf(lockPath: string): Promise<Holder> {
+  const gone = (err: unknown) => ((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'none' : 'unreadable');
+  const [content, made] = await Promise.all([readFile(lockPath, 'utf8').catch(gone), stat(lockPath).then((file) => file.mtimeMs, gone)]);
+  if (content === 'none' || made === 'none') return 'none';
+  return content === 'unreadable' || made === 'unreadable' ? 'unreadable' : { content, ageMs: Date.now() - made };
 }
 
 /**
@@ -72,19 +71,22 @@ async function holderOf(lockPath: string): Promise<{ content: string; ageMs: num
  */
 async function takeOverAbandoned(lockPath: string, staleMs: number): Promise<boolean> {
   const found = await holderOf(lockPath);
-  if (!found) return true;
-  if (!abandoned(found.content, found.ageMs, staleMs)) return false;
+  if (found === 'none') return true;
+  // Another user's lock, or not a lock at all: nothing this process may remove.
+  if (found === 'unreadable' || !abandoned(found.content, found.ageMs, staleMs)) return false;
   const guard = `${lockPath}.takeover`;
   try {
     await writeFile(guard, '', { flag: 'wx', mode: 0o600 });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return false;
     // Another process is removing it; a guard left by one that died is removed in turn.
-    if (((await holderOf(guard))?.ageMs ?? 0) > GUARD_STALE_MS) await rm(guard, { force: true });
+    const guarding = await holderOf(guard);
+    if (typeof guarding === 'object' && guarding.ageMs > GUARD_STALE_MS) await rm(guard, { force: true });
     return false;
   }
   try {
-    if ((await holderOf(lockPath))?.content === found.content) await rm(lockPath, { force: true });
+    const still = await holderOf(lockPath);
+    if (typeof still === 'object' && still.content === found.content) await rm(lockPath, { force: true });
   } finally {
     await rm(guard, { force: true });
   }

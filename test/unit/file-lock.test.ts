@@ -99,6 +99,19 @@ describe('the command line file lock, against proper-lockfile', () => {
     expect((await tenAtOnce(ours)).kept).toBe(10);
   });
 
+  it('ours: a folder where the lock would be is waited for as a lock, then the work goes ahead without it', async () => {
+    await mkdir(`${file}.lock`);
+    let ran = false;
+    await withFileLock(
+      `${file}.lock`,
+      async () => {
+        ran = true;
+      },
+      { waitMs: 200, staleMs: 10_000 },
+    );
+    expect(ran).toBe(true);
+  }, 5_000);
+
   it('ours: ten commands meeting a lock left behind never hold it two at once, round after round', async () => {
     for (let round = 0; round < 20; round++) {
       await writeFile(file, '{}');
