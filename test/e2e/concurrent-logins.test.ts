@@ -235,4 +235,24 @@ describe('a browser that starts many logins', () => {
       expect(newest.url).toBe(obo('dev-gcp:team:app-9'));
     });
   });
+
+  it('keeps fewer when their return paths are long, so that its Cookie header stays within what an ingress takes', async () => {
+    await inContext(async (context) => {
+      // Each return path near the longest kept (2,048 characters): five such logins' cookies would make a header line of 15 KB.
+      const wanted = (n: number) => `/api/obo?aud=dev-gcp:team:app-${n}&note=${'x'.repeat(1_900)}`;
+      let last: Page | undefined;
+      for (let n = 1; n <= 5; n++) {
+        last = await context.newPage();
+        await last.goto(`${stack.url}/oauth2/login?redirect=${encodeURIComponent(wanted(n))}`);
+        expect(last.url().startsWith(emulator.baseUrl)).toBe(true);
+      }
+      const kept = await loginCookies(context);
+      expect(kept.length).toBeGreaterThanOrEqual(1);
+      expect(kept.length).toBeLessThan(5);
+      expect(kept.reduce((bytes, c) => bytes + c.name.length + c.value.length, 0)).toBeLessThanOrEqual(4_096);
+      // The newest login is among them, and completes.
+      const newest = await signIn(last!);
+      expect(newest.url).toBe(`${stack.url}${wanted(5)}`);
+    });
+  });
 });

@@ -195,15 +195,21 @@ export class Logins {
   }
 
   /**
-   * Of the logins a browser keeps (`key`, sealed state), the keys of all but the `keep` newest: what a start clears so that the
-   * browser keeps only a few. A state that does not open, or that says not when it started, counts as the oldest.
+   * Of the logins a browser keeps (cookie name, sealed state), the names of those a start clears so that the browser keeps
+   * only a few, in a Cookie header of bounded size: all but the `count` newest, and of those any past `bytes` (name and
+   * value, newest first). A state that does not open, or that says not when it started, counts as the oldest.
    */
-  beyondNewest<K>(kept: [K, string][], keep: number): K[] {
-    const byAge = kept.map(([key, sealed]) => ({ key, startedAt: this.opened(sealed)?.startedAt ?? 0 }));
+  beyondNewest(kept: [string, string][], within: { count: number; bytes: number }): string[] {
+    const byAge = kept.map(([name, sealed]) => ({
+      name,
+      bytes: name.length + sealed.length,
+      startedAt: this.opened(sealed)?.startedAt ?? 0,
+    }));
+    let bytes = 0;
     return byAge
       .sort((a, b) => b.startedAt - a.startedAt)
-      .slice(Math.max(keep, 0))
-      .map(({ key }) => key);
+      .filter((login, index) => (bytes += login.bytes) > within.bytes || index >= within.count)
+      .map(({ name }) => name);
   }
 
   /** A sealed login state of ours, opened; undefined for anything else. */

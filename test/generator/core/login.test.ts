@@ -71,9 +71,15 @@ describe('a login', () => {
     }
     // Newest first: the order a browser sends them in decides nothing, the times in the states do.
     const kept = [['forged', 'x'], ...started.map((s, i) => [`login ${i}`, s.sealed])].reverse() as [string, string][];
-    expect(logins.beyondNewest(kept, 2).sort()).toEqual(['forged', 'login 0', 'login 1']);
-    expect(logins.beyondNewest(kept, 5)).toEqual([]);
-    expect(logins.beyondNewest(kept, 0)).toHaveLength(5);
+    const plenty = 100_000;
+    expect(logins.beyondNewest(kept, { count: 2, bytes: plenty }).sort()).toEqual(['forged', 'login 0', 'login 1']);
+    expect(logins.beyondNewest(kept, { count: 5, bytes: plenty })).toEqual([]);
+    expect(logins.beyondNewest(kept, { count: 0, bytes: plenty })).toHaveLength(5);
+    // Room for the two newest, name and value: the older go, however few they are.
+    const [newest, second] = [kept[0]!, kept[1]!];
+    const two = newest[0].length + newest[1].length + second[0].length + second[1].length;
+    expect(logins.beyondNewest(kept, { count: 5, bytes: two }).sort()).toEqual(['forged', 'login 0', 'login 1']);
+    expect(logins.beyondNewest(kept, { count: 5, bytes: two - 1 }).sort()).toEqual(['forged', 'login 0', 'login 1', 'login 2']);
   });
 
   it('completes as a new session of the employee the claims name', async () => {

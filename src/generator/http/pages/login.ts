@@ -17,6 +17,13 @@ import type { SessionCookie } from '../session-cookie.js';
 import { answers, errors, Field, htmlPage, redirect } from '../schemas.js';
 import { refuseHead } from '../methods.js';
 
+/**
+ * What a browser's login cookies may add to its Cookie header, the one the start sets included. A login's cookie is some
+ * hundred bytes, a few thousand with a long return path; ingress-nginx (NAIS's ingress) refuses a request one of whose
+ * header lines is over 8 KB, and the session's and the loop guard's cookies share the line.
+ */
+const LOGIN_COOKIES_BYTES = 4_096;
+
 const LOGIN_LOOP =
   'Your browser started several logins within a few seconds, so this one was stopped. This usually means the browser does not keep this ' +
   'site\u2019s cookies (check that cookies are allowed for it, and that ' +
@@ -122,12 +129,13 @@ function loginStartRoute(fastify: FastifyInstance, { ctx, cookie, logins, limits
       domainHint: ctx.config.loginDomain,
     });
     // A browser keeps the cookies of as many logins as the loop guard lets it start within its window, so that every login of a
-    // burst it allows (tabs restored at once) completes. More would only grow each request's Cookie header (a login's cookie
-    // is some hundred bytes, a few thousand with a long return path) towards the header limits of this server and the proxies
-    // in front of it; the start clears the oldest beyond it.
+    // burst it allows (tabs restored at once) completes. More would only grow each request's Cookie header; the start clears the
+    // oldest beyond it, and beyond LOGIN_COOKIES_BYTES.
+    const own = names.login(login.state);
     const kept = Object.entries(request.cookies).filter((entry): entry is [string, string] => names.isLogin(entry[0]) && !!entry[1]);
-    for (const name of logins.beyondNewest(kept, guard.max - 1)) reply.clearCookie(name, cookieOptions());
-    reply.setCookie(names.login(login.state), sealed, { ...cookieOptions(), maxAge: LOGIN_STATE_SECONDS });
+    const within = { count: guard.max - 1, bytes: LOGIN_COOKIES_BYTES - own.length - sealed.length };
+    for (const name of logins.beyondNewest(kept, within)) reply.clearCookie(name, cookieOptions());
+    reply.setCookie(own, sealed, { ...cookieOptions(), maxAge: LOGIN_STATE_SECONDS });
     ctx.logger.info({ login: 'started' }, 'login started');
     ctx.metrics.logins.inc({ event: 'started' });
     return reply.header('cache-control', 'no-store').redirect(url, 302);
