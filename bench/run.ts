@@ -15,6 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { loadConfig } from '../src/config.js';
+import { cookieNames } from '../src/paths.js';
 import { createLogger } from '../src/logger.js';
 import { startService } from '../src/main.js';
 import { MemoryStore, type SessionData } from '../src/session/index.js';
@@ -570,8 +571,8 @@ async function loginBench() {
     // The sealed login state, not the login-loop guard's cookie that comes with it.
     const loginCookie = start.headers
       .getSetCookie()
-      .find((c) => /^(__Host-)?tg_login=/.test(c))!
-      .split(';')[0]!;
+      .map((c) => c.split(';')[0]!)
+      .find((c) => cookieNames(generator.url).isLogin(c.slice(0, c.indexOf('='))))!;
     const authorize = new URL(start.headers.get('location')!);
     const signedIn = await submitSignInForm(authorize.href, {
       navIdent: 'Z990001',

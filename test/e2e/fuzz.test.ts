@@ -104,7 +104,8 @@ function request(r: ReturnType<typeof prng>): FuzzRequest {
   if (r.next() < 0.3)
     headers.cookie = r.pick([
       `__Host-tg_session=${mutate(r, 'v1.abc')}`,
-      `__Host-tg_login=${'A'.repeat(r.int(3000))}`,
+      `__Host-tg_login_${'A'.repeat(16)}=${'A'.repeat(r.int(3000))}`,
+      `__Host-tg_login_${'A'.repeat(r.int(20))}=${mutate(r, 'v1.abc')}`,
       '__Host-tg_session=',
       '=;;;=',
       `__Host-tg_session=v1.${'x'.repeat(100)}`,
