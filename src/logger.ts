@@ -142,6 +142,11 @@ export function processLogger(level: string): Logger {
   return process.stdout.isTTY ? createLogger(level, terminalDestination()) : createLogger(level);
 }
 
+/** Where a logger writes (standard output, or the terminal's pretty-printer before it): its errors are the stream's. */
+export function loggerOutput(logger: Logger): NodeJS.EventEmitter {
+  return (logger as unknown as Record<symbol, NodeJS.EventEmitter>)[pino.symbols.streamSym]!;
+}
+
 type LogArgs = [obj: unknown, msg?: string, ...args: unknown[]];
 
 /**

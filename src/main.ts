@@ -17,7 +17,7 @@ import { MemoryStore, randomKey, RedisStore, Sealer } from './session/index.js';
 import { MemoryLimiter, RedisLimiter } from './generator/core/limits.js';
 import type { TestSignIn } from './generator/http/public-api/headless-obo.js';
 import { Metrics } from './generator/http/internal/metrics.js';
-import { createLogger, processLogger } from './logger.js';
+import { createLogger, loggerOutput, processLogger } from './logger.js';
 import type { Emulator, EmulatorOptions } from 'entra-emulator';
 import { keepSessions, withKeptSessionKey } from './local-session-key.js';
 import { onStopSignal } from './stop-signals.js';
@@ -316,17 +316,12 @@ async function main(): Promise<void> {
   logger.info({ host: service.config.host, port }, listeningLine(service.config.host, port));
   if (!production(process.env)) process.stdout.write(`${banner(service)}\n`);
 
-  onStopSignal((signal) => {
-    logger.info({ signal }, 'shutting down');
-    const deadline = setTimeout(() => {
-      logger.error('shutdown took too long, exiting');
-      process.exit(1);
-    }, service.config.shutdownDelayMs + DRAIN_LIMIT_MS);
-    deadline.unref();
-    service.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+  onStopSignal({
+    announce: (signal) => logger.info({ signal }, 'shutting down'),
+    stop: () => service.close(),
+    limitMs: service.config.shutdownDelayMs + DRAIN_LIMIT_MS,
+    tooLong: () => logger.error('shutdown took too long, exiting'),
+    outputs: [loggerOutput(logger)],
   });
 }
 

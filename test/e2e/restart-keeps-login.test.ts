@@ -15,6 +15,7 @@ import { freePort } from '../helpers/ports.js';
 import { startStack } from '../helpers/stack.js';
 import { installClock } from '../helpers/clock.js';
 import { login } from '../helpers/http-login.js';
+import { inTerminal } from '../helpers/terminal.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 // Before the service starts: the hour after the restart passes by the clock, not by waiting.
@@ -97,18 +98,26 @@ describe('npm start again', () => {
   }, 120_000);
 });
 
-/** `npm start` as a process of its own (src/main.ts), on the state folder, once it is ready. */
-async function npmStart(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, ...env }, stdio: 'ignore' });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+const NPM_START = [process.execPath, '--import', 'tsx', 'src/main.ts'];
+
+/** Waits until the `npm start` on `env` is ready: its URL. */
+async function ready(env: Record<string, string>): Promise<string> {
   const url = `http://localhost:${env.PORT}`;
-  const ready = () =>
+  const isReady = () =>
     fetch(`${url}/internal/isready`).then(
       (r) => r.status === 200,
       () => false,
     );
-  await waitFor(ready, { what: 'npm start to be ready', timeout: 30_000 });
-  return { url, child, exited };
+  await waitFor(isReady, { what: 'npm start to be ready', timeout: 30_000 });
+  return url;
+}
+
+/** `npm start` as a process of its own (src/main.ts), on the state folder, once it is ready. */
+async function npmStart(env: Record<string, string>) {
+  const [node, ...args] = NPM_START;
+  const child = spawn(node!, args, { env: { ...process.env, ...env }, stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { url: await ready(env), child, exited };
 }
 
 /** The variables of an `npm start` on a state folder of its own, `name`. */
@@ -148,9 +157,16 @@ async function loggedInAfterStart(env: Record<string, string>, cookie: string): 
 }
 
 describe('the terminal npm start ran in, closed', () => {
-  it('stops it as Ctrl-C does: the login is kept for the next start', async () => {
+  it('stops it as Ctrl-C does, though writing to the terminal fails then: the login is kept for the next start', async () => {
     const env = await ownStart('hangup');
-    const cookie = await loggedInThenStopped(env, 'SIGHUP');
+    // Logging as it does by default, each line to the terminal: gone once it closed.
+    const terminal = inTerminal(NPM_START, { ...process.env, ...env, LOG_LEVEL: 'info' });
+    let cookie: string;
+    try {
+      cookie = await login(await ready(env));
+    } finally {
+      await terminal.close();
+    }
     expect(await loggedInAfterStart(env, cookie)).toBe(true);
   }, 90_000);
 });
@@ -163,7 +179,8 @@ describe('npm start that cannot open its port', () => {
     const holder = createServer();
     await new Promise<void>((resolve) => holder.listen(Number(env.PORT), '127.0.0.1', () => resolve()));
     try {
-      const refused = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, ...env }, stdio: 'ignore' });
+      const [node, ...args] = NPM_START;
+      const refused = spawn(node!, args, { env: { ...process.env, ...env }, stdio: 'ignore' });
       expect(await new Promise((resolve) => refused.once('exit', resolve))).toBe(1);
     } finally {
       await new Promise((resolve) => holder.close(resolve));

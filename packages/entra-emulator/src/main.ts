@@ -33,13 +33,18 @@ async function start(overrides: Record<string, string>): Promise<void> {
     process.stderr.write(`Configuration error: ${faultSentence(err)}\n`);
     process.exit(2);
   }
+  // Pino's own: standard output, written asynchronously. Named, so that a closed terminal's errors on it can be ignored.
+  const output = pino.destination({ dest: 1, sync: false });
   // Levels by name, as the generator logs them: one query reads both programs' lines.
-  const logger = pino({
-    level: logLevel,
-    base: undefined,
-    timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-  });
+  const logger = pino(
+    {
+      level: logLevel,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    output,
+  );
   let emulator: Emulator;
   try {
     emulator = await startEmulator({ ...options, logger });
@@ -62,14 +67,11 @@ async function start(overrides: Record<string, string>): Promise<void> {
   );
   // A closed terminal (SIGHUP) too: the kept state of the last second (refresh tokens, sign-in sessions, device codes) is
   // written at the close.
-  onStopSignal((signal) => {
-    logger.info({ signal }, 'emulator shutting down');
-    // A stuck connection must not keep the process alive for ever.
-    setTimeout(() => process.exit(1), 10_000).unref();
-    emulator.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+  onStopSignal({
+    announce: (signal) => logger.info({ signal }, 'emulator shutting down'),
+    stop: () => emulator.close(),
+    limitMs: 10_000,
+    outputs: [output],
   });
 }
 
