@@ -177,7 +177,7 @@ describe('the kept state', () => {
     expect(renewed.status).toBe(200);
   });
 
-  it('keeps a refresh token handed out right before the terminal the command ran in was closed (SIGHUP, writes to it failing)', async () => {
+  it('keeps a refresh token handed out right before the terminal it ran in was closed (SIGHUP, writes to it failing)', async () => {
     const stateDir = await stateFolder();
     const first = await emulatorCommand(stateDir, 'in a terminal');
     let renewed: Result;
