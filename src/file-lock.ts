@@ -5,7 +5,7 @@
  * (the command line's token file, the emulator's kept logins) is a convenience, and nothing must hang on it.
  */
 import { randomUUID } from 'node:crypto';
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { makeFolder } from './make-folder.js';
 
@@ -54,14 +54,21 @@ async function release(lockPath: string, mine: string): Promise<void> {
   if ((await readFile(lockPath, 'utf8').catch(() => undefined)) === mine) await rm(lockPath, { force: true });
 }
 
-/** What holds the lock path: nothing, a lock with its content and age, or something that cannot be read as one. */
+/**
+ * What holds the lock path: nothing, a lock with its content and age, or something that cannot be read as one. The path
+ * itself is looked at (`lstat`): a symbolic link to nothing is there, and blocks the lock as a file does, though reading
+ * through it finds nothing; taken for nothing, it would be tried for again at once, over and over, until the wait ran out.
+ */
 type Holder = { content: string; ageMs: number } | 'none' | 'unreadable';
 
 async function holderOf(lockPath: string): Promise<Holder> {
-  const gone = (err: unknown) => ((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'none' : 'unreadable');
-  const [content, made] = await Promise.all([readFile(lockPath, 'utf8').catch(gone), stat(lockPath).then((file) => file.mtimeMs, gone)]);
-  if (content === 'none' || made === 'none') return 'none';
-  return content === 'unreadable' || made === 'unreadable' ? 'unreadable' : { content, ageMs: Date.now() - made };
+  const failed = (err: unknown) => ({ code: (err as NodeJS.ErrnoException).code });
+  const [content, made] = await Promise.all([
+    readFile(lockPath, 'utf8').catch(failed),
+    lstat(lockPath).then((path) => path.mtimeMs, failed),
+  ]);
+  if (typeof made !== 'number') return made.code === 'ENOENT' ? 'none' : 'unreadable';
+  return typeof content === 'string' ? { content, ageMs: Date.now() - made } : 'unreadable';
 }
 
 /**

@@ -6,12 +6,18 @@
  * command line's own lock removes one left behind under a guard of its own. (Measured: proper-lockfile let
  * two hold it in 2 of 20 rounds of ten; ours in none.)
  */
-import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { withFileLock } from '../../src/file-lock.js';
+
+// The real file system, its writes counted: each try for the lock is one.
+vi.mock('node:fs/promises', async (original) => {
+  const real = await original<typeof import('node:fs/promises')>();
+  return { ...real, writeFile: vi.fn(real.writeFile) };
+});
 
 let dir: string;
 let file: string;
@@ -119,4 +125,23 @@ describe('the command line file lock, against proper-lockfile', () => {
       expect(await tenAtOnce(ours)).toEqual({ kept: 10, mostHolders: 1 });
     }
   });
+
+  it('ours: a symbolic link to nothing where the lock would be is waited for as a lock, tried at intervals, not at once', async () => {
+    const lockPath = `${file}.lock`;
+    await symlink(join(dir, 'nothing'), lockPath);
+    const tries = () => vi.mocked(writeFile).mock.calls.filter(([path]) => path === lockPath).length;
+    const before = tries();
+    let ran = false;
+    const waitMs = 500;
+    await withFileLock(
+      lockPath,
+      async () => {
+        ran = true;
+      },
+      { waitMs, staleMs: 10_000 },
+    );
+    expect(ran).toBe(true);
+    // A try every 10 ms or so at most; busy, it tried thousands of times in the wait.
+    expect(tries() - before).toBeLessThanOrEqual(waitMs / 5);
+  }, 5_000);
 });
