@@ -44,15 +44,16 @@ export class TokenCacheFile {
     private readonly unwritable: (reason: string) => void = () => {},
   ) {}
 
-  /** The file's text: empty when there is no file, undefined when there is one this user cannot read. */
-  private async text(): Promise<string | undefined> {
+  /** The file's text: empty when there is no file; when there is one this user cannot read, the file system's code. */
+  private async text(): Promise<string | { unreadable: string }> {
     return readFile(this.path, 'utf8').catch((err: NodeJS.ErrnoException) =>
-      err.code === 'ENOENT' || err.code === 'ENOTDIR' ? '' : undefined,
+      err.code === 'ENOENT' || err.code === 'ENOTDIR' ? '' : { unreadable: err.code ?? 'unknown' },
     );
   }
 
   private async read(): Promise<CacheFile> {
-    return parsedCache(await this.text());
+    const text = await this.text();
+    return parsedCache(typeof text === 'string' ? text : undefined);
   }
 
   private async write(data: CacheFile): Promise<void> {
@@ -170,33 +171,43 @@ export class TokenCacheFile {
   /**
    * Forgets the generator's tokens and refresh tokens, and gives the refresh tokens to end; the file goes with the last
    * generator. A file that holds them and cannot be changed (its folder read-only) keeps them: `kept` is the file
-   * system's code, and the refresh tokens to end are those it still holds.
+   * system's code, and the refresh tokens to end are those it still holds. A file that cannot be read (another user's:
+   * `sudo`) is left as it is, `unreadable` its code: removed, it would take with it refresh tokens no one ended.
    */
-  async forget(generator: string): Promise<{ refreshTokens: string[]; kept?: string }> {
+  async forget(generator: string): Promise<Forgotten> {
     try {
-      return { refreshTokens: await this.forgetLocked(generator) };
+      return await this.forgetLocked(generator);
     } catch (err) {
       const code = refusalCode(err);
       const text = await this.text();
-      // A file there that cannot be read may hold them still (one written by another user: `sudo`).
-      if (text === undefined) return { refreshTokens: [], kept: code };
+      if (typeof text !== 'string') return { refreshTokens: [], unreadable: text.unreadable };
       const held = parsedCache(text).generators[generator];
       // Nothing of the generator's there (no file, or none can be there): nothing is kept.
       return held ? { refreshTokens: refreshTokensOf(held), kept: code } : { refreshTokens: [] };
     }
   }
 
-  private async forgetLocked(generator: string): Promise<string[]> {
+  private async forgetLocked(generator: string): Promise<Forgotten> {
     return withFileLock(`${this.path}.lock`, async () => {
-      const data = await this.read();
-      const entry = data.generators[generator];
-      const refreshTokens = refreshTokensOf(entry);
+      const text = await this.text();
+      if (typeof text !== 'string') return { refreshTokens: [], unreadable: text.unreadable };
+      const data = parsedCache(text);
+      const refreshTokens = refreshTokensOf(data.generators[generator]);
       delete data.generators[generator];
       if (Object.keys(data.generators).length > 0) await this.write(data);
       else await rm(this.path, { force: true });
-      return refreshTokens;
+      return { refreshTokens };
     });
   }
+}
+
+/** What `forget` did: the refresh tokens to end, and why the file still holds its tokens, when it does. */
+export interface Forgotten {
+  refreshTokens: string[];
+  /** The file system's code for a file that could not be changed. */
+  kept?: string;
+  /** The file system's code for a file that could not be read: what it holds is not known, nor ended. */
+  unreadable?: string;
 }
 
 /** The cache a file's text holds: none when it is not the cache's JSON (or was not read). */

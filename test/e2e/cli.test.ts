@@ -647,21 +647,41 @@ describe('token-generator obo', () => {
       }
     });
 
-    it('says so too for a file it can neither read nor remove (made by another user: sudo)', async () => {
+    const unreadable = (file: string) =>
+      `token-generator: not logged out: ${file} cannot be read (EACCES), so the command line\u2019s sessions whose refresh ` +
+      'tokens it holds could not be ended, and the file is left as it is. Written by another user (a command run with sudo), ' +
+      `it is theirs: run logout as they did (sudo token-generator logout), or remove it (sudo rm ${file}); its sessions ` +
+      'then end with the browser login that allowed them.\n';
+
+    /** Runs logout on a file it cannot read, in a folder it can (`writable`) or cannot change: the file is left as it was. */
+    async function logoutUnreadable(writable: boolean): Promise<void> {
       const { folder, file } = await cachedIn();
-      // As root, the folder and file stay root's; otherwise the file is made unreadable and the folder read-only.
+      const held = await readFile(file, 'utf8');
+      // As root, the file stays root's (made with sudo) and the folder is the user's or root's; otherwise the file is made
+      // unreadable, and the folder read-only when it must be.
+      if (user && writable) await chown(folder, user.uid, user.gid);
       if (!user) {
         await chmod(file, 0o000);
-        await chmod(folder, 0o500);
+        if (!writable) await chmod(folder, 0o500);
       }
       try {
         const run = await cli(['logout'], { env: { TOKEN_GENERATOR_CACHE: file }, ...asUser });
         expect(run.code).toBe(1);
-        expect(run.stderr).toBe(notForgotten(file));
+        expect(run.stderr).toBe(unreadable(file));
+        await chmod(file, 0o600);
+        expect(await readFile(file, 'utf8')).toBe(held);
       } finally {
         await chmod(folder, 0o700);
         await rm(folder, { recursive: true, force: true });
       }
+    }
+
+    it('says so too for a file it can neither read nor remove (made by another user: sudo)', async () => {
+      await logoutUnreadable(false);
+    });
+
+    it('leaves a file it cannot read but could remove, and says its sessions were not ended (made with sudo in its folder)', async () => {
+      await logoutUnreadable(true);
     });
   });
 

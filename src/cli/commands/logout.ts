@@ -17,7 +17,14 @@ async function endSessions(ctx: Context, refreshTokens: string[]): Promise<strin
 }
 
 export async function run(_invocation: unknown, ctx: Context): Promise<number> {
-  const { refreshTokens, kept } = await ctx.cache.forget(ctx.base);
+  const { refreshTokens, kept, unreadable } = await ctx.cache.forget(ctx.base);
+  if (unreadable)
+    throw new CliError(
+      `not logged out: ${ctx.cache.path} cannot be read (${unreadable}), so the command line’s sessions whose refresh ` +
+        'tokens it holds could not be ended, and the file is left as it is. Written by another user (a command run with ' +
+        `sudo), it is theirs: run logout as they did (sudo ${NAME} logout), or remove it (sudo rm ` +
+        `${ctx.cache.path}); its sessions then end with the browser login that allowed them.`,
+    );
   // Ended even when the file keeps them: a refresh token that cannot be forgotten can at least no longer renew.
   const unended = refreshTokens.length > 0 ? await endSessions(ctx, refreshTokens) : undefined;
   if (kept) {
