@@ -488,10 +488,11 @@ describe('RedisStore against a real redis-server', () => {
   });
 
   it('keeps a lock through one extension that Redis never ran, failing only after its command timeout', async () => {
-    // The old timing lost it: one extension a third of the lease, failing after a timeout longer than that third, and the
-    // next not tried before the lease ran out.
-    const lease = 1_200;
-    const a = new RedisStore({ url: redis.url, sealer, commandTimeoutMs: 500, connectWaitMs: 200, lockLeaseMs: lease });
+    // The old timing lost it: an extension every third of the lease, one at a time, so that one failing after a command
+    // timeout of more than two thirds of the lease held off the next until the lease had run out.
+    const lease = 3_000;
+    const commandTimeoutMs = 2_100;
+    const a = new RedisStore({ url: redis.url, sealer, commandTimeoutMs, connectWaitMs: 100, lockLeaseMs: lease });
     stores.push(a);
     await waitFor(() => a.health().reachable, { what: 'the store to connect' });
     let finish: (() => void) | undefined;
@@ -501,11 +502,11 @@ describe('RedisStore against a real redis-server', () => {
     let lost = false;
     vi.spyOn(a.client, 'eval').mockImplementationOnce(() => {
       lost = true;
-      return new Promise((_, reject) => setTimeout(() => reject(new Error('Command timed out')), 500));
+      return new Promise((_, reject) => setTimeout(() => reject(new Error('Command timed out')), commandTimeoutMs));
     });
     try {
-      // For two leases, while the work runs, another replica finds the lock held.
-      expect(await store().withLock('one-lost', async () => 'never', { waitMs: 2 * lease })).toEqual({ acquired: false });
+      // For a lease and more, while the work runs, another replica finds the lock held.
+      expect(await store().withLock('one-lost', async () => 'never', { waitMs: lease + 1_000 })).toEqual({ acquired: false });
       expect(lost).toBe(true);
     } finally {
       finish?.();
