@@ -61,14 +61,12 @@ export interface RedisStoreOptions {
 
 /**
  * How long a lock lasts unless its holder extends it: what a replica that died holding a lock (killed, drained, out of
- * memory) costs the others. Its holder extends it every `tick` = (lease - W) / 3, where W = commandTimeoutMs +
- * connectWaitMs is the longest one extension can take to fail (a wait for the connection, then for Redis's answer), and
- * tries again at once when one failed. With the defaults (5 s lease, W = 2 s + 1 s = 3 s, so a tick of 666 ms): the
- * lease was last extended at 0 s at the latest; an extension sent at 0.67 s that Redis never ran has failed by 3.67 s,
- * and the one tried then lands at about 3.7 s, 1.3 s before the lease runs out at 5 s (and even one sent a tick later,
- * at 4.33 s, would). A timed-out extension that Redis does run, late, extends the lease itself, and the lease counts on
- * Redis's clock, which a hung Redis does not stop: what no timing saves is Redis or the connection to it away for a whole
- * lease, and that holds off every other replica too, as long as it is the same Redis they reach.
+ * memory) costs the others. The holder extends it every tick = (lease - W) / 3, W = commandTimeoutMs + connectWaitMs being
+ * the longest one extension takes to fail, and tries again at once after one failed: tick + W + tick < lease, with a tick
+ * to spare. With the defaults (lease 5 s, W = 2 s + 1 s, tick 666 ms), an extension sent 0.67 s after the last one that
+ * Redis never ran has failed by 3.67 s; the retry then lands at about 3.7 s, and even one sent a tick later (4.33 s)
+ * would land before the lease ends at 5 s. An extension that timed out but that Redis ran late extended the lease all
+ * the same. What no timing saves is Redis, or the way to it, gone for a whole lease.
  */
 export const LOCK_LEASE_MS = 5_000;
 
@@ -111,7 +109,7 @@ export class RedisStore implements SessionStore {
   constructor(private readonly options: RedisStoreOptions) {
     if (this.extensionEvery < 1)
       throw new Error(
-        `a lock's lease (${this.lease} ms) must exceed the longest wait of one extension (${this.extensionWait} ms) by 3 ms at least`,
+        `a lock's lease (${this.lease} ms) leaves no time to extend it: it must be longer than commandTimeoutMs + connectWaitMs (${this.extensionWait} ms)`,
       );
     this.prefix = options.keyPrefix ?? 'token-generator:';
     const tls = options.ca && options.url.startsWith('rediss:') ? { tls: { ca: [...rootCertificates, options.ca] } } : {};
@@ -390,7 +388,10 @@ export class RedisStore implements SessionStore {
     let quiet = false;
     const warn = (reason: string) => {
       if (!quiet)
-        this.options.logger?.warn({ reason }, 'a session lock could not be kept: another replica may take it once its lease runs out');
+        this.options.logger?.warn(
+          { reason },
+          "a session lock's lease could not be extended: another replica may take the lock should the lease run out",
+        );
       quiet = true;
     };
     const stop = () => {

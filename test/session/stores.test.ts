@@ -414,7 +414,7 @@ describe('RedisStore against a real redis-server', () => {
       { maxHoldMs: 60_000 },
     );
     expect(done).toEqual({ acquired: true, value: 'done' });
-    const warnings = logs.filter((line) => line.includes('session lock could not be kept'));
+    const warnings = logs.filter((line) => line.includes("session lock's lease could not be extended"));
     expect(warnings).toHaveLength(1);
     expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 'warn', reason: expect.stringMatching(/Command timed out/) });
     await waitFor(() => a.health().reachable, { what: 'the store to be reachable again' });
