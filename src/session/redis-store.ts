@@ -109,7 +109,8 @@ export class RedisStore implements SessionStore {
   constructor(private readonly options: RedisStoreOptions) {
     if (this.extensionEvery < 1)
       throw new Error(
-        `a lock's lease (${this.lease} ms) leaves no time to extend it: it must be longer than commandTimeoutMs + connectWaitMs (${this.extensionWait} ms)`,
+        `a lock's lease (${this.lease} ms) leaves no time to extend it: ` +
+          `it must be longer than commandTimeoutMs + connectWaitMs (${this.extensionWait} ms)`,
       );
     this.prefix = options.keyPrefix ?? 'token-generator:';
     const tls = options.ca && options.url.startsWith('rediss:') ? { tls: { ca: [...rootCertificates, options.ca] } } : {};
