@@ -71,6 +71,8 @@ export interface CookieNames {
   login(state: string): string;
   /** Whether `name` is a login's cookie. */
   isLogin(name: string): boolean;
+  /** Whether `name` is one of this service's cookies: the session's, the loop guard's or a login's. */
+  isOurs(name: string): boolean;
   loop: string;
   /** The login cookies' path: a `__Host-` cookie must be on `/`. */
   loginPath: string;
@@ -97,15 +99,19 @@ export function cookieNames(publicUrl: string): CookieNames {
   const hostOnly = url.protocol === 'https:' || isLoopbackHost(url.hostname);
   const prefix = hostOnly ? HOST_PREFIX : '';
   const loginPrefix = `${prefix}${LOGIN_COOKIE}`;
+  const session = `${prefix}${SESSION_COOKIE}`;
+  const loop = `${prefix}${LOOP_COOKIE}`;
+  const isLogin = (name: string) =>
+    name.length === loginPrefix.length + LOGIN_DIGEST_LENGTH &&
+    name.startsWith(loginPrefix) &&
+    /^[\w-]+$/.test(name.slice(loginPrefix.length));
   return {
-    session: `${prefix}${SESSION_COOKIE}`,
+    session,
     // A digest, not the state itself: whatever a callback's state holds, the name is a valid, short one.
     login: (state) => loginPrefix + createHash('sha256').update(state).digest('base64url').slice(0, LOGIN_DIGEST_LENGTH),
-    isLogin: (name) =>
-      name.length === loginPrefix.length + LOGIN_DIGEST_LENGTH &&
-      name.startsWith(loginPrefix) &&
-      /^[\w-]+$/.test(name.slice(loginPrefix.length)),
-    loop: `${prefix}${LOOP_COOKIE}`,
+    isLogin,
+    isOurs: (name) => name === session || name === loop || isLogin(name),
+    loop,
     loginPath: hostOnly ? '/' : LOGIN_COOKIE_PATH,
     secure: hostOnly,
     hostOnly,

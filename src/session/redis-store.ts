@@ -60,12 +60,18 @@ export interface RedisStoreOptions {
 }
 
 /**
- * How long a lock lasts unless its holder extends it, as it does every third of it while its work runs: what a replica
- * that died holding a lock (killed, drained, out of memory) costs the others. Longer than an extension may wait for
- * Redis's answer (`commandTimeoutMs`), so that one answered late still lands in time.
+ * How long a lock lasts unless its holder extends it: what a replica that died holding a lock (killed, drained, out of
+ * memory) costs the others. The holder extends it every tick = (lease - W) / 3, W = commandTimeoutMs + connectWaitMs being
+ * the longest one extension takes to fail, and tries again at once after one failed: tick + W + tick < lease, with a tick
+ * to spare. With the defaults (lease 5 s, W = 2 s + 1 s, tick 666 ms), an extension sent 0.67 s after the last one that
+ * Redis never ran has failed by 3.67 s; the retry then lands at about 3.7 s, and even one sent a tick later (4.33 s)
+ * would land before the lease ends at 5 s. An extension that timed out but that Redis ran late extended the lease all
+ * the same. What no timing saves is Redis, or the way to it, gone for a whole lease.
  */
 export const LOCK_LEASE_MS = 5_000;
 
+/** How long after a failed extension of a lease the next is tried: at once, but no busy loop against a Redis refusing at once. */
+const RETRY_EXTENSION_MS = 50;
 /** How ioredis fails a command that had no answer within `commandTimeout`. */
 const COMMAND_TIMED_OUT = 'Command timed out';
 /**
@@ -101,6 +107,11 @@ export class RedisStore implements SessionStore {
   private readonly deferredUndos = new Map<string, () => Promise<unknown>>();
 
   constructor(private readonly options: RedisStoreOptions) {
+    if (this.extensionEvery < 1)
+      throw new Error(
+        `a lock's lease (${this.lease} ms) leaves no time to extend it: ` +
+          `it must be longer than commandTimeoutMs + connectWaitMs (${this.extensionWait} ms)`,
+      );
     this.prefix = options.keyPrefix ?? 'token-generator:';
     const tls = options.ca && options.url.startsWith('rediss:') ? { tls: { ca: [...rootCertificates, options.ca] } } : {};
     this.client = new Redis(options.url, {
@@ -113,7 +124,7 @@ export class RedisStore implements SessionStore {
       disableClientInfo: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
-      commandTimeout: options.commandTimeoutMs ?? 2_000,
+      commandTimeout: this.commandTimeoutMs,
       connectTimeout: 2_000,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
       // A failover leaves this connection on the old primary, now a replica refusing writes; a new connection finds the
@@ -243,7 +254,7 @@ export class RedisStore implements SessionStore {
       const timer = setTimeout(() => {
         this.waitingForReady.delete(onReady);
         reject(new Error(`not connected (${this.client.status})`));
-      }, this.options.connectWaitMs ?? 1_000);
+      }, this.connectWaitMs);
       const onReady = () => {
         clearTimeout(timer);
         resolve();
@@ -346,42 +357,75 @@ export class RedisStore implements SessionStore {
     return this.options.lockLeaseMs ?? LOCK_LEASE_MS;
   }
 
+  private get commandTimeoutMs(): number {
+    return this.options.commandTimeoutMs ?? 2_000;
+  }
+
+  private get connectWaitMs(): number {
+    return this.options.connectWaitMs ?? 1_000;
+  }
+
+  /** The longest one extension of a lease takes to fail: a wait for the connection, then for Redis's answer. */
+  private get extensionWait(): number {
+    return this.commandTimeoutMs + this.connectWaitMs;
+  }
+
+  /** How often a held lock's lease is extended: see LOCK_LEASE_MS for why a tick, a failed extension and a tick fit in a lease. */
+  private get extensionEvery(): number {
+    return Math.floor((this.lease - this.extensionWait) / 3);
+  }
+
   /**
-   * Extends a held lock's lease every third of it, one extension at a time (while Redis hangs they would pile up), for
-   * `maxHoldMs` at most: a holder stuck in its work lets go at last. Counted in extensions, by timers, which keep real
-   * time where a test moves the clock. Returns what stops it. An extension that fails leaves the holder at work: the
-   * lease may run out, but only for a replica that reaches this same Redis. The timer never keeps the process alive.
+   * Extends a held lock's lease every tick, one extension at a time (while Redis hangs they would pile up), and again at
+   * once after one failed, until `maxHoldMs` passed: a holder stuck in its work lets go at last, at most a lease later.
+   * By timers, which keep real time where a test moves the clock. Returns what stops it. An extension that fails leaves
+   * the holder at work: the lease may run out, but only for a replica that reaches this same Redis. The timers never keep
+   * the process alive.
    */
   private keepLease(key: string, token: string, maxHoldMs: number): () => void {
-    const every = Math.max(1, Math.floor(this.lease / 3));
-    let left = Math.ceil(maxHoldMs / every);
-    let pending = false;
-    // Once a hold: not again at every tick while Redis is away, nor for an extension answered after the work ended.
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    // Once a hold: not again at every try while Redis is away, nor for an extension answered after the work ended.
     let quiet = false;
     const warn = (reason: string) => {
       if (!quiet)
-        this.options.logger?.warn({ reason }, 'a session lock could not be kept: another replica may take it once its lease runs out');
+        this.options.logger?.warn(
+          { reason },
+          "a session lock's lease could not be extended: another replica may take the lock should the lease run out",
+        );
       quiet = true;
     };
-    const timer = setInterval(() => {
-      if (left-- <= 0) return clearInterval(timer);
-      if (pending) return;
-      pending = true;
-      this.run(() => this.client.eval(EXTEND, 1, key, token, this.lease))
-        .then(
-          (extended) => {
-            if (extended === 1) return;
-            clearInterval(timer);
-            warn('its lease ran out');
-          },
-          (err: Error) => warn(err.message),
-        )
-        .finally(() => (pending = false));
-    }, every);
-    timer.unref();
+    const stop = () => {
+      stopped = true;
+      clearTimeout(timer);
+      clearTimeout(longest);
+    };
+    const longest = setTimeout(() => {
+      stop();
+      this.options.logger?.warn({ maxHoldMs }, 'a session lock was held for its longest hold: let go while its work still runs');
+    }, maxHoldMs);
+    longest.unref();
+    const next = (ms: number) => {
+      if (stopped) return;
+      timer = setTimeout(extend, ms);
+      timer.unref();
+    };
+    const extend = () =>
+      this.run(() => this.client.eval(EXTEND, 1, key, token, this.lease)).then(
+        (extended) => {
+          if (extended === 1) return next(this.extensionEvery);
+          stop();
+          warn('its lease ran out');
+        },
+        (err: Error) => {
+          warn(err.message);
+          next(RETRY_EXTENSION_MS);
+        },
+      );
+    next(this.extensionEvery);
     return () => {
       quiet = true;
-      clearInterval(timer);
+      stop();
     };
   }
 

@@ -40,8 +40,9 @@ export type LockResult<T> = { acquired: true; value: T } | { acquired: false };
 
 export interface LockOptions {
   /**
-   * How long the holder keeps the lock at most while `fn` runs, so that a holder stuck in `fn` lets go at last. Should the
-   * holder die, its lock goes sooner: in Redis it is a lease of a few seconds, extended while `fn` runs (LOCK_LEASE_MS).
+   * How long the holder keeps the lock at most while `fn` runs, so that a holder stuck in `fn` lets go at last (in Redis,
+   * once its last lease ran out: within `maxHoldMs` and a lease). Should the holder die, its lock goes sooner: in Redis it
+   * is a lease of a few seconds, extended while `fn` runs (LOCK_LEASE_MS).
    * One process's memory needs no lease, and holds the lock for as long as `fn` runs.
    */
   maxHoldMs?: number;

@@ -15,6 +15,7 @@ import {
 } from '../../src/session/index.js';
 import { LOCK_LEASE_MS } from '../../src/session/redis-store.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { startTcpHop } from '../helpers/tcp-hop.js';
 import { memoryLogger } from '../helpers/stack.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
 
@@ -332,7 +333,7 @@ describe('RedisStore against a real redis-server', () => {
 
   it('keeps a held lock to a short lease, extended while its holder works, and gone once the work ends', async () => {
     const lease = 1_000;
-    const a = new RedisStore({ url: redis.url, sealer, commandTimeoutMs: 1_000, lockLeaseMs: lease });
+    const a = new RedisStore({ url: redis.url, sealer, commandTimeoutMs: 200, connectWaitMs: 200, lockLeaseMs: lease });
     stores.push(a);
     const b = store();
     const raw = new Redis(redis.url);
@@ -342,7 +343,7 @@ describe('RedisStore against a real redis-server', () => {
     const held = a.withLock('leased', () => new Promise<void>((resolve) => (finish = resolve)), { maxHoldMs: 60_000 });
     try {
       await waitFor(() => finish, { what: 'the lock to be held' });
-      // Ten extensions seen (its lifetime going up again), a third of a lease apart: the work outlived three leases.
+      // Ten extensions seen (its lifetime going up again), a tick apart: the work outlived two leases.
       let extensions = 0;
       for (let last = lease; extensions < 10;) {
         const ttl = await raw.pttl(key);
@@ -413,11 +414,104 @@ describe('RedisStore against a real redis-server', () => {
       { maxHoldMs: 60_000 },
     );
     expect(done).toEqual({ acquired: true, value: 'done' });
-    const warnings = logs.filter((line) => line.includes('session lock could not be kept'));
+    const warnings = logs.filter((line) => line.includes("session lock's lease could not be extended"));
     expect(warnings).toHaveLength(1);
     expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 'warn', reason: expect.stringMatching(/Command timed out/) });
     await waitFor(() => a.health().reachable, { what: 'the store to be reachable again' });
     await waitFor(async () => (await a.client.exists(a.lockKey('hung'))) === 0, { what: 'the lock to be released' });
+  });
+
+  it("never extends a lock another replica took once its holder's lease ran out, though the holder's extensions arrive late", async () => {
+    // The holder reaches Redis through a hop that holds what it sends (a network path that stalls) until the other
+    // replica took the lock; its extensions, timed out by then, arrive after that and find another holder's token.
+    const hop = await startTcpHop({ port: redis.port });
+    const holderLease = 1_500;
+    const a = new RedisStore({
+      url: `redis://127.0.0.1:${hop.port}`,
+      sealer,
+      commandTimeoutMs: 300,
+      connectWaitMs: 300,
+      lockLeaseMs: holderLease,
+    });
+    const b = new RedisStore({ url: redis.url, sealer, commandTimeoutMs: 1_000, lockLeaseMs: 20_000 });
+    stores.push(a, b);
+    const raw = new Redis(redis.url);
+    const key = a.lockKey('taken-over');
+    let finishA: (() => void) | undefined;
+    let finishB: (() => void) | undefined;
+    try {
+      await waitFor(() => a.health().reachable, { what: 'the holder to connect' });
+      const heldByA = a.withLock('taken-over', () => new Promise<void>((resolve) => (finishA = resolve)), { maxHoldMs: 60_000 });
+      await waitFor(() => finishA, { what: 'the first holder to have the lock' });
+      hop.hold();
+      const heldByB = b.withLock('taken-over', () => new Promise<void>((resolve) => (finishB = resolve)), {
+        maxHoldMs: 60_000,
+        waitMs: 10_000,
+      });
+      await waitFor(() => finishB, { what: "the other replica to take the lock once the first holder's lease ran out" });
+      const token = await raw.get(key);
+      expect(hop.held()).toBeGreaterThan(0);
+      hop.release();
+      // Every command the holder sent while held has its answer: its late extensions have run.
+      await waitFor(() => hop.held() === 0 && a.client.commandQueue.length === 0, { what: "the holder's late extensions to run" });
+      expect(await raw.get(key)).toBe(token);
+      // Still the other replica's own lease: the holder's would have cut it to its own.
+      expect(await raw.pttl(key)).toBeGreaterThan(holderLease);
+      finishA!();
+      expect(await heldByA).toEqual({ acquired: true, value: undefined });
+      // Its release leaves the other replica's lock too.
+      expect(await raw.get(key)).toBe(token);
+      finishB!();
+      expect(await heldByB).toEqual({ acquired: true, value: undefined });
+    } finally {
+      hop.release();
+      finishA?.();
+      finishB?.();
+      raw.disconnect();
+      await hop.close();
+    }
+  });
+
+  it('lets go of a lock whose work never ends once its longest hold and a lease passed, so that another replica takes it', async () => {
+    const { logger, logs } = memoryLogger();
+    const lease = 900;
+    const maxHoldMs = 1_000;
+    const a = new RedisStore({ url: redis.url, sealer, commandTimeoutMs: 200, connectWaitMs: 200, lockLeaseMs: lease, logger });
+    stores.push(a);
+    let started = false;
+    // Never settles: a holder stuck in its work.
+    void a.withLock('stuck', () => new Promise<never>(() => (started = true)), { maxHoldMs });
+    await waitFor(() => started, { what: 'the stuck holder to have the lock' });
+    const taken = await store().withLock('stuck', async () => 'renewed', { waitMs: maxHoldMs + 2 * lease });
+    expect(taken).toEqual({ acquired: true, value: 'renewed' });
+    expect(logs.some((line) => line.includes('held for its longest hold'))).toBe(true);
+  });
+
+  it('keeps a lock through one extension that Redis never ran, failing only after its command timeout', async () => {
+    // The old timing lost it: an extension every third of the lease, one at a time, so that one failing after a command
+    // timeout of more than two thirds of the lease held off the next until the lease had run out.
+    const lease = 3_000;
+    const commandTimeoutMs = 2_100;
+    const a = new RedisStore({ url: redis.url, sealer, commandTimeoutMs, connectWaitMs: 100, lockLeaseMs: lease });
+    stores.push(a);
+    await waitFor(() => a.health().reachable, { what: 'the store to connect' });
+    let finish: (() => void) | undefined;
+    const held = a.withLock('one-lost', () => new Promise<void>((resolve) => (finish = resolve)), { maxHoldMs: 60_000 });
+    await waitFor(() => finish, { what: 'the lock to be held' });
+    // Its first extension never reaches Redis: no answer, then the client's timeout (as a command lost with its connection).
+    let lost = false;
+    vi.spyOn(a.client, 'eval').mockImplementationOnce(() => {
+      lost = true;
+      return new Promise((_, reject) => setTimeout(() => reject(new Error('Command timed out')), commandTimeoutMs));
+    });
+    try {
+      // For a lease and more, while the work runs, another replica finds the lock held.
+      expect(await store().withLock('one-lost', async () => 'never', { waitMs: lease + 1_000 })).toEqual({ acquired: false });
+      expect(lost).toBe(true);
+    } finally {
+      finish?.();
+    }
+    expect(await held).toEqual({ acquired: true, value: undefined });
   });
 
   it('sends what a refusal must undo once while Redis hangs, not again with each check of whether it is back', async () => {

@@ -6,7 +6,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdpError } from '../../src/generator/idp/identity-provider.js';
 import { FakeProvider } from '../../src/generator/idp/fake.js';
-import { registerErrorHandler } from '../../src/generator/http/errors.js';
+import { problemPage, registerErrorHandler } from '../../src/generator/http/errors.js';
+import { LoginPutOff } from '../../src/generator/core/login.js';
 import { LoginRequiredError, refuse } from '../../src/generator/core/problem.js';
 import { providerProblem } from '../../src/generator/core/provider.js';
 import { answersIn } from '../../src/generator/http/negotiate.js';
@@ -91,5 +92,17 @@ describe('the error handler', () => {
     expect(res.body).toContain('tell its operators the correlation id');
     expect(res.body).not.toContain('undefined is not a function');
     expect(logs.some((line) => line.includes('"request failed"'))).toBe(true);
+  });
+});
+
+describe('a page whose first step is a link of its own', () => {
+  it("keeps a login callback's Try again whole, however long its code", () => {
+    const callback = `/oauth2/callback?code=${'c'.repeat(4_000)}&state=s&session_state=t`;
+    const page = problemPage(new LoginPutOff(new URL(callback, 'http://gen.test')).problem, {
+      returnTo: '/',
+      loginDomain: 'trygdeetaten.no',
+      correlationId: 'id',
+    });
+    expect(page).toContain(`href="${callback.replaceAll('&', '&#38;')}"`);
   });
 });

@@ -30,6 +30,14 @@ describe('return paths with characters outside Latin-1', () => {
     expect(safeReturnPath(path)).toBe(ascii);
   });
 
+  it('refuses one longer than 2,048 characters once encoded, however short it was before', () => {
+    const ascii = `/api/obo?note=${'e'.repeat(2_048 - '/api/obo?note='.length)}`;
+    expect(safeReturnPath(ascii)).toBe(ascii);
+    expect(safeReturnPath(`${ascii}e`)).toBeUndefined();
+    // 1,500 characters, 9,000 once encoded: a sealed login state of 12 KB, more than a browser keeps as a cookie.
+    expect(safeReturnPath(`/api/obo?note=${'\u00e9'.repeat(1_500)}`)).toBeUndefined();
+  });
+
   it('refuses a lone surrogate, which no URL can hold', () => {
     expect(safeReturnPath('/a\ud800b')).toBeUndefined();
   });

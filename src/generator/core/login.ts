@@ -32,7 +32,8 @@ export const LOGIN_STATE_SECONDS = 600;
 
 /**
  * A login completed, remembered by its state for as long as its return from the provider could come back (a reload,
- * a second request while the first was under way): the path it returned to, and the digest of the session it made.
+ * a second request that the first's answer did not reach in time): the path it returned to, and the digest of the session
+ * it made. Written once the session is: a second request that overtakes the first hears the plain refusal.
  */
 const Completed = z.object({ returnTo: z.string(), session: z.string() });
 const digest = (value: string) => createHash('sha256').update(value).digest('base64url');

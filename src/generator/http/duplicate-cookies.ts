@@ -13,13 +13,13 @@ import { refuse } from '../core/problem.js';
 /** How many segments of the request's path the clearing covers: a tossed cookie's path is one of them. */
 const PATH_DEPTH = 4;
 
-/** The names of ours (those `ours` holds true for) that the Cookie header carries more than once. */
-export function duplicatedCookies(header: string | undefined, ours: (name: string) => boolean): string[] {
+/** The names of this service's cookies that the Cookie header carries more than once. */
+export function duplicatedCookies(header: string | undefined, names: Pick<CookieNames, 'isOurs'>): string[] {
   if (!header) return [];
   const seen = new Map<string, number>();
   for (const pair of header.split(';')) {
     const name = pair.slice(0, pair.includes('=') ? pair.indexOf('=') : undefined).trim();
-    if (ours(name)) seen.set(name, (seen.get(name) ?? 0) + 1);
+    if (names.isOurs(name)) seen.set(name, (seen.get(name) ?? 0) + 1);
   }
   return [...seen].filter(([, count]) => count > 1).map(([name]) => name);
 }
@@ -51,9 +51,8 @@ function clearEverywhere(request: FastifyRequest, reply: FastifyReply, names: Co
 }
 
 export function refuseDuplicateCookies(names: CookieNames, publicUrl: string): onRequestHookHandler {
-  const ours = (name: string) => name === names.session || name === names.loop || names.isLogin(name);
   return (request, reply, done) => {
-    const duplicated = duplicatedCookies(request.headers.cookie, ours);
+    const duplicated = duplicatedCookies(request.headers.cookie, names);
     if (duplicated.length === 0) return done();
     request.log.warn({ cookies: duplicated }, 'request with a cookie of ours twice refused');
     clearEverywhere(request, reply, names, duplicated, publicUrl);

@@ -281,8 +281,9 @@ export function problemPage(p: Problem, where: { returnTo: string; loginDomain: 
   const rule: CodeRule = PROBLEM_CODES[p.code];
   // A failure that trying again does not mend offers no "Try again"; the 4xx refusals keep it, as a second look.
   const mended = rule.retry || statusOf(p) < 500;
+  // A page's own step is a link this service made (a login's callback, whose code has no bound of ours): checked, not cut.
   const next = p.next
-    ? { ...p.next, href: safeReturnPath(p.next.href) ?? '/' }
+    ? { ...p.next, href: safeReturnPath(p.next.href, Infinity) ?? '/' }
     : mended
       ? { label: 'Try again', href: returnTo }
       : undefined;

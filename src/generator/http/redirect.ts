@@ -3,6 +3,7 @@
  * browser could read as another origin is refused, however it is written or encoded.
  */
 
+/** The longest return path kept, as it is sent (percent-encoded): it travels sealed in a cookie, and cookies hold 4 KB. */
 const MAX_LENGTH = 2048;
 const BASE = 'http://return-path.invalid';
 
@@ -46,8 +47,12 @@ function isSafeForm(form: string, decoded: boolean): boolean {
   return true;
 }
 
-export function safeReturnPath(input: unknown): string | undefined {
-  if (typeof input !== 'string' || input === '' || input.length > MAX_LENGTH) return undefined;
+/**
+ * `input` if it is a path on this service, ASCII as a `Location` header must be; undefined otherwise. `maxLength` bounds
+ * a path kept (in a cookie, a sealed state); a link of this service's own making (a callback brought back) may be longer.
+ */
+export function safeReturnPath(input: unknown, maxLength = MAX_LENGTH): string | undefined {
+  if (typeof input !== 'string' || input === '' || input.length > maxLength) return undefined;
   if (!decodings(input).every((form, round) => isSafeForm(form, round > 0))) return undefined;
   let parsed: URL;
   try {
@@ -56,7 +61,9 @@ export function safeReturnPath(input: unknown): string | undefined {
     return undefined;
   }
   if (parsed.origin !== new URL(BASE).origin) return undefined;
-  return asciiOnly(input);
+  const ascii = asciiOnly(input);
+  // Percent-encoding makes a character outside ASCII six to twelve: the length that counts is the one sent.
+  return ascii !== undefined && ascii.length <= maxLength ? ascii : undefined;
 }
 
 /**
