@@ -5,6 +5,8 @@
  * device codes being polled kept too.
  */
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -99,7 +101,7 @@ async function emulatorProcess(stateDir: string) {
  * `entra-emulator` itself (its bin, as `npx entra-emulator` runs it) on the state folder, with WEB in a directory file
  * beside it, its output piped or in a terminal of its own: its addresses and WEB's client id, once it listens.
  */
-async function emulatorCommand(stateDir: string, where: 'piped' | 'in a terminal' = 'piped') {
+async function emulatorCommand(stateDir: string, where: 'piped' | 'in a terminal' = 'piped', logLevel = 'info') {
   const directory = join(dirname(stateDir), 'emulator.yaml');
   const { redirectUris, ...web } = WEB;
   await writeFile(directory, JSON.stringify({ clients: [{ ...web, replyUrls: redirectUris }] }));
@@ -108,7 +110,7 @@ async function emulatorCommand(stateDir: string, where: 'piped' | 'in a terminal
   let stop: () => Promise<unknown>;
   if (where === 'in a terminal') {
     // Logging as it does by default: each line written to the terminal, which is gone after it closed.
-    const terminal = inTerminal([process.execPath, ...command], { ...process.env, LOG_LEVEL: 'info' });
+    const terminal = inTerminal([process.execPath, ...command], { ...process.env, LOG_LEVEL: logLevel });
     ({ output } = terminal);
     stop = terminal.close;
   } else {
@@ -176,6 +178,25 @@ describe('the kept state', () => {
     const renewed = await renewedAfterRestart(stateDir, refreshToken);
     expect(renewed.status).toBe(200);
   });
+
+  it('ends when the terminal it ran in was closed while it answered a request, whose line it then failed to write', async () => {
+    const stateDir = await stateFolder();
+    // At debug every request is a line: this one's is written after the terminal closed.
+    const first = await emulatorCommand(stateDir, 'in a terminal', 'debug');
+    const { hostname, port } = new URL(first.running.baseUrl);
+    const socket = connect(Number(port), hostname);
+    await once(socket, 'connect');
+    const body = 'grant_type=client_credentials';
+    socket.write(
+      `POST /${first.running.tenantId}/oauth2/v2.0/token HTTP/1.1\r\nHost: ${hostname}:${port}\r\n` +
+        `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\ngrant`,
+    );
+    const answered = once(socket, 'data');
+    const closed = first.stop();
+    socket.end(body.slice('grant'.length));
+    await answered;
+    await closed;
+  }, 60_000);
 
   it('keeps a refresh token handed out right before the terminal it ran in was closed (SIGHUP, writes to it failing)', async () => {
     const stateDir = await stateFolder();

@@ -33,8 +33,9 @@ async function start(overrides: Record<string, string>): Promise<void> {
     process.stderr.write(`Configuration error: ${faultSentence(err)}\n`);
     process.exit(2);
   }
-  // Pino's own: standard output, written asynchronously. Named, so that a closed terminal's errors on it can be ignored.
-  const output = pino.destination({ dest: 1, sync: false });
+  // Standard output, written as each line comes: an asynchronous destination keeps a line its terminal refused after a
+  // hang-up and tries it again at the exit, without end. Named, so that a closed terminal's errors on it can be ignored.
+  const output = pino.destination({ dest: 1, sync: true });
   // Levels by name, as the generator logs them: one query reads both programs' lines.
   const logger = pino(
     {
