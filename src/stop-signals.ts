@@ -23,18 +23,19 @@ export interface Stopping {
  * after it are taken and ignored, so that none ends the stop half-way.
  *
  * After SIGHUP from a terminal that was really closed, every write to it fails (EIO, EPIPE), and an output stream's
- * unheard error would end the process before what it keeps is written. So from then on the errors of the outputs are
- * ignored, and the program says it stops only after `stop` is done: what is kept comes before any log line.
+ * unheard error would end the process before what it keeps is written. Such errors are ignored from the start, since
+ * the first may come before the signal is handled; and the program says it stops only after `stop` is done: what is
+ * kept comes before any log line.
  */
 export function onStopSignal({ stop, announce, limitMs, tooLong, outputs = [] }: Stopping): void {
+  for (const output of [process.stdout, process.stderr, ...outputs]) output.on('error', ignoreGoneTerminal);
   let stopping = false;
   for (const signal of STOP_SIGNALS)
     process.on(signal, () => {
       if (stopping) return;
       stopping = true;
       const hungUp = signal === 'SIGHUP';
-      if (hungUp) for (const output of [process.stdout, process.stderr, ...outputs]) output.on('error', () => {});
-      else announce(signal);
+      if (!hungUp) announce(signal);
       setTimeout(() => {
         tooLong?.();
         process.exit(1);
@@ -47,4 +48,9 @@ export function onStopSignal({ stop, announce, limitMs, tooLong, outputs = [] }:
         () => process.exit(1),
       );
     });
+}
+
+/** An output's error: ignored when its terminal or reader is gone (SIGHUP follows, or nobody reads); any other as before. */
+function ignoreGoneTerminal(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'EIO' && err.code !== 'EPIPE') throw err;
 }
