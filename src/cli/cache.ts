@@ -73,10 +73,20 @@ export class TokenCacheFile {
   private async update(change: (data: CacheFile) => boolean | void): Promise<void> {
     await this.writing(() =>
       withFileLock(`${this.path}.lock`, async () => {
-        const data = await this.read();
+        const text = await this.text();
+        // Another user's file (left by a command run with sudo) holds sessions only they can end: never written over.
+        if (typeof text !== 'string')
+          return this.warn(`cannot read the token cache ${this.path} (${text.unreadable}): it is left as it is, and tokens are not kept`);
+        const data = parsedCache(text);
         if (change(data) !== false) await this.write(data);
       }),
     );
+  }
+
+  /** Says once why what a command got is not kept. */
+  private warn(reason: string): void {
+    if (!this.warned) this.unwritable(reason);
+    this.warned = true;
   }
 
   /** `work`, which writes the file; a file system's refusal (a folder that cannot be made or written) is said, not thrown. */
@@ -84,9 +94,7 @@ export class TokenCacheFile {
     try {
       return await work();
     } catch (err) {
-      const code = refusalCode(err);
-      if (!this.warned) this.unwritable(`cannot write the token cache ${this.path} (${code}): tokens are not kept`);
-      this.warned = true;
+      this.warn(`cannot write the token cache ${this.path} (${refusalCode(err)}): tokens are not kept`);
       return undefined;
     }
   }

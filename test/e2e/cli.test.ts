@@ -683,6 +683,24 @@ describe('token-generator obo', () => {
     it('leaves a file it cannot read but could remove, and says its sessions were not ended (made with sudo in its folder)', async () => {
       await logoutUnreadable(true);
     });
+
+    it('never writes over a file it cannot read when it gets a token, and says it is not kept', async () => {
+      const { folder, file } = await cachedIn();
+      const held = await readFile(file, 'utf8');
+      if (user) await chown(folder, user.uid, user.gid);
+      else await chmod(file, 0o000);
+      try {
+        const run = await cli(['m2m', 'dev-gcp:my-team:another-app'], { env: { TOKEN_GENERATOR_CACHE: file }, ...asUser });
+        expect(run.code).toBe(0);
+        expect(run.stdout).toMatch(/^ey/);
+        expect(run.stderr).toContain(`cannot read the token cache ${file} (EACCES): it is left as it is, and tokens are not kept`);
+        await chmod(file, 0o600);
+        expect(await readFile(file, 'utf8')).toBe(held);
+      } finally {
+        await chmod(folder, 0o700);
+        await rm(folder, { recursive: true, force: true });
+      }
+    });
   });
 
   it('logs in again by itself when its session was ended elsewhere', async () => {
