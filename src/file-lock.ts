@@ -5,7 +5,7 @@
  * (the command line's token file, the emulator's kept logins) is a convenience, and nothing must hang on it.
  */
 import { randomUUID } from 'node:crypto';
-import { lstat, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, open, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { makeFolder } from './make-folder.js';
 
@@ -55,20 +55,34 @@ async function release(lockPath: string, mine: string): Promise<void> {
 }
 
 /**
- * What holds the lock path: nothing, a lock with its content and age, or something that cannot be read as one. The path
- * itself is looked at (`lstat`): a symbolic link to nothing is there, and blocks the lock as a file does, though reading
- * through it finds nothing; taken for nothing, it would be tried for again at once, over and over, until the wait ran out.
+ * What holds the lock path: nothing, a lock with its content and age, or something that cannot be read as one (a folder,
+ * another user's file, a symbolic link to nothing, which blocks the lock as a file does though nothing can be read through
+ * it). Content and age come from one open file: read apart, they could be of a lock removed and of the one made after it,
+ * and a live lock would pass for one left behind long ago.
  */
 type Holder = { content: string; ageMs: number } | 'none' | 'unreadable';
 
 async function holderOf(lockPath: string): Promise<Holder> {
-  const failed = (err: unknown) => ({ code: (err as NodeJS.ErrnoException).code });
-  const [content, made] = await Promise.all([
-    readFile(lockPath, 'utf8').catch(failed),
-    lstat(lockPath).then((path) => path.mtimeMs, failed),
-  ]);
-  if (typeof made !== 'number') return made.code === 'ENOENT' ? 'none' : 'unreadable';
-  return typeof content === 'string' ? { content, ageMs: Date.now() - made } : 'unreadable';
+  let file: FileHandle;
+  try {
+    file = await open(lockPath, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return 'unreadable';
+    return (await lstat(lockPath).then(
+      () => true,
+      () => false,
+    ))
+      ? 'unreadable'
+      : 'none';
+  }
+  try {
+    const [content, made] = await Promise.all([file.readFile('utf8'), file.stat()]);
+    return { content, ageMs: Date.now() - made.mtimeMs };
+  } catch {
+    return 'unreadable';
+  } finally {
+    await file.close();
+  }
 }
 
 /**
