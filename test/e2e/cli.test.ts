@@ -11,7 +11,7 @@ import { launchChromium } from '../helpers/browser.js';
 import { deviceAuthorization } from '../helpers/authorization-server.js';
 import { freePort } from '../helpers/ports.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 // Each case runs the command a few times, each a fresh Node.js with tsx: slow on a loaded machine.
@@ -374,70 +374,88 @@ async function allowDevice(page: Page, url: string): Promise<void> {
   await page.locator('button:has-text("Allow")').click();
 }
 
+/**
+ * A device login of the command through a hop in front of a generator that `start` starts on the hop's port: `between`
+ * runs once the command shows its code, and returns the generator the employee then allows the command on. What the
+ * command printed, and that generator.
+ */
+async function deviceLoginThrough(
+  name: string,
+  start: (port: number, proxy: FaultProxy) => Promise<Stack>,
+  between: (generator: Stack, proxy: FaultProxy) => Promise<Stack>,
+): Promise<{ run: Run; generator: Stack }> {
+  const port = await freePort();
+  const proxy = await startFaultProxy(`http://127.0.0.1:${port}`);
+  let generator = await start(port, proxy);
+  const { running, pageUrl } = deviceCommand(proxy.url, join(dir, `${name}.json`));
+  const page = await (await browser.newContext()).newPage();
+  try {
+    const url = await pageUrl();
+    generator = await between(generator, proxy);
+    await allowDevice(page, url);
+    return { run: await running, generator };
+  } finally {
+    await page.context().close();
+    await generator.close();
+    await proxy.close();
+  }
+}
+
 describe('token-generator obo --device while the generator restarts', () => {
   it('keeps polling while nothing answers, and gets its tokens once the employee allows it after the restart', async () => {
     // `npm start` on a state folder, behind a hop that shows when the command polls.
-    const port = await freePort();
-    const proxy = await startFaultProxy(`http://127.0.0.1:${port}`);
-    const env = {
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLIC_URL: proxy.url,
-      EMULATOR_PORT: String(await freePort()),
-      EMULATOR_STATE_DIR: join(dir, 'device-restart'),
-    };
-    let generator = await startStack({ env });
-    const { running, pageUrl } = deviceCommand(proxy.url, join(dir, 'device-restart.json'));
-    const page = await (await browser.newContext()).newPage();
-    try {
-      const url = await pageUrl();
-      await generator.close();
-      const since = proxy.requests.length;
-      await waitFor(() => proxy.requests.slice(since).some((r) => r.path === '/oauth2/token'), {
-        what: 'the command to poll while the generator is away',
-        timeout: 20_000,
-      });
-      generator = await startStack({ env });
-      await allowDevice(page, url);
-      const run = await running;
-      expect(run.stderr).not.toMatch(/cannot reach/);
-      expectEmployeeTokenFrom(run, generator);
-    } finally {
-      await page.context().close();
-      await generator.close();
-      await proxy.close();
-    }
+    let env: Record<string, string>;
+    const { run, generator } = await deviceLoginThrough(
+      'device-restart',
+      async (port, proxy) => {
+        env = {
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          PUBLIC_URL: proxy.url,
+          EMULATOR_PORT: String(await freePort()),
+          EMULATOR_STATE_DIR: join(dir, 'device-restart'),
+        };
+        return startStack({ env });
+      },
+      async (generator, proxy) => {
+        await generator.close();
+        const since = proxy.requests.length;
+        await waitFor(() => proxy.requests.slice(since).some((r) => r.path === '/oauth2/token'), {
+          what: 'the command to poll while the generator is away',
+          timeout: 20_000,
+        });
+        return startStack({ env });
+      },
+    );
+    expect(run.stderr).not.toMatch(/cannot reach/);
+    expectEmployeeTokenFrom(run, generator);
   }, 90_000);
 });
 
 describe('token-generator obo --device through failing answers', () => {
   it('keeps polling while its polls are answered 500, and gets its tokens once the employee allows it', async () => {
     // The generator behind a hop that answers its polls with an error page, as an ingress does between versions.
-    const port = await freePort();
-    const proxy = await startFaultProxy(`http://127.0.0.1:${port}`);
-    const generator = await startStack({
-      env: { PORT: String(port), PUBLIC_URL: proxy.url, DEVICE_POLL_INTERVAL_SECONDS: '1', EMULATOR_STATE_DIR: join(dir, 'failing') },
-    });
-    proxy.faultWhen = ({ path }) => path === '/oauth2/token';
-    proxy.mode = 'error-500';
-    const { running, pageUrl } = deviceCommand(proxy.url, join(dir, 'failing.json'));
-    const page = await (await browser.newContext()).newPage();
-    try {
-      const url = await pageUrl();
-      await waitFor(() => proxy.requests.filter((r) => r.path === '/oauth2/token').length >= 2, {
-        what: 'the command to poll twice through the failing hop',
-        timeout: 20_000,
-      });
-      proxy.mode = 'pass';
-      await allowDevice(page, url);
-      const run = await running;
-      expect(run.stderr).toMatch(/answered HTTP 500 to \/oauth2\/token.*: polling again\n/);
-      expectEmployeeTokenFrom(run, generator);
-    } finally {
-      await page.context().close();
-      await generator.close();
-      await proxy.close();
-    }
+    const { run, generator } = await deviceLoginThrough(
+      'failing',
+      async (port, proxy) => {
+        const started = await startStack({
+          env: { PORT: String(port), PUBLIC_URL: proxy.url, DEVICE_POLL_INTERVAL_SECONDS: '1', EMULATOR_STATE_DIR: join(dir, 'failing') },
+        });
+        proxy.faultWhen = ({ path }) => path === '/oauth2/token';
+        proxy.mode = 'error-500';
+        return started;
+      },
+      async (generator, proxy) => {
+        await waitFor(() => proxy.requests.filter((r) => r.path === '/oauth2/token').length >= 2, {
+          what: 'the command to poll twice through the failing hop',
+          timeout: 20_000,
+        });
+        proxy.mode = 'pass';
+        return generator;
+      },
+    );
+    expect(run.stderr).toMatch(/answered HTTP 500 to \/oauth2\/token.*: polling again\n/);
+    expectEmployeeTokenFrom(run, generator);
   }, 90_000);
 });
 
