@@ -280,6 +280,32 @@ describe('a NAIS app configured only by the variables NAIS injects', () => {
     expect(other.AZURE_APP_CLIENT_ID).toBe(emulator.clientIdFor(OTHER));
   });
 
+  it('reads every field before the identity provider, and takes any string as Texas does', async () => {
+    // Introspection answers a provider Texas does not serve as it answers a token it cannot use: 200, inactive.
+    for (const as of ['json', 'form'] as const)
+      expect(await post(api.NAIS_TOKEN_INTROSPECTION_ENDPOINT!, { identity_provider: 'tokenx', token: 'x' }, as)).toEqual({
+        status: 200,
+        body: { active: false, error: "identity provider 'tokenx' is not enabled" },
+      });
+    // An empty bearer token handed on is a token that is not valid, not a bad request.
+    expect(await post(api.NAIS_TOKEN_INTROSPECTION_ENDPOINT!, { identity_provider: 'entra_id', token: '' })).toEqual({
+      status: 200,
+      body: { active: false, error: 'token is not a valid JWT' },
+    });
+    // A body Texas cannot read is refused before the provider is looked at.
+    const noToken = await post(api.NAIS_TOKEN_INTROSPECTION_ENDPOINT!, { identity_provider: 'maskinporten' });
+    expect(noToken).toEqual({ status: 400, body: { error: 'invalid_request', error_description: 'missing required field: token' } });
+    const noTarget = await post(client.NAIS_TOKEN_ENDPOINT!, { identity_provider: 'idporten' });
+    expect(noTarget.body.error_description).toBe('missing required field: target');
+    // Empty values go on to Entra ID, which answers them with its own AADSTS codes.
+    const emptyTarget = await post(client.NAIS_TOKEN_ENDPOINT!, { identity_provider: 'entra_id', target: '' }, 'form');
+    expect(emptyTarget.status).toBe(400);
+    expect(String(emptyTarget.body.error_description)).toMatch(/^AADSTS\d+: /);
+    const emptyUser = await post(client.NAIS_TOKEN_EXCHANGE_ENDPOINT!, { identity_provider: 'entra_id', target: scope(API), user_token: '' });
+    expect(emptyUser.status).toBe(400);
+    expect(String(emptyUser.body.error_description)).toMatch(/^AADSTS\d+: /);
+  });
+
   it('does private_key_jwt itself with openid-client and AZURE_APP_JWK', async () => {
     const jwk = JSON.parse(client.AZURE_APP_JWK!) as JWK;
     const key = (await importJWK(jwk, 'RS256')) as CryptoKey;

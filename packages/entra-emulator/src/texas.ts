@@ -40,9 +40,10 @@ const invalidRequest = (description: string) => new TexasError(400, 'invalid_req
 
 type Body = Record<string, unknown>;
 
+/** A field Texas requires as a string; an empty one is still one (Texas hands it on as it came). */
 function field(body: Body, name: string): string {
   const value = body[name];
-  if (typeof value !== 'string' || value === '') throw invalidRequest(`missing required field: ${name}`);
+  if (typeof value !== 'string') throw invalidRequest(`missing required field: ${name}`);
   return value;
 }
 
@@ -53,11 +54,21 @@ function skipCache(body: Body): boolean {
   throw invalidRequest('skip_cache must be true or false');
 }
 
-function checkProvider(body: Body): void {
+/** The identity provider a request names; Texas refuses a name it does not know as a body it cannot read. */
+function identityProvider(body: Body): string {
   const provider = field(body, 'identity_provider');
-  if (PROVIDERS_ENABLED.has(provider)) return;
-  if (PROVIDERS_KNOWN.has(provider)) throw invalidRequest(`identity provider '${provider}' is not enabled`);
+  if (PROVIDERS_ENABLED.has(provider) || PROVIDERS_KNOWN.has(provider)) return provider;
   throw invalidRequest(`identity provider '${provider.slice(0, 50)}' is not one of entra_id, tokenx, maskinporten, idporten`);
+}
+
+/** Why Texas cannot use a provider it knows, or undefined for Entra ID, the one the emulator serves. */
+function notEnabled(provider: string): string | undefined {
+  return PROVIDERS_ENABLED.has(provider) ? undefined : `identity provider '${provider}' is not enabled`;
+}
+
+function checkEnabled(provider: string): void {
+  const reason = notEnabled(provider);
+  if (reason) throw invalidRequest(reason);
 }
 
 /** Why a token is not valid for the app, in Texas's words; undefined for a reason jose gives no class for. */
@@ -112,10 +123,12 @@ export async function texasRoutes(app: FastifyInstance, options: TexasOptions): 
   const base = `${texasPath(':target')}/api/v1`;
   app.post<{ Params: { target: string } }>(`${base}/token`, async (request, reply) => {
     const body = bodyOf(request.body);
-    checkProvider(body);
+    const provider = identityProvider(body);
     const target = field(body, 'target');
+    const skip = skipCache(body);
+    checkEnabled(provider);
     const client = clientOf(request.params.target);
-    const answer = await cached(`${client.clientId}\n${target}`, skipCache(body), () =>
+    const answer = await cached(`${client.clientId}\n${target}`, skip, () =>
       issueTokensFor(context, client, { grant_type: 'client_credentials', scope: target }),
     );
     return reply.header('cache-control', 'no-store').send(answer);
@@ -123,11 +136,13 @@ export async function texasRoutes(app: FastifyInstance, options: TexasOptions): 
 
   app.post<{ Params: { target: string } }>(`${base}/token/exchange`, async (request, reply) => {
     const body = bodyOf(request.body);
-    checkProvider(body);
+    const provider = identityProvider(body);
     const target = field(body, 'target');
     const userToken = field(body, 'user_token');
+    const skip = skipCache(body);
+    checkEnabled(provider);
     const client = clientOf(request.params.target);
-    const answer = await cached(`${client.clientId}\n${target}\n${userToken}`, skipCache(body), () =>
+    const answer = await cached(`${client.clientId}\n${target}\n${userToken}`, skip, () =>
       issueTokensFor(context, client, { grant_type: JWT_BEARER, requested_token_use: 'on_behalf_of', scope: target, assertion: userToken }),
     );
     return reply.header('cache-control', 'no-store').send(answer);
@@ -135,9 +150,12 @@ export async function texasRoutes(app: FastifyInstance, options: TexasOptions): 
 
   app.post<{ Params: { target: string } }>(`${base}/introspect`, async (request, reply) => {
     const body = bodyOf(request.body);
-    checkProvider(body);
+    const provider = identityProvider(body);
     const token = field(body, 'token');
     const client = clientOf(request.params.target);
+    // Texas reads the request, then answers a provider it does not serve as it answers a token it cannot use.
+    const disabled = notEnabled(provider);
+    if (disabled) return reply.header('cache-control', 'no-store').send({ active: false, error: disabled });
     let payload: JWTPayload;
     try {
       ({ payload } = await context.keys.verify(token, {
