@@ -301,9 +301,49 @@ describe('a NAIS app configured only by the variables NAIS injects', () => {
     const emptyTarget = await post(client.NAIS_TOKEN_ENDPOINT!, { identity_provider: 'entra_id', target: '' }, 'form');
     expect(emptyTarget.status).toBe(400);
     expect(String(emptyTarget.body.error_description)).toMatch(/^AADSTS\d+: /);
-    const emptyUser = await post(client.NAIS_TOKEN_EXCHANGE_ENDPOINT!, { identity_provider: 'entra_id', target: scope(API), user_token: '' });
+    const emptyUser = await post(client.NAIS_TOKEN_EXCHANGE_ENDPOINT!, {
+      identity_provider: 'entra_id',
+      target: scope(API),
+      user_token: '',
+    });
     expect(emptyUser.status).toBe(400);
     expect(String(emptyUser.body.error_description)).toMatch(/^AADSTS\d+: /);
+  });
+
+  it('types the optional fields as Texas does: skip_cache a boolean or null, resource and authorization_details kept apart', async () => {
+    const ask = (extra: Record<string, unknown>, as: 'json' | 'form' = 'json') =>
+      post(client.NAIS_TOKEN_ENDPOINT!, { identity_provider: 'entra_id', target: scope(API), ...extra }, as);
+    const first = await ask({});
+    // A client that serializes every field sends null for the ones it leaves out (Jackson, serde without skip).
+    const nulls = await ask({ skip_cache: null, resource: null, authorization_details: null });
+    expect(nulls.status).toBe(200);
+    expect(nulls.body.access_token).toBe(first.body.access_token);
+    const exchanged = await post(client.NAIS_TOKEN_EXCHANGE_ENDPOINT!, {
+      identity_provider: 'entra_id',
+      target: scope(API),
+      user_token: await emulator.userToken({ employee: 'Z990001', target: CLIENT }),
+      skip_cache: null,
+    });
+    expect(exchanged.status).toBe(200);
+    // JSON's skip_cache is a boolean, a form's the word true or false.
+    const refused = { status: 400, body: { error: 'invalid_request', error_description: 'skip_cache must be true or false' } };
+    expect(await ask({ skip_cache: 'true' })).toEqual(refused);
+    expect(await ask({ skip_cache: 1 }, 'form')).toEqual(refused);
+    expect((await ask({ skip_cache: false }, 'form')).body.access_token).toBe(first.body.access_token);
+    // Texas keeps a token per resource and authorization details, and reads neither from a wrong type.
+    const withResource = await ask({ resource: 'https://resource.example' });
+    expect(withResource.status).toBe(200);
+    expect(withResource.body.access_token).not.toBe(first.body.access_token);
+    expect((await ask({ resource: 'https://resource.example' }, 'form')).body.access_token).toBe(withResource.body.access_token);
+    const details = [{ type: 'urn:example:detail' }];
+    const withDetails = await ask({ authorization_details: details });
+    expect(withDetails.body.access_token).not.toBe(first.body.access_token);
+    expect((await ask({ authorization_details: JSON.stringify(details) }, 'form')).body.access_token).toBe(withDetails.body.access_token);
+    expect((await ask({ resource: 5 })).body.error_description).toBe('resource must be a string');
+    for (const wrong of [{ type: 'x' }, 'not json', ['x']])
+      expect((await ask({ authorization_details: wrong })).body.error_description).toBe(
+        'authorization_details must be a JSON array of objects',
+      );
   });
 
   it('does private_key_jwt itself with openid-client and AZURE_APP_JWK', async () => {

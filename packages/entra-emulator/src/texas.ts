@@ -48,10 +48,30 @@ function field(body: Body, name: string): string {
 }
 
 function skipCache(body: Body): boolean {
-  const value = body.skip_cache;
-  if (value === undefined || value === false || value === 'false') return false;
-  if (value === true || value === 'true') return true;
-  throw invalidRequest('skip_cache must be true or false');
+  const value = body.skip_cache ?? false;
+  if (typeof value !== 'boolean') throw invalidRequest('skip_cache must be true or false');
+  return value;
+}
+
+/**
+ * What else Texas's token request may carry, checked as Texas checks it: `resource` a string,
+ * `authorization_details` an array of objects (or that array as a JSON string). Entra ID uses
+ * neither, but Texas keeps a token per value of both.
+ */
+function tokenExtras(body: Body): string {
+  const resource = body.resource ?? null;
+  if (resource !== null && typeof resource !== 'string') throw invalidRequest('resource must be a string');
+  let details: unknown = body.authorization_details ?? null;
+  if (typeof details === 'string') {
+    try {
+      details = JSON.parse(details) as unknown;
+    } catch {
+      details = undefined;
+    }
+  }
+  const objects = Array.isArray(details) && details.every((item) => typeof item === 'object' && item !== null && !Array.isArray(item));
+  if (details !== null && !objects) throw invalidRequest('authorization_details must be a JSON array of objects');
+  return JSON.stringify([resource, details]);
 }
 
 /** The identity provider a request names; Texas refuses a name it does not know as a body it cannot read. */
@@ -122,34 +142,35 @@ export async function texasRoutes(app: FastifyInstance, options: TexasOptions): 
 
   const base = `${texasPath(':target')}/api/v1`;
   app.post<{ Params: { target: string } }>(`${base}/token`, async (request, reply) => {
-    const body = bodyOf(request.body);
+    const body = bodyOf(request);
     const provider = identityProvider(body);
     const target = field(body, 'target');
+    const extras = tokenExtras(body);
     const skip = skipCache(body);
     checkEnabled(provider);
     const client = clientOf(request.params.target);
-    const answer = await cached(`${client.clientId}\n${target}`, skip, () =>
+    const answer = await cached(JSON.stringify(['token', client.clientId, target, extras]), skip, () =>
       issueTokensFor(context, client, { grant_type: 'client_credentials', scope: target }),
     );
     return reply.header('cache-control', 'no-store').send(answer);
   });
 
   app.post<{ Params: { target: string } }>(`${base}/token/exchange`, async (request, reply) => {
-    const body = bodyOf(request.body);
+    const body = bodyOf(request);
     const provider = identityProvider(body);
     const target = field(body, 'target');
     const userToken = field(body, 'user_token');
     const skip = skipCache(body);
     checkEnabled(provider);
     const client = clientOf(request.params.target);
-    const answer = await cached(`${client.clientId}\n${target}\n${userToken}`, skip, () =>
+    const answer = await cached(JSON.stringify(['exchange', client.clientId, target, userToken]), skip, () =>
       issueTokensFor(context, client, { grant_type: JWT_BEARER, requested_token_use: 'on_behalf_of', scope: target, assertion: userToken }),
     );
     return reply.header('cache-control', 'no-store').send(answer);
   });
 
   app.post<{ Params: { target: string } }>(`${base}/introspect`, async (request, reply) => {
-    const body = bodyOf(request.body);
+    const body = bodyOf(request);
     const provider = identityProvider(body);
     const token = field(body, 'token');
     const client = clientOf(request.params.target);
@@ -171,10 +192,16 @@ export async function texasRoutes(app: FastifyInstance, options: TexasOptions): 
   });
 }
 
-function bodyOf(body: unknown): Body {
+/** The request's fields with the types Texas reads from JSON: a form's `skip_cache` is the word true or false. */
+function bodyOf(request: FastifyRequest): Body {
+  const body = request.body;
   if (body === undefined || body === null) return {};
   if (typeof body !== 'object' || Array.isArray(body)) throw invalidRequest('the body must be an object of fields');
-  return body as Body;
+  if (/^application\/json/i.test(request.headers['content-type'] ?? '')) return body as Body;
+  const fields = { ...(body as Body) };
+  if (fields.skip_cache === 'true' || fields.skip_cache === 'false') fields.skip_cache = fields.skip_cache === 'true';
+  else if (fields.skip_cache !== undefined) throw invalidRequest('skip_cache must be true or false');
+  return fields;
 }
 
 function sendError(reply: FastifyReply, error: TexasError) {
