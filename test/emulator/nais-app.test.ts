@@ -226,6 +226,14 @@ describe('a NAIS app configured only by the variables NAIS injects', () => {
     expect((await introspect('not a token')).body).toEqual({ active: false, error: 'token is not a valid JWT' });
     const noIat = await emulator.appToken({ caller: CLIENT, target: API, claims: { iat: undefined } });
     expect((await introspect(noIat)).body).toEqual({ active: false, error: 'token has no iat claim' });
+    // Texas refuses a token issued after now (past its minute of leeway), and an iat that is not whole seconds.
+    const now = Math.floor(Date.now() / 1000);
+    const future = await emulator.appToken({ caller: CLIENT, target: API, claims: { iat: now + 600, nbf: undefined } });
+    expect((await introspect(future)).body).toEqual({ active: false, error: 'token is issued in the future' });
+    const withinLeeway = await emulator.appToken({ caller: CLIENT, target: API, claims: { iat: now + 30, nbf: undefined } });
+    expect((await introspect(withinLeeway)).body.active).toBe(true);
+    const fraction = await emulator.appToken({ caller: CLIENT, target: API, claims: { iat: now - 0.5 } });
+    expect((await introspect(fraction)).body).toEqual({ active: false, error: "token's iat claim is not a whole number of seconds" });
   });
 
   it('refuses a target whose manifest does not let the app in, keeping the AADSTS code', async () => {

@@ -99,7 +99,6 @@ function introspectionError(err: unknown): string {
     if (err.claim === 'aud') return "token's audience is not this app's client id";
     if (err.claim === 'iss') return "token's issuer is not this tenant";
     if (err.claim === 'nbf') return 'token is not valid yet';
-    if (err.claim === 'iat') return 'token is issued in the future';
     return `token's ${err.claim} claim is not valid`;
   }
   if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWSSignatureVerificationFailed)
@@ -177,19 +176,28 @@ export async function texasRoutes(app: FastifyInstance, options: TexasOptions): 
     // Texas reads the request, then answers a provider it does not serve as it answers a token it cannot use.
     const disabled = notEnabled(provider);
     if (disabled) return reply.header('cache-control', 'no-store').send({ active: false, error: disabled });
-    let payload: JWTPayload;
-    try {
-      ({ payload } = await context.keys.verify(token, {
-        issuer: context.endpoints.issuer,
-        audience: client.clientId,
-        clockTolerance: LEEWAY_S,
-        requiredClaims: ['exp', 'iat'],
-      }));
-    } catch (err) {
-      return reply.header('cache-control', 'no-store').send({ active: false, error: introspectionError(err) });
-    }
-    return reply.header('cache-control', 'no-store').send({ active: true, ...payload });
+    return reply.header('cache-control', 'no-store').send(await introspection(context, client.clientId, token));
   });
+}
+
+/** Texas's answer on a token for the app: its claims if Entra ID made it for this app and it is valid now, else why not. */
+async function introspection(context: GrantContext, clientId: string, token: string): Promise<Record<string, unknown>> {
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await context.keys.verify(token, {
+      issuer: context.endpoints.issuer,
+      audience: clientId,
+      clockTolerance: LEEWAY_S,
+      requiredClaims: ['exp', 'iat'],
+    }));
+  } catch (err) {
+    return { active: false, error: introspectionError(err) };
+  }
+  // jose checks iat only against a maximum age; Texas wants whole seconds, not after now (with leeway).
+  const iat = payload.iat!;
+  if (!Number.isSafeInteger(iat) || iat < 0) return { active: false, error: "token's iat claim is not a whole number of seconds" };
+  if (iat > Math.floor(Date.now() / 1000) + LEEWAY_S) return { active: false, error: 'token is issued in the future' };
+  return { active: true, ...payload };
 }
 
 /** The request's fields with the types Texas reads from JSON: a form's `skip_cache` is the word true or false. */
