@@ -15,8 +15,8 @@ import { sameOriginOnly } from './same-origin.js';
 
 const PROVIDERS_ENABLED = new Set(['entra_id', 'azuread']);
 const PROVIDERS_KNOWN = new Set(['tokenx', 'maskinporten', 'idporten']);
-/** Texas refreshes a cached token this long before it expires. */
-const EARLY_EXPIRY_S = 60;
+/** Texas drops a cached token this long before it expires, or at half its life when it lives no longer than that. */
+const EARLY_EXPIRY_MS = 120_000;
 const MAX_CACHED = 1_000;
 const LEEWAY_S = 60;
 
@@ -108,7 +108,14 @@ function introspectionError(err: unknown): string {
 
 interface Cached {
   response: { access_token: string; token_type: 'Bearer' };
+  /** Epoch milliseconds. */
   expiresAt: number;
+  freshUntil: number;
+}
+
+/** Texas's answer from its cache: the seconds the token has left, whole. */
+function fromCache(entry: Cached) {
+  return { ...entry.response, expires_in: Math.max(0, Math.floor((entry.expiresAt - Date.now()) / 1000)) };
 }
 
 export async function texasRoutes(app: FastifyInstance, options: TexasOptions): Promise<void> {
@@ -129,14 +136,18 @@ export async function texasRoutes(app: FastifyInstance, options: TexasOptions): 
   const clientOf = (target: string) => apps.client(target);
 
   const cached = async (key: string, skip: boolean, make: () => Promise<TokenResponse>) => {
-    const now = Math.floor(Date.now() / 1000);
     const hit = cache.get(key);
-    if (hit && !skip && hit.expiresAt - EARLY_EXPIRY_S > now) return { ...hit.response, expires_in: hit.expiresAt - now };
+    if (hit && !skip && Date.now() < hit.freshUntil) return fromCache(hit);
     const answer = await make();
-    const response = { access_token: String(answer.access_token), token_type: 'Bearer' as const };
-    const expiresAt = now + Number(answer.expires_in);
-    cache.set(key, { response, expiresAt });
-    return { ...response, expires_in: expiresAt - now };
+    const now = Date.now();
+    const lifetime = Number(answer.expires_in) * 1000;
+    const entry: Cached = {
+      response: { access_token: String(answer.access_token), token_type: 'Bearer' },
+      expiresAt: now + lifetime,
+      freshUntil: now + (lifetime > EARLY_EXPIRY_MS ? lifetime - EARLY_EXPIRY_MS : lifetime / 2),
+    };
+    cache.set(key, entry);
+    return fromCache(entry);
   };
 
   const base = `${texasPath(':target')}/api/v1`;
