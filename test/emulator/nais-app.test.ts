@@ -286,6 +286,12 @@ describe('a NAIS app configured only by the variables NAIS injects', () => {
       `dev-gcp:team-a:ghost is not an app of this emulator's directory; it has ${[CERTIFIED, API, CLIENT, OTHER].join(', ')}`,
     );
     expect(other.AZURE_APP_CLIENT_ID).toBe(emulator.clientIdFor(OTHER));
+    // Texas's endpoints take POST only.
+    for (const url of [client.NAIS_TOKEN_ENDPOINT!, client.NAIS_TOKEN_EXCHANGE_ENDPOINT!, client.NAIS_TOKEN_INTROSPECTION_ENDPOINT!])
+      for (const method of ['GET', 'HEAD', 'PUT', 'DELETE']) {
+        const res = await fetch(url, { method });
+        expect([method, res.status, res.headers.get('allow'), await res.text()]).toEqual([method, 405, 'POST', '']);
+      }
   });
 
   it('reads every field before the identity provider, and takes any string as Texas does', async () => {

@@ -151,6 +151,14 @@ export async function texasRoutes(app: FastifyInstance, options: TexasOptions): 
   };
 
   const base = `${texasPath(':target')}/api/v1`;
+  // Texas's routes take POST only, and answer any other method with 405 and an empty body.
+  for (const endpoint of ['token', 'token/exchange', 'introspect'])
+    app.route({
+      method: ['GET', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+      url: `${base}/${endpoint}`,
+      handler: async (_request, reply) => reply.code(405).header('allow', 'POST').send(),
+    });
+
   app.post<{ Params: { target: string } }>(`${base}/token`, async (request, reply) => {
     const body = bodyOf(request);
     const provider = identityProvider(body);
