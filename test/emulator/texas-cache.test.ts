@@ -1,6 +1,7 @@
 /**
  * How long Texas's API keeps a token for an app: until two minutes before it expires, or half its
- * life for a token that lives two minutes or less, telling the caller the seconds it has left.
+ * life for a token that lives two minutes or less, telling the caller the seconds it has left; callers
+ * asking at once share one token.
  * The clock is moved (Date only) instead of waited for.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -32,11 +33,11 @@ async function emulatorWithLifetime(seconds: number) {
   await writeFile(join(dir, 'apps.yaml'), MANIFESTS);
   const emulator = await startEmulator({ manifests: [join(dir, 'apps.yaml')], accessTokenLifetimeSeconds: seconds });
   const endpoint = (await emulator.environment(CLIENT)).NAIS_TOKEN_ENDPOINT!;
-  const token = async (skipCache = false) => {
+  const token = async (skipCache = false, resource?: string) => {
     const res = await fetch(endpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ identity_provider: 'entra_id', target: SCOPE, skip_cache: skipCache }),
+      body: JSON.stringify({ identity_provider: 'entra_id', target: SCOPE, skip_cache: skipCache, resource }),
     });
     expect(res.status).toBe(200);
     return (await res.json()) as { access_token: string; expires_in: number };
@@ -81,6 +82,12 @@ describe("Texas's token cache", () => {
     expect(kept.expires_in).toBeLessThanOrEqual(30);
     vi.setSystemTime(Date.now() + 10 * 1000);
     expect((await short.token()).access_token).not.toBe(first.access_token);
+  });
+
+  it('answers callers asking at once for a token it does not have with the same token', async () => {
+    const answers = await Promise.all(Array.from({ length: 6 }, () => hour.token(false, 'asked-at-once')));
+    expect(new Set(answers.map((answer) => answer.access_token)).size).toBe(1);
+    expect((await hour.token(false, 'asked-at-once')).access_token).toBe(answers[0]!.access_token);
   });
 
   it('gives a new token when asked to skip the cache, and keeps that one', async () => {

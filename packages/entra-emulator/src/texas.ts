@@ -4,20 +4,17 @@
  * Texas's request and response shapes, for identity provider `entra_id`. The emulator answers as
  * that app, through the same grants and access policies as its token endpoint.
  */
-import { LRUCache } from 'lru-cache';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors as joseErrors, type JWTPayload } from 'jose';
 import { texasPath, UnknownAppError, type Apps } from './apps.js';
 import { EntraError } from './errors.js';
-import { JWT_BEARER, type GrantContext, type TokenResponse } from './grants/index.js';
+import { JWT_BEARER, type GrantContext } from './grants/index.js';
 import { issueTokensFor } from './token-endpoint.js';
 import { sameOriginOnly } from './same-origin.js';
+import { TexasTokenCache } from './texas-cache.js';
 
 const PROVIDERS_ENABLED = new Set(['entra_id', 'azuread']);
 const PROVIDERS_KNOWN = new Set(['tokenx', 'maskinporten', 'idporten']);
-/** Texas drops a cached token this long before it expires, or at half its life when it lives no longer than that. */
-const EARLY_EXPIRY_MS = 120_000;
-const MAX_CACHED = 1_000;
 const LEEWAY_S = 60;
 
 export interface TexasOptions {
@@ -106,21 +103,9 @@ function introspectionError(err: unknown): string {
   return 'token is not a valid JWT';
 }
 
-interface Cached {
-  response: { access_token: string; token_type: 'Bearer' };
-  /** Epoch milliseconds. */
-  expiresAt: number;
-  freshUntil: number;
-}
-
-/** Texas's answer from its cache: the seconds the token has left, whole. */
-function fromCache(entry: Cached) {
-  return { ...entry.response, expires_in: Math.max(0, Math.floor((entry.expiresAt - Date.now()) / 1000)) };
-}
-
 export async function texasRoutes(app: FastifyInstance, options: TexasOptions): Promise<void> {
   const { apps, context } = options;
-  const cache = new LRUCache<string, Cached>({ max: MAX_CACHED });
+  const cache = new TexasTokenCache();
   app.addHook('onRequest', sameOriginOnly(true));
 
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: options.bodyLimit }, (_request, text, done) => {
@@ -134,21 +119,6 @@ export async function texasRoutes(app: FastifyInstance, options: TexasOptions): 
   app.setErrorHandler(texasErrorHandler(options.bodyLimit));
 
   const clientOf = (target: string) => apps.client(target);
-
-  const cached = async (key: string, skip: boolean, make: () => Promise<TokenResponse>) => {
-    const hit = cache.get(key);
-    if (hit && !skip && Date.now() < hit.freshUntil) return fromCache(hit);
-    const answer = await make();
-    const now = Date.now();
-    const lifetime = Number(answer.expires_in) * 1000;
-    const entry: Cached = {
-      response: { access_token: String(answer.access_token), token_type: 'Bearer' },
-      expiresAt: now + lifetime,
-      freshUntil: now + (lifetime > EARLY_EXPIRY_MS ? lifetime - EARLY_EXPIRY_MS : lifetime / 2),
-    };
-    cache.set(key, entry);
-    return fromCache(entry);
-  };
 
   const base = `${texasPath(':target')}/api/v1`;
   // Texas's routes take POST only, and answer any other method with 405 and an empty body.
@@ -167,7 +137,7 @@ export async function texasRoutes(app: FastifyInstance, options: TexasOptions): 
     const skip = skipCache(body);
     checkEnabled(provider);
     const client = clientOf(request.params.target);
-    const answer = await cached(JSON.stringify(['token', client.clientId, target, extras]), skip, () =>
+    const answer = await cache.token(JSON.stringify(['token', client.clientId, target, extras]), skip, () =>
       issueTokensFor(context, client, { grant_type: 'client_credentials', scope: target }),
     );
     return reply.header('cache-control', 'no-store').send(answer);
@@ -181,7 +151,7 @@ export async function texasRoutes(app: FastifyInstance, options: TexasOptions): 
     const skip = skipCache(body);
     checkEnabled(provider);
     const client = clientOf(request.params.target);
-    const answer = await cached(JSON.stringify(['exchange', client.clientId, target, userToken]), skip, () =>
+    const answer = await cache.token(JSON.stringify(['exchange', client.clientId, target, userToken]), skip, () =>
       issueTokensFor(context, client, { grant_type: JWT_BEARER, requested_token_use: 'on_behalf_of', scope: target, assertion: userToken }),
     );
     return reply.header('cache-control', 'no-store').send(answer);
