@@ -4,34 +4,16 @@
  * asking at once share one token.
  * The clock is moved (Date only) instead of waited for.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startEmulator, type Emulator } from '../../packages/entra-emulator/src/index.js';
 
 const CLIENT = 'dev-gcp:team-a:my-client';
 const SCOPE = 'api://dev-gcp.team-a.my-api/.default';
 
-const MANIFESTS = `
-apiVersion: nais.io/v1alpha1
-kind: Application
-metadata: { name: my-api, namespace: team-a }
-spec:
-  azure: { application: { enabled: true } }
-  accessPolicy: { inbound: { rules: [ { application: my-client } ] } }
----
-apiVersion: nais.io/v1alpha1
-kind: Application
-metadata: { name: my-client, namespace: team-a }
-spec:
-  azure: { application: { enabled: true } }
-`;
-
+/** Without manifests every target exists and lets every app in: only the caller needs registering. */
 async function emulatorWithLifetime(seconds: number) {
-  const dir = await mkdtemp(join(tmpdir(), 'texas-cache-'));
-  await writeFile(join(dir, 'apps.yaml'), MANIFESTS);
-  const emulator = await startEmulator({ manifests: [join(dir, 'apps.yaml')], accessTokenLifetimeSeconds: seconds });
+  const emulator = await startEmulator({ accessTokenLifetimeSeconds: seconds });
+  emulator.registerClient({ target: CLIENT });
   const endpoint = (await emulator.environment(CLIENT)).NAIS_TOKEN_ENDPOINT!;
   const token = async (skipCache = false, resource?: string) => {
     const res = await fetch(endpoint, {
