@@ -88,7 +88,7 @@ function checkEnabled(provider: string): void {
   if (reason) throw invalidRequest(reason);
 }
 
-/** Why a token is not valid for the app, in Texas's words; undefined for a reason jose gives no class for. */
+/** Why a token is not valid for the app, in the emulator's own words: apps act on `active`, the reason is for people. */
 function introspectionError(err: unknown): string {
   if (err instanceof joseErrors.JWTExpired) return 'token is expired';
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
