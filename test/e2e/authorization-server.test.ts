@@ -407,6 +407,29 @@ describe('employee tokens by the authorization code with PKCE', () => {
     expect((await redeem({ code, client_id: 'openid-client test' })).status).toBe(200);
   });
 
+  it('takes the client_id of an HTTP Basic header (RFC 6749 §2.3.1, form-encoded) as the body’s, whatever the secret', async () => {
+    const { verifier, code } = await codeOverHttp();
+    const redeem = (basicId: string, params: Record<string, string> = {}) =>
+      fetch(`${stack.url}/oauth2/token`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`${basicId}:`).toString('base64')}` },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: loopback.redirectUri,
+          code_verifier: verifier,
+          ...params,
+        }),
+      });
+    const other = await redeem('another-tool');
+    expect(other.status).toBe(400);
+    expect(await other.json()).toMatchObject({ error: 'invalid_grant', error_description: expect.stringMatching(/another client_id/) });
+    const twoNames = await redeem('openid-client+test', { client_id: 'another-tool' });
+    expect(twoNames.status).toBe(400);
+    expect(await twoNames.json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringMatching(/HTTP Basic/) });
+    expect((await redeem('openid-client+test', { client_id: 'openid-client test' })).status).toBe(200);
+  });
+
   it('refuses a code whose browser session was logged out before it was redeemed', async () => {
     const { cookie, verifier, code } = await codeOverHttp();
     expect(await (await logout(stack.url, cookie)).json()).toMatchObject({ logged_out: true });

@@ -18,7 +18,7 @@ import { PATHS } from '../../../paths.js';
 import { OAUTH } from '../negotiate.js';
 import { REVOKE_SCHEMA, TOKEN_SCHEMA } from './schemas.js';
 import { refuse } from '../../core/problem.js';
-import { single } from './parameters.js';
+import { single, toolParameters } from './parameters.js';
 import type { ToolSessions } from '../../core/oauth/tool-sessions.js';
 
 export interface GrantDeps {
@@ -30,16 +30,11 @@ export interface GrantDeps {
   limits: Limits;
 }
 
-function parameters(body: unknown): Record<string, unknown> {
-  if (body && typeof body === 'object' && !Array.isArray(body)) return body as Record<string, unknown>;
-  throw refuse('invalid_request', 'Send the parameters as an application/x-www-form-urlencoded body.');
-}
-
 export async function tokenRoutes(app: FastifyInstance, deps: GrantDeps): Promise<void> {
   const { ctx } = deps;
 
   app.post(PATHS.token, { schema: TOKEN_SCHEMA, onRequest: ctx.limitPublic, config: OAUTH }, async (request, reply) => {
-    const params = parameters(request.body);
+    const params = toolParameters(request.body, request.headers.authorization);
     const asked = { fresh: freshAsked(request), address: request.ip };
     const grant = single(params, 'grant_type');
     const answer = await (() => {
@@ -69,7 +64,7 @@ export async function tokenRoutes(app: FastifyInstance, deps: GrantDeps): Promis
   });
 
   app.post(PATHS.revoke, { schema: REVOKE_SCHEMA, onRequest: ctx.limitPublic, config: OAUTH }, async (request, reply) => {
-    const token = single(parameters(request.body), 'token');
+    const token = single(toolParameters(request.body, request.headers.authorization), 'token');
     if (!token) throw refuse('invalid_request', 'Send the refresh token to revoke as token.');
     if (await deps.tools.end(token)) request.log.info({ session: 'ended' }, 'tool session ended by revocation');
     // RFC 7009 §2.2.1: an access token is not revoked (it is Entra ID's, good until it expires), and the tool must not think it was.
