@@ -175,6 +175,30 @@ describe('app tokens by client credentials', () => {
     expect(text.status).toBe(415);
     expect(((await text.json()) as { error: string }).error).toBe('invalid_request');
   });
+
+  it('refuses a JSON or multipart body at the endpoints that take a form, read or not, as invalid_request that says so', async () => {
+    const multipart = new FormData();
+    multipart.set('grant_type', 'client_credentials');
+    multipart.set('scope', SCOPE);
+    const bodies: [string, RequestInit][] = [
+      [
+        'application/json',
+        { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ grant_type: 'client_credentials', scope: SCOPE }) },
+      ],
+      ['application/json', { headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{' }],
+      ['multipart/form-data', { body: multipart }],
+    ];
+    for (const path of ['/oauth2/token', '/oauth2/revoke', '/oauth2/device_authorization']) {
+      for (const [type, init] of bodies) {
+        const res = await fetch(`${stack.url}${path}`, { method: 'POST', ...init });
+        expect(res.status, `${path} ${type}`).toBe(400);
+        expect(await res.json()).toMatchObject({
+          error: 'invalid_request',
+          error_description: `Send the parameters as an application/x-www-form-urlencoded body, not ${type} (RFC 6749 section 3.2).`,
+        });
+      }
+    }
+  });
 });
 
 describe('employee tokens by the authorization code with PKCE', () => {

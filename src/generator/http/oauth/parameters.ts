@@ -2,6 +2,7 @@
  * The parameters every endpoint of the authorization server reads the same way: the target from
  * `scope`, the tool from `client_id`, and the loopback redirect of a native app (RFC 8252).
  */
+import type { FastifyRequest } from 'fastify';
 import { parseAudience, type ParsedAudience } from '../../../audience.js';
 import { refuse } from '../../core/problem.js';
 
@@ -42,6 +43,20 @@ export function clientId(value: unknown): string {
 }
 
 const FORM = 'application/x-www-form-urlencoded';
+
+/**
+ * A `preParsing` hook for the endpoints tools post to, which take a form only (RFC 6749 §3.2, RFC 7009 §2.1, RFC 8628
+ * §3.1): a body of a type the service reads elsewhere (JSON, multipart) is refused before it is read, as a request those
+ * endpoints do not take, rather than read and taken, or refused in words meant for another endpoint. A type the service
+ * reads nowhere stays a 415.
+ */
+export async function formOnly(request: FastifyRequest, _reply: unknown, payload: unknown): Promise<unknown> {
+  const type = request.headers['content-type']?.split(';')[0]!.trim().toLowerCase();
+  if (type && type !== FORM && request.server.hasContentTypeParser(type)) {
+    throw refuse('invalid_request', `Send the parameters as an ${FORM} body, not ${type} (RFC 6749 section 3.2).`);
+  }
+  return payload;
+}
 
 /**
  * The parameters of a request a tool sends (token, revocation, device authorization), with the client_id of an HTTP Basic
