@@ -41,6 +41,7 @@ interface AuthlibRun {
   };
   basic: { access_token: string; refreshed: string; revoke_status: number; after_revoke: string | null; revoke_access_token: Raw };
   device: { pending: string | null; access_token: string; refresh_token: boolean };
+  denied: { token?: string; error?: string; description?: string };
   client_credentials: string;
   json_body: Raw;
 }
@@ -55,11 +56,11 @@ afterAll(async () => {
   await stack?.close();
 });
 
-/** The employee in Chromium: logs in on the emulator when asked, then allows the tool. */
-async function allowInBrowser(page: Page, url: string) {
+/** The employee in Chromium: logs in on the emulator when asked, then answers the tool. */
+async function answerInBrowser(page: Page, url: string, decision: string) {
   await page.goto(url);
   if (page.url().startsWith(stack.emulator!.baseUrl)) await page.locator('button:has-text("Sign in")').click();
-  await page.locator('button:has-text("Allow")').click();
+  await page.locator(`button:has-text("${decision}")`).click();
   await page.locator('text=back in the tool').waitFor();
 }
 
@@ -75,9 +76,9 @@ async function runTool(): Promise<AuthlibRun> {
   const cookie = await login(stack.url);
   try {
     for await (const line of createInterface({ input: tool.stdout })) {
-      const event = JSON.parse(line) as { open?: string; device?: string; result?: AuthlibRun };
+      const event = JSON.parse(line) as { open?: string; decision?: string; device?: string; result?: AuthlibRun };
       if (event.result) return event.result;
-      if (event.open) await allowInBrowser(page, event.open);
+      if (event.open) await answerInBrowser(page, event.open, event.decision ?? 'Allow');
       if (event.device) {
         expect((await approveDevice(cookie, stack.url, event.device)).status).toBe(200);
         clock.advance(stack.config.devicePollIntervalSeconds * 1000);
@@ -131,6 +132,14 @@ describe('python3-authlib as a tool', () => {
     expect(run.device.pending).toBe('authorization_pending');
     await verifyEmployeeToken(run.device.access_token);
     expect(run.device.refresh_token).toBe(true);
+  });
+
+  it('hears an error, and gets no token, when the employee denies: Authlib sends the redirect without a code on as a token request', () => {
+    expect(run.denied.token).toBeUndefined();
+    expect(run.denied).toMatchObject({
+      error: 'invalid_request',
+      description: expect.stringMatching(/^client_credentials takes no code_verifier/),
+    });
   });
 
   it('gets an app token by client credentials with a secret it insists on sending', async () => {
