@@ -128,7 +128,7 @@ describe('python3-authlib as a tool', () => {
     expect(run.basic.revoke_access_token.body).toMatchObject({ error: 'unsupported_token_type' });
   });
 
-  it('gets a token by the device flow, polling with its client_id in HTTP Basic', async () => {
+  it('gets a token by the device flow, started and polled with its client_id in HTTP Basic', async () => {
     expect(run.device.pending).toBe('authorization_pending');
     await verifyEmployeeToken(run.device.access_token);
     expect(run.device.refresh_token).toBe(true);

@@ -139,14 +139,18 @@ def basic_client():
 
 
 def device_flow():
-    """Started with client_id in the body, polled as client_secret_basic without a secret (Authlib sends "Authlib tool:None"):
-    the client_id is in the header only (RFC 8628 §3.4)."""
+    """Started and polled as client_secret_basic without a secret (Authlib sends "Authlib tool:None"): the client_id is in
+    the header only (RFC 8628 §3.1, §3.4)."""
     tool = session(client_secret=None, token_endpoint_auth_method="client_secret_basic", scope=SCOPE)
     started = tool.post(
         metadata["device_authorization_endpoint"],
-        data={"client_id": "Authlib tool", "scope": SCOPE},
+        data={"scope": SCOPE},
+        auth=tool.client_auth(tool.token_endpoint_auth_method),
         withhold_token=True,
-    ).json()
+    )
+    if not started.ok:
+        raise RuntimeError(f"device authorization refused: {started.status_code} {started.text}")
+    started = started.json()
     poll = lambda: tool.fetch_token(TOKEN, grant_type=DEVICE_GRANT, device_code=started["device_code"])  # noqa: E731
     pending = error_of(poll)
     ask({"device": started["user_code"]})
