@@ -102,8 +102,10 @@ def step(name, run):
 
 
 def public_client():
-    """Auth method none, the scope with the extras tools add by habit, the shortest verifier RFC 7636 allows, a one-letter state."""
-    tool = session(scope=f"openid offline_access {SCOPE}", token_endpoint_auth_method="none")
+    """Auth method none, the scope with the extras tools add by habit, the shortest verifier RFC 7636 allows, a one-letter state,
+    and the OpenID Connect parameters prompt and nonce, which the generator does not use."""
+    # Authlib adds prompt and nonce to the authorization URL when configured so, as OpenID Connect clients are.
+    tool = session(scope=f"openid offline_access {SCOPE}", token_endpoint_auth_method="none", prompt="consent", nonce="n-0S6")
     first = authorize(tool, "a" * 43, "s")
     refreshed = tool.refresh_token(TOKEN)
     return {
