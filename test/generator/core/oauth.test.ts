@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConsentTokens } from '../../../src/generator/core/oauth/consent-tokens.js';
+import { MAX_TOOL_ENTRIES } from '../../../src/generator/core/oauth/tool-access.js';
 import type { CodeRedemption } from '../../../src/generator/core/oauth/codes.js';
 import { StoreUnavailableError, type SessionStore } from '../../../src/session/index.js';
 import { audience, core, type Core } from './harness.js';
@@ -254,6 +255,34 @@ describe("a tool session's refresh token", () => {
     expect(await parts.tools.access.list('employee-1')).toEqual([]);
     await expect(parts.tools.load(refreshToken)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
     expect(await parts.tools.end('not a refresh token')).toBe(false);
+  });
+});
+
+describe("an employee's list of tools", () => {
+  it('full, ends the oldest tool as a new one is listed: no tool with access is beyond the list, and so beyond a logout', async () => {
+    const parts = core();
+    const tokens: string[] = [];
+    for (let i = 0; i <= MAX_TOOL_ENTRIES; i++) tokens.push((await redeem(parts, (await allowed(parts)).redemption)).refreshToken);
+    const listed = await parts.tools.access.list('employee-1');
+    expect(listed).toHaveLength(MAX_TOOL_ENTRIES);
+    await expect(parts.tools.load(tokens[0]!)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
+    // "Log out everywhere" then ends every tool that still has access.
+    await parts.tools.endWhere('employee-1', () => true);
+    for (const token of tokens) await expect(parts.tools.load(token)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
+  });
+
+  it('full, keeps the oldest tool listed when its end fails, and the new tool gets no answer', async () => {
+    const parts = core();
+    const tokens: string[] = [];
+    for (let i = 0; i < MAX_TOOL_ENTRIES; i++) tokens.push((await redeem(parts, (await allowed(parts)).redemption)).refreshToken);
+    const { redemption } = await allowed(parts);
+    const oldest = (await parts.tools.load(tokens[0]!)).session.id;
+    const destroy = parts.sessions.destroy.bind(parts.sessions);
+    parts.sessions.destroy = (id) => (id === oldest ? Promise.reject(new StoreUnavailableError('the store is away')) : destroy(id));
+    await expect(redeem(parts, redemption)).rejects.toBeInstanceOf(StoreUnavailableError);
+    parts.sessions.destroy = destroy;
+    expect((await parts.tools.access.list('employee-1')).map((entry) => entry.session)).toContain(oldest);
+    expect((await parts.tools.load(tokens[0]!)).session.id).toBe(oldest);
   });
 });
 

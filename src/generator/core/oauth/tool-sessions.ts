@@ -86,7 +86,7 @@ export class ToolSessions {
   async firstAnswer<T>(started: StartedTool, answer: () => Promise<T>, claim: () => Promise<void>): Promise<T> {
     try {
       const answered = await answer();
-      await this.access.add(started.session.data.user.oid, started.entry);
+      await this.access.add(started.session.data.user.oid, started.entry, (oldest) => this.destroyAll(oldest));
       await this.access.used(started.entry);
       await claim();
       return answered;
@@ -139,8 +139,12 @@ export class ToolSessions {
   /** Ends the employee's tools that `which` picks (those one browser login allowed, one by its handle, or all); says how many. */
   async endWhere(employee: string, which: (entry: ToolEntry) => boolean): Promise<number> {
     const removed = await this.access.remove(employee, which);
-    for (const entry of removed) await this.sessions.destroy(entry.session);
+    await this.destroyAll(removed);
     return removed.length;
+  }
+
+  private async destroyAll(entries: ToolEntry[]): Promise<void> {
+    for (const entry of entries) await this.sessions.destroy(entry.session);
   }
 
   /** The tools that one browser login allowed. */

@@ -8,7 +8,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { PATHS } from '../../../paths.js';
 import type { Sealer } from '../../../session/index.js';
-import { digest, type ToolEntry } from '../../core/oauth/tool-access.js';
+import { digest, MAX_TOOL_ENTRIES, type ToolEntry } from '../../core/oauth/tool-access.js';
 import type { ToolSessions } from '../../core/oauth/tool-sessions.js';
 import { refuse } from '../../core/problem.js';
 import { escapeHtml } from '../views/html.js';
@@ -38,7 +38,7 @@ export async function toolsSection(tools: ToolSessions, sealer: Sealer, session:
     : '<p class="muted" id="tools-none">None: no tool has a session as you.</p>';
   return `<section aria-labelledby="tools-heading"><h2 id="tools-heading">Tools with access as you</h2>
 <p class="muted">Tools you allowed through the token generator (<code>/oauth2/authorize</code> or a device code). Their access ends with the
-login that allowed them, when you log out, or here.</p>
+login that allowed them, when you log out, or here; past ${MAX_TOOL_ENTRIES} tools, a new one ends the oldest.</p>
 ${list}</section>`;
 }
 
