@@ -5,7 +5,7 @@
  * the target the employee consented to.
  */
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { ConsentTokens } from '../../../src/generator/core/oauth/consent-tokens.js';
 import { MAX_TOOL_ENTRIES } from '../../../src/generator/core/oauth/tool-access.js';
@@ -164,8 +164,8 @@ describe('a consent token', () => {
   const Asked = z.object({ target: z.string() });
 
   it('opens once, for the browser session it was shown to, within ten minutes', async () => {
-    const { sealer, store, clock, login } = core();
-    const consents = new ConsentTokens(sealer, store, 'authorize-consent', Asked, clock.now);
+    const { sealer, store, limits, clock, login } = core();
+    const consents = new ConsentTokens(sealer, store, limits, 'authorize-consent', Asked, clock.now);
     const session = await login();
     const other = await login();
     const token = consents.issue(session, { target: TARGET.target });
@@ -181,11 +181,28 @@ describe('a consent token', () => {
     });
   });
 
-  it('of one purpose opens for no other', async () => {
-    const { sealer, store, login } = core();
+  it("counts each answer against the login's limit on requests: past it, refused and remembered nowhere", async () => {
+    const { sealer, store, limits, clock, login } = core({ sessionMax: 2 });
+    const consents = new ConsentTokens(sealer, store, limits, 'authorize-consent', Asked, clock.now);
     const session = await login();
-    const authorize = new ConsentTokens(sealer, store, 'authorize-consent', Asked);
-    const device = new ConsentTokens(sealer, store, 'device-consent', Asked);
+    const other = await login();
+    const tokens = [1, 2, 3].map(() => consents.issue(session, { target: TARGET.target }));
+    await consents.open(session, tokens[0]);
+    await consents.open(session, 'not a consent token').catch(() => undefined);
+    const remembered = vi.spyOn(store, 'consumeOnce');
+    await expect(consents.open(session, tokens[1])).rejects.toMatchObject({ problem: { code: 'rate_limited' } });
+    expect(remembered).not.toHaveBeenCalled();
+    // Another login has a limit of its own; this one's answers count again in the next window.
+    expect(await consents.open(other, consents.issue(other, { target: OTHER.target }))).toEqual({ target: OTHER.target });
+    clock.advance(60_000);
+    expect(await consents.open(session, tokens[2])).toEqual({ target: TARGET.target });
+  });
+
+  it('of one purpose opens for no other', async () => {
+    const { sealer, store, limits, login } = core();
+    const session = await login();
+    const authorize = new ConsentTokens(sealer, store, limits, 'authorize-consent', Asked);
+    const device = new ConsentTokens(sealer, store, limits, 'device-consent', Asked);
     const token = authorize.issue(session, { target: TARGET.target });
     await expect(device.open(session, token)).rejects.toMatchObject({ problem: { code: 'consent_refused' } });
   });
