@@ -9,6 +9,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { ConsentTokens } from '../../../src/generator/core/oauth/consent-tokens.js';
 import { MAX_TOOL_ENTRIES } from '../../../src/generator/core/oauth/tool-access.js';
+import { ToolSessions } from '../../../src/generator/core/oauth/tool-sessions.js';
 import type { CodeRedemption } from '../../../src/generator/core/oauth/codes.js';
 import { StoreUnavailableError, type SessionStore } from '../../../src/session/index.js';
 import { audience, core, type Core } from './harness.js';
@@ -150,6 +151,22 @@ describe('an authorization code', () => {
       await expect(redeem(parts, { ...redemption, ...wrong })).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
     }
     await expect(redeem(parts, { ...redemption, client: undefined })).resolves.toBeDefined();
+  });
+
+  it('whose browser login logs out while the first answer is made: the tool gets no answer, and its session ends', async () => {
+    const parts = core();
+    const { browser, redemption } = await allowed(parts);
+    let started: string | undefined;
+    const redeemed = parts.codes.redeem(redemption, async (answer) => {
+      started = answer.session.id;
+      // The logout, as the log-out page ends it: the tools that login allowed (this one is not listed yet), then the login.
+      await parts.tools.endWhere('employee-1', ToolSessions.allowedBy(browser.id));
+      await parts.sessions.destroy(browser.id);
+      return answer;
+    });
+    await expect(redeemed).rejects.toMatchObject({ problem: { code: 'invalid_grant', message: expect.stringContaining('ended') } });
+    expect(await parts.store.get(started!)).toBeUndefined();
+    expect(await parts.tools.access.list('employee-1')).toEqual([]);
   });
 
   it('of a browser login that ended meanwhile starts nothing', async () => {
