@@ -162,6 +162,49 @@ export class RedisLimiter implements Limiter {
   }
 }
 
+/**
+ * The key a client's address is counted by. IPv6 by its /64: a host, or a home, gets a block of that size and takes any
+ * address in it at will, each of which would start the limits afresh. IPv4 as it is, also when written as IPv4-mapped IPv6
+ * (`::ffff:192.0.2.1`, as a dual-stack socket gives it).
+ */
+export function addressKey(address: string): string {
+  if (!address.includes(':')) return address;
+  const mapped = MAPPED_IPV4.exec(address);
+  if (mapped) return mapped[1]!;
+  const groups = ipv6Groups(address);
+  if (!groups) return address;
+  if (groups[5] === 0xffff && groups.slice(0, 5).every((group) => group === 0))
+    return `${groups[6]! >> 8}.${groups[6]! & 255}.${groups[7]! >> 8}.${groups[7]! & 255}`;
+  return `${groups[0]!.toString(16)}:${groups[1]!.toString(16)}:${groups[2]!.toString(16)}:${groups[3]!.toString(16)}::/64`;
+}
+
+/** IPv4-mapped IPv6 as a dual-stack socket writes it, read at once; its other spellings are read as any IPv6 address. */
+const MAPPED_IPV4 = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
+const GROUP = /^[0-9a-f]{1,4}$/i;
+const DOTTED_END = /^(.*:)(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+/** The eight 16-bit groups of an IPv6 address (its zone dropped, a trailing IPv4 part read as two), or undefined. */
+function ipv6Groups(address: string): number[] | undefined {
+  let text = address.split('%', 1)[0]!;
+  const dotted = text.includes('.') ? DOTTED_END.exec(text) : null;
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(2).map(Number) as [number, number, number, number];
+    if (Math.max(a, b, c, d) > 255) return undefined;
+    text = `${dotted[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return undefined;
+  const head = halves[0] ? halves[0].split(':') : [];
+  const tail = halves[1] ? halves[1].split(':') : [];
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
+  const groups: number[] = [];
+  const read = (parts: string[]) => parts.every((part) => GROUP.test(part) && groups.push(parseInt(part, 16)));
+  if (!read(head)) return undefined;
+  for (let i = 0; i < (halves.length === 2 ? missing : 0); i++) groups.push(0);
+  return read(tail) ? groups : undefined;
+}
+
 const FRESH = 'fresh tokens (asked for with Cache-Control: no-cache, or not cached yet)';
 /** Lookups of user codes (and codes typed wrong) per address: enough for typing errors, far too few to guess one of 20^8. */
 const DEVICE_LOOKUPS: Limit = { name: 'device-lookups', max: 10, windowMs: 60_000, counted: 'codes tried from your address' };
@@ -202,7 +245,7 @@ export class Limits {
    * limits, across replicas.
    */
   publicRequest(address: string): ProblemError | undefined {
-    const verdict = this.local.take(this.publicAddress, address);
+    const verdict = this.local.take(this.publicAddress, addressKey(address));
     return verdict.allowed ? undefined : overLimit(this.publicAddress, verdict);
   }
 
@@ -220,15 +263,16 @@ export class Limits {
    */
   async freshEmployeeToken(address: string, sessionId: string): Promise<void> {
     await this.enforce([[this.freshSession, sessionId]]);
+    const key = addressKey(address);
     await this.enforce([
-      [this.address, address],
-      [this.freshAddress, address],
+      [this.address, key],
+      [this.freshAddress, key],
     ]);
   }
 
   /** A token for a logged-in employee that asked the provider nothing (cached, or from a call under way): the address's limit. */
   async addressRequest(address: string): Promise<void> {
-    await this.enforce([[this.address, address]]);
+    await this.enforce([[this.address, addressKey(address)]]);
   }
 
   /**
@@ -237,24 +281,24 @@ export class Limits {
    * the count (a Redis round trip) share it rather than count again.
    */
   async freshAppToken(address: string): Promise<void> {
-    await this.enforce([[this.freshAddress, address]]);
+    await this.enforce([[this.freshAddress, addressKey(address)]]);
   }
 
   async loginStart(address: string): Promise<void> {
-    await this.enforce([[this.login, address]]);
+    await this.enforce([[this.login, addressKey(address)]]);
   }
 
   async codeRedeem(address: string): Promise<void> {
-    await this.enforce([[this.cliToken, address]]);
+    await this.enforce([[this.cliToken, addressKey(address)]]);
   }
 
   /** A user code looked up on the device page, or typed wrong there: counted across replicas, so more replicas give no more guesses. */
   async deviceLookup(address: string): Promise<void> {
-    await this.enforce([[DEVICE_LOOKUPS, address]], 'too_many_codes');
+    await this.enforce([[DEVICE_LOOKUPS, addressKey(address)]], 'too_many_codes');
   }
 
   async deviceStart(address: string): Promise<void> {
-    await this.enforce([[DEVICE_STARTS, address]], 'too_many_codes');
+    await this.enforce([[DEVICE_STARTS, addressKey(address)]], 'too_many_codes');
   }
 
   /** Counts the request against every limit; throws a 429 with Retry-After for the first one it is over. */
