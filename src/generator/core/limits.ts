@@ -11,6 +11,7 @@
 import { digest } from '../../digest.js';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
+import ipaddr from 'ipaddr.js';
 import type { Logger } from 'pino';
 import type { GeneratorConfig } from '../../config.js';
 import { entryBound } from '../../entry-bound.js';
@@ -171,39 +172,19 @@ export function addressKey(address: string): string {
   if (!address.includes(':')) return address;
   const mapped = MAPPED_IPV4.exec(address);
   if (mapped) return mapped[1]!;
-  const groups = ipv6Groups(address);
-  if (!groups) return address;
-  if (groups[5] === 0xffff && groups.slice(0, 5).every((group) => group === 0))
-    return `${groups[6]! >> 8}.${groups[6]! & 255}.${groups[7]! >> 8}.${groups[7]! & 255}`;
-  return `${groups[0]!.toString(16)}:${groups[1]!.toString(16)}:${groups[2]!.toString(16)}:${groups[3]!.toString(16)}::/64`;
-}
-
-/** IPv4-mapped IPv6 as a dual-stack socket writes it, read at once; its other spellings are read as any IPv6 address. */
-const MAPPED_IPV4 = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
-const GROUP = /^[0-9a-f]{1,4}$/i;
-const DOTTED_END = /^(.*:)(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
-/** The eight 16-bit groups of an IPv6 address (its zone dropped, a trailing IPv4 part read as two), or undefined. */
-function ipv6Groups(address: string): number[] | undefined {
-  let text = address.split('%', 1)[0]!;
-  const dotted = text.includes('.') ? DOTTED_END.exec(text) : null;
-  if (dotted) {
-    const [a, b, c, d] = dotted.slice(2).map(Number) as [number, number, number, number];
-    if (Math.max(a, b, c, d) > 255) return undefined;
-    text = `${dotted[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  let parsed: ipaddr.IPv6;
+  try {
+    parsed = ipaddr.IPv6.parse(address);
+  } catch {
+    return address;
   }
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  const head = halves[0] ? halves[0].split(':') : [];
-  const tail = halves[1] ? halves[1].split(':') : [];
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
-  const groups: number[] = [];
-  const read = (parts: string[]) => parts.every((part) => GROUP.test(part) && groups.push(parseInt(part, 16)));
-  if (!read(head)) return undefined;
-  for (let i = 0; i < (halves.length === 2 ? missing : 0); i++) groups.push(0);
-  return read(tail) ? groups : undefined;
+  if (parsed.isIPv4MappedAddress()) return parsed.toIPv4Address().toString();
+  const [a, b, c, d] = parsed.parts.map((part) => part.toString(16));
+  return `${a}:${b}:${c}:${d}::/64`;
 }
+
+/** IPv4-mapped IPv6 as a dual-stack socket writes it for every IPv4 client, read without parsing it as IPv6. */
+const MAPPED_IPV4 = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
 
 const FRESH = 'fresh tokens (asked for with Cache-Control: no-cache, or not cached yet)';
 /** Lookups of user codes (and codes typed wrong) per address: enough for typing errors, far too few to guess one of 20^8. */
