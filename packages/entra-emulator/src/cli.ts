@@ -18,7 +18,7 @@ Options for starting (each is also an environment variable):
                          (default $XDG_STATE_HOME/entra-emulator or ~/.local/state/entra-emulator)
   --tls                  serve HTTPS with a certificate of a local CA kept in the state folder  EMULATOR_TLS=self-signed
 
-env and rotate-key talk to the running emulator at --url, $EMULATOR_URL or http://localhost:8081.
+env and rotate-key talk to the running emulator at --url, $EMULATOR_URL or http://localhost:$EMULATOR_PORT (8081 when unset).
 `;
 
 export type Command =
