@@ -27,7 +27,7 @@ function memoryOf(pid: number): { rss: number; peak: number } {
   return { rss: kib('VmRSS'), peak: kib('VmHWM') };
 }
 
-interface Started {
+export interface Started {
   pid: number;
   readyMs: number;
   url: string;
@@ -71,10 +71,17 @@ async function start(args: string[], env: Record<string, string>, path: string):
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 3_000));
 
-export async function production(): Promise<void> {
-  heading('7. The production build (node dist/main.js) with NAIS variables and Valkey: start, idle and peak memory');
-  const rounds = Number(process.env.BENCH_STARTS ?? 10);
-  const seconds = Number(process.env.BENCH_M2M_SECONDS ?? 4) * 5;
+/**
+ * What the production build runs with, as NAIS gives it: the build made afresh, the identity provider (the
+ * emulator, in this process, as Entra ID would be elsewhere) and Valkey (TLS, its readwrite user).
+ */
+export interface ProductionSetting {
+  /** Starts `node dist/main.js` with `env` and waits until it is ready. */
+  start(): Promise<Started>;
+  close(): Promise<void>;
+}
+
+export async function productionSetting(): Promise<ProductionSetting> {
   if (spawnSync('npm', ['run', 'build'], { stdio: 'ignore' }).status !== 0) throw new Error('npm run build failed');
   const emulator = await startEmulator({ port: 0, logger: false });
   const redis = await startRedis({ nais: true });
@@ -94,6 +101,20 @@ export async function production(): Promise<void> {
     VALKEY_PASSWORD_SESSIONS: redis.nais!.app.password,
     SESSION_STORE_CA_FILE: redis.nais!.caFile,
   };
+  return {
+    start: () => start(['dist/main.js'], env, '/internal/isready'),
+    close: async () => {
+      await redis.close();
+      await emulator.close();
+    },
+  };
+}
+
+export async function production(): Promise<void> {
+  heading('7. The production build (node dist/main.js) with NAIS variables and Valkey: start, idle and peak memory');
+  const rounds = Number(process.env.BENCH_STARTS ?? 10);
+  const seconds = Number(process.env.BENCH_M2M_SECONDS ?? 4) * 5;
+  const setting = await productionSetting();
   const bare: number[] = [];
   const ours: number[] = [];
   try {
@@ -103,7 +124,7 @@ export async function production(): Promise<void> {
       const baseline = await start(['-e', BARE], {}, '/');
       bareIdle = memoryOf(baseline.pid).rss;
       await baseline.stop();
-      const generator = await start(['dist/main.js'], env, '/internal/isready');
+      const generator = await setting.start();
       if (round === rounds) {
         await settle();
         idle = memoryOf(generator.pid).rss;
@@ -122,7 +143,7 @@ export async function production(): Promise<void> {
     );
     line('RSS idle: bare server (baseline) / production build', `${mib(bareIdle)} / ${mib(idle)} (${fmt(idle / bareIdle, 1)}x)`);
 
-    const generator = await start(['dist/main.js'], env, '/internal/isready');
+    const generator = await setting.start();
     try {
       const bodies = Array.from({ length: AUDIENCES }, (_, i) => `aud=dev-gcp:team-${i}:app`);
       for (const body of bodies) {
@@ -159,7 +180,6 @@ export async function production(): Promise<void> {
       await generator.stop();
     }
   } finally {
-    await redis.close();
-    await emulator.close();
+    await setting.close();
   }
 }

@@ -2,7 +2,7 @@
  * The token generator's paths and cookie names, said once: its routes, the command line, the
  * wiring that registers it with the emulator and its pages all take them from here.
  */
-import { createHash } from 'node:crypto';
+import { digest } from './digest.js';
 
 export const PATHS = {
   /** App tokens (client credentials) for scripts. */
@@ -108,7 +108,7 @@ export function cookieNames(publicUrl: string): CookieNames {
   return {
     session,
     // A digest, not the state itself: whatever a callback's state holds, the name is a valid, short one.
-    login: (state) => loginPrefix + createHash('sha256').update(state).digest('base64url').slice(0, LOGIN_DIGEST_LENGTH),
+    login: (state) => loginPrefix + digest(state).slice(0, LOGIN_DIGEST_LENGTH),
     isLogin,
     isOurs: (name) => name === session || name === loop || isLogin(name),
     loop,

@@ -3,7 +3,7 @@
  * no token, and keys are hashes of the session ids, so that it reveals no ticket either. While Redis
  * is away every operation fails fast with StoreUnavailableError; the client reconnects by itself.
  */
-import { createHash } from 'node:crypto';
+import { digest } from '../digest.js';
 import { rootCertificates } from 'node:tls';
 import { Redis, ReplyError } from 'ioredis';
 import type { Logger } from 'pino';
@@ -239,7 +239,7 @@ export class RedisStore implements SessionStore {
   }
 
   private hashed(id: string): string {
-    return createHash('sha256').update(id).digest('base64url');
+    return digest(id);
   }
 
   private sessionKey(id: string): string {

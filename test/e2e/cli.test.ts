@@ -413,6 +413,7 @@ describe('token-generator obo --device while the generator restarts', () => {
           HOST: '127.0.0.1',
           PUBLIC_URL: proxy.url,
           EMULATOR_PORT: String(await freePort()),
+          DEVICE_POLL_INTERVAL_SECONDS: '1',
           EMULATOR_STATE_DIR: join(dir, 'device-restart'),
         };
         return startStack({ env });

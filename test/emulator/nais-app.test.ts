@@ -226,6 +226,14 @@ describe('a NAIS app configured only by the variables NAIS injects', () => {
     expect((await introspect('not a token')).body).toEqual({ active: false, error: 'token is not a valid JWT' });
     const noIat = await emulator.appToken({ caller: CLIENT, target: API, claims: { iat: undefined } });
     expect((await introspect(noIat)).body).toEqual({ active: false, error: 'token has no iat claim' });
+    // Texas refuses a token issued after now (past its minute of leeway), and an iat that is not whole seconds.
+    const now = Math.floor(Date.now() / 1000);
+    const future = await emulator.appToken({ caller: CLIENT, target: API, claims: { iat: now + 600, nbf: undefined } });
+    expect((await introspect(future)).body).toEqual({ active: false, error: 'token is issued in the future' });
+    const withinLeeway = await emulator.appToken({ caller: CLIENT, target: API, claims: { iat: now + 30, nbf: undefined } });
+    expect((await introspect(withinLeeway)).body.active).toBe(true);
+    const fraction = await emulator.appToken({ caller: CLIENT, target: API, claims: { iat: now - 0.5 } });
+    expect((await introspect(fraction)).body).toEqual({ active: false, error: "token's iat claim is not a whole number of seconds" });
   });
 
   it('refuses a target whose manifest does not let the app in, keeping the AADSTS code', async () => {
@@ -278,6 +286,78 @@ describe('a NAIS app configured only by the variables NAIS injects', () => {
       `dev-gcp:team-a:ghost is not an app of this emulator's directory; it has ${[CERTIFIED, API, CLIENT, OTHER].join(', ')}`,
     );
     expect(other.AZURE_APP_CLIENT_ID).toBe(emulator.clientIdFor(OTHER));
+    // Texas's endpoints take POST only.
+    for (const url of [client.NAIS_TOKEN_ENDPOINT!, client.NAIS_TOKEN_EXCHANGE_ENDPOINT!, client.NAIS_TOKEN_INTROSPECTION_ENDPOINT!])
+      for (const method of ['GET', 'HEAD', 'PUT', 'DELETE']) {
+        const res = await fetch(url, { method });
+        expect([method, res.status, res.headers.get('allow'), await res.text()]).toEqual([method, 405, 'POST', '']);
+      }
+  });
+
+  it('reads every field before the identity provider, and takes any string as Texas does', async () => {
+    // Introspection answers a provider Texas does not serve as it answers a token it cannot use: 200, inactive.
+    for (const as of ['json', 'form'] as const)
+      expect(await post(api.NAIS_TOKEN_INTROSPECTION_ENDPOINT!, { identity_provider: 'tokenx', token: 'x' }, as)).toEqual({
+        status: 200,
+        body: { active: false, error: "identity provider 'tokenx' is not enabled" },
+      });
+    // An empty bearer token handed on is a token that is not valid, not a bad request.
+    expect(await post(api.NAIS_TOKEN_INTROSPECTION_ENDPOINT!, { identity_provider: 'entra_id', token: '' })).toEqual({
+      status: 200,
+      body: { active: false, error: 'token is not a valid JWT' },
+    });
+    // A body Texas cannot read is refused before the provider is looked at.
+    const noToken = await post(api.NAIS_TOKEN_INTROSPECTION_ENDPOINT!, { identity_provider: 'maskinporten' });
+    expect(noToken).toEqual({ status: 400, body: { error: 'invalid_request', error_description: 'missing required field: token' } });
+    const noTarget = await post(client.NAIS_TOKEN_ENDPOINT!, { identity_provider: 'idporten' });
+    expect(noTarget.body.error_description).toBe('missing required field: target');
+    // Empty values go on to Entra ID, which answers them with its own AADSTS codes.
+    const emptyTarget = await post(client.NAIS_TOKEN_ENDPOINT!, { identity_provider: 'entra_id', target: '' }, 'form');
+    expect(emptyTarget.status).toBe(400);
+    expect(String(emptyTarget.body.error_description)).toMatch(/^AADSTS\d+: /);
+    const emptyUser = await post(client.NAIS_TOKEN_EXCHANGE_ENDPOINT!, {
+      identity_provider: 'entra_id',
+      target: scope(API),
+      user_token: '',
+    });
+    expect(emptyUser.status).toBe(400);
+    expect(String(emptyUser.body.error_description)).toMatch(/^AADSTS\d+: /);
+  });
+
+  it('types the optional fields as Texas does: skip_cache a boolean or null, resource and authorization_details kept apart', async () => {
+    const ask = (extra: Record<string, unknown>, as: 'json' | 'form' = 'json') =>
+      post(client.NAIS_TOKEN_ENDPOINT!, { identity_provider: 'entra_id', target: scope(API), ...extra }, as);
+    const first = await ask({});
+    // A client that serializes every field sends null for the ones it leaves out (Jackson, serde without skip).
+    const nulls = await ask({ skip_cache: null, resource: null, authorization_details: null });
+    expect(nulls.status).toBe(200);
+    expect(nulls.body.access_token).toBe(first.body.access_token);
+    const exchanged = await post(client.NAIS_TOKEN_EXCHANGE_ENDPOINT!, {
+      identity_provider: 'entra_id',
+      target: scope(API),
+      user_token: await emulator.userToken({ employee: 'Z990001', target: CLIENT }),
+      skip_cache: null,
+    });
+    expect(exchanged.status).toBe(200);
+    // JSON's skip_cache is a boolean, a form's the word true or false.
+    const refused = { status: 400, body: { error: 'invalid_request', error_description: 'skip_cache must be true or false' } };
+    expect(await ask({ skip_cache: 'true' })).toEqual(refused);
+    expect(await ask({ skip_cache: 1 }, 'form')).toEqual(refused);
+    expect((await ask({ skip_cache: false }, 'form')).body.access_token).toBe(first.body.access_token);
+    // Texas keeps a token per resource and authorization details, and reads neither from a wrong type.
+    const withResource = await ask({ resource: 'https://resource.example' });
+    expect(withResource.status).toBe(200);
+    expect(withResource.body.access_token).not.toBe(first.body.access_token);
+    expect((await ask({ resource: 'https://resource.example' }, 'form')).body.access_token).toBe(withResource.body.access_token);
+    const details = [{ type: 'urn:example:detail' }];
+    const withDetails = await ask({ authorization_details: details });
+    expect(withDetails.body.access_token).not.toBe(first.body.access_token);
+    expect((await ask({ authorization_details: JSON.stringify(details) }, 'form')).body.access_token).toBe(withDetails.body.access_token);
+    expect((await ask({ resource: 5 })).body.error_description).toBe('resource must be a string');
+    for (const wrong of [{ type: 'x' }, 'not json', ['x']])
+      expect((await ask({ authorization_details: wrong })).body.error_description).toBe(
+        'authorization_details must be a JSON array of objects',
+      );
   });
 
   it('does private_key_jwt itself with openid-client and AZURE_APP_JWK', async () => {

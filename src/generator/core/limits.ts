@@ -8,7 +8,7 @@
  * One limiter, two backends behind `Limiter`: memory (per replica, answers at once) and Redis (across
  * replicas, with the memory backend while Redis is away). Each limit is a fixed window per key.
  */
-import { createHash } from 'node:crypto';
+import { digest } from '../../digest.js';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
@@ -144,7 +144,7 @@ export class RedisLimiter implements Limiter {
   async take(limit: Limit, key: string): Promise<Verdict> {
     if (this.redis.status === 'ready') {
       try {
-        const redisKey = `${this.prefix}${limit.name}:${createHash('sha256').update(key).digest('base64url')}`;
+        const redisKey = `${this.prefix}${limit.name}:${digest(key)}`;
         const [count, ttl] = (await this.redis.eval(INCREMENT, 1, redisKey, limit.windowMs)) as [number, number];
         return { allowed: count <= limit.max, retryAfterSeconds: Math.max(1, Math.ceil(ttl / 1000)) };
       } catch (err) {

@@ -3,7 +3,7 @@
  * headless route): the start (state, nonce and PKCE verifier, sealed for the callback to check), and
  * the completion (the code redeemed and checked, the employee from the claims, a new session).
  */
-import { createHash } from 'node:crypto';
+import { digest } from '../../digest.js';
 import * as oidc from 'openid-client';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -36,7 +36,6 @@ export const LOGIN_STATE_SECONDS = 600;
  * it made. Written once the session is: a second request that overtakes the first hears the plain refusal.
  */
 const Completed = z.object({ returnTo: z.string(), session: z.string() });
-const digest = (value: string) => createHash('sha256').update(value).digest('base64url');
 const completedKey = (state: string) => `login-completed:${digest(state)}`;
 
 export interface LoginStart {

@@ -6,7 +6,7 @@
  * when the provider refuses the employee's token. A tool's session gets tokens only for the targets
  * the employee consented to.
  */
-import { createHash } from 'node:crypto';
+import { digest } from '../../digest.js';
 import type { ParsedAudience } from '../../audience.js';
 import { TokenCache, type CacheResult } from '../../cache/token-cache.js';
 import type { SessionData } from '../../session/index.js';
@@ -227,7 +227,7 @@ function assertConsented(session: EmployeeSession, target: ParsedAudience): void
 
 /** The session's key is hashed: a key is never the session's id as the store knows it. */
 function employeeCacheKey(sessionId: string, scope: string): string {
-  return `${createHash('sha256').update(sessionId).digest('base64url')} ${scope}`;
+  return `${digest(sessionId)} ${scope}`;
 }
 
 export function responseBody(token: IssuedToken, now = Date.now()): TokenResponseBody {

@@ -6,7 +6,8 @@
  * used up only by a redemption whose answer is ready (`ToolSessions.firstAnswer`): one that failed on
  * the way (the identity provider refused or failed, the generator died) leaves the tool its code to try again.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { digest } from '../../../digest.js';
 import { z } from 'zod';
 import type { Sealer, SessionStore } from '../../../session/index.js';
 import { refuse } from '../problem.js';
@@ -71,7 +72,7 @@ export class AuthorizationCodes {
   async redeem<T>(asked: CodeRedemption, answer: (redeemed: RedeemedCode) => Promise<T>): Promise<T> {
     const code = this.open(asked.code);
     if (!asked.verifier) throw refuse('invalid_grant', 'Send the PKCE code_verifier of this code: the generator requires PKCE (S256).');
-    if (createHash('sha256').update(asked.verifier).digest('base64url') !== code.challenge)
+    if (digest(asked.verifier) !== code.challenge)
       throw refuse('invalid_grant', 'The code_verifier does not match the code_challenge of this code.');
     if (asked.redirectUri !== code.redirectUri)
       throw refuse('invalid_grant', 'The redirect_uri differs from the one this code was issued for.');

@@ -3,15 +3,14 @@
  * to, so that only a POST from that page, in that browser, within a few minutes, continues, and only
  * once: a second POST of the same page would mint a second code.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { digest } from '../../../digest.js';
 import { z } from 'zod';
 import type { Sealer, SessionStore } from '../../../session/index.js';
 import type { LoadedSession } from '../sessions.js';
 import { refuse } from '../problem.js';
 
 const CONSENT_SECONDS = 600;
-
-const sessionHash = (id: string) => createHash('sha256').update(id).digest('base64url');
 
 export class ConsentTokens<T> {
   private readonly schema;
@@ -31,7 +30,7 @@ export class ConsentTokens<T> {
   issue(session: LoadedSession, request: T): string {
     const id = randomBytes(16).toString('base64url');
     return this.sealer.seal(
-      JSON.stringify({ id, session: sessionHash(session.id), expiresAt: this.now() + CONSENT_SECONDS * 1000, request }),
+      JSON.stringify({ id, session: digest(session.id), expiresAt: this.now() + CONSENT_SECONDS * 1000, request }),
       this.purpose,
     );
   }
@@ -48,7 +47,7 @@ export class ConsentTokens<T> {
     } catch {
       parsed = undefined;
     }
-    if (!parsed || parsed.session !== sessionHash(session.id)) {
+    if (!parsed || parsed.session !== digest(session.id)) {
       throw refuse(
         'consent_refused',
         'This answer does not come from the page that asked you in this browser: open the link from your tool again.',

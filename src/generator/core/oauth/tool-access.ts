@@ -4,7 +4,7 @@
  * use in a record of its own, written on every refresh without the list's lock. The home page shows
  * the list; a logout ends the tools its browser login allowed, "log out everywhere" all of them.
  */
-import { createHash } from 'node:crypto';
+import { digest } from '../../../digest.js';
 import { z } from 'zod';
 import { StoreUnavailableError, type SessionStore } from '../../../session/index.js';
 
@@ -27,8 +27,6 @@ const Entries = z.array(Entry);
 const LOCK = { maxHoldMs: 5_000, waitMs: 5_000 };
 /** Tools listed per employee at most; past it the oldest entry goes (its session still ends with its login). */
 const MAX_ENTRIES = 50;
-
-export const digest = (value: string) => createHash('sha256').update(value).digest('base64url');
 
 export class ToolAccess {
   constructor(

@@ -10,7 +10,8 @@ import { z } from 'zod';
 import type { Sealer } from '../../../session/index.js';
 import type { LoadedSession, Sessions } from '../sessions.js';
 import { refuse } from '../problem.js';
-import { digest, type ToolAccess, type ToolEntry } from './tool-access.js';
+import { digest } from '../../../digest.js';
+import type { ToolAccess, ToolEntry } from './tool-access.js';
 
 const HANDLE = 'tool-refresh-token';
 const RefreshToken = z.object({ id: z.string(), generation: z.string(), handle: z.string() });

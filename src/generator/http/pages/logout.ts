@@ -4,7 +4,7 @@
  * and the session ends, here and then at the identity provider. A client that is not a browser (the
  * command line) asks for the token in JSON and posts it the same way.
  */
-import { createHash } from 'node:crypto';
+import { digest } from '../../../digest.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -29,11 +29,6 @@ export interface LogoutDeps {
   sealer: Sealer;
   /** The tools' sessions: a logout ends those its browser login allowed, "everywhere" all of the employee's. */
   tools?: ToolSessions;
-}
-
-/** What a logout token names: the session (hashed), so that it ends that session and no other. */
-function sessionDigest(id: string): string {
-  return createHash('sha256').update(id).digest('base64url');
 }
 
 const LogoutPage = z
@@ -69,11 +64,12 @@ const POST_SCHEMA = {
 export async function logoutRoutes(fastify: FastifyInstance, { ctx, sessions, cookie, sealer, tools }: LogoutDeps): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const ownOrigin = new URL(ctx.config.publicUrl).origin;
-  const tokenFor = (sessionId: string) => sealer.seal(JSON.stringify({ session: sessionDigest(sessionId) }), TOKEN_CONTEXT);
+  // A logout token names its session by digest, so that it ends that session and no other.
+  const tokenFor = (sessionId: string) => sealer.seal(JSON.stringify({ session: digest(sessionId) }), TOKEN_CONTEXT);
   const tokenMatches = (token: unknown, sessionId: string) => {
     const opened = typeof token === 'string' ? sealer.open(token, TOKEN_CONTEXT) : undefined;
     try {
-      return opened !== undefined && LogoutToken.parse(JSON.parse(opened)).session === sessionDigest(sessionId);
+      return opened !== undefined && LogoutToken.parse(JSON.parse(opened)).session === digest(sessionId);
     } catch {
       return false;
     }
