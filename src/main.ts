@@ -118,7 +118,7 @@ async function standIn(
   logger: Logger,
   overrides: EmulatorOptions | undefined,
 ): Promise<{ emulator: Emulator; identity: IdentityConfig; config: GeneratorConfig }> {
-  const { emulatorOptionsFromEnv, startEmulator } = await import('entra-emulator');
+  const { emulatorOptionsFromEnv, startEmulator, withCommandPort } = await import('entra-emulator');
   if (env.EMULATOR_TLS_CERT) {
     throw new Error(
       'EMULATOR_TLS_CERT: npm start makes the certificate of its emulator itself (EMULATOR_TLS=self-signed); with a certificate ' +
@@ -126,7 +126,7 @@ async function standIn(
     );
   }
   const emulatorOptions: EmulatorOptions = {
-    ...emulatorOptionsFromEnv({ EMULATOR_PORT: '8081', ...env }),
+    ...emulatorOptionsFromEnv(withCommandPort(env)),
     logger: logger.child({ component: 'emulator' }),
     ...overrides,
   };

@@ -68,6 +68,7 @@ export function failureOf(
 ): CliError {
   const answer = (body && typeof body === 'object' ? body : {}) as {
     error_description?: unknown;
+    message?: unknown;
     details?: unknown;
     correlation_id?: unknown;
   };
@@ -76,7 +77,10 @@ export function failureOf(
   if (wrongUrl) return wrongUrl;
   const ours = typeof answer.correlation_id === 'string' && answer.correlation_id === correlationHeader;
   if (typeof answer.error_description !== 'string' || !ours) return notAGenerator(ctx, status, path);
-  return new CliError(typeof answer.details === 'string' ? `${answer.error_description}\n\n${answer.details}` : answer.error_description);
+  if (typeof answer.details !== 'string') return new CliError(answer.error_description);
+  // An OAuth body says it all on one line, and the message apart from the details; a JSON body's description is the message.
+  const message = typeof answer.message === 'string' ? answer.message : answer.error_description;
+  return new CliError(`${message}\n\n${answer.details}`);
 }
 
 export const failure = (ctx: Context, res: Answer, path: string): CliError =>

@@ -5,7 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { COMMAND_PORT } from '../../packages/entra-emulator/src/command-port.js';
 import { VARIABLES as EMULATOR } from '../../packages/entra-emulator/src/env.js';
+import { DEFAULT_SIGN_IN_RATE_LIMIT } from '../../packages/entra-emulator/src/login/routes.js';
+import { accessTokenLifetime } from '../../packages/entra-emulator/src/options.js';
 import { VARIABLES as COMMAND_LINE } from '../../src/cli/env.js';
 import { VARIABLES as GENERATOR } from '../../src/config.js';
 import { VARIABLES as ENTRA } from '../../src/generator/idp/entra/variables.js';
@@ -33,6 +36,18 @@ describe('docs/configuration.md', () => {
     for (const [name, value] of defaults) {
       const row = rows.find((candidate) => candidate.names.includes(name))!;
       expect(row.line, name).toContain(`\`${String(value)}\``);
+    }
+  });
+
+  it('gives the emulator\u2019s defaults as its code has them', () => {
+    const defaults = {
+      EMULATOR_PORT: COMMAND_PORT,
+      EMULATOR_TOKEN_LIFETIME_SECONDS: accessTokenLifetime({}),
+      EMULATOR_SIGN_IN_RATE_LIMIT: DEFAULT_SIGN_IN_RATE_LIMIT,
+    };
+    for (const [name, value] of Object.entries(defaults)) {
+      const row = rows.find((candidate) => candidate.names.includes(name))!;
+      expect(row.line.split('|')[2], name).toContain(`\`${value}\``);
     }
   });
 });

@@ -237,11 +237,35 @@ describe('the login callback refuses', () => {
   });
 
   it('an error from the identity provider becomes a page that says what to do, with a correlation id', async () => {
-    const result = await callback(`${stack.url}/oauth2/callback?error=access_denied&error_description=AADSTS50105%3A+not+assigned&state=x`);
+    const pending = await startLogin(stack.url);
+    const state = new URL(pending.callbackUrl).searchParams.get('state')!;
+    const refused = `${stack.url}/oauth2/callback?error=access_denied&error_description=AADSTS50105%3A+not+assigned&state=${state}`;
+    const result = await callback(refused, pending.loginCookie);
     expect(result.status).toBe(403);
     expect(result.body).toMatch(/not assigned to this token generator/);
+    expect(result.body).toContain('AADSTS50105: not assigned');
     expect(result.body).toMatch(/Correlation id/);
     expect(result.body).not.toMatch(/at .*\.(ts|js):\d+/);
+  });
+
+  it('an error of a login this browser did not start (a link of anyone’s making) shows none of its words on this site', async () => {
+    const words = 'SECURITY NOTICE: your access is suspended, call +47 00 00 00 00 with your password';
+    const pending = await startLogin(stack.url);
+    const state = new URL(pending.callbackUrl).searchParams.get('state')!;
+    for (const [query, cookie] of [
+      [`state=${state}`, undefined],
+      ['state=x', pending.loginCookie],
+      ['', pending.loginCookie],
+    ] as const) {
+      const result = await callback(
+        `${stack.url}/oauth2/callback?error=access_denied&error_description=${encodeURIComponent(words)}&${query}`,
+        cookie,
+      );
+      expect(result.status).toBe(400);
+      expect(result.body).not.toContain('SECURITY NOTICE');
+      expect(result.body).not.toMatch(/Sign in with your|not assigned/);
+      expect(result.body).toMatch(/started in another browser|does not belong to the login this browser started/);
+    }
   });
 });
 

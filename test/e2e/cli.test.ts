@@ -413,6 +413,7 @@ describe('token-generator obo --device while the generator restarts', () => {
           HOST: '127.0.0.1',
           PUBLIC_URL: proxy.url,
           EMULATOR_PORT: String(await freePort()),
+          DEVICE_POLL_INTERVAL_SECONDS: '1',
           EMULATOR_STATE_DIR: join(dir, 'device-restart'),
         };
         return startStack({ env });
@@ -763,6 +764,22 @@ describe('token-generator obo', () => {
     });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/you denied the command line/);
+  });
+
+  it('fails for a target that has not let the generator in with the advice, the access policy and the sentence after it', async () => {
+    const { run } = await oboAnswered(page, ['obo', 'dev-gcp:locked:api'], /Log in with your browser: (\S+)/, 'Allow', {
+      TOKEN_GENERATOR_CACHE: join(dir, 'locked.json'),
+    });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    // After the line that sent the employee to log in.
+    const lines = run.stderr.slice(run.stderr.indexOf('token-generator: ')).trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^token-generator: dev-gcp:locked:api has not authorized this token generator .* on behalf of employees\./);
+    expect(lines[0]).not.toContain('spec:');
+    expect(lines.slice(1, 4)).toEqual(['', 'spec:', '  accessPolicy:']);
+    expect(lines).toContain('        - application: azure-token-generator');
+    expect(lines.at(-1)).toMatch(/^The app must also let you in as a user/);
+    expect(lines).toHaveLength(11);
   });
 
   it('logs in with --device: a code to enter on any device, approved there in Chromium', async () => {

@@ -215,6 +215,27 @@ describe('logins and command-line codes', () => {
     expect(elsewhere.status).toBe(302);
   });
 
+  it("limits the answers to a tool's consent page per login: each is remembered in the store for ten minutes", async () => {
+    const cookie = await login(stack.url);
+    const authorize = `${stack.url}/oauth2/authorize?${new URLSearchParams({
+      response_type: 'code',
+      client_id: 'limits test',
+      redirect_uri: 'http://127.0.0.1:9/callback',
+      scope: 'dev-gcp:team:tool',
+      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
+    })}`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 14; i++) {
+      const answer = await decide(cookie, `${stack.url}/oauth2/authorize`, await consentToken(cookie, authorize), 'deny');
+      statuses.push(answer.status);
+    }
+    expect(statuses).toEqual([...Array<number>(12).fill(303), 429, 429]);
+    // Another login of the same employee has a limit of its own.
+    const other = await login(stack.url);
+    expect((await decide(other, `${stack.url}/oauth2/authorize`, await consentToken(other, authorize), 'deny')).status).toBe(303);
+  });
+
   it('limits authorization codes redeemed at /oauth2/token per address', async () => {
     const address = newAddress();
     expect(await redeemGuesses(stack.url, address)).toEqual([400, 400, 400, 400, 429, 429]);

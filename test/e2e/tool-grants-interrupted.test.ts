@@ -21,7 +21,7 @@ import {
 } from '../helpers/authorization-server.js';
 import { installClock } from '../helpers/clock.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
-import { login } from '../helpers/http-login.js';
+import { login, logout } from '../helpers/http-login.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { memoryLogger } from '../helpers/stack.js';
@@ -114,18 +114,23 @@ async function allowedDevice(cookie?: string): Promise<string> {
   return started.device_code;
 }
 
-/** Sends `request` with its on-behalf-of call held at the identity provider, kills the replica there, then lets the call go on. */
-async function killedDuring(request: () => Promise<unknown>, replica: { kill(): Promise<void> }): Promise<void> {
+/** Sends `request` with its on-behalf-of call held at the identity provider, does `meanwhile` there, then lets the call go on. */
+async function heldDuring<T>(request: () => Promise<T>, meanwhile: () => Promise<unknown>): Promise<T | undefined> {
   proxy.holdWhen = isOnBehalfOf;
   const sent = request().catch(() => undefined);
   try {
     await waitFor(() => proxy.held === 1, { what: 'the on-behalf-of call to reach the identity provider' });
-    await replica.kill();
+    await meanwhile();
   } finally {
     proxy.holdWhen = undefined;
     proxy.release();
   }
-  await sent;
+  return sent;
+}
+
+/** As `heldDuring`, killing the replica meanwhile. */
+async function killedDuring(request: () => Promise<unknown>, replica: { kill(): Promise<void> }): Promise<void> {
+  await heldDuring(request, () => replica.kill());
 }
 
 /** `request` with the identity provider failing its on-behalf-of calls (HTTP 500), and only those. */
@@ -147,6 +152,22 @@ async function toolsListed(cookie: string): Promise<number> {
   const home = await (await fetch(`${inProcess.url}/`, { headers: { cookie, accept: 'text/html' } })).text();
   return home.split('(its own name for itself)').length - 1;
 }
+
+describe('a browser login logged out while a tool it allowed gets its first token', () => {
+  it('ends that tool too, which the logout found not yet listed: its answer is refused, and it is not listed', async () => {
+    const cookie = await login(inProcess.url);
+    const elsewhere = await login(inProcess.url);
+    const listed = await toolsListed(elsewhere);
+    const redeem = await allowedCode(cookie);
+    const answer = await heldDuring(
+      () => tokenRequest(inProcess.url, redeem),
+      () => logout(inProcess.url, cookie),
+    );
+    expect(answer?.status).toBe(400);
+    expect(((await answer!.json()) as { error: string }).error).toBe('invalid_grant');
+    expect(await toolsListed(elsewhere)).toBe(listed);
+  }, 60_000);
+});
 
 describe('a failed first answer', () => {
   it('leaves the tool its code: redeemed again once the identity provider is well, it gets tokens', async () => {

@@ -124,6 +124,22 @@ describe('a tool session and the browser login that allowed it', () => {
     expect((await refresh(stack.url, still.body.refresh_token!)).body.error).toBe('invalid_grant');
   });
 
+  it('past the fiftieth of an employee, ends the oldest tool: none keeps access unlisted, out of reach of a logout', async () => {
+    const cookie = await login(stack.url);
+    const tokens: string[] = [];
+    for (let i = 0; i <= 50; i++) {
+      // Past the codes an address may redeem in a minute.
+      if (i % 25 === 24) clock.advance(61_000);
+      tokens.push(await toolOf(stack.url, cookie, `tool ${i}`));
+    }
+    const home = await (await fetch(`${stack.url}/`, { headers: { cookie } })).text();
+    expect(home).not.toContain('<strong>tool 0</strong>');
+    expect(home).toContain('<strong>tool 50</strong>');
+    expect((await refresh(stack.url, tokens[0]!)).body.error).toBe('invalid_grant');
+    expect(await (await logout(stack.url, cookie)).json()).toMatchObject({ logged_out: true });
+    for (const token of tokens) expect((await refresh(stack.url, token)).body.error).toBe('invalid_grant');
+  });
+
   it('is listed on the home page with where it came from, and its button ends it', async () => {
     const cookie = await login(stack.url);
     const token = await toolOf(stack.url, cookie, 'Bruno on my laptop');

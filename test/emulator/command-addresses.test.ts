@@ -75,6 +75,17 @@ describe('entra-emulator beside another emulator', () => {
     expect(right.stdout).toContain(`AZURE_APP_CLIENT_ID=`);
   }, 30_000);
 
+  it('env asks the emulator at $EMULATOR_URL, else at $EMULATOR_PORT on localhost, as its --help says', async () => {
+    const known = 'dev-gcp:team-a:known-app';
+    const port = new URL(emulator.baseUrl).port;
+    expect((await command(['--help'])).stdout).toContain('$EMULATOR_URL or http://localhost:$EMULATOR_PORT (8081 when unset)');
+    const byPort = await command(['env', known], { EMULATOR_PORT: port });
+    expect(byPort.code).toBe(0);
+    expect(byPort.stdout).toContain(`AZURE_OPENID_CONFIG_ISSUER='${emulator.baseUrl}/`);
+    const byUrl = await command(['env', known], { EMULATOR_URL: emulator.baseUrl, EMULATOR_PORT: '9' });
+    expect(byUrl.code).toBe(0);
+  }, 30_000);
+
   it('env says that no emulator answers where there is none', async () => {
     const free = createServer();
     await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', resolve));

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { emulatorOptionsFromEnv, startEmulator } from '../../packages/entra-emulator/src/index.js';
+import { emulatorOptionsFromEnv, startEmulator, withCommandPort } from '../../packages/entra-emulator/src/index.js';
 
 describe('emulatorOptionsFromEnv', () => {
   it('reads every variable', () => {
@@ -27,6 +27,14 @@ describe('emulatorOptionsFromEnv', () => {
       accessTokenLifetimeSeconds: 120,
     });
     expect(emulatorOptionsFromEnv({})).toEqual({});
+  });
+
+  it('gives the emulator a program starts (its command, npm start\u2019s) port 8081 when EMULATOR_PORT is unset or blank', () => {
+    for (const env of [{}, { EMULATOR_PORT: '' }, { EMULATOR_PORT: '  ' }]) {
+      expect(emulatorOptionsFromEnv(withCommandPort(env)).port, JSON.stringify(env)).toBe(8081);
+    }
+    expect(emulatorOptionsFromEnv(withCommandPort({ EMULATOR_PORT: '0' })).port).toBe(0);
+    expect(emulatorOptionsFromEnv(withCommandPort({ EMULATOR_PORT: '8082' })).port).toBe(8082);
   });
 
   it('refuses invalid values with the name of the variable', () => {

@@ -56,6 +56,22 @@ describe('every problem code', () => {
     });
   });
 
+  it('give the lines to copy in an OAuth body as the JSON body has them, and keep them out of a redirect', () => {
+    const p: Problem = {
+      code: 'not_authorized_by_target',
+      message: 'Add this access policy:',
+      snippet: 'spec:\n  accessPolicy: {}',
+      snippetLine: 'spec: {accessPolicy: {}}',
+      note: 'And let users in.',
+    };
+    const oauth = oauthBody(p, 'c-3');
+    expect(oauth.error_description).toBe('Add this access policy: spec: {accessPolicy: {}} And let users in.');
+    expect(oauth).toMatchObject({ message: p.message, details: jsonBody(p, 'c-3').details });
+    expect(oauth.details).toBe('spec:\n  accessPolicy: {}\n\nAnd let users in.');
+    expect(Object.keys(oauthRedirectQuery(p, 'c-3'))).not.toContain('details');
+    expect(Object.keys(oauthRedirectQuery(p, 'c-3'))).not.toContain('message');
+  });
+
   it('keep a fixed answer to the rule’s status, as text without a correlation id', () => {
     const answer = fixedAnswer(problemOf('unknown_host'));
     expect(answer.status).toBe(421);

@@ -2,6 +2,8 @@
  * The command line of `entra-emulator`: start the emulator (flags are the EMULATOR_* variables by
  * another name), or ask a running one for an app's NAIS environment or a new signing key.
  */
+import { withCommandPort } from './command-port.js';
+
 export const HELP = `Usage:
   entra-emulator [options]                     start the Entra ID emulator
   entra-emulator env <cluster:namespace:app>   print what NAIS would inject into that app, as dotenv lines
@@ -18,7 +20,7 @@ Options for starting (each is also an environment variable):
                          (default $XDG_STATE_HOME/entra-emulator or ~/.local/state/entra-emulator)
   --tls                  serve HTTPS with a certificate of a local CA kept in the state folder  EMULATOR_TLS=self-signed
 
-env and rotate-key talk to the running emulator at --url, $EMULATOR_URL or http://localhost:8081.
+env and rotate-key talk to the running emulator at --url, $EMULATOR_URL or http://localhost:$EMULATOR_PORT (8081 when unset).
 `;
 
 export type Command =
@@ -48,7 +50,7 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command {
   const first = args[0];
   if (first === 'env' || first === 'rotate-key') {
     args.shift();
-    let url = env.EMULATOR_URL?.trim() || `http://localhost:${env.EMULATOR_PORT?.trim() || '8081'}`;
+    let url = env.EMULATOR_URL?.trim() || `http://localhost:${withCommandPort(env).EMULATOR_PORT}`;
     let json = false;
     let target: string | undefined;
     while (args.length > 0) {

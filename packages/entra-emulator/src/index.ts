@@ -8,6 +8,7 @@ export { startEmulator, type Emulator } from './start.js';
 export type { EmulatorOptions } from './options.js';
 export type { ClientRegistration, TestEmployee } from './model.js';
 export { emulatorEnv, emulatorOptionsFromEnv } from './env.js';
+export { withCommandPort } from './command-port.js';
 export { ConfigError } from '../../../src/config-error.js';
 export type { DirectoryInput } from './manifests.js';
 export type { ClaimValues } from './claim-overrides.js';

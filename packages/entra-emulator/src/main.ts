@@ -2,6 +2,7 @@
  * The Entra ID emulator as a program: `entra-emulator` and `npm run emulator`. Port 8081 and the
  * default state folder unless the flags or EMULATOR_* variables say otherwise.
  */
+import { withCommandPort } from './command-port.js';
 import { HELP, parseCommand, printEnvironment, rotateKey, UsageError, type Command } from './cli.js';
 import type { Emulator, EmulatorOptions } from './index.js';
 import { faultSentence } from '../../../src/env.js';
@@ -25,8 +26,7 @@ async function start(overrides: Record<string, string>): Promise<void> {
   try {
     ({ options, logLevel } = emulatorEnv({
       EMULATOR_STATE_DIR: defaultStateDir(process.env),
-      ...process.env,
-      EMULATOR_PORT: process.env.EMULATOR_PORT?.trim() || '8081',
+      ...withCommandPort(process.env),
       ...overrides,
     }));
   } catch (err) {

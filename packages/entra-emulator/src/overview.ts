@@ -4,6 +4,7 @@
  * values) and the command that prints its environment; the exceptions of the open directory; the
  * test employees; and examples that work with this directory.
  */
+import { COMMAND_PORT } from './command-port.js';
 import { texasPath, type Apps } from './apps.js';
 import type { Directory } from './directory.js';
 import { escapeHtml } from '../../../src/escape-html.js';
@@ -41,7 +42,7 @@ function usersOf(app: ManifestApp | undefined): string {
 }
 
 /** Where `entra-emulator` looks by default; a hint for an emulator elsewhere carries --url. */
-export const DEFAULT_EMULATOR_URL = 'http://localhost:8081';
+export const DEFAULT_EMULATOR_URL = `http://localhost:${COMMAND_PORT}`;
 
 /** The command that prints an app's environment from this emulator, as a reader can paste it. */
 export function envCommand(target: string, baseUrl: string): string {

@@ -11,6 +11,7 @@
 import { digest } from '../../digest.js';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
+import ipaddr from 'ipaddr.js';
 import type { Logger } from 'pino';
 import type { GeneratorConfig } from '../../config.js';
 import { entryBound } from '../../entry-bound.js';
@@ -162,6 +163,29 @@ export class RedisLimiter implements Limiter {
   }
 }
 
+/**
+ * The key a client's address is counted by. IPv6 by its /64: a host, or a home, gets a block of that size and takes any
+ * address in it at will, each of which would start the limits afresh. IPv4 as it is, also when written as IPv4-mapped IPv6
+ * (`::ffff:192.0.2.1`, as a dual-stack socket gives it).
+ */
+export function addressKey(address: string): string {
+  if (!address.includes(':')) return address;
+  const mapped = MAPPED_IPV4.exec(address);
+  if (mapped) return mapped[1]!;
+  let parsed: ipaddr.IPv6;
+  try {
+    parsed = ipaddr.IPv6.parse(address);
+  } catch {
+    return address;
+  }
+  if (parsed.isIPv4MappedAddress()) return parsed.toIPv4Address().toString();
+  const [a, b, c, d] = parsed.parts.map((part) => part.toString(16));
+  return `${a}:${b}:${c}:${d}::/64`;
+}
+
+/** IPv4-mapped IPv6 as a dual-stack socket writes it for every IPv4 client, read without parsing it as IPv6. */
+const MAPPED_IPV4 = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
+
 const FRESH = 'fresh tokens (asked for with Cache-Control: no-cache, or not cached yet)';
 /** Lookups of user codes (and codes typed wrong) per address: enough for typing errors, far too few to guess one of 20^8. */
 const DEVICE_LOOKUPS: Limit = { name: 'device-lookups', max: 10, windowMs: 60_000, counted: 'codes tried from your address' };
@@ -202,7 +226,7 @@ export class Limits {
    * limits, across replicas.
    */
   publicRequest(address: string): ProblemError | undefined {
-    const verdict = this.local.take(this.publicAddress, address);
+    const verdict = this.local.take(this.publicAddress, addressKey(address));
     return verdict.allowed ? undefined : overLimit(this.publicAddress, verdict);
   }
 
@@ -220,15 +244,16 @@ export class Limits {
    */
   async freshEmployeeToken(address: string, sessionId: string): Promise<void> {
     await this.enforce([[this.freshSession, sessionId]]);
+    const key = addressKey(address);
     await this.enforce([
-      [this.address, address],
-      [this.freshAddress, address],
+      [this.address, key],
+      [this.freshAddress, key],
     ]);
   }
 
   /** A token for a logged-in employee that asked the provider nothing (cached, or from a call under way): the address's limit. */
   async addressRequest(address: string): Promise<void> {
-    await this.enforce([[this.address, address]]);
+    await this.enforce([[this.address, addressKey(address)]]);
   }
 
   /**
@@ -237,24 +262,24 @@ export class Limits {
    * the count (a Redis round trip) share it rather than count again.
    */
   async freshAppToken(address: string): Promise<void> {
-    await this.enforce([[this.freshAddress, address]]);
+    await this.enforce([[this.freshAddress, addressKey(address)]]);
   }
 
   async loginStart(address: string): Promise<void> {
-    await this.enforce([[this.login, address]]);
+    await this.enforce([[this.login, addressKey(address)]]);
   }
 
   async codeRedeem(address: string): Promise<void> {
-    await this.enforce([[this.cliToken, address]]);
+    await this.enforce([[this.cliToken, addressKey(address)]]);
   }
 
   /** A user code looked up on the device page, or typed wrong there: counted across replicas, so more replicas give no more guesses. */
   async deviceLookup(address: string): Promise<void> {
-    await this.enforce([[DEVICE_LOOKUPS, address]], 'too_many_codes');
+    await this.enforce([[DEVICE_LOOKUPS, addressKey(address)]], 'too_many_codes');
   }
 
   async deviceStart(address: string): Promise<void> {
-    await this.enforce([[DEVICE_STARTS, address]], 'too_many_codes');
+    await this.enforce([[DEVICE_STARTS, addressKey(address)]], 'too_many_codes');
   }
 
   /** Counts the request against every limit; throws a 429 with Retry-After for the first one it is over. */

@@ -317,25 +317,34 @@ interface OAuthBody {
   error_description: string;
   reason?: ProblemCode;
   error_codes?: number[];
+  /** The message and the lines after it as the JSON body has them, for a client that shows more than one line. */
+  message?: string;
+  details?: string;
   correlation_id: string;
 }
 
-/** RFC 6749 §5.2: `error` one of the codes tools know; `error_description`, the one line a tool shows, carries the advice. */
+/**
+ * RFC 6749 §5.2: `error` one of the codes tools know; `error_description`, the one line a tool shows, carries the advice.
+ * Where there is more than one line to say (the access policy to add), `message` and `details` say it as the JSON body
+ * does: the command line prints the YAML to copy as it prints it for an app token.
+ */
 export function oauthBody(p: Problem, correlationId: string): OAuthBody {
   const oneLine = (text: string | undefined) => text?.replace(/\s*\n\s*/g, ' ');
   const parts = [p.snippetLine ?? oneLine(p.snippet), p.note, oneLine(p.details)].filter((part) => part !== undefined);
   const error = PROBLEM_CODES[p.code].oauth;
+  const details = detailLines(p);
   return {
     error,
     error_description: describable(parts.length ? `${p.message} ${parts.join(' ')}` : p.message),
     ...(error !== p.code ? { reason: p.code } : {}),
     ...(p.aadsts !== undefined ? { error_codes: [p.aadsts] } : {}),
+    ...(details ? { message: p.message, details } : {}),
     correlation_id: correlationId,
   };
 }
 
-/** RFC 6749 §4.1.2.1: the OAuth body as the query of a redirect to the tool, the same fields as parameters. */
+/** RFC 6749 §4.1.2.1: the OAuth body as the query of a redirect to the tool, its one-line fields as parameters. */
 export function oauthRedirectQuery(p: Problem, correlationId: string): Record<string, string> {
-  const { error_codes: codes, ...fields } = oauthBody(p, correlationId);
+  const { error_codes: codes, message: _message, details: _details, ...fields } = oauthBody(p, correlationId);
   return { ...fields, ...(codes ? { error_codes: codes.join(' ') } : {}) };
 }

@@ -52,6 +52,7 @@ export interface Core {
   tools: ToolSessions;
   codes: AuthorizationCodes;
   logins: Logins;
+  limits: Limits;
   /** An employee logged in, as the login's callback leaves them. */
   login(employee?: FakeEmployee, extra?: Partial<SessionData>): Promise<LoadedSession>;
 }
@@ -85,5 +86,5 @@ export function core(rateLimit: Partial<GeneratorConfig['rateLimit']> = {}, back
     });
     return { id: created.id, data: created.data };
   };
-  return { clock: time, provider, tokens, sessions, store, sealer, config, tools, codes, logins, login };
+  return { clock: time, provider, tokens, sessions, store, sealer, config, tools, codes, logins, limits, login };
 }

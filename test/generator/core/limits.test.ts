@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.js';
-import { Limits, MemoryLimiter, RedisLimiter, type Limit } from '../../../src/generator/core/limits.js';
+import { addressKey, Limits, MemoryLimiter, RedisLimiter, type Limit } from '../../../src/generator/core/limits.js';
 import { PROBLEM_CODES } from '../../../src/generator/core/problem.js';
 
 const limit = (max: number, windowMs: number, name = 'test'): Limit => ({ name, max, windowMs, counted: 'tests' });
@@ -97,6 +97,37 @@ describe('Limits', () => {
     expect(limits.publicRequest('10.0.0.2')).toBeUndefined();
     now += 45_000;
     expect(limits.publicRequest('10.0.0.1')).toBeUndefined();
+  });
+
+  it('count an IPv6 client by its /64, in which it may take any address; IPv4 as it is, mapped into IPv6 or not', async () => {
+    const local = new MemoryLimiter({ now: () => 0 });
+    const limits = new Limits(config({ RATE_LIMIT_MAX: '1', RATE_LIMIT_LOGIN_MAX: '1' }), local, local);
+    expect(limits.publicRequest('2001:db8:1:2::1')).toBeUndefined();
+    expect(limits.publicRequest('2001:DB8:1:2:ffff:0:0:2')?.problem.code).toBe('rate_limited');
+    expect(limits.publicRequest('2001:db8:1:3::1')).toBeUndefined();
+    await limits.loginStart('2001:db8:7:7::1');
+    await expect(limits.loginStart('2001:db8:7:7:1:2:3:4')).rejects.toMatchObject({ problem: { code: 'rate_limited' } });
+    expect(limits.publicRequest('192.0.2.1')).toBeUndefined();
+    expect(limits.publicRequest('::ffff:192.0.2.1')?.problem.code).toBe('rate_limited');
+    expect(limits.publicRequest('192.0.2.2')).toBeUndefined();
+    expect(
+      [
+        '2001:db8:1:2::',
+        '2001:0db8:0001:0002:0000:0000:0000:0001',
+        'fe80::1%eth0',
+        '2001:db8::192.0.2.1',
+        '::ffff:c000:201',
+        '0:0:0:0:0:ffff:192.0.2.1',
+        '::1',
+      ].map(addressKey),
+    ).toEqual(['2001:db8:1:2::/64', '2001:db8:1:2::/64', 'fe80:0:0:0::/64', '2001:db8:0:0::/64', '192.0.2.1', '192.0.2.1', '0:0:0:0::/64']);
+    // Anything else is counted as it is written.
+    expect(['1::2::3', '1:2:3:4:5:6:7:8:9', '1::2.3.4.500', 'unknown'].map(addressKey)).toEqual([
+      '1::2::3',
+      '1:2:3:4:5:6:7:8:9',
+      '1::2.3.4.500',
+      'unknown',
+    ]);
   });
 
   it('count the public requests apart from those of logged-in employees', async () => {

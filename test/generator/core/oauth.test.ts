@@ -5,9 +5,11 @@
  * the target the employee consented to.
  */
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { ConsentTokens } from '../../../src/generator/core/oauth/consent-tokens.js';
+import { MAX_TOOL_ENTRIES } from '../../../src/generator/core/oauth/tool-access.js';
+import { ToolSessions } from '../../../src/generator/core/oauth/tool-sessions.js';
 import type { CodeRedemption } from '../../../src/generator/core/oauth/codes.js';
 import { StoreUnavailableError, type SessionStore } from '../../../src/session/index.js';
 import { audience, core, type Core } from './harness.js';
@@ -151,6 +153,22 @@ describe('an authorization code', () => {
     await expect(redeem(parts, { ...redemption, client: undefined })).resolves.toBeDefined();
   });
 
+  it('whose browser login logs out while the first answer is made: the tool gets no answer, and its session ends', async () => {
+    const parts = core();
+    const { browser, redemption } = await allowed(parts);
+    let started: string | undefined;
+    const redeemed = parts.codes.redeem(redemption, async (answer) => {
+      started = answer.session.id;
+      // The logout, as the log-out page ends it: the tools that login allowed (this one is not listed yet), then the login.
+      await parts.tools.endWhere('employee-1', ToolSessions.allowedBy(browser.id));
+      await parts.sessions.destroy(browser.id);
+      return answer;
+    });
+    await expect(redeemed).rejects.toMatchObject({ problem: { code: 'invalid_grant', message: expect.stringContaining('ended') } });
+    expect(await parts.store.get(started!)).toBeUndefined();
+    expect(await parts.tools.access.list('employee-1')).toEqual([]);
+  });
+
   it('of a browser login that ended meanwhile starts nothing', async () => {
     const parts = core();
     const { browser, redemption } = await allowed(parts);
@@ -163,8 +181,8 @@ describe('a consent token', () => {
   const Asked = z.object({ target: z.string() });
 
   it('opens once, for the browser session it was shown to, within ten minutes', async () => {
-    const { sealer, store, clock, login } = core();
-    const consents = new ConsentTokens(sealer, store, 'authorize-consent', Asked, clock.now);
+    const { sealer, store, limits, clock, login } = core();
+    const consents = new ConsentTokens(sealer, store, limits, 'authorize-consent', Asked, clock.now);
     const session = await login();
     const other = await login();
     const token = consents.issue(session, { target: TARGET.target });
@@ -180,11 +198,28 @@ describe('a consent token', () => {
     });
   });
 
-  it('of one purpose opens for no other', async () => {
-    const { sealer, store, login } = core();
+  it("counts each answer against the login's limit on requests: past it, refused and remembered nowhere", async () => {
+    const { sealer, store, limits, clock, login } = core({ sessionMax: 2 });
+    const consents = new ConsentTokens(sealer, store, limits, 'authorize-consent', Asked, clock.now);
     const session = await login();
-    const authorize = new ConsentTokens(sealer, store, 'authorize-consent', Asked);
-    const device = new ConsentTokens(sealer, store, 'device-consent', Asked);
+    const other = await login();
+    const tokens = [1, 2, 3].map(() => consents.issue(session, { target: TARGET.target }));
+    await consents.open(session, tokens[0]);
+    await consents.open(session, 'not a consent token').catch(() => undefined);
+    const remembered = vi.spyOn(store, 'consumeOnce');
+    await expect(consents.open(session, tokens[1])).rejects.toMatchObject({ problem: { code: 'rate_limited' } });
+    expect(remembered).not.toHaveBeenCalled();
+    // Another login has a limit of its own; this one's answers count again in the next window.
+    expect(await consents.open(other, consents.issue(other, { target: OTHER.target }))).toEqual({ target: OTHER.target });
+    clock.advance(60_000);
+    expect(await consents.open(session, tokens[2])).toEqual({ target: TARGET.target });
+  });
+
+  it('of one purpose opens for no other', async () => {
+    const { sealer, store, limits, login } = core();
+    const session = await login();
+    const authorize = new ConsentTokens(sealer, store, limits, 'authorize-consent', Asked);
+    const device = new ConsentTokens(sealer, store, limits, 'device-consent', Asked);
     const token = authorize.issue(session, { target: TARGET.target });
     await expect(device.open(session, token)).rejects.toMatchObject({ problem: { code: 'consent_refused' } });
   });
@@ -254,6 +289,34 @@ describe("a tool session's refresh token", () => {
     expect(await parts.tools.access.list('employee-1')).toEqual([]);
     await expect(parts.tools.load(refreshToken)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
     expect(await parts.tools.end('not a refresh token')).toBe(false);
+  });
+});
+
+describe("an employee's list of tools", () => {
+  it('full, ends the oldest tool as a new one is listed: no tool with access is beyond the list, and so beyond a logout', async () => {
+    const parts = core();
+    const tokens: string[] = [];
+    for (let i = 0; i <= MAX_TOOL_ENTRIES; i++) tokens.push((await redeem(parts, (await allowed(parts)).redemption)).refreshToken);
+    const listed = await parts.tools.access.list('employee-1');
+    expect(listed).toHaveLength(MAX_TOOL_ENTRIES);
+    await expect(parts.tools.load(tokens[0]!)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
+    // "Log out everywhere" then ends every tool that still has access.
+    await parts.tools.endWhere('employee-1', () => true);
+    for (const token of tokens) await expect(parts.tools.load(token)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
+  });
+
+  it('full, keeps the oldest tool listed when its end fails, and the new tool gets no answer', async () => {
+    const parts = core();
+    const tokens: string[] = [];
+    for (let i = 0; i < MAX_TOOL_ENTRIES; i++) tokens.push((await redeem(parts, (await allowed(parts)).redemption)).refreshToken);
+    const { redemption } = await allowed(parts);
+    const oldest = (await parts.tools.load(tokens[0]!)).session.id;
+    const destroy = parts.sessions.destroy.bind(parts.sessions);
+    parts.sessions.destroy = (id) => (id === oldest ? Promise.reject(new StoreUnavailableError('the store is away')) : destroy(id));
+    await expect(redeem(parts, redemption)).rejects.toBeInstanceOf(StoreUnavailableError);
+    parts.sessions.destroy = destroy;
+    expect((await parts.tools.access.list('employee-1')).map((entry) => entry.session)).toContain(oldest);
+    expect((await parts.tools.load(tokens[0]!)).session.id).toBe(oldest);
   });
 });
 

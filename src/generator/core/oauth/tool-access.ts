@@ -25,8 +25,11 @@ export type ToolEntry = z.infer<typeof Entry>;
 const Entries = z.array(Entry);
 
 const LOCK = { maxHoldMs: 5_000, waitMs: 5_000 };
-/** Tools listed per employee at most; past it the oldest entry goes (its session still ends with its login). */
-const MAX_ENTRIES = 50;
+/**
+ * Tools listed per employee at most. Past it the oldest tool's access ends with its entry: a tool off the list would be
+ * beyond the employee's reach, ended by no button and no logout, and so kept by whoever held it until its login expired.
+ */
+export const MAX_TOOL_ENTRIES = 50;
 
 export class ToolAccess {
   constructor(
@@ -34,8 +37,13 @@ export class ToolAccess {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async add(employee: string, entry: ToolEntry): Promise<void> {
-    await this.change(employee, (entries) => [...entries, entry].slice(-MAX_ENTRIES));
+  /** Adds the entry; the oldest past `MAX_TOOL_ENTRIES` are given to `end` first, and leave the list only once it ended them. */
+  async add(employee: string, entry: ToolEntry, end: (entries: ToolEntry[]) => Promise<void>): Promise<void> {
+    await this.change(employee, async (entries) => {
+      const all = [...entries, entry];
+      await end(all.slice(0, -MAX_TOOL_ENTRIES));
+      return all.slice(-MAX_TOOL_ENTRIES);
+    });
   }
 
   /** The employee's tools whose sessions have not expired, with when each was last used. */
@@ -79,12 +87,12 @@ export class ToolAccess {
     return entries.filter((entry) => entry.expiresAt > now);
   }
 
-  private async change(employee: string, next: (entries: ToolEntry[]) => ToolEntry[]): Promise<void> {
+  private async change(employee: string, next: (entries: ToolEntry[]) => ToolEntry[] | Promise<ToolEntry[]>): Promise<void> {
     const key = this.key(employee);
     const result = await this.store.withLock(
       key,
       async () => {
-        const entries = next(await this.read(employee));
+        const entries = await next(await this.read(employee));
         const last = Math.max(0, ...entries.map((entry) => entry.expiresAt));
         if (entries.length === 0) await this.store.takeRecord(key);
         else await this.store.setRecord(key, JSON.stringify(entries), Math.max(1, last - this.now()));

@@ -22,6 +22,8 @@ export interface StartedTool {
   session: LoadedSession;
   refreshToken: string;
   entry: ToolEntry;
+  /** The id of the browser login that allowed it. */
+  allowedBy: string;
 }
 
 /** A tool session as a refresh token opened it: the session, and the token's place in the rotation. */
@@ -33,6 +35,7 @@ export interface HeldSession {
 const newId = () => randomBytes(16).toString('base64url');
 const generationKey = (id: string) => `tool-generation:${id}`;
 
+const LOGIN_ENDED = 'The login behind this grant has ended (logged out or expired): start again.';
 const ENDED = 'This refresh token is not valid any more (its session was ended or expired): log in again.';
 
 export class ToolSessions {
@@ -49,7 +52,7 @@ export class ToolSessions {
    */
   async start(browserSessionId: string, tool: { client: string; target: string }, from: string): Promise<StartedTool> {
     const browser = await this.sessions.loadById(browserSessionId);
-    if (!browser) throw refuse('invalid_grant', 'The login behind this grant has ended (logged out or expired): start again.');
+    if (!browser) throw refuse('invalid_grant', LOGIN_ENDED);
     const { user, accessToken, accessTokenExpiresAt, accessTokenObtainedAt, refreshToken } = browser.data;
     const created = await this.sessions.create({
       user,
@@ -73,7 +76,7 @@ export class ToolSessions {
       since: this.now(),
       expiresAt: data.expiresAt,
     };
-    return { session: { id: created.id, data }, refreshToken: this.seal(token), entry };
+    return { session: { id: created.id, data }, refreshToken: this.seal(token), entry, allowedBy: browserSessionId };
   }
 
   /**
@@ -82,12 +85,15 @@ export class ToolSessions {
    * redemption that failed on its way (the identity provider refused or failed, the generator died) leaves the tool its
    * grant to try again, as the failure's advice says. Without an answer the tool holds no refresh token, so the session
    * is ended again; it is listed as a tool with access only with its answer, so that one whose replica died on the way,
-   * which no tool holds either, is never shown to the employee (it expires unheld).
+   * which no tool holds either, is never shown to the employee (it expires unheld). A logout of the browser login that
+   * allowed it, while the answer was made, found it not yet listed: once listed, it ends if that login has.
    */
   async firstAnswer<T>(started: StartedTool, answer: () => Promise<T>, claim: () => Promise<void>): Promise<T> {
     try {
       const answered = await answer();
-      await this.access.add(started.session.data.user.oid, started.entry);
+      await this.access.add(started.session.data.user.oid, started.entry, (oldest) => this.destroyAll(oldest));
+      const browser = await this.sessions.manager.store.get(started.allowedBy);
+      if (!browser || browser.expiresAt <= this.now()) throw refuse('invalid_grant', LOGIN_ENDED);
       await this.access.used(started.entry);
       await claim();
       return answered;
@@ -140,8 +146,12 @@ export class ToolSessions {
   /** Ends the employee's tools that `which` picks (those one browser login allowed, one by its handle, or all); says how many. */
   async endWhere(employee: string, which: (entry: ToolEntry) => boolean): Promise<number> {
     const removed = await this.access.remove(employee, which);
-    for (const entry of removed) await this.sessions.destroy(entry.session);
+    await this.destroyAll(removed);
     return removed.length;
+  }
+
+  private async destroyAll(entries: ToolEntry[]): Promise<void> {
+    for (const entry of entries) await this.sessions.destroy(entry.session);
   }
 
   /** The tools that one browser login allowed. */

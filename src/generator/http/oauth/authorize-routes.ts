@@ -13,6 +13,7 @@ import type { Sealer, SessionStore } from '../../../session/index.js';
 import { assertSameOrigin, consentPage, employeeName } from './consent.js';
 import { ConsentTokens } from '../../core/oauth/consent-tokens.js';
 import type { AuthorizationCodes } from '../../core/oauth/codes.js';
+import type { Limits } from '../../core/limits.js';
 import { PATHS } from '../../../paths.js';
 import { PAGES } from '../negotiate.js';
 import { AUTHORIZE_SCHEMA, CONSENT_SCHEMA } from './schemas.js';
@@ -125,10 +126,18 @@ function redirectTo(
 
 export async function authorizeRoutes(
   app: FastifyInstance,
-  deps: { issuer: string; cookie: SessionCookie; store: SessionStore; sealer: Sealer; codes: AuthorizationCodes; loginDomain: string },
+  deps: {
+    issuer: string;
+    cookie: SessionCookie;
+    store: SessionStore;
+    sealer: Sealer;
+    codes: AuthorizationCodes;
+    limits: Limits;
+    loginDomain: string;
+  },
 ): Promise<void> {
   const { issuer, cookie, codes } = deps;
-  const consents = new ConsentTokens(deps.sealer, deps.store, 'authorize-consent', AuthorizationRequest);
+  const consents = new ConsentTokens(deps.sealer, deps.store, deps.limits, 'authorize-consent', AuthorizationRequest);
 
   const redirected = (request: FastifyRequest, reply: FastifyReply, err: unknown) => {
     if (!(err instanceof RedirectedError)) throw err;

@@ -46,7 +46,7 @@ export async function deviceRoutes(
   },
 ): Promise<void> {
   const { ctx, cookie, devices, limits } = deps;
-  const consents = new ConsentTokens(deps.sealer, deps.store, 'device-consent', DeviceConsent);
+  const consents = new ConsentTokens(deps.sealer, deps.store, limits, 'device-consent', DeviceConsent);
 
   /** The approval page's content for this session: a new consent token, shown from now. */
   const shown = (session: LoadedSession, found: { deviceCode: string; authorization: DeviceAuthorization }) => ({

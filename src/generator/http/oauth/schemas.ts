@@ -15,6 +15,8 @@ const OAuthErrorBody = z
     error_description: z.string().meta({ description: 'What happened and what to do, on one line' }),
     reason: z.string().optional().meta({ description: "The generator's own name for the refusal, when it differs from error" }),
     error_codes: z.array(z.number().int()).optional(),
+    message: z.string().optional().meta({ description: 'error_description without the lines of details, when there are such lines' }),
+    details: z.string().optional().meta({ description: 'Further advice on several lines, such as the access policy to add' }),
     correlation_id: z.string(),
   })
   .meta({ id: 'OAuthError' });

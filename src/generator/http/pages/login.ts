@@ -168,13 +168,14 @@ function callbackRoute(fastify: FastifyInstance, flow: LoginFlow): void {
     let login: LoginState;
     let ticket: string;
     try {
+      const callbackUrl = new URL(request.url, ctx.config.publicUrl);
+      login = await logins.resumed(callbackUrl, (named) => request.cookies[cookie.names.login(named)], cookie.ticket(request));
+      // Only once it answers a login this browser started: a link of anyone's making would show its words on this site's page.
       const refusal = loginRefusal(ctx.provider, query.error, query.error_description, {
         loginDomain: ctx.config.loginDomain,
         surface: 'browser',
       });
       if (refusal) throw refusal;
-      const callbackUrl = new URL(request.url, ctx.config.publicUrl);
-      login = await logins.resumed(callbackUrl, (named) => request.cookies[cookie.names.login(named)], cookie.ticket(request));
       ({ ticket } = await logins.complete(callbackUrl, login, { surface: 'browser' }));
     } catch (err) {
       // A login put off until the store is back keeps its state, for the reload of this page; any other answer ends it.

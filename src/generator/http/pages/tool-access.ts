@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { PATHS } from '../../../paths.js';
 import type { Sealer } from '../../../session/index.js';
 import { digest } from '../../../digest.js';
-import type { ToolEntry } from '../../core/oauth/tool-access.js';
+import { MAX_TOOL_ENTRIES, type ToolEntry } from '../../core/oauth/tool-access.js';
 import type { ToolSessions } from '../../core/oauth/tool-sessions.js';
 import { refuse } from '../../core/problem.js';
 import { escapeHtml } from '../views/html.js';
@@ -39,7 +39,7 @@ export async function toolsSection(tools: ToolSessions, sealer: Sealer, session:
     : '<p class="muted" id="tools-none">None: no tool has a session as you.</p>';
   return `<section aria-labelledby="tools-heading"><h2 id="tools-heading">Tools with access as you</h2>
 <p class="muted">Tools you allowed through the token generator (<code>/oauth2/authorize</code> or a device code). Their access ends with the
-login that allowed them, when you log out, or here.</p>
+login that allowed them, when you log out, or here; past ${MAX_TOOL_ENTRIES} tools, a new one ends the oldest.</p>
 ${list}</section>`;
 }
 
