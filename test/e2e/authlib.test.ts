@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
 import { approveDevice } from '../helpers/authorization-server.js';
 import { installClock } from '../helpers/clock.js';
@@ -18,7 +18,6 @@ import { startStack, type Stack } from '../helpers/stack.js';
 // Before the service starts: the device flow's poll interval passes by the clock, not by waiting.
 const clock = installClock();
 let stack: Stack;
-let browser: Browser;
 
 const TARGET = 'dev-gcp:my-team:my-app';
 const SCOPE = 'api://dev-gcp.my-team.my-app/.default';
@@ -48,11 +47,9 @@ interface AuthlibRun {
 
 beforeAll(async () => {
   stack = await startStack();
-  browser = await launchChromium();
 });
 
 afterAll(async () => {
-  await browser?.close();
   await stack?.close();
 });
 
@@ -72,7 +69,9 @@ async function runTool(): Promise<AuthlibRun> {
   });
   let stderr = '';
   tool.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const page = await (await browser.newContext()).newPage();
+  // The employee's browser, for this one run of the tool.
+  const browser = await launchChromium();
+  const page = await browser.newPage();
   const cookie = await login(stack.url);
   try {
     for await (const line of createInterface({ input: tool.stdout })) {
@@ -88,6 +87,7 @@ async function runTool(): Promise<AuthlibRun> {
     throw new Error(`the tool ended without a result: ${stderr}`);
   } finally {
     tool.kill();
+    await browser.close();
   }
 }
 
