@@ -175,6 +175,30 @@ describe('app tokens by client credentials', () => {
     expect(text.status).toBe(415);
     expect(((await text.json()) as { error: string }).error).toBe('invalid_request');
   });
+
+  it('refuses a JSON or multipart body at the endpoints that take a form, read or not, as invalid_request that says so', async () => {
+    const multipart = new FormData();
+    multipart.set('grant_type', 'client_credentials');
+    multipart.set('scope', SCOPE);
+    const bodies: [string, RequestInit][] = [
+      [
+        'application/json',
+        { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ grant_type: 'client_credentials', scope: SCOPE }) },
+      ],
+      ['application/json', { headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{' }],
+      ['multipart/form-data', { body: multipart }],
+    ];
+    for (const path of ['/oauth2/token', '/oauth2/revoke', '/oauth2/device_authorization']) {
+      for (const [type, init] of bodies) {
+        const res = await fetch(`${stack.url}${path}`, { method: 'POST', ...init });
+        expect(res.status, `${path} ${type}`).toBe(400);
+        expect(await res.json()).toMatchObject({
+          error: 'invalid_request',
+          error_description: `Send the parameters as an application/x-www-form-urlencoded body, not ${type} (RFC 6749 section 3.2).`,
+        });
+      }
+    }
+  });
 });
 
 describe('employee tokens by the authorization code with PKCE', () => {
@@ -405,6 +429,29 @@ describe('employee tokens by the authorization code with PKCE', () => {
     expect(await other.json()).toMatchObject({ error: 'invalid_grant', error_description: expect.stringMatching(/another client_id/) });
     // None of these redeemed the code: its own tool still can.
     expect((await redeem({ code, client_id: 'openid-client test' })).status).toBe(200);
+  });
+
+  it('takes the client_id of an HTTP Basic header (RFC 6749 §2.3.1, form-encoded) as the body’s, whatever the secret', async () => {
+    const { verifier, code } = await codeOverHttp();
+    const redeem = (basicId: string, params: Record<string, string> = {}) =>
+      fetch(`${stack.url}/oauth2/token`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`${basicId}:`).toString('base64')}` },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: loopback.redirectUri,
+          code_verifier: verifier,
+          ...params,
+        }),
+      });
+    const other = await redeem('another-tool');
+    expect(other.status).toBe(400);
+    expect(await other.json()).toMatchObject({ error: 'invalid_grant', error_description: expect.stringMatching(/another client_id/) });
+    const twoNames = await redeem('openid-client+test', { client_id: 'another-tool' });
+    expect(twoNames.status).toBe(400);
+    expect(await twoNames.json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringMatching(/HTTP Basic/) });
+    expect((await redeem('openid-client+test', { client_id: 'openid-client test' })).status).toBe(200);
   });
 
   it('refuses a code whose browser session was logged out before it was redeemed', async () => {

@@ -21,7 +21,7 @@ import { PATHS } from '../../../paths.js';
 import { OAUTH, PAGES } from '../negotiate.js';
 import { DEVICE_AUTHORIZATION_SCHEMA, DEVICE_DECISION_SCHEMA, DEVICE_PAGE_SCHEMA } from './schemas.js';
 import { refuse } from '../../core/problem.js';
-import { deviceToolName, single, targetScope } from './parameters.js';
+import { deviceToolName, formOnly, single, targetScope, toolParameters } from './parameters.js';
 import { refuseHead } from '../methods.js';
 
 const DeviceConsent = z.object({ deviceCode: z.string(), shownAt: z.number() });
@@ -107,9 +107,9 @@ export async function deviceRoutes(
 function deviceAuthorizationRoute(app: FastifyInstance, ctx: GeneratorContext, devices: DeviceAuthorizations, limits: Limits): void {
   app.post(
     PATHS.deviceAuthorization,
-    { schema: DEVICE_AUTHORIZATION_SCHEMA, onRequest: ctx.limitPublic, config: OAUTH },
+    { schema: DEVICE_AUTHORIZATION_SCHEMA, onRequest: ctx.limitPublic, preParsing: formOnly, config: OAUTH },
     async (request, reply) => {
-      const body = (request.body ?? {}) as Record<string, unknown>;
+      const body = toolParameters(request.body ?? {}, request.headers.authorization);
       const client = deviceToolName(single(body, 'client_id'));
       const audience = targetScope(single(body, 'scope'));
       await limits.deviceStart(request.ip);

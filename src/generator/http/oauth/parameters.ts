@@ -2,6 +2,7 @@
  * The parameters every endpoint of the authorization server reads the same way: the target from
  * `scope`, the tool from `client_id`, and the loopback redirect of a native app (RFC 8252).
  */
+import type { FastifyRequest } from 'fastify';
 import { parseAudience, type ParsedAudience } from '../../../audience.js';
 import { refuse } from '../../core/problem.js';
 
@@ -39,6 +40,56 @@ export function clientId(value: unknown): string {
     );
   }
   return value;
+}
+
+const FORM = 'application/x-www-form-urlencoded';
+
+/**
+ * A `preParsing` hook for the endpoints tools post to, which take a form only (RFC 6749 §3.2, RFC 7009 §2.1, RFC 8628
+ * §3.1): a body of a type the service reads elsewhere (JSON, multipart) is refused before it is read, as a request those
+ * endpoints do not take, rather than read and taken, or refused in words meant for another endpoint. A type the service
+ * reads nowhere stays a 415.
+ */
+export async function formOnly(request: FastifyRequest, _reply: unknown, payload: unknown): Promise<unknown> {
+  const type = request.headers['content-type']?.split(';')[0]!.trim().toLowerCase();
+  if (type && type !== FORM && request.server.hasContentTypeParser(type)) {
+    throw refuse('invalid_request', `Send the parameters as an ${FORM} body, not ${type} (RFC 6749 section 3.2).`);
+  }
+  return payload;
+}
+
+/**
+ * The parameters of a request a tool sends (token, revocation, device authorization), with the client_id of an HTTP Basic
+ * header where the body names none: a tool that authenticates so (RFC 6749 §2.3.1, the id form-encoded before the colon)
+ * sends its id only there, and its device flow must still be known by it (RFC 8628 §3.1, §3.4). The secret is not looked
+ * at; a header that is not Basic, or not readable as such, is no client's id.
+ */
+export function toolParameters(body: unknown, authorization: string | undefined): Record<string, unknown> {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    throw refuse('invalid_request', `Send the parameters as an ${FORM} body.`);
+  }
+  const params = body as Record<string, unknown>;
+  const basic = basicClientId(authorization);
+  if (basic === undefined) return params;
+  const inBody = single(params, 'client_id');
+  if (inBody !== undefined && inBody !== basic) {
+    throw refuse('invalid_request', 'The client_id in the body differs from the one in the HTTP Basic header: send one.');
+  }
+  return { ...params, client_id: basic };
+}
+
+function basicClientId(authorization: string | undefined): string | undefined {
+  const encoded = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(authorization ?? '')?.[1];
+  const credentials = encoded ? Buffer.from(encoded, 'base64').toString('utf8') : '';
+  const colon = credentials.indexOf(':');
+  if (colon < 1) return undefined;
+  const id = credentials.slice(0, colon);
+  try {
+    return decodeURIComponent(id.replace(/\+/g, ' '));
+  } catch {
+    // Not form-encoded as RFC 6749 asks (some libraries send the id as it is): taken as sent.
+    return id;
+  }
 }
 
 /** The client_id a token request sent, checked, or undefined: a tool without a secret need not send it (RFC 6749 §3.2.1). */

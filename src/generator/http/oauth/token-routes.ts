@@ -18,7 +18,7 @@ import { PATHS } from '../../../paths.js';
 import { OAUTH } from '../negotiate.js';
 import { REVOKE_SCHEMA, TOKEN_SCHEMA } from './schemas.js';
 import { refuse } from '../../core/problem.js';
-import { single } from './parameters.js';
+import { formOnly, single, toolParameters } from './parameters.js';
 import type { ToolSessions } from '../../core/oauth/tool-sessions.js';
 
 export interface GrantDeps {
@@ -30,52 +30,55 @@ export interface GrantDeps {
   limits: Limits;
 }
 
-function parameters(body: unknown): Record<string, unknown> {
-  if (body && typeof body === 'object' && !Array.isArray(body)) return body as Record<string, unknown>;
-  throw refuse('invalid_request', 'Send the parameters as an application/x-www-form-urlencoded body.');
-}
-
 export async function tokenRoutes(app: FastifyInstance, deps: GrantDeps): Promise<void> {
   const { ctx } = deps;
 
-  app.post(PATHS.token, { schema: TOKEN_SCHEMA, onRequest: ctx.limitPublic, config: OAUTH }, async (request, reply) => {
-    const params = parameters(request.body);
-    const asked = { fresh: freshAsked(request), address: request.ip };
-    const grant = single(params, 'grant_type');
-    const answer = await (() => {
-      switch (grant) {
-        case 'client_credentials':
-          return clientCredentialsGrant(params, ctx, asked);
-        case 'authorization_code':
-          // Codes are guessed here, if anywhere: their redemptions are counted per address.
-          return deps.limits.codeRedeem(request.ip).then(() => authorizationCodeGrant(params, deps, asked));
-        case 'refresh_token':
-          return refreshGrant(params, deps, asked);
-        case DEVICE_CODE_GRANT:
-          return deviceCodeGrant(params, deps, asked);
-        case undefined:
-          throw refuse(
-            'invalid_request',
-            'Send grant_type: client_credentials, authorization_code, refresh_token or the device code grant.',
-          );
-        default:
-          throw refuse(
-            'unsupported_grant_type',
-            `This server offers the grants client_credentials, authorization_code, refresh_token and ${DEVICE_CODE_GRANT}.`,
-          );
-      }
-    })();
-    return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').type('application/json; charset=utf-8').send(answer);
-  });
+  app.post(
+    PATHS.token,
+    { schema: TOKEN_SCHEMA, onRequest: ctx.limitPublic, preParsing: formOnly, config: OAUTH },
+    async (request, reply) => {
+      const params = toolParameters(request.body, request.headers.authorization);
+      const asked = { fresh: freshAsked(request), address: request.ip };
+      const grant = single(params, 'grant_type');
+      const answer = await (() => {
+        switch (grant) {
+          case 'client_credentials':
+            return clientCredentialsGrant(params, ctx, asked);
+          case 'authorization_code':
+            // Codes are guessed here, if anywhere: their redemptions are counted per address.
+            return deps.limits.codeRedeem(request.ip).then(() => authorizationCodeGrant(params, deps, asked));
+          case 'refresh_token':
+            return refreshGrant(params, deps, asked);
+          case DEVICE_CODE_GRANT:
+            return deviceCodeGrant(params, deps, asked);
+          case undefined:
+            throw refuse(
+              'invalid_request',
+              'Send grant_type: client_credentials, authorization_code, refresh_token or the device code grant.',
+            );
+          default:
+            throw refuse(
+              'unsupported_grant_type',
+              `This server offers the grants client_credentials, authorization_code, refresh_token and ${DEVICE_CODE_GRANT}.`,
+            );
+        }
+      })();
+      return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').type('application/json; charset=utf-8').send(answer);
+    },
+  );
 
-  app.post(PATHS.revoke, { schema: REVOKE_SCHEMA, onRequest: ctx.limitPublic, config: OAUTH }, async (request, reply) => {
-    const token = single(parameters(request.body), 'token');
-    if (!token) throw refuse('invalid_request', 'Send the refresh token to revoke as token.');
-    if (await deps.tools.end(token)) request.log.info({ session: 'ended' }, 'tool session ended by revocation');
-    // RFC 7009 §2.2.1: an access token is not revoked (it is Entra ID's, good until it expires), and the tool must not think it was.
-    else if (isJwt(token)) throw refuse('unsupported_token_type', 'Access tokens cannot be revoked here: revoke the refresh token.');
-    return reply.header('cache-control', 'no-store').code(200).send();
-  });
+  app.post(
+    PATHS.revoke,
+    { schema: REVOKE_SCHEMA, onRequest: ctx.limitPublic, preParsing: formOnly, config: OAUTH },
+    async (request, reply) => {
+      const token = single(toolParameters(request.body, request.headers.authorization), 'token');
+      if (!token) throw refuse('invalid_request', 'Send the refresh token to revoke as token.');
+      if (await deps.tools.end(token)) request.log.info({ session: 'ended' }, 'tool session ended by revocation');
+      // RFC 7009 §2.2.1: an access token is not revoked (it is Entra ID's, good until it expires), and the tool must not think it was.
+      else if (isJwt(token)) throw refuse('unsupported_token_type', 'Access tokens cannot be revoked here: revoke the refresh token.');
+      return reply.header('cache-control', 'no-store').code(200).send();
+    },
+  );
 }
 
 /** Whether a token is a JWT, as every access token the generator hands out is (its refresh tokens are sealed handles). */
