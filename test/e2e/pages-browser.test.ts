@@ -281,11 +281,15 @@ describe('advice and error pages', () => {
   });
 
   it('passes axe on every other error page', async () => {
+    // The identity provider's refusal is shown for a login this browser started: one started, and answered with a refusal.
+    await page.goto(`${stack.url}/oauth2/login?redirect=%2F`);
+    const state = new URL(page.url()).searchParams.get('state');
+    expect(state).toBeTruthy();
     for (const [path, status] of [
       ['/nothing-here', 404],
       ['/api/obo?aud=Not%20Valid', 400],
       ['/oauth2/callback?code=x&state=y', 400],
-      ['/oauth2/callback?error=access_denied&error_description=AADSTS50105%3A%20not%20assigned', 403],
+      [`/oauth2/callback?error=access_denied&error_description=AADSTS50105%3A%20not%20assigned&state=${state}`, 403],
       [
         '/oauth2/authorize?response_type=code&client_id=tool&code_challenge_method=S256&code_challenge=x' +
           '&redirect_uri=https://evil.example/',
