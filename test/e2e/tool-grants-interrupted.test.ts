@@ -167,6 +167,19 @@ describe('a browser login logged out while a tool it allowed gets its first toke
     expect(((await answer!.json()) as { error: string }).error).toBe('invalid_grant');
     expect(await toolsListed(elsewhere)).toBe(listed);
   }, 60_000);
+
+  it('from another browser, everywhere: ends that tool too, though the login that allowed it lives on', async () => {
+    const cookie = await login(inProcess.url);
+    const other = await login(inProcess.url);
+    const redeem = await allowedCode(cookie);
+    const answer = await heldDuring(
+      () => tokenRequest(inProcess.url, redeem),
+      async () => expect((await logout(inProcess.url, other, { everywhere: true })).status).toBe(200),
+    );
+    expect(answer?.status).toBe(400);
+    expect(await errorOf(answer!)).toBe('invalid_grant');
+    expect(await toolsListed(cookie)).toBe(0);
+  }, 60_000);
 });
 
 describe('a failed first answer', () => {

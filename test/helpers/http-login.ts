@@ -60,13 +60,13 @@ export async function login(generatorUrl: string, returnTo?: string): Promise<st
 }
 
 /** Logs out as the log-out page does: its token fetched with the session cookie, then posted back. */
-export async function logout(generatorUrl: string, cookie: string): Promise<Response> {
+export async function logout(generatorUrl: string, cookie: string, options: { everywhere?: boolean } = {}): Promise<Response> {
   const headers = { cookie, accept: 'application/json' };
   const { csrf_token: token } = (await (await fetch(`${generatorUrl}/oauth2/logout`, { headers })).json()) as { csrf_token?: string };
   return fetch(`${generatorUrl}/oauth2/logout`, {
     method: 'POST',
     headers,
-    body: new URLSearchParams({ csrf_token: token ?? '' }),
+    body: new URLSearchParams({ csrf_token: token ?? '', ...(options.everywhere ? { everywhere: 'true' } : {}) }),
     redirect: 'manual',
   });
 }

@@ -9,7 +9,6 @@ import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { ConsentTokens } from '../../../src/generator/core/oauth/consent-tokens.js';
 import { MAX_TOOL_ENTRIES } from '../../../src/generator/core/oauth/tool-access.js';
-import { ToolSessions } from '../../../src/generator/core/oauth/tool-sessions.js';
 import type { CodeRedemption } from '../../../src/generator/core/oauth/codes.js';
 import { StoreUnavailableError, type SessionStore } from '../../../src/session/index.js';
 import { audience, core, type Core } from './harness.js';
@@ -153,20 +152,59 @@ describe('an authorization code', () => {
     await expect(redeem(parts, { ...redemption, client: undefined })).resolves.toBeDefined();
   });
 
+  /** Redeems the code, with `meanwhile` done while its first answer is made; the tool session started, and the outcome. */
+  async function redeemedWhile(parts: Core, redemption: CodeRedemption, meanwhile: () => Promise<unknown>) {
+    let started: string | undefined;
+    const outcome = await parts.codes
+      .redeem(redemption, async (answer) => {
+        started = answer.session.id;
+        await meanwhile();
+        return answer;
+      })
+      .then(
+        (): { refused?: unknown } => ({}),
+        (err: unknown) => ({ refused: err }),
+      );
+    return { started: started!, outcome };
+  }
+
+  const endedOnce = async (parts: Core, started: string, outcome: { refused?: unknown }) => {
+    expect(outcome.refused).toMatchObject({ problem: { code: 'invalid_grant', message: expect.stringContaining('ended') } });
+    expect(await parts.store.get(started)).toBeUndefined();
+    expect(await parts.tools.access.list('employee-1')).toEqual([]);
+  };
+
   it('whose browser login logs out while the first answer is made: the tool gets no answer, and its session ends', async () => {
     const parts = core();
     const { browser, redemption } = await allowed(parts);
-    let started: string | undefined;
-    const redeemed = parts.codes.redeem(redemption, async (answer) => {
-      started = answer.session.id;
-      // The logout, as the log-out page ends it: the tools that login allowed (this one is not listed yet), then the login.
-      await parts.tools.endWhere('employee-1', ToolSessions.allowedBy(browser.id));
+    // The logout as the log-out page makes it: the tools that login allowed (this one is not listed yet), then the login.
+    const { started, outcome } = await redeemedWhile(parts, redemption, async () => {
+      await parts.tools.logout(browser.id, 'employee-1', false);
       await parts.sessions.destroy(browser.id);
-      return answer;
     });
-    await expect(redeemed).rejects.toMatchObject({ problem: { code: 'invalid_grant', message: expect.stringContaining('ended') } });
-    expect(await parts.store.get(started!)).toBeUndefined();
-    expect(await parts.tools.access.list('employee-1')).toEqual([]);
+    await endedOnce(parts, started, outcome);
+  });
+
+  it('whose browser login logs out while the first answer is made, the login not yet gone when it is listed, ends too', async () => {
+    const parts = core();
+    const { browser, redemption } = await allowed(parts);
+    // The logout's tools ended, its login not yet: the tool is listed, and finds the login still there.
+    const logout = () => parts.tools.logout(browser.id, 'employee-1', false);
+    const { started, outcome } = await redeemedWhile(parts, redemption, logout);
+    await endedOnce(parts, started, outcome);
+    await parts.sessions.destroy(browser.id);
+  });
+
+  it('of an employee logged out everywhere from another browser while the first answer is made ends; a later one does not', async () => {
+    const parts = core();
+    const { redemption } = await allowed(parts);
+    const other = await parts.login();
+    const { started, outcome } = await redeemedWhile(parts, redemption, () => parts.tools.logout(other.id, 'employee-1', true));
+    await endedOnce(parts, started, outcome);
+    parts.clock.advance(1_000);
+    const later = await allowed(parts);
+    await expect(redeem(parts, later.redemption)).resolves.toBeDefined();
+    expect(await parts.tools.access.list('employee-1')).toHaveLength(1);
   });
 
   it('of a browser login that ended meanwhile starts nothing', async () => {

@@ -34,6 +34,10 @@ export interface HeldSession {
 
 const newId = () => randomBytes(16).toString('base64url');
 const generationKey = (id: string) => `tool-generation:${id}`;
+/** That a browser login logged out, and when an employee logged out everywhere: kept longer than a first answer takes. */
+const loggedOutKey = (browserSessionId: string) => `tool-logged-out:${digest(browserSessionId)}`;
+const everywhereKey = (employee: string) => `tool-logged-out-everywhere:${digest(employee)}`;
+const LOGOUT_KEPT_MS = 3_600_000;
 
 const LOGIN_ENDED = 'The login behind this grant has ended (logged out or expired): start again.';
 const ENDED = 'This refresh token is not valid any more (its session was ended or expired): log in again.';
@@ -85,15 +89,14 @@ export class ToolSessions {
    * redemption that failed on its way (the identity provider refused or failed, the generator died) leaves the tool its
    * grant to try again, as the failure's advice says. Without an answer the tool holds no refresh token, so the session
    * is ended again; it is listed as a tool with access only with its answer, so that one whose replica died on the way,
-   * which no tool holds either, is never shown to the employee (it expires unheld). A logout of the browser login that
-   * allowed it, while the answer was made, found it not yet listed: once listed, it ends if that login has.
+   * which no tool holds either, is never shown to the employee (it expires unheld). A logout while the answer was made
+   * found it not yet listed: once listed, it ends if that login ended, or a logout (`logout`) was said meanwhile.
    */
   async firstAnswer<T>(started: StartedTool, answer: () => Promise<T>, claim: () => Promise<void>): Promise<T> {
     try {
       const answered = await answer();
       await this.access.add(started.session.data.user.oid, started.entry, (oldest) => this.destroyAll(oldest));
-      const browser = await this.sessions.manager.store.get(started.allowedBy);
-      if (!browser || browser.expiresAt <= this.now()) throw refuse('invalid_grant', LOGIN_ENDED);
+      if (await this.loginEnded(started)) throw refuse('invalid_grant', LOGIN_ENDED);
       await this.access.used(started.entry);
       await claim();
       return answered;
@@ -143,11 +146,36 @@ export class ToolSessions {
     await this.sessions.destroy(id);
   }
 
+  /**
+   * The tools a logout of a browser login ends: those it allowed, or with `everywhere` all of the employee's. The logout is
+   * said in the store first: a tool whose first answer is under way is listed only once it is ready, after the ending
+   * below may have looked, and then ends itself on reading it (`firstAnswer`), whether the login is gone yet or not (one
+   * logged out everywhere from another browser never is).
+   */
+  async logout(browserSessionId: string, employee: string, everywhere: boolean): Promise<number> {
+    const store = this.sessions.manager.store;
+    if (everywhere) await store.setRecord(everywhereKey(employee), String(this.now()), LOGOUT_KEPT_MS);
+    else await store.setRecord(loggedOutKey(browserSessionId), String(this.now()), LOGOUT_KEPT_MS);
+    return this.endWhere(employee, everywhere ? () => true : ToolSessions.allowedBy(browserSessionId));
+  }
+
   /** Ends the employee's tools that `which` picks (those one browser login allowed, one by its handle, or all); says how many. */
   async endWhere(employee: string, which: (entry: ToolEntry) => boolean): Promise<number> {
     const removed = await this.access.remove(employee, which);
     await this.destroyAll(removed);
     return removed.length;
+  }
+
+  /** Whether the browser login that allowed a tool just started has ended, or was logged out of, since. */
+  private async loginEnded(started: StartedTool): Promise<boolean> {
+    const store = this.sessions.manager.store;
+    const [browser, loggedOut, everywhere] = await Promise.all([
+      store.get(started.allowedBy),
+      store.getRecord(loggedOutKey(started.allowedBy)),
+      store.getRecord(everywhereKey(started.session.data.user.oid)),
+    ]);
+    if (!browser || browser.expiresAt <= this.now() || loggedOut !== undefined) return true;
+    return everywhere !== undefined && Number(everywhere) >= started.entry.since;
   }
 
   private async destroyAll(entries: ToolEntry[]): Promise<void> {

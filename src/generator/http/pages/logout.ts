@@ -114,7 +114,7 @@ export async function logoutRoutes(fastify: FastifyInstance, { ctx, sessions, co
       }
       idToken = session.data.idToken;
       const everywhere = request.body?.everywhere === 'true';
-      const ended = await tools?.endWhere(session.data.user.oid, everywhere ? () => true : ToolSessions.allowedBy(session.id));
+      const ended = await tools?.logout(session.id, session.data.user.oid, everywhere);
       if (ended) ctx.logger.info({ tools: ended }, 'tool sessions ended by logout');
       await sessions.destroy(session.id);
       ctx.logger.info({ session: 'ended' }, 'session ended by logout');
