@@ -62,7 +62,19 @@ export function inStage(stage: Stage, path: string): string {
 /** The variables a process of the image sees: those of its base image the host has too (PATH, HOME for npm's cache), and ENV. */
 function baseEnv(): Record<string, string> {
   const kept = ['PATH', 'HOME', 'LANG', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
-  return Object.fromEntries(kept.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]!]));
+  const env = Object.fromEntries(kept.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]!]));
+  if (env.PATH !== undefined) env.PATH = basePath(env.PATH);
+  return env;
+}
+
+/**
+ * The host's PATH as the base image's, without what npm puts in front of it to run this project's scripts
+ * (node_modules/.bin folders, its node-gyp): a RUN finds the stage's own tools only, not the host project's, and a
+ * replay keys its layers alike whether `npm test`, `npx vitest` or CI started it, so that each reuses the last one's.
+ */
+function basePath(path: string): string {
+  const own = (dir: string) => dir.endsWith('/node_modules/.bin') || dir.includes('/@npmcli/run-script/');
+  return [...new Set(path.split(':').filter((dir) => dir !== '' && !own(dir)))].join(':');
 }
 
 export function stageEnv(stage: Stage): Record<string, string> {
