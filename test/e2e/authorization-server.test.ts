@@ -78,10 +78,10 @@ function authorizeUrl(challenge: string, extra: Record<string, string> = {}): st
 }
 
 /** A code without a browser: log in over HTTP, read the consent page, POST it. */
-async function codeOverHttp(cookie?: string) {
+async function codeOverHttp(cookie?: string, extra: Record<string, string> = {}) {
   const session = cookie ?? (await login(stack.url));
   const verifier = oidc.randomPKCECodeVerifier();
-  const url = authorizeUrl(await oidc.calculatePKCECodeChallenge(verifier));
+  const url = authorizeUrl(await oidc.calculatePKCECodeChallenge(verifier), extra);
   const answer = await decide(session, '/oauth2/authorize', await consentToken(session, url));
   expect(answer.status).toBe(303);
   const location = new URL(answer.headers.get('location')!);
@@ -452,6 +452,27 @@ describe('employee tokens by the authorization code with PKCE', () => {
     expect(twoNames.status).toBe(400);
     expect(await twoNames.json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringMatching(/HTTP Basic/) });
     expect((await redeem('openid-client+test', { client_id: 'openid-client test' })).status).toBe(200);
+  });
+
+  it('reads an HTTP Basic client_id sent as it is, colons and plus signs included, as curl -u and many libraries send it', async () => {
+    const redeem = async (client: string, basic: string, params: Record<string, string> = {}) => {
+      const { verifier, code } = await codeOverHttp(undefined, { client_id: client });
+      return fetch(`${stack.url}/oauth2/token`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(basic).toString('base64')}` },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: loopback.redirectUri,
+          code_verifier: verifier,
+          ...params,
+        }),
+      });
+    };
+    expect((await redeem('dev-gcp:my-team:my-app', 'dev-gcp:my-team:my-app:')).status).toBe(200);
+    expect((await redeem('dev-gcp:my-team:my-app', 'dev-gcp:my-team:my-app:x', { client_id: 'dev-gcp:my-team:my-app' })).status).toBe(200);
+    expect((await redeem('C++ tool', 'C++ tool:', { client_id: 'C++ tool' })).status).toBe(200);
+    expect((await redeem('C++ tool', 'C%2B%2B+tool:')).status).toBe(200);
   });
 
   it('refuses a code whose browser session was logged out before it was redeemed', async () => {

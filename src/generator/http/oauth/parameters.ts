@@ -60,35 +60,41 @@ export async function formOnly(request: FastifyRequest, _reply: unknown, payload
 
 /**
  * The parameters of a request a tool sends (token, revocation, device authorization), with the client_id of an HTTP Basic
- * header where the body names none: a tool that authenticates so (RFC 6749 §2.3.1, the id form-encoded before the colon)
- * sends its id only there, and its device flow must still be known by it (RFC 8628 §3.1, §3.4). The secret is not looked
- * at; a header that is not Basic, or not readable as such, is no client's id.
+ * header where the body names none: a tool that authenticates so (RFC 6749 §2.3.1) sends its id only there, and its device
+ * flow must still be known by it (RFC 8628 §3.1, §3.4). The secret is not looked at; a header that is not Basic, or not
+ * readable as such, is no client's id. A body's client_id that the header also names, either way it may be written, is kept.
  */
 export function toolParameters(body: unknown, authorization: string | undefined): Record<string, unknown> {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
     throw refuse('invalid_request', `Send the parameters as an ${FORM} body.`);
   }
   const params = body as Record<string, unknown>;
-  const basic = basicClientId(authorization);
+  const basic = basicClientIds(authorization);
   if (basic === undefined) return params;
   const inBody = single(params, 'client_id');
-  if (inBody !== undefined && inBody !== basic) {
+  if (inBody === undefined) return { ...params, client_id: basic.encoded };
+  if (inBody !== basic.encoded && inBody !== basic.raw) {
     throw refuse('invalid_request', 'The client_id in the body differs from the one in the HTTP Basic header: send one.');
   }
-  return { ...params, client_id: basic };
+  return params;
 }
 
-function basicClientId(authorization: string | undefined): string | undefined {
-  const encoded = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(authorization ?? '')?.[1];
-  const credentials = encoded ? Buffer.from(encoded, 'base64').toString('utf8') : '';
-  const colon = credentials.indexOf(':');
+/**
+ * The user name of an HTTP Basic header, read the two ways tools write it: form-encoded, as RFC 6749 §2.3.1 asks
+ * (`my+tool` is "my tool"), and as it is, as curl's -u and many libraries send it. It ends at the last colon: a tool's
+ * name may hold colons, and a secret (none is given out here) has none worth keeping.
+ */
+function basicClientIds(authorization: string | undefined): { encoded: string; raw: string } | undefined {
+  const base64 = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(authorization ?? '')?.[1];
+  const credentials = base64 ? Buffer.from(base64, 'base64').toString('utf8') : '';
+  const colon = credentials.lastIndexOf(':');
   if (colon < 1) return undefined;
-  const id = credentials.slice(0, colon);
+  const raw = credentials.slice(0, colon);
   try {
-    return decodeURIComponent(id.replace(/\+/g, ' '));
+    return { encoded: decodeURIComponent(raw.replace(/\+/g, ' ')), raw };
   } catch {
-    // Not form-encoded as RFC 6749 asks (some libraries send the id as it is): taken as sent.
-    return id;
+    // Not form-encoded (a % that escapes nothing): taken as sent.
+    return { encoded: raw, raw };
   }
 }
 
