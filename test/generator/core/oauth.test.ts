@@ -178,10 +178,9 @@ describe('an authorization code', () => {
     const parts = core();
     const { browser, redemption } = await allowed(parts);
     // The logout as the log-out page makes it: the tools that login allowed (this one is not listed yet), then the login.
-    const { started, outcome } = await redeemedWhile(parts, redemption, async () => {
-      await parts.tools.logout(browser.id, 'employee-1', false);
-      await parts.sessions.destroy(browser.id);
-    });
+    const { started, outcome } = await redeemedWhile(parts, redemption, () =>
+      parts.tools.logout(browser.id, 'employee-1', false, () => parts.sessions.destroy(browser.id)),
+    );
     await endedOnce(parts, started, outcome);
   });
 
@@ -189,7 +188,7 @@ describe('an authorization code', () => {
     const parts = core();
     const { browser, redemption } = await allowed(parts);
     // The logout's tools ended, its login not yet: the tool is listed, and finds the login still there.
-    const logout = () => parts.tools.logout(browser.id, 'employee-1', false);
+    const logout = () => parts.tools.logout(browser.id, 'employee-1', false, async () => undefined);
     const { started, outcome } = await redeemedWhile(parts, redemption, logout);
     await endedOnce(parts, started, outcome);
     await parts.sessions.destroy(browser.id);
@@ -199,11 +198,23 @@ describe('an authorization code', () => {
     const parts = core();
     const { redemption } = await allowed(parts);
     const other = await parts.login();
-    const { started, outcome } = await redeemedWhile(parts, redemption, () => parts.tools.logout(other.id, 'employee-1', true));
+    const { started, outcome } = await redeemedWhile(parts, redemption, () =>
+      parts.tools.logout(other.id, 'employee-1', true, () => parts.sessions.destroy(other.id)),
+    );
     await endedOnce(parts, started, outcome);
     parts.clock.advance(1_000);
     const later = await allowed(parts);
     await expect(redeem(parts, later.redemption)).resolves.toBeDefined();
+    expect(await parts.tools.access.list('employee-1')).toHaveLength(1);
+  });
+
+  it('of a login whose logout failed is answered: the failed logout took back what it had said', async () => {
+    const parts = core();
+    const { browser, redemption } = await allowed(parts);
+    const refused = new StoreUnavailableError('the store is away');
+    const failed = parts.tools.logout(browser.id, 'employee-1', false, () => Promise.reject(refused));
+    await expect(failed).rejects.toBe(refused);
+    await expect(redeem(parts, redemption)).resolves.toBeDefined();
     expect(await parts.tools.access.list('employee-1')).toHaveLength(1);
   });
 
@@ -340,6 +351,26 @@ describe("an employee's list of tools", () => {
     await expect(parts.tools.load(tokens[0]!)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
     // "Log out everywhere" then ends every tool that still has access.
     await parts.tools.endWhere('employee-1', () => true);
+    for (const token of tokens) await expect(parts.tools.load(token)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
+  });
+
+  it('ended together, stay listed when the store fails halfway, for the employee to end again', async () => {
+    const parts = core();
+    const tokens: string[] = [];
+    for (let i = 0; i < 3; i++) tokens.push((await redeem(parts, (await allowed(parts)).redemption)).refreshToken);
+    const second = (await parts.tools.load(tokens[1]!)).session.id;
+    const destroy = parts.sessions.destroy.bind(parts.sessions);
+    parts.sessions.destroy = (id) => (id === second ? Promise.reject(new StoreUnavailableError('the store is away')) : destroy(id));
+    await expect(parts.tools.endWhere('employee-1', () => true)).rejects.toBeInstanceOf(StoreUnavailableError);
+    parts.sessions.destroy = destroy;
+    // Not one of them alive and unlisted: the ones still alive are listed, and end at the next try.
+    const listed = new Set((await parts.tools.access.list('employee-1')).map((entry) => entry.session));
+    for (const token of tokens) {
+      const held = await parts.tools.load(token).catch(() => undefined);
+      if (held) expect(listed).toContain(held.session.id);
+    }
+    expect(listed.size).toBeGreaterThan(0);
+    await expect(parts.tools.endWhere('employee-1', () => true)).resolves.toBe(3);
     for (const token of tokens) await expect(parts.tools.load(token)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
   });
 

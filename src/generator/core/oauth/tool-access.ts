@@ -48,7 +48,7 @@ export class ToolAccess {
 
   /** The employee's tools whose sessions have not expired, with when each was last used. */
   async list(employee: string): Promise<(ToolEntry & { lastUsed?: number })[]> {
-    const entries = await this.read(employee);
+    const entries = await this.entries(employee);
     return Promise.all(
       entries.map(async (entry) => {
         const used = await this.store.getRecord(`tool-used:${entry.handle}`);
@@ -75,7 +75,8 @@ export class ToolAccess {
     return `tool-access:${digest(employee)}`;
   }
 
-  private async read(employee: string): Promise<ToolEntry[]> {
+  /** The employee's tools whose sessions have not expired. */
+  async entries(employee: string): Promise<ToolEntry[]> {
     const stored = await this.store.getRecord(this.key(employee));
     let entries: ToolEntry[];
     try {
@@ -92,7 +93,7 @@ export class ToolAccess {
     const result = await this.store.withLock(
       key,
       async () => {
-        const entries = await next(await this.read(employee));
+        const entries = await next(await this.entries(employee));
         const last = Math.max(0, ...entries.map((entry) => entry.expiresAt));
         if (entries.length === 0) await this.store.takeRecord(key);
         else await this.store.setRecord(key, JSON.stringify(entries), Math.max(1, last - this.now()));

@@ -37,7 +37,7 @@ const generationKey = (id: string) => `tool-generation:${id}`;
 /** That a browser login logged out, and when an employee logged out everywhere: kept longer than a first answer takes. */
 const loggedOutKey = (browserSessionId: string) => `tool-logged-out:${digest(browserSessionId)}`;
 const everywhereKey = (employee: string) => `tool-logged-out-everywhere:${digest(employee)}`;
-const LOGOUT_KEPT_MS = 3_600_000;
+const LOGOUT_KEPT_MS = 15 * 60_000;
 
 const LOGIN_ENDED = 'The login behind this grant has ended (logged out or expired): start again.';
 const ENDED = 'This refresh token is not valid any more (its session was ended or expired): log in again.';
@@ -147,23 +147,36 @@ export class ToolSessions {
   }
 
   /**
-   * The tools a logout of a browser login ends: those it allowed, or with `everywhere` all of the employee's. The logout is
-   * said in the store first: a tool whose first answer is under way is listed only once it is ready, after the ending
-   * below may have looked, and then ends itself on reading it (`firstAnswer`), whether the login is gone yet or not (one
-   * logged out everywhere from another browser never is).
+   * A logout of a browser login: the tools it allowed end, or with `everywhere` all of the employee's, and then the login
+   * (`endLogin`). The logout is said in the store first: a tool whose first answer is under way is listed only once it is
+   * ready, after the ending below may have looked, and then ends itself on reading it (`firstAnswer`), whether the login
+   * is gone yet or not (one logged out everywhere from another browser never is). A logout that fails takes it back, so
+   * that the login it leaves can still allow tools.
    */
-  async logout(browserSessionId: string, employee: string, everywhere: boolean): Promise<number> {
+  async logout(browserSessionId: string, employee: string, everywhere: boolean, endLogin: () => Promise<void>): Promise<number> {
     const store = this.sessions.manager.store;
-    if (everywhere) await store.setRecord(everywhereKey(employee), String(this.now()), LOGOUT_KEPT_MS);
-    else await store.setRecord(loggedOutKey(browserSessionId), String(this.now()), LOGOUT_KEPT_MS);
-    return this.endWhere(employee, everywhere ? () => true : ToolSessions.allowedBy(browserSessionId));
+    const said = [loggedOutKey(browserSessionId), ...(everywhere ? [everywhereKey(employee)] : [])];
+    for (const key of said) await store.setRecord(key, String(this.now()), LOGOUT_KEPT_MS);
+    try {
+      const ended = await this.endWhere(employee, everywhere ? () => true : ToolSessions.allowedBy(browserSessionId));
+      await endLogin();
+      return ended;
+    } catch (err) {
+      for (const key of said) await store.takeRecord(key).catch(() => undefined);
+      throw err;
+    }
   }
 
-  /** Ends the employee's tools that `which` picks (those one browser login allowed, one by its handle, or all); says how many. */
+  /**
+   * Ends the employee's tools that `which` picks (those one browser login allowed, one by its handle, or all); says how
+   * many. Each leaves the list only once its session has ended: a store failing halfway leaves the rest listed, for the
+   * employee to end again, rather than alive and unlisted.
+   */
   async endWhere(employee: string, which: (entry: ToolEntry) => boolean): Promise<number> {
-    const removed = await this.access.remove(employee, which);
-    await this.destroyAll(removed);
-    return removed.length;
+    const chosen = (await this.access.entries(employee)).filter(which);
+    await this.destroyAll(chosen);
+    const handles = new Set(chosen.map((entry) => entry.handle));
+    return (await this.access.remove(employee, (entry) => handles.has(entry.handle))).length;
   }
 
   /** Whether the browser login that allowed a tool just started has ended, or was logged out of, since. */

@@ -114,9 +114,9 @@ export async function logoutRoutes(fastify: FastifyInstance, { ctx, sessions, co
       }
       idToken = session.data.idToken;
       const everywhere = request.body?.everywhere === 'true';
-      const ended = await tools?.logout(session.id, session.data.user.oid, everywhere);
+      const endLogin = () => sessions.destroy(session.id);
+      const ended = tools ? await tools.logout(session.id, session.data.user.oid, everywhere, endLogin) : await endLogin().then(() => 0);
       if (ended) ctx.logger.info({ tools: ended }, 'tool sessions ended by logout');
-      await sessions.destroy(session.id);
       ctx.logger.info({ session: 'ended' }, 'session ended by logout');
     }
     cookie.clear(reply);
