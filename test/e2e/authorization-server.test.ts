@@ -154,6 +154,15 @@ describe('app tokens by client credentials', () => {
     expect(body.error_description).toMatch(/^[\x20\x21\x23-\x5b\x5d-\x7e]+$/);
   });
 
+  it('refuses client_credentials with a code_verifier (a redemption whose code is missing), and takes an empty field as none', async () => {
+    const refused = await tokenRequest({ grant_type: 'client_credentials', scope: SCOPE, code_verifier: 'v'.repeat(43) });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: string }).error).toBe('invalid_request');
+    const empty = await tokenRequest({ grant_type: 'client_credentials', scope: SCOPE, code_verifier: '' });
+    expect(empty.status).toBe(200);
+    expect(((await empty.json()) as { access_token?: string }).access_token).toBeTruthy();
+  });
+
   it('refuses a missing or malformed scope or grant parameter, an unknown grant and an unreadable body in RFC 6749 words', async () => {
     const cases: [Record<string, string>, string][] = [
       [{ grant_type: 'client_credentials' }, 'invalid_scope'],

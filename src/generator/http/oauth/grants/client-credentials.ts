@@ -9,10 +9,10 @@ import { refuse } from '../../../core/problem.js';
 import { single, targetScope } from '../parameters.js';
 
 export async function clientCredentialsGrant(params: Record<string, unknown>, ctx: GeneratorContext, asked: TokenOptions) {
-  // A PKCE verifier belongs to a code's redemption: a library that finds no code in its redirect (the employee denied, or
-  // the request was refused) and sends on the rest, as python3-authlib 1.2 does, would otherwise get an app token for the
-  // employee's. Its tool hears that instead.
-  if (single(params, 'code_verifier') !== undefined) {
+  // A PKCE verifier (an empty field is none) belongs to a code's redemption: a library that finds no code in its redirect
+  // (the employee denied, or the request was refused) and sends on the rest, as python3-authlib 1.2 does, would otherwise
+  // get an app token for the employee's. Its tool hears that instead.
+  if (single(params, 'code_verifier')) {
     throw refuse(
       'invalid_request',
       'client_credentials takes no code_verifier: a code_verifier goes with grant_type=authorization_code and the code from ' +
