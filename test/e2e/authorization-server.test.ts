@@ -88,6 +88,21 @@ async function codeOverHttp(cookie?: string, extra: Record<string, string> = {})
   return { cookie: session, verifier, location, code: location.searchParams.get('code')! };
 }
 
+/** A code's redemption with `basic` (the user name and password, joined) as its HTTP Basic header. */
+function redeemWithBasic(basic: string, code: string, verifier: string, params: Record<string, string> = {}) {
+  return fetch(`${stack.url}/oauth2/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(basic).toString('base64')}` },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: loopback.redirectUri,
+      code_verifier: verifier,
+      ...params,
+    }),
+  });
+}
+
 beforeAll(async () => {
   stack = await startStack({ emulator: { unauthorizedTargets: ['dev-gcp:locked:api'] } });
   browser = await launchChromium();
@@ -442,18 +457,7 @@ describe('employee tokens by the authorization code with PKCE', () => {
 
   it('takes the client_id of an HTTP Basic header (RFC 6749 §2.3.1, form-encoded) as the body’s, whatever the secret', async () => {
     const { verifier, code } = await codeOverHttp();
-    const redeem = (basicId: string, params: Record<string, string> = {}) =>
-      fetch(`${stack.url}/oauth2/token`, {
-        method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(`${basicId}:`).toString('base64')}` },
-        body: new URLSearchParams({
-          grant_type: 'authorization_code',
-          code,
-          redirect_uri: loopback.redirectUri,
-          code_verifier: verifier,
-          ...params,
-        }),
-      });
+    const redeem = (basicId: string, params: Record<string, string> = {}) => redeemWithBasic(`${basicId}:`, code, verifier, params);
     const other = await redeem('another-tool');
     expect(other.status).toBe(400);
     expect(await other.json()).toMatchObject({ error: 'invalid_grant', error_description: expect.stringMatching(/another client_id/) });
@@ -466,17 +470,7 @@ describe('employee tokens by the authorization code with PKCE', () => {
   it('reads an HTTP Basic client_id sent as it is, colons and plus signs included, as curl -u and many libraries send it', async () => {
     const redeem = async (client: string, basic: string, params: Record<string, string> = {}) => {
       const { verifier, code } = await codeOverHttp(undefined, { client_id: client });
-      return fetch(`${stack.url}/oauth2/token`, {
-        method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(basic).toString('base64')}` },
-        body: new URLSearchParams({
-          grant_type: 'authorization_code',
-          code,
-          redirect_uri: loopback.redirectUri,
-          code_verifier: verifier,
-          ...params,
-        }),
-      });
+      return redeemWithBasic(basic, code, verifier, params);
     };
     expect((await redeem('dev-gcp:my-team:my-app', 'dev-gcp:my-team:my-app:')).status).toBe(200);
     expect((await redeem('dev-gcp:my-team:my-app', 'dev-gcp:my-team:my-app:x', { client_id: 'dev-gcp:my-team:my-app' })).status).toBe(200);
