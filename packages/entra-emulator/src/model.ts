@@ -164,6 +164,8 @@ export interface SignOnSession {
   /** The session's id in tokens (`sid`). */
   sid: string;
   employee: TestEmployee;
+  /** The clients it signed the employee in to: where a logout that names no client may go back to. */
+  clients?: string[];
 }
 
 /** A sign-in rate limit's window for one address. */

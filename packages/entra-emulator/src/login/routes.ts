@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JWTPayload } from 'jose';
-import type { SignOnSession, TestEmployee } from '../model.js';
+import type { ClientRecord, SignOnSession, TestEmployee } from '../model.js';
 import { EntraError, errors } from '../errors.js';
 import { issueCode } from '../grants/authorization-code.js';
 import type { Params } from '../params.js';
@@ -84,6 +84,7 @@ function issue(flow: SignInFlow, reply: FastifyReply, params: Params, valid: Val
     employee,
     sessionId: session.sid,
   });
+  flow.signOn.signedInTo(session, valid.client.clientId);
   // Entra's session_state names the single sign-on session; MSAL keeps it for the session's end.
   return sendBack(reply, params, valid.redirectUri, { code, session_state: session.sid });
 }
@@ -165,13 +166,16 @@ function logoutRoutes(app: FastifyInstance, options: LoginOptions, signOn: Singl
   app.get(logoutPath, async (request, reply) => {
     const params = readParams(request.query, reply, directory.tenantId);
     if (!params) return reply;
+    const signedInTo = signOn.current(request)?.clients ?? [];
     signOn.end(request, reply);
     const redirectUri = params.post_logout_redirect_uri;
     if (redirectUri) {
-      // The redirect must be registered for the app that asks: named by client_id or by the ID token it hands back.
+      // The redirect must be registered for the app that asks: named by client_id or by the ID token it hands back, or,
+      // when the request names none (MSAL's logoutRedirect and logoutPopup send neither), an app the sign-on signed in to.
       const clientId = params.client_id ?? (params.id_token_hint ? await clientOfIdToken(options, params.id_token_hint) : undefined);
-      const client = clientId ? directory.clients.get(clientId) : undefined;
-      if (client?.postLogoutRedirectUris.has(redirectUri) && URL.canParse(redirectUri)) {
+      const candidates = clientId !== undefined ? [clientId] : signedInTo;
+      const clients = candidates.map((id) => directory.clients.get(id));
+      if (clients.some((client) => client && mayReturnTo(client, redirectUri)) && URL.canParse(redirectUri)) {
         const url = new URL(redirectUri);
         if (params.state !== undefined) url.searchParams.set('state', params.state);
         return reply.header('cache-control', 'no-store').redirect(url.toString(), 302);
@@ -179,6 +183,14 @@ function logoutRoutes(app: FastifyInstance, options: LoginOptions, signOn: Singl
     }
     return sendPage(reply, 200, signedOutPage());
   });
+}
+
+/**
+ * Whether a logout may send the browser back to `uri` for `client`: one of its redirect URIs, of any platform, as Entra
+ * takes them ("must match one of the redirect URIs registered for your application"), or a logout URI registered as such.
+ */
+function mayReturnTo(client: ClientRecord, uri: string): boolean {
+  return client.postLogoutRedirectUris.has(uri) || client.redirectUris.has(uri);
 }
 
 /** The client an ID token of this emulator was issued to (expired ones too, as logout takes them); undefined when it is not one. */
