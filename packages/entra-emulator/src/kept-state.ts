@@ -48,6 +48,7 @@ const SIGN_ON_SESSION = z.object({
   id: z.string(),
   sid: z.string(),
   employee,
+  authTime: z.number().optional(),
   clients: z.array(z.string()).optional(),
 }) satisfies z.ZodType<SignOnSession>;
 

@@ -55,8 +55,15 @@ export const authorizationCode: Grant = {
     // A failed attempt uses the code up too, as a stolen code should not be tried twice.
     code.redeemed = true;
     checkVerifier(code, params.code_verifier);
-    const { scopes, employee, nonce, sessionId, redirectType } = code;
-    const signIn = { scopes, employee, sessionId, ...(nonce !== undefined ? { nonce } : {}), publicClient: redirectType !== 'web' };
+    const { scopes, employee, nonce, authTime, sessionId, redirectType } = code;
+    const signIn = {
+      scopes,
+      employee,
+      sessionId,
+      ...(nonce !== undefined ? { nonce } : {}),
+      ...(authTime !== undefined ? { authTime } : {}),
+      publicClient: redirectType !== 'web',
+    };
     return signInTokens(
       context,
       caller,

@@ -10,7 +10,14 @@ import { EntraError, errors } from '../errors.js';
 import { issueCode } from '../grants/authorization-code.js';
 import type { Params } from '../params.js';
 import { FORM_POST_SCRIPT, FORM_POST_SCRIPT_PATH, STYLE, STYLE_PATH } from './assets.js';
-import { AUTHORIZE_PARAMS, checkAuthorizeRequest, employeeFromForm, tenantRefusal, type ValidRequest } from './authorize-request.js';
+import {
+  AUTHORIZE_PARAMS,
+  checkAuthorizeRequest,
+  employeeFromForm,
+  maxAgeOf,
+  tenantRefusal,
+  type ValidRequest,
+} from './authorize-request.js';
 import { errorLookupPage, signedOutPage, signInPage } from './pages.js';
 import { rateLimited, readParams, sameOrigin, showError, type LoginOptions, type SignInFlow } from './flow.js';
 import { sendBack, sendErrorBack, sendPage } from './responses.js';
@@ -74,12 +81,14 @@ function issue(flow: SignInFlow, reply: FastifyReply, params: Params, valid: Val
     );
   }
   const challenge = params.code_challenge;
+  const maxAge = maxAgeOf(params);
   const code = issueCode(flow.stores, {
     clientId: valid.client.clientId,
     redirectUri: valid.redirectUri,
     redirectType: valid.redirectType,
     ...(challenge ? { codeChallenge: challenge, codeChallengeMethod: params.code_challenge_method === 'S256' ? 'S256' : 'plain' } : {}),
     ...(params.nonce ? { nonce: params.nonce } : {}),
+    ...(maxAge !== undefined ? { authTime: session.authTime ?? Math.floor(Date.now() / 1000) } : {}),
     scopes: valid.scopes,
     employee,
     sessionId: session.sid,
@@ -126,9 +135,15 @@ function authorizeRoutes(app: FastifyInstance, flow: SignInFlow): void {
     const params = readParams(request.query, reply, directory.tenantId);
     const valid = params && checked(flow, params, reply);
     if (!params || !valid) return reply;
-    const session = flow.signOn.current(request);
+    const signedOn = flow.signOn.current(request);
+    // A sign-in older than the request's max_age counts as none: the employee signs in again, as Entra re-authenticates.
+    const maxAge = maxAgeOf(params);
+    const session =
+      signedOn && (maxAge === undefined || Math.floor(Date.now() / 1000) - (signedOn.authTime ?? 0) <= maxAge) ? signedOn : undefined;
     if (params.prompt === 'none' && !session) {
-      const err = new EntraError(50058, 'login_required', 'A silent sign-in request was sent but no user is signed in.');
+      const err = signedOn
+        ? new EntraError(50058, 'login_required', 'A silent sign-in request was sent but the sign-in is older than max_age.')
+        : new EntraError(50058, 'login_required', 'A silent sign-in request was sent but no user is signed in.');
       return sendErrorBack(reply, params, valid.redirectUri, err, urls.baseUrl);
     }
     if (session && params.prompt !== 'login' && params.prompt !== 'select_account') return issue(flow, reply, params, valid, session);

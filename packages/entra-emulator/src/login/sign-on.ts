@@ -25,7 +25,8 @@ export class SingleSignOn {
   }
 
   start(reply: FastifyReply, employee: TestEmployee): SignOnSession {
-    const session = { tenantId: this.tenantId, id: randomToken(32), sid: randomUUID(), employee };
+    const authTime = Math.floor(Date.now() / 1000);
+    const session = { tenantId: this.tenantId, id: randomToken(32), sid: randomUUID(), employee, authTime };
     this.sessions.set(session.id, session);
     reply.setCookie(this.cookieName, session.id, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.secureCookies });
     return session;
