@@ -147,7 +147,10 @@ function authorizeRoutes(app: FastifyInstance, flow: SignInFlow): void {
       return sendErrorBack(reply, params, valid.redirectUri, err, urls.baseUrl);
     }
     if (session && params.prompt !== 'login' && params.prompt !== 'select_account') return issue(flow, reply, params, valid, session);
-    const hinted = directory.employees.find((e) => e.navIdent === params.login_hint) ?? directory.employees[0]!;
+    // MSAL's login_hint is the account's username (the e-mail, preferred_username); a NAVident is taken too.
+    const hint = params.login_hint?.toLowerCase();
+    const hinted =
+      directory.employees.find((e) => e.navIdent.toLowerCase() === hint || e.email.toLowerCase() === hint) ?? directory.employees[0]!;
     return showSignIn(flow, request, reply, params, hinted);
   });
 
