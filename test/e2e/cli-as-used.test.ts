@@ -1,0 +1,84 @@
+/**
+ * The command line as a developer meets it outside the happy path: a word too many, a cache file
+ * damaged by hand, a relative cache folder or an empty HOME, a --url copied with a query, an https
+ * --url, exec under Ctrl-C or `kill`, decode at a terminal. Each runs the built command against the
+ * service on a free port.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+vi.setConfig({ testTimeout: 60_000 });
+
+let stack: Stack;
+let dir: string;
+let cacheFile: string;
+const bin = join(process.cwd(), 'bin/token-generator.js');
+
+beforeAll(async () => {
+  stack = await startStack();
+  dir = await mkdtemp(join(tmpdir(), 'cli-as-used-'));
+  cacheFile = join(dir, 'cache', 'tokens.json');
+});
+
+afterAll(async () => {
+  await stack?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string; onStdout?: (text: string, pid: number) => void } = {},
+): Promise<Run> {
+  return new Promise((resolve) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, TOKEN_GENERATOR_URL: stack.url, TOKEN_GENERATOR_CACHE: cacheFile, BROWSER: 'none' };
+    for (const [name, value] of Object.entries(options.env ?? {})) {
+      if (value === undefined) delete env[name];
+      else env[name] = value;
+    }
+    const child = spawn(process.execPath, [bin, ...args], { env, cwd: options.cwd ?? process.cwd() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      options.onStdout?.(stdout, child.pid!);
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end();
+    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+const JWT = /^[\w-]+\.[\w-]+\.[\w-]+\n$/;
+
+describe('a word too many', () => {
+  it('is a usage error, not ignored: env with the file as a word does not write .env, logout takes none, exec wants --', async () => {
+    const cwd = await mkdtemp(join(dir, 'project-'));
+    const env = await cli(['env', 'dev-gcp:my-team:my-app', '--name', 'TOKEN', 'other.env'], { cwd });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toBe('token-generator: env takes one operand, not also "other.env"; see token-generator env --help\n');
+    expect(await readdir(cwd)).toEqual([]);
+
+    const two = await cli(['obo', 'dev-gcp:my-team:my-app', 'dev-gcp:other-team:other-app']);
+    expect(two.code).toBe(2);
+    expect(two.stdout).toBe('');
+
+    const logout = await cli(['logout', 'now']);
+    expect(logout.code).toBe(2);
+    expect(logout.stderr).toMatch(/^token-generator: logout takes no operand, not also "now"/);
+
+    const exec = await cli(['exec', 'dev-gcp:my-team:my-app', '--name', 'TOKEN', 'env']);
+    expect(exec.code).toBe(2);
+    expect(exec.stderr).toMatch(/not also "env" \(the command to run goes after --\)/);
+  });
+});
