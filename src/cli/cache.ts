@@ -221,11 +221,40 @@ export interface Forgotten {
 /** The cache a file's text holds: none when it is not the cache's JSON (or was not read). */
 function parsedCache(text: string | undefined): CacheFile {
   try {
-    const parsed = JSON.parse(text ?? '') as CacheFile;
-    return parsed && typeof parsed === 'object' && parsed.generators ? parsed : { generators: {} };
+    const parsed = JSON.parse(text ?? '') as unknown;
+    if (!isObject(parsed) || !isObject(parsed.generators)) return { generators: {} };
+    const generators: Record<string, GeneratorEntry> = {};
+    for (const [generator, entry] of Object.entries(parsed.generators)) if (isObject(entry)) generators[generator] = entryOf(entry);
+    return { generators };
   } catch {
     return { generators: {} };
   }
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * What a generator's entry holds that is of the cache's shape: a file edited by hand, or damaged, made every command fail
+ * with an unexpected error (a `tokens` missing or null) until it was removed. What is not of its shape is left out.
+ */
+function entryOf(entry: Record<string, unknown>): GeneratorEntry {
+  const tokens: Record<string, CachedToken> = {};
+  if (isObject(entry.tokens))
+    for (const [key, token] of Object.entries(entry.tokens))
+      if (isObject(token) && typeof token.accessToken === 'string' && typeof token.expiresAt === 'number')
+        tokens[key] = {
+          accessToken: token.accessToken,
+          expiresAt: token.expiresAt,
+          ...(typeof token.lifetimeMs === 'number' ? { lifetimeMs: token.lifetimeMs } : {}),
+        };
+  const refreshTokens = isObject(entry.refreshTokens)
+    ? Object.fromEntries(Object.entries(entry.refreshTokens).filter((pair): pair is [string, string] => typeof pair[1] === 'string'))
+    : undefined;
+  return {
+    tokens,
+    ...(refreshTokens ? { refreshTokens } : {}),
+    ...(typeof entry.refreshToken === 'string' ? { refreshToken: entry.refreshToken } : {}),
+  };
 }
 
 /** The code of the file system's refusal (EACCES, EROFS, ENOSPC…); anything else is thrown on. */

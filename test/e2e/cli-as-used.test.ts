@@ -5,7 +5,7 @@
  * service on a free port.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -80,5 +80,29 @@ describe('a word too many', () => {
     const exec = await cli(['exec', 'dev-gcp:my-team:my-app', '--name', 'TOKEN', 'env']);
     expect(exec.code).toBe(2);
     expect(exec.stderr).toMatch(/not also "env" \(the command to run goes after --\)/);
+  });
+});
+
+describe('a cache file damaged, or edited by hand', () => {
+  it('is read for what it holds of its shape: the token is printed, not an unexpected error', async () => {
+    const file = join(dir, 'damaged', 'tokens.json');
+    await mkdir(join(dir, 'damaged'), { recursive: true });
+    const shapes = [
+      { generators: 'x' },
+      { generators: { [stack.url]: {} } },
+      { generators: { [stack.url]: { tokens: null } } },
+      { generators: { [stack.url]: { tokens: { 'm2m dev-gcp:my-team:my-app': null } } } },
+      { generators: { [stack.url]: { tokens: { 'm2m dev-gcp:my-team:my-app': 'text' } } } },
+      [],
+    ];
+    for (const shape of shapes) {
+      await writeFile(file, JSON.stringify(shape), { mode: 0o600 });
+      const run = await cli(['m2m', 'dev-gcp:my-team:my-app'], { env: { TOKEN_GENERATOR_CACHE: file } });
+      expect({ shape, code: run.code, stderr: run.stderr }).toEqual({ shape, code: 0, stderr: '' });
+      expect(run.stdout).toMatch(JWT);
+      // And the next command finds the token it kept.
+      const again = await cli(['m2m', 'dev-gcp:my-team:my-app'], { env: { TOKEN_GENERATOR_CACHE: file } });
+      expect(again.stdout).toBe(run.stdout);
+    }
   });
 });
