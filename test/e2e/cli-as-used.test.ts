@@ -106,3 +106,30 @@ describe('a cache file damaged, or edited by hand', () => {
     }
   });
 });
+
+describe('the cache folder', () => {
+  it('is never under the current folder for a relative XDG_CACHE_HOME, which the XDG spec says to ignore', async () => {
+    const home = await mkdtemp(join(dir, 'home-'));
+    const cwd = await mkdtemp(join(dir, 'checkout-'));
+    const run = await cli(['m2m', 'dev-gcp:my-team:my-app'], {
+      cwd,
+      env: { TOKEN_GENERATOR_CACHE: undefined, HOME: home, XDG_CACHE_HOME: 'relative/cache' },
+    });
+    expect(run.code).toBe(0);
+    expect(await readdir(cwd)).toEqual([]);
+    expect(await readdir(join(home, '.cache', 'entra-token-generator'))).toEqual(['tokens.json']);
+  });
+});
+
+describe('without a usable HOME', () => {
+  it('keeps the cache in the home the user database names, not under the current folder', async () => {
+    const { cliEnvOf } = await import('../../src/cli/variables.js');
+    vi.stubEnv('HOME', '');
+    try {
+      expect(cliEnvOf({}).cacheFile).toMatch(/^\/.+\/\.cache\/entra-token-generator\/tokens\.json$/);
+      expect(cliEnvOf({ XDG_CACHE_HOME: 'relative' }).cacheFile).toMatch(/^\/.+\/\.cache\/entra-token-generator\/tokens\.json$/);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+});
