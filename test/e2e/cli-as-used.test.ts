@@ -133,3 +133,16 @@ describe('without a usable HOME', () => {
     }
   });
 });
+
+describe('--url and TOKEN_GENERATOR_URL', () => {
+  it('with a query or a fragment (a page address, copied) is a usage error that names the root URL', async () => {
+    for (const url of [`${stack.url}/?aud=dev-gcp:my-team:my-app`, `${stack.url}#token`]) {
+      const run = await cli(['m2m', 'dev-gcp:my-team:my-app', '--no-cache'], { env: { TOKEN_GENERATOR_URL: url } });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toBe(
+        `token-generator: --url and TOKEN_GENERATOR_URL take the generator's root URL, such as ${stack.url}, without a query or ` +
+          `fragment: not ${url}\n`,
+      );
+    }
+  });
+});
