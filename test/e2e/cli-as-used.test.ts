@@ -5,11 +5,14 @@
  * service on a free port.
  */
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { clientCertificate } from '../emulator/helpers.js';
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -143,6 +146,35 @@ describe('--url and TOKEN_GENERATOR_URL', () => {
         `token-generator: --url and TOKEN_GENERATOR_URL take the generator's root URL, such as ${stack.url}, without a query or ` +
           `fragment: not ${url}\n`,
       );
+    }
+  });
+});
+
+describe('an https --url', () => {
+  it('where plain http answers says so in one line, with the http URL to try, not OpenSSL\u2019s lines', async () => {
+    const url = stack.url.replace(/^http:/, 'https:');
+    const run = await cli(['m2m', 'dev-gcp:my-team:my-app', '--no-cache', '--url', url]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      `token-generator: cannot reach the generator at ${url}: what answers there does not speak https; is --url ${stack.url}?\n`,
+    );
+  });
+
+  it('with a self-signed certificate says in one line how to trust it', async () => {
+    const { certificatePem, privateKeyPem } = await clientCertificate('CN=localhost');
+    const server = createServer({ cert: certificatePem, key: privateKeyPem }, (_req, res) => res.end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const run = await cli(['m2m', 'dev-gcp:my-team:my-app', '--no-cache', '--url', url]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe(
+        `token-generator: cannot reach the generator at ${url} (self-signed certificate): its certificate is not trusted here: ` +
+          'give Node.js the CA that signed it with NODE_EXTRA_CA_CERTS=<file>\n',
+      );
+    } finally {
+      server.closeAllConnections();
+      server.close();
     }
   });
 });
