@@ -178,3 +178,38 @@ describe('an https --url', () => {
     }
   });
 });
+
+describe('exec under signals', () => {
+  it('exits as a shell says for a command ended by a signal: 128 plus its number', async () => {
+    const run = await cli([
+      'exec',
+      'dev-gcp:my-team:my-app',
+      '--name',
+      'TOKEN',
+      '--',
+      process.execPath,
+      '-e',
+      'process.kill(process.pid, "SIGTERM")',
+    ]);
+    expect(run.code).toBe(143);
+  });
+
+  it('passes SIGINT and SIGTERM on to the command and ends as it ends, after it cleaned up', async () => {
+    const script =
+      'for (const s of ["SIGINT", "SIGTERM"])' +
+      ' process.on(s, () => { process.stdout.write(`cleaned up after ${s}\\n`); process.exit(7); });' +
+      'process.stdout.write("ready\\n"); setTimeout(() => process.exit(0), 20_000);';
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const run = await cli(['exec', 'dev-gcp:my-team:my-app', '--name', 'TOKEN', '--', process.execPath, '-e', script], {
+        onStdout: (text, pid) => {
+          if (text === 'ready\n') process.kill(pid, signal);
+        },
+      });
+      expect({ signal: run.signal, code: run.code, stdout: run.stdout }).toEqual({
+        signal: null,
+        code: 7,
+        stdout: `ready\ncleaned up after ${signal}\n`,
+      });
+    }
+  });
+});
