@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { clientCertificate } from '../emulator/helpers.js';
+import { inTerminal } from '../helpers/terminal.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -210,6 +212,21 @@ describe('exec under signals', () => {
         code: 7,
         stdout: `ready\ncleaned up after ${signal}\n`,
       });
+    }
+  });
+});
+
+describe('decode at a terminal without a token', () => {
+  it('says what to give, and does not wait for the keyboard', async () => {
+    const terminal = inTerminal([process.execPath, bin, 'decode'], { ...process.env, TOKEN_GENERATOR_URL: stack.url });
+    try {
+      await waitFor(() => terminal.output().includes('give a token as argument or on standard input'), {
+        what: 'decode to say what to give',
+        timeout: 15_000,
+      });
+      expect(terminal.output()).toContain('such as token-generator decode "$TOKEN"');
+    } finally {
+      await terminal.close();
     }
   });
 });
