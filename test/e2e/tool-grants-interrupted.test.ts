@@ -244,3 +244,53 @@ describe('a replica killed while it makes a tool its first token', () => {
     expect(again.status).toBe(200);
   }, 60_000);
 });
+
+describe('a tool ended while its refresh is under way', () => {
+  /** A tool's refresh that asks the identity provider for a fresh token (not the one cached), as a tool may. */
+  const freshRefresh = (base: string, refreshToken: string) =>
+    fetch(`${base}/oauth2/token`, {
+      method: 'POST',
+      headers: { 'cache-control': 'no-cache' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }),
+    });
+
+  async function toolOf(cookie: string): Promise<string> {
+    const redeemed = await tokenRequest(inProcess.url, await allowedCode(cookie));
+    return ((await redeemed.json()) as { refresh_token: string }).refresh_token;
+  }
+
+  it('revoked at the other replica: the refresh is refused, with no token handed out after the revocation', async () => {
+    const cookie = await login(inProcess.url);
+    const refreshToken = await toolOf(cookie);
+    const listed = await toolsListed(cookie);
+    const replica = await replicaProcess();
+    try {
+      const answer = await heldDuring(
+        () => freshRefresh(inProcess.url, refreshToken),
+        async () => {
+          const revoked = await fetch(`${replica.url}/oauth2/revoke`, {
+            method: 'POST',
+            body: new URLSearchParams({ token: refreshToken }),
+          });
+          expect(revoked.status).toBe(200);
+        },
+      );
+      expect(answer?.status).toBe(400);
+      expect(await errorOf(answer!)).toBe('invalid_grant');
+      expect(await toolsListed(cookie)).toBe(listed - 1);
+    } finally {
+      await replica.kill();
+    }
+  }, 60_000);
+
+  it('its login logged out: the refresh is refused, with no token handed out after the logout', async () => {
+    const cookie = await login(inProcess.url);
+    const refreshToken = await toolOf(cookie);
+    const answer = await heldDuring(
+      () => freshRefresh(inProcess.url, refreshToken),
+      async () => expect((await logout(inProcess.url, cookie)).status).toBe(200),
+    );
+    expect(answer?.status).toBe(400);
+    expect(await errorOf(answer!)).toBe('invalid_grant');
+  }, 60_000);
+});
