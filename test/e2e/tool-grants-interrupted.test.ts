@@ -294,3 +294,47 @@ describe('a tool ended while its refresh is under way', () => {
     expect(await errorOf(answer!)).toBe('invalid_grant');
   }, 60_000);
 });
+
+describe('a tool that gave up waiting for its answer (its own timeout) and sends the same request again', () => {
+  /** `request` given up (its connection closed) while its on-behalf-of call is held at the identity provider. */
+  async function givenUp(request: (signal: AbortSignal) => Promise<Response>): Promise<void> {
+    const controller = new AbortController();
+    const sent = request(controller.signal);
+    await heldDuring(
+      () => sent,
+      async () => {
+        controller.abort();
+        await sent.catch(() => undefined);
+      },
+    );
+  }
+  const post = (path: string, params: Record<string, string>, signal?: AbortSignal, headers: Record<string, string> = {}) =>
+    fetch(`${inProcess.url}${path}`, { method: 'POST', headers, body: new URLSearchParams(params), ...(signal ? { signal } : {}) });
+
+  it('gets tokens for its code', async () => {
+    const redeem = await allowedCode();
+    await givenUp((signal) => post('/oauth2/token', redeem, signal));
+    const again = await tokenRequest(inProcess.url, redeem);
+    expect(again.status).toBe(200);
+  });
+
+  it('gets tokens for its allowed device code', async () => {
+    const deviceCode = await allowedDevice();
+    const polled = { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: 'k6 in a container', device_code: deviceCode };
+    await givenUp((signal) => post('/oauth2/token', polled, signal));
+    clock.advance(6_000);
+    expect((await poll(inProcess.url, deviceCode)).status).toBe(200);
+  });
+
+  it('refreshes with its refresh token, and keeps its session', async () => {
+    const redeemed = await tokenRequest(inProcess.url, await allowedCode());
+    const { refresh_token: refreshToken } = (await redeemed.json()) as { refresh_token: string };
+    const refresh = { grant_type: 'refresh_token', refresh_token: refreshToken };
+    // A fresh token, so that the refresh asks the identity provider.
+    await givenUp((signal) => post('/oauth2/token', refresh, signal, { 'cache-control': 'no-cache' }));
+    const again = await tokenRequest(inProcess.url, refresh);
+    expect(again.status).toBe(200);
+    const next = ((await again.json()) as { refresh_token: string }).refresh_token;
+    expect((await tokenRequest(inProcess.url, { grant_type: 'refresh_token', refresh_token: next })).status).toBe(200);
+  });
+});
