@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { randomToken, type SessionStore } from '../../session/index.js';
 import type { Problem } from './problem.js';
 import { sentByAnotherTool } from './oauth/client-id.js';
+import type { AllowedBy } from './oauth/tool-sessions.js';
 
 /** Letters no one mistakes for others or for digits, and that spell no words (RFC 8628 §6.1). */
 const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
@@ -30,7 +31,9 @@ const Authorization = z.object({
   userAgent: z.string(),
   expiresAt: z.number(),
   status: z.enum(['pending', 'allowed', 'denied']),
+  /** Once allowed: the browser login that allowed it, and the employee's logout mark then (`ToolSessions.allowing`). */
   session: z.string().optional(),
+  mark: z.string().optional(),
 });
 export type DeviceAuthorization = z.infer<typeof Authorization>;
 
@@ -96,21 +99,19 @@ export class DeviceAuthorizations {
   }
 
   /**
-   * The employee's answer; false when the code was answered meanwhile (in another tab, or on another replica). The answer
-   * is the store's one step, a swap from the pending authorization: a store that refuses it, or any step before it, leaves
-   * the code pending and its user code good, for the employee's next Allow; a swap cut in two (the answer written, the user
-   * code still there) would leave the device waiting for an answer no page can give any more. The user code goes after it:
-   * left there, it finds no pending authorization (`find`).
+   * The employee's answer, from `by`; false when the code was answered meanwhile (in another tab, or on another replica).
+   * The answer is the store's one step, a swap from the pending authorization: a store that refuses it, or any step before
+   * it, leaves the code pending and its user code good, for the employee's next Allow; taken in two steps (the user code,
+   * then the answer), a store failing between them left the device waiting for an answer no page could give any more. The
+   * user code goes after it: left there, it finds no pending authorization (`find`).
    */
-  async decide(deviceCode: string, allowed: boolean, browserSessionId: string): Promise<boolean> {
+  async decide(deviceCode: string, allowed: boolean, by: AllowedBy): Promise<boolean> {
     const key = `device:${deviceCode}`;
     const stored = await this.store.getRecord(key);
     const authorization = stored ? this.parse(stored) : undefined;
     if (!stored || authorization?.status !== 'pending' || authorization.expiresAt <= this.now()) return false;
-    const answered: DeviceAuthorization = {
-      ...authorization,
-      ...(allowed ? { status: 'allowed', session: browserSessionId } : { status: 'denied' }),
-    };
+    const allowedBy = { session: by.session, ...(by.mark !== undefined ? { mark: by.mark } : {}) };
+    const answered: DeviceAuthorization = { ...authorization, ...(allowed ? { status: 'allowed', ...allowedBy } : { status: 'denied' }) };
     if (!(await this.store.swapRecord(key, stored, JSON.stringify(answered), this.keptMs(answered)))) return false;
     await this.store.takeRecord(`device-user-code:${authorization.userCode}`).catch(() => undefined);
     return true;
