@@ -162,6 +162,14 @@ export class ToolSessions {
     const store = this.sessions.manager.store;
     if (!(await store.swapRecord(generationKey(held.token.id), held.token.generation, next.generation, this.ttl(expiresAt))))
       await this.replayed(held.session);
+    // Ended while the answer was made (revoked, its login logged out, ended from the home page, on any replica): the
+    // answer goes nowhere, as a first answer's does (`firstAnswer`), so that no token is handed out after the ending. Looked
+    // at after the rotation, which stays the last step that may refuse: a store that cannot say leaves the answer as it was.
+    const ended = await store.get(held.token.id).then(
+      (data) => data === undefined,
+      () => false,
+    );
+    if (ended) throw refuse('invalid_grant', ENDED);
     return this.seal(next);
   }
 
