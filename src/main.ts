@@ -142,33 +142,43 @@ async function standIn(
   }
 }
 
-export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv, options: StartOptions = {}): Promise<Service> {
-  let config = loaded.generator;
-  const logger = options.logger ?? createLogger(config.logLevel);
-
-  let emulator: Emulator | undefined;
-  let identity = loaded.identity;
-  if (!identity) ({ emulator, identity, config } = await standIn(config, env, logger, options.emulator));
-
-  const metrics = new Metrics();
-  let provider: IdentityProvider;
+/** The identity provider the configuration names (or the emulator standing in for it), made ready; a failure stops the emulator again. */
+async function readyProvider(
+  identity: IdentityConfig,
+  config: GeneratorConfig,
+  parts: { logger: Logger; metrics: Metrics; emulator: Emulator | undefined },
+): Promise<IdentityProvider> {
   try {
-    provider = await startIdentityProvider(identity, {
+    return await startIdentityProvider(identity, {
       timeoutMs: config.idp.timeoutMs,
       retries: config.idp.retries,
-      logger,
+      logger: parts.logger,
       generator: config.nais,
-      onTokenRequest: metrics.onTokenRequest,
+      onTokenRequest: parts.metrics.onTokenRequest,
     });
   } catch (err) {
-    await emulator?.close();
+    await parts.emulator?.close();
     throw err;
   }
+}
 
+interface Serving {
+  generator: Generator;
+  /** Writes the logins to the emulator's state folder for the next start, when it keeps one. */
+  writeSessions: (() => Promise<void>) | undefined;
+}
+
+/** The generator built on its parts and listening on its port. */
+async function serve(
+  config: GeneratorConfig,
+  provider: IdentityProvider,
+  parts: { logger: Logger; metrics: Metrics; emulator: Emulator | undefined },
+): Promise<Serving> {
+  const { logger, metrics, emulator } = parts;
   const directory = emulator
     ? { employees: [...emulator.listing.employees], ...(emulator.listing.apps ? { apps: emulator.listing.apps } : {}) }
     : undefined;
-  const parts = storage(config, logger, emulator !== undefined);
+  const storing = storage(config, logger, emulator !== undefined);
   const key = config.session.encryptionKey;
   let generator: Generator | undefined;
   let writeSessions: (() => Promise<void>) | undefined;
@@ -178,7 +188,7 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
       provider,
       logger,
       metrics,
-      storage: parts,
+      storage: storing,
       ...(emulator ? { emulator: { signIn: emulatorSignIn } } : {}),
       ...(directory ? { directory } : {}),
     });
@@ -186,41 +196,60 @@ export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv,
     // Before the port opens: a request right after the start finds the logins kept at the last stop.
     if (emulator?.stateDir && key) writeSessions = await keepSessions(generator.sessions.manager.store, key, emulator.stateDir);
     await listening('PORT', config.port, () => app.listen({ port: config.port, host: config.host }));
+    return { generator, writeSessions };
   } catch (err) {
     // A start that failed leaves nothing running, such as a client of an unreachable Redis trying again for ever:
     // the app closes the store with it, and without an app the store is closed alone. The logins it took from the state
     // folder go back there, for the start that works.
     await writeSessions?.().catch(() => undefined);
-    await (generator ? generator.app.close() : parts.store.close()).catch(() => undefined);
+    await (generator ? generator.app.close() : storing.store.close()).catch(() => undefined);
     await emulator?.close();
     throw err;
   }
-  const address = generator.app.server.address();
+}
+
+/** The service's stop: readiness false first, in-flight requests finished, the session store closed with the app. */
+function stopping(serving: Serving, config: GeneratorConfig, logger: Logger, emulator: Emulator | undefined): () => Promise<void> {
+  const { generator, writeSessions } = serving;
+  return async () => {
+    generator.readiness.shuttingDown = true;
+    if (config.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+    // Answers written since the shutdown began close their connections themselves (closing-connections.ts);
+    // a connection whose answer was already written idles once it is sent, and is closed then rather than
+    // when its keep-alive runs out.
+    const closeIdle = setInterval(() => generator.app.server.closeIdleConnections(), 100);
+    try {
+      await generator.app.close();
+    } finally {
+      clearInterval(closeIdle);
+    }
+    await writeSessions?.().catch((err: unknown) => logger.warn({ err }, 'could not keep the sessions for the next start'));
+    await emulator?.close();
+  };
+}
+
+export async function startService(loaded: LoadedConfig, env: NodeJS.ProcessEnv, options: StartOptions = {}): Promise<Service> {
+  let config = loaded.generator;
+  const logger = options.logger ?? createLogger(config.logLevel);
+
+  let emulator: Emulator | undefined;
+  let identity = loaded.identity;
+  if (!identity) ({ emulator, identity, config } = await standIn(config, env, logger, options.emulator));
+
+  const parts = { logger, metrics: new Metrics(), emulator };
+  const provider = await readyProvider(identity, config, parts);
+  const serving = await serve(config, provider, parts);
+  const address = serving.generator.app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = config.port === 0 ? `http://localhost:${port}` : config.publicUrl;
 
   return {
-    generator,
+    generator: serving.generator,
     ...(emulator ? { emulator } : {}),
     config,
     identity,
     url,
-    async close() {
-      // Readiness goes false first; in-flight requests finish; the session store closes with the app.
-      generator.readiness.shuttingDown = true;
-      if (config.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
-      // Answers written since the shutdown began close their connections themselves (closing-connections.ts);
-      // a connection whose answer was already written idles once it is sent, and is closed then rather than
-      // when its keep-alive runs out.
-      const closeIdle = setInterval(() => generator.app.server.closeIdleConnections(), 100);
-      try {
-        await generator.app.close();
-      } finally {
-        clearInterval(closeIdle);
-      }
-      await writeSessions?.().catch((err: unknown) => logger.warn({ err }, 'could not keep the sessions for the next start'));
-      await emulator?.close();
-    },
+    close: stopping(serving, config, logger, emulator),
   };
 }
 

@@ -2,7 +2,8 @@
  * The authorization server on two replicas that share Redis, as NAIS runs it: a device flow asked
  * on one replica, approved on the other and polled on the first; a code taken once however many
  * replicas redeem it at once; a refresh token that outlives the restart of a replica and dies on
- * every replica when it is revoked on one; the device page's guesses counted across replicas.
+ * every replica when it is revoked on one; the device page's guesses counted across replicas; grants allowed on one
+ * replica ended by "log out everywhere" on the other before their tools used them.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +20,7 @@ import {
   startLoopback,
   tokenRequest,
 } from '../helpers/authorization-server.js';
-import { login } from '../helpers/http-login.js';
+import { login, logout } from '../helpers/http-login.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { memoryLogger, startStack, type Stack } from '../helpers/stack.js';
@@ -64,9 +65,9 @@ async function verify(token: string) {
   expect(payload.NAVident).toBe('Z990001');
 }
 
-/** A code from the first replica, for a browser session logged in there. */
-async function code() {
-  const cookie = await login(first.url);
+/** A code from the first replica, for a browser session logged in there (`cookie`, or a new one). */
+async function code(cookie?: string) {
+  cookie ??= await login(first.url);
   const verifier = oidc.randomPKCECodeVerifier();
   const query = new URLSearchParams({
     response_type: 'code',
@@ -121,6 +122,22 @@ describe('the authorization server on two replicas sharing Redis', () => {
       scope: 'dev-gcp:other-team:other-app',
     });
     expect(((await refused.json()) as { error: string }).error).toBe('invalid_grant');
+  });
+
+  // After the tests that keep tools: logging out everywhere ends every tool of the tests' one employee.
+  it('ends a code and a device code allowed on one replica when the employee logs out everywhere on the other', async () => {
+    const { cookie, redeem } = await code();
+    const started = await deviceAuthorization(first.url);
+    expect((await approveDevice(cookie, first.url, started.user_code)).status).toBe(200);
+    expect((await logout(second.url, await login(second.url), { everywhere: true })).status).toBe(200);
+    const redeemed = await tokenRequest(first.url, redeem);
+    expect(redeemed.status).toBe(400);
+    expect(((await redeemed.json()) as { error: string }).error).toBe('invalid_grant');
+    expect((await poll(first.url, started.device_code)).body.error).toBe('invalid_grant');
+    // The login that allowed them lives on: what it allows now works. (A code: each device approval counts against the
+    // device page's limit on codes tried from the address, which the test below needs nearly all of.)
+    const again = await tokenRequest(second.url, (await code(cookie)).redeem);
+    expect(again.status).toBe(200);
   });
 
   it('counts the user codes tried on both replicas against one limit: more replicas give no more guesses', async () => {

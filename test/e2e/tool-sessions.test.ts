@@ -6,9 +6,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  allowedCode,
   approveDevice,
   consentToken,
   decide,
+  deviceAuthorization,
   poll,
   startLoopback,
   tokenRequest,
@@ -164,6 +166,67 @@ describe('a tool session and the browser login that allowed it', () => {
     expect((await refresh(stack.url, token)).body.error).toBe('invalid_grant');
     expect(await (await fetch(`${stack.url}/`, { headers: { cookie } })).text()).not.toContain('Bruno on my laptop');
   });
+});
+
+describe('a grant allowed before a logout, and redeemed or polled after it', () => {
+  /** A grant the browser login `cookie` allowed and its tool has not used yet: `use` redeems or polls it, with its answer. */
+  type Grant = (cookie: string) => Promise<{ use(): Promise<Answer> }>;
+  const byCode: Grant = async (cookie) => {
+    const redeem = await allowedCode(stack.url, cookie, {
+      client: 'slow tool',
+      redirectUri: loopback.redirectUri,
+      scope: 'dev-gcp:my-team:my-app',
+    });
+    return {
+      use: async () => {
+        const res = await tokenRequest(stack.url, redeem);
+        return { status: res.status, body: (await res.json()) as Answer['body'] };
+      },
+    };
+  };
+  const byDevice: Grant = async (cookie) => {
+    const started = await deviceAuthorization(stack.url);
+    expect((await approveDevice(cookie, stack.url, started.user_code)).status).toBe(200);
+    return {
+      use: async () => {
+        // Past the poll interval of any poll before.
+        clock.advance(6_000);
+        return poll(stack.url, started.device_code);
+      },
+    };
+  };
+  const refusedForLogout = (answer: Answer) => {
+    expect(answer.status).toBe(400);
+    expect(answer.body.error).toBe('invalid_grant');
+    expect(answer.body.error_description).toMatch(/log(ged)? out/);
+    expect(answer.body.refresh_token).toBeUndefined();
+  };
+
+  for (const [flow, grant] of [
+    ['a code', byCode],
+    ['a device code', byDevice],
+  ] as const) {
+    it(`${flow}: ends with the logout of the login that allowed it`, async () => {
+      const cookie = await login(stack.url);
+      const pending = await grant(cookie);
+      expect((await logout(stack.url, cookie)).status).toBe(200);
+      refusedForLogout(await pending.use());
+    });
+
+    it(`${flow}: ends with "log out everywhere" from another browser; one allowed after it by the login that lives on works`, async () => {
+      const cookie = await login(stack.url);
+      const before = await grant(cookie);
+      const elsewhere = await login(stack.url);
+      expect((await logout(stack.url, elsewhere, { everywhere: true })).status).toBe(200);
+      refusedForLogout(await before.use());
+      const home = await (await fetch(`${stack.url}/`, { headers: { cookie } })).text();
+      expect(home).not.toContain('slow tool');
+      const after = await (await grant(cookie)).use();
+      expect(after.status).toBe(200);
+      expect(after.body.refresh_token).toBeTruthy();
+      expect((await refresh(stack.url, after.body.refresh_token!)).status).toBe(200);
+    });
+  }
 });
 
 describe('a tool whose first token is refused', () => {

@@ -130,6 +130,12 @@ describe('the login page', () => {
     expect(html).toContain('value="andre@trygdeetaten.no"');
   });
 
+  it("fills in the employee whose e-mail is the login_hint, as MSAL sends the account's username", async () => {
+    const html = await (await get(params({ login_hint: 'Andre@Trygdeetaten.no' }))).text();
+    expect(html).toContain('value="Z990102"');
+    expect(html).toContain('value="andre@trygdeetaten.no"');
+  });
+
   it('shows the form again, with the problem, when the typed employee is not valid', async () => {
     const res = await postSignIn(params(), { navIdent: 'not valid!', name: 'X', email: 'x@y', groups: '' });
     expect(res.status).toBe(400);

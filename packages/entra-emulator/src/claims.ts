@@ -74,9 +74,9 @@ export class Claims {
   idToken(
     caller: AuthenticatedClient,
     employee: TestEmployee,
-    signIn: { nonce?: string; sessionId: string; scopes: string[] },
+    signIn: { nonce?: string; authTime?: number; sessionId: string; scopes: string[] },
   ): JWTPayload {
-    const { nonce, sessionId } = signIn;
+    const { nonce, authTime, sessionId } = signIn;
     const oid = this.directory.userOid(employee.navIdent);
     return {
       ...this.times(),
@@ -94,6 +94,7 @@ export class Claims {
       ver: '2.0',
       NAVident: employee.navIdent,
       ...(nonce ? { nonce } : {}),
+      ...(authTime !== undefined ? { auth_time: authTime } : {}),
     };
   }
 

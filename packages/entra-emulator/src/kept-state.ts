@@ -43,7 +43,14 @@ const refreshGrant = (tenantId: string) =>
     spaUntil: z.number().optional(),
   }) satisfies z.ZodType<RefreshGrant, unknown>;
 
-const SIGN_ON_SESSION = z.object({ tenantId: z.string(), id: z.string(), sid: z.string(), employee }) satisfies z.ZodType<SignOnSession>;
+const SIGN_ON_SESSION = z.object({
+  tenantId: z.string(),
+  id: z.string(),
+  sid: z.string(),
+  employee,
+  authTime: z.number().optional(),
+  clients: z.array(z.string()).optional(),
+}) satisfies z.ZodType<SignOnSession>;
 
 const DEVICE_AUTHORIZATION = z.object({
   tenantId: z.string(),

@@ -120,6 +120,8 @@ export interface AuthorizationCode {
   codeChallenge?: string;
   codeChallengeMethod?: 'S256' | 'plain';
   nonce?: string;
+  /** The sign-in's `auth_time`, for a request that asked for `max_age`: its ID token carries it, as OpenID Connect says. */
+  authTime?: number;
   scopes: string[];
   employee: TestEmployee;
   /** The `sid` of the single sign-on session the code was issued in, which its tokens carry. */
@@ -164,6 +166,10 @@ export interface SignOnSession {
   /** The session's id in tokens (`sid`). */
   sid: string;
   employee: TestEmployee;
+  /** When the employee signed in, in seconds since the epoch: an ID token's `auth_time`, and what `max_age` is held against. */
+  authTime?: number;
+  /** The clients it signed the employee in to: where a logout that names no client may go back to. */
+  clients?: string[];
 }
 
 /** A sign-in rate limit's window for one address. */

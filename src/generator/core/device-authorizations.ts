@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { randomToken, type SessionStore } from '../../session/index.js';
 import type { Problem } from './problem.js';
 import { sentByAnotherTool } from './oauth/client-id.js';
+import type { AllowedBy } from './oauth/tool-sessions.js';
 
 /** Letters no one mistakes for others or for digits, and that spell no words (RFC 8628 §6.1). */
 const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
@@ -30,7 +31,9 @@ const Authorization = z.object({
   userAgent: z.string(),
   expiresAt: z.number(),
   status: z.enum(['pending', 'allowed', 'denied']),
+  /** Once allowed: the browser login that allowed it, and the employee's logout mark then (`ToolSessions.allowing`). */
   session: z.string().optional(),
+  mark: z.string().optional(),
 });
 export type DeviceAuthorization = z.infer<typeof Authorization>;
 
@@ -95,14 +98,12 @@ export class DeviceAuthorizations {
     return { deviceCode, authorization };
   }
 
-  /** The employee's answer; false when the user code was used meanwhile (in another tab, or on another replica). */
-  async decide(deviceCode: string, allowed: boolean, browserSessionId: string): Promise<boolean> {
+  /** The employee's answer, from `by`; false when the user code was used meanwhile (in another tab, or on another replica). */
+  async decide(deviceCode: string, allowed: boolean, by: AllowedBy): Promise<boolean> {
     const authorization = await this.load(deviceCode);
     if (!authorization || !(await this.store.takeRecord(`device-user-code:${authorization.userCode}`))) return false;
-    await this.save(deviceCode, {
-      ...authorization,
-      ...(allowed ? { status: 'allowed', session: browserSessionId } : { status: 'denied' }),
-    });
+    const allowedBy = { session: by.session, ...(by.mark !== undefined ? { mark: by.mark } : {}) };
+    await this.save(deviceCode, { ...authorization, ...(allowed ? { status: 'allowed', ...allowedBy } : { status: 'denied' }) });
     return true;
   }
 

@@ -29,10 +29,10 @@ describe('device authorizations', () => {
     expect(await d.poll(created.deviceCode, 'k6')).toEqual({ kind: 'slow_down', interval: created.interval + 5 });
     const found = await d.find(created.userCode);
     expect(found?.authorization).toMatchObject(ASKED);
-    expect(await d.decide(found!.deviceCode, true, 'browser-session')).toBe(true);
+    expect(await d.decide(found!.deviceCode, true, { session: 'browser-session' })).toBe(true);
     // The user code is used: the page no longer finds it, and a second answer changes nothing.
     expect(await d.find(created.userCode)).toBeUndefined();
-    expect(await d.decide(found!.deviceCode, false, 'browser-session')).toBe(false);
+    expect(await d.decide(found!.deviceCode, false, { session: 'browser-session' })).toBe(false);
     clock.advance(10_000);
     expect(await d.poll(created.deviceCode, 'k6')).toMatchObject({ kind: 'allowed', authorization: { session: 'browser-session' } });
     clock.advance(10_000);
@@ -89,7 +89,7 @@ describe('device authorizations', () => {
     clock.advance(5_000);
     expect(await d.poll(created.deviceCode, 'another-tool')).toEqual({ kind: 'other_client' });
     expect(await d.poll(created.deviceCode, 'k6')).toEqual({ kind: 'pending' });
-    await d.decide(created.deviceCode, true, 'browser-session');
+    await d.decide(created.deviceCode, true, { session: 'browser-session' });
     clock.advance(5_000);
     expect(await d.poll(created.deviceCode, 'another-tool')).toEqual({ kind: 'other_client' });
     expect(await d.poll(created.deviceCode, 'k6')).toMatchObject({
@@ -101,7 +101,7 @@ describe('device authorizations', () => {
   it('give a denial as a denial', async () => {
     const { devices: d, clock } = devices();
     const created = await d.create(ASKED);
-    await d.decide(created.deviceCode, false, 'browser-session');
+    await d.decide(created.deviceCode, false, { session: 'browser-session' });
     clock.advance(5_000);
     expect(await d.poll(created.deviceCode, 'k6')).toEqual({ kind: 'denied' });
   });

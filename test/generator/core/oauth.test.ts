@@ -5,12 +5,18 @@
  * the target the employee consented to.
  */
 import { createHash } from 'node:crypto';
+import { digest } from '../../../src/digest.js';
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { ConsentTokens } from '../../../src/generator/core/oauth/consent-tokens.js';
 import { MAX_TOOL_ENTRIES } from '../../../src/generator/core/oauth/tool-access.js';
 import type { CodeRedemption } from '../../../src/generator/core/oauth/codes.js';
 import { StoreUnavailableError, type SessionStore } from '../../../src/session/index.js';
+import { DeviceAuthorizations } from '../../../src/generator/core/device-authorizations.js';
+import { DeviceCodes } from '../../../src/generator/core/oauth/device-codes.js';
+import { ToolAccess } from '../../../src/generator/core/oauth/tool-access.js';
+import { ToolSessions } from '../../../src/generator/core/oauth/tool-sessions.js';
+import type { LoadedSession } from '../../../src/generator/core/sessions.js';
 import { audience, core, type Core } from './harness.js';
 
 const TARGET = audience('dev-gcp:team-a:api');
@@ -48,11 +54,10 @@ function failOnce(store: SessionStore, nth: number): () => boolean {
 /** A code redeemed as the grant redeems it, with the redemption itself as the answer. */
 const redeem = (parts: Core, redemption: CodeRedemption) => parts.codes.redeem(redemption, async (redeemed) => redeemed);
 
-/** A code as the consent page's "allow" issues it, and what the tool sends to redeem it. */
-async function allowed(parts: Core) {
-  const browser = await parts.login();
-  const code = parts.codes.issue({
-    session: browser.id,
+/** A code as the consent page's "allow" issues it (from `browser`, or a new login), and what the tool sends to redeem it. */
+async function allowed(parts: Core, from?: LoadedSession) {
+  const browser = from ?? (await parts.login());
+  const code = await parts.codes.issue(browser, {
     client: 'IntelliJ',
     redirectUri: REDIRECT,
     challenge: createHash('sha256').update(VERIFIER).digest('base64url'),
@@ -223,6 +228,128 @@ describe('an authorization code', () => {
     const { browser, redemption } = await allowed(parts);
     await parts.sessions.destroy(browser.id);
     await expect(redeem(parts, redemption)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
+  });
+});
+
+describe('a grant allowed before a logout, and used after it', () => {
+  /** The tool's side of a grant: `use` redeems or polls it; `answers` counts the first answers made (the identity provider's work). */
+  interface Grant {
+    use(): Promise<unknown>;
+    answers: () => number;
+  }
+  type Flow = (parts: Core, browser: LoadedSession) => Promise<Grant>;
+
+  const byCode: Flow = async (parts, browser) => {
+    const { redemption } = await allowed(parts, browser);
+    let answers = 0;
+    const use = () => parts.codes.redeem(redemption, async (redeemed) => (answers++, redeemed));
+    return { use, answers: () => answers };
+  };
+
+  /** A device code the employee allowed on the device page (of the replica of `tools`, by default this one), polled here. */
+  const byDevice =
+    (tools?: ToolSessions): Flow =>
+    async (parts, browser) => {
+      const devices = new DeviceAuthorizations(parts.store, { lifetimeMs: 300_000 }, parts.clock.now);
+      const created = await devices.create({ client: 'k6', target: TARGET.target, address: HERE.address, userAgent: 'k6' });
+      const found = await devices.find(created.userCode);
+      expect(await devices.decide(found!.deviceCode, true, await (tools ?? parts.tools).allowing(browser))).toBe(true);
+      const codes = new DeviceCodes(devices, parts.tools);
+      let answers = 0;
+      const use = () => {
+        parts.clock.advance(5_000);
+        return codes.redeem({ deviceCode: created.deviceCode, client: 'k6' }, async (redeemed) => (answers++, redeemed));
+      };
+      return { use, answers: () => answers };
+    };
+
+  const everywhere = (parts: Core, from: LoadedSession, tools = parts.tools) =>
+    tools.logout(from.id, 'employee-1', true, () => parts.sessions.destroy(from.id));
+
+  /** Refused, with no answer made and no tool listed. */
+  const refused = async (parts: Core, grant: Grant, words: string) => {
+    await expect(grant.use()).rejects.toMatchObject({ problem: { code: 'invalid_grant', message: expect.stringContaining(words) } });
+    expect(grant.answers()).toBe(0);
+    expect(await parts.tools.access.list('employee-1')).toEqual([]);
+  };
+
+  for (const [name, flow] of [
+    ['a code', byCode],
+    ['a device code', byDevice()],
+  ] as const) {
+    describe(name, () => {
+      it('ends with the logout of the browser login that allowed it', async () => {
+        const parts = core();
+        const browser = await parts.login();
+        const grant = await flow(parts, browser);
+        await parts.tools.logout(browser.id, 'employee-1', false, () => parts.sessions.destroy(browser.id));
+        await refused(parts, grant, 'login behind this grant has ended');
+      });
+
+      it('ends with "log out everywhere" from another browser; one allowed after it by the login that lives on is answered', async () => {
+        const parts = core();
+        const browser = await parts.login();
+        const before = await flow(parts, browser);
+        await everywhere(parts, await parts.login());
+        await refused(parts, before, 'logged out everywhere after allowing');
+        const after = await flow(parts, browser);
+        await expect(after.use()).resolves.toBeDefined();
+        expect(await parts.tools.access.list('employee-1')).toHaveLength(1);
+        // And a second "log out everywhere" ends what was allowed between the two.
+        const between = await flow(parts, browser);
+        await everywhere(parts, await parts.login());
+        await refused(parts, between, 'logged out everywhere after allowing');
+      });
+
+      it('stays good after a plain logout of another browser login of the employee', async () => {
+        const parts = core();
+        const browser = await parts.login();
+        const grant = await flow(parts, browser);
+        const other = await parts.login();
+        await parts.tools.logout(other.id, 'employee-1', false, () => parts.sessions.destroy(other.id));
+        await expect(grant.use()).resolves.toBeDefined();
+      });
+    });
+  }
+
+  it('ends on a replica whose clock is ahead of the one that logged out: no clocks are compared', async () => {
+    const parts = core();
+    // The replica where the employee logs out everywhere, its clock a second behind the one where they allowed the tools.
+    const behind = () => parts.clock.now() - 1_000;
+    const replica = new ToolSessions(parts.sessions, parts.sealer, new ToolAccess(parts.store, behind), behind);
+    const browser = await parts.login();
+    const code = await byCode(parts, browser);
+    const device = await byDevice()(parts, browser);
+    await everywhere(parts, await parts.login(), replica);
+    await refused(parts, code, 'logged out everywhere');
+    await refused(parts, device, 'logged out everywhere');
+    // The other way round: allowed on the replica behind, just after a logout on the one ahead, and answered.
+    const after = await byDevice(replica)(parts, browser);
+    await expect(after.use()).resolves.toBeDefined();
+  });
+
+  it('allowed after a failed "log out everywhere" is answered; one allowed before it stays ended, as the employee asked', async () => {
+    const parts = core();
+    const browser = await parts.login();
+    const before = await byCode(parts, browser);
+    const other = await parts.login();
+    const failure = new StoreUnavailableError('the store is away');
+    await expect(parts.tools.logout(other.id, 'employee-1', true, () => Promise.reject(failure))).rejects.toBe(failure);
+    await refused(parts, before, 'logged out everywhere');
+    // The login whose logout failed can still allow tools, as can any other of the employee's.
+    for (const from of [other, browser]) await expect((await byCode(parts, from)).use()).resolves.toBeDefined();
+  });
+
+  it('allowed while the mark of a "log out everywhere" was kept, and used once it is not any more, is answered', async () => {
+    const parts = core();
+    const browser = await parts.login();
+    await everywhere(parts, await parts.login());
+    const code = await byCode(parts, browser);
+    const device = await byDevice()(parts, browser);
+    // The mark's time in the store passed (the store's own clock is not the test's).
+    expect(await parts.store.takeRecord(`tool-logged-out-everywhere:${digest('employee-1')}`)).toBe(true);
+    await expect(code.use()).resolves.toBeDefined();
+    await expect(device.use()).resolves.toBeDefined();
   });
 });
 

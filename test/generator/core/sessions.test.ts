@@ -128,7 +128,7 @@ describe("a tool's session", () => {
     const { tools, clock, login, config } = core();
     const browser = await login();
     clock.advance(config.session.maxLifetimeMs / 2);
-    const { session, refreshToken } = await tools.start(browser.id, TOOL, 'this computer');
+    const { session, refreshToken } = await tools.start({ session: browser.id }, TOOL, 'this computer');
     expect(session.data.expiresAt).toBe(browser.data.expiresAt);
     expect((await tools.load(refreshToken)).session.id).toBe(session.id);
     clock.advance(config.session.maxLifetimeMs / 2);
@@ -141,7 +141,7 @@ describe("a tool's session", () => {
     const other = await login();
     // Started and answered, as a grant does: listed for the employee.
     const answered = async (id: string) => {
-      const started = await tools.start(id, TOOL, 'this computer');
+      const started = await tools.start({ session: id }, TOOL, 'this computer');
       return tools.firstAnswer(
         started,
         async () => started,
@@ -154,6 +154,6 @@ describe("a tool's session", () => {
     await sessions.destroy(browser.id);
     await expect(tools.load(allowed.refreshToken)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
     expect((await tools.load(elsewhere.refreshToken)).session.id).toBe(elsewhere.session.id);
-    await expect(tools.start(browser.id, TOOL, 'this computer')).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
+    await expect(tools.start({ session: browser.id }, TOOL, 'this computer')).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
   });
 });

@@ -9,6 +9,8 @@ import { randomToken } from '../random.js';
 import type { Stores } from '../stores.js';
 import type { AuthorizationCode } from '../model.js';
 import type { Grant } from './grant.js';
+import { isGraph } from '../graph.js';
+import { OIDC_SCOPES, resourceName, scopeItems } from '../scopes.js';
 import { signInTokens, SPA_REFRESH_LIFETIME_MS } from './sign-in-tokens.js';
 
 /** Entra's codes are valid for five minutes; the store keeps them longer, so that a late one is told it expired. */
@@ -36,6 +38,20 @@ function checkVerifier(code: AuthorizationCode, verifier: string | undefined): v
   if (!safeEqual(expected, code.codeChallenge)) throw errors.pkceMismatch();
 }
 
+/**
+ * The scopes a code's tokens are for. Entra takes a `scope` sent with the code (its extension to the flow, which MSAL
+ * always sends) as the resource the access token is for: a web app that signed the employee in with the OpenID scopes
+ * alone (or Microsoft Graph's) gets its API's token by naming the API at the redemption, as MSAL's
+ * `acquireTokenByCode({ scopes: [api] })` does. The OpenID scopes of the sign-in stay (an ID token with openid, a
+ * refresh token with offline_access). A sign-in that named an API of the directory keeps it.
+ */
+function redeemedScopes(signedIn: string[], scope: string | undefined): string[] {
+  const namesApi = (items: string[]) => items.some((item) => !OIDC_SCOPES.has(item) && item.includes('/') && !isGraph(resourceName(item)));
+  const asked = scope ? scopeItems(scope) : [];
+  if (namesApi(signedIn) || !namesApi(asked)) return signedIn;
+  return [...new Set([...signedIn.filter((item) => OIDC_SCOPES.has(item)), ...asked])];
+}
+
 export const authorizationCode: Grant = {
   type: 'authorization_code',
   publicClients: true,
@@ -55,8 +71,15 @@ export const authorizationCode: Grant = {
     // A failed attempt uses the code up too, as a stolen code should not be tried twice.
     code.redeemed = true;
     checkVerifier(code, params.code_verifier);
-    const { scopes, employee, nonce, sessionId, redirectType } = code;
-    const signIn = { scopes, employee, sessionId, ...(nonce !== undefined ? { nonce } : {}), publicClient: redirectType !== 'web' };
+    const { employee, nonce, authTime, sessionId, redirectType } = code;
+    const signIn = {
+      scopes: redeemedScopes(code.scopes, params.scope),
+      employee,
+      sessionId,
+      ...(nonce !== undefined ? { nonce } : {}),
+      ...(authTime !== undefined ? { authTime } : {}),
+      publicClient: redirectType !== 'web',
+    };
     return signInTokens(
       context,
       caller,

@@ -9,6 +9,8 @@ import { refusalError, tokenResponse, type GrantContext, type TokenResponse } fr
 
 export interface SignIn extends Omit<RefreshGrant, 'clientId' | 'tenantId'> {
   nonce?: string;
+  /** The ID token's `auth_time`, when the sign-in was asked for with `max_age`. */
+  authTime?: number;
 }
 
 /** Entra gives a single-page app's refresh tokens a fixed 24 hours. */

@@ -21,7 +21,13 @@ export const AUTHORIZE_PARAMS = [
   'code_challenge',
   'code_challenge_method',
   'prompt',
+  'max_age',
 ] as const;
+
+/** The `max_age` of a request, in seconds; undefined when it has none, or one that is not a number of seconds. */
+export function maxAgeOf(params: Params): number | undefined {
+  return params.max_age !== undefined && /^\d{1,10}$/.test(params.max_age) ? Number(params.max_age) : undefined;
+}
 export const RESPONSE_MODES = new Set(['query', 'fragment', 'form_post']);
 
 /** Entra's v2.0 response types, as its discovery lists them. */

@@ -5,12 +5,19 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JWTPayload } from 'jose';
-import type { SignOnSession, TestEmployee } from '../model.js';
+import type { ClientRecord, SignOnSession, TestEmployee } from '../model.js';
 import { EntraError, errors } from '../errors.js';
 import { issueCode } from '../grants/authorization-code.js';
 import type { Params } from '../params.js';
 import { FORM_POST_SCRIPT, FORM_POST_SCRIPT_PATH, STYLE, STYLE_PATH } from './assets.js';
-import { AUTHORIZE_PARAMS, checkAuthorizeRequest, employeeFromForm, tenantRefusal, type ValidRequest } from './authorize-request.js';
+import {
+  AUTHORIZE_PARAMS,
+  checkAuthorizeRequest,
+  employeeFromForm,
+  maxAgeOf,
+  tenantRefusal,
+  type ValidRequest,
+} from './authorize-request.js';
 import { errorLookupPage, signedOutPage, signInPage } from './pages.js';
 import { rateLimited, readParams, sameOrigin, showError, type LoginOptions, type SignInFlow } from './flow.js';
 import { sendBack, sendErrorBack, sendPage } from './responses.js';
@@ -74,16 +81,19 @@ function issue(flow: SignInFlow, reply: FastifyReply, params: Params, valid: Val
     );
   }
   const challenge = params.code_challenge;
+  const maxAge = maxAgeOf(params);
   const code = issueCode(flow.stores, {
     clientId: valid.client.clientId,
     redirectUri: valid.redirectUri,
     redirectType: valid.redirectType,
     ...(challenge ? { codeChallenge: challenge, codeChallengeMethod: params.code_challenge_method === 'S256' ? 'S256' : 'plain' } : {}),
     ...(params.nonce ? { nonce: params.nonce } : {}),
+    ...(maxAge !== undefined ? { authTime: session.authTime ?? Math.floor(Date.now() / 1000) } : {}),
     scopes: valid.scopes,
     employee,
     sessionId: session.sid,
   });
+  flow.signOn.signedInTo(session, valid.client.clientId);
   // Entra's session_state names the single sign-on session; MSAL keeps it for the session's end.
   return sendBack(reply, params, valid.redirectUri, { code, session_state: session.sid });
 }
@@ -125,13 +135,22 @@ function authorizeRoutes(app: FastifyInstance, flow: SignInFlow): void {
     const params = readParams(request.query, reply, directory.tenantId);
     const valid = params && checked(flow, params, reply);
     if (!params || !valid) return reply;
-    const session = flow.signOn.current(request);
+    const signedOn = flow.signOn.current(request);
+    // A sign-in older than the request's max_age counts as none: the employee signs in again, as Entra re-authenticates.
+    const maxAge = maxAgeOf(params);
+    const session =
+      signedOn && (maxAge === undefined || Math.floor(Date.now() / 1000) - (signedOn.authTime ?? 0) <= maxAge) ? signedOn : undefined;
     if (params.prompt === 'none' && !session) {
-      const err = new EntraError(50058, 'login_required', 'A silent sign-in request was sent but no user is signed in.');
+      const err = signedOn
+        ? new EntraError(50058, 'login_required', 'A silent sign-in request was sent but the sign-in is older than max_age.')
+        : new EntraError(50058, 'login_required', 'A silent sign-in request was sent but no user is signed in.');
       return sendErrorBack(reply, params, valid.redirectUri, err, urls.baseUrl);
     }
     if (session && params.prompt !== 'login' && params.prompt !== 'select_account') return issue(flow, reply, params, valid, session);
-    const hinted = directory.employees.find((e) => e.navIdent === params.login_hint) ?? directory.employees[0]!;
+    // MSAL's login_hint is the account's username (the e-mail, preferred_username); a NAVident is taken too.
+    const hint = params.login_hint?.toLowerCase();
+    const hinted =
+      directory.employees.find((e) => e.navIdent.toLowerCase() === hint || e.email.toLowerCase() === hint) ?? directory.employees[0]!;
     return showSignIn(flow, request, reply, params, hinted);
   });
 
@@ -165,13 +184,16 @@ function logoutRoutes(app: FastifyInstance, options: LoginOptions, signOn: Singl
   app.get(logoutPath, async (request, reply) => {
     const params = readParams(request.query, reply, directory.tenantId);
     if (!params) return reply;
+    const signedInTo = signOn.current(request)?.clients ?? [];
     signOn.end(request, reply);
     const redirectUri = params.post_logout_redirect_uri;
     if (redirectUri) {
-      // The redirect must be registered for the app that asks: named by client_id or by the ID token it hands back.
+      // The redirect must be registered for the app that asks: named by client_id or by the ID token it hands back, or,
+      // when the request names none (MSAL's logoutRedirect and logoutPopup send neither), an app the sign-on signed in to.
       const clientId = params.client_id ?? (params.id_token_hint ? await clientOfIdToken(options, params.id_token_hint) : undefined);
-      const client = clientId ? directory.clients.get(clientId) : undefined;
-      if (client?.postLogoutRedirectUris.has(redirectUri) && URL.canParse(redirectUri)) {
+      const candidates = clientId !== undefined ? [clientId] : signedInTo;
+      const clients = candidates.map((id) => directory.clients.get(id));
+      if (clients.some((client) => client && mayReturnTo(client, redirectUri)) && URL.canParse(redirectUri)) {
         const url = new URL(redirectUri);
         if (params.state !== undefined) url.searchParams.set('state', params.state);
         return reply.header('cache-control', 'no-store').redirect(url.toString(), 302);
@@ -179,6 +201,14 @@ function logoutRoutes(app: FastifyInstance, options: LoginOptions, signOn: Singl
     }
     return sendPage(reply, 200, signedOutPage());
   });
+}
+
+/**
+ * Whether a logout may send the browser back to `uri` for `client`: one of its redirect URIs, of any platform, as Entra
+ * takes them ("must match one of the redirect URIs registered for your application"), or a logout URI registered as such.
+ */
+function mayReturnTo(client: ClientRecord, uri: string): boolean {
+  return client.postLogoutRedirectUris.has(uri) || client.redirectUris.has(uri);
 }
 
 /** The client an ID token of this emulator was issued to (expired ones too, as logout takes them); undefined when it is not one. */

@@ -5,6 +5,9 @@ import type { SignOnSession, TestEmployee } from '../model.js';
 import { randomToken } from '../random.js';
 import type { BoundedStore } from '../stores.js';
 
+/** The clients a session remembers, at most. */
+const MAX_CLIENTS = 50;
+
 export class SingleSignOn {
   readonly cookieName: string;
 
@@ -22,10 +25,19 @@ export class SingleSignOn {
   }
 
   start(reply: FastifyReply, employee: TestEmployee): SignOnSession {
-    const session = { tenantId: this.tenantId, id: randomToken(32), sid: randomUUID(), employee };
+    const authTime = Math.floor(Date.now() / 1000);
+    const session = { tenantId: this.tenantId, id: randomToken(32), sid: randomUUID(), employee, authTime };
     this.sessions.set(session.id, session);
     reply.setCookie(this.cookieName, session.id, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.secureCookies });
     return session;
+  }
+
+  /** Notes that the session signed the employee in to `clientId`, whose redirect URIs its logout may then go back to. */
+  signedInTo(session: SignOnSession, clientId: string): void {
+    const clients = (session.clients ??= []);
+    if (clients.includes(clientId) || clients.length >= MAX_CLIENTS) return;
+    clients.push(clientId);
+    this.sessions.changed(session.id);
   }
 
   end(request: FastifyRequest, reply: FastifyReply): void {

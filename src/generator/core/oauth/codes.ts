@@ -4,7 +4,8 @@
  * challenge. Redeeming one starts the tool's own session; a code redeemed twice may have been stolen,
  * so the second redemption also ends the session the first one started (RFC 6749 §4.1.2). A code is
  * used up only by a redemption whose answer is ready (`ToolSessions.firstAnswer`): one that failed on
- * the way (the identity provider refused or failed, the generator died) leaves the tool its code to try again.
+ * the way (the identity provider refused or failed, the generator died) leaves the tool its code to try again. A code
+ * carries the employee's logout mark when they allowed it, so that a logout after that ends it, redeemed or not yet.
  */
 import { randomBytes } from 'node:crypto';
 import { digest } from '../../../digest.js';
@@ -29,13 +30,16 @@ const KEPT_MS = CODE_SECONDS * 2000;
 const Code = z.object({
   id: z.string(),
   session: z.string(),
+  /** The employee's logout mark when they allowed it (`ToolSessions.allowing`). */
+  mark: z.string().optional(),
   client: z.string(),
   redirectUri: z.string(),
   challenge: z.string(),
   target: z.string(),
   expiresAt: z.number(),
 });
-export type CodeGrant = Omit<z.infer<typeof Code>, 'id' | 'expiresAt'>;
+/** What the employee allowed, besides who allowed it: the browser login `issue` is given. */
+export type CodeGrant = Omit<z.infer<typeof Code>, 'id' | 'expiresAt' | 'session' | 'mark'>;
 
 /** What a tool sends to redeem a code, as the token endpoint read it. */
 export interface CodeRedemption {
@@ -61,11 +65,11 @@ export class AuthorizationCodes {
     private readonly now: () => number = Date.now,
   ) {}
 
-  issue(grant: CodeGrant): string {
-    return this.sealer.seal(
-      JSON.stringify({ ...grant, id: randomBytes(16).toString('base64url'), expiresAt: this.now() + CODE_SECONDS * 1000 }),
-      CODE,
-    );
+  /** A code for what the employee of the browser login `browser` allowed, just now. */
+  async issue(browser: LoadedSession, grant: CodeGrant): Promise<string> {
+    const allowedBy = await this.tools.allowing(browser);
+    const id = randomBytes(16).toString('base64url');
+    return this.sealer.seal(JSON.stringify({ ...grant, ...allowedBy, id, expiresAt: this.now() + CODE_SECONDS * 1000 }), CODE);
   }
 
   /** The code checked and its tool session started, `answer` (the tool's first token) made, and only then the code used up. */
@@ -80,7 +84,8 @@ export class AuthorizationCodes {
     // A code used before starts nothing, and asks the identity provider nothing.
     const startedBefore = await this.store.getRecord(startedKey(code.id));
     if (startedBefore) await this.replayed(startedBefore);
-    const started = await this.tools.start(code.session, { client: code.client, target: code.target }, LOOPBACK);
+    const allowedBy = { session: code.session, mark: code.mark };
+    const started = await this.tools.start(allowedBy, { client: code.client, target: code.target }, LOOPBACK);
     const { session, refreshToken } = started;
     const claim = async () => {
       if (!(await this.store.consumeOnce(`${CODE}:${code.id}`, KEPT_MS))) {

@@ -51,9 +51,9 @@ export class DeviceCodes {
       case 'denied':
         throw refuse('access_denied', 'The employee denied this request.');
       case 'allowed': {
-        const { session: browserSession, target, address, userAgent } = outcome.authorization;
+        const { session: browserSession, mark, target, address, userAgent } = outcome.authorization;
         const from = `${address}${userAgent ? ` (${userAgent.slice(0, 60)})` : ''}`;
-        const started = await this.tools.start(browserSession, { client: outcome.authorization.client, target }, from);
+        const started = await this.tools.start({ session: browserSession, mark }, { client: outcome.authorization.client, target }, from);
         const { session, refreshToken } = started;
         const claim = async () => {
           if (!(await this.devices.claim(deviceCode))) throw used();

@@ -4,6 +4,14 @@
  * tool holds it as its refresh token, a sealed handle on the session's id that opens for nothing else
  * (not as a session cookie, and no cookie opens as it). The token rotates on every refresh: a token
  * used after it was rotated is a copy, and ends the session, as a code used twice does.
+ *
+ * A grant (an authorization code, an allowed device code) ends with every logout said after the employee allowed it,
+ * whether its tool has used it yet or not: the logout of the login that allowed it, or the employee's "log out
+ * everywhere" from any browser. The latter is told by a mark rather than a time: each "log out everywhere" says a new
+ * random mark for the employee, a grant carries the mark said when it was allowed (`allowing`), and one whose mark is no
+ * longer the employee's was allowed before a later logout. Replicas then compare values each read from the one store, in
+ * its order, and never their clocks, which differ; a time compared across them would let a grant allowed a few
+ * milliseconds before a logout (by another replica's clock) outlive it, or refuse one allowed just after.
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
@@ -22,8 +30,15 @@ export interface StartedTool {
   session: LoadedSession;
   refreshToken: string;
   entry: ToolEntry;
+  allowedBy: AllowedBy;
+}
+
+/** Who allowed a grant, as the grant carries it (`ToolSessions.allowing`). */
+export interface AllowedBy {
   /** The id of the browser login that allowed it. */
-  allowedBy: string;
+  session: string;
+  /** The employee's logout mark when they allowed it: none when no "log out everywhere" of theirs was kept then. */
+  mark?: string | undefined;
 }
 
 /** A tool session as a refresh token opened it: the session, and the token's place in the rotation. */
@@ -34,12 +49,19 @@ export interface HeldSession {
 
 const newId = () => randomBytes(16).toString('base64url');
 const generationKey = (id: string) => `tool-generation:${id}`;
-/** That a browser login logged out, and when an employee logged out everywhere: kept longer than a first answer takes. */
+/** That a browser login logged out, and the mark of an employee's last "log out everywhere". */
 const loggedOutKey = (browserSessionId: string) => `tool-logged-out:${digest(browserSessionId)}`;
 const everywhereKey = (employee: string) => `tool-logged-out-everywhere:${digest(employee)}`;
+/**
+ * How long both are kept: longer than any grant lives after it was allowed (a code a minute, a device code at most five,
+ * DEVICE_CODE_SECONDS) with its first answer. So a logout said after a grant was allowed is still read when that grant is
+ * used, and a mark no longer kept is one no grant still alive was allowed before.
+ */
 const LOGOUT_KEPT_MS = 15 * 60_000;
 
 const LOGIN_ENDED = 'The login behind this grant has ended (logged out or expired): start again.';
+const LOGGED_OUT_EVERYWHERE =
+  'The employee logged out everywhere after allowing this grant, which ended it: start again, and allow the tool anew.';
 const ENDED = 'This refresh token is not valid any more (its session was ended or expired): log in again.';
 
 export class ToolSessions {
@@ -54,9 +76,12 @@ export class ToolSessions {
    * A session of the tool's own, from the employee's browser session, and its refresh token; refused once that session has
    * ended. Listed for the employee by `firstAnswer`, once the tool has its token.
    */
-  async start(browserSessionId: string, tool: { client: string; target: string }, from: string): Promise<StartedTool> {
+  async start(allowedBy: AllowedBy, tool: { client: string; target: string }, from: string): Promise<StartedTool> {
+    const browserSessionId = allowedBy.session;
     const browser = await this.sessions.loadById(browserSessionId);
     if (!browser) throw refuse('invalid_grant', LOGIN_ENDED);
+    // A grant a logout ended starts nothing, and asks the identity provider nothing.
+    await this.refuseEnded(allowedBy, browser.data.user.oid);
     const { user, accessToken, accessTokenExpiresAt, accessTokenObtainedAt, refreshToken } = browser.data;
     const created = await this.sessions.create({
       user,
@@ -80,7 +105,13 @@ export class ToolSessions {
       since: this.now(),
       expiresAt: data.expiresAt,
     };
-    return { session: { id: created.id, data }, refreshToken: this.seal(token), entry, allowedBy: browserSessionId };
+    return { session: { id: created.id, data }, refreshToken: this.seal(token), entry, allowedBy };
+  }
+
+  /** What a grant the employee allows now from this browser login carries: the login, and the employee's logout mark. */
+  async allowing(browser: LoadedSession): Promise<AllowedBy> {
+    const mark = await this.sessions.manager.store.getRecord(everywhereKey(browser.data.user.oid));
+    return { session: browser.id, ...(mark !== undefined ? { mark } : {}) };
   }
 
   /**
@@ -90,13 +121,14 @@ export class ToolSessions {
    * grant to try again, as the failure's advice says. Without an answer the tool holds no refresh token, so the session
    * is ended again; it is listed as a tool with access only with its answer, so that one whose replica died on the way,
    * which no tool holds either, is never shown to the employee (it expires unheld). A logout while the answer was made
-   * found it not yet listed: once listed, it ends if that login ended, or a logout (`logout`) was said meanwhile.
+   * found it not yet listed: once listed, it ends if that login ended, or a logout (`logout`) was said since the grant was
+   * allowed.
    */
   async firstAnswer<T>(started: StartedTool, answer: () => Promise<T>, claim: () => Promise<void>): Promise<T> {
     try {
       const answered = await answer();
       await this.access.add(started.session.data.user.oid, started.entry, (oldest) => this.destroyAll(oldest));
-      if (await this.loginEnded(started)) throw refuse('invalid_grant', LOGIN_ENDED);
+      await this.refuseEnded(started.allowedBy, started.session.data.user.oid);
       await this.access.used(started.entry);
       await claim();
       return answered;
@@ -150,19 +182,22 @@ export class ToolSessions {
    * A logout of a browser login: the tools it allowed end, or with `everywhere` all of the employee's, and then the login
    * (`endLogin`). The logout is said in the store first: a tool whose first answer is under way is listed only once it is
    * ready, after the ending below may have looked, and then ends itself on reading it (`firstAnswer`), whether the login
-   * is gone yet or not (one logged out everywhere from another browser never is). A logout that fails takes it back, so
-   * that the login it leaves can still allow tools.
+   * is gone yet or not (one logged out everywhere from another browser never is); and a grant allowed before it but not
+   * yet used starts nothing (`start`). A logout that fails takes back that its login logged out, so that the login it
+   * leaves can still allow tools. The new mark of a failed "everywhere" stays: it refuses only grants allowed before it, as
+   * the employee asked, never one allowed after (which carries it), and taking it back could undo another logout's.
    */
   async logout(browserSessionId: string, employee: string, everywhere: boolean, endLogin: () => Promise<void>): Promise<number> {
     const store = this.sessions.manager.store;
-    const said = [loggedOutKey(browserSessionId), ...(everywhere ? [everywhereKey(employee)] : [])];
-    for (const key of said) await store.setRecord(key, String(this.now()), LOGOUT_KEPT_MS);
+    const loggedOut = loggedOutKey(browserSessionId);
+    await store.setRecord(loggedOut, String(this.now()), LOGOUT_KEPT_MS);
     try {
+      if (everywhere) await store.setRecord(everywhereKey(employee), newId(), LOGOUT_KEPT_MS);
       const ended = await this.endWhere(employee, everywhere ? () => true : ToolSessions.allowedBy(browserSessionId));
       await endLogin();
       return ended;
     } catch (err) {
-      for (const key of said) await store.takeRecord(key).catch(() => undefined);
+      await store.takeRecord(loggedOut).catch(() => undefined);
       throw err;
     }
   }
@@ -179,16 +214,19 @@ export class ToolSessions {
     return (await this.access.remove(employee, (entry) => handles.has(entry.handle))).length;
   }
 
-  /** Whether the browser login that allowed a tool just started has ended, or was logged out of, since. */
-  private async loginEnded(started: StartedTool): Promise<boolean> {
+  /**
+   * Refuses a grant that a logout ended: the browser login that allowed it ended, or was logged out of; or the employee
+   * logged out everywhere since they allowed it (their mark is not the grant's).
+   */
+  private async refuseEnded(allowedBy: AllowedBy, employee: string): Promise<void> {
     const store = this.sessions.manager.store;
-    const [browser, loggedOut, everywhere] = await Promise.all([
-      store.get(started.allowedBy),
-      store.getRecord(loggedOutKey(started.allowedBy)),
-      store.getRecord(everywhereKey(started.session.data.user.oid)),
+    const [browser, loggedOut, mark] = await Promise.all([
+      store.get(allowedBy.session),
+      store.getRecord(loggedOutKey(allowedBy.session)),
+      store.getRecord(everywhereKey(employee)),
     ]);
-    if (!browser || browser.expiresAt <= this.now() || loggedOut !== undefined) return true;
-    return everywhere !== undefined && Number(everywhere) >= started.entry.since;
+    if (!browser || browser.expiresAt <= this.now() || loggedOut !== undefined) throw refuse('invalid_grant', LOGIN_ENDED);
+    if (mark !== undefined && mark !== allowedBy.mark) throw refuse('invalid_grant', LOGGED_OUT_EVERYWHERE);
   }
 
   private async destroyAll(entries: ToolEntry[]): Promise<void> {

@@ -179,8 +179,7 @@ export async function authorizeRoutes(
     if (single(body, 'decision') !== 'allow') {
       return redirectTo(reply, issuer, asked.redirectUri, asked.state, oauthRedirectQuery(DENIED, String(request.id)));
     }
-    const code = codes.issue({
-      session: session.id,
+    const code = await codes.issue(session, {
       client: asked.client,
       redirectUri: asked.redirectUri,
       challenge: asked.challenge,

@@ -15,6 +15,7 @@ import type { Sealer, SessionStore } from '../../../session/index.js';
 import { assertSameOrigin, employeeName } from './consent.js';
 import { ConsentTokens } from '../../core/oauth/consent-tokens.js';
 import type { DeviceAuthorization, DeviceAuthorizations } from '../../core/device-authorizations.js';
+import type { ToolSessions } from '../../core/oauth/tool-sessions.js';
 import { approvalPage, codeForm } from './device-page.js';
 import { RefusedOnForm } from '../errors.js';
 import { PATHS } from '../../../paths.js';
@@ -43,9 +44,10 @@ export async function deviceRoutes(
     sealer: Sealer;
     devices: DeviceAuthorizations;
     limits: Limits;
+    tools: ToolSessions;
   },
 ): Promise<void> {
-  const { ctx, cookie, devices, limits } = deps;
+  const { ctx, cookie, devices, limits, tools } = deps;
   const consents = new ConsentTokens(deps.sealer, deps.store, limits, 'device-consent', DeviceConsent);
 
   /** The approval page's content for this session: a new consent token, shown from now. */
@@ -91,7 +93,7 @@ export async function deviceRoutes(
       await limits.deviceLookup(request.ip);
       throw new RefusedOnForm(refusal, { title: TITLE, body: (message) => approvalPage({ ...shown(session, pending), message }) });
     }
-    if (!pending || !(await devices.decide(deviceCode, allowed, session.id)))
+    if (!pending || !(await devices.decide(deviceCode, allowed, await tools.allowing(session))))
       throw codeFormAgain('user_code_answered', 'This code was already answered, or has expired. Start again on the device.');
     return sendPage(
       reply,

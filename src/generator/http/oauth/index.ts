@@ -36,5 +36,5 @@ export async function authorizationServerRoutes(
   await metadataRoute(app, issuer);
   await authorizeRoutes(app, { issuer, cookie, store, sealer, codes, limits, loginDomain: ctx.config.loginDomain });
   await tokenRoutes(app, { ctx, codes, tools, tokens, deviceCodes: new DeviceCodes(devices, tools), limits });
-  await deviceRoutes(app, { ctx, cookie, store, sealer, devices, limits });
+  await deviceRoutes(app, { ctx, cookie, store, sealer, devices, limits, tools });
 }
