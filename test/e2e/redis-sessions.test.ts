@@ -8,6 +8,10 @@ import { freePort } from '../helpers/ports.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { memoryLogger, startStack, type Stack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { allowedCode, startLoopback, tokenRequest } from '../helpers/authorization-server.js';
+import { login } from '../helpers/http-login.js';
+
+const TARGET = 'dev-gcp:my-team:my-app';
 
 let redis: TestRedis;
 let first: Stack;
@@ -85,6 +89,39 @@ describe('sessions in Redis, shared by two replicas', () => {
     await waitFor(storeReachable, { what: 'the second replica to reach Redis again', timeout: 15_000 });
     const after = await fetch(`${second.url}/api/obo?aud=dev-gcp:my-team:my-app`, { headers: { cookie, accept: 'application/json' } });
     expect(after.status).toBe(200);
+  });
+
+  it('shows the home page while Redis is stopped without calling a logged-in employee logged out, and all once it is back', async () => {
+    const cookie = await login(first.url);
+    const loopback = await startLoopback();
+    try {
+      const redeem = await allowedCode(first.url, cookie, { client: 'a tool at home', redirectUri: loopback.redirectUri, scope: TARGET });
+      expect((await tokenRequest(first.url, redeem)).status).toBe(200);
+    } finally {
+      loopback.server.close();
+    }
+    const home = async (headers: Record<string, string> = { cookie }) => {
+      const res = await fetch(`${second.url}/`, { headers });
+      expect(res.status).toBe(200);
+      return res.text();
+    };
+    await redis.stop();
+    const during = await home();
+    // Not "not logged in" with a Log in button (a login the store could not keep), nor a home page without its tools.
+    expect(during).not.toMatch(/Not logged in/);
+    expect(during).toMatch(
+      /id="who-unread">Your login, and the tools with access as you, cannot be looked up: the session store is unavailable/,
+    );
+    // Without a session cookie the page says what it always said.
+    expect(await home({})).toMatch(/Not logged in/);
+
+    await redis.restart();
+    const storeReachable = async () =>
+      ((await (await fetch(`${second.url}/internal/health`)).json()) as { session_store: { reachable: boolean } }).session_store.reachable;
+    await waitFor(storeReachable, { what: 'the second replica to reach Redis again', timeout: 15_000 });
+    const after = await home();
+    expect(after).toMatch(/Logged in as <strong>Kari Nordmann<\/strong>/);
+    expect(after).toMatch(/a tool at home/);
   });
 });
 

@@ -244,3 +244,97 @@ describe('a replica killed while it makes a tool its first token', () => {
     expect(again.status).toBe(200);
   }, 60_000);
 });
+
+describe('a tool ended while its refresh is under way', () => {
+  /** A tool's refresh that asks the identity provider for a fresh token (not the one cached), as a tool may. */
+  const freshRefresh = (base: string, refreshToken: string) =>
+    fetch(`${base}/oauth2/token`, {
+      method: 'POST',
+      headers: { 'cache-control': 'no-cache' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }),
+    });
+
+  async function toolOf(cookie: string): Promise<string> {
+    const redeemed = await tokenRequest(inProcess.url, await allowedCode(cookie));
+    return ((await redeemed.json()) as { refresh_token: string }).refresh_token;
+  }
+
+  it('revoked at the other replica: the refresh is refused, with no token handed out after the revocation', async () => {
+    const cookie = await login(inProcess.url);
+    const refreshToken = await toolOf(cookie);
+    const listed = await toolsListed(cookie);
+    const replica = await replicaProcess();
+    try {
+      const answer = await heldDuring(
+        () => freshRefresh(inProcess.url, refreshToken),
+        async () => {
+          const revoked = await fetch(`${replica.url}/oauth2/revoke`, {
+            method: 'POST',
+            body: new URLSearchParams({ token: refreshToken }),
+          });
+          expect(revoked.status).toBe(200);
+        },
+      );
+      expect(answer?.status).toBe(400);
+      expect(await errorOf(answer!)).toBe('invalid_grant');
+      expect(await toolsListed(cookie)).toBe(listed - 1);
+    } finally {
+      await replica.kill();
+    }
+  }, 60_000);
+
+  it('its login logged out: the refresh is refused, with no token handed out after the logout', async () => {
+    const cookie = await login(inProcess.url);
+    const refreshToken = await toolOf(cookie);
+    const answer = await heldDuring(
+      () => freshRefresh(inProcess.url, refreshToken),
+      async () => expect((await logout(inProcess.url, cookie)).status).toBe(200),
+    );
+    expect(answer?.status).toBe(400);
+    expect(await errorOf(answer!)).toBe('invalid_grant');
+  }, 60_000);
+});
+
+describe('a tool that gave up waiting for its answer (its own timeout) and sends the same request again', () => {
+  /** `request` given up (its connection closed) while its on-behalf-of call is held at the identity provider. */
+  async function givenUp(request: (signal: AbortSignal) => Promise<Response>): Promise<void> {
+    const controller = new AbortController();
+    const sent = request(controller.signal);
+    await heldDuring(
+      () => sent,
+      async () => {
+        controller.abort();
+        await sent.catch(() => undefined);
+      },
+    );
+  }
+  const post = (path: string, params: Record<string, string>, signal?: AbortSignal, headers: Record<string, string> = {}) =>
+    fetch(`${inProcess.url}${path}`, { method: 'POST', headers, body: new URLSearchParams(params), ...(signal ? { signal } : {}) });
+
+  it('gets tokens for its code', async () => {
+    const redeem = await allowedCode();
+    await givenUp((signal) => post('/oauth2/token', redeem, signal));
+    const again = await tokenRequest(inProcess.url, redeem);
+    expect(again.status).toBe(200);
+  });
+
+  it('gets tokens for its allowed device code', async () => {
+    const deviceCode = await allowedDevice();
+    const polled = { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: 'k6 in a container', device_code: deviceCode };
+    await givenUp((signal) => post('/oauth2/token', polled, signal));
+    clock.advance(6_000);
+    expect((await poll(inProcess.url, deviceCode)).status).toBe(200);
+  });
+
+  it('refreshes with its refresh token, and keeps its session', async () => {
+    const redeemed = await tokenRequest(inProcess.url, await allowedCode());
+    const { refresh_token: refreshToken } = (await redeemed.json()) as { refresh_token: string };
+    const refresh = { grant_type: 'refresh_token', refresh_token: refreshToken };
+    // A fresh token, so that the refresh asks the identity provider.
+    await givenUp((signal) => post('/oauth2/token', refresh, signal, { 'cache-control': 'no-cache' }));
+    const again = await tokenRequest(inProcess.url, refresh);
+    expect(again.status).toBe(200);
+    const next = ((await again.json()) as { refresh_token: string }).refresh_token;
+    expect((await tokenRequest(inProcess.url, { grant_type: 'refresh_token', refresh_token: next })).status).toBe(200);
+  });
+});

@@ -19,6 +19,7 @@ import {
 import { installClock } from '../helpers/clock.js';
 import { login, logout } from '../helpers/http-login.js';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { StoreUnavailableError } from '../../src/session/index.js';
 
 // Before the service starts: the login's lifetime passes by the clock, not by waiting.
 const clock = installClock();
@@ -227,6 +228,42 @@ describe('a grant allowed before a logout, and redeemed or polled after it', () 
       expect((await refresh(stack.url, after.body.refresh_token!)).status).toBe(200);
     });
   }
+});
+
+describe('a consent page whose Allow met the session store away', () => {
+  it('answers 503 and stays answerable: the same Allow, once the store is back, gives the tool its code', async () => {
+    const cookie = await login(stack.url);
+    const verifier = randomBytes(32).toString('base64url');
+    const url = `${stack.url}/oauth2/authorize?${new URLSearchParams({
+      response_type: 'code',
+      client_id: 'patient tool',
+      redirect_uri: loopback.redirectUri,
+      scope: 'dev-gcp:my-team:my-app',
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    }).toString()}`;
+    const token = await consentToken(cookie, url);
+    const store = stack.generator.sessions.manager.store;
+    const getRecord = store.getRecord.bind(store);
+    // The store away for the records read on Allow (the employee's logout mark), once.
+    let away = true;
+    store.getRecord = async (key) => {
+      if (away && key.startsWith('tool-')) {
+        away = false;
+        throw new StoreUnavailableError();
+      }
+      return getRecord(key);
+    };
+    try {
+      expect((await decide(cookie, `${stack.url}/oauth2/authorize`, token)).status).toBe(503);
+    } finally {
+      store.getRecord = getRecord;
+    }
+    expect(away).toBe(false);
+    const again = await decide(cookie, `${stack.url}/oauth2/authorize`, token);
+    expect(again.status).toBe(303);
+    expect(new URL(again.headers.get('location')!).searchParams.get('code')).toBeTruthy();
+  });
 });
 
 describe('a tool whose first token is refused', () => {

@@ -151,8 +151,8 @@ describe('RedisStore against a real redis-server', () => {
   let redis: TestRedis;
   const sealer = new Sealer(randomKey());
   const stores: RedisStore[] = [];
-  const store = () => {
-    const s = new RedisStore({ url: redis.url, sealer, commandTimeoutMs: 1_000 });
+  const store = (options: { connectWaitMs?: number } = {}) => {
+    const s = new RedisStore({ url: redis.url, sealer, commandTimeoutMs: 1_000, ...options });
     stores.push(s);
     return s;
   };
@@ -215,7 +215,8 @@ describe('RedisStore against a real redis-server', () => {
   });
 
   it('makes an update and a lock release that Redis missed once it is back, and an update never revives a deleted session', async () => {
-    const a = store();
+    // Refused after a short wait for the connection: each refusal below waits it out.
+    const a = store({ connectWaitMs: 200 });
     const b = store();
     await a.set('kept', session({ expiresAt: Date.now() + 600_000 }));
     await a.set('ended', session({ expiresAt: Date.now() + 600_000 }));
@@ -369,7 +370,10 @@ describe('RedisStore against a real redis-server', () => {
 
   it("lets another replica take a lock whose holder was killed once its lease ran out, not the holder's longest hold", async () => {
     const raw = new Redis(redis.url);
-    const holder = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/lock-holder.ts', redis.url, 'killed'], {
+    // The holder's lease is shorter than LOCK_LEASE_MS, which would be waited out here: the default lease a killed
+    // replica leaves is the one test/e2e/session-lock-replica-killed.test.ts sees.
+    const holderLease = 1_500;
+    const holder = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/lock-holder.ts', redis.url, 'killed', String(holderLease)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const exited = new Promise((resolve) => holder.once('exit', resolve));
@@ -538,7 +542,8 @@ describe('RedisStore against a real redis-server', () => {
   });
 
   it('fails fast while Redis is stopped, recovers by itself, and keeps what was written before', async () => {
-    const a = store();
+    // Refused after a short wait for the connection: each refusal below waits it out.
+    const a = store({ connectWaitMs: 200 });
     await a.set('before-outage', session({ expiresAt: Date.now() + 600_000 }));
     await redis.stop();
     // Refused while Redis is still stopped: a store that queued commands until Redis is back would hang here.

@@ -98,12 +98,22 @@ export class DeviceAuthorizations {
     return { deviceCode, authorization };
   }
 
-  /** The employee's answer, from `by`; false when the user code was used meanwhile (in another tab, or on another replica). */
+  /**
+   * The employee's answer, from `by`; false when the code was answered meanwhile (in another tab, or on another replica).
+   * The answer is the store's one step, a swap from the pending authorization: a store that refuses it, or any step before
+   * it, leaves the code pending and its user code good, for the employee's next Allow; taken in two steps (the user code,
+   * then the answer), a store failing between them left the device waiting for an answer no page could give any more. The
+   * user code goes after it: left there, it finds no pending authorization (`find`).
+   */
   async decide(deviceCode: string, allowed: boolean, by: AllowedBy): Promise<boolean> {
-    const authorization = await this.load(deviceCode);
-    if (!authorization || !(await this.store.takeRecord(`device-user-code:${authorization.userCode}`))) return false;
+    const key = `device:${deviceCode}`;
+    const stored = await this.store.getRecord(key);
+    const authorization = stored ? this.parse(stored) : undefined;
+    if (!stored || authorization?.status !== 'pending' || authorization.expiresAt <= this.now()) return false;
     const allowedBy = { session: by.session, ...(by.mark !== undefined ? { mark: by.mark } : {}) };
-    await this.save(deviceCode, { ...authorization, ...(allowed ? { status: 'allowed', ...allowedBy } : { status: 'denied' }) });
+    const answered: DeviceAuthorization = { ...authorization, ...(allowed ? { status: 'allowed', ...allowedBy } : { status: 'denied' }) };
+    if (!(await this.store.swapRecord(key, stored, JSON.stringify(answered), this.keptMs(answered)))) return false;
+    await this.store.takeRecord(`device-user-code:${authorization.userCode}`).catch(() => undefined);
     return true;
   }
 
@@ -157,16 +167,20 @@ export class DeviceAuthorizations {
   }
 
   private async save(deviceCode: string, authorization: DeviceAuthorization): Promise<void> {
-    await this.store.setRecord(
-      `device:${deviceCode}`,
-      JSON.stringify(authorization),
-      authorization.expiresAt + EXPIRED_KEPT_MS - this.now(),
-    );
+    await this.store.setRecord(`device:${deviceCode}`, JSON.stringify(authorization), this.keptMs(authorization));
+  }
+
+  /** How long a device code's record is kept: until it expires, and a while after, so that its poller hears expired_token. */
+  private keptMs(authorization: DeviceAuthorization): number {
+    return authorization.expiresAt + EXPIRED_KEPT_MS - this.now();
   }
 
   private async load(deviceCode: string): Promise<DeviceAuthorization | undefined> {
     const stored = await this.store.getRecord(`device:${deviceCode}`);
-    if (!stored) return undefined;
+    return stored ? this.parse(stored) : undefined;
+  }
+
+  private parse(stored: string): DeviceAuthorization | undefined {
     const parsed = Authorization.safeParse(JSON.parse(stored));
     return parsed.success ? parsed.data : undefined;
   }

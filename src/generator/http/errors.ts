@@ -197,6 +197,7 @@ const TITLES: Record<ProblemStatus, string> = {
   415: 'Unsupported content type',
   421: 'Wrong address',
   429: 'Too many requests',
+  499: 'Request given up',
   500: 'Something went wrong',
   502: 'The identity provider failed',
   503: 'Temporarily unavailable',

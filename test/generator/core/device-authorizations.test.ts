@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DeviceAuthorizations, normalUserCode, READING_MS } from '../../../src/generator/core/device-authorizations.js';
-import { MemoryStore } from '../../../src/session/index.js';
+import { MemoryStore, StoreUnavailableError, type SessionStore } from '../../../src/session/index.js';
 
 function devices(lifetimeMs = 300_000) {
   let now = 1_000_000;
@@ -12,9 +12,52 @@ function devices(lifetimeMs = 300_000) {
   return { devices: new DeviceAuthorizations(new MemoryStore(), { lifetimeMs }, clock.now), clock };
 }
 
+/** Makes the store's `nth` call from now on fail, as a Redis restarting or hung at that moment does; says whether it came. */
+function failNth(store: SessionStore, nth: number): () => boolean {
+  let calls = 0;
+  for (const method of ['get', 'set', 'update', 'delete', 'consumeOnce', 'setRecord', 'getRecord', 'swapRecord', 'takeRecord'] as const) {
+    const real = (store[method] as (...args: unknown[]) => Promise<unknown>).bind(store);
+    (store as unknown as Record<string, unknown>)[method] = (...args: unknown[]) =>
+      ++calls === nth ? Promise.reject(new StoreUnavailableError('the store is away')) : real(...args);
+  }
+  return () => calls >= nth;
+}
+
 const ASKED = { client: 'k6', target: 'dev-gcp:team:api', address: '10.0.0.9', userAgent: 'k6/1.0' };
 
 describe('device authorizations', () => {
+  it('lose no Allow the store refuses at any step: the employee answers again from the link, and the poller gets it', async () => {
+    for (let failing = 1; ; failing++) {
+      let now = 1_000_000;
+      const store = new MemoryStore();
+      const d = new DeviceAuthorizations(store, { lifetimeMs: 300_000 }, () => now);
+      const created = await d.create(ASKED);
+      const refused = failNth(store, failing);
+      // As the device page does: the code looked up, then the employee's answer.
+      const answer = async () => {
+        const found = await d.find(created.userCode);
+        return found ? d.decide(found.deviceCode, true, { session: 'browser-session' }) : false;
+      };
+      const first = await answer().then(
+        (decided) => ({ decided }),
+        (err: unknown) => ({ err }),
+      );
+      if (!refused()) {
+        // Every step of an answer has been refused in turn.
+        expect(failing).toBeGreaterThan(3);
+        return;
+      }
+      if ('err' in first) {
+        expect(first.err).toBeInstanceOf(StoreUnavailableError);
+        // The employee opens the link from the device again, and allows.
+        expect(await answer()).toBe(true);
+      } else expect(first.decided).toBe(true);
+      now += 10_000;
+      expect(await d.poll(created.deviceCode, 'k6')).toMatchObject({ kind: 'allowed', authorization: { session: 'browser-session' } });
+      expect(await d.find(created.userCode)).toBeUndefined();
+    }
+  });
+
   it('read a user code however the employee typed it, and refuse letters that are not in it', () => {
     expect(normalUserCode('bcdf ghjk')).toBe('BCDF-GHJK');
     expect(normalUserCode('BCDF-GHJ')).toBeUndefined();

@@ -55,9 +55,9 @@ function failOnce(store: SessionStore, nth: number): () => boolean {
 const redeem = (parts: Core, redemption: CodeRedemption) => parts.codes.redeem(redemption, async (redeemed) => redeemed);
 
 /** A code as the consent page's "allow" issues it (from `browser`, or a new login), and what the tool sends to redeem it. */
-async function allowed(parts: Core, from?: LoadedSession) {
+async function allowed(parts: Core, from?: LoadedSession, tools = parts.tools) {
   const browser = from ?? (await parts.login());
-  const code = await parts.codes.issue(browser, {
+  const code = parts.codes.issue(await tools.allowing(browser), {
     client: 'IntelliJ',
     redirectUri: REDIRECT,
     challenge: createHash('sha256').update(VERIFIER).digest('base64url'),
@@ -347,8 +347,20 @@ describe('a grant allowed before a logout, and used after it', () => {
     const code = await byCode(parts, browser);
     const device = await byDevice()(parts, browser);
     // The mark's time in the store passed (the store's own clock is not the test's).
-    expect(await parts.store.takeRecord(`tool-logged-out-everywhere:${digest('employee-1')}`)).toBe(true);
+    expect(await parts.store.takeRecord(`tool-logout-mark:${digest('employee-1')}`)).toBe(true);
     await expect(code.use()).resolves.toBeDefined();
+    await expect(device.use()).resolves.toBeDefined();
+  });
+  it('allowed on a replica of the earlier version is not ended by the time that version kept for "log out everywhere"', async () => {
+    const parts = core();
+    const browser = await parts.login();
+    // During a deploy: a replica of the earlier version says "log out everywhere" as a time under the name it used, and
+    // allows grants that carry no mark.
+    await parts.store.setRecord(`tool-logged-out-everywhere:${digest('employee-1')}`, String(parts.clock.now()), 15 * 60_000);
+    const earlier = { allowing: async (from: LoadedSession) => ({ session: from.id }) } as unknown as ToolSessions;
+    const { redemption } = await allowed(parts, browser, earlier);
+    const device = await byDevice(earlier)(parts, browser);
+    await expect(redeem(parts, redemption)).resolves.toBeDefined();
     await expect(device.use()).resolves.toBeDefined();
   });
 });
@@ -447,13 +459,27 @@ describe("a tool session's refresh token", () => {
         expect(failing).toBeGreaterThan(3);
         return;
       }
-      expect('err' in first && first.err).toBeInstanceOf(StoreUnavailableError);
+      if ('next' in first) {
+        // The look after the rotation, whether the session ended meanwhile: a store that cannot say leaves the answer.
+        await expect(parts.tools.load(first.next)).resolves.toBeDefined();
+        continue;
+      }
+      expect(first.err).toBeInstanceOf(StoreUnavailableError);
       const next = await refresh();
       expect(await parts.store.get(session.id)).toBeDefined();
       await expect(parts.tools.load(refreshToken)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
       expect(await parts.store.get(session.id)).toBeUndefined();
       await expect(parts.tools.load(next)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
     }
+  });
+
+  it('ended while the answer to its refresh is made, refuses that answer: nothing is handed out after the ending', async () => {
+    const parts = core();
+    const { redemption } = await allowed(parts);
+    const { refreshToken } = await redeem(parts, redemption);
+    const held = await parts.tools.load(refreshToken);
+    expect(await parts.tools.end(refreshToken)).toBe(true);
+    await expect(parts.tools.rotate(held)).rejects.toMatchObject({ problem: { code: 'invalid_grant' } });
   });
 
   it('revoked, ends its session and its entry in the list of tools', async () => {

@@ -14,7 +14,7 @@ import type { Sealer, SessionStore } from '../../../session/index.js';
 import { refuse } from '../problem.js';
 import { sentByAnotherTool } from './client-id.js';
 import type { LoadedSession } from '../sessions.js';
-import type { ToolSessions } from './tool-sessions.js';
+import type { AllowedBy, ToolSessions } from './tool-sessions.js';
 
 const CODE_SECONDS = 60;
 const CODE = 'authorization-code';
@@ -65,9 +65,8 @@ export class AuthorizationCodes {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** A code for what the employee of the browser login `browser` allowed, just now. */
-  async issue(browser: LoadedSession, grant: CodeGrant): Promise<string> {
-    const allowedBy = await this.tools.allowing(browser);
+  /** A code for what the employee allowed, as `allowedBy` (`ToolSessions.allowing`, read before the consent page was used up) says who. */
+  issue(allowedBy: AllowedBy, grant: CodeGrant): string {
     const id = randomBytes(16).toString('base64url');
     return this.sealer.seal(JSON.stringify({ ...grant, ...allowedBy, id, expiresAt: this.now() + CODE_SECONDS * 1000 }), CODE);
   }

@@ -51,7 +51,9 @@ const newId = () => randomBytes(16).toString('base64url');
 const generationKey = (id: string) => `tool-generation:${id}`;
 /** That a browser login logged out, and the mark of an employee's last "log out everywhere". */
 const loggedOutKey = (browserSessionId: string) => `tool-logged-out:${digest(browserSessionId)}`;
-const everywhereKey = (employee: string) => `tool-logged-out-everywhere:${digest(employee)}`;
+// Named apart from the time earlier versions kept for it (`tool-logged-out-everywhere:`), so that replicas of either
+// version running side by side during a deploy never read the other's value as their own.
+const everywhereKey = (employee: string) => `tool-logout-mark:${digest(employee)}`;
 /**
  * How long both are kept: longer than any grant lives after it was allowed (a code a minute, a device code at most five,
  * DEVICE_CODE_SECONDS) with its first answer. So a logout said after a grant was allowed is still read when that grant is
@@ -80,7 +82,7 @@ export class ToolSessions {
     const browserSessionId = allowedBy.session;
     const browser = await this.sessions.loadById(browserSessionId);
     if (!browser) throw refuse('invalid_grant', LOGIN_ENDED);
-    // A grant a logout ended starts nothing, and asks the identity provider nothing.
+    // A grant a logout ended starts no session of its own.
     await this.refuseEnded(allowedBy, browser.data.user.oid);
     const { user, accessToken, accessTokenExpiresAt, accessTokenObtainedAt, refreshToken } = browser.data;
     const created = await this.sessions.create({
@@ -160,6 +162,14 @@ export class ToolSessions {
     const store = this.sessions.manager.store;
     if (!(await store.swapRecord(generationKey(held.token.id), held.token.generation, next.generation, this.ttl(expiresAt))))
       await this.replayed(held.session);
+    // Ended while the answer was made (revoked, its login logged out, ended from the home page, on any replica): the
+    // answer goes nowhere, as a first answer's does (`firstAnswer`), so that no token is handed out after the ending. Looked
+    // at after the rotation, which stays the last step that may refuse: a store that cannot say leaves the answer as it was.
+    const ended = await store.get(held.token.id).then(
+      (data) => data === undefined,
+      () => false,
+    );
+    if (ended) throw refuse('invalid_grant', ENDED);
     return this.seal(next);
   }
 

@@ -13,6 +13,7 @@ import type { Sealer, SessionStore } from '../../../session/index.js';
 import { assertSameOrigin, consentPage, employeeName } from './consent.js';
 import { ConsentTokens } from '../../core/oauth/consent-tokens.js';
 import type { AuthorizationCodes } from '../../core/oauth/codes.js';
+import type { ToolSessions } from '../../core/oauth/tool-sessions.js';
 import type { Limits } from '../../core/limits.js';
 import { PATHS } from '../../../paths.js';
 import { PAGES } from '../negotiate.js';
@@ -132,6 +133,7 @@ export async function authorizeRoutes(
     store: SessionStore;
     sealer: Sealer;
     codes: AuthorizationCodes;
+    tools: ToolSessions;
     limits: Limits;
     loginDomain: string;
   },
@@ -175,11 +177,13 @@ export async function authorizeRoutes(
     const body = (request.body ?? {}) as Record<string, unknown>;
     const session = await cookie.load(request);
     if (!session) throw refuse('consent_refused', 'You are not logged in in this browser any more: open the link from your tool again.');
+    // Read before the page is used up: a store that fails here leaves the page to answer again.
+    const allowedBy = await deps.tools.allowing(session);
     const asked = await consents.open(session, single(body, 'csrf_token'));
     if (single(body, 'decision') !== 'allow') {
       return redirectTo(reply, issuer, asked.redirectUri, asked.state, oauthRedirectQuery(DENIED, String(request.id)));
     }
-    const code = await codes.issue(session, {
+    const code = codes.issue(allowedBy, {
       client: asked.client,
       redirectUri: asked.redirectUri,
       challenge: asked.challenge,

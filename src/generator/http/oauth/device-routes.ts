@@ -84,6 +84,8 @@ export async function deviceRoutes(
     const body = (request.body ?? {}) as Record<string, unknown>;
     const session = await cookie.load(request);
     if (!session) throw refuse('consent_refused', 'You are not logged in in this browser any more: open the page again.');
+    // Read before the page is used up: a store that fails here leaves the page to answer again.
+    const allowedBy = await tools.allowing(session);
     const { deviceCode, shownAt } = await consents.open(session, single(body, 'csrf_token'));
     const allowed = single(body, 'decision') === 'allow';
     const pending = await devices.pending(deviceCode);
@@ -93,7 +95,7 @@ export async function deviceRoutes(
       await limits.deviceLookup(request.ip);
       throw new RefusedOnForm(refusal, { title: TITLE, body: (message) => approvalPage({ ...shown(session, pending), message }) });
     }
-    if (!pending || !(await devices.decide(deviceCode, allowed, await tools.allowing(session))))
+    if (!pending || !(await devices.decide(deviceCode, allowed, allowedBy)))
       throw codeFormAgain('user_code_answered', 'This code was already answered, or has expired. Start again on the device.');
     return sendPage(
       reply,

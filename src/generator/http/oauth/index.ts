@@ -34,7 +34,7 @@ export async function authorizationServerRoutes(
   const issuer = ctx.config.publicUrl;
 
   await metadataRoute(app, issuer);
-  await authorizeRoutes(app, { issuer, cookie, store, sealer, codes, limits, loginDomain: ctx.config.loginDomain });
+  await authorizeRoutes(app, { issuer, cookie, store, sealer, codes, tools, limits, loginDomain: ctx.config.loginDomain });
   await tokenRoutes(app, { ctx, codes, tools, tokens, deviceCodes: new DeviceCodes(devices, tools), limits });
   await deviceRoutes(app, { ctx, cookie, store, sealer, devices, limits, tools });
 }

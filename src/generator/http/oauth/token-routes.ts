@@ -40,17 +40,19 @@ export async function tokenRoutes(app: FastifyInstance, deps: GrantDeps): Promis
       const params = toolParameters(request.body, request.headers.authorization);
       const asked = { fresh: freshAsked(request), address: request.ip };
       const grant = single(params, 'grant_type');
+      // Its connection closed: the tool gave up waiting (grants/waiting.ts).
+      const gone = () => request.raw.socket?.destroyed === true;
       const answer = await (() => {
         switch (grant) {
           case 'client_credentials':
             return clientCredentialsGrant(params, ctx, asked);
           case 'authorization_code':
             // Codes are guessed here, if anywhere: their redemptions are counted per address.
-            return deps.limits.codeRedeem(request.ip).then(() => authorizationCodeGrant(params, deps, asked));
+            return deps.limits.codeRedeem(request.ip).then(() => authorizationCodeGrant(params, deps, asked, gone));
           case 'refresh_token':
-            return refreshGrant(params, deps, asked);
+            return refreshGrant(params, deps, asked, gone);
           case DEVICE_CODE_GRANT:
-            return deviceCodeGrant(params, deps, asked);
+            return deviceCodeGrant(params, deps, asked, gone);
           case undefined:
             throw refuse(
               'invalid_request',

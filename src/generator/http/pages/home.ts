@@ -13,6 +13,7 @@ import { loginUrl, PATHS } from '../../../paths.js';
 import type { SessionCookie } from '../session-cookie.js';
 import type { Sealer } from '../../../session/index.js';
 import type { ToolSessions } from '../../core/oauth/tool-sessions.js';
+import type { LoadedSession } from '../../core/sessions.js';
 import { toolsSection } from './tool-access.js';
 import { answers, AudienceQuery, htmlPage } from '../schemas.js';
 
@@ -41,11 +42,20 @@ const recent = `<section aria-labelledby="recent-heading">
 <button type="button" id="recent-forget" class="secondary" hidden>Forget these</button>
 </section>`;
 
+/** Said where the page would show what the session store holds, while the store does not answer. */
+const STORE_AWAY = 'the session store is unavailable right now. Reload this page in a moment.';
+
 function whoSection(
   employee: { name?: string; navIdent?: string; preferredUsername?: string } | undefined,
   endsAt: number | undefined,
   loginDomain: string,
+  unread = false,
 ): string {
+  if (unread) {
+    // Not "not logged in": the login is most likely there, only not readable now; a new one could not be kept either.
+    return `<section aria-labelledby="who-heading"><h2 id="who-heading">You</h2>
+<p id="who-unread">Your login, and the tools with access as you, cannot be looked up: ${STORE_AWAY} App tokens still come.</p></section>`;
+  }
   if (!employee) {
     return `<section aria-labelledby="who-heading"><h2 id="who-heading">You</h2>
 <p>Not logged in. A token on your behalf, or an app token here, asks you to log in first.</p>
@@ -110,28 +120,39 @@ export async function homeRoutes(
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { ctx, cookie } = deps;
 
-  /** Who is logged in, as stored: the home page neither refreshes a session nor fails for the store. */
-  const loggedIn = async (request: FastifyRequest) => {
+  /**
+   * Who is logged in, as stored: the home page neither refreshes a session nor fails for the store. A store that does not
+   * answer leaves the login `unread`, said so on the page: not "not logged in", which would send the employee to log in
+   * again (a login the store cannot keep either) and hide the tools that still have access as them.
+   */
+  const loggedIn = async (request: FastifyRequest): Promise<{ loaded?: LoadedSession; unread: boolean }> => {
     try {
-      return await cookie.stored(request);
+      const loaded = await cookie.stored(request);
+      return { ...(loaded ? { loaded } : {}), unread: false };
     } catch {
-      return undefined;
+      return { unread: true };
     }
   };
 
   app.get(PATHS.home, { schema: HOME_SCHEMA }, async (request, reply) => {
-    const loaded = await loggedIn(request);
+    const { loaded, unread } = await loggedIn(request);
     const session = loaded?.data;
-    const tools = loaded && deps.tools && deps.sealer ? await toolsSection(deps.tools, deps.sealer, loaded).catch(() => '') : '';
+    const tools =
+      loaded && deps.tools && deps.sealer
+        ? await toolsSection(deps.tools, deps.sealer, loaded).catch(
+            () => `<section aria-labelledby="tools-heading"><h2 id="tools-heading">Tools with access as you</h2>
+<p id="tools-unread">They cannot be listed: ${STORE_AWAY}</p></section>`,
+          )
+        : '';
     const body = `<section>
 <h1>Entra ID token generator</h1>
 <p>Tokens from Entra ID for your APIs on NAIS while you develop: on behalf of you, or as an app (this generator, with no employee in
 the token). Scripts use <code>POST ${escapeHtml(ctx.config.publicUrl)}${PATHS.m2m}</code> or the <code>token-generator</code> command.</p>
-${session ? '' : tenantNote(ctx.config.loginDomain)}
+${session || unread ? '' : tenantNote(ctx.config.loginDomain)}
 ${tokenForm}
 </section>
 ${recent}
-${whoSection(session?.user, session?.expiresAt, ctx.config.loginDomain)}
+${whoSection(session?.user, session?.expiresAt, ctx.config.loginDomain, unread)}
 ${tools}
 ${deps.directory ? directorySection(deps.directory) : ''}`;
     return reply
