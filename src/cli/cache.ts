@@ -10,8 +10,13 @@ import { dirname } from 'node:path';
 import { withFileLock, type LockTimes } from '../file-lock.js';
 import { makeFolder } from '../make-folder.js';
 
-/** A renewal is a round trip to the generator and on to Entra ID: a second command waits for it longer than for a change of the file. */
-const RENEWAL_LOCK: LockTimes = { waitMs: 15_000, staleMs: 30_000 };
+/**
+ * A renewal is a round trip to the generator and on to Entra ID: a second command waits for it longer than for a change of the
+ * file, as long as the renewal's request may take (openid-client's 30 s) and the writes after it. It waited 15 s, less than the
+ * generator's own retries of a slow identity provider take, and then renewed with the refresh token the first was rotating,
+ * which ended the session. A lock is taken over as left behind only past that too.
+ */
+const RENEWAL_LOCK: LockTimes = { waitMs: 40_000, staleMs: 45_000 };
 
 export interface CachedToken {
   accessToken: string;
