@@ -17,6 +17,8 @@ import { makeFolder } from '../make-folder.js';
  * which ended the session. A lock is taken over as left behind only past that too.
  */
 const RENEWAL_LOCK: LockTimes = { waitMs: 40_000, staleMs: 45_000 };
+/** A wait longer than this is said, so that a command waiting for another does not look hung. */
+const SAY_WAITING_AFTER_MS = 1_000;
 
 export interface CachedToken {
   accessToken: string;
@@ -43,10 +45,14 @@ interface CacheFile {
 export class TokenCacheFile {
   private warned = false;
 
-  /** `unwritable` hears, once, that the file cannot be written: the command goes on without keeping what it got. */
+  /**
+   * `unwritable` hears, once, that the file cannot be written: the command goes on without keeping what it got. `waiting`
+   * hears that the command waits for another one renewing the same session.
+   */
   constructor(
     readonly path: string,
     private readonly unwritable: (reason: string) => void = () => {},
+    private readonly waiting: (line: string) => void = () => {},
   ) {}
 
   /** The file's text: empty when there is no file; when there is one this user cannot read, the file system's code. */
@@ -110,7 +116,16 @@ export class TokenCacheFile {
    */
   async renewing<T>(generator: string, target: string, renewal: () => Promise<T>): Promise<T> {
     const name = createHash('sha256').update(`${generator} ${target}`).digest('hex').slice(0, 16);
-    return withFileLock(`${this.path}.${name}.lock`, renewal, RENEWAL_LOCK);
+    // Said only while it has not got the lock: a renewal of its own that takes long is not waiting for another.
+    const timer = setTimeout(
+      () => this.waiting(`waiting for another command renewing the session for ${target} (up to ${RENEWAL_LOCK.waitMs / 1000} s)`),
+      SAY_WAITING_AFTER_MS,
+    );
+    const mine = () => {
+      clearTimeout(timer);
+      return renewal();
+    };
+    return withFileLock(`${this.path}.${name}.lock`, mine, RENEWAL_LOCK).finally(() => clearTimeout(timer));
   }
 
   /** A token not past its early expiry, or undefined; one past it is dropped. */

@@ -119,6 +119,31 @@ describe('two commands renewing one target', () => {
   }, 60_000);
 });
 
+describe('a command waiting for another renewing the same session', () => {
+  it('says so once it has waited a moment, and not while it renews itself', async () => {
+    const said: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let firstStarted!: () => void;
+    const started = new Promise<void>((resolve) => (firstStarted = resolve));
+    const first = new TokenCacheFile(path, undefined, (line) => said.push(`first: ${line}`)).renewing(
+      GENERATOR,
+      'dev-gcp:a:app',
+      async () => {
+        firstStarted();
+        await held;
+      },
+    );
+    await started;
+    const second = new TokenCacheFile(path, undefined, (line) => {
+      said.push(`second: ${line}`);
+      release();
+    }).renewing(GENERATOR, 'dev-gcp:a:app', async () => undefined);
+    await Promise.all([first, second]);
+    expect(said).toEqual(['second: waiting for another command renewing the session for dev-gcp:a:app (up to 40 s)']);
+  });
+});
+
 describe("the command line's early expiry", () => {
   const KEY = 'm2m dev-gcp:a:app';
 
