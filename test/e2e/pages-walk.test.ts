@@ -1,0 +1,98 @@
+/**
+ * The pages walked as people use them beyond the happy path of pages-browser.test.ts: a browser without
+ * JavaScript (the token form, a device's approval).
+ */
+import { decodeJwt } from 'jose';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { deviceAuthorization, poll } from '../helpers/authorization-server.js';
+import { launchChromium } from '../helpers/browser.js';
+import { installClock, testClock } from '../helpers/clock.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+vi.setConfig({ testTimeout: 60_000 });
+installClock();
+
+const AUDIENCE = 'dev-gcp:my-team:my-app';
+
+let stack: Stack;
+let browser: Browser;
+
+beforeAll(async () => {
+  stack = await startStack();
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.close();
+});
+
+async function signIn(p: Page): Promise<void> {
+  await p.waitForURL((url) => url.href.startsWith(stack.emulator!.baseUrl));
+  await p.locator('button:has-text("Sign in")').click();
+  await p.waitForURL((url) => !url.href.startsWith(stack.emulator!.baseUrl));
+  await p.waitForLoadState('load');
+}
+
+describe('a browser without JavaScript', () => {
+  const blocked: string[] = [];
+  const contexts: BrowserContext[] = [];
+
+  /** A page of a browser of its own, with JavaScript off; what the Content-Security-Policy blocks is kept in `blocked`. */
+  async function noScriptPage(): Promise<Page> {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.on('console', (message) => {
+      if (/Content Security Policy/.test(message.text())) blocked.push(message.text());
+    });
+    return page;
+  }
+
+  afterAll(() => Promise.all(contexts.map((context) => context.close())));
+
+  it("sends the home page's token form to the login and on to the token page", async () => {
+    const page = await noScriptPage();
+    await page.goto(`${stack.url}/`);
+    await page.locator('#aud').fill(AUDIENCE);
+    await page.locator('button:has-text("Token on your behalf")').click();
+    // Without a session the answer redirects to the identity provider: the page's form-action must let that through.
+    await signIn(page);
+    expect(blocked).toEqual([]);
+    await page.waitForURL(`${stack.url}/api/obo?aud=${encodeURIComponent(AUDIENCE)}`);
+    await expect(page.locator('h1').textContent()).resolves.toBe('Token on behalf of you');
+    const token = (await page.locator('#access-token').textContent())!;
+    expect(decodeJwt(token).aud).toBe(stack.emulator!.clientIdFor(AUDIENCE));
+  });
+
+  it("connects a device with the approval page's Allow", async () => {
+    const started = await deviceAuthorization(stack.url);
+    const page = await noScriptPage();
+    await page.goto(`${stack.url}/oauth2/device?user_code=${encodeURIComponent(started.user_code)}`);
+    await signIn(page);
+    await page.locator('#typed_code').fill(started.user_code);
+    const allow = page.locator('button:text-is("Allow")');
+    await expect(allow.isEnabled()).resolves.toBe(true);
+    testClock().advance(1_100); // the employee read the page
+    await allow.click({ timeout: 5_000 });
+    await page.waitForLoadState('load');
+    await expect(page.locator('h1').textContent()).resolves.toBe('Device connected');
+    expect((await poll(stack.url, started.device_code)).body.access_token).toBeTruthy();
+  });
+});
+
+describe('a device approval with the script', () => {
+  it('arms Allow only once the page has been visible for a moment', async () => {
+    const started = await deviceAuthorization(stack.url);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/oauth2/device?user_code=${encodeURIComponent(started.user_code)}`);
+    await signIn(page);
+    await page.bringToFront();
+    const allow = page.locator('button:text-is("Allow")');
+    await expect(allow.isDisabled()).resolves.toBe(true);
+    await expect.poll(() => allow.isEnabled(), { timeout: 10_000 }).toBe(true);
+    await context.close();
+  });
+});
