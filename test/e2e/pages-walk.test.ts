@@ -1,6 +1,6 @@
 /**
  * The pages walked as people use them beyond the happy path of pages-browser.test.ts: a browser without
- * JavaScript (the token form, a device's approval).
+ * JavaScript (the token form, a device's approval), and the keyboard (an audience pasted and sent with Enter).
  */
 import { decodeJwt } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -93,6 +93,21 @@ describe('a device approval with the script', () => {
     const allow = page.locator('button:text-is("Allow")');
     await expect(allow.isDisabled()).resolves.toBe(true);
     await expect.poll(() => allow.isEnabled(), { timeout: 10_000 }).toBe(true);
+    await context.close();
+  });
+});
+
+describe('the keyboard', () => {
+  it('sends an audience pasted into the home form with Enter at once, before its check has answered', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/`);
+    await page.locator('#aud').focus();
+    await page.keyboard.insertText(AUDIENCE);
+    await page.keyboard.press('Enter');
+    await signIn(page);
+    await page.waitForURL(`${stack.url}/api/obo?aud=${encodeURIComponent(AUDIENCE)}`);
+    await expect(page.locator('h1').textContent()).resolves.toBe('Token on behalf of you');
     await context.close();
   });
 });
