@@ -111,3 +111,21 @@ describe('the keyboard', () => {
     await context.close();
   });
 });
+
+describe('audiences typed into the home form', () => {
+  it('says that an address is not the name of an app, and that api:// is written in lower case', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/`);
+    const verdict = page.locator('#aud-verdict');
+    for (const [typed, said] of [
+      ['https://my-app.intern.dev.nav.no', /: it is an address \(https:\/\/…\), not the name of an app\./],
+      ['API://dev-gcp.my-team.my-app/.default', /: a scope starts with "api:\/\/" in lower case\./],
+    ] as const) {
+      await page.locator('#aud').fill(typed);
+      await expect.poll(() => verdict.textContent(), { timeout: 10_000 }).toMatch(said);
+      await expect(page.locator('button:has-text("Token on your behalf")').isDisabled()).resolves.toBe(true);
+    }
+    await context.close();
+  });
+});
