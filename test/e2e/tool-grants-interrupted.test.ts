@@ -39,6 +39,8 @@ let proxy: FaultProxy;
 let env: Record<string, string>;
 let inProcess: Service;
 let loopback: Awaited<ReturnType<typeof startLoopback>>;
+/** The in-process replica's log lines. */
+let logs: string[];
 
 /** An on-behalf-of request, the one that makes a tool's first token. */
 const isOnBehalfOf = ({ path, body }: { path: string; body: string }) => path.endsWith('/token') && body.includes('jwt-bearer');
@@ -64,7 +66,9 @@ beforeAll(async () => {
     IDP_RETRIES: '0',
   };
   const own = { ...env, PORT: String(port) };
-  inProcess = await startService(loadConfig(own), own, { logger: memoryLogger().logger });
+  const memory = memoryLogger();
+  logs = memory.logs;
+  inProcess = await startService(loadConfig(own), own, { logger: memory.logger });
   loopback = await startLoopback();
 }, 60_000);
 
@@ -311,9 +315,23 @@ describe('a tool that gave up waiting for its answer (its own timeout) and sends
   const post = (path: string, params: Record<string, string>, signal?: AbortSignal, headers: Record<string, string> = {}) =>
     fetch(`${inProcess.url}${path}`, { method: 'POST', headers, body: new URLSearchParams(params), ...(signal ? { signal } : {}) });
 
-  it('gets tokens for its code', async () => {
+  /** The requests to the token endpoint counted with `status`. */
+  const counted = async (status: number) => {
+    const text = await (await fetch(`${inProcess.url}/internal/metrics`)).text();
+    const line = text
+      .split('\n')
+      .find((l) => /^http_requests_total\{/.test(l) && l.includes('route="/oauth2/token"') && l.includes(`status="${status}"`));
+    return line ? Number(line.split(' ').pop()) : 0;
+  };
+
+  it('gets tokens for its code; the request it gave up is logged and counted, though never answered', async () => {
     const redeem = await allowedCode();
+    const before = await counted(499);
+    const lines = logs.length;
     await givenUp((signal) => post('/oauth2/token', redeem, signal));
+    await waitFor(async () => (await counted(499)) === before + 1);
+    const said = logs.slice(lines).filter((line) => line.includes('stopped waiting'));
+    expect(said.map((line) => JSON.parse(line) as { grant?: string })).toMatchObject([{ grant: 'authorization_code' }]);
     const again = await tokenRequest(inProcess.url, redeem);
     expect(again.status).toBe(200);
   });

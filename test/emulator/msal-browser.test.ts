@@ -2,6 +2,10 @@
  * @azure/msal-browser 4 and 5 in Chromium, with the browser's security on (CORS, same-origin, a certificate trusted by
  * its key alone): a single-page app served from its own origin, registered as a `spa` client with no credential, signs
  * in by redirect and by popup with PKCE, gets a token for an API silently, and renews it through the refresh token.
+ * Version 5 also gets a token by acquireTokenPopup with a `claims` request, and logs out by redirect and by popup back
+ * to the app, registered with only its redirect URIs (as in Entra ID): MSAL's logout names no client (no client_id, no
+ * id_token_hint), and Entra goes back to a post_logout_redirect_uri that is a redirect URI of an app the sign-on signed
+ * in to.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,7 +17,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
 import { startEmulator, type Emulator } from '../../packages/entra-emulator/src/index.js';
 
@@ -50,6 +54,8 @@ const redirects = (version: Version) =>
   version === '4'
     ? { redirectUri: `${origin}/v4/`, popupRedirectUri: `${origin}/v4/popup` }
     : { redirectUri: `${origin}/v5/redirect`, popupRedirectUri: `${origin}/v5/redirect` };
+/** v5's app page, a redirect URI too, where its logout by redirect comes back to. */
+const appPage = () => `${origin}/v5/`;
 
 function page(title: string, body: string): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body>${body}</body></html>`;
@@ -99,7 +105,7 @@ beforeAll(async () => {
   emulator = await startEmulator({ tls: { selfSigned: { caFile: join(dir, 'ca.pem') } } });
   clientId = emulator.registerClient({
     target: 'dev-gcp:team:spa',
-    spaRedirectUris: VERSIONS.flatMap((version) => Object.values(redirects(version))),
+    spaRedirectUris: [...VERSIONS.flatMap((version) => Object.values(redirects(version))), appPage()],
   });
   for (const version of VERSIONS) {
     bundles.set(`${version}/app.js`, await bundle('app', version));
@@ -116,16 +122,21 @@ afterAll(async () => {
 });
 
 type Summary = { accessToken: string; idTokenClaims: Record<string, unknown>; scopes: string[]; username: string; fromCache: boolean };
-type Spa = {
-  ready: Promise<Summary | null>;
-  loginRedirect(scopes: string[]): Promise<void>;
-  loginPopup(scopes: string[]): Promise<Summary>;
-  silent(scopes: string[], forceRefresh?: boolean): Promise<Summary>;
+/** What the app answers: a summary, or MSAL's error (spa/app.ts). */
+type Outcome = Summary & { error?: string; message?: string };
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Spa = Record<string, (...args: any[]) => Promise<any>> & { ready: Promise<Summary | null> };
+/** Calls the app's `name` in the page, with `args`. */
+const call = (tab: Page, name: string, ...args: unknown[]): Promise<Outcome> =>
+  tab.evaluate(([n, a]) => (globalThis as unknown as { spa: Spa }).spa[n as string]!(...(a as unknown[])), [name, args] as const);
+/** The app's answer to a loginRedirect, once its page is back (null when it was not signed in by redirect). */
+const ready = async (tab: Page) => {
+  await tab.waitForFunction(() => 'spa' in globalThis);
+  return tab.evaluate(() => (globalThis as unknown as { spa: Spa }).spa.ready);
 };
 const spa = (target: Page) => ({
-  ready: () => target.evaluate(() => (globalThis as unknown as { spa: Spa }).spa.ready),
-  silent: (scopes: string[], forceRefresh = false) =>
-    target.evaluate(([s, f]) => (globalThis as unknown as { spa: Spa }).spa.silent(s, f), [scopes, forceRefresh] as const),
+  ready: () => ready(target),
+  silent: (scopes: string[], forceRefresh = false) => call(target, 'silent', scopes, { forceRefresh }),
 });
 
 const grants = (name: string) => emulator.stats.byGrant[name] ?? 0;
@@ -153,7 +164,7 @@ describe.each(VERSIONS)('@azure/msal-browser %s in Chromium', (version) => {
     await expect(spa(tab).ready()).resolves.toBeNull();
     const codes = grants('authorization_code');
 
-    void tab.evaluate((scopes) => (globalThis as unknown as { spa: Spa }).spa.loginRedirect(scopes), ['openid', 'profile']).catch(() => {});
+    void call(tab, 'loginRedirect', ['openid', 'profile']).catch(() => {});
     await tab.locator('button:has-text("Sign in")').click();
     await tab.waitForURL(`${origin}/v${version}/`);
     const login = await spa(tab).ready();
@@ -183,12 +194,70 @@ describe.each(VERSIONS)('@azure/msal-browser %s in Chromium', (version) => {
     await tab.goto(`${origin}/v${version}/`);
     await spa(tab).ready();
     const opened = tab.waitForEvent('popup');
-    const login = tab.evaluate((scopes) => (globalThis as unknown as { spa: Spa }).spa.loginPopup(scopes), ['openid', 'profile']);
+    const login = call(tab, 'loginPopup', ['openid', 'profile']);
     const popup = await opened;
     await popup.locator('button:has-text("Sign in")').click();
     const result = await login;
     expect(result.idTokenClaims).toMatchObject({ aud: clientId, NAVident: 'Z990001' });
     expectApiToken(await spa(tab).silent([API_SCOPE]));
+    await context.close();
+  }, 60_000);
+});
+
+/** Whether the browser still holds the emulator's sign-on cookie. */
+const signedOn = async (context: BrowserContext) => (await context.cookies()).some((c) => c.name.startsWith('emulator_sso_'));
+
+/** Signs in to v5's app by loginPopup in `tab`, clicking the emulator's "Sign in". */
+async function signInByPopup(tab: Page): Promise<Outcome> {
+  await tab.goto(appPage());
+  await ready(tab);
+  const opened = tab.waitForEvent('popup');
+  const login = call(tab, 'loginPopup', ['openid', 'profile']);
+  await (await opened).locator('button:has-text("Sign in")').click();
+  return login;
+}
+
+describe('@azure/msal-browser 5 in Chromium: acquireTokenPopup, logout', () => {
+  it('acquireTokenPopup with a claims request gets the API token from the sign-on, with no sign-in page', async () => {
+    const context = await browser.newContext();
+    const tab = await context.newPage();
+    expect((await signInByPopup(tab)).error).toBeUndefined();
+    const claims = JSON.stringify({ access_token: { xms_cc: { values: ['cp1'] } } });
+    const result = await call(tab, 'acquireTokenPopup', [API_SCOPE], claims);
+    expect(result.error, result.message).toBeUndefined();
+    expect(decodeJwt(result.accessToken)).toMatchObject({ aud: emulator.clientIdFor('dev-gcp:team:api'), azp: clientId });
+    const silent = await call(tab, 'silent', [API_SCOPE], { claims });
+    expect(silent.error, silent.message).toBeUndefined();
+    expect(silent.fromCache).toBe(false);
+    await context.close();
+  }, 60_000);
+
+  it('logoutRedirect ends the sign-on and comes back to the app page, a redirect URI of the app', async () => {
+    const context = await browser.newContext();
+    const tab = await context.newPage();
+    expect((await signInByPopup(tab)).error).toBeUndefined();
+    const logout = tab.waitForRequest((request) => request.url().includes('/oauth2/v2.0/logout'));
+    const navigated = tab.waitForEvent('framenavigated', { predicate: (frame) => frame === tab.mainFrame(), timeout: 10_000 });
+    void call(tab, 'logoutRedirect', appPage()).catch(() => {});
+    expect(new URL((await logout).url()).searchParams.get('post_logout_redirect_uri')).toBe(appPage());
+    expect((await navigated).url()).toMatch(new RegExp(`^${appPage()}\\?state=`));
+    await ready(tab);
+    expect(await call(tab, 'accounts')).toBe(0);
+    expect(await signedOn(context)).toBe(false);
+    await context.close();
+  }, 60_000);
+
+  it('logoutPopup ends the sign-on and closes its popup, back on the app', async () => {
+    const context = await browser.newContext();
+    const tab = await context.newPage();
+    expect((await signInByPopup(tab)).error).toBeUndefined();
+    const opened = tab.waitForEvent('popup');
+    const result = call(tab, 'logoutPopup', redirects('5').redirectUri);
+    const popup = await opened;
+    // MSAL closes its popup once it is back on the app's redirect page; on the emulator's signed-out page it would wait.
+    await popup.waitForEvent('close', { timeout: 10_000 });
+    expect((await result).error).toBeUndefined();
+    expect(await signedOn(context)).toBe(false);
     await context.close();
   }, 60_000);
 });

@@ -98,7 +98,8 @@ export const PROBLEM_CODES = {
   session_store_unavailable: { status: 503, oauth: 'temporarily_unavailable', retry: true, retryAfterSeconds: 5, advice: WAIT },
   // The OAuth 2.0 endpoints for tools.
   // A tool that stopped waiting (its connection closed) before its answer was ready, as nginx's 499: the answer is not handed
-  // out, and the code, device code or refresh token is left as it was, for the retry such a tool sends. Only the log reads it.
+  // out, and the code, device code or refresh token is left as it was, for the retry such a tool sends. Only the log and the
+  // request count read it.
   tool_gone: { status: 499, oauth: 'invalid_request', retry: true, advice: 'Send the request again, with the same code or token.' },
   invalid_grant: { status: 400, oauth: 'invalid_grant', retry: false, advice: LOG_IN_AGAIN },
   invalid_scope: { status: 400, oauth: 'invalid_scope', retry: false, advice: 'Name one target in scope, as cluster:namespace:app.' },

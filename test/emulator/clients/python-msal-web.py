@@ -12,18 +12,7 @@ import re
 import sys
 from urllib.parse import parse_qsl, urlparse
 
-try:
-    import msal
-    import requests
-except ImportError as missing:
-    sys.exit(f"python3-msal is not installed ({missing}): apt-get install python3-msal")
-
-
-def env(name):
-    value = os.environ.get(name)
-    if not value:
-        sys.exit(f"{name} is not set")
-    return value
+from msal_env import env, msal, requests
 
 
 base_url = env("EMULATOR_BASE_URL")

@@ -10,18 +10,7 @@ import json
 import os
 import sys
 
-try:
-    import msal
-    import requests
-except ImportError as missing:
-    sys.exit(f"python3-msal is not installed ({missing}): apt-get install python3-msal")
-
-
-def env(name):
-    value = os.environ.get(name)
-    if not value:
-        sys.exit(f"{name} is not set")
-    return value
+from msal_env import env, msal, requests
 
 
 def header_of(jwt):

@@ -494,6 +494,37 @@ describe("a tool session's refresh token", () => {
   });
 });
 
+describe('a tool that stops waiting for its answer', () => {
+  /** A tool that waits through `looks` looks at it, and is gone from then on. */
+  const waitsFor = (looks: number) => {
+    let looked = 0;
+    return () => ++looked <= looks;
+  };
+  const gone = { problem: { code: 'tool_gone' } };
+
+  it('while its first answer is listed keeps its code, whose retry gets the tokens', async () => {
+    const parts = core();
+    const { redemption } = await allowed(parts);
+    // Waiting as the answer is made, gone by the look right before the code would be used up.
+    await expect(redeem(parts, { ...redemption, waiting: waitsFor(1) })).rejects.toMatchObject(gone);
+    expect(await parts.tools.access.list('employee-1')).toEqual([]);
+    const retried = await redeem(parts, redemption);
+    await expect(parts.tools.load(retried.refreshToken)).resolves.toBeDefined();
+    expect(await parts.tools.access.list('employee-1')).toHaveLength(1);
+  });
+
+  it('once its refresh token was rotated has the rotation undone: the retry with the same token refreshes, the session kept', async () => {
+    const parts = core();
+    const { redemption } = await allowed(parts);
+    const { refreshToken, session } = await redeem(parts, redemption);
+    // Waiting until the rotation, gone by the look after it.
+    await expect(parts.tools.rotate(await parts.tools.load(refreshToken), waitsFor(1))).rejects.toMatchObject(gone);
+    const next = await parts.tools.rotate(await parts.tools.load(refreshToken));
+    await expect(parts.tools.load(next)).resolves.toBeDefined();
+    expect(await parts.store.get(session.id)).toBeDefined();
+  });
+});
+
 describe("an employee's list of tools", () => {
   it('full, ends the oldest tool as a new one is listed: no tool with access is beyond the list, and so beyond a logout', async () => {
     const parts = core();

@@ -15,6 +15,7 @@ import { refuse } from '../problem.js';
 import { sentByAnotherTool } from './client-id.js';
 import type { LoadedSession } from '../sessions.js';
 import type { AllowedBy, ToolSessions } from './tool-sessions.js';
+import type { Waiting } from './waiting.js';
 
 const CODE_SECONDS = 60;
 const CODE = 'authorization-code';
@@ -48,6 +49,8 @@ export interface CodeRedemption {
   redirectUri: string | undefined;
   /** The tool's name, when it sent one. */
   client: string | undefined;
+  /** Whether the tool still waits for its answer (`waiting.ts`). */
+  waiting?: Waiting;
 }
 
 /** The tool session a code started, its refresh token, and the target the employee allowed. */
@@ -97,7 +100,7 @@ export class AuthorizationCodes {
       // the answer would end it. The answer still goes out, as it would have gone before such a replay.
       if (await this.store.getRecord(replayedKey(code.id))) await this.tools.endById(session.id);
     };
-    return this.tools.firstAnswer(started, () => answer({ session, refreshToken, target: code.target }), claim);
+    return this.tools.firstAnswer(started, () => answer({ session, refreshToken, target: code.target }), claim, asked.waiting);
   }
 
   /** A code redeemed again: the session its redemption started (if known yet) ends too. */

@@ -8,12 +8,15 @@ import type { DeviceAuthorizations } from '../device-authorizations.js';
 import { refuse } from '../problem.js';
 import type { RedeemedCode } from './codes.js';
 import type { ToolSessions } from './tool-sessions.js';
+import type { Waiting } from './waiting.js';
 
 /** What a tool sends in a poll, as the token endpoint read it. */
 export interface DevicePoll {
   deviceCode: string;
   /** The tool's name, when it sent one. */
   client: string | undefined;
+  /** Whether the tool still waits for its answer (`waiting.ts`). */
+  waiting?: Waiting;
 }
 
 const used = () => refuse('invalid_grant', 'This device_code was already used: start a new device authorization.');
@@ -58,7 +61,7 @@ export class DeviceCodes {
         const claim = async () => {
           if (!(await this.devices.claim(deviceCode))) throw used();
         };
-        return this.tools.firstAnswer(started, () => answer({ session, refreshToken, target }), claim);
+        return this.tools.firstAnswer(started, () => answer({ session, refreshToken, target }), claim, asked.waiting);
       }
     }
   }

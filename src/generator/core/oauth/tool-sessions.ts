@@ -19,6 +19,7 @@ import type { Sealer } from '../../../session/index.js';
 import type { LoadedSession, Sessions } from '../sessions.js';
 import { refuse } from '../problem.js';
 import { digest } from '../../../digest.js';
+import { refuseGone, type Waiting } from './waiting.js';
 import type { ToolAccess, ToolEntry } from './tool-access.js';
 
 const HANDLE = 'tool-refresh-token';
@@ -126,12 +127,15 @@ export class ToolSessions {
    * found it not yet listed: once listed, it ends if that login ended, or a logout (`logout`) was said since the grant was
    * allowed.
    */
-  async firstAnswer<T>(started: StartedTool, answer: () => Promise<T>, claim: () => Promise<void>): Promise<T> {
+  async firstAnswer<T>(started: StartedTool, answer: () => Promise<T>, claim: () => Promise<void>, waiting?: Waiting): Promise<T> {
     try {
       const answered = await answer();
+      refuseGone(waiting);
       await this.access.add(started.session.data.user.oid, started.entry, (oldest) => this.destroyAll(oldest));
       await this.refuseEnded(started.allowedBy, started.session.data.user.oid);
       await this.access.used(started.entry);
+      // Looked at again right before the grant is used up: the steps above take store round trips.
+      refuseGone(waiting);
       await claim();
       return answered;
     } catch (err) {
@@ -153,15 +157,17 @@ export class ToolSessions {
   /**
    * The next refresh token, once the answer to this one is ready; of two refreshes with one token, the second ends the
    * session. The rotation is the store's one step, the last: a store that refuses any step before it or the step itself
-   * leaves the token as it was, for the tool's retry, where a rotation cut in two would take the retry for a copy.
+   * leaves the token as it was, for the tool's retry, where a rotation cut in two would take the retry for a copy. A tool
+   * that stopped `waiting` before the answer went out has the rotation undone, for the same retry (`waiting.ts`).
    */
-  async rotate(held: HeldSession): Promise<string> {
+  async rotate(held: HeldSession, waiting?: Waiting): Promise<string> {
     const expiresAt = held.session.data.expiresAt;
     await this.access.used({ handle: held.token.handle, expiresAt });
     const next = { ...held.token, generation: newId() };
     const store = this.sessions.manager.store;
-    if (!(await store.swapRecord(generationKey(held.token.id), held.token.generation, next.generation, this.ttl(expiresAt))))
-      await this.replayed(held.session);
+    const key = generationKey(held.token.id);
+    refuseGone(waiting);
+    if (!(await store.swapRecord(key, held.token.generation, next.generation, this.ttl(expiresAt)))) await this.replayed(held.session);
     // Ended while the answer was made (revoked, its login logged out, ended from the home page, on any replica): the
     // answer goes nowhere, as a first answer's does (`firstAnswer`), so that no token is handed out after the ending. Looked
     // at after the rotation, which stays the last step that may refuse: a store that cannot say leaves the answer as it was.
@@ -170,6 +176,10 @@ export class ToolSessions {
       () => false,
     );
     if (ended) throw refuse('invalid_grant', ENDED);
+    if (waiting && !waiting()) {
+      await store.swapRecord(key, next.generation, held.token.generation, this.ttl(expiresAt)).catch(() => false);
+      refuseGone(waiting);
+    }
     return this.seal(next);
   }
 

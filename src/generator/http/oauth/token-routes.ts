@@ -3,7 +3,7 @@
  * (RFC 7009), by which a tool ends its own session.
  */
 import { decodeJwt } from 'jose';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { freshAsked, type GeneratorContext } from '../context.js';
 import type { Limits } from '../../core/limits.js';
 import type { DeviceCodes } from '../../core/oauth/device-codes.js';
@@ -17,7 +17,8 @@ import { DEVICE_CODE_GRANT } from './metadata.js';
 import { PATHS } from '../../../paths.js';
 import { OAUTH } from '../negotiate.js';
 import { REVOKE_SCHEMA, TOKEN_SCHEMA } from './schemas.js';
-import { refuse } from '../../core/problem.js';
+import { PROBLEM_CODES, ProblemError, refuse } from '../../core/problem.js';
+import type { Metrics } from '../internal/metrics.js';
 import { formOnly, single, toolParameters } from './parameters.js';
 import type { ToolSessions } from '../../core/oauth/tool-sessions.js';
 
@@ -40,19 +41,19 @@ export async function tokenRoutes(app: FastifyInstance, deps: GrantDeps): Promis
       const params = toolParameters(request.body, request.headers.authorization);
       const asked = { fresh: freshAsked(request), address: request.ip };
       const grant = single(params, 'grant_type');
-      // Its connection closed: the tool gave up waiting (grants/waiting.ts).
-      const gone = () => request.raw.socket?.destroyed === true;
+      // The tool waits while its connection is open (core/oauth/waiting.ts).
+      const waiting = () => request.raw.socket?.destroyed !== true;
       const answer = await (() => {
         switch (grant) {
           case 'client_credentials':
             return clientCredentialsGrant(params, ctx, asked);
           case 'authorization_code':
             // Codes are guessed here, if anywhere: their redemptions are counted per address.
-            return deps.limits.codeRedeem(request.ip).then(() => authorizationCodeGrant(params, deps, asked, gone));
+            return deps.limits.codeRedeem(request.ip).then(() => authorizationCodeGrant(params, deps, asked, waiting));
           case 'refresh_token':
-            return refreshGrant(params, deps, asked, gone);
+            return refreshGrant(params, deps, asked, waiting);
           case DEVICE_CODE_GRANT:
-            return deviceCodeGrant(params, deps, asked, gone);
+            return deviceCodeGrant(params, deps, asked, waiting);
           case undefined:
             throw refuse(
               'invalid_request',
@@ -64,7 +65,10 @@ export async function tokenRoutes(app: FastifyInstance, deps: GrantDeps): Promis
               `This server offers the grants client_credentials, authorization_code, refresh_token and ${DEVICE_CODE_GRANT}.`,
             );
         }
-      })();
+      })().catch((err: unknown) => {
+        if (err instanceof ProblemError && err.problem.code === 'tool_gone') toolGone(request, grant, ctx.metrics);
+        throw err;
+      });
       return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').type('application/json; charset=utf-8').send(answer);
     },
   );
@@ -91,4 +95,13 @@ function isJwt(token: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A tool gone before its answer: logged and counted here, since its answer is never written and so never reaches the
+ * request log (request-log.ts), which Fastify calls once an answer is sent.
+ */
+function toolGone(request: FastifyRequest, grant: string | undefined, metrics: Metrics): void {
+  request.log.info({ grant }, 'the tool stopped waiting before its answer was ready: nothing was used up');
+  metrics.requestAnswered(PATHS.token, request.method, PROBLEM_CODES.tool_gone.status);
 }

@@ -5,7 +5,7 @@
 import type { AuthorizationCodes } from '../../../core/oauth/codes.js';
 import { refuse } from '../../../core/problem.js';
 import type { TokenOptions } from '../../../core/tokens.js';
-import { whileWaiting, type ToolGone } from './waiting.js';
+import type { Waiting } from '../../../core/oauth/waiting.js';
 import type { EmployeeTokens } from '../employee-tokens.js';
 import { sentClientId, single, targetScope } from '../parameters.js';
 
@@ -13,13 +13,18 @@ export async function authorizationCodeGrant(
   params: Record<string, unknown>,
   deps: { codes: AuthorizationCodes; tokens: EmployeeTokens },
   asked: TokenOptions,
-  gone: ToolGone,
+  waiting: Waiting,
 ) {
   const code = single(params, 'code');
   if (!code) throw refuse('invalid_request', 'Send the code from the authorization response.');
   return deps.codes.redeem(
-    { code, verifier: single(params, 'code_verifier'), redirectUri: single(params, 'redirect_uri'), client: sentClientId(params) },
-    async (redeemed) =>
-      whileWaiting(gone, await deps.tokens.response(redeemed.session, targetScope(redeemed.target), redeemed.refreshToken, asked)),
+    {
+      code,
+      verifier: single(params, 'code_verifier'),
+      redirectUri: single(params, 'redirect_uri'),
+      client: sentClientId(params),
+      waiting,
+    },
+    (redeemed) => deps.tokens.response(redeemed.session, targetScope(redeemed.target), redeemed.refreshToken, asked),
   );
 }

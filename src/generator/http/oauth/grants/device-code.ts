@@ -5,7 +5,7 @@
 import type { DeviceCodes } from '../../../core/oauth/device-codes.js';
 import { refuse } from '../../../core/problem.js';
 import type { TokenOptions } from '../../../core/tokens.js';
-import { whileWaiting, type ToolGone } from './waiting.js';
+import type { Waiting } from '../../../core/oauth/waiting.js';
 import type { EmployeeTokens } from '../employee-tokens.js';
 import { sentClientId, single, targetScope } from '../parameters.js';
 
@@ -13,11 +13,11 @@ export async function deviceCodeGrant(
   params: Record<string, unknown>,
   deps: { deviceCodes: DeviceCodes; tokens: EmployeeTokens },
   asked: TokenOptions,
-  gone: ToolGone,
+  waiting: Waiting,
 ) {
   const deviceCode = single(params, 'device_code');
   if (!deviceCode) throw refuse('invalid_request', 'Send the device_code from the device authorization.');
-  return deps.deviceCodes.redeem({ deviceCode, client: sentClientId(params) }, async (redeemed) =>
-    whileWaiting(gone, await deps.tokens.response(redeemed.session, targetScope(redeemed.target), redeemed.refreshToken, asked)),
+  return deps.deviceCodes.redeem({ deviceCode, client: sentClientId(params), waiting }, (redeemed) =>
+    deps.tokens.response(redeemed.session, targetScope(redeemed.target), redeemed.refreshToken, asked),
   );
 }

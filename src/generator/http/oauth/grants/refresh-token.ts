@@ -8,19 +8,19 @@ import { single, targetScope } from '../parameters.js';
 import type { ToolSessions } from '../../../core/oauth/tool-sessions.js';
 import type { EmployeeTokens } from '../employee-tokens.js';
 import type { TokenOptions } from '../../../core/tokens.js';
-import { whileWaiting, type ToolGone } from './waiting.js';
+import type { Waiting } from '../../../core/oauth/waiting.js';
 
 export async function refreshGrant(
   params: Record<string, unknown>,
   deps: { tools: ToolSessions; tokens: EmployeeTokens },
   asked: TokenOptions,
-  gone: ToolGone,
+  waiting: Waiting,
 ) {
   const refreshToken = single(params, 'refresh_token');
   if (!refreshToken) throw refuse('invalid_request', 'Send the refresh_token.');
   const held = await deps.tools.load(refreshToken);
   const scope = single(params, 'scope') ?? held.session.data.tool?.target;
-  const answer = whileWaiting(gone, await deps.tokens.response(held.session, targetScope(scope), refreshToken, asked));
+  const answer = await deps.tokens.response(held.session, targetScope(scope), refreshToken, asked);
   // Rotated once the answer is ready, for a tool still waiting: a refused refresh leaves the tool its token.
-  return { ...answer, refresh_token: await deps.tools.rotate(held) };
+  return { ...answer, refresh_token: await deps.tools.rotate(held, waiting) };
 }
