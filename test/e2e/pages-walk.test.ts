@@ -129,3 +129,31 @@ describe('audiences typed into the home form', () => {
     await context.close();
   });
 });
+
+describe('two tabs', () => {
+  it('says that a log-out page left open was for another login, and logs out the present one from there', async () => {
+    const context = await browser.newContext();
+    const [one, two] = [await context.newPage(), await context.newPage()];
+    await one.goto(`${stack.url}/oauth2/login?redirect=%2F`);
+    await signIn(one);
+    await two.goto(`${stack.url}/oauth2/logout`);
+    // Meanwhile the first tab logs out and in again.
+    await one.goto(`${stack.url}/oauth2/logout`);
+    await one.locator('button:text-is("Log out")').click();
+    await one.waitForURL(`${stack.url}/oauth2/logged-out`);
+    await one.locator('a:has-text("Log in again")').click();
+    await signIn(one);
+    await two.bringToFront();
+    await two.locator('button:text-is("Log out")').click();
+    await two.waitForLoadState('load');
+    await expect(two.locator('section.error > p').first().textContent()).resolves.toMatch(
+      /^This log-out page was opened for another login than the one this browser has now/,
+    );
+    await two.locator('a:has-text("Log out")').click();
+    await two.locator('button:text-is("Log out")').click();
+    await two.waitForURL(`${stack.url}/oauth2/logged-out`);
+    await two.goto(`${stack.url}/`);
+    await expect(two.locator('#who-heading + p').textContent()).resolves.toMatch(/^Not logged in/);
+    await context.close();
+  });
+});
