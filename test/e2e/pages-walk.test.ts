@@ -157,3 +157,34 @@ describe('two tabs', () => {
     await context.close();
   });
 });
+
+describe('the home page left open', () => {
+  it("says, when its tool's End its access is used after a logout in another tab, that the browser is logged out", async () => {
+    const context = await browser.newContext();
+    const [home, other] = [await context.newPage(), await context.newPage()];
+    const started = await deviceAuthorization(stack.url);
+    await home.goto(`${stack.url}/oauth2/device?user_code=${encodeURIComponent(started.user_code)}`);
+    await signIn(home);
+    await home.locator('#typed_code').fill(started.user_code);
+    const allow = home.locator('button:text-is("Allow")');
+    await expect.poll(() => allow.isEnabled(), { timeout: 10_000 }).toBe(true);
+    testClock().advance(1_100);
+    await allow.click();
+    await home.locator('h1:text-is("Device connected")').waitFor();
+    expect((await poll(stack.url, started.device_code)).body.access_token).toBeTruthy();
+    await home.goto(`${stack.url}/`);
+    const end = home.locator('#tools button:has-text("End its access")');
+    await expect(end.count()).resolves.toBe(1);
+
+    await other.goto(`${stack.url}/oauth2/logout`);
+    await other.locator('button:text-is("Log out")').click();
+    await other.waitForURL(`${stack.url}/oauth2/logged-out`);
+    await home.bringToFront();
+    await end.click();
+    await home.waitForLoadState('load');
+    await expect(home.locator('section.error > p').first().textContent()).resolves.toMatch(
+      /^You are not logged in in this browser any more \(logged out in another tab, perhaps\)/,
+    );
+    await context.close();
+  });
+});
