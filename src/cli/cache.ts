@@ -10,8 +10,15 @@ import { dirname } from 'node:path';
 import { withFileLock, type LockTimes } from '../file-lock.js';
 import { makeFolder } from '../make-folder.js';
 
-/** A renewal is a round trip to the generator and on to Entra ID: a second command waits for it longer than for a change of the file. */
-const RENEWAL_LOCK: LockTimes = { waitMs: 15_000, staleMs: 30_000 };
+/**
+ * A renewal is a round trip to the generator and on to Entra ID: a second command waits for it longer than for a change of the
+ * file, as long as the renewal's request may take (openid-client's 30 s) and the writes after it. It waited 15 s, less than the
+ * generator's own retries of a slow identity provider take, and then renewed with the refresh token the first was rotating,
+ * which ended the session. A lock is taken over as left behind only past that too.
+ */
+const RENEWAL_LOCK: LockTimes = { waitMs: 40_000, staleMs: 45_000 };
+/** A wait longer than this is said, so that a command waiting for another does not look hung. */
+const SAY_WAITING_AFTER_MS = 1_000;
 
 export interface CachedToken {
   accessToken: string;
@@ -38,10 +45,14 @@ interface CacheFile {
 export class TokenCacheFile {
   private warned = false;
 
-  /** `unwritable` hears, once, that the file cannot be written: the command goes on without keeping what it got. */
+  /**
+   * `unwritable` hears, once, that the file cannot be written: the command goes on without keeping what it got. `waiting`
+   * hears that the command waits for another one renewing the same session.
+   */
   constructor(
     readonly path: string,
     private readonly unwritable: (reason: string) => void = () => {},
+    private readonly waiting: (line: string) => void = () => {},
   ) {}
 
   /** The file's text: empty when there is no file; when there is one this user cannot read, the file system's code. */
@@ -105,7 +116,16 @@ export class TokenCacheFile {
    */
   async renewing<T>(generator: string, target: string, renewal: () => Promise<T>): Promise<T> {
     const name = createHash('sha256').update(`${generator} ${target}`).digest('hex').slice(0, 16);
-    return withFileLock(`${this.path}.${name}.lock`, renewal, RENEWAL_LOCK);
+    // Said only while it has not got the lock: a renewal of its own that takes long is not waiting for another.
+    const timer = setTimeout(
+      () => this.waiting(`waiting for another command renewing the session for ${target} (up to ${RENEWAL_LOCK.waitMs / 1000} s)`),
+      SAY_WAITING_AFTER_MS,
+    );
+    const mine = () => {
+      clearTimeout(timer);
+      return renewal();
+    };
+    return withFileLock(`${this.path}.${name}.lock`, mine, RENEWAL_LOCK).finally(() => clearTimeout(timer));
   }
 
   /** A token not past its early expiry, or undefined; one past it is dropped. */
@@ -221,11 +241,40 @@ export interface Forgotten {
 /** The cache a file's text holds: none when it is not the cache's JSON (or was not read). */
 function parsedCache(text: string | undefined): CacheFile {
   try {
-    const parsed = JSON.parse(text ?? '') as CacheFile;
-    return parsed && typeof parsed === 'object' && parsed.generators ? parsed : { generators: {} };
+    const parsed = JSON.parse(text ?? '') as unknown;
+    if (!isObject(parsed) || !isObject(parsed.generators)) return { generators: {} };
+    const generators: Record<string, GeneratorEntry> = {};
+    for (const [generator, entry] of Object.entries(parsed.generators)) if (isObject(entry)) generators[generator] = entryOf(entry);
+    return { generators };
   } catch {
     return { generators: {} };
   }
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * What a generator's entry holds that is of the cache's shape: a file edited by hand, or damaged, made every command fail
+ * with an unexpected error (a `tokens` missing or null) until it was removed. What is not of its shape is left out.
+ */
+function entryOf(entry: Record<string, unknown>): GeneratorEntry {
+  const tokens: Record<string, CachedToken> = {};
+  if (isObject(entry.tokens))
+    for (const [key, token] of Object.entries(entry.tokens))
+      if (isObject(token) && typeof token.accessToken === 'string' && typeof token.expiresAt === 'number')
+        tokens[key] = {
+          accessToken: token.accessToken,
+          expiresAt: token.expiresAt,
+          ...(typeof token.lifetimeMs === 'number' ? { lifetimeMs: token.lifetimeMs } : {}),
+        };
+  const refreshTokens = isObject(entry.refreshTokens)
+    ? Object.fromEntries(Object.entries(entry.refreshTokens).filter((pair): pair is [string, string] => typeof pair[1] === 'string'))
+    : undefined;
+  return {
+    tokens,
+    ...(refreshTokens ? { refreshTokens } : {}),
+    ...(typeof entry.refreshToken === 'string' ? { refreshToken: entry.refreshToken } : {}),
+  };
 }
 
 /** The code of the file system's refusal (EACCES, EROFS, ENOSPC…); anything else is thrown on. */

@@ -16,34 +16,46 @@ export interface CommandModule {
 interface Entry {
   synopsis: string;
   summary: string;
+  /** How many operands it takes (words after it, not options): one more is a mistake, not something to ignore. */
+  operands: number;
   load: () => Promise<CommandModule>;
 }
 
 export const COMMANDS: Record<string, Entry> = {
-  m2m: { synopsis: 'm2m <audience>', summary: 'print an app token (client credentials)', load: () => import('./commands/m2m.js') },
+  m2m: {
+    synopsis: 'm2m <audience>',
+    summary: 'print an app token (client credentials)',
+    operands: 1,
+    load: () => import('./commands/m2m.js'),
+  },
   obo: {
     synopsis: 'obo <audience> [--device]',
     summary: 'print a token on your behalf (logs you in with the browser the first time)',
+    operands: 1,
     load: () => import('./commands/obo.js'),
   },
   env: {
     synopsis: 'env <audience> --name VAR [--file F]',
     summary: 'write VAR=<token> into a .env file (default .env), keeping every other line',
+    operands: 1,
     load: () => import('./commands/env.js'),
   },
   exec: {
     synopsis: 'exec <audience> --name VAR -- <cmd>',
     summary: 'run a command with the token in its environment',
+    operands: 1,
     load: () => import('./commands/exec.js'),
   },
   decode: {
     synopsis: 'decode [<token>]',
     summary: 'show a token\u2019s header, claims and expiry, and check its signature',
+    operands: 1,
     load: () => import('./commands/decode.js'),
   },
   logout: {
     synopsis: 'logout',
     summary: 'forget the cached tokens and end the command line\u2019s session',
+    operands: 0,
     load: () => import('./commands/logout.js'),
   },
 };

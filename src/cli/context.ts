@@ -41,11 +41,22 @@ export async function contextOf(values: Options, io: Io): Promise<Context> {
   const variables = await variablesOf(io.env);
   const base = withoutTrailingSlash(values.url ?? variables.generatorUrl ?? DEFAULT_URL);
   if (!isHttpUrl(base)) throw new CliError(`--url must be an http(s) URL, not ${JSON.stringify(base)}`, 2);
+  // The generator's paths are appended to it: after a query or fragment (a page's address, copied) they went to its home page.
+  if (/[?#]/.test(base))
+    throw new CliError(
+      `--url and TOKEN_GENERATOR_URL take the generator's root URL, such as ${new URL(base).origin}, ` +
+        `without a query or fragment: not ${base}`,
+      2,
+    );
   const timeoutSeconds = values.timeout === undefined ? 300 : Number(values.timeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new CliError('--timeout must be a number of seconds', 2);
   return {
     base,
-    cache: new TokenCacheFile(variables.cacheFile, (reason) => io.err.write(`${NAME}: ${reason}\n`)),
+    cache: new TokenCacheFile(
+      variables.cacheFile,
+      (reason) => io.err.write(`${NAME}: ${reason}\n`),
+      (line) => io.err.write(`${NAME}: ${line}\n`),
+    ),
     ...(variables.browser ? { browser: variables.browser } : {}),
     useCache: !values['no-cache'],
     device: values.device ?? false,

@@ -28,8 +28,21 @@ export async function call(
 }
 
 export function unreachable(ctx: Context, err: unknown): CliError {
-  const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : err instanceof Error ? err.message : String(err);
-  return new CliError(`cannot reach the generator at ${ctx.base} (${cause}): is it running, and is --url right?`);
+  const inner = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+  // OpenSSL's messages run over lines (with its source file's path): the line is kept to one.
+  const cause = (inner instanceof Error ? inner.message : String(inner)).replace(/\s+/g, ' ').trim();
+  const code = (inner as { code?: unknown }).code;
+  // An https --url where plain http answers: OpenSSL's "wrong version number" says nothing a reader can act on.
+  if (code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number/.test(cause))
+    return new CliError(
+      `cannot reach the generator at ${ctx.base}: what answers there does not speak https; ` +
+        `is --url ${ctx.base.replace(/^https:/, 'http:')}?`,
+    );
+  const advice =
+    typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)
+      ? 'its certificate is not trusted here: give Node.js the CA that signed it with NODE_EXTRA_CA_CERTS=<file>'
+      : 'is it running, and is --url right?';
+  return new CliError(`cannot reach the generator at ${ctx.base} (${cause}): ${advice}`);
 }
 
 /** Something answered at --url, but not as a token generator does: say so in one line, not what it said. */

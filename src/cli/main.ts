@@ -38,6 +38,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   const entry = COMMANDS[invocation.command!];
   if (!entry) throw unknownCommand(invocation.command!);
+  // A word too many is a mistake (`env <audience> --name T other.env` wrote .env; `obo a b` printed a's token alone), never ignored.
+  const extra = invocation.rest[entry.operands];
+  if (extra !== undefined) {
+    const { command } = invocation;
+    const takes = entry.operands === 0 ? 'no operand' : 'one operand';
+    const hint = command === 'exec' ? ' (the command to run goes after --)' : '';
+    throw new CliError(`${command} takes ${takes}, not also "${extra}"${hint}; see ${NAME} ${command} --help`, 2);
+  }
   // The context (its environment variables checked by zod) only for a command that runs, not for help.
   const [command, { contextOf }] = await Promise.all([entry.load(), import('./context.js')]);
   return command.run(invocation, await contextOf(invocation.values, io));

@@ -96,6 +96,54 @@ describe('the command line cache file', () => {
   });
 });
 
+describe('two commands renewing one target', () => {
+  it('take turns however long a renewal takes within its request timeout (30 s): a refresh token used twice ends its session', async () => {
+    // The generator's default retries of a slow identity provider (5 s, three times) take longer than the 15 s the second
+    // command waited before going ahead with the refresh token the first was rotating. The time is the behaviour here.
+    const renewalMs = 16_000;
+    let firstEnded = 0;
+    let secondStarted = 0;
+    let firstStarted!: () => void;
+    const started = new Promise<void>((resolve) => (firstStarted = resolve));
+    const first = new TokenCacheFile(path).renewing(GENERATOR, 'dev-gcp:a:app', async () => {
+      firstStarted();
+      await new Promise((resolve) => setTimeout(resolve, renewalMs));
+      firstEnded = Date.now();
+    });
+    await started;
+    const second = new TokenCacheFile(path).renewing(GENERATOR, 'dev-gcp:a:app', async () => {
+      secondStarted = Date.now();
+    });
+    await Promise.all([first, second]);
+    expect(secondStarted).toBeGreaterThanOrEqual(firstEnded);
+  }, 60_000);
+});
+
+describe('a command waiting for another renewing the same session', () => {
+  it('says so once it has waited a moment, and not while it renews itself', async () => {
+    const said: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let firstStarted!: () => void;
+    const started = new Promise<void>((resolve) => (firstStarted = resolve));
+    const first = new TokenCacheFile(path, undefined, (line) => said.push(`first: ${line}`)).renewing(
+      GENERATOR,
+      'dev-gcp:a:app',
+      async () => {
+        firstStarted();
+        await held;
+      },
+    );
+    await started;
+    const second = new TokenCacheFile(path, undefined, (line) => {
+      said.push(`second: ${line}`);
+      release();
+    }).renewing(GENERATOR, 'dev-gcp:a:app', async () => undefined);
+    await Promise.all([first, second]);
+    expect(said).toEqual(['second: waiting for another command renewing the session for dev-gcp:a:app (up to 40 s)']);
+  });
+});
+
 describe("the command line's early expiry", () => {
   const KEY = 'm2m dev-gcp:a:app';
 

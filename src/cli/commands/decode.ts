@@ -77,6 +77,9 @@ async function checkSignature(ctx: Context, token: string, iss: string): Promise
 }
 
 export async function run({ rest }: Invocation, ctx: Context): Promise<number> {
+  // At a terminal, standard input is the keyboard: reading it waited, silent, for a token nobody was told to type.
+  if (rest[0] === undefined && process.stdin.isTTY)
+    throw new CliError(`give a token as argument or on standard input, such as ${NAME} decode "$TOKEN"`, 2);
   const token = (rest[0] ?? (await readStdin())).trim();
   if (!token) throw new CliError('give a token as argument or on standard input', 2);
   let header;

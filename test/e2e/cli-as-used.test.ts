@@ -1,0 +1,232 @@
+/**
+ * The command line as a developer meets it outside the happy path: a word too many, a cache file
+ * damaged by hand, a relative cache folder or an empty HOME, a --url copied with a query, an https
+ * --url, exec under Ctrl-C or `kill`, decode at a terminal. Each runs the built command against the
+ * service on a free port.
+ */
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startStack, type Stack } from '../helpers/stack.js';
+import { clientCertificate } from '../emulator/helpers.js';
+import { inTerminal } from '../helpers/terminal.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+vi.setConfig({ testTimeout: 60_000 });
+
+let stack: Stack;
+let dir: string;
+let cacheFile: string;
+const bin = join(process.cwd(), 'bin/token-generator.js');
+
+beforeAll(async () => {
+  stack = await startStack();
+  dir = await mkdtemp(join(tmpdir(), 'cli-as-used-'));
+  cacheFile = join(dir, 'cache', 'tokens.json');
+});
+
+afterAll(async () => {
+  await stack?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string; onStdout?: (text: string, pid: number) => void } = {},
+): Promise<Run> {
+  return new Promise((resolve) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, TOKEN_GENERATOR_URL: stack.url, TOKEN_GENERATOR_CACHE: cacheFile, BROWSER: 'none' };
+    for (const [name, value] of Object.entries(options.env ?? {})) {
+      if (value === undefined) delete env[name];
+      else env[name] = value;
+    }
+    const child = spawn(process.execPath, [bin, ...args], { env, cwd: options.cwd ?? process.cwd() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      options.onStdout?.(stdout, child.pid!);
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end();
+    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+const JWT = /^[\w-]+\.[\w-]+\.[\w-]+\n$/;
+
+describe('a word too many', () => {
+  it('is a usage error, not ignored: env with the file as a word does not write .env, logout takes none, exec wants --', async () => {
+    const cwd = await mkdtemp(join(dir, 'project-'));
+    const env = await cli(['env', 'dev-gcp:my-team:my-app', '--name', 'TOKEN', 'other.env'], { cwd });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toBe('token-generator: env takes one operand, not also "other.env"; see token-generator env --help\n');
+    expect(await readdir(cwd)).toEqual([]);
+
+    const two = await cli(['obo', 'dev-gcp:my-team:my-app', 'dev-gcp:other-team:other-app']);
+    expect(two.code).toBe(2);
+    expect(two.stdout).toBe('');
+
+    const logout = await cli(['logout', 'now']);
+    expect(logout.code).toBe(2);
+    expect(logout.stderr).toMatch(/^token-generator: logout takes no operand, not also "now"/);
+
+    const exec = await cli(['exec', 'dev-gcp:my-team:my-app', '--name', 'TOKEN', 'env']);
+    expect(exec.code).toBe(2);
+    expect(exec.stderr).toMatch(/not also "env" \(the command to run goes after --\)/);
+  });
+});
+
+describe('a cache file damaged, or edited by hand', () => {
+  it('is read for what it holds of its shape: the token is printed, not an unexpected error', async () => {
+    const file = join(dir, 'damaged', 'tokens.json');
+    await mkdir(join(dir, 'damaged'), { recursive: true });
+    const shapes = [
+      { generators: 'x' },
+      { generators: { [stack.url]: {} } },
+      { generators: { [stack.url]: { tokens: null } } },
+      { generators: { [stack.url]: { tokens: { 'm2m dev-gcp:my-team:my-app': null } } } },
+      { generators: { [stack.url]: { tokens: { 'm2m dev-gcp:my-team:my-app': 'text' } } } },
+      [],
+    ];
+    for (const shape of shapes) {
+      await writeFile(file, JSON.stringify(shape), { mode: 0o600 });
+      const run = await cli(['m2m', 'dev-gcp:my-team:my-app'], { env: { TOKEN_GENERATOR_CACHE: file } });
+      expect({ shape, code: run.code, stderr: run.stderr }).toEqual({ shape, code: 0, stderr: '' });
+      expect(run.stdout).toMatch(JWT);
+      // And the next command finds the token it kept.
+      const again = await cli(['m2m', 'dev-gcp:my-team:my-app'], { env: { TOKEN_GENERATOR_CACHE: file } });
+      expect(again.stdout).toBe(run.stdout);
+    }
+  });
+});
+
+describe('the cache folder', () => {
+  it('is never under the current folder for a relative XDG_CACHE_HOME, which the XDG spec says to ignore', async () => {
+    const home = await mkdtemp(join(dir, 'home-'));
+    const cwd = await mkdtemp(join(dir, 'checkout-'));
+    const run = await cli(['m2m', 'dev-gcp:my-team:my-app'], {
+      cwd,
+      env: { TOKEN_GENERATOR_CACHE: undefined, HOME: home, XDG_CACHE_HOME: 'relative/cache' },
+    });
+    expect(run.code).toBe(0);
+    expect(await readdir(cwd)).toEqual([]);
+    expect(await readdir(join(home, '.cache', 'entra-token-generator'))).toEqual(['tokens.json']);
+  });
+});
+
+describe('without a usable HOME', () => {
+  it('keeps the cache in the home the user database names, not under the current folder', async () => {
+    const { cliEnvOf } = await import('../../src/cli/variables.js');
+    vi.stubEnv('HOME', '');
+    try {
+      expect(cliEnvOf({}).cacheFile).toMatch(/^\/.+\/\.cache\/entra-token-generator\/tokens\.json$/);
+      expect(cliEnvOf({ XDG_CACHE_HOME: 'relative' }).cacheFile).toMatch(/^\/.+\/\.cache\/entra-token-generator\/tokens\.json$/);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+});
+
+describe('--url and TOKEN_GENERATOR_URL', () => {
+  it('with a query or a fragment (a page address, copied) is a usage error that names the root URL', async () => {
+    for (const url of [`${stack.url}/?aud=dev-gcp:my-team:my-app`, `${stack.url}#token`]) {
+      const run = await cli(['m2m', 'dev-gcp:my-team:my-app', '--no-cache'], { env: { TOKEN_GENERATOR_URL: url } });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toBe(
+        `token-generator: --url and TOKEN_GENERATOR_URL take the generator's root URL, such as ${stack.url}, without a query or ` +
+          `fragment: not ${url}\n`,
+      );
+    }
+  });
+});
+
+describe('an https --url', () => {
+  it('where plain http answers says so in one line, with the http URL to try, not OpenSSL\u2019s lines', async () => {
+    const url = stack.url.replace(/^http:/, 'https:');
+    const run = await cli(['m2m', 'dev-gcp:my-team:my-app', '--no-cache', '--url', url]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      `token-generator: cannot reach the generator at ${url}: what answers there does not speak https; is --url ${stack.url}?\n`,
+    );
+  });
+
+  it('with a self-signed certificate says in one line how to trust it', async () => {
+    const { certificatePem, privateKeyPem } = await clientCertificate('CN=localhost');
+    const server = createServer({ cert: certificatePem, key: privateKeyPem }, (_req, res) => res.end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const run = await cli(['m2m', 'dev-gcp:my-team:my-app', '--no-cache', '--url', url]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe(
+        `token-generator: cannot reach the generator at ${url} (self-signed certificate): its certificate is not trusted here: ` +
+          'give Node.js the CA that signed it with NODE_EXTRA_CA_CERTS=<file>\n',
+      );
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
+
+describe('exec under signals', () => {
+  it('exits as a shell says for a command ended by a signal: 128 plus its number', async () => {
+    const run = await cli([
+      'exec',
+      'dev-gcp:my-team:my-app',
+      '--name',
+      'TOKEN',
+      '--',
+      process.execPath,
+      '-e',
+      'process.kill(process.pid, "SIGTERM")',
+    ]);
+    expect(run.code).toBe(143);
+  });
+
+  it('passes SIGINT and SIGTERM on to the command and ends as it ends, after it cleaned up', async () => {
+    const script =
+      'for (const s of ["SIGINT", "SIGTERM"])' +
+      ' process.on(s, () => { process.stdout.write(`cleaned up after ${s}\\n`); process.exit(7); });' +
+      'process.stdout.write("ready\\n"); setTimeout(() => process.exit(0), 20_000);';
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const run = await cli(['exec', 'dev-gcp:my-team:my-app', '--name', 'TOKEN', '--', process.execPath, '-e', script], {
+        onStdout: (text, pid) => {
+          if (text === 'ready\n') process.kill(pid, signal);
+        },
+      });
+      expect({ signal: run.signal, code: run.code, stdout: run.stdout }).toEqual({
+        signal: null,
+        code: 7,
+        stdout: `ready\ncleaned up after ${signal}\n`,
+      });
+    }
+  });
+});
+
+describe('decode at a terminal without a token', () => {
+  it('says what to give, and does not wait for the keyboard', async () => {
+    const terminal = inTerminal([process.execPath, bin, 'decode'], { ...process.env, TOKEN_GENERATOR_URL: stack.url });
+    try {
+      await waitFor(() => terminal.output().includes('give a token as argument or on standard input'), {
+        what: 'decode to say what to give',
+        timeout: 15_000,
+      });
+      expect(terminal.output()).toContain('such as token-generator decode "$TOKEN"');
+    } finally {
+      await terminal.close();
+    }
+  });
+});
