@@ -28,8 +28,14 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function signIn(p: Page): Promise<void> {
+/** Signs in on the emulator's page: as its first test employee, or as `navIdent`. */
+async function signIn(p: Page, navIdent?: string): Promise<void> {
   await p.waitForURL((url) => url.href.startsWith(stack.emulator!.baseUrl));
+  if (navIdent) {
+    await p.locator('#navIdent').fill(navIdent);
+    await p.locator('#name').fill(`Test ${navIdent}`);
+    await p.locator('#email').fill(`${navIdent.toLowerCase()}@trygdeetaten.no`);
+  }
   await p.locator('button:has-text("Sign in")').click();
   await p.waitForURL((url) => !url.href.startsWith(stack.emulator!.baseUrl));
   await p.waitForLoadState('load');
@@ -164,7 +170,7 @@ describe('the home page left open', () => {
     const [home, other] = [await context.newPage(), await context.newPage()];
     const started = await deviceAuthorization(stack.url);
     await home.goto(`${stack.url}/oauth2/device?user_code=${encodeURIComponent(started.user_code)}`);
-    await signIn(home);
+    await signIn(home, 'Z990077'); // an employee of this test alone: the home page lists the tools of the employee
     await home.locator('#typed_code').fill(started.user_code);
     const allow = home.locator('button:text-is("Allow")');
     await expect.poll(() => allow.isEnabled(), { timeout: 10_000 }).toBe(true);
