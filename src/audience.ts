@@ -85,6 +85,16 @@ function parse(input: unknown): AudienceResult {
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f-\u009f]/.test(audience)) return fail(audience, 'it contains control characters');
   if (/\s/.test(audience)) return fail(audience, 'it contains white space');
+  // An app's address pasted where its name goes (https://my-app.intern.dev.nav.no): said as such, not as a count of parts.
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(audience)?.[1];
+  if (scheme !== undefined && scheme !== 'api') {
+    return fail(
+      audience,
+      scheme.toLowerCase() === 'api'
+        ? 'a scope starts with "api://" in lower case'
+        : `it is an address (${scheme}://…), not the name of an app`,
+    );
+  }
 
   let parts: string[];
   let separator: string;

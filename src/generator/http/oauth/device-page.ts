@@ -4,7 +4,9 @@
  * half of the user code and asks for the rest as the device shows it, so that an employee who did
  * not start the flow on a device in front of them has nothing to type; the tool's name is shown as
  * the tool's own claim, the target and a plain warning come before the buttons, and the Allow
- * button is armed only once the page has been visible for a moment (no double-click onto it).
+ * button is armed only once the page has been visible for a moment (no double-click onto it). The script
+ * disarms it as the page loads; without the script it works, and the server refuses an Allow that comes
+ * sooner than a reader could have read the page (`READING_MS`).
  */
 import { escapeHtml, tenantNote } from '../views/html.js';
 import { PATHS } from '../../../paths.js';
@@ -49,7 +51,7 @@ to this page, or asked you to approve something, deny: whoever started it would 
 <input type="hidden" name="csrf_token" value="${escapeHtml(csrfToken)}">
 <label for="typed_code">Type the code as your device shows it (all of it, or its last four letters)</label>
 <input id="typed_code" name="typed_code" autocomplete="off" autocapitalize="characters" maxlength="20" required>
-<button type="submit" name="decision" value="allow" data-arm="${ARM_MS}" disabled>Allow</button>
+<button type="submit" name="decision" value="allow" data-arm="${ARM_MS}">Allow</button>
 <button type="submit" name="decision" value="deny" class="secondary" formnovalidate>Deny</button>
 </form>`;
 }

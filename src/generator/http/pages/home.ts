@@ -8,7 +8,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AUDIENCE_EXAMPLE, parseAudience } from '../../../audience.js';
 import type { GeneratorContext } from '../context.js';
-import { escapeHtml, page, sessionActions, tenantNote } from '../views/html.js';
+import { escapeHtml, page, policyWithLogin, sessionActions, tenantNote } from '../views/html.js';
 import { loginUrl, PATHS } from '../../../paths.js';
 import type { SessionCookie } from '../session-cookie.js';
 import type { Sealer } from '../../../session/index.js';
@@ -157,6 +157,7 @@ ${tools}
 ${deps.directory ? directorySection(deps.directory) : ''}`;
     return reply
       .header('cache-control', 'no-store')
+      .header('content-security-policy', policyWithLogin(ctx.provider, `${ctx.config.publicUrl}${PATHS.callback}`))
       .type('text/html; charset=utf-8')
       .send(page({ title: 'Home', body }));
   });

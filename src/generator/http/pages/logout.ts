@@ -66,10 +66,11 @@ export async function logoutRoutes(fastify: FastifyInstance, { ctx, sessions, co
   const ownOrigin = new URL(ctx.config.publicUrl).origin;
   // A logout token names its session by digest, so that it ends that session and no other.
   const tokenFor = (sessionId: string) => sealer.seal(JSON.stringify({ session: digest(sessionId) }), TOKEN_CONTEXT);
-  const tokenMatches = (token: unknown, sessionId: string) => {
+  /** Whether the token is this session's; `other` when it is a page's token of another session (an earlier login of this browser). */
+  const tokenMatches = (token: unknown, sessionId: string): boolean | 'other' => {
     const opened = typeof token === 'string' ? sealer.open(token, TOKEN_CONTEXT) : undefined;
     try {
-      return opened !== undefined && LogoutToken.parse(JSON.parse(opened)).session === digest(sessionId);
+      return opened !== undefined && (LogoutToken.parse(JSON.parse(opened)).session === digest(sessionId) || 'other');
     } catch {
       return false;
     }
@@ -106,7 +107,16 @@ export async function logoutRoutes(fastify: FastifyInstance, { ctx, sessions, co
     const session = await cookie.stored(request);
     let idToken: string | undefined;
     if (session) {
-      if (!tokenMatches(request.body?.csrf_token, session.id)) {
+      const matches = tokenMatches(request.body?.csrf_token, session.id);
+      if (matches === 'other') {
+        // A log-out page left open in one tab while another logged out and in again: a page of ours, but of another login.
+        throw refuse(
+          'invalid_csrf_token',
+          'This log-out page was opened for another login than the one this browser has now (it logged in again since, in another ' +
+            'tab perhaps), so nothing was ended. Use Log out below to log out of the login you have now.',
+        );
+      }
+      if (!matches) {
         throw refuse(
           'invalid_csrf_token',
           'This logout did not come from the log-out page of this site, so nothing was ended. Open /oauth2/logout and use its button.',

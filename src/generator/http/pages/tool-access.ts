@@ -61,7 +61,15 @@ export async function toolAccessRoutes(
     const session = await cookie.stored(request);
     const token = request.body?.csrf_token;
     const handle = request.body?.handle;
-    if (!session || typeof token !== 'string' || sealer.open(token, PURPOSE) !== digest(session.id) || typeof handle !== 'string')
+    if (!session) {
+      // The home page left open in one tab while another logged out: not a page of another site, as the refusal below says.
+      throw refuse(
+        'invalid_csrf_token',
+        'You are not logged in in this browser any more (logged out in another tab, perhaps), so nothing was ended here; the tools ' +
+          'you allowed with that login ended with it. Log in and open the home page to see the tools that still have access as you.',
+      );
+    }
+    if (typeof token !== 'string' || sealer.open(token, PURPOSE) !== digest(session.id) || typeof handle !== 'string')
       throw refuse('invalid_csrf_token', 'This did not come from your home page in this browser: open the home page and use its button.');
     if (await tools.endWhere(session.data.user.oid, (entry) => entry.handle === handle))
       request.log.info({ session: 'ended' }, 'tool session ended by the employee');

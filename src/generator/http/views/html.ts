@@ -5,6 +5,7 @@
 import { escapeHtml } from '../../../escape-html.js';
 import { loginUrl, PATHS } from '../../../paths.js';
 import type { PageAction } from '../../core/problem.js';
+import type { IdentityProvider } from '../../idp/identity-provider.js';
 
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; " +
@@ -13,6 +14,21 @@ export const CONTENT_SECURITY_POLICY =
 /** The policy of a page whose form may lead to one other place (a tool's loopback address) besides this service. */
 export function policyWithFormDestination(source: string): string {
   return CONTENT_SECURITY_POLICY.replace("form-action 'self'", `form-action 'self' ${source}`);
+}
+
+/**
+ * The policy of a page whose form may answer with a login (the home page's token form, without a session): the login
+ * is a redirect to the identity provider, which `form-action 'self'` would stop where the form is submitted as a form
+ * (a browser without the script). The provider's origin comes from its login URL; none while it is not loaded.
+ */
+export function policyWithLogin(provider: Pick<IdentityProvider, 'buildLoginUrl'>, redirectUri: string): string {
+  let origin: string | undefined;
+  try {
+    origin = new URL(provider.buildLoginUrl({ redirectUri, scope: 'openid', state: 'x', nonce: 'x', codeChallenge: 'x' })).origin;
+  } catch {
+    origin = undefined;
+  }
+  return origin && origin !== 'null' ? policyWithFormDestination(origin) : CONTENT_SECURITY_POLICY;
 }
 
 export { escapeHtml };

@@ -146,6 +146,9 @@
         setButtons(false);
         return;
       }
+      // Until the answer comes, the buttons work: Enter right after pasting submits (a form whose buttons are all disabled
+      // ignores Enter), and the generator says on its own page what is wrong with an audience the answer would have refused.
+      setButtons(true);
       pending = setTimeout(function () {
         var mine = ++asked;
         fetch('/api/public/audience?aud=' + encodeURIComponent(value), { headers: { accept: 'application/json' } })
