@@ -12,7 +12,7 @@ import { decodeJwt } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { accessPolicyYaml } from '../../src/generator/idp/entra/advice.js';
-import { launchChromium } from '../helpers/browser.js';
+import { launchChromium, signInOnEmulator } from '../helpers/browser.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 vi.setConfig({ testTimeout: 120_000 });
@@ -69,17 +69,8 @@ async function expectNoSidewaysScroll(p: Page): Promise<void> {
   expect(scroll, p.url()).toBeLessThanOrEqual(client);
 }
 
-async function signIn(p: Page, navIdent?: string): Promise<void> {
-  await p.waitForURL((url) => url.href.startsWith(stack.emulator!.baseUrl));
-  if (navIdent) {
-    await p.locator('#navIdent').fill(navIdent);
-    await p.locator('#name').fill(`Test ${navIdent}`);
-    await p.locator('#email').fill(`${navIdent.toLowerCase()}@trygdeetaten.no`);
-  }
-  await p.locator('button:has-text("Sign in")').click();
-  await p.waitForURL((url) => !url.href.startsWith(stack.emulator!.baseUrl));
-  await p.waitForLoadState('load');
-}
+/** Signs in on the emulator's page: as its first test employee, or as `navIdent`. */
+const signIn = (p: Page, navIdent?: string) => signInOnEmulator(p, stack.emulator!.baseUrl, navIdent);
 
 const clipboard = (p: Page) => p.evaluate<string>('navigator.clipboard.readText()');
 const bodyStyle = (p: Page, property: 'fontFamily' | 'backgroundColor') =>

@@ -6,7 +6,7 @@ import { decodeJwt } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { deviceAuthorization, poll } from '../helpers/authorization-server.js';
-import { launchChromium } from '../helpers/browser.js';
+import { launchChromium, signInOnEmulator } from '../helpers/browser.js';
 import { installClock, testClock } from '../helpers/clock.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
@@ -29,17 +29,8 @@ afterAll(async () => {
 });
 
 /** Signs in on the emulator's page: as its first test employee, or as `navIdent`. */
-async function signIn(p: Page, navIdent?: string): Promise<void> {
-  await p.waitForURL((url) => url.href.startsWith(stack.emulator!.baseUrl));
-  if (navIdent) {
-    await p.locator('#navIdent').fill(navIdent);
-    await p.locator('#name').fill(`Test ${navIdent}`);
-    await p.locator('#email').fill(`${navIdent.toLowerCase()}@trygdeetaten.no`);
-  }
-  await p.locator('button:has-text("Sign in")').click();
-  await p.waitForURL((url) => !url.href.startsWith(stack.emulator!.baseUrl));
-  await p.waitForLoadState('load');
-}
+/** Signs in on the emulator's page: as its first test employee, or as `navIdent`. */
+const signIn = (p: Page, navIdent?: string) => signInOnEmulator(p, stack.emulator!.baseUrl, navIdent);
 
 describe('a browser without JavaScript', () => {
   const blocked: string[] = [];

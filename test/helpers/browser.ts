@@ -1,5 +1,5 @@
 /** Debian's Chromium, driven by playwright-core, started as the tests need it on these machines. */
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -20,4 +20,20 @@ export async function launchChromium(extraArgs: string[] = []): Promise<Browser>
       ...extraArgs,
     ],
   });
+}
+
+/**
+ * Signs in on the emulator's sign-in page at `emulatorUrl`, where `page` was sent: as its first test employee, or as
+ * `navIdent`; resolves once the page has left the emulator and loaded.
+ */
+export async function signInOnEmulator(page: Page, emulatorUrl: string, navIdent?: string): Promise<void> {
+  await page.waitForURL((url) => url.href.startsWith(emulatorUrl));
+  if (navIdent) {
+    await page.locator('#navIdent').fill(navIdent);
+    await page.locator('#name').fill(`Test ${navIdent}`);
+    await page.locator('#email').fill(`${navIdent.toLowerCase()}@trygdeetaten.no`);
+  }
+  await page.locator('button:has-text("Sign in")').click();
+  await page.waitForURL((url) => !url.href.startsWith(emulatorUrl));
+  await page.waitForLoadState('load');
 }
