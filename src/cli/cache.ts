@@ -46,13 +46,12 @@ export class TokenCacheFile {
   private warned = false;
 
   /**
-   * `unwritable` hears, once, that the file cannot be written: the command goes on without keeping what it got. `waiting`
-   * hears that the command waits for another one renewing the same session.
+   * `say` tells the user a line: once, that the file cannot be written (the command goes on without keeping what it got),
+   * and that the command waits for another one renewing the same session.
    */
   constructor(
     readonly path: string,
-    private readonly unwritable: (reason: string) => void = () => {},
-    private readonly waiting: (line: string) => void = () => {},
+    private readonly say: (line: string) => void = () => {},
   ) {}
 
   /** The file's text: empty when there is no file; when there is one this user cannot read, the file system's code. */
@@ -96,7 +95,7 @@ export class TokenCacheFile {
 
   /** Says once why what a command got is not kept. */
   private warn(reason: string): void {
-    if (!this.warned) this.unwritable(reason);
+    if (!this.warned) this.say(reason);
     this.warned = true;
   }
 
@@ -118,7 +117,7 @@ export class TokenCacheFile {
     const name = createHash('sha256').update(`${generator} ${target}`).digest('hex').slice(0, 16);
     // Said only while it has not got the lock: a renewal of its own that takes long is not waiting for another.
     const timer = setTimeout(
-      () => this.waiting(`waiting for another command renewing the session for ${target} (up to ${RENEWAL_LOCK.waitMs / 1000} s)`),
+      () => this.say(`waiting for another command renewing the session for ${target} (up to ${RENEWAL_LOCK.waitMs / 1000} s)`),
       SAY_WAITING_AFTER_MS,
     );
     const mine = () => {

@@ -52,11 +52,7 @@ export async function contextOf(values: Options, io: Io): Promise<Context> {
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new CliError('--timeout must be a number of seconds', 2);
   return {
     base,
-    cache: new TokenCacheFile(
-      variables.cacheFile,
-      (reason) => io.err.write(`${NAME}: ${reason}\n`),
-      (line) => io.err.write(`${NAME}: ${line}\n`),
-    ),
+    cache: new TokenCacheFile(variables.cacheFile, (line) => io.err.write(`${NAME}: ${line}\n`)),
     ...(variables.browser ? { browser: variables.browser } : {}),
     useCache: !values['no-cache'],
     device: values.device ?? false,

@@ -139,16 +139,12 @@ describe('a command waiting for another renewing the same session', () => {
     const held = new Promise<void>((resolve) => (release = resolve));
     let firstStarted!: () => void;
     const started = new Promise<void>((resolve) => (firstStarted = resolve));
-    const first = new TokenCacheFile(path, undefined, (line) => said.push(`first: ${line}`)).renewing(
-      GENERATOR,
-      'dev-gcp:a:app',
-      async () => {
-        firstStarted();
-        await held;
-      },
-    );
+    const first = new TokenCacheFile(path, (line) => said.push(`first: ${line}`)).renewing(GENERATOR, 'dev-gcp:a:app', async () => {
+      firstStarted();
+      await held;
+    });
     await started;
-    const second = new TokenCacheFile(path, undefined, (line) => {
+    const second = new TokenCacheFile(path, (line) => {
       said.push(`second: ${line}`);
       release();
     }).renewing(GENERATOR, 'dev-gcp:a:app', async () => undefined);
