@@ -14,7 +14,7 @@ import type { SessionCookie } from '../session-cookie.js';
 import type { Sealer } from '../../../session/index.js';
 import type { ToolSessions } from '../../core/oauth/tool-sessions.js';
 import type { LoadedSession } from '../../core/sessions.js';
-import { toolsSection } from './tool-access.js';
+import { toolsSection, toolsUnlisted } from './tool-access.js';
 import { answers, AudienceQuery, htmlPage } from '../schemas.js';
 
 /** What the emulator holds, for the home page (the generator never imports the emulator; main.ts hands this over). */
@@ -138,12 +138,7 @@ export async function homeRoutes(
     const { loaded, unread } = await loggedIn(request);
     const session = loaded?.data;
     const tools =
-      loaded && deps.tools && deps.sealer
-        ? await toolsSection(deps.tools, deps.sealer, loaded).catch(
-            () => `<section aria-labelledby="tools-heading"><h2 id="tools-heading">Tools with access as you</h2>
-<p id="tools-unread">They cannot be listed: ${STORE_AWAY}</p></section>`,
-          )
-        : '';
+      loaded && deps.tools && deps.sealer ? await toolsSection(deps.tools, deps.sealer, loaded).catch(() => toolsUnlisted(STORE_AWAY)) : '';
     const body = `<section>
 <h1>Entra ID token generator</h1>
 <p>Tokens from Entra ID for your APIs on NAIS while you develop: on behalf of you, or as an app (this generator, with no employee in

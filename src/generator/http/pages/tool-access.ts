@@ -30,6 +30,13 @@ ${escapeHtml(entry.from)}, since ${when(entry.since)}${entry.lastUsed ? `, last 
 <button type="submit" class="secondary">End its access</button></form></li>`;
 }
 
+/** The home page's section on the tools with access as the employee, around `content`. */
+const section = (content: string) =>
+  `<section aria-labelledby="tools-heading"><h2 id="tools-heading">Tools with access as you</h2>\n${content}</section>`;
+
+/** The section when the tools cannot be listed, with `reason`. */
+export const toolsUnlisted = (reason: string) => section(`<p id="tools-unread">They cannot be listed: ${reason}</p>`);
+
 /** The home page's section: the tools with access as the logged-in employee, each with its button. */
 export async function toolsSection(tools: ToolSessions, sealer: Sealer, session: { id: string; data: { user: { oid: string } } }) {
   const entries = await tools.access.list(session.data.user.oid);
@@ -37,10 +44,11 @@ export async function toolsSection(tools: ToolSessions, sealer: Sealer, session:
   const list = entries.length
     ? `<ul class="plain" id="tools">${entries.map((entry) => row(entry, token)).join('\n')}</ul>`
     : '<p class="muted" id="tools-none">None: no tool has a session as you.</p>';
-  return `<section aria-labelledby="tools-heading"><h2 id="tools-heading">Tools with access as you</h2>
-<p class="muted">Tools you allowed through the token generator (<code>/oauth2/authorize</code> or a device code). Their access ends with the
-login that allowed them, when you log out, or here; past ${MAX_TOOL_ENTRIES} tools, a new one ends the oldest.</p>
-${list}</section>`;
+  const about =
+    '<p class="muted">Tools you allowed through the token generator (<code>/oauth2/authorize</code> or a device code). ' +
+    'Their access ends with the login that allowed them, when you log out, or here; ' +
+    `past ${MAX_TOOL_ENTRIES} tools, a new one ends the oldest.</p>`;
+  return section(`${about}\n${list}`);
 }
 
 const END_SCHEMA = {
