@@ -30,7 +30,7 @@ export const AUDIENCE_FORMS =
 
 const MAX_AUDIENCE_LENGTH = 253;
 const MAX_PART_LENGTH = 63;
-/** The one rule for a cluster, namespace or app name: lower-case Kubernetes style. */
+/** The one rule for a cluster, namespace or app name: lower-case Kubernetes style (an audience's parts are lowered first). */
 export const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 const PART_NAMES = ['cluster', 'namespace', 'app'] as const;
 
@@ -69,6 +69,24 @@ export function parseAudience(input: unknown): AudienceResult {
     recent.set(input, result);
   }
   return result;
+}
+
+/** A name's ASCII letters in lower case; other letters stay as they are (the Kelvin sign does not become a "k"), and are refused. */
+function lowered(part: string): string {
+  return part.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+}
+
+/**
+ * What is wrong with parts that are not three because one is empty, said as where the extra separator is: a trailing ":"
+ * counted as a fourth part reads as a puzzle.
+ */
+function emptyPart(parts: string[], separator: string): string | undefined {
+  if (parts.length === 1) return undefined;
+  const sep = `"${separator}"`;
+  if (parts.at(-1) === '') return `its last ${sep} has nothing after it (an empty part): leave that ${sep} out`;
+  if (parts[0] === '') return `its first ${sep} has nothing before it (an empty part): leave that ${sep} out`;
+  if (parts.includes('')) return `it has an empty part ("${separator}${separator}"): one ${sep} goes between two names`;
+  return undefined;
 }
 
 function parse(input: unknown): AudienceResult {
@@ -113,7 +131,8 @@ function parse(input: unknown): AudienceResult {
   }
 
   if (parts.length !== 3) {
-    return fail(audience, `it has ${parts.length} part${parts.length === 1 ? '' : 's'} separated by "${separator}", three are needed`);
+    const count = `it has ${parts.length} part${parts.length === 1 ? '' : 's'} separated by "${separator}", three are needed`;
+    return fail(audience, emptyPart(parts, separator) ?? count);
   }
   for (const [index, part] of parts.entries()) {
     const name = PART_NAMES[index] ?? 'part';
@@ -121,15 +140,16 @@ function parse(input: unknown): AudienceResult {
     if (part.length > MAX_PART_LENGTH) {
       return fail(audience, `the ${name} is ${part.length} characters long, at most ${MAX_PART_LENGTH} are allowed`);
     }
-    if (!NAME_PATTERN.test(part)) {
+    if (!NAME_PATTERN.test(lowered(part))) {
       return fail(
         audience,
-        `the ${name} ${quoteInput(part)} is not a valid name (lower-case ` +
-          `letters, digits and "-", starting and ending with a letter or digit)`,
+        `the ${name} ${quoteInput(part)} is not a valid name (letters a to z, ` +
+          `digits and "-", starting and ending with a letter or digit)`,
       );
     }
   }
-  const [cluster, namespace, app] = parts as [string, string, string];
+  // NAIS names are lower case: Dev-GCP:Team:App names dev-gcp:team:app.
+  const [cluster, namespace, app] = parts.map(lowered) as [string, string, string];
   const target = { cluster, namespace, app };
   return { ok: true, value: { ...target, target: targetOf(target), scope: scopeOf(target) } };
 }

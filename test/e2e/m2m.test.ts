@@ -108,6 +108,12 @@ describe('POST /api/public/m2m', () => {
     await expectAppToken(await res.text(), 'dev-gcp:team-scope:app');
   });
 
+  it('reads an audience typed in upper case as the lower-case NAIS name', async () => {
+    const res = await m2m({ body: new URLSearchParams({ aud: 'Dev-GCP:Team-Upper:App' }) });
+    expect(res.status).toBe(200);
+    await expectAppToken(await res.text(), 'dev-gcp:team-upper:app');
+  });
+
   it('refuses a query and a body that disagree', async () => {
     const res = await m2m({ query: '?aud=dev-gcp:a:b', body: new URLSearchParams({ aud: 'dev-gcp:a:c' }) });
     expect(res.status).toBe(400);

@@ -7,6 +7,10 @@ describe('accepted audiences', () => {
     ['dev-gcp.my-team.my-app'],
     ['api://dev-gcp.my-team.my-app/.default'],
     ['api://dev-gcp.my-team.my-app'],
+    // NAIS names are lower case: upper case typed is read in lower case.
+    ['Dev-GCP:My-Team:My-App'],
+    ['DEV-GCP.MY-TEAM.MY-APP'],
+    ['api://Dev-GCP.My-Team.My-App/.default'],
   ])('%s means the scope api://dev-gcp.my-team.my-app/.default', (audience) => {
     const result = parseAudience(audience);
     expect(result).toEqual({
@@ -45,7 +49,8 @@ const malformed: [string, unknown, RegExp?][] = [
   ['DEL', 'dev-gcp:a\u007f:b', /control characters/],
   ['a C1 control', 'dev-gcp:a\u0085:b', /control characters/],
   ['a no-break space', 'dev-gcp:a\u00a0b:c', /white space/],
-  ['upper case', 'Dev-GCP:team:app', /cluster/],
+  ['upper case that is no name either', 'Dev_GCP:team:app', /the cluster "Dev_GCP" is not a valid name/],
+  ['the Kelvin sign, which lowers to "k"', 'dev-gcp:team:\u212aapp', /app/],
   ['an underscore', 'dev-gcp:my_team:app', /namespace/],
   ['a unicode letter', 'dev-gcp:tëam:app', /namespace/],
   ['an emoji', 'dev-gcp:team:app🙂', /app/],
@@ -56,6 +61,10 @@ const malformed: [string, unknown, RegExp?][] = [
   ['an empty part', 'dev-gcp::app', /namespace is empty/],
   ['an empty first part', ':team:app', /cluster is empty/],
   ['an empty last part', 'dev-gcp:team:', /app is empty/],
+  ['a trailing colon', 'dev-gcp:team:app:', /its last ":" has nothing after it \(an empty part\): leave that ":" out/],
+  ['a leading colon', ':dev-gcp:team:app', /its first ":" has nothing before it \(an empty part\)/],
+  ['two colons in a row', 'dev-gcp::team:app', /it has an empty part \("::"\)/],
+  ['a trailing dot', 'dev-gcp.team.app.', /its last "." has nothing after it/],
   ['a leading dash', '-dev:team:app', /cluster/],
   ['a trailing dash', 'dev-gcp:team-:app', /namespace/],
   ['a part of 64 characters', `dev-gcp:${'a'.repeat(64)}:app`, /64 characters/],

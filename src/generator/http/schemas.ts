@@ -13,7 +13,9 @@ import { AUDIENCE_EXAMPLE } from '../../audience.js';
 export const Field = z.union([z.string(), z.array(z.string())]);
 
 export const Audience = Field.meta({
-  description: 'The app to get a token for: cluster:namespace:app, cluster.namespace.app or api://cluster.namespace.app/.default',
+  description:
+    'The app to get a token for: cluster:namespace:app, cluster.namespace.app or api://cluster.namespace.app/.default; ' +
+    'upper-case letters are read as lower case, as NAIS names are',
   examples: [AUDIENCE_EXAMPLE],
 });
 
