@@ -191,8 +191,17 @@ describe('the token page', () => {
     await clocked.clock.fastForward('56:00');
     await expect.poll(() => expiry.textContent()).toMatch(/, in [34] minutes$|, in \d+ seconds$/);
     await expect(expiry.getAttribute('class')).resolves.toContain('soon');
+    const renew = clocked.locator('#token-renew');
+    await expect(renew.isVisible()).resolves.toBe(false);
     await clocked.clock.fastForward('05:00');
     await expect.poll(() => expiry.textContent()).toMatch(/^expired at .* ago$/);
+    // Once expired, the page offers a new token: the same page asked again.
+    await expect.poll(() => renew.isVisible()).toBe(true);
+    await expect(renew.textContent()).resolves.toMatch(/^This token has expired\.\s+Get a new one$/);
+    await expectAccessible(clocked);
+    await renew.locator('a:text-is("Get a new one")').click();
+    await clocked.waitForURL(`${stack.url}/api/obo?aud=${encodeURIComponent(AUDIENCE)}`);
+    await expect(clocked.locator('h1').textContent()).resolves.toBe('Token on behalf of you');
     await clocked.close();
   });
 
@@ -411,6 +420,10 @@ describe('a browser without JavaScript', () => {
     await expect(tab.locator('h1').textContent()).resolves.toBe('Token on behalf of you');
     const token = (await tab.locator('#access-token').textContent())!;
     expect(decodeJwt(token).aud).toBe(stack.emulator!.clientIdFor(AUDIENCE));
+    // Without the script the page cannot see its token expire: the way to a new one is there from the start.
+    const renew = tab.locator('#token-renew a:text-is("Get a new one")');
+    await expect(renew.isVisible()).resolves.toBe(true);
+    await expect(renew.getAttribute('href')).resolves.toBe(`/api/obo?aud=${encodeURIComponent(AUDIENCE)}`);
   });
 
   it("connects a device with the approval page's Allow", async () => {

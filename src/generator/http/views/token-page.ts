@@ -59,6 +59,15 @@ function shortened(token: string): string {
   return token.length > 40 ? `${token.slice(0, 16)}…${token.slice(-12)}` : token;
 }
 
+/**
+ * A new token once this one has expired: this page asked again. There for a reader without the script, who cannot see the
+ * expiry come; the script hides it until the token has expired, then shows it and says so (a live region, read out).
+ */
+function renewOffer(pagePath: string): string {
+  return `<div aria-live="polite"><p class="actions" id="token-renew" data-renew><span data-renew-why>Once this token has expired:</span>
+<a class="button" href="${escapeHtml(pagePath)}">Get a new one</a></p></div>`;
+}
+
 export interface TokenPageOptions {
   title: string;
   /** The app the token is for, `cluster:namespace:app`. */
@@ -67,7 +76,7 @@ export interface TokenPageOptions {
   correlationId: string;
   /** One sentence: whose token this is and who asked for it. */
   intro: string;
-  /** This page's own path and query, to come back to after signing in as someone else. */
+  /** This page's own path and query, to come back to after signing in as someone else, and to ask again for a new token. */
   returnTo: string;
   /** The tenant's domain, said beside "Sign in as someone else". */
   loginDomain: string;
@@ -85,6 +94,7 @@ export function tokenPage(options: TokenPageOptions): string {
 <h1>${escapeHtml(options.title)}</h1>
 <p>${escapeHtml(options.intro)}</p>
 <p>Expires ${timeElement(exp, { expiry: true })} · <code>${escapeHtml(body.token_type)}</code>${scope}</p>
+${renewOffer(options.returnTo)}
 ${copyBlock({ id: 'access-token', label: 'Copy token', text: body.access_token, className: 'token' })}
 <details id="token-response-details">
 <summary>Token response (JSON)</summary>

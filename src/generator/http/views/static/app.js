@@ -41,11 +41,16 @@
     return date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
   }
 
-  /** <time datetime> as the reader's local clock and relative to now; an expiry counts down and is marked under five minutes. */
+  /**
+   * <time datetime> as the reader's local clock and relative to now; an expiry counts down and is marked under five minutes.
+   * The offer of a new token (data-renew) is shown once the expiry has passed, and hidden until then.
+   */
   function times() {
     var elements = document.querySelectorAll('time[data-local]');
     if (!elements.length) return;
+    var renew = document.querySelector('[data-renew]');
     var render = function () {
+      var expired = false;
       elements.forEach(function (element) {
         var at = new Date(element.getAttribute('datetime'));
         if (isNaN(at.getTime())) return;
@@ -56,7 +61,14 @@
         element.textContent =
           expiry && seconds <= 0 ? 'expired at ' + day + clock(at) + ', ' + relative : day + clock(at) + ', ' + relative;
         if (expiry) element.classList.toggle('soon', seconds < 300);
+        if (expiry && seconds <= 0) expired = true;
       });
+      // Changed only when it changes: the live region around it reads out what appears in it, once.
+      if (renew && renew.hidden === expired) {
+        var why = renew.querySelector('[data-renew-why]');
+        if (why) why.textContent = 'This token has expired.';
+        renew.hidden = !expired;
+      }
     };
     render();
     setInterval(render, 1000);
