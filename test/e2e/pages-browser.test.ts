@@ -285,6 +285,32 @@ describe('advice and error pages', () => {
     await expect(page.locator('#who-heading + p').textContent()).resolves.toMatch(/^Not logged in/);
   });
 
+  it('says that a login link opened in another browser cannot be finished there, and starts a new login from it', async () => {
+    // A login's return from the identity provider, its address kept as it passes (a link copied, a history entry).
+    const starter = await browser.newContext();
+    const started = await starter.newPage();
+    const returned = started.waitForRequest((request) => new URL(request.url()).pathname === '/oauth2/callback');
+    await started.goto(`${stack.url}/oauth2/login?redirect=%2F`);
+    await signIn(started);
+    const callback = (await returned).url();
+    await starter.close();
+
+    const other = await browser.newContext();
+    const tab = await other.newPage();
+    const res = await tab.goto(callback);
+    expect(res?.status()).toBe(400);
+    await expect(tab.locator('h1').textContent()).resolves.toBe('This login cannot be finished here');
+    await expect(tab.locator('section.error > p').first().textContent()).resolves.toMatch(
+      /^This link returns from a login that has expired, was already completed, or was started in another browser/,
+    );
+    await expectAccessible(tab);
+    await tab.locator('a:text-is("Start a new login")').click();
+    await signIn(tab);
+    await tab.waitForURL(`${stack.url}/`);
+    await expect(tab.locator('#who-heading + p').textContent()).resolves.toMatch(/^Logged in as /);
+    await other.close();
+  });
+
   it('passes axe on every other error page', async () => {
     // The identity provider's refusal is shown for a login this browser started: one started, and answered with a refusal.
     await page.goto(`${stack.url}/oauth2/login?redirect=%2F`);

@@ -4,6 +4,7 @@
  * the completion (the code redeemed and checked, the employee from the claims, a new session).
  */
 import { digest } from '../../digest.js';
+import { loginUrl, PATHS } from '../../paths.js';
 import * as oidc from 'openid-client';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -122,8 +123,14 @@ export function wrongTenant(loginDomain: string): string {
  */
 function stateMismatch(surface: LoginSurface): ProblemError {
   if (surface === 'headless') return answerInvalid('its state is not the one this login sent');
-  return refuse('login_state_mismatch', `This login answer does not belong to the login this browser started. ${START_AGAIN}`);
+  return refuse('login_state_mismatch', `This login answer does not belong to the login this browser started. ${START_NEW}`, {
+    next: NEW_LOGIN,
+  });
 }
+
+/** A login this browser cannot finish is started again here, from the home page: where it was meant to go is not known. */
+const NEW_LOGIN = { label: 'Start a new login', href: loginUrl(PATHS.home) };
+const START_NEW = 'Start a new login here, or open the page you wanted again.';
 
 /**
  * A login's completion refused before its code was redeemed, because the store that would keep its session is away: the
@@ -191,7 +198,12 @@ export class Logins {
   started(sealed: string | undefined): LoginState {
     const login = this.opened(sealed);
     if (login) return login;
-    throw refuse('login_state_expired', `This login has expired, was already completed, or was started in another browser. ${START_AGAIN}`);
+    throw refuse(
+      'login_state_expired',
+      'This link returns from a login that has expired, was already completed, or was started in another browser: a login ' +
+        `finishes only in the browser that started it, within ${LOGIN_STATE_SECONDS / 60} minutes. ${START_NEW}`,
+      { next: NEW_LOGIN },
+    );
   }
 
   /**

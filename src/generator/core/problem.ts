@@ -38,6 +38,8 @@ export interface CodeRule {
   advice: string;
   /** The message itself names the tenant to log in to: an error page need not say it again. */
   namesTenant?: true;
+  /** An error page's heading, where the status's own ("Bad request") would not tell an employee what happened. */
+  title?: string;
 }
 
 const FIX_REQUEST = 'Fix the request as the message says; /openapi.json describes every route.';
@@ -74,8 +76,21 @@ export const PROBLEM_CODES = {
   // The employee's login.
   login_required: { status: 401, oauth: 'invalid_grant', retry: false, advice: 'Log in in a browser first.' },
   login_expired: { status: 401, oauth: 'invalid_grant', oauthStatus: 400, retry: false, advice: LOG_IN_AGAIN },
-  login_state_expired: { status: 400, oauth: 'invalid_request', retry: false, advice: 'Start the login again from the page you wanted.' },
-  login_state_mismatch: { status: 400, oauth: 'invalid_request', retry: false, advice: 'Start the login again from the page you wanted.' },
+  // A login's return that this browser cannot finish (opened in another browser, or too late): a client error, said plainly.
+  login_state_expired: {
+    status: 400,
+    oauth: 'invalid_request',
+    retry: false,
+    advice: 'Start the login again from the page you wanted.',
+    title: 'This login cannot be finished here',
+  },
+  login_state_mismatch: {
+    status: 400,
+    oauth: 'invalid_request',
+    retry: false,
+    advice: 'Start the login again from the page you wanted.',
+    title: 'This login cannot be finished here',
+  },
   login_failed: { status: 400, oauth: 'invalid_grant', retry: false, advice: 'Start the login again from the page you wanted.' },
   // A reload of a login's callback after it completed: nothing is wrong, the login's answer is only not for a second use.
   login_already_completed: {

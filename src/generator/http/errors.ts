@@ -204,8 +204,10 @@ const TITLES: Record<ProblemStatus, string> = {
   504: 'The identity provider is slow',
 };
 
-/** The title of a problem's own status, or of its code's for a status a transport brought (which has none). */
+/** The code's own title, else the title of a problem's own status, or of its code's for a status a transport brought (which has none). */
 function titleOf(p: Problem): string {
+  const rule: CodeRule = PROBLEM_CODES[p.code];
+  if (rule.title !== undefined && p.status === undefined) return rule.title;
   const status = statusOf(p);
   return status in TITLES ? TITLES[status as ProblemStatus] : TITLES[PROBLEM_CODES[p.code].status];
 }
