@@ -466,6 +466,27 @@ describe('a browser without JavaScript', () => {
     await expect(tab.locator('h1').textContent()).resolves.toBe('Device connected');
     expect((await poll(stack.url, started.device_code)).body.access_token).toBeTruthy();
   });
+
+  it("sends the device page's code form to the login once the session has ended, and the refused code's form too", async () => {
+    const started = await deviceAuthorization(stack.url);
+    const tab = await noScriptPage();
+    await tab.goto(`${stack.url}/oauth2/device`);
+    await signIn(tab);
+    // The page left open while the session ends (here: the browser's cookies gone), then a code typed into its form.
+    await tab.context().clearCookies();
+    await tab.locator('#user_code').fill('BCDF-GHJK');
+    await tab.locator('button:text-is("Continue")').click();
+    // The answer redirects to the login at the identity provider: the form's form-action must let it through.
+    await signIn(tab);
+    expect(blocked).toEqual([]);
+    await expect(tab.locator('section > p.error').textContent()).resolves.toMatch(/^That code is not known/);
+    await tab.context().clearCookies();
+    await tab.locator('#user_code').fill(started.user_code);
+    await tab.locator('button:text-is("Continue")').click();
+    await signIn(tab);
+    expect(blocked).toEqual([]);
+    await expect(tab.locator('h1').textContent()).resolves.toMatch(/^Connect a device to get tokens as /);
+  });
 });
 
 describe('a device approval with the script', () => {

@@ -49,6 +49,8 @@ const INTERNAL_ERROR = problem(
 export interface FormAgain {
   title: string;
   body: (message: string) => string;
+  /** The page's Content-Security-Policy, where its form may lead elsewhere than this service (see `policyWithLogin`). */
+  policy?: string;
 }
 
 /** A refusal that a browser sees on the page it answered, so that the employee can correct it there. */
@@ -177,6 +179,7 @@ export function sendProblem(
 
 function sendForm(reply: FastifyReply, request: FastifyRequest, refused: RefusedOnForm): FastifyReply {
   const { problem: p, form } = refused;
+  if (form.policy !== undefined) reply.header('content-security-policy', form.policy);
   return reply
     .code(statusOf(p))
     .header('cache-control', 'no-store')

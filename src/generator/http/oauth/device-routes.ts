@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { page } from '../views/html.js';
+import { page, policyWithLogin } from '../views/html.js';
 import type { GeneratorContext } from '../context.js';
 import type { Limits } from '../../core/limits.js';
 import type { LoadedSession } from '../../core/sessions.js';
@@ -29,11 +29,14 @@ const DeviceConsent = z.object({ deviceCode: z.string(), shownAt: z.number() });
 
 const TITLE = 'Connect a device';
 
-const sendPage = (reply: FastifyReply, title: string, body: string) =>
-  reply
+/** A page of the device flow; `policy` where its form may lead elsewhere than this service. */
+const sendPage = (reply: FastifyReply, title: string, body: string, policy?: string) => {
+  if (policy !== undefined) reply.header('content-security-policy', policy);
+  return reply
     .header('cache-control', 'no-store')
     .type('text/html; charset=utf-8')
     .send(page({ title, body: `<section>${body}</section>` }));
+};
 
 export async function deviceRoutes(
   app: FastifyInstance,
@@ -58,9 +61,17 @@ export async function deviceRoutes(
   });
   const approval = (reply: FastifyReply, session: LoadedSession, found: { deviceCode: string; authorization: DeviceAuthorization }) =>
     sendPage(reply, TITLE, approvalPage(shown(session, found)));
+  /**
+   * The code form's policy: the form asks this page again, which sends a browser whose session has ended meanwhile to log in
+   * at the identity provider.
+   */
+  const codeFormPolicy = () => policyWithLogin(ctx.provider, ctx.config.publicUrl);
   /** The code form again, with the refusal of the code typed into it. */
   const codeFormAgain = (code: 'user_code_unknown' | 'user_code_answered', message: string) =>
-    new RefusedOnForm({ code, message }, { title: TITLE, body: (text) => codeForm(ctx.config.loginDomain, text) });
+    new RefusedOnForm(
+      { code, message },
+      { title: TITLE, body: (text) => codeForm(ctx.config.loginDomain, text), policy: codeFormPolicy() },
+    );
 
   deviceAuthorizationRoute(app, ctx, devices, limits);
 
@@ -68,7 +79,7 @@ export async function deviceRoutes(
   app.get(PATHS.deviceVerification, { schema: DEVICE_PAGE_SCHEMA, config: PAGES }, async (request, reply) => {
     const session = await requireSession(cookie, request);
     const userCode = single(request.query as Record<string, unknown>, 'user_code');
-    if (userCode === undefined) return sendPage(reply, TITLE, codeForm(ctx.config.loginDomain));
+    if (userCode === undefined) return sendPage(reply, TITLE, codeForm(ctx.config.loginDomain), codeFormPolicy());
     await limits.deviceLookup(request.ip);
     const found = await devices.find(userCode);
     if (!found)

@@ -152,7 +152,7 @@ ${tools}
 ${deps.directory ? directorySection(deps.directory) : ''}`;
     return reply
       .header('cache-control', 'no-store')
-      .header('content-security-policy', policyWithLogin(ctx.provider, `${ctx.config.publicUrl}${PATHS.callback}`))
+      .header('content-security-policy', policyWithLogin(ctx.provider, ctx.config.publicUrl))
       .type('text/html; charset=utf-8')
       .send(page({ title: 'Home', body }));
   });

@@ -17,13 +17,15 @@ export function policyWithFormDestination(source: string): string {
 }
 
 /**
- * The policy of a page whose form may answer with a login (the home page's token form, without a session): the login
- * is a redirect to the identity provider, which `form-action 'self'` would stop where the form is submitted as a form
- * (a browser without the script). The provider's origin comes from its login URL; none while it is not loaded.
+ * The policy of a page whose form may answer with a login (the home page's token form, the device page's code form, once
+ * the session has ended): the login is a redirect to the identity provider, which `form-action 'self'` would stop where the
+ * form is submitted as a form (Chromium checks every redirect of a form's submission). The provider's origin comes from its
+ * login URL, for this service at `publicUrl`; none while it is not loaded.
  */
-export function policyWithLogin(provider: Pick<IdentityProvider, 'buildLoginUrl'>, redirectUri: string): string {
+export function policyWithLogin(provider: Pick<IdentityProvider, 'buildLoginUrl'>, publicUrl: string): string {
   let origin: string | undefined;
   try {
+    const redirectUri = `${publicUrl}${PATHS.callback}`;
     origin = new URL(provider.buildLoginUrl({ redirectUri, scope: 'openid', state: 'x', nonce: 'x', codeChallenge: 'x' })).origin;
   } catch {
     origin = undefined;
