@@ -120,6 +120,13 @@ export const errors = {
       'invalid_scope',
       `The provided value for the input parameter 'scope' is not valid. The scope ${scope} is not valid.${hint ? ` ${hint}` : ''}`,
     ),
+  // At the token endpoint: an authorize request may name several resources (consent up front), a token request only one.
+  multipleResources: (scope: string) =>
+    new EntraError(
+      28000,
+      'invalid_scope',
+      `Provided value for the input parameter scope is not valid because it contains more than one resource. Scope ${scope} is not valid.`,
+    ),
   scopesAcrossResources: () =>
     new EntraError(
       700022,
