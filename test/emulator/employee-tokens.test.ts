@@ -263,6 +263,16 @@ describe('authorization code with PKCE', () => {
       expect(String(both.body.error_description)).toContain('more than one resource');
     },
   );
+
+  it('offline_access named at the redemption only brings no refresh token: the employee consented to it at the sign-in', async () => {
+    const { code, verifier } = await login(emulator, { clientId, redirectUri: REDIRECT, scope: 'openid profile' });
+    const scope = 'openid offline_access api://dev-gcp.team.api/.default';
+    const result = await asClient({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, scope });
+    expect(result.status).toBe(200);
+    expect(decodeJwt(String(result.body.access_token)).aud).toBe(emulator.clientIdFor('dev-gcp:team:api'));
+    expect(typeof result.body.id_token).toBe('string');
+    expect(result.body.refresh_token).toBeUndefined();
+  });
 });
 
 describe('refresh tokens', () => {

@@ -41,14 +41,14 @@ function checkVerifier(code: AuthorizationCode, verifier: string | undefined): v
  * The scopes a code's tokens are for. Entra takes a `scope` sent with the code (its extension to the flow, which MSAL always
  * sends) as the token request's: its resource is the one the access token is for, whichever resources the sign-in named for
  * consent (MSAL's `extraScopesToConsent`), and OpenID scopes alone ask for Microsoft Graph's; a `scope` of two resources is
- * refused (AADSTS28000). The OpenID scopes of the sign-in stay (an ID token with openid, a refresh token with
- * offline_access). Without a `scope`, the sign-in's
+ * refused (AADSTS28000). The OpenID scopes are the sign-in's, as the employee consented to them there: an ID token with
+ * openid, a refresh token with offline_access, named at the sign-in. Without a `scope`, the sign-in's
  * scopes.
  */
 function redeemedScopes(signedIn: string[], scope: string | undefined): string[] {
   if (!scope?.trim()) return signedIn;
   const consented = signedIn.filter((item) => OIDC_SCOPES.has(item));
-  return [...new Set([...consented, ...scopeItems(scope)])];
+  return [...new Set([...consented, ...scopeItems(scope).filter((item) => !OIDC_SCOPES.has(item))])];
 }
 
 export const authorizationCode: Grant = {
