@@ -31,6 +31,10 @@ export function defaultScopeResource(
   const apiItems = flow === 'client_credentials' ? items : items.filter((item) => !OIDC_SCOPES.has(item));
   const resources = new Set(apiItems.filter((item) => item.includes('/')).map(resourceName));
   if (resources.size > 1) throw errors.scopesAcrossResources();
+  // Entra's own code for a client-credentials scope that names no `/.default` at all (a permission, a bare resource, openid).
+  if (flow === 'client_credentials' && !items.some((item) => item.endsWith('/.default'))) {
+    throw errors.clientCredentialsScope(scope.slice(0, 200));
+  }
   const [item] = apiItems;
   if (apiItems.length !== 1 || !item || !item.endsWith('/.default')) {
     throw errors.invalidScope(
