@@ -53,7 +53,10 @@ export default defineConfig({
   test: {
     projects: [
       { extends: true, test: { name: 'fast', include: FAST } },
-      { extends: true, test: { name: 'stack', include: ['test/**/*.test.ts'], exclude: FAST } },
+      {
+        extends: true,
+        test: { name: 'stack', include: ['test/**/*.test.ts'], exclude: FAST, globalSetup: ['test/helpers/shared-chromium.ts'] },
+      },
     ],
     reporters: ['default', './test/summary-reporter.ts'],
     testTimeout: 30_000,
