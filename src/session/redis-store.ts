@@ -83,6 +83,11 @@ const COMMAND_TIMED_OUT = 'Command timed out';
 const UNAVAILABLE = /^(OOM|READONLY|MISCONF|LOADING|BUSY|MASTERDOWN|NOREPLICAS|NOAUTH|CLUSTERDOWN|TRYAGAIN)\b/;
 /** The lifetime of the key written to see that Redis takes writes. */
 const ALIVE_MS = 60_000;
+/**
+ * How long Redis may have answered nothing before the store's health, asked, checks that it still answers: a Redis that
+ * hangs with the connection open closes nothing, and without a command to time out the store would be taken as reachable.
+ */
+const CHECK_AFTER_MS = 1_000;
 
 /** At most this many writes and lock releases wait for Redis to come back; beyond it the oldest are given up. */
 const MAX_DEFERRED = 10_000;
@@ -101,6 +106,10 @@ export class RedisStore implements SessionStore {
   private problem: string | undefined;
   /** Set once a command timed out, until Redis takes a write again: meanwhile commands are refused at once, not sent. */
   private stalled = false;
+  /** When Redis last answered a command of the store's. */
+  private answeredAt = 0;
+  /** Whether the check of `health` is under way. */
+  private checking = false;
   /** Session updates Redis could not take, by key: made (if the session still exists) once it is back. */
   private readonly deferredUpdates = new Map<string, { sealed: string; expiresAt: number }>();
   /**
@@ -184,13 +193,16 @@ export class RedisStore implements SessionStore {
     if (!current()) return;
     this.verified = true;
     this.stalled = false;
+    this.answeredAt = Date.now();
     this.reachedOnce = true;
     this.problem = undefined;
     this.lastErrorLog = 0;
     this.options.logger?.info('session store (Redis) connected');
   }
 
+  /** Whether Redis answers; asked while it has answered nothing for a while, it checks (`check`), for the next asking. */
   health(): StoreHealth {
+    this.check();
     const reachable = this.client.status === 'ready' && this.verified;
     return {
       reachable,
@@ -243,6 +255,19 @@ export class RedisStore implements SessionStore {
     void this.verify('stalled');
   }
 
+  /**
+   * A write, while nothing answered for CHECK_AFTER_MS on a connection taken as reachable, one at a time: a Redis that hangs
+   * with the connection open is then unreachable once the write timed out, as one that is stopped is once the connection
+   * closes. Without waiting for it: the readiness probe that asked hears the answer at its next probe.
+   */
+  private check(): void {
+    if (!this.verified || this.checking || this.client.status !== 'ready' || Date.now() - this.answeredAt < CHECK_AFTER_MS) return;
+    this.checking = true;
+    this.run(() => this.client.set(`${this.prefix}alive`, '1', 'PX', ALIVE_MS))
+      .catch(() => undefined)
+      .finally(() => (this.checking = false));
+  }
+
   private hashed(id: string): string {
     return digest(id);
   }
@@ -279,7 +304,9 @@ export class RedisStore implements SessionStore {
       if (this.stalled) throw new Error('Redis has not answered since a command timed out');
       await this.ready();
       sent = true;
-      return await operation();
+      const answer = await operation();
+      this.answeredAt = Date.now();
+      return answer;
     } catch (err) {
       refused.deferred?.();
       if (sent) refused.undo?.();
