@@ -88,6 +88,41 @@ describe('a word too many', () => {
   });
 });
 
+describe('an option meant for another command', () => {
+  it('is a usage error naming the command\u2019s options, not ignored: m2m --device, env --device without --obo', async () => {
+    const cwd = await mkdtemp(join(dir, 'project-'));
+    const m2m = await cli(['m2m', 'dev-gcp:my-team:my-app', '--device']);
+    expect([m2m.code, m2m.stdout, m2m.stderr]).toEqual([
+      2,
+      '',
+      'token-generator: m2m does not take --device; its options are --url, --no-cache; see token-generator m2m --help\n',
+    ]);
+    const env = await cli(['env', 'dev-gcp:my-team:my-app', '--name', 'TOKEN', '--device'], { cwd });
+    expect([env.code, env.stderr]).toEqual([
+      2,
+      'token-generator: env takes --device only with --obo, for the login a token on your behalf may need; ' +
+        'see token-generator env --help\n',
+    ]);
+    expect(await readdir(cwd)).toEqual([]);
+    const logout = await cli(['logout', '--no-cache']);
+    expect([logout.code, logout.stderr]).toEqual([
+      2,
+      'token-generator: logout does not take --no-cache; its options are --url; see token-generator logout --help\n',
+    ]);
+    const obo = await cli(['obo', 'dev-gcp:my-team:my-app', '--file', '.env']);
+    expect([obo.code, obo.stderr]).toEqual([
+      2,
+      'token-generator: obo does not take --file; its options are --url, --no-cache, --device, --timeout; ' +
+        'see token-generator obo --help\n',
+    ]);
+    // The options a command takes still work, and --help still answers whatever else is given.
+    const help = await cli(['m2m', '--device', '--help']);
+    expect([help.code, help.stdout]).toEqual([0, expect.stringContaining('Usage: token-generator m2m') as unknown]);
+    const env2 = await cli(['env', 'dev-gcp:my-team:my-app', '--name', 'TOKEN', '--file', 'a.env', '--no-cache'], { cwd });
+    expect([env2.code, await readdir(cwd)]).toEqual([0, ['a.env']]);
+  });
+});
+
 describe('a cache file damaged, or edited by hand', () => {
   it('is read for what it holds of its shape: the token is printed, not an unexpected error', async () => {
     const file = join(dir, 'damaged', 'tokens.json');
