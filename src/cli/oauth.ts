@@ -20,15 +20,26 @@ interface ErrorAnswer {
   status: number;
   correlation: string | null;
   body: unknown;
+  /** The body as it came, when it was read here. */
+  text?: string;
 }
 
 /** Long enough for any error body sent with its head; a body that stalls past it (a broken hop) is not waited for. */
 const BODY_WAIT_MS = 2_000;
 /** Each answer's body is read once, however often its error is looked at. */
-const answers = new WeakMap<Response, Promise<unknown>>();
+const answers = new WeakMap<Response, Promise<string | undefined>>();
 
-/** A 5xx answer's JSON body, or undefined: not JSON, or not there within BODY_WAIT_MS (then the body is let go). */
-function bodyOf(response: Response): Promise<unknown> {
+/** A body read as text, as JSON: undefined when it is not JSON, or was not read. */
+function jsonOf(text: string | undefined): unknown {
+  try {
+    return text === undefined ? undefined : (JSON.parse(text) as unknown);
+  } catch {
+    return undefined;
+  }
+}
+
+/** An answer's body as text, or undefined when it is not there within BODY_WAIT_MS (then the body is let go). */
+function bodyOf(response: Response): Promise<string | undefined> {
   let body = answers.get(response);
   if (!body) {
     let timer: NodeJS.Timeout | undefined;
@@ -38,7 +49,7 @@ function bodyOf(response: Response): Promise<unknown> {
         resolve(undefined);
       }, BODY_WAIT_MS);
     });
-    const read = response.json().catch(() => undefined);
+    const read = response.text().catch(() => undefined);
     body = Promise.race([read, stalled]).finally(() => clearTimeout(timer));
     answers.set(response, body);
   }
@@ -56,7 +67,8 @@ async function errorAnswerOf(err: unknown): Promise<ErrorAnswer | undefined> {
   if (!(err instanceof client.ClientError) || err.code !== 'OAUTH_RESPONSE_IS_NOT_CONFORM' || !(err.cause instanceof Response))
     return undefined;
   const response = err.cause;
-  return { status: response.status, correlation: response.headers.get('x-correlation-id'), body: await bodyOf(response) };
+  const text = await bodyOf(response);
+  return { status: response.status, correlation: response.headers.get('x-correlation-id'), body: jsonOf(text), ...(text ? { text } : {}) };
 }
 
 /** One line for anything openid-client throws: the generator's advice, or what is wrong with --url. */
@@ -64,7 +76,7 @@ export async function asCliError(ctx: Context, err: unknown, path: string): Prom
   if (err instanceof CliError || err instanceof LoginRequired) return err;
   if (unanswered(err)) return unreachable(ctx, err);
   const answer = await errorAnswerOf(err);
-  if (answer) return failureOf(ctx, answer.status, answer.correlation, answer.body, path);
+  if (answer) return failureOf(ctx, answer.status, answer.correlation, answer.body, path, answer.text);
   if (err instanceof client.ClientError) {
     const cause = err.cause as { status?: unknown; body?: { issuer?: unknown } } | undefined;
     if (err.code === 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED' && typeof cause?.body?.issuer === 'string')

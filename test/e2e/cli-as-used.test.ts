@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { clientCertificate } from '../emulator/helpers.js';
+import { startTcpHop } from '../helpers/tcp-hop.js';
 import { inTerminal } from '../helpers/terminal.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -212,6 +213,29 @@ describe('an https --url', () => {
     } finally {
       server.closeAllConnections();
       server.close();
+    }
+  });
+});
+
+describe('a generator behind a proxy that passes its own name on, started without PUBLIC_URL', () => {
+  it('shows the generator\u2019s refusal of that name (421) and what to do, not "not a token generator"', async () => {
+    // A hop that passes the Host as the client sent it, as a proxy in front of `npm start` may (an https one too).
+    const hop = await startTcpHop({ port: Number(new URL(stack.url).port) });
+    try {
+      const url = `http://127.0.0.1:${hop.port}`;
+      // m2m asks the generator's token route; obo first discovers its metadata through openid-client.
+      for (const command of ['m2m', 'obo']) {
+        const run = await cli([command, 'dev-gcp:my-team:my-app', '--no-cache', '--url', url]);
+        expect([run.code, run.stdout, run.stderr]).toEqual([
+          1,
+          '',
+          `token-generator: the generator at ${url} does not answer to the name 127.0.0.1:${hop.port} (HTTP 421): This service ` +
+            'answers only to its own name. Use the address it was configured with (PUBLIC_URL). Behind a proxy at that address, ' +
+            `it needs PUBLIC_URL=${url} where it runs.\n`,
+        ]);
+      }
+    } finally {
+      await hop.close();
     }
   });
 });
