@@ -136,10 +136,19 @@ export interface TrustedIssuer {
   jwksUri: string;
 }
 
+/**
+ * How long a cached token waits for the generator to name its issuer before it is printed unchecked, as when the generator
+ * cannot be reached. The generator names it from memory, within milliseconds (140 ms is a cached token's whole run, its
+ * start included: BENCHMARKS.md, figure 8); the check matters for a generator whose tenant changes, a local one on an
+ * emulator, which answers at once. With `decode`'s 10 s, a generator that took connections and never answered held every
+ * cached token for 10 s.
+ */
+const ISSUER_CHECK_MS = 1_000;
+
 /** The issuer of the generator's identity provider (the one issuer `decode` calls valid), or why it is unknown. */
-export async function trustedIssuer(ctx: Context): Promise<TrustedIssuer | string> {
+export async function trustedIssuer(ctx: Context, timeoutMs = 10_000): Promise<TrustedIssuer | string> {
   try {
-    const res = await send(`${ctx.base}${PATHS.identityProvider}`, { headers: { accept: 'application/json' }, timeoutMs: 10_000 });
+    const res = await send(`${ctx.base}${PATHS.identityProvider}`, { headers: { accept: 'application/json' }, timeoutMs });
     const body = (res.json() ?? {}) as { issuer?: unknown; jwks_uri?: unknown };
     if (res.status !== 200 || typeof body.issuer !== 'string' || typeof body.jwks_uri !== 'string')
       return `${ctx.base} did not say (HTTP ${res.status})`;
@@ -162,13 +171,13 @@ function issuerOf(token: string): string | undefined {
 /**
  * A cached token, unless its issuer is no longer the generator's: after a restart with a new tenant
  * (a new emulator) the old tokens are refused everywhere, so they are dropped, never printed. When the
- * generator cannot be asked, the cached token is kept.
+ * generator cannot be asked, or does not answer within ISSUER_CHECK_MS, the cached token is kept.
  */
 export async function cachedToken(ctx: Context, key: string): Promise<string | undefined> {
   if (!ctx.useCache) return undefined;
   const cached = await ctx.cache.token(ctx.base, key);
   if (!cached) return undefined;
-  const trusted = await trustedIssuer(ctx);
+  const trusted = await trustedIssuer(ctx, ISSUER_CHECK_MS);
   if (typeof trusted === 'string' || issuerOf(cached.accessToken) === trusted.issuer) return cached.accessToken;
   await ctx.cache.dropTokens(ctx.base, (token) => issuerOf(token.accessToken) !== trusted.issuer);
   return undefined;

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { clientCertificate } from '../emulator/helpers.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { startTcpHop } from '../helpers/tcp-hop.js';
 import { inTerminal } from '../helpers/terminal.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -213,6 +214,28 @@ describe('an https --url', () => {
     } finally {
       server.closeAllConnections();
       server.close();
+    }
+  });
+});
+
+describe('a cached token of a generator that takes connections and never answers', () => {
+  it('is printed within a second or so of the check, not after 10 s', async () => {
+    const proxy = await startFaultProxy(stack.url);
+    try {
+      const file = join(dir, 'hung', 'tokens.json');
+      const m2m = () => cli(['m2m', 'dev-gcp:my-team:my-app', '--url', proxy.url], { env: { TOKEN_GENERATOR_CACHE: file } });
+      const first = await m2m();
+      expect(first.stdout).toMatch(JWT);
+      proxy.mode = 'blackhole';
+      const started = performance.now();
+      const cached = await m2m();
+      const seconds = (performance.now() - started) / 1000;
+      expect([cached.code, cached.stdout, cached.stderr]).toEqual([0, first.stdout, '']);
+      // It still asked whose tokens the generator gives (the check of a new tenant stays), and did not wait out 10 s for it.
+      expect(proxy.requests.filter((r) => r.mode === 'blackhole').map((r) => r.path)).toEqual(['/api/public/identity-provider']);
+      expect(seconds).toBeLessThan(6);
+    } finally {
+      await proxy.close();
     }
   });
 });
