@@ -3,6 +3,7 @@
  * discovered from --url, and the command line as a public client of it. Failures become one line.
  */
 import * as client from 'openid-client';
+import { LOOPBACK_NAMES } from '../host-names.js';
 import { PATHS } from '../paths.js';
 import type { Context } from './context.js';
 import { CliError, LoginRequired } from './errors.js';
@@ -113,16 +114,51 @@ const withoutCache: client.CustomFetch = (url, options) => {
   return fetch(url, { ...options, headers } as RequestInit);
 };
 
-/** The generator's authorization-server metadata, discovered from --url (over http only on a loopback or test setup). */
+/** The authorization-server metadata of the generator whose issuer is `issuer` (over http only on a loopback or test setup). */
+async function discovered(ctx: Context, issuer: string): Promise<client.Configuration> {
+  const server = await client.discovery(new URL(issuer), CLIENT_ID, undefined, client.None(), {
+    algorithm: 'oauth2',
+    timeout: 30,
+    ...(issuer.startsWith('http:') ? { execute: [client.allowInsecureRequests] } : {}),
+  });
+  if (!ctx.useCache) server[client.customFetch] = withoutCache;
+  return server;
+}
+
+/**
+ * The issuer a generator on this machine names for itself where --url names it by another of its loopback names: it answers
+ * to `localhost`, `127.0.0.1` and `[::1]` at its port (host-names.ts), and its issuer is one of them (`http://localhost:8080`
+ * by default). `--url http://127.0.0.1:8080`, the address it listens on, was refused as another issuer (RFC 8414 §3.3).
+ * The login uses the issuer's own addresses from its metadata: the browser signs in there, where the consent form checks its
+ * origin, and comes back to the command's loopback address, the same whatever --url said. Any other difference (scheme,
+ * port, path, a name of another machine) is no such alias: undefined, and refused as before.
+ */
+function loopbackAlias(base: string, err: unknown): string | undefined {
+  if (!(err instanceof client.ClientError) || err.code !== 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED') return undefined;
+  const issuer = (err.cause as { body?: { issuer?: unknown } } | undefined)?.body?.issuer;
+  if (typeof issuer !== 'string' || !URL.canParse(issuer)) return undefined;
+  const [asked, named] = [new URL(base), new URL(issuer)];
+  const alias =
+    asked.protocol === named.protocol &&
+    asked.port === named.port &&
+    asked.pathname === named.pathname &&
+    LOOPBACK_NAMES.includes(asked.hostname) &&
+    LOOPBACK_NAMES.includes(named.hostname);
+  return alias ? issuer : undefined;
+}
+
+/** The generator's authorization-server metadata, discovered from --url, or from the issuer it names when that is an alias. */
 export async function authorizationServer(ctx: Context): Promise<client.Configuration> {
+  let issuer = ctx.base;
   try {
-    const server = await client.discovery(new URL(ctx.base), CLIENT_ID, undefined, client.None(), {
-      algorithm: 'oauth2',
-      timeout: 30,
-      ...(ctx.base.startsWith('http:') ? { execute: [client.allowInsecureRequests] } : {}),
-    });
-    if (!ctx.useCache) server[client.customFetch] = withoutCache;
-    return server;
+    return await discovered(ctx, issuer);
+  } catch (err) {
+    const alias = loopbackAlias(ctx.base, err);
+    if (alias === undefined) throw await asCliError(ctx, err, PATHS.authorizationServerMetadata);
+    issuer = alias;
+  }
+  try {
+    return await discovered(ctx, issuer);
   } catch (err) {
     throw await asCliError(ctx, err, PATHS.authorizationServerMetadata);
   }
