@@ -8,7 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 
 const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' };
-const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+/** The names (URL hostnames) of this machine that a server answers to at its port, besides its public URL's. */
+export const LOOPBACK_NAMES: readonly string[] = ['localhost', '127.0.0.1', '[::1]'];
 
 /**
  * An answer written as it is, rendered once, for a request refused before a framework sees it (the

@@ -108,7 +108,7 @@ function storage(config: GeneratorConfig, logger: Logger, emulator: boolean): St
   const shared = config.session.store;
   if (!shared) return { sealer, store: new MemoryStore(), limiter: new MemoryLimiter() };
   const store = new RedisStore({ ...shared, sealer, logger: logger.child({ component: 'session-store' }) });
-  return { sealer, store, limiter: new RedisLimiter(store.client, logger.child({ component: 'rate-limit' })) };
+  return { sealer, store, limiter: new RedisLimiter(store, logger.child({ component: 'rate-limit' })) };
 }
 
 /** The emulator started to stand in for the identity provider, the generator registered with it, and the configuration to go on with. */

@@ -15,6 +15,8 @@ export const OPTIONS = {
   version: { type: 'boolean' },
 } as const;
 
+export type OptionName = keyof typeof OPTIONS;
+
 const FLAGS = Object.keys(OPTIONS);
 
 /** Node's parser explains in three sentences; one line naming the flag (and the one meant) is what a reader needs. */

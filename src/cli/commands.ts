@@ -2,7 +2,7 @@
  * The commands: each in a file of its own under commands/, loaded only when it runs, so that the
  * start of one command never pays for another's libraries.
  */
-import type { Invocation } from './args.js';
+import type { Invocation, OptionName } from './args.js';
 import { DEFAULT_URL, type Context } from './context.js';
 import { NAME } from './errors.js';
 
@@ -13,49 +13,65 @@ export interface CommandModule {
   run(invocation: Invocation, ctx: Context): Promise<number>;
 }
 
-interface Entry {
+export interface Entry {
   synopsis: string;
   summary: string;
   /** How many operands it takes (words after it, not options): one more is a mistake, not something to ignore. */
   operands: number;
+  /** The options it takes besides --help and --version: any other is a mistake (`m2m --device` did nothing), never ignored. */
+  options: readonly OptionName[];
+  /** The options of a login, which it takes only with --obo: without it, no login happens. */
+  withObo?: readonly OptionName[];
   load: () => Promise<CommandModule>;
 }
+
+/** The options of every command that gets a token, and of a login. */
+const TOKEN: readonly OptionName[] = ['url', 'no-cache'];
+const LOGIN: readonly OptionName[] = ['device', 'timeout'];
 
 export const COMMANDS: Record<string, Entry> = {
   m2m: {
     synopsis: 'm2m <audience>',
     summary: 'print an app token (client credentials)',
     operands: 1,
+    options: TOKEN,
     load: () => import('./commands/m2m.js'),
   },
   obo: {
     synopsis: 'obo <audience> [--device]',
     summary: 'print a token on your behalf (logs you in with the browser the first time)',
     operands: 1,
+    options: [...TOKEN, ...LOGIN],
     load: () => import('./commands/obo.js'),
   },
   env: {
     synopsis: 'env <audience> --name VAR [--file F]',
     summary: 'write VAR=<token> into a .env file (default .env), keeping every other line',
     operands: 1,
+    options: [...TOKEN, 'name', 'file', 'obo'],
+    withObo: LOGIN,
     load: () => import('./commands/env.js'),
   },
   exec: {
     synopsis: 'exec <audience> --name VAR -- <cmd>',
     summary: 'run a command with the token in its environment',
     operands: 1,
+    options: [...TOKEN, 'name', 'obo'],
+    withObo: LOGIN,
     load: () => import('./commands/exec.js'),
   },
   decode: {
     synopsis: 'decode [<token>]',
     summary: 'show a token\u2019s header, claims and expiry, and check its signature',
     operands: 1,
+    options: ['url'],
     load: () => import('./commands/decode.js'),
   },
   logout: {
     synopsis: 'logout',
     summary: 'forget the cached tokens and end the command line\u2019s session',
     operands: 0,
+    options: ['url'],
     load: () => import('./commands/logout.js'),
   },
 };
@@ -75,9 +91,11 @@ ${lines.join('\n')}
 
 Options for every command:
   --url <url>       the token generator (default $TOKEN_GENERATOR_URL or ${DEFAULT_URL})
-  --no-cache        do not use cached tokens
   -h, --help        help for a command, e.g. ${NAME} obo --help or ${NAME} help obo
   --version         the command line's version
+
+Options of the commands that get a token (m2m, obo, env, exec):
+  --no-cache        do not use cached tokens
 
 The audience is <cluster>:<namespace>:<app>, for example dev-gcp:my-team:my-app.`;
 }

@@ -67,10 +67,34 @@ function notTheRoot(ctx: Context, status: number, path: string): CliError | unde
   );
 }
 
+/** The longest part of a refusal's text that is shown: the generator's is one sentence or two. */
+const SHOWN_TEXT_MAX = 300;
+
+/**
+ * A 421 (Misdirected Request): what answers at --url was not set up for the name in it. The generator answers so, in plain
+ * text before any route (and so without a correlation id), to every name but its PUBLIC_URL's and the loopback ones: behind a
+ * proxy that passes the name on, started without PUBLIC_URL, to every request. Its words, and what to do; it is not "not a
+ * token generator".
+ */
+function misdirected(ctx: Context, status: number, text: string | undefined): CliError | undefined {
+  if (status !== 421) return undefined;
+  // Whatever answered wrote it: kept to one line, without control characters, and short.
+  const said = (text ?? '')
+    .replace(/[\p{Cc}\s]+/gu, ' ')
+    .trim()
+    .slice(0, SHOWN_TEXT_MAX);
+  const words = said ? `: ${/[.!?]$/.test(said) ? said : `${said}.`}` : '.';
+  return new CliError(
+    `the generator at ${ctx.base} does not answer to the name ${new URL(ctx.base).host} (HTTP 421)${words} Behind a proxy at ` +
+      `that address, it needs PUBLIC_URL=${ctx.base} where it runs.`,
+  );
+}
+
 /**
  * The generator's own advice, as one line, with any details (such as the access policy to add) after it.
  * Every error the generator answers carries its correlation id in the body and in X-Correlation-ID; an
- * identity provider's error (Entra's has a correlation_id too) or anything else does not.
+ * identity provider's error (Entra's has a correlation_id too) or anything else does not. `text` is the body
+ * as it came, for an answer that is not JSON.
  */
 export function failureOf(
   ctx: Context,
@@ -78,6 +102,7 @@ export function failureOf(
   correlationHeader: string | null | undefined,
   body: unknown,
   path: string,
+  text?: string,
 ): CliError {
   const answer = (body && typeof body === 'object' ? body : {}) as {
     error_description?: unknown;
@@ -89,7 +114,7 @@ export function failureOf(
   const wrongUrl = notTheRoot(ctx, status, path);
   if (wrongUrl) return wrongUrl;
   const ours = typeof answer.correlation_id === 'string' && answer.correlation_id === correlationHeader;
-  if (typeof answer.error_description !== 'string' || !ours) return notAGenerator(ctx, status, path);
+  if (typeof answer.error_description !== 'string' || !ours) return misdirected(ctx, status, text) ?? notAGenerator(ctx, status, path);
   if (typeof answer.details !== 'string') return new CliError(answer.error_description);
   // An OAuth body says it all on one line, and the message apart from the details; a JSON body's description is the message.
   const message = typeof answer.message === 'string' ? answer.message : answer.error_description;
@@ -97,7 +122,7 @@ export function failureOf(
 }
 
 export const failure = (ctx: Context, res: Answer, path: string): CliError =>
-  failureOf(ctx, res.status, res.header('x-correlation-id'), res.json(), path);
+  failureOf(ctx, res.status, res.header('x-correlation-id'), res.json(), path, res.text());
 
 /** A token response as the generator sends it, or the one line saying that --url is something else. */
 export function tokenBody(ctx: Context, res: Answer, path: string): { access_token: string; expires_in: number } {
@@ -111,10 +136,19 @@ export interface TrustedIssuer {
   jwksUri: string;
 }
 
+/**
+ * How long a cached token waits for the generator to name its issuer before it is printed unchecked, as when the generator
+ * cannot be reached. The generator names it from memory, within milliseconds (140 ms is a cached token's whole run, its
+ * start included: BENCHMARKS.md, figure 8); the check matters for a generator whose tenant changes, a local one on an
+ * emulator, which answers at once. With `decode`'s 10 s, a generator that took connections and never answered held every
+ * cached token for 10 s.
+ */
+const ISSUER_CHECK_MS = 1_000;
+
 /** The issuer of the generator's identity provider (the one issuer `decode` calls valid), or why it is unknown. */
-export async function trustedIssuer(ctx: Context): Promise<TrustedIssuer | string> {
+export async function trustedIssuer(ctx: Context, timeoutMs = 10_000): Promise<TrustedIssuer | string> {
   try {
-    const res = await send(`${ctx.base}${PATHS.identityProvider}`, { headers: { accept: 'application/json' }, timeoutMs: 10_000 });
+    const res = await send(`${ctx.base}${PATHS.identityProvider}`, { headers: { accept: 'application/json' }, timeoutMs });
     const body = (res.json() ?? {}) as { issuer?: unknown; jwks_uri?: unknown };
     if (res.status !== 200 || typeof body.issuer !== 'string' || typeof body.jwks_uri !== 'string')
       return `${ctx.base} did not say (HTTP ${res.status})`;
@@ -137,13 +171,13 @@ function issuerOf(token: string): string | undefined {
 /**
  * A cached token, unless its issuer is no longer the generator's: after a restart with a new tenant
  * (a new emulator) the old tokens are refused everywhere, so they are dropped, never printed. When the
- * generator cannot be asked, the cached token is kept.
+ * generator cannot be asked, or does not answer within ISSUER_CHECK_MS, the cached token is kept.
  */
 export async function cachedToken(ctx: Context, key: string): Promise<string | undefined> {
   if (!ctx.useCache) return undefined;
   const cached = await ctx.cache.token(ctx.base, key);
   if (!cached) return undefined;
-  const trusted = await trustedIssuer(ctx);
+  const trusted = await trustedIssuer(ctx, ISSUER_CHECK_MS);
   if (typeof trusted === 'string' || issuerOf(cached.accessToken) === trusted.issuer) return cached.accessToken;
   await ctx.cache.dropTokens(ctx.base, (token) => issuerOf(token.accessToken) !== trusted.issuer);
   return undefined;

@@ -12,6 +12,8 @@ export interface Answer {
   header(name: string): string | undefined;
   /** The body as JSON, or undefined when it is not JSON. */
   json(): unknown;
+  /** The body as text. */
+  text(): string;
 }
 
 export function send(
@@ -33,6 +35,7 @@ export function send(
             const value = res.headers[name];
             return Array.isArray(value) ? value.join(', ') : value;
           },
+          text: () => text,
           json: () => {
             try {
               return JSON.parse(text) as unknown;

@@ -3,7 +3,7 @@
  * reads the command line and runs one command; each command is a file of its own in commands/.
  */
 import { parseCommandLine, type Invocation } from './args.js';
-import { COMMAND_NAMES, COMMANDS, mainHelp } from './commands.js';
+import { COMMAND_NAMES, COMMANDS, mainHelp, type Entry } from './commands.js';
 import type { Io } from './context.js';
 import { CliError, NAME } from './errors.js';
 import { didYouMean } from './suggest.js';
@@ -29,6 +29,26 @@ async function information({ command, rest, values }: Invocation): Promise<{ tex
   return undefined;
 }
 
+/** Options every command takes: they ask for help or the version, and are answered before any command runs. */
+const ALWAYS = new Set(['help', 'version']);
+
+/**
+ * An option the command does not take, as a usage error naming those it does: taken and ignored (`m2m --device`,
+ * `env --timeout 60` without --obo), it let the user think it did something.
+ */
+function optionNotTaken(command: string, entry: Entry, values: Invocation['values']): CliError | undefined {
+  const given = Object.keys(values).filter((name) => !ALWAYS.has(name));
+  const own = new Set<string>(entry.options);
+  const login = new Set<string>(entry.withObo ?? []);
+  const stray = given.find((name) => !own.has(name) && !(values.obo && login.has(name)));
+  if (stray === undefined) return undefined;
+  const help = `see ${NAME} ${command} --help`;
+  if (login.has(stray))
+    return new CliError(`${command} takes --${stray} only with --obo, for the login a token on your behalf may need; ${help}`, 2);
+  const takes = [...entry.options, ...(entry.withObo ?? [])].map((name) => `--${name}`).join(', ');
+  return new CliError(`${command} does not take --${stray}; its options are ${takes}; ${help}`, 2);
+}
+
 export async function run(argv: string[], io: Io): Promise<number> {
   const invocation = parseCommandLine(argv);
   const info = await information(invocation);
@@ -46,6 +66,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     const hint = command === 'exec' ? ' (the command to run goes after --)' : '';
     throw new CliError(`${command} takes ${takes}, not also "${extra}"${hint}; see ${NAME} ${command} --help`, 2);
   }
+  const notTaken = optionNotTaken(invocation.command!, entry, invocation.values);
+  if (notTaken) throw notTaken;
   // The context (its environment variables checked by zod) only for a command that runs, not for help.
   const [command, { contextOf }] = await Promise.all([entry.load(), import('./context.js')]);
   return command.run(invocation, await contextOf(invocation.values, io));

@@ -3,6 +3,7 @@
  * discovered from --url, and the command line as a public client of it. Failures become one line.
  */
 import * as client from 'openid-client';
+import { LOOPBACK_NAMES } from '../host-names.js';
 import { PATHS } from '../paths.js';
 import type { Context } from './context.js';
 import { CliError, LoginRequired } from './errors.js';
@@ -20,15 +21,26 @@ interface ErrorAnswer {
   status: number;
   correlation: string | null;
   body: unknown;
+  /** The body as it came, when it was read here. */
+  text?: string;
 }
 
 /** Long enough for any error body sent with its head; a body that stalls past it (a broken hop) is not waited for. */
 const BODY_WAIT_MS = 2_000;
 /** Each answer's body is read once, however often its error is looked at. */
-const answers = new WeakMap<Response, Promise<unknown>>();
+const answers = new WeakMap<Response, Promise<string | undefined>>();
 
-/** A 5xx answer's JSON body, or undefined: not JSON, or not there within BODY_WAIT_MS (then the body is let go). */
-function bodyOf(response: Response): Promise<unknown> {
+/** A body read as text, as JSON: undefined when it is not JSON, or was not read. */
+function jsonOf(text: string | undefined): unknown {
+  try {
+    return text === undefined ? undefined : (JSON.parse(text) as unknown);
+  } catch {
+    return undefined;
+  }
+}
+
+/** An answer's body as text, or undefined when it is not there within BODY_WAIT_MS (then the body is let go). */
+function bodyOf(response: Response): Promise<string | undefined> {
   let body = answers.get(response);
   if (!body) {
     let timer: NodeJS.Timeout | undefined;
@@ -38,7 +50,7 @@ function bodyOf(response: Response): Promise<unknown> {
         resolve(undefined);
       }, BODY_WAIT_MS);
     });
-    const read = response.json().catch(() => undefined);
+    const read = response.text().catch(() => undefined);
     body = Promise.race([read, stalled]).finally(() => clearTimeout(timer));
     answers.set(response, body);
   }
@@ -56,7 +68,8 @@ async function errorAnswerOf(err: unknown): Promise<ErrorAnswer | undefined> {
   if (!(err instanceof client.ClientError) || err.code !== 'OAUTH_RESPONSE_IS_NOT_CONFORM' || !(err.cause instanceof Response))
     return undefined;
   const response = err.cause;
-  return { status: response.status, correlation: response.headers.get('x-correlation-id'), body: await bodyOf(response) };
+  const text = await bodyOf(response);
+  return { status: response.status, correlation: response.headers.get('x-correlation-id'), body: jsonOf(text), ...(text ? { text } : {}) };
 }
 
 /** One line for anything openid-client throws: the generator's advice, or what is wrong with --url. */
@@ -64,7 +77,7 @@ export async function asCliError(ctx: Context, err: unknown, path: string): Prom
   if (err instanceof CliError || err instanceof LoginRequired) return err;
   if (unanswered(err)) return unreachable(ctx, err);
   const answer = await errorAnswerOf(err);
-  if (answer) return failureOf(ctx, answer.status, answer.correlation, answer.body, path);
+  if (answer) return failureOf(ctx, answer.status, answer.correlation, answer.body, path, answer.text);
   if (err instanceof client.ClientError) {
     const cause = err.cause as { status?: unknown; body?: { issuer?: unknown } } | undefined;
     if (err.code === 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED' && typeof cause?.body?.issuer === 'string')
@@ -101,16 +114,51 @@ const withoutCache: client.CustomFetch = (url, options) => {
   return fetch(url, { ...options, headers } as RequestInit);
 };
 
-/** The generator's authorization-server metadata, discovered from --url (over http only on a loopback or test setup). */
+/** The authorization-server metadata of the generator whose issuer is `issuer` (over http only on a loopback or test setup). */
+async function discovered(ctx: Context, issuer: string): Promise<client.Configuration> {
+  const server = await client.discovery(new URL(issuer), CLIENT_ID, undefined, client.None(), {
+    algorithm: 'oauth2',
+    timeout: 30,
+    ...(issuer.startsWith('http:') ? { execute: [client.allowInsecureRequests] } : {}),
+  });
+  if (!ctx.useCache) server[client.customFetch] = withoutCache;
+  return server;
+}
+
+/**
+ * The issuer a generator on this machine names for itself where --url names it by another of its loopback names: it answers
+ * to `localhost`, `127.0.0.1` and `[::1]` at its port (host-names.ts), and its issuer is one of them (`http://localhost:8080`
+ * by default). `--url http://127.0.0.1:8080`, the address it listens on, was refused as another issuer (RFC 8414 §3.3).
+ * The login uses the issuer's own addresses from its metadata: the browser signs in there, where the consent form checks its
+ * origin, and comes back to the command's loopback address, the same whatever --url said. Any other difference (scheme,
+ * port, path, a name of another machine) is no such alias: undefined, and refused as before.
+ */
+function loopbackAlias(base: string, err: unknown): string | undefined {
+  if (!(err instanceof client.ClientError) || err.code !== 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED') return undefined;
+  const issuer = (err.cause as { body?: { issuer?: unknown } } | undefined)?.body?.issuer;
+  if (typeof issuer !== 'string' || !URL.canParse(issuer)) return undefined;
+  const [asked, named] = [new URL(base), new URL(issuer)];
+  const alias =
+    asked.protocol === named.protocol &&
+    asked.port === named.port &&
+    asked.pathname === named.pathname &&
+    LOOPBACK_NAMES.includes(asked.hostname) &&
+    LOOPBACK_NAMES.includes(named.hostname);
+  return alias ? issuer : undefined;
+}
+
+/** The generator's authorization-server metadata, discovered from --url, or from the issuer it names when that is an alias. */
 export async function authorizationServer(ctx: Context): Promise<client.Configuration> {
+  let issuer = ctx.base;
   try {
-    const server = await client.discovery(new URL(ctx.base), CLIENT_ID, undefined, client.None(), {
-      algorithm: 'oauth2',
-      timeout: 30,
-      ...(ctx.base.startsWith('http:') ? { execute: [client.allowInsecureRequests] } : {}),
-    });
-    if (!ctx.useCache) server[client.customFetch] = withoutCache;
-    return server;
+    return await discovered(ctx, issuer);
+  } catch (err) {
+    const alias = loopbackAlias(ctx.base, err);
+    if (alias === undefined) throw await asCliError(ctx, err, PATHS.authorizationServerMetadata);
+    issuer = alias;
+  }
+  try {
+    return await discovered(ctx, issuer);
   } catch (err) {
     throw await asCliError(ctx, err, PATHS.authorizationServerMetadata);
   }

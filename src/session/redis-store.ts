@@ -1,7 +1,9 @@
 /**
  * Sessions in Redis, shared by every replica. Values are sealed, so that the store alone reveals
  * no token, and keys are hashes of the session ids, so that it reveals no ticket either. While Redis
- * is away every operation fails fast with StoreUnavailableError; the client reconnects by itself.
+ * is away every operation fails fast with StoreUnavailableError: at once while the connection is lost, and, once a
+ * command timed out (Redis hangs with the connection open), at once too until Redis takes a write again, rather than
+ * after a timeout of its own each. The client reconnects by itself.
  */
 import { digest } from '../digest.js';
 import { rootCertificates } from 'node:tls';
@@ -81,6 +83,11 @@ const COMMAND_TIMED_OUT = 'Command timed out';
 const UNAVAILABLE = /^(OOM|READONLY|MISCONF|LOADING|BUSY|MASTERDOWN|NOREPLICAS|NOAUTH|CLUSTERDOWN|TRYAGAIN)\b/;
 /** The lifetime of the key written to see that Redis takes writes. */
 const ALIVE_MS = 60_000;
+/**
+ * How long Redis may have answered nothing before the store's health, asked, checks that it still answers: a Redis that
+ * hangs with the connection open closes nothing, and without a command to time out the store would be taken as reachable.
+ */
+const CHECK_AFTER_MS = 1_000;
 
 /** At most this many writes and lock releases wait for Redis to come back; beyond it the oldest are given up. */
 const MAX_DEFERRED = 10_000;
@@ -97,6 +104,12 @@ export class RedisStore implements SessionStore {
   /** Counts the verifications begun (one a connection, and one after a stall), so that an earlier one stops. */
   private verifications = 0;
   private problem: string | undefined;
+  /** Set once a command timed out, until Redis takes a write again: meanwhile commands are refused at once, not sent. */
+  private stalled = false;
+  /** When Redis last answered a command of the store's. */
+  private answeredAt = 0;
+  /** Whether the check of `health` is under way. */
+  private checking = false;
   /** Session updates Redis could not take, by key: made (if the session still exists) once it is back. */
   private readonly deferredUpdates = new Map<string, { sealed: string; expiresAt: number }>();
   /**
@@ -179,13 +192,17 @@ export class RedisStore implements SessionStore {
     await this.replayDeferred();
     if (!current()) return;
     this.verified = true;
+    this.stalled = false;
+    this.answeredAt = Date.now();
     this.reachedOnce = true;
     this.problem = undefined;
     this.lastErrorLog = 0;
     this.options.logger?.info('session store (Redis) connected');
   }
 
+  /** Whether Redis answers; asked while it has answered nothing for a while, it checks (`check`), for the next asking. */
   health(): StoreHealth {
+    this.check();
     const reachable = this.client.status === 'ready' && this.verified;
     return {
       reachable,
@@ -238,6 +255,19 @@ export class RedisStore implements SessionStore {
     void this.verify('stalled');
   }
 
+  /**
+   * A write, while nothing answered for CHECK_AFTER_MS on a connection taken as reachable, one at a time: a Redis that hangs
+   * with the connection open is then unreachable once the write timed out, as one that is stopped is once the connection
+   * closes. Without waiting for it: the readiness probe that asked hears the answer at its next probe.
+   */
+  private check(): void {
+    if (!this.verified || this.checking || this.client.status !== 'ready' || Date.now() - this.answeredAt < CHECK_AFTER_MS) return;
+    this.checking = true;
+    this.run(() => this.client.set(`${this.prefix}alive`, '1', 'PX', ALIVE_MS))
+      .catch(() => undefined)
+      .finally(() => (this.checking = false));
+  }
+
   private hashed(id: string): string {
     return digest(id);
   }
@@ -263,15 +293,26 @@ export class RedisStore implements SessionStore {
     });
   }
 
-  /** `operation`, or StoreUnavailableError; `refused` first notes what to make once Redis is back, before anything is made. */
-  private async run<T>(operation: () => Promise<T>, refused?: () => void): Promise<T> {
+  /**
+   * `operation`, or StoreUnavailableError; refused, `deferred` first notes what to make once Redis is back, before anything
+   * is made, and `undo`, if the operation was sent, what it may yet do. While Redis is known to hang (`stalled`) the
+   * operation is refused at once, unsent: a timeout each would keep every caller waiting for what is known already.
+   */
+  private async run<T>(operation: () => Promise<T>, refused: { deferred?: () => void; undo?: () => void } = {}): Promise<T> {
+    let sent = false;
     try {
+      if (this.stalled) throw new Error('Redis has not answered since a command timed out');
       await this.ready();
-      return await operation();
+      sent = true;
+      const answer = await operation();
+      this.answeredAt = Date.now();
+      return answer;
     } catch (err) {
-      refused?.();
-      if (err instanceof Error && (err.message === COMMAND_TIMED_OUT || (err instanceof ReplyError && UNAVAILABLE.test(err.message))))
-        this.doubted(err);
+      refused.deferred?.();
+      if (sent) refused.undo?.();
+      const timedOut = err instanceof Error && err.message === COMMAND_TIMED_OUT;
+      if (timedOut) this.stalled = true;
+      if (err instanceof Error && (timedOut || (err instanceof ReplyError && UNAVAILABLE.test(err.message)))) this.doubted(err);
       throw new StoreUnavailableError(`the session store (Redis) is unavailable: ${err instanceof Error ? err.message : 'unknown error'}`, {
         cause: err,
       });
@@ -304,10 +345,9 @@ export class RedisStore implements SessionStore {
     // This update supersedes one that waited for Redis, which must not be made after it.
     this.deferredUpdates.delete(key);
     // XX: only if the key exists, in the same command, so that a session ended meanwhile stays ended.
-    const stored = await this.run(
-      () => this.client.set(key, sealed, 'PX', Math.max(1, data.expiresAt - Date.now()), 'XX'),
-      () => defer(this.deferredUpdates, key, { sealed, expiresAt: data.expiresAt }),
-    );
+    const stored = await this.run(() => this.client.set(key, sealed, 'PX', Math.max(1, data.expiresAt - Date.now()), 'XX'), {
+      deferred: () => defer(this.deferredUpdates, key, { sealed, expiresAt: data.expiresAt }),
+    });
     return stored === 'OK';
   }
 
@@ -343,10 +383,7 @@ export class RedisStore implements SessionStore {
     const deadline = Date.now() + waitMs;
     for (;;) {
       // Refused, it may still be taken late, and would hold off every replica for a lease: released once Redis is back.
-      const acquired = await this.run(
-        () => this.client.set(key, token, 'PX', this.lease, 'NX'),
-        () => this.undo(token, release),
-      );
+      const acquired = await this.run(() => this.client.set(key, token, 'PX', this.lease, 'NX'), { undo: () => this.undo(token, release) });
       if (acquired === 'OK') return true;
       if (Date.now() >= deadline) return false;
       await sleep(50);
@@ -467,10 +504,9 @@ export class RedisStore implements SessionStore {
   async consumeOnce(key: string, ttlMs: number): Promise<boolean> {
     const once = `${this.prefix}once:${this.hashed(key)}`;
     const mark = randomToken(16);
-    const stored = await this.run(
-      () => this.client.set(once, mark, 'PX', ttlMs, 'NX'),
-      () => this.undo(mark, () => this.client.eval(RELEASE, 1, once, mark)),
-    );
+    const stored = await this.run(() => this.client.set(once, mark, 'PX', ttlMs, 'NX'), {
+      undo: () => this.undo(mark, () => this.client.eval(RELEASE, 1, once, mark)),
+    });
     return stored === 'OK';
   }
 
@@ -500,10 +536,9 @@ export class RedisStore implements SessionStore {
     if (sealed === null || this.options.sealer.open(sealed, stored) !== expected) return false;
     const sealedNext = this.options.sealer.seal(next, stored);
     const ttl = Math.max(1, Math.ceil(ttlMs));
-    const swapped = await this.run(
-      () => this.client.eval(SWAP, 1, stored, sealed, sealedNext, ttl),
-      () => this.undo(randomToken(16), () => this.client.eval(SWAP, 1, stored, sealedNext, sealed, ttl)),
-    );
+    const swapped = await this.run(() => this.client.eval(SWAP, 1, stored, sealed, sealedNext, ttl), {
+      undo: () => this.undo(randomToken(16), () => this.client.eval(SWAP, 1, stored, sealedNext, sealed, ttl)),
+    });
     return swapped === 1;
   }
 
@@ -512,13 +547,21 @@ export class RedisStore implements SessionStore {
     const stored = this.recordKey(key);
     const mark = randomToken(16);
     const aside = `${this.prefix}taken:${mark}`;
-    const taken = await this.run(
-      () => this.client.eval(TAKE, 2, stored, aside),
-      () => this.undo(mark, () => this.client.eval(PUT_BACK, 2, stored, aside)),
-    );
+    const taken = await this.run(() => this.client.eval(TAKE, 2, stored, aside), {
+      undo: () => this.undo(mark, () => this.client.eval(PUT_BACK, 2, stored, aside)),
+    });
     // Taken for good: the copy kept aside goes (or with its lifetime, if Redis misses this).
     if (taken === 1) this.client.del(aside).catch(() => undefined);
     return taken === 1;
+  }
+
+  /**
+   * A script of another part on this connection (the rate limits' counts), under the store's rules: refused at once while
+   * Redis is known to hang, and its timeout makes Redis unreachable (until it takes a write again) as one of the store's
+   * own commands does. StoreUnavailableError when refused.
+   */
+  async script(source: string, keys: string[], args: (string | number)[]): Promise<unknown> {
+    return this.run(() => this.client.eval(source, keys.length, ...keys, ...args));
   }
 
   async close(): Promise<void> {

@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { clientCertificate } from '../emulator/helpers.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { startTcpHop } from '../helpers/tcp-hop.js';
 import { inTerminal } from '../helpers/terminal.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -85,6 +87,41 @@ describe('a word too many', () => {
     const exec = await cli(['exec', 'dev-gcp:my-team:my-app', '--name', 'TOKEN', 'env']);
     expect(exec.code).toBe(2);
     expect(exec.stderr).toMatch(/not also "env" \(the command to run goes after --\)/);
+  });
+});
+
+describe('an option meant for another command', () => {
+  it('is a usage error naming the command\u2019s options, not ignored: m2m --device, env --device without --obo', async () => {
+    const cwd = await mkdtemp(join(dir, 'project-'));
+    const m2m = await cli(['m2m', 'dev-gcp:my-team:my-app', '--device']);
+    expect([m2m.code, m2m.stdout, m2m.stderr]).toEqual([
+      2,
+      '',
+      'token-generator: m2m does not take --device; its options are --url, --no-cache; see token-generator m2m --help\n',
+    ]);
+    const env = await cli(['env', 'dev-gcp:my-team:my-app', '--name', 'TOKEN', '--device'], { cwd });
+    expect([env.code, env.stderr]).toEqual([
+      2,
+      'token-generator: env takes --device only with --obo, for the login a token on your behalf may need; ' +
+        'see token-generator env --help\n',
+    ]);
+    expect(await readdir(cwd)).toEqual([]);
+    const logout = await cli(['logout', '--no-cache']);
+    expect([logout.code, logout.stderr]).toEqual([
+      2,
+      'token-generator: logout does not take --no-cache; its options are --url; see token-generator logout --help\n',
+    ]);
+    const obo = await cli(['obo', 'dev-gcp:my-team:my-app', '--file', '.env']);
+    expect([obo.code, obo.stderr]).toEqual([
+      2,
+      'token-generator: obo does not take --file; its options are --url, --no-cache, --device, --timeout; ' +
+        'see token-generator obo --help\n',
+    ]);
+    // The options a command takes still work, and --help still answers whatever else is given.
+    const help = await cli(['m2m', '--device', '--help']);
+    expect([help.code, help.stdout]).toEqual([0, expect.stringContaining('Usage: token-generator m2m') as unknown]);
+    const env2 = await cli(['env', 'dev-gcp:my-team:my-app', '--name', 'TOKEN', '--file', 'a.env', '--no-cache'], { cwd });
+    expect([env2.code, await readdir(cwd)]).toEqual([0, ['a.env']]);
   });
 });
 
@@ -177,6 +214,51 @@ describe('an https --url', () => {
     } finally {
       server.closeAllConnections();
       server.close();
+    }
+  });
+});
+
+describe('a cached token of a generator that takes connections and never answers', () => {
+  it('is printed within a second or so of the check, not after 10 s', async () => {
+    const proxy = await startFaultProxy(stack.url);
+    try {
+      const file = join(dir, 'hung', 'tokens.json');
+      const m2m = () => cli(['m2m', 'dev-gcp:my-team:my-app', '--url', proxy.url], { env: { TOKEN_GENERATOR_CACHE: file } });
+      const first = await m2m();
+      expect(first.stdout).toMatch(JWT);
+      proxy.mode = 'blackhole';
+      const started = performance.now();
+      const cached = await m2m();
+      const seconds = (performance.now() - started) / 1000;
+      expect([cached.code, cached.stdout, cached.stderr]).toEqual([0, first.stdout, '']);
+      // It still asked whose tokens the generator gives (the check of a new tenant stays), and did not wait out 10 s for it.
+      expect(proxy.requests.filter((r) => r.mode === 'blackhole').map((r) => r.path)).toEqual(['/api/public/identity-provider']);
+      expect(seconds).toBeLessThan(6);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe('a generator behind a proxy that passes its own name on, started without PUBLIC_URL', () => {
+  it('shows the generator\u2019s refusal of that name (421) and what to do, not "not a token generator"', async () => {
+    // A hop that passes the Host as the client sent it, as a proxy in front of `npm start` may (an https one too).
+    const hop = await startTcpHop({ port: Number(new URL(stack.url).port) });
+    try {
+      const url = `http://127.0.0.1:${hop.port}`;
+      // m2m asks the generator's token route; obo first discovers its metadata through openid-client.
+      for (const command of ['m2m', 'obo']) {
+        const run = await cli([command, 'dev-gcp:my-team:my-app', '--no-cache', '--url', url]);
+        expect([run.code, run.stdout, run.stderr]).toEqual([
+          1,
+          '',
+          `token-generator: the generator at ${url} does not answer to the name 127.0.0.1:${hop.port} (HTTP 421): This service ` +
+            'answers only to its own name. Use the address it was configured with (PUBLIC_URL). Behind a proxy at that address, ' +
+            `it needs PUBLIC_URL=${url} where it runs.\n`,
+        ]);
+      }
+    } finally {
+      await hop.close();
     }
   });
 });

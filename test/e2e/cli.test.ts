@@ -591,6 +591,22 @@ describe('token-generator obo', () => {
     expect(await listed()).toBe(0);
   });
 
+  it('logs in, renews and logs out at a generator addressed by its loopback IP, though it calls itself localhost', async () => {
+    const file = join(dir, 'loopback-ip.json');
+    const env = { TOKEN_GENERATOR_CACHE: file };
+    const url = stack.url.replace('//localhost:', '//127.0.0.1:');
+    const target = 'dev-gcp:loopback-ip:app';
+    expect(url).not.toBe(stack.url);
+    const { run } = await oboAnswered(page, ['obo', target, '--url', url], /Log in with your browser: (\S+)/, 'Allow', env);
+    expect([run.code, run.stderr]).toEqual([0, expect.stringMatching(/^Log in with your browser: http:\/\/localhost:/) as unknown]);
+    await jwtVerify(run.stdout.trim(), keys(), { audience: stack.emulator!.clientIdFor(target) });
+    const renewed = await cli(['obo', target, '--url', url, '--no-cache'], { env });
+    expect([renewed.code, renewed.stderr]).toEqual([0, '']);
+    expect((await cli(['logout', '--url', url], { env })).stderr).toBe(
+      'Logged out: cached tokens forgotten and the command line\u2019s sessions ended.\n',
+    );
+  });
+
   it('ends only its own session at logout, and ends with the browser login that allowed it', async () => {
     const session = async () => {
       await page.goto(`${stack.url}/oauth2/session`);

@@ -10,11 +10,13 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startService, type Service } from '../../src/main.js';
 import * as oidc from 'openid-client';
-import { consentToken, decide, deviceAuthorization } from '../helpers/authorization-server.js';
+import type { RedisStore } from '../../src/session/index.js';
+import { consentToken, decide, DEVICE_CLIENT, deviceAuthorization } from '../helpers/authorization-server.js';
 import { login } from '../helpers/http-login.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startReplica, startStack, type Stack } from '../helpers/stack.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const LIMITS = {
   TRUST_PROXY_HOPS: '1',
@@ -395,6 +397,60 @@ describe('limits counted in Redis', () => {
     for (const app of ['t1', 't2', 't3']) more.push(await get(first.url, `/api/obo?aud=dev-gcp:team:${app}`, cookie, address));
     expect(more.slice(0, 2).map((res) => res.status)).toEqual([200, 200]);
     await expectLimited(more[2]!, /fresh tokens .* for your login/);
+  });
+
+  it('count in memory at once while Redis hangs, after one timeout, refuse device starts at once, and in Redis once back', async () => {
+    const store = first.generator.sessions.manager.store as RedisStore;
+    /** The store's own default command timeout: what a request waited for each count sent to a Redis that hangs. */
+    const commandTimeoutMs = 2_000;
+    const sent = (what: RegExp) =>
+      store.client.commandQueue.toArray().filter((item) => item.command.args.some((arg) => what.test(String(arg)))).length;
+    const m2m = async (base: string, address: string, aud: string) => {
+      const started = performance.now();
+      const res = await fetch(`${base}/api/public/m2m`, {
+        method: 'POST',
+        headers: { 'x-forwarded-for': address },
+        body: new URLSearchParams({ aud }),
+      });
+      return { status: res.status, ms: performance.now() - started };
+    };
+    const cookie = await login(first.url);
+    await waitFor(() => store.health().reachable, { what: 'the store to be reachable' });
+    redis.pause();
+    try {
+      const address = newAddress();
+      // The first count waits for its timeout, and is counted in memory; the store knows from then on that Redis hangs.
+      expect((await m2m(first.url, address, 'dev-gcp:team:hung-0')).status).toBe(200);
+      const counts = sent(/:limit:/);
+      const more = [];
+      for (const app of ['hung-1', 'hung-2', 'hung-3', 'hung-4', 'hung-5']) more.push(await m2m(first.url, address, `dev-gcp:team:${app}`));
+      // Counted in memory at once, and held all the same: five fresh tokens per address, per replica while Redis is away.
+      expect(more.map(({ status }) => status)).toEqual([200, 200, 200, 200, 429]);
+      for (const { ms } of more) expect(ms).toBeLessThan(commandTimeoutMs);
+      expect(sent(/:limit:/)).toBe(counts);
+      // Readiness says so, as for a Redis that is stopped.
+      expect(await (await fetch(`${first.url}/internal/isready`)).text()).toMatch(/^ready \(sessions unavailable: .*Command timed out/);
+      // A device authorization is refused at once: its count in memory, its records not sent to wait for a timeout each.
+      const startedAt = performance.now();
+      const refused = await fetch(`${first.url}/oauth2/device_authorization`, {
+        method: 'POST',
+        headers: { 'x-forwarded-for': newAddress() },
+        body: new URLSearchParams({ client_id: DEVICE_CLIENT, scope: 'api://dev-gcp.my-team.my-app/.default' }),
+      });
+      expect(refused.status).toBe(503);
+      expect(performance.now() - startedAt).toBeLessThan(commandTimeoutMs);
+      expect(sent(/:record:/)).toBe(0);
+    } finally {
+      redis.resume();
+    }
+    await waitFor(() => store.health().reachable, { what: 'the store to be reachable once Redis answers again' });
+    // Counted across the replicas again; the login of before is still there.
+    const address = newAddress();
+    const back = [];
+    for (const [i, base] of [first.url, second.url, first.url, second.url, first.url, second.url].entries())
+      back.push((await m2m(base, address, `dev-gcp:team:back-${i}`)).status);
+    expect(back).toEqual([200, 200, 200, 200, 200, 429]);
+    expect((await get(first.url, '/api/obo?aud=dev-gcp:team:after-hang', cookie, newAddress())).status).toBe(200);
   });
 
   it('still hold, per replica, while Redis is away for the codes of the command line', async () => {

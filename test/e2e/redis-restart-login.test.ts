@@ -28,6 +28,8 @@ async function onRedis(args?: string[]): Promise<{ stack: Stack; redis: TestRedi
   const redis = await startRedis(args ? { args } : {});
   const stack = await startStack({ env: { REDIS_URL: redis.url, SESSION_ENCRYPTION_KEY: randomBytes(32).toString('base64') } });
   started.push({ stack, redis });
+  // A login completed before the store was first reached is put off (503): the tests' first logins wait for it.
+  await backAgain(stack);
   return { stack, redis };
 }
 

@@ -72,7 +72,7 @@ describe('the session store at start-up', () => {
 });
 
 describe('the session store going away later', () => {
-  it('leaves the replica ready, and says so in its health detail and metrics until it is back', async () => {
+  it('leaves the replica ready, and says so in its health detail and metrics until it is back: stopped, or hung', async () => {
     const redis = await startRedis();
     servers.push(redis);
     const stack = await stackWith(redis.url);
@@ -90,6 +90,25 @@ describe('the session store going away later', () => {
     await redis.restart();
     await waitFor(async () => (await health(stack)).session_store.reachable, { what: 'the store to be reached again' });
     expect(await readiness(stack)).toEqual({ status: 200, text: 'ready' });
+    expect(await storeUp(stack)).toBe('1');
+    // Hung, nothing closes the connection, and no request of anyone's waits on Redis: the readiness probes alone find out.
+    redis.pause();
+    try {
+      const hung = await waitFor(
+        async () => {
+          const answer = await readiness(stack);
+          return /^ready \(sessions unavailable: /.test(answer.text) ? answer : undefined;
+        },
+        { what: 'readiness to say that sessions are unavailable while Redis hangs' },
+      );
+      expect(hung.status).toBe(200);
+      expect(hung.text).toMatch(/REDIS_URL: the session store \(Redis at 127\.0\.0\.1:\d+\) cannot be reached: Command timed out\)$/);
+      expect((await health(stack)).session_store).toMatchObject({ reachable: false, reached_once: true });
+      expect(await storeUp(stack)).toBe('0');
+    } finally {
+      redis.resume();
+    }
+    await waitFor(async () => (await readiness(stack)).text === 'ready', { what: 'readiness to be plain again once Redis answers' });
     expect(await storeUp(stack)).toBe('1');
   }, 40_000);
 });

@@ -233,9 +233,45 @@ describe('authorization code with PKCE', () => {
       redirectUri: REDIRECT,
       scope: 'openid api://dev-gcp.locked.api/.default',
     });
-    const result = await redeem(code, verifier);
+    // Redeemed for that resource, as MSAL names it at the redemption.
+    const scope = 'openid api://dev-gcp.locked.api/.default';
+    const result = await asClient({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, scope });
     expectEntraError(result, 65001, 'invalid_grant');
     expect(result.body.suberror).toBe('consent_required');
+  });
+
+  it(
+    'a sign-in names several resources to consent to up front (MSAL extraScopesToConsent); its code gives the token of the ' +
+      'resource its redemption names, of two AADSTS28000',
+    async () => {
+      const own = `api://${clientId}/.default`;
+      const api = 'api://dev-gcp.team.api/.default';
+      const signIn = () => login(emulator, { clientId, redirectUri: REDIRECT, scope: `openid offline_access ${own} ${api} User.Read` });
+      const redeemFor = async (scope: string) => {
+        const { code, verifier } = await signIn();
+        return asClient({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, scope });
+      };
+      const forApi = await redeemFor(`openid offline_access ${api}`);
+      expect(forApi.status).toBe(200);
+      expect(forApi.body.scope).toBe(api);
+      expect(decodeJwt(String(forApi.body.access_token))).toMatchObject({ aud: emulator.clientIdFor('dev-gcp:team:api'), azp: clientId });
+      for (const field of ['id_token', 'refresh_token']) expect(typeof forApi.body[field]).toBe('string');
+      const forOwn = await redeemFor(`openid offline_access ${own}`);
+      expect(decodeJwt(String(forOwn.body.access_token)).aud).toBe(clientId);
+      const both = await redeemFor(`openid ${own} ${api}`);
+      expectEntraError(both, 28000, 'invalid_scope');
+      expect(String(both.body.error_description)).toContain('more than one resource');
+    },
+  );
+
+  it('offline_access named at the redemption only brings no refresh token: the employee consented to it at the sign-in', async () => {
+    const { code, verifier } = await login(emulator, { clientId, redirectUri: REDIRECT, scope: 'openid profile' });
+    const scope = 'openid offline_access api://dev-gcp.team.api/.default';
+    const result = await asClient({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, scope });
+    expect(result.status).toBe(200);
+    expect(decodeJwt(String(result.body.access_token)).aud).toBe(emulator.clientIdFor('dev-gcp:team:api'));
+    expect(typeof result.body.id_token).toBe('string');
+    expect(result.body.refresh_token).toBeUndefined();
   });
 });
 

@@ -25,6 +25,7 @@ const VERSIONS = ['4', '5'] as const;
 type Version = (typeof VERSIONS)[number];
 const API = 'dev-gcp:team:api';
 const API_SCOPE = 'api://dev-gcp.team.api/.default';
+const OTHER_SCOPE = 'api://dev-gcp.team.other/.default';
 
 let emulator: Emulator;
 let dir: string;
@@ -188,18 +189,27 @@ describe.each(VERSIONS)('@azure/msal-browser %s in Chromium', (version) => {
     await context.close();
   }, 60_000);
 
-  it('signs in with loginPopup, then gets an API token silently', async () => {
+  it('signs in with loginPopup for an API and extraScopesToConsent of another, then gets that one silently', async () => {
     const context = await browser.newContext();
     const tab = await context.newPage();
     await tab.goto(`${origin}/v${version}/`);
     await spa(tab).ready();
     const opened = tab.waitForEvent('popup');
-    const login = call(tab, 'loginPopup', ['openid', 'profile']);
+    const authorize = context.waitForEvent('request', { predicate: (request) => request.url().includes('/oauth2/v2.0/authorize') });
+    const login = call(tab, 'loginPopup', [API_SCOPE], [OTHER_SCOPE]);
     const popup = await opened;
+    // MSAL asks at authorize for both resources, and redeems the code for the first.
+    expect(new URL((await authorize).url()).searchParams.get('scope')?.split(' ')).toEqual(
+      expect.arrayContaining([API_SCOPE, OTHER_SCOPE]),
+    );
     await popup.locator('button:has-text("Sign in")').click();
     const result = await login;
+    expect(result.error, result.message).toBeUndefined();
     expect(result.idTokenClaims).toMatchObject({ aud: clientId, NAVident: 'Z990001' });
-    expectApiToken(await spa(tab).silent([API_SCOPE]));
+    expectApiToken(result);
+    const other = await spa(tab).silent([OTHER_SCOPE]);
+    expect(other.error, other.message).toBeUndefined();
+    expect(decodeJwt(other.accessToken)).toMatchObject({ aud: emulator.clientIdFor('dev-gcp:team:other'), azp: clientId });
     await context.close();
   }, 60_000);
 });

@@ -1,7 +1,8 @@
 /**
  * @azure/msal-node against the emulator over HTTPS: the resource of a web app's sign-in named at the code's redemption.
  * Entra's token endpoint takes `scope` with an authorization code (its own extension to the flow) as the resource the
- * access token is for, through the same access policies as any sign-in.
+ * access token is for, through the same access policies as any sign-in; a sign-in may name other APIs to consent to up
+ * front (extraScopesToConsent), whose tokens then come through the refresh token.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,8 +25,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('@azure/msal-node: acquireTokenByCode with the scope of an API the sign-in did not name', () => {
-  it("gets the API's token, for the scopes MSAL asked", async () => {
+describe('@azure/msal-node: acquireTokenByCode with the scope of one API', () => {
+  it("signed in with the OpenID scopes alone, gets the API's token, for the scopes MSAL asked", async () => {
     const clientId = emulator.registerClient({
       target: 'dev-gcp:team:code-scope',
       secrets: ['code-scope-secret'],
@@ -45,5 +46,23 @@ describe('@azure/msal-node: acquireTokenByCode with the scope of an API the sign
       NAVident: 'Z990302',
     });
     expect(result.scopes).toContain(scope);
+  }, 60_000);
+
+  it('getAuthCodeUrl with extraScopesToConsent of another API: the code gives the API token, the refresh token the other', async () => {
+    const clientId = emulator.registerClient({
+      target: 'dev-gcp:team:code-consent',
+      secrets: ['code-consent-secret'],
+      redirectUris: [REDIRECT],
+    });
+    type Result = { accessToken: Record<string, unknown>; consented: Record<string, unknown> };
+    const result = await runClientScript<Result>(emulator, 'msal-code-scope.ts', {
+      CLIENT_ID: clientId,
+      CLIENT_SECRET: 'code-consent-secret',
+      REDIRECT_URI: REDIRECT,
+      SCOPE: 'api://dev-gcp.team.api/.default',
+      CONSENT: 'api://dev-gcp.team.other/.default',
+    });
+    expect(result.accessToken).toMatchObject({ aud: emulator.clientIdFor('dev-gcp:team:api'), azp: clientId, NAVident: 'Z990302' });
+    expect(result.consented).toMatchObject({ aud: emulator.clientIdFor('dev-gcp:team:other'), azp: clientId, NAVident: 'Z990302' });
   }, 60_000);
 });

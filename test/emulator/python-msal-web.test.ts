@@ -11,7 +11,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { startEmulator, type Emulator } from '../../packages/entra-emulator/src/index.js';
 import { authorizeUrl, login, runClientScript } from './helpers.js';
 
-type Run = { idTokenClaims?: Record<string, unknown>; accounts?: string[]; renewed?: boolean; error?: string };
+type Run = {
+  idTokenClaims?: Record<string, unknown>;
+  accounts?: string[];
+  renewed?: boolean;
+  audience?: string;
+  refused?: number[] | null;
+  error?: string;
+};
 
 const REDIRECT = 'http://localhost:3000/python-callback';
 let emulator: Emulator;
@@ -58,6 +65,14 @@ describe('python3-msal as a web app: the auth code flow and a serialized token c
     expect(result.error).toBeUndefined();
     expect(result.idTokenClaims?.auth_time).toBeGreaterThanOrEqual(before);
     expect(result.idTokenClaims?.auth_time).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
+    expect(result.renewed).toBe(true);
+  }, 60_000);
+
+  it('a sign-in that asks consent for two resources: redeemed for both, AADSTS28000; for the one MSAL is told, its token', async () => {
+    const result = await run({ CONSENT: 'api://dev-gcp.team.other/.default' });
+    expect(result.error).toBeUndefined();
+    expect(result.refused).toEqual([28000]);
+    expect(result.audience).toBe(emulator.clientIdFor('dev-gcp:team:api'));
     expect(result.renewed).toBe(true);
   }, 60_000);
 

@@ -382,10 +382,13 @@ describe('grant and scope refusals', () => {
   it('missing grant type: AADSTS900144', async () => {
     expectEntraError(await token({ client_id: secretClientId, client_secret: 's3cret-value' }), 900144, 'invalid_request');
   });
-  it('invalid scope: AADSTS70011', async () => {
-    for (const scope of ['api://dev-gcp.team.api/read', 'api://dev-gcp.team.api', 'openid api://dev-gcp.team.api/.default', 'openid']) {
-      expectEntraError(await clientCredentials({ scope }), 70011, 'invalid_scope');
+  it('a scope without /.default: AADSTS1002012; /.default with more: AADSTS70011', async () => {
+    for (const scope of ['api://dev-gcp.team.api/read', 'api://dev-gcp.team.api', 'openid', 'openid profile User.Read']) {
+      const result = await clientCredentials({ scope });
+      expectEntraError(result, 1002012, 'invalid_scope');
+      expect(String(result.body.error_description)).toContain('/.default');
     }
+    expectEntraError(await clientCredentials({ scope: 'openid api://dev-gcp.team.api/.default' }), 70011, 'invalid_scope');
   });
   it('scopes of two resources: AADSTS700022', async () => {
     expectEntraError(

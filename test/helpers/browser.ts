@@ -3,23 +3,30 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** `extraArgs` for tests that need more, such as `--host-resolver-rules` to map host names to loopback. */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
+
+/**
+ * A browser of the file's own: on the run's shared Chromium (`shared-chromium.ts`) where there is one, or a Chromium
+ * of its own where the test needs more arguments, such as `--host-resolver-rules` to map host names to loopback.
+ */
 export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-dev-shm-usage',
-      ...extraArgs,
-    ],
-  });
+  // Only inside a vitest worker: the benchmarks start Chromium through here too, and vitest's API throws elsewhere.
+  const shared = extraArgs.length === 0 && process.env.VITEST ? (await import('vitest')).inject('sharedChromium') : undefined;
+  if (shared) {
+    const answer = await fetch(shared);
+    if (!answer.ok) throw new Error(await answer.text());
+    return chromium.connect(await answer.text(), { timeout: 30_000 });
+  }
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
 
 /**

@@ -266,6 +266,35 @@ describe('RedisStore against a real redis-server', () => {
     expect((await a.get('before-hang'))?.accessToken).toBe('ACCESS-TOKEN-VALUE');
   });
 
+  it('refuses at once, unsent, what follows a command timed out while Redis hangs, and makes the update refused once back', async () => {
+    const a = store();
+    await a.set('hung-update', session({ expiresAt: Date.now() + 600_000 }));
+    await waitFor(() => a.health().reachable, { what: 'the store to connect' });
+    // Commands of the store's other than its checks of whether Redis is back (writes of the key `alive`).
+    const sent = () => a.client.commandQueue.toArray().filter((item) => !String(item.command.args[0]).endsWith(':alive')).length;
+    redis.pause();
+    try {
+      // The first waits for its timeout (1 s here).
+      await expect(a.get('hung-update')).rejects.toBeInstanceOf(StoreUnavailableError);
+      const before = sent();
+      const started = performance.now();
+      await expect(a.update('hung-update', session({ accessToken: 'RENEWED', expiresAt: Date.now() + 600_000 }))).rejects.toBeInstanceOf(
+        StoreUnavailableError,
+      );
+      await expect(a.setRecord('device:hung', 'pending', 60_000)).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(a.consumeOnce('code:hung', 60_000)).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(a.withLock('hung-update', async () => 'never')).rejects.toBeInstanceOf(StoreUnavailableError);
+      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(sent()).toBe(before);
+    } finally {
+      redis.resume();
+    }
+    await waitFor(() => a.health().reachable, { what: 'the store to be reachable once Redis answers again' });
+    expect((await a.get('hung-update'))?.accessToken).toBe('RENEWED');
+    expect(await a.consumeOnce('code:hung', 60_000)).toBe(true);
+    expect(await a.withLock('hung-update', async () => 'renewed', { waitMs: 0 })).toEqual({ acquired: true, value: 'renewed' });
+  });
+
   it('leaves a key whose consumption was refused unused once Redis is back, though Redis took the command late', async () => {
     const a = store();
     await refusedWhileHung(redis, a, () => a.consumeOnce('code:late', 60_000));

@@ -4,10 +4,10 @@
  * that the test follows what the library really throws.
  */
 import * as client from 'openid-client';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Context } from '../../src/cli/context.js';
 import { CliError } from '../../src/cli/errors.js';
-import { renew, worthAskingAgain } from '../../src/cli/oauth.js';
+import { authorizationServer, renew, worthAskingAgain } from '../../src/cli/oauth.js';
 
 const BASE = 'http://127.0.0.1:8080';
 const ctx = { base: BASE } as Context;
@@ -103,5 +103,36 @@ describe("the command line and the generator's error answers", () => {
     const stalled = new ReadableStream<Uint8Array>({ start: () => undefined });
     const err = await thrownFor(() => new Response(stalled, { status: 502, headers: { 'content-type': 'application/json' } }));
     expect(await worthAskingAgain(err)).toBe(true);
+  });
+});
+
+describe('a generator on this machine that calls itself by another of its loopback names', () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  /** The issuer that discovery from `base` settles on, when every address answers metadata naming `issuer`; or why not. */
+  async function discoveredFrom(base: string, issuer: string): Promise<string> {
+    const asked: string[] = [];
+    vi.stubGlobal('fetch', (url: URL | string) => {
+      asked.push(new URL(String(url)).origin);
+      const metadata = { issuer, authorization_endpoint: `${issuer}/oauth2/authorize`, token_endpoint: `${issuer}/oauth2/token` };
+      return Promise.resolve(Response.json(metadata));
+    });
+    const server = await authorizationServer({ base, useCache: true } as Context).catch((err: Error) => err);
+    return server instanceof Error ? server.message : `${server.serverMetadata().issuer} (asked ${asked.join(', ')})`;
+  }
+
+  it('is that generator: its issuer, asked at its own address, whichever loopback name --url gives', async () => {
+    expect(await discoveredFrom('http://127.0.0.1:8080', 'http://localhost:8080')).toBe(
+      'http://localhost:8080 (asked http://127.0.0.1:8080, http://localhost:8080)',
+    );
+    expect(await discoveredFrom('http://[::1]:8080', 'http://localhost:8080')).toMatch(/^http:\/\/localhost:8080 /);
+    expect(await discoveredFrom('http://localhost:8080', 'http://127.0.0.1:8080')).toMatch(/^http:\/\/127\.0\.0\.1:8080 /);
+  });
+
+  it('is refused as another issuer for any other difference: port, scheme, path or a name of another machine', async () => {
+    for (const issuer of ['http://localhost:9090', 'https://localhost:8080', 'http://localhost:8080/other', 'http://gen.example:8080'])
+      expect(await discoveredFrom('http://127.0.0.1:8080', issuer)).toBe(
+        `the generator at http://127.0.0.1:8080 calls itself ${issuer}: use --url ${issuer}`,
+      );
   });
 });

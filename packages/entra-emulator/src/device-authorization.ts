@@ -52,7 +52,8 @@ export function deviceAuthorizationRoute(app: FastifyInstance, options: DeviceAu
     if (!client) throw errors.unknownClient(params.client_id.slice(0, 100));
     if (!params.scope?.trim()) throw errors.missingParameter('scope');
     const scopes = scopeItems(params.scope);
-    loginResource(directory, scopes);
+    // Its tokens are for these scopes (the device code grant names none): one resource, refused as before any sign-in.
+    loginResource(directory, scopes, () => errors.scopesAcrossResources());
 
     const lifetimeMs = Math.min(LIFETIME_S * 1000, stores.deviceCodes.limits.lifetimeMs);
     const userCode = newUserCode(stores);

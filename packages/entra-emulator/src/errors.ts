@@ -120,6 +120,20 @@ export const errors = {
       'invalid_scope',
       `The provided value for the input parameter 'scope' is not valid. The scope ${scope} is not valid.${hint ? ` ${hint}` : ''}`,
     ),
+  clientCredentialsScope: (scope: string) =>
+    new EntraError(
+      1002012,
+      'invalid_scope',
+      `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed ` +
+        `to the resource identifier (application ID URI).`,
+    ),
+  // At the token endpoint: an authorize request may name several resources (consent up front), a token request only one.
+  multipleResources: (scope: string) =>
+    new EntraError(
+      28000,
+      'invalid_scope',
+      `Provided value for the input parameter scope is not valid because it contains more than one resource. Scope ${scope} is not valid.`,
+    ),
   scopesAcrossResources: () =>
     new EntraError(
       700022,

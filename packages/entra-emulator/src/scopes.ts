@@ -1,5 +1,5 @@
 /** Which resource a request's scopes name, as Entra ID reads them. */
-import { errors } from './errors.js';
+import { errors, type EntraError } from './errors.js';
 import type { Directory } from './directory.js';
 import { GRAPH, graphNamed, isGraph } from './graph.js';
 import type { Resource } from './model.js';
@@ -31,6 +31,10 @@ export function defaultScopeResource(
   const apiItems = flow === 'client_credentials' ? items : items.filter((item) => !OIDC_SCOPES.has(item));
   const resources = new Set(apiItems.filter((item) => item.includes('/')).map(resourceName));
   if (resources.size > 1) throw errors.scopesAcrossResources();
+  // Entra's own code for a client-credentials scope that names no `/.default` at all (a permission, a bare resource, openid).
+  if (flow === 'client_credentials' && !items.some((item) => item.endsWith('/.default'))) {
+    throw errors.clientCredentialsScope(scope.slice(0, 200));
+  }
   const [item] = apiItems;
   if (apiItems.length !== 1 || !item || !item.endsWith('/.default')) {
     throw errors.invalidScope(
@@ -41,29 +45,49 @@ export function defaultScopeResource(
     );
   }
   const name = resourceName(item);
-  if (isGraph(name)) return graphNamed(name);
+  return isGraph(name) ? graphNamed(name) : namedResource(directory, name);
+}
+
+/** A resource of the directory by name, or Entra's AADSTS500011. */
+function namedResource(directory: Directory, name: string): Resource {
   const resource = directory.resource(name);
   if (!resource) throw errors.resourceNotFound(name.slice(0, 200));
   return resource;
 }
 
-/**
- * The resource a login's scopes ask an access token for: the one API they name, else Microsoft
- * Graph (for OpenID scopes only, or bare Graph permissions). Throws as Entra does at authorize.
- */
-export function loginResource(directory: Directory, scopes: string[]): { resource: Resource; scope: string } {
-  const apiItems = scopes.filter((item) => !OIDC_SCOPES.has(item));
-  const named = apiItems.filter((item) => item.includes('/') && !isGraph(resourceName(item)));
-  const graph = apiItems.filter((item) => !named.includes(item));
-  const resources = new Set(named.map(resourceName));
-  if (resources.size > 1 || (resources.size === 1 && graph.length > 0)) throw errors.scopesAcrossResources();
-  const [first] = named;
-  if (first !== undefined) {
-    const name = resourceName(first);
-    const resource = directory.resource(name);
-    if (!resource) throw errors.resourceNotFound(name.slice(0, 200));
-    return { resource, scope: named.join(' ') };
+/** The APIs of the directory that scopes name (not Microsoft Graph, not the OpenID scopes), by resource. */
+function namedApis(scopes: string[]): Map<string, string[]> {
+  const apis = new Map<string, string[]>();
+  for (const item of scopes) {
+    if (OIDC_SCOPES.has(item) || !item.includes('/') || isGraph(resourceName(item))) continue;
+    apis.set(resourceName(item), [...(apis.get(resourceName(item)) ?? []), item]);
   }
+  return apis;
+}
+
+/**
+ * What Entra checks of an authorize request's scopes: each API they name exists. They may name several resources, as MSAL's
+ * `extraScopesToConsent` does, for the employee to consent to them up front; a token is then asked for one at a time.
+ */
+export function checkConsentScopes(directory: Directory, scopes: string[]): void {
+  for (const name of namedApis(scopes).keys()) namedResource(directory, name);
+}
+
+/**
+ * The resource a token request's scopes ask an access token for: the one API they name, else Microsoft Graph (for OpenID
+ * scopes only, or bare Graph permissions). Scopes of more than one resource are refused as Entra's token endpoint refuses them
+ * (AADSTS28000), or with `acrossResources`.
+ */
+export function loginResource(
+  directory: Directory,
+  scopes: string[],
+  acrossResources: () => EntraError = () => errors.multipleResources(scopes.join(' ').slice(0, 200)),
+): { resource: Resource; scope: string } {
+  const apis = namedApis(scopes);
+  const graph = scopes.filter((item) => !OIDC_SCOPES.has(item) && !(item.includes('/') && !isGraph(resourceName(item))));
+  if (apis.size > 1 || (apis.size === 1 && graph.length > 0)) throw acrossResources();
+  const [api] = apis;
+  if (api !== undefined) return { resource: namedResource(directory, api[0]), scope: api[1].join(' ') };
   const permissions = graph.map((item) => item.slice(item.lastIndexOf('/') + 1)).filter((item) => item !== '.default');
   return { resource: GRAPH, scope: [...new Set(['openid', 'profile', 'email', ...permissions])].join(' ') };
 }

@@ -5,10 +5,11 @@ import type { Context } from '../context.js';
 import { updateEnvFile } from '../dotenv.js';
 import { NAME } from '../errors.js';
 
-export const help = `Usage: ${NAME} env <audience> --name VAR [--file .env] [--obo] [--url URL] [--no-cache]
+export const help = `Usage: ${NAME} env <audience> --name VAR [--file .env] [--obo [--device] [--timeout SECONDS]] [--url URL] [--no-cache]
 
 Writes VAR=<token> into the file (default .env), replacing the line that sets VAR or adding one,
-and keeping every other line as it was. --obo gets a token on your behalf instead of an app token.`;
+and keeping every other line as it was. --obo gets a token on your behalf instead of an app token;
+--device and --timeout then work as for obo (see ${NAME} obo --help).`;
 
 export async function run({ rest, values }: Invocation, ctx: Context): Promise<number> {
   const audience = audienceOf('env', rest);

@@ -6,10 +6,12 @@ import { audienceOf, variableOf } from '../operands.js';
 import type { Context } from '../context.js';
 import { CliError, NAME } from '../errors.js';
 
-export const help = `Usage: ${NAME} exec <audience> --name VAR [--obo] [--url URL] [--no-cache] -- <command> [args...]
+export const help = `Usage: ${NAME} exec <audience> --name VAR [--obo [--device] [--timeout SECONDS]] [--url URL] [--no-cache]
+         -- <command> [args...]
 
 Runs the command with VAR=<token> in its environment and exits with its exit code. Ctrl-C and kill go on to
-the command, which ends as it chooses; a command ended by a signal exits with 128 plus the signal's number.`;
+the command, which ends as it chooses; a command ended by a signal exits with 128 plus the signal's number.
+--obo gets a token on your behalf instead of an app token; --device and --timeout then work as for obo.`;
 
 /** Signals passed on to the command: Ctrl-C, `kill`, a closed terminal. */
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;

@@ -9,7 +9,6 @@
  * replicas, with the memory backend while Redis is away). Each limit is a fixed window per key.
  */
 import { digest } from '../../digest.js';
-import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import ipaddr from 'ipaddr.js';
 import type { Logger } from 'pino';
@@ -119,13 +118,27 @@ if n == 1 then redis.call('pexpire', KEYS[1], ARGV[1]) end
 return {n, redis.call('pttl', KEYS[1])}`;
 const LOG_EVERY_MS = 10_000;
 
+/**
+ * Where the Redis backend counts: the session store's connection, which knows whether Redis answers (connected, and took a
+ * write since its last command timed out), and runs the count under its rules.
+ */
+export interface SharedCounter {
+  health(): { reachable: boolean };
+  /** Refused (a rejection) at once while Redis is known not to answer; a timeout makes it known. */
+  script(source: string, keys: string[], args: (string | number)[]): Promise<unknown>;
+}
+
 export interface RedisLimiterOptions {
   /** The clock of the memory backend used while Redis is away, and of the warnings about it. */
   now?: () => number;
   prefix?: string;
 }
 
-/** Counted in Redis, so that a limit holds across replicas; in memory, per replica, while Redis is away. */
+/**
+ * Counted in Redis, so that a limit holds across replicas; in memory, per replica, while Redis is away: from the moment the
+ * store knows it (the connection lost, or a count or other command timed out while Redis hangs), at once, rather than after
+ * a timeout each; in Redis again once it takes a write.
+ */
 export class RedisLimiter implements Limiter {
   private readonly fallback: MemoryLimiter;
   private readonly now: () => number;
@@ -133,7 +146,7 @@ export class RedisLimiter implements Limiter {
   private lastErrorLog = -Infinity;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: SharedCounter,
     private readonly logger: Logger,
     options: RedisLimiterOptions = {},
   ) {
@@ -143,10 +156,10 @@ export class RedisLimiter implements Limiter {
   }
 
   async take(limit: Limit, key: string): Promise<Verdict> {
-    if (this.redis.status === 'ready') {
+    if (this.redis.health().reachable) {
       try {
         const redisKey = `${this.prefix}${limit.name}:${digest(key)}`;
-        const [count, ttl] = (await this.redis.eval(INCREMENT, 1, redisKey, limit.windowMs)) as [number, number];
+        const [count, ttl] = (await this.redis.script(INCREMENT, [redisKey], [limit.windowMs])) as [number, number];
         return { allowed: count <= limit.max, retryAfterSeconds: Math.max(1, Math.ceil(ttl / 1000)) };
       } catch (err) {
         this.logUnavailable(err);

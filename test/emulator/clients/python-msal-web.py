@@ -4,7 +4,11 @@ discovery off, the emulator's CA in REQUESTS_CA_BUNDLE): initiate_auth_code_flow
 with max_age when MAX_AGE is set, the employee's part done on the emulator's sign-in page as a browser without script
 would; then the token cache serialized, read by a new application (as after a restart of the app), and the tokens
 renewed silently through its refresh token. Prints the ID token's claims, or the error, and whether the renewal worked.
+With CONSENT (scopes of other resources, comma-separated), the sign-in asks for consent to those too: redeemed as it is,
+the code is refused (its error codes printed); redeemed with the scopes of the one resource, as MSAL says to, it gives
+that resource's token (its audience printed).
 """
+import base64
 import html
 import json
 import os
@@ -45,9 +49,14 @@ def sign_in(auth_uri):
 cache = msal.SerializableTokenCache()
 app = application(cache)
 max_age = {"max_age": int(os.environ["MAX_AGE"])} if os.environ.get("MAX_AGE") else {}
-flow = app.initiate_auth_code_flow(scopes, redirect_uri=env("REDIRECT_URI"), **max_age)
+consent = os.environ["CONSENT"].split(",") if os.environ.get("CONSENT") else []
+refused = None
+if consent:
+    flow = app.initiate_auth_code_flow(scopes + consent, redirect_uri=env("REDIRECT_URI"))
+    refused = app.acquire_token_by_auth_code_flow(flow, sign_in(flow["auth_uri"])).get("error_codes")
+flow = app.initiate_auth_code_flow(scopes + consent, redirect_uri=env("REDIRECT_URI"), **max_age)
 try:
-    result = app.acquire_token_by_auth_code_flow(flow, sign_in(flow["auth_uri"]))
+    result = app.acquire_token_by_auth_code_flow(flow, sign_in(flow["auth_uri"]), **({"scopes": scopes} if consent else {}))
 except RuntimeError as err:
     print(json.dumps({"error": str(err)[:300]}))
     sys.exit(0)
@@ -66,6 +75,8 @@ print(
             "idTokenClaims": result["id_token_claims"],
             "accounts": [account["username"] for account in accounts],
             "renewed": bool(renewed and "access_token" in renewed),
+            "audience": json.loads(base64.urlsafe_b64decode(result["access_token"].split(".")[1] + "=="))["aud"],
+            "refused": refused,
         }
     )
 )

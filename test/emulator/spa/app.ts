@@ -66,9 +66,14 @@ const backTo = (postLogoutRedirectUri?: string) => (postLogoutRedirectUri ? { po
       return summary(result);
     }),
   loginRedirect: (scopes: string[]) => app.loginRedirect({ scopes }),
-  loginPopup: (scopes: string[]) =>
+  /** A sign-in by popup for `scopes`, with the employee's consent to `extraScopesToConsent` (other resources) up front. */
+  loginPopup: (scopes: string[], extraScopesToConsent?: string[]) =>
     caught(async () => {
-      const result = await app.loginPopup({ scopes, redirectUri: config.popupRedirectUri });
+      const result = await app.loginPopup({
+        scopes,
+        redirectUri: config.popupRedirectUri,
+        ...(extraScopesToConsent ? { extraScopesToConsent } : {}),
+      });
       app.setActiveAccount(result.account);
       return summary(result);
     }),

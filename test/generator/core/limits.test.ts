@@ -2,7 +2,6 @@
  * The one limiter: its memory backend on an injected clock, the Redis backend's fallback to it while
  * Redis is away, and the refusals of `Limits`, the public endpoints' among them.
  */
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.js';
@@ -63,19 +62,46 @@ describe('MemoryLimiter', () => {
 });
 
 describe('RedisLimiter while Redis is away', () => {
+  /** A store that answers counts (each its own count, starting at 1) while `reachable`, and fails the test if asked otherwise. */
+  const counter = () => {
+    const shared = {
+      reachable: false,
+      scripts: 0,
+      health: () => ({ reachable: shared.reachable }),
+      script: async () => {
+        if (!shared.reachable) throw new Error('a count sent to a Redis known not to answer');
+        shared.scripts++;
+        return [shared.scripts, 10_000];
+      },
+    };
+    return shared;
+  };
+
   it('counts in memory, per replica, on its clock', async () => {
     let now = 0;
     const logger = pino({ level: 'silent' });
-    // Never connected: its status is not 'ready', as while Redis is down.
-    const redis = new Redis({ lazyConnect: true, enableOfflineQueue: false });
-    const limiter = new RedisLimiter(redis, logger, { now: () => now });
+    // Never connected, as while Redis is down.
+    const limiter = new RedisLimiter(counter(), logger, { now: () => now });
     const two = limit(2, 10_000);
     expect((await limiter.take(two, 'a')).allowed).toBe(true);
     expect((await limiter.take(two, 'a')).allowed).toBe(true);
     expect(await limiter.take(two, 'a')).toEqual({ allowed: false, retryAfterSeconds: 10 });
     now += 10_000;
     expect((await limiter.take(two, 'a')).allowed).toBe(true);
-    redis.disconnect();
+  });
+
+  it('sends nothing to Redis while the store knows it does not answer, and counts there again once it does', async () => {
+    const redis = counter();
+    const limiter = new RedisLimiter(redis, pino({ level: 'silent' }));
+    const two = limit(2, 10_000);
+    redis.reachable = true;
+    expect((await limiter.take(two, 'a')).allowed).toBe(true);
+    redis.reachable = false;
+    expect((await limiter.take(two, 'a')).allowed).toBe(true);
+    redis.reachable = true;
+    expect(await limiter.take(two, 'a')).toEqual({ allowed: true, retryAfterSeconds: 10 });
+    expect(await limiter.take(two, 'a')).toEqual({ allowed: false, retryAfterSeconds: 10 });
+    expect(redis.scripts).toBe(3);
   });
 });
 

@@ -9,8 +9,7 @@ import { randomToken } from '../random.js';
 import type { Stores } from '../stores.js';
 import type { AuthorizationCode } from '../model.js';
 import type { Grant } from './grant.js';
-import { isGraph } from '../graph.js';
-import { OIDC_SCOPES, resourceName, scopeItems } from '../scopes.js';
+import { OIDC_SCOPES, scopeItems } from '../scopes.js';
 import { signInTokens, SPA_REFRESH_LIFETIME_MS } from './sign-in-tokens.js';
 
 /** Entra's codes are valid for five minutes; the store keeps them longer, so that a late one is told it expired. */
@@ -39,17 +38,17 @@ function checkVerifier(code: AuthorizationCode, verifier: string | undefined): v
 }
 
 /**
- * The scopes a code's tokens are for. Entra takes a `scope` sent with the code (its extension to the flow, which MSAL
- * always sends) as the resource the access token is for: a web app that signed the employee in with the OpenID scopes
- * alone (or Microsoft Graph's) gets its API's token by naming the API at the redemption, as MSAL's
- * `acquireTokenByCode({ scopes: [api] })` does. The OpenID scopes of the sign-in stay (an ID token with openid, a
- * refresh token with offline_access). A sign-in that named an API of the directory keeps it.
+ * The scopes a code's tokens are for. Entra takes a `scope` sent with the code (its extension to the flow, which MSAL always
+ * sends) as the token request's: its resource is the one the access token is for, whichever resources the sign-in named for
+ * consent (MSAL's `extraScopesToConsent`), and OpenID scopes alone ask for Microsoft Graph's; a `scope` of two resources is
+ * refused (AADSTS28000). The OpenID scopes are the sign-in's, as the employee consented to them there: an ID token with
+ * openid, a refresh token with offline_access, named at the sign-in. Without a `scope`, the sign-in's
+ * scopes.
  */
 function redeemedScopes(signedIn: string[], scope: string | undefined): string[] {
-  const namesApi = (items: string[]) => items.some((item) => !OIDC_SCOPES.has(item) && item.includes('/') && !isGraph(resourceName(item)));
-  const asked = scope ? scopeItems(scope) : [];
-  if (namesApi(signedIn) || !namesApi(asked)) return signedIn;
-  return [...new Set([...signedIn.filter((item) => OIDC_SCOPES.has(item)), ...asked])];
+  if (!scope?.trim()) return signedIn;
+  const consented = signedIn.filter((item) => OIDC_SCOPES.has(item));
+  return [...new Set([...consented, ...scopeItems(scope).filter((item) => !OIDC_SCOPES.has(item))])];
 }
 
 export const authorizationCode: Grant = {

@@ -7,7 +7,7 @@ import type { Directory } from '../directory.js';
 import type { ClientRecord, RedirectType, TestEmployee } from '../model.js';
 import { EntraError, errors } from '../errors.js';
 import type { Params } from '../params.js';
-import { loginResource, scopeItems } from '../scopes.js';
+import { checkConsentScopes, scopeItems } from '../scopes.js';
 
 /** The authorize parameters carried through the sign-in form. */
 export const AUTHORIZE_PARAMS = [
@@ -121,7 +121,7 @@ function refusalOf(directory: Directory, params: Params): EntraError | undefined
   if (responseTypeRefusal) return responseTypeRefusal;
   if (!params.scope?.trim()) return errors.missingParameter('scope');
   try {
-    loginResource(directory, scopeItems(params.scope));
+    checkConsentScopes(directory, scopeItems(params.scope));
   } catch (err) {
     if (err instanceof EntraError) return err;
     throw err;

@@ -26,8 +26,8 @@ export interface Readiness {
 /**
  * Readiness: false while shutting down, before the identity provider's keys are loaded, and while the
  * session store was never reached (a configuration fault: every login would fail). A store that went
- * away later leaves the replica ready (app tokens need no store) and is told in /internal/health and
- * the metric `session_store_up`.
+ * away later (the connection lost, or Redis hanging: see `RedisStore.health`) leaves the replica ready (app tokens need no
+ * store) and is told in the answer, in /internal/health and in the metric `session_store_up`.
  */
 export async function internalRoutes(app: FastifyInstance, ctx: GeneratorContext, readiness: Readiness): Promise<void> {
   const isReady = {
