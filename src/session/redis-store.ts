@@ -198,6 +198,8 @@ export class RedisStore implements SessionStore {
     this.problem = undefined;
     this.lastErrorLog = 0;
     this.options.logger?.info('session store (Redis) connected');
+    // Updates refused while the replay above was under way (still `stalled`, so not sent) would otherwise wait for the next stall.
+    if (this.deferredUpdates.size > 0) void this.replayDeferred();
   }
 
   /** Whether Redis answers; asked while it has answered nothing for a while, it checks (`check`), for the next asking. */

@@ -295,6 +295,24 @@ describe('RedisStore against a real redis-server', () => {
     expect(await a.withLock('hung-update', async () => 'renewed', { waitMs: 0 })).toEqual({ acquired: true, value: 'renewed' });
   });
 
+  it('makes an update refused while what Redis missed is being made, once back', async () => {
+    const a = store();
+    await a.set('refused-in-replay', session({ expiresAt: Date.now() + 600_000 }));
+    // Redis answers again; while the verification makes what it missed, an update comes, refused as Redis is not yet taken as back.
+    const replay = (a as unknown as { replayDeferred(): Promise<void> }).replayDeferred.bind(a);
+    let late: unknown;
+    vi.spyOn(a as unknown as { replayDeferred(): Promise<void> }, 'replayDeferred').mockImplementationOnce(async () => {
+      const replaying = replay();
+      late = await a
+        .update('refused-in-replay', session({ accessToken: 'LATE', expiresAt: Date.now() + 600_000 }))
+        .catch((err: unknown) => err);
+      await replaying;
+    });
+    await refusedWhileHung(redis, a, () => a.get('refused-in-replay'));
+    expect(late).toBeInstanceOf(StoreUnavailableError);
+    await waitFor(async () => (await a.get('refused-in-replay'))?.accessToken === 'LATE', { what: 'the refused update to be made' });
+  });
+
   it('leaves a key whose consumption was refused unused once Redis is back, though Redis took the command late', async () => {
     const a = store();
     await refusedWhileHung(redis, a, () => a.consumeOnce('code:late', 60_000));
