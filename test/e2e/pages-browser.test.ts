@@ -202,6 +202,8 @@ describe('the token page', () => {
     await renew.locator('a:text-is("Get a new one")').click();
     await clocked.waitForURL(`${stack.url}/api/obo?aud=${encodeURIComponent(AUDIENCE)}`);
     await expect(clocked.locator('h1').textContent()).resolves.toBe('Token on behalf of you');
+    // The page's clock is still past the hour: its new token reads as expired from the start, and the offer says so.
+    await expect.poll(() => renew.textContent()).toMatch(/^This token has expired\.\s+Get a new one$/);
     await clocked.close();
   });
 

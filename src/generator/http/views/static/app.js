@@ -45,6 +45,8 @@
    * <time datetime> as the reader's local clock and relative to now; an expiry counts down and is marked under five minutes.
    * The offer of a new token (data-renew) is shown once the expiry has passed, and hidden until then.
    */
+  var EXPIRED = 'This token has expired.';
+
   function times() {
     var elements = document.querySelectorAll('time[data-local]');
     if (!elements.length) return;
@@ -64,11 +66,10 @@
         if (expiry && seconds <= 0) expired = true;
       });
       // Changed only when it changes: the live region around it reads out what appears in it, once.
-      if (renew && renew.hidden === expired) {
-        var why = renew.querySelector('[data-renew-why]');
-        if (why) why.textContent = 'This token has expired.';
-        renew.hidden = !expired;
-      }
+      if (renew && renew.hidden === expired) renew.hidden = !expired;
+      // Also on a page whose token had expired before it was shown (a restored tab), where the offer is not hidden first.
+      var why = renew && expired && renew.querySelector('[data-renew-why]');
+      if (why && why.textContent !== EXPIRED) why.textContent = EXPIRED;
     };
     render();
     setInterval(render, 1000);
