@@ -16,6 +16,10 @@ export interface Answer {
   text(): string;
 }
 
+/**
+ * `timeoutMs` bounds the whole exchange, not each pause in it: a server that sends its head and then trickles its body
+ * would outlast an idle timeout.
+ */
 export function send(
   url: string,
   init: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs: number },
@@ -23,11 +27,21 @@ export function send(
   const target = new URL(url);
   const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = request(target, { method: init.method ?? 'GET', headers: init.headers ?? {}, timeout: init.timeoutMs }, (res) => {
+    const seconds = init.timeoutMs / 1000;
+    const deadline = setTimeout(
+      () => req.destroy(new Error(`no answer within ${seconds} second${seconds === 1 ? '' : 's'}`)),
+      init.timeoutMs,
+    );
+    const fail = (err: Error) => {
+      clearTimeout(deadline);
+      reject(err);
+    };
+    const req = request(target, { method: init.method ?? 'GET', headers: init.headers ?? {} }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', reject);
+      res.on('error', fail);
       res.on('end', () => {
+        clearTimeout(deadline);
         const text = Buffer.concat(chunks).toString('utf8');
         resolve({
           status: res.statusCode ?? 0,
@@ -46,8 +60,7 @@ export function send(
         });
       });
     });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${init.timeoutMs / 1000} seconds`)));
-    req.on('error', reject);
+    req.on('error', fail);
     req.end(init.body);
   });
 }

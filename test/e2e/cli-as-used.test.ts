@@ -234,6 +234,11 @@ describe('a cached token of a generator that takes connections and never answers
       // It still asked whose tokens the generator gives (the check of a new tenant stays), and did not wait out 10 s for it.
       expect(proxy.requests.filter((r) => r.mode === 'blackhole').map((r) => r.path)).toEqual(['/api/public/identity-provider']);
       expect(seconds).toBeLessThan(6);
+      // Nor for one that sends its head and then its body a byte at a time, never ending it: the second is for the whole answer.
+      proxy.mode = 'trickle';
+      const trickled = await m2m();
+      expect([trickled.code, trickled.stdout, trickled.stderr]).toEqual([0, first.stdout, '']);
+      expect(proxy.requests.filter((r) => r.mode === 'trickle').map((r) => r.path)).toEqual(['/api/public/identity-provider']);
     } finally {
       await proxy.close();
     }

@@ -8,9 +8,10 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * `slow` forwards the request after `slowMs`; `late` forwards it at once and delays the answer by
- * `slowMs` (the identity provider acts, its answer comes too late); `blackhole` never answers.
+ * `slowMs` (the identity provider acts, its answer comes too late); `blackhole` never answers; `trickle` sends a head and
+ * then a byte of its body every 100 ms, never the end.
  */
-export type FaultMode = 'pass' | 'down' | 'slow' | 'late' | 'blackhole' | 'garbage' | 'error-500' | 'redirect';
+export type FaultMode = 'pass' | 'down' | 'slow' | 'late' | 'blackhole' | 'trickle' | 'garbage' | 'error-500' | 'redirect';
 
 export interface FaultProxy {
   url: string;
@@ -90,6 +91,13 @@ export async function startFaultProxy(upstream: string, port = 0): Promise<Fault
     }
     if (mode === 'blackhole') {
       req.resume();
+      return;
+    }
+    if (mode === 'trickle') {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const timer = setInterval(() => res.write(' '), 100);
+      res.on('close', () => clearInterval(timer));
       return;
     }
     if (mode === 'redirect') {
