@@ -78,9 +78,9 @@ const SHOWN_TEXT_MAX = 300;
  */
 function misdirected(ctx: Context, status: number, text: string | undefined): CliError | undefined {
   if (status !== 421) return undefined;
-  // Whatever answered wrote it: kept to one line, without control characters, and short.
+  // Whatever answered wrote it: kept to one line, without control or format characters (a bidi override), and short.
   const said = (text ?? '')
-    .replace(/[\p{Cc}\s]+/gu, ' ')
+    .replace(/[\p{Cc}\p{Cf}\s]+/gu, ' ')
     .trim()
     .slice(0, SHOWN_TEXT_MAX);
   const words = said ? `: ${/[.!?]$/.test(said) ? said : `${said}.`}` : '.';
@@ -121,8 +121,12 @@ export function failureOf(
   return new CliError(`${message}\n\n${answer.details}`);
 }
 
+/** A body shown as words only when it is plain text, as the generator's 421 is: not a proxy's or a CDN's page. */
+export const plainText = (contentType: string | null | undefined, text: string | undefined): string | undefined =>
+  contentType?.toLowerCase().startsWith('text/plain') ? text : undefined;
+
 export const failure = (ctx: Context, res: Answer, path: string): CliError =>
-  failureOf(ctx, res.status, res.header('x-correlation-id'), res.json(), path, res.text());
+  failureOf(ctx, res.status, res.header('x-correlation-id'), res.json(), path, plainText(res.header('content-type'), res.text()));
 
 /** A token response as the generator sends it, or the one line saying that --url is something else. */
 export function tokenBody(ctx: Context, res: Answer, path: string): { access_token: string; expires_in: number } {

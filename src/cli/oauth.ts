@@ -7,7 +7,7 @@ import { LOOPBACK_NAMES } from '../host-names.js';
 import { PATHS } from '../paths.js';
 import type { Context } from './context.js';
 import { CliError, LoginRequired } from './errors.js';
-import { failureOf, notAGenerator, unreachable } from './generator.js';
+import { failureOf, notAGenerator, plainText, unreachable } from './generator.js';
 
 /** The command line's name for itself, shown on the page that asks the employee. */
 export const CLIENT_ID = 'the token-generator command line';
@@ -21,7 +21,7 @@ interface ErrorAnswer {
   status: number;
   correlation: string | null;
   body: unknown;
-  /** The body as it came, when it was read here. */
+  /** The body as it came, when it was read here and is plain text. */
   text?: string;
 }
 
@@ -69,7 +69,13 @@ async function errorAnswerOf(err: unknown): Promise<ErrorAnswer | undefined> {
     return undefined;
   const response = err.cause;
   const text = await bodyOf(response);
-  return { status: response.status, correlation: response.headers.get('x-correlation-id'), body: jsonOf(text), ...(text ? { text } : {}) };
+  const words = plainText(response.headers.get('content-type'), text);
+  return {
+    status: response.status,
+    correlation: response.headers.get('x-correlation-id'),
+    body: jsonOf(text),
+    ...(words ? { text: words } : {}),
+  };
 }
 
 /** One line for anything openid-client throws: the generator's advice, or what is wrong with --url. */

@@ -7,6 +7,7 @@ import * as client from 'openid-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Context } from '../../src/cli/context.js';
 import { CliError } from '../../src/cli/errors.js';
+import { failureOf, plainText } from '../../src/cli/generator.js';
 import { authorizationServer, renew, worthAskingAgain } from '../../src/cli/oauth.js';
 
 const BASE = 'http://127.0.0.1:8080';
@@ -97,6 +98,19 @@ describe("the command line and the generator's error answers", () => {
   it('is worth asking again when the answer takes longer than the timeout, which says the generator cannot be reached', async () => {
     expect(await worthAskingAgain(await thrownFor(never, 0.2))).toBe(true);
     expect((await renewalFailure(never, 0.2))?.message).toMatch(/^cannot reach the generator at /);
+  });
+
+  it('shows the words of a 421 (a name the generator does not answer to) only when plain text, without format characters', () => {
+    const advice = `Behind a proxy at that address, it needs PUBLIC_URL=${BASE} where it runs.`;
+    const said = (contentType: string, text: string) =>
+      failureOf(ctx, 421, null, undefined, '/api/public/m2m', plainText(contentType, text)).message;
+    expect(said('text/plain; charset=utf-8', 'Answers only to its own name.\u202e reversed')).toBe(
+      `the generator at ${BASE} does not answer to the name 127.0.0.1:8080 (HTTP 421): Answers only to its own name. reversed. ${advice}`,
+    );
+    // A page of something else in front of it (a CDN's) is not read out.
+    expect(said('text/html', '<html><body>Misdirected</body></html>')).toBe(
+      `the generator at ${BASE} does not answer to the name 127.0.0.1:8080 (HTTP 421). ${advice}`,
+    );
   });
 
   it('does not wait for the body of a 5xx that stalls after its head', async () => {
