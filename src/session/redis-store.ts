@@ -68,7 +68,10 @@ export interface RedisStoreOptions {
  * to spare. With the defaults (lease 5 s, W = 2 s + 1 s, tick 666 ms), an extension sent 0.67 s after the last one that
  * Redis never ran has failed by 3.67 s; the retry then lands at about 3.7 s, and even one sent a tick later (4.33 s)
  * would land before the lease ends at 5 s. An extension that timed out but that Redis ran late extended the lease all
- * the same. What no timing saves is Redis, or the way to it, gone for a whole lease.
+ * the same. What no timing saves is Redis, or the way to it, gone for a whole lease. While Redis hangs, once a command
+ * timed out, the retries are refused unsent until the store sees Redis answer again (`stalled`): an extension then lands
+ * after that check, which may come later than a queued retry would have, so a hang that ends near the lease's end may
+ * let it run out.
  */
 export const LOCK_LEASE_MS = 5_000;
 
