@@ -10,8 +10,7 @@ import { cookieNames } from '../../src/paths.js';
 import { launchChromium } from '../helpers/browser.js';
 import { login, startLogin } from '../helpers/http-login.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { startStack, type Stack } from '../helpers/stack.js';
-import { waitFor } from '../helpers/wait-for.js';
+import { startStack, storeReached, type Stack } from '../helpers/stack.js';
 
 const WANTED = '/api/obo?aud=dev-gcp:my-team:my-app';
 const started: { stack: Stack; redis: TestRedis }[] = [];
@@ -29,14 +28,8 @@ async function onRedis(args?: string[]): Promise<{ stack: Stack; redis: TestRedi
   const stack = await startStack({ env: { REDIS_URL: redis.url, SESSION_ENCRYPTION_KEY: randomBytes(32).toString('base64') } });
   started.push({ stack, redis });
   // A login completed before the store was first reached is put off (503): the tests' first logins wait for it.
-  await backAgain(stack);
+  await storeReached(stack.url);
   return { stack, redis };
-}
-
-async function backAgain(stack: Stack): Promise<void> {
-  const reachable = async () =>
-    ((await (await fetch(`${stack.url}/internal/health`)).json()) as { session_store: { reachable: boolean } }).session_store.reachable;
-  await waitFor(reachable, { what: 'the generator to reach Redis again', timeout: 15_000 });
 }
 
 /** The browser's return to the callback, as a page. */
@@ -66,7 +59,7 @@ describe('Redis away while an employee is at the identity provider', () => {
     expect(away.headers.getSetCookie().filter((c) => c.startsWith(`${loginName}=`))).toEqual([]);
 
     await redis.restart();
-    await backAgain(stack);
+    await storeReached(stack.url);
     const completed = await callback(pending.callbackUrl, pending.loginCookie);
     expect(completed.status).toBe(302);
     expect(completed.headers.get('location')).toBe(WANTED);
@@ -92,7 +85,7 @@ describe('Redis away while an employee in a real browser is at the identity prov
       expect(new URL((await tryAgain.getAttribute('href'))!, stack.url).toString()).toBe(callbackUrl);
 
       await redis.restart();
-      await backAgain(stack);
+      await storeReached(stack.url);
       await tryAgain.click();
       await page.waitForURL(wanted);
       await expect(page.locator('#access-token').textContent()).resolves.toMatch(/^eyJ/);
@@ -124,7 +117,7 @@ describe('Redis away while an employee answers a tool', () => {
       ?.replace(/&#(\d+);/g, (_m, n: string) => String.fromCharCode(Number(n)));
     expect(tryAgain).toBe(consent);
     await redis.restart();
-    await backAgain(stack);
+    await storeReached(stack.url);
     const asked = await fetch(`${stack.url}${tryAgain!}`, { headers: { cookie, accept: 'text/html' } });
     expect(asked.status).toBe(200);
     expect(await asked.text()).toMatch(/Allow/);
@@ -146,7 +139,7 @@ describe('Redis restarted while an employee is at the identity provider', () => 
       const pending = await startLogin(stack.url, WANTED);
       await redis.stop();
       await redis.restart();
-      await backAgain(stack);
+      await storeReached(stack.url);
       const completed = await callback(pending.callbackUrl, pending.loginCookie);
       expect(completed.status).toBe(302);
       expect((await obo(stack, sessionCookie(stack, completed)!)).status).toBe(200);

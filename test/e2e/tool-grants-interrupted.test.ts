@@ -24,7 +24,7 @@ import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { login, logout } from '../helpers/http-login.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { memoryLogger } from '../helpers/stack.js';
+import { memoryLogger, storeReached } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 // Before the service starts: the device page's reading time and the poll interval pass by the clock.
@@ -69,6 +69,7 @@ beforeAll(async () => {
   const memory = memoryLogger();
   logs = memory.logs;
   inProcess = await startService(loadConfig(own), own, { logger: memory.logger });
+  await storeReached(inProcess.url);
   loopback = await startLoopback();
 }, 60_000);
 

@@ -8,6 +8,7 @@ import { createLogger } from '../../src/logger.js';
 import { startService, type Service } from '../../src/main.js';
 import type { EmulatorOptions } from '../../packages/entra-emulator/src/index.js';
 import { freePort } from './ports.js';
+import { waitFor } from './wait-for.js';
 
 export interface Stack extends Service {
   logs: string[];
@@ -47,4 +48,14 @@ export async function startStack(
 export async function startReplica(first: Service, env: Record<string, string>): Promise<Service> {
   const own = { ...env, PORT: String(await freePort()), HOST: '127.0.0.1' };
   return startService({ generator: loadConfig(own).generator, identity: first.identity }, own, { logger: memoryLogger().logger });
+}
+
+/**
+ * Until the generator at `url` reaches its session store: a login completed before it first did is put off (503), as it must
+ * be, where a replica on NAIS gets no request before its readiness says the store was reached.
+ */
+export async function storeReached(url: string, timeout = 15_000): Promise<void> {
+  const reachable = async () =>
+    ((await (await fetch(`${url}/internal/health`)).json()) as { session_store: { reachable: boolean } }).session_store.reachable;
+  await waitFor(reachable, { what: `the generator at ${url} to reach its session store`, timeout });
 }
