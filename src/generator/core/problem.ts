@@ -42,6 +42,15 @@ export interface CodeRule {
   title?: string;
 }
 
+/** A login's return that this browser cannot finish (opened in another browser, or too late): a client error, said plainly. */
+const NOT_FINISHED_HERE = {
+  status: 400,
+  oauth: 'invalid_request',
+  retry: false,
+  advice: 'Start the login again from the page you wanted.',
+  title: 'This login cannot be finished here',
+} as const satisfies CodeRule;
+
 const FIX_REQUEST = 'Fix the request as the message says; /openapi.json describes every route.';
 const LOG_IN_AGAIN = 'Log in again (or, for a tool, start its authorization again).';
 const WAIT = 'Try again in a moment.';
@@ -76,21 +85,8 @@ export const PROBLEM_CODES = {
   // The employee's login.
   login_required: { status: 401, oauth: 'invalid_grant', retry: false, advice: 'Log in in a browser first.' },
   login_expired: { status: 401, oauth: 'invalid_grant', oauthStatus: 400, retry: false, advice: LOG_IN_AGAIN },
-  // A login's return that this browser cannot finish (opened in another browser, or too late): a client error, said plainly.
-  login_state_expired: {
-    status: 400,
-    oauth: 'invalid_request',
-    retry: false,
-    advice: 'Start the login again from the page you wanted.',
-    title: 'This login cannot be finished here',
-  },
-  login_state_mismatch: {
-    status: 400,
-    oauth: 'invalid_request',
-    retry: false,
-    advice: 'Start the login again from the page you wanted.',
-    title: 'This login cannot be finished here',
-  },
+  login_state_expired: NOT_FINISHED_HERE,
+  login_state_mismatch: NOT_FINISHED_HERE,
   login_failed: { status: 400, oauth: 'invalid_grant', retry: false, advice: 'Start the login again from the page you wanted.' },
   // A reload of a login's callback after it completed: nothing is wrong, the login's answer is only not for a second use.
   login_already_completed: {
