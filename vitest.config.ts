@@ -41,10 +41,15 @@ class LongestFirst extends BaseSequencer {
 
 /**
  * The fast tier (`npm run test:fast`): unit and core tests, no server, no browser. They start nothing and leave
- * nothing behind, so the tier runs them with `--no-isolate`, each worker in one module graph rather than importing
+ * nothing behind, so the tier runs them without isolation, each worker in one module graph rather than importing
  * the sources again for every file: collecting was half of what these files cost (19.6 s for the tier isolated,
  * 9.6 s not, on an idle 2-core machine). A test here restores what it changes of the process: fake timers, mocks,
- * the environment. `npm test` runs each of them in a process of its own, as every other file.
+ * the environment.
+ *
+ * Vitest 3 has one pool of each kind for a run, and a pool's isolation is the run's, not a project's: the tier
+ * gets its shared graph in `npm test` too by running in the worker-thread pool, which alone is not isolated, while
+ * the stack keeps a process of its own for each file in the forks pool. The tier runs first (its `groupOrder`):
+ * the two pools would otherwise run side by side, four workers on two cores.
  */
 const FAST = ['test/unit/**/*.test.ts', 'test/generator/**/*.test.ts', 'test/session/crypto.test.ts'];
 
@@ -52,10 +57,16 @@ export default defineConfig({
   resolve: { alias: sourceAliases },
   test: {
     projects: [
-      { extends: true, test: { name: 'fast', include: FAST } },
+      { extends: true, test: { name: 'fast', include: FAST, pool: 'threads', sequence: { groupOrder: 0 } } },
       {
         extends: true,
-        test: { name: 'stack', include: ['test/**/*.test.ts'], exclude: FAST, globalSetup: ['test/helpers/shared-chromium.ts'] },
+        test: {
+          name: 'stack',
+          include: ['test/**/*.test.ts'],
+          exclude: FAST,
+          globalSetup: ['test/helpers/shared-chromium.ts'],
+          sequence: { groupOrder: 1 },
+        },
       },
     ],
     reporters: ['default', './test/summary-reporter.ts'],
@@ -65,7 +76,7 @@ export default defineConfig({
     maxWorkers: 2,
     pool: 'forks',
     // The fuzz test measures memory after a full garbage collection.
-    poolOptions: { forks: { execArgv: ['--expose-gc'] } },
+    poolOptions: { forks: { execArgv: ['--expose-gc'] }, threads: { isolate: false } },
     minWorkers: 1,
     sequence: { sequencer: LongestFirst },
   },
