@@ -7,8 +7,11 @@
  * timeouts, retries and waits for the network are unchanged.
  *
  * Install it before the service starts, so that a `Date.now` kept by reference at start is this clock.
- * Each test file runs in a process of its own (vitest's forks pool); `restore` is for tidiness.
+ * Install it at the top of the test file: it is restored when the file's tests end (its `afterAll`), so that a
+ * file run after it in the same process (vitest without isolation) reads the real clock, and can mock it.
  */
+import { afterAll } from 'vitest';
+
 export interface TestClock {
   /** Moves the clock forward by `ms`, as if that much time had passed. */
   advance(ms: number): void;
@@ -17,11 +20,13 @@ export interface TestClock {
 
 let installed: TestClock | undefined;
 
+/** Installs the clock for the test file calling it, at its top level, and restores it when the file's tests end. */
 export function installClock(): TestClock {
   if (installed) return installed;
   const RealDate = Date;
   const realNow = RealDate.now.bind(RealDate);
-  const realPerformanceNow = performance.now.bind(performance);
+  const PerformanceNow = performance.now;
+  const realPerformanceNow = PerformanceNow.bind(performance);
   let offset = 0;
   const now = () => realNow() + offset;
   const ShiftedDate = new Proxy(RealDate, {
@@ -39,10 +44,13 @@ export function installClock(): TestClock {
     },
     restore() {
       globalThis.Date = RealDate;
-      performance.now = realPerformanceNow;
+      performance.now = PerformanceNow;
       installed = undefined;
     },
   };
+  // Registered before the file's own hooks, so that it runs after them (vitest runs `afterAll` hooks last-first):
+  // the services the file closes there still read this clock.
+  afterAll(() => installed?.restore());
   return installed;
 }
 
