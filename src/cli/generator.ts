@@ -174,11 +174,6 @@ function issuerOf(token: string): string | undefined {
 }
 
 /**
- * A cached token, unless its issuer is no longer the generator's: after a restart with a new tenant
- * (a new emulator) the old tokens are refused everywhere, so they are dropped, never printed. When the
- * generator cannot be asked, or does not answer within ISSUER_CHECK_MS, the cached token is kept.
- */
-/**
  * The target an audience names, however it is written: what its tokens and session are kept under, so that
  * `Dev-GCP.My-Team.My-App` finds what `dev-gcp:my-team:my-app` got. One it cannot read is kept as written (the generator
  * refuses it, with its advice).
@@ -188,6 +183,11 @@ export function targetOf(audience: string): string {
   return parsed.ok ? parsed.value.target : audience;
 }
 
+/**
+ * A cached token, unless its issuer is no longer the generator's: after a restart with a new tenant
+ * (a new emulator) the old tokens are refused everywhere, so they are dropped, never printed. When the
+ * generator cannot be asked, or does not answer within ISSUER_CHECK_MS, the cached token is kept.
+ */
 export async function cachedToken(ctx: Context, key: string): Promise<string | undefined> {
   if (!ctx.useCache) return undefined;
   const cached = await ctx.cache.token(ctx.base, key);
