@@ -104,19 +104,15 @@ function parse(input: unknown): AudienceResult {
   if (/[\u0000-\u001f\u007f-\u009f]/.test(audience)) return fail(audience, 'it contains control characters');
   if (/\s/.test(audience)) return fail(audience, 'it contains white space');
   // An app's address pasted where its name goes (https://my-app.intern.dev.nav.no): said as such, not as a count of parts.
+  // A URI's scheme is case-insensitive (RFC 3986 §3.1): API://… is the scope api://… names.
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(audience)?.[1];
-  if (scheme !== undefined && scheme !== 'api') {
-    return fail(
-      audience,
-      scheme.toLowerCase() === 'api'
-        ? 'a scope starts with "api://" in lower case'
-        : `it is an address (${scheme}://…), not the name of an app`,
-    );
+  if (scheme !== undefined && scheme.toLowerCase() !== 'api') {
+    return fail(audience, `it is an address (${scheme}://…), not the name of an app`);
   }
 
   let parts: string[];
   let separator: string;
-  if (audience.startsWith('api://')) {
+  if (scheme !== undefined) {
     const rest = audience.slice('api://'.length);
     const host = rest.endsWith('/.default') ? rest.slice(0, -'/.default'.length) : rest;
     if (host.includes('/')) return fail(audience, 'a scope must look like api://<cluster>.<namespace>.<app>/.default');

@@ -1,10 +1,10 @@
 /** App tokens (client credentials) through the generator's public route, from the cache while they last. */
 import { PATHS } from '../paths.js';
 import { freshness, type Context } from './context.js';
-import { cachedToken, call, failure, storeToken, tokenBody } from './generator.js';
+import { cachedToken, call, failure, storeToken, targetOf, tokenBody } from './generator.js';
 
 export async function appToken(ctx: Context, audience: string): Promise<string> {
-  const key = `m2m ${audience}`;
+  const key = `m2m ${targetOf(audience)}`;
   const cached = await cachedToken(ctx, key);
   if (cached) return cached;
   const path = PATHS.m2m;

@@ -4,19 +4,18 @@
  * a session for that target beside the others. OAuth's machinery is loaded only when a token is not in the
  * cache.
  */
-import { parseAudience } from '../audience.js';
 import type { Configuration } from 'openid-client';
 import type { Context } from './context.js';
 import { LoginRequired } from './errors.js';
-import { cachedToken, storeToken } from './generator.js';
+import { cachedToken, storeToken, targetOf } from './generator.js';
 
 export async function employeeToken(ctx: Context, audience: string): Promise<string> {
-  const key = `obo ${audience}`;
+  const target = targetOf(audience);
+  const key = `obo ${target}`;
   const cached = await cachedToken(ctx, key);
   if (cached) return cached;
   const { authorizationServer } = await import('./oauth.js');
   const server = await authorizationServer(ctx);
-  const target = targetOf(audience);
   const renewed = await ctx.cache.renewing(ctx.base, target, () => renewedToken(ctx, server, { audience, target, key }));
   if (renewed) return renewed;
   // No session for this target, or it ended, or it was not consented for it: log in again.
@@ -56,10 +55,4 @@ async function renewedToken(
     await ctx.cache.dropRefreshToken(ctx.base, target, refreshToken, err.ended);
     return undefined;
   }
-}
-
-/** The target an audience names, however it is written (the generator refuses one it cannot read, with its advice). */
-function targetOf(audience: string): string {
-  const parsed = parseAudience(audience);
-  return parsed.ok ? parsed.value.target : audience;
 }

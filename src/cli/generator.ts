@@ -3,6 +3,7 @@
  * the check that keeps cached tokens of another tenant (a generator restarted with a new emulator)
  * from being printed.
  */
+import { parseAudience } from '../audience.js';
 import { PATHS } from '../paths.js';
 import type { Context } from './context.js';
 import { CliError } from './errors.js';
@@ -170,6 +171,16 @@ function issuerOf(token: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The target an audience names, however it is written: what its tokens and session are kept under, so that
+ * `Dev-GCP.My-Team.My-App` finds what `dev-gcp:my-team:my-app` got. One it cannot read is kept as written (the generator
+ * refuses it, with its advice).
+ */
+export function targetOf(audience: string): string {
+  const parsed = parseAudience(audience);
+  return parsed.ok ? parsed.value.target : audience;
 }
 
 /**

@@ -248,6 +248,25 @@ describe('the login callback refuses', () => {
     expect(result.body).not.toMatch(/at .*\.(ts|js):\d+/);
   });
 
+  it('a consent the employee declined at the identity provider is said as such, not as another tenant, with the way back', async () => {
+    // The emulator has no consent page to decline at: the callback carries what Entra ID sends then.
+    const pending = await startLoginAt(`${stack.url}/oauth2/login?redirect=%2Fapi%2Fobo%3Faud%3Ddev-gcp%3Ateam%3Aapp`);
+    const state = new URL(pending.callbackUrl).searchParams.get('state')!;
+    const description = 'AADSTS65004: User declined to consent to access the app.\r\nTrace ID: 0000aaaa-11bb-cccc-dd22-eeeeee333333';
+    const declined = `${stack.url}/oauth2/callback?error=access_denied&error_description=${encodeURIComponent(description)}&state=${state}`;
+    const result = await callback(declined, pending.loginCookie);
+    expect(result.status).toBe(403);
+    expect(result.sessionSet).toBe(false);
+    expect(result.body).toContain('<h1>You declined the consent</h1>');
+    expect(result.body).toMatch(/You declined to consent at the identity provider&#39;s login, so it did not log you in\./);
+    expect(firstButton(result.body)).toEqual({
+      label: 'Log in again',
+      href: '/oauth2/login?redirect=%2Fapi%2Fobo%3Faud%3Ddev-gcp%3Ateam%3Aapp',
+    });
+    expect(result.body).toContain('AADSTS65004: User declined to consent to access the app.');
+    expect(result.body).not.toMatch(/the account you used is not in/);
+  });
+
   it('an error of a login this browser did not start (a link of anyone’s making) shows none of its words on this site', async () => {
     const words = 'SECURITY NOTICE: your access is suspended, call +47 00 00 00 00 with your password';
     const pending = await startLogin(stack.url);

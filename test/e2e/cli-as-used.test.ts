@@ -45,7 +45,13 @@ interface Run {
 
 function cli(
   args: string[],
-  options: { env?: Record<string, string | undefined>; cwd?: string; onStdout?: (text: string, pid: number) => void } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    cwd?: string;
+    onStdout?: (text: string, pid: number) => void;
+    /** Started as the leader of a process group of its own, without a controlling terminal (as from a script or CI job). */
+    detached?: boolean;
+  } = {},
 ): Promise<Run> {
   return new Promise((resolve) => {
     const env: NodeJS.ProcessEnv = { ...process.env, TOKEN_GENERATOR_URL: stack.url, TOKEN_GENERATOR_CACHE: cacheFile, BROWSER: 'none' };
@@ -53,7 +59,7 @@ function cli(
       if (value === undefined) delete env[name];
       else env[name] = value;
     }
-    const child = spawn(process.execPath, [bin, ...args], { env, cwd: options.cwd ?? process.cwd() });
+    const child = spawn(process.execPath, [bin, ...args], { env, cwd: options.cwd ?? process.cwd(), detached: options.detached ?? false });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -293,12 +299,69 @@ describe('exec under signals', () => {
         onStdout: (text, pid) => {
           if (text === 'ready\n') process.kill(pid, signal);
         },
+        detached: true,
       });
       expect({ signal: run.signal, code: run.code, stdout: run.stdout }).toEqual({
         signal: null,
         code: 7,
         stdout: `ready\ncleaned up after ${signal}\n`,
       });
+    }
+  });
+});
+
+describe('exec and SIGINT', () => {
+  /**
+   * Counts the SIGINTs it hears, and says the count at each SIGTERM, which ends it at the third. A SIGINT the command line
+   * passes on comes before the SIGTERM it passes on after it. Three rounds, as two SIGINTs that reach a process before it
+   * took the first are one: the double one of a round can pass unseen.
+   */
+  const counter =
+    'let n = 0, t = 0; process.on("SIGINT", () => process.stdout.write(`INT ${++n}\\n`));' +
+    'process.on("SIGTERM", () => { process.stdout.write(`TERM after ${n}\\n`); if (++t === 3) process.exit(0); });' +
+    'process.stdout.write(`ready ${process.ppid}\\n`); setTimeout(() => process.exit(1), 50_000);';
+  const exec = [bin, 'exec', 'dev-gcp:my-team:my-app', '--name', 'TOKEN', '--', process.execPath, '-e', counter];
+  const env = () => ({ ...process.env, TOKEN_GENERATOR_URL: stack.url, TOKEN_GENERATOR_CACHE: cacheFile, BROWSER: 'none' });
+  const once = 'INT 1\nTERM after 1\nINT 2\nTERM after 2\nINT 3\nTERM after 3\n';
+
+  /** Three rounds of `interrupt`, then SIGTERM to the command line alone; what the command said after "ready". */
+  async function rounds(output: () => string, interrupt: (pid: number) => void): Promise<string> {
+    const ready = await waitFor(() => /ready (\d+)\n/.exec(output()), { what: 'the command to start' });
+    const pid = Number(ready[1]);
+    for (const round of [1, 2, 3]) {
+      interrupt(pid);
+      await waitFor(() => output().includes(`INT ${round}\n`), { what: `SIGINT ${round} to reach the command` });
+      process.kill(pid, 'SIGTERM');
+      await waitFor(() => output().split('TERM after').length > round, { what: `SIGTERM ${round} to reach the command` });
+    }
+    return output()
+      .slice(output().indexOf(ready[0]) + ready[0].length)
+      .replaceAll('^C', '');
+  }
+
+  it.each([
+    ['to its process group, as a terminal does', (pid: number) => process.kill(-pid, 'SIGINT')],
+    ['to the command line alone (kill -INT)', (pid: number) => process.kill(pid, 'SIGINT')],
+  ])('reaches the command once when sent %s, without a terminal', async (_how, send) => {
+    // The leader of a process group of its own, without a controlling terminal: as a script's or CI job's child.
+    const child = spawn(process.execPath, exec, { env: env(), detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const ended = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      expect(await rounds(() => stdout, send)).toBe(once);
+      expect(await ended).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('reaches the command once from Ctrl-C at a terminal, which signals the command itself', async () => {
+    const terminal = inTerminal([process.execPath, ...exec], env());
+    try {
+      expect(await rounds(terminal.output, () => terminal.type('\x03'))).toBe(once);
+    } finally {
+      await terminal.close();
     }
   });
 });

@@ -63,6 +63,11 @@ function cli(
   });
 }
 
+/** What the tests read of the command's cache file. */
+interface CacheFileShape {
+  generators: Record<string, { tokens: Record<string, unknown>; refreshTokens?: Record<string, string> }>;
+}
+
 const keys = () => createRemoteJWKSet(new URL(`${stack.emulator!.baseUrl}/${stack.emulator!.tenantId}/discovery/v2.0/keys`));
 
 describe('token-generator m2m', () => {
@@ -79,6 +84,12 @@ describe('token-generator m2m', () => {
     const fresh = await cli(['m2m', 'dev-gcp:my-team:my-app', '--no-cache']);
     expect(fresh.code).toBe(0);
     expect(stack.emulator!.stats.tokenRequests - before).toBe(1);
+
+    // Another spelling of the app is the same cache entry, not a second one fetched from the generator.
+    const spelled = await cli(['m2m', 'API://Dev-GCP.My-Team.My-App/.default']);
+    expect(spelled.stdout).toBe(fresh.stdout);
+    const file = JSON.parse(await readFile(cacheFile, 'utf8')) as CacheFileShape;
+    expect(Object.keys(file.generators[stack.url]!.tokens)).toEqual(['m2m dev-gcp:my-team:my-app']);
   });
 
   it('keeps its cache readable by the user alone, and never prints an expired token from it', async () => {
@@ -548,9 +559,16 @@ describe('token-generator obo', () => {
     expect(payload.idtyp).toBeUndefined();
     await expect(page.locator('body').textContent()).resolves.toMatch(/Logged in/);
 
-    const cached = await cli(['obo', 'dev-gcp:my-team:my-app']);
-    expect(cached.stdout).toBe(first.stdout);
-    expect(cached.stderr).not.toMatch(/Log in/);
+    // From the cache, also when the app is written another way: the same entry, not renewed into a second one.
+    const kept = async () => (JSON.parse(await readFile(cacheFile, 'utf8')) as CacheFileShape).generators[stack.url]!;
+    const session = (await kept()).refreshTokens;
+    for (const audience of ['dev-gcp:my-team:my-app', 'Dev-GCP.My-Team.My-App']) {
+      const cached = await cli(['obo', audience]);
+      expect(cached.stdout).toBe(first.stdout);
+      expect(cached.stderr).not.toMatch(/Log in/);
+    }
+    expect(Object.keys((await kept()).tokens).filter((key) => key.startsWith('obo '))).toEqual(['obo dev-gcp:my-team:my-app']);
+    expect((await kept()).refreshTokens).toEqual(session);
     const renewed = await cli(['obo', 'dev-gcp:my-team:my-app', '--no-cache']);
     expect(renewed.code).toBe(0);
     expect(renewed.stderr).not.toMatch(/Log in/);

@@ -117,7 +117,20 @@ describe('POST /api/public/m2m', () => {
   it('refuses a query and a body that disagree', async () => {
     const res = await m2m({ query: '?aud=dev-gcp:a:b', body: new URLSearchParams({ aud: 'dev-gcp:a:c' }) });
     expect(res.status).toBe(400);
-    expect(await res.text()).toMatch(/differ/);
+    expect(await res.text()).toMatch(/\(dev-gcp:a:b\) and the one in the body \(dev-gcp:a:c\) name different apps/);
+    // Each is read before they are compared: an audience that is no audience is said as such.
+    const invalid = await m2m({ query: '?aud=dev-gcp:a', body: new URLSearchParams({ aud: 'dev-gcp:a:b' }) });
+    expect(invalid.status).toBe(400);
+    expect(await invalid.text()).toMatch(/Invalid audience "dev-gcp:a": it has 2 parts/);
+  });
+
+  it('takes a query and a body that name one app in two spellings', async () => {
+    const res = await m2m({
+      query: '?aud=Dev-GCP:team-two:app',
+      body: new URLSearchParams({ aud: 'api://dev-gcp.team-two.app/.default' }),
+    });
+    expect(res.status).toBe(200);
+    await expectAppToken(await res.text(), 'dev-gcp:team-two:app');
   });
 
   it('answers the JSON token response when the client explicitly prefers JSON', async () => {

@@ -10,6 +10,8 @@ import type { Readable } from 'node:stream';
 export interface InTerminal {
   /** What the terminal showed so far, with its line ends as `\n`. */
   output(): string;
+  /** Types `text` at the terminal's keyboard: "\x03" is Ctrl-C, which the terminal turns into SIGINT to its foreground group. */
+  type(text: string): void;
   /** Closes the terminal; resolves once the command has ended, and fails when it has not within `limitMs`. */
   close(limitMs?: number): Promise<void>;
 }
@@ -27,6 +29,7 @@ export function inTerminal(command: string[], env: NodeJS.ProcessEnv): InTermina
   const ended = new Promise<void>((resolve) => (script.stdio[3] as Readable).on('close', () => resolve()).resume());
   return {
     output: () => text,
+    type: (typed) => script.stdin!.write(typed),
     async close(limitMs = 20_000) {
       script.kill('SIGKILL');
       let timer: NodeJS.Timeout | undefined;

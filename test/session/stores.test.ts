@@ -644,8 +644,14 @@ describe('RedisStore against a redis-server that reads its data back slowly afte
     await expect(store.update('kept', session({ accessToken: 'RENEWED', expiresAt: Date.now() + 600_000 }))).rejects.toBeInstanceOf(
       StoreUnavailableError,
     );
+    // Watched from before the restart: the restart's own wait ends only once Redis answers PING, after the loading, and a
+    // store that verified its connection at that moment has nothing left to say about it.
+    const sawLoading = waitFor(() => store.health().problem?.includes('LOADING'), {
+      what: 'the store to say Redis is loading its data',
+      timeout: 30_000,
+    });
     await redis.restart();
-    await waitFor(() => store.health().problem?.includes('LOADING'), { what: 'the store to say Redis is loading its data' });
+    await sawLoading;
     await waitFor(() => store.health().reachable, { what: 'the store to be reachable after Redis loaded its data' });
     expect((await store.get('kept'))?.accessToken).toBe('RENEWED');
   });

@@ -11,6 +11,9 @@ describe('accepted audiences', () => {
     ['Dev-GCP:My-Team:My-App'],
     ['DEV-GCP.MY-TEAM.MY-APP'],
     ['api://Dev-GCP.My-Team.My-App/.default'],
+    // A URI's scheme is case-insensitive: API:// is api://.
+    ['API://dev-gcp.my-team.my-app/.default'],
+    ['Api://Dev-GCP.My-Team.My-App'],
   ])('%s means the scope api://dev-gcp.my-team.my-app/.default', (audience) => {
     const result = parseAudience(audience);
     expect(result).toEqual({
@@ -75,7 +78,9 @@ const malformed: [string, unknown, RegExp?][] = [
   ['a scope with colons', 'api://dev-gcp:team:app/.default', /1 part/],
   ['an https URL', 'https://dev-gcp.team.app/.default', /it is an address \(https:\/\/…\), not the name of an app/],
   ['an app\u2019s address', 'https://my-app.intern.dev.nav.no', /it is an address \(https:\/\/…\), not the name of an app/],
-  ['an upper-case scheme', 'API://dev-gcp.team.app/.default', /a scope starts with "api:\/\/" in lower case/],
+  ['an upper-case scheme with an upper-case address', 'HTTPS://my-app.intern.dev.nav.no', /it is an address \(HTTPS:\/\/…\)/],
+  ['an upper-case scope with another permission', 'API://dev-gcp.team.app/other', /scope must look like/],
+  ['a client id as scope, in any case', 'API://8f2b1c3d-4e5f-4a6b-9c7d-0e1f2a3b4c5d/.default', /1 part/],
   ['a lone scheme', 'api://', /part/],
   ['a path traversal', '../../etc:passwd:x', /cluster/],
   ['a query string', 'dev-gcp:team:app?x=1', /app/],

@@ -74,6 +74,8 @@ describe('scripted failures', () => {
     expect(provider.isNotAssigned('AADSTS50105: The signed in user is not assigned to a role')).toBe(true);
     expect(provider.isOtherTenant('AADSTS50020: User account from identity provider does not exist in tenant')).toBe(true);
     expect(provider.isNotAssigned('AADSTS50020: another tenant')).toBe(false);
+    expect(provider.isConsentDeclined('AADSTS65004: User declined to consent to access the app.')).toBe(true);
+    expect(provider.isConsentDeclined('AADSTS65001: The user or administrator has not consented')).toBe(false);
     expect(provider.isOtherTenant(null)).toBe(false);
     expect(provider.scopeFor(TARGET)).toBe('api://dev-gcp.team-a.api/.default');
   });

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import type { ParsedAudience } from '../../audience.js';
 import { StoreUnavailableError, type Sealer } from '../../session/index.js';
 import { IdpError, LoginValidationError, type IdentityProvider, type LoginResult } from '../idp/identity-provider.js';
-import { ProblemError, refuse } from './problem.js';
+import { ProblemError, refuse, type PageAction } from './problem.js';
 import { ask } from './provider.js';
 import type { LoadedSession, Sessions } from './sessions.js';
 
@@ -73,6 +73,8 @@ export interface LoginRefusalOptions {
   /** The domain of the tenant this generator logs in to, named in the advice for an account of another. */
   loginDomain: string;
   surface: LoginSurface;
+  /** Where the login was to return to: a browser's login to start again leads there. */
+  returnTo?: string;
 }
 
 /**
@@ -90,15 +92,30 @@ export function loginRefusal(
   if (typeof error !== 'string') return undefined;
   const description = typeof errorDescription === 'string' ? errorDescription.split(/\r?\n/)[0]?.slice(0, 300) : undefined;
   const browser = options.surface === 'browser';
-  const refusal = (code: 'user_not_allowed' | 'wrong_tenant' | 'login_failed', advice: string) =>
+  const refusal = (
+    code: 'user_not_allowed' | 'wrong_tenant' | 'login_consent_declined' | 'login_failed',
+    advice: string,
+    next?: PageAction,
+  ) =>
     browser
-      ? refuse(code, advice, description === undefined ? {} : { details: description })
+      ? refuse(code, advice, { ...(description === undefined ? {} : { details: description }), ...(next ? { next } : {}) })
       : refuse(code, `${advice} ${description === undefined ? 'It gave no reason.' : `It said: ${description}`}`);
-  const who = browser ? { subject: 'You are', object: 'you' } : { subject: 'The employee is', object: 'the employee' };
+  const who = browser
+    ? { name: 'You', subject: 'You are', object: 'you' }
+    : { name: 'The employee', subject: 'The employee is', object: 'the employee' };
   if (provider.isNotAssigned(description)) {
     const ask = browser ? ' Ask the operators of this service to give you access.' : '';
     const notAssigned = `${who.subject} not assigned to this token generator at the identity provider, so the login was refused.`;
     return refusal('user_not_allowed', notAssigned + ask);
+  }
+  // The employee answered the provider's consent page with No (also an access_denied): not another tenant, a choice to make again.
+  if (provider.isConsentDeclined(description)) {
+    const declined = `${who.name} declined to consent at the identity provider's login, so it did not log ${who.object} in.`;
+    if (!browser) return refusal('login_consent_declined', declined);
+    const again =
+      ' The token generator gets tokens on your behalf only with your consent. To start again, choose "Log in again" and ' +
+      'accept on the consent page; or leave it, if you did not mean to.';
+    return refusal('login_consent_declined', declined + again, { label: 'Log in again', href: loginUrl(options.returnTo ?? PATHS.home) });
   }
   // A user of another tenant (a nav.no account); the provider may also answer it as access_denied.
   if (browser && (provider.isOtherTenant(description) || error === 'access_denied')) {

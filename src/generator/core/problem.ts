@@ -104,6 +104,14 @@ export const PROBLEM_CODES = {
     advice: 'Sign in again with a user of the tenant the message names.',
     namesTenant: true,
   },
+  // The employee answered the identity provider's consent page with No: nothing is wrong, the login only did not happen.
+  login_consent_declined: {
+    status: 403,
+    oauth: 'access_denied',
+    retry: false,
+    advice: 'Start the login again from the page you wanted, and accept the consent page if you want tokens on your behalf.',
+    title: 'You declined the consent',
+  },
   session_busy: { status: 503, oauth: 'temporarily_unavailable', retry: true, advice: WAIT },
   // A store that restarts or fails over is back within seconds; a tool that polls (RFC 8628, openid-client) waits for it.
   session_store_unavailable: { status: 503, oauth: 'temporarily_unavailable', retry: true, retryAfterSeconds: 5, advice: WAIT },

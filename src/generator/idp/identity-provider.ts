@@ -178,6 +178,8 @@ export interface IdentityProvider {
   isNotAssigned(description: string | null | undefined): boolean;
   /** Whether a login callback's error_description says the account belongs to another tenant than the generator's. */
   isOtherTenant(description: string | null | undefined): boolean;
+  /** Whether a login callback's error_description says the employee declined the provider's consent page. */
+  isConsentDeclined(description: string | null | undefined): boolean;
   /** What the caller should do about a failure of `flow`, for `target` when there was one. */
   advice(error: IdpError, flow: Flow, target?: ParsedAudience): Problem;
 }

@@ -181,6 +181,16 @@ describe('a login', () => {
       'wrong_tenant',
     );
     expect(loginRefusal(provider, 'server_error', 'down', browser)?.problem).toMatchObject({ code: 'login_failed', details: 'down' });
+    // Declining the consent page is an access_denied too, and no sign of another tenant: said as what it is, with the way back.
+    const declined = 'AADSTS65004: User declined to consent to access the app.';
+    expect(loginRefusal(provider, 'access_denied', declined, { ...browser, returnTo: '/api/obo?aud=dev-gcp:a:b' })?.problem).toEqual({
+      code: 'login_consent_declined',
+      message: expect.stringMatching(
+        /^You declined to consent at the identity provider's login, so it did not log you in\. .*Log in again/,
+      ),
+      details: declined,
+      next: { label: 'Log in again', href: '/oauth2/login?redirect=%2Fapi%2Fobo%3Faud%3Ddev-gcp%3Aa%3Ab' },
+    });
   });
 
   it("refused in the provider's answer says why to a headless caller, in its one line, and another tenant is no choice it has", () => {
@@ -194,6 +204,12 @@ describe('a login', () => {
     const tenant = loginRefusal(provider, 'access_denied', 'AADSTS50020: User account from another tenant', headless)?.problem;
     expect(tenant).toMatchObject({ code: 'login_failed', message: expect.stringContaining('It said: AADSTS50020: User account') });
     expect(loginRefusal(provider, 'server_error', undefined, headless)?.problem.message).toMatch(/\(server_error\)\. It gave no reason\.$/);
+    expect(loginRefusal(provider, 'access_denied', 'AADSTS65004: User declined to consent to access the app.', headless)?.problem).toEqual({
+      code: 'login_consent_declined',
+      message:
+        "The employee declined to consent at the identity provider's login, so it did not log the employee in. " +
+        'It said: AADSTS65004: User declined to consent to access the app.',
+    });
   });
 });
 

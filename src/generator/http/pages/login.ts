@@ -174,6 +174,7 @@ function callbackRoute(fastify: FastifyInstance, flow: LoginFlow): void {
       const refusal = loginRefusal(ctx.provider, query.error, query.error_description, {
         loginDomain: ctx.config.loginDomain,
         surface: 'browser',
+        returnTo: login.returnTo,
       });
       if (refusal) throw refusal;
       ({ ticket } = await logins.complete(callbackUrl, login, { surface: 'browser' }));

@@ -3,7 +3,10 @@ import { AUDIENCE_EXAMPLE, parseAudience, type AudienceResult } from '../../../a
 import type { Format } from '../negotiate.js';
 import { responseBody, type IssuedToken } from '../../core/tokens.js';
 
-/** The audience from the query's `aud` and a parsed body: both may carry it, but then they must agree. */
+/**
+ * The audience from the query's `aud` and a parsed body: both may carry it, but then they must name the same app, as
+ * read (`Dev-GCP:t:a` and `dev-gcp.t.a` agree).
+ */
 export function audienceOf(fromQuery: string | string[] | undefined, body: unknown, contentType: string | undefined): AudienceResult {
   if (typeof body === 'string' && body.trim() !== '') {
     return {
@@ -18,10 +21,19 @@ export function audienceOf(fromQuery: string | string[] | undefined, body: unkno
   if (Array.isArray(fromQuery) || Array.isArray(fromBody)) {
     return { ok: false, message: 'The audience was sent more than once: send one "aud".' };
   }
-  if (fromQuery !== undefined && fromBody !== undefined && fromQuery !== fromBody) {
-    return { ok: false, message: 'The audience in the query string and the one in the body differ: send one "aud", or the same in both.' };
+  const read = parseAudience(fromBody ?? fromQuery);
+  if (fromQuery === undefined || fromBody === undefined || !read.ok) return read;
+  const query = parseAudience(fromQuery);
+  if (!query.ok) return query;
+  if (query.value.target !== read.value.target) {
+    return {
+      ok: false,
+      message:
+        `The audience in the query string (${query.value.target}) and the one in the body (${read.value.target}) name ` +
+        'different apps: send one "aud", or the same in both.',
+    };
   }
-  return parseAudience(fromBody ?? fromQuery);
+  return read;
 }
 
 /** What a token is answered with: the bare token, or the token response as JSON when the client prefers it. */

@@ -65,6 +65,17 @@ function isOtherTenant(description: string | null | undefined): boolean {
   return description?.startsWith(`AADSTS${OTHER_TENANT}`) ?? false;
 }
 
+/**
+ * The code by which Entra says the employee declined to consent at its login (Microsoft's words: "UserDeclinedConsent - User
+ * declined to consent to access the app. Have the user retry the sign-in and consent to the app"), answered as access_denied.
+ */
+const DECLINED_CONSENT = 65004;
+
+/** Whether an `error_description` (of a login's callback) says the employee declined to consent. */
+function isConsentDeclined(description: string | null | undefined): boolean {
+  return description?.startsWith(`AADSTS${DECLINED_CONSENT}`) ?? false;
+}
+
 /** Codes by which Entra says the target app has not authorized this caller. */
 const NOT_AUTHORIZED = new Set([501051, 65001]);
 
@@ -85,7 +96,7 @@ export function refusalOf(failure: Refusal): RefusalMeaning | undefined {
 }
 
 /** The interface's methods that only read Entra's codes and claims. */
-type Conventions = 'scopeFor' | 'employeeFrom' | 'describeClaim' | 'isNotAssigned' | 'isOtherTenant' | 'advice';
+type Conventions = 'scopeFor' | 'employeeFrom' | 'describeClaim' | 'isNotAssigned' | 'isOtherTenant' | 'isConsentDeclined' | 'advice';
 
 /**
  * The part of an identity provider that reads Entra's answers: the scope for a target, the employee
@@ -114,6 +125,10 @@ export abstract class EntraConventions implements Pick<IdentityProvider, Convent
 
   isOtherTenant(description: string | null | undefined): boolean {
     return isOtherTenant(description);
+  }
+
+  isConsentDeclined(description: string | null | undefined): boolean {
+    return isConsentDeclined(description);
   }
 
   advice(error: IdpError, flow: Flow, target?: ParsedAudience): Problem {
