@@ -129,46 +129,55 @@ describe('token-generator m2m', () => {
   });
 
   it('fails with one line for a bad audience, a missing one, and an unreachable generator', async () => {
-    const bad = await cli(['m2m', 'Dev GCP']);
+    const [bad, missing, down] = await Promise.all([
+      cli(['m2m', 'Dev GCP']),
+      cli(['m2m']),
+      cli(['m2m', 'dev-gcp:a:b', '--url', 'http://127.0.0.1:9']),
+    ]);
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/Invalid audience/);
-    const missing = await cli(['m2m']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/needs an audience/);
-    const down = await cli(['m2m', 'dev-gcp:a:b', '--url', 'http://127.0.0.1:9']);
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(/^token-generator: cannot reach the generator at http:\/\/127\.0\.0\.1:9/);
   });
 
   it('has --help for each command, and help <command>', async () => {
-    for (const command of ['m2m', 'obo', 'env', 'exec', 'decode', 'logout']) {
-      const run = await cli([command, '--help']);
+    // Fourteen commands that touch neither the cache nor the network: run side by side.
+    const commands = ['m2m', 'obo', 'env', 'exec', 'decode', 'logout'];
+    const [general, unknown, ...helps] = await Promise.all([
+      cli(['help']),
+      cli(['help', 'frobnicate']),
+      ...commands.flatMap((command) => [cli([command, '--help']), cli(['help', command])]),
+    ]);
+    for (const [i, command] of commands.entries()) {
+      const [run, help] = [helps[2 * i]!, helps[2 * i + 1]!];
       expect(run.code).toBe(0);
       expect(run.stdout).toContain(`Usage: token-generator ${command}`);
-      const help = await cli(['help', command]);
       expect(help.code).toBe(0);
       expect(help.stdout).toBe(run.stdout);
     }
-    const general = await cli(['help']);
-    expect(general.code).toBe(0);
-    expect(general.stdout).toContain('Usage: token-generator <command>');
-    const unknown = await cli(['help', 'frobnicate']);
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toBe('token-generator: unknown command "frobnicate"; see token-generator --help\n');
+    expect(general!.code).toBe(0);
+    expect(general!.stdout).toContain('Usage: token-generator <command>');
+    expect(unknown!.code).toBe(2);
+    expect(unknown!.stderr).toBe('token-generator: unknown command "frobnicate"; see token-generator --help\n');
   }, 120_000);
 
   it('names an unknown or malformed flag in one line that points to --help', async () => {
-    const unknown = await cli(['m2m', 'dev-gcp:my-team:my-app', '--bogus']);
+    // Refused before the cache or the network is touched: run side by side.
+    const [unknown, short, noValue, extraValue] = await Promise.all([
+      cli(['m2m', 'dev-gcp:my-team:my-app', '--bogus']),
+      cli(['m2m', '-x']),
+      cli(['m2m', 'dev-gcp:my-team:my-app', '--url']),
+      cli(['m2m', 'dev-gcp:my-team:my-app', '--no-cache=yes']),
+    ]);
     expect(unknown.code).toBe(2);
     expect(unknown.stdout).toBe('');
     expect(unknown.stderr).toBe('token-generator: unknown option --bogus; see token-generator --help\n');
-    const short = await cli(['m2m', '-x']);
     expect(short.stderr).toBe('token-generator: unknown option -x; see token-generator --help\n');
-    const noValue = await cli(['m2m', 'dev-gcp:my-team:my-app', '--url']);
     expect(noValue.code).toBe(2);
     expect(noValue.stderr).toBe('token-generator: option --url needs a value; see token-generator --help\n');
-    const extraValue = await cli(['m2m', 'dev-gcp:my-team:my-app', '--no-cache=yes']);
     expect(extraValue.stderr).toBe('token-generator: option --no-cache takes no value; see token-generator --help\n');
   });
 
@@ -293,16 +302,14 @@ describe('token-generator decode', () => {
     const token = (await cli(['m2m', 'dev-gcp:my-team:my-app'])).stdout.trim();
     const [h, p, s] = token.split('.');
     const tampered = `${h}.${p}.${s!.slice(0, -4)}AAAA`;
-    const run = await cli(['decode', tampered]);
-    expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/Signature: NOT valid/);
     const claims = JSON.parse(Buffer.from(p!, 'base64url').toString()) as Record<string, unknown>;
     const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, roles: ['admin'] })).toString('base64url')}.${s}`;
-    const changed = await cli(['decode', forged]);
+    const [run, changed, garbage] = await Promise.all([cli(['decode', tampered]), cli(['decode', forged]), cli(['decode', 'not-a-token'])]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/Signature: NOT valid/);
     expect(changed.code).toBe(1);
     expect(changed.stdout).toContain('"admin"');
     expect(changed.stdout).toMatch(/Signature: NOT valid/);
-    const garbage = await cli(['decode', 'not-a-token']);
     expect(garbage.code).toBe(1);
     expect(garbage.stderr).toMatch(/not a JWT/);
   });
@@ -864,15 +871,18 @@ describe('token-generator as a command', () => {
   });
 
   it('suggests the command or flag meant by a mistyped one, and nothing when none is near', async () => {
-    const command = await cli(['m2n', 'dev-gcp:my-team:my-app']);
+    // Refused before the cache or the network is touched: run side by side.
+    const [command, swapped, flag, far] = await Promise.all([
+      cli(['m2n', 'dev-gcp:my-team:my-app']),
+      cli(['deocde']),
+      cli(['m2m', 'dev-gcp:my-team:my-app', '--no-cach']),
+      cli(['launch-rockets']),
+    ]);
     expect(command.code).toBe(2);
     expect(command.stderr).toBe('token-generator: unknown command "m2n" (did you mean m2m?); see token-generator --help\n');
-    const swapped = await cli(['deocde']);
     expect(swapped.stderr).toBe('token-generator: unknown command "deocde" (did you mean decode?); see token-generator --help\n');
-    const flag = await cli(['m2m', 'dev-gcp:my-team:my-app', '--no-cach']);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toBe('token-generator: unknown option --no-cach (did you mean --no-cache?); see token-generator --help\n');
-    const far = await cli(['launch-rockets']);
     expect(far.stderr).toBe('token-generator: unknown command "launch-rockets"; see token-generator --help\n');
   });
 });
