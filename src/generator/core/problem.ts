@@ -42,12 +42,14 @@ export interface CodeRule {
   title?: string;
 }
 
+const START_LOGIN_AGAIN = 'Start the login again from the page you wanted.';
+
 /** A login's return that this browser cannot finish (opened in another browser, or too late): a client error, said plainly. */
 const NOT_FINISHED_HERE = {
   status: 400,
   oauth: 'invalid_request',
   retry: false,
-  advice: 'Start the login again from the page you wanted.',
+  advice: START_LOGIN_AGAIN,
   title: 'This login cannot be finished here',
 } as const satisfies CodeRule;
 
@@ -87,7 +89,7 @@ export const PROBLEM_CODES = {
   login_expired: { status: 401, oauth: 'invalid_grant', oauthStatus: 400, retry: false, advice: LOG_IN_AGAIN },
   login_state_expired: NOT_FINISHED_HERE,
   login_state_mismatch: NOT_FINISHED_HERE,
-  login_failed: { status: 400, oauth: 'invalid_grant', retry: false, advice: 'Start the login again from the page you wanted.' },
+  login_failed: { status: 400, oauth: 'invalid_grant', retry: false, advice: START_LOGIN_AGAIN },
   // A reload of a login's callback after it completed: nothing is wrong, the login's answer is only not for a second use.
   login_already_completed: {
     status: 409,
@@ -109,7 +111,7 @@ export const PROBLEM_CODES = {
     status: 403,
     oauth: 'access_denied',
     retry: false,
-    advice: 'Start the login again from the page you wanted, and accept the consent page if you want tokens on your behalf.',
+    advice: `${START_LOGIN_AGAIN} Accept the consent page if you want tokens on your behalf.`,
     title: 'You declined the consent',
   },
   session_busy: { status: 503, oauth: 'temporarily_unavailable', retry: true, advice: WAIT },
