@@ -76,7 +76,12 @@ export default defineConfig({
     maxWorkers: 2,
     pool: 'forks',
     // The fuzz test measures memory after a full garbage collection.
-    poolOptions: { forks: { execArgv: ['--expose-gc'] }, threads: { isolate: false } },
+    poolOptions: {
+      forks: { execArgv: ['--expose-gc'] },
+      // Two threads, however many workers a run asks for: with fewer kept than allowed, the pool ends a thread as soon
+      // as it is idle, and without isolation that can end the run with "Terminating worker thread" (`--maxWorkers=3`).
+      threads: { isolate: false, minThreads: 2, maxThreads: 2 },
+    },
     minWorkers: 1,
     sequence: { sequencer: LongestFirst },
   },
