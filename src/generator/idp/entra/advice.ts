@@ -52,18 +52,8 @@ function firstLine(text: string | undefined): string | undefined {
 /** The code by which Entra says an employee is not assigned to the app they log in to (or get a token for). */
 const NOT_ASSIGNED = 50105;
 
-/** Whether an `error_description` (of a login's callback) says the employee is not assigned to the app. */
-function isNotAssigned(description: string | null | undefined): boolean {
-  return description?.startsWith(`AADSTS${NOT_ASSIGNED}`) ?? false;
-}
-
 /** The code by which Entra says the account is of another tenant (a nav.no account where trygdeetaten.no is needed). */
 const OTHER_TENANT = 50020;
-
-/** Whether an `error_description` (of a login's callback) says the account belongs to another tenant. */
-function isOtherTenant(description: string | null | undefined): boolean {
-  return description?.startsWith(`AADSTS${OTHER_TENANT}`) ?? false;
-}
 
 /**
  * The code by which Entra says the employee declined to consent at its login (Microsoft's words: "UserDeclinedConsent - User
@@ -71,9 +61,9 @@ function isOtherTenant(description: string | null | undefined): boolean {
  */
 const DECLINED_CONSENT = 65004;
 
-/** Whether an `error_description` (of a login's callback) says the employee declined to consent. */
-function isConsentDeclined(description: string | null | undefined): boolean {
-  return description?.startsWith(`AADSTS${DECLINED_CONSENT}`) ?? false;
+/** Whether an `error_description` (of a login's callback) is Entra's answer with `code`: it starts with AADSTS and the code. */
+function says(description: string | null | undefined, code: number): boolean {
+  return description?.startsWith(`AADSTS${code}`) ?? false;
 }
 
 /** Codes by which Entra says the target app has not authorized this caller. */
@@ -120,15 +110,15 @@ export abstract class EntraConventions implements Pick<IdentityProvider, Convent
   }
 
   isNotAssigned(description: string | null | undefined): boolean {
-    return isNotAssigned(description);
+    return says(description, NOT_ASSIGNED);
   }
 
   isOtherTenant(description: string | null | undefined): boolean {
-    return isOtherTenant(description);
+    return says(description, OTHER_TENANT);
   }
 
   isConsentDeclined(description: string | null | undefined): boolean {
-    return isConsentDeclined(description);
+    return says(description, DECLINED_CONSENT);
   }
 
   advice(error: IdpError, flow: Flow, target?: ParsedAudience): Problem {
