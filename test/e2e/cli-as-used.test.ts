@@ -43,6 +43,11 @@ interface Run {
   stderr: string;
 }
 
+/** The command line's environment here: the test stack's generator, the file's cache, no browser opened. */
+function cliEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, TOKEN_GENERATOR_URL: stack.url, TOKEN_GENERATOR_CACHE: cacheFile, BROWSER: 'none' };
+}
+
 function cli(
   args: string[],
   options: {
@@ -54,7 +59,7 @@ function cli(
   } = {},
 ): Promise<Run> {
   return new Promise((resolve) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, TOKEN_GENERATOR_URL: stack.url, TOKEN_GENERATOR_CACHE: cacheFile, BROWSER: 'none' };
+    const env = cliEnv();
     for (const [name, value] of Object.entries(options.env ?? {})) {
       if (value === undefined) delete env[name];
       else env[name] = value;
@@ -321,7 +326,6 @@ describe('exec and SIGINT', () => {
     'process.on("SIGTERM", () => { process.stdout.write(`TERM after ${n}\\n`); if (++t === 3) process.exit(0); });' +
     'process.stdout.write(`ready ${process.ppid}\\n`); setTimeout(() => process.exit(1), 50_000);';
   const exec = [bin, 'exec', 'dev-gcp:my-team:my-app', '--name', 'TOKEN', '--', process.execPath, '-e', counter];
-  const env = () => ({ ...process.env, TOKEN_GENERATOR_URL: stack.url, TOKEN_GENERATOR_CACHE: cacheFile, BROWSER: 'none' });
   const once = 'INT 1\nTERM after 1\nINT 2\nTERM after 2\nINT 3\nTERM after 3\n';
 
   /** Three rounds of `interrupt`, then SIGTERM to the command line alone; what the command said after "ready". */
@@ -344,7 +348,7 @@ describe('exec and SIGINT', () => {
     ['to the command line alone (kill -INT)', (pid: number) => process.kill(pid, 'SIGINT')],
   ])('reaches the command once when sent %s, without a terminal', async (_how, send) => {
     // The leader of a process group of its own, without a controlling terminal: as a script's or CI job's child.
-    const child = spawn(process.execPath, exec, { env: env(), detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, exec, { env: cliEnv(), detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     const ended = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -357,7 +361,7 @@ describe('exec and SIGINT', () => {
   });
 
   it('reaches the command once from Ctrl-C at a terminal, which signals the command itself', async () => {
-    const terminal = inTerminal([process.execPath, ...exec], env());
+    const terminal = inTerminal([process.execPath, ...exec], cliEnv());
     try {
       expect(await rounds(terminal.output, () => terminal.type('\x03'))).toBe(once);
     } finally {

@@ -68,6 +68,11 @@ interface CacheFileShape {
   generators: Record<string, { tokens: Record<string, unknown>; refreshTokens?: Record<string, string> }>;
 }
 
+/** What the command's cache file keeps for the test stack's generator. */
+async function kept(): Promise<CacheFileShape['generators'][string]> {
+  return (JSON.parse(await readFile(cacheFile, 'utf8')) as CacheFileShape).generators[stack.url]!;
+}
+
 const keys = () => createRemoteJWKSet(new URL(`${stack.emulator!.baseUrl}/${stack.emulator!.tenantId}/discovery/v2.0/keys`));
 
 describe('token-generator m2m', () => {
@@ -88,8 +93,7 @@ describe('token-generator m2m', () => {
     // Another spelling of the app is the same cache entry, not a second one fetched from the generator.
     const spelled = await cli(['m2m', 'API://Dev-GCP.My-Team.My-App/.default']);
     expect(spelled.stdout).toBe(fresh.stdout);
-    const file = JSON.parse(await readFile(cacheFile, 'utf8')) as CacheFileShape;
-    expect(Object.keys(file.generators[stack.url]!.tokens)).toEqual(['m2m dev-gcp:my-team:my-app']);
+    expect(Object.keys((await kept()).tokens)).toEqual(['m2m dev-gcp:my-team:my-app']);
   });
 
   it('keeps its cache readable by the user alone, and never prints an expired token from it', async () => {
@@ -560,7 +564,6 @@ describe('token-generator obo', () => {
     await expect(page.locator('body').textContent()).resolves.toMatch(/Logged in/);
 
     // From the cache, also when the app is written another way: the same entry, not renewed into a second one.
-    const kept = async () => (JSON.parse(await readFile(cacheFile, 'utf8')) as CacheFileShape).generators[stack.url]!;
     const session = (await kept()).refreshTokens;
     for (const audience of ['dev-gcp:my-team:my-app', 'Dev-GCP.My-Team.My-App']) {
       const cached = await cli(['obo', audience]);
