@@ -7,7 +7,8 @@
  */
 import { digest } from '../digest.js';
 import { rootCertificates } from 'node:tls';
-import { Redis, ReplyError } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { randomToken, type Sealer } from './crypto.js';
 import {
@@ -19,6 +20,13 @@ import {
   type SessionStore,
   type StoreHealth,
 } from './store.js';
+
+/**
+ * ioredis, loaded when the first store is made: a generator without Redis (`npm start`, most tests) never loads it,
+ * which took about 0.12 s of each start.
+ */
+let loaded: typeof import('ioredis') | undefined;
+const ioredis = () => (loaded ??= createRequire(import.meta.url)('ioredis') as typeof import('ioredis'));
 
 const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
 /** Gives a lock another lease (ARGV[2] ms) only while it holds its holder's own token: never one another replica took since. */
@@ -130,7 +138,7 @@ export class RedisStore implements SessionStore {
       );
     this.prefix = options.keyPrefix ?? 'token-generator:';
     const tls = options.ca && options.url.startsWith('rediss:') ? { tls: { ca: [...rootCertificates, options.ca] } } : {};
-    this.client = new Redis(options.url, {
+    this.client = new (ioredis().Redis)(options.url, {
       ...(options.username ? { username: options.username } : {}),
       ...(options.password ? { password: options.password } : {}),
       ...tls,
@@ -317,7 +325,7 @@ export class RedisStore implements SessionStore {
       if (sent) refused.undo?.();
       const timedOut = err instanceof Error && err.message === COMMAND_TIMED_OUT;
       if (timedOut) this.stalled = true;
-      if (err instanceof Error && (timedOut || (err instanceof ReplyError && UNAVAILABLE.test(err.message)))) this.doubted(err);
+      if (err instanceof Error && (timedOut || (err instanceof ioredis().ReplyError && UNAVAILABLE.test(err.message)))) this.doubted(err);
       throw new StoreUnavailableError(`the session store (Redis) is unavailable: ${err instanceof Error ? err.message : 'unknown error'}`, {
         cause: err,
       });

@@ -138,6 +138,23 @@ describe('a production start (NODE_ENV=production, as the image sets)', () => {
   }, 90_000);
 });
 
+describe('what a start loads', () => {
+  it('leaves ioredis and pino-pretty unloaded without Redis and outside a terminal', async () => {
+    const { url, ...env } = await ports();
+    // NODE_DEBUG=module: Node.js names each CommonJS module it loads, the packages an ES module imports included.
+    const started = startMain({ ...env, NODE_ENV: 'production', NODE_DEBUG: 'module' }, false);
+    running.push(started);
+    await until(started, /token generator listening on/);
+    expect((await fetch(`${url}/api/public/m2m`, { method: 'POST', body: new URLSearchParams({ aud: 'dev-gcp:a:b' }) })).status).toBe(200);
+    await started.stop();
+    const packages = new Set(started.output().match(/(?<=\/node_modules\/)(@[\w.-]+\/)?[\w.-]+(?=\/)/g));
+    expect(packages).toContain('fastify');
+    expect(packages).toContain('pino');
+    expect(packages).not.toContain('ioredis');
+    expect(packages).not.toContain('pino-pretty');
+  }, 90_000);
+});
+
 describe('npm start in a terminal', () => {
   it('writes readable log lines, not JSON', async () => {
     const { url, ...env } = await ports();
