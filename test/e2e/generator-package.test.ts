@@ -35,4 +35,10 @@ describe('the generator package, installed from its tarball', () => {
     const bundle = join(project, 'node_modules', 'entra-token-generator', 'dist', 'command', 'token-generator');
     expect(await readdir(bundle)).toContain('main.js');
   }, 60_000);
+
+  it('holds the generator as JavaScript without declarations: the package exports no module to import', async () => {
+    const dist = await readdir(join(project, 'node_modules', 'entra-token-generator', 'dist'), { recursive: true });
+    expect(dist).toContain('main.js');
+    expect(dist.filter((file) => file.endsWith('.d.ts'))).toEqual([]);
+  });
 });
