@@ -5,10 +5,10 @@
  * used up, or for any other key, a new one is generated as before.
  */
 import { webcrypto } from 'node:crypto';
+import { inject } from 'vitest';
 
 type KeyParameters = webcrypto.RsaHashedKeyGenParams;
 type KeyUsage = webcrypto.KeyUsage;
-import { inject } from 'vitest';
 
 const subtle = webcrypto.subtle;
 const generate = subtle.generateKey.bind(subtle);
