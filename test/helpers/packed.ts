@@ -1,4 +1,7 @@
-/** A package as another project gets it: `npm pack` in `packageDir` (its prepack builds it), installed into a new, empty project. */
+/**
+ * A package as another project gets it: `npm pack` in `packageDir` (its prepack builds it), installed into a new, empty project on
+ * this Node.js.
+ */
 import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,6 +30,9 @@ export async function installedFromTarball(packageDir: string, prefix: string): 
   );
   const tarball = stdout.trim().split('\n').pop()!;
   await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'my-app', private: true, type: 'module' }));
-  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', `./${tarball}`], { cwd: project });
+  // --engine-strict: a dependency that declares a newer Node.js than this one fails the install, where npm would only warn.
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--engine-strict', `./${tarball}`], {
+    cwd: project,
+  });
   return project;
 }
