@@ -5,16 +5,15 @@
  * same; files run in processes of their own, with servers of their own, so a key seen in two files is never seen
  * twice by one emulator.
  */
-import { generateKeyPair } from 'node:crypto';
+import { generateKeyPair, type JsonWebKey } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { JsonWebKey } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 
 /** Twice what the hungriest file made (14, the command line's); a file that makes more gets the rest generated. */
-export const RSA_KEY_COUNT = 32;
+const RSA_KEY_COUNT = 32;
 
 const CACHE = fileURLToPath(new URL('../../node_modules/.cache/test-keys/rsa-2048.json', import.meta.url));
 
