@@ -49,7 +49,7 @@ class LongestFirst extends BaseSequencer {
  * Vitest 3 has one pool of each kind for a run, and a pool's isolation is the run's, not a project's: the tier
  * gets its shared graph in `npm test` too by running in the worker-thread pool, which alone is not isolated, while
  * the stack keeps a process of its own for each file in the forks pool. The tier runs first (its `groupOrder`):
- * the two pools would otherwise run side by side, four workers on two cores.
+ * the two pools would otherwise run side by side, five workers on two cores.
  */
 const FAST = ['test/unit/**/*.test.ts', 'test/generator/**/*.test.ts', 'test/session/crypto.test.ts'];
 
